@@ -1,0 +1,68 @@
+# imwire build. `make` builds the tools into build/bin; `make test` builds
+# everything again with ASan and UBSan into build/asan and runs every test.
+
+CC      ?= gcc
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+INC     := -Iinclude -Idaemon/src -Itests/gen/lib
+OPT     ?= -O2 -g
+CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
+LIBS    := $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) -lm -lpthread
+
+BUILD   ?= build
+OBJDIR  := $(BUILD)/obj
+BINDIR  := $(BUILD)/bin
+
+# Every stage's sources; mains live in daemon/src/cli.
+LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*'))
+CLI_SRCS  := $(sort $(wildcard daemon/src/cli/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+GEN_SRCS  := $(sort $(wildcard tests/gen/gen_*.c))
+GENLIB_SRCS := $(sort $(wildcard tests/gen/lib/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
+LIBIMW    := $(OBJDIR)/libimwire.a
+TOOLS     := $(BINDIR)/imwire
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
+GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
+
+.PHONY: all test unit-bins clean kmod bench
+all: $(TOOLS)
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBIMW): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS)
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+test:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_FLAGS)" unit-bins
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run.sh build/asan/bin
+
+kmod:
+	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

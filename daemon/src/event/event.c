@@ -1,0 +1,136 @@
+#include "event/event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/text.h"
+
+void event_init(struct im_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->content_type = "text/plain";
+}
+
+void event_free(struct im_event *ev)
+{
+	free(ev->local);
+	free(ev->remote);
+	free(ev->client);
+	free(ev->text);
+	free(ev->file_name);
+	event_init(ev);
+}
+
+bool event_set(char **field, const char *p, size_t n)
+{
+	char *s = text_dup(p, n);
+
+	if (!s)
+		return false;
+	free(*field);
+	*field = s;
+	return true;
+}
+
+bool event_set_str(char **field, const char *s)
+{
+	return event_set(field, s ? s : "", s ? strlen(s) : 0);
+}
+
+bool event_copy(struct im_event *dst, const struct im_event *src)
+{
+	*dst = *src;
+	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
+	if ((src->local && !event_set_str(&dst->local, src->local)) ||
+	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
+	    (src->client && !event_set_str(&dst->client, src->client)) ||
+	    (src->text && !event_set_str(&dst->text, src->text)) ||
+	    (src->file_name && !event_set_str(&dst->file_name, src->file_name))) {
+		event_free(dst);
+		return false;
+	}
+	return true;
+}
+
+static const char *const kind_names[IM_KIND_COUNT] = {
+	[IM_KIND_MESSAGE] = "message",
+	[IM_KIND_TYPING] = "typing",
+	[IM_KIND_FILE] = "file",
+	[IM_KIND_WEBCAM] = "webcam",
+	[IM_KIND_PRESENCE] = "presence",
+	[IM_KIND_LOGIN] = "login",
+	[IM_KIND_LOGOUT] = "logout",
+	[IM_KIND_JOIN] = "join",
+	[IM_KIND_PART] = "part",
+	[IM_KIND_CONTACTS] = "contacts",
+	[IM_KIND_ENCRYPTED] = "encrypted",
+	[IM_KIND_ERROR] = "error",
+	[IM_KIND_RENDEZVOUS] = "rendezvous",
+};
+
+const char *event_kind_name(enum im_kind kind)
+{
+	if ((unsigned)kind >= IM_KIND_COUNT)
+		return "unknown";
+	return kind_names[kind];
+}
+
+static const char *const proto_names[IMW_PROTO_MAX] = {
+	[IMW_PROTO_NONE] = "none",   [IMW_PROTO_IRC] = "irc", [IMW_PROTO_IMIP] = "imip",
+	[IMW_PROTO_OSCAR] = "oscar", [IMW_PROTO_TOC] = "toc", [IMW_PROTO_MSN] = "msn",
+	[IMW_PROTO_YMSG] = "ymsg",   [IMW_PROTO_XMPP] = "xmpp", [IMW_PROTO_GG] = "gg",
+};
+
+/* IMSpector's own protocol names, the first path element of its file logs. */
+static const char *const imspector_names[IMW_PROTO_MAX] = {
+	[IMW_PROTO_NONE] = "none",      [IMW_PROTO_IRC] = "IRC",   [IMW_PROTO_IMIP] = "IMIP",
+	[IMW_PROTO_OSCAR] = "ICQ-AIM",  [IMW_PROTO_TOC] = "ICQ-AIM", [IMW_PROTO_MSN] = "MSN",
+	[IMW_PROTO_YMSG] = "Yahoo",     [IMW_PROTO_XMPP] = "Jabber", [IMW_PROTO_GG] = "GG",
+};
+
+const char *event_proto_name(enum imw_proto proto)
+{
+	if ((unsigned)proto >= IMW_PROTO_MAX)
+		return "unknown";
+	return proto_names[proto];
+}
+
+const char *event_proto_imspector_name(enum imw_proto proto)
+{
+	if ((unsigned)proto >= IMW_PROTO_MAX)
+		return "unknown";
+	return imspector_names[proto];
+}
+
+enum imw_proto event_proto_from_name(const char *name)
+{
+	int i;
+
+	for (i = 1; i < IMW_PROTO_MAX; i++)
+		if (strcmp(proto_names[i], name) == 0)
+			return (enum imw_proto)i;
+	/* IMSpector's config names (`icq_protocol=on`, `jabber_protocol=on`). */
+	if (strcmp(name, "icq") == 0 || strcmp(name, "aim") == 0)
+		return IMW_PROTO_OSCAR;
+	if (strcmp(name, "jabber") == 0)
+		return IMW_PROTO_XMPP;
+	if (strcmp(name, "yahoo") == 0)
+		return IMW_PROTO_YMSG;
+	return IMW_PROTO_NONE;
+}
+
+enum imspector_type event_imspector_type(enum im_kind kind)
+{
+	switch (kind) {
+	case IM_KIND_MESSAGE:
+		return IMSPECTOR_TYPE_MSG;
+	case IM_KIND_FILE:
+		return IMSPECTOR_TYPE_FILE;
+	case IM_KIND_TYPING:
+		return IMSPECTOR_TYPE_TYPING;
+	case IM_KIND_WEBCAM:
+		return IMSPECTOR_TYPE_WEBCAM;
+	default:
+		return IMSPECTOR_TYPE_OTHER;
+	}
+}

@@ -1,0 +1,89 @@
+/* The protocol-neutral IM event (after timps and IMSpector).
+ * Every decoder produces these; every sink and policy consumes them.
+ * All strings are owned by the event (heap, NUL-terminated, UTF-8). */
+#ifndef IMW_EVENT_H
+#define IMW_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imwire/protocols.h"
+
+enum im_dir {
+	IM_DIR_OUT = 0, /* from the local client */
+	IM_DIR_IN = 1,  /* towards the local client */
+};
+
+/* The names (event_kind_name) are a contract used by tests and sinks. */
+enum im_kind {
+	IM_KIND_MESSAGE,
+	IM_KIND_TYPING,
+	IM_KIND_FILE,
+	IM_KIND_WEBCAM,
+	IM_KIND_PRESENCE,
+	IM_KIND_LOGIN,
+	IM_KIND_LOGOUT,
+	IM_KIND_JOIN,
+	IM_KIND_PART,
+	IM_KIND_CONTACTS,
+	IM_KIND_ENCRYPTED,
+	IM_KIND_ERROR,      /* a protocol-level error reply (IMIP ACK 8xx...) */
+	IM_KIND_RENDEZVOUS, /* other peer-to-peer proposals (direct IM, chat invites) */
+	IM_KIND_COUNT
+};
+
+/* IMSpector's numeric event types (file log column 4, SQL `type`). */
+enum imspector_type {
+	IMSPECTOR_TYPE_OTHER = 0,
+	IMSPECTOR_TYPE_MSG = 1,
+	IMSPECTOR_TYPE_FILE = 2,
+	IMSPECTOR_TYPE_TYPING = 3,
+	IMSPECTOR_TYPE_WEBCAM = 4,
+};
+
+struct im_event {
+	double ts; /* seconds since the epoch, of the packet that completed the PDU */
+	enum imw_proto proto;
+	enum im_dir dir;
+	enum im_kind kind;
+	bool group;    /* remote is a channel, room or conference */
+	bool filtered; /* blocked by policy (IMSpector's column 5) */
+	bool auto_response;
+	char *local;        /* local user id, "" when not yet known */
+	char *remote;       /* remote user, or group/channel id */
+	char *client;       /* "ip:port" of the local client ("[v6]:port" for IPv6) */
+	const char *content_type; /* static string: "text/plain", "text/html" */
+	char *text;         /* UTF-8; for files "name (size bytes)" as IMSpector logs */
+	char *file_name;    /* file events: the file name when known */
+	uint64_t file_size; /* file events: size when has_file_size */
+	bool has_file_size;
+	uint64_t flow_id;
+	/* Where the PDU lies in its direction's byte stream (stream offsets),
+	 * for the rewrite engine. text_offset/len locate the raw text bytes
+	 * inside the PDU when the protocol stores them contiguously. */
+	uint64_t pdu_offset;
+	size_t pdu_len;
+	bool has_text_span;
+	size_t text_offset; /* relative to the PDU start */
+	size_t text_len;
+};
+
+void event_init(struct im_event *ev);
+void event_free(struct im_event *ev);
+/* Deep copy; false on allocation failure (dst is then freed and empty). */
+bool event_copy(struct im_event *dst, const struct im_event *src);
+/* Replace a string field with a copy of p[0..n); false on allocation failure. */
+bool event_set(char **field, const char *p, size_t n);
+bool event_set_str(char **field, const char *s);
+
+const char *event_kind_name(enum im_kind kind);
+/* Short lower-case name used in JSON lines ("irc", "oscar", "xmpp"). */
+const char *event_proto_name(enum imw_proto proto);
+/* IMSpector's name ("IRC", "ICQ-AIM", "MSN"): its file-log directory. */
+const char *event_proto_imspector_name(enum imw_proto proto);
+/* Parse a protocol name ("irc"); IMW_PROTO_NONE when unknown. */
+enum imw_proto event_proto_from_name(const char *name);
+enum imspector_type event_imspector_type(enum im_kind kind);
+
+#endif

@@ -1,0 +1,118 @@
+/* The protocol-module interface. One file per protocol, one ops table.
+ *
+ * The application layer (app/) owns framing buffers and detection; a
+ * module sees complete PDUs only. Modules never touch packets: decode
+ * turns a PDU into events, encode turns an event back into PDU bytes. */
+#ifndef IMW_PROTO_H
+#define IMW_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "imwire/protocols.h"
+#include "util/bytebuf.h"
+
+struct proto_session;
+
+/* Called for every decoded event; the callee copies what it keeps. */
+typedef void (*proto_emit_fn)(void *arg, const struct im_event *ev);
+
+enum proto_detect {
+	PROTO_DETECT_NO = 0,
+	PROTO_DETECT_MAYBE = 1, /* could be, need more bytes to tell */
+	PROTO_DETECT_YES = 2,
+};
+
+enum proto_frame {
+	PROTO_FRAME_PDU,       /* the next *pdu_len bytes are one PDU */
+	PROTO_FRAME_NEED_MORE, /* the buffer holds only part of a PDU */
+	PROTO_FRAME_GARBAGE,   /* no PDU starts here: the caller resyncs */
+};
+
+struct proto_module {
+	const char *name; /* as event_proto_name(id) */
+	enum imw_proto id;
+	const uint16_t *ports; /* well-known ports: hints only, never required */
+	size_t n_ports;
+	size_t max_pdu; /* a PDU claimed longer than this is garbage */
+
+	/* Look at the first bytes of one direction (from the stream start, or
+	 * from wherever a mid-stream pick-up began: the window may then start
+	 * in the middle of a PDU). */
+	enum proto_detect (*detect)(const uint8_t *data, size_t len, enum im_dir dir);
+
+	/* Length of the PDU at the start of data. */
+	enum proto_frame (*frame)(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+				  size_t len, size_t *pdu_len);
+
+	/* Decode one complete PDU and emit its events. Returns 0, or -1 for a
+	 * malformed PDU (after proto_session_malformed said why). */
+	int (*decode)(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len);
+
+	/* After a gap or garbage: offset in data of the first plausible PDU
+	 * start, or len when there is none in the buffer yet. */
+	size_t (*resync)(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len);
+
+	/* Optional per-session private state. */
+	int (*session_init)(struct proto_session *s);
+	void (*session_free)(struct proto_session *s);
+
+	/* Encode ev as PDU bytes appended to out. With orig (the PDU the event
+	 * was decoded from) only the text changes and everything else is kept
+	 * byte for byte; without, build a PDU from the neutral fields alone.
+	 * Returns 0, or -1 if this event cannot be encoded. May be NULL. */
+	int (*encode)(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
+		      const uint8_t *orig, size_t orig_len, struct bytebuf *out);
+};
+
+struct proto_session_stats {
+	uint64_t pdus;
+	uint64_t malformed;
+	uint64_t events;
+};
+
+struct proto_session {
+	const struct proto_module *module;
+	void *state; /* module-private */
+	uint64_t flow_id;
+	char *client;   /* "ip:port" of the local client, owned */
+	char *local_id; /* owned; NULL until the protocol reveals it */
+	double ts;      /* timestamp of the packet that completed the current PDU */
+	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
+	size_t pdu_len;
+	bool opaque[2]; /* set by a module: the rest of that direction is not
+			 * decodable (TLS after STARTTLS); the app layer skips it */
+	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */
+	proto_emit_fn emit;
+	void *emit_arg;
+	struct proto_session_stats stats;
+	const char *last_error; /* static string: the last malformed reason */
+};
+
+/* Registry of all built-in modules, in detection order. */
+const struct proto_module *const *proto_modules(size_t *count);
+const struct proto_module *proto_module_by_id(enum imw_proto id);
+
+int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
+		       const char *client, proto_emit_fn emit, void *emit_arg);
+void proto_session_free(struct proto_session *s);
+
+/* Set the local id (NICK, LOGN...); false on allocation failure. */
+bool proto_session_set_local(struct proto_session *s, const char *id, size_t len);
+
+/* Start an event carrying the session's common fields (ts, proto, dir,
+ * flow, client, local, PDU location). The module fills the rest and calls
+ * proto_event_emit, which hands it to the sink chain and frees it. */
+void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir dir,
+		       enum im_kind kind);
+void proto_event_emit(struct proto_session *s, struct im_event *ev);
+
+/* Count a malformed PDU with a short static reason; returns -1. */
+int proto_session_malformed(struct proto_session *s, const char *reason);
+
+extern const struct proto_module proto_irc;
+extern const struct proto_module proto_imip;
+
+#endif

@@ -1,0 +1,26 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+
+static const struct proto_module *const modules[] = {
+	&proto_imip, /* before IRC: IMIP's size line is the stricter signature */
+	&proto_irc,
+};
+
+const struct proto_module *const *proto_modules(size_t *count)
+{
+	*count = sizeof(modules) / sizeof(modules[0]);
+	return modules;
+}
+
+const struct proto_module *proto_module_by_id(enum imw_proto id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+		if (modules[i]->id == id)
+			return modules[i];
+	return NULL;
+}
+

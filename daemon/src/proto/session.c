@@ -1,0 +1,86 @@
+/* Session helpers shared by every protocol module. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+#include "util/text.h"
+
+int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
+		       const char *client, proto_emit_fn emit, void *emit_arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->module = m;
+	s->flow_id = flow_id;
+	s->emit = emit;
+	s->emit_arg = emit_arg;
+	s->log_typing = true;
+	s->client = text_dup(client ? client : "", client ? strlen(client) : 0);
+	if (!s->client)
+		return -1;
+	if (m->session_init && m->session_init(s) < 0) {
+		free(s->client);
+		s->client = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void proto_session_free(struct proto_session *s)
+{
+	if (s->module && s->module->session_free)
+		s->module->session_free(s);
+	free(s->client);
+	free(s->local_id);
+	memset(s, 0, sizeof(*s));
+}
+
+bool proto_session_set_local(struct proto_session *s, const char *id, size_t len)
+{
+	char *copy = text_dup(id, len);
+
+	if (!copy)
+		return false;
+	free(s->local_id);
+	s->local_id = copy;
+	return true;
+}
+
+void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir dir,
+		       enum im_kind kind)
+{
+	event_init(ev);
+	ev->ts = s->ts;
+	ev->proto = s->module->id;
+	ev->dir = dir;
+	ev->kind = kind;
+	ev->flow_id = s->flow_id;
+	ev->pdu_offset = s->pdu_offset;
+	ev->pdu_len = s->pdu_len;
+}
+
+void proto_event_emit(struct proto_session *s, struct im_event *ev)
+{
+	/* Fill the session-wide fields last so a module may override them. */
+	if (!ev->local)
+		event_set_str(&ev->local, s->local_id ? s->local_id : "");
+	if (!ev->remote)
+		event_set_str(&ev->remote, "");
+	if (!ev->client)
+		event_set_str(&ev->client, s->client);
+	if (!ev->text)
+		event_set_str(&ev->text, "");
+	if (ev->local && ev->remote && ev->client && ev->text &&
+	    (ev->kind != IM_KIND_TYPING || s->log_typing)) {
+		s->stats.events++;
+		if (s->emit)
+			s->emit(s->emit_arg, ev);
+	}
+	event_free(ev);
+}
+
+int proto_session_malformed(struct proto_session *s, const char *reason)
+{
+	s->stats.malformed++;
+	s->last_error = reason;
+	return -1;
+}

@@ -1,0 +1,99 @@
+/* TCP reassembly of one direction of one flow.
+ *
+ * Turns segments (in any order, duplicated, overlapping, with holes) into
+ * an in-order byte stream delivered through callbacks, with stream offsets
+ * counted from the first byte after the SYN (or from the first byte seen
+ * when the flow was picked up mid-stream). Sequence numbers wrap; offsets
+ * are 64-bit and never do.
+ *
+ * Policy: the first copy of a byte wins (later overlapping data is
+ * ignored and counted). Out-of-order data is buffered up to a byte and
+ * segment bound; when the bound is hit, or the peer acknowledges data the
+ * capture never showed, or the stream ends, the hole is skipped and
+ * reported as a gap so the protocol layer can resync. */
+#ifndef IMW_STREAM_REASM_H
+#define IMW_STREAM_REASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct reasm_callbacks {
+	/* In-order bytes at stream offset `offset`; ts of the segment. */
+	void (*deliver)(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts);
+	/* `len` bytes starting at stream offset `offset` will never arrive. */
+	void (*gap)(void *arg, uint64_t offset, uint64_t len);
+};
+
+struct reasm_limits {
+	size_t max_buffered_bytes;    /* out-of-order bytes held per direction */
+	size_t max_buffered_segments; /* out-of-order segments held per direction */
+};
+
+struct reasm_stats {
+	uint64_t segments;       /* segments with payload given to reasm_segment */
+	uint64_t bytes_delivered;
+	uint64_t retransmitted;  /* segments wholly before the delivery point */
+	uint64_t overlaps;       /* segments partly overlapping data already held or delivered */
+	uint64_t out_of_order;   /* segments buffered ahead of a hole */
+	uint64_t gaps;           /* holes skipped */
+	uint64_t gap_bytes;
+	uint64_t bound_hits;     /* times a limit forced a hole to be skipped */
+};
+
+struct reasm_segment; /* buffered out-of-order data, private */
+
+struct reasm {
+	bool started;      /* next_seq is valid */
+	bool fin_seen;
+	bool closed;       /* FIN delivered or RST: nothing more is accepted */
+	uint32_t next_seq; /* sequence number of the next byte to deliver */
+	uint64_t offset;   /* stream offset of next_seq */
+	uint32_t fin_seq;
+	struct reasm_segment *pending; /* sorted by seq, non-overlapping */
+	size_t pending_bytes;
+	size_t pending_segments;
+	struct reasm_limits limits;
+	struct reasm_callbacks cb;
+	void *arg;
+	struct reasm_stats stats;
+};
+
+void reasm_init(struct reasm *r, const struct reasm_limits *limits,
+		const struct reasm_callbacks *cb, void *arg);
+void reasm_free(struct reasm *r);
+
+/* The SYN of this direction was seen: data starts at isn + 1. */
+void reasm_syn(struct reasm *r, uint32_t isn);
+
+/* A segment of this direction. Data may be empty (pure FIN). Returns 0, or
+ * -1 on allocation failure (the segment is then treated as lost: a gap is
+ * reported later, nothing crashes). */
+int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len, bool fin,
+		  double ts);
+
+/* RST in either direction: deliver what is contiguous, report any held
+ * data after holes (holes as gaps), then close. */
+void reasm_reset(struct reasm *r);
+
+/* The other direction acknowledged up to `ack`: bytes before it were
+ * received by the peer even if the capture missed them, so a hole before
+ * `ack` will never be filled. */
+void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts);
+
+/* End of input (capture end, flow expiry): deliver everything held,
+ * reporting holes as gaps. */
+void reasm_flush(struct reasm *r);
+
+/* Wrap-safe sequence comparisons (RFC 1982 style, as the kernel's before()). */
+static inline bool seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool seq_after(uint32_t a, uint32_t b)
+{
+	return seq_before(b, a);
+}
+
+#endif

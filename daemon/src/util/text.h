@@ -1,0 +1,25 @@
+/* Text conversions to UTF-8. Every function returns a new NUL-terminated
+ * heap string (caller frees) or NULL on allocation failure. */
+#ifndef IMW_UTIL_TEXT_H
+#define IMW_UTIL_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Copy bytes that should be UTF-8; each byte of an invalid sequence is
+ * taken as Latin-1, so nothing is lost and the result is valid UTF-8. */
+char *text_utf8_or_latin1(const uint8_t *p, size_t n);
+char *text_latin1_to_utf8(const uint8_t *p, size_t n);
+/* UCS-2/UTF-16 big-endian; unpaired surrogates become U+FFFD. */
+char *text_utf16be_to_utf8(const uint8_t *p, size_t n);
+char *text_utf16le_to_utf8(const uint8_t *p, size_t n);
+/* Windows-1250 (Gadu-Gadu). */
+char *text_cp1250_to_utf8(const uint8_t *p, size_t n);
+bool text_is_valid_utf8(const uint8_t *p, size_t n);
+/* strndup that never fails silently: NULL only on allocation failure. */
+char *text_dup(const char *p, size_t n);
+/* Case-insensitive ASCII prefix test. */
+bool text_has_prefix_ci(const char *s, size_t n, const char *prefix);
+
+#endif

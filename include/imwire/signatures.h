@@ -1,0 +1,99 @@
+/* Payload signatures: does the first data of a flow look like protocol X?
+ * Shared by BPF (bounded loops only, no library calls), the kernel module
+ * and the daemon, hence plain static inline C over a byte window.
+ * Each check looks only at the first `len` bytes it is given and must be
+ * cheap; the daemon confirms with the full decoder. */
+#ifndef IMWIRE_SIGNATURES_H
+#define IMWIRE_SIGNATURES_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stddef.h>
+#include <stdint.h>
+#endif
+
+#include "protocols.h"
+
+static inline int imw_sig_prefix(const uint8_t *p, size_t len, const char *lit, size_t lit_len)
+{
+	size_t i;
+
+	if (len < lit_len)
+		return 0;
+	for (i = 0; i < lit_len; i++)
+		if (p[i] != (uint8_t)lit[i])
+			return 0;
+	return 1;
+}
+
+#define IMW_SIG_PREFIX(p, len, lit) imw_sig_prefix((p), (len), (lit), sizeof(lit) - 1)
+
+static inline int imw_sig_is_upper(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/* IRC from the client's first bytes (registration) or any IRC line seen
+ * mid-session: optional leading spaces, an optional ":prefix ", then an
+ * upper-case command word or a three-digit numeric, then a space. */
+static inline int imw_sig_irc(const uint8_t *p, size_t len)
+{
+	size_t i = 0, word = 0, digits = 0;
+
+	if (IMW_SIG_PREFIX(p, len, "NICK ") || IMW_SIG_PREFIX(p, len, "USER ") ||
+	    IMW_SIG_PREFIX(p, len, "PASS ") || IMW_SIG_PREFIX(p, len, "CAP LS") ||
+	    IMW_SIG_PREFIX(p, len, "CAP REQ") || IMW_SIG_PREFIX(p, len, "NOTICE AUTH "))
+		return 1;
+	if (len < 4)
+		return 0;
+	while (i < len && i < 8 && p[i] == ' ')
+		i++;
+	if (i < len && p[i] == ':') {
+		i++;
+		while (i < len && i < 200 && p[i] != ' ') {
+			if (p[i] < 0x21 || p[i] > 0x7e)
+				return 0;
+			i++;
+		}
+		if (i >= len || i >= 200)
+			return 0;
+		while (i < len && i < 216 && p[i] == ' ')
+			i++;
+	}
+	while (i < len && word < 16 && imw_sig_is_upper(p[i])) {
+		i++;
+		word++;
+	}
+	while (word == 0 && i < len && digits < 3 && p[i] >= '0' && p[i] <= '9') {
+		i++;
+		digits++;
+	}
+	if (!((word >= 3 && word < 16) || digits == 3))
+		return 0;
+	return i < len && p[i] == ' ';
+}
+
+/* IMIP (IMUnified): a block type line we know, CRLF, then the decimal
+ * size line. The size line tells it apart from IRC's LIST and from SMTP. */
+static inline int imw_sig_imip(const uint8_t *p, size_t len)
+{
+	size_t i, digits = 0;
+
+	if (!(IMW_SIG_PREFIX(p, len, "HELO\r\n") || IMW_SIG_PREFIX(p, len, "LOGN ") ||
+	      IMW_SIG_PREFIX(p, len, "LOGIN ") || IMW_SIG_PREFIX(p, len, "STAT ") ||
+	      IMW_SIG_PREFIX(p, len, "MESG\r\n") || IMW_SIG_PREFIX(p, len, "PING\r\n") ||
+	      IMW_SIG_PREFIX(p, len, "ACK ") || IMW_SIG_PREFIX(p, len, "LIST ") ||
+	      IMW_SIG_PREFIX(p, len, "DISC\r\n")))
+		return 0;
+	for (i = 0; i + 1 < len && i < 96; i++)
+		if (p[i] == '\r' && p[i + 1] == '\n')
+			break;
+	if (i + 1 >= len || i >= 96)
+		return 0;
+	for (i += 2; i < len && digits < 10 && p[i] >= '0' && p[i] <= '9'; i++)
+		digits++;
+	return digits > 0 && i + 1 < len && p[i] == '\r' && p[i + 1] == '\n';
+}
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs every build and test dependency of imwire from Debian 12 packages.
+# Idempotent and non-interactive; run as root on a fresh machine.
+set -eu
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: must run as root (apt-get install)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES="
+	build-essential
+	pkg-config
+	gcc
+	make
+	libpcap-dev
+	libnetfilter-queue-dev
+	libmnl-dev
+	libsqlite3-dev
+	sqlite3
+	iproute2
+	iptables
+	tcpdump
+	python3
+"
+
+# shellcheck disable=SC2086
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+	awk '$4 != "installed" { print $1 }' || true)
+# dpkg-query prints nothing for never-installed packages: compare the lists.
+need=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		need="$need $p"
+	fi
+done
+: "$missing"
+
+if [ -n "$need" ]; then
+	echo "install-deps.sh: installing:$need"
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $need
+else
+	echo "install-deps.sh: all packages already installed"
+fi
