@@ -30,6 +30,16 @@ struct reasm_limits {
 	size_t max_buffered_segments; /* out-of-order segments held per direction */
 };
 
+/* Used when reasm_init is given no limits. */
+#define REASM_DEFAULT_MAX_BYTES    (1024 * 1024)
+#define REASM_DEFAULT_MAX_SEGMENTS 1024
+
+/* Segments ending, and acks landing, more than this many bytes past the
+ * delivery point are not believed: a corrupt or forged sequence number
+ * must not make us skip a gigabyte of stream. Well below the 2^31 limit of
+ * sequence comparisons, well above any real receive window. */
+#define REASM_MAX_AHEAD (1u << 30)
+
 struct reasm_stats {
 	uint64_t segments;       /* segments with payload given to reasm_segment */
 	uint64_t bytes_delivered;
@@ -39,6 +49,9 @@ struct reasm_stats {
 	uint64_t gaps;           /* holes skipped */
 	uint64_t gap_bytes;
 	uint64_t bound_hits;     /* times a limit forced a hole to be skipped */
+	uint64_t after_close;    /* segments with data past the FIN or after close, cut off */
+	uint64_t out_of_window;  /* segments ending more than REASM_MAX_AHEAD ahead, dropped */
+	uint64_t alloc_failures; /* out-of-order data that could not be copied, treated as lost */
 };
 
 struct reasm_segment; /* buffered out-of-order data, private */
@@ -59,6 +72,8 @@ struct reasm {
 	struct reasm_stats stats;
 };
 
+/* limits may be NULL (defaults above); either callback may be NULL. The
+ * callbacks must not call back into the same reasm. */
 void reasm_init(struct reasm *r, const struct reasm_limits *limits,
 		const struct reasm_callbacks *cb, void *arg);
 void reasm_free(struct reasm *r);

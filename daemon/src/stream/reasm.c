@@ -1,0 +1,393 @@
+/* TCP reassembly of one direction; see reasm.h for the contract.
+ *
+ * Held out-of-order data is keyed by 64-bit stream offset rather than by
+ * sequence number: once a segment is known to lie within REASM_MAX_AHEAD
+ * of the delivery point its offset is unambiguous, and every later
+ * comparison between held segments is plain integer arithmetic with no
+ * wrap to think about. Sequence numbers are only compared against
+ * next_seq, on the way in.
+ *
+ * Choices the header leaves open:
+ * - A pure FIN (or any empty segment) on a stream that has not started is
+ *   ignored: with no data and no SYN there is no offset to anchor it to.
+ * - A SYN with another ISN after data was delivered is ignored; before
+ *   any delivery it re-bases the stream and drops held data and FIN, which
+ *   belonged to the abandoned attempt.
+ * - A segment wholly covered by held (not yet delivered) data counts as an
+ *   overlap, not a retransmission: retransmitted means "behind the
+ *   delivery point".
+ * - A second FIN at another sequence number is ignored (first copy wins),
+ *   and so is a FIN ending before bytes already delivered.
+ * - Flush and reset also report the hole between the last byte held and
+ *   a FIN already seen: those bytes were sent and will never be seen. */
+#include "stream/reasm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct reasm_segment {
+	struct reasm_segment *next;
+	uint64_t offset; /* stream offset of data[0] */
+	size_t len;
+	double ts;
+	uint8_t data[];
+};
+
+void reasm_init(struct reasm *r, const struct reasm_limits *limits,
+		const struct reasm_callbacks *cb, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	if (limits) {
+		r->limits = *limits;
+	} else {
+		r->limits.max_buffered_bytes = REASM_DEFAULT_MAX_BYTES;
+		r->limits.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
+	}
+	if (cb)
+		r->cb = *cb;
+	r->arg = arg;
+}
+
+static void drop_pending(struct reasm *r)
+{
+	struct reasm_segment *seg, *next;
+
+	for (seg = r->pending; seg; seg = next) {
+		next = seg->next;
+		free(seg);
+	}
+	r->pending = NULL;
+	r->pending_bytes = 0;
+	r->pending_segments = 0;
+}
+
+void reasm_free(struct reasm *r)
+{
+	drop_pending(r);
+}
+
+/* Signed distance from the delivery point to seq; meaningful only while
+ * both lie within 2^31 of each other, which the window check ensures. */
+static int64_t seq_distance(const struct reasm *r, uint32_t seq)
+{
+	return (int32_t)(seq - r->next_seq);
+}
+
+/* Stream offset where delivery must stop: the FIN, or here once closed.
+ * UINT64_MAX when no end is known. */
+static uint64_t stream_end(const struct reasm *r)
+{
+	if (r->closed)
+		return r->offset;
+	if (r->fin_seen)
+		return r->offset + (uint64_t)seq_distance(r, r->fin_seq);
+	return UINT64_MAX;
+}
+
+static void advance(struct reasm *r, uint64_t n)
+{
+	r->offset += n;
+	r->next_seq += (uint32_t)n;
+	if (r->fin_seen && r->next_seq == r->fin_seq)
+		r->closed = true;
+}
+
+static void deliver(struct reasm *r, const uint8_t *data, size_t len, double ts)
+{
+	if (len == 0)
+		return;
+	if (r->cb.deliver)
+		r->cb.deliver(r->arg, data, len, r->offset, ts);
+	r->stats.bytes_delivered += len;
+	advance(r, len);
+}
+
+static void report_gap(struct reasm *r, uint64_t len)
+{
+	if (len == 0)
+		return;
+	if (r->cb.gap)
+		r->cb.gap(r->arg, r->offset, len);
+	r->stats.gaps++;
+	r->stats.gap_bytes += len;
+	advance(r, len);
+}
+
+/* Deliver held segments that now start at the delivery point. Held data
+ * never starts behind it: everything before was delivered or skipped. */
+static void deliver_contiguous(struct reasm *r)
+{
+	struct reasm_segment *seg;
+
+	while ((seg = r->pending) && seg->offset == r->offset) {
+		r->pending = seg->next;
+		r->pending_bytes -= seg->len;
+		r->pending_segments--;
+		deliver(r, seg->data, seg->len, seg->ts);
+		free(seg);
+	}
+}
+
+/* Give up on the hole before the first held segment. */
+static void skip_first_hole(struct reasm *r)
+{
+	if (!r->pending)
+		return;
+	report_gap(r, r->pending->offset - r->offset);
+	deliver_contiguous(r);
+}
+
+static void enforce_limits(struct reasm *r)
+{
+	while (r->pending && (r->pending_bytes > r->limits.max_buffered_bytes ||
+			      r->pending_segments > r->limits.max_buffered_segments)) {
+		r->stats.bound_hits++;
+		skip_first_hole(r);
+	}
+}
+
+/* Everything held goes out, holes become gaps, and so does the tail
+ * before a FIN we saw but whose data we did not. */
+static void skip_all_holes(struct reasm *r)
+{
+	uint64_t end;
+
+	while (r->pending)
+		skip_first_hole(r);
+	end = stream_end(r);
+	if (end != UINT64_MAX && end > r->offset)
+		report_gap(r, end - r->offset);
+}
+
+/* Forget held data at or past `end` (a FIN that arrived after it). */
+static void cut_pending_at(struct reasm *r, uint64_t end)
+{
+	struct reasm_segment **link = &r->pending, *seg;
+
+	while ((seg = *link)) {
+		if (seg->offset >= end) {
+			*link = seg->next;
+			r->pending_bytes -= seg->len;
+			r->pending_segments--;
+			r->stats.after_close++;
+			free(seg);
+		} else if (seg->offset + seg->len > end) {
+			/* Shrinking in place keeps the allocation; only the
+			 * accounting needs to know. */
+			r->pending_bytes -= (size_t)(seg->offset + seg->len - end);
+			seg->len = (size_t)(end - seg->offset);
+			r->stats.after_close++;
+			link = &seg->next;
+		} else {
+			link = &seg->next;
+		}
+	}
+}
+
+static void note_fin(struct reasm *r, uint32_t fin_seq)
+{
+	int64_t dist;
+
+	if (r->fin_seen || r->closed)
+		return;
+	dist = seq_distance(r, fin_seq);
+	if (dist < 0 || dist > (int64_t)REASM_MAX_AHEAD)
+		return;
+	r->fin_seen = true;
+	r->fin_seq = fin_seq;
+	cut_pending_at(r, r->offset + (uint64_t)dist);
+	if (dist == 0)
+		r->closed = true;
+}
+
+/* Copy the parts of [offset, offset + len) that no held segment already
+ * covers into the sorted list. The whole range lies ahead of the delivery
+ * point. */
+static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *data, size_t len,
+			     double ts, bool *overlapped, bool *held)
+{
+	struct reasm_segment **link = &r->pending, *seg, *piece;
+	uint64_t end = offset + len;
+	uint64_t cursor = offset;
+	uint64_t piece_end;
+	size_t piece_len;
+
+	while (cursor < end) {
+		seg = *link;
+		if (seg && seg->offset + seg->len <= cursor) {
+			link = &seg->next;
+			continue;
+		}
+		if (seg && seg->offset <= cursor) {
+			/* First copy wins: keep the held bytes, skip ours. */
+			*overlapped = true;
+			cursor = seg->offset + seg->len;
+			link = &seg->next;
+			continue;
+		}
+		piece_end = seg && seg->offset < end ? seg->offset : end;
+		piece_len = (size_t)(piece_end - cursor);
+		piece = malloc(sizeof(*piece) + piece_len);
+		if (!piece) {
+			r->stats.alloc_failures++;
+			return -1;
+		}
+		piece->offset = cursor;
+		piece->len = piece_len;
+		piece->ts = ts;
+		memcpy(piece->data, data + (cursor - offset), piece_len);
+		piece->next = seg;
+		*link = piece;
+		link = &piece->next;
+		r->pending_bytes += piece_len;
+		r->pending_segments++;
+		*held = true;
+		cursor = piece_end;
+	}
+	return 0;
+}
+
+/* Data starting exactly at the delivery point goes straight to the
+ * callback without a copy, except where held data already covers it. */
+static void deliver_in_order(struct reasm *r, const uint8_t *data, size_t len, double ts,
+			     bool *overlapped)
+{
+	uint64_t data_offset = r->offset;
+	uint64_t behind;
+	size_t direct;
+
+	while (len > 0) {
+		direct = len;
+		if (r->pending && r->pending->offset - r->offset < direct) {
+			direct = (size_t)(r->pending->offset - r->offset);
+			*overlapped = true;
+		}
+		deliver(r, data, direct, ts);
+		data += direct;
+		len -= direct;
+		data_offset += direct;
+		deliver_contiguous(r);
+		/* What the held data just delivered, we drop from ours. */
+		behind = r->offset - data_offset;
+		if (behind > len)
+			behind = len;
+		data += behind;
+		len -= (size_t)behind;
+		data_offset += behind;
+	}
+}
+
+int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len, bool fin,
+		  double ts)
+{
+	bool overlapped = false, held = false;
+	int64_t start, end;
+	uint64_t limit, offset;
+	int ret = 0;
+
+	if (len > 0)
+		r->stats.segments++;
+	if (!r->started) {
+		if (len == 0)
+			return 0;
+		r->started = true;
+		r->next_seq = seq;
+		r->offset = 0;
+	}
+	if (len > REASM_MAX_AHEAD) {
+		r->stats.out_of_window++;
+		return 0;
+	}
+	start = seq_distance(r, seq);
+	end = start + (int64_t)len;
+	if (end > (int64_t)REASM_MAX_AHEAD) {
+		/* An absurd FIN is as untrustworthy as absurd data. */
+		r->stats.out_of_window++;
+		return 0;
+	}
+	if (fin)
+		note_fin(r, seq + (uint32_t)len);
+	if (len == 0)
+		return 0;
+
+	limit = stream_end(r);
+	if (limit != UINT64_MAX && end > (int64_t)(limit - r->offset)) {
+		r->stats.after_close++;
+		end = (int64_t)(limit - r->offset);
+		if (end <= start)
+			return 0;
+	}
+	if (end <= 0) {
+		r->stats.retransmitted++;
+		return 0;
+	}
+	if (start < 0) {
+		data += -start;
+		start = 0;
+		overlapped = true;
+	}
+	len = (size_t)(end - start);
+	offset = r->offset + (uint64_t)start;
+
+	if (start == 0) {
+		deliver_in_order(r, data, len, ts, &overlapped);
+	} else {
+		ret = hold_out_of_order(r, offset, data, len, ts, &overlapped, &held);
+		if (held)
+			r->stats.out_of_order++;
+		enforce_limits(r);
+	}
+	if (overlapped)
+		r->stats.overlaps++;
+	return ret;
+}
+
+void reasm_syn(struct reasm *r, uint32_t isn)
+{
+	if (r->closed)
+		return;
+	if (r->started && (r->next_seq == isn + 1 || r->offset > 0))
+		return;
+	drop_pending(r);
+	r->fin_seen = false;
+	r->fin_seq = 0;
+	r->started = true;
+	r->next_seq = isn + 1;
+	r->offset = 0;
+}
+
+void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
+{
+	uint64_t target, end, hole_end;
+	int64_t dist;
+
+	(void)ts; /* gaps carry no time; kept for symmetry with segments */
+	if (!r->started || r->closed)
+		return;
+	dist = seq_distance(r, ack);
+	if (dist <= 0 || dist > (int64_t)REASM_MAX_AHEAD)
+		return;
+	target = r->offset + (uint64_t)dist;
+	/* The ack of a FIN counts the FIN itself, which is not a byte. */
+	end = stream_end(r);
+	if (target > end)
+		target = end;
+	while (r->offset < target) {
+		hole_end = target;
+		if (r->pending && r->pending->offset < hole_end)
+			hole_end = r->pending->offset;
+		report_gap(r, hole_end - r->offset);
+		deliver_contiguous(r);
+	}
+}
+
+void reasm_reset(struct reasm *r)
+{
+	skip_all_holes(r);
+	r->closed = true;
+}
+
+void reasm_flush(struct reasm *r)
+{
+	skip_all_holes(r);
+}
