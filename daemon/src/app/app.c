@@ -1,0 +1,308 @@
+#include "app/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/text.h"
+
+#define DEFAULT_DETECT_WINDOW 4096
+/* A direction with this many bytes that every module rejects decides
+ * the flow even if the other direction never speaks. */
+#define ONE_SIDED_DECISION_BYTES 512
+
+void app_config_defaults(struct app_config *cfg)
+{
+	int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 1; i < IMW_PROTO_MAX; i++)
+		cfg->enabled[i] = true;
+	cfg->log_typing = true;
+	cfg->detect_window = DEFAULT_DETECT_WINDOW;
+}
+
+struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
+			      uint64_t flow_id, const char *client, uint16_t server_port,
+			      proto_emit_fn emit, void *emit_arg)
+{
+	struct app_flow *af = calloc(1, sizeof(*af));
+
+	if (!af)
+		return NULL;
+	af->client = text_dup(client, strlen(client));
+	if (!af->client) {
+		free(af);
+		return NULL;
+	}
+	af->cfg = cfg;
+	af->stats = stats;
+	af->flow_id = flow_id;
+	af->server_port = server_port;
+	af->emit = emit;
+	af->emit_arg = emit_arg;
+	af->state = APP_DETECTING;
+	return af;
+}
+
+static void dir_release(struct app_dir *d)
+{
+	free(d->data);
+	d->data = NULL;
+	d->head = d->len = d->cap = 0;
+}
+
+void app_flow_free(struct app_flow *af)
+{
+	if (!af)
+		return;
+	if (af->state == APP_DECODING)
+		proto_session_free(&af->session);
+	dir_release(&af->dir[0]);
+	dir_release(&af->dir[1]);
+	free(af->client);
+	free(af);
+}
+
+static size_t dir_pending(const struct app_dir *d)
+{
+	return d->len - d->head;
+}
+
+static void dir_consume(struct app_dir *d, size_t n)
+{
+	d->head += n;
+	d->offset += n;
+	if (d->head == d->len)
+		d->head = d->len = 0;
+}
+
+static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
+{
+	size_t pending = dir_pending(d), cap;
+	uint8_t *p;
+
+	if (d->head && (d->head > d->cap / 2 || d->len + len > d->cap)) {
+		memmove(d->data, d->data + d->head, pending);
+		d->head = 0;
+		d->len = pending;
+	}
+	if (d->len + len > d->cap) {
+		if (len > SIZE_MAX / 2 - d->len)
+			return false;
+		cap = d->cap ? d->cap : 1024;
+		while (cap < d->len + len)
+			cap *= 2;
+		p = realloc(d->data, cap);
+		if (!p)
+			return false;
+		d->data = p;
+		d->cap = cap;
+	}
+	memcpy(d->data + d->len, data, len);
+	d->len += len;
+	return true;
+}
+
+static bool port_hinted(const struct proto_module *m, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_ports; i++)
+		if (m->ports[i] == port)
+			return true;
+	return false;
+}
+
+static void emit_through(void *arg, const struct im_event *ev)
+{
+	struct app_flow *af = arg;
+
+	af->emit(af->emit_arg, ev);
+}
+
+static bool start_session(struct app_flow *af, const struct proto_module *m)
+{
+	if (proto_session_init(&af->session, m, af->flow_id, af->client, emit_through, af) < 0) {
+		af->stats->alloc_failures++;
+		return false;
+	}
+	af->session.log_typing = af->cfg->log_typing;
+	af->state = APP_DECODING;
+	af->stats->sessions[m->id]++;
+	return true;
+}
+
+static void become_ignored(struct app_flow *af)
+{
+	af->state = APP_IGNORED;
+	af->stats->flows_ignored++;
+	dir_release(&af->dir[0]);
+	dir_release(&af->dir[1]);
+}
+
+/* Ask every enabled module about the bytes held so far. Modules whose
+ * port hint matches go first, so a well-known port breaks ties. */
+static void detect(struct app_flow *af)
+{
+	size_t n, i, pass, d;
+	const struct proto_module *const *mods = proto_modules(&n);
+	bool maybe[2] = { false, false };
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			const struct proto_module *m = mods[i];
+
+			if (!af->cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
+				continue;
+			for (d = 0; d < 2; d++) {
+				struct app_dir *ad = &af->dir[d];
+				enum proto_detect r;
+
+				if (!dir_pending(ad))
+					continue;
+				r = m->detect(ad->data + ad->head, dir_pending(ad), (enum im_dir)d);
+				if (r == PROTO_DETECT_YES) {
+					start_session(af, m);
+					return;
+				}
+				if (r == PROTO_DETECT_MAYBE)
+					maybe[d] = true;
+			}
+		}
+	}
+	for (d = 0; d < 2; d++) {
+		struct app_dir *ad = &af->dir[d];
+
+		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= af->cfg->detect_window))
+			ad->said_no = true;
+	}
+	if ((af->dir[0].said_no && af->dir[1].said_no) ||
+	    (af->dir[0].said_no && !af->dir[1].seen_data &&
+	     dir_pending(&af->dir[0]) >= ONE_SIDED_DECISION_BYTES) ||
+	    (af->dir[1].said_no && !af->dir[0].seen_data &&
+	     dir_pending(&af->dir[1]) >= ONE_SIDED_DECISION_BYTES))
+		become_ignored(af);
+}
+
+static void decode_dir(struct app_flow *af, enum im_dir dir)
+{
+	struct app_dir *d = &af->dir[dir];
+	struct proto_session *s = &af->session;
+	const struct proto_module *m = s->module;
+	size_t pending, skip, pdu_len;
+	enum proto_frame fr;
+
+	while ((pending = dir_pending(d)) > 0) {
+		const uint8_t *p = d->data + d->head;
+
+		if (s->opaque[dir]) {
+			af->stats->bytes_opaque += pending;
+			dir_consume(d, pending);
+			return;
+		}
+		if (d->need_resync) {
+			skip = m->resync(s, dir, p, pending);
+			if (skip > pending)
+				skip = pending;
+			af->stats->bytes_skipped += skip;
+			dir_consume(d, skip);
+			if (skip == pending)
+				return; /* no boundary yet: wait for more bytes */
+			d->need_resync = false;
+			continue;
+		}
+		pdu_len = 0;
+		fr = m->frame(s, dir, p, pending, &pdu_len);
+		if (fr == PROTO_FRAME_PDU && (pdu_len == 0 || pdu_len > pending))
+			fr = PROTO_FRAME_GARBAGE; /* a framer bug must not stall or overrun */
+		if (fr == PROTO_FRAME_NEED_MORE) {
+			if (pending <= m->max_pdu)
+				return;
+			fr = PROTO_FRAME_GARBAGE;
+		}
+		if (fr == PROTO_FRAME_GARBAGE) {
+			/* Skip at least one byte so resync always makes progress. */
+			af->stats->garbage_resyncs++;
+			af->stats->bytes_skipped++;
+			dir_consume(d, 1);
+			d->need_resync = true;
+			continue;
+		}
+		s->ts = d->last_ts;
+		s->pdu_offset = d->offset;
+		s->pdu_len = pdu_len;
+		af->stats->pdus++;
+		s->stats.pdus++;
+		if (m->decode(s, dir, p, pdu_len) < 0)
+			af->stats->malformed_pdus++;
+		dir_consume(d, pdu_len);
+	}
+}
+
+static void run(struct app_flow *af, enum im_dir first)
+{
+	if (af->state == APP_DETECTING)
+		detect(af);
+	if (af->state != APP_DECODING)
+		return;
+	/* The direction that just spoke first, then anything the other
+	 * direction buffered during detection. */
+	decode_dir(af, first);
+	decode_dir(af, first == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
+}
+
+void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
+		   uint64_t offset, double ts)
+{
+	struct app_dir *d = &af->dir[dir];
+
+	if (af->state == APP_IGNORED || len == 0)
+		return;
+	if (!d->seen_data) {
+		d->seen_data = true;
+		d->offset = offset;
+	}
+	d->last_ts = ts;
+	if (af->state == APP_DECODING && af->session.opaque[dir]) {
+		af->stats->bytes_opaque += len;
+		d->offset = offset + len;
+		return;
+	}
+	if (af->state == APP_DETECTING && dir_pending(d) + len > af->cfg->detect_window) {
+		/* Keep detection bounded: look at the first window only. */
+		if (dir_pending(d) >= af->cfg->detect_window) {
+			d->said_no = true;
+			detect(af);
+			return;
+		}
+		len = af->cfg->detect_window - dir_pending(d);
+	}
+	if (!dir_append(d, data, len)) {
+		af->stats->alloc_failures++;
+		app_flow_gap(af, dir, offset, len);
+		return;
+	}
+	run(af, dir);
+}
+
+void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_t len)
+{
+	struct app_dir *d = &af->dir[dir];
+
+	if (af->state == APP_IGNORED)
+		return;
+	/* A partial PDU before the hole can never complete. */
+	af->stats->bytes_skipped += dir_pending(d);
+	d->head = d->len = 0;
+	d->offset = offset + len;
+	if (af->state == APP_DECODING) {
+		af->stats->gap_resyncs++;
+		d->need_resync = true;
+	}
+}
+
+bool app_flow_done(const struct app_flow *af)
+{
+	return af->state == APP_IGNORED ||
+	       (af->state == APP_DECODING && af->session.opaque[0] && af->session.opaque[1]);
+}

@@ -1,0 +1,84 @@
+/* The application layer of one flow: protocol detection on the first
+ * bytes of either direction, then framing of the reassembled byte streams
+ * into PDUs for the chosen protocol module, resync after gaps and garbage.
+ * It sees only in-order bytes (from stream/) and produces events (to the
+ * emit callback); it never sees packets. */
+#ifndef IMW_APP_H
+#define IMW_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+struct app_config {
+	bool enabled[IMW_PROTO_MAX]; /* protocols to decode */
+	bool log_typing;             /* IMSpector's log_typing_events */
+	size_t detect_window;        /* bytes per direction to look at before giving up */
+};
+
+void app_config_defaults(struct app_config *cfg);
+
+enum app_state {
+	APP_DETECTING,
+	APP_DECODING,
+	APP_IGNORED, /* not IM: bytes are dropped unread */
+};
+
+/* Why bytes were dropped without decoding. Global counters (statistics). */
+struct app_stats {
+	uint64_t sessions[IMW_PROTO_MAX]; /* IM sessions detected per protocol */
+	uint64_t flows_ignored;
+	uint64_t pdus;
+	uint64_t malformed_pdus;
+	uint64_t garbage_resyncs;   /* framing found no PDU: skipped to the next boundary */
+	uint64_t gap_resyncs;       /* a reassembly gap forced a resync */
+	uint64_t bytes_skipped;     /* bytes dropped by resync */
+	uint64_t bytes_opaque;      /* bytes after STARTTLS and the like */
+	uint64_t alloc_failures;
+};
+
+struct app_dir {
+	uint8_t *data; /* unconsumed bytes: [head, len) */
+	size_t head;
+	size_t len;
+	size_t cap;
+	uint64_t offset;   /* stream offset of data[head] */
+	bool need_resync;  /* after a gap or garbage */
+	bool seen_data;
+	bool said_no;      /* every module rejected this direction */
+	double last_ts;
+};
+
+struct app_flow {
+	const struct app_config *cfg;
+	struct app_stats *stats;
+	enum app_state state;
+	uint64_t flow_id;
+	uint16_t server_port;
+	char *client;
+	struct app_dir dir[2];
+	struct proto_session session;
+	proto_emit_fn emit;
+	void *emit_arg;
+};
+
+/* client is "ip:port" of the local side; server_port orders the port
+ * hints. Returns NULL on allocation failure. */
+struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
+			      uint64_t flow_id, const char *client, uint16_t server_port,
+			      proto_emit_fn emit, void *emit_arg);
+void app_flow_free(struct app_flow *af);
+
+/* In-order bytes of one direction at stream offset `offset`. */
+void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
+		   uint64_t offset, double ts);
+/* `len` bytes at `offset` are lost for good. */
+void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_t len);
+
+/* True when nothing more of this flow needs to be read (not IM, or both
+ * directions opaque): the caller may stop reassembling it. */
+bool app_flow_done(const struct app_flow *af);
+
+#endif

@@ -1,0 +1,314 @@
+/* imwire: the command-line tool. `imwire read` decodes captures offline;
+ * `imwire check-config` validates a configuration. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/pcap_source.h"
+#include "config/config.h"
+#include "pipeline/pipeline.h"
+
+#define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: imwire <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet] FILE...\n"
+		"      decode pcap/pcapng captures and print or write every IM event\n"
+		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
+		"  check-config FILE\n"
+		"      validate a configuration file without starting anything\n"
+		"  help\n");
+}
+
+static void warn_to_stderr(const char *msg)
+{
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct progress {
+	bool enabled;
+	double start;
+	double last_draw;
+	long long total_bytes; /* of all files */
+	long long done_bytes;  /* of finished files */
+	bool drawn;
+};
+
+static void progress_draw(struct progress *pr, long long pos_in_file, bool force)
+{
+	double now = now_seconds(), elapsed, rate, eta, frac;
+	long long done = pr->done_bytes + (pos_in_file > 0 ? pos_in_file : 0);
+	int width = 30, filled, i;
+
+	if (!pr->enabled || (!force && now - pr->last_draw < 0.2) || pr->total_bytes <= 0)
+		return;
+	pr->last_draw = now;
+	elapsed = now - pr->start;
+	if (elapsed < 0.3 && !force)
+		return;
+	frac = (double)done / (double)pr->total_bytes;
+	if (frac > 1)
+		frac = 1;
+	rate = elapsed > 0 ? (double)done / elapsed : 0;
+	eta = rate > 0 ? (double)(pr->total_bytes - done) / rate : 0;
+	filled = (int)(frac * width);
+	fputs("\r[", stderr);
+	for (i = 0; i < width; i++)
+		fputc(i < filled ? '#' : '.', stderr);
+	fprintf(stderr, "] %3.0f%% %7.1f MB/s ETA %4.0fs ", frac * 100, rate / 1e6, eta);
+	pr->drawn = true;
+}
+
+static void progress_clear(struct progress *pr)
+{
+	if (pr->drawn)
+		fputs("\r\033[K", stderr);
+	pr->drawn = false;
+}
+
+static int open_sinks(struct pipeline *pl, const char *format, const char *outdir)
+{
+	struct sink s;
+	char *path;
+	size_t n;
+	int rc;
+
+	if (strcmp(format, "jsonl") == 0) {
+		if (!outdir)
+			rc = sink_jsonl_open_stream(&s, stdout, false);
+		else {
+			if (sink_imspector_open_dir(&s, outdir) == 0)
+				sink_close(&s); /* creates the directory */
+			n = strlen(outdir) + sizeof("/events.jsonl");
+			path = malloc(n);
+			if (!path)
+				return -1;
+			snprintf(path, n, "%s/events.jsonl", outdir);
+			rc = sink_jsonl_open_path(&s, path, false);
+			if (rc < 0)
+				fprintf(stderr, "imwire: %s: cannot open: %s\n", path, strerror(errno));
+			free(path);
+			if (rc < 0)
+				return -1;
+		}
+	} else {
+		rc = outdir ? sink_imspector_open_dir(&s, outdir) : sink_imspector_open_stream(&s, stdout);
+		if (rc < 0 && outdir)
+			fprintf(stderr, "imwire: %s: cannot create log directory: %s\n", outdir,
+				strerror(errno));
+	}
+	if (rc < 0)
+		return -1;
+	return pipeline_add_sink(pl, &s);
+}
+
+static void print_capture_warnings(const struct pcap_source *src)
+{
+	const struct pcap_source_stats *st = &src->stats;
+
+	if (st->malformed)
+		fprintf(stderr,
+			"imwire: %s: %llu malformed frames skipped (first: packet %llu, %s)\n",
+			src->path, (unsigned long long)st->malformed,
+			(unsigned long long)st->first_malformed_packet,
+			st->first_malformed_reason ? st->first_malformed_reason : "?");
+	if (st->fragments)
+		fprintf(stderr, "imwire: %s: %llu IP fragments not reassembled\n", src->path,
+			(unsigned long long)st->fragments);
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = NULL, *outdir = NULL, *config_path = NULL;
+	bool quiet = false;
+	struct imw_config cfg;
+	struct flow_config fc;
+	struct pipeline pl;
+	struct progress pr = { 0 };
+	struct pcap_source src;
+	struct packet pkt;
+	uint64_t total_packets = 0, n_since_draw = 0;
+	char err[1024];
+	int c, i, rc, status = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:c:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!format)
+		format = outdir ? "imspector" : "jsonl";
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0) {
+		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", format);
+		return 2;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "imwire: read: no capture file given\n");
+		usage(stderr);
+		return 2;
+	}
+	config_init(&cfg);
+	flow_config_defaults(&fc);
+	if (config_path) {
+		if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0) {
+			fprintf(stderr, "imwire: %s\n", err);
+			config_free(&cfg);
+			return 1;
+		}
+		config_apply_flow(&cfg, &fc);
+	}
+	if (pipeline_init(&pl, &fc) < 0) {
+		fprintf(stderr, "imwire: out of memory\n");
+		config_free(&cfg);
+		return 1;
+	}
+	if (open_sinks(&pl, format, outdir) < 0) {
+		pipeline_destroy(&pl);
+		config_free(&cfg);
+		return 1;
+	}
+
+	pr.enabled = isatty(STDERR_FILENO) && !quiet;
+	pr.start = now_seconds();
+	for (i = optind; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+
+		if (f) {
+			if (fseek(f, 0, SEEK_END) == 0)
+				pr.total_bytes += ftell(f);
+			fclose(f);
+		}
+	}
+	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
+		pr.enabled = false;
+
+	for (i = optind; i < argc; i++) {
+		if (pcap_source_open(&src, argv[i], err, sizeof(err)) < 0) {
+			progress_clear(&pr);
+			fprintf(stderr, "imwire: %s\n", err);
+			status = 1;
+			continue;
+		}
+		while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
+			pipeline_packet(&pl, &pkt);
+			if (pr.enabled && ++n_since_draw >= 2048) {
+				n_since_draw = 0;
+				progress_draw(&pr, pcap_source_position(&src), false);
+			}
+		}
+		if (rc < 0) {
+			progress_clear(&pr);
+			fprintf(stderr, "imwire: %s\n", err);
+			status = 1;
+		}
+		progress_clear(&pr);
+		if (!quiet)
+			print_capture_warnings(&src);
+		total_packets += src.stats.packets;
+		if (src.size > 0)
+			pr.done_bytes += src.size;
+		pcap_source_close(&src);
+	}
+	progress_clear(&pr);
+	pipeline_finish(&pl);
+	if (!quiet) {
+		fprintf(stderr, "imwire: %d file(s), %llu packets\n", argc - optind,
+			(unsigned long long)total_packets);
+		pipeline_print_summary(&pl, stderr);
+	}
+	if (pl.sink_failures) {
+		fprintf(stderr, "imwire: %llu events could not be written\n",
+			(unsigned long long)pl.sink_failures);
+		status = 1;
+	}
+	pipeline_destroy(&pl);
+	config_free(&cfg);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "imwire: writing output: %s\n", strerror(errno));
+		status = 1;
+	}
+	return status;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	struct imw_config cfg;
+	char err[1024];
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: imwire check-config FILE\n");
+		return 2;
+	}
+	config_init(&cfg);
+	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
+	if (rc < 0)
+		fprintf(stderr, "imwire: %s\n", err);
+	else
+		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+	config_free(&cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "read") == 0)
+		return cmd_read(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "imwire: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,349 @@
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event/event.h"
+#include "util/text.h"
+
+enum value_kind {
+	VALUE_STRING,
+	VALUE_BOOL,
+	VALUE_UINT,
+	VALUE_CHAR,
+	VALUE_NETS,
+};
+
+struct key_spec {
+	const char *key;
+	enum value_kind kind;
+	const char *warning; /* accepted but meaningless here: say why */
+};
+
+/* IMSpector's keys first (same meaning), then imwire's. */
+static const struct key_spec known_keys[] = {
+	{ "user", VALUE_STRING, NULL },
+	{ "group", VALUE_STRING, NULL },
+	{ "pidfilename", VALUE_STRING, NULL },
+	{ "port", VALUE_UINT, "imwire is inline and needs no listening port (no REDIRECT); ignored" },
+	{ "plugin_dir", VALUE_STRING, "imwire has no plugins to load; ignored" },
+	{ "icq_protocol", VALUE_BOOL, NULL },
+	{ "msn_protocol", VALUE_BOOL, NULL },
+	{ "yahoo_protocol", VALUE_BOOL, NULL },
+	{ "irc_protocol", VALUE_BOOL, NULL },
+	{ "gg_protocol", VALUE_BOOL, NULL },
+	{ "jabber_protocol", VALUE_BOOL, NULL },
+	{ "imip_protocol", VALUE_BOOL, NULL },
+	{ "toc_protocol", VALUE_BOOL, NULL },
+	{ "log_typing_events", VALUE_BOOL, NULL },
+	{ "file_logging_dir", VALUE_STRING, NULL },
+	{ "sqlite_file", VALUE_STRING, NULL },
+	{ "mysql_server", VALUE_STRING, NULL },
+	{ "mysql_database", VALUE_STRING, NULL },
+	{ "mysql_username", VALUE_STRING, NULL },
+	{ "mysql_password", VALUE_STRING, NULL },
+	{ "pgsql_connect", VALUE_STRING, NULL },
+	{ "badwords_filename", VALUE_STRING, NULL },
+	{ "badwords_replace_character", VALUE_CHAR, NULL },
+	{ "badwords_block_count", VALUE_UINT, NULL },
+	{ "whitelist_filename", VALUE_STRING, NULL },
+	{ "blacklist_filename", VALUE_STRING, NULL },
+	{ "block_unlisted", VALUE_BOOL, NULL },
+	{ "db_filter_filename", VALUE_STRING, NULL },
+	{ "block_files", VALUE_BOOL, NULL },
+	{ "block_webcams", VALUE_BOOL, NULL },
+	/* imwire */
+	{ "local_nets", VALUE_NETS, NULL },
+	{ "jsonl_file", VALUE_STRING, NULL },
+	{ "rewrite_test", VALUE_STRING, NULL },
+};
+
+/* <name>_protocol keys and the module they switch. */
+static const struct {
+	const char *key;
+	enum imw_proto proto;
+} protocol_keys[] = {
+	{ "icq_protocol", IMW_PROTO_OSCAR }, { "msn_protocol", IMW_PROTO_MSN },
+	{ "yahoo_protocol", IMW_PROTO_YMSG }, { "irc_protocol", IMW_PROTO_IRC },
+	{ "gg_protocol", IMW_PROTO_GG },      { "jabber_protocol", IMW_PROTO_XMPP },
+	{ "imip_protocol", IMW_PROTO_IMIP },  { "toc_protocol", IMW_PROTO_TOC },
+};
+
+void config_init(struct imw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_free(struct imw_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_entries; i++) {
+		free(cfg->entries[i].key);
+		free(cfg->entries[i].value);
+	}
+	free(cfg->entries);
+	free(cfg->local_nets);
+	free(cfg->path);
+	config_init(cfg);
+}
+
+bool config_parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct key_spec *find_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		if (strcmp(known_keys[i].key, key) == 0)
+			return &known_keys[i];
+	return NULL;
+}
+
+static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool parse_nets(struct imw_config *cfg, const char *value)
+{
+	char *copy = strdup(value), *tok, *save = NULL;
+	struct net_prefix p, *grown;
+	bool ok = true;
+
+	if (!copy)
+		return false;
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (!net_prefix_parse(tok, &p)) {
+			ok = false;
+			break;
+		}
+		grown = realloc(cfg->local_nets, (cfg->n_local_nets + 1) * sizeof(*grown));
+		if (!grown) {
+			ok = false;
+			break;
+		}
+		cfg->local_nets = grown;
+		cfg->local_nets[cfg->n_local_nets++] = p;
+	}
+	free(copy);
+	return ok;
+}
+
+static char *trim(char *s, char *end)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+static int interpret(struct imw_config *cfg, const char *name, unsigned line, const char *key,
+		     const char *value, char *err, size_t err_size, config_warn_fn warn)
+{
+	const struct key_spec *spec = find_key(key);
+	char msg[512];
+	bool b;
+	size_t i;
+	char *end;
+
+	if (!spec)
+		return fail(err, err_size, "%s:%u: %s: unknown key", name, line, key);
+	switch (spec->kind) {
+	case VALUE_BOOL:
+		if (!config_parse_bool(value, &b))
+			return fail(err, err_size, "%s:%u: %s: expected on or off, got \"%s\"", name,
+				    line, key, value);
+		for (i = 0; i < sizeof(protocol_keys) / sizeof(protocol_keys[0]); i++) {
+			if (strcmp(protocol_keys[i].key, key) == 0) {
+				cfg->protocol_listed = true;
+				cfg->protocol_on[protocol_keys[i].proto] = b;
+			}
+		}
+		if (strcmp(key, "log_typing_events") == 0)
+			cfg->log_typing_events = b;
+		break;
+	case VALUE_UINT:
+		errno = 0;
+		if (!*value || strtoul(value, &end, 10) > 0xFFFFFFFFUL || *end || errno ||
+		    value[0] == '-')
+			return fail(err, err_size, "%s:%u: %s: expected a non-negative number, got \"%s\"",
+				    name, line, key, value);
+		break;
+	case VALUE_CHAR:
+		if (strlen(value) != 1)
+			return fail(err, err_size, "%s:%u: %s: expected a single character, got \"%s\"",
+				    name, line, key, value);
+		break;
+	case VALUE_NETS:
+		if (!parse_nets(cfg, value))
+			return fail(err, err_size,
+				    "%s:%u: %s: expected address/prefix list like 10.0.0.0/8, got \"%s\"",
+				    name, line, key, value);
+		break;
+	case VALUE_STRING:
+		if (!*value)
+			return fail(err, err_size, "%s:%u: %s: empty value", name, line, key);
+		break;
+	}
+	if (spec->warning && warn) {
+		snprintf(msg, sizeof(msg), "%s:%u: %s: %s", name, line, key, spec->warning);
+		warn(msg);
+	}
+	return 0;
+}
+
+int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
+		 char *err, size_t err_size, config_warn_fn warn)
+{
+	char *copy = text_dup(text, len), *p, *nl, *eq, *key, *value;
+	struct config_entry *grown;
+	unsigned line = 0;
+	int rc = 0;
+
+	if (!copy)
+		return fail(err, err_size, "%s: out of memory", name);
+	if (strlen(copy) != len) {
+		free(copy);
+		return fail(err, err_size, "%s: contains a NUL byte: not a text file", name);
+	}
+	for (p = copy; p && *p && rc == 0; p = nl) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl++ = '\0';
+		line++;
+		key = trim(p, p + strlen(p));
+		if (*key == '\0' || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			rc = fail(err, err_size, "%s:%u: expected key=value, got \"%s\"", name, line, key);
+			break;
+		}
+		value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+		key = trim(key, eq);
+		if (!*key) {
+			rc = fail(err, err_size, "%s:%u: missing key before '='", name, line);
+			break;
+		}
+		rc = interpret(cfg, name, line, key, value, err, err_size, warn);
+		if (rc)
+			break;
+		grown = realloc(cfg->entries, (cfg->n_entries + 1) * sizeof(*grown));
+		if (!grown) {
+			rc = fail(err, err_size, "%s: out of memory", name);
+			break;
+		}
+		cfg->entries = grown;
+		grown = &cfg->entries[cfg->n_entries];
+		grown->key = strdup(key);
+		grown->value = strdup(value);
+		grown->line = line;
+		if (!grown->key || !grown->value) {
+			free(grown->key);
+			free(grown->value);
+			rc = fail(err, err_size, "%s: out of memory", name);
+			break;
+		}
+		cfg->n_entries++;
+	}
+	free(copy);
+	return rc;
+}
+
+int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_size,
+		config_warn_fn warn)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	int rc;
+
+	if (!f)
+		return fail(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *g = realloc(buf, cap ? cap * 2 : 8192);
+
+			if (!g) {
+				free(buf);
+				fclose(f);
+				return fail(err, err_size, "%s: out of memory", path);
+			}
+			buf = g;
+			cap = cap ? cap * 2 : 8192;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return fail(err, err_size, "%s: read error", path);
+	}
+	fclose(f);
+	rc = config_parse(cfg, path, buf ? buf : "", len, err, err_size, warn);
+	free(buf);
+	if (rc == 0) {
+		cfg->path = strdup(path);
+		if (!cfg->path)
+			return fail(err, err_size, "%s: out of memory", path);
+	}
+	return rc;
+}
+
+const char *config_get(const struct imw_config *cfg, const char *key)
+{
+	size_t i = cfg->n_entries;
+
+	while (i-- > 0)
+		if (strcmp(cfg->entries[i].key, key) == 0)
+			return cfg->entries[i].value;
+	return NULL;
+}
+
+void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
+{
+	int i;
+
+	/* IMSpector decodes only the protocols switched on; a config that
+	 * names none keeps imwire's default of all. */
+	if (cfg->protocol_listed)
+		for (i = 1; i < IMW_PROTO_MAX; i++)
+			fc->app.enabled[i] = cfg->protocol_on[i];
+	/* IMSpector's default: typing events are logged only when asked for. */
+	fc->app.log_typing = cfg->log_typing_events;
+	fc->local_nets = cfg->local_nets;
+	fc->n_local_nets = cfg->n_local_nets;
+}

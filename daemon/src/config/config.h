@@ -1,0 +1,54 @@
+/* The configuration file: IMSpector's `key=value` format and keys, plus
+ * imwire's own. Parsing validates every line; interpretation of policy
+ * keys belongs to the stages that use them (they read them with
+ * config_get). */
+#ifndef IMW_CONFIG_H
+#define IMW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "flow/flow.h"
+#include "imwire/protocols.h"
+
+struct config_entry {
+	char *key;
+	char *value;
+	unsigned line;
+};
+
+struct imw_config {
+	char *path;
+	struct config_entry *entries;
+	size_t n_entries;
+	/* interpreted */
+	bool protocol_listed; /* some <proto>_protocol key was given */
+	bool protocol_on[IMW_PROTO_MAX];
+	bool log_typing_events;
+	struct net_prefix *local_nets;
+	size_t n_local_nets;
+};
+
+/* Callback for warnings (accepted keys that do nothing here). */
+typedef void (*config_warn_fn)(const char *msg);
+
+void config_init(struct imw_config *cfg);
+/* Returns 0, or -1 with a one-line message "FILE:LINE: key: reason" (or
+ * "FILE: reason") in err. */
+int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_size,
+		config_warn_fn warn);
+/* Parse text as if it were a file called `name` (tests). */
+int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
+		 char *err, size_t err_size, config_warn_fn warn);
+void config_free(struct imw_config *cfg);
+
+/* Last value given for key, or NULL. */
+const char *config_get(const struct imw_config *cfg, const char *key);
+
+/* Apply the decoding-related keys to a flow configuration. */
+void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc);
+
+/* "on"/"yes"/"true"/"1" and their negatives; false if neither. */
+bool config_parse_bool(const char *v, bool *out);
+
+#endif

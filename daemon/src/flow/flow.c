@@ -1,0 +1,416 @@
+#include "flow/flow.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_FLOWS 1000000
+#define DEFAULT_IDLE_TIMEOUT 3600.0
+#define DEFAULT_REASM_BYTES (1024 * 1024)
+#define DEFAULT_REASM_SEGMENTS 1024
+#define INITIAL_BUCKETS 4096
+
+void flow_config_defaults(struct flow_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	app_config_defaults(&cfg->app);
+	cfg->reasm.max_buffered_bytes = DEFAULT_REASM_BYTES;
+	cfg->reasm.max_buffered_segments = DEFAULT_REASM_SEGMENTS;
+	cfg->max_flows = DEFAULT_MAX_FLOWS;
+	cfg->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+}
+
+int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_emit_fn emit,
+		    void *emit_arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cfg = *cfg;
+	t->n_buckets = INITIAL_BUCKETS;
+	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+	if (!t->buckets)
+		return -1;
+	t->emit = emit;
+	t->emit_arg = emit_arg;
+	t->next_id = 1;
+	return 0;
+}
+
+static size_t addr_len(uint8_t ip_version)
+{
+	return ip_version == 6 ? 16 : 4;
+}
+
+/* Symmetric: both directions of a flow hash alike. */
+static uint64_t hash_endpoints(uint8_t v, const uint8_t *a, uint16_t pa, const uint8_t *b,
+			       uint16_t pb)
+{
+	uint64_t ha = 1469598103934665603ULL, hb = 1469598103934665603ULL;
+	size_t i, n = addr_len(v);
+
+	for (i = 0; i < n; i++) {
+		ha = (ha ^ a[i]) * 1099511628211ULL;
+		hb = (hb ^ b[i]) * 1099511628211ULL;
+	}
+	ha = (ha ^ pa) * 1099511628211ULL;
+	hb = (hb ^ pb) * 1099511628211ULL;
+	return (ha ^ hb) * 0x9E3779B97F4A7C15ULL ^ v;
+}
+
+static size_t bucket_of(const struct flow_table *t, uint8_t v, const uint8_t *a, uint16_t pa,
+			const uint8_t *b, uint16_t pb)
+{
+	return (size_t)(hash_endpoints(v, a, pa, b, pb) >> 7) & (t->n_buckets - 1);
+}
+
+static bool endpoint_eq(const struct flow *f, int side, const uint8_t *addr, uint16_t port)
+{
+	return f->port[side] == port && memcmp(f->addr[side], addr, addr_len(f->ip_version)) == 0;
+}
+
+static struct flow *lookup(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+{
+	size_t b = bucket_of(t, pkt->ip_version, pkt->src, pkt->sport, pkt->dst, pkt->dport);
+	struct flow *f;
+
+	for (f = t->buckets[b]; f; f = f->hash_next) {
+		if (f->ip_version != pkt->ip_version)
+			continue;
+		if (endpoint_eq(f, IM_DIR_OUT, pkt->src, pkt->sport) &&
+		    endpoint_eq(f, IM_DIR_IN, pkt->dst, pkt->dport)) {
+			*dir = IM_DIR_OUT;
+			return f;
+		}
+		if (endpoint_eq(f, IM_DIR_IN, pkt->src, pkt->sport) &&
+		    endpoint_eq(f, IM_DIR_OUT, pkt->dst, pkt->dport)) {
+			*dir = IM_DIR_IN;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		t->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		t->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_front(struct flow_table *t, struct flow *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = f;
+	t->lru_head = f;
+	if (!t->lru_tail)
+		t->lru_tail = f;
+}
+
+static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s)
+{
+	sum->segments += s->segments;
+	sum->bytes_delivered += s->bytes_delivered;
+	sum->retransmitted += s->retransmitted;
+	sum->overlaps += s->overlaps;
+	sum->out_of_order += s->out_of_order;
+	sum->gaps += s->gaps;
+	sum->gap_bytes += s->gap_bytes;
+	sum->bound_hits += s->bound_hits;
+}
+
+static void release(struct flow_table *t, struct flow *f)
+{
+	size_t b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
+	struct flow **pp;
+	int d;
+
+	for (d = 0; d < 2; d++)
+		reasm_flush(&f->reasm[d]);
+	for (d = 0; d < 2; d++) {
+		add_reasm_stats(&t->stats.reasm, &f->reasm[d].stats);
+		reasm_free(&f->reasm[d]);
+	}
+	app_flow_free(f->app);
+	for (pp = &t->buckets[b]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == f) {
+			*pp = f->hash_next;
+			break;
+		}
+	}
+	lru_unlink(t, f);
+	t->n_flows--;
+	free(f);
+}
+
+static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	struct flow_dir_ref *ref = arg;
+
+	if (ref->flow->app)
+		app_flow_data(ref->flow->app, ref->dir, data, len, offset, ts);
+}
+
+static void on_gap(void *arg, uint64_t offset, uint64_t len)
+{
+	struct flow_dir_ref *ref = arg;
+
+	if (ref->flow->app)
+		app_flow_gap(ref->flow->app, ref->dir, offset, len);
+}
+
+static const struct reasm_callbacks reasm_cb = {
+	.deliver = on_deliver,
+	.gap = on_gap,
+};
+
+static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < t->cfg.n_local_nets; i++)
+		if (net_prefix_contains(&t->cfg.local_nets[i], v, addr))
+			return true;
+	return false;
+}
+
+static bool is_server_port(uint16_t port)
+{
+	size_t n, i, j;
+	const struct proto_module *const *mods = proto_modules(&n);
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < mods[i]->n_ports; j++)
+			if (mods[i]->ports[j] == port)
+				return true;
+	return false;
+}
+
+/* Is the packet's sender the client? On a SYN the answer is certain;
+ * mid-stream it is a guess from local_nets, then well-known ports, then
+ * the ephemeral-port convention. */
+static bool sender_is_client(const struct flow_table *t, const struct packet *pkt)
+{
+	bool src_local, dst_local, src_srv, dst_srv;
+
+	if (pkt->tcp_flags & TCP_FLAG_SYN)
+		return !(pkt->tcp_flags & TCP_FLAG_ACK);
+	if (t->cfg.n_local_nets) {
+		src_local = is_local(t, pkt->ip_version, pkt->src);
+		dst_local = is_local(t, pkt->ip_version, pkt->dst);
+		if (src_local != dst_local)
+			return src_local;
+	}
+	src_srv = is_server_port(pkt->sport);
+	dst_srv = is_server_port(pkt->dport);
+	if (src_srv != dst_srv)
+		return dst_srv;
+	if (pkt->sport != pkt->dport)
+		return pkt->sport > pkt->dport;
+	return true;
+}
+
+static bool grow(struct flow_table *t)
+{
+	size_t nb = t->n_buckets * 2, i, b;
+	struct flow **nbk = calloc(nb, sizeof(*nbk)), *f, *next;
+
+	if (!nbk)
+		return false;
+	for (i = 0; i < t->n_buckets; i++) {
+		for (f = t->buckets[i]; f; f = next) {
+			next = f->hash_next;
+			b = (size_t)(hash_endpoints(f->ip_version, f->addr[0], f->port[0], f->addr[1],
+						    f->port[1]) >>
+				     7) &
+			    (nb - 1);
+			f->hash_next = nbk[b];
+			nbk[b] = f;
+		}
+	}
+	free(t->buckets);
+	t->buckets = nbk;
+	t->n_buckets = nb;
+	return true;
+}
+
+static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+{
+	struct flow *f;
+	char client[64];
+	size_t b, n = addr_len(pkt->ip_version);
+	bool client_sends = sender_is_client(t, pkt);
+	int d;
+
+	if (t->n_flows >= t->cfg.max_flows && t->lru_tail) {
+		t->stats.flows_evicted++;
+		release(t, t->lru_tail);
+	}
+	if (t->n_flows >= t->n_buckets && !grow(t))
+		t->stats.alloc_failures++; /* keep going with longer chains */
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		t->stats.alloc_failures++;
+		return NULL;
+	}
+	f->id = t->next_id++;
+	f->ip_version = pkt->ip_version;
+	*dir = client_sends ? IM_DIR_OUT : IM_DIR_IN;
+	memcpy(f->addr[IM_DIR_OUT], client_sends ? pkt->src : pkt->dst, n);
+	memcpy(f->addr[IM_DIR_IN], client_sends ? pkt->dst : pkt->src, n);
+	f->port[IM_DIR_OUT] = client_sends ? pkt->sport : pkt->dport;
+	f->port[IM_DIR_IN] = client_sends ? pkt->dport : pkt->sport;
+	f->first_ts = f->last_ts = pkt->ts;
+	for (d = 0; d < 2; d++) {
+		f->ref[d].flow = f;
+		f->ref[d].table = t;
+		f->ref[d].dir = (enum im_dir)d;
+		reasm_init(&f->reasm[d], &t->cfg.reasm, &reasm_cb, &f->ref[d]);
+	}
+	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
+			       f->port[IM_DIR_OUT]);
+	f->app = app_flow_new(&t->cfg.app, &t->stats.app, f->id, client, f->port[IM_DIR_IN], t->emit,
+			      t->emit_arg);
+	if (!f->app)
+		t->stats.alloc_failures++;
+	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
+	f->hash_next = t->buckets[b];
+	t->buckets[b] = f;
+	lru_push_front(t, f);
+	t->n_flows++;
+	t->stats.flows_created++;
+	if (!(pkt->tcp_flags & TCP_FLAG_SYN))
+		t->stats.flows_midstream++;
+	return f;
+}
+
+void flow_table_packet(struct flow_table *t, const struct packet *pkt)
+{
+	enum im_dir dir = IM_DIR_OUT;
+	struct flow *f = lookup(t, pkt, &dir);
+	bool syn = pkt->tcp_flags & TCP_FLAG_SYN, fin = pkt->tcp_flags & TCP_FLAG_FIN;
+	uint32_t seq = pkt->seq;
+
+	t->stats.tcp_packets++;
+	t->stats.bytes += pkt->payload_len;
+	t->now = pkt->ts;
+	/* A new SYN on a finished connection's 4-tuple is a new connection. */
+	if (f && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
+	    (f->rst_seen || f->fin_seen[0] || f->fin_seen[1]) &&
+	    !(f->reasm[dir].started && f->reasm[dir].next_seq == seq + 1)) {
+		t->stats.flows_closed++;
+		release(t, f);
+		f = NULL;
+	}
+	if (!f) {
+		if (pkt->tcp_flags & TCP_FLAG_RST)
+			return;
+		if (!syn && pkt->payload_len == 0)
+			return; /* a bare ACK tells nothing worth a flow */
+		f = create(t, pkt, &dir);
+		if (!f)
+			return;
+	}
+	f->last_ts = pkt->ts;
+	if (t->lru_head != f) {
+		lru_unlink(t, f);
+		lru_push_front(t, f);
+	}
+	if (syn) {
+		f->syn_seen = true;
+		reasm_syn(&f->reasm[dir], seq);
+		seq++;
+	}
+	if (pkt->tcp_flags & TCP_FLAG_ACK)
+		reasm_peer_ack(&f->reasm[dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT], pkt->ack, pkt->ts);
+	if (pkt->truncated) {
+		/* The peer's ack will report the missing bytes as a gap. */
+		t->stats.truncated_payloads++;
+	} else if (pkt->payload_len || fin) {
+		if (reasm_segment(&f->reasm[dir], seq, pkt->payload, pkt->payload_len, fin, pkt->ts) < 0)
+			t->stats.alloc_failures++;
+	}
+	if (fin)
+		f->fin_seen[dir] = true;
+	if (pkt->tcp_flags & TCP_FLAG_RST) {
+		f->rst_seen = true;
+		reasm_reset(&f->reasm[0]);
+		reasm_reset(&f->reasm[1]);
+	}
+	if (f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed)) {
+		t->stats.flows_closed++;
+		release(t, f);
+	}
+}
+
+void flow_table_expire(struct flow_table *t, double now)
+{
+	while (t->lru_tail && now - t->lru_tail->last_ts > t->cfg.idle_timeout) {
+		t->stats.flows_expired++;
+		release(t, t->lru_tail);
+	}
+}
+
+void flow_table_flush_all(struct flow_table *t)
+{
+	/* Oldest first, so events come out roughly in time order. */
+	while (t->lru_tail)
+		release(t, t->lru_tail);
+}
+
+void flow_table_destroy(struct flow_table *t)
+{
+	flow_table_flush_all(t);
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+bool net_prefix_parse(const char *text, struct net_prefix *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	char *end;
+	unsigned long bits;
+
+	if (alen == 0 || alen >= sizeof(buf))
+		return false;
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->ip_version = 4;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->ip_version = 6;
+	else
+		return false;
+	bits = out->ip_version == 4 ? 32 : 128;
+	if (slash) {
+		unsigned long max = bits;
+
+		bits = strtoul(slash + 1, &end, 10);
+		if (end == slash + 1 || *end != '\0' || bits > max)
+			return false;
+	}
+	out->bits = (unsigned)bits;
+	return true;
+}
+
+bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr)
+{
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+
+	if (p->ip_version != ip_version)
+		return false;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	if (rest && ((p->addr[full] ^ addr[full]) & (uint8_t)(0xFF << (8 - rest))))
+		return false;
+	return true;
+}

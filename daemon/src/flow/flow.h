@@ -1,0 +1,107 @@
+/* The flow table: TCP connections keyed by their 5-tuple (both
+ * directions map to one flow), each with two reassemblers and an
+ * application-layer state. Flows start on a SYN or mid-stream, expire
+ * when idle, and are evicted least-recently-used past a cap. */
+#ifndef IMW_FLOW_H
+#define IMW_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "packet/packet.h"
+#include "stream/reasm.h"
+
+struct net_prefix {
+	uint8_t ip_version;
+	uint8_t addr[16];
+	unsigned bits;
+};
+
+struct flow_config {
+	struct app_config app;
+	struct reasm_limits reasm;
+	size_t max_flows;       /* LRU eviction beyond this */
+	double idle_timeout;    /* seconds without packets before a flow expires */
+	const struct net_prefix *local_nets; /* the client side lives here, when set */
+	size_t n_local_nets;
+};
+
+void flow_config_defaults(struct flow_config *cfg);
+
+struct flow_stats {
+	uint64_t packets;
+	uint64_t tcp_packets;
+	uint64_t bytes;           /* TCP payload bytes seen */
+	uint64_t flows_created;
+	uint64_t flows_midstream; /* created without a SYN */
+	uint64_t flows_expired;
+	uint64_t flows_evicted;   /* LRU cap hit */
+	uint64_t flows_closed;
+	uint64_t truncated_payloads; /* snaplen cut a segment: treated as lost */
+	uint64_t alloc_failures;
+	struct reasm_stats reasm; /* summed over closed flows and at flush */
+	struct app_stats app;
+};
+
+struct flow;
+
+/* Tells a reassembler callback which flow and direction it serves. */
+struct flow_dir_ref {
+	struct flow *flow;
+	struct flow_table *table;
+	enum im_dir dir;
+};
+
+struct flow {
+	uint64_t id;
+	uint8_t ip_version;
+	uint8_t addr[2][16]; /* [IM_DIR_OUT] = client, [IM_DIR_IN] = server */
+	uint16_t port[2];
+	bool syn_seen;
+	bool fin_seen[2];
+	bool rst_seen;
+	double first_ts;
+	double last_ts;
+	struct reasm reasm[2]; /* by direction of travel: [IM_DIR_OUT] client to server */
+	struct flow_dir_ref ref[2];
+	struct app_flow *app;
+	struct flow *hash_next;
+	struct flow *lru_prev; /* most recently used at the head */
+	struct flow *lru_next;
+};
+
+struct flow_table {
+	struct flow_config cfg;
+	struct flow **buckets;
+	size_t n_buckets;
+	size_t n_flows;
+	uint64_t next_id;
+	struct flow *lru_head;
+	struct flow *lru_tail;
+	double now;
+	proto_emit_fn emit;
+	void *emit_arg;
+	struct flow_stats stats;
+};
+
+/* cfg is copied (local_nets must outlive the table). */
+int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_emit_fn emit,
+		    void *emit_arg);
+/* Flush every flow (delivering held data), then free everything. */
+void flow_table_destroy(struct flow_table *t);
+
+/* One parsed TCP packet. */
+void flow_table_packet(struct flow_table *t, const struct packet *pkt);
+
+/* Expire flows idle for longer than the timeout at time `now`. */
+void flow_table_expire(struct flow_table *t, double now);
+
+/* Flush and drop every flow (end of input). */
+void flow_table_flush_all(struct flow_table *t);
+
+bool net_prefix_parse(const char *text, struct net_prefix *out);
+bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr);
+
+#endif

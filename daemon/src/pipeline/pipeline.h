@@ -1,0 +1,36 @@
+/* The decoding pipeline shared by `imwire read`, `imwired --tap` and the
+ * inline engine: flow table -> reassembly -> protocol modules -> sinks,
+ * with the counters the summary reports. */
+#ifndef IMW_PIPELINE_H
+#define IMW_PIPELINE_H
+
+#include <stdio.h>
+
+#include "flow/flow.h"
+#include "sink/sink.h"
+
+#define PIPELINE_MAX_SINKS 8
+
+struct pipeline {
+	struct flow_table flows;
+	struct sink sinks[PIPELINE_MAX_SINKS];
+	size_t n_sinks;
+	uint64_t events[IMW_PROTO_MAX][IM_KIND_COUNT];
+	uint64_t events_total;
+	uint64_t sink_failures;
+	uint64_t packets_since_expiry;
+};
+
+int pipeline_init(struct pipeline *pl, const struct flow_config *cfg);
+/* Takes ownership of an opened sink; -1 when the sink table is full. */
+int pipeline_add_sink(struct pipeline *pl, struct sink *s);
+void pipeline_packet(struct pipeline *pl, const struct packet *pkt);
+/* Deliver everything still held (end of input); flows are dropped. */
+void pipeline_finish(struct pipeline *pl);
+void pipeline_destroy(struct pipeline *pl);
+
+/* Human-readable summary of what was seen (flows, sessions, events,
+ * warnings). */
+void pipeline_print_summary(const struct pipeline *pl, FILE *out);
+
+#endif

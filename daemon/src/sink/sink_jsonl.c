@@ -1,0 +1,159 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/sink.h"
+#include "util/bytebuf.h"
+
+struct jsonl_ctx {
+	FILE *out;
+	bool owned;
+	bool flush_each;
+	struct bytebuf line;
+};
+
+static bool json_string(struct bytebuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	bool ok = bytebuf_append_byte(b, '"');
+
+	for (; ok && *p; p++) {
+		switch (*p) {
+		case '"':
+			ok = bytebuf_append_str(b, "\\\"");
+			break;
+		case '\\':
+			ok = bytebuf_append_str(b, "\\\\");
+			break;
+		case '\n':
+			ok = bytebuf_append_str(b, "\\n");
+			break;
+		case '\r':
+			ok = bytebuf_append_str(b, "\\r");
+			break;
+		case '\t':
+			ok = bytebuf_append_str(b, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7F)
+				ok = bytebuf_printf(b, "\\u%04x", *p);
+			else
+				ok = bytebuf_append_byte(b, *p);
+		}
+	}
+	return ok && bytebuf_append_byte(b, '"');
+}
+
+bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
+{
+	bool ok = bytebuf_printf(b, "{\"ts\":%.6f,\"proto\":", ev->ts) &&
+		  json_string(b, event_proto_name(ev->proto)) &&
+		  bytebuf_printf(b, ",\"dir\":\"%s\",\"kind\":", ev->dir == IM_DIR_OUT ? "out" : "in") &&
+		  json_string(b, event_kind_name(ev->kind)) && bytebuf_append_str(b, ",\"local\":") &&
+		  json_string(b, ev->local) && bytebuf_append_str(b, ",\"remote\":") &&
+		  json_string(b, ev->remote) &&
+		  bytebuf_printf(b, ",\"group\":%s,\"client\":", ev->group ? "true" : "false") &&
+		  json_string(b, ev->client) && bytebuf_append_str(b, ",\"content_type\":") &&
+		  json_string(b, ev->content_type) && bytebuf_append_str(b, ",\"text\":") &&
+		  json_string(b, ev->text) &&
+		  bytebuf_printf(b, ",\"filtered\":%s,\"flow\":%llu", ev->filtered ? "true" : "false",
+				 (unsigned long long)ev->flow_id);
+
+	if (ok && ev->kind == IM_KIND_FILE && ev->file_name)
+		ok = bytebuf_append_str(b, ",\"file_name\":") && json_string(b, ev->file_name);
+	if (ok && ev->kind == IM_KIND_FILE && ev->has_file_size)
+		ok = bytebuf_printf(b, ",\"file_size\":%llu", (unsigned long long)ev->file_size);
+	if (ok && ev->auto_response)
+		ok = bytebuf_append_str(b, ",\"auto_response\":true");
+	return ok && bytebuf_append_byte(b, '}');
+}
+
+static int jsonl_write(struct sink *s, const struct im_event *ev)
+{
+	struct jsonl_ctx *c = s->ctx;
+
+	bytebuf_clear(&c->line);
+	if (!sink_format_json(&c->line, ev) || !bytebuf_append_byte(&c->line, '\n'))
+		return -1;
+	if (fwrite(c->line.data, 1, c->line.len, c->out) != c->line.len)
+		return -1;
+	if (c->flush_each && fflush(c->out) != 0)
+		return -1;
+	return 0;
+}
+
+static int jsonl_flush(struct sink *s)
+{
+	struct jsonl_ctx *c = s->ctx;
+
+	return fflush(c->out) == 0 ? 0 : -1;
+}
+
+static void jsonl_close(struct sink *s)
+{
+	struct jsonl_ctx *c = s->ctx;
+
+	fflush(c->out);
+	if (c->owned)
+		fclose(c->out);
+	bytebuf_free(&c->line);
+	free(c);
+}
+
+static const struct sink_ops jsonl_ops = {
+	.name = "jsonl",
+	.write = jsonl_write,
+	.flush = jsonl_flush,
+	.close = jsonl_close,
+};
+
+int sink_jsonl_open_stream(struct sink *s, FILE *out, bool flush_each)
+{
+	struct jsonl_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -1;
+	c->out = out;
+	c->flush_each = flush_each;
+	bytebuf_init(&c->line);
+	memset(s, 0, sizeof(*s));
+	s->ops = &jsonl_ops;
+	s->ctx = c;
+	return 0;
+}
+
+int sink_jsonl_open_path(struct sink *s, const char *path, bool flush_each)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f)
+		return -1;
+	if (sink_jsonl_open_stream(s, f, flush_each) < 0) {
+		int e = errno;
+
+		fclose(f);
+		errno = e;
+		return -1;
+	}
+	((struct jsonl_ctx *)s->ctx)->owned = true;
+	return 0;
+}
+
+int sink_write(struct sink *s, const struct im_event *ev)
+{
+	if (s->ops->write(s, ev) < 0) {
+		s->failed++;
+		return -1;
+	}
+	s->written++;
+	return 0;
+}
+
+void sink_close(struct sink *s)
+{
+	if (s->ops)
+		s->ops->close(s);
+	s->ops = NULL;
+	s->ctx = NULL;
+}
