@@ -6,16 +6,14 @@
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
-#define DEFAULT_REASM_BYTES (1024 * 1024)
-#define DEFAULT_REASM_SEGMENTS 1024
 #define INITIAL_BUCKETS 4096
 
 void flow_config_defaults(struct flow_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	app_config_defaults(&cfg->app);
-	cfg->reasm.max_buffered_bytes = DEFAULT_REASM_BYTES;
-	cfg->reasm.max_buffered_segments = DEFAULT_REASM_SEGMENTS;
+	cfg->reasm.max_buffered_bytes = REASM_DEFAULT_MAX_BYTES;
+	cfg->reasm.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
 	cfg->max_flows = DEFAULT_MAX_FLOWS;
 	cfg->idle_timeout = DEFAULT_IDLE_TIMEOUT;
 }
@@ -123,6 +121,9 @@ static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s
 	sum->gaps += s->gaps;
 	sum->gap_bytes += s->gap_bytes;
 	sum->bound_hits += s->bound_hits;
+	sum->after_close += s->after_close;
+	sum->out_of_window += s->out_of_window;
+	sum->alloc_failures += s->alloc_failures;
 }
 
 static void release(struct flow_table *t, struct flow *f)
