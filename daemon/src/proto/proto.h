@@ -65,6 +65,16 @@ struct proto_module {
 	 * Returns 0, or -1 if this event cannot be encoded. May be NULL. */
 	int (*encode)(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 		      const uint8_t *orig, size_t orig_len, struct bytebuf *out);
+
+	/* Rewriting of stateful protocols (both optional, may be NULL). The
+	 * rewrite engine calls pdu_count_changed after it deleted (delta -1)
+	 * or inserted (+1) a whole PDU in dir, and fixup_pdu on every later
+	 * PDU of dir before it is forwarded, so a module can renumber
+	 * same-length fields the peer checks (OSCAR's FLAP sequence numbers).
+	 * fixup_pdu edits in place without changing the length and returns
+	 * true when it changed a byte. */
+	void (*pdu_count_changed)(struct proto_session *s, enum im_dir dir, int delta);
+	bool (*fixup_pdu)(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len);
 };
 
 struct proto_session_stats {
