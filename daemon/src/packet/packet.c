@@ -64,8 +64,8 @@ static enum packet_status parse_tcp(struct cursor *c, size_t l4_offset, struct p
 		*why = "bad TCP data offset";
 		return PACKET_MALFORMED;
 	}
-	/* 14 bytes read so far */
-	if (!cursor_skip(c, hlen - 14)) {
+	/* 16 bytes read so far: checksum, urgent pointer and options follow */
+	if (!cursor_skip(c, hlen - 16)) {
 		*why = "TCP options truncated";
 		return PACKET_MALFORMED;
 	}
