@@ -845,23 +845,21 @@ static enum proto_frame imip_frame(struct proto_session *s, enum im_dir dir, con
 	return PROTO_FRAME_PDU;
 }
 
-/* A line start where a known block type and a size line begin (or could
- * begin, when the buffer ends first). Never an offset where frame would
- * say garbage, so resync after garbage always moves on. */
+/* The first offset where a known block type and a size line begin (or
+ * could begin, when the buffer ends first). Not only at line starts: the
+ * broken block before may have ended mid-line. Never an offset where
+ * frame would say garbage, so resync after garbage always moves on. */
 static size_t imip_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len)
 {
 	struct imip_head h;
-	size_t pos = 0;
+	size_t pos;
 
 	(void)s;
 	(void)dir;
-	while (pos < len) {
-		if (scan_head(data + pos, len - pos, true, &h) != IMIP_SCAN_BAD)
+	for (pos = 0; pos < len; pos++)
+		if (data[pos] >= 'A' && data[pos] <= 'Z' &&
+		    scan_head(data + pos, len - pos, true, &h) != IMIP_SCAN_BAD)
 			return pos;
-		while (pos < len && data[pos] != '\n')
-			pos++;
-		pos++;
-	}
 	return len;
 }
 
