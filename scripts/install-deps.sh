@@ -24,6 +24,9 @@ PACKAGES="
 	iptables
 	tcpdump
 	python3
+	prosody
+	python3-slixmpp
+	libgadu-dev
 "
 
 # shellcheck disable=SC2086
