@@ -476,6 +476,14 @@ static void test_malformed_resync(void)
 	CHECK_INT_EQ(event_at(&h, 0)->kind, IM_KIND_LOGOUT);
 	CHECK_INT_EQ(h.dir[IM_DIR_OUT].buf.len, 0);
 	harness_free(&h);
+
+	/* The broken block's body runs into the next block mid-line. */
+	harness_init(&h);
+	feed_str(&h, IM_DIR_OUT, "MESG\r\nten\r\nTo: 23456\r\n\r\nlost");
+	feed_block(&h, IM_DIR_OUT, "MESG", "ID: 1005\r\nTo: 23456\r\nFrom: 12345\r\n\r\nkept");
+	CHECK_INT_EQ(h.c.n, 1);
+	CHECK_EVENT(event_at(&h, 0), IM_KIND_MESSAGE, IM_DIR_OUT, "23456", "kept");
+	harness_free(&h);
 }
 
 static void test_decode_malformed(void)
