@@ -903,7 +903,7 @@ static int encode_with_orig(const struct im_event *ev, const uint8_t *orig, size
 	enum imip_charset cs;
 	struct bytebuf body;
 	char *old_text;
-	size_t start = out->len;
+	size_t start = out->len, headers_len, extra = 0;
 	bool same;
 	struct span eol;
 
@@ -925,25 +925,21 @@ static int encode_with_orig(const struct im_event *ev, const uint8_t *orig, size
 		return -1;
 	}
 	eol = b.head.size_eol;
-	{
-		size_t headers_len = b.body_off - b.headers_off;
-		size_t extra = 0;
-
-		/* Adding a body to a block that had none needs the empty line. */
-		if (!b.has_blank && body.len)
-			extra = (b.last_header_unterminated ? eol.len : 0) + eol.len;
-		if (!bytebuf_append(out, b.head.type_line.p, b.head.type_line.len) ||
-		    !bytebuf_printf(out, "%zu", headers_len + extra + body.len) ||
-		    !bytebuf_append(out, eol.p, eol.len) ||
-		    !bytebuf_append(out, orig + b.headers_off, headers_len))
-			goto fail;
-		if (extra && b.last_header_unterminated && !bytebuf_append(out, eol.p, eol.len))
-			goto fail;
-		if (extra && !bytebuf_append(out, eol.p, eol.len))
-			goto fail;
-		if (body.len && !bytebuf_append(out, body.data, body.len))
-			goto fail;
-	}
+	headers_len = b.body_off - b.headers_off;
+	/* Adding a body to a block that had none needs the empty line. */
+	if (!b.has_blank && body.len)
+		extra = (b.last_header_unterminated ? eol.len : 0) + eol.len;
+	if (!bytebuf_append(out, b.head.type_line.p, b.head.type_line.len) ||
+	    !bytebuf_printf(out, "%zu", headers_len + extra + body.len) ||
+	    !bytebuf_append(out, eol.p, eol.len) ||
+	    !bytebuf_append(out, orig + b.headers_off, headers_len))
+		goto fail;
+	if (extra && b.last_header_unterminated && !bytebuf_append(out, eol.p, eol.len))
+		goto fail;
+	if (extra && !bytebuf_append(out, eol.p, eol.len))
+		goto fail;
+	if (body.len && !bytebuf_append(out, body.data, body.len))
+		goto fail;
 	bytebuf_free(&body);
 	return 0;
 fail:
