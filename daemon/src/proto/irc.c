@@ -477,16 +477,14 @@ static int emit_encrypted(struct proto_session *s, enum im_dir dir, const struct
 			  const char *text)
 {
 	struct irc_state *st = state_of(s);
-	int rc = 0;
 
 	s->opaque[IM_DIR_IN] = true;
 	s->opaque[IM_DIR_OUT] = true;
 	if (st->encrypted_sent)
 		return 0;
 	st->encrypted_sent = true;
-	rc = emit_simple(s, dir, IM_KIND_ENCRYPTED, l, l && l->prefix.len ? &l->prefix : NULL,
-			 false, text);
-	return rc;
+	return emit_simple(s, dir, IM_KIND_ENCRYPTED, l, l && l->prefix.len ? &l->prefix : NULL,
+			   false, text);
 }
 
 static int on_numeric(struct proto_session *s, const struct irc_line *l)
@@ -814,6 +812,8 @@ static enum proto_frame irc_frame(struct proto_session *s, enum im_dir dir, cons
 		if (len < IRC_TLS_RECORD_HEADER)
 			return PROTO_FRAME_NEED_MORE;
 		record = IRC_TLS_RECORD_HEADER + imw_load_be16(data + 3);
+		if (record > IRC_MAX_PDU)
+			goto garbage;
 		if (len < record)
 			return PROTO_FRAME_NEED_MORE;
 		*pdu_len = record;
@@ -828,6 +828,7 @@ static enum proto_frame irc_frame(struct proto_session *s, enum im_dir dir, cons
 	}
 	if (len < IRC_MAX_PDU)
 		return PROTO_FRAME_NEED_MORE;
+garbage:
 	if (st)
 		st->after_garbage[dir] = true;
 	return PROTO_FRAME_GARBAGE;
