@@ -138,6 +138,8 @@ static void release(struct flow_table *t, struct flow *f)
 		add_reasm_stats(&t->stats.reasm, &f->reasm[d].stats);
 		reasm_free(&f->reasm[d]);
 	}
+	if (f->ext && t->cfg.ext_release)
+		t->cfg.ext_release(t->cfg.ext_arg, f);
 	app_flow_free(f->app);
 	for (pp = &t->buckets[b]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == f) {
@@ -291,38 +293,45 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	return f;
 }
 
-void flow_table_packet(struct flow_table *t, const struct packet *pkt)
+struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
-	enum im_dir dir = IM_DIR_OUT;
-	struct flow *f = lookup(t, pkt, &dir);
-	bool syn = pkt->tcp_flags & TCP_FLAG_SYN, fin = pkt->tcp_flags & TCP_FLAG_FIN;
-	uint32_t seq = pkt->seq;
+	struct flow *f = lookup(t, pkt, dir);
+	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
 
-	t->stats.tcp_packets++;
-	t->stats.bytes += pkt->payload_len;
 	t->now = pkt->ts;
 	/* A new SYN on a finished connection's 4-tuple is a new connection. */
 	if (f && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
 	    (f->rst_seen || f->fin_seen[0] || f->fin_seen[1]) &&
-	    !(f->reasm[dir].started && f->reasm[dir].next_seq == seq + 1)) {
+	    !(f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1)) {
 		t->stats.flows_closed++;
 		release(t, f);
 		f = NULL;
 	}
 	if (!f) {
 		if (pkt->tcp_flags & TCP_FLAG_RST)
-			return;
+			return NULL;
 		if (!syn && pkt->payload_len == 0)
-			return; /* a bare ACK tells nothing worth a flow */
-		f = create(t, pkt, &dir);
+			return NULL; /* a bare ACK tells nothing worth a flow */
+		f = create(t, pkt, dir);
 		if (!f)
-			return;
+			return NULL;
 	}
 	f->last_ts = pkt->ts;
 	if (t->lru_head != f) {
 		lru_unlink(t, f);
 		lru_push_front(t, f);
 	}
+	return f;
+}
+
+bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
+		     const struct packet *pkt)
+{
+	bool syn = pkt->tcp_flags & TCP_FLAG_SYN, fin = pkt->tcp_flags & TCP_FLAG_FIN;
+	uint32_t seq = pkt->seq;
+
+	t->stats.tcp_packets++;
+	t->stats.bytes += pkt->payload_len;
 	if (syn) {
 		f->syn_seen = true;
 		reasm_syn(&f->reasm[dir], seq);
@@ -344,10 +353,26 @@ void flow_table_packet(struct flow_table *t, const struct packet *pkt)
 		reasm_reset(&f->reasm[0]);
 		reasm_reset(&f->reasm[1]);
 	}
-	if (f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed)) {
-		t->stats.flows_closed++;
-		release(t, f);
+	return f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed);
+}
+
+void flow_table_close(struct flow_table *t, struct flow *f)
+{
+	t->stats.flows_closed++;
+	release(t, f);
+}
+
+void flow_table_packet(struct flow_table *t, const struct packet *pkt)
+{
+	enum im_dir dir = IM_DIR_OUT;
+	struct flow *f = flow_table_get(t, pkt, &dir);
+
+	if (!f) {
+		t->stats.tcp_packets++;
+		return;
 	}
+	if (flow_table_feed(t, f, dir, pkt))
+		flow_table_close(t, f);
 }
 
 void flow_table_expire(struct flow_table *t, double now)

@@ -19,6 +19,8 @@ struct net_prefix {
 	unsigned bits;
 };
 
+struct flow;
+
 struct flow_config {
 	struct app_config app;
 	struct reasm_limits reasm;
@@ -26,6 +28,10 @@ struct flow_config {
 	double idle_timeout;    /* seconds without packets before a flow expires */
 	const struct net_prefix *local_nets; /* the client side lives here, when set */
 	size_t n_local_nets;
+	/* Called when a flow with f->ext set is released (the inline engine
+	 * keeps its per-flow state there). */
+	void (*ext_release)(void *arg, struct flow *f);
+	void *ext_arg;
 };
 
 void flow_config_defaults(struct flow_config *cfg);
@@ -67,6 +73,7 @@ struct flow {
 	struct reasm reasm[2]; /* by direction of travel: [IM_DIR_OUT] client to server */
 	struct flow_dir_ref ref[2];
 	struct app_flow *app;
+	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
 	struct flow *lru_prev; /* most recently used at the head */
 	struct flow *lru_next;
@@ -92,8 +99,20 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 /* Flush every flow (delivering held data), then free everything. */
 void flow_table_destroy(struct flow_table *t);
 
-/* One parsed TCP packet. */
+/* One parsed TCP packet: find or create its flow, feed reassembly, and
+ * release the flow when both directions closed. */
 void flow_table_packet(struct flow_table *t, const struct packet *pkt);
+
+/* The same in steps, for the inline engine: find (or create, on a SYN or
+ * data) the packet's flow and set *dir; NULL when the packet starts no
+ * flow. */
+struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir);
+/* Feed the packet to the flow's reassembly (and so to the decoders);
+ * returns true when the connection is over. */
+bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
+		     const struct packet *pkt);
+/* Release a flow now (flushing what it holds). */
+void flow_table_close(struct flow_table *t, struct flow *f);
 
 /* Expire flows idle for longer than the timeout at time `now`. */
 void flow_table_expire(struct flow_table *t, double now);

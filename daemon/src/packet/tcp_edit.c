@@ -1,0 +1,147 @@
+#include "packet/tcp_edit.h"
+
+#include <string.h>
+
+#include "imwire/byteorder.h"
+
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_SACK 5
+#define MSS_FLOOR 536
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)imw_load_be16(p + i);
+	if (n & 1)
+		acc += (uint32_t)p[n - 1] << 8;
+	return acc;
+}
+
+static uint16_t fold(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xFFFF) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+void tcp_edit_fix_checksums(uint8_t *ip, size_t len, uint8_t ip_version, size_t l4_offset)
+{
+	uint32_t acc = 0;
+	size_t l4_len = len - l4_offset;
+	uint16_t c;
+
+	if (ip_version == 4) {
+		size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
+
+		imw_store_be16(ip + 10, 0);
+		imw_store_be16(ip + 10, fold(sum16(ip, ihl, 0)));
+		acc = sum16(ip + 12, 8, 0);
+	} else {
+		acc = sum16(ip + 8, 32, 0);
+	}
+	acc += 6; /* protocol */
+	acc += (uint32_t)(l4_len >> 16) + (uint32_t)(l4_len & 0xFFFF);
+	imw_store_be16(ip + l4_offset + 16, 0);
+	c = fold(sum16(ip + l4_offset, l4_len, acc));
+	imw_store_be16(ip + l4_offset + 16, c);
+}
+
+/* Walk TCP options; calls visit for each option with kind, pointer and
+ * length. Stops at EOL or at a malformed length. */
+static void map_sack_options(uint8_t *opt, size_t n, tcp_sack_map_fn map, void *arg)
+{
+	size_t i = 0, len, j;
+
+	while (i < n) {
+		uint8_t kind = opt[i];
+
+		if (kind == TCPOPT_EOL)
+			return;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n)
+			return;
+		len = opt[i + 1];
+		if (len < 2 || i + len > n)
+			return;
+		if (kind == TCPOPT_SACK && (len - 2) % 8 == 0) {
+			for (j = i + 2; j + 8 <= i + len; j += 8) {
+				uint32_t l = imw_load_be32(opt + j), r = imw_load_be32(opt + j + 4);
+				uint32_t nl = map(arg, l, true), nr = map(arg, r, false);
+
+				/* A block that maps to nothing claims nothing. */
+				if ((int32_t)(nr - nl) <= 0)
+					nl = nr;
+				imw_store_be32(opt + j, nl);
+				imw_store_be32(opt + j + 4, nr);
+			}
+		}
+		i += len;
+	}
+}
+
+int tcp_edit_build(const uint8_t *ip, const struct packet *pkt, uint32_t seq, uint32_t ack,
+		   tcp_sack_map_fn map_sack, void *sack_arg, const uint8_t *payload,
+		   size_t payload_len, struct bytebuf *out)
+{
+	size_t hdr = pkt->l4_offset + pkt->l4_header_len, total;
+	uint8_t *p;
+
+	total = hdr + payload_len;
+	if (total > 0xFFFF + (pkt->ip_version == 6 ? 40u : 0u))
+		return -1;
+	bytebuf_clear(out);
+	if (!bytebuf_append(out, ip, hdr) || !bytebuf_append(out, payload, payload_len))
+		return -1;
+	p = out->data;
+	if (pkt->ip_version == 4)
+		imw_store_be16(p + 2, (uint16_t)total);
+	else
+		imw_store_be16(p + 4, (uint16_t)(total - 40));
+	imw_store_be32(p + pkt->l4_offset + 4, seq);
+	imw_store_be32(p + pkt->l4_offset + 8, ack);
+	if (map_sack && pkt->l4_header_len > 20)
+		map_sack_options(p + pkt->l4_offset + 20, pkt->l4_header_len - 20, map_sack, sack_arg);
+	tcp_edit_fix_checksums(p, total, pkt->ip_version, pkt->l4_offset);
+	return 0;
+}
+
+uint16_t tcp_edit_clamp_mss(uint8_t *ip, const struct packet *pkt, uint16_t headroom,
+			    bool *changed)
+{
+	uint8_t *opt = ip + pkt->l4_offset + 20;
+	size_t n = pkt->l4_header_len - 20, i = 0, len;
+	uint16_t mss, clamped;
+
+	*changed = false;
+	while (i < n) {
+		if (opt[i] == TCPOPT_EOL)
+			break;
+		if (opt[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n)
+			break;
+		len = opt[i + 1];
+		if (len < 2 || i + len > n)
+			break;
+		if (opt[i] == TCPOPT_MSS && len == 4) {
+			mss = imw_load_be16(opt + i + 2);
+			clamped = mss > headroom + MSS_FLOOR ? (uint16_t)(mss - headroom) : mss;
+			if (clamped != mss) {
+				imw_store_be16(opt + i + 2, clamped);
+				*changed = true;
+			}
+			return mss;
+		}
+		i += len;
+	}
+	return 0;
+}
