@@ -124,5 +124,7 @@ int proto_session_malformed(struct proto_session *s, const char *reason);
 
 extern const struct proto_module proto_irc;
 extern const struct proto_module proto_imip;
+extern const struct proto_module proto_xmpp;
+extern const struct proto_module proto_gg;
 
 #endif

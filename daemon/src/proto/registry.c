@@ -5,6 +5,8 @@
 
 static const struct proto_module *const modules[] = {
 	&proto_imip, /* before IRC: IMIP's size line is the stricter signature */
+	&proto_xmpp,
+	&proto_gg,
 	&proto_irc,
 };
 
