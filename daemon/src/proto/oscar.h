@@ -1,0 +1,196 @@
+/* Shared pieces of the OSCAR (AIM/ICQ) and TOC modules: FLAP framing and
+ * sequence renumbering, TLV chains, the ICBM parser used by both decode
+ * and encode, the OFT2 peer-connection header, and text helpers.
+ * Private to daemon/src/proto/oscar*.c and toc.c. */
+#ifndef IMW_PROTO_OSCAR_H
+#define IMW_PROTO_OSCAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "util/bytebuf.h"
+
+/* ---- FLAP: '*', channel, sequence, length, then `length` bytes ---- */
+
+#define FLAP_MARKER '*'
+#define FLAP_HEADER_LEN 6u
+#define FLAP_MAX_PDU (FLAP_HEADER_LEN + 0xFFFFu)
+
+enum flap_channel {
+	FLAP_CH_SIGNON = 1,
+	FLAP_CH_DATA = 2,
+	FLAP_CH_ERROR = 3,
+	FLAP_CH_SIGNOFF = 4,
+	FLAP_CH_KEEPALIVE = 5,
+};
+
+/* Frame one FLAP at data (garbage unless it starts with a FLAP header). */
+enum proto_frame flap_frame(const uint8_t *data, size_t len, size_t *pdu_len);
+/* First offset where a plausible FLAP starts (or may start when the
+ * buffer ends first); len when there is none. */
+size_t flap_resync(const uint8_t *data, size_t len);
+
+/* Per-direction FLAP sequence bookkeeping for rewriting. The peer checks
+ * that sequence numbers go up by one; after a FLAP is dropped or inserted
+ * every later FLAP of that direction is shifted by `delta`. */
+struct flap_seq {
+	uint16_t last[2]; /* last sequence number seen on the wire (input space) */
+	bool seen[2];
+	int32_t delta[2]; /* output = input + delta (mod 2^16) */
+};
+
+void flap_seq_note(struct flap_seq *q, enum im_dir dir, const uint8_t *pdu, size_t len);
+void flap_seq_count_changed(struct flap_seq *q, enum im_dir dir, int delta);
+bool flap_seq_fixup(const struct flap_seq *q, enum im_dir dir, uint8_t *pdu, size_t len);
+/* Sequence number (output space) for a FLAP inserted after the last one seen. */
+uint16_t flap_seq_for_insert(const struct flap_seq *q, enum im_dir dir);
+/* Output-space number of a FLAP whose input-space number is seq. */
+uint16_t flap_seq_out(const struct flap_seq *q, enum im_dir dir, uint16_t seq);
+/* Append a FLAP header; the payload length is patched by flap_finish. */
+bool flap_begin(struct bytebuf *out, uint8_t channel, uint16_t seq, size_t *start);
+bool flap_finish(struct bytebuf *out, size_t start);
+
+/* ---- TLV chains: type(2) length(2) value ---- */
+
+struct oscar_tlv {
+	uint16_t type;
+	uint16_t len;
+	const uint8_t *value;
+	size_t offset; /* of the TLV header, relative to the chain start */
+};
+
+/* Find the first TLV of type in a chain; false when absent. A chain that
+ * overruns its buffer stops the search at the broken TLV. */
+bool oscar_tlv_find(const uint8_t *chain, size_t len, uint16_t type, struct oscar_tlv *out);
+/* Does the chain consist of whole TLVs exactly? */
+bool oscar_tlv_chain_valid(const uint8_t *chain, size_t len);
+bool oscar_put_be16(struct bytebuf *out, uint16_t v);
+bool oscar_put_be32(struct bytebuf *out, uint32_t v);
+bool oscar_put_tlv(struct bytebuf *out, uint16_t type, const void *value, size_t len);
+
+/* ---- SNAC ---- */
+
+#define SNAC_HEADER_LEN 10u
+#define SNAC_FLAG_HAS_TLV_BLOCK 0x8000u
+
+struct snac {
+	uint16_t family;
+	uint16_t subtype;
+	uint16_t flags;
+	uint32_t request_id;
+	size_t body_off; /* relative to the PDU (FLAP header included) */
+};
+
+/* Parse the SNAC header of a channel-2 FLAP, skipping the optional
+ * version TLV block of flag 0x8000. */
+bool snac_parse(const uint8_t *pdu, size_t len, struct snac *sn, const char **why);
+
+/* ---- ICBM (family 4, subtypes 6 and 7) ---- */
+
+enum icbm_charset {
+	ICBM_CHARSET_ASCII = 0x0000,
+	ICBM_CHARSET_UCS2BE = 0x0002,
+	ICBM_CHARSET_LATIN1 = 0x0003,
+};
+
+#define ICBM_COOKIE_LEN 8u
+
+struct icbm {
+	struct snac snac;
+	const uint8_t *cookie;
+	uint16_t channel;
+	const uint8_t *sn; /* screen name (buddy), not NUL-terminated */
+	size_t sn_len;
+	size_t tlvs_off; /* message TLV chain, relative to the PDU */
+	bool auto_response; /* TLV 4 */
+	/* Channel 1: TLV 2 and its text fragments (0x0101). */
+	bool has_msg;
+	size_t msg_tlv_off; /* of the TLV 2 header, relative to the PDU */
+	size_t n_text;
+	uint16_t charset, subset; /* of the first text fragment */
+	size_t text_off, text_len; /* first text fragment, relative to the PDU */
+};
+
+/* Parse an ICBM SNAC (0x0004/0x0006 outgoing, 0x0004/0x0007 incoming). */
+int icbm_parse(const uint8_t *pdu, size_t len, struct icbm *m, const char **why);
+/* UTF-8 text of every text fragment of a channel-1 ICBM, concatenated. */
+char *icbm_text(const uint8_t *pdu, const struct icbm *m);
+char *icbm_decode_charset(uint16_t charset, const uint8_t *p, size_t n);
+/* UTF-8 text of a chat message-info TLV (TLV 1 text in the TLV 2 charset). */
+char *oscar_chat_text(const struct oscar_tlv *info);
+
+/* ---- OFT2: the peer-to-peer file transfer header ---- */
+
+#define OFT_MAGIC_LEN 4u
+#define OFT_MIN_HEADER 256u
+#define OFT_NAME_OFF 192u
+#define OFT_TYPE_PROMPT 0x0101u
+#define OFT_TYPE_ACK 0x0202u
+#define OFT_TYPE_DONE 0x0204u
+#define OFT_TYPE_RESUME 0x0205u
+#define OFT_TYPE_RESUME_ACCEPT 0x0106u
+#define OFT_TYPE_RESUME_ACK 0x0207u
+
+struct oft_header {
+	uint16_t header_len;
+	uint16_t type;
+	const uint8_t *cookie;
+	uint32_t size;     /* of the current file */
+	uint32_t received; /* bytes the receiver already has (resume) */
+	uint16_t name_encoding; /* 0 ASCII, 2 UCS-2BE, 3 ISO-8859-1 */
+	const uint8_t *name;
+	size_t name_len; /* up to the first NUL (two for UCS-2) */
+};
+
+/* Does data start with an OFT2 header (or could it, when short)? */
+enum proto_detect oft_detect(const uint8_t *data, size_t len);
+enum proto_frame oft_frame_header(const uint8_t *data, size_t len, size_t *pdu_len);
+int oft_parse(const uint8_t *pdu, size_t len, struct oft_header *h, const char **why);
+size_t oft_resync(const uint8_t *data, size_t len);
+
+/* ---- text ---- */
+
+/* AIM text is HTML; it counts as such when it has a tag or an entity. */
+bool oscar_text_is_html(const char *s);
+const char *oscar_content_type(const char *s);
+/* Append UTF-8 text as UTF-16BE (supplementary planes as surrogate
+ * pairs, invalid bytes as U+FFFD). */
+bool oscar_put_utf16be(struct bytebuf *out, const char *utf8);
+/* Append UTF-8 text as ISO-8859-1; false if a character does not fit. */
+bool oscar_put_latin1(struct bytebuf *out, const char *utf8, size_t *bad);
+bool oscar_text_is_ascii(const char *s);
+bool oscar_text_fits_latin1(const char *s);
+
+/* ---- the OSCAR module's pieces ---- */
+
+struct oscar_state;
+
+int oscar_decode_snac(struct proto_session *s, struct oscar_state *st, enum im_dir dir,
+		      const uint8_t *pdu, size_t len);
+int oscar_decode_oft(struct proto_session *s, struct oscar_state *st, enum im_dir dir,
+		     const uint8_t *pdu, size_t len);
+int oscar_encode_event(struct proto_session *s, struct oscar_state *st, enum im_dir dir,
+		       const struct im_event *ev, const uint8_t *orig, size_t orig_len,
+		       struct bytebuf *out);
+bool oscar_learn_local(struct proto_session *s, const uint8_t *id, size_t len);
+
+enum oscar_mode {
+	OSCAR_MODE_UNKNOWN,
+	OSCAR_MODE_FLAP,
+	OSCAR_MODE_OFT,
+};
+
+struct oscar_state {
+	enum oscar_mode mode;
+	struct flap_seq seq;
+	char *room;         /* chat connection: the room's name, once the server said */
+	uint64_t built;     /* ICBMs built from events alone: cookie and request id source */
+	/* OFT: raw file bytes each direction still has to send after an ack. */
+	uint64_t oft_raw_left[2];
+	uint8_t oft_cookie[ICBM_COOKIE_LEN]; /* transfer already logged */
+	char *oft_name;
+};
+
+#endif
