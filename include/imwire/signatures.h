@@ -96,4 +96,39 @@ static inline int imw_sig_imip(const uint8_t *p, size_t len)
 	return digits > 0 && i + 1 < len && p[i] == '\r' && p[i + 1] == '\n';
 }
 
+/* MSN Messenger (MSNP): the client's first line on a notification server
+ * ("VER 1 MSNP8 CVR0", echoed by the server) or a switchboard login
+ * ("USR 1 alice@example.com cookie", "ANS 1 ..."), or "CVR 2 ...": a
+ * command, a space, a decimal transaction id and a space. VER must name
+ * an MSNP version on the same line. */
+static inline int imw_sig_msn(const uint8_t *p, size_t len)
+{
+	size_t i, digits = 0;
+	int ver = IMW_SIG_PREFIX(p, len, "VER ");
+
+	if (!(ver || IMW_SIG_PREFIX(p, len, "USR ") || IMW_SIG_PREFIX(p, len, "ANS ") ||
+	      IMW_SIG_PREFIX(p, len, "CVR ")))
+		return 0;
+	for (i = 4; i < len && digits < 10 && p[i] >= '0' && p[i] <= '9'; i++)
+		digits++;
+	if (digits == 0 || i >= len || p[i] != ' ')
+		return 0;
+	if (!ver)
+		return 1;
+	for (; i + 4 <= len && i < 96 && p[i] != '\r' && p[i] != '\n'; i++)
+		if (p[i] == 'M' && p[i + 1] == 'S' && p[i + 2] == 'N' && p[i + 3] == 'P')
+			return 1;
+	return 0;
+}
+
+/* Yahoo Messenger (YMSG): "YMSG", a 16-bit version, a 16-bit vendor id,
+ * the 16-bit payload length, a 16-bit service. The version of every
+ * client that spoke YMSG is below 0x100 and the service below 0x1000. */
+static inline int imw_sig_ymsg(const uint8_t *p, size_t len)
+{
+	if (!IMW_SIG_PREFIX(p, len, "YMSG") || len < 12)
+		return 0;
+	return p[4] == 0 && p[10] < 0x10;
+}
+
 #endif

@@ -4,9 +4,11 @@
 #include "proto/proto.h"
 
 static const struct proto_module *const modules[] = {
+	&proto_ymsg,
 	&proto_imip, /* before IRC: IMIP's size line is the stricter signature */
 	&proto_xmpp,
 	&proto_gg,
+	&proto_msn, /* before IRC: "VER 1 MSNP8" passes IRC's loose signature */
 	&proto_irc,
 };
 
