@@ -131,4 +131,68 @@ static inline int imw_sig_ymsg(const uint8_t *p, size_t len)
 	return p[4] == 0 && p[10] < 0x10;
 }
 
+/* OSCAR FLAP: '*', a channel 1..5, a sequence number and a length. */
+static inline int imw_sig_flap_channel_ok(uint8_t ch)
+{
+	return ch >= 1 && ch <= 5;
+}
+
+static inline int imw_sig_flap_header(const uint8_t *p, size_t len)
+{
+	return len >= 6 && p[0] == '*' && imw_sig_flap_channel_ok(p[1]);
+}
+
+/* A FLAP that only OSCAR sends: the channel-1 sign-on (version 1, then
+ * TLVs) or a channel-2 SNAC with a small binary family and subtype. TOC's
+ * channel-2 text frames have a printable first byte, so they never pass. */
+static inline int imw_sig_oscar_flap(const uint8_t *p, size_t len)
+{
+	size_t body;
+
+	if (!imw_sig_flap_header(p, len))
+		return 0;
+	body = ((size_t)p[4] << 8) | p[5];
+	if (p[1] == 1)
+		return body >= 4 && len >= 10 && p[6] == 0 && p[7] == 0 && p[8] == 0 && p[9] == 1;
+	if (p[1] == 2)
+		return body >= 10 && len >= 10 && p[6] == 0 && p[7] >= 1 && p[7] <= 0x50 &&
+		       p[8] == 0 && p[9] >= 1 && p[9] < 0x40;
+	return 0;
+}
+
+/* AIM TOC: the client's "FLAPON", or a channel-2 FLAP carrying a TOC
+ * command ("toc_send_im ...", "toc2_signon ...") or server message
+ * ("IM_IN:...", "SIGN_ON:..."). */
+static inline int imw_sig_toc(const uint8_t *p, size_t len)
+{
+	size_t i, upper = 0;
+
+	if (IMW_SIG_PREFIX(p, len, "FLAPON\r\n\r\n"))
+		return 1;
+	if (!imw_sig_flap_header(p, len) || p[1] != 2 || len < 10)
+		return 0;
+	if (p[6] == 't' && p[7] == 'o' && p[8] == 'c' && (p[9] == '_' || p[9] == '2'))
+		return 1;
+	for (i = 6; i < len && i < 6 + 24; i++) {
+		if (imw_sig_is_upper(p[i]) || p[i] == '_' || (p[i] >= '0' && p[i] <= '9'))
+			upper++;
+		else
+			break;
+	}
+	return upper >= 2 && i < len && p[i] == ':' && imw_sig_is_upper(p[6]);
+}
+
+/* OSCAR peer file transfer (OFT2): magic, header length, a known type. */
+static inline int imw_sig_oft(const uint8_t *p, size_t len)
+{
+	unsigned hlen, type;
+
+	if (!IMW_SIG_PREFIX(p, len, "OFT2") || len < 8)
+		return 0;
+	hlen = ((unsigned)p[4] << 8) | p[5];
+	type = ((unsigned)p[6] << 8) | p[7];
+	return hlen >= 256 && (type == 0x0101 || type == 0x0202 || type == 0x0204 ||
+			       type == 0x0205 || type == 0x0106 || type == 0x0207);
+}
+
 #endif

@@ -4,6 +4,8 @@
 #include "proto/proto.h"
 
 static const struct proto_module *const modules[] = {
+	&proto_toc, /* before OSCAR: FLAPON and TOC text frames share FLAP framing */
+	&proto_oscar,
 	&proto_ymsg,
 	&proto_imip, /* before IRC: IMIP's size line is the stricter signature */
 	&proto_xmpp,
