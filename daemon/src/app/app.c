@@ -231,10 +231,14 @@ static void decode_dir(struct app_flow *af, enum im_dir dir)
 		s->ts = d->last_ts;
 		s->pdu_offset = d->offset;
 		s->pdu_len = pdu_len;
+		s->pdu_data = p;
 		af->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, p, pdu_len) < 0)
 			af->stats->malformed_pdus++;
+		s->pdu_data = NULL;
+		if (af->cfg->pdu_seen)
+			af->cfg->pdu_seen(af->cfg->pdu_seen_arg, af, dir, d->offset, p, pdu_len);
 		dir_consume(d, pdu_len);
 	}
 }
@@ -305,4 +309,21 @@ bool app_flow_done(const struct app_flow *af)
 {
 	return af->state == APP_IGNORED ||
 	       (af->state == APP_DECODING && af->session.opaque[0] && af->session.opaque[1]);
+}
+
+bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *start)
+{
+	const struct app_dir *d = &af->dir[dir];
+
+	if (!dir_pending(d))
+		return false;
+	/* Still deciding what the flow is: its first PDU may be a message. */
+	if (af->state == APP_DETECTING && !d->said_no) {
+		*start = d->offset;
+		return true;
+	}
+	if (af->state != APP_DECODING || af->session.opaque[dir] || d->need_resync)
+		return false;
+	*start = d->offset;
+	return true;
 }

@@ -12,8 +12,15 @@
 
 #include "proto/proto.h"
 
+struct app_flow;
+
 struct app_config {
 	bool enabled[IMW_PROTO_MAX]; /* protocols to decode */
+	/* Optional: sees every complete PDU after it was decoded (the inline
+	 * engine renumbers stateful protocols there). */
+	void (*pdu_seen)(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset,
+			 const uint8_t *pdu, size_t len);
+	void *pdu_seen_arg;
 	bool log_typing;             /* IMSpector's log_typing_events */
 	size_t detect_window;        /* bytes per direction to look at before giving up */
 };
@@ -76,6 +83,11 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 		   uint64_t offset, double ts);
 /* `len` bytes at `offset` are lost for good. */
 void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_t len);
+
+/* True when a decoded direction holds the beginning of a PDU that is not
+ * complete yet; *start is its stream offset. The inline engine holds the
+ * packets carrying those bytes, because policy may change the PDU. */
+bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *start);
 
 /* True when nothing more of this flow needs to be read (not IM, or both
  * directions opaque): the caller may stop reassembling it. */

@@ -41,6 +41,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
+	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
 	    (src->client && !event_set_str(&dst->client, src->client)) ||

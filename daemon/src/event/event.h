@@ -67,6 +67,9 @@ struct im_event {
 	bool has_text_span;
 	size_t text_offset; /* relative to the PDU start */
 	size_t text_len;
+	/* The PDU's bytes, valid only during the emit callback (not copied):
+	 * the rewrite engine re-encodes from them. */
+	const uint8_t *pdu_data;
 };
 
 void event_init(struct im_event *ev);

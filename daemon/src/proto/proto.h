@@ -92,6 +92,7 @@ struct proto_session {
 	double ts;      /* timestamp of the packet that completed the current PDU */
 	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
 	size_t pdu_len;
+	const uint8_t *pdu_data; /* the current PDU's bytes, during decode only */
 	bool opaque[2]; /* set by a module: the rest of that direction is not
 			 * decodable (TLS after STARTTLS); the app layer skips it */
 	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */

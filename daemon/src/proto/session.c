@@ -56,6 +56,7 @@ void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir
 	ev->flow_id = s->flow_id;
 	ev->pdu_offset = s->pdu_offset;
 	ev->pdu_len = s->pdu_len;
+	ev->pdu_data = s->pdu_data;
 }
 
 void proto_event_emit(struct proto_session *s, struct im_event *ev)

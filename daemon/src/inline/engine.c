@@ -1,0 +1,867 @@
+#include "inline/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "packet/tcp_edit.h"
+#include "seqmap/seqmap.h"
+#include "util/text.h"
+
+#define DEFAULT_HOLD_DEADLINE 0.050
+#define DEFAULT_MSS_HEADROOM 64
+#define DEFAULT_MAX_HELD_PACKETS 64
+#define DEFAULT_MAX_HELD_BYTES (256 * 1024)
+#define MIN_SEGMENT_PAYLOAD 536
+#define GSO_PAYLOAD_LIMIT 65000
+
+struct held_packet {
+	struct held_packet *next;
+	uint32_t id;
+	uint8_t *data; /* the IP packet; owned unless it is the packet in hand */
+	size_t len;
+	bool owned;
+	bool gso;
+	struct packet pkt; /* payload points into data */
+	uint64_t in_start;
+	uint64_t in_end;
+	double since;
+};
+
+struct inline_dir {
+	bool started;
+	struct seqmap map;
+	uint64_t released_end; /* input offset past the last byte sent on */
+	struct held_packet *head;
+	struct held_packet *tail;
+	size_t n_held;
+	size_t held_bytes;
+	uint16_t peer_mss; /* what the receiver of this direction announced */
+	size_t max_payload_seen;
+};
+
+struct inline_flow {
+	struct flow *flow;
+	struct inline_dir dir[2];
+	struct inline_flow *hold_prev;
+	struct inline_flow *hold_next;
+	bool in_hold_list;
+};
+
+struct pending_edit {
+	uint64_t flow_id;
+	enum im_dir dir;
+	uint64_t start;
+	uint64_t end;
+	uint8_t *bytes;
+	size_t len;
+	int pdu_delta; /* -1 whole PDU deleted, +1 PDU inserted, 0 otherwise */
+};
+
+void engine_config_defaults(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	flow_config_defaults(&cfg->flow);
+	cfg->hold_deadline = DEFAULT_HOLD_DEADLINE;
+	cfg->mss_headroom = DEFAULT_MSS_HEADROOM;
+	cfg->max_held_packets = DEFAULT_MAX_HELD_PACKETS;
+	cfg->max_held_bytes = DEFAULT_MAX_HELD_BYTES;
+}
+
+void engine_outq_init(struct engine_outq *q)
+{
+	memset(q, 0, sizeof(*q));
+	bytebuf_init(&q->bytes);
+}
+
+void engine_outq_clear(struct engine_outq *q)
+{
+	q->n = 0;
+	bytebuf_clear(&q->bytes);
+}
+
+void engine_outq_free(struct engine_outq *q)
+{
+	free(q->v);
+	bytebuf_free(&q->bytes);
+	memset(q, 0, sizeof(*q));
+}
+
+static bool outq_push(struct engine *e, struct engine_outq *q, uint32_t id,
+		      enum engine_verdict verdict, const uint8_t *data, size_t len)
+{
+	struct engine_out *o;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct engine_out *g = realloc(q->v, cap * sizeof(*g));
+
+		if (!g)
+			goto fail;
+		q->v = g;
+		q->cap = cap;
+	}
+	o = &q->v[q->n];
+	o->id = id;
+	o->verdict = verdict;
+	o->offset = q->bytes.len;
+	o->len = len;
+	if (verdict == ENGINE_ACCEPT_MODIFIED && !bytebuf_append(&q->bytes, data, len))
+		goto fail;
+	q->n++;
+	switch (verdict) {
+	case ENGINE_ACCEPT:
+		e->stats.accepted++;
+		break;
+	case ENGINE_ACCEPT_MODIFIED:
+		e->stats.modified++;
+		break;
+	case ENGINE_DROP:
+		e->stats.dropped++;
+		break;
+	}
+	return true;
+fail:
+	/* Out of memory for the verdict itself: the queue's fail-open and
+	 * the kernel's own timeout are all that is left; count it. */
+	e->stats.alloc_failures++;
+	return false;
+}
+
+/* ---- translation ------------------------------------------------------ */
+
+static uint32_t map_sack_edge(void *arg, uint32_t edge, bool left)
+{
+	struct seqmap *m = arg;
+	uint64_t out = seqmap_out_offset(m, edge);
+
+	return seqmap_seq_of(m, left ? seqmap_in_of_out_left(m, out) : seqmap_in_of_out(m, out));
+}
+
+static bool has_tcp_options(const struct packet *pkt)
+{
+	return pkt->l4_header_len > 20;
+}
+
+static size_t payload_limit(const struct inline_dir *d, const struct held_packet *h)
+{
+	size_t opts = h->pkt.l4_header_len - 20, mss;
+
+	if (h->gso)
+		return GSO_PAYLOAD_LIMIT;
+	mss = d->peer_mss ? d->peer_mss : (d->max_payload_seen > MIN_SEGMENT_PAYLOAD
+						    ? d->max_payload_seen
+						    : MIN_SEGMENT_PAYLOAD);
+	return mss > opts ? mss - opts : 0;
+}
+
+/* Send one packet on, translated: seq through this direction's map, ack
+ * and SACK through the other's, payload rebuilt from the edit list. */
+static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, uint32_t id,
+		    const uint8_t *ip, const struct packet *pkt, bool force_modified,
+		    struct engine_outq *out)
+{
+	struct inline_dir *d = &ifl->dir[dir], *o = &ifl->dir[!dir];
+	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
+	uint32_t seq = pkt->seq, ack = pkt->ack, data_seq = pkt->seq + (syn ? 1 : 0);
+	const uint8_t *payload = pkt->payload;
+	size_t payload_len = pkt->payload_len;
+	bool changed = force_modified, map_sack = false;
+	uint64_t out_start;
+
+	if (d->started && !seqmap_is_identity(&d->map)) {
+		uint64_t in = seqmap_in_offset(&d->map, data_seq);
+
+		if (payload_len) {
+			bytebuf_clear(&e->payload);
+			if (seqmap_build_output(&d->map, in, pkt->payload, pkt->payload_len, &out_start,
+						&e->payload) < 0) {
+				e->stats.alloc_failures++;
+				outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
+				return;
+			}
+			payload = e->payload.data;
+			payload_len = e->payload.len;
+			if (payload_len != pkt->payload_len ||
+			    (payload_len && memcmp(payload, pkt->payload, payload_len) != 0))
+				changed = true;
+		} else {
+			out_start = seqmap_out_of_in(&d->map, in);
+		}
+		seq = seqmap_seq_of(&d->map, out_start) - (syn ? 1 : 0);
+	}
+	if ((pkt->tcp_flags & TCP_FLAG_ACK) && o->started && !seqmap_is_identity(&o->map)) {
+		uint64_t acked = seqmap_out_offset(&o->map, pkt->ack);
+
+		ack = seqmap_seq_of(&o->map, seqmap_in_of_out(&o->map, acked));
+		map_sack = has_tcp_options(pkt);
+	}
+	if (seq != pkt->seq || ack != pkt->ack || map_sack)
+		changed = true;
+	if (!changed) {
+		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
+		return;
+	}
+	if (pkt->payload_len && !payload_len &&
+	    !(pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))) {
+		/* Every byte was deleted: nothing left to send. Later segments
+		 * carry the cumulative ack this one had. */
+		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
+		return;
+	}
+	if (tcp_edit_build(ip, pkt, seq, ack, map_sack ? map_sack_edge : NULL, &o->map, payload,
+			   payload_len, &e->scratch) < 0) {
+		e->stats.alloc_failures++;
+		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
+		return;
+	}
+	outq_push(e, out, id, ENGINE_ACCEPT_MODIFIED, e->scratch.data, e->scratch.len);
+}
+
+/* ---- holding ---------------------------------------------------------- */
+
+static void hold_list_update(struct engine *e, struct inline_flow *ifl)
+{
+	bool holds = ifl->dir[0].n_held || ifl->dir[1].n_held;
+
+	if (holds && !ifl->in_hold_list) {
+		ifl->hold_prev = NULL;
+		ifl->hold_next = e->holding;
+		if (e->holding)
+			e->holding->hold_prev = ifl;
+		e->holding = ifl;
+		ifl->in_hold_list = true;
+	} else if (!holds && ifl->in_hold_list) {
+		if (ifl->hold_prev)
+			ifl->hold_prev->hold_next = ifl->hold_next;
+		else
+			e->holding = ifl->hold_next;
+		if (ifl->hold_next)
+			ifl->hold_next->hold_prev = ifl->hold_prev;
+		ifl->hold_prev = ifl->hold_next = NULL;
+		ifl->in_hold_list = false;
+	}
+}
+
+static void held_free(struct held_packet *h)
+{
+	if (h->owned)
+		free(h->data);
+	free(h);
+}
+
+/* Send on held packets of a direction, oldest first, while their bytes end
+ * at or before `upto`. */
+static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+			 uint64_t upto, struct engine_outq *out)
+{
+	struct inline_dir *d = &ifl->dir[dir];
+	struct held_packet *h;
+
+	while ((h = d->head) && h->in_end <= upto) {
+		d->head = h->next;
+		if (!d->head)
+			d->tail = NULL;
+		d->n_held--;
+		d->held_bytes -= h->len;
+		if (h->owned)
+			e->held_now--;
+		forward(e, ifl, dir, h->id, h->data, &h->pkt, false, out);
+		if (h->in_end > d->released_end)
+			d->released_end = h->in_end;
+		held_free(h);
+	}
+}
+
+static void release_all_dir(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+			    struct engine_outq *out)
+{
+	release_upto(e, ifl, dir, UINT64_MAX, out);
+}
+
+/* Make the packet in hand (the tail, not owned) an owned, held copy. */
+static bool keep_tail(struct engine *e, struct inline_dir *d)
+{
+	struct held_packet *h = d->tail;
+	uint8_t *copy;
+
+	if (!h || h->owned)
+		return true;
+	copy = malloc(h->len);
+	if (!copy) {
+		e->stats.alloc_failures++;
+		return false;
+	}
+	memcpy(copy, h->data, h->len);
+	h->pkt.payload = copy + (h->pkt.payload - h->data);
+	h->data = copy;
+	h->owned = true;
+	e->held_now++;
+	e->stats.held++;
+	return true;
+}
+
+/* ---- edits ------------------------------------------------------------ */
+
+static void pending_clear(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_pending; i++)
+		free(e->pending[i].bytes);
+	e->n_pending = 0;
+}
+
+static void pending_add(struct engine *e, const struct im_event *ev, uint64_t start, uint64_t end,
+			const uint8_t *bytes, size_t len, int pdu_delta)
+{
+	struct pending_edit *p;
+	size_t i;
+
+	for (i = 0; i < e->n_pending; i++)
+		if (e->pending[i].dir == ev->dir && e->pending[i].start == start &&
+		    e->pending[i].end == end)
+			return; /* one PDU, several events: the first decision stands */
+	if (e->n_pending == e->cap_pending) {
+		size_t cap = e->cap_pending ? e->cap_pending * 2 : 8;
+		struct pending_edit *g = realloc(e->pending, cap * sizeof(*g));
+
+		if (!g) {
+			e->stats.alloc_failures++;
+			return;
+		}
+		e->pending = g;
+		e->cap_pending = cap;
+	}
+	p = &e->pending[e->n_pending];
+	p->flow_id = ev->flow_id;
+	p->dir = ev->dir;
+	p->start = start;
+	p->end = end;
+	p->len = len;
+	p->pdu_delta = pdu_delta;
+	p->bytes = NULL;
+	if (len) {
+		p->bytes = malloc(len);
+		if (!p->bytes) {
+			e->stats.alloc_failures++;
+			return;
+		}
+		memcpy(p->bytes, bytes, len);
+	}
+	e->n_pending++;
+}
+
+/* Apply one edit to the held bytes of a direction, cut at packet
+ * boundaries so that no packet grows past what its path takes. */
+static void apply_edit(struct engine *e, struct inline_flow *ifl, struct pending_edit *pe)
+{
+	struct inline_dir *d = &ifl->dir[pe->dir];
+	struct held_packet *h;
+	uint64_t start = pe->start, end = pe->end;
+	const uint8_t *bytes = pe->bytes;
+	size_t n = pe->len, total_cap = 0, take, assigned, k, count = 0;
+	size_t portions[DEFAULT_MAX_HELD_PACKETS * 4], caps[DEFAULT_MAX_HELD_PACKETS * 4];
+	struct held_packet *hits[DEFAULT_MAX_HELD_PACKETS * 4];
+	const struct proto_module *m;
+
+	if (start < d->released_end) {
+		/* Part of the PDU already went out: it is committed. Only a
+		 * same-length change of the rest is still possible. */
+		size_t skip = (size_t)(d->released_end - start);
+
+		if (n != end - start || end <= d->released_end) {
+			e->stats.edits_refused_committed++;
+			return;
+		}
+		start += skip;
+		bytes += skip;
+		n -= skip;
+	}
+	for (h = d->head; h; h = h->next) {
+		bool hit = start == end ? (h->in_start < start && start <= h->in_end)
+					: (h->in_start < end && h->in_end > start);
+		size_t lo, hi, base, limit;
+
+		if (!hit)
+			continue;
+		if (count == sizeof(hits) / sizeof(hits[0])) {
+			e->stats.edits_refused_size++;
+			return;
+		}
+		lo = (size_t)((start > h->in_start ? start : h->in_start) - h->in_start);
+		hi = (size_t)((end < h->in_end ? end : h->in_end) - h->in_start);
+		portions[count] = hi - lo;
+		base = h->pkt.payload_len - portions[count];
+		limit = payload_limit(d, h);
+		caps[count] = limit > base ? limit - base : 0;
+		if (caps[count] < portions[count])
+			caps[count] = portions[count]; /* same length always fits */
+		total_cap += caps[count];
+		hits[count++] = h;
+	}
+	if (!count) {
+		e->stats.edits_refused_committed++;
+		return;
+	}
+	if (n > total_cap) {
+		e->stats.edits_refused_size++;
+		return;
+	}
+	/* Each packet keeps its share of the replacement; growth goes to the
+	 * last packets first, as far as each one's room allows. */
+	for (k = 0, assigned = 0; k < count; k++) {
+		take = portions[k] < n - assigned ? portions[k] : n - assigned;
+		caps[k] -= take;
+		portions[k] = take;
+		assigned += take;
+	}
+	for (k = count; k-- > 0 && assigned < n;) {
+		take = caps[k] < n - assigned ? caps[k] : n - assigned;
+		portions[k] += take;
+		assigned += take;
+	}
+	for (k = 0, assigned = 0; k < count; k++) {
+		h = hits[k];
+		uint64_t lo = start > h->in_start ? start : h->in_start;
+		uint64_t hi = end < h->in_end ? end : h->in_end;
+
+		if (start == end)
+			lo = hi = start;
+		if (seqmap_add_edit(&d->map, lo, hi - lo, bytes + assigned, portions[k]) < 0) {
+			e->stats.alloc_failures++;
+			return;
+		}
+		assigned += portions[k];
+	}
+	e->stats.edits++;
+	m = ifl->flow->app ? ifl->flow->app->session.module : NULL;
+	if (pe->pdu_delta && m && m->pdu_count_changed)
+		m->pdu_count_changed(&ifl->flow->app->session, pe->dir, pe->pdu_delta);
+}
+
+/* ---- policy hook (test rules until the policy stage lands) ------------ */
+
+static char *replace_all(const char *text, const char *from, const char *to)
+{
+	struct bytebuf b;
+	size_t fl = strlen(from);
+	const char *p = text, *hit;
+
+	bytebuf_init(&b);
+	while ((hit = strstr(p, from)) != NULL) {
+		if (!bytebuf_append(&b, p, (size_t)(hit - p)) || !bytebuf_append_str(&b, to))
+			goto fail;
+		p = hit + fl;
+	}
+	if (!bytebuf_append_str(&b, p) || !bytebuf_terminate(&b))
+		goto fail;
+	return (char *)b.data;
+fail:
+	bytebuf_free(&b);
+	return NULL;
+}
+
+static void encode_edit(struct engine *e, struct proto_session *s, const struct im_event *ev,
+			const char *new_text)
+{
+	struct im_event copy;
+	struct bytebuf out;
+
+	if (!s->module->encode) {
+		e->stats.edits_refused_encode++;
+		return;
+	}
+	if (!event_copy(&copy, ev)) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	bytebuf_init(&out);
+	if (!event_set_str(&copy.text, new_text) ||
+	    s->module->encode(s, ev->dir, &copy, ev->pdu_data, ev->pdu_len, &out) < 0) {
+		e->stats.edits_refused_encode++;
+	} else if (out.len != ev->pdu_len || memcmp(out.data, ev->pdu_data, out.len) != 0) {
+		pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, out.data, out.len, 0);
+	}
+	bytebuf_free(&out);
+	event_free(&copy);
+}
+
+static void inject_after(struct engine *e, struct proto_session *s, const struct im_event *ev,
+			 const char *text)
+{
+	struct im_event copy;
+	struct bytebuf out;
+
+	if (!s->module->encode) {
+		e->stats.edits_refused_encode++;
+		return;
+	}
+	if (!event_copy(&copy, ev)) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	bytebuf_init(&out);
+	if (!event_set_str(&copy.text, text) ||
+	    s->module->encode(s, ev->dir, &copy, NULL, 0, &out) < 0 || out.len == 0)
+		e->stats.edits_refused_encode++;
+	else
+		pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
+			    out.data, out.len, 1);
+	bytebuf_free(&out);
+	event_free(&copy);
+}
+
+static void on_event(void *arg, const struct im_event *ev)
+{
+	struct engine *e = arg;
+	const struct engine_test_rules *r = &e->cfg.rules;
+	struct flow *f = e->cur_flow;
+	bool editable = f && f->id == ev->flow_id && f->app && ev->pdu_data &&
+			ev->kind == IM_KIND_MESSAGE;
+	struct im_event logged = *ev;
+	struct proto_session *s = editable ? &f->app->session : NULL;
+	char *new_text;
+
+	if (editable && r->drop_word && strstr(ev->text, r->drop_word)) {
+		pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
+		logged.filtered = true;
+	} else if (editable && r->rewrite_from && *r->rewrite_from &&
+		   strstr(ev->text, r->rewrite_from)) {
+		new_text = replace_all(ev->text, r->rewrite_from, r->rewrite_to ? r->rewrite_to : "");
+		if (new_text)
+			encode_edit(e, s, ev, new_text);
+		else
+			e->stats.alloc_failures++;
+		free(new_text);
+	}
+	if (editable && r->inject_word && r->inject_text && strstr(ev->text, r->inject_word))
+		inject_after(e, s, ev, r->inject_text);
+	if (e->log)
+		e->log(e->log_arg, &logged);
+}
+
+/* Stateful protocols renumber every later PDU after an insertion or a
+ * deletion (OSCAR FLAP sequence numbers): a same-length edit each. */
+static void on_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset,
+		   const uint8_t *pdu, size_t len)
+{
+	struct engine *e = arg;
+	struct proto_session *s = &af->session;
+	struct im_event key;
+
+	if (!s->module->fixup_pdu || !e->cur_flow || e->cur_flow->app != af)
+		return;
+	bytebuf_clear(&e->payload);
+	if (!bytebuf_append(&e->payload, pdu, len)) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	if (!s->module->fixup_pdu(s, dir, e->payload.data, len))
+		return;
+	event_init(&key);
+	key.dir = dir;
+	key.flow_id = e->cur_flow->id;
+	pending_add(e, &key, offset, offset + len, e->payload.data, len, 0);
+}
+
+/* ---- flows ------------------------------------------------------------ */
+
+static void free_inline_flow(struct engine *e, struct inline_flow *ifl)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		if (e->cur_out)
+			release_all_dir(e, ifl, (enum im_dir)d, e->cur_out);
+		/* Without an output queue nothing can be sent: drop the copies
+		 * (only at teardown after engine_release_all). */
+		while (ifl->dir[d].head) {
+			struct held_packet *h = ifl->dir[d].head;
+
+			ifl->dir[d].head = h->next;
+			if (h->owned)
+				e->held_now--;
+			held_free(h);
+		}
+		ifl->dir[d].tail = NULL;
+		ifl->dir[d].n_held = 0;
+		seqmap_free(&ifl->dir[d].map);
+	}
+	hold_list_update(e, ifl);
+	free(ifl);
+}
+
+static void on_flow_release(void *arg, struct flow *f)
+{
+	struct engine *e = arg;
+	struct inline_flow *ifl = f->ext;
+
+	f->ext = NULL;
+	if (e->cur_flow == f)
+		e->cur_flow = NULL;
+	if (ifl)
+		free_inline_flow(e, ifl);
+}
+
+int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn log,
+		void *log_arg)
+{
+	memset(e, 0, sizeof(*e));
+	e->cfg = *cfg;
+	e->cfg.flow.ext_release = on_flow_release;
+	e->cfg.flow.ext_arg = e;
+	e->cfg.flow.app.pdu_seen = on_pdu;
+	e->cfg.flow.app.pdu_seen_arg = e;
+	e->log = log;
+	e->log_arg = log_arg;
+	bytebuf_init(&e->scratch);
+	bytebuf_init(&e->payload);
+	bytebuf_init(&e->syn);
+	return flow_table_init(&e->flows, &e->cfg.flow, on_event, e);
+}
+
+void engine_destroy(struct engine *e, struct engine_outq *out)
+{
+	e->cur_out = out;
+	e->cur_flow = NULL;
+	flow_table_destroy(&e->flows);
+	e->cur_out = NULL;
+	pending_clear(e);
+	free(e->pending);
+	bytebuf_free(&e->scratch);
+	bytebuf_free(&e->payload);
+	bytebuf_free(&e->syn);
+}
+
+static struct inline_flow *inline_state(struct engine *e, struct flow *f)
+{
+	struct inline_flow *ifl = f->ext;
+
+	if (ifl)
+		return ifl;
+	ifl = calloc(1, sizeof(*ifl));
+	if (!ifl) {
+		e->stats.alloc_failures++;
+		return NULL;
+	}
+	ifl->flow = f;
+	f->ext = ifl;
+	return ifl;
+}
+
+static void start_dir(struct inline_dir *d, uint32_t first_data_seq)
+{
+	if (d->started)
+		return;
+	seqmap_init(&d->map, first_data_seq);
+	d->started = true;
+}
+
+void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+		   double now, struct engine_outq *out)
+{
+	struct packet pkt;
+	const char *why;
+	enum packet_status st;
+	enum im_dir dir = IM_DIR_OUT;
+	struct flow *f;
+	struct inline_flow *ifl;
+	struct inline_dir *d;
+	struct held_packet cur_entry, *cur = NULL;
+	const uint8_t *data = ip;
+	bool syn, force_modified = false, closing, in_order = false;
+	uint32_t data_seq;
+	uint64_t x = 0, y = 0, in_next = 0, partial;
+	size_t i;
+
+	e->stats.packets++;
+	memset(&pkt, 0, sizeof(pkt));
+	st = packet_parse_ip(ip, len, len, &pkt, &why);
+	if (st != PACKET_OK) {
+		if (st == PACKET_MALFORMED)
+			e->stats.malformed++;
+		else
+			e->stats.not_tcp++;
+		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
+		return;
+	}
+	pkt.ts = now;
+	e->cur_out = out;
+	f = flow_table_get(&e->flows, &pkt, &dir);
+	ifl = f ? inline_state(e, f) : NULL;
+	if (!ifl) {
+		if (f)
+			flow_table_feed(&e->flows, f, dir, &pkt);
+		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
+		e->cur_out = NULL;
+		return;
+	}
+	d = &ifl->dir[dir];
+	syn = pkt.tcp_flags & TCP_FLAG_SYN;
+	data_seq = pkt.seq + (syn ? 1 : 0);
+
+	if (syn) {
+		/* Lower the announced MSS so the other side sends segments that
+		 * an edit may grow without passing the path MTU. */
+		bool clamped = false;
+		uint16_t mss;
+
+		bytebuf_clear(&e->syn);
+		if (e->cfg.mss_headroom && bytebuf_append(&e->syn, ip, len)) {
+			mss = tcp_edit_clamp_mss(e->syn.data, &pkt, e->cfg.mss_headroom, &clamped);
+			if (mss)
+				ifl->dir[!dir].peer_mss = mss;
+			if (clamped) {
+				e->stats.mss_clamped++;
+				force_modified = true;
+				data = e->syn.data;
+				pkt.payload = data + (pkt.payload - ip);
+			}
+		}
+		start_dir(d, data_seq);
+	}
+	if (pkt.payload_len) {
+		start_dir(d, data_seq);
+		if (pkt.payload_len > d->max_payload_seen)
+			d->max_payload_seen = pkt.payload_len;
+		x = seqmap_in_offset(&d->map, data_seq);
+		y = x + pkt.payload_len;
+		in_next = f->reasm[dir].started ? f->reasm[dir].offset : x;
+		in_order = x <= in_next && y > in_next && !pkt.truncated;
+	} else if ((pkt.tcp_flags & TCP_FLAG_FIN) && d->started && d->n_held) {
+		/* A FIN must follow the held data, at its final place. */
+		x = y = seqmap_in_offset(&d->map, data_seq);
+		in_order = true;
+	}
+	if (in_order) {
+		/* The packet in hand joins the tail of the held list while its
+		 * bytes are decoded, so edits may cut through it. */
+		memset(&cur_entry, 0, sizeof(cur_entry));
+		cur_entry.id = id;
+		cur_entry.data = (uint8_t *)data;
+		cur_entry.len = len;
+		cur_entry.gso = gso;
+		cur_entry.pkt = pkt;
+		cur_entry.in_start = x;
+		cur_entry.in_end = y;
+		cur_entry.since = now;
+		cur = malloc(sizeof(*cur));
+		if (!cur) {
+			e->stats.alloc_failures++;
+			in_order = false;
+		} else {
+			*cur = cur_entry;
+			if (d->tail)
+				d->tail->next = cur;
+			else
+				d->head = cur;
+			d->tail = cur;
+			d->n_held++;
+			d->held_bytes += len;
+		}
+	}
+
+	e->cur_flow = f;
+	closing = flow_table_feed(&e->flows, f, dir, &pkt);
+	for (i = 0; i < e->n_pending; i++)
+		if (e->cur_flow && e->pending[i].flow_id == f->id)
+			apply_edit(e, ifl, &e->pending[i]);
+	pending_clear(e);
+	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started)
+		seqmap_acknowledge(&ifl->dir[!dir].map,
+				   seqmap_out_offset(&ifl->dir[!dir].map, pkt.ack));
+
+	if (in_order) {
+		if (!closing && f->app && app_flow_partial_pdu(f->app, dir, &partial))
+			release_upto(e, ifl, dir, partial, out);
+		else
+			release_all_dir(e, ifl, dir, out);
+		if (d->tail == cur && cur && !keep_tail(e, d)) {
+			/* Could not copy it: send it now rather than lose it. */
+			release_all_dir(e, ifl, dir, out);
+		}
+		while (d->n_held > e->cfg.max_held_packets || d->held_bytes > e->cfg.max_held_bytes) {
+			e->stats.bound_releases++;
+			release_upto(e, ifl, dir, d->head->in_end, out);
+		}
+	} else if (pkt.payload_len && y <= in_next && d->head && y > d->head->in_start &&
+		   !pkt.truncated) {
+		/* A retransmission of bytes we still hold: the held original
+		 * goes out when its PDU is decided. */
+		e->stats.duplicates_of_held++;
+		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
+	} else {
+		if (pkt.payload_len && y <= in_next)
+			e->stats.retransmissions_rebuilt++;
+		else if (pkt.payload_len && x > in_next) {
+			/* Sent on at once; what precedes it is now committed. */
+			e->stats.out_of_order_passed++;
+			if (y > d->released_end)
+				d->released_end = y;
+		}
+		forward(e, ifl, dir, id, data, &pkt, force_modified, out);
+	}
+	hold_list_update(e, ifl);
+	if (closing) {
+		e->cur_flow = NULL;
+		flow_table_close(&e->flows, f);
+	}
+	e->cur_flow = NULL;
+	e->cur_out = NULL;
+}
+
+void engine_tick(struct engine *e, double now, struct engine_outq *out)
+{
+	struct inline_flow *ifl, *next;
+	int dir;
+
+	e->cur_out = out;
+	for (ifl = e->holding; ifl; ifl = next) {
+		next = ifl->hold_next;
+		for (dir = 0; dir < 2; dir++) {
+			struct inline_dir *d = &ifl->dir[dir];
+			uint64_t upto = 0;
+			struct held_packet *h;
+
+			for (h = d->head; h; h = h->next)
+				if (h->since + e->cfg.hold_deadline <= now)
+					upto = h->in_end;
+			if (upto) {
+				e->stats.deadline_releases++;
+				release_upto(e, ifl, (enum im_dir)dir, upto, out);
+			}
+		}
+		hold_list_update(e, ifl);
+	}
+	flow_table_expire(&e->flows, now);
+	e->cur_out = NULL;
+}
+
+void engine_release_all(struct engine *e, struct engine_outq *out)
+{
+	struct inline_flow *ifl, *next;
+
+	for (ifl = e->holding; ifl; ifl = next) {
+		next = ifl->hold_next;
+		release_all_dir(e, ifl, IM_DIR_OUT, out);
+		release_all_dir(e, ifl, IM_DIR_IN, out);
+		hold_list_update(e, ifl);
+	}
+}
+
+bool engine_lowest_held_id(const struct engine *e, uint32_t *id)
+{
+	const struct inline_flow *ifl;
+	const struct held_packet *h;
+	bool any = false;
+	int d;
+
+	for (ifl = e->holding; ifl; ifl = ifl->hold_next)
+		for (d = 0; d < 2; d++)
+			for (h = ifl->dir[d].head; h; h = h->next)
+				if (!any || h->id < *id) {
+					*id = h->id;
+					any = true;
+				}
+	return any;
+}

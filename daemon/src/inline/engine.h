@@ -1,0 +1,135 @@
+/* The inline engine: one worker's view of the packets a queue hands it.
+ *
+ * For every packet it decides a verdict: accept unchanged (the common,
+ * invisible case), accept with new bytes (seq/ack translated, payload
+ * edited), drop (a segment whose bytes were all deleted, or a duplicate of
+ * data still held), or hold (no verdict yet: the segment carries part of a
+ * PDU that policy may change by length). Held packets are released when
+ * their PDU completes, when the hold deadline passes, when a bound is hit,
+ * and at shutdown; none is ever lost.
+ *
+ * The engine owns a flow table (shared with the offline pipeline's code),
+ * feeds each direction's bytes to the decoders, turns policy results into
+ * stream edits, and keeps one sequence map per direction. It does no I/O:
+ * verdicts go to an output queue that the caller (nfq/) sends. */
+#ifndef IMW_INLINE_ENGINE_H
+#define IMW_INLINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/flow.h"
+#include "util/bytebuf.h"
+
+enum engine_verdict {
+	ENGINE_ACCEPT,
+	ENGINE_ACCEPT_MODIFIED,
+	ENGINE_DROP,
+};
+
+struct engine_out {
+	uint32_t id;
+	enum engine_verdict verdict;
+	size_t offset; /* modified packet bytes in engine_outq.bytes */
+	size_t len;
+};
+
+struct engine_outq {
+	struct engine_out *v;
+	size_t n;
+	size_t cap;
+	struct bytebuf bytes;
+};
+
+void engine_outq_init(struct engine_outq *q);
+void engine_outq_clear(struct engine_outq *q);
+void engine_outq_free(struct engine_outq *q);
+
+/* Test-only policy until the policy stage exists (config keys
+ * rewrite_test=FROM:TO, drop_test=WORD, inject_test=WORD:TEXT). */
+struct engine_test_rules {
+	char *rewrite_from;
+	char *rewrite_to;
+	char *drop_word;
+	char *inject_word;
+	char *inject_text;
+};
+
+struct engine_config {
+	struct flow_config flow;
+	double hold_deadline;   /* seconds a packet may be held (DESIGN: 50 ms) */
+	uint16_t mss_headroom;  /* SYN MSS lowered by this, so edits may grow segments */
+	size_t max_held_packets; /* per direction */
+	size_t max_held_bytes;   /* per direction */
+	struct engine_test_rules rules;
+};
+
+void engine_config_defaults(struct engine_config *cfg);
+
+struct engine_stats {
+	uint64_t packets;
+	uint64_t accepted;     /* unchanged */
+	uint64_t modified;     /* sent with new bytes */
+	uint64_t dropped;
+	uint64_t held;         /* packets that waited for a PDU to complete */
+	uint64_t deadline_releases;
+	uint64_t bound_releases; /* held too many packets or bytes: released early */
+	uint64_t edits;        /* stream edits applied */
+	uint64_t edits_refused_committed; /* the bytes had already been released */
+	uint64_t edits_refused_size;      /* would not fit the path MTU */
+	uint64_t edits_refused_encode;    /* the module could not encode the change */
+	uint64_t retransmissions_rebuilt;
+	uint64_t duplicates_of_held;
+	uint64_t out_of_order_passed;
+	uint64_t mss_clamped;
+	uint64_t not_tcp;
+	uint64_t malformed;
+	uint64_t alloc_failures;
+};
+
+struct pending_edit;
+struct inline_flow;
+
+struct engine {
+	struct engine_config cfg;
+	struct flow_table flows;
+	proto_emit_fn log;
+	void *log_arg;
+	struct engine_stats stats;
+	/* context of the packet being processed, for the event hook */
+	struct flow *cur_flow;
+	struct engine_outq *cur_out;
+	struct pending_edit *pending;
+	size_t n_pending;
+	size_t cap_pending;
+	struct inline_flow *holding; /* flows with held packets */
+	size_t held_now;             /* packets held right now, all flows */
+	struct bytebuf scratch; /* the packet being built */
+	struct bytebuf payload; /* rebuilt payload, PDU fixups */
+	struct bytebuf syn;     /* a SYN with its MSS clamped */
+};
+
+/* log receives every event (after policy, with the original text, as
+ * IMSpector logs it). */
+int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn log,
+		void *log_arg);
+void engine_destroy(struct engine *e, struct engine_outq *out);
+
+/* One packet from the queue: ip points at the IP header; gso marks a
+ * super-packet the kernel will segment itself. Appends verdicts (this
+ * packet's unless it is held, and any released ones) to out. */
+void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+		   double now, struct engine_outq *out);
+
+/* Release what waited past the deadline; expire idle flows. */
+void engine_tick(struct engine *e, double now, struct engine_outq *out);
+
+/* Release every held packet (shutdown, queue trouble). */
+void engine_release_all(struct engine *e, struct engine_outq *out);
+
+/* The lowest id among held packets, false when none is held (a batch
+ * verdict must stay below it). */
+bool engine_lowest_held_id(const struct engine *e, uint32_t *id);
+
+#endif

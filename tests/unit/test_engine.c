@@ -1,0 +1,392 @@
+/* The inline engine without a kernel: synthetic IPv4 segments go in,
+ * verdicts come out, and a model receiver on each side reassembles what it
+ * would get. Asserts the bytes each side receives, the acks each sender
+ * sees, checksums, holding and release, and invisibility of untouched
+ * flows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imwire/byteorder.h"
+#include "inline/engine.h"
+#include "packet/tcp_edit.h"
+#include "testlib.h"
+
+#define CLIENT_PORT 40000
+#define SERVER_PORT 6667
+
+struct side {
+	uint32_t isn;
+	uint32_t next_seq; /* next input seq this side sends */
+	/* what this side received from the other, by output seq */
+	uint32_t rcv_base;
+	uint8_t rcv[8192];
+	size_t rcv_len;  /* contiguous bytes received */
+	uint32_t last_ack_seen; /* last ack field this side got (its own seq space) */
+	bool have_rcv_base;
+};
+
+struct harness {
+	struct engine e;
+	struct engine_outq q;
+	struct side c, s;
+	uint32_t next_id;
+	double now;
+	int verdicts_accept, verdicts_modified, verdicts_drop;
+	int events;
+	char last_text[256];
+	bool bad_checksum;
+};
+
+static void on_log(void *arg, const struct im_event *ev)
+{
+	struct harness *h = arg;
+
+	h->events++;
+	snprintf(h->last_text, sizeof(h->last_text), "%s", ev->text ? ev->text : "");
+}
+
+static uint16_t checksum_of(const uint8_t *ip, size_t len)
+{
+	uint8_t copy[2048];
+	size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
+
+	memcpy(copy, ip, len);
+	tcp_edit_fix_checksums(copy, len, 4, ihl);
+	return imw_load_be16(copy + ihl + 16);
+}
+
+static size_t make_packet(uint8_t *p, bool from_client, uint32_t seq, uint32_t ack, uint8_t flags,
+			  const char *payload, size_t plen, uint16_t mss)
+{
+	size_t opt = mss ? 4 : 0, total = 20 + 20 + opt + plen;
+
+	memset(p, 0, 40 + opt);
+	p[0] = 0x45;
+	imw_store_be16(p + 2, (uint16_t)total);
+	p[8] = 64;
+	p[9] = 6;
+	p[12] = 10, p[15] = from_client ? 1 : 2;
+	p[16] = 10, p[19] = from_client ? 2 : 1;
+	imw_store_be16(p + 20, from_client ? CLIENT_PORT : SERVER_PORT);
+	imw_store_be16(p + 22, from_client ? SERVER_PORT : CLIENT_PORT);
+	imw_store_be32(p + 24, seq);
+	imw_store_be32(p + 28, ack);
+	p[32] = (uint8_t)((5 + opt / 4) << 4);
+	p[33] = flags;
+	imw_store_be16(p + 34, 65535);
+	if (mss) {
+		p[40] = 2, p[41] = 4;
+		imw_store_be16(p + 42, mss);
+	}
+	memcpy(p + 40 + opt, payload, plen);
+	tcp_edit_fix_checksums(p, total, 4, 20);
+	return total;
+}
+
+/* Deliver one verdict's packet to the side it travels to. */
+static void deliver(struct harness *h, const uint8_t *pkt, size_t len)
+{
+	bool to_server = imw_load_be16(pkt + 22) == SERVER_PORT;
+	struct side *dst = to_server ? &h->s : &h->c;
+	size_t hl = (size_t)(pkt[32] >> 4) * 4, plen = len - 20 - hl;
+	uint32_t seq = imw_load_be32(pkt + 24);
+	uint8_t flags = pkt[33];
+
+	if (checksum_of(pkt, len) != imw_load_be16(pkt + 36))
+		h->bad_checksum = true;
+	if (flags & TCP_FLAG_ACK)
+		dst->last_ack_seen = imw_load_be32(pkt + 28);
+	if (flags & TCP_FLAG_SYN) {
+		dst->rcv_base = seq + 1;
+		dst->have_rcv_base = true;
+		return;
+	}
+	if (!plen || !dst->have_rcv_base)
+		return;
+	/* place by output seq; later copies of a byte must agree */
+	{
+		uint32_t off = seq - dst->rcv_base;
+		size_t i;
+
+		if (off + plen > sizeof(dst->rcv))
+			return;
+		for (i = 0; i < plen; i++) {
+			if (off + i < dst->rcv_len && dst->rcv[off + i] != pkt[20 + hl + i])
+				h->bad_checksum = true; /* conflicting bytes: flag as corruption */
+			dst->rcv[off + i] = pkt[20 + hl + i];
+		}
+		if (off <= dst->rcv_len && off + plen > dst->rcv_len)
+			dst->rcv_len = off + plen;
+	}
+}
+
+static void drain(struct harness *h, const uint8_t **orig, const size_t *orig_len,
+		  size_t n_orig)
+{
+	size_t i;
+
+	for (i = 0; i < h->q.n; i++) {
+		struct engine_out *o = &h->q.v[i];
+
+		if (o->verdict == ENGINE_DROP) {
+			h->verdicts_drop++;
+			continue;
+		}
+		if (o->verdict == ENGINE_ACCEPT_MODIFIED) {
+			h->verdicts_modified++;
+			deliver(h, h->q.bytes.data + o->offset, o->len);
+			continue;
+		}
+		h->verdicts_accept++;
+		if (o->id < n_orig && orig[o->id])
+			deliver(h, orig[o->id], orig_len[o->id]);
+	}
+	engine_outq_clear(&h->q);
+}
+
+/* Keep every packet sent so plain accepts (possibly of held packets,
+ * released later) can be delivered from the original bytes. */
+static uint8_t *sent[512];
+static size_t sent_len[512];
+
+static void send_pkt(struct harness *h, bool from_client, uint8_t flags, const char *payload,
+		     size_t plen, uint16_t mss)
+{
+	struct side *src = from_client ? &h->c : &h->s, *dst = from_client ? &h->s : &h->c;
+	uint8_t buf[2048];
+	size_t n;
+	uint32_t id = h->next_id++;
+	uint32_t ack = dst->next_seq;
+
+	n = make_packet(buf, from_client, src->next_seq, (flags & TCP_FLAG_ACK) ? ack : 0, flags,
+			payload, plen, mss);
+	sent[id] = malloc(n);
+	memcpy(sent[id], buf, n);
+	sent_len[id] = n;
+	src->next_seq += (uint32_t)plen + ((flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) ? 1 : 0);
+	engine_packet(&h->e, id, buf, n, false, h->now, &h->q);
+	drain(h, (const uint8_t **)sent, sent_len, 512);
+}
+
+/* A receiver acks everything it got so far (in its received output space). */
+static void ack_from(struct harness *h, bool from_client)
+{
+	struct side *src = from_client ? &h->c : &h->s;
+	uint8_t buf[128];
+	uint32_t id = h->next_id++;
+	size_t n = make_packet(buf, from_client, src->next_seq, src->rcv_base + (uint32_t)src->rcv_len,
+			       TCP_FLAG_ACK, "", 0, 0);
+
+	sent[id] = malloc(n);
+	memcpy(sent[id], buf, n);
+	sent_len[id] = n;
+	engine_packet(&h->e, id, buf, n, false, h->now, &h->q);
+	drain(h, (const uint8_t **)sent, sent_len, 512);
+}
+
+static void setup(struct harness *h, const char *rewrite_from, const char *rewrite_to,
+		  const char *drop, const char *inject_word, const char *inject_text)
+{
+	struct engine_config cfg;
+
+	memset(h, 0, sizeof(*h));
+	engine_config_defaults(&cfg);
+	cfg.rules.rewrite_from = (char *)rewrite_from;
+	cfg.rules.rewrite_to = (char *)rewrite_to;
+	cfg.rules.drop_word = (char *)drop;
+	cfg.rules.inject_word = (char *)inject_word;
+	cfg.rules.inject_text = (char *)inject_text;
+	CHECK_INT_EQ(engine_init(&h->e, &cfg, on_log, h), 0);
+	engine_outq_init(&h->q);
+	h->c.isn = h->c.next_seq = 0xFFFFFFF0u; /* wraps during the test */
+	h->s.isn = h->s.next_seq = 5000;
+	h->now = 1000.0;
+	send_pkt(h, true, TCP_FLAG_SYN, "", 0, 1460);
+	send_pkt(h, false, TCP_FLAG_SYN | TCP_FLAG_ACK, "", 0, 1460);
+	send_pkt(h, true, TCP_FLAG_ACK, "", 0, 0);
+}
+
+static void teardown(struct harness *h)
+{
+	size_t i;
+
+	engine_destroy(&h->e, &h->q);
+	drain(h, (const uint8_t **)sent, sent_len, 512);
+	engine_outq_free(&h->q);
+	for (i = 0; i < 512; i++) {
+		free(sent[i]);
+		sent[i] = NULL;
+	}
+}
+
+#define SEND(h, c, s) send_pkt((h), (c), TCP_FLAG_ACK | TCP_FLAG_PSH, (s), strlen(s), 0)
+
+static void test_untouched_flow_is_invisible(void)
+{
+	struct harness h;
+
+	setup(&h, NULL, NULL, NULL, NULL, NULL);
+	/* the two SYNs had their MSS clamped: modified; nothing else may be */
+	CHECK_INT_EQ(h.verdicts_modified, 2);
+	SEND(&h, true, "NICK alice\r\nUSER a 0 * :A\r\n");
+	SEND(&h, false, ":srv 001 alice :Welcome\r\n");
+	SEND(&h, true, "PRIVMSG bob :hello there\r\n");
+	ack_from(&h, false);
+	SEND(&h, false, ":bob!b@h PRIVMSG alice :hi alice\r\n");
+	ack_from(&h, true);
+	CHECK_INT_EQ(h.verdicts_modified, 2);
+	CHECK_INT_EQ(h.verdicts_drop, 0);
+	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\nUSER a 0 * :A\r\nPRIVMSG bob :hello there\r\n"));
+	CHECK(h.events >= 2);
+	CHECK_STR_EQ(h.last_text, "hi alice");
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+static void check_stream(struct side *s, const char *expect)
+{
+	CHECK_INT_EQ(s->rcv_len, strlen(expect));
+	CHECK(s->rcv_len == strlen(expect) && memcmp(s->rcv, expect, s->rcv_len) == 0);
+	if (s->rcv_len != strlen(expect) || memcmp(s->rcv, expect, s->rcv_len) != 0)
+		fprintf(stderr, "  got: \"%.*s\"\n", (int)s->rcv_len, s->rcv);
+}
+
+static void test_rewrite_longer_both_directions_and_acks(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "[censored words]", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	SEND(&h, true, "PRIVMSG bob :the secret is out\r\n");
+	SEND(&h, true, "PRIVMSG bob :after\r\n");
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :the [censored words] is out\r\nPRIVMSG bob :after\r\n");
+	/* the server acks what it got; the client sees an ack of what it sent */
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	SEND(&h, false, ":bob!b@h PRIVMSG alice :my secret too\r\n");
+	SEND(&h, false, ":bob!b@h PRIVMSG alice :bye\r\n");
+	check_stream(&h.c, ":bob!b@h PRIVMSG alice :my [censored words] too\r\n:bob!b@h PRIVMSG alice :bye\r\n");
+	ack_from(&h, true);
+	CHECK_INT_EQ(h.s.last_ack_seen, h.s.next_seq);
+	/* the logs keep the original text */
+	CHECK_STR_EQ(h.last_text, "bye");
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+static void test_rewrite_shorter_and_same_length(void)
+{
+	struct harness h;
+
+	setup(&h, "swordfish", "x", NULL, NULL, NULL);
+	SEND(&h, true, "PRIVMSG bob :swordfish swordfish\r\n");
+	SEND(&h, true, "PRIVMSG bob :ok\r\n");
+	check_stream(&h.s, "PRIVMSG bob :x x\r\nPRIVMSG bob :ok\r\n");
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	teardown(&h);
+
+	setup(&h, "cat", "dog", NULL, NULL, NULL);
+	SEND(&h, true, "PRIVMSG bob :cat\r\n");
+	check_stream(&h.s, "PRIVMSG bob :dog\r\n");
+	teardown(&h);
+}
+
+static void test_delete_and_insert(void)
+{
+	struct harness h;
+
+	setup(&h, NULL, NULL, "forbidden", "ping-me", "INJECTED");
+	SEND(&h, true, "PRIVMSG bob :one\r\n");
+	SEND(&h, true, "PRIVMSG bob :forbidden two\r\n");
+	CHECK_INT_EQ(h.verdicts_drop, 1);
+	SEND(&h, true, "PRIVMSG bob :three ping-me\r\n");
+	SEND(&h, true, "PRIVMSG bob :four\r\n");
+	check_stream(&h.s, "PRIVMSG bob :one\r\nPRIVMSG bob :three ping-me\r\nPRIVMSG bob :INJECTED\r\n"
+			   "PRIVMSG bob :four\r\n");
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+static void test_pdu_split_over_three_segments_is_held(void)
+{
+	struct harness h;
+	size_t before;
+
+	setup(&h, "secret", "SECRETS!", NULL, NULL, NULL);
+	SEND(&h, true, "PRIVMSG bob :a sec");
+	before = h.s.rcv_len;
+	CHECK_INT_EQ(before, 0); /* held: policy may change its length */
+	SEND(&h, true, "ret in three ");
+	CHECK_INT_EQ(h.s.rcv_len, 0);
+	SEND(&h, true, "parts\r\nPRIVMSG bob :next\r\n");
+	check_stream(&h.s, "PRIVMSG bob :a SECRETS! in three parts\r\nPRIVMSG bob :next\r\n");
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	teardown(&h);
+}
+
+static void test_deadline_releases_and_commits(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "longer-secret", NULL, NULL, NULL);
+	SEND(&h, true, "PRIVMSG bob :my sec");
+	CHECK_INT_EQ(h.s.rcv_len, 0);
+	h.now += 0.060;
+	engine_tick(&h.e, h.now, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.s.rcv_len, strlen("PRIVMSG bob :my sec"));
+	CHECK_INT_EQ(h.e.stats.deadline_releases, 1);
+	/* the rest completes a PDU whose start is committed: no length change */
+	SEND(&h, true, "ret\r\n");
+	check_stream(&h.s, "PRIVMSG bob :my secret\r\n");
+	CHECK_INT_EQ(h.e.stats.edits_refused_committed, 1);
+	teardown(&h);
+}
+
+static void test_retransmission_of_edited_bytes(void)
+{
+	struct harness h;
+	uint32_t seq_before;
+	const char *msg = "PRIVMSG bob :secret\r\n";
+
+	setup(&h, "secret", "classified", NULL, NULL, NULL);
+	seq_before = h.c.next_seq;
+	SEND(&h, true, msg);
+	check_stream(&h.s, "PRIVMSG bob :classified\r\n");
+	/* the receiver's copy is wiped: the retransmission must carry the same
+	 * edited bytes at the same place */
+	h.s.rcv_len = 0;
+	h.c.next_seq = seq_before;
+	SEND(&h, true, msg);
+	check_stream(&h.s, "PRIVMSG bob :classified\r\n");
+	CHECK(h.e.stats.retransmissions_rebuilt >= 1);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+static void test_mss_clamped_in_syn(void)
+{
+	struct harness h;
+
+	setup(&h, NULL, NULL, NULL, NULL, NULL);
+	CHECK_INT_EQ(h.e.stats.mss_clamped, 2);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+int main(void)
+{
+	RUN_TEST(test_untouched_flow_is_invisible);
+	RUN_TEST(test_rewrite_longer_both_directions_and_acks);
+	RUN_TEST(test_rewrite_shorter_and_same_length);
+	RUN_TEST(test_delete_and_insert);
+	RUN_TEST(test_pdu_split_over_three_segments_is_held);
+	RUN_TEST(test_deadline_releases_and_commits);
+	RUN_TEST(test_retransmission_of_edited_bytes);
+	RUN_TEST(test_mss_clamped_in_syn);
+	TEST_MAIN_END();
+}
