@@ -151,8 +151,9 @@ int oscar_decode_oft(struct proto_session *s, struct oscar_state *st, enum im_di
 	const char *why;
 	enum im_dir other = dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT;
 
-	if (len < OFT_MAGIC_LEN || memcmp(pdu, "OFT2", OFT_MAGIC_LEN) != 0) {
-		/* Raw file data, framed by oscar_frame from oft_raw_left. */
+	if (st->oft_raw_left[dir]) {
+		/* Raw file data (oscar_frame cut it from oft_raw_left), whatever
+		 * it looks like. */
 		st->oft_raw_left[dir] -= len < st->oft_raw_left[dir] ? len : st->oft_raw_left[dir];
 		return 0;
 	}

@@ -408,14 +408,14 @@ static int decode_rvous(struct proto_session *s, const uint8_t *pdu, size_t pos,
 	const uint8_t *nul;
 	bool found = false;
 
-	if (!split_fields(pdu, pos, end, f, 8, &rest))
+	if (!split_fields(pdu, pos, end, f, 7, &rest))
 		return proto_session_malformed(s, "RVOUS_PROPOSE with too few fields");
+	/* the port, then ":<type>:<value>" pairs */
+	if (!split_fields(pdu, rest, end, tok, 1, &rest))
+		rest = end;
 	if (f[1].len != strlen(TOC_FILE_UUID) || memcmp(pdu + f[1].off, TOC_FILE_UUID, f[1].len))
 		return emit(s, IM_DIR_IN, IM_KIND_RENDEZVOUS, span_dup(pdu, &f[0]),
 			    span_dup(pdu, &f[1]), false, false);
-	/* rest: "<port>[:<type>:<value>]..." */
-	if (!split_fields(pdu, rest, end, tok, 1, &rest))
-		return 0; /* no TLVs: nothing names the file */
 	while (!found && split_fields(pdu, rest, end, tok, 1, &rest)) {
 		const uint8_t *colon = memchr(pdu + rest, ':', end - rest);
 
