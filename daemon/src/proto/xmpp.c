@@ -1007,8 +1007,10 @@ static enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, con
 	while ((r = xml_next(&f->tok, data, len, &k)) == XML_OK) {
 		switch (k.type) {
 		case XML_TOKEN_PI:
-			if (f->kind != FRAME_NONE || !xml_span_is(data, k.name, "xml"))
+			if (f->kind != FRAME_NONE || !xml_span_is(data, k.name, "xml")) {
+				proto_session_malformed(s, "processing instruction in a stream");
 				goto garbage;
+			}
 			f->kind = FRAME_DECL;
 			break;
 		case XML_TOKEN_COMMENT:

@@ -1,0 +1,615 @@
+/* XMPP module: stream framing, messages (chat, groupchat), chat states,
+ * file offers, presence, STARTTLS, splits, resync, hostile XML, encode. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+#include "testlib.h"
+#include "util/bytebuf.h"
+
+#define MODULE (&proto_xmpp)
+
+#define MAX_EVENTS 64
+
+struct collector {
+	struct im_event ev[MAX_EVENTS];
+	size_t n;
+	size_t dropped;
+};
+
+static void collect(void *arg, const struct im_event *ev)
+{
+	struct collector *c = arg;
+
+	if (c->n == MAX_EVENTS || !event_copy(&c->ev[c->n], ev)) {
+		c->dropped++;
+		return;
+	}
+	c->n++;
+}
+
+/* One direction's byte stream, framed and decoded as the app layer does. */
+struct feed {
+	struct bytebuf buf;
+	uint64_t offset;
+	unsigned garbage;
+	unsigned decode_errors;
+	bool need_resync;
+};
+
+struct harness {
+	struct proto_session s;
+	struct collector c;
+	struct feed dir[2];
+};
+
+static void harness_init(struct harness *h)
+{
+	memset(h, 0, sizeof(*h));
+	CHECK_INT_EQ(proto_session_init(&h->s, MODULE, 7, "192.0.2.10:40001", collect, &h->c), 0);
+	bytebuf_init(&h->dir[0].buf);
+	bytebuf_init(&h->dir[1].buf);
+}
+
+static void harness_free(struct harness *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->c.n; i++)
+		event_free(&h->c.ev[i]);
+	proto_session_free(&h->s);
+	bytebuf_free(&h->dir[0].buf);
+	bytebuf_free(&h->dir[1].buf);
+}
+
+static void feed_bytes(struct harness *h, enum im_dir dir, const void *data, size_t len)
+{
+	struct feed *f = &h->dir[dir];
+	const struct proto_module *m = MODULE;
+
+	if (h->s.opaque[dir])
+		return;
+	CHECK(bytebuf_append(&f->buf, data, len));
+	while (f->buf.len && !h->s.opaque[dir]) {
+		size_t pdu_len = 0, skip;
+		enum proto_frame r;
+
+		if (f->need_resync) {
+			skip = m->resync(&h->s, dir, f->buf.data, f->buf.len);
+			f->offset += skip;
+			bytebuf_consume(&f->buf, skip);
+			if (!f->buf.len)
+				break;
+			f->need_resync = false;
+		}
+		r = m->frame(&h->s, dir, f->buf.data, f->buf.len, &pdu_len);
+		if (r == PROTO_FRAME_NEED_MORE) {
+			if (f->buf.len <= m->max_pdu)
+				break;
+			r = PROTO_FRAME_GARBAGE;
+		}
+		if (r == PROTO_FRAME_GARBAGE) {
+			f->garbage++;
+			f->offset++;
+			bytebuf_consume(&f->buf, 1);
+			f->need_resync = true;
+			continue;
+		}
+		CHECK(pdu_len > 0 && pdu_len <= f->buf.len);
+		h->s.pdu_offset = f->offset;
+		h->s.pdu_len = pdu_len;
+		h->s.ts = 1000.0 + (double)h->s.stats.pdus;
+		h->s.stats.pdus++;
+		if (m->decode(&h->s, dir, f->buf.data, pdu_len) < 0)
+			f->decode_errors++;
+		f->offset += pdu_len;
+		bytebuf_consume(&f->buf, pdu_len);
+	}
+}
+
+/* A lost stretch of one direction: what is buffered is dropped. */
+static void feed_gap(struct harness *h, enum im_dir dir)
+{
+	struct feed *f = &h->dir[dir];
+
+	bytebuf_clear(&f->buf);
+	f->need_resync = true;
+}
+
+static const struct im_event *event_at(struct harness *h, size_t i)
+{
+	static struct im_event empty;
+
+	if (i >= h->c.n) {
+		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
+		testlib_failures_in_test++;
+		return &empty;
+	}
+	return &h->c.ev[i];
+}
+
+#define CHECK_EVENT(ev, kind_, dir_, remote_, text_)     \
+	do {                                             \
+		CHECK_INT_EQ((ev)->kind, kind_);         \
+		CHECK_INT_EQ((ev)->dir, dir_);           \
+		CHECK_STR_EQ((ev)->remote, remote_);     \
+		CHECK_STR_EQ((ev)->text, text_);         \
+	} while (0)
+
+static void feed_str(struct harness *h, enum im_dir dir, const char *s)
+{
+	feed_bytes(h, dir, s, strlen(s));
+}
+
+#define C2S_OUT_HEADER                                                                  \
+	"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "                    \
+	"xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>"
+#define C2S_IN_HEADER                                                                  \
+	"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "                   \
+	"xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='example.org' "  \
+	"version='1.0'>"
+#define BIND_RESULT                                                                    \
+	"<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"    \
+	"<jid>alice@example.org/laptop</jid></bind></iq>"
+
+static void start_session(struct harness *h)
+{
+	harness_init(h);
+	feed_str(h, IM_DIR_OUT, C2S_OUT_HEADER);
+	feed_str(h, IM_DIR_IN, C2S_IN_HEADER "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
+					     "xmpp-bind'/></stream:features>");
+	feed_str(h, IM_DIR_OUT, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-"
+				"bind'><resource>laptop</resource></bind></iq>");
+	feed_str(h, IM_DIR_IN, BIND_RESULT);
+}
+
+static void test_bind_gives_local_jid_and_login(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	CHECK_INT_EQ(h.c.n, 1);
+	CHECK_EVENT(event_at(&h, 0), IM_KIND_LOGIN, IM_DIR_IN, "", "alice@example.org/laptop");
+	CHECK_STR_EQ(event_at(&h, 0)->local, "alice@example.org/laptop");
+	CHECK_STR_EQ(h.s.local_id, "alice@example.org/laptop");
+	CHECK_INT_EQ(h.dir[0].garbage + h.dir[1].garbage, 0);
+	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	harness_free(&h);
+}
+
+static void test_chat_messages_both_ways(void)
+{
+	static const char out[] = "<message to='bob@example.org' type='chat' id='m1'>"
+				  "<body>Hello Bob</body></message>";
+	struct harness h;
+	const struct im_event *ev;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, out);
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' to='alice@example.org/laptop' "
+				"type='chat'><body>Hi &lt;Alice&gt; &amp; &#x263A;</body>"
+				"<active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	feed_str(&h, IM_DIR_OUT, "\n \n");
+	feed_str(&h, IM_DIR_OUT, "<message to='carol@example.org'><body xml:lang='de'>Hallo</body>"
+				 "<body>Hello in the default language</body></message>");
+	CHECK_INT_EQ(h.c.n, 4);
+	ev = event_at(&h, 1);
+	CHECK_EVENT(ev, IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.org", "Hello Bob");
+	CHECK_STR_EQ(ev->local, "alice@example.org/laptop");
+	CHECK_STR_EQ(ev->content_type, "text/plain");
+	CHECK(!ev->group);
+	CHECK(ev->has_text_span);
+	CHECK_INT_EQ(ev->text_len, 9);
+	CHECK_MEM_EQ(out + ev->text_offset, "Hello Bob", 9);
+	ev = event_at(&h, 2);
+	CHECK_EVENT(ev, IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.org/phone",
+		    "Hi <Alice> & \xE2\x98\xBA");
+	CHECK(!ev->has_text_span); /* references: the wire bytes are not the text */
+	CHECK_EVENT(event_at(&h, 3), IM_KIND_MESSAGE, IM_DIR_OUT, "carol@example.org",
+		    "Hello in the default language");
+	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	harness_free(&h);
+}
+
+static void test_local_from_incoming_stanza_midstream(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' to='dave@example.net/x' "
+				"type='chat'><body>picked up late</body></message>");
+	CHECK_INT_EQ(h.c.n, 1);
+	CHECK_STR_EQ(event_at(&h, 0)->local, "dave@example.net/x");
+	CHECK_STR_EQ(event_at(&h, 0)->text, "picked up late");
+	harness_free(&h);
+}
+
+static void test_muc_groupchat(void)
+{
+	struct harness h;
+	const struct im_event *ev;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, "<presence to='lounge@conf.example.org/alice'>"
+				 "<x xmlns='http://jabber.org/protocol/muc'/></presence>");
+	feed_str(&h, IM_DIR_IN, "<message from='lounge@conf.example.org/bob' "
+				"to='alice@example.org/laptop' type='groupchat'><body>hi all</body></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='lounge@conf.example.org' type='groupchat'>"
+				 "<body>hello room</body></message>");
+	feed_str(&h, IM_DIR_OUT, "<presence to='lounge@conf.example.org/alice' type='unavailable'/>");
+	CHECK_INT_EQ(h.c.n, 5);
+	ev = event_at(&h, 1);
+	CHECK_EVENT(ev, IM_KIND_JOIN, IM_DIR_OUT, "lounge@conf.example.org", "available");
+	CHECK(ev->group);
+	ev = event_at(&h, 2);
+	CHECK_EVENT(ev, IM_KIND_MESSAGE, IM_DIR_IN, "lounge@conf.example.org", "bob: hi all");
+	CHECK(ev->group);
+	CHECK(!ev->has_text_span);
+	ev = event_at(&h, 3);
+	CHECK_EVENT(ev, IM_KIND_MESSAGE, IM_DIR_OUT, "lounge@conf.example.org", "hello room");
+	CHECK(ev->group);
+	ev = event_at(&h, 4);
+	CHECK_EVENT(ev, IM_KIND_PART, IM_DIR_OUT, "lounge@conf.example.org", "unavailable");
+	CHECK(ev->group);
+	harness_free(&h);
+}
+
+static void test_chat_states_are_typing(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' type='chat'>"
+				"<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat'>"
+				 "<paused xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat'>"
+				 "<gone xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/phone", "composing");
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_TYPING, IM_DIR_OUT, "bob@example.org/phone", "paused");
+	h.s.log_typing = false;
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' type='chat'>"
+				"<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	CHECK_INT_EQ(h.c.n, 3);
+	harness_free(&h);
+}
+
+static void test_file_offers(void)
+{
+	struct harness h;
+	const struct im_event *ev;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='si1' to='bob@example.org/phone'><si xmlns='http://jabber.org/"
+		 "protocol/si' id='a0' profile='http://jabber.org/protocol/si/profile/file-transfer'>"
+		 "<file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='test.txt' "
+		 "size='1022'/></si></iq>");
+	feed_str(&h, IM_DIR_IN,
+		 "<iq type='set' id='j1' from='bob@example.org/phone'><jingle xmlns='urn:xmpp:jingle:1' "
+		 "action='session-initiate' sid='s1'><content creator='initiator' name='f'>"
+		 "<description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file>"
+		 "<name>holiday photo.jpg</name><size>3032449</size></file></description>"
+		 "</content></jingle></iq>");
+	feed_str(&h, IM_DIR_IN,
+		 "<message from='bob@example.org/phone' type='chat'><body>https://up.example.org/"
+		 "x/report.pdf</body><x xmlns='jabber:x:oob'><url>https://up.example.org/x/report.pdf"
+		 "</url></x></message>");
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='get' id='u1' to='upload.example.org'><request xmlns='urn:xmpp:http:"
+		 "upload:0' filename='notes.odt' size='23456' content-type='application/x'/></iq>");
+	feed_str(&h, IM_DIR_IN, "<iq type='set' from='bob@example.org/phone'><query xmlns='jabber:"
+				"iq:oob'><url>http://files.example.org/song.ogg?dl=1</url></query></iq>");
+	CHECK_INT_EQ(h.c.n, 7);
+	ev = event_at(&h, 1);
+	CHECK_EVENT(ev, IM_KIND_FILE, IM_DIR_OUT, "bob@example.org/phone", "test.txt (1022 bytes)");
+	CHECK_STR_EQ(ev->file_name, "test.txt");
+	CHECK(ev->has_file_size && ev->file_size == 1022);
+	ev = event_at(&h, 2);
+	CHECK_EVENT(ev, IM_KIND_FILE, IM_DIR_IN, "bob@example.org/phone",
+		    "holiday photo.jpg (3032449 bytes)");
+	CHECK(ev->has_file_size && ev->file_size == 3032449);
+	CHECK_EVENT(event_at(&h, 3), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.org/phone",
+		    "https://up.example.org/x/report.pdf");
+	ev = event_at(&h, 4);
+	CHECK_EVENT(ev, IM_KIND_FILE, IM_DIR_IN, "bob@example.org/phone",
+		    "https://up.example.org/x/report.pdf");
+	CHECK_STR_EQ(ev->file_name, "report.pdf");
+	CHECK(!ev->has_file_size);
+	ev = event_at(&h, 5);
+	CHECK_EVENT(ev, IM_KIND_FILE, IM_DIR_OUT, "upload.example.org", "notes.odt (23456 bytes)");
+	ev = event_at(&h, 6);
+	CHECK_STR_EQ(ev->file_name, "song.ogg");
+	harness_free(&h);
+}
+
+static void test_presence(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, "<presence><show>away</show><status>lunch &amp; more</status>"
+				 "</presence>");
+	feed_str(&h, IM_DIR_IN, "<presence from='bob@example.org/phone' type='unavailable'/>");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_PRESENCE, IM_DIR_OUT, "", "away: lunch & more");
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_PRESENCE, IM_DIR_IN, "bob@example.org/phone",
+		    "unavailable");
+	harness_free(&h);
+}
+
+static void test_starttls_makes_both_directions_opaque(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	feed_str(&h, IM_DIR_OUT, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
+				 "xmlns='jabber:client' to='jabber.ccc.de' version='1.0'>");
+	feed_str(&h, IM_DIR_IN, C2S_IN_HEADER);
+	feed_str(&h, IM_DIR_OUT, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	CHECK_INT_EQ(h.c.n, 0);
+	feed_str(&h, IM_DIR_IN, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x01");
+	CHECK_INT_EQ(h.c.n, 1);
+	CHECK_EVENT(event_at(&h, 0), IM_KIND_ENCRYPTED, IM_DIR_IN, "jabber.ccc.de", "STARTTLS");
+	CHECK(h.s.opaque[IM_DIR_OUT] && h.s.opaque[IM_DIR_IN]);
+	CHECK_INT_EQ(h.dir[1].garbage, 0);
+	harness_free(&h);
+}
+
+/* A stanza cut at every byte position decodes to the same one message. */
+static void test_split_at_every_byte(void)
+{
+	static const char msg[] = "<message to='bob@example.org' type='chat'><body>split &amp; "
+				  "joined again</body><x xmlns='jabber:x:event'><composing/></x>"
+				  "</message>  <message to='bob@example.org'><body>second</body></message>";
+	size_t cut, cut2;
+
+	for (cut = 1; cut < sizeof(msg) - 1; cut++) {
+		struct harness h;
+
+		cut2 = cut + (sizeof(msg) - 1 - cut) / 2;
+		start_session(&h);
+		feed_bytes(&h, IM_DIR_OUT, msg, cut);
+		feed_bytes(&h, IM_DIR_OUT, msg + cut, cut2 - cut);
+		feed_bytes(&h, IM_DIR_OUT, msg + cut2, sizeof(msg) - 1 - cut2);
+		CHECK_INT_EQ(h.c.n, 3);
+		CHECK_STR_EQ(event_at(&h, 1)->text, "split & joined again");
+		CHECK_STR_EQ(event_at(&h, 2)->text, "second");
+		CHECK_INT_EQ(h.dir[0].garbage, 0);
+		harness_free(&h);
+		if (testlib_failures_in_test)
+			break;
+	}
+}
+
+static void test_resync_after_gap_and_garbage(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><body>lost in the ");
+	feed_gap(&h, IM_DIR_OUT);
+	feed_str(&h, IM_DIR_OUT, "middle</body><html><p>x</p></html></message>"
+				 "<message to='bob@example.org'><body>after the gap</body></message>");
+	feed_str(&h, IM_DIR_IN, "\x16\x03\x01 binary junk <<< <message from='bob@example.org' "
+				"type='chat'><body>after junk</body></message>");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.org", "after the gap");
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.org", "after junk");
+	CHECK(h.dir[1].garbage >= 1);
+	harness_free(&h);
+}
+
+/* Hostile XML: each is refused with a clear reason, nothing is expanded,
+ * and the next stanza is decoded. */
+static void check_hostile(const char *bad, const char *why)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_IN, bad);
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org' type='chat'><body>still here</body>"
+				"</message>");
+	CHECK_INT_EQ(h.c.n, 2);
+	CHECK_STR_EQ(event_at(&h, 1)->text, "still here");
+	CHECK_STR_EQ(h.s.last_error, why);
+	CHECK(h.s.stats.malformed >= 1);
+	harness_free(&h);
+}
+
+static void test_hostile_xml(void)
+{
+	struct bytebuf b;
+	size_t i;
+
+	check_hostile("<!DOCTYPE m [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;'>]>",
+		      "DTD or declaration not allowed");
+	/* The stanza after a refused DTD cannot use its entities either. */
+	check_hostile("<!DOCTYPE m [<!ENTITY b 'expanded'>]><message from='x@y'><body>&b;</body>"
+		      "</message>",
+		      "bad entity or character reference");
+	check_hostile("<message from='x@y'><body>&xxe;</body></message>",
+		      "bad entity or character reference");
+	check_hostile("<message from='x@y'><?php evil ?></message>",
+		      "processing instruction in a stream");
+	bytebuf_init(&b);
+	bytebuf_append_str(&b, "<message from='x@y'>");
+	for (i = 0; i < 200; i++)
+		bytebuf_append_str(&b, "<x>");
+	bytebuf_terminate(&b);
+	check_hostile((char *)b.data, "elements nested too deep");
+	bytebuf_clear(&b);
+	bytebuf_append_str(&b, "<message from='");
+	for (i = 0; i < 100000; i++)
+		bytebuf_append_byte(&b, 'A');
+	bytebuf_append_str(&b, "'><body>big</body></message>");
+	bytebuf_terminate(&b);
+	check_hostile((char *)b.data, "attribute value too long");
+	bytebuf_clear(&b);
+	bytebuf_append_str(&b, "<message><body>");
+	for (i = 0; i < 600 * 1024; i++)
+		bytebuf_append_byte(&b, 'B');
+	bytebuf_terminate(&b);
+	{
+		/* Larger than max_pdu: the app layer gives up on it as garbage. */
+		struct harness h;
+
+		start_session(&h);
+		feed_str(&h, IM_DIR_IN, (char *)b.data);
+		feed_str(&h, IM_DIR_IN, "</body></message><message from='bob@example.org'><body>"
+					"still here</body></message>");
+		CHECK_INT_EQ(h.c.n, 2);
+		CHECK_STR_EQ(event_at(&h, 1)->text, "still here");
+		CHECK(h.dir[1].garbage >= 1);
+		CHECK(h.dir[1].buf.len == 0);
+		harness_free(&h);
+	}
+	bytebuf_free(&b);
+}
+
+static void test_stream_close_is_logout(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, "</stream:stream>");
+	feed_str(&h, IM_DIR_IN, "</stream:stream>");
+	CHECK_INT_EQ(h.c.n, 2);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_LOGOUT, IM_DIR_OUT, "example.org", "");
+	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	harness_free(&h);
+}
+
+static void test_detect(void)
+{
+	static const char hdr[] = C2S_OUT_HEADER;
+	const struct proto_module *m = MODULE;
+
+	CHECK_INT_EQ(m->detect((const uint8_t *)hdr, strlen(hdr), IM_DIR_OUT), PROTO_DETECT_YES);
+	CHECK_INT_EQ(m->detect((const uint8_t *)"<?xml version='1.0'?>", 21, IM_DIR_IN),
+		     PROTO_DETECT_MAYBE);
+	CHECK_INT_EQ(m->detect((const uint8_t *)"<stream:str", 11, IM_DIR_OUT), PROTO_DETECT_MAYBE);
+	CHECK_INT_EQ(m->detect((const uint8_t *)"GET / HTTP/1.1\r\n", 16, IM_DIR_OUT),
+		     PROTO_DETECT_NO);
+	CHECK_INT_EQ(m->detect((const uint8_t *)"NICK alice\r\nUSER a 0 * :A\r\n", 27, IM_DIR_OUT),
+		     PROTO_DETECT_NO);
+	CHECK_INT_EQ(m->detect((const uint8_t *)"<message to='a@b'><body>x</body></message>", 42,
+			       IM_DIR_OUT),
+		     PROTO_DETECT_YES);
+}
+
+static char *encode_to_string(struct harness *h, enum im_dir dir, const struct im_event *ev,
+			      const char *orig)
+{
+	struct bytebuf out;
+
+	bytebuf_init(&out);
+	if (MODULE->encode(&h->s, dir, ev, (const uint8_t *)orig, orig ? strlen(orig) : 0, &out) < 0 ||
+	    !bytebuf_terminate(&out)) {
+		bytebuf_free(&out);
+		return NULL;
+	}
+	return (char *)out.data;
+}
+
+static void test_encode_with_original(void)
+{
+	static const char orig[] =
+		"<message to='bob@example.org' type='chat' id='m7'><body>bad word</body>"
+		"<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/"
+		"1999/xhtml'><p>bad <b>word</b></p></body></html><active xmlns='http://jabber.org/"
+		"protocol/chatstates'/></message>";
+	static const char muc[] = "<message from='lounge@conf.example.org/bob' type='groupchat'>"
+				  "<body/></message>";
+	struct harness h;
+	struct im_event ev;
+	char *out;
+
+	start_session(&h);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	event_set_str(&ev.text, "b*d <w> & 'q'");
+	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
+	CHECK_STR_EQ(out, "<message to='bob@example.org' type='chat' id='m7'><body>b*d &lt;w&gt; "
+			  "&amp; &apos;q&apos;</body><html xmlns='http://jabber.org/protocol/xhtml-im'>"
+			  "<body xmlns='http://www.w3.org/1999/xhtml'>b*d &lt;w&gt; &amp; &apos;q&apos;"
+			  "</body></html><active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	if (out) {
+		size_t before = h.c.n;
+
+		feed_str(&h, IM_DIR_OUT, out);
+		CHECK_INT_EQ(h.c.n, before + 1);
+		CHECK_STR_EQ(event_at(&h, before)->text, "b*d <w> & 'q'");
+	}
+	free(out);
+	event_set_str(&ev.text, "bad word");
+	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
+	CHECK_STR_EQ(out, orig); /* unchanged text: the very same bytes */
+	free(out);
+	event_set_str(&ev.text, "bob: now filled");
+	out = encode_to_string(&h, IM_DIR_IN, &ev, muc);
+	CHECK_STR_EQ(out, "<message from='lounge@conf.example.org/bob' type='groupchat'>"
+			  "<body>now filled</body></message>");
+	free(out);
+	event_free(&ev);
+	harness_free(&h);
+}
+
+static void test_encode_fresh(void)
+{
+	struct harness h;
+	struct im_event ev;
+	char *out;
+	size_t before;
+
+	start_session(&h);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	event_set_str(&ev.remote, "bob@example.org");
+	event_set_str(&ev.text, "injected <hello>");
+	out = encode_to_string(&h, IM_DIR_OUT, &ev, NULL);
+	CHECK_STR_EQ(out, "<message to='bob@example.org' type='chat' id='imwire-1'><body>injected "
+			  "&lt;hello&gt;</body></message>");
+	free(out);
+	out = encode_to_string(&h, IM_DIR_IN, &ev, NULL);
+	CHECK_STR_EQ(out, "<message from='bob@example.org' to='alice@example.org/laptop' type='chat' "
+			  "id='imwire-2'><body>injected &lt;hello&gt;</body></message>");
+	free(out);
+	ev.group = true;
+	event_set_str(&ev.remote, "lounge@conf.example.org");
+	event_set_str(&ev.text, "carol: hi room");
+	out = encode_to_string(&h, IM_DIR_IN, &ev, NULL);
+	before = h.c.n;
+	if (out)
+		feed_str(&h, IM_DIR_IN, out);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_IN, "lounge@conf.example.org",
+		    "carol: hi room");
+	CHECK(event_at(&h, before)->group);
+	free(out);
+	event_set_str(&ev.remote, "");
+	CHECK(encode_to_string(&h, IM_DIR_OUT, &ev, NULL) == NULL);
+	event_free(&ev);
+	harness_free(&h);
+}
+
+int main(void)
+{
+	RUN_TEST(test_bind_gives_local_jid_and_login);
+	RUN_TEST(test_chat_messages_both_ways);
+	RUN_TEST(test_local_from_incoming_stanza_midstream);
+	RUN_TEST(test_muc_groupchat);
+	RUN_TEST(test_chat_states_are_typing);
+	RUN_TEST(test_file_offers);
+	RUN_TEST(test_presence);
+	RUN_TEST(test_starttls_makes_both_directions_opaque);
+	RUN_TEST(test_split_at_every_byte);
+	RUN_TEST(test_resync_after_gap_and_garbage);
+	RUN_TEST(test_hostile_xml);
+	RUN_TEST(test_stream_close_is_logout);
+	RUN_TEST(test_detect);
+	RUN_TEST(test_encode_with_original);
+	RUN_TEST(test_encode_fresh);
+	TEST_MAIN_END();
+}
