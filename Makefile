@@ -7,7 +7,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 INC     := -Iinclude -Idaemon/src -Itests/gen/lib
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
-LIBS    := $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) -lm -lpthread
+LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl) -lm -lpthread
 
 BUILD   ?= build
 OBJDIR  := $(BUILD)/obj
@@ -22,7 +22,7 @@ GENLIB_SRCS := $(sort $(wildcard tests/gen/lib/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBIMW    := $(OBJDIR)/libimwire.a
-TOOLS     := $(BINDIR)/imwire
+TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
@@ -39,6 +39,10 @@ $(LIBIMW): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BINDIR)/imwired: $(OBJDIR)/daemon/src/cli/imwired.o $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 

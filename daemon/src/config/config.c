@@ -58,7 +58,11 @@ static const struct key_spec known_keys[] = {
 	/* imwire */
 	{ "local_nets", VALUE_NETS, NULL },
 	{ "jsonl_file", VALUE_STRING, NULL },
-	{ "rewrite_test", VALUE_STRING, NULL },
+	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, test-only until the policy stage */
+	{ "drop_test", VALUE_STRING, NULL },    /* WORD: delete messages containing it */
+	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
+	{ "hold_deadline_ms", VALUE_UINT, NULL },
+	{ "mss_headroom", VALUE_UINT, NULL },
 };
 
 /* <name>_protocol keys and the module they switch. */

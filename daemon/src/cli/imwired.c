@@ -1,0 +1,573 @@
+/* imwired: the inline daemon. One worker thread per NFQUEUE queue; each
+ * owns its engine and so the flows of its queue. With --tap it decodes a
+ * mirror port passively instead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "inline/engine.h"
+#include "nfq/nfq.h"
+#include "pipeline/pipeline.h"
+
+#define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
+#define POLL_INTERVAL_MS 10
+#define QUEUE_MAX_LEN 65536
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static bool log_to_stderr = true;
+
+static void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (log_to_stderr) {
+		fputs("imwired: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(level, fmt, ap);
+	}
+	va_end(ap);
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sinks are shared by the workers: one lock around a write. */
+struct shared_sinks {
+	pthread_mutex_t lock;
+	struct sink sinks[PIPELINE_MAX_SINKS];
+	size_t n;
+	uint64_t written;
+	uint64_t failed;
+};
+
+static void shared_sinks_write(void *arg, const struct im_event *ev)
+{
+	struct shared_sinks *ss = arg;
+	size_t i;
+
+	pthread_mutex_lock(&ss->lock);
+	for (i = 0; i < ss->n; i++) {
+		if (sink_write(&ss->sinks[i], ev) < 0)
+			ss->failed++;
+		else
+			ss->written++;
+	}
+	pthread_mutex_unlock(&ss->lock);
+}
+
+static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
+{
+	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
+
+	if (dir) {
+		if (sink_imspector_open_dir(&ss->sinks[ss->n], dir) < 0) {
+			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
+			return -1;
+		}
+		ss->n++;
+	}
+	if (jsonl) {
+		if (sink_jsonl_open_path(&ss->sinks[ss->n], jsonl, true) < 0) {
+			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
+			return -1;
+		}
+		ss->n++;
+	}
+	if (!ss->n) {
+		if (!foreground) {
+			log_msg(LOG_WARNING, "no sink configured (file_logging_dir, jsonl_file): "
+					     "events are decoded but not logged");
+			return 0;
+		}
+		if (sink_jsonl_open_stream(&ss->sinks[ss->n], stdout, true) < 0)
+			return -1;
+		ss->n++;
+	}
+	return 0;
+}
+
+/* The daemon's configuration as the workers see it; replaced on SIGHUP. */
+struct daemon_config {
+	pthread_mutex_t lock;
+	unsigned generation;
+	struct imw_config cfg;
+	const char *path;
+};
+
+static void free_rules(struct engine_test_rules *r)
+{
+	free(r->rewrite_from);
+	free(r->rewrite_to);
+	free(r->drop_word);
+	free(r->inject_word);
+	free(r->inject_text);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool split_pair(const char *v, char **a, char **b)
+{
+	const char *colon = v ? strchr(v, ':') : NULL;
+
+	if (!colon)
+		return false;
+	*a = strndup(v, (size_t)(colon - v));
+	*b = strdup(colon + 1);
+	return *a && *b;
+}
+
+static void rules_from_config(const struct imw_config *cfg, struct engine_test_rules *r)
+{
+	const char *v;
+
+	memset(r, 0, sizeof(*r));
+	if ((v = config_get(cfg, "rewrite_test")) && !split_pair(v, &r->rewrite_from, &r->rewrite_to))
+		log_msg(LOG_WARNING, "rewrite_test: expected FROM:TO");
+	if ((v = config_get(cfg, "drop_test")))
+		r->drop_word = strdup(v);
+	if ((v = config_get(cfg, "inject_test")) && !split_pair(v, &r->inject_word, &r->inject_text))
+		log_msg(LOG_WARNING, "inject_test: expected WORD:TEXT");
+}
+
+static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
+{
+	const char *v;
+
+	engine_config_defaults(ec);
+	config_apply_flow(cfg, &ec->flow);
+	if ((v = config_get(cfg, "hold_deadline_ms")))
+		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
+	if ((v = config_get(cfg, "mss_headroom")))
+		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
+	rules_from_config(cfg, &ec->rules);
+}
+
+struct worker {
+	pthread_t thread;
+	uint16_t queue;
+	struct daemon_config *dc;
+	struct shared_sinks *sinks;
+	struct engine engine;
+	struct engine_outq out;
+	struct nfqueue q;
+	double now;
+	int status;
+};
+
+static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso)
+{
+	struct worker *w = arg;
+
+	engine_packet(&w->engine, id, ip, len, gso, w->now, &w->out);
+}
+
+static void worker_flush(struct worker *w)
+{
+	uint32_t lowest = 0;
+	bool held = engine_lowest_held_id(&w->engine, &lowest);
+
+	if (w->out.n)
+		nfqueue_send_verdicts(&w->q, &w->out, held, lowest);
+	engine_outq_clear(&w->out);
+}
+
+static void worker_reload(struct worker *w, unsigned *generation)
+{
+	struct engine_test_rules fresh;
+
+	pthread_mutex_lock(&w->dc->lock);
+	if (w->dc->generation != *generation) {
+		rules_from_config(&w->dc->cfg, &fresh);
+		free_rules(&w->engine.cfg.rules);
+		w->engine.cfg.rules = fresh;
+		*generation = w->dc->generation;
+	}
+	pthread_mutex_unlock(&w->dc->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct engine_config ec;
+	struct pollfd pfd;
+	char err[256];
+	unsigned generation;
+	double last_tick = 0;
+	const struct engine_stats *st;
+	const struct nfqueue_stats *qs;
+
+	pthread_mutex_lock(&w->dc->lock);
+	engine_config_from(&w->dc->cfg, &ec);
+	generation = w->dc->generation;
+	pthread_mutex_unlock(&w->dc->lock);
+	engine_outq_init(&w->out);
+	if (engine_init(&w->engine, &ec, shared_sinks_write, w->sinks) < 0) {
+		log_msg(LOG_ERR, "queue %u: out of memory", w->queue);
+		free_rules(&ec.rules);
+		w->status = 1;
+		return NULL;
+	}
+	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "cannot open NFQUEUE %u: %s", w->queue, err);
+		engine_destroy(&w->engine, &w->out);
+		free_rules(&w->engine.cfg.rules);
+		engine_outq_free(&w->out);
+		w->status = 1;
+		stop_requested = 1;
+		return NULL;
+	}
+	log_msg(LOG_INFO, "queue %u: ready", w->queue);
+	pfd.fd = nfqueue_fd(&w->q);
+	pfd.events = POLLIN;
+	while (!stop_requested) {
+		int rc = poll(&pfd, 1, POLL_INTERVAL_MS);
+
+		w->now = now_seconds();
+		if (rc > 0 && nfqueue_receive(&w->q, worker_packet, w) < 0) {
+			log_msg(LOG_ERR, "queue %u: receive failed: %s", w->queue, strerror(errno));
+			break;
+		}
+		if (w->now - last_tick >= POLL_INTERVAL_MS / 1000.0) {
+			engine_tick(&w->engine, w->now, &w->out);
+			last_tick = w->now;
+		}
+		worker_flush(w);
+		worker_reload(w, &generation);
+	}
+	/* Every held packet goes out before the queue closes. */
+	engine_release_all(&w->engine, &w->out);
+	worker_flush(w);
+	engine_destroy(&w->engine, &w->out);
+	worker_flush(w);
+	st = &w->engine.stats;
+	qs = &w->q.stats;
+	log_msg(LOG_INFO,
+		"queue %u: %llu packets, %llu accepted, %llu modified, %llu dropped, %llu held, "
+		"%llu edits (%llu refused), %llu ENOBUFS",
+		w->queue, (unsigned long long)st->packets, (unsigned long long)st->accepted,
+		(unsigned long long)st->modified, (unsigned long long)st->dropped,
+		(unsigned long long)st->held, (unsigned long long)st->edits,
+		(unsigned long long)(st->edits_refused_committed + st->edits_refused_size +
+				     st->edits_refused_encode),
+		(unsigned long long)qs->enobufs);
+	nfqueue_close(&w->q);
+	free_rules(&w->engine.cfg.rules);
+	engine_outq_free(&w->out);
+	return NULL;
+}
+
+static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsigned first,
+		      unsigned last)
+{
+	size_t n = last - first + 1, i;
+	struct worker *workers = calloc(n, sizeof(*workers));
+	int status = 0;
+	sigset_t block, old;
+
+	if (!workers)
+		return 1;
+	/* Workers leave signals to the main thread. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < n; i++) {
+		workers[i].queue = (uint16_t)(first + i);
+		workers[i].dc = dc;
+		workers[i].sinks = sinks;
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			log_msg(LOG_ERR, "cannot start worker for queue %zu", first + i);
+			stop_requested = 1;
+			n = i;
+			status = 1;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	while (!stop_requested) {
+		if (reload_requested) {
+			struct imw_config fresh;
+			char err[512];
+
+			reload_requested = 0;
+			config_init(&fresh);
+			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0) {
+				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+				config_free(&fresh);
+			} else {
+				pthread_mutex_lock(&dc->lock);
+				config_free(&dc->cfg);
+				dc->cfg = fresh;
+				dc->generation++;
+				pthread_mutex_unlock(&dc->lock);
+				log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
+			}
+		}
+		usleep(20000);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(workers[i].thread, NULL);
+		if (workers[i].status)
+			status = 1;
+	}
+	free(workers);
+	return status;
+}
+
+struct tap_ctx {
+	struct pipeline pl;
+	int dlt;
+};
+
+static void tap_packet_dlt(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct tap_ctx *t = (struct tap_ctx *)(void *)arg;
+	struct packet pkt;
+	const char *why;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+	if (packet_parse(t->dlt, bytes, h->caplen, h->len, &pkt, &why) == PACKET_OK)
+		pipeline_packet(&t->pl, &pkt);
+}
+
+static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct tap_ctx t;
+	struct flow_config fc;
+	pcap_t *p;
+	size_t i;
+
+	flow_config_defaults(&fc);
+	config_apply_flow(cfg, &fc);
+	p = pcap_create(iface, errbuf);
+	if (!p) {
+		log_msg(LOG_ERR, "%s: %s", iface, errbuf);
+		return 1;
+	}
+	pcap_set_snaplen(p, 65535);
+	pcap_set_promisc(p, 1);
+	pcap_set_immediate_mode(p, 1);
+	pcap_set_timeout(p, 100);
+	pcap_set_buffer_size(p, 16 * 1024 * 1024);
+	if (pcap_activate(p) < 0) {
+		log_msg(LOG_ERR, "%s: %s", iface, pcap_geterr(p));
+		pcap_close(p);
+		return 1;
+	}
+	t.dlt = pcap_datalink(p);
+	if (!packet_linktype_supported(t.dlt)) {
+		log_msg(LOG_ERR, "%s: unsupported link type %d", iface, t.dlt);
+		pcap_close(p);
+		return 1;
+	}
+	if (pipeline_init(&t.pl, &fc) < 0) {
+		pcap_close(p);
+		return 1;
+	}
+	/* The pipeline writes to the daemon's sinks (moved in, closed with it). */
+	for (i = 0; i < ss->n; i++)
+		pipeline_add_sink(&t.pl, &ss->sinks[i]);
+	ss->n = 0;
+	log_msg(LOG_INFO, "tap on %s: passive, no verdicts", iface);
+	while (!stop_requested) {
+		if (pcap_dispatch(p, -1, tap_packet_dlt, (u_char *)(void *)&t) < 0) {
+			log_msg(LOG_ERR, "%s: %s", iface, pcap_geterr(p));
+			break;
+		}
+	}
+	pipeline_finish(&t.pl);
+	pipeline_destroy(&t.pl);
+	pcap_close(p);
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
+		     "               [--pidfile FILE]\n"
+		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
+		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
+		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
+		     "  -d             stay in the foreground, log to stderr\n"
+		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "tap", required_argument, NULL, 't' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG, *tap = NULL, *pidfile = NULL;
+	unsigned first = 0, last = 0;
+	bool foreground = false, config_given = false;
+	struct daemon_config dc;
+	struct shared_sinks ss;
+	struct sigaction sa;
+	char err[512], *end;
+	int c, status;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "c:q:t:p:dh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 'q':
+			first = (unsigned)strtoul(optarg, &end, 10);
+			last = first;
+			if (*end == '-')
+				last = (unsigned)strtoul(end + 1, &end, 10);
+			if (*end || last < first || last > 65535 || last - first > 63) {
+				fprintf(stderr, "imwired: --queue: expected N or N-M (at most 64 queues)\n");
+				return 2;
+			}
+			break;
+		case 't':
+			tap = optarg;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'd':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&dc, 0, sizeof(dc));
+	pthread_mutex_init(&dc.lock, NULL);
+	config_init(&dc.cfg);
+	dc.path = config_path;
+	if (config_load(&dc.cfg, config_path, err, sizeof(err), NULL) < 0) {
+		if (config_given || access(config_path, F_OK) == 0) {
+			fprintf(stderr, "imwired: %s\n", err);
+			return 1;
+		}
+		config_free(&dc.cfg);
+		config_init(&dc.cfg); /* no default config file: defaults */
+	}
+	if (!pidfile)
+		pidfile = config_get(&dc.cfg, "pidfilename");
+	memset(&ss, 0, sizeof(ss));
+	pthread_mutex_init(&ss.lock, NULL);
+	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
+		return 1;
+	if (!foreground) {
+		log_to_stderr = false;
+		openlog("imwired", LOG_PID, LOG_DAEMON);
+		if (daemonize() < 0) {
+			log_msg(LOG_ERR, "cannot daemonize: %s", strerror(errno));
+			return 1;
+		}
+	}
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+
+		if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+			log_msg(LOG_ERR, "%s: cannot write pid file", pidfile);
+			return 1;
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (tap)
+		status = run_tap(tap, &dc.cfg, &ss);
+	else
+		status = run_queues(&dc, &ss, first, last);
+
+	for (i = 0; i < ss.n; i++)
+		sink_close(&ss.sinks[i]);
+	if (ss.failed)
+		log_msg(LOG_ERR, "%llu event writes failed", (unsigned long long)ss.failed);
+	if (pidfile)
+		unlink(pidfile);
+	config_free(&dc.cfg);
+	log_msg(LOG_INFO, "stopped");
+	return status;
+}

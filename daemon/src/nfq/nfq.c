@@ -1,0 +1,243 @@
+#include "nfq/nfq.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define RX_BUFFER (0xFFFF + (MNL_SOCKET_BUFFER_SIZE / 2))
+#define TX_BUFFER (1 << 20)
+#define SOCKET_RCVBUF (16 * 1024 * 1024)
+
+static int send_now(struct nfqueue *q, struct nlmsghdr *nlh, char *err, size_t err_size)
+{
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+		snprintf(err, err_size, "queue %u: %s", q->num, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, size_t err_size)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	uint32_t flags = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+	int rcvbuf = SOCKET_RCVBUF, one = 1;
+
+	memset(q, 0, sizeof(*q));
+	q->num = num;
+	q->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!q->nl) {
+		snprintf(err, err_size, "netlink socket: %s", strerror(errno));
+		return -1;
+	}
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, err_size, "netlink bind: %s", strerror(errno));
+		goto fail;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	/* Without a big buffer, bursts overflow it and the kernel drops
+	 * queue messages (ENOBUFS). SO_RCVBUFFORCE needs CAP_NET_ADMIN, which
+	 * the queue needs anyway. */
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)) < 0)
+		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* Report ENOBUFS to us rather than hiding it: we count it. */
+	(void)one;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	if (send_now(q, nlh, err, err_size) < 0)
+		goto fail;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xFFFF);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	if (max_len)
+		nfq_nlmsg_cfg_put_qmaxlen(nlh, max_len);
+	if (send_now(q, nlh, err, err_size) < 0)
+		goto fail;
+
+	q->rx_size = RX_BUFFER;
+	q->rx = malloc(q->rx_size);
+	q->tx_size = TX_BUFFER;
+	q->tx = malloc(q->tx_size);
+	if (!q->rx || !q->tx) {
+		snprintf(err, err_size, "out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	nfqueue_close(q);
+	return -1;
+}
+
+void nfqueue_close(struct nfqueue *q)
+{
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	free(q->rx);
+	free(q->tx);
+	q->nl = NULL;
+	q->rx = q->tx = NULL;
+}
+
+int nfqueue_fd(const struct nfqueue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+struct receive_ctx {
+	struct nfqueue *q;
+	nfqueue_packet_fn fn;
+	void *arg;
+	int count;
+};
+
+static int on_message(const struct nlmsghdr *nlh, void *data)
+{
+	struct receive_ctx *ctx = data;
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	struct nfqnl_msg_packet_hdr *ph;
+	uint32_t skbinfo = 0;
+	bool gso;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return MNL_CB_OK;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (attr[NFQA_SKB_INFO])
+		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+	gso = skbinfo & NFQA_SKB_GSO;
+	ctx->q->stats.received++;
+	ctx->count++;
+	if (!attr[NFQA_PAYLOAD]) {
+		ctx->fn(ctx->arg, ntohl(ph->packet_id), NULL, 0, gso);
+		return MNL_CB_OK;
+	}
+	ctx->fn(ctx->arg, ntohl(ph->packet_id), mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+		mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), gso);
+	return MNL_CB_OK;
+}
+
+int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg)
+{
+	struct receive_ctx ctx = { .q = q, .fn = fn, .arg = arg, .count = 0 };
+	ssize_t n;
+
+	for (;;) {
+		n = recv(mnl_socket_get_fd(q->nl), q->rx, q->rx_size, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return ctx.count;
+			if (errno == ENOBUFS) {
+				/* The kernel dropped messages it could not queue to us;
+				 * with fail-open those packets went on unseen. */
+				q->stats.enobufs++;
+				continue;
+			}
+			q->stats.receive_errors++;
+			return ctx.count ? ctx.count : -1;
+		}
+		if (mnl_cb_run(q->rx, (size_t)n, 0, q->portid, on_message, &ctx) < 0)
+			q->stats.receive_errors++;
+	}
+}
+
+static int flush_tx(struct nfqueue *q)
+{
+	int rc = 0;
+
+	if (!q->tx_len)
+		return 0;
+	if (mnl_socket_sendto(q->nl, q->tx, q->tx_len) < 0) {
+		q->stats.send_errors++;
+		rc = -1;
+	}
+	q->tx_len = 0;
+	return rc;
+}
+
+/* Room in the transmit buffer for one verdict with `payload` bytes. */
+static struct nlmsghdr *tx_put(struct nfqueue *q, int type, size_t payload)
+{
+	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 256 + MNL_ALIGN(payload);
+
+	if (q->tx_len + need > q->tx_size)
+		flush_tx(q);
+	return nfq_nlmsg_put(q->tx + q->tx_len, type, q->num);
+}
+
+static void tx_commit(struct nfqueue *q, struct nlmsghdr *nlh)
+{
+	q->tx_len += MNL_ALIGN(nlh->nlmsg_len);
+	q->stats.verdicts++;
+}
+
+static void put_single(struct nfqueue *q, uint32_t id, int verdict, const uint8_t *pkt,
+		       size_t len)
+{
+	struct nlmsghdr *nlh = tx_put(q, NFQNL_MSG_VERDICT, len);
+
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	if (pkt)
+		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
+	tx_commit(q, nlh);
+}
+
+int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool have_held,
+		      uint32_t lowest_held)
+{
+	size_t i = 0, j, k;
+	uint32_t *suffix_min = NULL;
+
+	if (!out->n)
+		return 0;
+	suffix_min = malloc(out->n * sizeof(*suffix_min));
+	if (suffix_min) {
+		suffix_min[out->n - 1] = out->v[out->n - 1].id;
+		for (k = out->n - 1; k-- > 0;)
+			suffix_min[k] = out->v[k].id < suffix_min[k + 1] ? out->v[k].id
+									  : suffix_min[k + 1];
+	}
+	while (i < out->n) {
+		const struct engine_out *o = &out->v[i];
+
+		if (o->verdict != ENGINE_ACCEPT) {
+			put_single(q, o->id,
+				   o->verdict == ENGINE_DROP ? NF_DROP : NF_ACCEPT,
+				   o->verdict == ENGINE_ACCEPT_MODIFIED ? out->bytes.data + o->offset
+									: NULL,
+				   o->len);
+			i++;
+			continue;
+		}
+		/* A run of plain accepts. */
+		uint32_t max_id = o->id;
+
+		for (j = i; j < out->n && out->v[j].verdict == ENGINE_ACCEPT; j++)
+			if (out->v[j].id > max_id)
+				max_id = out->v[j].id;
+		if (j - i > 1 && suffix_min && (!have_held || lowest_held > max_id) &&
+		    (j == out->n || suffix_min[j] > max_id)) {
+			struct nlmsghdr *nlh = tx_put(q, NFQNL_MSG_VERDICT_BATCH, 0);
+
+			nfq_nlmsg_verdict_put(nlh, (int)max_id, NF_ACCEPT);
+			tx_commit(q, nlh);
+			q->stats.batch_verdicts++;
+		} else {
+			for (k = i; k < j; k++)
+				put_single(q, out->v[k].id, NF_ACCEPT, NULL, 0);
+		}
+		i = j;
+	}
+	free(suffix_min);
+	return flush_tx(q);
+}

@@ -1,0 +1,51 @@
+/* NFQUEUE I/O through libmnl and libnetfilter_queue: one queue, copy-
+ * packet mode with GSO super-packets and fail-open, a large receive
+ * buffer, and verdicts sent in order, batched where that is safe. */
+#ifndef IMW_NFQ_H
+#define IMW_NFQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inline/engine.h"
+
+struct nfqueue_stats {
+	uint64_t received;
+	uint64_t verdicts;       /* verdict messages sent (a batch counts once) */
+	uint64_t batch_verdicts;
+	uint64_t enobufs;        /* the kernel dropped queue messages: we were too slow */
+	uint64_t receive_errors;
+	uint64_t send_errors;
+};
+
+struct nfqueue {
+	struct mnl_socket *nl;
+	uint16_t num;
+	unsigned portid;
+	char *rx;
+	size_t rx_size;
+	char *tx;
+	size_t tx_size;
+	size_t tx_len;
+	struct nfqueue_stats stats;
+};
+
+typedef void (*nfqueue_packet_fn)(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso);
+
+/* Bind queue `num`. Returns 0, or -1 with a reason in err. */
+int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, size_t err_size);
+void nfqueue_close(struct nfqueue *q);
+int nfqueue_fd(const struct nfqueue *q);
+
+/* Read every message waiting (non-blocking) and hand each packet to fn.
+ * Returns the number of packets, or -1 on a fatal socket error. */
+int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg);
+
+/* Send the verdicts of out in order. Runs of plain accepts become one
+ * batch verdict when no packet below the run's last id is still waiting
+ * (held by the engine, or later in out). */
+int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool have_held,
+		      uint32_t lowest_held);
+
+#endif
