@@ -24,6 +24,8 @@ PACKAGES="
 	iptables
 	tcpdump
 	python3
+	ngircd
+	python3-irc
 	prosody
 	python3-slixmpp
 	libgadu-dev

@@ -11,6 +11,7 @@
 #include "capture/pcap_source.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "setup/setup.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
@@ -24,6 +25,10 @@ static void usage(FILE *out)
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
+		"  setup --bridge BR [--queue N[-M]] [--ports LIST] [--dry-run]\n"
+		"  setup --remove [--dry-run]\n"
+		"      install (idempotent) or remove the rules steering IM traffic that\n"
+		"      crosses bridge BR into imwired's queue(s)\n"
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
@@ -273,6 +278,65 @@ static int cmd_read(int argc, char **argv)
 	return status;
 }
 
+static int cmd_setup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bridge", required_argument, NULL, 'b' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "remove", no_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct setup_options o;
+	bool remove = false;
+	char err[256], *end;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	setup_default_ports(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:q:p:rn", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o.bridge = optarg;
+			break;
+		case 'q':
+			o.queue_first = (unsigned)strtoul(optarg, &end, 10);
+			o.queue_last = o.queue_first;
+			if (*end == '-')
+				o.queue_last = (unsigned)strtoul(end + 1, &end, 10);
+			if (*end || o.queue_last < o.queue_first || o.queue_last > 65535) {
+				fprintf(stderr, "imwire: setup: --queue: expected N or N-M\n");
+				return 2;
+			}
+			break;
+		case 'p':
+			if (!setup_parse_ports(&o, optarg, err, sizeof(err))) {
+				fprintf(stderr, "imwire: setup: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'r':
+			remove = true;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (remove)
+		return setup_remove(o.dry_run, stdout) < 0 ? 1 : 0;
+	if (!o.bridge) {
+		fprintf(stderr, "imwire: setup: --bridge BR is required (or --remove)\n");
+		return 2;
+	}
+	return setup_install(&o, stdout) < 0 ? 1 : 0;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	struct imw_config cfg;
@@ -301,6 +365,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (strcmp(argv[1], "setup") == 0)
+		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
