@@ -103,7 +103,7 @@ static size_t oscar_resync(struct proto_session *s, enum im_dir dir, const uint8
 		st->oft_raw_left[dir] = 0;
 		return oft_resync(data, len);
 	}
-	return flap_resync(data, len);
+	return flap_resync(data, len, oscar_flap_body_check);
 }
 
 /* Channel 1 (sign-on: version, then TLVs) and channel 4 (sign-off, or the

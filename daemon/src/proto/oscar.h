@@ -28,9 +28,20 @@ enum flap_channel {
 
 /* Frame one FLAP at data (garbage unless it starts with a FLAP header). */
 enum proto_frame flap_frame(const uint8_t *data, size_t len, size_t *pdu_len);
+/* What a module can tell from the start of a FLAP's body. */
+enum flap_body {
+	FLAP_BODY_BAD,     /* this module never sends such a FLAP */
+	FLAP_BODY_GOOD,    /* a body only this module sends (a SNAC header...) */
+	FLAP_BODY_UNKNOWN, /* nothing to check yet, or nothing checkable */
+};
+typedef enum flap_body (*flap_body_check)(const uint8_t *flap, size_t avail);
+/* Keep-alives are empty; a "FLAP" claiming a long one is noise. */
+#define FLAP_MAX_KEEPALIVE 64u
+
 /* First offset where a plausible FLAP starts (or may start when the
  * buffer ends first); len when there is none. */
-size_t flap_resync(const uint8_t *data, size_t len);
+size_t flap_resync(const uint8_t *data, size_t len, flap_body_check check);
+enum flap_body oscar_flap_body_check(const uint8_t *flap, size_t avail);
 
 /* Per-direction FLAP sequence bookkeeping for rewriting. The peer checks
  * that sequence numbers go up by one; after a FLAP is dropped or inserted

@@ -24,23 +24,34 @@ enum proto_frame flap_frame(const uint8_t *data, size_t len, size_t *pdu_len)
 	return PROTO_FRAME_PDU;
 }
 
-/* A '*' alone is common in any byte stream, so a candidate must either
- * be followed by another FLAP header right where its length says, or
- * run to the end of the buffer (then framing will wait for the rest). */
-size_t flap_resync(const uint8_t *data, size_t len)
+/* A '*' alone is common in any byte stream. A candidate whose body
+ * passes the caller's strict check (a SNAC header, a sign-on version)
+ * is taken; one on a channel with no checkable body (keep-alive,
+ * sign-off, error) must be followed by another FLAP header right where
+ * its length says, or run to the end of the buffer. */
+size_t flap_resync(const uint8_t *data, size_t len, flap_body_check check)
 {
-	size_t pos, next;
+	size_t pos, next, avail;
 
 	for (pos = 0; pos < len; pos++) {
 		if (data[pos] != FLAP_MARKER)
 			continue;
-		if (len - pos < FLAP_HEADER_LEN) {
-			if (len - pos < 2 || imw_sig_flap_channel_ok(data[pos + 1]))
+		avail = len - pos;
+		if (avail < FLAP_HEADER_LEN) {
+			if (avail < 2 || imw_sig_flap_channel_ok(data[pos + 1]))
 				return pos;
 			continue;
 		}
-		if (!imw_sig_flap_header(data + pos, len - pos))
+		if (!imw_sig_flap_header(data + pos, avail))
 			continue;
+		switch (check(data + pos, avail)) {
+		case FLAP_BODY_BAD:
+			continue;
+		case FLAP_BODY_GOOD:
+			return pos;
+		case FLAP_BODY_UNKNOWN:
+			break;
+		}
 		next = pos + FLAP_HEADER_LEN + imw_load_be16(data + pos + 4);
 		if (next >= len)
 			return pos;
@@ -49,6 +60,24 @@ size_t flap_resync(const uint8_t *data, size_t len)
 			return pos;
 	}
 	return len;
+}
+
+/* Bodies only OSCAR sends; keep-alives are empty or nearly so. */
+enum flap_body oscar_flap_body_check(const uint8_t *flap, size_t avail)
+{
+	size_t body = imw_load_be16(flap + 4);
+
+	switch (flap[1]) {
+	case FLAP_CH_SIGNON:
+	case FLAP_CH_DATA:
+		if (avail < 10)
+			return body >= 4 ? FLAP_BODY_UNKNOWN : FLAP_BODY_BAD;
+		return imw_sig_oscar_flap(flap, avail) ? FLAP_BODY_GOOD : FLAP_BODY_BAD;
+	case FLAP_CH_KEEPALIVE:
+		return body <= FLAP_MAX_KEEPALIVE ? FLAP_BODY_UNKNOWN : FLAP_BODY_BAD;
+	default:
+		return FLAP_BODY_UNKNOWN;
+	}
 }
 
 void flap_seq_note(struct flap_seq *q, enum im_dir dir, const uint8_t *pdu, size_t len)

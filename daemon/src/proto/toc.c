@@ -93,11 +93,34 @@ static enum proto_frame toc_frame(struct proto_session *s, enum im_dir dir, cons
 	return flap_frame(data, len, pdu_len);
 }
 
+/* TOC's channel-2 frames are text; its sign-on frames are OSCAR's. */
+static enum flap_body toc_flap_body_check(const uint8_t *flap, size_t avail)
+{
+	size_t body = imw_load_be16(flap + 4);
+
+	switch (flap[1]) {
+	case FLAP_CH_DATA:
+		if (body == 0)
+			return FLAP_BODY_BAD;
+		if (avail < FLAP_HEADER_LEN + 1)
+			return FLAP_BODY_UNKNOWN;
+		return (flap[6] >= 'a' && flap[6] <= 'z') || (flap[6] >= 'A' && flap[6] <= 'Z')
+			       ? FLAP_BODY_GOOD
+			       : FLAP_BODY_BAD;
+	case FLAP_CH_SIGNON:
+		return oscar_flap_body_check(flap, avail);
+	case FLAP_CH_KEEPALIVE:
+		return body <= FLAP_MAX_KEEPALIVE ? FLAP_BODY_UNKNOWN : FLAP_BODY_BAD;
+	default:
+		return FLAP_BODY_UNKNOWN;
+	}
+}
+
 static size_t toc_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len)
 {
 	(void)s;
 	(void)dir;
-	return flap_resync(data, len);
+	return flap_resync(data, len, toc_flap_body_check);
 }
 
 /* ---- arguments of client commands ---- */
