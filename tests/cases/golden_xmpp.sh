@@ -1,0 +1,109 @@
+#!/bin/sh
+# XMPP captures: the generator still writes the committed pcaps byte for
+# byte, `imwire read --format jsonl` still prints the expected events for
+# them and for the third-party captures in ../shared/pcaps/xmpp, and the
+# facts that matter hold whatever the golden files say.
+# Env: BIN (holds imwire and gen/gen_xmpp), TOP (repository root).
+set -u
+PCAPS="$TOP/tests/pcaps"
+SHARED="$TOP/../shared/pcaps/xmpp"
+NAMES="chat hostile"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+result() { # name, status (0 = pass)
+	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
+}
+
+# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
+# every fixed-string PATTERN.
+fact() {
+	name=$1 want=$2 file=$3
+	shift 3
+	cp "$file" "$tmp/sel"
+	for pat in "$@"; do
+		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
+		mv "$tmp/sel.next" "$tmp/sel"
+	done
+	got=$(wc -l <"$tmp/sel" | tr -d ' ')
+	if [ "$got" -eq "$want" ]; then
+		echo "PASS $name"
+	else
+		echo "FAIL $name: $got line(s), want $want, matching: $*"
+	fi
+}
+
+golden() { # name, pcap, expected
+	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"; then
+		echo "PASS golden_$1"
+	else
+		echo "FAIL golden_$1 (exit $rc)"
+		head -40 "$tmp/$1.diff"
+		head -5 "$tmp/$1.err"
+	fi
+}
+
+# 1. The generator is deterministic and matches what is committed.
+mkdir "$tmp/gen"
+"$BIN/gen/gen_xmpp" "$tmp/gen"
+result gen_xmpp_runs $?
+for x in $NAMES; do
+	cmp -s "$tmp/gen/xmpp_$x.pcap" "$PCAPS/xmpp_$x.pcap"
+	result "regenerated_xmpp_$x" $?
+done
+
+# 2. Decoding matches the golden files.
+for x in $NAMES; do
+	golden "xmpp_$x" "$PCAPS/xmpp_$x.pcap" "$PCAPS/expected/xmpp_$x.jsonl"
+done
+golden xmpp_zeek_starttls "$SHARED/zeek_xmpp-starttls.pcap" \
+	"$PCAPS/expected/xmpp_zeek_starttls.jsonl"
+golden xmpp_zeek_dialback_starttls "$SHARED/zeek_xmpp-dialback-starttls.pcap" \
+	"$PCAPS/expected/xmpp_zeek_dialback_starttls.jsonl"
+
+# 3. Key facts, independent of the golden files.
+Z="$tmp/xmpp_zeek_starttls.jsonl"
+# tshark sees the <proceed/> from the server, which sets the TLS in motion.
+n=$(tshark -r "$SHARED/zeek_xmpp-starttls.pcap" -Y 'tcp.srcport==5222 && tcp.payload' \
+	-T fields -e tcp.payload 2>/dev/null | grep -c "$(printf '<proceed' | od -An -tx1 | tr -d ' \n')")
+[ "$n" -eq 1 ]
+result tshark_sees_one_proceed $?
+fact starttls_encrypted_event 1 "$Z" '"dir":"in","kind":"encrypted"' '"remote":"jabber.ccc.de"' \
+	'"client":"198.128.203.95:56048"' '"text":"STARTTLS"'
+fact starttls_only_event 1 "$Z" '"proto":"xmpp"'
+D="$tmp/xmpp_zeek_dialback_starttls.jsonl"
+fact dialback_s2s_encrypted 1 "$D" '"kind":"encrypted"' '"remote":"0xxon.net"' \
+	'"client":"184.73.173.246:1193"'
+grep -q 'IM sessions: xmpp 1' "$tmp/xmpp_zeek_dialback_starttls.err"
+result dialback_detected_by_payload_on_5269 $?
+
+C="$tmp/xmpp_chat.jsonl"
+fact chat_login_full_jid 1 "$C" '"kind":"login"' '"text":"alice@example.org/laptop"'
+fact chat_local_known 16 "$C" '"local":"alice@example.org/laptop"'
+fact chat_out_message 1 "$C" '"dir":"out","kind":"message"' '"remote":"bob@example.org"' \
+	'"text":"Hello Bob, lunch at 12?"'
+fact chat_in_references_decoded 1 "$C" '"dir":"in","kind":"message"' \
+	'"remote":"bob@example.org/phone"' '"text":"Sure & bring the <slides>"'
+fact chat_split_utf8 1 "$C" '"dir":"out","kind":"message"' '"text":"Grüße aus Köln ☺"'
+fact chat_typing 1 "$C" '"kind":"typing"' '"text":"composing"'
+fact muc_join 1 "$C" '"kind":"join"' '"remote":"lounge@conference.example.org","group":true'
+fact muc_in_nick_prefix 1 "$C" '"dir":"in","kind":"message"' \
+	'"remote":"lounge@conference.example.org","group":true' '"text":"carol: welcome alice"'
+fact muc_out 1 "$C" '"dir":"out","kind":"message"' '"group":true' '"text":"thanks carol"'
+fact file_si 1 "$C" '"kind":"file"' '"file_name":"menu.pdf","file_size":48213'
+fact file_jingle 1 "$C" '"dir":"in","kind":"file"' '"file_name":"slides.odp","file_size":1048576'
+fact file_upload_slot 1 "$C" '"kind":"file"' '"remote":"upload.example.org"' \
+	'"file_name":"photo.jpg","file_size":204800'
+fact file_oob_url 1 "$C" '"kind":"file"' '"text":"https://upload.example.org/a1/photo.jpg"'
+fact chat_message_count 6 "$C" '"kind":"message"'
+fact logout 1 "$C" '"dir":"out","kind":"logout"'
+
+H="$tmp/xmpp_hostile.jsonl"
+fact hostile_good_messages_survive 4 "$H" '"kind":"message"' '"text":"still decoded"'
+fact hostile_entities_never_expanded 0 "$H" 'lol'
+fact hostile_huge_attribute_dropped 0 "$H" 'never decoded'
+grep -q 'resyncs after garbage' "$tmp/xmpp_hostile.err"
+result hostile_reported_as_warning $?
+exit 0
