@@ -1003,36 +1003,6 @@ static enum proto_frame msn_frame(struct proto_session *s, enum im_dir dir, cons
 	return PROTO_FRAME_PDU;
 }
 
-/* A known command at a line start (or the buffer start), whole or still
- * arriving. Payload text could hold such a line too; that costs one
- * misread line, then framing is back in step. */
-static bool resync_candidate(const uint8_t *p, size_t n)
-{
-	struct msn_line l;
-	enum msn_scan r;
-
-	if (n >= 3 && !cmd_known(p) && !(p[0] >= '0' && p[0] <= '9'))
-		return false;
-	r = scan_line(p, n, &l);
-	return r == MSN_SCAN_OK || (r == MSN_SCAN_SHORT && n >= 3);
-}
-
-static size_t msn_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len)
-{
-	size_t pos = 0;
-
-	(void)s;
-	(void)dir;
-	while (pos < len) {
-		if (resync_candidate(data + pos, len - pos) && (pos == 0 || data[pos - 1] == '\n'))
-			return pos;
-		while (pos < len && data[pos] != '\n')
-			pos++;
-		pos++;
-	}
-	return len;
-}
-
 /* A complete line that only MSNP would send (for mid-stream pick-up). */
 static bool line_is_msnp(const uint8_t *p, size_t n)
 {
@@ -1054,6 +1024,44 @@ static bool line_is_msnp(const uint8_t *p, size_t n)
 	return false;
 }
 
+/* Could the next PDU start here? At a line start, a known command whole
+ * or still arriving will do. Elsewhere only a line that MSNP alone would
+ * send (or one still arriving): a MSG payload ends without a line break,
+ * so the next command may follow its last byte directly, while message
+ * text could hold a command word anywhere. A wrong pick costs one
+ * misread line, then framing is back in step. */
+static bool resync_candidate(const uint8_t *p, size_t n, bool line_start)
+{
+	struct msn_line l;
+	enum msn_scan r;
+	size_t payload;
+
+	if (n >= 3 && !cmd_known(p) && !(line_start && p[0] >= '0' && p[0] <= '9'))
+		return false;
+	r = scan_line(p, n, &l);
+	if (r == MSN_SCAN_SHORT)
+		return n >= 3 || line_start;
+	if (r != MSN_SCAN_OK)
+		return false;
+	if (line_start || line_is_msnp(p, n))
+		return true;
+	/* A MSG line whose MIME header has not arrived yet: wait and see. */
+	return cmd_is(&l, "MSG") && l.n_args == 3 && line_payload(&l, &payload) &&
+	       n - l.line_len < strlen("MIME-Version:");
+}
+
+static size_t msn_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len)
+{
+	size_t pos;
+
+	(void)s;
+	(void)dir;
+	for (pos = 0; pos < len; pos++)
+		if (resync_candidate(data + pos, len - pos, pos == 0 || data[pos - 1] == '\n'))
+			return pos;
+	return len;
+}
+
 static enum proto_detect msn_detect(const uint8_t *data, size_t len, enum im_dir dir)
 {
 	static const char *const starts[] = { "VER ", "USR ", "ANS ", "CVR " };
@@ -1073,6 +1081,10 @@ static enum proto_detect msn_detect(const uint8_t *data, size_t len, enum im_dir
 			return PROTO_DETECT_YES;
 		pos = (size_t)(nl - data) + 1;
 	}
+	/* A payload ends without a line break: the next MSG may follow it directly. */
+	for (pos = 1; pos + 4 < len; pos++)
+		if (memcmp(data + pos, "MSG ", 4) == 0 && line_is_msnp(data + pos, len - pos))
+			return PROTO_DETECT_YES;
 	if (complete_line)
 		return PROTO_DETECT_NO;
 	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)

@@ -26,10 +26,11 @@
  *   0x18-0x1D conferences (57 room): invite and add-invite (50 host, 58
  *        text) as rendezvous, logon/decline/logoff (53/54/56 who) as
  *        join/part, 0x1D message (3 sender, 14 text); 0x1E/0x1F chat
- *        logon/logoff as join/part of room 104 when named
+ *        logon/logoff as join/part of room 104 when one is named (none
+ *        when they only log on to or off the chat service)
  *   0x96-0xA8 chat rooms (104 room): 0x98 join (109 members, 130 on our
  *        own join), 0x99/0x9B leave, 0x9D invite (119 inviter, 117
- *        text), 0xA0 logout, 0xA8 message (109 sender, 117 text);
+ *        text), 0xA0 logout (as 0x1F), 0xA8 message (109 sender, 117 text);
  *        0x96 online, 0x97 goto and 0xA1 ping carry nothing to log
  * Conference and chat room events are group events whose remote is the
  * room; text from others is prefixed "sender: " as IMSpector does. */
@@ -676,10 +677,11 @@ static int on_chat(struct proto_session *s, enum im_dir dir, const struct ymsg_p
 		return proto_session_malformed(s, "out of memory");
 	switch (pk->h.service) {
 	case YS_CHATLOGON:
-		return emit_group(s, dir, IM_KIND_JOIN, pk, room, NULL, NULL);
+		/* Without a room this is the log-on to the chat service itself. */
+		return room ? emit_group(s, dir, IM_KIND_JOIN, pk, room, NULL, NULL) : 0;
 	case YS_CHATLOGOFF:
 	case YS_CHATLOGOUT:
-		return emit_group(s, dir, IM_KIND_PART, pk, room, NULL, NULL);
+		return room ? emit_group(s, dir, IM_KIND_PART, pk, room, NULL, NULL) : 0;
 	case YS_CHATJOIN:
 		if (!room)
 			return proto_session_malformed(s, "chat join without a room");
