@@ -274,6 +274,20 @@ static void test_rewrite_longer_both_directions_and_acks(void)
 	teardown(&h);
 }
 
+static void test_two_edits_in_one_segment(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "[censored words]", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	SEND(&h, true, "PRIVMSG bob :the secret is out\r\nPRIVMSG bob :secret secret twice\r\n");
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :the [censored words] is out\r\n"
+			   "PRIVMSG bob :[censored words] [censored words] twice\r\n");
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	teardown(&h);
+}
+
 static void test_rewrite_shorter_and_same_length(void)
 {
 	struct harness h;
@@ -382,6 +396,7 @@ int main(void)
 {
 	RUN_TEST(test_untouched_flow_is_invisible);
 	RUN_TEST(test_rewrite_longer_both_directions_and_acks);
+	RUN_TEST(test_two_edits_in_one_segment);
 	RUN_TEST(test_rewrite_shorter_and_same_length);
 	RUN_TEST(test_delete_and_insert);
 	RUN_TEST(test_pdu_split_over_three_segments_is_held);

@@ -70,9 +70,12 @@ static void test_replace_longer_then_shorter(void)
 	CHECK_INT_EQ(seqmap_out_of_in(&m, 20), 20);
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 13), 11);
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 20), 20);
-	/* an ack inside a replacement is clamped to the edit's start */
-	CHECK_INT_EQ(seqmap_in_of_out(&m, 9), 6);
+	/* an ack inside a replacement maps proportionally into the edit's
+	 * input, never to its end; a SACK right edge maps to its start */
+	CHECK_INT_EQ(seqmap_in_of_out(&m, 9), 8);
+	CHECK_INT_EQ(seqmap_in_of_out(&m, 12), 10);
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 6), 6);
+	CHECK_INT_EQ(seqmap_in_of_out_right(&m, 9), 6);
 	CHECK_INT_EQ(seqmap_in_of_out_left(&m, 9), 11);
 	seqmap_free(&m);
 	bytebuf_free(&b);
@@ -98,8 +101,10 @@ static void test_delete_and_insert(void)
 	CHECK_MEM_EQ(b.data, "DD", 2);
 	/* ack at the deletion point covers the deleted bytes */
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 4), 8);
-	/* ack inside the insertion: input up to the insertion point */
-	CHECK_INT_EQ(seqmap_in_of_out(&m, 10), 12);
+	/* ack at or inside the insertion: the byte before it stays
+	 * unacknowledged, so the segment carrying the insertion goes again */
+	CHECK_INT_EQ(seqmap_in_of_out(&m, 8), 11);
+	CHECK_INT_EQ(seqmap_in_of_out(&m, 10), 11);
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 13), 12);
 	CHECK_INT_EQ(seqmap_in_of_out(&m, 15), 14);
 	seqmap_free(&m);

@@ -324,6 +324,10 @@ bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *
 	}
 	if (af->state != APP_DECODING || af->session.opaque[dir] || d->need_resync)
 		return false;
+	if (af->session.module->partial_may_edit &&
+	    !af->session.module->partial_may_edit((struct proto_session *)&af->session, dir,
+						  d->data + d->head, dir_pending(d)))
+		return false;
 	*start = d->offset;
 	return true;
 }

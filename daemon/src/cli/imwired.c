@@ -274,14 +274,24 @@ static void *worker_main(void *arg)
 	st = &w->engine.stats;
 	qs = &w->q.stats;
 	log_msg(LOG_INFO,
-		"queue %u: %llu packets, %llu accepted, %llu modified, %llu dropped, %llu held, "
-		"%llu edits (%llu refused), %llu ENOBUFS",
+		"queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
+		"(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
+		"committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
+		"duplicates of held data, %llu out of order; %llu MSS clamped; %llu not TCP, %llu "
+		"malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 		w->queue, (unsigned long long)st->packets, (unsigned long long)st->accepted,
 		(unsigned long long)st->modified, (unsigned long long)st->dropped,
-		(unsigned long long)st->held, (unsigned long long)st->edits,
-		(unsigned long long)(st->edits_refused_committed + st->edits_refused_size +
-				     st->edits_refused_encode),
-		(unsigned long long)qs->enobufs);
+		(unsigned long long)st->held, (unsigned long long)st->deadline_releases,
+		(unsigned long long)st->bound_releases, (unsigned long long)st->edits,
+		(unsigned long long)st->edits_refused_committed,
+		(unsigned long long)st->edits_refused_size,
+		(unsigned long long)st->edits_refused_encode,
+		(unsigned long long)st->retransmissions_rebuilt,
+		(unsigned long long)st->duplicates_of_held,
+		(unsigned long long)st->out_of_order_passed, (unsigned long long)st->mss_clamped,
+		(unsigned long long)st->not_tcp, (unsigned long long)st->malformed,
+		(unsigned long long)qs->truncated, (unsigned long long)qs->enobufs,
+		(unsigned long long)qs->send_errors);
 	nfqueue_close(&w->q);
 	free_rules(&w->engine.cfg.rules);
 	engine_outq_free(&w->out);

@@ -29,6 +29,7 @@ struct held_packet {
 
 struct inline_dir {
 	bool started;
+	uint64_t peer_acked_out; /* highest output offset the receiver acknowledged */
 	struct seqmap map;
 	uint64_t released_end; /* input offset past the last byte sent on */
 	struct held_packet *head;
@@ -129,12 +130,26 @@ fail:
 
 /* ---- translation ------------------------------------------------------ */
 
+struct sack_map {
+	struct seqmap *map;
+	uint32_t ack;        /* the packet's ack, output space */
+	uint32_t mapped_ack; /* the same ack, input space */
+};
+
+/* Edges at or below the cumulative ack belong to D-SACK reports of data
+ * whose edits may already be folded away: they cannot be mapped exactly,
+ * and claiming too much would make the sender skip data. They become an
+ * empty block at the ack, which a receiver of SACK ignores. */
 static uint32_t map_sack_edge(void *arg, uint32_t edge, bool left)
 {
-	struct seqmap *m = arg;
-	uint64_t out = seqmap_out_offset(m, edge);
+	struct sack_map *sm = arg;
+	uint64_t out;
 
-	return seqmap_seq_of(m, left ? seqmap_in_of_out_left(m, out) : seqmap_in_of_out(m, out));
+	if (!seq_after(edge, sm->ack))
+		return sm->mapped_ack;
+	out = seqmap_out_offset(sm->map, edge);
+	return seqmap_seq_of(sm->map, left ? seqmap_in_of_out_left(sm->map, out)
+					   : seqmap_in_of_out_right(sm->map, out));
 }
 
 static bool has_tcp_options(const struct packet *pkt)
@@ -142,11 +157,11 @@ static bool has_tcp_options(const struct packet *pkt)
 	return pkt->l4_header_len > 20;
 }
 
-static size_t payload_limit(const struct inline_dir *d, const struct held_packet *h)
+static size_t segment_limit(const struct inline_dir *d, const struct packet *pkt, bool gso)
 {
-	size_t opts = h->pkt.l4_header_len - 20, mss;
+	size_t opts = pkt->l4_header_len - 20, mss;
 
-	if (h->gso)
+	if (gso)
 		return GSO_PAYLOAD_LIMIT;
 	mss = d->peer_mss ? d->peer_mss : (d->max_payload_seen > MIN_SEGMENT_PAYLOAD
 						    ? d->max_payload_seen
@@ -154,10 +169,15 @@ static size_t payload_limit(const struct inline_dir *d, const struct held_packet
 	return mss > opts ? mss - opts : 0;
 }
 
+static size_t payload_limit(const struct inline_dir *d, const struct held_packet *h)
+{
+	return segment_limit(d, &h->pkt, h->gso);
+}
+
 /* Send one packet on, translated: seq through this direction's map, ack
  * and SACK through the other's, payload rebuilt from the edit list. */
 static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, uint32_t id,
-		    const uint8_t *ip, const struct packet *pkt, bool force_modified,
+		    const uint8_t *ip, const struct packet *pkt, bool gso, bool force_modified,
 		    struct engine_outq *out)
 {
 	struct inline_dir *d = &ifl->dir[dir], *o = &ifl->dir[!dir];
@@ -167,6 +187,7 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 	size_t payload_len = pkt->payload_len;
 	bool changed = force_modified, map_sack = false;
 	uint64_t out_start;
+	struct sack_map sm;
 
 	if (d->started && !seqmap_is_identity(&d->map)) {
 		uint64_t in = seqmap_in_offset(&d->map, data_seq);
@@ -181,6 +202,27 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 			}
 			payload = e->payload.data;
 			payload_len = e->payload.len;
+			/* Bytes the receiver already has need not go again; what is
+			 * left must fit the path (a retransmission may cover more
+			 * edits than the segment that first carried them). */
+			if (d->peer_acked_out > out_start &&
+			    d->peer_acked_out < out_start + payload_len) {
+				size_t skip = (size_t)(d->peer_acked_out - out_start);
+
+				out_start += skip;
+				payload += skip;
+				payload_len -= skip;
+			}
+			if (!gso) {
+				size_t limit = segment_limit(d, pkt, false);
+
+				if (limit < pkt->payload_len)
+					limit = pkt->payload_len;
+				if (payload_len > limit) {
+					payload_len = limit;
+					e->stats.segments_capped++;
+				}
+			}
 			if (payload_len != pkt->payload_len ||
 			    (payload_len && memcmp(payload, pkt->payload, payload_len) != 0))
 				changed = true;
@@ -194,6 +236,9 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 
 		ack = seqmap_seq_of(&o->map, seqmap_in_of_out(&o->map, acked));
 		map_sack = has_tcp_options(pkt);
+		sm.map = &o->map;
+		sm.ack = pkt->ack;
+		sm.mapped_ack = ack;
 	}
 	if (seq != pkt->seq || ack != pkt->ack || map_sack)
 		changed = true;
@@ -208,7 +253,7 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
 		return;
 	}
-	if (tcp_edit_build(ip, pkt, seq, ack, map_sack ? map_sack_edge : NULL, &o->map, payload,
+	if (tcp_edit_build(ip, pkt, seq, ack, map_sack ? map_sack_edge : NULL, &sm, payload,
 			   payload_len, &e->scratch) < 0) {
 		e->stats.alloc_failures++;
 		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
@@ -265,7 +310,7 @@ static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir 
 		d->held_bytes -= h->len;
 		if (h->owned)
 			e->held_now--;
-		forward(e, ifl, dir, h->id, h->data, &h->pkt, false, out);
+		forward(e, ifl, dir, h->id, h->data, &h->pkt, h->gso, false, out);
 		if (h->in_end > d->released_end)
 			d->released_end = h->in_end;
 		held_free(h);
@@ -660,7 +705,7 @@ static void start_dir(struct inline_dir *d, uint32_t first_data_seq)
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out)
 {
-	struct packet pkt;
+	struct packet pkt, feed_pkt;
 	const char *why;
 	enum packet_status st;
 	enum im_dir dir = IM_DIR_OUT;
@@ -762,14 +807,29 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	}
 
 	e->cur_flow = f;
-	closing = flow_table_feed(&e->flows, f, dir, &pkt);
+	/* The decoders reassemble input (what senders sent); the peer acks
+	 * output (what we sent on), so its ack is mapped back first or an
+	 * edit that grew the stream would look like lost data. */
+	feed_pkt = pkt;
+	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started &&
+	    !seqmap_is_identity(&ifl->dir[!dir].map)) {
+		struct seqmap *om = &ifl->dir[!dir].map;
+
+		feed_pkt.ack = seqmap_seq_of(om, seqmap_in_of_out(om, seqmap_out_offset(om, pkt.ack)));
+	}
+	closing = flow_table_feed(&e->flows, f, dir, &feed_pkt);
 	for (i = 0; i < e->n_pending; i++)
 		if (e->cur_flow && e->pending[i].flow_id == f->id)
 			apply_edit(e, ifl, &e->pending[i]);
 	pending_clear(e);
-	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started)
-		seqmap_acknowledge(&ifl->dir[!dir].map,
-				   seqmap_out_offset(&ifl->dir[!dir].map, pkt.ack));
+	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started) {
+		struct inline_dir *o = &ifl->dir[!dir];
+		uint64_t acked = seqmap_out_offset(&o->map, pkt.ack);
+
+		if (acked > o->peer_acked_out)
+			o->peer_acked_out = acked;
+		seqmap_acknowledge(&o->map, acked);
+	}
 
 	if (in_order) {
 		if (!closing && f->app && app_flow_partial_pdu(f->app, dir, &partial))
@@ -786,8 +846,9 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		}
 	} else if (pkt.payload_len && y <= in_next && d->head && y > d->head->in_start &&
 		   !pkt.truncated) {
-		/* A retransmission of bytes we still hold: the held original
-		 * goes out when its PDU is decided. */
+		/* A retransmission of bytes we hold (a tail-loss probe, or an
+		 * RTO): the held original goes out when its PDU completes or at
+		 * the deadline, which bounds how long any sender waits. */
 		e->stats.duplicates_of_held++;
 		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
 	} else {
@@ -799,7 +860,7 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 			if (y > d->released_end)
 				d->released_end = y;
 		}
-		forward(e, ifl, dir, id, data, &pkt, force_modified, out);
+		forward(e, ifl, dir, id, data, &pkt, gso, force_modified, out);
 	}
 	hold_list_update(e, ifl);
 	if (closing) {

@@ -80,6 +80,7 @@ struct engine_stats {
 	uint64_t edits_refused_size;      /* would not fit the path MTU */
 	uint64_t edits_refused_encode;    /* the module could not encode the change */
 	uint64_t retransmissions_rebuilt;
+	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU */
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_passed;
 	uint64_t mss_clamped;

@@ -13,6 +13,10 @@
 
 #define RX_BUFFER (0xFFFF + (MNL_SOCKET_BUFFER_SIZE / 2))
 #define TX_BUFFER (1 << 20)
+/* One sendmsg carries at most this much: past the socket's send buffer
+ * the kernel refuses the whole batch, and every verdict in it is lost. */
+#define TX_FLUSH_AT (128 * 1024)
+#define SOCKET_SNDBUF (4 * 1024 * 1024)
 #define SOCKET_RCVBUF (16 * 1024 * 1024)
 
 static int send_now(struct nfqueue *q, struct nlmsghdr *nlh, char *err, size_t err_size)
@@ -49,7 +53,10 @@ int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, s
 	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 		       sizeof(rcvbuf)) < 0)
 		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	/* Report ENOBUFS to us rather than hiding it: we count it. */
+	rcvbuf = SOCKET_SNDBUF;
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)) < 0)
+		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof(rcvbuf));
 	(void)one;
 
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
@@ -116,6 +123,9 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 	if (attr[NFQA_SKB_INFO])
 		skbinfo = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
 	gso = skbinfo & NFQA_SKB_GSO;
+	if (attr[NFQA_CAP_LEN] && attr[NFQA_PAYLOAD] &&
+	    ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) > mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]))
+		ctx->q->stats.truncated++;
 	ctx->q->stats.received++;
 	ctx->count++;
 	if (!attr[NFQA_PAYLOAD]) {
@@ -153,13 +163,28 @@ int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg)
 
 static int flush_tx(struct nfqueue *q)
 {
+	size_t off = 0;
 	int rc = 0;
 
 	if (!q->tx_len)
 		return 0;
-	if (mnl_socket_sendto(q->nl, q->tx, q->tx_len) < 0) {
-		q->stats.send_errors++;
-		rc = -1;
+	if (mnl_socket_sendto(q->nl, q->tx, q->tx_len) >= 0) {
+		q->tx_len = 0;
+		return 0;
+	}
+	/* The batch as a whole was refused: send the verdicts one by one,
+	 * so one bad message cannot strand the packets of the others. */
+	q->stats.send_errors++;
+	while (off < q->tx_len) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)(void *)(q->tx + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || off + nlh->nlmsg_len > q->tx_len)
+			break;
+		if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+			q->stats.send_errors++;
+			rc = -1;
+		}
+		off += MNL_ALIGN(nlh->nlmsg_len);
 	}
 	q->tx_len = 0;
 	return rc;
@@ -170,7 +195,7 @@ static struct nlmsghdr *tx_put(struct nfqueue *q, int type, size_t payload)
 {
 	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 256 + MNL_ALIGN(payload);
 
-	if (q->tx_len + need > q->tx_size)
+	if (q->tx_len && (q->tx_len + need > q->tx_size || q->tx_len + need > TX_FLUSH_AT))
 		flush_tx(q);
 	return nfq_nlmsg_put(q->tx + q->tx_len, type, q->num);
 }

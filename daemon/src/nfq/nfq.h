@@ -14,6 +14,7 @@ struct nfqueue_stats {
 	uint64_t received;
 	uint64_t verdicts;       /* verdict messages sent (a batch counts once) */
 	uint64_t batch_verdicts;
+	uint64_t truncated;      /* longer than the copy range: cannot be rewritten */
 	uint64_t enobufs;        /* the kernel dropped queue messages: we were too slow */
 	uint64_t receive_errors;
 	uint64_t send_errors;

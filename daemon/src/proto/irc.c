@@ -1122,6 +1122,40 @@ static int irc_encode(struct proto_session *s, enum im_dir dir, const struct im_
 	return rc;
 }
 
+/* Only PRIVMSG and NOTICE lines from users (or from the client) become
+ * messages; a partial line that is already something else, such as a
+ * server's NOTICE or numeric, can be sent on without waiting for its end. */
+static bool irc_partial_may_edit(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+				 size_t len)
+{
+	size_t pos, end, i;
+	bool prefix_is_user = false;
+
+	(void)s;
+	pos = skip_spaces(data, len, 0);
+	if (pos < len && data[pos] == '@') {
+		end = token_end(data, len, pos);
+		if (end == len)
+			return true; /* tags still arriving */
+		pos = skip_spaces(data, len, end);
+	}
+	if (pos < len && data[pos] == ':') {
+		end = token_end(data, len, pos);
+		if (end == len)
+			return true;
+		for (i = pos; i < end; i++)
+			prefix_is_user |= data[i] == '!' || data[i] == '@';
+		if (!prefix_is_user && dir == IM_DIR_IN)
+			return false; /* a server speaking */
+		pos = skip_spaces(data, len, end);
+	}
+	end = token_end(data, len, pos);
+	if (end == len)
+		return true; /* the command is not complete yet */
+	return bytes_is_ci(data + pos, end - pos, "PRIVMSG") ||
+	       bytes_is_ci(data + pos, end - pos, "NOTICE");
+}
+
 static int irc_session_init(struct proto_session *s)
 {
 	s->state = calloc(1, sizeof(struct irc_state));
@@ -1147,4 +1181,5 @@ const struct proto_module proto_irc = {
 	.session_init = irc_session_init,
 	.session_free = irc_session_free,
 	.encode = irc_encode,
+	.partial_may_edit = irc_partial_may_edit,
 };

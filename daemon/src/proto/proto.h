@@ -74,6 +74,13 @@ struct proto_module {
 	 * fixup_pdu edits in place without changing the length and returns
 	 * true when it changed a byte. */
 	void (*pdu_count_changed)(struct proto_session *s, enum im_dir dir, int delta);
+
+	/* Optional: can the incomplete PDU starting at data still become an
+	 * event that policy may change? false lets the inline engine send its
+	 * packets on at once instead of holding them (bulk server output).
+	 * NULL means "maybe". */
+	bool (*partial_may_edit)(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+				 size_t len);
 	bool (*fixup_pdu)(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len);
 };
 

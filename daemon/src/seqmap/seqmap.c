@@ -139,7 +139,20 @@ uint64_t seqmap_out_of_in(const struct seqmap *m, uint64_t in)
 	return apply_delta(in, delta_after(m, m->n_edits));
 }
 
-uint64_t seqmap_in_of_out(const struct seqmap *m, uint64_t out)
+/* Where an output position lies inside edit e's replacement, the input
+ * position to report: proportional for a replacement (the sender sees
+ * progress and never believes the whole edit arrived before it did), the
+ * byte before an insertion (so the segment carrying it is sent again). */
+static uint64_t inside_replacement(const struct seqmap_edit *e, uint64_t out, bool proportional)
+{
+	if (e->in_len == 0)
+		return e->in_start ? e->in_start - 1 : 0;
+	if (!proportional || out == e->out_start)
+		return e->in_start;
+	return e->in_start + (out - e->out_start) * e->in_len / e->out_len;
+}
+
+static uint64_t in_of_out(const struct seqmap *m, uint64_t out, bool proportional)
 {
 	size_t i;
 
@@ -149,11 +162,21 @@ uint64_t seqmap_in_of_out(const struct seqmap *m, uint64_t out)
 		if (out < e->out_start)
 			return apply_delta(out, -delta_after(m, i));
 		if (out < out_end(e))
-			return e->in_start; /* replacement only partly received */
+			return inside_replacement(e, out, proportional);
 		/* Past the replacement, or at a deletion: the edit's input is
 		 * accounted for (deleted bytes will never be sent). */
 	}
 	return apply_delta(out, -delta_after(m, m->n_edits));
+}
+
+uint64_t seqmap_in_of_out(const struct seqmap *m, uint64_t out)
+{
+	return in_of_out(m, out, true);
+}
+
+uint64_t seqmap_in_of_out_right(const struct seqmap *m, uint64_t out)
+{
+	return in_of_out(m, out, false);
 }
 
 uint64_t seqmap_in_of_out_left(const struct seqmap *m, uint64_t out)

@@ -71,10 +71,15 @@ uint64_t seqmap_out_of_in(const struct seqmap *m, uint64_t in);
 
 /* Input offset acknowledged by an ack of output offset out: everything
  * before out was received. Inside a replacement that is only partly
- * received, the edit's input start (the sender must not believe the
- * edited bytes arrived); at a deletion, past the deleted bytes (they will
- * never be sent). */
+ * received, a position proportionally inside the edit's input, never its
+ * end (the sender sees progress, and keeps an unacknowledged byte whose
+ * retransmission carries the rest); inside an insertion, the byte before
+ * it; at a deletion, past the deleted bytes (they will never be sent). */
 uint64_t seqmap_in_of_out(const struct seqmap *m, uint64_t out);
+
+/* The same for a SACK block's right edge, conservatively: inside a
+ * replacement, the edit's input start. */
+uint64_t seqmap_in_of_out_right(const struct seqmap *m, uint64_t out);
 
 /* For a SACK block's left edge: the first input offset whose output is
  * wholly at or after out. */

@@ -1,0 +1,319 @@
+#!/bin/sh
+# imwired inline on a Linux bridge between two network namespaces, with
+# real kernel TCP stacks on both ends (tests/peers/linepeer.py). Each
+# scenario asserts, byte for byte, what each receiver got.
+# Needs root (network namespaces, iptables, NFQUEUE).
+set -u
+PY=/usr/bin/python3
+PEER="$TOP/tests/peers/linepeer.py"
+tmp=$(mktemp -d)
+P="imwib$$"
+daemon_pid=""
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	fail inline_bridge "needs root for network namespaces and NFQUEUE"
+	exit 0
+fi
+if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
+	fail inline_bridge "cannot create the netns topology"
+	exit 0
+fi
+B="ip netns exec $P-b"
+C="ip netns exec $P-c"
+S="ip netns exec $P-s"
+$B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
+
+start_daemon() { # config-file
+	rm -f "$tmp/events.jsonl"
+	$B "$BIN/imwired" -d -c "$1" >"$tmp/daemon.log" 2>&1 &
+	daemon_pid=$!
+	i=0
+	while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+			cat "$tmp/daemon.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop_daemon() {
+	[ -n "$daemon_pid" ] || return 0
+	kill -TERM "$daemon_pid" 2>/dev/null
+	wait "$daemon_pid" 2>/dev/null
+	daemon_pid=""
+	if [ -n "${VERBOSE:-}" ]; then sed 's/^/    daemon: /' "$tmp/daemon.log"; fi
+}
+
+write_config() { # file, extra lines...
+	f=$1
+	shift
+	printf 'jsonl_file=%s\nhold_deadline_ms=50\n' "$tmp/events.jsonl" >"$f"
+	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
+}
+
+# run_peers NAME: scripts $tmp/NAME.client and $tmp/NAME.server; results in
+# $tmp/NAME.client.got (what the client received) and .server.got.
+run_peers() {
+	n=$1
+	$S $PY "$PEER" server 6667 "$tmp/$n.server" "$tmp/$n.server.got" 2>"$tmp/$n.server.err" &
+	spid=$!
+	sleep 0.2
+	$C $PY "$PEER" client 10.77.0.2 6667 "$tmp/$n.client" "$tmp/$n.client.got" 2>"$tmp/$n.client.err"
+	crc=$?
+	wait $spid
+	src=$?
+	[ $crc -eq 0 ] && [ $src -eq 0 ]
+}
+
+# same_bytes NAME WHAT expected-file got-file
+same_bytes() {
+	if cmp -s "$3" "$4"; then
+		pass "$1_$2"
+	else
+		fail "$1_$2" "expected $(wc -c <"$3") bytes, got $(wc -c <"$4" 2>/dev/null)" \
+			"$(cmp "$3" "$4" 2>&1 | head -1)"
+		diff "$3" "$4" 2>/dev/null | head -8 | cut -c1-160 | sed 's/^/    /'
+	fi
+}
+
+crlf() { # lines... -> CRLF-terminated text on stdout
+	for l in "$@"; do printf '%s\r\n' "$l"; done
+}
+
+# ---------------------------------------------------------------------
+# 1. A flow no rule touches leaves the bridge exactly as it entered (with
+# MSS clamping off: clamping lowers the MSS option of SYNs, nothing else).
+write_config "$tmp/plain.conf" "mss_headroom=0"
+start_daemon "$tmp/plain.conf" || fail daemon_start
+$B tcpdump -i vc -U -w "$tmp/vc.pcap" tcp port 6667 2>/dev/null &
+d1=$!
+$B tcpdump -i vs -U -w "$tmp/vs.pcap" tcp port 6667 2>/dev/null &
+d2=$!
+sleep 0.5
+cat >"$tmp/untouched.client" <<EOF
+nodelay on
+send NICK alice
+send USER a 0 * :A
+send PRIVMSG bob :hello
+sendmany 50 PRIVMSG bob :msg
+expectline :srv PRIVMSG alice :pong
+close
+EOF
+cat >"$tmp/untouched.server" <<EOF
+expectline PRIVMSG bob :msg 49
+send :srv PRIVMSG alice :pong
+close
+EOF
+run_peers untouched || fail untouched_peers "$(cat "$tmp/untouched.client.err" "$tmp/untouched.server.err")"
+sleep 0.3
+kill -INT $d1 $d2 2>/dev/null
+wait $d1 $d2 2>/dev/null
+{
+	crlf "NICK alice" "USER a 0 * :A" "PRIVMSG bob :hello"
+	i=0
+	while [ $i -lt 50 ]; do printf 'PRIVMSG bob :msg %d\r\n' $i; i=$((i + 1)); done
+} >"$tmp/untouched.server.want"
+same_bytes untouched server_received "$tmp/untouched.server.want" "$tmp/untouched.server.got"
+# Per direction: the two directions may interleave differently on the ports.
+same_capture=0
+for src in 10.77.0.1 10.77.0.2; do
+	tcpdump -r "$tmp/vc.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vc.txt"
+	tcpdump -r "$tmp/vs.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vs.txt"
+	if ! [ -s "$tmp/vc.txt" ] || ! cmp -s "$tmp/vc.txt" "$tmp/vs.txt"; then
+		same_capture=1
+		diff "$tmp/vc.txt" "$tmp/vs.txt" | head -6 | sed 's/^/    /'
+	fi
+done
+if [ $same_capture -eq 0 ]; then
+	pass untouched_identical_on_both_bridge_ports
+else
+	fail untouched_identical_on_both_bridge_ports
+fi
+if [ "$(grep -c '"kind":"message"' "$tmp/events.jsonl" 2>/dev/null)" = 51 ]; then
+	pass untouched_logged
+else
+	fail untouched_logged "$(grep -c '"kind":"message"' "$tmp/events.jsonl" 2>/dev/null) message events"
+fi
+stop_daemon
+
+# ---------------------------------------------------------------------
+# 2. Rewrites in both directions, then many more messages and a 10 MB
+# transfer on the same connection.
+rewrite_case() { # name from to
+	n=$1
+	write_config "$tmp/$n.conf" "rewrite_test=$2:$3"
+	start_daemon "$tmp/$n.conf" || fail "${n}_daemon_start"
+	cat >"$tmp/$n.client" <<EOF
+nodelay on
+send NICK alice
+send PRIVMSG bob :the $2 is out
+send PRIVMSG bob :$2 $2 twice
+expectline :bob!b@h PRIVMSG alice :bye
+sendmany 200 PRIVMSG bob :more
+expectline :srv NOTICE alice :done
+close
+EOF
+	cat >"$tmp/$n.server" <<EOF
+expectline PRIVMSG bob :$3 $3 twice
+send :bob!b@h PRIVMSG alice :my $2 reply
+send :bob!b@h PRIVMSG alice :bye
+expectline PRIVMSG bob :more 199
+bulk 10000000
+send :srv NOTICE alice :done
+close
+EOF
+	run_peers "$n" || fail "${n}_peers" "$(cat "$tmp/$n.client.err" "$tmp/$n.server.err")"
+	{
+		crlf "NICK alice" "PRIVMSG bob :the $3 is out" "PRIVMSG bob :$3 $3 twice"
+		i=0
+		while [ $i -lt 200 ]; do printf 'PRIVMSG bob :more %d\r\n' $i; i=$((i + 1)); done
+	} >"$tmp/$n.server.want"
+	{
+		crlf ":bob!b@h PRIVMSG alice :my $3 reply" ":bob!b@h PRIVMSG alice :bye"
+		$PY -c 'import sys; l=b":srv NOTICE bulk :"+b"x"*980+b"\r\n"; sys.stdout.buffer.write(l*(10000000//len(l)))'
+		crlf ":srv NOTICE alice :done"
+	} >"$tmp/$n.client.want"
+	same_bytes "$n" server_received "$tmp/$n.server.want" "$tmp/$n.server.got"
+	same_bytes "$n" client_received "$tmp/$n.client.want" "$tmp/$n.client.got"
+	# The log keeps the original words, as IMSpector does.
+	if grep -q "\"text\":\"the $2 is out\"" "$tmp/events.jsonl" 2>/dev/null &&
+		[ "$(grep -c '"kind":"message"' "$tmp/events.jsonl")" = 204 ]; then
+		pass "${n}_logged_original"
+	else
+		fail "${n}_logged_original" "$(grep -c '"kind":"message"' "$tmp/events.jsonl" 2>/dev/null) message events"
+	fi
+	stop_daemon
+}
+rewrite_case rewrite_longer secret "[censored words]"
+rewrite_case rewrite_shorter swordfish x
+rewrite_case rewrite_same_length cat dog
+
+# ---------------------------------------------------------------------
+# 3. Removal and insertion, both directions.
+write_config "$tmp/edit.conf" "drop_test=forbidden" "inject_test=ping-me:INJECTED"
+start_daemon "$tmp/edit.conf" || fail edit_daemon_start
+cat >"$tmp/edit.client" <<EOF
+nodelay on
+send NICK alice
+send PRIVMSG bob :one
+send PRIVMSG bob :forbidden two
+send PRIVMSG bob :three ping-me
+send PRIVMSG bob :four
+expectline :bob!b@h PRIVMSG alice :last
+sendmany 100 PRIVMSG bob :after
+close
+EOF
+cat >"$tmp/edit.server" <<EOF
+expectline PRIVMSG bob :four
+send :bob!b@h PRIVMSG alice :forbidden reply
+send :bob!b@h PRIVMSG alice :ping-me back
+send :bob!b@h PRIVMSG alice :last
+expectline PRIVMSG bob :after 99
+close
+EOF
+run_peers edit || fail edit_peers "$(cat "$tmp/edit.client.err" "$tmp/edit.server.err")"
+{
+	crlf "NICK alice" "PRIVMSG bob :one" "PRIVMSG bob :three ping-me" "PRIVMSG bob :INJECTED" "PRIVMSG bob :four"
+	i=0
+	while [ $i -lt 100 ]; do printf 'PRIVMSG bob :after %d\r\n' $i; i=$((i + 1)); done
+} >"$tmp/edit.server.want"
+crlf ":bob!b@h PRIVMSG alice :ping-me back" ":bob!bob@imwire PRIVMSG alice :INJECTED" \
+	":bob!b@h PRIVMSG alice :last" >"$tmp/edit.client.want"
+same_bytes removal_insertion server_received "$tmp/edit.server.want" "$tmp/edit.server.got"
+same_bytes removal_insertion client_received "$tmp/edit.client.want" "$tmp/edit.client.got"
+if grep -q '"text":"forbidden two","filtered":true' "$tmp/events.jsonl" 2>/dev/null; then
+	pass removal_logged_as_filtered
+else
+	fail removal_logged_as_filtered
+fi
+stop_daemon
+
+# ---------------------------------------------------------------------
+# 4. Loss after the bridge, a PDU split over three segments, Nagle on.
+write_config "$tmp/hard.conf" "rewrite_test=secret:[a much longer replacement]" \
+	"hold_deadline_ms=400"
+start_daemon "$tmp/hard.conf" || fail hard_daemon_start
+$S iptables -A INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
+$C iptables -A INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
+cat >"$tmp/hard.client" <<EOF
+nodelay on
+send NICK alice
+sendsplit 3 PRIVMSG bob :a secret told in three parts
+nodelay off
+send PRIVMSG bob :nagle secret 1
+send PRIVMSG bob :nagle secret 2
+send PRIVMSG bob :nagle secret 3
+sendmany 300 PRIVMSG bob :secret
+expectline :bob!b@h PRIVMSG alice :end
+close
+EOF
+cat >"$tmp/hard.server" <<EOF
+expectline PRIVMSG bob :[a much longer replacement] 299
+sendmany 300 :bob!b@h PRIVMSG alice :secret
+send :bob!b@h PRIVMSG alice :end
+close
+EOF
+run_peers hard || fail hard_peers "$(cat "$tmp/hard.client.err" "$tmp/hard.server.err")"
+$S iptables -D INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
+$C iptables -D INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
+{
+	crlf "NICK alice" "PRIVMSG bob :a [a much longer replacement] told in three parts"
+	crlf "PRIVMSG bob :nagle [a much longer replacement] 1" "PRIVMSG bob :nagle [a much longer replacement] 2" \
+		"PRIVMSG bob :nagle [a much longer replacement] 3"
+	i=0
+	while [ $i -lt 300 ]; do printf 'PRIVMSG bob :[a much longer replacement] %d\r\n' $i; i=$((i + 1)); done
+} >"$tmp/hard.server.want"
+{
+	i=0
+	while [ $i -lt 300 ]; do printf ':bob!b@h PRIVMSG alice :[a much longer replacement] %d\r\n' $i; i=$((i + 1)); done
+	crlf ":bob!b@h PRIVMSG alice :end"
+} >"$tmp/hard.client.want"
+same_bytes loss_split_nagle server_received "$tmp/hard.server.want" "$tmp/hard.server.got"
+same_bytes loss_split_nagle client_received "$tmp/hard.client.want" "$tmp/hard.client.got"
+stop_daemon
+
+# ---------------------------------------------------------------------
+# 5. The daemon dies mid-flow: untouched flows go on (--queue-bypass).
+write_config "$tmp/plain2.conf"
+start_daemon "$tmp/plain2.conf" || fail bypass_daemon_start
+cat >"$tmp/bypass.client" <<EOF
+nodelay on
+send NICK alice
+send PRIVMSG bob :before
+sleep 1.5
+send PRIVMSG bob :after the daemon died
+expectline :srv PRIVMSG alice :still here
+close
+EOF
+cat >"$tmp/bypass.server" <<EOF
+expectline PRIVMSG bob :after the daemon died
+send :srv PRIVMSG alice :still here
+close
+EOF
+(sleep 0.8; kill -KILL "$daemon_pid" 2>/dev/null) &
+killer=$!
+run_peers bypass || fail bypass_peers "$(cat "$tmp/bypass.client.err" "$tmp/bypass.server.err")"
+wait $killer
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=""
+crlf "NICK alice" "PRIVMSG bob :before" "PRIVMSG bob :after the daemon died" >"$tmp/bypass.server.want"
+same_bytes bypass_after_kill server_received "$tmp/bypass.server.want" "$tmp/bypass.server.got"
+
+$B "$BIN/imwire" setup --remove >/dev/null
+exit 0
