@@ -660,7 +660,6 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 
 struct msg_ctx {
 	enum im_dir dir;
-	const uint8_t *pdu;
 	struct span sender; /* incoming: the user id of the command line */
 	struct msn_mime mime;
 	size_t payload_off; /* of the MIME message in the PDU */
@@ -887,7 +886,6 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 
 	memset(&m, 0, sizeof(m));
 	m.dir = dir;
-	m.pdu = pdu;
 	m.payload_off = l->line_len;
 	mime_split(pdu + l->line_len, len - l->line_len, &m.mime);
 	if (!mime_header(m.mime.headers, "Content-Type", &ct))
