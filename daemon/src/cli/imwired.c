@@ -277,7 +277,7 @@ static void *worker_main(void *arg)
 		"queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
 		"(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
 		"committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
-		"duplicates of held data, %llu out of order; %llu MSS clamped; %llu not TCP, %llu "
+		"duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
 		"malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 		w->queue, (unsigned long long)st->packets, (unsigned long long)st->accepted,
 		(unsigned long long)st->modified, (unsigned long long)st->dropped,
@@ -288,7 +288,7 @@ static void *worker_main(void *arg)
 		(unsigned long long)st->edits_refused_encode,
 		(unsigned long long)st->retransmissions_rebuilt,
 		(unsigned long long)st->duplicates_of_held,
-		(unsigned long long)st->out_of_order_passed, (unsigned long long)st->mss_clamped,
+		(unsigned long long)st->out_of_order_held, (unsigned long long)st->mss_clamped,
 		(unsigned long long)st->not_tcp, (unsigned long long)st->malformed,
 		(unsigned long long)qs->truncated, (unsigned long long)qs->enobufs,
 		(unsigned long long)qs->send_errors);

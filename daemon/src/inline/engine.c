@@ -295,14 +295,17 @@ static void held_free(struct held_packet *h)
 }
 
 /* Send on held packets of a direction, oldest first, while their bytes end
- * at or before `upto`. */
+ * at or before `upto` and have been decoded (no hole before them); with
+ * past_holes, also those still waiting behind a hole. */
 static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
-			 uint64_t upto, struct engine_outq *out)
+			 uint64_t upto, bool past_holes, struct engine_outq *out)
 {
 	struct inline_dir *d = &ifl->dir[dir];
+	const struct reasm *r = &ifl->flow->reasm[dir];
 	struct held_packet *h;
 
-	while ((h = d->head) && h->in_end <= upto) {
+	while ((h = d->head) && h->in_end <= upto &&
+	       (past_holes || !r->started || h->in_end <= r->offset)) {
 		d->head = h->next;
 		if (!d->head)
 			d->tail = NULL;
@@ -310,6 +313,8 @@ static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir 
 		d->held_bytes -= h->len;
 		if (h->owned)
 			e->held_now--;
+		if (h == e->in_hand)
+			e->in_hand = NULL;
 		forward(e, ifl, dir, h->id, h->data, &h->pkt, h->gso, false, out);
 		if (h->in_end > d->released_end)
 			d->released_end = h->in_end;
@@ -320,15 +325,16 @@ static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir 
 static void release_all_dir(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
 			    struct engine_outq *out)
 {
-	release_upto(e, ifl, dir, UINT64_MAX, out);
+	release_upto(e, ifl, dir, UINT64_MAX, true, out);
 }
 
-/* Make the packet in hand (the tail, not owned) an owned, held copy. */
-static bool keep_tail(struct engine *e, struct inline_dir *d)
+/* Keep the packet in hand, if it is still held, as an owned copy. */
+static bool keep_in_hand(struct engine *e)
 {
-	struct held_packet *h = d->tail;
+	struct held_packet *h = e->in_hand;
 	uint8_t *copy;
 
+	e->in_hand = NULL;
 	if (!h || h->owned)
 		return true;
 	copy = malloc(h->len);
@@ -343,6 +349,25 @@ static bool keep_tail(struct engine *e, struct inline_dir *d)
 	e->held_now++;
 	e->stats.held++;
 	return true;
+}
+
+/* Held packets stay in stream order: an out-of-order one waits in its
+ * place until the hole before it fills. */
+static void insert_held(struct inline_dir *d, struct held_packet *h)
+{
+	struct held_packet **pp = &d->head, *prev = NULL;
+
+	while (*pp && (*pp)->in_start <= h->in_start) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	h->next = *pp;
+	*pp = h;
+	if (!h->next)
+		d->tail = h;
+	(void)prev;
+	d->n_held++;
+	d->held_bytes += h->len;
 }
 
 /* ---- edits ------------------------------------------------------------ */
@@ -525,7 +550,17 @@ static void encode_edit(struct engine *e, struct proto_session *s, const struct 
 	    s->module->encode(s, ev->dir, &copy, ev->pdu_data, ev->pdu_len, &out) < 0) {
 		e->stats.edits_refused_encode++;
 	} else if (out.len != ev->pdu_len || memcmp(out.data, ev->pdu_data, out.len) != 0) {
-		pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, out.data, out.len, 0);
+		/* Only the bytes that differ are edited: a smaller edit grows
+		 * fewer segments and survives a prefix already sent on. */
+		size_t pre = 0, suf = 0, old_len = ev->pdu_len;
+
+		while (pre < old_len && pre < out.len && ev->pdu_data[pre] == out.data[pre])
+			pre++;
+		while (suf < old_len - pre && suf < out.len - pre &&
+		       ev->pdu_data[old_len - 1 - suf] == out.data[out.len - 1 - suf])
+			suf++;
+		pending_add(e, ev, ev->pdu_offset + pre, ev->pdu_offset + old_len - suf,
+			    out.data + pre, out.len - pre - suf, 0);
 	}
 	bytebuf_free(&out);
 	event_free(&copy);
@@ -712,9 +747,8 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	struct flow *f;
 	struct inline_flow *ifl;
 	struct inline_dir *d;
-	struct held_packet cur_entry, *cur = NULL;
 	const uint8_t *data = ip;
-	bool syn, force_modified = false, closing, in_order = false;
+	bool syn, force_modified = false, closing, in_order = false, out_of_order = false;
 	uint32_t data_seq;
 	uint64_t x = 0, y = 0, in_next = 0, partial;
 	size_t i;
@@ -773,36 +807,33 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		y = x + pkt.payload_len;
 		in_next = f->reasm[dir].started ? f->reasm[dir].offset : x;
 		in_order = x <= in_next && y > in_next && !pkt.truncated;
+		out_of_order = x > in_next && !pkt.truncated;
 	} else if ((pkt.tcp_flags & TCP_FLAG_FIN) && d->started && d->n_held) {
 		/* A FIN must follow the held data, at its final place. */
 		x = y = seqmap_in_offset(&d->map, data_seq);
 		in_order = true;
 	}
-	if (in_order) {
-		/* The packet in hand joins the tail of the held list while its
-		 * bytes are decoded, so edits may cut through it. */
-		memset(&cur_entry, 0, sizeof(cur_entry));
-		cur_entry.id = id;
-		cur_entry.data = (uint8_t *)data;
-		cur_entry.len = len;
-		cur_entry.gso = gso;
-		cur_entry.pkt = pkt;
-		cur_entry.in_start = x;
-		cur_entry.in_end = y;
-		cur_entry.since = now;
-		cur = malloc(sizeof(*cur));
+	if (in_order || out_of_order) {
+		/* The packet in hand joins the held list while its bytes are
+		 * decoded, so edits may cut through it; one that came before its
+		 * turn waits there for the hole to fill (a bridge with several
+		 * CPUs reorders now and then), so edits before it stay possible. */
+		struct held_packet *cur = calloc(1, sizeof(*cur));
+
 		if (!cur) {
 			e->stats.alloc_failures++;
-			in_order = false;
+			in_order = out_of_order = false;
 		} else {
-			*cur = cur_entry;
-			if (d->tail)
-				d->tail->next = cur;
-			else
-				d->head = cur;
-			d->tail = cur;
-			d->n_held++;
-			d->held_bytes += len;
+			cur->id = id;
+			cur->data = (uint8_t *)data;
+			cur->len = len;
+			cur->gso = gso;
+			cur->pkt = pkt;
+			cur->in_start = x;
+			cur->in_end = y;
+			cur->since = now;
+			insert_held(d, cur);
+			e->in_hand = cur;
 		}
 	}
 
@@ -831,18 +862,22 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		seqmap_acknowledge(&o->map, acked);
 	}
 
-	if (in_order) {
-		if (!closing && f->app && app_flow_partial_pdu(f->app, dir, &partial))
-			release_upto(e, ifl, dir, partial, out);
-		else
+	if (in_order || out_of_order) {
+		if (out_of_order)
+			e->stats.out_of_order_held++;
+		if (closing)
 			release_all_dir(e, ifl, dir, out);
-		if (d->tail == cur && cur && !keep_tail(e, d)) {
+		else if (f->app && app_flow_partial_pdu(f->app, dir, &partial))
+			release_upto(e, ifl, dir, partial, false, out);
+		else
+			release_upto(e, ifl, dir, UINT64_MAX, false, out);
+		if (!keep_in_hand(e)) {
 			/* Could not copy it: send it now rather than lose it. */
 			release_all_dir(e, ifl, dir, out);
 		}
 		while (d->n_held > e->cfg.max_held_packets || d->held_bytes > e->cfg.max_held_bytes) {
 			e->stats.bound_releases++;
-			release_upto(e, ifl, dir, d->head->in_end, out);
+			release_upto(e, ifl, dir, d->head->in_end, true, out);
 		}
 	} else if (pkt.payload_len && y <= in_next && d->head && y > d->head->in_start &&
 		   !pkt.truncated) {
@@ -854,12 +889,6 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	} else {
 		if (pkt.payload_len && y <= in_next)
 			e->stats.retransmissions_rebuilt++;
-		else if (pkt.payload_len && x > in_next) {
-			/* Sent on at once; what precedes it is now committed. */
-			e->stats.out_of_order_passed++;
-			if (y > d->released_end)
-				d->released_end = y;
-		}
 		forward(e, ifl, dir, id, data, &pkt, gso, force_modified, out);
 	}
 	hold_list_update(e, ifl);
@@ -889,7 +918,7 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 					upto = h->in_end;
 			if (upto) {
 				e->stats.deadline_releases++;
-				release_upto(e, ifl, (enum im_dir)dir, upto, out);
+				release_upto(e, ifl, (enum im_dir)dir, upto, true, out);
 			}
 		}
 		hold_list_update(e, ifl);

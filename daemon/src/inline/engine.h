@@ -82,7 +82,7 @@ struct engine_stats {
 	uint64_t retransmissions_rebuilt;
 	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU */
 	uint64_t duplicates_of_held;
-	uint64_t out_of_order_passed;
+	uint64_t out_of_order_held; /* waited for the hole before them to fill */
 	uint64_t mss_clamped;
 	uint64_t not_tcp;
 	uint64_t malformed;
@@ -91,6 +91,7 @@ struct engine_stats {
 
 struct pending_edit;
 struct inline_flow;
+struct held_packet;
 
 struct engine {
 	struct engine_config cfg;
@@ -105,6 +106,7 @@ struct engine {
 	size_t n_pending;
 	size_t cap_pending;
 	struct inline_flow *holding; /* flows with held packets */
+	struct held_packet *in_hand; /* the packet being processed, while held */
 	size_t held_now;             /* packets held right now, all flows */
 	struct bytebuf scratch; /* the packet being built */
 	struct bytebuf payload; /* rebuilt payload, PDU fixups */
