@@ -113,9 +113,11 @@ def main():
     mode = sys.argv[1]
     if mode == "server":
         port, script, out = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-        ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
+        # Dual-stack: the same peer serves IPv4 and IPv6 clients.
+        ls = socket.socket(socket.AF_INET6)
+        ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("", port))
+        ls.bind(("::", port))
         ls.listen(1)
         ls.settimeout(LIMIT * 2)
         sock, _ = ls.accept()

@@ -249,6 +249,8 @@ static int cmd_read(int argc, char **argv)
 			fprintf(stderr, "imwire: %s\n", err);
 			status = 1;
 		}
+		/* Show where each large file ended, even when it read fast. */
+		progress_draw(&pr, src.size > 0 ? src.size : 0, true);
 		progress_clear(&pr);
 		if (!quiet)
 			print_capture_warnings(&src);

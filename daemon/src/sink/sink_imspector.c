@@ -89,6 +89,12 @@ static int imspector_write(struct sink *s, const struct im_event *ev)
 {
 	struct imspector_ctx *c = s->ctx;
 
+	/* IMSpector's log readers know four event types; the other kinds
+	 * (login, presence, join...) go to the sinks that can say what they
+	 * are. */
+	if (event_imspector_type(ev->kind) == IMSPECTOR_TYPE_OTHER)
+		return 0;
+
 	bytebuf_clear(&c->line);
 	bytebuf_clear(&c->path);
 	if (!sink_format_imspector_line(&c->line, ev) || !bytebuf_append_byte(&c->line, '\n'))
