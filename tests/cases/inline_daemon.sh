@@ -1,0 +1,179 @@
+#!/bin/sh
+# imwired as an operator runs it: as a real daemon with a pid file and
+# syslog, reloading its configuration on SIGHUP (a bad file keeps the old
+# one), over IPv6, and in passive --tap mode. Needs root.
+set -u
+PY=/usr/bin/python3
+PEER="$TOP/tests/peers/linepeer.py"
+tmp=$(mktemp -d)
+P="imwid$$"
+daemon_pid=""
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null
+	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	fail inline_daemon "needs root for network namespaces and NFQUEUE"
+	exit 0
+fi
+if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
+	fail inline_daemon "cannot create the netns topology"
+	exit 0
+fi
+B="ip netns exec $P-b"
+C="ip netns exec $P-c"
+S="ip netns exec $P-s"
+$B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
+
+wait_for() { # file pattern (5 s)
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.05
+	done
+}
+
+run_peers() { # name server-host-for-client
+	n=$1
+	$S $PY "$PEER" server 6667 "$tmp/$n.server" "$tmp/$n.server.got" 2>"$tmp/$n.server.err" &
+	spid=$!
+	sleep 0.2
+	$C $PY "$PEER" client "$2" 6667 "$tmp/$n.client" "$tmp/$n.client.got" 2>"$tmp/$n.client.err"
+	crc=$?
+	wait $spid
+	[ $crc -eq 0 ] && [ $? -eq 0 ]
+}
+
+# --- a real daemon: forks, writes its pid file, logs events -------------
+printf 'jsonl_file=%s\npidfilename=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+$B "$BIN/imwired" -c "$tmp/a.conf"
+rc=$?
+if [ $rc -eq 0 ] && wait_for "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
+	daemon_pid=$(cat "$tmp/imwired.pid")
+	if kill -0 "$daemon_pid" 2>/dev/null; then
+		pass daemonized_with_pid_file
+	else
+		fail daemonized_with_pid_file "pid $daemon_pid not running"
+	fi
+else
+	fail daemonized_with_pid_file "exit $rc, no pid file"
+fi
+sleep 0.3
+
+# --- IPv6 through the bridge, no rule yet --------------------------------
+cat >"$tmp/v6.client" <<EOF
+nodelay on
+send NICK alice
+send PRIVMSG bob :a secret over IPv6
+expectline :srv PRIVMSG alice :ok
+close
+EOF
+cat >"$tmp/v6.server" <<EOF
+expectline PRIVMSG bob :a secret over IPv6
+send :srv PRIVMSG alice :ok
+close
+EOF
+run_peers v6 fd77::2 || fail v6_peers "$(cat "$tmp/v6.client.err" "$tmp/v6.server.err")"
+if grep -q '"text":"a secret over IPv6"' "$tmp/events.jsonl" 2>/dev/null &&
+	grep -q '"client":"\[fd77::1\]:' "$tmp/events.jsonl"; then
+	pass ipv6_logged
+else
+	fail ipv6_logged
+fi
+
+# --- SIGHUP with a bad file keeps the old configuration -----------------
+printf 'jsonl_file=%s\npidfilename=%s\nno_such_key=1\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+kill -HUP "$daemon_pid"
+sleep 0.3
+if kill -0 "$daemon_pid" 2>/dev/null; then
+	pass bad_reload_keeps_running
+else
+	fail bad_reload_keeps_running
+fi
+
+# --- SIGHUP with a rewrite rule: new messages are rewritten, over IPv6 ---
+printf 'jsonl_file=%s\npidfilename=%s\nrewrite_test=secret:[much longer words]\n' \
+	"$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+kill -HUP "$daemon_pid"
+sleep 0.3
+cat >"$tmp/v6b.server" <<EOF
+expectline PRIVMSG bob :a [much longer words] over IPv6
+send :bob!b@h PRIVMSG alice :my secret too
+close
+EOF
+cat >"$tmp/v6b.client" <<EOF
+nodelay on
+send NICK alice
+send PRIVMSG bob :a secret over IPv6
+expectline :bob!b@h PRIVMSG alice :my [much longer words] too
+send PRIVMSG bob :bye
+close
+EOF
+if run_peers v6b fd77::2 &&
+	printf 'NICK alice\r\nPRIVMSG bob :a [much longer words] over IPv6\r\nPRIVMSG bob :bye\r\n' |
+	cmp -s - "$tmp/v6b.server.got"; then
+	pass reload_applies_rule_ipv6_rewrite
+else
+	fail reload_applies_rule_ipv6_rewrite "$(cat "$tmp/v6b.client.err" "$tmp/v6b.server.err")"
+fi
+
+# --- SIGTERM: clean exit, pid file removed ------------------------------
+# The daemon is nobody's child here once it detached: whoever adopts it may
+# leave it a zombie, which still answers kill -0.
+alive() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+kill -TERM "$daemon_pid"
+i=0
+while alive "$daemon_pid" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+if ! alive "$daemon_pid" && [ ! -e "$tmp/imwired.pid" ]; then
+	pass clean_shutdown
+else
+	fail clean_shutdown
+fi
+daemon_pid=""
+$B "$BIN/imwire" setup --remove >/dev/null
+
+# --- passive tap on a bridge port: logs, never touches -------------------
+printf 'jsonl_file=%s\nrewrite_test=secret:XXXXXX\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
+$B "$BIN/imwired" -d --tap vc -c "$tmp/tap.conf" >"$tmp/tap.log" 2>&1 &
+daemon_pid=$!
+wait_for "$tmp/tap.log" "tap on vc" || fail tap_start "$(cat "$tmp/tap.log")"
+cat >"$tmp/tap.client" <<EOF
+nodelay on
+send NICK carol
+send PRIVMSG dave :tapped secret
+expectline :dave!d@h PRIVMSG carol :seen
+close
+EOF
+cat >"$tmp/tap.server" <<EOF
+expectline PRIVMSG dave :tapped secret
+send :dave!d@h PRIVMSG carol :seen
+close
+EOF
+run_peers tap 10.77.0.2 || fail tap_peers "$(cat "$tmp/tap.client.err" "$tmp/tap.server.err")"
+sleep 0.3
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=""
+if grep -q '"dir":"out","kind":"message","local":"carol","remote":"dave".*"text":"tapped secret"' "$tmp/tap.jsonl" &&
+	grep -q '"dir":"in","kind":"message","local":"carol","remote":"dave".*"text":"seen"' "$tmp/tap.jsonl" &&
+	grep -q 'PRIVMSG dave :tapped secret' "$tmp/tap.server.got"; then
+	pass tap_logs_without_touching
+else
+	fail tap_logs_without_touching "$(cat "$tmp/tap.jsonl" 2>/dev/null | head -3)"
+fi
+exit 0
