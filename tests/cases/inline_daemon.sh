@@ -132,7 +132,7 @@ fi
 # --- SIGTERM: clean exit, pid file removed ------------------------------
 # The daemon is nobody's child here once it detached: whoever adopts it may
 # leave it a zombie, which still answers kill -0.
-alive() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+alive() { st=$(ps -o stat= -p "$1" 2>/dev/null | tr -d " "); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
 kill -TERM "$daemon_pid"
 i=0
 while alive "$daemon_pid" && [ $i -lt 100 ]; do
