@@ -8,6 +8,8 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+#elif defined(__bpf__)
+/* types come from vmlinux.h, included first by the BPF program */
 #else
 #include <stddef.h>
 #include <stdint.h>
@@ -193,6 +195,113 @@ static inline int imw_sig_oft(const uint8_t *p, size_t len)
 	type = ((unsigned)p[6] << 8) | p[7];
 	return hlen >= 256 && (type == 0x0101 || type == 0x0202 || type == 0x0204 ||
 			       type == 0x0205 || type == 0x0106 || type == 0x0207);
+}
+
+static inline int imw_sig_is_xml_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Does lit (at most 16 bytes) start at p[at]? */
+static inline int imw_sig_at(const uint8_t *p, size_t len, size_t at, const char *lit,
+			     size_t lit_len)
+{
+	size_t i;
+
+	if (at > len || len - at < lit_len || lit_len > 16)
+		return 0;
+	for (i = 0; i < lit_len && i < 16; i++)
+		if (p[at + i] != (uint8_t)lit[i])
+			return 0;
+	return 1;
+}
+
+#define IMW_SIG_AT(p, len, at, lit) imw_sig_at((p), (len), (at), (lit), sizeof(lit) - 1)
+
+/* XMPP (Jabber): a stream header, "<stream:stream", after optional white
+ * space and an optional XML declaration "<?xml ... ?>" that ends within
+ * the first 128 bytes. Stanzas picked up mid-stream are left to the
+ * daemon, which sees them through the port map. */
+static inline int imw_sig_xmpp(const uint8_t *p, size_t len)
+{
+	size_t i = 0, j;
+
+	while (i < len && i < 16 && imw_sig_is_xml_space(p[i]))
+		i++;
+	if (IMW_SIG_AT(p, len, i, "<stream:stream"))
+		return 1;
+	if (!IMW_SIG_AT(p, len, i, "<?xml"))
+		return 0;
+	for (j = i + 5; j + 1 < len && j < 128; j++)
+		if (p[j] == '?' && p[j + 1] == '>')
+			break;
+	if (j + 1 >= len || j >= 128)
+		return 0;
+	for (j += 2; j < len && j < 144 && imw_sig_is_xml_space(p[j]); j++)
+		;
+	return IMW_SIG_AT(p, len, j, "<stream:stream");
+}
+
+/* Gadu-Gadu: the server speaks first with GG_WELCOME (type 1, length 4,
+ * a 32-bit seed); the client's first packet is a login (types 0x0c,
+ * 0x13, 0x15, 0x19, 0x29, 0x31, 0x83) of 16..4096 bytes whose first
+ * field, the UIN, is not zero (GG 11's protobuf login excepted). Header
+ * integers are little-endian. */
+static inline int imw_sig_gg(const uint8_t *p, size_t len)
+{
+	uint32_t type, plen;
+
+	if (len < 12)
+		return 0;
+	type = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	plen = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	if (type == 0x01)
+		return plen == 4 && (len == 12 || len >= 20);
+	if (!(type == 0x0c || type == 0x13 || type == 0x15 || type == 0x19 || type == 0x29 ||
+	      type == 0x31 || type == 0x83))
+		return 0;
+	if (plen < 16 || plen > 4096)
+		return 0;
+	return type == 0x83 || (p[8] | p[9] | p[10] | p[11]) != 0;
+}
+
+/* HTTP requests and responses: their method words would pass the loose
+ * IRC check ("GET / HTTP/1.1" looks like a command line). */
+static inline int imw_sig_http(const uint8_t *p, size_t len)
+{
+	return IMW_SIG_PREFIX(p, len, "GET ") || IMW_SIG_PREFIX(p, len, "POST ") ||
+	       IMW_SIG_PREFIX(p, len, "HEAD ") || IMW_SIG_PREFIX(p, len, "PUT ") ||
+	       IMW_SIG_PREFIX(p, len, "DELETE ") || IMW_SIG_PREFIX(p, len, "OPTIONS ") ||
+	       IMW_SIG_PREFIX(p, len, "CONNECT ") || IMW_SIG_PREFIX(p, len, "PATCH ") ||
+	       IMW_SIG_PREFIX(p, len, "HTTP/1.");
+}
+
+/* The protocol whose signature the first payload bytes of a flow match,
+ * or IMW_PROTO_NONE. The order settles overlaps: binary framings first,
+ * IRC (the loosest text check) last, after HTTP is ruled out. */
+static inline enum imw_proto imw_sig_classify(const uint8_t *p, size_t len)
+{
+	if (imw_sig_oscar_flap(p, len))
+		return IMW_PROTO_OSCAR;
+	if (imw_sig_toc(p, len))
+		return IMW_PROTO_TOC;
+	if (imw_sig_ymsg(p, len))
+		return IMW_PROTO_YMSG;
+	if (imw_sig_gg(p, len))
+		return IMW_PROTO_GG;
+	if (imw_sig_xmpp(p, len))
+		return IMW_PROTO_XMPP;
+	if (imw_sig_msn(p, len))
+		return IMW_PROTO_MSN;
+	if (imw_sig_imip(p, len))
+		return IMW_PROTO_IMIP;
+	/* SMTP and FTP banners ("220 ...") pass the IRC check as numerics;
+	 * an IRC server's first line always has a prefix. */
+	if (imw_sig_http(p, len) || (len > 0 && p[0] >= '0' && p[0] <= '9'))
+		return IMW_PROTO_NONE;
+	if (imw_sig_irc(p, len))
+		return IMW_PROTO_IRC;
+	return IMW_PROTO_NONE;
 }
 
 #endif
