@@ -142,7 +142,7 @@ done
 if ! alive "$daemon_pid" && [ ! -e "$tmp/imwired.pid" ]; then
 	pass clean_shutdown
 else
-	fail clean_shutdown
+	fail clean_shutdown "state: $(ps -o stat= -p "$daemon_pid"), pid file: $(ls "$tmp/imwired.pid" 2>&1)"
 fi
 daemon_pid=""
 $B "$BIN/imwire" setup --remove >/dev/null

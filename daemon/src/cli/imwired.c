@@ -478,6 +478,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *tap = NULL, *pidfile = NULL;
+	char *pidfile_owned;
 	unsigned first = 0, last = 0;
 	bool foreground = false, config_given = false;
 	struct daemon_config dc;
@@ -536,8 +537,12 @@ int main(int argc, char **argv)
 		config_free(&dc.cfg);
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
-	if (!pidfile)
-		pidfile = config_get(&dc.cfg, "pidfilename");
+	/* A copy: a reload replaces the configuration the value lives in. */
+	pidfile_owned = strdup(pidfile ? pidfile : config_get(&dc.cfg, "pidfilename") ?
+			       config_get(&dc.cfg, "pidfilename") : "");
+	if (!pidfile_owned)
+		return 1;
+	pidfile = *pidfile_owned ? pidfile_owned : NULL;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
 	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
@@ -577,6 +582,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%llu event writes failed", (unsigned long long)ss.failed);
 	if (pidfile)
 		unlink(pidfile);
+	free(pidfile_owned);
 	config_free(&dc.cfg);
 	log_msg(LOG_INFO, "stopped");
 	return status;
