@@ -538,11 +538,12 @@ int main(int argc, char **argv)
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
 	/* A copy: a reload replaces the configuration the value lives in. */
-	pidfile_owned = strdup(pidfile ? pidfile : config_get(&dc.cfg, "pidfilename") ?
-			       config_get(&dc.cfg, "pidfilename") : "");
-	if (!pidfile_owned)
+	if (!pidfile)
+		pidfile = config_get(&dc.cfg, "pidfilename");
+	pidfile_owned = pidfile ? strdup(pidfile) : NULL;
+	if (pidfile && !pidfile_owned)
 		return 1;
-	pidfile = *pidfile_owned ? pidfile_owned : NULL;
+	pidfile = pidfile_owned;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
 	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
