@@ -63,6 +63,17 @@ test:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh build/asan/bin
 
+# Benchmarks: never part of `make test`; they print ratios to a baseline
+# of the same run (bench/README.md).
+BENCH_BINS := $(BUILD)/bench/inline_peer $(BUILD)/bench/accept_queue
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+
+bench: $(TOOLS) $(BENCH_BINS)
+	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench
+
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
 

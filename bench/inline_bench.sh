@@ -1,0 +1,259 @@
+#!/bin/sh
+# The inline engine's cost, measured in one run on the netns bridge
+# topology (scripts/netns-topology.sh) against a baseline of the same run:
+#   a  the bridge with no rules
+#   b  the steering rules (imwire setup) and an accept-only queue
+#      consumer (bench/accept_queue.c): the cost of the queue itself
+#   c  imwired decoding IRC on port 6667 and logging every message
+#   d  imwired with a length-changing rewrite at the start of each
+#      connection, so every later packet of the flow is translated
+# For each: bulk throughput (IRC lines, server to client; the
+# median of BENCH_REPEAT runs) and the round-trip time of IRC PRIVMSG
+# ping-pongs, one in flight. Prints a table with ratios to (a).
+#
+# Usage: bench/inline_bench.sh [BINDIR [BENCHDIR]]   (as root; `make bench`)
+#   BINDIR    imwire and imwired (default build/bin)
+#   BENCHDIR  inline_peer and accept_queue (default build/bench)
+# Environment: BENCH_BYTES (200000000), BENCH_PINGS (2000),
+#   BENCH_REPEAT (5), BENCH_SECONDS (60, the bound on each transfer),
+#   BENCH_BULK (notice: server NOTICE lines, decoded but not logged;
+#   privmsg: user PRIVMSG lines, each one a logged message event),
+#   BENCH_PERF=1 records `perf record -g` of imwired in (c) and (d) and
+#   prints the top symbols.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(cd "${1:-$TOP/build/bin}" && pwd) || exit 1
+HB=$(cd "${2:-$TOP/build/bench}" && pwd) || exit 1
+BYTES=${BENCH_BYTES:-200000000}
+PINGS=${BENCH_PINGS:-2000}
+REPEAT=${BENCH_REPEAT:-5}
+BULK=${BENCH_BULK:-notice}
+LIMIT=${BENCH_SECONDS:-60}
+PERF=${BENCH_PERF:-0}
+case $BULK in
+notice | privmsg) ;;
+*)
+	echo "inline_bench: BENCH_BULK must be notice or privmsg" >&2
+	exit 2
+	;;
+esac
+PORT=6667
+GREETING="hello there"
+CLIENT_LINE="PRIVMSG bob :hello there"
+REWRITE_TO="greetings-and-salutations"
+
+tmp=$(mktemp -d)
+P="imwbn$$"
+helper_pid=""
+
+stop_helper() {
+	[ -n "$helper_pid" ] || return 0
+	kill -TERM "$helper_pid" 2>/dev/null
+	wait "$helper_pid" 2>/dev/null
+	helper_pid=""
+}
+
+cleanup() {
+	stop_helper
+	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() {
+	echo "inline_bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, iptables, NFQUEUE)"
+for f in "$BIN/imwire" "$BIN/imwired" "$HB/inline_peer" "$HB/accept_queue"; do
+	[ -x "$f" ] || die "$f is missing: run make bench"
+done
+"$TOP/scripts/netns-topology.sh" up "$P" >/dev/null || die "cannot create the netns topology"
+B="ip netns exec $P-b"
+C="ip netns exec $P-c"
+S="ip netns exec $P-s"
+
+# wait_log FILE TEXT: until TEXT shows in FILE (5 s at most) while the helper lives.
+wait_log() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$helper_pid" 2>/dev/null; then
+			cat "$1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+start_accept_queue() {
+	$B "$HB/accept_queue" 0 3600 >"$tmp/helper.log" 2>&1 &
+	helper_pid=$!
+	wait_log "$tmp/helper.log" "queue 0 ready"
+}
+
+start_imwired() { # extra config lines...
+	printf 'jsonl_file=%s\n' "$tmp/events.jsonl" >"$tmp/imwired.conf"
+	for l in "$@"; do printf '%s\n' "$l" >>"$tmp/imwired.conf"; done
+	rm -f "$tmp/events.jsonl"
+	$B "$BIN/imwired" -d -c "$tmp/imwired.conf" >"$tmp/helper.log" 2>&1 &
+	helper_pid=$!
+	wait_log "$tmp/helper.log" "queue 0: ready"
+}
+
+# Bulk transfers: "MB/s" of each run on a line of $tmp/NAME.bulk.
+run_bulk() { # name expected-first-line expected-bytes
+	n=$1
+	r=0
+	: >"$tmp/$n.bulk"
+	while [ $r -lt "$REPEAT" ]; do
+		r=$((r + 1))
+		$S "$HB/inline_peer" bulk-server $PORT "$BYTES" "$LIMIT" "$BULK" "$GREETING" \
+			>"$tmp/bs.out" 2>"$tmp/bs.err" &
+		spid=$!
+		$C "$HB/inline_peer" bulk-client 10.77.0.2 $PORT "$LIMIT" "$CLIENT_LINE" \
+			>"$tmp/bc.out" 2>"$tmp/bc.err"
+		crc=$?
+		wait $spid
+		src=$?
+		got=$(sed -n 's/.*bytes=\([0-9]*\) .*/\1/p' "$tmp/bc.out")
+		first=$(sed -n 's/.* first=//p' "$tmp/bc.out")
+		if [ $crc -ne 0 ] || [ $src -ne 0 ] || [ "$got" != "$3" ] || [ "$first" != "$2" ]; then
+			echo "inline_bench: $n: bulk run $r is wrong: got ${got:-?} bytes" \
+				"(want $3), first line '$first' (want '$2')" >&2
+			cat "$tmp/bc.err" "$tmp/bs.err" >&2
+			echo "FAILED" >>"$tmp/$n.bulk"
+			continue
+		fi
+		sed -n 's/.*mbytes_per_s=\([0-9.]*\).*/\1/p' "$tmp/bc.out" >>"$tmp/$n.bulk"
+		# The log grows by every NOTICE line: keep the disk out of it.
+		if [ -f "$tmp/events.jsonl" ]; then
+			wc -l <"$tmp/events.jsonl" >>"$tmp/$n.events"
+			: >"$tmp/events.jsonl"
+		fi
+	done
+}
+
+run_ping() { # name expected-hello-reply
+	n=$1
+	$S "$HB/inline_peer" ping-server $PORT "$LIMIT" >"$tmp/ps.out" 2>"$tmp/ps.err" &
+	spid=$!
+	$C "$HB/inline_peer" ping-client 10.77.0.2 $PORT "$PINGS" "$LIMIT" \
+		>"$tmp/$n.ping" 2>"$tmp/pc.err"
+	crc=$?
+	wait $spid
+	src=$?
+	reply=$(sed -n 's/.* hello_reply=//p' "$tmp/$n.ping")
+	if [ $crc -ne 0 ] || [ $src -ne 0 ] || [ "$reply" != "$2" ]; then
+		echo "inline_bench: $n: ping-pong is wrong: reply '$reply' (want '$2')" >&2
+		cat "$tmp/pc.err" "$tmp/ps.err" >&2
+		echo "FAILED" >"$tmp/$n.ping"
+	fi
+}
+
+perf_start() { # name
+	[ "$PERF" = 1 ] || return 0
+	perf record -g -o "$tmp/$1.perf" -p "$helper_pid" >"$tmp/perf.log" 2>&1 &
+	perf_pid=$!
+	sleep 0.5
+}
+
+perf_stop() { # name
+	[ "$PERF" = 1 ] || return 0
+	kill -INT "$perf_pid" 2>/dev/null
+	wait "$perf_pid" 2>/dev/null
+	echo "--- perf: imwired in ($1), top symbols (self) ---"
+	perf report -i "$tmp/$1.perf" --no-children --sort symbol --stdio 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -25
+}
+
+greet_line=":bob!b@h PRIVMSG alice :$GREETING"
+greet_len=$((${#greet_line} + 2))
+bulk_bytes=$((BYTES - BYTES % 1000 + greet_len))
+rewritten_line=":bob!b@h PRIVMSG alice :$REWRITE_TO there"
+rewritten_bytes=$((bulk_bytes + ${#REWRITE_TO} - 5))
+hello_len=5
+rewritten_hello_len=${#REWRITE_TO}
+
+echo "inline_bench: $BYTES bytes bulk x $REPEAT, $PINGS ping-pongs, topology $P" >&2
+
+# (a) the plain bridge
+run_bulk a "$greet_line" $bulk_bytes
+run_ping a ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
+
+# The same steering rules for (b), (c) and (d).
+$B "$BIN/imwire" setup --bridge br0 --ports $PORT >/dev/null || die "imwire setup failed"
+
+# (b) the queue and an accept-only consumer
+start_accept_queue || die "accept_queue did not start"
+run_bulk b "$greet_line" $bulk_bytes
+run_ping b ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
+stop_helper
+sed 's/^/  (b) /' "$tmp/helper.log" >&2
+
+# (c) imwired decoding and logging
+start_imwired || die "imwired did not start"
+perf_start c
+run_bulk c "$greet_line" $bulk_bytes
+run_ping c ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
+perf_stop c
+stop_helper
+grep 'packets:' "$tmp/helper.log" | sed 's/^/  (c) /' >&2
+
+# (d) imwired translating every packet after a rewrite
+start_imwired "rewrite_test=hello:$REWRITE_TO" || die "imwired did not start"
+perf_start d
+run_bulk d "$rewritten_line" $rewritten_bytes
+run_ping d ":bob!b@h PRIVMSG alice :$REWRITE_TO back, you sent $rewritten_hello_len bytes"
+perf_stop d
+stop_helper
+grep 'packets:' "$tmp/helper.log" | sed 's/^/  (d) /' >&2
+[ -f "$tmp/c.events" ] && echo "  (c) events logged per bulk run: $(tr '\n' ' ' <"$tmp/c.events")" >&2
+
+median() { # file of numbers (or FAILED) -> median, or FAILED
+	if grep -q FAILED "$1" || ! [ -s "$1" ]; then
+		echo FAILED
+	else
+		sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	fi
+}
+
+field() { # file key
+	sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$1"
+}
+
+base_tp=$(median "$tmp/a.bulk")
+base_med=$(field "$tmp/a.ping" median_us)
+echo
+printf '%-40s %9s %7s %10s %10s %7s %10s\n' "configuration" "MB/s" "ratio" "median us" "p99 us" \
+	"ratio" "added us"
+for n in a b c d; do
+	case $n in
+	a) what="(a) bridge, no rules" ;;
+	b) what="(b) NFQUEUE + accept-only consumer" ;;
+	c) what="(c) imwired, IRC decoded and logged" ;;
+	d) what="(d) imwired, rewrite: every packet mapped" ;;
+	esac
+	tp=$(median "$tmp/$n.bulk")
+	med=$(field "$tmp/$n.ping" median_us)
+	p99=$(field "$tmp/$n.ping" p99_us)
+	awk -v what="$what" -v tp="$tp" -v btp="$base_tp" -v med="${med:-}" -v p99="${p99:-}" \
+		-v bmed="${base_med:-}" 'BEGIN {
+		r1 = (tp != "FAILED" && btp != "FAILED" && btp > 0) ? sprintf("%.2f", tp / btp) : "-"
+		if (med == "") { med = "FAILED"; p99 = "-"; r2 = "-"; add = "-" }
+		else if (bmed == "") { r2 = "-"; add = "-" }
+		else { r2 = sprintf("%.2f", med / bmed); add = sprintf("%+.1f", med - bmed) }
+		printf "%-40s %9s %7s %10s %10s %7s %10s\n", what, tp, r1, med, p99, r2, add
+	}'
+done
+echo
+case $BULK in
+notice) kind="server NOTICE lines (decoded, not logged)" ;;
+*) kind="user PRIVMSG lines (each a logged message)" ;;
+esac
+echo "bulk: $BYTES bytes of 1000-byte IRC $kind, server to client, median of $REPEAT runs"
+echo "      (runs, MB/s: a $(tr '\n' ' ' <"$tmp/a.bulk")| b $(tr '\n' ' ' <"$tmp/b.bulk")| c $(tr '\n' ' ' <"$tmp/c.bulk")| d $(tr '\n' ' ' <"$tmp/d.bulk"))"
+echo "latency: $PINGS IRC PRIVMSG round trips, one in flight, TCP_NODELAY, after 50 unmeasured"
+echo "goals: (c) and (d) throughput ratio >= 0.80; added median latency < 100 us"
