@@ -382,6 +382,42 @@ static void test_retransmission_of_edited_bytes(void)
 	teardown(&h);
 }
 
+/* Segments in any order, and twice: the receiver gets one consistent,
+ * edited stream. */
+static void test_reordered_and_duplicated_segments(void)
+{
+	struct harness h;
+	const char *a = "PRIVMSG bob :first secret\r\n", *b = "PRIVMSG bob :second secret\r\n";
+	const char *c = "PRIVMSG bob :third\r\n";
+	uint32_t base;
+
+	setup(&h, "secret", "[a longer word]", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	base = h.c.next_seq;
+	/* b arrives before a: it waits for the hole, so a's edit stays possible */
+	h.c.next_seq = base + (uint32_t)strlen(a);
+	SEND(&h, true, b);
+	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\n"));
+	CHECK_INT_EQ(h.e.stats.out_of_order_held, 1);
+	h.c.next_seq = base;
+	SEND(&h, true, a);
+	/* a again (a duplicate), then c, then b again */
+	h.c.next_seq = base;
+	SEND(&h, true, a);
+	h.c.next_seq = base + (uint32_t)(strlen(a) + strlen(b));
+	SEND(&h, true, c);
+	h.c.next_seq = base + (uint32_t)strlen(a);
+	SEND(&h, true, b);
+	h.c.next_seq = base + (uint32_t)(strlen(a) + strlen(b) + strlen(c));
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :first [a longer word]\r\n"
+			   "PRIVMSG bob :second [a longer word]\r\nPRIVMSG bob :third\r\n");
+	CHECK_INT_EQ(h.e.stats.edits, 2);
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
 static void test_mss_clamped_in_syn(void)
 {
 	struct harness h;
@@ -402,6 +438,7 @@ int main(void)
 	RUN_TEST(test_pdu_split_over_three_segments_is_held);
 	RUN_TEST(test_deadline_releases_and_commits);
 	RUN_TEST(test_retransmission_of_edited_bytes);
+	RUN_TEST(test_reordered_and_duplicated_segments);
 	RUN_TEST(test_mss_clamped_in_syn);
 	TEST_MAIN_END();
 }
