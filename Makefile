@@ -13,6 +13,16 @@ BUILD   ?= build
 OBJDIR  := $(BUILD)/obj
 BINDIR  := $(BUILD)/bin
 
+# The tc classifier: clang for the BPF target against a vmlinux.h made
+# from this machine's BTF, embedded in the loader through a libbpf skeleton.
+BPF_CLANG ?= clang
+BPFTOOL   ?= bpftool
+BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
+GENDIR    := $(BUILD)/gen
+BPF_SKEL  := $(GENDIR)/imwire.skel.h
+INC       += -I$(GENDIR)
+LIBS      += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
 # Every stage's sources; mains live in daemon/src/cli.
 LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*'))
 CLI_SRCS  := $(sort $(wildcard daemon/src/cli/*.c))
@@ -55,6 +65,18 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
 unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS)
+
+$(GENDIR)/vmlinux.h:
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $(BTF_VMLINUX) format c >$@.tmp && mv $@.tmp $@
+
+$(GENDIR)/imwire.bpf.o: bpf/imwire.bpf.c $(wildcard include/imwire/*.h) $(GENDIR)/vmlinux.h
+	$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -I$(GENDIR) -c $< -o $@
+
+$(BPF_SKEL): $(GENDIR)/imwire.bpf.o
+	$(BPFTOOL) gen skeleton $< name imwire_bpf >$@.tmp && mv $@.tmp $@
+
+$(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

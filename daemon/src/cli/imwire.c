@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "capture/pcap_source.h"
+#include "classifier/classifier.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "setup/setup.h"
@@ -25,10 +26,20 @@ static void usage(FILE *out)
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
-		"  setup --bridge BR [--queue N[-M]] [--ports LIST] [--dry-run]\n"
+		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
-		"      crosses bridge BR into imwired's queue(s)\n"
+		"      crosses bridge BR into imwired's queue(s); --by-mark steers what\n"
+		"      the kernel classifier marked (imwire attach) instead of ports\n"
+		"  attach IFACE...\n"
+		"  detach IFACE...\n"
+		"      attach (or detach) the tc BPF classifier at the ingress of each\n"
+		"      interface; its maps are pinned under $IMWIRE_PIN_DIR or\n"
+		"      " IMW_PIN_DIR "\n"
+		"  proto enable|disable NAME...\n"
+		"  proto list\n"
+		"      switch protocols on and off in the classifier; list them with\n"
+		"      their ports and counters\n"
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
@@ -288,6 +299,7 @@ static int cmd_setup(int argc, char **argv)
 		{ "ports", required_argument, NULL, 'p' },
 		{ "remove", no_argument, NULL, 'r' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "by-mark", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct setup_options o;
@@ -298,7 +310,7 @@ static int cmd_setup(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	setup_default_ports(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:q:p:rn", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:q:p:rnm", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o.bridge = optarg;
@@ -325,6 +337,9 @@ static int cmd_setup(int argc, char **argv)
 		case 'n':
 			o.dry_run = true;
 			break;
+		case 'm':
+			o.by_mark = true;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -337,6 +352,52 @@ static int cmd_setup(int argc, char **argv)
 		return 2;
 	}
 	return setup_install(&o, stdout) < 0 ? 1 : 0;
+}
+
+static int cmd_attach(int argc, char **argv, bool attach)
+{
+	char err[512];
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: imwire %s IFACE...\n", argv[0]);
+		return 2;
+	}
+	if (attach)
+		rc = classifier_attach(classifier_pin_dir(), argv + 1, (size_t)argc - 1, err,
+				       sizeof(err));
+	else
+		rc = classifier_detach(argv + 1, (size_t)argc - 1, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "imwire: %s: %s\n", argv[0], err);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_proto(int argc, char **argv)
+{
+	const char *dir = classifier_pin_dir();
+	char err[512];
+	bool enable;
+	int i;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if (classifier_proto_list(dir, stdout, err, sizeof(err)) == 0)
+			return 0;
+		fprintf(stderr, "imwire: proto: %s\n", err);
+		return 1;
+	}
+	if (argc < 3 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0)) {
+		fprintf(stderr, "usage: imwire proto enable|disable NAME... | imwire proto list\n");
+		return 2;
+	}
+	enable = strcmp(argv[1], "enable") == 0;
+	for (i = 2; i < argc; i++) {
+		if (classifier_proto_set(dir, argv[i], enable, err, sizeof(err)) < 0) {
+			fprintf(stderr, "imwire: proto: %s\n", err);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int cmd_check_config(int argc, char **argv)
@@ -371,6 +432,10 @@ int main(int argc, char **argv)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "detach") == 0)
+		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
+	if (strcmp(argv[1], "proto") == 0)
+		return cmd_proto(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

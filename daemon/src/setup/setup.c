@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "imwire/marks.h"
 #include "proto/proto.h"
 
 #define MAX_ARGS 40
@@ -150,6 +151,21 @@ int setup_install(const struct setup_options *o, FILE *log)
 		    "--queue-bypass", NULL } },
 	};
 
+	struct rule by_mark[2] = {
+		{ "raw", "PREROUTING",
+		  { "-i", (char *)o->bridge, "-p", "tcp", "-m", "mark", "--mark",
+		    IMW_MARK_STEER_MATCH, "-m", "comment", "--comment", SETUP_COMMENT, "-j", "CT",
+		    "--notrack", NULL } },
+		{ "filter", "FORWARD",
+		  { "-i", (char *)o->bridge, "-o", (char *)o->bridge, "-p", "tcp", "-m", "mark",
+		    "--mark", IMW_MARK_STEER_MATCH, "-m", "comment", "--comment", SETUP_COMMENT,
+		    "-j", "NFQUEUE",
+		    o->queue_first == o->queue_last ? "--queue-num" : "--queue-balance", queue,
+		    "--queue-bypass", NULL } },
+	};
+
+	if (o->by_mark)
+		memcpy(rules, by_mark, sizeof(rules));
 	for (t = 0; t < 2; t++) {
 		for (k = 0; k < 2; k++) {
 			command(argv, tools[t], &rules[k], "-C");

@@ -20,6 +20,9 @@ struct setup_options {
 	uint16_t ports[SETUP_MAX_PORTS];
 	size_t n_ports;
 	bool dry_run;
+	/* Steer what the kernel classifier marked (IMW_MARK_STEER) instead of
+	 * matching ports. */
+	bool by_mark;
 };
 
 /* Default ports: every protocol module's well-known ports. */

@@ -1,0 +1,357 @@
+#include "classifier/classifier.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "imwire.skel.h"
+#include "proto/proto.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+#define BPFFS_MAGIC 0xcafe4a11
+
+const char *classifier_pin_dir(void)
+{
+	const char *dir = getenv("IMWIRE_PIN_DIR");
+
+	return dir && *dir ? dir : IMW_PIN_DIR;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && (unsigned long)st.f_type == BPFFS_MAGIC;
+}
+
+int classifier_prepare_pins(const char *pin_dir, char *err, size_t err_size)
+{
+	if (!is_bpffs(BPFFS_ROOT) && mount("bpf", BPFFS_ROOT, "bpf", 0, NULL) < 0) {
+		snprintf(err, err_size, "cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
+		return -1;
+	}
+	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, err_size, "%s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	if (!is_bpffs(pin_dir)) {
+		snprintf(err, err_size, "%s is not on a bpf filesystem", pin_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_pinned(const char *pin_dir, const char *map, char *err, size_t err_size)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, map);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		snprintf(err, err_size, "%s: %s (is the classifier attached? imwire attach IFACE)",
+			 path, strerror(errno));
+	return fd;
+}
+
+/* Fresh maps: every protocol on, every module's well-known ports except
+ * 443, which carries HTTPS far more often than AIM. */
+static int fill_defaults(struct imwire_bpf *skel, char *err, size_t err_size)
+{
+	int protos = bpf_map__fd(skel->maps.protocols), ports = bpf_map__fd(skel->maps.ports);
+	int beat = bpf_map__fd(skel->maps.heartbeat);
+	struct imw_proto_conf on = { .enabled = 1 };
+	struct imw_heartbeat hb = { .last_ns = 0, .timeout_ns = IMW_HEARTBEAT_TIMEOUT_NS };
+	const struct proto_module *const *mods;
+	uint32_t key, id;
+	uint16_t port;
+	size_t n, i, j;
+
+	for (key = IMW_PROTO_NONE + 1; key < IMW_PROTO_MAX; key++)
+		if (bpf_map_update_elem(protos, &key, &on, BPF_ANY) < 0)
+			goto fail;
+	mods = proto_modules(&n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < mods[i]->n_ports; j++) {
+			port = mods[i]->ports[j];
+			id = mods[i]->id;
+			/* a shared port (5190) stays with the first module in registry order */
+			if (port != 443 && bpf_map_update_elem(ports, &port, &id, BPF_NOEXIST) < 0 &&
+			    errno != EEXIST)
+				goto fail;
+		}
+	}
+	key = 0;
+	if (bpf_map_update_elem(beat, &key, &hb, BPF_ANY) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, err_size, "filling the classifier's maps: %s", strerror(errno));
+	return -1;
+}
+
+static int attach_one(int prog_fd, const char *ifname, char *err, size_t err_size)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CLASSIFIER_TC_HANDLE,
+			    .priority = CLASSIFIER_TC_PRIORITY, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
+	int rc;
+
+	hook.ifindex = (int)if_nametoindex(ifname);
+	if (!hook.ifindex) {
+		snprintf(err, err_size, "%s: no such interface", ifname);
+		return -1;
+	}
+	rc = bpf_tc_hook_create(&hook);
+	if (rc < 0 && rc != -EEXIST) {
+		snprintf(err, err_size, "%s: cannot add clsact: %s", ifname, strerror(-rc));
+		return -1;
+	}
+	rc = bpf_tc_attach(&hook, &opts);
+	if (rc < 0) {
+		snprintf(err, err_size, "%s: cannot attach at ingress: %s", ifname, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int print_libbpf_quietly(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int classifier_attach(const char *pin_dir, char *const *ifnames, size_t n_ifnames, char *err,
+		      size_t err_size)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir);
+	struct imwire_bpf *skel;
+	char path[512];
+	bool fresh;
+	size_t i;
+	int rc = -1;
+
+	if (classifier_prepare_pins(pin_dir, err, err_size) < 0)
+		return -1;
+	libbpf_set_print(print_libbpf_quietly);
+	snprintf(path, sizeof(path), "%s/protocols", pin_dir);
+	fresh = access(path, F_OK) != 0;
+	skel = imwire_bpf__open_opts(&open_opts);
+	if (!skel) {
+		snprintf(err, err_size, "cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	if (imwire_bpf__load(skel) < 0) {
+		snprintf(err, err_size, "cannot load the BPF program (verifier log above): %s",
+			 strerror(errno));
+		goto out;
+	}
+	if (fresh && fill_defaults(skel, err, err_size) < 0)
+		goto out;
+	for (i = 0; i < n_ifnames; i++)
+		if (attach_one(bpf_program__fd(skel->progs.imwire_classify), ifnames[i], err,
+			       err_size) < 0)
+			goto out;
+	rc = 0;
+out:
+	/* the tc filters keep the program, the pins keep the maps */
+	imwire_bpf__destroy(skel);
+	return rc;
+}
+
+int classifier_detach(char *const *ifnames, size_t n_ifnames, char *err, size_t err_size)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n_ifnames; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CLASSIFIER_TC_HANDLE,
+				    .priority = CLASSIFIER_TC_PRIORITY);
+
+		hook.ifindex = (int)if_nametoindex(ifnames[i]);
+		if (!hook.ifindex) {
+			snprintf(err, err_size, "%s: no such interface", ifnames[i]);
+			return -1;
+		}
+		rc = bpf_tc_detach(&hook, &opts);
+		if (rc < 0 && rc != -ENOENT) {
+			snprintf(err, err_size, "%s: cannot detach: %s", ifnames[i], strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int proto_by_name(const char *name, uint32_t *id)
+{
+	const struct proto_module *const *mods;
+	char *end;
+	unsigned long v;
+	size_t n, i;
+
+	mods = proto_modules(&n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(mods[i]->name, name) == 0) {
+			*id = mods[i]->id;
+			return 0;
+		}
+	}
+	v = strtoul(name, &end, 10);
+	if (*name && !*end && v > IMW_PROTO_NONE && v < IMW_PROTO_MAX) {
+		*id = (uint32_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+int classifier_proto_set(const char *pin_dir, const char *name, bool enabled, char *err,
+			 size_t err_size)
+{
+	struct imw_proto_conf conf = { .enabled = enabled ? 1 : 0 };
+	uint32_t id;
+	int fd, rc;
+
+	if (proto_by_name(name, &id) < 0) {
+		snprintf(err, err_size, "unknown protocol \"%s\"", name);
+		return -1;
+	}
+	fd = open_pinned(pin_dir, "protocols", err, err_size);
+	if (fd < 0)
+		return -1;
+	rc = bpf_map_update_elem(fd, &id, &conf, BPF_ANY);
+	if (rc < 0)
+		snprintf(err, err_size, "updating protocols: %s", strerror(errno));
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Sum one protocol's per-CPU counters. */
+static int read_counters(int fd, uint32_t id, struct imw_counters *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct imw_counters *per;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0)
+		return -1;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -1;
+	if (bpf_map_lookup_elem(fd, &id, per) < 0) {
+		free(per);
+		return -1;
+	}
+	for (i = 0; i < ncpu; i++) {
+		sum->flows += per[i].flows;
+		sum->steered += per[i].steered;
+		sum->not_steered += per[i].not_steered;
+		sum->fixed_up += per[i].fixed_up;
+	}
+	free(per);
+	return 0;
+}
+
+static void print_ports(FILE *out, int ports_fd, uint32_t id)
+{
+	uint16_t key, next;
+	uint32_t value;
+	bool first = true, have = false;
+	int guard = 0;
+
+	while (guard++ < IMW_MAX_PORTS + 1 &&
+	       bpf_map_get_next_key(ports_fd, have ? &key : NULL, &next) == 0) {
+		key = next;
+		have = true;
+		if (bpf_map_lookup_elem(ports_fd, &key, &value) == 0 && value == id) {
+			fprintf(out, "%s%u", first ? "" : ",", key);
+			first = false;
+		}
+	}
+	if (first)
+		fputc('-', out);
+}
+
+int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_size)
+{
+	int protos, ports, counters, rc = -1;
+	const struct proto_module *m;
+	struct imw_proto_conf conf;
+	struct imw_counters c;
+	uint32_t id;
+
+	protos = open_pinned(pin_dir, "protocols", err, err_size);
+	ports = open_pinned(pin_dir, "ports", err, err_size);
+	counters = open_pinned(pin_dir, "counters", err, err_size);
+	if (protos < 0 || ports < 0 || counters < 0)
+		goto out;
+	fprintf(out, "%-6s %-3s %-20s %10s %12s %12s %10s\n", "proto", "on", "ports", "flows",
+		"steered", "not_steered", "fixed_up");
+	for (id = IMW_PROTO_NONE; id < IMW_PROTO_MAX; id++) {
+		m = proto_module_by_id((enum imw_proto)id);
+		if (read_counters(counters, id, &c) < 0) {
+			snprintf(err, err_size, "reading counters: %s", strerror(errno));
+			goto out;
+		}
+		if (id == IMW_PROTO_NONE) {
+			fprintf(out, "%-6s %-3s %-20s %10llu %12s %12llu %10s\n", "other", "-", "-",
+				(unsigned long long)c.flows, "-", (unsigned long long)c.not_steered,
+				"-");
+			continue;
+		}
+		if (bpf_map_lookup_elem(protos, &id, &conf) < 0)
+			conf.enabled = 0;
+		fprintf(out, "%-6s %-3s ", m ? m->name : "?", conf.enabled ? "on" : "off");
+		{
+			char buf[128] = "";
+			FILE *mem = fmemopen(buf, sizeof(buf) - 1, "w");
+
+			if (mem) {
+				print_ports(mem, ports, id);
+				fclose(mem);
+			}
+			fprintf(out, "%-20s", buf);
+		}
+		fprintf(out, " %10llu %12llu %12llu %10llu\n", (unsigned long long)c.flows,
+			(unsigned long long)c.steered, (unsigned long long)c.not_steered,
+			(unsigned long long)c.fixed_up);
+	}
+	rc = 0;
+out:
+	if (protos >= 0)
+		close(protos);
+	if (ports >= 0)
+		close(ports);
+	if (counters >= 0)
+		close(counters);
+	return rc;
+}
+
+int classifier_heartbeat_open(const char *pin_dir, char *err, size_t err_size)
+{
+	return open_pinned(pin_dir, "heartbeat", err, err_size);
+}
+
+int classifier_heartbeat_beat(int fd, unsigned long long timeout_ns)
+{
+	struct imw_heartbeat hb;
+	struct timespec ts;
+	uint32_t key = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	hb.last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	hb.timeout_ns = timeout_ns ? timeout_ns : IMW_HEARTBEAT_TIMEOUT_NS;
+	return bpf_map_update_elem(fd, &key, &hb, BPF_ANY);
+}
