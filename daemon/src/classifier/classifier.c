@@ -355,3 +355,11 @@ int classifier_heartbeat_beat(int fd, unsigned long long timeout_ns)
 	hb.timeout_ns = timeout_ns ? timeout_ns : IMW_HEARTBEAT_TIMEOUT_NS;
 	return bpf_map_update_elem(fd, &key, &hb, BPF_ANY);
 }
+
+int classifier_heartbeat_stop(int fd)
+{
+	struct imw_heartbeat hb = { .last_ns = 0, .timeout_ns = IMW_HEARTBEAT_TIMEOUT_NS };
+	uint32_t key = 0;
+
+	return bpf_map_update_elem(fd, &key, &hb, BPF_ANY);
+}

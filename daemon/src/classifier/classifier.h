@@ -41,5 +41,7 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
 int classifier_heartbeat_open(const char *pin_dir, char *err, size_t err_size);
 /* Record "the daemon is alive now" (CLOCK_MONOTONIC, as bpf_ktime_get_ns). */
 int classifier_heartbeat_beat(int fd, unsigned long long timeout_ns);
+/* Record "the daemon is gone" (a clean stop). */
+int classifier_heartbeat_stop(int fd);
 
 #endif

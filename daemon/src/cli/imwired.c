@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "classifier/classifier.h"
 #include "config/config.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
@@ -125,7 +126,10 @@ struct daemon_config {
 	unsigned generation;
 	struct imw_config cfg;
 	const char *path;
+	int heartbeat_fd; /* the classifier's pinned heartbeat map, or -1 */
 };
+
+#define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
 
 static void free_rules(struct engine_test_rules *r)
 {
@@ -327,7 +331,10 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	while (!stop_requested) {
+	for (i = 0; !stop_requested; i++) {
+		/* the classifier fixes up released flows itself once beats stop */
+		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
+			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
 		if (reload_requested) {
 			struct imw_config fresh;
 			char err[512];
@@ -458,12 +465,15 @@ static int daemonize(void)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE]\n"
+		     "               [--pidfile FILE] [--attach IFACE]...\n"
 		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
 		     "  -d             stay in the foreground, log to stderr\n"
-		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n");
+		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
+		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
+		     "                 (repeatable); with the classifier's maps pinned, the\n"
+		     "                 daemon beats its heartbeat while it runs\n");
 }
 
 int main(int argc, char **argv)
@@ -475,8 +485,11 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "attach", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *attach[64];
+	size_t n_attach = 0;
 	const char *config_path = DEFAULT_CONFIG, *tap = NULL, *pidfile = NULL;
 	char *pidfile_owned;
 	unsigned first = 0, last = 0;
@@ -488,8 +501,15 @@ int main(int argc, char **argv)
 	int c, status;
 	size_t i;
 
-	while ((c = getopt_long(argc, argv, "c:q:t:p:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (n_attach == sizeof(attach) / sizeof(attach[0])) {
+				fprintf(stderr, "imwired: --attach: at most 64 interfaces\n");
+				return 2;
+			}
+			attach[n_attach++] = optarg;
+			break;
 		case 'c':
 			config_path = optarg;
 			config_given = true;
@@ -526,6 +546,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&dc, 0, sizeof(dc));
+	dc.heartbeat_fd = -1;
 	pthread_mutex_init(&dc.lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
@@ -572,11 +593,26 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (n_attach && classifier_attach(classifier_pin_dir(), attach, n_attach, err,
+					  sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "--attach: %s", err);
+		return 1;
+	}
+	if (!tap) {
+		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
+		if (dc.heartbeat_fd >= 0)
+			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
+	}
 	if (tap)
 		status = run_tap(tap, &dc.cfg, &ss);
 	else
 		status = run_queues(&dc, &ss, first, last);
 
+	if (dc.heartbeat_fd >= 0) {
+		/* a clean stop ends the beats at once: no timeout to wait out */
+		classifier_heartbeat_stop(dc.heartbeat_fd);
+		close(dc.heartbeat_fd);
+	}
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
 	if (ss.failed)
