@@ -1,0 +1,315 @@
+#!/bin/sh
+# The tc BPF classifier on the bridge ports of the netns topology, with
+# `imwire setup --by-mark` steering what it marks into imwired:
+#  - an IRC flow on a non-standard port and an XMPP flow are steered (the
+#    daemon logs their messages) while a bulk HTTP-like flow is not (the
+#    NFQUEUE rule's packet counter does not move, the classifier counts
+#    it as "other");
+#  - XMPP switched off with plain bpftool stops steering new XMPP flows;
+#  - `imwire proto enable|disable|list`, detach;
+#  - the fix-up fast path: a flow whose published seq deltas the
+#    classifier applies itself (no daemon heartbeat) stays byte-exact,
+#    with each side's sequence numbers shifted by the delta on the wire.
+# Needs root, BPF and bpffs (mounted on /sys/fs/bpf when missing).
+set -u
+PY=/usr/bin/python3
+PEER="$TOP/tests/peers/linepeer.py"
+tmp=$(mktemp -d)
+P="imwbc$$"
+PIN="/sys/fs/bpf/imwire-$P"
+export IMWIRE_PIN_DIR="$PIN"
+daemon_pid=""
+
+cleanup() {
+	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$PIN" "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	fail bpf_classifier "needs root for network namespaces, tc and BPF"
+	exit 0
+fi
+if ! command -v bpftool >/dev/null 2>&1; then
+	fail bpf_classifier "bpftool is missing (scripts/install-deps.sh)"
+	exit 0
+fi
+if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
+	fail bpf_classifier "cannot create the netns topology"
+	exit 0
+fi
+B="ip netns exec $P-b"
+C="ip netns exec $P-c"
+S="ip netns exec $P-s"
+# `ip netns exec` remounts /sys and hides bpffs: BPF work uses nsenter.
+BPF_B="nsenter --net=/run/netns/$P-b"
+
+if $BPF_B "$BIN/imwire" attach vc vs >"$tmp/attach.log" 2>&1 &&
+	$BPF_B tc filter show dev vc ingress | grep -q imwire_classify &&
+	$BPF_B tc filter show dev vs ingress | grep -q imwire_classify; then
+	pass attach_both_bridge_ports
+else
+	fail attach_both_bridge_ports "$(tail -5 "$tmp/attach.log")"
+	exit 0
+fi
+for m in protocols ports flows counters heartbeat; do
+	[ -e "$PIN/$m" ] || fail "pinned_$m"
+done
+$B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
+
+# counter PROTO COLUMN: flows, steered, not_steered or fixed_up, summed over CPUs
+counter() {
+	"$BIN/imwire" proto list | awk -v p="$1" -v col="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == p { print $(idx[col]) }'
+}
+queued() { # packets the NFQUEUE rule has sent to the daemon
+	$B iptables -w -t filter -L FORWARD -v -x -n | awk '/NFQUEUE/ { n += $1 } END { print n + 0 }'
+}
+
+printf 'jsonl_file=%s\nhold_deadline_ms=50\n' "$tmp/events.jsonl" >"$tmp/d.conf"
+$B "$BIN/imwired" -d -c "$tmp/d.conf" >"$tmp/daemon.log" 2>&1 &
+daemon_pid=$!
+i=0
+while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+		fail daemon_start "$(cat "$tmp/daemon.log")"
+		exit 0
+	fi
+	sleep 0.05
+done
+
+# run_peers NAME PORT: scripts $tmp/NAME.client and .server
+run_peers() {
+	$S $PY "$PEER" server "$2" "$tmp/$1.server" "$tmp/$1.server.got" 2>"$tmp/$1.server.err" &
+	spid=$!
+	sleep 0.2
+	$C $PY "$PEER" client 10.77.0.2 "$2" "$tmp/$1.client" "$tmp/$1.client.got" 2>"$tmp/$1.client.err"
+	crc=$?
+	wait $spid
+	src=$?
+	[ $crc -eq 0 ] && [ $src -eq 0 ]
+}
+
+logged() { grep -c "\"text\":\"$1\"" "$tmp/events.jsonl" 2>/dev/null; }
+
+# ---------------------------------------------------------------------
+# IRC on port 7777: no port rule knows it, the payload signature does.
+cat >"$tmp/irc.client" <<EOF
+send NICK alice
+send USER a 0 * :Alice
+send PRIVMSG bob :irc on an odd port
+expectline :srv NOTICE alice :done
+close
+EOF
+cat >"$tmp/irc.server" <<EOF
+expectline PRIVMSG bob :irc on an odd port
+send :srv NOTICE alice :done
+close
+EOF
+q0=$(queued)
+run_peers irc 7777 || fail irc_peers "$(cat "$tmp/irc.client.err" "$tmp/irc.server.err")"
+sleep 0.3
+q1=$(queued)
+if [ "$(logged 'irc on an odd port')" = 1 ] && [ "$(counter irc flows)" = 1 ] &&
+	[ "$(counter irc steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
+	pass irc_odd_port_steered
+else
+	fail irc_odd_port_steered "logged $(logged 'irc on an odd port'), flows $(counter irc flows)," \
+		"steered $(counter irc steered), queued $q0 -> $q1"
+fi
+
+# ---------------------------------------------------------------------
+# XMPP, on a port of its own and on 5222.
+xmpp_scripts() { # name text
+	cat >"$tmp/$1.client" <<EOF
+send <?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>
+expectline <iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.com/res</jid></bind></iq>
+send <message to='bob@example.com' type='chat' id='m1'><body>$2</body></message>
+expectline </stream:stream>
+send </stream:stream>
+close
+EOF
+	cat >"$tmp/$1.server" <<EOF
+send <?xml version='1.0'?><stream:stream from='example.com' id='s1' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>
+send <iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.com/res</jid></bind></iq>
+expectline <message to='bob@example.com' type='chat' id='m1'><body>$2</body></message>
+send </stream:stream>
+close
+EOF
+}
+xmpp_scripts xmpp1 "xmpp steered"
+q0=$(queued)
+run_peers xmpp1 15222 || fail xmpp_peers "$(cat "$tmp/xmpp1.client.err" "$tmp/xmpp1.server.err")"
+sleep 0.3
+q1=$(queued)
+if [ "$(logged 'xmpp steered')" = 1 ] && [ "$(counter xmpp flows)" = 1 ] &&
+	[ "$(counter xmpp steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
+	pass xmpp_steered
+else
+	fail xmpp_steered "logged $(logged 'xmpp steered'), flows $(counter xmpp flows)," \
+		"steered $(counter xmpp steered), queued $q0 -> $q1"
+fi
+
+# ---------------------------------------------------------------------
+# A bulk HTTP-like flow: never marked, never queued.
+cat >"$tmp/http.client" <<EOF
+send GET /big HTTP/1.1
+send Host: example.com
+send
+expect 2000000
+close
+EOF
+cat >"$tmp/http.server" <<EOF
+expectline
+send HTTP/1.1 200 OK
+bulk 2000000
+close
+EOF
+q0=$(queued)
+other0=$(counter other flows)
+steered0=$("$BIN/imwire" proto list | awk 'NR > 2 { n += $5 } END { print n + 0 }')
+run_peers http 8080 || fail http_peers "$(cat "$tmp/http.client.err" "$tmp/http.server.err")"
+q1=$(queued)
+steered1=$("$BIN/imwire" proto list | awk 'NR > 2 { n += $5 } END { print n + 0 }')
+other1=$(counter other flows)
+if [ "$q1" = "$q0" ] && [ "$steered1" = "$steered0" ] && [ "$other1" -eq $((other0 + 1)) ] &&
+	[ "$(counter other not_steered)" -gt 10 ]; then
+	pass http_bulk_not_steered
+else
+	fail http_bulk_not_steered "queued $q0 -> $q1, steered $steered0 -> $steered1," \
+		"other flows $other0 -> $other1, other packets $(counter other not_steered)"
+fi
+
+# ---------------------------------------------------------------------
+# XMPP off with bpftool (protocol id 7, enabled = 0): new flows pass by.
+if bpftool map update pinned "$PIN/protocols" key 7 0 0 0 value 0 0 0 0 &&
+	"$BIN/imwire" proto list | grep -q '^xmpp *off'; then
+	pass bpftool_disables_xmpp
+else
+	fail bpftool_disables_xmpp "$("$BIN/imwire" proto list 2>&1 | grep xmpp)"
+fi
+xmpp_scripts xmpp2 "xmpp while off"
+q0=$(queued)
+s0=$(counter xmpp steered)
+run_peers xmpp2 5222 || fail xmpp_off_peers "$(cat "$tmp/xmpp2.client.err" "$tmp/xmpp2.server.err")"
+sleep 0.3
+q1=$(queued)
+if [ "$q1" = "$q0" ] && [ "$(counter xmpp steered)" = "$s0" ] &&
+	[ "$(logged 'xmpp while off')" = 0 ] && [ "$(counter xmpp not_steered)" -gt 0 ]; then
+	pass xmpp_off_not_steered
+else
+	fail xmpp_off_not_steered "queued $q0 -> $q1, steered $s0 -> $(counter xmpp steered)," \
+		"logged $(logged 'xmpp while off')"
+fi
+
+# imwire proto enable/disable by name
+if "$BIN/imwire" proto enable xmpp && "$BIN/imwire" proto disable irc gg &&
+	"$BIN/imwire" proto list | grep -q '^xmpp *on' &&
+	"$BIN/imwire" proto list | grep -q '^irc *off' &&
+	"$BIN/imwire" proto list | grep -q '^gg *off' &&
+	"$BIN/imwire" proto enable irc gg && ! "$BIN/imwire" proto enable nosuch 2>/dev/null; then
+	pass proto_enable_disable_by_name
+else
+	fail proto_enable_disable_by_name "$("$BIN/imwire" proto list 2>&1)"
+fi
+kill -TERM "$daemon_pid" 2>/dev/null
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=""
+
+# ---------------------------------------------------------------------
+# Fix-up fast path: a flow whose deltas are published (client side +5,
+# server side -3) before its SYN, with no daemon beating: the classifier
+# shifts seq and ack on both bridge ports, the ends never notice.
+cat >"$tmp/fixed_client.py" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.bind(("10.77.0.1", 40001))
+s.settimeout(10)
+s.connect(("10.77.0.2", 7778))
+s.sendall(b"x" * 100000)
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+sys.exit(0 if got == b"y" * 50000 else 1)
+EOF
+cat >"$tmp/fixed_server.py" <<'EOF'
+import socket, sys
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("10.77.0.2", 7778))
+ls.listen(1)
+ls.settimeout(10)
+c, _ = ls.accept()
+c.settimeout(10)
+got = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    got += d
+c.sendall(b"y" * 50000)
+c.close()
+sys.exit(0 if got == b"x" * 100000 else 1)
+EOF
+# key: ::ffff:10.77.0.1, ::ffff:10.77.0.2, ports 40001 and 7778 (little
+# endian), pad; value: steer, irc, 0, has-delta, +5, -3, pad
+a="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 1"
+b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
+bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
+	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
+	fail fixup_publish "bpftool map update flows"
+$B tcpdump -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>/dev/null &
+d1=$!
+$B tcpdump -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>/dev/null &
+d2=$!
+sleep 0.5
+f0=$(counter irc fixed_up)
+$S $PY "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
+spid=$!
+sleep 0.2
+$C $PY "$tmp/fixed_client.py" 2>"$tmp/fc.err"
+crc=$?
+wait $spid
+src=$?
+sleep 0.3
+kill -INT $d1 $d2 2>/dev/null
+wait $d1 $d2 2>/dev/null
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(counter irc fixed_up)" -gt "$f0" ]; then
+	pass fixup_connection_intact
+else
+	fail fixup_connection_intact "client $crc, server $src, fixed_up $f0 -> $(counter irc fixed_up)" \
+		"$(cat "$tmp/fc.err" "$tmp/fs.err")"
+fi
+# The SYN's seq is 5 higher on the server's side than on the client's,
+# the SYN-ACK's 3 lower on the client's side than on the server's.
+syn_seq() { tcpdump -r "$1" -nn -S "$2" 2>/dev/null | sed -n 's/.*seq \([0-9]*\),.*/\1/p' | head -1; }
+cs=$(syn_seq "$tmp/fc.pcap" 'tcp[tcpflags] == tcp-syn')
+ss=$(syn_seq "$tmp/fs.pcap" 'tcp[tcpflags] == tcp-syn')
+ca=$(syn_seq "$tmp/fc.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
+sa=$(syn_seq "$tmp/fs.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
+if [ -n "$cs" ] && [ -n "$ca" ] && [ $(((ss - cs) & 0xffffffff)) = 5 ] &&
+	[ $(((sa - ca) & 0xffffffff)) = 3 ]; then
+	pass fixup_shifts_sequence_numbers
+else
+	fail fixup_shifts_sequence_numbers "client SYN $cs, server SYN $ss, server SYN-ACK $sa, client SYN-ACK $ca"
+fi
+
+if $BPF_B "$BIN/imwire" detach vc vs && ! $BPF_B tc filter show dev vc ingress | grep -q imwire; then
+	pass detach
+else
+	fail detach
+fi
