@@ -22,6 +22,7 @@
 #include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
+#include "policy/policy.h"
 
 #define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
 #define POLL_INTERVAL_MS 10
@@ -125,45 +126,12 @@ struct daemon_config {
 	pthread_mutex_t lock;
 	unsigned generation;
 	struct imw_config cfg;
+	struct policy *policy; /* built from cfg; workers hold their own references */
 	const char *path;
 	int heartbeat_fd; /* the classifier's pinned heartbeat map, or -1 */
 };
 
 #define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
-
-static void free_rules(struct engine_test_rules *r)
-{
-	free(r->rewrite_from);
-	free(r->rewrite_to);
-	free(r->drop_word);
-	free(r->inject_word);
-	free(r->inject_text);
-	memset(r, 0, sizeof(*r));
-}
-
-static bool split_pair(const char *v, char **a, char **b)
-{
-	const char *colon = v ? strchr(v, ':') : NULL;
-
-	if (!colon)
-		return false;
-	*a = strndup(v, (size_t)(colon - v));
-	*b = strdup(colon + 1);
-	return *a && *b;
-}
-
-static void rules_from_config(const struct imw_config *cfg, struct engine_test_rules *r)
-{
-	const char *v;
-
-	memset(r, 0, sizeof(*r));
-	if ((v = config_get(cfg, "rewrite_test")) && !split_pair(v, &r->rewrite_from, &r->rewrite_to))
-		log_msg(LOG_WARNING, "rewrite_test: expected FROM:TO");
-	if ((v = config_get(cfg, "drop_test")))
-		r->drop_word = strdup(v);
-	if ((v = config_get(cfg, "inject_test")) && !split_pair(v, &r->inject_word, &r->inject_text))
-		log_msg(LOG_WARNING, "inject_test: expected WORD:TEXT");
-}
 
 static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
 {
@@ -175,7 +143,6 @@ static void engine_config_from(const struct imw_config *cfg, struct engine_confi
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))
 		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
-	rules_from_config(cfg, &ec->rules);
 }
 
 struct worker {
@@ -209,16 +176,17 @@ static void worker_flush(struct worker *w)
 
 static void worker_reload(struct worker *w, unsigned *generation)
 {
-	struct engine_test_rules fresh;
+	struct policy *old = NULL;
 
 	pthread_mutex_lock(&w->dc->lock);
 	if (w->dc->generation != *generation) {
-		rules_from_config(&w->dc->cfg, &fresh);
-		free_rules(&w->engine.cfg.rules);
-		w->engine.cfg.rules = fresh;
+		/* Between two packets: every later event sees the new policy. */
+		old = w->engine.cfg.policy;
+		w->engine.cfg.policy = policy_ref(w->dc->policy);
 		*generation = w->dc->generation;
 	}
 	pthread_mutex_unlock(&w->dc->lock);
+	policy_unref(old);
 }
 
 static void *worker_main(void *arg)
@@ -234,19 +202,20 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&w->dc->lock);
 	engine_config_from(&w->dc->cfg, &ec);
+	ec.policy = policy_ref(w->dc->policy);
 	generation = w->dc->generation;
 	pthread_mutex_unlock(&w->dc->lock);
 	engine_outq_init(&w->out);
 	if (engine_init(&w->engine, &ec, shared_sinks_write, w->sinks) < 0) {
 		log_msg(LOG_ERR, "queue %u: out of memory", w->queue);
-		free_rules(&ec.rules);
+		policy_unref(ec.policy);
 		w->status = 1;
 		return NULL;
 	}
 	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "cannot open NFQUEUE %u: %s", w->queue, err);
 		engine_destroy(&w->engine, &w->out);
-		free_rules(&w->engine.cfg.rules);
+		policy_unref(w->engine.cfg.policy);
 		engine_outq_free(&w->out);
 		w->status = 1;
 		stop_requested = 1;
@@ -296,8 +265,14 @@ static void *worker_main(void *arg)
 		(unsigned long long)st->not_tcp, (unsigned long long)st->malformed,
 		(unsigned long long)qs->truncated, (unsigned long long)qs->enobufs,
 		(unsigned long long)qs->send_errors);
+	log_msg(LOG_INFO,
+		"queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
+		"already), %llu notices injected, %llu notices without a PDU to follow",
+		w->queue, (unsigned long long)st->policy_blocked,
+		(unsigned long long)st->policy_blanked, (unsigned long long)st->notices_injected,
+		(unsigned long long)st->notices_dropped);
 	nfqueue_close(&w->q);
-	free_rules(&w->engine.cfg.rules);
+	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);
 	return NULL;
 }
@@ -337,19 +312,26 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
 		if (reload_requested) {
 			struct imw_config fresh;
+			struct policy *policy = NULL, *replaced;
 			char err[512];
 
 			reload_requested = 0;
 			config_init(&fresh);
-			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0) {
+			/* Configuration and lists are replaced together or not at all. */
+			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
+			    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err)))) {
 				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
 				config_free(&fresh);
 			} else {
 				pthread_mutex_lock(&dc->lock);
 				config_free(&dc->cfg);
 				dc->cfg = fresh;
+				replaced = dc->policy;
+				dc->policy = policy;
 				dc->generation++;
 				pthread_mutex_unlock(&dc->lock);
+				policy_take_history(policy, replaced);
+				policy_unref(replaced);
 				log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
 			}
 		}
@@ -558,6 +540,11 @@ int main(int argc, char **argv)
 		config_free(&dc.cfg);
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
+	dc.policy = policy_new(&dc.cfg, POLICY_LIVE, err, sizeof(err));
+	if (!dc.policy) {
+		fprintf(stderr, "imwired: %s\n", err);
+		return 1;
+	}
 	/* A copy: a reload replaces the configuration the value lives in. */
 	if (!pidfile)
 		pidfile = config_get(&dc.cfg, "pidfilename");
@@ -620,6 +607,7 @@ int main(int argc, char **argv)
 	if (pidfile)
 		unlink(pidfile);
 	free(pidfile_owned);
+	policy_unref(dc.policy);
 	config_free(&dc.cfg);
 	log_msg(LOG_INFO, "stopped");
 	return status;

@@ -58,7 +58,13 @@ static const struct key_spec known_keys[] = {
 	/* imwire */
 	{ "local_nets", VALUE_NETS, NULL },
 	{ "jsonl_file", VALUE_STRING, NULL },
-	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, test-only until the policy stage */
+	{ "regex_replace", VALUE_STRING, NULL },   /* /PATTERN/REPLACEMENT/FLAGS, repeatable */
+	{ "block_encrypted", VALUE_STRING, NULL }, /* protocols whose STARTTLS is refused */
+	{ "notice_text", VALUE_STRING, NULL },     /* told once per conversation and period */
+	{ "notice_days", VALUE_UINT, NULL },
+	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
+	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
+	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, a plain policy rule for tests */
 	{ "drop_test", VALUE_STRING, NULL },    /* WORD: delete messages containing it */
 	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },

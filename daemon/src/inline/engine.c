@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "packet/tcp_edit.h"
+#include "policy/policy.h"
 #include "seqmap/seqmap.h"
 #include "util/text.h"
 
@@ -509,27 +510,16 @@ static void apply_edit(struct engine *e, struct inline_flow *ifl, struct pending
 		m->pdu_count_changed(&ifl->flow->app->session, pe->dir, pe->pdu_delta);
 }
 
-/* ---- policy hook (test rules until the policy stage lands) ------------ */
+/* ---- policy hook ------------------------------------------------------ */
 
-static char *replace_all(const char *text, const char *from, const char *to)
-{
-	struct bytebuf b;
-	size_t fl = strlen(from);
-	const char *p = text, *hit;
+#define MAX_DEFERRED_NOTICES 256
 
-	bytebuf_init(&b);
-	while ((hit = strstr(p, from)) != NULL) {
-		if (!bytebuf_append(&b, p, (size_t)(hit - p)) || !bytebuf_append_str(&b, to))
-			goto fail;
-		p = hit + fl;
-	}
-	if (!bytebuf_append_str(&b, p) || !bytebuf_terminate(&b))
-		goto fail;
-	return (char *)b.data;
-fail:
-	bytebuf_free(&b);
-	return NULL;
-}
+struct deferred_notice {
+	uint64_t flow_id;
+	uint8_t *bytes; /* encoded PDUs towards the local client */
+	size_t len;
+	int pdus;
+};
 
 static void encode_edit(struct engine *e, struct proto_session *s, const struct im_event *ev,
 			const char *new_text)
@@ -566,58 +556,238 @@ static void encode_edit(struct engine *e, struct proto_session *s, const struct 
 	event_free(&copy);
 }
 
-static void inject_after(struct engine *e, struct proto_session *s, const struct im_event *ev,
-			 const char *text)
+/* A new message PDU built by the module from the neutral fields, appended
+ * to out; false when the module cannot build one. */
+static bool encode_message(struct engine *e, struct proto_session *s, const struct im_event *ev,
+			   enum im_dir dir, const char *text, struct bytebuf *out)
 {
-	struct im_event copy;
-	struct bytebuf out;
+	struct im_event msg;
+	size_t mark = out->len;
+	bool ok;
 
 	if (!s->module->encode) {
 		e->stats.edits_refused_encode++;
+		return false;
+	}
+	if (!event_copy(&msg, ev)) {
+		e->stats.alloc_failures++;
+		return false;
+	}
+	msg.dir = dir;
+	msg.kind = IM_KIND_MESSAGE;
+	ok = event_set_str(&msg.text, text) &&
+	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
+	if (!ok) {
+		out->len = mark;
+		e->stats.edits_refused_encode++;
+	}
+	event_free(&msg);
+	return ok;
+}
+
+/* A blocked PDU is deleted; if part of it already went out, the rest can
+ * only change in place, so its text is blanked instead (DESIGN, Holding). */
+static void block_pdu(struct engine *e, struct inline_flow *ifl, struct proto_session *s,
+		      const struct im_event *ev, const struct bytebuf *replacement, int pdus)
+{
+	uint64_t start = ev->pdu_offset, end = ev->pdu_offset + ev->pdu_len;
+	struct im_event blank;
+	struct bytebuf out;
+	bool encoded = false;
+	char *spaces;
+	size_t n;
+
+	e->stats.policy_blocked++;
+	if (ifl && start >= ifl->dir[ev->dir].released_end) {
+		pending_add(e, ev, start, end, replacement ? replacement->data : NULL,
+			    replacement ? replacement->len : 0, pdus - 1);
 		return;
 	}
-	if (!event_copy(&copy, ev)) {
+	e->stats.policy_blanked++;
+	if (!ev->text || ev->kind != IM_KIND_MESSAGE)
+		return;
+	/* The module's own encoding of blanks when it keeps the length (text
+	 * in another charset); else the raw text bytes become spaces. */
+	n = strlen(ev->text);
+	spaces = malloc(n + 1);
+	if (!spaces) {
 		e->stats.alloc_failures++;
 		return;
 	}
+	memset(spaces, ' ', n);
+	spaces[n] = '\0';
 	bytebuf_init(&out);
-	if (!event_set_str(&copy.text, text) ||
-	    s->module->encode(s, ev->dir, &copy, NULL, 0, &out) < 0 || out.len == 0)
-		e->stats.edits_refused_encode++;
-	else
-		pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
-			    out.data, out.len, 1);
+	if (s->module->encode) {
+		if (!event_copy(&blank, ev)) {
+			e->stats.alloc_failures++;
+		} else {
+			if (event_set_str(&blank.text, spaces) &&
+			    s->module->encode(s, ev->dir, &blank, ev->pdu_data, ev->pdu_len, &out) == 0 &&
+			    out.len == ev->pdu_len)
+				encoded = true;
+			event_free(&blank);
+		}
+	}
+	if (encoded) {
+		encode_edit(e, s, ev, spaces);
+	} else if (ev->has_text_span && ev->text_offset + ev->text_len <= ev->pdu_len) {
+		uint8_t *raw = malloc(ev->text_len ? ev->text_len : 1);
+
+		if (raw) {
+			memset(raw, ' ', ev->text_len);
+			pending_add(e, ev, start + ev->text_offset, start + ev->text_offset + ev->text_len,
+				    raw, ev->text_len, 0);
+			free(raw);
+		} else {
+			e->stats.alloc_failures++;
+		}
+	}
 	bytebuf_free(&out);
-	event_free(&copy);
+	free(spaces);
+}
+
+static void defer_notices(struct engine *e, uint64_t flow_id, const struct bytebuf *b, int pdus)
+{
+	struct deferred_notice *dn;
+
+	if (e->n_deferred == MAX_DEFERRED_NOTICES) {
+		/* The oldest waited longest for a PDU that never came. */
+		free(e->deferred[0].bytes);
+		memmove(e->deferred, e->deferred + 1, (e->n_deferred - 1) * sizeof(*dn));
+		e->n_deferred--;
+		e->stats.notices_dropped++;
+	}
+	if (!e->deferred) {
+		e->deferred = calloc(MAX_DEFERRED_NOTICES, sizeof(*dn));
+		if (!e->deferred) {
+			e->stats.alloc_failures++;
+			return;
+		}
+	}
+	dn = &e->deferred[e->n_deferred];
+	dn->bytes = malloc(b->len);
+	if (!dn->bytes) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	memcpy(dn->bytes, b->data, b->len);
+	dn->len = b->len;
+	dn->flow_id = flow_id;
+	dn->pdus = pdus;
+	e->n_deferred++;
+}
+
+static void drop_deferred(struct engine *e, size_t i)
+{
+	free(e->deferred[i].bytes);
+	memmove(e->deferred + i, e->deferred + i + 1, (e->n_deferred - i - 1) * sizeof(*e->deferred));
+	e->n_deferred--;
+}
+
+/* Notices waiting for this flow go right after a complete PDU towards
+ * the local client, unless that PDU is being edited itself. */
+static void flush_deferred(struct engine *e, uint64_t flow_id, uint64_t offset, size_t len)
+{
+	struct im_event key;
+	size_t i, j;
+
+	for (i = 0; i < e->n_deferred;) {
+		if (e->deferred[i].flow_id != flow_id) {
+			i++;
+			continue;
+		}
+		for (j = 0; j < e->n_pending; j++)
+			if (e->pending[j].flow_id == flow_id && e->pending[j].dir == IM_DIR_IN &&
+			    e->pending[j].end >= offset && e->pending[j].start <= offset + len)
+				return;
+		event_init(&key);
+		key.dir = IM_DIR_IN;
+		key.flow_id = flow_id;
+		pending_add(e, &key, offset + len, offset + len, e->deferred[i].bytes,
+			    e->deferred[i].len, e->deferred[i].pdus);
+		e->stats.notices_injected += (uint64_t)e->deferred[i].pdus;
+		drop_deferred(e, i);
+		return; /* one insertion per point */
+	}
 }
 
 static void on_event(void *arg, const struct im_event *ev)
 {
 	struct engine *e = arg;
-	const struct engine_test_rules *r = &e->cfg.rules;
+	struct policy *p = e->cfg.policy ? e->cfg.policy : e->own_policy;
 	struct flow *f = e->cur_flow;
-	bool editable = f && f->id == ev->flow_id && f->app && ev->pdu_data &&
-			ev->kind == IM_KIND_MESSAGE;
+	bool editable = f && f->id == ev->flow_id && f->app && ev->pdu_data;
 	struct im_event logged = *ev;
 	struct proto_session *s = editable ? &f->app->session : NULL;
-	char *new_text;
+	struct inline_flow *ifl = editable ? f->ext : NULL;
+	struct policy_decision d;
+	struct bytebuf after, notices;
+	int n_after = 0, n_notices = 0;
+	size_t i;
 
-	if (editable && r->drop_word && strstr(ev->text, r->drop_word)) {
-		pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
-		logged.filtered = true;
-	} else if (editable && r->rewrite_from && *r->rewrite_from &&
-		   strstr(ev->text, r->rewrite_from)) {
-		new_text = replace_all(ev->text, r->rewrite_from, r->rewrite_to ? r->rewrite_to : "");
-		if (new_text)
-			encode_edit(e, s, ev, new_text);
-		else
-			e->stats.alloc_failures++;
-		free(new_text);
+	if (!p) {
+		if (e->log)
+			e->log(e->log_arg, ev);
+		return;
 	}
-	if (editable && r->inject_word && r->inject_text && strstr(ev->text, r->inject_word))
-		inject_after(e, s, ev, r->inject_text);
+	d = policy_decide(p, ev);
+	/* The log keeps the original text, as IMSpector does. */
+	logged.filtered = d.filtered;
+	bytebuf_init(&after);
+	bytebuf_init(&notices);
+	if (editable) {
+		if (d.inject_after && encode_message(e, s, ev, ev->dir, d.inject_after, &after))
+			n_after++;
+		for (i = 0; i < d.n_notices; i++)
+			if (encode_message(e, s, ev, IM_DIR_IN, d.notices[i], &notices))
+				n_notices++;
+		/* Towards the local client the notices ride with this PDU. */
+		if (ev->dir == IM_DIR_IN && n_notices) {
+			if (!bytebuf_append(&after, notices.data, notices.len))
+				e->stats.alloc_failures++;
+			else
+				n_after += n_notices;
+			e->stats.notices_injected += (uint64_t)n_notices;
+			n_notices = 0;
+		}
+		switch (d.action) {
+		case POLICY_PASS:
+			break;
+		case POLICY_REPLACE_TEXT:
+			if (ev->kind == IM_KIND_MESSAGE)
+				encode_edit(e, s, ev, d.text);
+			break;
+		case POLICY_BLOCK:
+			if (ev->dir == IM_DIR_IN && n_after &&
+			    ev->pdu_offset >= (ifl ? ifl->dir[ev->dir].released_end : UINT64_MAX)) {
+				/* What follows takes the blocked PDU's place. */
+				block_pdu(e, ifl, s, ev, &after, n_after);
+				n_after = 0;
+			} else {
+				block_pdu(e, ifl, s, ev, NULL, 0);
+			}
+			break;
+		case POLICY_REPLACE_PDU: {
+			struct bytebuf with;
+
+			with.data = d.pdu;
+			with.len = d.pdu_len;
+			with.cap = d.pdu_len;
+			block_pdu(e, ifl, s, ev, &with, 1);
+			break;
+		}
+		}
+		if (n_after)
+			pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
+				    after.data, after.len, n_after);
+		if (n_notices)
+			defer_notices(e, ev->flow_id, &notices, n_notices);
+	}
 	if (e->log)
 		e->log(e->log_arg, &logged);
+	bytebuf_free(&after);
+	bytebuf_free(&notices);
+	policy_decision_free(&d);
 }
 
 /* Stateful protocols renumber every later PDU after an insertion or a
@@ -629,6 +799,8 @@ static void on_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t off
 	struct proto_session *s = &af->session;
 	struct im_event key;
 
+	if (dir == IM_DIR_IN && e->n_deferred && e->cur_flow && e->cur_flow->app == af)
+		flush_deferred(e, e->cur_flow->id, offset, len);
 	if (!s->module->fixup_pdu || !e->cur_flow || e->cur_flow->app != af)
 		return;
 	bytebuf_clear(&e->payload);
@@ -675,10 +847,17 @@ static void on_flow_release(void *arg, struct flow *f)
 {
 	struct engine *e = arg;
 	struct inline_flow *ifl = f->ext;
+	size_t i;
 
 	f->ext = NULL;
 	if (e->cur_flow == f)
 		e->cur_flow = NULL;
+	for (i = e->n_deferred; i-- > 0;) {
+		if (e->deferred[i].flow_id == f->id) {
+			drop_deferred(e, i);
+			e->stats.notices_dropped++;
+		}
+	}
 	if (ifl)
 		free_inline_flow(e, ifl);
 }
@@ -697,6 +876,14 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
+	if (!cfg->policy && (cfg->rules.drop_word || cfg->rules.rewrite_from ||
+			     (cfg->rules.inject_word && cfg->rules.inject_text))) {
+		e->own_policy = policy_new_test_rules(cfg->rules.rewrite_from, cfg->rules.rewrite_to,
+						      cfg->rules.drop_word, cfg->rules.inject_word,
+						      cfg->rules.inject_text);
+		if (!e->own_policy)
+			return -1;
+	}
 	return flow_table_init(&e->flows, &e->cfg.flow, on_event, e);
 }
 
@@ -708,6 +895,11 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	e->cur_out = NULL;
 	pending_clear(e);
 	free(e->pending);
+	while (e->n_deferred)
+		drop_deferred(e, e->n_deferred - 1);
+	free(e->deferred);
+	policy_unref(e->own_policy);
+	e->own_policy = NULL;
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);

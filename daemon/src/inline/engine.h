@@ -46,8 +46,11 @@ void engine_outq_init(struct engine_outq *q);
 void engine_outq_clear(struct engine_outq *q);
 void engine_outq_free(struct engine_outq *q);
 
-/* Test-only policy until the policy stage exists (config keys
- * rewrite_test=FROM:TO, drop_test=WORD, inject_test=WORD:TEXT). */
+struct policy;
+
+/* The test rules (config keys rewrite_test=FROM:TO, drop_test=WORD,
+ * inject_test=WORD:TEXT) for callers that build no policy: the engine
+ * turns them into one (policy_new_test_rules). */
 struct engine_test_rules {
 	char *rewrite_from;
 	char *rewrite_to;
@@ -62,7 +65,8 @@ struct engine_config {
 	uint16_t mss_headroom;  /* SYN MSS lowered by this, so edits may grow segments */
 	size_t max_held_packets; /* per direction */
 	size_t max_held_bytes;   /* per direction */
-	struct engine_test_rules rules;
+	struct engine_test_rules rules; /* used only when policy is NULL */
+	struct policy *policy; /* not owned; the caller may swap it between packets */
 };
 
 void engine_config_defaults(struct engine_config *cfg);
@@ -79,6 +83,10 @@ struct engine_stats {
 	uint64_t edits_refused_committed; /* the bytes had already been released */
 	uint64_t edits_refused_size;      /* would not fit the path MTU */
 	uint64_t edits_refused_encode;    /* the module could not encode the change */
+	uint64_t policy_blocked;  /* PDUs policy deleted (or blanked, below) */
+	uint64_t policy_blanked;  /* blocked after part was sent: blanked, same length */
+	uint64_t notices_injected;
+	uint64_t notices_dropped; /* no later PDU to go after before the flow ended */
 	uint64_t retransmissions_rebuilt;
 	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU */
 	uint64_t duplicates_of_held;
@@ -92,6 +100,7 @@ struct engine_stats {
 struct pending_edit;
 struct inline_flow;
 struct held_packet;
+struct deferred_notice;
 
 struct engine {
 	struct engine_config cfg;
@@ -111,6 +120,11 @@ struct engine {
 	struct bytebuf scratch; /* the packet being built */
 	struct bytebuf payload; /* rebuilt payload, PDU fixups */
 	struct bytebuf syn;     /* a SYN with its MSS clamped */
+	struct policy *own_policy; /* from cfg.rules when cfg.policy is NULL */
+	/* Notices for the local user that wait for the next PDU towards it
+	 * (the event that caused them travelled the other way). */
+	struct deferred_notice *deferred;
+	size_t n_deferred;
 };
 
 /* log receives every event (after policy, with the original text, as

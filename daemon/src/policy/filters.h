@@ -1,0 +1,184 @@
+/* The filters behind policy.h, one file each. Each loads from its own
+ * config keys or list file and answers one question about an event; the
+ * order they run in and what their answers mean for the stream are
+ * policy.c's business. None of them locks: policy.c serialises calls. */
+#ifndef IMW_POLICY_FILTERS_H
+#define IMW_POLICY_FILTERS_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "event/event.h"
+#include "util/bytebuf.h"
+
+/* ---- listfile.c: the line-oriented files IMSpector's filters read ---- */
+
+/* Calls fn for every line that is not empty or a '#' comment, trimmed;
+ * stops at the first non-zero return. Lines and files are bounded.
+ * Returns 0, or -1 with "FILE:LINE: reason" or "FILE: reason" in err. */
+typedef int (*listfile_line_fn)(void *arg, const char *path, unsigned line, char *text,
+				char *err, size_t err_size);
+int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size);
+
+/* ASCII case-insensitive equality: IM ids are compared the way their
+ * services compare them (nicks, e-mail style ids). */
+bool ids_equal(const char *a, const char *b);
+
+/* ---- badwords.c: IMSpector's content manipulation ---- */
+
+struct badwords {
+	char **words;
+	size_t n;
+	char replace;         /* badwords_replace_character (default '*') */
+	bool has_block_count; /* badwords_block_count given */
+	unsigned block_count; /* more than this many bad words: block */
+};
+
+int badwords_load(struct badwords *bw, const char *path, char *err, size_t err_size);
+void badwords_free(struct badwords *bw);
+/* Counts the bad words in text (every occurrence, case-insensitive) and
+ * sets *censored to a same-length copy with each one's bytes replaced, or
+ * NULL when there is none. Returns the count, or -1 on allocation failure. */
+long badwords_censor(const struct badwords *bw, const char *text, char **censored);
+
+/* ---- acl.c: IMSpector's white and black lists ---- */
+
+struct acl_entry {
+	char *local;
+	char **remotes;
+	size_t n_remotes;
+};
+
+struct acl_list {
+	struct acl_entry *v;
+	size_t n;
+};
+
+struct acl {
+	struct acl_list white;
+	struct acl_list black;
+	bool block_unlisted;
+};
+
+/* One list file in IMSpector's format: "local: remote remote ...". */
+int acl_list_load(struct acl_list *l, const char *path, char *err, size_t err_size);
+void acl_free(struct acl *a);
+/* True when the pair may not talk (see acl.c for the order). */
+bool acl_blocks(const struct acl *a, const char *local, const char *remote);
+
+/* ---- dbfilter.c: IMSpector's SQLite `lists` filter with auto-whitelist ---- */
+
+enum dbfilter_action {
+	DBFILTER_ACCEPT = 1,
+	DBFILTER_BLOCK = 2,
+	DBFILTER_AWL = 3,
+};
+
+enum dbfilter_type {
+	DBFILTER_MANUAL = 1,
+	DBFILTER_AUTO = 2,
+};
+
+struct dbfilter_pair {
+	char *local;
+	char *remote;
+};
+
+struct dbfilter {
+	void *db; /* sqlite3 */
+	void *match;  /* sqlite3_stmt: any row with this action for the pair */
+	void *insert; /* sqlite3_stmt: an AUTO ACCEPT row */
+	bool dry_run; /* never write: AWL rows are kept in memory instead */
+	struct dbfilter_pair *remembered;
+	size_t n_remembered;
+	unsigned long long errors;
+};
+
+/* Opens (creating the file and table unless dry_run). In dry run a
+ * missing file is an empty table. */
+int dbfilter_open(struct dbfilter *f, const char *path, bool dry_run, char *err, size_t err_size);
+void dbfilter_close(struct dbfilter *f);
+/* IMSpector's matching order: ACCEPT, then AWL for outgoing events (adding
+ * an ACCEPT row of type AUTO), then BLOCK, then allow. True: block. A
+ * database error allows the event and is counted in f->errors. */
+bool dbfilter_blocks(struct dbfilter *f, const char *local, const char *remote, bool outgoing,
+		     double now);
+
+/* ---- regex_rules.c: replacement rules beyond IMSpector ---- */
+
+struct regex_rule {
+	regex_t re;
+	char *replacement; /* sed-like: & is the match, \1..\9 groups */
+	bool block;        /* flag b: a match blocks the message */
+	char *spec;
+};
+
+struct regex_rules {
+	struct regex_rule *v;
+	size_t n;
+};
+
+/* spec: "/PATTERN/REPLACEMENT/FLAGS", any punctuation as the delimiter;
+ * POSIX extended syntax; flags i (ignore case) and b (block). */
+int regex_rules_add(struct regex_rules *r, const char *spec, char *err, size_t err_size);
+void regex_rules_free(struct regex_rules *r);
+/* 0: no rule matched; 1: *out is the rewritten text; 2: a blocking rule
+ * matched; -1: allocation failure. Rules apply in order, each to the
+ * previous one's result, every match replaced. */
+int regex_rules_apply(const struct regex_rules *r, const char *text, char **out);
+
+/* ---- blocks.c: block_files, block_webcams, encrypted sessions ---- */
+
+struct event_blocks {
+	bool files;
+	bool webcams;
+	bool encrypted[IMW_PROTO_MAX];
+};
+
+/* "irc,jabber" (the <name>_protocol names, imwire's names, or "all"). */
+int event_blocks_parse_encrypted(struct event_blocks *b, const char *list, char *err,
+				 size_t err_size);
+bool event_blocks_match(const struct event_blocks *b, const struct im_event *ev);
+/* The PDU to put in place of a server's STARTTLS go-ahead so the client
+ * gives up on TLS (IRC 691, XMPP <failure/>); false when the protocol has
+ * none and the PDU is only deleted. */
+bool starttls_refusal(const struct im_event *ev, struct bytebuf *out);
+
+/* ---- notice.c: once per conversation and period ---- */
+
+struct notice_entry {
+	char *key;
+	double last;
+};
+
+struct notice_book {
+	struct notice_entry *v;
+	size_t n;
+	size_t cap;
+};
+
+/* True (and remembered) when key had nothing within `period` seconds
+ * before now. The book is bounded: the stalest entry makes room. */
+bool notice_book_due(struct notice_book *b, const char *key, double now, double period);
+void notice_book_free(struct notice_book *b);
+/* Move from's entries into to (a reload keeps who was told when). */
+void notice_book_take(struct notice_book *to, struct notice_book *from);
+
+/* ---- test_rules.c: the inline engine's test rules, as policy rules ---- */
+
+struct test_rules {
+	char *rewrite_from; /* rewrite_test=FROM:TO */
+	char *rewrite_to;
+	char *drop_word;    /* drop_test=WORD */
+	char *inject_word;  /* inject_test=WORD:TEXT */
+	char *inject_text;
+};
+
+int test_rules_set(struct test_rules *t, const char *rewrite, const char *drop,
+		   const char *inject, char *err, size_t err_size);
+void test_rules_free(struct test_rules *t);
+/* Every occurrence of from replaced; NULL on allocation failure. */
+char *test_rules_replace_all(const char *text, const char *from, const char *to);
+
+#endif
