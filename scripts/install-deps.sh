@@ -20,6 +20,10 @@ PACKAGES="
 	libmnl-dev
 	libsqlite3-dev
 	sqlite3
+	libpq-dev
+	libmariadb-dev
+	postgresql
+	mariadb-server
 	iproute2
 	iptables
 	tcpdump

@@ -23,8 +23,12 @@
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
 #include "policy/policy.h"
+#include "sink/sink_writer.h"
 
 #define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
+#define DEFAULT_DATA_DIR "/var/lib/imwire"
+#define DEFAULT_SQLITE_FILE DEFAULT_DATA_DIR "/imwire.db"
+#define DEFAULT_SPOOL_DIR DEFAULT_DATA_DIR "/spool"
 #define POLL_INTERVAL_MS 10
 #define QUEUE_MAX_LEN 65536
 
@@ -90,33 +94,74 @@ static void shared_sinks_write(void *arg, const struct im_event *ev)
 	pthread_mutex_unlock(&ss->lock);
 }
 
+/* Every sink sits behind one writer thread (sink/sink_writer.h): a worker
+ * only queues the event, it never waits on a database or a disk. */
 static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
 {
 	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
+	struct sink_writer_config wc;
+	struct sink_db db;
+	struct sink s, *w = &ss->sinks[0];
+	size_t configured = 0;
+	char err[512];
 
+	sink_writer_config_from(&wc, cfg, DEFAULT_SPOOL_DIR);
+	wc.log = log_msg;
+	if (sink_writer_open(w, &wc) < 0) {
+		log_msg(LOG_ERR, "out of memory");
+		return -1;
+	}
+	ss->n = 1;
 	if (dir) {
-		if (sink_imspector_open_dir(&ss->sinks[ss->n], dir) < 0) {
+		if (sink_imspector_open_dir(&s, dir) < 0) {
 			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
-			return -1;
+			goto failed;
 		}
-		ss->n++;
+		sink_writer_add_sink(w, &s);
 	}
 	if (jsonl) {
-		if (sink_jsonl_open_path(&ss->sinks[ss->n], jsonl, true) < 0) {
+		if (sink_jsonl_open_path(&s, jsonl, true) < 0) {
 			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
-			return -1;
+			goto failed;
 		}
-		ss->n++;
+		sink_writer_add_sink(w, &s);
 	}
-	if (!ss->n) {
-		if (!foreground) {
-			log_msg(LOG_WARNING, "no sink configured (file_logging_dir, jsonl_file): "
-					     "events are decoded but not logged");
-			return 0;
-		}
-		if (sink_jsonl_open_stream(&ss->sinks[ss->n], stdout, true) < 0)
-			return -1;
-		ss->n++;
+	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto failed;
+	}
+	if (dir || jsonl || configured)
+		return 0;
+	/* A new install logs to SQLite with no set-up. */
+	if (foreground) {
+		if (sink_jsonl_open_stream(&s, stdout, true) < 0)
+			goto failed;
+		sink_writer_add_sink(w, &s);
+	}
+	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
+		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
+		goto failed;
+	}
+	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
+	    sink_writer_add_db(w, &db, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s: %s", DEFAULT_SQLITE_FILE, err);
+		goto failed;
+	}
+	log_msg(LOG_INFO, "no sink configured: logging to %s", DEFAULT_SQLITE_FILE);
+	return 0;
+failed:
+	sink_close(w);
+	ss->n = 0;
+	return -1;
+}
+
+/* The writer's thread starts after daemonize(): threads do not survive
+ * a fork. */
+static int shared_sinks_start(struct shared_sinks *ss)
+{
+	if (ss->n && sink_writer_start(&ss->sinks[0]) < 0) {
+		log_msg(LOG_ERR, "cannot start the writer thread");
+		return -1;
 	}
 	return 0;
 }
@@ -564,6 +609,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (shared_sinks_start(&ss) < 0)
+		return 1;
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
 

@@ -46,6 +46,12 @@ static const struct key_spec known_keys[] = {
 	{ "mysql_username", VALUE_STRING, NULL },
 	{ "mysql_password", VALUE_STRING, NULL },
 	{ "pgsql_connect", VALUE_STRING, NULL },
+	{ "sensor_name", VALUE_STRING, NULL },  /* imwire: the `sensor` column */
+	{ "spool_dir", VALUE_STRING, NULL },    /* imwire: where unwritten rows wait */
+	{ "spool_max_bytes", VALUE_UINT, NULL },
+	{ "db_timeout", VALUE_UINT, NULL },     /* seconds: connecting, one statement */
+	{ "syslog_events", VALUE_BOOL, NULL },
+	{ "syslog_socket", VALUE_STRING, NULL },
 	{ "badwords_filename", VALUE_STRING, NULL },
 	{ "badwords_replace_character", VALUE_CHAR, NULL },
 	{ "badwords_block_count", VALUE_UINT, NULL },

@@ -38,6 +38,10 @@ int sink_imspector_open_dir(struct sink *s, const char *dir);
 /* The same lines on a stream, each prefixed by its would-be path and ": ". */
 int sink_imspector_open_stream(struct sink *s, FILE *out);
 
+/* Events to syslog (LOG_DAEMON, LOG_INFO), one JSON object a message;
+ * socket_path NULL: through syslog(3), else datagrams to that socket. */
+int sink_syslog_open(struct sink *s, const char *socket_path);
+
 int sink_write(struct sink *s, const struct im_event *ev);
 void sink_close(struct sink *s);
 

@@ -1,0 +1,123 @@
+#include "sink/sink_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid)
+{
+	enum imspector_type type = event_imspector_type(ev->kind);
+
+	memset(row, 0, sizeof(*row));
+	row->eventid = eventid;
+	row->timestamp = (int64_t)ev->ts;
+	row->clientaddress = ev->client ? ev->client : "";
+	row->protocolname = event_proto_imspector_name(ev->proto);
+	row->outgoing = ev->dir == IM_DIR_OUT ? 1 : 0;
+	row->type = (int)type;
+	row->localid = ev->local ? ev->local : "";
+	row->remoteid = ev->remote ? ev->remote : "";
+	row->filtered = ev->filtered ? 1 : 0;
+	/* As IMSpector's SQL plugins: no data for typing and webcam events. */
+	if (type == IMSPECTOR_TYPE_TYPING || type == IMSPECTOR_TYPE_WEBCAM)
+		row->eventdata = "";
+	else
+		row->eventdata = ev->text ? ev->text : "";
+}
+
+int sink_db_common_init(struct sink_db *db, const struct sink_db_ops *ops, void *ctx,
+			const char *sensor)
+{
+	memset(db, 0, sizeof(*db));
+	if (!sensor)
+		sensor = "";
+	if (strlen(sensor) > SINK_DB_SENSOR_MAX)
+		return -1;
+	db->sensor = strdup(sensor);
+	if (!db->sensor)
+		return -1;
+	db->ops = ops;
+	db->ctx = ctx;
+	db->timeout_s = SINK_DB_DEFAULT_TIMEOUT_S;
+	return 0;
+}
+
+void sink_db_set_error(struct sink_db *db, const char *what, const char *detail)
+{
+	char *nl;
+
+	snprintf(db->err, sizeof(db->err), "%s: %s: %s", db->ops->name, what,
+		 detail ? detail : "unknown error");
+	/* Client libraries end their messages with newlines: keep one line. */
+	while ((nl = strchr(db->err, '\n')))
+		*nl = nl[1] ? ' ' : '\0';
+}
+
+void sink_db_free(struct sink_db *db)
+{
+	if (!db->ops)
+		return;
+	if (db->connected)
+		db->ops->disconnect(db);
+	db->ops->destroy(db);
+	free(db->sensor);
+	memset(db, 0, sizeof(*db));
+}
+
+/* One pass over the rows not yet refused; the index of a refused row in
+ * *bad, or -1 on a connection failure, 0 when committed. */
+static int insert_pass(struct sink_db *db, const struct db_row *rows, size_t n,
+		       const bool *skip, size_t *bad)
+{
+	size_t i;
+	int rc;
+
+	if (db->ops->begin(db) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (skip[i])
+			continue;
+		rc = db->ops->insert(db, &rows[i]);
+		if (rc == SINK_DB_ROW_REJECTED) {
+			*bad = i;
+			return SINK_DB_ROW_REJECTED;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return db->ops->commit(db);
+}
+
+int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n,
+			 size_t *rejected)
+{
+	bool *skip;
+	size_t bad = 0, passes;
+	int rc = -1;
+
+	*rejected = 0;
+	if (!db->connected && db->ops->connect(db) < 0)
+		return -1;
+	skip = calloc(n ? n : 1, sizeof(*skip));
+	if (!skip) {
+		sink_db_set_error(db, "batch", "out of memory");
+		db->ops->disconnect(db);
+		return -1;
+	}
+	/* Each pass either commits or refuses one more row: at most n + 1. */
+	for (passes = 0; passes <= n; passes++) {
+		rc = insert_pass(db, rows, n, skip, &bad);
+		if (rc != SINK_DB_ROW_REJECTED)
+			break;
+		skip[bad] = true;
+		(*rejected)++;
+		if (db->ops->rollback(db) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(skip);
+	if (rc < 0)
+		db->ops->disconnect(db);
+	return rc < 0 ? -1 : 0;
+}
