@@ -33,6 +33,16 @@ PACKAGES="
 	prosody
 	python3-slixmpp
 	libgadu-dev
+	clang
+	llvm
+	libbpf-dev
+	bpftool
+	linux-headers-amd64
+	linux-image-amd64
+	qemu-system-x86
+	busybox-static
+	cpio
+	kmod
 "
 
 # shellcheck disable=SC2086
