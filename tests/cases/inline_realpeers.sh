@@ -31,7 +31,8 @@ server_pid=""
 cap_pids=""
 topology=0
 
-stop_pid() { # pid: TERM, then at most 5 s before KILL
+stop_pid() { # pid: TERM, then at most 5 s before KILL; exit status in $stopped_rc
+	stopped_rc=0
 	kill -TERM "$1" 2>/dev/null || return 0
 	i=0
 	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
@@ -40,6 +41,7 @@ stop_pid() { # pid: TERM, then at most 5 s before KILL
 	done
 	kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+	stopped_rc=$?
 }
 
 cleanup() {
@@ -118,7 +120,9 @@ start_daemon() { # name
 stop_daemon() { # name: the statistics line goes to the log at exit
 	stop_pid "$daemon_pid"
 	daemon_pid=""
-	grep -q "queue 0: .* packets" "$tmp/$1.daemon.log"
+	# A sanitizer's report (a leak found at exit) changes the exit status.
+	[ "$stopped_rc" -eq 0 ] && grep -q "queue 0: .* packets" "$tmp/$1.daemon.log" &&
+		! grep -q "Sanitizer\|runtime error" "$tmp/$1.daemon.log"
 }
 
 show_daemon() { # name
@@ -263,7 +267,7 @@ wait carol 2
 say carol alice carol's secret for alice
 say carol bob no secrets here
 say carol #imwire carol says secret in channel
-wait carol 3
+wait carol 8
 quit carol
 EOF
 cat >"$tmp/$sess.ab.plan" <<'EOF'
@@ -286,6 +290,13 @@ wait alice 2
 # carol speaks now
 wait alice 4
 wait bob 5
+# a burst: several lines, each rewritten, in one segment (Nagle)
+say alice #imwire burst 1: a secret
+say alice #imwire burst 2: a secret
+say alice #imwire burst 3: a secret
+say alice #imwire burst 4: a secret
+say alice #imwire burst 5: a secret
+wait bob 10
 say alice carol done
 quit alice
 quit bob
@@ -303,7 +314,7 @@ check irc_clients_complete_their_plans $? "alice+bob rc $rc_ab: $(tail -3 "$tmp/
 	"carol rc $rc_carol: $(tail -3 "$tmp/$sess.carol.err")"
 stop_captures
 stop_daemon $sess
-check irc_daemon_stops_with_stats $?
+check irc_daemon_stops_cleanly_with_stats $? "exit status $stopped_rc"
 stop_pid "$server_pid"
 server_pid=""
 
@@ -320,17 +331,22 @@ alice #imwire channel [redacted words] from alice
 carol bob no [redacted words]s here
 carol #imwire carol says [redacted words] in channel
 EOF
+bursts() { # format with %d for 1..5
+	for k in 1 2 3 4 5; do printf "$1\n" $k; done
+}
+bursts 'alice #imwire burst %d: a [redacted words]' >>"$tmp/$sess.bob.want"
 # carol, beyond the bridge, shows what the server was given.
-cat >"$tmp/$sess.carol.want" <<'EOF'
-alice #imwire channel [redacted words] from alice
-bob #imwire plain channel line from bob
-alice carol done
-EOF
+{
+	echo 'alice #imwire channel [redacted words] from alice'
+	echo 'bob #imwire plain channel line from bob'
+	bursts 'alice #imwire burst %d: a [redacted words]'
+	echo 'alice carol done'
+} >"$tmp/$sess.carol.want"
 check_clients $sess alice bob carol
 # Each flow's events as they entered the bridge: a message between alice
 # and bob was rewritten on its sender's flow, so it reaches the other's
 # flow rewritten; carol's reach both flows with the original words.
-want_log "$tmp/$sess.log.want" <<'EOF'
+want_log "$tmp/$sess.log.want" <<EOF
 out|alice|bob|hello bob
 out|alice|bob|the secret is out
 in|alice|bob|[redacted words] [redacted words] twice, reply
@@ -338,6 +354,7 @@ out|alice|#imwire|channel secret from alice
 in|alice|#imwire|bob: plain channel line from bob
 in|alice|carol|carol's secret for alice
 in|alice|#imwire|carol: carol says secret in channel
+$(bursts 'out|alice|#imwire|burst %d: a secret')
 out|alice|carol|done
 in|bob|alice|hello bob
 in|bob|alice|the [redacted words] is out
@@ -346,8 +363,9 @@ in|bob|#imwire|alice: channel [redacted words] from alice
 out|bob|#imwire|plain channel line from bob
 in|bob|carol|no secrets here
 in|bob|#imwire|carol: carol says secret in channel
+$(bursts 'in|bob|#imwire|alice: burst %d: a [redacted words]')
 EOF
-check_log $sess 7
+check_log $sess 12
 check_capture $sess
 if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
 
@@ -414,6 +432,13 @@ wait alice 1
 say alice carol ready
 wait alice 2
 wait bob 3
+# a burst: several stanzas, each rewritten, in one segment (Nagle)
+say bob alice burst 1 from bob, secret
+say bob alice burst 2 from bob, secret
+say bob alice burst 3 from bob, secret
+say bob alice burst 4 from bob, secret
+say bob alice burst 5 from bob, secret
+wait alice 7
 say alice carol done, no secret left
 quit alice
 quit bob
@@ -436,7 +461,7 @@ check xmpp_clients_complete_their_plans $? "alice+bob rc $rc_ab: $(tail -3 "$tmp
 	"carol rc $rc_carol: $(tail -3 "$tmp/$sess.carol.err")"
 stop_captures
 stop_daemon $sess
-check xmpp_daemon_stops_with_stats $?
+check xmpp_daemon_stops_cleanly_with_stats $? "exit status $stopped_rc"
 stop_pid "$server_pid"
 server_pid=""
 
@@ -444,6 +469,7 @@ cat >"$tmp/$sess.alice.want" <<'EOF'
 bob@imwire.test bob's [redacted words] & <b>reply</b>
 carol@imwire.test carol's [redacted words] for alice
 EOF
+bursts 'bob@imwire.test burst %d from bob, [redacted words]' >>"$tmp/$sess.alice.want"
 cat >"$tmp/$sess.bob.want" <<'EOF'
 alice@imwire.test hi bob
 alice@imwire.test the [redacted words] plan
@@ -454,19 +480,21 @@ alice@imwire.test ready
 alice@imwire.test done, no [redacted words] left
 EOF
 check_clients $sess alice bob carol
-want_log "$tmp/$sess.log.want" <<'EOF'
+want_log "$tmp/$sess.log.want" <<EOF
 out|alice@imwire.test/peer|bob@imwire.test|hi bob
 out|alice@imwire.test/peer|bob@imwire.test|the secret plan
 in|alice@imwire.test/peer|bob@imwire.test/peer|bob's [redacted words] & <b>reply</b>
 out|alice@imwire.test/peer|carol@imwire.test|ready
 in|alice@imwire.test/peer|carol@imwire.test/peer|carol's secret for alice
+$(bursts 'in|alice@imwire.test/peer|bob@imwire.test/peer|burst %d from bob, [redacted words]')
 out|alice@imwire.test/peer|carol@imwire.test|done, no secret left
 in|bob@imwire.test/peer|alice@imwire.test/peer|hi bob
 in|bob@imwire.test/peer|alice@imwire.test/peer|the [redacted words] plan
 out|bob@imwire.test/peer|alice@imwire.test|bob's secret & <b>reply</b>
 in|bob@imwire.test/peer|carol@imwire.test/peer|plain words from carol
+$(bursts 'out|bob@imwire.test/peer|alice@imwire.test|burst %d from bob, secret')
 EOF
-check_log $sess 4
+check_log $sess 9
 check_capture $sess
 if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
 exit 0
