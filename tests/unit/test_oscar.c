@@ -389,6 +389,54 @@ static void test_local_id_sources(void)
 	bytebuf_free(&body);
 }
 
+/* The BOS connection shows only the cookie the authorizer handed out; the
+ * worker's directory ties it to the screen name seen on the authorizer. */
+static void test_cookie_ties_bos_to_authorizer(void)
+{
+	struct proto_directory dir;
+	struct harness auth, bos, other;
+	struct bytebuf body, pdu;
+	static const uint8_t cookie[16] = "0123456789abcdef", wrong[16] = "fedcba9876543210";
+
+	proto_directory_init(&dir);
+	harness_init(&auth);
+	harness_init(&bos);
+	harness_init(&other);
+	auth.s.directory = bos.s.directory = other.s.directory = &dir;
+	bytebuf_init(&body);
+	bytebuf_init(&pdu);
+	snac(&body, 0x0017, 0x0003, 2);
+	put_tlv(&body, 0x0001, "imwireuser", 10);
+	put_tlv(&body, 0x0005, "192.0.2.9:5190", 14);
+	put_tlv(&body, 0x0006, cookie, sizeof(cookie));
+	flap(&pdu, 2, 1, &body);
+	feed(&auth, IM_DIR_IN, pdu.data, pdu.len);
+	CHECK_STR_EQ(auth.s.local_id, "imwireuser");
+
+	bytebuf_clear(&body);
+	bytebuf_clear(&pdu);
+	put32(&body, 1);
+	put_tlv(&body, 0x0006, cookie, sizeof(cookie));
+	flap(&pdu, 1, 1, &body);
+	feed(&bos, IM_DIR_OUT, pdu.data, pdu.len);
+	CHECK_STR_EQ(bos.s.local_id, "imwireuser");
+
+	bytebuf_clear(&body);
+	bytebuf_clear(&pdu);
+	put32(&body, 1);
+	put_tlv(&body, 0x0006, wrong, sizeof(wrong));
+	flap(&pdu, 1, 1, &body);
+	feed(&other, IM_DIR_OUT, pdu.data, pdu.len);
+	CHECK(other.s.local_id == NULL);
+
+	bytebuf_free(&body);
+	bytebuf_free(&pdu);
+	harness_free(&auth);
+	harness_free(&bos);
+	harness_free(&other);
+	proto_directory_free(&dir);
+}
+
 static void test_typing_and_rendezvous(void)
 {
 	struct harness h;
@@ -800,6 +848,7 @@ int main(void)
 	RUN_TEST(test_bad_length_resync);
 	RUN_TEST(test_malformed_never_crash);
 	RUN_TEST(test_local_id_sources);
+	RUN_TEST(test_cookie_ties_bos_to_authorizer);
 	RUN_TEST(test_typing_and_rendezvous);
 	RUN_TEST(test_snac_version_block_skipped);
 	RUN_TEST(test_encode_unchanged_is_byte_exact);

@@ -22,8 +22,9 @@ void app_config_defaults(struct app_config *cfg)
 }
 
 struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      uint64_t flow_id, const char *client, uint16_t server_port,
-			      proto_emit_fn emit, void *emit_arg)
+			      struct proto_directory *directory, uint64_t flow_id,
+			      const char *client, uint16_t server_port, proto_emit_fn emit,
+			      void *emit_arg)
 {
 	struct app_flow *af = calloc(1, sizeof(*af));
 
@@ -36,6 +37,7 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 	}
 	af->cfg = cfg;
 	af->stats = stats;
+	af->directory = directory;
 	af->flow_id = flow_id;
 	af->server_port = server_port;
 	af->emit = emit;
@@ -127,6 +129,7 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 		return false;
 	}
 	af->session.log_typing = af->cfg->log_typing;
+	af->session.directory = af->directory;
 	af->state = APP_DECODING;
 	af->stats->sessions[m->id]++;
 	return true;

@@ -67,6 +67,7 @@ struct app_flow {
 	char *client;
 	struct app_dir dir[2];
 	struct proto_session session;
+	struct proto_directory *directory;
 	proto_emit_fn emit;
 	void *emit_arg;
 };
@@ -74,8 +75,9 @@ struct app_flow {
 /* client is "ip:port" of the local side; server_port orders the port
  * hints. Returns NULL on allocation failure. */
 struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      uint64_t flow_id, const char *client, uint16_t server_port,
-			      proto_emit_fn emit, void *emit_arg);
+			      struct proto_directory *directory, uint64_t flow_id,
+			      const char *client, uint16_t server_port, proto_emit_fn emit,
+			      void *emit_arg);
 void app_flow_free(struct app_flow *af);
 
 /* In-order bytes of one direction at stream offset `offset`. */

@@ -30,6 +30,7 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->emit = emit;
 	t->emit_arg = emit_arg;
 	t->next_id = 1;
+	proto_directory_init(&t->directory);
 	return 0;
 }
 
@@ -278,8 +279,8 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	}
 	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
 			       f->port[IM_DIR_OUT]);
-	f->app = app_flow_new(&t->cfg.app, &t->stats.app, f->id, client, f->port[IM_DIR_IN], t->emit,
-			      t->emit_arg);
+	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
+			      f->port[IM_DIR_IN], t->emit, t->emit_arg);
 	if (!f->app)
 		t->stats.alloc_failures++;
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
@@ -395,6 +396,7 @@ void flow_table_destroy(struct flow_table *t)
 	flow_table_flush_all(t);
 	free(t->buckets);
 	t->buckets = NULL;
+	proto_directory_free(&t->directory);
 }
 
 bool net_prefix_parse(const char *text, struct net_prefix *out)

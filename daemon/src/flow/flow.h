@@ -91,6 +91,7 @@ struct flow_table {
 	proto_emit_fn emit;
 	void *emit_arg;
 	struct flow_stats stats;
+	struct proto_directory directory; /* shared by this table's sessions */
 };
 
 /* cfg is copied (local_nets must outlive the table). */

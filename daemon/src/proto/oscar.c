@@ -12,10 +12,10 @@
  * Local id: from the authorizer's login request or reply (family 0x17,
  * TLV 1), from the channel-1 sign-on or channel-4 sign-off TLV 1, from
  * the BOS self-info reply (0x0001/0x000F), and from the owner UIN of ICQ
- * messages. The BOS connection presents only the authorizer's cookie, so
- * tying it to the name learnt on the authorizer connection would need
- * state shared across flows, which modules do not have: a BOS flow learns
- * its id from self info, or not at all when that was not captured. */
+ * messages. The BOS connection presents only the authorizer's cookie
+ * (TLV 6); the authorizer's reply paired that cookie with the screen name,
+ * so the worker's shared directory ties the two connections of one user
+ * (oscar_tie_cookie). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +121,7 @@ static int decode_signon_tlvs(struct proto_session *s, const uint8_t *body, size
 	}
 	if (oscar_tlv_find(body, len, 0x0001, &tlv) && !oscar_learn_local(s, tlv.value, tlv.len))
 		return proto_session_malformed(s, "out of memory");
+	oscar_tie_cookie(s, body, len);
 	return 0;
 }
 

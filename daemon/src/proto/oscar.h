@@ -75,6 +75,9 @@ struct oscar_tlv {
 /* Find the first TLV of type in a chain; false when absent. A chain that
  * overruns its buffer stops the search at the broken TLV. */
 bool oscar_tlv_find(const uint8_t *chain, size_t len, uint16_t type, struct oscar_tlv *out);
+/* Tie an authorizer reply's cookie to its screen name, or a BOS sign-on's
+ * cookie back to that name (the worker's shared directory). */
+void oscar_tie_cookie(struct proto_session *s, const uint8_t *chain, size_t len);
 /* Does the chain consist of whole TLVs exactly? */
 bool oscar_tlv_chain_valid(const uint8_t *chain, size_t len);
 bool oscar_put_be16(struct bytebuf *out, uint16_t v);

@@ -443,7 +443,36 @@ static int decode_auth(struct proto_session *s, const uint8_t *pdu, size_t len,
 	if (oscar_tlv_find(pdu + sn->body_off, len - sn->body_off, TLV_SCREEN_NAME, &tlv) &&
 	    !oscar_learn_local(s, tlv.value, tlv.len))
 		return proto_session_malformed(s, "out of memory");
+	if (sn->subtype == 0x0003)
+		oscar_tie_cookie(s, pdu + sn->body_off, len - sn->body_off);
 	return 0;
+}
+
+/* The authorizer's reply pairs the BOS cookie (TLV 6) with the screen name
+ * (TLV 1): remember it. A sign-on to BOS shows the cookie alone: look the
+ * name up when this connection has none yet. */
+void oscar_tie_cookie(struct proto_session *s, const uint8_t *chain, size_t len)
+{
+	struct oscar_tlv cookie, name;
+	const char *known;
+
+	if (!s->directory || !oscar_tlv_find(chain, len, 0x0006, &cookie) || !cookie.len)
+		return;
+	if (oscar_tlv_find(chain, len, TLV_SCREEN_NAME, &name) && name.len &&
+	    !memchr(name.value, '\0', name.len)) {
+		char *copy = strndup((const char *)name.value, name.len);
+
+		if (copy)
+			proto_directory_put(s->directory, IMW_PROTO_OSCAR, cookie.value, cookie.len,
+					    copy);
+		free(copy);
+		return;
+	}
+	if (s->local_id && *s->local_id)
+		return;
+	known = proto_directory_get(s->directory, IMW_PROTO_OSCAR, cookie.value, cookie.len);
+	if (known)
+		oscar_learn_local(s, (const uint8_t *)known, strlen(known));
 }
 
 /* 0x0001/0x000F: the server tells the client who it is. */

@@ -12,6 +12,7 @@
 
 #include "event/event.h"
 #include "imwire/protocols.h"
+#include "proto/directory.h"
 #include "util/bytebuf.h"
 
 struct proto_session;
@@ -103,6 +104,9 @@ struct proto_session {
 	bool opaque[2]; /* set by a module: the rest of that direction is not
 			 * decodable (TLS after STARTTLS); the app layer skips it */
 	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */
+	/* Shared by the sessions of one worker (may be NULL): what one
+	 * connection of a user learnt that another needs. */
+	struct proto_directory *directory;
 	proto_emit_fn emit;
 	void *emit_arg;
 	struct proto_session_stats stats;
