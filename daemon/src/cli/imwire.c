@@ -12,6 +12,8 @@
 #include "classifier/classifier.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "policy/policy.h"
+#include "replay/replay.h"
 #include "setup/setup.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
@@ -40,6 +42,9 @@ static void usage(FILE *out)
 		"  proto list\n"
 		"      switch protocols on and off in the classifier; list them with\n"
 		"      their ports and counters\n"
+		"  replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
+		"      run the inline engine and its policy on a capture; OUT.pcap gets\n"
+		"      what would have left the bridge (edited, deleted, injected)\n"
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
@@ -165,6 +170,7 @@ static int cmd_read(int argc, char **argv)
 	struct imw_config cfg;
 	struct flow_config fc;
 	struct pipeline pl;
+	struct policy *policy = NULL;
 	struct progress pr = { 0 };
 	struct pcap_source src;
 	struct packet pkt;
@@ -215,14 +221,24 @@ static int cmd_read(int argc, char **argv)
 			return 1;
 		}
 		config_apply_flow(&cfg, &fc);
+		/* What policy would have done, logged; nothing is edited. */
+		policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
+		if (!policy) {
+			fprintf(stderr, "imwire: %s\n", err);
+			config_free(&cfg);
+			return 1;
+		}
 	}
 	if (pipeline_init(&pl, &fc) < 0) {
 		fprintf(stderr, "imwire: out of memory\n");
+		policy_unref(policy);
 		config_free(&cfg);
 		return 1;
 	}
+	pl.policy = policy;
 	if (open_sinks(&pl, format, outdir) < 0) {
 		pipeline_destroy(&pl);
+		policy_unref(policy);
 		config_free(&cfg);
 		return 1;
 	}
@@ -283,6 +299,7 @@ static int cmd_read(int argc, char **argv)
 		status = 1;
 	}
 	pipeline_destroy(&pl);
+	policy_unref(policy);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "imwire: writing output: %s\n", strerror(errno));
@@ -403,6 +420,7 @@ static int cmd_proto(int argc, char **argv)
 static int cmd_check_config(int argc, char **argv)
 {
 	struct imw_config cfg;
+	struct policy *policy = NULL;
 	char err[1024];
 	int rc;
 
@@ -412,10 +430,105 @@ static int cmd_check_config(int argc, char **argv)
 	}
 	config_init(&cfg);
 	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
+	/* The lists and rules it names must load too (the database is only
+	 * opened, never created or written). */
+	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
+		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "imwire: %s\n", err);
 	else
 		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+	policy_unref(policy);
+	config_free(&cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+static void replay_event(void *arg, const struct im_event *ev)
+{
+	struct sink *s = arg;
+
+	if (s)
+		sink_write(s, ev);
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "events", required_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *events = NULL, *v;
+	struct imw_config cfg;
+	struct engine_config ec;
+	struct replay_stats st;
+	struct engine_stats es;
+	struct sink s;
+	bool have_sink = false;
+	char err[1024];
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:e:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'e':
+			events = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config_path || argc - optind != 2) {
+		fprintf(stderr, "usage: imwire replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n");
+		return 2;
+	}
+	config_init(&cfg);
+	engine_config_defaults(&ec);
+	if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0 ||
+	    !(ec.policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err)))) {
+		fprintf(stderr, "imwire: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	config_apply_flow(&cfg, &ec.flow);
+	if ((v = config_get(&cfg, "hold_deadline_ms")))
+		ec.hold_deadline = strtoul(v, NULL, 10) / 1000.0;
+	if ((v = config_get(&cfg, "mss_headroom")))
+		ec.mss_headroom = (uint16_t)strtoul(v, NULL, 10);
+	if (events) {
+		if (sink_jsonl_open_path(&s, events, false) < 0) {
+			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
+			policy_unref(ec.policy);
+			config_free(&cfg);
+			return 1;
+		}
+		have_sink = true;
+	}
+	rc = replay_capture(argv[optind], argv[optind + 1], &ec, replay_event,
+			    have_sink ? &s : NULL, &st, &es, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "imwire: %s\n", err);
+	else
+		fprintf(stderr,
+			"imwire: %llu frames in, %llu out: %llu unchanged, %llu modified, %llu dropped, "
+			"%llu not for the engine; %llu events; %llu edits (refused: %llu committed, "
+			"%llu too big, %llu not encodable); %llu blocked (%llu blanked), %llu notices\n",
+			(unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
+			(unsigned long long)st.accepted, (unsigned long long)st.modified,
+			(unsigned long long)st.dropped, (unsigned long long)st.not_tcp,
+			(unsigned long long)st.events, (unsigned long long)es.edits,
+			(unsigned long long)es.edits_refused_committed,
+			(unsigned long long)es.edits_refused_size,
+			(unsigned long long)es.edits_refused_encode,
+			(unsigned long long)es.policy_blocked, (unsigned long long)es.policy_blanked,
+			(unsigned long long)es.notices_injected);
+	if (have_sink)
+		sink_close(&s);
+	policy_unref(ec.policy);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }
@@ -432,6 +545,8 @@ int main(int argc, char **argv)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "detach") == 0)
 		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
 	if (strcmp(argv[1], "proto") == 0)

@@ -2,14 +2,25 @@
 
 #include <string.h>
 
+#include "policy/policy.h"
+
 /* Expire idle flows every this many packets, not on each one. */
 #define EXPIRY_INTERVAL_PACKETS 4096
 
 static void deliver_event(void *arg, const struct im_event *ev)
 {
 	struct pipeline *pl = arg;
+	struct im_event judged;
 	size_t i;
 
+	if (pl->policy) {
+		struct policy_decision d = policy_decide(pl->policy, ev);
+
+		judged = *ev;
+		judged.filtered = d.filtered;
+		ev = &judged;
+		policy_decision_free(&d);
+	}
 	if ((unsigned)ev->proto < IMW_PROTO_MAX && (unsigned)ev->kind < IM_KIND_COUNT)
 		pl->events[ev->proto][ev->kind]++;
 	pl->events_total++;

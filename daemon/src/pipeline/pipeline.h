@@ -19,6 +19,9 @@ struct pipeline {
 	uint64_t events_total;
 	uint64_t sink_failures;
 	uint64_t packets_since_expiry;
+	/* Optional (not owned): events are logged as the policy would have
+	 * filtered them; nothing is edited offline. */
+	struct policy *policy;
 };
 
 int pipeline_init(struct pipeline *pl, const struct flow_config *cfg);
