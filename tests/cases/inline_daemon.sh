@@ -176,4 +176,38 @@ if grep -q '"dir":"out","kind":"message","local":"carol","remote":"dave".*"text"
 else
 	fail tap_logs_without_touching "$(cat "$tmp/tap.jsonl" 2>/dev/null | head -3)"
 fi
+
+# --- after set-up, as an unprivileged user with CAP_NET_ADMIN only ------
+chmod 755 "$tmp"
+mkdir "$tmp/nobody"
+chown nobody "$tmp/nobody"
+$B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
+printf 'jsonl_file=%s\nuser=nobody\nrewrite_test=secret:[dropped privileges]\n' \
+	"$tmp/nobody/events.jsonl" >"$tmp/nobody.conf"
+$B "$BIN/imwired" -d -c "$tmp/nobody.conf" >"$tmp/nobody.log" 2>&1 &
+daemon_pid=$!
+if wait_for "$tmp/nobody.log" "queue 0: ready"; then
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$daemon_pid/status")
+	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$daemon_pid/status")
+	if [ "$uid" = "$(id -u nobody)" ] && [ "$capeff" = "0000000000001000" ]; then
+		pass runs_as_user_with_net_admin_only
+	else
+		fail runs_as_user_with_net_admin_only "uid $uid, CapEff $capeff"
+	fi
+else
+	fail runs_as_user_with_net_admin_only "$(cat "$tmp/nobody.log")"
+fi
+printf 'nodelay on\nsend NICK alice\nsend PRIVMSG bob :a secret\nexpectline :srv PRIVMSG alice :ok\nclose\n' \
+	>"$tmp/priv.client"
+printf 'expectline PRIVMSG bob :a [dropped privileges]\nsend :srv PRIVMSG alice :ok\nclose\n' \
+	>"$tmp/priv.server"
+if run_peers priv 10.77.0.2 && grep -q '"text":"a secret"' "$tmp/nobody/events.jsonl"; then
+	pass unprivileged_daemon_rewrites_and_logs
+else
+	fail unprivileged_daemon_rewrites_and_logs "$(cat "$tmp/nobody.log" "$tmp/priv.client.err")"
+fi
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=""
+$B "$BIN/imwire" setup --remove >/dev/null
 exit 0

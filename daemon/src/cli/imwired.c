@@ -22,6 +22,7 @@
 #include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
+#include "util/privileges.h"
 #include "policy/policy.h"
 #include "sink/sink_writer.h"
 
@@ -636,6 +637,18 @@ int main(int argc, char **argv)
 		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
 		if (dc.heartbeat_fd >= 0)
 			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
+	}
+	/* Set-up that needs root is done: become the configured user (as
+	 * IMSpector's user=/group=), keeping only what the queue or the tap
+	 * still needs. Workers start after this and inherit it. */
+	if (config_get(&dc.cfg, "user")) {
+		if (privileges_drop(config_get(&dc.cfg, "user"), config_get(&dc.cfg, "group"), !tap,
+				    tap != NULL, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "%s", err);
+			return 1;
+		}
+		log_msg(LOG_INFO, "running as user %s with %s only", config_get(&dc.cfg, "user"),
+			tap ? "CAP_NET_RAW" : "CAP_NET_ADMIN");
 	}
 	if (tap)
 		status = run_tap(tap, &dc.cfg, &ss);
