@@ -222,7 +222,12 @@ check_capture() { # name
 }
 
 want_log() { # file, then lines "dir|local|remote|text" on stdin
-	tr '|' '\t' >"$1"
+	$PY -c '
+import sys
+for line in sys.stdin.read().splitlines():
+    d, local, remote, text = line.split("|", 3)
+    print("\t".join((d, local, remote, text.encode("unicode_escape").decode("ascii"))))
+' >"$1"
 }
 
 # ---------------------------------------------------------------------
@@ -297,6 +302,8 @@ say alice #imwire burst 3: a secret
 say alice #imwire burst 4: a secret
 say alice #imwire burst 5: a secret
 wait bob 10
+say bob alice grüße, secret ☺
+wait alice 5
 say alice carol done
 quit alice
 quit bob
@@ -335,6 +342,7 @@ bursts() { # format with %d for 1..5
 	for k in 1 2 3 4 5; do printf "$1\n" $k; done
 }
 bursts 'alice #imwire burst %d: a [redacted words]' >>"$tmp/$sess.bob.want"
+echo 'bob alice grüße, [redacted words] ☺' >>"$tmp/$sess.alice.want"
 # carol, beyond the bridge, shows what the server was given.
 {
 	echo 'alice #imwire channel [redacted words] from alice'
@@ -355,6 +363,7 @@ in|alice|#imwire|bob: plain channel line from bob
 in|alice|carol|carol's secret for alice
 in|alice|#imwire|carol: carol says secret in channel
 $(bursts 'out|alice|#imwire|burst %d: a secret')
+in|alice|bob|grüße, [redacted words] ☺
 out|alice|carol|done
 in|bob|alice|hello bob
 in|bob|alice|the [redacted words] is out
@@ -364,8 +373,9 @@ out|bob|#imwire|plain channel line from bob
 in|bob|carol|no secrets here
 in|bob|#imwire|carol: carol says secret in channel
 $(bursts 'in|bob|#imwire|alice: burst %d: a [redacted words]')
+out|bob|alice|grüße, secret ☺
 EOF
-check_log $sess 12
+check_log $sess 13
 check_capture $sess
 if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
 
@@ -439,6 +449,8 @@ say bob alice burst 3 from bob, secret
 say bob alice burst 4 from bob, secret
 say bob alice burst 5 from bob, secret
 wait alice 7
+say alice bob grüße, secret ☺
+wait bob 4
 say alice carol done, no secret left
 quit alice
 quit bob
@@ -474,6 +486,7 @@ cat >"$tmp/$sess.bob.want" <<'EOF'
 alice@imwire.test hi bob
 alice@imwire.test the [redacted words] plan
 carol@imwire.test plain words from carol
+alice@imwire.test grüße, [redacted words] ☺
 EOF
 cat >"$tmp/$sess.carol.want" <<'EOF'
 alice@imwire.test ready
@@ -487,14 +500,16 @@ in|alice@imwire.test/peer|bob@imwire.test/peer|bob's [redacted words] & <b>reply
 out|alice@imwire.test/peer|carol@imwire.test|ready
 in|alice@imwire.test/peer|carol@imwire.test/peer|carol's secret for alice
 $(bursts 'in|alice@imwire.test/peer|bob@imwire.test/peer|burst %d from bob, [redacted words]')
+out|alice@imwire.test/peer|bob@imwire.test|grüße, secret ☺
 out|alice@imwire.test/peer|carol@imwire.test|done, no secret left
 in|bob@imwire.test/peer|alice@imwire.test/peer|hi bob
 in|bob@imwire.test/peer|alice@imwire.test/peer|the [redacted words] plan
 out|bob@imwire.test/peer|alice@imwire.test|bob's secret & <b>reply</b>
 in|bob@imwire.test/peer|carol@imwire.test/peer|plain words from carol
 $(bursts 'out|bob@imwire.test/peer|alice@imwire.test|burst %d from bob, secret')
+in|bob@imwire.test/peer|alice@imwire.test/peer|grüße, [redacted words] ☺
 EOF
-check_log $sess 9
+check_log $sess 10
 check_capture $sess
 if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
 exit 0
