@@ -43,6 +43,7 @@ PACKAGES="
 	busybox-static
 	cpio
 	kmod
+	tshark
 "
 
 # shellcheck disable=SC2086
@@ -60,6 +61,8 @@ done
 if [ -n "$need" ]; then
 	echo "install-deps.sh: installing:$need"
 	apt-get update -q
+	# tshark asks whether non-root users may capture: no.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $need
 else
