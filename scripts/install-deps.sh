@@ -34,6 +34,7 @@ PACKAGES="
 	python3-slixmpp
 	libgadu-dev
 	clang
+	libclang-rt-14-dev
 	llvm
 	libbpf-dev
 	bpftool
