@@ -272,11 +272,16 @@ b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
 bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
 	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
 	fail fixup_publish "bpftool map update flows"
-$B tcpdump -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>/dev/null &
+$B tcpdump -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>"$tmp/d1.err" &
 d1=$!
-$B tcpdump -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>/dev/null &
+$B tcpdump -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>"$tmp/d2.err" &
 d2=$!
-sleep 0.5
+i=0
+while ! grep -q listening "$tmp/d1.err" || ! grep -q listening "$tmp/d2.err"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.05
+done
 f0=$(counter irc fixed_up)
 $S $PY "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
 spid=$!
