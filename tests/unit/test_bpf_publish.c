@@ -194,6 +194,9 @@ static void test_no_classifier(void)
 	CHECK_INT_EQ(bpf_publish_lookup(&p, &f, delta), 0);
 	CHECK_INT_EQ(bpf_publish_forget(&p, &f), 0);
 	bpf_publish_close(&p);
+	CHECK_INT_EQ(bpf_publish_delta(NULL, &f, IM_DIR_OUT, 5, IMW_PROTO_IRC), 0);
+	CHECK_INT_EQ(bpf_publish_lookup(NULL, &f, delta), 0);
+	CHECK_INT_EQ(bpf_publish_forget(NULL, &f), 0);
 }
 
 int main(void)

@@ -81,7 +81,7 @@ int bpf_publish_delta(struct bpf_publish *p, const struct flow *f, enum im_dir d
 	struct imw_flow_key key;
 	unsigned client_side;
 
-	if (p->flows_fd < 0)
+	if (!p || p->flows_fd < 0)
 		return 0;
 	if (delta > INT32_MAX || delta < INT32_MIN) {
 		errno = ERANGE;
@@ -112,7 +112,7 @@ int bpf_publish_lookup(struct bpf_publish *p, const struct flow *f, int32_t delt
 	struct imw_flow_key key;
 	unsigned client_side;
 
-	if (p->flows_fd < 0)
+	if (!p || p->flows_fd < 0)
 		return 0;
 	bpf_publish_key(f, &key, &client_side);
 	if (bpf_map_lookup_elem(p->flows_fd, &key, &st) < 0)
@@ -129,7 +129,7 @@ int bpf_publish_forget(struct bpf_publish *p, const struct flow *f)
 	struct imw_flow_key key;
 	unsigned client_side;
 
-	if (p->flows_fd < 0)
+	if (!p || p->flows_fd < 0)
 		return 0;
 	bpf_publish_key(f, &key, &client_side);
 	if (bpf_map_delete_elem(p->flows_fd, &key) < 0 && errno != ENOENT)

@@ -15,7 +15,8 @@
  *		bpf_publish_seqmap(e->cfg.publish, f, dir, m, proto);
  *
  * and bpf_publish_forget(e->cfg.publish, f) when the flow is released.
- * Every call is a no-op returning 0 when no classifier is attached. */
+ * Every call is a no-op returning 0 when no classifier is attached or p
+ * is NULL. */
 #ifndef IMW_BPF_PUBLISH_H
 #define IMW_BPF_PUBLISH_H
 
