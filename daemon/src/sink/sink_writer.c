@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ static void maintain(struct writer *w, bool backlog)
 	}
 }
 
-/* Replay what the spools hold while the databases take it, until until. */
+/* Replay what the spools hold while the databases take it, at most
+ * until the monotonic time until. */
 static void drain_spools(struct writer *w, double until)
 {
 	size_t i;
@@ -242,7 +244,9 @@ static void drain_spools(struct writer *w, double until)
 	for (i = 0; i < w->n_dbs; i++) {
 		struct writer_db *d = &w->dbs[i];
 
-		if (!d->db.connected && !spool_empty(&d->spool) && monotonic() >= d->next_retry) {
+		/* One attempt now, whatever the retry schedule: the caller waits
+		 * for this (a flush, or the last chance before a stop). */
+		if (!d->db.connected && !spool_empty(&d->spool) && !d->spool_broken) {
 			if (d->db.ops->connect(&d->db) < 0)
 				note_failure(w, d);
 			else
@@ -553,13 +557,19 @@ int sink_writer_add_db(struct sink *ws, struct sink_db *db, char *err, size_t er
 int sink_writer_start(struct sink *ws)
 {
 	struct writer *w = ws->ctx;
+	sigset_t all, old;
 	int rc;
 
+	/* Signals stay with the program's own threads: one delivered here
+	 * would not interrupt the call they wait in. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&w->lock);
 	rc = w->started ? 0 : pthread_create(&w->thread, NULL, writer_main, w);
 	if (rc == 0)
 		w->started = true;
 	pthread_mutex_unlock(&w->lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc == 0 ? 0 : -1;
 }
 
