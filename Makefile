@@ -40,7 +40,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench
+.PHONY: all test unit-bins clean kmod bench bench-db
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -99,6 +99,14 @@ $(BUILD)/bench/%: bench/%.c
 
 bench: $(TOOLS) $(BENCH_BINS)
 	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench
+
+# Database sinks against each database's raw insert rate (bench/README.md).
+$(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+bench-db: $(BUILD)/bench/db_bench
+	bench/db_bench.sh $(BUILD)/bench
 
 # Fuzzing (libFuzzer): clang with ASan and UBSan, everything under
 # build/fuzz; `make fuzz-smoke` runs each target for FUZZ_SECONDS on its
