@@ -175,6 +175,9 @@ struct daemon_config {
 	struct policy *policy; /* built from cfg; workers hold their own references */
 	const char *path;
 	int heartbeat_fd; /* the classifier's pinned heartbeat map, or -1 */
+	/* The classifier's flow map, where collapsed seq offsets go so edited
+	 * flows survive us (publishing is a no-op without a classifier). */
+	struct bpf_publish publish;
 };
 
 #define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
@@ -248,6 +251,7 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&w->dc->lock);
 	engine_config_from(&w->dc->cfg, &ec);
+	ec.publish = &w->dc->publish;
 	ec.policy = policy_ref(w->dc->policy);
 	generation = w->dc->generation;
 	pthread_mutex_unlock(&w->dc->lock);
@@ -575,6 +579,7 @@ int main(int argc, char **argv)
 	}
 	memset(&dc, 0, sizeof(dc));
 	dc.heartbeat_fd = -1;
+	dc.publish.flows_fd = -1;
 	pthread_mutex_init(&dc.lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
@@ -637,6 +642,8 @@ int main(int argc, char **argv)
 		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
 		if (dc.heartbeat_fd >= 0)
 			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
+		if (bpf_publish_open(&dc.publish, classifier_pin_dir()) == 0)
+			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
 	}
 	/* Set-up that needs root is done: become the configured user (as
 	 * IMSpector's user=/group=), keeping only what the queue or the tap
@@ -660,6 +667,7 @@ int main(int argc, char **argv)
 		classifier_heartbeat_stop(dc.heartbeat_fd);
 		close(dc.heartbeat_fd);
 	}
+	bpf_publish_close(&dc.publish);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
 	if (ss.failed)

@@ -43,6 +43,7 @@ struct inline_dir {
 
 struct inline_flow {
 	struct flow *flow;
+	bool adoption_checked;
 	struct inline_dir dir[2];
 	struct inline_flow *hold_prev;
 	struct inline_flow *hold_next;
@@ -498,7 +499,8 @@ static void apply_edit(struct engine *e, struct inline_flow *ifl, struct pending
 
 		if (start == end)
 			lo = hi = start;
-		if (seqmap_add_edit(&d->map, lo, hi - lo, bytes + assigned, portions[k]) < 0) {
+		if (seqmap_add_edit(&d->map, lo, hi - lo, portions[k] ? bytes + assigned : NULL,
+				    portions[k]) < 0) {
 			e->stats.alloc_failures++;
 			return;
 		}
@@ -843,6 +845,12 @@ static void free_inline_flow(struct engine *e, struct inline_flow *ifl)
 	free(ifl);
 }
 
+static enum imw_proto flow_proto(const struct flow *f)
+{
+	return f->app && f->app->state == APP_DECODING ? f->app->session.module->id
+						       : IMW_PROTO_NONE;
+}
+
 static void on_flow_release(void *arg, struct flow *f)
 {
 	struct engine *e = arg;
@@ -852,6 +860,8 @@ static void on_flow_release(void *arg, struct flow *f)
 	f->ext = NULL;
 	if (e->cur_flow == f)
 		e->cur_flow = NULL;
+	if (e->cfg.publish)
+		bpf_publish_forget(e->cfg.publish, f);
 	for (i = e->n_deferred; i-- > 0;) {
 		if (e->deferred[i].flow_id == f->id) {
 			drop_deferred(e, i);
@@ -929,6 +939,28 @@ static void start_dir(struct inline_dir *d, uint32_t first_data_seq)
 	d->started = true;
 }
 
+/* A flow met in mid-stream may be one we edited before a restart: the
+ * classifier kept its offsets and fixed it up meanwhile. Take them over,
+ * so both directions translate exactly as before. */
+static void adopt_published(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+			    const struct packet *pkt, uint32_t data_seq)
+{
+	struct inline_dir *d = &ifl->dir[dir], *o = &ifl->dir[!dir];
+	int32_t delta[2];
+
+	ifl->adoption_checked = true;
+	if (!e->cfg.publish || (pkt->tcp_flags & TCP_FLAG_SYN) ||
+	    bpf_publish_lookup(e->cfg.publish, ifl->flow, delta) != 1 || (!delta[0] && !delta[1]))
+		return;
+	start_dir(d, data_seq);
+	d->map.base_delta = delta[dir];
+	if (pkt->tcp_flags & TCP_FLAG_ACK) {
+		start_dir(o, pkt->ack - (uint32_t)delta[!dir]);
+		o->map.base_delta = delta[!dir];
+	}
+	e->stats.flows_adopted++;
+}
+
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out)
 {
@@ -970,6 +1002,8 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	d = &ifl->dir[dir];
 	syn = pkt.tcp_flags & TCP_FLAG_SYN;
 	data_seq = pkt.seq + (syn ? 1 : 0);
+	if (!ifl->adoption_checked)
+		adopt_published(e, ifl, dir, &pkt, data_seq);
 
 	if (syn) {
 		/* Lower the announced MSS so the other side sends segments that
@@ -1049,9 +1083,16 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		struct inline_dir *o = &ifl->dir[!dir];
 		uint64_t acked = seqmap_out_offset(&o->map, pkt.ack);
 
+		size_t live = o->map.n_edits;
+
 		if (acked > o->peer_acked_out)
 			o->peer_acked_out = acked;
 		seqmap_acknowledge(&o->map, acked);
+		/* All edits of that direction acknowledged: its map is one offset
+		 * now, which the classifier can apply by itself if we die. */
+		if (live && !o->map.n_edits && e->cfg.publish &&
+		    bpf_publish_seqmap(e->cfg.publish, f, !dir, &o->map, flow_proto(f)) == 0)
+			e->stats.offsets_published++;
 	}
 
 	if (in_order || out_of_order) {

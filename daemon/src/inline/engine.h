@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "flow/flow.h"
+#include "inline/bpf_publish.h"
 #include "util/bytebuf.h"
 
 enum engine_verdict {
@@ -67,6 +68,9 @@ struct engine_config {
 	size_t max_held_bytes;   /* per direction */
 	struct engine_test_rules rules; /* used only when policy is NULL */
 	struct policy *policy; /* not owned; the caller may swap it between packets */
+	/* Not owned, may be NULL: where collapsed sequence offsets go so the
+	 * tc classifier can keep edited flows alive without the daemon. */
+	struct bpf_publish *publish;
 };
 
 void engine_config_defaults(struct engine_config *cfg);
@@ -92,6 +96,8 @@ struct engine_stats {
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_held; /* waited for the hole before them to fill */
 	uint64_t mss_clamped;
+	uint64_t offsets_published; /* collapsed offsets handed to the classifier */
+	uint64_t flows_adopted;     /* picked up again with offsets the classifier kept */
 	uint64_t not_tcp;
 	uint64_t malformed;
 	uint64_t alloc_failures;
