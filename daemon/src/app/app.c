@@ -308,6 +308,33 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	}
 }
 
+size_t app_flow_buffered(const struct app_flow *af)
+{
+	return af->dir[0].cap + af->dir[1].cap;
+}
+
+void app_flow_shed(struct app_flow *af)
+{
+	int i;
+
+	if (af->state == APP_IGNORED)
+		return;
+	af->stats->shed_flows++;
+	for (i = 0; i < 2; i++) {
+		struct app_dir *d = &af->dir[i];
+
+		af->stats->bytes_skipped += dir_pending(d);
+		d->offset += dir_pending(d);
+		dir_release(d);
+		if (af->state == APP_DECODING)
+			d->need_resync = true;
+	}
+	if (af->state == APP_DETECTING) {
+		af->state = APP_IGNORED;
+		af->stats->flows_ignored++;
+	}
+}
+
 bool app_flow_done(const struct app_flow *af)
 {
 	return af->state == APP_IGNORED ||

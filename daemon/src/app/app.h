@@ -44,6 +44,7 @@ struct app_stats {
 	uint64_t bytes_skipped;     /* bytes dropped by resync */
 	uint64_t bytes_opaque;      /* bytes after STARTTLS and the like */
 	uint64_t alloc_failures;
+	uint64_t shed_flows;        /* flows whose buffers memory pressure dropped */
 };
 
 struct app_dir {
@@ -90,6 +91,14 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
  * complete yet; *start is its stream offset. The inline engine holds the
  * packets carrying those bytes, because policy may change the PDU. */
 bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *start);
+
+/* Bytes this flow's framing buffers hold allocated (memory accounting). */
+size_t app_flow_buffered(const struct app_flow *af);
+
+/* Memory pressure: give up the partial PDUs this flow buffers, as if their
+ * bytes were lost (a gap: decoding resyncs at the next PDU), and free the
+ * buffers. A flow still being detected stops being looked at (ignored). */
+void app_flow_shed(struct app_flow *af);
 
 /* True when nothing more of this flow needs to be read (not IM, or both
  * directions opaque): the caller may stop reassembling it. */

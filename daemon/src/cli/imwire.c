@@ -2,7 +2,6 @@
  * `imwire check-config` validates a configuration. */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 #include "policy/policy.h"
 #include "replay/replay.h"
 #include "setup/setup.h"
-#include "sink/sink_writer.h"
+#include "stats/stats_file.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
@@ -26,7 +25,8 @@ static void usage(FILE *out)
 		"usage: imwire <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet] FILE...\n"
+		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
+		"       [--stats FILE.json] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
@@ -47,6 +47,9 @@ static void usage(FILE *out)
 		"  replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
 		"      run the inline engine and its policy on a capture; OUT.pcap gets\n"
 		"      what would have left the bridge (edited, deleted, injected)\n"
+		"  stats [FILE]\n"
+		"      print imwired's counters (its stats_file=, default\n"
+		"      " STATS_DEFAULT_PATH "), or those read --stats wrote\n"
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
@@ -142,52 +145,6 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 	return pipeline_add_sink(pl, &s);
 }
 
-static void log_to_stderr(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)level;
-	va_start(ap, fmt);
-	fputs("imwire: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-/* The databases and syslog the configuration names, behind one writer
- * (sink/sink_writer.h) that waits for room instead of dropping: offline,
- * nothing is lost to a slow database. A spool only with spool_dir. */
-static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
-{
-	struct sink_writer_config wc;
-	struct sink w;
-	size_t added = 0;
-	char err[512];
-
-	sink_writer_config_from(&wc, cfg, NULL);
-	wc.wait_when_full = true;
-	wc.log = log_to_stderr;
-	if (sink_writer_open(&w, &wc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
-		return -1;
-	}
-	if (sink_writer_add_configured(&w, cfg, &added, err, sizeof(err)) < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
-		sink_close(&w);
-		return -1;
-	}
-	if (!added) {
-		sink_close(&w);
-		return 0;
-	}
-	if (sink_writer_start(&w) < 0 || pipeline_add_sink(pl, &w) < 0) {
-		fprintf(stderr, "imwire: cannot start the database writer\n");
-		sink_close(&w);
-		return -1;
-	}
-	return 0;
-}
-
 static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
@@ -210,10 +167,11 @@ static int cmd_read(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "stats", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *format = NULL, *outdir = NULL, *config_path = NULL;
+	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
 	bool quiet = false;
 	struct imw_config cfg;
 	struct flow_config fc;
@@ -227,8 +185,11 @@ static int cmd_read(int argc, char **argv)
 	int c, i, rc, status = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:c:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:c:qs:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			stats_path = optarg;
+			break;
 		case 'f':
 			format = optarg;
 			break;
@@ -284,7 +245,7 @@ static int cmd_read(int argc, char **argv)
 		return 1;
 	}
 	pl.policy = policy;
-	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
+	if (open_sinks(&pl, format, outdir) < 0) {
 		pipeline_destroy(&pl);
 		policy_unref(policy);
 		config_free(&cfg);
@@ -336,6 +297,15 @@ static int cmd_read(int argc, char **argv)
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
+	if (stats_path) {
+		struct stats_snapshot snap;
+
+		stats_snapshot_of_flows(&snap, "read", &pl.flows);
+		if (stats_write_file(stats_path, &snap, 1, (double)time(NULL)) < 0) {
+			fprintf(stderr, "imwire: %s: %s\n", stats_path, strerror(errno));
+			status = 1;
+		}
+	}
 	if (!quiet) {
 		fprintf(stderr, "imwire: %d file(s), %llu packets\n", argc - optind,
 			(unsigned long long)total_packets);
@@ -581,6 +551,31 @@ static int cmd_replay(int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+static int cmd_stats(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : STATS_DEFAULT_PATH;
+	char text[256 * 1024];
+	size_t len;
+	FILE *f;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: imwire stats [FILE]\n");
+		return 2;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "imwire: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (len == sizeof(text) || stats_pretty_print(text, len, stdout) < 0) {
+		fprintf(stderr, "imwire: %s: not a stats file\n", path);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -593,6 +588,8 @@ int main(int argc, char **argv)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "detach") == 0)

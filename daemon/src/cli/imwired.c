@@ -25,6 +25,7 @@
 #include "util/privileges.h"
 #include "policy/policy.h"
 #include "sink/sink_writer.h"
+#include "stats/stats_file.h"
 
 #define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -181,6 +182,8 @@ struct daemon_config {
 };
 
 #define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
+#define STATS_EVERY_SECONDS 1.0
+#define STATS_EVERY_LOOPS 50 /* of 20 ms */
 
 static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
 {
@@ -204,6 +207,7 @@ struct worker {
 	struct nfqueue q;
 	double now;
 	int status;
+	struct stats_snapshot snap; /* published under dc->lock about once a second */
 };
 
 static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso)
@@ -238,6 +242,16 @@ static void worker_reload(struct worker *w, unsigned *generation)
 	policy_unref(old);
 }
 
+static void worker_publish_stats(struct worker *w)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "queue %u", w->queue);
+	pthread_mutex_lock(&w->dc->lock);
+	stats_snapshot_of_engine(&w->snap, name, &w->engine);
+	pthread_mutex_unlock(&w->dc->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -245,7 +259,7 @@ static void *worker_main(void *arg)
 	struct pollfd pfd;
 	char err[256];
 	unsigned generation;
-	double last_tick = 0;
+	double last_tick = 0, last_stats = 0;
 	const struct engine_stats *st;
 	const struct nfqueue_stats *qs;
 
@@ -288,12 +302,17 @@ static void *worker_main(void *arg)
 		}
 		worker_flush(w);
 		worker_reload(w, &generation);
+		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
+			worker_publish_stats(w);
+			last_stats = w->now;
+		}
 	}
 	/* Every held packet goes out before the queue closes. */
 	engine_release_all(&w->engine, &w->out);
 	worker_flush(w);
 	engine_destroy(&w->engine, &w->out);
 	worker_flush(w);
+	worker_publish_stats(w);
 	st = &w->engine.stats;
 	qs = &w->q.stats;
 	log_msg(LOG_INFO,
@@ -325,6 +344,29 @@ static void *worker_main(void *arg)
 	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);
 	return NULL;
+}
+
+/* The workers' last snapshots, summed, to the stats file. */
+static void write_stats(struct daemon_config *dc, struct worker *workers, size_t n)
+{
+	static bool complained;
+	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	const char *path;
+	size_t i;
+
+	if (!snaps)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	for (i = 0; i < n; i++)
+		snaps[i] = workers[i].snap;
+	path = config_get(&dc->cfg, "stats_file");
+	path = path ? path : STATS_DEFAULT_PATH;
+	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+		log_msg(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
+		complained = true; /* once: the daemon goes on without */
+	}
+	pthread_mutex_unlock(&dc->lock);
+	free(snaps);
 }
 
 static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsigned first,
@@ -360,6 +402,8 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		/* the classifier fixes up released flows itself once beats stop */
 		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
 			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
+			write_stats(dc, workers, n);
 		if (reload_requested) {
 			struct imw_config fresh;
 			struct policy *policy = NULL, *replaced;
@@ -392,6 +436,7 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		if (workers[i].status)
 			status = 1;
 	}
+	write_stats(dc, workers, n);
 	free(workers);
 	return status;
 }
@@ -644,6 +689,14 @@ int main(int argc, char **argv)
 			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
 		if (bpf_publish_open(&dc.publish, classifier_pin_dir()) == 0)
 			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
+	}
+	if (!tap) {
+		const char *stats = config_get(&dc.cfg, "stats_file");
+
+		/* made now, while root, and handed to user= if set */
+		if (stats_prepare_dir(stats ? stats : STATS_DEFAULT_PATH, config_get(&dc.cfg, "user"),
+				      err, sizeof(err)) < 0)
+			log_msg(LOG_ERR, "statistics: %s", err);
 	}
 	/* Set-up that needs root is done: become the configured user (as
 	 * IMSpector's user=/group=), keeping only what the queue or the tap

@@ -75,6 +75,11 @@ static const struct key_spec known_keys[] = {
 	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
+	/* resource limits and statistics */
+	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; LRU eviction past it */
+	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
+	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
+	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
 };
 
 /* <name>_protocol keys and the module they switch. */
@@ -351,6 +356,7 @@ const char *config_get(const struct imw_config *cfg, const char *key)
 
 void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 {
+	const char *v;
 	int i;
 
 	/* IMSpector decodes only the protocols switched on; a config that
@@ -362,4 +368,10 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 	fc->app.log_typing = cfg->log_typing_events;
 	fc->local_nets = cfg->local_nets;
 	fc->n_local_nets = cfg->n_local_nets;
+	if ((v = config_get(cfg, "max_flows")) && strtoull(v, NULL, 10) > 0)
+		fc->max_flows = (size_t)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "flow_buffer_bytes")))
+		fc->reasm.max_buffered_bytes = (size_t)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "max_buffered_bytes")))
+		fc->max_buffered_total = (size_t)strtoull(v, NULL, 10);
 }

@@ -6,7 +6,11 @@
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
+#define DEFAULT_MAX_BUFFERED_TOTAL ((size_t)512 * 1024 * 1024)
 #define INITIAL_BUCKETS 4096
+/* How far from the LRU end eviction looks for a flow that never carried
+ * data (a SYN flood's) before it takes an established one. */
+#define EVICT_SCAN 32
 
 void flow_config_defaults(struct flow_config *cfg)
 {
@@ -16,6 +20,7 @@ void flow_config_defaults(struct flow_config *cfg)
 	cfg->reasm.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
 	cfg->max_flows = DEFAULT_MAX_FLOWS;
 	cfg->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	cfg->max_buffered_total = DEFAULT_MAX_BUFFERED_TOTAL;
 }
 
 int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_emit_fn emit,
@@ -142,6 +147,7 @@ static void release(struct flow_table *t, struct flow *f)
 	if (f->ext && t->cfg.ext_release)
 		t->cfg.ext_release(t->cfg.ext_arg, f);
 	app_flow_free(f->app);
+	t->stats.buffered_bytes -= f->buffered;
 	for (pp = &t->buckets[b]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == f) {
 			*pp = f->hash_next;
@@ -244,6 +250,17 @@ static bool grow(struct flow_table *t)
 	return true;
 }
 
+static struct flow *eviction_victim(struct flow_table *t)
+{
+	struct flow *f = t->lru_tail;
+	int i;
+
+	for (i = 0; f && i < EVICT_SCAN; i++, f = f->lru_prev)
+		if (!f->reasm[0].stats.segments && !f->reasm[1].stats.segments)
+			return f;
+	return t->lru_tail;
+}
+
 static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
 	struct flow *f;
@@ -254,7 +271,7 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 
 	if (t->n_flows >= t->cfg.max_flows && t->lru_tail) {
 		t->stats.flows_evicted++;
-		release(t, t->lru_tail);
+		release(t, eviction_victim(t));
 	}
 	if (t->n_flows >= t->n_buckets && !grow(t))
 		t->stats.alloc_failures++; /* keep going with longer chains */
@@ -325,6 +342,44 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 	return f;
 }
 
+static size_t flow_buffered(const struct flow *f)
+{
+	return f->reasm[0].pending_bytes + f->reasm[1].pending_bytes +
+	       (f->app ? app_flow_buffered(f->app) : 0);
+}
+
+static void account(struct flow_table *t, struct flow *f)
+{
+	size_t now = flow_buffered(f);
+
+	t->stats.buffered_bytes = t->stats.buffered_bytes - f->buffered + now;
+	f->buffered = now;
+	if (t->stats.buffered_bytes > t->stats.buffered_peak)
+		t->stats.buffered_peak = t->stats.buffered_bytes;
+}
+
+/* Over the global cap: the least recently used flows give up what they
+ * buffer, oldest first, never the flow being fed (keep), until a quarter
+ * of the cap is free. */
+static void shed_buffers(struct flow_table *t, const struct flow *keep)
+{
+	size_t target = t->cfg.max_buffered_total - t->cfg.max_buffered_total / 4;
+	struct flow *f, *prev;
+	int d;
+
+	for (f = t->lru_tail; f && t->stats.buffered_bytes > target; f = prev) {
+		prev = f->lru_prev;
+		if (f == keep || f->buffered == 0)
+			continue;
+		for (d = 0; d < 2; d++)
+			reasm_flush(&f->reasm[d]);
+		if (f->app)
+			app_flow_shed(f->app);
+		t->stats.pressure_sheds++;
+		account(t, f);
+	}
+}
+
 bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 		     const struct packet *pkt)
 {
@@ -354,6 +409,9 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 		reasm_reset(&f->reasm[0]);
 		reasm_reset(&f->reasm[1]);
 	}
+	account(t, f);
+	if (t->cfg.max_buffered_total && t->stats.buffered_bytes > t->cfg.max_buffered_total)
+		shed_buffers(t, f);
 	return f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed);
 }
 

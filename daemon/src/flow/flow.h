@@ -25,6 +25,10 @@ struct flow_config {
 	struct app_config app;
 	struct reasm_limits reasm;
 	size_t max_flows;       /* LRU eviction beyond this */
+	/* Reassembly and framing bytes held over all flows. Past it, the
+	 * least recently used flows give up what they buffer (holes become
+	 * gaps, partial PDUs are dropped) until a quarter is free again. */
+	size_t max_buffered_total;
 	double idle_timeout;    /* seconds without packets before a flow expires */
 	const struct net_prefix *local_nets; /* the client side lives here, when set */
 	size_t n_local_nets;
@@ -47,6 +51,9 @@ struct flow_stats {
 	uint64_t flows_closed;
 	uint64_t truncated_payloads; /* snaplen cut a segment: treated as lost */
 	uint64_t alloc_failures;
+	uint64_t buffered_bytes;  /* now: reassembly + framing bytes held by all flows */
+	uint64_t buffered_peak;
+	uint64_t pressure_sheds;  /* flows that gave up their buffers at max_buffered_total */
 	struct reasm_stats reasm; /* summed over closed flows and at flush */
 	struct app_stats app;
 };
@@ -73,6 +80,7 @@ struct flow {
 	struct reasm reasm[2]; /* by direction of travel: [IM_DIR_OUT] client to server */
 	struct flow_dir_ref ref[2];
 	struct app_flow *app;
+	size_t buffered; /* what this flow counts in stats.buffered_bytes */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
 	struct flow *lru_prev; /* most recently used at the head */

@@ -1,0 +1,366 @@
+#include "stats/stats_file.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "event/event.h"
+
+struct counter {
+	const char *name;
+	size_t offset;
+};
+
+#define C(type, field) { #field, offsetof(struct type, field) }
+
+static const struct counter flow_counters[] = {
+	C(flow_stats, packets),          C(flow_stats, tcp_packets),
+	C(flow_stats, bytes),            C(flow_stats, flows_created),
+	C(flow_stats, flows_midstream),  C(flow_stats, flows_expired),
+	C(flow_stats, flows_evicted),    C(flow_stats, flows_closed),
+	C(flow_stats, truncated_payloads), C(flow_stats, alloc_failures),
+	C(flow_stats, buffered_bytes),   C(flow_stats, buffered_peak),
+	C(flow_stats, pressure_sheds),
+};
+
+static const struct counter reasm_counters[] = {
+	C(reasm_stats, segments),      C(reasm_stats, bytes_delivered),
+	C(reasm_stats, retransmitted), C(reasm_stats, overlaps),
+	C(reasm_stats, out_of_order),  C(reasm_stats, gaps),
+	C(reasm_stats, gap_bytes),     C(reasm_stats, bound_hits),
+	C(reasm_stats, after_close),   C(reasm_stats, out_of_window),
+	C(reasm_stats, alloc_failures),
+};
+
+static const struct counter app_counters[] = {
+	C(app_stats, flows_ignored),   C(app_stats, pdus),
+	C(app_stats, malformed_pdus),  C(app_stats, garbage_resyncs),
+	C(app_stats, gap_resyncs),     C(app_stats, bytes_skipped),
+	C(app_stats, bytes_opaque),    C(app_stats, alloc_failures),
+	C(app_stats, shed_flows),
+};
+
+static const struct counter engine_counters[] = {
+	C(engine_stats, packets),           C(engine_stats, accepted),
+	C(engine_stats, modified),          C(engine_stats, dropped),
+	C(engine_stats, held),              C(engine_stats, deadline_releases),
+	C(engine_stats, bound_releases),    C(engine_stats, edits),
+	C(engine_stats, edits_refused_committed), C(engine_stats, edits_refused_size),
+	C(engine_stats, edits_refused_encode),    C(engine_stats, policy_blocked),
+	C(engine_stats, policy_blanked),    C(engine_stats, notices_injected),
+	C(engine_stats, notices_dropped),   C(engine_stats, retransmissions_rebuilt),
+	C(engine_stats, segments_capped),   C(engine_stats, duplicates_of_held),
+	C(engine_stats, out_of_order_held), C(engine_stats, mss_clamped),
+	C(engine_stats, not_tcp),           C(engine_stats, malformed),
+	C(engine_stats, alloc_failures),
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static uint64_t at(const void *base, size_t offset)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)base + offset, sizeof(v));
+	return v;
+}
+
+static void add_at(void *base, size_t offset, uint64_t v)
+{
+	uint64_t *p = (uint64_t *)(void *)((char *)base + offset);
+
+	*p += v;
+}
+
+void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
+			     const struct flow_table *t)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->flow = t->stats;
+	s->flows_now = t->n_flows;
+	s->max_flows = t->cfg.max_flows;
+	s->max_buffered_total = t->cfg.max_buffered_total;
+}
+
+void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e)
+{
+	stats_snapshot_of_flows(s, name, &e->flows);
+	s->has_engine = true;
+	s->engine = e->stats;
+	s->held_packets_now = e->held_now;
+}
+
+static void write_group(FILE *out, const char *name, const void *base, const struct counter *c,
+			size_t n, const char *indent)
+{
+	size_t i;
+
+	fprintf(out, "%s\"%s\": {", indent, name);
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s\"%s\": %llu", i ? ", " : "", c[i].name,
+			(unsigned long long)at(base, c[i].offset));
+	fprintf(out, "}");
+}
+
+static void write_one(FILE *out, const struct stats_snapshot *s, const char *indent)
+{
+	char inner[16];
+	int p;
+	bool any = false;
+
+	snprintf(inner, sizeof(inner), "%s  ", indent);
+	fprintf(out, "{\n%s\"name\": \"%s\",\n", inner, s->name);
+	fprintf(out, "%s\"flows_now\": %zu, \"max_flows\": %zu, \"max_buffered_bytes\": %zu,\n", inner,
+		s->flows_now, s->max_flows, s->max_buffered_total);
+	write_group(out, "flow", &s->flow, flow_counters, N(flow_counters), inner);
+	fprintf(out, ",\n");
+	write_group(out, "reasm", &s->flow.reasm, reasm_counters, N(reasm_counters), inner);
+	fprintf(out, ",\n");
+	write_group(out, "app", &s->flow.app, app_counters, N(app_counters), inner);
+	fprintf(out, ",\n%s\"sessions\": {", inner);
+	for (p = 1; p < IMW_PROTO_MAX; p++) {
+		if (!s->flow.app.sessions[p])
+			continue;
+		fprintf(out, "%s\"%s\": %llu", any ? ", " : "", event_proto_name((enum imw_proto)p),
+			(unsigned long long)s->flow.app.sessions[p]);
+		any = true;
+	}
+	fprintf(out, "}");
+	if (s->has_engine) {
+		fprintf(out, ",\n%s\"held_packets_now\": %zu,\n", inner, s->held_packets_now);
+		write_group(out, "engine", &s->engine, engine_counters, N(engine_counters), inner);
+	}
+	fprintf(out, "\n%s}", indent);
+}
+
+static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *s)
+{
+	size_t i;
+	int p;
+
+	for (i = 0; i < N(flow_counters); i++)
+		add_at(&total->flow, flow_counters[i].offset, at(&s->flow, flow_counters[i].offset));
+	for (i = 0; i < N(reasm_counters); i++)
+		add_at(&total->flow.reasm, reasm_counters[i].offset,
+		       at(&s->flow.reasm, reasm_counters[i].offset));
+	for (i = 0; i < N(app_counters); i++)
+		add_at(&total->flow.app, app_counters[i].offset,
+		       at(&s->flow.app, app_counters[i].offset));
+	for (p = 0; p < IMW_PROTO_MAX; p++)
+		total->flow.app.sessions[p] += s->flow.app.sessions[p];
+	for (i = 0; i < N(engine_counters); i++)
+		add_at(&total->engine, engine_counters[i].offset,
+		       at(&s->engine, engine_counters[i].offset));
+	total->flows_now += s->flows_now;
+	total->max_flows += s->max_flows;
+	total->max_buffered_total += s->max_buffered_total;
+	total->held_packets_now += s->held_packets_now;
+	total->has_engine |= s->has_engine;
+}
+
+int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now)
+{
+	struct stats_snapshot total;
+	size_t i;
+
+	memset(&total, 0, sizeof(total));
+	snprintf(total.name, sizeof(total.name), "total");
+	fprintf(out, "{\n  \"time\": %.3f,\n  \"workers\": [", now);
+	for (i = 0; i < n; i++) {
+		fprintf(out, "%s\n    ", i ? "," : "");
+		write_one(out, &s[i], "    ");
+		sum_into(&total, &s[i]);
+	}
+	fprintf(out, "\n  ],\n  \"total\": ");
+	write_one(out, &total, "  ");
+	fprintf(out, "\n}\n");
+	return ferror(out) ? -1 : 0;
+}
+
+int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n, double now)
+{
+	char tmp[4096];
+	FILE *f;
+	int rc, saved;
+
+	/* per process: two daemons given one path must not share a temporary */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	rc = stats_write_json(f, s, n, now);
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) == 0)
+		return 0;
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int stats_prepare_dir(const char *path, const char *user, char *err, size_t err_size)
+{
+	char dir[4096];
+	char *slash;
+	struct passwd *pw;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
+		snprintf(err, err_size, "%s: path too long", path);
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* the current directory or the root: nothing to make */
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!user)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, err_size, "unknown user %s", user);
+		return -1;
+	}
+	if (chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+		snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A small reader for the documents above: objects, arrays, strings
+ * without escapes, numbers. Nested objects become indented lines. */
+struct reader {
+	const char *p, *end;
+	FILE *out;
+	unsigned depth;
+};
+
+static void skip_space(struct reader *r)
+{
+	while (r->p < r->end && strchr(" \t\r\n", *r->p))
+		r->p++;
+}
+
+static int read_value(struct reader *r, const char *key, size_t key_len);
+
+static int read_string(struct reader *r, const char **s, size_t *len)
+{
+	skip_space(r);
+	if (r->p >= r->end || *r->p != '"')
+		return -1;
+	*s = ++r->p;
+	while (r->p < r->end && *r->p != '"') {
+		if (*r->p == '\\')
+			return -1;
+		r->p++;
+	}
+	if (r->p >= r->end)
+		return -1;
+	*len = (size_t)(r->p - *s);
+	r->p++;
+	return 0;
+}
+
+static void indent(struct reader *r)
+{
+	unsigned i;
+
+	for (i = 1; i < r->depth; i++) /* top-level keys start the line */
+		fputs("  ", r->out);
+}
+
+static int read_container(struct reader *r, char close, const char *key, size_t key_len)
+{
+	unsigned index = 0;
+
+	if (key) {
+		indent(r);
+		fprintf(r->out, "%.*s:\n", (int)key_len, key);
+	}
+	if (r->depth++ > 8)
+		return -1;
+	for (;;) {
+		const char *k = NULL;
+		size_t kl = 0;
+		char label[24];
+
+		skip_space(r);
+		if (r->p < r->end && *r->p == close) {
+			r->p++;
+			break;
+		}
+		if (index && (r->p >= r->end || *r->p++ != ','))
+			return -1;
+		if (close == '}') {
+			if (read_string(r, &k, &kl) < 0)
+				return -1;
+			skip_space(r);
+			if (r->p >= r->end || *r->p++ != ':')
+				return -1;
+		} else {
+			snprintf(label, sizeof(label), "[%u]", index);
+			k = label;
+			kl = strlen(label);
+		}
+		if (read_value(r, k, kl) < 0)
+			return -1;
+		index++;
+	}
+	r->depth--;
+	return 0;
+}
+
+static int read_value(struct reader *r, const char *key, size_t key_len)
+{
+	const char *s;
+	size_t len;
+
+	skip_space(r);
+	if (r->p >= r->end)
+		return -1;
+	if (*r->p == '{' || *r->p == '[') {
+		char close = *r->p == '{' ? '}' : ']';
+
+		r->p++;
+		return read_container(r, close, key, key_len);
+	}
+	if (*r->p == '"') {
+		if (read_string(r, &s, &len) < 0)
+			return -1;
+	} else {
+		s = r->p;
+		while (r->p < r->end && (strchr("+-.eE", *r->p) || (*r->p >= '0' && *r->p <= '9')))
+			r->p++;
+		len = (size_t)(r->p - s);
+		if (!len)
+			return -1;
+	}
+	indent(r);
+	fprintf(r->out, "%.*s: %.*s\n", (int)key_len, key, (int)len, s);
+	return 0;
+}
+
+int stats_pretty_print(const char *text, size_t len, FILE *out)
+{
+	struct reader r = { text, text + len, out, 0 };
+
+	skip_space(&r);
+	if (r.p >= r.end || *r.p != '{')
+		return -1;
+	r.p++;
+	if (read_container(&r, '}', NULL, 0) < 0)
+		return -1;
+	skip_space(&r);
+	return r.p == r.end ? 0 : -1;
+}

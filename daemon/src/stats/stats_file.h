@@ -1,0 +1,49 @@
+/* Counters as a JSON file, for `imwire stats`.
+ *
+ * imwired's workers each publish a snapshot of their counters; the main
+ * thread writes them, with their sum, to the stats file (config key
+ * stats_file=, default STATS_DEFAULT_PATH) about once a second, replacing
+ * it atomically so a reader never sees half a file. `imwire read --stats
+ * FILE` writes the same layout once at the end. */
+#ifndef IMW_STATS_FILE_H
+#define IMW_STATS_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "flow/flow.h"
+#include "inline/engine.h"
+
+#define STATS_DEFAULT_PATH "/run/imwire/stats.json"
+
+struct stats_snapshot {
+	char name[32]; /* "queue 0", "tap", "read" */
+	struct flow_stats flow;
+	size_t flows_now;
+	size_t max_flows;
+	size_t max_buffered_total;
+	bool has_engine;
+	struct engine_stats engine;
+	size_t held_packets_now;
+};
+
+void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
+			     const struct flow_table *t);
+void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e);
+
+/* The JSON document: {"time", "workers": [...], "total": {...}}. */
+int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now);
+/* Write to path + ".tmp", then rename over path. 0, or -1 with errno. */
+int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n, double now);
+
+/* Make the stats file's directory (mode 0755) and, when user is given,
+ * hand it to that user so the file can be replaced after privileges are
+ * dropped. 0, or -1 with a reason in err. */
+int stats_prepare_dir(const char *path, const char *user, char *err, size_t err_size);
+
+/* Print a stats document as indented "name: value" lines. 0, or -1 when
+ * the text is not the JSON this module writes. */
+int stats_pretty_print(const char *text, size_t len, FILE *out);
+
+#endif
