@@ -133,6 +133,23 @@ fuzz:
 fuzz-smoke:
 	sh tests/cases/fuzz_smoke.sh
 
+# imwire read against tshark and tcpdump on a large capture, and memory
+# per idle tracked flow (bench/README.md). Inputs are built under build/.
+$(BUILD)/bench/make_capture: bench/make_capture.c $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/flow_sizes: bench/flow_sizes.c $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+.PHONY: bench-read bench-flows
+bench-read: $(TOOLS) $(BUILD)/bench/make_capture
+	bench/read_bench.sh $(BINDIR) $(BUILD)/bench
+
+bench-flows: $(BUILD)/bench/flow_sizes
+	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
+
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
 

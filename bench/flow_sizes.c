@@ -1,0 +1,87 @@
+/* What one idle tracked IM flow costs: the sizes of the structures a flow
+ * carries, and the heap (malloc's own count, mallinfo2) that N idle IRC
+ * flows hold in a flow table after their handshake, NICK/USER lines and the
+ * server's welcome, divided by N.
+ *
+ * Usage: flow_sizes [N]   (default 100000) */
+#include <malloc.h>
+#include <sys/resource.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "flow/flow.h"
+#include "imwire/byteorder.h"
+#include "stream/reasm.h"
+
+static void ignore(void *arg, const struct im_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+
+static void send_packet(struct flow_table *t, unsigned n, bool from_client, uint8_t flags,
+			uint32_t seq, uint32_t ack, const char *payload)
+{
+	struct packet p;
+	uint8_t client[4] = { 10, (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	uint8_t server[4] = { 192, 0, 2, 1 };
+
+	memset(&p, 0, sizeof(p));
+	p.ts = 1000.0 + n * 1e-4;
+	p.ip_version = 4;
+	memcpy(p.src, from_client ? client : server, 4);
+	memcpy(p.dst, from_client ? server : client, 4);
+	p.sport = from_client ? (uint16_t)(1024 + n % 60000) : 6667;
+	p.dport = from_client ? 6667 : (uint16_t)(1024 + n % 60000);
+	p.seq = seq;
+	p.ack = ack;
+	p.tcp_flags = flags;
+	p.payload = (const uint8_t *)payload;
+	p.payload_len = strlen(payload);
+	flow_table_packet(t, &p);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 100000, i;
+	static const char nick[] = "NICK someone\r\nUSER someone 0 * :Some One\r\n";
+	static const char welcome[] = ":irc.example 001 someone :Welcome to the network\r\n";
+	struct flow_config cfg;
+	struct flow_table t;
+	struct mallinfo2 before, after;
+	size_t per_flow;
+
+	printf("sizeof: struct flow %zu (of which 2 x struct reasm %zu), struct app_flow %zu "
+	       "(of which struct proto_session %zu, 2 x struct app_dir %zu)\n",
+	       sizeof(struct flow), sizeof(struct reasm), sizeof(struct app_flow),
+	       sizeof(struct proto_session), sizeof(struct app_dir));
+	flow_config_defaults(&cfg);
+	if (flow_table_init(&t, &cfg, ignore, NULL) < 0)
+		return 1;
+	before = mallinfo2();
+	for (i = 0; i < n; i++) {
+		uint32_t c = 1000, s = 5000;
+
+		send_packet(&t, i, true, TCP_FLAG_SYN, c - 1, 0, "");
+		send_packet(&t, i, false, TCP_FLAG_SYN | TCP_FLAG_ACK, s - 1, c, "");
+		send_packet(&t, i, true, TCP_FLAG_ACK | TCP_FLAG_PSH, c, s, nick);
+		send_packet(&t, i, false, TCP_FLAG_ACK | TCP_FLAG_PSH, s, c + sizeof(nick) - 1, welcome);
+		send_packet(&t, i, true, TCP_FLAG_ACK, c + sizeof(nick) - 1, s + sizeof(welcome) - 1, "");
+	}
+	after = mallinfo2();
+	per_flow = (after.uordblks - before.uordblks) / (n ? n : 1);
+	printf("%u idle IRC flows: %zu flows tracked, %llu IRC sessions, heap in use %.1f MiB, "
+	       "%zu bytes per flow (malloc's count, chunk headers included)\n",
+	       n, t.n_flows, (unsigned long long)t.stats.app.sessions[IMW_PROTO_IRC],
+	       (double)(after.uordblks - before.uordblks) / (1024.0 * 1024.0), per_flow);
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			printf("peak RSS %ld KB\n", ru.ru_maxrss);
+	}
+	flow_table_destroy(&t);
+	return 0;
+}
