@@ -103,10 +103,17 @@ class Peer:
                 self.sock.shutdown(socket.SHUT_WR)
             else:
                 raise SystemExit("linepeer: unknown step %r" % line)
-        # drain until the other side closes (bounded)
+        # drain until the other side closes (bounded): a connection whose
+        # FIN never arrives is a failure too
         deadline = time.monotonic() + LIMIT
-        while time.monotonic() < deadline and self.pump(deadline):
-            pass
+        closed = False
+        while time.monotonic() < deadline:
+            if not self.pump(deadline):
+                closed = True
+                break
+        if not closed:
+            sys.stderr.write("linepeer: the other side never closed the connection\n")
+            self.ok = False
 
 
 def main():

@@ -713,10 +713,22 @@ static void flush_deferred(struct engine *e, uint64_t flow_id, uint64_t offset, 
 	}
 }
 
+static struct policy *active_policy(const struct engine *e)
+{
+	return e->cfg.policy ? e->cfg.policy : e->own_policy;
+}
+
+static bool policy_may_edit(const struct engine *e)
+{
+	const struct policy *p = active_policy(e);
+
+	return p && !policy_is_empty(p);
+}
+
 static void on_event(void *arg, const struct im_event *ev)
 {
 	struct engine *e = arg;
-	struct policy *p = e->cfg.policy ? e->cfg.policy : e->own_policy;
+	struct policy *p = active_policy(e);
 	struct flow *f = e->cur_flow;
 	bool editable = f && f->id == ev->flow_id && f->app && ev->pdu_data;
 	struct im_event logged = *ev;
@@ -1100,7 +1112,10 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 			e->stats.out_of_order_held++;
 		if (closing)
 			release_all_dir(e, ifl, dir, out);
-		else if (f->app && app_flow_partial_pdu(f->app, dir, &partial))
+		else if (f->app && policy_may_edit(e) &&
+			 app_flow_partial_pdu(f->app, dir, &partial))
+			/* Hold only what a policy could still change: a daemon that
+			 * just logs never holds (nor delays) anything. */
 			release_upto(e, ifl, dir, partial, false, out);
 		else
 			release_upto(e, ifl, dir, UINT64_MAX, false, out);
@@ -1125,7 +1140,11 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		forward(e, ifl, dir, id, data, &pkt, gso, force_modified, out);
 	}
 	hold_list_update(e, ifl);
-	if (closing) {
+	/* A connection we edited still needs its translation after both FINs:
+	 * the last ACK and any retransmitted FIN carry numbers of the edited
+	 * stream. It stays until it idles out (or a new SYN reuses its
+	 * addresses); an untouched one goes at once. */
+	if (closing && seqmap_is_identity(&ifl->dir[0].map) && seqmap_is_identity(&ifl->dir[1].map)) {
 		e->cur_flow = NULL;
 		flow_table_close(&e->flows, f);
 	}

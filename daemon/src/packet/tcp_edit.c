@@ -10,44 +10,69 @@
 #define TCPOPT_SACK 5
 #define MSS_FLOOR 536
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+/* The Internet checksum is a ones' complement sum, which does not care in
+ * which byte order the words are added as long as the result is swapped
+ * back: so add native 32-bit words (a GSO packet's 64 KiB costs a few
+ * thousand additions, not 32 thousand), fold, and convert once. */
+static uint64_t sum_native(const uint8_t *p, size_t n, uint64_t acc)
 {
-	size_t i;
+	uint32_t w;
+	uint16_t h;
 
-	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)imw_load_be16(p + i);
-	if (n & 1)
-		acc += (uint32_t)p[n - 1] << 8;
+	while (n >= 4) {
+		memcpy(&w, p, 4);
+		acc += w;
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&h, last, 2);
+		acc += h;
+	}
 	return acc;
 }
 
-static uint16_t fold(uint32_t acc)
+/* Folded and complemented, as the 16-bit value to store big-endian. */
+static uint16_t finish(uint64_t acc)
 {
+	uint8_t bytes[2];
+	uint16_t folded;
+
 	while (acc >> 16)
 		acc = (acc & 0xFFFF) + (acc >> 16);
-	return (uint16_t)~acc;
+	folded = (uint16_t)~acc;
+	memcpy(bytes, &folded, 2); /* native order back to wire order */
+	return (uint16_t)(bytes[0] << 8 | bytes[1]);
 }
 
 void tcp_edit_fix_checksums(uint8_t *ip, size_t len, uint8_t ip_version, size_t l4_offset)
 {
-	uint32_t acc = 0;
+	uint8_t pseudo[8]; /* 32-bit length, 3 zero bytes, protocol */
 	size_t l4_len = len - l4_offset;
-	uint16_t c;
+	uint64_t acc;
 
 	if (ip_version == 4) {
 		size_t ihl = (size_t)(ip[0] & 0x0F) * 4;
 
 		imw_store_be16(ip + 10, 0);
-		imw_store_be16(ip + 10, fold(sum16(ip, ihl, 0)));
-		acc = sum16(ip + 12, 8, 0);
+		imw_store_be16(ip + 10, finish(sum_native(ip, ihl, 0)));
+		acc = sum_native(ip + 12, 8, 0);
 	} else {
-		acc = sum16(ip + 8, 32, 0);
+		acc = sum_native(ip + 8, 32, 0);
 	}
-	acc += 6; /* protocol */
-	acc += (uint32_t)(l4_len >> 16) + (uint32_t)(l4_len & 0xFFFF);
+	imw_store_be32(pseudo, (uint32_t)l4_len);
+	imw_store_be32(pseudo + 4, 6);
+	acc = sum_native(pseudo, sizeof(pseudo), acc);
 	imw_store_be16(ip + l4_offset + 16, 0);
-	c = fold(sum16(ip + l4_offset, l4_len, acc));
-	imw_store_be16(ip + l4_offset + 16, c);
+	imw_store_be16(ip + l4_offset + 16, finish(sum_native(ip + l4_offset, l4_len, acc)));
 }
 
 /* Walk TCP options; calls visit for each option with kind, pointer and

@@ -13,12 +13,25 @@ struct jsonl_ctx {
 	struct bytebuf line;
 };
 
+static bool json_needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == 0x7F || c == '"' || c == '\\';
+}
+
 static bool json_string(struct bytebuf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
 	bool ok = bytebuf_append_byte(b, '"');
 
-	for (; ok && *p; p++) {
+	while (ok && *p) {
+		/* Copy the stretch that needs no escaping at once. */
+		for (run = p; *run && !json_needs_escape(*run); run++)
+			;
+		if (run > p) {
+			ok = bytebuf_append(b, p, (size_t)(run - p));
+			p = run;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			ok = bytebuf_append_str(b, "\\\"");
@@ -36,11 +49,9 @@ static bool json_string(struct bytebuf *b, const char *s)
 			ok = bytebuf_append_str(b, "\\t");
 			break;
 		default:
-			if (*p < 0x20 || *p == 0x7F)
-				ok = bytebuf_printf(b, "\\u%04x", *p);
-			else
-				ok = bytebuf_append_byte(b, *p);
+			ok = bytebuf_printf(b, "\\u%04x", *p);
 		}
+		p++;
 	}
 	return ok && bytebuf_append_byte(b, '"');
 }

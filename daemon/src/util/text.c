@@ -98,6 +98,16 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	bytebuf_init(&b);
 	ok = bytebuf_reserve(&b, n);
 	while (ok && i < n) {
+		size_t run = i;
+
+		/* Plain ASCII, the common case, goes in one copy. */
+		while (run < n && p[run] < 0x80)
+			run++;
+		if (run > i) {
+			ok = bytebuf_append(&b, p + i, run - i);
+			i = run;
+			continue;
+		}
 		l = utf8_seq_len(p + i, n - i);
 		if (l) {
 			ok = bytebuf_append(&b, p + i, l);
