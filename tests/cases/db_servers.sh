@@ -273,7 +273,31 @@ for s in pgsql mysql; do
 	fi
 done
 
-# 3. Two bridges, one archive.
+# 3. A server that stops answering (every PostgreSQL process stopped, by
+# PID) is a slow database: statements time out, rows are spooled, and
+# replayed once it answers again.
+write_conf "$tmp/slow.conf" bridge-slow "$tmp/spool-slow" "$tmp/slow.jsonl" no
+echo "db_timeout=1" >>"$tmp/slow.conf"
+start_daemon "$NSA" "$tmp/slow.conf" "$tmp/slow.log" && pid_a=$started
+burst "$NSA" slow 30 40 0.05 &
+bpid=$!
+sleep 0.6
+frozen="$PG_PID $(ps --ppid "$PG_PID" -o pid= | tr '\n' ' ')"
+kill -STOP $frozen
+sleep 2.5
+kill -CONT $frozen
+wait $bpid
+stop_daemon "$pid_a" "$NSA"
+pid_a=""
+got=$(count_pg bridge-slow slow)
+if [ "$got" = "1200 1200 1200" ] && grep -q 'no answer from the server in time' "$tmp/slow.log" &&
+	grep -q 'pgsql: spool replayed' "$tmp/slow.log"; then
+	pass db_slow_server_spooled_and_replayed
+else
+	fail db_slow_server_spooled_and_replayed "rows: $got" "$(grep -v 'tap on' "$tmp/slow.log" | tail -5)"
+fi
+
+# 4. Two bridges, one archive.
 write_conf "$tmp/b.conf" bridge-b "$tmp/spool-b" "$tmp/b.jsonl" no
 start_daemon "$NSA" "$tmp/a.conf" "$tmp/a.log" 4 && pid_a=$started
 start_daemon "$NSB" "$tmp/b.conf" "$tmp/b.log" && pid_b=$started
@@ -294,5 +318,11 @@ if [ "$a" = "300 300 300" ] && [ "$b" = "300 300 300" ] && [ "$cross" = 0 ]; the
 else
 	fail db_two_sensors_one_pgsql "bridge-a: $a, bridge-b: $b, crossed: $cross" \
 		"$(tail -4 "$tmp/b.log")"
+fi
+# The daemons and imwire read ran under the sanitizers in `make test`.
+if grep -lE 'Sanitizer|runtime error' "$tmp"/*.log "$tmp/cap.err" >/dev/null 2>&1; then
+	fail db_sanitizers "$(grep -hE -A3 'Sanitizer|runtime error' "$tmp"/*.log "$tmp/cap.err" | head -8)"
+else
+	pass db_sanitizers
 fi
 exit 0
