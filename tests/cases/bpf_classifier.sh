@@ -272,9 +272,9 @@ b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
 bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
 	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
 	fail fixup_publish "bpftool map update flows"
-$B tcpdump -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>"$tmp/d1.err" &
+$B tcpdump --immediate-mode -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>"$tmp/d1.err" &
 d1=$!
-$B tcpdump -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>"$tmp/d2.err" &
+$B tcpdump --immediate-mode -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>"$tmp/d2.err" &
 d2=$!
 i=0
 while ! grep -q listening "$tmp/d1.err" || ! grep -q listening "$tmp/d2.err"; do

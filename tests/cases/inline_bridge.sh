@@ -101,9 +101,9 @@ crlf() { # lines... -> CRLF-terminated text on stdout
 # MSS clamping off: clamping lowers the MSS option of SYNs, nothing else).
 write_config "$tmp/plain.conf" "mss_headroom=0"
 start_daemon "$tmp/plain.conf" || fail daemon_start
-$B tcpdump -i vc -U -w "$tmp/vc.pcap" tcp port 6667 2>/dev/null &
+$B tcpdump --immediate-mode -i vc -U -w "$tmp/vc.pcap" tcp port 6667 2>/dev/null &
 d1=$!
-$B tcpdump -i vs -U -w "$tmp/vs.pcap" tcp port 6667 2>/dev/null &
+$B tcpdump --immediate-mode -i vs -U -w "$tmp/vs.pcap" tcp port 6667 2>/dev/null &
 d2=$!
 sleep 0.5
 cat >"$tmp/untouched.client" <<EOF

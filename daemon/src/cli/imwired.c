@@ -460,6 +460,7 @@ static void tap_packet_dlt(u_char *arg, const struct pcap_pkthdr *h, const u_cha
 
 static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss)
 {
+	struct pollfd pfd;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct tap_ctx t;
 	struct flow_config fc;
@@ -498,7 +499,15 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 		pipeline_add_sink(&t.pl, &ss->sinks[i]);
 	ss->n = 0;
 	log_msg(LOG_INFO, "tap on %s: passive, no verdicts", iface);
+	/* Immediate mode may ignore the read timeout: wait in poll so a stop
+	 * request is seen on a quiet link too. */
+	if (pcap_setnonblock(p, 1, errbuf) < 0)
+		log_msg(LOG_WARNING, "%s: %s", iface, errbuf);
+	pfd.fd = pcap_get_selectable_fd(p);
+	pfd.events = POLLIN;
 	while (!stop_requested) {
+		if (pfd.fd >= 0 && poll(&pfd, 1, 100) == 0)
+			continue;
 		if (pcap_dispatch(p, -1, tap_packet_dlt, (u_char *)(void *)&t) < 0) {
 			log_msg(LOG_ERR, "%s: %s", iface, pcap_geterr(p));
 			break;
