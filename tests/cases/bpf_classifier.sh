@@ -172,7 +172,7 @@ EOF
 cat >"$tmp/http.server" <<EOF
 expectline
 send HTTP/1.1 200 OK
-bulk 2000000
+bulkraw 2000000
 close
 EOF
 q0=$(queued)

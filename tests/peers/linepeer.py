@@ -10,6 +10,7 @@ SCRIPT is a file of steps, one a line:
   sendsplit N TEXT     send TEXT + CRLF in N writes, 50 ms apart
   sendmany N TEXT      send N lines "TEXT i"
   bulk BYTES           send BYTES of NOTICE lines (1000 bytes each)
+  bulkraw BYTES        send BYTES of non-IM filler (an HTTP-like body)
   sleep SECONDS
   nodelay on|off       TCP_NODELAY (Nagle off/on)
   expect BYTES         wait until BYTES bytes were received (10 s limit)
@@ -88,6 +89,14 @@ class Peer:
                 while sent < n:
                     k = min(64, n - sent)
                     self.sock.sendall(chunk[: k * len(line_)])
+                    sent += k
+            elif cmd == "bulkraw":
+                total = int(arg)
+                chunk = (b"<p>" + b"lorem ipsum dolor sit amet " * 36 + b"</p>\n")[:1000] * 64
+                sent = 0
+                while sent < total:
+                    k = min(len(chunk), total - sent)
+                    self.sock.sendall(chunk[:k])
                     sent += k
             elif cmd == "sleep":
                 time.sleep(float(arg))
