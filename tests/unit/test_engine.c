@@ -418,6 +418,22 @@ static void test_reordered_and_duplicated_segments(void)
 	teardown(&h);
 }
 
+/* Past the engine-wide cap on held bytes, a partial PDU is not held. */
+static void test_global_hold_cap(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "SECRET!", NULL, NULL, NULL);
+	h.e.cfg.max_held_bytes_total = 10;
+	SEND(&h, true, "NICK alice\r\n");
+	SEND(&h, true, "PRIVMSG bob :a sec");
+	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\nPRIVMSG bob :a sec"));
+	CHECK_INT_EQ(h.e.stats.global_bound_releases, 1);
+	CHECK_INT_EQ(h.e.held_now, 0);
+	CHECK_INT_EQ(h.e.held_bytes_now, 0);
+	teardown(&h);
+}
+
 static void test_mss_clamped_in_syn(void)
 {
 	struct harness h;
@@ -439,6 +455,7 @@ int main(void)
 	RUN_TEST(test_deadline_releases_and_commits);
 	RUN_TEST(test_retransmission_of_edited_bytes);
 	RUN_TEST(test_reordered_and_duplicated_segments);
+	RUN_TEST(test_global_hold_cap);
 	RUN_TEST(test_mss_clamped_in_syn);
 	TEST_MAIN_END();
 }

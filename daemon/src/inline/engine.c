@@ -12,6 +12,7 @@
 #define DEFAULT_MSS_HEADROOM 64
 #define DEFAULT_MAX_HELD_PACKETS 64
 #define DEFAULT_MAX_HELD_BYTES (256 * 1024)
+#define DEFAULT_MAX_HELD_BYTES_TOTAL (64 * 1024 * 1024)
 #define MIN_SEGMENT_PAYLOAD 536
 #define GSO_PAYLOAD_LIMIT 65000
 
@@ -68,6 +69,7 @@ void engine_config_defaults(struct engine_config *cfg)
 	cfg->mss_headroom = DEFAULT_MSS_HEADROOM;
 	cfg->max_held_packets = DEFAULT_MAX_HELD_PACKETS;
 	cfg->max_held_bytes = DEFAULT_MAX_HELD_BYTES;
+	cfg->max_held_bytes_total = DEFAULT_MAX_HELD_BYTES_TOTAL;
 }
 
 void engine_outq_init(struct engine_outq *q)
@@ -313,8 +315,10 @@ static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir 
 			d->tail = NULL;
 		d->n_held--;
 		d->held_bytes -= h->len;
-		if (h->owned)
+		if (h->owned) {
 			e->held_now--;
+			e->held_bytes_now -= h->len;
+		}
 		if (h == e->in_hand)
 			e->in_hand = NULL;
 		forward(e, ifl, dir, h->id, h->data, &h->pkt, h->gso, false, out);
@@ -349,6 +353,7 @@ static bool keep_in_hand(struct engine *e)
 	h->data = copy;
 	h->owned = true;
 	e->held_now++;
+	e->held_bytes_now += h->len;
 	e->stats.held++;
 	return true;
 }
@@ -845,8 +850,10 @@ static void free_inline_flow(struct engine *e, struct inline_flow *ifl)
 			struct held_packet *h = ifl->dir[d].head;
 
 			ifl->dir[d].head = h->next;
-			if (h->owned)
+			if (h->owned) {
 				e->held_now--;
+				e->held_bytes_now -= h->len;
+			}
 			held_free(h);
 		}
 		ifl->dir[d].tail = NULL;
@@ -1126,6 +1133,12 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		while (d->n_held > e->cfg.max_held_packets || d->held_bytes > e->cfg.max_held_bytes) {
 			e->stats.bound_releases++;
 			release_upto(e, ifl, dir, d->head->in_end, true, out);
+		}
+		/* The total over all flows is bounded too: past it, the direction
+		 * that just grew lets its packets go. */
+		if (d->n_held && e->held_bytes_now > e->cfg.max_held_bytes_total) {
+			e->stats.global_bound_releases++;
+			release_all_dir(e, ifl, dir, out);
 		}
 	} else if (pkt.payload_len && y <= in_next && d->head && y > d->head->in_start &&
 		   !pkt.truncated) {

@@ -66,6 +66,7 @@ struct engine_config {
 	uint16_t mss_headroom;  /* SYN MSS lowered by this, so edits may grow segments */
 	size_t max_held_packets; /* per direction */
 	size_t max_held_bytes;   /* per direction */
+	size_t max_held_bytes_total; /* over all flows of this engine */
 	struct engine_test_rules rules; /* used only when policy is NULL */
 	struct policy *policy; /* not owned; the caller may swap it between packets */
 	/* Not owned, may be NULL: where collapsed sequence offsets go so the
@@ -83,6 +84,7 @@ struct engine_stats {
 	uint64_t held;         /* packets that waited for a PDU to complete */
 	uint64_t deadline_releases;
 	uint64_t bound_releases; /* held too many packets or bytes: released early */
+	uint64_t global_bound_releases; /* the engine-wide byte cap released a direction */
 	uint64_t edits;        /* stream edits applied */
 	uint64_t edits_refused_committed; /* the bytes had already been released */
 	uint64_t edits_refused_size;      /* would not fit the path MTU */
@@ -123,6 +125,7 @@ struct engine {
 	struct inline_flow *holding; /* flows with held packets */
 	struct held_packet *in_hand; /* the packet being processed, while held */
 	size_t held_now;             /* packets held right now, all flows */
+	size_t held_bytes_now;       /* and their bytes */
 	struct bytebuf scratch; /* the packet being built */
 	struct bytebuf payload; /* rebuilt payload, PDU fixups */
 	struct bytebuf syn;     /* a SYN with its MSS clamped */
