@@ -45,6 +45,8 @@ PACKAGES="
 	cpio
 	kmod
 	tshark
+	xxd
+	linux-perf
 "
 
 # shellcheck disable=SC2086
