@@ -47,7 +47,8 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, packets),           C(engine_stats, accepted),
 	C(engine_stats, modified),          C(engine_stats, dropped),
 	C(engine_stats, held),              C(engine_stats, deadline_releases),
-	C(engine_stats, bound_releases),    C(engine_stats, edits),
+	C(engine_stats, bound_releases),    C(engine_stats, global_bound_releases),
+	C(engine_stats, edits),
 	C(engine_stats, edits_refused_committed), C(engine_stats, edits_refused_size),
 	C(engine_stats, edits_refused_encode),    C(engine_stats, policy_blocked),
 	C(engine_stats, policy_blanked),    C(engine_stats, notices_injected),
@@ -92,6 +93,8 @@ void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const 
 	s->has_engine = true;
 	s->engine = e->stats;
 	s->held_packets_now = e->held_now;
+	s->held_bytes_now = e->held_bytes_now;
+	s->max_held_bytes_total = e->cfg.max_held_bytes_total;
 }
 
 static void write_group(FILE *out, const char *name, const void *base, const struct counter *c,
@@ -131,7 +134,9 @@ static void write_one(FILE *out, const struct stats_snapshot *s, const char *ind
 	}
 	fprintf(out, "}");
 	if (s->has_engine) {
-		fprintf(out, ",\n%s\"held_packets_now\": %zu,\n", inner, s->held_packets_now);
+		fprintf(out, ",\n%s\"held_packets_now\": %zu, \"held_bytes_now\": %zu, "
+			"\"max_held_bytes_total\": %zu,\n", inner, s->held_packets_now, s->held_bytes_now,
+			s->max_held_bytes_total);
 		write_group(out, "engine", &s->engine, engine_counters, N(engine_counters), inner);
 	}
 	fprintf(out, "\n%s}", indent);
@@ -159,6 +164,8 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	total->max_flows += s->max_flows;
 	total->max_buffered_total += s->max_buffered_total;
 	total->held_packets_now += s->held_packets_now;
+	total->held_bytes_now += s->held_bytes_now;
+	total->max_held_bytes_total += s->max_held_bytes_total;
 	total->has_engine |= s->has_engine;
 }
 

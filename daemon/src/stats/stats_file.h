@@ -26,6 +26,8 @@ struct stats_snapshot {
 	bool has_engine;
 	struct engine_stats engine;
 	size_t held_packets_now;
+	size_t held_bytes_now;
+	size_t max_held_bytes_total;
 };
 
 void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
