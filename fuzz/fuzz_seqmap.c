@@ -77,8 +77,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, pos = 0, i;
 	uint64_t os, os2, expect_out = 0;
 	uint32_t base;
-	size_t last_insert = 0;
-	bool have_insert = false;
 
 	if (size < 5)
 		return 0;
@@ -120,14 +118,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * an insertion rides on a segment that starts before it. */
 		if (pos == 0 && del == 0)
 			ins = 0;
-		/* Known finding (reported): two insertions at one offset make
-		 * seqmap_out_of_in answer the end of the first, not the last. */
-		if (del == 0 && have_insert && pos == last_insert)
-			ins = 0;
-		if (del == 0 && ins) {
-			have_insert = true;
-			last_insert = pos;
-		}
 		for (k = 0; k < ins; k++)
 			rep[k] = (uint8_t)('A' + (pos + k) % 26);
 		if (seqmap_add_edit(&m, pos, del, ins ? rep : NULL, ins) != 0)

@@ -127,12 +127,10 @@ uint64_t seqmap_out_of_in(const struct seqmap *m, uint64_t in)
 
 		if (in < e->in_start)
 			return apply_delta(in, delta_after(m, i));
-		if (e->in_len == 0) {
-			/* An insertion at p precedes byte p. */
-			if (in == e->in_start)
-				return out_end(e);
+		/* An insertion at p precedes byte p: the deltas after it count it
+		 * (and any further insertion at the same place). */
+		if (e->in_len == 0)
 			continue;
-		}
 		if (in < in_end(e))
 			return e->out_start; /* replaced bytes have no output of their own */
 	}
