@@ -187,30 +187,29 @@ until $S ss -Hltn "sport = :5222" | grep -q .; do
 	sleep 0.1
 done
 
-# ---- one conversation: the bridged side first, the far side once it is on
-# run_session NAME: plans $tmp/NAME.near (alice, bob: through the bridge;
-# it must "signal alice $tmp/NAME.online" once connected) and $tmp/NAME.far
-# (carol, dave, erin: beyond it); received texts in $tmp/NAME.out/USER.got.
+# ---- one conversation: the far side first, the bridged side once it is on
+# run_session NAME: plans $tmp/NAME.far (carol, dave, erin: beyond the
+# bridge; connected, it does "signal carol $tmp/NAME.online" and speaks to
+# alice only once she has written to carol, so everyone is online) and
+# $tmp/NAME.near (alice, bob: through the bridge); received texts in
+# $tmp/NAME.out/USER.got.
 run_session() {
-	local n=$1 near far i rc_near rc_far
+	local n=$1 far i rc_near rc_far
 	mkdir -p "$tmp/$n.out"
-	$C timeout 60 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
-		"$tmp/$n.near" "$tmp/$n.out" >"$tmp/$n.near.err" 2>&1 &
-	near=$!
-	peer_pids="$near"
+	$S timeout 60 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
+		"$tmp/$n.far" "$tmp/$n.out" >"$tmp/$n.far.err" 2>&1 &
+	far=$!
+	peer_pids="$far"
 	i=0
-	while [ ! -e "$tmp/$n.online" ] && kill -0 $near 2>/dev/null && [ $i -lt 300 ]; do
+	while [ ! -e "$tmp/$n.online" ] && kill -0 $far 2>/dev/null && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	rc_far=0
-	if [ -s "$tmp/$n.far" ]; then
-		$S timeout 60 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
-			"$tmp/$n.far" "$tmp/$n.out" >"$tmp/$n.far.err" 2>&1
-		rc_far=$?
-	fi
-	wait $near
+	$C timeout 60 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
+		"$tmp/$n.near" "$tmp/$n.out" >"$tmp/$n.near.err" 2>&1
 	rc_near=$?
+	wait $far
+	rc_far=$?
 	peer_pids=""
 	[ $rc_near -eq 0 ] && [ $rc_far -eq 0 ]
 	check "${n}_clients_complete_their_plans" $? \
@@ -281,7 +280,7 @@ check ${n}_daemon_starts $?
 cat >"$tmp/$n.near" <<EOF
 connect alice
 connect bob
-signal alice $tmp/$n.online
+say alice carol ready
 say alice bob what the FRAK
 say alice bob frak smeg frak
 say alice bob frak & <smeg> stays
@@ -291,8 +290,10 @@ wait alice 2
 quit alice
 quit bob
 EOF
-cat >"$tmp/$n.far" <<'EOF'
+cat >"$tmp/$n.far" <<EOF
 connect carol
+signal carol $tmp/$n.online
+wait carol 1
 say carol alice smeg off, Smeg!
 say carol alice smeg smeg smeg
 say carol alice end
@@ -308,8 +309,10 @@ cat >"$tmp/$n.alice.want" <<EOF
 $Cb #### off, ####!
 $Cb end
 EOF
+echo "$A ready" >"$tmp/$n.carol.want"
 for u in alice bob carol; do check_received $n $u; done
 cat >"$tmp/$n.log.want" <<EOF
+out|$Af|$Cb|ready|false
 out|$Af|$Bb|what the FRAK|false
 out|$Af|$Bb|frak smeg frak|true
 out|$Af|$Bb|frak & <smeg> stays|false
@@ -339,7 +342,6 @@ check ${n}_daemon_starts $?
 cat >"$tmp/$n.near" <<EOF
 connect alice
 connect bob
-signal alice $tmp/$n.online
 say alice bob to bob
 say alice dave to dave
 say alice erin to erin
@@ -351,10 +353,11 @@ quit bob
 EOF
 # Each far sender hands over to the next: their messages reach alice's
 # stream in this order.
-cat >"$tmp/$n.far" <<'EOF'
+cat >"$tmp/$n.far" <<EOF
 connect carol
 connect dave
 connect erin
+signal carol $tmp/$n.online
 wait carol 1
 say dave alice from dave
 say dave erin your turn
@@ -404,31 +407,36 @@ sqlite3 "$db" "INSERT INTO lists (localid, remoteid, action, type, timestamp) VA
 check ${n}_rules_inserted $?
 cat >"$tmp/$n.near" <<EOF
 connect alice
-signal alice $tmp/$n.online
+say alice carol ready
 wait alice 1
 say alice dave hello dave
 wait alice 2
 quit alice
 EOF
-cat >"$tmp/$n.far" <<'EOF'
+cat >"$tmp/$n.far" <<EOF
+connect carol
 connect dave
 connect erin
+signal carol $tmp/$n.online
+wait carol 1
 say dave alice dave before
 say dave erin your turn
 wait erin 1
 say erin alice erin one
 wait dave 1
 say dave alice reply from dave
+quit carol
 quit dave
 quit erin
 EOF
 run_session $n
 printf '%s erin one\n%s reply from dave\n' "$Eb" "$Db" >"$tmp/$n.alice.want"
+echo "$A ready" >"$tmp/$n.carol.want"
 echo "$A hello dave" >"$tmp/$n.dave.want"
 echo "$Db your turn" >"$tmp/$n.erin.want"
-for u in alice dave erin; do check_received $n $u; done
-auto=$(sqlite3 -separator '|' "$db" "SELECT localid, remoteid FROM lists WHERE action=1 AND type=2")
-[ "$auto" = "$A|$Db" ]
+for u in alice carol dave erin; do check_received $n $u; done
+auto=$(sqlite3 -separator '|' "$db" "SELECT localid, remoteid FROM lists WHERE action=1 AND type=2 ORDER BY remoteid")
+[ "$auto" = "$(printf '%s|%s\n%s|%s' "$A" "$Cb" "$A" "$Db")" ]
 check ${n}_awl_added_auto_accept_row_for_bare_jids $? "AUTO rows: ${auto:-none}"
 
 n=db_live
@@ -436,29 +444,36 @@ sqlite3 "$db" "INSERT INTO lists (localid, remoteid, action, type, timestamp) VA
 check ${n}_block_row_inserted_while_running $?
 cat >"$tmp/$n.near" <<EOF
 connect alice
-signal alice $tmp/$n.online
+say alice carol ready
 wait alice 1
 quit alice
 EOF
-cat >"$tmp/$n.far" <<'EOF'
+cat >"$tmp/$n.far" <<EOF
+connect carol
 connect dave
 connect erin
+signal carol $tmp/$n.online
+wait carol 1
 say erin alice erin two
 say erin dave your turn
 wait dave 1
 say dave alice dave again
+quit carol
 quit dave
 quit erin
 EOF
 run_session $n
 echo "$Db dave again" >"$tmp/$n.alice.want"
+echo "$A ready" >"$tmp/$n.carol.want"
 echo "$Eb your turn" >"$tmp/$n.dave.want"
-for u in alice dave erin; do check_received $n $u; done
+for u in alice carol dave erin; do check_received $n $u; done
 cat >"$tmp/$n.log.want" <<EOF
+out|$Af|$Cb|ready|false
 in|$Af|$Df|dave before|true
 in|$Af|$Ef|erin one|false
 out|$Af|$Db|hello dave|false
 in|$Af|$Df|reply from dave|false
+out|$Af|$Cb|ready|false
 in|$Af|$Ef|erin two|true
 in|$Af|$Df|dave again|false
 EOF
@@ -482,7 +497,7 @@ lines_before=$(wc -l <"$tmp/events.jsonl")
 cat >"$tmp/$n.near" <<EOF
 connect alice
 connect bob
-signal alice $tmp/$n.online
+say alice carol ready
 say alice bob my card is 1234-5678-9012-3456 ok
 say alice bob <card> 1111-2222-3333-4444 & 5555-6666-7777-8888
 wait bob 2
@@ -490,8 +505,10 @@ wait alice 1
 quit alice
 quit bob
 EOF
-cat >"$tmp/$n.far" <<'EOF'
+cat >"$tmp/$n.far" <<EOF
 connect carol
+signal carol $tmp/$n.online
+wait carol 1
 say carol alice yours: 9999-8888-7777-6666, right?
 quit carol
 EOF
@@ -501,10 +518,12 @@ $A my card is 1234-****-****-3456 (card number removed) ok
 $A <card> 1111-****-****-4444 (card number removed) & 5555-****-****-8888 (card number removed)
 EOF
 echo "$Cb yours: 9999-****-****-6666 (card number removed), right?" >"$tmp/$n.alice.want"
+echo "$A ready" >"$tmp/$n.carol.want"
 for u in alice bob carol; do check_received $n $u; done
 # Only this scenario's events: the log file is the DB scenario's too.
 tail -n +$((lines_before + 1)) "$tmp/events.jsonl" >"$tmp/$n.events"
 cat >"$tmp/$n.log.want" <<EOF
+out|$Af|$Cb|ready|false
 out|$Af|$Bb|my card is 1234-5678-9012-3456 ok|false
 out|$Af|$Bb|<card> 1111-2222-3333-4444 & 5555-6666-7777-8888|false
 in|$Af|$Cf|yours: 9999-8888-7777-6666, right?|false

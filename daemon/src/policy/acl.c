@@ -5,7 +5,8 @@
  * lists passes without looking at the blacklist; a pair the blacklist
  * lists is blocked; a local id that has a whitelist line may talk to the
  * remotes on it "but none else"; anything no list mentions passes, unless
- * block_unlisted=on. Ids compare case-insensitively. */
+ * block_unlisted=on. Ids compare case-insensitively, a listed bare XMPP
+ * JID matching every resource of it (see struct parties). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,29 +88,29 @@ void acl_free(struct acl *a)
 
 /* 1: the pair is listed; 0: the local id has a line without the remote;
  * -1: the local id has no line. */
-static int lookup(const struct acl_list *l, const char *local, const char *remote)
+static int lookup(const struct acl_list *l, const struct parties *who)
 {
 	size_t i, j;
 	int found = -1;
 
 	for (i = 0; i < l->n; i++) {
-		if (!ids_equal(l->v[i].local, local))
+		if (!party_matches(l->v[i].local, who->local, who->local_bare))
 			continue;
 		found = 0;
 		for (j = 0; j < l->v[i].n_remotes; j++)
-			if (ids_equal(l->v[i].remotes[j], remote))
+			if (party_matches(l->v[i].remotes[j], who->remote, who->remote_bare))
 				return 1;
 	}
 	return found;
 }
 
-bool acl_blocks(const struct acl *a, const char *local, const char *remote)
+bool acl_blocks(const struct acl *a, const struct parties *who)
 {
-	int white = lookup(&a->white, local, remote);
+	int white = lookup(&a->white, who);
 
 	if (white == 1)
 		return false;
-	if (lookup(&a->black, local, remote) == 1)
+	if (lookup(&a->black, who) == 1)
 		return true;
 	if (white == 0)
 		return true;

@@ -22,10 +22,13 @@ static const char create_sql[] = "CREATE TABLE IF NOT EXISTS lists ("
 				 "type integer NOT NULL, "
 				 "timestamp integer NOT NULL)";
 
-/* Ids compare as the ACL compares them: case-insensitively. */
+/* Ids compare as the ACL compares them: case-insensitively, a row naming
+ * the id itself or its bare form (?4, ?5; see struct parties). */
 static const char match_sql[] = "SELECT 1 FROM lists WHERE action = ?1 "
-				"AND (localid IS NULL OR localid = ?2 COLLATE NOCASE) "
-				"AND (remoteid IS NULL OR remoteid = ?3 COLLATE NOCASE) LIMIT 1";
+				"AND (localid IS NULL OR localid = ?2 COLLATE NOCASE "
+				"OR localid = ?4 COLLATE NOCASE) "
+				"AND (remoteid IS NULL OR remoteid = ?3 COLLATE NOCASE "
+				"OR remoteid = ?5 COLLATE NOCASE) LIMIT 1";
 
 static const char insert_sql[] = "INSERT INTO lists (localid, remoteid, action, type, timestamp) "
 				 "VALUES (?1, ?2, 1, 2, ?3)";
@@ -84,8 +87,7 @@ void dbfilter_close(struct dbfilter *f)
 }
 
 /* 1 when a row with this action matches, 0 when none, -1 on error. */
-static int has_match(struct dbfilter *f, enum dbfilter_action action, const char *local,
-		     const char *remote)
+static int has_match(struct dbfilter *f, enum dbfilter_action action, const struct parties *who)
 {
 	sqlite3_stmt *st = f->match;
 	int rc;
@@ -94,8 +96,10 @@ static int has_match(struct dbfilter *f, enum dbfilter_action action, const char
 		return 0;
 	sqlite3_reset(st);
 	if (sqlite3_bind_int(st, 1, action) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, local, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 3, remote, -1, SQLITE_STATIC) != SQLITE_OK)
+	    sqlite3_bind_text(st, 2, who->local, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, who->remote, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, who->local_bare, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 5, who->remote_bare, -1, SQLITE_STATIC) != SQLITE_OK)
 		return -1;
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -104,13 +108,13 @@ static int has_match(struct dbfilter *f, enum dbfilter_action action, const char
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static bool remembered(const struct dbfilter *f, const char *local, const char *remote)
+static bool remembered(const struct dbfilter *f, const struct parties *who)
 {
 	size_t i;
 
 	for (i = 0; i < f->n_remembered; i++)
-		if (ids_equal(f->remembered[i].local, local) &&
-		    ids_equal(f->remembered[i].remote, remote))
+		if (party_matches(f->remembered[i].local, who->local, who->local_bare) &&
+		    party_matches(f->remembered[i].remote, who->remote, who->remote_bare))
 			return true;
 	return false;
 }
@@ -159,29 +163,28 @@ static int insert_auto(struct dbfilter *f, const char *local, const char *remote
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-bool dbfilter_blocks(struct dbfilter *f, const char *local, const char *remote, bool outgoing,
-		     double now)
+bool dbfilter_blocks(struct dbfilter *f, const struct parties *who, bool outgoing, double now)
 {
 	int m;
 
 	if (!f->match)
 		return false;
-	m = has_match(f, DBFILTER_ACCEPT, local, remote);
-	if (m == 1 || (m == 0 && f->dry_run && remembered(f, local, remote)))
+	m = has_match(f, DBFILTER_ACCEPT, who);
+	if (m == 1 || (m == 0 && f->dry_run && remembered(f, who)))
 		return false;
 	if (m < 0)
 		goto error;
 	if (outgoing) {
-		m = has_match(f, DBFILTER_AWL, local, remote);
+		m = has_match(f, DBFILTER_AWL, who);
 		if (m < 0)
 			goto error;
 		if (m == 1) {
-			if (insert_auto(f, local, remote, now) < 0)
+			if (insert_auto(f, who->local_bare, who->remote_bare, now) < 0)
 				f->errors++;
 			return false;
 		}
 	}
-	m = has_match(f, DBFILTER_BLOCK, local, remote);
+	m = has_match(f, DBFILTER_BLOCK, who);
 	if (m < 0)
 		goto error;
 	return m == 1;

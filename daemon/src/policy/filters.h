@@ -25,6 +25,23 @@ int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, s
  * services compare them (nicks, e-mail style ids). */
 bool ids_equal(const char *a, const char *b);
 
+/* The two parties of an event as the ACL and the DB filter match them.
+ * An XMPP event names a session (local is the bound full JID, a remote
+ * that wrote to us is user@domain/resource) while lists name accounts,
+ * and a reply comes from a full JID when the message went to a bare one:
+ * so a listed id matches the id itself or its bare form, which is the id
+ * itself for every other protocol. A listed full JID still names only
+ * that session. */
+struct parties {
+	const char *local;
+	const char *local_bare;
+	const char *remote;
+	const char *remote_bare;
+};
+
+/* True when listed names id: equal to it or to its bare form. */
+bool party_matches(const char *listed, const char *id, const char *bare);
+
 /* ---- badwords.c: IMSpector's content manipulation ---- */
 
 struct badwords {
@@ -65,7 +82,7 @@ struct acl {
 int acl_list_load(struct acl_list *l, const char *path, char *err, size_t err_size);
 void acl_free(struct acl *a);
 /* True when the pair may not talk (see acl.c for the order). */
-bool acl_blocks(const struct acl *a, const char *local, const char *remote);
+bool acl_blocks(const struct acl *a, const struct parties *who);
 
 /* ---- dbfilter.c: IMSpector's SQLite `lists` filter with auto-whitelist ---- */
 
@@ -100,10 +117,10 @@ struct dbfilter {
 int dbfilter_open(struct dbfilter *f, const char *path, bool dry_run, char *err, size_t err_size);
 void dbfilter_close(struct dbfilter *f);
 /* IMSpector's matching order: ACCEPT, then AWL for outgoing events (adding
- * an ACCEPT row of type AUTO), then BLOCK, then allow. True: block. A
- * database error allows the event and is counted in f->errors. */
-bool dbfilter_blocks(struct dbfilter *f, const char *local, const char *remote, bool outgoing,
-		     double now);
+ * an ACCEPT row of type AUTO, with the bare ids: a resource changes with
+ * every login), then BLOCK, then allow. True: block. A database error
+ * allows the event and is counted in f->errors. */
+bool dbfilter_blocks(struct dbfilter *f, const struct parties *who, bool outgoing, double now);
 
 /* ---- regex_rules.c: replacement rules beyond IMSpector ---- */
 

@@ -319,16 +319,42 @@ static void decide_blocks(struct policy *p, const struct im_event *ev, struct po
 	}
 }
 
+/* An XMPP id without its "/resource" (RFC 7622: the first '/' starts it;
+ * neither the localpart nor the domain may hold one); any other
+ * protocol's id as it is. *owned is set when the result was allocated. */
+static const char *bare_id(struct policy *p, const struct im_event *ev, const char *id,
+			   char **owned)
+{
+	const char *slash;
+
+	*owned = NULL;
+	if (ev->proto != IMW_PROTO_XMPP || !(slash = strchr(id, '/')))
+		return id;
+	*owned = strndup(id, (size_t)(slash - id));
+	if (!*owned) {
+		p->stats.alloc_failures++;
+		return id;
+	}
+	return *owned;
+}
+
 static void decide_parties(struct policy *p, const struct im_event *ev, struct policy_decision *d)
 {
-	const char *local = ev->local ? ev->local : "";
+	struct parties who;
+	char *local_owned, *remote_owned;
 
 	if (!judged_kind(ev->kind) || !ev->remote)
 		return;
-	if (p->have_acl && acl_blocks(&p->acl, local, ev->remote))
+	who.local = ev->local ? ev->local : "";
+	who.remote = ev->remote;
+	who.local_bare = bare_id(p, ev, who.local, &local_owned);
+	who.remote_bare = bare_id(p, ev, who.remote, &remote_owned);
+	if (p->have_acl && acl_blocks(&p->acl, &who))
 		block(d, "acl");
-	else if (p->have_db && dbfilter_blocks(&p->db, local, ev->remote, ev->dir == IM_DIR_OUT, ev->ts))
+	else if (p->have_db && dbfilter_blocks(&p->db, &who, ev->dir == IM_DIR_OUT, ev->ts))
 		block(d, "dbfilter");
+	free(local_owned);
+	free(remote_owned);
 }
 
 /* Each content rule works on the previous one's result; *cur is owned
