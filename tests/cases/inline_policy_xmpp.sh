@@ -590,6 +590,10 @@ crlf "<?xml version='1.0'?><stream:stream from='$domain' id='s1' $NS_STREAM>" \
 	"<failure $NS_TLS/>" "</stream:stream>" >"$tmp/$n.client.want"
 cmp -s "$tmp/$n.client.want" "$tmp/$n.client.got"
 check ${n}_client_got_failure_not_proceed $? "$(cat -A "$tmp/$n.client.got" | head -8)"
+crlf "<?xml version='1.0'?><stream:stream to='$domain' $NS_STREAM>" "<starttls $NS_TLS/>" \
+	"</stream:stream>" >"$tmp/$n.server.want"
+cmp -s "$tmp/$n.server.want" "$tmp/$n.server.got"
+check ${n}_server_got_the_client_stream_unchanged $? "$(cat -A "$tmp/$n.server.got" | head -8)"
 grep -q '"kind":"encrypted".*"text":"STARTTLS","filtered":true' "$tmp/events.jsonl"
 check ${n}_logged_filtered $? "$(grep '"kind":"encrypted"' "$tmp/events.jsonl")"
 end_scenario $n
