@@ -2,6 +2,7 @@
  * `imwire check-config` validates a configuration. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "replay/replay.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
+#include "sink/sink_writer.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
@@ -145,6 +147,52 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 	return pipeline_add_sink(pl, &s);
 }
 
+static void log_to_stderr(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)level;
+	va_start(ap, fmt);
+	fputs("imwire: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* The databases and syslog the configuration names, behind one writer
+ * (sink/sink_writer.h) that waits for room instead of dropping: offline,
+ * nothing is lost to a slow database. A spool only with spool_dir. */
+static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
+{
+	struct sink_writer_config wc;
+	struct sink w;
+	size_t added = 0;
+	char err[512];
+
+	sink_writer_config_from(&wc, cfg, NULL);
+	wc.wait_when_full = true;
+	wc.log = log_to_stderr;
+	if (sink_writer_open(&w, &wc) < 0) {
+		fprintf(stderr, "imwire: out of memory\n");
+		return -1;
+	}
+	if (sink_writer_add_configured(&w, cfg, &added, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: %s\n", err);
+		sink_close(&w);
+		return -1;
+	}
+	if (!added) {
+		sink_close(&w);
+		return 0;
+	}
+	if (sink_writer_start(&w) < 0 || pipeline_add_sink(pl, &w) < 0) {
+		fprintf(stderr, "imwire: cannot start the database writer\n");
+		sink_close(&w);
+		return -1;
+	}
+	return 0;
+}
+
 static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
@@ -245,7 +293,7 @@ static int cmd_read(int argc, char **argv)
 		return 1;
 	}
 	pl.policy = policy;
-	if (open_sinks(&pl, format, outdir) < 0) {
+	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
 		pipeline_destroy(&pl);
 		policy_unref(policy);
 		config_free(&cfg);
