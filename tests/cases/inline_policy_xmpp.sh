@@ -54,7 +54,8 @@ cleanup() {
 	fi
 	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM # through the EXIT trap, once
 
 failed_here=0
 pass() { echo "PASS $1"; }
