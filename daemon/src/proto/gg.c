@@ -918,43 +918,6 @@ static int gg_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pd
 
 /* --- encode -------------------------------------------------------------- */
 
-static uint32_t utf8_next(const uint8_t *p, size_t n, size_t *used)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80) {
-		*used = 1;
-		return p[0];
-	}
-	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2;
-		cp = p[0] & 0x1F;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		len = 3;
-		cp = p[0] & 0x0F;
-	} else if ((p[0] & 0xF8) == 0xF0) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
-		*used = 1;
-		return 0xFFFD;
-	}
-	if (len > n) {
-		*used = 1;
-		return 0xFFFD;
-	}
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80) {
-			*used = 1;
-			return 0xFFFD;
-		}
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	*used = len;
-	return cp;
-}
-
 /* UTF-8 to Windows-1250; what it cannot carry becomes '?'. The reverse
  * table comes from text.h's forward conversion so the two never differ. */
 static int encode_cp1250(const char *text, size_t n, struct bytebuf *out)
@@ -969,11 +932,11 @@ static int encode_cp1250(const char *text, size_t n, struct bytebuf *out)
 
 		if (!u)
 			return -1;
-		upper[i] = utf8_next((const uint8_t *)u, strlen(u), &used);
+		upper[i] = text_utf8_next((const uint8_t *)u, strlen(u), &used);
 		free(u);
 	}
 	while (n) {
-		uint32_t cp = utf8_next(p, n, &used);
+		uint32_t cp = text_utf8_next(p, n, &used);
 		uint8_t byte = '?';
 
 		if (cp < 0x80 && cp != 0)

@@ -380,44 +380,6 @@ static char *decode_text(enum imip_charset cs, struct span s)
 	return text_utf8_or_latin1(s.p, s.len);
 }
 
-/* Next code point of UTF-8 text; an invalid byte counts as one U+FFFD. */
-static uint32_t utf8_next(const uint8_t *p, size_t n, size_t *used)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80) {
-		*used = 1;
-		return p[0];
-	}
-	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2;
-		cp = p[0] & 0x1F;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		len = 3;
-		cp = p[0] & 0x0F;
-	} else if ((p[0] & 0xF8) == 0xF0) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
-		*used = 1;
-		return 0xFFFD;
-	}
-	if (len > n) {
-		*used = 1;
-		return 0xFFFD;
-	}
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80) {
-			*used = 1;
-			return 0xFFFD;
-		}
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	*used = len;
-	return cp;
-}
-
 static bool put_utf16(struct bytebuf *out, uint32_t cp, bool big_endian)
 {
 	uint16_t units[2];
@@ -453,7 +415,7 @@ static int encode_text(enum imip_charset cs, const char *text, struct bytebuf *o
 	if (cs == IMIP_CS_UTF8)
 		return bytebuf_append(out, p, n) ? 0 : -1;
 	while (n) {
-		uint32_t cp = utf8_next(p, n, &used);
+		uint32_t cp = text_utf8_next(p, n, &used);
 		bool ok;
 
 		switch (cs) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "proto/oscar.h"
+#include "util/text.h"
 
 static bool is_alpha(uint8_t c)
 {
@@ -44,50 +45,13 @@ const char *oscar_content_type(const char *s)
 	return oscar_text_is_html(s) ? "text/html" : "text/plain";
 }
 
-/* Next code point of UTF-8 text; an invalid byte counts as one U+FFFD. */
-static uint32_t utf8_next(const uint8_t *p, size_t n, size_t *used)
-{
-	size_t len, i;
-	uint32_t cp, min;
-
-	*used = 1;
-	if (p[0] < 0x80)
-		return p[0];
-	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2;
-		cp = p[0] & 0x1F;
-		min = 0x80;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		len = 3;
-		cp = p[0] & 0x0F;
-		min = 0x800;
-	} else if ((p[0] & 0xF8) == 0xF0) {
-		len = 4;
-		cp = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0xFFFD;
-	}
-	if (len > n)
-		return 0xFFFD;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0xFFFD;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0xFFFD;
-	*used = len;
-	return cp;
-}
-
 bool oscar_put_utf16be(struct bytebuf *out, const char *utf8)
 {
 	const uint8_t *p = (const uint8_t *)utf8;
 	size_t n = strlen(utf8), used;
 
 	while (n) {
-		uint32_t cp = utf8_next(p, n, &used);
+		uint32_t cp = text_utf8_next(p, n, &used);
 
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
@@ -110,7 +74,7 @@ bool oscar_put_latin1(struct bytebuf *out, const char *utf8, size_t *bad)
 
 	*bad = 0;
 	while (n) {
-		uint32_t cp = utf8_next(p, n, &used);
+		uint32_t cp = text_utf8_next(p, n, &used);
 
 		if (cp > 0xFF) {
 			(*bad)++;
@@ -138,7 +102,7 @@ bool oscar_text_fits_latin1(const char *s)
 	size_t n = strlen(s), used;
 
 	while (n) {
-		if (utf8_next(p, n, &used) > 0xFF)
+		if (text_utf8_next(p, n, &used) > 0xFF)
 			return false;
 		p += used;
 		n -= used;

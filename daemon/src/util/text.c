@@ -76,6 +76,23 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 	return len;
 }
 
+uint32_t text_utf8_next(const uint8_t *p, size_t n, size_t *used)
+{
+	size_t len = utf8_seq_len(p, n), i;
+	uint32_t cp;
+
+	*used = 1;
+	if (!len)
+		return 0xFFFD;
+	if (len == 1)
+		return p[0];
+	cp = p[0] & (0xFFu >> (len + 1));
+	for (i = 1; i < len; i++)
+		cp = (cp << 6) | (p[i] & 0x3F);
+	*used = len;
+	return cp;
+}
+
 bool text_is_valid_utf8(const uint8_t *p, size_t n)
 {
 	size_t i = 0, l;

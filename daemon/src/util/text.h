@@ -17,6 +17,9 @@ char *text_utf16le_to_utf8(const uint8_t *p, size_t n);
 /* Windows-1250 (Gadu-Gadu). */
 char *text_cp1250_to_utf8(const uint8_t *p, size_t n);
 bool text_is_valid_utf8(const uint8_t *p, size_t n);
+/* The code point at p (n bytes left) and its length in *used; an invalid
+ * or truncated sequence is one byte of U+FFFD. */
+uint32_t text_utf8_next(const uint8_t *p, size_t n, size_t *used);
 /* strndup that never fails silently: NULL only on allocation failure. */
 char *text_dup(const char *p, size_t n);
 /* Case-insensitive ASCII prefix test. */
