@@ -111,6 +111,32 @@ static void test_delete_and_insert(void)
 	bytebuf_free(&b);
 }
 
+/* Found by fuzz_seqmap: two insertions at one place; bytes after them
+ * must land after both. */
+static void test_two_insertions_at_one_offset(void)
+{
+	struct seqmap m;
+	struct bytebuf b;
+	uint64_t os;
+
+	bytebuf_init(&b);
+	seqmap_init(&m, 0);
+	CHECK_INT_EQ(seqmap_add_edit(&m, 4, 0, (const uint8_t *)"<a>", 3), 0);
+	CHECK_INT_EQ(seqmap_add_edit(&m, 4, 0, (const uint8_t *)"<bb>", 4), 0);
+	CHECK_INT_EQ(seqmap_out_of_in(&m, 4), 11);
+	CHECK_INT_EQ(seqmap_out_of_in(&m, 6), 13);
+	build(&m, 0, "AAAA", 4, &os, &b);
+	CHECK_INT_EQ(os, 0);
+	CHECK_INT_EQ(b.len, 11);
+	CHECK_MEM_EQ(b.data, "AAAA<a><bb>", 11);
+	build(&m, 4, "BB", 2, &os, &b);
+	CHECK_INT_EQ(os, 11);
+	CHECK_MEM_EQ(b.data, "BB", 2);
+	CHECK_INT_EQ(seqmap_in_of_out(&m, 13), 6);
+	seqmap_free(&m);
+	bytebuf_free(&b);
+}
+
 static void test_acknowledge_collapses(void)
 {
 	struct seqmap m;
@@ -263,6 +289,7 @@ int main(void)
 	RUN_TEST(test_identity);
 	RUN_TEST(test_replace_longer_then_shorter);
 	RUN_TEST(test_delete_and_insert);
+	RUN_TEST(test_two_insertions_at_one_offset);
 	RUN_TEST(test_acknowledge_collapses);
 	RUN_TEST(test_wraparound);
 	RUN_TEST(test_random_model);
