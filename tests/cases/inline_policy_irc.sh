@@ -1,0 +1,384 @@
+#!/bin/sh
+# The policy stage live with real IRC peers: ngircd in the server
+# namespace, python3-irc clients on both sides of the bridge
+# (tests/peers/irc_client.py, driven by a small wrapper that adds a
+# "signal" step and records CTCP requests: alice and bob through it,
+# carol, dave and erin beyond it), imwired inline on the bridge, one
+# IMSpector filter configuration after another (a restart, or SIGHUP for
+# the regex): bad words (replaced in place, blocked above
+# badwords_block_count), the ACL files with block_unlisted and channels as
+# remotes, the SQLite DB filter with its AWL and a row added while the
+# daemon runs, a length-changing regex rewrite, and block_files removing
+# CTCP DCC SEND offers in both directions. Each scenario checks what every
+# client received, that every connection stayed up until a clean QUIT,
+# and the daemon's log: original texts, filtered flags, local and remote
+# ids.
+# IRC ids: local is the client's nick, remote the other nick for a private
+# message and the channel for a channel message (whose logged incoming
+# text then starts with "sender: ").
+# Needs root (network namespaces, iptables, NFQUEUE). Env: BIN, TOP.
+set -u
+PY=/usr/bin/python3
+PEERS="$TOP/tests/peers"
+tmp=$(mktemp -d)
+# ngircd drops to an unprivileged user: let it read its files.
+chmod 755 "$tmp"
+P="imwpi$$"
+B="ip netns exec $P-b"
+C="ip netns exec $P-c"
+S="ip netns exec $P-s"
+daemon_pid=""
+server_pid=""
+peer_pids=""
+topology=0
+
+stop_pid() { # pid: TERM, then at most 5 s before KILL; exit status in $stopped_rc
+	stopped_rc=0
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	stopped_rc=$?
+}
+
+cleanup() {
+	for p in $peer_pids $server_pid $daemon_pid; do stop_pid "$p"; done
+	if [ $topology -eq 1 ]; then
+		$B "$BIN/imwire" setup --remove >/dev/null 2>&1
+		"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
+	fi
+	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap "exit 1" INT TERM # through the EXIT trap, once
+
+failed_here=0
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+	failed_here=1
+}
+check() { # name, status (0 = pass), details...
+	local name=$1 st=$2
+	shift 2
+	if [ "$st" -eq 0 ]; then pass "$name"; else fail "$name" "$@"; fi
+}
+same_lines() { # name, expected-file, got-file
+	if cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "expected $(wc -l <"$2") lines, got $(wc -l <"$3" 2>/dev/null)"
+		diff "$2" "$3" 2>&1 | head -20 | cut -c1-200 | cat -v | sed 's/^/    /'
+	fi
+}
+
+# ---- prerequisites: a missing one is a FAIL, never a skip --------------
+if [ "$(id -u)" != 0 ]; then
+	fail inline_policy_irc_needs_root
+	exit 1
+fi
+missing=""
+for tool in ngircd sqlite3 iptables ss timeout $PY; do
+	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+$PY -c 'import irc.client' 2>/dev/null || missing="$missing python3-irc"
+if [ -n "$missing" ]; then
+	fail inline_policy_irc_prerequisites "missing:$missing (run scripts/install-deps.sh)"
+	exit 1
+fi
+if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
+	fail inline_policy_irc_topology
+	exit 1
+fi
+topology=1
+$B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
+check irc_policy_setup $?
+
+# ---- the clients: irc_client.py plus "signal NICK FILE" (creates FILE, so
+# the other side starts once this one is on) and CTCP requests recorded
+# as "SENDER TARGET CTCP WORDS", so an offer that got through would show.
+cat >"$tmp/irc_peer.py" <<'EOF'
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import irc.client
+import irc_client
+
+
+class Driver(irc_client.Driver):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.irc.add_global_handler("ctcp", self.on_ctcp)
+
+    def on_ctcp(self, conn, ev):
+        p = self.peer(conn)
+        text = "CTCP " + " ".join(ev.arguments)
+        p.got.append((ev.source.nick, ev.target, text))
+        p.got_file.write("%s %s %s\n" % (ev.source.nick, ev.target, text))
+        p.got_file.flush()
+
+    def step(self, words, rest):
+        if words[0] == "signal":
+            open(words[2], "w").close()
+            return True
+        return super().step(words, rest)
+
+
+def main():
+    host, port, plan, outdir = sys.argv[2:6]
+    d = Driver(host, int(port), outdir)
+    rc = 0
+    with open(plan, encoding="utf-8") as f:
+        steps = [l.rstrip("\n") for l in f]
+    try:
+        for n, line in enumerate(steps, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            words = line.split()
+            rest = line.split(None, 3)[3] if words[0] == "say" else ""
+            if not d.step(words, rest):
+                print("step %d failed or timed out: %s" % (n, line), file=sys.stderr)
+                rc = 1
+                break
+    except (irc.client.ServerConnectionError, OSError) as err:
+        print("connection error: %s" % err, file=sys.stderr)
+        rc = 1
+    d.finish()
+    sys.exit(rc)
+
+
+main()
+EOF
+
+# ---- daemon --------------------------------------------------------------
+write_config() { # name, extra lines...: $tmp/NAME.conf logging to $tmp/events.jsonl
+	f="$tmp/$1.conf"
+	shift
+	printf 'jsonl_file=%s\nhold_deadline_ms=200\n' "$tmp/events.jsonl" >"$f"
+	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
+}
+
+start_daemon() { # config name
+	rm -f "$tmp/events.jsonl"
+	: >"$tmp/daemon.log"
+	$B "$BIN/imwired" -d -c "$tmp/$1.conf" >"$tmp/daemon.log" 2>&1 &
+	daemon_pid=$!
+	i=0
+	while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+			sed 's/^/    daemon: /' "$tmp/daemon.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop_daemon() { # true when it stopped cleanly, with its statistics and no sanitizer report
+	[ -n "$daemon_pid" ] || return 1
+	stop_pid "$daemon_pid"
+	daemon_pid=""
+	cat "$tmp/daemon.log" >>"$tmp/daemon.all.log"
+	[ "$stopped_rc" -eq 0 ] && grep -q "queue 0: .* packets" "$tmp/daemon.log" &&
+		! grep -q "Sanitizer\|runtime error" "$tmp/daemon.log"
+}
+
+end_scenario() { # name: stop the daemon, show its log if something failed
+	local stats
+	stop_daemon
+	check "$1_daemon_stops_cleanly" $? "exit status $stopped_rc"
+	# Every edit the policy asked for was made (the line is written at exit).
+	stats=$(grep "queue 0: .* packets" "$tmp/daemon.log")
+	echo "$stats" | grep -q "refused: 0 committed, 0 too big, 0 not encodable;"
+	check "$1_no_edit_refused" $? "$stats"
+	if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
+		sed 's/^/    daemon: /' "$tmp/daemon.log"
+	fi
+	failed_here=0
+}
+
+# ---- ngircd --------------------------------------------------------------
+mkdir -p "$tmp/ngircd.d"
+cat >"$tmp/ngircd.conf" <<EOF
+[Global]
+Name = irc.imwire.test
+Info = imwire test server
+AdminInfo1 = imwire tests
+AdminInfo2 = network namespace
+AdminEMail = nobody@imwire.test
+Listen = 10.77.0.2
+Ports = 6667
+MotdPhrase = imwire test
+PidFile = $tmp/ngircd.pid
+[Limits]
+PingTimeout = 600
+PongTimeout = 60
+MaxNickLength = 16
+[Options]
+DNS = no
+Ident = no
+PAM = no
+IncludeDir = $tmp/ngircd.d
+EOF
+$S timeout 300 ngircd -n -f "$tmp/ngircd.conf" >"$tmp/ngircd.out" 2>&1 &
+server_pid=$!
+i=0
+until $S ss -Hltn "sport = :6667" | grep -q .; do
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then
+		fail irc_policy_server_listens "$(tail -5 "$tmp/ngircd.out")"
+		exit 1
+	fi
+	sleep 0.1
+done
+
+# ---- one conversation: the far side first, the bridged side once it is on
+# run_session NAME: plans $tmp/NAME.far (carol, dave, erin: beyond the
+# bridge; connected, it does "signal carol $tmp/NAME.online" and speaks
+# only once alice has written to carol, so everyone is online) and
+# $tmp/NAME.near (alice, bob: through the bridge); received texts in
+# $tmp/NAME.out/NICK.got.
+run_session() {
+	local n=$1 far i rc_near rc_far
+	mkdir -p "$tmp/$n.out"
+	$S timeout 60 $PY "$tmp/irc_peer.py" "$PEERS" 10.77.0.2 6667 \
+		"$tmp/$n.far" "$tmp/$n.out" >"$tmp/$n.far.err" 2>&1 &
+	far=$!
+	peer_pids="$far"
+	i=0
+	while [ ! -e "$tmp/$n.online" ] && kill -0 $far 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	$C timeout 60 $PY "$tmp/irc_peer.py" "$PEERS" 10.77.0.2 6667 \
+		"$tmp/$n.near" "$tmp/$n.out" >"$tmp/$n.near.err" 2>&1
+	rc_near=$?
+	wait $far
+	rc_far=$?
+	peer_pids=""
+	[ $rc_near -eq 0 ] && [ $rc_far -eq 0 ]
+	check "${n}_clients_complete_their_plans" $? \
+		"near rc $rc_near: $(tail -3 "$tmp/$n.near.err")" \
+		"far rc $rc_far: $(tail -3 "$tmp/$n.far.err" 2>/dev/null)"
+}
+
+# check_received NAME NICK: $tmp/NAME.NICK.want is exactly what NICK got,
+# and NICK's connection stayed up until the server answered our QUIT.
+check_received() {
+	local n=$1 u=$2 st
+	[ -e "$tmp/$n.$u.want" ] || : >"$tmp/$n.$u.want"
+	same_lines "${n}_${u}_received_exactly" "$tmp/$n.$u.want" "$tmp/$n.out/$u.got"
+	st=$(cat "$tmp/$n.out/$u.status" 2>/dev/null)
+	[ "$st" = clean ]
+	check "${n}_${u}_connection_up_until_clean_quit" $? "status: ${st:-none}"
+}
+
+# The daemon's events of KIND (message by default) as
+# "dir|local|remote|text|filtered", in log order for each local id.
+log_events() { # jsonl file [kind]
+	$PY - "$1" "${2:-message}" <<'EOF'
+import json, sys
+rows = []
+with open(sys.argv[1], encoding="utf-8") as f:
+    for n, line in enumerate(f):
+        ev = json.loads(line)
+        if ev.get("kind") != sys.argv[2]:
+            continue
+        text = ev.get("text", "") if sys.argv[2] != "file" else ev.get("file_name", "")
+        rows.append((ev.get("local", ""), n, "|".join((ev.get("dir", ""), ev.get("local", ""),
+            ev.get("remote", ""), text, "true" if ev.get("filtered") else "false"))))
+for _l, _n, text in sorted(rows):
+    print(text)
+EOF
+}
+
+check_log() { # name [events file]: $tmp/NAME.log.want against the daemon's log
+	local events=${2:-$tmp/events.jsonl}
+	log_events "$events" >"$tmp/$1.log.got" 2>&1
+	same_lines "$1_daemon_logged_originals_and_filtered_flags" "$tmp/$1.log.want" "$tmp/$1.log.got"
+	[ "$(grep -c '"kind":"error"' "$events")" -eq 0 ]
+	check "$1_daemon_logged_no_error" $? "$(grep '"kind":"error"' "$events" | head -3)"
+}
+
+# ---------------------------------------------------------------------
+# 1. Bad words: each one replaced by as many '#'; more than two blocks the
+# message, which the recipient never gets and the log keeps with
+# filtered=true. alice's messages are censored on her flow and so reach
+# bob's already censored; carol, beyond the bridge, makes the filter act
+# on server->client, in a channel too.
+n=badwords
+printf 'frak\nsmeg\n' >"$tmp/badwords.txt"
+write_config $n "badwords_filename=$tmp/badwords.txt" "badwords_replace_character=#" \
+	"badwords_block_count=2"
+start_daemon $n
+check ${n}_daemon_starts $?
+cat >"$tmp/$n.near" <<EOF
+connect alice
+connect bob
+join alice #imwire
+join bob #imwire
+say alice carol ready
+say alice bob what the FRAK
+say alice bob frak smeg frak
+say alice bob frak, :smeg: stays
+say alice #imwire smeggy channel
+say alice bob after
+wait bob 4
+wait alice 3
+quit alice
+quit bob
+EOF
+cat >"$tmp/$n.far" <<EOF
+connect carol
+join carol #imwire
+signal carol $tmp/$n.online
+wait carol 2
+say carol alice smeg off, Smeg!
+say carol alice smeg smeg smeg
+say carol #imwire frak in channel
+say carol #imwire frak frak frak in channel
+say carol alice end
+quit carol
+EOF
+run_session $n
+cat >"$tmp/$n.bob.want" <<EOF
+alice bob what the ####
+alice bob ####, :####: stays
+alice #imwire ####gy channel
+alice bob after
+carol #imwire #### in channel
+EOF
+cat >"$tmp/$n.alice.want" <<EOF
+carol alice #### off, ####!
+carol #imwire #### in channel
+carol alice end
+EOF
+printf 'alice carol ready\nalice #imwire ####gy channel\n' >"$tmp/$n.carol.want"
+for u in alice bob carol; do check_received $n $u; done
+cat >"$tmp/$n.log.want" <<EOF
+out|alice|carol|ready|false
+out|alice|bob|what the FRAK|false
+out|alice|bob|frak smeg frak|true
+out|alice|bob|frak, :smeg: stays|false
+out|alice|#imwire|smeggy channel|false
+out|alice|bob|after|false
+in|alice|carol|smeg off, Smeg!|false
+in|alice|carol|smeg smeg smeg|true
+in|alice|#imwire|carol: frak in channel|false
+in|alice|#imwire|carol: frak frak frak in channel|true
+in|alice|carol|end|false
+in|bob|alice|what the ####|false
+in|bob|alice|####, :####: stays|false
+in|bob|#imwire|alice: ####gy channel|false
+in|bob|alice|after|false
+in|bob|#imwire|carol: frak in channel|false
+in|bob|#imwire|carol: frak frak frak in channel|true
+EOF
+check_log $n
+end_scenario $n
