@@ -382,3 +382,95 @@ in|bob|#imwire|carol: frak frak frak in channel|true
 EOF
 check_log $n
 end_scenario $n
+
+# ---------------------------------------------------------------------
+# 2. ACL: alice's whitelist names bob, carol and #imwire (carol passes
+# though blacklisted: the whitelist goes first), dave is blacklisted, erin
+# and #other unlisted (block_unlisted=on; alice's whitelist line also
+# means "none else"). bob's line lets alice and both channels in. A
+# channel message is judged by the channel, whoever wrote it.
+n=acl
+printf 'alice: bob carol #imwire\nbob: alice #imwire #other\n' >"$tmp/white.txt"
+printf 'alice: carol dave\n' >"$tmp/black.txt"
+write_config $n "whitelist_filename=$tmp/white.txt" "blacklist_filename=$tmp/black.txt" \
+	"block_unlisted=on"
+start_daemon $n
+check ${n}_daemon_starts $?
+cat >"$tmp/$n.near" <<EOF
+connect alice
+connect bob
+join alice #imwire
+join bob #imwire
+join alice #other
+join bob #other
+say alice carol ready
+say alice bob to bob
+say alice dave to dave
+say alice erin to erin
+say alice #other to other
+say alice #imwire to channel
+wait bob 4
+wait alice 2
+quit alice
+quit bob
+EOF
+# Each far sender hands over to the next: their messages reach alice's
+# connection in this order.
+cat >"$tmp/$n.far" <<EOF
+connect carol
+connect dave
+connect erin
+join carol #imwire
+join carol #other
+join dave #imwire
+signal carol $tmp/$n.online
+wait carol 2
+say dave alice from dave
+say dave #imwire dave in channel
+say dave erin your turn
+wait erin 1
+say erin alice from erin
+say erin carol your turn
+wait carol 4
+say carol #other carol in other
+say carol alice end
+quit carol
+quit dave
+quit erin
+EOF
+run_session $n
+cat >"$tmp/$n.bob.want" <<EOF
+alice bob to bob
+alice #imwire to channel
+dave #imwire dave in channel
+carol #other carol in other
+EOF
+printf 'dave #imwire dave in channel\ncarol alice end\n' >"$tmp/$n.alice.want"
+cat >"$tmp/$n.carol.want" <<EOF
+alice carol ready
+alice #imwire to channel
+dave #imwire dave in channel
+erin carol your turn
+EOF
+echo "alice #imwire to channel" >"$tmp/$n.dave.want"
+echo "dave erin your turn" >"$tmp/$n.erin.want"
+for u in alice bob carol dave erin; do check_received $n $u; done
+cat >"$tmp/$n.log.want" <<EOF
+out|alice|carol|ready|false
+out|alice|bob|to bob|false
+out|alice|dave|to dave|true
+out|alice|erin|to erin|true
+out|alice|#other|to other|true
+out|alice|#imwire|to channel|false
+in|alice|dave|from dave|true
+in|alice|#imwire|dave: dave in channel|false
+in|alice|erin|from erin|true
+in|alice|#other|carol: carol in other|true
+in|alice|carol|end|false
+in|bob|alice|to bob|false
+in|bob|#imwire|alice: to channel|false
+in|bob|#imwire|dave: dave in channel|false
+in|bob|#other|carol: carol in other|false
+EOF
+check_log $n
+end_scenario $n
