@@ -327,8 +327,8 @@ say alice carol ready
 say alice bob what the FRAK
 say alice bob frak smeg frak
 say alice bob frak, :smeg: stays
-say alice #imwire smeggy channel
 say alice bob after
+say alice #imwire smeggy channel
 wait bob 4
 wait alice 3
 quit alice
@@ -350,8 +350,8 @@ run_session $n
 cat >"$tmp/$n.bob.want" <<EOF
 alice bob what the ####
 alice bob ####, :####: stays
-alice #imwire ####gy channel
 alice bob after
+alice #imwire ####gy channel
 carol #imwire #### in channel
 EOF
 cat >"$tmp/$n.alice.want" <<EOF
@@ -366,8 +366,8 @@ out|alice|carol|ready|false
 out|alice|bob|what the FRAK|false
 out|alice|bob|frak smeg frak|true
 out|alice|bob|frak, :smeg: stays|false
-out|alice|#imwire|smeggy channel|false
 out|alice|bob|after|false
+out|alice|#imwire|smeggy channel|false
 in|alice|carol|smeg off, Smeg!|false
 in|alice|carol|smeg smeg smeg|true
 in|alice|#imwire|carol: frak in channel|false
@@ -375,8 +375,8 @@ in|alice|#imwire|carol: frak frak frak in channel|true
 in|alice|carol|end|false
 in|bob|alice|what the ####|false
 in|bob|alice|####, :####: stays|false
-in|bob|#imwire|alice: ####gy channel|false
 in|bob|alice|after|false
+in|bob|#imwire|alice: ####gy channel|false
 in|bob|#imwire|carol: frak in channel|false
 in|bob|#imwire|carol: frak frak frak in channel|true
 EOF
@@ -474,3 +474,157 @@ in|bob|#other|carol: carol in other|false
 EOF
 check_log $n
 end_scenario $n
+
+# ---------------------------------------------------------------------
+# 3. The DB filter: an AWL rule for everyone, dave blocked for alice.
+# dave's first message is blocked; alice writes to him, which adds an AUTO
+# ACCEPT row, and his reply passes. Then, the daemon still running, a
+# BLOCK row for erin: her next message is blocked.
+n=db
+db="$tmp/filter.db"
+write_config $n "db_filter_filename=$db"
+start_daemon $n
+check ${n}_daemon_starts $?
+sqlite3 "$db" "INSERT INTO lists (localid, remoteid, action, type, timestamp) VALUES
+	(NULL, NULL, 3, 1, 0), ('alice', 'dave', 2, 1, 0);"
+check ${n}_rules_inserted $?
+cat >"$tmp/$n.near" <<EOF
+connect alice
+say alice carol ready
+wait alice 1
+say alice dave hello dave
+wait alice 2
+quit alice
+EOF
+cat >"$tmp/$n.far" <<EOF
+connect carol
+connect dave
+connect erin
+signal carol $tmp/$n.online
+wait carol 1
+say dave alice dave before
+say dave erin your turn
+wait erin 1
+say erin alice erin one
+wait dave 1
+say dave alice reply from dave
+quit carol
+quit dave
+quit erin
+EOF
+run_session $n
+printf 'erin alice erin one\ndave alice reply from dave\n' >"$tmp/$n.alice.want"
+echo "alice carol ready" >"$tmp/$n.carol.want"
+echo "alice dave hello dave" >"$tmp/$n.dave.want"
+echo "dave erin your turn" >"$tmp/$n.erin.want"
+for u in alice carol dave erin; do check_received $n $u; done
+auto=$(sqlite3 -separator '|' "$db" "SELECT localid, remoteid FROM lists WHERE action=1 AND type=2 ORDER BY remoteid")
+[ "$auto" = "$(printf 'alice|carol\nalice|dave')" ]
+check ${n}_awl_added_auto_accept_rows $? "AUTO rows: ${auto:-none}"
+
+n=db_live
+sqlite3 "$db" "INSERT INTO lists (localid, remoteid, action, type, timestamp) VALUES ('alice', 'erin', 2, 1, 0);"
+check ${n}_block_row_inserted_while_running $?
+cat >"$tmp/$n.near" <<EOF
+connect alice
+say alice carol ready
+wait alice 1
+quit alice
+EOF
+cat >"$tmp/$n.far" <<EOF
+connect carol
+connect dave
+connect erin
+signal carol $tmp/$n.online
+wait carol 1
+say erin alice erin two
+say erin dave your turn
+wait dave 1
+say dave alice dave again
+quit carol
+quit dave
+quit erin
+EOF
+run_session $n
+echo "dave alice dave again" >"$tmp/$n.alice.want"
+echo "alice carol ready" >"$tmp/$n.carol.want"
+echo "erin dave your turn" >"$tmp/$n.dave.want"
+for u in alice carol dave erin; do check_received $n $u; done
+cat >"$tmp/$n.log.want" <<EOF
+out|alice|carol|ready|false
+in|alice|dave|dave before|true
+in|alice|erin|erin one|false
+out|alice|dave|hello dave|false
+in|alice|dave|reply from dave|false
+out|alice|carol|ready|false
+in|alice|erin|erin two|true
+in|alice|dave|dave again|false
+EOF
+check_log $n
+
+# ---------------------------------------------------------------------
+# 4. SIGHUP to a regex rewrite that changes the length (card numbers), both
+# directions, private and channel messages.
+n=regex
+# The running daemon rereads the file it was started with.
+write_config db 'regex_replace=/([0-9]{4})-[0-9]{4}-[0-9]{4}-([0-9]{4})/\1-****-****-\2 (card number removed)/'
+kill -HUP "$daemon_pid"
+i=0
+while ! grep -q "configuration reloaded" "$tmp/daemon.log" && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+grep -q "configuration reloaded" "$tmp/daemon.log"
+check ${n}_sighup_reloads $? "$(tail -3 "$tmp/daemon.log")"
+lines_before=$(wc -l <"$tmp/events.jsonl")
+cat >"$tmp/$n.near" <<EOF
+connect alice
+connect bob
+join alice #imwire
+join bob #imwire
+say alice carol ready
+say alice bob my card is 1234-5678-9012-3456 ok
+say alice #imwire cards: 1111-2222-3333-4444 & 5555-6666-7777-8888
+wait bob 3
+wait alice 2
+quit alice
+quit bob
+EOF
+cat >"$tmp/$n.far" <<EOF
+connect carol
+join carol #imwire
+signal carol $tmp/$n.online
+wait carol 2
+say carol alice yours: 9999-8888-7777-6666, right?
+say carol #imwire mine: 0000-1111-2222-3333
+quit carol
+EOF
+run_session $n
+cat >"$tmp/$n.bob.want" <<EOF
+alice bob my card is 1234-****-****-3456 (card number removed) ok
+alice #imwire cards: 1111-****-****-4444 (card number removed) & 5555-****-****-8888 (card number removed)
+carol #imwire mine: 0000-****-****-3333 (card number removed)
+EOF
+cat >"$tmp/$n.alice.want" <<EOF
+carol alice yours: 9999-****-****-6666 (card number removed), right?
+carol #imwire mine: 0000-****-****-3333 (card number removed)
+EOF
+cat >"$tmp/$n.carol.want" <<EOF
+alice carol ready
+alice #imwire cards: 1111-****-****-4444 (card number removed) & 5555-****-****-8888 (card number removed)
+EOF
+for u in alice bob carol; do check_received $n $u; done
+# Only this scenario's events: the log file is the DB scenario's too.
+tail -n +$((lines_before + 1)) "$tmp/events.jsonl" >"$tmp/$n.events"
+cat >"$tmp/$n.log.want" <<EOF
+out|alice|carol|ready|false
+out|alice|bob|my card is 1234-5678-9012-3456 ok|false
+out|alice|#imwire|cards: 1111-2222-3333-4444 & 5555-6666-7777-8888|false
+in|alice|carol|yours: 9999-8888-7777-6666, right?|false
+in|alice|#imwire|carol: mine: 0000-1111-2222-3333|false
+in|bob|alice|my card is 1234-****-****-3456 (card number removed) ok|false
+in|bob|#imwire|alice: cards: 1111-****-****-4444 (card number removed) & 5555-****-****-8888 (card number removed)|false
+in|bob|#imwire|carol: mine: 0000-1111-2222-3333|false
+EOF
+check_log $n "$tmp/$n.events"
+end_scenario db_regex
