@@ -628,3 +628,61 @@ in|bob|#imwire|carol: mine: 0000-1111-2222-3333|false
 EOF
 check_log $n "$tmp/$n.events"
 end_scenario db_regex
+
+# ---------------------------------------------------------------------
+# 5. block_files: a CTCP DCC SEND offer never reaches the other client
+# (alice's to bob on her flow, carol's to alice on the server's), the
+# lines around it do, and the log has the offer as a filtered file event.
+n=files
+write_config $n "block_files=on"
+start_daemon $n
+check ${n}_daemon_starts $?
+dcc=$(printf '\001DCC SEND report.pdf 167772161 5000 1234\001')
+dcc_far=$(printf '\001DCC SEND "my notes.txt" 167772162 5001 99\001')
+cat >"$tmp/$n.near" <<EOF
+connect alice
+connect bob
+say alice carol ready
+say alice bob $dcc
+say alice bob after the offer
+wait bob 1
+wait alice 1
+quit alice
+quit bob
+EOF
+cat >"$tmp/$n.far" <<EOF
+connect carol
+signal carol $tmp/$n.online
+wait carol 1
+say carol alice $dcc_far
+say carol alice end
+quit carol
+EOF
+run_session $n
+echo "alice bob after the offer" >"$tmp/$n.bob.want"
+echo "carol alice end" >"$tmp/$n.alice.want"
+echo "alice carol ready" >"$tmp/$n.carol.want"
+for u in alice bob carol; do check_received $n $u; done
+# irc.c makes an offer's PDU two events, a message (the CTCP body) and a
+# file event after it. Each is judged and logged on its own: block_files
+# judges the file event only, so the message is logged unfiltered although
+# the PDU it came in was removed; the file event below is the filtered one.
+cat >"$tmp/$n.log.want" <<EOF
+out|alice|carol|ready|false
+out|alice|bob|DCC SEND report.pdf 167772161 5000 1234|false
+out|alice|bob|after the offer|false
+in|alice|carol|DCC SEND "my notes.txt" 167772162 5001 99|false
+in|alice|carol|end|false
+in|bob|alice|after the offer|false
+EOF
+check_log $n
+log_events "$tmp/events.jsonl" file >"$tmp/$n.files.got" 2>&1
+cat >"$tmp/$n.files.want" <<EOF
+out|alice|bob|report.pdf|true
+in|alice|carol|my notes.txt|true
+EOF
+same_lines ${n}_daemon_logged_offers_as_filtered_file_events "$tmp/$n.files.want" "$tmp/$n.files.got"
+end_scenario $n
+
+$B "$BIN/imwire" setup --remove >/dev/null
+exit 0
