@@ -664,14 +664,13 @@ echo "carol alice end" >"$tmp/$n.alice.want"
 echo "alice carol ready" >"$tmp/$n.carol.want"
 for u in alice bob carol; do check_received $n $u; done
 # irc.c makes an offer's PDU two events, a message (the CTCP body) and a
-# file event after it. Each is judged and logged on its own: block_files
-# judges the file event only, so the message is logged unfiltered although
-# the PDU it came in was removed; the file event below is the filtered one.
+# file event after it. block_files judges the file event, and the PDU goes:
+# every event of a removed PDU is logged filtered, the message too.
 cat >"$tmp/$n.log.want" <<EOF
 out|alice|carol|ready|false
-out|alice|bob|DCC SEND report.pdf 167772161 5000 1234|false
+out|alice|bob|DCC SEND report.pdf 167772161 5000 1234|true
 out|alice|bob|after the offer|false
-in|alice|carol|DCC SEND "my notes.txt" 167772162 5001 99|false
+in|alice|carol|DCC SEND "my notes.txt" 167772162 5001 99|true
 in|alice|carol|end|false
 in|bob|alice|after the offer|false
 EOF

@@ -730,6 +730,43 @@ static bool policy_may_edit(const struct engine *e)
 	return p && !policy_is_empty(p);
 }
 
+static void pdu_log_flush(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_pdu_log; i++) {
+		if (e->pdu_blocked)
+			e->pdu_log[i].filtered = true;
+		if (e->log)
+			e->log(e->log_arg, &e->pdu_log[i]);
+		event_free(&e->pdu_log[i]);
+	}
+	e->n_pdu_log = 0;
+	e->pdu_blocked = false;
+}
+
+static void pdu_log_add(struct engine *e, const struct im_event *ev)
+{
+	if (e->n_pdu_log == e->cap_pdu_log) {
+		size_t cap = e->cap_pdu_log ? e->cap_pdu_log * 2 : 4;
+		struct im_event *g = realloc(e->pdu_log, cap * sizeof(*g));
+
+		if (!g)
+			goto now;
+		e->pdu_log = g;
+		e->cap_pdu_log = cap;
+	}
+	if (event_copy(&e->pdu_log[e->n_pdu_log], ev)) {
+		e->n_pdu_log++;
+		return;
+	}
+now:
+	/* No memory to wait: log it as decided so far rather than lose it. */
+	e->stats.alloc_failures++;
+	if (e->log)
+		e->log(e->log_arg, ev);
+}
+
 static void on_event(void *arg, const struct im_event *ev)
 {
 	struct engine *e = arg;
@@ -802,7 +839,11 @@ static void on_event(void *arg, const struct im_event *ev)
 		if (n_notices)
 			defer_notices(e, ev->flow_id, &notices, n_notices);
 	}
-	if (e->log)
+	if (d.action == POLICY_BLOCK && editable)
+		e->pdu_blocked = true;
+	if (editable)
+		pdu_log_add(e, &logged);
+	else if (e->log)
 		e->log(e->log_arg, &logged);
 	bytebuf_free(&after);
 	bytebuf_free(&notices);
@@ -818,6 +859,7 @@ static void on_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t off
 	struct proto_session *s = &af->session;
 	struct im_event key;
 
+	pdu_log_flush(e); /* every event of this PDU has been decided */
 	if (dir == IM_DIR_IN && e->n_deferred && e->cur_flow && e->cur_flow->app == af)
 		flush_deferred(e, e->cur_flow->id, offset, len);
 	if (!s->module->fixup_pdu || !e->cur_flow || e->cur_flow->app != af)
@@ -922,6 +964,8 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	e->cur_flow = NULL;
 	flow_table_destroy(&e->flows);
 	e->cur_out = NULL;
+	pdu_log_flush(e);
+	free(e->pdu_log);
 	pending_clear(e);
 	free(e->pending);
 	while (e->n_deferred)
@@ -1163,6 +1207,7 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	}
 	e->cur_flow = NULL;
 	e->cur_out = NULL;
+	pdu_log_flush(e); /* nothing decided may wait past the packet */
 }
 
 void engine_tick(struct engine *e, double now, struct engine_outq *out)

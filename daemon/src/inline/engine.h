@@ -124,6 +124,13 @@ struct engine {
 	size_t cap_pending;
 	struct inline_flow *holding; /* flows with held packets */
 	struct held_packet *in_hand; /* the packet being processed, while held */
+	/* Events of the PDU being decoded, logged once every event of it was
+	 * decided: if one of them blocks the PDU, all say filtered (an IRC
+	 * DCC SEND line is a message and a file offer). */
+	struct im_event *pdu_log;
+	size_t n_pdu_log;
+	size_t cap_pdu_log;
+	bool pdu_blocked;
 	size_t held_now;             /* packets held right now, all flows */
 	size_t held_bytes_now;       /* and their bytes */
 	struct bytebuf scratch; /* the packet being built */
