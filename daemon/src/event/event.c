@@ -16,6 +16,8 @@ void event_free(struct im_event *ev)
 	free(ev->local);
 	free(ev->remote);
 	free(ev->client);
+	free(ev->remote_address);
+	free(ev->route_to);
 	free(ev->text);
 	free(ev->file_name);
 	event_init(ev);
@@ -41,10 +43,13 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
+	dst->remote_address = dst->route_to = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
 	    (src->client && !event_set_str(&dst->client, src->client)) ||
+	    (src->remote_address && !event_set_str(&dst->remote_address, src->remote_address)) ||
+	    (src->route_to && !event_set_str(&dst->route_to, src->route_to)) ||
 	    (src->text && !event_set_str(&dst->text, src->text)) ||
 	    (src->file_name && !event_set_str(&dst->file_name, src->file_name))) {
 		event_free(dst);

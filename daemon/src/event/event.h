@@ -53,6 +53,15 @@ struct im_event {
 	char *local;        /* local user id, "" when not yet known */
 	char *remote;       /* remote user, or group/channel id */
 	char *client;       /* "ip:port" of the local client ("[v6]:port" for IPv6) */
+	/* The remote's full address as its server shows it to others, when a
+	 * module knows it (IRC "nick!user@host", an XMPP full JID); encoders
+	 * prefer it to remote for the sender of an incoming PDU. */
+	char *remote_address;
+	/* What the routing pipeline did with the event: NULL until routed,
+	 * then a static string: "forwarded", "local", "dropped", "delayed",
+	 * "injected". */
+	const char *route;
+	char *route_to; /* owned: where a locally routed or injected message went ("bob@irc") */
 	const char *content_type; /* static string: "text/plain", "text/html" */
 	char *text;         /* UTF-8; for files "name (size bytes)" as IMSpector logs */
 	char *file_name;    /* file events: the file name when known */

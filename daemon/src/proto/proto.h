@@ -83,6 +83,17 @@ struct proto_module {
 	bool (*partial_may_edit)(struct proto_session *s, enum im_dir dir, const uint8_t *data,
 				 size_t len);
 	bool (*fixup_pdu)(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len);
+
+	/* Optional: the PDUs the sender's client expects from its server once
+	 * a message it sent was delivered (IRC echo-message, MSN's ACK to a
+	 * MSG sent with acknowledgement mode A or D, OSCAR's SNAC(04,0C) host
+	 * ack when the ICBM asked for one), for when imwire delivers the
+	 * message itself and deletes it from the server-bound stream. ev is
+	 * the outgoing message event, orig/orig_len the PDU it came from.
+	 * Appends to out and returns how many PDUs it appended (0: none is
+	 * expected), or -1 when it cannot build them. */
+	int (*local_receipt)(struct proto_session *s, const struct im_event *ev,
+			     const uint8_t *orig, size_t orig_len, struct bytebuf *out);
 };
 
 struct proto_session_stats {
@@ -97,6 +108,10 @@ struct proto_session {
 	uint64_t flow_id;
 	char *client;   /* "ip:port" of the local client, owned */
 	char *local_id; /* owned; NULL until the protocol reveals it */
+	/* The local user's full address as the server shows it to others
+	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full
+	 * JID); owned, NULL until known. */
+	char *local_address;
 	double ts;      /* timestamp of the packet that completed the current PDU */
 	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
 	size_t pdu_len;
@@ -123,6 +138,8 @@ void proto_session_free(struct proto_session *s);
 
 /* Set the local id (NICK, LOGN...); false on allocation failure. */
 bool proto_session_set_local(struct proto_session *s, const char *id, size_t len);
+/* Set the local user's full address; false on allocation failure. */
+bool proto_session_set_local_address(struct proto_session *s, const char *addr, size_t len);
 
 /* Start an event carrying the session's common fields (ts, proto, dir,
  * flow, client, local, PDU location). The module fills the rest and calls

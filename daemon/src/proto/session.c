@@ -31,6 +31,7 @@ void proto_session_free(struct proto_session *s)
 		s->module->session_free(s);
 	free(s->client);
 	free(s->local_id);
+	free(s->local_address);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -42,6 +43,17 @@ bool proto_session_set_local(struct proto_session *s, const char *id, size_t len
 		return false;
 	free(s->local_id);
 	s->local_id = copy;
+	return true;
+}
+
+bool proto_session_set_local_address(struct proto_session *s, const char *addr, size_t len)
+{
+	char *copy = text_dup(addr, len);
+
+	if (!copy)
+		return false;
+	free(s->local_address);
+	s->local_address = copy;
 	return true;
 }
 

@@ -77,6 +77,12 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = bytebuf_printf(b, ",\"file_size\":%llu", (unsigned long long)ev->file_size);
 	if (ok && ev->auto_response)
 		ok = bytebuf_append_str(b, ",\"auto_response\":true");
+	/* Only routed events carry these, so the lines of plain logging stay
+	 * as they always were. */
+	if (ok && ev->route)
+		ok = bytebuf_append_str(b, ",\"route\":") && json_string(b, ev->route);
+	if (ok && ev->route_to)
+		ok = bytebuf_append_str(b, ",\"route_to\":") && json_string(b, ev->route_to);
 	return ok && bytebuf_append_byte(b, '}');
 }
 

@@ -1,0 +1,115 @@
+/* The neutral event: copying and freeing its owned fields, and the JSON
+ * line a sink writes for it (the routing keys appear only when set). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "event/event.h"
+#include "sink/sink.h"
+#include "testlib.h"
+#include "util/bytebuf.h"
+
+static void fill_message(struct im_event *ev)
+{
+	event_init(ev);
+	ev->ts = 1.5;
+	ev->proto = IMW_PROTO_IRC;
+	ev->dir = IM_DIR_OUT;
+	ev->kind = IM_KIND_MESSAGE;
+	ev->flow_id = 3;
+	CHECK(event_set_str(&ev->local, "alice"));
+	CHECK(event_set_str(&ev->remote, "bob"));
+	CHECK(event_set_str(&ev->client, "10.0.0.1:4000"));
+	CHECK(event_set_str(&ev->text, "hi"));
+}
+
+static char *format(const struct im_event *ev)
+{
+	struct bytebuf b;
+	char *s = NULL;
+
+	bytebuf_init(&b);
+	if (sink_format_json(&b, ev) && bytebuf_terminate(&b))
+		s = strdup((const char *)b.data);
+	bytebuf_free(&b);
+	return s;
+}
+
+static void test_copy_routing_fields(void)
+{
+	struct im_event ev, copy;
+
+	fill_message(&ev);
+	CHECK(event_set_str(&ev.remote_address, "bob!~b@example.org"));
+	ev.route = "local";
+	CHECK(event_set_str(&ev.route_to, "bob@irc"));
+	CHECK(event_copy(&copy, &ev));
+	CHECK_STR_EQ(copy.remote_address, "bob!~b@example.org");
+	CHECK(copy.remote_address != ev.remote_address);
+	CHECK_STR_EQ(copy.route, "local");
+	CHECK_STR_EQ(copy.route_to, "bob@irc");
+	CHECK(copy.route_to != ev.route_to);
+	event_free(&ev);
+	CHECK(ev.remote_address == NULL && ev.route == NULL && ev.route_to == NULL);
+	/* The copy owns its strings: still readable after the source is gone. */
+	CHECK_STR_EQ(copy.route_to, "bob@irc");
+	event_free(&copy);
+}
+
+static void test_copy_without_routing(void)
+{
+	struct im_event ev, copy;
+
+	fill_message(&ev);
+	CHECK(event_copy(&copy, &ev));
+	CHECK(copy.remote_address == NULL);
+	CHECK(copy.route == NULL);
+	CHECK(copy.route_to == NULL);
+	event_free(&copy);
+	event_free(&ev);
+}
+
+static void test_json_unrouted_unchanged(void)
+{
+	struct im_event ev;
+	char *line;
+
+	fill_message(&ev);
+	/* remote_address is for encoders, never logged. */
+	CHECK(event_set_str(&ev.remote_address, "bob!~b@example.org"));
+	line = format(&ev);
+	CHECK_STR_EQ(line, "{\"ts\":1.500000,\"proto\":\"irc\",\"dir\":\"out\",\"kind\":\"message\","
+			   "\"local\":\"alice\",\"remote\":\"bob\",\"group\":false,"
+			   "\"client\":\"10.0.0.1:4000\",\"content_type\":\"text/plain\","
+			   "\"text\":\"hi\",\"filtered\":false,\"flow\":3}");
+	free(line);
+	event_free(&ev);
+}
+
+static void test_json_routed(void)
+{
+	struct im_event ev;
+	char *line;
+
+	fill_message(&ev);
+	ev.route = "local";
+	CHECK(event_set_str(&ev.route_to, "bob@irc"));
+	line = format(&ev);
+	CHECK(line && strstr(line, ",\"flow\":3,\"route\":\"local\",\"route_to\":\"bob@irc\"}"));
+	free(line);
+	free(ev.route_to);
+	ev.route_to = NULL;
+	ev.route = "dropped";
+	line = format(&ev);
+	CHECK(line && strstr(line, ",\"route\":\"dropped\"}") && !strstr(line, "route_to"));
+	free(line);
+	event_free(&ev);
+}
+
+int main(void)
+{
+	RUN_TEST(test_copy_routing_fields);
+	RUN_TEST(test_copy_without_routing);
+	RUN_TEST(test_json_unrouted_unchanged);
+	RUN_TEST(test_json_routed);
+	TEST_MAIN_END();
+}
