@@ -472,29 +472,90 @@ static void decide_notices(struct policy *p, const struct im_event *ev, struct p
 	free(key);
 }
 
+/* inject_test goes after its trigger whatever happened to it. */
+static void decide_inject_test(struct policy *p, const struct im_event *ev,
+			       struct policy_decision *d)
+{
+	const struct test_rules *t = &p->test;
+
+	if (ev->kind == IM_KIND_MESSAGE && ev->text && t->inject_word && t->inject_text &&
+	    !d->inject_after && strstr(ev->text, t->inject_word) &&
+	    !(d->inject_after = strdup(t->inject_text)))
+		p->stats.alloc_failures++;
+}
+
+typedef void (*policy_step_fn)(struct policy *p, const struct im_event *ev,
+			       struct policy_decision *d);
+
+/* The chain as handlers of the routing pipeline (route/): the filters run
+ * in pre-routing, in this order, each only while the event still passes;
+ * the notices in post-routing, once the event's fate is known. */
+static const struct policy_step steps[] = {
+	{ "block_files,block_webcams,block_encrypted", POLICY_STAGE_PRE, 100, true },
+	{ "acl,db_filter", POLICY_STAGE_PRE, 200, true },
+	{ "badwords,regex_replace,rewrite_test,drop_test", POLICY_STAGE_PRE, 300, true },
+	{ "inject_test", POLICY_STAGE_PRE, 400, false },
+	{ "notices", POLICY_STAGE_POST, 100, false },
+};
+
+static const policy_step_fn step_fns[] = {
+	decide_blocks, decide_parties, decide_content, decide_inject_test, decide_notices,
+};
+
+const struct policy_step *policy_steps(size_t *count)
+{
+	*count = sizeof(steps) / sizeof(steps[0]);
+	return steps;
+}
+
+void policy_decision_init(struct policy_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->action = POLICY_PASS;
+}
+
+void policy_run_step(struct policy *p, size_t step, const struct im_event *ev,
+		     struct policy_decision *d)
+{
+	if (step >= sizeof(steps) / sizeof(steps[0]))
+		return;
+	if (steps[step].only_while_passing && d->action != POLICY_PASS)
+		return;
+	pthread_mutex_lock(&p->lock);
+	step_fns[step](p, ev, d);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void policy_account(struct policy *p, const struct policy_decision *d)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stats.events++;
+	if (d->filtered)
+		p->stats.blocked++;
+	else if (d->action == POLICY_REPLACE_TEXT)
+		p->stats.replaced++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+char *policy_notice_copy(struct policy *p)
+{
+	char *copy = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->notice_text && !(copy = strdup(p->notice_text)))
+		p->stats.alloc_failures++;
+	pthread_mutex_unlock(&p->lock);
+	return copy;
+}
+
 struct policy_decision policy_decide(struct policy *p, const struct im_event *ev)
 {
 	struct policy_decision d;
-	const struct test_rules *t = &p->test;
+	size_t i;
 
-	memset(&d, 0, sizeof(d));
-	d.action = POLICY_PASS;
-	pthread_mutex_lock(&p->lock);
-	p->stats.events++;
-	decide_blocks(p, ev, &d);
-	if (d.action == POLICY_PASS)
-		decide_parties(p, ev, &d);
-	if (d.action == POLICY_PASS)
-		decide_content(p, ev, &d);
-	/* inject_test goes after its trigger whatever happened to it. */
-	if (ev->kind == IM_KIND_MESSAGE && ev->text && t->inject_word && t->inject_text &&
-	    strstr(ev->text, t->inject_word) && !(d.inject_after = strdup(t->inject_text)))
-		p->stats.alloc_failures++;
-	decide_notices(p, ev, &d);
-	if (d.filtered)
-		p->stats.blocked++;
-	else if (d.action == POLICY_REPLACE_TEXT)
-		p->stats.replaced++;
-	pthread_mutex_unlock(&p->lock);
+	policy_decision_init(&d);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		policy_run_step(p, i, ev, &d);
+	policy_account(p, &d);
 	return d;
 }

@@ -88,4 +88,30 @@ void policy_decision_free(struct policy_decision *d);
 
 void policy_get_stats(struct policy *p, struct policy_stats *out);
 
+/* The chain as steps, for the routing pipeline (route/): the filters are
+ * pre-routing handlers, the notices a post-routing one; position is a
+ * step's place in its stage. policy_decide runs them all in order. */
+enum policy_stage {
+	POLICY_STAGE_PRE,
+	POLICY_STAGE_POST,
+};
+
+struct policy_step {
+	const char *name; /* the config keys it stands for */
+	enum policy_stage stage;
+	int position;
+	bool only_while_passing; /* skipped once an earlier step blocked or rewrote */
+};
+
+const struct policy_step *policy_steps(size_t *count);
+void policy_decision_init(struct policy_decision *d);
+/* Step `step` (an index into policy_steps) for ev, updating d. Thread-safe. */
+void policy_run_step(struct policy *p, size_t step, const struct im_event *ev,
+		     struct policy_decision *d);
+/* Count the decision once every step ran. */
+void policy_account(struct policy *p, const struct policy_decision *d);
+/* A copy of notice_text (the auditbot's answer to !policy), NULL when unset. */
+char *policy_notice_copy(struct policy *p);
+
+
 #endif
