@@ -847,6 +847,216 @@ static void test_encode_fresh(void)
 	harness_free(&h);
 }
 
+static void test_local_address(void)
+{
+	struct harness h;
+
+	/* ngircd: the welcome ends with the full address. */
+	harness_init(&h);
+	line(&h, IM_DIR_OUT, "NICK alice\r\n");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":irc.example.net 001 alice :Welcome to the Internet Relay Network "
+			    "alice!~alice@10.77.0.1\r\n");
+	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	/* Someone else's rename is not ours; ours keeps user and host. */
+	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 NICK :bobby\r\n");
+	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	line(&h, IM_DIR_OUT, "NICK alice2\r\n");
+	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	line(&h, IM_DIR_IN, ":Alice!~alice@10.77.0.1 NICK :alice2\r\n");
+	CHECK_STR_EQ(h.s.local_id, "alice2");
+	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@10.77.0.1");
+	/* A JOIN shows the address others see now (a cloak set later). */
+	line(&h, IM_DIR_IN, ":alice2!~alice@user/alice JOIN #c\r\n");
+	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@user/alice");
+	line(&h, IM_DIR_IN, ":carol!c@h JOIN #c\r\n");
+	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@user/alice");
+	harness_free(&h);
+
+	/* freenode ends its welcome with the nick alone: the first JOIN. */
+	harness_init(&h);
+	line(&h, IM_DIR_IN, ":leguin.freenode.net 001 brotest :Welcome to the freenode Internet "
+			    "Relay Chat Network brotest\r\n");
+	CHECK_STR_EQ(h.s.local_id, "brotest");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":brotest!~brotest@nat.ICSI.Berkeley.EDU JOIN :#brotest\r\n");
+	CHECK_STR_EQ(h.s.local_address, "brotest!~brotest@nat.ICSI.Berkeley.EDU");
+	harness_free(&h);
+
+	/* An address that names another nick, or is not an address. */
+	harness_init(&h);
+	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tom!tim@h\r\n");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!@h\r\n");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!t@\r\n");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!t@h@i\r\n");
+	CHECK(h.s.local_address == NULL);
+	line(&h, IM_DIR_IN, ":s 001 tim :Welcome tim!tim@172.16.238.1\r\n");
+	CHECK_STR_EQ(h.s.local_address, "tim!tim@172.16.238.1");
+	harness_free(&h);
+}
+
+static void test_remote_address_decoded(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	proto_session_set_local(&h.s, "alice", 5);
+	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 PRIVMSG alice :hi\r\n");
+	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 PRIVMSG #c :hi all\r\n");
+	line(&h, IM_DIR_IN, ":bob@10.77.0.3 PRIVMSG alice :no user part\r\n");
+	line(&h, IM_DIR_OUT, "PRIVMSG bob :hi\r\n");
+	CHECK_INT_EQ(h.c.n, 4);
+	if (h.c.n == 4) {
+		CHECK_STR_EQ(h.c.ev[0].remote_address, "bob!~bob@10.77.0.3");
+		CHECK(h.c.ev[1].remote_address == NULL); /* its remote is the channel */
+		CHECK(h.c.ev[2].remote_address == NULL);
+		CHECK(h.c.ev[3].remote_address == NULL);
+	}
+	harness_free(&h);
+}
+
+/* A message encoded for alice's client from neutral fields plus the
+ * sender's address, decoded back by the module. */
+static void fresh_from(const char *remote, bool group, const char *address, const char *text,
+		       const char *expect_pdu, const char *decoded_remote, const char *expect_address)
+{
+	struct harness h;
+	struct bytebuf out;
+	struct im_event ev;
+
+	harness_init(&h);
+	proto_session_set_local(&h.s, "alice", 5);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.group = group;
+	CHECK(event_set_str(&ev.remote, remote) && event_set_str(&ev.text, text) &&
+	      event_set_str(&ev.local, "alice") && event_set_str(&ev.remote_address, address));
+	bytebuf_init(&out);
+	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK(bytebuf_terminate(&out));
+	CHECK_STR_EQ((const char *)out.data, expect_pdu);
+	CHECK_INT_EQ(line(&h, IM_DIR_IN, (const char *)out.data), 0);
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, decoded_remote, group, text);
+		CHECK_STR_EQ(h.c.ev[0].local, "alice");
+		if (expect_address)
+			CHECK_STR_EQ(h.c.ev[0].remote_address, expect_address);
+	}
+	event_free(&ev);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
+static void test_encode_fresh_remote_address(void)
+{
+	fresh_from("bob", false, "bob!~bob@10.77.0.3", "hi alice",
+		   ":bob!~bob@10.77.0.3 PRIVMSG alice :hi alice\r\n", "bob", "bob!~bob@10.77.0.3");
+	/* Nicks compare without case, as the server does; the address is
+	 * how the server spells it. */
+	fresh_from("bob", false, "Bob!~bob@10.77.0.3", "hi",
+		   ":Bob!~bob@10.77.0.3 PRIVMSG alice :hi\r\n", "Bob", NULL);
+	/* Another nick's address, or no address: the made-up one. */
+	fresh_from("bob", false, "carol!~c@10.77.0.4", "hi",
+		   ":bob!bob@imwire PRIVMSG alice :hi\r\n", "bob", "bob!bob@imwire");
+	fresh_from("bob", false, "bob@10.77.0.3", "hi", ":bob!bob@imwire PRIVMSG alice :hi\r\n",
+		   "bob", NULL);
+	fresh_from("bob", false, "bob!~bob@h PRIVMSG x", "hi",
+		   ":bob!bob@imwire PRIVMSG alice :hi\r\n", "bob", NULL);
+	fresh_from("#chan", true, "bob!~bob@10.77.0.3", "bob: hi all",
+		   ":bob!~bob@10.77.0.3 PRIVMSG #chan :hi all\r\n", "#chan", NULL);
+}
+
+/* Decode the client's line, ask for the receipt of its message event. */
+static int receipt(struct harness *h, const char *pdu, size_t event, struct bytebuf *out)
+{
+	size_t before = h->c.n;
+
+	CHECK_INT_EQ(line(h, IM_DIR_OUT, pdu), 0);
+	CHECK(h->c.n > before + event);
+	if (h->c.n <= before + event)
+		return -2;
+	return proto_irc.local_receipt(&h->s, &h->c.ev[before + event], (const uint8_t *)pdu,
+				       strlen(pdu), out);
+}
+
+static void check_receipt(struct harness *h, const char *pdu, size_t event, const char *expect)
+{
+	struct bytebuf out;
+
+	bytebuf_init(&out);
+	CHECK_INT_EQ(receipt(h, pdu, event, &out), 1);
+	CHECK(bytebuf_terminate(&out));
+	CHECK_STR_EQ((const char *)out.data, expect);
+	bytebuf_free(&out);
+}
+
+static void test_local_receipt(void)
+{
+	struct harness h;
+	struct bytebuf out;
+	size_t n;
+
+	CHECK(proto_irc.local_receipt != NULL);
+	/* Without echo-message a server says nothing when it delivered. */
+	harness_init(&h);
+	line(&h, IM_DIR_OUT, "NICK alice\r\n");
+	line(&h, IM_DIR_IN, ":irc.example.net 001 alice :Welcome to the Internet Relay Network "
+			    "alice!~alice@10.77.0.1\r\n");
+	bytebuf_init(&out);
+	CHECK_INT_EQ(receipt(&h, "PRIVMSG bob :hi\r\n", 0, &out), 0);
+	CHECK_INT_EQ(out.len, 0);
+
+	line(&h, IM_DIR_IN, ":irc.example.net CAP alice ACK :echo-message\r\n");
+	check_receipt(&h, "PRIVMSG bob :hi there\r\n", 0,
+		      ":alice!~alice@10.77.0.1 PRIVMSG bob :hi there\r\n");
+	check_receipt(&h, "NOTICE bob :fyi\n", 0, ":alice!~alice@10.77.0.1 NOTICE bob :fyi\r\n");
+	check_receipt(&h, "PRIVMSG bob word\r\n", 0, ":alice!~alice@10.77.0.1 PRIVMSG bob :word\r\n");
+	/* The text's bytes as sent, CTCP marks and Latin-1 included. */
+	check_receipt(&h, "PRIVMSG bob :\x01" "ACTION waves\x01\r\n", 0,
+		      ":alice!~alice@10.77.0.1 PRIVMSG bob :\x01" "ACTION waves\x01\r\n");
+	check_receipt(&h, "PRIVMSG bob :Ume\xe5\r\n", 0,
+		      ":alice!~alice@10.77.0.1 PRIVMSG bob :Ume\xe5\r\n");
+	/* One echo per event: the target the event names. */
+	check_receipt(&h, "PRIVMSG bob,Carol :to both\r\n", 1,
+		      ":alice!~alice@10.77.0.1 PRIVMSG Carol :to both\r\n");
+	/* Client-only tags and the label come back; others are the server's. */
+	check_receipt(&h, "@label=abc;+typing=done;msgid=x;labelx=1 PRIVMSG bob :tagged\r\n", 0,
+		      "@label=abc;+typing=done :alice!~alice@10.77.0.1 PRIVMSG bob :tagged\r\n");
+	check_receipt(&h, "@time=2025 PRIVMSG bob :untagged\r\n", 0,
+		      ":alice!~alice@10.77.0.1 PRIVMSG bob :untagged\r\n");
+
+	/* The synthesised echo reads as the server's: not logged twice. */
+	n = h.c.n;
+	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":alice!~alice@10.77.0.1 PRIVMSG bob :hi there\r\n"), 0);
+	CHECK_INT_EQ(h.c.n, n);
+
+	/* An incoming event, or no PDU, has no receipt to give. */
+	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 PRIVMSG alice :hi\r\n");
+	CHECK(h.c.n == n + 1);
+	if (h.c.n == n + 1) {
+		CHECK_INT_EQ(proto_irc.local_receipt(&h.s, &h.c.ev[n], (const uint8_t *)"x\r\n", 3,
+						     &out),
+			     -1);
+		h.c.ev[n].dir = IM_DIR_OUT;
+		CHECK_INT_EQ(proto_irc.local_receipt(&h.s, &h.c.ev[n], NULL, 0, &out), -1);
+	}
+	CHECK_INT_EQ(out.len, 0);
+	bytebuf_free(&out);
+	harness_free(&h);
+
+	/* The address unknown: the nick made into one, as encode does. */
+	harness_init(&h);
+	line(&h, IM_DIR_OUT, "NICK alice\r\n");
+	line(&h, IM_DIR_IN, ":s CAP * ACK :multi-prefix echo-message\r\n");
+	check_receipt(&h, "PRIVMSG bob :hi\r\n", 0, ":alice!alice@imwire PRIVMSG bob :hi\r\n");
+	harness_free(&h);
+}
+
 /* The client side of zeek_irc-basic through frame and decode, split into
  * arbitrary chunks as TCP would deliver it. */
 static void test_stream_basic(void)
@@ -903,5 +1113,9 @@ int main(void)
 	RUN_TEST(test_encode_newline_injection);
 	RUN_TEST(test_encode_fresh);
 	RUN_TEST(test_stream_basic);
+	RUN_TEST(test_local_address);
+	RUN_TEST(test_remote_address_decoded);
+	RUN_TEST(test_encode_fresh_remote_address);
+	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -302,6 +302,58 @@ static bool local_is(const struct proto_session *s, const uint8_t *p, size_t len
 	return s->local_id && bytes_eq_ci((const uint8_t *)s->local_id, strlen(s->local_id), p, len);
 }
 
+/* The nick's length in a full address "nick!user@host", or 0 when p is
+ * not one (a server name, "nick@host", a bare nick). Hosts may hold ':'
+ * (IPv6) and '/' (cloaks), so only what would end or split a prefix is
+ * refused after the nick. */
+static size_t full_address_nick_len(const uint8_t *p, size_t len)
+{
+	const uint8_t *bang = memchr(p, '!', len);
+	size_t nick_len, i, at = 0;
+
+	if (!bang)
+		return 0;
+	nick_len = (size_t)(bang - p);
+	if (!nick_valid(p, nick_len))
+		return 0;
+	for (i = nick_len + 1; i < len; i++) {
+		if (p[i] <= ' ' || p[i] == 0x7f || p[i] == '!' || p[i] == ',')
+			return 0;
+		if (p[i] == '@') {
+			if (at)
+				return 0;
+			at = i;
+		}
+	}
+	return at > nick_len + 1 && at + 1 < len ? nick_len : 0;
+}
+
+/* Is addr a full address whose nick is nick? */
+static bool address_of(const char *addr, const char *nick, size_t nick_len)
+{
+	size_t n;
+
+	if (!addr)
+		return false;
+	n = full_address_nick_len((const uint8_t *)addr, strlen(addr));
+	return n && bytes_eq_ci((const uint8_t *)addr, n, (const uint8_t *)nick, nick_len);
+}
+
+/* A line whose prefix is our own full address ("JOIN", an echoed
+ * message) shows how the server presents us to others. */
+static bool note_own_prefix(struct proto_session *s, const struct irc_line *l)
+{
+	const uint8_t *p = span_ptr(l, l->prefix);
+	size_t n = full_address_nick_len(p, l->prefix.len);
+
+	if (!n || !local_is(s, p, n))
+		return true;
+	if (s->local_address && strlen(s->local_address) == l->prefix.len &&
+	    memcmp(s->local_address, p, l->prefix.len) == 0)
+		return true;
+	return proto_session_set_local_address(s, (const char *)p, l->prefix.len);
+}
+
 /* ---- CTCP ------------------------------------------------------------ */
 
 static bool body_word_is(const uint8_t *p, size_t len, size_t *pos, const char *word)
@@ -487,6 +539,29 @@ static int emit_encrypted(struct proto_session *s, enum im_dir dir, const struct
 			   false, text);
 }
 
+/* RFC 2812's welcome ends with the full address ("Welcome to the Internet
+ * Relay Network nick!user@host", as ngircd and InspIRCd send it); others
+ * end with the nick alone, and the address comes with our first JOIN. */
+static bool learn_welcome_address(struct proto_session *s, const struct irc_line *l,
+				  struct irc_span nick)
+{
+	struct irc_span last;
+	const uint8_t *p;
+	size_t start, n;
+
+	if (l->n_params < 2 || !l->has_trailer)
+		return true;
+	last = l->params[l->n_params - 1];
+	p = span_ptr(l, last);
+	start = last.len;
+	while (start > 0 && p[start - 1] != ' ')
+		start--;
+	n = full_address_nick_len(p + start, last.len - start);
+	if (!n || !bytes_eq_ci(p + start, n, span_ptr(l, nick), nick.len))
+		return true;
+	return proto_session_set_local_address(s, (const char *)p + start, last.len - start);
+}
+
 static int on_numeric(struct proto_session *s, const struct irc_line *l)
 {
 	struct irc_state *st = state_of(s);
@@ -497,6 +572,8 @@ static int on_numeric(struct proto_session *s, const struct irc_line *l)
 	switch (code) {
 	case 1: /* RPL_WELCOME: the nick the server registered */
 		if (first_is_nick && !learn_local(s, l, first))
+			return proto_session_malformed(s, "out of memory");
+		if (first_is_nick && !learn_welcome_address(s, l, first))
 			return proto_session_malformed(s, "out of memory");
 		st->registered = true;
 		if (st->login_sent)
@@ -519,6 +596,25 @@ static int on_numeric(struct proto_session *s, const struct irc_line *l)
 	}
 }
 
+/* ":old!user@host NICK new": the server confirmed our new nick, so others
+ * now see us as new!user@host. */
+static bool learn_renamed_address(struct proto_session *s, const struct irc_line *l,
+				  struct irc_span old_nick, struct irc_span new_nick)
+{
+	const uint8_t *p = span_ptr(l, l->prefix);
+	struct bytebuf b;
+	bool ok;
+
+	if (full_address_nick_len(p, l->prefix.len) != old_nick.len)
+		return true;
+	bytebuf_init(&b);
+	ok = bytebuf_append(&b, span_ptr(l, new_nick), new_nick.len) &&
+	     bytebuf_append(&b, p + old_nick.len, l->prefix.len - old_nick.len) &&
+	     proto_session_set_local_address(s, (const char *)b.data, b.len);
+	bytebuf_free(&b);
+	return ok;
+}
+
 static int on_nick(struct proto_session *s, enum im_dir dir, const struct irc_line *l)
 {
 	struct irc_state *st = state_of(s);
@@ -533,8 +629,9 @@ static int on_nick(struct proto_session *s, enum im_dir dir, const struct irc_li
 			return proto_session_malformed(s, "out of memory");
 		return 0;
 	}
-	if (prefix_user_nick(l, &nick) && local_is(s, span_ptr(l, nick), nick.len) &&
-	    !learn_local(s, l, new_nick))
+	if (!prefix_user_nick(l, &nick) || !local_is(s, span_ptr(l, nick), nick.len))
+		return 0;
+	if (!learn_local(s, l, new_nick) || !learn_renamed_address(s, l, nick, new_nick))
 		return proto_session_malformed(s, "out of memory");
 	return 0;
 }
@@ -570,6 +667,8 @@ static int on_join_part(struct proto_session *s, enum im_dir dir, const struct i
 
 	if (dir != IM_DIR_IN || l->n_params < 1 || !prefix_user_nick(l, &nick))
 		return 0;
+	if (kind == IM_KIND_JOIN && !note_own_prefix(s, l))
+		return proto_session_malformed(s, "out of memory");
 	who = text_utf8_or_latin1(span_ptr(l, nick), nick.len);
 	if (!who)
 		return proto_session_malformed(s, "out of memory");
@@ -703,6 +802,12 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 	ev.text_len = text.len;
 	ev.text = message_text(l, dir == IM_DIR_IN && group ? sender : NULL, text,
 			       ci->kind != IRC_CTCP_NONE);
+	if (dir == IM_DIR_IN && !group &&
+	    full_address_nick_len(span_ptr(l, l->prefix), l->prefix.len) &&
+	    !set_from_line(&ev.remote_address, l, l->prefix)) {
+		free(remote);
+		return out_of_memory(s, &ev);
+	}
 	if (!ev.text || !event_set_str(&ev.remote, remote)) {
 		free(remote);
 		return out_of_memory(s, &ev);
@@ -732,7 +837,8 @@ static int on_message(struct proto_session *s, enum im_dir dir, const struct irc
 		if (!prefix_user_nick(l, &sender))
 			return 0; /* a server notice */
 		if (st->echo_message && local_is(s, span_ptr(l, sender), sender.len))
-			return 0; /* already logged on its way out */
+			return note_own_prefix(s, l) ? 0 /* already logged on its way out */
+						     : proto_session_malformed(s, "out of memory");
 	}
 	ctcp_classify(l, l->params[1], &ci);
 	if (ci.kind != IRC_CTCP_NONE && (notice || ci.kind == IRC_CTCP_OTHER))
@@ -1072,6 +1178,20 @@ static bool remote_valid(const char *remote)
 	return true;
 }
 
+/* ":nick!user@host " for the sender of an incoming line: its real
+ * address when the event carries one for this nick (a locally routed
+ * message from a user the recipient may /whois), else nick!nick@imwire. */
+static bool append_sender_prefix(struct bytebuf *out, const struct im_event *ev,
+				 const char *nick, size_t nick_len)
+{
+	if (address_of(ev->remote_address, nick, nick_len))
+		return bytebuf_append_byte(out, ':') &&
+		       bytebuf_append_str(out, ev->remote_address) && bytebuf_append_byte(out, ' ');
+	return bytebuf_append_byte(out, ':') && bytebuf_append(out, nick, nick_len) &&
+	       bytebuf_append_byte(out, '!') && bytebuf_append(out, nick, nick_len) &&
+	       bytebuf_append_str(out, "@imwire ");
+}
+
 static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			struct bytebuf *out)
 {
@@ -1088,19 +1208,17 @@ static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct i
 		/* The sender comes back from the "nick: " IMSpector prefix. */
 		if (split_sender(ev->text, &sender_len, &text))
 			sender = ev->text;
-		ok = bytebuf_append_byte(out, ':') && bytebuf_append(out, sender, sender_len) &&
-		     bytebuf_append_byte(out, '!') && bytebuf_append(out, sender, sender_len) &&
-		     bytebuf_append_str(out, "@imwire PRIVMSG ") &&
-		     bytebuf_append_str(out, ev->remote) && bytebuf_append_str(out, " :");
+		ok = append_sender_prefix(out, ev, sender, sender_len) &&
+		     bytebuf_append_str(out, "PRIVMSG ") && bytebuf_append_str(out, ev->remote) &&
+		     bytebuf_append_str(out, " :");
 	} else {
 		local = ev->local && ev->local[0] ? ev->local : s ? s->local_id : NULL;
 		/* Our own decoder takes "*" for a server notice target. */
 		if (!remote_valid(local) ||
 		    !nick_valid((const uint8_t *)ev->remote, strlen(ev->remote)))
 			return -1;
-		ok = bytebuf_append_byte(out, ':') && bytebuf_append_str(out, ev->remote) &&
-		     bytebuf_append_byte(out, '!') && bytebuf_append_str(out, ev->remote) &&
-		     bytebuf_append_str(out, "@imwire PRIVMSG ") && bytebuf_append_str(out, local) &&
+		ok = append_sender_prefix(out, ev, ev->remote, strlen(ev->remote)) &&
+		     bytebuf_append_str(out, "PRIVMSG ") && bytebuf_append_str(out, local) &&
 		     bytebuf_append_str(out, " :");
 	}
 	ok = ok && append_sanitized(out, text, strlen(text), false) &&
@@ -1120,6 +1238,110 @@ static int irc_encode(struct proto_session *s, enum im_dir dir, const struct im_
 	if (rc < 0)
 		out->len = mark; /* never leave half a line behind */
 	return rc;
+}
+
+/* The tags a server echoes back with a client's own message: client-only
+ * tags ("+typing") are relayed as sent, and labeled-response's "label"
+ * lets the client match the echo to its request. */
+static bool tag_is_echoed(const uint8_t *p, size_t len)
+{
+	const uint8_t *eq = memchr(p, '=', len);
+
+	if (len && p[0] == '+')
+		return true;
+	return bytes_is_ci(p, eq ? (size_t)(eq - p) : len, "label");
+}
+
+static bool append_echo_tags(struct bytebuf *out, const struct irc_line *l)
+{
+	const uint8_t *p = span_ptr(l, l->tags);
+	size_t pos = 0, end, n = 0;
+
+	while (pos < l->tags.len) {
+		end = pos;
+		while (end < l->tags.len && p[end] != ';')
+			end++;
+		if (tag_is_echoed(p + pos, end - pos)) {
+			if (!bytebuf_append(out, n ? ";" : "@", 1) ||
+			    !bytebuf_append(out, p + pos, end - pos))
+				return false;
+			n++;
+		}
+		pos = end + 1;
+	}
+	return n == 0 || bytebuf_append_byte(out, ' ');
+}
+
+/* The target of l's target list that ev names (ev is one event per
+ * target); the only one when there is just one. */
+static bool echo_target(const struct irc_line *l, const struct im_event *ev,
+			struct irc_span *target)
+{
+	const uint8_t *p = span_ptr(l, l->params[0]);
+	size_t pos, end, len = l->params[0].len;
+
+	if (!memchr(p, ',', len)) {
+		*target = l->params[0];
+		return len > 0;
+	}
+	for (pos = 0; pos < len; pos = end + 1) {
+		end = pos;
+		while (end < len && p[end] != ',')
+			end++;
+		if (ev->remote && bytes_eq_ci(p + pos, end - pos, (const uint8_t *)ev->remote,
+					      strlen(ev->remote))) {
+			*target = (struct irc_span){ l->params[0].off + pos, end - pos };
+			return end > pos;
+		}
+	}
+	return false;
+}
+
+/* With IRCv3 echo-message the server sends a client's PRIVMSG or NOTICE
+ * back to it from its own full address once delivered; without it the
+ * server says nothing on success. */
+static int irc_local_receipt(struct proto_session *s, const struct im_event *ev,
+			     const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct irc_state *st = state_of(s);
+	struct irc_line l;
+	struct irc_span target;
+	const char *why, *local, *command;
+	size_t mark = out->len;
+	bool ok;
+
+	if (!st || !ev || ev->dir != IM_DIR_OUT || !orig)
+		return -1;
+	if (!st->echo_message)
+		return 0;
+	if (parse_line(&l, orig, line_content_len(orig, orig_len), &why) != IRC_PARSE_OK ||
+	    l.n_params < 2 || !param_is_middle(&l, 0) || !echo_target(&l, ev, &target))
+		return -1;
+	if (span_is(&l, l.command, "PRIVMSG"))
+		command = "PRIVMSG ";
+	else if (span_is(&l, l.command, "NOTICE"))
+		command = "NOTICE ";
+	else
+		return -1;
+	local = s->local_id ? s->local_id : ev->local;
+	if (!s->local_address && !(local && nick_valid((const uint8_t *)local, strlen(local))))
+		return -1;
+	ok = append_echo_tags(out, &l) && bytebuf_append_byte(out, ':');
+	if (s->local_address)
+		ok = ok && bytebuf_append_str(out, s->local_address);
+	else
+		ok = ok && bytebuf_append_str(out, local) && bytebuf_append_byte(out, '!') &&
+		     bytebuf_append_str(out, local) && bytebuf_append_str(out, "@imwire");
+	ok = ok && bytebuf_append_byte(out, ' ') && bytebuf_append_str(out, command) &&
+	     bytebuf_append(out, span_ptr(&l, target), target.len) &&
+	     bytebuf_append_str(out, " :") &&
+	     bytebuf_append(out, span_ptr(&l, l.params[1]), l.params[1].len) &&
+	     bytebuf_append(out, "\r\n", 2);
+	if (!ok) {
+		out->len = mark;
+		return -1;
+	}
+	return 1;
 }
 
 /* Only PRIVMSG and NOTICE lines from users (or from the client) become
@@ -1182,4 +1404,5 @@ const struct proto_module proto_irc = {
 	.session_free = irc_session_free,
 	.encode = irc_encode,
 	.partial_may_edit = irc_partial_may_edit,
+	.local_receipt = irc_local_receipt,
 };
