@@ -210,10 +210,12 @@ struct worker {
 	struct stats_snapshot snap; /* published under dc->lock about once a second */
 };
 
-static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso)
+static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+			  const struct nfqueue_meta *meta)
 {
 	struct worker *w = arg;
 
+	(void)meta;
 	engine_packet(&w->engine, id, ip, len, gso, w->now, &w->out);
 }
 

@@ -109,11 +109,36 @@ struct receive_ctx {
 	int count;
 };
 
+static uint32_t attr_u32(const struct nlattr *attr)
+{
+	if (!attr || mnl_attr_get_payload_len(attr) < sizeof(uint32_t))
+		return 0;
+	return ntohl(mnl_attr_get_u32(attr));
+}
+
+static void read_meta(struct nlattr **attr, struct nfqueue_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	meta->indev = attr_u32(attr[NFQA_IFINDEX_INDEV]);
+	meta->outdev = attr_u32(attr[NFQA_IFINDEX_OUTDEV]);
+	meta->physindev = attr_u32(attr[NFQA_IFINDEX_PHYSINDEV]);
+	meta->physoutdev = attr_u32(attr[NFQA_IFINDEX_PHYSOUTDEV]);
+	if (attr[NFQA_HWADDR] &&
+	    mnl_attr_get_payload_len(attr[NFQA_HWADDR]) >= sizeof(struct nfqnl_msg_packet_hw)) {
+		const struct nfqnl_msg_packet_hw *hw = mnl_attr_get_payload(attr[NFQA_HWADDR]);
+		uint16_t len = ntohs(hw->hw_addrlen);
+
+		meta->hwaddr_len = len < sizeof(meta->hwaddr) ? len : sizeof(meta->hwaddr);
+		memcpy(meta->hwaddr, hw->hw_addr, meta->hwaddr_len);
+	}
+}
+
 static int on_message(const struct nlmsghdr *nlh, void *data)
 {
 	struct receive_ctx *ctx = data;
 	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
 	struct nfqnl_msg_packet_hdr *ph;
+	struct nfqueue_meta meta;
 	uint32_t skbinfo = 0;
 	bool gso;
 
@@ -128,12 +153,13 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 		ctx->q->stats.truncated++;
 	ctx->q->stats.received++;
 	ctx->count++;
+	read_meta(attr, &meta);
 	if (!attr[NFQA_PAYLOAD]) {
-		ctx->fn(ctx->arg, ntohl(ph->packet_id), NULL, 0, gso);
+		ctx->fn(ctx->arg, ntohl(ph->packet_id), NULL, 0, gso, &meta);
 		return MNL_CB_OK;
 	}
 	ctx->fn(ctx->arg, ntohl(ph->packet_id), mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
-		mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), gso);
+		mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), gso, &meta);
 	return MNL_CB_OK;
 }
 

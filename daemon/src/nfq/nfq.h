@@ -32,7 +32,18 @@ struct nfqueue {
 	struct nfqueue_stats stats;
 };
 
-typedef void (*nfqueue_packet_fn)(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso);
+/* Link-layer facts of a queued packet, for originating packets on the
+ * same path (egress/): which ports it came in and goes out by, and the
+ * source MAC of its frame. */
+struct nfqueue_meta {
+	uint32_t indev, outdev;         /* NFQA_IFINDEX_INDEV / OUTDEV, 0 when absent */
+	uint32_t physindev, physoutdev; /* bridge ports (br_netfilter), 0 when absent */
+	uint8_t hwaddr[8];              /* NFQA_HWADDR: the frame's source MAC */
+	uint16_t hwaddr_len;            /* 0 when absent */
+};
+
+typedef void (*nfqueue_packet_fn)(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+				  const struct nfqueue_meta *meta);
 
 /* Bind queue `num`. Returns 0, or -1 with a reason in err. */
 int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, size_t err_size);
