@@ -594,6 +594,129 @@ static void test_encode_fresh(void)
 	harness_free(&h);
 }
 
+static void test_local_and_remote_address(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	CHECK_STR_EQ(h.s.local_address, "alice@example.org/laptop");
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' type='chat'>"
+				"<body>hi</body></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org' type='chat'>"
+				"<body>offline copy</body></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='lounge@conf.example.org/bob' type='groupchat'>"
+				"<body>hi all</body></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat'>"
+				 "<body>hi</body></message>");
+	CHECK_INT_EQ(h.c.n, 5);
+	CHECK_STR_EQ(event_at(&h, 1)->remote_address, "bob@example.org/phone");
+	CHECK(event_at(&h, 2)->remote_address == NULL);
+	CHECK(event_at(&h, 3)->remote_address == NULL); /* its remote is the room */
+	CHECK(event_at(&h, 4)->remote_address == NULL);
+	harness_free(&h);
+
+	/* Picked up mid-stream: the local id is guessed, the address unknown. */
+	harness_init(&h);
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' to='dave@example.net/x' "
+				"type='chat'><body>picked up late</body></message>");
+	CHECK_STR_EQ(h.s.local_id, "dave@example.net/x");
+	CHECK(h.s.local_address == NULL);
+	harness_free(&h);
+}
+
+/* Encode a fresh incoming message for alice, feed it back to the decoder. */
+static void check_fresh_in(bool group, const char *remote, const char *address, const char *text,
+			   const char *expect, const char *decoded_remote, const char *decoded_text)
+{
+	struct harness h;
+	struct im_event ev;
+	char *out;
+	size_t before;
+
+	start_session(&h);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.group = group;
+	CHECK(event_set_str(&ev.remote, remote) && event_set_str(&ev.text, text));
+	if (address)
+		CHECK(event_set_str(&ev.remote_address, address));
+	out = encode_to_string(&h, IM_DIR_IN, &ev, NULL);
+	CHECK_STR_EQ(out, expect);
+	before = h.c.n;
+	if (out)
+		feed_str(&h, IM_DIR_IN, out);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_IN, decoded_remote, decoded_text);
+	CHECK_STR_EQ(event_at(&h, before)->local, "alice@example.org/laptop");
+	CHECK_INT_EQ(event_at(&h, before)->group, group);
+	free(out);
+	event_free(&ev);
+	harness_free(&h);
+}
+
+static void test_encode_fresh_remote_address(void)
+{
+	check_fresh_in(false, "bob@example.org", "bob@example.org/phone", "hi <3",
+		       "<message from='bob@example.org/phone' to='alice@example.org/laptop' "
+		       "type='chat' id='imwire-1'><body>hi &lt;3</body></message>",
+		       "bob@example.org/phone", "hi <3");
+	check_fresh_in(false, "bob@example.org", "Bob@Example.org/phone", "hi",
+		       "<message from='Bob@Example.org/phone' to='alice@example.org/laptop' "
+		       "type='chat' id='imwire-1'><body>hi</body></message>",
+		       "Bob@Example.org/phone", "hi");
+	/* Another account's address is not the sender's. */
+	check_fresh_in(false, "bob@example.org", "carol@example.org/pc", "hi",
+		       "<message from='bob@example.org' to='alice@example.org/laptop' "
+		       "type='chat' id='imwire-1'><body>hi</body></message>",
+		       "bob@example.org", "hi");
+	check_fresh_in(false, "bob@example.org/phone", NULL, "hi",
+		       "<message from='bob@example.org/phone' to='alice@example.org/laptop' "
+		       "type='chat' id='imwire-1'><body>hi</body></message>",
+		       "bob@example.org/phone", "hi");
+	/* A room occupant speaking: the nick prefix is not body text. */
+	check_fresh_in(true, "lounge@conf.example.org", "lounge@conf.example.org/carol",
+		       "carol: hi room",
+		       "<message from='lounge@conf.example.org/carol' to='alice@example.org/laptop' "
+		       "type='groupchat' id='imwire-1'><body>hi room</body></message>",
+		       "lounge@conf.example.org", "carol: hi room");
+}
+
+static void test_no_local_receipt(void)
+{
+	CHECK(MODULE->local_receipt == NULL);
+}
+
+/* What the decoder makes of messages without a body (for local routing:
+ * they are not messages and pass through the server as before). */
+static void test_bodyless_messages(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	/* XEP-0184 receipt: nothing. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' id='r1'>"
+				 "<received xmlns='urn:xmpp:receipts' id='m1'/></message>");
+	/* Chat states other than composing/paused: nothing. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat'>"
+				 "<active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	CHECK_INT_EQ(h.c.n, 1);
+	/* composing: a typing event, not a message. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat'>"
+				 "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+	CHECK_INT_EQ(h.c.n, 2);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_TYPING, IM_DIR_OUT, "bob@example.org/phone",
+		    "composing");
+	/* A body with a receipt request: one message event, the request not
+	 * represented in it. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org/phone' type='chat' id='m2'>"
+				 "<body>ack me</body><request xmlns='urn:xmpp:receipts'/></message>");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.org/phone",
+		    "ack me");
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_bind_gives_local_jid_and_login);
@@ -611,5 +734,9 @@ int main(void)
 	RUN_TEST(test_detect);
 	RUN_TEST(test_encode_with_original);
 	RUN_TEST(test_encode_fresh);
+	RUN_TEST(test_local_and_remote_address);
+	RUN_TEST(test_encode_fresh_remote_address);
+	RUN_TEST(test_no_local_receipt);
+	RUN_TEST(test_bodyless_messages);
 	TEST_MAIN_END();
 }

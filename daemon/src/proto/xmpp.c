@@ -657,7 +657,9 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 			ev.text_offset = t->nodes[body].content_start;
 			ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
 		}
-		if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+		if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0 ||
+		    (dir == IM_DIR_IN && !group && strchr(peer, '/') &&
+		     !event_set_str(&ev.remote_address, peer))) {
 			event_free(&ev);
 			goto fail;
 		}
@@ -791,8 +793,10 @@ static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtre
 		if (!jid)
 			goto fail;
 		if (jid[0]) {
-			/* The bound full JID beats whatever we guessed before. */
-			if (!proto_session_set_local(s, jid, strlen(jid))) {
+			/* The bound full JID beats whatever we guessed before;
+			 * it is also the "from" the server stamps on what we send. */
+			if (!proto_session_set_local(s, jid, strlen(jid)) ||
+			    !proto_session_set_local_address(s, jid, strlen(jid))) {
 				free(jid);
 				goto fail;
 			}
@@ -1244,12 +1248,69 @@ static bool append_attr(struct bytebuf *out, const char *name, const char *value
 	       bytebuf_append_byte(out, '\'');
 }
 
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* Do two JIDs name the same account (or room)? Node and domain compare
+ * without ASCII case, as nodeprep and nameprep fold it. */
+static bool same_bare_jid(const char *a, const char *b)
+{
+	size_t n = bare_len(a), i;
+
+	if (n != bare_len(b))
+		return false;
+	for (i = 0; i < n; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
+	return true;
+}
+
+/* The "from" of a message built for the local client: the sender's full
+ * JID when the event carries one of the remote's account (a locally
+ * routed message, so replies go to the resource that wrote), else the
+ * remote as logged. */
+static bool append_fresh_from(struct bytebuf *out, const struct im_event *ev, const char **text)
+{
+	const char *colon, *resource;
+	struct bytebuf from;
+	size_t n;
+	bool ok;
+
+	if (!ev->group) {
+		if (ev->remote_address && ev->remote_address[0] &&
+		    same_bare_jid(ev->remote_address, ev->remote))
+			return append_attr(out, "from", ev->remote_address);
+		return append_attr(out, "from", ev->remote);
+	}
+	/* A room occupant's JID ("room@service/nick") says who spoke; the
+	 * "nick: " prefix of the logged text is then not part of the body. */
+	resource = ev->remote_address ? strchr(ev->remote_address, '/') : NULL;
+	if (resource && resource[1] && same_bare_jid(ev->remote_address, ev->remote)) {
+		n = strlen(resource + 1);
+		if (strncmp(*text, resource + 1, n) == 0 && strncmp(*text + n, ": ", 2) == 0)
+			*text += n + 2;
+		return append_attr(out, "from", ev->remote_address);
+	}
+	/* The sender comes back from the "nick: " prefix. */
+	colon = strstr(*text, ": ");
+	bytebuf_init(&from);
+	ok = bytebuf_append_str(&from, ev->remote) && bytebuf_append_byte(&from, '/') &&
+	     bytebuf_append(&from, *text, colon ? (size_t)(colon - *text) : 0) &&
+	     bytebuf_terminate(&from) && append_attr(out, "from", (char *)from.data);
+	bytebuf_free(&from);
+	if (colon)
+		*text = colon + 2;
+	return ok;
+}
+
 static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			struct bytebuf *out)
 {
 	struct xmpp_state *st = state_of(s);
 	const char *local = ev->local && ev->local[0] ? ev->local : s->local_id;
-	const char *text = ev->text, *colon;
+	const char *text = ev->text;
 	size_t start = out->len;
 	char id[32];
 	bool ok;
@@ -1258,23 +1319,10 @@ static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct i
 		return -1;
 	snprintf(id, sizeof(id), "imwire-%llu", (unsigned long long)++st->injected);
 	ok = bytebuf_append_str(out, "<message");
-	if (dir == IM_DIR_OUT) {
+	if (dir == IM_DIR_OUT)
 		ok = ok && append_attr(out, "to", ev->remote);
-	} else if (ev->group) {
-		/* The sender comes back from the "nick: " prefix. */
-		struct bytebuf from;
-
-		colon = strstr(text, ": ");
-		bytebuf_init(&from);
-		ok = ok && bytebuf_append_str(&from, ev->remote) && bytebuf_append_byte(&from, '/') &&
-		     bytebuf_append(&from, text, colon ? (size_t)(colon - text) : 0) &&
-		     bytebuf_terminate(&from) && append_attr(out, "from", (char *)from.data);
-		bytebuf_free(&from);
-		if (colon)
-			text = colon + 2;
-	} else {
-		ok = ok && append_attr(out, "from", ev->remote);
-	}
+	else
+		ok = ok && append_fresh_from(out, ev, &text);
 	if (ok && dir == IM_DIR_IN && local && local[0])
 		ok = append_attr(out, "to", local);
 	ok = ok && append_attr(out, "type", ev->group ? "groupchat" : "chat") &&
@@ -1328,4 +1376,6 @@ const struct proto_module proto_xmpp = {
 	.session_init = xmpp_session_init,
 	.session_free = xmpp_session_free,
 	.encode = xmpp_encode,
+	/* No local_receipt: an XMPP server sends nothing back for a delivered
+	 * message; XEP-0184 receipts come from the recipient's client. */
 };
