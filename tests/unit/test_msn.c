@@ -710,6 +710,71 @@ static void test_encode_fresh_round_trip(void)
 	bytebuf_free(&out);
 }
 
+/* The receipt a client expects for its MSG, by ack type. */
+static void check_receipt(const char *trid, const char *type, int want_rc, const char *want)
+{
+	static const char setup_out[] = "USR 1 me@example.com 1.2\r\nCAL 2 bob@example.com\r\n";
+	static const char setup_in[] = "USR 1 OK me@example.com Me\r\nJOI bob@example.com Bob\r\n";
+	static const char mime[] = TEXT_MIME("deliver me");
+	struct bytebuf orig, out;
+	struct im_event ev;
+	struct harness h;
+
+	bytebuf_init(&orig);
+	bytebuf_init(&out);
+	harness_init(&h);
+	bytebuf_printf(&orig, "MSG %s %s %zu\r\n%s", trid, type, strlen(mime), mime);
+	ev = decode_one(orig.data, orig.len, IM_DIR_OUT, setup_out, setup_in);
+	CHECK_EVENT(&ev, IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.com", "deliver me");
+	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, orig.data, orig.len, &out), want_rc);
+	CHECK(bytebuf_terminate(&out));
+	CHECK_STR_EQ((const char *)out.data, want);
+	if (want_rc == 1) {
+		/* The client's decoder side: the ACK is one whole PDU. */
+		size_t pdu_len = 0;
+
+		CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, out.data, out.len, &pdu_len),
+			     PROTO_FRAME_PDU);
+		CHECK_INT_EQ(pdu_len, out.len);
+		CHECK_INT_EQ(proto_msn.decode(&h.s, IM_DIR_IN, out.data, out.len), 0);
+	}
+	event_free(&ev);
+	harness_free(&h);
+	bytebuf_free(&orig);
+	bytebuf_free(&out);
+}
+
+static void test_local_receipt(void)
+{
+	struct bytebuf out;
+	struct harness h;
+	struct im_event ev;
+	static const char not_msg[] = "CAL 2 bob@example.com\r\n";
+
+	CHECK(proto_msn.local_receipt != NULL);
+	check_receipt("12", "A", 1, "ACK 12\r\n");
+	check_receipt("4", "D", 1, "ACK 4\r\n");
+	check_receipt("96", "N", 0, ""); /* NAK only when delivery failed */
+	check_receipt("95", "U", 0, "");
+	/* Not a client MSG: nothing to acknowledge. */
+	harness_init(&h);
+	bytebuf_init(&out);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_OUT;
+	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, (const uint8_t *)not_msg, strlen(not_msg),
+					     &out),
+		     -1);
+	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, NULL, 0, &out), -1);
+	ev.dir = IM_DIR_IN;
+	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, (const uint8_t *)"MSG 1 A 0\r\n", 11, &out),
+		     -1);
+	CHECK_INT_EQ(out.len, 0);
+	event_free(&ev);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_module_table);
@@ -726,5 +791,6 @@ int main(void)
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_latin1_and_group);
 	RUN_TEST(test_encode_fresh_round_trip);
+	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -1240,6 +1240,39 @@ static int msn_encode(struct proto_session *s, enum im_dir dir, const struct im_
 	return rc;
 }
 
+/* A client's "MSG TrID ack-type length" asks the switchboard for a reply
+ * by its ack type (MSNP2+, msnp-wiki commands/msg.md, ack.md, nak.md):
+ * U none; N a "NAK TrID" only if delivery failed; A an "ACK TrID" once
+ * delivered; D (MSNP9+) like A, or error 282 for a malformed payload.
+ * A message imwire delivered itself was delivered: A and D get their ACK. */
+static int msn_local_receipt(struct proto_session *s, const struct im_event *ev,
+			     const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct msn_line l;
+	struct span trid, type;
+	size_t payload, mark = out->len;
+
+	(void)s;
+	if (!ev || ev->dir != IM_DIR_OUT || !orig ||
+	    scan_line(orig, orig_len, &l) != MSN_SCAN_OK || !cmd_is(&l, "MSG") ||
+	    l.n_args != 3 || !line_payload(&l, &payload))
+		return -1;
+	trid = arg(&l, 0);
+	type = arg(&l, 1);
+	if (!span_digits(trid, 10))
+		return -1;
+	if (span_is(type, "U") || span_is(type, "N"))
+		return 0;
+	if (!span_is(type, "A") && !span_is(type, "D"))
+		return -1;
+	if (!bytebuf_append_str(out, "ACK ") || !bytebuf_append(out, trid.p, trid.len) ||
+	    !bytebuf_append(out, "\r\n", 2)) {
+		out->len = mark;
+		return -1;
+	}
+	return 1;
+}
+
 static int msn_session_init(struct proto_session *s)
 {
 	struct msn_state *st = calloc(1, sizeof(*st));
@@ -1286,4 +1319,5 @@ const struct proto_module proto_msn = {
 	.session_init = msn_session_init,
 	.session_free = msn_session_free,
 	.encode = msn_encode,
+	.local_receipt = msn_local_receipt,
 };
