@@ -24,6 +24,8 @@
 #include "pipeline/pipeline.h"
 #include "util/privileges.h"
 #include "policy/policy.h"
+#include "route/route.h"
+#include "egress/egress.h"
 #include "sink/sink_writer.h"
 #include "stats/stats_file.h"
 
@@ -179,6 +181,11 @@ struct daemon_config {
 	/* The classifier's flow map, where collapsed seq offsets go so edited
 	 * flows survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
+	/* Local routing, the address map and bots; settings replaced on SIGHUP. */
+	struct router *router;
+	/* Sockets for segments we originate, opened while still root; each
+	 * worker sends through them with its own counters. */
+	struct egress egress;
 };
 
 #define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
@@ -205,6 +212,8 @@ struct worker {
 	struct engine engine;
 	struct engine_outq out;
 	struct nfqueue q;
+	unsigned index;
+	struct egress egress;
 	double now;
 	int status;
 	struct stats_snapshot snap; /* published under dc->lock about once a second */
@@ -214,9 +223,16 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 			  const struct nfqueue_meta *meta)
 {
 	struct worker *w = arg;
+	struct engine_packet_link link;
 
-	(void)meta;
-	engine_packet(&w->engine, id, ip, len, gso, w->now, &w->out);
+	memset(&link, 0, sizeof(link));
+	link.outdev = meta->outdev;
+	link.physoutdev = meta->physoutdev;
+	if (meta->hwaddr_len == 6) {
+		link.has_mac = true;
+		memcpy(link.src_mac, meta->hwaddr, 6);
+	}
+	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
 static void worker_flush(struct worker *w)
@@ -224,8 +240,17 @@ static void worker_flush(struct worker *w)
 	uint32_t lowest = 0;
 	bool held = engine_lowest_held_id(&w->engine, &lowest);
 
+	size_t i;
+
 	if (w->out.n)
 		nfqueue_send_verdicts(&w->q, &w->out, held, lowest);
+	/* Our own segments after the verdicts: a local delivery follows the
+	 * packet that carried the message here. */
+	for (i = 0; i < w->out.n_orig; i++) {
+		const struct engine_origin *o = &w->out.orig[i];
+
+		egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len);
+	}
 	engine_outq_clear(&w->out);
 }
 
@@ -238,6 +263,7 @@ static void worker_reload(struct worker *w, unsigned *generation)
 		/* Between two packets: every later event sees the new policy. */
 		old = w->engine.cfg.policy;
 		w->engine.cfg.policy = policy_ref(w->dc->policy);
+		engine_routing_changed(&w->engine);
 		*generation = w->dc->generation;
 	}
 	pthread_mutex_unlock(&w->dc->lock);
@@ -258,7 +284,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct engine_config ec;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
+	nfds_t n_pfd = 1;
 	char err[256];
 	unsigned generation;
 	double last_tick = 0, last_stats = 0;
@@ -269,6 +296,10 @@ static void *worker_main(void *arg)
 	engine_config_from(&w->dc->cfg, &ec);
 	ec.publish = &w->dc->publish;
 	ec.policy = policy_ref(w->dc->policy);
+	ec.router = w->dc->router;
+	ec.worker = w->index;
+	w->egress = w->dc->egress;
+	memset(&w->egress.stats, 0, sizeof(w->egress.stats));
 	generation = w->dc->generation;
 	pthread_mutex_unlock(&w->dc->lock);
 	engine_outq_init(&w->out);
@@ -288,16 +319,24 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	log_msg(LOG_INFO, "queue %u: ready", w->queue);
-	pfd.fd = nfqueue_fd(&w->q);
-	pfd.events = POLLIN;
+	pfd[0].fd = nfqueue_fd(&w->q);
+	pfd[0].events = POLLIN;
+	/* Another worker may hand us a message for one of our sessions. */
+	pfd[1].fd = router_wake_fd(w->dc->router, w->index);
+	pfd[1].events = POLLIN;
+	if (pfd[1].fd >= 0)
+		n_pfd = 2;
 	while (!stop_requested) {
-		int rc = poll(&pfd, 1, POLL_INTERVAL_MS);
+		int rc = poll(pfd, n_pfd, POLL_INTERVAL_MS);
 
 		w->now = now_seconds();
-		if (rc > 0 && nfqueue_receive(&w->q, worker_packet, w) < 0) {
+		if (rc > 0 && (pfd[0].revents & POLLIN) &&
+		    nfqueue_receive(&w->q, worker_packet, w) < 0) {
 			log_msg(LOG_ERR, "queue %u: receive failed: %s", w->queue, strerror(errno));
 			break;
 		}
+		if (rc > 0 && n_pfd == 2 && (pfd[1].revents & POLLIN))
+			engine_take_mail(&w->engine, w->now, &w->out);
 		if (w->now - last_tick >= POLL_INTERVAL_MS / 1000.0) {
 			engine_tick(&w->engine, w->now, &w->out);
 			last_tick = w->now;
@@ -389,6 +428,7 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < n; i++) {
 		workers[i].queue = (uint16_t)(first + i);
+		workers[i].index = (unsigned)i;
 		workers[i].dc = dc;
 		workers[i].sinks = sinks;
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
@@ -415,8 +455,10 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 			config_init(&fresh);
 			/* Configuration and lists are replaced together or not at all. */
 			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
-			    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err)))) {
+			    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err))) ||
+			    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
 				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+				policy_unref(policy);
 				config_free(&fresh);
 			} else {
 				pthread_mutex_lock(&dc->lock);
@@ -652,6 +694,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}
+	dc.router = router_new(&dc.cfg, tap ? 1 : last - first + 1, err, sizeof(err));
+	if (!dc.router) {
+		fprintf(stderr, "imwired: %s\n", err);
+		return 1;
+	}
+	egress_init(&dc.egress);
 	/* A copy: a reload replaces the configuration the value lives in. */
 	if (!pidfile)
 		pidfile = config_get(&dc.cfg, "pidfilename");
@@ -709,6 +757,10 @@ int main(int argc, char **argv)
 				      err, sizeof(err)) < 0)
 			log_msg(LOG_ERR, "statistics: %s", err);
 	}
+	/* Local routing and bots send segments of their own: the raw sockets
+	 * need CAP_NET_RAW, which a privilege drop gives up. */
+	if (!tap && router_active(dc.router) && egress_open(&dc.egress, err, sizeof(err)) < 0)
+		log_msg(LOG_ERR, "local routing and bots cannot send: %s", err);
 	/* Set-up that needs root is done: become the configured user (as
 	 * IMSpector's user=/group=), keeping only what the queue or the tap
 	 * still needs. Workers start after this and inherit it. */
@@ -740,6 +792,8 @@ int main(int argc, char **argv)
 		unlink(pidfile);
 	free(pidfile_owned);
 	policy_unref(dc.policy);
+	router_free(dc.router);
+	egress_close(&dc.egress);
 	config_free(&dc.cfg);
 	log_msg(LOG_INFO, "stopped");
 	return status;

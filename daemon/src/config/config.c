@@ -80,7 +80,13 @@ static const struct key_spec known_keys[] = {
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
 	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
+	/* routing (route/) */
+	{ "local_routing", VALUE_STRING, NULL }, /* protocols routed locally: irc,jabber or all */
+	{ "address_map", VALUE_STRING, NULL },   /* file of "alice@msn = 12345@icq" pairs */
 };
+
+/* bot_<name>=id@proto,...: a bot and the addresses it answers to. */
+static const struct key_spec bot_key = { "bot_", VALUE_STRING, NULL };
 
 /* <name>_protocol keys and the module they switch. */
 static const struct {
@@ -138,6 +144,8 @@ static const struct key_spec *find_key(const char *key)
 	for (i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
 		if (strcmp(known_keys[i].key, key) == 0)
 			return &known_keys[i];
+	if (strncmp(key, bot_key.key, strlen(bot_key.key)) == 0 && key[strlen(bot_key.key)])
+		return &bot_key;
 	return NULL;
 }
 

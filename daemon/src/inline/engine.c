@@ -1,10 +1,13 @@
 #include "inline/engine.h"
+#include "inline/engine_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/address.h"
 #include "packet/tcp_edit.h"
 #include "policy/policy.h"
+#include "route/route.h"
 #include "seqmap/seqmap.h"
 #include "util/text.h"
 
@@ -15,51 +18,6 @@
 #define DEFAULT_MAX_HELD_BYTES_TOTAL (64 * 1024 * 1024)
 #define MIN_SEGMENT_PAYLOAD 536
 #define GSO_PAYLOAD_LIMIT 65000
-
-struct held_packet {
-	struct held_packet *next;
-	uint32_t id;
-	uint8_t *data; /* the IP packet; owned unless it is the packet in hand */
-	size_t len;
-	bool owned;
-	bool gso;
-	struct packet pkt; /* payload points into data */
-	uint64_t in_start;
-	uint64_t in_end;
-	double since;
-};
-
-struct inline_dir {
-	bool started;
-	uint64_t peer_acked_out; /* highest output offset the receiver acknowledged */
-	struct seqmap map;
-	uint64_t released_end; /* input offset past the last byte sent on */
-	struct held_packet *head;
-	struct held_packet *tail;
-	size_t n_held;
-	size_t held_bytes;
-	uint16_t peer_mss; /* what the receiver of this direction announced */
-	size_t max_payload_seen;
-};
-
-struct inline_flow {
-	struct flow *flow;
-	bool adoption_checked;
-	struct inline_dir dir[2];
-	struct inline_flow *hold_prev;
-	struct inline_flow *hold_next;
-	bool in_hold_list;
-};
-
-struct pending_edit {
-	uint64_t flow_id;
-	enum im_dir dir;
-	uint64_t start;
-	uint64_t end;
-	uint8_t *bytes;
-	size_t len;
-	int pdu_delta; /* -1 whole PDU deleted, +1 PDU inserted, 0 otherwise */
-};
 
 void engine_config_defaults(struct engine_config *cfg)
 {
@@ -81,12 +39,14 @@ void engine_outq_init(struct engine_outq *q)
 void engine_outq_clear(struct engine_outq *q)
 {
 	q->n = 0;
+	q->n_orig = 0;
 	bytebuf_clear(&q->bytes);
 }
 
 void engine_outq_free(struct engine_outq *q)
 {
 	free(q->v);
+	free(q->orig);
 	bytebuf_free(&q->bytes);
 	memset(q, 0, sizeof(*q));
 }
@@ -244,6 +204,8 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 		sm.ack = pkt->ack;
 		sm.mapped_ack = ack;
 	}
+	if (e->routing)
+		inject_learn(e, ifl, dir, ip, pkt, ack);
 	if (seq != pkt->seq || ack != pkt->ack || map_sack)
 		changed = true;
 	if (!changed) {
@@ -653,7 +615,8 @@ static void block_pdu(struct engine *e, struct inline_flow *ifl, struct proto_se
 	free(spaces);
 }
 
-static void defer_notices(struct engine *e, uint64_t flow_id, const struct bytebuf *b, int pdus)
+void engine_defer_insertion(struct engine *e, uint64_t flow_id, const uint8_t *bytes, size_t len,
+			    int pdus)
 {
 	struct deferred_notice *dn;
 
@@ -672,13 +635,13 @@ static void defer_notices(struct engine *e, uint64_t flow_id, const struct byteb
 		}
 	}
 	dn = &e->deferred[e->n_deferred];
-	dn->bytes = malloc(b->len);
+	dn->bytes = malloc(len ? len : 1);
 	if (!dn->bytes) {
 		e->stats.alloc_failures++;
 		return;
 	}
-	memcpy(dn->bytes, b->data, b->len);
-	dn->len = b->len;
+	memcpy(dn->bytes, bytes, len);
+	dn->len = len;
 	dn->flow_id = flow_id;
 	dn->pdus = pdus;
 	e->n_deferred++;
@@ -723,11 +686,12 @@ static struct policy *active_policy(const struct engine *e)
 	return e->cfg.policy ? e->cfg.policy : e->own_policy;
 }
 
+/* Routing takes whole PDUs off the wire too, so it holds like a policy. */
 static bool policy_may_edit(const struct engine *e)
 {
 	const struct policy *p = active_policy(e);
 
-	return p && !policy_is_empty(p);
+	return e->routing || (p && !policy_is_empty(p));
 }
 
 static void pdu_log_flush(struct engine *e)
@@ -767,6 +731,105 @@ now:
 		e->log(e->log_arg, ev);
 }
 
+struct bot_reply_ctx {
+	struct engine *e;
+	const struct im_event *ev;
+	bool ok;
+};
+
+/* A bot's reply goes to the user's own session, as if the bot had
+ * written it through the server. */
+static void post_bot_reply(void *arg, const char *text)
+{
+	struct bot_reply_ctx *c = arg;
+	const struct im_event *ev = c->ev;
+	struct im_event msg;
+
+	event_init(&msg);
+	msg.ts = ev->ts;
+	msg.proto = ev->proto;
+	msg.dir = IM_DIR_IN;
+	msg.kind = IM_KIND_MESSAGE;
+	msg.content_type = "text/plain";
+	msg.route = route_outcome_name(ROUTE_INJECTED);
+	if (!event_set_str(&msg.local, ev->local) || !event_set_str(&msg.remote, ev->remote) ||
+	    !event_set_str(&msg.text, text) ||
+	    !(msg.route_to = address_format(ev->proto, ev->local)) ||
+	    router_post(c->e->cfg.router, c->e->cfg.worker, ev->flow_id, &msg) < 0) {
+		c->e->stats.alloc_failures++;
+		c->ok = false;
+	}
+	event_free(&msg);
+}
+
+/* The message the recipient's worker will encode and inject. */
+static bool post_delivery(struct engine *e, struct proto_session *s, const struct im_event *ev,
+			  const struct route_ctx *rc, const char *text)
+{
+	const struct route_target *t = &rc->target;
+	struct im_event msg;
+	bool ok;
+
+	event_init(&msg);
+	msg.ts = ev->ts;
+	msg.proto = t->session.proto;
+	msg.dir = IM_DIR_IN;
+	msg.kind = IM_KIND_MESSAGE;
+	msg.content_type = ev->content_type;
+	msg.route = route_outcome_name(ROUTE_LOCAL);
+	ok = event_set_str(&msg.local, t->session.local_id) &&
+	     event_set_str(&msg.remote, t->as_remote) && event_set_str(&msg.text, text) &&
+	     event_set_str(&msg.route_to, t->to) &&
+	     /* The sender's full address means something only on its own service. */
+	     (t->session.proto != ev->proto || !s->local_address ||
+	      event_set_str(&msg.remote_address, s->local_address)) &&
+	     router_post(e->cfg.router, t->session.worker, t->session.flow_id, &msg) == 0;
+	event_free(&msg);
+	return ok;
+}
+
+/* A message the routing stage sent to a local session or a bot: it leaves
+ * the sender's server-bound stream, whole, or not at all. */
+static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_session *s,
+			const struct im_event *ev, struct route_ctx *rc)
+{
+	const char *text = rc->decision.action == POLICY_REPLACE_TEXT && rc->decision.text
+				   ? rc->decision.text
+				   : ev->text;
+	struct bot_reply_ctx bc = { e, ev, true };
+	size_t mark = e->receipts.len;
+	int n;
+
+	if (!ifl || ev->pdu_offset < ifl->dir[ev->dir].released_end) {
+		e->stats.route_fallbacks++;
+		return false;
+	}
+	if (rc->target.kind == ROUTE_TARGET_SESSION) {
+		if (!post_delivery(e, s, ev, rc, text)) {
+			e->stats.deliveries_lost++;
+			return false;
+		}
+		e->stats.routed_local++;
+	} else {
+		route_bot_answer(rc, post_bot_reply, &bc);
+		e->stats.routed_bot++;
+	}
+	inject_track(e, ifl);
+	pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
+	/* What the sender's client would have heard from its server. */
+	if (s->module->local_receipt && (e->n_receipts == 0 || e->receipts_flow == ev->flow_id)) {
+		n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->receipts);
+		if (n > 0) {
+			e->n_receipts += n;
+			e->receipts_flow = ev->flow_id;
+			e->stats.receipts_synthesised += (uint64_t)n;
+		} else {
+			e->receipts.len = mark;
+		}
+	}
+	return true;
+}
+
 static void on_event(void *arg, const struct im_event *ev)
 {
 	struct engine *e = arg;
@@ -776,26 +839,30 @@ static void on_event(void *arg, const struct im_event *ev)
 	struct im_event logged = *ev;
 	struct proto_session *s = editable ? &f->app->session : NULL;
 	struct inline_flow *ifl = editable ? f->ext : NULL;
-	struct policy_decision d;
+	struct route_ctx rc;
+	struct policy_decision *d = &rc.decision;
 	struct bytebuf after, notices;
 	int n_after = 0, n_notices = 0;
+	bool taken = false;
 	size_t i;
 
-	if (!p) {
+	if (!p && !e->routing) {
 		if (e->log)
 			e->log(e->log_arg, ev);
 		return;
 	}
-	d = policy_decide(p, ev);
+	route_decide(e->routing ? e->cfg.router : NULL, p, e->cfg.worker, ev, &rc);
 	/* The log keeps the original text, as IMSpector does. */
-	logged.filtered = d.filtered;
+	logged.filtered = d->filtered;
 	bytebuf_init(&after);
 	bytebuf_init(&notices);
-	if (editable) {
-		if (d.inject_after && encode_message(e, s, ev, ev->dir, d.inject_after, &after))
+	if (editable && rc.outcome == ROUTE_LOCAL && !(taken = take_routed(e, ifl, s, ev, &rc)))
+		rc.outcome = ROUTE_FORWARDED;
+	if (editable && !taken) {
+		if (d->inject_after && encode_message(e, s, ev, ev->dir, d->inject_after, &after))
 			n_after++;
-		for (i = 0; i < d.n_notices; i++)
-			if (encode_message(e, s, ev, IM_DIR_IN, d.notices[i], &notices))
+		for (i = 0; i < d->n_notices; i++)
+			if (encode_message(e, s, ev, IM_DIR_IN, d->notices[i], &notices))
 				n_notices++;
 		/* Towards the local client the notices ride with this PDU. */
 		if (ev->dir == IM_DIR_IN && n_notices) {
@@ -806,12 +873,12 @@ static void on_event(void *arg, const struct im_event *ev)
 			e->stats.notices_injected += (uint64_t)n_notices;
 			n_notices = 0;
 		}
-		switch (d.action) {
+		switch (d->action) {
 		case POLICY_PASS:
 			break;
 		case POLICY_REPLACE_TEXT:
 			if (ev->kind == IM_KIND_MESSAGE)
-				encode_edit(e, s, ev, d.text);
+				encode_edit(e, s, ev, d->text);
 			break;
 		case POLICY_BLOCK:
 			if (ev->dir == IM_DIR_IN && n_after &&
@@ -826,9 +893,9 @@ static void on_event(void *arg, const struct im_event *ev)
 		case POLICY_REPLACE_PDU: {
 			struct bytebuf with;
 
-			with.data = d.pdu;
-			with.len = d.pdu_len;
-			with.cap = d.pdu_len;
+			with.data = d->pdu;
+			with.len = d->pdu_len;
+			with.cap = d->pdu_len;
 			block_pdu(e, ifl, s, ev, &with, 1);
 			break;
 		}
@@ -837,9 +904,13 @@ static void on_event(void *arg, const struct im_event *ev)
 			pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
 				    after.data, after.len, n_after);
 		if (n_notices)
-			defer_notices(e, ev->flow_id, &notices, n_notices);
+			engine_defer_insertion(e, ev->flow_id, notices.data, notices.len, n_notices);
 	}
-	if (d.action == POLICY_BLOCK && editable)
+	if (e->routing) {
+		logged.route = route_outcome_name(rc.outcome);
+		logged.route_to = rc.outcome == ROUTE_LOCAL ? rc.target.to : NULL;
+	}
+	if (d->action == POLICY_BLOCK && editable)
 		e->pdu_blocked = true;
 	if (editable)
 		pdu_log_add(e, &logged);
@@ -847,7 +918,7 @@ static void on_event(void *arg, const struct im_event *ev)
 		e->log(e->log_arg, &logged);
 	bytebuf_free(&after);
 	bytebuf_free(&notices);
-	policy_decision_free(&d);
+	route_ctx_free(&rc);
 }
 
 /* Stateful protocols renumber every later PDU after an insertion or a
@@ -929,8 +1000,10 @@ static void on_flow_release(void *arg, struct flow *f)
 			e->stats.notices_dropped++;
 		}
 	}
-	if (ifl)
+	if (ifl) {
+		inject_flow_gone(e, ifl);
 		free_inline_flow(e, ifl);
+	}
 }
 
 int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn log,
@@ -947,6 +1020,8 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
+	bytebuf_init(&e->receipts);
+	e->routing = router_active(cfg->router);
 	if (!cfg->policy && (cfg->rules.drop_word || cfg->rules.rewrite_from ||
 			     (cfg->rules.inject_word && cfg->rules.inject_text))) {
 		e->own_policy = policy_new_test_rules(cfg->rules.rewrite_from, cfg->rules.rewrite_to,
@@ -976,6 +1051,7 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);
+	bytebuf_free(&e->receipts);
 }
 
 static struct inline_flow *inline_state(struct engine *e, struct flow *f)
@@ -1024,8 +1100,42 @@ static void adopt_published(struct engine *e, struct inline_flow *ifl, enum im_d
 	e->stats.flows_adopted++;
 }
 
+/* Receipts the sender's client expects, once its message left the wire. */
+static void send_receipts(struct engine *e, double now, struct engine_outq *out)
+{
+	struct inline_flow *ifl = inject_find_flow(e, e->receipts_flow);
+
+	if (ifl && inject_bytes(e, ifl, IM_DIR_IN, e->receipts.data, e->receipts.len,
+				e->n_receipts, now, out) < 0)
+		e->stats.deliveries_lost++;
+	bytebuf_clear(&e->receipts);
+	e->n_receipts = 0;
+}
+
+static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
+				bool gso, double now, struct engine_outq *out);
+
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out)
+{
+	engine_packet_with_link(e, id, ip, len, gso, NULL, now, out);
+}
+
+void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
+			     bool gso, const struct engine_packet_link *link, double now,
+			     struct engine_outq *out)
+{
+	e->cur_link = link;
+	engine_packet_inner(e, id, ip, len, gso, now, out);
+	e->cur_link = NULL;
+	if (e->n_receipts)
+		send_receipts(e, now, out);
+	if (e->routing)
+		engine_take_mail(e, now, out);
+}
+
+static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
+				bool gso, double now, struct engine_outq *out)
 {
 	struct packet pkt, feed_pkt;
 	const char *why;
@@ -1151,6 +1261,8 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		if (acked > o->peer_acked_out)
 			o->peer_acked_out = acked;
 		seqmap_acknowledge(&o->map, acked);
+		if (o->origins)
+			inject_acked(e, ifl, !dir);
 		/* All edits of that direction acknowledged: its map is one offset
 		 * now, which the classifier can apply by itself if we die. */
 		if (live && !o->map.n_edits && e->cfg.publish &&
@@ -1197,6 +1309,8 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 		forward(e, ifl, dir, id, data, &pkt, gso, force_modified, out);
 	}
 	hold_list_update(e, ifl);
+	if (e->routing)
+		inject_session_sync(e, ifl);
 	/* A connection we edited still needs its translation after both FINs:
 	 * the last ACK and any retransmitted FIN carry numbers of the edited
 	 * stream. It stays until it idles out (or a new SYN reuses its
@@ -1233,8 +1347,72 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		}
 		hold_list_update(e, ifl);
 	}
+	if (e->routing) {
+		inject_tick(e, now, out);
+		engine_take_mail(e, now, out);
+	}
 	flow_table_expire(&e->flows, now);
 	e->cur_out = NULL;
+}
+
+static void deliver(struct engine *e, struct route_delivery *dv, double now,
+		    struct engine_outq *out)
+{
+	struct inline_flow *ifl = inject_find_flow(e, dv->flow_id);
+	struct im_event *ev = &dv->ev;
+	struct proto_session *s;
+	struct bytebuf pdu;
+	int rc = -1;
+
+	bytebuf_init(&pdu);
+	if (ifl && ifl->flow->app) {
+		s = &ifl->flow->app->session;
+		ev->flow_id = ifl->flow->id;
+		ev->proto = s->module->id;
+		if (!event_set_str(&ev->client, s->client))
+			e->stats.alloc_failures++;
+		if (s->module->encode && s->module->encode(s, IM_DIR_IN, ev, NULL, 0, &pdu) == 0 &&
+		    pdu.len)
+			rc = inject_bytes(e, ifl, IM_DIR_IN, pdu.data, pdu.len, 1, now, out);
+	}
+	if (rc < 0) {
+		e->stats.deliveries_lost++;
+		ev->route = route_outcome_name(ROUTE_DROPPED);
+		ev->filtered = true;
+	} else {
+		e->stats.deliveries++;
+		if (rc == 0) {
+			e->stats.deliveries_delayed++;
+			if (ev->route == route_outcome_name(ROUTE_LOCAL))
+				ev->route = route_outcome_name(ROUTE_DELAYED);
+		}
+	}
+	bytebuf_free(&pdu);
+	if (e->log)
+		e->log(e->log_arg, ev);
+}
+
+void engine_routing_changed(struct engine *e)
+{
+	e->routing = router_active(e->cfg.router);
+}
+
+void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
+{
+	struct route_delivery *v;
+	size_t n, i;
+
+	if (!e->routing)
+		return;
+	router_wake_clear(e->cfg.router, e->cfg.worker);
+	v = router_take(e->cfg.router, e->cfg.worker, &n);
+	e->cur_out = out;
+	for (i = 0; i < n; i++) {
+		deliver(e, &v[i], now, out);
+		event_free(&v[i].ev);
+	}
+	e->cur_out = NULL;
+	free(v);
 }
 
 void engine_release_all(struct engine *e, struct engine_outq *out)

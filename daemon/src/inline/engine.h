@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "egress/egress.h"
 #include "flow/flow.h"
 #include "inline/bpf_publish.h"
 #include "util/bytebuf.h"
@@ -36,11 +37,31 @@ struct engine_out {
 	size_t len;
 };
 
+/* A packet the engine made up (local delivery, bot reply, receipt):
+ * bytes [offset, offset + len) of engine_outq.bytes, sent through link. */
+struct engine_origin {
+	size_t offset;
+	size_t len;
+	struct egress_link link;
+};
+
 struct engine_outq {
 	struct engine_out *v;
 	size_t n;
 	size_t cap;
+	struct engine_origin *orig;
+	size_t n_orig;
+	size_t cap_orig;
 	struct bytebuf bytes;
+};
+
+/* What the queue says about a packet besides its bytes: where it leaves
+ * and which MAC sent it, so the engine can send towards a client itself. */
+struct engine_packet_link {
+	uint32_t outdev;
+	uint32_t physoutdev; /* bridge port, 0 when not bridged */
+	bool has_mac;
+	uint8_t src_mac[6];
 };
 
 void engine_outq_init(struct engine_outq *q);
@@ -48,6 +69,7 @@ void engine_outq_clear(struct engine_outq *q);
 void engine_outq_free(struct engine_outq *q);
 
 struct policy;
+struct router;
 
 /* The test rules (config keys rewrite_test=FROM:TO, drop_test=WORD,
  * inject_test=WORD:TEXT) for callers that build no policy: the engine
@@ -72,6 +94,10 @@ struct engine_config {
 	/* Not owned, may be NULL: where collapsed sequence offsets go so the
 	 * tc classifier can keep edited flows alive without the daemon. */
 	struct bpf_publish *publish;
+	/* Not owned, may be NULL: local routing, the address map and bots.
+	 * worker names this engine in the router's registry and mailboxes. */
+	struct router *router;
+	unsigned worker;
 };
 
 void engine_config_defaults(struct engine_config *cfg);
@@ -100,6 +126,16 @@ struct engine_stats {
 	uint64_t mss_clamped;
 	uint64_t offsets_published; /* collapsed offsets handed to the classifier */
 	uint64_t flows_adopted;     /* picked up again with offsets the classifier kept */
+	uint64_t routed_local;        /* messages taken off the wire for a local recipient */
+	uint64_t routed_bot;
+	uint64_t route_fallbacks;     /* part had gone out already: forwarded instead */
+	uint64_t deliveries;          /* messages injected for a local recipient */
+	uint64_t deliveries_delayed;  /* waited for the recipient's stream to be free */
+	uint64_t deliveries_lost;     /* the recipient's session was gone or could not encode */
+	uint64_t receipts_synthesised;
+	uint64_t segments_originated;
+	uint64_t origin_retransmits;
+	uint64_t origin_given_up;     /* never acknowledged after every retry */
 	uint64_t not_tcp;
 	uint64_t malformed;
 	uint64_t alloc_failures;
@@ -141,6 +177,13 @@ struct engine {
 	 * (the event that caused them travelled the other way). */
 	struct deferred_notice *deferred;
 	size_t n_deferred;
+	const struct engine_packet_link *cur_link; /* the packet in hand's, may be NULL */
+	struct inline_flow *sessions; /* flows the router knows or with our own data */
+	bool routing;                 /* a router that may claim events */
+	/* Receipts for the flow in hand's own client, sent after the packet. */
+	struct bytebuf receipts;
+	int n_receipts;
+	uint64_t receipts_flow;
 };
 
 /* log receives every event (after policy, with the original text, as
@@ -155,7 +198,22 @@ void engine_destroy(struct engine *e, struct engine_outq *out);
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out);
 
-/* Release what waited past the deadline; expire idle flows. */
+/* The same with what the queue said about the packet (bridge port, MAC):
+ * needed to originate segments for local routing and bots. */
+void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
+			     bool gso, const struct engine_packet_link *link, double now,
+			     struct engine_outq *out);
+
+/* The router's settings changed (a reload): routing may have been switched
+ * on or off. */
+void engine_routing_changed(struct engine *e);
+
+/* Deliver what other workers (or this one) posted to this engine's
+ * mailbox in the router. */
+void engine_take_mail(struct engine *e, double now, struct engine_outq *out);
+
+/* Release what waited past the deadline; expire idle flows; retransmit
+ * originated data the receiver did not acknowledge. */
 void engine_tick(struct engine *e, double now, struct engine_outq *out);
 
 /* Release every held packet (shutdown, queue trouble). */
