@@ -776,6 +776,84 @@ static void test_sequence_renumbering(void)
 	bytebuf_free(&out);
 }
 
+/* ---- local delivery: the host ack ---- */
+
+static void test_local_receipt_host_ack(void)
+{
+	static const uint8_t want[] = {
+		'*', 0x02, 0x01, 0x01, 0x00, 0x18,		     /* FLAP ch 2, seq 0x0101, 24 */
+		0x00, 0x04, 0x00, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x12, 0x34, /* SNAC(04,0C) */
+		'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h',		     /* the client's cookie */
+		0x00, 0x01,					     /* channel 1 */
+		0x03, 'b', 'o', 'b',				     /* the destination */
+	};
+	struct harness h;
+	struct bytebuf in, msg, out, next;
+	const struct im_event *ev;
+	size_t n;
+
+	bytebuf_init(&in);
+	bytebuf_init(&msg);
+	bytebuf_init(&out);
+	bytebuf_init(&next);
+	harness_init(&h);
+	CHECK(M->local_receipt != NULL);
+	icbm(&in, 0x0100, IM_DIR_IN, "00000001", "carol", 0, "hi", 2, false);
+	feed(&h, IM_DIR_IN, in.data, in.len);
+	icbm(&msg, 0x0200, IM_DIR_OUT, "abcdefgh", "bob", 0, "local", 5, false);
+	feed(&h, IM_DIR_OUT, msg.data, msg.len);
+	CHECK_INT_EQ(h.c.n, 2);
+	ev = ev_at(&h, 1);
+	CHECK_INT_EQ(ev->dir, IM_DIR_OUT);
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev, msg.data, msg.len, &out), 1);
+	CHECK_INT_EQ(out.len, sizeof(want));
+	if (out.len == sizeof(want))
+		CHECK_MEM_EQ(out.data, want, sizeof(want));
+
+	/* The client reads it as one server FLAP that is no message; the
+	 * next original server FLAP moves up past it. */
+	n = h.c.n;
+	feed(&h, IM_DIR_IN, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, n);
+	CHECK_INT_EQ(h.errors, 0);
+	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	M->pdu_count_changed(&h.s, IM_DIR_IN, +1);
+	icbm(&next, 0x0101, IM_DIR_IN, "00000002", "carol", 0, "again", 5, false);
+	feed(&h, IM_DIR_IN, next.data, next.len); /* decoded as it came (input numbering) */
+	CHECK(M->fixup_pdu(&h.s, IM_DIR_IN, next.data, next.len));
+	CHECK_INT_EQ(imw_load_be16(next.data + 2), 0x0102);
+
+	/* With that insertion counted, the next ack follows the shifted one. */
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev, msg.data, msg.len, &out), 1);
+	CHECK(out.len >= 4 && imw_load_be16(out.data + 2) == 0x0103);
+
+	/* No TLV 3 (this one is an auto-response with TLV 4): no ack expected. */
+	bytebuf_clear(&msg);
+	bytebuf_clear(&out);
+	icbm(&msg, 0x0201, IM_DIR_OUT, "ijklmnop", "bob", 0, "away", 4, true);
+	feed(&h, IM_DIR_OUT, msg.data, msg.len);
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, h.c.n - 1), msg.data, msg.len, &out), 0);
+	/* An incoming ICBM, or no PDU, has nothing to acknowledge. */
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, 0), in.data, in.len, &out), -1);
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(out.len, 0);
+	harness_free(&h);
+
+	/* Before any server FLAP there is no number to give it. */
+	harness_init(&h);
+	bytebuf_clear(&msg);
+	icbm(&msg, 0x0200, IM_DIR_OUT, "abcdefgh", "bob", 0, "early", 5, false);
+	feed(&h, IM_DIR_OUT, msg.data, msg.len);
+	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, 0), msg.data, msg.len, &out), -1);
+	CHECK_INT_EQ(out.len, 0);
+	harness_free(&h);
+	bytebuf_free(&in);
+	bytebuf_free(&msg);
+	bytebuf_free(&out);
+	bytebuf_free(&next);
+}
+
 /* ---- OFT2 ---- */
 
 static void oft(struct bytebuf *b, unsigned type, const char *cookie, uint32_t size,
@@ -856,6 +934,7 @@ int main(void)
 	RUN_TEST(test_encode_fresh_round_trip);
 	RUN_TEST(test_encode_chat_with_orig);
 	RUN_TEST(test_sequence_renumbering);
+	RUN_TEST(test_local_receipt_host_ack);
 	RUN_TEST(test_oft_transfer);
 	TEST_MAIN_END();
 }

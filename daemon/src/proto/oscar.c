@@ -168,6 +168,12 @@ static bool oscar_fixup_pdu(struct proto_session *s, enum im_dir dir, uint8_t *p
 	return st->mode != OSCAR_MODE_OFT && flap_seq_fixup(&st->seq, dir, pdu, len);
 }
 
+static int oscar_local_receipt(struct proto_session *s, const struct im_event *ev,
+			       const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	return oscar_build_host_ack(state_of(s), ev, orig, orig_len, out);
+}
+
 static int oscar_session_init(struct proto_session *s)
 {
 	s->state = calloc(1, sizeof(struct oscar_state));
@@ -201,4 +207,5 @@ const struct proto_module proto_oscar = {
 	.encode = oscar_encode,
 	.pdu_count_changed = oscar_pdu_count_changed,
 	.fixup_pdu = oscar_fixup_pdu,
+	.local_receipt = oscar_local_receipt,
 };

@@ -189,6 +189,10 @@ int oscar_encode_event(struct proto_session *s, struct oscar_state *st, enum im_
 		       const struct im_event *ev, const uint8_t *orig, size_t orig_len,
 		       struct bytebuf *out);
 bool oscar_learn_local(struct proto_session *s, const uint8_t *id, size_t len);
+/* The server's host ack for the client ICBM orig when it asked for one:
+ * local_receipt's contract (1 appended, 0 none expected, -1 cannot). */
+int oscar_build_host_ack(struct oscar_state *st, const struct im_event *ev, const uint8_t *orig,
+			 size_t orig_len, struct bytebuf *out);
 
 enum oscar_mode {
 	OSCAR_MODE_UNKNOWN,

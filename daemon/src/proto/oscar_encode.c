@@ -401,3 +401,41 @@ int oscar_encode_event(struct proto_session *s, struct oscar_state *st, enum im_
 		out->len = mark;
 	return rc;
 }
+
+/* SNAC(04,0C) ICBM__HOST_ACK, which the server sends for a client's
+ * SNAC(04,06) only when the ICBM holds the empty TLV 3 (request host ack):
+ * the message's cookie, channel and destination name (NINA wiki
+ * Protocols/OSCAR/SNAC/ICBM_HOST_ACK; Shutko, "SNAC(04,0C) server message
+ * ack"). The request id repeats the client's, as a reply to a request
+ * does. It goes into the server-to-client stream after the last server
+ * FLAP decoded, so it takes that FLAP's successor number in output space
+ * (flap_seq_for_insert): the one the next original server FLAP would have
+ * had; the caller then reports pdu_count_changed(IM_DIR_IN, +1), which
+ * moves every later server FLAP up by one. */
+int oscar_build_host_ack(struct oscar_state *st, const struct im_event *ev, const uint8_t *orig,
+			 size_t orig_len, struct bytebuf *out)
+{
+	struct icbm m;
+	struct oscar_tlv tlv;
+	const char *why;
+	size_t start, mark = out->len;
+
+	if (st->mode != OSCAR_MODE_FLAP || !ev || ev->dir != IM_DIR_OUT || !orig ||
+	    orig_len < FLAP_HEADER_LEN || orig[0] != FLAP_MARKER || orig[1] != FLAP_CH_DATA ||
+	    imw_load_be16(orig + 4) != orig_len - FLAP_HEADER_LEN ||
+	    icbm_parse(orig, orig_len, &m, &why) < 0 || m.snac.subtype != 0x0006)
+		return -1;
+	if (!oscar_tlv_find(orig + m.tlvs_off, orig_len - m.tlvs_off, 0x0003, &tlv))
+		return 0;
+	if (!st->seq.seen[IM_DIR_IN])
+		return -1; /* no server FLAP yet to number after */
+	if (!flap_begin(out, FLAP_CH_DATA, flap_seq_for_insert(&st->seq, IM_DIR_IN), &start) ||
+	    !put_snac_header(out, 0x0004, 0x000C, m.snac.request_id) ||
+	    !bytebuf_append(out, m.cookie, ICBM_COOKIE_LEN) || !oscar_put_be16(out, m.channel) ||
+	    !bytebuf_append_byte(out, (uint8_t)m.sn_len) || !bytebuf_append(out, m.sn, m.sn_len) ||
+	    !flap_finish(out, start)) {
+		out->len = mark;
+		return -1;
+	}
+	return 1;
+}
