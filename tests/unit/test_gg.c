@@ -537,6 +537,105 @@ static void test_encode(void)
 	harness_free(&h);
 }
 
+/* A fresh incoming message decodes back to the same remote, text, local. */
+static void test_encode_fresh_incoming(void)
+{
+	struct harness h;
+	struct bytebuf out;
+	struct im_event ev;
+	size_t before;
+
+	login(&h);
+	bytebuf_init(&out);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.ts = 1374686801.0;
+	CHECK(event_set_str(&ev.remote, "2345678") &&
+	      event_set_str(&ev.text, "za\xC5\xBC\xC3\xB3\xC5\x82\xC4\x87 <b>"));
+	CHECK_INT_EQ(MODULE->encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(imw_load_le32(out.data), 0x2e);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_IN, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_IN, "2345678",
+		    "za\xC5\xBC\xC3\xB3\xC5\x82\xC4\x87 <b>");
+	CHECK_STR_EQ(event_at(&h, before)->local, "48141423");
+	CHECK(!event_at(&h, before)->group);
+	event_free(&ev);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
+/* The ack the client's library waits for: delivered, its recipient and seq. */
+static void test_local_receipt(void)
+{
+	static const uint8_t want[] = { 0x05, 0, 0, 0, 12, 0, 0, 0, 0x02, 0, 0, 0,
+					0xce, 0xca, 0x23, 0x00,	/* 2345678 */
+					0x50, 0x0e, 0xf0, 0x51 }; /* 1374686800 */
+	struct harness h;
+	struct bytebuf body, orig, out;
+	size_t before;
+
+	CHECK(MODULE->local_receipt != NULL);
+	login(&h);
+	bytebuf_init(&body);
+	bytebuf_init(&orig);
+	bytebuf_init(&out);
+	msg80(&body, false, 2345678, "<span>hi</span>", "hi", NULL, 0);
+	pkt(&orig, 0x2d, body.data, body.len);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 1);
+	CHECK_INT_EQ(out.len, sizeof(want));
+	if (out.len == sizeof(want))
+		CHECK_MEM_EQ(out.data, want, sizeof(want));
+	/* The client side reads it as one packet, not as a message. */
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_IN, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, before);
+	CHECK_INT_EQ(h.dir[IM_DIR_IN].garbage + h.dir[IM_DIR_IN].decode_errors, 0);
+
+	/* The old GG_SEND_MSG too. */
+	bytebuf_clear(&body);
+	bytebuf_clear(&orig);
+	bytebuf_clear(&out);
+	put32(&body, 3456789);
+	put32(&body, 77);
+	put32(&body, 0x08);
+	bytebuf_append(&body, "plain old", 10);
+	pkt(&orig, 0x0b, body.data, body.len);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 1);
+	CHECK_INT_EQ(out.len, 20);
+	if (out.len == 20) {
+		CHECK_INT_EQ(imw_load_le32(out.data + 8), 2);
+		CHECK_INT_EQ(imw_load_le32(out.data + 12), 3456789);
+		CHECK_INT_EQ(imw_load_le32(out.data + 16), 77);
+	}
+
+	/* GG_CLASS_ACK: the sender asked for no ack. */
+	bytebuf_clear(&orig);
+	bytebuf_clear(&out);
+	imw_store_le32(body.data + 8, 0x08 | 0x20);
+	pkt(&orig, 0x0b, body.data, body.len);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(out.len, 0);
+	/* Not a client message packet: nothing this module can answer. */
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), welcome, sizeof(welcome),
+					   &out),
+		     -1);
+	CHECK_INT_EQ(out.len, 0);
+	bytebuf_free(&body);
+	bytebuf_free(&orig);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_detect);
@@ -548,5 +647,7 @@ int main(void)
 	RUN_TEST(test_typing_and_dcc7_file);
 	RUN_TEST(test_split_and_resync);
 	RUN_TEST(test_encode);
+	RUN_TEST(test_encode_fresh_incoming);
+	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -94,6 +94,9 @@ enum gg_type {
 
 /* Message classes and options (libgadu names). */
 #define GG_CLASS_CHAT 0x08
+/* A sender that sets this class bit wants no GG_SEND_MSG_ACK (libgadu.h). */
+#define GG_CLASS_ACK 0x20
+#define GG_ACK_DELIVERED 0x0002
 #define GG_MSG_OPTION_CONFERENCE 0x01
 #define GG_MSG_OPTION_ATTRIBUTES 0x02
 #define GG_MSG_OPTION_IMAGE_REQUEST 0x04
@@ -1181,6 +1184,49 @@ static int gg_encode(struct proto_session *s, enum im_dir dir, const struct im_e
 	return encode_fresh(s, dir, ev, out);
 }
 
+/* The server answers a client's GG_SEND_MSG or GG_SEND_MSG80 with
+ * GG_SEND_MSG_ACK {LE32 status, recipient, seq} (libgadu.h struct
+ * gg_send_msg_ack), unless the message class carries GG_CLASS_ACK; a
+ * message imwire delivered was delivered: GG_ACK_DELIVERED. The GG 11
+ * GG_SEND_MSG110 is answered by a protobuf GG110MessageAck (message and
+ * conversation ids only the server assigns), which is not built here. */
+static int gg_local_receipt(struct proto_session *s, const struct im_event *ev,
+			    const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct gg_msg *m;
+	uint8_t ack[GG_HEADER_LEN + 12];
+	const char *why;
+	uint32_t type;
+	int rc = -1;
+
+	(void)s;
+	if (!ev || ev->dir != IM_DIR_OUT || !orig || orig_len < GG_HEADER_LEN ||
+	    imw_load_le32(orig + 4) != orig_len - GG_HEADER_LEN)
+		return -1;
+	type = imw_load_le32(orig);
+	if (type != GG_SEND_MSG && type != GG_SEND_MSG80)
+		return -1;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -1;
+	if (type == GG_SEND_MSG)
+		rc = parse_msg_old(orig + GG_HEADER_LEN, orig_len - GG_HEADER_LEN, false, m, &why);
+	else
+		rc = parse_msg80(orig + GG_HEADER_LEN, orig_len - GG_HEADER_LEN, false, m, &why);
+	if (rc == 0 && (m->msgclass & GG_CLASS_ACK)) {
+		rc = 0;
+	} else if (rc == 0) {
+		imw_store_le32(ack, GG_SEND_MSG_ACK);
+		imw_store_le32(ack + 4, 12);
+		imw_store_le32(ack + 8, GG_ACK_DELIVERED);
+		imw_store_le32(ack + 12, m->peer);
+		imw_store_le32(ack + 16, m->seq);
+		rc = bytebuf_append(out, ack, sizeof(ack)) ? 1 : -1;
+	}
+	free(m);
+	return rc;
+}
+
 static int gg_session_init(struct proto_session *s)
 {
 	s->state = calloc(1, sizeof(struct gg_state));
@@ -1211,4 +1257,5 @@ const struct proto_module proto_gg = {
 	.session_init = gg_session_init,
 	.session_free = gg_session_free,
 	.encode = gg_encode,
+	.local_receipt = gg_local_receipt,
 };

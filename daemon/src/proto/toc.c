@@ -794,6 +794,6 @@ const struct proto_module proto_toc = {
 	.encode = toc_encode,
 	.pdu_count_changed = toc_pdu_count_changed,
 	.fixup_pdu = toc_fixup_pdu,
-	/* No local_receipt: TOC answers no command on success (TOC1.0 PROTOCOL,
-	 * "you will not get a response back"); only errors come back. */
+	/* No local_receipt: the TOC server sends nothing back for a command
+	 * that succeeded, only ERROR for one that failed (TOC1.0 PROTOCOL). */
 };
