@@ -782,6 +782,37 @@ static void test_encode_fresh(void)
 	harness_free(&h);
 }
 
+/* A delivered MESG sent with "ACK-Type: errors-only" expects nothing back. */
+static void test_local_receipt(void)
+{
+	static const char *const mesg[] = {
+		"ID: 1004\r\nTo: 23456\r\nACK-Type: errors-only\r\nFrom: 12345\r\n\r\nyo",
+		"ID: 1005\r\nTo: 23456\r\nFrom: 12345\r\n\r\nno ack type",
+		"ID: 1006\r\nTo: 23456\r\nACK-Type: always\r\nFrom: 12345\r\n\r\nother",
+	};
+	static const int want[] = { 0, -1, -1 };
+	struct harness h;
+	struct bytebuf out;
+	const struct im_event *ev;
+	char *b;
+	size_t i;
+
+	CHECK(proto_imip.local_receipt != NULL);
+	bytebuf_init(&out);
+	for (i = 0; i < sizeof(mesg) / sizeof(mesg[0]); i++) {
+		harness_init(&h);
+		b = block("MESG", mesg[i]);
+		ev = decode_one(&h, IM_DIR_OUT, (const uint8_t *)b, strlen(b));
+		CHECK_INT_EQ(ev->kind, IM_KIND_MESSAGE);
+		CHECK_INT_EQ(proto_imip.local_receipt(&h.s, ev, (const uint8_t *)b, strlen(b), &out),
+			     want[i]);
+		CHECK_INT_EQ(out.len, 0);
+		free(b);
+		harness_free(&h);
+	}
+	bytebuf_free(&out);
+}
+
 int main(void)
 {
 	RUN_TEST(test_module_table);
@@ -801,5 +832,6 @@ int main(void)
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_charset_and_no_blank);
 	RUN_TEST(test_encode_fresh);
+	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

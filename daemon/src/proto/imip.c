@@ -955,6 +955,27 @@ static int imip_encode(struct proto_session *s, enum im_dir dir, const struct im
 	return encode_fresh(s, dir, ev, out);
 }
 
+/* Clients send MESG with "ACK-Type: errors-only", and the server then
+ * answers only a failure (seeds/imip-protocol-en.txt): nothing to make up
+ * for a delivered message. What the server sends for any other ACK-Type
+ * is not documented, so such a message gets no receipt built (-1). */
+static int imip_local_receipt(struct proto_session *s, const struct im_event *ev,
+			      const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct imip_block b;
+	struct span ack_type;
+	const char *why;
+
+	(void)s;
+	(void)out;
+	if (!ev || ev->dir != IM_DIR_OUT || !orig || block_parse(orig, orig_len, &b, &why) < 0 ||
+	    !span_eq(b.head.type, "MESG"))
+		return -1;
+	if (block_header(&b, "ACK-Type", &ack_type) && span_eq_ci(span_trim(ack_type), "errors-only"))
+		return 0;
+	return -1;
+}
+
 static int imip_session_init(struct proto_session *s)
 {
 	s->state = calloc(1, sizeof(struct imip_state));
@@ -987,4 +1008,5 @@ const struct proto_module proto_imip = {
 	.session_init = imip_session_init,
 	.session_free = imip_session_free,
 	.encode = imip_encode,
+	.local_receipt = imip_local_receipt,
 };

@@ -1028,4 +1028,7 @@ const struct proto_module proto_ymsg = {
 	.session_init = ymsg_session_init,
 	.session_free = ymsg_session_free,
 	.encode = ymsg_encode,
+	/* No local_receipt: the server sends nothing back for a delivered
+	 * MESSAGE; YMSG 16's MESSAGE_ACK (0xFB) comes from the recipient's
+	 * client (libpurple yahoo_process_message) and travels like a message. */
 };
