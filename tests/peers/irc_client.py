@@ -13,6 +13,7 @@ in order (blank lines and lines starting with "#" are skipped):
   say NICK TARGET TEXT...  PRIVMSG TARGET :TEXT (TEXT is the rest of the line)
   wait NICK COUNT          wait until NICK has received COUNT messages
   quit NICK                send QUIT and wait for the server to close
+  signal NICK FILE         create FILE (another plan waits for it)
 
 Every received PRIVMSG or NOTICE from a user is appended to OUTDIR/NICK.got
 as "SENDER TARGET TEXT". OUTDIR/NICK.status gets one word: "clean" when
@@ -148,6 +149,9 @@ class Driver:
         if op == "wait":
             n = int(words[2])
             return self.until(lambda: len(p.got) >= n)
+        if op == "signal":
+            open(words[2], "w").close()
+            return True
         if op == "quit":
             p.conn.quit("bye")
             p.quit_sent = True

@@ -381,6 +381,20 @@ static void *worker_main(void *arg)
 		w->queue, (unsigned long long)st->policy_blocked,
 		(unsigned long long)st->policy_blanked, (unsigned long long)st->notices_injected,
 		(unsigned long long)st->notices_dropped);
+	log_msg(LOG_INFO,
+		"queue %u: routing: %llu routed locally, %llu to bots, %llu forwarded after all "
+		"(partly sent); %llu delivered (%llu waited for a PDU), %llu lost; %llu receipts, "
+		"%llu deletions acknowledged; "
+		"%llu segments originated, %llu retransmitted, %llu given up; egress: %llu sent, "
+		"%llu send errors, %llu without a link",
+		w->queue, (unsigned long long)st->routed_local, (unsigned long long)st->routed_bot,
+		(unsigned long long)st->route_fallbacks, (unsigned long long)st->deliveries,
+		(unsigned long long)st->deliveries_delayed, (unsigned long long)st->deliveries_lost,
+		(unsigned long long)st->receipts_synthesised, (unsigned long long)st->deletions_acked,
+		(unsigned long long)st->segments_originated, (unsigned long long)st->origin_retransmits,
+		(unsigned long long)st->origin_given_up, (unsigned long long)w->egress.stats.sent,
+		(unsigned long long)w->egress.stats.send_errors,
+		(unsigned long long)w->egress.stats.no_link);
 	nfqueue_close(&w->q);
 	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);

@@ -204,8 +204,8 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 		sm.ack = pkt->ack;
 		sm.mapped_ack = ack;
 	}
-	if (e->routing)
-		inject_learn(e, ifl, dir, ip, pkt, ack);
+	if (e->cur_link)
+		inject_learn(e, ifl, dir, ip, pkt, seq, ack, payload_len);
 	if (seq != pkt->seq || ack != pkt->ack || map_sack)
 		changed = true;
 	if (!changed) {
@@ -215,8 +215,12 @@ static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, 
 	if (pkt->payload_len && !payload_len &&
 	    !(pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))) {
 		/* Every byte was deleted: nothing left to send. Later segments
-		 * carry the cumulative ack this one had. */
+		 * carry the cumulative ack this one had. The receiver never
+		 * acknowledges bytes it never got: when nothing else of the
+		 * sender's follows, we do, or the sender resends them forever. */
 		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
+		if (e->cur_link)
+			inject_ack_deleted(e, ifl, dir, out);
 		return;
 	}
 	if (tcp_edit_build(ip, pkt, seq, ack, map_sack ? map_sack_edge : NULL, &sm, payload,
@@ -797,7 +801,7 @@ static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_
 				   ? rc->decision.text
 				   : ev->text;
 	struct bot_reply_ctx bc = { e, ev, true };
-	size_t mark = e->receipts.len;
+	size_t mark = e->to_client.len;
 	int n;
 
 	if (!ifl || ev->pdu_offset < ifl->dir[ev->dir].released_end) {
@@ -817,14 +821,14 @@ static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_
 	inject_track(e, ifl);
 	pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
 	/* What the sender's client would have heard from its server. */
-	if (s->module->local_receipt && (e->n_receipts == 0 || e->receipts_flow == ev->flow_id)) {
-		n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->receipts);
+	if (s->module->local_receipt && (e->n_to_client == 0 || e->to_client_flow == ev->flow_id)) {
+		n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->to_client);
 		if (n > 0) {
-			e->n_receipts += n;
-			e->receipts_flow = ev->flow_id;
+			e->n_to_client += n;
+			e->to_client_flow = ev->flow_id;
 			e->stats.receipts_synthesised += (uint64_t)n;
 		} else {
-			e->receipts.len = mark;
+			e->to_client.len = mark;
 		}
 	}
 	return true;
@@ -903,8 +907,16 @@ static void on_event(void *arg, const struct im_event *ev)
 		if (n_after)
 			pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
 				    after.data, after.len, n_after);
-		if (n_notices)
+		if (n_notices && e->cur_link &&
+		    (e->n_to_client == 0 || e->to_client_flow == ev->flow_id) &&
+		    bytebuf_append(&e->to_client, notices.data, notices.len)) {
+			/* imwired can send towards the client itself. */
+			e->n_to_client += n_notices;
+			e->to_client_flow = ev->flow_id;
+			e->stats.notices_injected += (uint64_t)n_notices;
+		} else if (n_notices) {
 			engine_defer_insertion(e, ev->flow_id, notices.data, notices.len, n_notices);
+		}
 	}
 	if (e->routing) {
 		logged.route = route_outcome_name(rc.outcome);
@@ -1020,7 +1032,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
-	bytebuf_init(&e->receipts);
+	bytebuf_init(&e->to_client);
 	e->routing = router_active(cfg->router);
 	if (!cfg->policy && (cfg->rules.drop_word || cfg->rules.rewrite_from ||
 			     (cfg->rules.inject_word && cfg->rules.inject_text))) {
@@ -1051,7 +1063,7 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);
-	bytebuf_free(&e->receipts);
+	bytebuf_free(&e->to_client);
 }
 
 static struct inline_flow *inline_state(struct engine *e, struct flow *f)
@@ -1101,15 +1113,15 @@ static void adopt_published(struct engine *e, struct inline_flow *ifl, enum im_d
 }
 
 /* Receipts the sender's client expects, once its message left the wire. */
-static void send_receipts(struct engine *e, double now, struct engine_outq *out)
+static void send_to_client(struct engine *e, double now, struct engine_outq *out)
 {
-	struct inline_flow *ifl = inject_find_flow(e, e->receipts_flow);
+	struct inline_flow *ifl = inject_find_flow(e, e->to_client_flow);
 
-	if (ifl && inject_bytes(e, ifl, IM_DIR_IN, e->receipts.data, e->receipts.len,
-				e->n_receipts, now, out) < 0)
-		e->stats.deliveries_lost++;
-	bytebuf_clear(&e->receipts);
-	e->n_receipts = 0;
+	if (!ifl || inject_bytes(e, ifl, IM_DIR_IN, e->to_client.data, e->to_client.len,
+				 e->n_to_client, now, out) < 0)
+		e->stats.notices_dropped += (uint64_t)e->n_to_client; /* the flow ended */
+	bytebuf_clear(&e->to_client);
+	e->n_to_client = 0;
 }
 
 static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
@@ -1128,8 +1140,8 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	e->cur_link = link;
 	engine_packet_inner(e, id, ip, len, gso, now, out);
 	e->cur_link = NULL;
-	if (e->n_receipts)
-		send_receipts(e, now, out);
+	if (e->n_to_client)
+		send_to_client(e, now, out);
 	if (e->routing)
 		engine_take_mail(e, now, out);
 }
@@ -1311,6 +1323,8 @@ static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip
 	hold_list_update(e, ifl);
 	if (e->routing)
 		inject_session_sync(e, ifl);
+	if (e->n_to_client && e->to_client_flow == f->id)
+		inject_track(e, ifl);
 	/* A connection we edited still needs its translation after both FINs:
 	 * the last ACK and any retransmitted FIN carry numbers of the edited
 	 * stream. It stays until it idles out (or a new SYN reuses its
@@ -1347,10 +1361,9 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		}
 		hold_list_update(e, ifl);
 	}
-	if (e->routing) {
-		inject_tick(e, now, out);
+	inject_tick(e, now, out);
+	if (e->routing)
 		engine_take_mail(e, now, out);
-	}
 	flow_table_expire(&e->flows, now);
 	e->cur_out = NULL;
 }

@@ -133,6 +133,7 @@ struct engine_stats {
 	uint64_t deliveries_delayed;  /* waited for the recipient's stream to be free */
 	uint64_t deliveries_lost;     /* the recipient's session was gone or could not encode */
 	uint64_t receipts_synthesised;
+	uint64_t deletions_acked;     /* deleted bytes we acknowledged in the receiver's name */
 	uint64_t segments_originated;
 	uint64_t origin_retransmits;
 	uint64_t origin_given_up;     /* never acknowledged after every retry */
@@ -180,10 +181,12 @@ struct engine {
 	const struct engine_packet_link *cur_link; /* the packet in hand's, may be NULL */
 	struct inline_flow *sessions; /* flows the router knows or with our own data */
 	bool routing;                 /* a router that may claim events */
-	/* Receipts for the flow in hand's own client, sent after the packet. */
-	struct bytebuf receipts;
-	int n_receipts;
-	uint64_t receipts_flow;
+	/* PDUs for the client of the flow in hand (receipts, notices), sent
+	 * after the packet: at once in our own segments when that direction
+	 * is idle, else after its next PDU. */
+	struct bytebuf to_client;
+	int n_to_client;
+	uint64_t to_client_flow;
 };
 
 /* log receives every event (after policy, with the original text, as

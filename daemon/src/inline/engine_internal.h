@@ -37,6 +37,8 @@ struct origin_template {
 	bool has_timestamp;
 	uint32_t tsval;
 	uint32_t tsecr;
+	bool have_snd_nxt;
+	uint32_t snd_nxt; /* past the last byte sent on in this direction */
 	uint32_t ifindex; /* bridge port the packets leave through, 0 when routed */
 	bool has_mac;
 	uint8_t mac[6];   /* the sender's source MAC */
@@ -101,8 +103,13 @@ void engine_defer_insertion(struct engine *e, uint64_t flow_id, const uint8_t *b
 			    int pdus);
 
 /* inject.c */
+/* A packet of dir went on with seq_sent, ack_sent and len_sent bytes. */
 void inject_learn(struct engine *e, struct inline_flow *ifl, enum im_dir dir, const uint8_t *ip,
-		  const struct packet *pkt, uint32_t ack_sent);
+		  const struct packet *pkt, uint32_t seq_sent, uint32_t ack_sent, size_t len_sent);
+/* The sender of dir sent bytes we deleted whole: acknowledge them to it
+ * in the receiver's name once the receiver has everything before them. */
+void inject_ack_deleted(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+			struct engine_outq *out);
 /* Send bytes (pdus whole PDUs) to the receiver of dir: at once, in
  * segments of our own, when the direction is idle at a PDU boundary;
  * else after the next PDU in that direction. 1: sent, 0: waits, -1: lost. */

@@ -24,15 +24,28 @@
 #define ORIGIN_MIN_MSS 536
 #define ORIGIN_MAX_MSS 1460
 
+static void note_sent(struct origin_template *t, uint32_t seq, size_t len)
+{
+	uint32_t end = seq + (uint32_t)len;
+
+	if (!t->have_snd_nxt || seq_after(end, t->snd_nxt)) {
+		t->snd_nxt = end;
+		t->have_snd_nxt = true;
+	}
+}
+
 void inject_learn(struct engine *e, struct inline_flow *ifl, enum im_dir dir, const uint8_t *ip,
-		  const struct packet *pkt, uint32_t ack_sent)
+		  const struct packet *pkt, uint32_t seq_sent, uint32_t ack_sent, size_t len_sent)
 {
 	struct origin_template *t = &ifl->dir[dir].tmpl;
 	const struct engine_packet_link *l = e->cur_link;
 	uint32_t tsval, tsecr;
 
+	if (!l)
+		return; /* no queue facts (replay, tests): nothing can be sent */
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_RST)))
 		return;
+	note_sent(t, seq_sent, len_sent);
 	if (t->valid && seq_after(t->ack, ack_sent))
 		return; /* a late retransmission: keep the newer facts */
 	t->valid = true;
@@ -55,12 +68,10 @@ void inject_learn(struct engine *e, struct inline_flow *ifl, enum im_dir dir, co
 		t->tsval = tsval;
 		t->tsecr = tsecr;
 	}
-	if (l) {
-		t->ifindex = l->physoutdev;
-		if (l->has_mac) {
-			t->has_mac = true;
-			memcpy(t->mac, l->src_mac, sizeof(t->mac));
-		}
+	t->ifindex = l->physoutdev;
+	if (l->has_mac) {
+		t->has_mac = true;
+		memcpy(t->mac, l->src_mac, sizeof(t->mac));
 	}
 }
 
@@ -124,6 +135,23 @@ static size_t origin_mss(const struct inline_dir *d)
 	return mss - (d->tmpl.has_timestamp ? 12 : 0);
 }
 
+static void spec_from_template(struct tcp_segment_spec *spec, const struct origin_template *t)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->ip_version = t->ip_version;
+	memcpy(spec->src, t->src, sizeof(spec->src));
+	memcpy(spec->dst, t->dst, sizeof(spec->dst));
+	spec->sport = t->sport;
+	spec->dport = t->dport;
+	spec->ack = t->ack;
+	spec->window = t->window;
+	spec->ttl = t->ttl;
+	spec->tos = t->tos;
+	spec->has_timestamp = t->has_timestamp;
+	spec->tsval = t->tsval;
+	spec->tsecr = t->tsecr;
+}
+
 /* Sends [from, end) of an originated range, cut to the receiver's MSS. */
 static void send_origin(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
 			const struct origin_seg *o, uint64_t from, struct engine_outq *out)
@@ -136,19 +164,7 @@ static void send_origin(struct engine *e, struct inline_flow *ifl, enum im_dir d
 
 	if (!link_of(ifl, dir, &link))
 		return;
-	memset(&spec, 0, sizeof(spec));
-	spec.ip_version = t->ip_version;
-	memcpy(spec.src, t->src, sizeof(spec.src));
-	memcpy(spec.dst, t->dst, sizeof(spec.dst));
-	spec.sport = t->sport;
-	spec.dport = t->dport;
-	spec.ack = t->ack;
-	spec.window = t->window;
-	spec.ttl = t->ttl;
-	spec.tos = t->tos;
-	spec.has_timestamp = t->has_timestamp;
-	spec.tsval = t->tsval;
-	spec.tsecr = t->tsecr;
+	spec_from_template(&spec, t);
 	for (; off < o->len; off += n) {
 		n = o->len - off < mss ? o->len - off : mss;
 		spec.seq = seqmap_seq_of(&d->map, o->out_start + off);
@@ -160,7 +176,36 @@ static void send_origin(struct engine *e, struct inline_flow *ifl, enum im_dir d
 			return;
 		}
 		outq_push_origin(e, out, e->scratch.data, e->scratch.len, &link);
+		note_sent(&d->tmpl, spec.seq, n);
 	}
+}
+
+void inject_ack_deleted(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+			struct engine_outq *out)
+{
+	struct inline_dir *d = &ifl->dir[dir], *back = &ifl->dir[!dir];
+	struct tcp_segment_spec spec;
+	struct egress_link link;
+	uint64_t acked_in;
+
+	if (!back->tmpl.valid || !back->tmpl.have_snd_nxt || !link_of(ifl, !dir, &link))
+		return;
+	/* At a deletion the receiver's ack maps past the deleted bytes. */
+	acked_in = seqmap_in_of_out(&d->map, d->peer_acked_out);
+	if (acked_in < ifl->flow->reasm[dir].offset)
+		return; /* the receiver still owes acks, which will cover them */
+	spec_from_template(&spec, &back->tmpl);
+	spec.seq = back->tmpl.snd_nxt;
+	spec.ack = seqmap_seq_of(&d->map, acked_in);
+	spec.flags = TCP_FLAG_ACK;
+	spec.ip_id = ++back->ip_id;
+	bytebuf_clear(&e->scratch);
+	if (tcp_build_segment(&spec, NULL, 0, &e->scratch) < 0) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	outq_push_origin(e, out, e->scratch.data, e->scratch.len, &link);
+	e->stats.deletions_acked++;
 }
 
 void inject_track(struct engine *e, struct inline_flow *ifl)

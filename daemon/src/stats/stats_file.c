@@ -55,6 +55,7 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, routed_local), C(engine_stats, routed_bot), C(engine_stats, route_fallbacks),
 	C(engine_stats, deliveries), C(engine_stats, deliveries_delayed),
 	C(engine_stats, deliveries_lost), C(engine_stats, receipts_synthesised),
+	C(engine_stats, deletions_acked),
 	C(engine_stats, segments_originated), C(engine_stats, origin_retransmits),
 	C(engine_stats, origin_given_up),
 	C(engine_stats, notices_dropped),   C(engine_stats, retransmissions_rebuilt),
