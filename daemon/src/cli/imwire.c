@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "policy/policy.h"
+#include "route/route.h"
 #include "replay/replay.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
@@ -487,7 +488,8 @@ static int cmd_check_config(int argc, char **argv)
 {
 	struct imw_config cfg;
 	struct policy *policy = NULL;
-	char err[1024];
+	char err[1024], *pipeline;
+	struct router *router = NULL;
 	int rc;
 
 	if (argc != 2) {
@@ -500,10 +502,19 @@ static int cmd_check_config(int argc, char **argv)
 	 * opened, never created or written). */
 	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
 		rc = -1;
-	if (rc < 0)
+	/* So must the address map and the bots. */
+	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
+		rc = -1;
+	if (rc < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
-	else
+	} else {
 		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		/* Every event runs through these handlers, in this order. */
+		if ((pipeline = router_describe(router)))
+			printf("%s", pipeline);
+		free(pipeline);
+	}
+	router_free(router);
 	policy_unref(policy);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
