@@ -104,13 +104,15 @@ write_config() { # name, extra lines...: $tmp/NAME.conf logging to $tmp/events.j
 	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
 }
 
-start_daemon() { # config name
+start_daemon() { # config name [queues N-M, default 0]
+	local last=${2:-0}
+	last=${last#*-}
 	rm -f "$tmp/events.jsonl"
 	: >"$tmp/daemon.log"
-	$B "$BIN/imwired" -d -c "$tmp/$1.conf" >"$tmp/daemon.log" 2>&1 &
+	$B "$BIN/imwired" -d -c "$tmp/$1.conf" --queue "${2:-0}" >"$tmp/daemon.log" 2>&1 &
 	daemon_pid=$!
 	i=0
-	while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
+	while ! grep -q "queue $last: ready" "$tmp/daemon.log" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
 			sed 's/^/    daemon: /' "$tmp/daemon.log"
@@ -190,7 +192,7 @@ data_path = "$tmp/prosody.data"
 log = { info = "$tmp/prosody.log"; error = "$tmp/prosody.err" }
 run_as_root = true
 prosody_user = "root"
-interfaces = { "10.77.0.2" }
+interfaces = { "10.77.0.2", "fd77::2" }
 c2s_ports = { 5222 }
 s2s_ports = { }
 http_ports = { }
@@ -395,4 +397,84 @@ if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
 	sed 's/^/    daemon: /' "$tmp/daemon.log"
 	cut -c1-200 "$tmp/$n.log.got" | sed 's/^/    log: /'
 fi
-exit $failed_here
+all_failed=$failed_here
+failed_here=0
+
+# ---------------------------------------------------------------------------
+# Across workers: IPv4 flows go to queue 0 and IPv6 flows to queue 1, so
+# alice (connected over IPv4) and bob (over IPv6) belong to two workers of
+# one imwired; a message between them crosses from one worker's flow to
+# the other's through the router's mailbox.
+n=route_workers
+$B "$BIN/imwire" setup --remove >/dev/null 2>&1
+$B "$BIN/imwire" setup --bridge br0 --queue 0 --ports 5222 --dry-run >"$tmp/$n.rules"
+sed -i '/^ip6tables.*NFQUEUE/s/--queue-num 0/--queue-num 1/' "$tmp/$n.rules"
+rules_rc=0
+while read -r cmd; do
+	$B $cmd || rules_rc=1
+done <"$tmp/$n.rules"
+[ $rules_rc -eq 0 ] && grep -q "ip6tables.*--queue-num 1" "$tmp/$n.rules"
+check ${n}_rules_split_by_family $? "$(cat "$tmp/$n.rules")"
+write_config $n "local_routing=jabber"
+start_daemon $n 0-1
+check ${n}_daemon_starts_two_workers $?
+start_capture "$tmp/$n"
+mkdir -p "$tmp/$n.out"
+cat >"$tmp/$n.v6" <<EOF
+connect bob
+signal bob $tmp/$n.v6.online
+wait bob 1
+say bob alice over to queue zero
+wait bob 1
+quit bob
+EOF
+cat >"$tmp/$n.v4" <<EOF
+connect alice
+say alice bob over to queue one
+wait alice 1
+quit alice
+EOF
+$C timeout 90 $PY "$PEERS/xmpp_client.py" fd77::2 5222 "$domain" "$password" \
+	"$tmp/$n.v6" "$tmp/$n.out" >"$tmp/$n.v6.err" 2>&1 &
+v6=$!
+peer_pids="$v6"
+wait_file "$tmp/$n.v6.online" $v6
+check ${n}_ipv6_client_online $? "$(tail -3 "$tmp/$n.v6.err")"
+$C timeout 90 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
+	"$tmp/$n.v4" "$tmp/$n.out" >"$tmp/$n.v4.err" 2>&1
+rc_v4=$?
+wait $v6
+rc_v6=$?
+peer_pids=""
+[ $rc_v4 -eq 0 ] && [ $rc_v6 -eq 0 ]
+check ${n}_clients_complete_their_plans $? "v4 rc $rc_v4: $(tail -3 "$tmp/$n.v4.err")" \
+	"v6 rc $rc_v6: $(tail -3 "$tmp/$n.v6.err")"
+stop_capture
+echo "bob@$domain over to queue zero" >"$tmp/$n.alice.want"
+echo "alice@$domain over to queue one" >"$tmp/$n.bob.want"
+for u in alice bob; do check_received $n $u; done
+for t in "over to queue zero" "over to queue one"; do
+	! wire_has "$tmp/$n.vs.pcap" "$t"
+	check "${n}_server_port_never_saw_$(echo "$t" | tr -c 'a-z0-9\n' _)" $?
+done
+stop_daemon
+check ${n}_daemon_stops_cleanly $? "exit status $stopped_rc"
+# Each worker routed one message and delivered the other's.
+for q in 0 1; do
+	grep -q "queue $q: routing: 1 routed locally, 0 to bots, 0 forwarded after all (partly sent); 1 delivered" "$tmp/daemon.log"
+	check ${n}_queue_${q}_routed_one_and_delivered_one $? "$(grep "queue $q: routing" "$tmp/daemon.log")"
+done
+log_routes "$tmp/events.jsonl" | sort >"$tmp/$n.log.got"
+sort >"$tmp/$n.log.want" <<EOF
+xmpp|out|alice@$domain/peer|bob@$domain|over to queue one|local|bob@$domain/peer@xmpp
+xmpp|in|bob@$domain/peer|alice@$domain/peer|over to queue one|local|bob@$domain/peer@xmpp
+xmpp|out|bob@$domain/peer|alice@$domain|over to queue zero|local|alice@$domain/peer@xmpp
+xmpp|in|alice@$domain/peer|bob@$domain/peer|over to queue zero|local|alice@$domain/peer@xmpp
+EOF
+same_lines ${n}_daemon_logged_each_route "$tmp/$n.log.want" "$tmp/$n.log.got"
+if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
+	sed 's/^/    daemon: /' "$tmp/daemon.log"
+	cut -c1-200 "$tmp/$n.log.got" | sed 's/^/    log: /'
+fi
+[ $all_failed -eq 0 ] && [ $failed_here -eq 0 ]
+exit $?
