@@ -802,12 +802,6 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 	ev.text_len = text.len;
 	ev.text = message_text(l, dir == IM_DIR_IN && group ? sender : NULL, text,
 			       ci->kind != IRC_CTCP_NONE);
-	if (dir == IM_DIR_IN && !group &&
-	    full_address_nick_len(span_ptr(l, l->prefix), l->prefix.len) &&
-	    !set_from_line(&ev.remote_address, l, l->prefix)) {
-		free(remote);
-		return out_of_memory(s, &ev);
-	}
 	if (!ev.text || !event_set_str(&ev.remote, remote)) {
 		free(remote);
 		return out_of_memory(s, &ev);

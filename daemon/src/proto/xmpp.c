@@ -657,9 +657,7 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 			ev.text_offset = t->nodes[body].content_start;
 			ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
 		}
-		if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0 ||
-		    (dir == IM_DIR_IN && !group && strchr(peer, '/') &&
-		     !event_set_str(&ev.remote_address, peer))) {
+		if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
 			event_free(&ev);
 			goto fail;
 		}
