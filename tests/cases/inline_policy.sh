@@ -272,8 +272,10 @@ stop_daemon
 # ---------------------------------------------------------------------
 # 6. Notices: once per conversation, and to the local user when something
 # is blocked (rate-limited). A notice caused by the client's own message
-# goes after the next line towards the client. Then SIGHUP: a broken
-# config keeps the old one, a good one takes over.
+# goes at once, in segments imwired originates, when nothing is on its
+# way to the client (the blocked notice, before "two"); before the server
+# has sent anything it follows the server's first line ("one"). Then
+# SIGHUP: a broken config keeps the old one, a good one takes over.
 write_config "$tmp/notice.conf" "notice_text=This conversation is logged." \
 	"blocked_notice_text=A message was blocked." "drop_test=forbidden"
 start_daemon "$tmp/notice.conf" || fail notice_daemon_start
@@ -300,7 +302,7 @@ close
 EOF
 run_peers notice
 crlf ":bob!b@h PRIVMSG alice :one" ":bob!bob@imwire PRIVMSG alice :This conversation is logged." \
-	":bob!b@h PRIVMSG alice :two" ":bob!bob@imwire PRIVMSG alice :A message was blocked." \
+	":bob!bob@imwire PRIVMSG alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
 	":bob!b@h PRIVMSG alice :end" >"$tmp/notice.client.want"
 crlf "NICK alice" "PRIVMSG bob :hi bob" "PRIVMSG bob :done" >"$tmp/notice.server.want"
 same_bytes notices client_received "$tmp/notice.client.want" "$tmp/notice.client.got"

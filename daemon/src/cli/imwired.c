@@ -280,6 +280,20 @@ static void worker_publish_stats(struct worker *w)
 	pthread_mutex_unlock(&w->dc->lock);
 }
 
+/* The sockets are the daemon's, shared; one a worker opened lazily (the
+ * eager open had failed) is its own to close. */
+static void worker_egress_close(struct worker *w)
+{
+	const struct egress *shared = &w->dc->egress;
+
+	if (w->egress.packet_fd >= 0 && w->egress.packet_fd != shared->packet_fd)
+		close(w->egress.packet_fd);
+	if (w->egress.raw4_fd >= 0 && w->egress.raw4_fd != shared->raw4_fd)
+		close(w->egress.raw4_fd);
+	if (w->egress.raw6_fd >= 0 && w->egress.raw6_fd != shared->raw6_fd)
+		close(w->egress.raw6_fd);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -398,6 +412,7 @@ static void *worker_main(void *arg)
 	nfqueue_close(&w->q);
 	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);
+	worker_egress_close(w);
 	return NULL;
 }
 
