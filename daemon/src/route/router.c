@@ -197,6 +197,18 @@ static struct session_entry *session_find_flow(struct router *r, unsigned worker
 	return NULL;
 }
 
+/* The session a message comes from, when imwired can send towards its
+ * client: a message taken off the wire is acknowledged to the sender in
+ * its server's name, and a bot answers through that session, so routing
+ * needs the same link facts of the sender as of a recipient. Without
+ * them the message stays with the server. */
+static struct session_entry *session_sender(struct router *r, const struct route_ctx *ctx)
+{
+	struct session_entry *e = session_find_flow(r, ctx->worker, ctx->ev->flow_id);
+
+	return e && e->injectable ? e : NULL;
+}
+
 /* The newest injectable session of (proto, id), on service when given. */
 static struct session_entry *session_find_user(struct router *r, enum imw_proto proto,
 					       const char *service, const char *id,
@@ -254,13 +266,14 @@ static bool route_to_bot(void *arg, struct route_ctx *ctx)
 {
 	struct router *r = arg;
 	struct route_target *t = &ctx->target;
-	size_t i;
+	size_t i, n_bots;
 	bool claimed = false;
 
 	if (!routable(ctx))
 		return false;
 	pthread_mutex_lock(&r->lock);
-	for (i = 0; i < r->set.n_bots && !claimed; i++) {
+	n_bots = session_sender(r, ctx) ? r->set.n_bots : 0;
+	for (i = 0; i < n_bots && !claimed; i++) {
 		if (!bot_answers_to(r->set.bots[i], ctx->ev->proto, ctx->ev->remote))
 			continue;
 		t->kind = ROUTE_TARGET_BOT;
@@ -313,7 +326,7 @@ static bool route_by_map(void *arg, struct route_ctx *ctx)
 	if (!routable(ctx))
 		return false;
 	pthread_mutex_lock(&r->lock);
-	if (r->set.have_map)
+	if (r->set.have_map && session_sender(r, ctx))
 		address_map_each_peer(&r->set.map, ctx->ev->proto, ctx->ev->remote, try_mapped, &ms);
 	if (ms.found)
 		r->stats.routed_mapped++;
@@ -331,7 +344,7 @@ static bool route_locally(void *arg, struct route_ctx *ctx)
 	if (!routable(ctx))
 		return false;
 	pthread_mutex_lock(&r->lock);
-	if (r->set.local[ev->proto] && (sender = session_find_flow(r, ctx->worker, ev->flow_id)) &&
+	if (r->set.local[ev->proto] && (sender = session_sender(r, ctx)) &&
 	    !address_ids_match(ev->proto, ev->remote, sender->s.local_id))
 		e = session_find_user(r, ev->proto, sender->service, ev->remote, sender);
 	if (e) {
