@@ -1417,8 +1417,9 @@ void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
 
 	if (!e->routing)
 		return;
-	router_wake_clear(e->cfg.router, e->cfg.worker);
 	v = router_take(e->cfg.router, e->cfg.worker, &n);
+	if (!n)
+		return;
 	e->cur_out = out;
 	for (i = 0; i < n; i++) {
 		deliver(e, &v[i], now, out);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct session_entry {
 
 struct mailbox {
 	pthread_mutex_t lock;
+	atomic_size_t waiting; /* b->n, readable without the lock */
 	struct route_delivery *v;
 	size_t n;
 	size_t cap;
@@ -419,6 +421,7 @@ struct router *router_new(const struct imw_config *cfg, unsigned n_workers, char
 	}
 	for (w = 0; w < n_workers; w++) {
 		pthread_mutex_init(&r->boxes[w].lock, NULL);
+		atomic_init(&r->boxes[w].waiting, 0);
 		/* Without an eventfd the worker still drains on every tick. */
 		r->boxes[w].efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	}
@@ -619,6 +622,7 @@ int router_post(struct router *r, unsigned worker, uint64_t flow_id, const struc
 	if (!event_copy(&d->ev, ev))
 		goto out;
 	b->n++;
+	atomic_store(&b->waiting, b->n);
 	rc = 0;
 	if (b->efd >= 0 && write(b->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		rc = 0; /* the worker still drains on its next tick */
@@ -633,6 +637,18 @@ out:
 	return rc;
 }
 
+/* One read resets an eventfd; EAGAIN means it was clear already. */
+static void clear_wake(int efd)
+{
+	uint64_t count;
+	ssize_t got;
+
+	if (efd < 0)
+		return;
+	got = read(efd, &count, sizeof(count));
+	(void)got;
+}
+
 struct route_delivery *router_take(struct router *r, unsigned worker, size_t *n)
 {
 	struct mailbox *b;
@@ -642,12 +658,18 @@ struct route_delivery *router_take(struct router *r, unsigned worker, size_t *n)
 	if (worker >= r->n_workers)
 		return NULL;
 	b = &r->boxes[worker];
+	/* Called after every packet: an empty box costs no lock. */
+	if (atomic_load(&b->waiting) == 0)
+		return NULL;
 	pthread_mutex_lock(&b->lock);
 	if (b->n) {
 		v = b->v;
 		*n = b->n;
 		b->v = NULL;
 		b->n = b->cap = 0;
+		atomic_store(&b->waiting, 0);
+		/* Under the lock a post cannot slip between emptying and clearing. */
+		clear_wake(b->efd);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return v;
@@ -660,11 +682,8 @@ int router_wake_fd(struct router *r, unsigned worker)
 
 void router_wake_clear(struct router *r, unsigned worker)
 {
-	uint64_t v;
-
-	if (worker < r->n_workers && r->boxes[worker].efd >= 0 &&
-	    read(r->boxes[worker].efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
+	if (worker < r->n_workers)
+		clear_wake(r->boxes[worker].efd);
 }
 
 /* ---- bots --------------------------------------------------------------- */
