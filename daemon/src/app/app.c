@@ -367,3 +367,8 @@ bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *
 	*start = d->offset;
 	return true;
 }
+
+bool app_flow_mid_pdu(const struct app_flow *af, enum im_dir dir)
+{
+	return dir_pending(&af->dir[dir]) > 0;
+}

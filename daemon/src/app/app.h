@@ -91,6 +91,9 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
  * complete yet; *start is its stream offset. The inline engine holds the
  * packets carrying those bytes, because policy may change the PDU. */
 bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *start);
+/* True when a direction holds bytes of a PDU that is not complete yet,
+ * whether or not policy could change it: nothing may be inserted there. */
+bool app_flow_mid_pdu(const struct app_flow *af, enum im_dir dir);
 
 /* Bytes this flow's framing buffers hold allocated (memory accounting). */
 size_t app_flow_buffered(const struct app_flow *af);

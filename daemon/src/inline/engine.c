@@ -1197,7 +1197,8 @@ static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip
 		uint16_t mss;
 
 		bytebuf_clear(&e->syn);
-		if (e->cfg.mss_headroom && bytebuf_append(&e->syn, ip, len)) {
+		/* Read even without headroom: segments we originate use it. */
+		if (bytebuf_append(&e->syn, ip, len)) {
 			mss = tcp_edit_clamp_mss(e->syn.data, &pkt, e->cfg.mss_headroom, &clamped);
 			if (mss)
 				ifl->dir[!dir].peer_mss = mss;

@@ -205,6 +205,7 @@ void inject_ack_deleted(struct engine *e, struct inline_flow *ifl, enum im_dir d
 		return;
 	}
 	outq_push_origin(e, out, e->scratch.data, e->scratch.len, &link);
+	back->tmpl.ack = spec.ack; /* what the sender has been told now */
 	e->stats.deletions_acked++;
 }
 
@@ -248,7 +249,7 @@ static bool idle_boundary(struct inline_flow *ifl, enum im_dir dir, uint64_t *at
 		return false;
 	if (f->reasm[dir].started && f->reasm[dir].offset != d->released_end)
 		return false;
-	if (app_flow_partial_pdu(f->app, dir, &partial))
+	if (app_flow_partial_pdu(f->app, dir, &partial) || app_flow_mid_pdu(f->app, dir))
 		return false;
 	*at = d->released_end;
 	return true;
@@ -287,7 +288,7 @@ int inject_bytes(struct engine *e, struct inline_flow *ifl, enum im_dir dir, con
 	for (tail = &d->origins; *tail; tail = &(*tail)->next)
 		if ((*tail)->out_start + (*tail)->len > o->out_start)
 			o->out_start = (*tail)->out_start + (*tail)->len;
-	if (seqmap_add_edit(&d->map, at, 0, bytes, len) < 0) {
+	if (seqmap_add_own_insertion(&d->map, at, bytes, len) < 0) {
 		free(o->bytes);
 		free(o);
 		e->stats.alloc_failures++;

@@ -20,6 +20,14 @@ static int load_line(void *arg, const char *path, unsigned line, char *text, cha
 	int i;
 
 	memset(&pair, 0, sizeof(pair));
+	/* A comment may follow a pair after a blank. */
+	for (end = text; *end; end++) {
+		if ((*end == ' ' || *end == '\t') && end[1] == '#') {
+			*end = '\0';
+			break;
+		}
+	}
+	eq = strchr(text, '=');
 	if (!eq) {
 		snprintf(err, err_size, "%s:%u: expected \"id@protocol = id@protocol\"", path, line);
 		return -1;
@@ -30,6 +38,8 @@ static int load_line(void *arg, const char *path, unsigned line, char *text, cha
 		*--end = '\0';
 	while (*right == ' ' || *right == '\t')
 		right++;
+	for (end = right + strlen(right); end > right && (end[-1] == ' ' || end[-1] == '\t');)
+		*--end = '\0';
 	if (address_parse(left, &pair.side[0].proto, &pair.side[0].id, sub, sizeof(sub)) < 0 ||
 	    address_parse(right, &pair.side[1].proto, &pair.side[1].id, sub, sizeof(sub)) < 0) {
 		snprintf(err, err_size, "%s:%u: %s", path, line, sub);

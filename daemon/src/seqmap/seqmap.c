@@ -112,9 +112,21 @@ int seqmap_add_edit(struct seqmap *m, uint64_t in_start, uint64_t in_len, const 
 	e->out_start = apply_delta(in_start, delta_after(m, m->n_edits));
 	e->out_len = out_len;
 	e->out = copy;
+	e->own = false;
 	m->n_edits++;
 	m->edits_total++;
 	m->held_bytes += out_len;
+	return 0;
+}
+
+int seqmap_add_own_insertion(struct seqmap *m, uint64_t at, const uint8_t *bytes, size_t len)
+{
+	size_t before = m->n_edits;
+
+	if (seqmap_add_edit(m, at, 0, bytes, len) < 0)
+		return -1;
+	if (m->n_edits > before)
+		m->edits[m->n_edits - 1].own = true;
 	return 0;
 }
 
@@ -143,6 +155,8 @@ uint64_t seqmap_out_of_in(const struct seqmap *m, uint64_t in)
  * byte before an insertion (so the segment carrying it is sent again). */
 static uint64_t inside_replacement(const struct seqmap_edit *e, uint64_t out, bool proportional)
 {
+	if (e->in_len == 0 && e->own)
+		return e->in_start; /* we resend it ourselves: nothing to ask back */
 	if (e->in_len == 0)
 		return e->in_start ? e->in_start - 1 : 0;
 	if (!proportional || out == e->out_start)

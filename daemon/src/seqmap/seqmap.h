@@ -30,6 +30,7 @@ struct seqmap_edit {
 	uint64_t out_start; /* output offset where the replacement begins */
 	size_t out_len;
 	uint8_t *out; /* replacement bytes (NULL when out_len is 0) */
+	bool own; /* an insertion the engine sends and resends itself */
 };
 
 struct seqmap {
@@ -64,6 +65,11 @@ uint32_t seqmap_seq_of(const struct seqmap *m, uint64_t offset);
  * or allocation failure). */
 int seqmap_add_edit(struct seqmap *m, uint64_t in_start, uint64_t in_len, const uint8_t *out,
 		    size_t out_len);
+
+/* An insertion at `at` that the engine originates and retransmits by
+ * itself: an ack inside it maps to `at`, not to the byte before (no real
+ * segment needs sending again for it). Same order rule and result. */
+int seqmap_add_own_insertion(struct seqmap *m, uint64_t at, const uint8_t *bytes, size_t len);
 
 /* Output offset of input offset in. Inside an edit's input range (which
  * has no output of its own), the output offset where the edit begins. */
