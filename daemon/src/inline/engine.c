@@ -802,14 +802,25 @@ static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_
 				   : ev->text;
 	struct bot_reply_ctx bc = { e, ev, true };
 	size_t mark = e->to_client.len;
-	int n;
+	int n = 0;
 
-	if (!ifl || ev->pdu_offset < ifl->dir[ev->dir].released_end) {
+	if (!ifl || ev->pdu_offset < ifl->dir[ev->dir].released_end ||
+	    (e->n_to_client && e->to_client_flow != ev->flow_id)) {
+		e->stats.route_fallbacks++;
+		return false;
+	}
+	/* What the sender's client would have heard from its server: a
+	 * message whose receipt cannot be made goes to the server after all,
+	 * or the client would wait for it forever. */
+	if (s->module->local_receipt &&
+	    (n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->to_client)) < 0) {
+		e->to_client.len = mark;
 		e->stats.route_fallbacks++;
 		return false;
 	}
 	if (rc->target.kind == ROUTE_TARGET_SESSION) {
 		if (!post_delivery(e, s, ev, rc, text)) {
+			e->to_client.len = mark;
 			e->stats.deliveries_lost++;
 			return false;
 		}
@@ -820,16 +831,12 @@ static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_
 	}
 	inject_track(e, ifl);
 	pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
-	/* What the sender's client would have heard from its server. */
-	if (s->module->local_receipt && (e->n_to_client == 0 || e->to_client_flow == ev->flow_id)) {
-		n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->to_client);
-		if (n > 0) {
-			e->n_to_client += n;
-			e->to_client_flow = ev->flow_id;
-			e->stats.receipts_synthesised += (uint64_t)n;
-		} else {
-			e->to_client.len = mark;
-		}
+	if (n > 0) {
+		e->n_to_client += n;
+		e->to_client_flow = ev->flow_id;
+		e->stats.receipts_synthesised += (uint64_t)n;
+	} else {
+		e->to_client.len = mark;
 	}
 	return true;
 }
