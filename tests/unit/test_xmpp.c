@@ -679,6 +679,40 @@ static void test_no_local_receipt(void)
 	CHECK(MODULE->local_receipt == NULL);
 }
 
+/* Stream management (XEP-0198) counts stanzas end to end: once the inline
+ * engine may delete or insert stanzas, the server's offer is blanked in
+ * place (same length), and only then. */
+static void test_stream_management_offer_blanked(void)
+{
+	static const char features[] =
+		"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+		"<sm xmlns='urn:xmpp:sm:2'/><sm xmlns='urn:xmpp:sm:3'><optional/></sm>"
+		"<csi xmlns='urn:xmpp:csi:0'/></stream:features>";
+	static const char want[] =
+		"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+		"                                                                     "
+		"<csi xmlns='urn:xmpp:csi:0'/></stream:features>";
+	struct harness h;
+	uint8_t buf[sizeof(features)];
+	size_t n = sizeof(features) - 1;
+
+	CHECK_INT_EQ(strlen(want), n);
+	start_session(&h);
+	memcpy(buf, features, n);
+	/* Nothing may be edited: the offer stays. */
+	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, n));
+	CHECK(memcmp(buf, features, n) == 0);
+	h.s.edits_possible = true;
+	/* Only the server's features, never what the client sends. */
+	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_OUT, buf, n));
+	CHECK(MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, n));
+	CHECK(memcmp(buf, want, n) == 0);
+	/* Another stanza with an <sm> lookalike is left alone. */
+	memcpy(buf, "<message><body>&lt;sm xmlns='urn:xmpp:sm:3'/&gt;</body></message>", 66);
+	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, 66));
+	harness_free(&h);
+}
+
 /* What the decoder makes of messages without a body (for local routing:
  * they are not messages and pass through the server as before). */
 static void test_bodyless_messages(void)
@@ -730,5 +764,6 @@ int main(void)
 	RUN_TEST(test_encode_fresh_remote_address);
 	RUN_TEST(test_no_local_receipt);
 	RUN_TEST(test_bodyless_messages);
+	RUN_TEST(test_stream_management_offer_blanked);
 	TEST_MAIN_END();
 }

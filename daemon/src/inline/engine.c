@@ -950,6 +950,8 @@ static void on_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t off
 	struct im_event key;
 
 	pdu_log_flush(e); /* every event of this PDU has been decided */
+	if (policy_may_edit(e))
+		s->edits_possible = true;
 	if (dir == IM_DIR_IN && e->n_deferred && e->cur_flow && e->cur_flow->app == af)
 		flush_deferred(e, e->cur_flow->id, offset, len);
 	if (!s->module->fixup_pdu || !e->cur_flow || e->cur_flow->app != af)

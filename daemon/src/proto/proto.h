@@ -119,6 +119,11 @@ struct proto_session {
 	bool opaque[2]; /* set by a module: the rest of that direction is not
 			 * decodable (TLS after STARTTLS); the app layer skips it */
 	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */
+	/* Set by the inline engine once it may delete or insert whole PDUs in
+	 * this session (a policy or routing that can): a module then turns
+	 * off features that count PDUs end to end (XMPP stream management),
+	 * which such edits would break. */
+	bool edits_possible;
 	/* Shared by the sessions of one worker (may be NULL): what one
 	 * connection of a user learnt that another needs. */
 	struct proto_directory *directory;
