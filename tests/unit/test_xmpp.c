@@ -674,9 +674,46 @@ static void test_encode_fresh_remote_address(void)
 		       "lounge@conf.example.org", "carol: hi room");
 }
 
-static void test_no_local_receipt(void)
+/* A locally delivered message that asked for a XEP-0184 receipt gets one
+ * in the recipient's name; one that did not, or has no id, gets none. */
+static void test_local_receipt(void)
 {
-	CHECK(MODULE->local_receipt == NULL);
+	static const char asked[] = "<message to='bob@example.org' id='m7' type='chat'>"
+				    "<body>hi</body><request xmlns='urn:xmpp:receipts'/></message>";
+	static const char plain[] = "<message to='bob@example.org' id='m8' type='chat'>"
+				    "<body>hi</body></message>";
+	static const char no_id[] = "<message to='bob@example.org' type='chat'><body>hi</body>"
+				    "<request xmlns='urn:xmpp:receipts'/></message>";
+	struct harness h;
+	struct im_event ev;
+	struct bytebuf out;
+	size_t n;
+
+	start_session(&h);
+	CHECK(proto_session_set_local(&h.s, "alice@example.org/home", 22));
+	event_init(&ev);
+	ev.dir = IM_DIR_OUT;
+	ev.kind = IM_KIND_MESSAGE;
+	CHECK(event_set_str(&ev.remote, "bob@example.org"));
+	bytebuf_init(&out);
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)asked, strlen(asked), &out), 1);
+	CHECK(bytebuf_terminate(&out));
+	CHECK_STR_EQ((const char *)out.data,
+		     "<message from='bob@example.org' to='alice@example.org/home' id='imwire-1'>"
+		     "<received xmlns='urn:xmpp:receipts' id='m7'/></message>");
+	out.len = 0;
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)plain, strlen(plain), &out), 0);
+	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)no_id, strlen(no_id), &out), 0);
+	CHECK_INT_EQ(out.len, 0);
+	/* What it builds, our own decoder takes for no message at all. */
+	n = h.c.n;
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org' to='alice@example.org/home' "
+				"id='imwire-1'><received xmlns='urn:xmpp:receipts' id='m7'/></message>");
+	CHECK_INT_EQ(h.c.n, n);
+	CHECK_INT_EQ(h.dir[IM_DIR_IN].decode_errors, 0);
+	bytebuf_free(&out);
+	event_free(&ev);
+	harness_free(&h);
 }
 
 /* Stream management (XEP-0198) counts stanzas end to end: once the inline
@@ -762,7 +799,7 @@ int main(void)
 	RUN_TEST(test_encode_fresh);
 	RUN_TEST(test_local_address);
 	RUN_TEST(test_encode_fresh_remote_address);
-	RUN_TEST(test_no_local_receipt);
+	RUN_TEST(test_local_receipt);
 	RUN_TEST(test_bodyless_messages);
 	RUN_TEST(test_stream_management_offer_blanked);
 	TEST_MAIN_END();

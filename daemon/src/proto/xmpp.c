@@ -1361,6 +1361,53 @@ static void xmpp_session_free(struct proto_session *s)
 	s->state = NULL;
 }
 
+/* XEP-0184: a message asking for a receipt (<request/> with an id) gets
+ * one from the recipient's client. Delivered locally, in a stanza built
+ * afresh without the request, the recipient's client sends none: the
+ * receipt comes from here instead, in the name of the address the message
+ * was written to, once the message is on its way. */
+static int xmpp_local_receipt(struct proto_session *s, const struct im_event *ev,
+			      const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct xmpp_state *st = state_of(s);
+	size_t start = out->len;
+	bool failed = false, ok;
+	struct xtree t;
+	char *id = NULL, own[32];
+	int rc = 0;
+
+	if (!orig || !ev->remote || !s->local_id)
+		return -1;
+	if (tree_parse(&t, orig, orig_len) < 0 || !t.n_nodes || !node_is(&t, 0, "message")) {
+		rc = -1;
+		goto out;
+	}
+	if (child(&t, 0, "request", "urn:xmpp:receipts") < 0)
+		goto out; /* none asked for */
+	id = attr_text(&t, 0, "id", &failed);
+	if (failed) {
+		rc = -1;
+		goto out;
+	}
+	if (!id)
+		goto out; /* XEP-0184: no id, no receipt */
+	snprintf(own, sizeof(own), "imwire-%llu", (unsigned long long)++st->injected);
+	ok = bytebuf_append_str(out, "<message") && append_attr(out, "from", ev->remote) &&
+	     append_attr(out, "to", s->local_id) && append_attr(out, "id", own) &&
+	     bytebuf_append_str(out, "><received xmlns='urn:xmpp:receipts'") &&
+	     append_attr(out, "id", id) && bytebuf_append_str(out, "/></message>");
+	if (!ok) {
+		out->len = start;
+		rc = -1;
+	} else {
+		rc = 1;
+	}
+out:
+	free(id);
+	tree_free(&t);
+	return rc;
+}
+
 static size_t skip_ws(const uint8_t *p, size_t len, size_t i)
 {
 	while (i < len && is_ws(p[i]))
@@ -1435,6 +1482,5 @@ const struct proto_module proto_xmpp = {
 	.session_free = xmpp_session_free,
 	.encode = xmpp_encode,
 	.fixup_pdu = xmpp_fixup_pdu,
-	/* No local_receipt: an XMPP server sends nothing back for a delivered
-	 * message; XEP-0184 receipts come from the recipient's client. */
+	.local_receipt = xmpp_local_receipt,
 };
