@@ -1,0 +1,515 @@
+# Helpers shared by the case scripts (tests/cases/*.sh). A script sets
+# `set -u`, has BIN and TOP from tests/run.sh, and sources this file:
+#   . "$TOP/tests/lib.sh"
+# then calls begin_test. Plain POSIX sh plus `local` (dash has it), so a
+# helper never clobbers its caller's variables. Every wait here is bounded
+# in count and time; only processes a script started are stopped, by PID,
+# and the EXIT trap (cleanup) stops them all and removes what was made.
+
+# Debian's python3: the peers' modules (python3-irc, python3-slixmpp) are
+# installed for it, not for a pyenv python3 that may come first in PATH.
+PY=/usr/bin/python3
+PEERS=$TOP/tests/peers
+
+# State the helpers share with the scripts. Each *_pids list holds what
+# cleanup must stop; whoever stops or waits for a process takes it out.
+tmp=""
+failed_here=0
+stopped_rc=0
+daemon_pid=""
+daemon_log=""
+daemon_in=""
+server_pids=""
+peer_pids=""
+capture_pids=""
+topology=""
+# The XMPP account every script registers: bare JIDs USER@$domain.
+domain=imwire.test
+password=pw-imwire
+
+# ---- results ---------------------------------------------------------------
+
+# pass NAME: one PASS line.
+pass() {
+	echo "PASS $1"
+}
+
+# fail NAME [DETAIL...]: one FAIL line, each DETAIL indented below it; sets failed_here.
+fail() {
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+	failed_here=1
+}
+
+# check NAME STATUS [DETAIL...]: PASS NAME when STATUS is 0, else fail with the DETAILs.
+check() {
+	local name=$1 st=$2
+	shift 2
+	if [ "$st" -eq 0 ]; then pass "$name"; else fail "$name" "$@"; fi
+}
+
+# same_lines NAME WANT GOT: PASS when the files are equal, else FAIL with counts and diff.
+same_lines() {
+	if cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "expected $(wc -l <"$2") lines, got $(wc -l <"$3" 2>/dev/null)"
+		diff "$2" "$3" 2>&1 | head -20 | cut -c1-200 | cat -v | sed 's/^/    /'
+	fi
+}
+
+# same_bytes NAME WANT GOT: PASS when byte for byte equal, else FAIL with sizes and diff.
+same_bytes() {
+	if cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "expected $(wc -c <"$2") bytes, got $(wc -c <"$3" 2>/dev/null)" \
+			"$(cmp "$2" "$3" 2>&1 | head -1)"
+		diff "$2" "$3" 2>/dev/null | head -8 | cut -c1-160 | cat -v | sed 's/^/    /'
+	fi
+}
+
+# fact NAME COUNT FILE STRING...: PASS when exactly COUNT lines of FILE hold every STRING.
+fact() {
+	local name=$1 want=$2 file=$3 got pat
+	shift 3
+	cp "$file" "$tmp/sel"
+	for pat in "$@"; do
+		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
+		mv "$tmp/sel.next" "$tmp/sel"
+	done
+	got=$(wc -l <"$tmp/sel" | tr -d ' ')
+	[ "$got" -eq "$want" ]
+	check "$name" $? "$got line(s), want $want, matching: $*"
+}
+
+# golden NAME CAPTURE WANT: PASS golden_NAME when `imwire read` of it ($tmp/NAME.jsonl) is WANT.
+golden() {
+	local rc same
+	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
+	rc=$?
+	diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"
+	same=$?
+	if [ $rc -eq 0 ] && [ $same -eq 0 ]; then
+		pass "golden_$1"
+	else
+		fail "golden_$1" "exit $rc"
+		head -40 "$tmp/$1.diff" | sed 's/^/    /'
+		head -5 "$tmp/$1.err" | sed 's/^/    /'
+	fi
+}
+
+# crlf LINE...: each LINE, CRLF-terminated, on stdout.
+crlf() {
+	local l
+	for l in "$@"; do printf '%s\r\n' "$l"; done
+}
+
+# json_string TEXT: TEXT as a JSON string literal (UTF-8 kept) on stdout.
+json_string() {
+	printf '%s' "$1" |
+		"$PY" -c 'import json, sys; print(json.dumps(sys.stdin.read(), ensure_ascii=False))'
+}
+
+# ---- processes and waits ---------------------------------------------------
+
+# stop_pid PID [SECONDS [CMD...]]: TERM, KILL after SECONDS (5), CMD once a second; $stopped_rc.
+stop_pid() {
+	local pid=$1 tenths=$((${2:-5} * 10)) i=0
+	stopped_rc=0
+	[ -n "$pid" ] || return 0
+	if ! kill -TERM "$pid" 2>/dev/null; then
+		# Gone already: the shell still knows how a child of its own ended.
+		wait "$pid" 2>/dev/null
+		stopped_rc=$?
+		return 0
+	fi
+	shift
+	[ $# -gt 0 ] && shift
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt $tenths ]; do
+		if [ $# -gt 0 ] && [ $((i % 10)) -eq 0 ]; then "$@"; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	stopped_rc=$?
+}
+
+# wait_until SECONDS PID CMD...: true once CMD succeeds; false when time is up or PID (or "") died.
+wait_until() {
+	local n=$(($1 * 20)) pid=$2
+	shift 2
+	while ! "$@" 2>/dev/null; do
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			"$@" 2>/dev/null
+			return
+		fi
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# log_has FILE PATTERN [COUNT]: true when at least COUNT (1) lines of FILE match PATTERN.
+log_has() {
+	local c
+	c=$(grep -c -- "$2" "$1" 2>/dev/null)
+	[ "${c:-0}" -ge "${3:-1}" ]
+}
+
+# port_listens RUN PORT: true when TCP PORT listens in the namespace RUN runs in ($S, "": here).
+port_listens() {
+	$1 ss -Hltn "sport = :$2" | grep -q .
+}
+
+# ---- the test's frame ------------------------------------------------------
+
+# begin_test: $tmp (servers dropping privileges read it), and cleanup at exit, INT or TERM.
+begin_test() {
+	tmp=$(mktemp -d) || exit 1
+	chmod 755 "$tmp"
+	daemon_log=$tmp/daemon.log
+	trap cleanup EXIT
+	trap 'exit 1' INT TERM # through the EXIT trap, once
+}
+
+# cleanup: stops what is listed, calls the script's cleanup_more, removes namespaces and $tmp.
+cleanup() {
+	local p
+	for p in $peer_pids $capture_pids $server_pids $daemon_pid; do stop_pid "$p"; done
+	if command -v cleanup_more >/dev/null 2>&1; then cleanup_more; fi
+	if [ -n "$topology" ]; then
+		$B "$BIN/imwire" setup --remove >/dev/null 2>&1
+		"$TOP/scripts/netns-topology.sh" down "$topology" >/dev/null 2>&1
+	fi
+	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+
+# require_root NAME [WHY]: true as root, else FAIL NAME and false.
+require_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	fail "$1" "${2:-needs root}"
+	return 1
+}
+
+# missing_tools TOOL...: each missing command or py:MODULE (as python3-PKG), after a space.
+missing_tools() {
+	local t m
+	for t in "$@"; do
+		case $t in
+		py:*)
+			m=${t#py:}
+			"$PY" -c "import $m" 2>/dev/null || printf ' python3-%s' "${m%%.*}"
+			;;
+		*) command -v "$t" >/dev/null 2>&1 || printf ' %s' "$t" ;;
+		esac
+	done
+}
+
+# require NAME TOOL...: true when no TOOL is missing, else FAIL NAME listing them and false.
+require() {
+	local name=$1 missing
+	shift
+	missing=$(missing_tools "$@")
+	[ -z "$missing" ] && return 0
+	fail "$name" "missing:$missing (run scripts/install-deps.sh)"
+	return 1
+}
+
+# topology_up PREFIX: netns-topology.sh's namespaces, $P, and $B $C $S to run in them; or false.
+topology_up() {
+	"$TOP/scripts/netns-topology.sh" up "$1" >/dev/null || return 1
+	P=$1
+	topology=$1
+	B="ip netns exec $P-b"
+	C="ip netns exec $P-c"
+	S="ip netns exec $P-s"
+}
+
+# ---- imwired ---------------------------------------------------------------
+
+# write_config FILE HOLD_MS [LINE...]: imwired config: events to $tmp/events.jsonl, then LINEs.
+write_config() {
+	local f=$1 l
+	printf 'jsonl_file=%s\nhold_deadline_ms=%s\n' "$tmp/events.jsonl" "$2" >"$f"
+	shift 2
+	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
+}
+
+# start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once its queues are ready.
+start_daemon() {
+	local last=0 prev="" a
+	for a in "$@"; do
+		[ "$prev" = --queue ] && last=${a#*-}
+		prev=$a
+	done
+	rm -f "$tmp/events.jsonl"
+	# Emptied first: the wait below must not find an earlier daemon's line.
+	: >"$daemon_log"
+	${daemon_in:-$B} "$BIN/imwired" -d -c "$@" >"$daemon_log" 2>&1 &
+	daemon_pid=$!
+	wait_until 5 "$daemon_pid" log_has "$daemon_log" "queue $last: ready" && return 0
+	show_daemon
+	return 1
+}
+
+# show_daemon: the daemon's output, indented.
+show_daemon() {
+	sed 's/^/    daemon: /' "$daemon_log"
+}
+
+# stop_daemon: stops imwired; true when it exited 0 with its statistics, no sanitizer report.
+stop_daemon() {
+	[ -n "$daemon_pid" ] || return 1
+	stop_pid "$daemon_pid"
+	daemon_pid=""
+	cat "$daemon_log" >>"$tmp/daemon.all.log"
+	[ -z "${VERBOSE:-}" ] || show_daemon
+	[ "$stopped_rc" -eq 0 ] && grep -q "queue 0: .* packets" "$daemon_log" &&
+		! grep -q "Sanitizer\|runtime error" "$daemon_log"
+}
+
+# reload_daemon PATTERN [SECONDS]: SIGHUP to imwired; true once its log matches PATTERN.
+reload_daemon() {
+	kill -HUP "$daemon_pid"
+	wait_until "${2:-5}" "$daemon_pid" log_has "$daemon_log" "$1"
+}
+
+# end_scenario NAME: stop_daemon, checks NAME_daemon_stops_cleanly and NAME_no_edit_refused.
+end_scenario() {
+	local stats
+	stop_daemon
+	check "$1_daemon_stops_cleanly" $? "exit status $stopped_rc"
+	# Every edit the policy asked for was made (the line is written at exit).
+	stats=$(grep "queue 0: .* packets" "$daemon_log")
+	echo "$stats" | grep -q "refused: 0 committed, 0 too big, 0 not encodable;"
+	check "$1_no_edit_refused" $? "$stats"
+	if [ $failed_here -ne 0 ] && [ -z "${VERBOSE:-}" ]; then show_daemon; fi
+	failed_here=0
+}
+
+# ---- what the daemon logged ------------------------------------------------
+
+# log_fields JSONL KIND FIELD...: per KIND event, in log order, its FIELDs joined by "|".
+log_fields() {
+	"$PY" - "$@" <<'EOF'
+import json, sys
+path, kind, fields = sys.argv[1], sys.argv[2], sys.argv[3:]
+def show(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "" if v is None else str(v)
+with open(path, encoding="utf-8") as f:
+    for line in f:
+        ev = json.loads(line)
+        if ev.get("kind") == kind:
+            print("|".join(show(ev.get(k)) for k in fields))
+EOF
+}
+
+# by_local: "dir|local|..." lines on stdin grouped by local id, in log order within each.
+by_local() {
+	LC_ALL=C sort -s -t '|' -k2,2
+}
+
+# check_policy_log NAME [JSONL]: $tmp/NAME.log.want is the message log, by_local; no error.
+check_policy_log() {
+	local events=${2:-$tmp/events.jsonl}
+	log_fields "$events" message dir local remote text filtered 2>&1 | by_local >"$tmp/$1.log.got"
+	same_lines "$1_daemon_logged_originals_and_filtered_flags" "$tmp/$1.log.want" "$tmp/$1.log.got"
+	[ "$(grep -c '"kind":"error"' "$events")" -eq 0 ]
+	check "$1_daemon_logged_no_error" $? "$(grep '"kind":"error"' "$events" | head -3)"
+}
+
+# proto_counter PROTO COLUMN: the classifier's count (flows, steered, ...), over all CPUs.
+proto_counter() {
+	"$BIN/imwire" proto list | awk -v p="$1" -v col="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == p { print $(idx[col]) }'
+}
+
+# stats_counter FILE SECTION.NAME: that total of a stats file, -1 while it cannot be read.
+stats_counter() {
+	"$PY" -c 'import json, sys
+try:
+    t = json.load(open(sys.argv[1]))["total"]
+    s, n = sys.argv[2].split(".")
+    print(t[s][n])
+except Exception:
+    print(-1)' "$1" "$2"
+}
+
+# ---- captures --------------------------------------------------------------
+
+# start_capture RUN DEV PCAP FILTER...: tcpdump in the background; true once it listens.
+start_capture() {
+	local run=$1 dev=$2 out=$3 pid
+	shift 3
+	# Immediate mode: without it the packets of the last ring block (up
+	# to a second's worth) are lost when tcpdump is stopped.
+	$run tcpdump -i "$dev" --immediate-mode -n -U -w "$out" "$@" 2>"$out.err" &
+	pid=$!
+	capture_pids="$capture_pids $pid"
+	wait_until 5 "$pid" log_has "$out.err" listening
+}
+
+# start_bridge_capture PREFIX FILTER...: on both bridge ports: PREFIX.vc.pcap, PREFIX.vs.pcap.
+start_bridge_capture() {
+	local pre=$1
+	shift
+	start_capture "$B" vc "$pre.vc.pcap" "$@" && start_capture "$B" vs "$pre.vs.pcap" "$@"
+}
+
+# stop_captures: stops every capture, once the last segments had 0.5 s to reach it.
+stop_captures() {
+	local p
+	sleep 0.5
+	for p in $capture_pids; do kill -INT "$p" 2>/dev/null; done
+	for p in $capture_pids; do stop_pid "$p"; done
+	capture_pids=""
+}
+
+# wire_has PCAP TEXT: true when some segment of the capture carried TEXT.
+wire_has() {
+	tcpdump -r "$1" -nn -A 2>/dev/null | grep -qF "$2"
+}
+
+# ---- servers and peers -----------------------------------------------------
+
+# stop_servers: stops every server started here.
+stop_servers() {
+	local p
+	for p in $server_pids; do stop_pid "$p"; done
+	server_pids=""
+}
+
+# start_ngircd SECONDS: ngircd on 10.77.0.2:6667 in $S for at most SECONDS; true once it listens.
+start_ngircd() {
+	local pid
+	mkdir -p "$tmp/ngircd.d"
+	cat >"$tmp/ngircd.conf" <<EOF
+[Global]
+Name = irc.imwire.test
+Info = imwire test server
+AdminInfo1 = imwire tests
+AdminInfo2 = network namespace
+AdminEMail = nobody@imwire.test
+Listen = 10.77.0.2
+Ports = 6667
+MotdPhrase = imwire test
+PidFile = $tmp/ngircd.pid
+[Limits]
+PingTimeout = 600
+PongTimeout = 60
+MaxNickLength = 16
+[Options]
+DNS = no
+Ident = no
+PAM = no
+IncludeDir = $tmp/ngircd.d
+EOF
+	$S timeout "$1" ngircd -n -f "$tmp/ngircd.conf" >"$tmp/ngircd.out" 2>&1 &
+	pid=$!
+	server_pids="$server_pids $pid"
+	wait_until 10 "$pid" port_listens "$S" 6667
+}
+
+# register_xmpp IFACES PORT USER...: prosody config (cleartext, $domain), accounts; true when made.
+register_xmpp() {
+	local ifs=$1 port=$2 u
+	shift 2
+	mkdir -p "$tmp/prosody.data"
+	cat >"$tmp/prosody.cfg.lua" <<EOF
+pidfile = "$tmp/prosody.pid"
+data_path = "$tmp/prosody.data"
+log = { info = "$tmp/prosody.log"; error = "$tmp/prosody.err" }
+run_as_root = true
+prosody_user = "root"
+interfaces = { $ifs }
+c2s_ports = { $port }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+c2s_direct_tls_ports = { }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "posix" }
+modules_disabled = { "s2s", "tls", "offline" }
+c2s_require_encryption = false
+s2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+VirtualHost "$domain"
+EOF
+	for u in "$@"; do
+		timeout 20 prosodyctl --config "$tmp/prosody.cfg.lua" register "$u" "$domain" "$password" \
+			>>"$tmp/prosody.register" 2>&1 || return 1
+	done
+}
+
+# start_prosody RUN PORT SECONDS: prosody as register_xmpp set it up; true once it listens.
+start_prosody() {
+	local pid
+	$1 timeout "$3" prosody --config "$tmp/prosody.cfg.lua" -F >"$tmp/prosody.out" 2>&1 &
+	pid=$!
+	server_pids="$server_pids $pid"
+	wait_until 10 "$pid" port_listens "$1" "$2"
+}
+
+# run_peers NAME [HOST [PORT]]: linepeers run $tmp/NAME.server, NAME.client; true when both met all.
+# Received bytes in NAME.server.got and NAME.client.got, exit statuses in $server_rc, $client_rc.
+run_peers() {
+	local n=$1 host=${2:-10.77.0.2} port=${3:-6667} spid
+	$S "$PY" "$PEERS/linepeer.py" server "$port" "$tmp/$n.server" "$tmp/$n.server.got" \
+		2>"$tmp/$n.server.err" &
+	spid=$!
+	peer_pids=$spid
+	wait_until 5 "$spid" port_listens "$S" "$port"
+	$C "$PY" "$PEERS/linepeer.py" client "$host" "$port" "$tmp/$n.client" "$tmp/$n.client.got" \
+		2>"$tmp/$n.client.err"
+	client_rc=$?
+	wait $spid
+	server_rc=$?
+	peer_pids=""
+	[ $client_rc -eq 0 ] && [ $server_rc -eq 0 ]
+}
+
+# peer_errors NAME: what run_peers' two peers said on stderr.
+peer_errors() {
+	cat "$tmp/$1.client.err" "$tmp/$1.server.err" 2>/dev/null
+}
+
+# run_session NAME SECONDS CLIENT...: plan $tmp/NAME.far in $S, then NAME.near in $C; checked.
+# CLIENT runs as CLIENT PLAN $tmp/NAME.out; the near side starts once the far side has made
+# $tmp/NAME.online (30 s at most); both are stopped after SECONDS.
+run_session() {
+	local n=$1 secs=$2 far rc_near rc_far
+	shift 2
+	mkdir -p "$tmp/$n.out"
+	$S timeout "$secs" "$@" "$tmp/$n.far" "$tmp/$n.out" >"$tmp/$n.far.err" 2>&1 &
+	far=$!
+	peer_pids=$far
+	wait_until 30 "$far" test -e "$tmp/$n.online"
+	$C timeout "$secs" "$@" "$tmp/$n.near" "$tmp/$n.out" >"$tmp/$n.near.err" 2>&1
+	rc_near=$?
+	wait $far
+	rc_far=$?
+	peer_pids=""
+	[ $rc_near -eq 0 ] && [ $rc_far -eq 0 ]
+	check "${n}_clients_complete_their_plans" $? \
+		"near rc $rc_near: $(tail -3 "$tmp/$n.near.err")" \
+		"far rc $rc_far: $(tail -3 "$tmp/$n.far.err" 2>/dev/null)"
+}
+
+# check_received NAME END USER...: NAME.USER.want is what USER got; NAME_USER_END: a clean end.
+check_received() {
+	local n=$1 end=$2 u st
+	shift 2
+	for u in "$@"; do
+		[ -e "$tmp/$n.$u.want" ] || : >"$tmp/$n.$u.want"
+		same_lines "${n}_${u}_received_exactly" "$tmp/$n.$u.want" "$tmp/$n.out/$u.got"
+		st=$(cat "$tmp/$n.out/$u.status" 2>/dev/null)
+		[ "$st" = clean ]
+		check "${n}_${u}_$end" $? "status: ${st:-none}"
+	done
+}
