@@ -501,6 +501,13 @@ run_session() {
 		"far rc $rc_far: $(tail -3 "$tmp/$n.far.err" 2>/dev/null)"
 }
 
+# sort_received NAME USER...: sorts what each USER got ($tmp/NAME.out/USER.got), for check_received.
+sort_received() {
+	local n=$1 u
+	shift
+	for u in "$@"; do sort -o "$tmp/$n.out/$u.got" "$tmp/$n.out/$u.got" 2>/dev/null; done
+}
+
 # check_received NAME END USER...: NAME.USER.want is what USER got; NAME_USER_END: a clean end.
 check_received() {
 	local n=$1 end=$2 u st
