@@ -267,6 +267,7 @@ stop_daemon() {
 	daemon_pid=""
 	cat "$daemon_log" >>"$tmp/daemon.all.log"
 	[ -z "${VERBOSE:-}" ] || show_daemon
+	# A sanitizer's report (a leak found at exit) changes the exit status.
 	[ "$stopped_rc" -eq 0 ] && grep -q "queue 0: .* packets" "$daemon_log" &&
 		! grep -q "Sanitizer\|runtime error" "$daemon_log"
 }

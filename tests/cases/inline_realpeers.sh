@@ -15,166 +15,32 @@
 # reports the same message events (see check_capture for which capture).
 # Needs root (network namespaces, iptables, NFQUEUE). Env: BIN, TOP.
 set -u
-PY=/usr/bin/python3
-PEERS="$TOP/tests/peers"
+. "$TOP/tests/lib.sh"
+begin_test
 RULE_FROM=secret
 RULE_TO="[redacted words]"
-tmp=$(mktemp -d)
-# ngircd drops to an unprivileged user and prosody may: let them read it.
-chmod 755 "$tmp"
-P="imwrp$$"
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
-daemon_pid=""
-server_pid=""
-cap_pids=""
-topology=0
-
-stop_pid() { # pid: TERM, then at most 5 s before KILL; exit status in $stopped_rc
-	stopped_rc=0
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	stopped_rc=$?
-}
-
-cleanup() {
-	for p in $cap_pids $server_pid $daemon_pid; do stop_pid "$p"; done
-	if [ $topology -eq 1 ]; then
-		$B "$BIN/imwire" setup --remove >/dev/null 2>&1
-		"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	fi
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-	failed_here=1
-}
-check() { # name, status (0 = pass), details...
-	local name=$1 st=$2
-	shift 2
-	if [ "$st" -eq 0 ]; then pass "$name"; else fail "$name" "$@"; fi
-}
-
-# same_lines NAME expected-file got-file
-same_lines() {
-	if cmp -s "$2" "$3"; then
-		pass "$1"
-	else
-		fail "$1" "expected $(wc -l <"$2") lines, got $(wc -l <"$3" 2>/dev/null)"
-		diff "$2" "$3" 2>&1 | head -20 | cut -c1-200 | sed 's/^/    /'
-	fi
-}
 
 # ---- prerequisites: a missing one is a FAIL, never a skip --------------
-if [ "$(id -u)" != 0 ]; then
-	fail inline_realpeers_needs_root
-	exit 1
-fi
-missing=""
-for tool in ngircd prosody prosodyctl tcpdump iptables ss timeout $PY; do
-	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
-done
-$PY -c 'import irc.client' 2>/dev/null || missing="$missing python3-irc"
-$PY -c 'import slixmpp' 2>/dev/null || missing="$missing python3-slixmpp"
-if [ -n "$missing" ]; then
-	fail inline_realpeers_prerequisites "missing:$missing (run scripts/install-deps.sh)"
-	exit 1
-fi
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail inline_realpeers_topology
-	exit 1
-fi
-topology=1
+require_root inline_realpeers_needs_root || exit 1
+require inline_realpeers_prerequisites ngircd prosody prosodyctl tcpdump iptables ss timeout "$PY" \
+	py:irc.client py:slixmpp || exit 1
+topology_up "imwrp$$" || { fail inline_realpeers_topology; exit 1; }
 $B "$BIN/imwire" setup --bridge br0 --ports 6667,5222 >/dev/null
 check inline_realpeers_setup $?
 
-# ---- daemon, captures, servers ----------------------------------------
-start_daemon() { # name
+# ---- the daemon of a session -------------------------------------------
+start_session_daemon() { # name: the rewrite rule, events to $tmp/NAME.daemon.jsonl
 	printf 'jsonl_file=%s\nrewrite_test=%s:%s\n' "$tmp/$1.daemon.jsonl" \
 		"$RULE_FROM" "$RULE_TO" >"$tmp/$1.conf"
-	$B "$BIN/imwired" -d -c "$tmp/$1.conf" >"$tmp/$1.daemon.log" 2>&1 &
-	daemon_pid=$!
-	i=0
-	while ! grep -q "queue 0: ready" "$tmp/$1.daemon.log" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-			sed 's/^/    /' "$tmp/$1.daemon.log"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-stop_daemon() { # name: the statistics line goes to the log at exit
-	stop_pid "$daemon_pid"
-	daemon_pid=""
-	# A sanitizer's report (a leak found at exit) changes the exit status.
-	[ "$stopped_rc" -eq 0 ] && grep -q "queue 0: .* packets" "$tmp/$1.daemon.log" &&
-		! grep -q "Sanitizer\|runtime error" "$tmp/$1.daemon.log"
-}
-
-show_daemon() { # name
-	sed 's/^/    daemon: /' "$tmp/$1.daemon.log"
-}
-
-# Two captures in the bridge, one on each port, both ways.
-start_captures() { # name, port
-	for c in vc vs; do
-		# Immediate mode: without it the packets of the last ring block
-		# (up to a second's worth) are lost when tcpdump is stopped.
-		$B timeout 120 tcpdump -i $c --immediate-mode -n -U -w "$tmp/$1.$c.pcap" "tcp port $2" \
-			2>"$tmp/$1.$c.tcpdump.err" &
-		cap_pids="$cap_pids $!"
-		i=0
-		until grep -q listening "$tmp/$1.$c.tcpdump.err" 2>/dev/null; do
-			i=$((i + 1))
-			if [ $i -gt 100 ]; then
-				cat "$tmp/$1.$c.tcpdump.err"
-				return 1
-			fi
-			sleep 0.05
-		done
-	done
-}
-
-stop_captures() {
-	sleep 0.3 # the last FIN/ACK reaches the capture buffers
-	for p in $cap_pids; do kill -INT "$p" 2>/dev/null; done
-	for p in $cap_pids; do stop_pid "$p"; done
-	cap_pids=""
-}
-
-wait_listen() { # port
-	i=0
-	until $S ss -Hltn "sport = :$1" | grep -q .; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.1
-	done
+	daemon_log=$tmp/$1.daemon.log
+	start_daemon "$tmp/$1.conf"
 }
 
 # ---- checks common to both sessions -----------------------------------
 check_clients() { # name, users...
-	local sess=$1
+	local sess=$1 rst
 	shift
-	for u in "$@"; do
-		same_lines "${sess}_${u}_received_exactly" "$tmp/$sess.$u.want" "$tmp/$sess.out/$u.got"
-		st=$(cat "$tmp/$sess.out/$u.status" 2>/dev/null)
-		[ "$st" = clean ]
-		check "${sess}_${u}_connection_up_until_clean_close" $? "status: ${st:-none}"
-	done
+	check_received "$sess" connection_up_until_clean_close "$@"
 	# A reset on the client side of the bridge would be a broken connection.
 	rst=$(tcpdump -r "$tmp/$sess.vc.pcap" -n 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null | wc -l)
 	[ "$rst" -eq 0 ]
@@ -231,42 +97,21 @@ for line in sys.stdin.read().splitlines():
 }
 
 # ---------------------------------------------------------------------
-# 1. IRC: ngircd on 10.77.0.2:6667, channel #imwire.
+# 1. IRC: ngircd on 10.77.0.2:6667, channel #imwire. carol is beyond the
+# bridge (plan $tmp/irc.far), alice and bob through it (irc.near).
 failed_here=0
 sess=irc
-mkdir -p "$tmp/irc.ngircd.d" "$tmp/$sess.out"
-cat >"$tmp/ngircd.conf" <<EOF
-[Global]
-Name = irc.imwire.test
-Info = imwire test server
-AdminInfo1 = imwire tests
-AdminInfo2 = network namespace
-AdminEMail = nobody@imwire.test
-Listen = 10.77.0.2
-Ports = 6667
-MotdPhrase = imwire test
-PidFile = $tmp/ngircd.pid
-[Limits]
-PingTimeout = 600
-PongTimeout = 60
-[Options]
-DNS = no
-Ident = no
-PAM = no
-IncludeDir = $tmp/irc.ngircd.d
-EOF
-$S timeout 120 ngircd -n -f "$tmp/ngircd.conf" >"$tmp/ngircd.out" 2>&1 &
-server_pid=$!
-wait_listen 6667
+start_ngircd 120
 check irc_server_listens $? "$(tail -5 "$tmp/ngircd.out")"
-start_daemon $sess
+start_session_daemon $sess
 check irc_daemon_starts $?
-start_captures $sess 6667
+start_bridge_capture "$tmp/$sess" "tcp port 6667"
 check irc_captures_start $?
 
-cat >"$tmp/$sess.carol.plan" <<'EOF'
+cat >"$tmp/$sess.far" <<EOF
 connect carol
 join carol #imwire
+signal carol $tmp/$sess.online
 members carol #imwire alice bob
 wait carol 2
 say carol alice carol's secret for alice
@@ -275,7 +120,7 @@ say carol #imwire carol says secret in channel
 wait carol 8
 quit carol
 EOF
-cat >"$tmp/$sess.ab.plan" <<'EOF'
+cat >"$tmp/$sess.near" <<'EOF'
 connect alice
 connect bob
 join alice #imwire
@@ -308,22 +153,11 @@ say alice carol done
 quit alice
 quit bob
 EOF
-$S timeout 90 $PY "$PEERS/irc_client.py" 10.77.0.2 6667 "$tmp/$sess.carol.plan" "$tmp/$sess.out" \
-	2>"$tmp/$sess.carol.err" &
-carol=$!
-$C timeout 90 $PY "$PEERS/irc_client.py" 10.77.0.2 6667 "$tmp/$sess.ab.plan" "$tmp/$sess.out" \
-	2>"$tmp/$sess.ab.err"
-rc_ab=$?
-wait $carol
-rc_carol=$?
-[ $rc_ab -eq 0 ] && [ $rc_carol -eq 0 ]
-check irc_clients_complete_their_plans $? "alice+bob rc $rc_ab: $(tail -3 "$tmp/$sess.ab.err")" \
-	"carol rc $rc_carol: $(tail -3 "$tmp/$sess.carol.err")"
+run_session $sess 90 "$PY" "$PEERS/irc_client.py" 10.77.0.2 6667
 stop_captures
-stop_daemon $sess
+stop_daemon
 check irc_daemon_stops_cleanly_with_stats $? "exit status $stopped_rc"
-stop_pid "$server_pid"
-server_pid=""
+stop_servers
 
 cat >"$tmp/$sess.alice.want" <<'EOF'
 bob alice [redacted words] [redacted words] twice, reply
@@ -377,60 +211,31 @@ out|bob|alice|grüße, secret ☺
 EOF
 check_log $sess 13
 check_capture $sess
-if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
+if [ $failed_here -ne 0 ] && [ -z "${VERBOSE:-}" ]; then show_daemon; fi
 
 # ---------------------------------------------------------------------
 # 2. XMPP: prosody on 10.77.0.2:5222, cleartext, PLAIN.
 failed_here=0
 sess=xmpp
-domain=imwire.test
-password=pw-imwire
-mkdir -p "$tmp/prosody.data" "$tmp/$sess.out"
-cat >"$tmp/prosody.cfg.lua" <<CFG
-pidfile = "$tmp/prosody.pid"
-data_path = "$tmp/prosody.data"
-log = { info = "$tmp/prosody.log"; error = "$tmp/prosody.err" }
-run_as_root = true
-prosody_user = "root"
-interfaces = { "10.77.0.2" }
-c2s_ports = { 5222 }
-s2s_ports = { }
-http_ports = { }
-https_ports = { }
-c2s_direct_tls_ports = { }
-modules_enabled = { "roster", "saslauth", "disco", "ping", "posix" }
-modules_disabled = { "s2s", "tls", "offline" }
-c2s_require_encryption = false
-s2s_require_encryption = false
-allow_unencrypted_plain_auth = true
-authentication = "internal_plain"
-VirtualHost "$domain"
-CFG
-reg=0
-for u in alice bob carol; do
-	timeout 20 prosodyctl --config "$tmp/prosody.cfg.lua" register "$u" "$domain" "$password" \
-		>>"$tmp/prosody.register" 2>&1 || reg=1
-done
-check xmpp_accounts_registered $reg "$(tail -3 "$tmp/prosody.register")"
-$S timeout 120 prosody --config "$tmp/prosody.cfg.lua" -F >"$tmp/prosody.out" 2>&1 &
-server_pid=$!
-wait_listen 5222
+register_xmpp '"10.77.0.2"' 5222 alice bob carol
+check xmpp_accounts_registered $? "$(tail -3 "$tmp/prosody.register")"
+start_prosody "$S" 5222 120
 check xmpp_server_listens $? "$(tail -5 "$tmp/prosody.out" "$tmp/prosody.err" 2>/dev/null)"
-start_daemon $sess
+start_session_daemon $sess
 check xmpp_daemon_starts $?
-start_captures $sess 5222
+start_bridge_capture "$tmp/$sess" "tcp port 5222"
 check xmpp_captures_start $?
 
-cat >"$tmp/$sess.carol.plan" <<EOF
+cat >"$tmp/$sess.far" <<EOF
 connect carol
-signal carol $tmp/$sess.carol.online
+signal carol $tmp/$sess.online
 wait carol 1
 say carol alice carol's secret for alice
 say carol bob plain words from carol
 wait carol 2
 quit carol
 EOF
-cat >"$tmp/$sess.ab.plan" <<'EOF'
+cat >"$tmp/$sess.near" <<'EOF'
 connect alice
 connect bob
 say alice bob hi bob
@@ -455,27 +260,11 @@ say alice carol done, no secret left
 quit alice
 quit bob
 EOF
-$S timeout 90 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
-	"$tmp/$sess.carol.plan" "$tmp/$sess.out" >"$tmp/$sess.carol.err" 2>&1 &
-carol=$!
-i=0
-while [ ! -e "$tmp/$sess.carol.online" ] && kill -0 $carol 2>/dev/null && [ $i -lt 300 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-$C timeout 90 $PY "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password" \
-	"$tmp/$sess.ab.plan" "$tmp/$sess.out" >"$tmp/$sess.ab.err" 2>&1
-rc_ab=$?
-wait $carol
-rc_carol=$?
-[ $rc_ab -eq 0 ] && [ $rc_carol -eq 0 ]
-check xmpp_clients_complete_their_plans $? "alice+bob rc $rc_ab: $(tail -3 "$tmp/$sess.ab.err")" \
-	"carol rc $rc_carol: $(tail -3 "$tmp/$sess.carol.err")"
+run_session $sess 90 "$PY" "$PEERS/xmpp_client.py" 10.77.0.2 5222 "$domain" "$password"
 stop_captures
-stop_daemon $sess
+stop_daemon
 check xmpp_daemon_stops_cleanly_with_stats $? "exit status $stopped_rc"
-stop_pid "$server_pid"
-server_pid=""
+stop_servers
 
 cat >"$tmp/$sess.alice.want" <<'EOF'
 bob@imwire.test bob's [redacted words] & <b>reply</b>
@@ -511,5 +300,5 @@ in|bob@imwire.test/peer|alice@imwire.test/peer|grüße, [redacted words] ☺
 EOF
 check_log $sess 10
 check_capture $sess
-if [ $failed_here -ne 0 ] || [ -n "${VERBOSE:-}" ]; then show_daemon $sess; fi
+if [ $failed_here -ne 0 ] && [ -z "${VERBOSE:-}" ]; then show_daemon; fi
 exit 0
