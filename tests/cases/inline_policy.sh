@@ -5,95 +5,13 @@
 # them. Each scenario asserts what each receiver got and what was logged.
 # Needs root (network namespaces, iptables, NFQUEUE).
 set -u
-PY=/usr/bin/python3
-PEER="$TOP/tests/peers/linepeer.py"
-tmp=$(mktemp -d)
-P="imwip$$"
-daemon_pid=""
+. "$TOP/tests/lib.sh"
+begin_test
 
-cleanup() {
-	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-
-if [ "$(id -u)" != 0 ]; then
-	fail inline_policy "needs root for network namespaces and NFQUEUE"
-	exit 0
-fi
-if ! command -v sqlite3 >/dev/null; then
-	fail inline_policy "sqlite3 missing (scripts/install-deps.sh)"
-	exit 0
-fi
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail inline_policy "cannot create the netns topology"
-	exit 0
-fi
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
+require_root inline_policy "needs root for network namespaces and NFQUEUE" || exit 0
+require inline_policy sqlite3 || exit 0
+topology_up "imwip$$" || { fail inline_policy "cannot create the netns topology"; exit 0; }
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
-
-start_daemon() { # config-file
-	rm -f "$tmp/events.jsonl"
-	$B "$BIN/imwired" -d -c "$1" >"$tmp/daemon.log" 2>&1 &
-	daemon_pid=$!
-	i=0
-	while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-			cat "$tmp/daemon.log"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-stop_daemon() {
-	[ -n "$daemon_pid" ] || return 0
-	kill -TERM "$daemon_pid" 2>/dev/null
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=""
-	if [ -n "${VERBOSE:-}" ]; then sed 's/^/    daemon: /' "$tmp/daemon.log"; fi
-}
-
-write_config() { # file, extra lines...
-	f=$1
-	shift
-	printf 'jsonl_file=%s\nhold_deadline_ms=200\n' "$tmp/events.jsonl" >"$f"
-	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
-}
-
-run_peers() { # NAME: $tmp/NAME.client, $tmp/NAME.server -> .got files
-	n=$1
-	$S $PY "$PEER" server 6667 "$tmp/$n.server" "$tmp/$n.server.got" 2>"$tmp/$n.server.err" &
-	spid=$!
-	sleep 0.2
-	$C $PY "$PEER" client 10.77.0.2 6667 "$tmp/$n.client" "$tmp/$n.client.got" 2>"$tmp/$n.client.err"
-	crc=$?
-	wait $spid
-	src=$?
-	[ $crc -eq 0 ] && [ $src -eq 0 ] || fail "${n}_peers" "$(cat "$tmp/$n.client.err" "$tmp/$n.server.err")"
-}
-
-same_bytes() { # NAME WHAT expected-file got-file
-	if cmp -s "$3" "$4"; then
-		pass "$1_$2"
-	else
-		fail "$1_$2" "expected $(wc -c <"$3") bytes, got $(wc -c <"$4" 2>/dev/null)"
-		diff "$3" "$4" 2>/dev/null | head -8 | cut -c1-160 | sed 's/^/    /'
-	fi
-}
-
-crlf() { for l in "$@"; do printf '%s\r\n' "$l"; done; }
 
 logged() { # NAME PATTERN [COUNT]: the jsonl log has COUNT (default 1+) lines matching
 	c=$(grep -c -- "$2" "$tmp/events.jsonl" 2>/dev/null)
@@ -108,7 +26,7 @@ logged() { # NAME PATTERN [COUNT]: the jsonl log has COUNT (default 1+) lines ma
 # 1. Bad words (IMSpector's content manipulation): replaced in place, the
 # message blocked above badwords_block_count; the log keeps the original.
 printf 'frak\nsmeg\n' >"$tmp/badwords.txt"
-write_config "$tmp/bw.conf" "badwords_filename=$tmp/badwords.txt" "badwords_block_count=2"
+write_config "$tmp/bw.conf" 200 "badwords_filename=$tmp/badwords.txt" "badwords_block_count=2"
 start_daemon "$tmp/bw.conf" || fail badwords_daemon_start
 cat >"$tmp/bw.client" <<EOF
 nodelay on
@@ -126,11 +44,11 @@ send :bob!b@h PRIVMSG alice :smeg smeg smeg smeg
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers bw
+run_peers bw || fail bw_peers "$(peer_errors bw)"
 crlf "NICK alice" "PRIVMSG bob :what the ****" "PRIVMSG bob :after" >"$tmp/bw.server.want"
 crlf ":bob!b@h PRIVMSG alice :**** off" ":bob!b@h PRIVMSG alice :end" >"$tmp/bw.client.want"
-same_bytes badwords server_received "$tmp/bw.server.want" "$tmp/bw.server.got"
-same_bytes badwords client_received "$tmp/bw.client.want" "$tmp/bw.client.got"
+same_bytes badwords_server_received "$tmp/bw.server.want" "$tmp/bw.server.got"
+same_bytes badwords_client_received "$tmp/bw.client.want" "$tmp/bw.client.got"
 logged badwords_logged_original '"text":"what the FRAK","filtered":false'
 logged badwords_blocked_logged_filtered '"text":"frak smeg frak","filtered":true'
 logged badwords_blocked_in_logged_filtered '"text":"smeg smeg smeg smeg","filtered":true'
@@ -140,7 +58,7 @@ stop_daemon
 # 2. ACL: whitelist first, blacklist, block_unlisted.
 printf 'alice: bob carol\n' >"$tmp/white.txt"
 printf 'alice: carol dave\n' >"$tmp/black.txt"
-write_config "$tmp/acl.conf" "whitelist_filename=$tmp/white.txt" \
+write_config "$tmp/acl.conf" 200 "whitelist_filename=$tmp/white.txt" \
 	"blacklist_filename=$tmp/black.txt" "block_unlisted=on"
 start_daemon "$tmp/acl.conf" || fail acl_daemon_start
 cat >"$tmp/acl.client" <<EOF
@@ -162,11 +80,11 @@ send :erin!e@h PRIVMSG alice :from erin
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers acl
+run_peers acl || fail acl_peers "$(peer_errors acl)"
 crlf "NICK alice" "PRIVMSG bob :to bob" "PRIVMSG carol :to carol" "PRIVMSG bob :last" >"$tmp/acl.server.want"
 crlf ":carol!c@h PRIVMSG alice :from carol" ":bob!b@h PRIVMSG alice :end" >"$tmp/acl.client.want"
-same_bytes acl server_received "$tmp/acl.server.want" "$tmp/acl.server.got"
-same_bytes acl client_received "$tmp/acl.client.want" "$tmp/acl.client.got"
+same_bytes acl_server_received "$tmp/acl.server.want" "$tmp/acl.server.got"
+same_bytes acl_client_received "$tmp/acl.client.want" "$tmp/acl.client.got"
 logged acl_logged_filtered '"filtered":true' 4
 stop_daemon
 
@@ -174,7 +92,7 @@ stop_daemon
 # 3. The DB filter with AWL: incoming from strangers blocked until the local
 # user writes to them; the table edited while the daemon runs.
 db="$tmp/filter.db"
-write_config "$tmp/db.conf" "db_filter_filename=$db"
+write_config "$tmp/db.conf" 200 "db_filter_filename=$db"
 start_daemon "$tmp/db.conf" || fail db_daemon_start
 sqlite3 "$db" "INSERT INTO lists (localid, remoteid, action, type, timestamp) VALUES (NULL, NULL, 3, 1, 0), (NULL, NULL, 2, 1, 0), ('alice', 'bob', 1, 1, 0);"
 cat >"$tmp/db1.client" <<EOF
@@ -191,9 +109,9 @@ send :dave!d@h PRIVMSG alice :reply from dave
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers db1
+run_peers db1 || fail db1_peers "$(peer_errors db1)"
 crlf ":dave!d@h PRIVMSG alice :reply from dave" ":bob!b@h PRIVMSG alice :end" >"$tmp/db1.client.want"
-same_bytes dbfilter_awl client_received "$tmp/db1.client.want" "$tmp/db1.client.got"
+same_bytes dbfilter_awl_client_received "$tmp/db1.client.want" "$tmp/db1.client.got"
 if [ "$(sqlite3 "$db" "SELECT count(*) FROM lists WHERE localid='alice' AND remoteid='dave' AND action=1 AND type=2")" = 1 ]; then
 	pass dbfilter_awl_row_added
 else
@@ -214,14 +132,15 @@ send :erin!e@h PRIVMSG alice :erin now allowed
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers db2
+run_peers db2 || fail db2_peers "$(peer_errors db2)"
 crlf ":erin!e@h PRIVMSG alice :erin now allowed" ":bob!b@h PRIVMSG alice :end" >"$tmp/db2.client.want"
-same_bytes dbfilter_edited_while_running client_received "$tmp/db2.client.want" "$tmp/db2.client.got"
+same_bytes dbfilter_edited_while_running_client_received \
+	"$tmp/db2.client.want" "$tmp/db2.client.got"
 stop_daemon
 
 # ---------------------------------------------------------------------
 # 4. block_files: an IRC DCC SEND offer is removed from the stream.
-write_config "$tmp/files.conf" "block_files=on"
+write_config "$tmp/files.conf" 200 "block_files=on"
 start_daemon "$tmp/files.conf" || fail files_daemon_start
 dcc=$(printf '\001DCC SEND report.pdf 167772161 5000 1234\001')
 cat >"$tmp/files.client" <<EOF
@@ -237,15 +156,15 @@ expectline PRIVMSG bob :after the offer
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers files
+run_peers files || fail files_peers "$(peer_errors files)"
 crlf "NICK alice" "PRIVMSG bob :after the offer" >"$tmp/files.server.want"
-same_bytes block_files server_received "$tmp/files.server.want" "$tmp/files.server.got"
+same_bytes block_files_server_received "$tmp/files.server.want" "$tmp/files.server.got"
 logged block_files_logged_filtered '"kind":"file".*"filtered":true'
 stop_daemon
 
 # ---------------------------------------------------------------------
 # 5. Regex replacement (length-changing) and STARTTLS refusal.
-write_config "$tmp/rx.conf" 'regex_replace=/([0-9]{4})-[0-9]{4}-[0-9]{4}-([0-9]{4})/\1-****-****-\2 (card number removed)/' \
+write_config "$tmp/rx.conf" 200 'regex_replace=/([0-9]{4})-[0-9]{4}-[0-9]{4}-([0-9]{4})/\1-****-****-\2 (card number removed)/' \
 	"block_encrypted=irc"
 start_daemon "$tmp/rx.conf" || fail regex_daemon_start
 cat >"$tmp/rx.client" <<EOF
@@ -261,11 +180,11 @@ expectline STARTTLS
 send :srv 670 alice :STARTTLS successful, go ahead with TLS handshake
 close
 EOF
-run_peers rx
+run_peers rx || fail rx_peers "$(peer_errors rx)"
 crlf "NICK alice" "PRIVMSG bob :my card is 1234-****-****-3456 (card number removed) ok" "STARTTLS" >"$tmp/rx.server.want"
 crlf ":srv 691 alice :STARTTLS refused by policy" >"$tmp/rx.client.want"
-same_bytes regex server_received "$tmp/rx.server.want" "$tmp/rx.server.got"
-same_bytes starttls_refused client_received "$tmp/rx.client.want" "$tmp/rx.client.got"
+same_bytes regex_server_received "$tmp/rx.server.want" "$tmp/rx.server.got"
+same_bytes starttls_refused_client_received "$tmp/rx.client.want" "$tmp/rx.client.got"
 logged regex_logged_original '"text":"my card is 1234-5678-9012-3456 ok"'
 stop_daemon
 
@@ -276,7 +195,7 @@ stop_daemon
 # way to the client (the blocked notice, before "two"); before the server
 # has sent anything it follows the server's first line ("one"). Then
 # SIGHUP: a broken config keeps the old one, a good one takes over.
-write_config "$tmp/notice.conf" "notice_text=This conversation is logged." \
+write_config "$tmp/notice.conf" 200 "notice_text=This conversation is logged." \
 	"blocked_notice_text=A message was blocked." "drop_test=forbidden"
 start_daemon "$tmp/notice.conf" || fail notice_daemon_start
 cat >"$tmp/notice.server" <<EOF
@@ -300,27 +219,23 @@ send PRIVMSG bob :done
 expectline :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers notice
+run_peers notice || fail notice_peers "$(peer_errors notice)"
 crlf ":bob!b@h PRIVMSG alice :one" ":bob!bob@imwire PRIVMSG alice :This conversation is logged." \
 	":bob!bob@imwire PRIVMSG alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
 	":bob!b@h PRIVMSG alice :end" >"$tmp/notice.client.want"
 crlf "NICK alice" "PRIVMSG bob :hi bob" "PRIVMSG bob :done" >"$tmp/notice.server.want"
-same_bytes notices client_received "$tmp/notice.client.want" "$tmp/notice.client.got"
-same_bytes notices server_received "$tmp/notice.server.want" "$tmp/notice.server.got"
+same_bytes notices_client_received "$tmp/notice.client.want" "$tmp/notice.client.got"
+same_bytes notices_server_received "$tmp/notice.server.want" "$tmp/notice.server.got"
 
 printf 'regex_replace=/unclosed(/x/\n' >>"$tmp/notice.conf"
-kill -HUP "$daemon_pid"
-i=0
-while ! grep -q "reload failed" "$tmp/daemon.log" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
-if grep -q "reload failed, keeping the old configuration: .*notice.conf:[0-9]*: regex_replace" "$tmp/daemon.log"; then
+reload_daemon "reload failed" 2
+if grep -q "reload failed, keeping the old configuration: .*notice.conf:[0-9]*: regex_replace" "$daemon_log"; then
 	pass reload_bad_config_kept_old
 else
-	fail reload_bad_config_kept_old "$(tail -3 "$tmp/daemon.log")"
+	fail reload_bad_config_kept_old "$(tail -3 "$daemon_log")"
 fi
-write_config "$tmp/notice.conf" "rewrite_test=hello:HELLO-RELOADED"
-kill -HUP "$daemon_pid"
-i=0
-while ! grep -q "configuration reloaded" "$tmp/daemon.log" && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+write_config "$tmp/notice.conf" 200 "rewrite_test=hello:HELLO-RELOADED"
+reload_daemon "configuration reloaded" 2
 sleep 0.1
 cat >"$tmp/reload.client" <<EOF
 nodelay on
@@ -334,10 +249,10 @@ expectline PRIVMSG bob :HELLO-RELOADED forbidden
 send :srv PRIVMSG alice :ok
 close
 EOF
-run_peers reload
+run_peers reload || fail reload_peers "$(peer_errors reload)"
 crlf "NICK alice" "PRIVMSG bob :HELLO-RELOADED forbidden" >"$tmp/reload.server.want"
-same_bytes reload_applies_new_rules server_received "$tmp/reload.server.want" "$tmp/reload.server.got"
+same_bytes reload_applies_new_rules_server_received \
+	"$tmp/reload.server.want" "$tmp/reload.server.got"
 stop_daemon
 
-$B "$BIN/imwire" setup --remove >/dev/null
 exit 0
