@@ -4,108 +4,19 @@
 # scenario asserts, byte for byte, what each receiver got.
 # Needs root (network namespaces, iptables, NFQUEUE).
 set -u
-PY=/usr/bin/python3
-PEER="$TOP/tests/peers/linepeer.py"
-tmp=$(mktemp -d)
-P="imwib$$"
-daemon_pid=""
+. "$TOP/tests/lib.sh"
+begin_test
 
-cleanup() {
-	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-
-if [ "$(id -u)" != 0 ]; then
-	fail inline_bridge "needs root for network namespaces and NFQUEUE"
-	exit 0
-fi
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail inline_bridge "cannot create the netns topology"
-	exit 0
-fi
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
+require_root inline_bridge "needs root for network namespaces and NFQUEUE" || exit 0
+topology_up "imwib$$" || { fail inline_bridge "cannot create the netns topology"; exit 0; }
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
-
-start_daemon() { # config-file
-	rm -f "$tmp/events.jsonl"
-	$B "$BIN/imwired" -d -c "$1" >"$tmp/daemon.log" 2>&1 &
-	daemon_pid=$!
-	i=0
-	while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-			cat "$tmp/daemon.log"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-stop_daemon() {
-	[ -n "$daemon_pid" ] || return 0
-	kill -TERM "$daemon_pid" 2>/dev/null
-	wait "$daemon_pid" 2>/dev/null
-	daemon_pid=""
-	if [ -n "${VERBOSE:-}" ]; then sed 's/^/    daemon: /' "$tmp/daemon.log"; fi
-}
-
-write_config() { # file, extra lines...
-	f=$1
-	shift
-	printf 'jsonl_file=%s\nhold_deadline_ms=50\n' "$tmp/events.jsonl" >"$f"
-	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
-}
-
-# run_peers NAME: scripts $tmp/NAME.client and $tmp/NAME.server; results in
-# $tmp/NAME.client.got (what the client received) and .server.got.
-run_peers() {
-	n=$1
-	$S $PY "$PEER" server 6667 "$tmp/$n.server" "$tmp/$n.server.got" 2>"$tmp/$n.server.err" &
-	spid=$!
-	sleep 0.2
-	$C $PY "$PEER" client 10.77.0.2 6667 "$tmp/$n.client" "$tmp/$n.client.got" 2>"$tmp/$n.client.err"
-	crc=$?
-	wait $spid
-	src=$?
-	[ $crc -eq 0 ] && [ $src -eq 0 ]
-}
-
-# same_bytes NAME WHAT expected-file got-file
-same_bytes() {
-	if cmp -s "$3" "$4"; then
-		pass "$1_$2"
-	else
-		fail "$1_$2" "expected $(wc -c <"$3") bytes, got $(wc -c <"$4" 2>/dev/null)" \
-			"$(cmp "$3" "$4" 2>&1 | head -1)"
-		diff "$3" "$4" 2>/dev/null | head -8 | cut -c1-160 | sed 's/^/    /'
-	fi
-}
-
-crlf() { # lines... -> CRLF-terminated text on stdout
-	for l in "$@"; do printf '%s\r\n' "$l"; done
-}
 
 # ---------------------------------------------------------------------
 # 1. A flow no rule touches leaves the bridge exactly as it entered (with
 # MSS clamping off: clamping lowers the MSS option of SYNs, nothing else).
-write_config "$tmp/plain.conf" "mss_headroom=0"
+write_config "$tmp/plain.conf" 50 "mss_headroom=0"
 start_daemon "$tmp/plain.conf" || fail daemon_start
-$B tcpdump --immediate-mode -i vc -U -w "$tmp/vc.pcap" tcp port 6667 2>/dev/null &
-d1=$!
-$B tcpdump --immediate-mode -i vs -U -w "$tmp/vs.pcap" tcp port 6667 2>/dev/null &
-d2=$!
-sleep 0.5
+start_bridge_capture "$tmp/untouched" tcp port 6667
 cat >"$tmp/untouched.client" <<EOF
 nodelay on
 send NICK alice
@@ -120,21 +31,19 @@ expectline PRIVMSG bob :msg 49
 send :srv PRIVMSG alice :pong
 close
 EOF
-run_peers untouched || fail untouched_peers "$(cat "$tmp/untouched.client.err" "$tmp/untouched.server.err")"
-sleep 0.3
-kill -INT $d1 $d2 2>/dev/null
-wait $d1 $d2 2>/dev/null
+run_peers untouched || fail untouched_peers "$(peer_errors untouched)"
+stop_captures
 {
 	crlf "NICK alice" "USER a 0 * :A" "PRIVMSG bob :hello"
 	i=0
 	while [ $i -lt 50 ]; do printf 'PRIVMSG bob :msg %d\r\n' $i; i=$((i + 1)); done
 } >"$tmp/untouched.server.want"
-same_bytes untouched server_received "$tmp/untouched.server.want" "$tmp/untouched.server.got"
+same_bytes untouched_server_received "$tmp/untouched.server.want" "$tmp/untouched.server.got"
 # Per direction: the two directions may interleave differently on the ports.
 same_capture=0
 for src in 10.77.0.1 10.77.0.2; do
-	tcpdump -r "$tmp/vc.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vc.txt"
-	tcpdump -r "$tmp/vs.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vs.txt"
+	tcpdump -r "$tmp/untouched.vc.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vc.txt"
+	tcpdump -r "$tmp/untouched.vs.pcap" -nn -t -x -S src "$src" 2>/dev/null >"$tmp/vs.txt"
 	if ! [ -s "$tmp/vc.txt" ] || ! cmp -s "$tmp/vc.txt" "$tmp/vs.txt"; then
 		same_capture=1
 		diff "$tmp/vc.txt" "$tmp/vs.txt" | head -6 | sed 's/^/    /'
@@ -157,7 +66,7 @@ stop_daemon
 # transfer on the same connection.
 rewrite_case() { # name from to
 	n=$1
-	write_config "$tmp/$n.conf" "rewrite_test=$2:$3"
+	write_config "$tmp/$n.conf" 50 "rewrite_test=$2:$3"
 	start_daemon "$tmp/$n.conf" || fail "${n}_daemon_start"
 	cat >"$tmp/$n.client" <<EOF
 nodelay on
@@ -178,7 +87,7 @@ bulk 10000000
 send :srv NOTICE alice :done
 close
 EOF
-	run_peers "$n" || fail "${n}_peers" "$(cat "$tmp/$n.client.err" "$tmp/$n.server.err")"
+	run_peers "$n" || fail "${n}_peers" "$(peer_errors "$n")"
 	{
 		crlf "NICK alice" "PRIVMSG bob :the $3 is out" "PRIVMSG bob :$3 $3 twice"
 		i=0
@@ -189,8 +98,8 @@ EOF
 		$PY -c 'import sys; l=b":srv NOTICE bulk :"+b"x"*980+b"\r\n"; sys.stdout.buffer.write(l*(10000000//len(l)))'
 		crlf ":srv NOTICE alice :done"
 	} >"$tmp/$n.client.want"
-	same_bytes "$n" server_received "$tmp/$n.server.want" "$tmp/$n.server.got"
-	same_bytes "$n" client_received "$tmp/$n.client.want" "$tmp/$n.client.got"
+	same_bytes "${n}_server_received" "$tmp/$n.server.want" "$tmp/$n.server.got"
+	same_bytes "${n}_client_received" "$tmp/$n.client.want" "$tmp/$n.client.got"
 	# The log keeps the original words, as IMSpector does.
 	if grep -q "\"text\":\"the $2 is out\"" "$tmp/events.jsonl" 2>/dev/null &&
 		[ "$(grep -c '"kind":"message"' "$tmp/events.jsonl")" = 204 ]; then
@@ -206,7 +115,7 @@ rewrite_case rewrite_same_length cat dog
 
 # ---------------------------------------------------------------------
 # 3. Removal and insertion, both directions.
-write_config "$tmp/edit.conf" "drop_test=forbidden" "inject_test=ping-me:INJECTED"
+write_config "$tmp/edit.conf" 50 "drop_test=forbidden" "inject_test=ping-me:INJECTED"
 start_daemon "$tmp/edit.conf" || fail edit_daemon_start
 cat >"$tmp/edit.client" <<EOF
 nodelay on
@@ -227,7 +136,7 @@ send :bob!b@h PRIVMSG alice :last
 expectline PRIVMSG bob :after 99
 close
 EOF
-run_peers edit || fail edit_peers "$(cat "$tmp/edit.client.err" "$tmp/edit.server.err")"
+run_peers edit || fail edit_peers "$(peer_errors edit)"
 {
 	crlf "NICK alice" "PRIVMSG bob :one" "PRIVMSG bob :three ping-me" "PRIVMSG bob :INJECTED" "PRIVMSG bob :four"
 	i=0
@@ -235,8 +144,8 @@ run_peers edit || fail edit_peers "$(cat "$tmp/edit.client.err" "$tmp/edit.serve
 } >"$tmp/edit.server.want"
 crlf ":bob!b@h PRIVMSG alice :ping-me back" ":bob!bob@imwire PRIVMSG alice :INJECTED" \
 	":bob!b@h PRIVMSG alice :last" >"$tmp/edit.client.want"
-same_bytes removal_insertion server_received "$tmp/edit.server.want" "$tmp/edit.server.got"
-same_bytes removal_insertion client_received "$tmp/edit.client.want" "$tmp/edit.client.got"
+same_bytes removal_insertion_server_received "$tmp/edit.server.want" "$tmp/edit.server.got"
+same_bytes removal_insertion_client_received "$tmp/edit.client.want" "$tmp/edit.client.got"
 if grep -q '"text":"forbidden two","filtered":true' "$tmp/events.jsonl" 2>/dev/null; then
 	pass removal_logged_as_filtered
 else
@@ -247,8 +156,7 @@ stop_daemon
 # ---------------------------------------------------------------------
 # 4. Loss after the bridge (both ways), a PDU split over three segments,
 # bursts of edited messages.
-write_config "$tmp/hard.conf" "rewrite_test=secret:[a much longer replacement]" \
-	"hold_deadline_ms=400"
+write_config "$tmp/hard.conf" 400 "rewrite_test=secret:[a much longer replacement]"
 start_daemon "$tmp/hard.conf" || fail hard_daemon_start
 $S iptables -A INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
 $C iptables -A INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
@@ -266,7 +174,7 @@ sendmany 300 :bob!b@h PRIVMSG alice :secret
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
-run_peers hard || fail hard_peers "$(cat "$tmp/hard.client.err" "$tmp/hard.server.err")"
+run_peers hard || fail hard_peers "$(peer_errors hard)"
 $S iptables -D INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
 $C iptables -D INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
 {
@@ -279,8 +187,8 @@ $C iptables -D INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --pac
 	while [ $i -lt 300 ]; do printf ':bob!b@h PRIVMSG alice :[a much longer replacement] %d\r\n' $i; i=$((i + 1)); done
 	crlf ":bob!b@h PRIVMSG alice :end"
 } >"$tmp/hard.client.want"
-same_bytes loss_split server_received "$tmp/hard.server.want" "$tmp/hard.server.got"
-same_bytes loss_split client_received "$tmp/hard.client.want" "$tmp/hard.client.got"
+same_bytes loss_split_server_received "$tmp/hard.server.want" "$tmp/hard.server.got"
+same_bytes loss_split_client_received "$tmp/hard.client.want" "$tmp/hard.client.got"
 stop_daemon
 
 # A Nagle sender waits for the ack of what we hold before it sends the
@@ -288,7 +196,7 @@ stop_daemon
 # edits of what is not yet sent remain possible (DESIGN, Holding), so the
 # checks are that nothing stalls, the stream arrives whole and in order,
 # and the same-length rewrite shows wherever the bytes had not gone yet.
-write_config "$tmp/nagle.conf" "rewrite_test=secret:SECRET"
+write_config "$tmp/nagle.conf" 50 "rewrite_test=secret:SECRET"
 start_daemon "$tmp/nagle.conf" || fail nagle_daemon_start
 cat >"$tmp/nagle.client" <<EOF
 nodelay off
@@ -307,7 +215,7 @@ send :srv PRIVMSG alice :ok
 close
 EOF
 started=$(date +%s)
-run_peers nagle || fail nagle_peers "$(cat "$tmp/nagle.client.err" "$tmp/nagle.server.err")"
+run_peers nagle || fail nagle_peers "$(peer_errors nagle)"
 took=$(($(date +%s) - started))
 {
 	crlf "NICK alice" "PRIVMSG bob :nagle secret 1" "PRIVMSG bob :nagle secret 2" "PRIVMSG bob :nagle secret 3"
@@ -315,7 +223,7 @@ took=$(($(date +%s) - started))
 	while [ $i -lt 200 ]; do printf 'PRIVMSG bob :secret %d\r\n' $i; i=$((i + 1)); done
 } >"$tmp/nagle.server.want"
 sed 's/SECRET/secret/g' "$tmp/nagle.server.got" >"$tmp/nagle.server.folded"
-same_bytes nagle stream_whole_and_in_order "$tmp/nagle.server.want" "$tmp/nagle.server.folded"
+same_bytes nagle_stream_whole_and_in_order "$tmp/nagle.server.want" "$tmp/nagle.server.folded"
 n_rewritten=$(grep -c 'SECRET' "$tmp/nagle.server.got")
 if [ "$n_rewritten" -ge 150 ] && [ "$took" -le 8 ]; then
 	pass nagle_rewritten_without_stall
@@ -326,7 +234,7 @@ stop_daemon
 
 # ---------------------------------------------------------------------
 # 5. The daemon dies mid-flow: untouched flows go on (--queue-bypass).
-write_config "$tmp/plain2.conf"
+write_config "$tmp/plain2.conf" 50
 start_daemon "$tmp/plain2.conf" || fail bypass_daemon_start
 cat >"$tmp/bypass.client" <<EOF
 nodelay on
@@ -344,12 +252,11 @@ close
 EOF
 (sleep 0.8; kill -KILL "$daemon_pid" 2>/dev/null) &
 killer=$!
-run_peers bypass || fail bypass_peers "$(cat "$tmp/bypass.client.err" "$tmp/bypass.server.err")"
+run_peers bypass || fail bypass_peers "$(peer_errors bypass)"
 wait $killer
 wait "$daemon_pid" 2>/dev/null
 daemon_pid=""
 crlf "NICK alice" "PRIVMSG bob :before" "PRIVMSG bob :after the daemon died" >"$tmp/bypass.server.want"
-same_bytes bypass_after_kill server_received "$tmp/bypass.server.want" "$tmp/bypass.server.got"
+same_bytes bypass_after_kill_server_received "$tmp/bypass.server.want" "$tmp/bypass.server.got"
 
-$B "$BIN/imwire" setup --remove >/dev/null
 exit 0
