@@ -238,11 +238,15 @@ write_config() {
 	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
 }
 
-# start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once its queues are ready.
+# start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once it is ready (5 s).
+# Ready: its last queue (--queue N-M, else 0) says so, or with --tap IFACE the tap is on.
 start_daemon() {
-	local last=0 prev="" a
+	local ready="queue 0: ready" prev="" a
 	for a in "$@"; do
-		[ "$prev" = --queue ] && last=${a#*-}
+		case $prev in
+		--queue) ready="queue ${a#*-}: ready" ;;
+		--tap) ready="tap on $a" ;;
+		esac
 		prev=$a
 	done
 	rm -f "$tmp/events.jsonl"
@@ -250,7 +254,7 @@ start_daemon() {
 	: >"$daemon_log"
 	${daemon_in:-$B} "$BIN/imwired" -d -c "$@" >"$daemon_log" 2>&1 &
 	daemon_pid=$!
-	wait_until 5 "$daemon_pid" log_has "$daemon_log" "queue $last: ready" && return 0
+	wait_until 5 "$daemon_pid" log_has "$daemon_log" "$ready" && return 0
 	show_daemon
 	return 1
 }

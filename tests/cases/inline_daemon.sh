@@ -3,64 +3,18 @@
 # syslog, reloading its configuration on SIGHUP (a bad file keeps the old
 # one), over IPv6, and in passive --tap mode. Needs root.
 set -u
-PY=/usr/bin/python3
-PEER="$TOP/tests/peers/linepeer.py"
-tmp=$(mktemp -d)
-P="imwid$$"
-daemon_pid=""
+. "$TOP/tests/lib.sh"
+begin_test
 
-cleanup() {
-	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null
-	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-
-if [ "$(id -u)" != 0 ]; then
-	fail inline_daemon "needs root for network namespaces and NFQUEUE"
-	exit 0
-fi
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail inline_daemon "cannot create the netns topology"
-	exit 0
-fi
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
+require_root inline_daemon "needs root for network namespaces and NFQUEUE" || exit 0
+topology_up "imwid$$" || { fail inline_daemon "cannot create the netns topology"; exit 0; }
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
-
-wait_for() { # file pattern (5 s)
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-}
-
-run_peers() { # name server-host-for-client
-	n=$1
-	$S $PY "$PEER" server 6667 "$tmp/$n.server" "$tmp/$n.server.got" 2>"$tmp/$n.server.err" &
-	spid=$!
-	sleep 0.2
-	$C $PY "$PEER" client "$2" 6667 "$tmp/$n.client" "$tmp/$n.client.got" 2>"$tmp/$n.client.err"
-	crc=$?
-	wait $spid
-	[ $crc -eq 0 ] && [ $? -eq 0 ]
-}
 
 # --- a real daemon: forks, writes its pid file, logs events -------------
 printf 'jsonl_file=%s\npidfilename=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
 $B "$BIN/imwired" -c "$tmp/a.conf"
 rc=$?
-if [ $rc -eq 0 ] && wait_for "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
+if [ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
 	daemon_pid=$(cat "$tmp/imwired.pid")
 	if kill -0 "$daemon_pid" 2>/dev/null; then
 		pass daemonized_with_pid_file
@@ -85,7 +39,7 @@ expectline PRIVMSG bob :a secret over IPv6
 send :srv PRIVMSG alice :ok
 close
 EOF
-run_peers v6 fd77::2 || fail v6_peers "$(cat "$tmp/v6.client.err" "$tmp/v6.server.err")"
+run_peers v6 fd77::2 || fail v6_peers "$(peer_errors v6)"
 if grep -q '"text":"a secret over IPv6"' "$tmp/events.jsonl" 2>/dev/null &&
 	grep -q '"client":"\[fd77::1\]:' "$tmp/events.jsonl"; then
 	pass ipv6_logged
@@ -126,7 +80,7 @@ if run_peers v6b fd77::2 &&
 	cmp -s - "$tmp/v6b.server.got"; then
 	pass reload_applies_rule_ipv6_rewrite
 else
-	fail reload_applies_rule_ipv6_rewrite "$(cat "$tmp/v6b.client.err" "$tmp/v6b.server.err")"
+	fail reload_applies_rule_ipv6_rewrite "$(peer_errors v6b)"
 fi
 
 # --- SIGTERM: clean exit, pid file removed ------------------------------
@@ -149,9 +103,8 @@ $B "$BIN/imwire" setup --remove >/dev/null
 
 # --- passive tap on a bridge port: logs, never touches -------------------
 printf 'jsonl_file=%s\nrewrite_test=secret:XXXXXX\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
-$B "$BIN/imwired" -d --tap vc -c "$tmp/tap.conf" >"$tmp/tap.log" 2>&1 &
-daemon_pid=$!
-wait_for "$tmp/tap.log" "tap on vc" || fail tap_start "$(cat "$tmp/tap.log")"
+daemon_log=$tmp/tap.log
+start_daemon "$tmp/tap.conf" --tap vc || fail tap_start
 cat >"$tmp/tap.client" <<EOF
 nodelay on
 send NICK carol
@@ -164,11 +117,9 @@ expectline PRIVMSG dave :tapped secret
 send :dave!d@h PRIVMSG carol :seen
 close
 EOF
-run_peers tap 10.77.0.2 || fail tap_peers "$(cat "$tmp/tap.client.err" "$tmp/tap.server.err")"
+run_peers tap 10.77.0.2 || fail tap_peers "$(peer_errors tap)"
 sleep 0.3
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" 2>/dev/null
-daemon_pid=""
+stop_daemon
 if grep -q '"dir":"out","kind":"message","local":"carol","remote":"dave".*"text":"tapped secret"' "$tmp/tap.jsonl" &&
 	grep -q '"dir":"in","kind":"message","local":"carol","remote":"dave".*"text":"seen"' "$tmp/tap.jsonl" &&
 	grep -q 'PRIVMSG dave :tapped secret' "$tmp/tap.server.got"; then
@@ -184,9 +135,8 @@ chown nobody "$tmp/nobody"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 printf 'jsonl_file=%s\nuser=nobody\nrewrite_test=secret:[dropped privileges]\n' \
 	"$tmp/nobody/events.jsonl" >"$tmp/nobody.conf"
-$B "$BIN/imwired" -d -c "$tmp/nobody.conf" >"$tmp/nobody.log" 2>&1 &
-daemon_pid=$!
-if wait_for "$tmp/nobody.log" "queue 0: ready"; then
+daemon_log=$tmp/nobody.log
+if start_daemon "$tmp/nobody.conf"; then
 	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$daemon_pid/status")
 	capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$daemon_pid/status")
 	if [ "$uid" = "$(id -u nobody)" ] && [ "$capeff" = "0000000000001000" ]; then
@@ -206,8 +156,5 @@ if run_peers priv 10.77.0.2 && grep -q '"text":"a secret"' "$tmp/nobody/events.j
 else
 	fail unprivileged_daemon_rewrites_and_logs "$(cat "$tmp/nobody.log" "$tmp/priv.client.err")"
 fi
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" 2>/dev/null
-daemon_pid=""
-$B "$BIN/imwire" setup --remove >/dev/null
+stop_daemon
 exit 0
