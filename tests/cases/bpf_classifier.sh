@@ -12,43 +12,17 @@
 #    with each side's sequence numbers shifted by the delta on the wire.
 # Needs root, BPF and bpffs (mounted on /sys/fs/bpf when missing).
 set -u
-PY=/usr/bin/python3
-PEER="$TOP/tests/peers/linepeer.py"
-tmp=$(mktemp -d)
-P="imwbc$$"
+. "$TOP/tests/lib.sh"
+begin_test
+
+require_root bpf_classifier "needs root for network namespaces, tc and BPF" || exit 0
+require bpf_classifier bpftool || exit 0
+topology_up "imwbc$$" || { fail bpf_classifier "cannot create the netns topology"; exit 0; }
 PIN="/sys/fs/bpf/imwire-$P"
 export IMWIRE_PIN_DIR="$PIN"
-daemon_pid=""
-
-cleanup() {
-	[ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$PIN" "$tmp"
+cleanup_more() {
+	rm -rf "$PIN"
 }
-trap cleanup EXIT INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-
-if [ "$(id -u)" != 0 ]; then
-	fail bpf_classifier "needs root for network namespaces, tc and BPF"
-	exit 0
-fi
-if ! command -v bpftool >/dev/null 2>&1; then
-	fail bpf_classifier "bpftool is missing (scripts/install-deps.sh)"
-	exit 0
-fi
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail bpf_classifier "cannot create the netns topology"
-	exit 0
-fi
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
 # `ip netns exec` remounts /sys and hides bpffs: BPF work uses nsenter.
 BPF_B="nsenter --net=/run/netns/$P-b"
 
@@ -65,40 +39,12 @@ for m in protocols ports flows counters heartbeat; do
 done
 $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
 
-# counter PROTO COLUMN: flows, steered, not_steered or fixed_up, summed over CPUs
-counter() {
-	"$BIN/imwire" proto list | awk -v p="$1" -v col="$2" '
-		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-		$1 == p { print $(idx[col]) }'
-}
 queued() { # packets the NFQUEUE rule has sent to the daemon
 	$B iptables -w -t filter -L FORWARD -v -x -n | awk '/NFQUEUE/ { n += $1 } END { print n + 0 }'
 }
 
-printf 'jsonl_file=%s\nhold_deadline_ms=50\n' "$tmp/events.jsonl" >"$tmp/d.conf"
-$B "$BIN/imwired" -d -c "$tmp/d.conf" >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-i=0
-while ! grep -q "queue 0: ready" "$tmp/daemon.log" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-		fail daemon_start "$(cat "$tmp/daemon.log")"
-		exit 0
-	fi
-	sleep 0.05
-done
-
-# run_peers NAME PORT: scripts $tmp/NAME.client and .server
-run_peers() {
-	$S $PY "$PEER" server "$2" "$tmp/$1.server" "$tmp/$1.server.got" 2>"$tmp/$1.server.err" &
-	spid=$!
-	sleep 0.2
-	$C $PY "$PEER" client 10.77.0.2 "$2" "$tmp/$1.client" "$tmp/$1.client.got" 2>"$tmp/$1.client.err"
-	crc=$?
-	wait $spid
-	src=$?
-	[ $crc -eq 0 ] && [ $src -eq 0 ]
-}
+write_config "$tmp/d.conf" 50
+start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
 
 logged() { grep -c "\"text\":\"$1\"" "$tmp/events.jsonl" 2>/dev/null; }
 
@@ -117,15 +63,15 @@ send :srv NOTICE alice :done
 close
 EOF
 q0=$(queued)
-run_peers irc 7777 || fail irc_peers "$(cat "$tmp/irc.client.err" "$tmp/irc.server.err")"
+run_peers irc 10.77.0.2 7777 || fail irc_peers "$(peer_errors irc)"
 sleep 0.3
 q1=$(queued)
-if [ "$(logged 'irc on an odd port')" = 1 ] && [ "$(counter irc flows)" = 1 ] &&
-	[ "$(counter irc steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
+if [ "$(logged 'irc on an odd port')" = 1 ] && [ "$(proto_counter irc flows)" = 1 ] &&
+	[ "$(proto_counter irc steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
 	pass irc_odd_port_steered
 else
-	fail irc_odd_port_steered "logged $(logged 'irc on an odd port'), flows $(counter irc flows)," \
-		"steered $(counter irc steered), queued $q0 -> $q1"
+	fail irc_odd_port_steered "logged $(logged 'irc on an odd port'), flows $(proto_counter irc flows)," \
+		"steered $(proto_counter irc steered), queued $q0 -> $q1"
 fi
 
 # ---------------------------------------------------------------------
@@ -149,15 +95,15 @@ EOF
 }
 xmpp_scripts xmpp1 "xmpp steered"
 q0=$(queued)
-run_peers xmpp1 15222 || fail xmpp_peers "$(cat "$tmp/xmpp1.client.err" "$tmp/xmpp1.server.err")"
+run_peers xmpp1 10.77.0.2 15222 || fail xmpp_peers "$(peer_errors xmpp1)"
 sleep 0.3
 q1=$(queued)
-if [ "$(logged 'xmpp steered')" = 1 ] && [ "$(counter xmpp flows)" = 1 ] &&
-	[ "$(counter xmpp steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
+if [ "$(logged 'xmpp steered')" = 1 ] && [ "$(proto_counter xmpp flows)" = 1 ] &&
+	[ "$(proto_counter xmpp steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
 	pass xmpp_steered
 else
-	fail xmpp_steered "logged $(logged 'xmpp steered'), flows $(counter xmpp flows)," \
-		"steered $(counter xmpp steered), queued $q0 -> $q1"
+	fail xmpp_steered "logged $(logged 'xmpp steered'), flows $(proto_counter xmpp flows)," \
+		"steered $(proto_counter xmpp steered), queued $q0 -> $q1"
 fi
 
 # ---------------------------------------------------------------------
@@ -176,18 +122,18 @@ bulkraw 2000000
 close
 EOF
 q0=$(queued)
-other0=$(counter other flows)
+other0=$(proto_counter other flows)
 steered0=$("$BIN/imwire" proto list | awk 'NR > 2 { n += $5 } END { print n + 0 }')
-run_peers http 8080 || fail http_peers "$(cat "$tmp/http.client.err" "$tmp/http.server.err")"
+run_peers http 10.77.0.2 8080 || fail http_peers "$(peer_errors http)"
 q1=$(queued)
 steered1=$("$BIN/imwire" proto list | awk 'NR > 2 { n += $5 } END { print n + 0 }')
-other1=$(counter other flows)
+other1=$(proto_counter other flows)
 if [ "$q1" = "$q0" ] && [ "$steered1" = "$steered0" ] && [ "$other1" -eq $((other0 + 1)) ] &&
-	[ "$(counter other not_steered)" -gt 10 ]; then
+	[ "$(proto_counter other not_steered)" -gt 10 ]; then
 	pass http_bulk_not_steered
 else
 	fail http_bulk_not_steered "queued $q0 -> $q1, steered $steered0 -> $steered1," \
-		"other flows $other0 -> $other1, other packets $(counter other not_steered)"
+		"other flows $other0 -> $other1, other packets $(proto_counter other not_steered)"
 fi
 
 # ---------------------------------------------------------------------
@@ -200,15 +146,15 @@ else
 fi
 xmpp_scripts xmpp2 "xmpp while off"
 q0=$(queued)
-s0=$(counter xmpp steered)
-run_peers xmpp2 5222 || fail xmpp_off_peers "$(cat "$tmp/xmpp2.client.err" "$tmp/xmpp2.server.err")"
+s0=$(proto_counter xmpp steered)
+run_peers xmpp2 10.77.0.2 5222 || fail xmpp_off_peers "$(peer_errors xmpp2)"
 sleep 0.3
 q1=$(queued)
-if [ "$q1" = "$q0" ] && [ "$(counter xmpp steered)" = "$s0" ] &&
-	[ "$(logged 'xmpp while off')" = 0 ] && [ "$(counter xmpp not_steered)" -gt 0 ]; then
+if [ "$q1" = "$q0" ] && [ "$(proto_counter xmpp steered)" = "$s0" ] &&
+	[ "$(logged 'xmpp while off')" = 0 ] && [ "$(proto_counter xmpp not_steered)" -gt 0 ]; then
 	pass xmpp_off_not_steered
 else
-	fail xmpp_off_not_steered "queued $q0 -> $q1, steered $s0 -> $(counter xmpp steered)," \
+	fail xmpp_off_not_steered "queued $q0 -> $q1, steered $s0 -> $(proto_counter xmpp steered)," \
 		"logged $(logged 'xmpp while off')"
 fi
 
@@ -222,9 +168,7 @@ if "$BIN/imwire" proto enable xmpp && "$BIN/imwire" proto disable irc gg &&
 else
 	fail proto_enable_disable_by_name "$("$BIN/imwire" proto list 2>&1)"
 fi
-kill -TERM "$daemon_pid" 2>/dev/null
-wait "$daemon_pid" 2>/dev/null
-daemon_pid=""
+stop_daemon
 
 # ---------------------------------------------------------------------
 # Fix-up fast path: a flow whose deltas are published (client side +5,
@@ -272,40 +216,31 @@ b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
 bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
 	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
 	fail fixup_publish "bpftool map update flows"
-$B tcpdump --immediate-mode -i vc -U -w "$tmp/fc.pcap" tcp port 7778 2>"$tmp/d1.err" &
-d1=$!
-$B tcpdump --immediate-mode -i vs -U -w "$tmp/fs.pcap" tcp port 7778 2>"$tmp/d2.err" &
-d2=$!
-i=0
-while ! grep -q listening "$tmp/d1.err" || ! grep -q listening "$tmp/d2.err"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.05
-done
-f0=$(counter irc fixed_up)
-$S $PY "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
+start_bridge_capture "$tmp/fixup" tcp port 7778
+f0=$(proto_counter irc fixed_up)
+$S "$PY" "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
 spid=$!
-sleep 0.2
-$C $PY "$tmp/fixed_client.py" 2>"$tmp/fc.err"
+peer_pids=$spid
+wait_until 5 $spid port_listens "$S" 7778
+$C "$PY" "$tmp/fixed_client.py" 2>"$tmp/fc.err"
 crc=$?
 wait $spid
 src=$?
-sleep 0.3
-kill -INT $d1 $d2 2>/dev/null
-wait $d1 $d2 2>/dev/null
-if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(counter irc fixed_up)" -gt "$f0" ]; then
+peer_pids=""
+stop_captures
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(proto_counter irc fixed_up)" -gt "$f0" ]; then
 	pass fixup_connection_intact
 else
-	fail fixup_connection_intact "client $crc, server $src, fixed_up $f0 -> $(counter irc fixed_up)" \
+	fail fixup_connection_intact "client $crc, server $src, fixed_up $f0 -> $(proto_counter irc fixed_up)" \
 		"$(cat "$tmp/fc.err" "$tmp/fs.err")"
 fi
 # The SYN's seq is 5 higher on the server's side than on the client's,
 # the SYN-ACK's 3 lower on the client's side than on the server's.
 syn_seq() { tcpdump -r "$1" -nn -S "$2" 2>/dev/null | sed -n 's/.*seq \([0-9]*\),.*/\1/p' | head -1; }
-cs=$(syn_seq "$tmp/fc.pcap" 'tcp[tcpflags] == tcp-syn')
-ss=$(syn_seq "$tmp/fs.pcap" 'tcp[tcpflags] == tcp-syn')
-ca=$(syn_seq "$tmp/fc.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
-sa=$(syn_seq "$tmp/fs.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
+cs=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn')
+ss=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn')
+ca=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
+sa=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
 if [ -n "$cs" ] && [ -n "$ca" ] && [ $(((ss - cs) & 0xffffffff)) = 5 ] &&
 	[ $(((sa - ca) & 0xffffffff)) = 3 ]; then
 	pass fixup_shifts_sequence_numbers
