@@ -15,47 +15,13 @@
 #     and the sender's MAC (NFQA_HWADDR), read through nfq.c.
 # Needs root (network namespaces, NFQUEUE, packet sockets) and cc.
 set -u
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-P="imweg$$"
-pids=""
+. "$TOP/tests/lib.sh"
+begin_test
 
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	"$TOP/scripts/netns-topology.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-# check NAME CONDITION-STATUS [explanation...]
-check() {
-	check_name=$1
-	check_status=$2
-	shift 2
-	if [ "$check_status" -eq 0 ]; then pass "$check_name"; else fail "$check_name" "$@"; fi
-}
-
-if [ "$(id -u)" != 0 ]; then
-	fail egress_netns "needs root for network namespaces, NFQUEUE and packet sockets"
+require_root egress_netns "needs root for network namespaces, NFQUEUE and packet sockets" || exit 0
+for tool in $(missing_tools cc "$PY" iptables ip6tables timeout); do
+	fail "egress_netns_needs_$tool" "run scripts/install-deps.sh"
 	exit 0
-fi
-for tool in cc $PY iptables ip6tables timeout; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		fail "egress_netns_needs_$tool" "run scripts/install-deps.sh"
-		exit 0
-	fi
 done
 
 # The probe uses the daemon's own code, compiled from the sources (the
@@ -70,13 +36,7 @@ if ! cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -I"$TOP/include" -I"$sr
 fi
 pass egress_probe_builds
 
-if ! "$TOP/scripts/netns-topology.sh" up "$P" >/dev/null; then
-	fail egress_netns "cannot create the netns topology"
-	exit 0
-fi
-B="ip netns exec $P-b"
-C="ip netns exec $P-c"
-S="ip netns exec $P-s"
+topology_up "imweg$$" || { fail egress_netns "cannot create the netns topology"; exit 0; }
 
 mac_of() { # netns dev
 	ip -n "$1" -o link show "$2" | sed -n 's|.*link/ether \([0-9a-f:]*\).*|\1|p'
@@ -145,26 +105,38 @@ else:
     sys.exit(0 if got.startswith(b"welcome\n") else 1)
 EOF
 
-wait_for() { # file text
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-}
-
 # start_server NAME PORT: the server peer in the background, listening
 start_server() {
-	$S timeout 30 $PY "$tmp/peer.py" server "$2" >"$tmp/$1.server.out" 2>&1 &
-	server_pid=$!
-	pids="$pids $server_pid"
-	wait_for "$tmp/$1.server.out" listening
+	$S timeout 30 "$PY" "$tmp/peer.py" server "$2" >"$tmp/$1.server.out" 2>&1 &
+	server_pids=$!
+	wait_until 5 "$server_pids" log_has "$tmp/$1.server.out" listening
 }
 
-stop_server() {
-	kill "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+# run_probe NAME OUT READY HOST PORT WANT PROBE-ARGS...: egress_probe in the bridge
+# namespace (output in OUT) until it prints READY, the server peer on PORT, then the
+# client, which reads WANT bytes from HOST; exit statuses in $crc (client) and $prc
+# (probe). False, after FAIL NAME_set_up, when the probe or the server did not come up.
+run_probe() {
+	local n=$1 out=$2 ready=$3 host=$4 port=$5 want=$6 probe
+	shift 6
+	$B timeout 30 "$tmp/egress_probe" "$@" >"$out" 2>&1 &
+	probe=$!
+	peer_pids=$probe
+	if ! wait_until 5 "$probe" log_has "$out" "$ready" || ! start_server "$n" "$port"; then
+		fail "${n}_set_up" "$(cat "$out" "$tmp/$n.server.out" 2>/dev/null)"
+		stop_pid "$probe"
+		peer_pids=""
+		stop_servers
+		return 1
+	fi
+	$C timeout 30 "$PY" "$tmp/peer.py" client "$host" "$port" "$want" "$tmp/$n.client.got" \
+		2>"$tmp/$n.client.err"
+	crc=$?
+	wait "$probe"
+	prc=$?
+	peer_pids=""
+	stop_servers
+	[ -z "${VERBOSE:-}" ] || sed 's/^/    probe: /' "$out"
 }
 
 # ---------------------------------------------------------------------
@@ -174,22 +146,9 @@ inject_case() { # name server-address port
 	l2="$n: from the bridge, on the port;"
 	l3="$n: routed from the server's namespace;"
 	want=$(printf '%s%s' "$l2" "$l3" | wc -c)
-	$B timeout 30 "$tmp/egress_probe" inject -i vc -p "$3" -a 8 \
-		-v badsum,badmac,oldts,futureack,good -d "$l2" -n "/run/netns/$P-s" -r "$l3" \
-		-t 20 >"$tmp/$n.probe" 2>&1 &
-	probe=$!
-	pids="$pids $probe"
-	if ! wait_for "$tmp/$n.probe" "listening on vc" || ! start_server "$n" "$3"; then
-		fail "${n}_set_up" "$(cat "$tmp/$n.probe" "$tmp/$n.server.out" 2>/dev/null)"
-		return
-	fi
-	$C timeout 30 $PY "$tmp/peer.py" client "$2" "$3" "$want" "$tmp/$n.client.got" \
-		2>"$tmp/$n.client.err"
-	crc=$?
-	wait "$probe"
-	prc=$?
-	stop_server
-	[ -n "${VERBOSE:-}" ] && sed 's/^/    probe: /' "$tmp/$n.probe"
+	run_probe "$n" "$tmp/$n.probe" "listening on vc" "$2" "$3" "$want" \
+		inject -i vc -p "$3" -a 8 -v badsum,badmac,oldts,futureack,good -d "$l2" \
+		-n "/run/netns/$P-s" -r "$l3" -t 20 || return
 	check "${n}_client_connected" $crc "$(cat "$tmp/$n.client.err")"
 	grep -q "^learnt server_mac=$SMAC client_mac=$CMAC .* ts=yes" "$tmp/$n.probe"
 	check "${n}_probe_learnt_macs_and_timestamps" $? "$(grep -v sent "$tmp/$n.probe")"
@@ -224,20 +183,7 @@ meta_case() { # name server-address server-pattern client-pattern (for grep)
 	n=$1
 	host=$2
 	shift
-	$B timeout 20 "$tmp/egress_probe" meta 7 6 10 >"$tmp/$n.meta" 2>&1 &
-	probe=$!
-	pids="$pids $probe"
-	if ! wait_for "$tmp/$n.meta" "bound queue" || ! start_server "$n" 7004; then
-		fail "${n}_set_up" "$(cat "$tmp/$n.meta" "$tmp/$n.server.out" 2>/dev/null)"
-		return
-	fi
-	$C timeout 30 $PY "$tmp/peer.py" client "$host" 7004 0 "$tmp/$n.client.got" \
-		2>"$tmp/$n.client.err"
-	crc=$?
-	wait "$probe"
-	prc=$?
-	stop_server
-	[ -n "${VERBOSE:-}" ] && sed 's/^/    meta: /' "$tmp/$n.meta"
+	run_probe "$n" "$tmp/$n.meta" "bound queue" "$host" 7004 0 meta 7 6 10 || return
 	check "${n}_queued_connection_works" $crc "$(cat "$tmp/$n.client.err")"
 	check "${n}_six_packets_seen" $prc "$(cat "$tmp/$n.meta")"
 	c2s=$(grep -c "^meta src=$3:" "$tmp/$n.meta")
