@@ -11,11 +11,10 @@
 #  - two imwired instances with distinct sensor names into one PostgreSQL.
 # Needs root (network namespaces for the live traffic, server users).
 set -u
-PY=/usr/bin/python3
-PEER="$TOP/tests/peers/linepeer.py"
-tmp=$(mktemp -d)
+. "$TOP/tests/lib.sh"
+begin_test
 DBTMP=$tmp/db
-chmod 755 "$tmp" && mkdir "$DBTMP"
+mkdir "$DBTMP"
 NSA="imwdb$$a"
 NSB="imwdb$$b"
 pid_a=""
@@ -23,45 +22,24 @@ pid_b=""
 
 . "$TOP/tests/dbservers.sh"
 
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
-
 # A tap daemon notices a stop when its next packet arrives: send one.
 wake() { # namespace
-	ip netns exec "$1" $PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))' 2>/dev/null
+	ip netns exec "$1" "$PY" -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))' 2>/dev/null
 }
 
-stop_daemon() { # pid, namespace
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 300 ]; do
-		[ $((i % 10)) -eq 0 ] && wake "$2"
-		i=$((i + 1))
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+stop_tap() { # pid, namespace: at most 30 s, waking it once a second
+	stop_pid "$1" 30 wake "$2"
 }
 
-cleanup() {
-	stop_daemon "$pid_a" "$NSA"
-	stop_daemon "$pid_b" "$NSB"
+cleanup_more() {
+	stop_tap "$pid_a" "$NSA"
+	stop_tap "$pid_b" "$NSB"
 	db_cleanup
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	fail db_servers "needs root (network namespaces, server users)"
-	exit 0
-fi
+require_root db_servers "needs root (network namespaces, server users)" || exit 0
 if ! pg_init; then
 	fail db_servers "cannot start PostgreSQL" "$(tail -n 5 "$DBTMP/pg-init.log" "$DBTMP/pg.log" 2>&1)"
 	exit 0
@@ -143,17 +121,12 @@ write_conf() { # file, sensor, spool dir, jsonl, with_mysql
 	} >"$1"
 }
 
-start_daemon() { # namespace, config, log; pid in $started
+# start_tap NAMESPACE CONFIG LOG [N]: imwired --tap lo, appending to LOG (the sanitizer check
+# at the end reads every run's), ready once LOG has N (1) "tap on lo" lines; pid in $started
+start_tap() {
 	ip netns exec "$1" "$BIN/imwired" -d --tap lo -c "$2" >>"$3" 2>&1 &
 	started=$!
-	i=0
-	while [ "$(grep -c 'tap on lo' "$3" 2>/dev/null)" -lt "${4:-1}" ]; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$started" 2>/dev/null; then
-			return 1
-		fi
-		sleep 0.05
-	done
+	wait_until 5 "$started" log_has "$3" 'tap on lo' "${4:-1}"
 }
 
 # burst NAMESPACE PREFIX CHUNKS PER_CHUNK PAUSE: an IRC client sends
@@ -171,11 +144,11 @@ burst() {
 		echo close
 	} >"$tmp/$2.client"
 	: >"$tmp/$2.server"
-	ip netns exec "$1" $PY "$PEER" server 6667 "$tmp/$2.server" "$tmp/$2.server.got" \
+	ip netns exec "$1" "$PY" "$PEERS/linepeer.py" server 6667 "$tmp/$2.server" "$tmp/$2.server.got" \
 		2>"$tmp/$2.server.err" &
 	spid=$!
 	sleep 0.3
-	ip netns exec "$1" $PY "$PEER" client 127.0.0.1 6667 "$tmp/$2.client" \
+	ip netns exec "$1" "$PY" "$PEERS/linepeer.py" client 127.0.0.1 6667 "$tmp/$2.client" \
 		"$tmp/$2.client.got" 2>"$tmp/$2.client.err"
 	wait $spid
 }
@@ -203,7 +176,7 @@ order_my() {
 
 # 1. Both servers stop in the middle of a burst and come back.
 write_conf "$tmp/a.conf" bridge-a "$tmp/spool-a" "$tmp/a.jsonl" yes
-if ! start_daemon "$NSA" "$tmp/a.conf" "$tmp/a.log"; then
+if ! start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log"; then
 	fail db_burst "imwired did not start" "$(tail -5 "$tmp/a.log")"
 	exit 0
 fi
@@ -218,7 +191,7 @@ sleep 0.6
 pg_start
 my_start
 wait $bpid
-stop_daemon "$pid_a" "$NSA"
+stop_tap "$pid_a" "$NSA"
 pid_a=""
 n=2000
 decoded=$(grep -c '"text":"burst-' "$tmp/a.jsonl")
@@ -240,21 +213,21 @@ done
 # 2. The daemon stops while the servers are down; the next start resumes.
 pg_stop
 my_stop
-start_daemon "$NSA" "$tmp/a.conf" "$tmp/a.log" 2 && pid_a=$started
+start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log" 2 && pid_a=$started
 burst "$NSA" spooled 5 100 0.05
-stop_daemon "$pid_a" "$NSA"
+stop_tap "$pid_a" "$NSA"
 pid_a=""
 spool_size=$(($(stat -c %s "$tmp/spool-a/pgsql.spool") + $(stat -c %s "$tmp/spool-a/mysql.spool")))
 pg_start
 my_start
-start_daemon "$NSA" "$tmp/a.conf" "$tmp/a.log" 3 && pid_a=$started
+start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log" 3 && pid_a=$started
 i=0
 while [ $i -lt 150 ]; do
 	[ "$(count_pg bridge-a spooled)" = "500 500 500" ] && [ "$(count_my bridge-a spooled)" = "500 500 500" ] && break
 	i=$((i + 1))
 	sleep 0.1
 done
-stop_daemon "$pid_a" "$NSA"
+stop_tap "$pid_a" "$NSA"
 pid_a=""
 for db in pg my; do
 	got=$(count_$db bridge-a spooled)
@@ -278,7 +251,7 @@ done
 # replayed once it answers again.
 write_conf "$tmp/slow.conf" bridge-slow "$tmp/spool-slow" "$tmp/slow.jsonl" no
 echo "db_timeout=1" >>"$tmp/slow.conf"
-start_daemon "$NSA" "$tmp/slow.conf" "$tmp/slow.log" && pid_a=$started
+start_tap "$NSA" "$tmp/slow.conf" "$tmp/slow.log" && pid_a=$started
 burst "$NSA" slow 30 40 0.05 &
 bpid=$!
 sleep 0.6
@@ -287,7 +260,7 @@ kill -STOP $frozen
 sleep 2.5
 kill -CONT $frozen
 wait $bpid
-stop_daemon "$pid_a" "$NSA"
+stop_tap "$pid_a" "$NSA"
 pid_a=""
 got=$(count_pg bridge-slow slow)
 if [ "$got" = "1200 1200 1200" ] && grep -q 'no answer from the server in time' "$tmp/slow.log" &&
@@ -299,14 +272,14 @@ fi
 
 # 4. Two bridges, one archive.
 write_conf "$tmp/b.conf" bridge-b "$tmp/spool-b" "$tmp/b.jsonl" no
-start_daemon "$NSA" "$tmp/a.conf" "$tmp/a.log" 4 && pid_a=$started
-start_daemon "$NSB" "$tmp/b.conf" "$tmp/b.log" && pid_b=$started
+start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log" 4 && pid_a=$started
+start_tap "$NSB" "$tmp/b.conf" "$tmp/b.log" && pid_b=$started
 burst "$NSA" twoA 6 50 0.05 &
 b1=$!
 burst "$NSB" twoB 6 50 0.05
 wait $b1
-stop_daemon "$pid_a" "$NSA"
-stop_daemon "$pid_b" "$NSB"
+stop_tap "$pid_a" "$NSA"
+stop_tap "$pid_b" "$NSB"
 pid_a=""
 pid_b=""
 a=$(count_pg bridge-a twoA)
