@@ -9,9 +9,8 @@
 # with the same binary).
 set -u
 BIN=${BIN:?} TOP=${TOP:?}
-PY=/usr/bin/python3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$TOP/tests/lib.sh"
+begin_test
 
 MAX_FLOWS=2000
 FLOW_BUFFER=65536
@@ -23,47 +22,43 @@ FLOW_COST=2048
 ASAN_FACTOR=4
 SLACK_KB=16384
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; }
-
-if ! "$BIN/gen/gen_flood" "$work" >"$work/gen.log" 2>&1; then
-	cat "$work/gen.log"
+if ! "$BIN/gen/gen_flood" "$tmp" >"$tmp/gen.log" 2>&1; then
+	cat "$tmp/gen.log"
 	fail limits_flood_capture_generated
 	exit 0
 fi
 printf 'max_flows=%s\nflow_buffer_bytes=%s\nmax_buffered_bytes=%s\n' \
-	"$MAX_FLOWS" "$FLOW_BUFFER" "$MAX_BUFFERED" >"$work/caps.conf"
+	"$MAX_FLOWS" "$FLOW_BUFFER" "$MAX_BUFFERED" >"$tmp/caps.conf"
 
 # Peak RSS in KB of one imwire read (a small ASan quarantine: freed memory
 # is what we measure, not what ASan keeps to catch use-after-free).
 peak_rss() { # out-jsonl, args...
 	out=$1
 	shift
-	ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=1 /usr/bin/time -f '%M' -o "$work/time" \
-		"$BIN/imwire" read --quiet "$@" >"$out" 2>"$work/err" || {
-		cat "$work/err" >&2
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:quarantine_size_mb=1 /usr/bin/time -f '%M' -o "$tmp/time" \
+		"$BIN/imwire" read --quiet "$@" >"$out" 2>"$tmp/err" || {
+		cat "$tmp/err" >&2
 		echo 0
 		return
 	}
-	tail -1 "$work/time"
+	tail -1 "$tmp/time"
 }
 
-rss_alone=$(peak_rss "$work/alone.jsonl" "$work/flood_irc.pcap")
-rss_capped=$(peak_rss "$work/capped.jsonl" --config "$work/caps.conf" --stats "$work/stats.json" \
-	"$work/flood.pcap")
-rss_default=$(peak_rss "$work/default.jsonl" "$work/flood.pcap")
+rss_alone=$(peak_rss "$tmp/alone.jsonl" "$tmp/flood_irc.pcap")
+rss_capped=$(peak_rss "$tmp/capped.jsonl" --config "$tmp/caps.conf" --stats "$tmp/stats.json" \
+	"$tmp/flood.pcap")
+rss_default=$(peak_rss "$tmp/default.jsonl" "$tmp/flood.pcap")
 
-if [ ! -s "$work/stats.json" ] || ! "$BIN/imwire" stats "$work/stats.json" >"$work/stats.txt"; then
+if [ ! -s "$tmp/stats.json" ] || ! "$BIN/imwire" stats "$tmp/stats.json" >"$tmp/stats.txt"; then
 	fail limits_stats_file_written
 	exit 0
 fi
 pass limits_stats_file_written
-grep -q '^total:' "$work/stats.txt" && grep -q 'pressure_sheds:' "$work/stats.txt" &&
+grep -q '^total:' "$tmp/stats.txt" && grep -q 'pressure_sheds:' "$tmp/stats.txt" &&
 	pass limits_imwire_stats_prints || fail limits_imwire_stats_prints
 
 counter() { # section.name from the total
-	"$PY" -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; s,n=sys.argv[2].split("."); print(t[s][n])' \
-		"$work/stats.json" "$1"
+	stats_counter "$tmp/stats.json" "$1"
 }
 
 evicted=$(counter flow.flows_evicted)
@@ -90,7 +85,7 @@ peak=$(counter flow.buffered_peak)
 	fail limits_buffered_bytes_bounded "peak $peak cap $MAX_BUFFERED"
 
 # The IRC session: the same events as alone (flow ids and times differ).
-if "$PY" - "$work/alone.jsonl" "$work/capped.jsonl" "$work/default.jsonl" <<'PYEOF'; then
+if "$PY" - "$tmp/alone.jsonl" "$tmp/capped.jsonl" "$tmp/default.jsonl" <<'PYEOF'; then
 import json, sys
 def irc(path):
     keys = ("proto", "dir", "kind", "local", "remote", "group", "text")
