@@ -6,27 +6,12 @@
 # must print it, and the file written at exit must hold the final counts.
 set -u
 BIN=${BIN:?} TOP=${TOP:?}
-PY=/usr/bin/python3
+. "$TOP/tests/lib.sh"
+begin_test
 NS=imwst$$
-tmp=$(mktemp -d)
-daemon_pid=""
-server_pid=""
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; }
-
-cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
-	i=0
-	while [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+cleanup_more() {
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 
 if [ "$(id -u)" != 0 ] || ! ip netns add "$NS" 2>"$tmp/err"; then
 	fail stats_namespace "$(cat "$tmp/err" 2>/dev/null; echo "needs root")"
@@ -39,18 +24,12 @@ for dir in --dport --sport; do
 done
 
 printf 'stats_file=%s\njsonl_file=%s\n' "$tmp/run/stats.json" "$tmp/events.jsonl" >"$tmp/d.conf"
-ip netns exec "$NS" "$BIN/imwired" -d -c "$tmp/d.conf" --queue 0 >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
+daemon_in="ip netns exec $NS"
+start_daemon "$tmp/d.conf" --queue 0
 
 # counter SECTION.NAME from the total, or -1 when the file is not there yet
 counter() {
-	"$PY" -c 'import json,sys
-try:
-    t=json.load(open(sys.argv[1]))["total"]
-    s,n=sys.argv[2].split(".")
-    print(t[s][n])
-except Exception:
-    print(-1)' "$tmp/run/stats.json" "$1"
+	stats_counter "$tmp/run/stats.json" "$1"
 }
 
 wait_counter() { # name, minimum, tenths of a second
@@ -71,14 +50,14 @@ fi
 
 printf 'expectline NICK alice\nsend :irc.example 001 alice :Welcome\nexpectline PRIVMSG bob :counted\nclose\n' >"$tmp/server.script"
 printf 'send NICK alice\nexpectline :irc.example 001 alice :Welcome\nsend PRIVMSG bob :counted\nsleep 0.3\nclose\n' >"$tmp/client.script"
-ip netns exec "$NS" "$PY" "$TOP/tests/peers/linepeer.py" server 6667 "$tmp/server.script" "$tmp/server.out" &
-server_pid=$!
-sleep 0.3
-ip netns exec "$NS" "$PY" "$TOP/tests/peers/linepeer.py" client 127.0.0.1 6667 "$tmp/client.script" "$tmp/client.out"
+ip netns exec "$NS" "$PY" "$PEERS/linepeer.py" server 6667 "$tmp/server.script" "$tmp/server.out" &
+peer_pids=$!
+wait_until 5 "$peer_pids" port_listens "ip netns exec $NS" 6667
+ip netns exec "$NS" "$PY" "$PEERS/linepeer.py" client 127.0.0.1 6667 "$tmp/client.script" "$tmp/client.out"
 client_rc=$?
-wait "$server_pid"
+wait "$peer_pids"
 server_rc=$?
-server_pid=""
+peer_pids=""
 [ $client_rc -eq 0 ] && [ $server_rc -eq 0 ] && pass stats_irc_through_the_queue ||
 	fail stats_irc_through_the_queue "client $client_rc server $server_rc"
 
@@ -101,14 +80,8 @@ packets_before=$(counter engine.packets)
 # removed, then killed right away: the file after exit is the exit write
 # (or a periodic one in the same tenth of a second: the same counts)
 rm -f "$tmp/run/stats.json"
-kill -TERM "$daemon_pid"
-i=0
-while kill -0 "$daemon_pid" 2>/dev/null && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-wait "$daemon_pid"
-rc=$?
+stop_pid "$daemon_pid"
+rc=$stopped_rc
 daemon_pid=""
 after=$(counter engine.packets)
 [ $rc -eq 0 ] && [ "$after" -ge "$packets_before" ] && [ "$after" -gt 0 ] &&
