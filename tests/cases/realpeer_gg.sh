@@ -6,112 +6,73 @@
 # read` on the capture must report exactly the messages sent. A missing
 # package is a FAIL. Env: BIN (holds imwire), TOP (repository root).
 set -u
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$p" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$TOP/tests/lib.sh"
+begin_test
 
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-PY=/usr/bin/python3
-for tool in cc tcpdump $PY; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "FAIL realpeer_gg_needs_$tool (run scripts/install-deps.sh)"
-		exit 1
-	fi
+for tool in $(missing_tools cc tcpdump "$PY"); do
+	fail "realpeer_gg_needs_$tool" "run scripts/install-deps.sh"
+	exit 1
 done
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 # shellcheck disable=SC2086
 cc $CFLAGS -o "$tmp/gg_server" "$TOP/tests/peers/gg_server.c" 2>"$tmp/cc.err"
-result realpeer_gg_server_builds $?
+check realpeer_gg_server_builds $?
 # shellcheck disable=SC2086
 if ! cc $CFLAGS -o "$tmp/gg_client" "$TOP/tests/peers/gg_client.c" -lgadu 2>>"$tmp/cc.err"; then
-	echo "FAIL realpeer_gg_libgadu_client_builds (libgadu-dev: run scripts/install-deps.sh)"
-	cat "$tmp/cc.err"
+	fail realpeer_gg_libgadu_client_builds "libgadu-dev: run scripts/install-deps.sh" \
+		"$(cat "$tmp/cc.err")"
 	exit 1
 fi
-echo "PASS realpeer_gg_libgadu_client_builds"
+pass realpeer_gg_libgadu_client_builds
 
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 timeout 60 "$tmp/gg_server" "$port" 45 >"$tmp/server.out" 2>&1 &
-pids="$pids $!"
-i=0
-until grep -q listening "$tmp/server.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 50 ]; then
-		echo "FAIL realpeer_gg_server_listens"
-		exit 1
-	fi
-	sleep 0.1
-done
-timeout 60 tcpdump -i lo -U -n -w "$tmp/cap.pcap" "tcp port $port" 2>"$tmp/tcpdump.err" &
-pids="$pids $!"
-i=0
-until grep -q listening "$tmp/tcpdump.err" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 100 ]; then
-		echo "FAIL realpeer_gg_capture_starts"
-		cat "$tmp/tcpdump.err"
-		exit 1
-	fi
-	sleep 0.1
-done
+server_pids=$!
+if ! wait_until 5 "$server_pids" log_has "$tmp/server.out" listening; then
+	fail realpeer_gg_server_listens "$(tail -5 "$tmp/server.out")"
+	exit 1
+fi
+if ! start_capture "" lo "$tmp/cap.pcap" "tcp port $port"; then
+	fail realpeer_gg_capture_starts "$(cat "$tmp/cap.pcap.err")"
+	exit 1
+fi
 
 printf '%s\n' "hello bob" "Zażółć gęślą jaźń" "<b>not html</b> & more" >"$tmp/lines"
 timeout 50 "$tmp/gg_client" 127.0.0.1 "$port" "$tmp/lines" >"$tmp/client.out" 2>&1
 rc=$?
-result realpeer_gg_libgadu_sessions_exchange_messages $rc
-[ $rc -eq 0 ] || tail -20 "$tmp/client.out"
-sleep 1
-for p in $pids; do
-	kill "$p" 2>/dev/null
-done
-sleep 1
+check realpeer_gg_libgadu_sessions_exchange_messages $rc "$(tail -20 "$tmp/client.out")"
+stop_captures
+stop_servers
 
 "$BIN/imwire" read --format jsonl "$tmp/cap.pcap" >"$tmp/events.jsonl" 2>"$tmp/read.err"
-result realpeer_gg_read_ok $?
+check realpeer_gg_read_ok $?
 grep -q 'IM sessions: gg 2' "$tmp/read.err"
-result realpeer_gg_two_sessions_detected_off_port $?
+check realpeer_gg_two_sessions_detected_off_port $?
 for uin in 1111111 2222222; do
 	n=$(grep -F '"dir":"out","kind":"login"' "$tmp/events.jsonl" | grep -c -F "\"local\":\"$uin\"")
 	[ "$n" -eq 1 ]
-	result "realpeer_gg_login_$uin" $?
+	check "realpeer_gg_login_$uin" $?
 done
 # Each of the 2 x 3 texts is seen leaving one client and reaching the other.
 n=$(grep -c '"kind":"message"' "$tmp/events.jsonl")
 [ "$n" -eq 12 ]
-result "realpeer_gg_twelve_message_events_got_$n" $?
+check "realpeer_gg_twelve_message_events_got_$n" $?
 check_msg() { # name, dir, local, remote, json-text
 	n=$(grep -F "\"dir\":\"$2\",\"kind\":\"message\",\"local\":\"$3\",\"remote\":\"$4\"" \
 		"$tmp/events.jsonl" | grep -c -F "\"text\":$5")
 	[ "$n" -eq 1 ]
-	result "$1" $?
+	check "$1" $?
 }
 k=0
 while IFS= read -r line; do
 	k=$((k + 1))
-	ja=$(printf 'a:%s' "$line" | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read(), ensure_ascii=False))')
-	jb=$(printf 'b:%s' "$line" | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read(), ensure_ascii=False))')
+	ja=$(json_string "a:$line")
+	jb=$(json_string "b:$line")
 	check_msg "realpeer_gg_alice_sends_line$k" out 1111111 2222222 "$ja"
 	check_msg "realpeer_gg_bob_receives_line$k" in 2222222 1111111 "$ja"
 	check_msg "realpeer_gg_bob_answers_line$k" out 2222222 1111111 "$jb"
 	check_msg "realpeer_gg_alice_receives_line$k" in 1111111 2222222 "$jb"
 done <"$tmp/lines"
 [ "$(grep -c '"kind":"error"' "$tmp/events.jsonl")" -eq 0 ] && ! grep -q 'resyncs after garbage' "$tmp/read.err"
-result realpeer_gg_no_errors_or_resyncs $?
+check realpeer_gg_no_errors_or_resyncs $?
 exit 0
