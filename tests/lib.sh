@@ -94,7 +94,7 @@ golden() {
 	if [ $rc -eq 0 ] && [ $same -eq 0 ]; then
 		pass "golden_$1"
 	else
-		fail "golden_$1" "exit $rc"
+		fail "golden_$1" "imwire read: exit status $rc; its output against $3:"
 		head -40 "$tmp/$1.diff" | sed 's/^/    /'
 		head -5 "$tmp/$1.err" | sed 's/^/    /'
 	fi

@@ -12,8 +12,8 @@
 set -u
 PCAPS=$TOP/../shared/pcaps/irc
 EXPECTED=$TOP/tests/pcaps/expected
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$TOP/tests/lib.sh"
+begin_test
 tab=$(printf '\t')
 
 # name:capture file:message events. zeek_irc-dcc-send has 8 PRIVMSG lines:
@@ -29,25 +29,6 @@ zeek_irc-more-commands:zeek_irc-more-commands.pcap:0
 zeek_contentline-irc-5k-line:zeek_contentline-irc-5k-line.pcap:0
 zeek_irc-starttls:zeek_irc-starttls.pcap:0
 "
-
-result() { # name, status (0 = pass), detail
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1${3:+: $3}"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	[ "$got" -eq "$want" ]
-	result "$name" $? "$got line(s), want $want, matching: $*"
-}
 
 # Message events of a JSON lines file as dir<TAB>remote<TAB>text, the text
 # still JSON-escaped like the .texts lists.
@@ -66,19 +47,9 @@ for entry in $CAPTURES; do
 	rest=${entry#*:}
 	file=${rest%%:*}
 	want=${rest#*:}
-	out=$tmp/$cap.jsonl
+	out=$tmp/irc_$cap.jsonl
 
-	"$BIN/imwire" read --format jsonl "$PCAPS/$file" >"$out" 2>"$tmp/$cap.err"
-	rc=$?
-	diff -u "$EXPECTED/irc_$cap.jsonl" "$out" >"$tmp/$cap.diff"
-	same=$?
-	if [ "$rc" -eq 0 ] && [ "$same" -eq 0 ]; then
-		echo "PASS golden_irc_$cap"
-	else
-		echo "FAIL golden_irc_$cap (exit $rc)"
-		head -40 "$tmp/$cap.diff"
-		head -5 "$tmp/$cap.err"
-	fi
+	golden "irc_$cap" "$PCAPS/$file" "$EXPECTED/irc_$cap.jsonl"
 
 	fact "message_count_$cap" "$want" "$out" '"proto":"irc"' '"kind":"message"'
 
@@ -86,12 +57,12 @@ for entry in $CAPTURES; do
 	sort "$EXPECTED/irc_$cap.texts" >"$tmp/$cap.want"
 	diff -u "$tmp/$cap.want" "$tmp/$cap.got" >"$tmp/$cap.tdiff"
 	same=$?
-	result "message_texts_match_tshark_$cap" $same
+	check "message_texts_match_tshark_$cap" $same
 	[ "$same" -eq 0 ] || head -20 "$tmp/$cap.tdiff"
 done
 
 # Facts the lists above do not cover.
-D=$tmp/zeek_irc-dcc-send.jsonl
+D=$tmp/irc_zeek_irc-dcc-send.jsonl
 fact dcc_send_file_event 1 "$D" '"dir":"out","kind":"file"' '"remote":"tim1"' \
 	'"text":"ssh.trace (1320211 bytes)"' '"file_name":"ssh.trace"' '"file_size":1320211'
 fact dcc_chat_is_rendezvous 1 "$D" '"kind":"rendezvous"' '"text":"DCC CHAT CHAT 167772167 59214"'
@@ -99,26 +70,26 @@ fact dcc_local_from_001 12 "$D" '"local":"tim2"'
 fact dcc_login_once 1 "$D" '"kind":"login"'
 fact dcc_logout_once 1 "$D" '"dir":"out","kind":"logout"' '"text":"leaving"'
 
-T=$tmp/zeek_irc-starttls.jsonl
+T=$tmp/irc_zeek_irc-starttls.jsonl
 fact starttls_encrypted 1 "$T" '"dir":"in","kind":"encrypted"' '"remote":"irc.joulunet.org"' \
 	'"text":"STARTTLS"'
 fact starttls_nothing_else 1 "$T" '"proto":"irc"'
 
-S=$tmp/sniffglue_SkypeIRC.jsonl
+S=$tmp/irc_sniffglue_SkypeIRC.jsonl
 fact midstream_local_from_numeric 44 "$S" '"local":"vmlemon"'
 fact midstream_action_kept 2 "$S" '"kind":"message"' '"remote":"#amarok"' '"text":"eean: +ACTION '
 
-M=$tmp/zeek_irc-more-commands.jsonl
+M=$tmp/irc_zeek_irc-more-commands.jsonl
 fact server_notices_not_messages 0 "$M" '"text":"*** '
 fact nick_in_use_login_as_tim_ 1 "$M" '"kind":"login"' '"local":"tim_"'
 fact kick_is_part 2 "$M" '"kind":"part"' '"remote":"#testing"' '"text":"tim_"' \
 	'"client":"172.16.238.1:40896"'
 
-B=$tmp/zeek_irc-basic.jsonl
+B=$tmp/irc_zeek_irc-basic.jsonl
 fact basic_one_word_text 1 "$B" '"dir":"out","kind":"message"' '"remote":"#brotest"' \
 	'"group":true' '"text":"test"'
 fact basic_own_join 1 "$B" '"kind":"join"' '"remote":"#brotest"' '"text":"brotest"'
 
-W=$tmp/zeek_irc-whitespace.jsonl
+W=$tmp/irc_zeek_irc-whitespace.jsonl
 fact whitespace_runs 1 "$W" '"dir":"out","kind":"message"' '"remote":"#BROTEST"' '"text":"test"'
 fact whitespace_nick 4 "$W" '"local":"brotest"'
