@@ -7,52 +7,16 @@ set -u
 PCAPS="$TOP/tests/pcaps"
 PPA="$TOP/../shared/pcaps/msnp/markofu-pcaps_PPA_msnms.pcap"
 NAMES="ns group midstream"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
-
-golden() { # name, pcap, expected
-	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
-	rc=$?
-	diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"
-	same=$?
-	if [ "$rc" -eq 0 ] && [ "$same" -eq 0 ]; then
-		echo "PASS golden_$1"
-	else
-		echo "FAIL golden_$1 (exit $rc)"
-		head -40 "$tmp/$1.diff"
-		head -5 "$tmp/$1.err"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 # 1. The generator is deterministic and matches what is committed.
 mkdir "$tmp/gen"
 "$BIN/gen/gen_msn" "$tmp/gen"
-result gen_msn_runs $?
+check gen_msn_runs $?
 for x in $NAMES; do
 	cmp -s "$tmp/gen/msn_$x.pcap" "$PCAPS/msn_$x.pcap"
-	result "regenerated_msn_$x" $?
+	check "regenerated_msn_$x" $?
 done
 
 # 2. Decoding matches the golden files.
@@ -92,7 +56,7 @@ if command -v tshark >/dev/null 2>&1; then
 		n=$((n + 1))
 		grep -qF "\"kind\":\"message\"" "$P" && grep -F "\"text\":\"$text\"" "$P" >/dev/null || ok=1
 	done <"$tmp/tshark_texts"
-	result ppa_texts_match_tshark "$([ "$ok" -eq 0 ] && [ "$n" -eq 7 ]; echo $?)"
+	check ppa_texts_match_tshark "$([ "$ok" -eq 0 ] && [ "$n" -eq 7 ]; echo $?)"
 fi
 
 # 4. Generated captures: the facts the generator put there.
