@@ -6,46 +6,14 @@
 set -u
 PCAPS="$TOP/tests/pcaps"
 SHARED="$TOP/../shared/pcaps/gadu"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-fact() { # NAME COUNT FILE PATTERN...
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
-
-golden() { # name, pcap, expected
-	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
-	rc=$?
-	if [ "$rc" -eq 0 ] && diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"; then
-		echo "PASS golden_$1"
-	else
-		echo "FAIL golden_$1 (exit $rc)"
-		head -40 "$tmp/$1.diff"
-		head -5 "$tmp/$1.err"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 mkdir "$tmp/gen"
 "$BIN/gen/gen_gg" "$tmp/gen"
-result gen_gg_runs $?
+check gen_gg_runs $?
 cmp -s "$tmp/gen/gg_session.pcap" "$PCAPS/gg_session.pcap"
-result regenerated_gg_session $?
+check regenerated_gg_session $?
 
 golden gg_john_ekg_login "$SHARED/john-samples_ekg_login.pcap" \
 	"$PCAPS/expected/gg_john_ekg_login.jsonl"
@@ -59,7 +27,7 @@ for c in ekg:48141423 kadu:48141164; do
 	t=$(tshark -r "$SHARED/john-samples_${cl}_login.pcap" -Y gadu-gadu.login.uin \
 		-T fields -e gadu-gadu.login.uin -e ip.src -e tcp.srcport 2>/dev/null)
 	[ "$(echo "$t" | cut -f1)" = "$uin" ]
-	result "tshark_${cl}_uin_$uin" $?
+	check "tshark_${cl}_uin_$uin" $?
 	client="$(echo "$t" | cut -f2):$(echo "$t" | cut -f3)"
 	fact "${cl}_login_event" 1 "$tmp/gg_john_${cl}_login.jsonl" \
 		'"proto":"gg","dir":"out","kind":"login"' "\"local\":\"$uin\"" "\"client\":\"$client\""
@@ -70,7 +38,7 @@ S="$tmp/gg_session.jsonl"
 t=$(tshark -r "$PCAPS/gg_session.pcap" -Y gadu-gadu.login.uin -T fields \
 	-e gadu-gadu.login.uin 2>/dev/null)
 [ "$t" = 1234567 ]
-result tshark_session_uin $?
+check tshark_session_uin $?
 fact session_local 8 "$S" '"local":"1234567"'
 fact session_out_cp1250 1 "$S" '"dir":"out","kind":"message"' '"remote":"2345678"' \
 	'"text":"Cześć Bob, co słychać?"'
@@ -85,5 +53,5 @@ fact session_conference_in "1" "$S" '"dir":"in","kind":"message"' \
 fact session_typing 2 "$S" '"kind":"typing"'
 fact session_dcc7_file 1 "$S" '"kind":"file"' '"file_name":"wakacje.jpg","file_size":734003'
 grep -q 'resyncs after garbage' "$tmp/gg_session.err"
-result session_garbage_reported $?
+check session_garbage_reported $?
 exit 0
