@@ -6,64 +6,32 @@
 set -u
 PCAPS="$TOP/tests/pcaps"
 NAMES="login split reorder errors resync ipv6"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 # 1. The generator is deterministic and matches what is committed.
 mkdir "$tmp/gen"
 "$BIN/gen/gen_imip" "$tmp/gen"
-result gen_imip_runs $?
+check gen_imip_runs $?
 for x in $NAMES; do
 	cmp -s "$tmp/gen/imip_$x.pcap" "$PCAPS/imip_$x.pcap"
-	result "regenerated_imip_$x" $?
+	check "regenerated_imip_$x" $?
 done
 
 # 2. Decoding matches the golden files.
 for x in $NAMES; do
-	"$BIN/imwire" read --format jsonl "$PCAPS/imip_$x.pcap" >"$tmp/$x.jsonl" 2>"$tmp/$x.err"
-	rc=$?
-	diff -u "$PCAPS/expected/imip_$x.jsonl" "$tmp/$x.jsonl" >"$tmp/$x.diff"
-	same=$?
-	if [ "$rc" -eq 0 ] && [ "$same" -eq 0 ]; then
-		echo "PASS golden_imip_$x"
-	else
-		echo "FAIL golden_imip_$x (exit $rc)"
-		head -40 "$tmp/$x.diff"
-		head -5 "$tmp/$x.err"
-	fi
+	golden "imip_$x" "$PCAPS/imip_$x.pcap" "$PCAPS/expected/imip_$x.jsonl"
 done
 
 # 3. Key facts, independent of the golden files.
-L="$tmp/login.jsonl"
+L="$tmp/imip_login.jsonl"
 # The salt and hash of the text: md5("1919833824password").
 hash=$(printf '1919833824password' | md5sum | cut -c1-32)
 [ "$hash" = c35900c24a82592dd2d0db27c647ff17 ]
-result login_hash_is_md5_of_salt_and_password $?
+check login_hash_is_md5_of_salt_and_password $?
 grep -a -q -F "c35900c24a82592dd2d0db27c647ff17" "$PCAPS/imip_login.pcap" &&
 	grep -a -q -F "1919833824" "$PCAPS/imip_login.pcap"
-result login_capture_carries_salt_and_hash $?
+check login_capture_carries_salt_and_hash $?
 fact login_event_has_local_id_from_LOGN 1 "$L" '"dir":"out","kind":"login","local":"1234567"'
 fact login_events_all_imip 16 "$L" '"proto":"imip"'
 fact login_local_known_everywhere 16 "$L" '"local":"1234567"'
@@ -93,21 +61,21 @@ fact list_reject 1 "$L" '"dir":"out","kind":"contacts"' '"remote":"6789012"' '"t
 fact logout 1 "$L" '"dir":"out","kind":"logout"'
 fact no_errors_in_clean_session 0 "$L" '"kind":"error"'
 
-S="$tmp/split.jsonl"
+S="$tmp/imip_split.jsonl"
 fact split_message_in 1 "$S" '"dir":"in","kind":"message"' '"remote":"2345678"' \
 	'"text":"This message arrives in three TCP segments."'
 fact split_message_out 1 "$S" '"dir":"out","kind":"message"' '"remote":"2345678"' \
 	'"text":"So does this reply, cut inside its body."'
 fact split_message_count 2 "$S" '"kind":"message"'
 
-R="$tmp/reorder.jsonl"
+R="$tmp/imip_reorder.jsonl"
 fact reordered_message_once 1 "$R" '"dir":"in","kind":"message"' '"remote":"3456789"' \
 	'"text":"Segments out of order, one of them twice."'
 fact reordered_reply_once 1 "$R" '"dir":"out","kind":"message"' '"remote":"3456789"' \
 	'"text":"Got it, Bob."'
 fact reorder_message_count 2 "$R" '"kind":"message"'
 
-E="$tmp/errors.jsonl"
+E="$tmp/imip_errors.jsonl"
 fact error_count 5 "$E" '"kind":"error"'
 fact error_810_wrong_password 1 "$E" '"dir":"in","kind":"error"' '"text":"810 wrong password"'
 fact error_811_count 2 "$E" '"kind":"error"' '"text":"811 '
@@ -119,7 +87,7 @@ fact error_login_attempts 3 "$E" '"dir":"out","kind":"login"'
 fact errors_message_count 2 "$E" '"kind":"message"'
 fact presence_with_body 1 "$E" '"dir":"out","kind":"presence"' '"text":"BUSY: in a meeting"'
 
-Y="$tmp/resync.jsonl"
+Y="$tmp/imip_resync.jsonl"
 fact resync_message_count 3 "$Y" '"kind":"message"'
 fact resync_before 1 "$Y" '"dir":"out","kind":"message"' '"text":"before the broken block"'
 fact resync_after_mid_line 1 "$Y" '"dir":"out","kind":"message"' '"text":"after the broken block"'
@@ -128,10 +96,10 @@ fact resync_server_side 1 "$Y" '"dir":"in","kind":"message"' '"remote":"2345678"
 fact resync_broken_blocks_not_decoded 0 "$Y" 'lost in the noise'
 fact resync_absurd_size_not_decoded 0 "$Y" 'never decoded'
 fact resync_later_presence 1 "$Y" '"dir":"out","kind":"presence"' '"text":"AWAY"'
-grep -q 'resyncs after garbage' "$tmp/resync.err"
-result resync_reported_as_warning $?
+grep -q 'resyncs after garbage' "$tmp/imip_resync.err"
+check resync_reported_as_warning $?
 
-V="$tmp/ipv6.jsonl"
+V="$tmp/imip_ipv6.jsonl"
 fact ipv6_client_address 4 "$V" '"client":"[2001:db8::10]:50123"'
 fact ipv6_message_in 1 "$V" '"dir":"in","kind":"message"' '"local":"1234567","remote":"2345678"' \
 	'"text":"Hello over IPv6"'
