@@ -8,58 +8,24 @@ set -u
 PCAPS="$TOP/tests/pcaps"
 REAL="$TOP/../shared/pcaps/oscar/gwAdvNet20_evidence01.pcap"
 NAMES="oscar_login oscar_icq oscar_chat oscar_oft toc_v1 toc_v2"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 # 1. The generator is deterministic and matches what is committed.
 mkdir "$tmp/gen"
 "$BIN/gen/gen_oscar" "$tmp/gen"
-result gen_oscar_runs $?
+check gen_oscar_runs $?
 for x in $NAMES; do
 	cmp -s "$tmp/gen/$x.pcap" "$PCAPS/$x.pcap"
-	result "regenerated_$x" $?
+	check "regenerated_$x" $?
 done
 
 # 2. Decoding matches the golden files.
-golden() { # name, capture
-	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
-	rc=$?
-	diff -u "$PCAPS/expected/$1.jsonl" "$tmp/$1.jsonl" >"$tmp/$1.diff"
-	same=$?
-	if [ "$rc" -eq 0 ] && [ "$same" -eq 0 ]; then
-		echo "PASS golden_$1"
-	else
-		echo "FAIL golden_$1 (exit $rc)"
-		head -40 "$tmp/$1.diff"
-		head -5 "$tmp/$1.err"
-	fi
-}
 for x in $NAMES; do
-	golden "$x" "$PCAPS/$x.pcap"
+	golden "$x" "$PCAPS/$x.pcap" "$PCAPS/expected/$x.jsonl"
 done
-golden oscar_gwAdvNet20_evidence01 "$REAL"
+golden oscar_gwAdvNet20_evidence01 "$REAL" \
+	"$PCAPS/expected/oscar_gwAdvNet20_evidence01.jsonl"
 
 # 3. Key facts, independent of the golden files.
 L="$tmp/oscar_login.jsonl"
@@ -77,7 +43,7 @@ fact login_bad_flap_lost 0 "$L" 'lost words'
 fact login_resync_after_bad_flap 1 "$L" '"text":"after the bad FLAP"'
 fact login_multipart 1 "$L" '"text":"costs €5"'
 grep -q '1 malformed PDUs; 1 resyncs after garbage (7 bytes skipped)' "$tmp/oscar_login.err"
-result login_bad_flap_counted $?
+check login_bad_flap_counted $?
 
 I="$tmp/oscar_icq.jsonl"
 fact icq_uin_local 3 "$I" '"local":"123456789"'
@@ -128,6 +94,6 @@ if command -v tshark >/dev/null 2>&1; then
 	while IFS= read -r text; do
 		[ "$(grep -F -c -e "\"text\":\"$text\"" "$R")" -eq 1 ] || ok=1
 	done <"$tmp/tshark.texts"
-	result real_texts_match_tshark $ok
+	check real_texts_match_tshark $ok
 fi
 exit 0
