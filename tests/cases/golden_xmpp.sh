@@ -8,50 +8,16 @@ set -u
 PCAPS="$TOP/tests/pcaps"
 SHARED="$TOP/../shared/pcaps/xmpp"
 NAMES="chat hostile"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
-
-golden() { # name, pcap, expected
-	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
-	rc=$?
-	if [ "$rc" -eq 0 ] && diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"; then
-		echo "PASS golden_$1"
-	else
-		echo "FAIL golden_$1 (exit $rc)"
-		head -40 "$tmp/$1.diff"
-		head -5 "$tmp/$1.err"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 # 1. The generator is deterministic and matches what is committed.
 mkdir "$tmp/gen"
 "$BIN/gen/gen_xmpp" "$tmp/gen"
-result gen_xmpp_runs $?
+check gen_xmpp_runs $?
 for x in $NAMES; do
 	cmp -s "$tmp/gen/xmpp_$x.pcap" "$PCAPS/xmpp_$x.pcap"
-	result "regenerated_xmpp_$x" $?
+	check "regenerated_xmpp_$x" $?
 done
 
 # 2. Decoding matches the golden files.
@@ -69,7 +35,7 @@ Z="$tmp/xmpp_zeek_starttls.jsonl"
 n=$(tshark -r "$SHARED/zeek_xmpp-starttls.pcap" -Y 'tcp.srcport==5222 && tcp.payload' \
 	-T fields -e tcp.payload 2>/dev/null | grep -c "$(printf '<proceed' | od -An -tx1 | tr -d ' \n')")
 [ "$n" -eq 1 ]
-result tshark_sees_one_proceed $?
+check tshark_sees_one_proceed $?
 fact starttls_encrypted_event 1 "$Z" '"dir":"in","kind":"encrypted"' '"remote":"jabber.ccc.de"' \
 	'"client":"198.128.203.95:56048"' '"text":"STARTTLS"'
 fact starttls_only_event 1 "$Z" '"proto":"xmpp"'
@@ -77,7 +43,7 @@ D="$tmp/xmpp_zeek_dialback_starttls.jsonl"
 fact dialback_s2s_encrypted 1 "$D" '"kind":"encrypted"' '"remote":"0xxon.net"' \
 	'"client":"184.73.173.246:1193"'
 grep -q 'IM sessions: xmpp 1' "$tmp/xmpp_zeek_dialback_starttls.err"
-result dialback_detected_by_payload_on_5269 $?
+check dialback_detected_by_payload_on_5269 $?
 
 C="$tmp/xmpp_chat.jsonl"
 fact chat_login_full_jid 1 "$C" '"kind":"login"' '"text":"alice@example.org/laptop"'
@@ -105,5 +71,5 @@ fact hostile_good_messages_survive 4 "$H" '"kind":"message"' '"text":"still deco
 fact hostile_entities_never_expanded 0 "$H" 'lol'
 fact hostile_huge_attribute_dropped 0 "$H" 'never decoded'
 grep -q 'resyncs after garbage' "$tmp/xmpp_hostile.err"
-result hostile_reported_as_warning $?
+check hostile_reported_as_warning $?
 exit 0
