@@ -7,57 +7,25 @@
 set -u
 PCAPS="$TOP/tests/pcaps"
 NAMES="session malformed midstream"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-result() { # name, status (0 = pass)
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
-
-# fact NAME COUNT FILE PATTERN...: exactly COUNT lines of FILE contain
-# every fixed-string PATTERN.
-fact() {
-	name=$1 want=$2 file=$3
-	shift 3
-	cp "$file" "$tmp/sel"
-	for pat in "$@"; do
-		grep -F -e "$pat" "$tmp/sel" >"$tmp/sel.next"
-		mv "$tmp/sel.next" "$tmp/sel"
-	done
-	got=$(wc -l <"$tmp/sel" | tr -d ' ')
-	if [ "$got" -eq "$want" ]; then
-		echo "PASS $name"
-	else
-		echo "FAIL $name: $got line(s), want $want, matching: $*"
-	fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 # 1. The generator is deterministic and matches what is committed.
 mkdir "$tmp/gen"
 "$BIN/gen/gen_ymsg" "$tmp/gen"
-result gen_ymsg_runs $?
+check gen_ymsg_runs $?
 for x in $NAMES; do
 	cmp -s "$tmp/gen/ymsg_$x.pcap" "$PCAPS/ymsg_$x.pcap"
-	result "regenerated_ymsg_$x" $?
+	check "regenerated_ymsg_$x" $?
 done
 
 # 2. Decoding matches the golden files.
 for x in $NAMES; do
-	"$BIN/imwire" read --format jsonl "$PCAPS/ymsg_$x.pcap" >"$tmp/$x.jsonl" 2>"$tmp/$x.err"
-	rc=$?
-	diff -u "$PCAPS/expected/ymsg_$x.jsonl" "$tmp/$x.jsonl" >"$tmp/$x.diff"
-	same=$?
-	if [ "$rc" -eq 0 ] && [ "$same" -eq 0 ]; then
-		echo "PASS golden_ymsg_$x"
-	else
-		echo "FAIL golden_ymsg_$x (exit $rc)"
-		head -40 "$tmp/$x.diff"
-		head -5 "$tmp/$x.err"
-	fi
+	golden "ymsg_$x" "$PCAPS/ymsg_$x.pcap" "$PCAPS/expected/ymsg_$x.jsonl"
 done
 
 # 3. Key facts, independent of the golden files.
-S="$tmp/session.jsonl"
+S="$tmp/ymsg_session.jsonl"
 L='"local":"alice_y"'
 fact login 1 "$S" '"dir":"in","kind":"login"' "$L"
 fact offline_1 1 "$S" '"remote":"carol_y"' '"text":"did you get my mail?"'
@@ -83,12 +51,12 @@ fact room_msg_in 1 "$S" '"dir":"in","kind":"message"' '"text":"frank_y: anyone t
 fact room_msg_out 1 "$S" '"dir":"out","kind":"message"' '"text":"yes, runs fine"'
 fact room_invite_in 1 "$S" '"dir":"in","kind":"rendezvous"' '"remote":"Kernel:2"' '"text":"frank_y: better room here"'
 fact logout 1 "$S" '"dir":"out","kind":"logout"'
-M="$tmp/malformed.jsonl"
+M="$tmp/ymsg_malformed.jsonl"
 fact malformed_survivors 4 "$M" '"kind":"message"' '"text":"good after'
 fact malformed_nothing_bad 0 "$M" '"text":"length too'
-grep -q 'resyncs after garbage' "$tmp/malformed.err"
-result malformed_counted $?
-fact midstream 2 "$tmp/midstream.jsonl" '"kind":"message"' '"remote":"bob_y"'
+grep -q 'resyncs after garbage' "$tmp/ymsg_malformed.err"
+check malformed_counted $?
+fact midstream 2 "$tmp/ymsg_midstream.jsonl" '"kind":"message"' '"remote":"bob_y"'
 if command -v tshark >/dev/null 2>&1; then
 	# Wireshark's own dissector reads the same message texts (key 14).
 	tshark -r "$PCAPS/ymsg_session.pcap" -Y 'ymsg.service == 6' -T fields \
@@ -98,6 +66,6 @@ if command -v tshark >/dev/null 2>&1; then
 		"Hi Bob, lunch at noon?"; do
 		grep -qF "$t" "$tmp/ws" || ok=1
 	done
-	result session_texts_match_tshark $ok
+	check session_texts_match_tshark $ok
 fi
 exit 0
