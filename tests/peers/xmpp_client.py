@@ -12,6 +12,9 @@ one step a line, done in order ("#" lines and blank lines are skipped):
   say USER TO TEXT...      a chat message to TO@DOMAIN (TEXT is the rest)
   wait USER COUNT          wait until USER has received COUNT messages
   quit USER                close the stream and wait for the server's close
+  connect-sm USER          the same with XEP-0198 stream management asked
+                           for (slixmpp's xep_0198), if the server offers it
+  sm USER on|off           check whether stream management got enabled
   signal USER PATH         create the file PATH (tells another process
                            in another namespace that USER is online)
 
@@ -37,6 +40,7 @@ class Client(slixmpp.ClientXMPP):
         self.ready = asyncio.Event()
         self.changed = asyncio.Event()
         self.failed = False
+        self.sm_enabled = False
         self.quit_sent = False
         self.end_reason = None
         self.closed = False
@@ -47,6 +51,11 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("failed_auth", self.on_fail)
         self.add_event_handler("disconnected", self.on_disconnected)
+        self.add_event_handler("sm_enabled", self.on_sm_enabled)
+
+    def on_sm_enabled(self, _event):
+        self.sm_enabled = True
+        self.changed.set()
 
     async def on_start(self, _event):
         self.send_presence()
@@ -102,8 +111,10 @@ async def run(host, port, domain, password, steps, outdir, clients):
         words = line.split()
         op, user = words[0], words[1]
         ok = True
-        if op == "connect":
+        if op in ("connect", "connect-sm"):
             c = Client("%s@%s/peer" % (user, domain), password, outdir, user)
+            if op == "connect-sm":
+                c.register_plugin("xep_0198")
             clients[user] = c
             c.connect((host, port), disable_starttls=True, use_ssl=False, force_starttls=False)
             c["feature_mechanisms"].unencrypted_plain = True
@@ -120,6 +131,14 @@ async def run(host, port, domain, password, steps, outdir, clients):
             c.quit_sent = True
             await c.disconnect(wait=STEP_TIMEOUT)
             ok = await wait_for(c, lambda: c.closed)
+        elif op == "sm":
+            # Enabling follows the session start closely: give it a moment.
+            c, want = clients[user], words[2] == "on"
+            if want:
+                ok = await wait_for(c, lambda: c.sm_enabled)
+            else:
+                await asyncio.sleep(1)
+                ok = not c.sm_enabled
         elif op == "signal":
             with open(words[2], "w"):
                 pass
