@@ -23,6 +23,7 @@ server_pids=""
 peer_pids=""
 capture_pids=""
 topology=""
+PIN=""
 # The XMPP account every script registers: bare JIDs USER@$domain.
 domain=imwire.test
 password=pw-imwire
@@ -98,6 +99,28 @@ golden() {
 		head -40 "$tmp/$1.diff" | sed 's/^/    /'
 		head -5 "$tmp/$1.err" | sed 's/^/    /'
 	fi
+}
+
+# regenerated GEN BASE...: gen/GEN writes into $tmp/gen: PASS GEN_runs, and regenerated_BASE
+# when it wrote BASE.pcap byte for byte as committed in tests/pcaps.
+regenerated() {
+	local gen=$1 b
+	shift
+	mkdir -p "$tmp/gen"
+	"$BIN/gen/$gen" "$tmp/gen"
+	check "${gen}_runs" $?
+	for b in "$@"; do
+		cmp -s "$tmp/gen/$b.pcap" "$TOP/tests/pcaps/$b.pcap"
+		check "regenerated_$b" $?
+	done
+}
+
+# golden_pcaps BASE...: golden BASE for tests/pcaps/BASE.pcap against expected/BASE.jsonl.
+golden_pcaps() {
+	local b
+	for b in "$@"; do
+		golden "$b" "$TOP/tests/pcaps/$b.pcap" "$TOP/tests/pcaps/expected/$b.jsonl"
+	done
 }
 
 # crlf LINE...: each LINE, CRLF-terminated, on stdout.
@@ -180,11 +203,30 @@ cleanup() {
 	local p
 	for p in $peer_pids $capture_pids $server_pids $daemon_pid; do stop_pid "$p"; done
 	if command -v cleanup_more >/dev/null 2>&1; then cleanup_more; fi
+	[ -z "$PIN" ] || rm -rf "$PIN"
 	if [ -n "$topology" ]; then
 		$B "$BIN/imwire" setup --remove >/dev/null 2>&1
 		"$TOP/scripts/netns-topology.sh" down "$topology" >/dev/null 2>&1
 	fi
 	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+
+# live_test NAME PREFIX TOOL...: goes on as root, with every TOOL, in topology PREFIX; else
+# FAIL NAME_needs_root, NAME_prerequisites or NAME_topology and exit 1 (never a silent skip).
+live_test() {
+	local name=$1 prefix=$2
+	shift 2
+	require_root "${name}_needs_root" || exit 1
+	require "${name}_prerequisites" "$@" || exit 1
+	topology_up "$prefix" || { fail "${name}_topology"; exit 1; }
+}
+
+# bpf_pins: $PIN, this test's bpffs directory (as IMWIRE_PIN_DIR; cleanup removes it), and
+# $BPF_B to run BPF work in the bridge namespace: `ip netns exec` remounts /sys, hiding bpffs.
+bpf_pins() {
+	PIN=/sys/fs/bpf/imwire-$P
+	export IMWIRE_PIN_DIR="$PIN"
+	BPF_B="nsenter --net=/run/netns/$P-b"
 }
 
 # require_root NAME [WHY]: true as root, else FAIL NAME and false.

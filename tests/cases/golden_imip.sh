@@ -5,23 +5,15 @@
 # Env: BIN (holds imwire and gen/gen_imip), TOP (repository root).
 set -u
 PCAPS="$TOP/tests/pcaps"
-NAMES="login split reorder errors resync ipv6"
+NAMES="imip_login imip_split imip_reorder imip_errors imip_resync imip_ipv6"
 . "$TOP/tests/lib.sh"
 begin_test
 
 # 1. The generator is deterministic and matches what is committed.
-mkdir "$tmp/gen"
-"$BIN/gen/gen_imip" "$tmp/gen"
-check gen_imip_runs $?
-for x in $NAMES; do
-	cmp -s "$tmp/gen/imip_$x.pcap" "$PCAPS/imip_$x.pcap"
-	check "regenerated_imip_$x" $?
-done
+regenerated gen_imip $NAMES
 
 # 2. Decoding matches the golden files.
-for x in $NAMES; do
-	golden "imip_$x" "$PCAPS/imip_$x.pcap" "$PCAPS/expected/imip_$x.jsonl"
-done
+golden_pcaps $NAMES
 
 # 3. Key facts, independent of the golden files.
 L="$tmp/imip_login.jsonl"
