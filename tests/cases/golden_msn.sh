@@ -6,24 +6,16 @@
 set -u
 PCAPS="$TOP/tests/pcaps"
 PPA="$TOP/../shared/pcaps/msnp/markofu-pcaps_PPA_msnms.pcap"
-NAMES="ns group midstream"
+NAMES="msn_ns msn_group msn_midstream"
 . "$TOP/tests/lib.sh"
 begin_test
 
 # 1. The generator is deterministic and matches what is committed.
-mkdir "$tmp/gen"
-"$BIN/gen/gen_msn" "$tmp/gen"
-check gen_msn_runs $?
-for x in $NAMES; do
-	cmp -s "$tmp/gen/msn_$x.pcap" "$PCAPS/msn_$x.pcap"
-	check "regenerated_msn_$x" $?
-done
+regenerated gen_msn $NAMES
 
 # 2. Decoding matches the golden files.
 golden msn_markofu_ppa "$PPA" "$PCAPS/expected/msn_markofu_ppa.jsonl"
-for x in $NAMES; do
-	golden "msn_$x" "$PCAPS/msn_$x.pcap" "$PCAPS/expected/msn_$x.jsonl"
-done
+golden_pcaps $NAMES
 
 # 3. The public capture, checked against tshark's view of it
 # (tshark -r F -Y msnms -T fields -e tcp.payload): 7 text/plain MSG with
