@@ -12,18 +12,10 @@ NAMES="oscar_login oscar_icq oscar_chat oscar_oft toc_v1 toc_v2"
 begin_test
 
 # 1. The generator is deterministic and matches what is committed.
-mkdir "$tmp/gen"
-"$BIN/gen/gen_oscar" "$tmp/gen"
-check gen_oscar_runs $?
-for x in $NAMES; do
-	cmp -s "$tmp/gen/$x.pcap" "$PCAPS/$x.pcap"
-	check "regenerated_$x" $?
-done
+regenerated gen_oscar $NAMES
 
 # 2. Decoding matches the golden files.
-for x in $NAMES; do
-	golden "$x" "$PCAPS/$x.pcap" "$PCAPS/expected/$x.jsonl"
-done
+golden_pcaps $NAMES
 golden oscar_gwAdvNet20_evidence01 "$REAL" \
 	"$PCAPS/expected/oscar_gwAdvNet20_evidence01.jsonl"
 
