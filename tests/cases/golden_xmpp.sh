@@ -7,23 +7,15 @@
 set -u
 PCAPS="$TOP/tests/pcaps"
 SHARED="$TOP/../shared/pcaps/xmpp"
-NAMES="chat hostile"
+NAMES="xmpp_chat xmpp_hostile"
 . "$TOP/tests/lib.sh"
 begin_test
 
 # 1. The generator is deterministic and matches what is committed.
-mkdir "$tmp/gen"
-"$BIN/gen/gen_xmpp" "$tmp/gen"
-check gen_xmpp_runs $?
-for x in $NAMES; do
-	cmp -s "$tmp/gen/xmpp_$x.pcap" "$PCAPS/xmpp_$x.pcap"
-	check "regenerated_xmpp_$x" $?
-done
+regenerated gen_xmpp $NAMES
 
 # 2. Decoding matches the golden files.
-for x in $NAMES; do
-	golden "xmpp_$x" "$PCAPS/xmpp_$x.pcap" "$PCAPS/expected/xmpp_$x.jsonl"
-done
+golden_pcaps $NAMES
 golden xmpp_zeek_starttls "$SHARED/zeek_xmpp-starttls.pcap" \
 	"$PCAPS/expected/xmpp_zeek_starttls.jsonl"
 golden xmpp_zeek_dialback_starttls "$SHARED/zeek_xmpp-dialback-starttls.pcap" \
