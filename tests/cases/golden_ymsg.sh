@@ -6,23 +6,15 @@
 # Env: BIN (holds imwire and gen/gen_ymsg), TOP (repository root).
 set -u
 PCAPS="$TOP/tests/pcaps"
-NAMES="session malformed midstream"
+NAMES="ymsg_session ymsg_malformed ymsg_midstream"
 . "$TOP/tests/lib.sh"
 begin_test
 
 # 1. The generator is deterministic and matches what is committed.
-mkdir "$tmp/gen"
-"$BIN/gen/gen_ymsg" "$tmp/gen"
-check gen_ymsg_runs $?
-for x in $NAMES; do
-	cmp -s "$tmp/gen/ymsg_$x.pcap" "$PCAPS/ymsg_$x.pcap"
-	check "regenerated_ymsg_$x" $?
-done
+regenerated gen_ymsg $NAMES
 
 # 2. Decoding matches the golden files.
-for x in $NAMES; do
-	golden "ymsg_$x" "$PCAPS/ymsg_$x.pcap" "$PCAPS/expected/ymsg_$x.jsonl"
-done
+golden_pcaps $NAMES
 
 # 3. Key facts, independent of the golden files.
 S="$tmp/ymsg_session.jsonl"
