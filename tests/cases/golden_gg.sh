@@ -9,17 +9,13 @@ SHARED="$TOP/../shared/pcaps/gadu"
 . "$TOP/tests/lib.sh"
 begin_test
 
-mkdir "$tmp/gen"
-"$BIN/gen/gen_gg" "$tmp/gen"
-check gen_gg_runs $?
-cmp -s "$tmp/gen/gg_session.pcap" "$PCAPS/gg_session.pcap"
-check regenerated_gg_session $?
+regenerated gen_gg gg_session
 
 golden gg_john_ekg_login "$SHARED/john-samples_ekg_login.pcap" \
 	"$PCAPS/expected/gg_john_ekg_login.jsonl"
 golden gg_john_kadu_login "$SHARED/john-samples_kadu_login.pcap" \
 	"$PCAPS/expected/gg_john_kadu_login.jsonl"
-golden gg_session "$PCAPS/gg_session.pcap" "$PCAPS/expected/gg_session.jsonl"
+golden_pcaps gg_session
 
 # The UIN and the client's address as tshark's Gadu-Gadu dissector sees them.
 for c in ekg:48141423 kadu:48141164; do
