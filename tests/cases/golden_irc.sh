@@ -38,7 +38,7 @@ messages() {
 }
 
 if [ ! -d "$PCAPS" ]; then
-	echo "FAIL irc_captures_present: no $PCAPS"
+	fail irc_captures_present "no $PCAPS"
 	exit 1
 fi
 
