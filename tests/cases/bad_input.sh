@@ -3,23 +3,15 @@
 # a non-zero exit, and the other files still decoded.
 set -u
 PCAPS="$TOP/../shared/pcaps"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-check() { # name, condition-result
-	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
-}
+. "$TOP/tests/lib.sh"
+begin_test
 
 expect_error() { # name, file, reason-substring
 	"$BIN/imwire" read --format jsonl "$2" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	lines=$(grep -c "imwire: $2: " "$tmp/err")
-	if [ "$rc" -ne 0 ] && [ "$lines" -eq 1 ] && grep -q "$3" "$tmp/err"; then
-		echo "PASS $1"
-	else
-		echo "FAIL $1 (exit $rc)"
-		cat "$tmp/err"
-	fi
+	[ "$rc" -ne 0 ] && [ "$lines" -eq 1 ] && grep -q "$3" "$tmp/err"
+	check "$1" $? "exit $rc" "$(cat "$tmp/err")"
 }
 
 printf 'this is not a capture file, just some text\n' >"$tmp/text.pcap"
