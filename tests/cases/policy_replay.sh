@@ -3,14 +3,8 @@
 # read back by imwire read, shows the edited conversation; tshark finds no
 # checksum error and no seq/ack inconsistency the input did not have.
 set -u
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1"
-	shift
-	[ $# -gt 0 ] && printf '  %s\n' "$@"
-}
+. "$TOP/tests/lib.sh"
+begin_test
 if ! command -v tshark >/dev/null; then
 	fail policy_replay "tshark missing (scripts/install-deps.sh)"
 	exit 0
