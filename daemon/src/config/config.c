@@ -383,3 +383,43 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 	if ((v = config_get(cfg, "max_buffered_bytes")))
 		fc->max_buffered_total = (size_t)strtoull(v, NULL, 10);
 }
+
+unsigned config_line_of(const struct imw_config *cfg, const char *key)
+{
+	size_t i = cfg->n_entries;
+
+	while (i-- > 0)
+		if (strcmp(cfg->entries[i].key, key) == 0)
+			return cfg->entries[i].line;
+	return 0;
+}
+
+int config_parse_protocols(const char *list, bool set[IMW_PROTO_MAX], char *err,
+			   size_t err_size)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	enum imw_proto p;
+	int i, rc = 0;
+
+	if (!copy) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcmp(tok, "all") == 0) {
+			for (i = 1; i < IMW_PROTO_MAX; i++)
+				set[i] = true;
+			continue;
+		}
+		p = event_proto_from_name(tok);
+		if (p == IMW_PROTO_NONE) {
+			snprintf(err, err_size, "unknown protocol \"%s\" (irc, jabber, msn, ... or all)",
+				 tok);
+			rc = -1;
+			break;
+		}
+		set[p] = true;
+	}
+	free(copy);
+	return rc;
+}

@@ -51,4 +51,13 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc);
 /* "on"/"yes"/"true"/"1" and their negatives; false if neither. */
 bool config_parse_bool(const char *v, bool *out);
 
+/* The line of the last setting of key (0 when unset), for messages. */
+unsigned config_line_of(const struct imw_config *cfg, const char *key);
+
+/* A list of protocols, "irc, jabber" (IMSpector's <name>_protocol names
+ * or imwire's) or "all", marked in set (indexed by enum imw_proto).
+ * -1 with the unknown name in err. */
+int config_parse_protocols(const char *list, bool set[IMW_PROTO_MAX], char *err,
+			   size_t err_size);
+
 #endif

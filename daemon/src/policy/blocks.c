@@ -6,52 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "policy/filters.h"
-
-/* The <name>_protocol names of the config first, then imwire's own. */
-static const struct {
-	const char *name;
-	enum imw_proto proto;
-} protocol_names[] = {
-	{ "icq", IMW_PROTO_OSCAR }, { "msn", IMW_PROTO_MSN },     { "yahoo", IMW_PROTO_YMSG },
-	{ "irc", IMW_PROTO_IRC },   { "gg", IMW_PROTO_GG },       { "jabber", IMW_PROTO_XMPP },
-	{ "imip", IMW_PROTO_IMIP }, { "toc", IMW_PROTO_TOC },
-};
 
 int event_blocks_parse_encrypted(struct event_blocks *b, const char *list, char *err,
 				 size_t err_size)
 {
-	char *copy = strdup(list), *tok, *save = NULL;
-	enum imw_proto p;
-	size_t i;
-	int rc = 0;
-
-	if (!copy) {
-		snprintf(err, err_size, "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (strcmp(tok, "all") == 0) {
-			for (i = 1; i < IMW_PROTO_MAX; i++)
-				b->encrypted[i] = true;
-			continue;
-		}
-		p = IMW_PROTO_NONE;
-		for (i = 0; i < sizeof(protocol_names) / sizeof(protocol_names[0]); i++)
-			if (strcmp(protocol_names[i].name, tok) == 0)
-				p = protocol_names[i].proto;
-		if (p == IMW_PROTO_NONE)
-			p = event_proto_from_name(tok);
-		if (p == IMW_PROTO_NONE) {
-			snprintf(err, err_size, "unknown protocol \"%s\" (irc, jabber, msn, ... or all)",
-				 tok);
-			rc = -1;
-			break;
-		}
-		b->encrypted[p] = true;
-	}
-	free(copy);
-	return rc;
+	return config_parse_protocols(list, b->encrypted, err, err_size);
 }
 
 bool event_blocks_match(const struct event_blocks *b, const struct im_event *ev)

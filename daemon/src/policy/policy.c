@@ -84,16 +84,6 @@ void policy_unref(struct policy *p)
 		policy_free(p);
 }
 
-static unsigned line_of(const struct imw_config *cfg, const char *key)
-{
-	size_t i = cfg->n_entries;
-
-	while (i-- > 0)
-		if (strcmp(cfg->entries[i].key, key) == 0)
-			return cfg->entries[i].line;
-	return 0;
-}
-
 static const char *cfg_name(const struct imw_config *cfg)
 {
 	return cfg->path ? cfg->path : "config";
@@ -149,7 +139,7 @@ static int load_lists(struct policy *p, const struct imw_config *cfg, char *err,
 	if ((v = config_get(cfg, "block_encrypted")) &&
 	    event_blocks_parse_encrypted(&p->blocks, v, sub, sizeof(sub)) < 0) {
 		snprintf(err, err_size, "%s:%u: block_encrypted: %s", cfg_name(cfg),
-			 line_of(cfg, "block_encrypted"), sub);
+			 config_line_of(cfg, "block_encrypted"), sub);
 		return -1;
 	}
 	p->blocks.files = flag(cfg, "block_files");

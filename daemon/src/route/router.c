@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -87,45 +88,18 @@ static void settings_free(struct router_settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static unsigned line_of(const struct imw_config *cfg, const char *key)
-{
-	size_t i = cfg->n_entries;
-
-	while (i-- > 0)
-		if (strcmp(cfg->entries[i].key, key) == 0)
-			return cfg->entries[i].line;
-	return 0;
-}
-
+/* local_routing=: a list of protocols, "all", or a plain on/off. */
 static int parse_local(struct router_settings *s, const char *list, char *err, size_t err_size)
 {
-	char *copy = strdup(list), *tok, *save = NULL;
-	enum imw_proto p;
-	int i, rc = 0;
+	bool on;
+	int i;
 
-	if (!copy) {
-		snprintf(err, err_size, "out of memory");
-		return -1;
+	if (config_parse_bool(list, &on)) {
+		for (i = 1; i < IMW_PROTO_MAX; i++)
+			s->local[i] = on;
+		return 0;
 	}
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (strcmp(tok, "all") == 0 || strcmp(tok, "on") == 0 || strcmp(tok, "yes") == 0) {
-			for (i = 1; i < IMW_PROTO_MAX; i++)
-				s->local[i] = true;
-			continue;
-		}
-		if (strcmp(tok, "off") == 0 || strcmp(tok, "no") == 0 || strcmp(tok, "none") == 0)
-			continue;
-		p = event_proto_from_name(tok);
-		if (p == IMW_PROTO_NONE) {
-			snprintf(err, err_size, "unknown protocol \"%s\" (irc, xmpp, msn, ... or all)",
-				 tok);
-			rc = -1;
-			break;
-		}
-		s->local[p] = true;
-	}
-	free(copy);
-	return rc;
+	return config_parse_protocols(list, s->local, err, err_size);
 }
 
 static int add_bot(struct router_settings *s, const char *name, const char *addresses, char *err,
@@ -161,8 +135,8 @@ static int settings_load(struct router_settings *s, const struct imw_config *cfg
 
 	memset(s, 0, sizeof(*s));
 	if ((v = config_get(cfg, "local_routing")) && parse_local(s, v, sub, sizeof(sub)) < 0) {
-		snprintf(err, err_size, "%s:%u: local_routing: %s", name, line_of(cfg, "local_routing"),
-			 sub);
+		snprintf(err, err_size, "%s:%u: local_routing: %s", name,
+			 config_line_of(cfg, "local_routing"), sub);
 		goto fail;
 	}
 	if ((v = config_get(cfg, "address_map"))) {
