@@ -21,11 +21,8 @@ set -u
 . "$TOP/tests/lib.sh"
 begin_test
 
-# ---- prerequisites: a missing one is a FAIL, never a skip --------------
-require_root inline_policy_irc_needs_root || exit 1
-require inline_policy_irc_prerequisites ngircd sqlite3 iptables ss timeout "$PY" py:irc.client ||
-	exit 1
-topology_up "imwpi$$" || { fail inline_policy_irc_topology; exit 1; }
+# ---- prerequisites, then the namespaces: a missing one is a FAIL, never a skip
+live_test inline_policy_irc "imwpi$$" ngircd sqlite3 iptables ss timeout "$PY" py:irc.client
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 check irc_policy_setup $?
 
