@@ -20,11 +20,9 @@ set -u
 . "$TOP/tests/lib.sh"
 begin_test
 
-# ---- prerequisites: a missing one is a FAIL, never a skip --------------
-require_root inline_policy_xmpp_needs_root || exit 1
-require inline_policy_xmpp_prerequisites prosody prosodyctl sqlite3 iptables ss timeout "$PY" \
-	py:slixmpp || exit 1
-topology_up "imwpx$$" || { fail inline_policy_xmpp_topology; exit 1; }
+# ---- prerequisites, then the namespaces: a missing one is a FAIL, never a skip
+live_test inline_policy_xmpp "imwpx$$" prosody prosodyctl sqlite3 iptables ss timeout "$PY" \
+	py:slixmpp
 $B "$BIN/imwire" setup --bridge br0 --ports 5222 >/dev/null
 check xmpp_policy_setup $?
 
