@@ -15,11 +15,8 @@ set -u
 . "$TOP/tests/lib.sh"
 begin_test
 
-# ---- prerequisites: a missing one is a FAIL, never a skip --------------
-require_root route_local_irc_needs_root || exit 1
-require route_local_irc_prerequisites ngircd tcpdump iptables ss timeout "$PY" py:irc.client ||
-	exit 1
-topology_up "imwrl$$" || { fail route_local_irc_topology; exit 1; }
+# ---- prerequisites, then the namespaces: a missing one is a FAIL, never a skip
+live_test route_local_irc "imwrl$$" ngircd tcpdump iptables ss timeout "$PY" py:irc.client
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 check route_irc_setup $?
 
