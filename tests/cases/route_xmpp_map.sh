@@ -15,11 +15,9 @@ set -u
 . "$TOP/tests/lib.sh"
 begin_test
 
-# ---- prerequisites: a missing one is a FAIL, never a skip --------------
-require_root route_xmpp_needs_root || exit 1
-require route_xmpp_prerequisites ngircd prosody prosodyctl tcpdump iptables ss timeout "$PY" \
-	py:irc.client py:slixmpp || exit 1
-topology_up "imwrx$$" || { fail route_xmpp_topology; exit 1; }
+# ---- prerequisites, then the namespaces: a missing one is a FAIL, never a skip
+live_test route_xmpp "imwrx$$" ngircd prosody prosodyctl tcpdump iptables ss timeout "$PY" \
+	py:irc.client py:slixmpp
 $B "$BIN/imwire" setup --bridge br0 --ports 6667,5222 >/dev/null
 check route_xmpp_setup $?
 
