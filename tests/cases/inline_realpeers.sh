@@ -20,11 +20,9 @@ begin_test
 RULE_FROM=secret
 RULE_TO="[redacted words]"
 
-# ---- prerequisites: a missing one is a FAIL, never a skip --------------
-require_root inline_realpeers_needs_root || exit 1
-require inline_realpeers_prerequisites ngircd prosody prosodyctl tcpdump iptables ss timeout "$PY" \
-	py:irc.client py:slixmpp || exit 1
-topology_up "imwrp$$" || { fail inline_realpeers_topology; exit 1; }
+# ---- prerequisites, then the namespaces: a missing one is a FAIL, never a skip
+live_test inline_realpeers "imwrp$$" ngircd prosody prosodyctl tcpdump iptables ss timeout "$PY" \
+	py:irc.client py:slixmpp
 $B "$BIN/imwire" setup --bridge br0 --ports 6667,5222 >/dev/null
 check inline_realpeers_setup $?
 
