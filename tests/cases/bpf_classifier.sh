@@ -18,13 +18,7 @@ begin_test
 require_root bpf_classifier "needs root for network namespaces, tc and BPF" || exit 0
 require bpf_classifier bpftool || exit 0
 topology_up "imwbc$$" || { fail bpf_classifier "cannot create the netns topology"; exit 0; }
-PIN="/sys/fs/bpf/imwire-$P"
-export IMWIRE_PIN_DIR="$PIN"
-cleanup_more() {
-	rm -rf "$PIN"
-}
-# `ip netns exec` remounts /sys and hides bpffs: BPF work uses nsenter.
-BPF_B="nsenter --net=/run/netns/$P-b"
+bpf_pins
 
 if $BPF_B "$BIN/imwire" attach vc vs >"$tmp/attach.log" 2>&1 &&
 	$BPF_B tc filter show dev vc ingress | grep -q imwire_classify &&
