@@ -10,13 +10,7 @@ begin_test
 
 require_root inline_restart "needs root for network namespaces, tc and BPF" || exit 0
 topology_up "imwrs$$" || { fail inline_restart "cannot create the netns topology"; exit 0; }
-PIN="/sys/fs/bpf/imwire-$P"
-export IMWIRE_PIN_DIR="$PIN"
-cleanup_more() {
-	rm -rf "$PIN"
-}
-# `ip netns exec` remounts /sys and hides bpffs: BPF work uses nsenter.
-BPF_B="nsenter --net=/run/netns/$P-b"
+bpf_pins
 daemon_in=$BPF_B
 if ! $BPF_B "$BIN/imwire" attach vc vs >"$tmp/attach.log" 2>&1; then
 	fail inline_restart "cannot attach the classifier: $(tail -3 "$tmp/attach.log")"
