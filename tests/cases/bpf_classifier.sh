@@ -42,6 +42,20 @@ start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
 
 logged() { grep -c "\"text\":\"$1\"" "$tmp/events.jsonl" 2>/dev/null; }
 
+# steered NAME PEERS PEERS_FAIL PORT PROTO TEXT: run_peers PEERS on PORT; PASS NAME when that
+# was the classifier's first PROTO flow, marked, queued to the daemon, its TEXT logged once.
+steered() {
+	local q0 q1
+	q0=$(queued)
+	run_peers "$2" 10.77.0.2 "$4" || fail "$3" "$(peer_errors "$2")"
+	sleep 0.3
+	q1=$(queued)
+	[ "$(logged "$6")" = 1 ] && [ "$(proto_counter "$5" flows)" = 1 ] &&
+		[ "$(proto_counter "$5" steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]
+	check "$1" $? "logged $(logged "$6"), flows $(proto_counter "$5" flows)," \
+		"steered $(proto_counter "$5" steered), queued $q0 -> $q1"
+}
+
 # ---------------------------------------------------------------------
 # IRC on port 7777: no port rule knows it, the payload signature does.
 cat >"$tmp/irc.client" <<EOF
@@ -56,17 +70,7 @@ expectline PRIVMSG bob :irc on an odd port
 send :srv NOTICE alice :done
 close
 EOF
-q0=$(queued)
-run_peers irc 10.77.0.2 7777 || fail irc_peers "$(peer_errors irc)"
-sleep 0.3
-q1=$(queued)
-if [ "$(logged 'irc on an odd port')" = 1 ] && [ "$(proto_counter irc flows)" = 1 ] &&
-	[ "$(proto_counter irc steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
-	pass irc_odd_port_steered
-else
-	fail irc_odd_port_steered "logged $(logged 'irc on an odd port'), flows $(proto_counter irc flows)," \
-		"steered $(proto_counter irc steered), queued $q0 -> $q1"
-fi
+steered irc_odd_port_steered irc irc_peers 7777 irc 'irc on an odd port'
 
 # ---------------------------------------------------------------------
 # XMPP, on a port of its own and on 5222.
@@ -88,17 +92,7 @@ close
 EOF
 }
 xmpp_scripts xmpp1 "xmpp steered"
-q0=$(queued)
-run_peers xmpp1 10.77.0.2 15222 || fail xmpp_peers "$(peer_errors xmpp1)"
-sleep 0.3
-q1=$(queued)
-if [ "$(logged 'xmpp steered')" = 1 ] && [ "$(proto_counter xmpp flows)" = 1 ] &&
-	[ "$(proto_counter xmpp steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]; then
-	pass xmpp_steered
-else
-	fail xmpp_steered "logged $(logged 'xmpp steered'), flows $(proto_counter xmpp flows)," \
-		"steered $(proto_counter xmpp steered), queued $q0 -> $q1"
-fi
+steered xmpp_steered xmpp1 xmpp_peers 15222 xmpp 'xmpp steered'
 
 # ---------------------------------------------------------------------
 # A bulk HTTP-like flow: never marked, never queued.
