@@ -45,7 +45,7 @@ fail() {
 
 # check NAME STATUS [DETAIL...]: PASS NAME when STATUS is 0, else fail with the DETAILs.
 check() {
-	local name=$1 st=$2
+	local name="$1" st="$2"
 	shift 2
 	if [ "$st" -eq 0 ]; then pass "$name"; else fail "$name" "$@"; fi
 }
@@ -73,7 +73,7 @@ same_bytes() {
 
 # fact NAME COUNT FILE STRING...: PASS when exactly COUNT lines of FILE hold every STRING.
 fact() {
-	local name=$1 want=$2 file=$3 got pat
+	local name="$1" want="$2" file="$3" got pat
 	shift 3
 	cp "$file" "$tmp/sel"
 	for pat in "$@"; do
@@ -104,7 +104,7 @@ golden() {
 # regenerated GEN BASE...: gen/GEN writes into $tmp/gen: PASS GEN_runs, and regenerated_BASE
 # when it wrote BASE.pcap byte for byte as committed in tests/pcaps.
 regenerated() {
-	local gen=$1 b
+	local gen="$1" b
 	shift
 	mkdir -p "$tmp/gen"
 	"$BIN/gen/$gen" "$tmp/gen"
@@ -139,7 +139,7 @@ json_string() {
 
 # stop_pid PID [SECONDS [CMD...]]: TERM, KILL after SECONDS (5), CMD once a second; $stopped_rc.
 stop_pid() {
-	local pid=$1 tenths=$((${2:-5} * 10)) i=0
+	local pid="$1" tenths=$((${2:-5} * 10)) i=0
 	stopped_rc=0
 	[ -n "$pid" ] || return 0
 	if ! kill -TERM "$pid" 2>/dev/null; then
@@ -162,7 +162,7 @@ stop_pid() {
 
 # wait_until SECONDS PID CMD...: true once CMD succeeds; false when time is up or PID (or "") died.
 wait_until() {
-	local n=$(($1 * 20)) pid=$2
+	local n=$(($1 * 20)) pid="$2"
 	shift 2
 	while ! "$@" 2>/dev/null; do
 		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
@@ -214,7 +214,7 @@ cleanup() {
 # live_test NAME PREFIX TOOL...: goes on as root, with every TOOL, in topology PREFIX; else
 # FAIL NAME_needs_root, NAME_prerequisites or NAME_topology and exit 1 (never a silent skip).
 live_test() {
-	local name=$1 prefix=$2
+	local name="$1" prefix="$2"
 	shift 2
 	require_root "${name}_needs_root" || exit 1
 	require "${name}_prerequisites" "$@" || exit 1
@@ -252,7 +252,7 @@ missing_tools() {
 
 # require NAME TOOL...: true when no TOOL is missing, else FAIL NAME listing them and false.
 require() {
-	local name=$1 missing
+	local name="$1" missing
 	shift
 	missing=$(missing_tools "$@")
 	[ -z "$missing" ] && return 0
@@ -274,7 +274,7 @@ topology_up() {
 
 # write_config FILE HOLD_MS [LINE...]: imwired config: events to $tmp/events.jsonl, then LINEs.
 write_config() {
-	local f=$1 l
+	local f="$1" l
 	printf 'jsonl_file=%s\nhold_deadline_ms=%s\n' "$tmp/events.jsonl" "$2" >"$f"
 	shift 2
 	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
@@ -363,7 +363,7 @@ by_local() {
 
 # check_policy_log NAME [JSONL]: $tmp/NAME.log.want is the message log, by_local; no error.
 check_policy_log() {
-	local events=${2:-$tmp/events.jsonl}
+	local events="${2:-$tmp/events.jsonl}"
 	log_fields "$events" message dir local remote text filtered 2>&1 | by_local >"$tmp/$1.log.got"
 	same_lines "$1_daemon_logged_originals_and_filtered_flags" "$tmp/$1.log.want" "$tmp/$1.log.got"
 	[ "$(grep -c '"kind":"error"' "$events")" -eq 0 ]
@@ -392,7 +392,7 @@ except Exception:
 
 # start_capture RUN DEV PCAP FILTER...: tcpdump in the background; true once it listens.
 start_capture() {
-	local run=$1 dev=$2 out=$3 pid
+	local run="$1" dev="$2" out="$3" pid
 	shift 3
 	# Immediate mode: without it the packets of the last ring block (up
 	# to a second's worth) are lost when tcpdump is stopped.
@@ -404,7 +404,7 @@ start_capture() {
 
 # start_bridge_capture PREFIX FILTER...: on both bridge ports: PREFIX.vc.pcap, PREFIX.vs.pcap.
 start_bridge_capture() {
-	local pre=$1
+	local pre="$1"
 	shift
 	start_capture "$B" vc "$pre.vc.pcap" "$@" && start_capture "$B" vs "$pre.vs.pcap" "$@"
 }
@@ -465,7 +465,7 @@ EOF
 
 # register_xmpp IFACES PORT USER...: prosody config (cleartext, $domain), accounts; true when made.
 register_xmpp() {
-	local ifs=$1 port=$2 u
+	local ifs="$1" port="$2" u
 	shift 2
 	mkdir -p "$tmp/prosody.data"
 	cat >"$tmp/prosody.cfg.lua" <<EOF
@@ -506,7 +506,7 @@ start_prosody() {
 # run_peers NAME [HOST [PORT]]: linepeers run $tmp/NAME.server, NAME.client; true when both met all.
 # Received bytes in NAME.server.got and NAME.client.got, exit statuses in $server_rc, $client_rc.
 run_peers() {
-	local n=$1 host=${2:-10.77.0.2} port=${3:-6667} spid
+	local n="$1" host="${2:-10.77.0.2}" port="${3:-6667}" spid
 	$S "$PY" "$PEERS/linepeer.py" server "$port" "$tmp/$n.server" "$tmp/$n.server.got" \
 		2>"$tmp/$n.server.err" &
 	spid=$!
@@ -530,7 +530,7 @@ peer_errors() {
 # CLIENT runs as CLIENT PLAN $tmp/NAME.out; the near side starts once the far side has made
 # $tmp/NAME.online (30 s at most); both are stopped after SECONDS.
 run_session() {
-	local n=$1 secs=$2 far rc_near rc_far
+	local n="$1" secs="$2" far rc_near rc_far
 	shift 2
 	mkdir -p "$tmp/$n.out"
 	$S timeout "$secs" "$@" "$tmp/$n.far" "$tmp/$n.out" >"$tmp/$n.far.err" 2>&1 &
@@ -550,14 +550,14 @@ run_session() {
 
 # sort_received NAME USER...: sorts what each USER got ($tmp/NAME.out/USER.got), for check_received.
 sort_received() {
-	local n=$1 u
+	local n="$1" u
 	shift
 	for u in "$@"; do sort -o "$tmp/$n.out/$u.got" "$tmp/$n.out/$u.got" 2>/dev/null; done
 }
 
 # check_received NAME END USER...: NAME.USER.want is what USER got; NAME_USER_END: a clean end.
 check_received() {
-	local n=$1 end=$2 u st
+	local n="$1" end="$2" u st
 	shift 2
 	for u in "$@"; do
 		[ -e "$tmp/$n.$u.want" ] || : >"$tmp/$n.$u.want"

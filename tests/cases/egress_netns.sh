@@ -117,7 +117,7 @@ start_server() {
 # client, which reads WANT bytes from HOST; exit statuses in $crc (client) and $prc
 # (probe). False, after FAIL NAME_set_up, when the probe or the server did not come up.
 run_probe() {
-	local n=$1 out=$2 ready=$3 host=$4 port=$5 want=$6 probe
+	local n="$1" out="$2" ready="$3" host="$4" port="$5" want="$6" probe
 	shift 6
 	$B timeout 30 "$tmp/egress_probe" "$@" >"$out" 2>&1 &
 	probe=$!

@@ -36,7 +36,7 @@ start_session_daemon() { # name: the rewrite rule, events to $tmp/NAME.daemon.js
 
 # ---- checks common to both sessions -----------------------------------
 check_clients() { # name, users...
-	local sess=$1 rst
+	local sess="$1" rst
 	shift
 	check_received "$sess" connection_up_until_clean_close "$@"
 	# A reset on the client side of the bridge would be a broken connection.
@@ -46,7 +46,7 @@ check_clients() { # name, users...
 }
 
 check_log() { # name, edits expected
-	local sess=$1
+	local sess="$1"
 	$PY "$PEERS/jsonl_messages.py" "$tmp/$sess.daemon.jsonl" >"$tmp/$sess.log.got" 2>&1
 	same_lines "${sess}_daemon_logged_original_messages" "$tmp/$sess.log.want" "$tmp/$sess.log.got"
 	stats=$(grep "queue 0: .* packets" "$tmp/$sess.daemon.log")
@@ -68,7 +68,7 @@ check_log() { # name, edits expected
 # - every event of the vc capture, what the client's wire carried, must be
 #   the daemon's with the rule applied to incoming texts.
 check_capture() { # name
-	local sess=$1
+	local sess="$1"
 	for c in vc vs; do
 		"$BIN/imwire" read --format jsonl "$tmp/$sess.$c.pcap" >"$tmp/$sess.$c.jsonl" \
 			2>"$tmp/$sess.$c.read.err"
