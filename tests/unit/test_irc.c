@@ -847,6 +847,30 @@ static void test_encode_fresh(void)
 	harness_free(&h);
 }
 
+/* The service local routing pairs sessions by: the network's name from
+ * ISUPPORT, else the welcoming server's name. */
+static void test_service(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	line(&h, IM_DIR_OUT, "NICK alice\r\n");
+	CHECK(h.s.service == NULL);
+	line(&h, IM_DIR_IN, ":tungsten.libera.chat 001 alice :Welcome to the Libera.Chat Internet "
+			    "Relay Chat Network alice\r\n");
+	CHECK_STR_EQ(h.s.service, "tungsten.libera.chat");
+	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice CALLERID=g WHOX ETRACE FNC "
+			    "SAFELIST ELIST=CMNTU KNOCK MONITOR=100 CHANTYPES=# :are supported\r\n");
+	CHECK_STR_EQ(h.s.service, "tungsten.libera.chat");
+	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice CHANLIMIT=#:250 NETWORK=Libera.Chat "
+			    "NICKLEN=16 :are supported by this server\r\n");
+	CHECK_STR_EQ(h.s.service, "Libera.Chat");
+	/* A NETWORK= in the trailing text is prose, not a token. */
+	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice :NETWORK=Other\r\n");
+	CHECK_STR_EQ(h.s.service, "Libera.Chat");
+	harness_free(&h);
+}
+
 static void test_local_address(void)
 {
 	struct harness h;
@@ -1109,6 +1133,7 @@ int main(void)
 	RUN_TEST(test_encode_fresh);
 	RUN_TEST(test_stream_basic);
 	RUN_TEST(test_local_address);
+	RUN_TEST(test_service);
 	RUN_TEST(test_remote_address_not_decoded);
 	RUN_TEST(test_encode_fresh_remote_address);
 	RUN_TEST(test_local_receipt);

@@ -86,6 +86,7 @@ struct inline_flow {
 	bool reg_injectable;
 	char *reg_local;
 	char *reg_address;
+	char *reg_service;
 };
 
 struct pending_edit {

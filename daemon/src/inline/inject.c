@@ -376,29 +376,32 @@ struct inline_flow *inject_find_flow(struct engine *e, uint64_t flow_id)
 	return NULL;
 }
 
-/* The service that tells servers of one protocol apart: the IRC server's
- * address, the XMPP domain; "" for protocols with one network. */
-static void service_of(const struct inline_flow *ifl, const struct proto_session *s, char *buf,
-		       size_t size)
+/* The service that tells servers of one protocol apart: what the module
+ * learnt (the IRC network's name), the XMPP domain, else the server's
+ * address for IRC; "" for protocols with one network. Allocated; NULL
+ * when out of memory. */
+static char *service_of(const struct inline_flow *ifl, const struct proto_session *s)
 {
 	const struct flow *f = ifl->flow;
 	const char *at, *slash;
+	char addr[INET6_ADDRSTRLEN];
 
-	buf[0] = '\0';
+	if (s->service)
+		return strdup(s->service);
 	switch (s->module->id) {
 	case IMW_PROTO_IRC:
-		inet_ntop(f->ip_version == 6 ? AF_INET6 : AF_INET, f->addr[IM_DIR_IN], buf,
-			  (socklen_t)size);
-		break;
+		if (!inet_ntop(f->ip_version == 6 ? AF_INET6 : AF_INET, f->addr[IM_DIR_IN], addr,
+			       sizeof(addr)))
+			return strdup("");
+		return strdup(addr);
 	case IMW_PROTO_XMPP:
 		if (s->local_id && (at = strchr(s->local_id, '@'))) {
 			slash = strchr(at, '/');
-			snprintf(buf, size, "%.*s",
-				 (int)(slash ? (size_t)(slash - at - 1) : strlen(at + 1)), at + 1);
+			return strndup(at + 1, slash ? (size_t)(slash - at - 1) : strlen(at + 1));
 		}
-		break;
+		return strdup("");
 	default:
-		break;
+		return strdup("");
 	}
 }
 
@@ -423,7 +426,7 @@ void inject_session_sync(struct engine *e, struct inline_flow *ifl)
 	struct flow *f = ifl->flow;
 	struct proto_session *s;
 	struct egress_link link;
-	char service[64];
+	char *service;
 	bool injectable, changed;
 
 	if (!e->routing || !f->app || f->app->state != APP_DECODING)
@@ -435,15 +438,21 @@ void inject_session_sync(struct engine *e, struct inline_flow *ifl)
 		     !s->opaque[IM_DIR_IN] && !f->fin_seen[IM_DIR_IN] && !f->rst_seen;
 	changed = str_changed(&ifl->reg_local, s->local_id);
 	changed |= str_changed(&ifl->reg_address, s->local_address);
+	changed |= str_changed(&ifl->reg_service, s->service);
 	if (!changed && ifl->registered && injectable == ifl->reg_injectable)
 		return;
-	service_of(ifl, s, service, sizeof(service));
+	service = service_of(ifl, s);
+	if (!service) {
+		e->stats.alloc_failures++;
+		return; /* tried again with the next packet */
+	}
 	if (router_session_update(e->cfg.router, e->cfg.worker, f->id, s->module->id, service,
 				  s->local_id, s->local_address, injectable) == 0) {
 		ifl->registered = true;
 		ifl->reg_injectable = injectable;
 		inject_track(e, ifl);
 	}
+	free(service);
 }
 
 void inject_flow_gone(struct engine *e, struct inline_flow *ifl)
@@ -455,5 +464,6 @@ void inject_flow_gone(struct engine *e, struct inline_flow *ifl)
 	free_origins(&ifl->dir[1]);
 	free(ifl->reg_local);
 	free(ifl->reg_address);
-	ifl->reg_local = ifl->reg_address = NULL;
+	free(ifl->reg_service);
+	ifl->reg_local = ifl->reg_address = ifl->reg_service = NULL;
 }

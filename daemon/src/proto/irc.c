@@ -562,6 +562,25 @@ static bool learn_welcome_address(struct proto_session *s, const struct irc_line
 	return proto_session_set_local_address(s, (const char *)p + start, last.len - start);
 }
 
+/* The network's name (RPL_ISUPPORT NETWORK=) tells which users one
+ * server can reach; without it, the welcoming server's name. */
+static bool learn_network(struct proto_session *s, const struct irc_line *l)
+{
+	static const char key[] = "NETWORK=";
+	const size_t key_len = sizeof(key) - 1;
+	size_t i;
+
+	for (i = 1; i < l->n_params; i++) {
+		const uint8_t *p = span_ptr(l, l->params[i]);
+		size_t n = l->params[i].len;
+
+		if (!param_is_middle(l, i) || n <= key_len || memcmp(p, key, key_len) != 0)
+			continue;
+		return proto_session_set_service(s, (const char *)p + key_len, n - key_len);
+	}
+	return true;
+}
+
 static int on_numeric(struct proto_session *s, const struct irc_line *l)
 {
 	struct irc_state *st = state_of(s);
@@ -575,12 +594,20 @@ static int on_numeric(struct proto_session *s, const struct irc_line *l)
 			return proto_session_malformed(s, "out of memory");
 		if (first_is_nick && !learn_welcome_address(s, l, first))
 			return proto_session_malformed(s, "out of memory");
+		if (l->prefix.len && !s->service &&
+		    !proto_session_set_service(s, (const char *)span_ptr(l, l->prefix),
+					       l->prefix.len))
+			return proto_session_malformed(s, "out of memory");
 		st->registered = true;
 		if (st->login_sent)
 			return 0;
 		st->login_sent = true;
 		return emit_simple(s, IM_DIR_IN, IM_KIND_LOGIN, l,
 				   l->prefix.len ? &l->prefix : NULL, false, "");
+	case 5: /* RPL_ISUPPORT */
+		if (!learn_network(s, l))
+			return proto_session_malformed(s, "out of memory");
+		return 0;
 	case 670: /* RPL_STARTTLS: TLS starts right after this line */
 		return emit_encrypted(s, IM_DIR_IN, l, "STARTTLS");
 	case 691: /* ERR_STARTTLS: the session stays in clear text */

@@ -112,6 +112,11 @@ struct proto_session {
 	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full
 	 * JID); owned, NULL until known. */
 	char *local_address;
+	/* Which network the session is on, as the protocol names it (an IRC
+	 * network's ISUPPORT NETWORK=, else the name of the server that
+	 * welcomed us); owned, NULL until known. Local routing pairs only
+	 * sessions of one service. */
+	char *service;
 	double ts;      /* timestamp of the packet that completed the current PDU */
 	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
 	size_t pdu_len;
@@ -145,6 +150,7 @@ void proto_session_free(struct proto_session *s);
 bool proto_session_set_local(struct proto_session *s, const char *id, size_t len);
 /* Set the local user's full address; false on allocation failure. */
 bool proto_session_set_local_address(struct proto_session *s, const char *addr, size_t len);
+bool proto_session_set_service(struct proto_session *s, const char *name, size_t len);
 
 /* Start an event carrying the session's common fields (ts, proto, dir,
  * flow, client, local, PDU location). The module fills the rest and calls

@@ -32,6 +32,7 @@ void proto_session_free(struct proto_session *s)
 	free(s->client);
 	free(s->local_id);
 	free(s->local_address);
+	free(s->service);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -54,6 +55,17 @@ bool proto_session_set_local_address(struct proto_session *s, const char *addr, 
 		return false;
 	free(s->local_address);
 	s->local_address = copy;
+	return true;
+}
+
+bool proto_session_set_service(struct proto_session *s, const char *name, size_t len)
+{
+	char *copy = text_dup(name, len);
+
+	if (!copy)
+		return false;
+	free(s->service);
+	s->service = copy;
 	return true;
 }
 
