@@ -29,6 +29,10 @@ class Client(slixmpp.ClientXMPP):
 
     async def on_start(self, _event):
         self.send_presence()
+        # A message to a bare JID reaches only resources the server knows
+        # as available: the answer to a query sent after the presence says
+        # the server has processed it (a session's stanzas go in order).
+        await self.get_roster()
         self.ready.set()
 
     def on_fail(self, _event):
