@@ -776,9 +776,10 @@ static void test_encode_newline_injection(void)
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, "PRIVMSG bob :hi  QUIT :bye \r\n");
 	bytebuf_clear(&out);
+	/* Built afresh, each line of the text is a message line of its own. */
 	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &h.c.ev[0], NULL, 0, &out), 0);
 	CHECK(bytebuf_terminate(&out));
-	CHECK_STR_EQ((const char *)out.data, "PRIVMSG bob :hi  QUIT :bye \r\n");
+	CHECK_STR_EQ((const char *)out.data, "PRIVMSG bob :hi\r\nPRIVMSG bob :QUIT :bye\r\n");
 	/* Only messages can be encoded; a failure leaves out untouched. */
 	bytebuf_clear(&out);
 	h.c.ev[0].kind = IM_KIND_JOIN;
@@ -817,6 +818,81 @@ static void fresh(enum im_dir dir, const char *remote, bool group, const char *t
 	}
 	event_free(&ev);
 	bytebuf_free(&out);
+	harness_free(&h);
+}
+
+/* A text longer than an IRC line (a message from another protocol) is
+ * cut into lines that each fit 512 bytes, at blanks where there are any
+ * and never inside a UTF-8 sequence; decoded, they give the text back. */
+static void test_encode_fresh_long_text(void)
+{
+	struct harness h;
+	struct im_event ev;
+	struct bytebuf out, joined;
+	char text[1300];
+	size_t i, start, n_lines = 0;
+
+	for (i = 0; i + 1 < sizeof(text); i++)
+		text[i] = (char)(i % 10 == 9 ? ' ' : 'a' + (char)(i % 7));
+	text[sizeof(text) - 1] = '\0';
+	harness_init(&h);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	CHECK(event_set_str(&ev.local, "me"));
+	CHECK(event_set_str(&ev.remote, "alice"));
+	CHECK(event_set_str(&ev.text, text));
+	bytebuf_init(&out);
+	bytebuf_init(&joined);
+	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	for (start = 0, i = 0; i + 1 < out.len; i++) {
+		if (out.data[i] != '\r' || out.data[i + 1] != '\n')
+			continue;
+		CHECK(i + 2 - start <= 512);
+		n_lines++;
+		start = i + 2;
+	}
+	CHECK_INT_EQ(start, out.len);
+	CHECK(n_lines >= 3);
+	line(&h, IM_DIR_IN, ":irc.test 001 me :hi\r\n");
+	h.c.n = 0;
+	CHECK(bytebuf_terminate(&out));
+	for (start = 0, i = 0; i + 1 < out.len; i++) {
+		char one[600];
+
+		if (out.data[i] != '\r' || out.data[i + 1] != '\n')
+			continue;
+		if (i + 2 - start >= sizeof(one))
+			break; /* too long: counted as a failure above */
+		memcpy(one, out.data + start, i + 2 - start);
+		one[i + 2 - start] = '\0';
+		line(&h, IM_DIR_IN, one);
+		start = i + 2;
+	}
+	CHECK_INT_EQ(h.c.n, n_lines);
+	for (i = 0; i < h.c.n; i++)
+		CHECK(bytebuf_append_str(&joined, i ? " " : "") &&
+		      bytebuf_append_str(&joined, h.c.ev[i].text));
+	CHECK(bytebuf_terminate(&joined));
+	CHECK_STR_EQ((const char *)joined.data, text);
+	/* No blank at all: cut between UTF-8 sequences. */
+	for (i = 0; i + 2 < sizeof(text); i += 2) {
+		text[i] = (char)0xc3;
+		text[i + 1] = (char)0xa9;
+	}
+	text[i] = '\0';
+	CHECK(event_set_str(&ev.text, text));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	for (start = 0, i = 0; i + 1 < out.len; i++) {
+		if (out.data[i] != '\r' || out.data[i + 1] != '\n')
+			continue;
+		CHECK(i + 2 - start <= 512);
+		CHECK((out.data[i - 1] & 0xe0) != 0xc0); /* no lead byte left alone */
+		start = i + 2;
+	}
+	bytebuf_free(&out);
+	bytebuf_free(&joined);
+	event_free(&ev);
 	harness_free(&h);
 }
 
@@ -1131,6 +1207,7 @@ int main(void)
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_newline_injection);
 	RUN_TEST(test_encode_fresh);
+	RUN_TEST(test_encode_fresh_long_text);
 	RUN_TEST(test_stream_basic);
 	RUN_TEST(test_local_address);
 	RUN_TEST(test_service);

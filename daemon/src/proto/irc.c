@@ -1213,37 +1213,102 @@ static bool append_sender_prefix(struct bytebuf *out, const struct im_event *ev,
 	       bytebuf_append_str(out, "@imwire ");
 }
 
+/* An IRC line is at most 512 bytes with its CRLF. A line a client sends
+ * reaches others with the sender's prefix put in front by the server, so
+ * it keeps room for one. */
+#define IRC_LINE_MAX 510
+#define IRC_RELAY_PREFIX_ROOM 110
+#define IRC_MIN_TEXT_ROOM 64
+
+/* How much of text (len bytes, no line break) goes on one line of room
+ * bytes: all of it if it fits, else up to the last blank in the second
+ * half of the room, else as much as fits without cutting a UTF-8
+ * sequence. */
+static size_t line_chunk(const char *text, size_t len, size_t room)
+{
+	size_t n = room, i;
+
+	if (len <= room)
+		return len;
+	for (i = room; i > room / 2; i--)
+		if (text[i] == ' ')
+			return i;
+	while (n > 1 && ((uint8_t)text[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* The text on as many lines as it needs: one per line of the text, each
+ * cut to fit, all after the same head ("[:prefix ]PRIVMSG target :"). */
+static bool append_lines(struct bytebuf *out, const struct bytebuf *head, const char *text,
+			 size_t room)
+{
+	const char *p = text, *nl;
+	size_t len, n;
+	bool any = false;
+
+	while (*p || !any) {
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len && p[len - 1] == '\r')
+			len--;
+		while (len || !any) {
+			n = line_chunk(p, len, room);
+			if (!bytebuf_append(out, head->data, head->len) ||
+			    !append_sanitized(out, p, n, false) || !bytebuf_append(out, "\r\n", 2))
+				return false;
+			any = true;
+			p += n;
+			len -= n;
+			if (len && *p == ' ') { /* the blank the line was cut at */
+				p++;
+				len--;
+			}
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return true;
+}
+
 static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			struct bytebuf *out)
 {
 	const char *text = ev->text, *local, *sender = "imwire";
-	size_t sender_len = strlen(sender);
+	size_t sender_len = strlen(sender), room;
+	struct bytebuf head;
 	bool ok;
 
 	if (!remote_valid(ev->remote))
 		return -1;
+	bytebuf_init(&head);
 	if (dir == IM_DIR_OUT) {
-		ok = bytebuf_append_str(out, "PRIVMSG ") && bytebuf_append_str(out, ev->remote) &&
-		     bytebuf_append_str(out, " :");
+		ok = bytebuf_append_str(&head, "PRIVMSG ") && bytebuf_append_str(&head, ev->remote) &&
+		     bytebuf_append_str(&head, " :");
 	} else if (ev->group) {
 		/* The sender comes back from the "nick: " IMSpector prefix. */
 		if (split_sender(ev->text, &sender_len, &text))
 			sender = ev->text;
-		ok = append_sender_prefix(out, ev, sender, sender_len) &&
-		     bytebuf_append_str(out, "PRIVMSG ") && bytebuf_append_str(out, ev->remote) &&
-		     bytebuf_append_str(out, " :");
+		ok = append_sender_prefix(&head, ev, sender, sender_len) &&
+		     bytebuf_append_str(&head, "PRIVMSG ") && bytebuf_append_str(&head, ev->remote) &&
+		     bytebuf_append_str(&head, " :");
 	} else {
 		local = ev->local && ev->local[0] ? ev->local : s ? s->local_id : NULL;
 		/* Our own decoder takes "*" for a server notice target. */
 		if (!remote_valid(local) ||
-		    !nick_valid((const uint8_t *)ev->remote, strlen(ev->remote)))
+		    !nick_valid((const uint8_t *)ev->remote, strlen(ev->remote))) {
+			bytebuf_free(&head);
 			return -1;
-		ok = append_sender_prefix(out, ev, ev->remote, strlen(ev->remote)) &&
-		     bytebuf_append_str(out, "PRIVMSG ") && bytebuf_append_str(out, local) &&
-		     bytebuf_append_str(out, " :");
+		}
+		ok = append_sender_prefix(&head, ev, ev->remote, strlen(ev->remote)) &&
+		     bytebuf_append_str(&head, "PRIVMSG ") && bytebuf_append_str(&head, local) &&
+		     bytebuf_append_str(&head, " :");
 	}
-	ok = ok && append_sanitized(out, text, strlen(text), false) &&
-	     bytebuf_append(out, "\r\n", 2);
+	room = IRC_LINE_MAX - (dir == IM_DIR_OUT ? IRC_RELAY_PREFIX_ROOM : 0);
+	ok = ok && head.len + IRC_MIN_TEXT_ROOM <= room &&
+	     append_lines(out, &head, text, room - head.len);
+	bytebuf_free(&head);
 	return ok ? 0 : -1;
 }
 
