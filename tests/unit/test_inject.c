@@ -866,7 +866,10 @@ static void test_long_delivery_in_segments(void)
 	memcpy(text, "begin", 5);
 	memcpy(text + sizeof(text) - 4, "end", 3);
 	snprintf(said, sizeof(said), "PRIVMSG bob :%s\r\n", text);
-	snprintf(line, sizeof(line), ":alice!~a@10.0.0.1 PRIVMSG bob :%s\r\n", text);
+	/* Delivered as two lines of at most 512 bytes (no blank to cut at). */
+	snprintf(line, sizeof(line),
+		 ":alice!~a@10.0.0.1 PRIVMSG bob :%.478s\r\n:alice!~a@10.0.0.1 PRIVMSG bob :%s\r\n",
+		 text, text + 478);
 	if (!login_both(&h, true))
 		goto out;
 	bob_s = h.bob.s_next;
