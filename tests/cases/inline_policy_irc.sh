@@ -26,61 +26,9 @@ live_test inline_policy_irc "imwpi$$" ngircd sqlite3 iptables ss timeout "$PY" p
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 check irc_policy_setup $?
 
-# ---- the clients: irc_client.py plus "signal NICK FILE" (creates FILE, so
-# the other side starts once this one is on) and CTCP requests recorded
-# as "SENDER TARGET CTCP WORDS", so an offer that got through would show.
-cat >"$tmp/irc_peer.py" <<'EOF'
-import sys
-
-sys.path.insert(0, sys.argv[1])
-import irc.client
-import irc_client
-
-
-class Driver(irc_client.Driver):
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.irc.add_global_handler("ctcp", self.on_ctcp)
-
-    def on_ctcp(self, conn, ev):
-        p = self.peer(conn)
-        text = "CTCP " + " ".join(ev.arguments)
-        p.got.append((ev.source.nick, ev.target, text))
-        p.got_file.write("%s %s %s\n" % (ev.source.nick, ev.target, text))
-        p.got_file.flush()
-
-    def step(self, words, rest):
-        if words[0] == "signal":
-            open(words[2], "w").close()
-            return True
-        return super().step(words, rest)
-
-
-def main():
-    host, port, plan, outdir = sys.argv[2:6]
-    d = Driver(host, int(port), outdir)
-    rc = 0
-    with open(plan, encoding="utf-8") as f:
-        steps = [l.rstrip("\n") for l in f]
-    try:
-        for n, line in enumerate(steps, 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            words = line.split()
-            rest = line.split(None, 3)[3] if words[0] == "say" else ""
-            if not d.step(words, rest):
-                print("step %d failed or timed out: %s" % (n, line), file=sys.stderr)
-                rc = 1
-                break
-    except (irc.client.ServerConnectionError, OSError) as err:
-        print("connection error: %s" % err, file=sys.stderr)
-        rc = 1
-    d.finish()
-    sys.exit(rc)
-
-
-main()
-EOF
+# ---- the clients: tests/peers/irc_client.py with --ctcp, so CTCP requests
+# are recorded as "SENDER TARGET CTCP WORDS" and an offer that got through
+# would show.
 
 # ---- ngircd --------------------------------------------------------------
 if ! start_ngircd 300; then
@@ -94,7 +42,7 @@ fi
 # alice has written to carol, so everyone is online) and $tmp/NAME.near
 # (alice, bob: through the bridge); received texts in $tmp/NAME.out/NICK.got.
 session() {
-	run_session "$1" 60 "$PY" "$tmp/irc_peer.py" "$PEERS" 10.77.0.2 6667
+	run_session "$1" 60 "$PY" "$PEERS/irc_client.py" --ctcp 10.77.0.2 6667
 }
 # ---------------------------------------------------------------------
 # 1. Bad words: each one replaced by as many '#'; more than two blocks the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real IRC clients (Debian's python3-irc) driven by a small plan.
 
-Usage: irc_client.py HOST PORT PLAN OUTDIR
+Usage: irc_client.py [--ctcp] HOST PORT PLAN OUTDIR
 
 One process runs every nick the plan connects, in one select loop, so a
 plan can order what several clients say. PLAN has one step a line, done
@@ -16,7 +16,8 @@ in order (blank lines and lines starting with "#" are skipped):
   signal NICK FILE         create FILE (another plan waits for it)
 
 Every received PRIVMSG or NOTICE from a user is appended to OUTDIR/NICK.got
-as "SENDER TARGET TEXT". OUTDIR/NICK.status gets one word: "clean" when
+as "SENDER TARGET TEXT"; with --ctcp, CTCP requests too, as "SENDER TARGET
+CTCP WORDS" (so an offer that should have been removed shows). OUTDIR/NICK.status gets one word: "clean" when
 the connection stayed up until our QUIT and then the server answered with
 ERROR and closed it, "early" when it closed before, "open" otherwise.
 Exit status 0 when every step was done within its time bound, 1 otherwise.
@@ -55,7 +56,7 @@ class Peer:
 
 
 class Driver:
-    def __init__(self, host, port, outdir):
+    def __init__(self, host, port, outdir, record_ctcp=False):
         self.host = host
         self.port = port
         self.outdir = outdir
@@ -65,10 +66,19 @@ class Driver:
         for ev in ("welcome", "pubmsg", "privmsg", "pubnotice", "privnotice", "join",
                    "namreply", "part", "quit", "error", "disconnect"):
             self.irc.add_global_handler(ev, getattr(self, "on_" + ev))
+        if record_ctcp:
+            self.irc.add_global_handler("ctcp", self.on_ctcp)
 
     # ---- events --------------------------------------------------------
     def peer(self, conn):
         return self.by_conn.get(id(conn))
+
+    def on_ctcp(self, conn, ev):
+        p = self.peer(conn)
+        text = "CTCP " + " ".join(ev.arguments)
+        p.got.append((ev.source.nick, ev.target, text))
+        p.got_file.write("%s %s %s\n" % (ev.source.nick, ev.target, text))
+        p.got_file.flush()
 
     def on_welcome(self, conn, _ev):
         self.peer(conn).welcomed = True
@@ -169,8 +179,12 @@ class Driver:
 
 
 def main():
-    host, port, plan, outdir = sys.argv[1:5]
-    d = Driver(host, int(port), outdir)
+    args = sys.argv[1:]
+    record_ctcp = bool(args) and args[0] == "--ctcp"
+    if record_ctcp:
+        args = args[1:]
+    host, port, plan, outdir = args[:4]
+    d = Driver(host, int(port), outdir, record_ctcp)
     rc = 0
     with open(plan, encoding="utf-8") as f:
         steps = [l.rstrip("\n") for l in f]
