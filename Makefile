@@ -81,6 +81,7 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 	$(BPFTOOL) gen skeleton $< name imwire_bpf >$@.tmp && mv $@.tmp $@
 
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
+$(OBJDIR)/tests/unit/test_bpf_publish.o: $(BPF_SKEL)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

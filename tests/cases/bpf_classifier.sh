@@ -7,9 +7,12 @@
 #    it as "other");
 #  - XMPP switched off with plain bpftool stops steering new XMPP flows;
 #  - `imwire proto enable|disable|list`, detach;
-#  - the fix-up fast path: a flow whose published seq deltas the
-#    classifier applies itself (no daemon heartbeat) stays byte-exact,
-#    with each side's sequence numbers shifted by the delta on the wire.
+#  - the liveness entry: a running imwired holds the pin directory (a
+#    second one is refused with a clear message), its exit frees it;
+#  - the fix-up fast path: a flow whose offsets are published in the xlate
+#    map (with bpftool, after its handshake) and no daemon alive stays
+#    byte-exact, each side's sequence numbers shifted by its offset on the
+#    wire; a new SYN on its addresses clears the entries.
 # Needs root, BPF and bpffs (mounted on /sys/fs/bpf when missing).
 set -u
 . "$TOP/tests/lib.sh"
@@ -28,7 +31,7 @@ else
 	fail attach_both_bridge_ports "$(tail -5 "$tmp/attach.log")"
 	exit 0
 fi
-for m in protocols ports flows counters heartbeat; do
+for m in protocols ports flows xlate counters liveness owner; do
 	[ -e "$PIN/$m" ] || fail "pinned_$m"
 done
 $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
@@ -39,6 +42,16 @@ queued() { # packets the NFQUEUE rule has sent to the daemon
 
 write_config "$tmp/d.conf" 50
 start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
+first_pid=$daemon_pid
+# A second daemon on the same pin directory is refused, and says why.
+$BPF_B "$BIN/imwired" -d -c "$tmp/d.conf" --queue 9 >"$tmp/second.log" 2>&1
+second_rc=$?
+if [ $second_rc -ne 0 ] && grep -q "$PIN is held by a live imwired (pid $first_pid)" "$tmp/second.log" &&
+	"$BIN/imwire" pin-dir | grep -q "held by imwired pid $first_pid"; then
+	pass second_daemon_refused
+else
+	fail second_daemon_refused "exit $second_rc: $(head -3 "$tmp/second.log")" "$("$BIN/imwire" pin-dir)"
+fi
 
 logged() { grep -c "\"text\":\"$1\"" "$tmp/events.jsonl" 2>/dev/null; }
 
@@ -158,16 +171,26 @@ else
 fi
 stop_daemon
 
+if "$BIN/imwire" pin-dir | grep -q "not held by any imwired"; then
+	pass daemon_exit_frees_pin_dir
+else
+	fail daemon_exit_frees_pin_dir "$("$BIN/imwire" pin-dir)"
+fi
+
 # ---------------------------------------------------------------------
-# Fix-up fast path: a flow whose deltas are published (client side +5,
-# server side -3) before its SYN, with no daemon beating: the classifier
-# shifts seq and ack on both bridge ports, the ends never notice.
-cat >"$tmp/fixed_client.py" <<'EOF'
-import socket, sys
+# Fix-up fast path: once the connection is up (a SYN would clear them),
+# offsets are published for it with bpftool (client side +5, server side
+# -3) and no daemon is alive: the classifier shifts seq and ack on both
+# bridge ports, the ends never notice.
+cat >"$tmp/fixed_client.py" <<EOF
+import os, socket, sys, time
 s = socket.socket()
 s.bind(("10.77.0.1", 40001))
 s.settimeout(10)
 s.connect(("10.77.0.2", 7778))
+deadline = time.monotonic() + 10
+while not os.path.exists("$tmp/go") and time.monotonic() < deadline:
+    time.sleep(0.01)
 s.sendall(b"x" * 100000)
 s.shutdown(socket.SHUT_WR)
 got = b""
@@ -197,20 +220,38 @@ c.sendall(b"y" * 50000)
 c.close()
 sys.exit(0 if got == b"x" * 100000 else 1)
 EOF
-# key: ::ffff:10.77.0.1, ::ffff:10.77.0.2, ports 40001 and 7778 (little
-# endian), pad; value: steer, irc, 0, has-delta, +5, -3, pad
-a="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 1"
-b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
-bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
-	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
-	fail fixup_publish "bpftool map update flows"
+# xlate_entry SIDE DELTA: bpftool's key and value bytes for one direction of
+# the flow ::ffff:10.77.0.1:40001 (side 0) - ::ffff:10.77.0.2:7778 (side 1):
+# key = flow key, pad, side; value = lock, pad, stamp, base offset (little
+# endian), limit, no edits, flags, proto irc, pad, then the empty edit list.
+xlate_entry() {
+	"$PY" - "$1" "$2" <<'EOF'
+import struct, sys
+side, delta = int(sys.argv[1]), int(sys.argv[2])
+key = bytes(10) + b"\xff\xff" + bytes([10, 77, 0, 1]) + bytes(10) + b"\xff\xff" + bytes([10, 77, 0, 2])
+key += struct.pack("<HHII", 40001, 7778, 0, side)
+value = struct.pack("<IIQiIHBBI", 0, 0, 0, delta, 0, 0, 0, 1, 0) + bytes(16 * 16)
+print("key", " ".join(str(b) for b in key), "value", " ".join(str(b) for b in value))
+EOF
+}
+established() { # the fix-up connection is up on the server's side
+	$S ss -Htn state established '( sport = :7778 )' | grep -q .
+}
 start_bridge_capture "$tmp/fixup" tcp port 7778
 f0=$(proto_counter irc fixed_up)
 $S "$PY" "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
 spid=$!
 peer_pids=$spid
 wait_until 5 $spid port_listens "$S" 7778
-$C "$PY" "$tmp/fixed_client.py" 2>"$tmp/fc.err"
+$C "$PY" "$tmp/fixed_client.py" 2>"$tmp/fc.err" &
+cpid=$!
+peer_pids="$spid $cpid"
+wait_until 5 $cpid established
+bpftool map update pinned "$PIN/xlate" $(xlate_entry 0 5) &&
+	bpftool map update pinned "$PIN/xlate" $(xlate_entry 1 -3) ||
+	fail fixup_publish "bpftool map update xlate"
+touch "$tmp/go"
+wait $cpid
 crc=$?
 wait $spid
 src=$?
@@ -222,18 +263,39 @@ else
 	fail fixup_connection_intact "client $crc, server $src, fixed_up $f0 -> $(proto_counter irc fixed_up)" \
 		"$(cat "$tmp/fc.err" "$tmp/fs.err")"
 fi
-# The SYN's seq is 5 higher on the server's side than on the client's,
-# the SYN-ACK's 3 lower on the client's side than on the server's.
-syn_seq() { tcpdump -r "$1" -nn -S "$2" 2>/dev/null | sed -n 's/.*seq \([0-9]*\),.*/\1/p' | head -1; }
-cs=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn')
-ss=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn')
-ca=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
-sa=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
-if [ -n "$cs" ] && [ -n "$ca" ] && [ $(((ss - cs) & 0xffffffff)) = 5 ] &&
-	[ $(((sa - ca) & 0xffffffff)) = 3 ]; then
+# The client's first data segment is 5 higher on the server's side than
+# on the client's, the server's 3 lower on the client's side.
+data_seq() { # PCAP SRC: seq of SRC's first segment with data
+	tcpdump -r "$1" -nn -S "src host $2 and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0" \
+		2>/dev/null | sed -n 's/.*seq \([0-9]*\):.*/\1/p' | head -1
+}
+cc=$(data_seq "$tmp/fixup.vc.pcap" 10.77.0.1)
+cs=$(data_seq "$tmp/fixup.vs.pcap" 10.77.0.1)
+sc=$(data_seq "$tmp/fixup.vc.pcap" 10.77.0.2)
+ss=$(data_seq "$tmp/fixup.vs.pcap" 10.77.0.2)
+if [ -n "$cc" ] && [ -n "$sc" ] && [ $(((cs - cc) & 0xffffffff)) = 5 ] &&
+	[ $(((ss - sc) & 0xffffffff)) = 3 ]; then
 	pass fixup_shifts_sequence_numbers
 else
-	fail fixup_shifts_sequence_numbers "client SYN $cs, server SYN $ss, server SYN-ACK $sa, client SYN-ACK $ca"
+	fail fixup_shifts_sequence_numbers "client data at $cc (client side), $cs (server side);" \
+		"server data at $ss (server side), $sc (client side)"
+fi
+# A new connection on the same addresses: its SYN clears the entries.
+$S "$PY" "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
+spid=$!
+peer_pids=$spid
+wait_until 5 $spid port_listens "$S" 7778
+$C "$PY" "$tmp/fixed_client.py" 2>"$tmp/fc.err"
+crc=$?
+wait $spid
+src=$?
+peer_pids=""
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(proto_counter irc stale)" = 2 ] &&
+	! bpftool map dump pinned "$PIN/xlate" 2>/dev/null | grep -q key; then
+	pass new_syn_clears_stale_offsets
+else
+	fail new_syn_clears_stale_offsets "client $crc, server $src, stale $(proto_counter irc stale)" \
+		"$(bpftool map dump pinned "$PIN/xlate" 2>&1 | head -3)"
 fi
 
 if $BPF_B "$BIN/imwire" detach vc vs && ! $BPF_B tc filter show dev vc ingress | grep -q imwire; then

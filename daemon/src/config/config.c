@@ -75,6 +75,7 @@ static const struct key_spec known_keys[] = {
 	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
+	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
 	/* resource limits and statistics */
 	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; LRU eviction past it */
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
