@@ -194,12 +194,28 @@ struct daemon_config {
 #define STATS_EVERY_SECONDS 1.0
 #define STATS_EVERY_LOOPS 50 /* of 20 ms */
 
+/* The flow table had to evict an IM session with a known user (flow.c
+ * calls this for the first one, then at most every 10 s). */
+static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogged)
+{
+	const struct proto_session *s = f->app ? &f->app->session : NULL;
+
+	(void)arg;
+	log_msg(LOG_WARNING,
+		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
+		"%llu more since the last such message",
+		s && s->module ? s->module->name : "IM", s && s->local_id ? s->local_id : "?",
+		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		(unsigned long long)unlogged);
+}
+
 static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
 {
 	const char *v;
 
 	engine_config_defaults(ec);
 	config_apply_flow(cfg, &ec->flow);
+	ec->flow.evicted_session = log_evicted_session;
 	if ((v = config_get(cfg, "hold_deadline_ms")))
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))

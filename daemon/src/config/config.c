@@ -77,7 +77,9 @@ static const struct key_spec known_keys[] = {
 	{ "mss_headroom", VALUE_UINT, NULL },
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
 	/* resource limits and statistics */
-	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; LRU eviction past it */
+	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
+	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */
+	{ "halfopen_timeout", VALUE_UINT, NULL },   /* the same for a flow that never carried data */
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
 	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
@@ -379,6 +381,10 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 	fc->n_local_nets = cfg->n_local_nets;
 	if ((v = config_get(cfg, "max_flows")) && strtoull(v, NULL, 10) > 0)
 		fc->max_flows = (size_t)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "idle_timeout")) && strtoull(v, NULL, 10) > 0)
+		fc->idle_timeout = (double)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "halfopen_timeout")) && strtoull(v, NULL, 10) > 0)
+		fc->halfopen_timeout = (double)strtoull(v, NULL, 10);
 	if ((v = config_get(cfg, "flow_buffer_bytes")))
 		fc->reasm.max_buffered_bytes = (size_t)strtoull(v, NULL, 10);
 	if ((v = config_get(cfg, "max_buffered_bytes")))
