@@ -151,6 +151,16 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
 
+# What publishing an edited flow to the classifier costs per verdict, and
+# what translating costs the classifier per packet (root: BPF).
+$(BUILD)/bench/xlate_cost: bench/xlate_cost.c $(LIBIMW) $(BPF_SKEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/xlate_cost.c $(LIBIMW) $(LIBS)
+
+.PHONY: bench-xlate
+bench-xlate: $(BUILD)/bench/xlate_cost
+	$(BUILD)/bench/xlate_cost
+
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
 

@@ -103,9 +103,10 @@ static void set_proto(struct fixture *fx, bool enabled)
 static int daemon_up(struct fixture *fx)
 {
 	int sock = socket(AF_UNIX, SOCK_DGRAM, 0);
+	uint64_t fd = (uint64_t)sock; /* the map's values are 8 bytes */
 	uint32_t key = 0;
 
-	if (sock >= 0 && bpf_map_update_elem(fx->liveness, &key, &sock, BPF_NOEXIST) < 0) {
+	if (sock >= 0 && bpf_map_update_elem(fx->liveness, &key, &fd, BPF_NOEXIST) < 0) {
 		close(sock);
 		return -1;
 	}

@@ -401,6 +401,7 @@ int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *
 		     size_t err_size)
 {
 	struct imw_owner me = { .pid = (uint32_t)getpid() };
+	uint64_t fd64;
 	uint32_t key = 0;
 	struct stat st;
 	int map, owner, sock;
@@ -418,7 +419,9 @@ int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *
 		close(map);
 		return -1;
 	}
-	if (bpf_map_update_elem(map, &key, &sock, BPF_NOEXIST) < 0) {
+	/* the map's values are 8 bytes: the kernel reads a u64 descriptor */
+	fd64 = (uint64_t)sock;
+	if (bpf_map_update_elem(map, &key, &fd64, BPF_NOEXIST) < 0) {
 		int e = errno;
 
 		if (e == EEXIST && classifier_holder(pin_dir, &pid, err, err_size) == 1) {
