@@ -810,6 +810,108 @@ static void test_lru_loss_keeps_translation(void)
 	fixture_down(&fx);
 }
 
+/* Does a segment carrying input [x, x + len) need a live edit's bytes
+ * (seqmap_build_output's rules: a replaced range it overlaps, or an
+ * insertion at p with x < p <= x + len)? */
+static bool needs_edit(const struct seqmap *m, uint64_t x, uint64_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_edits; i++) {
+		const struct seqmap_edit *e = &m->edits[i];
+
+		if (e->in_len ? x < e->in_start + e->in_len && x + len > e->in_start
+			      : x < e->in_start && e->in_start <= x + len)
+			return true;
+	}
+	return false;
+}
+
+static unsigned rnd(unsigned *state, unsigned n)
+{
+	*state = *state * 1103515245u + 12345u;
+	return (*state >> 8) % n;
+}
+
+/* Random maps (replacements, deletions, insertions of both kinds, up to
+ * the 16 the list holds) at random bases, near the 2^32 wrap among them:
+ * every segment, ack and SACK edge the classifier maps as seqmap does. */
+static void test_random_maps_match_seqmap(void)
+{
+	static const char bytes[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	unsigned state = 16, round, q, mismatches = 0;
+	struct fixture fx;
+	struct frame out;
+	struct flow f;
+	uint32_t mark;
+
+	if (!fixture_up(&fx)) {
+		CHECK(!"classifier loaded");
+		return;
+	}
+	test_flow(&f);
+	for (round = 0; round < 40; round++) {
+		uint32_t base = round % 4 == 0 ? 0xffffffffu - rnd(&state, 400) : state * 2654435761u;
+		uint64_t pos = rnd(&state, 20), out_max;
+		struct seqmap m;
+		int i, n = 1 + (int)rnd(&state, IMW_XLATE_EDITS);
+
+		seqmap_init(&m, base);
+		for (i = 0; i < n; i++) {
+			uint64_t in_len = rnd(&state, 3) ? 1 + rnd(&state, 20) : 0;
+			size_t out_len = rnd(&state, 4) ? 1 + rnd(&state, 30) : (in_len ? 0 : 5);
+
+			if (in_len == 0 && rnd(&state, 2))
+				seqmap_add_own_insertion(&m, pos, (const uint8_t *)bytes, out_len);
+			else
+				seqmap_add_edit(&m, pos, in_len, (const uint8_t *)bytes, out_len);
+			pos += in_len + rnd(&state, 40);
+		}
+		out_max = seqmap_out_of_in(&m, pos + 50);
+		for (q = 0; q < 30; q++) {
+			uint64_t x = rnd(&state, (unsigned)pos + 50), len = 1 + rnd(&state, 60);
+			struct seg s = { .from_client = true, .seq = seqmap_seq_of(&m, x), .ack = 1,
+					 .flags = F_ACK | F_PSH, .len = len };
+			int rc;
+
+			CHECK_INT_EQ(bpf_publish_seqmap(&fx.pub, &f, IM_DIR_OUT, &m, IMW_PROTO_IRC), 0);
+			rc = run(&fx, &s, &out, &mark);
+			if (needs_edit(&m, x, len) ? rc != TC_ACT_SHOT
+						   : rc != TC_ACT_OK || out_seq(&out) !=
+							seqmap_seq_of(&m, seqmap_out_of_in(&m, x)))
+				mismatches++;
+		}
+		for (q = 0; q < 30; q++) {
+			/* SACK blocks above the ack, as receivers send them (what the
+			 * ack folds is then mapped alike with or without the fold) */
+			uint64_t a = rnd(&state, (unsigned)out_max + 1), k = 0;
+			uint64_t l = a + 1 + rnd(&state, 80), r = l + 1 + rnd(&state, 80);
+			uint32_t blocks[2] = { seqmap_seq_of(&m, l), seqmap_seq_of(&m, r) };
+			struct seg ack = { .from_client = false, .seq = 9, .ack = seqmap_seq_of(&m, a),
+					   .flags = F_ACK, .sack = blocks, .n_sack = 1, .odd = q & 1 };
+			struct bpf_publish_state st;
+
+			CHECK_INT_EQ(bpf_publish_seqmap(&fx.pub, &f, IM_DIR_OUT, &m, IMW_PROTO_IRC), 0);
+			if (run(&fx, &ack, &out, &mark) != TC_ACT_OK ||
+			    out_ack(&out) != seqmap_seq_of(&m, seqmap_in_of_out(&m, a)) ||
+			    out_sack(&out, 0) != seqmap_seq_of(&m, seqmap_in_of_out_left(&m, l)) ||
+			    out_sack(&out, 1) != seqmap_seq_of(&m, seqmap_in_of_out_right(&m, r)) ||
+			    tcp_sum(&out) != 0xffff)
+				mismatches++;
+			/* the fold took the edits seqmap_acknowledge would */
+			while (k < m.n_edits && m.edits[k].out_start + m.edits[k].out_len <= a &&
+			       m.edits[k].out_start < a)
+				k++;
+			if (bpf_publish_fetch(&fx.pub, &f, IM_DIR_OUT, &st) != 1 ||
+			    st.n_edits != m.n_edits - k)
+				mismatches++;
+		}
+		seqmap_free(&m);
+	}
+	CHECK_INT_EQ(mismatches, 0);
+	fixture_down(&fx);
+}
+
 int main(void)
 {
 	RUN_TEST(test_key_is_canonical);
@@ -823,5 +925,6 @@ int main(void)
 	RUN_TEST(test_overflow_holds_the_rest);
 	RUN_TEST(test_new_syn_clears_stale_entries);
 	RUN_TEST(test_lru_loss_keeps_translation);
+	RUN_TEST(test_random_maps_match_seqmap);
 	TEST_MAIN_END();
 }
