@@ -156,10 +156,10 @@ static const char helo_server[] = "Auth-Type: imip-md5\r\nCapabilities: server-l
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_imip.name, "imip");
+	CHECK_STR_EQ(proto_imip.info->name, "imip");
 	CHECK_INT_EQ(proto_imip.id, IMW_PROTO_IMIP);
-	CHECK_INT_EQ(proto_imip.n_ports, 1);
-	CHECK_INT_EQ(proto_imip.ports[0], 11319);
+	CHECK_INT_EQ(proto_imip.info->n_ports, 1);
+	CHECK_INT_EQ(proto_imip.info->ports[0], 11319);
 	CHECK_INT_EQ(proto_imip.max_pdu, 1024 * 1024);
 	CHECK(proto_imip.encode != NULL);
 }

@@ -111,12 +111,12 @@ static void check_event(const struct im_event *ev, enum im_kind kind, enum im_di
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_irc.name, "irc");
+	CHECK_STR_EQ(proto_irc.info->name, "irc");
 	CHECK_INT_EQ(proto_irc.id, IMW_PROTO_IRC);
-	CHECK_INT_EQ(proto_irc.n_ports, 5);
-	CHECK_INT_EQ(proto_irc.ports[0], 6667);
-	CHECK_INT_EQ(proto_irc.ports[3], 6697);
-	CHECK_INT_EQ(proto_irc.ports[4], 7000);
+	CHECK_INT_EQ(proto_irc.info->n_ports, 5);
+	CHECK_INT_EQ(proto_irc.info->ports[0], 6667);
+	CHECK_INT_EQ(proto_irc.info->ports[3], 6697);
+	CHECK_INT_EQ(proto_irc.info->ports[4], 7000);
 	CHECK_INT_EQ(proto_irc.max_pdu, 65536);
 	CHECK(proto_irc.encode != NULL);
 }

@@ -143,10 +143,10 @@ static const struct im_event *event_at(struct harness *h, size_t i)
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_msn.name, "msn");
+	CHECK_STR_EQ(proto_msn.info->name, "msn");
 	CHECK_INT_EQ(proto_msn.id, IMW_PROTO_MSN);
-	CHECK_INT_EQ(proto_msn.n_ports, 1);
-	CHECK_INT_EQ(proto_msn.ports[0], 1863);
+	CHECK_INT_EQ(proto_msn.info->n_ports, 1);
+	CHECK_INT_EQ(proto_msn.info->ports[0], 1863);
 	CHECK(proto_msn.encode != NULL);
 	CHECK(proto_module_by_id(IMW_PROTO_MSN) == &proto_msn);
 }

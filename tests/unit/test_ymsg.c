@@ -186,9 +186,9 @@ static void test_module_table_and_detect(void)
 {
 	struct bytebuf b;
 
-	CHECK_STR_EQ(proto_ymsg.name, "ymsg");
+	CHECK_STR_EQ(proto_ymsg.info->name, "ymsg");
 	CHECK_INT_EQ(proto_ymsg.id, IMW_PROTO_YMSG);
-	CHECK_INT_EQ(proto_ymsg.ports[0], 5050);
+	CHECK_INT_EQ(proto_ymsg.info->ports[0], 5050);
 	CHECK(proto_module_by_id(IMW_PROTO_YMSG) == &proto_ymsg);
 	bytebuf_init(&b);
 	put(&b, 0x57, 0, 1, "alice_y", END);

@@ -109,8 +109,19 @@ static bool port_hinted(const struct proto_module *m, uint16_t port)
 {
 	size_t i;
 
-	for (i = 0; i < m->n_ports; i++)
-		if (m->ports[i] == port)
+	for (i = 0; i < m->info->n_ports; i++)
+		if (m->info->ports[i] == port)
+			return true;
+	return false;
+}
+
+bool app_server_port(uint16_t port)
+{
+	size_t n, i;
+	const struct proto_module *const *mods = proto_modules(&n);
+
+	for (i = 0; i < n; i++)
+		if (port_hinted(mods[i], port))
 			return true;
 	return false;
 }

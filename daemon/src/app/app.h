@@ -73,6 +73,10 @@ struct app_flow {
 	void *emit_arg;
 };
 
+/* Is port a well-known server port of some protocol? A hint for telling
+ * client from server in a flow picked up mid-stream. */
+bool app_server_port(uint16_t port);
+
 /* client is "ip:port" of the local side; server_port orders the port
  * hints. Returns NULL on allocation failure. */
 struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,

@@ -23,6 +23,9 @@ struct key_spec {
 	const char *warning; /* accepted but meaningless here: say why */
 };
 
+#define PROTOCOL_KEY_ROW(ID, num, nm, ims, cfg, ...) \
+	{ IMW_PROTO_STR(cfg) "_protocol", VALUE_BOOL, NULL },
+
 /* IMSpector's keys first (same meaning), then imwire's. */
 static const struct key_spec known_keys[] = {
 	{ "user", VALUE_STRING, NULL },
@@ -30,14 +33,8 @@ static const struct key_spec known_keys[] = {
 	{ "pidfilename", VALUE_STRING, NULL },
 	{ "port", VALUE_UINT, "imwire is inline and needs no listening port (no REDIRECT); ignored" },
 	{ "plugin_dir", VALUE_STRING, "imwire has no plugins to load; ignored" },
-	{ "icq_protocol", VALUE_BOOL, NULL },
-	{ "msn_protocol", VALUE_BOOL, NULL },
-	{ "yahoo_protocol", VALUE_BOOL, NULL },
-	{ "irc_protocol", VALUE_BOOL, NULL },
-	{ "gg_protocol", VALUE_BOOL, NULL },
-	{ "jabber_protocol", VALUE_BOOL, NULL },
-	{ "imip_protocol", VALUE_BOOL, NULL },
-	{ "toc_protocol", VALUE_BOOL, NULL },
+	/* <cfg>_protocol: one per row of the protocol table */
+	IMW_PROTOCOLS(PROTOCOL_KEY_ROW)
 	{ "log_typing_events", VALUE_BOOL, NULL },
 	{ "file_logging_dir", VALUE_STRING, NULL },
 	{ "sqlite_file", VALUE_STRING, NULL },
@@ -88,16 +85,14 @@ static const struct key_spec known_keys[] = {
 /* bot_<name>=id@proto,...: a bot and the addresses it answers to. */
 static const struct key_spec bot_key = { "bot_", VALUE_STRING, NULL };
 
-/* <name>_protocol keys and the module they switch. */
+/* <cfg>_protocol keys and the protocol they switch. */
+#define PROTOCOL_SWITCH_ROW(ID, num, nm, ims, cfg, ...) \
+	{ IMW_PROTO_STR(cfg) "_protocol", IMW_PROTO_##ID },
+
 static const struct {
 	const char *key;
 	enum imw_proto proto;
-} protocol_keys[] = {
-	{ "icq_protocol", IMW_PROTO_OSCAR }, { "msn_protocol", IMW_PROTO_MSN },
-	{ "yahoo_protocol", IMW_PROTO_YMSG }, { "irc_protocol", IMW_PROTO_IRC },
-	{ "gg_protocol", IMW_PROTO_GG },      { "jabber_protocol", IMW_PROTO_XMPP },
-	{ "imip_protocol", IMW_PROTO_IMIP },  { "toc_protocol", IMW_PROTO_TOC },
-};
+} protocol_keys[] = { IMW_PROTOCOLS(PROTOCOL_SWITCH_ROW) };
 
 void config_init(struct imw_config *cfg)
 {

@@ -190,18 +190,6 @@ static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
 	return false;
 }
 
-static bool is_server_port(uint16_t port)
-{
-	size_t n, i, j;
-	const struct proto_module *const *mods = proto_modules(&n);
-
-	for (i = 0; i < n; i++)
-		for (j = 0; j < mods[i]->n_ports; j++)
-			if (mods[i]->ports[j] == port)
-				return true;
-	return false;
-}
-
 /* Is the packet's sender the client? On a SYN the answer is certain;
  * mid-stream it is a guess from local_nets, then well-known ports, then
  * the ephemeral-port convention. */
@@ -217,8 +205,8 @@ static bool sender_is_client(const struct flow_table *t, const struct packet *pk
 		if (src_local != dst_local)
 			return src_local;
 	}
-	src_srv = is_server_port(pkt->sport);
-	dst_srv = is_server_port(pkt->dport);
+	src_srv = app_server_port(pkt->sport);
+	dst_srv = app_server_port(pkt->dport);
 	if (src_srv != dst_srv)
 		return dst_srv;
 	if (pkt->sport != pkt->dport)

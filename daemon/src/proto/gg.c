@@ -28,7 +28,6 @@
 #include "util/cursor.h"
 #include "util/text.h"
 
-#define GG_PORT 8074
 #define GG_HEADER_LEN 8u
 /* Contact lists are the biggest packets; a message is at most ~2 KB. */
 #define GG_MAX_PDU (1024u * 1024u)
@@ -103,8 +102,6 @@ enum gg_type {
 #define GG_MSG_OPTION_IMAGE_REPLY 0x05
 #define GG_MSG_OPTION_IMAGE_REPLY_MORE 0x06
 #define GG_DCC7_TYPE_FILE 4u
-
-static const uint16_t gg_ports[] = { GG_PORT };
 
 /* What each side sends: detection and resync believe only these. */
 static const uint8_t client_types[] = {
@@ -1245,10 +1242,7 @@ static void gg_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_gg = {
-	.name = "gg",
-	.id = IMW_PROTO_GG,
-	.ports = gg_ports,
-	.n_ports = sizeof(gg_ports) / sizeof(gg_ports[0]),
+	PROTO_IDENTITY(GG),
 	.max_pdu = GG_MAX_PDU,
 	.detect = gg_detect,
 	.frame = gg_frame,

@@ -13,7 +13,6 @@
 #include "proto/proto.h"
 #include "util/text.h"
 
-#define IMIP_PORT 11319
 /* A block claiming more than this is not IMIP (messages are short text). */
 #define IMIP_MAX_PDU (1024u * 1024u)
 /* Longest type line ("LIST ACCEPT 12345 "nick"") we wait for. */
@@ -77,8 +76,6 @@ enum imip_scan {
 static const char *const known_types[] = {
 	"HELO", "LOGN", "LOGIN", "STAT", "ACK", "LIST", "PING", "MESG", "DISC",
 };
-
-static const uint16_t imip_ports[] = { IMIP_PORT };
 
 static bool span_eq(struct span s, const char *lit)
 {
@@ -996,10 +993,7 @@ static void imip_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_imip = {
-	.name = "imip",
-	.id = IMW_PROTO_IMIP,
-	.ports = imip_ports,
-	.n_ports = sizeof(imip_ports) / sizeof(imip_ports[0]),
+	PROTO_IDENTITY(IMIP),
 	.max_pdu = IMIP_MAX_PDU,
 	.detect = imip_detect,
 	.frame = imip_frame,

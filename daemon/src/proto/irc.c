@@ -37,8 +37,6 @@
 #define IRC_DETECT_MAX_LINES 8u
 #define IRC_TLS_RECORD_HEADER 5u
 
-static const uint16_t irc_ports[] = { 6667, 6668, 6669, 6697, 7000 };
-
 /* Offsets into the line, so events can point at their text in the PDU. */
 struct irc_span {
 	size_t off;
@@ -1477,10 +1475,7 @@ static void irc_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_irc = {
-	.name = "irc",
-	.id = IMW_PROTO_IRC,
-	.ports = irc_ports,
-	.n_ports = sizeof(irc_ports) / sizeof(irc_ports[0]),
+	PROTO_IDENTITY(IRC),
 	.max_pdu = IRC_MAX_PDU,
 	.detect = irc_detect,
 	.frame = irc_frame,

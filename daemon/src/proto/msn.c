@@ -29,7 +29,6 @@
 #include "proto/proto.h"
 #include "util/text.h"
 
-#define MSN_PORT 1863
 /* The largest payloads are contact lists (ADL, GCF): well under this. */
 #define MSN_MAX_PDU (1024u * 1024u)
 /* Long lines exist (ILN with an MSN object); a line longer than this is not MSNP. */
@@ -112,8 +111,6 @@ static const char *const known_cmds[] = {
 	"RML", "FQY", "UUN", "UBN", "NOT", "IPG", "SBS", "URL", "BPR", "UUM", "UBM", "SDG",
 	"NFY", "PUT", "PAG",
 };
-
-static const uint16_t msn_ports[] = { MSN_PORT };
 
 static struct msn_state *state_of(struct proto_session *s)
 {
@@ -1307,10 +1304,7 @@ static void msn_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_msn = {
-	.name = "msn",
-	.id = IMW_PROTO_MSN,
-	.ports = msn_ports,
-	.n_ports = sizeof(msn_ports) / sizeof(msn_ports[0]),
+	PROTO_IDENTITY(MSN),
 	.max_pdu = MSN_MAX_PDU,
 	.detect = msn_detect,
 	.frame = msn_frame,

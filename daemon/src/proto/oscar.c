@@ -23,12 +23,9 @@
 #include "imwire/signatures.h"
 #include "proto/oscar.h"
 
-#define OSCAR_PORT 5190
 /* How many leading FLAPs detection walks through looking for one only
  * OSCAR sends (a session may be picked up at keep-alives). */
 #define OSCAR_DETECT_FLAPS 8
-
-static const uint16_t oscar_ports[] = { OSCAR_PORT };
 
 static struct oscar_state *state_of(struct proto_session *s)
 {
@@ -193,10 +190,7 @@ static void oscar_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_oscar = {
-	.name = "oscar",
-	.id = IMW_PROTO_OSCAR,
-	.ports = oscar_ports,
-	.n_ports = sizeof(oscar_ports) / sizeof(oscar_ports[0]),
+	PROTO_IDENTITY(OSCAR),
 	.max_pdu = FLAP_MAX_PDU,
 	.detect = oscar_detect,
 	.frame = oscar_frame,

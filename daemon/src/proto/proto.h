@@ -32,11 +32,26 @@ enum proto_frame {
 	PROTO_FRAME_GARBAGE,   /* no PDU starts here: the caller resyncs */
 };
 
-struct proto_module {
-	const char *name; /* as event_proto_name(id) */
+/* A protocol's identity: its row in the table of include/imwire/
+ * protocols.h, expanded into proto_infos[] (indexed by id). */
+struct proto_info {
 	enum imw_proto id;
-	const uint16_t *ports; /* well-known ports: hints only, never required */
+	const char *name;       /* "irc": as event_proto_name(id) */
+	const char *imspector;  /* "IRC": IMSpector's log directory */
+	const char *config_key; /* "irc_protocol" */
+	const char *also;       /* one more accepted name ("aim"), or "" */
+	const uint16_t *ports;  /* well-known ports: hints only, never required */
 	size_t n_ports;
+};
+
+extern const struct proto_info proto_infos[IMW_PROTO_MAX];
+
+/* A built-in module's identity: `PROTO_IDENTITY(IRC),` in its ops table. */
+#define PROTO_IDENTITY(ID) .id = IMW_PROTO_##ID, .info = &proto_infos[IMW_PROTO_##ID]
+
+struct proto_module {
+	enum imw_proto id;
+	const struct proto_info *info;
 	size_t max_pdu; /* a PDU claimed longer than this is garbage */
 
 	/* Look at the first bytes of one direction (from the stream start, or

@@ -22,15 +22,11 @@
 #include "proto/oscar.h"
 #include "util/text.h"
 
-#define TOC_PORT 9898
-#define TOC_ALT_PORT 5190
 #define TOC_FLAPON "FLAPON\r\n\r\n"
 #define TOC_FLAPON_LEN (sizeof(TOC_FLAPON) - 1)
 /* Rooms whose "CHAT_JOIN:<id>:<name>" we remember per connection. */
 #define TOC_MAX_ROOMS 16u
 #define TOC_FILE_UUID "09461343-4C7F-11D1-8222-444553540000"
-
-static const uint16_t toc_ports[] = { TOC_PORT, TOC_ALT_PORT };
 
 struct toc_room {
 	char *id;
@@ -780,10 +776,7 @@ static void toc_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_toc = {
-	.name = "toc",
-	.id = IMW_PROTO_TOC,
-	.ports = toc_ports,
-	.n_ports = sizeof(toc_ports) / sizeof(toc_ports[0]),
+	PROTO_IDENTITY(TOC),
 	.max_pdu = FLAP_MAX_PDU,
 	.detect = toc_detect,
 	.frame = toc_frame,

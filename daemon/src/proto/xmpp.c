@@ -53,8 +53,6 @@
 #define NS_UPLOAD "urn:xmpp:http:upload:0"
 #define NS_COMPRESS "http://jabber.org/protocol/compress"
 
-static const uint16_t xmpp_ports[] = { 5222, 5269 };
-
 /* Top-level element names a resync may stop at. */
 static const char *const top_level_names[] = {
 	"message", "presence", "iq", "stream:stream", "/stream:stream", "?xml",
@@ -1469,10 +1467,7 @@ static bool xmpp_fixup_pdu(struct proto_session *s, enum im_dir dir, uint8_t *pd
 }
 
 const struct proto_module proto_xmpp = {
-	.name = "xmpp",
-	.id = IMW_PROTO_XMPP,
-	.ports = xmpp_ports,
-	.n_ports = sizeof(xmpp_ports) / sizeof(xmpp_ports[0]),
+	PROTO_IDENTITY(XMPP),
 	.max_pdu = XMPP_MAX_PDU,
 	.detect = xmpp_detect,
 	.frame = xmpp_frame,

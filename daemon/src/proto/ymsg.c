@@ -45,7 +45,6 @@
 #include "util/cursor.h"
 #include "util/text.h"
 
-#define YMSG_PORT 5050
 #define YMSG_HEADER_LEN 20u
 #define YMSG_MAX_PDU (YMSG_HEADER_LEN + 0xFFFFu)
 /* Keys in use stay below 10000; six digits leave room. */
@@ -123,8 +122,6 @@ enum ymsg_scan {
 	YMSG_SCAN_SHORT,
 	YMSG_SCAN_BAD,
 };
-
-static const uint16_t ymsg_ports[] = { YMSG_PORT };
 
 static struct ymsg_state *state_of(struct proto_session *s)
 {
@@ -1016,10 +1013,7 @@ static void ymsg_session_free(struct proto_session *s)
 }
 
 const struct proto_module proto_ymsg = {
-	.name = "ymsg",
-	.id = IMW_PROTO_YMSG,
-	.ports = ymsg_ports,
-	.n_ports = sizeof(ymsg_ports) / sizeof(ymsg_ports[0]),
+	PROTO_IDENTITY(YMSG),
 	.max_pdu = YMSG_MAX_PDU,
 	.detect = ymsg_detect,
 	.frame = ymsg_frame,
