@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/gg/gg.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

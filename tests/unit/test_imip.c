@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/imip/imip.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/irc/irc.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

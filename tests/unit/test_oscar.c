@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/oscar/oscar.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/xmpp/xmpp.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

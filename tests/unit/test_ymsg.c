@@ -7,6 +7,7 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
+#include "proto/ymsg/ymsg.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"

@@ -177,13 +177,4 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev);
 /* Count a malformed PDU with a short static reason; returns -1. */
 int proto_session_malformed(struct proto_session *s, const char *reason);
 
-extern const struct proto_module proto_irc;
-extern const struct proto_module proto_imip;
-extern const struct proto_module proto_oscar;
-extern const struct proto_module proto_toc;
-extern const struct proto_module proto_msn;
-extern const struct proto_module proto_ymsg;
-extern const struct proto_module proto_xmpp;
-extern const struct proto_module proto_gg;
-
 #endif

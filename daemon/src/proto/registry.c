@@ -4,7 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/gg/gg.h"
+#include "proto/imip/imip.h"
+#include "proto/irc/irc.h"
+#include "proto/msn/msn.h"
+#include "proto/oscar/oscar.h"
 #include "proto/proto.h"
+#include "proto/toc/toc.h"
+#include "proto/xmpp/xmpp.h"
+#include "proto/ymsg/ymsg.h"
 
 #define PORTS_ROW(ID, num, nm, ims, cfg, alt, sig, ...) \
 	static const uint16_t ports_##nm[] = { __VA_ARGS__ };

@@ -4,7 +4,7 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
-#include "proto/oscar.h"
+#include "proto/oscar/oscar_internal.h"
 #include "util/cursor.h"
 
 enum proto_frame flap_frame(const uint8_t *data, size_t len, size_t *pdu_len)

@@ -42,6 +42,7 @@
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
 #include "proto/proto.h"
+#include "proto/ymsg/ymsg.h"
 #include "util/cursor.h"
 #include "util/text.h"
 

@@ -24,6 +24,7 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
+#include "proto/irc/irc.h"
 #include "proto/proto.h"
 #include "util/bytebuf.h"
 #include "util/text.h"

@@ -5,7 +5,7 @@
  * next call. Every token kind has a length limit, so the work repeated per
  * call is bounded, and a limit passed is an error at once rather than a
  * wait for bytes that would only be refused later. */
-#include "proto/xml_tokenizer.h"
+#include "proto/xmpp/xml_tokenizer.h"
 
 #include <string.h>
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/imip/imip.h"
 #include "proto/proto.h"
 #include "util/text.h"
 

@@ -16,7 +16,7 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
-#include "proto/oscar.h"
+#include "proto/oscar/oscar_internal.h"
 #include "util/cursor.h"
 #include "util/text.h"
 

@@ -21,7 +21,7 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
-#include "proto/oscar.h"
+#include "proto/oscar/oscar_internal.h"
 
 /* How many leading FLAPs detection walks through looking for one only
  * OSCAR sends (a session may be picked up at keep-alives). */

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/gg/gg.h"
 #include "proto/proto.h"
 #include "util/cursor.h"
 #include "util/text.h"

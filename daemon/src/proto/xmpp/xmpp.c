@@ -29,7 +29,8 @@
 #include <string.h>
 
 #include "proto/proto.h"
-#include "proto/xml_tokenizer.h"
+#include "proto/xmpp/xml_tokenizer.h"
+#include "proto/xmpp/xmpp.h"
 #include "util/text.h"
 
 /* Prosody's default c2s stanza limit is 256 KiB; allow twice that. */

@@ -25,7 +25,8 @@
 #include <strings.h>
 
 #include "imwire/signatures.h"
-#include "proto/msn_p2p.h"
+#include "proto/msn/msn.h"
+#include "proto/msn/msn_p2p.h"
 #include "proto/proto.h"
 #include "util/text.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
-#include "proto/oscar.h"
+#include "proto/oscar/oscar_internal.h"
 #include "util/cursor.h"
 #include "util/text.h"
 

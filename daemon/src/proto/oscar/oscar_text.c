@@ -2,7 +2,7 @@
  * UTF-8 to UCS-2BE / ISO-8859-1 conversions the encoder needs. */
 #include <string.h>
 
-#include "proto/oscar.h"
+#include "proto/oscar/oscar_internal.h"
 #include "util/text.h"
 
 static bool is_alpha(uint8_t c)

@@ -1,7 +1,7 @@
 /* AIM TOC and TOC2: AOL's text gateway to OSCAR (toc.oscar.aol.com:9898).
  *
  * The client opens with "FLAPON\r\n\r\n"; after that both sides speak
- * FLAP (see oscar.h). The client's channel-1 sign-on frame carries TLV 1
+ * FLAP (see ../oscar/oscar.h). The client's channel-1 sign-on frame carries TLV 1
  * with the screen name; its channel-2 frames are NUL-terminated commands
  * ("toc_send_im <user> \"<message>\" [auto]"), arguments separated by
  * spaces, quoted ones with backslash escapes. The server's channel-2
@@ -19,7 +19,8 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
-#include "proto/oscar.h"
+#include "proto/oscar/oscar.h"
+#include "proto/toc/toc.h"
 #include "util/text.h"
 
 #define TOC_FLAPON "FLAPON\r\n\r\n"

@@ -7,7 +7,7 @@
  * INVITE body names the application by EUF-GUID; for a file transfer its
  * Context is base64 of a little-endian struct: header length, version,
  * 64-bit file size, type, then the name as 260 UTF-16LE units. */
-#include "proto/msn_p2p.h"
+#include "proto/msn/msn_p2p.h"
 
 #include <stdlib.h>
 #include <string.h>
