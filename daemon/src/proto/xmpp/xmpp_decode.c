@@ -175,16 +175,101 @@ int xmpp_message_body(const struct xtree *t, int root)
 	return first;
 }
 
+/* <message type='error'>: the condition's element name, or "error". */
+static int emit_message_error(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			      int root, const char *peer)
+{
+	int err = xmpp_child(t, root, "error", NULL);
+	int cond = err >= 0 ? t->nodes[err].first_child : -1;
+	char word[64];
+	struct xml_span name = cond >= 0 ? t->nodes[cond].name : (struct xml_span){ 0, 0 };
+
+	snprintf(word, sizeof(word), "%.*s", (int)(name.len < 63 ? name.len : 63),
+		 (const char *)t->buf + name.off);
+	return emit_simple(s, dir, IM_KIND_ERROR, peer, word[0] ? word : "error");
+}
+
+/* XEP-0085 chat states: only the two that mean someone is typing. */
+static int emit_chat_states(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			    int root, const char *peer, bool group)
+{
+	struct im_event ev;
+	int c;
+
+	for (c = t->nodes[root].first_child; c >= 0; c = t->nodes[c].next) {
+		if (!xmpp_node_ns_is(t, c, NS_CHATSTATES))
+			continue;
+		if (xmpp_node_is(t, c, "composing") || xmpp_node_is(t, c, "paused")) {
+			struct xml_span n = t->nodes[c].name;
+			char word[16];
+
+			snprintf(word, sizeof(word), "%.*s", (int)n.len, (const char *)t->buf + n.off);
+			proto_event_begin(s, &ev, dir, IM_KIND_TYPING);
+			ev.group = group;
+			if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, word)) {
+				event_free(&ev);
+				return -1;
+			}
+			proto_event_emit(s, &ev);
+		}
+	}
+	return 0;
+}
+
+/* The message itself: its <body>, else an XHTML-IM body as text/html;
+ * nothing when it has neither (a chat state alone, a receipt). */
+static int emit_message_text(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			     int root, const char *peer, const char *nick, bool group)
+{
+	int body = xmpp_message_body(t, root), html = xmpp_child(t, root, "html", NS_XHTML_IM);
+	const char *content_type = "text/plain";
+	char *text = NULL;
+	struct im_event ev;
+	int rc = 0;
+
+	if (body >= 0) {
+		text = xmpp_node_text(t, body);
+	} else if (html >= 0) {
+		int hb = xmpp_child(t, html, "body", NS_XHTML);
+
+		if (hb >= 0) {
+			const struct xnode *n = &t->nodes[hb];
+
+			text = text_utf8_or_latin1(t->buf + n->content_start,
+						   n->content_end - n->content_start);
+			content_type = "text/html";
+		}
+	}
+	if (!(body >= 0 || (html >= 0 && text)))
+		return 0;
+	if (!text)
+		return -1;
+	proto_event_begin(s, &ev, dir, IM_KIND_MESSAGE);
+	ev.group = group;
+	ev.content_type = content_type;
+	if (body >= 0 && !nick && t->nodes[body].text_raw_exact) {
+		ev.has_text_span = true;
+		ev.text_offset = t->nodes[body].content_start;
+		ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
+	}
+	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+		event_free(&ev);
+		rc = -1;
+	} else {
+		proto_event_emit(s, &ev);
+	}
+	free(text);
+	return rc;
+}
+
 static int decode_message(struct proto_session *s, enum im_dir dir, const struct xtree *t,
 			  int root)
 {
 	bool failed = false, group;
 	char *type = xmpp_attr_text(t, root, "type", &failed);
 	char *peer = stanza_peer(t, root, dir, &failed);
-	char *text = NULL, *nick = NULL;
-	int body, html, c, rc = 0;
-	struct im_event ev;
-	const char *content_type = "text/plain";
+	char *nick = NULL;
+	int c, rc = 0;
 
 	if (failed)
 		goto fail;
@@ -201,69 +286,12 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 		peer[xmpp_bare_len(peer)] = '\0';
 	}
 	if (type && strcmp(type, "error") == 0) {
-		int err = xmpp_child(t, root, "error", NULL);
-		int cond = err >= 0 ? t->nodes[err].first_child : -1;
-		char word[64];
-		struct xml_span name = cond >= 0 ? t->nodes[cond].name : (struct xml_span){ 0, 0 };
-
-		snprintf(word, sizeof(word), "%.*s", (int)(name.len < 63 ? name.len : 63),
-			 (const char *)t->buf + name.off);
-		rc = emit_simple(s, dir, IM_KIND_ERROR, peer, word[0] ? word : "error");
+		rc = emit_message_error(s, dir, t, root, peer);
 		goto out;
 	}
-
-	/* XEP-0085 chat states: only the two that mean someone is typing. */
-	for (c = t->nodes[root].first_child; c >= 0; c = t->nodes[c].next) {
-		if (!xmpp_node_ns_is(t, c, NS_CHATSTATES))
-			continue;
-		if (xmpp_node_is(t, c, "composing") || xmpp_node_is(t, c, "paused")) {
-			struct xml_span n = t->nodes[c].name;
-			char word[16];
-
-			snprintf(word, sizeof(word), "%.*s", (int)n.len, (const char *)t->buf + n.off);
-			proto_event_begin(s, &ev, dir, IM_KIND_TYPING);
-			ev.group = group;
-			if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, word)) {
-				event_free(&ev);
-				goto fail;
-			}
-			proto_event_emit(s, &ev);
-		}
-	}
-
-	body = xmpp_message_body(t, root);
-	html = xmpp_child(t, root, "html", NS_XHTML_IM);
-	if (body >= 0) {
-		text = xmpp_node_text(t, body);
-	} else if (html >= 0) {
-		int hb = xmpp_child(t, html, "body", NS_XHTML);
-
-		if (hb >= 0) {
-			const struct xnode *n = &t->nodes[hb];
-
-			text = text_utf8_or_latin1(t->buf + n->content_start,
-						   n->content_end - n->content_start);
-			content_type = "text/html";
-		}
-	}
-	if (body >= 0 || (html >= 0 && text)) {
-		if (!text)
-			goto fail;
-		proto_event_begin(s, &ev, dir, IM_KIND_MESSAGE);
-		ev.group = group;
-		ev.content_type = content_type;
-		if (body >= 0 && !nick && t->nodes[body].text_raw_exact) {
-			ev.has_text_span = true;
-			ev.text_offset = t->nodes[body].content_start;
-			ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
-		}
-		if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
-			event_free(&ev);
-			goto fail;
-		}
-		proto_event_emit(s, &ev);
-	}
-
+	if (emit_chat_states(s, dir, t, root, peer, group) < 0 ||
+	    emit_message_text(s, dir, t, root, peer, nick, group) < 0)
+		goto fail;
 	c = xmpp_child(t, root, "x", NS_OOB_X);
 	if (c >= 0 && decode_oob(s, dir, t, c, peer) < 0)
 		goto fail;
@@ -273,7 +301,6 @@ fail:
 out:
 	free(type);
 	free(peer);
-	free(text);
 	free(nick);
 	return rc;
 }

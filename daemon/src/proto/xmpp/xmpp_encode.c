@@ -10,6 +10,38 @@
 
 /* The bytes of a message stanza with a new body: everything but the body
  * content (and a stale XHTML-IM copy of the old text) is kept. */
+/* orig with the text of its <body> replaced; an XHTML-IM copy, which
+ * would still show the old words, is replaced by the plain text. */
+static bool append_with_new_body(struct bytebuf *out, const struct xtree *t, const uint8_t *orig,
+				 size_t orig_len, int body, const char *text)
+{
+	const struct xnode *b = &t->nodes[body];
+	int html = xmpp_child(t, 0, "html", NS_XHTML_IM);
+	bool ok;
+
+	if (b->empty)
+		ok = bytebuf_append(out, orig, b->end - 2) && bytebuf_append_byte(out, '>') &&
+		     xml_escape(text, strlen(text), out) == 0 && bytebuf_append_str(out, "</body>");
+	else
+		ok = bytebuf_append(out, orig, b->content_start) &&
+		     xml_escape(text, strlen(text), out) == 0 &&
+		     bytebuf_append(out, orig + b->content_end, b->end - b->content_end);
+	if (ok && html >= 0) {
+		const struct xnode *h = &t->nodes[html];
+
+		ok = (h->start >= b->end ? bytebuf_append(out, orig + b->end, h->start - b->end)
+					 : false) &&
+		     bytebuf_append_str(out, "<html xmlns='" NS_XHTML_IM "'><body xmlns='" NS_XHTML
+					     "'>") &&
+		     xml_escape(text, strlen(text), out) == 0 &&
+		     bytebuf_append_str(out, "</body></html>") &&
+		     bytebuf_append(out, orig + h->end, orig_len - h->end);
+	} else if (ok) {
+		ok = bytebuf_append(out, orig + b->end, orig_len - b->end);
+	}
+	return ok;
+}
+
 static int encode_with_orig(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			    const uint8_t *orig, size_t orig_len, struct bytebuf *out)
 {
@@ -17,7 +49,7 @@ static int encode_with_orig(struct proto_session *s, enum im_dir dir, const stru
 	const char *text = ev->text;
 	char *old = NULL, *nick = NULL;
 	bool failed = false, same;
-	int body, html, rc = -1;
+	int body, rc = -1;
 	size_t start = out->len;
 	char *type;
 
@@ -54,36 +86,7 @@ static int encode_with_orig(struct proto_session *s, enum im_dir dir, const stru
 		rc = bytebuf_append(out, orig, orig_len) ? 0 : -1;
 		goto out;
 	}
-	html = xmpp_child(&t, 0, "html", NS_XHTML_IM);
-	{
-		const struct xnode *b = &t.nodes[body];
-		bool ok;
-
-		if (b->empty)
-			ok = bytebuf_append(out, orig, b->end - 2) && bytebuf_append_byte(out, '>') &&
-			     xml_escape(text, strlen(text), out) == 0 &&
-			     bytebuf_append_str(out, "</body>");
-		else
-			ok = bytebuf_append(out, orig, b->content_start) &&
-			     xml_escape(text, strlen(text), out) == 0 &&
-			     bytebuf_append(out, orig + b->content_end, b->end - b->content_end);
-		if (ok && html >= 0) {
-			const struct xnode *h = &t.nodes[html];
-
-			/* The rich copy would still show the old words. */
-			ok = (h->start >= b->end
-				      ? bytebuf_append(out, orig + b->end, h->start - b->end)
-				      : false) &&
-			     bytebuf_append_str(out, "<html xmlns='" NS_XHTML_IM "'><body xmlns='" NS_XHTML
-						     "'>") &&
-			     xml_escape(text, strlen(text), out) == 0 &&
-			     bytebuf_append_str(out, "</body></html>") &&
-			     bytebuf_append(out, orig + h->end, orig_len - h->end);
-		} else if (ok) {
-			ok = bytebuf_append(out, orig + b->end, orig_len - b->end);
-		}
-		rc = ok ? 0 : -1;
-	}
+	rc = append_with_new_body(out, &t, orig, orig_len, body, text) ? 0 : -1;
 out:
 	if (rc < 0)
 		out->len = start;

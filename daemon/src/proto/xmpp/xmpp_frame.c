@@ -25,92 +25,117 @@ static void framer_reset(struct xmpp_framer *f)
 	f->kind = FRAME_NONE;
 }
 
+/* Between top-level elements: white space (a keepalive, a PDU of its
+ * own) or the stream's end; anything else starts an element, and the
+ * tokenizer starts on it. True when that decided the frame (*fr). */
+static bool frame_between(struct xmpp_framer *f, const uint8_t *data, size_t len,
+			  size_t *pdu_len, enum proto_frame *fr)
+{
+	size_t i, close_len;
+
+	for (i = 0; i < len && xmpp_is_ws(data[i]); i++)
+		;
+	if (i > 0) {
+		*pdu_len = i;
+		*fr = PROTO_FRAME_PDU;
+		return true;
+	}
+	if (xmpp_is_stream_close(data, len, &close_len)) {
+		if (close_len) {
+			*pdu_len = close_len;
+			*fr = PROTO_FRAME_PDU;
+		} else {
+			*fr = len > 64 ? PROTO_FRAME_GARBAGE : PROTO_FRAME_NEED_MORE;
+		}
+		return true;
+	}
+	xml_tok_init(&f->tok);
+	f->active = true;
+	f->kind = FRAME_NONE;
+	return false;
+}
+
+enum frame_step {
+	STEP_ON,      /* the element goes on */
+	STEP_PDU,     /* the PDU ends at *pdu_len */
+	STEP_GARBAGE, /* not XMPP: malformed was counted */
+};
+
+/* What one token of the element under way means for its frame. */
+static enum frame_step frame_token(struct proto_session *s, struct xmpp_framer *f,
+				   const uint8_t *data, const struct xml_token *k, size_t *pdu_len)
+{
+	switch (k->type) {
+	case XML_TOKEN_PI:
+		if (f->kind != FRAME_NONE || !xml_span_is(data, k->name, "xml")) {
+			proto_session_malformed(s, "processing instruction in a stream");
+			return STEP_GARBAGE;
+		}
+		f->kind = FRAME_DECL;
+		return STEP_ON;
+	case XML_TOKEN_COMMENT:
+		if (k->depth != 0 || f->kind != FRAME_NONE)
+			return STEP_ON;
+		*pdu_len = k->end;
+		return STEP_PDU;
+	case XML_TOKEN_START:
+		if (k->depth != 1)
+			return STEP_ON;
+		if (is_stream_start(data, k->name)) {
+			f->kind = FRAME_HEADER;
+		} else if (f->kind == FRAME_DECL) {
+			/* A declaration without a stream after it stands alone. */
+			*pdu_len = k->start;
+			return STEP_PDU;
+		} else {
+			f->kind = FRAME_STANZA;
+		}
+		return STEP_ON;
+	case XML_TOKEN_START_CLOSE:
+		if (f->kind != FRAME_HEADER || k->depth != 1)
+			return STEP_ON;
+		*pdu_len = k->end;
+		return STEP_PDU;
+	case XML_TOKEN_EMPTY_CLOSE:
+	case XML_TOKEN_END:
+		if (k->depth != 0)
+			return STEP_ON;
+		*pdu_len = k->end;
+		return STEP_PDU;
+	case XML_TOKEN_ATTR:
+	case XML_TOKEN_TEXT:
+	case XML_TOKEN_CDATA:
+		break;
+	}
+	return STEP_ON;
+}
+
 enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
 			    size_t len, size_t *pdu_len)
 {
 	struct xmpp_framer *f = &xmpp_state_of(s)->framer[dir];
 	struct xml_token k;
 	enum xml_result r;
-	size_t i, close_len;
+	enum proto_frame fr;
+	enum frame_step step;
 
-	if (!f->active) {
-		for (i = 0; i < len && xmpp_is_ws(data[i]); i++)
-			;
-		if (i > 0) {
-			*pdu_len = i; /* keepalive white space is a PDU of its own */
-			return PROTO_FRAME_PDU;
-		}
-		if (xmpp_is_stream_close(data, len, &close_len)) {
-			if (close_len) {
-				*pdu_len = close_len;
-				return PROTO_FRAME_PDU;
-			}
-			return len > 64 ? PROTO_FRAME_GARBAGE : PROTO_FRAME_NEED_MORE;
-		}
-		xml_tok_init(&f->tok);
-		f->active = true;
-		f->kind = FRAME_NONE;
-	}
+	if (!f->active && frame_between(f, data, len, pdu_len, &fr))
+		return fr;
 	if (len < f->tok.pos) {
 		/* The caller moved on without telling us: start over. */
 		framer_reset(f);
 		return xmpp_frame(s, dir, data, len, pdu_len);
 	}
 	while ((r = xml_next(&f->tok, data, len, &k)) == XML_OK) {
-		switch (k.type) {
-		case XML_TOKEN_PI:
-			if (f->kind != FRAME_NONE || !xml_span_is(data, k.name, "xml")) {
-				proto_session_malformed(s, "processing instruction in a stream");
-				goto garbage;
-			}
-			f->kind = FRAME_DECL;
-			break;
-		case XML_TOKEN_COMMENT:
-			if (k.depth == 0 && f->kind == FRAME_NONE) {
-				*pdu_len = k.end;
-				framer_reset(f);
-				return PROTO_FRAME_PDU;
-			}
-			break;
-		case XML_TOKEN_START:
-			if (k.depth != 1)
-				break;
-			if (is_stream_start(data, k.name)) {
-				f->kind = FRAME_HEADER;
-			} else if (f->kind == FRAME_DECL) {
-				/* A declaration without a stream after it stands alone. */
-				*pdu_len = k.start;
-				framer_reset(f);
-				return PROTO_FRAME_PDU;
-			} else {
-				f->kind = FRAME_STANZA;
-			}
-			break;
-		case XML_TOKEN_START_CLOSE:
-			if (f->kind == FRAME_HEADER && k.depth == 1) {
-				*pdu_len = k.end;
-				framer_reset(f);
-				return PROTO_FRAME_PDU;
-			}
-			break;
-		case XML_TOKEN_EMPTY_CLOSE:
-		case XML_TOKEN_END:
-			if (k.depth == 0) {
-				*pdu_len = k.end;
-				framer_reset(f);
-				return PROTO_FRAME_PDU;
-			}
-			break;
-		case XML_TOKEN_ATTR:
-		case XML_TOKEN_TEXT:
-		case XML_TOKEN_CDATA:
-			break;
-		}
+		step = frame_token(s, f, data, &k, pdu_len);
+		if (step == STEP_ON)
+			continue;
+		framer_reset(f);
+		return step == STEP_PDU ? PROTO_FRAME_PDU : PROTO_FRAME_GARBAGE;
 	}
 	if (r == XML_NEED_MORE)
 		return PROTO_FRAME_NEED_MORE;
 	proto_session_malformed(s, f->tok.error);
-garbage:
 	framer_reset(f);
 	return PROTO_FRAME_GARBAGE;
 }

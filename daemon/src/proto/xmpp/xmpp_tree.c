@@ -71,6 +71,34 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	return idx;
 }
 
+static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
+{
+	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
+		  XMPP_MAX_TREE_ATTRS))
+		return tree_fail(t, "too many attributes in one stanza");
+	t->attrs[t->n_attrs].name = k->name;
+	t->attrs[t->n_attrs].value = k->value;
+	t->n_attrs++;
+	t->nodes[cur].n_attrs++;
+	return 0;
+}
+
+/* A piece of character data directly inside element cur. */
+static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
+{
+	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
+		  XMPP_MAX_NODES))
+		return tree_fail(t, "too many text pieces in one stanza");
+	t->texts[t->n_texts].node = cur;
+	t->texts[t->n_texts].raw = k->value;
+	t->texts[t->n_texts].cdata = k->type == XML_TOKEN_CDATA;
+	t->n_texts++;
+	t->nodes[cur].n_text++;
+	t->nodes[cur].text_raw_exact = t->nodes[cur].n_text == 1 && k->type == XML_TOKEN_TEXT &&
+				       !memchr(t->buf + k->value.off, '&', k->value.len);
+	return 0;
+}
+
 int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
 {
 	struct xml_tok tok;
@@ -101,13 +129,8 @@ int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
 			cur = idx;
 			break;
 		case XML_TOKEN_ATTR:
-			if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
-				  XMPP_MAX_TREE_ATTRS))
-				return tree_fail(t, "too many attributes in one stanza");
-			t->attrs[t->n_attrs].name = k.name;
-			t->attrs[t->n_attrs].value = k.value;
-			t->n_attrs++;
-			t->nodes[cur].n_attrs++;
+			if (tree_add_attr(t, cur, &k) < 0)
+				return -1;
 			break;
 		case XML_TOKEN_START_CLOSE:
 			t->nodes[cur].content_start = k.end;
@@ -135,17 +158,8 @@ int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
 		case XML_TOKEN_CDATA:
 			if (cur < 0)
 				break; /* white space around the element */
-			if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
-				  XMPP_MAX_NODES))
-				return tree_fail(t, "too many text pieces in one stanza");
-			t->texts[t->n_texts].node = cur;
-			t->texts[t->n_texts].raw = k.value;
-			t->texts[t->n_texts].cdata = k.type == XML_TOKEN_CDATA;
-			t->n_texts++;
-			t->nodes[cur].n_text++;
-			t->nodes[cur].text_raw_exact =
-				t->nodes[cur].n_text == 1 && k.type == XML_TOKEN_TEXT &&
-				!memchr(buf + k.value.off, '&', k.value.len);
+			if (tree_add_text(t, cur, &k) < 0)
+				return -1;
 			break;
 		}
 	}
