@@ -12,6 +12,7 @@
 #include "capture/pcap_source.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "pipeline/pipeline.h"
 #include "policy/policy.h"
 #include "route/route.h"

@@ -19,6 +19,7 @@
 
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
