@@ -14,7 +14,8 @@
  *
  *   ID    enum imw_proto IMW_PROTO_<ID>
  *   num   its number: part of the pinned-map, mark and sysfs contract;
- *         append, never renumber (1..count, no holes)
+ *         append, never renumber (1..count, no holes; a number used
+ *         twice fails the build: -Woverride-init in daemon/src/proto/registry.c)
  *   nm    lower-case name: JSON lines, sysfs directory, `imwire proto`,
  *         the daemon's module proto_<nm> in daemon/src/proto/<nm>/
  *   ims   IMSpector's name for it: its log directory and `protocolname`

@@ -15,7 +15,11 @@
 struct app_flow;
 
 struct app_config {
-	bool enabled[IMW_PROTO_MAX]; /* protocols to decode */
+	/* The modules asked in detection, in order: the built-in registry,
+	 * unless app_config_set_modules registered others. */
+	const struct proto_module *const *modules;
+	size_t n_modules;
+	bool enabled[IMW_PROTO_MAX]; /* protocols to decode, by module id */
 	/* Optional: sees every complete PDU after it was decoded (the inline
 	 * engine renumbers stateful protocols there). */
 	void (*pdu_seen)(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset,
@@ -26,6 +30,13 @@ struct app_config {
 };
 
 void app_config_defaults(struct app_config *cfg);
+
+/* Register the modules detection asks, in that order, instead of the
+ * built-in ones (tests: one module alone, or the template). Each is
+ * checked first (proto_module_check); an inconsistent one is refused, -1
+ * with the reason in err, and the configuration is left as it was. */
+int app_config_set_modules(struct app_config *cfg, const struct proto_module *const *mods,
+			   size_t n, char *err, size_t err_size);
 
 enum app_state {
 	APP_DETECTING,
@@ -73,9 +84,9 @@ struct app_flow {
 	void *emit_arg;
 };
 
-/* Is port a well-known server port of some protocol? A hint for telling
- * client from server in a flow picked up mid-stream. */
-bool app_server_port(uint16_t port);
+/* Is port a well-known server port of one of the configured modules? A
+ * hint for telling client from server in a flow picked up mid-stream. */
+bool app_server_port(const struct app_config *cfg, uint16_t port);
 
 /* client is "ip:port" of the local side; server_port orders the port
  * hints. Returns NULL on allocation failure. */

@@ -204,8 +204,8 @@ static bool sender_is_client(const struct flow_table *t, const struct packet *pk
 		if (src_local != dst_local)
 			return src_local;
 	}
-	src_srv = app_server_port(pkt->sport);
-	dst_srv = app_server_port(pkt->dport);
+	src_srv = app_server_port(&t->cfg.app, pkt->sport);
+	dst_srv = app_server_port(&t->cfg.app, pkt->dport);
 	if (src_srv != dst_srv)
 		return dst_srv;
 	if (pkt->sport != pkt->dport)
