@@ -293,6 +293,20 @@ static void run(struct app_flow *af, enum im_dir first)
 		dir_release(&af->dir[IM_DIR_IN]);
 }
 
+bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
+{
+	size_t i;
+
+	if (af->state != APP_DETECTING)
+		return false;
+	for (i = 0; i < af->cfg->n_modules && af->cfg->modules[i] != m; i++)
+		;
+	if (i == af->cfg->n_modules || !af->cfg->enabled[m->id] || !start_session(af, m))
+		return false;
+	run(af, IM_DIR_OUT);
+	return true;
+}
+
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
 		   uint64_t offset, double ts)
 {

@@ -96,6 +96,14 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 			      void *emit_arg);
 void app_flow_free(struct app_flow *af);
 
+/* Decode the flow as m without detection, from its next byte on (and
+ * whatever detection buffered so far): for a flow whose protocol is known
+ * before it speaks, such as a connection one session announced for
+ * another, or one module driven alone through this layer. m must be one
+ * of the configured modules and enabled. False when the flow is no longer
+ * being detected, m is not configured, or the session cannot start. */
+bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m);
+
 /* In-order bytes of one direction at stream offset `offset`. */
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
 		   uint64_t offset, double ts);
