@@ -47,6 +47,7 @@ void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow
 		fprintf(stderr, "harness: %s\n", err);
 		exit(2);
 	}
+	h->cfg.enabled[m->id] = true; /* also a module without a table row (id 0) */
 	h->af = app_flow_new(&h->cfg, &h->stats, NULL, flow_id, client,
 			     m->info->n_ports ? m->info->ports[0] : 0, collect, &h->c);
 	if (!h->af || !app_flow_decode_as(h->af, m)) {
