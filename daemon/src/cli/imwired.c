@@ -19,9 +19,11 @@
 
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
+#include "proto/proto.h"
 #include "util/privileges.h"
 #include "policy/policy.h"
 #include "route/route.h"
@@ -204,7 +206,8 @@ static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogg
 	log_msg(LOG_WARNING,
 		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
 		"%llu more since the last such message",
-		s && s->module ? s->module->name : "IM", s && s->local_id ? s->local_id : "?",
+		s && s->module ? event_proto_name(s->module->id) : "IM",
+		s && s->local_id ? s->local_id : "?",
 		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
 		(unsigned long long)unlogged);
 }
@@ -677,6 +680,10 @@ int main(int argc, char **argv)
 	int c, status;
 	size_t i;
 
+	if (proto_registry_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwired: %s\n", err);
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
