@@ -787,6 +787,16 @@ __noinline int handle_steered(struct __sk_buff *skb, struct tcp_packet *t, __u32
 			c->not_steered++;
 		return TC_ACT_OK;
 	}
+	if (edited) {
+		/* the flow is alive (what an idle reaper compares): a plain
+		 * store, the lock guards the edit list only */
+		__u64 now = bpf_ktime_get_ns();
+
+		if (own_x)
+			own_x->stamp_ns = now;
+		if (peer_x)
+			peer_x->stamp_ns = now;
+	}
 	skb->mark = imw_mark_steer(skb->mark, proto);
 	if (c)
 		c->steered++;

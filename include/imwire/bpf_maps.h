@@ -113,7 +113,8 @@ struct imw_xlate_dir {
 
 /* The lock serialises the daemon's updates (BPF_F_LOCK) with the
  * classifier's reads and folds. stamp_ns: CLOCK_MONOTONIC of the last
- * publish or translation (what an idle reaper compares). */
+ * publish or of the flow's last packet the classifier saw (what an idle
+ * reaper compares). */
 struct imw_xlate {
 	IMW_SPIN_LOCK lock;
 	uint32_t pad;

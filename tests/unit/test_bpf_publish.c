@@ -912,6 +912,56 @@ static void test_random_maps_match_seqmap(void)
 	fixture_down(&fx);
 }
 
+/* The stamp says when the classifier last saw the flow (even steering
+ * it to a live daemon); the reaper drops only what has been idle longer
+ * than it is told. */
+static void test_stamp_and_reap(void)
+{
+	struct seg s = { .from_client = true, .seq = 5000, .ack = 1, .flags = F_ACK | F_PSH, .len = 4 };
+	struct imw_xlate_key k;
+	struct imw_xlate v;
+	struct fixture fx;
+	struct frame out;
+	struct flow f, g;
+	uint32_t mark;
+	unsigned side;
+	int sock;
+
+	if (!fixture_up(&fx)) {
+		CHECK(!"classifier loaded");
+		return;
+	}
+	test_flow(&f);
+	test_flow(&g);
+	g.port[IM_DIR_OUT] = 40002;
+	CHECK_INT_EQ(bpf_publish_delta(&fx.pub, &f, IM_DIR_OUT, 3, IMW_PROTO_IRC), 0);
+	CHECK_INT_EQ(bpf_publish_delta(&fx.pub, &g, IM_DIR_OUT, 3, IMW_PROTO_IRC), 0);
+	CHECK_INT_EQ(bpf_publish_delta(&fx.pub, &g, IM_DIR_IN, 4, IMW_PROTO_IRC), 0);
+	/* both made idle long ago, then f's packet crosses a live daemon */
+	memset(&k, 0, sizeof(k));
+	bpf_publish_key(&f, &k.flow, &side);
+	k.side = side;
+	CHECK_INT_EQ(bpf_map_lookup_elem(fx.xlate, &k, &v), 0);
+	v.stamp_ns = 1;
+	CHECK_INT_EQ(bpf_map_update_elem(fx.xlate, &k, &v, BPF_EXIST), 0);
+	bpf_publish_key(&g, &k.flow, &side);
+	for (k.side = 0; k.side < 2; k.side++) {
+		CHECK_INT_EQ(bpf_map_lookup_elem(fx.xlate, &k, &v), 0);
+		v.stamp_ns = 1;
+		CHECK_INT_EQ(bpf_map_update_elem(fx.xlate, &k, &v, BPF_EXIST), 0);
+	}
+	sock = daemon_up(&fx);
+	CHECK_INT_EQ(run(&fx, &s, &out, &mark), TC_ACT_OK);
+	CHECK(mark & IMW_MARK_STEER);
+	close(sock);
+	CHECK_INT_EQ(bpf_publish_reap(&fx.pub, 1000000000ull), 2); /* g's two directions */
+	CHECK_INT_EQ(fx.pub.reaped, 2);
+	CHECK_INT_EQ(bpf_publish_lookup(&fx.pub, &f, (int32_t[2]){ 0, 0 }), 1);
+	CHECK_INT_EQ(bpf_publish_lookup(&fx.pub, &g, (int32_t[2]){ 0, 0 }), 0);
+	CHECK_INT_EQ(bpf_publish_reap(&fx.pub, 1000000000ull), 0);
+	fixture_down(&fx);
+}
+
 int main(void)
 {
 	RUN_TEST(test_key_is_canonical);
@@ -926,5 +976,6 @@ int main(void)
 	RUN_TEST(test_new_syn_clears_stale_entries);
 	RUN_TEST(test_lru_loss_keeps_translation);
 	RUN_TEST(test_random_maps_match_seqmap);
+	RUN_TEST(test_stamp_and_reap);
 	TEST_MAIN_END();
 }

@@ -195,6 +195,7 @@ struct daemon_config {
 
 #define STATS_EVERY_SECONDS 1.0
 #define STATS_EVERY_LOOPS 50 /* of 20 ms */
+#define REAP_EVERY_LOOPS 3000 /* of 20 ms: once a minute */
 
 /* The flow table had to evict an IM session with a known user (flow.c
  * calls this for the first one, then at most every 10 s). */
@@ -491,6 +492,14 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (i = 0; !stop_requested; i++) {
+		/* what a dead predecessor left of connections that ended while
+		 * no daemon ran: idle as long as a flow may be */
+		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && dc->publish.xlate_fd >= 0) {
+			const char *idle = config_get(&dc->cfg, "idle_timeout");
+			uint64_t secs = idle && strtoull(idle, NULL, 10) ? strtoull(idle, NULL, 10) : 3600;
+
+			bpf_publish_reap(&dc->publish, secs * 1000000000ull);
+		}
 		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
 			write_stats(dc, workers, n);
 		if (reload_requested) {
@@ -855,10 +864,10 @@ int main(int argc, char **argv)
 	if (dc.publish.xlate_fd >= 0)
 		log_msg(LOG_INFO,
 			"classifier: %llu flow directions published, %llu refused (xlate map full), "
-			"%llu with more live edits than it holds, %llu errors",
+			"%llu with more live edits than it holds, %llu errors, %llu idle reaped",
 			(unsigned long long)dc.publish.published, (unsigned long long)dc.publish.full,
 			(unsigned long long)dc.publish.overflowed,
-			(unsigned long long)dc.publish.errors);
+			(unsigned long long)dc.publish.errors, (unsigned long long)dc.publish.reaped);
 	bpf_publish_close(&dc.publish);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);

@@ -36,6 +36,15 @@ static void count(uint64_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+/* CLOCK_MONOTONIC in ns, as bpf_ktime_get_ns. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* As the classifier sees it: IPv4 v4-mapped into 16 bytes. */
 static void mapped_addr(const struct flow *f, enum im_dir side, uint8_t out[16])
 {
@@ -104,7 +113,6 @@ int bpf_publish_flow(struct bpf_publish *p, const struct flow *f, enum im_dir di
 {
 	struct imw_xlate v;
 	struct imw_xlate_key k;
-	struct timespec ts;
 	uint64_t prev_end = 0;
 	size_t i, n;
 
@@ -138,8 +146,7 @@ int bpf_publish_flow(struct bpf_publish *p, const struct flow *f, enum im_dir di
 			v.d.edits[i].flags = IMW_XLATE_ACK_AT_START;
 	}
 	v.d.n_edits = (uint16_t)n;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	v.stamp_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	v.stamp_ns = mono_ns();
 	dir_key(f, dir, &k);
 	/* BPF_F_LOCK: written under the entry's lock, in place when it
 	 * exists, so the classifier never reads half of it */
@@ -240,4 +247,45 @@ int bpf_publish_forget(struct bpf_publish *p, const struct flow *f)
 			return -1;
 	}
 	return 0;
+}
+
+#define REAP_BATCH 256
+
+long bpf_publish_reap(struct bpf_publish *p, uint64_t max_idle_ns)
+{
+	struct imw_xlate_key batch[REAP_BATCH], k, next;
+	struct imw_xlate v;
+	uint64_t now = mono_ns();
+	long reaped = 0, steps;
+	size_t n, i;
+	int pass;
+	bool have;
+
+	if (!p || p->xlate_fd < 0)
+		return 0;
+	/* Keys are collected, then deleted: deleting the key a walk stands on
+	 * sends it back to the start. Every loop is bounded (the map changes
+	 * under the walk). */
+	for (pass = 0; pass <= IMW_MAX_XLATE / REAP_BATCH; pass++) {
+		n = 0;
+		have = false;
+		for (steps = 0; n < REAP_BATCH && steps < 2L * IMW_MAX_XLATE; steps++) {
+			if (bpf_map_get_next_key(p->xlate_fd, have ? &k : NULL, &next) < 0)
+				break;
+			k = next;
+			have = true;
+			if (bpf_map_lookup_elem(p->xlate_fd, &k, &v) == 0 && now > v.stamp_ns &&
+			    now - v.stamp_ns > max_idle_ns)
+				batch[n++] = k;
+		}
+		for (i = 0; i < n; i++) {
+			if (bpf_map_delete_elem(p->xlate_fd, &batch[i]) == 0) {
+				reaped++;
+				count(&p->reaped);
+			}
+		}
+		if (n < REAP_BATCH)
+			break;
+	}
+	return reaped;
 }

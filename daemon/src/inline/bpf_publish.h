@@ -49,6 +49,7 @@ struct bpf_publish {
 	uint64_t full;       /* refused: IMW_MAX_XLATE directions are published */
 	uint64_t overflowed; /* published with more live edits than IMW_XLATE_EDITS */
 	uint64_t errors;     /* any other failure (ERANGE, the map's error) */
+	uint64_t reaped;     /* directions bpf_publish_reap dropped */
 };
 
 /* Open pin_dir/xlate. Returns 0, or -1 (no classifier: p stays usable,
@@ -115,5 +116,11 @@ int bpf_publish_lookup(struct bpf_publish *p, const struct flow *f, int32_t delt
 
 /* The flow ended: drop both directions. */
 int bpf_publish_forget(struct bpf_publish *p, const struct flow *f);
+
+/* Drop every direction whose flow the classifier has not seen a packet
+ * of (nor the daemon published) for max_idle_ns: what a daemon that died
+ * left of connections that ended while none ran (a new connection's SYN
+ * clears only its own addresses'). Returns how many went, or -1. */
+long bpf_publish_reap(struct bpf_publish *p, uint64_t max_idle_ns);
 
 #endif
