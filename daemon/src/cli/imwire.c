@@ -484,31 +484,48 @@ static int cmd_proto(int argc, char **argv)
 	return 0;
 }
 
+static void report_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: error: %s\n", msg);
+}
+
+/* Every problem of the file and of what it names, not only the first:
+ * each line is read, each list and database opened, and each problem
+ * said. */
 static int cmd_check_config(int argc, char **argv)
 {
+	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy = NULL;
+	struct policy *policy;
 	char err[1024], *pipeline;
-	struct router *router = NULL;
-	int rc;
+	struct router *router;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imwire check-config FILE\n");
 		return 2;
 	}
 	config_init(&cfg);
-	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
-	/* The lists and rules it names must load too (the database is only
-	 * opened, never created or written). */
-	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
-		rc = -1;
+	config_load_report(&cfg, argv[1], &r);
+	/* The lists and rules it names must load too (the databases are only
+	 * opened, never created or written), whatever the file's own state. */
+	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
 	/* So must the address map and the bots. */
-	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
-		rc = -1;
-	if (rc < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
+	router = router_new(&cfg, 1, err, sizeof(err));
+	if (!router)
+		config_report_error(&r, "%s", err);
+	if (r.errors) {
+		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
+			r.warnings);
 	} else {
-		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
+		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
 		if ((pipeline = router_describe(router)))
 			printf("%s", pipeline);
@@ -517,7 +534,7 @@ static int cmd_check_config(int argc, char **argv)
 	router_free(router);
 	policy_unref(policy);
 	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	return r.errors ? 1 : 0;
 }
 
 static void replay_event(void *arg, const struct im_event *ev)
