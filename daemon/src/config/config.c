@@ -373,6 +373,12 @@ int config_parse_report(struct imw_config *cfg, const char *name, const char *te
 		config_report_error(r, "%s: contains a NUL byte: not a text file", name);
 		return -1;
 	}
+	/* Messages about the settings name the file they came from. */
+	if (!cfg->path && !(cfg->path = strdup(name))) {
+		free(copy);
+		config_report_error(r, "%s: out of memory", name);
+		return -1;
+	}
 	/* A bad line is reported and left out; the next one is read all the
 	 * same, so one run names every problem of the file. */
 	for (p = copy; p && *p; p = nl) {
