@@ -450,6 +450,7 @@ static void test_responder_filtered_to_sender(void)
 	CHECK_INT_EQ(d.action, POLICY_BLOCK);
 	CHECK_INT_EQ(d.n_notices, 2);
 	CHECK_STR_EQ(d.notices[1], PREFIX "Blocked: forbidden words" POSTFIX);
+	CHECK_INT_EQ(d.n_remote_notices, 0); /* bob heard of no conversation */
 	policy_decision_free(&d);
 	ev.ts += 60;
 	d = policy_decide(p, &ev); /* within filtered_mins */
@@ -470,8 +471,9 @@ static void test_responder_filtered_to_sender(void)
 	ev = ev_of(IMW_PROTO_MSN, IM_DIR_OUT, "alice@company.com", "bob@example.com", "ok then");
 	ev.ts += 130;
 	d = policy_decide(p, &ev);
-	CHECK_INT_EQ(d.n_remote_notices, 1);
+	CHECK_INT_EQ(d.n_remote_notices, 2);
 	CHECK_STR_EQ(d.remote_notices[0], PREFIX "Blocked: forbidden reply" POSTFIX);
+	CHECK_STR_EQ(d.remote_notices[1], PREFIX "Your activities are being logged" POSTFIX);
 	policy_decision_free(&d);
 	policy_unref(p);
 	CHECK_INT_EQ(db_count("r4.db", "SELECT COUNT(*) FROM responder WHERE type = 2"), 2);

@@ -757,7 +757,9 @@ static void pay_owed(struct policy *p, const struct im_event *ev, struct policy_
  * per notice_days; whoever sent what was blocked (a message or a file)
  * hears filtered_response and what it was, once per filtered_mins. A
  * group conversation's remote is a room, not a party: only the local
- * user is told there. Users are remembered by their bare ids. */
+ * user is told there, and a blocked message tells its remote nothing
+ * but that it was blocked when the remote sent it. Users are remembered
+ * by their bare ids. */
 static void decide_responder(struct policy *p, const struct im_event *ev,
 			     struct policy_decision *d)
 {
@@ -775,7 +777,8 @@ static void decide_responder(struct policy *p, const struct im_event *ev,
 		if (!told(p, ev, local, RESPONDER_NOTICE))
 			tell_local(p, ev, d, local, RESPONDER_NOTICE,
 				   response_text(p, p->notice_response, NULL));
-		if (!ev->group && !told(p, ev, remote, RESPONDER_NOTICE))
+		/* What was blocked started no conversation with the remote. */
+		if (!ev->group && !d->filtered && !told(p, ev, remote, RESPONDER_NOTICE))
 			tell_remote(p, ev, d, remote, RESPONDER_NOTICE,
 				    response_text(p, p->notice_response, NULL));
 	}
