@@ -128,6 +128,9 @@ void flow_table_expire(struct flow_table *t, double now);
 
 /* Flush and drop every flow (end of input). */
 void flow_table_flush_all(struct flow_table *t);
+/* Flush every flow and forget what sessions learnt from one another: the
+ * packets that follow are an unrelated capture (imwire read --separate). */
+void flow_table_forget(struct flow_table *t);
 
 bool net_prefix_parse(const char *text, struct net_prefix *out);
 bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr);
