@@ -12,12 +12,7 @@
 #include "app/app.h"
 #include "packet/packet.h"
 #include "stream/reasm.h"
-
-struct net_prefix {
-	uint8_t ip_version;
-	uint8_t addr[16];
-	unsigned bits;
-};
+#include "util/net_prefix.h"
 
 struct flow;
 
@@ -131,8 +126,5 @@ void flow_table_flush_all(struct flow_table *t);
 /* Flush every flow and forget what sessions learnt from one another: the
  * packets that follow are an unrelated capture (imwire read --separate). */
 void flow_table_forget(struct flow_table *t);
-
-bool net_prefix_parse(const char *text, struct net_prefix *out);
-bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr);
 
 #endif
