@@ -16,6 +16,7 @@ PACKAGES="
 	gcc
 	make
 	libpcap-dev
+	zlib1g-dev
 	libnetfilter-queue-dev
 	libmnl-dev
 	libsqlite3-dev
