@@ -10,6 +10,8 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
 LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl) -lm -lpthread
 # Database sinks: SQLite, PostgreSQL (libpq), MariaDB/MySQL (libmariadb).
 DB_PKGS := sqlite3 libpq libmariadb
+# The review console (daemon/src/review): HTTP, password hashing, JSON lines.
+DB_PKGS += libmicrohttpd libsodium jansson
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
 
