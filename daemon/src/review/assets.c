@@ -34,7 +34,12 @@ static const char tail_js[] =
 	"  };\n"
 	"})();\n";
 
+static const char icon_svg[] =
+	"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">"
+	"<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#234\"/></svg>\n";
+
 static const struct asset assets[] = {
+	{ "/static/icon.svg", "image/svg+xml", icon_svg, sizeof(icon_svg) - 1 },
 	{ "/static/style.css", "text/css; charset=utf-8", style_css, sizeof(style_css) - 1 },
 	{ "/static/tail.js", "text/javascript; charset=utf-8", tail_js, sizeof(tail_js) - 1 },
 };

@@ -340,7 +340,13 @@ static enum MHD_Result handle_login(struct web_request *rq, struct post_state *p
 	enum MHD_Result ret;
 
 	bytebuf_init(&rp.body);
-	auth_random_token(fresh);
+	/* One token per browser: a second login page (another tab, a
+	 * redirected favicon request) must not void the first one's form. */
+	if (cookie_token && strlen(cookie_token) == AUTH_TOKEN_HEX - 1 &&
+	    strspn(cookie_token, "0123456789abcdef") == AUTH_TOKEN_HEX - 1)
+		memcpy(fresh, cookie_token, AUTH_TOKEN_HEX);
+	else
+		auth_random_token(fresh);
 	if (strcmp(rq->method, "GET") == 0) {
 		snprintf(rq->what, sizeof(rq->what), "login page");
 		page_login(rq, &rp, fresh, NULL);
@@ -415,6 +421,13 @@ static enum MHD_Result handle(struct web_request *rq, struct post_state *ps)
 		return serve_asset(rq, asset);
 	if (strcmp(rq->path, "/login") == 0)
 		return handle_login(rq, ps);
+	if (strcmp(rq->path, "/favicon.ico") == 0) {
+		snprintf(rq->what, sizeof(rq->what), "not found");
+		page_error(&rp, 404, "no icon");
+		ret = send_reply(rq, &rp, NULL, false, NULL);
+		bytebuf_free(&rp.body);
+		return ret;
+	}
 	rq->has_session = auth_session_find(&rq->srv->auth, token, &rq->session);
 	if (!rq->has_session) {
 		snprintf(rq->what, sizeof(rq->what), "refused: no session");

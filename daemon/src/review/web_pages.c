@@ -38,7 +38,7 @@ bool page_begin(struct web_request *rq, struct bytebuf *b, const char *title)
 {
 	return put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>") &&
 	       esc(b, title) &&
-	       put(b, " - imwire review</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+	       put(b, " - imwire review</title><link rel=\"stylesheet\" href=\"/static/style.css\"><link rel=\"icon\" href=\"/static/icon.svg\">"
 		      "</head><body><nav><a href=\"/\">Overview</a><a href=\"/conversations\">"
 		      "Conversations</a><a href=\"/search\">Search</a><a href=\"/tail\">Live tail</a>") &&
 	       (rq->session.role != ROLE_ADMIN || put(b, "<a href=\"/admin\">Admin</a>")) &&
@@ -66,7 +66,7 @@ bool page_error(struct web_reply *rp, int status, const char *msg)
 	return put(&rp->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 			      "<title>") &&
 	       put(&rp->body, s) &&
-	       put(&rp->body, "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>"
+	       put(&rp->body, "</title><link rel=\"stylesheet\" href=\"/static/style.css\"><link rel=\"icon\" href=\"/static/icon.svg\"></head>"
 			      "<body><main><h1>") &&
 	       put(&rp->body, s) && put(&rp->body, "</h1><p id=\"error\">") && esc(&rp->body, msg) &&
 	       put(&rp->body, "</p><p><a href=\"/\">Back</a></p></main></body></html>\n");
@@ -79,7 +79,7 @@ bool page_login(struct web_request *rq, struct web_reply *rp, const char *csrf, 
 	(void)rq;
 	rp->status = 200;
 	return put(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in"
-		      " - imwire review</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+		      " - imwire review</title><link rel=\"stylesheet\" href=\"/static/style.css\"><link rel=\"icon\" href=\"/static/icon.svg\">"
 		      "</head><body><div class=\"login\"><h1>imwire review</h1>") &&
 	       (!msg || (put(b, "<p id=\"error\" class=\"mark\">") && esc(b, msg) && put(b, "</p>"))) &&
 	       put(b, "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" "
