@@ -152,6 +152,15 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
 
+# Review console searches over a million-message archive (bench/README.md).
+$(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+.PHONY: bench-review
+bench-review: $(BUILD)/bench/review_bench
+	$(BUILD)/bench/review_bench $(BUILD)/bench/review.db $${REVIEW_BENCH_ROWS:-1000000}
+
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
 
