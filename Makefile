@@ -155,7 +155,7 @@ bench-flows: $(BUILD)/bench/flow_sizes
 # Review console searches over a million-message archive (bench/README.md).
 $(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 .PHONY: bench-review
 bench-review: $(BUILD)/bench/review_bench

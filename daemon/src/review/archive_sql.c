@@ -137,6 +137,18 @@ static void id_cond(struct gen *g, const char *column, const char *id)
 	param_str(g, "", id, strlen(id), false, "");
 	put(g, " OR ");
 	col(g, column);
+	if (g->d == SQL_SQLITE) {
+		/* A range, which the index serves ('0' follows '/'): SQLite's
+		 * LIKE is case-insensitive and would scan the table. */
+		put(g, " >= ");
+		param_str(g, "", id, strlen(id), false, "/");
+		put(g, " AND ");
+		col(g, column);
+		put(g, " < ");
+		param_str(g, "", id, strlen(id), false, "0");
+		put(g, ")");
+		return;
+	}
 	put(g, " LIKE ");
 	param_str(g, "", id, strlen(id), true, "/%");
 	like_escape(g);
