@@ -19,17 +19,17 @@ static const char *const sqlite_sql[] = {
 	"CREATE INDEX IF NOT EXISTS messages_timestamp ON messages (timestamp)",
 	"CREATE INDEX IF NOT EXISTS messages_localid ON messages (localid, timestamp)",
 	"CREATE INDEX IF NOT EXISTS messages_remoteid ON messages (remoteid, timestamp)",
-	"CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(eventdata,"
-	" content='messages', content_rowid='id')",
-	"CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN"
-	" INSERT INTO messages_fts (rowid, eventdata) VALUES (new.id, new.eventdata); END",
-	"CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN"
-	" INSERT INTO messages_fts (messages_fts, rowid, eventdata)"
-	" VALUES ('delete', old.id, old.eventdata); END",
-	"CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE ON messages BEGIN"
-	" INSERT INTO messages_fts (messages_fts, rowid, eventdata)"
-	" VALUES ('delete', old.id, old.eventdata);"
-	" INSERT INTO messages_fts (rowid, eventdata) VALUES (new.id, new.eventdata); END",
+	("CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(eventdata,"
+	 " content='messages', content_rowid='id')"),
+	("CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN"
+	 " INSERT INTO messages_fts (rowid, eventdata) VALUES (new.id, new.eventdata); END"),
+	("CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN"
+	 " INSERT INTO messages_fts (messages_fts, rowid, eventdata)"
+	 " VALUES ('delete', old.id, old.eventdata); END"),
+	("CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE ON messages BEGIN"
+	 " INSERT INTO messages_fts (messages_fts, rowid, eventdata)"
+	 " VALUES ('delete', old.id, old.eventdata);"
+	 " INSERT INTO messages_fts (rowid, eventdata) VALUES (new.id, new.eventdata); END"),
 };
 
 static int sqlite_has_fts(sqlite3 *db, int *has)
@@ -75,8 +75,8 @@ static const char *const pgsql_sql[] = {
 	"CREATE INDEX IF NOT EXISTS messages_localid ON messages (localid, \"timestamp\")",
 	"CREATE INDEX IF NOT EXISTS messages_remoteid ON messages (remoteid, \"timestamp\")",
 	/* The same expression as the reader's (review/archive_sql.c). */
-	"CREATE INDEX IF NOT EXISTS messages_fts ON messages"
-	" USING GIN (to_tsvector('simple', coalesce(eventdata, '')))",
+	("CREATE INDEX IF NOT EXISTS messages_fts ON messages"
+	 " USING GIN (to_tsvector('simple', coalesce(eventdata, '')))"),
 };
 
 int review_index_pgsql(PGconn *conn, char *err, size_t err_size)
@@ -101,8 +101,8 @@ static const char *const mysql_sql[] = {
 	"CREATE INDEX IF NOT EXISTS `messages_timestamp` ON `messages` (`timestamp`)",
 	"CREATE INDEX IF NOT EXISTS `messages_localid` ON `messages` (`localid`(64), `timestamp`)",
 	"CREATE INDEX IF NOT EXISTS `messages_remoteid` ON `messages` (`remoteid`(64), `timestamp`)",
-	"ALTER TABLE `messages` ADD COLUMN IF NOT EXISTS `eventtext` mediumtext"
-	" AS (CONVERT(`eventdata` USING utf8mb4)) STORED",
+	("ALTER TABLE `messages` ADD COLUMN IF NOT EXISTS `eventtext` mediumtext"
+	 " AS (CONVERT(`eventdata` USING utf8mb4)) STORED"),
 	"CREATE FULLTEXT INDEX IF NOT EXISTS `messages_fts` ON `messages` (`eventtext`)",
 };
 
