@@ -48,6 +48,14 @@ PACKAGES="
 	tshark
 	xxd
 	linux-perf
+	libmicrohttpd-dev
+	libsodium-dev
+	libjansson-dev
+	chromium
+	chromium-driver
+	python3-selenium
+	curl
+	openssl
 "
 
 # shellcheck disable=SC2086

@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "route/route.h"
 #include "replay/replay.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -62,6 +63,7 @@ static void usage(FILE *out)
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static void warn_to_stderr(const char *msg)
@@ -702,6 +704,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (review_cli_handles(argv[1]))
+		return review_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)
