@@ -24,7 +24,15 @@
  *    folds them itself from the acks it sees).
  *  - bpf_publish_fetch(p, f, dir, &state) when adopting a flow met
  *    mid-stream: the direction as the classifier last knew it (its folds
- *    included). bpf_publish_lookup() is the old, offsets-only form.
+ *    included), in sequence numbers: a seqmap rebuilt from it takes a
+ *    base_seq at or before the first live edit's in_seq (in_start =
+ *    in_seq - base_seq, mod 2^32). The replacement bytes are not there: a
+ *    successor that must resend a live edit takes them from its own state.
+ *    bpf_publish_lookup() is the old, offsets-only form.
+ *  - Liveness is classifier_claim()/classifier_release() (classifier.h):
+ *    at a planned stop, publish every direction first, release the claim
+ *    (the classifier translates from the next packet on), then verdict
+ *    what is held and exit.
  *  - bpf_publish_forget(p, f) when the connection is really over (not at
  *    a planned stop: the classifier and a successor still need it).
  *
