@@ -26,6 +26,7 @@ cleanup_more() {
 	local p
 	for p in $pid_A $pid_B; do stop_pid "$p"; done
 	for p in "$pin_A" "$pin_B"; do [ -z "$p" ] || rm -rf "$p"; done
+	rmdir /sys/fs/bpf/imwire 2>/dev/null # the shared parent, when no one else uses it
 	if [ -n "$topology_B" ]; then
 		ip netns exec "$topology_B-b" "$BIN/imwire" setup --remove >/dev/null 2>&1
 		"$TOP/scripts/netns-topology.sh" down "$topology_B" >/dev/null 2>&1
