@@ -665,8 +665,18 @@ static void test_encode_with_orig(void)
 		  "don't\r\n");
 	roundtrip(IM_DIR_IN, ":bob!b@h PRIVMSG me :secret plan\r\n", "****** plan",
 		  ":bob!b@h PRIVMSG me :****** plan\r\n");
+	/* Untouched bytes stay as they were: a Latin-1 byte too. */
 	roundtrip(IM_DIR_IN, ":bob!b@h NOTICE me :Ume\xe5\r\n", "Ume\xc3\xa5 ok",
-		  ":bob!b@h NOTICE me :Ume\xc3\xa5 ok\r\n");
+		  ":bob!b@h NOTICE me :Ume\xe5 ok\r\n");
+	roundtrip(IM_DIR_IN, ":bob!b@h NOTICE me :Ume\xe5 frak\r\n", "Ume\xc3\xa5 ****",
+		  ":bob!b@h NOTICE me :Ume\xe5 ****\r\n");
+	/* A censored word is overwritten in place: a one-word text sent
+	 * without ':' keeps its length (issue 18, item 3). */
+	roundtrip(IM_DIR_OUT, "PRIVMSG #brotest test\r\n", "****", "PRIVMSG #brotest ****\r\n");
+	roundtrip(IM_DIR_OUT, "PRIVMSG #brotest test stray\r\n", "t**t",
+		  "PRIVMSG #brotest t**t stray\r\n");
+	roundtrip(IM_DIR_OUT, "PRIVMSG  bob  :a frak b frak c\r\n", "a **** b **** c",
+		  "PRIVMSG  bob  :a **** b **** c\r\n");
 	/* CTCP marks come back around the same command. */
 	roundtrip(IM_DIR_IN, ":eean!n=ian@x PRIVMSG #amarok :+\x01"
 			     "ACTION scrolls up\x01\r\n",

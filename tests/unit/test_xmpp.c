@@ -447,6 +447,32 @@ static void test_encode_with_original(void)
 	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
 	CHECK_STR_EQ(out, orig); /* unchanged text: the very same bytes */
 	free(out);
+	/* A word overwritten in place: in the body and in the XHTML-IM copy,
+	 * every other byte (tags, entities, quotes) as it was. */
+	event_set_str(&ev.text, "*** word");
+	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
+	CHECK_STR_EQ(out, "<message to='bob@example.org' type='chat' id='m7'><body>*** word</body>"
+			  "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www."
+			  "w3.org/1999/xhtml'><p>*** <b>word</b></p></body></html><active xmlns='http:"
+			  "//jabber.org/protocol/chatstates'/></message>");
+	free(out);
+	{
+		static const char ent[] =
+			"<message to='b@x'><body>don&apos;t say frak, it&#39;s \"rude\" &amp; "
+			"&lt;b&gt;<![CDATA[ frak & <co>]]></body></message>";
+
+		event_set_str(&ev.text, "don't say ****, it's \"rude\" & <b> **** & <co>");
+		out = encode_to_string(&h, IM_DIR_OUT, &ev, ent);
+		CHECK_STR_EQ(out, "<message to='b@x'><body>don&apos;t say ****, it&#39;s \"rude\" "
+				  "&amp; &lt;b&gt;<![CDATA[ **** & <co>]]></body></message>");
+		free(out);
+		/* A change over a reference rewrites that reference only. */
+		event_set_str(&ev.text, "don't say frak, it*s \"rude\" & <b> frak & <co>");
+		out = encode_to_string(&h, IM_DIR_OUT, &ev, ent);
+		CHECK_STR_EQ(out, "<message to='b@x'><body>don&apos;t say frak, it*s \"rude\" "
+				  "&amp; &lt;b&gt;<![CDATA[ frak & <co>]]></body></message>");
+		free(out);
+	}
 	event_set_str(&ev.text, "bob: now filled");
 	out = encode_to_string(&h, IM_DIR_IN, &ev, muc);
 	CHECK_STR_EQ(out, "<message from='lounge@conf.example.org/bob' type='groupchat'>"
