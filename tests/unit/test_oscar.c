@@ -537,6 +537,51 @@ static void test_encode_rewrite_keeps_everything_else(void)
 	}
 }
 
+/* A censored word is overwritten in place, in the charset the message
+ * came in: the PDU keeps its length and every byte outside the word. */
+static void test_encode_in_place(void)
+{
+	static const struct {
+		uint16_t charset;
+		const char *raw;
+		size_t raw_len;
+		const char *text;
+		size_t word_at, word_raw_len;
+	} cases[] = {
+		{ 0x0000, "<HTML><BODY>a frak!</BODY></HTML>", 33, "<HTML><BODY>a ****!</BODY></HTML>",
+		  14, 4 },
+		{ 0x0002, "\0a\0 \0f\0r\0a\0k", 12, "a ****", 4, 8 },
+		{ 0x0003, "caf\xe9 frak", 9, "caf\xc3\xa9 ****", 5, 4 },
+	};
+	struct harness h;
+	struct bytebuf b, out;
+	struct im_event ev;
+	size_t i, at;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bytebuf_init(&b);
+		bytebuf_init(&out);
+		icbm(&b, 0x0100, IM_DIR_OUT, "COOKIE42", "buddy", cases[i].charset, cases[i].raw,
+		     cases[i].raw_len, false);
+		decode_alone(&h, IM_DIR_OUT, &b, 1);
+		CHECK(event_copy(&ev, ev_at(&h, 0)));
+		CHECK(event_set_str(&ev.text, cases[i].text));
+		CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, b.data, b.len, &out), 0);
+		CHECK_INT_EQ(out.len, b.len);
+		if (out.len == b.len) {
+			at = b.len - 4 - cases[i].raw_len + cases[i].word_at;
+			CHECK_MEM_EQ(out.data, b.data, at);
+			CHECK_MEM_EQ(out.data + at + cases[i].word_raw_len,
+				     b.data + at + cases[i].word_raw_len,
+				     b.len - at - cases[i].word_raw_len);
+		}
+		event_free(&ev);
+		harness_free(&h);
+		bytebuf_free(&b);
+		bytebuf_free(&out);
+	}
+}
+
 static void test_encode_fresh_round_trip(void)
 {
 	struct harness h, h2;
@@ -867,6 +912,7 @@ int main(void)
 	RUN_TEST(test_snac_version_block_skipped);
 	RUN_TEST(test_encode_unchanged_is_byte_exact);
 	RUN_TEST(test_encode_rewrite_keeps_everything_else);
+	RUN_TEST(test_encode_in_place);
 	RUN_TEST(test_encode_fresh_round_trip);
 	RUN_TEST(test_encode_chat_with_orig);
 	RUN_TEST(test_sequence_renumbering);

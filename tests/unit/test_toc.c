@@ -179,6 +179,15 @@ static void test_encode(void)
 	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, ev_at(&h, 0), orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(out.len, orig.len);
 	CHECK_MEM_EQ(out.data, orig.data, orig.len);
+	/* a word overwritten in place: the escape before it and the length kept */
+	bytebuf_clear(&out);
+	CHECK(event_copy(&ev, ev_at(&h, 0)));
+	CHECK(event_set_str(&ev.text, "hello $*****"));
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(out.len, orig.len);
+	CHECK(out.len == orig.len &&
+	      memcmp(out.data + 6, "toc_send_im bob \"hello \\$*****\" auto", 37) == 0);
+	event_free(&ev);
 	/* rewritten: escaped, "auto" and the NUL kept, length recomputed */
 	bytebuf_clear(&out);
 	CHECK(event_copy(&ev, ev_at(&h, 0)));

@@ -468,3 +468,137 @@ bool text_encode_utf16be(void *arg, int ctx, const char *text, size_t n, struct 
 	}
 	return true;
 }
+
+/* ---- HTML text (Gadu-Gadu's rich text) ---- */
+
+static bool html_starts(const uint8_t *p, size_t len, size_t pos, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return len - pos >= n && memcmp(p + pos, lit, n) == 0;
+}
+
+/* The character a reference stands for, appended; false when p is not one
+ * of the references HTML clients write. */
+static bool html_reference(const uint8_t *p, size_t n, struct bytebuf *text)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} named[] = { { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" },
+		      { "&apos;", "'" }, { "&nbsp;", "\xC2\xA0" } };
+	uint32_t cp = 0;
+	size_t i = 2;
+	char *one;
+	bool hex, ok;
+
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (n == strlen(named[i].name) && memcmp(p, named[i].name, n) == 0)
+			return bytebuf_append_str(text, named[i].text);
+	if (n < 4 || p[1] != '#')
+		return false;
+	hex = p[2] == 'x' || p[2] == 'X';
+	for (i = hex ? 3 : 2; i < n - 1; i++) {
+		uint8_t c = p[i];
+		uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0')
+			     : hex && c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
+			     : hex && c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10)
+							     : 99;
+
+		if (d >= (hex ? 16u : 10u) || cp > 0x10FFFF)
+			return false;
+		cp = cp * (hex ? 16 : 10) + d;
+	}
+	if (i == (hex ? 3u : 2u) || cp == 0 || cp > 0x10FFFF)
+		return false;
+	{
+		uint8_t be[4];
+		size_t m = 2;
+
+		if (cp >= 0x10000) {
+			uint32_t v = cp - 0x10000;
+
+			be[0] = (uint8_t)(0xD8 | ((v >> 18) & 3));
+			be[1] = (uint8_t)(v >> 10);
+			be[2] = (uint8_t)(0xDC | ((v >> 8) & 3));
+			be[3] = (uint8_t)v;
+			m = 4;
+		} else {
+			be[0] = (uint8_t)(cp >> 8);
+			be[1] = (uint8_t)cp;
+		}
+		one = text_utf16be_to_utf8(be, m);
+	}
+	ok = one && bytebuf_append_str(text, one);
+	free(one);
+	return ok;
+}
+
+bool text_unit_html(void *arg, const uint8_t *raw, size_t len, size_t pos, struct text_unit *u,
+		    struct bytebuf *text)
+{
+	size_t end = pos;
+	uint8_t quote = 0;
+
+	(void)arg;
+	if (raw[pos] == '&') {
+		while (end < len && end - pos < 12 && raw[end] != ';')
+			end++;
+		u->raw_len = end + 1 - pos;
+		u->kind = TEXT_ATOM;
+		return end < len && html_reference(raw + pos, end + 1 - pos, text);
+	}
+	if (raw[pos] == '<') {
+		if (html_starts(raw, len, pos, "<!--")) {
+			for (end = pos + 4; end < len && !html_starts(raw, len, end, "-->"); end++)
+				;
+			end += 3;
+		} else {
+			for (end = pos + 1; end < len; end++) {
+				if (quote && raw[end] == quote)
+					quote = 0;
+				else if (!quote && (raw[end] == '"' || raw[end] == '\''))
+					quote = raw[end];
+				else if (!quote && raw[end] == '>')
+					break;
+			}
+			end++;
+		}
+		u->raw_len = end - pos;
+		u->kind = TEXT_MARKUP;
+		return end <= len;
+	}
+	while (end < len && raw[end] != '&' && raw[end] != '<')
+		end++;
+	u->raw_len = end - pos;
+	u->kind = TEXT_LITERAL;
+	return bytebuf_append(text, raw + pos, end - pos);
+}
+
+bool text_encode_html(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	size_t i;
+	bool ok = true;
+
+	(void)arg;
+	(void)ctx;
+	for (i = 0; ok && i < n; i++) {
+		switch (text[i]) {
+		case '<':
+			ok = bytebuf_append_str(out, "&lt;");
+			break;
+		case '>':
+			ok = bytebuf_append_str(out, "&gt;");
+			break;
+		case '&':
+			ok = bytebuf_append_str(out, "&amp;");
+			break;
+		case '"':
+			ok = bytebuf_append_str(out, "&quot;");
+			break;
+		default:
+			ok = bytebuf_append_byte(out, (uint8_t)text[i]);
+		}
+	}
+	return ok;
+}

@@ -69,6 +69,13 @@ bool text_unit_latin1(void *arg, const uint8_t *raw, size_t len, size_t pos,
 bool text_unit_utf16be(void *arg, const uint8_t *raw, size_t len, size_t pos,
 		       struct text_unit *u, struct bytebuf *text);
 
+/* HTML text: references are atoms, tags and comments markup (the text a
+ * reader sees, as Gadu-Gadu's rich text part carries it). */
+bool text_unit_html(void *arg, const uint8_t *raw, size_t len, size_t pos, struct text_unit *u,
+		    struct bytebuf *text);
+/* Escapes < > & and double quotes. */
+bool text_encode_html(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out);
+
 /* Encoders: UTF-8 as it is; Latin-1 (false past U+00FF); UTF-16BE. */
 bool text_encode_utf8(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out);
 bool text_encode_latin1(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out);
