@@ -11,6 +11,7 @@ in order (blank lines and lines starting with "#" are skipped):
   join NICK CHANNEL        join CHANNEL and wait until the server confirms
   members NICK CHANNEL N.. wait until NICK sees every nick N.. in CHANNEL
   say NICK TARGET TEXT...  PRIVMSG TARGET :TEXT (TEXT is the rest of the line)
+  raw NICK LINE...         send LINE as it is (a PRIVMSG without ':', say)
   wait NICK COUNT          wait until NICK has received COUNT messages
   quit NICK                send QUIT and wait for the server to close
   signal NICK FILE         create FILE (another plan waits for it)
@@ -156,6 +157,9 @@ class Driver:
         if op == "say":
             p.conn.privmsg(words[2], rest)
             return True
+        if op == "raw":
+            p.conn.send_raw(rest)
+            return True
         if op == "wait":
             n = int(words[2])
             return self.until(lambda: len(p.got) >= n)
@@ -194,6 +198,8 @@ def main():
                 continue
             words = line.split()
             rest = line.split(None, 3)[3] if words[0] == "say" else ""
+            if words[0] == "raw":
+                rest = line.split(None, 2)[2]
             if not d.step(words, rest):
                 print("step %d failed or timed out: %s" % (n, line), file=sys.stderr)
                 rc = 1
