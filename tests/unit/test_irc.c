@@ -424,43 +424,39 @@ static void test_dcc(void)
 	struct harness h;
 
 	harness_init(&h, IRC_FLOW);
-	/* zeek_irc-dcc-send.pcapng */
+	/* zeek_irc-dcc-send.pcapng: an offer is a file event only. */
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
 			     "DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_OUT, "tim1", false,
-			    "DCC SEND ssh.trace 167772167 59130 1320211");
-		check_event(&h.c.ev[1], IM_KIND_FILE, IM_DIR_OUT, "tim1", false,
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		check_event(&h.c.ev[0], IM_KIND_FILE, IM_DIR_OUT, "tim1", false,
 			    "ssh.trace (1320211 bytes)");
-		CHECK_STR_EQ(h.c.ev[1].file_name, "ssh.trace");
-		CHECK(h.c.ev[1].has_file_size);
-		CHECK_INT_EQ(h.c.ev[1].file_size, 1320211);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "ssh.trace");
+		CHECK(h.c.ev[0].has_file_size);
+		CHECK_INT_EQ(h.c.ev[0].file_size, 1320211);
 	}
 	harness_clear_events(&h);
 
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND \"my holiday.jpg\" 3232235777 5000 42\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "bob", false,
-			    "DCC SEND \"my holiday.jpg\" 3232235777 5000 42");
-		check_event(&h.c.ev[1], IM_KIND_FILE, IM_DIR_IN, "bob", false,
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		check_event(&h.c.ev[0], IM_KIND_FILE, IM_DIR_IN, "bob", false,
 			    "my holiday.jpg (42 bytes)");
-		CHECK_STR_EQ(h.c.ev[1].file_name, "my holiday.jpg");
-		CHECK_INT_EQ(h.c.ev[1].file_size, 42);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "my holiday.jpg");
+		CHECK_INT_EQ(h.c.ev[0].file_size, 42);
 	}
 	harness_clear_events(&h);
 
 	/* Old clients leave the size out. */
 	line(&h, IM_DIR_OUT, "PRIVMSG bob :\x01"
 			     "DCC SEND notes.txt 3232235777 5000\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		CHECK_INT_EQ(h.c.ev[1].kind, IM_KIND_FILE);
-		CHECK_STR_EQ(h.c.ev[1].file_name, "notes.txt");
-		CHECK(!h.c.ev[1].has_file_size);
-		CHECK_STR_EQ(h.c.ev[1].text, "notes.txt");
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		CHECK_INT_EQ(h.c.ev[0].kind, IM_KIND_FILE);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "notes.txt");
+		CHECK(!h.c.ev[0].has_file_size);
+		CHECK_STR_EQ(h.c.ev[0].text, "notes.txt");
 	}
 	harness_clear_events(&h);
 
@@ -494,7 +490,40 @@ static void test_join_part_quit(void)
 		check_event(&h.c.ev[1], IM_KIND_JOIN, IM_DIR_IN, "#testing", true, "tim");
 		check_event(&h.c.ev[2], IM_KIND_JOIN, IM_DIR_IN, "#testing", true, "tim2");
 		check_event(&h.c.ev[3], IM_KIND_PART, IM_DIR_IN, "#testing", true, "bob");
-		check_event(&h.c.ev[4], IM_KIND_PART, IM_DIR_IN, "#testing", true, "tim_");
+		check_event(&h.c.ev[4], IM_KIND_PART, IM_DIR_IN, "#testing", true,
+			    "tim_ (kicked by tim)");
+	}
+	harness_clear_events(&h);
+	/* zeek_irc-more-commands: TOPIC, KICK with a reason, INVITE both ways. */
+	line(&h, IM_DIR_IN, ":tim!tim@netadmin.local TOPIC #testing :test\r\n");
+	line(&h, IM_DIR_IN, ":tim!tim@h KICK #testing bob :too loud\r\n");
+	line(&h, IM_DIR_IN, ":tim!tim@netadmin.local INVITE tim_ :#testing\r\n");
+	line(&h, IM_DIR_IN, ":ircd1.local 341 brotest tim_ #testing\r\n");
+	CHECK_INT_EQ(h.c.n, 4);
+	if (h.c.n == 4) {
+		check_event(&h.c.ev[0], IM_KIND_TOPIC, IM_DIR_IN, "#testing", true, "tim: test");
+		check_event(&h.c.ev[1], IM_KIND_PART, IM_DIR_IN, "#testing", true,
+			    "bob (kicked by tim: too loud)");
+		check_event(&h.c.ev[2], IM_KIND_RENDEZVOUS, IM_DIR_IN, "tim", false,
+			    "invite to #testing");
+		check_event(&h.c.ev[3], IM_KIND_RENDEZVOUS, IM_DIR_IN, "tim_", false,
+			    "invite to #testing");
+	}
+	harness_clear_events(&h);
+	/* A PRIVMSG without a user prefix is a message all the same; a NOTICE
+	 * without one is the server's. */
+	line(&h, IM_DIR_IN, "PRIVMSG brotest :replayed without a prefix\r\n");
+	line(&h, IM_DIR_IN, ":NickServ.services PRIVMSG brotest :identify first\r\n");
+	line(&h, IM_DIR_IN, "PRIVMSG #brotest :to the channel\r\n");
+	line(&h, IM_DIR_IN, ":irc.example NOTICE brotest :server says\r\n");
+	CHECK_INT_EQ(h.c.n, 3);
+	if (h.c.n == 3) {
+		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "", false,
+			    "replayed without a prefix");
+		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_IN, "NickServ.services", false,
+			    "identify first");
+		check_event(&h.c.ev[2], IM_KIND_MESSAGE, IM_DIR_IN, "#brotest", true,
+			    "to the channel");
 	}
 	harness_clear_events(&h);
 	/* Someone else quitting is not our logout; ours is logged once. */

@@ -72,6 +72,7 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_ENCRYPTED] = "encrypted",
 	[IM_KIND_ERROR] = "error",
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
+	[IM_KIND_TOPIC] = "topic",
 };
 
 const char *event_kind_name(enum im_kind kind)

@@ -30,6 +30,7 @@ enum im_kind {
 	IM_KIND_ENCRYPTED,
 	IM_KIND_ERROR,      /* a protocol-level error reply (IMIP ACK 8xx...) */
 	IM_KIND_RENDEZVOUS, /* other peer-to-peer proposals (direct IM, chat invites) */
+	IM_KIND_TOPIC,      /* a room's topic (IRC TOPIC, an XMPP <subject>) */
 	IM_KIND_COUNT
 };
 
