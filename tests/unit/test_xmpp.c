@@ -174,6 +174,42 @@ static void test_chat_states_are_typing(void)
 	harness_free(&h);
 }
 
+/* XEP-0022 message events (older clients' typing) and <subject> alone. */
+static void test_x_event_and_subject(void)
+{
+	struct harness h;
+	size_t n;
+
+	start_session(&h);
+	n = h.c.n;
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi'><x xmlns='jabber:x:event'>"
+				"<composing/><id>m1</id></x></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi'><x xmlns='jabber:x:event'>"
+				"<id>m1</id></x></message>");
+	/* With a body the element only asks for events: the message alone. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><body>hi</body>"
+				 "<x xmlns='jabber:x:event'><composing/></x></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='lounge@conf.example.org/alice' type='groupchat'>"
+				"<subject>Plans &amp; dates</subject></message>");
+	/* A message with a subject and a body is the message. */
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi' type='normal'>"
+				"<subject>Re: lunch</subject><body>yes</body></message>");
+	CHECK_INT_EQ(h.c.n, n + 5);
+	if (h.c.n == n + 5) {
+		CHECK_EVENT(event_at(&h, n), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/psi",
+			    "composing");
+		CHECK_EVENT(event_at(&h, n + 1), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/psi",
+			    "paused");
+		CHECK_EVENT(event_at(&h, n + 2), IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.org", "hi");
+		CHECK_EVENT(event_at(&h, n + 3), IM_KIND_TOPIC, IM_DIR_IN, "lounge@conf.example.org",
+			    "alice: Plans & dates");
+		CHECK(event_at(&h, n + 3)->group);
+		CHECK_EVENT(event_at(&h, n + 4), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.org/psi",
+			    "yes");
+	}
+	harness_free(&h);
+}
+
 static void test_file_offers(void)
 {
 	struct harness h;
@@ -716,6 +752,7 @@ int main(void)
 	RUN_TEST(test_local_from_incoming_stanza_midstream);
 	RUN_TEST(test_muc_groupchat);
 	RUN_TEST(test_chat_states_are_typing);
+	RUN_TEST(test_x_event_and_subject);
 	RUN_TEST(test_file_offers);
 	RUN_TEST(test_presence);
 	RUN_TEST(test_starttls_makes_both_directions_opaque);

@@ -216,6 +216,63 @@ static int emit_chat_states(struct proto_session *s, enum im_dir dir, const stru
 	return 0;
 }
 
+static int emit_word(struct proto_session *s, enum im_dir dir, enum im_kind kind,
+		     const char *peer, bool group, const char *text)
+{
+	struct im_event ev;
+
+	proto_event_begin(s, &ev, dir, kind);
+	ev.group = group;
+	if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, text)) {
+		event_free(&ev);
+		return -1;
+	}
+	proto_event_emit(s, &ev);
+	return 0;
+}
+
+/* XEP-0022 message events, which older clients (Psi, Gajim before 0.12,
+ * libpurple's early XMPP) send for typing: a message without a body whose
+ * <x xmlns='jabber:x:event'> holds <composing/> (typing) or only an <id/>
+ * (stopped). With a body, the element asks for such events: no typing. */
+static int emit_x_event(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			int root, const char *peer, bool group)
+{
+	int x = xmpp_child(t, root, "x", NS_X_EVENT);
+
+	if (x < 0 || xmpp_message_body(t, root) >= 0 || xmpp_child(t, x, "id", NULL) < 0)
+		return 0;
+	return emit_word(s, dir, IM_KIND_TYPING, peer, group,
+			 xmpp_child(t, x, "composing", NULL) >= 0 ? "composing" : "paused");
+}
+
+/* A <subject> without a body: a room's new topic (XEP-0045), or a chat
+ * thread's; "nick: subject" from a room occupant, as messages are logged. */
+static int emit_subject(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			int root, const char *peer, const char *nick, bool group)
+{
+	int subj = xmpp_child(t, root, "subject", NULL);
+	struct im_event ev;
+	char *text;
+	int rc = 0;
+
+	if (subj < 0 || xmpp_message_body(t, root) >= 0)
+		return 0;
+	text = xmpp_node_text(t, subj);
+	if (!text)
+		return -1;
+	proto_event_begin(s, &ev, dir, IM_KIND_TOPIC);
+	ev.group = group;
+	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+		event_free(&ev);
+		rc = -1;
+	} else {
+		proto_event_emit(s, &ev);
+	}
+	free(text);
+	return rc;
+}
+
 /* The message itself: its <body>, else an XHTML-IM body as text/html;
  * nothing when it has neither (a chat state alone, a receipt). */
 static int emit_message_text(struct proto_session *s, enum im_dir dir, const struct xtree *t,
@@ -290,6 +347,8 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 		goto out;
 	}
 	if (emit_chat_states(s, dir, t, root, peer, group) < 0 ||
+	    emit_x_event(s, dir, t, root, peer, group) < 0 ||
+	    emit_subject(s, dir, t, root, peer, nick, group) < 0 ||
 	    emit_message_text(s, dir, t, root, peer, nick, group) < 0)
 		goto fail;
 	c = xmpp_child(t, root, "x", NS_OOB_X);
