@@ -537,6 +537,43 @@ static void test_join_part_quit(void)
 	harness_free(&h);
 }
 
+/* encrypted=strip: tls leaves the server's capability lists as blanks. */
+static void test_strip_tls_cap(void)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ ":irc.example CAP * LS :multi-prefix tls sasl\r\n",
+		  ":irc.example CAP * LS :multi-prefix     sasl\r\n" },
+		{ ":irc.example CAP * LS * :tls\r\n", ":irc.example CAP * LS * :   \r\n" },
+		{ ":irc.example CAP alice ACK :TLS echo-message\r\n",
+		  ":irc.example CAP alice ACK :    echo-message\r\n" },
+		{ ":irc.example CAP * NEW tls\r\n", ":irc.example CAP * NEW    \r\n" },
+	};
+	struct harness h;
+	uint8_t buf[128];
+	size_t i, n;
+
+	harness_init(&h, IRC_FLOW);
+	n = strlen(cases[0].line);
+	memcpy(buf, cases[0].line, n);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n)); /* not asked to */
+	h.s->strip_tls = true;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].line);
+		memcpy(buf, cases[i].line, n);
+		CHECK(proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n));
+		CHECK_MEM_EQ(buf, cases[i].want, n);
+	}
+	/* Lookalikes and the client's own requests stay. */
+	memcpy(buf, "CAP REQ :tls\r\n", 14);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_OUT, buf, 14));
+	n = strlen(":bob!b@h PRIVMSG me :CAP * LS :tls\r\n");
+	memcpy(buf, ":bob!b@h PRIVMSG me :CAP * LS :tls\r\n", n);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n));
+	harness_free(&h);
+}
+
 static void test_starttls(void)
 {
 	struct harness h;
@@ -1162,6 +1199,7 @@ int main(void)
 	RUN_TEST(test_dcc);
 	RUN_TEST(test_join_part_quit);
 	RUN_TEST(test_starttls);
+	RUN_TEST(test_strip_tls_cap);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_echo_message);
 	RUN_TEST(test_encode_with_orig);

@@ -715,6 +715,43 @@ static void test_stream_management_offer_blanked(void)
 	harness_free(&h);
 }
 
+/* encrypted=strip: an offer of STARTTLS the server does not require
+ * becomes blanks; a required one stays, and the event after <proceed/>
+ * says why nothing could be logged. */
+static void test_strip_starttls(void)
+{
+	static const char offer[] =
+		"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+		"<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
+		"</mechanisms></stream:features>";
+	static const char required[] =
+		"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
+		"</starttls></stream:features>";
+	struct harness h;
+	uint8_t buf[sizeof(offer)];
+	size_t n = sizeof(offer) - 1, blank = strlen("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+
+	start_session(&h);
+	memcpy(buf, offer, n);
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n)); /* not asked to strip */
+	h.s->strip_tls = true;
+	CHECK(MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n));
+	CHECK(memcmp(buf, "<stream:features>", 17) == 0);
+	CHECK(buf[17] == ' ' && buf[17 + blank - 1] == ' ' && buf[17 + blank] == '<');
+	CHECK(memcmp(buf + 17 + blank, offer + 17 + blank, n - 17 - blank) == 0);
+	memcpy(buf, required, sizeof(required) - 1);
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, sizeof(required) - 1));
+	feed_str(&h, IM_DIR_IN, required);
+	feed_str(&h, IM_DIR_OUT, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	feed_str(&h, IM_DIR_IN, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	CHECK(h.c.n >= 1);
+	if (h.c.n >= 1) {
+		CHECK_INT_EQ(event_at(&h, h.c.n - 1)->kind, IM_KIND_ENCRYPTED);
+		CHECK(strstr(event_at(&h, h.c.n - 1)->text, "required by the server") != NULL);
+	}
+	harness_free(&h);
+}
+
 /* What the decoder makes of messages without a body (for local routing:
  * they are not messages and pass through the server as before). */
 static void test_bodyless_messages(void)
@@ -753,6 +790,7 @@ int main(void)
 	RUN_TEST(test_muc_groupchat);
 	RUN_TEST(test_chat_states_are_typing);
 	RUN_TEST(test_x_event_and_subject);
+	RUN_TEST(test_strip_starttls);
 	RUN_TEST(test_file_offers);
 	RUN_TEST(test_presence);
 	RUN_TEST(test_starttls_makes_both_directions_opaque);

@@ -158,6 +158,7 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 		return false;
 	}
 	af->session.log_typing = af->cfg->log_typing;
+	af->session.strip_tls = af->cfg->strip_tls[m->id];
 	af->session.directory = af->directory;
 	af->state = APP_DECODING;
 	af->stats->sessions[m->id]++;

@@ -26,6 +26,7 @@ struct app_config {
 			 const uint8_t *pdu, size_t len);
 	void *pdu_seen_arg;
 	bool log_typing;             /* IMSpector's log_typing_events */
+	bool strip_tls[IMW_PROTO_MAX]; /* encrypted=strip: by module id */
 	size_t detect_window;        /* bytes per direction to look at before giving up */
 };
 

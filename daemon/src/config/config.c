@@ -63,6 +63,9 @@ static const struct key_spec known_keys[] = {
 	{ "jsonl_file", VALUE_STRING, NULL },
 	{ "regex_replace", VALUE_STRING, NULL },   /* /PATTERN/REPLACEMENT/FLAGS, repeatable */
 	{ "block_encrypted", VALUE_STRING, NULL }, /* protocols whose STARTTLS is refused */
+	/* allow | strip (the offer of TLS blanked where the server does not
+	 * require it) | refuse (block_encrypted for every protocol) */
+	{ "encrypted", VALUE_STRING, NULL },
 	{ "notice_text", VALUE_STRING, NULL },     /* told once per conversation and period */
 	{ "notice_days", VALUE_UINT, NULL },
 	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
@@ -237,6 +240,11 @@ static int interpret(struct imw_config *cfg, const char *name, unsigned line, co
 	case VALUE_STRING:
 		if (!*value)
 			return fail(err, err_size, "%s:%u: %s: empty value", name, line, key);
+		if (strcmp(key, "encrypted") == 0 && strcmp(value, "allow") != 0 &&
+		    strcmp(value, "strip") != 0 && strcmp(value, "refuse") != 0)
+			return fail(err, err_size,
+				    "%s:%u: %s: expected allow, strip or refuse, got \"%s\"", name,
+				    line, key, value);
 		break;
 	}
 	if (spec->warning && warn) {

@@ -142,6 +142,13 @@ static int load_lists(struct policy *p, const struct imw_config *cfg, char *err,
 			 config_line_of(cfg, "block_encrypted"), sub);
 		return -1;
 	}
+	/* encrypted=refuse: block_encrypted for every protocol. */
+	if ((v = config_get(cfg, "encrypted")) && strcmp(v, "refuse") == 0) {
+		int i;
+
+		for (i = 1; i < IMW_PROTO_MAX; i++)
+			p->blocks.encrypted[i] = true;
+	}
 	p->blocks.files = flag(cfg, "block_files");
 	p->blocks.webcams = flag(cfg, "block_webcams");
 	return 0;

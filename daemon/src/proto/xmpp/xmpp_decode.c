@@ -573,10 +573,21 @@ static int decode_stanza(struct proto_session *s, enum im_dir dir, const struct 
 		st->starttls_asked = true;
 		return 0;
 	}
+	if (xmpp_node_is(t, 0, "stream:features") && dir == IM_DIR_IN) {
+		int tls = xmpp_child(t, 0, "starttls", NS_TLS);
+
+		st->tls_required = tls >= 0 && xmpp_child(t, tls, "required", NULL) >= 0;
+		return 0;
+	}
 	if (xmpp_node_is(t, 0, "proceed") && xmpp_node_ns_is(t, 0, NS_TLS)) {
-		/* Both sides switch to TLS right after this element. */
+		/* Both sides switch to TLS right after this element. Under
+		 * encrypted=strip only a server that requires TLS gets here. */
 		s->opaque[IM_DIR_OUT] = s->opaque[IM_DIR_IN] = true;
-		return emit_simple(s, dir, IM_KIND_ENCRYPTED, peer, "STARTTLS");
+		return emit_simple(s, dir, IM_KIND_ENCRYPTED, peer,
+				   s->strip_tls && st->tls_required
+					   ? "STARTTLS (required by the server: the offer could not "
+					     "be stripped, nothing after it can be logged)"
+					   : "STARTTLS");
 	}
 	if (xmpp_node_is(t, 0, "compressed") && xmpp_node_ns_is(t, 0, NS_COMPRESS)) {
 		s->opaque[IM_DIR_OUT] = s->opaque[IM_DIR_IN] = true;

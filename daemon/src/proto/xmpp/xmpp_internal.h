@@ -51,6 +51,7 @@ struct xmpp_framer {
 struct xmpp_state {
 	struct xmpp_framer framer[2];
 	bool starttls_asked;
+	bool tls_required; /* the server's <starttls/> held <required/> */
 	bool server_to_server;
 	bool closed[2];
 	char *stream_to;   /* "to" of the initiator's header: the server (c2s) */
