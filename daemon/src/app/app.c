@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/http_tunnel.h"
 #include "util/text.h"
 
 #define DEFAULT_DETECT_WINDOW 4096
@@ -173,6 +174,68 @@ static void become_ignored(struct app_flow *af)
 	dir_release(&af->dir[1]);
 }
 
+/* An HTTP proxy's CONNECT tunnel comes before any protocol: the request
+ * and the proxy's 2xx answer are skipped, and what follows is detected as
+ * if the flow went to the target's port (IMSpector beside Squid; a client
+ * told to use a proxy). A proxy never speaks first, so bytes from the
+ * server before any from the client mean no tunnel. Returns false while
+ * detection must wait for the rest of the request or of the answer. */
+static bool tunnel_step(struct app_flow *af)
+{
+	struct app_dir *out = &af->dir[IM_DIR_OUT], *in = &af->dir[IM_DIR_IN];
+	size_t head = 0;
+	uint16_t port = 0;
+	unsigned status = 0;
+
+	switch (af->tunnel) {
+	case APP_TUNNEL_UNKNOWN:
+		if (!dir_pending(out)) {
+			if (dir_pending(in))
+				af->tunnel = APP_TUNNEL_NONE;
+			return af->tunnel == APP_TUNNEL_NONE;
+		}
+		switch (http_tunnel_request(out->data + out->head, dir_pending(out), &head, &port)) {
+		case HTTP_TUNNEL_NEED_MORE:
+			return false;
+		case HTTP_TUNNEL_NO:
+			af->tunnel = APP_TUNNEL_NONE;
+			return true;
+		case HTTP_TUNNEL_YES:
+			break;
+		}
+		dir_consume(out, head);
+		af->server_port = port;
+		af->tunnel = APP_TUNNEL_ASKED;
+		/* the answer may be here already */
+		__attribute__((fallthrough));
+	case APP_TUNNEL_ASKED:
+		if (!dir_pending(in))
+			return false;
+		switch (http_tunnel_reply(in->data + in->head, dir_pending(in), &head, &status)) {
+		case HTTP_TUNNEL_NEED_MORE:
+			return false;
+		case HTTP_TUNNEL_NO:
+			become_ignored(af);
+			return false;
+		case HTTP_TUNNEL_YES:
+			break;
+		}
+		if (status < 200 || status > 299) {
+			af->stats->tunnels_refused++;
+			become_ignored(af);
+			return false;
+		}
+		dir_consume(in, head);
+		af->tunnel = APP_TUNNEL_OPEN;
+		af->stats->tunnels++;
+		return true;
+	case APP_TUNNEL_NONE:
+	case APP_TUNNEL_OPEN:
+		break;
+	}
+	return true;
+}
+
 /* Ask every enabled module about the bytes held so far. Modules whose
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
@@ -180,6 +243,9 @@ static void detect(struct app_flow *af)
 	size_t n = af->cfg->n_modules, i, pass, d;
 	const struct proto_module *const *mods = af->cfg->modules;
 	bool maybe[2] = { false, false };
+
+	if (!tunnel_step(af))
+		return;
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++) {
