@@ -32,6 +32,8 @@ PACKAGES="
 	python3-irc
 	prosody
 	python3-slixmpp
+	squid
+	openssl
 	libgadu-dev
 	clang
 	libclang-rt-14-dev

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Real IRC clients (Debian's python3-irc) driven by a small plan.
 
-Usage: irc_client.py [--ctcp] HOST PORT PLAN OUTDIR
+Usage: irc_client.py [--ctcp] [--proxy PHOST:PPORT] HOST PORT PLAN OUTDIR
+
+With --proxy every connection goes through that HTTP proxy: "CONNECT
+HOST:PORT HTTP/1.1" and, once it answered 200, IRC on the same socket.
 
 One process runs every nick the plan connects, in one select loop, so a
 plan can order what several clients say. PLAN has one step a line, done
@@ -24,6 +27,7 @@ ERROR and closed it, "early" when it closed before, "open" otherwise.
 Exit status 0 when every step was done within its time bound, 1 otherwise.
 """
 import os
+import socket
 import sys
 import time
 
@@ -56,10 +60,34 @@ class Peer:
         return "open"
 
 
+def proxy_factory(proxy):
+    """A connect_factory for python3-irc: a socket to the target through
+    an HTTP proxy's CONNECT tunnel."""
+    phost, pport = proxy.rsplit(":", 1)
+
+    def connect(address):
+        sock = socket.create_connection((phost, int(pport)), timeout=CONNECT_TIMEOUT)
+        target = "%s:%d" % address
+        sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)  # byte by byte: nothing after the head is taken
+            if not chunk:
+                raise OSError("proxy closed the connection")
+            head += chunk
+        status = head.split(b" ", 2)[1]
+        if status != b"200":
+            raise OSError("proxy answered %r" % head.split(b"\r\n")[0])
+        sock.settimeout(None)
+        return sock
+    return connect
+
+
 class Driver:
-    def __init__(self, host, port, outdir, record_ctcp=False):
+    def __init__(self, host, port, outdir, record_ctcp=False, proxy=None):
         self.host = host
         self.port = port
+        self.proxy = proxy
         self.outdir = outdir
         self.irc = irc.client.IRC()
         self.peers = {}
@@ -143,7 +171,8 @@ class Driver:
             self.peers[nick] = p
             p.conn = self.irc.server()
             self.by_conn[id(p.conn)] = p
-            p.conn.connect(self.host, self.port, nick, username=nick, ircname=nick)
+            kw = {"connect_factory": proxy_factory(self.proxy)} if self.proxy else {}
+            p.conn.connect(self.host, self.port, nick, username=nick, ircname=nick, **kw)
             return self.until(lambda: p.welcomed, CONNECT_TIMEOUT)
         p = self.peers[nick]
         if op == "join":
@@ -187,8 +216,11 @@ def main():
     record_ctcp = bool(args) and args[0] == "--ctcp"
     if record_ctcp:
         args = args[1:]
+    proxy = None
+    if args and args[0] == "--proxy":
+        proxy, args = args[1], args[2:]
     host, port, plan, outdir = args[:4]
-    d = Driver(host, int(port), outdir, record_ctcp)
+    d = Driver(host, int(port), outdir, record_ctcp, proxy)
     rc = 0
     with open(plan, encoding="utf-8") as f:
         steps = [l.rstrip("\n") for l in f]
