@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "app/http_tunnel.h"
+#include "app/tls_hello.h"
 #include "testlib.h"
 
 static void test_request_and_reply(void)
@@ -118,9 +119,100 @@ static void test_tunnelled_irc(void)
 	app_flow_free(af);
 }
 
+/* A ClientHello (TLS 1.2 record) naming host, or none when host is NULL. */
+static size_t client_hello(uint8_t *b, const char *host)
+{
+	size_t n = 0, hs, exts, hn = host ? strlen(host) : 0;
+
+	b[n++] = 22, b[n++] = 3, b[n++] = 1, n += 2; /* record, length later */
+	hs = n;
+	b[n++] = 1, n += 3;                          /* ClientHello, length later */
+	b[n++] = 3, b[n++] = 3;
+	memset(b + n, 0x5a, 32), n += 32;            /* random */
+	b[n++] = 0;                                  /* session id */
+	b[n++] = 0, b[n++] = 2, b[n++] = 0x13, b[n++] = 0x01; /* one suite */
+	b[n++] = 1, b[n++] = 0;                      /* null compression */
+	exts = n;
+	n += 2;
+	if (host) {
+		b[n++] = 0, b[n++] = 0;                       /* server_name */
+		b[n++] = 0, b[n++] = (uint8_t)(hn + 5);
+		b[n++] = 0, b[n++] = (uint8_t)(hn + 3);
+		b[n++] = 0, b[n++] = 0, b[n++] = (uint8_t)hn; /* host_name */
+		memcpy(b + n, host, hn), n += hn;
+	}
+	b[exts] = (uint8_t)((n - exts - 2) >> 8), b[exts + 1] = (uint8_t)(n - exts - 2);
+	b[hs + 1] = 0, b[hs + 2] = (uint8_t)((n - hs - 4) >> 8), b[hs + 3] = (uint8_t)(n - hs - 4);
+	b[3] = (uint8_t)((n - 5) >> 8), b[4] = (uint8_t)(n - 5);
+	return n;
+}
+
+/* Direct-TLS IM: one encrypted event naming the service, nothing else. */
+static void test_direct_tls(void)
+{
+	static const struct {
+		uint16_t port;
+		const char *host;
+		enum imw_proto proto; /* IMW_PROTO_NONE: not IM */
+	} cases[] = {
+		{ 5223, "chat.example.org", IMW_PROTO_XMPP },
+		{ 6697, "irc.example.net", IMW_PROTO_IRC },
+		{ 6697, NULL, IMW_PROTO_IRC },
+		{ 443, "slogin.oscar.aol.com", IMW_PROTO_OSCAR },
+		{ 443, "www.example.com", IMW_PROTO_NONE },
+	};
+	struct app_config cfg;
+	struct app_stats stats;
+	uint8_t hello[256];
+	size_t i, n;
+
+	app_config_defaults(&cfg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct seen s;
+		struct app_flow *af;
+
+		memset(&stats, 0, sizeof(stats));
+		memset(&s, 0, sizeof(s));
+		af = app_flow_new(&cfg, &stats, NULL, 1, "10.0.0.1:40000", cases[i].port, collect,
+				  &s);
+		CHECK(af != NULL);
+		if (!af)
+			return;
+		n = client_hello(hello, cases[i].host);
+		/* in two pieces: the hello is waited for */
+		app_flow_data(af, IM_DIR_OUT, hello, 20, 1, 1.0);
+		CHECK_INT_EQ(s.n, 0);
+		app_flow_data(af, IM_DIR_OUT, hello + 20, n - 20, 21, 1.0);
+		if (cases[i].proto == IMW_PROTO_NONE) {
+			CHECK_INT_EQ(s.n, 0);
+		} else {
+			CHECK_INT_EQ(s.n, 1);
+			if (s.n == 1) {
+				CHECK_INT_EQ(s.ev[0].kind, IM_KIND_ENCRYPTED);
+				CHECK_INT_EQ(s.ev[0].proto, cases[i].proto);
+				CHECK_STR_EQ(s.ev[0].remote, cases[i].host ? cases[i].host : "");
+				CHECK_STR_EQ(s.ev[0].text, "TLS");
+				event_free(&s.ev[0]);
+			}
+			CHECK(app_flow_done(af));
+		}
+		app_flow_free(af);
+	}
+	/* A truncated or lying hello never reads past what it was given. */
+	n = client_hello(hello, "chat.example.org");
+	for (i = 0; i < n; i++) {
+		const uint8_t *sni;
+		size_t sni_len;
+
+		hello[4] = (uint8_t)(i > 5 ? i - 5 : 0);
+		tls_hello_sni(hello, i, &sni, &sni_len);
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(test_request_and_reply);
 	RUN_TEST(test_tunnelled_irc);
+	RUN_TEST(test_direct_tls);
 	TEST_MAIN_END();
 }
