@@ -33,6 +33,7 @@ PACKAGES="
 	prosody
 	python3-slixmpp
 	squid
+	inspircd
 	openssl
 	libgadu-dev
 	clang

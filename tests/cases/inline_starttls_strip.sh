@@ -12,14 +12,21 @@
 # 3. prosody requires TLS, encrypted=strip: the offer cannot be stripped,
 #    the client goes to TLS, and the encrypted event says why nothing
 #    after it could be logged.
+# 4. IRC: InspIRCd (Debian's; ngircd cannot offer STARTTLS: its CAP knows
+#    multi-prefix only) with its starttls module offers "tls" in CAP LS;
+#    tests/peers/irc_tls_client.py (written here: python3-irc has no
+#    STARTTLS) takes it when offered. strip: the capability is blanked,
+#    the clients stay in clear text and are logged; refuse: the 670 becomes
+#    691, the server (expecting a handshake) ends the session, the
+#    encrypted event is logged filtered.
 # Needs root (network namespaces, iptables, NFQUEUE). Env: BIN, TOP.
 set -u
 . "$TOP/tests/lib.sh"
 begin_test
 
-live_test starttls_strip "imwts$$" prosody prosodyctl openssl iptables ss timeout "$PY" \
-	py:slixmpp
-$B "$BIN/imwire" setup --bridge br0 --ports 5222 >/dev/null
+live_test starttls_strip "imwts$$" prosody prosodyctl inspircd openssl iptables ss timeout \
+	"$PY" py:slixmpp
+$B "$BIN/imwire" setup --bridge br0 --ports 5222,6667 >/dev/null
 check starttls_strip_setup $?
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$domain" \
 	-keyout "$tmp/tls.key" -out "$tmp/tls.crt" >"$tmp/openssl.out" 2>&1
@@ -141,5 +148,83 @@ echo "in|STARTTLS (required by the server: the offer could not be stripped, noth
 same_lines ${n}_event_says_why "$tmp/$n.enc.want" "$tmp/$n.enc"
 [ "$(log_fields "$tmp/events.jsonl" message text | wc -l)" -eq 0 ]
 check ${n}_no_message_could_be_logged $?
+end_scenario $n
+
+# ---- 4. IRC with InspIRCd offering tls
+cat >"$tmp/inspircd.conf" <<EOF
+<server name="irc.imwire.test" description="imwire test" network="imwiretest">
+<admin name="imwire" nick="imwire" email="nobody@imwire.test">
+<bind address="10.77.0.2" port="6667" type="clients">
+<connect allow="*" timeout="60" pingfreq="600" sendq="262144" recvq="8192" localmax="100"
+	globalmax="100" useident="no">
+<options allowhalfop="yes">
+<performance softlimit="100" somaxconn="128">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$tmp/inspircd.log">
+<dns timeout="1" server="127.0.0.1">
+<module name="ssl_gnutls">
+<module name="starttls">
+<module name="cap">
+<sslprofile name="Clients" provider="gnutls" certfile="$tmp/tls.crt" keyfile="$tmp/tls.key"
+	requestclientcert="no">
+<starttls provider="Clients">
+EOF
+# A test process of its own; root is what the test runs as.
+$S timeout 300 inspircd --nofork --nopid --runasroot --config "$tmp/inspircd.conf" \
+	>"$tmp/inspircd.out" 2>&1 &
+server_pids="$server_pids $!"
+wait_until 20 "$!" port_listens "$S" 6667
+check irc_server_listens $? "$(tail -5 "$tmp/inspircd.out")"
+
+# irc_pair NAME: bob (waits for a message) and alice (sends one), both
+# through the bridge; received texts and TLS state in $tmp/NAME.out.
+irc_pair() {
+	local bob
+	mkdir -p "$tmp/$1.out"
+	$C timeout 40 "$PY" "$PEERS/irc_tls_client.py" 10.77.0.2 6667 bob "$tmp/$1.out" wait:1 \
+		>"$tmp/$1.bob.err" 2>&1 &
+	bob=$!
+	peer_pids=$bob
+	wait_until 10 "$bob" log_has "$tmp/events.jsonl" '"local":"bob"'
+	$C timeout 40 "$PY" "$PEERS/irc_tls_client.py" 10.77.0.2 6667 alice "$tmp/$1.out" \
+		"say:bob:hello in clear" >"$tmp/$1.alice.err" 2>&1
+	alice_rc=$?
+	wait $bob
+	bob_rc=$?
+	peer_pids=""
+}
+
+n=irc_strip
+write_config "$tmp/$n.conf" 200 "encrypted=strip"
+start_daemon "$tmp/$n.conf"
+check ${n}_daemon_starts $?
+irc_pair $n
+[ $alice_rc -eq 0 ] && [ $bob_rc -eq 0 ]
+check ${n}_clients_complete $? "$(cat "$tmp/$n.alice.err" "$tmp/$n.bob.err")"
+echo "alice bob hello in clear" >"$tmp/$n.bob.want"
+same_lines ${n}_bob_received "$tmp/$n.bob.want" "$tmp/$n.out/bob.got"
+[ "$(cat "$tmp/$n.out/alice.tls" "$tmp/$n.out/bob.tls")" = "$(printf 'clear\nclear')" ]
+check ${n}_clients_stayed_in_clear_text $? \
+	"alice: $(cat "$tmp/$n.out/alice.tls"), bob: $(cat "$tmp/$n.out/bob.tls")"
+log_fields "$tmp/events.jsonl" message dir local remote text | sort >"$tmp/$n.log.got"
+printf '%s\n' "in|bob|alice|hello in clear" "out|alice|bob|hello in clear" >"$tmp/$n.log.want"
+same_lines ${n}_messages_logged "$tmp/$n.log.want" "$tmp/$n.log.got"
+[ "$(grep -c '"kind":"encrypted"' "$tmp/events.jsonl")" -eq 0 ]
+check ${n}_no_encrypted_event $?
+end_scenario $n
+
+n=irc_refuse
+write_config "$tmp/$n.conf" 200 "encrypted=refuse"
+start_daemon "$tmp/$n.conf"
+check ${n}_daemon_starts $?
+mkdir -p "$tmp/$n.out"
+$C timeout 40 "$PY" "$PEERS/irc_tls_client.py" 10.77.0.2 6667 alice "$tmp/$n.out" \
+	"say:bob:never sent" >"$tmp/$n.alice.err" 2>&1
+[ $? -ne 0 ] && [ "$(cat "$tmp/$n.out/alice.tls")" = clear ]
+check ${n}_session_ends_in_clear $? "$(cat "$tmp/$n.alice.err" "$tmp/$n.out/alice.tls")"
+log_fields "$tmp/events.jsonl" encrypted dir local text filtered >"$tmp/$n.enc"
+[ "$(cat "$tmp/$n.enc")" = "in|alice|STARTTLS|true" ]
+check ${n}_encrypted_event_filtered $? "$(cat "$tmp/$n.enc")"
+[ "$(log_fields "$tmp/events.jsonl" message text | wc -l)" -eq 0 ]
+check ${n}_nothing_sent $?
 end_scenario $n
 exit 0
