@@ -269,7 +269,7 @@ static int decode_list(struct proto_session *s, enum im_dir dir, const struct im
 /* The nickname after the number in `From: 12345 "nick"`, quotes off. */
 static bool set_remote_name(struct im_event *ev, struct span from)
 {
-	const uint8_t *q = memchr(from.p, '"', from.len), *end;
+	const uint8_t *q = from.len ? memchr(from.p, '"', from.len) : NULL, *end;
 
 	if (!q)
 		return true;
