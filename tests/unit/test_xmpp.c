@@ -729,7 +729,8 @@ static void test_strip_starttls(void)
 		"</starttls></stream:features>";
 	struct harness h;
 	uint8_t buf[sizeof(offer)];
-	size_t n = sizeof(offer) - 1, blank = strlen("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	size_t n = sizeof(offer) - 1;
+	size_t blank = strlen("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
 
 	start_session(&h);
 	memcpy(buf, offer, n);

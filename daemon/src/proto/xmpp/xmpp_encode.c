@@ -119,7 +119,8 @@ static bool encode_xml(void *arg, int ctx, const char *text, size_t n, struct by
 	for (i = 0; i <= n; i++) {
 		if (i < n && text[i] != '\'' && text[i] != '"')
 			continue;
-		if (xml_escape(text + run, i - run, out) < 0 || (i < n && !bytebuf_append_byte(out, (uint8_t)text[i])))
+		if (xml_escape(text + run, i - run, out) < 0 ||
+		    (i < n && !bytebuf_append_byte(out, (uint8_t)text[i])))
 			return false;
 		run = i + 1;
 	}
