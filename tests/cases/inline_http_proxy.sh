@@ -127,6 +127,6 @@ check proxied_messages_censored $? "$(cat "$tmp/proxied.irc.out/bob.got" "$tmp/p
 check direct_log_has_the_messages $? "$(cat "$tmp/direct.log")"
 same_lines logged_through_proxy_as_direct "$tmp/direct.log" "$tmp/proxied.log"
 # The bridged clients' flows went to the proxy's port, not the servers'.
-[ "$(grep -c ':3128' "$tmp/squid/access.log" 2>/dev/null || grep -c CONNECT "$tmp/squid/access.log")" -ge 4 ]
+[ "$(grep -c 'TCP_TUNNEL/200 .* CONNECT 10.77.0.2:' "$tmp/squid/access.log")" -eq 4 ]
 check squid_carried_four_tunnels $? "$(cat "$tmp/squid/access.log" 2>/dev/null | tail -4)"
 exit 0

@@ -510,19 +510,18 @@ static void test_join_part_quit(void)
 			    "invite to #testing");
 	}
 	harness_clear_events(&h);
-	/* A PRIVMSG without a user prefix is a message all the same; a NOTICE
-	 * without one is the server's. */
+	/* A PRIVMSG without any prefix is a message all the same; a server's
+	 * PRIVMSG or NOTICE, or a NOTICE without a prefix, is the server's. */
 	line(&h, IM_DIR_IN, "PRIVMSG brotest :replayed without a prefix\r\n");
-	line(&h, IM_DIR_IN, ":NickServ.services PRIVMSG brotest :identify first\r\n");
+	line(&h, IM_DIR_IN, ":srv PRIVMSG brotest :from the server\r\n");
 	line(&h, IM_DIR_IN, "PRIVMSG #brotest :to the channel\r\n");
 	line(&h, IM_DIR_IN, ":irc.example NOTICE brotest :server says\r\n");
-	CHECK_INT_EQ(h.c.n, 3);
-	if (h.c.n == 3) {
+	line(&h, IM_DIR_IN, "NOTICE brotest :also the server\r\n");
+	CHECK_INT_EQ(h.c.n, 2);
+	if (h.c.n == 2) {
 		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "", false,
 			    "replayed without a prefix");
-		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_IN, "NickServ.services", false,
-			    "identify first");
-		check_event(&h.c.ev[2], IM_KIND_MESSAGE, IM_DIR_IN, "#brotest", true,
+		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_IN, "#brotest", true,
 			    "to the channel");
 	}
 	harness_clear_events(&h);

@@ -5,10 +5,9 @@ from imwire's own output. Usage: irc_texts_from_tshark.py CAPTURE > irc_NAME.tex
 One line per message event: dir<TAB>remote<TAB>text, the text escaped as the
 JSON sink does. The rules are imwire's documented conventions
 (daemon/src/proto/irc/irc.c), applied to tshark's irc.request/irc.response lines:
-- PRIVMSG and NOTICE only; a NOTICE from the server side only with a user
-  prefix (nick!user@host), a PRIVMSG whatever its prefix (the sender is then
-  the prefix as it is, or empty); never to "*" or "AUTH"; one event per comma
-  target.
+- PRIVMSG and NOTICE only; from the server side only with a user prefix
+  (nick!user@host), or a PRIVMSG without any prefix (the sender is then
+  unknown: empty); never to "*" or "AUTH"; one event per comma target.
 - text = the trailer; CTCP (\x01...\x01, after an optional +/- marker) counts
   only for ACTION in PRIVMSG, with the \x01 bytes removed (a DCC SEND offer is
   a file event, not a message).
@@ -67,8 +66,8 @@ for rec in out.split(b'\n'):
         sender = None
         if dirn == 'in':
             if '!' not in prefix and '@' not in prefix:
-                if notice: continue
-                sender = prefix
+                if notice or prefix: continue
+                sender = ''
             else:
                 sender = prefix.split('!')[0].split('@')[0]
         text = params[1]

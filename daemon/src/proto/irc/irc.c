@@ -17,10 +17,10 @@
  *   what was on the wire minus control bytes, and the encoder can restore
  *   them. DCC SEND is a file event only, DCC CHAT is a rendezvous, every
  *   other CTCP (VERSION, PING, CTCP replies in NOTICE) is not a message.
- * - NOTICEs from a server (a prefix without "!" or "@", or no prefix at
- *   all) and messages to "*" or "AUTH" are connection notices, not IM; a
- *   PRIVMSG without a user prefix is a message (remote: the prefix as it
- *   is, or "").
+ * - Messages from a server (a prefix without "!" or "@"), NOTICEs without
+ *   a prefix and messages to "*" or "AUTH" are connection notices, not IM;
+ *   a PRIVMSG without any prefix is a message whose sender is unknown
+ *   (remote "" for a private message).
  * - TOPIC is a topic event ("nick: text"), INVITE a rendezvous ("invite to
  *   #chan") for both sides, KICK a part ("nick (kicked by op: reason)").
  * - encrypted=strip: "tls" in the server's CAP LS, CAP NEW and CAP ACK

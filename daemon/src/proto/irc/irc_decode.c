@@ -502,13 +502,11 @@ static int on_message(struct proto_session *s, enum im_dir dir, const struct irc
 	if (l->n_params < 2)
 		return 0;
 	if (dir == IM_DIR_IN) {
-		/* A NOTICE without a user prefix is the server's; a PRIVMSG is a
-		 * message whoever sent it (services, a bouncer's replay without
-		 * prefix): its sender is the prefix as it is, or unknown. */
-		if (!irc_prefix_user_nick(l, &sender) && notice)
+		/* A server's prefix (no "!" nor "@") makes a line the server's
+		 * notice; a PRIVMSG with no prefix at all (a bouncer's replay, a
+		 * proxy that strips it) is still a message, its sender unknown. */
+		if (!irc_prefix_user_nick(l, &sender) && (notice || l->prefix.len))
 			return 0;
-		if (!irc_prefix_user_nick(l, &sender))
-			sender = l->prefix;
 		if (st->echo_message && irc_local_is(s, irc_span_ptr(l, sender), sender.len))
 			return note_own_prefix(s, l) ? 0 /* already logged on its way out */
 						     : proto_session_malformed(s, "out of memory");
