@@ -80,6 +80,15 @@ struct xtext {
 	bool cdata;
 };
 
+/* What a tree holds in place before its arrays go to the heap: a chat
+ * message with a body, a chat state and a receipt request fits, so the
+ * common stanza is parsed without an allocation. */
+#define XTREE_INLINE_NODES 12u
+#define XTREE_INLINE_ATTRS 24u
+#define XTREE_INLINE_TEXTS 12u
+
+/* The arrays point into the tree itself until they outgrow it: a tree is
+ * parsed and used where it was declared, never copied. */
 struct xtree {
 	const uint8_t *buf;
 	size_t len;
@@ -92,6 +101,9 @@ struct xtree {
 	bool has_decl;
 	bool open_stream; /* the root is the stream start tag, left open */
 	const char *error;
+	struct xnode inline_nodes[XTREE_INLINE_NODES];
+	struct xattr inline_attrs[XTREE_INLINE_ATTRS];
+	struct xtext inline_texts[XTREE_INLINE_TEXTS];
 };
 
 static inline struct xmpp_state *xmpp_state_of(struct proto_session *s)

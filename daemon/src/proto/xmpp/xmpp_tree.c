@@ -8,8 +8,9 @@
 #include "proto/xmpp/xmpp_internal.h"
 #include "util/text.h"
 
-/* Grow an array of elem-size items to hold one more; false on failure. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
+/* Grow an array of elem-size items to hold one more; false on failure.
+ * An array still in the tree's own storage (inline) moves to the heap. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit, const void *inline_buf)
 {
 	size_t ncap;
 	void *p;
@@ -21,7 +22,13 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
 	ncap = *cap ? *cap * 2 : 16;
 	if (ncap > limit)
 		ncap = limit;
-	p = realloc(*arr, ncap * elem);
+	if (*arr == inline_buf) {
+		p = malloc(ncap * elem);
+		if (p)
+			memcpy(p, *arr, n * elem);
+	} else {
+		p = realloc(*arr, ncap * elem);
+	}
 	if (!p)
 		return false;
 	*arr = p;
@@ -31,10 +38,17 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
 
 void xmpp_tree_free(struct xtree *t)
 {
-	free(t->nodes);
-	free(t->attrs);
-	free(t->texts);
-	memset(t, 0, sizeof(*t));
+	if (t->nodes != t->inline_nodes)
+		free(t->nodes);
+	if (t->attrs != t->inline_attrs)
+		free(t->attrs);
+	if (t->texts != t->inline_texts)
+		free(t->texts);
+	t->nodes = NULL;
+	t->attrs = NULL;
+	t->texts = NULL;
+	t->n_nodes = t->n_attrs = t->n_texts = 0;
+	t->cap_nodes = t->cap_attrs = t->cap_texts = 0;
 }
 
 static int tree_fail(struct xtree *t, const char *why)
@@ -49,7 +63,7 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	int idx;
 
 	if (!grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
-		  XMPP_MAX_NODES))
+		  XMPP_MAX_NODES, t->inline_nodes))
 		return tree_fail(t, "too many elements in one stanza");
 	idx = (int)t->n_nodes++;
 	n = &t->nodes[idx];
@@ -74,7 +88,7 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 {
 	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
-		  XMPP_MAX_TREE_ATTRS))
+		  XMPP_MAX_TREE_ATTRS, t->inline_attrs))
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
 	t->attrs[t->n_attrs].value = k->value;
@@ -87,7 +101,7 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 {
 	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
-		  XMPP_MAX_NODES))
+		  XMPP_MAX_NODES, t->inline_texts))
 		return tree_fail(t, "too many text pieces in one stanza");
 	t->texts[t->n_texts].node = cur;
 	t->texts[t->n_texts].raw = k->value;
@@ -107,9 +121,17 @@ int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
 	int cur = -1, idx;
 	bool root_done = false;
 
-	memset(t, 0, sizeof(*t));
 	t->buf = buf;
 	t->len = len;
+	t->nodes = t->inline_nodes;
+	t->attrs = t->inline_attrs;
+	t->texts = t->inline_texts;
+	t->n_nodes = t->n_attrs = t->n_texts = 0;
+	t->cap_nodes = XTREE_INLINE_NODES;
+	t->cap_attrs = XTREE_INLINE_ATTRS;
+	t->cap_texts = XTREE_INLINE_TEXTS;
+	t->has_decl = t->open_stream = false;
+	t->error = NULL;
 	xml_tok_init(&tok);
 	while ((r = xml_next(&tok, buf, len, &k)) == XML_OK) {
 		if (root_done && k.type != XML_TOKEN_TEXT)
@@ -232,6 +254,14 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 
 	if (!a)
 		return NULL;
+	if (!memchr(t->buf + a->value.off, '&', a->value.len)) {
+		/* Nothing to decode: the value as it is. */
+		char *copy = text_dup((const char *)t->buf + a->value.off, a->value.len);
+
+		if (!copy)
+			*failed = true;
+		return copy;
+	}
 	bytebuf_init(&b);
 	if (xml_unescape(t->buf + a->value.off, a->value.len, &b) < 0 || !bytebuf_terminate(&b)) {
 		bytebuf_free(&b);
@@ -254,6 +284,14 @@ char *xmpp_node_text(const struct xtree *t, int n)
 	size_t i;
 	char *s;
 
+	if (n >= 0 && t->nodes[n].text_raw_exact) {
+		/* One piece without references (the common body): straight from
+		 * the PDU, without an intermediate copy. */
+		for (i = 0; i < t->n_texts; i++)
+			if (t->texts[i].node == n)
+				return text_utf8_or_latin1(t->buf + t->texts[i].raw.off,
+							   t->texts[i].raw.len);
+	}
 	bytebuf_init(&b);
 	for (i = 0; i < t->n_texts; i++) {
 		const struct xtext *x = &t->texts[i];
