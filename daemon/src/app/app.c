@@ -359,63 +359,95 @@ static void detect(struct app_flow *af)
 		become_ignored(af);
 }
 
-static void decode_dir(struct app_flow *af, enum im_dir dir)
+/* Decode the PDUs at the start of p[0, n), the direction's unconsumed
+ * bytes (its buffer, or the caller's bytes when it buffers nothing),
+ * and return how many were consumed; d->offset follows them. */
+static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n)
 {
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
-	size_t pending, skip, pdu_len;
+	size_t used = 0, pending, skip, pdu_len;
 	enum proto_frame fr;
 
-	while ((pending = dir_pending(d)) > 0) {
-		const uint8_t *p = d->data + d->head;
+	while ((pending = n - used) > 0) {
+		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
 			af->stats->bytes_opaque += pending;
-			dir_consume(d, pending);
-			return;
+			d->offset += pending;
+			return n;
 		}
 		if (d->need_resync) {
-			skip = m->resync(s, dir, p, pending);
+			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
 			af->stats->bytes_skipped += skip;
-			dir_consume(d, skip);
+			used += skip;
+			d->offset += skip;
 			if (skip == pending)
-				return; /* no boundary yet: wait for more bytes */
+				return used; /* no boundary yet: wait for more bytes */
 			d->need_resync = false;
 			continue;
 		}
 		pdu_len = 0;
-		fr = m->frame(s, dir, p, pending, &pdu_len);
+		fr = m->frame(s, dir, q, pending, &pdu_len);
 		if (fr == PROTO_FRAME_PDU && (pdu_len == 0 || pdu_len > pending))
 			fr = PROTO_FRAME_GARBAGE; /* a framer bug must not stall or overrun */
 		if (fr == PROTO_FRAME_NEED_MORE) {
 			if (pending <= m->max_pdu)
-				return;
+				return used;
 			fr = PROTO_FRAME_GARBAGE;
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
 			af->stats->garbage_resyncs++;
 			af->stats->bytes_skipped++;
-			dir_consume(d, 1);
+			used++;
+			d->offset++;
 			d->need_resync = true;
 			continue;
 		}
 		s->ts = d->last_ts;
 		s->pdu_offset = d->offset;
 		s->pdu_len = pdu_len;
-		s->pdu_data = p;
+		s->pdu_data = q;
 		af->stats->pdus++;
 		s->stats.pdus++;
-		if (m->decode(s, dir, p, pdu_len) < 0)
+		if (m->decode(s, dir, q, pdu_len) < 0)
 			af->stats->malformed_pdus++;
 		s->pdu_data = NULL;
 		if (af->cfg->pdu_seen)
-			af->cfg->pdu_seen(af->cfg->pdu_seen_arg, af, dir, d->offset, p, pdu_len);
-		dir_consume(d, pdu_len);
+			af->cfg->pdu_seen(af->cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
+		used += pdu_len;
+		d->offset += pdu_len;
 	}
+	return used;
+}
+
+/* Decode what the direction's buffer holds. */
+static void decode_dir(struct app_flow *af, enum im_dir dir)
+{
+	struct app_dir *d = &af->dir[dir];
+	size_t used;
+
+	if (!dir_pending(d))
+		return;
+	used = decode_bytes(af, dir, d->data + d->head, dir_pending(d));
+	/* decode_bytes moved the offset already */
+	d->head += used;
+	if (d->head == d->len)
+		d->head = d->len = 0;
+}
+
+/* An idle session keeps no buffer: most of a tracked flow's memory would
+ * otherwise be two empty ones (bench/README.md, flow memory). */
+static void release_empty(struct app_flow *af)
+{
+	if (!dir_pending(&af->dir[IM_DIR_OUT]))
+		dir_release(&af->dir[IM_DIR_OUT]);
+	if (!dir_pending(&af->dir[IM_DIR_IN]))
+		dir_release(&af->dir[IM_DIR_IN]);
 }
 
 static void run(struct app_flow *af, enum im_dir first)
@@ -428,12 +460,24 @@ static void run(struct app_flow *af, enum im_dir first)
 	 * direction buffered during detection. */
 	decode_dir(af, first);
 	decode_dir(af, first == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
-	/* An idle session keeps no buffer: most of a tracked flow's memory
-	 * would otherwise be two empty ones (bench/README.md, flow memory). */
-	if (!dir_pending(&af->dir[IM_DIR_OUT]))
-		dir_release(&af->dir[IM_DIR_OUT]);
-	if (!dir_pending(&af->dir[IM_DIR_IN]))
-		dir_release(&af->dir[IM_DIR_IN]);
+	release_empty(af);
+}
+
+/* A decoding direction that buffers nothing decodes straight from the
+ * caller's bytes (one segment is usually one or more whole PDUs) and
+ * buffers only what is left of a PDU still arriving: no copy and no
+ * allocation for the common packet. The same steps as appending and run(). */
+static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len)
+{
+	struct app_dir *d = &af->dir[dir];
+	size_t used = decode_bytes(af, dir, data, len);
+
+	if (used < len && !dir_append(d, data + used, len - used)) {
+		af->stats->alloc_failures++;
+		app_flow_gap(af, dir, d->offset, len - used);
+	}
+	decode_dir(af, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
+	release_empty(af);
 }
 
 bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
@@ -475,6 +519,10 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 			return;
 		}
 		len = af->cfg->detect_window - dir_pending(d);
+	}
+	if (af->state == APP_DECODING && !dir_pending(d)) {
+		run_direct(af, dir, data, len);
+		return;
 	}
 	if (!dir_append(d, data, len)) {
 		af->stats->alloc_failures++;
