@@ -41,6 +41,12 @@ bool event_set_str(char **field, const char *s)
 	return event_set(field, s ? s : "", s ? strlen(s) : 0);
 }
 
+void event_take(char **field, char *s)
+{
+	free(*field);
+	*field = s;
+}
+
 bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;

@@ -109,6 +109,10 @@ bool event_copy(struct im_event *dst, const struct im_event *src);
 /* Replace a string field with a copy of p[0..n); false on allocation failure. */
 bool event_set(char **field, const char *p, size_t n);
 bool event_set_str(char **field, const char *s);
+/* Replace a string field with s itself (heap, NUL-terminated): the event
+ * owns it from now on. A decoder that built a string for the event hands
+ * it over this way instead of copying it. */
+void event_take(char **field, char *s);
 
 const char *event_kind_name(enum im_kind kind);
 /* Short lower-case name used in JSON lines ("irc", "oscar", "xmpp"). */

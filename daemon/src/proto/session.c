@@ -107,6 +107,14 @@ void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir
 
 void proto_event_emit(struct proto_session *s, struct im_event *ev)
 {
+	/* "" and the session's own strings are lent to the event for the
+	 * emit callback (which copies what it keeps), not copied into it:
+	 * this runs for every event. */
+	static const char empty[] = "";
+	char *const none = (char *)empty;
+	bool lent_local = !ev->local, lent_remote = !ev->remote, lent_client = !ev->client,
+	     lent_text = !ev->text;
+
 	/* Fill the session-wide fields last so a module may override them. */
 	if (!ev->local && !s->local_id && s->directory) {
 		/* Not named on this connection: the user another connection of
@@ -117,23 +125,32 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 								  (const uint8_t *)key, key_len)
 					    : NULL;
 
-		if (known && event_set_str(&ev->local, known))
+		if (known) {
+			ev->local = (char *)known;
 			ev->ids_inferred = true;
+		}
 	}
 	if (!ev->local)
-		event_set_str(&ev->local, s->local_id ? s->local_id : "");
+		ev->local = s->local_id ? s->local_id : none;
 	if (!ev->remote)
-		event_set_str(&ev->remote, "");
+		ev->remote = none;
 	if (!ev->client)
-		event_set_str(&ev->client, s->client);
+		ev->client = s->client ? s->client : none;
 	if (!ev->text)
-		event_set_str(&ev->text, "");
-	if (ev->local && ev->remote && ev->client && ev->text &&
-	    (ev->kind != IM_KIND_TYPING || s->log_typing)) {
+		ev->text = none;
+	if (ev->kind != IM_KIND_TYPING || s->log_typing) {
 		s->stats.events++;
 		if (s->emit)
 			s->emit(s->emit_arg, ev);
 	}
+	if (lent_local)
+		ev->local = NULL;
+	if (lent_remote)
+		ev->remote = NULL;
+	if (lent_client)
+		ev->client = NULL;
+	if (lent_text)
+		ev->text = NULL;
 	event_free(ev);
 }
 
