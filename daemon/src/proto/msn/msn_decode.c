@@ -118,6 +118,14 @@ struct msg_ctx {
 	struct span content_type;
 };
 
+/* Is the kept format already these bytes (a client sends the same one
+ * with every message)? Bytes equal to a kept, converted string are valid
+ * UTF-8, so converting them again would give the same string. */
+static bool format_is(const char *kept, struct span fmt)
+{
+	return kept && strlen(kept) == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
+}
+
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 {
 	struct msn_state *st = msn_state_of(s);
@@ -127,7 +135,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	bool ok;
 
 	if (msn_mime_header(m->mime.headers, "X-MMS-IM-Format", &fmt) &&
-	    !msn_set_str_span(&st->format[m->dir], fmt))
+	    !format_is(st->format[m->dir], fmt) && !msn_set_str_span(&st->format[m->dir], fmt))
 		return proto_session_malformed(s, "out of memory");
 	body = msn_decode_body(m->content_type, m->mime.body);
 	if (!body)
@@ -139,7 +147,9 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	ev.text_len = m->mime.body.len;
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group) {
-		ok = msn_set_str_span(&ev.remote, m->sender) && event_set_str(&ev.text, body);
+		ok = msn_set_str_span(&ev.remote, m->sender);
+		event_take(&ev.text, body);
+		body = NULL;
 	} else if (m->dir == IM_DIR_IN) {
 		struct bytebuf b;
 
@@ -151,8 +161,9 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 		     event_set_str(&ev.text, (const char *)b.data);
 		bytebuf_free(&b);
 	} else {
-		ok = event_set_str(&ev.remote, msn_conversation_remote(st)) &&
-		     event_set_str(&ev.text, body);
+		ok = event_set_str(&ev.remote, msn_conversation_remote(st));
+		event_take(&ev.text, body);
+		body = NULL;
 	}
 	free(body);
 	if (!ok)

@@ -309,7 +309,11 @@ static int emit_message_text(struct proto_session *s, enum im_dir dir, const str
 		ev.text_offset = t->nodes[body].content_start;
 		ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
 	}
-	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+	if (!nick) {
+		event_take(&ev.text, text); /* the body as decoded: no copy */
+		text = NULL;
+	}
+	if (!event_set_str(&ev.remote, peer) || (nick && set_message_text(&ev, nick, text) < 0)) {
 		event_free(&ev);
 		rc = -1;
 	} else {
