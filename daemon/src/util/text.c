@@ -43,6 +43,23 @@ static char *finish(struct bytebuf *b, bool ok)
 	return (char *)b->data;
 }
 
+/* Length of the leading run of ASCII bytes of p[0..n), eight at a time:
+ * most message text is ASCII, and this is on every message's path. */
+static size_t ascii_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (x & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* Length of the valid UTF-8 sequence at p, or 0 if it is not valid. */
 static size_t utf8_seq_len(const uint8_t *p, size_t n)
 {
@@ -98,6 +115,9 @@ bool text_is_valid_utf8(const uint8_t *p, size_t n)
 	size_t i = 0, l;
 
 	while (i < n) {
+		i += ascii_run(p + i, n - i);
+		if (i == n)
+			break;
 		l = utf8_seq_len(p + i, n - i);
 		if (!l)
 			return false;
@@ -112,14 +132,15 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	size_t i = 0, l;
 	bool ok = true;
 
+	/* Valid UTF-8 (ASCII included), the common case, is copied whole. */
+	if (text_is_valid_utf8(p, n))
+		return text_dup((const char *)p, n);
 	bytebuf_init(&b);
 	ok = bytebuf_reserve(&b, n);
 	while (ok && i < n) {
-		size_t run = i;
+		/* Plain ASCII goes in one copy. */
+		size_t run = i + ascii_run(p + i, n - i);
 
-		/* Plain ASCII, the common case, goes in one copy. */
-		while (run < n && p[run] < 0x80)
-			run++;
 		if (run > i) {
 			ok = bytebuf_append(&b, p + i, run - i);
 			i = run;
@@ -230,12 +251,12 @@ char *text_dup(const char *p, size_t n)
 
 bool text_has_prefix_ci(const char *s, size_t n, const char *prefix)
 {
-	size_t i, pl = strlen(prefix);
+	size_t i;
 	char a, b;
 
-	if (n < pl)
-		return false;
-	for (i = 0; i < pl; i++) {
+	for (i = 0; prefix[i]; i++) {
+		if (i == n)
+			return false;
 		a = s[i];
 		b = prefix[i];
 		if (a >= 'A' && a <= 'Z')
