@@ -61,6 +61,55 @@ static const uint8_t xml_class[256] = {
 	[0x80 ... 0xff] = XC_LETTER,
 };
 
+#define XC_ONES 0x0101010101010101ull
+#define XC_HIGHS 0x8080808080808080ull
+
+/* Non-zero when one of the eight bytes of x is c (word_has) or is below
+ * 0x20 (word_has_control); which bit is set does not matter here, only
+ * whether any is. */
+static uint64_t word_has(uint64_t x, uint8_t c)
+{
+	uint64_t v = x ^ (XC_ONES * c);
+
+	return (v - XC_ONES) & ~v & XC_HIGHS;
+}
+
+static uint64_t word_has_control(uint64_t x)
+{
+	return (x - XC_ONES * 0x20) & ~x & XC_HIGHS;
+}
+
+/* Where the run of bytes without the class `stop` that starts at i ends
+ * (at most at end). Message text is long and plain: eight bytes at a
+ * time while none of them is '<', '&' or a control (nor a quote, for an
+ * attribute value); white space, which is a control to that test but no
+ * stop, is stepped over a byte at a time. */
+static size_t run_until(const uint8_t *buf, size_t i, size_t end, uint8_t stop)
+{
+	uint64_t x, hit;
+
+	for (;;) {
+		while (end - i >= 8) {
+			memcpy(&x, buf + i, 8);
+			hit = word_has(x, '<') | word_has(x, '&') | word_has_control(x);
+			if (stop & XC_ATTR_STOP)
+				hit |= word_has(x, '\'') | word_has(x, '"');
+			if (hit)
+				break;
+			i += 8;
+		}
+		/* here a byte that may stop the run is among the next eight */
+		if (end - i < 8) {
+			while (i < end && !(xml_class[buf[i]] & stop))
+				i++;
+			return i;
+		}
+		for (x = 0; x < 8; x++, i++)
+			if (xml_class[buf[i]] & stop)
+				return i;
+	}
+}
+
 static bool is_ws(uint8_t c)
 {
 	return xml_class[c] & XC_WS;
@@ -231,8 +280,7 @@ static enum xml_result lex_text(struct xml_tok *t, const uint8_t *buf, size_t le
 	const char *named;
 
 	for (;;) {
-		while (i < len && !(xml_class[buf[i]] & XC_TEXT_STOP))
-			i++;
+		i = run_until(buf, i, len, XC_TEXT_STOP);
 		if (i == len || buf[i] == '<')
 			break;
 		if (buf[i] == '&') {
@@ -444,8 +492,8 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 	stop = len - i > XML_MAX_ATTR_VALUE ? i + XML_MAX_ATTR_VALUE + 1 : len;
 	/* A reference may jump past stop: that is too long too. */
 	for (;;) {
-		while (i < stop && !(xml_class[buf[i]] & XC_ATTR_STOP))
-			i++;
+		if (i < stop)
+			i = run_until(buf, i, stop, XC_ATTR_STOP);
 		if (i - tok->value.off > XML_MAX_ATTR_VALUE)
 			return fail(t, "attribute value too long");
 		if (i == len)
