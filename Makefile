@@ -84,7 +84,9 @@ $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# The test servers and tools first (idempotent; nothing to do when present).
 test:
+	scripts/install-deps.sh --test
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_FLAGS)" unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh build/asan/bin
