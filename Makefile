@@ -82,6 +82,17 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
 
+# The version (scripts/version.sh), rewritten only when it changes so that
+# only util/version.o is rebuilt.
+VERSION_H := $(GENDIR)/imwire_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define IMW_VERSION "%s"\n' "$$(scripts/version.sh)" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OBJDIR)/daemon/src/util/version.o: $(VERSION_H)
+.PHONY: FORCE
+FORCE:
+
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # The test servers and tools first (idempotent; nothing to do when present).

@@ -19,6 +19,7 @@
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
+#include "util/version.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
@@ -655,6 +656,10 @@ int main(int argc, char **argv)
 		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
 	if (strcmp(argv[1], "proto") == 0)
 		return cmd_proto(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("imwire %s\n", imw_version());
+		return 0;
+	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

@@ -28,6 +28,7 @@
 #include "egress/egress.h"
 #include "sink/sink_writer.h"
 #include "stats/stats_file.h"
+#include "util/version.h"
 
 #define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -624,7 +625,7 @@ static int daemonize(void)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE] [--attach IFACE]...\n"
+		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
 		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
@@ -645,6 +646,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *attach[64];
@@ -694,6 +696,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("imwired %s\n", imw_version());
 			return 0;
 		default:
 			usage(stderr);
@@ -748,6 +753,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
+		dc.cfg.path ? dc.cfg.path : "none: defaults");
 	if (shared_sinks_start(&ss) < 0)
 		return 1;
 	if (pidfile) {

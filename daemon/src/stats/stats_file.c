@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "event/event.h"
+#include "util/version.h"
 
 struct counter {
 	const char *name;
@@ -182,7 +183,8 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double
 
 	memset(&total, 0, sizeof(total));
 	snprintf(total.name, sizeof(total.name), "total");
-	fprintf(out, "{\n  \"time\": %.3f,\n  \"workers\": [", now);
+	fprintf(out, "{\n  \"version\": \"%s\",\n  \"time\": %.3f,\n  \"workers\": [",
+		imw_version(), now);
 	for (i = 0; i < n; i++) {
 		fprintf(out, "%s\n    ", i ? "," : "");
 		write_one(out, &s[i], "    ");

@@ -1,0 +1,8 @@
+#include "util/version.h"
+
+#include "imwire_version.h" /* generated: build/gen/imwire_version.h */
+
+const char *imw_version(void)
+{
+	return IMW_VERSION;
+}
