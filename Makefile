@@ -14,6 +14,25 @@ INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/inc
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
 
 BUILD   ?= build
+
+# Installation (make install): GNU names. The daemon's default
+# configuration is $(sysconfdir)/imwire/imwire.conf, built in; like most
+# network daemons, /etc whatever the prefix unless told otherwise.
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+sbindir       ?= $(exec_prefix)/sbin
+libdir        ?= $(exec_prefix)/lib
+datarootdir   ?= $(prefix)/share
+mandir        ?= $(datarootdir)/man
+docdir        ?= $(datarootdir)/doc/imwire
+sysconfdir    ?= /etc
+localstatedir ?= /var
+runstatedir   ?= /run
+# systemd's directories: the package's own, whatever the prefix.
+unitdir       ?= $(if $(filter /usr,$(prefix)),/lib/systemd/system,$(prefix)/lib/systemd/system)
+tmpfilesdir   ?= $(if $(filter /usr,$(prefix)),/usr/lib/tmpfiles.d,$(prefix)/lib/tmpfiles.d)
+logrotatedir  ?= $(sysconfdir)/logrotate.d
 OBJDIR  := $(BUILD)/obj
 BINDIR  := $(BUILD)/bin
 
@@ -52,7 +71,7 @@ $(LIBIMW): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(LIBIMW)
+$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(OBJDIR)/daemon/src/cli/ops.o $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -82,12 +101,13 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
 
-# The version (scripts/version.sh), rewritten only when it changes so that
-# only util/version.o is rebuilt.
+# The version (scripts/version.sh) and the configuration directory,
+# rewritten only when they change so that only util/version.o is rebuilt.
 VERSION_H := $(GENDIR)/imwire_version.h
 $(VERSION_H): FORCE
 	@mkdir -p $(dir $@)
-	@printf '#define IMW_VERSION "%s"\n' "$$(scripts/version.sh)" >$@.tmp
+	@{ printf '#define IMW_VERSION "%s"\n' "$$(scripts/version.sh)"; \
+	   printf '#define IMW_SYSCONFDIR "%s"\n' "$(sysconfdir)"; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(OBJDIR)/daemon/src/util/version.o: $(VERSION_H)
 .PHONY: FORCE

@@ -30,7 +30,7 @@
 #include "stats/stats_file.h"
 #include "util/version.h"
 
-#define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
+
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
 #define DEFAULT_SQLITE_FILE DEFAULT_DATA_DIR "/imwire.db"
 #define DEFAULT_SPOOL_DIR DEFAULT_DATA_DIR "/spool"
@@ -422,7 +422,7 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
-	const char *path;
+	char path[4096];
 	size_t i;
 
 	if (!snaps)
@@ -430,8 +430,7 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 	pthread_mutex_lock(&dc->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
-	path = config_get(&dc->cfg, "stats_file");
-	path = path ? path : STATS_DEFAULT_PATH;
+	stats_path_of(&dc->cfg, path, sizeof(path));
 	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
 		log_msg(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
@@ -626,14 +625,16 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
 		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
-		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
+		     "  -c CONFIG      configuration (default %s)\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
 		     "  -d             stay in the foreground, log to stderr\n"
 		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
-		     "                 daemon beats its heartbeat while it runs\n");
+		     "                 daemon beats its heartbeat while it runs\n"
+		     "  --version      print the version and exit\n",
+		imw_default_config());
 }
 
 int main(int argc, char **argv)
@@ -651,14 +652,15 @@ int main(int argc, char **argv)
 	};
 	char *attach[64];
 	size_t n_attach = 0;
-	const char *config_path = DEFAULT_CONFIG, *tap = NULL, *pidfile = NULL;
+	const char *config_path = imw_default_config(), *tap = NULL, *pidfile = NULL;
 	char *pidfile_owned;
 	unsigned first = 0, last = 0;
-	bool foreground = false, config_given = false;
+	bool foreground = false, config_given = false, queue_given = false;
+	const char *pin_dir;
 	struct daemon_config dc;
 	struct shared_sinks ss;
 	struct sigaction sa;
-	char err[512], *end;
+	char err[512];
 	int c, status;
 	size_t i;
 
@@ -676,14 +678,12 @@ int main(int argc, char **argv)
 			config_given = true;
 			break;
 		case 'q':
-			first = (unsigned)strtoul(optarg, &end, 10);
-			last = first;
-			if (*end == '-')
-				last = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end || last < first || last > 65535 || last - first > 63) {
-				fprintf(stderr, "imwired: --queue: expected N or N-M (at most 64 queues)\n");
+			if (!config_parse_queues(optarg, &first, &last)) {
+				fprintf(stderr, "imwired: --queue: expected N or N-M (at most %d queues)\n",
+					CONFIG_MAX_QUEUES);
 				return 2;
 			}
+			queue_given = true;
 			break;
 		case 't':
 			tap = optarg;
@@ -723,6 +723,13 @@ int main(int argc, char **argv)
 		config_free(&dc.cfg);
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
+	/* queues= and bpf_pin_dir= of the configuration, unless told otherwise */
+	if (!queue_given && config_get(&dc.cfg, "queues"))
+		config_parse_queues(config_get(&dc.cfg, "queues"), &first, &last);
+	pin_dir = config_get(&dc.cfg, "bpf_pin_dir") ? strdup(config_get(&dc.cfg, "bpf_pin_dir"))
+						      : strdup(classifier_pin_dir());
+	if (!pin_dir)
+		return 1;
 	dc.policy = policy_new(&dc.cfg, POLICY_LIVE, err, sizeof(err));
 	if (!dc.policy) {
 		fprintf(stderr, "imwired: %s\n", err);
@@ -773,23 +780,24 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (n_attach && classifier_attach(classifier_pin_dir(), attach, n_attach, err,
+	if (n_attach && classifier_attach(pin_dir, attach, n_attach, err,
 					  sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "--attach: %s", err);
 		return 1;
 	}
 	if (!tap) {
-		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
+		dc.heartbeat_fd = classifier_heartbeat_open(pin_dir, err, sizeof(err));
 		if (dc.heartbeat_fd >= 0)
-			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
-		if (bpf_publish_open(&dc.publish, classifier_pin_dir()) == 0)
+			log_msg(LOG_INFO, "classifier heartbeat in %s", pin_dir);
+		if (bpf_publish_open(&dc.publish, pin_dir) == 0)
 			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
 	}
 	if (!tap) {
-		const char *stats = config_get(&dc.cfg, "stats_file");
+		char stats[4096];
 
 		/* made now, while root, and handed to user= if set */
-		if (stats_prepare_dir(stats ? stats : STATS_DEFAULT_PATH, config_get(&dc.cfg, "user"),
+		stats_path_of(&dc.cfg, stats, sizeof(stats));
+		if (stats_prepare_dir(stats, config_get(&dc.cfg, "user"),
 				      err, sizeof(err)) < 0)
 			log_msg(LOG_ERR, "statistics: %s", err);
 	}
@@ -827,6 +835,7 @@ int main(int argc, char **argv)
 	if (pidfile)
 		unlink(pidfile);
 	free(pidfile_owned);
+	free((char *)pin_dir);
 	policy_unref(dc.policy);
 	router_free(dc.router);
 	egress_close(&dc.egress);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "event/event.h"
 #include "util/version.h"
 
@@ -174,6 +175,22 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	total->held_bytes_now += s->held_bytes_now;
 	total->max_held_bytes_total += s->max_held_bytes_total;
 	total->has_engine |= s->has_engine;
+}
+
+void stats_path_of(const struct imw_config *cfg, char *out, size_t size)
+{
+	const char *v = config_get(cfg, "stats_file");
+	char inst[256];
+
+	if (v) {
+		snprintf(out, size, "%s", v);
+		return;
+	}
+	config_instance(cfg->path, inst, sizeof(inst));
+	if (strcmp(inst, "imwire") == 0)
+		snprintf(out, size, "%s", STATS_DEFAULT_PATH);
+	else
+		snprintf(out, size, STATS_RUN_DIR "/%s.stats.json", inst);
 }
 
 int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now)

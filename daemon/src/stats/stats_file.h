@@ -16,6 +16,13 @@
 #include "inline/engine.h"
 
 #define STATS_DEFAULT_PATH "/run/imwire/stats.json"
+#define STATS_RUN_DIR "/run/imwire"
+
+struct imw_config;
+/* The stats file of a configuration: its stats_file=, else
+ * STATS_DEFAULT_PATH for the default instance (imwire.conf, or no file),
+ * else STATS_RUN_DIR/INSTANCE.stats.json. */
+void stats_path_of(const struct imw_config *cfg, char *out, size_t size);
 
 struct stats_snapshot {
 	char name[32]; /* "queue 0", "tap", "read" */

@@ -6,3 +6,8 @@ const char *imw_version(void)
 {
 	return IMW_VERSION;
 }
+
+const char *imw_default_config(void)
+{
+	return IMW_SYSCONFDIR "/imwire/imwire.conf";
+}

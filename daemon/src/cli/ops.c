@@ -1,0 +1,451 @@
+/* The operator's commands (cli/ops.h): setup, attach, detach, proto,
+ * stats. Each reads the instance's configuration with -c CONFIG (the
+ * default configuration otherwise, when it exists) for what it needs:
+ * the bridge, queues, classifier and backend of `setup`, the pin
+ * directory, the stats file. Options given on the command line win. */
+#include "cli/ops.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "classifier/classifier.h"
+#include "config/config.h"
+#include "setup/setup.h"
+#include "stats/stats_file.h"
+#include "util/version.h"
+
+static void warn_quietly(const char *msg)
+{
+	(void)msg; /* check-config is where warnings belong */
+}
+
+/* Load path (or, when NULL, the default configuration if there is one).
+ * 0; -1 after saying why. */
+static int load_config(struct imw_config *cfg, const char *path, const char *cmd)
+{
+	char err[1024];
+
+	config_init(cfg);
+	if (!path) {
+		if (access(imw_default_config(), F_OK) != 0)
+			return 0;
+		path = imw_default_config();
+	}
+	if (config_load(cfg, path, err, sizeof(err), warn_quietly) < 0) {
+		fprintf(stderr, "imwire: %s: %s\n", cmd, err);
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The classifier's pin directory: bpf_pin_dir= of the configuration,
+ * else $IMWIRE_PIN_DIR, else the default. */
+static const char *pin_dir_of(const struct imw_config *cfg)
+{
+	const char *v = config_get(cfg, "bpf_pin_dir");
+
+	return v ? v : classifier_pin_dir();
+}
+
+static bool config_bool(const struct imw_config *cfg, const char *key)
+{
+	const char *v = config_get(cfg, key);
+	bool b = false;
+
+	return v && config_parse_bool(v, &b) && b;
+}
+
+/* The classifier on the bridge's ports: attach before the rules that
+ * steer what it marks. */
+static int setup_classifier(const struct setup_options *o, const char *pin_dir)
+{
+	char **ports = NULL, err[512];
+	size_t n = 0, i;
+	int rc;
+
+	if (setup_bridge_ports(o->bridge, &ports, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		return -1;
+	}
+	if (!n) {
+		fprintf(stderr, "imwire: setup: bridge %s has no ports to attach the classifier to\n",
+			o->bridge);
+		setup_free_names(ports, n);
+		return -1;
+	}
+	printf("imwire attach");
+	for (i = 0; i < n; i++)
+		printf(" %s", ports[i]);
+	printf("\n");
+	rc = o->dry_run ? 0 : classifier_attach(pin_dir, ports, n, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "imwire: setup: classifier: %s\n", err);
+	setup_free_names(ports, n);
+	return rc;
+}
+
+/* Undo setup_classifier, unless edited connections still need the
+ * classifier's sequence fix-ups (their daemon is gone): then it stays,
+ * and so do they. */
+static int remove_classifier(const char *bridge, const char *pin_dir, bool dry_run)
+{
+	char **ports = NULL, err[512];
+	size_t n = 0, i;
+	long edited = classifier_edited_flows(pin_dir);
+	int rc;
+
+	if (setup_bridge_ports(bridge, &ports, &n, err, sizeof(err)) < 0) {
+		/* the bridge is gone, and its ports' filters with it */
+		fprintf(stderr, "imwire: setup: classifier: %s: nothing to detach\n", err);
+		return 0;
+	}
+	if (edited > 0) {
+		fprintf(stderr,
+			"imwire: setup: classifier kept on %s's ports: %ld edited connection(s) depend "
+			"on its sequence fix-ups (imwire detach once they have ended)\n",
+			bridge, edited);
+		setup_free_names(ports, n);
+		return 0;
+	}
+	printf("imwire detach");
+	for (i = 0; i < n; i++)
+		printf(" %s", ports[i]);
+	printf("\n");
+	rc = dry_run ? 0 : classifier_detach(pin_dir, ports, n, stderr, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "imwire: setup: classifier: %s\n", err);
+	setup_free_names(ports, n);
+	return rc;
+}
+
+static void setup_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: imwire setup [-c CONFIG] [--bridge BR] [--queue N[-M]]\n"
+		"                    [--ports LIST | --by-mark | --classifier]\n"
+		"                    [--backend auto|iptables|nftables] [--fix] [--dry-run]\n"
+		"       imwire setup --remove [-c CONFIG] [--bridge BR] [--classifier] [--dry-run]\n");
+}
+
+int ops_setup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "bridge", required_argument, NULL, 'b' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "remove", no_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "by-mark", no_argument, NULL, 'm' },
+		{ "classifier", no_argument, NULL, 'C' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "fix", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *bridge = NULL, *queue = NULL, *ports = NULL,
+		   *backend = NULL, *pin_dir;
+	bool remove = false, classifier = false, by_mark = false;
+	struct imw_config cfg;
+	struct setup_options o;
+	char err[512];
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:b:q:p:rnmCB:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'b':
+			bridge = optarg;
+			break;
+		case 'q':
+			queue = optarg;
+			break;
+		case 'p':
+			ports = optarg;
+			break;
+		case 'r':
+			remove = true;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'm':
+			by_mark = true;
+			break;
+		case 'C':
+			classifier = true;
+			break;
+		case 'B':
+			backend = optarg;
+			break;
+		case 'f':
+			o.fix = true;
+			break;
+		case 'h':
+			setup_usage(stdout);
+			return 0;
+		default:
+			setup_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		setup_usage(stderr);
+		return 2;
+	}
+	/* the configuration only when named: setup without -c is the manual form */
+	if (config_path && load_config(&cfg, config_path, "setup") < 0)
+		return 1;
+	if (!config_path)
+		config_init(&cfg);
+	pin_dir = pin_dir_of(&cfg);
+	o.bridge = bridge ? bridge : config_get(&cfg, "bridge");
+	classifier = classifier || config_bool(&cfg, "classifier");
+	rc = 2;
+	if (remove) {
+		rc = setup_remove(o.bridge, o.dry_run, stdout) < 0 ? 1 : 0;
+		if (classifier && o.bridge && remove_classifier(o.bridge, pin_dir, o.dry_run) < 0)
+			rc = 1;
+		goto out;
+	}
+	if (!o.bridge) {
+		fprintf(stderr, "imwire: setup: no bridge: --bridge BR, or bridge= in the "
+				"configuration (-c CONFIG)\n");
+		goto out;
+	}
+	queue = queue ? queue : config_get(&cfg, "queues");
+	if (queue && !config_parse_queues(queue, &o.queue_first, &o.queue_last)) {
+		fprintf(stderr, "imwire: setup: queue: expected N or N-M (at most %d queues)\n",
+			CONFIG_MAX_QUEUES);
+		goto out;
+	}
+	ports = ports ? ports : config_get(&cfg, "steer_ports");
+	setup_default_ports(&o);
+	if (ports && !setup_parse_ports(&o, ports, err, sizeof(err))) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		goto out;
+	}
+	backend = backend ? backend : config_get(&cfg, "firewall_backend");
+	if (backend && !setup_parse_backend(backend, &o.backend)) {
+		fprintf(stderr, "imwire: setup: backend: auto, iptables or nftables, not \"%s\"\n",
+			backend);
+		goto out;
+	}
+	o.by_mark = by_mark || classifier;
+	rc = 1;
+	/* the bridge first: attaching to the ports of no bridge says nothing useful */
+	if (setup_check_bridge(o.bridge, o.fix, o.dry_run, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		goto out;
+	}
+	if (classifier && setup_classifier(&o, pin_dir) < 0)
+		goto out;
+	if (setup_install(&o, stdout, stderr, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	config_free(&cfg);
+	return rc;
+}
+
+/* "-c CONFIG" before the arguments of attach, detach and proto. */
+static int leading_config(int argc, char **argv, const char **config_path, bool *help)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*help = false;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*config_path = optarg;
+			break;
+		case 'h':
+			*help = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static int attach_detach(int argc, char **argv, bool attach)
+{
+	const char *config_path = NULL;
+	struct imw_config cfg;
+	char err[512];
+	bool help;
+	int first = leading_config(argc, argv, &config_path, &help), rc;
+
+	if (help || first < 0 || first >= argc) {
+		fprintf(help ? stdout : stderr, "usage: imwire %s [-c CONFIG] IFACE...\n", argv[0]);
+		return help ? 0 : 2;
+	}
+	if (load_config(&cfg, config_path, argv[0]) < 0)
+		return 1;
+	if (attach)
+		rc = classifier_attach(pin_dir_of(&cfg), argv + first, (size_t)(argc - first), err,
+				       sizeof(err));
+	else
+		rc = classifier_detach(pin_dir_of(&cfg), argv + first, (size_t)(argc - first), stderr,
+				       err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "imwire: %s: %s\n", argv[0], err);
+	config_free(&cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+int ops_attach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, true);
+}
+
+int ops_detach(int argc, char **argv)
+{
+	return attach_detach(argc, argv, false);
+}
+
+int ops_proto(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: imwire proto [-c CONFIG] enable|disable NAME... | imwire proto [-c CONFIG] list\n";
+	const char *config_path = NULL, *dir, *verb;
+	struct imw_config cfg;
+	char err[512];
+	bool enable, help;
+	int i, rc = 0, first = leading_config(argc, argv, &config_path, &help);
+
+	if (help) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (first < 0 || first >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	verb = argv[first];
+	if (!(strcmp(verb, "list") == 0 && argc - first == 1) &&
+	    !((strcmp(verb, "enable") == 0 || strcmp(verb, "disable") == 0) && argc - first >= 2)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (load_config(&cfg, config_path, "proto") < 0)
+		return 1;
+	dir = pin_dir_of(&cfg);
+	if (strcmp(verb, "list") == 0) {
+		if (classifier_proto_list(dir, stdout, err, sizeof(err)) < 0) {
+			fprintf(stderr, "imwire: proto: %s\n", err);
+			rc = 1;
+		}
+		config_free(&cfg);
+		return rc;
+	}
+	enable = strcmp(verb, "enable") == 0;
+	for (i = first + 1; i < argc && rc == 0; i++) {
+		if (classifier_proto_set(dir, argv[i], enable, err, sizeof(err)) < 0) {
+			fprintf(stderr, "imwire: proto: %s\n", err);
+			rc = 1;
+		}
+	}
+	config_free(&cfg);
+	return rc;
+}
+
+int ops_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: imwire stats [-c CONFIG | FILE]\n";
+	const char *config_path = NULL;
+	struct imw_config cfg;
+	char path[4096], *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int c, rc = 1;
+	FILE *f;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1 || (config_path && optind < argc)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (optind < argc) {
+		snprintf(path, sizeof(path), "%s", argv[optind]);
+	} else {
+		/* the instance's own file: -c CONFIG's, else the default configuration's */
+		if (load_config(&cfg, config_path, "stats") < 0)
+			return 1;
+		stats_path_of(&cfg, path, sizeof(path));
+		config_free(&cfg);
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "imwire: stats: %s: %s%s\n", path, strerror(errno),
+			errno == ENOENT && optind == argc
+				? " (is imwired running with this configuration? -c CONFIG "
+				  "names another instance)"
+				: "");
+		return 1;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *g = cap < (64u << 20) ? realloc(text, cap ? cap * 2 : 65536) : NULL;
+
+			if (!g) {
+				fprintf(stderr, "imwire: stats: %s: too large\n", path);
+				goto out;
+			}
+			text = g;
+			cap = cap ? cap * 2 : 65536;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "imwire: stats: %s: read error\n", path);
+		goto out;
+	}
+	if (stats_pretty_print(text, len, stdout) < 0) {
+		fprintf(stderr, "imwire: stats: %s: not a stats file\n", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	free(text);
+	return rc;
+}
