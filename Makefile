@@ -183,6 +183,64 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
 
+# make install [PREFIX=/usr/local] [DESTDIR=...] [sysconfdir=/etc]: the
+# tools, the BPF object, the manual, the systemd units, tmpfiles.d and
+# logrotate files, the documentation, and the configuration from the
+# example, which never replaces one that is there. Without DESTDIR the
+# directories of tmpfiles.d (/run/imwire, /var/lib/imwire, /var/log/imwire)
+# are made with systemd-tmpfiles when it is there.
+INSTALL  ?= install
+MANPAGES := man/imwire.8 man/imwired.8 man/imwire.conf.5
+UNITS    := dist/systemd/imwired.service dist/systemd/imwired@.service
+DOCS     := README.md CHANGELOG.md LICENSE imwire.conf.example
+
+.PHONY: install uninstall
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(libdir)/imwire $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(unitdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(logrotatedir) $(DESTDIR)$(docdir) $(DESTDIR)$(sysconfdir)/imwire
+	$(INSTALL) -m 0755 $(BINDIR)/imwire $(BINDIR)/imwired $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 0644 $(GENDIR)/imwire.bpf.o $(DESTDIR)$(libdir)/imwire/
+	$(INSTALL) -m 0644 man/imwire.8 man/imwired.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 0644 man/imwire.conf.5 $(DESTDIR)$(mandir)/man5/
+	for u in $(UNITS); do \
+		sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' $$u \
+			>$(DESTDIR)$(unitdir)/$${u##*/} && chmod 0644 $(DESTDIR)$(unitdir)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 dist/tmpfiles.d/imwire.conf $(DESTDIR)$(tmpfilesdir)/imwire.conf
+	$(INSTALL) -m 0644 dist/logrotate/imwire $(DESTDIR)$(logrotatedir)/imwire
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(docdir)/
+	@if [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf (the example is $(docdir)/imwire.conf.example)"; \
+	else \
+		echo "$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf"; \
+		$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then \
+		echo "systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf"; \
+		systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf; \
+	fi
+
+# Everything install put there but the configuration (kept when it differs
+# from the example: it is the operator's) and the data and logs under
+# /var/lib/imwire and /var/log/imwire.
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/imwire $(DESTDIR)$(sbindir)/imwired
+	rm -f $(DESTDIR)$(libdir)/imwire/imwire.bpf.o
+	-rmdir $(DESTDIR)$(libdir)/imwire
+	rm -f $(DESTDIR)$(mandir)/man8/imwire.8 $(DESTDIR)$(mandir)/man8/imwired.8
+	rm -f $(DESTDIR)$(mandir)/man5/imwire.conf.5
+	rm -f $(DESTDIR)$(unitdir)/imwired.service $(DESTDIR)$(unitdir)/imwired@.service
+	rm -f $(DESTDIR)$(tmpfilesdir)/imwire.conf $(DESTDIR)$(logrotatedir)/imwire
+	rm -f $(addprefix $(DESTDIR)$(docdir)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(docdir)
+	@if cmp -s imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; then \
+		rm -f $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+		rmdir $(DESTDIR)$(sysconfdir)/imwire 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf: changed by its operator"; \
+	fi
+
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules
 
