@@ -12,6 +12,10 @@ LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl 2>/dev/nu
 DB_PKGS := sqlite3 libpq libmariadb
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
+# Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
+OPS_PKGS := libmicrohttpd libsystemd
+INC     += $(shell pkg-config --cflags $(OPS_PKGS) 2>/dev/null)
+LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd)
 
 BUILD   ?= build
 

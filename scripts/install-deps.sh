@@ -41,7 +41,8 @@ BUILD_RUN="
 
 # Tests only: real peers and servers, the kmod test's kernel and emulator,
 # capture tools, the fuzzer runtime, and what checks the packaging
-# (systemd-analyze, man, debhelper, logrotate, curl).
+# (systemd-analyze, man, debhelper, logrotate) and reads the metrics (curl,
+# the Prometheus client's parser).
 TEST="
 	postgresql
 	mariadb-server
@@ -71,6 +72,7 @@ TEST="
 	fakeroot
 	logrotate
 	curl
+	python3-prometheus-client
 "
 
 # Installed by TEST but never to be left running or enabled as services.

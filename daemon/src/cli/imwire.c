@@ -528,6 +528,17 @@ static const struct command {
 	  "stats [-c CONFIG | FILE]\n"
 	  "    print the counters of the imwired running with CONFIG (the default\n"
 	  "    configuration without -c), or of a file read --stats wrote\n" },
+	{ "sessions", ops_sessions,
+	  "sessions [-c CONFIG] [--json]\n"
+	  "    the running imwired's live IM sessions: protocol, local id, remote\n"
+	  "    peer, client, since, events (from its control socket; root only)\n" },
+	{ "tail", ops_tail,
+	  "tail [-c CONFIG] [--proto NAME] [--kind KIND] [--user ID] [-n COUNT]\n"
+	  "    follow the running imwired's events as JSON lines, filtered\n" },
+	{ "reload", ops_reload,
+	  "reload [-c CONFIG]\n"
+	  "    have the running imwired re-read its configuration and say how it\n"
+	  "    went (status 1 when it was refused)\n" },
 	{ "help", cmd_help,
 	  "help [--list]\n"
 	  "    this text; --list: the command names, one a line\n" },

@@ -14,6 +14,7 @@
 
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "control/control.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "util/version.h"
@@ -448,4 +449,169 @@ out:
 	fclose(f);
 	free(text);
 	return rc;
+}
+
+/* Connect to the control socket of -c CONFIG (or of the default
+ * configuration). -1 after saying why. */
+static int control_of(const char *config_path, const char *cmd)
+{
+	struct imw_config cfg;
+	char path[4096], err[512];
+	int fd;
+
+	if (load_config(&cfg, config_path, cmd) < 0)
+		return -1;
+	control_path_of(&cfg, path, sizeof(path));
+	config_free(&cfg);
+	if (!path[0]) {
+		fprintf(stderr, "imwire: %s: the configuration has control_socket=off\n", cmd);
+		return -1;
+	}
+	fd = control_connect(path, err, sizeof(err));
+	if (fd < 0)
+		fprintf(stderr, "imwire: %s: %s (is imwired running with this configuration? root "
+				"only)\n", cmd, err);
+	return fd;
+}
+
+/* Send request, copy the answer; the status is 1 when the daemon answered
+ * "error ...". */
+static int ask(int fd, const char *request, unsigned long max_lines, const char *cmd,
+	       bool check_error)
+{
+	char *answer = NULL, err[256];
+	size_t len = 0;
+	FILE *out = check_error ? open_memstream(&answer, &len) : stdout;
+	int rc;
+
+	if (!out) {
+		close(fd);
+		return 1;
+	}
+	rc = control_request(fd, request, out, max_lines, err, sizeof(err));
+	close(fd);
+	if (check_error) {
+		fclose(out);
+		if (answer)
+			fputs(answer, stdout);
+		if (rc == 0 && (!answer || strncmp(answer, "ok", 2) != 0))
+			rc = -1;
+		free(answer);
+		return rc < 0 ? 1 : 0;
+	}
+	if (rc < 0)
+		fprintf(stderr, "imwire: %s: %s\n", cmd, err);
+	return rc < 0 ? 1 : 0;
+}
+
+int ops_sessions(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	bool json = false;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			fprintf(stderr, "usage: imwire sessions [-c CONFIG] [--json]\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: imwire sessions [-c CONFIG] [--json]\n");
+		return 2;
+	}
+	fd = control_of(config_path, "sessions");
+	return fd < 0 ? 1 : ask(fd, json ? "sessions json" : "sessions", 0, "sessions", false);
+}
+
+int ops_tail(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "proto", required_argument, NULL, 'p' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "user", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] =
+		"usage: imwire tail [-c CONFIG] [--proto NAME] [--kind KIND] [--user ID] [-n COUNT]\n";
+	const char *config_path = NULL;
+	char request[512] = "tail", *end;
+	unsigned long count = 0;
+	size_t len = 4;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			count = strtoul(optarg, &end, 10);
+			if (*end || !count) {
+				fputs(usage, stderr);
+				return 2;
+			}
+			break;
+		case 'p':
+		case 'k':
+		case 'u':
+			if (strpbrk(optarg, " \t\n") ||
+			    len + strlen(optarg) + 8 >= sizeof(request)) {
+				fprintf(stderr, "imwire: tail: bad filter \"%s\"\n", optarg);
+				return 2;
+			}
+			len += (size_t)snprintf(request + len, sizeof(request) - len, " %s=%s",
+						c == 'p' ? "proto" : c == 'k' ? "kind" : "user", optarg);
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	fd = control_of(config_path, "tail");
+	return fd < 0 ? 1 : ask(fd, request, count, "tail", false);
+}
+
+int ops_reload(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	int c, fd;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: imwire reload [-c CONFIG]\n");
+			return 2;
+		}
+		config_path = optarg;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: imwire reload [-c CONFIG]\n");
+		return 2;
+	}
+	fd = control_of(config_path, "reload");
+	return fd < 0 ? 1 : ask(fd, "reload", 0, "reload", true);
 }

@@ -10,5 +10,8 @@ int ops_attach(int argc, char **argv);
 int ops_detach(int argc, char **argv);
 int ops_proto(int argc, char **argv);
 int ops_stats(int argc, char **argv);
+int ops_sessions(int argc, char **argv);
+int ops_tail(int argc, char **argv);
+int ops_reload(int argc, char **argv);
 
 #endif

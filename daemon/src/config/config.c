@@ -92,6 +92,9 @@ static const struct key_spec known_keys[] = {
 	{ "steer_ports", VALUE_STRING, NULL }, /* ports steered when the classifier is off */
 	{ "firewall_backend", VALUE_CHOICE, NULL }, /* auto, iptables, nftables */
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (one per instance) */
+	{ "metrics_listen", VALUE_STRING, NULL },   /* ADDRESS:PORT of the Prometheus exposition */
+	{ "metrics_textfile", VALUE_STRING, NULL }, /* the same, a file for node_exporter */
+	{ "control_socket", VALUE_STRING, NULL },   /* imwire sessions/tail/reload; off: none */
 };
 
 /* The values a VALUE_CHOICE key takes, '|'-separated. */
