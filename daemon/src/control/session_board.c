@@ -77,7 +77,7 @@ void session_board_add_flows(struct control_session_list *out, const struct flow
 			if (!af || af->state != APP_DECODING || !af->session.module)
 				continue;
 			peer_of(f, peer, sizeof(peer));
-			if (!control_session_add(out, af->session.module->name,
+			if (!control_session_add(out, event_proto_name(af->session.module->id),
 						 af->session.local_id ? af->session.local_id : "", peer,
 						 af->client ? af->client : "", f->first_ts, f->id))
 				return; /* out of memory: what fits */
