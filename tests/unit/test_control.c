@@ -92,7 +92,9 @@ static void test_requests(void)
 	char err[256], *a, want[128];
 
 	snprintf(sock_path, sizeof(sock_path), "/tmp/imwire-test-control.%d/c.sock", (int)getpid());
-	CHECK_INT_EQ(event_tap_open(&tap_sink, &tap), 0);
+	tap = event_tap_new();
+	CHECK(tap != NULL);
+	event_tap_sink(tap, &tap_sink);
 	c = control_start(sock_path, &ops, tap, NULL, err, sizeof(err));
 	CHECK(c != NULL);
 	if (!c) {
@@ -179,7 +181,9 @@ static void test_tail(void)
 	char err[256];
 	int i;
 
-	CHECK_INT_EQ(event_tap_open(&tap_sink, &tap), 0);
+	tap = event_tap_new();
+	CHECK(tap != NULL);
+	event_tap_sink(tap, &tap_sink);
 	c = control_start(sock_path, &ops, tap, NULL, err, sizeof(err));
 	CHECK(c != NULL);
 	if (!c)
@@ -233,7 +237,9 @@ static void test_tap_bound(void)
 	uint64_t lost;
 	int i;
 
-	CHECK_INT_EQ(event_tap_open(&tap_sink, &tap), 0);
+	tap = event_tap_new();
+	CHECK(tap != NULL);
+	event_tap_sink(tap, &tap_sink);
 	sub = event_tap_subscribe(tap, &f);
 	CHECK(sub != NULL);
 	memset(text, 'x', sizeof(text) - 1);

@@ -31,6 +31,7 @@
 #include "sink/sink_writer.h"
 #include "stats/stats_file.h"
 #include "util/version.h"
+#include "service/service.h"
 
 
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -189,6 +190,11 @@ struct daemon_config {
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
+	/* sd_notify, metrics, the control socket (service/service.h) */
+	struct service *svc;
+	struct worker *workers; /* for the statistics of metrics and control */
+	size_t n_workers;
+	pthread_mutex_t reload_lock; /* SIGHUP and `imwire reload` one at a time */
 };
 
 #define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
@@ -336,6 +342,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	log_msg(LOG_INFO, "queue %u: ready", w->queue);
+	service_worker_ready(w->dc->svc);
 	pfd[0].fd = nfqueue_fd(&w->q);
 	pfd[0].events = POLLIN;
 	/* Another worker may hand us a message for one of our sessions. */
@@ -359,6 +366,7 @@ static void *worker_main(void *arg)
 			last_tick = w->now;
 		}
 		worker_flush(w);
+		service_worker_loop(w->dc->svc, w->index, &w->engine.flows);
 		worker_reload(w, &generation);
 		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
 			worker_publish_stats(w);
@@ -441,6 +449,63 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 	free(snaps);
 }
 
+/* Re-read the configuration (SIGHUP, `imwire reload`): the configuration
+ * and its lists are replaced together or not at all. 0, or -1; msg says. */
+static int daemon_reload(struct daemon_config *dc, char *msg, size_t msg_size)
+{
+	struct imw_config fresh;
+	struct policy *policy = NULL, *replaced;
+	char err[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&dc->reload_lock);
+	config_init(&fresh);
+	if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
+	    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err))) ||
+	    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+		snprintf(msg, msg_size, "refused, the old configuration keeps running: %s", err);
+		policy_unref(policy);
+		config_free(&fresh);
+		rc = -1;
+	} else {
+		pthread_mutex_lock(&dc->lock);
+		config_free(&dc->cfg);
+		dc->cfg = fresh;
+		replaced = dc->policy;
+		dc->policy = policy;
+		dc->generation++;
+		pthread_mutex_unlock(&dc->lock);
+		policy_take_history(policy, replaced);
+		policy_unref(replaced);
+		log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
+		snprintf(msg, msg_size, "configuration reloaded from %s", dc->path);
+	}
+	pthread_mutex_unlock(&dc->reload_lock);
+	service_reloaded(dc->svc, rc == 0);
+	return rc;
+}
+
+static int service_reload(void *arg, char *msg, size_t msg_size)
+{
+	return daemon_reload(arg, msg, msg_size);
+}
+
+/* The workers' last snapshots, copied for metrics and the control socket. */
+static int service_snapshots(void *arg, struct stats_snapshot **out, size_t *n)
+{
+	struct daemon_config *dc = arg;
+	size_t i;
+
+	pthread_mutex_lock(&dc->lock);
+	*n = dc->n_workers;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	for (i = 0; *out && i < *n; i++)
+		(*out)[i] = dc->workers[i].snap;
+	pthread_mutex_unlock(&dc->lock);
+	return *out ? 0 : -1;
+}
+
 static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsigned first,
 		      unsigned last)
 {
@@ -471,47 +536,37 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&dc->lock);
+	dc->workers = workers;
+	dc->n_workers = n;
+	pthread_mutex_unlock(&dc->lock);
 	for (i = 0; !stop_requested; i++) {
 		/* the classifier fixes up released flows itself once beats stop */
 		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
 			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
-		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1) {
 			write_stats(dc, workers, n);
+			service_tick(dc->svc);
+		}
 		if (reload_requested) {
-			struct imw_config fresh;
-			struct policy *policy = NULL, *replaced;
-			char err[512];
+			char msg[1024];
 
 			reload_requested = 0;
-			config_init(&fresh);
-			/* Configuration and lists are replaced together or not at all. */
-			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
-			    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err))) ||
-			    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
-				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
-				policy_unref(policy);
-				config_free(&fresh);
-			} else {
-				pthread_mutex_lock(&dc->lock);
-				config_free(&dc->cfg);
-				dc->cfg = fresh;
-				replaced = dc->policy;
-				dc->policy = policy;
-				dc->generation++;
-				pthread_mutex_unlock(&dc->lock);
-				policy_take_history(policy, replaced);
-				policy_unref(replaced);
-				log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
-			}
+			daemon_reload(dc, msg, sizeof(msg));
 		}
 		usleep(20000);
 	}
+	service_stop(dc->svc);
 	for (i = 0; i < n; i++) {
 		pthread_join(workers[i].thread, NULL);
 		if (workers[i].status)
 			status = 1;
 	}
 	write_stats(dc, workers, n);
+	pthread_mutex_lock(&dc->lock);
+	dc->workers = NULL;
+	dc->n_workers = 0;
+	pthread_mutex_unlock(&dc->lock);
 	free(workers);
 	return status;
 }
@@ -533,8 +588,10 @@ static void tap_packet_dlt(u_char *arg, const struct pcap_pkthdr *h, const u_cha
 		pipeline_packet(&t->pl, &pkt);
 }
 
-static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss)
+static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss,
+		   struct service *svc)
 {
+	double last_tick = 0;
 	struct pollfd pfd;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct tap_ctx t;
@@ -574,6 +631,7 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 		pipeline_add_sink(&t.pl, &ss->sinks[i]);
 	ss->n = 0;
 	log_msg(LOG_INFO, "tap on %s: passive, no verdicts", iface);
+	service_worker_ready(svc);
 	/* Immediate mode may ignore the read timeout: wait in poll so a stop
 	 * request is seen on a quiet link too. */
 	if (pcap_setnonblock(p, 1, errbuf) < 0)
@@ -581,6 +639,11 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 	pfd.fd = pcap_get_selectable_fd(p);
 	pfd.events = POLLIN;
 	while (!stop_requested) {
+		service_worker_loop(svc, 0, &t.pl.flows);
+		if (now_seconds() - last_tick >= STATS_EVERY_SECONDS) {
+			service_tick(svc);
+			last_tick = now_seconds();
+		}
 		if (pfd.fd >= 0 && poll(&pfd, 1, 100) == 0)
 			continue;
 		if (pcap_dispatch(p, -1, tap_packet_dlt, (u_char *)(void *)&t) < 0) {
@@ -588,6 +651,7 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 			break;
 		}
 	}
+	service_stop(svc);
 	pipeline_finish(&t.pl);
 	pipeline_destroy(&t.pl);
 	pcap_close(p);
@@ -719,6 +783,7 @@ int main(int argc, char **argv)
 	dc.heartbeat_fd = -1;
 	dc.publish.flows_fd = -1;
 	pthread_mutex_init(&dc.lock, NULL);
+	pthread_mutex_init(&dc.reload_lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
 	if (config_load(&dc.cfg, config_path, err, sizeof(err), NULL) < 0) {
@@ -758,6 +823,18 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&ss.lock, NULL);
 	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
 		return 1;
+	/* the event tap (imwire tail, per-protocol counts) is one more sink */
+	dc.svc = service_new(tap ? 1 : last - first + 1);
+	if (!dc.svc) {
+		fprintf(stderr, "imwired: out of memory\n");
+		return 1;
+	}
+	{
+		struct sink tap_sink;
+
+		service_tap_sink(dc.svc, &tap_sink);
+		sink_writer_add_sink(&ss.sinks[0], &tap_sink);
+	}
 	if (!foreground) {
 		log_to_stderr = false;
 		openlog("imwired", LOG_PID, LOG_DAEMON);
@@ -811,6 +888,16 @@ int main(int argc, char **argv)
 	 * need CAP_NET_RAW, which a privilege drop gives up. */
 	if (!tap && router_active(dc.router) && egress_open(&dc.egress, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "local routing and bots cannot send: %s", err);
+	/* The control socket and the metrics: after any fork, while still root. */
+	{
+		struct service_sources src = { service_snapshots, service_reload, &dc, &ss.sinks[0],
+					       tap ? 1 : last - first + 1 };
+
+		if (service_start(dc.svc, &dc.cfg, &src, log_msg, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "%s", err);
+			return 1;
+		}
+	}
 	/* Set-up that needs root is done: become the configured user (as
 	 * IMSpector's user=/group=), keeping only what the queue or the tap
 	 * still needs. Workers start after this and inherit it. */
@@ -824,7 +911,7 @@ int main(int argc, char **argv)
 			tap ? "CAP_NET_RAW" : "CAP_NET_ADMIN");
 	}
 	if (tap)
-		status = run_tap(tap, &dc.cfg, &ss);
+		status = run_tap(tap, &dc.cfg, &ss, dc.svc);
 	else
 		status = run_queues(&dc, &ss, first, last);
 
@@ -845,6 +932,7 @@ int main(int argc, char **argv)
 	policy_unref(dc.policy);
 	router_free(dc.router);
 	egress_close(&dc.egress);
+	service_free(dc.svc);
 	config_free(&dc.cfg);
 	log_msg(LOG_INFO, "stopped");
 	return status;

@@ -196,25 +196,29 @@ static const struct sink_ops tap_ops = {
 	.close = tap_close,
 };
 
-int event_tap_open(struct sink *s, struct event_tap **out)
+struct event_tap *event_tap_new(void)
 {
 	struct event_tap *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		return -1;
+		return NULL;
 	t->flows = calloc(FLOW_SLOTS, sizeof(*t->flows));
 	if (!t->flows) {
 		free(t);
-		return -1;
+		return NULL;
 	}
 	pthread_mutex_init(&t->lock, NULL);
 	bytebuf_init(&t->line);
-	atomic_init(&t->refs, 2); /* the caller's and the sink's */
+	atomic_init(&t->refs, 1);
+	return t;
+}
+
+void event_tap_sink(struct event_tap *t, struct sink *s)
+{
+	event_tap_ref(t);
 	memset(s, 0, sizeof(*s));
 	s->ops = &tap_ops;
 	s->ctx = t;
-	*out = t;
-	return 0;
 }
 
 void event_tap_ref(struct event_tap *t)

@@ -33,9 +33,10 @@ struct tap_filter {
 	const char *user;     /* local or remote id (case-insensitive), or NULL */
 };
 
-/* A new tap and its sink (s takes a reference; sink_close drops it); *tap
- * is the caller's reference. -1 on allocation failure. */
-int event_tap_open(struct sink *s, struct event_tap **tap);
+/* A new tap (the caller's reference); NULL on allocation failure. */
+struct event_tap *event_tap_new(void);
+/* A sink writing into t: it takes a reference, sink_close drops it. */
+void event_tap_sink(struct event_tap *t, struct sink *s);
 void event_tap_ref(struct event_tap *t);
 void event_tap_unref(struct event_tap *t);
 

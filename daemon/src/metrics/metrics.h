@@ -46,6 +46,7 @@ struct metrics_view {
 	size_t n_sinks;
 	/* events[proto][kind][dir], or NULL when no tap counts them */
 	const uint64_t (*events)[IM_KIND_COUNT][2];
+	void *owner; /* the collector's storage, for its release */
 };
 
 /* Fill *view for one exposition (0), or -1 when nothing can be shown;
