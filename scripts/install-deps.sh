@@ -26,6 +26,7 @@ BUILD_RUN="
 	libbpf-dev
 	bpftool
 	libpcap-dev
+	zlib1g-dev
 	libnetfilter-queue-dev
 	libmnl-dev
 	libsqlite3-dev

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +168,25 @@ static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
 
+	if (st->unsupported_link) {
+		if (st->first_unsupported_dlt < 0)
+			fprintf(stderr,
+				"imwire: %s: %llu packets of interfaces whose description could "
+				"not be read, skipped\n",
+				src->path, (unsigned long long)st->unsupported_link);
+		else
+			fprintf(stderr,
+				"imwire: %s: %llu packets of unsupported link types skipped (first: "
+				"%d, %s)\n",
+				src->path, (unsigned long long)st->unsupported_link,
+				st->first_unsupported_dlt,
+				packet_linktype_name(st->first_unsupported_dlt));
+	}
+	if (src->pcapng && src->ng.bad_blocks)
+		fprintf(stderr, "imwire: %s: %llu damaged pcapng blocks skipped (first: %s at byte %llu)\n",
+			src->path, (unsigned long long)src->ng.bad_blocks, src->ng.first_bad_block,
+			(unsigned long long)src->ng.first_bad_block_at);
+
 	if (st->malformed)
 		fprintf(stderr,
 			"imwire: %s: %llu malformed frames skipped (first: packet %llu, %s)\n",
@@ -186,11 +206,13 @@ static int cmd_read(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "separate", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
-	bool quiet = false;
+	bool quiet = false, separate = false;
+	int n_stdin = 0;
 	struct imw_config cfg;
 	struct flow_config fc;
 	struct pipeline pl;
@@ -220,6 +242,9 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'S':
+			separate = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -237,6 +262,12 @@ static int cmd_read(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "imwire: read: no capture file given\n");
 		usage(stderr);
+		return 2;
+	}
+	for (i = optind; i < argc; i++)
+		n_stdin += strcmp(argv[i], "-") == 0;
+	if (n_stdin > 1) {
+		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
 	config_init(&cfg);
@@ -273,13 +304,11 @@ static int cmd_read(int argc, char **argv)
 	pr.enabled = isatty(STDERR_FILENO) && !quiet;
 	pr.start = now_seconds();
 	for (i = optind; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
+		struct stat st;
 
-		if (f) {
-			if (fseek(f, 0, SEEK_END) == 0)
-				pr.total_bytes += ftell(f);
-			fclose(f);
-		}
+		/* A pipe's length is unknown: the bar counts what is known. */
+		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr.total_bytes += (long long)st.st_size;
 	}
 	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
 		pr.enabled = false;
@@ -312,6 +341,8 @@ static int cmd_read(int argc, char **argv)
 		if (src.size > 0)
 			pr.done_bytes += src.size;
 		pcap_source_close(&src);
+		if (separate)
+			pipeline_end_capture(&pl);
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
@@ -344,13 +375,28 @@ static int cmd_read(int argc, char **argv)
 	return status;
 }
 
+static void report_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: error: %s\n", msg);
+}
+
+/* Every problem of the file and of what it names, not only the first:
+ * each line is read, each list and database opened, and each problem
+ * said. */
 static int cmd_check_config(int argc, char **argv)
 {
+	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy = NULL;
+	struct policy *policy;
 	char err[1024], *pipeline;
-	struct router *router = NULL;
-	int rc;
+	struct router *router;
 
 	if (argc == 2 && strcmp(argv[1], "--list-keys") == 0) {
 		size_t i;
@@ -365,18 +411,20 @@ static int cmd_check_config(int argc, char **argv)
 		return 2;
 	}
 	config_init(&cfg);
-	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
-	/* The lists and rules it names must load too (the database is only
-	 * opened, never created or written). */
-	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
-		rc = -1;
+	config_load_report(&cfg, argv[1], &r);
+	/* The lists and rules it names must load too (the databases are only
+	 * opened, never created or written), whatever the file's own state. */
+	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
 	/* So must the address map and the bots. */
-	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
-		rc = -1;
-	if (rc < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
+	router = router_new(&cfg, 1, err, sizeof(err));
+	if (!router)
+		config_report_error(&r, "%s", err);
+	if (r.errors) {
+		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
+			r.warnings);
 	} else {
-		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
+		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
 		if ((pipeline = router_describe(router)))
 			printf("%s", pipeline);
@@ -385,7 +433,7 @@ static int cmd_check_config(int argc, char **argv)
 	router_free(router);
 	policy_unref(policy);
 	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	return r.errors ? 1 : 0;
 }
 
 static void replay_event(void *arg, const struct im_event *ev)
@@ -490,10 +538,13 @@ static const struct command {
 } commands[] = {
 	{ "read", cmd_read,
 	  "read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-	  "     [--stats FILE.json] FILE...\n"
+	  "     [--stats FILE.json] [--separate] FILE...\n"
 	  "    decode pcap/pcapng captures and print or write every IM event\n"
 	  "    (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-	  "    under DIR, or DIR/events.jsonl with --format jsonl)\n" },
+	  "    under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
+	  "    be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
+	  "    mix link types (mergecap); the files are one capture unless\n"
+	  "    --separate reads each as unrelated (no flow spans two)\n" },
 	{ "replay", cmd_replay,
 	  "replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
 	  "    run the inline engine and its policy on a capture; OUT.pcap gets\n"
