@@ -133,7 +133,14 @@ static void setup_usage(FILE *out)
 		"       imwire setup --remove [-c CONFIG] [--bridge BR] [--classifier] [--dry-run]\n");
 }
 
-int ops_setup(int argc, char **argv)
+/* What the command line said; NULL where it said nothing. */
+struct setup_args {
+	const char *config, *bridge, *queue, *ports, *backend;
+	bool remove, classifier, by_mark, dry_run, fix;
+};
+
+/* 0, 1 for --help (done), or 2 for a usage error (said). */
+static int setup_parse_args(int argc, char **argv, struct setup_args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -149,51 +156,45 @@ int ops_setup(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *bridge = NULL, *queue = NULL, *ports = NULL,
-		   *backend = NULL, *pin_dir;
-	bool remove = false, classifier = false, by_mark = false;
-	struct imw_config cfg;
-	struct setup_options o;
-	char err[512];
-	int c, rc;
+	int c;
 
-	memset(&o, 0, sizeof(o));
+	memset(a, 0, sizeof(*a));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:b:q:p:rnmCB:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			a->config = optarg;
 			break;
 		case 'b':
-			bridge = optarg;
+			a->bridge = optarg;
 			break;
 		case 'q':
-			queue = optarg;
+			a->queue = optarg;
 			break;
 		case 'p':
-			ports = optarg;
+			a->ports = optarg;
 			break;
 		case 'r':
-			remove = true;
+			a->remove = true;
 			break;
 		case 'n':
-			o.dry_run = true;
+			a->dry_run = true;
 			break;
 		case 'm':
-			by_mark = true;
+			a->by_mark = true;
 			break;
 		case 'C':
-			classifier = true;
+			a->classifier = true;
 			break;
 		case 'B':
-			backend = optarg;
+			a->backend = optarg;
 			break;
 		case 'f':
-			o.fix = true;
+			a->fix = true;
 			break;
 		case 'h':
 			setup_usage(stdout);
-			return 0;
+			return 1;
 		default:
 			setup_usage(stderr);
 			return 2;
@@ -203,59 +204,90 @@ int ops_setup(int argc, char **argv)
 		setup_usage(stderr);
 		return 2;
 	}
-	/* the configuration only when named: setup without -c is the manual form */
-	if (config_path && load_config(&cfg, config_path, "setup") < 0)
+	return 0;
+}
+
+/* The options from the arguments, else the configuration's keys. 0, or 2
+ * after saying what is wrong. */
+static int setup_options_of(const struct setup_args *a, const struct imw_config *cfg,
+			    struct setup_options *o)
+{
+	const char *queue = a->queue ? a->queue : config_get(cfg, "queues");
+	const char *ports = a->ports ? a->ports : config_get(cfg, "steer_ports");
+	const char *backend = a->backend ? a->backend : config_get(cfg, "firewall_backend");
+	char err[512];
+
+	if (queue && !config_parse_queues(queue, &o->queue_first, &o->queue_last)) {
+		fprintf(stderr, "imwire: setup: queue: expected N or N-M (at most %d queues)\n",
+			CONFIG_MAX_QUEUES);
+		return 2;
+	}
+	setup_default_ports(o);
+	if (ports && !setup_parse_ports(o, ports, err, sizeof(err))) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		return 2;
+	}
+	if (backend && !setup_parse_backend(backend, &o->backend)) {
+		fprintf(stderr, "imwire: setup: backend: auto, iptables or nftables, not \"%s\"\n",
+			backend);
+		return 2;
+	}
+	return 0;
+}
+
+/* Check the bridge, attach the classifier when asked, install the rules. */
+static int setup_run_install(const struct setup_options *o, bool classifier, const char *pin_dir)
+{
+	char err[512];
+
+	/* the bridge first: attaching to the ports of no bridge says nothing useful */
+	if (setup_check_bridge(o->bridge, o->fix, o->dry_run, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
 		return 1;
-	if (!config_path)
+	}
+	if (classifier && setup_classifier(o, pin_dir) < 0)
+		return 1;
+	if (setup_install(o, stdout, stderr, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: setup: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+int ops_setup(int argc, char **argv)
+{
+	struct setup_args a;
+	struct imw_config cfg;
+	struct setup_options o;
+	const char *pin_dir;
+	bool classifier;
+	int rc = setup_parse_args(argc, argv, &a);
+
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	/* the configuration only when named: setup without -c is the manual form */
+	if (a.config && load_config(&cfg, a.config, "setup") < 0)
+		return 1;
+	if (!a.config)
 		config_init(&cfg);
+	memset(&o, 0, sizeof(o));
+	o.dry_run = a.dry_run;
+	o.fix = a.fix;
 	pin_dir = pin_dir_of(&cfg);
-	o.bridge = bridge ? bridge : config_get(&cfg, "bridge");
-	classifier = classifier || config_bool(&cfg, "classifier");
-	rc = 2;
-	if (remove) {
+	o.bridge = a.bridge ? a.bridge : config_get(&cfg, "bridge");
+	classifier = a.classifier || config_bool(&cfg, "classifier");
+	o.by_mark = a.by_mark || classifier;
+	if (a.remove) {
 		rc = setup_remove(o.bridge, o.dry_run, stdout) < 0 ? 1 : 0;
 		if (classifier && o.bridge && remove_classifier(o.bridge, pin_dir, o.dry_run) < 0)
 			rc = 1;
-		goto out;
-	}
-	if (!o.bridge) {
+	} else if (!o.bridge) {
 		fprintf(stderr, "imwire: setup: no bridge: --bridge BR, or bridge= in the "
 				"configuration (-c CONFIG)\n");
-		goto out;
+		rc = 2;
+	} else if (!(rc = setup_options_of(&a, &cfg, &o))) {
+		rc = setup_run_install(&o, classifier, pin_dir);
 	}
-	queue = queue ? queue : config_get(&cfg, "queues");
-	if (queue && !config_parse_queues(queue, &o.queue_first, &o.queue_last)) {
-		fprintf(stderr, "imwire: setup: queue: expected N or N-M (at most %d queues)\n",
-			CONFIG_MAX_QUEUES);
-		goto out;
-	}
-	ports = ports ? ports : config_get(&cfg, "steer_ports");
-	setup_default_ports(&o);
-	if (ports && !setup_parse_ports(&o, ports, err, sizeof(err))) {
-		fprintf(stderr, "imwire: setup: %s\n", err);
-		goto out;
-	}
-	backend = backend ? backend : config_get(&cfg, "firewall_backend");
-	if (backend && !setup_parse_backend(backend, &o.backend)) {
-		fprintf(stderr, "imwire: setup: backend: auto, iptables or nftables, not \"%s\"\n",
-			backend);
-		goto out;
-	}
-	o.by_mark = by_mark || classifier;
-	rc = 1;
-	/* the bridge first: attaching to the ports of no bridge says nothing useful */
-	if (setup_check_bridge(o.bridge, o.fix, o.dry_run, stdout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "imwire: setup: %s\n", err);
-		goto out;
-	}
-	if (classifier && setup_classifier(&o, pin_dir) < 0)
-		goto out;
-	if (setup_install(&o, stdout, stderr, err, sizeof(err)) < 0) {
-		fprintf(stderr, "imwire: setup: %s\n", err);
-		goto out;
-	}
-	rc = 0;
-out:
 	config_free(&cfg);
 	return rc;
 }
@@ -369,52 +401,17 @@ int ops_proto(int argc, char **argv)
 	return rc;
 }
 
-int ops_stats(int argc, char **argv)
+/* Print the stats document at path. 0, or 1 after saying why. */
+static int print_stats_file(const char *path, bool instance)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char usage[] = "usage: imwire stats [-c CONFIG | FILE]\n";
-	const char *config_path = NULL;
-	struct imw_config cfg;
-	char path[4096], *text = NULL;
+	char *text = NULL;
 	size_t len = 0, cap = 0, n;
-	int c, rc = 1;
-	FILE *f;
+	int rc = 1;
+	FILE *f = fopen(path, "r");
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (argc - optind > 1 || (config_path && optind < argc)) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (optind < argc) {
-		snprintf(path, sizeof(path), "%s", argv[optind]);
-	} else {
-		/* the instance's own file: -c CONFIG's, else the default configuration's */
-		if (load_config(&cfg, config_path, "stats") < 0)
-			return 1;
-		stats_path_of(&cfg, path, sizeof(path));
-		config_free(&cfg);
-	}
-	f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "imwire: stats: %s: %s%s\n", path, strerror(errno),
-			errno == ENOENT && optind == argc
+			errno == ENOENT && instance
 				? " (is imwired running with this configuration? -c CONFIG "
 				  "names another instance)"
 				: "");
@@ -436,19 +433,57 @@ int ops_stats(int argc, char **argv)
 		if (n == 0)
 			break;
 	}
-	if (ferror(f)) {
+	if (ferror(f))
 		fprintf(stderr, "imwire: stats: %s: read error\n", path);
-		goto out;
-	}
-	if (stats_pretty_print(text, len, stdout) < 0) {
+	else if (stats_pretty_print(text, len, stdout) < 0)
 		fprintf(stderr, "imwire: stats: %s: not a stats file\n", path);
-		goto out;
-	}
-	rc = 0;
+	else
+		rc = 0;
 out:
 	fclose(f);
 	free(text);
 	return rc;
+}
+
+int ops_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char usage[] = "usage: imwire stats [-c CONFIG | FILE]\n";
+	const char *config_path = NULL;
+	struct imw_config cfg;
+	char path[4096];
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1 || (config_path && optind < argc)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (optind < argc)
+		return print_stats_file(argv[optind], false);
+	/* the instance's own file: -c CONFIG's, else the default configuration's */
+	if (load_config(&cfg, config_path, "stats") < 0)
+		return 1;
+	stats_path_of(&cfg, path, sizeof(path));
+	config_free(&cfg);
+	return print_stats_file(path, true);
 }
 
 /* Connect to the control socket of -c CONFIG (or of the default
