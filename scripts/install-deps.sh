@@ -34,6 +34,8 @@ BUILD_RUN="
 	libpq-dev
 	libmariadb-dev
 	libmicrohttpd-dev
+	libsodium-dev
+	libjansson-dev
 	libsystemd-dev
 	iproute2
 	iptables
@@ -74,6 +76,10 @@ TEST="
 	logrotate
 	curl
 	python3-prometheus-client
+	chromium
+	chromium-driver
+	python3-selenium
+	openssl
 "
 
 # Installed by TEST but never to be left running or enabled as services.

@@ -19,7 +19,8 @@ for c in $(cat "$tmp/commands"); do
 	for h in --help -h; do
 		"$BIN/imwire" "$c" $h >"$tmp/out" 2>"$tmp/err"
 		rc=$?
-		if [ $rc -ne 0 ] || [ -s "$tmp/err" ] || ! grep -q "^  imwire $c" "$tmp/out"; then
+		# the review console's commands print their module's usage, "  NAME ..."
+		if [ $rc -ne 0 ] || [ -s "$tmp/err" ] || ! grep -q "^  \(imwire \)\?$c " "$tmp/out"; then
 			bad="$bad $c$h(rc $rc: $(head -c 200 "$tmp/err"))"
 		fi
 	done

@@ -20,6 +20,7 @@
 #include "policy/policy.h"
 #include "route/route.h"
 #include "replay/replay.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -534,7 +535,8 @@ static int cmd_help(int argc, char **argv);
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *usage; /* synopsis lines, then what it does, indented */
+	const char *usage; /* synopsis lines, then what it does, indented;
+			    * NULL: the command prints its own */
 } commands[] = {
 	{ "read", cmd_read,
 	  "read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
@@ -592,6 +594,14 @@ static const struct command {
 	  "reload [-c CONFIG]\n"
 	  "    have the running imwired re-read its configuration and say how it\n"
 	  "    went (status 1 when it was refused)\n" },
+	/* the review console's (review/review_cli.h): they answer --help
+	 * themselves, with review_cli_usage */
+	{ "search", review_cli_main, NULL },
+	{ "conversations", review_cli_main, NULL },
+	{ "show", review_cli_main, NULL },
+	{ "export", review_cli_main, NULL },
+	{ "web", review_cli_main, NULL },
+	{ "web-user", review_cli_main, NULL },
 	{ "help", cmd_help,
 	  "help [--list]\n"
 	  "    this text; --list: the command names, one a line\n" },
@@ -627,7 +637,9 @@ static void usage(FILE *out)
 	fprintf(out, "usage: imwire <command> [options]    (imwire <command> --help, imwire --version)\n"
 		     "\ncommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		command_usage(out, &commands[i], "  ");
+		if (commands[i].usage)
+			command_usage(out, &commands[i], "  ");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static int cmd_help(int argc, char **argv)
@@ -682,7 +694,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
-		if (asks_for_help(argc - 1, argv + 1)) {
+		if (commands[i].usage && asks_for_help(argc - 1, argv + 1)) {
 			fprintf(stdout, "usage:\n");
 			command_usage(stdout, &commands[i], "  imwire ");
 			return 0;
