@@ -54,6 +54,9 @@ TEST="
 	python3
 	python3-irc
 	python3-slixmpp
+	squid
+	inspircd
+	openssl
 	libgadu-dev
 	llvm
 	libclang-rt-14-dev
