@@ -241,7 +241,7 @@ bool msn_mime_header(struct span headers, const char *name, struct span *value)
 		size_t len = nl ? (size_t)(nl - line) : headers.len - pos;
 
 		pos += len + 1;
-		if (len > nlen && line[nlen] == ':' &&
+		if (len > nlen && line[nlen] == ':' && (line[0] | 0x20) == (name[0] | 0x20) &&
 		    text_has_prefix_ci((const char *)line, len, name)) {
 			value->p = line + nlen + 1;
 			value->len = len - nlen - 1;

@@ -584,11 +584,6 @@ enum xml_result xml_next(struct xml_tok *t, const uint8_t *buf, size_t len,
 	return r;
 }
 
-bool xml_span_is(const uint8_t *buf, struct xml_span s, const char *lit)
-{
-	return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
-}
-
 struct xml_span xml_local_name(const uint8_t *buf, struct xml_span name)
 {
 	size_t i;
