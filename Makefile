@@ -147,6 +147,16 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
+# The message-heavy capture (bench/gen_messages.c) and imwire read on it
+# against tcpdump, tshark and Suricata (bench/message_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
+
+.PHONY: bench-messages
+bench-messages: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/message_bench.sh $(BINDIR) $(BUILD)/bench
+
 bench: $(TOOLS) $(BENCH_BINS)
 	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench
 
