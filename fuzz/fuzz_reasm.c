@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct model m = { &r, 0, 0 };
 	struct reasm_limits limits;
 	struct reasm_callbacks cb = { on_deliver, on_gap };
+	struct reasm_stats counters = { 0 };
 	uint8_t buf[4096];
 	uint32_t isn;
 	size_t pos;
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
 	limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
 	isn = imw_load_be32(data + 2);
-	reasm_init(&r, &limits, &cb, &m);
+	reasm_init(&r, &limits, &cb, &m, &counters);
 	for (pos = 6; pos + 8 <= size; pos += 8) {
 		const uint8_t *op = data + pos;
 		uint32_t rel = imw_load_be32(op + 1);

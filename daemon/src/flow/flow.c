@@ -12,11 +12,11 @@
 #define INITIAL_BUCKETS 4096
 
 /* What a flow needs once it carries data: two reassemblers (first: what
- * f->reasm points at), the references their callbacks get, and the bytes
+ * f->reasm points at; their callbacks get the flow, and know the
+ * direction by which of the two tables below they are) and the bytes
  * they and the application layer buffer. */
 struct flow_streams {
 	struct reasm reasm[2];
-	struct flow_dir_ref ref[2];
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
 };
 
@@ -164,21 +164,6 @@ static void lru_touch(struct flow_table *t, struct flow *f)
 	lru_push_front(t, f);
 }
 
-static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s)
-{
-	sum->segments += s->segments;
-	sum->bytes_delivered += s->bytes_delivered;
-	sum->retransmitted += s->retransmitted;
-	sum->overlaps += s->overlaps;
-	sum->out_of_order += s->out_of_order;
-	sum->gaps += s->gaps;
-	sum->gap_bytes += s->gap_bytes;
-	sum->bound_hits += s->bound_hits;
-	sum->after_close += s->after_close;
-	sum->out_of_window += s->out_of_window;
-	sum->alloc_failures += s->alloc_failures;
-}
-
 static void release(struct flow_table *t, struct flow *f)
 {
 	size_t b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
@@ -189,10 +174,8 @@ static void release(struct flow_table *t, struct flow *f)
 	if (st) {
 		for (d = 0; d < 2; d++)
 			reasm_flush(&st->reasm[d]);
-		for (d = 0; d < 2; d++) {
-			add_reasm_stats(&t->stats.reasm, &st->reasm[d].stats);
+		for (d = 0; d < 2; d++)
 			reasm_free(&st->reasm[d]);
-		}
 	}
 	if (f->ext && t->cfg.ext_release)
 		t->cfg.ext_release(t->cfg.ext_arg, f);
@@ -212,25 +195,43 @@ static void release(struct flow_table *t, struct flow *f)
 	free(f);
 }
 
-static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
+			uint64_t offset, double ts)
 {
-	struct flow_dir_ref *ref = arg;
-
-	if (ref->flow->app)
-		app_flow_data(ref->flow->app, ref->dir, data, len, offset, ts);
+	if (f->app)
+		app_flow_data(f->app, dir, data, len, offset, ts);
 }
 
-static void on_gap(void *arg, uint64_t offset, uint64_t len)
+static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
 {
-	struct flow_dir_ref *ref = arg;
-
-	if (ref->flow->app)
-		app_flow_gap(ref->flow->app, ref->dir, offset, len);
+	if (f->app)
+		app_flow_gap(f->app, dir, offset, len);
 }
 
-static const struct reasm_callbacks reasm_cb = {
-	.deliver = on_deliver,
-	.gap = on_gap,
+static void on_deliver_out(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_OUT, data, len, offset, ts);
+}
+
+static void on_deliver_in(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_IN, data, len, offset, ts);
+}
+
+static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_OUT, offset, len);
+}
+
+static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_IN, offset, len);
+}
+
+/* By direction: the flow is each callback's argument. */
+static const struct reasm_callbacks reasm_cb[2] = {
+	[IM_DIR_OUT] = { .deliver = on_deliver_out, .gap = on_gap_out },
+	[IM_DIR_IN] = { .deliver = on_deliver_in, .gap = on_gap_in },
 };
 
 static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
@@ -380,9 +381,8 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 		return false;
 	}
 	for (d = 0; d < 2; d++) {
-		st->ref[d].flow = f;
-		st->ref[d].dir = (enum im_dir)d;
-		reasm_init(&st->reasm[d], &t->cfg.reasm, &reasm_cb, &st->ref[d]);
+		/* the table's limits and counters, shared by every flow */
+		reasm_init(&st->reasm[d], &t->cfg.reasm, &reasm_cb[d], f, &t->stats.reasm);
 		if (f->isn_seen[d])
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}

@@ -73,17 +73,11 @@ struct flow_stats {
 	uint64_t buffered_bytes;  /* now: reassembly + framing bytes held by all flows */
 	uint64_t buffered_peak;
 	uint64_t pressure_sheds;  /* flows that gave up their buffers at max_buffered_total */
-	struct reasm_stats reasm; /* summed over closed flows and at flush */
+	struct reasm_stats reasm; /* every flow's reassemblers count here */
 	struct app_stats app;
 };
 
 struct flow;
-
-/* Tells a reassembler callback which flow and direction it serves. */
-struct flow_dir_ref {
-	struct flow *flow;
-	enum im_dir dir;
-};
 
 /* Kept small (120 bytes): a SYN flood is paid in these. */
 struct flow {

@@ -33,19 +33,19 @@ struct reasm_segment {
 	uint8_t data[];
 };
 
+static const struct reasm_limits default_limits = {
+	.max_buffered_bytes = REASM_DEFAULT_MAX_BYTES,
+	.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS,
+};
+
 void reasm_init(struct reasm *r, const struct reasm_limits *limits,
-		const struct reasm_callbacks *cb, void *arg)
+		const struct reasm_callbacks *cb, void *arg, struct reasm_stats *stats)
 {
 	memset(r, 0, sizeof(*r));
-	if (limits) {
-		r->limits = *limits;
-	} else {
-		r->limits.max_buffered_bytes = REASM_DEFAULT_MAX_BYTES;
-		r->limits.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
-	}
-	if (cb)
-		r->cb = *cb;
+	r->limits = limits ? limits : &default_limits;
+	r->cb = cb;
 	r->arg = arg;
+	r->stats = stats;
 }
 
 static void drop_pending(struct reasm *r)
@@ -96,9 +96,9 @@ static void deliver(struct reasm *r, const uint8_t *data, size_t len, double ts)
 {
 	if (len == 0)
 		return;
-	if (r->cb.deliver)
-		r->cb.deliver(r->arg, data, len, r->offset, ts);
-	r->stats.bytes_delivered += len;
+	if (r->cb && r->cb->deliver)
+		r->cb->deliver(r->arg, data, len, r->offset, ts);
+	r->stats->bytes_delivered += len;
 	advance(r, len);
 }
 
@@ -106,10 +106,10 @@ static void report_gap(struct reasm *r, uint64_t len)
 {
 	if (len == 0)
 		return;
-	if (r->cb.gap)
-		r->cb.gap(r->arg, r->offset, len);
-	r->stats.gaps++;
-	r->stats.gap_bytes += len;
+	if (r->cb && r->cb->gap)
+		r->cb->gap(r->arg, r->offset, len);
+	r->stats->gaps++;
+	r->stats->gap_bytes += len;
 	advance(r, len);
 }
 
@@ -139,9 +139,9 @@ static void skip_first_hole(struct reasm *r)
 
 static void enforce_limits(struct reasm *r)
 {
-	while (r->pending && (r->pending_bytes > r->limits.max_buffered_bytes ||
-			      r->pending_segments > r->limits.max_buffered_segments)) {
-		r->stats.bound_hits++;
+	while (r->pending && (r->pending_bytes > r->limits->max_buffered_bytes ||
+			      r->pending_segments > r->limits->max_buffered_segments)) {
+		r->stats->bound_hits++;
 		skip_first_hole(r);
 	}
 }
@@ -169,14 +169,14 @@ static void cut_pending_at(struct reasm *r, uint64_t end)
 			*link = seg->next;
 			r->pending_bytes -= seg->len;
 			r->pending_segments--;
-			r->stats.after_close++;
+			r->stats->after_close++;
 			free(seg);
 		} else if (seg->offset + seg->len > end) {
 			/* Shrinking in place keeps the allocation; only the
 			 * accounting needs to know. */
 			r->pending_bytes -= (size_t)(seg->offset + seg->len - end);
 			seg->len = (size_t)(end - seg->offset);
-			r->stats.after_close++;
+			r->stats->after_close++;
 			link = &seg->next;
 		} else {
 			link = &seg->next;
@@ -229,7 +229,7 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 		piece_len = (size_t)(piece_end - cursor);
 		piece = malloc(sizeof(*piece) + piece_len);
 		if (!piece) {
-			r->stats.alloc_failures++;
+			r->stats->alloc_failures++;
 			return -1;
 		}
 		piece->offset = cursor;
@@ -286,7 +286,7 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 	int ret = 0;
 
 	if (len > 0)
-		r->stats.segments++;
+		r->stats->segments++;
 	if (!r->started) {
 		if (len == 0)
 			return 0;
@@ -295,14 +295,14 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 		r->offset = 0;
 	}
 	if (len > REASM_MAX_AHEAD) {
-		r->stats.out_of_window++;
+		r->stats->out_of_window++;
 		return 0;
 	}
 	start = seq_distance(r, seq);
 	end = start + (int64_t)len;
 	if (end > (int64_t)REASM_MAX_AHEAD) {
 		/* An absurd FIN is as untrustworthy as absurd data. */
-		r->stats.out_of_window++;
+		r->stats->out_of_window++;
 		return 0;
 	}
 	if (fin)
@@ -312,13 +312,13 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 
 	limit = stream_end(r);
 	if (limit != UINT64_MAX && end > (int64_t)(limit - r->offset)) {
-		r->stats.after_close++;
+		r->stats->after_close++;
 		end = (int64_t)(limit - r->offset);
 		if (end <= start)
 			return 0;
 	}
 	if (end <= 0) {
-		r->stats.retransmitted++;
+		r->stats->retransmitted++;
 		return 0;
 	}
 	if (start < 0) {
@@ -334,11 +334,11 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 	} else {
 		ret = hold_out_of_order(r, offset, data, len, ts, &overlapped, &held);
 		if (held)
-			r->stats.out_of_order++;
+			r->stats->out_of_order++;
 		enforce_limits(r);
 	}
 	if (overlapped)
-		r->stats.overlaps++;
+		r->stats->overlaps++;
 	return ret;
 }
 

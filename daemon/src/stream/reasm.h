@@ -56,26 +56,32 @@ struct reasm_stats {
 
 struct reasm_segment; /* buffered out-of-order data, private */
 
+/* Kept small (80 bytes, two a flow): the limits, the callbacks and the
+ * counters are referenced, not copied, since every reassembler of a flow
+ * table shares them. */
 struct reasm {
-	bool started;      /* next_seq is valid */
-	bool fin_seen;
-	bool closed;       /* FIN delivered or RST: nothing more is accepted */
-	uint32_t next_seq; /* sequence number of the next byte to deliver */
 	uint64_t offset;   /* stream offset of next_seq */
-	uint32_t fin_seq;
 	struct reasm_segment *pending; /* sorted by seq, non-overlapping */
 	size_t pending_bytes;
 	size_t pending_segments;
-	struct reasm_limits limits;
-	struct reasm_callbacks cb;
+	const struct reasm_limits *limits;
+	const struct reasm_callbacks *cb; /* NULL: none */
 	void *arg;
-	struct reasm_stats stats;
+	struct reasm_stats *stats; /* the counters this reassembler adds to */
+	uint32_t next_seq; /* sequence number of the next byte to deliver */
+	uint32_t fin_seq;
+	bool started;      /* next_seq is valid */
+	bool fin_seen;
+	bool closed;       /* FIN delivered or RST: nothing more is accepted */
 };
 
-/* limits may be NULL (defaults above); either callback may be NULL. The
- * callbacks must not call back into the same reasm. */
+/* limits (NULL: the defaults above), cb (NULL: no callbacks; either
+ * callback may be NULL) and stats are referenced, not copied: they must
+ * outlive r, and may be shared by many reassemblers (stats then counts
+ * for all of them). stats must not be NULL. The callbacks must not call
+ * back into the same reasm. */
 void reasm_init(struct reasm *r, const struct reasm_limits *limits,
-		const struct reasm_callbacks *cb, void *arg);
+		const struct reasm_callbacks *cb, void *arg, struct reasm_stats *stats);
 void reasm_free(struct reasm *r);
 
 /* The SYN of this direction was seen: data starts at isn + 1. */
