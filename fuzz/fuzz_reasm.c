@@ -55,9 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct reasm r;
 	struct model m = { &r, 0, 0 };
-	struct reasm_limits limits;
-	struct reasm_callbacks cb = { on_deliver, on_gap };
 	struct reasm_stats counters = { 0 };
+	struct reasm_context ctx = { .cb = { on_deliver, on_gap }, .stats = &counters };
 	uint8_t buf[4096];
 	uint32_t isn;
 	size_t pos;
@@ -65,10 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 6)
 		return 0;
-	limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
-	limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
+	ctx.limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
+	ctx.limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
 	isn = imw_load_be32(data + 2);
-	reasm_init(&r, &limits, &cb, &m, &counters);
+	reasm_init(&r, &ctx, &m);
 	for (pos = 6; pos + 8 <= size; pos += 8) {
 		const uint8_t *op = data + pos;
 		uint32_t rel = imw_load_be32(op + 1);

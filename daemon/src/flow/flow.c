@@ -33,6 +33,52 @@ static struct flow_streams *streams_of(const struct flow *f)
 	return (struct flow_streams *)(uintptr_t)f->reasm;
 }
 
+static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
+			uint64_t offset, double ts)
+{
+	if (f->app)
+		app_flow_data(f->app, dir, data, len, offset, ts);
+}
+
+static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
+{
+	if (f->app)
+		app_flow_gap(f->app, dir, offset, len);
+}
+
+static void on_deliver_out(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_OUT, data, len, offset, ts);
+}
+
+static void on_deliver_in(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_IN, data, len, offset, ts);
+}
+
+static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_OUT, offset, len);
+}
+
+static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_IN, offset, len);
+}
+
+/* By direction: the flow is each callback's argument. */
+static void init_reasm_contexts(struct flow_table *t)
+{
+	t->reasm_ctx[IM_DIR_OUT] = (struct reasm_context){
+		.limits = t->cfg.reasm,
+		.cb = { .deliver = on_deliver_out, .gap = on_gap_out },
+		.stats = &t->stats.reasm,
+	};
+	t->reasm_ctx[IM_DIR_IN] = t->reasm_ctx[IM_DIR_OUT];
+	t->reasm_ctx[IM_DIR_IN].cb = (struct reasm_callbacks){ .deliver = on_deliver_in,
+							       .gap = on_gap_in };
+}
+
 void flow_config_defaults(struct flow_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -58,6 +104,7 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->emit_arg = emit_arg;
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
+	init_reasm_contexts(t);
 	return 0;
 }
 
@@ -194,45 +241,6 @@ static void release(struct flow_table *t, struct flow *f)
 	t->n_flows--;
 	free(f);
 }
-
-static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
-			uint64_t offset, double ts)
-{
-	if (f->app)
-		app_flow_data(f->app, dir, data, len, offset, ts);
-}
-
-static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
-{
-	if (f->app)
-		app_flow_gap(f->app, dir, offset, len);
-}
-
-static void on_deliver_out(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
-{
-	deliver_dir(arg, IM_DIR_OUT, data, len, offset, ts);
-}
-
-static void on_deliver_in(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
-{
-	deliver_dir(arg, IM_DIR_IN, data, len, offset, ts);
-}
-
-static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
-{
-	gap_dir(arg, IM_DIR_OUT, offset, len);
-}
-
-static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
-{
-	gap_dir(arg, IM_DIR_IN, offset, len);
-}
-
-/* By direction: the flow is each callback's argument. */
-static const struct reasm_callbacks reasm_cb[2] = {
-	[IM_DIR_OUT] = { .deliver = on_deliver_out, .gap = on_gap_out },
-	[IM_DIR_IN] = { .deliver = on_deliver_in, .gap = on_gap_in },
-};
 
 static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
 {
@@ -381,8 +389,8 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 		return false;
 	}
 	for (d = 0; d < 2; d++) {
-		/* the table's limits and counters, shared by every flow */
-		reasm_init(&st->reasm[d], &t->cfg.reasm, &reasm_cb[d], f, &t->stats.reasm);
+		/* the table's limits, callbacks and counters, shared by every flow */
+		reasm_init(&st->reasm[d], &t->reasm_ctx[d], f);
 		if (f->isn_seen[d])
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
@@ -444,7 +452,7 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 
 static size_t flow_buffered(const struct flow *f)
 {
-	return f->reasm[0].pending_bytes + f->reasm[1].pending_bytes +
+	return reasm_held_bytes(&f->reasm[0]) + reasm_held_bytes(&f->reasm[1]) +
 	       (f->app ? app_flow_buffered(f->app) : 0);
 }
 

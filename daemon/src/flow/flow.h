@@ -119,6 +119,9 @@ struct flow_table {
 	void *emit_arg;
 	struct flow_stats stats;
 	struct proto_directory directory; /* shared by this table's sessions */
+	/* Every flow's reassembler of a direction refers to that direction's
+	 * context: the limits, callbacks and counters (stats.reasm). */
+	struct reasm_context reasm_ctx[2];
 };
 
 /* cfg is copied (local_nets must outlive the table). */
