@@ -42,10 +42,8 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
-struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      struct proto_directory *directory, uint64_t flow_id,
-			      const char *client, uint16_t server_port, proto_emit_fn emit,
-			      void *emit_arg)
+struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
+			      const char *client, uint16_t server_port)
 {
 	struct app_flow *af = calloc(1, sizeof(*af));
 
@@ -56,22 +54,27 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 		free(af);
 		return NULL;
 	}
-	af->cfg = cfg;
-	af->stats = stats;
-	af->directory = directory;
+	af->ctx = ctx;
 	af->flow_id = flow_id;
 	af->server_port = server_port;
-	af->emit = emit;
-	af->emit_arg = emit_arg;
 	af->state = APP_DETECTING;
 	return af;
 }
 
+/* A direction's unconsumed bytes, [head, len) of data: made when bytes
+ * must wait for more, freed when none are left (an idle session holds no
+ * buffer, nor its bookkeeping). */
+struct app_buf {
+	size_t head;
+	size_t len;
+	size_t cap;
+	uint8_t data[];
+};
+
 static void dir_release(struct app_dir *d)
 {
-	free(d->data);
-	d->data = NULL;
-	d->head = d->len = d->cap = 0;
+	free(d->buf);
+	d->buf = NULL;
 }
 
 void app_flow_free(struct app_flow *af)
@@ -88,41 +91,51 @@ void app_flow_free(struct app_flow *af)
 
 static size_t dir_pending(const struct app_dir *d)
 {
-	return d->len - d->head;
+	return d->buf ? d->buf->len - d->buf->head : 0;
+}
+
+/* The first unconsumed byte (only when dir_pending). */
+static const uint8_t *dir_data(const struct app_dir *d)
+{
+	return d->buf->data + d->buf->head;
 }
 
 static void dir_consume(struct app_dir *d, size_t n)
 {
-	d->head += n;
+	if (!n)
+		return;
+	d->buf->head += n;
 	d->offset += n;
-	if (d->head == d->len)
-		d->head = d->len = 0;
+	if (d->buf->head == d->buf->len)
+		d->buf->head = d->buf->len = 0;
 }
 
 static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
 {
-	size_t pending = dir_pending(d), cap;
-	uint8_t *p;
+	struct app_buf *b = d->buf, *nb;
+	size_t pending = dir_pending(d), used = b ? b->len : 0, cap = b ? b->cap : 0, ncap;
 
-	if (d->head && (d->head > d->cap / 2 || d->len + len > d->cap)) {
-		memmove(d->data, d->data + d->head, pending);
-		d->head = 0;
-		d->len = pending;
+	if (b && b->head && (b->head > b->cap / 2 || b->len + len > b->cap)) {
+		memmove(b->data, b->data + b->head, pending);
+		b->head = 0;
+		b->len = used = pending;
 	}
-	if (d->len + len > d->cap) {
-		if (len > SIZE_MAX / 2 - d->len)
+	if (used + len > cap) {
+		if (len > SIZE_MAX / 2 - used)
 			return false;
-		cap = d->cap ? d->cap : 1024;
-		while (cap < d->len + len)
-			cap *= 2;
-		p = realloc(d->data, cap);
-		if (!p)
+		ncap = cap ? cap : 1024;
+		while (ncap < used + len)
+			ncap *= 2;
+		nb = realloc(b, sizeof(*nb) + ncap);
+		if (!nb)
 			return false;
-		d->data = p;
-		d->cap = cap;
+		if (!b)
+			nb->head = nb->len = 0;
+		nb->cap = ncap;
+		d->buf = b = nb;
 	}
-	memcpy(d->data + d->len, data, len);
-	d->len += len;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
 	return true;
 }
 
@@ -150,27 +163,30 @@ static void emit_through(void *arg, const struct im_event *ev)
 {
 	struct app_flow *af = arg;
 
-	af->emit(af->emit_arg, ev);
+	af->ctx->emit(af->ctx->emit_arg, ev);
 }
 
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
 	if (proto_session_init(&af->session, m, af->flow_id, af->client, emit_through, af) < 0) {
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		return false;
 	}
-	af->session.log_typing = af->cfg->log_typing;
-	af->session.strip_tls = af->cfg->strip_tls[m->id];
-	af->session.directory = af->directory;
+	af->session.log_typing = af->ctx->cfg->log_typing;
+	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
+	af->session.directory = af->ctx->directory;
 	af->state = APP_DECODING;
-	af->stats->sessions[m->id]++;
+	/* the session has its own copy now, and no other session comes */
+	free(af->client);
+	af->client = NULL;
+	af->ctx->stats->sessions[m->id]++;
 	return true;
 }
 
 static void become_ignored(struct app_flow *af)
 {
 	af->state = APP_IGNORED;
-	af->stats->flows_ignored++;
+	af->ctx->stats->flows_ignored++;
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -195,7 +211,7 @@ static bool tunnel_step(struct app_flow *af)
 				af->tunnel = APP_TUNNEL_NONE;
 			return af->tunnel == APP_TUNNEL_NONE;
 		}
-		switch (http_tunnel_request(out->data + out->head, dir_pending(out), &head, &port)) {
+		switch (http_tunnel_request(dir_data(out), dir_pending(out), &head, &port)) {
 		case HTTP_TUNNEL_NEED_MORE:
 			return false;
 		case HTTP_TUNNEL_NO:
@@ -212,7 +228,7 @@ static bool tunnel_step(struct app_flow *af)
 	case APP_TUNNEL_ASKED:
 		if (!dir_pending(in))
 			return false;
-		switch (http_tunnel_reply(in->data + in->head, dir_pending(in), &head, &status)) {
+		switch (http_tunnel_reply(dir_data(in), dir_pending(in), &head, &status)) {
 		case HTTP_TUNNEL_NEED_MORE:
 			return false;
 		case HTTP_TUNNEL_NO:
@@ -222,13 +238,13 @@ static bool tunnel_step(struct app_flow *af)
 			break;
 		}
 		if (status < 200 || status > 299) {
-			af->stats->tunnels_refused++;
+			af->ctx->stats->tunnels_refused++;
 			become_ignored(af);
 			return false;
 		}
 		dir_consume(in, head);
 		af->tunnel = APP_TUNNEL_OPEN;
-		af->stats->tunnels++;
+		af->ctx->stats->tunnels++;
 		return true;
 	case APP_TUNNEL_NONE:
 	case APP_TUNNEL_OPEN:
@@ -284,16 +300,16 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 			break;
 	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
 		return false;
-	r = tls_hello_sni(out->data + out->head, dir_pending(out), &sni, &sni_len);
-	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->cfg->detect_window)
+	r = tls_hello_sni(dir_data(out), dir_pending(out), &sni, &sni_len);
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->ctx->cfg->detect_window)
 		*wait = true;
 	if (r != TLS_HELLO_YES ||
 	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
 		return false;
-	for (k = 0; k < af->cfg->n_modules; k++)
-		if (af->cfg->modules[k]->id == direct_tls_ports[i].proto)
-			m = af->cfg->modules[k];
-	if (!m || !af->cfg->enabled[m->id] || !start_session(af, m))
+	for (k = 0; k < af->ctx->cfg->n_modules; k++)
+		if (af->ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = af->ctx->cfg->modules[k];
+	if (!m || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
 	af->session.ts = out->last_ts;
@@ -303,7 +319,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		return true;
 	}
 	proto_event_emit(&af->session, &ev);
@@ -314,8 +330,8 @@ static bool direct_tls(struct app_flow *af, bool *wait)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	size_t n = af->cfg->n_modules, i, pass, d;
-	const struct proto_module *const *mods = af->cfg->modules;
+	size_t n = af->ctx->cfg->n_modules, i, pass, d;
+	const struct proto_module *const *mods = af->ctx->cfg->modules;
 	bool maybe[2] = { false, false };
 
 	bool wait;
@@ -327,7 +343,7 @@ static void detect(struct app_flow *af)
 		for (i = 0; i < n; i++) {
 			const struct proto_module *m = mods[i];
 
-			if (!af->cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
+			if (!af->ctx->cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
 				continue;
 			for (d = 0; d < 2; d++) {
 				struct app_dir *ad = &af->dir[d];
@@ -335,7 +351,7 @@ static void detect(struct app_flow *af)
 
 				if (!dir_pending(ad))
 					continue;
-				r = m->detect(ad->data + ad->head, dir_pending(ad), (enum im_dir)d);
+				r = m->detect(dir_data(ad), dir_pending(ad), (enum im_dir)d);
 				if (r == PROTO_DETECT_YES) {
 					start_session(af, m);
 					return;
@@ -348,7 +364,7 @@ static void detect(struct app_flow *af)
 	for (d = 0; d < 2; d++) {
 		struct app_dir *ad = &af->dir[d];
 
-		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= af->cfg->detect_window))
+		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= af->ctx->cfg->detect_window))
 			ad->said_no = true;
 	}
 	if ((af->dir[0].said_no && af->dir[1].said_no) ||
@@ -374,7 +390,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
-			af->stats->bytes_opaque += pending;
+			af->ctx->stats->bytes_opaque += pending;
 			d->offset += pending;
 			return n;
 		}
@@ -382,7 +398,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
-			af->stats->bytes_skipped += skip;
+			af->ctx->stats->bytes_skipped += skip;
 			used += skip;
 			d->offset += skip;
 			if (skip == pending)
@@ -401,8 +417,8 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
-			af->stats->garbage_resyncs++;
-			af->stats->bytes_skipped++;
+			af->ctx->stats->garbage_resyncs++;
+			af->ctx->stats->bytes_skipped++;
 			used++;
 			d->offset++;
 			d->need_resync = true;
@@ -412,13 +428,13 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		s->pdu_offset = d->offset;
 		s->pdu_len = pdu_len;
 		s->pdu_data = q;
-		af->stats->pdus++;
+		af->ctx->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, q, pdu_len) < 0)
-			af->stats->malformed_pdus++;
+			af->ctx->stats->malformed_pdus++;
 		s->pdu_data = NULL;
-		if (af->cfg->pdu_seen)
-			af->cfg->pdu_seen(af->cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
+		if (af->ctx->cfg->pdu_seen)
+			af->ctx->cfg->pdu_seen(af->ctx->cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
 		used += pdu_len;
 		d->offset += pdu_len;
 	}
@@ -433,11 +449,11 @@ static void decode_dir(struct app_flow *af, enum im_dir dir)
 
 	if (!dir_pending(d))
 		return;
-	used = decode_bytes(af, dir, d->data + d->head, dir_pending(d));
+	used = decode_bytes(af, dir, dir_data(d), dir_pending(d));
 	/* decode_bytes moved the offset already */
-	d->head += used;
-	if (d->head == d->len)
-		d->head = d->len = 0;
+	d->buf->head += used;
+	if (d->buf->head == d->buf->len)
+		d->buf->head = d->buf->len = 0;
 }
 
 /* An idle session keeps no buffer: most of a tracked flow's memory would
@@ -473,7 +489,7 @@ static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data
 	size_t used = decode_bytes(af, dir, data, len);
 
 	if (used < len && !dir_append(d, data + used, len - used)) {
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		app_flow_gap(af, dir, d->offset, len - used);
 	}
 	decode_dir(af, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
@@ -486,9 +502,9 @@ bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 
 	if (af->state != APP_DETECTING)
 		return false;
-	for (i = 0; i < af->cfg->n_modules && af->cfg->modules[i] != m; i++)
+	for (i = 0; i < af->ctx->cfg->n_modules && af->ctx->cfg->modules[i] != m; i++)
 		;
-	if (i == af->cfg->n_modules || !af->cfg->enabled[m->id] || !start_session(af, m))
+	if (i == af->ctx->cfg->n_modules || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	run(af, IM_DIR_OUT);
 	return true;
@@ -507,25 +523,25 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 	}
 	d->last_ts = ts;
 	if (af->state == APP_DECODING && af->session.opaque[dir]) {
-		af->stats->bytes_opaque += len;
+		af->ctx->stats->bytes_opaque += len;
 		d->offset = offset + len;
 		return;
 	}
-	if (af->state == APP_DETECTING && dir_pending(d) + len > af->cfg->detect_window) {
+	if (af->state == APP_DETECTING && dir_pending(d) + len > af->ctx->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
-		if (dir_pending(d) >= af->cfg->detect_window) {
+		if (dir_pending(d) >= af->ctx->cfg->detect_window) {
 			d->said_no = true;
 			detect(af);
 			return;
 		}
-		len = af->cfg->detect_window - dir_pending(d);
+		len = af->ctx->cfg->detect_window - dir_pending(d);
 	}
 	if (af->state == APP_DECODING && !dir_pending(d)) {
 		run_direct(af, dir, data, len);
 		return;
 	}
 	if (!dir_append(d, data, len)) {
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		app_flow_gap(af, dir, offset, len);
 		return;
 	}
@@ -539,18 +555,26 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	if (af->state == APP_IGNORED)
 		return;
 	/* A partial PDU before the hole can never complete. */
-	af->stats->bytes_skipped += dir_pending(d);
-	d->head = d->len = 0;
+	af->ctx->stats->bytes_skipped += dir_pending(d);
+	if (d->buf)
+		d->buf->head = d->buf->len = 0;
 	d->offset = offset + len;
 	if (af->state == APP_DECODING) {
-		af->stats->gap_resyncs++;
+		af->ctx->stats->gap_resyncs++;
 		d->need_resync = true;
 	}
 }
 
 size_t app_flow_buffered(const struct app_flow *af)
 {
-	return af->dir[0].cap + af->dir[1].cap;
+	const struct app_buf *out = af->dir[IM_DIR_OUT].buf, *in = af->dir[IM_DIR_IN].buf;
+
+	return (out ? out->cap : 0) + (in ? in->cap : 0);
+}
+
+size_t app_flow_pending(const struct app_flow *af, enum im_dir dir)
+{
+	return dir_pending(&af->dir[dir]);
 }
 
 void app_flow_shed(struct app_flow *af)
@@ -559,11 +583,11 @@ void app_flow_shed(struct app_flow *af)
 
 	if (af->state == APP_IGNORED)
 		return;
-	af->stats->shed_flows++;
+	af->ctx->stats->shed_flows++;
 	for (i = 0; i < 2; i++) {
 		struct app_dir *d = &af->dir[i];
 
-		af->stats->bytes_skipped += dir_pending(d);
+		af->ctx->stats->bytes_skipped += dir_pending(d);
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
@@ -571,7 +595,7 @@ void app_flow_shed(struct app_flow *af)
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
-		af->stats->flows_ignored++;
+		af->ctx->stats->flows_ignored++;
 	}
 }
 
@@ -596,7 +620,7 @@ bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *
 		return false;
 	if (af->session.module->partial_may_edit &&
 	    !af->session.module->partial_may_edit((struct proto_session *)&af->session, dir,
-						  d->data + d->head, dir_pending(d)))
+						  dir_data(d), dir_pending(d)))
 		return false;
 	*start = d->offset;
 	return true;

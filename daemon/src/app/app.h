@@ -71,31 +71,37 @@ struct app_stats {
 	uint64_t tunnels_refused;   /* CONNECTs the proxy answered with other than 2xx */
 };
 
+struct app_buf; /* bytes waiting for more (app.c) */
+
 struct app_dir {
-	uint8_t *data; /* unconsumed bytes: [head, len) */
-	size_t head;
-	size_t len;
-	size_t cap;
-	uint64_t offset;   /* stream offset of data[head] */
+	struct app_buf *buf; /* the unconsumed bytes; NULL while there are none */
+	uint64_t offset;   /* stream offset of the first unconsumed byte */
+	double last_ts;
 	bool need_resync;  /* after a gap or garbage */
 	bool seen_data;
 	bool said_no;      /* every module rejected this direction */
-	double last_ts;
+};
+
+/* What every flow of a flow table shares: its configuration, the counters
+ * they add to, the directory their sessions share (may be NULL), and
+ * where events go. */
+struct app_context {
+	const struct app_config *cfg;
+	struct app_stats *stats;
+	struct proto_directory *directory;
+	proto_emit_fn emit;
+	void *emit_arg;
 };
 
 struct app_flow {
-	const struct app_config *cfg;
-	struct app_stats *stats;
+	const struct app_context *ctx;
 	enum app_state state;
 	uint64_t flow_id;
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
 	enum app_tunnel tunnel;
-	char *client;
+	char *client; /* until a session starts (it keeps its own) */
 	struct app_dir dir[2];
 	struct proto_session session;
-	struct proto_directory *directory;
-	proto_emit_fn emit;
-	void *emit_arg;
 };
 
 /* Is port a well-known server port of one of the configured modules? A
@@ -103,11 +109,10 @@ struct app_flow {
 bool app_server_port(const struct app_config *cfg, uint16_t port);
 
 /* client is "ip:port" of the local side; server_port orders the port
- * hints. Returns NULL on allocation failure. */
-struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      struct proto_directory *directory, uint64_t flow_id,
-			      const char *client, uint16_t server_port, proto_emit_fn emit,
-			      void *emit_arg);
+ * hints. ctx is referenced: it must outlive the flow. Returns NULL on
+ * allocation failure. */
+struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
+			      const char *client, uint16_t server_port);
 void app_flow_free(struct app_flow *af);
 
 /* Decode the flow as m without detection, from its next byte on (and
@@ -134,6 +139,9 @@ bool app_flow_mid_pdu(const struct app_flow *af, enum im_dir dir);
 
 /* Bytes this flow's framing buffers hold allocated (memory accounting). */
 size_t app_flow_buffered(const struct app_flow *af);
+/* Bytes of a direction not consumed yet: a PDU not complete, or bytes
+ * waiting for resync or detection. */
+size_t app_flow_pending(const struct app_flow *af, enum im_dir dir);
 
 /* Memory pressure: give up the partial PDUs this flow buffers, as if their
  * bytes were lost (a gap: decoding resyncs at the next PDU), and free the

@@ -105,6 +105,7 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
 	init_reasm_contexts(t);
+	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app, &t->directory, emit, emit_arg };
 	return 0;
 }
 
@@ -397,8 +398,7 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 	f->reasm = st->reasm;
 	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
 			       f->port[IM_DIR_OUT]);
-	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
-			      f->port[IM_DIR_IN], t->emit, t->emit_arg);
+	f->app = app_flow_new(&t->app_ctx, f->id, client, f->port[IM_DIR_IN]);
 	if (!f->app)
 		t->stats.alloc_failures++;
 	return true;

@@ -120,8 +120,10 @@ struct flow_table {
 	struct flow_stats stats;
 	struct proto_directory directory; /* shared by this table's sessions */
 	/* Every flow's reassembler of a direction refers to that direction's
-	 * context: the limits, callbacks and counters (stats.reasm). */
+	 * context: the limits, callbacks and counters (stats.reasm); every
+	 * flow's application layer to app_ctx. */
 	struct reasm_context reasm_ctx[2];
+	struct app_context app_ctx;
 };
 
 /* cfg is copied (local_nets must outlive the table). */
