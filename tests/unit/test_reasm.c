@@ -938,7 +938,8 @@ static void test_random_drops(void)
 			/* The peer can only ack what has been sent. */
 			if (rnd() % 8 == 0)
 				reasm_peer_ack(&r, isn + 1 + rnd() % (uint32_t)(max_end + 1), 0);
-			if (reasm_held_bytes(&r) > max_bytes || reasm_held_segments(&r) > max_segments)
+			if (reasm_held_bytes(&r) > max_bytes ||
+			    reasm_held_segments(&r) > max_segments)
 				failures++;
 		}
 		reasm_flush(&r);

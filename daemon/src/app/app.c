@@ -330,8 +330,9 @@ static bool direct_tls(struct app_flow *af, bool *wait)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	size_t n = af->ctx->cfg->n_modules, i, pass, d;
-	const struct proto_module *const *mods = af->ctx->cfg->modules;
+	const struct app_config *cfg = af->ctx->cfg;
+	size_t n = cfg->n_modules, i, pass, d;
+	const struct proto_module *const *mods = cfg->modules;
 	bool maybe[2] = { false, false };
 
 	bool wait;
@@ -343,7 +344,7 @@ static void detect(struct app_flow *af)
 		for (i = 0; i < n; i++) {
 			const struct proto_module *m = mods[i];
 
-			if (!af->ctx->cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
+			if (!cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
 				continue;
 			for (d = 0; d < 2; d++) {
 				struct app_dir *ad = &af->dir[d];
@@ -364,7 +365,7 @@ static void detect(struct app_flow *af)
 	for (d = 0; d < 2; d++) {
 		struct app_dir *ad = &af->dir[d];
 
-		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= af->ctx->cfg->detect_window))
+		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= cfg->detect_window))
 			ad->said_no = true;
 	}
 	if ((af->dir[0].said_no && af->dir[1].said_no) ||
@@ -380,6 +381,7 @@ static void detect(struct app_flow *af)
  * and return how many were consumed; d->offset follows them. */
 static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n)
 {
+	const struct app_config *cfg = af->ctx->cfg;
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
@@ -433,8 +435,8 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		if (m->decode(s, dir, q, pdu_len) < 0)
 			af->ctx->stats->malformed_pdus++;
 		s->pdu_data = NULL;
-		if (af->ctx->cfg->pdu_seen)
-			af->ctx->cfg->pdu_seen(af->ctx->cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
+		if (cfg->pdu_seen)
+			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
 		used += pdu_len;
 		d->offset += pdu_len;
 	}

@@ -131,9 +131,9 @@ struct proto_session {
 	char *local_address;
 	/* Which network the session is on, as the protocol names it (an IRC
 	 * network's ISUPPORT NETWORK=, else the name of the server that
-	 * welcomed us); owned, NULL until known. Local routing pairs only
-	 * sessions of one service. */
-	char *service;
+	 * welcomed us); NULL until known. Local routing pairs only sessions
+	 * of one service. Shared (proto_session_share). */
+	const char *service;
 	double ts;      /* timestamp of the packet that completed the current PDU */
 	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
 	size_t pdu_len;
@@ -151,7 +151,8 @@ struct proto_session {
 	 * which such edits would break. */
 	bool edits_possible;
 	/* Shared by the sessions of one worker (may be NULL): what one
-	 * connection of a user learnt that another needs. */
+	 * connection of a user learnt that another needs, and the strings
+	 * they hold alike. Set before the first PDU, never changed after. */
 	struct proto_directory *directory;
 	proto_emit_fn emit;
 	void *emit_arg;
@@ -188,6 +189,14 @@ bool proto_session_set_local(struct proto_session *s, const char *id, size_t len
 /* Set the local user's full address; false on allocation failure. */
 bool proto_session_set_local_address(struct proto_session *s, const char *addr, size_t len);
 bool proto_session_set_service(struct proto_session *s, const char *name, size_t len);
+
+/* A copy of v[0, n) that many sessions hold alike (a network's name, a
+ * client's message format, the server a stream names): the directory's
+ * shared copy when the session has a directory, else its own; NULL on
+ * allocation failure. Give it back with proto_session_unshare (NULL is
+ * nothing). */
+const char *proto_session_share(struct proto_session *s, const char *v, size_t n);
+void proto_session_unshare(struct proto_session *s, const char *v);
 
 /* Start an event carrying the session's common fields (ts, proto, dir,
  * flow, client, local, PDU location). The module fills the rest and calls

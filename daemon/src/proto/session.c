@@ -25,6 +25,21 @@ int proto_session_init(struct proto_session *s, const struct proto_module *m, ui
 	return 0;
 }
 
+const char *proto_session_share(struct proto_session *s, const char *v, size_t n)
+{
+	return s->directory ? proto_directory_intern(s->directory, v, n) : text_dup(v, n);
+}
+
+void proto_session_unshare(struct proto_session *s, const char *v)
+{
+	if (!v)
+		return;
+	if (s->directory)
+		proto_directory_release(s->directory, v);
+	else
+		free((char *)(uintptr_t)v);
+}
+
 void proto_session_free(struct proto_session *s)
 {
 	if (s->module && s->module->session_free)
@@ -32,7 +47,7 @@ void proto_session_free(struct proto_session *s)
 	free(s->client);
 	free(s->local_id);
 	free(s->local_address);
-	free(s->service);
+	proto_session_unshare(s, s->service);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -82,11 +97,12 @@ bool proto_session_set_local_address(struct proto_session *s, const char *addr, 
 
 bool proto_session_set_service(struct proto_session *s, const char *name, size_t len)
 {
-	char *copy = text_dup(name, len);
+	/* Sessions of one network name it alike. */
+	const char *copy = proto_session_share(s, name, len);
 
 	if (!copy)
 		return false;
-	free(s->service);
+	proto_session_unshare(s, s->service);
 	s->service = copy;
 	return true;
 }

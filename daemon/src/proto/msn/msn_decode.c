@@ -126,6 +126,21 @@ static bool format_is(const char *kept, struct span fmt)
 	return kept && strlen(kept) == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
 }
 
+/* Most clients send one format: the sessions share it. */
+static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt)
+{
+	struct msn_state *st = msn_state_of(s);
+	char *text = text_utf8_or_latin1(fmt.p, fmt.len);
+	const char *shared = text ? proto_session_share(s, text, strlen(text)) : NULL;
+
+	free(text);
+	if (!shared)
+		return false;
+	proto_session_unshare(s, st->format[dir]);
+	st->format[dir] = shared;
+	return true;
+}
+
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 {
 	struct msn_state *st = msn_state_of(s);
@@ -135,7 +150,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	bool ok;
 
 	if (msn_mime_header(m->mime.headers, "X-MMS-IM-Format", &fmt) &&
-	    !format_is(st->format[m->dir], fmt) && !msn_set_str_span(&st->format[m->dir], fmt))
+	    !format_is(st->format[m->dir], fmt) && !set_format(s, m->dir, fmt))
 		return proto_session_malformed(s, "out of memory");
 	body = msn_decode_body(m->content_type, m->mime.body);
 	if (!body)

@@ -44,7 +44,7 @@ static void xmpp_session_free(struct proto_session *s)
 		return;
 	xmpp_framer_free(&st->framer[IM_DIR_OUT]);
 	xmpp_framer_free(&st->framer[IM_DIR_IN]);
-	free(st->stream_to);
+	proto_session_unshare(s, st->stream_to);
 	free(st);
 	s->state = NULL;
 }

@@ -552,7 +552,7 @@ static int decode_header(struct proto_session *s, enum im_dir dir, const struct 
 	if (ns && strcmp(ns, "jabber:server") == 0)
 		st->server_to_server = true;
 	if (dir == IM_DIR_OUT && to && to[0] && !st->stream_to)
-		st->stream_to = text_dup(to, strlen(to));
+		st->stream_to = proto_session_share(s, to, strlen(to));
 	/* A client's header names itself only once it knows its bare JID; a
 	 * server's "to" names the client. */
 	learn_local(s, dir == IM_DIR_OUT ? from : to);

@@ -61,7 +61,7 @@ struct xmpp_state {
 	bool tls_required; /* the server's <starttls/> held <required/> */
 	bool server_to_server;
 	bool closed[2];
-	char *stream_to;   /* "to" of the initiator's header: the server (c2s) */
+	const char *stream_to; /* "to" of the initiator's header: the server (c2s); shared */
 	uint64_t injected; /* ids of stanzas we build */
 };
 
