@@ -1,7 +1,8 @@
 /* The inline engine on random segment sequences of a few IPv4 flows.
  *
- * The engine runs with rewriting, deleting and injecting rules, so edits,
- * holding and the sequence map are exercised. Input: records of a header
+ * The engine runs with rewriting and deleting rules (regex_replace, as a
+ * configuration gives them) and the test-only inserting handler
+ * (tests/support), so edits, holding and the sequence map are exercised. Input: records of a header
  * (flow and direction, TCP flags, sequence and ack offsets relative to
  * each side's ISN, payload length, clock step) followed by the payload.
  * The check that matters: every packet gets exactly one verdict, before or
@@ -14,6 +15,7 @@
 #include "inline/engine.h"
 #include "packet/packet.h"
 #include "packet/tcp_edit.h"
+#include "test_table.h"
 
 #define MAX_PACKETS 512
 #define N_FLOWS 3
@@ -21,6 +23,22 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t verdicts[MAX_PACKETS];
+
+/* Built once and kept for the process: the rules never change. */
+static struct route_table *rules(void)
+{
+	static const struct test_inject_rule inject = { "hello", "injected line" };
+	static struct route_table *t;
+
+	if (!t) {
+		t = test_table("regex_replace=/secret/a much longer replacement/\n"
+			       "regex_replace=/dropme//b\n",
+			       NULL);
+		if (!t || test_inject_add(t, &inject) < 0)
+			abort();
+	}
+	return t;
+}
 
 static void ignore_event(void *arg, const struct im_event *ev)
 {
@@ -33,11 +51,11 @@ static void drain(struct engine_outq *q)
 	size_t i;
 
 	for (i = 0; i < q->n; i++) {
-		const struct engine_out *o = &q->v[i];
+		const struct verdict *o = &q->v[i];
 
 		if (o->id >= MAX_PACKETS || verdicts[o->id]++)
 			abort(); /* unknown id, or a second verdict */
-		if (o->verdict == ENGINE_ACCEPT_MODIFIED) {
+		if (o->kind == VERDICT_ACCEPT_MODIFIED) {
 			struct packet pkt;
 			const char *why;
 
@@ -97,11 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(verdicts, 0, sizeof(verdicts));
 	engine_config_defaults(&cfg);
-	cfg.rules.rewrite_from = (char *)"secret";
-	cfg.rules.rewrite_to = (char *)"a much longer replacement";
-	cfg.rules.drop_word = (char *)"dropme";
-	cfg.rules.inject_word = (char *)"hello";
-	cfg.rules.inject_text = (char *)"injected line";
+	cfg.table = rules();
 	cfg.max_held_packets = 8;
 	cfg.max_held_bytes = 4096;
 	cfg.flow.max_flows = 2; /* three flows: eviction runs too */

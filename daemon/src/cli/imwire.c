@@ -15,6 +15,7 @@
 #include "pipeline/pipeline.h"
 #include "policy/policy.h"
 #include "route/route.h"
+#include "route/router.h"
 #include "replay/replay.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
@@ -225,7 +226,7 @@ static int cmd_read(int argc, char **argv)
 	struct imw_config cfg;
 	struct flow_config fc;
 	struct pipeline pl;
-	struct policy *policy = NULL;
+	struct route_setup rs;
 	struct progress pr = { 0 };
 	struct pcap_source src;
 	struct packet pkt;
@@ -272,6 +273,7 @@ static int cmd_read(int argc, char **argv)
 	}
 	config_init(&cfg);
 	flow_config_defaults(&fc);
+	memset(&rs, 0, sizeof(rs));
 	if (config_path) {
 		if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
@@ -280,8 +282,7 @@ static int cmd_read(int argc, char **argv)
 		}
 		config_apply_flow(&cfg, &fc);
 		/* What policy would have done, logged; nothing is edited. */
-		policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
-		if (!policy) {
+		if (route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
 			config_free(&cfg);
 			return 1;
@@ -289,14 +290,14 @@ static int cmd_read(int argc, char **argv)
 	}
 	if (pipeline_init(&pl, &fc) < 0) {
 		fprintf(stderr, "imwire: out of memory\n");
-		policy_unref(policy);
+		route_setup_free(&rs);
 		config_free(&cfg);
 		return 1;
 	}
-	pl.policy = policy;
+	pl.table = rs.table;
 	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
 		pipeline_destroy(&pl);
-		policy_unref(policy);
+		route_setup_free(&rs);
 		config_free(&cfg);
 		return 1;
 	}
@@ -366,7 +367,7 @@ static int cmd_read(int argc, char **argv)
 		status = 1;
 	}
 	pipeline_destroy(&pl);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "imwire: writing output: %s\n", strerror(errno));
@@ -487,9 +488,8 @@ static int cmd_proto(int argc, char **argv)
 static int cmd_check_config(int argc, char **argv)
 {
 	struct imw_config cfg;
-	struct policy *policy = NULL;
-	char err[1024], *pipeline;
-	struct router *router = NULL;
+	struct route_setup rs;
+	char err[1024], *table;
 	int rc;
 
 	if (argc != 2) {
@@ -497,25 +497,22 @@ static int cmd_check_config(int argc, char **argv)
 		return 2;
 	}
 	config_init(&cfg);
+	memset(&rs, 0, sizeof(rs));
 	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
-	/* The lists and rules it names must load too (the database is only
-	 * opened, never created or written). */
-	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
-		rc = -1;
-	/* So must the address map and the bots. */
-	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
-		rc = -1;
+	/* The lists, rules, address map and bots it names must load too (the
+	 * database is only opened, never created or written). */
+	if (rc == 0)
+		rc = route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
 	} else {
 		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
 		/* Every event runs through these handlers, in this order. */
-		if ((pipeline = router_describe(router)))
-			printf("%s", pipeline);
-		free(pipeline);
+		if ((table = route_table_describe(rs.table)))
+			printf("%s", table);
+		free(table);
 	}
-	router_free(router);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }
@@ -538,6 +535,7 @@ static int cmd_replay(int argc, char **argv)
 	const char *config_path = NULL, *events = NULL, *v;
 	struct imw_config cfg;
 	struct engine_config ec;
+	struct route_setup rs;
 	struct replay_stats st;
 	struct engine_stats es;
 	struct sink s;
@@ -566,11 +564,14 @@ static int cmd_replay(int argc, char **argv)
 	config_init(&cfg);
 	engine_config_defaults(&ec);
 	if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0 ||
-	    !(ec.policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err)))) {
+	    route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}
+	/* The table imwired would run; no live sessions to route to, so the
+	 * engine gets no router (nothing is registered or delivered). */
+	ec.table = rs.table;
 	config_apply_flow(&cfg, &ec.flow);
 	if ((v = config_get(&cfg, "hold_deadline_ms")))
 		ec.hold_deadline = strtoul(v, NULL, 10) / 1000.0;
@@ -579,7 +580,7 @@ static int cmd_replay(int argc, char **argv)
 	if (events) {
 		if (sink_jsonl_open_path(&s, events, false) < 0) {
 			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
-			policy_unref(ec.policy);
+			route_setup_free(&rs);
 			config_free(&cfg);
 			return 1;
 		}
@@ -605,7 +606,7 @@ static int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.notices_injected);
 	if (have_sink)
 		sink_close(&s);
-	policy_unref(ec.policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }

@@ -70,9 +70,6 @@ static const struct key_spec known_keys[] = {
 	{ "notice_days", VALUE_UINT, NULL },
 	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
-	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, a plain policy rule for tests */
-	{ "drop_test", VALUE_STRING, NULL },    /* WORD: delete messages containing it */
-	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
 	/* resource limits and statistics */

@@ -11,15 +11,9 @@
 
 #include "event/event.h"
 #include "util/bytebuf.h"
+#include "util/listfile.h"
 
-/* ---- listfile.c: the line-oriented files IMSpector's filters read ---- */
-
-/* Calls fn for every line that is not empty or a '#' comment, trimmed;
- * stops at the first non-zero return. Lines and files are bounded.
- * Returns 0, or -1 with "FILE:LINE: reason" or "FILE: reason" in err. */
-typedef int (*listfile_line_fn)(void *arg, const char *path, unsigned line, char *text,
-				char *err, size_t err_size);
-int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size);
+/* ---- parties.c: who an event is between ---- */
 
 /* ASCII case-insensitive equality: IM ids are compared the way their
  * services compare them (nicks, e-mail style ids). */
@@ -181,21 +175,5 @@ bool notice_book_due(struct notice_book *b, const char *key, double now, double 
 void notice_book_free(struct notice_book *b);
 /* Move from's entries into to (a reload keeps who was told when). */
 void notice_book_take(struct notice_book *to, struct notice_book *from);
-
-/* ---- test_rules.c: the inline engine's test rules, as policy rules ---- */
-
-struct test_rules {
-	char *rewrite_from; /* rewrite_test=FROM:TO */
-	char *rewrite_to;
-	char *drop_word;    /* drop_test=WORD */
-	char *inject_word;  /* inject_test=WORD:TEXT */
-	char *inject_text;
-};
-
-int test_rules_set(struct test_rules *t, const char *rewrite, const char *drop,
-		   const char *inject, char *err, size_t err_size);
-void test_rules_free(struct test_rules *t);
-/* Every occurrence of from replaced; NULL on allocation failure. */
-char *test_rules_replace_all(const char *text, const char *from, const char *to);
 
 #endif

@@ -215,18 +215,18 @@ static void drain(struct replay *r, struct engine_outq *q)
 	size_t i;
 
 	for (i = 0; i < q->n; i++) {
-		const struct engine_out *o = &q->v[i];
+		const struct verdict *o = &q->v[i];
 		struct pending_frame *f = frame_of(r, o->id);
 
 		if (!f)
 			continue;
-		switch (o->verdict) {
-		case ENGINE_ACCEPT:
+		switch (o->kind) {
+		case VERDICT_ACCEPT:
 			r->st->accepted++;
 			learn(r, f, NULL, 0, false);
 			write_frame(r, &f->ts, f->data, f->caplen);
 			break;
-		case ENGINE_ACCEPT_MODIFIED:
+		case VERDICT_ACCEPT_MODIFIED:
 			r->st->modified++;
 			learn(r, f, q->bytes.data + o->offset, o->len, false);
 			bytebuf_clear(&r->out);
@@ -247,7 +247,7 @@ static void drain(struct replay *r, struct engine_outq *q)
 				write_frame(r, &f->ts, r->out.data, r->out.len);
 			}
 			break;
-		case ENGINE_DROP:
+		case VERDICT_DROP:
 			r->st->dropped++;
 			learn(r, f, NULL, 0, true);
 			break;

@@ -2,22 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "policy/filters.h"
+#include "util/listfile.h"
 
 #define LISTFILE_MAX_LINE 4096
 #define LISTFILE_MAX_LINES 1000000
-
-bool ids_equal(const char *a, const char *b)
-{
-	return a && b && strcasecmp(a, b) == 0;
-}
-
-bool party_matches(const char *listed, const char *id, const char *bare)
-{
-	return ids_equal(listed, id) || ids_equal(listed, bare);
-}
 
 static char *trim(char *s)
 {
