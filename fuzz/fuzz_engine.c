@@ -15,6 +15,7 @@
 #include "inline/engine.h"
 #include "packet/packet.h"
 #include "packet/tcp_edit.h"
+#include "test_packet.h"
 #include "test_table.h"
 
 #define MAX_PACKETS 512
@@ -72,30 +73,18 @@ static void drain(struct engine_outq *q)
 static size_t make_packet(uint8_t *p, unsigned flow, bool from_client, uint32_t seq,
 			  uint32_t ack, uint8_t flags, const uint8_t *payload, size_t plen)
 {
-	size_t opt = (flags & TCP_FLAG_SYN) ? 4 : 0, total = 40 + opt + plen;
 	uint16_t cport = (uint16_t)(40000 + flow), sport = flow == 2 ? 5222 : 6667;
+	uint8_t opt[4];
+	struct test_tcp4 t = {
+		.src = from_client ? 1 : 2, .dst = from_client ? 2 : 1,
+		.sport = from_client ? cport : sport, .dport = from_client ? sport : cport,
+		.seq = seq, .ack = ack, .flags = flags,
+		.options = opt, .options_len = (flags & TCP_FLAG_SYN) ? 4 : 0,
+		.payload = payload, .payload_len = plen,
+	};
 
-	memset(p, 0, 40 + opt);
-	p[0] = 0x45;
-	imw_store_be16(p + 2, (uint16_t)total);
-	p[8] = 64;
-	p[9] = 6;
-	p[12] = 10, p[15] = from_client ? 1 : 2;
-	p[16] = 10, p[19] = from_client ? 2 : 1;
-	imw_store_be16(p + 20, from_client ? cport : sport);
-	imw_store_be16(p + 22, from_client ? sport : cport);
-	imw_store_be32(p + 24, seq);
-	imw_store_be32(p + 28, ack);
-	p[32] = (uint8_t)((5 + opt / 4) << 4);
-	p[33] = flags;
-	imw_store_be16(p + 34, 65535);
-	if (opt) {
-		p[40] = 2, p[41] = 4;
-		imw_store_be16(p + 42, 1460);
-	}
-	memcpy(p + 40 + opt, payload, plen);
-	tcp_edit_fix_checksums(p, total, 4, 20);
-	return total;
+	test_mss_option(opt, 1460);
+	return test_tcp4_build(p, &t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

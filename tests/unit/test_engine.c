@@ -9,6 +9,7 @@
 #include "imwire/byteorder.h"
 #include "inline/engine.h"
 #include "packet/tcp_edit.h"
+#include "test_packet.h"
 #include "test_table.h"
 #include "testlib.h"
 
@@ -61,29 +62,18 @@ static uint16_t checksum_of(const uint8_t *ip, size_t len)
 static size_t make_packet(uint8_t *p, bool from_client, uint32_t seq, uint32_t ack, uint8_t flags,
 			  const char *payload, size_t plen, uint16_t mss)
 {
-	size_t opt = mss ? 4 : 0, total = 20 + 20 + opt + plen;
+	uint8_t opt[4];
+	struct test_tcp4 t = {
+		.src = from_client ? 1 : 2, .dst = from_client ? 2 : 1,
+		.sport = from_client ? CLIENT_PORT : SERVER_PORT,
+		.dport = from_client ? SERVER_PORT : CLIENT_PORT,
+		.seq = seq, .ack = ack, .flags = flags,
+		.options = opt, .options_len = mss ? 4 : 0,
+		.payload = payload, .payload_len = plen,
+	};
 
-	memset(p, 0, 40 + opt);
-	p[0] = 0x45;
-	imw_store_be16(p + 2, (uint16_t)total);
-	p[8] = 64;
-	p[9] = 6;
-	p[12] = 10, p[15] = from_client ? 1 : 2;
-	p[16] = 10, p[19] = from_client ? 2 : 1;
-	imw_store_be16(p + 20, from_client ? CLIENT_PORT : SERVER_PORT);
-	imw_store_be16(p + 22, from_client ? SERVER_PORT : CLIENT_PORT);
-	imw_store_be32(p + 24, seq);
-	imw_store_be32(p + 28, ack);
-	p[32] = (uint8_t)((5 + opt / 4) << 4);
-	p[33] = flags;
-	imw_store_be16(p + 34, 65535);
-	if (mss) {
-		p[40] = 2, p[41] = 4;
-		imw_store_be16(p + 42, mss);
-	}
-	memcpy(p + 40 + opt, payload, plen);
-	tcp_edit_fix_checksums(p, total, 4, 20);
-	return total;
+	test_mss_option(opt, mss);
+	return test_tcp4_build(p, &t);
 }
 
 /* Deliver one verdict's packet to the side it travels to. */

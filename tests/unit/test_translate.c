@@ -8,7 +8,7 @@
 
 #include "imwire/byteorder.h"
 #include "inline/translate.h"
-#include "packet/tcp_edit.h"
+#include "test_packet.h"
 #include "testlib.h"
 
 #define ISN_A 1000u       /* first data seq of direction a (client to server) */
@@ -24,35 +24,24 @@ struct pkt {
 static void build(struct pkt *k, bool from_a, uint32_t seq, uint32_t ack, const char *payload,
 		  const uint32_t *sack, int n_sack)
 {
-	size_t opt = n_sack ? 4 + 8 * (size_t)n_sack : 0, plen = strlen(payload);
-	size_t total = 40 + opt + plen;
-	uint8_t *p = k->ip;
+	uint8_t opt[4 + 8 * 4];
+	struct test_tcp4 t = {
+		.src = from_a ? 1 : 2, .dst = from_a ? 2 : 1,
+		.sport = from_a ? 40000 : 6667, .dport = from_a ? 6667 : 40000,
+		.seq = seq, .ack = ack,
+		.flags = TCP_FLAG_ACK | (payload[0] ? TCP_FLAG_PSH : 0),
+		.options = opt, .options_len = n_sack ? 4 + 8 * (size_t)n_sack : 0,
+		.payload = payload, .payload_len = strlen(payload),
+	};
 	const char *why;
 	int i;
 
 	memset(k, 0, sizeof(*k));
-	p[0] = 0x45;
-	imw_store_be16(p + 2, (uint16_t)total);
-	p[8] = 64;
-	p[9] = 6;
-	p[12] = 10, p[15] = from_a ? 1 : 2;
-	p[16] = 10, p[19] = from_a ? 2 : 1;
-	imw_store_be16(p + 20, from_a ? 40000 : 6667);
-	imw_store_be16(p + 22, from_a ? 6667 : 40000);
-	imw_store_be32(p + 24, seq);
-	imw_store_be32(p + 28, ack);
-	p[32] = (uint8_t)((5 + opt / 4) << 4);
-	p[33] = TCP_FLAG_ACK | (plen ? TCP_FLAG_PSH : 0);
-	imw_store_be16(p + 34, 65535);
-	if (n_sack) {
-		p[40] = 1, p[41] = 1, p[42] = 5, p[43] = (uint8_t)(2 + 8 * n_sack);
-		for (i = 0; i < 2 * n_sack; i++)
-			imw_store_be32(p + 44 + 4 * i, sack[i]);
-	}
-	memcpy(p + 40 + opt, payload, plen);
-	tcp_edit_fix_checksums(p, total, 4, 20);
-	k->len = total;
-	CHECK_INT_EQ(packet_parse_ip(p, total, total, &k->p, &why), PACKET_OK);
+	opt[0] = 1, opt[1] = 1, opt[2] = 5, opt[3] = (uint8_t)(2 + 8 * n_sack);
+	for (i = 0; i < 2 * n_sack; i++)
+		imw_store_be32(opt + 4 + 4 * i, sack[i]);
+	k->len = test_tcp4_build(k->ip, &t);
+	CHECK_INT_EQ(packet_parse_ip(k->ip, k->len, k->len, &k->p, &why), PACKET_OK);
 }
 
 struct dirs {

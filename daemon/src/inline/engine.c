@@ -115,25 +115,10 @@ static void release_dir(struct engine *e, struct flow_state *fs, enum im_dir dir
 
 static void hold_list_update(struct engine *e, struct flow_state *fs)
 {
-	bool holds = fs->dir[0].held.n || fs->dir[1].held.n;
-
-	if (holds && !fs->in_hold_list) {
-		fs->hold_prev = NULL;
-		fs->hold_next = e->holding;
-		if (e->holding)
-			e->holding->hold_prev = fs;
-		e->holding = fs;
-		fs->in_hold_list = true;
-	} else if (!holds && fs->in_hold_list) {
-		if (fs->hold_prev)
-			fs->hold_prev->hold_next = fs->hold_next;
-		else
-			e->holding = fs->hold_next;
-		if (fs->hold_next)
-			fs->hold_next->hold_prev = fs->hold_prev;
-		fs->hold_prev = fs->hold_next = NULL;
-		fs->in_hold_list = false;
-	}
+	if (fs->dir[0].held.n || fs->dir[1].held.n)
+		flow_list_add(&e->holding, fs, FLOW_LIST_HOLDING);
+	else
+		flow_list_remove(&e->holding, fs, FLOW_LIST_HOLDING);
 }
 
 static void take_released(struct engine *e, struct engine_outq *out)
@@ -591,8 +576,8 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	uint64_t upto;
 	int dir;
 
-	for (fs = e->holding; fs; fs = next) {
-		next = fs->hold_next;
+	for (fs = e->holding.head; fs; fs = next) {
+		next = fs->link[FLOW_LIST_HOLDING].next;
 		for (dir = 0; dir < 2; dir++) {
 			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline);
 			if (upto) {
@@ -602,7 +587,7 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		}
 		hold_list_update(e, fs);
 	}
-	for (fs = e->sessions.head; fs; fs = fs->sess_next)
+	for (fs = e->sessions.head; fs; fs = fs->link[FLOW_LIST_SESSIONS].next)
 		origin_retransmit(fs, now, &io);
 	if (e->decide.routing)
 		engine_take_mail(e, now, out);
@@ -668,8 +653,8 @@ void engine_release_all(struct engine *e, struct engine_outq *out)
 {
 	struct flow_state *fs, *next;
 
-	for (fs = e->holding; fs; fs = next) {
-		next = fs->hold_next;
+	for (fs = e->holding.head; fs; fs = next) {
+		next = fs->link[FLOW_LIST_HOLDING].next;
 		release_dir(e, fs, IM_DIR_OUT, NULL, out);
 		release_dir(e, fs, IM_DIR_IN, NULL, out);
 		hold_list_update(e, fs);
@@ -681,7 +666,7 @@ bool engine_lowest_held_id(const struct engine *e, uint32_t *id)
 	const struct flow_state *fs;
 	bool any = false;
 
-	for (fs = e->holding; fs; fs = fs->hold_next) {
+	for (fs = e->holding.head; fs; fs = fs->link[FLOW_LIST_HOLDING].next) {
 		any = hold_lowest_id(&fs->dir[0].held, any, id);
 		any = hold_lowest_id(&fs->dir[1].held, any, id);
 	}

@@ -80,8 +80,8 @@ struct engine {
 	struct engine_stats stats;
 	struct decider decide;
 	struct notice_queue notices;
-	struct session_list sessions;
-	struct flow_state *holding; /* flows with held packets */
+	struct flow_list sessions; /* FLOW_LIST_SESSIONS */
+	struct flow_list holding;  /* FLOW_LIST_HOLDING: flows with held packets */
 	struct hold_totals held;    /* held copies over all flows, for the global bound */
 	/* Verdicts for held packets of flows the flow table released (closed,
 	 * expired, evicted): moved to the caller's queue right after. */

@@ -41,6 +41,36 @@ void flow_state_free(struct flow_state *fs)
 	free(fs);
 }
 
+void flow_list_add(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k)
+{
+	struct flow_link *n = &fs->link[k];
+
+	if (n->on)
+		return;
+	n->prev = NULL;
+	n->next = l->head;
+	if (l->head)
+		l->head->link[k].prev = fs;
+	l->head = fs;
+	n->on = true;
+}
+
+void flow_list_remove(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k)
+{
+	struct flow_link *n = &fs->link[k];
+
+	if (!n->on)
+		return;
+	if (n->prev)
+		n->prev->link[k].next = n->next;
+	else
+		l->head = n->next;
+	if (n->next)
+		n->next->link[k].prev = n->prev;
+	n->prev = n->next = NULL;
+	n->on = false;
+}
+
 void flow_dir_start(struct flow_dir_state *d, uint32_t first_data_seq)
 {
 	if (d->started)

@@ -130,17 +130,29 @@ struct session_reg {
 	char *service;
 };
 
+/* The engine's lists of flows (transient): each flow may be on each once. */
+enum flow_list_kind {
+	FLOW_LIST_HOLDING,  /* flows with held packets */
+	FLOW_LIST_SESSIONS, /* flows the router knows, or with data of ours */
+	FLOW_LISTS,
+};
+
+struct flow_link {
+	struct flow_state *prev;
+	struct flow_state *next;
+	bool on;
+};
+
+struct flow_list {
+	struct flow_state *head;
+};
+
 struct flow_state {
 	struct flow *flow;       /* the flow table's entry (addresses, reassembly, app) */
 	bool adoption_checked;   /* looked for offsets a predecessor published */
 	struct flow_dir_state dir[2]; /* by direction of travel, as flow.h */
-	/* ---- transient: the engine's lists ---- */
-	struct flow_state *hold_prev; /* flows with held packets */
-	struct flow_state *hold_next;
-	bool in_hold_list;
-	struct flow_state *sess_prev; /* flows the router knows, or with data of ours */
-	struct flow_state *sess_next;
-	bool in_sess_list;
+	/* ---- transient ---- */
+	struct flow_link link[FLOW_LISTS];
 	struct session_reg reg;
 };
 
@@ -149,6 +161,10 @@ struct flow_state *flow_state_new(struct flow *f);
 /* Frees what the state owns. Held packets must have been released (or
  * dropped with hold_drop_all) and the state taken off the engine's lists. */
 void flow_state_free(struct flow_state *fs);
+
+/* Put fs at the head of list kind k (no-op when it is on it), or take it off. */
+void flow_list_add(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k);
+void flow_list_remove(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k);
 
 /* The direction's map starts at its first data byte's seq; no-op once started. */
 void flow_dir_start(struct flow_dir_state *d, uint32_t first_data_seq);

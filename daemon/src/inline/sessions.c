@@ -7,37 +7,16 @@
 #include "inline/origin.h"
 #include "route/router.h"
 
-void sessions_track(struct session_list *l, struct flow_state *fs)
+void sessions_track(struct flow_list *l, struct flow_state *fs)
 {
-	if (fs->in_sess_list)
-		return;
-	fs->sess_prev = NULL;
-	fs->sess_next = l->head;
-	if (l->head)
-		l->head->sess_prev = fs;
-	l->head = fs;
-	fs->in_sess_list = true;
+	flow_list_add(l, fs, FLOW_LIST_SESSIONS);
 }
 
-static void untrack(struct session_list *l, struct flow_state *fs)
-{
-	if (!fs->in_sess_list)
-		return;
-	if (fs->sess_prev)
-		fs->sess_prev->sess_next = fs->sess_next;
-	else
-		l->head = fs->sess_next;
-	if (fs->sess_next)
-		fs->sess_next->sess_prev = fs->sess_prev;
-	fs->sess_prev = fs->sess_next = NULL;
-	fs->in_sess_list = false;
-}
-
-struct flow_state *sessions_find(const struct session_list *l, uint64_t flow_id)
+struct flow_state *sessions_find(const struct flow_list *l, uint64_t flow_id)
 {
 	struct flow_state *fs;
 
-	for (fs = l->head; fs; fs = fs->sess_next)
+	for (fs = l->head; fs; fs = fs->link[FLOW_LIST_SESSIONS].next)
 		if (fs->flow->id == flow_id)
 			return fs;
 	return NULL;
@@ -85,7 +64,7 @@ static bool str_changed(char **cache, const char *now)
 	return true;
 }
 
-void sessions_sync(struct session_list *l, struct flow_state *fs, struct router *r,
+void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 		   unsigned worker, struct engine_stats *st)
 {
 	struct flow *f = fs->flow;
@@ -120,11 +99,11 @@ void sessions_sync(struct session_list *l, struct flow_state *fs, struct router 
 	free(service);
 }
 
-void sessions_forget(struct session_list *l, struct flow_state *fs, struct router *r,
+void sessions_forget(struct flow_list *l, struct flow_state *fs, struct router *r,
 		     unsigned worker)
 {
 	if (fs->reg.registered && r)
 		router_session_forget(r, worker, fs->flow->id);
 	fs->reg.registered = false;
-	untrack(l, fs);
+	flow_list_remove(l, fs, FLOW_LIST_SESSIONS);
 }
