@@ -1201,6 +1201,114 @@ static void test_mailboxes(void)
 
 /* ---- reload ------------------------------------------------------------- */
 
+/* A place taken when a message is decided is there when it is posted,
+ * whatever others post or take meanwhile; one given back is free again. */
+static void test_mailbox_reservations(void)
+{
+	struct router *r = router_ok("local_routing=irc\n", 1);
+	struct route_delivery *v;
+	struct im_event ev, mine;
+	size_t n, i;
+
+	if (!r)
+		return;
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.text = "x";
+	CHECK_INT_EQ(router_reserve(r, 0), 0);
+	CHECK_INT_EQ(router_reserve(r, 0), 0);
+	CHECK_INT_EQ(router_reserve(r, 1), -1); /* no such worker */
+	/* Others fill the box up to what is reserved. */
+	for (i = 0; i < 4096; i++)
+		if (router_post(r, 0, 100 + i, &ev) != 0)
+			break;
+	CHECK_INT_EQ(i, 4094);
+	CHECK_INT_EQ(router_reserve(r, 0), -1);
+	/* The worker takes its mail while the places are still reserved. */
+	v = router_take(r, 0, &n);
+	CHECK_INT_EQ(n, 4094);
+	for (i = 0; v && i < n; i++)
+		event_free(&v[i].ev);
+	free(v);
+	/* Posting into the reserved places needs no memory and cannot fail. */
+	event_init(&mine);
+	CHECK(event_set_str(&mine.text, "reserved"));
+	router_post_reserved(r, 0, 7, &mine);
+	CHECK(mine.text == NULL); /* moved in */
+	router_unreserve(r, 0);
+	v = router_take(r, 0, &n);
+	CHECK_INT_EQ(n, 1);
+	if (v && n == 1) {
+		CHECK_INT_EQ(v[0].flow_id, 7);
+		CHECK_STR_EQ(v[0].ev.text, "reserved");
+		event_free(&v[0].ev);
+	}
+	free(v);
+	/* Nothing is held back any more: the whole bound is free. */
+	for (i = 0; i < 4096; i++)
+		if (router_post(r, 0, i, &ev) != 0)
+			break;
+	CHECK_INT_EQ(i, 4096);
+	v = router_take(r, 0, &n);
+	for (i = 0; v && i < n; i++)
+		event_free(&v[i].ev);
+	free(v);
+	router_free(r);
+}
+
+/* The registry's hash tables keep working as they grow, and a lookup by
+ * user finds the newest session among many. */
+static void test_registry_many_sessions(void)
+{
+	struct router *r = router_ok("local_routing=irc\n", 2);
+	struct route_stats st;
+	struct route_ctx ctx;
+	struct im_event ev = out_msg(IMW_PROTO_IRC, "user0", "user777", 1, "hi");
+	char nick[32];
+	unsigned i;
+
+	if (!r)
+		return;
+	for (i = 0; i < 1000; i++) {
+		snprintf(nick, sizeof(nick), "user%u", i);
+		CHECK_INT_EQ(router_session_update(r, i % 2, i + 1, IMW_PROTO_IRC, "10.0.0.2", nick,
+						   NULL, true),
+			     0);
+	}
+	router_get_stats(r, &st);
+	CHECK_INT_EQ(st.sessions, 1000);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 778);
+	CHECK_INT_EQ(ctx.target.session.worker, 1);
+	route_ctx_free(&ctx);
+	/* A second session of user777, newer: it wins; renamed, the old one is
+	 * found again. */
+	CHECK_INT_EQ(router_session_update(r, 0, 5000, IMW_PROTO_IRC, "10.0.0.2", "USER777", NULL,
+					   true),
+		     0);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 5000);
+	route_ctx_free(&ctx);
+	CHECK_INT_EQ(router_session_update(r, 0, 5000, IMW_PROTO_IRC, "10.0.0.2", "newnick", NULL,
+					   true),
+		     0);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 778);
+	route_ctx_free(&ctx);
+	/* Forget every other one; the rest stay findable. */
+	for (i = 0; i < 1000; i += 2)
+		router_session_forget(r, i % 2, i + 1);
+	router_get_stats(r, &st);
+	CHECK_INT_EQ(st.sessions, 501);
+	ev.flow_id = 2; /* user1 on worker 1 sends */
+	ev.local = "user1";
+	CHECK_INT_EQ(outcome_of(r, 1, &ev), ROUTE_LOCAL);
+	ev.remote = "user776"; /* forgotten */
+	CHECK_INT_EQ(outcome_of(r, 1, &ev), ROUTE_FORWARDED);
+	router_free(r);
+}
+
 static void test_reload(void)
 {
 	char conf[512], err[512];
@@ -1422,6 +1530,8 @@ int main(void)
 	RUN_TEST(test_auditbot);
 	RUN_TEST(test_bot_config_errors);
 	RUN_TEST(test_mailboxes);
+	RUN_TEST(test_mailbox_reservations);
+	RUN_TEST(test_registry_many_sessions);
 	RUN_TEST(test_reload);
 	RUN_TEST(test_threads_post_while_draining);
 	remove_tmpdir();
