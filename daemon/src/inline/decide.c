@@ -1,4 +1,5 @@
 #include "inline/decide.h"
+#include "inline/rewrite.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,156 +74,6 @@ static void log_event(struct decider *dc, const struct im_event *ev, bool in_pdu
 		dc->st->alloc_failures++; /* no memory to wait: logged as decided so far */
 	if (dc->log)
 		dc->log(dc->log_arg, ev);
-}
-
-/* ---- encoding what policy asks for ------------------------------------ */
-
-static void add_edit(struct decider *dc, enum im_dir dir, uint64_t start, uint64_t end,
-		     const uint8_t *bytes, size_t len, int pdu_delta)
-{
-	if (!effects_edit(&dc->fx, dir, start, end, bytes, len, pdu_delta))
-		dc->st->alloc_failures++;
-}
-
-/* The PDU re-encoded with new_text; only the bytes that differ are
- * edited: a smaller edit grows fewer segments and survives a prefix
- * already sent on. */
-static void encode_edit(struct decider *dc, struct proto_session *s, const struct im_event *ev,
-			const char *new_text)
-{
-	struct im_event copy;
-	struct bytebuf out;
-	size_t pre = 0, suf = 0, old_len = ev->pdu_len;
-
-	if (!s->module->encode) {
-		dc->st->edits_refused_encode++;
-		return;
-	}
-	if (!event_copy(&copy, ev)) {
-		dc->st->alloc_failures++;
-		return;
-	}
-	bytebuf_init(&out);
-	if (!event_set_str(&copy.text, new_text) ||
-	    s->module->encode(s, ev->dir, &copy, ev->pdu_data, ev->pdu_len, &out) < 0) {
-		dc->st->edits_refused_encode++;
-	} else if (out.len != ev->pdu_len || memcmp(out.data, ev->pdu_data, out.len) != 0) {
-		while (pre < old_len && pre < out.len && ev->pdu_data[pre] == out.data[pre])
-			pre++;
-		while (suf < old_len - pre && suf < out.len - pre &&
-		       ev->pdu_data[old_len - 1 - suf] == out.data[out.len - 1 - suf])
-			suf++;
-		add_edit(dc, ev->dir, ev->pdu_offset + pre, ev->pdu_offset + old_len - suf,
-			 out.data + pre, out.len - pre - suf, 0);
-	}
-	bytebuf_free(&out);
-	event_free(&copy);
-}
-
-/* A new message PDU built by the module from the neutral fields, appended
- * to out; false when the module cannot build one. */
-static bool encode_message(struct decider *dc, struct proto_session *s, const struct im_event *ev,
-			   enum im_dir dir, const char *text, struct bytebuf *out)
-{
-	struct im_event msg;
-	size_t mark = out->len;
-	bool ok;
-
-	if (!s->module->encode) {
-		dc->st->edits_refused_encode++;
-		return false;
-	}
-	if (!event_copy(&msg, ev)) {
-		dc->st->alloc_failures++;
-		return false;
-	}
-	msg.dir = dir;
-	msg.kind = IM_KIND_MESSAGE;
-	ok = event_set_str(&msg.text, text) &&
-	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
-	if (!ok) {
-		out->len = mark;
-		dc->st->edits_refused_encode++;
-	}
-	event_free(&msg);
-	return ok;
-}
-
-/* True when the module encodes a message with blanks in place of its
- * text at the PDU's own length (text in another charset). */
-static bool blank_keeps_length(struct decider *dc, struct proto_session *s,
-			       const struct im_event *ev, const char *spaces)
-{
-	struct im_event blank;
-	struct bytebuf out;
-	bool same = false;
-
-	if (!s->module->encode)
-		return false;
-	if (!event_copy(&blank, ev)) {
-		dc->st->alloc_failures++;
-		return false;
-	}
-	bytebuf_init(&out);
-	same = event_set_str(&blank.text, spaces) &&
-	       s->module->encode(s, ev->dir, &blank, ev->pdu_data, ev->pdu_len, &out) == 0 &&
-	       out.len == ev->pdu_len;
-	bytebuf_free(&out);
-	event_free(&blank);
-	return same;
-}
-
-/* A blocked message whose start already went out: its text becomes
- * blanks, same length (DESIGN, Holding): the module's own encoding when
- * it keeps the length, else the raw text bytes become spaces. */
-static void blank_pdu(struct decider *dc, struct proto_session *s, const struct im_event *ev)
-{
-	uint64_t start = ev->pdu_offset;
-	size_t n;
-	char *spaces;
-
-	if (!ev->text || ev->kind != IM_KIND_MESSAGE)
-		return;
-	n = strlen(ev->text);
-	spaces = malloc(n + 1);
-	if (!spaces) {
-		dc->st->alloc_failures++;
-		return;
-	}
-	memset(spaces, ' ', n);
-	spaces[n] = '\0';
-	if (blank_keeps_length(dc, s, ev, spaces)) {
-		encode_edit(dc, s, ev, spaces);
-	} else if (ev->has_text_span && ev->text_offset + ev->text_len <= ev->pdu_len) {
-		uint8_t *raw = malloc(ev->text_len ? ev->text_len : 1);
-
-		if (raw) {
-			memset(raw, ' ', ev->text_len);
-			add_edit(dc, ev->dir, start + ev->text_offset,
-				 start + ev->text_offset + ev->text_len, raw, ev->text_len, 0);
-			free(raw);
-		} else {
-			dc->st->alloc_failures++;
-		}
-	}
-	free(spaces);
-}
-
-/* A blocked PDU is deleted (replacement, pdus whole PDUs, takes its
- * place); if part of it already went out, it is blanked instead. */
-static void block_pdu(struct decider *dc, struct proto_session *s, const struct im_event *ev,
-		      const struct bytebuf *replacement, int pdus)
-{
-	uint64_t start = ev->pdu_offset, end = ev->pdu_offset + ev->pdu_len;
-
-	dc->st->policy_blocked++;
-	if (start >= dc->fs->dir[ev->dir].released_end) {
-		add_edit(dc, ev->dir, start, end, replacement ? replacement->data : NULL,
-			 replacement ? replacement->len : 0, pdus - 1);
-		return;
-	}
-	dc->st->policy_blanked++;
-	blank_pdu(dc, s, ev);
 }
 
 /* ---- local routing -------------------------------------------------- */
@@ -332,7 +183,8 @@ static bool take_routed(struct decider *dc, struct proto_session *s, const struc
 		dc->st->routed_bot++;
 	}
 	dc->fx.track = true;
-	add_edit(dc, ev->dir, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
+	rewrite_edit(&dc->fx, dc->st, ev->dir, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0,
+		     -1);
 	if (n > 0) {
 		if (effects_reply(&dc->fx, receipt.data, receipt.len, n))
 			dc->st->receipts_synthesised += (uint64_t)n;
@@ -363,9 +215,10 @@ static void notify_client(struct decider *dc, const struct im_event *ev,
 	notices_defer(dc->notices, ev->flow_id, notices->data, notices->len, n, dc->st);
 }
 
-static void apply_action(struct decider *dc, struct proto_session *s, const struct im_event *ev,
+static void apply_action(const struct rewrite *rw, uint64_t released_end,
 			 const struct policy_decision *d, struct bytebuf *after, int *n_after)
 {
+	const struct im_event *ev = rw->ev;
 	struct bytebuf with;
 
 	switch (d->action) {
@@ -373,23 +226,22 @@ static void apply_action(struct decider *dc, struct proto_session *s, const stru
 		break;
 	case POLICY_REPLACE_TEXT:
 		if (ev->kind == IM_KIND_MESSAGE)
-			encode_edit(dc, s, ev, d->text);
+			rewrite_text(rw, d->text);
 		break;
 	case POLICY_BLOCK:
-		if (ev->dir == IM_DIR_IN && *n_after &&
-		    ev->pdu_offset >= dc->fs->dir[ev->dir].released_end) {
+		if (ev->dir == IM_DIR_IN && *n_after && ev->pdu_offset >= released_end) {
 			/* What follows takes the blocked PDU's place. */
-			block_pdu(dc, s, ev, after, *n_after);
+			rewrite_block(rw, released_end, after, *n_after);
 			*n_after = 0;
 		} else {
-			block_pdu(dc, s, ev, NULL, 0);
+			rewrite_block(rw, released_end, NULL, 0);
 		}
 		break;
 	case POLICY_REPLACE_PDU:
 		with.data = d->pdu;
 		with.len = d->pdu_len;
 		with.cap = d->pdu_len;
-		block_pdu(dc, s, ev, &with, 1);
+		rewrite_block(rw, released_end, &with, 1);
 		break;
 	}
 }
@@ -400,16 +252,18 @@ static void apply_action(struct decider *dc, struct proto_session *s, const stru
 static void apply_policy(struct decider *dc, struct proto_session *s, const struct im_event *ev,
 			 const struct policy_decision *d)
 {
+	struct rewrite rw = { &dc->fx, dc->st, s, ev };
+	uint64_t end = ev->pdu_offset + ev->pdu_len;
 	struct bytebuf after, notices;
 	int n_after = 0, n_notices = 0;
 	size_t i;
 
 	bytebuf_init(&after);
 	bytebuf_init(&notices);
-	if (d->inject_after && encode_message(dc, s, ev, ev->dir, d->inject_after, &after))
+	if (d->inject_after && rewrite_message(&rw, ev->dir, d->inject_after, &after))
 		n_after++;
 	for (i = 0; i < d->n_notices; i++)
-		if (encode_message(dc, s, ev, IM_DIR_IN, d->notices[i], &notices))
+		if (rewrite_message(&rw, IM_DIR_IN, d->notices[i], &notices))
 			n_notices++;
 	/* Towards the local client the notices ride with this PDU. */
 	if (ev->dir == IM_DIR_IN && n_notices) {
@@ -420,10 +274,9 @@ static void apply_policy(struct decider *dc, struct proto_session *s, const stru
 		dc->st->notices_injected += (uint64_t)n_notices;
 		n_notices = 0;
 	}
-	apply_action(dc, s, ev, d, &after, &n_after);
+	apply_action(&rw, dc->fs->dir[ev->dir].released_end, d, &after, &n_after);
 	if (n_after)
-		add_edit(dc, ev->dir, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
-			 after.data, after.len, n_after);
+		rewrite_edit(&dc->fx, dc->st, ev->dir, end, end, after.data, after.len, n_after);
 	if (n_notices)
 		notify_client(dc, ev, &notices, n_notices);
 	bytebuf_free(&after);
@@ -470,7 +323,8 @@ static void place_notice(struct decider *dc, uint64_t flow_id, uint64_t offset, 
 
 	if (!dn || effects_edit_near(&dc->fx, IM_DIR_IN, offset, offset + len))
 		return;
-	add_edit(dc, IM_DIR_IN, offset + len, offset + len, dn->bytes, dn->len, dn->pdus);
+	rewrite_edit(&dc->fx, dc->st, IM_DIR_IN, offset + len, offset + len, dn->bytes, dn->len,
+		     dn->pdus);
 	dc->st->notices_injected += (uint64_t)dn->pdus;
 	notices_remove(dc->notices, dn); /* one insertion per point */
 }
@@ -496,6 +350,6 @@ void decide_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset
 	if (!bytebuf_append(&fixed, pdu, len))
 		dc->st->alloc_failures++;
 	else if (s->module->fixup_pdu(s, dir, fixed.data, len))
-		add_edit(dc, dir, offset, offset + len, fixed.data, len, 0);
+		rewrite_edit(&dc->fx, dc->st, dir, offset, offset + len, fixed.data, len, 0);
 	bytebuf_free(&fixed);
 }

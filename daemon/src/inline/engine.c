@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "inline/deliver.h"
 #include "inline/edits.h"
 #include "inline/origin.h"
+#include "inline/release.h"
 #include "inline/translate.h"
 #include "packet/tcp_edit.h"
 #include "route/route.h"
@@ -40,87 +42,7 @@ void engine_config_load(struct engine_config *ec, const struct imw_config *cfg)
 		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 }
 
-static struct origin_io origin_io(struct engine *e, struct engine_outq *out)
-{
-	struct origin_io io = { out, &e->scratch, &e->stats };
-
-	return io;
-}
-
-/* ---- verdicts ----------------------------------------------------------- */
-
-/* Send one packet on, translated (translate.h); the origin unit learns
- * from it when the queue told us its link. */
-static void forward(struct engine *e, struct flow_state *fs, enum im_dir dir, uint32_t id,
-		    const uint8_t *ip, const struct packet *pkt, bool gso, bool force_modified,
-		    const struct engine_packet_link *link, struct engine_outq *out)
-{
-	struct origin_io io = origin_io(e, out);
-	struct translation t;
-
-	if (translate_segment(&fs->dir[dir], &fs->dir[!dir], pkt, gso, force_modified, &e->payload,
-			      &t) < 0) {
-		e->stats.alloc_failures++;
-		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
-		return;
-	}
-	if (t.capped)
-		e->stats.segments_capped++;
-	if (link)
-		origin_learn(&fs->dir[dir], ip, pkt, t.seq, t.ack, t.payload_len, link);
-	if (!t.changed) {
-		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
-	} else if (t.emptied) {
-		/* Later segments carry the cumulative ack this one had. The
-		 * receiver never acknowledges bytes it never got: when nothing
-		 * else of the sender's follows, we do, or the sender resends
-		 * them forever. */
-		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
-		if (link)
-			origin_ack_deleted(fs, dir, &io);
-	} else if (translate_build(&t, ip, pkt, &e->scratch) < 0) {
-		e->stats.alloc_failures++;
-		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
-	} else {
-		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT_MODIFIED, e->scratch.data,
-			     e->scratch.len);
-	}
-}
-
-/* Send on held packets of a direction, oldest first, while their bytes end
- * at or before upto and have been decoded (no hole before them); with
- * past_holes, also those still waiting behind a hole. */
-static void release_upto(struct engine *e, struct flow_state *fs, enum im_dir dir, uint64_t upto,
-			 bool past_holes, const struct engine_packet_link *link,
-			 struct engine_outq *out)
-{
-	struct flow_dir_state *d = &fs->dir[dir];
-	const struct reasm *r = &fs->flow->reasm[dir];
-	uint64_t decoded_end = past_holes || !r->started ? UINT64_MAX : r->offset;
-	struct held_packet *h;
-
-	while ((h = hold_pop(&d->held, &e->held, upto, decoded_end))) {
-		forward(e, fs, dir, h->id, h->data, &h->pkt, h->gso, false, link, out);
-		if (h->in_end > d->released_end)
-			d->released_end = h->in_end;
-		hold_free(h);
-	}
-}
-
-static void release_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
-			const struct engine_packet_link *link, struct engine_outq *out)
-{
-	release_upto(e, fs, dir, UINT64_MAX, true, link, out);
-}
-
-static void hold_list_update(struct engine *e, struct flow_state *fs)
-{
-	if (fs->dir[0].held.n || fs->dir[1].held.n)
-		flow_list_add(&e->holding, fs, FLOW_LIST_HOLDING);
-	else
-		flow_list_remove(&e->holding, fs, FLOW_LIST_HOLDING);
-}
-
+/* Verdicts for held packets of flows the flow table let go of. */
 static void take_released(struct engine *e, struct engine_outq *out)
 {
 	if (e->released.n || e->released.n_orig)
@@ -168,7 +90,6 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
-	bytebuf_init(&e->reply);
 	return flow_table_init(&e->flows, &e->cfg.flow, decide_event, &e->decide);
 }
 
@@ -183,7 +104,6 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);
-	bytebuf_free(&e->reply);
 }
 
 void engine_set_table(struct engine *e, struct route_table *t)
@@ -240,20 +160,12 @@ static const uint8_t *clamp_syn(struct engine *e, struct flow_state *fs, enum im
 
 /* ---- effects ------------------------------------------------------------ */
 
-static void pdu_count_changed(struct flow_state *fs, enum im_dir dir, int delta)
-{
-	struct app_flow *app = fs->flow->app;
-
-	if (delta && app && app->session.module->pdu_count_changed)
-		app->session.module->pdu_count_changed(&app->session, dir, delta);
-}
-
 static void apply_edit(struct engine *e, struct flow_state *fs, const struct effect *ef)
 {
 	switch (edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len)) {
 	case EDIT_APPLIED:
 		e->stats.edits++;
-		pdu_count_changed(fs, ef->dir, ef->pdu_delta);
+		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
 		break;
 	case EDIT_REFUSED_COMMITTED:
 		e->stats.edits_refused_committed++;
@@ -267,8 +179,16 @@ static void apply_edit(struct engine *e, struct flow_state *fs, const struct eff
 	}
 }
 
+/* PDUs the packet's events asked to send to its flow's client (receipts,
+ * notices), gathered so they leave in one range of our own segments. */
+struct reply {
+	struct bytebuf bytes;
+	int pdus;
+};
+
 /* What deciding the packet's events asked for (effects.h), in order. */
-static void apply_effects(struct engine *e, struct flow_state *fs, struct effects *fx)
+static void apply_effects(struct engine *e, struct flow_state *fs, struct effects *fx,
+			  struct reply *reply)
 {
 	size_t i;
 
@@ -283,8 +203,8 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 			router_post_reserved(e->cfg.router, ef->worker, ef->flow_id, &ef->ev);
 			break;
 		case EFFECT_REPLY:
-			if (bytebuf_append(&e->reply, ef->bytes, ef->len))
-				e->n_reply += ef->pdus;
+			if (bytebuf_append(&reply->bytes, ef->bytes, ef->len))
+				reply->pdus += ef->pdus;
 			else
 				e->stats.alloc_failures++;
 			break;
@@ -299,40 +219,17 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 	effects_clear(fx);
 }
 
-/* PDUs for fs's client in segments of our own (origin.h): 1 sent, 0 they
- * wait for the next PDU towards the client (notices.h), -1 lost. */
-static int send_to_client(struct engine *e, struct flow_state *fs, const uint8_t *bytes,
-			  size_t len, int pdus, double now, struct engine_outq *out)
-{
-	struct origin_io io = origin_io(e, out);
-
-	switch (origin_send(fs, IM_DIR_IN, bytes, len, now, &io)) {
-	case ORIGIN_SENT:
-		if (len) {
-			pdu_count_changed(fs, IM_DIR_IN, pdus);
-			sessions_track(&e->sessions, fs);
-		}
-		return 1;
-	case ORIGIN_BUSY:
-		notices_defer(&e->notices, fs->flow->id, bytes, len, pdus, &e->stats);
-		return 0;
-	case ORIGIN_LOST:
-		break;
-	}
-	return -1;
-}
-
 /* Receipts and notices the packet's events asked for. */
-static void send_replies(struct engine *e, struct flow_state *fs, double now,
+static void send_replies(struct engine *e, struct flow_state *fs, struct reply *reply, double now,
 			 struct engine_outq *out)
 {
-	if (!e->n_reply)
-		return;
-	sessions_track(&e->sessions, fs);
-	if (send_to_client(e, fs, e->reply.data, e->reply.len, e->n_reply, now, out) < 0)
-		e->stats.notices_dropped += (uint64_t)e->n_reply; /* the flow ended */
-	bytebuf_clear(&e->reply);
-	e->n_reply = 0;
+	if (reply->pdus) {
+		sessions_track(&e->sessions, fs);
+		if (deliver_to_client(e, fs, reply->bytes.data, reply->bytes.len, reply->pdus, now,
+				      out) < 0)
+			e->stats.notices_dropped += (uint64_t)reply->pdus; /* the flow ended */
+	}
+	bytebuf_free(&reply->bytes);
 }
 
 /* ---- one packet --------------------------------------------------------- */
@@ -374,7 +271,7 @@ static void place_segment(struct flow_state *fs, enum im_dir dir, const struct p
  * input (what senders sent): its ack is mapped back first, or an edit
  * that grew the stream would look like lost data. */
 static bool feed(struct engine *e, struct flow_state *fs, enum im_dir dir,
-		 const struct packet *pkt, bool can_send)
+		 const struct packet *pkt, bool can_send, struct reply *reply)
 {
 	struct packet fed = *pkt;
 	bool closing;
@@ -383,7 +280,7 @@ static bool feed(struct engine *e, struct flow_state *fs, enum im_dir dir,
 		fed.ack = translate_ack_to_input(&fs->dir[!dir], pkt->ack);
 	decide_begin(&e->decide, fs, can_send);
 	closing = flow_table_feed(&e->flows, fs->flow, dir, &fed);
-	apply_effects(e, fs, decide_end(&e->decide));
+	apply_effects(e, fs, decide_end(&e->decide), reply);
 	return closing;
 }
 
@@ -463,6 +360,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	struct flow_dir_state *d = &fs->dir[dir];
 	uint32_t data_seq = pkt->seq + ((pkt->tcp_flags & TCP_FLAG_SYN) ? 1 : 0);
 	struct held_packet *cur = NULL;
+	struct reply reply = { { NULL, 0, 0 }, 0 };
 	struct segment sg;
 	bool closing;
 
@@ -484,7 +382,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	 * and then), so edits before it stay possible. */
 	if (cur)
 		hold_insert(&d->held, cur);
-	closing = feed(e, fs, dir, pkt, in->link != NULL);
+	closing = feed(e, fs, dir, pkt, in->link != NULL, &reply);
 	note_ack(e, fs, dir, pkt);
 	if (cur) {
 		if (sg.ahead)
@@ -500,12 +398,13 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	} else {
 		if (pkt->payload_len && sg.end <= sg.in_next)
 			e->stats.retransmissions_rebuilt++;
-		forward(e, fs, dir, in->id, in->data, pkt, in->gso, in->clamped, in->link, out);
+		release_forward(e, fs, dir, in->id, in->data, pkt, in->gso, in->clamped, in->link,
+				out);
 	}
 	hold_list_update(e, fs);
 	if (e->decide.routing)
 		sessions_sync(&e->sessions, fs, e->cfg.router, e->cfg.worker, &e->stats);
-	send_replies(e, fs, now, out);
+	send_replies(e, fs, &reply, now, out);
 	/* A connection we edited still needs its translation after both FINs:
 	 * the last ACK and any retransmitted FIN carry numbers of the edited
 	 * stream. It stays until it idles out (or a new SYN reuses its
@@ -571,7 +470,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 
 void engine_tick(struct engine *e, double now, struct engine_outq *out)
 {
-	struct origin_io io = origin_io(e, out);
+	struct origin_io io = engine_origin_io(e, out);
 	struct flow_state *fs, *next;
 	uint64_t upto;
 	int dir;
@@ -595,80 +494,3 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	take_released(e, out);
 }
 
-/* A message for one of our sessions, encoded by its module and sent
- * towards its client; logged with what became of it. */
-static void deliver(struct engine *e, struct route_delivery *dv, double now,
-		    struct engine_outq *out)
-{
-	struct flow_state *fs = sessions_find(&e->sessions, dv->flow_id);
-	struct im_event *ev = &dv->ev;
-	struct proto_session *s;
-	struct bytebuf pdu;
-	int rc = -1;
-
-	bytebuf_init(&pdu);
-	if (fs && fs->flow->app) {
-		s = &fs->flow->app->session;
-		ev->flow_id = fs->flow->id;
-		ev->proto = s->module->id;
-		if (!event_set_str(&ev->client, s->client))
-			e->stats.alloc_failures++;
-		if (s->module->encode && s->module->encode(s, IM_DIR_IN, ev, NULL, 0, &pdu) == 0 &&
-		    pdu.len)
-			rc = send_to_client(e, fs, pdu.data, pdu.len, 1, now, out);
-	}
-	if (rc < 0) {
-		e->stats.deliveries_lost++;
-		ev->route = route_outcome_name(ROUTE_DROPPED);
-		ev->filtered = true;
-	} else {
-		e->stats.deliveries++;
-		if (rc == 0) {
-			e->stats.deliveries_delayed++;
-			if (ev->route == route_outcome_name(ROUTE_LOCAL))
-				ev->route = route_outcome_name(ROUTE_DELAYED);
-		}
-	}
-	bytebuf_free(&pdu);
-	if (e->log)
-		e->log(e->log_arg, ev);
-}
-
-void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
-{
-	struct route_delivery *v;
-	size_t n, i;
-
-	if (!e->decide.routing)
-		return;
-	v = router_take(e->cfg.router, e->cfg.worker, &n);
-	for (i = 0; i < n; i++) {
-		deliver(e, &v[i], now, out);
-		event_free(&v[i].ev);
-	}
-	free(v);
-}
-
-void engine_release_all(struct engine *e, struct engine_outq *out)
-{
-	struct flow_state *fs, *next;
-
-	for (fs = e->holding.head; fs; fs = next) {
-		next = fs->link[FLOW_LIST_HOLDING].next;
-		release_dir(e, fs, IM_DIR_OUT, NULL, out);
-		release_dir(e, fs, IM_DIR_IN, NULL, out);
-		hold_list_update(e, fs);
-	}
-}
-
-bool engine_lowest_held_id(const struct engine *e, uint32_t *id)
-{
-	const struct flow_state *fs;
-	bool any = false;
-
-	for (fs = e->holding.head; fs; fs = fs->link[FLOW_LIST_HOLDING].next) {
-		any = hold_lowest_id(&fs->dir[0].held, any, id);
-		any = hold_lowest_id(&fs->dir[1].held, any, id);
-	}
-	return any;
-}

@@ -89,8 +89,6 @@ struct engine {
 	struct bytebuf scratch; /* the packet being built */
 	struct bytebuf payload; /* a rebuilt payload */
 	struct bytebuf syn;     /* a SYN with its MSS clamped */
-	struct bytebuf reply;   /* PDUs for the client of the packet's flow */
-	int n_reply;
 };
 
 /* log receives every event (after policy, with the original text, as

@@ -103,3 +103,11 @@ void flow_state_adopt(struct flow_state *fs, enum im_dir dir, const struct packe
 		o->map.base_delta = delta[!dir];
 	}
 }
+
+void flow_state_pdus_changed(struct flow_state *fs, enum im_dir dir, int delta)
+{
+	struct app_flow *app = fs->flow->app;
+
+	if (delta && app && app->session.module->pdu_count_changed)
+		app->session.module->pdu_count_changed(&app->session, dir, delta);
+}

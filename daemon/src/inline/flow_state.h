@@ -174,6 +174,11 @@ void flow_dir_start(struct flow_dir_state *d, uint32_t first_data_seq);
  * the kernel, so only the super-packet's own bound applies. */
 size_t flow_dir_segment_limit(const struct flow_dir_state *d, const struct packet *pkt, bool gso);
 
+/* delta whole PDUs were inserted (+) into or deleted (-) from direction
+ * dir: the flow's protocol module renumbers what follows (OSCAR FLAP
+ * sequence numbers), when it counts PDUs. */
+void flow_state_pdus_changed(struct flow_state *fs, enum im_dir dir, int delta);
+
 /* Take over the offsets (output minus input) a predecessor published for
  * this flow, by direction of travel, from its first packet pkt of dir
  * (data_seq: pkt's first data seq): both directions then translate exactly

@@ -22,7 +22,8 @@ static uint32_t map_sack_edge(void *arg, uint32_t edge, bool left)
 	if (!seq_after(edge, t->sack_ack))
 		return t->sack_mapped_ack;
 	out = seqmap_out_offset(m, edge);
-	return seqmap_seq_of(m, left ? seqmap_in_of_out_left(m, out) : seqmap_in_of_out_right(m, out));
+	return seqmap_seq_of(m, left ? seqmap_in_of_out_left(m, out)
+				     : seqmap_in_of_out_right(m, out));
 }
 
 /* The payload of pkt as its direction's edits make it; t->seq follows. */
