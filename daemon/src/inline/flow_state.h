@@ -29,6 +29,13 @@
  *              so they are always released before a hand-over), list
  *              links of the engine, and what the router was told.
  *
+ * Not here, and needed by a successor that keeps decoding rather than
+ * only translating: the flow table's reassembly position and the app
+ * layer's framing state (struct flow), and protocol state that edits
+ * changed (the FLAP sequence shift OSCAR and TOC apply after a PDU was
+ * inserted or deleted, kept in the module's session). Notices waiting for
+ * a PDU (notices.h) are keyed by this process's flow ids.
+ *
  * Offsets are 64-bit stream offsets of one direction, in input space
  * (what the sender sent) or output space (what the receiver sees); the
  * sequence map converts between them (seqmap/seqmap.h). */
