@@ -18,6 +18,7 @@ struct route_handler {
 struct route_table {
 	atomic_int refs;
 	struct policy *policy;
+	bool may_edit; /* the policy can change something (asked for every PDU) */
 	struct route_handler *v; /* sorted by stage, then position */
 	size_t n;
 	size_t first[ROUTE_STAGE_POST + 2]; /* where each stage begins; [POST + 1] = n */
@@ -48,6 +49,7 @@ struct route_table *route_table_new(struct policy *p)
 		return NULL;
 	atomic_init(&t->refs, 1);
 	t->policy = policy_ref(p);
+	t->may_edit = p && !policy_is_empty(p);
 	return t;
 }
 
@@ -142,7 +144,7 @@ void route_ctx_free(struct route_ctx *ctx)
 
 bool route_table_may_edit(const struct route_table *t)
 {
-	return t && t->policy && !policy_is_empty(t->policy);
+	return t && t->may_edit;
 }
 
 static const char *stage_name(enum route_stage s)
