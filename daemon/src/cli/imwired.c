@@ -19,6 +19,7 @@
 #include "classifier/classifier.h"
 #include "config/config.h"
 #include "pipeline/pipeline.h"
+#include "proto/proto.h"
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
 #include "util/privileges.h"
@@ -362,6 +363,10 @@ int main(int argc, char **argv)
 	int status;
 	size_t i;
 
+	if (proto_registry_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwired: %s\n", err);
+		return 1;
+	}
 	status = parse_args(argc, argv, &o);
 	if (status)
 		return status < 0 ? 0 : status;

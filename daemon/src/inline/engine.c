@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "config/config_flow.h"
 #include "inline/deliver.h"
 #include "inline/edits.h"
 #include "inline/origin.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "config/config_flow.h"
 #include "pipeline/pipeline.h"
 
 struct tap_ctx {
