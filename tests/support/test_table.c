@@ -26,6 +26,25 @@ struct route_table *test_table(const char *config_text, struct router *r)
 	return t;
 }
 
+struct policy_decision test_decide(struct policy *p, const struct im_event *ev)
+{
+	struct route_table *t = route_table_build(p, NULL);
+	struct route_ctx ctx;
+	struct policy_decision d;
+
+	policy_decision_init(&d);
+	if (!t) {
+		fprintf(stderr, "  test_decide: out of memory\n");
+		return d;
+	}
+	route_table_run(t, 0, ev, &ctx);
+	d = ctx.decision;
+	policy_decision_init(&ctx.decision);
+	route_ctx_free(&ctx);
+	route_table_unref(t);
+	return d;
+}
+
 static bool inject_after(void *arg, struct route_ctx *ctx)
 {
 	const struct test_inject_rule *rule = arg;

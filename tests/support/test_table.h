@@ -15,6 +15,11 @@ struct router;
  * reason on stderr) when the text is wrong or memory is out. */
 struct route_table *test_table(const char *config_text, struct router *r);
 
+/* The decision p's handlers make for ev, as the table every mode runs
+ * makes it (no router: nothing is routed); free with
+ * policy_decision_free. */
+struct policy_decision test_decide(struct policy *p, const struct im_event *ev);
+
 /* Every message whose text contains word gets a message with text after
  * it, same direction and conversation (pre-routing 400, "test:inject").
  * rule must outlive the table. -1 when out of memory. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "route/route.h"
 #include "route/router.h"
 #include "replay/replay.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -32,10 +34,13 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] FILE...\n"
+		"       [--stats FILE.json] [--separate] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
+		"      be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
+		"      mix link types (mergecap); the files are one capture unless\n"
+		"      --separate reads each as unrelated (no flow spans two)\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
@@ -59,6 +64,7 @@ static void usage(FILE *out)
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static void warn_to_stderr(const char *msg)
@@ -201,6 +207,25 @@ static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
 
+	if (st->unsupported_link) {
+		if (st->first_unsupported_dlt < 0)
+			fprintf(stderr,
+				"imwire: %s: %llu packets of interfaces whose description could "
+				"not be read, skipped\n",
+				src->path, (unsigned long long)st->unsupported_link);
+		else
+			fprintf(stderr,
+				"imwire: %s: %llu packets of unsupported link types skipped (first: "
+				"%d, %s)\n",
+				src->path, (unsigned long long)st->unsupported_link,
+				st->first_unsupported_dlt,
+				packet_linktype_name(st->first_unsupported_dlt));
+	}
+	if (src->pcapng && src->ng.bad_blocks)
+		fprintf(stderr, "imwire: %s: %llu damaged pcapng blocks skipped (first: %s at byte %llu)\n",
+			src->path, (unsigned long long)src->ng.bad_blocks, src->ng.first_bad_block,
+			(unsigned long long)src->ng.first_bad_block_at);
+
 	if (st->malformed)
 		fprintf(stderr,
 			"imwire: %s: %llu malformed frames skipped (first: packet %llu, %s)\n",
@@ -218,6 +243,7 @@ struct read_opts {
 	const char *config_path;
 	const char *stats_path;
 	bool quiet;
+	bool separate; /* each file its own capture: no flow spans two */
 };
 
 /* 0, or the exit status to leave with (0 after --help). */
@@ -229,10 +255,11 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "separate", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, i, n_stdin = 0;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
@@ -253,6 +280,9 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 		case 'q':
 			o->quiet = true;
 			break;
+		case 'S':
+			o->separate = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -270,6 +300,12 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 	if (optind >= argc) {
 		fprintf(stderr, "imwire: read: no capture file given\n");
 		usage(stderr);
+		return 2;
+	}
+	for (i = optind; i < argc; i++)
+		n_stdin += strcmp(argv[i], "-") == 0;
+	if (n_stdin > 1) {
+		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
 	return 0;
@@ -325,13 +361,11 @@ static void progress_start(struct progress *pr, char **files, int n, bool quiet)
 	pr->enabled = isatty(STDERR_FILENO) && !quiet;
 	pr->start = now_seconds();
 	for (i = 0; i < n; i++) {
-		FILE *f = fopen(files[i], "rb");
+		struct stat st;
 
-		if (f) {
-			if (fseek(f, 0, SEEK_END) == 0)
-				pr->total_bytes += ftell(f);
-			fclose(f);
-		}
+		/* A pipe's length is unknown: the bar counts what is known. */
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr->total_bytes += (long long)st.st_size;
 	}
 	if (pr->total_bytes < PROGRESS_MIN_FILE_BYTES)
 		pr->enabled = false;
@@ -420,8 +454,11 @@ static int cmd_read(int argc, char **argv)
 	if (read_setup(&o, &cfg, &rs, &pl) < 0)
 		return 1;
 	progress_start(&pr, argv + optind, argc - optind, o.quiet);
-	for (i = optind; i < argc; i++)
+	for (i = optind; i < argc; i++) {
 		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);
+		if (o.separate)
+			pipeline_end_capture(&pl);
+	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
 	status |= read_report(&o, &pl, argc - optind, total_packets);
@@ -544,28 +581,44 @@ static int cmd_proto(int argc, char **argv)
 	return 0;
 }
 
+static void report_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: error: %s\n", msg);
+}
+
+/* Every problem of the file and of what it names, not only the first:
+ * each line is read, each list and database opened, and each problem
+ * said; then the table every event runs through. */
 static int cmd_check_config(int argc, char **argv)
 {
+	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
 	struct route_setup rs;
-	char err[1024], *table;
-	int rc;
+	char *table;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imwire check-config FILE\n");
 		return 2;
 	}
 	config_init(&cfg);
-	memset(&rs, 0, sizeof(rs));
-	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
+	config_load_report(&cfg, argv[1], &r);
 	/* The lists, rules, address map and bots it names must load too (the
-	 * database is only opened, never created or written). */
-	if (rc == 0)
-		rc = route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
+	 * databases are only opened, never created or written), whatever the
+	 * file's own state. */
+	route_setup_load_report(&rs, &cfg, POLICY_DRY_RUN, 1, &r);
+	if (r.errors) {
+		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
+			r.warnings);
 	} else {
-		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
+		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
 		if ((table = route_table_describe(rs.table)))
 			printf("%s", table);
@@ -573,7 +626,7 @@ static int cmd_check_config(int argc, char **argv)
 	}
 	route_setup_free(&rs);
 	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	return r.errors ? 1 : 0;
 }
 
 static void replay_event(void *arg, const struct im_event *ev)
@@ -701,6 +754,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (review_cli_handles(argv[1]))
+		return review_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)

@@ -51,6 +51,13 @@ static void log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A key of IMSpector's that means nothing inline, a responder table left
+ * alone: the daemon starts, and says what it does instead. */
+static void log_config_warning(const char *msg)
+{
+	log_msg(LOG_WARNING, "warning: %s", msg);
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -371,7 +378,7 @@ int main(int argc, char **argv)
 	if (status)
 		return status < 0 ? 0 : status;
 	if (runtime_load(&rt, o.config_path, o.config_given, o.tap ? 1 : o.last - o.first + 1,
-			 log_msg, err, sizeof(err)) < 0) {
+			 log_msg, log_config_warning, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}

@@ -260,11 +260,18 @@ static void apply_policy(struct decider *dc, struct proto_session *s, const stru
 
 	bytebuf_init(&after);
 	bytebuf_init(&notices);
-	if (d->inject_after && rewrite_message(&rw, ev->dir, d->inject_after, &after))
+	if (d->inject_after && rewrite_message(&rw, ev->dir, d->inject_after, NULL, &after))
 		n_after++;
 	for (i = 0; i < d->n_notices; i++)
-		if (rewrite_message(&rw, IM_DIR_IN, d->notices[i], &notices))
+		if (rewrite_message(&rw, IM_DIR_IN, d->notices[i], d, &notices))
 			n_notices++;
+	/* Towards the remote party: after this PDU, which is outgoing. */
+	for (i = 0; ev->dir == IM_DIR_OUT && i < d->n_remote_notices; i++) {
+		if (rewrite_message(&rw, IM_DIR_OUT, d->remote_notices[i], d, &after)) {
+			n_after++;
+			dc->st->notices_injected++;
+		}
+	}
 	/* Towards the local client the notices ride with this PDU. */
 	if (ev->dir == IM_DIR_IN && n_notices) {
 		if (!bytebuf_append(&after, notices.data, notices.len))

@@ -51,7 +51,7 @@ void rewrite_text(const struct rewrite *rw, const char *new_text)
 /* A new message PDU built by the module from the neutral fields, appended
  * to out; false when the module cannot build one. */
 bool rewrite_message(const struct rewrite *rw, enum im_dir dir, const char *text,
-		     struct bytebuf *out)
+		     const struct policy_decision *notice, struct bytebuf *out)
 {
 	struct proto_session *s = rw->s;
 	const struct im_event *ev = rw->ev;
@@ -69,7 +69,10 @@ bool rewrite_message(const struct rewrite *rw, enum im_dir dir, const char *text
 	}
 	msg.dir = dir;
 	msg.kind = IM_KIND_MESSAGE;
+	msg.notice = notice != NULL;
 	ok = event_set_str(&msg.text, text) &&
+	     (!notice || !notice->notice_from ||
+	      event_set_str(&msg.notice_from, notice->notice_from)) &&
 	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
 	if (!ok) {
 		out->len = mark;

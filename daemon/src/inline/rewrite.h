@@ -13,6 +13,7 @@
 #include "event/event.h"
 #include "inline/counters.h"
 #include "inline/effects.h"
+#include "policy/policy.h"
 #include "proto/proto.h"
 #include "util/bytebuf.h"
 
@@ -31,9 +32,11 @@ void rewrite_edit(struct effects *fx, struct engine_stats *st, enum im_dir dir, 
 void rewrite_text(const struct rewrite *rw, const char *new_text);
 
 /* A new message PDU with text in direction dir appended to out, built from
- * the event's neutral fields; false when the module cannot build one. */
+ * the event's neutral fields; false when the module cannot build one.
+ * With notice (the decision it comes from), a system notice
+ * (im_event.notice), from the decision's notice_from when it names one. */
 bool rewrite_message(const struct rewrite *rw, enum im_dir dir, const char *text,
-		     struct bytebuf *out);
+		     const struct policy_decision *notice, struct bytebuf *out);
 
 /* The PDU goes (replacement, pdus whole PDUs, takes its place) when none
  * of it is before released_end; else its text is blanked. */

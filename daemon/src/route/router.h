@@ -89,7 +89,13 @@ struct route_setup {
 	struct route_table *table;
 };
 
-/* -1 with "FILE:LINE: reason" in err (nothing is left to free then). */
+/* -1 after every problem of the policy's lists and databases, the
+ * address map and the bots went to r, with its warnings (nothing is left
+ * to free then). */
+int route_setup_load_report(struct route_setup *rs, const struct imw_config *cfg,
+			    enum policy_mode mode, unsigned n_workers, struct config_report *r);
+/* The same, with the first error as "FILE:LINE: reason" in err and the
+ * warnings dropped. */
 int route_setup_load(struct route_setup *rs, const struct imw_config *cfg, enum policy_mode mode,
 		     unsigned n_workers, char *err, size_t err_size);
 void route_setup_free(struct route_setup *rs);

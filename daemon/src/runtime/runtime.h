@@ -39,6 +39,9 @@ struct runtime {
 	 * worker sends through them with its own counters. */
 	struct egress egress;
 	runtime_log_fn log;
+	/* What the configuration and the lists it names warn of (keys that do
+	 * nothing inline, a table left alone), at start and on reloads. */
+	config_warn_fn warn;
 	/* Where every event goes (the sinks); thread-safe. */
 	proto_emit_fn write_event;
 	void *write_arg;
@@ -48,9 +51,10 @@ struct runtime {
 };
 
 /* Loads path (a missing file is the defaults unless required) and builds
- * what decides events for n_workers. -1 with the reason in err. */
+ * what decides events for n_workers; warnings go to warn. -1 with the
+ * first problem in err. */
 int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n_workers,
-		 runtime_log_fn log, char *err, size_t err_size);
+		 runtime_log_fn log, config_warn_fn warn, char *err, size_t err_size);
 void runtime_free(struct runtime *rt);
 
 /* The set-up that needs root, before privileges are dropped: the

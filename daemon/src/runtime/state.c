@@ -13,23 +13,28 @@
 #include "stats/stats_file.h"
 
 int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n_workers,
-		 runtime_log_fn log, char *err, size_t err_size)
+		 runtime_log_fn log, config_warn_fn warn, char *err, size_t err_size)
 {
+	struct config_first_error fe;
+	struct config_report r;
+
 	memset(rt, 0, sizeof(*rt));
 	pthread_mutex_init(&rt->lock, NULL);
 	rt->heartbeat_fd = -1;
 	rt->publish.flows_fd = -1;
 	rt->path = path;
 	rt->log = log;
+	rt->warn = warn;
 	egress_init(&rt->egress);
 	config_init(&rt->cfg);
-	if (config_load(&rt->cfg, path, err, err_size, NULL) < 0) {
+	if (config_load(&rt->cfg, path, err, err_size, warn) < 0) {
 		if (required || access(path, F_OK) == 0)
 			return -1;
 		config_free(&rt->cfg);
 		config_init(&rt->cfg); /* no default config file: defaults */
 	}
-	return route_setup_load(&rt->setup, &rt->cfg, POLICY_LIVE, n_workers, err, err_size);
+	config_report_first_error(&r, &fe, err, err_size, warn);
+	return route_setup_load_report(&rt->setup, &rt->cfg, POLICY_LIVE, n_workers, &r);
 }
 
 void runtime_free(struct runtime *rt)
@@ -75,11 +80,14 @@ void runtime_reload(struct runtime *rt)
 	struct imw_config fresh;
 	struct policy *policy = NULL, *replaced;
 	struct route_table *table = NULL, *old_table;
+	struct config_first_error fe;
+	struct config_report r;
 	char err[512];
 
 	config_init(&fresh);
+	config_report_first_error(&r, &fe, err, sizeof(err), rt->warn);
 	if (config_load(&fresh, rt->path, err, sizeof(err), NULL) < 0 ||
-	    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err))) ||
+	    !(policy = policy_new_report(&fresh, POLICY_LIVE, &r)) ||
 	    !(table = route_table_build(policy, rt->setup.router)) ||
 	    router_reload(rt->setup.router, &fresh, err, sizeof(err)) < 0) {
 		if (policy && !table)
