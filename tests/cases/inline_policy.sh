@@ -207,10 +207,13 @@ expectline PRIVMSG bob :done
 send :bob!b@h PRIVMSG alice :end
 close
 EOF
+# NICK and the first message go in one segment: otherwise the server's
+# ack of NICK may pass the bridge before the message (under load it
+# does), imwired then knows enough to send towards the client at once, and
+# the notice comes before "one" instead of after it.
 cat >"$tmp/notice.client" <<EOF
 nodelay on
-send NICK alice
-send PRIVMSG bob :hi bob
+send NICK alice\r\nPRIVMSG bob :hi bob
 expectline :bob!b@h PRIVMSG alice :one
 send PRIVMSG bob :forbidden thing
 send PRIVMSG bob :forbidden again
