@@ -68,6 +68,50 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	return true;
 }
 
+/* Every owned string field of an event, for the packed copy. */
+#define EVENT_STRINGS 9
+
+static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
+{
+	f[0] = &ev->local;
+	f[1] = &ev->remote;
+	f[2] = &ev->client;
+	f[3] = &ev->remote_address;
+	f[4] = &ev->route_to;
+	f[5] = &ev->text;
+	f[6] = &ev->file_name;
+	f[7] = &ev->remote_name;
+	f[8] = &ev->notice_from;
+}
+
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+{
+	char **to[EVENT_STRINGS];
+	size_t len[EVENT_STRINGS], total = 0, i;
+	char *p;
+
+	*dst = *src;
+	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
+	string_fields(dst, to);
+	for (i = 0; i < EVENT_STRINGS; i++) {
+		len[i] = *to[i] ? strlen(*to[i]) + 1 : 0;
+		total += len[i];
+	}
+	*block = p = malloc(total ? total : 1);
+	if (!p) {
+		event_init(dst);
+		return false;
+	}
+	for (i = 0; i < EVENT_STRINGS; i++) {
+		if (!len[i])
+			continue;
+		memcpy(p, *to[i], len[i]);
+		*to[i] = p;
+		p += len[i];
+	}
+	return true;
+}
+
 static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_MESSAGE] = "message",
 	[IM_KIND_TYPING] = "typing",
