@@ -48,7 +48,7 @@ void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow
 		exit(2);
 	}
 	h->cfg.enabled[m->id] = true; /* also a module without a table row (id 0) */
-	h->ctx = (struct app_context){ &h->cfg, &h->stats, NULL, collect, &h->c };
+	h->ctx = (struct app_context){ &h->cfg, &h->stats, { NULL, collect, &h->c } };
 	h->af = app_flow_new(&h->ctx, flow_id, client, m->info->n_ports ? m->info->ports[0] : 0);
 	if (!h->af || !app_flow_decode_as(h->af, m)) {
 		fprintf(stderr, "harness: cannot start a %s flow\n", m->info->name);

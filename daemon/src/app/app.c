@@ -55,7 +55,7 @@ struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 		return NULL;
 	}
 	af->ctx = ctx;
-	af->flow_id = flow_id;
+	af->session.flow_id = flow_id;
 	af->server_port = server_port;
 	af->state = APP_DETECTING;
 	return af;
@@ -159,22 +159,15 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 	return false;
 }
 
-static void emit_through(void *arg, const struct im_event *ev)
-{
-	struct app_flow *af = arg;
-
-	af->ctx->emit(af->ctx->emit_arg, ev);
-}
-
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
-	if (proto_session_init(&af->session, m, af->flow_id, af->client, emit_through, af) < 0) {
+	if (proto_session_init(&af->session, m, af->session.flow_id, af->client, &af->ctx->host) <
+	    0) {
 		af->ctx->stats->alloc_failures++;
 		return false;
 	}
 	af->session.log_typing = af->ctx->cfg->log_typing;
 	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
-	af->session.directory = af->ctx->directory;
 	af->state = APP_DECODING;
 	/* the session has its own copy now, and no other session comes */
 	free(af->client);
@@ -204,7 +197,7 @@ static bool tunnel_step(struct app_flow *af)
 	uint16_t port = 0;
 	unsigned status = 0;
 
-	switch (af->tunnel) {
+	switch ((enum app_tunnel)af->tunnel) {
 	case APP_TUNNEL_UNKNOWN:
 		if (!dir_pending(out)) {
 			if (dir_pending(in))

@@ -88,17 +88,17 @@ struct app_dir {
 struct app_context {
 	const struct app_config *cfg;
 	struct app_stats *stats;
-	struct proto_directory *directory;
-	proto_emit_fn emit;
-	void *emit_arg;
+	struct proto_host host; /* every session refers to it */
 };
 
+/* An idle IM flow is paid in these (issue 23: 512 bytes a flow, all
+ * included): small fields packed, the flow's id kept once (the
+ * session's, set before a session starts too). */
 struct app_flow {
 	const struct app_context *ctx;
-	enum app_state state;
-	uint64_t flow_id;
+	uint8_t state;        /* enum app_state */
+	uint8_t tunnel;       /* enum app_tunnel */
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
-	enum app_tunnel tunnel;
 	char *client; /* until a session starts (it keeps its own) */
 	struct app_dir dir[2];
 	struct proto_session session;

@@ -105,8 +105,8 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
 	init_reasm_contexts(t);
-	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app, &t->directory, emit,
-					   emit_arg };
+	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app,
+					   { &t->directory, emit, emit_arg } };
 	return 0;
 }
 

@@ -113,15 +113,33 @@ struct proto_module {
 			     const uint8_t *orig, size_t orig_len, struct bytebuf *out);
 };
 
+/* A session's own counts (tests and debugging read them; the totals
+ * that statistics show are the app layer's and the sinks'). */
 struct proto_session_stats {
-	uint64_t pdus;
-	uint64_t malformed;
-	uint64_t events;
+	uint32_t pdus;
+	uint32_t malformed;
+	uint32_t events;
+};
+
+/* What the sessions of one flow table share, set up by their owner (the
+ * app layer's context) and referenced by each session: where events go,
+ * and the directory (may be NULL) of what one connection of a user learnt
+ * that another needs, and of the strings they hold alike. */
+struct proto_host {
+	struct proto_directory *directory;
+	proto_emit_fn emit;
+	void *emit_arg;
 };
 
 struct proto_session {
 	const struct proto_module *module;
-	void *state; /* module-private */
+	/* Module-private: what session_init made, or, for a module whose
+	 * state fits here (IRC's flags), the state itself, zeroed by
+	 * proto_session_init: an idle session then allocates none. */
+	union {
+		void *state;
+		unsigned char state_inline[sizeof(void *)];
+	};
 	uint64_t flow_id;
 	char *client;   /* "ip:port" of the local client, owned */
 	char *local_id; /* owned; NULL until the protocol reveals it */
@@ -150,12 +168,9 @@ struct proto_session {
 	 * off features that count PDUs end to end (XMPP stream management),
 	 * which such edits would break. */
 	bool edits_possible;
-	/* Shared by the sessions of one worker (may be NULL): what one
-	 * connection of a user learnt that another needs, and the strings
-	 * they hold alike. Set before the first PDU, never changed after. */
-	struct proto_directory *directory;
-	proto_emit_fn emit;
-	void *emit_arg;
+	/* Shared by the sessions of one table (may be NULL: no events, no
+	 * directory). Set at proto_session_init, never changed after. */
+	const struct proto_host *host;
 	struct proto_session_stats stats;
 	const char *last_error; /* static string: the last malformed reason */
 };
@@ -180,8 +195,15 @@ int proto_module_check(const struct proto_module *m, char *err, size_t err_size)
  * mains refuse to start when it fails. */
 int proto_registry_check(char *err, size_t err_size);
 
+/* host is referenced (may be NULL): it must outlive the session. */
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
-		       const char *client, proto_emit_fn emit, void *emit_arg);
+		       const char *client, const struct proto_host *host);
+
+/* The directory the session's table shares, NULL when there is none. */
+static inline struct proto_directory *proto_session_directory(const struct proto_session *s)
+{
+	return s->host ? s->host->directory : NULL;
+}
 void proto_session_free(struct proto_session *s);
 
 /* Set the local id (NICK, LOGN...); false on allocation failure. */

@@ -6,13 +6,12 @@
 #include "util/text.h"
 
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
-		       const char *client, proto_emit_fn emit, void *emit_arg)
+		       const char *client, const struct proto_host *host)
 {
 	memset(s, 0, sizeof(*s));
 	s->module = m;
 	s->flow_id = flow_id;
-	s->emit = emit;
-	s->emit_arg = emit_arg;
+	s->host = host;
 	s->log_typing = true;
 	s->client = text_dup(client ? client : "", client ? strlen(client) : 0);
 	if (!s->client)
@@ -27,15 +26,19 @@ int proto_session_init(struct proto_session *s, const struct proto_module *m, ui
 
 const char *proto_session_share(struct proto_session *s, const char *v, size_t n)
 {
-	return s->directory ? proto_directory_intern(s->directory, v, n) : text_dup(v, n);
+	struct proto_directory *dir = proto_session_directory(s);
+
+	return dir ? proto_directory_intern(dir, v, n) : text_dup(v, n);
 }
 
 void proto_session_unshare(struct proto_session *s, const char *v)
 {
+	struct proto_directory *dir = proto_session_directory(s);
+
 	if (!v)
 		return;
-	if (s->directory)
-		proto_directory_release(s->directory, v);
+	if (dir)
+		proto_directory_release(dir, v);
 	else
 		free((char *)(uintptr_t)v);
 }
@@ -69,6 +72,7 @@ static size_t local_key(const struct proto_session *s, char *key, size_t cap)
 bool proto_session_set_local(struct proto_session *s, const char *id, size_t len)
 {
 	char *copy = text_dup(id, len), key[PROTO_DIRECTORY_KEY_MAX];
+	struct proto_directory *dir = proto_session_directory(s);
 	size_t key_len;
 
 	if (!copy)
@@ -78,9 +82,8 @@ bool proto_session_set_local(struct proto_session *s, const char *id, size_t len
 	/* Other connections of this client host (an MSN switchboard, an
 	 * OSCAR chat or file connection) picked up mid-stream, whose own
 	 * PDUs never name the user, can then say who it probably is. */
-	if (s->directory && copy[0] && (key_len = local_key(s, key, sizeof(key))) > 0)
-		proto_directory_put(s->directory, s->module->id, (const uint8_t *)key, key_len,
-				    copy);
+	if (dir && copy[0] && (key_len = local_key(s, key, sizeof(key))) > 0)
+		proto_directory_put(dir, s->module->id, (const uint8_t *)key, key_len, copy);
 	return true;
 }
 
@@ -128,18 +131,19 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 	 * this runs for every event. */
 	static const char empty[] = "";
 	char *const none = (char *)empty;
+	struct proto_directory *dir = proto_session_directory(s);
 	bool lent_local = !ev->local, lent_remote = !ev->remote, lent_client = !ev->client,
 	     lent_text = !ev->text;
 
 	/* Fill the session-wide fields last so a module may override them. */
-	if (!ev->local && !s->local_id && s->directory) {
+	if (!ev->local && !s->local_id && dir) {
 		/* Not named on this connection: the user another connection of
 		 * the same client host named, said to be inferred. */
 		char key[PROTO_DIRECTORY_KEY_MAX];
 		size_t key_len = local_key(s, key, sizeof(key));
-		const char *known = key_len ? proto_directory_get(s->directory, s->module->id,
-								  (const uint8_t *)key, key_len)
-					    : NULL;
+		const char *known =
+			key_len ? proto_directory_get(dir, s->module->id, (const uint8_t *)key, key_len)
+				: NULL;
 
 		if (known) {
 			ev->local = (char *)known;
@@ -156,8 +160,8 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 		ev->text = none;
 	if (ev->kind != IM_KIND_TYPING || s->log_typing) {
 		s->stats.events++;
-		if (s->emit)
-			s->emit(s->emit_arg, ev);
+		if (s->host && s->host->emit)
+			s->host->emit(s->host->emit_arg, ev);
 	}
 	if (lent_local)
 		ev->local = NULL;
