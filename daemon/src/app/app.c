@@ -89,6 +89,11 @@ void app_flow_free(struct app_flow *af)
 	free(af);
 }
 
+static bool dir_has(const struct app_flow *af, int dir, unsigned flag)
+{
+	return af->dir_flags[dir] & flag;
+}
+
 static size_t dir_pending(const struct app_dir *d)
 {
 	return d->buf ? d->buf->len - d->buf->head : 0;
@@ -359,12 +364,12 @@ static void detect(struct app_flow *af)
 		struct app_dir *ad = &af->dir[d];
 
 		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= cfg->detect_window))
-			ad->said_no = true;
+			af->dir_flags[d] |= APP_DIR_SAID_NO;
 	}
-	if ((af->dir[0].said_no && af->dir[1].said_no) ||
-	    (af->dir[0].said_no && !af->dir[1].seen_data &&
+	if ((dir_has(af, 0, APP_DIR_SAID_NO) && dir_has(af, 1, APP_DIR_SAID_NO)) ||
+	    (dir_has(af, 0, APP_DIR_SAID_NO) && !dir_has(af, 1, APP_DIR_SEEN) &&
 	     dir_pending(&af->dir[0]) >= ONE_SIDED_DECISION_BYTES) ||
-	    (af->dir[1].said_no && !af->dir[0].seen_data &&
+	    (dir_has(af, 1, APP_DIR_SAID_NO) && !dir_has(af, 0, APP_DIR_SEEN) &&
 	     dir_pending(&af->dir[1]) >= ONE_SIDED_DECISION_BYTES))
 		become_ignored(af);
 }
@@ -389,7 +394,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			d->offset += pending;
 			return n;
 		}
-		if (d->need_resync) {
+		if (dir_has(af, dir, APP_DIR_RESYNC)) {
 			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
@@ -398,7 +403,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			d->offset += skip;
 			if (skip == pending)
 				return used; /* no boundary yet: wait for more bytes */
-			d->need_resync = false;
+			af->dir_flags[dir] &= (uint8_t)~APP_DIR_RESYNC;
 			continue;
 		}
 		pdu_len = 0;
@@ -416,7 +421,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			af->ctx->stats->bytes_skipped++;
 			used++;
 			d->offset++;
-			d->need_resync = true;
+			af->dir_flags[dir] |= APP_DIR_RESYNC;
 			continue;
 		}
 		s->ts = d->last_ts;
@@ -512,8 +517,8 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 
 	if (af->state == APP_IGNORED || len == 0)
 		return;
-	if (!d->seen_data) {
-		d->seen_data = true;
+	if (!dir_has(af, dir, APP_DIR_SEEN)) {
+		af->dir_flags[dir] |= APP_DIR_SEEN;
 		d->offset = offset;
 	}
 	d->last_ts = ts;
@@ -525,7 +530,7 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 	if (af->state == APP_DETECTING && dir_pending(d) + len > af->ctx->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
 		if (dir_pending(d) >= af->ctx->cfg->detect_window) {
-			d->said_no = true;
+			af->dir_flags[dir] |= APP_DIR_SAID_NO;
 			detect(af);
 			return;
 		}
@@ -556,7 +561,7 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	d->offset = offset + len;
 	if (af->state == APP_DECODING) {
 		af->ctx->stats->gap_resyncs++;
-		d->need_resync = true;
+		af->dir_flags[dir] |= APP_DIR_RESYNC;
 	}
 }
 
@@ -586,7 +591,7 @@ void app_flow_shed(struct app_flow *af)
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
-			d->need_resync = true;
+			af->dir_flags[i] |= APP_DIR_RESYNC;
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
@@ -607,11 +612,11 @@ bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *
 	if (!dir_pending(d))
 		return false;
 	/* Still deciding what the flow is: its first PDU may be a message. */
-	if (af->state == APP_DETECTING && !d->said_no) {
+	if (af->state == APP_DETECTING && !dir_has(af, dir, APP_DIR_SAID_NO)) {
 		*start = d->offset;
 		return true;
 	}
-	if (af->state != APP_DECODING || af->session.opaque[dir] || d->need_resync)
+	if (af->state != APP_DECODING || af->session.opaque[dir] || dir_has(af, dir, APP_DIR_RESYNC))
 		return false;
 	if (af->session.module->partial_may_edit &&
 	    !af->session.module->partial_may_edit((struct proto_session *)&af->session, dir,

@@ -77,10 +77,13 @@ struct app_dir {
 	struct app_buf *buf; /* the unconsumed bytes; NULL while there are none */
 	uint64_t offset;   /* stream offset of the first unconsumed byte */
 	double last_ts;
-	bool need_resync;  /* after a gap or garbage */
-	bool seen_data;
-	bool said_no;      /* every module rejected this direction */
 };
+
+/* A direction's flags (struct app_flow's dir_flags), kept beside the
+ * flow's other small fields rather than padded out in each app_dir. */
+#define APP_DIR_RESYNC 1u  /* after a gap or garbage */
+#define APP_DIR_SEEN 2u    /* data seen: offset is valid */
+#define APP_DIR_SAID_NO 4u /* every module rejected this direction */
 
 /* What every flow of a flow table shares: its configuration, the counters
  * they add to, the directory their sessions share (may be NULL), and
@@ -99,6 +102,7 @@ struct app_flow {
 	uint8_t state;        /* enum app_state */
 	uint8_t tunnel;       /* enum app_tunnel */
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
+	uint8_t dir_flags[2]; /* APP_DIR_*, by direction */
 	char *client; /* until a session starts (it keeps its own) */
 	struct app_dir dir[2];
 	struct proto_session session;

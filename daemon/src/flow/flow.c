@@ -193,7 +193,7 @@ static void lru_push_front(struct flow_table *t, struct flow *f)
 
 static enum flow_class class_of(const struct flow *f)
 {
-	if (!f->data_seen)
+	if (!flow_seen(f, FLOW_SEEN_DATA))
 		return FLOW_CLASS_HALFOPEN;
 	if (f->app && f->app->state == APP_DECODING && f->app->session.local_id)
 		return FLOW_CLASS_IDENTIFIED;
@@ -393,7 +393,7 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 	for (d = 0; d < 2; d++) {
 		/* the table's limits, callbacks and counters, shared by every flow */
 		reasm_init(&st->reasm[d], &t->reasm_ctx[d], f);
-		if (f->isn_seen[d])
+		if (flow_seen(f, FLOW_SEEN_ISN(d)))
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
 	f->reasm = st->reasm;
@@ -414,7 +414,7 @@ static bool needs_streams(const struct flow *f, enum im_dir dir, const struct pa
 	if (pkt->payload_len || (pkt->tcp_flags & TCP_FLAG_FIN))
 		return true;
 	return (pkt->tcp_flags & TCP_FLAG_ACK) && !(pkt->tcp_flags & TCP_FLAG_SYN) &&
-	       f->isn_seen[other] && pkt->ack != f->isn[other] + 1;
+	       flow_seen(f, FLOW_SEEN_ISN(other)) && pkt->ack != f->isn[other] + 1;
 }
 
 struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
@@ -426,9 +426,9 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 	/* A new SYN on a finished connection's 4-tuple is a new connection
 	 * (not a retransmission of the SYN that opened it). */
 	if (f && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
-	    (f->rst_seen || f->fin_seen[0] || f->fin_seen[1]) &&
+	    (f->seen & (FLOW_SEEN_RST | FLOW_SEEN_FIN(0) | FLOW_SEEN_FIN(1))) &&
 	    !(streams_of(f) ? f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1
-			 : f->isn_seen[*dir] && f->isn[*dir] == pkt->seq)) {
+			 : flow_seen(f, FLOW_SEEN_ISN(*dir)) && f->isn[*dir] == pkt->seq)) {
 		t->stats.flows_closed++;
 		release(t, f);
 		f = NULL;
@@ -521,9 +521,9 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 	t->stats.tcp_packets++;
 	t->stats.bytes += pkt->payload_len;
 	if (pkt->payload_len)
-		f->data_seen = true;
+		f->seen |= FLOW_SEEN_DATA;
 	if (syn) {
-		f->isn_seen[dir] = true;
+		f->seen |= FLOW_SEEN_ISN(dir);
 		f->isn[dir] = seq;
 		if (st)
 			reasm_syn(&st->reasm[dir], seq);
@@ -541,9 +541,9 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 			t->stats.alloc_failures++;
 	}
 	if (fin)
-		f->fin_seen[dir] = true;
+		f->seen |= FLOW_SEEN_FIN(dir);
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
-		f->rst_seen = true;
+		f->seen |= FLOW_SEEN_RST;
 		if (st) {
 			reasm_reset(&st->reasm[0]);
 			reasm_reset(&st->reasm[1]);
@@ -555,7 +555,7 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 		lru_touch(t, f);
 	if (t->cfg.max_buffered_total && t->stats.buffered_bytes > t->cfg.max_buffered_total)
 		shed_buffers(t, f);
-	return f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed);
+	return flow_seen(f, FLOW_SEEN_RST) || (f->reasm[0].closed && f->reasm[1].closed);
 }
 
 void flow_table_close(struct flow_table *t, struct flow *f)

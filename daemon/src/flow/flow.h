@@ -79,17 +79,21 @@ struct flow_stats {
 
 struct flow;
 
-/* Kept small (120 bytes): a SYN flood is paid in these. */
+/* struct flow's seen: what the flow's packets showed, a bit each. */
+#define FLOW_SEEN_FIN(dir) (1u << (dir)) /* a FIN from that direction */
+#define FLOW_SEEN_ISN(dir) (4u << (dir)) /* its SYN: isn[dir] is valid */
+#define FLOW_SEEN_RST 16u
+#define FLOW_SEEN_DATA 32u /* some packet carried payload */
+
+/* Kept small (120 bytes, a 128-byte malloc chunk): a SYN flood and every
+ * idle session are paid in these. */
 struct flow {
 	uint64_t id;
 	uint8_t addr[2][16]; /* [IM_DIR_OUT] = client, [IM_DIR_IN] = server */
 	uint16_t port[2];
-	uint32_t isn[2];     /* of each direction's SYN, when isn_seen */
+	uint32_t isn[2];     /* of each direction's SYN, when FLOW_SEEN_ISN */
 	uint8_t ip_version;
-	bool fin_seen[2];
-	bool rst_seen;
-	bool data_seen;      /* some packet carried payload */
-	bool isn_seen[2];
+	uint8_t seen;        /* FLOW_SEEN_* */
 	uint8_t cls;         /* enum flow_class: the eviction list it is on */
 	double first_ts;     /* its first packet (a session's "since") */
 	double last_ts;
@@ -103,6 +107,12 @@ struct flow {
 	struct flow *lru_prev; /* most recently used at the head of its class's list */
 	struct flow *lru_next;
 };
+
+/* Did the flow's packets show all of bits (FLOW_SEEN_*)? */
+static inline bool flow_seen(const struct flow *f, unsigned bits)
+{
+	return (f->seen & bits) == bits;
+}
 
 struct flow_table {
 	struct flow_config cfg;
