@@ -42,22 +42,32 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
-struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
-			      const char *client, uint16_t server_port)
+size_t app_flow_size(const char *client)
 {
-	struct app_flow *af = calloc(1, sizeof(*af));
+	return sizeof(struct app_flow) + strlen(client) + 1;
+}
 
-	if (!af)
-		return NULL;
-	af->client = text_dup(client, strlen(client));
-	if (!af->client) {
-		free(af);
-		return NULL;
-	}
+void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
+		   const char *client, uint16_t server_port)
+{
+	char *copy = (char *)(af + 1);
+
+	memset(af, 0, sizeof(*af));
+	memcpy(copy, client, strlen(client) + 1);
+	af->client = copy;
 	af->ctx = ctx;
 	af->session.flow_id = flow_id;
 	af->server_port = server_port;
 	af->state = APP_DETECTING;
+}
+
+struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
+			      const char *client, uint16_t server_port)
+{
+	struct app_flow *af = malloc(app_flow_size(client));
+
+	if (af)
+		app_flow_init(af, ctx, flow_id, client, server_port);
 	return af;
 }
 
@@ -77,7 +87,7 @@ static void dir_release(struct app_dir *d)
 	d->buf = NULL;
 }
 
-void app_flow_free(struct app_flow *af)
+void app_flow_release(struct app_flow *af)
 {
 	if (!af)
 		return;
@@ -85,7 +95,11 @@ void app_flow_free(struct app_flow *af)
 		proto_session_free(&af->session);
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
-	free(af->client);
+}
+
+void app_flow_free(struct app_flow *af)
+{
+	app_flow_release(af);
 	free(af);
 }
 
@@ -166,16 +180,19 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
-	if (proto_session_init(&af->session, m, af->session.flow_id, af->client, &af->ctx->host) <
-	    0) {
+	uint64_t flow_id = af->session.flow_id;
+
+	if (proto_session_init(&af->session, m, flow_id, af->client, &af->ctx->host) < 0) {
+		/* init cleared the session: the flow's id is kept there */
+		af->session.flow_id = flow_id;
 		af->ctx->stats->alloc_failures++;
 		return false;
 	}
 	af->session.log_typing = af->ctx->cfg->log_typing;
 	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
 	af->state = APP_DECODING;
-	/* the session has its own copy now, and no other session comes */
-	free(af->client);
+	/* the session refers to the flow's copy now, and no other session
+	 * comes */
 	af->client = NULL;
 	af->ctx->stats->sessions[m->id]++;
 	return true;

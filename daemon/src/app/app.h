@@ -103,7 +103,10 @@ struct app_flow {
 	uint8_t tunnel;       /* enum app_tunnel */
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
 	uint8_t dir_flags[2]; /* APP_DIR_*, by direction */
-	char *client; /* until a session starts (it keeps its own) */
+	/* "ip:port" of the local side, until a session starts (which then
+	 * refers to it); the copy is in the flow's own block, just after
+	 * the struct (app_flow_size). */
+	const char *client;
 	struct app_dir dir[2];
 	struct proto_session session;
 };
@@ -118,6 +121,15 @@ bool app_server_port(const struct app_config *cfg, uint16_t port);
 struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 			      const char *client, uint16_t server_port);
 void app_flow_free(struct app_flow *af);
+
+/* The same in a block of the caller's (the flow table keeps a flow's
+ * reassemblers and its app_flow in one allocation): app_flow_size(client)
+ * bytes at af, 8-byte aligned, the struct and a copy of client. Cannot
+ * fail. app_flow_release frees what the flow holds, not the block. */
+size_t app_flow_size(const char *client);
+void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
+		   const char *client, uint16_t server_port);
+void app_flow_release(struct app_flow *af);
 
 /* Decode the flow as m without detection, from its next byte on (and
  * whatever detection buffered so far): for a flow whose protocol is known

@@ -101,7 +101,7 @@ struct flow {
 	 * a shared never-started pair until the flow's first data, then the
 	 * flow's own (with its buffers, flow.c's struct flow_streams). */
 	const struct reasm *reasm;
-	struct app_flow *app; /* NULL until the first data, too */
+	struct app_flow *app; /* NULL until the first data, too (then in its block) */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
 	struct flow *lru_prev; /* most recently used at the head of its class's list */

@@ -141,7 +141,9 @@ struct proto_session {
 		unsigned char state_inline[sizeof(void *)];
 	};
 	uint64_t flow_id;
-	char *client;   /* "ip:port" of the local client, owned */
+	/* "ip:port" of the local client: lent by the session's owner (the
+	 * app layer keeps it in the flow's own block), never freed here. */
+	const char *client;
 	char *local_id; /* owned; NULL until the protocol reveals it */
 	/* The local user's full address as the server shows it to others
 	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full
@@ -195,7 +197,8 @@ int proto_module_check(const struct proto_module *m, char *err, size_t err_size)
  * mains refuse to start when it fails. */
 int proto_registry_check(char *err, size_t err_size);
 
-/* host is referenced (may be NULL): it must outlive the session. */
+/* client and host are referenced (host may be NULL): they must outlive
+ * the session. */
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
 		       const char *client, const struct proto_host *host);
 

@@ -13,11 +13,8 @@ int proto_session_init(struct proto_session *s, const struct proto_module *m, ui
 	s->flow_id = flow_id;
 	s->host = host;
 	s->log_typing = true;
-	s->client = text_dup(client ? client : "", client ? strlen(client) : 0);
-	if (!s->client)
-		return -1;
+	s->client = client ? client : "";
 	if (m->session_init && m->session_init(s) < 0) {
-		free(s->client);
 		s->client = NULL;
 		return -1;
 	}
@@ -47,7 +44,6 @@ void proto_session_free(struct proto_session *s)
 {
 	if (s->module && s->module->session_free)
 		s->module->session_free(s);
-	free(s->client);
 	free(s->local_id);
 	free(s->local_address);
 	proto_session_unshare(s, s->service);
@@ -155,7 +151,7 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 	if (!ev->remote)
 		ev->remote = none;
 	if (!ev->client)
-		ev->client = s->client ? s->client : none;
+		ev->client = s->client ? (char *)(uintptr_t)s->client : none;
 	if (!ev->text)
 		ev->text = none;
 	if (ev->kind != IM_KIND_TYPING || s->log_typing) {
