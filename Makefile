@@ -165,6 +165,7 @@ $(BUILD)/bench/%: bench/%.c
 
 # The message-heavy capture (bench/gen_messages.c) and imwire read on it
 # against tcpdump, tshark and Suricata (bench/message_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: INC += $(TEST_INC)
 $(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)

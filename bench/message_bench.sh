@@ -147,7 +147,11 @@ row tcpdump "tcpdump -r FILE -w /dev/null (floor)"
 row base "imwire read, JSON lines (BENCH_BASE_BIN)"
 row jsonl "imwire read, JSON lines"
 row imspector "imwire read, IMSpector files"
-row sqlite "imwire read, SQLite${sqlite_fmt:+ (--format none)}${sqlite_fmt:- (+ JSON to /dev/null)}"
+if [ -n "$sqlite_fmt" ]; then
+	row sqlite "imwire read, SQLite (--format none)"
+else
+	row sqlite "imwire read, SQLite (+ JSON to /dev/null)"
+fi
 row tshark "tshark -n -r FILE"
 row suricata "suricata -r FILE, no rules, single thread"
 [ -n "$suricata" ] || echo "suricata: not installed (not in Debian 12; bookworm-backports has it): no row"
