@@ -26,6 +26,8 @@ GENDIR    := $(BUILD)/gen
 BPF_SKEL  := $(GENDIR)/imwire.skel.h
 INC       += -I$(GENDIR)
 LIBS      += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# zlib's crc32 for the write-ahead log's checksums (sink/sink_wal.c).
+LIBS      += $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 # Every stage's sources; mains live in daemon/src/cli.
 LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*'))

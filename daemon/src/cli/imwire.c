@@ -112,6 +112,9 @@ static void progress_clear(struct progress *pr)
 	pr->drawn = false;
 }
 
+/* Offline, sinks write when this much is pending: one write() per 64 KiB. */
+#define READ_FLUSH_AT 65536
+
 static int open_sinks(struct pipeline *pl, const char *format, const char *outdir)
 {
 	struct sink s;
@@ -121,16 +124,16 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 
 	if (strcmp(format, "jsonl") == 0) {
 		if (!outdir)
-			rc = sink_jsonl_open_stream(&s, stdout, false);
+			rc = sink_jsonl_open_stream(&s, stdout, READ_FLUSH_AT);
 		else {
-			if (sink_imspector_open_dir(&s, outdir) == 0)
+			if (sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT) == 0)
 				sink_close(&s); /* creates the directory */
 			n = strlen(outdir) + sizeof("/events.jsonl");
 			path = malloc(n);
 			if (!path)
 				return -1;
 			snprintf(path, n, "%s/events.jsonl", outdir);
-			rc = sink_jsonl_open_path(&s, path, false);
+			rc = sink_jsonl_open_path(&s, path, READ_FLUSH_AT);
 			if (rc < 0)
 				fprintf(stderr, "imwire: %s: cannot open: %s\n", path, strerror(errno));
 			free(path);
@@ -138,7 +141,8 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 				return -1;
 		}
 	} else {
-		rc = outdir ? sink_imspector_open_dir(&s, outdir) : sink_imspector_open_stream(&s, stdout);
+		rc = outdir ? sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT)
+			    : sink_imspector_open_stream(&s, stdout);
 		if (rc < 0 && outdir)
 			fprintf(stderr, "imwire: %s: cannot create log directory: %s\n", outdir,
 				strerror(errno));
@@ -162,7 +166,8 @@ static void log_to_stderr(int level, const char *fmt, ...)
 
 /* The databases and syslog the configuration names, behind one writer
  * (sink/sink_writer.h) that waits for room instead of dropping: offline,
- * nothing is lost to a slow database. A spool only with spool_dir. */
+ * nothing is lost to a slow database. A write-ahead log only with
+ * spool_dir. */
 static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 {
 	struct sink_writer_config wc;
@@ -173,8 +178,8 @@ static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 	sink_writer_config_from(&wc, cfg, NULL);
 	wc.wait_when_full = true;
 	wc.log = log_to_stderr;
-	if (sink_writer_open(&w, &wc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
+	if (sink_writer_open(&w, &wc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: %s\n", err);
 		return -1;
 	}
 	if (sink_writer_add_configured(&w, cfg, &added, err, sizeof(err)) < 0) {
@@ -577,7 +582,7 @@ static int cmd_replay(int argc, char **argv)
 	if ((v = config_get(&cfg, "mss_headroom")))
 		ec.mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 	if (events) {
-		if (sink_jsonl_open_path(&s, events, false) < 0) {
+		if (sink_jsonl_open_path(&s, events, READ_FLUSH_AT) < 0) {
 			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
 			policy_unref(ec.policy);
 			config_free(&cfg);

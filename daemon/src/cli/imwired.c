@@ -98,61 +98,73 @@ static void shared_sinks_write(void *arg, const struct im_event *ev)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-/* Every sink sits behind one writer thread (sink/sink_writer.h): a worker
- * only queues the event, it never waits on a database or a disk. */
-static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
+/* Every sink sits behind the writer (sink/sink_writer.h): a worker hands
+ * its events over once per burst (one write-ahead append), it never waits
+ * on a database or a sink's disk. The write-ahead log and the sinks'
+ * cursors live in this instance's own spool directory. */
+static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, const char *config_path,
+		      bool foreground)
 {
 	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
 	size_t configured = 0;
-	char err[512];
+	char err[512], spool[4096];
 
-	sink_writer_config_from(&wc, cfg, DEFAULT_SPOOL_DIR);
+	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, config_path) < 0) {
+		log_msg(LOG_ERR, "%s: path too long for a spool directory", config_path);
+		return -1;
+	}
+	sink_writer_config_from(&wc, cfg, spool);
 	wc.log = log_msg;
-	if (sink_writer_open(w, &wc) < 0) {
-		log_msg(LOG_ERR, "out of memory");
+	if (sink_writer_open(w, &wc, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "spool: %s", err);
 		return -1;
 	}
 	ss->n = 1;
 	if (dir) {
-		if (sink_imspector_open_dir(&s, dir) < 0) {
+		if (sink_imspector_open_dir(&s, dir, 0) < 0) {
 			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
 			goto failed;
 		}
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
 	if (jsonl) {
-		if (sink_jsonl_open_path(&s, jsonl, true) < 0) {
+		if (sink_jsonl_open_path(&s, jsonl, 0) < 0) {
 			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
 			goto failed;
 		}
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
-	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		goto failed;
-	}
+	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0)
+		goto failed_err;
 	if (dir || jsonl || configured)
 		return 0;
 	/* A new install logs to SQLite with no set-up. */
 	if (foreground) {
-		if (sink_jsonl_open_stream(&s, stdout, true) < 0)
+		if (sink_jsonl_open_stream(&s, stdout, 0) < 0)
 			goto failed;
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
 	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
 		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
 		goto failed;
 	}
 	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
-	    sink_writer_add_db(w, &db, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s: %s", DEFAULT_SQLITE_FILE, err);
+	    sink_db_open(&s, &db, "sqlite " DEFAULT_SQLITE_FILE) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", DEFAULT_SQLITE_FILE);
 		goto failed;
 	}
+	if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+		goto failed_err;
 	log_msg(LOG_INFO, "no sink configured: logging to %s", DEFAULT_SQLITE_FILE);
 	return 0;
+failed_err:
+	log_msg(LOG_ERR, "%s", err);
 failed:
 	sink_close(w);
 	ss->n = 0;
@@ -738,7 +750,7 @@ int main(int argc, char **argv)
 	pidfile = pidfile_owned;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
-	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
+	if (open_sinks(&ss, &dc.cfg, config_path, foreground) < 0)
 		return 1;
 	if (!foreground) {
 		log_to_stderr = false;
