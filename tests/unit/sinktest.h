@@ -21,16 +21,16 @@
 #include "sink/sink_db.h"
 #include "sink/sink_writer.h"
 
-static char tmpdir[64];
-static char last_log[1024];
-static unsigned log_lines;
+static char tmpdir[64] __attribute__((unused));
+static char last_log[1024] __attribute__((unused));
+static unsigned log_lines __attribute__((unused));
 
-static void path_in_tmp(char *out, size_t n, const char *name)
+static inline void path_in_tmp(char *out, size_t n, const char *name)
 {
 	snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-static void make_event(struct im_event *ev, unsigned i, enum im_kind kind)
+static inline void make_event(struct im_event *ev, unsigned i, enum im_kind kind)
 {
 	char text[64];
 
@@ -47,8 +47,8 @@ static void make_event(struct im_event *ev, unsigned i, enum im_kind kind)
 }
 
 /* Records the last line (and counts them), says nothing. */
-static void capture_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void capture_log(int level, const char *fmt, ...)
+static inline void capture_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void capture_log(int level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,7 +61,7 @@ static void capture_log(int level, const char *fmt, ...)
 		fprintf(stderr, "  log: %s\n", last_log);
 }
 
-static void writer_config(struct sink_writer_config *wc, const char *spool)
+static inline void writer_config(struct sink_writer_config *wc, const char *spool)
 {
 	sink_writer_config_defaults(wc);
 	wc->spool_dir = spool;
@@ -70,7 +70,7 @@ static void writer_config(struct sink_writer_config *wc, const char *spool)
 	wc->log = capture_log;
 }
 
-static void hand_over(struct sink *w, unsigned from, unsigned n)
+static inline void hand_over(struct sink *w, unsigned from, unsigned n)
 {
 	struct sink_writer_batch *b = sink_writer_batch_new(w);
 	struct im_event ev;
@@ -88,7 +88,7 @@ static void hand_over(struct sink *w, unsigned from, unsigned n)
 }
 
 /* counts[i]: how often "message i " is in the file (i < max). */
-static void count_in_file(const char *path, unsigned *counts, unsigned max)
+static inline void count_in_file(const char *path, unsigned *counts, unsigned max)
 {
 	FILE *f = fopen(path, "r");
 	char line[4096];
@@ -105,11 +105,11 @@ static void count_in_file(const char *path, unsigned *counts, unsigned max)
 	fclose(f);
 }
 
-static void count_in_tree(const char *dir, unsigned *counts, unsigned max)
+static inline void count_in_tree(const char *dir, unsigned *counts, unsigned max)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char path[1024];
+	char path[4096];
 	struct stat st;
 
 	if (!d)
@@ -117,7 +117,11 @@ static void count_in_tree(const char *dir, unsigned *counts, unsigned max)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (strlen(dir) + strlen(de->d_name) + 2 > sizeof(path))
+			continue;
+		strcpy(path, dir);
+		strcat(path, "/");
+		strcat(path, de->d_name);
 		if (stat(path, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
@@ -128,7 +132,7 @@ static void count_in_tree(const char *dir, unsigned *counts, unsigned max)
 	closedir(d);
 }
 
-static void count_in_sqlite(const char *db_path, unsigned *counts, unsigned max)
+static inline void count_in_sqlite(const char *db_path, unsigned *counts, unsigned max)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -150,7 +154,7 @@ static void count_in_sqlite(const char *db_path, unsigned *counts, unsigned max)
 	sqlite3_close(db);
 }
 
-static long long query_int(const char *db_path, const char *sql)
+static inline long long query_int(const char *db_path, const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -168,7 +172,7 @@ static long long query_int(const char *db_path, const char *sql)
 }
 
 /* How many of counts[from..to) are exactly 1; prints the first few that are not. */
-static unsigned exactly_once(const char *what, const unsigned *counts, unsigned from, unsigned to)
+static inline unsigned exactly_once(const char *what, const unsigned *counts, unsigned from, unsigned to)
 {
 	unsigned i, ok = 0, shown = 0;
 
@@ -182,7 +186,7 @@ static unsigned exactly_once(const char *what, const unsigned *counts, unsigned 
 	return ok;
 }
 
-static int add_jsonl(struct sink *w, const char *path)
+static inline int add_jsonl(struct sink *w, const char *path)
 {
 	struct sink s;
 	char err[256];
@@ -197,7 +201,7 @@ static int add_jsonl(struct sink *w, const char *path)
 	return 0;
 }
 
-static int add_imspector(struct sink *w, const char *dir)
+static inline int add_imspector(struct sink *w, const char *dir)
 {
 	struct sink s;
 	char err[256];
@@ -212,7 +216,7 @@ static int add_imspector(struct sink *w, const char *dir)
 	return 0;
 }
 
-static int add_sqlite(struct sink *w, const char *path, const char *sensor)
+static inline int add_sqlite(struct sink *w, const char *path, const char *sensor)
 {
 	struct sink_db db;
 	struct sink s;
@@ -234,13 +238,13 @@ static int add_sqlite(struct sink *w, const char *path, const char *sensor)
 	return 0;
 }
 
-static int make_tmpdir(const char *name)
+static inline int make_tmpdir(const char *name)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/imwire-%s-XXXXXX", name);
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
-static void remove_tmpdir(void)
+static inline void remove_tmpdir(void)
 {
 	char cmd[128];
 

@@ -355,7 +355,7 @@ static int cmd_read(int argc, char **argv)
 		struct stats_snapshot snap;
 
 		stats_snapshot_of_flows(&snap, "read", &pl.flows);
-		if (stats_write_file(stats_path, &snap, 1, (double)time(NULL)) < 0) {
+		if (stats_write_file(stats_path, &snap, 1, NULL, (double)time(NULL)) < 0) {
 			fprintf(stderr, "imwire: %s: %s\n", stats_path, strerror(errno));
 			status = 1;
 		}

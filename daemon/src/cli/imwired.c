@@ -74,7 +74,7 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sinks are shared by the workers: one lock around a write. */
+/* The writer every worker hands its events to (sinks[0]). */
 struct shared_sinks {
 	pthread_mutex_t lock;
 	struct sink sinks[PIPELINE_MAX_SINKS];
@@ -82,21 +82,6 @@ struct shared_sinks {
 	uint64_t written;
 	uint64_t failed;
 };
-
-static void shared_sinks_write(void *arg, const struct im_event *ev)
-{
-	struct shared_sinks *ss = arg;
-	size_t i;
-
-	pthread_mutex_lock(&ss->lock);
-	for (i = 0; i < ss->n; i++) {
-		if (sink_write(&ss->sinks[i], ev) < 0)
-			ss->failed++;
-		else
-			ss->written++;
-	}
-	pthread_mutex_unlock(&ss->lock);
-}
 
 /* Every sink sits behind the writer (sink/sink_writer.h): a worker hands
  * its events over once per burst (one write-ahead append), it never waits
@@ -221,6 +206,9 @@ struct worker {
 	uint16_t queue;
 	struct daemon_config *dc;
 	struct shared_sinks *sinks;
+	/* Events of the current burst, handed to the writer in one go before
+	 * the burst's verdicts (sink/sink_writer.h). */
+	struct sink_writer_batch *log_batch;
 	struct engine engine;
 	struct engine_outq out;
 	struct nfqueue q;
@@ -247,6 +235,13 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
+static void worker_log(void *arg, const struct im_event *ev)
+{
+	struct worker *w = arg;
+
+	sink_writer_batch_add(w->log_batch, ev); /* a failure is counted by the writer */
+}
+
 static void worker_flush(struct worker *w)
 {
 	uint32_t lowest = 0;
@@ -254,6 +249,10 @@ static void worker_flush(struct worker *w)
 
 	size_t i;
 
+	/* The burst's events are in the write-ahead log before any of its
+	 * packets goes on: a crash after the verdicts cannot lose them. */
+	if (sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
 	if (w->out.n)
 		nfqueue_send_verdicts(&w->q, &w->out, held, lowest);
 	/* Our own segments after the verdicts: a local delivery follows the
@@ -329,7 +328,9 @@ static void *worker_main(void *arg)
 	generation = w->dc->generation;
 	pthread_mutex_unlock(&w->dc->lock);
 	engine_outq_init(&w->out);
-	if (engine_init(&w->engine, &ec, shared_sinks_write, w->sinks) < 0) {
+	w->log_batch = sink_writer_batch_new(&w->sinks->sinks[0]);
+	if (!w->log_batch || engine_init(&w->engine, &ec, worker_log, w) < 0) {
+		sink_writer_batch_free(w->log_batch);
 		log_msg(LOG_ERR, "queue %u: out of memory", w->queue);
 		policy_unref(ec.policy);
 		w->status = 1;
@@ -340,6 +341,7 @@ static void *worker_main(void *arg)
 		engine_destroy(&w->engine, &w->out);
 		policy_unref(w->engine.cfg.policy);
 		engine_outq_free(&w->out);
+		sink_writer_batch_free(w->log_batch);
 		w->status = 1;
 		stop_requested = 1;
 		return NULL;
@@ -425,25 +427,32 @@ static void *worker_main(void *arg)
 	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);
 	worker_egress_close(w);
+	sink_writer_batch_free(w->log_batch);
 	return NULL;
 }
 
-/* The workers' last snapshots, summed, to the stats file. */
-static void write_stats(struct daemon_config *dc, struct worker *workers, size_t n)
+/* The workers' last snapshots, summed, and the writer's counters, to the
+ * stats file. */
+static void write_stats(struct daemon_config *dc, struct worker *workers, size_t n,
+			struct shared_sinks *sinks)
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	struct sink_writer_stats ws;
 	const char *path;
 	size_t i;
 
 	if (!snaps)
 		return;
+	if (sinks->n)
+		sink_writer_get_stats(&sinks->sinks[0], &ws);
 	pthread_mutex_lock(&dc->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
 	path = config_get(&dc->cfg, "stats_file");
 	path = path ? path : STATS_DEFAULT_PATH;
-	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+	if (stats_write_file(path, snaps, n, sinks->n ? &ws : NULL, (double)time(NULL)) < 0 &&
+	    !complained) {
 		log_msg(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
 	}
@@ -486,7 +495,7 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
 			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
 		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
-			write_stats(dc, workers, n);
+			write_stats(dc, workers, n, sinks);
 		if (reload_requested) {
 			struct imw_config fresh;
 			struct policy *policy = NULL, *replaced;
@@ -521,7 +530,11 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		if (workers[i].status)
 			status = 1;
 	}
-	write_stats(dc, workers, n);
+	/* Every event handed over is written (or its sink is down and it
+	 * waits in the log) before the last statistics. */
+	if (sinks->n)
+		sinks->sinks[0].ops->flush(&sinks->sinks[0]);
+	write_stats(dc, workers, n, sinks);
 	free(workers);
 	return status;
 }

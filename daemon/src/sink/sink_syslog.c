@@ -57,8 +57,10 @@ static int syslog_write(struct sink *s, const struct im_event *ev, uint64_t even
 		return sink_fail(s, ENOMEM, "syslog: formatting an event");
 	if (c->msg.len > SYSLOG_MESSAGE_MAX)
 		c->msg.len = SYSLOG_MESSAGE_MAX; /* what a daemon would cut anyway */
-	while (sendto(c->fd, c->msg.data, c->msg.len, MSG_NOSIGNAL, (struct sockaddr *)&c->addr,
-		      sizeof(c->addr)) < 0) {
+	/* Never blocks: a daemon that does not read is a failure (EAGAIN),
+	 * tried again later, not a writer stuck forever. */
+	while (sendto(c->fd, c->msg.data, c->msg.len, MSG_NOSIGNAL | MSG_DONTWAIT,
+		      (struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
 		if (errno != EINTR)
 			return sink_fail(s, errno, "syslog %s: send", c->addr.sun_path);
 	}

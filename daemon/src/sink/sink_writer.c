@@ -282,7 +282,7 @@ static void free_consumed(struct writer *w)
 
 /* Over the memory bound: frames the log holds go (the sinks read them
  * back from disk); a frame it does not hold becomes a tombstone, and the
- * sinks that had not written it will count its events lost. */
+ * sinks that had not written it count its events lost. */
 static void evict(struct writer *w)
 {
 	struct frame *f, *prev = NULL;
@@ -297,13 +297,19 @@ static void evict(struct writer *w)
 			f = next;
 			continue;
 		}
+		/* Each sink that had not written it: spooled, or lost now (so the
+		 * counters say it at once; the tombstone only moves it on). */
 		for (i = 0; i < w->n_lanes; i++) {
 			struct lane *l = &w->lanes[i];
 
-			if (l->seq_next < frame_end(f)) {
-				n = frame_end(f) - (l->seq_next > f->first_seq ? l->seq_next : f->first_seq);
-				if (f->durable)
-					l->st.spooled += n;
+			if (l->seq_next >= frame_end(f))
+				continue;
+			n = frame_end(f) - (l->seq_next > f->first_seq ? l->seq_next : f->first_seq);
+			if (f->durable) {
+				l->st.spooled += n;
+			} else {
+				l->st.lost[f->lost_cause] += n;
+				l->pending -= n < l->pending ? n : l->pending;
 			}
 		}
 		w->mem_bytes -= frame_cost(f);
@@ -584,10 +590,13 @@ struct plan {
 	struct wal_read_limit lim;
 	struct wal_pos pos;
 	uint64_t seq;
+	/* A disk read stops before this: events from here on are in memory
+	 * only (the log refused them), and must not be jumped over. */
+	uint64_t disk_end;
 };
 
 /* Under the lock: where the sink's next events are. Tombstones on the
- * way are counted and passed. */
+ * way are passed (their events were counted lost when they were made). */
 static enum plan_kind lane_plan(struct lane *l, struct plan *p)
 {
 	struct writer *w = l->w;
@@ -599,10 +608,7 @@ static enum plan_kind lane_plan(struct lane *l, struct plan *p)
 		return p->kind = PLAN_IDLE;
 	f = frame_at(w, l->seq_next);
 	if (f && f->tombstone) {
-		uint64_t n = frame_end(f) - l->seq_next;
-
-		l->st.lost[f->lost_cause] += n;
-		l->pending -= n < l->pending ? n : l->pending;
+		/* Its events were counted lost when it was made. */
 		l->seq_next = frame_end(f);
 		return p->kind = PLAN_AGAIN;
 	}
@@ -622,6 +628,13 @@ static enum plan_kind lane_plan(struct lane *l, struct plan *p)
 	if (w->has_wal) {
 		wal_read_limit_of(&w->wal, l->pos.seg, &p->lim);
 		p->pos = l->pos;
+		p->disk_end = UINT64_MAX;
+		for (f = w->head; f; f = f->next) {
+			if (!f->durable && f->first_seq >= l->seq_next) {
+				p->disk_end = f->first_seq;
+				break;
+			}
+		}
 		return p->kind = PLAN_DISK;
 	}
 	/* Memory only and not in memory: a gap (the numbers of events that
@@ -652,8 +665,8 @@ static size_t collect_memory(struct lane *l, uint64_t seq)
 	return n;
 }
 
-/* Decode the records of the frames read from disk, from seq on. */
-static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t *bad)
+/* Decode the records of the frames read from disk, from seq on, below stop. */
+static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t stop, uint64_t *bad)
 {
 	struct wal_reader *r = &l->reader;
 	size_t n = 0, k;
@@ -675,6 +688,8 @@ static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t *bad)
 			p += used;
 			if (fr->first_seq + i < seq)
 				continue;
+			if (fr->first_seq + i >= stop)
+				return n;
 			l->evs[n] = &l->views[n];
 			l->ids[n] = fr->first_seq + i;
 			n++;
@@ -751,13 +766,16 @@ undo:
 static void lane_log_down(struct lane *l)
 {
 	struct writer *w = l->w;
+	/* A file sink's reason names it already; a database's does not. */
+	bool named = strncmp(l->sink.err, l->st.name, strlen(l->st.name)) == 0;
 
 	if (w->has_wal)
-		LOG(w, LOG_ERR, "%s: %s; its events wait in the write-ahead log %s/wal (retrying every %u ms)",
-		    l->st.name, l->sink.err, w->spool_dir, w->cfg.retry_ms);
+		LOG(w, LOG_ERR, "%s%s%s; its events wait in the write-ahead log %s/wal (retrying every %u ms)",
+		    named ? "" : l->st.name, named ? "" : ": ", l->sink.err, w->spool_dir,
+		    w->cfg.retry_ms);
 	else
-		LOG(w, LOG_ERR, "%s: %s; retrying every %u ms (no spool_dir: what memory cannot hold is lost)",
-		    l->st.name, l->sink.err, w->cfg.retry_ms);
+		LOG(w, LOG_ERR, "%s%s%s; retrying every %u ms (no spool_dir: what memory cannot hold is lost)",
+		    named ? "" : l->st.name, named ? "" : ": ", l->sink.err, w->cfg.retry_ms);
 }
 
 /* The sink's position in the log after writing up to seq (exclusive). */
@@ -871,7 +889,7 @@ static void *lane_main(void *arg)
 					  (unsigned long long)p.pos.off);
 				failed = true;
 			} else {
-				n = collect_disk(l, p.seq, &bad);
+				n = collect_disk(l, p.seq, p.disk_end, &bad);
 				from_disk = true;
 			}
 		}
@@ -920,9 +938,13 @@ static void *lane_main(void *arg)
 			else
 				l->st.written += done;
 		} else if (from_disk && !n && !failed) {
-			/* Nothing left on disk from here: move on, to the next segment
-			 * or past a gap to what memory holds. */
-			if (read_end.seg != p.pos.seg || read_end.off != p.pos.off) {
+			/* Nothing on disk below disk_end from here: move on, to the
+			 * next segment, or past a gap to what memory holds. */
+			if (l->reader.n_frames && p.disk_end != UINT64_MAX) {
+				/* The log goes on above events only memory holds:
+				 * those first (pos stays: the frame after them). */
+				l->seq_next = p.disk_end;
+			} else if (read_end.seg != p.pos.seg || read_end.off != p.pos.off) {
 				l->pos = read_end;
 			} else {
 				struct frame *f = frame_from(w, l->seq_next);
@@ -1181,7 +1203,7 @@ static void writer_close(struct sink *s)
 		for (f = w->head; f; f = f->next) {
 			uint64_t n;
 
-			if (f->durable || frame_end(f) <= l->seq_next)
+			if (f->durable || f->tombstone || frame_end(f) <= l->seq_next)
 				continue;
 			n = frame_end(f) - (l->seq_next > f->first_seq ? l->seq_next : f->first_seq);
 			l->st.lost[f->lost_cause] += n;
@@ -1190,6 +1212,7 @@ static void writer_close(struct sink *s)
 		if (w->has_wal && l->pending)
 			LOG(w, LOG_WARNING, "%s: %llu events stay in the write-ahead log %s/wal until the next start",
 			    l->st.name, (unsigned long long)l->pending, w->spool_dir);
+		/* (events only memory held were counted lost just above) */
 		log_summary(w, l);
 		if (l->sink.ops && l->sink.ops->sync && w->cfg.fsync != SINK_FSYNC_OFF)
 			l->sink.ops->sync(&l->sink);
