@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #include "sink/sink_writer.h"
 
 static char tmpdir[64] __attribute__((unused));
+/* The writer logs from its threads: under log_lock. */
+static pthread_mutex_t log_lock __attribute__((unused)) = PTHREAD_MUTEX_INITIALIZER;
 static char last_log[1024] __attribute__((unused));
 static unsigned log_lines __attribute__((unused));
 
@@ -53,12 +56,43 @@ static inline void capture_log(int level, const char *fmt, ...)
 	va_list ap;
 
 	(void)level;
+	pthread_mutex_lock(&log_lock);
 	va_start(ap, fmt);
 	vsnprintf(last_log, sizeof(last_log), fmt, ap);
 	va_end(ap);
 	log_lines++;
 	if (getenv("SINKTEST_VERBOSE"))
 		fprintf(stderr, "  log: %s\n", last_log);
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* Whether the last line logged holds s. */
+static inline bool last_log_has(const char *s)
+{
+	bool has;
+
+	pthread_mutex_lock(&log_lock);
+	has = strstr(last_log, s) != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return has;
+}
+
+static inline unsigned log_count(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&log_lock);
+	n = log_lines;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+static inline void log_reset(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_lines = 0;
+	last_log[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
 }
 
 static inline void writer_config(struct sink_writer_config *wc, const char *spool)

@@ -231,7 +231,8 @@ static int list_segments(struct wal *w)
 		}
 	}
 	closedir(d);
-	qsort(w->segs, w->n_segs, sizeof(*w->segs), cmp_seg);
+	if (w->n_segs)
+		qsort(w->segs, w->n_segs, sizeof(*w->segs), cmp_seg);
 	return rc;
 }
 
@@ -613,7 +614,8 @@ int wal_sync_begin(struct wal *w, struct wal_sync_work *work)
 	work->fds = malloc((n ? n : 1) * sizeof(int));
 	if (!work->fds)
 		return -1;
-	memcpy(work->fds, w->unsynced, w->n_unsynced * sizeof(int));
+	if (w->n_unsynced)
+		memcpy(work->fds, w->unsynced, w->n_unsynced * sizeof(int));
 	work->n = w->n_unsynced;
 	w->n_unsynced = 0;
 	/* The tail stays ours: sync a duplicate, which run() closes. */
