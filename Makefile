@@ -42,7 +42,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench bench-db
+.PHONY: all test unit-bins clean kmod bench bench-db bench-writer
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -70,7 +70,14 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
-unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS)
+# bench/inline_peer also drives the live fault tests (tests/cases/faults_writer*.sh).
+TEST_PEER_BINS := $(BINDIR)/bench/inline_peer
+
+$(BINDIR)/bench/inline_peer: bench/inline_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $<
+
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(TEST_PEER_BINS)
 
 $(GENDIR)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -98,6 +105,15 @@ BENCH_BINS := $(BUILD)/bench/inline_peer $(BUILD)/bench/accept_queue
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
+
+# The message-heavy capture (bench/gen_messages.c) and the writer's cost
+# through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+
+bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench
 
 bench: $(TOOLS) $(BENCH_BINS)
 	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench

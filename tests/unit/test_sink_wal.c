@@ -87,7 +87,7 @@ static void test_append_reopen_segments(void)
 
 	path_in_tmp(dir, sizeof(dir), "wal1");
 	bytebuf_init(&b);
-	CHECK(wal_open(&w, dir, 0, 8192, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 8192, NULL, err, sizeof(err)) == 0);
 	for (k = 0; k < 1000; k += 10) {
 		build_frame(&b, k, 10);
 		CHECK(wal_append(&w, b.data, b.len, 10, 1, &first, &pos) == 0);
@@ -95,7 +95,7 @@ static void test_append_reopen_segments(void)
 	CHECK(w.n_segs > 5); /* rolled over at 8 KiB */
 	last_seq = w.next_seq;
 	wal_close(&w);
-	CHECK(wal_open(&w, dir, 0, 8192, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 8192, NULL, err, sizeof(err)) == 0);
 	CHECK(w.next_seq >= last_seq);
 	CHECK_INT_EQ(w.events_at_open, 1000);
 	n = read_all(&w, got, 2000, seqs);
@@ -152,7 +152,7 @@ static void test_torn_tail(void)
 
 	path_in_tmp(dir, sizeof(dir), "wal2");
 	bytebuf_init(&b);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	build_frame(&b, 0, 3);
 	CHECK(wal_append(&w, b.data, b.len, 3, 1, &first, &pos) == 0);
 	build_frame(&b, 3, 3);
@@ -163,13 +163,13 @@ static void test_torn_tail(void)
 	fd = open(seg, O_WRONLY);
 	CHECK(fd >= 0 && ftruncate(fd, st.st_size - 7) == 0);
 	close(fd);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	CHECK(w.torn_bytes > 0);
 	CHECK_INT_EQ(read_all(&w, got, 100, seqs), 3);
 	build_frame(&b, 6, 2);
 	CHECK(wal_append(&w, b.data, b.len, 2, 1, &first, &pos) == 0);
 	wal_close(&w);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	CHECK_INT_EQ(read_all(&w, got, 100, seqs), 5);
 	CHECK_INT_EQ(got[3], 6);
 	wal_close(&w);
@@ -191,7 +191,7 @@ static void test_damaged_frame(void)
 
 	path_in_tmp(dir, sizeof(dir), "wal3");
 	bytebuf_init(&b);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	build_frame(&b, 0, 4);
 	CHECK(wal_append(&w, b.data, b.len, 4, 1, &first, &pos) == 0);
 	snprintf(seg, sizeof(seg), "%s/wal/%016" PRIx64 ".wal", dir, pos.seg);
@@ -223,18 +223,18 @@ static void test_sequence_numbers_grow(void)
 
 	path_in_tmp(dir, sizeof(dir), "wal4");
 	bytebuf_init(&b);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	build_frame(&b, 0, 5);
 	CHECK(wal_append(&w, b.data, b.len, 5, 1, &a, &pos) == 0);
 	CHECK(a > 1600000000000000ull); /* microseconds of the clock */
 	wal_close(&w);
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	CHECK(wal_append(&w, b.data, b.len, 5, 1, &first, &pos) == 0);
 	CHECK(first >= a + 5);
 	wal_close(&w);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/wal'", dir);
 	CHECK(system(cmd) == 0);
-	CHECK(wal_open(&w, dir, big, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, big, 0, NULL, err, sizeof(err)) == 0);
 	CHECK(wal_append(&w, b.data, b.len, 5, 1, &first, &pos) == 0);
 	CHECK(first >= big);
 	/* A refused append still takes its numbers: nothing reuses them. */
@@ -250,12 +250,12 @@ static void test_lock(void)
 	int status = 1;
 
 	path_in_tmp(dir, sizeof(dir), "wal5");
-	CHECK(wal_open(&w, dir, 0, 0, err, sizeof(err)) == 0);
+	CHECK(wal_open(&w, dir, 0, 0, NULL, err, sizeof(err)) == 0);
 	if (fork() == 0) {
 		struct wal w2;
 		char e2[512];
 
-		if (wal_open(&w2, dir, 0, 0, e2, sizeof(e2)) == 0)
+		if (wal_open(&w2, dir, 0, 0, NULL, e2, sizeof(e2)) == 0)
 			_exit(1);
 		_exit(strstr(e2, "in use by another process (pid ") ? 0 : 2);
 	}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,11 +29,12 @@ static void usage(FILE *out)
 		"usage: imwire <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
+		"  read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
 		"       [--stats FILE.json] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
+		"      the sinks the --config file names)\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
@@ -156,7 +158,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)level;
+	/* Offline, the writer's routine lines (its summary) are noise. */
+	if (level > LOG_WARNING)
+		return;
 	va_start(ap, fmt);
 	fputs("imwire: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -177,6 +181,7 @@ static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 
 	sink_writer_config_from(&wc, cfg, NULL);
 	wc.wait_when_full = true;
+	wc.coalesce = 1024; /* offline: no verdict waits on a hand-over */
 	wc.log = log_to_stderr;
 	if (sink_writer_open(&w, &wc, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
@@ -266,8 +271,10 @@ static int cmd_read(int argc, char **argv)
 	}
 	if (!format)
 		format = outdir ? "imspector" : "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0) {
-		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", format);
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0 &&
+	    strcmp(format, "none") != 0) {
+		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector, jsonl or none)\n",
+			format);
 		return 2;
 	}
 	if (optind >= argc) {
@@ -299,7 +306,8 @@ static int cmd_read(int argc, char **argv)
 		return 1;
 	}
 	pl.policy = policy;
-	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
+	if ((strcmp(format, "none") != 0 && open_sinks(&pl, format, outdir) < 0) ||
+	    open_db_sinks(&pl, &cfg) < 0) {
 		pipeline_destroy(&pl);
 		policy_unref(policy);
 		config_free(&cfg);

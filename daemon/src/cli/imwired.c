@@ -90,7 +90,6 @@ struct shared_sinks {
 static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, const char *config_path,
 		      bool foreground)
 {
-	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
@@ -108,25 +107,9 @@ static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, con
 		return -1;
 	}
 	ss->n = 1;
-	if (dir) {
-		if (sink_imspector_open_dir(&s, dir, 0) < 0) {
-			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
-			goto failed;
-		}
-		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
-			goto failed_err;
-	}
-	if (jsonl) {
-		if (sink_jsonl_open_path(&s, jsonl, 0) < 0) {
-			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
-			goto failed;
-		}
-		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
-			goto failed_err;
-	}
 	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0)
 		goto failed_err;
-	if (dir || jsonl || configured)
+	if (configured)
 		return 0;
 	/* A new install logs to SQLite with no set-up. */
 	if (foreground) {

@@ -1,5 +1,7 @@
 /* The sinks a configuration file names, as the writer takes them. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,22 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 	}
 	if ((v = config_get(cfg, "fsync_interval_ms")) && strtoul(v, NULL, 10) > 0)
 		wc->fsync_interval_ms = (unsigned)strtoul(v, NULL, 10);
+	/* The daemon becomes user= after set-up: the spool it makes is
+	 * that user's, or the writer could not add a segment. */
+	if ((v = config_get(cfg, "user"))) {
+		struct passwd *pw = getpwnam(v);
+
+		if (pw) {
+			wc->owner_uid = (int)pw->pw_uid;
+			wc->owner_gid = (int)pw->pw_gid;
+		}
+		if (pw && (v = config_get(cfg, "group"))) {
+			struct group *gr = getgrnam(v);
+
+			if (gr)
+				wc->owner_gid = (int)gr->gr_gid;
+		}
+	}
 }
 
 int sink_writer_instance_dir(char *out, size_t size, const char *base, const char *config_path)
@@ -135,6 +153,33 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 	    strcmp(v, "off") != 0) {
 		snprintf(err, err_size, "fsync: \"%s\" is not batch, interval or off", v);
 		return -1;
+	}
+	/* The files first: their names say where they went wrong at start. */
+	if ((v = config_get(cfg, "file_logging_dir"))) {
+		struct sink s;
+
+		if (sink_imspector_open_dir(&s, v, 0) < 0) {
+			snprintf(err, err_size, "%s: cannot use as log directory: %s", v, strerror(errno));
+			return -1;
+		}
+		if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
+			sink_close(&s);
+			return -1;
+		}
+		(*added)++;
+	}
+	if ((v = config_get(cfg, "jsonl_file"))) {
+		struct sink s;
+
+		if (sink_jsonl_open_path(&s, v, 0) < 0) {
+			snprintf(err, err_size, "%s: cannot open: %s", v, strerror(errno));
+			return -1;
+		}
+		if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
+			sink_close(&s);
+			return -1;
+		}
+		(*added)++;
 	}
 	if ((v = config_get(cfg, "sqlite_file"))) {
 		db_id(id, sizeof(id), "sqlite", v, sensor);

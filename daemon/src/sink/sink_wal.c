@@ -33,7 +33,16 @@ static uint32_t crc(const uint8_t *p, size_t n)
 	return (uint32_t)c;
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
+void wal_own(const struct wal *w, const char *path)
+{
+	/* Best effort: a file the daemon user cannot write shows later, as
+	 * an append that fails with its reason. */
+	if (w->owner.uid >= 0 && chown(path, (uid_t)w->owner.uid, (gid_t)w->owner.gid) < 0)
+		return;
+}
+
+/* mkdir -p; each directory made here goes to the log's owner. */
+static int mkdir_p(const struct wal *w, const char *dir, mode_t mode)
 {
 	char *path = strdup(dir), *p;
 	int rc = 0;
@@ -47,7 +56,9 @@ static int mkdir_p(const char *dir, mode_t mode)
 			continue;
 		c = *p;
 		*p = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST)
+		if (mkdir(path, mode) == 0)
+			wal_own(w, path);
+		else if (errno != EEXIST)
 			rc = -1;
 		*p = c;
 		if (!c)
@@ -159,6 +170,7 @@ static int take_lock(struct wal *w, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	wal_own(w, path);
 	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
@@ -318,6 +330,8 @@ static int segment_create(struct wal *w, uint64_t first)
 	memcpy(hdr, segment_magic, 8);
 	imw_store_le64(hdr + 8, first);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		wal_own(w, path);
 	if (fd < 0 || !full_write(fd, hdr, sizeof(hdr))) {
 		e = errno;
 		if (fd >= 0) {
@@ -359,12 +373,14 @@ static int segment_create(struct wal *w, uint64_t first)
 }
 
 int wal_open(struct wal *w, const char *dir, uint64_t min_next_seq, uint64_t segment_max,
-	     char *err, size_t err_size)
+	     const struct wal_owner *owner, char *err, size_t err_size)
 {
 	uint64_t max_end = 0, t;
 	size_t i, n;
 
 	memset(w, 0, sizeof(*w));
+	w->owner.uid = owner ? owner->uid : -1;
+	w->owner.gid = owner ? owner->gid : -1;
 	w->lock_fd = -1;
 	w->tail_fd = -1;
 	w->segment_max = segment_max ? segment_max : WAL_DEFAULT_SEGMENT_BYTES;
@@ -376,13 +392,15 @@ int wal_open(struct wal *w, const char *dir, uint64_t min_next_seq, uint64_t seg
 		goto failed;
 	}
 	snprintf(w->wal_dir, n, "%s/wal", dir);
-	if (mkdir_p(dir, 0750) < 0) {
+	if (mkdir_p(w, dir, 0750) < 0) {
 		snprintf(err, err_size, "%s: cannot create: %s", dir, strerror(errno));
 		goto failed;
 	}
 	if (take_lock(w, err, err_size) < 0)
 		goto failed;
-	if (mkdir(w->wal_dir, 0750) < 0 && errno != EEXIST) {
+	if (mkdir(w->wal_dir, 0750) == 0) {
+		wal_own(w, w->wal_dir);
+	} else if (errno != EEXIST) {
 		snprintf(err, err_size, "%s: cannot create: %s", w->wal_dir, strerror(errno));
 		goto failed;
 	}

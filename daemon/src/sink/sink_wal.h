@@ -47,7 +47,14 @@ struct wal_pos {
 	uint64_t off;
 };
 
+/* Who gets what the log creates (a daemon that drops root with user=):
+ * directories it makes and its files. -1: leave them as they are. */
+struct wal_owner {
+	int uid, gid;
+};
+
 struct wal {
+	struct wal_owner owner;
 	char *dir;     /* DIR */
 	char *wal_dir; /* DIR/wal */
 	int lock_fd;
@@ -70,10 +77,13 @@ struct wal {
 
 /* Opens (or creates) DIR's log. The lock first: a second process on DIR
  * fails with "DIR is in use by another process (pid N)". min_next_seq:
- * sequence numbers the caller knows are taken (the cursors). 0, or -1
- * with a one-line reason in err. */
+ * sequence numbers the caller knows are taken (the cursors). owner: NULL,
+ * or who gets the directories and files made here (never a directory
+ * that existed). 0, or -1 with a one-line reason in err. */
 int wal_open(struct wal *w, const char *dir, uint64_t min_next_seq, uint64_t segment_max,
-	     char *err, size_t err_size);
+	     const struct wal_owner *owner, char *err, size_t err_size);
+/* Give path to the log's owner (for the writer's other files). */
+void wal_own(const struct wal *w, const char *path);
 /* fdatasyncs and closes everything, and releases the lock. */
 void wal_close(struct wal *w);
 

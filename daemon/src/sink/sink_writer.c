@@ -169,6 +169,8 @@ void sink_writer_config_defaults(struct sink_writer_config *cfg)
 	cfg->retry_ms = SINK_WRITER_DEFAULT_RETRY_MS;
 	cfg->fsync = SINK_FSYNC_BATCH;
 	cfg->fsync_interval_ms = SINK_WRITER_DEFAULT_FSYNC_INTERVAL_MS;
+	cfg->owner_uid = -1;
+	cfg->owner_gid = -1;
 }
 
 /* ---- frames ---- */
@@ -1088,9 +1090,20 @@ static int writer_write(struct sink *s, const struct im_event *ev, uint64_t even
 		pthread_mutex_unlock(&w->own_lock);
 		return -1;
 	}
-	rc = sink_writer_submit(w->own);
+	rc = 0;
+	if (sink_writer_batch_count(w->own) >= w->cfg.coalesce)
+		rc = sink_writer_submit(w->own);
 	pthread_mutex_unlock(&w->own_lock);
 	return rc < 0 ? -1 : 0;
+}
+
+/* What writer_write kept back (coalesce) is handed over. */
+static void submit_own(struct writer *w)
+{
+	pthread_mutex_lock(&w->own_lock);
+	if (w->own && sink_writer_batch_count(w->own))
+		sink_writer_submit(w->own);
+	pthread_mutex_unlock(&w->own_lock);
 }
 
 static uint64_t losses_locked(const struct writer *w)
@@ -1114,6 +1127,7 @@ static int writer_flush(struct sink *s)
 	size_t i;
 	int rc;
 
+	submit_own(w);
 	pthread_mutex_lock(&w->lock);
 	target = end_seq(w);
 	for (i = 0; i < w->n_lanes; i++) {
@@ -1171,10 +1185,7 @@ static void writer_close(struct sink *s)
 	struct frame *f;
 	size_t i;
 
-	pthread_mutex_lock(&w->own_lock);
-	if (w->own && sink_writer_batch_count(w->own))
-		sink_writer_submit(w->own);
-	pthread_mutex_unlock(&w->own_lock);
+	submit_own(w);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	w->stop_deadline = monotonic() + STOP_DRAIN_S;
@@ -1289,8 +1300,10 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 		return -1;
 	}
 	if (w->spool_dir) {
+		struct wal_owner owner = { w->cfg.owner_uid, w->cfg.owner_gid };
+
 		if (wal_open(&w->wal, w->spool_dir, sink_cursor_max_seq(w->spool_dir),
-			     w->cfg.segment_bytes, err, err_size) < 0) {
+			     w->cfg.segment_bytes, &owner, err, err_size) < 0) {
 			free(w->spool_dir);
 			free(w);
 			return -1;
@@ -1392,6 +1405,7 @@ int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t 
 				     err_size) < 0)
 			goto failed;
 		l->has_cursor = true;
+		wal_own(&w->wal, l->cursor.path);
 		if (found) {
 			/* What a crash left of an unfinished batch goes first. */
 			if (l->undo.n && inner->ops->restore && inner->ops->restore(inner, &l->undo) < 0) {

@@ -104,6 +104,14 @@ struct sink_writer_config {
 	/* Memory only, offline: submit waits for room while the sinks are
 	 * writing, instead of losing events. */
 	bool wait_when_full;
+	/* A daemon that will drop root (user=/group=): who gets the spool
+	 * directories the writer makes and its files. -1: nobody. */
+	int owner_uid, owner_gid;
+	/* The writer's own write() (sink_write on it) hands events over in
+	 * batches of this many (the rest at flush and close) instead of one
+	 * by one: for an offline reader, where no verdict waits on the
+	 * hand-over. 0 or 1: each at once. */
+	size_t coalesce;
 	sink_writer_log_fn log; /* syslog levels; NULL: quiet */
 };
 
@@ -186,10 +194,10 @@ size_t sink_writer_batch_count(const struct sink_writer_batch *b);
  * SINK_WRITER_SLOW_DOWN (taken; slow the flows that produce events). */
 int sink_writer_submit(struct sink_writer_batch *b);
 
-/* Adds the databases and syslog a configuration names (sqlite_file,
- * mysql_server/_database/_username/_password, pgsql_connect, sensor_name,
- * db_timeout, syslog_events, syslog_socket) to writer w, counted in
- * *added. 0, or -1 with a one-line reason in err. */
+/* Adds the sinks a configuration names (file_logging_dir, jsonl_file,
+ * sqlite_file, mysql_server/_database/_username/_password, pgsql_connect,
+ * sensor_name, db_timeout, syslog_events, syslog_socket) to writer w,
+ * counted in *added. 0, or -1 with a one-line reason in err. */
 struct imw_config;
 int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, size_t *added,
 			       char *err, size_t err_size);
