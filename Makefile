@@ -30,14 +30,19 @@ LIBS      += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -l
 LIBS      += $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 # Every stage's sources; mains live in daemon/src/cli.
-LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*'))
+LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*' \
+		! -path 'daemon/src/proto/template/*'))
 CLI_SRCS  := $(sort $(wildcard daemon/src/cli/*.c))
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+# Test-only code linked into the unit test binaries, never into
+# libimwire.a: the protocol test harness and the template module.
+TESTLIB_SRCS := tests/unit/harness.c $(sort $(wildcard daemon/src/proto/template/*.c))
 GEN_SRCS  := $(sort $(wildcard tests/gen/gen_*.c))
 GENLIB_SRCS := $(sort $(wildcard tests/gen/lib/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBIMW    := $(OBJDIR)/libimwire.a
+LIBTEST   := $(OBJDIR)/libimwtest.a
 TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
@@ -62,7 +67,12 @@ $(BINDIR)/imwired: $(OBJDIR)/daemon/src/cli/imwired.o $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(LIBIMW)
+$(LIBTEST): $(TESTLIB_SRCS:%.c=$(OBJDIR)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(LIBTEST) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 

@@ -198,37 +198,18 @@ static __always_inline __u32 port_proto(const struct tcp_packet *t)
 		return w ? check(w->bytes, IMW_SIG_WINDOW) : 0;      \
 	}
 
-SIG_FN(sig_oscar, imw_sig_oscar_flap)
-SIG_FN(sig_toc, imw_sig_toc)
-SIG_FN(sig_ymsg, imw_sig_ymsg)
-SIG_FN(sig_gg, imw_sig_gg)
-SIG_FN(sig_xmpp, imw_sig_xmpp)
-SIG_FN(sig_msn, imw_sig_msn)
-SIG_FN(sig_imip, imw_sig_imip)
-SIG_FN(sig_http, imw_sig_http)
-SIG_FN(sig_irc, imw_sig_irc)
+/* One verified function per row of the protocol table, tried in the
+ * table's order as imw_sig_classify does. */
+#define SIG_FN_ROW(ID, num, nm, ims, cfg, alt, sig, ...) SIG_FN(sig_##nm, sig)
+IMW_PROTOCOLS(SIG_FN_ROW)
 
-/* imw_sig_classify's order, one verified function per check. */
+#define SIG_TRY_ROW(ID, num, nm, ...) \
+	if (sig_##nm(w))               \
+		return IMW_PROTO_##ID;
+
 static __always_inline __u32 classify_window(struct window *w)
 {
-	if (sig_oscar(w))
-		return IMW_PROTO_OSCAR;
-	if (sig_toc(w))
-		return IMW_PROTO_TOC;
-	if (sig_ymsg(w))
-		return IMW_PROTO_YMSG;
-	if (sig_gg(w))
-		return IMW_PROTO_GG;
-	if (sig_xmpp(w))
-		return IMW_PROTO_XMPP;
-	if (sig_msn(w))
-		return IMW_PROTO_MSN;
-	if (sig_imip(w))
-		return IMW_PROTO_IMIP;
-	if (sig_http(w) || (w->bytes[0] >= '0' && w->bytes[0] <= '9'))
-		return IMW_PROTO_NONE;
-	if (sig_irc(w))
-		return IMW_PROTO_IRC;
+	IMW_PROTOCOLS(SIG_TRY_ROW)
 	return IMW_PROTO_NONE;
 }
 

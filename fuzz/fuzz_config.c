@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_flow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

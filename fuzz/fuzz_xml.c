@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/xml_tokenizer.h"
+#include "proto/xmpp/xml_tokenizer.h"
 
 #define MAX_TOKENS 4096
 

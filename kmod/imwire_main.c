@@ -23,22 +23,46 @@
 
 DEFINE_SPINLOCK(imw_conf_lock);
 
-#define PROTO(n, i, ...)                                                               \
-	[i] = { .name = n, .id = i, .enabled = true, .ports = { __VA_ARGS__ },         \
-		.n_ports = sizeof((u16[]){ __VA_ARGS__ }) / sizeof(u16) }
+#define PROTO_ROW(ID, num, nm, ims, cfg, alt, sig, ...)                                  \
+	[IMW_PROTO_##ID] = { .name = #nm, .id = IMW_PROTO_##ID, .enabled = true,          \
+			     .ports = { __VA_ARGS__ },                                       \
+			     .n_ports = sizeof((u16[]){ __VA_ARGS__ }) / sizeof(u16) },
 
-/* The daemon modules' well-known ports (443 left out: mostly HTTPS). */
+/* The protocol table's rows (include/imwire/protocols.h), with their
+ * well-known ports. */
 struct imw_kproto imw_protos[IMW_PROTO_MAX] = {
 	[IMW_PROTO_NONE] = { .name = "other", .id = IMW_PROTO_NONE },
-	PROTO("irc", IMW_PROTO_IRC, 6667, 6668, 6669, 6697, 7000),
-	PROTO("imip", IMW_PROTO_IMIP, 11319),
-	PROTO("oscar", IMW_PROTO_OSCAR, 5190),
-	PROTO("toc", IMW_PROTO_TOC, 9898),
-	PROTO("msn", IMW_PROTO_MSN, 1863),
-	PROTO("ymsg", IMW_PROTO_YMSG, 5050),
-	PROTO("xmpp", IMW_PROTO_XMPP, 5222, 5269),
-	PROTO("gg", IMW_PROTO_GG, 8074),
+	IMW_PROTOCOLS(PROTO_ROW)
 };
+
+/* Is port in the list of a protocol numbered below id? */
+static bool __init imw_port_listed_below(unsigned int id, u16 port)
+{
+	unsigned int i, j;
+
+	for (i = IMW_PROTO_NONE + 1; i < id; i++)
+		for (j = 0; j < imw_protos[i].n_ports; j++)
+			if (imw_protos[i].ports[j] == port)
+				return true;
+	return false;
+}
+
+/* A port two protocols list (5190: OSCAR and TOC) goes to the lower
+ * number, the one imw_port_proto finds first: drop it from the other's
+ * list, so that sysfs shows each port once. */
+static void __init imw_ports_dedup(void)
+{
+	unsigned int i, j, n;
+
+	for (i = IMW_PROTO_NONE + 1; i < IMW_PROTO_MAX; i++) {
+		struct imw_kproto *p = &imw_protos[i];
+
+		for (j = 0, n = 0; j < p->n_ports; j++)
+			if (!imw_port_listed_below(i, p->ports[j]))
+				p->ports[n++] = p->ports[j];
+		p->n_ports = n;
+	}
+}
 
 enum imw_proto imw_port_proto(u16 a, u16 b)
 {
@@ -206,6 +230,7 @@ static int __init imw_init(void)
 {
 	int err;
 
+	imw_ports_dedup();
 	err = imw_flows_init();
 	if (err)
 		return err;

@@ -79,6 +79,16 @@ if insmod /imwire.ko && [ "$(get irc enabled)" = 1 ] && [ "$(get irc ports)" = "
 else
 	ko kmod_loads_with_sysfs "$(ls $Q 2>&1)"
 fi
+# every row of the protocol table (include/imwire/protocols.h), each port
+# once: 5190, listed by OSCAR and TOC, stays with OSCAR (the lower number)
+t=""
+for p in irc imip oscar toc msn ymsg xmpp gg; do t="$t $p=$(get $p ports)"; done
+if [ "$t" = " irc=6667,6668,6669,6697,7000 imip=11319 oscar=5190 toc=9898 msn=1863 ymsg=5050 xmpp=5222,5269 gg=8074" ] &&
+	[ "$(ls $Q | wc -l)" = 8 ]; then
+	ok kmod_protocol_table
+else
+	ko kmod_protocol_table "$t / $(ls $Q | tr '\n' ' ')"
+fi
 ip netns add c && ip netns add s
 ip link add vc type veth peer name vs
 ip link set vc netns c

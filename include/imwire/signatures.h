@@ -276,31 +276,27 @@ static inline int imw_sig_http(const uint8_t *p, size_t len)
 	       IMW_SIG_PREFIX(p, len, "HTTP/1.");
 }
 
+/* IRC as the first bytes of a flow: the loose check above, once HTTP is
+ * ruled out (its method words would pass) and numeric banners too: SMTP
+ * and FTP servers start with "220 ...", while an IRC server's first line
+ * always has a prefix. */
+static inline int imw_sig_irc_start(const uint8_t *p, size_t len)
+{
+	if (imw_sig_http(p, len) || (len > 0 && p[0] >= '0' && p[0] <= '9'))
+		return 0;
+	return imw_sig_irc(p, len);
+}
+
 /* The protocol whose signature the first payload bytes of a flow match,
- * or IMW_PROTO_NONE. The order settles overlaps: binary framings first,
- * IRC (the loosest text check) last, after HTTP is ruled out. */
+ * or IMW_PROTO_NONE: the table's rows in their order (protocols.h), so
+ * binary framings come first and IRC, the loosest text check, last. */
+#define IMW_SIG_TRY_ROW(ID, num, nm, ims, cfg, alt, sig, ...) \
+	if (sig(p, len))                                          \
+		return IMW_PROTO_##ID;
+
 static inline enum imw_proto imw_sig_classify(const uint8_t *p, size_t len)
 {
-	if (imw_sig_oscar_flap(p, len))
-		return IMW_PROTO_OSCAR;
-	if (imw_sig_toc(p, len))
-		return IMW_PROTO_TOC;
-	if (imw_sig_ymsg(p, len))
-		return IMW_PROTO_YMSG;
-	if (imw_sig_gg(p, len))
-		return IMW_PROTO_GG;
-	if (imw_sig_xmpp(p, len))
-		return IMW_PROTO_XMPP;
-	if (imw_sig_msn(p, len))
-		return IMW_PROTO_MSN;
-	if (imw_sig_imip(p, len))
-		return IMW_PROTO_IMIP;
-	/* SMTP and FTP banners ("220 ...") pass the IRC check as numerics;
-	 * an IRC server's first line always has a prefix. */
-	if (imw_sig_http(p, len) || (len > 0 && p[0] >= '0' && p[0] <= '9'))
-		return IMW_PROTO_NONE;
-	if (imw_sig_irc(p, len))
-		return IMW_PROTO_IRC;
+	IMW_PROTOCOLS(IMW_SIG_TRY_ROW)
 	return IMW_PROTO_NONE;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "testlib.h"
 
 static int warnings;

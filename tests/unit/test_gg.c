@@ -5,130 +5,29 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "harness.h"
+#include "proto/gg/gg.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
 #define MODULE (&proto_gg)
 
-#define MAX_EVENTS 64
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-	size_t dropped;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n == MAX_EVENTS || !event_copy(&c->ev[c->n], ev)) {
-		c->dropped++;
-		return;
-	}
-	c->n++;
-}
-
-/* One direction's byte stream, framed and decoded as the app layer does. */
-struct feed {
-	struct bytebuf buf;
-	uint64_t offset;
-	unsigned garbage;
-	unsigned decode_errors;
-	bool need_resync;
-};
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct feed dir[2];
-};
-
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, MODULE, 7, "192.0.2.10:40001", collect, &h->c), 0);
-	bytebuf_init(&h->dir[0].buf);
-	bytebuf_init(&h->dir[1].buf);
-}
-
-static void harness_free(struct harness *h)
-{
-	size_t i;
-
-	for (i = 0; i < h->c.n; i++)
-		event_free(&h->c.ev[i]);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->dir[0].buf);
-	bytebuf_free(&h->dir[1].buf);
-}
+/* Every test's flow: Gadu-Gadu from 192.0.2.10:40001. */
+#define GG_FLOW MODULE, 7, "192.0.2.10:40001"
 
 static void feed_bytes(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct feed *f = &h->dir[dir];
-	const struct proto_module *m = MODULE;
-
-	if (h->s.opaque[dir])
-		return;
-	CHECK(bytebuf_append(&f->buf, data, len));
-	while (f->buf.len && !h->s.opaque[dir]) {
-		size_t pdu_len = 0, skip;
-		enum proto_frame r;
-
-		if (f->need_resync) {
-			skip = m->resync(&h->s, dir, f->buf.data, f->buf.len);
-			f->offset += skip;
-			bytebuf_consume(&f->buf, skip);
-			if (!f->buf.len)
-				break;
-			f->need_resync = false;
-		}
-		r = m->frame(&h->s, dir, f->buf.data, f->buf.len, &pdu_len);
-		if (r == PROTO_FRAME_NEED_MORE) {
-			if (f->buf.len <= m->max_pdu)
-				break;
-			r = PROTO_FRAME_GARBAGE;
-		}
-		if (r == PROTO_FRAME_GARBAGE) {
-			f->garbage++;
-			f->offset++;
-			bytebuf_consume(&f->buf, 1);
-			f->need_resync = true;
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= f->buf.len);
-		h->s.pdu_offset = f->offset;
-		h->s.pdu_len = pdu_len;
-		h->s.ts = 1000.0 + (double)h->s.stats.pdus;
-		h->s.stats.pdus++;
-		if (m->decode(&h->s, dir, f->buf.data, pdu_len) < 0)
-			f->decode_errors++;
-		f->offset += pdu_len;
-		bytebuf_consume(&f->buf, pdu_len);
-	}
+	harness_feed(h, dir, data, len);
 }
 
 /* A lost stretch of one direction: what is buffered is dropped. */
 static void feed_gap(struct harness *h, enum im_dir dir)
 {
-	struct feed *f = &h->dir[dir];
-
-	bytebuf_clear(&f->buf);
-	f->need_resync = true;
+	harness_gap(h, dir, 1);
 }
 
-static const struct im_event *event_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define event_at harness_event
 
 #define CHECK_EVENT(ev, kind_, dir_, remote_, text_)     \
 	do {                                             \
@@ -232,13 +131,13 @@ static void test_login80_from_real_capture(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, GG_FLOW);
 	feed_bytes(&h, IM_DIR_IN, welcome, sizeof(welcome));
 	feed_bytes(&h, IM_DIR_OUT, ekg_login80, sizeof(ekg_login80));
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_EVENT(event_at(&h, 0), IM_KIND_LOGIN, IM_DIR_OUT, "", "");
 	CHECK_STR_EQ(event_at(&h, 0)->local, "48141423");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -252,7 +151,7 @@ static void test_older_logins_and_gg11(void)
 	for (i = 0; i < 4; i++) {
 		struct harness h;
 
-		harness_init(&h);
+		harness_init(&h, GG_FLOW);
 		bytebuf_clear(&b);
 		put32(&b, 1234567 + (uint32_t)i);
 		bytebuf_append(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
@@ -269,7 +168,7 @@ static void test_older_logins_and_gg11(void)
 						    '8', '1', '4', '1', '1', '6', '4', 0x1a, 0x02,
 						    0xaa, 0xbb, 0x38, 0x02 };
 
-		harness_init(&h);
+		harness_init(&h, GG_FLOW);
 		bytebuf_clear(&b);
 		bytebuf_append(&b, login105, sizeof(login105));
 		feed_pkt(&h, IM_DIR_OUT, 0x83, &b);
@@ -279,7 +178,7 @@ static void test_older_logins_and_gg11(void)
 		bytebuf_clear(&b);
 		bytebuf_append(&b, login105, 9);
 		feed_pkt(&h, IM_DIR_OUT, 0x83, &b);
-		CHECK_STR_EQ(h.s.last_error, "bad protobuf in GG_LOGIN105");
+		CHECK_STR_EQ(h.s->last_error, "bad protobuf in GG_LOGIN105");
 		harness_free(&h);
 	}
 	bytebuf_free(&b);
@@ -287,7 +186,7 @@ static void test_older_logins_and_gg11(void)
 
 static void login(struct harness *h)
 {
-	harness_init(h);
+	harness_init(h, GG_FLOW);
 	feed_bytes(h, IM_DIR_IN, welcome, sizeof(welcome));
 	feed_bytes(h, IM_DIR_OUT, ekg_login80, sizeof(ekg_login80));
 }
@@ -478,7 +377,7 @@ static void test_split_and_resync(void)
 		put32(&body, 9999);
 		put32(&body, 0);
 		feed_pkt(&h, IM_DIR_IN, 0x2e, &body);
-		CHECK_STR_EQ(h.s.last_error, "message text offsets outside the packet");
+		CHECK_STR_EQ(h.s->last_error, "message text offsets outside the packet");
 		harness_free(&h);
 	}
 	bytebuf_free(&body);
@@ -503,7 +402,7 @@ static void test_encode(void)
 	ev.kind = IM_KIND_MESSAGE;
 	ev.group = true;
 	event_set_str(&ev.text, "2345678: b*d <w\xC3\xB3rd> \xE2\x82\xAC");
-	CHECK_INT_EQ(MODULE->encode(&h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(imw_load_le32(out.data), 0x2e);
 	CHECK_INT_EQ(imw_load_le32(out.data + 4), out.len - 8);
 	before = h.c.n;
@@ -521,7 +420,7 @@ static void test_encode(void)
 	ev.group = false;
 	event_set_str(&ev.remote, "2345678");
 	event_set_str(&ev.text, "fresh\nline");
-	CHECK_INT_EQ(MODULE->encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
 	CHECK_INT_EQ(imw_load_le32(out.data), 0x2d);
 	before = h.c.n;
 	feed_bytes(&h, IM_DIR_OUT, out.data, out.len);
@@ -529,7 +428,7 @@ static void test_encode(void)
 	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_OUT, "2345678", "fresh\nline");
 	CHECK(memmem(out.data, out.len, "fresh<br>line", 13) != NULL);
 	event_set_str(&ev.remote, "bob");
-	CHECK_INT_EQ(MODULE->encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	event_free(&ev);
 	bytebuf_free(&out);
 	bytebuf_free(&orig);
@@ -553,7 +452,7 @@ static void test_encode_fresh_incoming(void)
 	ev.ts = 1374686801.0;
 	CHECK(event_set_str(&ev.remote, "2345678") &&
 	      event_set_str(&ev.text, "za\xC5\xBC\xC3\xB3\xC5\x82\xC4\x87 <b>"));
-	CHECK_INT_EQ(MODULE->encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
 	CHECK_INT_EQ(imw_load_le32(out.data), 0x2e);
 	before = h.c.n;
 	feed_bytes(&h, IM_DIR_IN, out.data, out.len);
@@ -587,7 +486,8 @@ static void test_local_receipt(void)
 	before = h.c.n;
 	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
 	CHECK_INT_EQ(h.c.n, before + 1);
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 1);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, event_at(&h, before), orig.data, orig.len, &out),
+		     1);
 	CHECK_INT_EQ(out.len, sizeof(want));
 	if (out.len == sizeof(want))
 		CHECK_MEM_EQ(out.data, want, sizeof(want));
@@ -608,7 +508,8 @@ static void test_local_receipt(void)
 	pkt(&orig, 0x0b, body.data, body.len);
 	before = h.c.n;
 	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 1);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, event_at(&h, before), orig.data, orig.len, &out),
+		     1);
 	CHECK_INT_EQ(out.len, 20);
 	if (out.len == 20) {
 		CHECK_INT_EQ(imw_load_le32(out.data + 8), 2);
@@ -623,12 +524,13 @@ static void test_local_receipt(void)
 	pkt(&orig, 0x0b, body.data, body.len);
 	before = h.c.n;
 	feed_bytes(&h, IM_DIR_OUT, orig.data, orig.len);
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, event_at(&h, before), orig.data, orig.len, &out),
+		     0);
 	CHECK_INT_EQ(out.len, 0);
 	/* Not a client message packet: nothing this module can answer. */
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, event_at(&h, before), welcome, sizeof(welcome),
-					   &out),
-		     -1);
+	CHECK_INT_EQ(
+		MODULE->local_receipt(h.s, event_at(&h, before), welcome, sizeof(welcome), &out),
+		-1);
 	CHECK_INT_EQ(out.len, 0);
 	bytebuf_free(&body);
 	bytebuf_free(&orig);

@@ -2,101 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "proto/imip/imip.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
-#define MAX_EVENTS 64
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-	size_t dropped;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n == MAX_EVENTS || !event_copy(&c->ev[c->n], ev)) {
-		c->dropped++;
-		return;
-	}
-	c->n++;
-}
-
-static void collector_free(struct collector *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		event_free(&c->ev[i]);
-	c->n = 0;
-}
-
-/* One direction's byte stream, framed and decoded as the app layer does. */
-struct feed {
-	struct bytebuf buf;
-	uint64_t offset; /* stream offset of buf.data[0] */
-	unsigned garbage;
-	unsigned decode_errors;
-};
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct feed dir[2];
-};
-
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, &proto_imip, 7, "192.0.2.10:40001", collect, &h->c),
-		     0);
-	bytebuf_init(&h->dir[0].buf);
-	bytebuf_init(&h->dir[1].buf);
-}
-
-static void harness_free(struct harness *h)
-{
-	collector_free(&h->c);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->dir[0].buf);
-	bytebuf_free(&h->dir[1].buf);
-}
+/* Every test's flow: IMIP from 192.0.2.10:40001. */
+#define IMIP_FLOW &proto_imip, 7, "192.0.2.10:40001"
 
 static void feed_bytes(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct feed *f = &h->dir[dir];
-	const struct proto_module *m = &proto_imip;
-
-	CHECK(bytebuf_append(&f->buf, data, len));
-	for (;;) {
-		size_t pdu_len = 0, skip;
-		enum proto_frame r = m->frame(&h->s, dir, f->buf.data, f->buf.len, &pdu_len);
-
-		if (r == PROTO_FRAME_NEED_MORE)
-			break;
-		if (r == PROTO_FRAME_GARBAGE) {
-			f->garbage++;
-			skip = m->resync(&h->s, dir, f->buf.data, f->buf.len);
-			CHECK(skip > 0); /* resync must never stall on garbage */
-			if (skip == 0)
-				skip = 1;
-			f->offset += skip;
-			bytebuf_consume(&f->buf, skip);
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= f->buf.len);
-		h->s.pdu_offset = f->offset;
-		h->s.pdu_len = pdu_len;
-		h->s.ts = 1000.0 + (double)h->s.stats.pdus;
-		h->s.stats.pdus++;
-		if (m->decode(&h->s, dir, f->buf.data, pdu_len) < 0)
-			f->decode_errors++;
-		f->offset += pdu_len;
-		bytebuf_consume(&f->buf, pdu_len);
-	}
+	harness_feed(h, dir, data, len);
 }
 
 static void feed_str(struct harness *h, enum im_dir dir, const char *s)
@@ -128,17 +45,7 @@ static void feed_block(struct harness *h, enum im_dir dir, const char *type, con
 	free(b);
 }
 
-static const struct im_event *event_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define event_at harness_event
 
 #define CHECK_EVENT(ev, kind_, dir_, remote_, text_)            \
 	do {                                                    \
@@ -156,10 +63,10 @@ static const char helo_server[] = "Auth-Type: imip-md5\r\nCapabilities: server-l
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_imip.name, "imip");
+	CHECK_STR_EQ(proto_imip.info->name, "imip");
 	CHECK_INT_EQ(proto_imip.id, IMW_PROTO_IMIP);
-	CHECK_INT_EQ(proto_imip.n_ports, 1);
-	CHECK_INT_EQ(proto_imip.ports[0], 11319);
+	CHECK_INT_EQ(proto_imip.info->n_ports, 1);
+	CHECK_INT_EQ(proto_imip.info->ports[0], 11319);
 	CHECK_INT_EQ(proto_imip.max_pdu, 1024 * 1024);
 	CHECK(proto_imip.encode != NULL);
 }
@@ -170,12 +77,12 @@ static void test_frame_whole_and_partial(void)
 	char *b = block("MESG", "ID: 1001\r\nTo: 23456\r\n\r\nhello");
 	size_t len = strlen(b), pdu_len = 0, i;
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)b, len, &pdu_len),
+	harness_init(&h, IMIP_FLOW);
+	CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)b, len, &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, len);
 	for (i = 0; i < len; i++)
-		CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)b, i, &pdu_len),
+		CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)b, i, &pdu_len),
 			     PROTO_FRAME_NEED_MORE);
 	/* A following block does not change the first one's length. */
 	{
@@ -183,7 +90,7 @@ static void test_frame_whole_and_partial(void)
 
 		bytebuf_init(&two);
 		CHECK(bytebuf_append_str(&two, b) && bytebuf_append_str(&two, "PING\r\n10\r\nID: 1002\r\n"));
-		CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, two.data, two.len, &pdu_len),
+		CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, two.data, two.len, &pdu_len),
 			     PROTO_FRAME_PDU);
 		CHECK_INT_EQ(pdu_len, len);
 		bytebuf_free(&two);
@@ -198,8 +105,8 @@ static void test_frame_lf_only(void)
 	struct harness h;
 	size_t pdu_len = 0;
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)lf, strlen(lf), &pdu_len),
+	harness_init(&h, IMIP_FLOW);
+	CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)lf, strlen(lf), &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, strlen(lf));
 	feed_str(&h, IM_DIR_OUT, lf);
@@ -225,14 +132,14 @@ static void test_frame_garbage(void)
 	struct harness h;
 	size_t i, pdu_len;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)bad[i],
+		CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)bad[i],
 					      strlen(bad[i]), &pdu_len),
 			     PROTO_FRAME_GARBAGE);
-		CHECK_INT_EQ(proto_imip.resync(&h.s, IM_DIR_OUT, (const uint8_t *)bad[i],
-					       strlen(bad[i])),
-			     strlen(bad[i]));
+		CHECK_INT_EQ(
+			proto_imip.resync(h.s, IM_DIR_OUT, (const uint8_t *)bad[i], strlen(bad[i])),
+			strlen(bad[i]));
 	}
 	/* A type line that never ends is garbage once it is too long. */
 	{
@@ -240,10 +147,10 @@ static void test_frame_garbage(void)
 
 		memset(longline, 'x', sizeof(longline));
 		memcpy(longline, "MESG ", 5);
-		CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)longline, 100,
-					      &pdu_len),
-			     PROTO_FRAME_NEED_MORE);
-		CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, (const uint8_t *)longline,
+		CHECK_INT_EQ(
+			proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)longline, 100, &pdu_len),
+			PROTO_FRAME_NEED_MORE);
+		CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, (const uint8_t *)longline,
 					      sizeof(longline), &pdu_len),
 			     PROTO_FRAME_GARBAGE);
 	}
@@ -278,7 +185,7 @@ static void test_login_session(void)
 	struct harness h;
 	const struct im_event *ev;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_OUT, "HELO", "ID: 1000\r\nProtocol: IMIP/1.0\r\n\r\n");
 	feed_block(&h, IM_DIR_IN, "HELO", helo_server);
 	CHECK_INT_EQ(h.c.n, 0);
@@ -291,7 +198,7 @@ static void test_login_session(void)
 	CHECK_STR_EQ(ev->local, "12345");
 	CHECK_STR_EQ(ev->client, "192.0.2.10:40001");
 	CHECK_INT_EQ(ev->flow_id, 7);
-	CHECK_STR_EQ(h.s.local_id, "12345");
+	CHECK_STR_EQ(h.s->local_id, "12345");
 
 	feed_block(&h, IM_DIR_IN, "LOGN 12345",
 		   "ID: 2\r\nReference: 1001\r\nBuddy: 23456 \"alice\",34567 \"bob\"\r\n\r\n");
@@ -351,7 +258,7 @@ static void test_login_session(void)
 	CHECK_INT_EQ(h.c.n, 13);
 	CHECK_EVENT(event_at(&h, 12), IM_KIND_LOGOUT, IM_DIR_OUT, "", "");
 	CHECK_STR_EQ(event_at(&h, 12)->local, "12345");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	CHECK_INT_EQ(h.dir[0].garbage + h.dir[1].garbage, 0);
 	harness_free(&h);
 }
@@ -364,7 +271,7 @@ static void test_text_span(void)
 				"\r\nspan me");
 	const struct im_event *ev;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_str(&h, IM_DIR_OUT, "PING\r\n12\r\nID: 1003\r\n\r\n");
 	feed_str(&h, IM_DIR_OUT, b);
 	CHECK_INT_EQ(h.c.n, 1);
@@ -386,7 +293,7 @@ static void test_split_block(void)
 	size_t len = strlen(b), i;
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	for (i = 0; i < len; i++) {
 		feed_bytes(&h, IM_DIR_IN, b + i, 1);
 		CHECK_INT_EQ(h.c.n, i + 1 == len ? 1 : 0);
@@ -396,7 +303,7 @@ static void test_split_block(void)
 	CHECK_STR_EQ(event_at(&h, 0)->local, "12345");
 	harness_free(&h);
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_bytes(&h, IM_DIR_IN, b, 3);
 	feed_bytes(&h, IM_DIR_IN, b + 3, 50);
 	CHECK_INT_EQ(h.c.n, 0);
@@ -411,7 +318,7 @@ static void test_error_acks(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_OUT, "LOGN 12345",
 		   "ID: 1001\r\nClient: Yahoo! IMIP Client\r\nAuth-Type: imip-md5\r\n\r\n"
 		   "00000000000000000000000000000000");
@@ -451,7 +358,7 @@ static void test_malformed_resync(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_IN, "STAT ONLINE", "ID: 4\r\nFrom: 23456\r\n\r\n");
 	/* A size line that is no number, then the rest of that broken block. */
 	feed_str(&h, IM_DIR_IN, "MESG\r\nforty\r\nFrom: 23456\r\nID: 5\r\nTo: 12345\r\n\r\nlost\r\n");
@@ -462,23 +369,23 @@ static void test_malformed_resync(void)
 	CHECK_EVENT(event_at(&h, 0), IM_KIND_PRESENCE, IM_DIR_IN, "23456", "ONLINE");
 	CHECK_EVENT(event_at(&h, 1), IM_KIND_MESSAGE, IM_DIR_IN, "23456", "found again");
 	CHECK_EVENT(event_at(&h, 2), IM_KIND_PRESENCE, IM_DIR_IN, "23456", "AWAY");
-	CHECK_STR_EQ(h.s.local_id, "12345");
+	CHECK_STR_EQ(h.s->local_id, "12345");
 	harness_free(&h);
 
 	/* An absurd size, and a resync that only finds a partial head at the end. */
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_str(&h, IM_DIR_OUT, "MESG\r\n123456789\r\nTo: 1\r\n\r\nxx\r\nPI");
 	CHECK_INT_EQ(h.c.n, 0);
-	CHECK_INT_EQ(h.dir[IM_DIR_OUT].buf.len, 2);
+	CHECK_INT_EQ(harness_buffered(&h, IM_DIR_OUT), 2);
 	feed_str(&h, IM_DIR_OUT, "NG\r\n12\r\nID: 1003\r\n\r\n");
 	feed_block(&h, IM_DIR_OUT, "DISC", "ID: 1004\r\n\r\n");
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_INT_EQ(event_at(&h, 0)->kind, IM_KIND_LOGOUT);
-	CHECK_INT_EQ(h.dir[IM_DIR_OUT].buf.len, 0);
+	CHECK_INT_EQ(harness_buffered(&h, IM_DIR_OUT), 0);
 	harness_free(&h);
 
 	/* The broken block's body runs into the next block mid-line. */
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_str(&h, IM_DIR_OUT, "MESG\r\nten\r\nTo: 23456\r\n\r\nlost");
 	feed_block(&h, IM_DIR_OUT, "MESG", "ID: 1005\r\nTo: 23456\r\nFrom: 12345\r\n\r\nkept");
 	CHECK_INT_EQ(h.c.n, 1);
@@ -501,15 +408,15 @@ static void test_decode_malformed(void)
 	struct harness h;
 	size_t i;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t len = i == 5 ? 16 : strlen(bad[i]);
 
-		h.s.last_error = NULL;
-		CHECK_INT_EQ(proto_imip.decode(&h.s, IM_DIR_IN, (const uint8_t *)bad[i], len), -1);
-		CHECK(h.s.last_error != NULL);
+		h.s->last_error = NULL;
+		CHECK_INT_EQ(proto_imip.decode(h.s, IM_DIR_IN, (const uint8_t *)bad[i], len), -1);
+		CHECK(h.s->last_error != NULL);
 	}
-	CHECK_INT_EQ(h.s.stats.malformed, sizeof(bad) / sizeof(bad[0]));
+	CHECK_INT_EQ(h.s->stats.malformed, sizeof(bad) / sizeof(bad[0]));
 	CHECK_INT_EQ(h.c.n, 0);
 	harness_free(&h);
 }
@@ -527,7 +434,7 @@ static void test_decode_mutations(void)
 	CHECK(copy != NULL);
 	if (!copy)
 		return;
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	for (i = 0; i <= len; i++) {
 		uint8_t *exact = malloc(i ? i : 1);
 
@@ -535,9 +442,9 @@ static void test_decode_mutations(void)
 		if (!exact)
 			break;
 		memcpy(exact, b, i);
-		proto_imip.decode(&h.s, IM_DIR_IN, exact, i);
-		proto_imip.frame(&h.s, IM_DIR_IN, exact, i, &pdu_len);
-		proto_imip.resync(&h.s, IM_DIR_IN, exact, i);
+		proto_imip.decode(h.s, IM_DIR_IN, exact, i);
+		proto_imip.frame(h.s, IM_DIR_IN, exact, i, &pdu_len);
+		proto_imip.resync(h.s, IM_DIR_IN, exact, i);
 		proto_imip.detect(exact, i, IM_DIR_IN);
 		free(exact);
 	}
@@ -548,9 +455,9 @@ static void test_decode_mutations(void)
 		for (k = 0; k < sizeof(subst); k++) {
 			memcpy(copy, b, len);
 			copy[i] = subst[k];
-			proto_imip.decode(&h.s, IM_DIR_IN, copy, len);
-			proto_imip.frame(&h.s, IM_DIR_IN, copy, len, &pdu_len);
-			proto_imip.resync(&h.s, IM_DIR_IN, copy, len);
+			proto_imip.decode(h.s, IM_DIR_IN, copy, len);
+			proto_imip.frame(h.s, IM_DIR_IN, copy, len, &pdu_len);
+			proto_imip.resync(h.s, IM_DIR_IN, copy, len);
 		}
 	}
 	CHECK(h.c.n > 0);
@@ -563,7 +470,7 @@ static void test_charsets(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_IN, "MESG",
 		   "Content-Type: text/plain; charset=ISO-8859-1\r\nFrom: 23456\r\nID: 1\r\n"
 		   "To: 12345\r\n\r\ncaf\xe9");
@@ -586,21 +493,21 @@ static void test_midstream_local(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_str(&h, IM_DIR_IN, "end of some body\r\n");
 	feed_block(&h, IM_DIR_IN, "MESG", "From: 23456 \"alice\"\r\nID: 9\r\nTo: 12345\r\n\r\nhi");
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_STR_EQ(event_at(&h, 0)->local, "12345");
 	harness_free(&h);
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_OUT, "MESG",
 		   "ID: 1004\r\nTo: 23456\r\nACK-Type: errors-only\r\nFrom: 12345\r\n\r\nyo");
 	CHECK_STR_EQ(event_at(&h, 0)->local, "12345");
 	harness_free(&h);
 
 	/* The server's LOGN is the login when the client's was missed. */
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	feed_block(&h, IM_DIR_IN, "LOGN 12345", "ID: 2\r\nReference: 1001\r\n\r\n");
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_EVENT(event_at(&h, 0), IM_KIND_LOGIN, IM_DIR_IN, "", "");
@@ -614,7 +521,7 @@ static const struct im_event *decode_one(struct harness *h, enum im_dir dir, con
 {
 	size_t before = h->c.n;
 
-	CHECK_INT_EQ(proto_imip.decode(&h->s, dir, pdu, len), 0);
+	CHECK_INT_EQ(proto_imip.decode(h->s, dir, pdu, len), 0);
 	CHECK_INT_EQ(h->c.n, before + 1);
 	return event_at(h, h->c.n - 1);
 }
@@ -632,12 +539,12 @@ static void test_encode_with_orig(void)
 	size_t pdu_len = 0;
 	char *want;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	bytebuf_init(&out);
 	ev = decode_one(&h, IM_DIR_IN, (const uint8_t *)orig, orig_len);
 
 	/* Unchanged text: byte for byte the original. */
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, ev, (const uint8_t *)orig, orig_len, &out),
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, ev, (const uint8_t *)orig, orig_len, &out),
 		     0);
 	CHECK_INT_EQ(out.len, orig_len);
 	CHECK_MEM_EQ(out.data, orig, orig_len);
@@ -646,16 +553,16 @@ static void test_encode_with_orig(void)
 	CHECK(event_copy(&edited, ev));
 	CHECK(event_set_str(&edited.text, "you are a ****, \xe2\x98\xba"));
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &edited, (const uint8_t *)orig, orig_len,
-				       &out),
-		     0);
+	CHECK_INT_EQ(
+		proto_imip.encode(h.s, IM_DIR_IN, &edited, (const uint8_t *)orig, orig_len, &out),
+		0);
 	want = block("MESG", "Content-Type: text/plain;charset=utf-8\r\n"
 			     "From: 23456 \"alice\"\r\nID: 7\r\n"
 			     "Timo: 2003-05-01T12:00:00Z\r\nTo: 12345\r\n\r\n"
 			     "you are a ****, \xe2\x98\xba");
 	CHECK_INT_EQ(out.len, strlen(want));
 	CHECK(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0);
-	CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_IN, out.data, out.len, &pdu_len),
+	CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_IN, out.data, out.len, &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, out.len);
 	ev = decode_one(&h, IM_DIR_IN, out.data, out.len);
@@ -665,18 +572,18 @@ static void test_encode_with_orig(void)
 	/* Empty text keeps the empty line. */
 	CHECK(event_set_str(&edited.text, ""));
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &edited, (const uint8_t *)orig, orig_len,
-				       &out),
-		     0);
+	CHECK_INT_EQ(
+		proto_imip.encode(h.s, IM_DIR_IN, &edited, (const uint8_t *)orig, orig_len, &out),
+		0);
 	ev = decode_one(&h, IM_DIR_IN, out.data, out.len);
 	CHECK_STR_EQ(ev->text, "");
 	CHECK_INT_EQ(out.len, orig_len - strlen("you are a fool"));
 
 	/* Not a MESG, or not a block at all: cannot be re-encoded. */
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &edited,
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &edited,
 				       (const uint8_t *)"PING\r\n10\r\nID: 1002\r\n", 20, &out),
 		     -1);
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &edited, (const uint8_t *)"junk", 4, &out),
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &edited, (const uint8_t *)"junk", 4, &out),
 		     -1);
 	event_free(&edited);
 	bytebuf_free(&out);
@@ -694,13 +601,13 @@ static void test_encode_charset_and_no_blank(void)
 	struct bytebuf out;
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	bytebuf_init(&out);
 	ev = decode_one(&h, IM_DIR_IN, (const uint8_t *)latin, strlen(latin));
 	CHECK_STR_EQ(ev->text, "caf\xc3\xa9");
 	CHECK(event_copy(&edited, ev));
 	CHECK(event_set_str(&edited.text, "th\xc3\xa9 \xe2\x98\xba"));
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &edited, (const uint8_t *)latin,
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &edited, (const uint8_t *)latin,
 				       strlen(latin), &out),
 		     0);
 	/* Latin-1 on the wire; what Latin-1 lacks becomes '?'. */
@@ -715,7 +622,7 @@ static void test_encode_charset_and_no_blank(void)
 	CHECK(event_copy(&edited, ev));
 	CHECK(event_set_str(&edited.text, "new"));
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_OUT, &edited, (const uint8_t *)bare,
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &edited, (const uint8_t *)bare,
 				       strlen(bare), &out),
 		     0);
 	CHECK_INT_EQ(out.len, strlen("MESG\r\n37\r\nID: 1004\nTo: 23456\nFrom: 12345\r\n\r\nnew"));
@@ -738,21 +645,21 @@ static void test_encode_fresh(void)
 	const struct im_event *got;
 	size_t pdu_len = 0;
 
-	harness_init(&h);
+	harness_init(&h, IMIP_FLOW);
 	bytebuf_init(&out);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	ev.dir = IM_DIR_OUT;
 	CHECK(event_set_str(&ev.local, "12345") && event_set_str(&ev.remote, "23456") &&
 	      event_set_str(&ev.text, "injected \xc3\xa4"));
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
-	CHECK_INT_EQ(proto_imip.frame(&h.s, IM_DIR_OUT, out.data, out.len, &pdu_len),
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_imip.frame(h.s, IM_DIR_OUT, out.data, out.len, &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, out.len);
 	CHECK(out.len > 6 && memcmp(out.data, "MESG\r\n", 6) == 0);
 
 	/* A fresh session, as a decoder that never saw this flow before. */
-	harness_init(&h2);
+	harness_init(&h2, IMIP_FLOW);
 	got = decode_one(&h2, IM_DIR_OUT, out.data, out.len);
 	CHECK_EVENT(got, IM_KIND_MESSAGE, IM_DIR_OUT, "23456", "injected \xc3\xa4");
 	CHECK_STR_EQ(got->local, "12345");
@@ -760,8 +667,8 @@ static void test_encode_fresh(void)
 
 	ev.dir = IM_DIR_IN;
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
-	harness_init(&h2);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	harness_init(&h2, IMIP_FLOW);
 	got = decode_one(&h2, IM_DIR_IN, out.data, out.len);
 	CHECK_EVENT(got, IM_KIND_MESSAGE, IM_DIR_IN, "23456", "injected \xc3\xa4");
 	CHECK_STR_EQ(got->local, "12345");
@@ -770,12 +677,12 @@ static void test_encode_fresh(void)
 
 	/* Header injection through a user id is refused. */
 	CHECK(event_set_str(&ev.remote, "23456\r\nTo: 666"));
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	CHECK(event_set_str(&ev.remote, ""));
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	ev.kind = IM_KIND_PRESENCE;
 	CHECK(event_set_str(&ev.remote, "23456"));
-	CHECK_INT_EQ(proto_imip.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 
 	event_free(&ev);
 	bytebuf_free(&out);
@@ -800,11 +707,11 @@ static void test_local_receipt(void)
 	CHECK(proto_imip.local_receipt != NULL);
 	bytebuf_init(&out);
 	for (i = 0; i < sizeof(mesg) / sizeof(mesg[0]); i++) {
-		harness_init(&h);
+		harness_init(&h, IMIP_FLOW);
 		b = block("MESG", mesg[i]);
 		ev = decode_one(&h, IM_DIR_OUT, (const uint8_t *)b, strlen(b));
 		CHECK_INT_EQ(ev->kind, IM_KIND_MESSAGE);
-		CHECK_INT_EQ(proto_imip.local_receipt(&h.s, ev, (const uint8_t *)b, strlen(b), &out),
+		CHECK_INT_EQ(proto_imip.local_receipt(h.s, ev, (const uint8_t *)b, strlen(b), &out),
 			     want[i]);
 		CHECK_INT_EQ(out.len, 0);
 		free(b);

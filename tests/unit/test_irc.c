@@ -4,92 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "proto/irc/irc.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
-#define MAX_EVENTS 32
+/* Every test's flow: IRC from 10.0.0.7:59069. */
+#define IRC_FLOW &proto_irc, 7, "10.0.0.7:59069"
 
-struct collected {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-	size_t dropped;
-};
-
-struct harness {
-	struct proto_session s;
-	struct collected c;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collected *c = arg;
-
-	if (c->n < MAX_EVENTS && event_copy(&c->ev[c->n], ev))
-		c->n++;
-	else
-		c->dropped++;
-}
-
-static void clear_events(struct collected *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		event_free(&c->ev[i]);
-	c->n = 0;
-}
-
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	if (proto_session_init(&h->s, &proto_irc, 7, "10.0.0.7:59069", collect, &h->c) < 0) {
-		fprintf(stderr, "proto_session_init failed\n");
-		exit(2);
-	}
-}
-
-static void harness_free(struct harness *h)
-{
-	clear_events(&h->c);
-	proto_session_free(&h->s);
-}
-
-/* Decode exactly one PDU (a line with its ending). */
+/* One whole line through the app layer; -1 when the module called it
+ * malformed. */
 static int line(struct harness *h, enum im_dir dir, const char *pdu)
 {
-	return proto_irc.decode(&h->s, dir, (const uint8_t *)pdu, strlen(pdu));
-}
-
-/* Feed a byte stream the way the app layer does: frame, decode, resync. */
-static void feed(struct harness *h, enum im_dir dir, const uint8_t *data, size_t len)
-{
-	size_t pdu_len, skip;
-	bool resync = false;
-
-	while (len) {
-		if (resync) {
-			skip = proto_irc.resync(&h->s, dir, data, len);
-			data += skip;
-			len -= skip;
-			resync = false;
-			continue;
-		}
-		switch (proto_irc.frame(&h->s, dir, data, len, &pdu_len)) {
-		case PROTO_FRAME_PDU:
-			proto_irc.decode(&h->s, dir, data, pdu_len);
-			data += pdu_len;
-			len -= pdu_len;
-			break;
-		case PROTO_FRAME_NEED_MORE:
-			return;
-		case PROTO_FRAME_GARBAGE:
-			data++;
-			len--;
-			resync = true;
-			break;
-		}
-	}
+	return harness_feed_str(h, dir, pdu);
 }
 
 static enum proto_detect detect(const char *window, enum im_dir dir)
@@ -111,12 +39,12 @@ static void check_event(const struct im_event *ev, enum im_kind kind, enum im_di
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_irc.name, "irc");
+	CHECK_STR_EQ(proto_irc.info->name, "irc");
 	CHECK_INT_EQ(proto_irc.id, IMW_PROTO_IRC);
-	CHECK_INT_EQ(proto_irc.n_ports, 5);
-	CHECK_INT_EQ(proto_irc.ports[0], 6667);
-	CHECK_INT_EQ(proto_irc.ports[3], 6697);
-	CHECK_INT_EQ(proto_irc.ports[4], 7000);
+	CHECK_INT_EQ(proto_irc.info->n_ports, 5);
+	CHECK_INT_EQ(proto_irc.info->ports[0], 6667);
+	CHECK_INT_EQ(proto_irc.info->ports[3], 6697);
+	CHECK_INT_EQ(proto_irc.info->ports[4], 7000);
 	CHECK_INT_EQ(proto_irc.max_pdu, 65536);
 	CHECK(proto_irc.encode != NULL);
 }
@@ -128,14 +56,14 @@ static void test_frame_lines(void)
 	const uint8_t *p = (const uint8_t *)buf;
 	size_t len = strlen(buf), pdu_len = 0;
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, p, len, &pdu_len), PROTO_FRAME_PDU);
+	harness_init(&h, IRC_FLOW);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, p, len, &pdu_len), PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 14);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, p + 14, len - 14, &pdu_len), PROTO_FRAME_PDU);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, p + 14, len - 14, &pdu_len), PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 7);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, p + 21, len - 21, &pdu_len),
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, p + 21, len - 21, &pdu_len),
 		     PROTO_FRAME_NEED_MORE);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, p, 0, &pdu_len), PROTO_FRAME_NEED_MORE);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, p, 0, &pdu_len), PROTO_FRAME_NEED_MORE);
 	harness_free(&h);
 }
 
@@ -145,7 +73,7 @@ static void test_frame_long_lines(void)
 	size_t n = 70000, pdu_len = 0, skip;
 	uint8_t *buf = malloc(n);
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	CHECK(buf != NULL);
 	if (!buf)
 		return;
@@ -153,26 +81,26 @@ static void test_frame_long_lines(void)
 	memset(buf, 'a', 5000);
 	buf[5000] = '\r';
 	buf[5001] = '\n';
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, buf, 5002, &pdu_len), PROTO_FRAME_PDU);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, buf, 5002, &pdu_len), PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 5002);
-	CHECK_INT_EQ(proto_irc.decode(&h.s, IM_DIR_OUT, buf, 5002), 0);
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(proto_irc.decode(h.s, IM_DIR_OUT, buf, 5002), 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	CHECK_INT_EQ(h.c.n, 0);
 
 	/* No "\n" in 64 KiB: garbage, and resync lands after the next "\n". */
 	memset(buf, 'x', n);
 	memcpy(buf + 68998, "\r\n", 2);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_IN, buf, n, &pdu_len), PROTO_FRAME_GARBAGE);
-	skip = proto_irc.resync(&h.s, IM_DIR_IN, buf + 1, n - 1);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_IN, buf, n, &pdu_len), PROTO_FRAME_GARBAGE);
+	skip = proto_irc.resync(h.s, IM_DIR_IN, buf + 1, n - 1);
 	CHECK_INT_EQ(skip + 1, 69000);
 	/* Still inside the long line with no "\n" yet: consume everything. */
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_IN, buf, n, &pdu_len), PROTO_FRAME_GARBAGE);
-	CHECK_INT_EQ(proto_irc.resync(&h.s, IM_DIR_IN, buf + 1, 1000), 1000);
-	CHECK_INT_EQ(proto_irc.resync(&h.s, IM_DIR_IN, buf + 1001, n - 1001), 69000 - 1001);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_IN, buf, n, &pdu_len), PROTO_FRAME_GARBAGE);
+	CHECK_INT_EQ(proto_irc.resync(h.s, IM_DIR_IN, buf + 1, 1000), 1000);
+	CHECK_INT_EQ(proto_irc.resync(h.s, IM_DIR_IN, buf + 1001, n - 1001), 69000 - 1001);
 
 	/* The whole stream through frame/resync: only the line after counts. */
 	memcpy(buf + 69000, ":bob!b@h PRIVMSG #c :after\r\n", 28);
-	feed(&h, IM_DIR_IN, buf, 69000 + 28);
+	harness_feed(&h, IM_DIR_IN, buf, 69000 + 28);
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1)
 		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "#c", true, "bob: after");
@@ -186,11 +114,11 @@ static void test_resync_after_gap(void)
 	const char *mid = "the middle of a line\r\nPRIVMSG #a :x\r\n";
 	const char *start = "PRIVMSG #a :whole line\r\n";
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_irc.resync(&h.s, IM_DIR_OUT, (const uint8_t *)mid, strlen(mid)), 22);
+	harness_init(&h, IRC_FLOW);
+	CHECK_INT_EQ(proto_irc.resync(h.s, IM_DIR_OUT, (const uint8_t *)mid, strlen(mid)), 22);
 	/* A gap that ended on a line boundary loses nothing. */
-	CHECK_INT_EQ(proto_irc.resync(&h.s, IM_DIR_OUT, (const uint8_t *)start, strlen(start)), 0);
-	CHECK_INT_EQ(proto_irc.resync(&h.s, IM_DIR_OUT, (const uint8_t *)"no newline", 10), 10);
+	CHECK_INT_EQ(proto_irc.resync(h.s, IM_DIR_OUT, (const uint8_t *)start, strlen(start)), 0);
+	CHECK_INT_EQ(proto_irc.resync(h.s, IM_DIR_OUT, (const uint8_t *)"no newline", 10), 10);
 	harness_free(&h);
 }
 
@@ -260,10 +188,10 @@ static void test_nick_and_login(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "USER brotest * * :brotest\r\n"), 0);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "NICK brotest\r\n"), 0);
-	CHECK_STR_EQ(h.s.local_id, "brotest");
+	CHECK_STR_EQ(h.s->local_id, "brotest");
 	CHECK_INT_EQ(h.c.n, 0); /* a NICK can still be refused: login comes with 001 */
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":leguin.freenode.net 001 brotest :Welcome to the "
 					 "freenode Internet Relay Chat Network brotest\r\n"),
@@ -279,13 +207,13 @@ static void test_nick_and_login(void)
 	/* After registration a client NICK is only a request... */
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "NICK !!!!\r\n"), 0);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "NICK brotest2\r\n"), 0);
-	CHECK_STR_EQ(h.s.local_id, "brotest");
+	CHECK_STR_EQ(h.s->local_id, "brotest");
 	/* ...until the server says so. Someone else's change is not ours. */
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":other!o@h NICK :other2\r\n"), 0);
-	CHECK_STR_EQ(h.s.local_id, "brotest");
+	CHECK_STR_EQ(h.s->local_id, "brotest");
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":BroTest!~brotest@nat.ICSI.Berkeley.EDU NICK :brotest2\r\n"),
 		     0);
-	CHECK_STR_EQ(h.s.local_id, "brotest2");
+	CHECK_STR_EQ(h.s->local_id, "brotest2");
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "PRIVMSG #brotest :hi\r\n"), 0);
 	CHECK_INT_EQ(h.c.n, 2);
 	if (h.c.n == 2)
@@ -298,11 +226,11 @@ static void test_nick_in_use(void)
 	struct harness h;
 
 	/* zeek_irc-more-commands, second connection. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK tim\r\n");
 	line(&h, IM_DIR_IN, ":ircd1.local 433 * tim :Nickname is already in use.\r\n");
 	line(&h, IM_DIR_OUT, "NICK tim_\r\n");
-	CHECK_STR_EQ(h.s.local_id, "tim_");
+	CHECK_STR_EQ(h.s->local_id, "tim_");
 	line(&h, IM_DIR_IN, ":ircd1.local NOTICE tim_ :*** Your hostname does not match up with "
 			    "your IP address; using your IP address (172.16.238.1) instead.\r\n");
 	line(&h, IM_DIR_IN, ":ircd1.local 001 tim_ :Welcome to the ircd1 IRC Network "
@@ -319,24 +247,24 @@ static void test_midstream_local(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "ISON Thunfisch Smiley SmileyG\r\n"), 0);
-	CHECK(h.s.local_id == NULL);
+	CHECK(h.s->local_id == NULL);
 	/* A reply whose first parameter is a trailer names nobody. */
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":irc.joulunet.org 451  :You have not registered\r\n"), 0);
-	CHECK(h.s.local_id == NULL);
+	CHECK(h.s->local_id == NULL);
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":sterling.freenode.net 303 vmlemon :SmileyG \r\n"), 0);
-	CHECK_STR_EQ(h.s.local_id, "vmlemon");
+	CHECK_STR_EQ(h.s->local_id, "vmlemon");
 	CHECK_INT_EQ(h.c.n, 0);
 	/* Later numerics do not override it. */
 	line(&h, IM_DIR_IN, ":sterling.freenode.net 352 someone #amarok n=x h s n H :0 x\r\n");
-	CHECK_STR_EQ(h.s.local_id, "vmlemon");
+	CHECK_STR_EQ(h.s->local_id, "vmlemon");
 	harness_free(&h);
 
 	/* Or from the target of an incoming private message. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_IN, ":bob!b@host.example PRIVMSG alice :are you there?\r\n");
-	CHECK_STR_EQ(h.s.local_id, "alice");
+	CHECK_STR_EQ(h.s->local_id, "alice");
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1) {
 		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "bob", false, "are you there?");
@@ -350,7 +278,7 @@ static void test_privmsg_outgoing(void)
 	struct harness h;
 	const char *pdu = "PRIVMSG #testing :hi, i'm chatting for some packets\r\n";
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK tim2\r\n");
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, pdu), 0);
 	CHECK_INT_EQ(h.c.n, 1);
@@ -362,7 +290,7 @@ static void test_privmsg_outgoing(void)
 		CHECK_INT_EQ(h.c.ev[0].text_offset, 18);
 		CHECK_INT_EQ(h.c.ev[0].text_len, strlen("hi, i'm chatting for some packets"));
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :hello there\r\n");
 	/* zeek_irc-basic: a one-word text without ':' */
@@ -376,13 +304,13 @@ static void test_privmsg_outgoing(void)
 		check_event(&h.c.ev[2], IM_KIND_MESSAGE, IM_DIR_OUT, "bob", false, "to both");
 		check_event(&h.c.ev[3], IM_KIND_MESSAGE, IM_DIR_OUT, "#chan", true, "to both");
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 
 	/* No text, or only a target: nothing to log. */
 	line(&h, IM_DIR_OUT, "PRIVMSG #chan\r\n");
 	line(&h, IM_DIR_OUT, "PRIVMSG\r\n");
 	CHECK_INT_EQ(h.c.n, 0);
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -390,7 +318,7 @@ static void test_privmsg_incoming(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_IN, ":sterling.freenode.net 303 vmlemon :SmileyG \r\n");
 	line(&h, IM_DIR_IN, ":yaloki!n=yaloki@156.185-64-87.adsl-dyn.isp.belgacom.be PRIVMSG "
 			    "#amarok :+how do you mean\r\n");
@@ -416,7 +344,7 @@ static void test_notice(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	/* Server notices: server prefix, no prefix, target "*" or AUTH. */
 	line(&h, IM_DIR_IN, ":leguin.freenode.net NOTICE * :*** Looking up your hostname...\r\n");
 	line(&h, IM_DIR_IN, ":hunt3d.devilz.net NOTICE AUTH :*** Found your hostname\r\n");
@@ -435,7 +363,7 @@ static void test_notice(void)
 			    "This nickname is registered.");
 		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_OUT, "bob", false, "brb");
 	}
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -444,10 +372,10 @@ static void test_whitespace(void)
 	struct harness h;
 
 	/* zeek_irc-whitespace */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "USER brotest * * * * * \r\n");
 	line(&h, IM_DIR_OUT, "    NICK brotest\r\n");
-	CHECK_STR_EQ(h.s.local_id, "brotest");
+	CHECK_STR_EQ(h.s->local_id, "brotest");
 	line(&h, IM_DIR_OUT, "    JOIN      #BROTEST\r\n");
 	line(&h, IM_DIR_OUT, " PRIVMSG          #BROTEST      :test\r\n");
 	line(&h, IM_DIR_OUT, "    QUIT      quitting\r\n");
@@ -457,7 +385,7 @@ static void test_whitespace(void)
 		CHECK_INT_EQ(h.c.ev[0].text_offset, 33);
 		check_event(&h.c.ev[1], IM_KIND_LOGOUT, IM_DIR_OUT, "", false, "quitting");
 	}
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -465,7 +393,7 @@ static void test_ctcp(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_IN, ":eean!n=ian@amarok/developer/eean PRIVMSG #amarok :+\x01"
 			    "ACTION scrolls up\x01\r\n");
 	line(&h, IM_DIR_OUT, "PRIVMSG #amarok :\x01"
@@ -480,7 +408,7 @@ static void test_ctcp(void)
 			    "ACTION waves");
 		check_event(&h.c.ev[2], IM_KIND_MESSAGE, IM_DIR_IN, "bob", false, "ACTION hugs me");
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 	/* Queries and replies are not messages. */
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG me :\x01VERSION\x01\r\n");
 	line(&h, IM_DIR_OUT, "NOTICE bob :\x01VERSION irssi v1.4\x01\r\n");
@@ -495,7 +423,7 @@ static void test_dcc(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	/* zeek_irc-dcc-send.pcapng */
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
 			     "DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n");
@@ -509,7 +437,7 @@ static void test_dcc(void)
 		CHECK(h.c.ev[1].has_file_size);
 		CHECK_INT_EQ(h.c.ev[1].file_size, 1320211);
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND \"my holiday.jpg\" 3232235777 5000 42\x01\r\n");
@@ -522,7 +450,7 @@ static void test_dcc(void)
 		CHECK_STR_EQ(h.c.ev[1].file_name, "my holiday.jpg");
 		CHECK_INT_EQ(h.c.ev[1].file_size, 42);
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 
 	/* Old clients leave the size out. */
 	line(&h, IM_DIR_OUT, "PRIVMSG bob :\x01"
@@ -534,7 +462,7 @@ static void test_dcc(void)
 		CHECK(!h.c.ev[1].has_file_size);
 		CHECK_STR_EQ(h.c.ev[1].text, "notes.txt");
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
 			     "DCC CHAT CHAT 167772167 59214\x01\r\n");
@@ -549,7 +477,7 @@ static void test_join_part_quit(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK brotest\r\n");
 	line(&h, IM_DIR_OUT, "JOIN #brotest\r\n"); /* a request: the server confirms */
 	CHECK_INT_EQ(h.c.n, 0);
@@ -568,7 +496,7 @@ static void test_join_part_quit(void)
 		check_event(&h.c.ev[3], IM_KIND_PART, IM_DIR_IN, "#testing", true, "bob");
 		check_event(&h.c.ev[4], IM_KIND_PART, IM_DIR_IN, "#testing", true, "tim_");
 	}
-	clear_events(&h.c);
+	harness_clear_events(&h);
 	/* Someone else quitting is not our logout; ours is logged once. */
 	line(&h, IM_DIR_IN, ":arkanoid_!n=arkanoid@x QUIT :Connection timed out\r\n");
 	line(&h, IM_DIR_OUT, "QUIT quitting\r\n");
@@ -588,36 +516,36 @@ static void test_starttls(void)
 	size_t pdu_len = 0;
 
 	/* zeek_irc-starttls */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "STARTTLS\r\n");
-	CHECK(!h.s.opaque[IM_DIR_OUT] && !h.s.opaque[IM_DIR_IN]);
+	CHECK(!h.s->opaque[IM_DIR_OUT] && !h.s->opaque[IM_DIR_IN]);
 	line(&h, IM_DIR_IN, ":irc.joulunet.org 670  :STARTTLS successful, go ahead with TLS "
 			    "handshake\r\n");
-	CHECK(h.s.opaque[IM_DIR_OUT] && h.s.opaque[IM_DIR_IN]);
+	CHECK(h.s->opaque[IM_DIR_OUT] && h.s->opaque[IM_DIR_IN]);
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1)
 		check_event(&h.c.ev[0], IM_KIND_ENCRYPTED, IM_DIR_IN, "irc.joulunet.org", false,
 			    "STARTTLS");
-	CHECK(h.s.local_id == NULL);
+	CHECK(h.s->local_id == NULL);
 	harness_free(&h);
 
 	/* Refused: stays in clear text. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "STARTTLS\r\n");
 	line(&h, IM_DIR_IN, ":irc.example.net 691 alice :STARTTLS failed\r\n");
-	CHECK(!h.s.opaque[IM_DIR_OUT] && !h.s.opaque[IM_DIR_IN]);
+	CHECK(!h.s->opaque[IM_DIR_OUT] && !h.s->opaque[IM_DIR_IN]);
 	CHECK_INT_EQ(h.c.n, 0);
 	harness_free(&h);
 
 	/* A TLS record where a line should start: framed by its length. */
-	harness_init(&h);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, hello, 4, &pdu_len), PROTO_FRAME_NEED_MORE);
-	CHECK_INT_EQ(proto_irc.frame(&h.s, IM_DIR_OUT, hello, sizeof(hello), &pdu_len),
+	harness_init(&h, IRC_FLOW);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, hello, 4, &pdu_len), PROTO_FRAME_NEED_MORE);
+	CHECK_INT_EQ(proto_irc.frame(h.s, IM_DIR_OUT, hello, sizeof(hello), &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 9);
-	CHECK_INT_EQ(proto_irc.decode(&h.s, IM_DIR_OUT, hello, pdu_len), 0);
-	CHECK_INT_EQ(proto_irc.decode(&h.s, IM_DIR_OUT, hello, pdu_len), 0);
-	CHECK(h.s.opaque[IM_DIR_OUT] && h.s.opaque[IM_DIR_IN]);
+	CHECK_INT_EQ(proto_irc.decode(h.s, IM_DIR_OUT, hello, pdu_len), 0);
+	CHECK_INT_EQ(proto_irc.decode(h.s, IM_DIR_OUT, hello, pdu_len), 0);
+	CHECK(h.s->opaque[IM_DIR_OUT] && h.s->opaque[IM_DIR_IN]);
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1)
 		check_event(&h.c.ev[0], IM_KIND_ENCRYPTED, IM_DIR_OUT, "", false, "TLS");
@@ -629,15 +557,15 @@ static void test_malformed(void)
 	struct harness h;
 	static const uint8_t binary[] = { 0x8b, 0x00, 0x1f, 0x02, '\n' };
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_irc.decode(&h.s, IM_DIR_IN, binary, sizeof(binary)), -1);
-	CHECK_INT_EQ(h.s.stats.malformed, 1);
-	CHECK(h.s.last_error != NULL);
+	harness_init(&h, IRC_FLOW);
+	CHECK_INT_EQ(proto_irc.decode(h.s, IM_DIR_IN, binary, sizeof(binary)), -1);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
+	CHECK(h.s->last_error != NULL);
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":prefix.only\r\n"), -1);
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ": PRIVMSG #a :x\r\n"), -1);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "PRIV%MSG #a :x\r\n"), -1);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "\xff\xfe garbage\r\n"), -1);
-	CHECK_INT_EQ(h.s.stats.malformed, 5);
+	CHECK_INT_EQ(h.s->stats.malformed, 5);
 	/* Blank lines, unknown and lower-case commands are fine. */
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "\r\n"), 0);
 	CHECK_INT_EQ(line(&h, IM_DIR_OUT, "   \n"), 0);
@@ -645,7 +573,7 @@ static void test_malformed(void)
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, ":ircd1.local 015 tim :ircd1.local (893 InspIRCd-3.16.0)"
 					 "      1 [100.00%] [Up: 1m28s]\r\n"),
 		     0);
-	CHECK_INT_EQ(h.s.stats.malformed, 5);
+	CHECK_INT_EQ(h.s->stats.malformed, 5);
 	CHECK_INT_EQ(h.c.n, 0);
 	harness_free(&h);
 }
@@ -654,7 +582,7 @@ static void test_echo_message(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK tim2\r\n");
 	line(&h, IM_DIR_IN, "@time=2025-07-28T20:48:30.026Z :ircd1.local CAP * ACK :multi-prefix "
 			    "echo-message server-time\r\n");
@@ -676,8 +604,8 @@ static void roundtrip(enum im_dir dir, const char *pdu, const char *new_text,
 	struct bytebuf out;
 	struct im_event ev;
 
-	harness_init(&h);
-	proto_session_set_local(&h.s, "me", 2);
+	harness_init(&h, IRC_FLOW);
+	proto_session_set_local(h.s, "me", 2);
 	CHECK_INT_EQ(line(&h, dir, pdu), 0);
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n != 1) {
@@ -685,9 +613,8 @@ static void roundtrip(enum im_dir dir, const char *pdu, const char *new_text,
 		return;
 	}
 	bytebuf_init(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, dir, &h.c.ev[0], (const uint8_t *)pdu, strlen(pdu),
-				      &out),
-		     0);
+	CHECK_INT_EQ(
+		proto_irc.encode(h.s, dir, &h.c.ev[0], (const uint8_t *)pdu, strlen(pdu), &out), 0);
 	CHECK_INT_EQ(out.len, strlen(pdu));
 	if (out.len == strlen(pdu))
 		CHECK_MEM_EQ(out.data, pdu, out.len);
@@ -695,12 +622,12 @@ static void roundtrip(enum im_dir dir, const char *pdu, const char *new_text,
 	bytebuf_clear(&out);
 	CHECK(event_copy(&ev, &h.c.ev[0]));
 	CHECK(event_set_str(&ev.text, new_text));
-	CHECK_INT_EQ(proto_irc.encode(&h.s, dir, &ev, (const uint8_t *)pdu, strlen(pdu), &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, dir, &ev, (const uint8_t *)pdu, strlen(pdu), &out), 0);
 	CHECK(bytebuf_terminate(&out));
 	if (expect_pdu)
 		CHECK_STR_EQ((const char *)out.data, expect_pdu);
-	harness_init(&h2);
-	proto_session_set_local(&h2.s, "me", 2);
+	harness_init(&h2, IRC_FLOW);
+	proto_session_set_local(h2.s, "me", 2);
 	CHECK_INT_EQ(line(&h2, dir, (const char *)out.data), 0);
 	CHECK_INT_EQ(h2.c.n, 1);
 	if (h2.c.n == 1) {
@@ -761,7 +688,7 @@ static void test_encode_newline_injection(void)
 	struct bytebuf out;
 	const char *pdu = "PRIVMSG bob :hello\r\n";
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, pdu);
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n != 1) {
@@ -770,20 +697,20 @@ static void test_encode_newline_injection(void)
 	}
 	CHECK(event_set_str(&h.c.ev[0].text, "hi\r\nQUIT :bye\n"));
 	bytebuf_init(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &h.c.ev[0], (const uint8_t *)pdu,
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_OUT, &h.c.ev[0], (const uint8_t *)pdu,
 				      strlen(pdu), &out),
 		     0);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, "PRIVMSG bob :hi  QUIT :bye \r\n");
 	bytebuf_clear(&out);
 	/* Built afresh, each line of the text is a message line of its own. */
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &h.c.ev[0], NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_OUT, &h.c.ev[0], NULL, 0, &out), 0);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, "PRIVMSG bob :hi\r\nPRIVMSG bob :QUIT :bye\r\n");
 	/* Only messages can be encoded; a failure leaves out untouched. */
 	bytebuf_clear(&out);
 	h.c.ev[0].kind = IM_KIND_JOIN;
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &h.c.ev[0], NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_OUT, &h.c.ev[0], NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	bytebuf_free(&out);
 	harness_free(&h);
@@ -797,8 +724,8 @@ static void fresh(enum im_dir dir, const char *remote, bool group, const char *t
 	struct bytebuf out;
 	struct im_event ev;
 
-	harness_init(&h);
-	proto_session_set_local(&h.s, "alice", 5);
+	harness_init(&h, IRC_FLOW);
+	proto_session_set_local(h.s, "alice", 5);
 	event_init(&ev);
 	ev.proto = IMW_PROTO_IRC;
 	ev.kind = IM_KIND_MESSAGE;
@@ -807,7 +734,7 @@ static void fresh(enum im_dir dir, const char *remote, bool group, const char *t
 	CHECK(event_set_str(&ev.remote, remote) && event_set_str(&ev.text, text) &&
 	      event_set_str(&ev.local, "alice"));
 	bytebuf_init(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, dir, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, dir, &ev, NULL, 0, &out), 0);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, expect_pdu);
 	CHECK_INT_EQ(line(&h, dir, (const char *)out.data), 0);
@@ -835,7 +762,7 @@ static void test_encode_fresh_long_text(void)
 	for (i = 0; i + 1 < sizeof(text); i++)
 		text[i] = (char)(i % 10 == 9 ? ' ' : 'a' + (char)(i % 7));
 	text[sizeof(text) - 1] = '\0';
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.local, "me"));
@@ -843,7 +770,7 @@ static void test_encode_fresh_long_text(void)
 	CHECK(event_set_str(&ev.text, text));
 	bytebuf_init(&out);
 	bytebuf_init(&joined);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
 	for (start = 0, i = 0; i + 1 < out.len; i++) {
 		if (out.data[i] != '\r' || out.data[i + 1] != '\n')
 			continue;
@@ -882,7 +809,7 @@ static void test_encode_fresh_long_text(void)
 	text[i] = '\0';
 	CHECK(event_set_str(&ev.text, text));
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
 	for (start = 0, i = 0; i + 1 < out.len; i++) {
 		if (out.data[i] != '\r' || out.data[i + 1] != '\n')
 			continue;
@@ -909,14 +836,14 @@ static void test_encode_fresh(void)
 	      ":bob!bob@imwire PRIVMSG #chan :hi all: yes\r\n");
 
 	/* A remote that would split the command line is refused. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.remote, "bob QUIT") && event_set_str(&ev.text, "x"));
 	bytebuf_init(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	CHECK(event_set_str(&ev.remote, ""));
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	bytebuf_free(&out);
 	event_free(&ev);
@@ -929,21 +856,21 @@ static void test_service(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK alice\r\n");
-	CHECK(h.s.service == NULL);
+	CHECK(h.s->service == NULL);
 	line(&h, IM_DIR_IN, ":tungsten.libera.chat 001 alice :Welcome to the Libera.Chat Internet "
 			    "Relay Chat Network alice\r\n");
-	CHECK_STR_EQ(h.s.service, "tungsten.libera.chat");
+	CHECK_STR_EQ(h.s->service, "tungsten.libera.chat");
 	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice CALLERID=g WHOX ETRACE FNC "
 			    "SAFELIST ELIST=CMNTU KNOCK MONITOR=100 CHANTYPES=# :are supported\r\n");
-	CHECK_STR_EQ(h.s.service, "tungsten.libera.chat");
+	CHECK_STR_EQ(h.s->service, "tungsten.libera.chat");
 	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice CHANLIMIT=#:250 NETWORK=Libera.Chat "
 			    "NICKLEN=16 :are supported by this server\r\n");
-	CHECK_STR_EQ(h.s.service, "Libera.Chat");
+	CHECK_STR_EQ(h.s->service, "Libera.Chat");
 	/* A NETWORK= in the trailing text is prose, not a token. */
 	line(&h, IM_DIR_IN, ":tungsten.libera.chat 005 alice :NETWORK=Other\r\n");
-	CHECK_STR_EQ(h.s.service, "Libera.Chat");
+	CHECK_STR_EQ(h.s->service, "Libera.Chat");
 	harness_free(&h);
 }
 
@@ -952,49 +879,49 @@ static void test_local_address(void)
 	struct harness h;
 
 	/* ngircd: the welcome ends with the full address. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK alice\r\n");
-	CHECK(h.s.local_address == NULL);
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":irc.example.net 001 alice :Welcome to the Internet Relay Network "
 			    "alice!~alice@10.77.0.1\r\n");
-	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	CHECK_STR_EQ(h.s->local_address, "alice!~alice@10.77.0.1");
 	/* Someone else's rename is not ours; ours keeps user and host. */
 	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 NICK :bobby\r\n");
-	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	CHECK_STR_EQ(h.s->local_address, "alice!~alice@10.77.0.1");
 	line(&h, IM_DIR_OUT, "NICK alice2\r\n");
-	CHECK_STR_EQ(h.s.local_address, "alice!~alice@10.77.0.1");
+	CHECK_STR_EQ(h.s->local_address, "alice!~alice@10.77.0.1");
 	line(&h, IM_DIR_IN, ":Alice!~alice@10.77.0.1 NICK :alice2\r\n");
-	CHECK_STR_EQ(h.s.local_id, "alice2");
-	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@10.77.0.1");
+	CHECK_STR_EQ(h.s->local_id, "alice2");
+	CHECK_STR_EQ(h.s->local_address, "alice2!~alice@10.77.0.1");
 	/* A JOIN shows the address others see now (a cloak set later). */
 	line(&h, IM_DIR_IN, ":alice2!~alice@user/alice JOIN #c\r\n");
-	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@user/alice");
+	CHECK_STR_EQ(h.s->local_address, "alice2!~alice@user/alice");
 	line(&h, IM_DIR_IN, ":carol!c@h JOIN #c\r\n");
-	CHECK_STR_EQ(h.s.local_address, "alice2!~alice@user/alice");
+	CHECK_STR_EQ(h.s->local_address, "alice2!~alice@user/alice");
 	harness_free(&h);
 
 	/* freenode ends its welcome with the nick alone: the first JOIN. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_IN, ":leguin.freenode.net 001 brotest :Welcome to the freenode Internet "
 			    "Relay Chat Network brotest\r\n");
-	CHECK_STR_EQ(h.s.local_id, "brotest");
-	CHECK(h.s.local_address == NULL);
+	CHECK_STR_EQ(h.s->local_id, "brotest");
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":brotest!~brotest@nat.ICSI.Berkeley.EDU JOIN :#brotest\r\n");
-	CHECK_STR_EQ(h.s.local_address, "brotest!~brotest@nat.ICSI.Berkeley.EDU");
+	CHECK_STR_EQ(h.s->local_address, "brotest!~brotest@nat.ICSI.Berkeley.EDU");
 	harness_free(&h);
 
 	/* An address that names another nick, or is not an address. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tom!tim@h\r\n");
-	CHECK(h.s.local_address == NULL);
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!@h\r\n");
-	CHECK(h.s.local_address == NULL);
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!t@\r\n");
-	CHECK(h.s.local_address == NULL);
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":s 001 tim :Welcome to the Network tim!t@h@i\r\n");
-	CHECK(h.s.local_address == NULL);
+	CHECK(h.s->local_address == NULL);
 	line(&h, IM_DIR_IN, ":s 001 tim :Welcome tim!tim@172.16.238.1\r\n");
-	CHECK_STR_EQ(h.s.local_address, "tim!tim@172.16.238.1");
+	CHECK_STR_EQ(h.s->local_address, "tim!tim@172.16.238.1");
 	harness_free(&h);
 }
 
@@ -1005,8 +932,8 @@ static void test_remote_address_not_decoded(void)
 {
 	struct harness h;
 
-	harness_init(&h);
-	proto_session_set_local(&h.s, "alice", 5);
+	harness_init(&h, IRC_FLOW);
+	proto_session_set_local(h.s, "alice", 5);
 	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 PRIVMSG alice :hi\r\n");
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1)
@@ -1023,8 +950,8 @@ static void fresh_from(const char *remote, bool group, const char *address, cons
 	struct bytebuf out;
 	struct im_event ev;
 
-	harness_init(&h);
-	proto_session_set_local(&h.s, "alice", 5);
+	harness_init(&h, IRC_FLOW);
+	proto_session_set_local(h.s, "alice", 5);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	ev.dir = IM_DIR_IN;
@@ -1032,7 +959,7 @@ static void fresh_from(const char *remote, bool group, const char *address, cons
 	CHECK(event_set_str(&ev.remote, remote) && event_set_str(&ev.text, text) &&
 	      event_set_str(&ev.local, "alice") && event_set_str(&ev.remote_address, address));
 	bytebuf_init(&out);
-	CHECK_INT_EQ(proto_irc.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_irc.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, expect_pdu);
 	CHECK_INT_EQ(line(&h, IM_DIR_IN, (const char *)out.data), 0);
@@ -1075,7 +1002,7 @@ static int receipt(struct harness *h, const char *pdu, size_t event, struct byte
 	CHECK(h->c.n > before + event);
 	if (h->c.n <= before + event)
 		return -2;
-	return proto_irc.local_receipt(&h->s, &h->c.ev[before + event], (const uint8_t *)pdu,
+	return proto_irc.local_receipt(h->s, &h->c.ev[before + event], (const uint8_t *)pdu,
 				       strlen(pdu), out);
 }
 
@@ -1098,7 +1025,7 @@ static void test_local_receipt(void)
 
 	CHECK(proto_irc.local_receipt != NULL);
 	/* Without echo-message a server says nothing when it delivered. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK alice\r\n");
 	line(&h, IM_DIR_IN, ":irc.example.net 001 alice :Welcome to the Internet Relay Network "
 			    "alice!~alice@10.77.0.1\r\n");
@@ -1134,25 +1061,25 @@ static void test_local_receipt(void)
 	line(&h, IM_DIR_IN, ":bob!~bob@10.77.0.3 PRIVMSG alice :hi\r\n");
 	CHECK(h.c.n == n + 1);
 	if (h.c.n == n + 1) {
-		CHECK_INT_EQ(proto_irc.local_receipt(&h.s, &h.c.ev[n], (const uint8_t *)"x\r\n", 3,
-						     &out),
-			     -1);
+		CHECK_INT_EQ(
+			proto_irc.local_receipt(h.s, &h.c.ev[n], (const uint8_t *)"x\r\n", 3, &out),
+			-1);
 		h.c.ev[n].dir = IM_DIR_OUT;
-		CHECK_INT_EQ(proto_irc.local_receipt(&h.s, &h.c.ev[n], NULL, 0, &out), -1);
+		CHECK_INT_EQ(proto_irc.local_receipt(h.s, &h.c.ev[n], NULL, 0, &out), -1);
 	}
 	CHECK_INT_EQ(out.len, 0);
 	bytebuf_free(&out);
 	harness_free(&h);
 
 	/* The address unknown: the nick made into one, as encode does. */
-	harness_init(&h);
+	harness_init(&h, IRC_FLOW);
 	line(&h, IM_DIR_OUT, "NICK alice\r\n");
 	line(&h, IM_DIR_IN, ":s CAP * ACK :multi-prefix echo-message\r\n");
 	check_receipt(&h, "PRIVMSG bob :hi\r\n", 0, ":alice!alice@imwire PRIVMSG bob :hi\r\n");
 	harness_free(&h);
 }
 
-/* The client side of zeek_irc-basic through frame and decode, split into
+/* The client side of zeek_irc-basic through the app layer, split into
  * arbitrary chunks as TCP would deliver it. */
 static void test_stream_basic(void)
 {
@@ -1163,16 +1090,10 @@ static void test_stream_basic(void)
 	struct harness h;
 
 	for (cut = 1; cut < len; cut += 7) {
-		size_t used = 0, pdu_len;
-
-		harness_init(&h);
+		harness_init(&h, IRC_FLOW);
 		/* TCP delivers the first `cut` bytes, later the rest. */
-		while (used < cut && proto_irc.frame(&h.s, IM_DIR_OUT, p + used, cut - used,
-						     &pdu_len) == PROTO_FRAME_PDU) {
-			CHECK_INT_EQ(proto_irc.decode(&h.s, IM_DIR_OUT, p + used, pdu_len), 0);
-			used += pdu_len;
-		}
-		feed(&h, IM_DIR_OUT, p + used, len - used);
+		CHECK_INT_EQ(harness_feed(&h, IM_DIR_OUT, p, cut), 0);
+		CHECK_INT_EQ(harness_feed(&h, IM_DIR_OUT, p + cut, len - cut), 0);
 		CHECK_INT_EQ(h.c.n, 2);
 		if (h.c.n == 2) {
 			check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_OUT, "#brotest", true, "test");

@@ -7,100 +7,23 @@
 
 #include "imwire/byteorder.h"
 #include "imwire/signatures.h"
+#include "harness.h"
+#include "proto/msn/msn.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
-#define MAX_EVENTS 64
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n < MAX_EVENTS && event_copy(&c->ev[c->n], ev))
-		c->n++;
-}
-
-struct feed {
-	struct bytebuf buf;
-	uint64_t offset;
-	unsigned garbage;
-	unsigned decode_errors;
-	/* the last PDU decoded, for encode tests */
-	uint8_t last_pdu[4096];
-	size_t last_len;
-};
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct feed dir[2];
-};
-
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, &proto_msn, 3, "192.0.2.10:40001", collect, &h->c), 0);
-	bytebuf_init(&h->dir[0].buf);
-	bytebuf_init(&h->dir[1].buf);
-}
-
-static void harness_free(struct harness *h)
-{
-	size_t i;
-
-	for (i = 0; i < h->c.n; i++)
-		event_free(&h->c.ev[i]);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->dir[0].buf);
-	bytebuf_free(&h->dir[1].buf);
-}
+/* Every test's flow: MSN from 192.0.2.10:40001. */
+#define MSN_FLOW &proto_msn, 3, "192.0.2.10:40001"
 
 static void feed_bytes(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct feed *f = &h->dir[dir];
-	const struct proto_module *m = &proto_msn;
-
-	CHECK(bytebuf_append(&f->buf, data, len));
-	for (;;) {
-		size_t pdu_len = 0, skip;
-		enum proto_frame r = m->frame(&h->s, dir, f->buf.data, f->buf.len, &pdu_len);
-
-		if (r == PROTO_FRAME_NEED_MORE)
-			break;
-		if (r == PROTO_FRAME_GARBAGE) {
-			f->garbage++;
-			bytebuf_consume(&f->buf, 1);
-			f->offset++;
-			skip = m->resync(&h->s, dir, f->buf.data, f->buf.len);
-			f->offset += skip;
-			bytebuf_consume(&f->buf, skip);
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= f->buf.len);
-		h->s.pdu_offset = f->offset;
-		h->s.pdu_len = pdu_len;
-		h->s.ts = 1000.0 + (double)h->s.stats.pdus;
-		h->s.stats.pdus++;
-		if (pdu_len <= sizeof(f->last_pdu)) {
-			memcpy(f->last_pdu, f->buf.data, pdu_len);
-			f->last_len = pdu_len;
-		}
-		if (m->decode(&h->s, dir, f->buf.data, pdu_len) < 0)
-			f->decode_errors++;
-		f->offset += pdu_len;
-		bytebuf_consume(&f->buf, pdu_len);
-	}
+	harness_feed(h, dir, data, len);
 }
 
 static void feed(struct harness *h, enum im_dir dir, const char *s)
 {
-	feed_bytes(h, dir, s, strlen(s));
+	harness_feed_str(h, dir, s);
 }
 
 /* "MSG <a> <b> <len>\r\n" + the MIME message. */
@@ -114,17 +37,7 @@ static void feed_msg(struct harness *h, enum im_dir dir, const char *a, const ch
 	free(line);
 }
 
-static const struct im_event *event_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define event_at harness_event
 
 #define CHECK_EVENT(ev, kind_, dir_, remote_, text_)       \
 	do {                                               \
@@ -143,10 +56,10 @@ static const struct im_event *event_at(struct harness *h, size_t i)
 
 static void test_module_table(void)
 {
-	CHECK_STR_EQ(proto_msn.name, "msn");
+	CHECK_STR_EQ(proto_msn.info->name, "msn");
 	CHECK_INT_EQ(proto_msn.id, IMW_PROTO_MSN);
-	CHECK_INT_EQ(proto_msn.n_ports, 1);
-	CHECK_INT_EQ(proto_msn.ports[0], 1863);
+	CHECK_INT_EQ(proto_msn.info->n_ports, 1);
+	CHECK_INT_EQ(proto_msn.info->ports[0], 1863);
 	CHECK(proto_msn.encode != NULL);
 	CHECK(proto_module_by_id(IMW_PROTO_MSN) == &proto_msn);
 }
@@ -192,33 +105,36 @@ static void test_frame_payload_commands(void)
 	struct harness h;
 	size_t pdu_len = 0, i;
 
-	harness_init(&h);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_OUT, (const uint8_t *)msg, strlen(msg), &pdu_len),
+	harness_init(&h, MSN_FLOW);
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT, (const uint8_t *)msg, strlen(msg), &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 22);
 	for (i = 0; i < 22; i++)
-		CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_OUT, (const uint8_t *)msg, i, &pdu_len),
+		CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT, (const uint8_t *)msg, i, &pdu_len),
 			     PROTO_FRAME_NEED_MORE);
 	/* The server's QRY answer has no payload although its last word is a number. */
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"QRY 1049\r\nX", 11, &pdu_len),
-		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(
+		proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"QRY 1049\r\nX", 11, &pdu_len),
+		PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 10);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_OUT,
-				     (const uint8_t *)"QRY 1049 msmsgs@msnmsgr.com 32\r\n", 32, &pdu_len),
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT,
+				     (const uint8_t *)"QRY 1049 msmsgs@msnmsgr.com 32\r\n", 32,
+				     &pdu_len),
 		     PROTO_FRAME_NEED_MORE);
 	/* NOT has only the length; ADL's answer says OK. */
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"NOT 3\r\nabc", 10, &pdu_len),
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"NOT 3\r\nabc", 10, &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 10);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"ADL 12 OK\r\n", 11, &pdu_len),
-		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(
+		proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"ADL 12 OK\r\n", 11, &pdu_len),
+		PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 11);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"UUX 7 0\r\n", 9, &pdu_len),
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"UUX 7 0\r\n", 9, &pdu_len),
 		     PROTO_FRAME_PDU);
 	CHECK_INT_EQ(pdu_len, 9);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"hello\r\n", 7, &pdu_len),
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"hello\r\n", 7, &pdu_len),
 		     PROTO_FRAME_GARBAGE);
-	CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, (const uint8_t *)"MSG 1 N 99999999\r\n", 18,
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"MSG 1 N 99999999\r\n", 18,
 				     &pdu_len),
 		     PROTO_FRAME_PDU); /* 8 digits: not a length, so a plain line */
 	harness_free(&h);
@@ -236,12 +152,12 @@ static void test_switchboard_caller(void)
 	struct harness h;
 	size_t i;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	for (i = 0; i < strlen(out); i++)
 		feed_bytes(&h, IM_DIR_OUT, out + i, 1);
 	for (i = 0; i < strlen(in); i++)
 		feed_bytes(&h, IM_DIR_IN, in + i, 1);
-	CHECK_STR_EQ(h.s.local_id, "tesla_brian@hotmail.com");
+	CHECK_STR_EQ(h.s->local_id, "tesla_brian@hotmail.com");
 	feed_msg(&h, IM_DIR_OUT, "95", "U", TYPING_MIME("tesla_brian@hotmail.com"));
 	feed_msg(&h, IM_DIR_OUT, "96", "N", TEXT_MIME("Hey Brian"));
 	feed_msg(&h, IM_DIR_IN, "tesla_thomas@hotmail.com", "Thomas",
@@ -263,7 +179,7 @@ static void test_switchboard_caller(void)
 	CHECK_INT_EQ(event_at(&h, 2)->text_len, 9);
 	CHECK_MEM_EQ(h.dir[0].last_pdu + event_at(&h, 2)->text_offset, "Hey Brian", 9);
 	CHECK_INT_EQ(h.dir[0].garbage + h.dir[1].garbage, 0);
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -271,8 +187,8 @@ static void test_typing_filtered(void)
 {
 	struct harness h;
 
-	harness_init(&h);
-	h.s.log_typing = false;
+	harness_init(&h, MSN_FLOW);
+	h.s->log_typing = false;
 	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 123.456 777\r\n");
 	feed(&h, IM_DIR_IN, "IRO 1 1 1 bob@example.com Bob\r\n");
 	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob", TYPING_MIME("bob@example.com"));
@@ -287,7 +203,7 @@ static void test_group_from_answer(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 849102291.520491113 11752013\r\n");
 	feed(&h, IM_DIR_IN, "IRO 1 1 2 bob@example.com Bob\r\nIRO 1 2 2 carol@example.com Carol\r\n"
 			    "ANS 1 OK\r\n");
@@ -320,7 +236,7 @@ static void run_roster_group(const char *first, const char *second, char *id, si
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "USR 1 Me@Example.com 123.456\r\n");
 	feed(&h, IM_DIR_IN, "USR 1 OK me@example.com Me\r\n");
 	feed_msg(&h, IM_DIR_IN, first, "X", TEXT_MIME("one"));
@@ -355,7 +271,7 @@ static void test_notification_server(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "VER 1 MSNP15 MSNP14 CVR0\r\nCVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.5 msmsgs alice@example.com\r\n"
 			     "USR 3 SSO I alice@example.com\r\n");
 	feed(&h, IM_DIR_IN, "VER 1 MSNP15\r\nCVR 2 8.5.1288 8.5.1288 8.1.0178 http://x http://y\r\n"
@@ -382,7 +298,7 @@ static void test_notification_server(void)
 	CHECK_EVENT(event_at(&h, 4), IM_KIND_PRESENCE, IM_DIR_IN, "bob@example.com", "FLN");
 	CHECK_EVENT(event_at(&h, 5), IM_KIND_RENDEZVOUS, IM_DIR_IN, "bob@example.com", "");
 	CHECK_EVENT(event_at(&h, 6), IM_KIND_LOGOUT, IM_DIR_OUT, "", "");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -390,7 +306,7 @@ static void test_invite_file(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 1.2 42\r\n");
 	feed(&h, IM_DIR_IN, "IRO 1 1 1 bob@example.com Bob\r\n");
 	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob",
@@ -508,7 +424,7 @@ static void test_p2p_offers(void)
 
 	bytebuf_init(&slp);
 	bytebuf_init(&cam);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 1.2 42\r\n");
 	feed(&h, IM_DIR_IN, "IRO 1 1 1 bob@example.com Bob\r\n");
 	/* A file offer from Bob in one chunk. */
@@ -537,13 +453,13 @@ static void test_p2p_offers(void)
 		    "notes.txt (1234 bytes)");
 	CHECK_INT_EQ(event_at(&h, 1)->file_size, 1234);
 	CHECK_EVENT(event_at(&h, 2), IM_KIND_WEBCAM, IM_DIR_IN, "bob@example.com", "");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	/* A chunk claiming more data than it has is malformed, and the stream goes on. */
 	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob",
 		 "MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: me@example.com\r\n\r\n"
 		 "\0\0\0\0\1\0\0\0");
 	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob", TEXT_MIME("still here"));
-	CHECK_INT_EQ(h.s.stats.malformed, 1);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
 	CHECK_EVENT(event_at(&h, 3), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.com", "still here");
 	bytebuf_free(&slp);
 	bytebuf_free(&cam);
@@ -554,12 +470,12 @@ static void test_malformed_and_resync(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 1.2 42\r\n");
 	feed(&h, IM_DIR_IN, "IRO 1 1 1 bob@example.com Bob\r\n");
 	/* No Content-Type: counted, nothing emitted. */
 	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob", "MIME-Version: 1.0\r\n\r\nhi");
-	CHECK_INT_EQ(h.s.stats.malformed, 1);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
 	/* Binary junk, then a good message: resync finds the MSG line. */
 	feed(&h, IM_DIR_IN, "\x01\x02junk junk\r\nmore junk");
 	feed(&h, IM_DIR_IN, "\r\n");
@@ -577,7 +493,7 @@ static struct im_event decode_one(const uint8_t *pdu, size_t len, enum im_dir di
 	struct im_event ev;
 
 	event_init(&ev);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	if (setup_out)
 		feed(&h, IM_DIR_OUT, setup_out);
 	if (setup_in)
@@ -609,15 +525,15 @@ static void test_encode_with_orig(void)
 	bytebuf_init(&out);
 	bytebuf_printf(&orig, "MSG 96 N %zu\r\n%s", strlen(mime), mime);
 	ev = decode_one(orig.data, orig.len, IM_DIR_OUT, setup_out, setup_in);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	/* Same text: the same bytes. */
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(out.len, orig.len);
 	CHECK_MEM_EQ(out.data, orig.data, orig.len);
 	/* New text: only the length and the body change. */
 	bytebuf_clear(&out);
 	CHECK(event_set_str(&ev.text, "Hey *****, caf\xc3\xa9"));
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
 	CHECK(asprintf(&want, "MSG 96 N %zu\r\n%sHey *****, caf\xc3\xa9",
 		       strlen(mime) - 9 + strlen("Hey *****, caf\xc3\xa9"), TEXT_MIME("")) > 0);
 	CHECK_INT_EQ(out.len, strlen(want));
@@ -628,7 +544,7 @@ static void test_encode_with_orig(void)
 	/* Typing cannot be re-encoded with a text. */
 	ev.kind = IM_KIND_TYPING;
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), -1);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	free(want);
 	event_free(&ev);
@@ -648,13 +564,13 @@ static void test_encode_latin1_and_group(void)
 
 	bytebuf_init(&orig);
 	bytebuf_init(&out);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	bytebuf_printf(&orig, "MSG carol@example.com Carol %zu\r\n%s", strlen(latin_mime), latin_mime);
 	ev = decode_one(orig.data, orig.len, IM_DIR_IN, setup_out, setup_in);
 	CHECK_EVENT(&ev, IM_KIND_MESSAGE, IM_DIR_IN, "groupchat-42", "carol@example.com: na\xc3\xafve");
 	CHECK(ev.group);
 	CHECK(event_set_str(&ev.text, "carol@example.com: d\xc3\xa9j\xc3\xa0 \xe2\x82\xac"));
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
 	/* Latin-1 body, the sender prefix gone, the euro sign as '?'. */
 	CHECK(out.len > 6 && memcmp(out.data + out.len - 6, "d\xe9j\xe0 ?", 6) == 0);
 	/* 19 + 46 + 2 bytes of headers and 6 of body. */
@@ -677,7 +593,7 @@ static void test_encode_fresh_round_trip(void)
 	struct harness h;
 
 	bytebuf_init(&out);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	feed(&h, IM_DIR_OUT, setup_out);
 	feed(&h, IM_DIR_IN, setup_in);
 	feed_msg(&h, IM_DIR_OUT, "7", "N", TEXT_MIME("seen"));
@@ -685,7 +601,7 @@ static void test_encode_fresh_round_trip(void)
 	ev.kind = IM_KIND_MESSAGE;
 	ev.dir = IM_DIR_OUT;
 	CHECK(event_set_str(&ev.remote, "bob@example.com") && event_set_str(&ev.text, "injected \xc3\xbc"));
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
 	CHECK(out.len > 14 && memcmp(out.data, "MSG 7 U ", 8) == 0);
 	/* The client's own format is reused. */
 	CHECK(memmem(out.data, out.len, "X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n", 51) != NULL);
@@ -703,7 +619,7 @@ static void test_encode_fresh_round_trip(void)
 	/* A remote with a space cannot be a user id on a command line. */
 	bytebuf_clear(&out);
 	CHECK(event_set_str(&ev.remote, "bob smith"));
-	CHECK_INT_EQ(proto_msn.encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(proto_msn.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	event_free(&ev);
 	harness_free(&h);
@@ -722,21 +638,21 @@ static void check_receipt(const char *trid, const char *type, int want_rc, const
 
 	bytebuf_init(&orig);
 	bytebuf_init(&out);
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	bytebuf_printf(&orig, "MSG %s %s %zu\r\n%s", trid, type, strlen(mime), mime);
 	ev = decode_one(orig.data, orig.len, IM_DIR_OUT, setup_out, setup_in);
 	CHECK_EVENT(&ev, IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.com", "deliver me");
-	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, orig.data, orig.len, &out), want_rc);
+	CHECK_INT_EQ(proto_msn.local_receipt(h.s, &ev, orig.data, orig.len, &out), want_rc);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data, want);
 	if (want_rc == 1) {
 		/* The client's decoder side: the ACK is one whole PDU. */
 		size_t pdu_len = 0;
 
-		CHECK_INT_EQ(proto_msn.frame(&h.s, IM_DIR_IN, out.data, out.len, &pdu_len),
+		CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, out.data, out.len, &pdu_len),
 			     PROTO_FRAME_PDU);
 		CHECK_INT_EQ(pdu_len, out.len);
-		CHECK_INT_EQ(proto_msn.decode(&h.s, IM_DIR_IN, out.data, out.len), 0);
+		CHECK_INT_EQ(proto_msn.decode(h.s, IM_DIR_IN, out.data, out.len), 0);
 	}
 	event_free(&ev);
 	harness_free(&h);
@@ -757,17 +673,17 @@ static void test_local_receipt(void)
 	check_receipt("96", "N", 0, ""); /* NAK only when delivery failed */
 	check_receipt("95", "U", 0, "");
 	/* Not a client MSG: nothing to acknowledge. */
-	harness_init(&h);
+	harness_init(&h, MSN_FLOW);
 	bytebuf_init(&out);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	ev.dir = IM_DIR_OUT;
-	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, (const uint8_t *)not_msg, strlen(not_msg),
-					     &out),
-		     -1);
-	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(
+		proto_msn.local_receipt(h.s, &ev, (const uint8_t *)not_msg, strlen(not_msg), &out),
+		-1);
+	CHECK_INT_EQ(proto_msn.local_receipt(h.s, &ev, NULL, 0, &out), -1);
 	ev.dir = IM_DIR_IN;
-	CHECK_INT_EQ(proto_msn.local_receipt(&h.s, &ev, (const uint8_t *)"MSG 1 A 0\r\n", 11, &out),
+	CHECK_INT_EQ(proto_msn.local_receipt(h.s, &ev, (const uint8_t *)"MSG 1 A 0\r\n", 11, &out),
 		     -1);
 	CHECK_INT_EQ(out.len, 0);
 	event_free(&ev);

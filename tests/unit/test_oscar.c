@@ -6,79 +6,25 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/oscar/oscar.h"
+#include "harness.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
-#define MAX_EVENTS 32
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n < MAX_EVENTS && event_copy(&c->ev[c->n], ev))
-		c->n++;
-}
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct bytebuf buf[2];
-	unsigned garbage[2];
-	unsigned errors;
-};
-
 static const struct proto_module *M = &proto_oscar;
 
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, M, 3, "192.0.2.20:40101", collect, &h->c), 0);
-	bytebuf_init(&h->buf[0]);
-	bytebuf_init(&h->buf[1]);
-}
+/* Every test's flow: OSCAR from 192.0.2.20:40101. */
+#define OSCAR_FLOW M, 3, "192.0.2.20:40101"
 
-static void harness_free(struct harness *h)
-{
-	size_t i;
-
-	for (i = 0; i < h->c.n; i++)
-		event_free(&h->c.ev[i]);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->buf[0]);
-	bytebuf_free(&h->buf[1]);
-}
-
-/* Frame and decode one direction's bytes as the app layer does. */
 static void feed(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct bytebuf *b = &h->buf[dir];
+	harness_feed(h, dir, data, len);
+}
 
-	CHECK(bytebuf_append(b, data, len));
-	for (;;) {
-		size_t pdu_len = 0, skip;
-		enum proto_frame r = M->frame(&h->s, dir, b->data, b->len, &pdu_len);
-
-		if (r == PROTO_FRAME_NEED_MORE || b->len == 0)
-			break;
-		if (r == PROTO_FRAME_GARBAGE) {
-			h->garbage[dir]++;
-			bytebuf_consume(b, 1);
-			skip = M->resync(&h->s, dir, b->data, b->len);
-			bytebuf_consume(b, skip);
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= b->len);
-		h->s.pdu_len = pdu_len;
-		if (M->decode(&h->s, dir, b->data, pdu_len) < 0)
-			h->errors++;
-		bytebuf_consume(b, pdu_len);
-	}
+static uint64_t errors(const struct harness *h)
+{
+	return h->dir[0].decode_errors + h->dir[1].decode_errors;
 }
 
 /* ---- PDU builders ---- */
@@ -170,22 +116,12 @@ static void icbm(struct bytebuf *out, unsigned seq, enum im_dir dir, const char 
 	bytebuf_free(&tlv2);
 }
 
-static const struct im_event *ev_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define ev_at harness_event
 
 /* Decode one PDU in a fresh session; the event count must be `want`. */
 static void decode_alone(struct harness *h, enum im_dir dir, const struct bytebuf *pdu, size_t want)
 {
-	harness_init(h);
+	harness_init(h, OSCAR_FLOW);
 	feed(h, dir, pdu->data, pdu->len);
 	CHECK_INT_EQ(h->c.n, want);
 }
@@ -285,13 +221,13 @@ static void test_split_and_need_more(void)
 
 	bytebuf_init(&b);
 	icbm(&b, 1, IM_DIR_OUT, "abcdefgh", "bob", 0, "one byte at a time", 18, false);
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	for (i = 0; i < b.len; i++) {
 		feed(&h, IM_DIR_OUT, b.data + i, 1);
 		CHECK_INT_EQ(h.c.n, i + 1 == b.len ? 1 : 0);
 	}
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "one byte at a time");
-	CHECK_INT_EQ(h.garbage[IM_DIR_OUT], 0);
+	CHECK_INT_EQ(h.dir[IM_DIR_OUT].garbage, 0);
 	harness_free(&h);
 	bytebuf_free(&b);
 }
@@ -311,14 +247,14 @@ static void test_bad_length_resync(void)
 	put(&junk, "xx*\x02zz*\x07***", 12);
 	put(&b, junk.data, junk.len);
 	icbm(&b, 3, IM_DIR_IN, "00000003", "alice", 0, "third", 5, false);
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	feed(&h, IM_DIR_IN, b.data, b.len);
 	CHECK_INT_EQ(h.c.n, 2);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "survivor");
 	CHECK_STR_EQ(ev_at(&h, 1)->text, "third");
-	CHECK_INT_EQ(h.errors, 1);
-	CHECK_INT_EQ(h.s.stats.malformed, 1);
-	CHECK(h.garbage[IM_DIR_IN] >= 2);
+	CHECK_INT_EQ(errors(&h), 1);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
+	CHECK(h.dir[IM_DIR_IN].garbage >= 2);
 	harness_free(&h);
 	bytebuf_free(&b);
 	bytebuf_free(&junk);
@@ -338,10 +274,10 @@ static void test_malformed_never_crash(void)
 		b.len = cut;
 		b.data[4] = (uint8_t)((cut - 6) >> 8);
 		b.data[5] = (uint8_t)(cut - 6);
-		harness_init(&h);
+		harness_init(&h, OSCAR_FLOW);
 		feed(&h, IM_DIR_IN, b.data, b.len);
 		CHECK_INT_EQ(h.c.n, 0);
-		CHECK_INT_EQ(h.buf[IM_DIR_IN].len, 0);
+		CHECK_INT_EQ(harness_buffered(&h, IM_DIR_IN), 0);
 		harness_free(&h);
 		bytebuf_free(&b);
 	}
@@ -359,7 +295,7 @@ static void test_local_id_sources(void)
 	put_tlv(&body, 1, "AuthUser", 8);
 	flap(&b, 2, 1, &body);
 	decode_alone(&h, IM_DIR_OUT, &b, 0);
-	CHECK_STR_EQ(h.s.local_id, "AuthUser");
+	CHECK_STR_EQ(h.s->local_id, "AuthUser");
 	harness_free(&h);
 
 	/* channel-1 sign-on with a screen name (ICQ) */
@@ -369,7 +305,7 @@ static void test_local_id_sources(void)
 	put_tlv(&body, 1, "424242", 6);
 	flap(&b, 1, 1, &body);
 	decode_alone(&h, IM_DIR_OUT, &b, 0);
-	CHECK_STR_EQ(h.s.local_id, "424242");
+	CHECK_STR_EQ(h.s->local_id, "424242");
 	harness_free(&h);
 
 	/* BOS self info, then a message carries it */
@@ -382,7 +318,7 @@ static void test_local_id_sources(void)
 	flap(&b, 2, 1, &body);
 	icbm(&b, 2, IM_DIR_IN, "00000001", "alice", 0, "hey", 3, false);
 	decode_alone(&h, IM_DIR_IN, &b, 1);
-	CHECK_STR_EQ(h.s.local_id, "Self Name");
+	CHECK_STR_EQ(h.s->local_id, "Self Name");
 	CHECK_STR_EQ(ev_at(&h, 0)->local, "Self Name");
 	harness_free(&h);
 	bytebuf_free(&b);
@@ -399,10 +335,10 @@ static void test_cookie_ties_bos_to_authorizer(void)
 	static const uint8_t cookie[16] = "0123456789abcdef", wrong[16] = "fedcba9876543210";
 
 	proto_directory_init(&dir);
-	harness_init(&auth);
-	harness_init(&bos);
-	harness_init(&other);
-	auth.s.directory = bos.s.directory = other.s.directory = &dir;
+	harness_init(&auth, OSCAR_FLOW);
+	harness_init(&bos, OSCAR_FLOW);
+	harness_init(&other, OSCAR_FLOW);
+	auth.s->directory = bos.s->directory = other.s->directory = &dir;
 	bytebuf_init(&body);
 	bytebuf_init(&pdu);
 	snac(&body, 0x0017, 0x0003, 2);
@@ -411,7 +347,7 @@ static void test_cookie_ties_bos_to_authorizer(void)
 	put_tlv(&body, 0x0006, cookie, sizeof(cookie));
 	flap(&pdu, 2, 1, &body);
 	feed(&auth, IM_DIR_IN, pdu.data, pdu.len);
-	CHECK_STR_EQ(auth.s.local_id, "imwireuser");
+	CHECK_STR_EQ(auth.s->local_id, "imwireuser");
 
 	bytebuf_clear(&body);
 	bytebuf_clear(&pdu);
@@ -419,7 +355,7 @@ static void test_cookie_ties_bos_to_authorizer(void)
 	put_tlv(&body, 0x0006, cookie, sizeof(cookie));
 	flap(&pdu, 1, 1, &body);
 	feed(&bos, IM_DIR_OUT, pdu.data, pdu.len);
-	CHECK_STR_EQ(bos.s.local_id, "imwireuser");
+	CHECK_STR_EQ(bos.s->local_id, "imwireuser");
 
 	bytebuf_clear(&body);
 	bytebuf_clear(&pdu);
@@ -427,7 +363,7 @@ static void test_cookie_ties_bos_to_authorizer(void)
 	put_tlv(&body, 0x0006, wrong, sizeof(wrong));
 	flap(&pdu, 1, 1, &body);
 	feed(&other, IM_DIR_OUT, pdu.data, pdu.len);
-	CHECK(other.s.local_id == NULL);
+	CHECK(other.s->local_id == NULL);
 
 	bytebuf_free(&body);
 	bytebuf_free(&pdu);
@@ -555,7 +491,7 @@ static void test_encode_unchanged_is_byte_exact(void)
 	bytebuf_init(&out);
 	icbm(&b, 0x4242, IM_DIR_IN, "cookie!!", "alice", 0x0003, "d\xe9j\xe0 vu", 7, true);
 	decode_alone(&h, IM_DIR_IN, &b, 1);
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, ev_at(&h, 0), b.data, b.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, ev_at(&h, 0), b.data, b.len, &out), 0);
 	CHECK_INT_EQ(out.len, b.len);
 	CHECK_MEM_EQ(out.data, b.data, b.len);
 	harness_free(&h);
@@ -580,7 +516,7 @@ static void test_encode_rewrite_keeps_everything_else(void)
 		decode_alone(&h, IM_DIR_OUT, &b, 1);
 		CHECK(event_copy(&ev, ev_at(&h, 0)));
 		CHECK(event_set_str(&ev.text, texts[i]));
-		CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, &ev, b.data, b.len, &out), 0);
+		CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, b.data, b.len, &out), 0);
 		/* FLAP header: same channel and sequence, new length */
 		CHECK_INT_EQ(out.data[1], 2);
 		CHECK_INT_EQ(imw_load_be16(out.data + 2), 0x0100);
@@ -592,7 +528,7 @@ static void test_encode_rewrite_keeps_everything_else(void)
 		decode_alone(&h2, IM_DIR_OUT, &out, 1);
 		CHECK_STR_EQ(ev_at(&h2, 0)->text, texts[i]);
 		CHECK_STR_EQ(ev_at(&h2, 0)->remote, "buddy");
-		CHECK(h2.s.stats.malformed == 0);
+		CHECK(h2.s->stats.malformed == 0);
 		harness_free(&h2);
 		event_free(&ev);
 		harness_free(&h);
@@ -609,7 +545,7 @@ static void test_encode_fresh_round_trip(void)
 	enum im_dir dir;
 
 	for (dir = IM_DIR_OUT; dir <= IM_DIR_IN; dir++) {
-		harness_init(&h);
+		harness_init(&h, OSCAR_FLOW);
 		bytebuf_init(&out);
 		event_init(&ev);
 		ev.kind = IM_KIND_MESSAGE;
@@ -617,7 +553,7 @@ static void test_encode_fresh_round_trip(void)
 		CHECK(event_set_str(&ev.remote, "SomeBuddy"));
 		CHECK(event_set_str(&ev.text, "injected ✓ <b>hi</b>"));
 		ev.auto_response = dir == IM_DIR_IN;
-		CHECK_INT_EQ(M->encode(&h.s, dir, &ev, NULL, 0, &out), 0);
+		CHECK_INT_EQ(M->encode(h.s, dir, &ev, NULL, 0, &out), 0);
 		CHECK_INT_EQ(M->detect(out.data, out.len, dir), PROTO_DETECT_YES);
 		decode_alone(&h2, dir, &out, 1);
 		CHECK_INT_EQ(ev_at(&h2, 0)->kind, IM_KIND_MESSAGE);
@@ -633,14 +569,14 @@ static void test_encode_fresh_round_trip(void)
 	}
 	/* a chat message, both ways, and one without a remote */
 	for (dir = IM_DIR_OUT; dir <= IM_DIR_IN; dir++) {
-		harness_init(&h);
+		harness_init(&h, OSCAR_FLOW);
 		bytebuf_init(&out);
 		event_init(&ev);
 		ev.kind = IM_KIND_MESSAGE;
 		ev.group = true;
 		CHECK(event_set_str(&ev.remote, "room"));
 		CHECK(event_set_str(&ev.text, dir == IM_DIR_IN ? "carol: hello ☺" : "hello all"));
-		CHECK_INT_EQ(M->encode(&h.s, dir, &ev, NULL, 0, &out), 0);
+		CHECK_INT_EQ(M->encode(h.s, dir, &ev, NULL, 0, &out), 0);
 		decode_alone(&h2, dir, &out, 1);
 		CHECK_STR_EQ(ev_at(&h2, 0)->text, ev.text);
 		CHECK(ev_at(&h2, 0)->group);
@@ -649,12 +585,12 @@ static void test_encode_fresh_round_trip(void)
 		bytebuf_free(&out);
 		harness_free(&h);
 	}
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	bytebuf_init(&out);
 	event_init(&ev);
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.text, "to nobody"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	event_free(&ev);
 	bytebuf_free(&out);
@@ -686,13 +622,13 @@ static void test_encode_chat_with_orig(void)
 	flap(&b, 2, 9, &body);
 	decode_alone(&h, IM_DIR_IN, &b, 1);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "carol: original");
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, ev_at(&h, 0), b.data, b.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, ev_at(&h, 0), b.data, b.len, &out), 0);
 	CHECK_INT_EQ(out.len, b.len);
 	CHECK_MEM_EQ(out.data, b.data, b.len);
 	bytebuf_clear(&out);
 	CHECK(event_copy(&ev, ev_at(&h, 0)));
 	CHECK(event_set_str(&ev.text, "carol: replaced ✓"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, &ev, b.data, b.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, b.data, b.len, &out), 0);
 	decode_alone(&h2, IM_DIR_IN, &out, 1);
 	CHECK_STR_EQ(ev_at(&h2, 0)->text, "carol: replaced ✓");
 	harness_free(&h2);
@@ -717,13 +653,13 @@ static void test_sequence_renumbering(void)
 	bytebuf_init(&b);
 	bytebuf_init(&c);
 	bytebuf_init(&out);
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	icbm(&a, 0xFFFE, IM_DIR_OUT, "00000001", "bob", 0, "one", 3, false);
 	icbm(&b, 0xFFFF, IM_DIR_OUT, "00000002", "bob", 0, "two", 3, false);
 	icbm(&c, 0x0000, IM_DIR_OUT, "00000003", "bob", 0, "three", 5, false);
 	feed(&h, IM_DIR_OUT, a.data, a.len);
 	/* nothing changed yet: fixup leaves PDUs alone */
-	CHECK(!M->fixup_pdu(&h.s, IM_DIR_OUT, b.data, b.len));
+	CHECK(!M->fixup_pdu(h.s, IM_DIR_OUT, b.data, b.len));
 	CHECK_INT_EQ(imw_load_be16(b.data + 2), 0xFFFF);
 
 	/* inject after "one": the built FLAP takes 0xFFFF, later ones shift by one
@@ -732,18 +668,18 @@ static void test_sequence_renumbering(void)
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.remote, "bob"));
 	CHECK(event_set_str(&ev.text, "injected"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
 	CHECK_INT_EQ(imw_load_be16(out.data + 2), 0xFFFF);
-	M->pdu_count_changed(&h.s, IM_DIR_OUT, +1);
+	M->pdu_count_changed(h.s, IM_DIR_OUT, +1);
 	feed(&h, IM_DIR_OUT, b.data, b.len);
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_OUT, b.data, b.len));
+	CHECK(M->fixup_pdu(h.s, IM_DIR_OUT, b.data, b.len));
 	CHECK_INT_EQ(imw_load_be16(b.data + 2), 0x0000);
 	feed(&h, IM_DIR_OUT, c.data, c.len);
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_OUT, c.data, c.len));
+	CHECK(M->fixup_pdu(h.s, IM_DIR_OUT, c.data, c.len));
 	CHECK_INT_EQ(imw_load_be16(c.data + 2), 0x0001);
 	bytebuf_clear(&a);
 	icbm(&a, 0x0777, IM_DIR_IN, "00000004", "bob", 0, "in", 2, false);
-	CHECK(!M->fixup_pdu(&h.s, IM_DIR_IN, a.data, a.len));
+	CHECK(!M->fixup_pdu(h.s, IM_DIR_IN, a.data, a.len));
 	CHECK_INT_EQ(imw_load_be16(a.data + 2), 0x0777);
 
 	/* a rewritten PDU is emitted in output numbering too */
@@ -751,22 +687,22 @@ static void test_sequence_renumbering(void)
 	bytebuf_clear(&c);
 	icbm(&c, 0x0001, IM_DIR_OUT, "00000005", "bob", 0, "four", 4, false);
 	feed(&h, IM_DIR_OUT, c.data, c.len);
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, ev_at(&h, 3), c.data, c.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, ev_at(&h, 3), c.data, c.len, &out), 0);
 	CHECK_INT_EQ(imw_load_be16(out.data + 2), 0x0002);
 	CHECK_MEM_EQ(out.data + 4, c.data + 4, c.len - 4);
 
 	/* drop two: back to one below the input numbering */
-	M->pdu_count_changed(&h.s, IM_DIR_OUT, -1);
-	M->pdu_count_changed(&h.s, IM_DIR_OUT, -1);
+	M->pdu_count_changed(h.s, IM_DIR_OUT, -1);
+	M->pdu_count_changed(h.s, IM_DIR_OUT, -1);
 	bytebuf_clear(&c);
 	icbm(&c, 0x0002, IM_DIR_OUT, "00000006", "bob", 0, "five", 4, false);
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_OUT, c.data, c.len));
+	CHECK(M->fixup_pdu(h.s, IM_DIR_OUT, c.data, c.len));
 	CHECK_INT_EQ(imw_load_be16(c.data + 2), 0x0001);
 	/* back to zero delta: nothing to fix */
-	M->pdu_count_changed(&h.s, IM_DIR_OUT, +1);
+	M->pdu_count_changed(h.s, IM_DIR_OUT, +1);
 	bytebuf_clear(&c);
 	icbm(&c, 0x0003, IM_DIR_OUT, "00000007", "bob", 0, "six", 3, false);
-	CHECK(!M->fixup_pdu(&h.s, IM_DIR_OUT, c.data, c.len));
+	CHECK(!M->fixup_pdu(h.s, IM_DIR_OUT, c.data, c.len));
 	CHECK_INT_EQ(imw_load_be16(c.data + 2), 0x0003);
 	event_free(&ev);
 	harness_free(&h);
@@ -796,7 +732,7 @@ static void test_local_receipt_host_ack(void)
 	bytebuf_init(&msg);
 	bytebuf_init(&out);
 	bytebuf_init(&next);
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	CHECK(M->local_receipt != NULL);
 	icbm(&in, 0x0100, IM_DIR_IN, "00000001", "carol", 0, "hi", 2, false);
 	feed(&h, IM_DIR_IN, in.data, in.len);
@@ -805,7 +741,7 @@ static void test_local_receipt_host_ack(void)
 	CHECK_INT_EQ(h.c.n, 2);
 	ev = ev_at(&h, 1);
 	CHECK_INT_EQ(ev->dir, IM_DIR_OUT);
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev, msg.data, msg.len, &out), 1);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev, msg.data, msg.len, &out), 1);
 	CHECK_INT_EQ(out.len, sizeof(want));
 	if (out.len == sizeof(want))
 		CHECK_MEM_EQ(out.data, want, sizeof(want));
@@ -815,17 +751,17 @@ static void test_local_receipt_host_ack(void)
 	n = h.c.n;
 	feed(&h, IM_DIR_IN, out.data, out.len);
 	CHECK_INT_EQ(h.c.n, n);
-	CHECK_INT_EQ(h.errors, 0);
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
-	M->pdu_count_changed(&h.s, IM_DIR_IN, +1);
+	CHECK_INT_EQ(errors(&h), 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
+	M->pdu_count_changed(h.s, IM_DIR_IN, +1);
 	icbm(&next, 0x0101, IM_DIR_IN, "00000002", "carol", 0, "again", 5, false);
 	feed(&h, IM_DIR_IN, next.data, next.len); /* decoded as it came (input numbering) */
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_IN, next.data, next.len));
+	CHECK(M->fixup_pdu(h.s, IM_DIR_IN, next.data, next.len));
 	CHECK_INT_EQ(imw_load_be16(next.data + 2), 0x0102);
 
 	/* With that insertion counted, the next ack follows the shifted one. */
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev, msg.data, msg.len, &out), 1);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev, msg.data, msg.len, &out), 1);
 	CHECK(out.len >= 4 && imw_load_be16(out.data + 2) == 0x0103);
 
 	/* No TLV 3 (this one is an auto-response with TLV 4): no ack expected. */
@@ -833,19 +769,19 @@ static void test_local_receipt_host_ack(void)
 	bytebuf_clear(&out);
 	icbm(&msg, 0x0201, IM_DIR_OUT, "ijklmnop", "bob", 0, "away", 4, true);
 	feed(&h, IM_DIR_OUT, msg.data, msg.len);
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, h.c.n - 1), msg.data, msg.len, &out), 0);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev_at(&h, h.c.n - 1), msg.data, msg.len, &out), 0);
 	/* An incoming ICBM, or no PDU, has nothing to acknowledge. */
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, 0), in.data, in.len, &out), -1);
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev_at(&h, 0), in.data, in.len, &out), -1);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev, NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	harness_free(&h);
 
 	/* Before any server FLAP there is no number to give it. */
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	bytebuf_clear(&msg);
 	icbm(&msg, 0x0200, IM_DIR_OUT, "abcdefgh", "bob", 0, "early", 5, false);
 	feed(&h, IM_DIR_OUT, msg.data, msg.len);
-	CHECK_INT_EQ(M->local_receipt(&h.s, ev_at(&h, 0), msg.data, msg.len, &out), -1);
+	CHECK_INT_EQ(M->local_receipt(h.s, ev_at(&h, 0), msg.data, msg.len, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	harness_free(&h);
 	bytebuf_free(&in);
@@ -893,7 +829,7 @@ static void test_oft_transfer(void)
 		oft(&data, 0x0101, "fakefake", 1, "fake.bin");
 	while (data.len < 600)
 		put8(&data, '*');
-	harness_init(&h);
+	harness_init(&h, OSCAR_FLOW);
 	feed(&h, IM_DIR_IN, prompt.data, prompt.len);
 	feed(&h, IM_DIR_OUT, ack.data, ack.len);
 	feed(&h, IM_DIR_IN, data.data, 100);
@@ -905,11 +841,11 @@ static void test_oft_transfer(void)
 	CHECK_STR_EQ(ev_at(&h, 0)->file_name, "a.txt");
 	CHECK_INT_EQ(ev_at(&h, 0)->file_size, 600);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "a.txt (600 bytes)");
-	CHECK_INT_EQ(h.errors, 0);
-	CHECK_INT_EQ(h.garbage[0] + h.garbage[1], 0);
+	CHECK_INT_EQ(errors(&h), 0);
+	CHECK_INT_EQ(h.dir[0].garbage + h.dir[1].garbage, 0);
 	/* OFT has no FLAP sequence and no message to encode */
-	M->pdu_count_changed(&h.s, IM_DIR_IN, 1);
-	CHECK(!M->fixup_pdu(&h.s, IM_DIR_IN, prompt.data, prompt.len));
+	M->pdu_count_changed(h.s, IM_DIR_IN, 1);
+	CHECK(!M->fixup_pdu(h.s, IM_DIR_IN, prompt.data, prompt.len));
 	harness_free(&h);
 	bytebuf_free(&prompt);
 	bytebuf_free(&ack);

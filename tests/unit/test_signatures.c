@@ -111,6 +111,79 @@ static void test_prefixes_stay_in_bounds(void)
 	}
 }
 
+/* How many signatures other than IRC's match p. */
+#define SIG_MATCH_ROW(ID, num, nm, ims, cfg, alt, sig, ...) \
+	n += IMW_PROTO_##ID != IMW_PROTO_IRC && sig(p, len);
+
+static int non_irc_matches(const uint8_t *p, size_t len)
+{
+	int n = 0;
+
+	IMW_PROTOCOLS(SIG_MATCH_ROW)
+	return n;
+}
+
+/* The signatures before IRC's never overlap, so their order in the
+ * protocol table changes nothing the classifiers decide; only IRC's loose
+ * check must come last. Checked on every sample prefix and on random
+ * bytes behind every first byte. */
+static void test_signatures_exclusive(void)
+{
+	uint8_t buf[64];
+	size_t i, n;
+	unsigned seed = 12345, b, k;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		for (n = 0; n <= samples[i].len; n++)
+			CHECK(non_irc_matches((const uint8_t *)samples[i].bytes, n) <= 1);
+	for (b = 0; b < 256; b++) {
+		for (k = 0; k < 200; k++) {
+			buf[0] = (uint8_t)b;
+			for (n = 1; n < sizeof(buf); n++) {
+				seed = seed * 1103515245u + 12345u;
+				buf[n] = (uint8_t)(seed >> 16);
+			}
+			CHECK(non_irc_matches(buf, sizeof(buf)) <= 1);
+		}
+	}
+}
+
+/* imw_sig_classify in the order it had before the protocol table (binary
+ * framings, then XMPP, MSN, IMIP, then IRC after HTTP and numeric
+ * banners): the same answer on every sample and prefix. */
+static enum imw_proto classify_before_table(const uint8_t *p, size_t len)
+{
+	if (imw_sig_oscar_flap(p, len))
+		return IMW_PROTO_OSCAR;
+	if (imw_sig_toc(p, len))
+		return IMW_PROTO_TOC;
+	if (imw_sig_ymsg(p, len))
+		return IMW_PROTO_YMSG;
+	if (imw_sig_gg(p, len))
+		return IMW_PROTO_GG;
+	if (imw_sig_xmpp(p, len))
+		return IMW_PROTO_XMPP;
+	if (imw_sig_msn(p, len))
+		return IMW_PROTO_MSN;
+	if (imw_sig_imip(p, len))
+		return IMW_PROTO_IMIP;
+	if (imw_sig_http(p, len) || (len > 0 && p[0] >= '0' && p[0] <= '9'))
+		return IMW_PROTO_NONE;
+	if (imw_sig_irc(p, len))
+		return IMW_PROTO_IRC;
+	return IMW_PROTO_NONE;
+}
+
+static void test_table_order_same_answers(void)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		for (n = 0; n <= samples[i].len; n++)
+			CHECK_INT_EQ(imw_sig_classify((const uint8_t *)samples[i].bytes, n),
+				     classify_before_table((const uint8_t *)samples[i].bytes, n));
+}
+
 static void test_xmpp_declaration_limits(void)
 {
 	char buf[300];
@@ -157,6 +230,8 @@ int main(void)
 {
 	RUN_TEST(test_classify_samples);
 	RUN_TEST(test_prefixes_stay_in_bounds);
+	RUN_TEST(test_signatures_exclusive);
+	RUN_TEST(test_table_order_same_answers);
 	RUN_TEST(test_xmpp_declaration_limits);
 	RUN_TEST(test_gg_lengths);
 	RUN_TEST(test_marks);

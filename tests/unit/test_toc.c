@@ -6,82 +6,41 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/toc/toc.h"
+#include "harness.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
-#define MAX_EVENTS 32
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n < MAX_EVENTS && event_copy(&c->ev[c->n], ev))
-		c->n++;
-}
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct bytebuf buf[2];
-	unsigned garbage;
-	unsigned errors;
-	unsigned seq[2];
-};
-
 static const struct proto_module *M = &proto_toc;
 
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, M, 5, "192.0.2.20:40500", collect, &h->c), 0);
-	bytebuf_init(&h->buf[0]);
-	bytebuf_init(&h->buf[1]);
-	h->seq[0] = 100;
-	h->seq[1] = 9000;
-}
+/* Every test's flow: TOC from 192.0.2.20:40500. */
+#define TOC_FLOW M, 5, "192.0.2.20:40500"
 
-static void harness_free(struct harness *h)
-{
-	size_t i;
+/* The FLAP sequence numbers feed_text puts on its frames, per direction
+ * (for the one flow of a test that uses feed_text). */
+static unsigned text_seq[2];
 
-	for (i = 0; i < h->c.n; i++)
-		event_free(&h->c.ev[i]);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->buf[0]);
-	bytebuf_free(&h->buf[1]);
+static void toc_start(struct harness *h)
+{
+	harness_init(h, TOC_FLOW);
+	text_seq[0] = 100;
+	text_seq[1] = 9000;
 }
 
 static void feed(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct bytebuf *b = &h->buf[dir];
+	harness_feed(h, dir, data, len);
+}
 
-	CHECK(bytebuf_append(b, data, len));
-	for (;;) {
-		size_t pdu_len = 0;
-		enum proto_frame r;
+static uint64_t garbage(const struct harness *h)
+{
+	return h->dir[0].garbage + h->dir[1].garbage;
+}
 
-		if (b->len == 0)
-			break;
-		r = M->frame(&h->s, dir, b->data, b->len, &pdu_len);
-		if (r == PROTO_FRAME_NEED_MORE)
-			break;
-		if (r == PROTO_FRAME_GARBAGE) {
-			h->garbage++;
-			bytebuf_consume(b, 1);
-			bytebuf_consume(b, M->resync(&h->s, dir, b->data, b->len));
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= b->len);
-		if (M->decode(&h->s, dir, b->data, pdu_len) < 0)
-			h->errors++;
-		bytebuf_consume(b, pdu_len);
-	}
+static uint64_t errors(const struct harness *h)
+{
+	return h->dir[0].decode_errors + h->dir[1].decode_errors;
 }
 
 /* A channel-2 FLAP around text (client commands get their NUL). */
@@ -99,22 +58,12 @@ static void feed_text(struct harness *h, enum im_dir dir, const char *text)
 	struct bytebuf b;
 
 	bytebuf_init(&b);
-	frame_text(&b, h->seq[dir]++, dir, text);
+	frame_text(&b, text_seq[dir]++, dir, text);
 	feed(h, dir, b.data, b.len);
 	bytebuf_free(&b);
 }
 
-static const struct im_event *ev_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define ev_at harness_event
 
 static void test_detect_and_flapon(void)
 {
@@ -134,13 +83,13 @@ static void test_detect_and_flapon(void)
 		     PROTO_DETECT_NO);
 	CHECK_INT_EQ(M->detect((const uint8_t *)"NICK x\r\n", 8, IM_DIR_OUT), PROTO_DETECT_NO);
 
-	harness_init(&h);
+	toc_start(&h);
 	feed(&h, IM_DIR_OUT, "FLAP", 4);
 	feed(&h, IM_DIR_OUT, "ON\r\n\r\n", 6);
 	feed(&h, IM_DIR_OUT, signon, sizeof(signon));
-	CHECK_INT_EQ(h.errors, 0);
-	CHECK_INT_EQ(h.garbage, 0);
-	CHECK_STR_EQ(h.s.local_id, "alice");
+	CHECK_INT_EQ(errors(&h), 0);
+	CHECK_INT_EQ(garbage(&h), 0);
+	CHECK_STR_EQ(h.s->local_id, "alice");
 	harness_free(&h);
 }
 
@@ -148,9 +97,9 @@ static void test_commands_and_messages(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	toc_start(&h);
 	feed_text(&h, IM_DIR_OUT, "toc_signon login.oscar.aol.com 5190 tocuser 0x1234 english \"TIC:x\"");
-	CHECK_STR_EQ(h.s.local_id, "tocuser");
+	CHECK_STR_EQ(h.s->local_id, "tocuser");
 	feed_text(&h, IM_DIR_OUT, "toc_send_im bob \"a \\\"quoted\\\" \\$1 \\{x\\}\"");
 	feed_text(&h, IM_DIR_OUT, "toc_send_im bob \"plain words\" auto");
 	feed_text(&h, IM_DIR_IN, "IM_IN:bob:F:<b>hi:there</b>");
@@ -162,7 +111,7 @@ static void test_commands_and_messages(void)
 	feed_text(&h, IM_DIR_IN, "CLIENT_EVENT2:bob:2");
 	feed_text(&h, IM_DIR_IN, "CLIENT_EVENT2:bob:1");
 	feed_text(&h, IM_DIR_IN, "UPDATE_BUDDY:bob:T:0:0:0: O");
-	CHECK_INT_EQ(h.errors, 0);
+	CHECK_INT_EQ(errors(&h), 0);
 	CHECK_INT_EQ(h.c.n, 8);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "a \"quoted\" $1 {x}");
 	CHECK_STR_EQ(ev_at(&h, 0)->remote, "bob");
@@ -192,23 +141,23 @@ static void test_malformed_and_resync(void)
 	struct harness h;
 	struct bytebuf b;
 
-	harness_init(&h);
+	toc_start(&h);
 	bytebuf_init(&b);
 	feed_text(&h, IM_DIR_IN, "IM_IN:bob");
-	CHECK_INT_EQ(h.errors, 1);
+	CHECK_INT_EQ(errors(&h), 1);
 	/* noise with '*' between two messages */
 	CHECK(bytebuf_append(&b, "**\x02\x01zz*\x05\x00\x00\x10\x00", 12));
 	frame_text(&b, 5, IM_DIR_IN, "IM_IN:bob:F:after noise");
 	feed(&h, IM_DIR_IN, b.data, b.len);
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "after noise");
-	CHECK(h.garbage >= 1);
+	CHECK(garbage(&h) >= 1);
 	/* a NUL inside a server frame is malformed, not truncation */
 	bytebuf_clear(&b);
 	frame_text(&b, 6, IM_DIR_IN, "IM_IN:bob:F:abc");
 	b.data[6 + 12] = '\0';
 	feed(&h, IM_DIR_IN, b.data, b.len);
-	CHECK_INT_EQ(h.errors, 2);
+	CHECK_INT_EQ(errors(&h), 2);
 	CHECK_INT_EQ(h.c.n, 1);
 	bytebuf_free(&b);
 	harness_free(&h);
@@ -220,27 +169,27 @@ static void test_encode(void)
 	struct bytebuf orig, out;
 	struct im_event ev;
 
-	harness_init(&h);
+	toc_start(&h);
 	bytebuf_init(&orig);
 	bytebuf_init(&out);
 	frame_text(&orig, 300, IM_DIR_OUT, "toc_send_im bob \"hello \\$world\" auto");
 	feed(&h, IM_DIR_OUT, orig.data, orig.len);
 	CHECK_INT_EQ(h.c.n, 1);
 	/* unchanged: byte for byte */
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, ev_at(&h, 0), orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, ev_at(&h, 0), orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(out.len, orig.len);
 	CHECK_MEM_EQ(out.data, orig.data, orig.len);
 	/* rewritten: escaped, "auto" and the NUL kept, length recomputed */
 	bytebuf_clear(&out);
 	CHECK(event_copy(&ev, ev_at(&h, 0)));
 	CHECK(event_set_str(&ev.text, "costs $5 (\"cheap\")"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(imw_load_be16(out.data + 2), 300);
 	CHECK_INT_EQ(imw_load_be16(out.data + 4), out.len - 6);
 	CHECK(out.len > 6 &&
 	      memcmp(out.data + 6, "toc_send_im bob \"costs \\$5 \\(\\\"cheap\\\"\\)\" auto", 45) == 0);
 	CHECK_INT_EQ(out.data[out.len - 1], 0);
-	harness_init(&h2);
+	harness_init(&h2, TOC_FLOW);
 	feed(&h2, IM_DIR_OUT, out.data, out.len);
 	CHECK_STR_EQ(ev_at(&h2, 0)->text, "costs $5 (\"cheap\")");
 	CHECK(ev_at(&h2, 0)->auto_response);
@@ -254,7 +203,7 @@ static void test_encode(void)
 	feed(&h, IM_DIR_IN, orig.data, orig.len);
 	CHECK(event_copy(&ev, ev_at(&h, 1)));
 	CHECK(event_set_str(&ev.text, "new"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(out.len, 6 + strlen("IM_IN2:bob:F:F:new"));
 	CHECK(memcmp(out.data + 6, "IM_IN2:bob:F:F:new", 18) == 0);
 	event_free(&ev);
@@ -265,17 +214,17 @@ static void test_encode(void)
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.remote, "carl"));
 	CHECK(event_set_str(&ev.text, "built {text} \\ ok"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
 	CHECK_INT_EQ(imw_load_be16(out.data + 2), 301);
-	harness_init(&h2);
+	harness_init(&h2, TOC_FLOW);
 	feed(&h2, IM_DIR_OUT, out.data, out.len);
 	CHECK_STR_EQ(ev_at(&h2, 0)->text, "built {text} \\ ok");
 	CHECK_STR_EQ(ev_at(&h2, 0)->remote, "carl");
 	harness_free(&h2);
 	bytebuf_clear(&out);
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
 	CHECK_INT_EQ(imw_load_be16(out.data + 2), 9001);
-	harness_init(&h2);
+	harness_init(&h2, TOC_FLOW);
 	feed(&h2, IM_DIR_IN, out.data, out.len);
 	CHECK_STR_EQ(ev_at(&h2, 0)->text, "built {text} \\ ok");
 	CHECK_INT_EQ(ev_at(&h2, 0)->dir, IM_DIR_IN);
@@ -283,7 +232,7 @@ static void test_encode(void)
 	/* a remote with a colon cannot be written into IM_IN */
 	bytebuf_clear(&out);
 	CHECK(event_set_str(&ev.remote, "a:b"));
-	CHECK_INT_EQ(M->encode(&h.s, IM_DIR_IN, &ev, NULL, 0, &out), -1);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), -1);
 	CHECK_INT_EQ(out.len, 0);
 	event_free(&ev);
 	bytebuf_free(&orig);
@@ -296,21 +245,21 @@ static void test_sequence_renumbering(void)
 	struct harness h;
 	struct bytebuf b;
 
-	harness_init(&h);
+	toc_start(&h);
 	bytebuf_init(&b);
 	frame_text(&b, 0xFFFF, IM_DIR_OUT, "toc_send_im bob \"x\"");
 	feed(&h, IM_DIR_OUT, b.data, b.len);
-	M->pdu_count_changed(&h.s, IM_DIR_OUT, 1);
+	M->pdu_count_changed(h.s, IM_DIR_OUT, 1);
 	bytebuf_clear(&b);
 	frame_text(&b, 0x0000, IM_DIR_OUT, "toc_send_im bob \"y\"");
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_OUT, b.data, b.len));
+	CHECK(M->fixup_pdu(h.s, IM_DIR_OUT, b.data, b.len));
 	CHECK_INT_EQ(imw_load_be16(b.data + 2), 1);
 	bytebuf_clear(&b);
 	frame_text(&b, 50, IM_DIR_IN, "IM_IN:bob:F:z");
-	CHECK(!M->fixup_pdu(&h.s, IM_DIR_IN, b.data, b.len));
+	CHECK(!M->fixup_pdu(h.s, IM_DIR_IN, b.data, b.len));
 	CHECK_INT_EQ(imw_load_be16(b.data + 2), 50);
-	M->pdu_count_changed(&h.s, IM_DIR_IN, -1);
-	CHECK(M->fixup_pdu(&h.s, IM_DIR_IN, b.data, b.len));
+	M->pdu_count_changed(h.s, IM_DIR_IN, -1);
+	CHECK(M->fixup_pdu(h.s, IM_DIR_IN, b.data, b.len));
 	CHECK_INT_EQ(imw_load_be16(b.data + 2), 49);
 	bytebuf_free(&b);
 	harness_free(&h);
@@ -320,7 +269,7 @@ static void test_file_proposal(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	toc_start(&h);
 	/* TLV 10001: kind 1, count 1, size 4096, "photo.jpg" */
 	feed_text(&h, IM_DIR_IN,
 		  "RVOUS_PROPOSE:bob:09461343-4C7F-11D1-8222-444553540000:ODAwMDAwMDE=:1:"
@@ -328,7 +277,7 @@ static void test_file_proposal(void)
 	feed_text(&h, IM_DIR_IN,
 		  "RVOUS_PROPOSE:bob:748F2420-6287-11D1-8222-444553540000:ODAwMDAwMDE=:1:"
 		  "10.0.0.1:10.0.0.1:0.0.0.0:5190");
-	CHECK_INT_EQ(h.errors, 0);
+	CHECK_INT_EQ(errors(&h), 0);
 	CHECK_INT_EQ(h.c.n, 2);
 	CHECK_INT_EQ(ev_at(&h, 0)->kind, IM_KIND_FILE);
 	CHECK_STR_EQ(ev_at(&h, 0)->file_name, "photo.jpg");

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/xml_tokenizer.h"
+#include "proto/xmpp/xml_tokenizer.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 

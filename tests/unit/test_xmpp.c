@@ -3,130 +3,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "proto/xmpp/xmpp.h"
 #include "proto/proto.h"
 #include "testlib.h"
 #include "util/bytebuf.h"
 
 #define MODULE (&proto_xmpp)
 
-#define MAX_EVENTS 64
-
-struct collector {
-	struct im_event ev[MAX_EVENTS];
-	size_t n;
-	size_t dropped;
-};
-
-static void collect(void *arg, const struct im_event *ev)
-{
-	struct collector *c = arg;
-
-	if (c->n == MAX_EVENTS || !event_copy(&c->ev[c->n], ev)) {
-		c->dropped++;
-		return;
-	}
-	c->n++;
-}
-
-/* One direction's byte stream, framed and decoded as the app layer does. */
-struct feed {
-	struct bytebuf buf;
-	uint64_t offset;
-	unsigned garbage;
-	unsigned decode_errors;
-	bool need_resync;
-};
-
-struct harness {
-	struct proto_session s;
-	struct collector c;
-	struct feed dir[2];
-};
-
-static void harness_init(struct harness *h)
-{
-	memset(h, 0, sizeof(*h));
-	CHECK_INT_EQ(proto_session_init(&h->s, MODULE, 7, "192.0.2.10:40001", collect, &h->c), 0);
-	bytebuf_init(&h->dir[0].buf);
-	bytebuf_init(&h->dir[1].buf);
-}
-
-static void harness_free(struct harness *h)
-{
-	size_t i;
-
-	for (i = 0; i < h->c.n; i++)
-		event_free(&h->c.ev[i]);
-	proto_session_free(&h->s);
-	bytebuf_free(&h->dir[0].buf);
-	bytebuf_free(&h->dir[1].buf);
-}
+/* Every test's flow: XMPP from 192.0.2.10:40001. */
+#define XMPP_FLOW MODULE, 7, "192.0.2.10:40001"
 
 static void feed_bytes(struct harness *h, enum im_dir dir, const void *data, size_t len)
 {
-	struct feed *f = &h->dir[dir];
-	const struct proto_module *m = MODULE;
-
-	if (h->s.opaque[dir])
-		return;
-	CHECK(bytebuf_append(&f->buf, data, len));
-	while (f->buf.len && !h->s.opaque[dir]) {
-		size_t pdu_len = 0, skip;
-		enum proto_frame r;
-
-		if (f->need_resync) {
-			skip = m->resync(&h->s, dir, f->buf.data, f->buf.len);
-			f->offset += skip;
-			bytebuf_consume(&f->buf, skip);
-			if (!f->buf.len)
-				break;
-			f->need_resync = false;
-		}
-		r = m->frame(&h->s, dir, f->buf.data, f->buf.len, &pdu_len);
-		if (r == PROTO_FRAME_NEED_MORE) {
-			if (f->buf.len <= m->max_pdu)
-				break;
-			r = PROTO_FRAME_GARBAGE;
-		}
-		if (r == PROTO_FRAME_GARBAGE) {
-			f->garbage++;
-			f->offset++;
-			bytebuf_consume(&f->buf, 1);
-			f->need_resync = true;
-			continue;
-		}
-		CHECK(pdu_len > 0 && pdu_len <= f->buf.len);
-		h->s.pdu_offset = f->offset;
-		h->s.pdu_len = pdu_len;
-		h->s.ts = 1000.0 + (double)h->s.stats.pdus;
-		h->s.stats.pdus++;
-		if (m->decode(&h->s, dir, f->buf.data, pdu_len) < 0)
-			f->decode_errors++;
-		f->offset += pdu_len;
-		bytebuf_consume(&f->buf, pdu_len);
-	}
+	harness_feed(h, dir, data, len);
 }
 
 /* A lost stretch of one direction: what is buffered is dropped. */
 static void feed_gap(struct harness *h, enum im_dir dir)
 {
-	struct feed *f = &h->dir[dir];
-
-	bytebuf_clear(&f->buf);
-	f->need_resync = true;
+	harness_gap(h, dir, 1);
 }
 
-static const struct im_event *event_at(struct harness *h, size_t i)
-{
-	static struct im_event empty;
-
-	if (i >= h->c.n) {
-		fprintf(stderr, "  no event %zu (only %zu)\n", i, h->c.n);
-		testlib_failures_in_test++;
-		return &empty;
-	}
-	return &h->c.ev[i];
-}
+#define event_at harness_event
 
 #define CHECK_EVENT(ev, kind_, dir_, remote_, text_)     \
 	do {                                             \
@@ -154,7 +53,7 @@ static void feed_str(struct harness *h, enum im_dir dir, const char *s)
 
 static void start_session(struct harness *h)
 {
-	harness_init(h);
+	harness_init(h, XMPP_FLOW);
 	feed_str(h, IM_DIR_OUT, C2S_OUT_HEADER);
 	feed_str(h, IM_DIR_IN, C2S_IN_HEADER "<stream:features><bind xmlns='urn:ietf:params:xml:ns:"
 					     "xmpp-bind'/></stream:features>");
@@ -171,9 +70,9 @@ static void test_bind_gives_local_jid_and_login(void)
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_EVENT(event_at(&h, 0), IM_KIND_LOGIN, IM_DIR_IN, "", "alice@example.org/laptop");
 	CHECK_STR_EQ(event_at(&h, 0)->local, "alice@example.org/laptop");
-	CHECK_STR_EQ(h.s.local_id, "alice@example.org/laptop");
+	CHECK_STR_EQ(h.s->local_id, "alice@example.org/laptop");
 	CHECK_INT_EQ(h.dir[0].garbage + h.dir[1].garbage, 0);
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -207,7 +106,7 @@ static void test_chat_messages_both_ways(void)
 	CHECK(!ev->has_text_span); /* references: the wire bytes are not the text */
 	CHECK_EVENT(event_at(&h, 3), IM_KIND_MESSAGE, IM_DIR_OUT, "carol@example.org",
 		    "Hello in the default language");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -215,7 +114,7 @@ static void test_local_from_incoming_stanza_midstream(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, XMPP_FLOW);
 	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' to='dave@example.net/x' "
 				"type='chat'><body>picked up late</body></message>");
 	CHECK_INT_EQ(h.c.n, 1);
@@ -268,7 +167,7 @@ static void test_chat_states_are_typing(void)
 	CHECK_INT_EQ(h.c.n, 3);
 	CHECK_EVENT(event_at(&h, 1), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/phone", "composing");
 	CHECK_EVENT(event_at(&h, 2), IM_KIND_TYPING, IM_DIR_OUT, "bob@example.org/phone", "paused");
-	h.s.log_typing = false;
+	h.s->log_typing = false;
 	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' type='chat'>"
 				"<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
 	CHECK_INT_EQ(h.c.n, 3);
@@ -343,7 +242,7 @@ static void test_starttls_makes_both_directions_opaque(void)
 {
 	struct harness h;
 
-	harness_init(&h);
+	harness_init(&h, XMPP_FLOW);
 	feed_str(&h, IM_DIR_OUT, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
 				 "xmlns='jabber:client' to='jabber.ccc.de' version='1.0'>");
 	feed_str(&h, IM_DIR_IN, C2S_IN_HEADER);
@@ -352,7 +251,7 @@ static void test_starttls_makes_both_directions_opaque(void)
 	feed_str(&h, IM_DIR_IN, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x01");
 	CHECK_INT_EQ(h.c.n, 1);
 	CHECK_EVENT(event_at(&h, 0), IM_KIND_ENCRYPTED, IM_DIR_IN, "jabber.ccc.de", "STARTTLS");
-	CHECK(h.s.opaque[IM_DIR_OUT] && h.s.opaque[IM_DIR_IN]);
+	CHECK(h.s->opaque[IM_DIR_OUT] && h.s->opaque[IM_DIR_IN]);
 	CHECK_INT_EQ(h.dir[1].garbage, 0);
 	harness_free(&h);
 }
@@ -413,8 +312,8 @@ static void check_hostile(const char *bad, const char *why)
 				"</message>");
 	CHECK_INT_EQ(h.c.n, 2);
 	CHECK_STR_EQ(event_at(&h, 1)->text, "still here");
-	CHECK_STR_EQ(h.s.last_error, why);
-	CHECK(h.s.stats.malformed >= 1);
+	CHECK_STR_EQ(h.s->last_error, why);
+	CHECK(h.s->stats.malformed >= 1);
 	harness_free(&h);
 }
 
@@ -462,7 +361,7 @@ static void test_hostile_xml(void)
 		CHECK_INT_EQ(h.c.n, 2);
 		CHECK_STR_EQ(event_at(&h, 1)->text, "still here");
 		CHECK(h.dir[1].garbage >= 1);
-		CHECK(h.dir[1].buf.len == 0);
+		CHECK_INT_EQ(harness_buffered(&h, IM_DIR_IN), 0);
 		harness_free(&h);
 	}
 	bytebuf_free(&b);
@@ -477,7 +376,7 @@ static void test_stream_close_is_logout(void)
 	feed_str(&h, IM_DIR_IN, "</stream:stream>");
 	CHECK_INT_EQ(h.c.n, 2);
 	CHECK_EVENT(event_at(&h, 1), IM_KIND_LOGOUT, IM_DIR_OUT, "example.org", "");
-	CHECK_INT_EQ(h.s.stats.malformed, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -505,7 +404,8 @@ static char *encode_to_string(struct harness *h, enum im_dir dir, const struct i
 	struct bytebuf out;
 
 	bytebuf_init(&out);
-	if (MODULE->encode(&h->s, dir, ev, (const uint8_t *)orig, orig ? strlen(orig) : 0, &out) < 0 ||
+	if (MODULE->encode(h->s, dir, ev, (const uint8_t *)orig, orig ? strlen(orig) : 0, &out) <
+		    0 ||
 	    !bytebuf_terminate(&out)) {
 		bytebuf_free(&out);
 		return NULL;
@@ -599,7 +499,7 @@ static void test_local_address(void)
 	struct harness h;
 
 	start_session(&h);
-	CHECK_STR_EQ(h.s.local_address, "alice@example.org/laptop");
+	CHECK_STR_EQ(h.s->local_address, "alice@example.org/laptop");
 	/* remote_address is the router's to set; the decoder leaves it. */
 	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' type='chat'>"
 				"<body>hi</body></message>");
@@ -608,11 +508,11 @@ static void test_local_address(void)
 	harness_free(&h);
 
 	/* Picked up mid-stream: the local id is guessed, the address unknown. */
-	harness_init(&h);
+	harness_init(&h, XMPP_FLOW);
 	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/phone' to='dave@example.net/x' "
 				"type='chat'><body>picked up late</body></message>");
-	CHECK_STR_EQ(h.s.local_id, "dave@example.net/x");
-	CHECK(h.s.local_address == NULL);
+	CHECK_STR_EQ(h.s->local_id, "dave@example.net/x");
+	CHECK(h.s->local_address == NULL);
 	harness_free(&h);
 }
 
@@ -690,20 +590,23 @@ static void test_local_receipt(void)
 	size_t n;
 
 	start_session(&h);
-	CHECK(proto_session_set_local(&h.s, "alice@example.org/home", 22));
+	CHECK(proto_session_set_local(h.s, "alice@example.org/home", 22));
 	event_init(&ev);
 	ev.dir = IM_DIR_OUT;
 	ev.kind = IM_KIND_MESSAGE;
 	CHECK(event_set_str(&ev.remote, "bob@example.org"));
 	bytebuf_init(&out);
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)asked, strlen(asked), &out), 1);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, &ev, (const uint8_t *)asked, strlen(asked), &out),
+		     1);
 	CHECK(bytebuf_terminate(&out));
 	CHECK_STR_EQ((const char *)out.data,
 		     "<message from='bob@example.org' to='alice@example.org/home' id='imwire-1'>"
 		     "<received xmlns='urn:xmpp:receipts' id='m7'/></message>");
 	out.len = 0;
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)plain, strlen(plain), &out), 0);
-	CHECK_INT_EQ(MODULE->local_receipt(&h.s, &ev, (const uint8_t *)no_id, strlen(no_id), &out), 0);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, &ev, (const uint8_t *)plain, strlen(plain), &out),
+		     0);
+	CHECK_INT_EQ(MODULE->local_receipt(h.s, &ev, (const uint8_t *)no_id, strlen(no_id), &out),
+		     0);
 	CHECK_INT_EQ(out.len, 0);
 	/* What it builds, our own decoder takes for no message at all. */
 	n = h.c.n;
@@ -737,16 +640,16 @@ static void test_stream_management_offer_blanked(void)
 	start_session(&h);
 	memcpy(buf, features, n);
 	/* Nothing may be edited: the offer stays. */
-	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, n));
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n));
 	CHECK(memcmp(buf, features, n) == 0);
-	h.s.edits_possible = true;
+	h.s->edits_possible = true;
 	/* Only the server's features, never what the client sends. */
-	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_OUT, buf, n));
-	CHECK(MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, n));
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_OUT, buf, n));
+	CHECK(MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n));
 	CHECK(memcmp(buf, want, n) == 0);
 	/* Another stanza with an <sm> lookalike is left alone. */
 	memcpy(buf, "<message><body>&lt;sm xmlns='urn:xmpp:sm:3'/&gt;</body></message>", 66);
-	CHECK(!MODULE->fixup_pdu(&h.s, IM_DIR_IN, buf, 66));
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, 66));
 	harness_free(&h);
 }
 

@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +16,28 @@ void app_config_defaults(struct app_config *cfg)
 	int i;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->modules = proto_modules(&cfg->n_modules);
 	for (i = 1; i < IMW_PROTO_MAX; i++)
 		cfg->enabled[i] = true;
 	cfg->log_typing = true;
 	cfg->detect_window = DEFAULT_DETECT_WINDOW;
+}
+
+int app_config_set_modules(struct app_config *cfg, const struct proto_module *const *mods,
+			   size_t n, char *err, size_t err_size)
+{
+	size_t i;
+
+	if (n == 0) {
+		snprintf(err, err_size, "no module to register");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (proto_module_check(mods[i], err, err_size) < 0)
+			return -1;
+	cfg->modules = mods;
+	cfg->n_modules = n;
+	return 0;
 }
 
 struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
@@ -109,8 +128,18 @@ static bool port_hinted(const struct proto_module *m, uint16_t port)
 {
 	size_t i;
 
-	for (i = 0; i < m->n_ports; i++)
-		if (m->ports[i] == port)
+	for (i = 0; i < m->info->n_ports; i++)
+		if (m->info->ports[i] == port)
+			return true;
+	return false;
+}
+
+bool app_server_port(const struct app_config *cfg, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_modules; i++)
+		if (port_hinted(cfg->modules[i], port))
 			return true;
 	return false;
 }
@@ -147,8 +176,8 @@ static void become_ignored(struct app_flow *af)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	size_t n, i, pass, d;
-	const struct proto_module *const *mods = proto_modules(&n);
+	size_t n = af->cfg->n_modules, i, pass, d;
+	const struct proto_module *const *mods = af->cfg->modules;
 	bool maybe[2] = { false, false };
 
 	for (pass = 0; pass < 2; pass++) {
@@ -262,6 +291,20 @@ static void run(struct app_flow *af, enum im_dir first)
 		dir_release(&af->dir[IM_DIR_OUT]);
 	if (!dir_pending(&af->dir[IM_DIR_IN]))
 		dir_release(&af->dir[IM_DIR_IN]);
+}
+
+bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
+{
+	size_t i;
+
+	if (af->state != APP_DETECTING)
+		return false;
+	for (i = 0; i < af->cfg->n_modules && af->cfg->modules[i] != m; i++)
+		;
+	if (i == af->cfg->n_modules || !af->cfg->enabled[m->id] || !start_session(af, m))
+		return false;
+	run(af, IM_DIR_OUT);
+	return true;
 }
 
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,

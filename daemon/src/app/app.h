@@ -15,7 +15,11 @@
 struct app_flow;
 
 struct app_config {
-	bool enabled[IMW_PROTO_MAX]; /* protocols to decode */
+	/* The modules asked in detection, in order: the built-in registry,
+	 * unless app_config_set_modules registered others. */
+	const struct proto_module *const *modules;
+	size_t n_modules;
+	bool enabled[IMW_PROTO_MAX]; /* protocols to decode, by module id */
 	/* Optional: sees every complete PDU after it was decoded (the inline
 	 * engine renumbers stateful protocols there). */
 	void (*pdu_seen)(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset,
@@ -26,6 +30,13 @@ struct app_config {
 };
 
 void app_config_defaults(struct app_config *cfg);
+
+/* Register the modules detection asks, in that order, instead of the
+ * built-in ones (tests: one module alone, or the template). Each is
+ * checked first (proto_module_check); an inconsistent one is refused, -1
+ * with the reason in err, and the configuration is left as it was. */
+int app_config_set_modules(struct app_config *cfg, const struct proto_module *const *mods,
+			   size_t n, char *err, size_t err_size);
 
 enum app_state {
 	APP_DETECTING,
@@ -73,6 +84,10 @@ struct app_flow {
 	void *emit_arg;
 };
 
+/* Is port a well-known server port of one of the configured modules? A
+ * hint for telling client from server in a flow picked up mid-stream. */
+bool app_server_port(const struct app_config *cfg, uint16_t port);
+
 /* client is "ip:port" of the local side; server_port orders the port
  * hints. Returns NULL on allocation failure. */
 struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
@@ -80,6 +95,14 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 			      const char *client, uint16_t server_port, proto_emit_fn emit,
 			      void *emit_arg);
 void app_flow_free(struct app_flow *af);
+
+/* Decode the flow as m without detection, from its next byte on (and
+ * whatever detection buffered so far): for a flow whose protocol is known
+ * before it speaks, such as a connection one session announced for
+ * another, or one module driven alone through this layer. m must be one
+ * of the configured modules and enabled. False when the flow is no longer
+ * being detected, m is not configured, or the session cannot start. */
+bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m);
 
 /* In-order bytes of one direction at stream offset `offset`. */
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,

@@ -82,10 +82,10 @@ static int fill_defaults(struct imwire_bpf *skel, char *err, size_t err_size)
 			goto fail;
 	mods = proto_modules(&n);
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < mods[i]->n_ports; j++) {
-			port = mods[i]->ports[j];
+		for (j = 0; j < mods[i]->info->n_ports; j++) {
+			port = mods[i]->info->ports[j];
 			id = mods[i]->id;
-			/* a shared port (5190) stays with the first module in registry order */
+			/* a port two rows list (5190) stays with the first in table order */
 			if (port != 443 && bpf_map_update_elem(ports, &port, &id, BPF_NOEXIST) < 0 &&
 			    errno != EEXIST)
 				goto fail;
@@ -197,15 +197,13 @@ int classifier_detach(char *const *ifnames, size_t n_ifnames, char *err, size_t 
 
 static int proto_by_name(const char *name, uint32_t *id)
 {
-	const struct proto_module *const *mods;
 	char *end;
 	unsigned long v;
-	size_t n, i;
+	uint32_t i;
 
-	mods = proto_modules(&n);
-	for (i = 0; i < n; i++) {
-		if (strcmp(mods[i]->name, name) == 0) {
-			*id = mods[i]->id;
+	for (i = IMW_PROTO_NONE + 1; i < IMW_PROTO_MAX; i++) {
+		if (strcmp(proto_infos[i].name, name) == 0) {
+			*id = i;
 			return 0;
 		}
 	}
@@ -287,7 +285,6 @@ static void print_ports(FILE *out, int ports_fd, uint32_t id)
 int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_size)
 {
 	int protos, ports, counters, rc = -1;
-	const struct proto_module *m;
 	struct imw_proto_conf conf;
 	struct imw_counters c;
 	uint32_t id;
@@ -300,7 +297,6 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
 	fprintf(out, "%-6s %-3s %-20s %10s %12s %12s %10s\n", "proto", "on", "ports", "flows",
 		"steered", "not_steered", "fixed_up");
 	for (id = IMW_PROTO_NONE; id < IMW_PROTO_MAX; id++) {
-		m = proto_module_by_id((enum imw_proto)id);
 		if (read_counters(counters, id, &c) < 0) {
 			snprintf(err, err_size, "reading counters: %s", strerror(errno));
 			goto out;
@@ -313,7 +309,7 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
 		}
 		if (bpf_map_lookup_elem(protos, &id, &conf) < 0)
 			conf.enabled = 0;
-		fprintf(out, "%-6s %-3s ", m ? m->name : "?", conf.enabled ? "on" : "off");
+		fprintf(out, "%-6s %-3s ", proto_infos[id].name, conf.enabled ? "on" : "off");
 		{
 			char buf[128] = "";
 			FILE *mem = fmemopen(buf, sizeof(buf) - 1, "w");

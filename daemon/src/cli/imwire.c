@@ -13,7 +13,9 @@
 #include "capture/pcap_source.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "pipeline/pipeline.h"
+#include "proto/proto.h"
 #include "policy/policy.h"
 #include "route/route.h"
 #include "replay/replay.h"
@@ -650,6 +652,12 @@ static int cmd_stats(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	char err[256];
+
+	if (proto_registry_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: %s\n", err);
+		return 1;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -19,9 +19,11 @@
 
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_flow.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "pipeline/pipeline.h"
+#include "proto/proto.h"
 #include "util/privileges.h"
 #include "policy/policy.h"
 #include "route/route.h"
@@ -668,6 +670,10 @@ int main(int argc, char **argv)
 	int c, status;
 	size_t i;
 
+	if (proto_registry_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwired: %s\n", err);
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':

@@ -23,6 +23,9 @@ struct key_spec {
 	const char *warning; /* accepted but meaningless here: say why */
 };
 
+#define PROTOCOL_KEY_ROW(ID, num, nm, ims, cfg, ...) \
+	{ IMW_PROTO_STR(cfg) "_protocol", VALUE_BOOL, NULL },
+
 /* IMSpector's keys first (same meaning), then imwire's. */
 static const struct key_spec known_keys[] = {
 	{ "user", VALUE_STRING, NULL },
@@ -30,14 +33,8 @@ static const struct key_spec known_keys[] = {
 	{ "pidfilename", VALUE_STRING, NULL },
 	{ "port", VALUE_UINT, "imwire is inline and needs no listening port (no REDIRECT); ignored" },
 	{ "plugin_dir", VALUE_STRING, "imwire has no plugins to load; ignored" },
-	{ "icq_protocol", VALUE_BOOL, NULL },
-	{ "msn_protocol", VALUE_BOOL, NULL },
-	{ "yahoo_protocol", VALUE_BOOL, NULL },
-	{ "irc_protocol", VALUE_BOOL, NULL },
-	{ "gg_protocol", VALUE_BOOL, NULL },
-	{ "jabber_protocol", VALUE_BOOL, NULL },
-	{ "imip_protocol", VALUE_BOOL, NULL },
-	{ "toc_protocol", VALUE_BOOL, NULL },
+	/* <cfg>_protocol: one per row of the protocol table */
+	IMW_PROTOCOLS(PROTOCOL_KEY_ROW)
 	{ "log_typing_events", VALUE_BOOL, NULL },
 	{ "file_logging_dir", VALUE_STRING, NULL },
 	{ "sqlite_file", VALUE_STRING, NULL },
@@ -90,16 +87,14 @@ static const struct key_spec known_keys[] = {
 /* bot_<name>=id@proto,...: a bot and the addresses it answers to. */
 static const struct key_spec bot_key = { "bot_", VALUE_STRING, NULL };
 
-/* <name>_protocol keys and the module they switch. */
+/* <cfg>_protocol keys and the protocol they switch. */
+#define PROTOCOL_SWITCH_ROW(ID, num, nm, ims, cfg, ...) \
+	{ IMW_PROTO_STR(cfg) "_protocol", IMW_PROTO_##ID },
+
 static const struct {
 	const char *key;
 	enum imw_proto proto;
-} protocol_keys[] = {
-	{ "icq_protocol", IMW_PROTO_OSCAR }, { "msn_protocol", IMW_PROTO_MSN },
-	{ "yahoo_protocol", IMW_PROTO_YMSG }, { "irc_protocol", IMW_PROTO_IRC },
-	{ "gg_protocol", IMW_PROTO_GG },      { "jabber_protocol", IMW_PROTO_XMPP },
-	{ "imip_protocol", IMW_PROTO_IMIP },  { "toc_protocol", IMW_PROTO_TOC },
-};
+} protocol_keys[] = { IMW_PROTOCOLS(PROTOCOL_SWITCH_ROW) };
 
 void config_init(struct imw_config *cfg)
 {
@@ -362,28 +357,6 @@ const char *config_get(const struct imw_config *cfg, const char *key)
 		if (strcmp(cfg->entries[i].key, key) == 0)
 			return cfg->entries[i].value;
 	return NULL;
-}
-
-void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
-{
-	const char *v;
-	int i;
-
-	/* IMSpector decodes only the protocols switched on; a config that
-	 * names none keeps imwire's default of all. */
-	if (cfg->protocol_listed)
-		for (i = 1; i < IMW_PROTO_MAX; i++)
-			fc->app.enabled[i] = cfg->protocol_on[i];
-	/* IMSpector's default: typing events are logged only when asked for. */
-	fc->app.log_typing = cfg->log_typing_events;
-	fc->local_nets = cfg->local_nets;
-	fc->n_local_nets = cfg->n_local_nets;
-	if ((v = config_get(cfg, "max_flows")) && strtoull(v, NULL, 10) > 0)
-		fc->max_flows = (size_t)strtoull(v, NULL, 10);
-	if ((v = config_get(cfg, "flow_buffer_bytes")))
-		fc->reasm.max_buffered_bytes = (size_t)strtoull(v, NULL, 10);
-	if ((v = config_get(cfg, "max_buffered_bytes")))
-		fc->max_buffered_total = (size_t)strtoull(v, NULL, 10);
 }
 
 unsigned config_line_of(const struct imw_config *cfg, const char *key)

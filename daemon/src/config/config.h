@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "flow/flow.h"
 #include "imwire/protocols.h"
+#include "util/net_prefix.h"
 
 struct config_entry {
 	char *key;
@@ -44,9 +44,6 @@ void config_free(struct imw_config *cfg);
 
 /* Last value given for key, or NULL. */
 const char *config_get(const struct imw_config *cfg, const char *key);
-
-/* Apply the decoding-related keys to a flow configuration. */
-void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc);
 
 /* "on"/"yes"/"true"/"1" and their negatives; false if neither. */
 bool config_parse_bool(const char *v, bool *out);

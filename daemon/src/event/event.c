@@ -81,17 +81,34 @@ const char *event_kind_name(enum im_kind kind)
 	return kind_names[kind];
 }
 
+/* Both name tables and the accepted names, from the protocol table
+ * (include/imwire/protocols.h). */
+#define NAME_ROW(ID, num, nm, ...) [IMW_PROTO_##ID] = #nm,
+#define IMSPECTOR_ROW(ID, num, nm, ims, ...) [IMW_PROTO_##ID] = ims,
+#define CONFIG_NAME_ROW(ID, num, nm, ims, cfg, ...) [IMW_PROTO_##ID] = IMW_PROTO_STR(cfg),
+#define ALSO_ROW(ID, num, nm, ims, cfg, alt, ...) [IMW_PROTO_##ID] = IMW_PROTO_STR(alt),
+
 static const char *const proto_names[IMW_PROTO_MAX] = {
-	[IMW_PROTO_NONE] = "none",   [IMW_PROTO_IRC] = "irc", [IMW_PROTO_IMIP] = "imip",
-	[IMW_PROTO_OSCAR] = "oscar", [IMW_PROTO_TOC] = "toc", [IMW_PROTO_MSN] = "msn",
-	[IMW_PROTO_YMSG] = "ymsg",   [IMW_PROTO_XMPP] = "xmpp", [IMW_PROTO_GG] = "gg",
+	[IMW_PROTO_NONE] = "none",
+	IMW_PROTOCOLS(NAME_ROW)
 };
 
 /* IMSpector's own protocol names, the first path element of its file logs. */
 static const char *const imspector_names[IMW_PROTO_MAX] = {
-	[IMW_PROTO_NONE] = "none",      [IMW_PROTO_IRC] = "IRC",   [IMW_PROTO_IMIP] = "IMIP",
-	[IMW_PROTO_OSCAR] = "ICQ-AIM",  [IMW_PROTO_TOC] = "ICQ-AIM", [IMW_PROTO_MSN] = "MSN",
-	[IMW_PROTO_YMSG] = "Yahoo",     [IMW_PROTO_XMPP] = "Jabber", [IMW_PROTO_GG] = "GG",
+	[IMW_PROTO_NONE] = "none",
+	IMW_PROTOCOLS(IMSPECTOR_ROW)
+};
+
+/* IMSpector's configuration names (`icq_protocol=on`, `jabber_protocol=on`)
+ * and one more accepted name ("aim"), "" when there is none. */
+static const char *const config_names[IMW_PROTO_MAX] = {
+	[IMW_PROTO_NONE] = "",
+	IMW_PROTOCOLS(CONFIG_NAME_ROW)
+};
+
+static const char *const also_names[IMW_PROTO_MAX] = {
+	[IMW_PROTO_NONE] = "",
+	IMW_PROTOCOLS(ALSO_ROW)
 };
 
 const char *event_proto_name(enum imw_proto proto)
@@ -113,15 +130,9 @@ enum imw_proto event_proto_from_name(const char *name)
 	int i;
 
 	for (i = 1; i < IMW_PROTO_MAX; i++)
-		if (strcmp(proto_names[i], name) == 0)
+		if (strcmp(proto_names[i], name) == 0 || strcmp(config_names[i], name) == 0 ||
+		    (*also_names[i] && strcmp(also_names[i], name) == 0))
 			return (enum imw_proto)i;
-	/* IMSpector's config names (`icq_protocol=on`, `jabber_protocol=on`). */
-	if (strcmp(name, "icq") == 0 || strcmp(name, "aim") == 0)
-		return IMW_PROTO_OSCAR;
-	if (strcmp(name, "jabber") == 0)
-		return IMW_PROTO_XMPP;
-	if (strcmp(name, "yahoo") == 0)
-		return IMW_PROTO_YMSG;
 	return IMW_PROTO_NONE;
 }
 

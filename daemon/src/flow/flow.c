@@ -1,6 +1,5 @@
 #include "flow/flow.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,18 +189,6 @@ static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
 	return false;
 }
 
-static bool is_server_port(uint16_t port)
-{
-	size_t n, i, j;
-	const struct proto_module *const *mods = proto_modules(&n);
-
-	for (i = 0; i < n; i++)
-		for (j = 0; j < mods[i]->n_ports; j++)
-			if (mods[i]->ports[j] == port)
-				return true;
-	return false;
-}
-
 /* Is the packet's sender the client? On a SYN the answer is certain;
  * mid-stream it is a guess from local_nets, then well-known ports, then
  * the ephemeral-port convention. */
@@ -217,8 +204,8 @@ static bool sender_is_client(const struct flow_table *t, const struct packet *pk
 		if (src_local != dst_local)
 			return src_local;
 	}
-	src_srv = is_server_port(pkt->sport);
-	dst_srv = is_server_port(pkt->dport);
+	src_srv = app_server_port(&t->cfg.app, pkt->sport);
+	dst_srv = app_server_port(&t->cfg.app, pkt->dport);
 	if (src_srv != dst_srv)
 		return dst_srv;
 	if (pkt->sport != pkt->dport)
@@ -455,48 +442,4 @@ void flow_table_destroy(struct flow_table *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	proto_directory_free(&t->directory);
-}
-
-bool net_prefix_parse(const char *text, struct net_prefix *out)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	char *end;
-	unsigned long bits;
-
-	if (alen == 0 || alen >= sizeof(buf))
-		return false;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1)
-		out->ip_version = 4;
-	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
-		out->ip_version = 6;
-	else
-		return false;
-	bits = out->ip_version == 4 ? 32 : 128;
-	if (slash) {
-		unsigned long max = bits;
-
-		bits = strtoul(slash + 1, &end, 10);
-		if (end == slash + 1 || *end != '\0' || bits > max)
-			return false;
-	}
-	out->bits = (unsigned)bits;
-	return true;
-}
-
-bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr)
-{
-	unsigned full = p->bits / 8, rest = p->bits % 8;
-
-	if (p->ip_version != ip_version)
-		return false;
-	if (memcmp(p->addr, addr, full) != 0)
-		return false;
-	if (rest && ((p->addr[full] ^ addr[full]) & (uint8_t)(0xFF << (8 - rest))))
-		return false;
-	return true;
 }

@@ -12,12 +12,7 @@
 #include "app/app.h"
 #include "packet/packet.h"
 #include "stream/reasm.h"
-
-struct net_prefix {
-	uint8_t ip_version;
-	uint8_t addr[16];
-	unsigned bits;
-};
+#include "util/net_prefix.h"
 
 struct flow;
 
@@ -128,8 +123,5 @@ void flow_table_expire(struct flow_table *t, double now);
 
 /* Flush and drop every flow (end of input). */
 void flow_table_flush_all(struct flow_table *t);
-
-bool net_prefix_parse(const char *text, struct net_prefix *out);
-bool net_prefix_contains(const struct net_prefix *p, uint8_t ip_version, const uint8_t *addr);
 
 #endif

@@ -32,11 +32,28 @@ enum proto_frame {
 	PROTO_FRAME_GARBAGE,   /* no PDU starts here: the caller resyncs */
 };
 
-struct proto_module {
-	const char *name; /* as event_proto_name(id) */
+/* A protocol's identity: its row in the table of include/imwire/
+ * protocols.h, expanded into proto_infos[] (indexed by id). */
+struct proto_info {
 	enum imw_proto id;
-	const uint16_t *ports; /* well-known ports: hints only, never required */
+	const char *name;       /* "irc": as event_proto_name(id) */
+	const char *imspector;  /* "IRC": IMSpector's log directory */
+	const char *config_key; /* "irc_protocol" */
+	const char *also;       /* one more accepted name ("aim"), or "" */
+	const uint16_t *ports;  /* well-known ports: hints only, never required */
 	size_t n_ports;
+};
+
+extern const struct proto_info proto_infos[IMW_PROTO_MAX];
+
+/* A built-in module's identity: `PROTO_IDENTITY(IRC),` in its ops table.
+ * A module outside the table (the template, registered by tests) points
+ * at its own proto_info with id IMW_PROTO_NONE. */
+#define PROTO_IDENTITY(ID) .id = IMW_PROTO_##ID, .info = &proto_infos[IMW_PROTO_##ID]
+
+struct proto_module {
+	enum imw_proto id;
+	const struct proto_info *info;
 	size_t max_pdu; /* a PDU claimed longer than this is garbage */
 
 	/* Look at the first bytes of one direction (from the stream start, or
@@ -138,9 +155,25 @@ struct proto_session {
 	const char *last_error; /* static string: the last malformed reason */
 };
 
-/* Registry of all built-in modules, in detection order. */
+/* Registry of all built-in modules, in detection order (the rows of the
+ * protocol table). */
 const struct proto_module *const *proto_modules(size_t *count);
 const struct proto_module *proto_module_by_id(enum imw_proto id);
+
+/* Is a module's ops table usable, as Suricata's ValidateParserProto asks
+ * at registration: an identity (info, with id and name agreeing), every
+ * callback the app layer calls unconditionally (detect, frame, decode,
+ * resync) and a max_pdu, and the optional callbacks that only work
+ * together: session_init with session_free, pdu_count_changed only with
+ * fixup_pdu (counting PDUs nobody renumbers), local_receipt only with
+ * encode (a message delivered locally is encoded for its recipient).
+ * Returns 0, or -1 with "module NAME: what is wrong" in err. */
+int proto_module_check(const struct proto_module *m, char *err, size_t err_size);
+
+/* proto_module_check for every built-in module, and each against its row
+ * of the protocol table: position (detection order), id, identity. The
+ * mains refuse to start when it fails. */
+int proto_registry_check(char *err, size_t err_size);
 
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
 		       const char *client, proto_emit_fn emit, void *emit_arg);
@@ -161,14 +194,5 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev);
 
 /* Count a malformed PDU with a short static reason; returns -1. */
 int proto_session_malformed(struct proto_session *s, const char *reason);
-
-extern const struct proto_module proto_irc;
-extern const struct proto_module proto_imip;
-extern const struct proto_module proto_oscar;
-extern const struct proto_module proto_toc;
-extern const struct proto_module proto_msn;
-extern const struct proto_module proto_ymsg;
-extern const struct proto_module proto_xmpp;
-extern const struct proto_module proto_gg;
 
 #endif

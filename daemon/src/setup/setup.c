@@ -19,8 +19,8 @@ void setup_default_ports(struct setup_options *o)
 
 	o->n_ports = 0;
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < mods[i]->n_ports; j++) {
-			uint16_t p = mods[i]->ports[j];
+		for (j = 0; j < mods[i]->info->n_ports; j++) {
+			uint16_t p = mods[i]->info->ports[j];
 			bool dup = false;
 
 			/* 443 carries HTTPS far more often than AIM: opt-in only. */

@@ -4,7 +4,7 @@ from imwire's own output. Usage: irc_texts_from_tshark.py CAPTURE > irc_NAME.tex
 
 One line per message event: dir<TAB>remote<TAB>text, the text escaped as the
 JSON sink does. The rules are imwire's documented conventions
-(daemon/src/proto/irc.c), applied to tshark's irc.request/irc.response lines:
+(daemon/src/proto/irc/irc.c), applied to tshark's irc.request/irc.response lines:
 - PRIVMSG and NOTICE only; from the server side only with a user prefix
   (nick!user@host), never to "*" or "AUTH"; one event per comma target.
 - text = the trailer; CTCP (\x01...\x01, after an optional +/- marker) counts

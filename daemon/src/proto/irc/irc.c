@@ -1,0 +1,50 @@
+/* IRC (RFC 1459, RFC 2812, IRCv3 message tags).
+ *
+ * One line is one PDU: "[@tags ][:prefix ]COMMAND params[ :trailer]\n",
+ * with an optional "\r" before the "\n". Real clients and servers put runs
+ * of spaces between fields and before the command, so every separator is
+ * "one or more spaces".
+ *
+ * Event conventions (IMSpector compatible where IMSpector had one):
+ * - The text of PRIVMSG and NOTICE is the IRC trailer exactly as sent,
+ *   including freenode's identify-msg "+"/"-" marker, so it can be
+ *   compared with what tshark shows as irc.*.trailer.
+ * - An incoming channel message is prefixed with "<sender>: ", because a
+ *   channel event's remote is the channel and the sender would be lost.
+ * - CTCP: a trailer that starts with \x01 (after an optional +/- marker) is
+ *   a CTCP request. ACTION and DCC SEND are logged as messages whose text
+ *   is the trailer with every \x01 removed ("ACTION waves"): the log keeps
+ *   what was on the wire minus control bytes, and the encoder can restore
+ *   them. DCC SEND adds a file event, DCC CHAT is a rendezvous, every
+ *   other CTCP (VERSION, PING, CTCP replies in NOTICE) is not a message.
+ * - Messages from a server (a prefix without "!" or "@", or no prefix at
+ *   all) and messages to "*" or "AUTH" are connection notices, not IM. */
+#include <stdlib.h>
+
+#include "proto/irc/irc_internal.h"
+
+static int irc_session_init(struct proto_session *s)
+{
+	s->state = calloc(1, sizeof(struct irc_state));
+	return s->state ? 0 : -1;
+}
+
+static void irc_session_free(struct proto_session *s)
+{
+	free(s->state);
+	s->state = NULL;
+}
+
+const struct proto_module proto_irc = {
+	PROTO_IDENTITY(IRC),
+	.max_pdu = IRC_MAX_PDU,
+	.detect = irc_detect,
+	.frame = irc_frame,
+	.decode = irc_decode,
+	.resync = irc_resync,
+	.session_init = irc_session_init,
+	.session_free = irc_session_free,
+	.encode = irc_encode,
+	.partial_may_edit = irc_partial_may_edit,
+	.local_receipt = irc_local_receipt,
+};

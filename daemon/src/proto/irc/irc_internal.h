@@ -1,0 +1,151 @@
+/* The IRC module's pieces, private to daemon/src/proto/irc/: the parsed
+ * line (spans into the PDU), CTCP and DCC offers, the per-session state,
+ * and what each file offers the others. */
+#ifndef IMW_PROTO_IRC_INTERNAL_H
+#define IMW_PROTO_IRC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "util/bytebuf.h"
+
+/* Real captures hold lines of several KB (IRCv3 tags, bots); anything
+ * past this is not a line of text. */
+#define IRC_MAX_PDU 65536u
+/* RFC 2812: at most 14 middle parameters; whatever follows is the last. */
+#define IRC_MAX_PARAMS 15u
+/* detect() decides on a couple of lines; more would only cost time. */
+#define IRC_DETECT_MAX_LINES 8u
+#define IRC_TLS_RECORD_HEADER 5u
+
+/* Offsets into the line, so events can point at their text in the PDU. */
+struct irc_span {
+	size_t off;
+	size_t len;
+};
+
+struct irc_line {
+	const uint8_t *p;
+	size_t len; /* without the line ending */
+	struct irc_span tags;
+	struct irc_span prefix; /* without the ':' */
+	struct irc_span command;
+	struct irc_span params[IRC_MAX_PARAMS];
+	size_t n_params;
+	bool has_trailer; /* the last parameter was introduced by ':' */
+};
+
+enum irc_parse {
+	IRC_PARSE_OK,
+	IRC_PARSE_EMPTY, /* blank line: servers ignore these */
+	IRC_PARSE_BAD,
+};
+
+enum irc_ctcp {
+	IRC_CTCP_NONE,
+	IRC_CTCP_ACTION,
+	IRC_CTCP_DCC_SEND,
+	IRC_CTCP_DCC_CHAT,
+	IRC_CTCP_OTHER,
+};
+
+/* Where the CTCP markers sit in a trailer, to log and to rebuild it. */
+struct irc_ctcp_info {
+	enum irc_ctcp kind;
+	size_t marker_len;     /* identify-msg "+"/"-" before the first \x01 */
+	struct irc_span body;  /* between the \x01 delimiters */
+	struct irc_span word;  /* the CTCP command ("ACTION", "DCC") */
+};
+
+struct irc_dcc_offer {
+	struct irc_span name;
+	bool has_size;
+	uint64_t size;
+};
+
+struct irc_state {
+	bool registered;  /* the server accepted a nick: a client NICK is a request now */
+	bool login_sent;
+	bool logout_sent;
+	bool encrypted_sent;
+	bool echo_message; /* IRCv3 echo-message: our own lines come back */
+	bool after_garbage[2];
+};
+
+static inline struct irc_state *irc_state_of(struct proto_session *s)
+{
+	return s ? s->state : NULL;
+}
+
+/* ---- irc_line.c: lines, nicks, addresses, CTCP ---- */
+
+bool irc_bytes_eq_ci(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+bool irc_bytes_is_ci(const uint8_t *a, size_t a_len, const char *lit);
+const uint8_t *irc_span_ptr(const struct irc_line *l, struct irc_span sp);
+bool irc_span_is(const struct irc_line *l, struct irc_span sp, const char *lit);
+size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos);
+size_t irc_token_end(const uint8_t *p, size_t len, size_t pos);
+/* Length of a PDU without its "\n" or "\r\n". */
+size_t irc_line_content_len(const uint8_t *p, size_t len);
+enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, const char **why);
+bool irc_line_is_numeric(const struct irc_line *l);
+unsigned irc_line_numeric(const struct irc_line *l);
+/* Is parameter i a plain word (not the ':' trailer)? */
+bool irc_param_is_middle(const struct irc_line *l, size_t i);
+/* The nick of a user prefix ("nick!user@host", "nick@host"); false for a
+ * server name or no prefix at all. */
+bool irc_prefix_user_nick(const struct irc_line *l, struct irc_span *nick);
+bool irc_nick_valid(const uint8_t *p, size_t len);
+/* Channel prefixes "#&+!"; a STATUSMSG target ("@#chan") is a channel too. */
+bool irc_target_is_channel(const uint8_t *p, size_t len);
+bool irc_local_is(const struct proto_session *s, const uint8_t *p, size_t len);
+/* The nick's length in a full address "nick!user@host", or 0 when p is
+ * not one (a server name, "nick@host", a bare nick). Hosts may hold ':'
+ * (IPv6) and '/' (cloaks), so only what would end or split a prefix is
+ * refused after the nick. */
+size_t irc_full_address_nick_len(const uint8_t *p, size_t len);
+/* Is addr a full address whose nick is nick? */
+bool irc_address_of(const char *addr, const char *nick, size_t nick_len);
+void irc_ctcp_classify(const struct irc_line *l, struct irc_span text, struct irc_ctcp_info *ci);
+/* "DCC SEND <name> <ip> <port> [<size>]", the name in double quotes when
+ * it holds spaces. */
+bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body,
+			struct irc_dcc_offer *offer);
+bool irc_is_tls_record(const uint8_t *p, size_t len);
+
+/* ---- irc_decode.c: lines to events ---- */
+
+/* The logged text of a message line: "[sender: ]trailer", CTCP marks
+ * removed. NULL on allocation failure. */
+char *irc_message_text(const struct irc_line *l, const struct irc_span *sender,
+		       struct irc_span text, bool strip_ctcp);
+int irc_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len);
+
+/* ---- irc_frame.c: framing, resync, detection ---- */
+
+enum proto_frame irc_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+			   size_t len, size_t *pdu_len);
+size_t irc_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len);
+enum proto_detect irc_detect(const uint8_t *data, size_t len, enum im_dir dir);
+/* Only PRIVMSG and NOTICE lines from users (or from the client) become
+ * messages; a partial line that is already something else, such as a
+ * server's NOTICE or numeric, can be sent on without waiting for its end. */
+bool irc_partial_may_edit(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+			  size_t len);
+
+/* ---- irc_encode.c: events to lines ---- */
+
+int irc_encode(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
+	       const uint8_t *orig, size_t orig_len, struct bytebuf *out);
+
+/* ---- irc_receipt.c: local delivery receipts ---- */
+
+/* With IRCv3 echo-message the server sends a client's PRIVMSG or NOTICE
+ * back to it from its own full address once delivered; without it the
+ * server says nothing on success. */
+int irc_local_receipt(struct proto_session *s, const struct im_event *ev, const uint8_t *orig,
+		      size_t orig_len, struct bytebuf *out);
+
+#endif

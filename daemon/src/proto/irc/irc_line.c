@@ -1,0 +1,331 @@
+/* IRC lines: the parser (spans into the PDU, never a copy), and the
+ * small questions asked of a line or a name: numerics, nicks, channels,
+ * full addresses, CTCP requests and DCC offers. */
+#include <string.h>
+
+#include "proto/irc/irc_internal.h"
+
+static bool is_letter(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+bool irc_bytes_eq_ci(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+	size_t i;
+
+	if (a_len != b_len)
+		return false;
+	for (i = 0; i < a_len; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
+	return true;
+}
+
+bool irc_bytes_is_ci(const uint8_t *a, size_t a_len, const char *lit)
+{
+	return irc_bytes_eq_ci(a, a_len, (const uint8_t *)lit, strlen(lit));
+}
+
+const uint8_t *irc_span_ptr(const struct irc_line *l, struct irc_span sp)
+{
+	return l->p + sp.off;
+}
+
+bool irc_span_is(const struct irc_line *l, struct irc_span sp, const char *lit)
+{
+	return irc_bytes_is_ci(irc_span_ptr(l, sp), sp.len, lit);
+}
+
+size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos)
+{
+	while (pos < len && p[pos] == ' ')
+		pos++;
+	return pos;
+}
+
+size_t irc_token_end(const uint8_t *p, size_t len, size_t pos)
+{
+	while (pos < len && p[pos] != ' ')
+		pos++;
+	return pos;
+}
+
+size_t irc_line_content_len(const uint8_t *p, size_t len)
+{
+	if (len && p[len - 1] == '\n')
+		len--;
+	if (len && p[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+static bool command_valid(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len == 3 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]))
+		return true;
+	for (i = 0; i < len; i++)
+		if (!is_letter(p[i]))
+			return false;
+	return len > 0;
+}
+
+enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, const char **why)
+{
+	size_t pos, end;
+
+	memset(l, 0, sizeof(*l));
+	l->p = p;
+	l->len = len;
+	if (len && memchr(p, '\0', len)) {
+		*why = "NUL byte in IRC line";
+		return IRC_PARSE_BAD;
+	}
+	pos = irc_skip_spaces(p, len, 0);
+	if (pos == len)
+		return IRC_PARSE_EMPTY;
+	if (p[pos] == '@') {
+		end = irc_token_end(p, len, pos);
+		l->tags = (struct irc_span){ pos + 1, end - pos - 1 };
+		pos = irc_skip_spaces(p, len, end);
+	}
+	if (pos < len && p[pos] == ':') {
+		end = irc_token_end(p, len, pos);
+		if (end == pos + 1) {
+			*why = "empty IRC prefix";
+			return IRC_PARSE_BAD;
+		}
+		l->prefix = (struct irc_span){ pos + 1, end - pos - 1 };
+		pos = irc_skip_spaces(p, len, end);
+	}
+	if (pos == len) {
+		*why = "IRC line without a command";
+		return IRC_PARSE_BAD;
+	}
+	end = irc_token_end(p, len, pos);
+	if (!command_valid(p + pos, end - pos)) {
+		*why = "IRC command is neither a word nor a numeric";
+		return IRC_PARSE_BAD;
+	}
+	l->command = (struct irc_span){ pos, end - pos };
+	pos = end;
+	for (;;) {
+		pos = irc_skip_spaces(p, len, pos);
+		if (pos == len)
+			break;
+		if (p[pos] == ':' || l->n_params == IRC_MAX_PARAMS - 1) {
+			if (p[pos] == ':') {
+				pos++;
+				l->has_trailer = true;
+			}
+			l->params[l->n_params++] = (struct irc_span){ pos, len - pos };
+			break;
+		}
+		end = irc_token_end(p, len, pos);
+		l->params[l->n_params++] = (struct irc_span){ pos, end - pos };
+		pos = end;
+	}
+	return IRC_PARSE_OK;
+}
+
+bool irc_line_is_numeric(const struct irc_line *l)
+{
+	return l->command.len == 3 && is_digit(l->p[l->command.off]);
+}
+
+unsigned irc_line_numeric(const struct irc_line *l)
+{
+	const uint8_t *c = irc_span_ptr(l, l->command);
+
+	return (unsigned)(c[0] - '0') * 100 + (unsigned)(c[1] - '0') * 10 + (unsigned)(c[2] - '0');
+}
+
+bool irc_param_is_middle(const struct irc_line *l, size_t i)
+{
+	return i < l->n_params && !(l->has_trailer && i == l->n_params - 1);
+}
+
+bool irc_prefix_user_nick(const struct irc_line *l, struct irc_span *nick)
+{
+	const uint8_t *p = irc_span_ptr(l, l->prefix);
+	size_t i;
+
+	for (i = 0; i < l->prefix.len; i++) {
+		if (p[i] == '!' || p[i] == '@') {
+			if (i == 0)
+				return false;
+			*nick = (struct irc_span){ l->prefix.off, i };
+			return true;
+		}
+	}
+	return false;
+}
+
+bool irc_nick_valid(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || p[0] == '#' || p[0] == '&' || p[0] == '$' || p[0] == ':')
+		return false;
+	for (i = 0; i < len; i++)
+		if (p[i] <= ' ' || p[i] == ',' || p[i] == '!' || p[i] == '@' || p[i] == '*' ||
+		    p[i] == '.' || p[i] == ':' || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+bool irc_target_is_channel(const uint8_t *p, size_t len)
+{
+	static const char channel_types[] = "#&+!";
+	size_t i = 0;
+
+	if (len >= 2 && (p[0] == '@' || p[0] == '%' || p[0] == '~'))
+		i = 1;
+	return i < len && strchr(channel_types, p[i]) != NULL && p[i] != '\0';
+}
+
+bool irc_local_is(const struct proto_session *s, const uint8_t *p, size_t len)
+{
+	return s->local_id &&
+	       irc_bytes_eq_ci((const uint8_t *)s->local_id, strlen(s->local_id), p, len);
+}
+
+size_t irc_full_address_nick_len(const uint8_t *p, size_t len)
+{
+	const uint8_t *bang = memchr(p, '!', len);
+	size_t nick_len, i, at = 0;
+
+	if (!bang)
+		return 0;
+	nick_len = (size_t)(bang - p);
+	if (!irc_nick_valid(p, nick_len))
+		return 0;
+	for (i = nick_len + 1; i < len; i++) {
+		if (p[i] <= ' ' || p[i] == 0x7f || p[i] == '!' || p[i] == ',')
+			return 0;
+		if (p[i] == '@') {
+			if (at)
+				return 0;
+			at = i;
+		}
+	}
+	return at > nick_len + 1 && at + 1 < len ? nick_len : 0;
+}
+
+bool irc_address_of(const char *addr, const char *nick, size_t nick_len)
+{
+	size_t n;
+
+	if (!addr)
+		return false;
+	n = irc_full_address_nick_len((const uint8_t *)addr, strlen(addr));
+	return n && irc_bytes_eq_ci((const uint8_t *)addr, n, (const uint8_t *)nick, nick_len);
+}
+
+static bool body_word_is(const uint8_t *p, size_t len, size_t *pos, const char *word)
+{
+	size_t n = strlen(word), end;
+
+	end = irc_token_end(p, len, *pos);
+	if (!irc_bytes_is_ci(p + *pos, end - *pos, word) || end - *pos != n)
+		return false;
+	*pos = irc_skip_spaces(p, len, end);
+	return true;
+}
+
+void irc_ctcp_classify(const struct irc_line *l, struct irc_span text, struct irc_ctcp_info *ci)
+{
+	const uint8_t *t = irc_span_ptr(l, text);
+	const uint8_t *close;
+	size_t start, end, pos;
+
+	memset(ci, 0, sizeof(*ci));
+	if (text.len >= 2 && (t[0] == '+' || t[0] == '-') && t[1] == 0x01)
+		ci->marker_len = 1;
+	if (ci->marker_len >= text.len || t[ci->marker_len] != 0x01) {
+		ci->marker_len = 0;
+		return;
+	}
+	start = ci->marker_len + 1;
+	close = memchr(t + start, 0x01, text.len - start);
+	end = close ? (size_t)(close - t) : text.len;
+	ci->body = (struct irc_span){ text.off + start, end - start };
+	ci->word = (struct irc_span){ text.off + start, irc_token_end(t, end, start) - start };
+	ci->kind = IRC_CTCP_OTHER;
+	pos = start;
+	if (body_word_is(t, end, &pos, "ACTION")) {
+		ci->kind = IRC_CTCP_ACTION;
+	} else if (body_word_is(t, end, &pos, "DCC")) {
+		if (body_word_is(t, end, &pos, "SEND"))
+			ci->kind = IRC_CTCP_DCC_SEND;
+		else if (body_word_is(t, end, &pos, "CHAT"))
+			ci->kind = IRC_CTCP_DCC_CHAT;
+	}
+}
+
+static bool parse_u64(const uint8_t *p, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!is_digit(p[i]) || v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body, struct irc_dcc_offer *offer)
+{
+	const uint8_t *b = irc_span_ptr(l, body);
+	const uint8_t *quote;
+	size_t pos = 0, end, field;
+
+	memset(offer, 0, sizeof(*offer));
+	if (!body_word_is(b, body.len, &pos, "DCC") || !body_word_is(b, body.len, &pos, "SEND"))
+		return false;
+	if (pos < body.len && b[pos] == '"') {
+		quote = memchr(b + pos + 1, '"', body.len - pos - 1);
+		if (!quote)
+			return false;
+		end = (size_t)(quote - b);
+		offer->name = (struct irc_span){ body.off + pos + 1, end - pos - 1 };
+		end++;
+	} else {
+		end = irc_token_end(b, body.len, pos);
+		offer->name = (struct irc_span){ body.off + pos, end - pos };
+	}
+	if (offer->name.len == 0)
+		return false;
+	/* ip, port, size */
+	for (field = 0; field < 3; field++) {
+		pos = irc_skip_spaces(b, body.len, end);
+		end = irc_token_end(b, body.len, pos);
+		if (pos == end)
+			break;
+		if (field == 2)
+			offer->has_size = parse_u64(b + pos, end - pos, &offer->size);
+	}
+	return true;
+}
+
+bool irc_is_tls_record(const uint8_t *p, size_t len)
+{
+	return len >= 2 && p[0] == 0x16 && p[1] == 0x03;
+}

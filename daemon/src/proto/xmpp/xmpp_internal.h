@@ -1,0 +1,166 @@
+/* The XMPP module's pieces, private to daemon/src/proto/xmpp/: the
+ * per-direction framer state, the element tree one stanza is decoded
+ * into (spans into the PDU), namespaces, and what each file offers the
+ * others. */
+#ifndef IMW_PROTO_XMPP_INTERNAL_H
+#define IMW_PROTO_XMPP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+#include "proto/xmpp/xml_tokenizer.h"
+#include "util/bytebuf.h"
+
+/* Prosody's default c2s stanza limit is 256 KiB; allow twice that. */
+#define XMPP_MAX_PDU (512u * 1024u)
+/* Elements and attributes in one stanza: a bound on the tree we build. */
+#define XMPP_MAX_NODES 4096u
+#define XMPP_MAX_TREE_ATTRS 8192u
+
+#define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
+#define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
+#define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
+#define NS_XHTML_IM "http://jabber.org/protocol/xhtml-im"
+#define NS_XHTML "http://www.w3.org/1999/xhtml"
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_SI "http://jabber.org/protocol/si"
+#define NS_SI_FILE "http://jabber.org/protocol/si/profile/file-transfer"
+#define NS_JINGLE "urn:xmpp:jingle:1"
+#define NS_JINGLE_FILE_PREFIX "urn:xmpp:jingle:apps:file-transfer:"
+#define NS_OOB_X "jabber:x:oob"
+#define NS_OOB_IQ "jabber:iq:oob"
+#define NS_UPLOAD "urn:xmpp:http:upload:0"
+#define NS_COMPRESS "http://jabber.org/protocol/compress"
+
+enum frame_kind {
+	FRAME_NONE,
+	FRAME_DECL,   /* <?xml ...?> seen: the stream start tag should follow */
+	FRAME_HEADER, /* inside the <stream:stream ...> start tag */
+	FRAME_STANZA,
+};
+
+struct xmpp_framer {
+	bool active;
+	enum frame_kind kind;
+	struct xml_tok tok;
+};
+
+struct xmpp_state {
+	struct xmpp_framer framer[2];
+	bool starttls_asked;
+	bool server_to_server;
+	bool closed[2];
+	char *stream_to;   /* "to" of the initiator's header: the server (c2s) */
+	uint64_t injected; /* ids of stanzas we build */
+};
+
+/* One stanza as a tree of spans into its PDU. */
+struct xattr {
+	struct xml_span name, value;
+};
+
+struct xnode {
+	struct xml_span name;
+	size_t first_attr, n_attrs;
+	int parent, first_child, last_child, next;
+	size_t start, end;               /* the element's bytes */
+	size_t content_start, content_end; /* between its tags */
+	bool empty;                      /* written as <name/> */
+	size_t n_text;                   /* character data pieces directly inside */
+	bool text_raw_exact;             /* one TEXT piece without references */
+};
+
+struct xtext {
+	int node;
+	struct xml_span raw;
+	bool cdata;
+};
+
+struct xtree {
+	const uint8_t *buf;
+	size_t len;
+	struct xnode *nodes;
+	size_t n_nodes, cap_nodes;
+	struct xattr *attrs;
+	size_t n_attrs, cap_attrs;
+	struct xtext *texts;
+	size_t n_texts, cap_texts;
+	bool has_decl;
+	bool open_stream; /* the root is the stream start tag, left open */
+	const char *error;
+};
+
+static inline struct xmpp_state *xmpp_state_of(struct proto_session *s)
+{
+	return s->state;
+}
+
+static inline bool xmpp_is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* ---- xmpp_tree.c: one stanza as a tree ---- */
+
+void xmpp_tree_free(struct xtree *t);
+/* Parse a complete PDU. A stream header leaves its root open. */
+int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len);
+bool xmpp_node_is(const struct xtree *t, int n, const char *name);
+const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name);
+/* The default namespace in force at node n. */
+struct xml_span xmpp_node_ns(const struct xtree *t, int n);
+bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns);
+/* First child of n called name (any name when NULL) in namespace ns
+ * (any when NULL). */
+int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns);
+/* An attribute value decoded; NULL when absent or on allocation failure
+ * (*failed tells them apart). */
+char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed);
+/* The character data directly inside n, decoded. */
+char *xmpp_node_text(const struct xtree *t, int n);
+char *xmpp_node_text_trimmed(const struct xtree *t, int n);
+
+/* ---- xmpp_decode.c: stanzas to events ---- */
+
+/* "room@service/nick" -> length of "room@service". */
+size_t xmpp_bare_len(const char *jid);
+/* The body to log: the one without xml:lang, else the first. */
+int xmpp_message_body(const struct xtree *t, int root);
+bool xmpp_is_stream_close(const uint8_t *p, size_t len, size_t *pdu_len);
+int xmpp_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len);
+
+/* ---- xmpp_frame.c: framing, resync, detection ---- */
+
+enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
+			    size_t len, size_t *pdu_len);
+size_t xmpp_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len);
+enum proto_detect xmpp_detect(const uint8_t *data, size_t len, enum im_dir dir);
+
+/* ---- xmpp_encode.c: events to stanzas ---- */
+
+bool xmpp_append_attr(struct bytebuf *out, const char *name, const char *value);
+int xmpp_encode(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
+		const uint8_t *orig, size_t orig_len, struct bytebuf *out);
+
+/* ---- xmpp_receipt.c: local delivery receipts ---- */
+
+/* XEP-0184: a message asking for a receipt (<request/> with an id) gets
+ * one from the recipient's client. Delivered locally, in a stanza built
+ * afresh without the request, the recipient's client sends none: the
+ * receipt comes from here instead, in the name of the address the message
+ * was written to, once the message is on its way. */
+int xmpp_local_receipt(struct proto_session *s, const struct im_event *ev, const uint8_t *orig,
+		       size_t orig_len, struct bytebuf *out);
+
+/* ---- xmpp_sm.c: stream management under edits ---- */
+
+/* XEP-0198 stream management counts stanzas end to end: a stanza the
+ * engine deletes or inserts makes the counts disagree and the server ends
+ * the stream. When edits are possible its <sm/> offer in the server's
+ * stream features becomes blanks (white space between elements is
+ * allowed there, and the length stays), so the client never enables it. */
+bool xmpp_fixup_pdu(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len);
+
+#endif

@@ -1,0 +1,291 @@
+/* One complete stanza as a small tree of elements, attributes and text
+ * pieces, all spans into its PDU and bounded by the PDU's size, and the
+ * questions decode and encode ask of it (names, namespaces, attributes,
+ * children, text with references decoded). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/xmpp/xmpp_internal.h"
+#include "util/text.h"
+
+/* Grow an array of elem-size items to hold one more; false on failure. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	if (n >= limit)
+		return false;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > limit)
+		ncap = limit;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+void xmpp_tree_free(struct xtree *t)
+{
+	free(t->nodes);
+	free(t->attrs);
+	free(t->texts);
+	memset(t, 0, sizeof(*t));
+}
+
+static int tree_fail(struct xtree *t, const char *why)
+{
+	t->error = why;
+	return -1;
+}
+
+static int tree_add_node(struct xtree *t, int parent, const struct xml_token *tok)
+{
+	struct xnode *n;
+	int idx;
+
+	if (!grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
+		  XMPP_MAX_NODES))
+		return tree_fail(t, "too many elements in one stanza");
+	idx = (int)t->n_nodes++;
+	n = &t->nodes[idx];
+	memset(n, 0, sizeof(*n));
+	n->name = tok->name;
+	n->first_attr = t->n_attrs;
+	n->parent = parent;
+	n->first_child = n->last_child = n->next = -1;
+	n->start = tok->start;
+	if (parent >= 0) {
+		struct xnode *p = &t->nodes[parent];
+
+		if (p->last_child >= 0)
+			t->nodes[p->last_child].next = idx;
+		else
+			p->first_child = idx;
+		p->last_child = idx;
+	}
+	return idx;
+}
+
+static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
+{
+	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
+		  XMPP_MAX_TREE_ATTRS))
+		return tree_fail(t, "too many attributes in one stanza");
+	t->attrs[t->n_attrs].name = k->name;
+	t->attrs[t->n_attrs].value = k->value;
+	t->n_attrs++;
+	t->nodes[cur].n_attrs++;
+	return 0;
+}
+
+/* A piece of character data directly inside element cur. */
+static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
+{
+	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
+		  XMPP_MAX_NODES))
+		return tree_fail(t, "too many text pieces in one stanza");
+	t->texts[t->n_texts].node = cur;
+	t->texts[t->n_texts].raw = k->value;
+	t->texts[t->n_texts].cdata = k->type == XML_TOKEN_CDATA;
+	t->n_texts++;
+	t->nodes[cur].n_text++;
+	t->nodes[cur].text_raw_exact = t->nodes[cur].n_text == 1 && k->type == XML_TOKEN_TEXT &&
+				       !memchr(t->buf + k->value.off, '&', k->value.len);
+	return 0;
+}
+
+int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
+{
+	struct xml_tok tok;
+	struct xml_token k;
+	enum xml_result r;
+	int cur = -1, idx;
+	bool root_done = false;
+
+	memset(t, 0, sizeof(*t));
+	t->buf = buf;
+	t->len = len;
+	xml_tok_init(&tok);
+	while ((r = xml_next(&tok, buf, len, &k)) == XML_OK) {
+		if (root_done && k.type != XML_TOKEN_TEXT)
+			return tree_fail(t, "more than one element in a PDU");
+		switch (k.type) {
+		case XML_TOKEN_PI:
+			if (t->n_nodes || !xml_span_is(buf, k.name, "xml"))
+				return tree_fail(t, "processing instruction in a stream");
+			t->has_decl = true;
+			break;
+		case XML_TOKEN_COMMENT:
+			break;
+		case XML_TOKEN_START:
+			idx = tree_add_node(t, cur, &k);
+			if (idx < 0)
+				return -1;
+			cur = idx;
+			break;
+		case XML_TOKEN_ATTR:
+			if (tree_add_attr(t, cur, &k) < 0)
+				return -1;
+			break;
+		case XML_TOKEN_START_CLOSE:
+			t->nodes[cur].content_start = k.end;
+			if (k.depth == 1 && cur == 0 &&
+			    xml_span_is(buf, xml_local_name(buf, t->nodes[0].name), "stream")) {
+				t->open_stream = true;
+				t->nodes[0].end = k.end;
+				root_done = true;
+			}
+			break;
+		case XML_TOKEN_EMPTY_CLOSE:
+			t->nodes[cur].empty = true;
+			t->nodes[cur].content_start = t->nodes[cur].content_end = k.end;
+			t->nodes[cur].end = k.end;
+			root_done = k.depth == 0;
+			cur = t->nodes[cur].parent;
+			break;
+		case XML_TOKEN_END:
+			t->nodes[cur].content_end = k.start;
+			t->nodes[cur].end = k.end;
+			root_done = k.depth == 0;
+			cur = t->nodes[cur].parent;
+			break;
+		case XML_TOKEN_TEXT:
+		case XML_TOKEN_CDATA:
+			if (cur < 0)
+				break; /* white space around the element */
+			if (tree_add_text(t, cur, &k) < 0)
+				return -1;
+			break;
+		}
+	}
+	if (r == XML_ERROR)
+		return tree_fail(t, tok.error);
+	if (!root_done && t->n_nodes)
+		return tree_fail(t, "stanza ends before its end tag");
+	return 0;
+}
+
+static bool span_eq(const struct xtree *t, struct xml_span s, const char *lit)
+{
+	return xml_span_is(t->buf, s, lit);
+}
+
+bool xmpp_node_is(const struct xtree *t, int n, const char *name)
+{
+	return n >= 0 && span_eq(t, t->nodes[n].name, name);
+}
+
+const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name)
+{
+	size_t i;
+
+	if (n < 0)
+		return NULL;
+	for (i = 0; i < t->nodes[n].n_attrs; i++) {
+		const struct xattr *a = &t->attrs[t->nodes[n].first_attr + i];
+
+		if (span_eq(t, a->name, name))
+			return a;
+	}
+	return NULL;
+}
+
+struct xml_span xmpp_node_ns(const struct xtree *t, int n)
+{
+	struct xml_span none = { 0, 0 };
+
+	for (; n >= 0; n = t->nodes[n].parent) {
+		const struct xattr *a = xmpp_node_attr(t, n, "xmlns");
+
+		if (a)
+			return a->value;
+	}
+	return none;
+}
+
+bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
+{
+	return span_eq(t, xmpp_node_ns(t, n), ns);
+}
+
+int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
+{
+	int c;
+
+	if (n < 0)
+		return -1;
+	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next)
+		if ((!name || xmpp_node_is(t, c, name)) && (!ns || xmpp_node_ns_is(t, c, ns)))
+			return c;
+	return -1;
+}
+
+char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed)
+{
+	const struct xattr *a = xmpp_node_attr(t, n, name);
+	struct bytebuf b;
+
+	if (!a)
+		return NULL;
+	bytebuf_init(&b);
+	if (xml_unescape(t->buf + a->value.off, a->value.len, &b) < 0 || !bytebuf_terminate(&b)) {
+		bytebuf_free(&b);
+		*failed = true;
+		return NULL;
+	}
+	if (!b.data) {
+		char *empty = text_dup("", 0);
+
+		if (!empty)
+			*failed = true;
+		return empty;
+	}
+	return (char *)b.data;
+}
+
+char *xmpp_node_text(const struct xtree *t, int n)
+{
+	struct bytebuf b;
+	size_t i;
+	char *s;
+
+	bytebuf_init(&b);
+	for (i = 0; i < t->n_texts; i++) {
+		const struct xtext *x = &t->texts[i];
+		int rc;
+
+		if (x->node != n)
+			continue;
+		rc = x->cdata ? (bytebuf_append(&b, t->buf + x->raw.off, x->raw.len) ? 0 : -1)
+			      : xml_unescape(t->buf + x->raw.off, x->raw.len, &b);
+		if (rc < 0) {
+			bytebuf_free(&b);
+			return NULL;
+		}
+	}
+	s = text_utf8_or_latin1(b.data ? b.data : (const uint8_t *)"", b.len);
+	bytebuf_free(&b);
+	return s;
+}
+
+char *xmpp_node_text_trimmed(const struct xtree *t, int n)
+{
+	char *s = xmpp_node_text(t, n);
+	size_t a = 0, z;
+
+	if (!s)
+		return NULL;
+	z = strlen(s);
+	while (a < z && xmpp_is_ws((uint8_t)s[a]))
+		a++;
+	while (z > a && xmpp_is_ws((uint8_t)s[z - 1]))
+		z--;
+	memmove(s, s + a, z - a);
+	s[z - a] = '\0';
+	return s;
+}
