@@ -203,6 +203,10 @@ check term_writer_says_nothing_lost $? "$(grep 'writer: ' "$daemon_log")"
 [ "$(writer_stat term events)" -ge "$FLOOD_N" ] && [ "$(writer_stat term queued jsonl)" = 0 ] &&
 	[ "$(writer_stat term queued sqlite)" = 0 ] && [ "$(writer_stat term lost sqlite)" = 0 ]
 check term_stats_file_counts_the_writer $? "$(tr -d '\n' <"$tmp/term.stats.json" | sed 's/.*"writer"/writer/' | cut -c1-400)"
+"$BIN/imwire" stats "$tmp/term.stats.json" >"$tmp/term.stats.txt" 2>&1 &&
+	grep -q '^writer:' "$tmp/term.stats.txt" && grep -q '^      name: jsonl ' "$tmp/term.stats.txt" &&
+	grep -q '^        enospc: 0' "$tmp/term.stats.txt" && grep -q '^      lag: ' "$tmp/term.stats.txt"
+check term_imwire_stats_prints_the_writer $? "$(grep -A12 '^writer' "$tmp/term.stats.txt" | head -14)"
 echo "flood: $FLOOD_N messages in $((t1 - t0)) s; writer: $(writer_stat term events) events," \
 	"$(writer_stat term submits) hand-overs, append $(($(writer_stat term append_ns) / 1000000)) ms in all," \
 	"longest $(($(writer_stat term append_max_ns) / 1000)) us; $(writer_stat term slow_downs) slow-downs"

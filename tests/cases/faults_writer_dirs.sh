@@ -27,7 +27,9 @@ plans() { # name
 	local i
 	{
 		echo "connect carol"
+		echo "join carol #dirs"
 		echo "signal carol $tmp/$1.online"
+		echo "members carol #dirs alice bob"
 		i=0
 		while [ $i -lt 10 ]; do
 			echo "say carol alice carol $1 $i"
@@ -39,6 +41,8 @@ plans() { # name
 	{
 		echo "connect alice"
 		echo "connect bob"
+		echo "join alice #dirs"
+		echo "join bob #dirs"
 		i=0
 		while [ $i -lt 10 ]; do
 			echo "say alice carol alice $1 $i"
@@ -119,6 +123,11 @@ sleep 1.5 # a stats file from after the failure
 check owner_stats_show_the_sink_down $? "down $(sink_stat down) failed $(sink_stat failed) queued $(sink_stat queued)"
 kill -0 "$daemon_pid" 2>/dev/null
 check owner_daemon_runs $?
+# A second daemon on the same configuration shares its spool: refused.
+$B timeout 10 "$BIN/imwired" -d -c "$tmp/owner.conf" >"$tmp/second.log" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "$tmp/owner.spool is in use by another process (pid $daemon_pid)" "$tmp/second.log"
+check owner_second_instance_on_the_spool_refused $? "exit status $rc: $(cat "$tmp/second.log")"
 chown nobody "$logs"
 wait_until 10 "$daemon_pid" log_has "$daemon_log" "imspector .*: writing again"
 check owner_written_once_fixed $? "$(tail -3 "$daemon_log")"

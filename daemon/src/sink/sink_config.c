@@ -132,6 +132,53 @@ static int add_db(struct sink *w, struct sink_db *db, const char *id, const stru
 	return 0;
 }
 
+static int add_sink(struct sink *w, struct sink *s, size_t *added, char *err, size_t err_size)
+{
+	if (sink_writer_add_sink(w, s, err, err_size) < 0) {
+		sink_close(s);
+		return -1;
+	}
+	(*added)++;
+	return 0;
+}
+
+static int add_files(struct sink *w, const struct imw_config *cfg, size_t *added, char *err,
+		     size_t err_size)
+{
+	const char *v;
+	struct sink s;
+
+	if ((v = config_get(cfg, "file_logging_dir"))) {
+		if (sink_imspector_open_dir(&s, v, 0) < 0) {
+			snprintf(err, err_size, "%s: cannot use as log directory: %s", v, strerror(errno));
+			return -1;
+		}
+		if (add_sink(w, &s, added, err, err_size) < 0)
+			return -1;
+	}
+	if ((v = config_get(cfg, "jsonl_file"))) {
+		if (sink_jsonl_open_path(&s, v, 0) < 0) {
+			snprintf(err, err_size, "%s: cannot open: %s", v, strerror(errno));
+			return -1;
+		}
+		if (add_sink(w, &s, added, err, err_size) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_syslog(struct sink *w, const struct imw_config *cfg, size_t *added, char *err,
+		      size_t err_size)
+{
+	struct sink s;
+
+	if (sink_syslog_open(&s, config_get(cfg, "syslog_socket")) < 0) {
+		snprintf(err, err_size, "syslog: %s", strerror(errno));
+		return -1;
+	}
+	return add_sink(w, &s, added, err, err_size);
+}
+
 int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, size_t *added,
 			       char *err, size_t err_size)
 {
@@ -155,32 +202,8 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 		return -1;
 	}
 	/* The files first: their names say where they went wrong at start. */
-	if ((v = config_get(cfg, "file_logging_dir"))) {
-		struct sink s;
-
-		if (sink_imspector_open_dir(&s, v, 0) < 0) {
-			snprintf(err, err_size, "%s: cannot use as log directory: %s", v, strerror(errno));
-			return -1;
-		}
-		if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
-			sink_close(&s);
-			return -1;
-		}
-		(*added)++;
-	}
-	if ((v = config_get(cfg, "jsonl_file"))) {
-		struct sink s;
-
-		if (sink_jsonl_open_path(&s, v, 0) < 0) {
-			snprintf(err, err_size, "%s: cannot open: %s", v, strerror(errno));
-			return -1;
-		}
-		if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
-			sink_close(&s);
-			return -1;
-		}
-		(*added)++;
-	}
+	if (add_files(w, cfg, added, err, err_size) < 0)
+		return -1;
 	if ((v = config_get(cfg, "sqlite_file"))) {
 		db_id(id, sizeof(id), "sqlite", v, sensor);
 		if (sink_db_sqlite_init(&db, v, sensor) < 0 ||
@@ -206,19 +229,9 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 		    add_db(w, &db, id, cfg, added, err, err_size) < 0)
 			goto failed;
 	}
-	if ((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on) {
-		struct sink s;
-
-		if (sink_syslog_open(&s, config_get(cfg, "syslog_socket")) < 0) {
-			snprintf(err, err_size, "syslog: %s", strerror(errno));
-			return -1;
-		}
-		if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
-			sink_close(&s);
-			return -1;
-		}
-		(*added)++;
-	}
+	if ((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
+	    add_syslog(w, cfg, added, err, err_size) < 0)
+		return -1;
 	return 0;
 failed:
 	if (!err[0])
