@@ -120,7 +120,7 @@ $(BUILD)/bench/%: bench/%.c
 # through the write-ahead log (bench/writer_bench.sh, bench/README.md).
 $(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
 
 bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
 	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench
@@ -131,7 +131,7 @@ bench: $(TOOLS) $(BENCH_BINS)
 # Database sinks against each database's raw insert rate (bench/README.md).
 $(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 bench-db: $(BUILD)/bench/db_bench
 	bench/db_bench.sh $(BUILD)/bench

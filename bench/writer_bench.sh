@@ -9,13 +9,17 @@
 #                 BENCH_BASE_BIN names an older build (before/after)
 #   read          imwire read --quiet FILE > x.jsonl (JSON lines written
 #                 directly, no writer)
+#   read, config  the same with --config of an empty file: the writer runs
+#                 below all take --config, which also runs the (empty)
+#                 policy for every event; this is their baseline
 #   writer, log   the same JSON lines through the writer and its
 #                 write-ahead log (--format none --config: jsonl_file=,
 #                 spool_dir=), fsync=batch (the default), =interval, =off
 #   writer, mem   the writer without a log (no spool_dir)
 #   sqlite        SQLite through the writer and its log
 # Every JSON-lines output is checked equal to the direct one. Prints
-# seconds, messages/s and the ratio to "read".
+# seconds, CPU seconds (all threads), events/s and the ratio to "read,
+# config".
 #
 # Usage: bench/writer_bench.sh [BINDIR [BENCHDIR]]
 set -eu
@@ -43,6 +47,7 @@ conf() { # name, extra lines...
 	shift
 	printf '%s\n' "$@" >"$work/$n.conf"
 }
+conf empty "# no key: only the policy's (empty) steps"
 conf log_batch "jsonl_file=$work/out.jsonl" "spool_dir=$work/spool" "fsync=batch"
 conf log_interval "jsonl_file=$work/out.jsonl" "spool_dir=$work/spool" "fsync=interval"
 conf log_off "jsonl_file=$work/out.jsonl" "spool_dir=$work/spool" "fsync=off"
@@ -76,6 +81,7 @@ while [ "$i" -lt "$REPEAT" ]; do
 	one tcpdump 0 tcpdump -r "$CAP" -w /dev/null
 	[ -z "${BENCH_BASE_BIN:-}" ] || one base 1 "$BENCH_BASE_BIN/imwire" read --quiet "$CAP"
 	one read 1 "$BIN/imwire" read --quiet "$CAP"
+	one read_config 1 "$BIN/imwire" read --quiet --config "$work/empty.conf" "$CAP"
 	for m in log_batch log_interval log_off mem; do
 		one "$m" 1 "$BIN/imwire" read --quiet --format none --config "$work/$m.conf" "$CAP"
 	done
@@ -86,10 +92,10 @@ done
 median() { # NAME: "wall cpu" of the run with the median wall time
 	sort -n "$work/$1.t" | awk -v n="$REPEAT" 'NR == int((n + 1) / 2)'
 }
-base_wall=$(median read | cut -d' ' -f1)
+base_wall=$(median read_config | cut -d' ' -f1)
 size=$(stat -c %s "$CAP")
 echo "capture: $CAP, $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1048576 }'), $events events; $REPEAT runs each, median; load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-46s %8s %8s %12s %9s\n' "reader" "seconds" "cpu s" "events/s" "x read"
+printf '%-46s %8s %8s %12s %9s\n' "reader" "seconds" "cpu s" "events/s" "x read,cfg"
 show() { # name, label
 	[ -s "$work/$1.t" ] || return 0
 	median "$1" | awk -v l="$2" -v e="$events" -v b="$base_wall" \
@@ -98,12 +104,13 @@ show() { # name, label
 show tcpdump "tcpdump -r FILE -w /dev/null (floor)"
 show base "base imwire read ($BENCH_BASE_BIN)"
 show read "imwire read, JSON lines direct"
+show read_config "imwire read --config (empty), direct"
 show log_batch "writer + write-ahead log, fsync=batch"
 show log_interval "writer + write-ahead log, fsync=interval"
 show log_off "writer + write-ahead log, fsync=off"
 show mem "writer, memory only (no spool_dir)"
 show sqlite "SQLite, writer + write-ahead log"
-for n in tcpdump base read log_batch log_interval log_off mem sqlite; do
+for n in tcpdump base read read_config log_batch log_interval log_off mem sqlite; do
 	[ -s "$work/$n.t" ] && printf '(%s runs, s: %s) ' "$n" "$(cut -d' ' -f1 "$work/$n.t" | tr '\n' ' ')"
 done
 echo
