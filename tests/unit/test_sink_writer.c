@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "sink/sink_record.h"
+#include "sink/sink_wal.h"
 #include "sinktest.h"
 #include "testlib.h"
 
@@ -480,6 +482,71 @@ static void test_spool_locked(void)
 	sink_close(&w);
 }
 
+/* A record the log's checksum vouches for but that does not decode (a
+ * later version's): its events are counted lost (eio) once, and the sink
+ * goes on with what follows. */
+static void test_unreadable_record(void)
+{
+	struct sink_writer_config wc;
+	struct sink_writer_stats st;
+	struct sink w;
+	struct wal wal;
+	struct wal_pos pos;
+	struct bytebuf b;
+	struct im_event ev;
+	char spool[128], jl[160], err[256];
+	unsigned c[100] = { 0 }, i;
+	uint64_t first;
+	size_t at;
+
+	path_in_tmp(spool, sizeof(spool), "spool-unreadable");
+	path_in_tmp(jl, sizeof(jl), "unreadable.jsonl");
+	writer_config(&wc, spool);
+	CHECK(sink_writer_open(&w, &wc, err, sizeof(err)) == 0);
+	CHECK(add_jsonl(&w, jl) == 0);
+	CHECK(sink_writer_start(&w) == 0);
+	hand_over(&w, 0, 10);
+	sink_close(&w);
+	/* Behind the writer's back: a frame of three whose second record is
+	 * of version 99, then a good frame of five. */
+	CHECK(wal_open(&wal, spool, 0, 0, NULL, err, sizeof(err)) == 0);
+	bytebuf_init(&b);
+	for (i = 0; i < 2; i++) {
+		unsigned k, n = i ? 5 : 3;
+		static const uint8_t zero[WAL_FRAME_HEADER];
+
+		bytebuf_clear(&b);
+		bytebuf_append(&b, zero, sizeof(zero));
+		for (k = 0; k < n; k++) {
+			at = b.len;
+			make_event(&ev, 10 + i * 3 + k, IM_KIND_MESSAGE);
+			sink_record_encode(&b, &ev);
+			event_free(&ev);
+			if (!i && k == 1)
+				b.data[at + 4] = 99;
+		}
+		wal_frame_seal(b.data, b.len, n);
+		CHECK(wal_append(&wal, b.data, b.len, n, 1, &first, &pos) == 0);
+	}
+	wal_close(&wal);
+	bytebuf_free(&b);
+	log_reset();
+	CHECK(sink_writer_open(&w, &wc, err, sizeof(err)) == 0);
+	CHECK(add_jsonl(&w, jl) == 0);
+	CHECK(sink_writer_start(&w) == 0);
+	w.ops->flush(&w);
+	sink_writer_get_stats(&w, &st);
+	CHECK_INT_EQ(st.sinks[0].lost[SINK_LOSS_EIO], 2);
+	CHECK_INT_EQ(st.sinks[0].queued, 0);
+	CHECK_INT_EQ(st.sinks[0].replayed, 6);
+	sink_close(&w);
+	count_in_file(jl, c, 100);
+	/* 0..9, then 10 (before the bad record), then 13..17 */
+	CHECK_INT_EQ(exactly_once("unreadable", c, 0, 11), 11);
+	CHECK_INT_EQ(c[11] + c[12], 0);
+	CHECK_INT_EQ(exactly_once("unreadable", c, 13, 18), 5);
+}
+
 int main(void)
 {
 	if (make_tmpdir("writer") < 0) {
@@ -495,6 +562,7 @@ int main(void)
 	RUN_TEST(test_pressure);
 	RUN_TEST(test_memory_only);
 	RUN_TEST(test_spool_locked);
+	RUN_TEST(test_unreadable_record);
 	remove_tmpdir();
 	TEST_MAIN_END();
 }

@@ -93,8 +93,12 @@ static size_t collect_memory(struct lane *l, uint64_t seq)
 	return n;
 }
 
-/* Decode the records of the frames read from disk, from seq on, below stop. */
-static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t stop, uint64_t *bad)
+/* Decode the records of the frames read from disk, from seq on, below
+ * stop. A record that will not decode although its frame's checksum held
+ * (one of a later version?) ends the batch: *bad is how many events of
+ * its frame from there on cannot be read, *bad_end the number after them. */
+static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t stop, uint64_t *bad,
+			   uint64_t *bad_end)
 {
 	struct wal_reader *r = &l->reader;
 	size_t n = 0, k;
@@ -108,10 +112,11 @@ static size_t collect_disk(struct lane *l, uint64_t seq, uint64_t stop, uint64_t
 
 		for (i = 0; i < fr->count && n < l->w->cfg.batch_max; i++) {
 			if (!sink_record_decode(p, (size_t)(end - p), &l->views[n], &used)) {
-				/* The crc held, yet the record does not decode: a
-				 * record of a later version? Counted, skipped. */
-				*bad += fr->count - i;
-				break;
+				uint64_t from = fr->first_seq + i > seq ? fr->first_seq + i : seq;
+
+				*bad_end = fr->first_seq + fr->count;
+				*bad = *bad_end > from ? *bad_end - from : 0;
+				return n;
 			}
 			p += used;
 			if (fr->first_seq + i < seq)
@@ -267,6 +272,7 @@ struct batch {
 	size_t n;    /* events collected */
 	size_t done; /* events committed */
 	uint64_t bad; /* records of the log that would not decode */
+	uint64_t bad_end; /* the number after them */
 	bool failed;
 	bool from_disk;
 	struct wal_pos read_end; /* where a disk read stopped */
@@ -288,7 +294,7 @@ static void lane_collect(struct lane *l, struct batch *b)
 		b->failed = true;
 		return;
 	}
-	b->n = collect_disk(l, b->p.seq, b->p.disk_end, &b->bad);
+	b->n = collect_disk(l, b->p.seq, b->p.disk_end, &b->bad, &b->bad_end);
 	b->from_disk = true;
 }
 
@@ -366,9 +372,12 @@ static void lane_account(struct lane *l, const struct batch *b)
 	uint64_t rejected = l->sink.rejected - l->rejected_seen;
 	bool was_down = l->down;
 
-	if (b->bad) {
+	/* Unreadable records are passed once what came before them is
+	 * written (so they are counted once). */
+	if (b->bad && !b->failed && b->done == b->n && b->bad_end > l->seq_next) {
 		l->st.lost[SINK_LOSS_EIO] += b->bad;
 		l->pending -= b->bad < l->pending ? b->bad : l->pending;
+		l->seq_next = b->bad_end;
 		LOG(w, LOG_ERR, "%s: %llu events of the write-ahead log could not be read back",
 		    l->st.name, (unsigned long long)b->bad);
 	}
