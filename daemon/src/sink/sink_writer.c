@@ -777,6 +777,10 @@ int sink_writer_start(struct sink *ws)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&w->lock);
+	/* After a fork (imwired detaching): the pid a refused second
+	 * instance names is ours now. */
+	if (w->has_wal)
+		wal_note_pid(&w->wal);
 	if (!w->started) {
 		for (i = 0; i < w->n_lanes && rc == 0; i++) {
 			w->lanes[i].last_sync = writer_monotonic();
