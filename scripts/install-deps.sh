@@ -16,6 +16,7 @@ PACKAGES="
 	gcc
 	make
 	libpcap-dev
+	zlib1g-dev
 	libnetfilter-queue-dev
 	libmnl-dev
 	libsqlite3-dev
@@ -37,7 +38,6 @@ PACKAGES="
 	libclang-rt-14-dev
 	llvm
 	libbpf-dev
-	zlib1g-dev
 	bpftool
 	linux-headers-amd64
 	linux-image-amd64
@@ -48,6 +48,14 @@ PACKAGES="
 	tshark
 	xxd
 	linux-perf
+	libmicrohttpd-dev
+	libsodium-dev
+	libjansson-dev
+	chromium
+	chromium-driver
+	python3-selenium
+	curl
+	openssl
 "
 
 # shellcheck disable=SC2086

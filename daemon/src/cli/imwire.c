@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "policy/policy.h"
 #include "route/route.h"
 #include "replay/replay.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -32,11 +34,14 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] FILE...\n"
+		"       [--stats FILE.json] [--separate] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
-		"      the sinks the --config file names)\n"
+		"      the sinks the --config file names); a FILE may be gzip-compressed,\n"
+		"      \"-\" is standard input, a pcapng file may mix link types (mergecap);\n"
+		"      the files are one capture unless --separate reads each as\n"
+		"      unrelated (no flow spans two)\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
@@ -60,6 +65,7 @@ static void usage(FILE *out)
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static void warn_to_stderr(const char *msg)
@@ -210,6 +216,25 @@ static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
 
+	if (st->unsupported_link) {
+		if (st->first_unsupported_dlt < 0)
+			fprintf(stderr,
+				"imwire: %s: %llu packets of interfaces whose description could "
+				"not be read, skipped\n",
+				src->path, (unsigned long long)st->unsupported_link);
+		else
+			fprintf(stderr,
+				"imwire: %s: %llu packets of unsupported link types skipped (first: "
+				"%d, %s)\n",
+				src->path, (unsigned long long)st->unsupported_link,
+				st->first_unsupported_dlt,
+				packet_linktype_name(st->first_unsupported_dlt));
+	}
+	if (src->pcapng && src->ng.bad_blocks)
+		fprintf(stderr, "imwire: %s: %llu damaged pcapng blocks skipped (first: %s at byte %llu)\n",
+			src->path, (unsigned long long)src->ng.bad_blocks, src->ng.first_bad_block,
+			(unsigned long long)src->ng.first_bad_block_at);
+
 	if (st->malformed)
 		fprintf(stderr,
 			"imwire: %s: %llu malformed frames skipped (first: packet %llu, %s)\n",
@@ -229,11 +254,13 @@ static int cmd_read(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "separate", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
-	bool quiet = false;
+	bool quiet = false, separate = false;
+	int n_stdin = 0;
 	struct imw_config cfg;
 	struct flow_config fc;
 	struct pipeline pl;
@@ -263,6 +290,9 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'S':
+			separate = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -282,6 +312,12 @@ static int cmd_read(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "imwire: read: no capture file given\n");
 		usage(stderr);
+		return 2;
+	}
+	for (i = optind; i < argc; i++)
+		n_stdin += strcmp(argv[i], "-") == 0;
+	if (n_stdin > 1) {
+		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
 	config_init(&cfg);
@@ -319,13 +355,11 @@ static int cmd_read(int argc, char **argv)
 	pr.enabled = isatty(STDERR_FILENO) && !quiet;
 	pr.start = now_seconds();
 	for (i = optind; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
+		struct stat st;
 
-		if (f) {
-			if (fseek(f, 0, SEEK_END) == 0)
-				pr.total_bytes += ftell(f);
-			fclose(f);
-		}
+		/* A pipe's length is unknown: the bar counts what is known. */
+		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr.total_bytes += (long long)st.st_size;
 	}
 	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
 		pr.enabled = false;
@@ -358,6 +392,8 @@ static int cmd_read(int argc, char **argv)
 		if (src.size > 0)
 			pr.done_bytes += src.size;
 		pcap_source_close(&src);
+		if (separate)
+			pipeline_end_capture(&pl);
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
@@ -499,31 +535,48 @@ static int cmd_proto(int argc, char **argv)
 	return 0;
 }
 
+static void report_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: error: %s\n", msg);
+}
+
+/* Every problem of the file and of what it names, not only the first:
+ * each line is read, each list and database opened, and each problem
+ * said. */
 static int cmd_check_config(int argc, char **argv)
 {
+	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy = NULL;
+	struct policy *policy;
 	char err[1024], *pipeline;
-	struct router *router = NULL;
-	int rc;
+	struct router *router;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imwire check-config FILE\n");
 		return 2;
 	}
 	config_init(&cfg);
-	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
-	/* The lists and rules it names must load too (the database is only
-	 * opened, never created or written). */
-	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
-		rc = -1;
+	config_load_report(&cfg, argv[1], &r);
+	/* The lists and rules it names must load too (the databases are only
+	 * opened, never created or written), whatever the file's own state. */
+	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
 	/* So must the address map and the bots. */
-	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
-		rc = -1;
-	if (rc < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
+	router = router_new(&cfg, 1, err, sizeof(err));
+	if (!router)
+		config_report_error(&r, "%s", err);
+	if (r.errors) {
+		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
+			r.warnings);
 	} else {
-		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
+		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
 		if ((pipeline = router_describe(router)))
 			printf("%s", pipeline);
@@ -532,7 +585,7 @@ static int cmd_check_config(int argc, char **argv)
 	router_free(router);
 	policy_unref(policy);
 	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	return r.errors ? 1 : 0;
 }
 
 static void replay_event(void *arg, const struct im_event *ev)
@@ -664,6 +717,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (review_cli_handles(argv[1]))
+		return review_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)

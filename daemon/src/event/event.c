@@ -20,6 +20,7 @@ void event_free(struct im_event *ev)
 	free(ev->route_to);
 	free(ev->text);
 	free(ev->file_name);
+	free(ev->notice_from);
 	event_init(ev);
 }
 
@@ -43,7 +44,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
-	dst->remote_address = dst->route_to = NULL;
+	dst->remote_address = dst->route_to = dst->notice_from = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
@@ -51,7 +52,8 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->remote_address && !event_set_str(&dst->remote_address, src->remote_address)) ||
 	    (src->route_to && !event_set_str(&dst->route_to, src->route_to)) ||
 	    (src->text && !event_set_str(&dst->text, src->text)) ||
-	    (src->file_name && !event_set_str(&dst->file_name, src->file_name))) {
+	    (src->file_name && !event_set_str(&dst->file_name, src->file_name)) ||
+	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from))) {
 		event_free(dst);
 		return false;
 	}
