@@ -1,3 +1,7 @@
+/* The writer (sink_writer.h): the hand-over of producers' batches to the
+ * write-ahead log and the in-memory queue, the maintenance of the log
+ * (trimming, its bound, interval syncs), and the writer as a sink (write,
+ * flush, close) that owns the sinks' threads (sink_lane.c). */
 #include "sink/sink_writer.h"
 
 #include <errno.h>
