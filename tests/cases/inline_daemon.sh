@@ -42,6 +42,7 @@ send :srv PRIVMSG alice :ok
 close
 EOF
 run_peers v6 fd77::2 || fail v6_peers "$(peer_errors v6)"
+logged_soon "$tmp/events.jsonl" '"text":"a secret over IPv6"'
 if grep -q '"text":"a secret over IPv6"' "$tmp/events.jsonl" 2>/dev/null &&
 	grep -q '"client":"\[fd77::1\]:' "$tmp/events.jsonl"; then
 	pass ipv6_logged
@@ -153,7 +154,7 @@ printf 'nodelay on\nsend NICK alice\nsend PRIVMSG bob :a secret\nexpectline :srv
 	>"$tmp/priv.client"
 printf 'expectline PRIVMSG bob :a [dropped privileges]\nsend :srv PRIVMSG alice :ok\nclose\n' \
 	>"$tmp/priv.server"
-if run_peers priv 10.77.0.2 && grep -q '"text":"a secret"' "$tmp/nobody/events.jsonl"; then
+if run_peers priv 10.77.0.2 && logged_soon "$tmp/nobody/events.jsonl" '"text":"a secret"'; then
 	pass unprivileged_daemon_rewrites_and_logs
 else
 	fail unprivileged_daemon_rewrites_and_logs "$(cat "$tmp/nobody.log" "$tmp/priv.client.err")"
