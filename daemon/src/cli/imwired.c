@@ -30,8 +30,9 @@
 #include "egress/egress.h"
 #include "sink/sink_writer.h"
 #include "stats/stats_file.h"
+#include "util/version.h"
+#include "service/service.h"
 
-#define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
 #define DEFAULT_SQLITE_FILE DEFAULT_DATA_DIR "/imwire.db"
 #define DEFAULT_SPOOL_DIR DEFAULT_DATA_DIR "/spool"
@@ -196,20 +197,44 @@ struct daemon_config {
 	struct imw_config cfg;
 	struct policy *policy; /* built from cfg; workers hold their own references */
 	const char *path;
-	int heartbeat_fd; /* the classifier's pinned heartbeat map, or -1 */
-	/* The classifier's flow map, where collapsed seq offsets go so edited
-	 * flows survive us (publishing is a no-op without a classifier). */
+	/* Our socket in the classifier's liveness map: while it is there the
+	 * classifier steers edited flows to us; once we exit or die it
+	 * translates them itself, from the very next packet. */
+	struct classifier_claim claim;
+	/* The classifier's xlate map, where edited flows' offsets go so they
+	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
 	/* Local routing, the address map and bots; settings replaced on SIGHUP. */
 	struct router *router;
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
+	/* sd_notify, metrics, the control socket (service/service.h) */
+	struct service *svc;
+	struct worker *workers; /* for the statistics of metrics and control */
+	size_t n_workers;
+	pthread_mutex_t reload_lock; /* SIGHUP and `imwire reload` one at a time */
 };
 
-#define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
 #define STATS_EVERY_SECONDS 1.0
 #define STATS_EVERY_LOOPS 50 /* of 20 ms */
+#define REAP_EVERY_LOOPS 3000 /* of 20 ms: once a minute */
+
+/* The flow table had to evict an IM session with a known user (flow.c
+ * calls this for the first one, then at most every 10 s). */
+static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogged)
+{
+	const struct proto_session *s = f->app ? &f->app->session : NULL;
+
+	(void)arg;
+	log_msg(LOG_WARNING,
+		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
+		"%llu more since the last such message",
+		s && s->module ? event_proto_name(s->module->id) : "IM",
+		s && s->local_id ? s->local_id : "?",
+		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		(unsigned long long)unlogged);
+}
 
 static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
 {
@@ -217,6 +242,7 @@ static void engine_config_from(const struct imw_config *cfg, struct engine_confi
 
 	engine_config_defaults(ec);
 	config_apply_flow(cfg, &ec->flow);
+	ec->flow.evicted_session = log_evicted_session;
 	if ((v = config_get(cfg, "hold_deadline_ms")))
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))
@@ -369,6 +395,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	log_msg(LOG_INFO, "queue %u: ready", w->queue);
+	service_worker_ready(w->dc->svc);
 	pfd[0].fd = nfqueue_fd(&w->q);
 	pfd[0].events = POLLIN;
 	/* Another worker may hand us a message for one of our sessions. */
@@ -392,6 +419,7 @@ static void *worker_main(void *arg)
 			last_tick = w->now;
 		}
 		worker_flush(w);
+		service_worker_loop(w->dc->svc, w->index, &w->engine.flows);
 		worker_reload(w, &generation);
 		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
 			worker_publish_stats(w);
@@ -461,7 +489,7 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
 	struct sink_writer_stats ws;
-	const char *path;
+	char path[4096];
 	size_t i;
 
 	if (!snaps)
@@ -471,8 +499,7 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 	pthread_mutex_lock(&dc->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
-	path = config_get(&dc->cfg, "stats_file");
-	path = path ? path : STATS_DEFAULT_PATH;
+	stats_path_of(&dc->cfg, path, sizeof(path));
 	if (stats_write_file(path, snaps, n, sinks->n ? &ws : NULL, (double)time(NULL)) < 0 &&
 	    !complained) {
 		log_msg(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
@@ -480,6 +507,63 @@ static void write_stats(struct daemon_config *dc, struct worker *workers, size_t
 	}
 	pthread_mutex_unlock(&dc->lock);
 	free(snaps);
+}
+
+/* Re-read the configuration (SIGHUP, `imwire reload`): the configuration
+ * and its lists are replaced together or not at all. 0, or -1; msg says. */
+static int daemon_reload(struct daemon_config *dc, char *msg, size_t msg_size)
+{
+	struct imw_config fresh;
+	struct policy *policy = NULL, *replaced;
+	char err[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&dc->reload_lock);
+	config_init(&fresh);
+	if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
+	    !(policy = load_policy(&fresh, err, sizeof(err))) ||
+	    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+		snprintf(msg, msg_size, "refused, the old configuration keeps running: %s", err);
+		policy_unref(policy);
+		config_free(&fresh);
+		rc = -1;
+	} else {
+		pthread_mutex_lock(&dc->lock);
+		config_free(&dc->cfg);
+		dc->cfg = fresh;
+		replaced = dc->policy;
+		dc->policy = policy;
+		dc->generation++;
+		pthread_mutex_unlock(&dc->lock);
+		policy_take_history(policy, replaced);
+		policy_unref(replaced);
+		log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
+		snprintf(msg, msg_size, "configuration reloaded from %s", dc->path);
+	}
+	pthread_mutex_unlock(&dc->reload_lock);
+	service_reloaded(dc->svc, rc == 0);
+	return rc;
+}
+
+static int service_reload(void *arg, char *msg, size_t msg_size)
+{
+	return daemon_reload(arg, msg, msg_size);
+}
+
+/* The workers' last snapshots, copied for metrics and the control socket. */
+static int service_snapshots(void *arg, struct stats_snapshot **out, size_t *n)
+{
+	struct daemon_config *dc = arg;
+	size_t i;
+
+	pthread_mutex_lock(&dc->lock);
+	*n = dc->n_workers;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	for (i = 0; *out && i < *n; i++)
+		(*out)[i] = dc->workers[i].snap;
+	pthread_mutex_unlock(&dc->lock);
+	return *out ? 0 : -1;
 }
 
 static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsigned first,
@@ -512,41 +596,32 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&dc->lock);
+	dc->workers = workers;
+	dc->n_workers = n;
+	pthread_mutex_unlock(&dc->lock);
 	for (i = 0; !stop_requested; i++) {
-		/* the classifier fixes up released flows itself once beats stop */
-		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
-			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
-		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
+		/* what a dead predecessor left of connections that ended while
+		 * no daemon ran: idle as long as a flow may be */
+		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && dc->publish.xlate_fd >= 0) {
+			const char *idle = config_get(&dc->cfg, "idle_timeout");
+			uint64_t secs = idle && strtoull(idle, NULL, 10) ? strtoull(idle, NULL, 10) : 3600;
+
+			bpf_publish_reap(&dc->publish, secs * 1000000000ull);
+		}
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1) {
 			write_stats(dc, workers, n, sinks);
+			service_tick(dc->svc);
+		}
 		if (reload_requested) {
-			struct imw_config fresh;
-			struct policy *policy = NULL, *replaced;
-			char err[512];
+			char msg[1024];
 
 			reload_requested = 0;
-			config_init(&fresh);
-			/* Configuration and lists are replaced together or not at all. */
-			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
-			    !(policy = load_policy(&fresh, err, sizeof(err))) ||
-			    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
-				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
-				policy_unref(policy);
-				config_free(&fresh);
-			} else {
-				pthread_mutex_lock(&dc->lock);
-				config_free(&dc->cfg);
-				dc->cfg = fresh;
-				replaced = dc->policy;
-				dc->policy = policy;
-				dc->generation++;
-				pthread_mutex_unlock(&dc->lock);
-				policy_take_history(policy, replaced);
-				policy_unref(replaced);
-				log_msg(LOG_INFO, "configuration reloaded from %s", dc->path);
-			}
+			daemon_reload(dc, msg, sizeof(msg));
 		}
 		usleep(20000);
 	}
+	service_stop(dc->svc);
 	for (i = 0; i < n; i++) {
 		pthread_join(workers[i].thread, NULL);
 		if (workers[i].status)
@@ -557,6 +632,10 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 	if (sinks->n)
 		sinks->sinks[0].ops->flush(&sinks->sinks[0]);
 	write_stats(dc, workers, n, sinks);
+	pthread_mutex_lock(&dc->lock);
+	dc->workers = NULL;
+	dc->n_workers = 0;
+	pthread_mutex_unlock(&dc->lock);
 	free(workers);
 	return status;
 }
@@ -578,8 +657,10 @@ static void tap_packet_dlt(u_char *arg, const struct pcap_pkthdr *h, const u_cha
 		pipeline_packet(&t->pl, &pkt);
 }
 
-static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss)
+static int run_tap(const char *iface, const struct imw_config *cfg, struct shared_sinks *ss,
+		   struct service *svc)
 {
+	double last_tick = 0;
 	struct pollfd pfd;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct tap_ctx t;
@@ -619,6 +700,7 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 		pipeline_add_sink(&t.pl, &ss->sinks[i]);
 	ss->n = 0;
 	log_msg(LOG_INFO, "tap on %s: passive, no verdicts", iface);
+	service_worker_ready(svc);
 	/* Immediate mode may ignore the read timeout: wait in poll so a stop
 	 * request is seen on a quiet link too. */
 	if (pcap_setnonblock(p, 1, errbuf) < 0)
@@ -626,6 +708,11 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 	pfd.fd = pcap_get_selectable_fd(p);
 	pfd.events = POLLIN;
 	while (!stop_requested) {
+		service_worker_loop(svc, 0, &t.pl.flows);
+		if (now_seconds() - last_tick >= STATS_EVERY_SECONDS) {
+			service_tick(svc);
+			last_tick = now_seconds();
+		}
 		if (pfd.fd >= 0 && poll(&pfd, 1, 100) == 0)
 			continue;
 		if (pcap_dispatch(p, -1, tap_packet_dlt, (u_char *)(void *)&t) < 0) {
@@ -633,6 +720,7 @@ static int run_tap(const char *iface, const struct imw_config *cfg, struct share
 			break;
 		}
 	}
+	service_stop(svc);
 	pipeline_finish(&t.pl);
 	pipeline_destroy(&t.pl);
 	pcap_close(p);
@@ -671,15 +759,17 @@ static int daemonize(void)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE] [--attach IFACE]...\n"
-		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
+		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
+		     "  -c CONFIG      configuration (default %s)\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
 		     "  -d             stay in the foreground, log to stderr\n"
 		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
-		     "                 daemon beats its heartbeat while it runs\n");
+		     "                 daemon holds their directory while it runs\n"
+		     "  --version      print the version and exit\n",
+		imw_default_config());
 }
 
 int main(int argc, char **argv)
@@ -692,18 +782,21 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *attach[64];
 	size_t n_attach = 0;
-	const char *config_path = DEFAULT_CONFIG, *tap = NULL, *pidfile = NULL;
+	const char *config_path = imw_default_config(), *tap = NULL, *pidfile = NULL;
 	char *pidfile_owned;
 	unsigned first = 0, last = 0;
-	bool foreground = false, config_given = false;
+	bool foreground = false, config_given = false, queue_given = false;
 	struct daemon_config dc;
 	struct shared_sinks ss;
 	struct sigaction sa;
-	char err[512], *end;
+	char err[512], pin_buf[512];
+	const char *pin_dir;
+	unsigned holder;
 	int c, status;
 	size_t i;
 
@@ -711,7 +804,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}
-	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:V", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (n_attach == sizeof(attach) / sizeof(attach[0])) {
@@ -725,14 +818,12 @@ int main(int argc, char **argv)
 			config_given = true;
 			break;
 		case 'q':
-			first = (unsigned)strtoul(optarg, &end, 10);
-			last = first;
-			if (*end == '-')
-				last = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end || last < first || last > 65535 || last - first > 63) {
-				fprintf(stderr, "imwired: --queue: expected N or N-M (at most 64 queues)\n");
+			if (!config_parse_queues(optarg, &first, &last)) {
+				fprintf(stderr, "imwired: --queue: expected N or N-M (at most %d queues)\n",
+					CONFIG_MAX_QUEUES);
 				return 2;
 			}
+			queue_given = true;
 			break;
 		case 't':
 			tap = optarg;
@@ -746,6 +837,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("imwired %s\n", imw_version());
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -756,9 +850,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&dc, 0, sizeof(dc));
-	dc.heartbeat_fd = -1;
-	dc.publish.flows_fd = -1;
+	dc.claim.sock_fd = -1;
+	dc.publish.xlate_fd = -1;
 	pthread_mutex_init(&dc.lock, NULL);
+	pthread_mutex_init(&dc.reload_lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
 	if (config_load(&dc.cfg, config_path, err, sizeof(err), log_config_warning) < 0) {
@@ -769,6 +864,9 @@ int main(int argc, char **argv)
 		config_free(&dc.cfg);
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
+	/* queues= of the configuration, unless told otherwise */
+	if (!queue_given && config_get(&dc.cfg, "queues"))
+		config_parse_queues(config_get(&dc.cfg, "queues"), &first, &last);
 	dc.policy = load_policy(&dc.cfg, err, sizeof(err));
 	if (!dc.policy) {
 		fprintf(stderr, "imwired: %s\n", err);
@@ -791,6 +889,37 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&ss.lock, NULL);
 	if (open_sinks(&ss, &dc.cfg, config_path, foreground) < 0)
 		return 1;
+	/* the event tap (imwire tail, per-protocol counts) is one more sink */
+	dc.svc = service_new(tap ? 1 : last - first + 1);
+	if (!dc.svc) {
+		fprintf(stderr, "imwired: out of memory\n");
+		return 1;
+	}
+	{
+		struct sink tap_sink;
+
+		service_tap_sink(dc.svc, &tap_sink);
+		if (sink_writer_add_sink(&ss.sinks[0], &tap_sink, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "event tap: %s", err);
+			sink_close(&tap_sink);
+		}
+	}
+	/* One pin directory per instance: refused here, where the terminal
+	 * still sees it, when a live daemon holds it (the claim below,
+	 * after daemonize(), settles a race between two starting at once). */
+	pin_dir = tap ? NULL
+		      : classifier_pin_dir(config_get(&dc.cfg, "bpf_pin_dir"), pin_buf,
+					   sizeof(pin_buf));
+	if (!tap && !pin_dir)
+		log_msg(LOG_ERR, "cannot tell this network namespace (no /proc?): no classifier; "
+				 "set bpf_pin_dir=");
+	if (pin_dir && classifier_holder(pin_dir, &holder, err, sizeof(err)) == 1) {
+		log_msg(LOG_ERR,
+			"%s is held by a live imwired (pid %u): stop it, or give this instance a "
+			"directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
+			pin_dir, holder);
+		return 1;
+	}
 	if (!foreground) {
 		log_to_stderr = false;
 		openlog("imwired", LOG_PID, LOG_DAEMON);
@@ -799,6 +928,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
+		dc.cfg.path ? dc.cfg.path : "none: defaults");
 	if (shared_sinks_start(&ss) < 0)
 		return 1;
 	if (pidfile) {
@@ -817,30 +948,43 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (n_attach && classifier_attach(classifier_pin_dir(), attach, n_attach, err,
-					  sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "--attach: %s", err);
+	if (n_attach && (!pin_dir || classifier_attach(pin_dir, attach, n_attach, err,
+						       sizeof(err)) < 0)) {
+		log_msg(LOG_ERR, "--attach: %s", pin_dir ? err : "no pin directory");
+		return 1;
+	}
+	/* Before the queues open, so that our socket, on a lower descriptor,
+	 * leaves the liveness map before the queues unbind when we die. */
+	if (pin_dir && classifier_claim(pin_dir, &dc.claim, err, sizeof(err)) == 0) {
+		log_msg(LOG_INFO, "holding the classifier's pin directory %s", pin_dir);
+		if (bpf_publish_open(&dc.publish, pin_dir) == 0)
+			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
+	} else if (pin_dir && errno == EEXIST) {
+		log_msg(LOG_ERR, "%s", err);
 		return 1;
 	}
 	if (!tap) {
-		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
-		if (dc.heartbeat_fd >= 0)
-			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
-		if (bpf_publish_open(&dc.publish, classifier_pin_dir()) == 0)
-			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
-	}
-	if (!tap) {
-		const char *stats = config_get(&dc.cfg, "stats_file");
+		char stats[4096];
 
 		/* made now, while root, and handed to user= if set */
-		if (stats_prepare_dir(stats ? stats : STATS_DEFAULT_PATH, config_get(&dc.cfg, "user"),
-				      err, sizeof(err)) < 0)
+		stats_path_of(&dc.cfg, stats, sizeof(stats));
+		if (stats_prepare_dir(stats, config_get(&dc.cfg, "user"), err, sizeof(err)) < 0)
 			log_msg(LOG_ERR, "statistics: %s", err);
 	}
 	/* Local routing and bots send segments of their own: the raw sockets
 	 * need CAP_NET_RAW, which a privilege drop gives up. */
 	if (!tap && router_active(dc.router) && egress_open(&dc.egress, err, sizeof(err)) < 0)
 		log_msg(LOG_ERR, "local routing and bots cannot send: %s", err);
+	/* The control socket and the metrics: after any fork, while still root. */
+	{
+		struct service_sources src = { service_snapshots, service_reload, &dc, &ss.sinks[0],
+					       tap ? 1 : last - first + 1 };
+
+		if (service_start(dc.svc, &dc.cfg, &src, log_msg, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "%s", err);
+			return 1;
+		}
+	}
 	/* Set-up that needs root is done: become the configured user (as
 	 * IMSpector's user=/group=), keeping only what the queue or the tap
 	 * still needs. Workers start after this and inherit it. */
@@ -854,15 +998,19 @@ int main(int argc, char **argv)
 			tap ? "CAP_NET_RAW" : "CAP_NET_ADMIN");
 	}
 	if (tap)
-		status = run_tap(tap, &dc.cfg, &ss);
+		status = run_tap(tap, &dc.cfg, &ss, dc.svc);
 	else
 		status = run_queues(&dc, &ss, first, last);
 
-	if (dc.heartbeat_fd >= 0) {
-		/* a clean stop ends the beats at once: no timeout to wait out */
-		classifier_heartbeat_stop(dc.heartbeat_fd);
-		close(dc.heartbeat_fd);
-	}
+	/* the classifier takes edited flows over from the next packet on */
+	classifier_release(&dc.claim);
+	if (dc.publish.xlate_fd >= 0)
+		log_msg(LOG_INFO,
+			"classifier: %llu flow directions published, %llu refused (xlate map full), "
+			"%llu with more live edits than it holds, %llu errors, %llu idle reaped",
+			(unsigned long long)dc.publish.published, (unsigned long long)dc.publish.full,
+			(unsigned long long)dc.publish.overflowed,
+			(unsigned long long)dc.publish.errors, (unsigned long long)dc.publish.reaped);
 	bpf_publish_close(&dc.publish);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
@@ -874,6 +1022,7 @@ int main(int argc, char **argv)
 	policy_unref(dc.policy);
 	router_free(dc.router);
 	egress_close(&dc.egress);
+	service_free(dc.svc);
 	config_free(&dc.cfg);
 	log_msg(LOG_INFO, "stopped");
 	return status;
