@@ -346,7 +346,9 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 {
 	char err[512];
 
-	if (open_all_sinks(ss, rt, o->foreground) < 0 || runtime_hold_pins(rt) < 0)
+	/* The pin directory first: a second daemon on it is told who holds it
+	 * (its spool, the same instance's, would refuse it next). */
+	if (runtime_hold_pins(rt) < 0 || open_all_sinks(ss, rt, o->foreground) < 0)
 		return 1;
 	if (!o->foreground) {
 		log_to_stderr = false;
