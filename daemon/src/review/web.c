@@ -642,49 +642,88 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss)
 	}
 }
 
-int web_run(const struct web_options *o)
+/* What can be checked before anything starts: 0, or the exit status. */
+static int check_options(const struct web_options *o, const char *listen_at,
+			 struct sockaddr_storage *ss)
 {
-	struct web_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_storage ss;
-	struct MHD_Daemon *d;
 	struct archive probe;
-	char err[512], *cert = NULL, *key = NULL;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
-	const char *listen_at = o->listen ? o->listen : WEB_DEFAULT_LISTEN;
-	sigset_t set;
-	int sig, rc = 1;
 
-	if (!srv)
-		return 1;
 	if (!o->users_file || !o->audit_log) {
 		fprintf(stderr, "imwire web: --users FILE and --audit-log FILE are needed\n");
-		free(srv);
 		return 2;
 	}
-	if (!parse_listen(listen_at, &ss)) {
+	if (!parse_listen(listen_at, ss)) {
 		fprintf(stderr, "imwire web: --listen %s: ADDR:PORT or [V6]:PORT\n", listen_at);
-		free(srv);
 		return 2;
 	}
 	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
 		fprintf(stderr, "imwire web: --tls-cert and --tls-key go together\n");
-		free(srv);
 		return 2;
 	}
 	if (access(o->users_file, R_OK) != 0) {
 		fprintf(stderr, "imwire web: %s: %s (add users with imwire web-user add)\n",
 			o->users_file, strerror(errno));
-		free(srv);
 		return 1;
 	}
 	/* Fail at the start, not at the first page, when the archive is wrong. */
 	if (archive_open(&probe, o->archive) < 0) {
 		fprintf(stderr, "imwire web: %s\n", probe.err);
-		free(srv);
 		return 1;
 	}
 	archive_close(&probe);
+	return 0;
+}
+
+/* The certificate and key in memory (MHD takes them so); false, said
+ * on stderr, when one cannot be read. */
+static bool load_tls(const struct web_options *o, char **cert, char **key)
+{
+	char err[512];
+
+	*cert = read_file(o->tls_cert, err, sizeof(err));
+	*key = *cert ? read_file(o->tls_key, err, sizeof(err)) : NULL;
+	if (!*key) {
+		fprintf(stderr, "imwire web: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
+static struct MHD_Daemon *start_server(struct web_server *srv, unsigned flags,
+				       const struct sockaddr_storage *ss, const char *cert,
+				       const char *key)
+{
+	if (srv->tls)
+		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+					ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+					MHD_OPTION_CONNECTION_LIMIT, 64u,
+					MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_KEY,
+					key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ss,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+				120u, MHD_OPTION_END);
+}
+
+int web_run(const struct web_options *o)
+{
+	struct web_server *srv;
+	struct sockaddr_storage ss;
+	struct MHD_Daemon *d;
+	char err[512], *cert = NULL, *key = NULL;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ERROR_LOG;
+	const char *listen_at = o->listen ? o->listen : WEB_DEFAULT_LISTEN;
+	sigset_t set;
+	int sig, rc;
+
+	if (!(srv = calloc(1, sizeof(*srv))))
+		return 1;
+	if ((rc = check_options(o, listen_at, &ss)) != 0) {
+		free(srv);
+		return rc;
+	}
+	rc = 1;
 	srv->opt = o;
 	atomic_init(&srv->stopping, false);
 	if (auth_init(&srv->auth) < 0) {
@@ -696,12 +735,8 @@ int web_run(const struct web_options *o)
 		goto out_auth;
 	}
 	if (o->tls_cert) {
-		cert = read_file(o->tls_cert, err, sizeof(err));
-		key = cert ? read_file(o->tls_key, err, sizeof(err)) : NULL;
-		if (!key) {
-			fprintf(stderr, "imwire web: %s\n", err);
+		if (!load_tls(o, &cert, &key))
 			goto out_audit;
-		}
 		flags |= MHD_USE_TLS;
 		srv->tls = true;
 	}
@@ -713,18 +748,7 @@ int web_run(const struct web_options *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (srv->tls)
-		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				     120u, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
-				     cert, MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				     120u, MHD_OPTION_END);
-	if (!d) {
+	if (!(d = start_server(srv, flags, &ss, cert, key))) {
 		fprintf(stderr, "imwire web: cannot listen on %s%s\n", listen_at,
 			srv->tls ? " (or the certificate and key were refused)" : "");
 		goto out_audit;
