@@ -540,13 +540,27 @@ struct manifest {
 	size_t n;
 };
 
+/* The file's line in the manifest: name, size, SHA-256. */
+static int manifest_add(struct manifest *man, const char *name, size_t bytes, const char *hex,
+			char *err, size_t err_size)
+{
+	json_t *entry =
+		json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)bytes, "sha256", hex);
+
+	if (!entry || json_array_append_new(man->files, entry) < 0) {
+		snprintf(err, err_size, "manifest: out of memory");
+		return -1;
+	}
+	man->n++;
+	return 0;
+}
+
 static int write_file(const char *dir, const char *name, const struct bytebuf *b,
 		      struct manifest *man, char *err, size_t err_size)
 {
 	char path[4096], hex[65];
 	int fd;
 	size_t off = 0;
-	json_t *entry;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
 		snprintf(err, err_size, "%s/%s: path too long", dir, name);
@@ -577,13 +591,7 @@ static int write_file(const char *dir, const char *name, const struct bytebuf *b
 	if (!man)
 		return 0;
 	export_sha256_hex(b->data ? b->data : (const uint8_t *)"", b->len, hex);
-	entry = json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)b->len, "sha256", hex);
-	if (!entry || json_array_append_new(man->files, entry) < 0) {
-		snprintf(err, err_size, "manifest: out of memory");
-		return -1;
-	}
-	man->n++;
-	return 0;
+	return manifest_add(man, name, b->len, hex, err, err_size);
 }
 
 struct progress_bar {
@@ -643,87 +651,111 @@ static int flush_chunk(struct bytebuf *b, int fd, const char *path, crypto_hash_
 	return 0;
 }
 
-/* A one-file format written as it is made (CSV, JSON lines, mbox), so a
- * large export does not sit in memory twice. */
-static int write_stream(const struct export_job *job, const char *name, struct manifest *man,
-			struct progress_bar *pb, char *err, size_t err_size)
-{
+/* A one-file export being written: its bytes go through b, flushed to
+ * fd past 1 MiB and hashed on the way. */
+struct stream_out {
+	int fd;
+	const char *path;
 	crypto_hash_sha256_state h;
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char path[4096], hex[65];
 	struct bytebuf b;
-	size_t i, total = 0;
-	int fd, rc = 0;
-	unsigned cols = 0;
-	json_t *entry;
+	size_t total;
+	char *err;
+	size_t err_size;
+};
 
-	snprintf(path, sizeof(path), "%s/%s", job->dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+/* After each append: -1 when it failed (out of memory), else the flush's. */
+static int stream_step(struct stream_out *so, bool appended)
+{
+	if (!appended)
 		return -1;
-	}
-	crypto_hash_sha256_init(&h);
-	bytebuf_init(&b);
-	for (i = 0; i < job->rows->n; i++)
-		cols |= (job->rows->rows[i].sensor ? REVIEW_COL_SENSOR : 0) |
-			(job->rows->rows[i].action ? REVIEW_COL_ACTION : 0) |
-			(job->rows->rows[i].rule ? REVIEW_COL_RULE : 0) |
-			(job->rows->rows[i].categories ? REVIEW_COL_CATEGORIES : 0) |
-			(job->rows->rows[i].delivered_text ? REVIEW_COL_DELIVERED : 0) |
-			(job->rows->rows[i].session ? REVIEW_COL_SESSION : 0);
-	if (job->format == EXPORT_CSV && !export_csv_header(&b, cols))
+	if (so->b.len <= 1 << 20)
+		return 0;
+	so->total += so->b.len;
+	return flush_chunk(&so->b, so->fd, so->path, &so->h, so->err, so->err_size);
+}
+
+/* The optional columns some row has: the CSV header names them. */
+static unsigned columns_of_rows(const struct row_list *rows)
+{
+	unsigned cols = 0;
+	size_t i;
+
+	for (i = 0; i < rows->n; i++)
+		cols |= (rows->rows[i].sensor ? REVIEW_COL_SENSOR : 0) |
+			(rows->rows[i].action ? REVIEW_COL_ACTION : 0) |
+			(rows->rows[i].rule ? REVIEW_COL_RULE : 0) |
+			(rows->rows[i].categories ? REVIEW_COL_CATEGORIES : 0) |
+			(rows->rows[i].delivered_text ? REVIEW_COL_DELIVERED : 0) |
+			(rows->rows[i].session ? REVIEW_COL_SESSION : 0);
+	return cols;
+}
+
+/* The whole export through so, the last bytes flushed; 0 or -1. */
+static int stream_export(const struct export_job *job, struct stream_out *so,
+			 struct progress_bar *pb)
+{
+	unsigned cols = columns_of_rows(job->rows);
+	size_t i;
+	int rc = 0;
+
+	if (job->format == EXPORT_CSV && !export_csv_header(&so->b, cols))
 		rc = -1;
 	if (job->format == EXPORT_MBOX) {
 		for (i = 0; rc == 0 && i < job->convs->n; i++) {
-			if (!export_mbox_entry(&b, &job->convs->conv[i], job->rows))
-				rc = -1;
-			else if (b.len > 1 << 20) {
-				total += b.len;
-				rc = flush_chunk(&b, fd, path, &h, err, err_size);
-			}
+			rc = stream_step(so, export_mbox_entry(&so->b, &job->convs->conv[i], job->rows));
 			progress_step(pb, job->convs->conv[i].n_rows, false);
 		}
 	} else {
 		for (i = 0; rc == 0 && i < job->rows->n; i++) {
 			const struct review_row *r = &job->rows->rows[i];
 
-			if (!(job->format == EXPORT_CSV ? export_csv_row(&b, r, cols)
-							: export_json_row(&b, r)))
-				rc = -1;
-			else if (b.len > 1 << 20) {
-				total += b.len;
-				rc = flush_chunk(&b, fd, path, &h, err, err_size);
-			}
+			rc = stream_step(so, job->format == EXPORT_CSV ? export_csv_row(&so->b, r, cols)
+								       : export_json_row(&so->b, r));
 			progress_step(pb, 1, false);
 		}
 	}
 	if (rc == 0) {
-		total += b.len;
-		rc = flush_chunk(&b, fd, path, &h, err, err_size);
-	} else if (!err[0]) {
-		snprintf(err, err_size, "%s: out of memory", path);
+		so->total += so->b.len;
+		rc = flush_chunk(&so->b, so->fd, so->path, &so->h, so->err, so->err_size);
+	} else if (!so->err[0]) {
+		snprintf(so->err, so->err_size, "%s: out of memory", so->path);
 	}
-	bytebuf_free(&b);
-	if (rc == 0 && fsync(fd) < 0) {
+	return rc;
+}
+
+/* A one-file format written as it is made (CSV, JSON lines, mbox), so a
+ * large export does not sit in memory twice. */
+static int write_stream(const struct export_job *job, const char *name, struct manifest *man,
+			struct progress_bar *pb, char *err, size_t err_size)
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char path[4096], hex[65];
+	struct stream_out so = { .path = path, .err = err, .err_size = err_size };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", job->dir, name);
+	so.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (so.fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	crypto_hash_sha256_init(&so.h);
+	bytebuf_init(&so.b);
+	rc = stream_export(job, &so, pb);
+	bytebuf_free(&so.b);
+	if (rc == 0 && fsync(so.fd) < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
-	if (close(fd) < 0 && rc == 0) {
+	if (close(so.fd) < 0 && rc == 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	if (rc < 0)
 		return -1;
-	crypto_hash_sha256_final(&h, digest);
+	crypto_hash_sha256_final(&so.h, digest);
 	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-	entry = json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)total, "sha256", hex);
-	if (!entry || json_array_append_new(man->files, entry) < 0) {
-		snprintf(err, err_size, "manifest: out of memory");
-		return -1;
-	}
-	man->n++;
-	return 0;
+	return manifest_add(man, name, so.total, hex, err, err_size);
 }
 
 int export_write(const struct export_job *job, struct export_result *res, char *err,
