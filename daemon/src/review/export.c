@@ -758,17 +758,115 @@ static int write_stream(const struct export_job *job, const char *name, struct m
 	return manifest_add(man, name, so.total, hex, err, err_size);
 }
 
+/* The events an export holds: its conversations' for formats read by
+ * conversation, else its rows. */
+static size_t events_of_job(const struct export_job *job)
+{
+	size_t i, events = 0;
+
+	if (!export_by_conversation(job->format))
+		return job->rows->n;
+	for (i = 0; i < job->convs->n; i++)
+		events += job->convs->conv[i].n_rows;
+	return events;
+}
+
+/* One .eml file per conversation. */
+static int write_emls(const struct export_job *job, struct manifest *man,
+		      struct progress_bar *pb, char *err, size_t err_size)
+{
+	struct bytebuf b;
+	char name[64];
+	size_t i;
+	int rc = 0;
+
+	bytebuf_init(&b);
+	for (i = 0; rc == 0 && i < job->convs->n; i++) {
+		bytebuf_clear(&b);
+		snprintf(name, sizeof(name), "conversation-%lld.eml", (long long)job->convs->conv[i].id);
+		rc = export_eml(&b, &job->convs->conv[i], job->rows)
+			     ? write_file(job->dir, name, &b, man, err, err_size)
+			     : -1;
+		progress_step(pb, job->convs->conv[i].n_rows, false);
+	}
+	bytebuf_free(&b);
+	return rc;
+}
+
+static int write_html(const struct export_job *job, struct manifest *man,
+		      struct progress_bar *pb, size_t events, char *err, size_t err_size)
+{
+	struct bytebuf b;
+	int rc;
+
+	bytebuf_init(&b);
+	rc = export_html_report(&b, "imwire review export", job->convs, job->rows)
+		     ? write_file(job->dir, "report.html", &b, man, err, err_size)
+		     : -1;
+	progress_step(pb, events, false);
+	bytebuf_free(&b);
+	return rc;
+}
+
+/* The export's files in job->dir, each listed in man. */
+static int write_files(const struct export_job *job, struct manifest *man,
+		       struct progress_bar *pb, size_t events, char *err, size_t err_size)
+{
+	switch (job->format) {
+	case EXPORT_CSV:
+		return write_stream(job, "events.csv", man, pb, err, err_size);
+	case EXPORT_JSONL:
+		return write_stream(job, "events.jsonl", man, pb, err, err_size);
+	case EXPORT_MBOX:
+		return write_stream(job, "conversations.mbox", man, pb, err, err_size);
+	case EXPORT_EML:
+		return write_emls(job, man, pb, err, err_size);
+	case EXPORT_HTML:
+		return write_html(job, man, pb, events, err, err_size);
+	}
+	return -1;
+}
+
+/* manifest.json: what was exported, from where, and every file with its
+ * size and SHA-256; its own hash goes to res. */
+static int write_manifest(const struct export_job *job, const struct manifest *man,
+			  size_t events, struct export_result *res, char *err, size_t err_size)
+{
+	char created[32];
+	struct bytebuf b;
+	json_t *root;
+	char *text;
+	int rc = -1;
+
+	review_format_time((int64_t)time(NULL), created, sizeof(created));
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:O}", "tool", "imwire export",
+			 "created", created, "archive", job->archive ? job->archive : "",
+			 "selection", job->selection ? job->selection : "", "format",
+			 export_format_name(job->format), "events", (json_int_t)events,
+			 "conversations",
+			 (json_int_t)(export_by_conversation(job->format) ? job->convs->n : 0),
+			 "files_count", (json_int_t)man->n, "files", man->files);
+	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	bytebuf_init(&b);
+	if (!text || !bytebuf_append_str(&b, text) || !bytebuf_append_byte(&b, '\n')) {
+		snprintf(err, err_size, "manifest: out of memory");
+	} else if (write_file(job->dir, "manifest.json", &b, NULL, err, err_size) == 0) {
+		export_sha256_hex(b.data, b.len, res->manifest_sha256);
+		rc = 0;
+	}
+	free(text);
+	bytebuf_free(&b);
+	return rc;
+}
+
 int export_write(const struct export_job *job, struct export_result *res, char *err,
 		 size_t err_size)
 {
 	struct manifest man = { json_array(), 0 };
 	struct progress_bar pb = { job->progress, 0, 0, 0 };
-	struct bytebuf b;
-	char name[64], created[32];
-	size_t i, events = 0;
-	json_t *root;
-	char *text;
-	int rc = -1;
+	size_t events;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	err[0] = '\0';
@@ -782,72 +880,19 @@ int export_write(const struct export_job *job, struct export_result *res, char *
 		json_decref(man.files);
 		return -1;
 	}
-	bytebuf_init(&b);
-	if (export_by_conversation(job->format))
-		for (i = 0; i < job->convs->n; i++)
-			events += job->convs->conv[i].n_rows;
-	else
-		events = job->rows->n;
+	events = events_of_job(job);
 	pb.total = events;
-	switch (job->format) {
-	case EXPORT_CSV:
-		rc = write_stream(job, "events.csv", &man, &pb, err, err_size);
-		break;
-	case EXPORT_JSONL:
-		rc = write_stream(job, "events.jsonl", &man, &pb, err, err_size);
-		break;
-	case EXPORT_MBOX:
-		rc = write_stream(job, "conversations.mbox", &man, &pb, err, err_size);
-		break;
-	case EXPORT_EML:
-		rc = 0;
-		for (i = 0; rc == 0 && i < job->convs->n; i++) {
-			bytebuf_clear(&b);
-			snprintf(name, sizeof(name), "conversation-%lld.eml",
-				 (long long)job->convs->conv[i].id);
-			rc = export_eml(&b, &job->convs->conv[i], job->rows)
-				     ? write_file(job->dir, name, &b, &man, err, err_size)
-				     : -1;
-			progress_step(&pb, job->convs->conv[i].n_rows, false);
-		}
-		break;
-	case EXPORT_HTML:
-		rc = export_html_report(&b, "imwire review export", job->convs, job->rows)
-			     ? write_file(job->dir, "report.html", &b, &man, err, err_size)
-			     : -1;
-		progress_step(&pb, events, false);
-		break;
-	}
+	rc = write_files(job, &man, &pb, events, err, err_size);
 	progress_step(&pb, 0, true);
 	if (rc < 0) {
 		if (!err[0])
 			snprintf(err, err_size, "out of memory");
-		goto out;
+	} else {
+		rc = write_manifest(job, &man, events, res, err, err_size);
+		res->files = man.n + (rc == 0);
+		res->events = events;
+		res->conversations = export_by_conversation(job->format) ? job->convs->n : 0;
 	}
-	review_format_time((int64_t)time(NULL), created, sizeof(created));
-	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:O}", "tool", "imwire export",
-			 "created", created, "archive", job->archive ? job->archive : "",
-			 "selection", job->selection ? job->selection : "", "format",
-			 export_format_name(job->format), "events", (json_int_t)events,
-			 "conversations",
-			 (json_int_t)(export_by_conversation(job->format) ? job->convs->n : 0),
-			 "files_count", (json_int_t)man.n, "files", man.files);
-	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(root);
-	bytebuf_clear(&b);
-	rc = -1;
-	if (!text || !bytebuf_append_str(&b, text) || !bytebuf_append_byte(&b, '\n')) {
-		snprintf(err, err_size, "manifest: out of memory");
-	} else if (write_file(job->dir, "manifest.json", &b, NULL, err, err_size) == 0) {
-		export_sha256_hex(b.data, b.len, res->manifest_sha256);
-		rc = 0;
-	}
-	free(text);
-	res->files = man.n + (rc == 0);
-	res->events = events;
-	res->conversations = export_by_conversation(job->format) ? job->convs->n : 0;
-out:
 	json_decref(man.files);
-	bytebuf_free(&b);
 	return rc;
 }
