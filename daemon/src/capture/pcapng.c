@@ -335,13 +335,13 @@ int pcapng_next(struct pcapng_reader *r, struct pcapng_packet *pkt, char *err, s
 		rc = read_block_head(r, head, &type, &have, &why);
 		if (rc == 0)
 			return 0;
-		if (rc > 0) {
-			len = load32(r, head + 4);
-			if ((why = read_block_rest(r, head, have, len)))
-				rc = -1;
-		}
 		if (rc < 0)
 			break;
+		len = load32(r, head + 4);
+		if ((why = read_block_rest(r, head, have, len))) {
+			rc = -1;
+			break;
+		}
 		cursor_init(&c, r->block + 8, len - MIN_BLOCK_BYTES);
 		rc = take_block(r, type, &c, at, pkt, &why);
 	} while (rc == 0);
