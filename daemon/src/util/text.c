@@ -146,7 +146,7 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	bytebuf_init(&b);
 	ok = bytebuf_reserve(&b, n);
 	while (ok && i < n) {
-		/* Plain ASCII goes in one copy. */
+		/* Plain ASCII, the common case, goes in one copy. */
 		size_t run = i + ascii_run(p + i, n - i);
 
 		if (run > i) {
