@@ -101,14 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)reasm_segment(&r, seq, NULL, 0, true, ts);
 			break;
 		}
-		if (r.pending_bytes > limits.max_buffered_bytes ||
-		    r.pending_segments > limits.max_buffered_segments)
+		if (reasm_held_bytes(&r) > ctx.limits.max_buffered_bytes ||
+		    reasm_held_segments(&r) > ctx.limits.max_buffered_segments)
 			abort();
 		if (r.started && r.offset != m.next_offset)
 			abort();
 	}
 	reasm_flush(&r);
-	if (r.pending_bytes || r.pending_segments || r.pending)
+	if (reasm_held_bytes(&r) || reasm_held_segments(&r) || r.held)
 		abort();
 	reasm_free(&r);
 	return 0;
