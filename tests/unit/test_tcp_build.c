@@ -353,6 +353,11 @@ static void test_edit_build_checksums(void)
 			CHECK(checksums_ok(edited.data, edited.len));
 			CHECK_MEM_EQ(edited.data + edited.len - lens[k], payload + (k & 1), lens[k]);
 		}
+		/* an emptied segment has no payload to point at (found by
+		 * fuzz_engine: memcpy from NULL, even of 0 bytes, is undefined) */
+		CHECK_INT_EQ(tcp_edit_build(orig.data, &pkt, 5, 6, NULL, NULL, NULL, 0, &edited), 0);
+		CHECK_INT_EQ(edited.len, tcp_edit_build_len(&pkt, 0));
+		CHECK(checksums_ok(edited.data, edited.len));
 		CHECK_INT_EQ(tcp_edit_build_len(&pkt, 65536), 0);
 	}
 	bytebuf_free(&orig);

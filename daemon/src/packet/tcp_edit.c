@@ -54,6 +54,8 @@ static uint64_t copy_sum_native(uint8_t *dst, const uint8_t *src, size_t n, uint
 		dst += 8;
 		n -= 8;
 	}
+	if (!n) /* src may be NULL for an empty payload: no memcpy of it */
+		return acc;
 	memcpy(dst, src, n);
 	return sum_native(src, n, acc);
 }
