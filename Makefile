@@ -12,6 +12,10 @@ LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib 2>/d
 DB_PKGS := sqlite3 libpq libmariadb
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
+# The archive (daemon/src/archive): SHA-1 for Community IDs (libcrypto),
+# SHA-256 chains and Ed25519 checkpoints (libsodium), webhooks (libcurl).
+ARCHIVE_PKGS := libcrypto libsodium libcurl
+LIBS    += $(shell pkg-config --libs $(ARCHIVE_PKGS) 2>/dev/null || echo -lcrypto -lsodium -lcurl)
 
 BUILD   ?= build
 OBJDIR  := $(BUILD)/obj

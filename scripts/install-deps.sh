@@ -23,6 +23,9 @@ PACKAGES="
 	sqlite3
 	libpq-dev
 	libmariadb-dev
+	libssl-dev
+	libsodium-dev
+	libcurl4-openssl-dev
 	postgresql
 	mariadb-server
 	iproute2
