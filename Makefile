@@ -30,6 +30,8 @@ GENDIR    := $(BUILD)/gen
 BPF_SKEL  := $(GENDIR)/imwire.skel.h
 INC       += -I$(GENDIR)
 LIBS      += $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# zlib's crc32 for the write-ahead log's checksums (sink/sink_wal.c).
+LIBS      += $(shell pkg-config --libs zlib 2>/dev/null || echo -lz)
 
 # Every stage's sources; mains live in daemon/src/cli.
 LIB_SRCS  := $(sort $(shell find daemon/src -name '*.c' ! -path 'daemon/src/cli/*' \
@@ -49,7 +51,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench bench-db
+.PHONY: all test unit-bins clean kmod bench bench-db bench-writer
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -82,7 +84,14 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
-unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS)
+# bench/inline_peer also drives the live fault tests (tests/cases/faults_writer*.sh).
+TEST_PEER_BINS := $(BINDIR)/bench/inline_peer
+
+$(BINDIR)/bench/inline_peer: bench/inline_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $<
+
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(TEST_PEER_BINS)
 
 $(GENDIR)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -111,13 +120,22 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
+# The message-heavy capture (bench/gen_messages.c) and the writer's cost
+# through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
+
+bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench
+
 bench: $(TOOLS) $(BENCH_BINS)
 	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench
 
 # Database sinks against each database's raw insert rate (bench/README.md).
 $(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 bench-db: $(BUILD)/bench/db_bench
 	bench/db_bench.sh $(BUILD)/bench

@@ -41,6 +41,7 @@ PACKAGES="
 	libclang-rt-14-dev
 	llvm
 	libbpf-dev
+	zlib1g-dev
 	bpftool
 	linux-headers-amd64
 	linux-image-amd64

@@ -292,6 +292,9 @@ start_daemon() {
 		prev=$a
 	done
 	rm -f "$tmp/events.jsonl"
+	# Each config's write-ahead log and cursors in $tmp (removed with it),
+	# not in /var/lib/imwire/spool.
+	grep -q '^spool_dir=' "$1" 2>/dev/null || echo "spool_dir=$tmp/spool.$(basename "$1")" >>"$1"
 	# Emptied first: the wait below must not find an earlier daemon's line.
 	: >"$daemon_log"
 	${daemon_in:-$B} "$BIN/imwired" -d -c "$@" >"$daemon_log" 2>&1 &

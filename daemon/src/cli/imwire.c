@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,14 +32,15 @@ static void usage(FILE *out)
 		"usage: imwire <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
+		"  read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
 		"       [--stats FILE.json] [--separate] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
-		"      be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
-		"      mix link types (mergecap); the files are one capture unless\n"
-		"      --separate reads each as unrelated (no flow spans two)\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
+		"      the sinks the --config file names); a FILE may be gzip-compressed,\n"
+		"      \"-\" is standard input, a pcapng file may mix link types\n"
+		"      (mergecap); the files are one capture unless --separate reads\n"
+		"      each as unrelated (no flow spans two)\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
@@ -118,6 +120,9 @@ static void progress_clear(struct progress *pr)
 	pr->drawn = false;
 }
 
+/* Offline, sinks write when this much is pending: one write() per 64 KiB. */
+#define READ_FLUSH_AT 65536
+
 static int open_sinks(struct pipeline *pl, const char *format, const char *outdir)
 {
 	struct sink s;
@@ -127,16 +132,16 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 
 	if (strcmp(format, "jsonl") == 0) {
 		if (!outdir)
-			rc = sink_jsonl_open_stream(&s, stdout, false);
+			rc = sink_jsonl_open_stream(&s, stdout, READ_FLUSH_AT);
 		else {
-			if (sink_imspector_open_dir(&s, outdir) == 0)
+			if (sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT) == 0)
 				sink_close(&s); /* creates the directory */
 			n = strlen(outdir) + sizeof("/events.jsonl");
 			path = malloc(n);
 			if (!path)
 				return -1;
 			snprintf(path, n, "%s/events.jsonl", outdir);
-			rc = sink_jsonl_open_path(&s, path, false);
+			rc = sink_jsonl_open_path(&s, path, READ_FLUSH_AT);
 			if (rc < 0)
 				fprintf(stderr, "imwire: %s: cannot open: %s\n", path, strerror(errno));
 			free(path);
@@ -144,7 +149,8 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 				return -1;
 		}
 	} else {
-		rc = outdir ? sink_imspector_open_dir(&s, outdir) : sink_imspector_open_stream(&s, stdout);
+		rc = outdir ? sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT)
+			    : sink_imspector_open_stream(&s, stdout);
 		if (rc < 0 && outdir)
 			fprintf(stderr, "imwire: %s: cannot create log directory: %s\n", outdir,
 				strerror(errno));
@@ -158,7 +164,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)level;
+	/* Offline, the writer's routine lines (its summary) are noise. */
+	if (level > LOG_WARNING)
+		return;
 	va_start(ap, fmt);
 	fputs("imwire: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -168,7 +176,8 @@ static void log_to_stderr(int level, const char *fmt, ...)
 
 /* The databases and syslog the configuration names, behind one writer
  * (sink/sink_writer.h) that waits for room instead of dropping: offline,
- * nothing is lost to a slow database. A spool only with spool_dir. */
+ * nothing is lost to a slow database. A write-ahead log only with
+ * spool_dir. */
 static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 {
 	struct sink_writer_config wc;
@@ -178,9 +187,10 @@ static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 
 	sink_writer_config_from(&wc, cfg, NULL);
 	wc.wait_when_full = true;
+	wc.coalesce = 1024; /* offline: no verdict waits on a hand-over */
 	wc.log = log_to_stderr;
-	if (sink_writer_open(&w, &wc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
+	if (sink_writer_open(&w, &wc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: %s\n", err);
 		return -1;
 	}
 	if (sink_writer_add_configured(&w, cfg, &added, err, sizeof(err)) < 0) {
@@ -291,8 +301,10 @@ static int cmd_read(int argc, char **argv)
 	}
 	if (!format)
 		format = outdir ? "imspector" : "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0) {
-		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", format);
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0 &&
+	    strcmp(format, "none") != 0) {
+		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector, jsonl or none)\n",
+			format);
 		return 2;
 	}
 	if (optind >= argc) {
@@ -330,7 +342,8 @@ static int cmd_read(int argc, char **argv)
 		return 1;
 	}
 	pl.policy = policy;
-	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
+	if ((strcmp(format, "none") != 0 && open_sinks(&pl, format, outdir) < 0) ||
+	    open_db_sinks(&pl, &cfg) < 0) {
 		pipeline_destroy(&pl);
 		policy_unref(policy);
 		config_free(&cfg);
@@ -386,7 +399,7 @@ static int cmd_read(int argc, char **argv)
 		struct stats_snapshot snap;
 
 		stats_snapshot_of_flows(&snap, "read", &pl.flows);
-		if (stats_write_file(stats_path, &snap, 1, (double)time(NULL)) < 0) {
+		if (stats_write_file(stats_path, &snap, 1, NULL, (double)time(NULL)) < 0) {
 			fprintf(stderr, "imwire: %s: %s\n", stats_path, strerror(errno));
 			status = 1;
 		}
@@ -630,7 +643,7 @@ static int cmd_replay(int argc, char **argv)
 	if ((v = config_get(&cfg, "mss_headroom")))
 		ec.mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 	if (events) {
-		if (sink_jsonl_open_path(&s, events, false) < 0) {
+		if (sink_jsonl_open_path(&s, events, READ_FLUSH_AT) < 0) {
 			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
 			policy_unref(ec.policy);
 			config_free(&cfg);

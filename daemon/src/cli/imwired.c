@@ -113,7 +113,7 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sinks are shared by the workers: one lock around a write. */
+/* The writer every worker hands its events to (sinks[0]). */
 struct shared_sinks {
 	pthread_mutex_t lock;
 	struct sink sinks[PIPELINE_MAX_SINKS];
@@ -122,76 +122,56 @@ struct shared_sinks {
 	uint64_t failed;
 };
 
-static void shared_sinks_write(void *arg, const struct im_event *ev)
+/* Every sink sits behind the writer (sink/sink_writer.h): a worker hands
+ * its events over once per burst (one write-ahead append), it never waits
+ * on a database or a sink's disk. The write-ahead log and the sinks'
+ * cursors live in this instance's own spool directory. */
+static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, const char *config_path,
+		      bool foreground)
 {
-	struct shared_sinks *ss = arg;
-	size_t i;
-
-	pthread_mutex_lock(&ss->lock);
-	for (i = 0; i < ss->n; i++) {
-		if (sink_write(&ss->sinks[i], ev) < 0)
-			ss->failed++;
-		else
-			ss->written++;
-	}
-	pthread_mutex_unlock(&ss->lock);
-}
-
-/* Every sink sits behind one writer thread (sink/sink_writer.h): a worker
- * only queues the event, it never waits on a database or a disk. */
-static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
-{
-	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
 	size_t configured = 0;
-	char err[512];
+	char err[512], spool[4096];
 
-	sink_writer_config_from(&wc, cfg, DEFAULT_SPOOL_DIR);
+	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, config_path) < 0) {
+		log_msg(LOG_ERR, "%s: path too long for a spool directory", config_path);
+		return -1;
+	}
+	sink_writer_config_from(&wc, cfg, spool);
 	wc.log = log_msg;
-	if (sink_writer_open(w, &wc) < 0) {
-		log_msg(LOG_ERR, "out of memory");
+	if (sink_writer_open(w, &wc, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "spool: %s", err);
 		return -1;
 	}
 	ss->n = 1;
-	if (dir) {
-		if (sink_imspector_open_dir(&s, dir) < 0) {
-			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (jsonl) {
-		if (sink_jsonl_open_path(&s, jsonl, true) < 0) {
-			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		goto failed;
-	}
-	if (dir || jsonl || configured)
+	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0)
+		goto failed_err;
+	if (configured)
 		return 0;
 	/* A new install logs to SQLite with no set-up. */
 	if (foreground) {
-		if (sink_jsonl_open_stream(&s, stdout, true) < 0)
+		if (sink_jsonl_open_stream(&s, stdout, 0) < 0)
 			goto failed;
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
 	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
 		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
 		goto failed;
 	}
 	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
-	    sink_writer_add_db(w, &db, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s: %s", DEFAULT_SQLITE_FILE, err);
+	    sink_db_open(&s, &db, "sqlite " DEFAULT_SQLITE_FILE) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", DEFAULT_SQLITE_FILE);
 		goto failed;
 	}
+	if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+		goto failed_err;
 	log_msg(LOG_INFO, "no sink configured: logging to %s", DEFAULT_SQLITE_FILE);
 	return 0;
+failed_err:
+	log_msg(LOG_ERR, "%s", err);
 failed:
 	sink_close(w);
 	ss->n = 0;
@@ -248,6 +228,9 @@ struct worker {
 	uint16_t queue;
 	struct daemon_config *dc;
 	struct shared_sinks *sinks;
+	/* Events of the current burst, handed to the writer in one go before
+	 * the burst's verdicts (sink/sink_writer.h). */
+	struct sink_writer_batch *log_batch;
 	struct engine engine;
 	struct engine_outq out;
 	struct nfqueue q;
@@ -274,6 +257,13 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
+static void worker_log(void *arg, const struct im_event *ev)
+{
+	struct worker *w = arg;
+
+	sink_writer_batch_add(w->log_batch, ev); /* a failure is counted by the writer */
+}
+
 static void worker_flush(struct worker *w)
 {
 	uint32_t lowest = 0;
@@ -281,6 +271,10 @@ static void worker_flush(struct worker *w)
 
 	size_t i;
 
+	/* The burst's events are in the write-ahead log before any of its
+	 * packets goes on: a crash after the verdicts cannot lose them. */
+	if (sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
 	if (w->out.n)
 		nfqueue_send_verdicts(&w->q, &w->out, held, lowest);
 	/* Our own segments after the verdicts: a local delivery follows the
@@ -356,7 +350,9 @@ static void *worker_main(void *arg)
 	generation = w->dc->generation;
 	pthread_mutex_unlock(&w->dc->lock);
 	engine_outq_init(&w->out);
-	if (engine_init(&w->engine, &ec, shared_sinks_write, w->sinks) < 0) {
+	w->log_batch = sink_writer_batch_new(&w->sinks->sinks[0]);
+	if (!w->log_batch || engine_init(&w->engine, &ec, worker_log, w) < 0) {
+		sink_writer_batch_free(w->log_batch);
 		log_msg(LOG_ERR, "queue %u: out of memory", w->queue);
 		policy_unref(ec.policy);
 		w->status = 1;
@@ -367,6 +363,7 @@ static void *worker_main(void *arg)
 		engine_destroy(&w->engine, &w->out);
 		policy_unref(w->engine.cfg.policy);
 		engine_outq_free(&w->out);
+		sink_writer_batch_free(w->log_batch);
 		w->status = 1;
 		stop_requested = 1;
 		return NULL;
@@ -452,25 +449,32 @@ static void *worker_main(void *arg)
 	policy_unref(w->engine.cfg.policy);
 	engine_outq_free(&w->out);
 	worker_egress_close(w);
+	sink_writer_batch_free(w->log_batch);
 	return NULL;
 }
 
-/* The workers' last snapshots, summed, to the stats file. */
-static void write_stats(struct daemon_config *dc, struct worker *workers, size_t n)
+/* The workers' last snapshots, summed, and the writer's counters, to the
+ * stats file. */
+static void write_stats(struct daemon_config *dc, struct worker *workers, size_t n,
+			struct shared_sinks *sinks)
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	struct sink_writer_stats ws;
 	const char *path;
 	size_t i;
 
 	if (!snaps)
 		return;
+	if (sinks->n)
+		sink_writer_get_stats(&sinks->sinks[0], &ws);
 	pthread_mutex_lock(&dc->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
 	path = config_get(&dc->cfg, "stats_file");
 	path = path ? path : STATS_DEFAULT_PATH;
-	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+	if (stats_write_file(path, snaps, n, sinks->n ? &ws : NULL, (double)time(NULL)) < 0 &&
+	    !complained) {
 		log_msg(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
 	}
@@ -513,7 +517,7 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
 			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
 		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
-			write_stats(dc, workers, n);
+			write_stats(dc, workers, n, sinks);
 		if (reload_requested) {
 			struct imw_config fresh;
 			struct policy *policy = NULL, *replaced;
@@ -548,7 +552,11 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 		if (workers[i].status)
 			status = 1;
 	}
-	write_stats(dc, workers, n);
+	/* Every event handed over is written (or its sink is down and it
+	 * waits in the log) before the last statistics. */
+	if (sinks->n)
+		sinks->sinks[0].ops->flush(&sinks->sinks[0]);
+	write_stats(dc, workers, n, sinks);
 	free(workers);
 	return status;
 }
@@ -781,7 +789,7 @@ int main(int argc, char **argv)
 	pidfile = pidfile_owned;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
-	if (open_sinks(&ss, &dc.cfg, foreground) < 0)
+	if (open_sinks(&ss, &dc.cfg, config_path, foreground) < 0)
 		return 1;
 	if (!foreground) {
 		log_to_stderr = false;

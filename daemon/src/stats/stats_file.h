@@ -14,6 +14,7 @@
 
 #include "flow/flow.h"
 #include "inline/engine.h"
+#include "sink/sink_writer.h"
 
 #define STATS_DEFAULT_PATH "/run/imwire/stats.json"
 
@@ -34,10 +35,15 @@ void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
 			     const struct flow_table *t);
 void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e);
 
-/* The JSON document: {"time", "workers": [...], "total": {...}}. */
-int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now);
+/* The JSON document: {"time", "workers": [...], "total": {...}}, and
+ * with writer (else NULL) "writer": the hand-over's counters and, under
+ * "sinks", each sink's queued, written, replayed, spooled, failed, lost
+ * (by cause), lag (seconds) and down. */
+int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now);
 /* Write to path + ".tmp", then rename over path. 0, or -1 with errno. */
-int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n, double now);
+int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now);
 
 /* Make the stats file's directory (mode 0755) and, when user is given,
  * hand it to that user so the file can be replaced after privileges are
