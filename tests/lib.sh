@@ -86,10 +86,18 @@ fact() {
 }
 
 # golden NAME CAPTURE WANT: PASS golden_NAME when `imwire read` of it ($tmp/NAME.jsonl) is WANT.
+# The archive's fields (server, session, community_id, action...: README,
+# "The archive") come after every other field of a line; the goldens hold
+# the older fields, and the archive's own tests check these.
+strip_archive_fields() {
+	sed -E 's/,"(eventid|sensor|server|session|community_id|action|rule|categories|delivered_text|prev_hash|hash)":("([^"\\]|\\.)*"|[0-9]+)//g' "$@"
+}
+
 golden() {
 	local rc same
-	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.jsonl" 2>"$tmp/$1.err"
+	"$BIN/imwire" read --format jsonl "$2" >"$tmp/$1.full.jsonl" 2>"$tmp/$1.err"
 	rc=$?
+	strip_archive_fields "$tmp/$1.full.jsonl" >"$tmp/$1.jsonl"
 	diff -u "$3" "$tmp/$1.jsonl" >"$tmp/$1.diff"
 	same=$?
 	if [ $rc -eq 0 ] && [ $same -eq 0 ]; then

@@ -18,8 +18,29 @@
 
 #include "event/event.h"
 
-/* One row of `messages`, IMSpector's columns plus sensor and eventid.
- * Strings are borrowed from the event or the spool record. */
+/* The archive's columns (README, "The archive"), after IMSpector's and
+ * sensor/eventid: ts_us (bigint, microseconds) and these text columns, in
+ * this order; NULL when the event has nothing for one. The one list every
+ * backend creates, adds to an older table and inserts. */
+enum db_archive_column {
+	DB_COL_KIND,
+	DB_COL_SERVER,
+	DB_COL_SESSION,
+	DB_COL_COMMUNITY_ID,
+	DB_COL_ACTION,
+	DB_COL_RULE,
+	DB_COL_CATEGORIES,
+	DB_COL_DELIVERED_TEXT,
+	DB_COL_ROUTE_TO,
+	DB_COL_CONTENT_TYPE,
+	DB_COL_PREV_HASH,
+	DB_COL_HASH,
+	DB_ARCHIVE_TEXT_COLUMNS
+};
+extern const char *const db_archive_columns[DB_ARCHIVE_TEXT_COLUMNS];
+
+/* One row of `messages`, IMSpector's columns plus sensor and eventid and
+ * the archive's. Strings are borrowed from the event or the spool record. */
 struct db_row {
 	uint64_t eventid;
 	int64_t timestamp; /* seconds since the epoch */
@@ -31,9 +52,27 @@ struct db_row {
 	const char *remoteid;
 	int filtered;
 	const char *eventdata;
+	int64_t ts_us;
+	/* Use db_row_text(): the hashes live in the row itself (rows move). */
+	const char *archive[DB_ARCHIVE_TEXT_COLUMNS];
+	bool chained;
+	char prev_hex[65], hash_hex[65];
 };
 
-/* The row an event becomes (strings point into ev). */
+/* SQL pieces for the archive's columns, the same in every backend: q
+ * quotes a name ("`" for MySQL, "" elsewhere). ", ts_us, kind, ..."; the
+ * placeholders ", ?, ?..." (first_dollar 0) or ", $12, $13..."; and
+ * "ALTER TABLE messages ADD COLUMN IF NOT EXISTS ts_us bigint, ..." with
+ * text_type for the text columns. false on allocation failure. */
+struct bytebuf;
+bool db_sql_archive_names(struct bytebuf *b, const char *q);
+bool db_sql_archive_params(struct bytebuf *b, int first_dollar);
+bool db_sql_archive_add(struct bytebuf *b, const char *q, const char *text_type);
+#define DB_ARCHIVE_PARAMS (1 + DB_ARCHIVE_TEXT_COLUMNS)
+
+/* An archive column's value, NULL for none. */
+const char *db_row_text(const struct db_row *row, enum db_archive_column col);
+
 void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid);
 
 struct sink_db;
@@ -51,6 +90,14 @@ struct sink_db_ops {
 	int (*insert)(struct sink_db *db, const struct db_row *row);
 	int (*commit)(struct sink_db *db);
 	int (*rollback)(struct sink_db *db);
+	/* Runs sql, its placeholders "?" (PostgreSQL's backend numbers them),
+	 * with text parameters (NULL: SQL NULL), outside any batch; fn (may
+	 * be NULL) gets each result row's columns as text, NULL for SQL NULL,
+	 * and stops the rows by returning non-zero. *changed (may be NULL):
+	 * rows a DELETE or UPDATE changed. 0, or -1 with err set. */
+	int (*query)(struct sink_db *db, const char *sql, const char *const *params,
+		     size_t n_params, int (*fn)(void *arg, const char *const *cols, size_t n),
+		     void *arg, uint64_t *changed);
 	/* Rolls back whatever is open and drops the connection. */
 	void (*disconnect)(struct sink_db *db);
 	/* Frees the backend's parameters (after disconnect). */
@@ -92,6 +139,16 @@ void sink_db_free(struct sink_db *db);
  * this batch is known to be stored. */
 int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n,
 			 size_t *rejected);
+
+/* sql with parameters, connecting first when needed (see ops.query). */
+typedef int (*db_row_fn)(void *arg, const char *const *cols, size_t n);
+int sink_db_query(struct sink_db *db, const char *sql, const char *const *params, size_t n_params,
+		  db_row_fn fn, void *arg, uint64_t *changed);
+
+/* The chain's tail in this database: the hash of the sensor's stored event
+ * with the highest id below `before` (*found false: none, a new chain).
+ * 0, or -1 with err set. */
+int sink_db_chain_tail(struct sink_db *db, uint64_t before, uint8_t hash[32], bool *found);
 
 /* The database as a sink (taking db over: copied and cleared): write()
  * adds a row with the event's id, flush() inserts the batch in one
