@@ -77,6 +77,19 @@ static const struct key_spec known_keys[] = {
 	{ "db_timeout", VALUE_UINT, NULL },     /* seconds: connecting, one statement */
 	{ "syslog_events", VALUE_BOOL, NULL },
 	{ "syslog_socket", VALUE_STRING, NULL },
+	/* imwire: the archive (README, "The archive") */
+	{ "checkpoint_key", VALUE_STRING, NULL },        /* imwire keygen FILE makes one */
+	{ "checkpoint_log", VALUE_STRING, NULL },
+	{ "checkpoint_interval", VALUE_UINT, NULL },     /* seconds */
+	{ "regex_flag", VALUE_STRING, NULL },            /* /re/category/flags, may repeat */
+	{ "badwords_flag", VALUE_STRING, NULL },         /* category: bad words flag, never censor */
+	{ "acl_flag", VALUE_STRING, NULL },              /* category: ACL denials flag, never block */
+	{ "alert_categories", VALUE_STRING, NULL },      /* categories that alert ("all") */
+	{ "alert_syslog_priority", VALUE_STRING, NULL }, /* e.g. warning, alert */
+	{ "alerts_file", VALUE_STRING, NULL },           /* JSON lines of alerted events */
+	{ "alert_webhook", VALUE_STRING, NULL },         /* http(s) URL: one POST per event */
+	{ "retention_days", VALUE_UINT, NULL },
+	{ "legal_hold", VALUE_STRING, NULL },            /* local ids exempt from retention */
 	{ "badwords_filename", VALUE_STRING, NULL },
 	{ "badwords_replace_character", VALUE_CHAR, NULL },
 	{ "badwords_block_count", VALUE_UINT, NULL },

@@ -58,6 +58,11 @@ struct sink_ops {
 	/* Optional: cut every file u lists back to its size there (a file
 	 * replaced meanwhile, by logrotate say, is left alone). 0 or -1. */
 	int (*restore)(struct sink *s, const struct sink_undo *u);
+	/* Optional, for a chained sink: the hash of the last event it stores
+	 * with an id below `before` (*found false: none, the chain starts
+	 * over). 0, or -1 with err set. Without it, the chain starts at each
+	 * open (a stream). */
+	int (*chain_tail)(struct sink *s, uint64_t before, uint8_t hash[32], bool *found);
 };
 
 struct sink {
@@ -70,6 +75,9 @@ struct sink {
 	uint64_t written;
 	uint64_t failed;
 	uint64_t rejected; /* events a database refused as bad data (left out) */
+	/* A store of the archive (JSON lines files, databases): the writer
+	 * gives its events an id, the sensor and the chain (archive/chain.h). */
+	bool chained;
 	int err_no;
 	char err[384];
 };

@@ -28,6 +28,11 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 		else
 			wc->fsync = SINK_FSYNC_BATCH; /* checked by sink_writer_check_config */
 	}
+	wc->sensor = config_get(cfg, "sensor_name");
+	wc->checkpoint_key = config_get(cfg, "checkpoint_key");
+	wc->checkpoint_log = config_get(cfg, "checkpoint_log");
+	if ((v = config_get(cfg, "checkpoint_interval")))
+		wc->checkpoint_interval_s = (unsigned)strtoul(v, NULL, 10);
 	if ((v = config_get(cfg, "fsync_interval_ms")) && strtoul(v, NULL, 10) > 0)
 		wc->fsync_interval_ms = (unsigned)strtoul(v, NULL, 10);
 	/* The daemon becomes user= after set-up: the spool it makes is

@@ -313,11 +313,24 @@ static void db_sink_close(struct sink *s)
 	free(d);
 }
 
+static int db_sink_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], bool *found)
+{
+	struct db_sink *d = s->ctx;
+
+	if (sink_db_chain_tail(&d->db, before, hash, found) < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	return 0;
+}
+
 static const struct sink_ops db_sink_ops = {
 	.name = "database",
 	.write = db_sink_write,
 	.flush = db_sink_flush,
 	.close = db_sink_close,
+	.chain_tail = db_sink_chain_tail,
 };
 
 int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
@@ -336,5 +349,6 @@ int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
 	memset(db, 0, sizeof(*db));
 	s->ops = &db_sink_ops;
 	s->ctx = d;
+	s->chained = true;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/chain.h"
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 
@@ -158,6 +159,38 @@ static void jsonl_close(struct sink *s)
 	free(c);
 }
 
+/* The hash of the file's last line: "...,\"hash\":\"HEX\"}" ends every
+ * chained line. The file ends with the last line a batch completed (the
+ * writer cuts back one that did not), so its ids are below before. */
+static int jsonl_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], bool *found)
+{
+	static const char key[] = ",\"hash\":\"";
+	struct jsonl_ctx *c = s->ctx;
+	char tail[sizeof(key) - 1 + 64 + 3];
+	size_t want = sizeof(tail), len;
+	ssize_t n;
+
+	(void)before;
+	*found = false;
+	if (c->fd < 0 || c->size < want - 1)
+		return 0;
+	if (c->size < want)
+		want = (size_t)c->size;
+	n = pread(c->fd, tail, want, (off_t)(c->size - want));
+	if (n != (ssize_t)want)
+		return sink_fail(s, n < 0 ? errno : EIO, "jsonl %s: reading its last line", c->path);
+	len = want;
+	/* ...,"hash":"<64 hex>"}\n */
+	if (len < sizeof(tail) - 1 || tail[len - 1] != '\n' || tail[len - 2] != '}' ||
+	    tail[len - 3] != '"')
+		return 0; /* not a chained line: the chain starts over */
+	if (memcmp(tail + len - 3 - 64 - (sizeof(key) - 1), key, sizeof(key) - 1) != 0)
+		return 0;
+	tail[len - 3] = '\0';
+	*found = chain_unhex(tail + len - 3 - 64, hash);
+	return 0;
+}
+
 static const struct sink_ops jsonl_ops = {
 	.name = "jsonl",
 	.write = jsonl_write,
@@ -166,6 +199,7 @@ static const struct sink_ops jsonl_ops = {
 	.sync = jsonl_sync,
 	.undo = jsonl_undo,
 	.restore = jsonl_restore,
+	.chain_tail = jsonl_chain_tail,
 };
 
 static struct jsonl_ctx *ctx_new(struct sink *s, size_t flush_at)
@@ -219,6 +253,7 @@ int sink_jsonl_open_path(struct sink *s, const char *path, size_t flush_at)
 	}
 	strcpy(s->id, "jsonl ");
 	strcat(s->id, path);
+	s->chained = true;
 	return 0;
 failed:
 	e = errno;

@@ -167,6 +167,8 @@ static size_t lane_write(struct lane *l, size_t n, bool *failed)
 			return 0;
 		}
 	}
+	if (lane_chain_batch(l, k) < 0)
+		return 0;
 	for (i = 0; i < k; i++)
 		if (s->ops->write(s, l->evs[i], l->ids[i]) < 0)
 			break;
@@ -448,6 +450,8 @@ void *sink_lane_main(void *arg)
 		lane_collect(l, &b);
 		lane_sync_log(l, &b);
 		b.done = b.n ? lane_write(l, b.n, &b.failed) : 0;
+		lane_chain_done(l, b.done, b.failed || (b.n && !b.done));
+		lane_checkpoint(l, false);
 
 		pthread_mutex_lock(&w->lock);
 		l->busy = false;

@@ -488,6 +488,7 @@ static void lane_close(struct writer *w, struct lane *l)
 		LOG(w, LOG_WARNING, "%s: %llu events stay in the write-ahead log %s/wal until the next start",
 		    l->st.name, (unsigned long long)l->pending, w->spool_dir);
 	log_summary(w, l);
+	lane_checkpoint(l, true);
 	if (l->sink.ops && l->sink.ops->sync && w->cfg.fsync != SINK_FSYNC_OFF)
 		l->sink.ops->sync(&l->sink);
 	sink_close(&l->sink);
@@ -523,6 +524,7 @@ static void writer_free(struct writer *w)
 	pthread_cond_destroy(&w->room);
 	pthread_cond_destroy(&w->maint);
 	free(w->spool_dir);
+	writer_archive_free(w);
 	free(w);
 }
 
@@ -592,9 +594,15 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 	/* Several segments within the bound, so trimming frees space early. */
 	if (w->cfg.segment_bytes > w->cfg.spool_max_bytes / 4)
 		w->cfg.segment_bytes = w->cfg.spool_max_bytes / 4 > 4096 ? w->cfg.spool_max_bytes / 4 : 4096;
+	if (writer_archive_open(w, err, err_size) < 0) {
+		writer_archive_free(w);
+		free(w);
+		return -1;
+	}
 	w->spool_dir = cfg->spool_dir ? strdup(cfg->spool_dir) : NULL;
 	w->cfg.spool_dir = w->spool_dir;
 	if (cfg->spool_dir && !w->spool_dir) {
+		writer_archive_free(w);
 		free(w);
 		snprintf(err, err_size, "out of memory");
 		return -1;
@@ -605,6 +613,7 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 		if (wal_open(&w->wal, w->spool_dir, sink_cursor_max_seq(w->spool_dir),
 			     w->cfg.segment_bytes, &owner, err, err_size) < 0) {
 			free(w->spool_dir);
+			writer_archive_free(w);
 			free(w);
 			return -1;
 		}

@@ -113,6 +113,14 @@ struct sink_writer_config {
 	 * hand-over. 0 or 1: each at once. */
 	size_t coalesce;
 	sink_writer_log_fn log; /* syslog levels; NULL: quiet */
+	/* The archive (README, "The archive"). sensor: sensor_name, the
+	 * chained stores' sensor column. With a key (checkpoint_key=), each
+	 * chained store's chain is signed every checkpoint_interval_s and at
+	 * the stop, to checkpoint_log (and syslog). */
+	const char *sensor;
+	const char *checkpoint_key;
+	const char *checkpoint_log;
+	unsigned checkpoint_interval_s;
 };
 
 /* Why a sink lost events. */
