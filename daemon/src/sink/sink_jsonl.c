@@ -169,6 +169,7 @@ static int jsonl_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], b
 	char tail[sizeof(key) - 1 + 64 + 3];
 	size_t want = sizeof(tail), len;
 	ssize_t n;
+	int rfd, e;
 
 	(void)before;
 	*found = false;
@@ -176,9 +177,15 @@ static int jsonl_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], b
 		return 0;
 	if (c->size < want)
 		want = (size_t)c->size;
-	n = pread(c->fd, tail, want, (off_t)(c->size - want));
+	/* The sink's own descriptor only appends: read through another. */
+	rfd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return sink_fail(s, errno, "jsonl %s: reading its last line", c->path);
+	n = pread(rfd, tail, want, (off_t)(c->size - want));
+	e = errno;
+	close(rfd);
 	if (n != (ssize_t)want)
-		return sink_fail(s, n < 0 ? errno : EIO, "jsonl %s: reading its last line", c->path);
+		return sink_fail(s, n < 0 ? e : EIO, "jsonl %s: reading its last line", c->path);
 	len = want;
 	/* ...,"hash":"<64 hex>"}\n */
 	if (len < sizeof(tail) - 1 || tail[len - 1] != '\n' || tail[len - 2] != '}' ||
