@@ -36,12 +36,14 @@ PACKAGES="
 	python3-irc
 	prosody
 	python3-slixmpp
+	squid
+	inspircd
+	openssl
 	libgadu-dev
 	clang
 	libclang-rt-14-dev
 	llvm
 	libbpf-dev
-	zlib1g-dev
 	bpftool
 	linux-headers-amd64
 	linux-image-amd64
@@ -52,6 +54,14 @@ PACKAGES="
 	tshark
 	xxd
 	linux-perf
+	libmicrohttpd-dev
+	libsodium-dev
+	libjansson-dev
+	chromium
+	chromium-driver
+	python3-selenium
+	curl
+	openssl
 "
 
 # shellcheck disable=SC2086

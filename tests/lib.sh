@@ -317,10 +317,12 @@ show_daemon() {
 	sed 's/^/    daemon: /' "$daemon_log"
 }
 
-# stop_daemon: stops imwired; true when it exited 0 with its statistics, no sanitizer report.
+# stop_daemon [SECONDS]: stops imwired (KILL after SECONDS, 5); true when it exited 0 with
+# its statistics, no sanitizer report. A daemon writes every queued event before it exits:
+# give SECONDS when its sinks may be far behind.
 stop_daemon() {
 	[ -n "$daemon_pid" ] || return 1
-	stop_pid "$daemon_pid"
+	stop_pid "$daemon_pid" "${1:-5}"
 	daemon_pid=""
 	cat "$daemon_log" >>"$tmp/daemon.all.log"
 	[ -z "${VERBOSE:-}" ] || show_daemon

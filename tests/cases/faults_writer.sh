@@ -177,7 +177,7 @@ flood_wait term
 t1=$(date +%s)
 kill -0 "$daemon_pid" 2>/dev/null
 check term_daemon_ran_through_the_flood $?
-stop_daemon
+stop_daemon 180
 check term_daemon_stops_cleanly_after_writing_everything $? "exit status $stopped_rc" \
 	"$(grep -i 'writer\|alarm' "$daemon_log" | tail -5)"
 sort_received term alice bob carol
@@ -234,7 +234,7 @@ flood_wait kill
 start_daemon "$tmp/kill.conf"
 check kill_daemon_restarts_on_its_spool $?
 # The log was read back at the start; SIGTERM then writes what it holds.
-stop_daemon
+stop_daemon 180
 check kill_restarted_daemon_stops_cleanly $? "exit status $stopped_rc"
 sink_counts kill
 read -r jn jd jf jfd jmin jmax <"$tmp/kill.jsonl.count"

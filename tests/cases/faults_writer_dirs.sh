@@ -132,7 +132,7 @@ chown nobody "$logs"
 wait_until 10 "$daemon_pid" log_has "$daemon_log" "imspector .*: writing again"
 check owner_written_once_fixed $? "$(tail -3 "$daemon_log")"
 session owner2
-stop_daemon
+stop_daemon 180
 check owner_daemon_stops_cleanly $? "exit status $stopped_rc" "$(grep 'writer' "$daemon_log")"
 files_hold owner owner2 >"$tmp/owner.files"
 check owner_every_message_in_the_files_once $? "$(cat "$tmp/owner.files")"
@@ -159,7 +159,7 @@ check way_daemon_survives_the_second_event_of_a_conversation $?
 rm "$logs/IRC"
 wait_until 10 "$daemon_pid" log_has "$daemon_log" "imspector .*: writing again"
 check way_written_once_fixed $? "$(tail -3 "$daemon_log")"
-stop_daemon
+stop_daemon 180
 check way_daemon_stops_cleanly $? "exit status $stopped_rc" "$(tail -5 "$daemon_log")"
 files_hold way >"$tmp/way.files"
 check way_every_message_in_the_files_once $? "$(cat "$tmp/way.files")"

@@ -54,7 +54,7 @@ df_line=$(df -k "$tmp/disk" | tail -1)
 # The disk grows: what waited is written; then the stop.
 mount -o remount,size=1g "$tmp/disk"
 check disk_grows $?
-stop_daemon
+stop_daemon 180
 check disk_daemon_stops_cleanly $? "exit status $stopped_rc" "$(grep -i 'writer\|alarm' "$daemon_log" | tail -5)"
 
 grep -q 'write-ahead log .*: cannot append: No space left on device (ENOSPC)' "$daemon_log"

@@ -11,7 +11,9 @@ topology_up "imwid$$" || { fail inline_daemon "cannot create the netns topology"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 
 # --- a real daemon: forks, writes its pid file, logs events -------------
-printf 'jsonl_file=%s\npidfilename=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+# (its write-ahead log in $tmp, not under /var/lib/imwire/spool)
+printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" \
+	"$tmp/spool" >"$tmp/a.conf"
 $B "$BIN/imwired" -c "$tmp/a.conf"
 rc=$?
 if [ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/imwired.pid" '^[0-9][0-9]*$'; then

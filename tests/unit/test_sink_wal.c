@@ -342,12 +342,18 @@ static void test_record_fields(void)
 	ev.file_size = 12;
 	ev.has_file_size = true;
 	ev.flow_id = 77;
+	event_set_str(&ev.remote_name, "Bob \"the\" builder");
+	ev.sent_ts = 1712345600.5;
+	ev.has_sent_ts = true;
+	ev.ids_inferred = true;
 	bytebuf_init(&b);
 	CHECK(sink_record_encode(&b, &ev));
 	CHECK(sink_record_decode(b.data, b.len, &out, &used));
 	CHECK_INT_EQ(used, b.len);
 	CHECK(out.ts == ev.ts && out.proto == ev.proto && out.dir == ev.dir && out.kind == ev.kind);
 	CHECK(out.group && out.filtered && out.auto_response && out.has_file_size);
+	CHECK(out.has_sent_ts && out.sent_ts == ev.sent_ts && out.ids_inferred);
+	CHECK_STR_EQ(out.remote_name, ev.remote_name);
 	CHECK_INT_EQ(out.file_size, 12);
 	CHECK_INT_EQ(out.flow_id, 77);
 	CHECK_STR_EQ(out.local, ev.local);

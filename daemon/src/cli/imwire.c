@@ -22,6 +22,7 @@
 #include "replay/replay.h"
 #include "archive/checkpoint.h"
 #include "archive/verify.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -40,9 +41,9 @@ static void usage(FILE *out)
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
 		"      the sinks the --config file names); a FILE may be gzip-compressed,\n"
-		"      \"-\" is standard input, a pcapng file may mix link types\n"
-		"      (mergecap); the files are one capture unless --separate reads\n"
-		"      each as unrelated (no flow spans two)\n"
+		"      \"-\" is standard input, a pcapng file may mix link types (mergecap);\n"
+		"      the files are one capture unless --separate reads each as\n"
+		"      unrelated (no flow spans two)\n"
 		"  keygen FILE\n"
 		"      make an Ed25519 key pair for signed checkpoints: FILE (secret,\n"
 		"      checkpoint_key=) and FILE.pub (for imwire verify --key)\n"
@@ -74,6 +75,7 @@ static void usage(FILE *out)
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static void warn_to_stderr(const char *msg)
@@ -818,6 +820,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (review_cli_handles(argv[1]))
+		return review_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)

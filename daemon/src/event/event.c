@@ -20,6 +20,7 @@ void event_free(struct im_event *ev)
 	free(ev->route_to);
 	free(ev->text);
 	free(ev->file_name);
+	free(ev->remote_name);
 	free(ev->notice_from);
 	free(ev->server);
 	free(ev->session);
@@ -50,7 +51,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
-	dst->remote_address = dst->route_to = dst->notice_from = NULL;
+	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
 	dst->server = dst->session = dst->community_id = NULL;
 	dst->rule = dst->categories = dst->delivered_text = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
@@ -61,6 +62,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->route_to && !event_set_str(&dst->route_to, src->route_to)) ||
 	    (src->text && !event_set_str(&dst->text, src->text)) ||
 	    (src->file_name && !event_set_str(&dst->file_name, src->file_name)) ||
+	    (src->remote_name && !event_set_str(&dst->remote_name, src->remote_name)) ||
 	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from)) ||
 	    (src->server && !event_set_str(&dst->server, src->server)) ||
 	    (src->session && !event_set_str(&dst->session, src->session)) ||
@@ -88,6 +90,7 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_ENCRYPTED] = "encrypted",
 	[IM_KIND_ERROR] = "error",
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
+	[IM_KIND_TOPIC] = "topic",
 	[IM_KIND_AUDIT] = "audit",
 };
 

@@ -189,6 +189,13 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = LIT(b, ",\"file_size\":") && put_u64(b, ev->file_size);
 	if (ok && ev->auto_response)
 		ok = LIT(b, ",\"auto_response\":true");
+	/* Only where a protocol has them, so other lines stay as they were. */
+	if (ok && ev->remote_name)
+		ok = LIT(b, ",\"remote_name\":") && json_string(b, ev->remote_name);
+	if (ok && ev->has_sent_ts)
+		ok = LIT(b, ",\"sent\":") && put_seconds(b, ev->sent_ts);
+	if (ok && ev->ids_inferred)
+		ok = LIT(b, ",\"ids_inferred\":true");
 	/* Only routed events carry these, so the lines of plain logging stay
 	 * as they always were. */
 	if (ok && ev->route)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "review/review_index.h"
 #include "sink/sink_db.h"
 #include "util/bytebuf.h"
 
@@ -126,8 +127,9 @@ static int mysink_connect(struct sink_db *db)
 	}
 	if (exec(db, "SELECT GET_LOCK('imwire_setup', 10)") < 0 || exec(db, create_table) < 0 ||
 	    exec(db, upgrade_table) < 0 || exec(db, create_index) < 0 ||
-	    add_archive_columns(db) < 0 || exec(db, "SELECT RELEASE_LOCK('imwire_setup')") < 0 ||
-	    prepare_insert(db) < 0)
+	    add_archive_columns(db) < 0 ||
+	    review_index_mysql(c->conn, db->err, sizeof(db->err)) < 0 ||
+	    exec(db, "SELECT RELEASE_LOCK('imwire_setup')") < 0 || prepare_insert(db) < 0)
 		goto failed;
 	db->connected = true;
 	return 0;

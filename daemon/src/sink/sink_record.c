@@ -9,7 +9,7 @@
 /* Version 2 added the archive's strings (server ... delivered_text) after
  * version 1's; a version 1 record (a log from before) still decodes. */
 #define RECORD_VERSION 2
-#define RECORD_VERSION_1_STRINGS 9
+#define RECORD_VERSION_1_STRINGS 10
 #define STRING_NULL 0xFFFFFFFFu
 
 /* The string fields, in record order. char * and const char * fields
@@ -21,6 +21,7 @@ static const size_t string_fields[] = {
 	offsetof(struct im_event, remote_address),
 	offsetof(struct im_event, route),
 	offsetof(struct im_event, route_to),
+	offsetof(struct im_event, remote_name),
 	offsetof(struct im_event, content_type),
 	offsetof(struct im_event, text),
 	offsetof(struct im_event, file_name),
@@ -35,14 +36,17 @@ static const size_t string_fields[] = {
 
 #define N_STRINGS (sizeof(string_fields) / sizeof(string_fields[0]))
 
-/* Fixed part: ts (f64 bits), flow_id, file_size, proto, dir, kind, flags. */
-#define FIXED_SIZE (8 + 8 + 8 + 4)
+/* Fixed part: ts, sent_ts (f64 bits), flow_id, file_size, proto, dir,
+ * kind, flags. */
+#define FIXED_SIZE (8 + 8 + 8 + 8 + 4)
 
 enum {
 	FLAG_GROUP = 1,
 	FLAG_FILTERED = 2,
 	FLAG_AUTO_RESPONSE = 4,
 	FLAG_HAS_FILE_SIZE = 8,
+	FLAG_HAS_SENT_TS = 16,
+	FLAG_IDS_INFERRED = 32,
 };
 
 static const char *string_at(const struct im_event *ev, size_t off)
@@ -80,14 +84,18 @@ bool sink_record_encode(struct bytebuf *b, const struct im_event *ev)
 	p += 5;
 	memcpy(&bits, &ev->ts, sizeof(bits));
 	imw_store_le64(p, bits);
-	imw_store_le64(p + 8, ev->flow_id);
-	imw_store_le64(p + 16, ev->file_size);
-	p[24] = (uint8_t)ev->proto;
-	p[25] = (uint8_t)ev->dir;
-	p[26] = (uint8_t)ev->kind;
-	p[27] = (uint8_t)((ev->group ? FLAG_GROUP : 0) | (ev->filtered ? FLAG_FILTERED : 0) |
+	memcpy(&bits, &ev->sent_ts, sizeof(bits));
+	imw_store_le64(p + 8, bits);
+	imw_store_le64(p + 16, ev->flow_id);
+	imw_store_le64(p + 24, ev->file_size);
+	p[32] = (uint8_t)ev->proto;
+	p[33] = (uint8_t)ev->dir;
+	p[34] = (uint8_t)ev->kind;
+	p[35] = (uint8_t)((ev->group ? FLAG_GROUP : 0) | (ev->filtered ? FLAG_FILTERED : 0) |
 			  (ev->auto_response ? FLAG_AUTO_RESPONSE : 0) |
-			  (ev->has_file_size ? FLAG_HAS_FILE_SIZE : 0));
+			  (ev->has_file_size ? FLAG_HAS_FILE_SIZE : 0) |
+			  (ev->has_sent_ts ? FLAG_HAS_SENT_TS : 0) |
+			  (ev->ids_inferred ? FLAG_IDS_INFERRED : 0));
 	p += FIXED_SIZE;
 	for (i = 0; i < N_STRINGS; i++) {
 		const char *s = string_at(ev, string_fields[i]);
@@ -130,17 +138,21 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	memset(ev, 0, sizeof(*ev));
 	bits = imw_load_le64(f);
 	memcpy(&ev->ts, &bits, sizeof(bits));
-	ev->flow_id = imw_load_le64(f + 8);
-	ev->file_size = imw_load_le64(f + 16);
-	if (f[24] >= IMW_PROTO_MAX || f[25] > IM_DIR_IN || f[26] >= IM_KIND_COUNT)
+	bits = imw_load_le64(f + 8);
+	memcpy(&ev->sent_ts, &bits, sizeof(bits));
+	ev->flow_id = imw_load_le64(f + 16);
+	ev->file_size = imw_load_le64(f + 24);
+	if (f[32] >= IMW_PROTO_MAX || f[33] > IM_DIR_IN || f[34] >= IM_KIND_COUNT)
 		return false;
-	ev->proto = (enum imw_proto)f[24];
-	ev->dir = (enum im_dir)f[25];
-	ev->kind = (enum im_kind)f[26];
-	ev->group = f[27] & FLAG_GROUP;
-	ev->filtered = f[27] & FLAG_FILTERED;
-	ev->auto_response = f[27] & FLAG_AUTO_RESPONSE;
-	ev->has_file_size = f[27] & FLAG_HAS_FILE_SIZE;
+	ev->proto = (enum imw_proto)f[32];
+	ev->dir = (enum im_dir)f[33];
+	ev->kind = (enum im_kind)f[34];
+	ev->group = f[35] & FLAG_GROUP;
+	ev->filtered = f[35] & FLAG_FILTERED;
+	ev->auto_response = f[35] & FLAG_AUTO_RESPONSE;
+	ev->has_file_size = f[35] & FLAG_HAS_FILE_SIZE;
+	ev->has_sent_ts = f[35] & FLAG_HAS_SENT_TS;
+	ev->ids_inferred = f[35] & FLAG_IDS_INFERRED;
 	for (i = 0; i < n_strings; i++) {
 		const uint8_t *s;
 

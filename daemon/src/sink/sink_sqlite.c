@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "review/review_index.h"
 #include "sink/sink_db.h"
 #include "util/bytebuf.h"
 
@@ -113,7 +114,8 @@ static int sqlite_connect(struct sink_db *db)
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
-	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 || prepare_insert(db) < 0)
+	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 || prepare_insert(db) < 0)
 		goto failed;
 	{
 		struct stat st;

@@ -164,6 +164,7 @@ static int take_lock(struct wal *w, char *err, size_t err_size)
 	char path[4096], pid[32];
 	ssize_t n;
 
+
 	snprintf(path, sizeof(path), "%s/lock", w->dir);
 	w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (w->lock_fd < 0) {
@@ -186,13 +187,20 @@ static int take_lock(struct wal *w, char *err, size_t err_size)
 			snprintf(err, err_size, "%s: flock: %s", path, strerror(e));
 		return -1;
 	}
-	/* Our pid, for the message above; a daemon that forks later writes
-	 * it again (the lock goes with the file across fork). */
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(w->lock_fd, 0) < 0 || pwrite(w->lock_fd, pid, (size_t)n, 0) != n) {
+	if (wal_note_pid(w) < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int wal_note_pid(const struct wal *w)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+	if (ftruncate(w->lock_fd, 0) < 0 || pwrite(w->lock_fd, pid, (size_t)n, 0) != n)
+		return -1;
 	return 0;
 }
 

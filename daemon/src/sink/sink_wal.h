@@ -82,6 +82,9 @@ struct wal {
  * that existed). 0, or -1 with a one-line reason in err. */
 int wal_open(struct wal *w, const char *dir, uint64_t min_next_seq, uint64_t segment_max,
 	     const struct wal_owner *owner, char *err, size_t err_size);
+/* Write our pid into the lock file again: a daemon that forked after
+ * opening the log (the lock goes with the file across fork). 0 or -1. */
+int wal_note_pid(const struct wal *w);
 /* Give path to the log's owner (for the writer's other files). */
 void wal_own(const struct wal *w, const char *path);
 /* fdatasyncs and closes everything, and releases the lock. */

@@ -1,3 +1,7 @@
+/* The writer (sink_writer.h): the hand-over of producers' batches to the
+ * write-ahead log and the in-memory queue, the maintenance of the log
+ * (trimming, its bound, interval syncs), and the writer as a sink (write,
+ * flush, close) that owns the sinks' threads (sink_lane.c). */
 #include "sink/sink_writer.h"
 
 #include <errno.h>
@@ -786,6 +790,10 @@ int sink_writer_start(struct sink *ws)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_mutex_lock(&w->lock);
+	/* After a fork (imwired detaching): the pid a refused second
+	 * instance names is ours now. */
+	if (w->has_wal)
+		wal_note_pid(&w->wal);
 	if (!w->started) {
 		for (i = 0; i < w->n_lanes && rc == 0; i++) {
 			w->lanes[i].last_sync = writer_monotonic();
