@@ -104,6 +104,7 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 	$(BPFTOOL) gen skeleton $< name imwire_bpf >$@.tmp && mv $@.tmp $@
 
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
+$(OBJDIR)/tests/unit/test_bpf_publish.o: $(BPF_SKEL)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -181,6 +182,16 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
+
+# What publishing an edited flow to the classifier costs per verdict, and
+# what translating costs the classifier per packet (root: BPF).
+$(BUILD)/bench/xlate_cost: bench/xlate_cost.c $(LIBIMW) $(BPF_SKEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/xlate_cost.c $(LIBIMW) $(LIBS)
+
+.PHONY: bench-xlate
+bench-xlate: $(BUILD)/bench/xlate_cost
+	$(BUILD)/bench/xlate_cost
 
 # Review console searches over a million-message archive (bench/README.md).
 $(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,11 +20,20 @@
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define BPFFS_MAGIC 0xcafe4a11
 
-const char *classifier_pin_dir(void)
+const char *classifier_pin_dir(const char *configured, char *buf, size_t size)
 {
-	const char *dir = getenv("IMWIRE_PIN_DIR");
+	const char *env = getenv("IMWIRE_PIN_DIR");
+	struct stat st;
 
-	return dir && *dir ? dir : IMW_PIN_DIR;
+	if (configured && *configured)
+		snprintf(buf, size, "%s", configured);
+	else if (env && *env)
+		snprintf(buf, size, "%s", env);
+	else if (stat("/proc/self/ns/net", &st) == 0)
+		snprintf(buf, size, "%s/%llu", IMW_PIN_ROOT, (unsigned long long)st.st_ino);
+	else
+		return NULL; /* no /proc: no namespace to tell instances apart by */
+	return buf;
 }
 
 static bool is_bpffs(const char *path)
@@ -36,9 +45,20 @@ static bool is_bpffs(const char *path)
 
 int classifier_prepare_pins(const char *pin_dir, char *err, size_t err_size)
 {
+	char parent[512];
+	char *slash;
+
 	if (!is_bpffs(BPFFS_ROOT) && mount("bpf", BPFFS_ROOT, "bpf", 0, NULL) < 0) {
 		snprintf(err, err_size, "cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
 		return -1;
+	}
+	/* The per-namespace directories share a parent (IMW_PIN_ROOT): made
+	 * first; when that fails, making pin_dir says why. */
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		(void)mkdir(parent, 0700);
 	}
 	if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, err_size, "%s: %s", pin_dir, strerror(errno));
@@ -69,9 +89,7 @@ static int open_pinned(const char *pin_dir, const char *map, char *err, size_t e
 static int fill_defaults(struct imwire_bpf *skel, char *err, size_t err_size)
 {
 	int protos = bpf_map__fd(skel->maps.protocols), ports = bpf_map__fd(skel->maps.ports);
-	int beat = bpf_map__fd(skel->maps.heartbeat);
 	struct imw_proto_conf on = { .enabled = 1 };
-	struct imw_heartbeat hb = { .last_ns = 0, .timeout_ns = IMW_HEARTBEAT_TIMEOUT_NS };
 	const struct proto_module *const *mods;
 	uint32_t key, id;
 	uint16_t port;
@@ -91,9 +109,6 @@ static int fill_defaults(struct imwire_bpf *skel, char *err, size_t err_size)
 				goto fail;
 		}
 	}
-	key = 0;
-	if (bpf_map_update_elem(beat, &key, &hb, BPF_ANY) < 0)
-		goto fail;
 	return 0;
 fail:
 	snprintf(err, err_size, "filling the classifier's maps: %s", strerror(errno));
@@ -257,6 +272,9 @@ static int read_counters(int fd, uint32_t id, struct imw_counters *sum)
 		sum->steered += per[i].steered;
 		sum->not_steered += per[i].not_steered;
 		sum->fixed_up += per[i].fixed_up;
+		sum->held_for_successor += per[i].held_for_successor;
+		sum->folded += per[i].folded;
+		sum->stale_cleared += per[i].stale_cleared;
 	}
 	free(per);
 	return 0;
@@ -294,17 +312,17 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
 	counters = open_pinned(pin_dir, "counters", err, err_size);
 	if (protos < 0 || ports < 0 || counters < 0)
 		goto out;
-	fprintf(out, "%-6s %-3s %-20s %10s %12s %12s %10s\n", "proto", "on", "ports", "flows",
-		"steered", "not_steered", "fixed_up");
+	fprintf(out, "%-6s %-3s %-20s %10s %12s %12s %10s %8s %8s %8s\n", "proto", "on", "ports",
+		"flows", "steered", "not_steered", "fixed_up", "held", "folded", "stale");
 	for (id = IMW_PROTO_NONE; id < IMW_PROTO_MAX; id++) {
 		if (read_counters(counters, id, &c) < 0) {
 			snprintf(err, err_size, "reading counters: %s", strerror(errno));
 			goto out;
 		}
 		if (id == IMW_PROTO_NONE) {
-			fprintf(out, "%-6s %-3s %-20s %10llu %12s %12llu %10s\n", "other", "-", "-",
-				(unsigned long long)c.flows, "-", (unsigned long long)c.not_steered,
-				"-");
+			fprintf(out, "%-6s %-3s %-20s %10llu %12s %12llu %10s %8s %8s %8s\n", "other",
+				"-", "-", (unsigned long long)c.flows, "-",
+				(unsigned long long)c.not_steered, "-", "-", "-", "-");
 			continue;
 		}
 		if (bpf_map_lookup_elem(protos, &id, &conf) < 0)
@@ -320,9 +338,11 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
 			}
 			fprintf(out, "%-20s", buf);
 		}
-		fprintf(out, " %10llu %12llu %12llu %10llu\n", (unsigned long long)c.flows,
-			(unsigned long long)c.steered, (unsigned long long)c.not_steered,
-			(unsigned long long)c.fixed_up);
+		fprintf(out, " %10llu %12llu %12llu %10llu %8llu %8llu %8llu\n",
+			(unsigned long long)c.flows, (unsigned long long)c.steered,
+			(unsigned long long)c.not_steered, (unsigned long long)c.fixed_up,
+			(unsigned long long)c.held_for_successor, (unsigned long long)c.folded,
+			(unsigned long long)c.stale_cleared);
 	}
 	rc = 0;
 out:
@@ -335,27 +355,100 @@ out:
 	return rc;
 }
 
-int classifier_heartbeat_open(const char *pin_dir, char *err, size_t err_size)
+/* The pid recorded by the daemon holding pin_dir, 0 when unknown. */
+static unsigned owner_pid(const char *pin_dir)
 {
-	return open_pinned(pin_dir, "heartbeat", err, err_size);
+	struct imw_owner o;
+	char path[512];
+	uint32_t key = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/owner", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, &o) < 0)
+		o.pid = 0;
+	close(fd);
+	return o.pid;
 }
 
-int classifier_heartbeat_beat(int fd, unsigned long long timeout_ns)
+int classifier_holder(const char *pin_dir, unsigned *pid, char *err, size_t err_size)
 {
-	struct imw_heartbeat hb;
-	struct timespec ts;
+	uint64_t cookie;
 	uint32_t key = 0;
+	int fd, rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	hb.last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	hb.timeout_ns = timeout_ns ? timeout_ns : IMW_HEARTBEAT_TIMEOUT_NS;
-	return bpf_map_update_elem(fd, &key, &hb, BPF_ANY);
+	*pid = 0;
+	fd = open_pinned(pin_dir, "liveness", err, err_size);
+	if (fd < 0)
+		return -1;
+	rc = bpf_map_lookup_elem(fd, &key, &cookie);
+	if (rc < 0 && errno != ENOENT)
+		snprintf(err, err_size, "%s/liveness: %s", pin_dir, strerror(errno));
+	close(fd);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -1;
+	*pid = owner_pid(pin_dir);
+	return 1;
 }
 
-int classifier_heartbeat_stop(int fd)
+int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *err,
+		     size_t err_size)
 {
-	struct imw_heartbeat hb = { .last_ns = 0, .timeout_ns = IMW_HEARTBEAT_TIMEOUT_NS };
+	struct imw_owner me = { .pid = (uint32_t)getpid() };
+	uint64_t fd64;
 	uint32_t key = 0;
+	struct stat st;
+	int map, owner, sock;
+	unsigned pid;
 
-	return bpf_map_update_elem(fd, &key, &hb, BPF_ANY);
+	claim->sock_fd = -1;
+	map = open_pinned(pin_dir, "liveness", err, err_size);
+	if (map < 0)
+		return -1;
+	/* Any socket the sockmap takes will do; an unbound datagram socket
+	 * of our own touches no network. CLOEXEC: no child keeps it. */
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0) {
+		snprintf(err, err_size, "liveness socket: %s", strerror(errno));
+		close(map);
+		return -1;
+	}
+	/* the map's values are 8 bytes: the kernel reads a u64 descriptor */
+	fd64 = (uint64_t)sock;
+	if (bpf_map_update_elem(map, &key, &fd64, BPF_NOEXIST) < 0) {
+		int e = errno;
+
+		if (e == EEXIST && classifier_holder(pin_dir, &pid, err, err_size) == 1) {
+			snprintf(err, err_size,
+				 "%s is held by a live imwired (pid %u): stop it, or give this "
+				 "instance a directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
+				 pin_dir, pid);
+		} else {
+			snprintf(err, err_size, "%s/liveness: %s", pin_dir, strerror(e));
+		}
+		close(sock);
+		close(map);
+		errno = e;
+		return -1;
+	}
+	close(map);
+	if (stat("/proc/self/ns/net", &st) == 0)
+		me.netns_ino = (uint64_t)st.st_ino;
+	owner = open_pinned(pin_dir, "owner", err, err_size);
+	if (owner >= 0) {
+		bpf_map_update_elem(owner, &key, &me, BPF_ANY); /* informational only */
+		close(owner);
+	}
+	claim->sock_fd = sock;
+	return 0;
+}
+
+void classifier_release(struct classifier_claim *claim)
+{
+	/* the kernel unlinks the socket from the sockmap as it closes */
+	if (claim->sock_fd >= 0)
+		close(claim->sock_fd);
+	claim->sock_fd = -1;
 }

@@ -61,7 +61,9 @@ static void usage(FILE *out)
 		"  detach IFACE...\n"
 		"      attach (or detach) the tc BPF classifier at the ingress of each\n"
 		"      interface; its maps are pinned under $IMWIRE_PIN_DIR or\n"
-		"      " IMW_PIN_DIR "\n"
+		"      " IMW_PIN_ROOT "/<inode of this network namespace>\n"
+		"  pin-dir\n"
+		"      print that directory, and which imwired holds it\n"
 		"  proto enable|disable NAME...\n"
 		"  proto list\n"
 		"      switch protocols on and off in the classifier; list them with\n"
@@ -499,18 +501,58 @@ static int cmd_setup(int argc, char **argv)
 	return setup_install(&o, stdout) < 0 ? 1 : 0;
 }
 
+/* The classifier's pin directory for this network namespace, or NULL
+ * (said on stderr). */
+static const char *pin_dir(char *buf, size_t size)
+{
+	const char *dir = classifier_pin_dir(NULL, buf, size);
+
+	if (!dir)
+		fprintf(stderr, "imwire: cannot tell this network namespace (is /proc mounted?); "
+				"set IMWIRE_PIN_DIR\n");
+	return dir;
+}
+
+static int cmd_pin_dir(int argc, char **argv)
+{
+	char buf[512], err[512];
+	const char *dir = pin_dir(buf, sizeof(buf));
+	unsigned pid;
+	int held;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: imwire pin-dir\n");
+		return 2;
+	}
+	if (!dir)
+		return 1;
+	printf("%s\n", dir);
+	held = classifier_holder(dir, &pid, err, sizeof(err));
+	if (held == 1)
+		printf("held by imwired pid %u\n", pid);
+	else if (held == 0)
+		printf("not held by any imwired\n");
+	else
+		printf("no classifier loaded there\n");
+	return 0;
+}
+
 static int cmd_attach(int argc, char **argv, bool attach)
 {
-	char err[512];
+	char err[512], buf[512];
+	const char *dir;
 	int rc;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: imwire %s IFACE...\n", argv[0]);
 		return 2;
 	}
+	dir = attach ? pin_dir(buf, sizeof(buf)) : NULL;
+	if (attach && !dir)
+		return 1;
 	if (attach)
-		rc = classifier_attach(classifier_pin_dir(), argv + 1, (size_t)argc - 1, err,
-				       sizeof(err));
+		rc = classifier_attach(dir, argv + 1, (size_t)argc - 1, err, sizeof(err));
 	else
 		rc = classifier_detach(argv + 1, (size_t)argc - 1, err, sizeof(err));
 	if (rc < 0)
@@ -520,11 +562,13 @@ static int cmd_attach(int argc, char **argv, bool attach)
 
 static int cmd_proto(int argc, char **argv)
 {
-	const char *dir = classifier_pin_dir();
-	char err[512];
+	char err[512], buf[512];
+	const char *dir = pin_dir(buf, sizeof(buf));
 	bool enable;
 	int i;
 
+	if (!dir)
+		return 1;
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
 		if (classifier_proto_list(dir, stdout, err, sizeof(err)) == 0)
 			return 0;
@@ -838,6 +882,8 @@ int main(int argc, char **argv)
 		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
 	if (strcmp(argv[1], "proto") == 0)
 		return cmd_proto(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pin-dir") == 0)
+		return cmd_pin_dir(argc - 1, argv + 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

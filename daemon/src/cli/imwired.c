@@ -196,9 +196,12 @@ struct daemon_config {
 	struct imw_config cfg;
 	struct policy *policy; /* built from cfg; workers hold their own references */
 	const char *path;
-	int heartbeat_fd; /* the classifier's pinned heartbeat map, or -1 */
-	/* The classifier's flow map, where collapsed seq offsets go so edited
-	 * flows survive us (publishing is a no-op without a classifier). */
+	/* Our socket in the classifier's liveness map: while it is there the
+	 * classifier steers edited flows to us; once we exit or die it
+	 * translates them itself, from the very next packet. */
+	struct classifier_claim claim;
+	/* The classifier's xlate map, where edited flows' offsets go so they
+	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
 	/* Local routing, the address map and bots; settings replaced on SIGHUP. */
 	struct router *router;
@@ -207,9 +210,25 @@ struct daemon_config {
 	struct egress egress;
 };
 
-#define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
 #define STATS_EVERY_SECONDS 1.0
 #define STATS_EVERY_LOOPS 50 /* of 20 ms */
+#define REAP_EVERY_LOOPS 3000 /* of 20 ms: once a minute */
+
+/* The flow table had to evict an IM session with a known user (flow.c
+ * calls this for the first one, then at most every 10 s). */
+static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogged)
+{
+	const struct proto_session *s = f->app ? &f->app->session : NULL;
+
+	(void)arg;
+	log_msg(LOG_WARNING,
+		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
+		"%llu more since the last such message",
+		s && s->module ? event_proto_name(s->module->id) : "IM",
+		s && s->local_id ? s->local_id : "?",
+		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		(unsigned long long)unlogged);
+}
 
 static void engine_config_from(const struct imw_config *cfg, struct engine_config *ec)
 {
@@ -217,6 +236,7 @@ static void engine_config_from(const struct imw_config *cfg, struct engine_confi
 
 	engine_config_defaults(ec);
 	config_apply_flow(cfg, &ec->flow);
+	ec->flow.evicted_session = log_evicted_session;
 	if ((v = config_get(cfg, "hold_deadline_ms")))
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))
@@ -513,9 +533,14 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	for (i = 0; !stop_requested; i++) {
-		/* the classifier fixes up released flows itself once beats stop */
-		if (dc->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
-			classifier_heartbeat_beat(dc->heartbeat_fd, 0);
+		/* what a dead predecessor left of connections that ended while
+		 * no daemon ran: idle as long as a flow may be */
+		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && dc->publish.xlate_fd >= 0) {
+			const char *idle = config_get(&dc->cfg, "idle_timeout");
+			uint64_t secs = idle && strtoull(idle, NULL, 10) ? strtoull(idle, NULL, 10) : 3600;
+
+			bpf_publish_reap(&dc->publish, secs * 1000000000ull);
+		}
 		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
 			write_stats(dc, workers, n, sinks);
 		if (reload_requested) {
@@ -679,7 +704,7 @@ static void usage(FILE *out)
 		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
-		     "                 daemon beats its heartbeat while it runs\n");
+		     "                 daemon holds their directory while it runs\n");
 }
 
 int main(int argc, char **argv)
@@ -703,7 +728,9 @@ int main(int argc, char **argv)
 	struct daemon_config dc;
 	struct shared_sinks ss;
 	struct sigaction sa;
-	char err[512], *end;
+	char err[512], pin_buf[512], *end;
+	const char *pin_dir;
+	unsigned holder;
 	int c, status;
 	size_t i;
 
@@ -756,8 +783,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&dc, 0, sizeof(dc));
-	dc.heartbeat_fd = -1;
-	dc.publish.flows_fd = -1;
+	dc.claim.sock_fd = -1;
+	dc.publish.xlate_fd = -1;
 	pthread_mutex_init(&dc.lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
@@ -791,6 +818,22 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&ss.lock, NULL);
 	if (open_sinks(&ss, &dc.cfg, config_path, foreground) < 0)
 		return 1;
+	/* One pin directory per instance: refused here, where the terminal
+	 * still sees it, when a live daemon holds it (the claim below,
+	 * after daemonize(), settles a race between two starting at once). */
+	pin_dir = tap ? NULL
+		      : classifier_pin_dir(config_get(&dc.cfg, "bpf_pin_dir"), pin_buf,
+					   sizeof(pin_buf));
+	if (!tap && !pin_dir)
+		log_msg(LOG_ERR, "cannot tell this network namespace (no /proc?): no classifier; "
+				 "set bpf_pin_dir=");
+	if (pin_dir && classifier_holder(pin_dir, &holder, err, sizeof(err)) == 1) {
+		log_msg(LOG_ERR,
+			"%s is held by a live imwired (pid %u): stop it, or give this instance a "
+			"directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
+			pin_dir, holder);
+		return 1;
+	}
 	if (!foreground) {
 		log_to_stderr = false;
 		openlog("imwired", LOG_PID, LOG_DAEMON);
@@ -817,17 +860,20 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (n_attach && classifier_attach(classifier_pin_dir(), attach, n_attach, err,
-					  sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "--attach: %s", err);
+	if (n_attach && (!pin_dir || classifier_attach(pin_dir, attach, n_attach, err,
+						       sizeof(err)) < 0)) {
+		log_msg(LOG_ERR, "--attach: %s", pin_dir ? err : "no pin directory");
 		return 1;
 	}
-	if (!tap) {
-		dc.heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
-		if (dc.heartbeat_fd >= 0)
-			log_msg(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
-		if (bpf_publish_open(&dc.publish, classifier_pin_dir()) == 0)
+	/* Before the queues open, so that our socket, on a lower descriptor,
+	 * leaves the liveness map before the queues unbind when we die. */
+	if (pin_dir && classifier_claim(pin_dir, &dc.claim, err, sizeof(err)) == 0) {
+		log_msg(LOG_INFO, "holding the classifier's pin directory %s", pin_dir);
+		if (bpf_publish_open(&dc.publish, pin_dir) == 0)
 			log_msg(LOG_INFO, "edited flows' offsets go to the classifier");
+	} else if (pin_dir && errno == EEXIST) {
+		log_msg(LOG_ERR, "%s", err);
+		return 1;
 	}
 	if (!tap) {
 		const char *stats = config_get(&dc.cfg, "stats_file");
@@ -858,11 +904,15 @@ int main(int argc, char **argv)
 	else
 		status = run_queues(&dc, &ss, first, last);
 
-	if (dc.heartbeat_fd >= 0) {
-		/* a clean stop ends the beats at once: no timeout to wait out */
-		classifier_heartbeat_stop(dc.heartbeat_fd);
-		close(dc.heartbeat_fd);
-	}
+	/* the classifier takes edited flows over from the next packet on */
+	classifier_release(&dc.claim);
+	if (dc.publish.xlate_fd >= 0)
+		log_msg(LOG_INFO,
+			"classifier: %llu flow directions published, %llu refused (xlate map full), "
+			"%llu with more live edits than it holds, %llu errors, %llu idle reaped",
+			(unsigned long long)dc.publish.published, (unsigned long long)dc.publish.full,
+			(unsigned long long)dc.publish.overflowed,
+			(unsigned long long)dc.publish.errors, (unsigned long long)dc.publish.reaped);
 	bpf_publish_close(&dc.publish);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);

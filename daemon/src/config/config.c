@@ -137,8 +137,11 @@ static const struct key_spec known_keys[] = {
 	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
+	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
 	/* resource limits and statistics */
-	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; LRU eviction past it */
+	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
+	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */
+	{ "halfopen_timeout", VALUE_UINT, NULL },   /* the same for a flow that never carried data */
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
 	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
