@@ -89,7 +89,11 @@ static const struct key_spec known_keys[] = {
 	{ "alerts_file", VALUE_STRING, NULL },           /* JSON lines of alerted events */
 	{ "alert_webhook", VALUE_STRING, NULL },         /* http(s) URL: one POST per event */
 	{ "retention_days", VALUE_UINT, NULL },
-	{ "legal_hold", VALUE_STRING, NULL },            /* local ids exempt from retention */
+	{ "retention_interval", VALUE_UINT, NULL },      /* seconds between purges (3600) */
+	{ "legal_hold", VALUE_STRING, NULL },            /* ids, or a file of ids: kept */
+	{ "compress_after_days", VALUE_UINT, NULL },     /* gzip old day files (1; 0: never) */
+	{ "pgsql_partition", VALUE_STRING, NULL },       /* none | day | week | month */
+	{ "pgsql_partitions_ahead", VALUE_UINT, NULL },  /* partitions made ahead (3) */
 	{ "badwords_filename", VALUE_STRING, NULL },
 	{ "badwords_replace_character", VALUE_CHAR, NULL },
 	{ "badwords_block_count", VALUE_UINT, NULL },

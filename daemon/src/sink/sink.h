@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "archive/chain.h"
+#include "archive/purge.h"
 #include "event/event.h"
 #include "util/bytebuf.h"
 
@@ -63,6 +65,18 @@ struct sink_ops {
 	 * over). 0, or -1 with err set. Without it, the chain starts at each
 	 * open (a stream). */
 	int (*chain_tail)(struct sink *s, uint64_t before, uint8_t hash[32], bool *found);
+	/* Optional: retention (archive/purge.h). The writer's retention
+	 * request req, whose id is id, reached this sink. A store of the chain
+	 * plans its purge and answers 1 with *rec filled (all but hold) when
+	 * there is something to remove: the writer then gives the record (an
+	 * audit event, action purge, rec's text, the request's id) as a batch
+	 * of one, whose flush() stores it and then removes what the plan
+	 * said. 0: nothing to record (nothing expired, or a purge whose record
+	 * is stored already was finished now). A sink outside the chain (the
+	 * file layout) does its work here and answers 0. -1 with err set.
+	 * A sink without it never sees retention requests. */
+	int (*purge)(struct sink *s, const struct purge_request *req, uint64_t id,
+		     struct chain_purge *rec);
 };
 
 struct sink {

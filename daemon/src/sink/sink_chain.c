@@ -86,7 +86,8 @@ void lane_chain_done(struct lane *l, size_t done, bool failed)
 {
 	if (!l->sink.chained)
 		return;
-	if (done) {
+	/* A retention request passed by (nothing stored) is no link. */
+	if (done && l->views[done - 1].chained) {
 		memcpy(l->chain_tail, l->views[done - 1].hash, sizeof(l->chain_tail));
 		l->chain_last_id = l->ids[done - 1];
 		l->chain_unsigned = true;
@@ -94,6 +95,60 @@ void lane_chain_done(struct lane *l, size_t done, bool failed)
 	/* A stream has no tail to ask: it goes on from what it wrote. */
 	if (failed && l->sink.ops->chain_tail)
 		l->chain_known = false;
+}
+
+bool lane_is_request(const struct im_event *ev)
+{
+	return ev->kind == IM_KIND_AUDIT && ev->action &&
+	       strcmp(ev->action, EVENT_ACTION_RETENTION) == 0;
+}
+
+size_t lane_request_cut(const struct lane *l, size_t n)
+{
+	size_t i;
+
+	if (n && lane_is_request(l->evs[0]))
+		return 1;
+	for (i = 1; i < n; i++)
+		if (lane_is_request(l->evs[i]))
+			return i;
+	return n;
+}
+
+int lane_purge_prepare(struct lane *l)
+{
+	struct sink *s = &l->sink;
+	struct im_event *ev = &l->views[0];
+	struct purge_request req;
+	struct chain_purge rec;
+	int rc;
+
+	if (!s->ops->purge)
+		return 0;
+	if (!purge_request_parse(ev->text, &req)) {
+		if (!l->bad_request_logged)
+			LOG(l->w, LOG_ERR, "%s: event %llu is a retention request that does not parse;"
+					   " passed",
+			    l->st.name, (unsigned long long)l->ids[0]);
+		l->bad_request_logged = true;
+		return 0;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rc = s->ops->purge(s, &req, l->ids[0], &rec);
+	if (rc <= 0)
+		return rc;
+	rec.hold = req.hold;
+	bytebuf_clear(&l->purge_text);
+	if (!chain_purge_format(&l->purge_text, &rec) || !bytebuf_terminate(&l->purge_text))
+		return sink_fail(s, ENOMEM, "%s: a purge record", l->st.name);
+	/* The view's strings point into the log's record; its text now into
+	 * the lane's buffer, until the batch is written. */
+	ev->text = (char *)l->purge_text.data;
+	ev->action = EVENT_ACTION_PURGE;
+	LOG(l->w, LOG_NOTICE, "%s: retention: %llu events up to %llu removed, %llu kept (hold: %s)",
+	    l->st.name, (unsigned long long)rec.removed, (unsigned long long)rec.to,
+	    (unsigned long long)rec.kept, *req.hold ? req.hold : "none");
+	return 1;
 }
 
 static double now_monotonic(void)
@@ -189,6 +244,12 @@ int writer_archive_open(struct writer *w, char *err, size_t err_size)
 	}
 	if (!w->cfg.checkpoint_interval_s)
 		w->cfg.checkpoint_interval_s = 300;
+	if (cfg->retention_days) {
+		if (purge_hold_load(cfg->legal_hold, &w->hold, err, err_size) < 0)
+			return -1;
+		if (!w->cfg.retention_interval_s)
+			w->cfg.retention_interval_s = 3600;
+	}
 	return 0;
 oom:
 	snprintf(err, err_size, "out of memory");
@@ -200,4 +261,45 @@ void writer_archive_free(struct writer *w)
 	checkpoint_key_wipe(&w->key);
 	free(w->sensor);
 	free(w->checkpoint_log);
+	free(w->hold);
+}
+
+bool writer_retention_due(const struct writer *w)
+{
+	return w->cfg.retention_days && now_monotonic() >= w->next_retention;
+}
+
+void writer_retention_tick(struct writer *w, bool force)
+{
+	struct sink_writer_batch b = { w, NULL, SINK_WRITER_OK };
+	struct purge_request req;
+	struct im_event ev;
+	struct bytebuf text;
+	double now = (double)writer_now_us() / 1e6;
+
+	if (!w->cfg.retention_days || (!force && !writer_retention_due(w)))
+		return;
+	w->next_retention = now_monotonic() + w->cfg.retention_interval_s;
+	event_init(&ev);
+	bytebuf_init(&text);
+	ev.ts = now;
+	ev.kind = IM_KIND_AUDIT;
+	ev.action = EVENT_ACTION_RETENTION;
+	ev.content_type = NULL;
+	req.before_us = (int64_t)((now - w->cfg.retention_days * 86400.0) * 1e6);
+	req.compress_us = w->cfg.compress_after_days
+				  ? (int64_t)((now - w->cfg.compress_after_days * 86400.0) * 1e6)
+				  : 0;
+	req.hold = w->hold;
+	if (!purge_request_format(&text, &req)) {
+		LOG(w, LOG_ERR, "retention: out of memory for a request");
+		bytebuf_free(&text);
+		return;
+	}
+	ev.text = (char *)text.data;
+	/* A loss here is counted against every sink by the hand-over. */
+	if (sink_writer_batch_add(&b, &ev))
+		sink_writer_submit(&b);
+	queue_frame_free(b.f);
+	bytebuf_free(&text);
 }

@@ -33,6 +33,14 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 	wc->checkpoint_log = config_get(cfg, "checkpoint_log");
 	if ((v = config_get(cfg, "checkpoint_interval")))
 		wc->checkpoint_interval_s = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_days")))
+		wc->retention_days = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_interval")))
+		wc->retention_interval_s = (unsigned)strtoul(v, NULL, 10);
+	wc->legal_hold = config_get(cfg, "legal_hold");
+	wc->compress_after_days = 1;
+	if ((v = config_get(cfg, "compress_after_days")))
+		wc->compress_after_days = (unsigned)strtoul(v, NULL, 10);
 	if ((v = config_get(cfg, "fsync_interval_ms")) && strtoul(v, NULL, 10) > 0)
 		wc->fsync_interval_ms = (unsigned)strtoul(v, NULL, 10);
 	/* The daemon becomes user= after set-up: the spool it makes is

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive/chain.h"
+#include "archive/purge.h"
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 
@@ -37,7 +38,8 @@ void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t e
 	row->eventid = eventid;
 	row->timestamp = (int64_t)ev->ts;
 	row->clientaddress = ev->client ? ev->client : "";
-	row->protocolname = event_proto_imspector_name(ev->proto);
+	/* The chain's protocol: "" for the archive's own records (no protocol's). */
+	row->protocolname = ev->proto == IMW_PROTO_NONE ? "" : event_proto_imspector_name(ev->proto);
 	row->outgoing = ev->dir == IM_DIR_OUT ? 1 : 0;
 	row->type = (int)type;
 	row->localid = ev->local ? ev->local : "";
@@ -262,7 +264,21 @@ struct db_sink {
 	struct sink_db db;
 	struct db_row *rows;
 	size_t n, cap;
+	/* A purge planned: its rows go once the next flush stored its record. */
+	bool purging;
+	struct purge_plan plan;
+	char *plan_hold;
 };
+
+static void db_sink_drop_plan(struct db_sink *d)
+{
+	if (!d->purging)
+		return;
+	purge_plan_free(&d->plan);
+	free(d->plan_hold);
+	d->plan_hold = NULL;
+	d->purging = false;
+}
 
 static int db_sink_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
 {
@@ -290,11 +306,13 @@ static int db_sink_flush(struct sink *s)
 	d->n = 0;
 	if (!n)
 		return 0;
-	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0) {
-		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
-		s->err_no = 0;
-		return -1;
-	}
+	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0)
+		goto failed;
+	/* The purge's record is stored: now its rows. Cut short, the next
+	 * attempt finds the record and finishes (sink_db_purge_plan). */
+	if (d->purging && !rejected && sink_db_purge_delete(&d->db, &d->plan) < 0)
+		goto failed;
+	db_sink_drop_plan(d);
 	if (rejected) {
 		/* Left out, the rest kept: the writer counts them lost. */
 		s->rejected += rejected;
@@ -302,12 +320,38 @@ static int db_sink_flush(struct sink *s)
 		s->err_no = 0;
 	}
 	return 0;
+failed:
+	db_sink_drop_plan(d);
+	snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+	s->err_no = 0;
+	return -1;
+}
+
+static int db_sink_purge(struct sink *s, const struct purge_request *req, uint64_t id,
+			 struct chain_purge *rec)
+{
+	struct db_sink *d = s->ctx;
+	int rc;
+
+	db_sink_drop_plan(d);
+	rc = sink_db_purge_plan(&d->db, req, id, &d->plan, &d->plan_hold);
+	if (rc < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	if (rc > 0) {
+		d->purging = true;
+		*rec = d->plan.p;
+	}
+	return rc;
 }
 
 static void db_sink_close(struct sink *s)
 {
 	struct db_sink *d = s->ctx;
 
+	db_sink_drop_plan(d);
 	sink_db_free(&d->db);
 	free(d->rows);
 	free(d);
@@ -331,6 +375,7 @@ static const struct sink_ops db_sink_ops = {
 	.flush = db_sink_flush,
 	.close = db_sink_close,
 	.chain_tail = db_sink_chain_tail,
+	.purge = db_sink_purge,
 };
 
 int sink_db_open(struct sink *s, struct sink_db *db, const char *id)

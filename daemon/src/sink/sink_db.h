@@ -150,6 +150,18 @@ int sink_db_query(struct sink_db *db, const char *sql, const char *const *params
  * 0, or -1 with err set. */
 int sink_db_chain_tail(struct sink_db *db, uint64_t before, uint8_t hash[32], bool *found);
 
+/* Retention (archive/purge.h, sink_db_purge.c). The plan for request id:
+ * 1 with pl made (its hold in *hold_copy, to be freed after the plan);
+ * 0 when there is nothing to record (nothing expired, all of it held, or
+ * the record of id is stored already: then what it removes has been
+ * removed now); -1 with err set. */
+struct purge_plan;
+struct purge_request;
+int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
+		       struct purge_plan *pl, char **hold_copy);
+/* The plan's runs deleted, one statement each. 0, or -1 with err set. */
+int sink_db_purge_delete(struct sink_db *db, const struct purge_plan *pl);
+
 /* The database as a sink (taking db over: copied and cleared): write()
  * adds a row with the event's id, flush() inserts the batch in one
  * transaction (connecting first when needed). id names the sink in the

@@ -13,6 +13,7 @@
 
 #include "archive/chain.h"
 #include "sink/sink.h"
+#include "sink/sink_retain.h"
 #include "util/bytebuf.h"
 
 struct jsonl_ctx {
@@ -25,7 +26,49 @@ struct jsonl_ctx {
 	/* A flush inside write() failed: the batch fails at flush() too. */
 	bool batch_failed;
 	struct bytebuf pending;
+	/* A purge planned (retention): the next flush rewrites the file
+	 * without its rows, the batch (its record) at the end. */
+	bool purging;
+	struct purge_plan plan;
+	char *plan_hold;
 };
+
+static void drop_plan(struct jsonl_ctx *c)
+{
+	if (!c->purging)
+		return;
+	purge_plan_free(&c->plan);
+	free(c->plan_hold);
+	c->plan_hold = NULL;
+	c->purging = false;
+}
+
+/* The purge's batch: the file rewritten whole, renamed over it, opened
+ * again. Cut short, the file is as it was and the next attempt plans
+ * again; done, the record is in the file and a new plan finds it. */
+static int flush_purge(struct sink *s, struct jsonl_ctx *c)
+{
+	struct stat st;
+	uint64_t size;
+	int fd, rc;
+
+	rc = retain_jsonl_rewrite(c->path, &c->plan, c->pending.data, c->pending.len, &fd, &size,
+				  s->err, sizeof(s->err));
+	bytebuf_clear(&c->pending);
+	drop_plan(c);
+	if (rc < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	close(c->fd);
+	c->fd = fd;
+	c->size = size;
+	if (fstat(fd, &st) == 0) {
+		c->dev = (uint64_t)st.st_dev;
+		c->ino = (uint64_t)st.st_ino;
+	}
+	return 0;
+}
 
 static int flush_file(struct sink *s, struct jsonl_ctx *c)
 {
@@ -56,6 +99,8 @@ static int flush_file(struct sink *s, struct jsonl_ctx *c)
 
 static int flush_pending(struct sink *s, struct jsonl_ctx *c)
 {
+	if (c->fd >= 0 && c->purging)
+		return flush_purge(s, c);
 	if (c->fd >= 0)
 		return flush_file(s, c);
 	if (c->pending.len && fwrite(c->pending.data, 1, c->pending.len, c->out) != c->pending.len) {
@@ -144,10 +189,40 @@ static int jsonl_restore(struct sink *s, const struct sink_undo *u)
 	return 0;
 }
 
+/* Retention: the file's own purge, and the files logrotate left. */
+static int jsonl_purge(struct sink *s, const struct purge_request *req, uint64_t id,
+		       struct chain_purge *rec)
+{
+	struct jsonl_ctx *c = s->ctx;
+	unsigned gzipped = 0, removed = 0;
+	int rc;
+
+	if (c->fd < 0)
+		return 0;
+	drop_plan(c);
+	if (retain_rotated(c->path, req, &gzipped, &removed, s->err, sizeof(s->err)) < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	rc = retain_jsonl_plan(c->path, req, id, &c->plan, &c->plan_hold, s->err, sizeof(s->err));
+	if (rc < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	if (rc > 0) {
+		c->purging = true;
+		*rec = c->plan.p;
+	}
+	return rc;
+}
+
 static void jsonl_close(struct sink *s)
 {
 	struct jsonl_ctx *c = s->ctx;
 
+	if (c->purging) /* its record is not written without its rewrite */
+		bytebuf_clear(&c->pending);
+	drop_plan(c);
 	if (c->pending.len)
 		flush_pending(s, c);
 	if (c->fd >= 0)
@@ -207,6 +282,7 @@ static const struct sink_ops jsonl_ops = {
 	.undo = jsonl_undo,
 	.restore = jsonl_restore,
 	.chain_tail = jsonl_chain_tail,
+	.purge = jsonl_purge,
 };
 
 static struct jsonl_ctx *ctx_new(struct sink *s, size_t flush_at)

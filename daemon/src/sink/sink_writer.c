@@ -348,6 +348,11 @@ static void *maint_main(void *arg)
 		wal_trim(&w->wal, min);
 		enforce_bound(w);
 		writer_update_pressure(w);
+		if (writer_retention_due(w) && !w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			writer_retention_tick(w, false);
+			pthread_mutex_lock(&w->lock);
+		}
 		if (w->cfg.fsync == SINK_FSYNC_INTERVAL &&
 		    writer_monotonic() - w->last_wal_sync >= w->cfg.fsync_interval_ms / 1000.0) {
 			struct wal_sync_work work;
@@ -728,6 +733,7 @@ static void lane_free_arrays(struct lane *l)
 		sink_cursor_close(&l->cursor);
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -750,6 +756,7 @@ int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t 
 	l->w = w;
 	sink_undo_init(&l->undo);
 	sink_undo_init(&l->committed);
+	bytebuf_init(&l->purge_text);
 	wal_reader_init(&l->reader);
 	b = w->cfg.batch_max;
 	l->evs = calloc(b, sizeof(*l->evs));
@@ -784,6 +791,7 @@ int sink_writer_start(struct sink *ws)
 	sigset_t all, old;
 	size_t i;
 	int rc = 0;
+	bool first;
 
 	/* Signals stay with the program's own threads: one delivered here
 	 * would not interrupt the call they wait in. */
@@ -794,6 +802,7 @@ int sink_writer_start(struct sink *ws)
 	 * instance names is ours now. */
 	if (w->has_wal)
 		wal_note_pid(&w->wal);
+	first = !w->started;
 	if (!w->started) {
 		for (i = 0; i < w->n_lanes && rc == 0; i++) {
 			w->lanes[i].last_sync = writer_monotonic();
@@ -810,6 +819,9 @@ int sink_writer_start(struct sink *ws)
 	}
 	pthread_mutex_unlock(&w->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Retention is applied at every start, before the events of this run. */
+	if (first && rc == 0)
+		writer_retention_tick(w, true);
 	return rc == 0 ? 0 : -1;
 }
 

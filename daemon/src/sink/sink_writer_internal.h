@@ -88,6 +88,8 @@ struct lane {
 	uint64_t chain_last_id; /* 0: nothing chained this run */
 	bool chain_unsigned;    /* events since the last checkpoint */
 	double last_checkpoint;
+	struct bytebuf purge_text; /* the text of a purge record being written */
+	bool bad_request_logged;
 };
 
 struct writer {
@@ -123,6 +125,8 @@ struct writer {
 	bool has_key;
 	struct checkpoint_key key;
 	char *checkpoint_log;
+	char *hold;            /* the legal hold, canonical ("a,b"), with retention_days */
+	double next_retention; /* monotonic time of the next retention request */
 };
 
 #define LOG(w, level, ...)                                \
@@ -172,6 +176,18 @@ void lane_chain_done(struct lane *l, size_t done, bool failed);
 /* A signed checkpoint of the sink's chain when one is due (or force, at
  * the stop) and events came since the last. */
 void lane_checkpoint(struct lane *l, bool force);
+/* Retention requests (archive/purge.h) in a lane's batch: whether ev is
+ * one; n cut so that a batch is one request or holds none. */
+bool lane_is_request(const struct im_event *ev);
+size_t lane_request_cut(const struct lane *l, size_t n);
+/* Before a batch that is a request (l->views[0]): the sink's purge. 1: the
+ * view is now the purge's record, to be written; 0: nothing to write;
+ * -1: the sink failed (err set). */
+int lane_purge_prepare(struct lane *l);
+/* Hands a retention request over (outside the lock) when retention is on
+ * and one is due (force: now, at the start). */
+void writer_retention_tick(struct writer *w, bool force);
+bool writer_retention_due(const struct writer *w);
 /* Loads the key and copies the archive settings; -1 with err. */
 int writer_archive_open(struct writer *w, char *err, size_t err_size);
 void writer_archive_free(struct writer *w);

@@ -1,0 +1,215 @@
+/* Retention in a database (archive/purge.h): the plan, made from the
+ * sensor's rows through the backend's generic query, and the deletes, one
+ * statement (one transaction) per run of rows. The same SQL serves
+ * SQLite, PostgreSQL and MariaDB. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/purge.h"
+#include "sink/sink_db.h"
+
+#define SCAN_PAGE 10000
+
+static const char sql_record[] =
+	"SELECT eventdata FROM messages WHERE sensor = ? AND eventid = ?";
+static const char sql_last_purge[] =
+	"SELECT eventdata FROM messages WHERE sensor = ? AND action = 'purge' AND eventid < ?"
+	" ORDER BY eventid DESC LIMIT 1";
+static const char sql_to[] =
+	"SELECT MAX(eventid) FROM messages WHERE sensor = ? AND eventid > ? AND eventid < ?"
+	" AND ts_us < ?";
+static const char sql_scan[] =
+	"SELECT eventid, ts_us, localid, kind, hash FROM messages WHERE sensor = ? AND eventid > ?"
+	" AND eventid <= ? ORDER BY eventid LIMIT 10000";
+static const char sql_delete[] =
+	"DELETE FROM messages WHERE sensor = ? AND eventid >= ? AND eventid <= ?";
+
+struct text_arg {
+	char *text; /* the first row's first column, copied */
+	bool found;
+	bool oom;
+};
+
+static int take_text(void *arg, const char *const *cols, size_t n)
+{
+	struct text_arg *t = arg;
+
+	t->found = true;
+	if (n >= 1 && cols[0] && !(t->text = strdup(cols[0])))
+		t->oom = true;
+	return 1;
+}
+
+static int query_text(struct sink_db *db, const char *sql, const char *const *params, size_t n,
+		      struct text_arg *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (sink_db_query(db, sql, params, n, take_text, t, NULL) < 0)
+		return -1;
+	if (t->oom) {
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct scan_arg {
+	struct purge_plan *pl;
+	uint64_t last; /* the last id seen */
+	size_t rows;
+	bool bad;
+};
+
+static int scan_row(void *arg, const char *const *c, size_t n)
+{
+	struct scan_arg *s = arg;
+	uint8_t hash[CHAIN_HASH_LEN];
+	bool has_hash;
+
+	if (n != 5 || !c[0]) {
+		s->bad = true;
+		return 1;
+	}
+	s->last = strtoull(c[0], NULL, 10);
+	s->rows++;
+	has_hash = c[4] && chain_unhex(c[4], hash);
+	purge_plan_row(s->pl, s->last, c[1] ? strtoll(c[1], NULL, 10) : 0, c[2], c[3],
+		       has_hash ? hash : NULL);
+	return 0;
+}
+
+/* Every row of the sensor in (from, to], a page at a time (a purge may
+ * span millions of rows; no client library should hold them all). */
+static int scan(struct sink_db *db, struct purge_plan *pl)
+{
+	char lo[24], hi[24];
+	const char *params[3] = { db->sensor, lo, hi };
+	struct scan_arg s = { pl, pl->p.from, 0, false };
+
+	snprintf(hi, sizeof(hi), "%" PRIu64, pl->p.to);
+	do {
+		snprintf(lo, sizeof(lo), "%" PRIu64, s.last);
+		s.rows = 0;
+		if (sink_db_query(db, sql_scan, params, 3, scan_row, &s, NULL) < 0)
+			return -1;
+		if (s.bad) {
+			sink_db_set_error(db, "retention", "a row without an event id in the range");
+			return -1;
+		}
+	} while (s.rows == SCAN_PAGE);
+	if (!purge_plan_end(pl)) {
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int sink_db_purge_delete(struct sink_db *db, const struct purge_plan *pl)
+{
+	char a[24], b[24];
+	const char *params[3] = { db->sensor, a, b };
+	size_t i;
+
+	for (i = 0; i < pl->n_runs; i++) {
+		snprintf(a, sizeof(a), "%" PRIu64, pl->runs[i].first);
+		snprintf(b, sizeof(b), "%" PRIu64, pl->runs[i].last);
+		if (sink_db_query(db, sql_delete, params, 3, NULL, NULL, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The record of request id is stored: finish what it says (the rows it
+ * removes that are still there). */
+static int resume(struct sink_db *db, char *text)
+{
+	struct chain_purge rec;
+	struct purge_plan pl;
+	int rc;
+
+	if (!chain_purge_parse(text, &rec)) {
+		sink_db_set_error(db, "retention", "the purge record stored does not parse");
+		return -1;
+	}
+	if (!purge_plan_begin(&pl, rec.from, rec.to, rec.before_us, rec.hold)) {
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	rc = scan(db, &pl);
+	if (rc == 0)
+		rc = sink_db_purge_delete(db, &pl);
+	purge_plan_free(&pl);
+	return rc;
+}
+
+/* The `to` of the sensor's last purge before id (0: none). */
+static int last_purge_end(struct sink_db *db, const char *idtext, uint64_t *from)
+{
+	const char *params[2] = { db->sensor, idtext };
+	struct chain_purge last;
+	struct text_arg t;
+
+	*from = 0;
+	if (query_text(db, sql_last_purge, params, 2, &t) < 0)
+		return -1;
+	if (t.found && (!t.text || !chain_purge_parse(t.text, &last))) {
+		free(t.text);
+		sink_db_set_error(db, "retention", "the last purge record does not parse");
+		return -1;
+	}
+	if (t.found)
+		*from = last.to;
+	free(t.text);
+	return 0;
+}
+
+int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
+		       struct purge_plan *pl, char **hold_copy)
+{
+	char idtext[24], fromtext[24], before[24];
+	const char *params[4] = { db->sensor, idtext, NULL, NULL };
+	struct text_arg t;
+	uint64_t from, to;
+	int rc;
+
+	*hold_copy = NULL;
+	snprintf(idtext, sizeof(idtext), "%" PRIu64, id);
+	if (query_text(db, sql_record, params, 2, &t) < 0)
+		return -1;
+	if (t.found) {
+		rc = t.text ? resume(db, t.text) : 0;
+		free(t.text);
+		return rc < 0 ? -1 : 0;
+	}
+	if (last_purge_end(db, idtext, &from) < 0)
+		return -1;
+	snprintf(fromtext, sizeof(fromtext), "%" PRIu64, from);
+	snprintf(before, sizeof(before), "%" PRId64, req->before_us);
+	params[1] = fromtext;
+	params[2] = idtext;
+	params[3] = before;
+	if (query_text(db, sql_to, params, 4, &t) < 0)
+		return -1;
+	to = t.text ? strtoull(t.text, NULL, 10) : 0;
+	free(t.text);
+	if (!to)
+		return 0; /* nothing older than the cutoff since the last purge */
+	*hold_copy = strdup(req->hold);
+	if (!*hold_copy || !purge_plan_begin(pl, from, to, req->before_us, *hold_copy)) {
+		free(*hold_copy);
+		*hold_copy = NULL;
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	rc = scan(db, pl);
+	if (rc < 0 || !pl->p.removed) {
+		/* A failure, or all of it held: no record, nothing to do. */
+		purge_plan_free(pl);
+		free(*hold_copy);
+		*hold_copy = NULL;
+		return rc;
+	}
+	return 1;
+}
