@@ -169,7 +169,8 @@ static int db_each_rows(void *ctx, int (*fn)(void *arg, const struct verify_row 
 	return 0;
 }
 
-/* "[user[:password]@]host[:port]/database" */
+/* "[user[:password]@]host[:port]/database", or a socket's path for
+ * host:port ("root@/run/mysqld/mysqld.sock/imwire"). */
 static int mysql_init_spec(struct sink_db *db, const char *spec, const char *sensor)
 {
 	char *copy = strdup(spec), *at, *slash, *user = NULL, *pass = NULL, *host;
@@ -185,8 +186,9 @@ static int mysql_init_spec(struct sink_db *db, const char *spec, const char *sen
 		if ((pass = strchr(user, ':')))
 			*pass++ = '\0';
 	}
-	slash = strchr(host, '/');
-	if (slash && host[0] != '/')
+	/* The database follows the last '/': a socket's path holds others. */
+	slash = strrchr(host, '/');
+	if (slash && slash != host)
 		*slash++ = '\0';
 	else
 		slash = NULL;

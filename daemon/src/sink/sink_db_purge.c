@@ -165,6 +165,104 @@ static int last_purge_end(struct sink_db *db, const char *idtext, uint64_t *from
 	return 0;
 }
 
+/* ---- rows from before the chain ----
+ * An IMSpector table upgraded in place keeps its older rows, which have
+ * no event id: outside every chain, they expire by their own timestamp
+ * column (its type is the backend's), unless held, with no record. */
+
+#define LEGACY_DELETE_IDS 500
+
+struct legacy_arg {
+	const struct purge_hold *hold;
+	uint64_t last;  /* the last id seen */
+	size_t rows;
+	struct bytebuf ids; /* "1,2,3" to delete */
+	size_t n_ids;
+	bool oom;
+};
+
+static int legacy_row(void *arg, const char *const *c, size_t n)
+{
+	struct legacy_arg *a = arg;
+
+	if (n != 2 || !c[0])
+		return 1;
+	a->last = strtoull(c[0], NULL, 10);
+	a->rows++;
+	if (purge_hold_matches(a->hold, c[1]))
+		return 0;
+	if (!bytebuf_printf(&a->ids, "%s%" PRIu64, a->n_ids ? "," : "", a->last))
+		a->oom = true;
+	a->n_ids++;
+	return 0;
+}
+
+static int legacy_delete(struct sink_db *db, struct legacy_arg *a)
+{
+	struct bytebuf sql;
+	int rc;
+
+	if (!a->n_ids)
+		return 0;
+	bytebuf_init(&sql);
+	/* The ids are numbers this code printed: no quoting to get wrong. */
+	if (!bytebuf_printf(&sql, "DELETE FROM messages WHERE eventid IS NULL AND id IN (%.*s)",
+			    (int)a->ids.len, (const char *)a->ids.data) ||
+	    !bytebuf_terminate(&sql)) {
+		bytebuf_free(&sql);
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	rc = sink_db_query(db, (const char *)sql.data, NULL, 0, NULL, NULL, NULL);
+	bytebuf_free(&sql);
+	bytebuf_clear(&a->ids);
+	a->n_ids = 0;
+	return rc;
+}
+
+static int purge_legacy(struct sink_db *db, const struct purge_request *req)
+{
+	static const char sql_pg[] =
+		"SELECT id, localid FROM messages WHERE eventid IS NULL AND id > ?"
+		" AND \"timestamp\" < to_timestamp(?) ORDER BY id LIMIT 10000";
+	static const char sql_other[] =
+		"SELECT id, localid FROM messages WHERE eventid IS NULL AND id > ?"
+		" AND timestamp < ? ORDER BY id LIMIT 10000";
+	struct purge_hold hold;
+	struct legacy_arg a;
+	char lo[24], before[24];
+	const char *params[2] = { lo, before };
+	const char *sql = strcmp(db->ops->name, "pgsql") == 0 ? sql_pg : sql_other;
+	int rc = 0;
+
+	if (!purge_hold_parse(&hold, req->hold)) {
+		sink_db_set_error(db, "retention", "out of memory");
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.hold = &hold;
+	bytebuf_init(&a.ids);
+	/* Seconds, rounded down: a row of the cutoff's second stays. */
+	snprintf(before, sizeof(before), "%" PRId64,
+		 req->before_us >= 0 ? req->before_us / 1000000 : -((-req->before_us + 999999) / 1000000));
+	do {
+		snprintf(lo, sizeof(lo), "%" PRIu64, a.last);
+		a.rows = 0;
+		rc = sink_db_query(db, sql, params, 2, legacy_row, &a, NULL);
+		if (rc == 0 && a.oom) {
+			sink_db_set_error(db, "retention", "out of memory");
+			rc = -1;
+		}
+		while (rc == 0 && a.n_ids >= LEGACY_DELETE_IDS)
+			rc = legacy_delete(db, &a);
+	} while (rc == 0 && a.rows == SCAN_PAGE);
+	if (rc == 0)
+		rc = legacy_delete(db, &a);
+	bytebuf_free(&a.ids);
+	purge_hold_free(&hold);
+	return rc;
+}
+
 int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
 		       struct purge_plan *pl, char **hold_copy)
 {
@@ -175,6 +273,8 @@ int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint
 	int rc;
 
 	*hold_copy = NULL;
+	if (purge_legacy(db, req) < 0)
+		return -1;
 	snprintf(idtext, sizeof(idtext), "%" PRIu64, id);
 	if (query_text(db, sql_record, params, 2, &t) < 0)
 		return -1;
