@@ -112,23 +112,37 @@ sqlite3 "$tmp/t.db" "delete from messages where eventid=(select min(eventid) fro
 check held_row_deleted_named $? "$(cat "$tmp/v.out")"
 
 # Nothing new expired: no second record. Then the 2013 login this run
-# added expires too: the next purge starts where the first ended.
+# added expires too: the next purge covers the first's rows and its own.
 "$I" read --config "$tmp/keep.conf" --format none "$P/irc/zeek_irc-dcc-send.pcapng" \
 	>/dev/null 2>"$tmp/purge.err"
 n1=$(sq "select count(*) from messages where action='purge'")
 "$I" read --config "$tmp/keep.conf" --format none "$P/irc/zeek_irc-dcc-send.pcapng" \
 	>/dev/null 2>>"$tmp/purge.err"
 n2=$(sq "select count(*) from messages where action='purge'")
-first_to=$(sq "select eventdata from messages where action='purge' order by eventid limit 1" |
-	sed 's/.* to=\([0-9]*\) .*/\1/')
 [ "$n1" -eq 2 ] && [ "$n2" -eq 2 ] &&
-	[ "$(sq "select count(*) from messages where action='purge' and eventdata like 'purge from=$first_to %removed=1 %'")" -eq 1 ] &&
+	[ "$(sq "select count(*) from messages where action='purge' and eventdata like 'purge from=0 %removed=1 kept=70 %'")" -eq 1 ] &&
 	[ "$(sq "select count(*) from messages where protocolname='GADU-GADU'")" -eq 0 ]
 check second_purge_continues_first $? "$n1 $n2" "$(sq "select eventdata from messages where action='purge'")" "$(cat "$tmp/purge.err")"
 verify sqlite "$tmp/a.db"
 check sqlite_verifies_after_two_purges $? "$(cat "$tmp/v.out")"
 verify jsonl "$tmp/a.jsonl"
 check jsonl_verifies_after_two_purges $? "$(cat "$tmp/v.out")"
+
+# The hold on damn-0262937047 is lifted: its rows, kept by both purges,
+# expire with the next one, and the archive still verifies.
+sed 's/^legal_hold=.*/legal_hold=vmlemon/' "$tmp/keep.conf" >"$tmp/lifted.conf"
+"$I" read --config "$tmp/lifted.conf" --format none "$P/gadu/john-samples_kadu_login.pcap" \
+	>/dev/null 2>"$tmp/purge.err"
+[ "$(count_local damn-0262937047)" -eq 0 ] && [ "$(jl damn-0262937047)" -eq 0 ] &&
+	[ "$(count_local vmlemon)" -eq 44 ] &&
+	[ "$(sq "select count(*) from messages where action='purge' and eventdata like '%removed=14 %hold=vmlemon'")" -eq 1 ]
+check lifted_hold_expires $? "$(sq "select eventdata from messages where action='purge'")" "$(cat "$tmp/purge.err")"
+verify sqlite "$tmp/a.db"
+check sqlite_verifies_after_lifted_hold $? "$(cat "$tmp/v.out")"
+verify jsonl "$tmp/a.jsonl"
+check jsonl_verifies_after_lifted_hold $? "$(cat "$tmp/v.out")"
+[ ! -e "$L/IRC/damn-0262937047" ] && [ -f "$L/IRC/vmlemon/#amarok/2006-08-25.gz" ]
+check lifted_hold_day_files_removed $? "$(cd "$L" && find . -type f | sort)"
 
 # A bad legal_hold file refuses to start, naming it.
 base >"$tmp/bad.conf"

@@ -95,7 +95,8 @@ void chain_digest_final(struct chain_digest *d, uint8_t out[CHAIN_HASH_LEN]);
  * Events with ids in (from, to] older than before (microseconds) were
  * removed unless their local id was on hold; the kept ones, K of them,
  * digest to kept_digest; the first event after `to` carries continue as
- * its prev_hash. from is the previous purge's `to` (0 for the first). */
+ * its prev_hash. imwire's purges have from 0 (archive/purge.h): a later
+ * purge whose range holds an earlier one's speaks for its rows. */
 struct chain_purge {
 	uint64_t from, to;
 	int64_t before_us;

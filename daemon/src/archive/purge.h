@@ -6,13 +6,18 @@
  * purge_request_format) that takes its place in the write-ahead log like
  * any event. Each store meets it in order and purges itself:
  *
- *  - from is the `to` of the store's last purge record (0: none);
+ *  - a purge covers the whole store up to `to` (from is 0): so a row an
+ *    earlier purge kept (a legal hold since lifted, a row older than its
+ *    cutoff by time but not by id) expires with a later one, whose
+ *    record then speaks for every row up to its `to` (verify.h);
  *  - to is the highest id below the request's with a time before the
- *    cutoff (nothing older: no purge, no record);
- *  - every row in (from, to] older than the cutoff goes, unless it is
- *    one of the archive's own records (kind audit) or its local id is on
- *    legal hold; the rows that stay there are digested (chain_digest) in
- *    id order, and the hash of row `to` is the chain's continuation;
+ *    cutoff, or the last purge's `to` if that is higher (nothing: no
+ *    purge, no record);
+ *  - every row up to `to` older than the cutoff goes, unless it is one
+ *    of the archive's own records (kind audit) or its local id is on
+ *    legal hold; the rows that stay are digested (chain_digest) in id
+ *    order, and the hash of row `to` is the chain's continuation; when
+ *    nothing goes, there is no record;
  *  - the record (kind audit, action purge, the request's id and time) is
  *    stored first, then the rows go, in batches: a purge cut short (a
  *    crash, a database gone) is finished by the next attempt, which finds

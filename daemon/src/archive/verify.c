@@ -93,14 +93,32 @@ static int collect_purge(void *arg, const struct verify_row *row)
 	return 0;
 }
 
+/* The purge that speaks for row id: of those whose range holds it, the
+ * latest (a later purge's range holds every earlier one's, purge.h). */
 static struct purge *purge_holding(struct verifier *v, uint64_t id)
 {
+	struct purge *best = NULL;
 	size_t i;
 
 	for (i = 0; i < v->n_purges; i++)
-		if (id > v->purges[i].p.from && id <= v->purges[i].p.to)
-			return &v->purges[i];
-	return NULL;
+		if (id > v->purges[i].p.from && id <= v->purges[i].p.to &&
+		    (!best || v->purges[i].id > best->id))
+			best = &v->purges[i];
+	return best;
+}
+
+/* A later purge's range holds p's: it speaks for p's rows now. */
+static bool purge_superseded(const struct verifier *v, const struct purge *p)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_purges; i++) {
+		const struct purge *q = &v->purges[i];
+
+		if (q->id > p->id && q->p.from <= p->p.from && q->p.to >= p->p.to)
+			return true;
+	}
+	return false;
 }
 
 /* The latest purge whose range ends below id and at or after the last
@@ -237,6 +255,8 @@ static void check_purges(struct verifier *v)
 		struct purge *p = &v->purges[i];
 
 		chain_digest_final(&p->kept, d);
+		if (purge_superseded(v, p))
+			continue;
 		if (p->kept.n != p->p.kept || memcmp(d, p->p.kept_digest, CHAIN_HASH_LEN) != 0)
 			problem(v, "the events purge record %" PRIu64 " kept in (%" PRIu64 ", %" PRIu64
 				   "] changed: %" PRIu64 " there, %" PRIu64 " recorded",

@@ -12,7 +12,8 @@
  *    when the next row links to the row before instead, this one was
  *    "inserted", otherwise events are "missing" before it;
  *  - rows a purge kept (legal hold, newer than its cutoff) digest to what
- *    the record says;
+ *    the record says (the latest purge's record, for rows in the range of
+ *    several);
  *  - each checkpoint of this sensor and kind of store is signed by the key
  *    and names a row the store has, with that hash; the chain ending
  *    before the last checkpoint is a truncation.

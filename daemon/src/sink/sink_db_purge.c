@@ -18,8 +18,7 @@ static const char sql_last_purge[] =
 	"SELECT eventdata FROM messages WHERE sensor = ? AND action = 'purge' AND eventid < ?"
 	" ORDER BY eventid DESC LIMIT 1";
 static const char sql_to[] =
-	"SELECT MAX(eventid) FROM messages WHERE sensor = ? AND eventid > ? AND eventid < ?"
-	" AND ts_us < ?";
+	"SELECT MAX(eventid) FROM messages WHERE sensor = ? AND eventid < ? AND ts_us < ?";
 static const char sql_scan[] =
 	"SELECT eventid, ts_us, localid, kind, hash FROM messages WHERE sensor = ? AND eventid > ?"
 	" AND eventid <= ? ORDER BY eventid LIMIT 10000";
@@ -145,13 +144,13 @@ static int resume(struct sink_db *db, char *text)
 }
 
 /* The `to` of the sensor's last purge before id (0: none). */
-static int last_purge_end(struct sink_db *db, const char *idtext, uint64_t *from)
+static int last_purge_end(struct sink_db *db, const char *idtext, uint64_t *prev_to)
 {
 	const char *params[2] = { db->sensor, idtext };
 	struct chain_purge last;
 	struct text_arg t;
 
-	*from = 0;
+	*prev_to = 0;
 	if (query_text(db, sql_last_purge, params, 2, &t) < 0)
 		return -1;
 	if (t.found && (!t.text || !chain_purge_parse(t.text, &last))) {
@@ -160,7 +159,7 @@ static int last_purge_end(struct sink_db *db, const char *idtext, uint64_t *from
 		return -1;
 	}
 	if (t.found)
-		*from = last.to;
+		*prev_to = last.to;
 	free(t.text);
 	return 0;
 }
@@ -266,10 +265,10 @@ static int purge_legacy(struct sink_db *db, const struct purge_request *req)
 int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
 		       struct purge_plan *pl, char **hold_copy)
 {
-	char idtext[24], fromtext[24], before[24];
-	const char *params[4] = { db->sensor, idtext, NULL, NULL };
+	char idtext[24], before[24];
+	const char *params[3] = { db->sensor, idtext, NULL };
 	struct text_arg t;
-	uint64_t from, to;
+	uint64_t prev_to, to;
 	int rc;
 
 	*hold_copy = NULL;
@@ -283,21 +282,22 @@ int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint
 		free(t.text);
 		return rc < 0 ? -1 : 0;
 	}
-	if (last_purge_end(db, idtext, &from) < 0)
+	if (last_purge_end(db, idtext, &prev_to) < 0)
 		return -1;
-	snprintf(fromtext, sizeof(fromtext), "%" PRIu64, from);
 	snprintf(before, sizeof(before), "%" PRId64, req->before_us);
-	params[1] = fromtext;
-	params[2] = idtext;
-	params[3] = before;
-	if (query_text(db, sql_to, params, 4, &t) < 0)
+	params[1] = idtext;
+	params[2] = before;
+	if (query_text(db, sql_to, params, 3, &t) < 0)
 		return -1;
 	to = t.text ? strtoull(t.text, NULL, 10) : 0;
 	free(t.text);
+	/* A purge covers all before it (purge.h): never less than the last. */
+	if (to < prev_to)
+		to = prev_to;
 	if (!to)
-		return 0; /* nothing older than the cutoff since the last purge */
+		return 0; /* nothing older than the cutoff */
 	*hold_copy = strdup(req->hold);
-	if (!*hold_copy || !purge_plan_begin(pl, from, to, req->before_us, *hold_copy)) {
+	if (!*hold_copy || !purge_plan_begin(pl, 0, to, req->before_us, *hold_copy)) {
 		free(*hold_copy);
 		*hold_copy = NULL;
 		sink_db_set_error(db, "retention", "out of memory");

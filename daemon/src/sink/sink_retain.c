@@ -138,7 +138,7 @@ struct survey {
 	uint64_t id;
 	int64_t before_us;
 	bool found;     /* the record of id is there */
-	uint64_t from;  /* the `to` of the last purge before id */
+	uint64_t prev_to; /* the `to` of the last purge before id */
 	uint64_t to;    /* the last id below id older than the cutoff */
 	bool bad_record;
 };
@@ -154,11 +154,11 @@ static int survey_row(void *arg, const struct verify_row *r)
 		return 0;
 	if (r->f.action && strcmp(r->f.action, "purge") == 0) {
 		if (chain_purge_parse(r->f.text, &p))
-			s->from = p.to;
+			s->prev_to = p.to;
 		else
 			s->bad_record = true;
 	}
-	if (r->f.ts_us < s->before_us)
+	if (r->f.ts_us < s->before_us && r->f.eventid > s->to)
 		s->to = r->f.eventid;
 	return 0;
 }
@@ -183,10 +183,13 @@ int retain_jsonl_plan(const char *path, const struct purge_request *req, uint64_
 		snprintf(err, err_size, "jsonl %s: a purge record that does not parse", path);
 		return -1;
 	}
-	if (s.found || s.to <= s.from)
+	/* A purge covers all before it (purge.h): never less than the last. */
+	if (s.to < s.prev_to)
+		s.to = s.prev_to;
+	if (s.found || !s.to)
 		return 0;
 	*hold_copy = strdup(req->hold);
-	if (!*hold_copy || !purge_plan_begin(pl, s.from, s.to, req->before_us, *hold_copy)) {
+	if (!*hold_copy || !purge_plan_begin(pl, 0, s.to, req->before_us, *hold_copy)) {
 		free(*hold_copy);
 		*hold_copy = NULL;
 		return fail(err, err_size, ENOMEM, "jsonl retention", path);
