@@ -228,6 +228,7 @@ int verify_source_db(struct verify_source *src, const char *kind, const char *sp
 		free(d);
 		return -1;
 	}
+	d->db.reader = true;
 	src->each = db_each_rows;
 	src->ctx = d;
 	return 0;

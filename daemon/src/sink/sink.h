@@ -111,10 +111,12 @@ int sink_imspector_open_dir(struct sink *s, const char *dir, size_t flush_at);
 /* The same lines on a stream, each prefixed by its would-be path and ": ". */
 int sink_imspector_open_stream(struct sink *s, FILE *out);
 
-/* Events to syslog (LOG_DAEMON, LOG_INFO), one JSON object a message, as
- * datagrams to socket_path (NULL: /dev/log). A socket that is absent or
- * refuses fails the write, which the writer retries. */
-int sink_syslog_open(struct sink *s, const char *socket_path);
+/* Events to syslog (LOG_DAEMON, LOG_INFO; with alerts, the level its
+ * categories raise an event to, sink_alert.h), one JSON object a message,
+ * as datagrams to socket_path (NULL: /dev/log). A socket that is absent
+ * or refuses fails the write, which the writer retries. */
+struct sink_alerts;
+int sink_syslog_open(struct sink *s, const char *socket_path, const struct sink_alerts *alerts);
 
 int sink_write(struct sink *s, const struct im_event *ev);
 void sink_close(struct sink *s);

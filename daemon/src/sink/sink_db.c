@@ -266,17 +266,14 @@ struct db_sink {
 	size_t n, cap;
 	/* A purge planned: its rows go once the next flush stored its record. */
 	bool purging;
-	struct purge_plan plan;
-	char *plan_hold;
+	struct db_purge plan;
 };
 
 static void db_sink_drop_plan(struct db_sink *d)
 {
 	if (!d->purging)
 		return;
-	purge_plan_free(&d->plan);
-	free(d->plan_hold);
-	d->plan_hold = NULL;
+	sink_db_purge_free(&d->plan);
 	d->purging = false;
 }
 
@@ -334,7 +331,7 @@ static int db_sink_purge(struct sink *s, const struct purge_request *req, uint64
 	int rc;
 
 	db_sink_drop_plan(d);
-	rc = sink_db_purge_plan(&d->db, req, id, &d->plan, &d->plan_hold);
+	rc = sink_db_purge_plan(&d->db, req, id, &d->plan);
 	if (rc < 0) {
 		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
 		s->err_no = 0;
@@ -342,7 +339,7 @@ static int db_sink_purge(struct sink *s, const struct purge_request *req, uint64
 	}
 	if (rc > 0) {
 		d->purging = true;
-		*rec = d->plan.p;
+		*rec = d->plan.pl.p;
 	}
 	return rc;
 }

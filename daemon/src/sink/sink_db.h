@@ -98,6 +98,15 @@ struct sink_db_ops {
 	int (*query)(struct sink_db *db, const char *sql, const char *const *params,
 		     size_t n_params, int (*fn)(void *arg, const char *const *cols, size_t n),
 		     void *arg, uint64_t *changed);
+	/* Optional (PostgreSQL's partitioned table, sink_pgsql_part.c): the
+	 * sensor's oldest time partitions a purge may drop whole (each row
+	 * older than before_us, with an id at most to, no audit record, no
+	 * user hold holds), one span of time [*lo_us, *hi_us) with *rows
+	 * rows (0 rows: none). Outside any batch. 0, or -1 with err set. */
+	int (*purge_parts)(struct sink_db *db, uint64_t to, int64_t before_us, const char *hold,
+			   int64_t *lo_us, int64_t *hi_us, uint64_t *rows);
+	/* Drops the sensor's partitions inside [lo_us, hi_us). 0, or -1. */
+	int (*drop_parts)(struct sink_db *db, int64_t lo_us, int64_t hi_us);
 	/* Rolls back whatever is open and drops the connection. */
 	void (*disconnect)(struct sink_db *db);
 	/* Frees the backend's parameters (after disconnect). */
@@ -110,6 +119,8 @@ struct sink_db {
 	char *sensor;
 	unsigned timeout_s; /* bound on connecting and on one statement */
 	bool connected;
+	/* Only reads (imwire verify): connecting makes no partition. */
+	bool reader;
 	char err[256]; /* last error, one line */
 };
 
@@ -121,6 +132,11 @@ struct sink_db {
 int sink_db_sqlite_init(struct sink_db *db, const char *path, const char *sensor);
 /* conninfo as libpq takes it ("host=/tmp/x dbname=imwire user=u"). */
 int sink_db_pgsql_init(struct sink_db *db, const char *conninfo, const char *sensor);
+/* pgsql_partition=: "day", "week", "month" or "none"; ahead: partitions
+ * made ahead of time (pgsql_partitions_ahead=, 0: 3). -1 with err for
+ * another unit. */
+int sink_db_pgsql_partition(struct sink_db *db, const char *unit, unsigned ahead, char *err,
+			    size_t err_size);
 /* server: host name, "host:port", or the path of a Unix socket. */
 int sink_db_mysql_init(struct sink_db *db, const char *server, const char *database,
 		       const char *user, const char *password, const char *sensor);
@@ -150,17 +166,26 @@ int sink_db_query(struct sink_db *db, const char *sql, const char *const *params
  * 0, or -1 with err set. */
 int sink_db_chain_tail(struct sink_db *db, uint64_t before, uint8_t hash[32], bool *found);
 
-/* Retention (archive/purge.h, sink_db_purge.c). The plan for request id:
- * 1 with pl made (its hold in *hold_copy, to be freed after the plan);
- * 0 when there is nothing to record (nothing expired, all of it held, or
- * the record of id is stored already: then what it removes has been
- * removed now); -1 with err set. */
-struct purge_plan;
+/* Retention (archive/purge.h, sink_db_purge.c). A purge's plan: its
+ * rows, and the time partitions it drops whole first (PostgreSQL's;
+ * [drop_lo_us, drop_hi_us), empty for none, holding `dropped` rows). */
+#include "archive/purge.h"
+struct db_purge {
+	struct purge_plan pl;
+	char *hold; /* pl.p.hold points to it */
+	int64_t drop_lo_us, drop_hi_us;
+	uint64_t dropped;
+};
+/* The plan for request id: 1 with dp made; 0 when there is nothing to
+ * record (nothing expired, all of it held, or the record of id is stored
+ * already: then what it removes has been removed now); -1 with err. */
 struct purge_request;
 int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
-		       struct purge_plan *pl, char **hold_copy);
-/* The plan's runs deleted, one statement each. 0, or -1 with err set. */
-int sink_db_purge_delete(struct sink_db *db, const struct purge_plan *pl);
+		       struct db_purge *dp);
+/* The plan's partitions dropped, then its runs deleted, one statement
+ * each. 0, or -1 with err set. */
+int sink_db_purge_delete(struct sink_db *db, const struct db_purge *dp);
+void sink_db_purge_free(struct db_purge *dp);
 
 /* The database as a sink (taking db over: copied and cleared): write()
  * adds a row with the event's id, flush() inserts the batch in one

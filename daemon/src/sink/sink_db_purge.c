@@ -19,9 +19,15 @@ static const char sql_last_purge[] =
 	" ORDER BY eventid DESC LIMIT 1";
 static const char sql_to[] =
 	"SELECT MAX(eventid) FROM messages WHERE sensor = ? AND eventid < ? AND ts_us < ?";
+/* The rows of partitions dropped whole (ts_us in [lo, hi)) are not read. */
 static const char sql_scan[] =
 	"SELECT eventid, ts_us, localid, kind, hash FROM messages WHERE sensor = ? AND eventid > ?"
-	" AND eventid <= ? ORDER BY eventid LIMIT 10000";
+	" AND eventid <= ? AND (ts_us IS NULL OR ts_us < ? OR ts_us >= ?)"
+	" ORDER BY eventid LIMIT 10000";
+static const char sql_span_rows[] =
+	"SELECT count(*) FROM messages WHERE sensor = ? AND eventid <= ? AND ts_us >= ?"
+	" AND ts_us < ?";
+static const char sql_hash[] = "SELECT hash FROM messages WHERE sensor = ? AND eventid = ?";
 static const char sql_delete[] =
 	"DELETE FROM messages WHERE sensor = ? AND eventid >= ? AND eventid <= ?";
 
@@ -79,45 +85,117 @@ static int scan_row(void *arg, const char *const *c, size_t n)
 	return 0;
 }
 
-/* Every row of the sensor in (from, to], a page at a time (a purge may
- * span millions of rows; no client library should hold them all). */
-static int scan(struct sink_db *db, struct purge_plan *pl)
+/* Every row of the sensor in (from, to] but those of the partitions
+ * dropped whole, a page at a time (a purge may span millions of rows; no
+ * client library should hold them all). */
+static int scan(struct sink_db *db, struct db_purge *dp)
 {
-	char lo[24], hi[24];
-	const char *params[3] = { db->sensor, lo, hi };
-	struct scan_arg s = { pl, pl->p.from, 0, false };
+	char lo[24], hi[24], a[24], b[24];
+	const char *params[5] = { db->sensor, lo, hi, a, b };
+	struct scan_arg s = { &dp->pl, dp->pl.p.from, 0, false };
 
-	snprintf(hi, sizeof(hi), "%" PRIu64, pl->p.to);
+	snprintf(hi, sizeof(hi), "%" PRIu64, dp->pl.p.to);
+	snprintf(a, sizeof(a), "%" PRId64, dp->drop_lo_us);
+	snprintf(b, sizeof(b), "%" PRId64, dp->drop_hi_us);
 	do {
 		snprintf(lo, sizeof(lo), "%" PRIu64, s.last);
 		s.rows = 0;
-		if (sink_db_query(db, sql_scan, params, 3, scan_row, &s, NULL) < 0)
+		if (sink_db_query(db, sql_scan, params, 5, scan_row, &s, NULL) < 0)
 			return -1;
 		if (s.bad) {
 			sink_db_set_error(db, "retention", "a row without an event id in the range");
 			return -1;
 		}
 	} while (s.rows == SCAN_PAGE);
-	if (!purge_plan_end(pl)) {
+	if (!purge_plan_end(&dp->pl)) {
 		sink_db_set_error(db, "retention", "out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-int sink_db_purge_delete(struct sink_db *db, const struct purge_plan *pl)
+/* The partitions a purge drops whole (PostgreSQL's), checked against a
+ * count by time: what the scan leaves out must be exactly their rows. */
+static int span_of_parts(struct sink_db *db, struct db_purge *dp)
+{
+	char to[24], a[24], b[24];
+	const char *params[4] = { db->sensor, to, a, b };
+	struct text_arg t;
+	uint64_t rows = 0;
+
+	dp->drop_lo_us = dp->drop_hi_us = 0;
+	if (!db->ops->purge_parts)
+		return 0;
+	if (db->ops->purge_parts(db, dp->pl.p.to, dp->pl.p.before_us, dp->pl.p.hold,
+				 &dp->drop_lo_us, &dp->drop_hi_us, &rows) < 0)
+		return -1;
+	if (dp->drop_lo_us >= dp->drop_hi_us)
+		return 0;
+	snprintf(to, sizeof(to), "%" PRIu64, dp->pl.p.to);
+	snprintf(a, sizeof(a), "%" PRId64, dp->drop_lo_us);
+	snprintf(b, sizeof(b), "%" PRId64, dp->drop_hi_us);
+	if (query_text(db, sql_span_rows, params, 4, &t) < 0)
+		return -1;
+	if (!t.text || strtoull(t.text, NULL, 10) != rows)
+		dp->drop_lo_us = dp->drop_hi_us = 0; /* rows there by time but not by partition */
+	else
+		dp->dropped = rows;
+	free(t.text);
+	return 0;
+}
+
+/* Row `to`'s hash: the chain goes on from it (zeros: a row from before
+ * the chain). */
+static int continuation(struct sink_db *db, struct db_purge *dp)
+{
+	char to[24];
+	const char *params[2] = { db->sensor, to };
+	struct text_arg t;
+
+	snprintf(to, sizeof(to), "%" PRIu64, dp->pl.p.to);
+	if (query_text(db, sql_hash, params, 2, &t) < 0)
+		return -1;
+	if (!t.text || !chain_unhex(t.text, dp->pl.p.cont))
+		memset(dp->pl.p.cont, 0, CHAIN_HASH_LEN);
+	free(t.text);
+	return 0;
+}
+
+/* The plan over what the store holds now (the record's figures, when it
+ * is made from a stored record). */
+static int make_plan(struct sink_db *db, struct db_purge *dp)
+{
+	if (span_of_parts(db, dp) < 0 || scan(db, dp) < 0 || continuation(db, dp) < 0)
+		return -1;
+	dp->pl.p.removed += dp->dropped;
+	return 0;
+}
+
+int sink_db_purge_delete(struct sink_db *db, const struct db_purge *dp)
 {
 	char a[24], b[24];
 	const char *params[3] = { db->sensor, a, b };
 	size_t i;
 
-	for (i = 0; i < pl->n_runs; i++) {
-		snprintf(a, sizeof(a), "%" PRIu64, pl->runs[i].first);
-		snprintf(b, sizeof(b), "%" PRIu64, pl->runs[i].last);
+	if (dp->drop_lo_us < dp->drop_hi_us && db->ops->drop_parts &&
+	    db->ops->drop_parts(db, dp->drop_lo_us, dp->drop_hi_us) < 0) {
+		db->ops->disconnect(db);
+		return -1;
+	}
+	for (i = 0; i < dp->pl.n_runs; i++) {
+		snprintf(a, sizeof(a), "%" PRIu64, dp->pl.runs[i].first);
+		snprintf(b, sizeof(b), "%" PRIu64, dp->pl.runs[i].last);
 		if (sink_db_query(db, sql_delete, params, 3, NULL, NULL, NULL) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+void sink_db_purge_free(struct db_purge *dp)
+{
+	purge_plan_free(&dp->pl);
+	free(dp->hold);
+	memset(dp, 0, sizeof(*dp));
 }
 
 /* The record of request id is stored: finish what it says (the rows it
@@ -125,21 +203,22 @@ int sink_db_purge_delete(struct sink_db *db, const struct purge_plan *pl)
 static int resume(struct sink_db *db, char *text)
 {
 	struct chain_purge rec;
-	struct purge_plan pl;
+	struct db_purge dp;
 	int rc;
 
+	memset(&dp, 0, sizeof(dp));
 	if (!chain_purge_parse(text, &rec)) {
 		sink_db_set_error(db, "retention", "the purge record stored does not parse");
 		return -1;
 	}
-	if (!purge_plan_begin(&pl, rec.from, rec.to, rec.before_us, rec.hold)) {
+	if (!purge_plan_begin(&dp.pl, rec.from, rec.to, rec.before_us, rec.hold)) {
 		sink_db_set_error(db, "retention", "out of memory");
 		return -1;
 	}
-	rc = scan(db, &pl);
+	rc = make_plan(db, &dp);
 	if (rc == 0)
-		rc = sink_db_purge_delete(db, &pl);
-	purge_plan_free(&pl);
+		rc = sink_db_purge_delete(db, &dp);
+	sink_db_purge_free(&dp);
 	return rc;
 }
 
@@ -263,7 +342,7 @@ static int purge_legacy(struct sink_db *db, const struct purge_request *req)
 }
 
 int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint64_t id,
-		       struct purge_plan *pl, char **hold_copy)
+		       struct db_purge *dp)
 {
 	char idtext[24], before[24];
 	const char *params[3] = { db->sensor, idtext, NULL };
@@ -271,7 +350,7 @@ int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint
 	uint64_t prev_to, to;
 	int rc;
 
-	*hold_copy = NULL;
+	memset(dp, 0, sizeof(*dp));
 	if (purge_legacy(db, req) < 0)
 		return -1;
 	snprintf(idtext, sizeof(idtext), "%" PRIu64, id);
@@ -296,19 +375,17 @@ int sink_db_purge_plan(struct sink_db *db, const struct purge_request *req, uint
 		to = prev_to;
 	if (!to)
 		return 0; /* nothing older than the cutoff */
-	*hold_copy = strdup(req->hold);
-	if (!*hold_copy || !purge_plan_begin(pl, 0, to, req->before_us, *hold_copy)) {
-		free(*hold_copy);
-		*hold_copy = NULL;
+	dp->hold = strdup(req->hold);
+	if (!dp->hold || !purge_plan_begin(&dp->pl, 0, to, req->before_us, dp->hold)) {
+		free(dp->hold);
+		dp->hold = NULL;
 		sink_db_set_error(db, "retention", "out of memory");
 		return -1;
 	}
-	rc = scan(db, pl);
-	if (rc < 0 || !pl->p.removed) {
+	rc = make_plan(db, dp);
+	if (rc < 0 || !dp->pl.p.removed) {
 		/* A failure, or all of it held: no record, nothing to do. */
-		purge_plan_free(pl);
-		free(*hold_copy);
-		*hold_copy = NULL;
+		sink_db_purge_free(dp);
 		return rc;
 	}
 	return 1;

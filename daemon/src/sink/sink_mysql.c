@@ -128,6 +128,10 @@ static int mysink_connect(struct sink_db *db)
 	if (exec(db, "SELECT GET_LOCK('imwire_setup', 10)") < 0 || exec(db, create_table) < 0 ||
 	    exec(db, upgrade_table) < 0 || exec(db, create_index) < 0 ||
 	    add_archive_columns(db) < 0 ||
+	    /* retention's queries (sink_db_purge.c) */
+	    exec(db, "CREATE INDEX IF NOT EXISTS `messages_sensor_ts` ON `messages` (`sensor`, `ts_us`)") < 0 ||
+	    exec(db, "CREATE INDEX IF NOT EXISTS `messages_action` ON `messages`"
+		     " (`sensor`, `action`(16), `eventid`)") < 0 ||
 	    review_index_mysql(c->conn, db->err, sizeof(db->err)) < 0 ||
 	    exec(db, "SELECT RELEASE_LOCK('imwire_setup')") < 0 || prepare_insert(db) < 0)
 		goto failed;

@@ -11,15 +11,12 @@
 
 #include "review/review_index.h"
 #include "sink/sink_db.h"
+#include "sink/sink_pgsql_internal.h"
 #include "util/bytebuf.h"
 
 /* Serialises table creation between imwired instances sharing a server. */
 #define SETUP_LOCK_KEY 0x696d77697265LL /* "imwire" */
 
-struct pgsql_ctx {
-	char *conninfo;
-	PGconn *conn;
-};
 
 static const char create_table[] =
 	"CREATE TABLE IF NOT EXISTS messages ("
@@ -44,12 +41,21 @@ static const char upgrade_table[] =
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
 
+/* The purge's queries (sink_db_purge.c): expired rows by time, the last
+ * purge record. */
+static const char archive_index_sensor_ts[] =
+	"CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)";
+static const char archive_index_action[] =
+	"CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)";
+
 static const char insert_head[] =
 	"INSERT INTO messages (\"timestamp\", clientaddress, protocolname, outgoing, type,"
 	" localid, remoteid, filtered, eventdata, sensor, eventid";
 static const char insert_values[] =
 	") VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11";
-static const char insert_tail[] = ") ON CONFLICT (sensor, eventid) DO NOTHING";
+/* Any unique index: (sensor, eventid), or (sensor, eventid, "timestamp")
+ * on a partitioned table (sink_pgsql_part.c). */
+static const char insert_tail[] = ") ON CONFLICT DO NOTHING";
 #define BASE_PARAMS 11
 #define ALL_PARAMS (BASE_PARAMS + DB_ARCHIVE_PARAMS)
 
@@ -61,7 +67,7 @@ static double monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int fail(struct sink_db *db, const char *what)
+int pgsql_fail(struct sink_db *db, const char *what)
 {
 	struct pgsql_ctx *c = db->ctx;
 
@@ -88,9 +94,9 @@ static int wait_result(struct sink_db *db, const char *what)
 		}
 		rc = poll(&pfd, 1, (int)(left * 1000) + 1);
 		if (rc < 0 && errno != EINTR)
-			return fail(db, what);
+			return pgsql_fail(db, what);
 		if (rc > 0 && !PQconsumeInput(c->conn))
-			return fail(db, what);
+			return pgsql_fail(db, what);
 	}
 	return 0;
 }
@@ -117,18 +123,20 @@ static int finish(struct sink_db *db, const char *what)
 		PQclear(res);
 	}
 	if (PQstatus(c->conn) != CONNECTION_OK)
-		return rc ? rc : fail(db, what);
+		return rc ? rc : pgsql_fail(db, what);
 	return rc;
 }
 
-static int exec(struct sink_db *db, const char *sql)
+int pgsql_exec(struct sink_db *db, const char *sql)
 {
 	struct pgsql_ctx *c = db->ctx;
 
 	if (!PQsendQuery(c->conn, sql))
-		return fail(db, sql);
+		return pgsql_fail(db, sql);
 	return finish(db, sql) == 0 ? 0 : -1;
 }
+
+#define exec pgsql_exec
 
 static void pgsql_disconnect(struct sink_db *db)
 {
@@ -166,7 +174,7 @@ static int prepare_insert(struct sink_db *db)
 	    !bytebuf_append_str(&b, insert_tail) || !bytebuf_terminate(&b))
 		sink_db_set_error(db, "prepare", "out of memory");
 	else if (!PQsendPrepare(c->conn, "imwire_insert", (const char *)b.data, ALL_PARAMS, NULL))
-		fail(db, "prepare");
+		pgsql_fail(db, "prepare");
 	else
 		rc = finish(db, "prepare") == 0 ? 0 : -1;
 	bytebuf_free(&b);
@@ -180,9 +188,13 @@ static int setup_table(struct sink_db *db)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", SETUP_LOCK_KEY);
 	if (exec(db, sql) < 0)
 		return -1;
-	if (exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 || exec(db, create_index) < 0 ||
-	    add_archive_columns(db) < 0 ||
-	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0)
+	/* A partitioned table first when asked for one (pgsql_partition=);
+	 * then the rest finds it there and adds nothing. */
+	if (pgsql_part_create(db) < 0 || exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 ||
+	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0 ||
+	    exec(db, archive_index_sensor_ts) < 0 || exec(db, archive_index_action) < 0 ||
+	    pgsql_part_setup(db) < 0)
 		return -1; /* the lock goes with the connection */
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", SETUP_LOCK_KEY);
 	return exec(db, sql);
@@ -199,7 +211,7 @@ static int pgsql_connect(struct sink_db *db)
 	snprintf(timeout, sizeof(timeout), "%u", db->timeout_s);
 	c->conn = PQconnectdbParams(keys, values, 1);
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		fail(db, "connect");
+		pgsql_fail(db, "connect");
 		pgsql_disconnect(db);
 		return -1;
 	}
@@ -286,13 +298,16 @@ static int pgsql_query(struct sink_db *db, const char *sql, const char *const *p
 			       NULL, 0) &&
 			     PQsetSingleRowMode(c->conn)
 		     ? query_rows(db, sql, fn, arg, changed)
-		     : fail(db, sql);
+		     : pgsql_fail(db, sql);
 	bytebuf_free(&b);
 	return rc;
 }
 
 static int pgsql_begin(struct sink_db *db)
 {
+	/* Partitions for the time to come, outside the batch's transaction. */
+	if (pgsql_part_ensure(db, (int64_t)time(NULL)) < 0)
+		return -1;
 	return exec(db, "BEGIN");
 }
 
@@ -316,7 +331,7 @@ static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 	/* bigint is signed: ids are below 2^63 (sink_writer.c). */
 	snprintf(eventid, sizeof(eventid), "%lld", (long long)r->eventid);
 	if (!PQsendQueryPrepared(c->conn, "imwire_insert", ALL_PARAMS, values, NULL, NULL, 0))
-		return fail(db, "insert");
+		return pgsql_fail(db, "insert");
 	return finish(db, "insert");
 }
 
@@ -349,6 +364,8 @@ static const struct sink_db_ops pgsql_ops = {
 	.query = pgsql_query,
 	.disconnect = pgsql_disconnect,
 	.destroy = pgsql_destroy,
+	.purge_parts = pgsql_part_expired,
+	.drop_parts = pgsql_part_drop,
 };
 
 int sink_db_pgsql_init(struct sink_db *db, const char *conninfo, const char *sensor)

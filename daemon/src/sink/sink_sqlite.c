@@ -115,6 +115,8 @@ static int sqlite_connect(struct sink_db *db)
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
 	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    exec(db, "CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)") < 0 ||
+	    exec(db, "CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)") < 0 ||
 	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 || prepare_insert(db) < 0)
 		goto failed;
 	{
