@@ -62,6 +62,7 @@ PACKAGES="
 	python3-selenium
 	curl
 	openssl
+	faketime
 "
 
 # shellcheck disable=SC2086
