@@ -4,7 +4,7 @@
 CC      ?= gcc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
-INC     := -Iinclude -Idaemon/src -Itests/gen/lib
+INC     := -Iinclude -Idaemon/src
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
 LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl -lz) -lm -lpthread
@@ -18,8 +18,31 @@ LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -l
 # SHA-256 chains and Ed25519 checkpoints (libsodium), webhooks (libcurl).
 ARCHIVE_PKGS := libcrypto libsodium libcurl
 LIBS    += $(shell pkg-config --libs $(ARCHIVE_PKGS) 2>/dev/null || echo -lcrypto -lsodium -lcurl)
+# Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
+OPS_PKGS := libmicrohttpd libsystemd
+INC     += $(shell pkg-config --cflags $(OPS_PKGS) 2>/dev/null)
+LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd)
 
 BUILD   ?= build
+
+# Installation (make install): GNU names. The daemon's default
+# configuration is $(sysconfdir)/imwire/imwire.conf, built in; like most
+# network daemons, /etc whatever the prefix unless told otherwise.
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+sbindir       ?= $(exec_prefix)/sbin
+libdir        ?= $(exec_prefix)/lib
+datarootdir   ?= $(prefix)/share
+mandir        ?= $(datarootdir)/man
+docdir        ?= $(datarootdir)/doc/imwire
+sysconfdir    ?= /etc
+localstatedir ?= /var
+runstatedir   ?= /run
+# systemd's directories: the package's own, whatever the prefix.
+unitdir       ?= $(if $(filter /usr,$(prefix)),/lib/systemd/system,$(prefix)/lib/systemd/system)
+tmpfilesdir   ?= $(if $(filter /usr,$(prefix)),/usr/lib/tmpfiles.d,$(prefix)/lib/tmpfiles.d)
+logrotatedir  ?= $(sysconfdir)/logrotate.d
 OBJDIR  := $(BUILD)/obj
 BINDIR  := $(BUILD)/bin
 
@@ -43,6 +66,11 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TESTLIB_SRCS := tests/unit/harness.c $(sort $(wildcard daemon/src/proto/template/*.c))
 GEN_SRCS  := $(sort $(wildcard tests/gen/gen_*.c))
 GENLIB_SRCS := $(sort $(wildcard tests/gen/lib/*.c))
+# Test-only code (tests/support/): linked into unit tests and fuzz targets,
+# never into the product; so is the include path of the test helpers.
+SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
+SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(OBJDIR)/%.o)
+TEST_INC  := -Itests/support -Itests/gen/lib
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBIMW    := $(OBJDIR)/libimwire.a
@@ -58,12 +86,14 @@ $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+$(OBJDIR)/tests/%.o $(OBJDIR)/fuzz/%.o: INC += $(TEST_INC)
+
 $(LIBIMW): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(LIBIMW)
+$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(OBJDIR)/daemon/src/cli/ops.o $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -76,7 +106,7 @@ $(LIBTEST): $(TESTLIB_SRCS:%.c=$(OBJDIR)/%.o)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(LIBTEST) $(LIBIMW)
+$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(SUPPORT_OBJS) $(LIBTEST) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -91,7 +121,16 @@ $(BINDIR)/bench/inline_peer: bench/inline_peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $<
 
-unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(TEST_PEER_BINS)
+# imwired with the test-only inserting handler, for inline_bridge.sh
+# (tests/support/daemon/imwired_inject.c): the product's objects, the
+# routine that builds its route table wrapped at link time.
+INJECT_IMWIRED := $(BINDIR)/tests/imwired-inject
+$(INJECT_IMWIRED): $(OBJDIR)/daemon/src/cli/imwired.o $(OBJDIR)/tests/support/daemon/imwired_inject.o \
+		$(SUPPORT_OBJS) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wl,--wrap=route_table_build -o $@ $^ $(LIBS)
+
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(INJECT_IMWIRED) $(TEST_PEER_BINS)
 
 $(GENDIR)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -106,9 +145,23 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
 $(OBJDIR)/tests/unit/test_bpf_publish.o: $(BPF_SKEL)
 
+# The version (scripts/version.sh) and the configuration directory,
+# rewritten only when they change so that only util/version.o is rebuilt.
+VERSION_H := $(GENDIR)/imwire_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@{ printf '#define IMW_VERSION "%s"\n' "$$(scripts/version.sh)"; \
+	   printf '#define IMW_SYSCONFDIR "%s"\n' "$(sysconfdir)"; } >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OBJDIR)/daemon/src/util/version.o: $(VERSION_H)
+.PHONY: FORCE
+FORCE:
+
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# The test servers and tools first (idempotent; nothing to do when present).
 test:
+	scripts/install-deps.sh --test
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_FLAGS)" unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh build/asan/bin
@@ -152,7 +205,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.c=$(BINDIR)/fuzz/%)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -fsanitize-recover=pointer-overflow
 
-$(BINDIR)/fuzz/%: $(OBJDIR)/fuzz/%.o $(LIBIMW)
+$(BINDIR)/fuzz/%: $(OBJDIR)/fuzz/%.o $(SUPPORT_OBJS) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
@@ -192,6 +245,64 @@ $(BUILD)/bench/xlate_cost: bench/xlate_cost.c $(LIBIMW) $(BPF_SKEL)
 .PHONY: bench-xlate
 bench-xlate: $(BUILD)/bench/xlate_cost
 	$(BUILD)/bench/xlate_cost
+
+# make install [PREFIX=/usr/local] [DESTDIR=...] [sysconfdir=/etc]: the
+# tools, the BPF object, the manual, the systemd units, tmpfiles.d and
+# logrotate files, the documentation, and the configuration from the
+# example, which never replaces one that is there. Without DESTDIR the
+# directories of tmpfiles.d (/run/imwire, /var/lib/imwire, /var/log/imwire)
+# are made with systemd-tmpfiles when it is there.
+INSTALL  ?= install
+MANPAGES := man/imwire.8 man/imwired.8 man/imwire.conf.5
+UNITS    := dist/systemd/imwired.service dist/systemd/imwired@.service
+DOCS     := README.md CHANGELOG.md LICENSE imwire.conf.example
+
+.PHONY: install uninstall
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(libdir)/imwire $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(unitdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(logrotatedir) $(DESTDIR)$(docdir) $(DESTDIR)$(sysconfdir)/imwire
+	$(INSTALL) -m 0755 $(BINDIR)/imwire $(BINDIR)/imwired $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 0644 $(GENDIR)/imwire.bpf.o $(DESTDIR)$(libdir)/imwire/
+	$(INSTALL) -m 0644 man/imwire.8 man/imwired.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 0644 man/imwire.conf.5 $(DESTDIR)$(mandir)/man5/
+	for u in $(UNITS); do \
+		sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' $$u \
+			>$(DESTDIR)$(unitdir)/$${u##*/} && chmod 0644 $(DESTDIR)$(unitdir)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 dist/tmpfiles.d/imwire.conf $(DESTDIR)$(tmpfilesdir)/imwire.conf
+	$(INSTALL) -m 0644 dist/logrotate/imwire $(DESTDIR)$(logrotatedir)/imwire
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(docdir)/
+	@if [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf (the example is $(docdir)/imwire.conf.example)"; \
+	else \
+		echo "$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf"; \
+		$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then \
+		echo "systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf"; \
+		systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf; \
+	fi
+
+# Everything install put there but the configuration (kept when it differs
+# from the example: it is the operator's) and the data and logs under
+# /var/lib/imwire and /var/log/imwire.
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/imwire $(DESTDIR)$(sbindir)/imwired
+	rm -f $(DESTDIR)$(libdir)/imwire/imwire.bpf.o
+	-rmdir $(DESTDIR)$(libdir)/imwire
+	rm -f $(DESTDIR)$(mandir)/man8/imwire.8 $(DESTDIR)$(mandir)/man8/imwired.8
+	rm -f $(DESTDIR)$(mandir)/man5/imwire.conf.5
+	rm -f $(DESTDIR)$(unitdir)/imwired.service $(DESTDIR)$(unitdir)/imwired@.service
+	rm -f $(DESTDIR)$(tmpfilesdir)/imwire.conf $(DESTDIR)$(logrotatedir)/imwire
+	rm -f $(addprefix $(DESTDIR)$(docdir)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(docdir)
+	@if cmp -s imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; then \
+		rm -f $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+		rmdir $(DESTDIR)$(sysconfdir)/imwire 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf: changed by its operator"; \
+	fi
 
 # Review console searches over a million-message archive (bench/README.md).
 $(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)

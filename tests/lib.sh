@@ -183,6 +183,12 @@ wait_until() {
 	done
 }
 
+# logged_soon FILE PATTERN [COUNT]: log_has, waited for up to 5 s while the daemon runs: its
+# writer puts events in the write-ahead log first and in the files a moment later.
+logged_soon() {
+	wait_until 5 "$daemon_pid" log_has "$@"
+}
+
 # log_has FILE PATTERN [COUNT]: true when at least COUNT (1) lines of FILE match PATTERN.
 log_has() {
 	local c
@@ -289,6 +295,7 @@ write_config() {
 }
 
 # start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once it is ready (5 s).
+# $IMWIRED, when set, is the daemon binary to run instead of $BIN/imwired.
 # Ready: its last queue (--queue N-M, else 0) says so, or with --tap IFACE the tap is on.
 start_daemon() {
 	local ready="queue 0: ready" prev="" a
@@ -305,7 +312,7 @@ start_daemon() {
 	grep -q '^spool_dir=' "$1" 2>/dev/null || echo "spool_dir=$tmp/spool.$(basename "$1")" >>"$1"
 	# Emptied first: the wait below must not find an earlier daemon's line.
 	: >"$daemon_log"
-	${daemon_in:-$B} "$BIN/imwired" -d -c "$@" >"$daemon_log" 2>&1 &
+	${daemon_in:-$B} "${IMWIRED:-$BIN/imwired}" -d -c "$@" >"$daemon_log" 2>&1 &
 	daemon_pid=$!
 	wait_until 5 "$daemon_pid" log_has "$daemon_log" "$ready" && return 0
 	show_daemon
@@ -352,8 +359,28 @@ end_scenario() {
 
 # ---- what the daemon logged ------------------------------------------------
 
+# log_settles FILE: while the daemon runs, wait (5 s at most) until FILE has not grown for
+# 0.3 s: its writer puts events in the write-ahead log first, in the files a moment later.
+log_settles() {
+	local n=0 size last=-1 still=0
+	[ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null || return 0
+	while [ $n -lt 100 ]; do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			still=$((still + 1))
+			[ $still -ge 6 ] && return 0
+		else
+			still=0
+		fi
+		last=$size
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+
 # log_fields JSONL KIND FIELD...: per KIND event, in log order, its FIELDs joined by "|".
 log_fields() {
+	log_settles "$1"
 	"$PY" - "$@" <<'EOF'
 import json, sys
 path, kind, fields = sys.argv[1], sys.argv[2], sys.argv[3:]

@@ -93,7 +93,8 @@ check messages_is_partitioned $?
 parts() { # sensor: its range partitions' names, oldest first
 	pg_sql "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		JOIN pg_class p ON p.oid = i.inhparent
-		WHERE p.relname LIKE 'messages\\_$1\\_%'" | grep -v _default | LC_ALL=C sort
+		WHERE p.relname LIKE 'messages\\_$1\\_%' AND c.relkind IN ('r', 'p')" |
+		grep -v _default | LC_ALL=C sort
 }
 parts gw1 >"$tmp/gw1.parts"
 parts gw2 >"$tmp/gw2.parts"

@@ -197,8 +197,10 @@ check term_every_event_once_in_both_sinks $? "jsonl $jn events ($jd distinct), s
 check term_session_messages_once_in_both_sinks $? \
 	"jsonl $(grep -c . "$tmp/term.jsonl.msgs"), sqlite $(grep -c . "$tmp/term.db.msgs")" \
 	"$(diff "$tmp/term.jsonl.msgs" "$tmp/term.db.msgs" | head -4)"
-lost=$(grep -c "lost: none" "$daemon_log")
-[ "$lost" = 2 ] && ! grep -q 'ALARM' "$daemon_log"
+# every sink's summary (JSON lines, SQLite, the event tap) says none
+sinks=$(grep -c "imwired: writer: .* lost:" "$daemon_log")
+lost=$(grep -c "imwired: writer: .* lost: none" "$daemon_log")
+[ "$sinks" -ge 2 ] && [ "$lost" = "$sinks" ] && ! grep -q 'ALARM' "$daemon_log"
 check term_writer_says_nothing_lost $? "$(grep 'writer: ' "$daemon_log")"
 [ "$(writer_stat term events)" -ge "$FLOOD_N" ] && [ "$(writer_stat term queued jsonl)" = 0 ] &&
 	[ "$(writer_stat term queued sqlite)" = 0 ] && [ "$(writer_stat term lost sqlite)" = 0 ]

@@ -54,6 +54,7 @@ if [ $same_capture -eq 0 ]; then
 else
 	fail untouched_identical_on_both_bridge_ports
 fi
+logged_soon "$tmp/events.jsonl" '"kind":"message"' 51
 if [ "$(grep -c '"kind":"message"' "$tmp/events.jsonl" 2>/dev/null)" = 51 ]; then
 	pass untouched_logged
 else
@@ -66,7 +67,7 @@ stop_daemon
 # transfer on the same connection.
 rewrite_case() { # name from to
 	n=$1
-	write_config "$tmp/$n.conf" 50 "rewrite_test=$2:$3"
+	write_config "$tmp/$n.conf" 50 "regex_replace=/$2/$3/"
 	start_daemon "$tmp/$n.conf" || fail "${n}_daemon_start"
 	cat >"$tmp/$n.client" <<EOF
 nodelay on
@@ -101,6 +102,7 @@ EOF
 	same_bytes "${n}_server_received" "$tmp/$n.server.want" "$tmp/$n.server.got"
 	same_bytes "${n}_client_received" "$tmp/$n.client.want" "$tmp/$n.client.got"
 	# The log keeps the original words, as IMSpector does.
+	logged_soon "$tmp/events.jsonl" '"kind":"message"' 204
 	if grep -q "\"text\":\"the $2 is out\"" "$tmp/events.jsonl" 2>/dev/null &&
 		[ "$(grep -c '"kind":"message"' "$tmp/events.jsonl")" = 204 ]; then
 		pass "${n}_logged_original"
@@ -114,9 +116,16 @@ rewrite_case rewrite_shorter swordfish x
 rewrite_case rewrite_same_length cat dog
 
 # ---------------------------------------------------------------------
-# 3. Removal and insertion, both directions.
-write_config "$tmp/edit.conf" 50 "drop_test=forbidden" "inject_test=ping-me:INJECTED"
+# 3. Removal and insertion, both directions. No configuration inserts a
+# message after its trigger in the trigger's own direction: the daemon
+# here is imwired linked with the test-only handler that does
+# (tests/support/daemon/imwired_inject.c); the removal is a regex rule.
+write_config "$tmp/edit.conf" 50 "regex_replace=/forbidden//b"
+IMWIRED=$BIN/tests/imwired-inject
+IMWIRE_TEST_INJECT=ping-me:INJECTED
+export IMWIRE_TEST_INJECT
 start_daemon "$tmp/edit.conf" || fail edit_daemon_start
+unset IMWIRED IMWIRE_TEST_INJECT
 cat >"$tmp/edit.client" <<EOF
 nodelay on
 send NICK alice
@@ -146,6 +155,7 @@ crlf ":bob!b@h PRIVMSG alice :ping-me back" ":bob!bob@imwire PRIVMSG alice :INJE
 	":bob!b@h PRIVMSG alice :last" >"$tmp/edit.client.want"
 same_bytes removal_insertion_server_received "$tmp/edit.server.want" "$tmp/edit.server.got"
 same_bytes removal_insertion_client_received "$tmp/edit.client.want" "$tmp/edit.client.got"
+logged_soon "$tmp/events.jsonl" '"text":"forbidden two","filtered":true'
 if grep -q '"text":"forbidden two","filtered":true' "$tmp/events.jsonl" 2>/dev/null; then
 	pass removal_logged_as_filtered
 else
@@ -156,7 +166,7 @@ stop_daemon
 # ---------------------------------------------------------------------
 # 4. Loss after the bridge (both ways), a PDU split over three segments,
 # bursts of edited messages.
-write_config "$tmp/hard.conf" 400 "rewrite_test=secret:[a much longer replacement]"
+write_config "$tmp/hard.conf" 400 "regex_replace=/secret/[a much longer replacement]/"
 start_daemon "$tmp/hard.conf" || fail hard_daemon_start
 $S iptables -A INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
 $C iptables -A INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
@@ -196,7 +206,7 @@ stop_daemon
 # edits of what is not yet sent remain possible (DESIGN, Holding), so the
 # checks are that nothing stalls, the stream arrives whole and in order,
 # and the same-length rewrite shows wherever the bytes had not gone yet.
-write_config "$tmp/nagle.conf" 50 "rewrite_test=secret:SECRET"
+write_config "$tmp/nagle.conf" 50 "regex_replace=/secret/SECRET/"
 start_daemon "$tmp/nagle.conf" || fail nagle_daemon_start
 cat >"$tmp/nagle.client" <<EOF
 nodelay off

@@ -42,6 +42,7 @@ send :srv PRIVMSG alice :ok
 close
 EOF
 run_peers v6 fd77::2 || fail v6_peers "$(peer_errors v6)"
+logged_soon "$tmp/events.jsonl" '"text":"a secret over IPv6"'
 if grep -q '"text":"a secret over IPv6"' "$tmp/events.jsonl" 2>/dev/null &&
 	grep -q '"client":"\[fd77::1\]:' "$tmp/events.jsonl"; then
 	pass ipv6_logged
@@ -60,7 +61,7 @@ else
 fi
 
 # --- SIGHUP with a rewrite rule: new messages are rewritten, over IPv6 ---
-printf 'jsonl_file=%s\npidfilename=%s\nrewrite_test=secret:[much longer words]\n' \
+printf 'jsonl_file=%s\npidfilename=%s\nregex_replace=/secret/[much longer words]/\n' \
 	"$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
 sleep 0.3
@@ -104,7 +105,7 @@ daemon_pid=""
 $B "$BIN/imwire" setup --remove >/dev/null
 
 # --- passive tap on a bridge port: logs, never touches -------------------
-printf 'jsonl_file=%s\nrewrite_test=secret:XXXXXX\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/XXXXXX/\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
 daemon_log=$tmp/tap.log
 start_daemon "$tmp/tap.conf" --tap vc || fail tap_start
 cat >"$tmp/tap.client" <<EOF
@@ -135,7 +136,7 @@ chmod 755 "$tmp"
 mkdir "$tmp/nobody"
 chown nobody "$tmp/nobody"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
-printf 'jsonl_file=%s\nuser=nobody\nrewrite_test=secret:[dropped privileges]\n' \
+printf 'jsonl_file=%s\nuser=nobody\nregex_replace=/secret/[dropped privileges]/\n' \
 	"$tmp/nobody/events.jsonl" >"$tmp/nobody.conf"
 daemon_log=$tmp/nobody.log
 if start_daemon "$tmp/nobody.conf"; then
@@ -153,7 +154,7 @@ printf 'nodelay on\nsend NICK alice\nsend PRIVMSG bob :a secret\nexpectline :srv
 	>"$tmp/priv.client"
 printf 'expectline PRIVMSG bob :a [dropped privileges]\nsend :srv PRIVMSG alice :ok\nclose\n' \
 	>"$tmp/priv.server"
-if run_peers priv 10.77.0.2 && grep -q '"text":"a secret"' "$tmp/nobody/events.jsonl"; then
+if run_peers priv 10.77.0.2 && logged_soon "$tmp/nobody/events.jsonl" '"text":"a secret"'; then
 	pass unprivileged_daemon_rewrites_and_logs
 else
 	fail unprivileged_daemon_rewrites_and_logs "$(cat "$tmp/nobody.log" "$tmp/priv.client.err")"

@@ -547,6 +547,49 @@ static void test_unreadable_record(void)
 	CHECK_INT_EQ(exactly_once("unreadable", c, 13, 18), 5);
 }
 
+/* logrotate's copytruncate: the JSON lines file is cut to nothing under
+ * the writer; the next lines start at its new end, nothing stale. */
+static void test_jsonl_copytruncate(void)
+{
+	struct sink_writer_config wc;
+	struct sink w;
+	char spool[128], jl[160], err[256];
+	unsigned c[400] = { 0 };
+	struct stat st;
+
+	path_in_tmp(spool, sizeof(spool), "spool-rotate");
+	path_in_tmp(jl, sizeof(jl), "rotate.jsonl");
+	writer_config(&wc, spool);
+	CHECK(sink_writer_open(&w, &wc, err, sizeof(err)) == 0);
+	CHECK(add_jsonl(&w, jl) == 0);
+	CHECK(sink_writer_start(&w) == 0);
+	hand_over(&w, 0, 200);
+	CHECK(w.ops->flush(&w) == 0);
+	CHECK(truncate(jl, 0) == 0);
+	hand_over(&w, 200, 200);
+	CHECK(w.ops->flush(&w) == 0);
+	sink_close(&w);
+	/* And a restart: the cursor's sizes are the file's, not stale. */
+	CHECK(sink_writer_open(&w, &wc, err, sizeof(err)) == 0);
+	CHECK(add_jsonl(&w, jl) == 0);
+	CHECK(sink_writer_start(&w) == 0);
+	sink_close(&w);
+	count_in_file(jl, c, 400);
+	CHECK_INT_EQ(exactly_once("rotated", c, 200, 400), 200);
+	CHECK_INT_EQ(c[0] + c[199], 0);
+	CHECK(stat(jl, &st) == 0);
+	{
+		FILE *f = fopen(jl, "rb");
+		int ch, nul = 0;
+
+		while (f && (ch = fgetc(f)) != EOF)
+			nul += ch == 0;
+		if (f)
+			fclose(f);
+		CHECK_INT_EQ(nul, 0);
+	}
+}
+
 int main(void)
 {
 	if (make_tmpdir("writer") < 0) {
@@ -563,6 +606,7 @@ int main(void)
 	RUN_TEST(test_memory_only);
 	RUN_TEST(test_spool_locked);
 	RUN_TEST(test_unreadable_record);
+	RUN_TEST(test_jsonl_copytruncate);
 	remove_tmpdir();
 	TEST_MAIN_END();
 }

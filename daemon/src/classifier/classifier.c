@@ -9,10 +9,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <libmnl/libmnl.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 
 #include "imwire.skel.h"
 #include "proto/proto.h"
@@ -186,28 +190,212 @@ out:
 	return rc;
 }
 
-int classifier_detach(char *const *ifnames, size_t n_ifnames, char *err, size_t err_size)
+/* Pinned by the BPF object (LIBBPF_PIN_BY_NAME); nothing else of ours
+ * lives in the pin directory. */
+static const char *const pinned_maps[] = { "protocols", "ports", "flows", "xlate",
+					   "counters",  "liveness", "owner" };
+
+struct filter_count {
+	unsigned n;
+};
+
+static int count_filter(const struct nlmsghdr *nlh, void *data)
 {
-	size_t i;
-	int rc;
+	struct filter_count *c = data;
 
-	for (i = 0; i < n_ifnames; i++) {
-		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CLASSIFIER_TC_HANDLE,
-				    .priority = CLASSIFIER_TC_PRIORITY);
+	if (nlh->nlmsg_type == RTM_NEWTFILTER)
+		c->n++;
+	return MNL_CB_OK;
+}
 
-		hook.ifindex = (int)if_nametoindex(ifnames[i]);
-		if (!hook.ifindex) {
-			snprintf(err, err_size, "%s: no such interface", ifnames[i]);
-			return -1;
+/* Filters on one clsact hook (parent) of ifindex; -1 when the dump fails
+ * (no clsact qdisc: 0). */
+static int tc_filters_on(int ifindex, uint32_t parent)
+{
+	char buf[32768]; /* a dump comes in several reads */
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	struct filter_count c = { 0 };
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	unsigned seq = (unsigned)time(NULL), portid;
+	ssize_t n;
+	int rc = MNL_CB_OK;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		if (nl)
+			mnl_socket_close(nl);
+		return -1;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mnl_socket_close(nl);
+		return -1;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, count_filter, &c);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	mnl_socket_close(nl);
+	if (n < 0 || rc == MNL_CB_ERROR)
+		return errno == EINVAL || errno == ENOENT ? 0 : -1;
+	return (int)c.n;
+}
+
+/* Remove our filter; then the clsact qdisc if nothing else uses it. */
+static int detach_one(const char *ifname, FILE *note, char *err, size_t err_size)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = CLASSIFIER_TC_HANDLE,
+			    .priority = CLASSIFIER_TC_PRIORITY);
+	int rc, in, eg;
+
+	hook.ifindex = (int)if_nametoindex(ifname);
+	if (!hook.ifindex) {
+		snprintf(err, err_size, "%s: no such interface", ifname);
+		return -1;
+	}
+	rc = bpf_tc_detach(&hook, &opts);
+	if (rc < 0 && rc != -ENOENT && rc != -EINVAL) {
+		snprintf(err, err_size, "%s: cannot detach: %s", ifname, strerror(-rc));
+		return -1;
+	}
+	in = tc_filters_on(hook.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
+	eg = tc_filters_on(hook.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS));
+	if (in != 0 || eg != 0) {
+		fprintf(note, "imwire: %s: filter removed; clsact kept (%s)\n", ifname,
+			in < 0 || eg < 0 ? "cannot list its filters" : "other filters use it");
+		return 0;
+	}
+	/* both hooks at once: the clsact qdisc itself goes */
+	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+	rc = bpf_tc_hook_destroy(&hook);
+	if (rc < 0 && rc != -ENOENT && rc != -EINVAL) {
+		snprintf(err, err_size, "%s: cannot remove clsact: %s", ifname, strerror(-rc));
+		return -1;
+	}
+	fprintf(note, "imwire: %s: filter and clsact qdisc removed\n", ifname);
+	return 0;
+}
+
+/* Programs named like ours that use the map with id map_id: our
+ * classifier, still attached somewhere (another interface, another
+ * network namespace). */
+static unsigned programs_using(uint32_t map_id)
+{
+	uint32_t id = 0, ids[16], i;
+	unsigned users = 0;
+	int fd;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		memset(&info, 0, sizeof(info));
+		info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+		info.map_ids = (__u64)(unsigned long)ids;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    strcmp(info.name, "imwire_classify") == 0) {
+			for (i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+				users += ids[i] == map_id;
 		}
-		rc = bpf_tc_detach(&hook, &opts);
-		if (rc < 0 && rc != -ENOENT) {
-			snprintf(err, err_size, "%s: cannot detach: %s", ifnames[i], strerror(-rc));
+		close(fd);
+	}
+	return users;
+}
+
+/* The pinned maps go once no attached program uses them. A program just
+ * detached is freed after an RCU grace period: wait for that, bounded. */
+static int unpin_when_unused(const char *pin_dir, FILE *note, char *err, size_t err_size)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[512];
+	unsigned users = 0, tries;
+	size_t i;
+	int fd = open_pinned(pin_dir, "protocols", err, err_size);
+
+	if (fd < 0)
+		return 0; /* nothing pinned (any more) */
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		snprintf(err, err_size, "%s/protocols: %s", pin_dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	for (tries = 0; tries < 40; tries++) {
+		users = programs_using(info.id);
+		if (!users)
+			break;
+		usleep(50000);
+	}
+	if (users) {
+		fprintf(note, "imwire: maps kept in %s: the classifier is still attached to %u "
+			      "other interface(s)\n", pin_dir, users);
+		return 0;
+	}
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, err_size, "%s: %s", path, strerror(errno));
 			return -1;
 		}
 	}
+	if (rmdir(pin_dir) < 0 && errno != ENOENT)
+		fprintf(note, "imwire: maps removed; %s kept: %s\n", pin_dir, strerror(errno));
+	else
+		fprintf(note, "imwire: maps removed from %s\n", pin_dir);
 	return 0;
+}
+
+int classifier_detach(const char *pin_dir, char *const *ifnames, size_t n_ifnames, FILE *note,
+		      char *err, size_t err_size)
+{
+	size_t i;
+
+	for (i = 0; i < n_ifnames; i++)
+		if (detach_one(ifnames[i], note, err, err_size) < 0)
+			return -1;
+	if (!is_bpffs(BPFFS_ROOT))
+		return 0; /* nothing can be pinned */
+	return unpin_when_unused(pin_dir, note, err, err_size);
+}
+
+long classifier_edited_flows(const char *pin_dir)
+{
+	struct imw_xlate_key key, next;
+	char err[256];
+	bool have = false;
+	long n = 0, guard = 0;
+	int fd = open_pinned(pin_dir, "xlate", err, sizeof(err));
+
+	if (fd < 0)
+		return -1;
+	/* One entry per edited direction; a connection edited both ways
+	 * counts once, under its side 0 entry or its only one. */
+	while (guard++ <= IMW_MAX_XLATE && bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		struct imw_xlate_key other = next;
+
+		key = next;
+		have = true;
+		other.side = !next.side;
+		if (next.side == 0 || bpf_map_lookup_elem(fd, &other, &(struct imw_xlate){ 0 }) != 0)
+			n++;
+	}
+	close(fd);
+	return n;
 }
 
 static int proto_by_name(const char *name, uint32_t *id)

@@ -32,8 +32,18 @@ int classifier_prepare_pins(const char *pin_dir, char *err, size_t err_size);
 int classifier_attach(const char *pin_dir, char *const *ifnames, size_t n_ifnames, char *err,
 		      size_t err_size);
 
-/* Remove our filter from each interface's ingress. */
-int classifier_detach(char *const *ifnames, size_t n_ifnames, char *err, size_t err_size);
+/* Undo attach: remove our filter from each interface's ingress, then the
+ * clsact qdisc when no filter is left on it (ingress or egress), then the
+ * maps pinned under pin_dir (and pin_dir) once our program is attached
+ * nowhere (in any network namespace). What was removed, and what was kept
+ * and why, is said on note. Returns 0, or -1 with err set. */
+int classifier_detach(const char *pin_dir, char *const *ifnames, size_t n_ifnames, FILE *note,
+		      char *err, size_t err_size);
+
+/* Flows whose sequence offsets the daemon published to the classifier:
+ * connections that break if it goes (and no daemon takes over). -1 when
+ * the maps are not pinned under pin_dir. */
+long classifier_edited_flows(const char *pin_dir);
 
 /* Protocol by name (irc, imip, oscar, toc, msn, ymsg, xmpp, gg) or id. */
 int classifier_proto_set(const char *pin_dir, const char *name, bool enabled, char *err,

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture/pcap_source.h"
+#include "cli/ops.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
 #include "config/config_flow.h"
@@ -19,6 +20,7 @@
 #include "proto/proto.h"
 #include "policy/policy.h"
 #include "route/route.h"
+#include "route/router.h"
 #include "replay/replay.h"
 #include "archive/checkpoint.h"
 #include "archive/verify.h"
@@ -26,60 +28,11 @@
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
+#include "util/version.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: imwire <command> [options]\n"
-		"\n"
-		"commands:\n"
-		"  read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] [--separate] FILE...\n"
-		"      decode pcap/pcapng captures and print or write every IM event\n"
-		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
-		"      the sinks the --config file names); a FILE may be gzip-compressed,\n"
-		"      \"-\" is standard input, a pcapng file may mix link types (mergecap);\n"
-		"      the files are one capture unless --separate reads each as\n"
-		"      unrelated (no flow spans two)\n"
-		"  keygen FILE\n"
-		"      make an Ed25519 key pair for signed checkpoints: FILE (secret,\n"
-		"      checkpoint_key=) and FILE.pub (for imwire verify --key)\n"
-		"  verify (--jsonl FILE | --sqlite FILE | --pgsql CONNINFO |\n"
-		"          --mysql [USER[:PASS]@]HOST[:PORT]/DB) [--sensor NAME]\n"
-		"         [--key FILE.pub --checkpoints LOG]\n"
-		"      check an archive's chain and checkpoints; names the first event\n"
-		"      altered, missing, inserted or out of order; exit 0 when it verifies\n"
-		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
-		"  setup --remove [--dry-run]\n"
-		"      install (idempotent) or remove the rules steering IM traffic that\n"
-		"      crosses bridge BR into imwired's queue(s); --by-mark steers what\n"
-		"      the kernel classifier marked (imwire attach) instead of ports\n"
-		"  attach IFACE...\n"
-		"  detach IFACE...\n"
-		"      attach (or detach) the tc BPF classifier at the ingress of each\n"
-		"      interface; its maps are pinned under $IMWIRE_PIN_DIR or\n"
-		"      " IMW_PIN_ROOT "/<inode of this network namespace>\n"
-		"  pin-dir\n"
-		"      print that directory, and which imwired holds it\n"
-		"  proto enable|disable NAME...\n"
-		"  proto list\n"
-		"      switch protocols on and off in the classifier; list them with\n"
-		"      their ports and counters\n"
-		"  replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
-		"      run the inline engine and its policy on a capture; OUT.pcap gets\n"
-		"      what would have left the bridge (edited, deleted, injected)\n"
-		"  stats [FILE]\n"
-		"      print imwired's counters (its stats_file=, default\n"
-		"      " STATS_DEFAULT_PATH "), or those read --stats wrote\n"
-		"  check-config FILE\n"
-		"      validate a configuration file without starting anything\n"
-		"  help\n");
-	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
-}
-
+static void usage(FILE *out);
 static void warn_to_stderr(const char *msg)
 {
 	fprintf(stderr, "imwire: warning: %s\n", msg);
@@ -188,10 +141,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The databases and syslog the configuration names, behind one writer
- * (sink/sink_writer.h) that waits for room instead of dropping: offline,
- * nothing is lost to a slow database. A write-ahead log only with
- * spool_dir. */
+/* The sinks the configuration names, behind one writer (sink/sink_writer.h)
+ * that waits for room instead of dropping: offline, nothing is lost to a
+ * slow database. A write-ahead log only with spool_dir. */
 static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 {
 	struct sink_writer_config wc;
@@ -258,7 +210,17 @@ static void print_capture_warnings(const struct pcap_source *src)
 			(unsigned long long)st->fragments);
 }
 
-static int cmd_read(int argc, char **argv)
+struct read_opts {
+	const char *format;
+	const char *outdir;
+	const char *config_path;
+	const char *stats_path;
+	bool quiet;
+	bool separate; /* each file its own capture: no flow spans two */
+};
+
+/* 0, or the exit status to leave with (0 after --help). */
+static int read_args(int argc, char **argv, struct read_opts *o)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -270,55 +232,44 @@ static int cmd_read(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
-	bool quiet = false, separate = false;
-	int n_stdin = 0;
-	struct imw_config cfg;
-	struct flow_config fc;
-	struct pipeline pl;
-	struct policy *policy = NULL;
-	struct progress pr = { 0 };
-	struct pcap_source src;
-	struct packet pkt;
-	uint64_t total_packets = 0, n_since_draw = 0;
-	char err[1024];
-	int c, i, rc, status = 0;
+	int c, i, n_stdin = 0;
 
+	memset(o, 0, sizeof(*o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:c:qs:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			stats_path = optarg;
+			o->stats_path = optarg;
 			break;
 		case 'f':
-			format = optarg;
+			o->format = optarg;
 			break;
 		case 'o':
-			outdir = optarg;
+			o->outdir = optarg;
 			break;
 		case 'c':
-			config_path = optarg;
+			o->config_path = optarg;
 			break;
 		case 'q':
-			quiet = true;
+			o->quiet = true;
 			break;
 		case 'S':
-			separate = true;
+			o->separate = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return -1;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!format)
-		format = outdir ? "imspector" : "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0 &&
-	    strcmp(format, "none") != 0) {
+	if (!o->format)
+		o->format = o->outdir ? "imspector" : "jsonl";
+	if (strcmp(o->format, "jsonl") != 0 && strcmp(o->format, "imspector") != 0 &&
+	    strcmp(o->format, "none") != 0) {
 		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector, jsonl or none)\n",
-			format);
+			o->format);
 		return 2;
 	}
 	if (optind >= argc) {
@@ -332,261 +283,169 @@ static int cmd_read(int argc, char **argv)
 		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
-	config_init(&cfg);
-	flow_config_defaults(&fc);
-	if (config_path) {
-		if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0) {
-			fprintf(stderr, "imwire: %s\n", err);
-			config_free(&cfg);
-			return 1;
-		}
-		config_apply_flow(&cfg, &fc);
-		/* What policy would have done, logged; nothing is edited. */
-		policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
-		if (!policy) {
-			fprintf(stderr, "imwire: %s\n", err);
-			config_free(&cfg);
-			return 1;
-		}
-	}
-	if (pipeline_init(&pl, &fc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
-		policy_unref(policy);
-		config_free(&cfg);
-		return 1;
-	}
-	pl.policy = policy;
-	if ((strcmp(format, "none") != 0 && open_sinks(&pl, format, outdir) < 0) ||
-	    open_db_sinks(&pl, &cfg) < 0) {
-		pipeline_destroy(&pl);
-		policy_unref(policy);
-		config_free(&cfg);
-		return 1;
-	}
+	return 0;
+}
 
-	pr.enabled = isatty(STDERR_FILENO) && !quiet;
-	pr.start = now_seconds();
-	for (i = optind; i < argc; i++) {
+/* The configuration, what policy would decide (logged; nothing is
+ * edited), the pipeline and its sinks. -1 (said why) with nothing left to
+ * free. */
+static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct route_setup *rs,
+		      struct pipeline *pl)
+{
+	struct flow_config fc;
+	char err[1024];
+
+	config_init(cfg);
+	flow_config_defaults(&fc);
+	memset(rs, 0, sizeof(*rs));
+	if (o->config_path) {
+		if (config_load(cfg, o->config_path, err, sizeof(err), warn_to_stderr) < 0) {
+			fprintf(stderr, "imwire: %s\n", err);
+			config_free(cfg);
+			return -1;
+		}
+		config_apply_flow(cfg, &fc);
+		if (route_setup_load(rs, cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
+			fprintf(stderr, "imwire: %s\n", err);
+			config_free(cfg);
+			return -1;
+		}
+	}
+	if (pipeline_init(pl, &fc) < 0) {
+		fprintf(stderr, "imwire: out of memory\n");
+		goto fail;
+	}
+	pl->table = rs->table;
+	if ((strcmp(o->format, "none") != 0 && open_sinks(pl, o->format, o->outdir) < 0) ||
+	    open_db_sinks(pl, cfg) < 0) {
+		pipeline_destroy(pl);
+		goto fail;
+	}
+	return 0;
+fail:
+	route_setup_free(rs);
+	config_free(cfg);
+	return -1;
+}
+
+/* A progress line only on a terminal, and only for captures worth it. */
+static void progress_start(struct progress *pr, char **files, int n, bool quiet)
+{
+	int i;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->enabled = isatty(STDERR_FILENO) && !quiet;
+	pr->start = now_seconds();
+	for (i = 0; i < n; i++) {
 		struct stat st;
 
 		/* A pipe's length is unknown: the bar counts what is known. */
-		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
-			pr.total_bytes += (long long)st.st_size;
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr->total_bytes += (long long)st.st_size;
 	}
-	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
-		pr.enabled = false;
+	if (pr->total_bytes < PROGRESS_MIN_FILE_BYTES)
+		pr->enabled = false;
+}
 
+/* Every TCP packet of one capture into the pipeline. 0, or 1 when the
+ * file could not be read whole. */
+static int read_one(const char *path, struct pipeline *pl, struct progress *pr, bool quiet,
+		    uint64_t *total_packets)
+{
+	struct pcap_source src;
+	struct packet pkt;
+	uint64_t n_since_draw = 0;
+	char err[1024];
+	int rc, status = 0;
+
+	if (pcap_source_open(&src, path, err, sizeof(err)) < 0) {
+		progress_clear(pr);
+		fprintf(stderr, "imwire: %s\n", err);
+		return 1;
+	}
+	while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
+		pipeline_packet(pl, &pkt);
+		if (pr->enabled && ++n_since_draw >= 2048) {
+			n_since_draw = 0;
+			progress_draw(pr, pcap_source_position(&src), false);
+		}
+	}
+	if (rc < 0) {
+		progress_clear(pr);
+		fprintf(stderr, "imwire: %s\n", err);
+		status = 1;
+	}
+	/* Show where each large file ended, even when it read fast. */
+	progress_draw(pr, src.size > 0 ? src.size : 0, true);
+	progress_clear(pr);
+	if (!quiet)
+		print_capture_warnings(&src);
+	*total_packets += src.stats.packets;
+	if (src.size > 0)
+		pr->done_bytes += src.size;
+	pcap_source_close(&src);
+	return status;
+}
+
+/* Statistics file, summary, and whether every event was written. */
+static int read_report(const struct read_opts *o, struct pipeline *pl, int n_files,
+		       uint64_t total_packets)
+{
+	int status = 0;
+
+	if (o->stats_path) {
+		struct stats_snapshot snap;
+
+		stats_snapshot_of_flows(&snap, "read", &pl->flows);
+		if (stats_write_file(o->stats_path, &snap, 1, NULL, (double)time(NULL)) < 0) {
+			fprintf(stderr, "imwire: %s: %s\n", o->stats_path, strerror(errno));
+			status = 1;
+		}
+	}
+	if (!o->quiet) {
+		fprintf(stderr, "imwire: %d file(s), %llu packets\n", n_files,
+			(unsigned long long)total_packets);
+		pipeline_print_summary(pl, stderr);
+	}
+	if (pl->sink_failures) {
+		fprintf(stderr, "imwire: %llu events could not be written\n",
+			(unsigned long long)pl->sink_failures);
+		status = 1;
+	}
+	return status;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	struct read_opts o;
+	struct imw_config cfg;
+	struct pipeline pl;
+	struct route_setup rs;
+	struct progress pr;
+	uint64_t total_packets = 0;
+	int i, status = read_args(argc, argv, &o);
+
+	if (status)
+		return status < 0 ? 0 : status;
+	if (read_setup(&o, &cfg, &rs, &pl) < 0)
+		return 1;
+	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
-		if (pcap_source_open(&src, argv[i], err, sizeof(err)) < 0) {
-			progress_clear(&pr);
-			fprintf(stderr, "imwire: %s\n", err);
-			status = 1;
-			continue;
-		}
-		while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
-			pipeline_packet(&pl, &pkt);
-			if (pr.enabled && ++n_since_draw >= 2048) {
-				n_since_draw = 0;
-				progress_draw(&pr, pcap_source_position(&src), false);
-			}
-		}
-		if (rc < 0) {
-			progress_clear(&pr);
-			fprintf(stderr, "imwire: %s\n", err);
-			status = 1;
-		}
-		/* Show where each large file ended, even when it read fast. */
-		progress_draw(&pr, src.size > 0 ? src.size : 0, true);
-		progress_clear(&pr);
-		if (!quiet)
-			print_capture_warnings(&src);
-		total_packets += src.stats.packets;
-		if (src.size > 0)
-			pr.done_bytes += src.size;
-		pcap_source_close(&src);
-		if (separate)
+		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);
+		if (o.separate)
 			pipeline_end_capture(&pl);
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
-	if (stats_path) {
-		struct stats_snapshot snap;
-
-		stats_snapshot_of_flows(&snap, "read", &pl.flows);
-		if (stats_write_file(stats_path, &snap, 1, NULL, (double)time(NULL)) < 0) {
-			fprintf(stderr, "imwire: %s: %s\n", stats_path, strerror(errno));
-			status = 1;
-		}
-	}
-	if (!quiet) {
-		fprintf(stderr, "imwire: %d file(s), %llu packets\n", argc - optind,
-			(unsigned long long)total_packets);
-		pipeline_print_summary(&pl, stderr);
-	}
-	if (pl.sink_failures) {
-		fprintf(stderr, "imwire: %llu events could not be written\n",
-			(unsigned long long)pl.sink_failures);
-		status = 1;
-	}
+	status |= read_report(&o, &pl, argc - optind, total_packets);
 	pipeline_destroy(&pl);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "imwire: writing output: %s\n", strerror(errno));
 		status = 1;
 	}
 	return status;
-}
-
-static int cmd_setup(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "bridge", required_argument, NULL, 'b' },
-		{ "queue", required_argument, NULL, 'q' },
-		{ "ports", required_argument, NULL, 'p' },
-		{ "remove", no_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "by-mark", no_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct setup_options o;
-	bool remove = false;
-	char err[256], *end;
-	int c;
-
-	memset(&o, 0, sizeof(o));
-	setup_default_ports(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:q:p:rnm", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			o.bridge = optarg;
-			break;
-		case 'q':
-			o.queue_first = (unsigned)strtoul(optarg, &end, 10);
-			o.queue_last = o.queue_first;
-			if (*end == '-')
-				o.queue_last = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end || o.queue_last < o.queue_first || o.queue_last > 65535) {
-				fprintf(stderr, "imwire: setup: --queue: expected N or N-M\n");
-				return 2;
-			}
-			break;
-		case 'p':
-			if (!setup_parse_ports(&o, optarg, err, sizeof(err))) {
-				fprintf(stderr, "imwire: setup: %s\n", err);
-				return 2;
-			}
-			break;
-		case 'r':
-			remove = true;
-			break;
-		case 'n':
-			o.dry_run = true;
-			break;
-		case 'm':
-			o.by_mark = true;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (remove)
-		return setup_remove(o.dry_run, stdout) < 0 ? 1 : 0;
-	if (!o.bridge) {
-		fprintf(stderr, "imwire: setup: --bridge BR is required (or --remove)\n");
-		return 2;
-	}
-	return setup_install(&o, stdout) < 0 ? 1 : 0;
-}
-
-/* The classifier's pin directory for this network namespace, or NULL
- * (said on stderr). */
-static const char *pin_dir(char *buf, size_t size)
-{
-	const char *dir = classifier_pin_dir(NULL, buf, size);
-
-	if (!dir)
-		fprintf(stderr, "imwire: cannot tell this network namespace (is /proc mounted?); "
-				"set IMWIRE_PIN_DIR\n");
-	return dir;
-}
-
-static int cmd_pin_dir(int argc, char **argv)
-{
-	char buf[512], err[512];
-	const char *dir = pin_dir(buf, sizeof(buf));
-	unsigned pid;
-	int held;
-
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: imwire pin-dir\n");
-		return 2;
-	}
-	if (!dir)
-		return 1;
-	printf("%s\n", dir);
-	held = classifier_holder(dir, &pid, err, sizeof(err));
-	if (held == 1)
-		printf("held by imwired pid %u\n", pid);
-	else if (held == 0)
-		printf("not held by any imwired\n");
-	else
-		printf("no classifier loaded there\n");
-	return 0;
-}
-
-static int cmd_attach(int argc, char **argv, bool attach)
-{
-	char err[512], buf[512];
-	const char *dir;
-	int rc;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: imwire %s IFACE...\n", argv[0]);
-		return 2;
-	}
-	dir = attach ? pin_dir(buf, sizeof(buf)) : NULL;
-	if (attach && !dir)
-		return 1;
-	if (attach)
-		rc = classifier_attach(dir, argv + 1, (size_t)argc - 1, err, sizeof(err));
-	else
-		rc = classifier_detach(argv + 1, (size_t)argc - 1, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "imwire: %s: %s\n", argv[0], err);
-	return rc < 0 ? 1 : 0;
-}
-
-static int cmd_proto(int argc, char **argv)
-{
-	char err[512], buf[512];
-	const char *dir = pin_dir(buf, sizeof(buf));
-	bool enable;
-	int i;
-
-	if (!dir)
-		return 1;
-	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		if (classifier_proto_list(dir, stdout, err, sizeof(err)) == 0)
-			return 0;
-		fprintf(stderr, "imwire: proto: %s\n", err);
-		return 1;
-	}
-	if (argc < 3 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0)) {
-		fprintf(stderr, "usage: imwire proto enable|disable NAME... | imwire proto list\n");
-		return 2;
-	}
-	enable = strcmp(argv[1], "enable") == 0;
-	for (i = 2; i < argc; i++) {
-		if (classifier_proto_set(dir, argv[i], enable, err, sizeof(err)) < 0) {
-			fprintf(stderr, "imwire: proto: %s\n", err);
-			return 1;
-		}
-	}
-	return 0;
 }
 
 static void report_warning(void *arg, const char *msg)
@@ -603,28 +462,32 @@ static void report_error(void *arg, const char *msg)
 
 /* Every problem of the file and of what it names, not only the first:
  * each line is read, each list and database opened, and each problem
- * said. */
+ * said; then the table every event runs through. */
 static int cmd_check_config(int argc, char **argv)
 {
 	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy;
-	char err[1024], *pipeline;
-	struct router *router;
+	struct route_setup rs;
+	char *table;
 
+	if (argc == 2 && strcmp(argv[1], "--list-keys") == 0) {
+		size_t i;
+		const char *k;
+
+		for (i = 0; (k = config_key_name(i)); i++)
+			printf("%s\n", k);
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: imwire check-config FILE\n");
+		fprintf(stderr, "usage: imwire check-config FILE | --list-keys\n");
 		return 2;
 	}
 	config_init(&cfg);
 	config_load_report(&cfg, argv[1], &r);
-	/* The lists and rules it names must load too (the databases are only
-	 * opened, never created or written), whatever the file's own state. */
-	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
-	/* So must the address map and the bots. */
-	router = router_new(&cfg, 1, err, sizeof(err));
-	if (!router)
-		config_report_error(&r, "%s", err);
+	/* The lists, rules, address map and bots it names must load too (the
+	 * databases are only opened, never created or written), whatever the
+	 * file's own state. */
+	route_setup_load_report(&rs, &cfg, POLICY_DRY_RUN, 1, &r);
 	if (r.errors) {
 		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
 			r.warnings);
@@ -632,12 +495,11 @@ static int cmd_check_config(int argc, char **argv)
 		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
 		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
-		if ((pipeline = router_describe(router)))
-			printf("%s", pipeline);
-		free(pipeline);
+		if ((table = route_table_describe(rs.table)))
+			printf("%s", table);
+		free(table);
 	}
-	router_free(router);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return r.errors ? 1 : 0;
 }
@@ -650,6 +512,22 @@ static void replay_event(void *arg, const struct im_event *ev)
 		sink_write(s, ev);
 }
 
+static void replay_report(const struct replay_stats *st, const struct engine_stats *es)
+{
+	fprintf(stderr,
+		"imwire: %llu frames in, %llu out: %llu unchanged, %llu modified, %llu dropped, "
+		"%llu not for the engine; %llu events; %llu edits (refused: %llu committed, "
+		"%llu too big, %llu not encodable); %llu blocked (%llu blanked), %llu notices\n",
+		(unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
+		(unsigned long long)st->accepted, (unsigned long long)st->modified,
+		(unsigned long long)st->dropped, (unsigned long long)st->not_tcp,
+		(unsigned long long)st->events, (unsigned long long)es->edits,
+		(unsigned long long)es->edits_refused_committed,
+		(unsigned long long)es->edits_refused_size,
+		(unsigned long long)es->edits_refused_encode, (unsigned long long)es->policy_blocked,
+		(unsigned long long)es->policy_blanked, (unsigned long long)es->notices_injected);
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -657,26 +535,23 @@ static int cmd_replay(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *events = NULL, *v;
+	const char *config_path = NULL, *events = NULL;
 	struct imw_config cfg;
 	struct engine_config ec;
+	struct route_setup rs;
 	struct replay_stats st;
 	struct engine_stats es;
 	struct sink s;
-	bool have_sink = false;
 	char err[1024];
 	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:e:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
+		if (c == 'c') {
 			config_path = optarg;
-			break;
-		case 'e':
+		} else if (c == 'e') {
 			events = optarg;
-			break;
-		default:
+		} else {
 			usage(stderr);
 			return 2;
 		}
@@ -686,48 +561,31 @@ static int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	config_init(&cfg);
-	engine_config_defaults(&ec);
 	if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0 ||
-	    !(ec.policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err)))) {
+	    route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}
-	config_apply_flow(&cfg, &ec.flow);
-	if ((v = config_get(&cfg, "hold_deadline_ms")))
-		ec.hold_deadline = strtoul(v, NULL, 10) / 1000.0;
-	if ((v = config_get(&cfg, "mss_headroom")))
-		ec.mss_headroom = (uint16_t)strtoul(v, NULL, 10);
-	if (events) {
-		if (sink_jsonl_open_path(&s, events, READ_FLUSH_AT) < 0) {
-			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
-			policy_unref(ec.policy);
-			config_free(&cfg);
-			return 1;
-		}
-		have_sink = true;
+	/* The table imwired would run; no live sessions to route to, so the
+	 * engine gets no router (nothing is registered or delivered). */
+	engine_config_load(&ec, &cfg);
+	ec.table = rs.table;
+	rc = 0;
+	if (events && sink_jsonl_open_path(&s, events, READ_FLUSH_AT) < 0) {
+		fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
+		rc = -1;
+	} else {
+		rc = replay_capture(argv[optind], argv[optind + 1], &ec, replay_event,
+				    events ? &s : NULL, &st, &es, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "imwire: %s\n", err);
+		else
+			replay_report(&st, &es);
+		if (events)
+			sink_close(&s);
 	}
-	rc = replay_capture(argv[optind], argv[optind + 1], &ec, replay_event,
-			    have_sink ? &s : NULL, &st, &es, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "imwire: %s\n", err);
-	else
-		fprintf(stderr,
-			"imwire: %llu frames in, %llu out: %llu unchanged, %llu modified, %llu dropped, "
-			"%llu not for the engine; %llu events; %llu edits (refused: %llu committed, "
-			"%llu too big, %llu not encodable); %llu blocked (%llu blanked), %llu notices\n",
-			(unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
-			(unsigned long long)st.accepted, (unsigned long long)st.modified,
-			(unsigned long long)st.dropped, (unsigned long long)st.not_tcp,
-			(unsigned long long)st.events, (unsigned long long)es.edits,
-			(unsigned long long)es.edits_refused_committed,
-			(unsigned long long)es.edits_refused_size,
-			(unsigned long long)es.edits_refused_encode,
-			(unsigned long long)es.policy_blocked, (unsigned long long)es.policy_blanked,
-			(unsigned long long)es.notices_injected);
-	if (have_sink)
-		sink_close(&s);
-	policy_unref(ec.policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }
@@ -825,34 +683,168 @@ static int cmd_verify(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_stats(int argc, char **argv)
-{
-	const char *path = argc > 1 ? argv[1] : STATS_DEFAULT_PATH;
-	char text[256 * 1024];
-	size_t len;
-	FILE *f;
+static int cmd_help(int argc, char **argv);
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: imwire stats [FILE]\n");
+/* Every command is in this table: main dispatches through it, `imwire
+ * NAME --help` prints its lines, and `imwire help --list` (read by the
+ * manual's coverage test, tests/cases/pkg_manpages.sh) lists it. */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* synopsis lines, then what it does, indented;
+			    * NULL: the command prints its own */
+} commands[] = {
+	{ "read", cmd_read,
+	  "read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
+	  "     [--stats FILE.json] [--separate] FILE...\n"
+	  "    decode pcap/pcapng captures and print or write every IM event\n"
+	  "    (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
+	  "    under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
+	  "    the sinks the --config file names); a FILE may be gzip-compressed,\n"
+	  "    \"-\" is standard input, a pcapng file may mix link types\n"
+	  "    (mergecap); the files are one capture unless --separate reads each\n"
+	  "    as unrelated (no flow spans two)\n" },
+	{ "replay", cmd_replay,
+	  "replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
+	  "    run the inline engine and its policy on a capture; OUT.pcap gets\n"
+	  "    what would have left the bridge (edited, deleted, injected)\n" },
+	{ "check-config", cmd_check_config,
+	  "check-config FILE\n"
+	  "check-config --list-keys\n"
+	  "    validate a configuration file without starting anything, or list\n"
+	  "    every key a configuration may set\n" },
+	{ "keygen", cmd_keygen,
+	  "keygen FILE\n"
+	  "    make an Ed25519 key pair for signed checkpoints: FILE (secret,\n"
+	  "    checkpoint_key=) and FILE.pub (for imwire verify --key)\n" },
+	{ "verify", cmd_verify,
+	  "verify (--jsonl FILE | --sqlite FILE | --pgsql CONNINFO |\n"
+	  "        --mysql [USER[:PASS]@]HOST[:PORT]/DB) [--sensor NAME]\n"
+	  "       [--key FILE.pub --checkpoints LOG]\n"
+	  "    check an archive's chain and checkpoints; names the first event\n"
+	  "    altered, missing, inserted or out of order; exit 0 when it verifies\n" },
+	{ "setup", ops_setup,
+	  "setup [-c CONFIG] [--bridge BR] [--queue N[-M]]\n"
+	  "      [--ports LIST | --by-mark | --classifier]\n"
+	  "      [--backend auto|iptables|nftables] [--fix] [--dry-run]\n"
+	  "setup --remove [-c CONFIG] [--bridge BR] [--classifier] [--dry-run]\n"
+	  "    install (idempotent) or remove the rules steering IM traffic that\n"
+	  "    crosses bridge BR into imwired's queue(s) (nftables where the kernel\n"
+	  "    has nft queue, else iptables); the bridge must exist and\n"
+	  "    bridge-nf-call-iptables be 1 (--fix sets it); --classifier attaches\n"
+	  "    the tc BPF classifier to the bridge's ports and steers what it marks\n" },
+	{ "attach", ops_attach,
+	  "attach [-c CONFIG] IFACE...\n"
+	  "    attach the tc BPF classifier at the ingress of each interface; its\n"
+	  "    maps are pinned under bpf_pin_dir=, $IMWIRE_PIN_DIR or\n"
+	  "    " IMW_PIN_ROOT "/<inode of this network namespace>\n" },
+	{ "pin-dir", ops_pin_dir,
+	  "pin-dir [-c CONFIG]\n"
+	  "    print the classifier's pin directory, and which imwired holds it\n" },
+	{ "detach", ops_detach,
+	  "detach [-c CONFIG] IFACE...\n"
+	  "    remove what attach added: the filter, the clsact qdisc when nothing\n"
+	  "    else uses it, the pinned maps once no interface has the classifier\n" },
+	{ "proto", ops_proto,
+	  "proto [-c CONFIG] enable|disable NAME...\n"
+	  "proto [-c CONFIG] list\n"
+	  "    switch protocols on and off in the classifier; list them with\n"
+	  "    their ports and counters\n" },
+	{ "stats", ops_stats,
+	  "stats [-c CONFIG | FILE]\n"
+	  "    print the counters of the imwired running with CONFIG (the default\n"
+	  "    configuration without -c), or of a file read --stats wrote\n" },
+	{ "sessions", ops_sessions,
+	  "sessions [-c CONFIG] [--json]\n"
+	  "    the running imwired's live IM sessions: protocol, local id, remote\n"
+	  "    peer, client, since, events (from its control socket; root only)\n" },
+	{ "tail", ops_tail,
+	  "tail [-c CONFIG] [--proto NAME] [--kind KIND] [--user ID] [-n COUNT]\n"
+	  "    follow the running imwired's events as JSON lines, filtered\n" },
+	{ "reload", ops_reload,
+	  "reload [-c CONFIG]\n"
+	  "    have the running imwired re-read its configuration and say how it\n"
+	  "    went (status 1 when it was refused)\n" },
+	/* the review console's (review/review_cli.h): they answer --help
+	 * themselves, with review_cli_usage */
+	{ "search", review_cli_main, NULL },
+	{ "conversations", review_cli_main, NULL },
+	{ "show", review_cli_main, NULL },
+	{ "export", review_cli_main, NULL },
+	{ "web", review_cli_main, NULL },
+	{ "web-user", review_cli_main, NULL },
+	{ "help", cmd_help,
+	  "help [--list]\n"
+	  "    this text; --list: the command names, one a line\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void command_usage(FILE *out, const struct command *c, const char *prefix)
+{
+	const char *p = c->usage, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		/* synopsis lines get the prefix, their continuations its width;
+		 * description lines (four spaces, then text) are indented */
+		if (*p != ' ')
+			fprintf(out, "%s%.*s\n", prefix, (int)(nl - p), p);
+		else if (strncmp(p, "    ", 4) == 0 && p[4] != ' ')
+			fprintf(out, "  %.*s\n", (int)(nl - p), p);
+		else
+			fprintf(out, "%*s%.*s\n", (int)strlen(prefix), "", (int)(nl - p), p);
+		if (!*nl)
+			break;
+	}
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: imwire <command> [options]    (imwire <command> --help, imwire --version)\n"
+		     "\ncommands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		if (commands[i].usage)
+			command_usage(out, &commands[i], "  ");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (i = 0; i < N_COMMANDS; i++)
+			printf("%s\n", commands[i].name);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: imwire help [--list]\n");
 		return 2;
 	}
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "imwire: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	len = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (len == sizeof(text) || stats_pretty_print(text, len, stdout) < 0) {
-		fprintf(stderr, "imwire: %s: not a stats file\n", path);
-		return 1;
-	}
+	usage(stdout);
 	return 0;
+}
+
+/* True when the command's arguments ask for help (before any "--"). */
+static bool asks_for_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	char err[256];
+	size_t i;
 
 	if (proto_registry_check(err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
@@ -862,32 +854,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "read") == 0)
-		return cmd_read(argc - 1, argv + 1);
-	if (review_cli_handles(argv[1]))
-		return review_cli_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "setup") == 0)
-		return cmd_setup(argc - 1, argv + 1);
-	if (strcmp(argv[1], "check-config") == 0)
-		return cmd_check_config(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "stats") == 0)
-		return cmd_stats(argc - 1, argv + 1);
-	if (strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "detach") == 0)
-		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
-	if (strcmp(argv[1], "proto") == 0)
-		return cmd_proto(argc - 1, argv + 1);
-	if (strcmp(argv[1], "pin-dir") == 0)
-		return cmd_pin_dir(argc - 1, argv + 1);
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("imwire %s\n", imw_version());
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
+	}
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (commands[i].usage && asks_for_help(argc - 1, argv + 1)) {
+			fprintf(stdout, "usage:\n");
+			command_usage(stdout, &commands[i], "  imwire ");
+			return 0;
+		}
+		return commands[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "imwire: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);

@@ -454,6 +454,7 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 		f = create(t, pkt, dir);
 		if (!f)
 			return NULL;
+		f->first_ts = pkt->ts;
 	}
 	f->last_ts = pkt->ts;
 	/* made before the caller looks at f->reasm for this packet */

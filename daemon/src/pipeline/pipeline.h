@@ -19,9 +19,10 @@ struct pipeline {
 	uint64_t events_total;
 	uint64_t sink_failures;
 	uint64_t packets_since_expiry;
-	/* Optional (not owned): events are logged as the policy would have
-	 * filtered them; nothing is edited offline. */
-	struct policy *policy;
+	/* Optional (not owned): events are logged as the route table (the
+	 * policy's filters, route/route.h) would have filtered them; nothing
+	 * is edited offline. */
+	struct route_table *table;
 };
 
 int pipeline_init(struct pipeline *pl, const struct flow_config *cfg);

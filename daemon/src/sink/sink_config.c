@@ -64,38 +64,13 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 
 int sink_writer_instance_dir(char *out, size_t size, const char *base, const char *config_path)
 {
-	char *abs = realpath(config_path, NULL);
-	const char *p = abs ? abs : config_path;
-	size_t n = strlen(base), i = 0;
+	char inst[256];
+	int n;
 
-	if (n + 2 >= size) {
-		free(abs);
-		return -1;
-	}
-	memcpy(out, base, n);
-	out[n++] = '/';
-	while (*p == '/')
-		p++;
-	if (!*p)
-		p = "default";
-	/* systemd-escape's idea: '/' becomes '-', anything unusual '_'. */
-	for (; p[i]; i++) {
-		char c = p[i];
-
-		if (n + 1 >= size) {
-			free(abs);
-			return -1;
-		}
-		if (c == '/')
-			c = '-';
-		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			   c == '.' || c == '_' || c == '-'))
-			c = '_';
-		out[n++] = c;
-	}
-	out[n] = '\0';
-	free(abs);
-	return 0;
+	/* The instance's name, as its pid, stats and pin directory have it. */
+	config_instance(config_path, inst, sizeof(inst));
+	n = snprintf(out, size, "%s/%s", base, inst);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 /* A database sink's name: its kind, where it is, and the sensor; never a

@@ -33,6 +33,19 @@ struct jsonl_ctx {
 	char *plan_hold;
 };
 
+/* The file's size now: someone may have cut it (logrotate's copytruncate)
+ * since we wrote; what we cut back to or record must be the real size. */
+static void size_refresh(struct jsonl_ctx *c)
+{
+	struct stat st;
+
+	if (fstat(c->fd, &st) == 0) {
+		c->size = (uint64_t)st.st_size;
+		c->dev = (uint64_t)st.st_dev;
+		c->ino = (uint64_t)st.st_ino;
+	}
+}
+
 static void drop_plan(struct jsonl_ctx *c)
 {
 	if (!c->purging)
@@ -75,6 +88,8 @@ static int flush_file(struct sink *s, struct jsonl_ctx *c)
 	const uint8_t *p = c->pending.data;
 	size_t n = c->pending.len;
 
+	if (n)
+		size_refresh(c);
 	while (n) {
 		ssize_t w = write(c->fd, p, n);
 
@@ -157,6 +172,8 @@ static size_t jsonl_undo(struct sink *s, const struct im_event *const *evs, size
 	struct jsonl_ctx *c = s->ctx;
 
 	(void)evs;
+	if (c->fd >= 0)
+		size_refresh(c);
 	if (c->fd >= 0 && !sink_undo_add(u, c->path, c->dev, c->ino, c->size)) {
 		sink_fail(s, ENOMEM, "jsonl %s: undo record", c->path);
 		return 0;

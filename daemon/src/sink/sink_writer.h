@@ -225,10 +225,11 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
  * (NULL: no log). */
 void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_config *cfg,
 			     const char *default_spool_dir);
-/* An instance's own spool directory under base: base/NAME, NAME made from
- * the configuration file's absolute path ("/etc/imwire/imwire.conf" ->
- * "etc-imwire-imwire.conf"), so two instances never share one. 0, or -1
- * (too long). */
+/* An instance's own spool directory under base: base/INSTANCE, the
+ * instance named by its configuration file (config_instance: "imwire" for
+ * /etc/imwire/imwire.conf, "bridge2" for /etc/imwire/bridge2.conf), as its
+ * pid file and statistics are; the log's lock refuses a second process on
+ * it. 0, or -1 (too long). */
 int sink_writer_instance_dir(char *out, size_t size, const char *base, const char *config_path);
 
 #endif

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "event/event.h"
+#include "util/version.h"
 
 struct counter {
 	const char *name;
@@ -100,8 +102,8 @@ void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const 
 	stats_snapshot_of_flows(s, name, &e->flows);
 	s->has_engine = true;
 	s->engine = e->stats;
-	s->held_packets_now = e->held_now;
-	s->held_bytes_now = e->held_bytes_now;
+	s->held_packets_now = e->held.packets;
+	s->held_bytes_now = e->held.bytes;
 	s->max_held_bytes_total = e->cfg.max_held_bytes_total;
 }
 
@@ -177,6 +179,61 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	total->has_engine |= s->has_engine;
 }
 
+void stats_path_of(const struct imw_config *cfg, char *out, size_t size)
+{
+	const char *v = config_get(cfg, "stats_file");
+	char inst[256];
+
+	if (v) {
+		snprintf(out, size, "%s", v);
+		return;
+	}
+	config_instance(cfg->path, inst, sizeof(inst));
+	if (strcmp(inst, "imwire") == 0)
+		snprintf(out, size, "%s", STATS_DEFAULT_PATH);
+	else
+		snprintf(out, size, STATS_RUN_DIR "/%s.stats.json", inst);
+}
+
+static void foreach_group(const char *group, const void *base, const struct counter *c, size_t n,
+			  stats_counter_fn fn, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fn(arg, group, c[i].name, at(base, c[i].offset));
+}
+
+void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, void *arg)
+{
+	int p;
+
+	fn(arg, "", "flows_now", s->flows_now);
+	fn(arg, "", "max_flows", s->max_flows);
+	fn(arg, "", "max_buffered_bytes", s->max_buffered_total);
+	foreach_group("flow", &s->flow, flow_counters, N(flow_counters), fn, arg);
+	foreach_group("reasm", &s->flow.reasm, reasm_counters, N(reasm_counters), fn, arg);
+	foreach_group("app", &s->flow.app, app_counters, N(app_counters), fn, arg);
+	for (p = 1; p < IMW_PROTO_MAX; p++)
+		fn(arg, "sessions", event_proto_name((enum imw_proto)p), s->flow.app.sessions[p]);
+	if (!s->has_engine)
+		return;
+	fn(arg, "", "held_packets_now", s->held_packets_now);
+	fn(arg, "", "held_bytes_now", s->held_bytes_now);
+	fn(arg, "", "max_held_bytes_total", s->max_held_bytes_total);
+	foreach_group("engine", &s->engine, engine_counters, N(engine_counters), fn, arg);
+}
+
+void stats_sum(struct stats_snapshot *total, const struct stats_snapshot *s, size_t n)
+{
+	size_t i;
+
+	memset(total, 0, sizeof(*total));
+	snprintf(total->name, sizeof(total->name), "total");
+	for (i = 0; i < n; i++)
+		sum_into(total, &s[i]);
+}
+
 static const struct counter writer_counters[] = {
 	C(sink_writer_stats, submits),      C(sink_writer_stats, events),
 	C(sink_writer_stats, bytes),        C(sink_writer_stats, append_ns),
@@ -243,7 +300,8 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
 
 	memset(&total, 0, sizeof(total));
 	snprintf(total.name, sizeof(total.name), "total");
-	fprintf(out, "{\n  \"time\": %.3f,\n  \"workers\": [", now);
+	fprintf(out, "{\n  \"version\": \"%s\",\n  \"time\": %.3f,\n  \"workers\": [",
+		imw_version(), now);
 	for (i = 0; i < n; i++) {
 		fprintf(out, "%s\n    ", i ? "," : "");
 		write_one(out, &s[i], "    ");

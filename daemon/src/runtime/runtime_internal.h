@@ -1,0 +1,17 @@
+/* Between the runtime's files: state.c (load, reload, set-up), workers.c
+ * (queue workers), tap.c (the passive decoder). */
+#ifndef IMW_RUNTIME_INTERNAL_H
+#define IMW_RUNTIME_INTERNAL_H
+
+#include "runtime/runtime.h"
+
+/* SIGHUP or `imwire reload`: a new configuration, or the old one kept. 0,
+ * or -1; msg says which and why. */
+int runtime_reload(struct runtime *rt, char *msg, size_t msg_size);
+
+/* A copy of the workers' last snapshots (the service's source). */
+int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n);
+
+double runtime_now(void);
+
+#endif

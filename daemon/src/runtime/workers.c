@@ -1,0 +1,437 @@
+/* The queue workers: one thread per NFQUEUE queue, each with its own
+ * inline engine, output queue and egress counters. A worker polls its
+ * queue and its mailbox, feeds packets to the engine, ticks it, sends the
+ * verdicts and the engine's own packets, takes a new route table between
+ * two packets after a reload, and publishes its counters about once a
+ * second. The caller's thread writes
+ * the statistics file and performs reloads. */
+#include "runtime/runtime.h"
+#include "runtime/runtime_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classifier/classifier.h"
+#include "inline/engine.h"
+#include "nfq/nfq.h"
+#include "sink/sink_writer.h"
+#include "stats/stats_file.h"
+
+#define POLL_INTERVAL_MS 10
+#define QUEUE_MAX_LEN 65536
+#define STATS_EVERY_SECONDS 1.0
+#define STATS_EVERY_LOOPS 50   /* of 20 ms */
+#define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
+#define DEFAULT_IDLE_SECONDS 3600
+
+struct worker {
+	pthread_t thread;
+	uint16_t queue;
+	unsigned index;
+	struct runtime *rt;
+	struct engine engine;
+	struct engine_outq out;
+	struct nfqueue q;
+	struct egress egress;
+	/* The burst's events, handed to the writer in one go before the
+	 * burst's verdicts (sink/sink_writer.h); NULL: rt->write_event. */
+	struct sink_writer_batch *log_batch;
+	double now;
+	unsigned generation;
+	int status;
+	struct stats_snapshot snap; /* published under rt->lock about once a second */
+};
+
+double runtime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+			  const struct nfqueue_meta *meta)
+{
+	struct worker *w = arg;
+	struct engine_packet_link link;
+
+	memset(&link, 0, sizeof(link));
+	link.outdev = meta->outdev;
+	link.physoutdev = meta->physoutdev;
+	if (meta->hwaddr_len == 6) {
+		link.has_mac = true;
+		memcpy(link.src_mac, meta->hwaddr, 6);
+	}
+	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
+}
+
+static void worker_log(void *arg, const struct im_event *ev)
+{
+	struct worker *w = arg;
+
+	sink_writer_batch_add(w->log_batch, ev); /* a failure is counted by the writer */
+}
+
+static void worker_flush(struct worker *w)
+{
+	uint32_t lowest = 0;
+	bool held = engine_lowest_held_id(&w->engine, &lowest);
+	size_t i;
+
+	/* The burst's events are in the write-ahead log before any of its
+	 * packets goes on: a crash after the verdicts cannot lose them. */
+	if (w->log_batch && sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
+	if (w->out.n)
+		nfqueue_send_verdicts(&w->q, w->out.v, w->out.n, w->out.bytes.data, held, lowest);
+	/* Our own segments after the verdicts: a local delivery follows the
+	 * packet that carried the message here. */
+	for (i = 0; i < w->out.n_orig; i++) {
+		const struct engine_origin *o = &w->out.orig[i];
+
+		egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len);
+	}
+	engine_outq_clear(&w->out);
+}
+
+static void worker_reload(struct worker *w)
+{
+	struct route_table *old = NULL;
+
+	pthread_mutex_lock(&w->rt->lock);
+	if (w->rt->generation != w->generation) {
+		/* Between two packets: every later event sees the new table. */
+		old = w->engine.cfg.table;
+		engine_set_table(&w->engine, route_table_ref(w->rt->setup.table));
+		w->generation = w->rt->generation;
+	}
+	pthread_mutex_unlock(&w->rt->lock);
+	route_table_unref(old);
+}
+
+static void worker_publish_stats(struct worker *w)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "queue %u", w->queue);
+	pthread_mutex_lock(&w->rt->lock);
+	stats_snapshot_of_engine(&w->snap, name, &w->engine);
+	pthread_mutex_unlock(&w->rt->lock);
+}
+
+/* The sockets are the daemon's, shared; one a worker opened lazily (the
+ * eager open had failed) is its own to close. */
+static void worker_egress_close(struct worker *w)
+{
+	const struct egress *shared = &w->rt->egress;
+
+	if (w->egress.packet_fd >= 0 && w->egress.packet_fd != shared->packet_fd)
+		close(w->egress.packet_fd);
+	if (w->egress.raw4_fd >= 0 && w->egress.raw4_fd != shared->raw4_fd)
+		close(w->egress.raw4_fd);
+	if (w->egress.raw6_fd >= 0 && w->egress.raw6_fd != shared->raw6_fd)
+		close(w->egress.raw6_fd);
+}
+
+/* The flow table had to evict an IM session with a known user (flow.c
+ * calls this for the first one, then at most every 10 s). */
+static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogged)
+{
+	const struct runtime *rt = arg;
+	const struct proto_session *s = f->app ? &f->app->session : NULL;
+
+	rt->log(LOG_WARNING,
+		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
+		"%llu more since the last such message",
+		s && s->module ? event_proto_name(s->module->id) : "IM",
+		s && s->local_id ? s->local_id : "?",
+		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		(unsigned long long)unlogged);
+}
+
+/* The engine on the configuration as it is now; then the queue. */
+static int worker_start(struct worker *w)
+{
+	struct runtime *rt = w->rt;
+	struct engine_config ec;
+	char err[256];
+
+	pthread_mutex_lock(&rt->lock);
+	engine_config_load(&ec, &rt->cfg);
+	ec.flow.evicted_session = log_evicted_session;
+	ec.flow.evicted_arg = rt;
+	ec.publish = &rt->publish;
+	ec.table = route_table_ref(rt->setup.table);
+	ec.router = rt->setup.router;
+	ec.worker = w->index;
+	w->egress = rt->egress;
+	memset(&w->egress.stats, 0, sizeof(w->egress.stats));
+	w->generation = rt->generation;
+	pthread_mutex_unlock(&rt->lock);
+	engine_outq_init(&w->out);
+	w->log_batch = rt->writer ? sink_writer_batch_new(rt->writer) : NULL;
+	if ((rt->writer && !w->log_batch) ||
+	    engine_init(&w->engine, &ec, w->log_batch ? worker_log : rt->write_event,
+			w->log_batch ? (void *)w : rt->write_arg) < 0) {
+		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
+		sink_writer_batch_free(w->log_batch);
+		route_table_unref(ec.table);
+		return -1;
+	}
+	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "cannot open NFQUEUE %u: %s", w->queue, err);
+		engine_destroy(&w->engine, &w->out);
+		route_table_unref(w->engine.cfg.table);
+		engine_outq_free(&w->out);
+		sink_writer_batch_free(w->log_batch);
+		*rt->stop = 1;
+		return -1;
+	}
+	rt->log(LOG_INFO, "queue %u: ready", w->queue);
+	service_worker_ready(rt->svc);
+	return 0;
+}
+
+/* Packets, mail from other workers, ticks, verdicts, until stopped. */
+static void worker_loop(struct worker *w)
+{
+	struct pollfd pfd[2];
+	nfds_t n_pfd = 1;
+	double last_tick = 0, last_stats = 0;
+	int rc;
+
+	pfd[0].fd = nfqueue_fd(&w->q);
+	pfd[0].events = POLLIN;
+	/* Another worker may hand us a message for one of our sessions. */
+	pfd[1].fd = router_wake_fd(w->rt->setup.router, w->index);
+	pfd[1].events = POLLIN;
+	if (pfd[1].fd >= 0)
+		n_pfd = 2;
+	while (!*w->rt->stop) {
+		rc = poll(pfd, n_pfd, POLL_INTERVAL_MS);
+		w->now = runtime_now();
+		if (rc > 0 && (pfd[0].revents & POLLIN) &&
+		    nfqueue_receive(&w->q, worker_packet, w) < 0) {
+			w->rt->log(LOG_ERR, "queue %u: receive failed: %s", w->queue, strerror(errno));
+			break;
+		}
+		if (rc > 0 && n_pfd == 2 && (pfd[1].revents & POLLIN))
+			engine_take_mail(&w->engine, w->now, &w->out);
+		if (w->now - last_tick >= POLL_INTERVAL_MS / 1000.0) {
+			engine_tick(&w->engine, w->now, &w->out);
+			last_tick = w->now;
+		}
+		worker_flush(w);
+		service_worker_loop(w->rt->svc, w->index, &w->engine.flows);
+		worker_reload(w);
+		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
+			worker_publish_stats(w);
+			last_stats = w->now;
+		}
+	}
+}
+
+static unsigned long long u(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+/* The three lines the README documents. */
+static void worker_report(const struct worker *w)
+{
+	const struct engine_stats *st = &w->engine.stats;
+	const struct nfqueue_stats *qs = &w->q.stats;
+	runtime_log_fn log = w->rt->log;
+
+	log(LOG_INFO,
+	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
+	    "(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
+	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
+	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
+	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
+	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
+	    u(st->held), u(st->deadline_releases), u(st->bound_releases), u(st->edits),
+	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
+	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
+	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
+	    u(qs->enobufs), u(qs->send_errors));
+	log(LOG_INFO,
+	    "queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
+	    "already), %llu notices injected, %llu notices without a PDU to follow",
+	    w->queue, u(st->policy_blocked), u(st->policy_blanked), u(st->notices_injected),
+	    u(st->notices_dropped));
+	log(LOG_INFO,
+	    "queue %u: routing: %llu routed locally, %llu to bots, %llu forwarded after all "
+	    "(partly sent); %llu delivered (%llu waited for a PDU), %llu lost; %llu receipts, "
+	    "%llu deletions acknowledged; "
+	    "%llu segments originated, %llu retransmitted, %llu given up; egress: %llu sent, "
+	    "%llu send errors, %llu without a link",
+	    w->queue, u(st->routed_local), u(st->routed_bot), u(st->route_fallbacks),
+	    u(st->deliveries), u(st->deliveries_delayed), u(st->deliveries_lost),
+	    u(st->receipts_synthesised), u(st->deletions_acked), u(st->segments_originated),
+	    u(st->origin_retransmits), u(st->origin_given_up), u(w->egress.stats.sent),
+	    u(w->egress.stats.send_errors), u(w->egress.stats.no_link));
+}
+
+/* Every held packet goes out before the queue closes. */
+static void worker_stop(struct worker *w)
+{
+	engine_release_all(&w->engine, &w->out);
+	worker_flush(w);
+	engine_destroy(&w->engine, &w->out);
+	worker_flush(w);
+	worker_publish_stats(w);
+	worker_report(w);
+	nfqueue_close(&w->q);
+	route_table_unref(w->engine.cfg.table);
+	engine_outq_free(&w->out);
+	worker_egress_close(w);
+	sink_writer_batch_free(w->log_batch);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (worker_start(w) < 0) {
+		w->status = 1;
+		return NULL;
+	}
+	worker_loop(w);
+	worker_stop(w);
+	return NULL;
+}
+
+/* The workers' last snapshots, summed, and the writer's counters, to the
+ * stats file. */
+static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
+{
+	static bool complained;
+	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	struct sink_writer_stats ws;
+	char path[4096];
+	size_t i;
+
+	if (!snaps)
+		return;
+	if (rt->writer)
+		sink_writer_get_stats(rt->writer, &ws);
+	pthread_mutex_lock(&rt->lock);
+	for (i = 0; i < n; i++)
+		snaps[i] = workers[i].snap;
+	stats_path_of(&rt->cfg, path, sizeof(path));
+	if (stats_write_file(path, snaps, n, rt->writer ? &ws : NULL, (double)time(NULL)) < 0 &&
+	    !complained) {
+		rt->log(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
+		complained = true; /* once: the daemon goes on without */
+	}
+	pthread_mutex_unlock(&rt->lock);
+	free(snaps);
+}
+
+/* Workers leave signals to the caller's thread. Returns how many started. */
+static size_t start_workers(struct runtime *rt, struct worker *workers, unsigned first, size_t n)
+{
+	sigset_t block, old;
+	size_t i;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < n; i++) {
+		workers[i].queue = (uint16_t)(first + i);
+		workers[i].index = (unsigned)i;
+		workers[i].rt = rt;
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			rt->log(LOG_ERR, "cannot start worker for queue %zu", first + i);
+			*rt->stop = 1;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return i;
+}
+
+int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n)
+{
+	struct runtime *rt = arg;
+	size_t i;
+
+	pthread_mutex_lock(&rt->lock);
+	*n = rt->n_workers;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	for (i = 0; *out && i < *n; i++)
+		(*out)[i] = rt->workers[i].snap;
+	pthread_mutex_unlock(&rt->lock);
+	return *out ? 0 : -1;
+}
+
+static void publish_workers(struct runtime *rt, struct worker *workers, size_t n)
+{
+	pthread_mutex_lock(&rt->lock);
+	rt->workers = workers;
+	rt->n_workers = n;
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* What a dead predecessor left of connections that ended while no daemon
+ * ran: idle as long as a flow may be. */
+static void reap_published(struct runtime *rt)
+{
+	const char *idle = config_get(&rt->cfg, "idle_timeout");
+	uint64_t secs = idle && strtoull(idle, NULL, 10) ? strtoull(idle, NULL, 10)
+							 : DEFAULT_IDLE_SECONDS;
+
+	bpf_publish_reap(&rt->publish, secs * 1000000000ull);
+}
+
+int runtime_run_queues(struct runtime *rt)
+{
+	size_t n = rt->last - rt->first + 1, started, i;
+	struct worker *workers = calloc(n, sizeof(*workers));
+	char msg[1024];
+	int status = 0;
+
+	if (!workers)
+		return 1;
+	started = start_workers(rt, workers, rt->first, n);
+	if (started < n)
+		status = 1;
+	publish_workers(rt, workers, started);
+	for (i = 0; !*rt->stop; i++) {
+		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && rt->publish.xlate_fd >= 0)
+			reap_published(rt);
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1) {
+			write_stats(rt, workers, started);
+			service_tick(rt->svc);
+		}
+		if (*rt->reload) {
+			*rt->reload = 0;
+			runtime_reload(rt, msg, sizeof(msg));
+		}
+		usleep(20000);
+	}
+	service_stop(rt->svc);
+	for (i = 0; i < started; i++) {
+		pthread_join(workers[i].thread, NULL);
+		if (workers[i].status)
+			status = 1;
+	}
+	/* Every event handed over is written (or its sink is down and it
+	 * waits in the log) before the last statistics. */
+	if (rt->writer)
+		rt->writer->ops->flush(rt->writer);
+	write_stats(rt, workers, started);
+	publish_workers(rt, NULL, 0);
+	free(workers);
+	return status;
+}
