@@ -79,7 +79,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench bench-db bench-writer
+.PHONY: all test unit-bins clean kmod bench bench-db bench-writer bench-sizing
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -176,6 +176,7 @@ $(BUILD)/bench/%: bench/%.c
 
 # The message-heavy capture (bench/gen_messages.c) and the writer's cost
 # through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: INC += $(TEST_INC)
 $(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
@@ -193,6 +194,10 @@ $(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
 
 bench-db: $(BUILD)/bench/db_bench
 	bench/db_bench.sh $(BUILD)/bench
+
+# The PostgreSQL archive's sizing note (bench/archive_sizing.sh; root).
+bench-sizing: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/archive_sizing.sh $(BINDIR) $(BUILD)/bench
 
 # Fuzzing (libFuzzer): clang with ASan and UBSan, everything under
 # build/fuzz; `make fuzz-smoke` runs each target for FUZZ_SECONDS on its
