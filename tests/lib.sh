@@ -384,6 +384,10 @@ log_fields() {
 	"$PY" - "$@" <<'EOF'
 import json, sys
 path, kind, fields = sys.argv[1], sys.argv[2], sys.argv[3:]
+# The policy's own notices (the archive's injected events, rule the key
+# that made them) are not the conversation these logs compare; tests
+# that are about them look for them (archive_rules, inline_policy).
+NOTICE_KEYS = ("notice_text", "blocked_notice_text", "notice_response", "filtered_response")
 def show(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -391,6 +395,8 @@ def show(v):
 with open(path, encoding="utf-8") as f:
     for line in f:
         ev = json.loads(line)
+        if ev.get("action") == "injected" and ev.get("rule") in NOTICE_KEYS:
+            continue
         if ev.get("kind") == kind:
             print("|".join(show(ev.get(k)) for k in fields))
 EOF

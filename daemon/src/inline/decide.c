@@ -118,19 +118,13 @@ static void post_bot_reply(void *arg, const char *text)
 	msg.kind = IM_KIND_MESSAGE;
 	msg.content_type = "text/plain";
 	msg.route = route_outcome_name(ROUTE_INJECTED);
-	msg.action = EVENT_ACTION_INJECTED; /* the archive: what imwired told the user */
-	msg.flow_id = ev->flow_id;
+	/* The archive: made up by imwired; the session that gets it logs it. */
+	msg.action = EVENT_ACTION_INJECTED;
 	if (!event_set_str(&msg.local, ev->local) || !event_set_str(&msg.remote, ev->remote) ||
 	    !event_set_str(&msg.text, text) || !event_set_str(&msg.rule, "bot") ||
-	    (ev->client && !event_set_str(&msg.client, ev->client)) ||
-	    (ev->server && !event_set_str(&msg.server, ev->server)) ||
-	    (ev->session && !event_set_str(&msg.session, ev->session)) ||
-	    (ev->community_id && !event_set_str(&msg.community_id, ev->community_id)) ||
 	    !(msg.route_to = address_format(ev->proto, ev->local)) ||
 	    !deliver(c->dc, c->dc->worker, ev->flow_id, &msg))
 		c->dc->st->alloc_failures++;
-	else
-		log_event(c->dc, &msg, false);
 	event_free(&msg);
 }
 
@@ -150,6 +144,7 @@ static bool deliver_to_session(struct decider *dc, struct proto_session *s,
 	msg.kind = IM_KIND_MESSAGE;
 	msg.content_type = ev->content_type;
 	msg.route = route_outcome_name(ROUTE_LOCAL);
+	msg.action = EVENT_ACTION_INJECTED; /* the archive: imwired wrote it to the recipient */
 	ok = event_set_str(&msg.local, t->session.local_id) &&
 	     event_set_str(&msg.remote, t->as_remote) && event_set_str(&msg.text, text) &&
 	     event_set_str(&msg.route_to, t->to) &&
