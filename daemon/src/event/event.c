@@ -28,6 +28,8 @@ void event_free(struct im_event *ev)
 	free(ev->rule);
 	free(ev->categories);
 	free(ev->delivered_text);
+	free(ev->notice_prefix);
+	free(ev->notice_postfix);
 	event_init(ev);
 }
 
@@ -54,6 +56,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
 	dst->server = dst->session = dst->community_id = NULL;
 	dst->rule = dst->categories = dst->delivered_text = NULL;
+	dst->notice_prefix = dst->notice_postfix = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
@@ -69,7 +72,9 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->community_id && !event_set_str(&dst->community_id, src->community_id)) ||
 	    (src->rule && !event_set_str(&dst->rule, src->rule)) ||
 	    (src->categories && !event_set_str(&dst->categories, src->categories)) ||
-	    (src->delivered_text && !event_set_str(&dst->delivered_text, src->delivered_text))) {
+	    (src->delivered_text && !event_set_str(&dst->delivered_text, src->delivered_text)) ||
+	    (src->notice_prefix && !event_set_str(&dst->notice_prefix, src->notice_prefix)) ||
+	    (src->notice_postfix && !event_set_str(&dst->notice_postfix, src->notice_postfix))) {
 		event_free(dst);
 		return false;
 	}
