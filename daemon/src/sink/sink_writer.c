@@ -506,6 +506,7 @@ static void lane_close(struct writer *w, struct lane *l)
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
 	wal_reader_free(&l->reader);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
