@@ -42,18 +42,45 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
-size_t app_flow_size(const char *client)
+static size_t str_size(const char *v)
 {
-	return sizeof(struct app_flow) + strlen(client) + 1;
+	return (v ? strlen(v) : 0) + 1;
+}
+
+size_t app_flow_size(const char *client, const struct app_ends *ends)
+{
+	size_t n = sizeof(struct app_flow) + str_size(client);
+
+	if (ends)
+		n += str_size(ends->server) + str_size(ends->session_id) +
+		     str_size(ends->community_id);
+	else
+		n += 3;
+	return n;
+}
+
+/* Copies v ("" for NULL) to p; returns the byte after its NUL. */
+static char *put_str(char *p, const char *v)
+{
+	size_t n = str_size(v);
+
+	if (v)
+		memcpy(p, v, n);
+	else
+		*p = '\0';
+	return p + n;
 }
 
 void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
-		   const char *client, uint16_t server_port)
+		   const char *client, const struct app_ends *ends, uint16_t server_port)
 {
-	char *copy = (char *)(af + 1);
+	char *copy = (char *)(af + 1), *p;
 
 	memset(af, 0, sizeof(*af));
-	memcpy(copy, client, strlen(client) + 1);
+	p = put_str(copy, client);
+	p = put_str(p, ends ? ends->server : NULL);
+	p = put_str(p, ends ? ends->session_id : NULL);
+	put_str(p, ends ? ends->community_id : NULL);
 	af->client = copy;
 	af->ctx = ctx;
 	af->session.flow_id = flow_id;
@@ -64,10 +91,10 @@ void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t 
 struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 			      const char *client, uint16_t server_port)
 {
-	struct app_flow *af = malloc(app_flow_size(client));
+	struct app_flow *af = malloc(app_flow_size(client, NULL));
 
 	if (af)
-		app_flow_init(af, ctx, flow_id, client, server_port);
+		app_flow_init(af, ctx, flow_id, client, NULL, server_port);
 	return af;
 }
 
@@ -178,6 +205,21 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 	return false;
 }
 
+/* The strings after the client in the flow's block (app_flow_init), lent
+ * to the session: "" stays NULL. */
+static void start_session_ends(struct app_flow *af)
+{
+	const char *p = af->client;
+	const char **dst[3] = {
+		&af->session.server, &af->session.session_id, &af->session.community_id,
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		p += strlen(p) + 1;
+		*dst[i] = *p ? p : NULL;
+	}
+}
+
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
 	uint64_t flow_id = af->session.flow_id;
@@ -190,6 +232,7 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 	}
 	af->session.log_typing = af->ctx->cfg->log_typing;
 	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
+	start_session_ends(af);
 	af->state = APP_DECODING;
 	/* the session refers to the flow's copy now, and no other session
 	 * comes */

@@ -121,14 +121,25 @@ bool app_server_port(const struct app_config *cfg, uint16_t port);
 struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 			      const char *client, uint16_t server_port);
 void app_flow_free(struct app_flow *af);
+/* What every event of a flow carries besides the client (the archive):
+ * the server's "ip:port", the session id and the Community ID; any may be
+ * NULL. */
+struct app_ends {
+	const char *server;
+	const char *session_id;
+	const char *community_id;
+};
 
 /* The same in a block of the caller's (the flow table keeps a flow's
- * reassemblers and its app_flow in one allocation): app_flow_size(client)
- * bytes at af, 8-byte aligned, the struct and a copy of client. Cannot
- * fail. app_flow_release frees what the flow holds, not the block. */
-size_t app_flow_size(const char *client);
+ * reassemblers and its app_flow in one allocation):
+ * app_flow_size(client, ends) bytes at af, 8-byte aligned: the struct,
+ * then client, server, session id and Community ID, each NUL-terminated
+ * ("" for one not given), which the session refers to once it starts.
+ * ends may be NULL. Cannot fail. app_flow_release frees what the flow
+ * holds, not the block. */
+size_t app_flow_size(const char *client, const struct app_ends *ends);
 void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
-		   const char *client, uint16_t server_port);
+		   const char *client, const struct app_ends *ends, uint16_t server_port);
 void app_flow_release(struct app_flow *af);
 
 /* Decode the flow as m without detection, from its next byte on (and

@@ -1,7 +1,11 @@
 #include "flow/flow.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "archive/community_id.h"
+#include "archive/session_id.h"
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
@@ -347,6 +351,30 @@ static void evict_one(struct flow_table *t)
 	release(t, f);
 }
 
+/* What the archive asks of every event of the flow: the server's
+ * address, a session id and the flow's Community ID. */
+/* The archive's fields of the flow: the server's "ip:port" in server,
+ * the Community ID in cid and the session id in sid, set in ends (those
+ * that cannot be made stay NULL). */
+static void flow_ends(const struct flow *f, struct app_ends *ends, char *server,
+		      size_t server_size, char cid[COMMUNITY_ID_SIZE],
+		      char sid[SESSION_ID_SIZE])
+{
+	struct community_flow cf = {
+		f->ip_version, f->addr[IM_DIR_OUT], f->addr[IM_DIR_IN],
+		f->port[IM_DIR_OUT], f->port[IM_DIR_IN], IPPROTO_TCP,
+	};
+
+	packet_format_endpoint(server, server_size, f->ip_version, f->addr[IM_DIR_IN],
+			       f->port[IM_DIR_IN]);
+	*ends = (struct app_ends){ .server = server };
+	if (community_id_v1(&cf, 0, cid) < 0)
+		return;
+	session_id_make(sid, cid, f->first_ts);
+	ends->session_id = sid;
+	ends->community_id = cid;
+}
+
 static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
 	struct flow *f;
@@ -369,7 +397,7 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	memcpy(f->addr[IM_DIR_IN], client_sends ? pkt->dst : pkt->src, n);
 	f->port[IM_DIR_OUT] = client_sends ? pkt->sport : pkt->dport;
 	f->port[IM_DIR_IN] = client_sends ? pkt->dport : pkt->sport;
-	f->last_ts = pkt->ts;
+	f->first_ts = f->last_ts = pkt->ts;
 	f->reasm = no_streams;
 	f->cls = FLOW_CLASS_HALFOPEN;
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
@@ -389,12 +417,14 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 static bool open_streams(struct flow_table *t, struct flow *f)
 {
 	struct flow_streams *st;
-	char client[64];
+	struct app_ends ends;
+	char client[64], server[64], cid[COMMUNITY_ID_SIZE], sid[SESSION_ID_SIZE];
 	int d;
 
 	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
 			       f->port[IM_DIR_OUT]);
-	st = calloc(1, sizeof(*st) + app_flow_size(client));
+	flow_ends(f, &ends, server, sizeof(server), cid, sid);
+	st = calloc(1, sizeof(*st) + app_flow_size(client, &ends));
 	if (!st) {
 		t->stats.alloc_failures++;
 		return false;
@@ -407,7 +437,7 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 	}
 	f->reasm = st->reasm;
 	f->app = (struct app_flow *)(void *)(st + 1);
-	app_flow_init(f->app, &t->app_ctx, f->id, client, f->port[IM_DIR_IN]);
+	app_flow_init(f->app, &t->app_ctx, f->id, client, &ends, f->port[IM_DIR_IN]);
 	return true;
 }
 

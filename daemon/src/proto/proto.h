@@ -144,6 +144,11 @@ struct proto_session {
 	/* "ip:port" of the local client: lent by the session's owner (the
 	 * app layer keeps it in the flow's own block), never freed here. */
 	const char *client;
+	/* The flow's server "ip:port", session id and Community ID (the
+	 * archive): lent like client; NULL when the flow gave none. */
+	const char *server;
+	const char *session_id;
+	const char *community_id;
 	char *local_id; /* owned; NULL until the protocol reveals it */
 	/* The local user's full address as the server shows it to others
 	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full

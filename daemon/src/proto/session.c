@@ -129,7 +129,8 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 	char *const none = (char *)empty;
 	struct proto_directory *dir = proto_session_directory(s);
 	bool lent_local = !ev->local, lent_remote = !ev->remote, lent_client = !ev->client,
-	     lent_text = !ev->text;
+	     lent_text = !ev->text, lent_server = true, lent_session = true,
+	     lent_community = true;
 
 	/* Fill the session-wide fields last so a module may override them. */
 	if (!ev->local && !s->local_id && dir) {
@@ -152,6 +153,18 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 		ev->remote = none;
 	if (!ev->client)
 		ev->client = s->client ? (char *)(uintptr_t)s->client : none;
+	if (!ev->server && s->server)
+		ev->server = (char *)(uintptr_t)s->server;
+	else
+		lent_server = false;
+	if (!ev->session && s->session_id)
+		ev->session = (char *)(uintptr_t)s->session_id;
+	else
+		lent_session = false;
+	if (!ev->community_id && s->community_id)
+		ev->community_id = (char *)(uintptr_t)s->community_id;
+	else
+		lent_community = false;
 	if (!ev->text)
 		ev->text = none;
 	if (ev->kind != IM_KIND_TYPING || s->log_typing) {
@@ -167,6 +180,12 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 		ev->client = NULL;
 	if (lent_text)
 		ev->text = NULL;
+	if (lent_server)
+		ev->server = NULL;
+	if (lent_session)
+		ev->session = NULL;
+	if (lent_community)
+		ev->community_id = NULL;
 	event_free(ev);
 }
 
