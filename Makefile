@@ -174,12 +174,18 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
-# The message-heavy capture (bench/gen_messages.c) and the writer's cost
-# through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+# The message-heavy capture (bench/gen_messages.c): imwire read on it
+# against tcpdump, tshark and Suricata (bench/message_bench.sh), and the
+# writer's cost through the write-ahead log (bench/writer_bench.sh);
+# bench/README.md.
 $(BUILD)/bench/gen_messages: INC += $(TEST_INC)
 $(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
+
+.PHONY: bench-messages
+bench-messages: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/message_bench.sh $(BINDIR) $(BUILD)/bench
 
 bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
 	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench

@@ -83,6 +83,53 @@ static void test_own_copies_the_packet_in_hand(void)
 	CHECK(!hold_lowest_id(&q, false, &id));
 }
 
+/* The packet in hand in the caller's own record (no allocation): let go
+ * at once it is never copied; still held when the caller is done, its
+ * record and bytes move to the heap in its place, and the caller's record
+ * is free for the next packet. */
+static void test_record_in_hand(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	struct held_packet in_hand, *h;
+	struct packet p;
+	uint8_t a[10], b[10], c[10];
+
+	memset(&q, 0, sizeof(q));
+	memset(&p, 0, sizeof(p));
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memcpy(c, "0123456789", 10);
+	p.payload_len = 10;
+	p.payload = a;
+	hold_in_hand(&in_hand, 1, a, 10, false, &p, 0, 10, 1.0);
+	hold_insert(&q, &in_hand);
+	h = hold_pop(&q, &tot, UINT64_MAX, UINT64_MAX);
+	CHECK(h == &in_hand);
+	hold_free(h); /* the caller's record: nothing to free (ASan) */
+	/* held behind another packet, and in the middle of the queue */
+	hold_insert(&q, held(2, b, 10, 10, 1.0));
+	hold_insert(&q, held(4, b, 10, 30, 1.0));
+	p.payload = c;
+	hold_in_hand(&in_hand, 3, c, 10, false, &p, 20, 30, 1.0);
+	hold_insert(&q, &in_hand);
+	CHECK_INT_EQ(hold_own(&q, &tot), 3);
+	CHECK(q.head->next->id == 3 && q.head->next != &in_hand && !q.head->next->in_hand);
+	CHECK_MEM_EQ(q.head->next->data, "0123456789", 10);
+	CHECK(q.tail->id == 4);
+	memset(&in_hand, 0xEE, sizeof(in_hand)); /* reused by the next packet */
+	memset(c, 'z', sizeof(c));
+	/* the tail too */
+	p.payload = a;
+	hold_in_hand(&in_hand, 5, a, 10, false, &p, 40, 50, 1.0);
+	hold_insert(&q, &in_hand);
+	CHECK_INT_EQ(hold_own(&q, &tot), 1);
+	CHECK(q.tail->id == 5 && q.tail != &in_hand);
+	CHECK_INT_EQ(q.n, 4);
+	hold_drop_all(&q, &tot);
+	CHECK_INT_EQ(tot.packets, 0);
+}
+
 static void test_deadline(void)
 {
 	struct hold_queue q;
@@ -170,6 +217,7 @@ int main(void)
 {
 	RUN_TEST(test_order_pop_and_holes);
 	RUN_TEST(test_own_copies_the_packet_in_hand);
+	RUN_TEST(test_record_in_hand);
 	RUN_TEST(test_deadline);
 	RUN_TEST(test_edit_cut_at_packet_boundaries);
 	RUN_TEST(test_edit_of_released_bytes);

@@ -147,9 +147,19 @@ void event_init(struct im_event *ev);
 void event_free(struct im_event *ev);
 /* Deep copy; false on allocation failure (dst is then freed and empty). */
 bool event_copy(struct im_event *dst, const struct im_event *src);
+/* A copy whose strings all live in one block (*block, heap, the caller
+ * frees it): one allocation instead of one a string, for an event that
+ * is kept a while and then only read. dst's strings are not its own:
+ * never give dst to event_free or event_set; free *block instead. False
+ * on allocation failure (dst is then empty, *block NULL). */
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block);
 /* Replace a string field with a copy of p[0..n); false on allocation failure. */
 bool event_set(char **field, const char *p, size_t n);
 bool event_set_str(char **field, const char *s);
+/* Replace a string field with s itself (heap, NUL-terminated): the event
+ * owns it from now on. A decoder that built a string for the event hands
+ * it over this way instead of copying it. */
+void event_take(char **field, char *s);
 
 const char *event_kind_name(enum im_kind kind);
 /* Short lower-case name used in JSON lines ("irc", "oscar", "xmpp"). */

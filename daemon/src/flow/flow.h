@@ -73,29 +73,27 @@ struct flow_stats {
 	uint64_t buffered_bytes;  /* now: reassembly + framing bytes held by all flows */
 	uint64_t buffered_peak;
 	uint64_t pressure_sheds;  /* flows that gave up their buffers at max_buffered_total */
-	struct reasm_stats reasm; /* summed over closed flows and at flush */
+	struct reasm_stats reasm; /* every flow's reassemblers count here */
 	struct app_stats app;
 };
 
 struct flow;
 
-/* Tells a reassembler callback which flow and direction it serves. */
-struct flow_dir_ref {
-	struct flow *flow;
-	enum im_dir dir;
-};
+/* struct flow's seen: what the flow's packets showed, a bit each. */
+#define FLOW_SEEN_FIN(dir) (1u << (dir)) /* a FIN from that direction */
+#define FLOW_SEEN_ISN(dir) (4u << (dir)) /* its SYN: isn[dir] is valid */
+#define FLOW_SEEN_RST 16u
+#define FLOW_SEEN_DATA 32u /* some packet carried payload */
 
-/* Kept small (120 bytes): a SYN flood is paid in these. */
+/* Kept small (120 bytes, a 128-byte malloc chunk): a SYN flood and every
+ * idle session are paid in these. */
 struct flow {
 	uint64_t id;
 	uint8_t addr[2][16]; /* [IM_DIR_OUT] = client, [IM_DIR_IN] = server */
 	uint16_t port[2];
-	uint32_t isn[2];     /* of each direction's SYN, when isn_seen */
+	uint32_t isn[2];     /* of each direction's SYN, when FLOW_SEEN_ISN */
 	uint8_t ip_version;
-	bool fin_seen[2];
-	bool rst_seen;
-	bool data_seen;      /* some packet carried payload */
-	bool isn_seen[2];
+	uint8_t seen;        /* FLOW_SEEN_* */
 	uint8_t cls;         /* enum flow_class: the eviction list it is on */
 	double first_ts;     /* its first packet (a session's "since", the archive's session id) */
 	double last_ts;
@@ -103,12 +101,18 @@ struct flow {
 	 * a shared never-started pair until the flow's first data, then the
 	 * flow's own (with its buffers, flow.c's struct flow_streams). */
 	const struct reasm *reasm;
-	struct app_flow *app; /* NULL until the first data, too */
+	struct app_flow *app; /* NULL until the first data, too (then in its block) */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
 	struct flow *lru_prev; /* most recently used at the head of its class's list */
 	struct flow *lru_next;
 };
+
+/* Did the flow's packets show all of bits (FLOW_SEEN_*)? */
+static inline bool flow_seen(const struct flow *f, unsigned bits)
+{
+	return (f->seen & bits) == bits;
+}
 
 struct flow_table {
 	struct flow_config cfg;
@@ -125,6 +129,11 @@ struct flow_table {
 	void *emit_arg;
 	struct flow_stats stats;
 	struct proto_directory directory; /* shared by this table's sessions */
+	/* Every flow's reassembler of a direction refers to that direction's
+	 * context: the limits, callbacks and counters (stats.reasm); every
+	 * flow's application layer to app_ctx. */
+	struct reasm_context reasm_ctx[2];
+	struct app_context app_ctx;
 };
 
 /* cfg is copied (local_nets must outlive the table). */

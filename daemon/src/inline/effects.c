@@ -14,7 +14,9 @@ void effects_clear(struct effects *fx)
 
 	for (i = 0; i < fx->n; i++) {
 		free(fx->v[i].bytes);
-		event_free(&fx->v[i].ev);
+		/* a log's strings are in its bytes (event_copy_packed) */
+		if (fx->v[i].kind != EFFECT_LOG)
+			event_free(&fx->v[i].ev);
 	}
 	fx->n = 0;
 	fx->track = false;
@@ -136,7 +138,8 @@ bool effects_log(struct effects *fx, size_t at, const struct im_event *ev)
 
 	if (!e)
 		return false;
-	if (!event_copy(&e->ev, ev)) {
+	/* one allocation for every string: there is a log per message */
+	if (!event_copy_packed(&e->ev, ev, (void **)&e->bytes)) {
 		memmove(fx->v + at, fx->v + at + 1, (fx->n - at - 1) * sizeof(*fx->v));
 		fx->n--;
 		return false;

@@ -39,12 +39,12 @@ struct effect {
 	uint64_t start;    /* EDIT */
 	uint64_t end;
 	int pdu_delta;     /* EDIT */
-	uint8_t *bytes;    /* EDIT, REPLY (owned) */
+	uint8_t *bytes;    /* EDIT, REPLY, LOG: its event's strings (owned) */
 	size_t len;
 	int pdus;          /* REPLY: whole PDUs in bytes */
 	uint64_t flow_id;  /* DELIVER */
 	unsigned worker;   /* DELIVER */
-	struct im_event ev; /* DELIVER, LOG (owned) */
+	struct im_event ev; /* DELIVER (owned), LOG (strings in bytes) */
 };
 
 struct effects {

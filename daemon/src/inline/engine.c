@@ -371,10 +371,9 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		flow_dir_start(d, data_seq);
 	}
 	place_segment(fs, dir, pkt, data_seq, &sg);
-	if ((sg.in_order || sg.ahead) &&
-	    !(cur = hold_new(in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now))) {
-		e->stats.alloc_failures++;
-		sg.in_order = sg.ahead = false;
+	if (sg.in_order || sg.ahead) {
+		cur = &e->in_hand; /* no allocation unless it stays held */
+		hold_in_hand(cur, in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now);
 	}
 	/* The packet in hand joins the held queue while its bytes are decoded,
 	 * so edits may cut through it; one that came before its turn waits

@@ -87,6 +87,7 @@ struct engine {
 	 * expired, evicted): moved to the caller's queue right after. */
 	struct engine_outq released;
 	struct bytebuf scratch; /* the packet being built */
+	struct held_packet in_hand; /* the record of the packet being processed */
 	struct bytebuf payload; /* a rebuilt payload */
 	struct bytebuf syn;     /* a SYN with its MSS clamped */
 };

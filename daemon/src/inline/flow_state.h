@@ -60,6 +60,9 @@ struct held_packet {
 	size_t len;
 	bool owned;
 	bool gso;
+	/* The record itself is the caller's (hold_in_hand), not allocated:
+	 * the common packet, let go as soon as it is decoded, costs none. */
+	bool in_hand;
 	struct packet pkt; /* payload points into data */
 	uint64_t in_start; /* input offsets of its payload */
 	uint64_t in_end;

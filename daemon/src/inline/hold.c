@@ -3,6 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void hold_in_hand(struct held_packet *h, uint32_t id, const uint8_t *data, size_t len, bool gso,
+		  const struct packet *pkt, uint64_t in_start, uint64_t in_end, double now)
+{
+	memset(h, 0, sizeof(*h));
+	h->in_hand = true;
+	h->id = id;
+	h->data = (uint8_t *)data;
+	h->len = len;
+	h->gso = gso;
+	h->pkt = *pkt;
+	h->in_start = in_start;
+	h->in_end = in_end;
+	h->since = now;
+}
+
 struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool gso,
 			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
 			     double now)
@@ -60,16 +75,35 @@ void hold_free(struct held_packet *h)
 {
 	if (h->owned)
 		free(h->data);
-	free(h);
+	if (!h->in_hand)
+		free(h);
+}
+
+/* The packet in hand stays held: its record moves to the heap, in its
+ * place in the queue. NULL when out of memory. */
+static struct held_packet *own_record(struct hold_queue *q, struct held_packet **link)
+{
+	struct held_packet *h = *link, *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return NULL;
+	*copy = *h;
+	copy->in_hand = false;
+	*link = copy;
+	if (q->tail == h)
+		q->tail = copy;
+	return copy;
 }
 
 int hold_own(struct hold_queue *q, struct hold_totals *t)
 {
-	struct held_packet *h;
+	struct held_packet *h, **link;
 	uint8_t *copy;
 	int copied = 0;
 
-	for (h = q->head; h; h = h->next) {
+	for (link = &q->head; (h = *link); link = &h->next) {
+		if (h->in_hand && !(h = own_record(q, link)))
+			return -1;
 		if (h->owned)
 			continue;
 		copy = malloc(h->len);

@@ -27,6 +27,11 @@ struct hold_totals {
 struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool gso,
 			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
 			     double now);
+/* The same in a record of the caller's (the engine's one for the packet
+ * in hand): no allocation. hold_own moves it to the heap if it is still
+ * queued when the caller is done with the packet. */
+void hold_in_hand(struct held_packet *h, uint32_t id, const uint8_t *data, size_t len, bool gso,
+		  const struct packet *pkt, uint64_t in_start, uint64_t in_end, double now);
 void hold_insert(struct hold_queue *q, struct held_packet *h);
 
 /* The oldest packet, taken off the queue, if its bytes end at or before
@@ -37,7 +42,7 @@ struct held_packet *hold_pop(struct hold_queue *q, struct hold_totals *t, uint64
 void hold_free(struct held_packet *h);
 
 /* Copy every borrowed packet still held, so the caller may reuse its
- * buffer. Returns how many were copied, or -1 when out of memory (the
+ * buffer (and its record, for one in hand). Returns how many were copied, or -1 when out of memory (the
  * caller then lets the direction go rather than lose a packet). */
 int hold_own(struct hold_queue *q, struct hold_totals *t);
 

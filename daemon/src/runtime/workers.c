@@ -152,7 +152,7 @@ static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogg
 		"%llu more since the last such message",
 		s && s->module ? event_proto_name(s->module->id) : "IM",
 		s && s->local_id ? s->local_id : "?",
-		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		s && s->client ? s->client : "?", (unsigned long long)f->id,
 		(unsigned long long)unlogged);
 }
 
