@@ -122,6 +122,9 @@ static const struct key_spec known_keys[] = {
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
+	/* what a successor daemon needs of edited flows (inline/handover.h) */
+	{ "handover_file", VALUE_STRING, NULL },   /* default /run/imwire/<pin dir name>/handover */
+	{ "handover_file_size", VALUE_UINT, NULL }, /* bytes, when the file is made */
 	/* resource limits and statistics */
 	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
 	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */

@@ -122,6 +122,11 @@ int bpf_publish_fetch(struct bpf_publish *p, const struct flow *f, enum im_dir d
  * error. */
 int bpf_publish_lookup(struct bpf_publish *p, const struct flow *f, int32_t delta[2]);
 
+/* True when either direction of pkt's connection is published (a packet
+ * of a connection the caller does not track, such as a bare ACK met
+ * after a restart: a predecessor may have edited it). */
+bool bpf_publish_has_packet(struct bpf_publish *p, const struct packet *pkt);
+
 /* The flow ended: drop both directions. */
 int bpf_publish_forget(struct bpf_publish *p, const struct flow *f);
 

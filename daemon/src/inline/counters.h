@@ -27,8 +27,14 @@ struct engine_stats {
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_held; /* waited for the hole before them to fill */
 	uint64_t mss_clamped;
-	uint64_t offsets_published; /* collapsed offsets handed to the classifier */
-	uint64_t flows_adopted;     /* picked up again with offsets the classifier kept */
+	uint64_t offsets_published; /* directions published to the classifier (bpf_publish.h) */
+	uint64_t publish_failures;  /* a publish the classifier refused (map full, error) */
+	uint64_t records_written;   /* flows' records written to the state file (handover.h) */
+	uint64_t records_unsaved;   /* a record the state file had no room for */
+	uint64_t flows_adopted;     /* taken over from a predecessor (adopt.h) */
+	uint64_t edits_adopted;     /* live edits taken over with them */
+	uint64_t adopted_blanked;   /* of them, whose bytes nobody had: sent as spaces */
+	uint64_t origins_adopted;   /* our predecessor's insertions we resend */
 	uint64_t routed_local;        /* messages taken off the wire for a local recipient */
 	uint64_t routed_bot;
 	uint64_t route_fallbacks;     /* part had gone out already: forwarded instead */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "config/config_flow.h"
+#include "inline/adopt.h"
+#include "inline/commit.h"
 #include "inline/deliver.h"
 #include "inline/edits.h"
 #include "inline/origin.h"
@@ -51,23 +53,25 @@ static void take_released(struct engine *e, struct engine_outq *out)
 
 /* ---- flows -------------------------------------------------------------- */
 
-/* The flow table lets go of f (closed, expired, evicted): its held packets
- * go out with their translation, then its state goes. */
-static void on_flow_release(void *arg, struct flow *f)
+/* The flow table lets go of f (closed, expired, evicted, flushed): its
+ * held packets go out with their translation, what a successor needs is
+ * forgotten only when the connection ended (commit.h), then its state
+ * goes. */
+static void on_flow_release(void *arg, struct flow *f, enum flow_end why)
 {
 	struct engine *e = arg;
 	struct flow_state *fs = f->ext;
 
 	f->ext = NULL;
-	if (e->cfg.publish)
-		bpf_publish_forget(e->cfg.publish, f);
 	notices_forget(&e->notices, f->id, &e->stats);
 	if (!fs)
 		return;
+	commit_flow_ends(e, fs, why, e->now);
 	sessions_forget(&e->sessions, fs, e->cfg.router, e->cfg.worker);
 	release_dir(e, fs, IM_DIR_OUT, NULL, &e->released);
 	release_dir(e, fs, IM_DIR_IN, NULL, &e->released);
 	hold_list_update(e, fs);
+	flow_list_remove(&e->commit, fs, FLOW_LIST_COMMIT);
 	flow_state_free(fs);
 }
 
@@ -82,6 +86,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	e->decide.router = cfg->router;
 	e->decide.worker = cfg->worker;
 	engine_set_table(e, cfg->table);
+	e->handing_over = cfg->publish && cfg->publish->xlate_fd >= 0;
 	e->cfg.flow.ext_release = on_flow_release;
 	e->cfg.flow.ext_arg = e;
 	e->cfg.flow.app.pdu_seen = decide_pdu;
@@ -90,11 +95,13 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
+	bytebuf_init(&e->record);
 	return flow_table_init(&e->flows, &e->cfg.flow, decide_event, &e->decide);
 }
 
 void engine_destroy(struct engine *e, struct engine_outq *out)
 {
+	engine_commit(e, e->now);
 	flow_table_destroy(&e->flows);
 	if (out)
 		take_released(e, out);
@@ -104,6 +111,7 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);
+	bytebuf_free(&e->record);
 }
 
 void engine_set_table(struct engine *e, struct route_table *t)
@@ -113,26 +121,76 @@ void engine_set_table(struct engine *e, struct route_table *t)
 	e->decide.routing = router_active(e->cfg.router);
 }
 
-static enum imw_proto flow_proto(const struct flow *f)
-{
-	return f->app && f->app->state == APP_DECODING ? f->app->session.module->id
-						       : IMW_PROTO_NONE;
-}
-
-/* A flow met in mid-stream may be one we edited before a restart: the
- * classifier kept its offsets and fixed it up meanwhile. Take them over,
- * so both directions translate exactly as before. */
+/* A flow met in mid-stream may be one a predecessor edited (before a
+ * restart or a crash, or this worker before it evicted the flow): the
+ * classifier kept its offsets and live edits and translated it meanwhile,
+ * the state file kept the bytes of those edits and the session. Take them
+ * over (adopt.h), so both directions translate exactly as before and a
+ * retransmission of edited bytes is rebuilt. A new connection's SYN drops
+ * a record left for an old one on the same addresses. */
 static void adopt_published(struct engine *e, struct flow_state *fs, enum im_dir dir,
-			    const struct packet *pkt, uint32_t data_seq)
+			    const struct packet *pkt, uint32_t data_seq, double now)
 {
-	int32_t delta[2];
+	struct bpf_publish_state xl[2];
+	bool found[2] = { false, false };
+	struct handover_record rec;
+	struct adopt_counts c = { 0, 0, 0, 0 };
+	struct imw_flow_key key;
+	unsigned client_side;
+	state_ref ref = 0;
+	bool have_rec;
+	int d;
 
 	fs->adoption_checked = true;
-	if (!e->cfg.publish || (pkt->tcp_flags & TCP_FLAG_SYN) ||
-	    bpf_publish_lookup(e->cfg.publish, fs->flow, delta) != 1 || (!delta[0] && !delta[1]))
+	if (!e->cfg.publish || e->cfg.publish->xlate_fd < 0)
 		return;
-	flow_state_adopt(fs, dir, pkt, data_seq, delta);
+	bpf_publish_key(fs->flow, &key, &client_side);
+	if (pkt->tcp_flags & TCP_FLAG_SYN) {
+		handover_drop(e->cfg.handover, &key);
+		return;
+	}
+	for (d = 0; d < 2; d++)
+		found[d] = bpf_publish_fetch(e->cfg.publish, fs->flow, (enum im_dir)d, &xl[d]) == 1;
+	have_rec = handover_take(e->cfg.handover, &key, &rec, &ref) == 1;
+	if (!found[0] && !found[1] && !have_rec)
+		return;
+	if ((found[0] || found[1]) &&
+	    adopt_flow(fs, dir, pkt, data_seq, xl, found, have_rec ? &rec : NULL, now, &c) < 0)
+		e->stats.alloc_failures++;
+	if (!adopt_keep_session(fs, have_rec ? rec.proto : found[0] ? xl[0].proto : xl[1].proto,
+				have_rec ? &rec : NULL) &&
+	    have_rec)
+		e->stats.alloc_failures++;
+	fs->hov.ref = ref; /* ours now: replaced by our next record of the flow */
+	if (ref || c.directions)
+		commit_keep(e, fs);
+	if (c.origins)
+		sessions_track(&e->sessions, fs);
 	e->stats.flows_adopted++;
+	e->stats.edits_adopted += c.edits;
+	e->stats.adopted_blanked += c.blanked;
+	e->stats.origins_adopted += c.origins;
+	if (have_rec)
+		handover_record_free(&rec);
+}
+
+/* The first data of a direction taken over starts its reassembly at its
+ * offset in the adopted map, and never before adopted_until: what lies
+ * before was decided by the predecessor (its retransmissions are rebuilt,
+ * not decoded again). */
+static void start_adopted(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			  const struct packet *pkt, uint32_t data_seq)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	uint64_t start;
+
+	if (!d->adopted || !pkt->payload_len || fs->flow->reasm[dir].started)
+		return;
+	start = seqmap_in_offset(&d->map, data_seq);
+	if (start < d->adopted_until)
+		start = d->adopted_until;
+	if (!flow_table_start_stream(&e->flows, fs->flow, dir, seqmap_seq_of(&d->map, start), start))
+		e->stats.alloc_failures++;
 }
 
 /* Lower the announced MSS of a SYN so the other side sends segments that
@@ -165,6 +223,7 @@ static void apply_edit(struct engine *e, struct flow_state *fs, const struct eff
 	switch (edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len)) {
 	case EDIT_APPLIED:
 		e->stats.edits++;
+		commit_mark_map(e, fs, ef->dir);
 		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
 		break;
 	case EDIT_REFUSED_COMMITTED:
@@ -285,22 +344,18 @@ static bool feed(struct engine *e, struct flow_state *fs, enum im_dir dir,
 }
 
 /* The receiver of the other direction acknowledged: what it has of that
- * direction's edits and our own data is forgotten; a map that collapsed
- * to one offset goes to the classifier, which can apply it alone. */
-static void note_ack(struct engine *e, struct flow_state *fs, enum im_dir dir,
-		     const struct packet *pkt)
+ * direction's edits and our own data is forgotten. Nothing is published:
+ * the classifier folds acknowledged edits itself from the acks it sees,
+ * and our next publish of the direction lists only the live ones. */
+static void note_ack(struct flow_state *fs, enum im_dir dir, const struct packet *pkt)
 {
 	struct flow_dir_state *o = &fs->dir[!dir];
-	bool collapsed;
 
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || !o->started)
 		return;
-	collapsed = translate_acknowledge(o, pkt->ack);
+	translate_acknowledge(o, pkt->ack);
 	if (o->origins)
 		origin_acked(o);
-	if (collapsed && e->cfg.publish &&
-	    bpf_publish_seqmap(e->cfg.publish, fs->flow, !dir, &o->map, flow_proto(fs->flow)) == 0)
-		e->stats.offsets_published++;
 }
 
 /* The packet in hand sat in the held queue while its bytes were decoded,
@@ -365,7 +420,11 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	bool closing;
 
 	if (!fs->adoption_checked)
-		adopt_published(e, fs, dir, pkt, data_seq);
+		adopt_published(e, fs, dir, pkt, data_seq, now);
+	if (d->adopted)
+		start_adopted(e, fs, dir, pkt, data_seq);
+	if (fs->hov.adopt_app)
+		adopt_apply_session(fs);
 	if (pkt->tcp_flags & TCP_FLAG_SYN) {
 		in->data = clamp_syn(e, fs, dir, in->data, in->len, pkt, &in->clamped);
 		flow_dir_start(d, data_seq);
@@ -383,7 +442,9 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	if (cur)
 		hold_insert(&d->held, cur);
 	closing = feed(e, fs, dir, pkt, in->link != NULL, &reply);
-	note_ack(e, fs, dir, pkt);
+	note_ack(fs, dir, pkt);
+	if (e->handing_over)
+		commit_check_session(e, fs);
 	if (cur) {
 		if (sg.ahead)
 			e->stats.out_of_order_held++;
@@ -442,6 +503,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	const char *why;
 
 	e->stats.packets++;
+	e->now = now;
 	memset(&pkt, 0, sizeof(pkt));
 	st = packet_parse_ip(ip, len, len, &pkt, &why);
 	if (st != PACKET_OK) {
@@ -452,6 +514,12 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	} else {
 		pkt.ts = now;
 		f = flow_table_get(&e->flows, &pkt, &dir);
+		/* A bare ACK of a connection we do not track may belong to one a
+		 * predecessor edited: it needs translating like the rest. */
+		if (!f && e->handing_over && !pkt.payload_len &&
+		    !(pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) &&
+		    bpf_publish_has_packet(e->cfg.publish, &pkt))
+			f = flow_table_get_midstream(&e->flows, &pkt, &dir);
 		take_released(e, out);
 		fs = f ? state_of(e, f) : NULL;
 	}
@@ -464,6 +532,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	}
 	if (e->decide.routing)
 		engine_take_mail(e, now, out);
+	engine_commit(e, now);
 }
 
 /* ---- time, mail, shutdown ----------------------------------------------- */
@@ -490,7 +559,9 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		origin_retransmit(fs, now, &io);
 	if (e->decide.routing)
 		engine_take_mail(e, now, out);
+	e->now = now;
 	flow_table_expire(&e->flows, now);
 	take_released(e, out);
+	engine_commit(e, now);
 }
 

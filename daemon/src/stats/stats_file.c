@@ -67,6 +67,10 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, out_of_order_held), C(engine_stats, mss_clamped),
 	C(engine_stats, not_tcp),           C(engine_stats, malformed),
 	C(engine_stats, alloc_failures),
+	C(engine_stats, offsets_published), C(engine_stats, publish_failures),
+	C(engine_stats, records_written),   C(engine_stats, records_unsaved),
+	C(engine_stats, flows_adopted),     C(engine_stats, edits_adopted),
+	C(engine_stats, adopted_blanked),   C(engine_stats, origins_adopted),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
