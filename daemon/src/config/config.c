@@ -120,6 +120,7 @@ static const struct key_spec known_keys[] = {
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
 	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
+	{ "hold_hole_ms", VALUE_UINT, NULL },      /* held behind a hole at most (default 3000) */
 	{ "mss_headroom", VALUE_UINT, NULL },
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
 	/* what a successor daemon needs of edited flows (inline/handover.h) */

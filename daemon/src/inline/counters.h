@@ -12,6 +12,7 @@ struct engine_stats {
 	uint64_t dropped;
 	uint64_t held;         /* packets that waited for a PDU to complete */
 	uint64_t deadline_releases;
+	uint64_t hole_bound_releases; /* waited hold_hole_ms behind a hole: released before decoding */
 	uint64_t bound_releases; /* held too many packets or bytes: released early */
 	uint64_t global_bound_releases; /* the engine-wide byte cap released a direction */
 	uint64_t edits;        /* stream edits applied */
@@ -20,6 +21,8 @@ struct engine_stats {
 	uint64_t edits_refused_encode;    /* the module could not encode the change */
 	uint64_t policy_blocked;  /* PDUs policy deleted (or blanked, below) */
 	uint64_t policy_blanked;  /* blocked after part was sent: blanked, same length */
+	uint64_t policy_fallbacks;  /* a policy's edit refused: its same-length fallback went */
+	uint64_t policy_unenforced; /* a policy's edit refused and no fallback possible */
 	uint64_t notices_injected;
 	uint64_t notices_dropped; /* no later PDU to go after before the flow ended */
 	uint64_t retransmissions_rebuilt;

@@ -16,6 +16,8 @@
 #include "route/router.h"
 
 #define DEFAULT_HOLD_DEADLINE 0.050
+/* Behind a hole: an RTO (200 ms at least, doubling) and a second one. */
+#define DEFAULT_HOLD_HOLE_BOUND 3.0
 #define DEFAULT_MSS_HEADROOM 64
 #define DEFAULT_MAX_HELD_PACKETS 64
 #define DEFAULT_MAX_HELD_BYTES (256 * 1024)
@@ -26,6 +28,7 @@ void engine_config_defaults(struct engine_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	flow_config_defaults(&cfg->flow);
 	cfg->hold_deadline = DEFAULT_HOLD_DEADLINE;
+	cfg->hold_hole_bound = DEFAULT_HOLD_HOLE_BOUND;
 	cfg->mss_headroom = DEFAULT_MSS_HEADROOM;
 	cfg->max_held_packets = DEFAULT_MAX_HELD_PACKETS;
 	cfg->max_held_bytes = DEFAULT_MAX_HELD_BYTES;
@@ -40,6 +43,8 @@ void engine_config_load(struct engine_config *ec, const struct imw_config *cfg)
 	config_apply_flow(cfg, &ec->flow);
 	if ((v = config_get(cfg, "hold_deadline_ms")))
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
+	if ((v = config_get(cfg, "hold_hole_ms")))
+		ec->hold_hole_bound = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))
 		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 }
@@ -218,14 +223,53 @@ static const uint8_t *clamp_syn(struct engine *e, struct flow_state *fs, enum im
 
 /* ---- effects ------------------------------------------------------------ */
 
-static void apply_edit(struct engine *e, struct flow_state *fs, const struct effect *ef)
+/* A policy's edit at `at` of fx was refused (why): its fallback, if it
+ * has one, goes instead, and the event of its PDU is marked so the
+ * failure is logged beside it (a policy is never bypassed silently). */
+static void apply_fallback(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at,
+			   enum edit_result why)
 {
-	switch (edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len)) {
+	const struct effect *ef = &fx->v[at];
+	const struct effect_fallback *fb = &ef->fallback;
+	bool sent = why == EDIT_REFUSED_COMMITTED;
+	const char *what;
+	size_t i;
+
+	if (edit_apply(&fs->dir[ef->dir], fb->start, fb->end, fb->bytes,
+		       (size_t)(fb->end - fb->start)) == EDIT_APPLIED) {
+		e->stats.policy_fallbacks++;
+		commit_mark_map(e, fs, ef->dir);
+		what = sent ? "edit refused (part of the message had gone out): the rest went "
+			      "rewritten at its length"
+			    : "edit refused (it would not fit the path): the message went rewritten "
+			      "at its length";
+	} else {
+		e->stats.policy_unenforced++;
+		what = sent ? "edit refused (the message had gone out): not enforced"
+			    : "edit refused (it would not fit the path): not enforced";
+	}
+	for (i = at + 1; i < fx->n; i++) {
+		struct effect *l = &fx->v[i];
+
+		if (l->kind == EFFECT_LOG && l->ev.dir == ef->dir && l->ev.pdu_len &&
+		    l->ev.pdu_offset <= ef->start && ef->start <= l->ev.pdu_offset + l->ev.pdu_len) {
+			l->policy_failure = what;
+			break;
+		}
+	}
+}
+
+static void apply_edit(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at)
+{
+	const struct effect *ef = &fx->v[at];
+	enum edit_result r = edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len);
+
+	switch (r) {
 	case EDIT_APPLIED:
 		e->stats.edits++;
 		commit_mark_map(e, fs, ef->dir);
 		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
-		break;
+		return;
 	case EDIT_REFUSED_COMMITTED:
 		e->stats.edits_refused_committed++;
 		break;
@@ -234,8 +278,38 @@ static void apply_edit(struct engine *e, struct flow_state *fs, const struct eff
 		break;
 	case EDIT_FAILED:
 		e->stats.alloc_failures++;
-		break;
+		return;
 	}
+	if (ef->fallback.set)
+		apply_fallback(e, fs, fx, at, r);
+}
+
+/* The event, then the policy failure on its PDU as an event of its own:
+ * the message's identities, kind policy_failure, the text saying what
+ * happened and the message's text. */
+static void log_effect(struct engine *e, const struct effect *ef)
+{
+	struct im_event f;
+	struct bytebuf text;
+
+	e->log(e->log_arg, &ef->ev);
+	if (!ef->policy_failure)
+		return;
+	bytebuf_init(&text);
+	if (!event_copy(&f, &ef->ev)) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	f.kind = IM_KIND_POLICY_FAILURE;
+	f.filtered = true;
+	if (bytebuf_append_str(&text, ef->policy_failure) && bytebuf_append_str(&text, ": ") &&
+	    bytebuf_append_str(&text, ef->ev.text ? ef->ev.text : "") &&
+	    event_set(&f.text, (const char *)text.data, text.len))
+		e->log(e->log_arg, &f);
+	else
+		e->stats.alloc_failures++;
+	bytebuf_free(&text);
+	event_free(&f);
 }
 
 /* PDUs the packet's events asked to send to its flow's client (receipts,
@@ -256,7 +330,7 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 
 		switch (ef->kind) {
 		case EFFECT_EDIT:
-			apply_edit(e, fs, ef);
+			apply_edit(e, fs, fx, i);
 			break;
 		case EFFECT_DELIVER:
 			router_post_reserved(e->cfg.router, ef->worker, ef->flow_id, &ef->ev);
@@ -269,7 +343,7 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 			break;
 		case EFFECT_LOG:
 			if (e->log)
-				e->log(e->log_arg, &ef->ev);
+				log_effect(e, ef);
 			break;
 		}
 	}
@@ -363,13 +437,18 @@ static void note_ack(struct flow_state *fs, enum im_dir dir, const struct packet
  * unless they carry part of a PDU policy could still change; what stays
  * is copied, within the per-direction and global bounds. */
 static void release_held(struct engine *e, struct flow_state *fs, enum im_dir dir, bool closing,
-			 const struct engine_packet_link *link, struct engine_outq *out)
+			 const struct engine_packet_link *link, double now, struct engine_outq *out)
 {
 	struct flow_dir_state *d = &fs->dir[dir];
+	const struct reasm *r = &fs->flow->reasm[dir];
 	struct app_flow *app = fs->flow->app;
 	uint64_t partial;
 	int copied;
 
+	/* What waited behind a hole that is filled now waits no longer than
+	 * anything else, counted from now. */
+	if (r->started)
+		hold_prefix_complete(&d->held, r->offset, now);
 	if (closing)
 		release_dir(e, fs, dir, link, out);
 	else if (app && decide_may_edit(&e->decide) && app_flow_partial_pdu(app, dir, &partial))
@@ -439,8 +518,11 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	 * so edits may cut through it; one that came before its turn waits
 	 * there for the hole to fill (a bridge with several CPUs reorders now
 	 * and then), so edits before it stay possible. */
-	if (cur)
+	if (cur) {
+		if (sg.ahead)
+			hold_mark_behind_hole(cur);
 		hold_insert(&d->held, cur);
+	}
 	closing = feed(e, fs, dir, pkt, in->link != NULL, &reply);
 	note_ack(fs, dir, pkt);
 	if (e->handing_over)
@@ -448,7 +530,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	if (cur) {
 		if (sg.ahead)
 			e->stats.out_of_order_held++;
-		release_held(e, fs, dir, closing, in->link, out);
+		release_held(e, fs, dir, closing, in->link, now, out);
 	} else if (pkt->payload_len && sg.end <= sg.in_next && d->held.head &&
 		   sg.end > d->held.head->in_start && !pkt->truncated) {
 		/* A retransmission of bytes we hold (a tail-loss probe, or an
@@ -542,16 +624,21 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	struct origin_io io = engine_origin_io(e, out);
 	struct flow_state *fs, *next;
 	uint64_t upto;
+	bool past_hole;
 	int dir;
 
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
 		for (dir = 0; dir < 2; dir++) {
-			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline);
-			if (upto) {
+			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline,
+						e->cfg.hold_hole_bound, &past_hole);
+			if (!upto)
+				continue;
+			if (past_hole)
+				e->stats.hole_bound_releases++;
+			else
 				e->stats.deadline_releases++;
-				release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
-			}
+			release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
 		}
 		hold_list_update(e, fs);
 	}

@@ -50,6 +50,7 @@ struct router;
 struct engine_config {
 	struct flow_config flow;
 	double hold_deadline;   /* seconds a packet may be held (DESIGN: 50 ms) */
+	double hold_hole_bound; /* seconds a packet may wait behind a hole (hold.h) */
 	uint16_t mss_headroom;  /* SYN MSS lowered by this, so edits may grow segments */
 	size_t max_held_packets; /* per direction */
 	size_t max_held_bytes;   /* per direction */
@@ -74,7 +75,7 @@ struct engine_config {
 void engine_config_defaults(struct engine_config *cfg);
 struct imw_config;
 /* The defaults, then the flow table's and the engine's keys of cfg
- * (hold_deadline_ms=, mss_headroom=). */
+ * (hold_deadline_ms=, hold_hole_ms=, mss_headroom=). */
 void engine_config_load(struct engine_config *ec, const struct imw_config *cfg);
 
 struct engine {

@@ -63,6 +63,11 @@ struct held_packet {
 	struct packet pkt; /* payload points into data */
 	uint64_t in_start; /* input offsets of its payload */
 	uint64_t in_end;
+	double arrived;
+	/* A hole precedes it: the receiver could not deliver its bytes anyway,
+	 * so the hold deadline does not run (hold.h); since is when the bytes
+	 * before it became complete. */
+	bool behind_hole;
 	double since;
 };
 

@@ -18,6 +18,7 @@ struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool 
 	h->pkt = *pkt;
 	h->in_start = in_start;
 	h->in_end = in_end;
+	h->arrived = now;
 	h->since = now;
 	return h;
 }
@@ -86,14 +87,38 @@ int hold_own(struct hold_queue *q, struct hold_totals *t)
 	return copied;
 }
 
-uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline)
+void hold_mark_behind_hole(struct held_packet *h)
+{
+	h->behind_hole = true;
+}
+
+void hold_prefix_complete(struct hold_queue *q, uint64_t decoded_end, double now)
+{
+	struct held_packet *h;
+
+	for (h = q->head; h && h->in_start <= decoded_end; h = h->next)
+		if (h->behind_hole) {
+			h->behind_hole = false;
+			h->since = now;
+		}
+}
+
+uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline,
+			  double hole_bound, bool *past_hole)
 {
 	const struct held_packet *h;
 	uint64_t upto = 0;
 
-	for (h = q->head; h; h = h->next)
-		if (h->since + deadline <= now)
+	*past_hole = false;
+	for (h = q->head; h; h = h->next) {
+		if (!h->behind_hole) {
+			if (h->since + deadline <= now)
+				upto = h->in_end;
+		} else if (h->arrived + hole_bound <= now) {
 			upto = h->in_end;
+			*past_hole = true;
+		}
+	}
 	return upto;
 }
 

@@ -269,20 +269,25 @@ static void worker_report(const struct worker *w)
 
 	log(LOG_INFO,
 	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
-	    "(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
+	    "(%llu released at the deadline, %llu at a bound, %llu behind a hole past "
+	    "hold_hole_ms); %llu edits, refused: %llu "
 	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
 	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
 	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
-	    u(st->held), u(st->deadline_releases), u(st->bound_releases), u(st->edits),
+	    u(st->held), u(st->deadline_releases), u(st->bound_releases),
+	    u(st->hole_bound_releases), u(st->edits),
 	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
 	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
 	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
 	    u(qs->enobufs), u(qs->send_errors));
 	log(LOG_INFO,
 	    "queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
-	    "already), %llu notices injected, %llu notices without a PDU to follow",
-	    w->queue, u(st->policy_blocked), u(st->policy_blanked), u(st->notices_injected),
+	    "already); %llu policy failures: %llu enforced by a same-length fallback, %llu not "
+	    "enforced; %llu notices injected, %llu notices without a PDU to follow",
+	    w->queue, u(st->policy_blocked), u(st->policy_blanked),
+	    u(st->policy_fallbacks + st->policy_unenforced), u(st->policy_fallbacks),
+	    u(st->policy_unenforced), u(st->notices_injected),
 	    u(st->notices_dropped));
 	log(LOG_INFO,
 	    "queue %u: routing: %llu routed locally, %llu to bots, %llu forwarded after all "

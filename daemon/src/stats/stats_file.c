@@ -52,6 +52,8 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, modified),          C(engine_stats, dropped),
 	C(engine_stats, held),              C(engine_stats, deadline_releases),
 	C(engine_stats, bound_releases),    C(engine_stats, global_bound_releases),
+	C(engine_stats, hole_bound_releases),
+	C(engine_stats, policy_fallbacks),  C(engine_stats, policy_unenforced),
 	C(engine_stats, edits),
 	C(engine_stats, edits_refused_committed), C(engine_stats, edits_refused_size),
 	C(engine_stats, edits_refused_encode),    C(engine_stats, policy_blocked),
