@@ -163,4 +163,5 @@ void engine_hand_over(struct engine *e, double now)
 		flow_list_add(&e->commit, fs, FLOW_LIST_COMMIT);
 	}
 	engine_commit(e, now);
+	e->frozen = true;
 }

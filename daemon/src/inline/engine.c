@@ -605,7 +605,10 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 		take_released(e, out);
 		fs = f ? state_of(e, f) : NULL;
 	}
-	if (fs) {
+	if (fs && e->frozen) {
+		/* handed over: translated as the classifier would, nothing more */
+		release_forward(e, fs, dir, id, ip, &pkt, gso, false, link, out);
+	} else if (fs) {
 		process(e, fs, dir, &pkt, &in, now, out);
 	} else {
 		if (f)

@@ -91,6 +91,7 @@ struct engine {
 	struct flow_list commit;   /* FLOW_LIST_COMMIT: to write and publish */
 	struct flow_list handed;   /* FLOW_LIST_HANDOVER: what a successor needs */
 	bool handing_over;         /* a classifier is there to publish to */
+	bool frozen;               /* handed over: maps no longer change (engine_hand_over) */
 	double now;                /* of the entry point running */
 	struct hold_totals held;    /* held copies over all flows, for the global bound */
 	/* Verdicts for held packets of flows the flow table released (closed,
@@ -138,9 +139,13 @@ void engine_release_all(struct engine *e, struct engine_outq *out);
 
 /* A planned stop, before the claim on the classifier is released: every
  * flow a successor needs is published and written whole (handover.h).
- * The caller then releases the claim, gives the verdicts still due
- * (engine_release_all) and destroys the engine, which forgets nothing a
- * successor needs. */
+ * From then on the engine's maps are frozen: the packets it still gets
+ * (until the claim is gone and its queue drained) are only translated, as
+ * the classifier translates them, never decoded or edited; an edit made
+ * now could reach its receiver after a later segment the classifier
+ * already placed by the old offsets. The caller then releases the claim,
+ * gives the verdicts still due (engine_release_all) and destroys the
+ * engine, which forgets nothing a successor needs. */
 void engine_hand_over(struct engine *e, double now);
 
 /* Every entry point above ends by writing and publishing what its
