@@ -170,6 +170,11 @@ int adopt_flow(struct flow_state *fs, enum im_dir dir, const struct packet *pkt,
 
 			fd->adopted_until = last->in_start + last->in_len;
 		}
+		/* What the classifier let through while no daemon ran is out as
+		 * it was: decoding (and lengthening) it again would shift the
+		 * receiver's later bytes. */
+		if (xl[d].passed && seqmap_in_offset(&fd->map, xl[d].passed_end) > fd->adopted_until)
+			fd->adopted_until = seqmap_in_offset(&fd->map, xl[d].passed_end);
 		fd->released_end = fd->adopted_until;
 		if (rd && rd->peer_mss && !fd->peer_mss)
 			fd->peer_mss = rd->peer_mss;

@@ -204,6 +204,8 @@ int bpf_publish_fetch(struct bpf_publish *p, const struct flow *f, enum im_dir d
 	memcpy(out->edits, v.d.edits, n * sizeof(out->edits[0]));
 	out->overflow = v.d.flags & IMW_XLATE_OVERFLOW;
 	out->limit_seq = v.d.limit_seq;
+	out->passed = v.d.flags & IMW_XLATE_PASSED;
+	out->passed_end = v.d.passed_end;
 	out->proto = (enum imw_proto)v.d.proto;
 	return 1;
 }

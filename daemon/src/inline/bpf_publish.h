@@ -109,6 +109,8 @@ struct bpf_publish_state {
 	struct imw_xlate_edit edits[IMW_XLATE_EDITS];
 	bool overflow; /* input from limit_seq on is beyond the list */
 	uint32_t limit_seq;
+	bool passed;   /* the classifier let data through itself, up to passed_end */
+	uint32_t passed_end;
 	enum imw_proto proto;
 };
 

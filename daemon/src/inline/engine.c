@@ -605,7 +605,13 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 		take_released(e, out);
 		fs = f ? state_of(e, f) : NULL;
 	}
-	if (fs && e->frozen) {
+	if (fs && e->frozen && pkt.payload_len && fs->link[FLOW_LIST_HANDOVER].on) {
+		/* Handed over: new data of an edited flow would go out
+		 * undecoded, and a successor, not knowing, could decode and
+		 * lengthen it again; its sender resends it to whoever is there
+		 * then (the classifier notes what it lets through). */
+		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
+	} else if (fs && e->frozen) {
 		/* handed over: translated as the classifier would, nothing more */
 		release_forward(e, fs, dir, id, ip, &pkt, gso, false, link, out);
 	} else if (fs) {

@@ -140,10 +140,10 @@ void engine_release_all(struct engine *e, struct engine_outq *out);
 /* A planned stop, before the claim on the classifier is released: every
  * flow a successor needs is published and written whole (handover.h).
  * From then on the engine's maps are frozen: the packets it still gets
- * (until the claim is gone and its queue drained) are only translated, as
- * the classifier translates them, never decoded or edited; an edit made
- * now could reach its receiver after a later segment the classifier
- * already placed by the old offsets. The caller then releases the claim,
+ * (until the claim is gone and its queue drained) are never decoded or
+ * edited (an edit made now could reach its receiver after a later segment
+ * the classifier already placed by the old offsets); data of an edited
+ * flow is dropped (its sender resends it), the rest only translated. The caller then releases the claim,
  * gives the verdicts still due (engine_release_all) and destroys the
  * engine, which forgets nothing a successor needs. */
 void engine_hand_over(struct engine *e, double now);
