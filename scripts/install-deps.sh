@@ -37,6 +37,8 @@ BUILD_RUN="
 	libsodium-dev
 	libjansson-dev
 	libsystemd-dev
+	libssl-dev
+	libcurl4-openssl-dev
 	iproute2
 	iptables
 	nftables
@@ -83,6 +85,7 @@ TEST="
 	chromium-driver
 	python3-selenium
 	openssl
+	faketime
 "
 
 # Installed by TEST but never to be left running or enabled as services.

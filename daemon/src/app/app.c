@@ -83,7 +83,24 @@ void app_flow_free(struct app_flow *af)
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 	free(af->client);
+	free(af->server);
+	free(af->session_id);
+	free(af->community_id);
 	free(af);
+}
+
+static bool copy_opt(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? text_dup(src, strlen(src)) : NULL;
+	return !src || *dst;
+}
+
+bool app_flow_set_ends(struct app_flow *af, const char *server, const char *session_id,
+		       const char *community_id)
+{
+	return copy_opt(&af->server, server) && copy_opt(&af->session_id, session_id) &&
+	       copy_opt(&af->community_id, community_id);
 }
 
 static size_t dir_pending(const struct app_dir *d)
@@ -162,6 +179,10 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 	af->session.log_typing = af->cfg->log_typing;
 	af->session.strip_tls = af->cfg->strip_tls[m->id];
 	af->session.directory = af->directory;
+	if (!copy_opt(&af->session.server, af->server) ||
+	    !copy_opt(&af->session.session_id, af->session_id) ||
+	    !copy_opt(&af->session.community_id, af->community_id))
+		af->stats->alloc_failures++; /* the events go without them */
 	af->state = APP_DECODING;
 	af->stats->sessions[m->id]++;
 	return true;

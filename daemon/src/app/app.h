@@ -91,6 +91,10 @@ struct app_flow {
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
 	enum app_tunnel tunnel;
 	char *client;
+	/* The archive's flow fields (app_flow_set_ends), given to the session. */
+	char *server;
+	char *session_id;
+	char *community_id;
 	struct app_dir dir[2];
 	struct proto_session session;
 	struct proto_directory *directory;
@@ -109,6 +113,10 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 			      const char *client, uint16_t server_port, proto_emit_fn emit,
 			      void *emit_arg);
 void app_flow_free(struct app_flow *af);
+/* The server's "ip:port", the session id and the Community ID every event
+ * of the flow carries (copied; any may be NULL). false: out of memory. */
+bool app_flow_set_ends(struct app_flow *af, const char *server, const char *session_id,
+		       const char *community_id);
 
 /* Decode the flow as m without detection, from its next byte on (and
  * whatever detection buffered so far): for a flow whose protocol is known

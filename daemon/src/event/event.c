@@ -22,6 +22,12 @@ void event_free(struct im_event *ev)
 	free(ev->file_name);
 	free(ev->remote_name);
 	free(ev->notice_from);
+	free(ev->server);
+	free(ev->session);
+	free(ev->community_id);
+	free(ev->rule);
+	free(ev->categories);
+	free(ev->delivered_text);
 	free(ev->notice_prefix);
 	free(ev->notice_postfix);
 	event_init(ev);
@@ -48,6 +54,8 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
 	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
+	dst->server = dst->session = dst->community_id = NULL;
+	dst->rule = dst->categories = dst->delivered_text = NULL;
 	dst->notice_prefix = dst->notice_postfix = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
@@ -59,6 +67,12 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->file_name && !event_set_str(&dst->file_name, src->file_name)) ||
 	    (src->remote_name && !event_set_str(&dst->remote_name, src->remote_name)) ||
 	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from)) ||
+	    (src->server && !event_set_str(&dst->server, src->server)) ||
+	    (src->session && !event_set_str(&dst->session, src->session)) ||
+	    (src->community_id && !event_set_str(&dst->community_id, src->community_id)) ||
+	    (src->rule && !event_set_str(&dst->rule, src->rule)) ||
+	    (src->categories && !event_set_str(&dst->categories, src->categories)) ||
+	    (src->delivered_text && !event_set_str(&dst->delivered_text, src->delivered_text)) ||
 	    (src->notice_prefix && !event_set_str(&dst->notice_prefix, src->notice_prefix)) ||
 	    (src->notice_postfix && !event_set_str(&dst->notice_postfix, src->notice_postfix))) {
 		event_free(dst);
@@ -82,6 +96,7 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_ERROR] = "error",
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
 	[IM_KIND_TOPIC] = "topic",
+	[IM_KIND_AUDIT] = "audit",
 	[IM_KIND_POLICY_FAILURE] = "policy_failure",
 };
 

@@ -1,7 +1,11 @@
 #include "flow/flow.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "archive/community_id.h"
+#include "archive/session_id.h"
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
@@ -330,6 +334,24 @@ static void evict_one(struct flow_table *t)
 	release(t, f, FLOW_END_EVICTED);
 }
 
+/* What the archive asks of every event of the flow: the server's
+ * address, a session id and the flow's Community ID. */
+static bool flow_set_ends(struct flow *f)
+{
+	char server[64], cid[COMMUNITY_ID_SIZE], sid[SESSION_ID_SIZE];
+	struct community_flow cf = {
+		f->ip_version, f->addr[IM_DIR_OUT], f->addr[IM_DIR_IN],
+		f->port[IM_DIR_OUT], f->port[IM_DIR_IN], IPPROTO_TCP,
+	};
+
+	packet_format_endpoint(server, sizeof(server), f->ip_version, f->addr[IM_DIR_IN],
+			       f->port[IM_DIR_IN]);
+	if (community_id_v1(&cf, 0, cid) < 0)
+		return app_flow_set_ends(f->app, server, NULL, NULL);
+	session_id_make(sid, cid, f->first_ts);
+	return app_flow_set_ends(f->app, server, sid, cid);
+}
+
 static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
 	struct flow *f;
@@ -352,7 +374,7 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	memcpy(f->addr[IM_DIR_IN], client_sends ? pkt->dst : pkt->src, n);
 	f->port[IM_DIR_OUT] = client_sends ? pkt->sport : pkt->dport;
 	f->port[IM_DIR_IN] = client_sends ? pkt->dport : pkt->sport;
-	f->last_ts = pkt->ts;
+	f->first_ts = f->last_ts = pkt->ts;
 	f->reasm = no_streams;
 	f->cls = FLOW_CLASS_HALFOPEN;
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
@@ -391,7 +413,7 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 			       f->port[IM_DIR_OUT]);
 	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
 			      f->port[IM_DIR_IN], t->emit, t->emit_arg);
-	if (!f->app)
+	if (!f->app || !flow_set_ends(f))
 		t->stats.alloc_failures++;
 	return true;
 }

@@ -106,7 +106,7 @@ struct flow {
 	bool data_seen;      /* some packet carried payload */
 	bool isn_seen[2];
 	uint8_t cls;         /* enum flow_class: the eviction list it is on */
-	double first_ts;     /* its first packet (a session's "since") */
+	double first_ts;     /* its first packet (a session's "since", the archive's session id) */
 	double last_ts;
 	/* By direction of travel ([IM_DIR_OUT] client to server), read-only:
 	 * a shared never-started pair until the flow's first data, then the

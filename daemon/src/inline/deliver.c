@@ -51,7 +51,11 @@ static void deliver(struct engine *e, struct route_delivery *dv, double now,
 		s = &fs->flow->app->session;
 		ev->flow_id = fs->flow->id;
 		ev->proto = s->module->id;
-		if (!event_set_str(&ev->client, s->client))
+		/* The archive: the recipient's connection carried it. */
+		if (!event_set_str(&ev->client, s->client) ||
+		    (s->server && !event_set_str(&ev->server, s->server)) ||
+		    (s->session_id && !event_set_str(&ev->session, s->session_id)) ||
+		    (s->community_id && !event_set_str(&ev->community_id, s->community_id)))
 			e->stats.alloc_failures++;
 		if (s->module->encode && s->module->encode(s, IM_DIR_IN, ev, NULL, 0, &pdu) == 0 &&
 		    pdu.len)

@@ -124,6 +124,11 @@ struct proto_session {
 	void *state; /* module-private */
 	uint64_t flow_id;
 	char *client;   /* "ip:port" of the local client, owned */
+	/* The flow's server "ip:port", session id and Community ID (the
+	 * archive), owned; NULL when the caller gave none. */
+	char *server;
+	char *session_id;
+	char *community_id;
 	char *local_id; /* owned; NULL until the protocol reveals it */
 	/* The local user's full address as the server shows it to others
 	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full

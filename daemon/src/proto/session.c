@@ -30,6 +30,9 @@ void proto_session_free(struct proto_session *s)
 	if (s->module && s->module->session_free)
 		s->module->session_free(s);
 	free(s->client);
+	free(s->server);
+	free(s->session_id);
+	free(s->community_id);
 	free(s->local_id);
 	free(s->local_address);
 	free(s->service);
@@ -126,6 +129,12 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 		event_set_str(&ev->remote, "");
 	if (!ev->client)
 		event_set_str(&ev->client, s->client);
+	if (!ev->server && s->server)
+		event_set_str(&ev->server, s->server);
+	if (!ev->session && s->session_id)
+		event_set_str(&ev->session, s->session_id);
+	if (!ev->community_id && s->community_id)
+		event_set_str(&ev->community_id, s->community_id);
 	if (!ev->text)
 		event_set_str(&ev->text, "");
 	if (ev->local && ev->remote && ev->client && ev->text &&
