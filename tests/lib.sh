@@ -217,7 +217,8 @@ cleanup() {
 	local p
 	for p in $peer_pids $capture_pids $server_pids $daemon_pid; do stop_pid "$p"; done
 	if command -v cleanup_more >/dev/null 2>&1; then cleanup_more; fi
-	[ -z "$PIN" ] || rm -rf "$PIN"
+	# the pin directory, and imwired's state file for it (handover_file=)
+	[ -z "$PIN" ] || rm -rf "$PIN" "/run/imwire/${PIN##*/}"
 	if [ -n "$topology" ]; then
 		$B "$BIN/imwire" setup --remove >/dev/null 2>&1
 		"$TOP/scripts/netns-topology.sh" down "$topology" >/dev/null 2>&1

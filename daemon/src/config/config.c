@@ -139,8 +139,12 @@ static const struct key_spec known_keys[] = {
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
 	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
+	{ "hold_hole_ms", VALUE_UINT, NULL },      /* held behind a hole at most (default 3000) */
 	{ "mss_headroom", VALUE_UINT, NULL },
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
+	/* what a successor daemon needs of edited flows (inline/handover.h) */
+	{ "handover_file", VALUE_STRING, NULL },   /* default /run/imwire/<pin dir name>/handover */
+	{ "handover_file_size", VALUE_UINT, NULL }, /* bytes, when the file is made */
 	/* resource limits and statistics */
 	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
 	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */

@@ -134,6 +134,7 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
 	[IM_KIND_TOPIC] = "topic",
 	[IM_KIND_AUDIT] = "audit",
+	[IM_KIND_POLICY_FAILURE] = "policy_failure",
 };
 
 const char *event_kind_name(enum im_kind kind)

@@ -32,6 +32,9 @@ enum im_kind {
 	IM_KIND_RENDEZVOUS, /* other peer-to-peer proposals (direct IM, chat invites) */
 	IM_KIND_TOPIC,      /* a room's topic (IRC TOPIC, an XMPP <subject>) */
 	IM_KIND_AUDIT,      /* the archive's own records (a retention purge), no protocol's */
+	/* imwired could not enforce a policy on a message as configured (an
+	 * edit refused): what it did instead, and the message (inline/engine.h) */
+	IM_KIND_POLICY_FAILURE,
 	IM_KIND_COUNT
 };
 

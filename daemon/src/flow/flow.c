@@ -223,7 +223,7 @@ static void lru_touch(struct flow_table *t, struct flow *f)
 	lru_push_front(t, f);
 }
 
-static void release(struct flow_table *t, struct flow *f)
+static void release(struct flow_table *t, struct flow *f, enum flow_end why)
 {
 	size_t b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
 	struct flow_streams *st = streams_of(f);
@@ -237,7 +237,7 @@ static void release(struct flow_table *t, struct flow *f)
 			reasm_free(&st->reasm[d]);
 	}
 	if (f->ext && t->cfg.ext_release)
-		t->cfg.ext_release(t->cfg.ext_arg, f);
+		t->cfg.ext_release(t->cfg.ext_arg, f, why);
 	app_flow_release(f->app);
 	if (st) {
 		t->stats.buffered_bytes -= st->buffered;
@@ -348,7 +348,7 @@ static void evict_one(struct flow_table *t)
 			t->evict_unlogged++;
 		}
 	}
-	release(t, f);
+	release(t, f, FLOW_END_EVICTED);
 }
 
 /* What the archive asks of every event of the flow: the server's
@@ -453,7 +453,8 @@ static bool needs_streams(const struct flow *f, enum im_dir dir, const struct pa
 	       flow_seen(f, FLOW_SEEN_ISN(other)) && pkt->ack != f->isn[other] + 1;
 }
 
-struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+static struct flow *get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir,
+			bool bare_ack_too)
 {
 	struct flow *f = lookup(t, pkt, dir);
 	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
@@ -466,13 +467,13 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 	    !(streams_of(f) ? f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1
 			 : flow_seen(f, FLOW_SEEN_ISN(*dir)) && f->isn[*dir] == pkt->seq)) {
 		t->stats.flows_closed++;
-		release(t, f);
+		release(t, f, FLOW_END_CLOSED);
 		f = NULL;
 	}
 	if (!f) {
 		if (pkt->tcp_flags & TCP_FLAG_RST)
 			return NULL;
-		if (!syn && pkt->payload_len == 0)
+		if (!syn && pkt->payload_len == 0 && !bare_ack_too)
 			return NULL; /* a bare ACK tells nothing worth a flow */
 		f = create(t, pkt, dir);
 		if (!f)
@@ -485,6 +486,28 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 		open_streams(t, f);
 	lru_touch(t, f);
 	return f;
+}
+
+struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+{
+	return get(t, pkt, dir, false);
+}
+
+struct flow *flow_table_get_midstream(struct flow_table *t, const struct packet *pkt,
+				      enum im_dir *dir)
+{
+	return get(t, pkt, dir, true);
+}
+
+bool flow_table_start_stream(struct flow_table *t, struct flow *f, enum im_dir dir, uint32_t seq,
+			     uint64_t offset)
+{
+	struct flow_streams *st;
+
+	if (!streams_of(f) && !open_streams(t, f))
+		return false;
+	st = streams_of(f);
+	return reasm_start(&st->reasm[dir], seq, offset);
 }
 
 static size_t flow_buffered(const struct flow *f)
@@ -597,7 +620,7 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 void flow_table_close(struct flow_table *t, struct flow *f)
 {
 	t->stats.flows_closed++;
-	release(t, f);
+	release(t, f, FLOW_END_CLOSED);
 }
 
 void flow_table_packet(struct flow_table *t, const struct packet *pkt)
@@ -625,7 +648,7 @@ void flow_table_expire(struct flow_table *t, double now)
 			t->stats.flows_expired++;
 			if (c == FLOW_CLASS_HALFOPEN)
 				t->stats.expired_halfopen++;
-			release(t, f);
+			release(t, f, FLOW_END_EXPIRED);
 		}
 	}
 }
@@ -636,7 +659,7 @@ void flow_table_flush_all(struct flow_table *t)
 
 	/* Oldest first, so events come out roughly in time order. */
 	while ((f = oldest(t)))
-		release(t, f);
+		release(t, f, FLOW_END_FLUSHED);
 }
 
 void flow_table_forget(struct flow_table *t)

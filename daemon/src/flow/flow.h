@@ -19,6 +19,14 @@
 
 struct flow;
 
+/* Why the table lets go of a flow. */
+enum flow_end {
+	FLOW_END_CLOSED,  /* both sides finished or reset, or a new SYN reuses its addresses */
+	FLOW_END_EXPIRED, /* idle past its class's timeout */
+	FLOW_END_EVICTED, /* the table was full (max_flows): the connection may go on */
+	FLOW_END_FLUSHED, /* end of input or shutdown: the connection may go on */
+};
+
 struct flow_config {
 	struct app_config app;
 	struct reasm_limits reasm;
@@ -32,8 +40,9 @@ struct flow_config {
 	const struct net_prefix *local_nets; /* the client side lives here, when set */
 	size_t n_local_nets;
 	/* Called when a flow with f->ext set is released (the inline engine
-	 * keeps its per-flow state there). */
-	void (*ext_release)(void *arg, struct flow *f);
+	 * keeps its per-flow state there), with why: only a connection that
+	 * ended is over; an evicted or flushed one may still carry traffic. */
+	void (*ext_release)(void *arg, struct flow *f, enum flow_end why);
 	void *ext_arg;
 	/* Optional: an IM session with a known local user was evicted at the
 	 * cap. Called for the first such eviction, then at most once per
@@ -150,6 +159,17 @@ void flow_table_packet(struct flow_table *t, const struct packet *pkt);
  * data) the packet's flow and set *dir; NULL when the packet starts no
  * flow. */
 struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir);
+/* The same for a packet that flow_table_get ignores (a bare ACK of a
+ * connection met mid-stream): the caller knows the flow matters (a
+ * predecessor edited it). NULL when out of memory or for a RST. */
+struct flow *flow_table_get_midstream(struct flow_table *t, const struct packet *pkt,
+				      enum im_dir *dir);
+/* Direction dir's reassembly, not started yet, starts at seq, which is
+ * stream offset `offset`: a flow taken over from a predecessor keeps the
+ * offsets its edits were recorded in. Makes the flow's streams when it
+ * has none. False when dir has started already or out of memory. */
+bool flow_table_start_stream(struct flow_table *t, struct flow *f, enum im_dir dir, uint32_t seq,
+			     uint64_t offset);
 /* Feed the packet to the flow's reassembly (and so to the decoders);
  * returns true when the connection is over. */
 bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,

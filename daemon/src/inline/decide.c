@@ -262,7 +262,7 @@ static void apply_action(const struct rewrite *rw, uint64_t released_end,
 static void apply_policy(struct decider *dc, struct proto_session *s, const struct im_event *ev,
 			 const struct policy_decision *d)
 {
-	struct rewrite rw = { &dc->fx, dc->st, s, ev };
+	struct rewrite rw = { &dc->fx, dc->st, s, ev, false, 0 };
 	uint64_t end = ev->pdu_offset + ev->pdu_len;
 	struct bytebuf after, notices;
 	int n_after = 0, n_notices = 0;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "inline/commit.h"
 #include "inline/origin.h"
 #include "inline/release.h"
 #include "route/router.h"
@@ -20,6 +21,7 @@ int deliver_to_client(struct engine *e, struct flow_state *fs, const uint8_t *by
 	switch (origin_send(fs, IM_DIR_IN, bytes, len, now, &io)) {
 	case ORIGIN_SENT:
 		if (len) {
+			commit_mark_map(e, fs, IM_DIR_IN);
 			flow_state_pdus_changed(fs, IM_DIR_IN, pdus);
 			sessions_track(&e->sessions, fs);
 		}
@@ -89,5 +91,6 @@ void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
 		event_free(&v[i].ev);
 	}
 	free(v);
+	engine_commit(e, now);
 }
 

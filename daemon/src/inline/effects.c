@@ -14,6 +14,7 @@ void effects_clear(struct effects *fx)
 
 	for (i = 0; i < fx->n; i++) {
 		free(fx->v[i].bytes);
+		free(fx->v[i].fallback.bytes);
 		/* a log's strings are in its bytes (event_copy_packed) */
 		if (fx->v[i].kind != EFFECT_LOG)
 			event_free(&fx->v[i].ev);
@@ -91,6 +92,25 @@ bool effects_edit(struct effects *fx, enum im_dir dir, uint64_t start, uint64_t 
 		remove_last(fx);
 		return false;
 	}
+	return true;
+}
+
+bool effects_fallback(struct effects *fx, size_t at, uint64_t start, uint64_t end,
+		      const uint8_t *bytes)
+{
+	struct effect_fallback *fb;
+	size_t n = (size_t)(end - start);
+
+	if (at >= fx->n || fx->v[at].kind != EFFECT_EDIT || fx->v[at].fallback.set)
+		return false;
+	fb = &fx->v[at].fallback;
+	fb->bytes = malloc(n ? n : 1);
+	if (!fb->bytes)
+		return false;
+	memcpy(fb->bytes, bytes, n);
+	fb->start = start;
+	fb->end = end;
+	fb->set = true;
 	return true;
 }
 

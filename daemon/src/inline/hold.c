@@ -15,6 +15,7 @@ void hold_in_hand(struct held_packet *h, uint32_t id, const uint8_t *data, size_
 	h->pkt = *pkt;
 	h->in_start = in_start;
 	h->in_end = in_end;
+	h->arrived = now; /* the bound behind a hole counts from here */
 	h->since = now;
 }
 
@@ -22,18 +23,13 @@ struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool 
 			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
 			     double now)
 {
-	struct held_packet *h = calloc(1, sizeof(*h));
+	struct held_packet *h = malloc(sizeof(*h));
 
 	if (!h)
 		return NULL;
-	h->id = id;
-	h->data = (uint8_t *)data;
-	h->len = len;
-	h->gso = gso;
-	h->pkt = *pkt;
-	h->in_start = in_start;
-	h->in_end = in_end;
-	h->since = now;
+	/* one way to fill a record, whether in hand or on the heap */
+	hold_in_hand(h, id, data, len, gso, pkt, in_start, in_end, now);
+	h->in_hand = false;
 	return h;
 }
 
@@ -120,14 +116,38 @@ int hold_own(struct hold_queue *q, struct hold_totals *t)
 	return copied;
 }
 
-uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline)
+void hold_mark_behind_hole(struct held_packet *h)
+{
+	h->behind_hole = true;
+}
+
+void hold_prefix_complete(struct hold_queue *q, uint64_t decoded_end, double now)
+{
+	struct held_packet *h;
+
+	for (h = q->head; h && h->in_start <= decoded_end; h = h->next)
+		if (h->behind_hole) {
+			h->behind_hole = false;
+			h->since = now;
+		}
+}
+
+uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline,
+			  double hole_bound, bool *past_hole)
 {
 	const struct held_packet *h;
 	uint64_t upto = 0;
 
-	for (h = q->head; h; h = h->next)
-		if (h->since + deadline <= now)
+	*past_hole = false;
+	for (h = q->head; h; h = h->next) {
+		if (!h->behind_hole) {
+			if (h->since + deadline <= now)
+				upto = h->in_end;
+		} else if (h->arrived + hole_bound <= now) {
 			upto = h->in_end;
+			*past_hole = true;
+		}
+	}
 	return upto;
 }
 

@@ -46,9 +46,23 @@ void hold_free(struct held_packet *h);
  * caller then lets the direction go rather than lose a packet). */
 int hold_own(struct hold_queue *q, struct hold_totals *t);
 
-/* The end of the last packet held for deadline seconds or more at now;
- * 0 when none is. */
-uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline);
+/* The packet in hand arrived after a hole in its direction's stream: the
+ * deadline does not run for it until the hole fills (hold_prefix_complete). */
+void hold_mark_behind_hole(struct held_packet *h);
+
+/* The bytes of the direction before decoded_end (the next byte its
+ * reassembly waits for) are complete: packets that waited behind a hole
+ * and now have none before them start their deadline at now. */
+void hold_prefix_complete(struct hold_queue *q, uint64_t decoded_end, double now);
+
+/* What the deadlines let go at now: the end of the last packet whose time
+ * is up, 0 when none. A packet with complete bytes before it may wait
+ * deadline seconds from then (DESIGN, Holding); one still behind a hole
+ * costs its receiver nothing (it cannot deliver past the hole) and may
+ * wait hole_bound seconds from its arrival: *past_hole says that bound
+ * was hit. */
+uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline,
+			  double hole_bound, bool *past_hole);
 
 /* The lowest queue id held; false when the queue is empty. */
 bool hold_lowest_id(const struct hold_queue *q, bool have, uint32_t *id);

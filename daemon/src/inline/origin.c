@@ -235,6 +235,22 @@ enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8
 	return ORIGIN_SENT;
 }
 
+bool origin_adopt(struct flow_dir_state *d, uint64_t out_start, const uint8_t *bytes, size_t len,
+		  double now)
+{
+	struct origin_seg *o = seg_new(bytes, len, now), **tail;
+
+	if (!o)
+		return false;
+	o->out_start = out_start;
+	o->sent_at = now - o->rto; /* due at the next tick */
+	for (tail = &d->origins; *tail && (*tail)->out_start < out_start; tail = &(*tail)->next)
+		;
+	o->next = *tail;
+	*tail = o;
+	return true;
+}
+
 void origin_acked(struct flow_dir_state *d)
 {
 	struct origin_seg *o;

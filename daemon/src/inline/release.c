@@ -95,6 +95,7 @@ void engine_release_all(struct engine *e, struct engine_outq *out)
 {
 	struct flow_state *fs, *next;
 
+	engine_commit(e, e->now);
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
 		release_dir(e, fs, IM_DIR_OUT, NULL, out);

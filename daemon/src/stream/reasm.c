@@ -397,6 +397,16 @@ void reasm_syn(struct reasm *r, uint32_t isn)
 	r->offset = 0;
 }
 
+bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset)
+{
+	if (r->started || r->closed)
+		return false;
+	r->started = true;
+	r->next_seq = seq;
+	r->offset = offset;
+	return true;
+}
+
 void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
 {
 	uint64_t target, end, hole_end;

@@ -95,6 +95,11 @@ size_t reasm_held_segments(const struct reasm *r);
 /* The SYN of this direction was seen: data starts at isn + 1. */
 void reasm_syn(struct reasm *r, uint32_t isn);
 
+/* Start a direction that has not started: its next byte is seq, at
+ * stream offset `offset` (a connection taken over in mid-stream whose
+ * offsets were counted by someone else). False when it has started. */
+bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset);
+
 /* A segment of this direction. Data may be empty (pure FIN). Returns 0, or
  * -1 on allocation failure (the segment is then treated as lost: a gap is
  * reported later, nothing crashes). */
