@@ -68,10 +68,27 @@ loss() {
 
 # scenario NAME STOP DELAY: a fresh set of conversations; at 2 s STOP (none, term, kill) the
 # daemon, start a new one DELAY seconds later. Checks and reports the figures.
+# chaos_end_scenario NAME: as end_scenario, but an edit refused as too big
+# for the path (a sender's retransmission under loss may carry more than
+# an edit can grow) is allowed when it was enforced by its same-length
+# fallback: none refused for any other reason, none left unenforced.
+chaos_end_scenario() {
+	local stats
+	stop_daemon
+	check "$1_daemon_stops_cleanly" $? "exit status $stopped_rc"
+	stats=$(grep -E "queue 0: .* packets|queue 0: policy:" "$daemon_log")
+	echo "$stats" | grep -q "refused: 0 committed, [0-9]* too big, 0 not encodable;" &&
+		echo "$stats" | grep -q " 0 not enforced"
+	check "$1_no_edit_refused_or_unenforced" $? "$stats"
+	if [ $failed_here -ne 0 ] && [ -z "${VERBOSE:-}" ]; then show_daemon; fi
+	failed_here=0
+}
+
 scenario() {
-	local n="$1" stop="$2" delay="$3" out="$tmp/$1" cpid t0 t1 rc figures inherited
+	local n="$1" stop="$2" delay="$3" out="$tmp/$1" cpid t0 t1 rc figures inherited ev0 fallback failures
 	mkdir -p "$out"
 	: >"$out/absent"
+	ev0=$(cat "$tmp/events.jsonl" 2>/dev/null | wc -l)
 	# A server of its own: a broken conversation of an earlier scenario
 	# must not hold these nicks.
 	start_ngircd 300 || { fail "${n}_ngircd_starts"; return; }
@@ -119,7 +136,14 @@ scenario() {
 	check "${n}_no_corrupted_line" $? "$figures"
 	[ "$(awk '$1 == "unrewritten_bypass" { print $2 }' "$out/check")" = 0 ]
 	check "${n}_no_unrewritten_line_while_a_daemon_ran" $? "$figures"
-	end_scenario "$n"
+	# A line sent as its same-length fallback (an edit refused) was
+	# enforced, never let through: each is one logged policy_failure.
+	fallback=$(awk '$1 == "fallback" { print $2 }' "$out/check")
+	failures=$(tail -n +"$((ev0 + 1))" "$tmp/events.jsonl" 2>/dev/null | grep -c '"kind":"policy_failure"')
+	[ "${fallback:-0}" -le "${failures:-0}" ]
+	check "${n}_every_fallback_line_logged_as_a_policy_failure" $? \
+		"fallback lines: ${fallback:-?}, policy_failure events: ${failures:-?}"
+	chaos_end_scenario "$n"
 	stop_servers
 }
 

@@ -8,7 +8,12 @@ which doubles every "secret" in a message each time it crosses the
 bridge: once client to server, once server to client. So a message sent
 as "m<k> S secret PAD" must arrive as "m<k> S secret-secret-secret-secret PAD";
 it arrives with two "secret"s when one crossing was not rewritten and
-with one when neither was. Anything else is a corrupted line.
+with one when neither was. A line the daemon could not rewrite in place
+(an edit too big for the path, under loss) goes as its same-length
+fallback: the rewritten text cut to the length of what was sent at that
+crossing; such a line is counted as "fallback" (enforced, not a bypass,
+and the caller checks each against a logged policy_failure event).
+Anything else is a corrupted line.
 
 ABSENT is a file of "start end" lines (unix times): when no daemon was
 bound to the queue (fail-open: lines may cross un-rewritten). A line
@@ -38,6 +43,22 @@ def read_tsv(path, n):
     return rows
 
 
+def is_fallback(text, original, half, full):
+    """The same-length fallback of one crossing, the other crossing (if
+    any) rewritten or not: a rewritten form cut to the length the refused
+    crossing had to keep."""
+    for n in (len(original), len(half)):
+        for f in (half, full):
+            if n >= len(f):
+                continue
+            cut = f[:n]
+            # the second crossing refused; or the first, the second then
+            # rewrote (every "secret") or not what was left
+            if text in (cut, cut.replace("secret", "secret-secret")):
+                return True
+    return False
+
+
 def main(argv):
     if len(argv) < 5:
         print(__doc__, file=sys.stderr)
@@ -57,7 +78,7 @@ def main(argv):
 
     figures = dict(conversations=pairs, broken=0, lines=0, missing=0, out_of_order=0,
                    corrupted=0, unrewritten_absent=0, unrewritten_bypass=0, rewritten=0,
-                   unclean_close=0)
+                   fallback=0, unclean_close=0)
     problems = []
     for i in range(pairs):
         broken = False
@@ -105,6 +126,9 @@ def main(argv):
                         figures["unrewritten_bypass"] += 1
                         problems.append("%s got m%d un-rewritten outside an absence: %r" %
                                         (me, k, text[:60]))
+                elif is_fallback(text, original, half, full):
+                    figures["fallback"] += 1
+                    problems.append("%s got m%d as its fallback: %r" % (me, k, text[:80]))
                 else:
                     figures["corrupted"] += 1
                     broken = True
