@@ -22,6 +22,7 @@
 #include "proto/proto.h"
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
+#include "util/daemon_log.h"
 #include "util/privileges.h"
 #include "util/version.h"
 
@@ -32,24 +33,9 @@
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
-static bool log_to_stderr = true;
+static volatile sig_atomic_t reopen_requested;
 
-static void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void log_msg(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (log_to_stderr) {
-		fputs("imwired: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(level, fmt, ap);
-	}
-	va_end(ap);
-}
+#define log_msg daemon_log
 
 /* A key of IMSpector's that means nothing inline, a responder table left
  * alone: the daemon starts, and says what it does instead. */
@@ -62,6 +48,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -193,13 +181,15 @@ static int daemonize(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
-		     "  -c CONFIG      configuration (default %s)\n"
+	fprintf(out, "usage: imwired [-c CONFIG | --defaults] [--queue N | --queue N-M] [--tap IFACE]\n"
+		     "               [-d] [--pidfile FILE] [--attach IFACE]... | --version\n"
+		     "  -c CONFIG      configuration (default %s; without it, an error)\n"
+		     "  --defaults     no default configuration file: run on the built-in defaults\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
-		     "  -d             stay in the foreground, log to stderr\n"
-		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
+		     "  -d             stay in the foreground, log to stderr (and log_file=)\n"
+		     "  --pidfile FILE the pid file, locked while the daemon runs (default:\n"
+		     "                 pidfilename=, else /run/imwire/imwired.pid or NAME.pid)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
 		     "                 daemon holds their directory while it runs\n"
@@ -209,7 +199,6 @@ static void usage(FILE *out)
 
 struct options {
 	struct runtime_options rt;
-	const char *pidfile;
 	bool foreground;
 	char *attach[64];
 	size_t n_attach;
@@ -227,6 +216,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "defaults", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -260,7 +250,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->rt.tap = optarg;
 			break;
 		case 'p':
-			o->pidfile = optarg;
+			o->rt.pidfile = optarg;
+			break;
+		case 'D':
+			o->rt.defaults_ok = true;
 			break;
 		case 'd':
 			o->foreground = true;
@@ -283,17 +276,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		log_msg(LOG_ERR, "%s: cannot write pid file", path);
-		return -1;
-	}
-	return 0;
-}
-
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -304,6 +286,7 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -339,27 +322,51 @@ static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool fore
 	return 0;
 }
 
+/* Where the daemon's own messages go: stderr with -d, and log_file= when
+ * set; a daemon without log_file= needs syslog. -1 (said on stderr) when
+ * a daemon would log nowhere. */
+static int open_log(const struct options *o, const struct runtime *rt)
+{
+	const char *file = config_get(&rt->cfg, "log_file");
+	char err[512];
+
+	if (file && daemon_log_open_file(file, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (o->foreground || file)
+		return 0;
+	if (!daemon_log_to_syslog(true)) {
+		log_msg(LOG_ERR, "no syslog here (/dev/log is absent): set log_file= in %s, or run "
+				 "in the foreground with -d",
+			rt->cfg.path ? rt->cfg.path : "the configuration");
+		return -1;
+	}
+	return 0;
+}
+
 /* From the loaded configuration to running workers: sinks, pin
- * directory, daemon, pid file, signals, classifier, privileges. The exit
+ * directory, daemon, pid, signals, classifier, privileges. The exit
  * status. */
-static int start(const struct options *o, struct runtime *rt, struct shared_sinks *ss,
-		 const char *pidfile)
+static int start(const struct options *o, struct runtime *rt, struct shared_sinks *ss)
 {
 	char err[512];
 
-	if (open_all_sinks(ss, rt, o->foreground) < 0 || runtime_hold_pins(rt) < 0)
+	if (open_log(o, rt) < 0 || open_all_sinks(ss, rt, o->foreground) < 0 ||
+	    runtime_hold_pins(rt) < 0)
 		return 1;
 	if (!o->foreground) {
-		log_to_stderr = false;
-		openlog("imwired", LOG_PID, LOG_DAEMON);
 		if (daemonize() < 0) {
 			log_msg(LOG_ERR, "cannot daemonize: %s", strerror(errno));
 			return 1;
 		}
+		daemon_log_to_stderr(false); /* /dev/null now */
+		if (runtime_daemonized(rt) < 0)
+			return 1;
 	}
 	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
 		rt->cfg.path ? rt->cfg.path : "none: defaults");
-	if (shared_sinks_start(ss) < 0 || (pidfile && write_pidfile(pidfile) < 0))
+	if (shared_sinks_start(ss) < 0)
 		return 1;
 	catch_signals();
 	if (o->n_attach && (!rt->pin_dir || classifier_attach(rt->pin_dir, (char *const *)o->attach,
@@ -373,6 +380,7 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 	rt->write_arg = ss;
 	rt->stop = &stop_requested;
 	rt->reload = &reload_requested;
+	rt->reopen = &reopen_requested;
 	if (rt->tap)
 		return runtime_run_tap(rt, ss->sinks, &ss->n);
 	return runtime_run_queues(rt);
@@ -383,10 +391,11 @@ int main(int argc, char **argv)
 	struct options o;
 	struct runtime rt;
 	struct shared_sinks ss;
-	char err[512], *pidfile = NULL;
+	char err[512];
 	int status;
 	size_t i;
 
+	daemon_log_init("imwired");
 	if (proto_registry_check(err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
@@ -398,23 +407,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}
-	/* A copy: a reload replaces the configuration the value lives in. */
-	if (!o.pidfile)
-		o.pidfile = config_get(&rt.cfg, "pidfilename");
-	if (o.pidfile && !(pidfile = strdup(o.pidfile)))
-		return 1;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
-	status = start(&o, &rt, &ss, pidfile);
+	status = start(&o, &rt, &ss);
 	runtime_stop(&rt);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
 	if (ss.failed)
 		log_msg(LOG_ERR, "%llu event writes failed", (unsigned long long)ss.failed);
-	if (pidfile)
-		unlink(pidfile);
-	free(pidfile);
-	runtime_free(&rt);
 	log_msg(LOG_INFO, "stopped");
+	runtime_free(&rt);
+	daemon_log_close();
 	return status;
 }

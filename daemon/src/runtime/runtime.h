@@ -27,8 +27,11 @@
 #include "egress/egress.h"
 #include "inline/bpf_publish.h"
 #include "route/router.h"
+#include "runtime/paths.h"
+#include "runtime/pidfile.h"
 #include "service/service.h"
 #include "sink/sink.h"
+#include "util/fs_owned.h"
 
 typedef void (*runtime_log_fn)(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -36,6 +39,8 @@ typedef void (*runtime_log_fn)(int level, const char *fmt, ...)
 struct runtime_options {
 	const char *config_path;
 	bool config_required;  /* -c given: a missing file is an error */
+	bool defaults_ok;      /* --defaults: no default file is the built-in defaults */
+	const char *pidfile;   /* --pidfile, or NULL: pidfile_path_of's */
 	const char *tap;       /* --tap IFACE, or NULL: queues */
 	bool queues_given;     /* --queue given: queues= of the configuration is not asked */
 	unsigned first, last;
@@ -53,6 +58,14 @@ struct runtime {
 	struct imw_config cfg;
 	struct route_setup setup; /* policy, router, table: what decides events */
 	const char *path;         /* the configuration file, for reloads */
+	/* This instance's pid file, locked while we run: one daemon per
+	 * configuration. */
+	struct pidfile pidfile;
+	/* Who gets what the daemon makes while root (user=, group=), and
+	 * every path it writes or reads again: made before the drop, and all
+	 * the sandbox lets it touch after. */
+	struct fs_owner owner;
+	struct runtime_paths paths;
 	const char *tap;
 	unsigned first, last;     /* the queues (first == last with --tap) */
 	/* The classifier's pin directory (NULL with --tap, or when this
@@ -80,13 +93,24 @@ struct runtime {
 	/* Set by the signal handlers of the caller. */
 	volatile sig_atomic_t *stop;
 	volatile sig_atomic_t *reload;
+	volatile sig_atomic_t *reopen; /* SIGUSR1: log files again, by name */
 };
 
-/* Loads the configuration (a missing default file is the defaults), takes
- * the queues from queues= unless given, builds what decides events and
- * the service. -1 with the first problem in err. */
+/* Loads the configuration (a missing default file is an error unless
+ * defaults_ok), takes the queues from queues= unless given, locks this
+ * instance's pid file (a second daemon on the same configuration stops
+ * here, told the first one's pid), makes the directories and files the
+ * daemon user will write (paths.h), builds what decides events and the
+ * service. -1 with the first problem in err. */
 int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		 size_t err_size);
+
+/* After daemonizing: the pid file names the daemon's final pid. */
+int runtime_daemonized(struct runtime *rt);
+
+/* SIGUSR1 (and every reload): the daemon's log file by its name again,
+ * so that logrotate's mv + signal works. */
+void runtime_reopen(struct runtime *rt);
 
 /* The pin directory of this instance; -1 (logged) when a live imwired
  * holds it. Before daemonizing, where the terminal still sees it. */

@@ -12,6 +12,48 @@
 #include <unistd.h>
 
 #include "stats/stats_file.h"
+#include "util/daemon_log.h"
+
+/* The configuration file, or the built-in defaults where allowed. */
+static int load_config(struct runtime *rt, const struct runtime_options *o, char *err,
+		       size_t err_size)
+{
+	if (config_load(&rt->cfg, rt->path, err, err_size, rt->warn) == 0)
+		return 0;
+	if (o->config_required || access(rt->path, F_OK) == 0)
+		return -1;
+	if (!o->defaults_ok) {
+		snprintf(err, err_size,
+			 "%s: no such configuration file: give one with -c FILE, or start with "
+			 "--defaults to run on the built-in defaults",
+			 rt->path);
+		return -1;
+	}
+	config_free(&rt->cfg);
+	config_init(&rt->cfg); /* --defaults: no file */
+	return 0;
+}
+
+/* This instance's lock, then what the daemon user will write, made while
+ * we are root; nothing is touched before the lock is ours. */
+static int take_instance(struct runtime *rt, const struct runtime_options *o,
+			 struct config_report *r, char *err, size_t err_size)
+{
+	char pidfile[4096];
+
+	if (fs_owner_of(&rt->owner, config_get(&rt->cfg, "user"), config_get(&rt->cfg, "group"), err,
+			err_size) < 0)
+		return -1;
+	pidfile_path_of(&rt->cfg, o->pidfile, pidfile, sizeof(pidfile));
+	if (pidfile_lock(&rt->pidfile, pidfile, &rt->owner, err, err_size) < 0)
+		return -1;
+	if (!runtime_paths_of(&rt->paths, &rt->cfg, pidfile)) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	runtime_paths_prepare(&rt->paths, &rt->owner, r);
+	return 0;
+}
 
 int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		 size_t err_size)
@@ -24,6 +66,7 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	pthread_mutex_init(&rt->reload_lock, NULL);
 	rt->claim.sock_fd = -1;
 	rt->publish.xlate_fd = -1;
+	rt->pidfile.fd = -1;
 	rt->path = o->config_path;
 	rt->tap = o->tap;
 	rt->first = o->first;
@@ -31,19 +74,18 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	rt->log = o->log;
 	rt->warn = o->warn;
 	egress_init(&rt->egress);
+	runtime_paths_init(&rt->paths);
 	config_init(&rt->cfg);
-	if (config_load(&rt->cfg, rt->path, err, err_size, rt->warn) < 0) {
-		if (o->config_required || access(rt->path, F_OK) == 0)
-			return -1;
-		config_free(&rt->cfg);
-		config_init(&rt->cfg); /* no default config file: defaults */
-	}
+	if (load_config(rt, o, err, err_size) < 0)
+		return -1;
 	/* queues= of the configuration, unless told otherwise */
 	if (!o->queues_given && config_get(&rt->cfg, "queues"))
 		config_parse_queues(config_get(&rt->cfg, "queues"), &rt->first, &rt->last);
 	if (rt->tap)
 		rt->last = rt->first;
 	config_report_first_error(&r, &fe, err, err_size, rt->warn);
+	if (take_instance(rt, o, &r, err, err_size) < 0)
+		return -1;
 	if (route_setup_load_report(&rt->setup, &rt->cfg, POLICY_LIVE, rt->last - rt->first + 1,
 				    &r) < 0)
 		return -1;
@@ -53,6 +95,24 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int runtime_daemonized(struct runtime *rt)
+{
+	if (pidfile_write(&rt->pidfile, getpid()) < 0) {
+		rt->log(LOG_ERR, "%s: cannot write the pid file: %s", rt->pidfile.path,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void runtime_reopen(struct runtime *rt)
+{
+	char err[512];
+
+	if (daemon_log_reopen(err, sizeof(err)) < 0)
+		rt->log(LOG_ERR, "%s: keeping the old file", err);
 }
 
 /* One pin directory per instance: refused here, where the terminal still
@@ -108,21 +168,15 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 {
 	struct service_sources src = { runtime_snapshots, service_reload, rt, writer,
 				       rt->last - rt->first + 1 };
-	char err[512], stats[4096];
+	char err[512];
 
 	if (claim_pins(rt) < 0)
 		return -1;
-	if (!rt->tap) {
-		/* made now, while root, and handed to user= if set */
-		stats_path_of(&rt->cfg, stats, sizeof(stats));
-		if (stats_prepare_dir(stats, config_get(&rt->cfg, "user"), err, sizeof(err)) < 0)
-			rt->log(LOG_ERR, "statistics: %s", err);
-	}
-	/* Local routing and bots send segments of their own: the raw sockets
-	 * need CAP_NET_RAW, which a privilege drop gives up. */
-	if (!rt->tap && router_active(rt->setup.router) &&
-	    egress_open(&rt->egress, err, sizeof(err)) < 0)
-		rt->log(LOG_ERR, "local routing and bots cannot send: %s", err);
+	/* Notices, local deliveries and bots send segments of their own: the
+	 * raw sockets need CAP_NET_RAW, which the drop of privileges gives up,
+	 * and a reload may switch any of them on later. So, inline, always. */
+	if (!rt->tap && egress_open(&rt->egress, err, sizeof(err)) < 0)
+		rt->log(LOG_ERR, "notices, local routing and bots cannot send: %s", err);
 	/* The control socket and the metrics: after any fork, while still root. */
 	if (service_start(rt->svc, &rt->cfg, &src, rt->log, err, sizeof(err)) < 0) {
 		rt->log(LOG_ERR, "%s", err);
@@ -201,6 +255,8 @@ void runtime_free(struct runtime *rt)
 	egress_close(&rt->egress);
 	service_free(rt->svc);
 	config_free(&rt->cfg);
+	runtime_paths_free(&rt->paths);
+	pidfile_release(&rt->pidfile);
 	pthread_mutex_destroy(&rt->reload_lock);
 	pthread_mutex_destroy(&rt->lock);
 }
