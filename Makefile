@@ -15,9 +15,10 @@ DB_PKGS += libmicrohttpd libsodium jansson
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
 # Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
-OPS_PKGS := libmicrohttpd libsystemd
+# The sandbox after start-up: seccomp (libseccomp); Landlock needs no library.
+OPS_PKGS := libmicrohttpd libsystemd libseccomp
 INC     += $(shell pkg-config --cflags $(OPS_PKGS) 2>/dev/null)
-LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd)
+LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd -lseccomp)
 
 BUILD   ?= build
 

@@ -37,6 +37,7 @@ BUILD_RUN="
 	libsodium-dev
 	libjansson-dev
 	libsystemd-dev
+	libseccomp-dev
 	iproute2
 	iptables
 	nftables

@@ -23,7 +23,6 @@
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
 #include "util/daemon_log.h"
-#include "util/privileges.h"
 #include "util/version.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -290,25 +289,6 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Set-up that needs root is done: become the configured user (as
- * IMSpector's user=/group=), keeping only what the queue or the tap still
- * needs. Workers start after this and inherit it. */
-static int drop_privileges(const struct imw_config *cfg, bool tap)
-{
-	char err[512];
-
-	if (!config_get(cfg, "user"))
-		return 0;
-	if (privileges_drop(config_get(cfg, "user"), config_get(cfg, "group"), !tap, tap, err,
-			    sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		return -1;
-	}
-	log_msg(LOG_INFO, "running as user %s with %s only", config_get(cfg, "user"),
-		tap ? "CAP_NET_RAW" : "CAP_NET_ADMIN");
-	return 0;
-}
-
 /* The sinks, with the service's event tap (imwire tail, per-protocol
  * counts) as one more behind the writer. */
 static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
@@ -366,15 +346,15 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 	}
 	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
 		rt->cfg.path ? rt->cfg.path : "none: defaults");
-	if (shared_sinks_start(ss) < 0)
-		return 1;
 	catch_signals();
 	if (o->n_attach && (!rt->pin_dir || classifier_attach(rt->pin_dir, (char *const *)o->attach,
 							      o->n_attach, err, sizeof(err)) < 0)) {
 		log_msg(LOG_ERR, "--attach: %s", rt->pin_dir ? err : "no pin directory");
 		return 1;
 	}
-	if (runtime_prepare(rt, &ss->sinks[0]) < 0 || drop_privileges(&rt->cfg, rt->tap != NULL) < 0)
+	/* Threads start once the sandbox is on: they are all in it. */
+	if (runtime_prepare(rt, &ss->sinks[0]) < 0 || runtime_confine(rt) < 0 ||
+	    shared_sinks_start(ss) < 0)
 		return 1;
 	rt->write_event = shared_sinks_write;
 	rt->write_arg = ss;

@@ -8,8 +8,8 @@
  * starts this, in the order:
  *
  *	runtime_load, runtime_hold_pins, (daemonize), runtime_prepare,
- *	runtime_run_queues or runtime_run_tap, runtime_stop, (close the
- *	sinks), runtime_free
+ *	runtime_confine, (start the writer), runtime_run_queues or
+ *	runtime_run_tap, runtime_stop, (close the sinks), runtime_free
  *
  * Threads: the caller's thread runs runtime_run_queues (statistics,
  * reloads, the service's tick); each worker reads the shared part under
@@ -78,6 +78,9 @@ struct runtime {
 	/* The classifier's xlate map, where edited flows' offsets go so they
 	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
+	/* --tap: the capture, opened while still root (pcap_t). */
+	struct pcap *capture;
+	int capture_dlt;
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
@@ -122,6 +125,12 @@ int runtime_hold_pins(struct runtime *rt);
  * through, the service (writer: the writer sink, for its counters). -1
  * (logged) when the daemon must not go on. */
 int runtime_prepare(struct runtime *rt, struct sink *writer);
+
+/* Set-up that needs root is done: become user= (keeping only what the
+ * queue or the tap still needs), then enter the sandbox (sandbox.h)
+ * unless sandbox=off, on this thread before any other starts: every
+ * thread is in it. -1 (logged) when the daemon must not go on. */
+int runtime_confine(struct runtime *rt);
 
 /* One worker per queue until *stop. 0, or 1 when a worker failed. */
 int runtime_run_queues(struct runtime *rt);

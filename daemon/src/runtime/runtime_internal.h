@@ -14,4 +14,7 @@ int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n);
 
 double runtime_now(void);
 
+/* --tap: the capture, opened in runtime_prepare (while root). -1 (logged). */
+int runtime_tap_open(struct runtime *rt);
+
 #endif

@@ -5,6 +5,7 @@
 #include "runtime/runtime_internal.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,7 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 				       rt->last - rt->first + 1 };
 	char err[512];
 
-	if (claim_pins(rt) < 0)
+	if (claim_pins(rt) < 0 || (rt->tap && runtime_tap_open(rt) < 0))
 		return -1;
 	/* Notices, local deliveries and bots send segments of their own: the
 	 * raw sockets need CAP_NET_RAW, which the drop of privileges gives up,
@@ -251,6 +252,8 @@ void runtime_stop(struct runtime *rt)
 
 void runtime_free(struct runtime *rt)
 {
+	if (rt->capture)
+		pcap_close(rt->capture);
 	route_setup_free(&rt->setup);
 	egress_close(&rt->egress);
 	service_free(rt->svc);

@@ -63,6 +63,12 @@ static pcap_t *open_capture(struct runtime *rt, const char *iface, int *dlt)
 	return p;
 }
 
+int runtime_tap_open(struct runtime *rt)
+{
+	rt->capture = open_capture(rt, rt->tap, &rt->capture_dlt);
+	return rt->capture ? 0 : -1;
+}
+
 int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 {
 	const char *iface = rt->tap;
@@ -70,18 +76,19 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	struct pollfd pfd;
 	struct tap_ctx t;
 	struct flow_config fc;
-	pcap_t *p;
+	pcap_t *p = rt->capture;
+	char err[512];
 	size_t i;
 
-	flow_config_defaults(&fc);
-	config_apply_flow(&rt->cfg, &fc);
-	p = open_capture(rt, iface, &t.dlt);
-	if (!p)
-		return 1;
-	if (pipeline_init(&t.pl, &fc) < 0) {
-		pcap_close(p);
+	if (service_serve(rt->svc, &rt->cfg, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "%s", err);
 		return 1;
 	}
+	flow_config_defaults(&fc);
+	config_apply_flow(&rt->cfg, &fc);
+	t.dlt = rt->capture_dlt;
+	if (pipeline_init(&t.pl, &fc) < 0)
+		return 1;
 	/* The pipeline writes to the daemon's sinks (moved in, closed with it). */
 	for (i = 0; i < *n_sinks; i++)
 		pipeline_add_sink(&t.pl, &sinks[i]);
@@ -106,6 +113,5 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	service_stop(rt->svc);
 	pipeline_finish(&t.pl);
 	pipeline_destroy(&t.pl);
-	pcap_close(p);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #define STATS_EVERY_LOOPS 50   /* of 20 ms */
 #define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
 #define DEFAULT_IDLE_SECONDS 3600
+#define EGRESS_LOG_SECONDS 10.0 /* between two messages about failed sends */
 
 struct worker {
 	pthread_t thread;
@@ -41,6 +42,8 @@ struct worker {
 	double now;
 	unsigned generation;
 	int status;
+	double egress_logged_at;  /* the last message about a failed send */
+	uint64_t egress_unlogged; /* failed sends since */
 	struct stats_snapshot snap; /* published under rt->lock about once a second */
 };
 
@@ -68,6 +71,22 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
+/* A segment we originate (a notice, a delivery, a bot's answer) did not
+ * go: said at once the first time, then at most every 10 s with a count;
+ * each is counted in the egress counters too. */
+static void worker_send_failed(struct worker *w, int e)
+{
+	w->egress_unlogged++;
+	if (w->egress_logged_at && w->now - w->egress_logged_at < EGRESS_LOG_SECONDS)
+		return;
+	w->rt->log(LOG_ERR,
+		   "queue %u: cannot send a segment imwired originates (notice, delivery or bot): "
+		   "%s; %llu such failure(s) since the last message",
+		   w->queue, strerror(e), (unsigned long long)w->egress_unlogged);
+	w->egress_logged_at = w->now;
+	w->egress_unlogged = 0;
+}
+
 static void worker_flush(struct worker *w)
 {
 	uint32_t lowest = 0;
@@ -81,7 +100,8 @@ static void worker_flush(struct worker *w)
 	for (i = 0; i < w->out.n_orig; i++) {
 		const struct engine_origin *o = &w->out.orig[i];
 
-		egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len);
+		if (egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len) < 0)
+			worker_send_failed(w, errno);
 	}
 	engine_outq_clear(&w->out);
 }
@@ -377,6 +397,11 @@ int runtime_run_queues(struct runtime *rt)
 
 	if (!workers)
 		return 1;
+	if (service_serve(rt->svc, &rt->cfg, msg, sizeof(msg)) < 0) {
+		rt->log(LOG_ERR, "%s", msg);
+		free(workers);
+		return 1;
+	}
 	started = start_workers(rt, workers, rt->first, n);
 	if (started < n)
 		status = 1;
@@ -391,6 +416,10 @@ int runtime_run_queues(struct runtime *rt)
 		if (*rt->reload) {
 			*rt->reload = 0;
 			runtime_reload(rt, msg, sizeof(msg));
+		}
+		if (*rt->reopen) {
+			*rt->reopen = 0;
+			runtime_reopen(rt);
 		}
 		usleep(20000);
 	}
