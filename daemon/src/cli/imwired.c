@@ -23,6 +23,7 @@
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
 #include "util/daemon_log.h"
+#include "util/fs_owned.h"
 #include "util/version.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -53,7 +54,7 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-/* Sinks are shared by the workers: one lock around a write. */
+/* The writer every worker hands its events to (sinks[0]). */
 struct shared_sinks {
 	pthread_mutex_t lock;
 	struct sink sinks[PIPELINE_MAX_SINKS];
@@ -77,61 +78,65 @@ static void shared_sinks_write(void *arg, const struct im_event *ev)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-/* Every sink sits behind one writer thread (sink/sink_writer.h): a worker
- * only queues the event, it never waits on a database or a disk. */
-static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
+/* Every sink sits behind the writer (sink/sink_writer.h): a worker hands
+ * its events over once per burst (one write-ahead append), it never waits
+ * on a database or a sink's disk. The write-ahead log and the sinks'
+ * cursors live in this instance's own spool directory. */
+static int open_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
 {
-	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
+	const struct imw_config *cfg = &rt->cfg;
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
 	size_t configured = 0;
-	char err[512];
+	char err[512], spool[4096];
 
-	sink_writer_config_from(&wc, cfg, DEFAULT_SPOOL_DIR);
+	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, rt->path) < 0) {
+		log_msg(LOG_ERR, "%s: path too long for a spool directory", rt->path);
+		return -1;
+	}
+	sink_writer_config_from(&wc, cfg, spool);
 	wc.log = log_msg;
-	if (sink_writer_open(w, &wc) < 0) {
+	/* the sandbox lets the writer at its spool, and nothing else of it */
+	if (!runtime_paths_add(&rt->paths, "spool_dir", wc.spool_dir, PATH_TREE)) {
 		log_msg(LOG_ERR, "out of memory");
 		return -1;
 	}
+	if (sink_writer_open(w, &wc, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "spool: %s", err);
+		return -1;
+	}
 	ss->n = 1;
-	if (dir) {
-		if (sink_imspector_open_dir(&s, dir) < 0) {
-			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (jsonl) {
-		if (sink_jsonl_open_path(&s, jsonl, true) < 0) {
-			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		goto failed;
-	}
-	if (dir || jsonl || configured)
+	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0)
+		goto failed_err;
+	if (configured)
 		return 0;
 	/* A new install logs to SQLite with no set-up. */
 	if (foreground) {
-		if (sink_jsonl_open_stream(&s, stdout, true) < 0)
+		if (sink_jsonl_open_stream(&s, stdout, 0) < 0)
 			goto failed;
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
-	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
-		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
-		goto failed;
+	/* made now, for user= when made here, as the configured paths are */
+	if (!runtime_paths_add(&rt->paths, "sqlite (default)", DEFAULT_SQLITE_FILE, PATH_DATABASE)) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto failed_err;
 	}
+	if (fs_make_dirs(DEFAULT_DATA_DIR, 0750, &rt->owner, NULL, err, sizeof(err)) < 0 ||
+	    fs_make_file(DEFAULT_SQLITE_FILE, 0640, &rt->owner, err, sizeof(err)) < 0)
+		goto failed_err;
 	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
-	    sink_writer_add_db(w, &db, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s: %s", DEFAULT_SQLITE_FILE, err);
+	    sink_db_open(&s, &db, "sqlite " DEFAULT_SQLITE_FILE) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", DEFAULT_SQLITE_FILE);
 		goto failed;
 	}
+	if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+		goto failed_err;
 	log_msg(LOG_INFO, "no sink configured: logging to %s", DEFAULT_SQLITE_FILE);
 	return 0;
+failed_err:
+	log_msg(LOG_ERR, "%s", err);
 failed:
 	sink_close(w);
 	ss->n = 0;
@@ -294,11 +299,15 @@ static void catch_signals(void)
 static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
 {
 	struct sink tap_sink;
+	char err[512];
 
-	if (open_sinks(ss, &rt->cfg, foreground) < 0)
+	if (open_sinks(ss, rt, foreground) < 0)
 		return -1;
 	service_tap_sink(rt->svc, &tap_sink);
-	sink_writer_add_sink(&ss->sinks[0], &tap_sink);
+	if (sink_writer_add_sink(&ss->sinks[0], &tap_sink, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "event tap: %s", err);
+		sink_close(&tap_sink);
+	}
 	return 0;
 }
 
@@ -332,8 +341,10 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 {
 	char err[512];
 
-	if (open_log(o, rt) < 0 || open_all_sinks(ss, rt, o->foreground) < 0 ||
-	    runtime_hold_pins(rt) < 0)
+	/* The pin directory before the sinks: a second daemon on it is told
+	 * who holds it (its spool, the same instance's, would refuse it next). */
+	if (open_log(o, rt) < 0 || runtime_hold_pins(rt) < 0 ||
+	    open_all_sinks(ss, rt, o->foreground) < 0)
 		return 1;
 	if (!o->foreground) {
 		if (daemonize() < 0) {

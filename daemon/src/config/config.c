@@ -72,8 +72,10 @@ static const struct key_spec known_keys[] = {
 	{ "mysql_password", VALUE_STRING, NULL },
 	{ "pgsql_connect", VALUE_STRING, NULL },
 	{ "sensor_name", VALUE_STRING, NULL },  /* imwire: the `sensor` column */
-	{ "spool_dir", VALUE_STRING, NULL },    /* imwire: where unwritten rows wait */
+	{ "spool_dir", VALUE_STRING, NULL },    /* imwire: the write-ahead log and cursors */
 	{ "spool_max_bytes", VALUE_UINT, NULL },
+	{ "fsync", VALUE_STRING, NULL },        /* batch, interval or off (sink_writer.h) */
+	{ "fsync_interval_ms", VALUE_UINT, NULL },
 	{ "db_timeout", VALUE_UINT, NULL },     /* seconds: connecting, one statement */
 	{ "syslog_events", VALUE_BOOL, NULL },
 	{ "syslog_socket", VALUE_STRING, NULL },

@@ -171,6 +171,7 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 				       rt->last - rt->first + 1 };
 	char err[512];
 
+	rt->writer = writer;
 	if (claim_pins(rt) < 0 || (rt->tap && runtime_tap_open(rt) < 0))
 		return -1;
 	/* Notices, local deliveries and bots send segments of their own: the

@@ -20,6 +20,7 @@
 #include "classifier/classifier.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
+#include "sink/sink_writer.h"
 #include "stats/stats_file.h"
 
 #define POLL_INTERVAL_MS 10
@@ -39,6 +40,9 @@ struct worker {
 	struct engine_outq out;
 	struct nfqueue q;
 	struct egress egress;
+	/* The burst's events, handed to the writer in one go before the
+	 * burst's verdicts (sink/sink_writer.h); NULL: rt->write_event. */
+	struct sink_writer_batch *log_batch;
 	double now;
 	unsigned generation;
 	int status;
@@ -87,12 +91,23 @@ static void worker_send_failed(struct worker *w, int e)
 	w->egress_unlogged = 0;
 }
 
+static void worker_log(void *arg, const struct im_event *ev)
+{
+	struct worker *w = arg;
+
+	sink_writer_batch_add(w->log_batch, ev); /* a failure is counted by the writer */
+}
+
 static void worker_flush(struct worker *w)
 {
 	uint32_t lowest = 0;
 	bool held = engine_lowest_held_id(&w->engine, &lowest);
 	size_t i;
 
+	/* The burst's events are in the write-ahead log before any of its
+	 * packets goes on: a crash after the verdicts cannot lose them. */
+	if (w->log_batch && sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
 	if (w->out.n)
 		nfqueue_send_verdicts(&w->q, w->out.v, w->out.n, w->out.bytes.data, held, lowest);
 	/* Our own segments after the verdicts: a local delivery follows the
@@ -181,8 +196,12 @@ static int worker_start(struct worker *w)
 	w->generation = rt->generation;
 	pthread_mutex_unlock(&rt->lock);
 	engine_outq_init(&w->out);
-	if (engine_init(&w->engine, &ec, rt->write_event, rt->write_arg) < 0) {
+	w->log_batch = rt->writer ? sink_writer_batch_new(rt->writer) : NULL;
+	if ((rt->writer && !w->log_batch) ||
+	    engine_init(&w->engine, &ec, w->log_batch ? worker_log : rt->write_event,
+			w->log_batch ? (void *)w : rt->write_arg) < 0) {
 		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
+		sink_writer_batch_free(w->log_batch);
 		route_table_unref(ec.table);
 		return -1;
 	}
@@ -191,6 +210,7 @@ static int worker_start(struct worker *w)
 		engine_destroy(&w->engine, &w->out);
 		route_table_unref(w->engine.cfg.table);
 		engine_outq_free(&w->out);
+		sink_writer_batch_free(w->log_batch);
 		*rt->stop = 1;
 		return -1;
 	}
@@ -293,6 +313,7 @@ static void worker_stop(struct worker *w)
 	route_table_unref(w->engine.cfg.table);
 	engine_outq_free(&w->out);
 	worker_egress_close(w);
+	sink_writer_batch_free(w->log_batch);
 }
 
 static void *worker_main(void *arg)
@@ -308,21 +329,26 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The workers' last snapshots, summed, to the stats file. */
+/* The workers' last snapshots, summed, and the writer's counters, to the
+ * stats file. */
 static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	struct sink_writer_stats ws;
 	char path[4096];
 	size_t i;
 
 	if (!snaps)
 		return;
+	if (rt->writer)
+		sink_writer_get_stats(rt->writer, &ws);
 	pthread_mutex_lock(&rt->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
 	stats_path_of(&rt->cfg, path, sizeof(path));
-	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+	if (stats_write_file(path, snaps, n, rt->writer ? &ws : NULL, (double)time(NULL)) < 0 &&
+	    !complained) {
 		rt->log(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
 	}
@@ -429,6 +455,10 @@ int runtime_run_queues(struct runtime *rt)
 		if (workers[i].status)
 			status = 1;
 	}
+	/* Every event handed over is written (or its sink is down and it
+	 * waits in the log) before the last statistics. */
+	if (rt->writer)
+		rt->writer->ops->flush(rt->writer);
 	write_stats(rt, workers, started);
 	publish_workers(rt, NULL, 0);
 	free(workers);

@@ -1,8 +1,11 @@
 #include "sink/sink_db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sink/sink.h"
 
 void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid)
 {
@@ -120,4 +123,87 @@ int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n
 	if (rc < 0)
 		db->ops->disconnect(db);
 	return rc < 0 ? -1 : 0;
+}
+
+/* ---- a database as a sink (sink.h), behind the writer ---- */
+
+struct db_sink {
+	struct sink_db db;
+	struct db_row *rows;
+	size_t n, cap;
+};
+
+static int db_sink_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
+{
+	struct db_sink *d = s->ctx;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct db_row *r = realloc(d->rows, cap * sizeof(*r));
+
+		if (!r)
+			return sink_fail(s, ENOMEM, "%s: a row", d->db.ops->name);
+		d->rows = r;
+		d->cap = cap;
+	}
+	/* The row's strings point into ev, valid until flush() returns. */
+	db_row_from_event(&d->rows[d->n++], ev, eventid);
+	return 0;
+}
+
+static int db_sink_flush(struct sink *s)
+{
+	struct db_sink *d = s->ctx;
+	size_t rejected = 0, n = d->n;
+
+	d->n = 0;
+	if (!n)
+		return 0;
+	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	if (rejected) {
+		/* Left out, the rest kept: the writer counts them lost. */
+		s->rejected += rejected;
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+	}
+	return 0;
+}
+
+static void db_sink_close(struct sink *s)
+{
+	struct db_sink *d = s->ctx;
+
+	sink_db_free(&d->db);
+	free(d->rows);
+	free(d);
+}
+
+static const struct sink_ops db_sink_ops = {
+	.name = "database",
+	.write = db_sink_write,
+	.flush = db_sink_flush,
+	.close = db_sink_close,
+};
+
+int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
+{
+	struct db_sink *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->id = strdup(id);
+	if (!s->id) {
+		free(d);
+		return -1;
+	}
+	d->db = *db;
+	memset(db, 0, sizeof(*db));
+	s->ops = &db_sink_ops;
+	s->ctx = d;
+	return 0;
 }

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "review/review_index.h"
 #include "sink/sink_db.h"
@@ -10,6 +11,10 @@ struct sqlite_ctx {
 	char *path;
 	sqlite3 *conn;
 	sqlite3_stmt *insert;
+	/* The file we opened: one removed or replaced under us would take
+	 * rows nobody can read, so each batch checks it is still there. */
+	dev_t dev;
+	ino_t ino;
 };
 
 static const char create_table[] =
@@ -108,6 +113,16 @@ static int sqlite_connect(struct sink_db *db)
 		fail(db, "prepare");
 		goto failed;
 	}
+	{
+		struct stat st;
+
+		if (stat(c->path, &st) < 0) {
+			sink_db_set_error(db, c->path, "cannot stat the database file");
+			goto failed;
+		}
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
 	db->connected = true;
 	return 0;
 failed:
@@ -117,6 +132,14 @@ failed:
 
 static int sqlite_begin(struct sink_db *db)
 {
+	struct sqlite_ctx *c = db->ctx;
+	struct stat st;
+
+	if (stat(c->path, &st) < 0 || st.st_dev != c->dev || st.st_ino != c->ino) {
+		sink_db_set_error(db, c->path,
+				  "the database file was removed or replaced; opening it again");
+		return -1;
+	}
 	return exec(db, "BEGIN IMMEDIATE");
 }
 
