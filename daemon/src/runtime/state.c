@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "stats/stats_file.h"
-#include "util/daemon_log.h"
 
 /* The configuration file, or the built-in defaults where allowed. */
 static int load_config(struct runtime *rt, const struct runtime_options *o, char *err,
@@ -108,14 +107,6 @@ int runtime_daemonized(struct runtime *rt)
 	return 0;
 }
 
-void runtime_reopen(struct runtime *rt)
-{
-	char err[512];
-
-	if (daemon_log_reopen(err, sizeof(err)) < 0)
-		rt->log(LOG_ERR, "%s: keeping the old file", err);
-}
-
 /* One pin directory per instance: refused here, where the terminal still
  * sees it, when a live daemon holds it (the claim in runtime_prepare,
  * after daemonizing, settles a race between two starting at once). */
@@ -185,55 +176,6 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 		return -1;
 	}
 	return 0;
-}
-
-/* Configuration, lists and routing settings are replaced together or not
- * at all; workers take the new table between two packets. 0, or -1; msg
- * says which. */
-int runtime_reload(struct runtime *rt, char *msg, size_t msg_size)
-{
-	struct imw_config fresh;
-	struct policy *policy = NULL, *replaced;
-	struct route_table *table = NULL, *old_table;
-	struct config_first_error fe;
-	struct config_report r;
-	char err[512];
-	int rc = -1;
-
-	pthread_mutex_lock(&rt->reload_lock);
-	config_init(&fresh);
-	config_report_first_error(&r, &fe, err, sizeof(err), rt->warn);
-	if (config_load(&fresh, rt->path, err, sizeof(err), NULL) < 0 ||
-	    !(policy = policy_new_report(&fresh, POLICY_LIVE, &r)) ||
-	    !(table = route_table_build(policy, rt->setup.router)) ||
-	    router_reload(rt->setup.router, &fresh, err, sizeof(err)) < 0) {
-		if (policy && !table)
-			snprintf(err, sizeof(err), "out of memory");
-		rt->log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
-		snprintf(msg, msg_size, "refused, the old configuration keeps running: %s", err);
-		route_table_unref(table);
-		policy_unref(policy);
-		config_free(&fresh);
-	} else {
-		pthread_mutex_lock(&rt->lock);
-		config_free(&rt->cfg);
-		rt->cfg = fresh;
-		replaced = rt->setup.policy;
-		rt->setup.policy = policy;
-		old_table = rt->setup.table;
-		rt->setup.table = table;
-		rt->generation++;
-		pthread_mutex_unlock(&rt->lock);
-		policy_take_history(policy, replaced);
-		route_table_unref(old_table);
-		policy_unref(replaced);
-		rt->log(LOG_INFO, "configuration reloaded from %s", rt->path);
-		snprintf(msg, msg_size, "configuration reloaded from %s", rt->path);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&rt->reload_lock);
-	service_reloaded(rt->svc, rc == 0);
-	return rc;
 }
 
 void runtime_stop(struct runtime *rt)

@@ -46,6 +46,9 @@ struct worker {
 	double now;
 	unsigned generation;
 	int status;
+	/* local_nets= as this worker's flow table uses it: its own copy, so
+	 * that a reload may free the configuration it came from. */
+	struct net_prefix *local_nets;
 	double egress_logged_at;  /* the last message about a failed send */
 	uint64_t egress_unlogged; /* failed sends since */
 	struct stats_snapshot snap; /* published under rt->lock about once a second */
@@ -121,18 +124,52 @@ static void worker_flush(struct worker *w)
 	engine_outq_clear(&w->out);
 }
 
+/* The engine's settings of the configuration as it is now, with a copy
+ * of local_nets the worker owns (NULL with none). Under rt->lock. false
+ * when out of memory. */
+static bool worker_config(struct worker *w, struct engine_config *ec, struct net_prefix **nets)
+{
+	const struct imw_config *cfg = &w->rt->cfg;
+
+	engine_config_load(ec, cfg);
+	*nets = NULL;
+	if (cfg->n_local_nets) {
+		*nets = malloc(cfg->n_local_nets * sizeof(**nets));
+		if (!*nets)
+			return false;
+		memcpy(*nets, cfg->local_nets, cfg->n_local_nets * sizeof(**nets));
+	}
+	ec->flow.local_nets = *nets;
+	return true;
+}
+
+/* Between two packets, after a reload: every later event sees the new
+ * table, every later packet the new settings (protocols, local_nets,
+ * limits, hold and MSS). */
 static void worker_reload(struct worker *w)
 {
 	struct route_table *old = NULL;
+	struct net_prefix *nets = NULL, *old_nets = NULL;
+	struct engine_config ec;
+	bool changed = false;
 
 	pthread_mutex_lock(&w->rt->lock);
 	if (w->rt->generation != w->generation) {
-		/* Between two packets: every later event sees the new table. */
 		old = w->engine.cfg.table;
 		engine_set_table(&w->engine, route_table_ref(w->rt->setup.table));
 		w->generation = w->rt->generation;
+		changed = worker_config(w, &ec, &nets);
+		if (!changed)
+			w->rt->log(LOG_ERR, "queue %u: out of memory: the old engine settings stay",
+				   w->queue);
 	}
 	pthread_mutex_unlock(&w->rt->lock);
+	if (changed) {
+		engine_reconfigure(&w->engine, &ec);
+		old_nets = w->local_nets;
+		w->local_nets = nets;
+		free(old_nets);
+	}
 	route_table_unref(old);
 }
 
@@ -184,7 +221,11 @@ static int worker_start(struct worker *w)
 	char err[256];
 
 	pthread_mutex_lock(&rt->lock);
-	engine_config_load(&ec, &rt->cfg);
+	if (!worker_config(w, &ec, &w->local_nets)) {
+		pthread_mutex_unlock(&rt->lock);
+		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
+		return -1;
+	}
 	ec.flow.evicted_session = log_evicted_session;
 	ec.flow.evicted_arg = rt;
 	ec.publish = &rt->publish;
@@ -322,10 +363,12 @@ static void *worker_main(void *arg)
 
 	if (worker_start(w) < 0) {
 		w->status = 1;
+		free(w->local_nets);
 		return NULL;
 	}
 	worker_loop(w);
 	worker_stop(w);
+	free(w->local_nets); /* after the engine, which looked at it */
 	return NULL;
 }
 

@@ -48,6 +48,11 @@ bool sandbox_refused(const char *path, int e, int amode)
 	return true;
 }
 
+int sandbox_landlock_abi(void)
+{
+	return landlock_on;
+}
+
 uint64_t sandbox_refusals(void)
 {
 	return atomic_load(&refusals);

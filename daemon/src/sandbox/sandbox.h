@@ -50,8 +50,10 @@ struct sandbox_state {
 int sandbox_enter(const struct sandbox_rule *rules, size_t n, struct sandbox_state *st,
 		  char *err, size_t err_size);
 
-/* Whether the sandbox is on (in this process). */
+/* Whether the sandbox is on (in this process), and Landlock's ABI in it
+ * (0: none). */
 bool sandbox_active(void);
+int sandbox_landlock_abi(void);
 
 /* After a call on path failed with e: true (and counted) when the
  * sandbox, not the file's owner or mode, refused it (EACCES although the

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "event/event.h"
+#include "sandbox/sandbox.h"
 #include "util/version.h"
 
 struct counter {
@@ -310,6 +311,10 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
 	write_one(out, &total, "  ");
 	if (writer)
 		write_writer(out, writer);
+	/* The daemon's sandbox (sandbox.h): what it refused is counted here. */
+	if (sandbox_active())
+		fprintf(out, ",\n  \"sandbox\": {\"seccomp\": 1, \"landlock_abi\": %d, \"refused\": %llu}",
+			sandbox_landlock_abi(), (unsigned long long)sandbox_refusals());
 	fprintf(out, "\n}\n");
 	return ferror(out) ? -1 : 0;
 }
