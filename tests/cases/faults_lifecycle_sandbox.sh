@@ -94,6 +94,19 @@ wait_until 5 "$daemon_pid" refused_is 1
 check sandbox_refusal_counted_in_stats $? "refused: $(refused)"
 [ ! -e "$elsewhere/new.jsonl" ]
 check sandbox_nothing_made_outside $?
+# A database beside the JSON lines: inside a directory Landlock lets the
+# daemon append in, but not a path the start named (SQLite would open,
+# then fail on its journals): refused the same way, before anything opens.
+conf "$tmp/s.jsonl" "sqlite_file=$tmp/s.db"
+kill -HUP "$daemon_pid"
+wait_until 5 "$daemon_pid" log_has "$daemon_log" "reload failed, keeping the old configuration" 2 &&
+	grep "reload failed" "$daemon_log" | grep -q "sqlite_file=$tmp/s.db (refused by the sandbox: "
+check sandbox_reload_adding_a_database_refused $? "$(grep 'reload' "$daemon_log")"
+wait_until 5 "$daemon_pid" refused_is 2
+check sandbox_second_refusal_counted $? "refused: $(refused)"
+[ ! -e "$tmp/s.db" ]
+check sandbox_no_database_made $?
+conf "$tmp/s.jsonl"
 session two 5
 logged_once "$tmp/s.jsonl" two 5
 check sandbox_traffic_goes_on_logged_where_it_was $?

@@ -75,6 +75,47 @@ static void blame_sandbox(const struct imw_config *fresh, char *err, size_t err_
 	runtime_paths_free(&ps);
 }
 
+/* Whether the start's paths hold p, for the same use. */
+static bool named_at_start(const struct runtime_paths *start, const struct runtime_path *p)
+{
+	size_t i;
+
+	for (i = 0; i < start->n; i++)
+		if (start->p[i].use == p->use && strcmp(start->p[i].path, p->path) == 0)
+			return true;
+	return false;
+}
+
+/* Under the sandbox every path of the fresh configuration must be one the
+ * configuration named at start, for the same use: Landlock's rules were
+ * made from those. Anything else is refused here, before a sink opens it
+ * (a database beside a file that was only appended to would open, then
+ * fail later without saying why), said and counted. */
+static int check_sandbox_paths(const struct runtime *rt, const struct imw_config *fresh,
+			       char *err, size_t err_size)
+{
+	struct runtime_paths ps;
+	size_t i;
+	int rc = 0;
+
+	if (!sandbox_active())
+		return 0;
+	runtime_paths_init(&ps);
+	if (!runtime_paths_of(&ps, fresh, NULL)) {
+		snprintf(err, err_size, "out of memory");
+		rc = -1;
+	}
+	for (i = 0; rc == 0 && i < ps.n; i++) {
+		if (named_at_start(&rt->paths, &ps.p[i]))
+			continue;
+		snprintf(err, err_size, "%s=%s%s", ps.p[i].key, ps.p[i].path, SANDBOX_HINT);
+		sandbox_count_refusal();
+		rc = -1;
+	}
+	runtime_paths_free(&ps);
+	return rc;
+}
+
 /* What the reload builds before anything changes; taken or thrown away
  * whole. */
 struct fresh {
@@ -124,6 +165,7 @@ static int build(struct runtime *rt, struct fresh *f, bool *sinks_restart, char 
 
 	config_report_first_error(&r, &fe, err, err_size, rt->warn);
 	if (config_load(&f->cfg, rt->path, err, err_size, NULL) < 0 ||
+	    check_sandbox_paths(rt, &f->cfg, err, err_size) < 0 ||
 	    !(f->policy = policy_new_report(&f->cfg, POLICY_LIVE, &r)))
 		return -1;
 	if (!(f->table = route_table_build(f->policy, rt->setup.router))) {

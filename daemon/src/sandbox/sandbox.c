@@ -48,6 +48,11 @@ bool sandbox_refused(const char *path, int e, int amode)
 	return true;
 }
 
+void sandbox_count_refusal(void)
+{
+	atomic_fetch_add(&refusals, 1);
+}
+
 int sandbox_landlock_abi(void)
 {
 	return landlock_on;

@@ -61,6 +61,10 @@ int sandbox_landlock_abi(void);
  * not exist yet, its directory's). */
 bool sandbox_refused(const char *path, int e, int amode);
 
+/* One refusal more: a caller that refused a path itself because the
+ * sandbox would (a reload naming a path the start did not). */
+void sandbox_count_refusal(void);
+
 /* Refusals counted so far. */
 uint64_t sandbox_refusals(void);
 
