@@ -38,6 +38,8 @@ BUILD_RUN="
 	libjansson-dev
 	libsystemd-dev
 	libseccomp-dev
+	libssl-dev
+	libcurl4-openssl-dev
 	iproute2
 	iptables
 	nftables
@@ -84,6 +86,7 @@ TEST="
 	chromium-driver
 	python3-selenium
 	openssl
+	faketime
 "
 
 # Installed by TEST but never to be left running or enabled as services.

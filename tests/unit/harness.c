@@ -48,8 +48,8 @@ void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow
 		exit(2);
 	}
 	h->cfg.enabled[m->id] = true; /* also a module without a table row (id 0) */
-	h->af = app_flow_new(&h->cfg, &h->stats, NULL, flow_id, client,
-			     m->info->n_ports ? m->info->ports[0] : 0, collect, &h->c);
+	h->ctx = (struct app_context){ &h->cfg, &h->stats, { NULL, collect, &h->c } };
+	h->af = app_flow_new(&h->ctx, flow_id, client, m->info->n_ports ? m->info->ports[0] : 0);
 	if (!h->af || !app_flow_decode_as(h->af, m)) {
 		fprintf(stderr, "harness: cannot start a %s flow\n", m->info->name);
 		exit(2);
@@ -104,7 +104,7 @@ void harness_gap(struct harness *h, enum im_dir dir, uint64_t len)
 
 size_t harness_buffered(const struct harness *h, enum im_dir dir)
 {
-	return h->af->dir[dir].len - h->af->dir[dir].head;
+	return app_flow_pending(h->af, dir);
 }
 
 const struct im_event *harness_event_or_fail(struct harness *h, size_t i, int *failures)

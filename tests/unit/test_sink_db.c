@@ -305,7 +305,7 @@ static void test_syslog_socket(void)
 	CHECK(strlen(path) < sizeof(addr.sun_path));
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	CHECK(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-	CHECK(sink_syslog_open(&s, path) == 0);
+	CHECK(sink_syslog_open(&s, path, NULL) == 0);
 	make_event(&ev, 7, IM_KIND_MESSAGE);
 	CHECK(sink_write(&s, &ev) == 0);
 	event_free(&ev);

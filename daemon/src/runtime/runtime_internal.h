@@ -17,4 +17,9 @@ double runtime_now(void);
 /* --tap: the capture, opened in runtime_prepare (while root). -1 (logged). */
 int runtime_tap_open(struct runtime *rt);
 
+/* Take the prepared claim on the classifier's pin directory (the queues
+ * are bound): edited flows come to us from the next packet on. 0 (also
+ * without a classifier), or -1 (logged). */
+int runtime_claim(struct runtime *rt);
+
 #endif

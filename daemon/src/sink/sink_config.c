@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "sink/sink_alert.h"
 #include "sink/sink_writer.h"
 
 void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_config *cfg,
@@ -28,6 +29,19 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 		else
 			wc->fsync = SINK_FSYNC_BATCH; /* checked by sink_writer_check_config */
 	}
+	wc->sensor = config_get(cfg, "sensor_name");
+	wc->checkpoint_key = config_get(cfg, "checkpoint_key");
+	wc->checkpoint_log = config_get(cfg, "checkpoint_log");
+	if ((v = config_get(cfg, "checkpoint_interval")))
+		wc->checkpoint_interval_s = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_days")))
+		wc->retention_days = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_interval")))
+		wc->retention_interval_s = (unsigned)strtoul(v, NULL, 10);
+	wc->legal_hold = config_get(cfg, "legal_hold");
+	wc->compress_after_days = 1;
+	if ((v = config_get(cfg, "compress_after_days")))
+		wc->compress_after_days = (unsigned)strtoul(v, NULL, 10);
 	if ((v = config_get(cfg, "fsync_interval_ms")) && strtoul(v, NULL, 10) > 0)
 		wc->fsync_interval_ms = (unsigned)strtoul(v, NULL, 10);
 	/* The daemon becomes user= after set-up: the spool it makes is
@@ -143,12 +157,12 @@ static int add_files(struct sink_set *set, const struct imw_config *cfg, char *e
 	return 0;
 }
 
-static int add_syslog(struct sink_set *set, const struct imw_config *cfg, char *err,
-		      size_t err_size)
+static int add_syslog(struct sink_set *set, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, char *err, size_t err_size)
 {
 	struct sink s;
 
-	if (sink_syslog_open(&s, config_get(cfg, "syslog_socket")) < 0) {
+	if (sink_syslog_open(&s, config_get(cfg, "syslog_socket"), alerts) < 0) {
 		snprintf(err, err_size, "syslog: %s", strerror(errno));
 		return -1;
 	}
@@ -164,11 +178,39 @@ void sink_set_close(struct sink_set *set)
 	set->n = 0;
 }
 
+/* The alert channels (sink_alert.h): a JSON lines file, a webhook. */
+static int add_alerts(struct sink_set *set, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, const char *sensor, char *err,
+		      size_t err_size)
+{
+	const char *v;
+	struct sink s;
+
+	if ((v = config_get(cfg, "alerts_file"))) {
+		if (sink_alerts_file_open(&s, v, alerts, sensor) < 0) {
+			snprintf(err, err_size, "alerts_file %s: cannot open: %s", v, strerror(errno));
+			return -1;
+		}
+		if (add_sink(set, &s, err, err_size) < 0)
+			return -1;
+	}
+	if ((v = config_get(cfg, "alert_webhook"))) {
+		const char *t = config_get(cfg, "db_timeout");
+
+		if (sink_webhook_open(&s, v, alerts, sensor, t ? (unsigned)strtoul(t, NULL, 10) : 0,
+				      err, err_size) < 0 ||
+		    add_sink(set, &s, err, err_size) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int sink_configured_open(const struct imw_config *cfg, struct sink_set *set, char *err,
 			 size_t err_size)
 {
 	const char *sensor = config_get(cfg, "sensor_name"), *v;
 	char id[512], where[400];
+	struct sink_alerts alerts;
 	struct sink_db db;
 	bool on = false;
 
@@ -197,7 +239,18 @@ int sink_configured_open(const struct imw_config *cfg, struct sink_set *set, cha
 	if ((v = config_get(cfg, "pgsql_connect"))) {
 		pg_where(where, sizeof(where), v);
 		db_id(id, sizeof(id), "pgsql", where, sensor);
-		if (sink_db_pgsql_init(&db, v, sensor) < 0 || add_db(set, &db, id, cfg, err, err_size) < 0)
+		if (sink_db_pgsql_init(&db, v, sensor) < 0)
+			goto failed;
+		if (sink_db_pgsql_partition(&db, config_get(cfg, "pgsql_partition"),
+					    config_get(cfg, "pgsql_partitions_ahead")
+						    ? (unsigned)strtoul(config_get(cfg, "pgsql_partitions_ahead"),
+									NULL, 10)
+						    : 0,
+					    err, err_size) < 0) {
+			sink_db_free(&db);
+			goto failed;
+		}
+		if (add_db(set, &db, id, cfg, err, err_size) < 0)
 			goto failed;
 	}
 	if ((v = config_get(cfg, "mysql_server")) || config_get(cfg, "mysql_database")) {
@@ -212,9 +265,16 @@ int sink_configured_open(const struct imw_config *cfg, struct sink_set *set, cha
 		    add_db(set, &db, id, cfg, err, err_size) < 0)
 			goto failed;
 	}
-	if ((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
-	    add_syslog(set, cfg, err, err_size) < 0)
+	if (sink_alerts_parse(&alerts, config_get(cfg, "alert_categories"),
+			      config_get(cfg, "alert_syslog_priority"), err, err_size) < 0)
 		goto failed;
+	if (((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
+	     add_syslog(set, cfg, &alerts, err, err_size) < 0) ||
+	    add_alerts(set, cfg, &alerts, sensor, err, err_size) < 0) {
+		sink_alerts_free(&alerts);
+		goto failed;
+	}
+	sink_alerts_free(&alerts);
 	return 0;
 failed:
 	if (!err[0])

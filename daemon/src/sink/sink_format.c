@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 #include "util/numfmt.h"
@@ -133,6 +135,37 @@ static bool json_string(struct bytebuf *b, const char *s)
 	return bytebuf_append_byte(b, '"');
 }
 
+static bool json_opt(struct bytebuf *b, const char *key_lit, size_t key_len, const char *v)
+{
+	return !v || (bytebuf_append(b, key_lit, key_len) && json_string(b, v));
+}
+
+#define OPT(b, key, v) json_opt((b), ",\"" key "\":", sizeof(",\"" key "\":") - 1, (v))
+
+/* The archive's fields (README, "The archive"), after every older one and
+ * only when set, so plain logging keeps its lines; eventid, sensor and the
+ * chain come from the writer, for the stores. */
+static bool json_archive_fields(struct bytebuf *b, const struct im_event *ev)
+{
+	char hex[2 * sizeof(ev->hash) + 1];
+	bool ok = true;
+
+	if (ev->eventid)
+		ok = LIT(b, ",\"eventid\":") && put_u64(b, ev->eventid);
+	ok = ok && OPT(b, "sensor", ev->sensor) && OPT(b, "server", ev->server) &&
+	     OPT(b, "session", ev->session) && OPT(b, "community_id", ev->community_id) &&
+	     OPT(b, "action", ev->action) && OPT(b, "rule", ev->rule) &&
+	     OPT(b, "categories", ev->categories) && OPT(b, "delivered_text", ev->delivered_text);
+	if (ok && ev->chained) {
+		sodium_bin2hex(hex, sizeof(hex), ev->prev_hash, sizeof(ev->prev_hash));
+		ok = LIT(b, ",\"prev_hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1);
+		sodium_bin2hex(hex, sizeof(hex), ev->hash, sizeof(ev->hash));
+		ok = ok && LIT(b, "\",\"hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1) &&
+		     bytebuf_append_byte(b, '"');
+	}
+	return ok;
+}
+
 bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 {
 	bool ok = LIT(b, "{\"ts\":") && put_seconds(b, ev->ts) && LIT(b, ",\"proto\":") &&
@@ -169,7 +202,7 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = LIT(b, ",\"route\":") && json_string(b, ev->route);
 	if (ok && ev->route_to)
 		ok = LIT(b, ",\"route_to\":") && json_string(b, ev->route_to);
-	return ok && bytebuf_append_byte(b, '}');
+	return ok && json_archive_fields(b, ev) && bytebuf_append_byte(b, '}');
 }
 
 bool sink_format_imspector_line(struct bytebuf *b, const struct im_event *ev)

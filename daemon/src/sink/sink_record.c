@@ -6,7 +6,10 @@
 #include "imwire/byteorder.h"
 #include "util/cursor.h"
 
-#define RECORD_VERSION 1
+/* Version 2 added the archive's strings (server ... delivered_text) after
+ * version 1's; a version 1 record (a log from before) still decodes. */
+#define RECORD_VERSION 2
+#define RECORD_VERSION_1_STRINGS 10
 #define STRING_NULL 0xFFFFFFFFu
 
 /* The string fields, in record order. char * and const char * fields
@@ -22,6 +25,13 @@ static const size_t string_fields[] = {
 	offsetof(struct im_event, content_type),
 	offsetof(struct im_event, text),
 	offsetof(struct im_event, file_name),
+	offsetof(struct im_event, server),
+	offsetof(struct im_event, session),
+	offsetof(struct im_event, community_id),
+	offsetof(struct im_event, action),
+	offsetof(struct im_event, rule),
+	offsetof(struct im_event, categories),
+	offsetof(struct im_event, delivered_text),
 };
 
 #define N_STRINGS (sizeof(string_fields) / sizeof(string_fields[0]))
@@ -110,7 +120,7 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	uint32_t total, len;
 	uint64_t bits;
 	uint8_t version;
-	size_t i;
+	size_t i, n_strings;
 
 	if (n < 4)
 		return false;
@@ -118,8 +128,9 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	if (total < 5 + FIXED_SIZE || total > n)
 		return false;
 	cursor_init(&c, p + 4, total - 4);
-	if (!cursor_u8(&c, &version) || version != RECORD_VERSION)
+	if (!cursor_u8(&c, &version) || (version != RECORD_VERSION && version != 1))
 		return false;
+	n_strings = version == 1 ? RECORD_VERSION_1_STRINGS : N_STRINGS;
 	f = cursor_take(&c, FIXED_SIZE);
 	if (!f)
 		return false;
@@ -142,7 +153,7 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	ev->has_file_size = f[35] & FLAG_HAS_FILE_SIZE;
 	ev->has_sent_ts = f[35] & FLAG_HAS_SENT_TS;
 	ev->ids_inferred = f[35] & FLAG_IDS_INFERRED;
-	for (i = 0; i < N_STRINGS; i++) {
+	for (i = 0; i < n_strings; i++) {
 		const uint8_t *s;
 
 		if (!cursor_le32(&c, &len))

@@ -350,6 +350,11 @@ static void *maint_main(void *arg)
 		wal_trim(&w->wal, min);
 		enforce_bound(w);
 		writer_update_pressure(w);
+		if (writer_retention_due(w) && !w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			writer_retention_tick(w, false);
+			pthread_mutex_lock(&w->lock);
+		}
 		if (w->cfg.fsync == SINK_FSYNC_INTERVAL &&
 		    writer_monotonic() - w->last_wal_sync >= w->cfg.fsync_interval_ms / 1000.0) {
 			struct wal_sync_work work;
@@ -494,6 +499,7 @@ void writer_lane_close(struct writer *w, struct lane *l)
 		LOG(w, LOG_WARNING, "%s: %llu events stay in the write-ahead log %s/wal until the next start",
 		    l->st.name, (unsigned long long)l->pending, w->spool_dir);
 	log_summary(w, l);
+	lane_checkpoint(l, true);
 	if (l->sink.ops && l->sink.ops->sync && w->cfg.fsync != SINK_FSYNC_OFF)
 		l->sink.ops->sync(&l->sink);
 	sink_close(&l->sink);
@@ -502,6 +508,7 @@ void writer_lane_close(struct writer *w, struct lane *l)
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
 	wal_reader_free(&l->reader);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -533,6 +540,7 @@ static void writer_free(struct writer *w)
 	pthread_cond_destroy(&w->room);
 	pthread_cond_destroy(&w->maint);
 	free(w->spool_dir);
+	writer_archive_free(w);
 	free(w);
 }
 
@@ -605,9 +613,15 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 	/* Several segments within the bound, so trimming frees space early. */
 	if (w->cfg.segment_bytes > w->cfg.spool_max_bytes / 4)
 		w->cfg.segment_bytes = w->cfg.spool_max_bytes / 4 > 4096 ? w->cfg.spool_max_bytes / 4 : 4096;
+	if (writer_archive_open(w, err, err_size) < 0) {
+		writer_archive_free(w);
+		free(w);
+		return -1;
+	}
 	w->spool_dir = cfg->spool_dir ? strdup(cfg->spool_dir) : NULL;
 	w->cfg.spool_dir = w->spool_dir;
 	if (cfg->spool_dir && !w->spool_dir) {
+		writer_archive_free(w);
 		free(w);
 		snprintf(err, err_size, "out of memory");
 		return -1;
@@ -618,6 +632,7 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 		if (wal_open(&w->wal, w->spool_dir, sink_cursor_max_seq(w->spool_dir),
 			     w->cfg.segment_bytes, &owner, err, err_size) < 0) {
 			free(w->spool_dir);
+			writer_archive_free(w);
 			free(w);
 			return -1;
 		}
@@ -728,6 +743,7 @@ static void lane_free_arrays(struct lane *l)
 		sink_cursor_close(&l->cursor);
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -744,6 +760,7 @@ int writer_lane_add(struct writer *w, struct lane *l, struct sink *inner, char *
 	l->w = w;
 	sink_undo_init(&l->undo);
 	sink_undo_init(&l->committed);
+	bytebuf_init(&l->purge_text);
 	wal_reader_init(&l->reader);
 	b = w->cfg.batch_max;
 	l->evs = calloc(b, sizeof(*l->evs));
@@ -802,6 +819,7 @@ int sink_writer_start(struct sink *ws)
 	sigset_t all, old;
 	size_t i;
 	int rc = 0;
+	bool first;
 
 	/* Signals stay with the program's own threads: one delivered here
 	 * would not interrupt the call they wait in. */
@@ -812,6 +830,7 @@ int sink_writer_start(struct sink *ws)
 	 * instance names is ours now. */
 	if (w->has_wal)
 		wal_note_pid(&w->wal);
+	first = !w->started;
 	if (!w->started) {
 		for (i = 0; i < w->n_lanes && rc == 0; i++) {
 			w->lanes[i].last_sync = writer_monotonic();
@@ -828,6 +847,9 @@ int sink_writer_start(struct sink *ws)
 	}
 	pthread_mutex_unlock(&w->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Retention is applied at every start, before the events of this run. */
+	if (first && rc == 0)
+		writer_retention_tick(w, true);
 	return rc == 0 ? 0 : -1;
 }
 
