@@ -19,9 +19,10 @@ LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -l
 ARCHIVE_PKGS := libcrypto libsodium libcurl
 LIBS    += $(shell pkg-config --libs $(ARCHIVE_PKGS) 2>/dev/null || echo -lcrypto -lsodium -lcurl)
 # Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
-OPS_PKGS := libmicrohttpd libsystemd
+# The sandbox after start-up: seccomp (libseccomp); Landlock needs no library.
+OPS_PKGS := libmicrohttpd libsystemd libseccomp
 INC     += $(shell pkg-config --cflags $(OPS_PKGS) 2>/dev/null)
-LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd)
+LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd -lseccomp)
 
 BUILD   ?= build
 

@@ -37,6 +37,7 @@ BUILD_RUN="
 	libsodium-dev
 	libjansson-dev
 	libsystemd-dev
+	libseccomp-dev
 	libssl-dev
 	libcurl4-openssl-dev
 	iproute2

@@ -11,9 +11,11 @@ topology_up "imwid$$" || { fail inline_daemon "cannot create the netns topology"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 
 # --- a real daemon: forks, writes its pid file, logs events -------------
-# (its write-ahead log in $tmp, not under /var/lib/imwire/spool)
-printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" \
-	"$tmp/spool" >"$tmp/a.conf"
+# (its write-ahead log in $tmp, not under /var/lib/imwire/spool; its own
+# messages to log_file=: these hosts have no syslog, and a daemon that
+# could log nowhere refuses to start)
+printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\n' "$tmp/events.jsonl" \
+	"$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
 $B "$BIN/imwired" -c "$tmp/a.conf"
 rc=$?
 if [ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
@@ -51,7 +53,8 @@ else
 fi
 
 # --- SIGHUP with a bad file keeps the old configuration -----------------
-printf 'jsonl_file=%s\npidfilename=%s\nno_such_key=1\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\nno_such_key=1\n' "$tmp/events.jsonl" \
+	"$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
 sleep 0.3
 if kill -0 "$daemon_pid" 2>/dev/null; then
@@ -61,8 +64,8 @@ else
 fi
 
 # --- SIGHUP with a rewrite rule: new messages are rewritten, over IPv6 ---
-printf 'jsonl_file=%s\npidfilename=%s\nregex_replace=/secret/[much longer words]/\n' \
-	"$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\nregex_replace=/secret/[much longer words]/\n' \
+	"$tmp/events.jsonl" "$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
 sleep 0.3
 cat >"$tmp/v6b.server" <<EOF

@@ -86,8 +86,10 @@ if [ "$(holder A)" = "held by imwired pid $pid_A" ] && [ "$(holder B)" = "held b
 else
 	fail each_daemon_holds_its_own "A ($pid_A): $(holder A); B ($pid_B): $(holder B)"
 fi
-# a second daemon in A's namespace: refused, naming A's daemon
-$BA timeout 10 "$BIN/imwired" -d -c "$tmp/A.conf" --queue 7 >"$tmp/A2.log" 2>&1
+# a second daemon in A's namespace: refused, naming A's daemon (a
+# configuration of its own: A's would be refused by its pid file)
+cp "$tmp/A.conf" "$tmp/A2.conf"
+$BA timeout 10 "$BIN/imwired" -d -c "$tmp/A2.conf" --queue 7 >"$tmp/A2.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ] && grep -q "$pin_A is held by a live imwired (pid $pid_A)" "$tmp/A2.log"; then
 	pass second_daemon_in_a_namespace_refused

@@ -22,7 +22,8 @@
 #include "proto/proto.h"
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
-#include "util/privileges.h"
+#include "util/daemon_log.h"
+#include "util/fs_owned.h"
 #include "util/version.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
@@ -32,24 +33,9 @@
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
-static bool log_to_stderr = true;
+static volatile sig_atomic_t reopen_requested;
 
-static void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void log_msg(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (log_to_stderr) {
-		fputs("imwired: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(level, fmt, ap);
-	}
-	va_end(ap);
-}
+#define log_msg daemon_log
 
 /* A key of IMSpector's that means nothing inline, a responder table left
  * alone: the daemon starts, and says what it does instead. */
@@ -62,6 +48,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -94,21 +82,26 @@ static void shared_sinks_write(void *arg, const struct im_event *ev)
  * its events over once per burst (one write-ahead append), it never waits
  * on a database or a sink's disk. The write-ahead log and the sinks'
  * cursors live in this instance's own spool directory. */
-static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, const char *config_path,
-		      bool foreground)
+static int open_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
 {
+	const struct imw_config *cfg = &rt->cfg;
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
 	size_t configured = 0;
 	char err[512], spool[4096];
 
-	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, config_path) < 0) {
-		log_msg(LOG_ERR, "%s: path too long for a spool directory", config_path);
+	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, rt->path) < 0) {
+		log_msg(LOG_ERR, "%s: path too long for a spool directory", rt->path);
 		return -1;
 	}
 	sink_writer_config_from(&wc, cfg, spool);
 	wc.log = log_msg;
+	/* the sandbox lets the writer at its spool, and nothing else of it */
+	if (!runtime_paths_add(&rt->paths, "spool_dir", wc.spool_dir, PATH_TREE)) {
+		log_msg(LOG_ERR, "out of memory");
+		return -1;
+	}
 	if (sink_writer_open(w, &wc, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "spool: %s", err);
 		return -1;
@@ -125,10 +118,14 @@ static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, con
 		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
 			goto failed_err;
 	}
-	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
-		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
-		goto failed;
+	/* made now, for user= when made here, as the configured paths are */
+	if (!runtime_paths_add(&rt->paths, "sqlite (default)", DEFAULT_SQLITE_FILE, PATH_DATABASE)) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto failed_err;
 	}
+	if (fs_make_dirs(DEFAULT_DATA_DIR, 0750, &rt->owner, NULL, err, sizeof(err)) < 0 ||
+	    fs_make_file(DEFAULT_SQLITE_FILE, 0640, &rt->owner, err, sizeof(err)) < 0)
+		goto failed_err;
 	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
 	    sink_db_open(&s, &db, "sqlite " DEFAULT_SQLITE_FILE) < 0) {
 		log_msg(LOG_ERR, "%s: out of memory", DEFAULT_SQLITE_FILE);
@@ -188,13 +185,15 @@ static int daemonize(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
-		     "  -c CONFIG      configuration (default %s)\n"
+	fprintf(out, "usage: imwired [-c CONFIG | --defaults] [--queue N | --queue N-M] [--tap IFACE]\n"
+		     "               [-d] [--pidfile FILE] [--attach IFACE]... | --version\n"
+		     "  -c CONFIG      configuration (default %s; without it, an error)\n"
+		     "  --defaults     no default configuration file: run on the built-in defaults\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
-		     "  -d             stay in the foreground, log to stderr\n"
-		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
+		     "  -d             stay in the foreground, log to stderr (and log_file=)\n"
+		     "  --pidfile FILE the pid file, locked while the daemon runs (default:\n"
+		     "                 pidfilename=, else /run/imwire/imwired.pid or NAME.pid)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
 		     "                 daemon holds their directory while it runs\n"
@@ -204,7 +203,6 @@ static void usage(FILE *out)
 
 struct options {
 	struct runtime_options rt;
-	const char *pidfile;
 	bool foreground;
 	char *attach[64];
 	size_t n_attach;
@@ -222,6 +220,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "defaults", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -255,7 +254,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->rt.tap = optarg;
 			break;
 		case 'p':
-			o->pidfile = optarg;
+			o->rt.pidfile = optarg;
+			break;
+		case 'D':
+			o->rt.defaults_ok = true;
 			break;
 		case 'd':
 			o->foreground = true;
@@ -278,17 +280,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-		log_msg(LOG_ERR, "%s: cannot write pid file", path);
-		return -1;
-	}
-	return 0;
-}
-
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -299,26 +290,8 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/* Set-up that needs root is done: become the configured user (as
- * IMSpector's user=/group=), keeping only what the queue or the tap still
- * needs. Workers start after this and inherit it. */
-static int drop_privileges(const struct imw_config *cfg, bool tap)
-{
-	char err[512];
-
-	if (!config_get(cfg, "user"))
-		return 0;
-	if (privileges_drop(config_get(cfg, "user"), config_get(cfg, "group"), !tap, tap, err,
-			    sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		return -1;
-	}
-	log_msg(LOG_INFO, "running as user %s with %s only", config_get(cfg, "user"),
-		tap ? "CAP_NET_RAW" : "CAP_NET_ADMIN");
-	return 0;
 }
 
 /* The sinks, with the service's event tap (imwire tail, per-protocol
@@ -328,7 +301,7 @@ static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool fore
 	struct sink tap_sink;
 	char err[512];
 
-	if (open_sinks(ss, &rt->cfg, rt->path, foreground) < 0)
+	if (open_sinks(ss, rt, foreground) < 0)
 		return -1;
 	service_tap_sink(rt->svc, &tap_sink);
 	if (sink_writer_add_sink(&ss->sinks[0], &tap_sink, err, sizeof(err)) < 0) {
@@ -338,42 +311,67 @@ static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool fore
 	return 0;
 }
 
+/* Where the daemon's own messages go: stderr with -d, and log_file= when
+ * set; a daemon without log_file= needs syslog. -1 (said on stderr) when
+ * a daemon would log nowhere. */
+static int open_log(const struct options *o, const struct runtime *rt)
+{
+	const char *file = config_get(&rt->cfg, "log_file");
+	char err[512];
+
+	if (file && daemon_log_open_file(file, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (o->foreground || file)
+		return 0;
+	if (!daemon_log_to_syslog(true)) {
+		log_msg(LOG_ERR, "no syslog here (/dev/log is absent): set log_file= in %s, or run "
+				 "in the foreground with -d",
+			rt->cfg.path ? rt->cfg.path : "the configuration");
+		return -1;
+	}
+	return 0;
+}
+
 /* From the loaded configuration to running workers: sinks, pin
- * directory, daemon, pid file, signals, classifier, privileges. The exit
+ * directory, daemon, pid, signals, classifier, privileges. The exit
  * status. */
-static int start(const struct options *o, struct runtime *rt, struct shared_sinks *ss,
-		 const char *pidfile)
+static int start(const struct options *o, struct runtime *rt, struct shared_sinks *ss)
 {
 	char err[512];
 
-	/* The pin directory first: a second daemon on it is told who holds it
-	 * (its spool, the same instance's, would refuse it next). */
-	if (runtime_hold_pins(rt) < 0 || open_all_sinks(ss, rt, o->foreground) < 0)
+	/* The pin directory before the sinks: a second daemon on it is told
+	 * who holds it (its spool, the same instance's, would refuse it next). */
+	if (open_log(o, rt) < 0 || runtime_hold_pins(rt) < 0 ||
+	    open_all_sinks(ss, rt, o->foreground) < 0)
 		return 1;
 	if (!o->foreground) {
-		log_to_stderr = false;
-		openlog("imwired", LOG_PID, LOG_DAEMON);
 		if (daemonize() < 0) {
 			log_msg(LOG_ERR, "cannot daemonize: %s", strerror(errno));
 			return 1;
 		}
+		daemon_log_to_stderr(false); /* /dev/null now */
+		if (runtime_daemonized(rt) < 0)
+			return 1;
 	}
 	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
 		rt->cfg.path ? rt->cfg.path : "none: defaults");
-	if (shared_sinks_start(ss) < 0 || (pidfile && write_pidfile(pidfile) < 0))
-		return 1;
 	catch_signals();
 	if (o->n_attach && (!rt->pin_dir || classifier_attach(rt->pin_dir, (char *const *)o->attach,
 							      o->n_attach, err, sizeof(err)) < 0)) {
 		log_msg(LOG_ERR, "--attach: %s", rt->pin_dir ? err : "no pin directory");
 		return 1;
 	}
-	if (runtime_prepare(rt, &ss->sinks[0]) < 0 || drop_privileges(&rt->cfg, rt->tap != NULL) < 0)
+	/* Threads start once the sandbox is on: they are all in it. */
+	if (runtime_prepare(rt, &ss->sinks[0]) < 0 || runtime_confine(rt) < 0 ||
+	    shared_sinks_start(ss) < 0)
 		return 1;
 	rt->write_event = shared_sinks_write;
 	rt->write_arg = ss;
 	rt->stop = &stop_requested;
 	rt->reload = &reload_requested;
+	rt->reopen = &reopen_requested;
 	if (rt->tap)
 		return runtime_run_tap(rt, ss->sinks, &ss->n);
 	return runtime_run_queues(rt);
@@ -384,10 +382,11 @@ int main(int argc, char **argv)
 	struct options o;
 	struct runtime rt;
 	struct shared_sinks ss;
-	char err[512], *pidfile = NULL;
+	char err[512];
 	int status;
 	size_t i;
 
+	daemon_log_init("imwired");
 	if (proto_registry_check(err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
@@ -399,23 +398,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}
-	/* A copy: a reload replaces the configuration the value lives in. */
-	if (!o.pidfile)
-		o.pidfile = config_get(&rt.cfg, "pidfilename");
-	if (o.pidfile && !(pidfile = strdup(o.pidfile)))
-		return 1;
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
-	status = start(&o, &rt, &ss, pidfile);
+	status = start(&o, &rt, &ss);
 	runtime_stop(&rt);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
 	if (ss.failed)
 		log_msg(LOG_ERR, "%llu event writes failed", (unsigned long long)ss.failed);
-	if (pidfile)
-		unlink(pidfile);
-	free(pidfile);
-	runtime_free(&rt);
 	log_msg(LOG_INFO, "stopped");
+	runtime_free(&rt);
+	daemon_log_close();
 	return status;
 }

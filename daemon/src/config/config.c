@@ -152,6 +152,8 @@ static const struct key_spec known_keys[] = {
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
 	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
+	{ "log_file", VALUE_STRING, NULL },         /* imwired's own messages, beside syslog/stderr */
+	{ "sandbox", VALUE_BOOL, NULL },            /* seccomp and Landlock after start-up */
 	/* routing (route/) */
 	{ "local_routing", VALUE_STRING, NULL }, /* protocols routed locally: irc,jabber or all */
 	{ "address_map", VALUE_STRING, NULL },   /* file of "alice@msn = 12345@icq" pairs */

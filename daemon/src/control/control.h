@@ -78,6 +78,11 @@ struct control;
 struct control *control_start(const char *path, const struct control_ops *ops,
 			      struct event_tap *tap, control_log_fn log, char *err,
 			      size_t err_size);
+/* The same in two steps: listen now (while root: the socket's directory),
+ * serve later (once the sandbox is on, so that the thread is in it). */
+struct control *control_open(const char *path, const struct control_ops *ops,
+			     struct event_tap *tap, control_log_fn log, char *err, size_t err_size);
+int control_serve(struct control *c, char *err, size_t err_size);
 /* Stop serving, close every client, remove the socket. */
 void control_stop(struct control *c);
 

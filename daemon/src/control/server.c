@@ -43,6 +43,7 @@ struct client {
 
 struct control {
 	pthread_t thread;
+	bool serving; /* the thread runs */
 	int listen_fd;
 	int stop_pipe[2];
 	char *path;
@@ -483,9 +484,8 @@ static int clear_stale(const char *path, char *err, size_t err_size)
 	return 0;
 }
 
-struct control *control_start(const char *path, const struct control_ops *ops,
-			      struct event_tap *tap, control_log_fn log, char *err,
-			      size_t err_size)
+struct control *control_open(const char *path, const struct control_ops *ops,
+			     struct event_tap *tap, control_log_fn log, char *err, size_t err_size)
 {
 	struct sockaddr_un sa;
 	struct control *c;
@@ -528,12 +528,6 @@ struct control *control_start(const char *path, const struct control_ops *ops,
 	c->tap = tap;
 	if (tap)
 		event_tap_ref(tap);
-	if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
-		snprintf(err, err_size, "cannot start the control thread");
-		if (tap)
-			event_tap_unref(tap);
-		goto fail;
-	}
 	return c;
 fail:
 	if (c->listen_fd >= 0) {
@@ -549,15 +543,41 @@ fail:
 	return NULL;
 }
 
+int control_serve(struct control *c, char *err, size_t err_size)
+{
+	if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
+		snprintf(err, err_size, "cannot start the control thread");
+		return -1;
+	}
+	c->serving = true;
+	return 0;
+}
+
+struct control *control_start(const char *path, const struct control_ops *ops,
+			      struct event_tap *tap, control_log_fn log, char *err,
+			      size_t err_size)
+{
+	struct control *c = control_open(path, ops, tap, log, err, err_size);
+
+	if (c && control_serve(c, err, err_size) < 0) {
+		control_stop(c);
+		return NULL;
+	}
+	return c;
+}
+
 void control_stop(struct control *c)
 {
 	char b = 1;
 
 	if (!c)
 		return;
-	if (write(c->stop_pipe[1], &b, 1) < 0 && c->log)
-		c->log(LOG_ERR, "control socket: cannot stop its thread: %s", strerror(errno));
-	pthread_join(c->thread, NULL);
+	if (c->serving) {
+		if (write(c->stop_pipe[1], &b, 1) < 0 && c->log)
+			c->log(LOG_ERR, "control socket: cannot stop its thread: %s",
+			       strerror(errno));
+		pthread_join(c->thread, NULL);
+	}
 	close(c->listen_fd);
 	/* after a privilege drop the directory may refuse: the next start
 	 * replaces a stale socket */

@@ -120,6 +120,25 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	return 0;
 }
 
+void flow_table_reconfigure(struct flow_table *t, const struct flow_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < IMW_PROTO_MAX; i++) {
+		t->cfg.app.enabled[i] = cfg->app.enabled[i];
+		t->cfg.app.strip_tls[i] = cfg->app.strip_tls[i];
+	}
+	t->cfg.app.log_typing = cfg->app.log_typing;
+	t->cfg.app.detect_window = cfg->app.detect_window;
+	t->cfg.reasm = cfg->reasm;
+	t->cfg.max_flows = cfg->max_flows;
+	t->cfg.max_buffered_total = cfg->max_buffered_total;
+	t->cfg.idle_timeout = cfg->idle_timeout;
+	t->cfg.halfopen_timeout = cfg->halfopen_timeout;
+	t->cfg.local_nets = cfg->local_nets;
+	t->cfg.n_local_nets = cfg->n_local_nets;
+}
+
 static size_t addr_len(uint8_t ip_version)
 {
 	return ip_version == 6 ? 16 : 4;

@@ -150,6 +150,12 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 		    void *emit_arg);
 /* Flush every flow (delivering held data), then free everything. */
 void flow_table_destroy(struct flow_table *t);
+/* A reload: the settings of cfg (protocols, typing, TLS stripping, the
+ * detection window, reassembly bounds, limits, timeouts, local_nets) for
+ * what comes next; callbacks and modules stay. New flows get all of it;
+ * flows being detected see the protocols at once; an established session
+ * keeps what it started with. local_nets must outlive its use, as at init. */
+void flow_table_reconfigure(struct flow_table *t, const struct flow_config *cfg);
 
 /* One parsed TCP packet: find or create its flow, feed reassembly, and
  * release the flow when both directions closed. */

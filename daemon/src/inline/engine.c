@@ -119,6 +119,16 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->record);
 }
 
+void engine_reconfigure(struct engine *e, const struct engine_config *cfg)
+{
+	e->cfg.hold_deadline = cfg->hold_deadline;
+	e->cfg.mss_headroom = cfg->mss_headroom;
+	e->cfg.max_held_packets = cfg->max_held_packets;
+	e->cfg.max_held_bytes = cfg->max_held_bytes;
+	e->cfg.max_held_bytes_total = cfg->max_held_bytes_total;
+	flow_table_reconfigure(&e->flows, &cfg->flow);
+}
+
 void engine_set_table(struct engine *e, struct route_table *t)
 {
 	e->cfg.table = t;

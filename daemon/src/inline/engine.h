@@ -126,6 +126,10 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 /* A reload: every later event is decided by t, and the router's settings
  * may have switched routing on or off. */
 void engine_set_table(struct engine *e, struct route_table *t);
+/* A reload: cfg's hold and MSS settings and its flow table's (protocols,
+ * local_nets, limits: flow_table_reconfigure) from the next packet on;
+ * table, publish, router and worker stay. */
+void engine_reconfigure(struct engine *e, const struct engine_config *cfg);
 
 /* Deliver what other workers (or this one) posted to this engine's
  * mailbox in the router. */

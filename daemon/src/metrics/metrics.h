@@ -72,6 +72,12 @@ struct metrics_server;
 struct metrics_server *metrics_server_start(const char *listen, metrics_collect_fn collect,
 					    metrics_release_fn release, void *arg, char *err,
 					    size_t err_size);
+/* The same in two steps: bind now (while root: a low port), serve later
+ * (once the sandbox is on, so that MHD's thread is in it). */
+struct metrics_server *metrics_server_open(const char *listen, metrics_collect_fn collect,
+					   metrics_release_fn release, void *arg, char *err,
+					   size_t err_size);
+int metrics_server_serve(struct metrics_server *s, char *err, size_t err_size);
 void metrics_server_stop(struct metrics_server *s);
 
 #endif

@@ -2,10 +2,12 @@
  * collects a fresh view, renders it into memory and hands the buffer to
  * libmicrohttpd, which frees it after sending. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -13,6 +15,9 @@
 
 struct metrics_server {
 	struct MHD_Daemon *mhd;
+	int listen_fd; /* bound, until MHD takes it */
+	bool ipv6;
+	char *listen;
 	metrics_collect_fn collect;
 	metrics_release_fn release;
 	void *arg;
@@ -143,32 +148,78 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return answer(c, MHD_HTTP_OK, body, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-struct metrics_server *metrics_server_start(const char *listen, metrics_collect_fn collect,
-					    metrics_release_fn release, void *arg, char *err,
-					    size_t err_size)
+/* The listening socket, bound while still root (a port below 1024). */
+static int bind_listen(const struct sockaddr_storage *ss, char *err, size_t err_size,
+		       const char *where)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 16) < 0) {
+		snprintf(err, err_size, "metrics_listen=%s: cannot listen: %s", where,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct metrics_server *metrics_server_open(const char *listen, metrics_collect_fn collect,
+					   metrics_release_fn release, void *arg, char *err,
+					   size_t err_size)
 {
 	struct sockaddr_storage ss;
 	struct metrics_server *s;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 
 	if (!metrics_parse_listen(listen, &ss, err, err_size))
 		return NULL;
 	s = calloc(1, sizeof(*s));
-	if (!s) {
+	if (!s || !(s->listen = strdup(listen))) {
+		free(s);
 		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
 	s->collect = collect;
 	s->release = release;
 	s->arg = arg;
-	if (ss.ss_family == AF_INET6)
+	s->ipv6 = ss.ss_family == AF_INET6;
+	s->listen_fd = bind_listen(&ss, err, err_size, listen);
+	if (s->listen_fd < 0) {
+		free(s->listen);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int metrics_server_serve(struct metrics_server *s, char *err, size_t err_size)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+
+	if (s->ipv6)
 		flags |= MHD_USE_IPv6;
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
+				  s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, err_size, "metrics_listen=%s: cannot listen (address in use?)", listen);
-		free(s);
+		snprintf(err, err_size, "metrics_listen=%s: cannot serve", s->listen);
+		return -1;
+	}
+	s->listen_fd = -1; /* MHD's now: closed by MHD_stop_daemon */
+	return 0;
+}
+
+struct metrics_server *metrics_server_start(const char *listen, metrics_collect_fn collect,
+					    metrics_release_fn release, void *arg, char *err,
+					    size_t err_size)
+{
+	struct metrics_server *s = metrics_server_open(listen, collect, release, arg, err, err_size);
+
+	if (s && metrics_server_serve(s, err, err_size) < 0) {
+		metrics_server_stop(s);
 		return NULL;
 	}
 	return s;
@@ -178,6 +229,10 @@ void metrics_server_stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->mhd);
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	free(s->listen);
 	free(s);
 }

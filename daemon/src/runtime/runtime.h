@@ -8,8 +8,8 @@
  * starts this, in the order:
  *
  *	runtime_load, runtime_hold_pins, (daemonize), runtime_prepare,
- *	runtime_run_queues or runtime_run_tap, runtime_stop, (close the
- *	sinks), runtime_free
+ *	runtime_confine, (start the writer), runtime_run_queues or
+ *	runtime_run_tap, runtime_stop, (close the sinks), runtime_free
  *
  * Threads: the caller's thread runs runtime_run_queues (statistics,
  * reloads, the service's tick); each worker reads the shared part under
@@ -28,8 +28,11 @@
 #include "inline/bpf_publish.h"
 #include "inline/handover.h"
 #include "route/router.h"
+#include "runtime/paths.h"
+#include "runtime/pidfile.h"
 #include "service/service.h"
 #include "sink/sink.h"
+#include "util/fs_owned.h"
 
 typedef void (*runtime_log_fn)(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -37,6 +40,8 @@ typedef void (*runtime_log_fn)(int level, const char *fmt, ...)
 struct runtime_options {
 	const char *config_path;
 	bool config_required;  /* -c given: a missing file is an error */
+	bool defaults_ok;      /* --defaults: no default file is the built-in defaults */
+	const char *pidfile;   /* --pidfile, or NULL: pidfile_path_of's */
 	const char *tap;       /* --tap IFACE, or NULL: queues */
 	bool queues_given;     /* --queue given: queues= of the configuration is not asked */
 	unsigned first, last;
@@ -54,6 +59,14 @@ struct runtime {
 	struct imw_config cfg;
 	struct route_setup setup; /* policy, router, table: what decides events */
 	const char *path;         /* the configuration file, for reloads */
+	/* This instance's pid file, locked while we run: one daemon per
+	 * configuration. */
+	struct pidfile pidfile;
+	/* Who gets what the daemon makes while root (user=, group=), and
+	 * every path it writes or reads again: made before the drop, and all
+	 * the sandbox lets it touch after. */
+	struct fs_owner owner;
+	struct runtime_paths paths;
 	const char *tap;
 	unsigned first, last;     /* the queues (first == last with --tap) */
 	/* The classifier's pin directory (NULL with --tap, or when this
@@ -66,6 +79,9 @@ struct runtime {
 	/* The classifier's xlate map, where edited flows' offsets go so they
 	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
+	/* --tap: the capture, opened while still root (pcap_t). */
+	struct pcap *capture;
+	int capture_dlt;
 	/* The state file (handover_file=): the bytes of edited flows' live
 	 * edits and their sessions, for a successor; what a predecessor left
 	 * is taken over flow by flow (inline/handover.h). Only with a
@@ -96,13 +112,24 @@ struct runtime {
 	/* Set by the signal handlers of the caller. */
 	volatile sig_atomic_t *stop;
 	volatile sig_atomic_t *reload;
+	volatile sig_atomic_t *reopen; /* SIGUSR1: log files again, by name */
 };
 
-/* Loads the configuration (a missing default file is the defaults), takes
- * the queues from queues= unless given, builds what decides events and
- * the service. -1 with the first problem in err. */
+/* Loads the configuration (a missing default file is an error unless
+ * defaults_ok), takes the queues from queues= unless given, locks this
+ * instance's pid file (a second daemon on the same configuration stops
+ * here, told the first one's pid), makes the directories and files the
+ * daemon user will write (paths.h), builds what decides events and the
+ * service. -1 with the first problem in err. */
 int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		 size_t err_size);
+
+/* After daemonizing: the pid file names the daemon's final pid. */
+int runtime_daemonized(struct runtime *rt);
+
+/* SIGUSR1 (and every reload): the daemon's log file by its name again,
+ * so that logrotate's mv + signal works. */
+void runtime_reopen(struct runtime *rt);
 
 /* The pin directory of this instance; -1 (logged) when a live imwired
  * holds it. Before daemonizing, where the terminal still sees it. */
@@ -116,6 +143,12 @@ int runtime_hold_pins(struct runtime *rt);
  * through, the service (writer: the writer sink, for its counters). -1
  * (logged) when the daemon must not go on. */
 int runtime_prepare(struct runtime *rt, struct sink *writer);
+
+/* Set-up that needs root is done: become user= (keeping only what the
+ * queue or the tap still needs), then enter the sandbox (sandbox.h)
+ * unless sandbox=off, on this thread before any other starts: every
+ * thread is in it. -1 (logged) when the daemon must not go on. */
+int runtime_confine(struct runtime *rt);
 
 /* One worker per queue until *stop, then the planned stop: every worker
  * hands over what a successor needs, the claim goes, the workers drain

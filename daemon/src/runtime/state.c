@@ -5,6 +5,7 @@
 #include "runtime/runtime_internal.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,47 @@
 #include <unistd.h>
 
 #include "stats/stats_file.h"
+
+/* The configuration file, or the built-in defaults where allowed. */
+static int load_config(struct runtime *rt, const struct runtime_options *o, char *err,
+		       size_t err_size)
+{
+	if (config_load(&rt->cfg, rt->path, err, err_size, rt->warn) == 0)
+		return 0;
+	if (o->config_required || access(rt->path, F_OK) == 0)
+		return -1;
+	if (!o->defaults_ok) {
+		snprintf(err, err_size,
+			 "%s: no such configuration file: give one with -c FILE, or start with "
+			 "--defaults to run on the built-in defaults",
+			 rt->path);
+		return -1;
+	}
+	config_free(&rt->cfg);
+	config_init(&rt->cfg); /* --defaults: no file */
+	return 0;
+}
+
+/* This instance's lock, then what the daemon user will write, made while
+ * we are root; nothing is touched before the lock is ours. */
+static int take_instance(struct runtime *rt, const struct runtime_options *o,
+			 struct config_report *r, char *err, size_t err_size)
+{
+	char pidfile[4096];
+
+	if (fs_owner_of(&rt->owner, config_get(&rt->cfg, "user"), config_get(&rt->cfg, "group"), err,
+			err_size) < 0)
+		return -1;
+	pidfile_path_of(&rt->cfg, o->pidfile, pidfile, sizeof(pidfile));
+	if (pidfile_lock(&rt->pidfile, pidfile, &rt->owner, err, err_size) < 0)
+		return -1;
+	if (!runtime_paths_of(&rt->paths, &rt->cfg, pidfile)) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	runtime_paths_prepare(&rt->paths, &rt->owner, r);
+	return 0;
+}
 
 int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		 size_t err_size)
@@ -24,6 +66,7 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	pthread_mutex_init(&rt->reload_lock, NULL);
 	rt->claim.sock_fd = rt->claim.map_fd = rt->claim.owner_fd = -1;
 	rt->publish.xlate_fd = -1;
+	rt->pidfile.fd = -1;
 	rt->path = o->config_path;
 	rt->tap = o->tap;
 	rt->first = o->first;
@@ -31,25 +74,34 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	rt->log = o->log;
 	rt->warn = o->warn;
 	egress_init(&rt->egress);
+	runtime_paths_init(&rt->paths);
 	config_init(&rt->cfg);
-	if (config_load(&rt->cfg, rt->path, err, err_size, rt->warn) < 0) {
-		if (o->config_required || access(rt->path, F_OK) == 0)
-			return -1;
-		config_free(&rt->cfg);
-		config_init(&rt->cfg); /* no default config file: defaults */
-	}
+	if (load_config(rt, o, err, err_size) < 0)
+		return -1;
 	/* queues= of the configuration, unless told otherwise */
 	if (!o->queues_given && config_get(&rt->cfg, "queues"))
 		config_parse_queues(config_get(&rt->cfg, "queues"), &rt->first, &rt->last);
 	if (rt->tap)
 		rt->last = rt->first;
 	config_report_first_error(&r, &fe, err, err_size, rt->warn);
+	if (take_instance(rt, o, &r, err, err_size) < 0)
+		return -1;
 	if (route_setup_load_report(&rt->setup, &rt->cfg, POLICY_LIVE, rt->last - rt->first + 1,
 				    &r) < 0)
 		return -1;
 	rt->svc = service_new(rt->last - rt->first + 1);
 	if (!rt->svc) {
 		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int runtime_daemonized(struct runtime *rt)
+{
+	if (pidfile_write(&rt->pidfile, getpid()) < 0) {
+		rt->log(LOG_ERR, "%s: cannot write the pid file: %s", rt->pidfile.path,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -172,77 +224,22 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 {
 	struct service_sources src = { runtime_snapshots, service_reload, rt, writer,
 				       rt->last - rt->first + 1 };
-	char err[512], stats[4096];
+	char err[512];
 
 	rt->writer = writer;
-	if (claim_pins(rt) < 0)
+	if (claim_pins(rt) < 0 || (rt->tap && runtime_tap_open(rt) < 0))
 		return -1;
-	if (!rt->tap) {
-		/* made now, while root, and handed to user= if set */
-		stats_path_of(&rt->cfg, stats, sizeof(stats));
-		if (stats_prepare_dir(stats, config_get(&rt->cfg, "user"), err, sizeof(err)) < 0)
-			rt->log(LOG_ERR, "statistics: %s", err);
-	}
-	/* Local routing and bots send segments of their own: the raw sockets
-	 * need CAP_NET_RAW, which a privilege drop gives up. */
-	if (!rt->tap && router_active(rt->setup.router) &&
-	    egress_open(&rt->egress, err, sizeof(err)) < 0)
-		rt->log(LOG_ERR, "local routing and bots cannot send: %s", err);
+	/* Notices, local deliveries and bots send segments of their own: the
+	 * raw sockets need CAP_NET_RAW, which the drop of privileges gives up,
+	 * and a reload may switch any of them on later. So, inline, always. */
+	if (!rt->tap && egress_open(&rt->egress, err, sizeof(err)) < 0)
+		rt->log(LOG_ERR, "notices, local routing and bots cannot send: %s", err);
 	/* The control socket and the metrics: after any fork, while still root. */
 	if (service_start(rt->svc, &rt->cfg, &src, rt->log, err, sizeof(err)) < 0) {
 		rt->log(LOG_ERR, "%s", err);
 		return -1;
 	}
 	return 0;
-}
-
-/* Configuration, lists and routing settings are replaced together or not
- * at all; workers take the new table between two packets. 0, or -1; msg
- * says which. */
-int runtime_reload(struct runtime *rt, char *msg, size_t msg_size)
-{
-	struct imw_config fresh;
-	struct policy *policy = NULL, *replaced;
-	struct route_table *table = NULL, *old_table;
-	struct config_first_error fe;
-	struct config_report r;
-	char err[512];
-	int rc = -1;
-
-	pthread_mutex_lock(&rt->reload_lock);
-	config_init(&fresh);
-	config_report_first_error(&r, &fe, err, sizeof(err), rt->warn);
-	if (config_load(&fresh, rt->path, err, sizeof(err), NULL) < 0 ||
-	    !(policy = policy_new_report(&fresh, POLICY_LIVE, &r)) ||
-	    !(table = route_table_build(policy, rt->setup.router)) ||
-	    router_reload(rt->setup.router, &fresh, err, sizeof(err)) < 0) {
-		if (policy && !table)
-			snprintf(err, sizeof(err), "out of memory");
-		rt->log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
-		snprintf(msg, msg_size, "refused, the old configuration keeps running: %s", err);
-		route_table_unref(table);
-		policy_unref(policy);
-		config_free(&fresh);
-	} else {
-		pthread_mutex_lock(&rt->lock);
-		config_free(&rt->cfg);
-		rt->cfg = fresh;
-		replaced = rt->setup.policy;
-		rt->setup.policy = policy;
-		old_table = rt->setup.table;
-		rt->setup.table = table;
-		rt->generation++;
-		pthread_mutex_unlock(&rt->lock);
-		policy_take_history(policy, replaced);
-		route_table_unref(old_table);
-		policy_unref(replaced);
-		rt->log(LOG_INFO, "configuration reloaded from %s", rt->path);
-		snprintf(msg, msg_size, "configuration reloaded from %s", rt->path);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&rt->reload_lock);
-	service_reloaded(rt->svc, rc == 0);
-	return rc;
 }
 
 void runtime_stop(struct runtime *rt)
@@ -276,10 +273,14 @@ void runtime_stop(struct runtime *rt)
 
 void runtime_free(struct runtime *rt)
 {
+	if (rt->capture)
+		pcap_close(rt->capture);
 	route_setup_free(&rt->setup);
 	egress_close(&rt->egress);
 	service_free(rt->svc);
 	config_free(&rt->cfg);
+	runtime_paths_free(&rt->paths);
+	pidfile_release(&rt->pidfile);
 	pthread_mutex_destroy(&rt->reload_lock);
 	pthread_mutex_destroy(&rt->lock);
 }

@@ -5,6 +5,7 @@
 
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -16,6 +17,8 @@
 struct tap_ctx {
 	struct pipeline pl;
 	int dlt;
+	unsigned generation;          /* of the configuration the flow table has */
+	struct net_prefix *local_nets; /* the flow table's, owned */
 };
 
 static void tap_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -63,6 +66,62 @@ static pcap_t *open_capture(struct runtime *rt, const char *iface, int *dlt)
 	return p;
 }
 
+int runtime_tap_open(struct runtime *rt)
+{
+	rt->capture = open_capture(rt, rt->tap, &rt->capture_dlt);
+	return rt->capture ? 0 : -1;
+}
+
+/* A reload took (SIGHUP here, or `imwire reload` on the control thread):
+ * the flow table's settings (protocols, local_nets, limits) from the next
+ * packet on, with a copy of local_nets of our own. */
+static void tap_reconfigure(struct runtime *rt, struct tap_ctx *t)
+{
+	struct flow_config fc;
+	struct net_prefix *nets = NULL;
+
+	pthread_mutex_lock(&rt->lock);
+	t->generation = rt->generation;
+	flow_config_defaults(&fc);
+	config_apply_flow(&rt->cfg, &fc);
+	if (fc.n_local_nets) {
+		nets = malloc(fc.n_local_nets * sizeof(*nets));
+		if (nets)
+			memcpy(nets, fc.local_nets, fc.n_local_nets * sizeof(*nets));
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (fc.n_local_nets && !nets) {
+		rt->log(LOG_ERR, "tap: out of memory: the old flow settings stay");
+		return;
+	}
+	fc.local_nets = nets;
+	flow_table_reconfigure(&t->pl.flows, &fc);
+	free(t->local_nets);
+	t->local_nets = nets;
+}
+
+/* Between two captures: signals, reloads, the service's tick. */
+static void tap_housekeeping(struct runtime *rt, struct tap_ctx *t, double *last_tick)
+{
+	char msg[1024];
+
+	service_worker_loop(rt->svc, 0, &t->pl.flows);
+	if (runtime_now() - *last_tick >= TICK_SECONDS) {
+		service_tick(rt->svc);
+		*last_tick = runtime_now();
+	}
+	if (*rt->reload) {
+		*rt->reload = 0;
+		runtime_reload(rt, msg, sizeof(msg));
+	}
+	if (*rt->reopen) {
+		*rt->reopen = 0;
+		runtime_reopen(rt);
+	}
+	if (t->generation != rt->generation)
+		tap_reconfigure(rt, t);
+}
+
 int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 {
 	const char *iface = rt->tap;
@@ -70,18 +129,21 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	struct pollfd pfd;
 	struct tap_ctx t;
 	struct flow_config fc;
-	pcap_t *p;
+	pcap_t *p = rt->capture;
+	char err[512];
 	size_t i;
 
-	flow_config_defaults(&fc);
-	config_apply_flow(&rt->cfg, &fc);
-	p = open_capture(rt, iface, &t.dlt);
-	if (!p)
-		return 1;
-	if (pipeline_init(&t.pl, &fc) < 0) {
-		pcap_close(p);
+	if (service_serve(rt->svc, &rt->cfg, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "%s", err);
 		return 1;
 	}
+	flow_config_defaults(&fc);
+	fc.n_local_nets = 0; /* tap_reconfigure gives the table its own copy */
+	t.dlt = rt->capture_dlt;
+	t.local_nets = NULL;
+	if (pipeline_init(&t.pl, &fc) < 0)
+		return 1;
+	tap_reconfigure(rt, &t);
 	/* The pipeline writes to the daemon's sinks (moved in, closed with it). */
 	for (i = 0; i < *n_sinks; i++)
 		pipeline_add_sink(&t.pl, &sinks[i]);
@@ -91,11 +153,7 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	pfd.fd = pcap_get_selectable_fd(p);
 	pfd.events = POLLIN;
 	while (!*rt->stop) {
-		service_worker_loop(rt->svc, 0, &t.pl.flows);
-		if (runtime_now() - last_tick >= TICK_SECONDS) {
-			service_tick(rt->svc);
-			last_tick = runtime_now();
-		}
+		tap_housekeeping(rt, &t, &last_tick);
 		if (pfd.fd >= 0 && poll(&pfd, 1, 100) == 0)
 			continue;
 		if (pcap_dispatch(p, -1, tap_packet, (u_char *)(void *)&t) < 0) {
@@ -106,6 +164,6 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	service_stop(rt->svc);
 	pipeline_finish(&t.pl);
 	pipeline_destroy(&t.pl);
-	pcap_close(p);
+	free(t.local_nets);
 	return 0;
 }

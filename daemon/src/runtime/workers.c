@@ -29,6 +29,7 @@
 #define STATS_EVERY_LOOPS 50   /* of 20 ms */
 #define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
 #define DEFAULT_IDLE_SECONDS 3600
+#define EGRESS_LOG_SECONDS 10.0 /* between two messages about failed sends */
 #define BIND_WAIT_SECONDS 5.0    /* for every queue to be bound before the claim */
 #define HAND_OVER_WAIT_SECONDS 3.0 /* for every worker to hand over at a stop */
 #define DRAIN_QUIET_MS 30        /* after the claim went: a queue this quiet is drained */
@@ -49,6 +50,11 @@ struct worker {
 	double now;
 	unsigned generation;
 	int status;
+	/* local_nets= as this worker's flow table uses it: its own copy, so
+	 * that a reload may free the configuration it came from. */
+	struct net_prefix *local_nets;
+	double egress_logged_at;  /* the last message about a failed send */
+	uint64_t egress_unlogged; /* failed sends since */
 	/* Where the worker is in a start and a stop (atomic): its queue is
 	 * bound, it handed over, it left its loop. */
 	int bound;
@@ -81,6 +87,22 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
+/* A segment we originate (a notice, a delivery, a bot's answer) did not
+ * go: said at once the first time, then at most every 10 s with a count;
+ * each is counted in the egress counters too. */
+static void worker_send_failed(struct worker *w, int e)
+{
+	w->egress_unlogged++;
+	if (w->egress_logged_at && w->now - w->egress_logged_at < EGRESS_LOG_SECONDS)
+		return;
+	w->rt->log(LOG_ERR,
+		   "queue %u: cannot send a segment imwired originates (notice, delivery or bot): "
+		   "%s; %llu such failure(s) since the last message",
+		   w->queue, strerror(e), (unsigned long long)w->egress_unlogged);
+	w->egress_logged_at = w->now;
+	w->egress_unlogged = 0;
+}
+
 static void worker_log(void *arg, const struct im_event *ev)
 {
 	struct worker *w = arg;
@@ -105,23 +127,58 @@ static void worker_flush(struct worker *w)
 	for (i = 0; i < w->out.n_orig; i++) {
 		const struct engine_origin *o = &w->out.orig[i];
 
-		egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len);
+		if (egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len) < 0)
+			worker_send_failed(w, errno);
 	}
 	engine_outq_clear(&w->out);
 }
 
+/* The engine's settings of the configuration as it is now, with a copy
+ * of local_nets the worker owns (NULL with none). Under rt->lock. false
+ * when out of memory. */
+static bool worker_config(struct worker *w, struct engine_config *ec, struct net_prefix **nets)
+{
+	const struct imw_config *cfg = &w->rt->cfg;
+
+	engine_config_load(ec, cfg);
+	*nets = NULL;
+	if (cfg->n_local_nets) {
+		*nets = malloc(cfg->n_local_nets * sizeof(**nets));
+		if (!*nets)
+			return false;
+		memcpy(*nets, cfg->local_nets, cfg->n_local_nets * sizeof(**nets));
+	}
+	ec->flow.local_nets = *nets;
+	return true;
+}
+
+/* Between two packets, after a reload: every later event sees the new
+ * table, every later packet the new settings (protocols, local_nets,
+ * limits, hold and MSS). */
 static void worker_reload(struct worker *w)
 {
 	struct route_table *old = NULL;
+	struct net_prefix *nets = NULL, *old_nets = NULL;
+	struct engine_config ec;
+	bool changed = false;
 
 	pthread_mutex_lock(&w->rt->lock);
 	if (w->rt->generation != w->generation) {
-		/* Between two packets: every later event sees the new table. */
 		old = w->engine.cfg.table;
 		engine_set_table(&w->engine, route_table_ref(w->rt->setup.table));
 		w->generation = w->rt->generation;
+		changed = worker_config(w, &ec, &nets);
+		if (!changed)
+			w->rt->log(LOG_ERR, "queue %u: out of memory: the old engine settings stay",
+				   w->queue);
 	}
 	pthread_mutex_unlock(&w->rt->lock);
+	if (changed) {
+		engine_reconfigure(&w->engine, &ec);
+		old_nets = w->local_nets;
+		w->local_nets = nets;
+		free(old_nets);
+	}
 	route_table_unref(old);
 }
 
@@ -173,7 +230,11 @@ static int worker_start(struct worker *w)
 	char err[256];
 
 	pthread_mutex_lock(&rt->lock);
-	engine_config_load(&ec, &rt->cfg);
+	if (!worker_config(w, &ec, &w->local_nets)) {
+		pthread_mutex_unlock(&rt->lock);
+		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
+		return -1;
+	}
 	ec.flow.evicted_session = log_evicted_session;
 	ec.flow.evicted_arg = rt;
 	ec.publish = &rt->publish;
@@ -344,6 +405,7 @@ static void *worker_main(void *arg)
 
 	if (worker_start(w) < 0) {
 		w->status = 1;
+		free(w->local_nets);
 		__atomic_store_n(&w->exited, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
@@ -351,6 +413,7 @@ static void *worker_main(void *arg)
 	__atomic_store_n(&w->exited, 1, __ATOMIC_RELEASE);
 	worker_drain(w);
 	worker_stop(w);
+	free(w->local_nets); /* after the engine, which looked at it */
 	return NULL;
 }
 
@@ -505,6 +568,11 @@ int runtime_run_queues(struct runtime *rt)
 
 	if (!workers)
 		return 1;
+	if (service_serve(rt->svc, &rt->cfg, msg, sizeof(msg)) < 0) {
+		rt->log(LOG_ERR, "%s", msg);
+		free(workers);
+		return 1;
+	}
 	started = start_workers(rt, workers, rt->first, n);
 	if (started < n)
 		status = 1;
@@ -520,6 +588,10 @@ int runtime_run_queues(struct runtime *rt)
 		if (*rt->reload) {
 			*rt->reload = 0;
 			runtime_reload(rt, msg, sizeof(msg));
+		}
+		if (*rt->reopen) {
+			*rt->reopen = 0;
+			runtime_reopen(rt);
 		}
 		usleep(20000);
 	}

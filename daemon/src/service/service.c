@@ -228,22 +228,38 @@ int service_start(struct service *s, const struct imw_config *cfg,
 	control_path_of(cfg, path, sizeof(path));
 	if (path[0]) {
 		/* an aid, not the job: a daemon that cannot have it goes on */
-		s->control = control_start(path, &ops, s->tap, log, err, err_size);
+		s->control = control_open(path, &ops, s->tap, log, err, err_size);
 		if (s->control)
 			log(LOG_INFO, "control socket %s", path);
 		else
 			log(LOG_WARNING, "no control socket: %s", err);
 	}
 	if (listen) {
-		s->metrics = metrics_server_start(listen, metrics_collect, metrics_release, s, err,
-						  err_size);
+		s->metrics = metrics_server_open(listen, metrics_collect, metrics_release, s, err,
+						 err_size);
 		if (!s->metrics)
 			return -1;
-		log(LOG_INFO, "metrics on http://%s/metrics", listen);
 	}
 	if (textfile && !(s->textfile = strdup(textfile))) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
+	}
+	return 0;
+}
+
+int service_serve(struct service *s, const struct imw_config *cfg, char *err, size_t err_size)
+{
+	char why[256];
+
+	if (s->control && control_serve(s->control, why, sizeof(why)) < 0) {
+		s->log(LOG_WARNING, "no control socket: %s", why);
+		control_stop(s->control);
+		s->control = NULL;
+	}
+	if (s->metrics) {
+		if (metrics_server_serve(s->metrics, err, err_size) < 0)
+			return -1;
+		s->log(LOG_INFO, "metrics on http://%s/metrics", config_get(cfg, "metrics_listen"));
 	}
 	return 0;
 }

@@ -37,14 +37,18 @@ struct service;
 struct service *service_new(unsigned n_workers);
 /* The tap as a sink to add to the writer (before the writer starts). */
 int service_tap_sink(struct service *s, struct sink *out);
-/* The control socket and the metrics server as the configuration says,
- * after daemonizing (threads do not survive a fork) and before dropping
- * root (the socket directory, a low port). A control socket that cannot
- * be had (another daemon answers there) is logged and done without; a
- * metrics address that cannot be had is -1 with a reason in err. */
+/* The control socket and the metrics server's socket as the
+ * configuration says, before dropping root (the socket directory, a low
+ * port). A control socket that cannot be had (another daemon answers
+ * there) is logged and done without; a metrics address that cannot be had
+ * is -1 with a reason in err. */
 int service_start(struct service *s, const struct imw_config *cfg,
 		  const struct service_sources *src, service_log_fn log, char *err,
 		  size_t err_size);
+/* Their threads, after daemonizing (threads do not survive a fork) and
+ * once the sandbox is on (threads made later are in it). -1 with a reason
+ * in err when the metrics cannot be served. */
+int service_serve(struct service *s, const struct imw_config *cfg, char *err, size_t err_size);
 
 /* A worker, between two packets, on its own thread: it is alive, and it
  * answers a pending `imwire sessions` with the IM sessions of its table. */

@@ -100,38 +100,39 @@ static void pg_where(char *out, size_t size, const char *conninfo)
 	}
 }
 
-static int add_db(struct sink *w, struct sink_db *db, const char *id, const struct imw_config *cfg,
-		  size_t *added, char *err, size_t err_size)
+static int add_db(struct sink_set *set, struct sink_db *db, const char *id,
+		  const struct imw_config *cfg, char *err, size_t err_size)
 {
 	const char *v = config_get(cfg, "db_timeout");
-	struct sink s;
 
 	if (v && strtoul(v, NULL, 10) > 0)
 		db->timeout_s = (unsigned)strtoul(v, NULL, 10);
-	if (sink_db_open(&s, db, id) < 0) {
+	if (set->n >= SINK_WRITER_MAX_SINKS) {
+		sink_db_free(db);
+		snprintf(err, err_size, "too many sinks");
+		return -1;
+	}
+	if (sink_db_open(&set->s[set->n], db, id) < 0) {
 		sink_db_free(db);
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if (sink_writer_add_sink(w, &s, err, err_size) < 0) {
-		sink_close(&s);
-		return -1;
-	}
-	(*added)++;
+	set->n++;
 	return 0;
 }
 
-static int add_sink(struct sink *w, struct sink *s, size_t *added, char *err, size_t err_size)
+static int add_sink(struct sink_set *set, struct sink *s, char *err, size_t err_size)
 {
-	if (sink_writer_add_sink(w, s, err, err_size) < 0) {
+	if (set->n >= SINK_WRITER_MAX_SINKS) {
 		sink_close(s);
+		snprintf(err, err_size, "too many sinks");
 		return -1;
 	}
-	(*added)++;
+	set->s[set->n++] = *s;
 	return 0;
 }
 
-static int add_files(struct sink *w, const struct imw_config *cfg, size_t *added, char *err,
+static int add_files(struct sink_set *set, const struct imw_config *cfg, char *err,
 		     size_t err_size)
 {
 	const char *v;
@@ -142,7 +143,7 @@ static int add_files(struct sink *w, const struct imw_config *cfg, size_t *added
 			snprintf(err, err_size, "%s: cannot use as log directory: %s", v, strerror(errno));
 			return -1;
 		}
-		if (add_sink(w, &s, added, err, err_size) < 0)
+		if (add_sink(set, &s, err, err_size) < 0)
 			return -1;
 	}
 	if ((v = config_get(cfg, "jsonl_file"))) {
@@ -150,14 +151,14 @@ static int add_files(struct sink *w, const struct imw_config *cfg, size_t *added
 			snprintf(err, err_size, "%s: cannot open: %s", v, strerror(errno));
 			return -1;
 		}
-		if (add_sink(w, &s, added, err, err_size) < 0)
+		if (add_sink(set, &s, err, err_size) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int add_syslog(struct sink *w, const struct imw_config *cfg,
-		      const struct sink_alerts *alerts, size_t *added, char *err, size_t err_size)
+static int add_syslog(struct sink_set *set, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, char *err, size_t err_size)
 {
 	struct sink s;
 
@@ -165,12 +166,21 @@ static int add_syslog(struct sink *w, const struct imw_config *cfg,
 		snprintf(err, err_size, "syslog: %s", strerror(errno));
 		return -1;
 	}
-	return add_sink(w, &s, added, err, err_size);
+	return add_sink(set, &s, err, err_size);
+}
+
+void sink_set_close(struct sink_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		sink_close(&set->s[i]);
+	set->n = 0;
 }
 
 /* The alert channels (sink_alert.h): a JSON lines file, a webhook. */
-static int add_alerts(struct sink *w, const struct imw_config *cfg,
-		      const struct sink_alerts *alerts, const char *sensor, size_t *added, char *err,
+static int add_alerts(struct sink_set *set, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, const char *sensor, char *err,
 		      size_t err_size)
 {
 	const char *v;
@@ -181,7 +191,7 @@ static int add_alerts(struct sink *w, const struct imw_config *cfg,
 			snprintf(err, err_size, "alerts_file %s: cannot open: %s", v, strerror(errno));
 			return -1;
 		}
-		if (add_sink(w, &s, added, err, err_size) < 0)
+		if (add_sink(set, &s, err, err_size) < 0)
 			return -1;
 	}
 	if ((v = config_get(cfg, "alert_webhook"))) {
@@ -189,14 +199,14 @@ static int add_alerts(struct sink *w, const struct imw_config *cfg,
 
 		if (sink_webhook_open(&s, v, alerts, sensor, t ? (unsigned)strtoul(t, NULL, 10) : 0,
 				      err, err_size) < 0 ||
-		    add_sink(w, &s, added, err, err_size) < 0)
+		    add_sink(set, &s, err, err_size) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, size_t *added,
-			       char *err, size_t err_size)
+int sink_configured_open(const struct imw_config *cfg, struct sink_set *set, char *err,
+			 size_t err_size)
 {
 	const char *sensor = config_get(cfg, "sensor_name"), *v;
 	char id[512], where[400];
@@ -204,7 +214,7 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 	struct sink_db db;
 	bool on = false;
 
-	*added = 0;
+	set->n = 0;
 	if (err_size)
 		err[0] = '\0';
 	if (!sensor)
@@ -219,12 +229,11 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 		return -1;
 	}
 	/* The files first: their names say where they went wrong at start. */
-	if (add_files(w, cfg, added, err, err_size) < 0)
-		return -1;
+	if (add_files(set, cfg, err, err_size) < 0)
+		goto failed;
 	if ((v = config_get(cfg, "sqlite_file"))) {
 		db_id(id, sizeof(id), "sqlite", v, sensor);
-		if (sink_db_sqlite_init(&db, v, sensor) < 0 ||
-		    add_db(w, &db, id, cfg, added, err, err_size) < 0)
+		if (sink_db_sqlite_init(&db, v, sensor) < 0 || add_db(set, &db, id, cfg, err, err_size) < 0)
 			goto failed;
 	}
 	if ((v = config_get(cfg, "pgsql_connect"))) {
@@ -239,9 +248,9 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 						    : 0,
 					    err, err_size) < 0) {
 			sink_db_free(&db);
-			return -1;
+			goto failed;
 		}
-		if (add_db(w, &db, id, cfg, added, err, err_size) < 0)
+		if (add_db(set, &db, id, cfg, err, err_size) < 0)
 			goto failed;
 	}
 	if ((v = config_get(cfg, "mysql_server")) || config_get(cfg, "mysql_database")) {
@@ -253,22 +262,23 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 		if (sink_db_mysql_init(&db, v, config_get(cfg, "mysql_database"),
 				       config_get(cfg, "mysql_username"),
 				       config_get(cfg, "mysql_password"), sensor) < 0 ||
-		    add_db(w, &db, id, cfg, added, err, err_size) < 0)
+		    add_db(set, &db, id, cfg, err, err_size) < 0)
 			goto failed;
 	}
 	if (sink_alerts_parse(&alerts, config_get(cfg, "alert_categories"),
 			      config_get(cfg, "alert_syslog_priority"), err, err_size) < 0)
-		return -1;
+		goto failed;
 	if (((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
-	     add_syslog(w, cfg, &alerts, added, err, err_size) < 0) ||
-	    add_alerts(w, cfg, &alerts, sensor, added, err, err_size) < 0) {
+	     add_syslog(set, cfg, &alerts, err, err_size) < 0) ||
+	    add_alerts(set, cfg, &alerts, sensor, err, err_size) < 0) {
 		sink_alerts_free(&alerts);
-		return -1;
+		goto failed;
 	}
 	sink_alerts_free(&alerts);
 	return 0;
 failed:
 	if (!err[0])
 		snprintf(err, err_size, "out of memory");
+	sink_set_close(set);
 	return -1;
 }

@@ -281,6 +281,10 @@ static bool lane_should_end(struct lane *l)
 	struct writer *w = l->w;
 	struct frame *f;
 
+	/* Retired by a reload: what was handed over before it is written
+	 * (a sink that is down leaves it in the log). */
+	if (l->retired && (l->seq_next >= l->retire_seq || !l->pending || l->down))
+		return true;
 	if (!w->stopping)
 		return false;
 	if (!l->pending || l->seq_next >= end_seq(w))
@@ -458,6 +462,25 @@ static bool lane_ready(struct lane *l, struct plan *p)
 	return true;
 }
 
+/* Under the lock: a reload gave the sink a fresh copy of itself (a file
+ * reopened by its name, a database with its new settings); the old one
+ * is synced and closed outside the lock. Its place in the log stays. */
+static void lane_take_next(struct lane *l)
+{
+	struct writer *w = l->w;
+	struct sink old = l->sink;
+
+	l->sink = l->next;
+	l->has_next = false;
+	l->rejected_seen = l->sink.rejected;
+	l->retry_at = 0;
+	pthread_mutex_unlock(&w->lock);
+	if (old.ops && old.ops->sync && w->cfg.fsync != SINK_FSYNC_OFF)
+		old.ops->sync(&old);
+	sink_close(&old);
+	pthread_mutex_lock(&w->lock);
+}
+
 void *sink_lane_main(void *arg)
 {
 	struct lane *l = arg;
@@ -467,6 +490,10 @@ void *sink_lane_main(void *arg)
 	while (!lane_should_end(l)) {
 		struct batch b;
 
+		if (l->has_next) {
+			lane_take_next(l);
+			continue;
+		}
 		memset(&b, 0, sizeof(b));
 		if (!lane_ready(l, &b.p))
 			continue;
@@ -491,6 +518,7 @@ void *sink_lane_main(void *arg)
 		pthread_cond_signal(&w->maint);
 	}
 	l->done = true;
+	l->gone = l->retired;
 	pthread_cond_broadcast(&w->room);
 	pthread_cond_signal(&w->maint);
 	pthread_mutex_unlock(&w->lock);

@@ -90,7 +90,7 @@ void queue_free_consumed(struct writer *w)
 		size_t i;
 
 		for (i = 0; i < w->n_lanes; i++)
-			if (w->lanes[i].seq_next < frame_end(f))
+			if (!w->lanes[i].gone && w->lanes[i].seq_next < frame_end(f))
 				return;
 		w->head = f->next;
 		if (!w->head)
@@ -125,7 +125,7 @@ void queue_evict(struct writer *w)
 		for (i = 0; i < w->n_lanes; i++) {
 			struct lane *l = &w->lanes[i];
 
-			if (l->seq_next >= frame_end(f))
+			if (l->gone || l->seq_next >= frame_end(f))
 				continue;
 			n = frame_end(f) - (l->seq_next > f->first_seq ? l->seq_next : f->first_seq);
 			if (f->durable) {
@@ -184,7 +184,7 @@ void writer_update_pressure(struct writer *w)
 		/* Only sinks that are writing count: slowing the traffic does not
 		 * bring back a database that is down. */
 		for (i = 0; i < w->n_lanes; i++)
-			if (!w->lanes[i].down && w->lanes[i].pending > max)
+			if (!w->lanes[i].gone && !w->lanes[i].down && w->lanes[i].pending > max)
 				max = w->lanes[i].pending;
 		backlog = max * (per_event ? per_event : 1);
 		high = w->cfg.spool_max_bytes / 4 * 3;

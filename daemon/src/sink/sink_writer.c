@@ -157,7 +157,8 @@ lost:
 	pthread_mutex_lock(&b->w->lock);
 	b->w->st.events++;
 	for (size_t i = 0; i < b->w->n_lanes; i++)
-		b->w->lanes[i].st.lost[SINK_LOSS_NO_SPOOL]++;
+		if (!b->w->lanes[i].gone)
+			b->w->lanes[i].st.lost[SINK_LOSS_NO_SPOOL]++;
 	pthread_mutex_unlock(&b->w->lock);
 	return false;
 }
@@ -220,7 +221,7 @@ static bool may_wait(const struct writer *w)
 	if (w->has_wal || !w->cfg.wait_when_full || !w->started || w->stopping)
 		return false;
 	for (i = 0; i < w->n_lanes; i++)
-		if (w->lanes[i].down && w->lanes[i].pending)
+		if (!w->lanes[i].gone && w->lanes[i].down && w->lanes[i].pending)
 			return false;
 	return true;
 }
@@ -276,7 +277,8 @@ static int submit_locked(struct writer *w, struct frame *f)
 	w->tail = f;
 	w->mem_bytes += queue_frame_cost(f);
 	for (i = 0; i < w->n_lanes; i++)
-		w->lanes[i].pending += n;
+		if (!w->lanes[i].gone)
+			w->lanes[i].pending += n;
 	queue_free_consumed(w);
 	if (w->mem_bytes > w->cfg.memory_max && !may_wait(w))
 		queue_evict(w);
@@ -302,11 +304,11 @@ static void enforce_bound(struct writer *w)
 
 			/* A sink that is writing: back-pressure's job. One trying
 			 * now: next time. */
-			if (l->seq_next < end && (!l->down || l->busy))
+			if (!l->gone && l->seq_next < end && (!l->down || l->busy))
 				return;
 		}
 		for (i = 0; i < w->n_lanes; i++)
-			lost[i] = w->lanes[i].seq_next < end
+			lost[i] = !w->lanes[i].gone && w->lanes[i].seq_next < end
 					  ? wal_count_events(&w->wal, seg, w->lanes[i].seq_next)
 					  : 0;
 		if (!wal_drop_oldest(&w->wal, &seg, &end))
@@ -314,7 +316,7 @@ static void enforce_bound(struct writer *w)
 		for (i = 0; i < w->n_lanes; i++) {
 			struct lane *l = &w->lanes[i];
 
-			if (l->seq_next >= end)
+			if (l->gone || l->seq_next >= end)
 				continue;
 			l->st.lost[SINK_LOSS_LIMIT] += lost[i];
 			l->pending -= lost[i] < l->pending ? lost[i] : l->pending;
@@ -343,7 +345,7 @@ static void *maint_main(void *arg)
 
 		writer_timed_wait(&w->maint, &w->lock, IDLE_WAIT_MS / 1000.0);
 		for (i = 0; i < w->n_lanes; i++)
-			if (w->lanes[i].seq_next < min)
+			if (!w->lanes[i].gone && w->lanes[i].seq_next < min)
 				min = w->lanes[i].seq_next;
 		wal_trim(&w->wal, min);
 		enforce_bound(w);
@@ -453,7 +455,7 @@ static int writer_flush(struct sink *s)
 	rc = f != w->failures_seen ? -1 : 0;
 	w->failures_seen = f;
 	for (i = 0; i < w->n_lanes; i++)
-		if (w->lanes[i].down && w->lanes[i].pending)
+		if (!w->lanes[i].gone && w->lanes[i].down && w->lanes[i].pending)
 			rc = -1;
 	pthread_mutex_unlock(&w->lock);
 	return rc;
@@ -478,7 +480,7 @@ static void log_summary(struct writer *w, struct lane *l)
 }
 
 /* A stopped sink's last accounting, its summary, and its end. */
-static void lane_close(struct writer *w, struct lane *l)
+void writer_lane_close(struct writer *w, struct lane *l)
 {
 	struct frame *f;
 
@@ -511,6 +513,10 @@ static void lane_close(struct writer *w, struct lane *l)
 	free(l->views);
 	free(l->ids);
 	free(l->taken);
+	if (l->has_next)
+		sink_close(&l->next);
+	l->has_next = false;
+	l->closed = true;
 }
 
 static void writer_free(struct writer *w)
@@ -551,6 +557,8 @@ static void writer_close(struct sink *s)
 	pthread_cond_broadcast(&w->room);
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < w->n_lanes; i++) {
+		if (w->lanes[i].closed)
+			continue;
 		if (w->lanes[i].thread_started) {
 			pthread_join(w->lanes[i].thread, NULL);
 		} else if (!w->started) {
@@ -566,7 +574,8 @@ static void writer_close(struct sink *s)
 	if (w->maint_started)
 		pthread_join(w->maint_thread, NULL);
 	for (i = 0; i < w->n_lanes; i++)
-		lane_close(w, &w->lanes[i]);
+		if (!w->lanes[i].closed)
+			writer_lane_close(w, &w->lanes[i]);
 	if (w->st.not_durable)
 		LOG(w, LOG_ERR, "writer: %llu events could not be put in the write-ahead log (kept in memory)",
 		    (unsigned long long)w->st.not_durable);
@@ -742,17 +751,11 @@ static void lane_free_arrays(struct lane *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t err_size)
+int writer_lane_add(struct writer *w, struct lane *l, struct sink *inner, char *err,
+		    size_t err_size)
 {
-	struct writer *w = ws->ctx;
-	struct lane *l;
 	size_t b;
 
-	if (w->started || w->n_lanes >= SINK_WRITER_MAX_SINKS) {
-		snprintf(err, err_size, "too many sinks");
-		return -1;
-	}
-	l = &w->lanes[w->n_lanes];
 	memset(l, 0, sizeof(*l));
 	l->w = w;
 	sink_undo_init(&l->undo);
@@ -782,6 +785,30 @@ int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t 
 	l->sink = *inner;
 	l->rejected_seen = inner->rejected;
 	memset(inner, 0, sizeof(*inner));
+	/* A writer already running (a reload): the sink's thread now. */
+	if (w->started) {
+		l->last_sync = writer_monotonic();
+		if (pthread_create(&l->thread, NULL, sink_lane_main, l) != 0) {
+			snprintf(err, err_size, "%s: cannot start its thread", l->st.name);
+			*inner = l->sink;
+			lane_free_arrays(l);
+			return -1;
+		}
+		l->thread_started = true;
+	}
+	return 0;
+}
+
+int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t err_size)
+{
+	struct writer *w = ws->ctx;
+
+	if (w->started || w->n_lanes >= SINK_WRITER_MAX_SINKS) {
+		snprintf(err, err_size, "too many sinks");
+		return -1;
+	}
+	if (writer_lane_add(w, &w->lanes[w->n_lanes], inner, err, err_size) < 0)
+		return -1;
 	w->n_lanes++;
 	return 0;
 }
@@ -838,15 +865,19 @@ void sink_writer_get_stats(struct sink *ws, struct sink_writer_stats *st)
 	st->memory_bytes = w->mem_bytes;
 	st->log_bytes = w->has_wal ? w->wal.total_bytes : 0;
 	st->log_segments = w->has_wal ? w->wal.n_segs : 0;
-	st->n_sinks = w->n_lanes;
+	st->n_sinks = 0;
 	for (i = 0; i < w->n_lanes; i++) {
 		struct lane *l = &w->lanes[i];
+		struct sink_writer_sink_stats *k = &st->sinks[st->n_sinks];
 		struct frame *f;
 		uint64_t t = 0;
 
-		st->sinks[i] = l->st;
-		st->sinks[i].queued = l->pending;
-		st->sinks[i].down = l->down;
+		if (l->gone)
+			continue;
+		st->n_sinks++;
+		*k = l->st;
+		k->queued = l->pending;
+		k->down = l->down;
 		if (l->pending) {
 			/* The hand-over time of the oldest event it has not written:
 			 * its frame in memory, or the one last read from disk. */
@@ -858,7 +889,7 @@ void sink_writer_get_stats(struct sink *ws, struct sink_writer_stats *st)
 			else if ((f = queue_from(w, l->seq_next)))
 				t = f->time_us;
 		}
-		st->sinks[i].lag = t && now > t ? (double)(now - t) / 1e6 : 0;
+		k->lag = t && now > t ? (double)(now - t) / 1e6 : 0;
 	}
 	pthread_mutex_unlock(&w->lock);
 }

@@ -213,13 +213,45 @@ size_t sink_writer_batch_count(const struct sink_writer_batch *b);
  * SINK_WRITER_SLOW_DOWN (taken; slow the flows that produce events). */
 int sink_writer_submit(struct sink_writer_batch *b);
 
-/* Adds the sinks a configuration names (file_logging_dir, jsonl_file,
+/* The sinks a configuration names (file_logging_dir, jsonl_file,
  * sqlite_file, mysql_server/_database/_username/_password, pgsql_connect,
- * sensor_name, db_timeout, syslog_events, syslog_socket) to writer w,
- * counted in *added. 0, or -1 with a one-line reason in err. */
+ * sensor_name, db_timeout, syslog_events, syslog_socket), opened (files
+ * are opened, databases connect on their first batch). */
+struct sink_set {
+	struct sink s[SINK_WRITER_MAX_SINKS];
+	size_t n;
+};
 struct imw_config;
+/* 0, or -1 with a one-line reason in err (then set is empty). */
+int sink_configured_open(const struct imw_config *cfg, struct sink_set *set, char *err,
+			 size_t err_size);
+void sink_set_close(struct sink_set *set);
+
+/* Adds the sinks a configuration names to writer w (before it starts),
+ * counted in *added; a reload may replace or retire them
+ * (sink_writer_reconfigure). 0, or -1 with a one-line reason in err. */
 int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, size_t *added,
 			       char *err, size_t err_size);
+
+/* A reload, or SIGUSR1, while events flow: set (taken over, emptied) is
+ * what the configuration names now, opened afresh. By id: a sink still
+ * named takes its fresh copy between two of its batches, keeping its
+ * place in the log (a file is so reopened by its name, for logrotate's mv
+ * + signal; a database gets its new settings); a sink named for the
+ * first time starts with the next event (or at its cursor, if it was one
+ * before); a sink no longer named writes what was handed over before the
+ * call, then stops. With files_only (SIGUSR1), only sinks that write
+ * files (they have undo) take their copy; nothing is added or retired.
+ * Sinks the configuration does not name (standard output, the default
+ * database, the event tap) are left alone. Each change is logged. -1
+ * with a reason in err when the sinks would not fit (nothing changed). */
+struct sink_writer_changes {
+	unsigned kept, added, retired, failed;
+};
+int sink_writer_reconfigure(struct sink *w, struct sink_set *set, bool files_only,
+			    struct sink_writer_changes *ch, char *err, size_t err_size);
+/* How many sinks the configuration named are in use (not retired). */
+size_t sink_writer_configured(struct sink *w);
 /* The writer settings of a configuration (spool_dir, spool_max_bytes,
  * fsync, fsync_interval_ms), with default_spool_dir when it names none
  * (NULL: no log). */

@@ -70,6 +70,17 @@ struct lane {
 	bool stop_tried;
 	bool done; /* the thread has ended */
 	bool busy; /* writing a batch, outside the lock */
+	/* Reloads (sink_reload.c). A configured sink (sink_writer_add_configured)
+	 * may be given a fresh copy of itself (has_next: taken by its thread
+	 * between two batches), or retired: it writes what was handed over
+	 * before retire_seq and ends, and is then gone, its slot free. */
+	bool configured;
+	bool has_next;
+	struct sink next;
+	bool retired;
+	uint64_t retire_seq;
+	bool gone;   /* retired and ended: counts for nothing */
+	bool closed; /* gone and closed: the slot may be reused */
 	uint64_t rejected_seen;
 	struct sink_writer_sink_stats st;
 	/* The thread's own. */
@@ -194,5 +205,14 @@ void writer_archive_free(struct writer *w);
 
 /* sink_lane.c: the thread of one sink (arg: its struct lane). */
 void *sink_lane_main(void *arg);
+
+/* sink_writer.c, for sink_reload.c: a lane in slot l (zeroed or reused)
+ * for inner, resumed at its cursor; its thread started when the writer
+ * runs. Under the lock for a running writer. 0, or -1 with err. */
+int writer_lane_add(struct writer *w, struct lane *l, struct sink *inner, char *err,
+		    size_t err_size);
+/* A stopped lane's last accounting and its end (under the lock, or with
+ * no other thread left). */
+void writer_lane_close(struct writer *w, struct lane *l);
 
 #endif

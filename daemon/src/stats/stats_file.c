@@ -1,7 +1,6 @@
 #include "stats/stats_file.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +8,7 @@
 
 #include "config/config.h"
 #include "event/event.h"
+#include "sandbox/sandbox.h"
 #include "util/version.h"
 
 struct counter {
@@ -317,6 +317,10 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
 	write_one(out, &total, "  ");
 	if (writer)
 		write_writer(out, writer);
+	/* The daemon's sandbox (sandbox.h): what it refused is counted here. */
+	if (sandbox_active())
+		fprintf(out, ",\n  \"sandbox\": {\"seccomp\": 1, \"landlock_abi\": %d, \"refused\": %llu}",
+			sandbox_landlock_abi(), (unsigned long long)sandbox_refusals());
 	fprintf(out, "\n}\n");
 	return ferror(out) ? -1 : 0;
 }
@@ -345,38 +349,6 @@ int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
 	unlink(tmp);
 	errno = saved;
 	return -1;
-}
-
-int stats_prepare_dir(const char *path, const char *user, char *err, size_t err_size)
-{
-	char dir[4096];
-	char *slash;
-	struct passwd *pw;
-
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir)) {
-		snprintf(err, err_size, "%s: path too long", path);
-		return -1;
-	}
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0; /* the current directory or the root: nothing to make */
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, err_size, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (!user)
-		return 0;
-	pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, err_size, "unknown user %s", user);
-		return -1;
-	}
-	if (chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
-		snprintf(err, err_size, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* A small reader for the documents above: objects, arrays, strings

@@ -62,11 +62,6 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
 int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
 		     const struct sink_writer_stats *writer, double now);
 
-/* Make the stats file's directory (mode 0755) and, when user is given,
- * hand it to that user so the file can be replaced after privileges are
- * dropped. 0, or -1 with a reason in err. */
-int stats_prepare_dir(const char *path, const char *user, char *err, size_t err_size);
-
 /* Print a stats document as indented "name: value" lines. 0, or -1 when
  * the text is not the JSON this module writes. */
 int stats_pretty_print(const char *text, size_t len, FILE *out);
