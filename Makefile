@@ -12,6 +12,8 @@ LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl 2>/dev/nu
 DB_PKGS := sqlite3 libpq libmariadb
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
+# File transfers (daemon/src/files): SHA-256 and SHA-1 (OpenSSL's libcrypto), MIME types (libmagic).
+LIBS    += $(shell pkg-config --libs libcrypto libmagic 2>/dev/null || echo -lcrypto -lmagic)
 
 BUILD   ?= build
 OBJDIR  := $(BUILD)/obj

@@ -65,6 +65,16 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 	return af;
 }
 
+void app_flow_set_file(struct app_flow *af, proto_file_fn file, void *arg)
+{
+	af->file = file;
+	af->file_arg = arg;
+	if (af->state == APP_DECODING) {
+		af->session.file = file;
+		af->session.file_arg = arg;
+	}
+}
+
 static void dir_release(struct app_dir *d)
 {
 	free(d->data);
@@ -159,6 +169,8 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 	}
 	af->session.log_typing = af->cfg->log_typing;
 	af->session.directory = af->directory;
+	af->session.file = af->file;
+	af->session.file_arg = af->file_arg;
 	af->state = APP_DECODING;
 	af->stats->sessions[m->id]++;
 	return true;

@@ -82,6 +82,8 @@ struct app_flow {
 	struct proto_directory *directory;
 	proto_emit_fn emit;
 	void *emit_arg;
+	proto_file_fn file; /* the session's file stage, may be NULL */
+	void *file_arg;
 };
 
 /* Is port a well-known server port of one of the configured modules? A
@@ -95,6 +97,9 @@ struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *st
 			      const char *client, uint16_t server_port, proto_emit_fn emit,
 			      void *emit_arg);
 void app_flow_free(struct app_flow *af);
+
+/* Where the session's in-stream file content goes (before any byte). */
+void app_flow_set_file(struct app_flow *af, proto_file_fn file, void *arg);
 
 /* Decode the flow as m without detection, from its next byte on (and
  * whatever detection buffered so far): for a flow whose protocol is known

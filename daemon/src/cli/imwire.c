@@ -12,6 +12,7 @@
 #include "capture/pcap_source.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_files.h"
 #include "config/config_flow.h"
 #include "pipeline/pipeline.h"
 #include "proto/proto.h"
@@ -31,10 +32,11 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] FILE...\n"
+		"       [--stats FILE.json] [--extract DIR] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl)\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl); with\n"
+		"      --extract, transferred files are kept in DIR by their SHA-256\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
 		"      install (idempotent) or remove the rules steering IM traffic that\n"
@@ -219,10 +221,14 @@ static int cmd_read(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
+		{ "extract", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
+	const char *extract = NULL;
+	struct files_config filc;
+	struct files_shared *files = NULL;
 	bool quiet = false;
 	struct imw_config cfg;
 	struct flow_config fc;
@@ -236,8 +242,11 @@ static int cmd_read(int argc, char **argv)
 	int c, i, rc, status = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:c:qs:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:c:qs:x:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'x':
+			extract = optarg;
+			break;
 		case 's':
 			stats_path = optarg;
 			break;
@@ -274,6 +283,7 @@ static int cmd_read(int argc, char **argv)
 	}
 	config_init(&cfg);
 	flow_config_defaults(&fc);
+	files_config_defaults(&filc);
 	if (config_path) {
 		if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
@@ -281,6 +291,7 @@ static int cmd_read(int argc, char **argv)
 			return 1;
 		}
 		config_apply_flow(&cfg, &fc);
+		config_apply_files(&cfg, &filc);
 		/* What policy would have done, logged; nothing is edited. */
 		policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
 		if (!policy) {
@@ -289,6 +300,10 @@ static int cmd_read(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (extract) {
+		filc.dir = extract;
+		filc.follow = true;
+	}
 	if (pipeline_init(&pl, &fc) < 0) {
 		fprintf(stderr, "imwire: out of memory\n");
 		policy_unref(policy);
@@ -296,8 +311,18 @@ static int cmd_read(int argc, char **argv)
 		return 1;
 	}
 	pl.policy = policy;
+	if (filc.follow && (!(files = files_shared_new(&filc, err, sizeof(err))) ||
+			    pipeline_follow_files(&pl, files, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "imwire: %s\n", err);
+		pipeline_destroy(&pl);
+		files_shared_free(files);
+		policy_unref(policy);
+		config_free(&cfg);
+		return 1;
+	}
 	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
 		pipeline_destroy(&pl);
+		files_shared_free(files);
 		policy_unref(policy);
 		config_free(&cfg);
 		return 1;
@@ -368,6 +393,7 @@ static int cmd_read(int argc, char **argv)
 		status = 1;
 	}
 	pipeline_destroy(&pl);
+	files_shared_free(files);
 	policy_unref(policy);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {

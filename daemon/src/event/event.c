@@ -20,6 +20,9 @@ void event_free(struct im_event *ev)
 	free(ev->route_to);
 	free(ev->text);
 	free(ev->file_name);
+	free(ev->file.mime);
+	free(ev->file.stored);
+	free(ev->file.signature);
 	event_init(ev);
 }
 
@@ -44,6 +47,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
 	dst->remote_address = dst->route_to = NULL;
+	dst->file.mime = dst->file.stored = dst->file.signature = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
@@ -51,7 +55,10 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->remote_address && !event_set_str(&dst->remote_address, src->remote_address)) ||
 	    (src->route_to && !event_set_str(&dst->route_to, src->route_to)) ||
 	    (src->text && !event_set_str(&dst->text, src->text)) ||
-	    (src->file_name && !event_set_str(&dst->file_name, src->file_name))) {
+	    (src->file_name && !event_set_str(&dst->file_name, src->file_name)) ||
+	    (src->file.mime && !event_set_str(&dst->file.mime, src->file.mime)) ||
+	    (src->file.stored && !event_set_str(&dst->file.stored, src->file.stored)) ||
+	    (src->file.signature && !event_set_str(&dst->file.signature, src->file.signature))) {
 		event_free(dst);
 		return false;
 	}
@@ -79,6 +86,52 @@ const char *event_kind_name(enum im_kind kind)
 	if ((unsigned)kind >= IM_KIND_COUNT)
 		return "unknown";
 	return kind_names[kind];
+}
+
+static const char *const file_state_names[IM_FILE_STATE_COUNT] = {
+	[IM_FILE_OFFERED] = "offered",
+	[IM_FILE_COMPLETE] = "complete",
+	[IM_FILE_INCOMPLETE] = "incomplete",
+	[IM_FILE_CUT] = "cut",
+};
+
+const char *event_file_state_name(enum im_file_state state)
+{
+	return (unsigned)state < IM_FILE_STATE_COUNT ? file_state_names[state] : "unknown";
+}
+
+static const char *const scan_names[IM_SCAN_COUNT] = {
+	[IM_SCAN_NONE] = "",
+	[IM_SCAN_CLEAN] = "clean",
+	[IM_SCAN_INFECTED] = "infected",
+	[IM_SCAN_ERROR] = "error",
+	[IM_SCAN_TIMEOUT] = "timeout",
+};
+
+const char *event_scan_name(enum im_scan scan)
+{
+	return (unsigned)scan < IM_SCAN_COUNT ? scan_names[scan] : "unknown";
+}
+
+const char *event_category_names(uint32_t categories, char *buf, size_t size)
+{
+	static const char *const names[] = { "malware", "unscanned" };
+	size_t i, used = 0, n;
+
+	if (size)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(categories & (1u << i)))
+			continue;
+		n = strlen(names[i]);
+		if (used + (used ? 1 : 0) + n + 1 > size)
+			break; /* the caller's buffer holds every name (64 bytes do) */
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, names[i], n + 1);
+		used += n;
+	}
+	return buf;
 }
 
 /* Both name tables and the accepted names, from the protocol table

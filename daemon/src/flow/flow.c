@@ -145,6 +145,12 @@ static void release(struct flow_table *t, struct flow *f)
 	}
 	if (f->ext && t->cfg.ext_release)
 		t->cfg.ext_release(t->cfg.ext_arg, f);
+	if (t->cfg.files) {
+		if (f->xfer)
+			files_conn_end(t->cfg.files, f->xfer, f->last_ts);
+		files_flow_end(t->cfg.files, f->id, f->last_ts);
+		f->xfer = NULL;
+	}
 	app_flow_free(f->app);
 	t->stats.buffered_bytes -= f->buffered;
 	for (pp = &t->buckets[b]; *pp; pp = &(*pp)->hash_next) {
@@ -162,7 +168,10 @@ static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offs
 {
 	struct flow_dir_ref *ref = arg;
 
-	if (ref->flow->app)
+	if (ref->flow->xfer)
+		files_conn_data(ref->table->cfg.files, ref->flow->xfer, ref->dir, data, len, offset,
+				ts);
+	else if (ref->flow->app)
 		app_flow_data(ref->flow->app, ref->dir, data, len, offset, ts);
 }
 
@@ -170,8 +179,47 @@ static void on_gap(void *arg, uint64_t offset, uint64_t len)
 {
 	struct flow_dir_ref *ref = arg;
 
-	if (ref->flow->app)
+	if (ref->flow->xfer)
+		files_conn_gap(ref->table->cfg.files, ref->flow->xfer, ref->dir, offset, len);
+	else if (ref->flow->app)
 		app_flow_gap(ref->flow->app, ref->dir, offset, len);
+}
+
+/* Events on their way down pass the file stage, which keeps what their
+ * offers announce. */
+static void emit_event(void *arg, const struct im_event *ev)
+{
+	struct flow_table *t = arg;
+
+	files_event(t->cfg.files, ev, t->now);
+	t->emit(t->emit_arg, ev);
+}
+
+/* A module's file piece, with the flow it came from. */
+static void on_file_piece(void *arg, const struct proto_session *s,
+			  const struct proto_file_piece *p)
+{
+	struct flow_dir_ref *ref = arg;
+
+	files_piece(ref->table->cfg.files, ref->flow->id, s, p, s->ts);
+}
+
+/* Is f a connection an offer announced? Then its bytes are a file's
+ * (or a module's that frames it: decode_as). */
+static void claim_for_files(struct flow_table *t, struct flow *f)
+{
+	enum imw_proto decode_as = IMW_PROTO_NONE;
+	const struct proto_module *m;
+
+	f->xfer = files_conn_start(t->cfg.files, f->id, f->ip_version, f->addr[IM_DIR_OUT],
+				   f->port[IM_DIR_OUT], f->addr[IM_DIR_IN], f->port[IM_DIR_IN], t->now,
+				   &decode_as);
+	if (!f->app)
+		return;
+	app_flow_set_file(f->app, on_file_piece, &f->ref[0]);
+	m = decode_as != IMW_PROTO_NONE ? proto_module_by_id(decode_as) : NULL;
+	if (m)
+		app_flow_decode_as(f->app, m);
 }
 
 static const struct reasm_callbacks reasm_cb = {
@@ -284,9 +332,12 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
 			       f->port[IM_DIR_OUT]);
 	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
-			      f->port[IM_DIR_IN], t->emit, t->emit_arg);
+			      f->port[IM_DIR_IN], t->cfg.files ? emit_event : t->emit,
+			      t->cfg.files ? (void *)t : t->emit_arg);
 	if (!f->app)
 		t->stats.alloc_failures++;
+	if (t->cfg.files)
+		claim_for_files(t, f);
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
 	f->hash_next = t->buckets[b];
 	t->buckets[b] = f;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "files/files.h"
 #include "packet/packet.h"
 #include "stream/reasm.h"
 #include "util/net_prefix.h"
@@ -31,6 +32,11 @@ struct flow_config {
 	 * keeps its per-flow state there). */
 	void (*ext_release)(void *arg, struct flow *f);
 	void *ext_arg;
+	/* Not owned, may be NULL: the file stage. File offers in the events
+	 * become expectations; a connection one announced carries its bytes
+	 * there instead of to the application layer, and modules hand it the
+	 * files they find in their own streams. */
+	struct files *files;
 };
 
 void flow_config_defaults(struct flow_config *cfg);
@@ -75,6 +81,7 @@ struct flow {
 	struct reasm reasm[2]; /* by direction of travel: [IM_DIR_OUT] client to server */
 	struct flow_dir_ref ref[2];
 	struct app_flow *app;
+	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;

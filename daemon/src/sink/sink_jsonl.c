@@ -56,6 +56,37 @@ static bool json_string(struct bytebuf *b, const char *s)
 	return ok && bytebuf_append_byte(b, '"');
 }
 
+/* What a transfer carried, on its result event (events.h,
+ * im_file_content); nothing on every other event. */
+static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
+{
+	const struct im_file_content *f = &ev->file;
+	char cats[64];
+	bool ok;
+
+	if (f->state == IM_FILE_OFFERED)
+		return true;
+	ok = bytebuf_printf(b, ",\"file_state\":\"%s\",\"file_bytes\":%llu,\"data_flow\":%llu",
+			    event_file_state_name(f->state), (unsigned long long)f->bytes,
+			    (unsigned long long)f->data_flow);
+	if (ok && f->gap_bytes)
+		ok = bytebuf_printf(b, ",\"file_gap_bytes\":%llu", (unsigned long long)f->gap_bytes);
+	if (ok && f->has_sha256)
+		ok = bytebuf_printf(b, ",\"file_sha256\":\"%s\"", f->sha256);
+	if (ok && f->mime)
+		ok = bytebuf_append_str(b, ",\"file_mime\":") && json_string(b, f->mime);
+	if (ok && f->stored)
+		ok = bytebuf_append_str(b, ",\"file_stored\":") && json_string(b, f->stored);
+	if (ok && f->scan != IM_SCAN_NONE)
+		ok = bytebuf_printf(b, ",\"file_scan\":\"%s\"", event_scan_name(f->scan));
+	if (ok && f->signature)
+		ok = bytebuf_append_str(b, ",\"file_signature\":") && json_string(b, f->signature);
+	if (ok && ev->categories)
+		ok = bytebuf_append_str(b, ",\"categories\":") &&
+		     json_string(b, event_category_names(ev->categories, cats, sizeof(cats)));
+	return ok;
+}
+
 bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 {
 	bool ok = bytebuf_printf(b, "{\"ts\":%.6f,\"proto\":", ev->ts) &&
@@ -75,6 +106,8 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = bytebuf_append_str(b, ",\"file_name\":") && json_string(b, ev->file_name);
 	if (ok && ev->kind == IM_KIND_FILE && ev->has_file_size)
 		ok = bytebuf_printf(b, ",\"file_size\":%llu", (unsigned long long)ev->file_size);
+	if (ok && ev->kind == IM_KIND_FILE)
+		ok = json_file_result(b, ev);
 	if (ok && ev->auto_response)
 		ok = bytebuf_append_str(b, ",\"auto_response\":true");
 	/* Only routed events carry these, so the lines of plain logging stay
