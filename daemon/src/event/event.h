@@ -41,6 +41,8 @@ enum im_xfer_path {
 	IM_XFER_TCP,      /* a connection to addr:port carries the file raw (IRC DCC) */
 	IM_XFER_FRAMED,   /* a connection to addr:port the module frames (OSCAR OFT2) */
 	IM_XFER_SOCKS5,   /* a SOCKS5 connect to addr:port naming token, then raw (XMPP) */
+	IM_XFER_HTTP,     /* an HTTP request to addr:port with token in its URL: the
+			   * body of a POST, or of the answer to a GET (Yahoo's relay) */
 	IM_XFER_INBAND,   /* inside the session's own stream (XMPP in-band bytestreams) */
 };
 
@@ -53,9 +55,12 @@ struct im_xfer {
 	 * either way through a proxy, the first bytes after the handshake
 	 * tell. */
 	bool from_listener;
-	uint8_t ip_version; /* 4 or 6; 0: no address announced */
+	uint8_t ip_version; /* 4 or 6; 0: no address announced (yet) */
 	uint8_t addr[16];   /* the listening side, network order */
 	uint16_t port;
+	/* IM_XFER_TCP: bytes each side sends before the file (GG DCC7: the
+	 * connection id, 8 bytes, both ways). */
+	uint8_t preamble;
 	/* What the data path shows of the offer: a DCC token, an OFT2
 	 * cookie, an IBB sid, the SOCKS5 destination (hex SHA-1). */
 	uint8_t token[IM_XFER_TOKEN_MAX];

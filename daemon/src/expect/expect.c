@@ -61,14 +61,20 @@ static size_t addr_len(uint8_t v)
 
 static bool is_tuple_path(enum im_xfer_path p)
 {
-	return p == IM_XFER_TCP || p == IM_XFER_FRAMED || p == IM_XFER_SOCKS5;
+	return p == IM_XFER_TCP || p == IM_XFER_FRAMED || p == IM_XFER_SOCKS5 || p == IM_XFER_HTTP;
+}
+
+/* An entry a connection can match: a tuple path with an address. */
+static bool has_tuple(const struct expect_entry *e)
+{
+	return is_tuple_path(e->x.path) && e->x.ip_version && e->x.port;
 }
 
 static void tell(struct expect_table *t, const struct expect_entry *e, bool added)
 {
 	struct expect_tuple tu;
 
-	if (!t->watch || !is_tuple_path(e->x.path) || !e->x.ip_version)
+	if (!t->watch || !has_tuple(e))
 		return;
 	memset(&tu, 0, sizeof(tu));
 	tu.id = e->id;
@@ -232,9 +238,11 @@ int expect_offer(struct expect_table *t, const struct im_event *ev, double now)
 
 	if (ev->xfer.path == IM_XFER_NONE)
 		return 0;
-	if ((ev->xfer.path == IM_XFER_TCP || ev->xfer.path == IM_XFER_SOCKS5) &&
-	    (!ev->xfer.ip_version || !ev->xfer.port))
-		return 0; /* a reverse DCC's first offer: its answer names the port */
+	/* Without an address, only a token lets a later event (the answer to
+	 * a reverse DCC, a GG DCC7 info) find this offer. */
+	if (is_tuple_path(ev->xfer.path) && (!ev->xfer.ip_version || !ev->xfer.port) &&
+	    !ev->xfer.token_len)
+		return 0;
 	pthread_mutex_lock(&t->lock);
 	t->stats.offered++;
 	base = offer_of(t, ev);
@@ -291,11 +299,12 @@ enum expect_hit expect_connection(struct expect_table *t, uint8_t ip_version, co
 		for (i = 0; i < t->cap; i++) {
 			struct expect_entry *e = &t->slots[i];
 
-			if (!e->id || !is_tuple_path(e->x.path) || !listens_at(e, ip_version, addr, port))
+			if (!e->id || !has_tuple(e) || !listens_at(e, ip_version, addr, port))
 				continue;
-			if (e->x.path == IM_XFER_SOCKS5) {
-				hit = EXPECT_SOCKS5;
-				continue; /* a TCP one for the same place wins */
+			if (e->x.path == IM_XFER_SOCKS5 || e->x.path == IM_XFER_HTTP) {
+				/* Its handshake names which: a TCP one for the same place wins */
+				hit = e->x.path == IM_XFER_SOCKS5 ? EXPECT_SOCKS5 : EXPECT_HTTP;
+				continue;
 			}
 			take(t, e, m);
 			m->listener = side;

@@ -79,6 +79,7 @@ enum expect_hit {
 	EXPECT_NONE,
 	EXPECT_TAKEN, /* a TCP or FRAMED expectation: *m filled, the entry gone */
 	EXPECT_SOCKS5, /* some SOCKS5 expectation listens there: its handshake will tell */
+	EXPECT_HTTP,   /* some HTTP expectation: its request's URL will tell */
 };
 
 /* A connection between (a, a_port) and (b, b_port) starts (ip_version 4:

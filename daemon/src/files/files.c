@@ -53,8 +53,11 @@ enum xfer_kind {
 	XFER_ATTACHED, /* an offer waiting for its framed connection's OPEN */
 };
 
+struct file_conn;
+
 struct xfer {
 	struct xfer *prev, *next;
+	struct file_conn *conn; /* the data connection that feeds it, if any */
 	uint64_t id;
 	enum xfer_kind kind;
 	uint64_t flow_id;
@@ -74,12 +77,20 @@ struct xfer {
 	struct im_event result;
 };
 
+/* What comes before the file on a data connection. */
+enum conn_front {
+	FRONT_NONE,   /* the file from the first byte (after preamble bytes) */
+	FRONT_SOCKS5, /* a SOCKS5 handshake naming the transfer */
+	FRONT_HTTP,   /* an HTTP request naming the transfer, and its answer's head */
+};
+
 struct file_conn {
 	struct xfer *x;
-	bool socks5;
-	struct socks5 s5;
-	uint64_t preamble[2]; /* handshake bytes before the data, per direction */
-	bool dead;            /* not a transfer after all: bytes are dropped */
+	enum conn_front front;
+	struct socks5 *s5;
+	struct http_relay *http;
+	uint64_t skip[2]; /* fixed bytes each direction sends first (GG DCC7's id) */
+	bool dead;        /* not a transfer after all: bytes are dropped */
 };
 
 struct files {
@@ -215,6 +226,8 @@ static void unlink_xfer(struct files *fs, struct xfer *x)
 static void free_xfer(struct files *fs, struct xfer *x)
 {
 	unlink_xfer(fs, x);
+	if (x->conn)
+		x->conn->x = NULL; /* its connection's later bytes are nobody's */
 	if (x->waiting)
 		fs->stats.pending_scans--;
 	content_free(&x->content);
@@ -476,19 +489,32 @@ struct file_conn *files_conn_start(struct files *fs, uint64_t flow_id, uint8_t i
 	}
 	c = calloc(1, sizeof(*c));
 	x = c ? new_xfer(fs, XFER_CONN, flow_id) : NULL;
-	if (!x) {
+	if (c && hit == EXPECT_SOCKS5)
+		c->s5 = calloc(1, sizeof(*c->s5));
+	if (c && hit == EXPECT_HTTP)
+		c->http = calloc(1, sizeof(*c->http));
+	if (!x || (hit == EXPECT_SOCKS5 && !c->s5) || (hit == EXPECT_HTTP && !c->http)) {
+		if (!c || x) /* new_xfer counts its own failure */
+			fs->stats.alloc_failures++;
+		if (x)
+			free_xfer(fs, x);
+		if (c) {
+			free(c->s5);
+			free(c->http);
+		}
 		free(c);
 		event_free(&m.offer);
-		fs->stats.alloc_failures += c ? 0 : 1;
 		return NULL;
 	}
 	c->x = x;
+	x->conn = c;
 	fs->stats.transfers++;
-	if (hit == EXPECT_SOCKS5) {
-		c->socks5 = true;
+	if (hit != EXPECT_TAKEN) {
+		c->front = hit == EXPECT_SOCKS5 ? FRONT_SOCKS5 : FRONT_HTTP;
 		return c;
 	}
 	take_offer(x, &m);
+	c->skip[0] = c->skip[1] = m.xfer.preamble;
 	/* The listener is the server (b) unless it was the client's side. */
 	x->dir_known = true;
 	x->dir = (m.listener == 1) == m.xfer.from_listener ? IM_DIR_IN : IM_DIR_OUT;
@@ -496,15 +522,15 @@ struct file_conn *files_conn_start(struct files *fs, uint64_t flow_id, uint8_t i
 	return c;
 }
 
-/* The SOCKS5 handshake named its destination: is it an expected one? */
-static bool socks5_claim(struct files *fs, struct file_conn *c, double now)
+/* The handshake named its transfer: is it an expected one? */
+static bool claim_by_token(struct files *fs, struct file_conn *c, enum im_xfer_path path,
+			   const uint8_t *token, size_t len, double now)
 {
 	struct expect_match m;
 
 	memset(&m, 0, sizeof(m));
-	if (!expect_token(fs->sh->expect, IMW_PROTO_NONE, IM_XFER_SOCKS5, c->s5.dst, c->s5.dst_len,
-			  true, now, &m)) {
-		fs->stats.socks5_unmatched++;
+	if (!expect_token(fs->sh->expect, IMW_PROTO_NONE, path, token, len, true, now, &m)) {
+		fs->stats.fronts_unmatched++;
 		return false;
 	}
 	take_offer(c->x, &m);
@@ -512,28 +538,43 @@ static bool socks5_claim(struct files *fs, struct file_conn *c, double now)
 	return true;
 }
 
-/* Bytes of dir at stream offset `offset`: how many of them are the
- * SOCKS5 handshake's (all while it lasts). */
-static size_t socks5_bytes(struct files *fs, struct file_conn *c, enum im_dir dir,
-			   const uint8_t *data, size_t len, double ts)
+/* How many of dir's bytes (at the start of data) come before the file:
+ * all of them while a handshake lasts. */
+static size_t front_bytes(struct files *fs, struct file_conn *c, enum im_dir dir,
+			  const uint8_t *data, size_t len, double ts)
 {
 	size_t used = 0;
 
-	if (c->s5.done[dir])
-		return 0;
-	switch (socks5_feed(&c->s5, dir, data, len, &used)) {
-	case SOCKS5_MORE:
-		return len;
-	case SOCKS5_BROKEN:
-		c->dead = true;
-		return len;
-	case SOCKS5_DATA:
-		c->preamble[dir] = c->s5.preamble[dir];
-		if (dir == IM_DIR_OUT && !socks5_claim(fs, c, ts))
-			c->dead = true;
+	if (c->skip[dir]) {
+		used = len < c->skip[dir] ? len : (size_t)c->skip[dir];
+		c->skip[dir] -= used;
 		return used;
 	}
-	return len;
+	if (c->front == FRONT_SOCKS5 && !c->s5->done[dir]) {
+		enum socks5_result r = socks5_feed(c->s5, dir, data, len, &used);
+
+		if (r == SOCKS5_BROKEN)
+			c->dead = true;
+		else if (r == SOCKS5_DATA && dir == IM_DIR_OUT &&
+			 !claim_by_token(fs, c, IM_XFER_SOCKS5, c->s5->dst, c->s5->dst_len, ts))
+			c->dead = true;
+		return r == SOCKS5_DATA ? used : len;
+	}
+	if (c->front == FRONT_HTTP && !c->http->done[dir]) {
+		enum http_result r = http_relay_feed(c->http, dir, data, len, &used);
+
+		if (r == HTTP_BROKEN) {
+			c->dead = true;
+		} else if (r == HTTP_BODY && dir == IM_DIR_OUT) {
+			if (!claim_by_token(fs, c, IM_XFER_HTTP, c->http->token, c->http->token_len,
+					    ts))
+				c->dead = true;
+			c->x->dir_known = true;
+			c->x->dir = c->http->post ? IM_DIR_OUT : IM_DIR_IN;
+		}
+		return r == HTTP_BODY ? used : len;
+	}
+	return 0;
 }
 
 void files_conn_data(struct files *fs, struct file_conn *c, enum im_dir dir, const uint8_t *data,
@@ -545,16 +586,14 @@ void files_conn_data(struct files *fs, struct file_conn *c, enum im_dir dir, con
 	(void)offset;
 	if (c->dead || !x || x->finished)
 		return;
-	if (c->socks5) {
-		skip = socks5_bytes(fs, c, dir, data, len, ts);
-		if (c->dead || skip == len || !c->s5.done[IM_DIR_OUT] || !x->has_offer)
-			return;
-		data += skip;
-		len -= skip;
-		if (!x->dir_known) {
-			x->dir_known = true; /* the first bytes after the handshake */
-			x->dir = dir;
-		}
+	skip = front_bytes(fs, c, dir, data, len, ts);
+	if (c->dead || skip == len || !x->has_offer)
+		return;
+	data += skip;
+	len -= skip;
+	if (!x->dir_known) {
+		x->dir_known = true; /* SOCKS5: the first bytes after the handshake */
+		x->dir = dir;
 	}
 	if (dir != x->dir)
 		return; /* the receiver's acknowledgements */
@@ -573,8 +612,9 @@ void files_conn_gap(struct files *fs, struct file_conn *c, enum im_dir dir, uint
 	(void)offset;
 	if (c->dead || !x || x->finished)
 		return;
-	if (c->socks5 && !(c->s5.done[IM_DIR_OUT] && c->s5.done[IM_DIR_IN])) {
-		c->dead = true; /* a hole in the handshake: nothing to follow */
+	if (!x->has_offer || c->skip[dir] || (c->s5 && !c->s5->done[dir]) ||
+	    (c->http && !c->http->done[dir])) {
+		c->dead = true; /* a hole before the file starts: nothing to follow */
 		return;
 	}
 	if (!x->dir_known || dir != x->dir)
@@ -594,6 +634,10 @@ void files_conn_end(struct files *fs, struct file_conn *c, double ts)
 		else
 			finish(fs, x, true, ts);
 	}
+	if (c->x)
+		c->x->conn = NULL; /* waiting for its verdict, without its connection */
+	free(c->s5);
+	free(c->http);
 	free(c);
 }
 

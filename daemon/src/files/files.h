@@ -72,7 +72,7 @@ struct files_stats {
 	uint64_t spool_failures;
 	uint64_t alloc_failures;
 	uint64_t conns_claimed;    /* data connections that an offer announced */
-	uint64_t socks5_unmatched; /* SOCKS5 handshakes naming no expected transfer */
+	uint64_t fronts_unmatched; /* SOCKS5 or HTTP handshakes naming no expected transfer */
 	uint64_t pending_scans;    /* now: transfers waiting for a verdict */
 };
 

@@ -131,4 +131,27 @@ enum socks5_result {
 enum socks5_result socks5_feed(struct socks5 *s, enum im_dir dir, const uint8_t *data, size_t len,
 			       size_t *used);
 
+/* ---- http_relay.c: an HTTP request in front of a file ---- */
+
+#define HTTP_MAX_HEAD 4096
+
+struct http_relay {
+	uint8_t head[2][HTTP_MAX_HEAD];
+	size_t have[2];
+	bool done[2]; /* this direction's head is over */
+	bool post;    /* the client sends the file (else it gets it) */
+	uint8_t token[IM_XFER_TOKEN_MAX];
+	size_t token_len;
+	bool failed;
+};
+
+enum http_result {
+	HTTP_MORE,   /* the head goes on */
+	HTTP_BODY,   /* this direction's head is over: *used bytes were it */
+	HTTP_BROKEN, /* not a relay request */
+};
+
+enum http_result http_relay_feed(struct http_relay *h, enum im_dir dir, const uint8_t *data,
+				 size_t len, size_t *used);
+
 #endif

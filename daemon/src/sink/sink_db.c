@@ -4,6 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const db_file_columns[DB_FILE_COLUMNS] = {
+	"filestate", "filebytes", "filesha256", "filemime", "filescan", "filesignature", "categories",
+};
+
+static void file_columns(struct db_row *row, const struct im_event *ev)
+{
+	const struct im_file_content *f = &ev->file;
+	size_t i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		row->file[i] = "";
+	if (ev->kind != IM_KIND_FILE || f->state == IM_FILE_OFFERED)
+		return;
+	snprintf(row->file_bytes, sizeof(row->file_bytes), "%llu", (unsigned long long)f->bytes);
+	row->file[0] = event_file_state_name(f->state);
+	row->file[1] = row->file_bytes;
+	row->file[2] = f->has_sha256 ? f->sha256 : "";
+	row->file[3] = f->mime ? f->mime : "";
+	row->file[4] = event_scan_name(f->scan);
+	row->file[5] = f->signature ? f->signature : "";
+	row->file[6] = event_category_names(ev->categories, row->categories, sizeof(row->categories));
+}
+
 void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid)
 {
 	enum imspector_type type = event_imspector_type(ev->kind);
@@ -23,6 +46,7 @@ void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t e
 		row->eventdata = "";
 	else
 		row->eventdata = ev->text ? ev->text : "";
+	file_columns(row, ev);
 }
 
 int sink_db_common_init(struct sink_db *db, const struct sink_db_ops *ops, void *ctx,

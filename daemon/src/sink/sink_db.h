@@ -17,6 +17,13 @@
 
 #include "event/event.h"
 
+/* imwire's columns after IMSpector's (and sensor, eventid): what a file
+ * transfer carried (#20), all text, '' on every other event. Backends add
+ * them to an existing table and insert them after eventid, in this order
+ * (db_file_columns names them). */
+#define DB_FILE_COLUMNS 7
+extern const char *const db_file_columns[DB_FILE_COLUMNS];
+
 /* One row of `messages`, IMSpector's columns plus sensor and eventid.
  * Strings are borrowed from the event or the spool record. */
 struct db_row {
@@ -30,6 +37,9 @@ struct db_row {
 	const char *remoteid;
 	int filtered;
 	const char *eventdata;
+	const char *file[DB_FILE_COLUMNS];
+	char file_bytes[24]; /* file[1]'s text, when made from an event */
+	char categories[64]; /* file[6]'s */
 };
 
 /* The row an event becomes (strings point into ev). */

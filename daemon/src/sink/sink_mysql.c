@@ -45,15 +45,24 @@ static const char create_table[] =
  * syntax; IMSpector's MyISAM table keeps working, without atomic batches). */
 static const char upgrade_table[] =
 	"ALTER TABLE `messages` ADD COLUMN IF NOT EXISTS `sensor` varchar(64) NOT NULL default '',"
-	" ADD COLUMN IF NOT EXISTS `eventid` bigint";
+	" ADD COLUMN IF NOT EXISTS `eventid` bigint,"
+	/* imwire's file columns (sink_db.h) */
+	" ADD COLUMN IF NOT EXISTS `filestate` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filebytes` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filesha256` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filemime` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filescan` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filesignature` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `categories` text NOT NULL default ''";
 
 static const char create_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS `messages_sensor_eventid`"
 				   " ON `messages` (`sensor`, `eventid`)";
 
 static const char insert_sql[] =
 	"INSERT IGNORE INTO `messages` (`timestamp`, `clientaddress`, `protocolname`, `outgoing`,"
-	" `type`, `localid`, `remoteid`, `filtered`, `eventdata`, `sensor`, `eventid`)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	" `type`, `localid`, `remoteid`, `filtered`, `eventdata`, `sensor`, `eventid`, `filestate`,"
+	" `filebytes`, `filesha256`, `filemime`, `filescan`, `filesignature`, `categories`)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static bool is_connection_error(unsigned err)
 {
@@ -160,10 +169,11 @@ static void bind_int(MYSQL_BIND *b, long long *v)
 static int mysink_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct mysql_ctx *c = db->ctx;
-	MYSQL_BIND b[11];
-	unsigned long lens[11];
+	MYSQL_BIND b[11 + DB_FILE_COLUMNS];
+	unsigned long lens[11 + DB_FILE_COLUMNS];
 	long long ts = r->timestamp, outgoing = r->outgoing, type = r->type,
 		  filtered = r->filtered, eventid = (long long)r->eventid;
+	size_t i;
 
 	memset(b, 0, sizeof(b));
 	bind_int(&b[0], &ts);
@@ -178,6 +188,8 @@ static int mysink_insert(struct sink_db *db, const struct db_row *r)
 	b[8].buffer_type = MYSQL_TYPE_BLOB;
 	bind_text(&b[9], db->sensor, &lens[9]);
 	bind_int(&b[10], &eventid);
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		bind_text(&b[11 + i], r->file[i] ? r->file[i] : "", &lens[11 + i]);
 	if (mysql_stmt_bind_param(c->insert, b) == 0 && mysql_stmt_execute(c->insert) == 0)
 		return 0;
 	sink_db_set_error(db, "insert", mysql_stmt_error(c->insert));

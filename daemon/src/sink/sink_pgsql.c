@@ -39,13 +39,25 @@ static const char upgrade_table[] =
 	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS sensor varchar(64) NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS eventid bigint";
 
+/* imwire's file columns (sink_db.h), added the same way. */
+static const char file_columns[] =
+	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS filestate varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filebytes varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filesha256 varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filemime varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filescan varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filesignature varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS categories varchar NOT NULL DEFAULT ''";
+
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
 
 static const char insert_sql[] =
 	"INSERT INTO messages (\"timestamp\", clientaddress, protocolname, outgoing, type,"
-	" localid, remoteid, filtered, eventdata, sensor, eventid)"
-	" VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
+	" filesha256, filemime, filescan, filesignature, categories)"
+	" VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	" $15, $16, $17, $18)"
 	" ON CONFLICT (sensor, eventid) DO NOTHING";
 
 static double monotonic(void)
@@ -142,7 +154,8 @@ static int setup_table(struct sink_db *db)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", SETUP_LOCK_KEY);
 	if (exec(db, sql) < 0)
 		return -1;
-	if (exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 || exec(db, create_index) < 0)
+	if (exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 || exec(db, file_columns) < 0 ||
+	    exec(db, create_index) < 0)
 		return -1; /* the lock goes with the connection */
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", SETUP_LOCK_KEY);
 	return exec(db, sql);
@@ -165,7 +178,7 @@ static int pgsql_connect(struct sink_db *db)
 	}
 	if (exec(db, "SET client_min_messages = warning") < 0 || setup_table(db) < 0)
 		goto failed;
-	if (!PQsendPrepare(c->conn, "imwire_insert", insert_sql, 11, NULL) ||
+	if (!PQsendPrepare(c->conn, "imwire_insert", insert_sql, 11 + DB_FILE_COLUMNS, NULL) ||
 	    finish(db, "prepare") != 0)
 		goto failed;
 	db->connected = true;
@@ -184,9 +197,13 @@ static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct pgsql_ctx *c = db->ctx;
 	char ts[24], outgoing[8], type[8], filtered[8], eventid[24];
-	const char *values[11] = { ts, r->clientaddress, r->protocolname, outgoing, type,
-				   r->localid, r->remoteid, filtered, r->eventdata, db->sensor,
-				   eventid };
+	const char *values[11 + DB_FILE_COLUMNS] = { ts, r->clientaddress, r->protocolname,
+						     outgoing, type, r->localid, r->remoteid,
+						     filtered, r->eventdata, db->sensor, eventid };
+	size_t i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		values[11 + i] = r->file[i] ? r->file[i] : "";
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)r->timestamp);
 	snprintf(outgoing, sizeof(outgoing), "%d", r->outgoing);
@@ -194,7 +211,8 @@ static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 	snprintf(filtered, sizeof(filtered), "%d", r->filtered);
 	/* bigint is signed: ids are below 2^63 (sink_writer.c). */
 	snprintf(eventid, sizeof(eventid), "%lld", (long long)r->eventid);
-	if (!PQsendQueryPrepared(c->conn, "imwire_insert", 11, values, NULL, NULL, 0))
+	if (!PQsendQueryPrepared(c->conn, "imwire_insert", 11 + DB_FILE_COLUMNS, values, NULL, NULL,
+				 0))
 		return fail(db, "insert");
 	return finish(db, "insert");
 }

@@ -13,6 +13,8 @@ static const char spool_magic[8] = { 'I', 'M', 'W', 'S', 'P', 'L', '0', '1' };
 /* Fixed part of a row: eventid, timestamp, outgoing, type, filtered. */
 #define ROW_FIXED (8 + 8 + 1 + 1 + 1)
 #define ROW_STRINGS 5
+/* The file columns follow (a record of an older spool has none). */
+#define ROW_ALL_STRINGS (ROW_STRINGS + DB_FILE_COLUMNS)
 
 static uint32_t crc32_bytes(const uint8_t *p, size_t n)
 {
@@ -130,18 +132,24 @@ static int write_head(struct spool *sp, uint64_t head)
  * in place by the encoder's layout: each string is followed by a 0). */
 static bool decode_row(const uint8_t *p, size_t n, struct db_row *row)
 {
-	const char **strs[ROW_STRINGS] = { &row->clientaddress, &row->protocolname, &row->localid,
-					   &row->remoteid, &row->eventdata };
+	const char **strs[ROW_ALL_STRINGS] = { &row->clientaddress, &row->protocolname,
+					       &row->localid,	      &row->remoteid,
+					       &row->eventdata,	      &row->file[0],
+					       &row->file[1],	      &row->file[2],
+					       &row->file[3],	      &row->file[4],
+					       &row->file[5],	      &row->file[6] };
 	size_t off = ROW_FIXED, i;
 
 	if (n < ROW_FIXED)
 		return false;
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		row->file[i] = "";
 	row->eventid = get_u64(p);
 	row->timestamp = (int64_t)get_u64(p + 8);
 	row->outgoing = p[16];
 	row->type = p[17];
 	row->filtered = p[18];
-	for (i = 0; i < ROW_STRINGS; i++) {
+	for (i = 0; i < ROW_ALL_STRINGS && !(i == ROW_STRINGS && off == n); i++) {
 		uint32_t len;
 
 		if (n - off < 4)
@@ -158,13 +166,18 @@ static bool decode_row(const uint8_t *p, size_t n, struct db_row *row)
 
 static bool encode_row(struct bytebuf *b, const struct db_row *row)
 {
-	const char *strs[ROW_STRINGS] = { row->clientaddress, row->protocolname, row->localid,
-					  row->remoteid, row->eventdata };
+	const char *strs[ROW_ALL_STRINGS] = { row->clientaddress, row->protocolname, row->localid,
+					      row->remoteid,	    row->eventdata,	row->file[0],
+					      row->file[1],	    row->file[2],	row->file[3],
+					      row->file[4],	    row->file[5],	row->file[6] };
 	size_t start = b->len, len = ROW_FIXED, i;
 	uint8_t fixed[8 + ROW_FIXED], word[4];
 
-	for (i = 0; i < ROW_STRINGS; i++)
+	for (i = 0; i < ROW_ALL_STRINGS; i++) {
+		if (!strs[i])
+			strs[i] = "";
 		len += 4 + strlen(strs[i]) + 1;
+	}
 	if (len > SPOOL_RECORD_MAX)
 		return false;
 	put_u32(fixed, (uint32_t)len);
@@ -176,7 +189,7 @@ static bool encode_row(struct bytebuf *b, const struct db_row *row)
 	fixed[26] = (uint8_t)row->filtered;
 	if (!bytebuf_append(b, fixed, sizeof(fixed)))
 		return false;
-	for (i = 0; i < ROW_STRINGS; i++) {
+	for (i = 0; i < ROW_ALL_STRINGS; i++) {
 		size_t sl = strlen(strs[i]);
 
 		put_u32(word, (uint32_t)sl);

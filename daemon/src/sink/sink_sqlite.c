@@ -1,5 +1,6 @@
 /* SQLite: IMSpector's table in a local file, the default sink. */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +32,9 @@ static const char create_index[] =
 
 static const char insert_sql[] =
 	"INSERT OR IGNORE INTO messages (timestamp, clientaddress, protocolname, outgoing, type,"
-	" localid, remoteid, filtered, eventdata, sensor, eventid)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
+	" filesha256, filemime, filescan, filesignature, categories)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static int fail(struct sink_db *db, const char *what)
 {
@@ -69,6 +71,24 @@ static int has_column(struct sink_db *db, const char *name, bool *found)
 	return rc == SQLITE_DONE ? 0 : fail(db, "table_info");
 }
 
+/* imwire's file columns on a table made before them. */
+static int add_file_columns(struct sink_db *db)
+{
+	char sql[128];
+	bool found;
+	size_t i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++) {
+		if (has_column(db, db_file_columns[i], &found) < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "ALTER TABLE messages ADD COLUMN %s text NOT NULL DEFAULT ''",
+			 db_file_columns[i]);
+		if (!found && exec(db, sql) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void sqlite_disconnect(struct sink_db *db)
 {
 	struct sqlite_ctx *c = db->ctx;
@@ -100,7 +120,7 @@ static int sqlite_connect(struct sink_db *db)
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
-	    exec(db, create_index) < 0)
+	    add_file_columns(db) < 0 || exec(db, create_index) < 0)
 		goto failed;
 	if (sqlite3_prepare_v2(c->conn, insert_sql, -1, &c->insert, NULL) != SQLITE_OK) {
 		fail(db, "prepare");
@@ -122,6 +142,7 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct sqlite_ctx *c = db->ctx;
 	sqlite3_stmt *st = c->insert;
+	size_t i;
 	int rc;
 
 	sqlite3_reset(st);
@@ -138,6 +159,10 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 	    sqlite3_bind_text(st, 10, db->sensor, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->eventid) != SQLITE_OK)
 		return fail(db, "bind");
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		if (sqlite3_bind_text(st, 12 + (int)i, r->file[i] ? r->file[i] : "", -1,
+				      SQLITE_STATIC) != SQLITE_OK)
+			return fail(db, "bind");
 	rc = sqlite3_step(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_DONE)
