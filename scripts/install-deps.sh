@@ -47,6 +47,10 @@ PACKAGES="
 	tshark
 	xxd
 	linux-perf
+	libssl-dev
+	libmagic-dev
+	clamav-daemon
+	clamav
 "
 
 # shellcheck disable=SC2086

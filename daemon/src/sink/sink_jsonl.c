@@ -81,9 +81,19 @@ static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
 		ok = bytebuf_printf(b, ",\"file_scan\":\"%s\"", event_scan_name(f->scan));
 	if (ok && f->signature)
 		ok = bytebuf_append_str(b, ",\"file_signature\":") && json_string(b, f->signature);
-	if (ok && ev->categories)
-		ok = bytebuf_append_str(b, ",\"categories\":") &&
-		     json_string(b, event_category_names(ev->categories, cats, sizeof(cats)));
+	if (ok && ev->categories) {
+		/* "malware,unscanned" as ["malware","unscanned"] */
+		char *p = (char *)event_category_names(ev->categories, cats, sizeof(cats)), *comma;
+
+		ok = bytebuf_append_str(b, ",\"categories\":[");
+		for (; ok && p; p = comma ? comma + 1 : NULL) {
+			comma = strchr(p, ',');
+			if (comma)
+				*comma = '\0';
+			ok = json_string(b, p) && (!comma || bytebuf_append_byte(b, ','));
+		}
+		ok = ok && bytebuf_append_byte(b, ']');
+	}
 	return ok;
 }
 
