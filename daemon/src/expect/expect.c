@@ -82,6 +82,7 @@ static void tell(struct expect_table *t, const struct expect_entry *e, bool adde
 	tu.ip_version = e->x.ip_version;
 	tu.listen_port = e->x.port;
 	tu.expires = e->expires;
+	tu.ttl = t->timeout;
 	memcpy(tu.listen_addr, e->x.addr, addr_len(e->x.ip_version));
 	t->watch(t->watch_arg, &tu, added);
 	if (e->has_alt && memcmp(e->alt, e->x.addr, addr_len(e->x.ip_version)) != 0) {

@@ -57,6 +57,7 @@ struct expect_tuple {
 	uint8_t listen_addr[16];
 	uint16_t listen_port;
 	double expires;
+	double ttl; /* seconds it lives from when it came */
 };
 
 /* Told of every tuple entry that comes (added true) and goes (taken,
