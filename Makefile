@@ -7,9 +7,11 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 INC     := -Iinclude -Idaemon/src -Itests/gen/lib
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
-LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl) -lm -lpthread
+LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl -lz) -lm -lpthread
 # Database sinks: SQLite, PostgreSQL (libpq), MariaDB/MySQL (libmariadb).
 DB_PKGS := sqlite3 libpq libmariadb
+# The review console (daemon/src/review): HTTP, password hashing, JSON lines.
+DB_PKGS += libmicrohttpd libsodium jansson
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
 # File transfers (daemon/src/files): SHA-256 and SHA-1 (OpenSSL's libcrypto), MIME types (libmagic).
@@ -161,6 +163,15 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
+
+# Review console searches over a million-message archive (bench/README.md).
+$(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LIBS)
+
+.PHONY: bench-review
+bench-review: $(BUILD)/bench/review_bench
+	$(BUILD)/bench/review_bench $(BUILD)/bench/review.db $${REVIEW_BENCH_ROWS:-1000000}
 
 kmod:
 	$(MAKE) -C $${KDIR:-/lib/modules/$$(uname -r)/build} M=$(CURDIR) modules

@@ -6,6 +6,7 @@ in a scratch directory, never here.
 
 Usage: fuzz/make-seeds.py [SHARED_PCAP_DIR]   (run from the repository top)
 """
+import gzip
 import hashlib
 import os
 import struct
@@ -143,8 +144,21 @@ def captures():
                     yield sub, os.path.join(d, name)
 
 
+def capture_seeds(path):
+    """The head of a capture file as it is, and gzip-compressed (no name,
+    time 0: the same bytes every run)."""
+    with open(path, "rb") as f:
+        head = f.read(MAX_SEED)
+    save("fuzz_capture", head)
+    save("fuzz_capture", gzip.compress(head, mtime=0))
+
+
 def main():
     xml = []
+    for name in ("irc/zeek_irc-basic.pcap", "irc/zeek_irc-dcc-send.pcapng",
+                 "irc/zeek_irc-starttls.pcap"):
+        if os.path.exists(os.path.join(SHARED, name)):
+            capture_seeds(os.path.join(SHARED, name))
     for proto, path in captures():
         link, frames = read_pcap(path)
         if link is None or proto not in MODULES:

@@ -16,6 +16,7 @@ PACKAGES="
 	gcc
 	make
 	libpcap-dev
+	zlib1g-dev
 	libnetfilter-queue-dev
 	libmnl-dev
 	libsqlite3-dev
@@ -47,6 +48,14 @@ PACKAGES="
 	tshark
 	xxd
 	linux-perf
+	libmicrohttpd-dev
+	libsodium-dev
+	libjansson-dev
+	chromium
+	chromium-driver
+	python3-selenium
+	curl
+	openssl
 	libssl-dev
 	libmagic-dev
 	clamav-daemon

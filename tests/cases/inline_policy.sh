@@ -220,8 +220,10 @@ expectline :bob!b@h PRIVMSG alice :end
 close
 EOF
 run_peers notice || fail notice_peers "$(peer_errors notice)"
-crlf ":bob!b@h PRIVMSG alice :one" ":bob!bob@imwire PRIVMSG alice :This conversation is logged." \
-	":bob!bob@imwire PRIVMSG alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
+# The notices come from imwire, not from bob: this server never said its
+# name, so a nick of imwire's own (issue #18).
+crlf ":bob!b@h PRIVMSG alice :one" ":imwire!imwire@imwire NOTICE alice :This conversation is logged." \
+	":imwire!imwire@imwire NOTICE alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
 	":bob!b@h PRIVMSG alice :end" >"$tmp/notice.client.want"
 crlf "NICK alice" "PRIVMSG bob :hi bob" "PRIVMSG bob :done" >"$tmp/notice.server.want"
 same_bytes notices_client_received "$tmp/notice.client.want" "$tmp/notice.client.got"

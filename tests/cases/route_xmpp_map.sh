@@ -56,7 +56,8 @@ signal dave $tmp/$n.far.online
 wait dave 1
 quit dave
 EOF
-# alice hears the notice from dave (to whom she wrote through the server),
+# alice hears the notice (a headline from the server's domain, not from
+# dave, to whom she wrote through the server),
 # bob's reply, the bot; carol hears erin across the address map.
 cat >"$tmp/$n.near" <<EOF
 connect alice
@@ -111,7 +112,7 @@ stop_captures
 sort >"$tmp/$n.alice.want" <<EOF
 bob@$domain xmpp local two
 auditbot@$domain $notice
-dave@$domain $notice
+$domain $notice
 EOF
 sort >"$tmp/$n.bob.want" <<EOF
 alice@$domain xmpp local one

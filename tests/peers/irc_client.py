@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real IRC clients (Debian's python3-irc) driven by a small plan.
 
-Usage: irc_client.py [--ctcp] HOST PORT PLAN OUTDIR
+Usage: irc_client.py [--ctcp] [--kinds] HOST PORT PLAN OUTDIR
 
 One process runs every nick the plan connects, in one select loop, so a
 plan can order what several clients say. PLAN has one step a line, done
@@ -17,7 +17,10 @@ in order (blank lines and lines starting with "#" are skipped):
 
 Every received PRIVMSG or NOTICE from a user is appended to OUTDIR/NICK.got
 as "SENDER TARGET TEXT"; with --ctcp, CTCP requests too, as "SENDER TARGET
-CTCP WORDS" (so an offer that should have been removed shows). OUTDIR/NICK.status gets one word: "clean" when
+CTCP WORDS" (so an offer that should have been removed shows). With --kinds,
+each line starts with the command, "PRIVMSG " or "NOTICE ", and notices from
+a server are kept too, the server's name as SENDER (so who a notice seems to
+come from shows). OUTDIR/NICK.status gets one word: "clean" when
 the connection stayed up until our QUIT and then the server answered with
 ERROR and closed it, "early" when it closed before, "open" otherwise.
 Exit status 0 when every step was done within its time bound, 1 otherwise.
@@ -56,7 +59,8 @@ class Peer:
 
 
 class Driver:
-    def __init__(self, host, port, outdir, record_ctcp=False):
+    def __init__(self, host, port, outdir, record_ctcp=False, kinds=False):
+        self.kinds = kinds
         self.host = host
         self.port = port
         self.outdir = outdir
@@ -86,11 +90,15 @@ class Driver:
     def record(self, conn, ev):
         p = self.peer(conn)
         sender = ev.source.nick if ev.source else ""
-        if not sender or "!" not in ev.source:
+        server = bool(sender) and "!" not in ev.source
+        if not sender or (server and not (self.kinds and "notice" in ev.type)):
             return  # a server notice, not a user's message
+        if server and ev.target in ("*", "AUTH"):
+            return  # the server talking to a connection not yet registered
         text = ev.arguments[0] if ev.arguments else ""
+        kind = ("NOTICE " if "notice" in ev.type else "PRIVMSG ") if self.kinds else ""
         p.got.append((sender, ev.target, text))
-        p.got_file.write("%s %s %s\n" % (sender, ev.target, text))
+        p.got_file.write("%s%s %s %s\n" % (kind, sender, ev.target, text))
         p.got_file.flush()
 
     on_pubmsg = on_privmsg = on_pubnotice = on_privnotice = record
@@ -180,11 +188,13 @@ class Driver:
 
 def main():
     args = sys.argv[1:]
-    record_ctcp = bool(args) and args[0] == "--ctcp"
-    if record_ctcp:
+    record_ctcp = kinds = False
+    while args and args[0] in ("--ctcp", "--kinds"):
+        record_ctcp |= args[0] == "--ctcp"
+        kinds |= args[0] == "--kinds"
         args = args[1:]
     host, port, plan, outdir = args[:4]
-    d = Driver(host, int(port), outdir, record_ctcp)
+    d = Driver(host, int(port), outdir, record_ctcp, kinds)
     rc = 0
     with open(plan, encoding="utf-8") as f:
         steps = [l.rstrip("\n") for l in f]

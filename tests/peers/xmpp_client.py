@@ -18,7 +18,8 @@ one step a line, done in order ("#" lines and blank lines are skipped):
   signal USER PATH         create the file PATH (tells another process
                            in another namespace that USER is online)
 
-Every received chat message body is appended to OUTDIR/USER.got as
+Every received chat message body (and headline: a notice, whose sender
+may be a server's domain) is appended to OUTDIR/USER.got as
 "SENDER-BARE-JID TEXT" (newlines in a body as "\\n"). OUTDIR/USER.status
 gets one word: "clean" when the stream stayed up until our close and the
 server closed its side in answer, "early" when the connection ended
@@ -70,7 +71,7 @@ class Client(slixmpp.ClientXMPP):
         self.ready.set()
 
     def on_message(self, msg):
-        if msg["type"] in ("chat", "normal") and msg["body"]:
+        if msg["type"] in ("chat", "normal", "headline") and msg["body"]:
             body = msg["body"]
             self.got.append((msg["from"].bare, body))
             self.got_file.write("%s %s\n" % (msg["from"].bare, body.replace("\n", "\\n")))

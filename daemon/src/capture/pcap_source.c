@@ -6,26 +6,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int pcap_source_open(struct pcap_source *src, const char *path, char *err, size_t err_size)
+#include "util/cursor.h"
+
+/* A pcap file to libpcap, through the input's FILE (decompressed). */
+static int open_pcap(struct pcap_source *src, const char *path, char *err, size_t err_size)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct stat st;
+	FILE *f = capture_input_file(&src->input);
 	pcap_t *p;
 
-	memset(src, 0, sizeof(*src));
-	src->size = -1;
-	if (stat(path, &st) < 0) {
-		snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+	if (!f) {
+		snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, err_size, "%s: is a directory, not a capture file", path);
-		return -1;
-	}
-	p = pcap_open_offline(path, errbuf);
+	p = pcap_fopen_offline(f, errbuf);
 	if (!p) {
+		if (src->input.error[0])
+			snprintf(err, err_size, "%s: cannot read capture: %s", path, src->input.error);
 		/* libpcap says "unknown file format" for anything not pcap/pcapng. */
-		if (strstr(errbuf, "unknown file format") || strstr(errbuf, "bad dump file format"))
+		else if (strstr(errbuf, "unknown file format") || strstr(errbuf, "bad dump file format"))
 			snprintf(err, err_size, "%s: not a pcap or pcapng file (%s)", path, errbuf);
 		else if (strstr(errbuf, "truncated"))
 			snprintf(err, err_size, "%s: truncated capture file header (%s)", path, errbuf);
@@ -33,55 +32,132 @@ int pcap_source_open(struct pcap_source *src, const char *path, char *err, size_
 			snprintf(err, err_size, "%s: cannot read capture: %s", path, errbuf);
 		return -1;
 	}
+	src->handle = p;
 	src->dlt = pcap_datalink(p);
 	if (!packet_linktype_supported(src->dlt)) {
 		snprintf(err, err_size, "%s: unsupported link type %d (%s)", path, src->dlt,
 			 packet_linktype_name(src->dlt));
-		pcap_close(p);
 		return -1;
 	}
+	return 0;
+}
+
+int pcap_source_open(struct pcap_source *src, const char *path, char *err, size_t err_size)
+{
+	const uint8_t *magic;
+	struct stat st;
+	long n;
+
+	memset(src, 0, sizeof(*src));
+	src->size = -1;
+	if (capture_input_open(&src->input, path, err, err_size) < 0)
+		return -1;
 	src->path = strdup(path);
 	if (!src->path) {
 		snprintf(err, err_size, "%s: out of memory", path);
-		pcap_close(p);
-		return -1;
+		goto fail;
 	}
-	src->handle = p;
-	src->size = (long long)st.st_size;
+	n = capture_input_peek(&src->input, 4, &magic);
+	if (n < 0) {
+		snprintf(err, err_size, "%s: cannot read: %s", path, src->input.error);
+		goto fail;
+	}
+	if (n == 4 && imw_load_le32(magic) == PCAPNG_MAGIC) {
+		src->pcapng = true;
+		pcapng_reader_init(&src->ng, &src->input);
+	} else if (open_pcap(src, path, err, err_size) < 0) {
+		goto fail;
+	}
+	if (!src->input.is_stdin && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		src->size = (long long)st.st_size;
 	return 0;
+fail:
+	pcap_source_close(src);
+	return -1;
 }
 
 void pcap_source_close(struct pcap_source *src)
 {
-	if (src->handle)
-		pcap_close(src->handle);
+	if (src->handle) {
+		pcap_close(src->handle); /* closes the FILE it was given */
+		src->input.file = NULL;
+	}
+	if (src->pcapng)
+		pcapng_reader_free(&src->ng);
+	capture_input_close(&src->input);
 	free(src->path);
 	src->handle = NULL;
 	src->path = NULL;
 }
 
-int pcap_source_next_tcp(struct pcap_source *src, struct packet *pkt, char *err, size_t err_size)
+/* The next frame, from libpcap or the pcapng reader: 1, 0 at the end, -1. */
+static int next_frame(struct pcap_source *src, int *dlt, const uint8_t **data, size_t *caplen,
+		      size_t *len, double *ts, char *err, size_t err_size)
 {
 	struct pcap_pkthdr *hdr;
-	const u_char *data;
-	const char *why;
+	struct pcapng_packet np;
 	int rc;
 
+	if (src->pcapng) {
+		rc = pcapng_next(&src->ng, &np, err, err_size);
+		if (rc < 0) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, err_size, "%s: bad pcapng block after packet %llu: %s", src->path,
+				 (unsigned long long)src->stats.packets, why);
+			return -1;
+		}
+		if (rc == 0)
+			return 0;
+		*dlt = np.dlt;
+		*data = np.data;
+		*caplen = np.caplen;
+		*len = np.len;
+		*ts = np.ts;
+		return 1;
+	}
 	for (;;) {
-		rc = pcap_next_ex(src->handle, &hdr, &data);
+		rc = pcap_next_ex(src->handle, &hdr, data);
 		if (rc == PCAP_ERROR_BREAK)
 			return 0;
 		if (rc == PCAP_ERROR) {
 			snprintf(err, err_size, "%s: bad record after packet %llu: %s", src->path,
-				 (unsigned long long)src->stats.packets, pcap_geterr(src->handle));
+				 (unsigned long long)src->stats.packets,
+				 src->input.error[0] ? src->input.error : pcap_geterr(src->handle));
 			return -1;
 		}
 		if (rc != 1)
 			continue;
+		*dlt = src->dlt;
+		*caplen = hdr->caplen;
+		*len = hdr->len;
+		*ts = (double)hdr->ts.tv_sec + (double)hdr->ts.tv_usec / 1e6;
+		return 1;
+	}
+}
+
+int pcap_source_next_tcp(struct pcap_source *src, struct packet *pkt, char *err, size_t err_size)
+{
+	const uint8_t *data;
+	size_t caplen, len;
+	const char *why;
+	double ts;
+	int rc, dlt;
+
+	for (;;) {
+		rc = next_frame(src, &dlt, &data, &caplen, &len, &ts, err, err_size);
+		if (rc <= 0)
+			return rc;
 		src->stats.packets++;
+		if (!packet_linktype_supported(dlt)) {
+			if (!src->stats.unsupported_link++)
+				src->stats.first_unsupported_dlt = dlt;
+			continue;
+		}
 		memset(pkt, 0, sizeof(*pkt));
-		pkt->ts = (double)hdr->ts.tv_sec + (double)hdr->ts.tv_usec / 1e6;
-		switch (packet_parse(src->dlt, data, hdr->caplen, hdr->len, pkt, &why)) {
+		pkt->ts = ts;
+		switch (packet_parse(dlt, data, caplen, len, pkt, &why)) {
 		case PACKET_OK:
 			return 1;
 		case PACKET_NOT_IP:
@@ -106,7 +182,5 @@ int pcap_source_next_tcp(struct pcap_source *src, struct packet *pkt, char *err,
 
 long long pcap_source_position(const struct pcap_source *src)
 {
-	FILE *f = src->handle ? pcap_file(src->handle) : NULL;
-
-	return f ? (long long)ftell(f) : -1;
+	return capture_input_offset(&src->input);
 }

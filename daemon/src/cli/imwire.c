@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "policy/policy.h"
 #include "route/route.h"
 #include "replay/replay.h"
+#include "review/review_cli.h"
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
@@ -32,10 +34,13 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] [--extract DIR] FILE...\n"
+		"       [--stats FILE.json] [--separate] [--extract DIR] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl); with\n"
+		"      under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
+		"      be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
+		"      mix link types (mergecap); the files are one capture unless\n"
+		"      --separate reads each as unrelated (no flow spans two); with\n"
 		"      --extract, transferred files are kept in DIR by their SHA-256\n"
 		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
 		"  setup --remove [--dry-run]\n"
@@ -60,6 +65,7 @@ static void usage(FILE *out)
 		"  check-config FILE\n"
 		"      validate a configuration file without starting anything\n"
 		"  help\n");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
 }
 
 static void warn_to_stderr(const char *msg)
@@ -202,6 +208,25 @@ static void print_capture_warnings(const struct pcap_source *src)
 {
 	const struct pcap_source_stats *st = &src->stats;
 
+	if (st->unsupported_link) {
+		if (st->first_unsupported_dlt < 0)
+			fprintf(stderr,
+				"imwire: %s: %llu packets of interfaces whose description could "
+				"not be read, skipped\n",
+				src->path, (unsigned long long)st->unsupported_link);
+		else
+			fprintf(stderr,
+				"imwire: %s: %llu packets of unsupported link types skipped (first: "
+				"%d, %s)\n",
+				src->path, (unsigned long long)st->unsupported_link,
+				st->first_unsupported_dlt,
+				packet_linktype_name(st->first_unsupported_dlt));
+	}
+	if (src->pcapng && src->ng.bad_blocks)
+		fprintf(stderr, "imwire: %s: %llu damaged pcapng blocks skipped (first: %s at byte %llu)\n",
+			src->path, (unsigned long long)src->ng.bad_blocks, src->ng.first_bad_block,
+			(unsigned long long)src->ng.first_bad_block_at);
+
 	if (st->malformed)
 		fprintf(stderr,
 			"imwire: %s: %llu malformed frames skipped (first: packet %llu, %s)\n",
@@ -222,6 +247,7 @@ static int cmd_read(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "extract", required_argument, NULL, 'x' },
+		{ "separate", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,7 +255,8 @@ static int cmd_read(int argc, char **argv)
 	const char *extract = NULL;
 	struct files_config filc;
 	struct files_shared *files = NULL;
-	bool quiet = false;
+	bool quiet = false, separate = false;
+	int n_stdin = 0;
 	struct imw_config cfg;
 	struct flow_config fc;
 	struct pipeline pl;
@@ -262,6 +289,9 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'S':
+			separate = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -279,6 +309,12 @@ static int cmd_read(int argc, char **argv)
 	if (optind >= argc) {
 		fprintf(stderr, "imwire: read: no capture file given\n");
 		usage(stderr);
+		return 2;
+	}
+	for (i = optind; i < argc; i++)
+		n_stdin += strcmp(argv[i], "-") == 0;
+	if (n_stdin > 1) {
+		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
 	config_init(&cfg);
@@ -331,13 +367,11 @@ static int cmd_read(int argc, char **argv)
 	pr.enabled = isatty(STDERR_FILENO) && !quiet;
 	pr.start = now_seconds();
 	for (i = optind; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
+		struct stat st;
 
-		if (f) {
-			if (fseek(f, 0, SEEK_END) == 0)
-				pr.total_bytes += ftell(f);
-			fclose(f);
-		}
+		/* A pipe's length is unknown: the bar counts what is known. */
+		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr.total_bytes += (long long)st.st_size;
 	}
 	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
 		pr.enabled = false;
@@ -370,6 +404,8 @@ static int cmd_read(int argc, char **argv)
 		if (src.size > 0)
 			pr.done_bytes += src.size;
 		pcap_source_close(&src);
+		if (separate)
+			pipeline_end_capture(&pl);
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
@@ -512,31 +548,48 @@ static int cmd_proto(int argc, char **argv)
 	return 0;
 }
 
+static void report_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: warning: %s\n", msg);
+}
+
+static void report_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "imwire: error: %s\n", msg);
+}
+
+/* Every problem of the file and of what it names, not only the first:
+ * each line is read, each list and database opened, and each problem
+ * said. */
 static int cmd_check_config(int argc, char **argv)
 {
+	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy = NULL;
+	struct policy *policy;
 	char err[1024], *pipeline;
-	struct router *router = NULL;
-	int rc;
+	struct router *router;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imwire check-config FILE\n");
 		return 2;
 	}
 	config_init(&cfg);
-	rc = config_load(&cfg, argv[1], err, sizeof(err), warn_to_stderr);
-	/* The lists and rules it names must load too (the database is only
-	 * opened, never created or written). */
-	if (rc == 0 && !(policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err))))
-		rc = -1;
+	config_load_report(&cfg, argv[1], &r);
+	/* The lists and rules it names must load too (the databases are only
+	 * opened, never created or written), whatever the file's own state. */
+	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
 	/* So must the address map and the bots. */
-	if (rc == 0 && !(router = router_new(&cfg, 1, err, sizeof(err))))
-		rc = -1;
-	if (rc < 0) {
-		fprintf(stderr, "imwire: %s\n", err);
+	router = router_new(&cfg, 1, err, sizeof(err));
+	if (!router)
+		config_report_error(&r, "%s", err);
+	if (r.errors) {
+		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
+			r.warnings);
 	} else {
-		printf("%s: OK (%zu settings)\n", argv[1], cfg.n_entries);
+		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
+		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
 		if ((pipeline = router_describe(router)))
 			printf("%s", pipeline);
@@ -545,7 +598,7 @@ static int cmd_check_config(int argc, char **argv)
 	router_free(router);
 	policy_unref(policy);
 	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	return r.errors ? 1 : 0;
 }
 
 static void replay_event(void *arg, const struct im_event *ev)
@@ -677,6 +730,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "read") == 0)
 		return cmd_read(argc - 1, argv + 1);
+	if (review_cli_handles(argv[1]))
+		return review_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "setup") == 0)
 		return cmd_setup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check-config") == 0)

@@ -60,6 +60,43 @@ static void log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A key of IMSpector's that means nothing inline, a responder table left
+ * alone: the daemon starts, and says what it does instead. */
+static void log_config_warning(const char *msg)
+{
+	log_msg(LOG_WARNING, "warning: %s", msg);
+}
+
+struct first_error {
+	char *err;
+	size_t size;
+	bool have;
+};
+
+static void policy_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	log_config_warning(msg);
+}
+
+static void policy_error(void *arg, const char *msg)
+{
+	struct first_error *fe = arg;
+
+	if (!fe->have)
+		snprintf(fe->err, fe->size, "%s", msg);
+	fe->have = true;
+}
+
+/* policy_new, with its warnings logged. */
+static struct policy *load_policy(const struct imw_config *cfg, char *err, size_t err_size)
+{
+	struct first_error fe = { err, err_size, false };
+	struct config_report r = { policy_warning, policy_error, &fe, 0, 0 };
+
+	return policy_new_report(cfg, POLICY_LIVE, &r);
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -486,7 +523,7 @@ static int run_queues(struct daemon_config *dc, struct shared_sinks *sinks, unsi
 			config_init(&fresh);
 			/* Configuration and lists are replaced together or not at all. */
 			if (config_load(&fresh, dc->path, err, sizeof(err), NULL) < 0 ||
-			    !(policy = policy_new(&fresh, POLICY_LIVE, err, sizeof(err))) ||
+			    !(policy = load_policy(&fresh, err, sizeof(err))) ||
 			    router_reload(dc->router, &fresh, err, sizeof(err)) < 0) {
 				log_msg(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
 				policy_unref(policy);
@@ -716,7 +753,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&dc.lock, NULL);
 	config_init(&dc.cfg);
 	dc.path = config_path;
-	if (config_load(&dc.cfg, config_path, err, sizeof(err), NULL) < 0) {
+	if (config_load(&dc.cfg, config_path, err, sizeof(err), log_config_warning) < 0) {
 		if (config_given || access(config_path, F_OK) == 0) {
 			fprintf(stderr, "imwired: %s\n", err);
 			return 1;
@@ -724,7 +761,7 @@ int main(int argc, char **argv)
 		config_free(&dc.cfg);
 		config_init(&dc.cfg); /* no default config file: defaults */
 	}
-	dc.policy = policy_new(&dc.cfg, POLICY_LIVE, err, sizeof(err));
+	dc.policy = load_policy(&dc.cfg, err, sizeof(err));
 	if (!dc.policy) {
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;

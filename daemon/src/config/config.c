@@ -10,7 +10,8 @@
 #include "util/text.h"
 
 enum value_kind {
-	VALUE_STRING,
+	VALUE_STRING, /* not empty */
+	VALUE_TEXT,   /* may be empty ("response_postfix=") */
 	VALUE_BOOL,
 	VALUE_UINT,
 	VALUE_CHAR,
@@ -23,6 +24,31 @@ struct key_spec {
 	const char *warning; /* accepted but meaningless here: say why */
 };
 
+/* What imwire does instead of what a key of IMSpector's asked for: it is
+ * never a TCP endpoint, so it listens nowhere, loads nothing and holds no
+ * certificate (IMSpector 0.9 set these; a config carrying them still
+ * starts, with one warning per key). */
+#define W_LISTENS_NOWHERE                                                                 \
+	"imwire listens on no port or address: it is inline, never a TCP endpoint (no "     \
+	"REDIRECT); `imwire setup` steers IM flows on the bridge into imwired's NFQUEUE "    \
+	"instead; ignored"
+#define W_NO_HTTP_PROXY                                                                   \
+	"imwire is no HTTP proxy: it reads IM flows on the wire, by payload whatever the "   \
+	"port, but does not yet decode IM tunnelled through a web proxy's CONNECT; ignored"
+#define W_NO_PLUGINS                                                                      \
+	"imwire loads no plugins: every protocol, filter and log is built in and switched " \
+	"by its own key; ignored"
+#define W_NO_TLS                                                                          \
+	"imwire cannot read TLS: never a TCP endpoint, it presents no certificate (no "      \
+	"man-in-the-middle); a TLS session is logged as an encrypted event and "              \
+	"block_encrypted= refuses STARTTLS instead; ignored"
+#define W_NO_VERIFY                                                                       \
+	"imwire never connects to a server itself, so it checks no certificate (the client " \
+	"does); TLS sessions are logged as encrypted events; ignored"
+#define W_ICQ_SSL                                                                         \
+	"imwire cannot read OSCAR over TLS (never a TCP endpoint); cleartext OSCAR is "      \
+	"decoded when icq_protocol is on and a TLS session is logged as encrypted; ignored"
+
 #define PROTOCOL_KEY_ROW(ID, num, nm, ims, cfg, ...) \
 	{ IMW_PROTO_STR(cfg) "_protocol", VALUE_BOOL, NULL },
 
@@ -31,8 +57,8 @@ static const struct key_spec known_keys[] = {
 	{ "user", VALUE_STRING, NULL },
 	{ "group", VALUE_STRING, NULL },
 	{ "pidfilename", VALUE_STRING, NULL },
-	{ "port", VALUE_UINT, "imwire is inline and needs no listening port (no REDIRECT); ignored" },
-	{ "plugin_dir", VALUE_STRING, "imwire has no plugins to load; ignored" },
+	{ "port", VALUE_UINT, W_LISTENS_NOWHERE },
+	{ "plugin_dir", VALUE_STRING, W_NO_PLUGINS },
 	/* <cfg>_protocol: one per row of the protocol table */
 	IMW_PROTOCOLS(PROTOCOL_KEY_ROW)
 	{ "log_typing_events", VALUE_BOOL, NULL },
@@ -58,15 +84,36 @@ static const struct key_spec known_keys[] = {
 	{ "db_filter_filename", VALUE_STRING, NULL },
 	{ "block_files", VALUE_BOOL, NULL },
 	{ "block_webcams", VALUE_BOOL, NULL },
+	/* IMSpector 0.9 */
+	{ "acl_filename", VALUE_STRING, NULL },       /* "allow|deny local|all [remote...]" */
+	{ "responder_filename", VALUE_STRING, NULL }, /* SQLite: who was told what, when */
+	{ "notice_days", VALUE_UINT, NULL },          /* also imwire's notice_text period */
+	{ "notice_response", VALUE_STRING, NULL },
+	{ "filtered_mins", VALUE_UINT, NULL },
+	{ "filtered_response", VALUE_STRING, NULL },
+	{ "response_prefix", VALUE_TEXT, NULL },
+	{ "response_postfix", VALUE_TEXT, NULL },
+	{ "listenaddr", VALUE_STRING, W_LISTENS_NOWHERE },
+	{ "http_port", VALUE_UINT, W_NO_HTTP_PROXY },
+	{ "https_protocol", VALUE_BOOL, W_NO_HTTP_PROXY },
+	{ "ssl", VALUE_BOOL, W_NO_TLS },
+	{ "ssl_key", VALUE_STRING, W_NO_TLS },
+	{ "ssl_cert", VALUE_STRING, W_NO_TLS },
+	{ "ssl_ca_key", VALUE_STRING, W_NO_TLS },
+	{ "ssl_ca_cert", VALUE_STRING, W_NO_TLS },
+	{ "ssl_cert_dir", VALUE_STRING, W_NO_TLS },
+	{ "ssl_verify", VALUE_STRING, W_NO_VERIFY },
+	{ "ssl_verify_dir", VALUE_STRING, W_NO_VERIFY },
+	{ "icq_ssl", VALUE_BOOL, W_ICQ_SSL },
 	/* imwire */
 	{ "local_nets", VALUE_NETS, NULL },
 	{ "jsonl_file", VALUE_STRING, NULL },
 	{ "regex_replace", VALUE_STRING, NULL },   /* /PATTERN/REPLACEMENT/FLAGS, repeatable */
 	{ "block_encrypted", VALUE_STRING, NULL }, /* protocols whose STARTTLS is refused */
 	{ "notice_text", VALUE_STRING, NULL },     /* told once per conversation and period */
-	{ "notice_days", VALUE_UINT, NULL },
 	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
+	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
 	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, a plain policy rule for tests */
 	{ "drop_test", VALUE_STRING, NULL },    /* WORD: delete messages containing it */
 	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
@@ -156,16 +203,44 @@ static const struct key_spec *find_key(const char *key)
 	return NULL;
 }
 
-static int fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(struct config_report *r, bool error, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
-static int fail(char *err, size_t size, const char *fmt, ...)
+static void report(struct config_report *r, bool error, const char *fmt, va_list ap)
+{
+	void (*fn)(void *, const char *) = error ? r->error : r->warning;
+	char *msg = NULL;
+
+	if (error)
+		r->errors++;
+	else
+		r->warnings++;
+	if (!fn)
+		return;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fn(r->arg, "out of memory (while reporting a configuration problem)");
+		return;
+	}
+	fn(r->arg, msg);
+	free(msg);
+}
+
+void config_report_error(struct config_report *r, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, size, fmt, ap);
+	report(r, true, fmt, ap);
 	va_end(ap);
-	return -1;
+}
+
+void config_report_warning(struct config_report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(r, false, fmt, ap);
+	va_end(ap);
 }
 
 static bool parse_nets(struct imw_config *cfg, const char *value)
@@ -203,22 +278,26 @@ static char *trim(char *s, char *end)
 	return s;
 }
 
-static int interpret(struct imw_config *cfg, const char *name, unsigned line, const char *key,
-		     const char *value, char *err, size_t err_size, config_warn_fn warn)
+/* Checks and interprets one setting; false after reporting why not. */
+static bool interpret(struct imw_config *cfg, const char *name, unsigned line, const char *key,
+		      const char *value, struct config_report *r)
 {
 	const struct key_spec *spec = find_key(key);
-	char msg[512];
 	bool b;
 	size_t i;
 	char *end;
 
-	if (!spec)
-		return fail(err, err_size, "%s:%u: %s: unknown key", name, line, key);
+	if (!spec) {
+		config_report_error(r, "%s:%u: %s: unknown key", name, line, key);
+		return false;
+	}
 	switch (spec->kind) {
 	case VALUE_BOOL:
-		if (!config_parse_bool(value, &b))
-			return fail(err, err_size, "%s:%u: %s: expected on or off, got \"%s\"", name,
-				    line, key, value);
+		if (!config_parse_bool(value, &b)) {
+			config_report_error(r, "%s:%u: %s: expected on or off, got \"%s\"", name, line,
+					    key, value);
+			return false;
+		}
 		for (i = 0; i < sizeof(protocol_keys) / sizeof(protocol_keys[0]); i++) {
 			if (strcmp(protocol_keys[i].key, key) == 0) {
 				cfg->protocol_listed = true;
@@ -231,52 +310,91 @@ static int interpret(struct imw_config *cfg, const char *name, unsigned line, co
 	case VALUE_UINT:
 		errno = 0;
 		if (!*value || strtoul(value, &end, 10) > 0xFFFFFFFFUL || *end || errno ||
-		    value[0] == '-')
-			return fail(err, err_size, "%s:%u: %s: expected a non-negative number, got \"%s\"",
-				    name, line, key, value);
+		    value[0] == '-') {
+			config_report_error(r, "%s:%u: %s: expected a non-negative number, got \"%s\"",
+					    name, line, key, value);
+			return false;
+		}
 		break;
 	case VALUE_CHAR:
-		if (strlen(value) != 1)
-			return fail(err, err_size, "%s:%u: %s: expected a single character, got \"%s\"",
-				    name, line, key, value);
+		if (strlen(value) != 1) {
+			config_report_error(r, "%s:%u: %s: expected a single character, got \"%s\"",
+					    name, line, key, value);
+			return false;
+		}
 		break;
 	case VALUE_NETS:
-		if (!parse_nets(cfg, value))
-			return fail(err, err_size,
-				    "%s:%u: %s: expected address/prefix list like 10.0.0.0/8, got \"%s\"",
-				    name, line, key, value);
+		if (!parse_nets(cfg, value)) {
+			config_report_error(
+				r, "%s:%u: %s: expected address/prefix list like 10.0.0.0/8, got \"%s\"",
+				name, line, key, value);
+			return false;
+		}
 		break;
 	case VALUE_STRING:
-		if (!*value)
-			return fail(err, err_size, "%s:%u: %s: empty value", name, line, key);
+		if (!*value) {
+			config_report_error(r, "%s:%u: %s: empty value", name, line, key);
+			return false;
+		}
 		if (strcmp(key, "scan_fail") == 0 && strcmp(value, "open") != 0 &&
-		    strcmp(value, "closed") != 0)
-			return fail(err, err_size, "%s:%u: %s: expected open or closed, got \"%s\"",
-				    name, line, key, value);
+		    strcmp(value, "closed") != 0) {
+			config_report_error(r, "%s:%u: %s: expected open or closed, got \"%s\"", name,
+					    line, key, value);
+			return false;
+		}
+		break;
+	case VALUE_TEXT:
 		break;
 	}
-	if (spec->warning && warn) {
-		snprintf(msg, sizeof(msg), "%s:%u: %s: %s", name, line, key, spec->warning);
-		warn(msg);
-	}
-	return 0;
+	if (spec->warning)
+		config_report_warning(r, "%s:%u: %s: %s", name, line, key, spec->warning);
+	return true;
 }
 
-int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
-		 char *err, size_t err_size, config_warn_fn warn)
+static bool add_entry(struct imw_config *cfg, const char *key, const char *value, unsigned line)
+{
+	struct config_entry *grown = realloc(cfg->entries, (cfg->n_entries + 1) * sizeof(*grown));
+
+	if (!grown)
+		return false;
+	cfg->entries = grown;
+	grown = &cfg->entries[cfg->n_entries];
+	grown->key = strdup(key);
+	grown->value = strdup(value);
+	grown->line = line;
+	if (!grown->key || !grown->value) {
+		free(grown->key);
+		free(grown->value);
+		return false;
+	}
+	cfg->n_entries++;
+	return true;
+}
+
+int config_parse_report(struct imw_config *cfg, const char *name, const char *text, size_t len,
+			struct config_report *r)
 {
 	char *copy = text_dup(text, len), *p, *nl, *eq, *key, *value;
-	struct config_entry *grown;
-	unsigned line = 0;
-	int rc = 0;
+	unsigned line = 0, errors = r->errors;
 
-	if (!copy)
-		return fail(err, err_size, "%s: out of memory", name);
+	if (!copy) {
+		config_report_error(r, "%s: out of memory", name);
+		return -1;
+	}
 	if (strlen(copy) != len) {
 		free(copy);
-		return fail(err, err_size, "%s: contains a NUL byte: not a text file", name);
+		config_report_error(r, "%s: contains a NUL byte: not a text file", name);
+		return -1;
 	}
-	for (p = copy; p && *p && rc == 0; p = nl) {
+	/* Messages about the settings name the file they came from. */
+	if (!cfg->path && !(cfg->path = strdup(name))) {
+		free(copy);
+		config_report_error(r, "%s: out of memory", name);
+		return -1;
+	}
+	/* A bad line is reported and left out; the next one is read all the
+	 * same, so one run names every problem of the file. */
+	for (p = copy; p && *p; p = nl) {
 		nl = strchr(p, '\n');
 		if (nl)
 			*nl++ = '\0';
@@ -286,58 +404,81 @@ int config_parse(struct imw_config *cfg, const char *name, const char *text, siz
 			continue;
 		eq = strchr(key, '=');
 		if (!eq) {
-			rc = fail(err, err_size, "%s:%u: expected key=value, got \"%s\"", name, line, key);
-			break;
+			config_report_error(r, "%s:%u: expected key=value, got \"%s\"", name, line, key);
+			continue;
 		}
 		value = trim(eq + 1, eq + 1 + strlen(eq + 1));
 		key = trim(key, eq);
 		if (!*key) {
-			rc = fail(err, err_size, "%s:%u: missing key before '='", name, line);
+			config_report_error(r, "%s:%u: missing key before '='", name, line);
+			continue;
+		}
+		if (!interpret(cfg, name, line, key, value, r))
+			continue;
+		if (!add_entry(cfg, key, value, line)) {
+			config_report_error(r, "%s: out of memory", name);
 			break;
 		}
-		rc = interpret(cfg, name, line, key, value, err, err_size, warn);
-		if (rc)
-			break;
-		grown = realloc(cfg->entries, (cfg->n_entries + 1) * sizeof(*grown));
-		if (!grown) {
-			rc = fail(err, err_size, "%s: out of memory", name);
-			break;
-		}
-		cfg->entries = grown;
-		grown = &cfg->entries[cfg->n_entries];
-		grown->key = strdup(key);
-		grown->value = strdup(value);
-		grown->line = line;
-		if (!grown->key || !grown->value) {
-			free(grown->key);
-			free(grown->value);
-			rc = fail(err, err_size, "%s: out of memory", name);
-			break;
-		}
-		cfg->n_entries++;
 	}
 	free(copy);
-	return rc;
+	return r->errors > errors ? -1 : 0;
 }
 
-int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_size,
-		config_warn_fn warn)
+/* The first error into a caller's buffer, warnings to a plain callback:
+ * what config_parse and config_load have always offered. */
+struct first_error {
+	char *err;
+	size_t err_size;
+	bool have;
+	config_warn_fn warn;
+};
+
+static void keep_first_error(void *arg, const char *msg)
+{
+	struct first_error *fe = arg;
+
+	if (fe->have)
+		return;
+	fe->have = true;
+	snprintf(fe->err, fe->err_size, "%s", msg);
+}
+
+static void pass_warning(void *arg, const char *msg)
+{
+	struct first_error *fe = arg;
+
+	if (fe->warn)
+		fe->warn(msg);
+}
+
+int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
+		 char *err, size_t err_size, config_warn_fn warn)
+{
+	struct first_error fe = { err, err_size, false, warn };
+	struct config_report r = { pass_warning, keep_first_error, &fe, 0, 0 };
+
+	return config_parse_report(cfg, name, text, len, &r);
+}
+
+int config_load_report(struct imw_config *cfg, const char *path, struct config_report *r)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
+	char *buf = NULL, *g;
 	size_t len = 0, cap = 0, n;
 	int rc;
 
-	if (!f)
-		return fail(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+	if (!f) {
+		config_report_error(r, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
 	for (;;) {
 		if (len + 4096 > cap) {
-			char *g = realloc(buf, cap ? cap * 2 : 8192);
-
+			g = realloc(buf, cap ? cap * 2 : 8192);
 			if (!g) {
 				free(buf);
 				fclose(f);
-				return fail(err, err_size, "%s: out of memory", path);
+				config_report_error(r, "%s: out of memory", path);
+				return -1;
 			}
 			buf = g;
 			cap = cap ? cap * 2 : 8192;
@@ -350,17 +491,28 @@ int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_
 	if (ferror(f)) {
 		free(buf);
 		fclose(f);
-		return fail(err, err_size, "%s: read error", path);
+		config_report_error(r, "%s: read error", path);
+		return -1;
 	}
 	fclose(f);
-	rc = config_parse(cfg, path, buf ? buf : "", len, err, err_size, warn);
+	rc = config_parse_report(cfg, path, buf ? buf : "", len, r);
 	free(buf);
-	if (rc == 0) {
-		cfg->path = strdup(path);
-		if (!cfg->path)
-			return fail(err, err_size, "%s: out of memory", path);
+	free(cfg->path);
+	cfg->path = strdup(path);
+	if (!cfg->path) {
+		config_report_error(r, "%s: out of memory", path);
+		return -1;
 	}
 	return rc;
+}
+
+int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_size,
+		config_warn_fn warn)
+{
+	struct first_error fe = { err, err_size, false, warn };
+	struct config_report r = { pass_warning, keep_first_error, &fe, 0, 0 };
+
+	return config_load_report(cfg, path, &r);
 }
 
 const char *config_get(const struct imw_config *cfg, const char *key)

@@ -32,6 +32,24 @@ struct imw_config {
 /* Callback for warnings (accepted keys that do nothing here). */
 typedef void (*config_warn_fn)(const char *msg);
 
+/* Where loading a configuration, and the lists and databases it names,
+ * reports what it finds: every problem, one line each ("FILE:LINE: key:
+ * reason"), in the order found, and the count of errors. check-config
+ * prints them all; imwired stops at the first error. Either callback may
+ * be NULL. */
+struct config_report {
+	void (*warning)(void *arg, const char *msg);
+	void (*error)(void *arg, const char *msg);
+	void *arg;
+	unsigned errors;
+	unsigned warnings;
+};
+
+void config_report_error(struct config_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void config_report_warning(struct config_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 void config_init(struct imw_config *cfg);
 /* Returns 0, or -1 with a one-line message "FILE:LINE: key: reason" (or
  * "FILE: reason") in err. */
@@ -40,6 +58,11 @@ int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_
 /* Parse text as if it were a file called `name` (tests). */
 int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
 		 char *err, size_t err_size, config_warn_fn warn);
+/* The same two, going on past a bad line (which is left out) so that
+ * every problem of the file reaches r; 0 when there was none, else -1. */
+int config_load_report(struct imw_config *cfg, const char *path, struct config_report *r);
+int config_parse_report(struct imw_config *cfg, const char *name, const char *text, size_t len,
+			struct config_report *r);
 void config_free(struct imw_config *cfg);
 
 /* Last value given for key, or NULL. */

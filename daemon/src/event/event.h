@@ -157,6 +157,16 @@ struct im_event {
 	/* The PDU's bytes, valid only during the emit callback (not copied):
 	 * the rewrite engine re-encodes from them. */
 	const uint8_t *pdu_data;
+	/* A notice imwired makes up (policy: the conversation is logged,
+	 * something was blocked), written by nobody in the conversation. An
+	 * encoder sends it from a sender visibly the system where its
+	 * protocol has one: towards the local client from notice_from when
+	 * set (notice_sender=), else from the server (IRC: a NOTICE from the
+	 * server, XMPP: a headline from the domain); towards the remote, or
+	 * where a protocol has no such sender, as an ordinary message of the
+	 * conversation whose text is marked (response_prefix/postfix). */
+	bool notice;
+	char *notice_from; /* owned; NULL: the protocol's own system sender */
 };
 
 void event_init(struct im_event *ev);

@@ -150,6 +150,17 @@ static void expire_locked(struct expect_table *t, double now)
 	}
 }
 
+void expect_clear(struct expect_table *t)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->cap; i++)
+		if (t->slots[i].id)
+			drop(t, &t->slots[i]);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void expect_expire(struct expect_table *t, double now)
 {
 	pthread_mutex_lock(&t->lock);

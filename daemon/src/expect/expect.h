@@ -98,6 +98,9 @@ bool expect_token(struct expect_table *t, enum imw_proto proto, enum im_xfer_pat
 		  const uint8_t *token, size_t token_len, bool take, double now,
 		  struct expect_match *m);
 
+/* Drop every entry (the end of one of several unrelated captures). */
+void expect_clear(struct expect_table *t);
+
 /* Drop what timed out. Called now and then by each worker. */
 void expect_expire(struct expect_table *t, double now);
 

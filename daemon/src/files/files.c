@@ -886,6 +886,12 @@ void files_free(struct files *fs)
 	free(fs);
 }
 
+void files_forget(struct files *fs)
+{
+	files_drain(fs);
+	expect_clear(fs->sh->expect);
+}
+
 void files_stats_get(const struct files *fs, struct files_stats *out)
 {
 	*out = fs->stats;

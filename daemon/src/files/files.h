@@ -137,6 +137,10 @@ void files_poll(struct files *fs);
  * poll: the end of a capture. */
 void files_drain(struct files *fs);
 
+/* The end of one of several unrelated captures: what it offered is no
+ * longer expected, and its scans are waited for. */
+void files_forget(struct files *fs);
+
 void files_stats_get(const struct files *fs, struct files_stats *out);
 
 #endif

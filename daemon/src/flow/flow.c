@@ -487,6 +487,13 @@ void flow_table_flush_all(struct flow_table *t)
 		release(t, t->lru_tail);
 }
 
+void flow_table_forget(struct flow_table *t)
+{
+	flow_table_flush_all(t);
+	proto_directory_free(&t->directory);
+	proto_directory_init(&t->directory);
+}
+
 void flow_table_destroy(struct flow_table *t)
 {
 	flow_table_flush_all(t);

@@ -130,5 +130,8 @@ void flow_table_expire(struct flow_table *t, double now);
 
 /* Flush and drop every flow (end of input). */
 void flow_table_flush_all(struct flow_table *t);
+/* Flush every flow and forget what sessions learnt from one another: the
+ * packets that follow are an unrelated capture (imwire read --separate). */
+void flow_table_forget(struct flow_table *t);
 
 #endif

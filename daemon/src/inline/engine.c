@@ -530,9 +530,11 @@ static void encode_edit(struct engine *e, struct proto_session *s, const struct 
 }
 
 /* A new message PDU built by the module from the neutral fields, appended
- * to out; false when the module cannot build one. */
+ * to out; false when the module cannot build one. With notice (the
+ * decision it comes from), a system notice (im_event.notice). */
 static bool encode_message(struct engine *e, struct proto_session *s, const struct im_event *ev,
-			   enum im_dir dir, const char *text, struct bytebuf *out)
+			   enum im_dir dir, const char *text, const struct policy_decision *notice,
+			   struct bytebuf *out)
 {
 	struct im_event msg;
 	size_t mark = out->len;
@@ -548,7 +550,9 @@ static bool encode_message(struct engine *e, struct proto_session *s, const stru
 	}
 	msg.dir = dir;
 	msg.kind = IM_KIND_MESSAGE;
+	msg.notice = notice != NULL;
 	ok = event_set_str(&msg.text, text) &&
+	     (!notice || !notice->notice_from || event_set_str(&msg.notice_from, notice->notice_from)) &&
 	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
 	if (!ok) {
 		out->len = mark;
@@ -870,11 +874,19 @@ static void on_event(void *arg, const struct im_event *ev)
 	if (editable && rc.outcome == ROUTE_LOCAL && !(taken = take_routed(e, ifl, s, ev, &rc)))
 		rc.outcome = ROUTE_FORWARDED;
 	if (editable && !taken) {
-		if (d->inject_after && encode_message(e, s, ev, ev->dir, d->inject_after, &after))
+		if (d->inject_after &&
+		    encode_message(e, s, ev, ev->dir, d->inject_after, NULL, &after))
 			n_after++;
 		for (i = 0; i < d->n_notices; i++)
-			if (encode_message(e, s, ev, IM_DIR_IN, d->notices[i], &notices))
+			if (encode_message(e, s, ev, IM_DIR_IN, d->notices[i], d, &notices))
 				n_notices++;
+		/* Towards the remote party: after this PDU, which is outgoing. */
+		for (i = 0; ev->dir == IM_DIR_OUT && i < d->n_remote_notices; i++) {
+			if (encode_message(e, s, ev, IM_DIR_OUT, d->remote_notices[i], d, &after)) {
+				n_after++;
+				e->stats.notices_injected++;
+			}
+		}
 		/* Towards the local client the notices ride with this PDU. */
 		if (ev->dir == IM_DIR_IN && n_notices) {
 			if (!bytebuf_append(&after, notices.data, notices.len))

@@ -76,6 +76,14 @@ void pipeline_finish(struct pipeline *pl)
 			pl->sink_failures++;
 }
 
+void pipeline_end_capture(struct pipeline *pl)
+{
+	flow_table_forget(&pl->flows);
+	if (pl->files)
+		files_forget(pl->files);
+	pl->packets_since_expiry = 0;
+}
+
 void pipeline_destroy(struct pipeline *pl)
 {
 	size_t i;

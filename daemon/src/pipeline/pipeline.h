@@ -36,6 +36,10 @@ int pipeline_follow_files(struct pipeline *pl, struct files_shared *sh, char *er
 void pipeline_packet(struct pipeline *pl, const struct packet *pkt);
 /* Deliver everything still held (end of input); flows are dropped. */
 void pipeline_finish(struct pipeline *pl);
+/* The end of one capture read as unrelated to the next (--separate): its
+ * flows end here, held events are delivered, and nothing learnt in it
+ * carries over; the sinks stay open. */
+void pipeline_end_capture(struct pipeline *pl);
 void pipeline_destroy(struct pipeline *pl);
 
 /* Human-readable summary of what was seen (flows, sessions, events,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/config.h"
 #include "event/event.h"
 #include "util/bytebuf.h"
 
@@ -20,6 +21,10 @@
 typedef int (*listfile_line_fn)(void *arg, const char *path, unsigned line, char *text,
 				char *err, size_t err_size);
 int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size);
+/* The same, going on past a line fn refused: every problem of the file
+ * goes to r, as an error. 0 when there was none, else -1. */
+int listfile_read_report(const char *path, listfile_line_fn fn, void *arg,
+			 struct config_report *r);
 
 /* ASCII case-insensitive equality: IM ids are compared the way their
  * services compare them (nicks, e-mail style ids). */
@@ -37,6 +42,7 @@ struct parties {
 	const char *local_bare;
 	const char *remote;
 	const char *remote_bare;
+	bool group; /* remote is a channel, room or conference */
 };
 
 /* True when listed names id: equal to it or to its bare form. */
@@ -59,7 +65,8 @@ void badwords_free(struct badwords *bw);
  * NULL when there is none. Returns the count, or -1 on allocation failure. */
 long badwords_censor(const struct badwords *bw, const char *text, char **censored);
 
-/* ---- acl.c: IMSpector's white and black lists ---- */
+/* ---- acl.c: IMSpector's file-backed ACLs: 0.5's white and black lists,
+ * 0.9's rule file ---- */
 
 struct acl_entry {
 	char *local;
@@ -72,17 +79,40 @@ struct acl_list {
 	size_t n;
 };
 
-struct acl {
-	struct acl_list white;
-	struct acl_list black;
-	bool block_unlisted;
+/* One line of 0.9's acl_filename: "allow|deny LOCAL|all [REMOTE...]". */
+struct acl_rule {
+	bool allow;
+	char *local; /* NULL for "all" */
+	char **remotes;
+	size_t n_remotes;  /* with groupchat and any_remote unset, 0 means every remote */
+	bool groupchat;    /* "groupchat" was listed: every group conversation */
+	bool any_remote;   /* "all" was listed (pfSense writes "allow all all") */
 };
 
-/* One list file in IMSpector's format: "local: remote remote ...". */
+struct acl_rules {
+	struct acl_rule *v;
+	size_t n;
+};
+
+struct acl {
+	bool have_lists; /* whitelist_filename or blacklist_filename given */
+	struct acl_list white;
+	struct acl_list black;
+	bool block_unlisted; /* 0.5's: applies to the lists only */
+	struct acl_rules rules;
+};
+
+/* One list file in IMSpector 0.5's format: "local: remote remote ...". */
 int acl_list_load(struct acl_list *l, const char *path, char *err, size_t err_size);
+int acl_list_load_report(struct acl_list *l, const char *path, struct config_report *r);
+/* IMSpector 0.9's rule file; every bad line goes to r. */
+int acl_rules_load(struct acl_rules *rules, const char *path, struct config_report *r);
 void acl_free(struct acl *a);
 /* True when the pair may not talk (see acl.c for the order). */
 bool acl_blocks(const struct acl *a, const struct parties *who);
+/* True when listed names the party: party_matches, or listed is a domain
+ * ("example.com" or "@example.com") and id is user@that domain. */
+bool acl_id_matches(const char *listed, const char *id, const char *bare);
 
 /* ---- dbfilter.c: IMSpector's SQLite `lists` filter with auto-whitelist ---- */
 
@@ -178,9 +208,47 @@ struct notice_book {
 /* True (and remembered) when key had nothing within `period` seconds
  * before now. The book is bounded: the stalest entry makes room. */
 bool notice_book_due(struct notice_book *b, const char *key, double now, double period);
+/* The two halves of it: was key told within period before now; key was
+ * told at `when` (false: out of memory). */
+bool notice_book_recent(struct notice_book *b, const char *key, double now, double period);
+bool notice_book_mark(struct notice_book *b, const char *key, double when);
 void notice_book_free(struct notice_book *b);
 /* Move from's entries into to (a reload keeps who was told when). */
 void notice_book_take(struct notice_book *to, struct notice_book *from);
+
+/* ---- responder.c: IMSpector 0.9's responder state (responder_filename) ---- */
+
+/* The `type` column: what a user was told. */
+enum responder_type {
+	RESPONDER_NOTICE = 1,   /* notice_response: the conversation is logged */
+	RESPONDER_FILTERED = 2, /* filtered_response: what they sent was blocked */
+};
+
+struct responder {
+	void *db;       /* sqlite3; NULL in a dry run without the file */
+	void *last;     /* sqlite3_stmt: when was this user last told this */
+	void *forget;   /* sqlite3_stmt: drop the user's older row */
+	void *remember; /* sqlite3_stmt: the user was told now */
+	bool dry_run;   /* never write: what was told is kept in memory */
+	struct notice_book told; /* what this process told (the file's cache) */
+	unsigned long long errors;
+};
+
+/* Opens the file (creating it and its table unless dry_run; in a dry run
+ * a missing file is an empty one). An existing table `responder` of
+ * another layout is left alone, with a warning, for a table of imwire's
+ * own in the same file. -1 after reporting why. */
+int responder_open(struct responder *r, const char *path, bool dry_run,
+		   struct config_report *report);
+void responder_close(struct responder *r);
+/* Was userid (case-insensitive) of protocol proto (IMSpector's name)
+ * told type within period seconds before now? A database error counts in
+ * r->errors and leaves the answer to what this process told. */
+bool responder_told(struct responder *r, const char *proto, const char *userid,
+		    enum responder_type type, double now, double period);
+/* userid was told type at now: into the file (memory in a dry run). */
+void responder_mark(struct responder *r, const char *proto, const char *userid,
+		    enum responder_type type, double now);
 
 /* ---- test_rules.c: the inline engine's test rules, as policy rules ---- */
 

@@ -31,40 +31,71 @@ static char *trim(char *s)
 	return s;
 }
 
-int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size)
+/* Reads the file line by line; a line fn refuses is reported to r (as
+ * an error) and, unless all is set, ends the reading. */
+static int read_lines(const char *path, listfile_line_fn fn, void *arg, struct config_report *r,
+		      bool all)
 {
 	FILE *f = fopen(path, "r");
-	char buf[LISTFILE_MAX_LINE + 2], *text;
-	unsigned line = 0;
-	int rc = 0;
+	char buf[LISTFILE_MAX_LINE + 2], *text, msg[512];
+	unsigned line = 0, errors = r->errors;
 
 	if (!f) {
-		snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+		config_report_error(r, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	while (fgets(buf, sizeof(buf), f)) {
 		if (++line > LISTFILE_MAX_LINES) {
-			snprintf(err, err_size, "%s: more than %u lines", path, LISTFILE_MAX_LINES);
-			rc = -1;
+			config_report_error(r, "%s: more than %u lines", path, LISTFILE_MAX_LINES);
 			break;
 		}
 		if (!strchr(buf, '\n') && !feof(f)) {
-			snprintf(err, err_size, "%s:%u: line longer than %u bytes", path, line,
-				 LISTFILE_MAX_LINE);
-			rc = -1;
+			/* The rest of an over-long line is no line of its own. */
+			config_report_error(r, "%s:%u: line longer than %u bytes", path, line,
+					    LISTFILE_MAX_LINE);
 			break;
 		}
 		text = trim(buf);
 		if (!*text || *text == '#')
 			continue;
-		rc = fn(arg, path, line, text, err, err_size);
-		if (rc)
-			break;
+		msg[0] = '\0';
+		if (fn(arg, path, line, text, msg, sizeof(msg)) != 0) {
+			config_report_error(r, "%s", msg[0] ? msg : "bad line");
+			if (!all)
+				break;
+		}
 	}
-	if (!rc && ferror(f)) {
-		snprintf(err, err_size, "%s: read error", path);
-		rc = -1;
-	}
+	if (ferror(f))
+		config_report_error(r, "%s: read error", path);
 	fclose(f);
-	return rc;
+	return r->errors > errors ? -1 : 0;
+}
+
+struct first_error {
+	char *err;
+	size_t size;
+	bool have;
+};
+
+static void keep_first(void *arg, const char *msg)
+{
+	struct first_error *fe = arg;
+
+	if (!fe->have && fe->size)
+		snprintf(fe->err, fe->size, "%s", msg);
+	fe->have = true;
+}
+
+int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size)
+{
+	struct first_error fe = { err, err_size, false };
+	struct config_report r = { NULL, keep_first, &fe, 0, 0 };
+
+	return read_lines(path, fn, arg, &r, false);
+}
+
+int listfile_read_report(const char *path, listfile_line_fn fn, void *arg,
+			 struct config_report *r)
+{
+	return read_lines(path, fn, arg, r, true);
 }

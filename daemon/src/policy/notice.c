@@ -49,18 +49,32 @@ static struct notice_entry *add(struct notice_book *b, const char *key)
 	return e;
 }
 
-bool notice_book_due(struct notice_book *b, const char *key, double now, double period)
+bool notice_book_recent(struct notice_book *b, const char *key, double now, double period)
 {
 	struct notice_entry *e = find(b, key);
 
-	if (e && now - e->last < period && now >= e->last)
-		return false;
+	/* A clock that went back makes an entry stale, not eternal. */
+	return e && now - e->last < period && now >= e->last;
+}
+
+bool notice_book_mark(struct notice_book *b, const char *key, double when)
+{
+	struct notice_entry *e = find(b, key);
+
 	if (!e)
 		e = add(b, key);
 	if (!e)
-		return false; /* out of memory: better silent than repeating */
-	e->last = now;
+		return false;
+	e->last = when;
 	return true;
+}
+
+bool notice_book_due(struct notice_book *b, const char *key, double now, double period)
+{
+	if (notice_book_recent(b, key, now, period))
+		return false;
+	/* Out of memory: better silent than repeating. */
+	return notice_book_mark(b, key, now);
 }
 
 void notice_book_free(struct notice_book *b)

@@ -1,9 +1,11 @@
 /* The policy chain. Order: the global blocks (IMSpector applies them
- * "regardless of the outcome of ACL processing"), the ACL, the DB filter
- * (IMSpector leaves their combination open: here an event must pass both,
- * and the ACL goes first so an event it blocks adds no AWL row), then the
- * content rules on messages: bad words, regex rules, the test rules.
- * Notices are decided last, once the fate of the event is known. */
+ * "regardless of the outcome of ACL processing"), the ACLs (0.5's lists,
+ * 0.9's rules), the DB filter (IMSpector leaves their combination open:
+ * here an event must pass both, and the ACL goes first so an event it
+ * blocks adds no AWL row), then the content rules on messages: bad words,
+ * regex rules, the test rules. Notices are decided last, once the fate of
+ * the event is known: imwire's (notice_text, blocked_notice_text, to the
+ * local user) and IMSpector 0.9's responder (to both parties). */
 #include "policy/policy.h"
 
 #include <pthread.h>
@@ -17,6 +19,25 @@
 #define DEFAULT_NOTICE_DAYS 1
 #define DEFAULT_BLOCKED_NOTICE_INTERVAL 60
 #define SECONDS_PER_DAY 86400.0
+#define SECONDS_PER_MINUTE 60.0
+
+/* The responder's texts when the configuration gives none (IMSpector
+ * 0.9's notice reads "Message from IMSpector: -=Your activities are being
+ * logged=-"; imwire names itself). */
+#define DEFAULT_RESPONSE_PREFIX "Message from imwire: -="
+#define DEFAULT_RESPONSE_POSTFIX "=-"
+#define DEFAULT_NOTICE_RESPONSE "Your activities are being logged"
+#define DEFAULT_FILTERED_RESPONSE "Blocked by policy"
+
+/* Remote notices waiting for the local user's next outgoing PDU. */
+#define MAX_OWED_NOTICES 1024
+
+struct owed_notice {
+	char *conversation; /* conversation_key() of the event that owed it */
+	char *userid;       /* the remote, as the responder remembers it */
+	enum responder_type type;
+	char *text;
+};
 
 struct policy {
 	atomic_int refs;
@@ -37,6 +58,19 @@ struct policy {
 	double blocked_notice_interval;
 	struct notice_book notices;
 	struct notice_book blocked_notices;
+	/* IMSpector 0.9's responder: periods of 0 mean never. */
+	bool have_responder;
+	struct responder responder;
+	double responder_notice_period;
+	double responder_filtered_period;
+	char *notice_response;
+	char *filtered_response;
+	char *response_prefix;
+	char *response_postfix;
+	struct owed_notice *owed;
+	size_t n_owed;
+	/* notice_sender=, per protocol; NULL: the protocol's own. */
+	char *notice_from[IMW_PROTO_MAX];
 	struct policy_stats stats;
 };
 
@@ -55,8 +89,28 @@ static struct policy *policy_alloc(enum policy_mode mode)
 	return p;
 }
 
+static void owed_free(struct owed_notice *o)
+{
+	free(o->conversation);
+	free(o->userid);
+	free(o->text);
+}
+
 static void policy_free(struct policy *p)
 {
+	size_t i;
+
+	if (p->have_responder)
+		responder_close(&p->responder);
+	free(p->notice_response);
+	free(p->filtered_response);
+	free(p->response_prefix);
+	free(p->response_postfix);
+	for (i = 0; i < p->n_owed; i++)
+		owed_free(&p->owed[i]);
+	free(p->owed);
+	for (i = 0; i < IMW_PROTO_MAX; i++)
+		free(p->notice_from[i]);
 	badwords_free(&p->badwords);
 	acl_free(&p->acl);
 	if (p->have_db)
@@ -104,14 +158,16 @@ static unsigned long number(const struct imw_config *cfg, const char *key, unsig
 	return v ? strtoul(v, NULL, 10) : dflt;
 }
 
-static int load_lists(struct policy *p, const struct imw_config *cfg, char *err, size_t err_size)
+/* Each loader reports its own problems and the next one runs all the
+ * same: check-config names every problem of a configuration at once. */
+static void load_lists(struct policy *p, const struct imw_config *cfg, struct config_report *r)
 {
 	const char *v;
 	char sub[512];
 
 	if ((v = config_get(cfg, "badwords_filename"))) {
-		if (badwords_load(&p->badwords, v, err, err_size) < 0)
-			return -1;
+		if (badwords_load(&p->badwords, v, sub, sizeof(sub)) < 0)
+			config_report_error(r, "%s", sub);
 		p->have_badwords = true;
 		if ((v = config_get(cfg, "badwords_replace_character")))
 			p->badwords.replace = v[0];
@@ -121,33 +177,107 @@ static int load_lists(struct policy *p, const struct imw_config *cfg, char *err,
 		}
 	}
 	if ((v = config_get(cfg, "whitelist_filename"))) {
-		if (acl_list_load(&p->acl.white, v, err, err_size) < 0)
-			return -1;
-		p->have_acl = true;
+		acl_list_load_report(&p->acl.white, v, r);
+		p->acl.have_lists = p->have_acl = true;
 	}
 	if ((v = config_get(cfg, "blacklist_filename"))) {
-		if (acl_list_load(&p->acl.black, v, err, err_size) < 0)
-			return -1;
-		p->have_acl = true;
+		acl_list_load_report(&p->acl.black, v, r);
+		p->acl.have_lists = p->have_acl = true;
 	}
 	p->acl.block_unlisted = flag(cfg, "block_unlisted");
+	if ((v = config_get(cfg, "acl_filename"))) {
+		acl_rules_load(&p->acl.rules, v, r);
+		p->have_acl = true;
+	}
 	if ((v = config_get(cfg, "db_filter_filename"))) {
-		if (dbfilter_open(&p->db, v, p->mode == POLICY_DRY_RUN, err, err_size) < 0)
-			return -1;
-		p->have_db = true;
+		if (dbfilter_open(&p->db, v, p->mode == POLICY_DRY_RUN, sub, sizeof(sub)) < 0)
+			config_report_error(r, "%s", sub);
+		else
+			p->have_db = true;
 	}
 	if ((v = config_get(cfg, "block_encrypted")) &&
-	    event_blocks_parse_encrypted(&p->blocks, v, sub, sizeof(sub)) < 0) {
-		snprintf(err, err_size, "%s:%u: block_encrypted: %s", cfg_name(cfg),
-			 config_line_of(cfg, "block_encrypted"), sub);
-		return -1;
-	}
+	    event_blocks_parse_encrypted(&p->blocks, v, sub, sizeof(sub)) < 0)
+		config_report_error(r, "%s:%u: block_encrypted: %s", cfg_name(cfg),
+				    config_line_of(cfg, "block_encrypted"), sub);
 	p->blocks.files = flag(cfg, "block_files");
 	p->blocks.webcams = flag(cfg, "block_webcams");
-	return 0;
 }
 
-static int load_rules(struct policy *p, const struct imw_config *cfg, char *err, size_t err_size)
+static bool dup_setting(const struct imw_config *cfg, const char *key, const char *dflt,
+			char **out)
+{
+	const char *v = config_get(cfg, key);
+
+	if (!v)
+		v = dflt;
+	*out = v ? strdup(v) : NULL;
+	return !v || *out;
+}
+
+/* notice_sender=NAME (every protocol) or "irc:NAME jabber:JID ..." */
+static void load_notice_sender(struct policy *p, const struct imw_config *cfg,
+			       struct config_report *r)
+{
+	const char *v = config_get(cfg, "notice_sender");
+	char *copy, *tok, *save = NULL, *colon;
+	enum imw_proto proto;
+	int i;
+
+	if (!v)
+		return;
+	if (!(copy = strdup(v)))
+		goto oom;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		colon = strchr(tok, ':');
+		proto = colon ? (*colon = '\0', event_proto_from_name(tok)) : IMW_PROTO_NONE;
+		if (colon && proto == IMW_PROTO_NONE) {
+			config_report_error(r, "%s:%u: notice_sender: unknown protocol \"%s\"",
+					    cfg_name(cfg), config_line_of(cfg, "notice_sender"), tok);
+			continue;
+		}
+		for (i = colon ? (int)proto : 1; i < (colon ? (int)proto + 1 : IMW_PROTO_MAX); i++) {
+			free(p->notice_from[i]);
+			if (!(p->notice_from[i] = strdup(colon ? colon + 1 : tok))) {
+				free(copy);
+				goto oom;
+			}
+		}
+	}
+	free(copy);
+	return;
+oom:
+	config_report_error(r, "out of memory");
+}
+
+/* IMSpector 0.9's responder: responder_filename switches it on;
+ * notice_days and filtered_mins say how often, never when absent. */
+static void load_responder(struct policy *p, const struct imw_config *cfg,
+			   struct config_report *r)
+{
+	const char *v = config_get(cfg, "responder_filename");
+
+	if (!v)
+		return;
+	if (responder_open(&p->responder, v, p->mode == POLICY_DRY_RUN, r) < 0)
+		return;
+	p->have_responder = true;
+	p->responder_notice_period = (double)number(cfg, "notice_days", 0) * SECONDS_PER_DAY;
+	p->responder_filtered_period =
+		(double)number(cfg, "filtered_mins", 0) * SECONDS_PER_MINUTE;
+	if (!dup_setting(cfg, "notice_response", DEFAULT_NOTICE_RESPONSE, &p->notice_response) ||
+	    !dup_setting(cfg, "filtered_response", DEFAULT_FILTERED_RESPONSE,
+			 &p->filtered_response) ||
+	    !dup_setting(cfg, "response_prefix", DEFAULT_RESPONSE_PREFIX, &p->response_prefix) ||
+	    !dup_setting(cfg, "response_postfix", DEFAULT_RESPONSE_POSTFIX, &p->response_postfix))
+		config_report_error(r, "out of memory");
+	if (!p->responder_notice_period && !p->responder_filtered_period)
+		config_report_warning(r,
+				      "%s:%u: responder_filename: neither notice_days nor "
+				      "filtered_mins is set, so nobody is ever told anything",
+				      cfg_name(cfg), config_line_of(cfg, "responder_filename"));
+}
+
+static void load_rules(struct policy *p, const struct imw_config *cfg, struct config_report *r)
 {
 	char sub[512];
 	size_t i;
@@ -157,44 +287,64 @@ static int load_rules(struct policy *p, const struct imw_config *cfg, char *err,
 	for (i = 0; i < cfg->n_entries; i++) {
 		if (strcmp(cfg->entries[i].key, "regex_replace") != 0)
 			continue;
-		if (regex_rules_add(&p->regex, cfg->entries[i].value, sub, sizeof(sub)) < 0) {
-			snprintf(err, err_size, "%s:%u: regex_replace: %s", cfg_name(cfg),
-				 cfg->entries[i].line, sub);
-			return -1;
-		}
+		if (regex_rules_add(&p->regex, cfg->entries[i].value, sub, sizeof(sub)) < 0)
+			config_report_error(r, "%s:%u: regex_replace: %s", cfg_name(cfg),
+					    cfg->entries[i].line, sub);
 	}
 	if (test_rules_set(&p->test, config_get(cfg, "rewrite_test"), config_get(cfg, "drop_test"),
-			   config_get(cfg, "inject_test"), sub, sizeof(sub)) < 0) {
-		snprintf(err, err_size, "%s: %s", cfg_name(cfg), sub);
-		return -1;
-	}
-	if ((v = config_get(cfg, "notice_text")) && !(p->notice_text = strdup(v)))
-		goto oom;
-	if ((v = config_get(cfg, "blocked_notice_text")) && !(p->blocked_notice_text = strdup(v)))
-		goto oom;
+			   config_get(cfg, "inject_test"), sub, sizeof(sub)) < 0)
+		config_report_error(r, "%s: %s", cfg_name(cfg), sub);
+	if (((v = config_get(cfg, "notice_text")) && !(p->notice_text = strdup(v))) ||
+	    ((v = config_get(cfg, "blocked_notice_text")) && !(p->blocked_notice_text = strdup(v))))
+		config_report_error(r, "out of memory");
 	p->notice_period = (double)number(cfg, "notice_days", DEFAULT_NOTICE_DAYS) * SECONDS_PER_DAY;
 	p->blocked_notice_interval =
 		(double)number(cfg, "blocked_notice_interval", DEFAULT_BLOCKED_NOTICE_INTERVAL);
-	return 0;
-oom:
-	snprintf(err, err_size, "out of memory");
-	return -1;
+	load_notice_sender(p, cfg, r);
+	load_responder(p, cfg, r);
+}
+
+struct policy *policy_new_report(const struct imw_config *cfg, enum policy_mode mode,
+				 struct config_report *report)
+{
+	struct policy *p = policy_alloc(mode);
+	unsigned errors = report->errors;
+
+	if (!p) {
+		config_report_error(report, "out of memory");
+		return NULL;
+	}
+	load_lists(p, cfg, report);
+	load_rules(p, cfg, report);
+	if (report->errors > errors) {
+		policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct first_error {
+	char *err;
+	size_t size;
+	bool have;
+};
+
+static void keep_first_error(void *arg, const char *msg)
+{
+	struct first_error *fe = arg;
+
+	if (!fe->have)
+		snprintf(fe->err, fe->size, "%s", msg);
+	fe->have = true;
 }
 
 struct policy *policy_new(const struct imw_config *cfg, enum policy_mode mode, char *err,
 			  size_t err_size)
 {
-	struct policy *p = policy_alloc(mode);
+	struct first_error fe = { err, err_size, false };
+	struct config_report r = { NULL, keep_first_error, &fe, 0, 0 };
 
-	if (!p) {
-		snprintf(err, err_size, "out of memory");
-		return NULL;
-	}
-	if (load_lists(p, cfg, err, err_size) < 0 || load_rules(p, cfg, err, err_size) < 0) {
-		policy_free(p);
-		return NULL;
-	}
-	return p;
+	return policy_new_report(cfg, mode, &r);
 }
 
 static bool dup_or_null(char **dst, const char *src)
@@ -233,7 +383,7 @@ bool policy_is_empty(const struct policy *p)
 	return !p->have_badwords && !p->have_acl && !p->have_db && !p->regex.n &&
 	       !p->blocks.files && !p->blocks.webcams && !encrypted && !t->drop_word &&
 	       !(t->rewrite_from && *t->rewrite_from) && !(t->inject_word && t->inject_text) &&
-	       !p->notice_text && !p->blocked_notice_text;
+	       !p->notice_text && !p->blocked_notice_text && !p->have_responder;
 }
 
 void policy_take_history(struct policy *to, struct policy *from)
@@ -244,6 +394,14 @@ void policy_take_history(struct policy *to, struct policy *from)
 	pthread_mutex_lock(&to->lock);
 	notice_book_take(&to->notices, &from->notices);
 	notice_book_take(&to->blocked_notices, &from->blocked_notices);
+	/* Notices still owed to remote parties are owed by the new policy
+	 * when it has a responder too (its file says who was told). */
+	if (to->have_responder && !to->n_owed) {
+		to->owed = from->owed;
+		to->n_owed = from->n_owed;
+		from->owed = NULL;
+		from->n_owed = 0;
+	}
 	pthread_mutex_unlock(&to->lock);
 	pthread_mutex_unlock(&from->lock);
 }
@@ -257,6 +415,8 @@ void policy_decision_free(struct policy_decision *d)
 	free(d->inject_after);
 	for (i = 0; i < d->n_notices; i++)
 		free(d->notices[i]);
+	for (i = 0; i < d->n_remote_notices; i++)
+		free(d->remote_notices[i]);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -264,7 +424,7 @@ void policy_get_stats(struct policy *p, struct policy_stats *out)
 {
 	pthread_mutex_lock(&p->lock);
 	*out = p->stats;
-	out->db_errors = p->db.errors;
+	out->db_errors = p->db.errors + p->responder.errors;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -339,6 +499,7 @@ static void decide_parties(struct policy *p, const struct im_event *ev, struct p
 	who.remote = ev->remote;
 	who.local_bare = bare_id(p, ev, who.local, &local_owned);
 	who.remote_bare = bare_id(p, ev, who.remote, &remote_owned);
+	who.group = ev->group;
 	if (p->have_acl && acl_blocks(&p->acl, &who))
 		block(d, "acl");
 	else if (p->have_db && dbfilter_blocks(&p->db, &who, ev->dir == IM_DIR_OUT, ev->ts))
@@ -424,18 +585,36 @@ static char *conversation_key(const struct im_event *ev)
 	return k;
 }
 
-static void add_notice(struct policy *p, struct policy_decision *d, const char *text)
+static char *take_text(struct policy *p, const char *text)
 {
-	char *copy;
+	char *copy = strdup(text);
 
-	if (d->n_notices == POLICY_MAX_NOTICES)
-		return;
-	copy = strdup(text);
-	if (!copy) {
+	if (!copy)
 		p->stats.alloc_failures++;
+	return copy;
+}
+
+static void add_notice(struct policy *p, struct policy_decision *d, char *text)
+{
+	if (!text)
+		return;
+	if (d->n_notices == POLICY_MAX_NOTICES) {
+		free(text);
 		return;
 	}
-	d->notices[d->n_notices++] = copy;
+	d->notices[d->n_notices++] = text;
+	p->stats.notices++;
+}
+
+static void add_remote_notice(struct policy *p, struct policy_decision *d, char *text)
+{
+	if (!text)
+		return;
+	if (d->n_remote_notices == POLICY_MAX_NOTICES) {
+		free(text);
+		return;
+	}
+	d->remote_notices[d->n_remote_notices++] = text;
 	p->stats.notices++;
 }
 
@@ -455,11 +634,175 @@ static void decide_notices(struct policy *p, const struct im_event *ev, struct p
 	}
 	if (p->notice_text && ev->kind == IM_KIND_MESSAGE &&
 	    notice_book_due(&p->notices, key, ev->ts, p->notice_period))
-		add_notice(p, d, p->notice_text);
+		add_notice(p, d, take_text(p, p->notice_text));
 	if (p->blocked_notice_text && d->filtered &&
 	    notice_book_due(&p->blocked_notices, key, ev->ts, p->blocked_notice_interval))
-		add_notice(p, d, p->blocked_notice_text);
+		add_notice(p, d, take_text(p, p->blocked_notice_text));
 	free(key);
+}
+
+/* ---- IMSpector 0.9's responder ---------------------------------------- */
+
+/* prefix + body [+ ": " + what] + postfix: the prefix and postfix mark a
+ * text nobody in the conversation wrote. */
+static char *response_text(struct policy *p, const char *body, const char *what)
+{
+	char *text = NULL;
+
+	if (asprintf(&text, "%s%s%s%s%s", p->response_prefix, body, what ? ": " : "",
+		     what ? what : "", p->response_postfix) < 0) {
+		p->stats.alloc_failures++;
+		return NULL;
+	}
+	return text;
+}
+
+static bool told(struct policy *p, const struct im_event *ev, const char *userid,
+		 enum responder_type type)
+{
+	double period = type == RESPONDER_NOTICE ? p->responder_notice_period
+						 : p->responder_filtered_period;
+
+	return responder_told(&p->responder, event_proto_imspector_name(ev->proto), userid, type,
+			      ev->ts, period);
+}
+
+static void tell_local(struct policy *p, const struct im_event *ev, struct policy_decision *d,
+		       const char *userid, enum responder_type type, char *text)
+{
+	if (!text)
+		return;
+	responder_mark(&p->responder, event_proto_imspector_name(ev->proto), userid, type, ev->ts);
+	add_notice(p, d, text);
+}
+
+/* The remote party hears it in the local user's name, on the local
+ * user's server-bound stream: now when this PDU is outgoing, else with
+ * the local user's next outgoing PDU of the conversation. */
+static void tell_remote(struct policy *p, const struct im_event *ev, struct policy_decision *d,
+			const char *userid, enum responder_type type, char *text)
+{
+	struct owed_notice *o;
+	size_t i;
+
+	if (!text)
+		return;
+	if (ev->dir == IM_DIR_OUT) {
+		responder_mark(&p->responder, event_proto_imspector_name(ev->proto), userid, type,
+			       ev->ts);
+		add_remote_notice(p, d, text);
+		return;
+	}
+	for (i = 0; i < p->n_owed; i++) {
+		if (p->owed[i].type == type && ids_equal(p->owed[i].userid, userid)) {
+			free(text); /* owed already, in this or another conversation */
+			return;
+		}
+	}
+	if (!p->owed && !(p->owed = calloc(MAX_OWED_NOTICES, sizeof(*p->owed)))) {
+		p->stats.alloc_failures++;
+		free(text);
+		return;
+	}
+	if (p->n_owed == MAX_OWED_NOTICES) {
+		/* The oldest waited longest for a reply that never came. */
+		owed_free(&p->owed[0]);
+		memmove(p->owed, p->owed + 1, (p->n_owed - 1) * sizeof(*p->owed));
+		p->n_owed--;
+		p->stats.remote_notices_dropped++;
+	}
+	o = &p->owed[p->n_owed];
+	o->type = type;
+	o->text = text;
+	o->conversation = conversation_key(ev);
+	o->userid = strdup(userid);
+	if (!o->conversation || !o->userid) {
+		owed_free(o);
+		p->stats.alloc_failures++;
+		return;
+	}
+	p->n_owed++;
+}
+
+/* An outgoing PDU pays what its conversation owes the remote party. */
+static void pay_owed(struct policy *p, const struct im_event *ev, struct policy_decision *d)
+{
+	char *key = conversation_key(ev);
+	struct owed_notice o;
+	size_t i = 0;
+
+	if (!key) {
+		p->stats.alloc_failures++;
+		return;
+	}
+	while (i < p->n_owed) {
+		if (strcmp(p->owed[i].conversation, key) != 0) {
+			i++;
+			continue;
+		}
+		o = p->owed[i];
+		memmove(p->owed + i, p->owed + i + 1, (p->n_owed - i - 1) * sizeof(*p->owed));
+		p->n_owed--;
+		/* Someone may have told them meanwhile (another conversation). */
+		if (!told(p, ev, o.userid, o.type)) {
+			tell_remote(p, ev, d, o.userid, o.type, o.text);
+			o.text = NULL;
+		}
+		owed_free(&o);
+	}
+	free(key);
+}
+
+/* IMSpector 0.9: every party of a conversation hears notice_response once
+ * per notice_days; whoever sent what was blocked (a message or a file)
+ * hears filtered_response and what it was, once per filtered_mins. A
+ * group conversation's remote is a room, not a party: only the local
+ * user is told there, and a blocked message tells its remote nothing
+ * but that it was blocked when the remote sent it. Users are remembered
+ * by their bare ids. */
+static void decide_responder(struct policy *p, const struct im_event *ev,
+			     struct policy_decision *d)
+{
+	char *local_owned, *remote_owned;
+	const char *local, *remote, *what;
+	bool out = ev->dir == IM_DIR_OUT;
+
+	if (!p->have_responder || !ev->local || !ev->local[0] || !ev->remote || !ev->remote[0])
+		return;
+	local = bare_id(p, ev, ev->local, &local_owned);
+	remote = bare_id(p, ev, ev->remote, &remote_owned);
+	if (out && p->n_owed && ev->kind == IM_KIND_MESSAGE && d->action != POLICY_BLOCK)
+		pay_owed(p, ev, d);
+	if (ev->kind == IM_KIND_MESSAGE && p->responder_notice_period > 0) {
+		if (!told(p, ev, local, RESPONDER_NOTICE))
+			tell_local(p, ev, d, local, RESPONDER_NOTICE,
+				   response_text(p, p->notice_response, NULL));
+		/* What was blocked started no conversation with the remote. */
+		if (!ev->group && !d->filtered && !told(p, ev, remote, RESPONDER_NOTICE))
+			tell_remote(p, ev, d, remote, RESPONDER_NOTICE,
+				    response_text(p, p->notice_response, NULL));
+	}
+	if (d->filtered && p->responder_filtered_period > 0 &&
+	    (ev->kind == IM_KIND_MESSAGE || ev->kind == IM_KIND_FILE) && (out || !ev->group)) {
+		what = ev->kind == IM_KIND_FILE && ev->file_name ? ev->file_name : ev->text;
+		if (out && !told(p, ev, local, RESPONDER_FILTERED))
+			tell_local(p, ev, d, local, RESPONDER_FILTERED,
+				   response_text(p, p->filtered_response, what));
+		else if (!out && !told(p, ev, remote, RESPONDER_FILTERED))
+			tell_remote(p, ev, d, remote, RESPONDER_FILTERED,
+				    response_text(p, p->filtered_response, what));
+	}
+	free(local_owned);
+	free(remote_owned);
+}
+
+static void decide_all_notices(struct policy *p, const struct im_event *ev,
+			       struct policy_decision *d)
+{
+	decide_notices(p, ev, d);
+	decide_responder(p, ev, d);
+	if ((d->n_notices || d->n_remote_notices) && (unsigned)ev->proto < IMW_PROTO_MAX)
+		d->notice_from = p->notice_from[ev->proto];
 }
 
 /* inject_test goes after its trigger whatever happened to it. */
@@ -485,11 +828,11 @@ static const struct policy_step steps[] = {
 	{ "acl,db_filter", POLICY_STAGE_PRE, 200, true },
 	{ "badwords,regex_replace,rewrite_test,drop_test", POLICY_STAGE_PRE, 300, true },
 	{ "inject_test", POLICY_STAGE_PRE, 400, false },
-	{ "notices", POLICY_STAGE_POST, 100, false },
+	{ "notices", POLICY_STAGE_POST, 100, false }, /* and the 0.9 responder */
 };
 
 static const policy_step_fn step_fns[] = {
-	decide_blocks, decide_parties, decide_content, decide_inject_test, decide_notices,
+	decide_blocks, decide_parties, decide_content, decide_inject_test, decide_all_notices,
 };
 
 const struct policy_step *policy_steps(size_t *count)

@@ -29,7 +29,8 @@ enum policy_action {
 	POLICY_REPLACE_PDU,  /* put decision.pdu in its place (a protocol's refusal) */
 };
 
-#define POLICY_MAX_NOTICES 2
+/* notice_text, blocked_notice_text, and the responder's two. */
+#define POLICY_MAX_NOTICES 4
 
 struct policy_decision {
 	enum policy_action action;
@@ -41,10 +42,23 @@ struct policy_decision {
 	/* A message with this text right after the PDU, same direction and
 	 * conversation (inject_test). */
 	char *inject_after;
-	/* Messages to the local user from the remote id (notice_text,
-	 * blocked_notice_text), in this order. */
+	/* Notices to the local user (notice_text, blocked_notice_text, the
+	 * responder's notice_response and filtered_response), in this order. */
 	char *notices[POLICY_MAX_NOTICES];
 	size_t n_notices;
+	/* Notices to the remote party (IMSpector 0.9's responder tells both
+	 * sides, and the sender of what it blocked): sent in the local user's
+	 * name, towards the remote, right after this PDU, which is outgoing
+	 * (a notice owed for an incoming event waits for the local user's
+	 * next outgoing PDU of the conversation). response_prefix and
+	 * response_postfix mark their text. */
+	char *remote_notices[POLICY_MAX_NOTICES];
+	size_t n_remote_notices;
+	/* Every notice is a system notice, written by nobody: encoders send it
+	 * from a sender visibly the system (im_event.notice). This is who,
+	 * notice_sender= for the event's protocol; NULL: the protocol's own
+	 * (the server). Points into the policy, which outlives the decision. */
+	const char *notice_from;
 };
 
 struct policy_stats {
@@ -52,6 +66,7 @@ struct policy_stats {
 	uint64_t blocked;
 	uint64_t replaced;
 	uint64_t notices;
+	uint64_t remote_notices_dropped; /* owed to a remote who was never written to again */
 	uint64_t db_errors;
 	uint64_t alloc_failures;
 };
@@ -64,10 +79,14 @@ enum policy_mode {
 };
 
 /* Builds the policy a configuration describes, reading its list files and
- * opening its database. NULL with "FILE:LINE: reason" in err when
+ * opening its databases. NULL with "FILE:LINE: reason" in err when
  * something is wrong (a reload then keeps the old policy). */
 struct policy *policy_new(const struct imw_config *cfg, enum policy_mode mode, char *err,
 			  size_t err_size);
+/* The same, going on past a problem so every one reaches report (and
+ * warnings too, which policy_new drops). NULL when there was an error. */
+struct policy *policy_new_report(const struct imw_config *cfg, enum policy_mode mode,
+				 struct config_report *report);
 /* A policy with only the inline engine's test rules (tests). */
 struct policy *policy_new_test_rules(const char *rewrite_from, const char *rewrite_to,
 				     const char *drop_word, const char *inject_word,

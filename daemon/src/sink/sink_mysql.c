@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "review/review_index.h"
 #include "sink/sink_db.h"
 
 /* Client-side errors (CR_*) are 2000..2999: the connection, not the row. */
@@ -128,6 +129,7 @@ static int mysink_connect(struct sink_db *db)
 	}
 	if (exec(db, "SELECT GET_LOCK('imwire_setup', 10)") < 0 || exec(db, create_table) < 0 ||
 	    exec(db, upgrade_table) < 0 || exec(db, create_index) < 0 ||
+	    review_index_mysql(c->conn, db->err, sizeof(db->err)) < 0 ||
 	    exec(db, "SELECT RELEASE_LOCK('imwire_setup')") < 0)
 		goto failed;
 	c->insert = mysql_stmt_init(c->conn);

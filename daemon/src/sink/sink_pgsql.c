@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "review/review_index.h"
 #include "sink/sink_db.h"
 
 /* Serialises table creation between imwired instances sharing a server. */
@@ -155,7 +156,8 @@ static int setup_table(struct sink_db *db)
 	if (exec(db, sql) < 0)
 		return -1;
 	if (exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 || exec(db, file_columns) < 0 ||
-	    exec(db, create_index) < 0)
+	    exec(db, create_index) < 0 ||
+	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0)
 		return -1; /* the lock goes with the connection */
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", SETUP_LOCK_KEY);
 	return exec(db, sql);

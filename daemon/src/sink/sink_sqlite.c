@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "review/review_index.h"
 #include "sink/sink_db.h"
 
 struct sqlite_ctx {
@@ -120,7 +121,8 @@ static int sqlite_connect(struct sink_db *db)
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
-	    add_file_columns(db) < 0 || exec(db, create_index) < 0)
+	    add_file_columns(db) < 0 || exec(db, create_index) < 0 ||
+	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0)
 		goto failed;
 	if (sqlite3_prepare_v2(c->conn, insert_sql, -1, &c->insert, NULL) != SQLITE_OK) {
 		fail(db, "prepare");

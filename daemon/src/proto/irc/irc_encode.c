@@ -199,6 +199,32 @@ static bool append_lines(struct bytebuf *out, const struct bytebuf *head, const 
 	return true;
 }
 
+/* The head of a system notice (im_event.notice): a NOTICE, which no client
+ * answers automatically; to the local user from notice_sender (a nick,
+ * nick!user@host or a server name), else from the server; to the remote
+ * in the local user's name, its text marking it. */
+static bool append_notice_head(struct bytebuf *head, struct proto_session *s, enum im_dir dir,
+			       const struct im_event *ev)
+{
+	const char *local = ev->local && ev->local[0] ? ev->local : s ? s->local_id : NULL;
+	const char *from = ev->notice_from;
+	bool ok;
+
+	if (dir == IM_DIR_OUT)
+		return bytebuf_append_str(head, "NOTICE ") && bytebuf_append_str(head, ev->remote) &&
+		       bytebuf_append_str(head, " :");
+	if (!remote_valid(local))
+		return false;
+	if (!from)
+		from = s && s->service && strchr(s->service, '.') ? s->service : "imwire";
+	ok = bytebuf_append_byte(head, ':') && bytebuf_append_str(head, from);
+	if (ok && !strchr(from, '!') && !strchr(from, '.'))
+		ok = bytebuf_append_byte(head, '!') && bytebuf_append_str(head, from) &&
+		     bytebuf_append_str(head, "@imwire");
+	return ok && bytebuf_append_str(head, " NOTICE ") && bytebuf_append_str(head, local) &&
+	       bytebuf_append_str(head, " :");
+}
+
 static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			struct bytebuf *out)
 {
@@ -210,7 +236,9 @@ static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct i
 	if (!remote_valid(ev->remote))
 		return -1;
 	bytebuf_init(&head);
-	if (dir == IM_DIR_OUT) {
+	if (ev->notice) {
+		ok = append_notice_head(&head, s, dir, ev);
+	} else if (dir == IM_DIR_OUT) {
 		ok = bytebuf_append_str(&head, "PRIVMSG ") && bytebuf_append_str(&head, ev->remote) &&
 		     bytebuf_append_str(&head, " :");
 	} else if (ev->group) {

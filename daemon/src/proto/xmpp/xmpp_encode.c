@@ -159,6 +159,23 @@ static bool append_fresh_from(struct bytebuf *out, const struct im_event *ev, co
 	return ok;
 }
 
+/* The "from" of a system notice to the local user: notice_sender's JID,
+ * else the local user's server (the domain of the JID). */
+static bool append_notice_from(struct bytebuf *out, const char *from, const char *local)
+{
+	const char *at = strchr(local, '@'), *domain = at ? at + 1 : local;
+	struct bytebuf jid;
+	bool ok;
+
+	if (from)
+		return xmpp_append_attr(out, "from", from);
+	bytebuf_init(&jid);
+	ok = bytebuf_append(&jid, domain, strcspn(domain, "/")) && bytebuf_terminate(&jid) &&
+	     jid.len > 0 && xmpp_append_attr(out, "from", (char *)jid.data);
+	bytebuf_free(&jid);
+	return ok;
+}
+
 static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 			struct bytebuf *out)
 {
@@ -175,11 +192,17 @@ static int encode_fresh(struct proto_session *s, enum im_dir dir, const struct i
 	ok = bytebuf_append_str(out, "<message");
 	if (dir == IM_DIR_OUT)
 		ok = ok && xmpp_append_attr(out, "to", ev->remote);
+	else if (ev->notice) /* a system notice: a headline from notice_sender or the domain */
+		ok = ok && local && append_notice_from(out, ev->notice_from, local);
 	else
 		ok = ok && append_fresh_from(out, ev, &text);
 	if (ok && dir == IM_DIR_IN && local && local[0])
 		ok = xmpp_append_attr(out, "to", local);
-	ok = ok && xmpp_append_attr(out, "type", ev->group ? "groupchat" : "chat") &&
+	ok = ok &&
+	     xmpp_append_attr(out, "type",
+			      ev->notice && dir == IM_DIR_IN ? "headline"
+			      : ev->group		      ? "groupchat"
+							      : "chat") &&
 	     xmpp_append_attr(out, "id", id) && bytebuf_append_str(out, "><body>") &&
 	     xml_escape(text, strlen(text), out) == 0 &&
 	     bytebuf_append_str(out, "</body></message>");
