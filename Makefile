@@ -4,7 +4,7 @@
 CC      ?= gcc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
-INC     := -Iinclude -Idaemon/src -Itests/gen/lib
+INC     := -Iinclude -Idaemon/src
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
 LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl -lz) -lm -lpthread
@@ -41,6 +41,11 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TESTLIB_SRCS := tests/unit/harness.c $(sort $(wildcard daemon/src/proto/template/*.c))
 GEN_SRCS  := $(sort $(wildcard tests/gen/gen_*.c))
 GENLIB_SRCS := $(sort $(wildcard tests/gen/lib/*.c))
+# Test-only code (tests/support/): linked into unit tests and fuzz targets,
+# never into the product; so is the include path of the test helpers.
+SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
+SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(OBJDIR)/%.o)
+TEST_INC  := -Itests/support -Itests/gen/lib
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBIMW    := $(OBJDIR)/libimwire.a
@@ -55,6 +60,8 @@ all: $(TOOLS)
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(OBJDIR)/tests/%.o $(OBJDIR)/fuzz/%.o: INC += $(TEST_INC)
 
 $(LIBIMW): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -74,7 +81,7 @@ $(LIBTEST): $(TESTLIB_SRCS:%.c=$(OBJDIR)/%.o)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(LIBTEST) $(LIBIMW)
+$(BINDIR)/tests/%: $(OBJDIR)/tests/unit/%.o $(SUPPORT_OBJS) $(LIBTEST) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -82,7 +89,16 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
-unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS)
+# imwired with the test-only inserting handler, for inline_bridge.sh
+# (tests/support/daemon/imwired_inject.c): the product's objects, the
+# two routines that build its route table wrapped at link time.
+INJECT_IMWIRED := $(BINDIR)/tests/imwired-inject
+$(INJECT_IMWIRED): $(OBJDIR)/daemon/src/cli/imwired.o $(OBJDIR)/tests/support/daemon/imwired_inject.o \
+		$(SUPPORT_OBJS) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wl,--wrap=route_setup_load,--wrap=route_table_build -o $@ $^ $(LIBS)
+
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(INJECT_IMWIRED)
 
 $(GENDIR)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -133,7 +149,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.c=$(BINDIR)/fuzz/%)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -fsanitize-recover=pointer-overflow
 
-$(BINDIR)/fuzz/%: $(OBJDIR)/fuzz/%.o $(LIBIMW)
+$(BINDIR)/fuzz/%: $(OBJDIR)/fuzz/%.o $(SUPPORT_OBJS) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 

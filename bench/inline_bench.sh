@@ -231,7 +231,7 @@ stop_helper
 grep 'packets:' "$tmp/helper.log" | sed 's/^/  (c) /' >&2
 
 # (d) imwired translating every packet after a rewrite
-start_imwired "rewrite_test=hello:$REWRITE_TO" || die "imwired did not start"
+start_imwired "regex_replace=/hello/$REWRITE_TO/" || die "imwired did not start"
 perf_start d
 run_ping d ":bob!b@h PRIVMSG alice :$REWRITE_TO back, you sent $rewritten_hello_len bytes"
 run_bulk d "$rewritten_line" $rewritten_bytes

@@ -1,7 +1,8 @@
 /* The inline engine on random segment sequences of a few IPv4 flows.
  *
- * The engine runs with rewriting, deleting and injecting rules, so edits,
- * holding and the sequence map are exercised. Input: records of a header
+ * The engine runs with rewriting and deleting rules (regex_replace, as a
+ * configuration gives them) and the test-only inserting handler
+ * (tests/support), so edits, holding and the sequence map are exercised. Input: records of a header
  * (flow and direction, TCP flags, sequence and ack offsets relative to
  * each side's ISN, payload length, clock step) followed by the payload.
  * The check that matters: every packet gets exactly one verdict, before or
@@ -14,6 +15,8 @@
 #include "inline/engine.h"
 #include "packet/packet.h"
 #include "packet/tcp_edit.h"
+#include "test_packet.h"
+#include "test_table.h"
 
 #define MAX_PACKETS 512
 #define N_FLOWS 3
@@ -21,6 +24,22 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t verdicts[MAX_PACKETS];
+
+/* Built once and kept for the process: the rules never change. */
+static struct route_table *rules(void)
+{
+	static const struct test_inject_rule inject = { "hello", "injected line" };
+	static struct route_table *t;
+
+	if (!t) {
+		t = test_table("regex_replace=/secret/a much longer replacement/\n"
+			       "regex_replace=/dropme//b\n",
+			       NULL);
+		if (!t || test_inject_add(t, &inject) < 0)
+			abort();
+	}
+	return t;
+}
 
 static void ignore_event(void *arg, const struct im_event *ev)
 {
@@ -33,11 +52,11 @@ static void drain(struct engine_outq *q)
 	size_t i;
 
 	for (i = 0; i < q->n; i++) {
-		const struct engine_out *o = &q->v[i];
+		const struct verdict *o = &q->v[i];
 
 		if (o->id >= MAX_PACKETS || verdicts[o->id]++)
 			abort(); /* unknown id, or a second verdict */
-		if (o->verdict == ENGINE_ACCEPT_MODIFIED) {
+		if (o->kind == VERDICT_ACCEPT_MODIFIED) {
 			struct packet pkt;
 			const char *why;
 
@@ -54,30 +73,18 @@ static void drain(struct engine_outq *q)
 static size_t make_packet(uint8_t *p, unsigned flow, bool from_client, uint32_t seq,
 			  uint32_t ack, uint8_t flags, const uint8_t *payload, size_t plen)
 {
-	size_t opt = (flags & TCP_FLAG_SYN) ? 4 : 0, total = 40 + opt + plen;
 	uint16_t cport = (uint16_t)(40000 + flow), sport = flow == 2 ? 5222 : 6667;
+	uint8_t opt[4];
+	struct test_tcp4 t = {
+		.src = from_client ? 1 : 2, .dst = from_client ? 2 : 1,
+		.sport = from_client ? cport : sport, .dport = from_client ? sport : cport,
+		.seq = seq, .ack = ack, .flags = flags,
+		.options = opt, .options_len = (flags & TCP_FLAG_SYN) ? 4 : 0,
+		.payload = payload, .payload_len = plen,
+	};
 
-	memset(p, 0, 40 + opt);
-	p[0] = 0x45;
-	imw_store_be16(p + 2, (uint16_t)total);
-	p[8] = 64;
-	p[9] = 6;
-	p[12] = 10, p[15] = from_client ? 1 : 2;
-	p[16] = 10, p[19] = from_client ? 2 : 1;
-	imw_store_be16(p + 20, from_client ? cport : sport);
-	imw_store_be16(p + 22, from_client ? sport : cport);
-	imw_store_be32(p + 24, seq);
-	imw_store_be32(p + 28, ack);
-	p[32] = (uint8_t)((5 + opt / 4) << 4);
-	p[33] = flags;
-	imw_store_be16(p + 34, 65535);
-	if (opt) {
-		p[40] = 2, p[41] = 4;
-		imw_store_be16(p + 42, 1460);
-	}
-	memcpy(p + 40 + opt, payload, plen);
-	tcp_edit_fix_checksums(p, total, 4, 20);
-	return total;
+	test_mss_option(opt, 1460);
+	return test_tcp4_build(p, &t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -97,11 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(verdicts, 0, sizeof(verdicts));
 	engine_config_defaults(&cfg);
-	cfg.rules.rewrite_from = (char *)"secret";
-	cfg.rules.rewrite_to = (char *)"a much longer replacement";
-	cfg.rules.drop_word = (char *)"dropme";
-	cfg.rules.inject_word = (char *)"hello";
-	cfg.rules.inject_text = (char *)"injected line";
+	cfg.table = rules();
 	cfg.max_held_packets = 8;
 	cfg.max_held_bytes = 4096;
 	cfg.flow.max_flows = 2; /* three flows: eviction runs too */

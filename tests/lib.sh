@@ -281,6 +281,7 @@ write_config() {
 }
 
 # start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once it is ready (5 s).
+# $IMWIRED, when set, is the daemon binary to run instead of $BIN/imwired.
 # Ready: its last queue (--queue N-M, else 0) says so, or with --tap IFACE the tap is on.
 start_daemon() {
 	local ready="queue 0: ready" prev="" a
@@ -294,7 +295,7 @@ start_daemon() {
 	rm -f "$tmp/events.jsonl"
 	# Emptied first: the wait below must not find an earlier daemon's line.
 	: >"$daemon_log"
-	${daemon_in:-$B} "$BIN/imwired" -d -c "$@" >"$daemon_log" 2>&1 &
+	${daemon_in:-$B} "${IMWIRED:-$BIN/imwired}" -d -c "$@" >"$daemon_log" 2>&1 &
 	daemon_pid=$!
 	wait_until 5 "$daemon_pid" log_has "$daemon_log" "$ready" && return 0
 	show_daemon

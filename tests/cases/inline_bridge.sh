@@ -66,7 +66,7 @@ stop_daemon
 # transfer on the same connection.
 rewrite_case() { # name from to
 	n=$1
-	write_config "$tmp/$n.conf" 50 "rewrite_test=$2:$3"
+	write_config "$tmp/$n.conf" 50 "regex_replace=/$2/$3/"
 	start_daemon "$tmp/$n.conf" || fail "${n}_daemon_start"
 	cat >"$tmp/$n.client" <<EOF
 nodelay on
@@ -114,9 +114,16 @@ rewrite_case rewrite_shorter swordfish x
 rewrite_case rewrite_same_length cat dog
 
 # ---------------------------------------------------------------------
-# 3. Removal and insertion, both directions.
-write_config "$tmp/edit.conf" 50 "drop_test=forbidden" "inject_test=ping-me:INJECTED"
+# 3. Removal and insertion, both directions. No configuration inserts a
+# message after its trigger in the trigger's own direction: the daemon
+# here is imwired linked with the test-only handler that does
+# (tests/support/daemon/imwired_inject.c); the removal is a regex rule.
+write_config "$tmp/edit.conf" 50 "regex_replace=/forbidden//b"
+IMWIRED=$BIN/tests/imwired-inject
+IMWIRE_TEST_INJECT=ping-me:INJECTED
+export IMWIRE_TEST_INJECT
 start_daemon "$tmp/edit.conf" || fail edit_daemon_start
+unset IMWIRED IMWIRE_TEST_INJECT
 cat >"$tmp/edit.client" <<EOF
 nodelay on
 send NICK alice
@@ -156,7 +163,7 @@ stop_daemon
 # ---------------------------------------------------------------------
 # 4. Loss after the bridge (both ways), a PDU split over three segments,
 # bursts of edited messages.
-write_config "$tmp/hard.conf" 400 "rewrite_test=secret:[a much longer replacement]"
+write_config "$tmp/hard.conf" 400 "regex_replace=/secret/[a much longer replacement]/"
 start_daemon "$tmp/hard.conf" || fail hard_daemon_start
 $S iptables -A INPUT -p tcp --dport 6667 -m statistic --mode nth --every 4 --packet 1 -j DROP
 $C iptables -A INPUT -p tcp --sport 6667 -m statistic --mode nth --every 5 --packet 2 -j DROP
@@ -196,7 +203,7 @@ stop_daemon
 # edits of what is not yet sent remain possible (DESIGN, Holding), so the
 # checks are that nothing stalls, the stream arrives whole and in order,
 # and the same-length rewrite shows wherever the bytes had not gone yet.
-write_config "$tmp/nagle.conf" 50 "rewrite_test=secret:SECRET"
+write_config "$tmp/nagle.conf" 50 "regex_replace=/secret/SECRET/"
 start_daemon "$tmp/nagle.conf" || fail nagle_daemon_start
 cat >"$tmp/nagle.client" <<EOF
 nodelay off

@@ -58,7 +58,7 @@ else
 fi
 
 # --- SIGHUP with a rewrite rule: new messages are rewritten, over IPv6 ---
-printf 'jsonl_file=%s\npidfilename=%s\nrewrite_test=secret:[much longer words]\n' \
+printf 'jsonl_file=%s\npidfilename=%s\nregex_replace=/secret/[much longer words]/\n' \
 	"$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
 sleep 0.3
@@ -102,7 +102,7 @@ daemon_pid=""
 $B "$BIN/imwire" setup --remove >/dev/null
 
 # --- passive tap on a bridge port: logs, never touches -------------------
-printf 'jsonl_file=%s\nrewrite_test=secret:XXXXXX\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/XXXXXX/\n' "$tmp/tap.jsonl" >"$tmp/tap.conf"
 daemon_log=$tmp/tap.log
 start_daemon "$tmp/tap.conf" --tap vc || fail tap_start
 cat >"$tmp/tap.client" <<EOF
@@ -133,7 +133,7 @@ chmod 755 "$tmp"
 mkdir "$tmp/nobody"
 chown nobody "$tmp/nobody"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
-printf 'jsonl_file=%s\nuser=nobody\nrewrite_test=secret:[dropped privileges]\n' \
+printf 'jsonl_file=%s\nuser=nobody\nregex_replace=/secret/[dropped privileges]/\n' \
 	"$tmp/nobody/events.jsonl" >"$tmp/nobody.conf"
 daemon_log=$tmp/nobody.log
 if start_daemon "$tmp/nobody.conf"; then

@@ -196,7 +196,7 @@ stop_daemon
 # has sent anything it follows the server's first line ("one"). Then
 # SIGHUP: a broken config keeps the old one, a good one takes over.
 write_config "$tmp/notice.conf" 200 "notice_text=This conversation is logged." \
-	"blocked_notice_text=A message was blocked." "drop_test=forbidden"
+	"blocked_notice_text=A message was blocked." "regex_replace=/forbidden//b"
 start_daemon "$tmp/notice.conf" || fail notice_daemon_start
 cat >"$tmp/notice.server" <<EOF
 expectline PRIVMSG bob :hi bob
@@ -236,7 +236,7 @@ if grep -q "reload failed, keeping the old configuration: .*notice.conf:[0-9]*: 
 else
 	fail reload_bad_config_kept_old "$(tail -3 "$daemon_log")"
 fi
-write_config "$tmp/notice.conf" 200 "rewrite_test=hello:HELLO-RELOADED"
+write_config "$tmp/notice.conf" 200 "regex_replace=/hello/HELLO-RELOADED/"
 reload_daemon "configuration reloaded" 2
 sleep 0.1
 cat >"$tmp/reload.client" <<EOF

@@ -5,7 +5,7 @@
 #         namespace (not through it);
 #   XMPP: prosody the same way, with python3-slixmpp clients.
 # alice and bob exchange private and channel messages both ways, several
-# holding "secret", which the test-only rule rewrite_test rewrites. carol
+# holding "secret", which a regex_replace rule rewrites. carol
 # is there because a message between two bridged clients is rewritten on
 # its way out and so reaches the other client's flow already rewritten:
 # only a sender beyond the bridge makes the rule act on server->client.
@@ -28,7 +28,7 @@ check inline_realpeers_setup $?
 
 # ---- the daemon of a session -------------------------------------------
 start_session_daemon() { # name: the rewrite rule, events to $tmp/NAME.daemon.jsonl
-	printf 'jsonl_file=%s\nrewrite_test=%s:%s\n' "$tmp/$1.daemon.jsonl" \
+	printf 'jsonl_file=%s\nregex_replace=/%s/%s/\n' "$tmp/$1.daemon.jsonl" \
 		"$RULE_FROM" "$RULE_TO" >"$tmp/$1.conf"
 	daemon_log=$tmp/$1.daemon.log
 	start_daemon "$tmp/$1.conf"

@@ -17,7 +17,7 @@ if ! $BPF_B "$BIN/imwire" attach vc vs >"$tmp/attach.log" 2>&1; then
 	exit 0
 fi
 $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
-printf 'jsonl_file=%s\nrewrite_test=secret:[a longer word]\n' "$tmp/events.jsonl" >"$tmp/d.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\n' "$tmp/events.jsonl" >"$tmp/d.conf"
 
 # A conversation with pauses: the daemon is killed during the first pause
 # and started again during the second. The peers never reconnect.

@@ -30,8 +30,8 @@ valid_stream() { # name in out
 printf 'what\nmean\n' >"$tmp/bad.txt"
 cat >"$tmp/irc.conf" <<EOF
 badwords_filename=$tmp/bad.txt
+regex_replace=/clear//b
 regex_replace=/amarok/the amarok channel/
-drop_test=clear
 EOF
 in="$IRC/sniffglue_SkypeIRC.pcap"
 if [ -f "$in" ]; then

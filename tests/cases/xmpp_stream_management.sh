@@ -62,7 +62,7 @@ wait alice 1
 quit alice
 quit bob
 EOF
-write_config "$tmp/$n.conf" 50 "drop_test=forbidden"
+write_config "$tmp/$n.conf" 50 "regex_replace=/forbidden//b"
 start_daemon "$tmp/$n.conf"
 check ${n}_daemon_starts $?
 run_plan $n

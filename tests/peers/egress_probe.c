@@ -38,7 +38,6 @@
 #include <unistd.h>
 
 #include "egress/egress.h"
-#include "inline/engine.h"
 #include "nfq/nfq.h"
 #include "packet/packet.h"
 #include "packet/tcp_build.h"
@@ -378,7 +377,7 @@ static int run_inject(int argc, char **argv)
 /* meta */
 
 struct meta_ctx {
-	struct engine_out v[4096];
+	struct verdict v[4096];
 	size_t n;
 	unsigned printed;
 	unsigned want;
@@ -396,7 +395,7 @@ static void on_queued(void *arg, uint32_t id, const uint8_t *ip, size_t len, boo
 	if (ctx->n < sizeof(ctx->v) / sizeof(ctx->v[0])) {
 		memset(&ctx->v[ctx->n], 0, sizeof(ctx->v[ctx->n]));
 		ctx->v[ctx->n].id = id;
-		ctx->v[ctx->n].verdict = ENGINE_ACCEPT;
+		ctx->v[ctx->n].kind = VERDICT_ACCEPT;
 		ctx->n++;
 	}
 	memset(&pkt, 0, sizeof(pkt));
@@ -418,7 +417,6 @@ static int run_meta(int argc, char **argv)
 {
 	struct nfqueue q;
 	struct meta_ctx ctx;
-	struct engine_outq out;
 	struct pollfd pfd;
 	char err[256];
 	double deadline;
@@ -441,11 +439,7 @@ static int run_meta(int argc, char **argv)
 	while (ctx.printed < ctx.want && now() < deadline) {
 		if (poll(&pfd, 1, 50) > 0 && nfqueue_receive(&q, on_queued, &ctx) < 0)
 			break;
-		memset(&out, 0, sizeof(out));
-		out.v = ctx.v;
-		out.n = ctx.n;
-		out.cap = sizeof(ctx.v) / sizeof(ctx.v[0]);
-		nfqueue_send_verdicts(&q, &out, false, 0);
+		nfqueue_send_verdicts(&q, ctx.v, ctx.n, NULL, false, 0);
 		ctx.n = 0;
 	}
 	nfqueue_close(&q);

@@ -9,6 +9,8 @@
 #include "imwire/byteorder.h"
 #include "inline/engine.h"
 #include "packet/tcp_edit.h"
+#include "test_packet.h"
+#include "test_table.h"
 #include "testlib.h"
 
 #define CLIENT_PORT 40000
@@ -27,6 +29,8 @@ struct side {
 
 struct harness {
 	struct engine e;
+	struct route_table *table;
+	struct test_inject_rule inject;
 	struct engine_outq q;
 	struct side c, s;
 	uint32_t next_id;
@@ -58,29 +62,18 @@ static uint16_t checksum_of(const uint8_t *ip, size_t len)
 static size_t make_packet(uint8_t *p, bool from_client, uint32_t seq, uint32_t ack, uint8_t flags,
 			  const char *payload, size_t plen, uint16_t mss)
 {
-	size_t opt = mss ? 4 : 0, total = 20 + 20 + opt + plen;
+	uint8_t opt[4];
+	struct test_tcp4 t = {
+		.src = from_client ? 1 : 2, .dst = from_client ? 2 : 1,
+		.sport = from_client ? CLIENT_PORT : SERVER_PORT,
+		.dport = from_client ? SERVER_PORT : CLIENT_PORT,
+		.seq = seq, .ack = ack, .flags = flags,
+		.options = opt, .options_len = mss ? 4 : 0,
+		.payload = payload, .payload_len = plen,
+	};
 
-	memset(p, 0, 40 + opt);
-	p[0] = 0x45;
-	imw_store_be16(p + 2, (uint16_t)total);
-	p[8] = 64;
-	p[9] = 6;
-	p[12] = 10, p[15] = from_client ? 1 : 2;
-	p[16] = 10, p[19] = from_client ? 2 : 1;
-	imw_store_be16(p + 20, from_client ? CLIENT_PORT : SERVER_PORT);
-	imw_store_be16(p + 22, from_client ? SERVER_PORT : CLIENT_PORT);
-	imw_store_be32(p + 24, seq);
-	imw_store_be32(p + 28, ack);
-	p[32] = (uint8_t)((5 + opt / 4) << 4);
-	p[33] = flags;
-	imw_store_be16(p + 34, 65535);
-	if (mss) {
-		p[40] = 2, p[41] = 4;
-		imw_store_be16(p + 42, mss);
-	}
-	memcpy(p + 40 + opt, payload, plen);
-	tcp_edit_fix_checksums(p, total, 4, 20);
-	return total;
+	test_mss_option(opt, mss);
+	return test_tcp4_build(p, &t);
 }
 
 /* Deliver one verdict's packet to the side it travels to. */
@@ -126,13 +119,13 @@ static void drain(struct harness *h, const uint8_t **orig, const size_t *orig_le
 	size_t i;
 
 	for (i = 0; i < h->q.n; i++) {
-		struct engine_out *o = &h->q.v[i];
+		struct verdict *o = &h->q.v[i];
 
-		if (o->verdict == ENGINE_DROP) {
+		if (o->kind == VERDICT_DROP) {
 			h->verdicts_drop++;
 			continue;
 		}
-		if (o->verdict == ENGINE_ACCEPT_MODIFIED) {
+		if (o->kind == VERDICT_ACCEPT_MODIFIED) {
 			h->verdicts_modified++;
 			deliver(h, h->q.bytes.data + o->offset, o->len);
 			continue;
@@ -184,18 +177,32 @@ static void ack_from(struct harness *h, bool from_client)
 	drain(h, (const uint8_t **)sent, sent_len, 512);
 }
 
+/* The rules as public configuration: a rewrite and a deletion are regex
+ * rules; the insertion after a trigger is the test-only handler. */
 static void setup(struct harness *h, const char *rewrite_from, const char *rewrite_to,
 		  const char *drop, const char *inject_word, const char *inject_text)
 {
 	struct engine_config cfg;
+	char rules[512] = "";
+	size_t n = 0;
 
 	memset(h, 0, sizeof(*h));
 	engine_config_defaults(&cfg);
-	cfg.rules.rewrite_from = (char *)rewrite_from;
-	cfg.rules.rewrite_to = (char *)rewrite_to;
-	cfg.rules.drop_word = (char *)drop;
-	cfg.rules.inject_word = (char *)inject_word;
-	cfg.rules.inject_text = (char *)inject_text;
+	if (rewrite_from)
+		n += (size_t)snprintf(rules + n, sizeof(rules) - n, "regex_replace=/%s/%s/\n",
+				      rewrite_from, rewrite_to);
+	if (drop)
+		n += (size_t)snprintf(rules + n, sizeof(rules) - n, "regex_replace=/%s//b\n", drop);
+	if (n || inject_word) {
+		h->table = test_table(rules, NULL);
+		CHECK(h->table != NULL);
+	}
+	if (inject_word && h->table) {
+		h->inject.word = inject_word;
+		h->inject.text = inject_text;
+		CHECK_INT_EQ(test_inject_add(h->table, &h->inject), 0);
+	}
+	cfg.table = h->table;
 	CHECK_INT_EQ(engine_init(&h->e, &cfg, on_log, h), 0);
 	engine_outq_init(&h->q);
 	h->c.isn = h->c.next_seq = 0xFFFFFFF0u; /* wraps during the test */
@@ -213,6 +220,7 @@ static void teardown(struct harness *h)
 	engine_destroy(&h->e, &h->q);
 	drain(h, (const uint8_t **)sent, sent_len, 512);
 	engine_outq_free(&h->q);
+	route_table_unref(h->table);
 	for (i = 0; i < 512; i++) {
 		free(sent[i]);
 		sent[i] = NULL;
@@ -429,8 +437,8 @@ static void test_global_hold_cap(void)
 	SEND(&h, true, "PRIVMSG bob :a sec");
 	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\nPRIVMSG bob :a sec"));
 	CHECK_INT_EQ(h.e.stats.global_bound_releases, 1);
-	CHECK_INT_EQ(h.e.held_now, 0);
-	CHECK_INT_EQ(h.e.held_bytes_now, 0);
+	CHECK_INT_EQ(h.e.held.packets, 0);
+	CHECK_INT_EQ(h.e.held.bytes, 0);
 	teardown(&h);
 }
 

@@ -721,7 +721,10 @@ static void scan_one(enum fake_mode mode, enum im_scan want, const char *sig, ui
 		CHECK_INT_EQ(s.n, 1);
 		if (s.n == 1) {
 			CHECK_INT_EQ(s.ev[0].file.scan, want);
-			CHECK_STR_EQ(s.ev[0].file.signature ? s.ev[0].file.signature : "", sig);
+			/* Silence: our deadline or the socket's, whichever came first. */
+			if (sig)
+				CHECK_STR_EQ(s.ev[0].file.signature ? s.ev[0].file.signature : "",
+					     sig);
 			CHECK_INT_EQ(s.ev[0].categories, cats);
 		}
 		seen_free(&s);
@@ -738,7 +741,7 @@ static void test_scan_verdicts(void)
 	scan_one(FAKE_CLEAN, IM_SCAN_CLEAN, "", 0);
 	scan_one(FAKE_FOUND, IM_SCAN_INFECTED, "Eicar-Test-Signature", IM_CAT_MALWARE);
 	scan_one(FAKE_ERROR, IM_SCAN_ERROR, "INSTREAM size limit exceeded. ERROR", IM_CAT_UNSCANNED);
-	scan_one(FAKE_SILENT, IM_SCAN_TIMEOUT, "no verdict within scan_timeout_ms", IM_CAT_UNSCANNED);
+	scan_one(FAKE_SILENT, IM_SCAN_TIMEOUT, NULL, IM_CAT_UNSCANNED);
 }
 
 static void test_scan_without_clamd(void)

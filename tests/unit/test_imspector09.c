@@ -18,6 +18,7 @@
 #include "policy/filters.h"
 #include "policy/policy.h"
 #include "proto/proto.h"
+#include "test_table.h"
 #include "testlib.h"
 
 static char tmpdir[] = "/tmp/imw-imspector09-XXXXXX";
@@ -116,7 +117,7 @@ static bool passes(struct policy *p, enum imw_proto proto, const char *local, co
 	bool pass;
 
 	ev.group = group;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	pass = d.action == POLICY_PASS;
 	CHECK(pass || (d.filtered && strcmp(d.why, "acl") == 0));
 	policy_decision_free(&d);
@@ -258,7 +259,7 @@ static const char *responder_conf(const char *db)
 	snprintf(conf, sizeof(conf),
 		 "responder_filename=%s\nnotice_days=7\nfiltered_mins=15\n"
 		 "notice_response=Your activities are being logged\n"
-		 "filtered_response=Blocked\ndrop_test=forbidden\n",
+		 "filtered_response=Blocked\nregex_replace=/forbidden//b\n",
 		 path_of(db));
 	return conf;
 }
@@ -291,7 +292,7 @@ static void test_responder_both_parties_once(void)
 	if (!p)
 		return;
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "bob", "hi bob");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_PASS);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_STR_EQ(d.notices[0], PREFIX "Your activities are being logged" POSTFIX);
@@ -302,31 +303,31 @@ static void test_responder_both_parties_once(void)
 	/* bob answers, alice writes again: nobody is told twice. */
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_IN, "alice", "bob", "hi alice");
 	ev.ts += 60;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	/* bob is local too (his own flow): he was told already. */
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_IN, "bob", "alice", "hi bob");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	/* alice to carol: only carol is new. */
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "carol", "hi carol");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 0);
 	CHECK_INT_EQ(d.n_remote_notices, 1);
 	policy_decision_free(&d);
 	/* A channel is no party: only the local user is told there. */
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "dave", "#imwire", "hi all");
 	ev.group = true;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_INT_EQ(d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	/* Seven days later: again. */
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "bob", "a week on");
 	ev.ts += 7 * 86400;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_INT_EQ(d.n_remote_notices, 1);
 	policy_decision_free(&d);
@@ -351,28 +352,28 @@ static void test_responder_remote_waits_for_outgoing(void)
 	if (!p)
 		return;
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_IN, "alice", "bob", "hello alice");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_INT_EQ(d.n_remote_notices, 0); /* owed */
 	policy_decision_free(&d);
 	CHECK_INT_EQ(db_count("r2.db", "SELECT COUNT(*) FROM responder WHERE userid = 'bob'"), 0);
 	ev.ts += 5;
-	d = policy_decide(p, &ev); /* still owed once, not twice */
+	d = test_decide(p, &ev); /* still owed once, not twice */
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "carol", "not bob's conversation");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_remote_notices, 1); /* carol's own notice */
 	policy_decision_free(&d);
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "bob", "hello bob");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 0);
 	CHECK_INT_EQ(d.n_remote_notices, 1);
 	CHECK_STR_EQ(d.remote_notices[0], PREFIX "Your activities are being logged" POSTFIX);
 	policy_decision_free(&d);
 	CHECK_INT_EQ(db_count("r2.db", "SELECT COUNT(*) FROM responder WHERE userid = 'bob'"), 1);
 	ev.ts += 5;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	policy_unref(p);
@@ -391,7 +392,7 @@ static void test_responder_state_survives_restart(void)
 	CHECK(p);
 	if (!p)
 		return;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 2);
 	policy_decision_free(&d);
 	policy_unref(p);
@@ -406,7 +407,7 @@ static void test_responder_state_survives_restart(void)
 		return;
 	ev.local = "ALICE@imwire.test/phone";
 	ev.ts += 3600;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	policy_unref(p);
@@ -416,11 +417,11 @@ static void test_responder_state_survives_restart(void)
 	if (!p)
 		return;
 	ev.remote = "carol@imwire.test";
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 0);
 	CHECK_INT_EQ(d.n_remote_notices, 1);
 	policy_decision_free(&d);
-	d = policy_decide(p, &ev); /* remembered in memory */
+	d = test_decide(p, &ev); /* remembered in memory */
 	CHECK_INT_EQ(d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	policy_unref(p);
@@ -446,31 +447,31 @@ static void test_responder_filtered_to_sender(void)
 		return;
 	ev = ev_of(IMW_PROTO_MSN, IM_DIR_OUT, "alice@company.com", "bob@example.com",
 		   "forbidden words");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_BLOCK);
 	CHECK_INT_EQ(d.n_notices, 2);
 	CHECK_STR_EQ(d.notices[1], PREFIX "Blocked: forbidden words" POSTFIX);
 	CHECK_INT_EQ(d.n_remote_notices, 0); /* bob heard of no conversation */
 	policy_decision_free(&d);
 	ev.ts += 60;
-	d = policy_decide(p, &ev); /* within filtered_mins */
+	d = test_decide(p, &ev); /* within filtered_mins */
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	ev.ts += 15 * 60;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	policy_decision_free(&d);
 	/* bob's blocked message: bob is its sender. */
 	ev = ev_of(IMW_PROTO_MSN, IM_DIR_IN, "alice@company.com", "bob@example.com",
 		   "forbidden reply");
 	ev.ts += 120;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_BLOCK);
 	CHECK_INT_EQ(d.n_notices + d.n_remote_notices, 0);
 	policy_decision_free(&d);
 	ev = ev_of(IMW_PROTO_MSN, IM_DIR_OUT, "alice@company.com", "bob@example.com", "ok then");
 	ev.ts += 130;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_remote_notices, 2);
 	CHECK_STR_EQ(d.remote_notices[0], PREFIX "Blocked: forbidden reply" POSTFIX);
 	CHECK_STR_EQ(d.remote_notices[1], PREFIX "Your activities are being logged" POSTFIX);
@@ -508,17 +509,17 @@ static void test_responder_foreign_table_and_sender(void)
 	if (!p)
 		return;
 	ev = ev_of(IMW_PROTO_IRC, IM_DIR_OUT, "alice", "bob", "hi");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_STR_EQ(d.notices[0], "<<Your activities are being logged");
 	CHECK_STR_EQ(d.notice_from, "Compliance");
 	policy_decision_free(&d);
 	ev = ev_of(IMW_PROTO_XMPP, IM_DIR_OUT, "alice@imwire.test", "bob@imwire.test", "hi");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_STR_EQ(d.notice_from, "policy@imwire.test");
 	policy_decision_free(&d);
 	ev = ev_of(IMW_PROTO_MSN, IM_DIR_OUT, "alice@x.com", "bob@y.com", "hi");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK(d.notice_from == NULL);
 	policy_decision_free(&d);
 	policy_unref(p);

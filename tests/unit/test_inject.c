@@ -15,7 +15,7 @@
 #include "imwire/byteorder.h"
 #include "inline/engine.h"
 #include "packet/packet.h"
-#include "route/route.h"
+#include "route/router.h"
 #include "testlib.h"
 
 #define SERVER_PORT 6667
@@ -70,6 +70,7 @@ struct harness {
 	struct engine e;
 	struct engine_outq q;
 	struct router *router;
+	struct route_table *table;
 	bool with_link;
 	struct conn alice, bob;
 	uint8_t *sent[MAX_SENT];
@@ -241,8 +242,8 @@ static void drain(struct harness *h, uint32_t current_id)
 	size_t i;
 
 	for (i = 0; i < h->q.n; i++) {
-		const struct engine_out *o = &h->q.v[i];
-		bool modified = o->verdict == ENGINE_ACCEPT_MODIFIED;
+		const struct verdict *o = &h->q.v[i];
+		bool modified = o->kind == VERDICT_ACCEPT_MODIFIED;
 		const uint8_t *bytes;
 		size_t len;
 
@@ -253,14 +254,14 @@ static void drain(struct harness *h, uint32_t current_id)
 		bytes = modified ? h->q.bytes.data + o->offset : h->sent[o->id];
 		len = modified ? o->len : h->sent_len[o->id];
 		if (o->id == current_id) {
-			h->last_verdict = (int)o->verdict;
+			h->last_verdict = (int)o->kind;
 			h->last_out_len = 0;
-			if (o->verdict != ENGINE_DROP && len <= sizeof(h->last_out)) {
+			if (o->kind != VERDICT_DROP && len <= sizeof(h->last_out)) {
 				memcpy(h->last_out, bytes, len);
 				h->last_out_len = len;
 			}
 		}
-		if (o->verdict != ENGINE_DROP && bytes)
+		if (o->kind != VERDICT_DROP && bytes)
 			arrive(h, bytes, len);
 	}
 	h->n_orig = 0;
@@ -419,7 +420,11 @@ static bool setup(struct harness *h, bool with_link)
 		fprintf(stderr, "  %s\n", err);
 		return false;
 	}
+	/* No policy: the router's handlers alone decide. */
+	h->table = route_table_build(NULL, h->router);
+	CHECK(h->table != NULL);
 	engine_config_defaults(&ec);
+	ec.table = h->table;
 	ec.router = h->router;
 	ec.worker = 0;
 	ec.mss_headroom = 0;
@@ -434,6 +439,7 @@ static void teardown(struct harness *h)
 	engine_destroy(&h->e, &h->q);
 	drain(h, UINT32_MAX);
 	engine_outq_free(&h->q);
+	route_table_unref(h->table);
 	router_free(h->router);
 	for (i = 0; i < MAX_SENT; i++)
 		free(h->sent[i]);
@@ -543,7 +549,7 @@ static void test_message_to_local_user(void)
 	bob_s = h.bob.s_next;
 	server_got = (uint32_t)h.alice.s_got_len;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG bob :hi there\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.n_orig, 2);
 	if (h.n_orig != 2)
 		goto out;
@@ -591,12 +597,12 @@ static void test_message_to_local_user(void)
 
 	/* bob acks it; the server gets an ack of its own bytes only. */
 	CLIENT_ACKS(&h, &h.bob);
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT_MODIFIED);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT_MODIFIED);
 	CHECK_INT_EQ(h.bob.s_last_ack, h.bob.s_next);
 	CHECK_INT_EQ(h.bob.s_last_ack, bob_s);
 	/* The server's next line to bob comes after the injected one. */
 	SERVER_SAYS(&h, &h.bob, ":irc.test NOTICE bob :later\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT_MODIFIED);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT_MODIFIED);
 	if (h.last_out_len > 24)
 		CHECK_INT_EQ(imw_load_be32(h.last_out + 24), bob_s + (uint32_t)strlen(line));
 	check_tail(h.bob.c_got, h.bob.c_got_len,
@@ -611,7 +617,7 @@ static void test_message_to_local_user(void)
 
 	/* And back, from bob's full address. */
 	CLIENT_SAYS(&h, &h.bob, "PRIVMSG alice :hello alice\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.n_orig, 2);
 	check_tail(h.alice.c_got, h.alice.c_got_len, back);
 	CHECK_INT_EQ(h.bob.c_last_ack, h.bob.c_next);
@@ -620,7 +626,7 @@ static void test_message_to_local_user(void)
 	/* alice's next real line goes to the server with her numbers shifted
 	 * back past the deleted one, and the server's ack comes back shifted. */
 	CLIENT_SAYS(&h, &h.alice, "JOIN #talk\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT_MODIFIED);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT_MODIFIED);
 	check_tail(h.alice.s_got, h.alice.s_got_len, "USER a 0 * :alice\r\nJOIN #talk\r\n");
 	SERVER_ACKS(&h, &h.alice);
 	CHECK_INT_EQ(h.alice.c_last_ack, h.alice.c_next);
@@ -723,12 +729,12 @@ static void check_delivery_waits(const char *half, const char *rest, bool held)
 		goto out;
 	before = h.bob.c_got_len;
 	SERVER_SAYS(&h, &h.bob, half);
-	CHECK_INT_EQ(h.last_verdict, held ? -1 : ENGINE_ACCEPT);
+	CHECK_INT_EQ(h.last_verdict, held ? -1 : VERDICT_ACCEPT);
 	CHECK_INT_EQ(h.bob.c_got_len, before + (held ? 0 : strlen(half)));
 	/* alice's line is taken off the wire and acked at once; bob's copy
 	 * waits. */
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG bob :hi there\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.n_orig, 1);
 	CHECK_INT_EQ(h.alice.c_last_ack, h.alice.c_next);
 	CHECK_INT_EQ(h.e.stats.deliveries, 1);
@@ -742,7 +748,7 @@ static void check_delivery_waits(const char *half, const char *rest, bool held)
 	}
 	/* The line completes: the message rides in the same segment. */
 	SERVER_SAYS(&h, &h.bob, rest);
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT_MODIFIED);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT_MODIFIED);
 	snprintf(want, sizeof(want), "%s%s", rest, line);
 	CHECK(h.last_out_len == 40 + strlen(want) && memcmp(h.last_out + 40, want, strlen(want)) == 0);
 	snprintf(want, sizeof(want), "%s%s", whole, line);
@@ -793,7 +799,7 @@ static void test_auditbot_reply(void)
 	alice_acked = h.alice.c_last_ack;
 	server_got = (uint32_t)h.alice.s_got_len;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG AuditBot :!help\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.n_orig, 2);
 	if (h.n_orig != 2)
 		goto out;
@@ -874,7 +880,7 @@ static void test_long_delivery_in_segments(void)
 		goto out;
 	bob_s = h.bob.s_next;
 	CLIENT_SAYS(&h, &h.alice, said);
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.n_orig, 3);
 	if (h.n_orig != 3)
 		goto out;
@@ -963,7 +969,7 @@ static void test_deleted_line_acked_by_the_server_itself(void)
 	CLIENT_SAYS(&h, &h.alice, "JOIN #talk\r\n");
 	server_had = h.alice.s_rcv;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG bob :quick one\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	/* Only bob's copy: the server still owes the ack of "JOIN". */
 	CHECK_INT_EQ(h.n_orig, 1);
 	CHECK_INT_EQ(h.e.stats.deletions_acked, 0);
@@ -976,7 +982,7 @@ static void test_deleted_line_acked_by_the_server_itself(void)
 	/* A routed line between two others in one segment. */
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG #talk :before\r\nPRIVMSG bob :between\r\n"
 				  "PRIVMSG #talk :after\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT_MODIFIED);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT_MODIFIED);
 	check_tail(h.alice.s_got, h.alice.s_got_len,
 		   "JOIN #talk\r\nPRIVMSG #talk :before\r\nPRIVMSG #talk :after\r\n");
 	check_tail(h.bob.c_got, h.bob.c_got_len, ":alice!~a@10.0.0.1 PRIVMSG bob :between\r\n");
@@ -1015,7 +1021,7 @@ static void test_echo_message_receipt(void)
 	login(&h, &h.bob);
 	alice_s = h.alice.s_next;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG bob :hi there\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_DROP);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_DROP);
 	CHECK_INT_EQ(h.e.stats.receipts_synthesised, 1);
 	/* The ack, the echo to alice, bob's copy. */
 	CHECK_INT_EQ(h.n_orig, 3);
@@ -1058,7 +1064,7 @@ static void test_without_link_facts_nothing_is_originated(void)
 	if (!login_both(&h, false))
 		goto out;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG bob :hi there\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT);
 	CHECK_INT_EQ(h.n_orig, 0);
 	check_tail(h.alice.s_got, h.alice.s_got_len, "PRIVMSG bob :hi there\r\n");
 	l = logged_message(&h, IM_DIR_OUT, "hi there");
@@ -1071,7 +1077,7 @@ static void test_without_link_facts_nothing_is_originated(void)
 	CHECK_INT_EQ(h.e.stats.deliveries, 0);
 	/* The server relays it as usual. */
 	SERVER_SAYS(&h, &h.bob, ":alice!~a@10.0.0.1 PRIVMSG bob :hi there\r\n");
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT);
 	check_tail(h.bob.c_got, h.bob.c_got_len, ":alice!~a@10.0.0.1 PRIVMSG bob :hi there\r\n");
 	tick(&h, h.now + 1.0);
 	CHECK_INT_EQ(h.n_orig, 0);
@@ -1080,7 +1086,7 @@ static void test_without_link_facts_nothing_is_originated(void)
 	n = h.alice.s_got_len;
 	CLIENT_SAYS(&h, &h.alice, "PRIVMSG auditbot :!help\r\n");
 	CHECK_INT_EQ(h.n_orig, 0);
-	CHECK_INT_EQ(h.last_verdict, ENGINE_ACCEPT);
+	CHECK_INT_EQ(h.last_verdict, VERDICT_ACCEPT);
 	CHECK_INT_EQ(h.alice.s_got_len, n + strlen("PRIVMSG auditbot :!help\r\n"));
 	CHECK_INT_EQ(h.e.stats.routed_bot, 0);
 	CHECK_INT_EQ(h.e.stats.segments_originated, 0);

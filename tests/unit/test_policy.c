@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "test_table.h"
 #include "testlib.h"
 
 static char tmpdir[] = "/tmp/imw-policy-XXXXXX";
@@ -62,7 +63,7 @@ static struct im_event msg(enum im_dir dir, const char *local, const char *remot
 
 static enum policy_action act(struct policy *p, const struct im_event *ev)
 {
-	struct policy_decision d = policy_decide(p, ev);
+	struct policy_decision d = test_decide(p, ev);
 	enum policy_action a = d.action;
 
 	CHECK(d.filtered == (a == POLICY_BLOCK || a == POLICY_REPLACE_PDU));
@@ -95,14 +96,14 @@ static void test_badwords_replace_and_block_count(void)
 	if (!p)
 		return;
 	ev = msg(IM_DIR_OUT, "alice", "bob", "oh FRAK, what the smeg");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_REPLACE_TEXT);
 	CHECK_STR_EQ(d.text, "oh ****, what the ****"); /* same length, any case */
 	CHECK(!d.filtered);
 	CHECK_STR_EQ(ev.text, "oh FRAK, what the smeg"); /* the log keeps the original */
 	policy_decision_free(&d);
 	ev = msg(IM_DIR_IN, "alice", "bob", "frak frak smeg"); /* 3 > 2 */
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_BLOCK);
 	CHECK(d.filtered);
 	CHECK_STR_EQ(d.why, "badwords");
@@ -118,7 +119,7 @@ static void test_badwords_replace_and_block_count(void)
 	if (!p)
 		return;
 	ev = msg(IM_DIR_OUT, "alice", "bob", "smegsmeg frak frak frak");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_REPLACE_TEXT); /* no block count: never blocked */
 	CHECK_STR_EQ(d.text, "######## #### #### ####");
 	policy_decision_free(&d);
@@ -330,7 +331,7 @@ static void test_regex_rules(void)
 	if (!p)
 		return;
 	ev = msg(IM_DIR_OUT, "alice", "bob", "card 1234-5678-9012-3456, SECRET");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_REPLACE_TEXT);
 	CHECK_STR_EQ(d.text, "card 1234-xxxx-xxxx-3456, [the word SECRET was here]");
 	policy_decision_free(&d);
@@ -361,14 +362,14 @@ static void test_starttls_refused(void)
 	ev.kind = IM_KIND_ENCRYPTED;
 	ev.pdu_data = (const uint8_t *)line;
 	ev.pdu_len = sizeof(line) - 1;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_REPLACE_PDU);
 	CHECK(d.filtered);
 	CHECK(d.pdu_len == strlen(":srv 691 alice :STARTTLS refused by policy\r\n") &&
 	      memcmp(d.pdu, ":srv 691 alice :STARTTLS refused by policy\r\n", d.pdu_len) == 0);
 	policy_decision_free(&d);
 	ev.proto = IMW_PROTO_XMPP;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_REPLACE_PDU);
 	CHECK(d.pdu_len == strlen("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"));
 	policy_decision_free(&d);
@@ -384,7 +385,7 @@ static void test_notices(void)
 	char err[256];
 	struct policy *p = load("notice_text=This chat is logged.\nnotice_days=1\n"
 				"blocked_notice_text=Blocked by policy.\nblocked_notice_interval=60\n"
-				"drop_test=forbidden\n",
+				"regex_replace=/forbidden//b\n",
 				err, sizeof(err));
 	struct im_event ev;
 	struct policy_decision d;
@@ -393,36 +394,36 @@ static void test_notices(void)
 	if (!p)
 		return;
 	ev = msg(IM_DIR_OUT, "alice", "bob", "hi");
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_STR_EQ(d.notices[0], "This chat is logged.");
 	policy_decision_free(&d);
 	ev.dir = IM_DIR_IN; /* the same conversation, either way */
 	ev.ts += 3600;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 0);
 	policy_decision_free(&d);
 	ev.ts += 86400; /* a day later: again */
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	policy_decision_free(&d);
 	ev = msg(IM_DIR_OUT, "alice", "carol", "hi"); /* another conversation */
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	policy_decision_free(&d);
 	ev = msg(IM_DIR_OUT, "alice", "bob", "forbidden words");
 	ev.ts = 1000 + 3600 + 86400 + 10;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.action, POLICY_BLOCK);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_STR_EQ(d.notices[0], "Blocked by policy.");
 	policy_decision_free(&d);
 	ev.ts += 30; /* rate-limited */
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 0);
 	policy_decision_free(&d);
 	ev.ts += 60;
-	d = policy_decide(p, &ev);
+	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	policy_decision_free(&d);
 	policy_unref(p);

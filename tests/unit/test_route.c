@@ -1,5 +1,5 @@
 /* The routing stage without an engine: addresses, the address map file,
- * the order of the pipeline's handlers, the routing decisions of the
+ * the runner (handlers sorted once by stage and position, three loops), the routing decisions of the
  * built-in handlers against a hand-filled session registry, the
  * auditbot, the workers' mailboxes, reloads, and posting from several
  * threads at once. */
@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "event/address.h"
-#include "route/route.h"
+#include "route/router.h"
+#include "test_table.h"
 #include "testlib.h"
 
 static char tmpdir[] = "/tmp/imw-route-XXXXXX";
@@ -96,12 +97,27 @@ static struct im_event out_msg(enum imw_proto proto, const char *local, const ch
 	return ev;
 }
 
+/* What the table imwired builds for policy p and router r decides. */
+static void decide(struct router *r, struct policy *p, unsigned worker, const struct im_event *ev,
+		   struct route_ctx *ctx)
+{
+	struct route_table *t = route_table_build(p, r);
+
+	CHECK(t != NULL);
+	if (!t) {
+		memset(ctx, 0, sizeof(*ctx));
+		return;
+	}
+	route_table_run(t, worker, ev, ctx);
+	route_table_unref(t);
+}
+
 static enum route_outcome outcome_of(struct router *r, unsigned worker, const struct im_event *ev)
 {
 	struct route_ctx ctx;
 	enum route_outcome o;
 
-	route_decide(r, NULL, worker, ev, &ctx);
+	decide(r, NULL, worker, ev, &ctx);
 	o = ctx.outcome;
 	if (o != ROUTE_LOCAL)
 		CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_NONE);
@@ -215,7 +231,7 @@ static void test_address_map_file(void)
 		     0);
 	/* A line's left side finds its right side's session... */
 	ev = out_msg(IMW_PROTO_IRC, "frank", "dave", 1, "hello");
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 2);
 	CHECK_STR_EQ(ctx.target.to, "dave@x.test/laptop@xmpp");
@@ -225,7 +241,7 @@ static void test_address_map_file(void)
 	ev = out_msg(IMW_PROTO_MSN, "grace@msn.test", "dave", 3, "hello");
 	CHECK_INT_EQ(outcome_of(r, 0, &ev), ROUTE_FORWARDED);
 	CHECK_INT_EQ(router_session_update(r, 0, 5, IMW_PROTO_OSCAR, "", "12345", NULL, true), 0);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 5);
 	CHECK_INT_EQ(ctx.target.session.proto, IMW_PROTO_OSCAR);
@@ -299,41 +315,51 @@ static bool count_handler(void *arg, struct route_ctx *ctx)
 	return c->claim;
 }
 
-static void test_pipeline_describe(void)
+static void test_table_describe(void)
 {
 	struct router *r = router_ok("local_routing=irc\n", 1);
+	struct policy *p = NULL;
+	struct route_table *t = NULL;
+	struct imw_config cfg;
 	struct counter c = { 0 };
-	char *text;
+	char err[512], *text;
 
-	if (!r)
-		return;
-	text = router_describe(r);
+	if (load_config(&cfg, "describe.conf", "regex_replace=/a/b/\n")) {
+		p = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
+		config_free(&cfg);
+	}
+	CHECK(p != NULL);
+	if (!r || !p)
+		goto out;
+	t = route_table_build(p, r);
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	text = route_table_describe(t);
 	CHECK_STR_EQ(text, "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
 			   "pre-routing 200 policy:acl,db_filter\n"
-			   "pre-routing 300 policy:badwords,regex_replace,rewrite_test,drop_test\n"
-			   "pre-routing 400 policy:inject_test\n"
+			   "pre-routing 300 policy:badwords,regex_replace\n"
 			   "routing 100 bots\n"
 			   "routing 200 address_map\n"
 			   "routing 300 local_routing\n"
 			   "post-routing 100 policy:notices\n");
 	free(text);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 250, "site:helpdesk", count_handler, &c),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 250, "site:helpdesk", count_handler, &c),
 		     0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_PRE, 150, "site:tagger", count_handler, &c), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_POST, 500, "site:audit", count_handler, &c), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_POST, 50, "site:first", count_handler, &c), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 150, "site:tagger", count_handler, &c), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_POST, 500, "site:audit", count_handler, &c), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_POST, 50, "site:first", count_handler, &c), 0);
 	/* At a taken position a handler goes after the ones already there. */
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 200, "site:after_map", count_handler, &c),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 200, "site:after_map", count_handler, &c),
 		     0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_PRE, 400, "site:after_inject", count_handler, &c),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 300, "site:after_content", count_handler, &c),
 		     0);
-	text = router_describe(r);
+	text = route_table_describe(t);
 	CHECK_STR_EQ(text, "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
 			   "pre-routing 150 site:tagger\n"
 			   "pre-routing 200 policy:acl,db_filter\n"
-			   "pre-routing 300 policy:badwords,regex_replace,rewrite_test,drop_test\n"
-			   "pre-routing 400 policy:inject_test\n"
-			   "pre-routing 400 site:after_inject\n"
+			   "pre-routing 300 policy:badwords,regex_replace\n"
+			   "pre-routing 300 site:after_content\n"
 			   "routing 100 bots\n"
 			   "routing 200 address_map\n"
 			   "routing 200 site:after_map\n"
@@ -343,13 +369,43 @@ static void test_pipeline_describe(void)
 			   "post-routing 100 policy:notices\n"
 			   "post-routing 500 site:audit\n");
 	free(text);
-	router_free(r);
+	route_table_unref(t);
 
-	/* Without a router: the policy's steps alone. */
-	text = router_describe(NULL);
+	/* Without a router: the policy's handlers alone (imwire replay's
+	 * engine still runs the full table; see route_setup_load). */
+	t = route_table_build(p, NULL);
+	text = t ? route_table_describe(t) : NULL;
 	CHECK(text && strstr(text, "routing 100 bots") == NULL);
 	CHECK(text && strstr(text, "post-routing 100 policy:notices\n") != NULL);
 	free(text);
+out:
+	route_table_unref(t);
+	policy_unref(p);
+	router_free(r);
+}
+
+/* The table is shared, reference counted: each holder keeps it (and its
+ * policy) alive. */
+static void test_table_refs(void)
+{
+	struct route_table *t = route_table_new(NULL), *u;
+	struct counter c = { .claim = true, .set = ROUTE_INJECTED };
+	struct route_ctx ctx;
+	struct im_event ev = out_msg(IMW_PROTO_IRC, "alice", "bob", 1, "hi");
+
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 1, "site:all", count_handler, &c), 0);
+	u = route_table_ref(t);
+	route_table_unref(t);
+	route_table_run(u, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.outcome, ROUTE_INJECTED);
+	CHECK(ctx.policy == NULL);
+	CHECK_INT_EQ(c.calls, 1);
+	route_ctx_free(&ctx);
+	route_table_unref(u);
+	CHECK(!route_table_may_edit(NULL));
 }
 
 /* Two IRC users on one server, each on a worker of its own. */
@@ -366,6 +422,7 @@ static void register_alice_bob(struct router *r)
 static void test_custom_handler_wins(void)
 {
 	struct router *r = router_ok("local_routing=irc\nbot_auditbot=auditbot@irc\n", 2);
+	struct route_table *t = NULL;
 	struct counter mine = { .claim = true, .set = ROUTE_INJECTED };
 	struct counter late = { 0 };
 	struct route_stats st;
@@ -377,11 +434,15 @@ static void test_custom_handler_wins(void)
 	register_alice_bob(r);
 	/* Before it is added, local routing claims the message. */
 	CHECK_INT_EQ(outcome_of(r, 0, &ev), ROUTE_LOCAL);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 50, "site:first", count_handler, &mine),
+	t = route_table_build(NULL, r);
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 50, "site:first", count_handler, &mine),
 		     0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 400, "site:last", count_handler, &late),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 400, "site:last", count_handler, &late),
 		     0);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	route_table_run(t, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_INJECTED);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_NONE);
 	CHECK_INT_EQ(mine.calls, 1);
@@ -390,7 +451,7 @@ static void test_custom_handler_wins(void)
 	route_ctx_free(&ctx);
 	/* Not even a bot gets it. */
 	ev.remote = "auditbot";
-	route_decide(r, NULL, 0, &ev, &ctx);
+	route_table_run(t, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_INJECTED);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_NONE);
 	route_ctx_free(&ctx);
@@ -401,18 +462,25 @@ static void test_custom_handler_wins(void)
 	 * handler sees only what nobody claimed. */
 	mine.claim = false;
 	ev.remote = "bob";
-	CHECK_INT_EQ(outcome_of(r, 0, &ev), ROUTE_LOCAL);
+	route_table_run(t, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
+	route_ctx_free(&ctx);
 	CHECK_INT_EQ(late.calls, 0);
 	ev.remote = "carol";
-	CHECK_INT_EQ(outcome_of(r, 0, &ev), ROUTE_FORWARDED);
+	route_table_run(t, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.outcome, ROUTE_FORWARDED);
+	route_ctx_free(&ctx);
 	CHECK_INT_EQ(late.calls, 1);
 	CHECK_INT_EQ(mine.calls, 4);
+out:
+	route_table_unref(t);
 	router_free(r);
 }
 
 static void test_pre_and_post_handlers_all_run(void)
 {
 	struct router *r = router_ok("local_routing=irc\n", 2);
+	struct route_table *t = NULL;
 	struct counter pre1 = { .claim = true, .set = ROUTE_FORWARDED };
 	struct counter pre2 = { 0 }, post1 = { .claim = true, .set = ROUTE_LOCAL }, post2 = { 0 };
 	struct counter routing = { 0 };
@@ -423,13 +491,17 @@ static void test_pre_and_post_handlers_all_run(void)
 		return;
 	register_alice_bob(r);
 	call_clock = 0;
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_POST, 900, "post2", count_handler, &post2), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_PRE, 50, "pre1", count_handler, &pre1), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_POST, 10, "post1", count_handler, &post1), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_PRE, 999, "pre2", count_handler, &pre2), 0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 350, "late", count_handler, &routing),
+	t = route_table_build(NULL, r);
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_POST, 900, "post2", count_handler, &post2), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 50, "pre1", count_handler, &pre1), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_POST, 10, "post1", count_handler, &post1), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 999, "pre2", count_handler, &pre2), 0);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 350, "late", count_handler, &routing),
 		     0);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	route_table_run(t, 0, &ev, &ctx);
 	/* A pre handler's "true" does not stop the stage. */
 	CHECK_INT_EQ(pre1.calls, 1);
 	CHECK_INT_EQ(pre2.calls, 1);
@@ -446,7 +518,7 @@ static void test_pre_and_post_handlers_all_run(void)
 	/* An event nobody routes runs every stage too. */
 	ev.remote = "nobody";
 	post1.claim = false;
-	route_decide(r, NULL, 0, &ev, &ctx);
+	route_table_run(t, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_FORWARDED);
 	CHECK_INT_EQ(pre1.calls, 2);
 	CHECK_INT_EQ(pre2.calls, 2);
@@ -455,31 +527,31 @@ static void test_pre_and_post_handlers_all_run(void)
 	CHECK_INT_EQ(post2.calls, 2);
 	CHECK_INT_EQ(post2.seen, ROUTE_FORWARDED);
 	route_ctx_free(&ctx);
+out:
+	route_table_unref(t);
 	router_free(r);
 }
 
 static void test_blocked_event_is_dropped_before_routing(void)
 {
 	struct router *r = router_ok("local_routing=irc\n", 2);
-	struct policy *p = policy_new_test_rules(NULL, NULL, "forbidden", NULL, NULL);
+	struct route_table *t = test_table("regex_replace=/forbidden//b\n", r);
+	struct route_table *alone = test_table("regex_replace=/forbidden//b\n", NULL);
 	struct counter pre_late = { 0 }, routing = { 0 }, post = { 0 };
 	struct route_stats st;
 	struct route_ctx ctx;
 	struct im_event ev = out_msg(IMW_PROTO_IRC, "alice", "bob", 1, "a forbidden word");
 
-	CHECK(p != NULL);
-	if (!r || !p) {
-		router_free(r);
-		policy_unref(p);
-		return;
-	}
+	CHECK(t != NULL && alone != NULL);
+	if (!r || !t || !alone)
+		goto out;
 	register_alice_bob(r);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_PRE, 350, "pre_late", count_handler, &pre_late),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 350, "pre_late", count_handler, &pre_late),
 		     0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_ROUTING, 1, "routing", count_handler, &routing),
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_ROUTING, 1, "routing", count_handler, &routing),
 		     0);
-	CHECK_INT_EQ(router_add_handler(r, ROUTE_STAGE_POST, 200, "post", count_handler, &post), 0);
-	route_decide(r, p, 0, &ev, &ctx);
+	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_POST, 200, "post", count_handler, &post), 0);
+	route_table_run(t, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_DROPPED);
 	CHECK(ctx.decision.filtered);
 	CHECK_INT_EQ(ctx.decision.action, POLICY_BLOCK);
@@ -494,7 +566,7 @@ static void test_blocked_event_is_dropped_before_routing(void)
 
 	/* The same message without the word goes to bob. */
 	ev.text = "a fine word";
-	route_decide(r, p, 0, &ev, &ctx);
+	route_table_run(t, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(routing.calls, 1);
 	CHECK_INT_EQ(post.calls, 2);
@@ -502,14 +574,16 @@ static void test_blocked_event_is_dropped_before_routing(void)
 
 	/* A policy alone (no router) decides without routing. */
 	ev.text = "forbidden";
-	route_decide(NULL, p, 0, &ev, &ctx);
+	route_table_run(alone, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_DROPPED);
 	route_ctx_free(&ctx);
 	ev.text = "fine";
-	route_decide(NULL, p, 0, &ev, &ctx);
+	route_table_run(alone, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_FORWARDED);
 	route_ctx_free(&ctx);
-	policy_unref(p);
+out:
+	route_table_unref(alone);
+	route_table_unref(t);
 	router_free(r);
 }
 
@@ -526,7 +600,7 @@ static void test_local_routing_irc(void)
 		return;
 	CHECK(router_active(r));
 	register_alice_bob(r);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_SESSION);
 	CHECK_INT_EQ(ctx.target.session.worker, 1);
@@ -540,7 +614,7 @@ static void test_local_routing_irc(void)
 	route_ctx_free(&ctx);
 	/* Nicks compare without case; the recipient is named as registered. */
 	ev.remote = "BoB";
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_STR_EQ(ctx.target.to, "bob@irc");
 	route_ctx_free(&ctx);
@@ -613,7 +687,7 @@ static void test_local_routing_irc(void)
 		     0);
 	CHECK_INT_EQ(outcome_of(r, 0, &ev), ROUTE_FORWARDED);
 	ev.remote = "robert";
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_STR_EQ(ctx.target.session.local_address, "robert!~b@10.0.0.3");
 	route_ctx_free(&ctx);
@@ -677,7 +751,7 @@ static void test_local_routing_xmpp(void)
 					   "bob@x.test/home", true),
 		     0);
 	/* The bare JID finds the session of its full JID. */
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 2);
 	CHECK_INT_EQ(ctx.target.session.worker, 1);
@@ -705,7 +779,7 @@ static void test_local_routing_xmpp(void)
 					   "bob@x.test/phone", true),
 		     0);
 	ev.remote = "bob@x.test";
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 4);
 	CHECK_INT_EQ(ctx.target.session.worker, 0);
@@ -714,11 +788,11 @@ static void test_local_routing_xmpp(void)
 	CHECK_INT_EQ(router_session_update(r, 1, 2, IMW_PROTO_XMPP, "x.test", "bob@x.test/home",
 					   "bob@x.test/home", true),
 		     0);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 4);
 	route_ctx_free(&ctx);
 	router_session_forget(r, 0, 4);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 2);
 	route_ctx_free(&ctx);
@@ -756,7 +830,7 @@ static void test_address_map_routing(void)
 	CHECK_INT_EQ(router_session_update(r, 1, 5, IMW_PROTO_XMPP, "x.test", "carol@x.test/phone",
 					   "carol@x.test/phone", true),
 		     0);
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_SESSION);
 	CHECK_INT_EQ(ctx.target.session.worker, 1);
@@ -773,7 +847,7 @@ static void test_address_map_routing(void)
 	/* And back: carol's reply to erin's XMPP address reaches erin on IRC,
 	 * from carol's IRC nick. */
 	ev = out_msg(IMW_PROTO_XMPP, "carol@x.test/phone", "erin@x.test", 5, "hi erin");
-	route_decide(r, NULL, 1, &ev, &ctx);
+	decide(r, NULL, 1, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.session.flow_id, 1);
 	CHECK_INT_EQ(ctx.target.session.worker, 0);
@@ -807,7 +881,7 @@ static void test_address_map_routing(void)
 					   NULL, true),
 		     0);
 	ev = out_msg(IMW_PROTO_IRC, "erin", "carol", 1, "hello carol");
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_STR_EQ(ctx.target.as_remote, "erin");
 	CHECK(ctx.target.session.local_address == NULL);
@@ -843,7 +917,7 @@ static void ask_bot(struct router *r, struct policy *p, const char *bot, const c
 	struct im_event ev = out_msg(IMW_PROTO_IRC, "alice", bot, 1, text);
 
 	memset(out, 0, sizeof(*out));
-	route_decide(r, p, 0, &ev, &ctx);
+	decide(r, p, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_BOT);
 	route_bot_answer(&ctx, collect_reply, out);
@@ -882,7 +956,7 @@ static void test_auditbot(void)
 					   true),
 		     0);
 	ev = out_msg(IMW_PROTO_IRC, "alice", "AuditBot", 1, "!help");
-	route_decide(r, p, 0, &ev, &ctx);
+	decide(r, p, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_BOT);
 	CHECK(ctx.target.bot != NULL);
@@ -916,7 +990,7 @@ static void test_auditbot(void)
 					   NULL, true),
 		     0);
 	ev = out_msg(IMW_PROTO_XMPP, "alice@x.test/pc", "auditbot@x.test/bot", 3, "!help");
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
 	CHECK_INT_EQ(ctx.target.kind, ROUTE_TARGET_BOT);
 	CHECK_STR_EQ(ctx.target.to, "auditbot@x.test/bot@xmpp");
@@ -948,7 +1022,7 @@ static void test_auditbot(void)
 	CHECK_INT_EQ(st.routed_local, 1);
 
 	/* A context that is not a bot's gets no answer. */
-	route_decide(r, NULL, 0, &ev, &ctx);
+	decide(r, NULL, 0, &ev, &ctx);
 	memset(&rep, 0, sizeof(rep));
 	route_bot_answer(&ctx, collect_reply, &rep);
 	CHECK_INT_EQ(rep.n, 0);
@@ -1126,6 +1200,114 @@ static void test_mailboxes(void)
 }
 
 /* ---- reload ------------------------------------------------------------- */
+
+/* A place taken when a message is decided is there when it is posted,
+ * whatever others post or take meanwhile; one given back is free again. */
+static void test_mailbox_reservations(void)
+{
+	struct router *r = router_ok("local_routing=irc\n", 1);
+	struct route_delivery *v;
+	struct im_event ev, mine;
+	size_t n, i;
+
+	if (!r)
+		return;
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.text = "x";
+	CHECK_INT_EQ(router_reserve(r, 0), 0);
+	CHECK_INT_EQ(router_reserve(r, 0), 0);
+	CHECK_INT_EQ(router_reserve(r, 1), -1); /* no such worker */
+	/* Others fill the box up to what is reserved. */
+	for (i = 0; i < 4096; i++)
+		if (router_post(r, 0, 100 + i, &ev) != 0)
+			break;
+	CHECK_INT_EQ(i, 4094);
+	CHECK_INT_EQ(router_reserve(r, 0), -1);
+	/* The worker takes its mail while the places are still reserved. */
+	v = router_take(r, 0, &n);
+	CHECK_INT_EQ(n, 4094);
+	for (i = 0; v && i < n; i++)
+		event_free(&v[i].ev);
+	free(v);
+	/* Posting into the reserved places needs no memory and cannot fail. */
+	event_init(&mine);
+	CHECK(event_set_str(&mine.text, "reserved"));
+	router_post_reserved(r, 0, 7, &mine);
+	CHECK(mine.text == NULL); /* moved in */
+	router_unreserve(r, 0);
+	v = router_take(r, 0, &n);
+	CHECK_INT_EQ(n, 1);
+	if (v && n == 1) {
+		CHECK_INT_EQ(v[0].flow_id, 7);
+		CHECK_STR_EQ(v[0].ev.text, "reserved");
+		event_free(&v[0].ev);
+	}
+	free(v);
+	/* Nothing is held back any more: the whole bound is free. */
+	for (i = 0; i < 4096; i++)
+		if (router_post(r, 0, i, &ev) != 0)
+			break;
+	CHECK_INT_EQ(i, 4096);
+	v = router_take(r, 0, &n);
+	for (i = 0; v && i < n; i++)
+		event_free(&v[i].ev);
+	free(v);
+	router_free(r);
+}
+
+/* The registry's hash tables keep working as they grow, and a lookup by
+ * user finds the newest session among many. */
+static void test_registry_many_sessions(void)
+{
+	struct router *r = router_ok("local_routing=irc\n", 2);
+	struct route_stats st;
+	struct route_ctx ctx;
+	struct im_event ev = out_msg(IMW_PROTO_IRC, "user0", "user777", 1, "hi");
+	char nick[32];
+	unsigned i;
+
+	if (!r)
+		return;
+	for (i = 0; i < 1000; i++) {
+		snprintf(nick, sizeof(nick), "user%u", i);
+		CHECK_INT_EQ(router_session_update(r, i % 2, i + 1, IMW_PROTO_IRC, "10.0.0.2", nick,
+						   NULL, true),
+			     0);
+	}
+	router_get_stats(r, &st);
+	CHECK_INT_EQ(st.sessions, 1000);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.outcome, ROUTE_LOCAL);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 778);
+	CHECK_INT_EQ(ctx.target.session.worker, 1);
+	route_ctx_free(&ctx);
+	/* A second session of user777, newer: it wins; renamed, the old one is
+	 * found again. */
+	CHECK_INT_EQ(router_session_update(r, 0, 5000, IMW_PROTO_IRC, "10.0.0.2", "USER777", NULL,
+					   true),
+		     0);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 5000);
+	route_ctx_free(&ctx);
+	CHECK_INT_EQ(router_session_update(r, 0, 5000, IMW_PROTO_IRC, "10.0.0.2", "newnick", NULL,
+					   true),
+		     0);
+	decide(r, NULL, 0, &ev, &ctx);
+	CHECK_INT_EQ(ctx.target.session.flow_id, 778);
+	route_ctx_free(&ctx);
+	/* Forget every other one; the rest stay findable. */
+	for (i = 0; i < 1000; i += 2)
+		router_session_forget(r, i % 2, i + 1);
+	router_get_stats(r, &st);
+	CHECK_INT_EQ(st.sessions, 501);
+	ev.flow_id = 2; /* user1 on worker 1 sends */
+	ev.local = "user1";
+	CHECK_INT_EQ(outcome_of(r, 1, &ev), ROUTE_LOCAL);
+	ev.remote = "user776"; /* forgotten */
+	CHECK_INT_EQ(outcome_of(r, 1, &ev), ROUTE_FORWARDED);
+	router_free(r);
+}
 
 static void test_reload(void)
 {
@@ -1336,7 +1518,8 @@ int main(void)
 	RUN_TEST(test_address_parse);
 	RUN_TEST(test_address_ids_match);
 	RUN_TEST(test_address_map_file);
-	RUN_TEST(test_pipeline_describe);
+	RUN_TEST(test_table_describe);
+	RUN_TEST(test_table_refs);
 	RUN_TEST(test_custom_handler_wins);
 	RUN_TEST(test_pre_and_post_handlers_all_run);
 	RUN_TEST(test_blocked_event_is_dropped_before_routing);
@@ -1347,6 +1530,8 @@ int main(void)
 	RUN_TEST(test_auditbot);
 	RUN_TEST(test_bot_config_errors);
 	RUN_TEST(test_mailboxes);
+	RUN_TEST(test_mailbox_reservations);
+	RUN_TEST(test_registry_many_sessions);
 	RUN_TEST(test_reload);
 	RUN_TEST(test_threads_post_while_draining);
 	remove_tmpdir();

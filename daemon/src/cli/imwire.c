@@ -19,6 +19,7 @@
 #include "proto/proto.h"
 #include "policy/policy.h"
 #include "route/route.h"
+#include "route/router.h"
 #include "replay/replay.h"
 #include "review/review_cli.h"
 #include "setup/setup.h"
@@ -34,7 +35,7 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] [--separate] [--extract DIR] FILE...\n"
+		"       [--stats FILE.json] [--separate] FILE...\n"
 		"      decode pcap/pcapng captures and print or write every IM event\n"
 		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 		"      under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
@@ -238,7 +239,18 @@ static void print_capture_warnings(const struct pcap_source *src)
 			(unsigned long long)st->fragments);
 }
 
-static int cmd_read(int argc, char **argv)
+struct read_opts {
+	const char *format;
+	const char *outdir;
+	const char *config_path;
+	const char *stats_path;
+	bool quiet;
+	bool separate; /* each file its own capture: no flow spans two */
+	const char *extract; /* keep transferred files here (files_dir) */
+};
+
+/* 0, or the exit status to leave with (0 after --help). */
+static int read_args(int argc, char **argv, struct read_opts *o)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -246,64 +258,50 @@ static int cmd_read(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
-		{ "extract", required_argument, NULL, 'x' },
 		{ "separate", no_argument, NULL, 'S' },
+		{ "extract", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *format = NULL, *outdir = NULL, *config_path = NULL, *stats_path = NULL;
-	const char *extract = NULL;
-	struct files_config filc;
-	struct files_shared *files = NULL;
-	bool quiet = false, separate = false;
-	int n_stdin = 0;
-	struct imw_config cfg;
-	struct flow_config fc;
-	struct pipeline pl;
-	struct policy *policy = NULL;
-	struct progress pr = { 0 };
-	struct pcap_source src;
-	struct packet pkt;
-	uint64_t total_packets = 0, n_since_draw = 0;
-	char err[1024];
-	int c, i, rc, status = 0;
+	int c, i, n_stdin = 0;
 
+	memset(o, 0, sizeof(*o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:c:qs:x:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
-			extract = optarg;
+			o->extract = optarg;
 			break;
 		case 's':
-			stats_path = optarg;
+			o->stats_path = optarg;
 			break;
 		case 'f':
-			format = optarg;
+			o->format = optarg;
 			break;
 		case 'o':
-			outdir = optarg;
+			o->outdir = optarg;
 			break;
 		case 'c':
-			config_path = optarg;
+			o->config_path = optarg;
 			break;
 		case 'q':
-			quiet = true;
+			o->quiet = true;
 			break;
 		case 'S':
-			separate = true;
+			o->separate = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return -1;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!format)
-		format = outdir ? "imspector" : "jsonl";
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "imspector") != 0) {
-		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", format);
+	if (!o->format)
+		o->format = o->outdir ? "imspector" : "jsonl";
+	if (strcmp(o->format, "jsonl") != 0 && strcmp(o->format, "imspector") != 0) {
+		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", o->format);
 		return 2;
 	}
 	if (optind >= argc) {
@@ -317,120 +315,180 @@ static int cmd_read(int argc, char **argv)
 		fprintf(stderr, "imwire: read: standard input (\"-\") can be read only once\n");
 		return 2;
 	}
-	config_init(&cfg);
+	return 0;
+}
+
+/* The configuration, what policy would decide (logged; nothing is
+ * edited), the pipeline, its sinks and the file stage. -1 (said why) with
+ * nothing left to free. */
+static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct route_setup *rs,
+		      struct pipeline *pl, struct files_shared **files)
+{
+	struct flow_config fc;
+	struct files_config filc;
+	char err[1024];
+
+	config_init(cfg);
 	flow_config_defaults(&fc);
 	files_config_defaults(&filc);
-	if (config_path) {
-		if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0) {
+	memset(rs, 0, sizeof(*rs));
+	*files = NULL;
+	if (o->config_path) {
+		if (config_load(cfg, o->config_path, err, sizeof(err), warn_to_stderr) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
-			config_free(&cfg);
-			return 1;
+			config_free(cfg);
+			return -1;
 		}
-		config_apply_flow(&cfg, &fc);
-		config_apply_files(&cfg, &filc);
-		/* What policy would have done, logged; nothing is edited. */
-		policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err));
-		if (!policy) {
+		config_apply_flow(cfg, &fc);
+		config_apply_files(cfg, &filc);
+		if (route_setup_load(rs, cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
-			config_free(&cfg);
-			return 1;
+			config_free(cfg);
+			return -1;
 		}
 	}
-	if (extract) {
-		filc.dir = extract;
+	if (pipeline_init(pl, &fc) < 0) {
+		fprintf(stderr, "imwire: out of memory\n");
+		goto fail;
+	}
+	pl->table = rs->table;
+	if (o->extract) {
+		filc.dir = o->extract;
 		filc.follow = true;
 	}
-	if (pipeline_init(&pl, &fc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
-		policy_unref(policy);
-		config_free(&cfg);
-		return 1;
-	}
-	pl.policy = policy;
-	if (filc.follow && (!(files = files_shared_new(&filc, err, sizeof(err))) ||
-			    pipeline_follow_files(&pl, files, err, sizeof(err)) < 0)) {
+	if (filc.follow && (!(*files = files_shared_new(&filc, err, sizeof(err))) ||
+			    pipeline_follow_files(pl, *files, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "imwire: %s\n", err);
-		pipeline_destroy(&pl);
-		files_shared_free(files);
-		policy_unref(policy);
-		config_free(&cfg);
-		return 1;
+		pipeline_destroy(pl);
+		goto fail;
 	}
-	if (open_sinks(&pl, format, outdir) < 0 || open_db_sinks(&pl, &cfg) < 0) {
-		pipeline_destroy(&pl);
-		files_shared_free(files);
-		policy_unref(policy);
-		config_free(&cfg);
-		return 1;
+	if (open_sinks(pl, o->format, o->outdir) < 0 || open_db_sinks(pl, cfg) < 0) {
+		pipeline_destroy(pl);
+		goto fail;
 	}
+	return 0;
+fail:
+	files_shared_free(*files);
+	*files = NULL;
+	route_setup_free(rs);
+	config_free(cfg);
+	return -1;
+}
 
-	pr.enabled = isatty(STDERR_FILENO) && !quiet;
-	pr.start = now_seconds();
-	for (i = optind; i < argc; i++) {
+/* A progress line only on a terminal, and only for captures worth it. */
+static void progress_start(struct progress *pr, char **files, int n, bool quiet)
+{
+	int i;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->enabled = isatty(STDERR_FILENO) && !quiet;
+	pr->start = now_seconds();
+	for (i = 0; i < n; i++) {
 		struct stat st;
 
 		/* A pipe's length is unknown: the bar counts what is known. */
-		if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
-			pr.total_bytes += (long long)st.st_size;
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
+			pr->total_bytes += (long long)st.st_size;
 	}
-	if (pr.total_bytes < PROGRESS_MIN_FILE_BYTES)
-		pr.enabled = false;
+	if (pr->total_bytes < PROGRESS_MIN_FILE_BYTES)
+		pr->enabled = false;
+}
 
+/* Every TCP packet of one capture into the pipeline. 0, or 1 when the
+ * file could not be read whole. */
+static int read_one(const char *path, struct pipeline *pl, struct progress *pr, bool quiet,
+		    uint64_t *total_packets)
+{
+	struct pcap_source src;
+	struct packet pkt;
+	uint64_t n_since_draw = 0;
+	char err[1024];
+	int rc, status = 0;
+
+	if (pcap_source_open(&src, path, err, sizeof(err)) < 0) {
+		progress_clear(pr);
+		fprintf(stderr, "imwire: %s\n", err);
+		return 1;
+	}
+	while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
+		pipeline_packet(pl, &pkt);
+		if (pr->enabled && ++n_since_draw >= 2048) {
+			n_since_draw = 0;
+			progress_draw(pr, pcap_source_position(&src), false);
+		}
+	}
+	if (rc < 0) {
+		progress_clear(pr);
+		fprintf(stderr, "imwire: %s\n", err);
+		status = 1;
+	}
+	/* Show where each large file ended, even when it read fast. */
+	progress_draw(pr, src.size > 0 ? src.size : 0, true);
+	progress_clear(pr);
+	if (!quiet)
+		print_capture_warnings(&src);
+	*total_packets += src.stats.packets;
+	if (src.size > 0)
+		pr->done_bytes += src.size;
+	pcap_source_close(&src);
+	return status;
+}
+
+/* Statistics file, summary, and whether every event was written. */
+static int read_report(const struct read_opts *o, struct pipeline *pl, int n_files,
+		       uint64_t total_packets)
+{
+	int status = 0;
+
+	if (o->stats_path) {
+		struct stats_snapshot snap;
+
+		stats_snapshot_of_flows(&snap, "read", &pl->flows);
+		if (stats_write_file(o->stats_path, &snap, 1, (double)time(NULL)) < 0) {
+			fprintf(stderr, "imwire: %s: %s\n", o->stats_path, strerror(errno));
+			status = 1;
+		}
+	}
+	if (!o->quiet) {
+		fprintf(stderr, "imwire: %d file(s), %llu packets\n", n_files,
+			(unsigned long long)total_packets);
+		pipeline_print_summary(pl, stderr);
+	}
+	if (pl->sink_failures) {
+		fprintf(stderr, "imwire: %llu events could not be written\n",
+			(unsigned long long)pl->sink_failures);
+		status = 1;
+	}
+	return status;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	struct read_opts o;
+	struct imw_config cfg;
+	struct pipeline pl;
+	struct route_setup rs;
+	struct progress pr;
+	struct files_shared *files;
+	uint64_t total_packets = 0;
+	int i, status = read_args(argc, argv, &o);
+
+	if (status)
+		return status < 0 ? 0 : status;
+	if (read_setup(&o, &cfg, &rs, &pl, &files) < 0)
+		return 1;
+	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
-		if (pcap_source_open(&src, argv[i], err, sizeof(err)) < 0) {
-			progress_clear(&pr);
-			fprintf(stderr, "imwire: %s\n", err);
-			status = 1;
-			continue;
-		}
-		while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
-			pipeline_packet(&pl, &pkt);
-			if (pr.enabled && ++n_since_draw >= 2048) {
-				n_since_draw = 0;
-				progress_draw(&pr, pcap_source_position(&src), false);
-			}
-		}
-		if (rc < 0) {
-			progress_clear(&pr);
-			fprintf(stderr, "imwire: %s\n", err);
-			status = 1;
-		}
-		/* Show where each large file ended, even when it read fast. */
-		progress_draw(&pr, src.size > 0 ? src.size : 0, true);
-		progress_clear(&pr);
-		if (!quiet)
-			print_capture_warnings(&src);
-		total_packets += src.stats.packets;
-		if (src.size > 0)
-			pr.done_bytes += src.size;
-		pcap_source_close(&src);
-		if (separate)
+		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);
+		if (o.separate)
 			pipeline_end_capture(&pl);
 	}
 	progress_clear(&pr);
 	pipeline_finish(&pl);
-	if (stats_path) {
-		struct stats_snapshot snap;
-
-		stats_snapshot_of_flows(&snap, "read", &pl.flows);
-		if (stats_write_file(stats_path, &snap, 1, (double)time(NULL)) < 0) {
-			fprintf(stderr, "imwire: %s: %s\n", stats_path, strerror(errno));
-			status = 1;
-		}
-	}
-	if (!quiet) {
-		fprintf(stderr, "imwire: %d file(s), %llu packets\n", argc - optind,
-			(unsigned long long)total_packets);
-		pipeline_print_summary(&pl, stderr);
-	}
-	if (pl.sink_failures) {
-		fprintf(stderr, "imwire: %llu events could not be written\n",
-			(unsigned long long)pl.sink_failures);
-		status = 1;
-	}
+	status |= read_report(&o, &pl, argc - optind, total_packets);
 	pipeline_destroy(&pl);
 	files_shared_free(files);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "imwire: writing output: %s\n", strerror(errno));
@@ -562,14 +620,13 @@ static void report_error(void *arg, const char *msg)
 
 /* Every problem of the file and of what it names, not only the first:
  * each line is read, each list and database opened, and each problem
- * said. */
+ * said; then the table every event runs through. */
 static int cmd_check_config(int argc, char **argv)
 {
 	struct config_report r = { report_warning, report_error, NULL, 0, 0 };
 	struct imw_config cfg;
-	struct policy *policy;
-	char err[1024], *pipeline;
-	struct router *router;
+	struct route_setup rs;
+	char *table;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: imwire check-config FILE\n");
@@ -577,13 +634,10 @@ static int cmd_check_config(int argc, char **argv)
 	}
 	config_init(&cfg);
 	config_load_report(&cfg, argv[1], &r);
-	/* The lists and rules it names must load too (the databases are only
-	 * opened, never created or written), whatever the file's own state. */
-	policy = policy_new_report(&cfg, POLICY_DRY_RUN, &r);
-	/* So must the address map and the bots. */
-	router = router_new(&cfg, 1, err, sizeof(err));
-	if (!router)
-		config_report_error(&r, "%s", err);
+	/* The lists, rules, address map and bots it names must load too (the
+	 * databases are only opened, never created or written), whatever the
+	 * file's own state. */
+	route_setup_load_report(&rs, &cfg, POLICY_DRY_RUN, 1, &r);
 	if (r.errors) {
 		fprintf(stderr, "imwire: %s: %u error(s), %u warning(s)\n", argv[1], r.errors,
 			r.warnings);
@@ -591,12 +645,11 @@ static int cmd_check_config(int argc, char **argv)
 		printf("%s: OK (%zu settings, %u warning(s))\n", argv[1], cfg.n_entries,
 		       r.warnings);
 		/* Every event runs through these handlers, in this order. */
-		if ((pipeline = router_describe(router)))
-			printf("%s", pipeline);
-		free(pipeline);
+		if ((table = route_table_describe(rs.table)))
+			printf("%s", table);
+		free(table);
 	}
-	router_free(router);
-	policy_unref(policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return r.errors ? 1 : 0;
 }
@@ -609,6 +662,22 @@ static void replay_event(void *arg, const struct im_event *ev)
 		sink_write(s, ev);
 }
 
+static void replay_report(const struct replay_stats *st, const struct engine_stats *es)
+{
+	fprintf(stderr,
+		"imwire: %llu frames in, %llu out: %llu unchanged, %llu modified, %llu dropped, "
+		"%llu not for the engine; %llu events; %llu edits (refused: %llu committed, "
+		"%llu too big, %llu not encodable); %llu blocked (%llu blanked), %llu notices\n",
+		(unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
+		(unsigned long long)st->accepted, (unsigned long long)st->modified,
+		(unsigned long long)st->dropped, (unsigned long long)st->not_tcp,
+		(unsigned long long)st->events, (unsigned long long)es->edits,
+		(unsigned long long)es->edits_refused_committed,
+		(unsigned long long)es->edits_refused_size,
+		(unsigned long long)es->edits_refused_encode, (unsigned long long)es->policy_blocked,
+		(unsigned long long)es->policy_blanked, (unsigned long long)es->notices_injected);
+}
+
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -616,26 +685,23 @@ static int cmd_replay(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *events = NULL, *v;
+	const char *config_path = NULL, *events = NULL;
 	struct imw_config cfg;
 	struct engine_config ec;
+	struct route_setup rs;
 	struct replay_stats st;
 	struct engine_stats es;
 	struct sink s;
-	bool have_sink = false;
 	char err[1024];
 	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:e:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
+		if (c == 'c') {
 			config_path = optarg;
-			break;
-		case 'e':
+		} else if (c == 'e') {
 			events = optarg;
-			break;
-		default:
+		} else {
 			usage(stderr);
 			return 2;
 		}
@@ -645,48 +711,31 @@ static int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	config_init(&cfg);
-	engine_config_defaults(&ec);
 	if (config_load(&cfg, config_path, err, sizeof(err), warn_to_stderr) < 0 ||
-	    !(ec.policy = policy_new(&cfg, POLICY_DRY_RUN, err, sizeof(err)))) {
+	    route_setup_load(&rs, &cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}
-	config_apply_flow(&cfg, &ec.flow);
-	if ((v = config_get(&cfg, "hold_deadline_ms")))
-		ec.hold_deadline = strtoul(v, NULL, 10) / 1000.0;
-	if ((v = config_get(&cfg, "mss_headroom")))
-		ec.mss_headroom = (uint16_t)strtoul(v, NULL, 10);
-	if (events) {
-		if (sink_jsonl_open_path(&s, events, false) < 0) {
-			fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
-			policy_unref(ec.policy);
-			config_free(&cfg);
-			return 1;
-		}
-		have_sink = true;
+	/* The table imwired would run; no live sessions to route to, so the
+	 * engine gets no router (nothing is registered or delivered). */
+	engine_config_load(&ec, &cfg);
+	ec.table = rs.table;
+	rc = 0;
+	if (events && sink_jsonl_open_path(&s, events, false) < 0) {
+		fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
+		rc = -1;
+	} else {
+		rc = replay_capture(argv[optind], argv[optind + 1], &ec, replay_event,
+				    events ? &s : NULL, &st, &es, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "imwire: %s\n", err);
+		else
+			replay_report(&st, &es);
+		if (events)
+			sink_close(&s);
 	}
-	rc = replay_capture(argv[optind], argv[optind + 1], &ec, replay_event,
-			    have_sink ? &s : NULL, &st, &es, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "imwire: %s\n", err);
-	else
-		fprintf(stderr,
-			"imwire: %llu frames in, %llu out: %llu unchanged, %llu modified, %llu dropped, "
-			"%llu not for the engine; %llu events; %llu edits (refused: %llu committed, "
-			"%llu too big, %llu not encodable); %llu blocked (%llu blanked), %llu notices\n",
-			(unsigned long long)st.frames_in, (unsigned long long)st.frames_out,
-			(unsigned long long)st.accepted, (unsigned long long)st.modified,
-			(unsigned long long)st.dropped, (unsigned long long)st.not_tcp,
-			(unsigned long long)st.events, (unsigned long long)es.edits,
-			(unsigned long long)es.edits_refused_committed,
-			(unsigned long long)es.edits_refused_size,
-			(unsigned long long)es.edits_refused_encode,
-			(unsigned long long)es.policy_blocked, (unsigned long long)es.policy_blanked,
-			(unsigned long long)es.notices_injected);
-	if (have_sink)
-		sink_close(&s);
-	policy_unref(ec.policy);
+	route_setup_free(&rs);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }

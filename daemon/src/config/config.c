@@ -114,9 +114,6 @@ static const struct key_spec known_keys[] = {
 	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
 	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
-	{ "rewrite_test", VALUE_STRING, NULL }, /* FROM:TO, a plain policy rule for tests */
-	{ "drop_test", VALUE_STRING, NULL },    /* WORD: delete messages containing it */
-	{ "inject_test", VALUE_STRING, NULL },  /* WORD:TEXT: insert TEXT after such messages */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
 	/* resource limits and statistics */
@@ -424,39 +421,46 @@ int config_parse_report(struct imw_config *cfg, const char *name, const char *te
 	return r->errors > errors ? -1 : 0;
 }
 
-/* The first error into a caller's buffer, warnings to a plain callback:
- * what config_parse and config_load have always offered. */
-struct first_error {
-	char *err;
-	size_t err_size;
-	bool have;
-	config_warn_fn warn;
-};
-
 static void keep_first_error(void *arg, const char *msg)
 {
-	struct first_error *fe = arg;
+	struct config_first_error *fe = arg;
 
 	if (fe->have)
 		return;
 	fe->have = true;
-	snprintf(fe->err, fe->err_size, "%s", msg);
+	if (fe->err_size)
+		snprintf(fe->err, fe->err_size, "%s", msg);
 }
 
 static void pass_warning(void *arg, const char *msg)
 {
-	struct first_error *fe = arg;
+	struct config_first_error *fe = arg;
 
 	if (fe->warn)
 		fe->warn(msg);
 }
 
+void config_report_first_error(struct config_report *r, struct config_first_error *fe, char *err,
+			       size_t err_size, config_warn_fn warn)
+{
+	fe->err = err;
+	fe->err_size = err_size;
+	fe->have = false;
+	fe->warn = warn;
+	r->warning = pass_warning;
+	r->error = keep_first_error;
+	r->arg = fe;
+	r->errors = 0;
+	r->warnings = 0;
+}
+
 int config_parse(struct imw_config *cfg, const char *name, const char *text, size_t len,
 		 char *err, size_t err_size, config_warn_fn warn)
 {
-	struct first_error fe = { err, err_size, false, warn };
-	struct config_report r = { pass_warning, keep_first_error, &fe, 0, 0 };
+	struct config_first_error fe;
+	struct config_report r;
 
+	config_report_first_error(&r, &fe, err, err_size, warn);
 	return config_parse_report(cfg, name, text, len, &r);
 }
 
@@ -509,9 +513,10 @@ int config_load_report(struct imw_config *cfg, const char *path, struct config_r
 int config_load(struct imw_config *cfg, const char *path, char *err, size_t err_size,
 		config_warn_fn warn)
 {
-	struct first_error fe = { err, err_size, false, warn };
-	struct config_report r = { pass_warning, keep_first_error, &fe, 0, 0 };
+	struct config_first_error fe;
+	struct config_report r;
 
+	config_report_first_error(&r, &fe, err, err_size, warn);
 	return config_load_report(cfg, path, &r);
 }
 

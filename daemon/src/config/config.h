@@ -45,6 +45,18 @@ struct config_report {
 	unsigned warnings;
 };
 
+/* A report that keeps the first error as one line in err and hands each
+ * warning to warn (may be NULL): what config_load has always offered, for
+ * every loader that has a report variant. fe holds the state. */
+struct config_first_error {
+	char *err;
+	size_t err_size;
+	bool have;
+	config_warn_fn warn;
+};
+void config_report_first_error(struct config_report *r, struct config_first_error *fe, char *err,
+			       size_t err_size, config_warn_fn warn);
+
 void config_report_error(struct config_report *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void config_report_warning(struct config_report *r, const char *fmt, ...)

@@ -1,23 +1,23 @@
 #include "inline/engine.h"
-#include "inline/engine_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "event/address.h"
+#include "config/config_flow.h"
+#include "inline/deliver.h"
+#include "inline/edits.h"
+#include "inline/origin.h"
+#include "inline/release.h"
+#include "inline/translate.h"
 #include "packet/tcp_edit.h"
-#include "policy/policy.h"
 #include "route/route.h"
-#include "seqmap/seqmap.h"
-#include "util/text.h"
+#include "route/router.h"
 
 #define DEFAULT_HOLD_DEADLINE 0.050
 #define DEFAULT_MSS_HEADROOM 64
 #define DEFAULT_MAX_HELD_PACKETS 64
 #define DEFAULT_MAX_HELD_BYTES (256 * 1024)
 #define DEFAULT_MAX_HELD_BYTES_TOTAL (64 * 1024 * 1024)
-#define MIN_SEGMENT_PAYLOAD 536
-#define GSO_PAYLOAD_LIMIT 65000
 
 void engine_config_defaults(struct engine_config *cfg)
 {
@@ -30,984 +30,87 @@ void engine_config_defaults(struct engine_config *cfg)
 	cfg->max_held_bytes_total = DEFAULT_MAX_HELD_BYTES_TOTAL;
 }
 
-void engine_outq_init(struct engine_outq *q)
+void engine_config_load(struct engine_config *ec, const struct imw_config *cfg)
 {
-	memset(q, 0, sizeof(*q));
-	bytebuf_init(&q->bytes);
+	const char *v;
+
+	engine_config_defaults(ec);
+	config_apply_flow(cfg, &ec->flow);
+	if ((v = config_get(cfg, "hold_deadline_ms")))
+		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
+	if ((v = config_get(cfg, "mss_headroom")))
+		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 }
 
-void engine_outq_clear(struct engine_outq *q)
+/* Verdicts for held packets of flows the flow table let go of. */
+static void take_released(struct engine *e, struct engine_outq *out)
 {
-	q->n = 0;
-	q->n_orig = 0;
-	bytebuf_clear(&q->bytes);
+	if (e->released.n || e->released.n_orig)
+		outq_move(out, &e->released, &e->stats);
 }
 
-void engine_outq_free(struct engine_outq *q)
-{
-	free(q->v);
-	free(q->orig);
-	bytebuf_free(&q->bytes);
-	memset(q, 0, sizeof(*q));
-}
-
-static bool outq_push(struct engine *e, struct engine_outq *q, uint32_t id,
-		      enum engine_verdict verdict, const uint8_t *data, size_t len)
-{
-	struct engine_out *o;
-
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 64;
-		struct engine_out *g = realloc(q->v, cap * sizeof(*g));
-
-		if (!g)
-			goto fail;
-		q->v = g;
-		q->cap = cap;
-	}
-	o = &q->v[q->n];
-	o->id = id;
-	o->verdict = verdict;
-	o->offset = q->bytes.len;
-	o->len = len;
-	if (verdict == ENGINE_ACCEPT_MODIFIED && !bytebuf_append(&q->bytes, data, len))
-		goto fail;
-	q->n++;
-	switch (verdict) {
-	case ENGINE_ACCEPT:
-		e->stats.accepted++;
-		break;
-	case ENGINE_ACCEPT_MODIFIED:
-		e->stats.modified++;
-		break;
-	case ENGINE_DROP:
-		e->stats.dropped++;
-		break;
-	}
-	return true;
-fail:
-	/* Out of memory for the verdict itself: the queue's fail-open and
-	 * the kernel's own timeout are all that is left; count it. */
-	e->stats.alloc_failures++;
-	return false;
-}
-
-/* ---- translation ------------------------------------------------------ */
-
-struct sack_map {
-	struct seqmap *map;
-	uint32_t ack;        /* the packet's ack, output space */
-	uint32_t mapped_ack; /* the same ack, input space */
-};
-
-/* Edges at or below the cumulative ack belong to D-SACK reports of data
- * whose edits may already be folded away: they cannot be mapped exactly,
- * and claiming too much would make the sender skip data. They become an
- * empty block at the ack, which a receiver of SACK ignores. */
-static uint32_t map_sack_edge(void *arg, uint32_t edge, bool left)
-{
-	struct sack_map *sm = arg;
-	uint64_t out;
-
-	if (!seq_after(edge, sm->ack))
-		return sm->mapped_ack;
-	out = seqmap_out_offset(sm->map, edge);
-	return seqmap_seq_of(sm->map, left ? seqmap_in_of_out_left(sm->map, out)
-					   : seqmap_in_of_out_right(sm->map, out));
-}
-
-static bool has_tcp_options(const struct packet *pkt)
-{
-	return pkt->l4_header_len > 20;
-}
-
-static size_t segment_limit(const struct inline_dir *d, const struct packet *pkt, bool gso)
-{
-	size_t opts = pkt->l4_header_len - 20, mss;
-
-	if (gso)
-		return GSO_PAYLOAD_LIMIT;
-	mss = d->peer_mss ? d->peer_mss : (d->max_payload_seen > MIN_SEGMENT_PAYLOAD
-						    ? d->max_payload_seen
-						    : MIN_SEGMENT_PAYLOAD);
-	return mss > opts ? mss - opts : 0;
-}
-
-static size_t payload_limit(const struct inline_dir *d, const struct held_packet *h)
-{
-	return segment_limit(d, &h->pkt, h->gso);
-}
-
-/* Send one packet on, translated: seq through this direction's map, ack
- * and SACK through the other's, payload rebuilt from the edit list. */
-static void forward(struct engine *e, struct inline_flow *ifl, enum im_dir dir, uint32_t id,
-		    const uint8_t *ip, const struct packet *pkt, bool gso, bool force_modified,
-		    struct engine_outq *out)
-{
-	struct inline_dir *d = &ifl->dir[dir], *o = &ifl->dir[!dir];
-	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
-	uint32_t seq = pkt->seq, ack = pkt->ack, data_seq = pkt->seq + (syn ? 1 : 0);
-	const uint8_t *payload = pkt->payload;
-	size_t payload_len = pkt->payload_len;
-	bool changed = force_modified, map_sack = false;
-	uint64_t out_start;
-	struct sack_map sm;
-
-	if (d->started && !seqmap_is_identity(&d->map)) {
-		uint64_t in = seqmap_in_offset(&d->map, data_seq);
-
-		if (payload_len) {
-			bytebuf_clear(&e->payload);
-			if (seqmap_build_output(&d->map, in, pkt->payload, pkt->payload_len, &out_start,
-						&e->payload) < 0) {
-				e->stats.alloc_failures++;
-				outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
-				return;
-			}
-			payload = e->payload.data;
-			payload_len = e->payload.len;
-			/* Bytes the receiver already has need not go again; what is
-			 * left must fit the path (a retransmission may cover more
-			 * edits than the segment that first carried them). */
-			if (d->peer_acked_out > out_start &&
-			    d->peer_acked_out < out_start + payload_len) {
-				size_t skip = (size_t)(d->peer_acked_out - out_start);
-
-				out_start += skip;
-				payload += skip;
-				payload_len -= skip;
-			}
-			if (!gso) {
-				size_t limit = segment_limit(d, pkt, false);
-
-				if (limit < pkt->payload_len)
-					limit = pkt->payload_len;
-				if (payload_len > limit) {
-					payload_len = limit;
-					e->stats.segments_capped++;
-				}
-			}
-			if (payload_len != pkt->payload_len ||
-			    (payload_len && memcmp(payload, pkt->payload, payload_len) != 0))
-				changed = true;
-		} else {
-			out_start = seqmap_out_of_in(&d->map, in);
-		}
-		seq = seqmap_seq_of(&d->map, out_start) - (syn ? 1 : 0);
-	}
-	if ((pkt->tcp_flags & TCP_FLAG_ACK) && o->started && !seqmap_is_identity(&o->map)) {
-		uint64_t acked = seqmap_out_offset(&o->map, pkt->ack);
-
-		ack = seqmap_seq_of(&o->map, seqmap_in_of_out(&o->map, acked));
-		map_sack = has_tcp_options(pkt);
-		sm.map = &o->map;
-		sm.ack = pkt->ack;
-		sm.mapped_ack = ack;
-	}
-	if (e->cur_link)
-		inject_learn(e, ifl, dir, ip, pkt, seq, ack, payload_len);
-	if (seq != pkt->seq || ack != pkt->ack || map_sack)
-		changed = true;
-	if (!changed) {
-		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
-		return;
-	}
-	if (pkt->payload_len && !payload_len &&
-	    !(pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))) {
-		/* Every byte was deleted: nothing left to send. Later segments
-		 * carry the cumulative ack this one had. The receiver never
-		 * acknowledges bytes it never got: when nothing else of the
-		 * sender's follows, we do, or the sender resends them forever. */
-		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
-		if (e->cur_link)
-			inject_ack_deleted(e, ifl, dir, out);
-		return;
-	}
-	if (tcp_edit_build(ip, pkt, seq, ack, map_sack ? map_sack_edge : NULL, &sm, payload,
-			   payload_len, &e->scratch) < 0) {
-		e->stats.alloc_failures++;
-		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
-		return;
-	}
-	outq_push(e, out, id, ENGINE_ACCEPT_MODIFIED, e->scratch.data, e->scratch.len);
-}
-
-/* ---- holding ---------------------------------------------------------- */
-
-static void hold_list_update(struct engine *e, struct inline_flow *ifl)
-{
-	bool holds = ifl->dir[0].n_held || ifl->dir[1].n_held;
-
-	if (holds && !ifl->in_hold_list) {
-		ifl->hold_prev = NULL;
-		ifl->hold_next = e->holding;
-		if (e->holding)
-			e->holding->hold_prev = ifl;
-		e->holding = ifl;
-		ifl->in_hold_list = true;
-	} else if (!holds && ifl->in_hold_list) {
-		if (ifl->hold_prev)
-			ifl->hold_prev->hold_next = ifl->hold_next;
-		else
-			e->holding = ifl->hold_next;
-		if (ifl->hold_next)
-			ifl->hold_next->hold_prev = ifl->hold_prev;
-		ifl->hold_prev = ifl->hold_next = NULL;
-		ifl->in_hold_list = false;
-	}
-}
-
-static void held_free(struct held_packet *h)
-{
-	if (h->owned)
-		free(h->data);
-	free(h);
-}
-
-/* Send on held packets of a direction, oldest first, while their bytes end
- * at or before `upto` and have been decoded (no hole before them); with
- * past_holes, also those still waiting behind a hole. */
-static void release_upto(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
-			 uint64_t upto, bool past_holes, struct engine_outq *out)
-{
-	struct inline_dir *d = &ifl->dir[dir];
-	const struct reasm *r = &ifl->flow->reasm[dir];
-	struct held_packet *h;
-
-	while ((h = d->head) && h->in_end <= upto &&
-	       (past_holes || !r->started || h->in_end <= r->offset)) {
-		d->head = h->next;
-		if (!d->head)
-			d->tail = NULL;
-		d->n_held--;
-		d->held_bytes -= h->len;
-		if (h->owned) {
-			e->held_now--;
-			e->held_bytes_now -= h->len;
-		}
-		if (h == e->in_hand)
-			e->in_hand = NULL;
-		forward(e, ifl, dir, h->id, h->data, &h->pkt, h->gso, false, out);
-		if (h->in_end > d->released_end)
-			d->released_end = h->in_end;
-		held_free(h);
-	}
-}
-
-static void release_all_dir(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
-			    struct engine_outq *out)
-{
-	release_upto(e, ifl, dir, UINT64_MAX, true, out);
-}
-
-/* Keep the packet in hand, if it is still held, as an owned copy. */
-static bool keep_in_hand(struct engine *e)
-{
-	struct held_packet *h = e->in_hand;
-	uint8_t *copy;
-
-	e->in_hand = NULL;
-	if (!h || h->owned)
-		return true;
-	copy = malloc(h->len);
-	if (!copy) {
-		e->stats.alloc_failures++;
-		return false;
-	}
-	memcpy(copy, h->data, h->len);
-	h->pkt.payload = copy + (h->pkt.payload - h->data);
-	h->data = copy;
-	h->owned = true;
-	e->held_now++;
-	e->held_bytes_now += h->len;
-	e->stats.held++;
-	return true;
-}
-
-/* Held packets stay in stream order: an out-of-order one waits in its
- * place until the hole before it fills. */
-static void insert_held(struct inline_dir *d, struct held_packet *h)
-{
-	struct held_packet **pp = &d->head, *prev = NULL;
-
-	while (*pp && (*pp)->in_start <= h->in_start) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	h->next = *pp;
-	*pp = h;
-	if (!h->next)
-		d->tail = h;
-	(void)prev;
-	d->n_held++;
-	d->held_bytes += h->len;
-}
-
-/* ---- edits ------------------------------------------------------------ */
-
-static void pending_clear(struct engine *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n_pending; i++)
-		free(e->pending[i].bytes);
-	e->n_pending = 0;
-}
-
-static void pending_add(struct engine *e, const struct im_event *ev, uint64_t start, uint64_t end,
-			const uint8_t *bytes, size_t len, int pdu_delta)
-{
-	struct pending_edit *p;
-	size_t i;
-
-	for (i = 0; i < e->n_pending; i++)
-		if (e->pending[i].dir == ev->dir && e->pending[i].start == start &&
-		    e->pending[i].end == end)
-			return; /* one PDU, several events: the first decision stands */
-	if (e->n_pending == e->cap_pending) {
-		size_t cap = e->cap_pending ? e->cap_pending * 2 : 8;
-		struct pending_edit *g = realloc(e->pending, cap * sizeof(*g));
-
-		if (!g) {
-			e->stats.alloc_failures++;
-			return;
-		}
-		e->pending = g;
-		e->cap_pending = cap;
-	}
-	p = &e->pending[e->n_pending];
-	p->flow_id = ev->flow_id;
-	p->dir = ev->dir;
-	p->start = start;
-	p->end = end;
-	p->len = len;
-	p->pdu_delta = pdu_delta;
-	p->bytes = NULL;
-	if (len) {
-		p->bytes = malloc(len);
-		if (!p->bytes) {
-			e->stats.alloc_failures++;
-			return;
-		}
-		memcpy(p->bytes, bytes, len);
-	}
-	e->n_pending++;
-}
-
-/* Apply one edit to the held bytes of a direction, cut at packet
- * boundaries so that no packet grows past what its path takes. */
-static void apply_edit(struct engine *e, struct inline_flow *ifl, struct pending_edit *pe)
-{
-	struct inline_dir *d = &ifl->dir[pe->dir];
-	struct held_packet *h;
-	uint64_t start = pe->start, end = pe->end;
-	const uint8_t *bytes = pe->bytes;
-	size_t n = pe->len, total_cap = 0, take, assigned, k, count = 0;
-	size_t portions[DEFAULT_MAX_HELD_PACKETS * 4], caps[DEFAULT_MAX_HELD_PACKETS * 4];
-	struct held_packet *hits[DEFAULT_MAX_HELD_PACKETS * 4];
-	const struct proto_module *m;
-
-	if (start < d->released_end) {
-		/* Part of the PDU already went out: it is committed. Only a
-		 * same-length change of the rest is still possible. */
-		size_t skip = (size_t)(d->released_end - start);
-
-		if (n != end - start || end <= d->released_end) {
-			e->stats.edits_refused_committed++;
-			return;
-		}
-		start += skip;
-		bytes += skip;
-		n -= skip;
-	}
-	for (h = d->head; h; h = h->next) {
-		bool hit = start == end ? (h->in_start < start && start <= h->in_end)
-					: (h->in_start < end && h->in_end > start);
-		size_t lo, hi, base, limit;
-
-		if (!hit)
-			continue;
-		if (count == sizeof(hits) / sizeof(hits[0])) {
-			e->stats.edits_refused_size++;
-			return;
-		}
-		lo = (size_t)((start > h->in_start ? start : h->in_start) - h->in_start);
-		hi = (size_t)((end < h->in_end ? end : h->in_end) - h->in_start);
-		portions[count] = hi - lo;
-		base = h->pkt.payload_len - portions[count];
-		limit = payload_limit(d, h);
-		caps[count] = limit > base ? limit - base : 0;
-		if (caps[count] < portions[count])
-			caps[count] = portions[count]; /* same length always fits */
-		total_cap += caps[count];
-		hits[count++] = h;
-	}
-	if (!count) {
-		e->stats.edits_refused_committed++;
-		return;
-	}
-	if (n > total_cap) {
-		e->stats.edits_refused_size++;
-		return;
-	}
-	/* Each packet keeps its share of the replacement; growth goes to the
-	 * last packets first, as far as each one's room allows. */
-	for (k = 0, assigned = 0; k < count; k++) {
-		take = portions[k] < n - assigned ? portions[k] : n - assigned;
-		caps[k] -= take;
-		portions[k] = take;
-		assigned += take;
-	}
-	for (k = count; k-- > 0 && assigned < n;) {
-		take = caps[k] < n - assigned ? caps[k] : n - assigned;
-		portions[k] += take;
-		assigned += take;
-	}
-	for (k = 0, assigned = 0; k < count; k++) {
-		h = hits[k];
-		uint64_t lo = start > h->in_start ? start : h->in_start;
-		uint64_t hi = end < h->in_end ? end : h->in_end;
-
-		if (start == end)
-			lo = hi = start;
-		if (seqmap_add_edit(&d->map, lo, hi - lo, portions[k] ? bytes + assigned : NULL,
-				    portions[k]) < 0) {
-			e->stats.alloc_failures++;
-			return;
-		}
-		assigned += portions[k];
-	}
-	e->stats.edits++;
-	m = ifl->flow->app ? ifl->flow->app->session.module : NULL;
-	if (pe->pdu_delta && m && m->pdu_count_changed)
-		m->pdu_count_changed(&ifl->flow->app->session, pe->dir, pe->pdu_delta);
-}
-
-/* ---- policy hook ------------------------------------------------------ */
-
-#define MAX_DEFERRED_NOTICES 256
-
-struct deferred_notice {
-	uint64_t flow_id;
-	uint8_t *bytes; /* encoded PDUs towards the local client */
-	size_t len;
-	int pdus;
-};
-
-static void encode_edit(struct engine *e, struct proto_session *s, const struct im_event *ev,
-			const char *new_text)
-{
-	struct im_event copy;
-	struct bytebuf out;
-
-	if (!s->module->encode) {
-		e->stats.edits_refused_encode++;
-		return;
-	}
-	if (!event_copy(&copy, ev)) {
-		e->stats.alloc_failures++;
-		return;
-	}
-	bytebuf_init(&out);
-	if (!event_set_str(&copy.text, new_text) ||
-	    s->module->encode(s, ev->dir, &copy, ev->pdu_data, ev->pdu_len, &out) < 0) {
-		e->stats.edits_refused_encode++;
-	} else if (out.len != ev->pdu_len || memcmp(out.data, ev->pdu_data, out.len) != 0) {
-		/* Only the bytes that differ are edited: a smaller edit grows
-		 * fewer segments and survives a prefix already sent on. */
-		size_t pre = 0, suf = 0, old_len = ev->pdu_len;
-
-		while (pre < old_len && pre < out.len && ev->pdu_data[pre] == out.data[pre])
-			pre++;
-		while (suf < old_len - pre && suf < out.len - pre &&
-		       ev->pdu_data[old_len - 1 - suf] == out.data[out.len - 1 - suf])
-			suf++;
-		pending_add(e, ev, ev->pdu_offset + pre, ev->pdu_offset + old_len - suf,
-			    out.data + pre, out.len - pre - suf, 0);
-	}
-	bytebuf_free(&out);
-	event_free(&copy);
-}
-
-/* A new message PDU built by the module from the neutral fields, appended
- * to out; false when the module cannot build one. With notice (the
- * decision it comes from), a system notice (im_event.notice). */
-static bool encode_message(struct engine *e, struct proto_session *s, const struct im_event *ev,
-			   enum im_dir dir, const char *text, const struct policy_decision *notice,
-			   struct bytebuf *out)
-{
-	struct im_event msg;
-	size_t mark = out->len;
-	bool ok;
-
-	if (!s->module->encode) {
-		e->stats.edits_refused_encode++;
-		return false;
-	}
-	if (!event_copy(&msg, ev)) {
-		e->stats.alloc_failures++;
-		return false;
-	}
-	msg.dir = dir;
-	msg.kind = IM_KIND_MESSAGE;
-	msg.notice = notice != NULL;
-	ok = event_set_str(&msg.text, text) &&
-	     (!notice || !notice->notice_from || event_set_str(&msg.notice_from, notice->notice_from)) &&
-	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
-	if (!ok) {
-		out->len = mark;
-		e->stats.edits_refused_encode++;
-	}
-	event_free(&msg);
-	return ok;
-}
-
-/* A blocked PDU is deleted; if part of it already went out, the rest can
- * only change in place, so its text is blanked instead (DESIGN, Holding). */
-static void block_pdu(struct engine *e, struct inline_flow *ifl, struct proto_session *s,
-		      const struct im_event *ev, const struct bytebuf *replacement, int pdus)
-{
-	uint64_t start = ev->pdu_offset, end = ev->pdu_offset + ev->pdu_len;
-	struct im_event blank;
-	struct bytebuf out;
-	bool encoded = false;
-	char *spaces;
-	size_t n;
-
-	e->stats.policy_blocked++;
-	if (ifl && start >= ifl->dir[ev->dir].released_end) {
-		pending_add(e, ev, start, end, replacement ? replacement->data : NULL,
-			    replacement ? replacement->len : 0, pdus - 1);
-		return;
-	}
-	e->stats.policy_blanked++;
-	if (!ev->text || ev->kind != IM_KIND_MESSAGE)
-		return;
-	/* The module's own encoding of blanks when it keeps the length (text
-	 * in another charset); else the raw text bytes become spaces. */
-	n = strlen(ev->text);
-	spaces = malloc(n + 1);
-	if (!spaces) {
-		e->stats.alloc_failures++;
-		return;
-	}
-	memset(spaces, ' ', n);
-	spaces[n] = '\0';
-	bytebuf_init(&out);
-	if (s->module->encode) {
-		if (!event_copy(&blank, ev)) {
-			e->stats.alloc_failures++;
-		} else {
-			if (event_set_str(&blank.text, spaces) &&
-			    s->module->encode(s, ev->dir, &blank, ev->pdu_data, ev->pdu_len, &out) == 0 &&
-			    out.len == ev->pdu_len)
-				encoded = true;
-			event_free(&blank);
-		}
-	}
-	if (encoded) {
-		encode_edit(e, s, ev, spaces);
-	} else if (ev->has_text_span && ev->text_offset + ev->text_len <= ev->pdu_len) {
-		uint8_t *raw = malloc(ev->text_len ? ev->text_len : 1);
-
-		if (raw) {
-			memset(raw, ' ', ev->text_len);
-			pending_add(e, ev, start + ev->text_offset, start + ev->text_offset + ev->text_len,
-				    raw, ev->text_len, 0);
-			free(raw);
-		} else {
-			e->stats.alloc_failures++;
-		}
-	}
-	bytebuf_free(&out);
-	free(spaces);
-}
-
-void engine_defer_insertion(struct engine *e, uint64_t flow_id, const uint8_t *bytes, size_t len,
-			    int pdus)
-{
-	struct deferred_notice *dn;
-
-	if (e->n_deferred == MAX_DEFERRED_NOTICES) {
-		/* The oldest waited longest for a PDU that never came. */
-		free(e->deferred[0].bytes);
-		memmove(e->deferred, e->deferred + 1, (e->n_deferred - 1) * sizeof(*dn));
-		e->n_deferred--;
-		e->stats.notices_dropped++;
-	}
-	if (!e->deferred) {
-		e->deferred = calloc(MAX_DEFERRED_NOTICES, sizeof(*dn));
-		if (!e->deferred) {
-			e->stats.alloc_failures++;
-			return;
-		}
-	}
-	dn = &e->deferred[e->n_deferred];
-	dn->bytes = malloc(len ? len : 1);
-	if (!dn->bytes) {
-		e->stats.alloc_failures++;
-		return;
-	}
-	memcpy(dn->bytes, bytes, len);
-	dn->len = len;
-	dn->flow_id = flow_id;
-	dn->pdus = pdus;
-	e->n_deferred++;
-}
-
-static void drop_deferred(struct engine *e, size_t i)
-{
-	free(e->deferred[i].bytes);
-	memmove(e->deferred + i, e->deferred + i + 1, (e->n_deferred - i - 1) * sizeof(*e->deferred));
-	e->n_deferred--;
-}
-
-/* Notices waiting for this flow go right after a complete PDU towards
- * the local client, unless that PDU is being edited itself. */
-static void flush_deferred(struct engine *e, uint64_t flow_id, uint64_t offset, size_t len)
-{
-	struct im_event key;
-	size_t i, j;
-
-	for (i = 0; i < e->n_deferred;) {
-		if (e->deferred[i].flow_id != flow_id) {
-			i++;
-			continue;
-		}
-		for (j = 0; j < e->n_pending; j++)
-			if (e->pending[j].flow_id == flow_id && e->pending[j].dir == IM_DIR_IN &&
-			    e->pending[j].end >= offset && e->pending[j].start <= offset + len)
-				return;
-		event_init(&key);
-		key.dir = IM_DIR_IN;
-		key.flow_id = flow_id;
-		pending_add(e, &key, offset + len, offset + len, e->deferred[i].bytes,
-			    e->deferred[i].len, e->deferred[i].pdus);
-		e->stats.notices_injected += (uint64_t)e->deferred[i].pdus;
-		drop_deferred(e, i);
-		return; /* one insertion per point */
-	}
-}
-
-static struct policy *active_policy(const struct engine *e)
-{
-	return e->cfg.policy ? e->cfg.policy : e->own_policy;
-}
-
-/* Routing takes whole PDUs off the wire too, so it holds like a policy. */
-static bool policy_may_edit(const struct engine *e)
-{
-	const struct policy *p = active_policy(e);
-
-	return e->routing || (p && !policy_is_empty(p));
-}
-
-static void pdu_log_flush(struct engine *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n_pdu_log; i++) {
-		if (e->pdu_blocked)
-			e->pdu_log[i].filtered = true;
-		if (e->log)
-			e->log(e->log_arg, &e->pdu_log[i]);
-		event_free(&e->pdu_log[i]);
-	}
-	e->n_pdu_log = 0;
-	e->pdu_blocked = false;
-}
-
-static void pdu_log_add(struct engine *e, const struct im_event *ev)
-{
-	if (e->n_pdu_log == e->cap_pdu_log) {
-		size_t cap = e->cap_pdu_log ? e->cap_pdu_log * 2 : 4;
-		struct im_event *g = realloc(e->pdu_log, cap * sizeof(*g));
-
-		if (!g)
-			goto now;
-		e->pdu_log = g;
-		e->cap_pdu_log = cap;
-	}
-	if (event_copy(&e->pdu_log[e->n_pdu_log], ev)) {
-		e->n_pdu_log++;
-		return;
-	}
-now:
-	/* No memory to wait: log it as decided so far rather than lose it. */
-	e->stats.alloc_failures++;
-	if (e->log)
-		e->log(e->log_arg, ev);
-}
-
-struct bot_reply_ctx {
-	struct engine *e;
-	const struct im_event *ev;
-	bool ok;
-};
-
-/* A bot's reply goes to the user's own session, as if the bot had
- * written it through the server. */
-static void post_bot_reply(void *arg, const char *text)
-{
-	struct bot_reply_ctx *c = arg;
-	const struct im_event *ev = c->ev;
-	struct im_event msg;
-
-	event_init(&msg);
-	msg.ts = ev->ts;
-	msg.proto = ev->proto;
-	msg.dir = IM_DIR_IN;
-	msg.kind = IM_KIND_MESSAGE;
-	msg.content_type = "text/plain";
-	msg.route = route_outcome_name(ROUTE_INJECTED);
-	if (!event_set_str(&msg.local, ev->local) || !event_set_str(&msg.remote, ev->remote) ||
-	    !event_set_str(&msg.text, text) ||
-	    !(msg.route_to = address_format(ev->proto, ev->local)) ||
-	    router_post(c->e->cfg.router, c->e->cfg.worker, ev->flow_id, &msg) < 0) {
-		c->e->stats.alloc_failures++;
-		c->ok = false;
-	}
-	event_free(&msg);
-}
-
-/* The message the recipient's worker will encode and inject. */
-static bool post_delivery(struct engine *e, struct proto_session *s, const struct im_event *ev,
-			  const struct route_ctx *rc, const char *text)
-{
-	const struct route_target *t = &rc->target;
-	struct im_event msg;
-	bool ok;
-
-	event_init(&msg);
-	msg.ts = ev->ts;
-	msg.proto = t->session.proto;
-	msg.dir = IM_DIR_IN;
-	msg.kind = IM_KIND_MESSAGE;
-	msg.content_type = ev->content_type;
-	msg.route = route_outcome_name(ROUTE_LOCAL);
-	ok = event_set_str(&msg.local, t->session.local_id) &&
-	     event_set_str(&msg.remote, t->as_remote) && event_set_str(&msg.text, text) &&
-	     event_set_str(&msg.route_to, t->to) &&
-	     /* The sender's full address means something only on its own service. */
-	     (t->session.proto != ev->proto || !s->local_address ||
-	      event_set_str(&msg.remote_address, s->local_address)) &&
-	     router_post(e->cfg.router, t->session.worker, t->session.flow_id, &msg) == 0;
-	event_free(&msg);
-	return ok;
-}
-
-/* A message the routing stage sent to a local session or a bot: it leaves
- * the sender's server-bound stream, whole, or not at all. */
-static bool take_routed(struct engine *e, struct inline_flow *ifl, struct proto_session *s,
-			const struct im_event *ev, struct route_ctx *rc)
-{
-	const char *text = rc->decision.action == POLICY_REPLACE_TEXT && rc->decision.text
-				   ? rc->decision.text
-				   : ev->text;
-	struct bot_reply_ctx bc = { e, ev, true };
-	size_t mark = e->to_client.len;
-	int n = 0;
-
-	if (!ifl || ev->pdu_offset < ifl->dir[ev->dir].released_end ||
-	    (e->n_to_client && e->to_client_flow != ev->flow_id)) {
-		e->stats.route_fallbacks++;
-		return false;
-	}
-	/* What the sender's client would have heard from its server: a
-	 * message whose receipt cannot be made goes to the server after all,
-	 * or the client would wait for it forever. */
-	if (s->module->local_receipt &&
-	    (n = s->module->local_receipt(s, ev, ev->pdu_data, ev->pdu_len, &e->to_client)) < 0) {
-		e->to_client.len = mark;
-		e->stats.route_fallbacks++;
-		return false;
-	}
-	if (rc->target.kind == ROUTE_TARGET_SESSION) {
-		if (!post_delivery(e, s, ev, rc, text)) {
-			e->to_client.len = mark;
-			e->stats.deliveries_lost++;
-			return false;
-		}
-		e->stats.routed_local++;
-	} else {
-		route_bot_answer(rc, post_bot_reply, &bc);
-		e->stats.routed_bot++;
-	}
-	inject_track(e, ifl);
-	pending_add(e, ev, ev->pdu_offset, ev->pdu_offset + ev->pdu_len, NULL, 0, -1);
-	if (n > 0) {
-		e->n_to_client += n;
-		e->to_client_flow = ev->flow_id;
-		e->stats.receipts_synthesised += (uint64_t)n;
-	} else {
-		e->to_client.len = mark;
-	}
-	return true;
-}
-
-static void on_event(void *arg, const struct im_event *ev)
+/* ---- flows -------------------------------------------------------------- */
+
+/* The flow table lets go of f (closed, expired, evicted): its held packets
+ * go out with their translation, then its state goes. */
+static void on_flow_release(void *arg, struct flow *f)
 {
 	struct engine *e = arg;
-	struct policy *p = active_policy(e);
-	struct flow *f = e->cur_flow;
-	bool editable = f && f->id == ev->flow_id && f->app && ev->pdu_data;
-	struct im_event logged = *ev;
-	struct proto_session *s = editable ? &f->app->session : NULL;
-	struct inline_flow *ifl = editable ? f->ext : NULL;
-	struct route_ctx rc;
-	struct policy_decision *d = &rc.decision;
-	struct bytebuf after, notices;
-	int n_after = 0, n_notices = 0;
-	bool taken = false;
-	size_t i;
+	struct flow_state *fs = f->ext;
 
-	if (!p && !e->routing) {
-		if (e->log)
-			e->log(e->log_arg, ev);
+	f->ext = NULL;
+	if (e->cfg.publish)
+		bpf_publish_forget(e->cfg.publish, f);
+	notices_forget(&e->notices, f->id, &e->stats);
+	if (!fs)
 		return;
-	}
-	route_decide(e->routing ? e->cfg.router : NULL, p, e->cfg.worker, ev, &rc);
-	/* The log keeps the original text, as IMSpector does. */
-	logged.filtered = d->filtered;
-	bytebuf_init(&after);
-	bytebuf_init(&notices);
-	if (editable && rc.outcome == ROUTE_LOCAL && !(taken = take_routed(e, ifl, s, ev, &rc)))
-		rc.outcome = ROUTE_FORWARDED;
-	if (editable && !taken) {
-		if (d->inject_after &&
-		    encode_message(e, s, ev, ev->dir, d->inject_after, NULL, &after))
-			n_after++;
-		for (i = 0; i < d->n_notices; i++)
-			if (encode_message(e, s, ev, IM_DIR_IN, d->notices[i], d, &notices))
-				n_notices++;
-		/* Towards the remote party: after this PDU, which is outgoing. */
-		for (i = 0; ev->dir == IM_DIR_OUT && i < d->n_remote_notices; i++) {
-			if (encode_message(e, s, ev, IM_DIR_OUT, d->remote_notices[i], d, &after)) {
-				n_after++;
-				e->stats.notices_injected++;
-			}
-		}
-		/* Towards the local client the notices ride with this PDU. */
-		if (ev->dir == IM_DIR_IN && n_notices) {
-			if (!bytebuf_append(&after, notices.data, notices.len))
-				e->stats.alloc_failures++;
-			else
-				n_after += n_notices;
-			e->stats.notices_injected += (uint64_t)n_notices;
-			n_notices = 0;
-		}
-		switch (d->action) {
-		case POLICY_PASS:
-			break;
-		case POLICY_REPLACE_TEXT:
-			if (ev->kind == IM_KIND_MESSAGE)
-				encode_edit(e, s, ev, d->text);
-			break;
-		case POLICY_BLOCK:
-			if (ev->dir == IM_DIR_IN && n_after &&
-			    ev->pdu_offset >= (ifl ? ifl->dir[ev->dir].released_end : UINT64_MAX)) {
-				/* What follows takes the blocked PDU's place. */
-				block_pdu(e, ifl, s, ev, &after, n_after);
-				n_after = 0;
-			} else {
-				block_pdu(e, ifl, s, ev, NULL, 0);
-			}
-			break;
-		case POLICY_REPLACE_PDU: {
-			struct bytebuf with;
-
-			with.data = d->pdu;
-			with.len = d->pdu_len;
-			with.cap = d->pdu_len;
-			block_pdu(e, ifl, s, ev, &with, 1);
-			break;
-		}
-		}
-		if (n_after)
-			pending_add(e, ev, ev->pdu_offset + ev->pdu_len, ev->pdu_offset + ev->pdu_len,
-				    after.data, after.len, n_after);
-		if (n_notices && e->cur_link &&
-		    (e->n_to_client == 0 || e->to_client_flow == ev->flow_id) &&
-		    bytebuf_append(&e->to_client, notices.data, notices.len)) {
-			/* imwired can send towards the client itself. */
-			e->n_to_client += n_notices;
-			e->to_client_flow = ev->flow_id;
-			e->stats.notices_injected += (uint64_t)n_notices;
-		} else if (n_notices) {
-			engine_defer_insertion(e, ev->flow_id, notices.data, notices.len, n_notices);
-		}
-	}
-	if (e->routing) {
-		logged.route = route_outcome_name(rc.outcome);
-		logged.route_to = rc.outcome == ROUTE_LOCAL ? rc.target.to : NULL;
-	}
-	if (d->action == POLICY_BLOCK && editable)
-		e->pdu_blocked = true;
-	if (editable)
-		pdu_log_add(e, &logged);
-	else if (e->log)
-		e->log(e->log_arg, &logged);
-	bytebuf_free(&after);
-	bytebuf_free(&notices);
-	route_ctx_free(&rc);
+	sessions_forget(&e->sessions, fs, e->cfg.router, e->cfg.worker);
+	release_dir(e, fs, IM_DIR_OUT, NULL, &e->released);
+	release_dir(e, fs, IM_DIR_IN, NULL, &e->released);
+	hold_list_update(e, fs);
+	flow_state_free(fs);
 }
 
-/* Stateful protocols renumber every later PDU after an insertion or a
- * deletion (OSCAR FLAP sequence numbers): a same-length edit each. */
-static void on_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64_t offset,
-		   const uint8_t *pdu, size_t len)
+int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn log,
+		void *log_arg)
 {
-	struct engine *e = arg;
-	struct proto_session *s = &af->session;
-	struct im_event key;
-
-	pdu_log_flush(e); /* every event of this PDU has been decided */
-	if (policy_may_edit(e))
-		s->edits_possible = true;
-	if (dir == IM_DIR_IN && e->n_deferred && e->cur_flow && e->cur_flow->app == af)
-		flush_deferred(e, e->cur_flow->id, offset, len);
-	if (!s->module->fixup_pdu || !e->cur_flow || e->cur_flow->app != af)
-		return;
-	bytebuf_clear(&e->payload);
-	if (!bytebuf_append(&e->payload, pdu, len)) {
-		e->stats.alloc_failures++;
-		return;
-	}
-	if (!s->module->fixup_pdu(s, dir, e->payload.data, len))
-		return;
-	event_init(&key);
-	key.dir = dir;
-	key.flow_id = e->cur_flow->id;
-	pending_add(e, &key, offset, offset + len, e->payload.data, len, 0);
+	memset(e, 0, sizeof(*e));
+	e->cfg = *cfg;
+	e->log = log;
+	e->log_arg = log_arg;
+	decide_init(&e->decide, &e->stats, &e->notices, log, log_arg);
+	e->decide.router = cfg->router;
+	e->decide.worker = cfg->worker;
+	engine_set_table(e, cfg->table);
+	e->cfg.flow.ext_release = on_flow_release;
+	e->cfg.flow.ext_arg = e;
+	e->cfg.flow.app.pdu_seen = decide_pdu;
+	e->cfg.flow.app.pdu_seen_arg = &e->decide;
+	engine_outq_init(&e->released);
+	bytebuf_init(&e->scratch);
+	bytebuf_init(&e->payload);
+	bytebuf_init(&e->syn);
+	return flow_table_init(&e->flows, &e->cfg.flow, decide_event, &e->decide);
 }
 
-/* ---- flows ------------------------------------------------------------ */
-
-static void free_inline_flow(struct engine *e, struct inline_flow *ifl)
+void engine_destroy(struct engine *e, struct engine_outq *out)
 {
-	int d;
+	flow_table_destroy(&e->flows);
+	if (out)
+		take_released(e, out);
+	engine_outq_free(&e->released);
+	decide_free(&e->decide);
+	notices_free(&e->notices);
+	bytebuf_free(&e->scratch);
+	bytebuf_free(&e->payload);
+	bytebuf_free(&e->syn);
+}
 
-	for (d = 0; d < 2; d++) {
-		if (e->cur_out)
-			release_all_dir(e, ifl, (enum im_dir)d, e->cur_out);
-		/* Without an output queue nothing can be sent: drop the copies
-		 * (only at teardown after engine_release_all). */
-		while (ifl->dir[d].head) {
-			struct held_packet *h = ifl->dir[d].head;
-
-			ifl->dir[d].head = h->next;
-			if (h->owned) {
-				e->held_now--;
-				e->held_bytes_now -= h->len;
-			}
-			held_free(h);
-		}
-		ifl->dir[d].tail = NULL;
-		ifl->dir[d].n_held = 0;
-		seqmap_free(&ifl->dir[d].map);
-	}
-	hold_list_update(e, ifl);
-	free(ifl);
+void engine_set_table(struct engine *e, struct route_table *t)
+{
+	e->cfg.table = t;
+	e->decide.table = t;
+	e->decide.routing = router_active(e->cfg.router);
 }
 
 static enum imw_proto flow_proto(const struct flow *f)
@@ -1016,137 +119,301 @@ static enum imw_proto flow_proto(const struct flow *f)
 						       : IMW_PROTO_NONE;
 }
 
-static void on_flow_release(void *arg, struct flow *f)
-{
-	struct engine *e = arg;
-	struct inline_flow *ifl = f->ext;
-	size_t i;
-
-	f->ext = NULL;
-	if (e->cur_flow == f)
-		e->cur_flow = NULL;
-	if (e->cfg.publish)
-		bpf_publish_forget(e->cfg.publish, f);
-	for (i = e->n_deferred; i-- > 0;) {
-		if (e->deferred[i].flow_id == f->id) {
-			drop_deferred(e, i);
-			e->stats.notices_dropped++;
-		}
-	}
-	if (ifl) {
-		inject_flow_gone(e, ifl);
-		free_inline_flow(e, ifl);
-	}
-}
-
-int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn log,
-		void *log_arg)
-{
-	memset(e, 0, sizeof(*e));
-	e->cfg = *cfg;
-	e->cfg.flow.ext_release = on_flow_release;
-	e->cfg.flow.ext_arg = e;
-	e->cfg.flow.app.pdu_seen = on_pdu;
-	e->cfg.flow.app.pdu_seen_arg = e;
-	e->log = log;
-	e->log_arg = log_arg;
-	bytebuf_init(&e->scratch);
-	bytebuf_init(&e->payload);
-	bytebuf_init(&e->syn);
-	bytebuf_init(&e->to_client);
-	e->routing = router_active(cfg->router);
-	if (!cfg->policy && (cfg->rules.drop_word || cfg->rules.rewrite_from ||
-			     (cfg->rules.inject_word && cfg->rules.inject_text))) {
-		e->own_policy = policy_new_test_rules(cfg->rules.rewrite_from, cfg->rules.rewrite_to,
-						      cfg->rules.drop_word, cfg->rules.inject_word,
-						      cfg->rules.inject_text);
-		if (!e->own_policy)
-			return -1;
-	}
-	return flow_table_init(&e->flows, &e->cfg.flow, on_event, e);
-}
-
-void engine_destroy(struct engine *e, struct engine_outq *out)
-{
-	e->cur_out = out;
-	e->cur_flow = NULL;
-	flow_table_destroy(&e->flows);
-	e->cur_out = NULL;
-	pdu_log_flush(e);
-	free(e->pdu_log);
-	pending_clear(e);
-	free(e->pending);
-	while (e->n_deferred)
-		drop_deferred(e, e->n_deferred - 1);
-	free(e->deferred);
-	policy_unref(e->own_policy);
-	e->own_policy = NULL;
-	bytebuf_free(&e->scratch);
-	bytebuf_free(&e->payload);
-	bytebuf_free(&e->syn);
-	bytebuf_free(&e->to_client);
-}
-
-static struct inline_flow *inline_state(struct engine *e, struct flow *f)
-{
-	struct inline_flow *ifl = f->ext;
-
-	if (ifl)
-		return ifl;
-	ifl = calloc(1, sizeof(*ifl));
-	if (!ifl) {
-		e->stats.alloc_failures++;
-		return NULL;
-	}
-	ifl->flow = f;
-	f->ext = ifl;
-	return ifl;
-}
-
-static void start_dir(struct inline_dir *d, uint32_t first_data_seq)
-{
-	if (d->started)
-		return;
-	seqmap_init(&d->map, first_data_seq);
-	d->started = true;
-}
-
 /* A flow met in mid-stream may be one we edited before a restart: the
  * classifier kept its offsets and fixed it up meanwhile. Take them over,
  * so both directions translate exactly as before. */
-static void adopt_published(struct engine *e, struct inline_flow *ifl, enum im_dir dir,
+static void adopt_published(struct engine *e, struct flow_state *fs, enum im_dir dir,
 			    const struct packet *pkt, uint32_t data_seq)
 {
-	struct inline_dir *d = &ifl->dir[dir], *o = &ifl->dir[!dir];
 	int32_t delta[2];
 
-	ifl->adoption_checked = true;
+	fs->adoption_checked = true;
 	if (!e->cfg.publish || (pkt->tcp_flags & TCP_FLAG_SYN) ||
-	    bpf_publish_lookup(e->cfg.publish, ifl->flow, delta) != 1 || (!delta[0] && !delta[1]))
+	    bpf_publish_lookup(e->cfg.publish, fs->flow, delta) != 1 || (!delta[0] && !delta[1]))
 		return;
-	start_dir(d, data_seq);
-	d->map.base_delta = delta[dir];
-	if (pkt->tcp_flags & TCP_FLAG_ACK) {
-		start_dir(o, pkt->ack - (uint32_t)delta[!dir]);
-		o->map.base_delta = delta[!dir];
-	}
+	flow_state_adopt(fs, dir, pkt, data_seq, delta);
 	e->stats.flows_adopted++;
 }
 
-/* Receipts the sender's client expects, once its message left the wire. */
-static void send_to_client(struct engine *e, double now, struct engine_outq *out)
+/* Lower the announced MSS of a SYN so the other side sends segments that
+ * an edit may grow without passing the path MTU; the announced value is
+ * kept either way (segments we originate use it). Returns the bytes to
+ * send (ip, or the clamped copy, which pkt then describes). */
+static const uint8_t *clamp_syn(struct engine *e, struct flow_state *fs, enum im_dir dir,
+				const uint8_t *ip, size_t len, struct packet *pkt, bool *clamped)
 {
-	struct inline_flow *ifl = inject_find_flow(e, e->to_client_flow);
+	uint16_t mss;
 
-	if (!ifl || inject_bytes(e, ifl, IM_DIR_IN, e->to_client.data, e->to_client.len,
-				 e->n_to_client, now, out) < 0)
-		e->stats.notices_dropped += (uint64_t)e->n_to_client; /* the flow ended */
-	bytebuf_clear(&e->to_client);
-	e->n_to_client = 0;
+	*clamped = false;
+	bytebuf_clear(&e->syn);
+	if (!bytebuf_append(&e->syn, ip, len))
+		return ip;
+	mss = tcp_edit_clamp_mss(e->syn.data, pkt, e->cfg.mss_headroom, clamped);
+	if (mss)
+		fs->dir[!dir].peer_mss = mss;
+	if (!*clamped)
+		return ip;
+	e->stats.mss_clamped++;
+	pkt->payload = e->syn.data + (pkt->payload - ip);
+	return e->syn.data;
 }
 
-static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
-				bool gso, double now, struct engine_outq *out);
+/* ---- effects ------------------------------------------------------------ */
+
+static void apply_edit(struct engine *e, struct flow_state *fs, const struct effect *ef)
+{
+	switch (edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len)) {
+	case EDIT_APPLIED:
+		e->stats.edits++;
+		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
+		break;
+	case EDIT_REFUSED_COMMITTED:
+		e->stats.edits_refused_committed++;
+		break;
+	case EDIT_REFUSED_SIZE:
+		e->stats.edits_refused_size++;
+		break;
+	case EDIT_FAILED:
+		e->stats.alloc_failures++;
+		break;
+	}
+}
+
+/* PDUs the packet's events asked to send to its flow's client (receipts,
+ * notices), gathered so they leave in one range of our own segments. */
+struct reply {
+	struct bytebuf bytes;
+	int pdus;
+};
+
+/* What deciding the packet's events asked for (effects.h), in order. */
+static void apply_effects(struct engine *e, struct flow_state *fs, struct effects *fx,
+			  struct reply *reply)
+{
+	size_t i;
+
+	for (i = 0; i < fx->n; i++) {
+		struct effect *ef = &fx->v[i];
+
+		switch (ef->kind) {
+		case EFFECT_EDIT:
+			apply_edit(e, fs, ef);
+			break;
+		case EFFECT_DELIVER:
+			router_post_reserved(e->cfg.router, ef->worker, ef->flow_id, &ef->ev);
+			break;
+		case EFFECT_REPLY:
+			if (bytebuf_append(&reply->bytes, ef->bytes, ef->len))
+				reply->pdus += ef->pdus;
+			else
+				e->stats.alloc_failures++;
+			break;
+		case EFFECT_LOG:
+			if (e->log)
+				e->log(e->log_arg, &ef->ev);
+			break;
+		}
+	}
+	if (fx->track)
+		sessions_track(&e->sessions, fs);
+	effects_clear(fx);
+}
+
+/* Receipts and notices the packet's events asked for. */
+static void send_replies(struct engine *e, struct flow_state *fs, struct reply *reply, double now,
+			 struct engine_outq *out)
+{
+	if (reply->pdus) {
+		sessions_track(&e->sessions, fs);
+		if (deliver_to_client(e, fs, reply->bytes.data, reply->bytes.len, reply->pdus, now,
+				      out) < 0)
+			e->stats.notices_dropped += (uint64_t)reply->pdus; /* the flow ended */
+	}
+	bytebuf_free(&reply->bytes);
+}
+
+/* ---- one packet --------------------------------------------------------- */
+
+/* Where a packet's payload sits in its direction's input stream. */
+struct segment {
+	uint64_t start;   /* input offsets of its payload */
+	uint64_t end;
+	uint64_t in_next; /* the next byte reassembly expects, before this packet */
+	bool in_order;    /* carries the next bytes: decoded now */
+	bool ahead;       /* after a hole: waits for it */
+};
+
+static void place_segment(struct flow_state *fs, enum im_dir dir, const struct packet *pkt,
+			  uint32_t data_seq, struct segment *sg)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	const struct reasm *r = &fs->flow->reasm[dir];
+
+	memset(sg, 0, sizeof(*sg));
+	if (pkt->payload_len) {
+		flow_dir_start(d, data_seq);
+		if (pkt->payload_len > d->max_payload_seen)
+			d->max_payload_seen = pkt->payload_len;
+		sg->start = seqmap_in_offset(&d->map, data_seq);
+		sg->end = sg->start + pkt->payload_len;
+		sg->in_next = r->started ? r->offset : sg->start;
+		sg->in_order = sg->start <= sg->in_next && sg->end > sg->in_next && !pkt->truncated;
+		sg->ahead = sg->start > sg->in_next && !pkt->truncated;
+	} else if ((pkt->tcp_flags & TCP_FLAG_FIN) && d->started && d->held.n) {
+		/* A FIN must follow the held data, at its final place. */
+		sg->start = sg->end = seqmap_in_offset(&d->map, data_seq);
+		sg->in_order = true;
+	}
+}
+
+/* The bytes go to the decoders; what their events ask for comes back as
+ * effects. The peer acks output (what we sent on), the decoders count
+ * input (what senders sent): its ack is mapped back first, or an edit
+ * that grew the stream would look like lost data. */
+static bool feed(struct engine *e, struct flow_state *fs, enum im_dir dir,
+		 const struct packet *pkt, bool can_send, struct reply *reply)
+{
+	struct packet fed = *pkt;
+	bool closing;
+
+	if (pkt->tcp_flags & TCP_FLAG_ACK)
+		fed.ack = translate_ack_to_input(&fs->dir[!dir], pkt->ack);
+	decide_begin(&e->decide, fs, can_send);
+	closing = flow_table_feed(&e->flows, fs->flow, dir, &fed);
+	apply_effects(e, fs, decide_end(&e->decide), reply);
+	return closing;
+}
+
+/* The receiver of the other direction acknowledged: what it has of that
+ * direction's edits and our own data is forgotten; a map that collapsed
+ * to one offset goes to the classifier, which can apply it alone. */
+static void note_ack(struct engine *e, struct flow_state *fs, enum im_dir dir,
+		     const struct packet *pkt)
+{
+	struct flow_dir_state *o = &fs->dir[!dir];
+	bool collapsed;
+
+	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || !o->started)
+		return;
+	collapsed = translate_acknowledge(o, pkt->ack);
+	if (o->origins)
+		origin_acked(o);
+	if (collapsed && e->cfg.publish &&
+	    bpf_publish_seqmap(e->cfg.publish, fs->flow, !dir, &o->map, flow_proto(fs->flow)) == 0)
+		e->stats.offsets_published++;
+}
+
+/* The packet in hand sat in the held queue while its bytes were decoded,
+ * so edits could cut through it. Now it and the packets before it go on
+ * unless they carry part of a PDU policy could still change; what stays
+ * is copied, within the per-direction and global bounds. */
+static void release_held(struct engine *e, struct flow_state *fs, enum im_dir dir, bool closing,
+			 const struct engine_packet_link *link, struct engine_outq *out)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	struct app_flow *app = fs->flow->app;
+	uint64_t partial;
+	int copied;
+
+	if (closing)
+		release_dir(e, fs, dir, link, out);
+	else if (app && decide_may_edit(&e->decide) && app_flow_partial_pdu(app, dir, &partial))
+		/* Hold only what a policy could still change: a daemon that just
+		 * logs never holds (nor delays) anything. */
+		release_upto(e, fs, dir, partial, false, link, out);
+	else
+		release_upto(e, fs, dir, UINT64_MAX, false, link, out);
+	copied = hold_own(&d->held, &e->held);
+	if (copied < 0) {
+		/* Could not copy it: send it now rather than lose it. */
+		e->stats.alloc_failures++;
+		release_dir(e, fs, dir, link, out);
+	} else {
+		e->stats.held += (uint64_t)copied;
+	}
+	while (d->held.n > e->cfg.max_held_packets || d->held.bytes > e->cfg.max_held_bytes) {
+		e->stats.bound_releases++;
+		release_upto(e, fs, dir, d->held.head->in_end, true, link, out);
+	}
+	/* The total over all flows is bounded too: past it, the direction that
+	 * just grew lets its packets go. */
+	if (d->held.n && e->held.bytes > e->cfg.max_held_bytes_total) {
+		e->stats.global_bound_releases++;
+		release_dir(e, fs, dir, link, out);
+	}
+}
+
+struct packet_in {
+	uint32_t id;
+	const uint8_t *data; /* the packet as it goes on (a clamped SYN is a copy) */
+	size_t len;
+	bool gso;
+	bool clamped;
+	const struct engine_packet_link *link;
+};
+
+/* Decode, apply, give verdicts: the sequence every TCP packet of a flow
+ * with state goes through. */
+static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, struct packet *pkt,
+		    struct packet_in *in, double now, struct engine_outq *out)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	uint32_t data_seq = pkt->seq + ((pkt->tcp_flags & TCP_FLAG_SYN) ? 1 : 0);
+	struct held_packet *cur = NULL;
+	struct reply reply = { { NULL, 0, 0 }, 0 };
+	struct segment sg;
+	bool closing;
+
+	if (!fs->adoption_checked)
+		adopt_published(e, fs, dir, pkt, data_seq);
+	if (pkt->tcp_flags & TCP_FLAG_SYN) {
+		in->data = clamp_syn(e, fs, dir, in->data, in->len, pkt, &in->clamped);
+		flow_dir_start(d, data_seq);
+	}
+	place_segment(fs, dir, pkt, data_seq, &sg);
+	if ((sg.in_order || sg.ahead) &&
+	    !(cur = hold_new(in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now))) {
+		e->stats.alloc_failures++;
+		sg.in_order = sg.ahead = false;
+	}
+	/* The packet in hand joins the held queue while its bytes are decoded,
+	 * so edits may cut through it; one that came before its turn waits
+	 * there for the hole to fill (a bridge with several CPUs reorders now
+	 * and then), so edits before it stay possible. */
+	if (cur)
+		hold_insert(&d->held, cur);
+	closing = feed(e, fs, dir, pkt, in->link != NULL, &reply);
+	note_ack(e, fs, dir, pkt);
+	if (cur) {
+		if (sg.ahead)
+			e->stats.out_of_order_held++;
+		release_held(e, fs, dir, closing, in->link, out);
+	} else if (pkt->payload_len && sg.end <= sg.in_next && d->held.head &&
+		   sg.end > d->held.head->in_start && !pkt->truncated) {
+		/* A retransmission of bytes we hold (a tail-loss probe, or an
+		 * RTO): the held original goes out when its PDU completes or at
+		 * the deadline, which bounds how long any sender waits. */
+		e->stats.duplicates_of_held++;
+		outq_verdict(out, &e->stats, in->id, VERDICT_DROP, NULL, 0);
+	} else {
+		if (pkt->payload_len && sg.end <= sg.in_next)
+			e->stats.retransmissions_rebuilt++;
+		release_forward(e, fs, dir, in->id, in->data, pkt, in->gso, in->clamped, in->link,
+				out);
+	}
+	hold_list_update(e, fs);
+	if (e->decide.routing)
+		sessions_sync(&e->sessions, fs, e->cfg.router, e->cfg.worker, &e->stats);
+	send_replies(e, fs, &reply, now, out);
+	/* A connection we edited still needs its translation after both FINs:
+	 * the last ACK and any retransmitted FIN carry numbers of the edited
+	 * stream. It stays until it idles out (or a new SYN reuses its
+	 * addresses); an untouched one goes at once. */
+	if (closing && seqmap_is_identity(&fs->dir[0].map) && seqmap_is_identity(&fs->dir[1].map)) {
+		flow_table_close(&e->flows, fs->flow);
+		take_released(e, out);
+	}
+}
 
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out)
@@ -1154,34 +421,25 @@ void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(e, id, ip, len, gso, NULL, now, out);
 }
 
+/* The flow's state, made on its first packet; NULL when out of memory. */
+static struct flow_state *state_of(struct engine *e, struct flow *f)
+{
+	if (!f->ext && !(f->ext = flow_state_new(f)))
+		e->stats.alloc_failures++;
+	return f->ext;
+}
+
 void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
 			     bool gso, const struct engine_packet_link *link, double now,
 			     struct engine_outq *out)
 {
-	e->cur_link = link;
-	engine_packet_inner(e, id, ip, len, gso, now, out);
-	e->cur_link = NULL;
-	if (e->n_to_client)
-		send_to_client(e, now, out);
-	if (e->routing)
-		engine_take_mail(e, now, out);
-}
-
-static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip, size_t len,
-				bool gso, double now, struct engine_outq *out)
-{
-	struct packet pkt, feed_pkt;
-	const char *why;
-	enum packet_status st;
+	struct packet_in in = { id, ip, len, gso, false, link };
+	struct packet pkt;
 	enum im_dir dir = IM_DIR_OUT;
-	struct flow *f;
-	struct inline_flow *ifl;
-	struct inline_dir *d;
-	const uint8_t *data = ip;
-	bool syn, force_modified = false, closing, in_order = false, out_of_order = false;
-	uint32_t data_seq;
-	uint64_t x = 0, y = 0, in_next = 0, partial;
-	size_t i;
+	struct flow *f = NULL;
+	struct flow_state *fs = NULL;
+	enum packet_status st;
+	const char *why;
 
 	e->stats.packets++;
 	memset(&pkt, 0, sizeof(pkt));
@@ -1191,291 +449,48 @@ static void engine_packet_inner(struct engine *e, uint32_t id, const uint8_t *ip
 			e->stats.malformed++;
 		else
 			e->stats.not_tcp++;
-		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
-		return;
+	} else {
+		pkt.ts = now;
+		f = flow_table_get(&e->flows, &pkt, &dir);
+		take_released(e, out);
+		fs = f ? state_of(e, f) : NULL;
 	}
-	pkt.ts = now;
-	e->cur_out = out;
-	f = flow_table_get(&e->flows, &pkt, &dir);
-	ifl = f ? inline_state(e, f) : NULL;
-	if (!ifl) {
+	if (fs) {
+		process(e, fs, dir, &pkt, &in, now, out);
+	} else {
 		if (f)
 			flow_table_feed(&e->flows, f, dir, &pkt);
-		outq_push(e, out, id, ENGINE_ACCEPT, NULL, 0);
-		e->cur_out = NULL;
-		return;
+		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
 	}
-	d = &ifl->dir[dir];
-	syn = pkt.tcp_flags & TCP_FLAG_SYN;
-	data_seq = pkt.seq + (syn ? 1 : 0);
-	if (!ifl->adoption_checked)
-		adopt_published(e, ifl, dir, &pkt, data_seq);
-
-	if (syn) {
-		/* Lower the announced MSS so the other side sends segments that
-		 * an edit may grow without passing the path MTU. */
-		bool clamped = false;
-		uint16_t mss;
-
-		bytebuf_clear(&e->syn);
-		/* Read even without headroom: segments we originate use it. */
-		if (bytebuf_append(&e->syn, ip, len)) {
-			mss = tcp_edit_clamp_mss(e->syn.data, &pkt, e->cfg.mss_headroom, &clamped);
-			if (mss)
-				ifl->dir[!dir].peer_mss = mss;
-			if (clamped) {
-				e->stats.mss_clamped++;
-				force_modified = true;
-				data = e->syn.data;
-				pkt.payload = data + (pkt.payload - ip);
-			}
-		}
-		start_dir(d, data_seq);
-	}
-	if (pkt.payload_len) {
-		start_dir(d, data_seq);
-		if (pkt.payload_len > d->max_payload_seen)
-			d->max_payload_seen = pkt.payload_len;
-		x = seqmap_in_offset(&d->map, data_seq);
-		y = x + pkt.payload_len;
-		in_next = f->reasm[dir].started ? f->reasm[dir].offset : x;
-		in_order = x <= in_next && y > in_next && !pkt.truncated;
-		out_of_order = x > in_next && !pkt.truncated;
-	} else if ((pkt.tcp_flags & TCP_FLAG_FIN) && d->started && d->n_held) {
-		/* A FIN must follow the held data, at its final place. */
-		x = y = seqmap_in_offset(&d->map, data_seq);
-		in_order = true;
-	}
-	if (in_order || out_of_order) {
-		/* The packet in hand joins the held list while its bytes are
-		 * decoded, so edits may cut through it; one that came before its
-		 * turn waits there for the hole to fill (a bridge with several
-		 * CPUs reorders now and then), so edits before it stay possible. */
-		struct held_packet *cur = calloc(1, sizeof(*cur));
-
-		if (!cur) {
-			e->stats.alloc_failures++;
-			in_order = out_of_order = false;
-		} else {
-			cur->id = id;
-			cur->data = (uint8_t *)data;
-			cur->len = len;
-			cur->gso = gso;
-			cur->pkt = pkt;
-			cur->in_start = x;
-			cur->in_end = y;
-			cur->since = now;
-			insert_held(d, cur);
-			e->in_hand = cur;
-		}
-	}
-
-	e->cur_flow = f;
-	/* The decoders reassemble input (what senders sent); the peer acks
-	 * output (what we sent on), so its ack is mapped back first or an
-	 * edit that grew the stream would look like lost data. */
-	feed_pkt = pkt;
-	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started &&
-	    !seqmap_is_identity(&ifl->dir[!dir].map)) {
-		struct seqmap *om = &ifl->dir[!dir].map;
-
-		feed_pkt.ack = seqmap_seq_of(om, seqmap_in_of_out(om, seqmap_out_offset(om, pkt.ack)));
-	}
-	closing = flow_table_feed(&e->flows, f, dir, &feed_pkt);
-	for (i = 0; i < e->n_pending; i++)
-		if (e->cur_flow && e->pending[i].flow_id == f->id)
-			apply_edit(e, ifl, &e->pending[i]);
-	pending_clear(e);
-	if ((pkt.tcp_flags & TCP_FLAG_ACK) && ifl->dir[!dir].started) {
-		struct inline_dir *o = &ifl->dir[!dir];
-		uint64_t acked = seqmap_out_offset(&o->map, pkt.ack);
-
-		size_t live = o->map.n_edits;
-
-		if (acked > o->peer_acked_out)
-			o->peer_acked_out = acked;
-		seqmap_acknowledge(&o->map, acked);
-		if (o->origins)
-			inject_acked(e, ifl, !dir);
-		/* All edits of that direction acknowledged: its map is one offset
-		 * now, which the classifier can apply by itself if we die. */
-		if (live && !o->map.n_edits && e->cfg.publish &&
-		    bpf_publish_seqmap(e->cfg.publish, f, !dir, &o->map, flow_proto(f)) == 0)
-			e->stats.offsets_published++;
-	}
-
-	if (in_order || out_of_order) {
-		if (out_of_order)
-			e->stats.out_of_order_held++;
-		if (closing)
-			release_all_dir(e, ifl, dir, out);
-		else if (f->app && policy_may_edit(e) &&
-			 app_flow_partial_pdu(f->app, dir, &partial))
-			/* Hold only what a policy could still change: a daemon that
-			 * just logs never holds (nor delays) anything. */
-			release_upto(e, ifl, dir, partial, false, out);
-		else
-			release_upto(e, ifl, dir, UINT64_MAX, false, out);
-		if (!keep_in_hand(e)) {
-			/* Could not copy it: send it now rather than lose it. */
-			release_all_dir(e, ifl, dir, out);
-		}
-		while (d->n_held > e->cfg.max_held_packets || d->held_bytes > e->cfg.max_held_bytes) {
-			e->stats.bound_releases++;
-			release_upto(e, ifl, dir, d->head->in_end, true, out);
-		}
-		/* The total over all flows is bounded too: past it, the direction
-		 * that just grew lets its packets go. */
-		if (d->n_held && e->held_bytes_now > e->cfg.max_held_bytes_total) {
-			e->stats.global_bound_releases++;
-			release_all_dir(e, ifl, dir, out);
-		}
-	} else if (pkt.payload_len && y <= in_next && d->head && y > d->head->in_start &&
-		   !pkt.truncated) {
-		/* A retransmission of bytes we hold (a tail-loss probe, or an
-		 * RTO): the held original goes out when its PDU completes or at
-		 * the deadline, which bounds how long any sender waits. */
-		e->stats.duplicates_of_held++;
-		outq_push(e, out, id, ENGINE_DROP, NULL, 0);
-	} else {
-		if (pkt.payload_len && y <= in_next)
-			e->stats.retransmissions_rebuilt++;
-		forward(e, ifl, dir, id, data, &pkt, gso, force_modified, out);
-	}
-	hold_list_update(e, ifl);
-	if (e->routing)
-		inject_session_sync(e, ifl);
-	if (e->n_to_client && e->to_client_flow == f->id)
-		inject_track(e, ifl);
-	/* A connection we edited still needs its translation after both FINs:
-	 * the last ACK and any retransmitted FIN carry numbers of the edited
-	 * stream. It stays until it idles out (or a new SYN reuses its
-	 * addresses); an untouched one goes at once. */
-	if (closing && seqmap_is_identity(&ifl->dir[0].map) && seqmap_is_identity(&ifl->dir[1].map)) {
-		e->cur_flow = NULL;
-		flow_table_close(&e->flows, f);
-	}
-	e->cur_flow = NULL;
-	e->cur_out = NULL;
-	pdu_log_flush(e); /* nothing decided may wait past the packet */
+	if (e->decide.routing)
+		engine_take_mail(e, now, out);
 }
+
+/* ---- time, mail, shutdown ----------------------------------------------- */
 
 void engine_tick(struct engine *e, double now, struct engine_outq *out)
 {
-	struct inline_flow *ifl, *next;
+	struct origin_io io = engine_origin_io(e, out);
+	struct flow_state *fs, *next;
+	uint64_t upto;
 	int dir;
 
-	e->cur_out = out;
-	for (ifl = e->holding; ifl; ifl = next) {
-		next = ifl->hold_next;
+	for (fs = e->holding.head; fs; fs = next) {
+		next = fs->link[FLOW_LIST_HOLDING].next;
 		for (dir = 0; dir < 2; dir++) {
-			struct inline_dir *d = &ifl->dir[dir];
-			uint64_t upto = 0;
-			struct held_packet *h;
-
-			for (h = d->head; h; h = h->next)
-				if (h->since + e->cfg.hold_deadline <= now)
-					upto = h->in_end;
+			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline);
 			if (upto) {
 				e->stats.deadline_releases++;
-				release_upto(e, ifl, (enum im_dir)dir, upto, true, out);
+				release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
 			}
 		}
-		hold_list_update(e, ifl);
+		hold_list_update(e, fs);
 	}
-	inject_tick(e, now, out);
-	if (e->routing)
+	for (fs = e->sessions.head; fs; fs = fs->link[FLOW_LIST_SESSIONS].next)
+		origin_retransmit(fs, now, &io);
+	if (e->decide.routing)
 		engine_take_mail(e, now, out);
 	flow_table_expire(&e->flows, now);
-	e->cur_out = NULL;
+	take_released(e, out);
 }
 
-static void deliver(struct engine *e, struct route_delivery *dv, double now,
-		    struct engine_outq *out)
-{
-	struct inline_flow *ifl = inject_find_flow(e, dv->flow_id);
-	struct im_event *ev = &dv->ev;
-	struct proto_session *s;
-	struct bytebuf pdu;
-	int rc = -1;
-
-	bytebuf_init(&pdu);
-	if (ifl && ifl->flow->app) {
-		s = &ifl->flow->app->session;
-		ev->flow_id = ifl->flow->id;
-		ev->proto = s->module->id;
-		if (!event_set_str(&ev->client, s->client))
-			e->stats.alloc_failures++;
-		if (s->module->encode && s->module->encode(s, IM_DIR_IN, ev, NULL, 0, &pdu) == 0 &&
-		    pdu.len)
-			rc = inject_bytes(e, ifl, IM_DIR_IN, pdu.data, pdu.len, 1, now, out);
-	}
-	if (rc < 0) {
-		e->stats.deliveries_lost++;
-		ev->route = route_outcome_name(ROUTE_DROPPED);
-		ev->filtered = true;
-	} else {
-		e->stats.deliveries++;
-		if (rc == 0) {
-			e->stats.deliveries_delayed++;
-			if (ev->route == route_outcome_name(ROUTE_LOCAL))
-				ev->route = route_outcome_name(ROUTE_DELAYED);
-		}
-	}
-	bytebuf_free(&pdu);
-	if (e->log)
-		e->log(e->log_arg, ev);
-}
-
-void engine_routing_changed(struct engine *e)
-{
-	e->routing = router_active(e->cfg.router);
-}
-
-void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
-{
-	struct route_delivery *v;
-	size_t n, i;
-
-	if (!e->routing)
-		return;
-	v = router_take(e->cfg.router, e->cfg.worker, &n);
-	if (!n)
-		return;
-	e->cur_out = out;
-	for (i = 0; i < n; i++) {
-		deliver(e, &v[i], now, out);
-		event_free(&v[i].ev);
-	}
-	e->cur_out = NULL;
-	free(v);
-}
-
-void engine_release_all(struct engine *e, struct engine_outq *out)
-{
-	struct inline_flow *ifl, *next;
-
-	for (ifl = e->holding; ifl; ifl = next) {
-		next = ifl->hold_next;
-		release_all_dir(e, ifl, IM_DIR_OUT, out);
-		release_all_dir(e, ifl, IM_DIR_IN, out);
-		hold_list_update(e, ifl);
-	}
-}
-
-bool engine_lowest_held_id(const struct engine *e, uint32_t *id)
-{
-	const struct inline_flow *ifl;
-	const struct held_packet *h;
-	bool any = false;
-	int d;
-
-	for (ifl = e->holding; ifl; ifl = ifl->hold_next)
-		for (d = 0; d < 2; d++)
-			for (h = ifl->dir[d].head; h; h = h->next)
-				if (!any || h->id < *id) {
-					*id = h->id;
-					any = true;
-				}
-	return any;
-}

@@ -243,29 +243,26 @@ static void put_single(struct nfqueue *q, uint32_t id, int verdict, const uint8_
 	tx_commit(q, nlh);
 }
 
-int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool have_held,
-		      uint32_t lowest_held)
+int nfqueue_send_verdicts(struct nfqueue *q, const struct verdict *v, size_t n,
+			  const uint8_t *bytes, bool have_held, uint32_t lowest_held)
 {
 	size_t i = 0, j, k;
 	uint32_t *suffix_min = NULL;
 
-	if (!out->n)
+	if (!n)
 		return 0;
-	suffix_min = malloc(out->n * sizeof(*suffix_min));
+	suffix_min = malloc(n * sizeof(*suffix_min));
 	if (suffix_min) {
-		suffix_min[out->n - 1] = out->v[out->n - 1].id;
-		for (k = out->n - 1; k-- > 0;)
-			suffix_min[k] = out->v[k].id < suffix_min[k + 1] ? out->v[k].id
-									  : suffix_min[k + 1];
+		suffix_min[n - 1] = v[n - 1].id;
+		for (k = n - 1; k-- > 0;)
+			suffix_min[k] = v[k].id < suffix_min[k + 1] ? v[k].id : suffix_min[k + 1];
 	}
-	while (i < out->n) {
-		const struct engine_out *o = &out->v[i];
+	while (i < n) {
+		const struct verdict *o = &v[i];
 
-		if (o->verdict != ENGINE_ACCEPT) {
-			put_single(q, o->id,
-				   o->verdict == ENGINE_DROP ? NF_DROP : NF_ACCEPT,
-				   o->verdict == ENGINE_ACCEPT_MODIFIED ? out->bytes.data + o->offset
-									: NULL,
+		if (o->kind != VERDICT_ACCEPT) {
+			put_single(q, o->id, o->kind == VERDICT_DROP ? NF_DROP : NF_ACCEPT,
+				   o->kind == VERDICT_ACCEPT_MODIFIED ? bytes + o->offset : NULL,
 				   o->len);
 			i++;
 			continue;
@@ -273,11 +270,11 @@ int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool
 		/* A run of plain accepts. */
 		uint32_t max_id = o->id;
 
-		for (j = i; j < out->n && out->v[j].verdict == ENGINE_ACCEPT; j++)
-			if (out->v[j].id > max_id)
-				max_id = out->v[j].id;
+		for (j = i; j < n && v[j].kind == VERDICT_ACCEPT; j++)
+			if (v[j].id > max_id)
+				max_id = v[j].id;
 		if (j - i > 1 && suffix_min && (!have_held || lowest_held > max_id) &&
-		    (j == out->n || suffix_min[j] > max_id)) {
+		    (j == n || suffix_min[j] > max_id)) {
 			struct nlmsghdr *nlh = tx_put(q, NFQNL_MSG_VERDICT_BATCH, 0);
 
 			nfq_nlmsg_verdict_put(nlh, (int)max_id, NF_ACCEPT);
@@ -285,7 +282,7 @@ int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool
 			q->stats.batch_verdicts++;
 		} else {
 			for (k = i; k < j; k++)
-				put_single(q, out->v[k].id, NF_ACCEPT, NULL, 0);
+				put_single(q, v[k].id, NF_ACCEPT, NULL, 0);
 		}
 		i = j;
 	}

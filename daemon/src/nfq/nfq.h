@@ -1,6 +1,8 @@
 /* NFQUEUE I/O through libmnl and libnetfilter_queue: one queue, copy-
  * packet mode with GSO super-packets and fail-open, a large receive
- * buffer, and verdicts sent in order, batched where that is safe. */
+ * buffer, and verdicts sent in order, batched where that is safe. It
+ * knows packets and verdicts (packet/verdict.h), nothing of what decides
+ * them. */
 #ifndef IMW_NFQ_H
 #define IMW_NFQ_H
 
@@ -8,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inline/engine.h"
+#include "packet/verdict.h"
 
 struct nfqueue_stats {
 	uint64_t received;
@@ -54,10 +56,11 @@ int nfqueue_fd(const struct nfqueue *q);
  * Returns the number of packets, or -1 on a fatal socket error. */
 int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg);
 
-/* Send the verdicts of out in order. Runs of plain accepts become one
- * batch verdict when no packet below the run's last id is still waiting
- * (held by the engine, or later in out). */
-int nfqueue_send_verdicts(struct nfqueue *q, const struct engine_outq *out, bool have_held,
-		      uint32_t lowest_held);
+/* Send n verdicts in order (new packet bytes of modified ones in bytes).
+ * Runs of plain accepts become one batch verdict when no packet below the
+ * run's last id is still waiting (held by the caller: have_held and
+ * lowest_held, or later in v). */
+int nfqueue_send_verdicts(struct nfqueue *q, const struct verdict *v, size_t n,
+			  const uint8_t *bytes, bool have_held, uint32_t lowest_held);
 
 #endif

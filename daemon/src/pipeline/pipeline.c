@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "policy/policy.h"
+#include "route/route.h"
 
 /* Expire idle flows every this many packets, not on each one. */
 #define EXPIRY_INTERVAL_PACKETS 4096
@@ -13,13 +13,14 @@ static void deliver_event(void *arg, const struct im_event *ev)
 	struct im_event judged;
 	size_t i;
 
-	if (pl->policy) {
-		struct policy_decision d = policy_decide(pl->policy, ev);
+	if (pl->table) {
+		struct route_ctx ctx;
 
+		route_table_run(pl->table, 0, ev, &ctx);
 		judged = *ev;
-		judged.filtered = d.filtered;
+		judged.filtered = ctx.decision.filtered;
 		ev = &judged;
-		policy_decision_free(&d);
+		route_ctx_free(&ctx);
 	}
 	if ((unsigned)ev->proto < IMW_PROTO_MAX && (unsigned)ev->kind < IM_KIND_COUNT)
 		pl->events[ev->proto][ev->kind]++;

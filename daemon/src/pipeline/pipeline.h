@@ -19,9 +19,10 @@ struct pipeline {
 	uint64_t events_total;
 	uint64_t sink_failures;
 	uint64_t packets_since_expiry;
-	/* Optional (not owned): events are logged as the policy would have
-	 * filtered them; nothing is edited offline. */
-	struct policy *policy;
+	/* Optional (not owned): events are logged as the route table (the
+	 * policy's filters, route/route.h) would have filtered them; nothing
+	 * is edited offline. */
+	struct route_table *table;
 	/* Optional (owned, from pipeline_follow_files): file transfers. */
 	struct files *files;
 };

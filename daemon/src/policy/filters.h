@@ -12,19 +12,9 @@
 #include "config/config.h"
 #include "event/event.h"
 #include "util/bytebuf.h"
+#include "config/listfile.h"
 
-/* ---- listfile.c: the line-oriented files IMSpector's filters read ---- */
-
-/* Calls fn for every line that is not empty or a '#' comment, trimmed;
- * stops at the first non-zero return. Lines and files are bounded.
- * Returns 0, or -1 with "FILE:LINE: reason" or "FILE: reason" in err. */
-typedef int (*listfile_line_fn)(void *arg, const char *path, unsigned line, char *text,
-				char *err, size_t err_size);
-int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size);
-/* The same, going on past a line fn refused: every problem of the file
- * goes to r, as an error. 0 when there was none, else -1. */
-int listfile_read_report(const char *path, listfile_line_fn fn, void *arg,
-			 struct config_report *r);
+/* ---- parties.c: who an event is between ---- */
 
 /* ASCII case-insensitive equality: IM ids are compared the way their
  * services compare them (nicks, e-mail style ids). */
@@ -249,21 +239,5 @@ bool responder_told(struct responder *r, const char *proto, const char *userid,
 /* userid was told type at now: into the file (memory in a dry run). */
 void responder_mark(struct responder *r, const char *proto, const char *userid,
 		    enum responder_type type, double now);
-
-/* ---- test_rules.c: the inline engine's test rules, as policy rules ---- */
-
-struct test_rules {
-	char *rewrite_from; /* rewrite_test=FROM:TO */
-	char *rewrite_to;
-	char *drop_word;    /* drop_test=WORD */
-	char *inject_word;  /* inject_test=WORD:TEXT */
-	char *inject_text;
-};
-
-int test_rules_set(struct test_rules *t, const char *rewrite, const char *drop,
-		   const char *inject, char *err, size_t err_size);
-void test_rules_free(struct test_rules *t);
-/* Every occurrence of from replaced; NULL on allocation failure. */
-char *test_rules_replace_all(const char *text, const char *from, const char *to);
 
 #endif

@@ -3,8 +3,8 @@
  * 0.9's rules), the DB filter (IMSpector leaves their combination open:
  * here an event must pass both, and the ACL goes first so an event it
  * blocks adds no AWL row), then the content rules on messages: bad words,
- * regex rules, the test rules. Notices are decided last, once the fate of
- * the event is known: imwire's (notice_text, blocked_notice_text, to the
+ * then regex rules. Notices are decided last, once the fate of the event
+ * is known: imwire's (notice_text, blocked_notice_text, to the
  * local user) and IMSpector 0.9's responder (to both parties). */
 #include "policy/policy.h"
 
@@ -15,11 +15,13 @@
 #include <string.h>
 
 #include "policy/filters.h"
+#include "route/route.h"
 
 #define DEFAULT_NOTICE_DAYS 1
 #define DEFAULT_BLOCKED_NOTICE_INTERVAL 60
 #define SECONDS_PER_DAY 86400.0
 #define SECONDS_PER_MINUTE 60.0
+#define POLICY_STEPS 4
 
 /* The responder's texts when the configuration gives none (IMSpector
  * 0.9's notice reads "Message from IMSpector: -=Your activities are being
@@ -39,6 +41,14 @@ struct owed_notice {
 	char *text;
 };
 
+struct policy;
+
+/* What a handler of the routing table gets: the policy and its step. */
+struct policy_handler {
+	struct policy *policy;
+	size_t step;
+};
+
 struct policy {
 	atomic_int refs;
 	pthread_mutex_t lock;
@@ -51,7 +61,6 @@ struct policy {
 	struct dbfilter db;
 	struct regex_rules regex;
 	struct event_blocks blocks;
-	struct test_rules test;
 	char *notice_text;
 	double notice_period;
 	char *blocked_notice_text;
@@ -72,11 +81,13 @@ struct policy {
 	/* notice_sender=, per protocol; NULL: the protocol's own. */
 	char *notice_from[IMW_PROTO_MAX];
 	struct policy_stats stats;
+	struct policy_handler handlers[POLICY_STEPS];
 };
 
 static struct policy *policy_alloc(enum policy_mode mode)
 {
 	struct policy *p = calloc(1, sizeof(*p));
+	size_t i;
 
 	if (!p)
 		return NULL;
@@ -86,6 +97,10 @@ static struct policy *policy_alloc(enum policy_mode mode)
 	p->badwords.replace = '*';
 	p->notice_period = DEFAULT_NOTICE_DAYS * SECONDS_PER_DAY;
 	p->blocked_notice_interval = DEFAULT_BLOCKED_NOTICE_INTERVAL;
+	for (i = 0; i < POLICY_STEPS; i++) {
+		p->handlers[i].policy = p;
+		p->handlers[i].step = i;
+	}
 	return p;
 }
 
@@ -116,7 +131,6 @@ static void policy_free(struct policy *p)
 	if (p->have_db)
 		dbfilter_close(&p->db);
 	regex_rules_free(&p->regex);
-	test_rules_free(&p->test);
 	free(p->notice_text);
 	free(p->blocked_notice_text);
 	notice_book_free(&p->notices);
@@ -291,9 +305,6 @@ static void load_rules(struct policy *p, const struct imw_config *cfg, struct co
 			config_report_error(r, "%s:%u: regex_replace: %s", cfg_name(cfg),
 					    cfg->entries[i].line, sub);
 	}
-	if (test_rules_set(&p->test, config_get(cfg, "rewrite_test"), config_get(cfg, "drop_test"),
-			   config_get(cfg, "inject_test"), sub, sizeof(sub)) < 0)
-		config_report_error(r, "%s: %s", cfg_name(cfg), sub);
 	if (((v = config_get(cfg, "notice_text")) && !(p->notice_text = strdup(v))) ||
 	    ((v = config_get(cfg, "blocked_notice_text")) && !(p->blocked_notice_text = strdup(v))))
 		config_report_error(r, "out of memory");
@@ -323,67 +334,26 @@ struct policy *policy_new_report(const struct imw_config *cfg, enum policy_mode 
 	return p;
 }
 
-struct first_error {
-	char *err;
-	size_t size;
-	bool have;
-};
-
-static void keep_first_error(void *arg, const char *msg)
-{
-	struct first_error *fe = arg;
-
-	if (!fe->have)
-		snprintf(fe->err, fe->size, "%s", msg);
-	fe->have = true;
-}
-
 struct policy *policy_new(const struct imw_config *cfg, enum policy_mode mode, char *err,
 			  size_t err_size)
 {
-	struct first_error fe = { err, err_size, false };
-	struct config_report r = { NULL, keep_first_error, &fe, 0, 0 };
+	struct config_first_error fe;
+	struct config_report r;
 
+	config_report_first_error(&r, &fe, err, err_size, NULL);
 	return policy_new_report(cfg, mode, &r);
-}
-
-static bool dup_or_null(char **dst, const char *src)
-{
-	*dst = src ? strdup(src) : NULL;
-	return !src || *dst;
-}
-
-struct policy *policy_new_test_rules(const char *rewrite_from, const char *rewrite_to,
-				     const char *drop_word, const char *inject_word,
-				     const char *inject_text)
-{
-	struct policy *p = policy_alloc(POLICY_LIVE);
-
-	if (!p)
-		return NULL;
-	if (!dup_or_null(&p->test.rewrite_from, rewrite_from) ||
-	    !dup_or_null(&p->test.rewrite_to, rewrite_to) ||
-	    !dup_or_null(&p->test.drop_word, drop_word) ||
-	    !dup_or_null(&p->test.inject_word, inject_word) ||
-	    !dup_or_null(&p->test.inject_text, inject_text)) {
-		policy_free(p);
-		return NULL;
-	}
-	return p;
 }
 
 bool policy_is_empty(const struct policy *p)
 {
-	const struct test_rules *t = &p->test;
 	size_t i;
 	bool encrypted = false;
 
 	for (i = 0; i < IMW_PROTO_MAX; i++)
 		encrypted |= p->blocks.encrypted[i];
 	return !p->have_badwords && !p->have_acl && !p->have_db && !p->regex.n &&
-	       !p->blocks.files && !p->blocks.webcams && !encrypted && !t->drop_word &&
-	       !(t->rewrite_from && *t->rewrite_from) && !(t->inject_word && t->inject_text) &&
-	       !p->notice_text && !p->blocked_notice_text && !p->have_responder;
+	       !p->blocks.files && !p->blocks.webcams && !encrypted && !p->notice_text &&
+	       !p->blocked_notice_text && !p->have_responder;
 }
 
 void policy_take_history(struct policy *to, struct policy *from)
@@ -519,7 +489,6 @@ static void adopt(char **cur, const char *orig, char *next)
 
 static void decide_content(struct policy *p, const struct im_event *ev, struct policy_decision *d)
 {
-	const struct test_rules *t = &p->test;
 	char *cur = ev->text, *next;
 	long bad;
 	int rc;
@@ -548,18 +517,6 @@ static void decide_content(struct policy *p, const struct im_event *ev, struct p
 			return;
 		}
 		if (rc == 1)
-			adopt(&cur, ev->text, next);
-	}
-	if (t->drop_word && strstr(ev->text, t->drop_word)) {
-		adopt(&cur, ev->text, ev->text);
-		block(d, "drop_test");
-		return;
-	}
-	if (t->rewrite_from && *t->rewrite_from && strstr(cur, t->rewrite_from)) {
-		next = test_rules_replace_all(cur, t->rewrite_from, t->rewrite_to ? t->rewrite_to : "");
-		if (!next)
-			p->stats.alloc_failures++;
-		else
 			adopt(&cur, ev->text, next);
 	}
 	if (cur != ev->text) {
@@ -805,69 +762,70 @@ static void decide_all_notices(struct policy *p, const struct im_event *ev,
 		d->notice_from = p->notice_from[ev->proto];
 }
 
-/* inject_test goes after its trigger whatever happened to it. */
-static void decide_inject_test(struct policy *p, const struct im_event *ev,
-			       struct policy_decision *d)
-{
-	const struct test_rules *t = &p->test;
-
-	if (ev->kind == IM_KIND_MESSAGE && ev->text && t->inject_word && t->inject_text &&
-	    !d->inject_after && strstr(ev->text, t->inject_word) &&
-	    !(d->inject_after = strdup(t->inject_text)))
-		p->stats.alloc_failures++;
-}
-
 typedef void (*policy_step_fn)(struct policy *p, const struct im_event *ev,
 			       struct policy_decision *d);
 
-/* The chain as handlers of the routing pipeline (route/): the filters run
+/* The chain as handlers of the routing table (route/): the filters run
  * in pre-routing, in this order, each only while the event still passes;
  * the notices in post-routing, once the event's fate is known. */
-static const struct policy_step steps[] = {
-	{ "block_files,block_webcams,block_encrypted", POLICY_STAGE_PRE, 100, true },
-	{ "acl,db_filter", POLICY_STAGE_PRE, 200, true },
-	{ "badwords,regex_replace,rewrite_test,drop_test", POLICY_STAGE_PRE, 300, true },
-	{ "inject_test", POLICY_STAGE_PRE, 400, false },
-	{ "notices", POLICY_STAGE_POST, 100, false }, /* and the 0.9 responder */
+static const struct policy_step {
+	const char *name; /* the config keys it stands for */
+	enum route_stage stage;
+	int position;
+	bool only_while_passing; /* skipped once an earlier step blocked or rewrote */
+	policy_step_fn fn;
+} steps[POLICY_STEPS] = {
+	{ "policy:block_files,block_webcams,block_encrypted", ROUTE_STAGE_PRE, 100, true,
+	  decide_blocks },
+	{ "policy:acl,db_filter", ROUTE_STAGE_PRE, 200, true, decide_parties },
+	{ "policy:badwords,regex_replace", ROUTE_STAGE_PRE, 300, true, decide_content },
+	/* and IMSpector 0.9's responder */
+	{ "policy:notices", ROUTE_STAGE_POST, 100, false, decide_all_notices },
 };
 
-static const policy_step_fn step_fns[] = {
-	decide_blocks, decide_parties, decide_content, decide_inject_test, decide_all_notices,
-};
-
-const struct policy_step *policy_steps(size_t *count)
+static void account(struct policy *p, const struct policy_decision *d)
 {
-	*count = sizeof(steps) / sizeof(steps[0]);
-	return steps;
+	p->stats.events++;
+	if (d->filtered)
+		p->stats.blocked++;
+	else if (d->action == POLICY_REPLACE_TEXT)
+		p->stats.replaced++;
+}
+
+/* One step as a handler. The notices come last of the policy's steps and
+ * see the decision whole: the event is counted there. */
+static bool run_step(void *arg, struct route_ctx *ctx)
+{
+	struct policy_handler *h = arg;
+	struct policy *p = h->policy;
+	const struct policy_step *st = &steps[h->step];
+
+	if (st->only_while_passing && ctx->decision.action != POLICY_PASS)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	st->fn(p, ctx->ev, &ctx->decision);
+	if (st->fn == decide_all_notices)
+		account(p, &ctx->decision);
+	pthread_mutex_unlock(&p->lock);
+	return false;
+}
+
+int policy_add_handlers(struct policy *p, struct route_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_STEPS; i++) {
+		if (route_table_add(t, steps[i].stage, steps[i].position, steps[i].name, run_step,
+				    &p->handlers[i]) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 void policy_decision_init(struct policy_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->action = POLICY_PASS;
-}
-
-void policy_run_step(struct policy *p, size_t step, const struct im_event *ev,
-		     struct policy_decision *d)
-{
-	if (step >= sizeof(steps) / sizeof(steps[0]))
-		return;
-	if (steps[step].only_while_passing && d->action != POLICY_PASS)
-		return;
-	pthread_mutex_lock(&p->lock);
-	step_fns[step](p, ev, d);
-	pthread_mutex_unlock(&p->lock);
-}
-
-void policy_account(struct policy *p, const struct policy_decision *d)
-{
-	pthread_mutex_lock(&p->lock);
-	p->stats.events++;
-	if (d->filtered)
-		p->stats.blocked++;
-	else if (d->action == POLICY_REPLACE_TEXT)
-		p->stats.replaced++;
-	pthread_mutex_unlock(&p->lock);
 }
 
 char *policy_notice_copy(struct policy *p)
@@ -881,14 +839,3 @@ char *policy_notice_copy(struct policy *p)
 	return copy;
 }
 
-struct policy_decision policy_decide(struct policy *p, const struct im_event *ev)
-{
-	struct policy_decision d;
-	size_t i;
-
-	policy_decision_init(&d);
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		policy_run_step(p, i, ev, &d);
-	policy_account(p, &d);
-	return d;
-}

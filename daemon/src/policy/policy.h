@@ -9,9 +9,11 @@
  * so a reload can replace it while workers still finish an event with
  * the old one.
  *
- * The decision says what should happen to the PDU that carried the
- * event; the inline engine turns it into stream edits, `imwire replay`
- * does the same on a capture, and `imwire read --config` only logs it. */
+ * The policy decides through the routing table's runner (route/): its
+ * filters are handlers at their positions (policy_add_handlers). The
+ * decision says what should happen to the PDU that carried the event; the
+ * inline engine turns it into stream edits, `imwire replay` does the same
+ * on a capture, and `imwire read --config` only logs it. */
 #ifndef IMW_POLICY_H
 #define IMW_POLICY_H
 
@@ -40,7 +42,8 @@ struct policy_decision {
 	uint8_t *pdu;    /* POLICY_REPLACE_PDU */
 	size_t pdu_len;
 	/* A message with this text right after the PDU, same direction and
-	 * conversation (inject_test). */
+	 * conversation: no filter of the policy asks for one; a handler of
+	 * the route table may (route.h). */
 	char *inject_after;
 	/* Notices to the local user (notice_text, blocked_notice_text, the
 	 * responder's notice_response and filtered_response), in this order. */
@@ -72,6 +75,7 @@ struct policy_stats {
 };
 
 struct policy;
+struct route_table;
 
 enum policy_mode {
 	POLICY_LIVE,    /* inline: may write the DB filter's AWL rows */
@@ -87,10 +91,6 @@ struct policy *policy_new(const struct imw_config *cfg, enum policy_mode mode, c
  * warnings too, which policy_new drops). NULL when there was an error. */
 struct policy *policy_new_report(const struct imw_config *cfg, enum policy_mode mode,
 				 struct config_report *report);
-/* A policy with only the inline engine's test rules (tests). */
-struct policy *policy_new_test_rules(const char *rewrite_from, const char *rewrite_to,
-				     const char *drop_word, const char *inject_word,
-				     const char *inject_text);
 struct policy *policy_ref(struct policy *p);
 void policy_unref(struct policy *p);
 
@@ -100,35 +100,16 @@ bool policy_is_empty(const struct policy *p);
 /* Keep the older policy's memory of notices across a reload. */
 void policy_take_history(struct policy *to, struct policy *from);
 
-/* The decision for one event. Thread-safe. Free with
- * policy_decision_free. */
-struct policy_decision policy_decide(struct policy *p, const struct im_event *ev);
+/* The policy's filters as handlers of a routing table (route/route.h):
+ * the blocks, the ACL and DB filter and the content rules in pre-routing
+ * (positions 100, 200, 300), the notices in post-routing (100), where each
+ * event is also counted. -1 when out of memory. */
+int policy_add_handlers(struct policy *p, struct route_table *t);
+void policy_decision_init(struct policy_decision *d);
 void policy_decision_free(struct policy_decision *d);
 
 void policy_get_stats(struct policy *p, struct policy_stats *out);
 
-/* The chain as steps, for the routing pipeline (route/): the filters are
- * pre-routing handlers, the notices a post-routing one; position is a
- * step's place in its stage. policy_decide runs them all in order. */
-enum policy_stage {
-	POLICY_STAGE_PRE,
-	POLICY_STAGE_POST,
-};
-
-struct policy_step {
-	const char *name; /* the config keys it stands for */
-	enum policy_stage stage;
-	int position;
-	bool only_while_passing; /* skipped once an earlier step blocked or rewrote */
-};
-
-const struct policy_step *policy_steps(size_t *count);
-void policy_decision_init(struct policy_decision *d);
-/* Step `step` (an index into policy_steps) for ev, updating d. Thread-safe. */
-void policy_run_step(struct policy *p, size_t step, const struct im_event *ev,
-		     struct policy_decision *d);
-/* Count the decision once every step ran. */
-void policy_account(struct policy *p, const struct policy_decision *d);
 /* A copy of notice_text (the auditbot's answer to !policy), NULL when unset. */
 char *policy_notice_copy(struct policy *p);
 

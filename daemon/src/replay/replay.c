@@ -215,18 +215,18 @@ static void drain(struct replay *r, struct engine_outq *q)
 	size_t i;
 
 	for (i = 0; i < q->n; i++) {
-		const struct engine_out *o = &q->v[i];
+		const struct verdict *o = &q->v[i];
 		struct pending_frame *f = frame_of(r, o->id);
 
 		if (!f)
 			continue;
-		switch (o->verdict) {
-		case ENGINE_ACCEPT:
+		switch (o->kind) {
+		case VERDICT_ACCEPT:
 			r->st->accepted++;
 			learn(r, f, NULL, 0, false);
 			write_frame(r, &f->ts, f->data, f->caplen);
 			break;
-		case ENGINE_ACCEPT_MODIFIED:
+		case VERDICT_ACCEPT_MODIFIED:
 			r->st->modified++;
 			learn(r, f, q->bytes.data + o->offset, o->len, false);
 			bytebuf_clear(&r->out);
@@ -247,7 +247,7 @@ static void drain(struct replay *r, struct engine_outq *q)
 				write_frame(r, &f->ts, r->out.data, r->out.len);
 			}
 			break;
-		case ENGINE_DROP:
+		case VERDICT_DROP:
 			r->st->dropped++;
 			learn(r, f, NULL, 0, true);
 			break;
@@ -297,24 +297,93 @@ static void count_event(void *arg, const struct im_event *ev)
 		r->log(r->log_arg, ev);
 }
 
+/* The capture to read and the one to write (same link type). -1 with err;
+ * nothing is left open then. */
+static int open_captures(struct replay *r, const char *in_path, const char *out_path,
+			 pcap_t **in, pcap_t **dead, char *err, size_t err_size)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+
+	*in = pcap_open_offline(in_path, errbuf);
+	if (!*in) {
+		snprintf(err, err_size, "%s: %s", in_path, errbuf);
+		return -1;
+	}
+	r->dlt = pcap_datalink(*in);
+	if (!packet_linktype_supported(r->dlt)) {
+		snprintf(err, err_size, "%s: unsupported link type %d", in_path, r->dlt);
+		pcap_close(*in);
+		return -1;
+	}
+	*dead = pcap_open_dead(r->dlt, REPLAY_SNAPLEN);
+	r->dumper = *dead ? pcap_dump_open(*dead, out_path) : NULL;
+	if (!r->dumper) {
+		snprintf(err, err_size, "%s: cannot write: %s", out_path,
+			 *dead ? pcap_geterr(*dead) : "out of memory");
+		if (*dead)
+			pcap_close(*dead);
+		pcap_close(*in);
+		return -1;
+	}
+	return 0;
+}
+
+/* One frame of the capture through the engine, as the queue would hand it
+ * over; what the engine decides is written as it comes. -1 when out of
+ * memory. */
+static int replay_frame(struct replay *r, struct engine *e, struct engine_outq *q,
+			const struct pcap_pkthdr *h, const u_char *data, uint32_t id)
+{
+	double now = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+	struct pending_frame *f;
+	struct dir_map *m;
+	struct packet pkt;
+	const char *why;
+
+	r->st->frames_in++;
+	memset(&pkt, 0, sizeof(pkt));
+	if (packet_parse(r->dlt, data, h->caplen, h->len, &pkt, &why) != PACKET_OK ||
+	    h->caplen != h->len) {
+		/* Not TCP, or cut by the snaplen: nothing the engine may edit. */
+		r->st->not_tcp++;
+		write_frame(r, &h->ts, data, h->caplen);
+		return 0;
+	}
+	engine_tick(e, now, q);
+	drain(r, q);
+	if ((pkt.tcp_flags & TCP_FLAG_ACK) && (m = find_map(r, &pkt, true, false)) &&
+	    seq_after32(pkt.ack, m->max_in_end)) {
+		/* The receiver had the data: whatever still waits for it went
+		 * out before this ack. */
+		engine_tick(e, now + e->cfg.hold_deadline + 0.001, q);
+		drain(r, q);
+	}
+	if (keep_frame(r, id, h, data, pkt.l3_offset) < 0)
+		return -1;
+	f = &r->frames[r->n_frames - 1];
+	if ((pkt.tcp_flags & TCP_FLAG_ACK) && (m = find_map(r, &pkt, true, false)) &&
+	    shift_at(m, pkt.ack)) {
+		f->ack_override = true;
+		f->ack = pkt.ack + (uint32_t)shift_at(m, pkt.ack);
+		set_ack(f->data + pkt.l3_offset, h->caplen - pkt.l3_offset, &pkt, f->ack);
+	}
+	engine_packet(e, id, f->data + pkt.l3_offset, h->caplen - pkt.l3_offset, false, now, q);
+	drain(r, q);
+	return 0;
+}
+
 int replay_capture(const char *in_path, const char *out_path, const struct engine_config *ec,
 		   proto_emit_fn log, void *log_arg, struct replay_stats *st,
 		   struct engine_stats *engine_st, char *err, size_t err_size)
 {
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct replay r;
 	struct engine e;
 	struct engine_outq q;
-	struct packet pkt;
-	const char *why;
-	struct pending_frame *f;
-	struct dir_map *m;
-	pcap_t *in, *dead = NULL;
+	pcap_t *in, *dead;
 	uint32_t id = 0;
-	double now;
-	int dlt, rc, status = 0;
+	int rc, status = 0;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
@@ -323,28 +392,8 @@ int replay_capture(const char *in_path, const char *out_path, const struct engin
 	r.log = log;
 	r.log_arg = log_arg;
 	bytebuf_init(&r.out);
-	in = pcap_open_offline(in_path, errbuf);
-	if (!in) {
-		snprintf(err, err_size, "%s: %s", in_path, errbuf);
+	if (open_captures(&r, in_path, out_path, &in, &dead, err, err_size) < 0)
 		return -1;
-	}
-	dlt = pcap_datalink(in);
-	r.dlt = dlt;
-	if (!packet_linktype_supported(dlt)) {
-		snprintf(err, err_size, "%s: unsupported link type %d", in_path, dlt);
-		pcap_close(in);
-		return -1;
-	}
-	dead = pcap_open_dead(dlt, REPLAY_SNAPLEN);
-	r.dumper = dead ? pcap_dump_open(dead, out_path) : NULL;
-	if (!r.dumper) {
-		snprintf(err, err_size, "%s: cannot write: %s", out_path,
-			 dead ? pcap_geterr(dead) : "out of memory");
-		if (dead)
-			pcap_close(dead);
-		pcap_close(in);
-		return -1;
-	}
 	engine_outq_init(&q);
 	if (engine_init(&e, ec, count_event, &r) < 0) {
 		snprintf(err, err_size, "out of memory");
@@ -354,41 +403,11 @@ int replay_capture(const char *in_path, const char *out_path, const struct engin
 	while ((rc = pcap_next_ex(in, &h, &data)) >= 0) {
 		if (rc == 0)
 			continue;
-		st->frames_in++;
-		now = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
-		memset(&pkt, 0, sizeof(pkt));
-		if (packet_parse(dlt, data, h->caplen, h->len, &pkt, &why) != PACKET_OK ||
-		    h->caplen != h->len) {
-			/* Not TCP, or cut by the snaplen: nothing the engine may edit. */
-			st->not_tcp++;
-			write_frame(&r, &h->ts, data, h->caplen);
-			continue;
-		}
-		engine_tick(&e, now, &q);
-		drain(&r, &q);
-		if ((pkt.tcp_flags & TCP_FLAG_ACK) && (m = find_map(&r, &pkt, true, false)) &&
-		    seq_after32(pkt.ack, m->max_in_end)) {
-			/* The receiver had the data: whatever still waits for it went
-			 * out before this ack. */
-			engine_tick(&e, now + ec->hold_deadline + 0.001, &q);
-			drain(&r, &q);
-		}
-		if (keep_frame(&r, id, h, data, pkt.l3_offset) < 0) {
+		if (replay_frame(&r, &e, &q, h, data, id++) < 0) {
 			snprintf(err, err_size, "out of memory");
 			status = -1;
 			break;
 		}
-		f = &r.frames[r.n_frames - 1];
-		if ((pkt.tcp_flags & TCP_FLAG_ACK) && (m = find_map(&r, &pkt, true, false)) &&
-		    shift_at(m, pkt.ack)) {
-			f->ack_override = true;
-			f->ack = pkt.ack + (uint32_t)shift_at(m, pkt.ack);
-			set_ack(f->data + pkt.l3_offset, h->caplen - pkt.l3_offset, &pkt, f->ack);
-		}
-		engine_packet(&e, id, f->data + pkt.l3_offset, h->caplen - pkt.l3_offset, false, now,
-			      &q);
-		drain(&r, &q);
-		id++;
 	}
 	if (rc == PCAP_ERROR) {
 		snprintf(err, err_size, "%s: %s", in_path, pcap_geterr(in));

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "event/address.h"
-#include "policy/filters.h"
+#include "config/listfile.h"
 
 struct load_ctx {
 	struct address_map *m;

@@ -1,20 +1,26 @@
-/* The routing stage, after timps: every event runs through a pipeline of
- * handlers in three stages, each handler at a numbered position.
+/* The decision runner, after timps' gnr_msg_route: every event runs
+ * through one table of handlers in three stages, each handler at a
+ * numbered position within its stage.
  *
- *   pre-routing   every handler sees the event (the policy filters: blocks,
- *                 ACL and DB filter, content rules, inject_test)
- *   routing       the first handler that claims the event decides where it
+ *   pre-routing   every handler sees the event (the policy's filters:
+ *                 blocks, ACL and DB filter, content rules)
+ *   routing       skipped for an event pre-routing filtered; else the
+ *                 first handler that claims the event decides where it
  *                 goes (bots, the address map, local routing); unclaimed
  *                 events are forwarded as they came
  *   post-routing  every handler sees the event and the decision (notices)
  *
- * The decision (forwarded, routed locally, dropped, delayed, injected)
- * rides on the logged event. A message routed locally is deleted from the
- * sender's server-bound stream by the inline engine and handed, as a
- * neutral event, to the worker that owns the recipient's session, which
- * encodes it with that session's module and injects it towards the
- * recipient's client. The router is shared by every worker: the session
- * registry and the per-worker mailboxes are locked inside. */
+ * Handlers register into a table (policy_add_handlers,
+ * router_add_handlers, or a site's own), which keeps them sorted by stage
+ * and position as they come; a table is read-only once it runs, and is
+ * shared, reference counted, by every worker until a reload builds the
+ * next one. `imwired`, `imwire read` and `imwire replay` build their table
+ * with route_table_build from the same configuration; `imwire
+ * check-config` prints it.
+ *
+ * The decision (a policy_decision for the event's PDU, the routing
+ * outcome, the target of a local delivery) is returned in a route_ctx;
+ * what it means for a stream is the inline engine's business. */
 #ifndef IMW_ROUTE_H
 #define IMW_ROUTE_H
 
@@ -22,12 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
 #include "event/event.h"
 #include "policy/policy.h"
 
-struct router;
 struct bot;
+struct router;
 
 enum route_stage {
 	ROUTE_STAGE_PRE,
@@ -63,15 +68,15 @@ enum route_target_kind {
 struct route_target {
 	enum route_target_kind kind;
 	struct route_session session; /* ROUTE_TARGET_SESSION (strings owned) */
-	struct bot *bot;              /* ROUTE_TARGET_BOT (the router's) */
+	struct bot *bot;              /* ROUTE_TARGET_BOT (its router's) */
+	struct router *router;        /* ROUTE_TARGET_BOT: the router that owns bot */
 	char *as_remote;  /* the sender as the recipient sees it (owned) */
 	char *to;         /* "id@proto" for the log (owned) */
 };
 
 struct route_ctx {
 	const struct im_event *ev;
-	struct policy *policy; /* may be NULL */
-	struct router *router; /* may be NULL: policy only */
+	struct policy *policy; /* the table's, may be NULL */
 	unsigned worker;       /* the worker deciding (owner of ev's flow) */
 	struct policy_decision decision;
 	enum route_outcome outcome;
@@ -82,74 +87,37 @@ struct route_ctx {
  * ignored); in the routing stage the first that returns true decides. */
 typedef bool (*route_handler_fn)(void *arg, struct route_ctx *ctx);
 
-/* Runs the pipeline for ev. ctx is filled; free it with route_ctx_free. */
-void route_decide(struct router *r, struct policy *p, unsigned worker, const struct im_event *ev,
-		  struct route_ctx *ctx);
+struct route_table;
+
+/* An empty table whose handlers decide for policy p (a reference is
+ * taken; p may be NULL). NULL when out of memory. */
+struct route_table *route_table_new(struct policy *p);
+struct route_table *route_table_ref(struct route_table *t);
+void route_table_unref(struct route_table *t);
+
+/* Add a handler at a position of a stage; at a taken position it goes
+ * after the ones already there. Not once the table runs. -1 when out of
+ * memory. */
+int route_table_add(struct route_table *t, enum route_stage stage, int position,
+		    const char *name, route_handler_fn fn, void *arg);
+
+/* The table every mode runs: p's filters (policy_add_handlers) and, when
+ * r is given, the router's built-in routing handlers
+ * (router_add_handlers). NULL when out of memory. */
+struct route_table *route_table_build(struct policy *p, struct router *r);
+
+/* Runs the three stages for ev. ctx is filled; free it with
+ * route_ctx_free. Thread-safe (handlers lock what they share). */
+void route_table_run(const struct route_table *t, unsigned worker, const struct im_event *ev,
+		     struct route_ctx *ctx);
 void route_ctx_free(struct route_ctx *ctx);
+void route_target_free(struct route_target *t);
 
-/* ---- the router ---- */
+/* True when the table's policy may change an event (t may be NULL). */
+bool route_table_may_edit(const struct route_table *t);
 
-struct route_stats {
-	uint64_t routed_local;
-	uint64_t routed_bot;
-	uint64_t routed_mapped;
-	uint64_t deliveries_posted;
-	uint64_t sessions;
-	uint64_t alloc_failures;
-};
-
-/* Built from local_routing=, address_map= and the bot keys (auditbot=).
- * NULL with "FILE:LINE: reason" in err when something is wrong. */
-struct router *router_new(const struct imw_config *cfg, unsigned n_workers, char *err,
-			  size_t err_size);
-void router_free(struct router *r);
-/* Take the routing settings of a new configuration (SIGHUP); the session
- * registry and mailboxes stay. -1 with err, keeping the old settings. */
-int router_reload(struct router *r, const struct imw_config *cfg, char *err, size_t err_size);
-/* True when some handler may ever claim an event (else the engine need
- * not keep a registry nor link facts). */
-bool router_active(struct router *r);
-void router_get_stats(struct router *r, struct route_stats *out);
-
-/* Add a handler at a position of a stage (a bot module, a site's own
- * rule). Handlers of the policy take positions 100..400 of pre-routing
- * and 100 of post-routing; the built-in routing handlers 100 (bots), 200
- * (address map), 300 (local routing). */
-int router_add_handler(struct router *r, enum route_stage stage, int position, const char *name,
-		       route_handler_fn fn, void *arg);
-/* One line per handler in pipeline order ("pre 100 policy:..."), for
- * `imwire check-config`; the caller frees. */
-char *router_describe(struct router *r);
-
-/* The session registry. service tells servers of one protocol apart (the
- * IRC server's address, the XMPP domain); "" when the protocol has one
- * network. injectable: imwired can send towards this client now. */
-int router_session_update(struct router *r, unsigned worker, uint64_t flow_id,
-			  enum imw_proto proto, const char *service, const char *local_id,
-			  const char *local_address, bool injectable);
-void router_session_forget(struct router *r, unsigned worker, uint64_t flow_id);
-
-/* A message for the owner of a session: ev is the neutral message as the
- * recipient should see it (dir in, local = recipient, remote = sender). */
-struct route_delivery {
-	unsigned worker;
-	uint64_t flow_id;
-	struct im_event ev; /* owned */
-};
-
-/* Copies ev into the target worker's mailbox and wakes it. */
-int router_post(struct router *r, unsigned worker, uint64_t flow_id, const struct im_event *ev);
-/* Everything waiting for a worker, oldest first; the caller frees each
- * ev and the array. *n is 0 when nothing waits. */
-struct route_delivery *router_take(struct router *r, unsigned worker, size_t *n);
-/* An fd that becomes readable when the worker's mailbox has mail, -1 when
- * none could be made (the worker then polls its mailbox on every tick). */
-int router_wake_fd(struct router *r, unsigned worker);
-void router_wake_clear(struct router *r, unsigned worker);
-
-/* A bot's answer to a message that was routed to it: calls back with each
- * reply text (the engine injects them towards the sender). */
-typedef void (*route_reply_fn)(void *arg, const char *text);
-void route_bot_answer(struct route_ctx *ctx, route_reply_fn reply, void *arg);
+/* One line per handler in the order they run ("pre-routing 100
+ * policy:..."), for `imwire check-config`; the caller frees. */
+char *route_table_describe(const struct route_table *t);
 
 #endif

@@ -98,8 +98,8 @@ void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const 
 	stats_snapshot_of_flows(s, name, &e->flows);
 	s->has_engine = true;
 	s->engine = e->stats;
-	s->held_packets_now = e->held_now;
-	s->held_bytes_now = e->held_bytes_now;
+	s->held_packets_now = e->held.packets;
+	s->held_bytes_now = e->held.bytes;
 	s->max_held_bytes_total = e->cfg.max_held_bytes_total;
 }
 

@@ -2,22 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "policy/filters.h"
+#include "config/listfile.h"
 
 #define LISTFILE_MAX_LINE 4096
 #define LISTFILE_MAX_LINES 1000000
-
-bool ids_equal(const char *a, const char *b)
-{
-	return a && b && strcasecmp(a, b) == 0;
-}
-
-bool party_matches(const char *listed, const char *id, const char *bare)
-{
-	return ids_equal(listed, id) || ids_equal(listed, bare);
-}
 
 static char *trim(char *s)
 {
@@ -71,26 +60,12 @@ static int read_lines(const char *path, listfile_line_fn fn, void *arg, struct c
 	return r->errors > errors ? -1 : 0;
 }
 
-struct first_error {
-	char *err;
-	size_t size;
-	bool have;
-};
-
-static void keep_first(void *arg, const char *msg)
-{
-	struct first_error *fe = arg;
-
-	if (!fe->have && fe->size)
-		snprintf(fe->err, fe->size, "%s", msg);
-	fe->have = true;
-}
-
 int listfile_read(const char *path, listfile_line_fn fn, void *arg, char *err, size_t err_size)
 {
-	struct first_error fe = { err, err_size, false };
-	struct config_report r = { NULL, keep_first, &fe, 0, 0 };
+	struct config_first_error fe;
+	struct config_report r;
 
+	config_report_first_error(&r, &fe, err, err_size, NULL);
 	return read_lines(path, fn, arg, &r, false);
 }
 

@@ -1,0 +1,48 @@
+/* The inline engine's counters: one set per engine (per worker), written
+ * only by its thread, published as a copy (stats/). */
+#ifndef IMW_INLINE_COUNTERS_H
+#define IMW_INLINE_COUNTERS_H
+
+#include <stdint.h>
+
+struct engine_stats {
+	uint64_t packets;
+	uint64_t accepted;     /* unchanged */
+	uint64_t modified;     /* sent with new bytes */
+	uint64_t dropped;
+	uint64_t held;         /* packets that waited for a PDU to complete */
+	uint64_t deadline_releases;
+	uint64_t bound_releases; /* held too many packets or bytes: released early */
+	uint64_t global_bound_releases; /* the engine-wide byte cap released a direction */
+	uint64_t edits;        /* stream edits applied */
+	uint64_t edits_refused_committed; /* the bytes had already been released */
+	uint64_t edits_refused_size;      /* would not fit the path MTU */
+	uint64_t edits_refused_encode;    /* the module could not encode the change */
+	uint64_t policy_blocked;  /* PDUs policy deleted (or blanked, below) */
+	uint64_t policy_blanked;  /* blocked after part was sent: blanked, same length */
+	uint64_t notices_injected;
+	uint64_t notices_dropped; /* no later PDU to go after before the flow ended */
+	uint64_t retransmissions_rebuilt;
+	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU */
+	uint64_t duplicates_of_held;
+	uint64_t out_of_order_held; /* waited for the hole before them to fill */
+	uint64_t mss_clamped;
+	uint64_t offsets_published; /* collapsed offsets handed to the classifier */
+	uint64_t flows_adopted;     /* picked up again with offsets the classifier kept */
+	uint64_t routed_local;        /* messages taken off the wire for a local recipient */
+	uint64_t routed_bot;
+	uint64_t route_fallbacks;     /* part had gone out already: forwarded instead */
+	uint64_t deliveries;          /* messages injected for a local recipient */
+	uint64_t deliveries_delayed;  /* waited for the recipient's stream to be free */
+	uint64_t deliveries_lost;     /* the recipient's session was gone or could not encode */
+	uint64_t receipts_synthesised;
+	uint64_t deletions_acked;     /* deleted bytes we acknowledged in the receiver's name */
+	uint64_t segments_originated;
+	uint64_t origin_retransmits;
+	uint64_t origin_given_up;     /* never acknowledged after every retry */
+	uint64_t not_tcp;
+	uint64_t malformed;
+	uint64_t alloc_failures;
+};
+
+#endif

@@ -1,0 +1,112 @@
+/* Verdicts for packets that go on: one packet translated (translate.h)
+ * with the origin unit learning from it, held packets let go in stream
+ * order (hold.h), and the engine's list of flows with held packets kept
+ * up to date. Called by engine.c and deliver.c; calls only the units
+ * below it. */
+#include "inline/release.h"
+
+#include "inline/origin.h"
+#include "inline/translate.h"
+
+struct origin_io engine_origin_io(struct engine *e, struct engine_outq *out)
+{
+	struct origin_io io = { out, &e->scratch, &e->stats };
+
+	return io;
+}
+
+/* Send one packet on, translated (translate.h); the origin unit learns
+ * from it when the queue told us its link. */
+void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, uint32_t id,
+		    const uint8_t *ip, const struct packet *pkt, bool gso, bool force_modified,
+		    const struct engine_packet_link *link, struct engine_outq *out)
+{
+	struct origin_io io = engine_origin_io(e, out);
+	struct translation t;
+
+	if (translate_segment(&fs->dir[dir], &fs->dir[!dir], pkt, gso, force_modified, &e->payload,
+			      &t) < 0) {
+		e->stats.alloc_failures++;
+		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
+		return;
+	}
+	if (t.capped)
+		e->stats.segments_capped++;
+	if (link)
+		origin_learn(&fs->dir[dir], ip, pkt, t.seq, t.ack, t.payload_len, link);
+	if (!t.changed) {
+		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
+	} else if (t.emptied) {
+		/* Later segments carry the cumulative ack this one had. The
+		 * receiver never acknowledges bytes it never got: when nothing
+		 * else of the sender's follows, we do, or the sender resends
+		 * them forever. */
+		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
+		if (link)
+			origin_ack_deleted(fs, dir, &io);
+	} else if (translate_build(&t, ip, pkt, &e->scratch) < 0) {
+		e->stats.alloc_failures++;
+		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
+	} else {
+		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT_MODIFIED, e->scratch.data,
+			     e->scratch.len);
+	}
+}
+
+/* Send on held packets of a direction, oldest first, while their bytes end
+ * at or before upto and have been decoded (no hole before them); with
+ * past_holes, also those still waiting behind a hole. */
+void release_upto(struct engine *e, struct flow_state *fs, enum im_dir dir, uint64_t upto,
+			 bool past_holes, const struct engine_packet_link *link,
+			 struct engine_outq *out)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	const struct reasm *r = &fs->flow->reasm[dir];
+	uint64_t decoded_end = past_holes || !r->started ? UINT64_MAX : r->offset;
+	struct held_packet *h;
+
+	while ((h = hold_pop(&d->held, &e->held, upto, decoded_end))) {
+		release_forward(e, fs, dir, h->id, h->data, &h->pkt, h->gso, false, link, out);
+		if (h->in_end > d->released_end)
+			d->released_end = h->in_end;
+		hold_free(h);
+	}
+}
+
+void release_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			const struct engine_packet_link *link, struct engine_outq *out)
+{
+	release_upto(e, fs, dir, UINT64_MAX, true, link, out);
+}
+
+void hold_list_update(struct engine *e, struct flow_state *fs)
+{
+	if (fs->dir[0].held.n || fs->dir[1].held.n)
+		flow_list_add(&e->holding, fs, FLOW_LIST_HOLDING);
+	else
+		flow_list_remove(&e->holding, fs, FLOW_LIST_HOLDING);
+}
+
+void engine_release_all(struct engine *e, struct engine_outq *out)
+{
+	struct flow_state *fs, *next;
+
+	for (fs = e->holding.head; fs; fs = next) {
+		next = fs->link[FLOW_LIST_HOLDING].next;
+		release_dir(e, fs, IM_DIR_OUT, NULL, out);
+		release_dir(e, fs, IM_DIR_IN, NULL, out);
+		hold_list_update(e, fs);
+	}
+}
+
+bool engine_lowest_held_id(const struct engine *e, uint32_t *id)
+{
+	const struct flow_state *fs;
+	bool any = false;
+
+	for (fs = e->holding.head; fs; fs = fs->link[FLOW_LIST_HOLDING].next) {
+		any = hold_lowest_id(&fs->dir[0].held, any, id);
+		any = hold_lowest_id(&fs->dir[1].held, any, id);
+	}
+	return any;
+}

@@ -1,0 +1,349 @@
+/* The queue workers: one thread per NFQUEUE queue, each with its own
+ * inline engine, output queue and egress counters. A worker polls its
+ * queue and its mailbox, feeds packets to the engine, ticks it, sends the
+ * verdicts and the engine's own packets, takes a new route table between
+ * two packets after a reload, and publishes its counters about once a
+ * second. The caller's thread beats the classifier's heartbeat, writes
+ * the statistics file and performs reloads. */
+#include "runtime/runtime.h"
+#include "runtime/runtime_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classifier/classifier.h"
+#include "inline/engine.h"
+#include "nfq/nfq.h"
+#include "stats/stats_file.h"
+
+#define POLL_INTERVAL_MS 10
+#define QUEUE_MAX_LEN 65536
+#define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
+#define STATS_EVERY_SECONDS 1.0
+#define STATS_EVERY_LOOPS 50 /* of 20 ms */
+
+struct worker {
+	pthread_t thread;
+	uint16_t queue;
+	unsigned index;
+	struct runtime *rt;
+	struct engine engine;
+	struct engine_outq out;
+	struct nfqueue q;
+	struct egress egress;
+	double now;
+	unsigned generation;
+	int status;
+	struct stats_snapshot snap; /* published under rt->lock about once a second */
+};
+
+double runtime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso,
+			  const struct nfqueue_meta *meta)
+{
+	struct worker *w = arg;
+	struct engine_packet_link link;
+
+	memset(&link, 0, sizeof(link));
+	link.outdev = meta->outdev;
+	link.physoutdev = meta->physoutdev;
+	if (meta->hwaddr_len == 6) {
+		link.has_mac = true;
+		memcpy(link.src_mac, meta->hwaddr, 6);
+	}
+	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
+}
+
+static void worker_flush(struct worker *w)
+{
+	uint32_t lowest = 0;
+	bool held = engine_lowest_held_id(&w->engine, &lowest);
+	size_t i;
+
+	if (w->out.n)
+		nfqueue_send_verdicts(&w->q, w->out.v, w->out.n, w->out.bytes.data, held, lowest);
+	/* Our own segments after the verdicts: a local delivery follows the
+	 * packet that carried the message here. */
+	for (i = 0; i < w->out.n_orig; i++) {
+		const struct engine_origin *o = &w->out.orig[i];
+
+		egress_send(&w->egress, &o->link, w->out.bytes.data + o->offset, o->len);
+	}
+	engine_outq_clear(&w->out);
+}
+
+static void worker_reload(struct worker *w)
+{
+	struct route_table *old = NULL;
+
+	pthread_mutex_lock(&w->rt->lock);
+	if (w->rt->generation != w->generation) {
+		/* Between two packets: every later event sees the new table. */
+		old = w->engine.cfg.table;
+		engine_set_table(&w->engine, route_table_ref(w->rt->setup.table));
+		w->generation = w->rt->generation;
+	}
+	pthread_mutex_unlock(&w->rt->lock);
+	route_table_unref(old);
+}
+
+static void worker_publish_stats(struct worker *w)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "queue %u", w->queue);
+	pthread_mutex_lock(&w->rt->lock);
+	stats_snapshot_of_engine(&w->snap, name, &w->engine);
+	pthread_mutex_unlock(&w->rt->lock);
+}
+
+/* The sockets are the daemon's, shared; one a worker opened lazily (the
+ * eager open had failed) is its own to close. */
+static void worker_egress_close(struct worker *w)
+{
+	const struct egress *shared = &w->rt->egress;
+
+	if (w->egress.packet_fd >= 0 && w->egress.packet_fd != shared->packet_fd)
+		close(w->egress.packet_fd);
+	if (w->egress.raw4_fd >= 0 && w->egress.raw4_fd != shared->raw4_fd)
+		close(w->egress.raw4_fd);
+	if (w->egress.raw6_fd >= 0 && w->egress.raw6_fd != shared->raw6_fd)
+		close(w->egress.raw6_fd);
+}
+
+/* The engine on the configuration as it is now; then the queue. */
+static int worker_start(struct worker *w)
+{
+	struct runtime *rt = w->rt;
+	struct engine_config ec;
+	char err[256];
+
+	pthread_mutex_lock(&rt->lock);
+	engine_config_load(&ec, &rt->cfg);
+	ec.publish = &rt->publish;
+	ec.table = route_table_ref(rt->setup.table);
+	ec.router = rt->setup.router;
+	ec.worker = w->index;
+	w->egress = rt->egress;
+	memset(&w->egress.stats, 0, sizeof(w->egress.stats));
+	w->generation = rt->generation;
+	pthread_mutex_unlock(&rt->lock);
+	engine_outq_init(&w->out);
+	if (engine_init(&w->engine, &ec, rt->write_event, rt->write_arg) < 0) {
+		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
+		route_table_unref(ec.table);
+		return -1;
+	}
+	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "cannot open NFQUEUE %u: %s", w->queue, err);
+		engine_destroy(&w->engine, &w->out);
+		route_table_unref(w->engine.cfg.table);
+		engine_outq_free(&w->out);
+		*rt->stop = 1;
+		return -1;
+	}
+	rt->log(LOG_INFO, "queue %u: ready", w->queue);
+	return 0;
+}
+
+/* Packets, mail from other workers, ticks, verdicts, until stopped. */
+static void worker_loop(struct worker *w)
+{
+	struct pollfd pfd[2];
+	nfds_t n_pfd = 1;
+	double last_tick = 0, last_stats = 0;
+	int rc;
+
+	pfd[0].fd = nfqueue_fd(&w->q);
+	pfd[0].events = POLLIN;
+	/* Another worker may hand us a message for one of our sessions. */
+	pfd[1].fd = router_wake_fd(w->rt->setup.router, w->index);
+	pfd[1].events = POLLIN;
+	if (pfd[1].fd >= 0)
+		n_pfd = 2;
+	while (!*w->rt->stop) {
+		rc = poll(pfd, n_pfd, POLL_INTERVAL_MS);
+		w->now = runtime_now();
+		if (rc > 0 && (pfd[0].revents & POLLIN) &&
+		    nfqueue_receive(&w->q, worker_packet, w) < 0) {
+			w->rt->log(LOG_ERR, "queue %u: receive failed: %s", w->queue, strerror(errno));
+			break;
+		}
+		if (rc > 0 && n_pfd == 2 && (pfd[1].revents & POLLIN))
+			engine_take_mail(&w->engine, w->now, &w->out);
+		if (w->now - last_tick >= POLL_INTERVAL_MS / 1000.0) {
+			engine_tick(&w->engine, w->now, &w->out);
+			last_tick = w->now;
+		}
+		worker_flush(w);
+		worker_reload(w);
+		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
+			worker_publish_stats(w);
+			last_stats = w->now;
+		}
+	}
+}
+
+static unsigned long long u(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+/* The three lines the README documents. */
+static void worker_report(const struct worker *w)
+{
+	const struct engine_stats *st = &w->engine.stats;
+	const struct nfqueue_stats *qs = &w->q.stats;
+	runtime_log_fn log = w->rt->log;
+
+	log(LOG_INFO,
+	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
+	    "(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
+	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
+	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
+	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
+	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
+	    u(st->held), u(st->deadline_releases), u(st->bound_releases), u(st->edits),
+	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
+	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
+	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
+	    u(qs->enobufs), u(qs->send_errors));
+	log(LOG_INFO,
+	    "queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
+	    "already), %llu notices injected, %llu notices without a PDU to follow",
+	    w->queue, u(st->policy_blocked), u(st->policy_blanked), u(st->notices_injected),
+	    u(st->notices_dropped));
+	log(LOG_INFO,
+	    "queue %u: routing: %llu routed locally, %llu to bots, %llu forwarded after all "
+	    "(partly sent); %llu delivered (%llu waited for a PDU), %llu lost; %llu receipts, "
+	    "%llu deletions acknowledged; "
+	    "%llu segments originated, %llu retransmitted, %llu given up; egress: %llu sent, "
+	    "%llu send errors, %llu without a link",
+	    w->queue, u(st->routed_local), u(st->routed_bot), u(st->route_fallbacks),
+	    u(st->deliveries), u(st->deliveries_delayed), u(st->deliveries_lost),
+	    u(st->receipts_synthesised), u(st->deletions_acked), u(st->segments_originated),
+	    u(st->origin_retransmits), u(st->origin_given_up), u(w->egress.stats.sent),
+	    u(w->egress.stats.send_errors), u(w->egress.stats.no_link));
+}
+
+/* Every held packet goes out before the queue closes. */
+static void worker_stop(struct worker *w)
+{
+	engine_release_all(&w->engine, &w->out);
+	worker_flush(w);
+	engine_destroy(&w->engine, &w->out);
+	worker_flush(w);
+	worker_publish_stats(w);
+	worker_report(w);
+	nfqueue_close(&w->q);
+	route_table_unref(w->engine.cfg.table);
+	engine_outq_free(&w->out);
+	worker_egress_close(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (worker_start(w) < 0) {
+		w->status = 1;
+		return NULL;
+	}
+	worker_loop(w);
+	worker_stop(w);
+	return NULL;
+}
+
+/* The workers' last snapshots, summed, to the stats file. */
+static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
+{
+	static bool complained;
+	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	const char *path;
+	size_t i;
+
+	if (!snaps)
+		return;
+	pthread_mutex_lock(&rt->lock);
+	for (i = 0; i < n; i++)
+		snaps[i] = workers[i].snap;
+	path = config_get(&rt->cfg, "stats_file");
+	path = path ? path : STATS_DEFAULT_PATH;
+	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+		rt->log(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
+		complained = true; /* once: the daemon goes on without */
+	}
+	pthread_mutex_unlock(&rt->lock);
+	free(snaps);
+}
+
+/* Workers leave signals to the caller's thread. Returns how many started. */
+static size_t start_workers(struct runtime *rt, struct worker *workers, unsigned first, size_t n)
+{
+	sigset_t block, old;
+	size_t i;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < n; i++) {
+		workers[i].queue = (uint16_t)(first + i);
+		workers[i].index = (unsigned)i;
+		workers[i].rt = rt;
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+			rt->log(LOG_ERR, "cannot start worker for queue %zu", first + i);
+			*rt->stop = 1;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return i;
+}
+
+int runtime_run_queues(struct runtime *rt, unsigned first, unsigned last)
+{
+	size_t n = last - first + 1, started, i;
+	struct worker *workers = calloc(n, sizeof(*workers));
+	int status = 0;
+
+	if (!workers)
+		return 1;
+	started = start_workers(rt, workers, first, n);
+	if (started < n)
+		status = 1;
+	for (i = 0; !*rt->stop; i++) {
+		/* the classifier fixes up released flows itself once beats stop */
+		if (rt->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
+			classifier_heartbeat_beat(rt->heartbeat_fd, 0);
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
+			write_stats(rt, workers, started);
+		if (*rt->reload) {
+			*rt->reload = 0;
+			runtime_reload(rt);
+		}
+		usleep(20000);
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(workers[i].thread, NULL);
+		if (workers[i].status)
+			status = 1;
+	}
+	write_stats(rt, workers, started);
+	free(workers);
+	return status;
+}

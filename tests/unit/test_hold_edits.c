@@ -1,0 +1,177 @@
+/* The hold and edits units without an engine: held packets in stream
+ * order, what may leave and when, copies of the packet in hand, and one
+ * stream edit cut at the boundaries of the held packets it touches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inline/edits.h"
+#include "inline/hold.h"
+#include "testlib.h"
+
+/* A held packet of payload_len bytes at input [start, start + len),
+ * borrowing data (a fake packet: only the payload fields matter here). */
+static struct held_packet *held(uint32_t id, uint8_t *data, size_t len, uint64_t start,
+				double since)
+{
+	struct packet p;
+
+	memset(&p, 0, sizeof(p));
+	p.payload = data;
+	p.payload_len = len;
+	p.l4_header_len = 20;
+	return hold_new(id, data, len, false, &p, start, start + len, since);
+}
+
+static void test_order_pop_and_holes(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t a[10], b[10], c[10];
+	struct held_packet *h;
+
+	memset(&q, 0, sizeof(q));
+	hold_insert(&q, held(1, a, 10, 0, 1.0));
+	hold_insert(&q, held(3, c, 10, 20, 1.0)); /* after a hole */
+	hold_insert(&q, held(2, b, 10, 10, 1.0)); /* fills it: goes between */
+	CHECK_INT_EQ(q.n, 3);
+	CHECK_INT_EQ(q.bytes, 30);
+	CHECK_INT_EQ(q.head->id, 1);
+	CHECK_INT_EQ(q.head->next->id, 2);
+	CHECK_INT_EQ(q.tail->id, 3);
+	/* Only up to the end asked, and only what was decoded. */
+	CHECK(hold_pop(&q, &tot, 5, UINT64_MAX) == NULL);
+	h = hold_pop(&q, &tot, 30, 15);
+	CHECK(h && h->id == 1);
+	hold_free(h);
+	CHECK(hold_pop(&q, &tot, 30, 15) == NULL); /* 2 ends at 20: not decoded */
+	h = hold_pop(&q, &tot, 30, UINT64_MAX);
+	CHECK(h && h->id == 2);
+	hold_free(h);
+	CHECK_INT_EQ(q.n, 1);
+	hold_drop_all(&q, &tot);
+	CHECK(q.head == NULL && q.tail == NULL && q.n == 0 && q.bytes == 0);
+}
+
+static void test_own_copies_the_packet_in_hand(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t *buf = malloc(10);
+	struct held_packet *h;
+	uint32_t id = 0;
+
+	memset(&q, 0, sizeof(q));
+	memcpy(buf, "abcdefghij", 10);
+	hold_insert(&q, held(7, buf, 10, 0, 1.0));
+	CHECK_INT_EQ(hold_own(&q, &tot), 1);
+	CHECK_INT_EQ(hold_own(&q, &tot), 0); /* owned already */
+	CHECK_INT_EQ(tot.packets, 1);
+	CHECK_INT_EQ(tot.bytes, 10);
+	/* The caller's buffer may go now. */
+	memset(buf, 'z', 10);
+	free(buf);
+	CHECK(q.head->owned);
+	CHECK_MEM_EQ(q.head->data, "abcdefghij", 10);
+	CHECK(q.head->pkt.payload == q.head->data);
+	CHECK(hold_lowest_id(&q, false, &id) && id == 7);
+	id = 3;
+	CHECK(hold_lowest_id(&q, true, &id) && id == 3);
+	h = hold_pop(&q, &tot, UINT64_MAX, UINT64_MAX);
+	CHECK_INT_EQ(tot.packets, 0);
+	CHECK_INT_EQ(tot.bytes, 0);
+	hold_free(h);
+	CHECK(!hold_lowest_id(&q, false, &id));
+}
+
+static void test_deadline(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t a[10], b[10];
+
+	memset(&q, 0, sizeof(q));
+	hold_insert(&q, held(1, a, 10, 0, 1.00));
+	hold_insert(&q, held(2, b, 10, 10, 1.04));
+	CHECK_INT_EQ(hold_expired_end(&q, 1.03, 0.05), 0);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.06, 0.05), 10);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.10, 0.05), 20);
+	hold_drop_all(&q, &tot);
+}
+
+static void dir_init(struct flow_dir_state *d, size_t mss)
+{
+	memset(d, 0, sizeof(*d));
+	flow_dir_start(d, 1000);
+	d->peer_mss = (uint16_t)mss;
+}
+
+/* Growth goes to the last packet of the edit while it has room, then to
+ * the ones before. */
+static void test_edit_cut_at_packet_boundaries(void)
+{
+	struct flow_dir_state d;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t a[100], b[100];
+	const struct seqmap_edit *e;
+
+	dir_init(&d, 110);
+	hold_insert(&d.held, held(1, a, 100, 0, 1.0));
+	hold_insert(&d.held, held(2, b, 100, 100, 1.0));
+	/* [90, 110) becomes 40 bytes: b has room for 10 more, a for 10 */
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"0123456789012345678901234567890123456789",
+				40),
+		     EDIT_APPLIED);
+	CHECK_INT_EQ(d.map.n_edits, 2);
+	e = &d.map.edits[0];
+	CHECK_INT_EQ(e->in_start, 90);
+	CHECK_INT_EQ(e->in_len, 10);
+	CHECK_INT_EQ(e->out_len, 20);
+	e = &d.map.edits[1];
+	CHECK_INT_EQ(e->in_start, 100);
+	CHECK_INT_EQ(e->in_len, 10);
+	CHECK_INT_EQ(e->out_len, 20);
+	/* More than both could carry. */
+	CHECK_INT_EQ(edit_apply(&d, 150, 151, (const uint8_t *)"x", 50), EDIT_REFUSED_SIZE);
+	seqmap_free(&d.map);
+	hold_drop_all(&d.held, &tot);
+}
+
+static void test_edit_of_released_bytes(void)
+{
+	struct flow_dir_state d;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t b[100];
+
+	dir_init(&d, 1460);
+	d.released_end = 100; /* [0, 100) went out */
+	hold_insert(&d.held, held(2, b, 100, 100, 1.0));
+	/* Growth of a PDU that began before: refused. */
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"0123456789012345678901", 22),
+		     EDIT_REFUSED_COMMITTED);
+	/* The same length: the part not sent yet changes. */
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"ABCDEFGHIJabcdefghij", 20),
+		     EDIT_APPLIED);
+	CHECK_INT_EQ(d.map.n_edits, 1);
+	CHECK_INT_EQ(d.map.edits[0].in_start, 100);
+	CHECK_MEM_EQ(d.map.edits[0].out, "abcdefghij", 10);
+	/* Bytes no held packet carries any more. */
+	CHECK_INT_EQ(edit_apply(&d, 10, 20, (const uint8_t *)"0123456789", 10),
+		     EDIT_REFUSED_COMMITTED);
+	/* An insertion goes with the packet it ends. */
+	CHECK_INT_EQ(edit_apply(&d, 200, 200, (const uint8_t *)"NEW", 3), EDIT_APPLIED);
+	CHECK_INT_EQ(d.map.n_edits, 2);
+	CHECK_INT_EQ(d.map.edits[1].in_start, 200);
+	CHECK_INT_EQ(d.map.edits[1].in_len, 0);
+	seqmap_free(&d.map);
+	hold_drop_all(&d.held, &tot);
+}
+
+int main(void)
+{
+	RUN_TEST(test_order_pop_and_holes);
+	RUN_TEST(test_own_copies_the_packet_in_hand);
+	RUN_TEST(test_deadline);
+	RUN_TEST(test_edit_cut_at_packet_boundaries);
+	RUN_TEST(test_edit_of_released_bytes);
+	TEST_MAIN_END();
+}
