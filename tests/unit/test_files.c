@@ -4,17 +4,15 @@
  * stand-in clamd written here (the real clamd runs in
  * tests/cases/files_*.sh): clean, infected, an error, silence, absence. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "expect/expect.h"
 #include "files/files.h"
 #include "files/files_internal.h"
+#include "fake_clamd.h"
 #include "testlib.h"
 
 #define MAX_SEEN 32
@@ -608,96 +606,7 @@ static void test_store(void)
 	CHECK(system(path) == 0);
 }
 
-/* ---- a stand-in clamd ---- */
-
-enum fake_mode { FAKE_CLEAN, FAKE_FOUND, FAKE_ERROR, FAKE_SILENT };
-
-struct fake_clamd {
-	int listener;
-	enum fake_mode mode;
-	unsigned served;
-	uint64_t last_size;
-	pthread_t thread;
-	char path[108];
-};
-
-static bool read_full(int fd, void *p, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r <= 0)
-			return false;
-		p = (char *)p + r;
-		n -= (size_t)r;
-	}
-	return true;
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake_clamd *f = arg;
-	int fd;
-
-	while ((fd = accept(f->listener, NULL, NULL)) >= 0) {
-		char cmd[10];
-		uint8_t len[4];
-		char buf[4096];
-		uint64_t total = 0;
-		uint32_t n;
-		const char *answer = f->mode == FAKE_CLEAN   ? "stream: OK"
-				     : f->mode == FAKE_FOUND ? "stream: Eicar-Test-Signature FOUND"
-							     : "INSTREAM size limit exceeded. ERROR";
-
-		if (read_full(fd, cmd, sizeof(cmd)) && memcmp(cmd, "zINSTREAM", 10) == 0) {
-			while (read_full(fd, len, 4) &&
-			       (n = (uint32_t)len[0] << 24 | len[1] << 16 | len[2] << 8 | len[3])) {
-				while (n) {
-					size_t k = n < sizeof(buf) ? n : sizeof(buf);
-
-					if (!read_full(fd, buf, k))
-						break;
-					n -= (uint32_t)k;
-					total += k;
-				}
-			}
-			f->last_size = total;
-			if (f->mode == FAKE_SILENT)
-				usleep(400000);
-			else
-				CHECK(write(fd, answer, strlen(answer) + 1) > 0);
-		}
-		f->served++;
-		close(fd);
-	}
-	return NULL;
-}
-
-static bool fake_start(struct fake_clamd *f, enum fake_mode mode)
-{
-	struct sockaddr_un sa;
-
-	memset(f, 0, sizeof(*f));
-	f->mode = mode;
-	snprintf(f->path, sizeof(f->path), "/tmp/imwire-fake-clamd-%d.sock", (int)getpid());
-	unlink(f->path);
-	f->listener = socket(AF_UNIX, SOCK_STREAM, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
-	if (f->listener < 0 || bind(f->listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(f->listener, 8) < 0)
-		return false;
-	return pthread_create(&f->thread, NULL, fake_main, f) == 0;
-}
-
-static void fake_stop(struct fake_clamd *f)
-{
-	shutdown(f->listener, SHUT_RDWR);
-	close(f->listener);
-	pthread_join(f->thread, NULL);
-	unlink(f->path);
-}
+/* ---- scanning, against a stand-in clamd (tests/support/fake_clamd.c) ---- */
 
 static void scan_one(enum fake_mode mode, enum im_scan want, const char *sig, uint32_t cats)
 {
@@ -708,7 +617,7 @@ static void scan_one(enum fake_mode mode, enum im_scan want, const char *sig, ui
 	struct files *fs;
 	struct files_stats st;
 
-	CHECK(fake_start(&f, mode));
+	CHECK(fake_clamd_start(&f, mode));
 	sh = shared(NULL, f.path, 200);
 	fs = sh ? worker(sh, &s) : NULL;
 	CHECK(fs != NULL);
@@ -733,7 +642,7 @@ static void scan_one(enum fake_mode mode, enum im_scan want, const char *sig, ui
 	files_shared_free(sh); /* waits for the scanner threads */
 	if (mode != FAKE_SILENT)
 		CHECK_INT_EQ(f.last_size, sizeof(body) - 1);
-	fake_stop(&f);
+	fake_clamd_stop(&f);
 }
 
 static void test_scan_verdicts(void)

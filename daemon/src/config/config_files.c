@@ -26,6 +26,7 @@ void config_apply_files(const struct imw_config *cfg, struct files_config *fc)
 		fc->scan_hold = b;
 	if ((v = config_get(cfg, "scan_fail")))
 		fc->scan_fail_open = strcmp(v, "open") == 0;
+	fc->notice_text = config_get(cfg, "blocked_notice_text");
 	if ((v = config_get(cfg, "scan_hold_max_bytes")))
 		fc->hold_max_bytes = strtoull(v, NULL, 10);
 }

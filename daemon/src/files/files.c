@@ -38,73 +38,6 @@ void files_config_defaults(struct files_config *cfg)
 	cfg->hold_max_bytes = DEFAULT_HOLD_MAX;
 }
 
-struct files_shared {
-	struct files_config cfg;
-	char *spool_dir;
-	char *clamd_socket;
-	struct expect_table *expect;
-	struct store *store;
-	struct scanner *scanner;
-};
-
-enum xfer_kind {
-	XFER_CONN,     /* a data connection of its own */
-	XFER_INSTREAM, /* inside a session's stream */
-	XFER_ATTACHED, /* an offer waiting for its framed connection's OPEN */
-};
-
-struct file_conn;
-
-struct xfer {
-	struct xfer *prev, *next;
-	struct file_conn *conn; /* the data connection that feeds it, if any */
-	uint64_t id;
-	enum xfer_kind kind;
-	uint64_t flow_id;
-	bool dir_known;
-	enum im_dir dir;
-	uint8_t token[IM_XFER_TOKEN_MAX];
-	size_t token_len;
-	bool has_offer;
-	struct im_event offer; /* what the result event starts from */
-	bool has_size;
-	uint64_t size;
-	struct content content;
-	double last_ts;   /* of the last bytes (or gap) */
-	bool finished;    /* no more bytes: judged or waiting for the scanner */
-	bool waiting;     /* for the scanner's verdict */
-	double deadline_ms;
-	struct im_event result;
-};
-
-/* What comes before the file on a data connection. */
-enum conn_front {
-	FRONT_NONE,   /* the file from the first byte (after preamble bytes) */
-	FRONT_SOCKS5, /* a SOCKS5 handshake naming the transfer */
-	FRONT_HTTP,   /* an HTTP request naming the transfer, and its answer's head */
-};
-
-struct file_conn {
-	struct xfer *x;
-	enum conn_front front;
-	struct socks5 *s5;
-	struct http_relay *http;
-	uint64_t skip[2]; /* fixed bytes each direction sends first (GG DCC7's id) */
-	bool dead;        /* not a transfer after all: bytes are dropped */
-};
-
-struct files {
-	struct files_shared *sh;
-	proto_emit_fn emit;
-	void *emit_arg;
-	magic_t magic;
-	struct scan_box *box;
-	struct xfer *live; /* every transfer not yet emitted, newest first */
-	size_t n_live;
-	uint64_t next_id;
-	struct files_stats stats;
-};
-
 /* ---- shared ---- */
 
 static char *dup_or_null(const char *s)
@@ -123,6 +56,13 @@ struct files_shared *files_shared_new(const struct files_config *cfg, char *err,
 	sh->cfg.dir = NULL;
 	sh->cfg.clamd_socket = NULL;
 	sh->cfg.spool_dir = NULL;
+	sh->cfg.notice_text = NULL;
+	if (cfg->notice_text && cfg->notice_text[0]) {
+		sh->notice_text = dup_or_null(cfg->notice_text);
+		if (!sh->notice_text)
+			goto oom;
+		sh->cfg.notice_text = sh->notice_text;
+	}
 	spool = cfg->spool_dir && cfg->spool_dir[0] ? cfg->spool_dir
 		: cfg->dir && cfg->dir[0]	     ? cfg->dir
 		: getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR")
@@ -162,6 +102,7 @@ void files_shared_free(struct files_shared *sh)
 	expect_table_free(sh->expect);
 	free(sh->spool_dir);
 	free(sh->clamd_socket);
+	free(sh->notice_text);
 	free(sh);
 }
 
@@ -369,7 +310,7 @@ static void store_content(struct files *fs, struct xfer *x)
 	f->stored = final;
 }
 
-static void emit_result(struct files *fs, struct xfer *x)
+void files_emit_result(struct files *fs, struct xfer *x)
 {
 	struct im_file_content *f = &x->result.file;
 
@@ -438,9 +379,12 @@ static void finish(struct files *fs, struct xfer *x, bool said_complete, double 
 	}
 	set_mime(fs, x);
 	store_content(fs, x);
-	if (start_scan(fs, x))
+	if (start_scan(fs, x)) {
+		hold_begin(fs, x, true);
 		return;
-	emit_result(fs, x);
+	}
+	hold_begin(fs, x, false);
+	files_emit_result(fs, x);
 }
 
 static void maybe_done(struct files *fs, struct xfer *x, double ts)
@@ -583,7 +527,6 @@ void files_conn_data(struct files *fs, struct file_conn *c, enum im_dir dir, con
 	struct xfer *x = c->x;
 	size_t skip;
 
-	(void)offset;
 	if (c->dead || !x || x->finished)
 		return;
 	skip = front_bytes(fs, c, dir, data, len, ts);
@@ -598,6 +541,9 @@ void files_conn_data(struct files *fs, struct file_conn *c, enum im_dir dir, con
 	if (dir != x->dir)
 		return; /* the receiver's acknowledgements */
 	x->last_ts = ts;
+	x->has_pos = true;
+	x->pos_next = offset + skip + len;
+	x->hold_from = x->pos_next - 1;
 	fs->stats.bytes += len;
 	if (!content_add(&x->content, data, len))
 		fs->stats.alloc_failures++;
@@ -767,6 +713,10 @@ void files_piece(struct files *fs, uint64_t flow_id, const struct proto_session 
 	x->last_ts = ts;
 	switch (p->op) {
 	case PROTO_FILE_DATA:
+		/* The bytes as they lie in the stream, or the PDU they came in. */
+		x->has_pos = true;
+		x->pos_next = p->has_stream_offset ? p->stream_offset + p->len : s->pdu_offset;
+		x->hold_from = p->has_stream_offset ? x->pos_next - 1 : s->pdu_offset;
 		fs->stats.bytes += p->len;
 		if (!content_add(&x->content, p->data, p->len))
 			fs->stats.alloc_failures++;
@@ -789,6 +739,7 @@ void files_flow_end(struct files *fs, uint64_t flow_id, double ts)
 {
 	struct xfer *x, *next;
 
+	hold_forget_flow(fs, flow_id);
 	for (x = fs->live; x; x = next) {
 		next = x->next;
 		if (x->flow_id != flow_id || x->finished)
@@ -827,7 +778,8 @@ static void judged(struct files *fs, struct xfer *x, enum im_scan v, const char 
 		fs->stats.scan_errors++;
 	else if (v == IM_SCAN_TIMEOUT)
 		fs->stats.scan_timeouts++;
-	emit_result(fs, x);
+	hold_judged(fs, x, v);
+	files_emit_result(fs, x);
 }
 
 void files_poll(struct files *fs)
@@ -881,6 +833,7 @@ void files_free(struct files *fs)
 	files_drain(fs);
 	while (fs->live)
 		free_xfer(fs, fs->live);
+	hold_free_all(fs);
 	scan_box_put(fs->box);
 	magic_close(fs->magic);
 	free(fs);

@@ -50,6 +50,9 @@ struct files_config {
 	bool scan_hold;
 	bool scan_fail_open;
 	uint64_t hold_max_bytes;
+	/* What the user of the offering session is told when a transfer is
+	 * cut (blocked_notice_text=); NULL: imwire's own words. */
+	const char *notice_text;
 };
 
 void files_config_defaults(struct files_config *cfg);
@@ -74,6 +77,10 @@ struct files_stats {
 	uint64_t conns_claimed;    /* data connections that an offer announced */
 	uint64_t fronts_unmatched; /* SOCKS5 or HTTP handshakes naming no expected transfer */
 	uint64_t pending_scans;    /* now: transfers waiting for a verdict */
+	uint64_t holds;            /* transfer ends held inline for a verdict */
+	uint64_t holds_released;   /* clean (or no verdict, scan_fail=open) */
+	uint64_t holds_cut;        /* infected (or no verdict, scan_fail=closed) */
+	uint64_t hold_overflows;   /* decided early: held bytes at hold_max_bytes */
 };
 
 struct files_shared;
@@ -136,6 +143,43 @@ void files_poll(struct files *fs);
 /* Wait (each within the scan timeout) until no scan is pending, then
  * poll: the end of a capture. */
 void files_drain(struct files *fs);
+
+/* ---- inline holds (scan_hold=on) ---- */
+
+/* With scan_hold on and a scanner, the bytes of a transfer's end (its
+ * last byte on a data connection, the PDU that carries its last piece in
+ * a stream) wait for the verdict: the inline engine keeps them held,
+ * releases them once the file is clean, or cuts the transfer when it is
+ * infected (or when no verdict came in time and scan_fail=closed). */
+enum files_hold {
+	FILES_HOLD_NONE, /* nothing of this direction waits */
+	FILES_HOLD_WAIT, /* keep the input bytes from *from held */
+	FILES_HOLD_CUT,  /* cut: the bytes from *from never go on */
+};
+
+enum files_hold files_hold_state(const struct files *fs, uint64_t flow_id, enum im_dir dir,
+				 uint64_t *from);
+
+/* What the engine is to do, decided since it last asked. */
+struct files_decision {
+	uint64_t flow_id; /* the flow the file travels on */
+	enum im_dir dir;
+	bool cut;         /* else release what waited */
+	uint64_t offer_flow; /* the session that offered the file: its user is told */
+	char *notice;     /* owned: what the user is told (cut only), or NULL */
+	char *remote;     /* owned: the other party of that session (cut only), or NULL */
+};
+
+/* Moves the decisions out (*n of them; free each notice, then the array). */
+struct files_decision *files_take_decisions(struct files *fs, size_t *n);
+void files_decisions_free(struct files_decision *d, size_t n);
+
+/* The engine holds too many bytes for transfers of this worker
+ * (hold_max_bytes): this transfer's end is decided now, by scan_fail. */
+void files_hold_overflow(struct files *fs, uint64_t flow_id, enum im_dir dir);
+/* hold_max_bytes, and whether holding is on at all. */
+uint64_t files_hold_budget(const struct files *fs);
+bool files_holding(const struct files *fs);
 
 /* The end of one of several unrelated captures: what it offered is no
  * longer expected, and its scans are waited for. */

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <magic.h>
+
 #include "event/event.h"
+#include "files/files.h"
 
 /* ---- content.c: one transfer's bytes ---- */
 
@@ -130,6 +133,112 @@ enum socks5_result {
  * belonged to the handshake. */
 enum socks5_result socks5_feed(struct socks5 *s, enum im_dir dir, const uint8_t *data, size_t len,
 			       size_t *used);
+
+/* ---- files.c: the stage's state ---- */
+
+struct file_conn;
+struct socks5;
+struct http_relay;
+
+struct files_shared {
+	struct files_config cfg;
+	char *spool_dir;
+	char *clamd_socket;
+	char *notice_text;
+	struct expect_table *expect;
+	struct store *store;
+	struct scanner *scanner;
+};
+
+enum xfer_kind {
+	XFER_CONN,     /* a data connection of its own */
+	XFER_INSTREAM, /* inside a session's stream */
+	XFER_ATTACHED, /* an offer waiting for its framed connection's OPEN */
+};
+
+struct xfer {
+	struct xfer *prev, *next;
+	struct file_conn *conn; /* the data connection that feeds it, if any */
+	uint64_t id;
+	enum xfer_kind kind;
+	uint64_t flow_id;
+	bool dir_known;
+	enum im_dir dir;
+	uint8_t token[IM_XFER_TOKEN_MAX];
+	size_t token_len;
+	bool has_offer;
+	struct im_event offer; /* what the result event starts from */
+	bool has_size;
+	uint64_t size;
+	struct content content;
+	double last_ts;   /* of the last bytes (or gap) */
+	bool finished;    /* no more bytes: judged or waiting for the scanner */
+	bool waiting;     /* for the scanner's verdict */
+	double deadline_ms;
+	struct im_event result;
+	/* Where the file's bytes lie in its flow's input stream, for the
+	 * inline hold: the next offset after them, and where the bytes that
+	 * must wait for the verdict begin (its last byte, or the PDU that
+	 * carries its last piece). */
+	bool has_pos;
+	uint64_t pos_next;
+	uint64_t hold_from;
+};
+
+/* What comes before the file on a data connection. */
+enum conn_front {
+	FRONT_NONE,   /* the file from the first byte (after preamble bytes) */
+	FRONT_SOCKS5, /* a SOCKS5 handshake naming the transfer */
+	FRONT_HTTP,   /* an HTTP request naming the transfer, and its answer's head */
+};
+
+struct file_conn {
+	struct xfer *x;
+	enum conn_front front;
+	struct socks5 *s5;
+	struct http_relay *http;
+	uint64_t skip[2]; /* fixed bytes each direction sends first (GG DCC7's id) */
+	bool dead;        /* not a transfer after all: bytes are dropped */
+};
+
+struct files {
+	struct files_shared *sh;
+	proto_emit_fn emit;
+	void *emit_arg;
+	magic_t magic;
+	struct scan_box *box;
+	struct xfer *live; /* every transfer not yet emitted, newest first */
+	size_t n_live;
+	uint64_t next_id;
+	struct files_stats stats;
+	struct file_hold *holds;             /* hold.c */
+	struct files_decision *decisions;    /* for the engine, files_take_decisions */
+	size_t n_decisions, cap_decisions;
+};
+
+
+/* The result event of x goes to the sinks and x is freed. */
+void files_emit_result(struct files *fs, struct xfer *x);
+
+/* ---- hold.c: inline holds of a transfer's end (scan_hold=on) ---- */
+
+struct file_hold {
+	struct file_hold *next;
+	uint64_t flow_id; /* the flow the file's bytes travel on */
+	enum im_dir dir;
+	uint64_t from;    /* input offset of the first byte held */
+	uint64_t xfer_id; /* the transfer waiting for its verdict; 0 once cut */
+	bool cut;
+};
+
+/* x ended and went to the scanner (scanning) or could not (not): hold its
+ * end while it waits, or decide at once by scan_fail. */
+void hold_begin(struct files *fs, struct xfer *x, bool scanning);
+/* x's verdict v: release its end, or cut it (x's result then says so). */
+void hold_judged(struct files *fs, struct xfer *x, enum im_scan v);
+/* The flow ended: its holds go. */
+void hold_forget_flow(struct files *fs, uint64_t flow_id);
+void hold_free_all(struct files *fs);
 
 /* ---- http_relay.c: an HTTP request in front of a file ---- */
 

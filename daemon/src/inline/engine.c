@@ -8,6 +8,7 @@
 #include "inline/edits.h"
 #include "inline/origin.h"
 #include "inline/release.h"
+#include "inline/scan_hold.h"
 #include "inline/translate.h"
 #include "packet/tcp_edit.h"
 #include "route/route.h"
@@ -315,14 +316,15 @@ static void release_held(struct engine *e, struct flow_state *fs, enum im_dir di
 	uint64_t partial;
 	int copied;
 
+	/* A file's end waiting for its verdict stays, whatever else goes. */
 	if (closing)
-		release_dir(e, fs, dir, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, UINT64_MAX), true, link, out);
 	else if (app && decide_may_edit(&e->decide) && app_flow_partial_pdu(app, dir, &partial))
 		/* Hold only what a policy could still change: a daemon that just
 		 * logs never holds (nor delays) anything. */
-		release_upto(e, fs, dir, partial, false, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, partial), false, link, out);
 	else
-		release_upto(e, fs, dir, UINT64_MAX, false, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, UINT64_MAX), false, link, out);
 	copied = hold_own(&d->held, &e->held);
 	if (copied < 0) {
 		/* Could not copy it: send it now rather than lose it. */
@@ -371,6 +373,12 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		flow_dir_start(d, data_seq);
 	}
 	place_segment(fs, dir, pkt, data_seq, &sg);
+	if (pkt->payload_len && scan_hold_withheld(e, fs, dir, sg.start, sg.end)) {
+		/* A copy of the bytes of a cut transfer: they never go on. */
+		e->stats.scan_dropped++;
+		outq_verdict(out, &e->stats, in->id, VERDICT_DROP, NULL, 0);
+		return;
+	}
 	if ((sg.in_order || sg.ahead) &&
 	    !(cur = hold_new(in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now))) {
 		e->stats.alloc_failures++;
@@ -388,6 +396,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		if (sg.ahead)
 			e->stats.out_of_order_held++;
 		release_held(e, fs, dir, closing, in->link, out);
+		scan_hold_settle(e, fs, dir, now, out);
 	} else if (pkt->payload_len && sg.end <= sg.in_next && d->held.head &&
 		   sg.end > d->held.head->in_start && !pkt->truncated) {
 		/* A retransmission of bytes we hold (a tail-loss probe, or an
@@ -478,14 +487,20 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
 		for (dir = 0; dir < 2; dir++) {
-			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline);
-			if (upto) {
+			const struct hold_queue *q = &fs->dir[dir].held;
+
+			upto = hold_expired_end(q, now, e->cfg.hold_deadline);
+			/* not a file's end waiting for its verdict (scan_hold.h) */
+			if (upto)
+				upto = scan_hold_limit(e, fs, (enum im_dir)dir, upto);
+			if (upto && q->head && q->head->in_end <= upto) {
 				e->stats.deadline_releases++;
 				release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
 			}
 		}
 		hold_list_update(e, fs);
 	}
+	scan_hold_tick(e, now, out);
 	for (fs = e->sessions.head; fs; fs = fs->link[FLOW_LIST_SESSIONS].next)
 		origin_retransmit(fs, now, &io);
 	if (e->decide.routing)

@@ -135,6 +135,27 @@ static void send_range(struct flow_state *fs, enum im_dir dir, const struct orig
 	}
 }
 
+int origin_reset(struct flow_state *fs, enum im_dir dir, const struct origin_io *io)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	struct tcp_segment_spec spec;
+	struct egress_link link;
+
+	if (!d->tmpl.valid || !d->tmpl.have_snd_nxt || !origin_link(fs, dir, &link))
+		return -1;
+	spec_from_template(&spec, &d->tmpl);
+	spec.seq = d->tmpl.snd_nxt;
+	spec.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	spec.ip_id = ++d->ip_id;
+	bytebuf_clear(io->scratch);
+	if (tcp_build_segment(&spec, NULL, 0, io->scratch) < 0) {
+		io->st->alloc_failures++;
+		return -1;
+	}
+	outq_origin(io->out, io->st, io->scratch->data, io->scratch->len, &link);
+	return 0;
+}
+
 void origin_ack_deleted(struct flow_state *fs, enum im_dir dir, const struct origin_io *io)
 {
 	struct flow_dir_state *d = &fs->dir[dir], *back = &fs->dir[!dir];

@@ -16,8 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "classifier/expect_steer.h"
 #include "config/config.h"
 #include "egress/egress.h"
+#include "files/files.h"
 #include "inline/bpf_publish.h"
 #include "route/router.h"
 #include "sink/sink.h"
@@ -38,6 +40,12 @@ struct runtime {
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
+	/* File transfers (#20): what the workers share (expectations, the
+	 * store, the scanner), NULL with files=off; and the steering of the
+	 * connections offers announce into the kernel classifier. Fixed at
+	 * start: a reload does not change them. */
+	struct files_shared *files;
+	struct expect_steer steer;
 	runtime_log_fn log;
 	/* What the configuration and the lists it names warn of (keys that do
 	 * nothing inline, a table left alone), at start and on reloads. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "classifier/classifier.h"
+#include "config/config_files.h"
 #include "stats/stats_file.h"
 
 int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n_workers,
@@ -22,6 +23,7 @@ int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n
 	pthread_mutex_init(&rt->lock, NULL);
 	rt->heartbeat_fd = -1;
 	rt->publish.flows_fd = -1;
+	rt->steer.map_fd = -1;
 	rt->path = path;
 	rt->log = log;
 	rt->warn = warn;
@@ -45,10 +47,35 @@ void runtime_free(struct runtime *rt)
 		close(rt->heartbeat_fd);
 	}
 	bpf_publish_close(&rt->publish);
+	expect_steer_close(&rt->steer);
+	files_shared_free(rt->files);
+	rt->files = NULL;
 	route_setup_free(&rt->setup);
 	egress_close(&rt->egress);
 	config_free(&rt->cfg);
 	pthread_mutex_destroy(&rt->lock);
+}
+
+/* The file stage's shared part (files_dir made while root) and, inline,
+ * the steering of announced connections. */
+static void runtime_prepare_files(struct runtime *rt, bool tap)
+{
+	struct files_config fc;
+	char err[512];
+
+	files_config_defaults(&fc);
+	config_apply_files(&rt->cfg, &fc);
+	if (!fc.follow)
+		return;
+	rt->files = files_shared_new(&fc, err, sizeof(err));
+	if (!rt->files) {
+		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
+		return;
+	}
+	if (!tap && expect_steer_open(&rt->steer, classifier_pin_dir()) == 0) {
+		expect_steer_follow(&rt->steer, files_shared_expect(rt->files));
+		rt->log(LOG_INFO, "connections file offers announce are steered by the classifier");
+	}
 }
 
 void runtime_prepare(struct runtime *rt, bool tap)
@@ -67,6 +94,7 @@ void runtime_prepare(struct runtime *rt, bool tap)
 				      err, sizeof(err)) < 0)
 			rt->log(LOG_ERR, "statistics: %s", err);
 	}
+	runtime_prepare_files(rt, tap);
 	/* Local routing and bots send segments of their own: the raw sockets
 	 * need CAP_NET_RAW, which a privilege drop gives up. */
 	if (!tap && router_active(rt->setup.router) && egress_open(&rt->egress, err, sizeof(err)) < 0)

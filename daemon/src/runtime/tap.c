@@ -77,6 +77,12 @@ int runtime_run_tap(struct runtime *rt, const char *iface, struct sink *sinks, s
 		pcap_close(p);
 		return 1;
 	}
+	if (rt->files) {
+		char err[256];
+
+		if (pipeline_follow_files(&t.pl, rt->files, err, sizeof(err)) < 0)
+			rt->log(LOG_ERR, "tap: file transfers not followed: %s", err);
+	}
 	/* The pipeline writes to the daemon's sinks (moved in, closed with it). */
 	for (i = 0; i < *n_sinks; i++)
 		pipeline_add_sink(&t.pl, &sinks[i]);

@@ -30,6 +30,7 @@
 
 struct worker {
 	pthread_t thread;
+	struct files *files; /* this worker's file stage, or NULL */
 	uint16_t queue;
 	unsigned index;
 	struct runtime *rt;
@@ -141,10 +142,20 @@ static int worker_start(struct worker *w)
 	memset(&w->egress.stats, 0, sizeof(w->egress.stats));
 	w->generation = rt->generation;
 	pthread_mutex_unlock(&rt->lock);
+	if (rt->files) {
+		/* Results go to the sinks like every event; the engine holds
+		 * and cuts by what this stage decides. */
+		w->files = files_new(rt->files, rt->write_event, rt->write_arg, err, sizeof(err));
+		if (!w->files)
+			rt->log(LOG_ERR, "queue %u: file transfers not followed: %s", w->queue, err);
+		ec.flow.files = w->files;
+	}
 	engine_outq_init(&w->out);
 	if (engine_init(&w->engine, &ec, rt->write_event, rt->write_arg) < 0) {
 		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
 		route_table_unref(ec.table);
+		files_free(w->files);
+		w->files = NULL;
 		return -1;
 	}
 	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
@@ -152,6 +163,8 @@ static int worker_start(struct worker *w)
 		engine_destroy(&w->engine, &w->out);
 		route_table_unref(w->engine.cfg.table);
 		engine_outq_free(&w->out);
+		files_free(w->files);
+		w->files = NULL;
 		*rt->stop = 1;
 		return -1;
 	}
@@ -246,6 +259,8 @@ static void worker_stop(struct worker *w)
 	worker_flush(w);
 	engine_destroy(&w->engine, &w->out);
 	worker_flush(w);
+	files_free(w->files); /* after its flows: their transfers end into the sinks */
+	w->files = NULL;
 	worker_publish_stats(w);
 	worker_report(w);
 	nfqueue_close(&w->q);
