@@ -5,10 +5,11 @@ dccsend.py/dccreceive.py examples: 1024-byte chunks, each answered by the
 receiver's 32-bit count of the bytes it has).
 
 Usage:
-  irc_dcc.py receive HOST PORT NICK OUTDIR READY
+  irc_dcc.py receive HOST PORT NICK OUTDIR READY [COUNT]
   irc_dcc.py send HOST PORT NICK TO FILE LISTEN_IP OUTDIR [COUNT]
 
-receive: registers NICK, creates the file READY, accepts every DCC SEND
+receive: registers NICK, creates the file READY, keeps every NOTICE it
+gets in OUTDIR/NICK.notices (a line each), accepts every DCC SEND
 offered to it (COUNT of them for a sender that sends several), writes
 each file to OUTDIR/NAME and a line "NAME BYTES STATE" to
 OUTDIR/NICK.received, STATE "complete" (as many bytes as offered, the
@@ -90,7 +91,15 @@ def receive(host, port, nick, outdir, ready, count):
             msg = e.arguments[0] if e.arguments else ""
             t.state = "complete" if t.bytes == t.size else ("reset" if "reset" in msg else "short")
 
+    notices = open(os.path.join(outdir, nick + ".notices"), "w", encoding="utf-8")
+
+    def on_notice(c, e):
+        if not notices.closed:
+            notices.write("%s\n" % (e.arguments[0] if e.arguments else ""))
+            notices.flush()
+
     conn.add_global_handler("ctcp", on_ctcp)
+    conn.add_global_handler("privnotice", on_notice)
     reactor.add_global_handler("dccmsg", on_dccmsg)
     reactor.add_global_handler("dcc_disconnect", on_dcc_disconnect)
     open(ready, "w").close()
@@ -105,6 +114,7 @@ def receive(host, port, nick, outdir, ready, count):
         for t in transfers.values():
             t.out.close()
             f.write("%s %d %s\n" % (t.name, t.bytes, t.state or "open"))
+    notices.close()
     conn.quit("bye")
     reactor.process_once(0.5)
     return 0 if len(transfers) >= count and all(t.state for t in transfers.values()) else 1
