@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A file sent between two real XMPP clients (Debian's python3-slixmpp):
-an SI file-transfer offer (XEP-0096 over XEP-0095, slixmpp's xep_0096
-and xep_0095) and the bytes over an in-band bytestream (XEP-0047,
+an SI file-transfer offer (XEP-0096 over XEP-0095: slixmpp's xep_0096
+stanza, sent by its xep_0095) and the bytes over an in-band bytestream (XEP-0047,
 slixmpp's xep_0047), through the server.
 
 Usage:
@@ -22,6 +22,9 @@ import os
 import sys
 
 import slixmpp
+from slixmpp.plugins.xep_0096.stanza import File
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 TIMEOUT = 60
 
@@ -35,6 +38,11 @@ class Peer(slixmpp.ClientXMPP):
         self.register_plugin("xep_0096")
         self.started = asyncio.Event()
         self.add_event_handler("session_start", self.on_start)
+        # slixmpp 1.8.3 registers xep_0095's coroutine request handler as a
+        # plain callback (never awaited): the same handler, awaited.
+        self.remove_handler("SI Request")
+        self.register_handler(CoroutineCallback(
+            "SI Request", StanzaPath("iq@type=set/si"), self["xep_0095"]._handle_request))
 
     async def on_start(self, _event):
         self.send_presence()
@@ -90,12 +98,21 @@ async def run_send(host, port, domain, password, user, to, path, outdir):
     login(p, host, port)
     await asyncio.wait_for(p.started.wait(), 20)
     try:
-        await p["xep_0096"].request_file_transfer(
-            target, sid=sid, name=os.path.basename(path), size=len(data), timeout=20)
+        # xep_0096's request_file_transfer sets every field, None ones
+        # too, which its stanza refuses: the same offer with name and size.
+        offer = File()
+        offer["name"] = os.path.basename(path)
+        offer["size"] = len(data)
+        # Its list of stream methods must be mappings for this slixmpp's form.
+        await p["xep_0095"].offer(target, sid=sid, profile=File.namespace, payload=offer,
+                                  methods=[{"value": "http://jabber.org/protocol/ibb"}],
+                                  timeout=20)
         stream = await p["xep_0047"].open_stream(target, sid=sid)
         await stream.sendall(data, timeout=TIMEOUT)
         await stream.close(timeout=20)
     except Exception as x:  # noqa: BLE001 - the state says what happened
+        import traceback
+        traceback.print_exc()
         state = type(x).__name__
     with open(os.path.join(outdir, user + ".sent"), "w") as f:
         f.write("%d %s\n" % (len(data), state))
