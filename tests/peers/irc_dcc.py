@@ -11,7 +11,7 @@ Usage:
 receive: registers NICK, creates the file READY, keeps every NOTICE it
 gets in OUTDIR/NICK.notices (a line each), accepts every DCC SEND
 offered to it (COUNT of them for a sender that sends several), writes
-each file to OUTDIR/NAME and a line "NAME BYTES STATE" to
+each file to OUTDIR/NAME (the second of that name to NAME.2, ...) and a line "NAME BYTES STATE" to
 OUTDIR/NICK.received, STATE "complete" (as many bytes as offered, the
 sender closed), "reset" (the connection was reset), or "short" (closed
 early); then quits once its senders are done (OUTDIR/done appears).
@@ -71,7 +71,9 @@ def receive(host, port, nick, outdir, ready, count):
         name, addr, p, size = words[1], words[2], int(words[3]), int(words[4])
         dcc = reactor.dcc("raw")
         t = Transfer(dcc, name, size)
-        t.out = open(os.path.join(outdir, name), "wb")
+        # the first as NAME, more of the same name as NAME.2, NAME.3...
+        same = sum(1 for o in transfers.values() if o.name == name)
+        t.out = open(os.path.join(outdir, name if not same else "%s.%d" % (name, same + 1)), "wb")
         transfers[dcc] = t
         try:
             dcc.connect(irc.client.ip_numstr_to_quad(addr), p)
