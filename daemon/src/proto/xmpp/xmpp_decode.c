@@ -415,6 +415,29 @@ static int decode_jingle(struct proto_session *s, enum im_dir dir, const struct 
 	return rc;
 }
 
+/* XEP-0096: <si id='SID'><file name size/>: a file whose stream, in-band
+ * or not, carries the SI's id. */
+static int decode_si(struct proto_session *s, enum im_dir dir, const struct xtree *t, int si,
+		     const char *peer)
+{
+	int file = xmpp_child(t, si, "file", NS_SI_FILE), rc;
+	bool failed = false;
+	char *name, *size, *sid;
+	struct im_xfer x;
+
+	if (file < 0)
+		return 0;
+	name = xmpp_attr_text(t, file, "name", &failed);
+	size = xmpp_attr_text(t, file, "size", &failed);
+	sid = xmpp_attr_text(t, si, "id", &failed);
+	xmpp_inband_xfer(sid, &x);
+	rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL, &x);
+	free(name);
+	free(size);
+	free(sid);
+	return rc;
+}
+
 static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtree *t, int root)
 {
 	bool failed = false;
@@ -447,20 +470,7 @@ static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtre
 		goto out;
 	c = xmpp_child(t, root, "si", NS_SI);
 	if (c >= 0) {
-		int file = xmpp_child(t, c, "file", NS_SI_FILE);
-
-		if (file >= 0) {
-			char *name = xmpp_attr_text(t, file, "name", &failed);
-			char *size = xmpp_attr_text(t, file, "size", &failed);
-			char *sid = xmpp_attr_text(t, c, "id", &failed);
-			struct im_xfer x;
-
-			xmpp_inband_xfer(sid, &x);
-			rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL, &x);
-			free(name);
-			free(size);
-			free(sid);
-		}
+		rc = decode_si(s, dir, t, c, peer);
 		goto out;
 	}
 	c = xmpp_child(t, root, "jingle", NS_JINGLE);
