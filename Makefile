@@ -91,12 +91,12 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 
 # imwired with the test-only inserting handler, for inline_bridge.sh
 # (tests/support/daemon/imwired_inject.c): the product's objects, the
-# two routines that build its route table wrapped at link time.
+# routine that builds its route table wrapped at link time.
 INJECT_IMWIRED := $(BINDIR)/tests/imwired-inject
 $(INJECT_IMWIRED): $(OBJDIR)/daemon/src/cli/imwired.o $(OBJDIR)/tests/support/daemon/imwired_inject.o \
 		$(SUPPORT_OBJS) $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wl,--wrap=route_setup_load,--wrap=route_table_build -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Wl,--wrap=route_table_build -o $@ $^ $(LIBS)
 
 unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(INJECT_IMWIRED)
 

@@ -33,6 +33,9 @@ PACKAGES="
 	python3-irc
 	prosody
 	python3-slixmpp
+	squid
+	inspircd
+	openssl
 	libgadu-dev
 	clang
 	libclang-rt-14-dev

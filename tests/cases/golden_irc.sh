@@ -17,12 +17,12 @@ begin_test
 tab=$(printf '\t')
 
 # name:capture file:message events. zeek_irc-dcc-send has 8 PRIVMSG lines:
-# 4 to #testing, 2 from tim1 in #testing, a CTCP DCC SEND (a message and a
-# file event) and a CTCP DCC CHAT (a rendezvous, not a message): 7.
+# 4 to #testing, 2 from tim1 in #testing, a CTCP DCC SEND (a file event
+# only) and a CTCP DCC CHAT (a rendezvous, not a message): 6.
 CAPTURES="
 zeek_irc-basic:zeek_irc-basic.pcap:1
 zeek_irc-whitespace:zeek_irc-whitespace.pcap:1
-zeek_irc-dcc-send:zeek_irc-dcc-send.pcapng:7
+zeek_irc-dcc-send:zeek_irc-dcc-send.pcapng:6
 suricata-verify_irc_input:suricata-verify_irc_input.pcap:9
 sniffglue_SkypeIRC:sniffglue_SkypeIRC.pcap:43
 zeek_irc-more-commands:zeek_irc-more-commands.pcap:0
@@ -86,7 +86,8 @@ else
 	fail dcc_extract_equals_manual_reassembly "tshark is missing (run scripts/install-deps.sh)"
 fi
 fact dcc_chat_is_rendezvous 1 "$D" '"kind":"rendezvous"' '"text":"DCC CHAT CHAT 167772167 59214"'
-fact dcc_local_from_001 13 "$D" '"local":"tim2"'
+fact dcc_local_from_001 12 "$D" '"local":"tim2"'
+fact dcc_send_not_a_message 0 "$D" '"kind":"message"' '"text":"DCC SEND'
 fact dcc_login_once 1 "$D" '"kind":"login"'
 fact dcc_logout_once 1 "$D" '"dir":"out","kind":"logout"' '"text":"leaving"'
 
@@ -102,8 +103,11 @@ fact midstream_action_kept 2 "$S" '"kind":"message"' '"remote":"#amarok"' '"text
 M=$tmp/irc_zeek_irc-more-commands.jsonl
 fact server_notices_not_messages 0 "$M" '"text":"*** '
 fact nick_in_use_login_as_tim_ 1 "$M" '"kind":"login"' '"local":"tim_"'
-fact kick_is_part 2 "$M" '"kind":"part"' '"remote":"#testing"' '"text":"tim_"' \
+fact kick_is_part 1 "$M" '"kind":"part"' '"remote":"#testing"' '"text":"tim_"' \
 	'"client":"172.16.238.1:40896"'
+fact kick_says_kicked 2 "$M" '"kind":"part"' '"text":"tim_ (kicked by tim)"'
+fact topic_event 1 "$M" '"kind":"topic"' '"remote":"#testing"' '"text":"tim: test"'
+fact invite_both_sides 2 "$M" '"kind":"rendezvous"' '"text":"invite to #testing"'
 
 B=$tmp/irc_zeek_irc-basic.jsonl
 fact basic_one_word_text 1 "$B" '"dir":"out","kind":"message"' '"remote":"#brotest"' \

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Real IRC clients (Debian's python3-irc) driven by a small plan.
 
-Usage: irc_client.py [--ctcp] [--kinds] HOST PORT PLAN OUTDIR
+Usage: irc_client.py [--ctcp] [--kinds] [--proxy PHOST:PPORT] HOST PORT PLAN OUTDIR
+
+With --proxy every connection goes through that HTTP proxy: "CONNECT
+HOST:PORT HTTP/1.1" and, once it answered 200, IRC on the same socket.
 
 One process runs every nick the plan connects, in one select loop, so a
 plan can order what several clients say. PLAN has one step a line, done
@@ -11,6 +14,7 @@ in order (blank lines and lines starting with "#" are skipped):
   join NICK CHANNEL        join CHANNEL and wait until the server confirms
   members NICK CHANNEL N.. wait until NICK sees every nick N.. in CHANNEL
   say NICK TARGET TEXT...  PRIVMSG TARGET :TEXT (TEXT is the rest of the line)
+  raw NICK LINE...         send LINE as it is (a PRIVMSG without ':', say)
   wait NICK COUNT          wait until NICK has received COUNT messages
   quit NICK                send QUIT and wait for the server to close
   signal NICK FILE         create FILE (another plan waits for it)
@@ -26,6 +30,7 @@ ERROR and closed it, "early" when it closed before, "open" otherwise.
 Exit status 0 when every step was done within its time bound, 1 otherwise.
 """
 import os
+import socket
 import sys
 import time
 
@@ -58,11 +63,35 @@ class Peer:
         return "open"
 
 
+def proxy_factory(proxy):
+    """A connect_factory for python3-irc: a socket to the target through
+    an HTTP proxy's CONNECT tunnel."""
+    phost, pport = proxy.rsplit(":", 1)
+
+    def connect(address):
+        sock = socket.create_connection((phost, int(pport)), timeout=CONNECT_TIMEOUT)
+        target = "%s:%d" % address
+        sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)  # byte by byte: nothing after the head is taken
+            if not chunk:
+                raise OSError("proxy closed the connection")
+            head += chunk
+        status = head.split(b" ", 2)[1]
+        if status != b"200":
+            raise OSError("proxy answered %r" % head.split(b"\r\n")[0])
+        sock.settimeout(None)
+        return sock
+    return connect
+
+
 class Driver:
-    def __init__(self, host, port, outdir, record_ctcp=False, kinds=False):
+    def __init__(self, host, port, outdir, record_ctcp=False, kinds=False, proxy=None):
         self.kinds = kinds
         self.host = host
         self.port = port
+        self.proxy = proxy
         self.outdir = outdir
         self.irc = irc.client.IRC()
         self.peers = {}
@@ -150,7 +179,8 @@ class Driver:
             self.peers[nick] = p
             p.conn = self.irc.server()
             self.by_conn[id(p.conn)] = p
-            p.conn.connect(self.host, self.port, nick, username=nick, ircname=nick)
+            kw = {"connect_factory": proxy_factory(self.proxy)} if self.proxy else {}
+            p.conn.connect(self.host, self.port, nick, username=nick, ircname=nick, **kw)
             return self.until(lambda: p.welcomed, CONNECT_TIMEOUT)
         p = self.peers[nick]
         if op == "join":
@@ -163,6 +193,9 @@ class Driver:
             return self.until(lambda: want <= p.channels.get(chan, set()))
         if op == "say":
             p.conn.privmsg(words[2], rest)
+            return True
+        if op == "raw":
+            p.conn.send_raw(rest)
             return True
         if op == "wait":
             n = int(words[2])
@@ -193,8 +226,11 @@ def main():
         record_ctcp |= args[0] == "--ctcp"
         kinds |= args[0] == "--kinds"
         args = args[1:]
+    proxy = None
+    if args and args[0] == "--proxy":
+        proxy, args = args[1], args[2:]
     host, port, plan, outdir = args[:4]
-    d = Driver(host, int(port), outdir, record_ctcp, kinds)
+    d = Driver(host, int(port), outdir, record_ctcp, kinds, proxy)
     rc = 0
     with open(plan, encoding="utf-8") as f:
         steps = [l.rstrip("\n") for l in f]
@@ -204,6 +240,8 @@ def main():
                 continue
             words = line.split()
             rest = line.split(None, 3)[3] if words[0] == "say" else ""
+            if words[0] == "raw":
+                rest = line.split(None, 2)[2]
             if not d.step(words, rest):
                 print("step %d failed or timed out: %s" % (n, line), file=sys.stderr)
                 rc = 1

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Real XMPP clients (Debian's python3-slixmpp) driven by a small plan.
 
-Usage: xmpp_client.py HOST PORT DOMAIN PASSWORD PLAN OUTDIR
+Usage: xmpp_client.py [--proxy PHOST:PPORT] HOST PORT DOMAIN PASSWORD PLAN OUTDIR
+
+With --proxy every stream goes through that HTTP proxy's CONNECT tunnel
+(slixmpp 1.8 has no proxy option of its own: the event loop's
+create_connection is handed the tunnelled socket).
 
 One process runs every user the plan connects, in one event loop, so a
 plan can order what several clients say. Logins are cleartext (no
@@ -12,6 +16,9 @@ one step a line, done in order ("#" lines and blank lines are skipped):
   say USER TO TEXT...      a chat message to TO@DOMAIN (TEXT is the rest)
   wait USER COUNT          wait until USER has received COUNT messages
   quit USER                close the stream and wait for the server's close
+  connect-tls USER         log in using STARTTLS when the server offers it
+                           (any certificate accepted); OUTDIR/USER.tls gets
+                           "tls" if the stream went to TLS, else "clear"
   connect-sm USER          the same with XEP-0198 stream management asked
                            for (slixmpp's xep_0198), if the server offers it
   sm USER on|off           check whether stream management got enabled
@@ -27,6 +34,8 @@ before, "open" otherwise. Exit 0 when every step was done in time.
 """
 import asyncio
 import os
+import socket
+import ssl
 import sys
 
 import slixmpp
@@ -53,6 +62,12 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("failed_auth", self.on_fail)
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("sm_enabled", self.on_sm_enabled)
+        self.add_event_handler("tls_success", self.on_tls)
+        self.tls = False
+        self.tls_file = os.path.join(outdir, user + ".tls")
+
+    def on_tls(self, _event):
+        self.tls = True
 
     def on_sm_enabled(self, _event):
         self.sm_enabled = True
@@ -112,12 +127,17 @@ async def run(host, port, domain, password, steps, outdir, clients):
         words = line.split()
         op, user = words[0], words[1]
         ok = True
-        if op in ("connect", "connect-sm"):
+        if op in ("connect", "connect-sm", "connect-tls"):
             c = Client("%s@%s/peer" % (user, domain), password, outdir, user)
             if op == "connect-sm":
                 c.register_plugin("xep_0198")
             clients[user] = c
-            c.connect((host, port), disable_starttls=True, use_ssl=False, force_starttls=False)
+            if op == "connect-tls":
+                # A test server's throw-away certificate.
+                c.ssl_context.check_hostname = False
+                c.ssl_context.verify_mode = ssl.CERT_NONE
+            c.connect((host, port), disable_starttls=op != "connect-tls", use_ssl=False,
+                      force_starttls=False)
             c["feature_mechanisms"].unencrypted_plain = True
             await asyncio.wait_for(c.ready.wait(), STEP_TIMEOUT)
             ok = not c.failed
@@ -151,12 +171,46 @@ async def run(host, port, domain, password, steps, outdir, clients):
     return 0
 
 
+def tunnel(proxy, host, port):
+    phost, pport = proxy.rsplit(":", 1)
+    sock = socket.create_connection((phost, int(pport)), timeout=STEP_TIMEOUT)
+    target = "%s:%d" % (host, port)
+    sock.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            raise OSError("proxy closed the connection")
+        head += chunk
+    if head.split(b" ", 2)[1] != b"200":
+        raise OSError("proxy answered %r" % head.split(b"\r\n")[0])
+    sock.setblocking(False)
+    return sock
+
+
+def use_proxy(loop, proxy):
+    plain = loop.create_connection
+
+    async def via_proxy(factory, host=None, port=None, **kw):
+        if kw.get("sock") is not None or kw.get("ssl"):
+            return await plain(factory, host, port, **kw)
+        kw.pop("server_hostname", None)
+        return await plain(factory, sock=tunnel(proxy, host, port), **kw)
+    loop.create_connection = via_proxy
+
+
 def main():
-    host, port, domain, password, plan, outdir = sys.argv[1:7]
+    args = sys.argv[1:]
+    proxy = None
+    if args and args[0] == "--proxy":
+        proxy, args = args[1], args[2:]
+    host, port, domain, password, plan, outdir = args[:6]
     with open(plan, encoding="utf-8") as f:
         steps = [l.rstrip("\n") for l in f]
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    if proxy:
+        use_proxy(loop, proxy)
     clients = {}
     try:
         rc = loop.run_until_complete(run(host, int(port), domain, password, steps, outdir, clients))
@@ -164,6 +218,8 @@ def main():
         print("timeout", file=sys.stderr)
         rc = 1
     for c in clients.values():
+        with open(c.tls_file, "w") as f:
+            f.write("tls\n" if c.tls else "clear\n")
         c.got_file.close()
         with open(c.status_file, "w") as f:
             f.write(c.status() + "\n")

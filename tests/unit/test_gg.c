@@ -414,6 +414,24 @@ static void test_encode(void)
 	CHECK(memmem(out.data, out.len, "<span style=\"color:#000000;\">b*d &lt;w\xC3\xB3rd&gt; "
 					"\xE2\x82\xAC</span>", 52) != NULL);
 	CHECK(memmem(out.data, out.len, "b*d <w\xF3rd> \x80", 13) != NULL);
+	/* A word overwritten in place: both parts keep their lengths, every
+	 * other byte (the HTML's tags, offsets, options) is the original's. */
+	bytebuf_clear(&out);
+	event_set_str(&ev.text, "2345678: *** word");
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_IN, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(out.len, orig.len);
+	if (out.len == orig.len) {
+		uint8_t *was = memmem(orig.data, orig.len, "<span>bad", 9);
+		size_t after = was ? (size_t)(was - orig.data) + 9 : orig.len;
+		uint8_t *plain = memmem(orig.data + after, orig.len - after, "bad", 3);
+		size_t i, diffs = 0;
+
+		for (i = 0; i < orig.len; i++)
+			diffs += out.data[i] != orig.data[i];
+		CHECK_INT_EQ(diffs, 6);
+		CHECK(was && memcmp(out.data + (was - orig.data), "<span>***", 9) == 0);
+		CHECK(plain && memcmp(out.data + (plain - orig.data), "***", 3) == 0);
+	}
 
 	/* Built from the neutral fields: a GG_SEND_MSG80 that decodes back. */
 	bytebuf_clear(&out);

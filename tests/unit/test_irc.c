@@ -424,43 +424,39 @@ static void test_dcc(void)
 	struct harness h;
 
 	harness_init(&h, IRC_FLOW);
-	/* zeek_irc-dcc-send.pcapng */
+	/* zeek_irc-dcc-send.pcapng: an offer is a file event only. */
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
 			     "DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_OUT, "tim1", false,
-			    "DCC SEND ssh.trace 167772167 59130 1320211");
-		check_event(&h.c.ev[1], IM_KIND_FILE, IM_DIR_OUT, "tim1", false,
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		check_event(&h.c.ev[0], IM_KIND_FILE, IM_DIR_OUT, "tim1", false,
 			    "ssh.trace (1320211 bytes)");
-		CHECK_STR_EQ(h.c.ev[1].file_name, "ssh.trace");
-		CHECK(h.c.ev[1].has_file_size);
-		CHECK_INT_EQ(h.c.ev[1].file_size, 1320211);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "ssh.trace");
+		CHECK(h.c.ev[0].has_file_size);
+		CHECK_INT_EQ(h.c.ev[0].file_size, 1320211);
 	}
 	harness_clear_events(&h);
 
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND \"my holiday.jpg\" 3232235777 5000 42\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "bob", false,
-			    "DCC SEND \"my holiday.jpg\" 3232235777 5000 42");
-		check_event(&h.c.ev[1], IM_KIND_FILE, IM_DIR_IN, "bob", false,
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		check_event(&h.c.ev[0], IM_KIND_FILE, IM_DIR_IN, "bob", false,
 			    "my holiday.jpg (42 bytes)");
-		CHECK_STR_EQ(h.c.ev[1].file_name, "my holiday.jpg");
-		CHECK_INT_EQ(h.c.ev[1].file_size, 42);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "my holiday.jpg");
+		CHECK_INT_EQ(h.c.ev[0].file_size, 42);
 	}
 	harness_clear_events(&h);
 
 	/* Old clients leave the size out. */
 	line(&h, IM_DIR_OUT, "PRIVMSG bob :\x01"
 			     "DCC SEND notes.txt 3232235777 5000\x01\r\n");
-	CHECK_INT_EQ(h.c.n, 2);
-	if (h.c.n == 2) {
-		CHECK_INT_EQ(h.c.ev[1].kind, IM_KIND_FILE);
-		CHECK_STR_EQ(h.c.ev[1].file_name, "notes.txt");
-		CHECK(!h.c.ev[1].has_file_size);
-		CHECK_STR_EQ(h.c.ev[1].text, "notes.txt");
+	CHECK_INT_EQ(h.c.n, 1);
+	if (h.c.n == 1) {
+		CHECK_INT_EQ(h.c.ev[0].kind, IM_KIND_FILE);
+		CHECK_STR_EQ(h.c.ev[0].file_name, "notes.txt");
+		CHECK(!h.c.ev[0].has_file_size);
+		CHECK_STR_EQ(h.c.ev[0].text, "notes.txt");
 	}
 	harness_clear_events(&h);
 
@@ -494,7 +490,39 @@ static void test_join_part_quit(void)
 		check_event(&h.c.ev[1], IM_KIND_JOIN, IM_DIR_IN, "#testing", true, "tim");
 		check_event(&h.c.ev[2], IM_KIND_JOIN, IM_DIR_IN, "#testing", true, "tim2");
 		check_event(&h.c.ev[3], IM_KIND_PART, IM_DIR_IN, "#testing", true, "bob");
-		check_event(&h.c.ev[4], IM_KIND_PART, IM_DIR_IN, "#testing", true, "tim_");
+		check_event(&h.c.ev[4], IM_KIND_PART, IM_DIR_IN, "#testing", true,
+			    "tim_ (kicked by tim)");
+	}
+	harness_clear_events(&h);
+	/* zeek_irc-more-commands: TOPIC, KICK with a reason, INVITE both ways. */
+	line(&h, IM_DIR_IN, ":tim!tim@netadmin.local TOPIC #testing :test\r\n");
+	line(&h, IM_DIR_IN, ":tim!tim@h KICK #testing bob :too loud\r\n");
+	line(&h, IM_DIR_IN, ":tim!tim@netadmin.local INVITE tim_ :#testing\r\n");
+	line(&h, IM_DIR_IN, ":ircd1.local 341 brotest tim_ #testing\r\n");
+	CHECK_INT_EQ(h.c.n, 4);
+	if (h.c.n == 4) {
+		check_event(&h.c.ev[0], IM_KIND_TOPIC, IM_DIR_IN, "#testing", true, "tim: test");
+		check_event(&h.c.ev[1], IM_KIND_PART, IM_DIR_IN, "#testing", true,
+			    "bob (kicked by tim: too loud)");
+		check_event(&h.c.ev[2], IM_KIND_RENDEZVOUS, IM_DIR_IN, "tim", false,
+			    "invite to #testing");
+		check_event(&h.c.ev[3], IM_KIND_RENDEZVOUS, IM_DIR_IN, "tim_", false,
+			    "invite to #testing");
+	}
+	harness_clear_events(&h);
+	/* A PRIVMSG without any prefix is a message all the same; a server's
+	 * PRIVMSG or NOTICE, or a NOTICE without a prefix, is the server's. */
+	line(&h, IM_DIR_IN, "PRIVMSG brotest :replayed without a prefix\r\n");
+	line(&h, IM_DIR_IN, ":srv PRIVMSG brotest :from the server\r\n");
+	line(&h, IM_DIR_IN, "PRIVMSG #brotest :to the channel\r\n");
+	line(&h, IM_DIR_IN, ":irc.example NOTICE brotest :server says\r\n");
+	line(&h, IM_DIR_IN, "NOTICE brotest :also the server\r\n");
+	CHECK_INT_EQ(h.c.n, 2);
+	if (h.c.n == 2) {
+		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "", false,
+			    "replayed without a prefix");
+		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_IN, "#brotest", true,
+			    "to the channel");
 	}
 	harness_clear_events(&h);
 	/* Someone else quitting is not our logout; ours is logged once. */
@@ -505,6 +533,43 @@ static void test_join_part_quit(void)
 	CHECK_INT_EQ(h.c.n, 1);
 	if (h.c.n == 1)
 		check_event(&h.c.ev[0], IM_KIND_LOGOUT, IM_DIR_OUT, "", false, "quitting");
+	harness_free(&h);
+}
+
+/* encrypted=strip: tls leaves the server's capability lists as blanks. */
+static void test_strip_tls_cap(void)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ ":irc.example CAP * LS :multi-prefix tls sasl\r\n",
+		  ":irc.example CAP * LS :multi-prefix     sasl\r\n" },
+		{ ":irc.example CAP * LS * :tls\r\n", ":irc.example CAP * LS * :   \r\n" },
+		{ ":irc.example CAP alice ACK :TLS echo-message\r\n",
+		  ":irc.example CAP alice ACK :    echo-message\r\n" },
+		{ ":irc.example CAP * NEW tls\r\n", ":irc.example CAP * NEW    \r\n" },
+	};
+	struct harness h;
+	uint8_t buf[128];
+	size_t i, n;
+
+	harness_init(&h, IRC_FLOW);
+	n = strlen(cases[0].line);
+	memcpy(buf, cases[0].line, n);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n)); /* not asked to */
+	h.s->strip_tls = true;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].line);
+		memcpy(buf, cases[i].line, n);
+		CHECK(proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n));
+		CHECK_MEM_EQ(buf, cases[i].want, n);
+	}
+	/* Lookalikes and the client's own requests stay. */
+	memcpy(buf, "CAP REQ :tls\r\n", 14);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_OUT, buf, 14));
+	n = strlen(":bob!b@h PRIVMSG me :CAP * LS :tls\r\n");
+	memcpy(buf, ":bob!b@h PRIVMSG me :CAP * LS :tls\r\n", n);
+	CHECK(!proto_irc.fixup_pdu(h.s, IM_DIR_IN, buf, n));
 	harness_free(&h);
 }
 
@@ -665,8 +730,18 @@ static void test_encode_with_orig(void)
 		  "don't\r\n");
 	roundtrip(IM_DIR_IN, ":bob!b@h PRIVMSG me :secret plan\r\n", "****** plan",
 		  ":bob!b@h PRIVMSG me :****** plan\r\n");
+	/* Untouched bytes stay as they were: a Latin-1 byte too. */
 	roundtrip(IM_DIR_IN, ":bob!b@h NOTICE me :Ume\xe5\r\n", "Ume\xc3\xa5 ok",
-		  ":bob!b@h NOTICE me :Ume\xc3\xa5 ok\r\n");
+		  ":bob!b@h NOTICE me :Ume\xe5 ok\r\n");
+	roundtrip(IM_DIR_IN, ":bob!b@h NOTICE me :Ume\xe5 frak\r\n", "Ume\xc3\xa5 ****",
+		  ":bob!b@h NOTICE me :Ume\xe5 ****\r\n");
+	/* A censored word is overwritten in place: a one-word text sent
+	 * without ':' keeps its length (issue 18, item 3). */
+	roundtrip(IM_DIR_OUT, "PRIVMSG #brotest test\r\n", "****", "PRIVMSG #brotest ****\r\n");
+	roundtrip(IM_DIR_OUT, "PRIVMSG #brotest test stray\r\n", "t**t",
+		  "PRIVMSG #brotest t**t stray\r\n");
+	roundtrip(IM_DIR_OUT, "PRIVMSG  bob  :a frak b frak c\r\n", "a **** b **** c",
+		  "PRIVMSG  bob  :a **** b **** c\r\n");
 	/* CTCP marks come back around the same command. */
 	roundtrip(IM_DIR_IN, ":eean!n=ian@x PRIVMSG #amarok :+\x01"
 			     "ACTION scrolls up\x01\r\n",
@@ -1117,7 +1192,7 @@ static void test_dcc_xfer(void)
 	/* zeek_irc-dcc-send.pcapng: the sender listens at 10.0.0.7:59130 */
 	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
 			     "DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n");
-	x = &harness_event(&h, 1)->xfer;
+	x = &harness_event(&h, 0)->xfer;
 	CHECK_INT_EQ(x->path, IM_XFER_TCP);
 	CHECK_INT_EQ(x->ip_version, 4);
 	CHECK_MEM_EQ(x->addr, ten_0_0_7, 4);
@@ -1128,7 +1203,7 @@ static void test_dcc_xfer(void)
 	/* reverse DCC: port 0 and a token; the answer listens and receives */
 	line(&h, IM_DIR_OUT, "PRIVMSG bob :\x01"
 			     "DCC SEND a.bin 167772167 0 42 77\x01\r\n");
-	x = &harness_event(&h, 1)->xfer;
+	x = &harness_event(&h, 0)->xfer;
 	CHECK_INT_EQ(x->path, IM_XFER_TCP);
 	CHECK_INT_EQ(x->port, 0);
 	CHECK_INT_EQ(x->token_len, 2);
@@ -1136,7 +1211,7 @@ static void test_dcc_xfer(void)
 	harness_clear_events(&h);
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND a.bin 3232235777 4000 42 77\x01\r\n");
-	x = &harness_event(&h, 1)->xfer;
+	x = &harness_event(&h, 0)->xfer;
 	CHECK_INT_EQ(x->port, 4000);
 	CHECK(!x->from_listener);
 	CHECK_MEM_EQ(x->token, "77", 2);
@@ -1144,7 +1219,7 @@ static void test_dcc_xfer(void)
 	/* IPv6 as text */
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND b.bin 2001:db8::5 4001 7\x01\r\n");
-	x = &harness_event(&h, 1)->xfer;
+	x = &harness_event(&h, 0)->xfer;
 	CHECK_INT_EQ(x->ip_version, 6);
 	CHECK_MEM_EQ(x->addr, v6, 16);
 	CHECK_INT_EQ(x->port, 4001);
@@ -1152,12 +1227,12 @@ static void test_dcc_xfer(void)
 	/* no usable address or port: logged, nothing to expect */
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND c.bin nowhere 99999 7\x01\r\n");
-	CHECK_INT_EQ(harness_event(&h, 1)->kind, IM_KIND_FILE);
-	CHECK_INT_EQ(harness_event(&h, 1)->xfer.path, IM_XFER_NONE);
+	CHECK_INT_EQ(harness_event(&h, 0)->kind, IM_KIND_FILE);
+	CHECK_INT_EQ(harness_event(&h, 0)->xfer.path, IM_XFER_NONE);
 	harness_clear_events(&h);
 	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
 			    "DCC SEND d.bin 0 5000 7\x01\r\n");
-	CHECK_INT_EQ(harness_event(&h, 1)->xfer.path, IM_XFER_NONE);
+	CHECK_INT_EQ(harness_event(&h, 0)->xfer.path, IM_XFER_NONE);
 	harness_free(&h);
 }
 
@@ -1181,6 +1256,7 @@ int main(void)
 	RUN_TEST(test_dcc_xfer);
 	RUN_TEST(test_join_part_quit);
 	RUN_TEST(test_starttls);
+	RUN_TEST(test_strip_tls_cap);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_echo_message);
 	RUN_TEST(test_encode_with_orig);

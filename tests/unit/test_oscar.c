@@ -480,6 +480,72 @@ static void test_snac_version_block_skipped(void)
 	bytebuf_free(&plain);
 }
 
+/* Client ready on BOS is the login, buddy arrival and departure are
+ * presence, the client's sign-off frame the logout. */
+static void test_login_presence_logout(void)
+{
+	struct harness h;
+	struct bytebuf b, body;
+	static const unsigned families[] = { 0x0001, 0x0003, 0x0004 };
+	size_t i;
+
+	bytebuf_init(&b);
+	bytebuf_init(&body);
+	harness_init(&h, OSCAR_FLOW);
+	snac(&body, 0x0001, 0x0002, 1);
+	for (i = 0; i < 3; i++) {
+		put16(&body, families[i]);
+		put16(&body, 1);
+		put16(&body, 0x0110);
+		put16(&body, 0x164f);
+	}
+	flap(&b, 2, 10, &body);
+	feed(&h, IM_DIR_OUT, b.data, b.len);
+	feed(&h, IM_DIR_OUT, b.data, b.len); /* once a session */
+	bytebuf_clear(&b);
+	bytebuf_clear(&body);
+	snac(&body, 0x0003, 0x000B, 2);
+	put8(&body, 5);
+	put(&body, "alice", 5);
+	put16(&body, 0);
+	put16(&body, 1);
+	put_tlv(&body, 1, "\x00\x30", 2); /* user class: away */
+	put8(&body, 3);
+	put(&body, "bob", 3);
+	put16(&body, 0);
+	put16(&body, 0);
+	flap(&b, 2, 11, &body);
+	feed(&h, IM_DIR_IN, b.data, b.len);
+	bytebuf_clear(&b);
+	bytebuf_clear(&body);
+	snac(&body, 0x0003, 0x000C, 3);
+	put8(&body, 3);
+	put(&body, "bob", 3);
+	put16(&body, 0);
+	put16(&body, 0);
+	flap(&b, 2, 12, &body);
+	feed(&h, IM_DIR_IN, b.data, b.len);
+	bytebuf_clear(&b);
+	bytebuf_clear(&body);
+	flap(&b, 4, 13, &body);
+	feed(&h, IM_DIR_OUT, b.data, b.len);
+	CHECK_INT_EQ(h.c.n, 5);
+	if (h.c.n == 5) {
+		CHECK_INT_EQ(ev_at(&h, 0)->kind, IM_KIND_LOGIN);
+		CHECK_INT_EQ(ev_at(&h, 1)->kind, IM_KIND_PRESENCE);
+		CHECK_STR_EQ(ev_at(&h, 1)->remote, "alice");
+		CHECK_STR_EQ(ev_at(&h, 1)->text, "away");
+		CHECK_STR_EQ(ev_at(&h, 2)->remote, "bob");
+		CHECK_STR_EQ(ev_at(&h, 2)->text, "online");
+		CHECK_STR_EQ(ev_at(&h, 3)->text, "offline");
+		CHECK_INT_EQ(ev_at(&h, 4)->kind, IM_KIND_LOGOUT);
+	}
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
+	harness_free(&h);
+	bytebuf_free(&b);
+	bytebuf_free(&body);
+}
+
 /* ---- encode ---- */
 
 static void test_encode_unchanged_is_byte_exact(void)
@@ -530,6 +596,51 @@ static void test_encode_rewrite_keeps_everything_else(void)
 		CHECK_STR_EQ(ev_at(&h2, 0)->remote, "buddy");
 		CHECK(h2.s->stats.malformed == 0);
 		harness_free(&h2);
+		event_free(&ev);
+		harness_free(&h);
+		bytebuf_free(&b);
+		bytebuf_free(&out);
+	}
+}
+
+/* A censored word is overwritten in place, in the charset the message
+ * came in: the PDU keeps its length and every byte outside the word. */
+static void test_encode_in_place(void)
+{
+	static const struct {
+		uint16_t charset;
+		const char *raw;
+		size_t raw_len;
+		const char *text;
+		size_t word_at, word_raw_len;
+	} cases[] = {
+		{ 0x0000, "<HTML><BODY>a frak!</BODY></HTML>", 33, "<HTML><BODY>a ****!</BODY></HTML>",
+		  14, 4 },
+		{ 0x0002, "\0a\0 \0f\0r\0a\0k", 12, "a ****", 4, 8 },
+		{ 0x0003, "caf\xe9 frak", 9, "caf\xc3\xa9 ****", 5, 4 },
+	};
+	struct harness h;
+	struct bytebuf b, out;
+	struct im_event ev;
+	size_t i, at;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bytebuf_init(&b);
+		bytebuf_init(&out);
+		icbm(&b, 0x0100, IM_DIR_OUT, "COOKIE42", "buddy", cases[i].charset, cases[i].raw,
+		     cases[i].raw_len, false);
+		decode_alone(&h, IM_DIR_OUT, &b, 1);
+		CHECK(event_copy(&ev, ev_at(&h, 0)));
+		CHECK(event_set_str(&ev.text, cases[i].text));
+		CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, b.data, b.len, &out), 0);
+		CHECK_INT_EQ(out.len, b.len);
+		if (out.len == b.len) {
+			at = b.len - 4 - cases[i].raw_len + cases[i].word_at;
+			CHECK_MEM_EQ(out.data, b.data, at);
+			CHECK_MEM_EQ(out.data + at + cases[i].word_raw_len,
+				     b.data + at + cases[i].word_raw_len,
+				     b.len - at - cases[i].word_raw_len);
+		}
 		event_free(&ev);
 		harness_free(&h);
 		bytebuf_free(&b);
@@ -965,6 +1076,8 @@ int main(void)
 	RUN_TEST(test_snac_version_block_skipped);
 	RUN_TEST(test_encode_unchanged_is_byte_exact);
 	RUN_TEST(test_encode_rewrite_keeps_everything_else);
+	RUN_TEST(test_login_presence_logout);
+	RUN_TEST(test_encode_in_place);
 	RUN_TEST(test_encode_fresh_round_trip);
 	RUN_TEST(test_encode_chat_with_orig);
 	RUN_TEST(test_sequence_renumbering);

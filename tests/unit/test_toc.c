@@ -112,7 +112,21 @@ static void test_commands_and_messages(void)
 	feed_text(&h, IM_DIR_IN, "CLIENT_EVENT2:bob:1");
 	feed_text(&h, IM_DIR_IN, "UPDATE_BUDDY:bob:T:0:0:0: O");
 	CHECK_INT_EQ(errors(&h), 0);
-	CHECK_INT_EQ(h.c.n, 8);
+	CHECK_INT_EQ(h.c.n, 9);
+	/* Buddies' presence: online, away (class " OU"), offline; the server's
+	 * SIGN_ON is the login, once; a sign-off frame the logout. */
+	feed_text(&h, IM_DIR_IN, "UPDATE_BUDDY:carl:T:0:0:5: OU");
+	feed_text(&h, IM_DIR_IN, "UPDATE_BUDDY2:dora:F:0:0:0: O:0");
+	feed_text(&h, IM_DIR_IN, "SIGN_ON:TOC1.0");
+	feed_text(&h, IM_DIR_IN, "SIGN_ON:TOC1.0");
+	CHECK_INT_EQ(h.c.n, 12);
+	CHECK_INT_EQ(ev_at(&h, 8)->kind, IM_KIND_PRESENCE);
+	CHECK_STR_EQ(ev_at(&h, 8)->remote, "bob");
+	CHECK_STR_EQ(ev_at(&h, 8)->text, "online");
+	CHECK_STR_EQ(ev_at(&h, 9)->text, "away");
+	CHECK_STR_EQ(ev_at(&h, 10)->remote, "dora");
+	CHECK_STR_EQ(ev_at(&h, 10)->text, "offline");
+	CHECK_INT_EQ(ev_at(&h, 11)->kind, IM_KIND_LOGIN);
 	CHECK_STR_EQ(ev_at(&h, 0)->text, "a \"quoted\" $1 {x}");
 	CHECK_STR_EQ(ev_at(&h, 0)->remote, "bob");
 	CHECK(!ev_at(&h, 0)->has_text_span); /* escapes: the raw bytes differ */
@@ -179,6 +193,15 @@ static void test_encode(void)
 	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, ev_at(&h, 0), orig.data, orig.len, &out), 0);
 	CHECK_INT_EQ(out.len, orig.len);
 	CHECK_MEM_EQ(out.data, orig.data, orig.len);
+	/* a word overwritten in place: the escape before it and the length kept */
+	bytebuf_clear(&out);
+	CHECK(event_copy(&ev, ev_at(&h, 0)));
+	CHECK(event_set_str(&ev.text, "hello $*****"));
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, orig.data, orig.len, &out), 0);
+	CHECK_INT_EQ(out.len, orig.len);
+	CHECK(out.len == orig.len &&
+	      memcmp(out.data + 6, "toc_send_im bob \"hello \\$*****\" auto", 37) == 0);
+	event_free(&ev);
 	/* rewritten: escaped, "auto" and the NUL kept, length recomputed */
 	bytebuf_clear(&out);
 	CHECK(event_copy(&ev, ev_at(&h, 0)));

@@ -174,6 +174,42 @@ static void test_chat_states_are_typing(void)
 	harness_free(&h);
 }
 
+/* XEP-0022 message events (older clients' typing) and <subject> alone. */
+static void test_x_event_and_subject(void)
+{
+	struct harness h;
+	size_t n;
+
+	start_session(&h);
+	n = h.c.n;
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi'><x xmlns='jabber:x:event'>"
+				"<composing/><id>m1</id></x></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi'><x xmlns='jabber:x:event'>"
+				"<id>m1</id></x></message>");
+	/* With a body the element only asks for events: the message alone. */
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><body>hi</body>"
+				 "<x xmlns='jabber:x:event'><composing/></x></message>");
+	feed_str(&h, IM_DIR_IN, "<message from='lounge@conf.example.org/alice' type='groupchat'>"
+				"<subject>Plans &amp; dates</subject></message>");
+	/* A message with a subject and a body is the message. */
+	feed_str(&h, IM_DIR_IN, "<message from='bob@example.org/psi' type='normal'>"
+				"<subject>Re: lunch</subject><body>yes</body></message>");
+	CHECK_INT_EQ(h.c.n, n + 5);
+	if (h.c.n == n + 5) {
+		CHECK_EVENT(event_at(&h, n), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/psi",
+			    "composing");
+		CHECK_EVENT(event_at(&h, n + 1), IM_KIND_TYPING, IM_DIR_IN, "bob@example.org/psi",
+			    "paused");
+		CHECK_EVENT(event_at(&h, n + 2), IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.org", "hi");
+		CHECK_EVENT(event_at(&h, n + 3), IM_KIND_TOPIC, IM_DIR_IN, "lounge@conf.example.org",
+			    "alice: Plans & dates");
+		CHECK(event_at(&h, n + 3)->group);
+		CHECK_EVENT(event_at(&h, n + 4), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.org/psi",
+			    "yes");
+	}
+	harness_free(&h);
+}
+
 static void test_file_offers(void)
 {
 	struct harness h;
@@ -447,6 +483,32 @@ static void test_encode_with_original(void)
 	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
 	CHECK_STR_EQ(out, orig); /* unchanged text: the very same bytes */
 	free(out);
+	/* A word overwritten in place: in the body and in the XHTML-IM copy,
+	 * every other byte (tags, entities, quotes) as it was. */
+	event_set_str(&ev.text, "*** word");
+	out = encode_to_string(&h, IM_DIR_OUT, &ev, orig);
+	CHECK_STR_EQ(out, "<message to='bob@example.org' type='chat' id='m7'><body>*** word</body>"
+			  "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www."
+			  "w3.org/1999/xhtml'><p>*** <b>word</b></p></body></html><active xmlns='http:"
+			  "//jabber.org/protocol/chatstates'/></message>");
+	free(out);
+	{
+		static const char ent[] =
+			"<message to='b@x'><body>don&apos;t say frak, it&#39;s \"rude\" &amp; "
+			"&lt;b&gt;<![CDATA[ frak & <co>]]></body></message>";
+
+		event_set_str(&ev.text, "don't say ****, it's \"rude\" & <b> **** & <co>");
+		out = encode_to_string(&h, IM_DIR_OUT, &ev, ent);
+		CHECK_STR_EQ(out, "<message to='b@x'><body>don&apos;t say ****, it&#39;s \"rude\" "
+				  "&amp; &lt;b&gt;<![CDATA[ **** & <co>]]></body></message>");
+		free(out);
+		/* A change over a reference rewrites that reference only. */
+		event_set_str(&ev.text, "don't say frak, it*s \"rude\" & <b> frak & <co>");
+		out = encode_to_string(&h, IM_DIR_OUT, &ev, ent);
+		CHECK_STR_EQ(out, "<message to='b@x'><body>don&apos;t say frak, it*s \"rude\" "
+				  "&amp; &lt;b&gt;<![CDATA[ frak & <co>]]></body></message>");
+		free(out);
+	}
 	event_set_str(&ev.text, "bob: now filled");
 	out = encode_to_string(&h, IM_DIR_IN, &ev, muc);
 	CHECK_STR_EQ(out, "<message from='lounge@conf.example.org/bob' type='groupchat'>"
@@ -653,6 +715,44 @@ static void test_stream_management_offer_blanked(void)
 	harness_free(&h);
 }
 
+/* encrypted=strip: an offer of STARTTLS the server does not require
+ * becomes blanks; a required one stays, and the event after <proceed/>
+ * says why nothing could be logged. */
+static void test_strip_starttls(void)
+{
+	static const char offer[] =
+		"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+		"<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
+		"</mechanisms></stream:features>";
+	static const char required[] =
+		"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
+		"</starttls></stream:features>";
+	struct harness h;
+	uint8_t buf[sizeof(offer)];
+	size_t n = sizeof(offer) - 1;
+	size_t blank = strlen("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+
+	start_session(&h);
+	memcpy(buf, offer, n);
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n)); /* not asked to strip */
+	h.s->strip_tls = true;
+	CHECK(MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, n));
+	CHECK(memcmp(buf, "<stream:features>", 17) == 0);
+	CHECK(buf[17] == ' ' && buf[17 + blank - 1] == ' ' && buf[17 + blank] == '<');
+	CHECK(memcmp(buf + 17 + blank, offer + 17 + blank, n - 17 - blank) == 0);
+	memcpy(buf, required, sizeof(required) - 1);
+	CHECK(!MODULE->fixup_pdu(h.s, IM_DIR_IN, buf, sizeof(required) - 1));
+	feed_str(&h, IM_DIR_IN, required);
+	feed_str(&h, IM_DIR_OUT, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	feed_str(&h, IM_DIR_IN, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	CHECK(h.c.n >= 1);
+	if (h.c.n >= 1) {
+		CHECK_INT_EQ(event_at(&h, h.c.n - 1)->kind, IM_KIND_ENCRYPTED);
+		CHECK(strstr(event_at(&h, h.c.n - 1)->text, "required by the server") != NULL);
+	}
+	harness_free(&h);
+}
+
 /* What the decoder makes of messages without a body (for local routing:
  * they are not messages and pass through the server as before). */
 static void test_bodyless_messages(void)
@@ -789,6 +889,8 @@ int main(void)
 	RUN_TEST(test_local_from_incoming_stanza_midstream);
 	RUN_TEST(test_muc_groupchat);
 	RUN_TEST(test_chat_states_are_typing);
+	RUN_TEST(test_x_event_and_subject);
+	RUN_TEST(test_strip_starttls);
 	RUN_TEST(test_file_offers);
 	RUN_TEST(test_presence);
 	RUN_TEST(test_starttls_makes_both_directions_opaque);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/http_tunnel.h"
+#include "app/tls_hello.h"
 #include "util/text.h"
 
 #define DEFAULT_DETECT_WINDOW 4096
@@ -168,6 +170,7 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 		return false;
 	}
 	af->session.log_typing = af->cfg->log_typing;
+	af->session.strip_tls = af->cfg->strip_tls[m->id];
 	af->session.directory = af->directory;
 	af->session.file = af->file;
 	af->session.file_arg = af->file_arg;
@@ -184,6 +187,141 @@ static void become_ignored(struct app_flow *af)
 	dir_release(&af->dir[1]);
 }
 
+/* An HTTP proxy's CONNECT tunnel comes before any protocol: the request
+ * and the proxy's 2xx answer are skipped, and what follows is detected as
+ * if the flow went to the target's port (IMSpector beside Squid; a client
+ * told to use a proxy). A proxy never speaks first, so bytes from the
+ * server before any from the client mean no tunnel. Returns false while
+ * detection must wait for the rest of the request or of the answer. */
+static bool tunnel_step(struct app_flow *af)
+{
+	struct app_dir *out = &af->dir[IM_DIR_OUT], *in = &af->dir[IM_DIR_IN];
+	size_t head = 0;
+	uint16_t port = 0;
+	unsigned status = 0;
+
+	switch (af->tunnel) {
+	case APP_TUNNEL_UNKNOWN:
+		if (!dir_pending(out)) {
+			if (dir_pending(in))
+				af->tunnel = APP_TUNNEL_NONE;
+			return af->tunnel == APP_TUNNEL_NONE;
+		}
+		switch (http_tunnel_request(out->data + out->head, dir_pending(out), &head, &port)) {
+		case HTTP_TUNNEL_NEED_MORE:
+			return false;
+		case HTTP_TUNNEL_NO:
+			af->tunnel = APP_TUNNEL_NONE;
+			return true;
+		case HTTP_TUNNEL_YES:
+			break;
+		}
+		dir_consume(out, head);
+		af->server_port = port;
+		af->tunnel = APP_TUNNEL_ASKED;
+		/* the answer may be here already */
+		__attribute__((fallthrough));
+	case APP_TUNNEL_ASKED:
+		if (!dir_pending(in))
+			return false;
+		switch (http_tunnel_reply(in->data + in->head, dir_pending(in), &head, &status)) {
+		case HTTP_TUNNEL_NEED_MORE:
+			return false;
+		case HTTP_TUNNEL_NO:
+			become_ignored(af);
+			return false;
+		case HTTP_TUNNEL_YES:
+			break;
+		}
+		if (status < 200 || status > 299) {
+			af->stats->tunnels_refused++;
+			become_ignored(af);
+			return false;
+		}
+		dir_consume(in, head);
+		af->tunnel = APP_TUNNEL_OPEN;
+		af->stats->tunnels++;
+		return true;
+	case APP_TUNNEL_NONE:
+	case APP_TUNNEL_OPEN:
+		break;
+	}
+	return true;
+}
+
+/* Ports where IM runs in TLS from the first byte, and the protocol each
+ * stands for. On 443 only a hello naming AOL's or ICQ's servers is OSCAR:
+ * everything else there is the web. */
+static const struct {
+	uint16_t port;
+	enum imw_proto proto;
+	bool sni_must_name_aim;
+} direct_tls_ports[] = {
+	{ 5223, IMW_PROTO_XMPP, false },
+	{ 6697, IMW_PROTO_IRC, false },
+	{ 5190, IMW_PROTO_OSCAR, false },
+	{ 443, IMW_PROTO_OSCAR, true },
+};
+
+static bool names_aim(const uint8_t *sni, size_t n)
+{
+	static const char *const hosts[] = { "aol.com", "icq.com", "oscar." };
+	size_t i, j, k;
+
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		k = strlen(hosts[i]);
+		for (j = 0; j + k <= n; j++)
+			if (text_has_prefix_ci((const char *)sni + j, n - j, hosts[i]))
+				return true;
+	}
+	return false;
+}
+
+/* Direct-TLS IM: a ClientHello on one of those ports. The session is
+ * opaque from its first byte; one encrypted event names the service the
+ * client asked for (SNI). Returns true when it took the flow, false to
+ * go on with detection (or, with *wait, to wait for the whole hello). */
+static bool direct_tls(struct app_flow *af, bool *wait)
+{
+	struct app_dir *out = &af->dir[IM_DIR_OUT];
+	const uint8_t *sni = NULL;
+	size_t sni_len = 0, i, k;
+	const struct proto_module *m = NULL;
+	struct im_event ev;
+	enum tls_hello_parse r;
+
+	*wait = false;
+	for (i = 0; i < sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]); i++)
+		if (direct_tls_ports[i].port == af->server_port)
+			break;
+	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
+		return false;
+	r = tls_hello_sni(out->data + out->head, dir_pending(out), &sni, &sni_len);
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->cfg->detect_window)
+		*wait = true;
+	if (r != TLS_HELLO_YES ||
+	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
+		return false;
+	for (k = 0; k < af->cfg->n_modules; k++)
+		if (af->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = af->cfg->modules[k];
+	if (!m || !af->cfg->enabled[m->id] || !start_session(af, m))
+		return false;
+	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
+	af->session.ts = out->last_ts;
+	af->session.pdu_offset = out->offset;
+	af->session.pdu_len = 0;
+	proto_event_begin(&af->session, &ev, IM_DIR_OUT, IM_KIND_ENCRYPTED);
+	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
+	    !event_set_str(&ev.text, "TLS")) {
+		event_free(&ev);
+		af->stats->alloc_failures++;
+		return true;
+	}
+	proto_event_emit(&af->session, &ev);
+	return true;
+}
+
 /* Ask every enabled module about the bytes held so far. Modules whose
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
@@ -191,6 +329,11 @@ static void detect(struct app_flow *af)
 	size_t n = af->cfg->n_modules, i, pass, d;
 	const struct proto_module *const *mods = af->cfg->modules;
 	bool maybe[2] = { false, false };
+
+	bool wait;
+
+	if (!tunnel_step(af) || direct_tls(af, &wait) || wait)
+		return;
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++) {

@@ -26,6 +26,7 @@ struct app_config {
 			 const uint8_t *pdu, size_t len);
 	void *pdu_seen_arg;
 	bool log_typing;             /* IMSpector's log_typing_events */
+	bool strip_tls[IMW_PROTO_MAX]; /* encrypted=strip: by module id */
 	size_t detect_window;        /* bytes per direction to look at before giving up */
 };
 
@@ -37,6 +38,16 @@ void app_config_defaults(struct app_config *cfg);
  * with the reason in err, and the configuration is left as it was. */
 int app_config_set_modules(struct app_config *cfg, const struct proto_module *const *mods,
 			   size_t n, char *err, size_t err_size);
+
+/* An HTTP proxy's CONNECT tunnel at the start of a flow (app/http_tunnel.c):
+ * the request and the proxy's answer are skipped, and the bytes after
+ * them are detected and decoded as if the flow went to the target port. */
+enum app_tunnel {
+	APP_TUNNEL_UNKNOWN, /* not told yet: the first bytes may be a CONNECT */
+	APP_TUNNEL_NONE,    /* not a tunnel */
+	APP_TUNNEL_ASKED,   /* CONNECT seen, waiting for the proxy's answer */
+	APP_TUNNEL_OPEN,    /* 2xx: the tunnel carries the target's protocol */
+};
 
 enum app_state {
 	APP_DETECTING,
@@ -56,6 +67,8 @@ struct app_stats {
 	uint64_t bytes_opaque;      /* bytes after STARTTLS and the like */
 	uint64_t alloc_failures;
 	uint64_t shed_flows;        /* flows whose buffers memory pressure dropped */
+	uint64_t tunnels;           /* HTTP CONNECT tunnels opened (decoded inside) */
+	uint64_t tunnels_refused;   /* CONNECTs the proxy answered with other than 2xx */
 };
 
 struct app_dir {
@@ -75,7 +88,8 @@ struct app_flow {
 	struct app_stats *stats;
 	enum app_state state;
 	uint64_t flow_id;
-	uint16_t server_port;
+	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
+	enum app_tunnel tunnel;
 	char *client;
 	struct app_dir dir[2];
 	struct proto_session session;

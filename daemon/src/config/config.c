@@ -110,6 +110,9 @@ static const struct key_spec known_keys[] = {
 	{ "jsonl_file", VALUE_STRING, NULL },
 	{ "regex_replace", VALUE_STRING, NULL },   /* /PATTERN/REPLACEMENT/FLAGS, repeatable */
 	{ "block_encrypted", VALUE_STRING, NULL }, /* protocols whose STARTTLS is refused */
+	/* allow | strip (the offer of TLS blanked where the server does not
+	 * require it) | refuse (block_encrypted for every protocol) */
+	{ "encrypted", VALUE_STRING, NULL },
 	{ "notice_text", VALUE_STRING, NULL },     /* told once per conversation and period */
 	{ "blocked_notice_text", VALUE_STRING, NULL }, /* told when something is blocked */
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
@@ -337,6 +340,12 @@ static bool interpret(struct imw_config *cfg, const char *name, unsigned line, c
 		    strcmp(value, "closed") != 0) {
 			config_report_error(r, "%s:%u: %s: expected open or closed, got \"%s\"", name,
 					    line, key, value);
+			return false;
+		}
+		if (strcmp(key, "encrypted") == 0 && strcmp(value, "allow") != 0 &&
+		    strcmp(value, "strip") != 0 && strcmp(value, "refuse") != 0) {
+			config_report_error(r, "%s:%u: %s: expected allow, strip or refuse, got \"%s\"",
+					    name, line, key, value);
 			return false;
 		}
 		break;

@@ -1,6 +1,7 @@
 #include "config/config_flow.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 {
@@ -14,6 +15,10 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 			fc->app.enabled[i] = cfg->protocol_on[i];
 	/* IMSpector's default: typing events are logged only when asked for. */
 	fc->app.log_typing = cfg->log_typing_events;
+	/* encrypted=strip: modules blank the server's offer of TLS. */
+	if ((v = config_get(cfg, "encrypted")) && strcmp(v, "strip") == 0)
+		for (i = 1; i < IMW_PROTO_MAX; i++)
+			fc->app.strip_tls[i] = true;
 	fc->local_nets = cfg->local_nets;
 	fc->n_local_nets = cfg->n_local_nets;
 	if ((v = config_get(cfg, "max_flows")) && strtoull(v, NULL, 10) > 0)

@@ -23,6 +23,7 @@ void event_free(struct im_event *ev)
 	free(ev->file.mime);
 	free(ev->file.stored);
 	free(ev->file.signature);
+	free(ev->remote_name);
 	free(ev->notice_from);
 	event_init(ev);
 }
@@ -47,7 +48,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 {
 	*dst = *src;
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
-	dst->remote_address = dst->route_to = dst->notice_from = NULL;
+	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
 	dst->file.mime = dst->file.stored = dst->file.signature = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
@@ -60,6 +61,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->file.mime && !event_set_str(&dst->file.mime, src->file.mime)) ||
 	    (src->file.stored && !event_set_str(&dst->file.stored, src->file.stored)) ||
 	    (src->file.signature && !event_set_str(&dst->file.signature, src->file.signature)) ||
+	    (src->remote_name && !event_set_str(&dst->remote_name, src->remote_name)) ||
 	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from))) {
 		event_free(dst);
 		return false;
@@ -81,6 +83,7 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_ENCRYPTED] = "encrypted",
 	[IM_KIND_ERROR] = "error",
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
+	[IM_KIND_TOPIC] = "topic",
 };
 
 const char *event_kind_name(enum im_kind kind)

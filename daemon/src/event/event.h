@@ -30,6 +30,7 @@ enum im_kind {
 	IM_KIND_ENCRYPTED,
 	IM_KIND_ERROR,      /* a protocol-level error reply (IMIP ACK 8xx...) */
 	IM_KIND_RENDEZVOUS, /* other peer-to-peer proposals (direct IM, chat invites) */
+	IM_KIND_TOPIC,      /* a room's topic (IRC TOPIC, an XMPP <subject>) */
 	IM_KIND_COUNT
 };
 
@@ -137,6 +138,16 @@ struct im_event {
 	 * "injected". */
 	const char *route;
 	char *route_to; /* owned: where a locally routed or injected message went ("bob@irc") */
+	/* The remote's display name when the protocol carries one beside its
+	 * id (IMIP's From: 12345 "nick"); NULL otherwise. */
+	char *remote_name;
+	/* When the sender's side stamped the message (IMIP's Time: header),
+	 * seconds since the epoch, if has_sent_ts. */
+	double sent_ts;
+	bool has_sent_ts;
+	/* local or remote were not named by this PDU or the session's login
+	 * but inferred from later or other PDUs (a session picked up mid-stream). */
+	bool ids_inferred;
 	const char *content_type; /* static string: "text/plain", "text/html" */
 	char *text;         /* UTF-8; for files "name (size bytes)" as IMSpector logs */
 	char *file_name;    /* file events: the file name when known */

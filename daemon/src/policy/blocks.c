@@ -66,7 +66,8 @@ bool starttls_refusal(const struct im_event *ev, struct bytebuf *out)
 	size_t mark = out->len;
 	bool ok = false;
 
-	if (!ev->pdu_data || !ev->pdu_len || !ev->text || strcmp(ev->text, "STARTTLS") != 0)
+	/* "STARTTLS", or "STARTTLS (required by the server...)" */
+	if (!ev->pdu_data || !ev->pdu_len || !ev->text || strncmp(ev->text, "STARTTLS", 8) != 0)
 		return false;
 	switch (ev->proto) {
 	case IMW_PROTO_IRC:

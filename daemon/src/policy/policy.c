@@ -213,6 +213,13 @@ static void load_lists(struct policy *p, const struct imw_config *cfg, struct co
 	    event_blocks_parse_encrypted(&p->blocks, v, sub, sizeof(sub)) < 0)
 		config_report_error(r, "%s:%u: block_encrypted: %s", cfg_name(cfg),
 				    config_line_of(cfg, "block_encrypted"), sub);
+	/* encrypted=refuse: block_encrypted for every protocol. */
+	if ((v = config_get(cfg, "encrypted")) && strcmp(v, "refuse") == 0) {
+		int i;
+
+		for (i = 1; i < IMW_PROTO_MAX; i++)
+			p->blocks.encrypted[i] = true;
+	}
 	p->blocks.files = flag(cfg, "block_files");
 	p->blocks.webcams = flag(cfg, "block_webcams");
 }

@@ -173,6 +173,10 @@ struct proto_session {
 	bool opaque[2]; /* set by a module: the rest of that direction is not
 			 * decodable (TLS after STARTTLS); the app layer skips it */
 	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */
+	/* encrypted=strip: blank the server's offer of TLS where it is not
+	 * required (XMPP <starttls/>, IRC's tls capability), same length, so
+	 * the client goes on in clear text; the module's fixup_pdu does it. */
+	bool strip_tls;
 	/* Set by the inline engine once it may delete or insert whole PDUs in
 	 * this session (a policy or routing that can): a module then turns
 	 * off features that count PDUs end to end (XMPP stream management),

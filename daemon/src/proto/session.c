@@ -36,14 +36,36 @@ void proto_session_free(struct proto_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The directory key under which a client host's user is known:
+ * "local@" and the client's address without its port. */
+static size_t local_key(const struct proto_session *s, char *key, size_t cap)
+{
+	const char *colon = s->client ? strrchr(s->client, ':') : NULL;
+	size_t host = colon ? (size_t)(colon - s->client) : 0;
+	static const char tag[] = "local@";
+
+	if (!host || sizeof(tag) - 1 + host > cap)
+		return 0;
+	memcpy(key, tag, sizeof(tag) - 1);
+	memcpy(key + sizeof(tag) - 1, s->client, host);
+	return sizeof(tag) - 1 + host;
+}
+
 bool proto_session_set_local(struct proto_session *s, const char *id, size_t len)
 {
-	char *copy = text_dup(id, len);
+	char *copy = text_dup(id, len), key[PROTO_DIRECTORY_KEY_MAX];
+	size_t key_len;
 
 	if (!copy)
 		return false;
 	free(s->local_id);
 	s->local_id = copy;
+	/* Other connections of this client host (an MSN switchboard, an
+	 * OSCAR chat or file connection) picked up mid-stream, whose own
+	 * PDUs never name the user, can then say who it probably is. */
+	if (s->directory && copy[0] && (key_len = local_key(s, key, sizeof(key))) > 0)
+		proto_directory_put(s->directory, s->module->id, (const uint8_t *)key, key_len,
+				    copy);
 	return true;
 }
 
@@ -86,6 +108,18 @@ void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir
 void proto_event_emit(struct proto_session *s, struct im_event *ev)
 {
 	/* Fill the session-wide fields last so a module may override them. */
+	if (!ev->local && !s->local_id && s->directory) {
+		/* Not named on this connection: the user another connection of
+		 * the same client host named, said to be inferred. */
+		char key[PROTO_DIRECTORY_KEY_MAX];
+		size_t key_len = local_key(s, key, sizeof(key));
+		const char *known = key_len ? proto_directory_get(s->directory, s->module->id,
+								  (const uint8_t *)key, key_len)
+					    : NULL;
+
+		if (known && event_set_str(&ev->local, known))
+			ev->ids_inferred = true;
+	}
 	if (!ev->local)
 		event_set_str(&ev->local, s->local_id ? s->local_id : "");
 	if (!ev->remote)

@@ -120,6 +120,13 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = json_file_result(b, ev);
 	if (ok && ev->auto_response)
 		ok = bytebuf_append_str(b, ",\"auto_response\":true");
+	/* Only where a protocol has them, so other lines stay as they were. */
+	if (ok && ev->remote_name)
+		ok = bytebuf_append_str(b, ",\"remote_name\":") && json_string(b, ev->remote_name);
+	if (ok && ev->has_sent_ts)
+		ok = bytebuf_printf(b, ",\"sent\":%.6f", ev->sent_ts);
+	if (ok && ev->ids_inferred)
+		ok = bytebuf_append_str(b, ",\"ids_inferred\":true");
 	/* Only routed events carry these, so the lines of plain logging stay
 	 * as they always were. */
 	if (ok && ev->route)

@@ -6,9 +6,11 @@ One line per message event: dir<TAB>remote<TAB>text, the text escaped as the
 JSON sink does. The rules are imwire's documented conventions
 (daemon/src/proto/irc/irc.c), applied to tshark's irc.request/irc.response lines:
 - PRIVMSG and NOTICE only; from the server side only with a user prefix
-  (nick!user@host), never to "*" or "AUTH"; one event per comma target.
+  (nick!user@host), or a PRIVMSG without any prefix (the sender is then
+  unknown: empty); never to "*" or "AUTH"; one event per comma target.
 - text = the trailer; CTCP (\x01...\x01, after an optional +/- marker) counts
-  only for ACTION and DCC SEND in PRIVMSG, with the \x01 bytes removed.
+  only for ACTION in PRIVMSG, with the \x01 bytes removed (a DCC SEND offer is
+  a file event, not a message).
 - an incoming channel line is "<sender>: <trailer>"; remote is the channel,
   or the sender for an incoming private message, or the target going out.
 tshark does not join lines across TCP segments: a line cut at a segment
@@ -63,19 +65,22 @@ for rec in out.split(b'\n'):
         notice = cmd.upper() == 'NOTICE'
         sender = None
         if dirn == 'in':
-            if '!' not in prefix and '@' not in prefix: continue
-            sender = prefix.split('!')[0].split('@')[0]
+            if '!' not in prefix and '@' not in prefix:
+                if notice or prefix: continue
+                sender = ''
+            else:
+                sender = prefix.split('!')[0].split('@')[0]
         text = params[1]
         body = text[1:] if text[:2] in ('+\x01', '-\x01') else text
         if body.startswith('\x01'):
             words = body.strip('\x01').split(' ')
             if notice: continue
-            if words[0] == 'ACTION' or words[:2] == ['DCC', 'SEND']: pass
+            if words[0] == 'ACTION': pass
             else: continue
             text = text.replace('\x01', '')
         for target in params[0].split(','):
             if not target or target in ('*', 'AUTH'): continue
             group = target[0] in CHAN
             remote = target if (dirn == 'out' or group) else sender
-            t = (sender + ': ' + text) if (dirn == 'in' and group) else text
+            t = (sender + ': ' + text) if (dirn == 'in' and group and sender) else text
             print('%s\t%s\t%s' % (dirn, remote, jesc(t)))

@@ -1,24 +1,18 @@
 /* imwired for the one live test of an insertion in the direction of its
  * trigger (tests/cases/inline_bridge.sh), which no configuration asks
  * for. It is the production imwired linked with this object and
- * -Wl,--wrap=route_setup_load,--wrap=route_table_build: the table it
- * builds at start (route_setup_load) and on SIGHUP (route_table_build)
- * also gets the test-only inserting handler (test_table.h).
- * IMWIRE_TEST_INJECT=WORD:TEXT names the trigger and the message. Built
- * into build/.../bin/tests/ with the unit tests, never installed. */
-#include <stdio.h>
+ * -Wl,--wrap=route_table_build: every table it builds, at start
+ * (route/setup.c) and on SIGHUP (runtime/state.c), also gets the
+ * test-only inserting handler (test_table.h). IMWIRE_TEST_INJECT=WORD:TEXT
+ * names the trigger and the message. Built into build/.../bin/tests/ with
+ * the unit tests, never installed. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "route/router.h"
 #include "test_table.h"
 
 struct route_table *__real_route_table_build(struct policy *p, struct router *r);
 struct route_table *__wrap_route_table_build(struct policy *p, struct router *r);
-int __real_route_setup_load(struct route_setup *rs, const struct imw_config *cfg,
-			    enum policy_mode mode, unsigned n_workers, char *err, size_t err_size);
-int __wrap_route_setup_load(struct route_setup *rs, const struct imw_config *cfg,
-			    enum policy_mode mode, unsigned n_workers, char *err, size_t err_size);
 
 static struct test_inject_rule rule;
 static char spec[256];
@@ -50,17 +44,4 @@ struct route_table *__wrap_route_table_build(struct policy *p, struct router *r)
 		return NULL;
 	}
 	return t;
-}
-
-int __wrap_route_setup_load(struct route_setup *rs, const struct imw_config *cfg,
-			    enum policy_mode mode, unsigned n_workers, char *err, size_t err_size)
-{
-	if (__real_route_setup_load(rs, cfg, mode, n_workers, err, err_size) < 0)
-		return -1;
-	if (add_rule(rs->table) < 0) {
-		route_setup_free(rs);
-		snprintf(err, err_size, "out of memory");
-		return -1;
-	}
-	return 0;
 }

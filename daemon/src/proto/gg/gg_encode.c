@@ -7,6 +7,7 @@
 
 #include "imwire/byteorder.h"
 #include "proto/gg/gg_internal.h"
+#include "proto/text_splice.h"
 #include "util/text.h"
 
 /* UTF-8 to Windows-1250; what it cannot carry becomes '?'. The reverse
@@ -146,6 +147,72 @@ static int build_msg_old(uint32_t type, const uint8_t *fixed, size_t fixed_len, 
 	return 0;
 }
 
+/* Windows-1250 one byte at a time, for text_splice. */
+static bool unit_cp1250(void *arg, const uint8_t *raw, size_t len, size_t pos,
+			struct text_unit *u, struct bytebuf *text)
+{
+	char *one;
+	bool ok;
+
+	(void)arg;
+	(void)len;
+	u->raw_len = 1;
+	if (raw[pos] < 0x80) {
+		u->kind = TEXT_LITERAL;
+		return bytebuf_append_byte(text, raw[pos]);
+	}
+	u->kind = TEXT_ATOM;
+	one = text_cp1250_to_utf8(raw + pos, 1);
+	ok = one && bytebuf_append_str(text, one);
+	free(one);
+	return ok;
+}
+
+static bool encode_cp1250_n(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	(void)arg;
+	(void)ctx;
+	return encode_cp1250(text, n, out) == 0;
+}
+
+/* The new text overwritten in place, in the plain part and in the HTML
+ * part whose text is the same, when both keep their lengths (the offsets
+ * of the 8.0 packet and the formatting options then stay right). */
+static bool encode_in_place(const uint8_t *orig, size_t orig_len, const struct gg_msg *m,
+			    const char *text, struct bytebuf *out)
+{
+	struct text_codec plain = { unit_cp1250, encode_cp1250_n, NULL };
+	struct text_codec html = { text_unit_html, text_encode_html, NULL };
+	struct bytebuf p, h;
+	char *old;
+	bool ok;
+
+	if (m->plain_utf8 || !m->plain_len)
+		return false;
+	old = text_cp1250_to_utf8(m->plain, m->plain_len);
+	bytebuf_init(&p);
+	bytebuf_init(&h);
+	ok = old &&
+	     text_splice(&plain, m->plain, m->plain_len, old, strlen(old), text, strlen(text),
+			 &p) == 0 &&
+	     p.len == m->plain_len &&
+	     (!m->html_len || (text_splice(&html, m->html, m->html_len, old, strlen(old), text,
+					   strlen(text), &h) == 0 &&
+			       h.len == m->html_len)) &&
+	     bytebuf_append(out, orig, orig_len);
+	if (ok) {
+		uint8_t *base = out->data + out->len - orig_len;
+
+		memcpy(base + (m->plain - orig), p.data, p.len);
+		if (m->html_len)
+			memcpy(base + (m->html - orig), h.data, h.len);
+	}
+	free(old);
+	bytebuf_free(&p);
+	bytebuf_free(&h);
+	return ok;
+}
+
 static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const uint8_t *orig,
 			    size_t orig_len, struct bytebuf *out)
 {
@@ -176,7 +243,9 @@ static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const ui
 	if (m->n_conference && type != GG_SEND_MSG && type != GG_SEND_MSG80 &&
 	    strncmp(text, prefix, strlen(prefix)) == 0)
 		text += strlen(prefix);
-	if (type == GG_SEND_MSG || type == GG_RECV_MSG)
+	if (encode_in_place(orig, orig_len, m, text, out))
+		rc = 0;
+	else if (type == GG_SEND_MSG || type == GG_RECV_MSG)
 		rc = build_msg_old(type, body, m->fixed_len, text, m, out);
 	else
 		rc = build_msg80(type, body, m->fixed_len, text, m, out);

@@ -3,6 +3,7 @@
  * pending list). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/imip/imip_internal.h"
 #include "util/text.h"
@@ -265,6 +266,57 @@ static int decode_list(struct proto_session *s, enum im_dir dir, const struct im
 	return 0;
 }
 
+/* The nickname after the number in `From: 12345 "nick"`, quotes off. */
+static bool set_remote_name(struct im_event *ev, struct span from)
+{
+	const uint8_t *q = from.len ? memchr(from.p, '"', from.len) : NULL, *end;
+
+	if (!q)
+		return true;
+	end = memchr(q + 1, '"', from.len - (size_t)(q + 1 - from.p));
+	if (!end || end == q + 1)
+		return true;
+	free(ev->remote_name);
+	ev->remote_name = text_utf8_or_latin1(q + 1, (size_t)(end - q - 1));
+	return ev->remote_name != NULL;
+}
+
+static bool two_digits(const uint8_t *p, int *v)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return false;
+	*v = (p[0] - '0') * 10 + (p[1] - '0');
+	return true;
+}
+
+/* The server's stamp "Time: yyyy-mm-ddThh:mm:ssZ" (UTC), when it is one. */
+static void set_sent_time(struct im_event *ev, struct span t)
+{
+	struct tm tm;
+	int c, y, mo, d, h, mi, sec;
+	time_t when;
+
+	t = imip_span_first_token(t);
+	if (t.len != 20 || t.p[4] != '-' || t.p[7] != '-' || t.p[10] != 'T' || t.p[13] != ':' ||
+	    t.p[16] != ':' || t.p[19] != 'Z' || !two_digits(t.p, &c) || !two_digits(t.p + 2, &y) ||
+	    !two_digits(t.p + 5, &mo) || !two_digits(t.p + 8, &d) || !two_digits(t.p + 11, &h) ||
+	    !two_digits(t.p + 14, &mi) || !two_digits(t.p + 17, &sec) || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = c * 100 + y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	when = timegm(&tm);
+	if (when == (time_t)-1)
+		return;
+	ev->sent_ts = (double)when;
+	ev->has_sent_ts = true;
+}
+
 static int decode_mesg(struct proto_session *s, enum im_dir dir, const struct imip_block *b)
 {
 	struct span from = { NULL, 0 }, to = { NULL, 0 }, peer;
@@ -285,9 +337,18 @@ static int decode_mesg(struct proto_session *s, enum im_dir dir, const struct im
 	ev.text_offset = b->body_off;
 	ev.text_len = b->body_len;
 	ev.text = imip_decode_text(imip_block_charset(b), imip_block_body(b));
-	if (!ev.text || !set_remote(&ev, peer)) {
+	if (!ev.text || !set_remote(&ev, peer) || (dir == IM_DIR_IN && !set_remote_name(&ev, from))) {
 		event_free(&ev);
 		return -1;
+	}
+	{
+		struct span t;
+
+		/* The protocol description spells it "Timo:" (and so do our
+		 * generated captures); "Time:" is what it means. */
+		if (dir == IM_DIR_IN &&
+		    (imip_block_header(b, "Time", &t) || imip_block_header(b, "Timo", &t)))
+			set_sent_time(&ev, t);
 	}
 	proto_event_emit(s, &ev);
 	return 0;

@@ -5,6 +5,53 @@
 #include <string.h>
 
 #include "proto/imip/imip_internal.h"
+#include "proto/text_splice.h"
+#include "util/text.h"
+
+/* The body one character at a time in its charset, for text_splice. */
+static bool unit_body(void *arg, const uint8_t *raw, size_t len, size_t pos, struct text_unit *u,
+		      struct bytebuf *text)
+{
+	const enum imip_charset *cs = arg;
+	char *one = NULL;
+	bool ok;
+
+	switch (*cs) {
+	case IMIP_CS_LATIN1:
+		return text_unit_latin1(NULL, raw, len, pos, u, text);
+	case IMIP_CS_UTF16BE:
+		return text_unit_utf16be(NULL, raw, len, pos, u, text);
+	case IMIP_CS_UTF16LE:
+		if (len - pos < 2)
+			return false;
+		u->raw_len = 2;
+		one = text_utf16le_to_utf8(raw + pos, 2);
+		break;
+	case IMIP_CS_CP1250:
+		u->raw_len = 1;
+		one = text_cp1250_to_utf8(raw + pos, 1);
+		break;
+	case IMIP_CS_UTF8:
+	case IMIP_CS_UNKNOWN:
+		return text_unit_utf8_or_latin1(NULL, raw, len, pos, u, text);
+	}
+	u->kind = TEXT_ATOM;
+	ok = one && bytebuf_append_str(text, one);
+	free(one);
+	return ok;
+}
+
+static bool encode_body(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	const enum imip_charset *cs = arg;
+	char *copy = text_dup(text, n);
+	bool ok;
+
+	(void)ctx;
+	ok = copy && imip_encode_text(*cs, copy, out) == 0;
+	free(copy);
+	return ok;
+}
 
 static bool has_line_break(const char *s)
 {
@@ -30,16 +77,26 @@ static int encode_with_orig(const struct im_event *ev, const uint8_t *orig, size
 	if (!old_text)
 		return -1;
 	same = strcmp(old_text, ev->text) == 0;
-	free(old_text);
 	/* Unchanged text keeps the original bytes, whatever their encoding. */
-	if (same)
+	if (same) {
+		free(old_text);
 		return bytebuf_append(out, orig, orig_len) ? 0 : -1;
-
-	bytebuf_init(&body);
-	if (imip_encode_text(cs, ev->text, &body) < 0) {
-		bytebuf_free(&body);
-		return -1;
 	}
+	bytebuf_init(&body);
+	{
+		/* Only the changed characters written anew, else the body whole. */
+		struct text_codec c = { unit_body, encode_body, &cs };
+		struct span raw = imip_block_body(&b);
+
+		if (text_splice(&c, raw.p, raw.len, old_text, strlen(old_text), ev->text,
+				strlen(ev->text), &body) < 0 &&
+		    imip_encode_text(cs, ev->text, &body) < 0) {
+			free(old_text);
+			bytebuf_free(&body);
+			return -1;
+		}
+	}
+	free(old_text);
 	eol = b.head.size_eol;
 	headers_len = b.body_off - b.headers_off;
 	/* Adding a body to a block that had none needs the empty line. */

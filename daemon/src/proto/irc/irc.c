@@ -15,10 +15,17 @@
  *   a CTCP request. ACTION and DCC SEND are logged as messages whose text
  *   is the trailer with every \x01 removed ("ACTION waves"): the log keeps
  *   what was on the wire minus control bytes, and the encoder can restore
- *   them. DCC SEND adds a file event, DCC CHAT is a rendezvous, every
+ *   them. DCC SEND is a file event only, DCC CHAT is a rendezvous, every
  *   other CTCP (VERSION, PING, CTCP replies in NOTICE) is not a message.
- * - Messages from a server (a prefix without "!" or "@", or no prefix at
- *   all) and messages to "*" or "AUTH" are connection notices, not IM. */
+ * - Messages from a server (a prefix without "!" or "@"), NOTICEs without
+ *   a prefix and messages to "*" or "AUTH" are connection notices, not IM;
+ *   a PRIVMSG without any prefix is a message whose sender is unknown
+ *   (remote "" for a private message).
+ * - TOPIC is a topic event ("nick: text"), INVITE a rendezvous ("invite to
+ *   #chan") for both sides, KICK a part ("nick (kicked by op: reason)").
+ * - encrypted=strip: "tls" in the server's CAP LS, CAP NEW and CAP ACK
+ *   lists becomes blanks (irc_fixup_pdu), so the client never asks for
+ *   STARTTLS; a 670 the client gets anyway is left to policy. */
 #include <stdlib.h>
 
 #include "proto/irc/irc_internal.h"
@@ -47,4 +54,5 @@ const struct proto_module proto_irc = {
 	.encode = irc_encode,
 	.partial_may_edit = irc_partial_may_edit,
 	.local_receipt = irc_local_receipt,
+	.fixup_pdu = irc_fixup_pdu,
 };

@@ -148,6 +148,9 @@ static bool learn_network(struct proto_session *s, const struct irc_line *l)
 	return true;
 }
 
+static int emit_invite(struct proto_session *s, const struct irc_line *l, struct irc_span who,
+		       struct irc_span chan);
+
 static int on_numeric(struct proto_session *s, const struct irc_line *l)
 {
 	struct irc_state *st = irc_state_of(s);
@@ -179,6 +182,10 @@ static int on_numeric(struct proto_session *s, const struct irc_line *l)
 	case 670: /* RPL_STARTTLS: TLS starts right after this line */
 		return emit_encrypted(s, IM_DIR_IN, l, "STARTTLS");
 	case 691: /* ERR_STARTTLS: the session stays in clear text */
+		return 0;
+	case 341: /* RPL_INVITING: our INVITE went out */
+		if (l->n_params >= 3)
+			return emit_invite(s, l, l->params[1], l->params[2]);
 		return 0;
 	default:
 		/* Picked up mid-session: every reply is addressed to us. */
@@ -272,20 +279,88 @@ static int on_join_part(struct proto_session *s, enum im_dir dir, const struct i
 	return rc;
 }
 
+/* ":op!u@h KICK #chan victim :reason": a part of the victim's, which the
+ * text tells from a PART ("victim (kicked by op: reason)"). */
 static int on_kick(struct proto_session *s, enum im_dir dir, const struct irc_line *l)
 {
-	struct irc_span victim = l->params[1];
-	char *who;
+	struct irc_span victim = l->params[1], op;
+	struct bytebuf b;
+	bool ok;
 	int rc;
 
 	if (dir != IM_DIR_IN || l->n_params < 2 || victim.len == 0)
 		return 0;
-	who = text_utf8_or_latin1(irc_span_ptr(l, victim), victim.len);
-	if (!who)
-		return proto_session_malformed(s, "out of memory");
-	rc = emit_per_item(s, dir, IM_KIND_PART, l, l->params[0], who);
-	free(who);
+	bytebuf_init(&b);
+	ok = bytebuf_append(&b, irc_span_ptr(l, victim), victim.len) &&
+	     bytebuf_append_str(&b, " (kicked");
+	if (ok && irc_prefix_user_nick(l, &op))
+		ok = bytebuf_append_str(&b, " by ") &&
+		     bytebuf_append(&b, irc_span_ptr(l, op), op.len);
+	if (ok && l->n_params > 2 && l->params[2].len)
+		ok = bytebuf_append_str(&b, ": ") &&
+		     bytebuf_append(&b, irc_span_ptr(l, l->params[2]), l->params[2].len);
+	ok = ok && bytebuf_append_byte(&b, ')');
+	rc = -1;
+	if (ok) {
+		char *text = text_utf8_or_latin1(b.data, b.len);
+
+		rc = text ? emit_per_item(s, dir, IM_KIND_PART, l, l->params[0], text)
+			  : proto_session_malformed(s, "out of memory");
+		free(text);
+	} else {
+		rc = proto_session_malformed(s, "out of memory");
+	}
+	bytebuf_free(&b);
 	return rc;
+}
+
+/* ":nick!u@h TOPIC #chan :text", the server's confirmation: a topic event
+ * of the channel, its text "nick: text" as channel messages are logged. */
+static int on_topic(struct proto_session *s, enum im_dir dir, const struct irc_line *l)
+{
+	struct irc_span nick, chan = l->params[0];
+	char *text;
+	int rc;
+
+	if (dir != IM_DIR_IN || l->n_params < 2 || !irc_prefix_user_nick(l, &nick))
+		return 0;
+	text = irc_message_text(l, &nick, l->params[1], false);
+	if (!text)
+		return proto_session_malformed(s, "out of memory");
+	rc = emit_simple(s, dir, IM_KIND_TOPIC, l, &chan, true, text);
+	free(text);
+	return rc;
+}
+
+/* An invitation to a channel: ":op!u@h INVITE us :#chan" to the invited
+ * (remote: who invites), RPL_INVITING "341 us them #chan" to the one who
+ * invites (remote: the invited); the text names the channel. */
+static int emit_invite(struct proto_session *s, const struct irc_line *l, struct irc_span who,
+		       struct irc_span chan)
+{
+	struct bytebuf b;
+	char *text = NULL;
+	int rc;
+
+	bytebuf_init(&b);
+	if (bytebuf_append_str(&b, "invite to ") &&
+	    bytebuf_append(&b, irc_span_ptr(l, chan), chan.len))
+		text = text_utf8_or_latin1(b.data, b.len);
+	bytebuf_free(&b);
+	if (!text)
+		return proto_session_malformed(s, "out of memory");
+	rc = emit_simple(s, IM_DIR_IN, IM_KIND_RENDEZVOUS, l, &who, false, text);
+	free(text);
+	return rc;
+}
+
+static int on_invite(struct proto_session *s, enum im_dir dir, const struct irc_line *l)
+{
+	struct irc_span op;
+
+	if (dir != IM_DIR_IN || l->n_params < 2 || !irc_prefix_user_nick(l, &op))
+		return 0;
+	return emit_invite(s, l, op, l->params[1]);
 }
 
 static int on_quit(struct proto_session *s, enum im_dir dir, const struct irc_line *l)
@@ -390,24 +465,28 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 	remote = text_utf8_or_latin1(irc_span_ptr(l, *remote_span), remote_span->len);
 	if (!remote)
 		return proto_session_malformed(s, "out of memory");
+	/* A DCC SEND offer is a file event only, not also a message. */
+	if (ci->kind == IRC_CTCP_DCC_SEND && offer) {
+		rc = emit_file_offer(s, dir, l, offer, remote, group, text);
+		free(remote);
+		return rc;
+	}
 	proto_event_begin(s, &ev, dir,
 			  ci->kind == IRC_CTCP_DCC_CHAT ? IM_KIND_RENDEZVOUS : IM_KIND_MESSAGE);
 	ev.group = group;
 	ev.has_text_span = true;
 	ev.text_offset = text.off;
 	ev.text_len = text.len;
-	ev.text = irc_message_text(l, dir == IM_DIR_IN && group ? sender : NULL, text,
+	ev.text = irc_message_text(l, dir == IM_DIR_IN && group && sender->len ? sender : NULL,
+				   text,
 				   ci->kind != IRC_CTCP_NONE);
 	if (!ev.text || !event_set_str(&ev.remote, remote)) {
 		free(remote);
 		return out_of_memory(s, &ev);
 	}
 	proto_event_emit(s, &ev);
-	rc = 0;
-	if (ci->kind == IRC_CTCP_DCC_SEND && offer)
-		rc = emit_file_offer(s, dir, l, offer, remote, group, text);
 	free(remote);
-	return rc;
+	return 0;
 }
 
 static int on_message(struct proto_session *s, enum im_dir dir, const struct irc_line *l,
@@ -424,8 +503,11 @@ static int on_message(struct proto_session *s, enum im_dir dir, const struct irc
 	if (l->n_params < 2)
 		return 0;
 	if (dir == IM_DIR_IN) {
-		if (!irc_prefix_user_nick(l, &sender))
-			return 0; /* a server notice */
+		/* A server's prefix (no "!" nor "@") makes a line the server's
+		 * notice; a PRIVMSG with no prefix at all (a bouncer's replay, a
+		 * proxy that strips it) is still a message, its sender unknown. */
+		if (!irc_prefix_user_nick(l, &sender) && (notice || l->prefix.len))
+			return 0;
 		if (st->echo_message && irc_local_is(s, irc_span_ptr(l, sender), sender.len))
 			return note_own_prefix(s, l) ? 0 /* already logged on its way out */
 						     : proto_session_malformed(s, "out of memory");
@@ -481,6 +563,10 @@ int irc_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, siz
 		return on_join_part(s, dir, &l, IM_KIND_PART);
 	if (irc_span_is(&l, l.command, "KICK"))
 		return on_kick(s, dir, &l);
+	if (irc_span_is(&l, l.command, "TOPIC"))
+		return on_topic(s, dir, &l);
+	if (irc_span_is(&l, l.command, "INVITE"))
+		return on_invite(s, dir, &l);
 	if (irc_span_is(&l, l.command, "QUIT"))
 		return on_quit(s, dir, &l);
 	if (irc_span_is(&l, l.command, "CAP"))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/irc/irc_internal.h"
+#include "proto/text_splice.h"
 
 /* Line breaks in text would start a new IRC line: an injected command. */
 static bool append_sanitized(struct bytebuf *out, const char *text, size_t len, bool strip_ctcp)
@@ -65,6 +66,63 @@ static bool append_message_text(struct bytebuf *out, const struct irc_line *l,
 	       bytebuf_append_byte(out, 0x01);
 }
 
+/* The trailer's bytes one unit at a time: UTF-8 (else Latin-1), and in a
+ * CTCP line its \x01 marks, which carry no text and stay where they are. */
+static bool unit_trailer(void *arg, const uint8_t *raw, size_t len, size_t pos,
+			 struct text_unit *u, struct bytebuf *text)
+{
+	const bool *ctcp = arg;
+
+	if (*ctcp && raw[pos] == 0x01) {
+		u->raw_len = 1;
+		u->kind = TEXT_MARKUP;
+		return true;
+	}
+	return text_unit_utf8_or_latin1(NULL, raw, len, pos, u, text);
+}
+
+static bool encode_trailer(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	const bool *ctcp = arg;
+
+	(void)ctx;
+	return append_sanitized(out, text, n, *ctcp);
+}
+
+/* Can text stand as a middle parameter (no ':' trailer)? */
+static bool middle_ok(const char *text)
+{
+	return text[0] && text[0] != ':' && !strpbrk(text, " \r\n");
+}
+
+/* The new text in place of the old one, only the changed characters
+ * written anew, when the line can hold it as it is: a one-word text that
+ * was sent without ':' stays without it. Returns 0, or -1 to re-encode. */
+static int splice_text(const struct irc_line *l, struct irc_span text_span, bool ctcp,
+		       const char *text, const uint8_t *orig, size_t orig_len, struct bytebuf *out)
+{
+	struct text_codec codec = { unit_trailer, encode_trailer, &ctcp };
+	size_t mark = out->len, tail = text_span.off + text_span.len;
+	char *old;
+	int rc;
+
+	if (!(l->has_trailer && l->n_params == 2) && !middle_ok(text))
+		return -1;
+	old = irc_message_text(l, NULL, text_span, ctcp);
+	if (!old)
+		return -1;
+	rc = bytebuf_append(out, orig, text_span.off) &&
+			     text_splice(&codec, orig + text_span.off, text_span.len, old, strlen(old),
+					 text, strlen(text), out) == 0 &&
+			     bytebuf_append(out, orig + tail, orig_len - tail)
+		     ? 0
+		     : -1;
+	free(old);
+	if (rc < 0)
+		out->len = mark;
+	return rc;
+}
+
 static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const uint8_t *orig,
 			    size_t orig_len, struct bytebuf *out)
 {
@@ -100,6 +158,8 @@ static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const ui
 	    memcmp(text, irc_span_ptr(&l, sender), sender.len) == 0 &&
 	    memcmp(text + sender.len, ": ", 2) == 0)
 		text += sender.len + 2;
+	if (splice_text(&l, text_span, ci.kind != IRC_CTCP_NONE, text, orig, orig_len, out) == 0)
+		return 0;
 	/* A one-word text without ':' must become a trailer to hold spaces;
 	 * any stray words after it would otherwise join the new text. */
 	ok = bytebuf_append(out, orig, text_span.off);

@@ -191,3 +191,35 @@ bool irc_partial_may_edit(struct proto_session *s, enum im_dir dir, const uint8_
 	return irc_bytes_is_ci(data + pos, end - pos, "PRIVMSG") ||
 	       irc_bytes_is_ci(data + pos, end - pos, "NOTICE");
 }
+
+bool irc_fixup_pdu(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len)
+{
+	struct irc_line l;
+	struct irc_span sub, caps;
+	const char *why;
+	uint8_t *p;
+	size_t pos = 0, end;
+	bool changed = false;
+
+	if (dir != IM_DIR_IN || !s->strip_tls || len < 8 ||
+	    irc_parse_line(&l, pdu, irc_line_content_len(pdu, len), &why) != IRC_PARSE_OK ||
+	    !irc_span_is(&l, l.command, "CAP") || l.n_params < 3)
+		return false;
+	sub = l.params[1];
+	if (!irc_span_is(&l, sub, "LS") && !irc_span_is(&l, sub, "NEW") &&
+	    !irc_span_is(&l, sub, "ACK"))
+		return false;
+	caps = l.params[l.n_params - 1];
+	p = pdu + caps.off;
+	/* CAP LS 302 values ("tls" has none, but "sasl=PLAIN" shows how). */
+	while ((pos = irc_skip_spaces(p, caps.len, pos)) < caps.len) {
+		end = irc_token_end(p, caps.len, pos);
+		if (irc_bytes_is_ci(p + pos, end - pos, "tls") ||
+		    (end - pos > 4 && irc_bytes_is_ci(p + pos, 4, "tls="))) {
+			memset(p + pos, ' ', end - pos);
+			changed = true;
+		}
+		pos = end;
+	}
+	return changed;
+}

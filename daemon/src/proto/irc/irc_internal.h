@@ -149,6 +149,12 @@ bool irc_partial_may_edit(struct proto_session *s, enum im_dir dir, const uint8_
 int irc_encode(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 	       const uint8_t *orig, size_t orig_len, struct bytebuf *out);
 
+/* ---- irc_frame.c: encrypted=strip ---- */
+
+/* The server's "CAP * LS|NEW|ACK :... tls ..." with the tls capability
+ * blanked, in place, when the session strips the offer of TLS. */
+bool irc_fixup_pdu(struct proto_session *s, enum im_dir dir, uint8_t *pdu, size_t len);
+
 /* ---- irc_receipt.c: local delivery receipts ---- */
 
 /* With IRCv3 echo-message the server sends a client's PRIVMSG or NOTICE

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proto/msn/msn_internal.h"
+#include "proto/text_splice.h"
 #include "util/text.h"
 
 /* UTF-8 into Latin-1, '?' for what it cannot hold. */
@@ -73,9 +74,23 @@ static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const ui
 	if (same)
 		return bytebuf_append(out, orig, orig_len) ? 0 : -1;
 
+	/* Only the changed characters written anew; else the body whole. */
 	bytebuf_init(&body);
-	ok = msn_charset_is_latin1(ct) ? append_latin1(&body, text)
-				       : bytebuf_append_str(&body, text);
+	{
+		bool latin1 = msn_charset_is_latin1(ct);
+		struct text_codec c = { latin1 ? text_unit_latin1 : text_unit_utf8_or_latin1,
+					latin1 ? text_encode_latin1 : text_encode_utf8, NULL };
+		char *was = msn_decode_body(ct, mime.body);
+
+		ok = was && text_splice(&c, mime.body.p, mime.body.len, was, strlen(was), text,
+					strlen(text), &body) == 0;
+		free(was);
+	}
+	if (!ok) {
+		body.len = 0;
+		ok = msn_charset_is_latin1(ct) ? append_latin1(&body, text)
+					       : bytebuf_append_str(&body, text);
+	}
 	ok = ok && bytebuf_append(out, orig, (size_t)(l.last.p - orig)) &&
 	     bytebuf_printf(out, "%zu", mime.body_off + body.len) &&
 	     bytebuf_append(out, l.last.p + l.last.len,

@@ -139,6 +139,12 @@ static int oscar_decode(struct proto_session *s, enum im_dir dir, const uint8_t 
 	case FLAP_CH_DATA:
 		return oscar_decode_snac(s, st, dir, pdu, len);
 	case FLAP_CH_SIGNOFF:
+		/* The client's sign-off after it signed on: the logout, once. */
+		if (dir == IM_DIR_OUT && st->login_sent && !st->logout_sent) {
+			st->logout_sent = true;
+			if (emit_presence_like(s, dir, IM_KIND_LOGOUT, NULL, 0, "") < 0)
+				return -1;
+		}
 		return decode_signon_tlvs(s, pdu + FLAP_HEADER_LEN, len - FLAP_HEADER_LEN, false);
 	default:
 		return 0;

@@ -13,6 +13,7 @@
 
 #include "imwire/byteorder.h"
 #include "proto/oscar/oscar_internal.h"
+#include "proto/text_splice.h"
 #include "util/cursor.h"
 #include "util/text.h"
 
@@ -90,6 +91,69 @@ static bool copy_with_seq(struct oscar_state *st, enum im_dir dir, const uint8_t
 	return true;
 }
 
+/* "ASCII" text: what decode read (UTF-8, else Latin-1) is kept; new text
+ * must be ASCII, or the charset would have to change. */
+static bool encode_ascii(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	size_t i;
+
+	(void)arg;
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		if ((uint8_t)text[i] >= 0x80)
+			return false;
+	return bytebuf_append(out, text, n);
+}
+
+static void codec_for(struct text_codec *c, uint16_t charset)
+{
+	c->arg = NULL;
+	if (charset == ICBM_CHARSET_UCS2BE) {
+		c->next = text_unit_utf16be;
+		c->encode = text_encode_utf16be;
+	} else if (charset == ICBM_CHARSET_LATIN1) {
+		c->next = text_unit_latin1;
+		c->encode = text_encode_latin1;
+	} else {
+		c->next = text_unit_utf8_or_latin1;
+		c->encode = encode_ascii;
+	}
+}
+
+/* orig with its text raw[at, at + n) changed from old to text, only the
+ * changed characters written anew (text_splice), the 16-bit lengths at
+ * the offsets lens[] (and the FLAP's) grown or shrunk with it, and the
+ * FLAP renumbered. False when the text cannot be spliced in its charset
+ * (the caller then rebuilds the message). */
+static bool splice_text(struct oscar_state *st, enum im_dir dir, const uint8_t *orig,
+			size_t orig_len, const struct text_codec *c, size_t at, size_t n,
+			const char *old, const char *text, const size_t *lens, size_t n_lens,
+			struct bytebuf *out)
+{
+	size_t mark = out->len, i, new_n;
+	long delta;
+
+	if (!copy_with_seq(st, dir, orig, at, out) ||
+	    text_splice(c, orig + at, n, old, strlen(old), text, strlen(text), out) < 0 ||
+	    !bytebuf_append(out, orig + at + n, orig_len - at - n)) {
+		out->len = mark;
+		return false;
+	}
+	new_n = out->len - mark - at - (orig_len - at - n);
+	delta = (long)new_n - (long)n;
+	for (i = 0; i <= n_lens && delta; i++) {
+		size_t off = i < n_lens ? lens[i] : 4; /* the FLAP's data length last */
+		long v = (long)imw_load_be16(orig + off) + delta;
+
+		if (v < 0 || v > 0xFFFF) {
+			out->len = mark;
+			return false;
+		}
+		imw_store_be16(out->data + mark + off, (uint16_t)v);
+	}
+	return true;
+}
+
 /* Rebuild TLV 2: every fragment kept but the text ones, the first of
  * which becomes the new text. */
 static bool put_message_tlv(struct bytebuf *out, const uint8_t *value, size_t len,
@@ -140,6 +204,18 @@ static int encode_icbm_with_orig(struct oscar_state *st, enum im_dir dir, const 
 	if (!old)
 		return -1;
 	same = strcmp(old, text) == 0;
+	if (!same && m.n_text == 1) {
+		/* fragment length, then TLV 2's */
+		size_t lens[2] = { m.text_off - 6, m.msg_tlv_off + 2 };
+		struct text_codec c;
+
+		codec_for(&c, m.charset);
+		if (splice_text(st, dir, orig, orig_len, &c, m.text_off, m.text_len, old, text, lens,
+				2, out)) {
+			free(old);
+			return 0;
+		}
+	}
 	free(old);
 	if (same)
 		return copy_with_seq(st, dir, orig, orig_len, out) ? 0 : -1;
@@ -203,6 +279,31 @@ static bool put_chat_info(struct bytebuf *out, const struct oscar_tlv *info, con
 	return patch_len16(out, at + 2);
 }
 
+/* A chat message's TLV 1 text changed in place (splice_text), in the
+ * charset its TLV 2 names. */
+static bool splice_chat_text(struct oscar_state *st, enum im_dir dir, const uint8_t *orig,
+			     size_t orig_len, const struct oscar_tlv *info, const char *old,
+			     const char *text, struct bytebuf *out)
+{
+	struct oscar_tlv t1, cs;
+	struct text_codec c;
+	size_t lens[2];
+
+	if (!oscar_tlv_find(info->value, info->len, 0x0001, &t1))
+		return false;
+	codec_for(&c, ICBM_CHARSET_ASCII);
+	if (oscar_tlv_find(info->value, info->len, 0x0002, &cs)) {
+		if (text_has_prefix_ci((const char *)cs.value, cs.len, "unicode"))
+			codec_for(&c, ICBM_CHARSET_UCS2BE);
+		else if (text_has_prefix_ci((const char *)cs.value, cs.len, "iso-8859-1"))
+			codec_for(&c, ICBM_CHARSET_LATIN1);
+	}
+	lens[0] = (size_t)(t1.value - orig) - 2;
+	lens[1] = (size_t)(info->value - orig) - 2;
+	return splice_text(st, dir, orig, orig_len, &c, (size_t)(t1.value - orig), t1.len, old, text,
+			   lens, 2, out);
+}
+
 /* "sender: text" (how incoming room messages are logged) back to text. */
 static const char *strip_sender(const char *text, const uint8_t *sender, size_t sender_len)
 {
@@ -243,6 +344,10 @@ static int encode_chat_with_orig(struct oscar_state *st, enum im_dir dir, const 
 	if (!old)
 		return -1;
 	same = strcmp(old, text) == 0;
+	if (!same && splice_chat_text(st, dir, orig, orig_len, &info, old, text, out)) {
+		free(old);
+		return 0;
+	}
 	free(old);
 	if (same)
 		return copy_with_seq(st, dir, orig, orig_len, out) ? 0 : -1;

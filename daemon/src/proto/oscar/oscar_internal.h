@@ -67,6 +67,11 @@ struct icbm {
 	size_t text_off, text_len; /* first text fragment, relative to the PDU */
 };
 
+/* A login, logout or presence event: remote the name given (or none,
+ * name NULL), text the word. Returns 0, or -1 after counting it malformed. */
+int emit_presence_like(struct proto_session *s, enum im_dir dir, enum im_kind kind,
+		       const uint8_t *name, size_t name_len, const char *word);
+
 /* Parse an ICBM SNAC (0x0004/0x0006 outgoing, 0x0004/0x0007 incoming). */
 int icbm_parse(const uint8_t *pdu, size_t len, struct icbm *m, const char **why);
 /* UTF-8 text of every text fragment of a channel-1 ICBM, concatenated. */
@@ -141,6 +146,7 @@ enum oscar_mode {
 struct oscar_state {
 	enum oscar_mode mode;
 	struct flap_seq seq;
+	bool login_sent, logout_sent;
 	char *room;         /* chat connection: the room's name, once the server said */
 	uint64_t built;     /* ICBMs built from events alone: cookie and request id source */
 	/* OFT: raw file bytes each direction still has to send after an ack. */

@@ -24,6 +24,7 @@
 #define FAM_CHAT 0x000E
 #define FAM_ICQ 0x0015
 #define FAM_AUTH 0x0017
+#define FAM_BUDDY 0x0003
 
 #define TLV_SCREEN_NAME 0x0001
 #define TLV_MESSAGE_DATA 0x0002
@@ -432,6 +433,21 @@ static int decode_typing(struct proto_session *s, enum im_dir dir, const uint8_t
 	return 0;
 }
 
+/* A login, logout or presence event: remote the name given (or none),
+ * text the word. */
+int emit_presence_like(struct proto_session *s, enum im_dir dir, enum im_kind kind,
+		       const uint8_t *name, size_t name_len, const char *word)
+{
+	struct im_event ev;
+
+	proto_event_begin(s, &ev, dir, kind);
+	if (!event_set(&ev.remote, (const char *)(name ? name : (const uint8_t *)""), name_len) ||
+	    !event_set_str(&ev.text, word))
+		return out_of_memory(s, &ev);
+	proto_event_emit(s, &ev);
+	return 0;
+}
+
 /* Authorizer SNACs (0x17/0x02 login, 0x17/0x06 key request, 0x17/0x03
  * reply) carry the screen name in TLV 1. */
 static int decode_auth(struct proto_session *s, const uint8_t *pdu, size_t len,
@@ -490,6 +506,62 @@ static int decode_self_info(struct proto_session *s, const uint8_t *pdu, size_t 
 		return proto_session_malformed(s, "self info overruns the SNAC");
 	if (!oscar_learn_local(s, name, name_len))
 		return proto_session_malformed(s, "out of memory");
+	return 0;
+}
+
+/* 0x0001/0x0002 "client ready" on the BOS connection (the one whose
+ * family list names ICBM, 0x0004; a chat room's names 0x000E only): the
+ * user is signed on. One login event a session. */
+static int decode_client_ready(struct proto_session *s, struct oscar_state *st, const uint8_t *pdu,
+			       size_t len, const struct snac *sn)
+{
+	struct cursor c;
+	uint16_t family = 0, version, tool, tool_version;
+	bool bos = false;
+
+	cursor_init(&c, pdu, len);
+	cursor_skip(&c, sn->body_off);
+	while (!bos && cursor_be16(&c, &family) && cursor_be16(&c, &version) &&
+	       cursor_be16(&c, &tool) && cursor_be16(&c, &tool_version))
+		bos = family == FAM_ICBM;
+	if (!bos || st->login_sent)
+		return 0;
+	st->login_sent = true;
+	return emit_presence_like(s, IM_DIR_OUT, IM_KIND_LOGIN, NULL, 0, "");
+}
+
+/* 0x0003/0x000B (a buddy arrived, or changed status) and 0x0003/0x000C (a
+ * buddy left): a presence event per user info block, "online", "away"
+ * (user class bit 0x0020 in TLV 1) or "offline". */
+static int decode_buddy_change(struct proto_session *s, const uint8_t *pdu, size_t len,
+			       const struct snac *sn)
+{
+	struct cursor c;
+
+	cursor_init(&c, pdu, len);
+	cursor_skip(&c, sn->body_off);
+	while (cursor_remaining(&c)) {
+		const uint8_t *name, *tlvs;
+		size_t name_len, tlvs_len;
+		struct oscar_tlv cls;
+		const char *word = "offline";
+
+		tlvs = cursor_here(&c);
+		if (!skip_user_info(&c, &name, &name_len))
+			return proto_session_malformed(s, "buddy info overruns the SNAC");
+		tlvs_len = (size_t)(cursor_here(&c) - tlvs);
+		if (sn->subtype == 0x000B) {
+			word = "online";
+			/* after the name (1 + len), warning (2) and count (2) */
+			if (tlvs_len > 5 + name_len &&
+			    oscar_tlv_find(tlvs + 5 + name_len, tlvs_len - 5 - name_len, 0x0001,
+					   &cls) &&
+			    cls.len >= 2 && (imw_load_be16(cls.value) & 0x0020))
+				word = "away";
+		}
+		if (emit_presence_like(s, IM_DIR_IN, IM_KIND_PRESENCE, name, name_len, word) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -648,6 +720,12 @@ int oscar_decode_snac(struct proto_session *s, struct oscar_state *st, enum im_d
 	case FAM_GENERIC:
 		if (sn.subtype == 0x000F && dir == IM_DIR_IN)
 			return decode_self_info(s, pdu, len, &sn);
+		if (sn.subtype == 0x0002 && dir == IM_DIR_OUT)
+			return decode_client_ready(s, st, pdu, len, &sn);
+		return 0;
+	case FAM_BUDDY:
+		if ((sn.subtype == 0x000B || sn.subtype == 0x000C) && dir == IM_DIR_IN)
+			return decode_buddy_change(s, pdu, len, &sn);
 		return 0;
 	case FAM_ICBM:
 		if (sn.subtype == 0x0006 || sn.subtype == 0x0007)

@@ -359,6 +359,28 @@ bool toc_word_is(const uint8_t *p, size_t pos, size_t end, const char *word, siz
 	return true;
 }
 
+/* "UPDATE_BUDDY:<user>:<online T/F>:<evil>:<signon>:<idle>:<class>" (and
+ * TOC2's UPDATE_BUDDY2, same fields first): a presence of the buddy's,
+ * "online", "away" (class " U" or "AOU") or "offline". */
+static int decode_update_buddy(struct proto_session *s, const uint8_t *pdu, size_t at, size_t end)
+{
+	struct toc_span f[6];
+	size_t pos;
+	const char *word = "offline";
+
+	if (!toc_split_fields(pdu, at, end, f, 2, &pos) || f[0].len == 0)
+		return proto_session_malformed(s, "UPDATE_BUDDY without a user and status");
+	if (f[1].len == 1 && pdu[f[1].off] == 'T') {
+		word = "online";
+		/* The class is the sixth field, its third letter U when away. */
+		if (toc_split_fields(pdu, at, end, f, 5, &pos) && end - pos >= 3 &&
+		    pdu[pos + 2] == 'U')
+			word = "away";
+	}
+	return emit(s, IM_DIR_IN, IM_KIND_PRESENCE, span_dup(pdu, &f[0]), text_dup(word, strlen(word)),
+		    false, false);
+}
+
 static int decode_server(struct proto_session *s, struct toc_state *st, const uint8_t *pdu,
 			 size_t end)
 {
@@ -382,6 +404,17 @@ static int decode_server(struct proto_session *s, struct toc_state *st, const ui
 			return proto_session_malformed(s, "out of memory");
 		return 0;
 	}
+	if (toc_word_is(pdu, pos, end, "SIGN_ON", &at)) {
+		/* The server took the sign-on: the session is up, once. */
+		if (st->login_sent)
+			return 0;
+		st->login_sent = true;
+		return emit(s, IM_DIR_IN, IM_KIND_LOGIN, text_dup("", 0), text_dup("", 0), false,
+			    false);
+	}
+	if (toc_word_is(pdu, pos, end, "UPDATE_BUDDY", &at) ||
+	    toc_word_is(pdu, pos, end, "UPDATE_BUDDY2", &at))
+		return decode_update_buddy(s, pdu, at, end);
 	if (toc_word_is(pdu, pos, end, "NICK", &at)) {
 		if (!oscar_learn_local(s, pdu + at, end - at))
 			return proto_session_malformed(s, "out of memory");
@@ -424,6 +457,10 @@ int toc_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, siz
 		    !oscar_learn_local(s, tlv.value, tlv.len))
 			return proto_session_malformed(s, "out of memory");
 		return 0;
+	}
+	if (pdu[1] == FLAP_CH_SIGNOFF && !st->logout_sent) {
+		st->logout_sent = true;
+		return emit(s, dir, IM_KIND_LOGOUT, text_dup("", 0), text_dup("", 0), false, false);
 	}
 	if (pdu[1] != FLAP_CH_DATA)
 		return 0;

@@ -5,17 +5,65 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/text_splice.h"
 #include "proto/toc/toc_internal.h"
 
-static bool put_escaped(struct bytebuf *out, const char *text)
+static bool is_special(char c)
 {
-	for (; *text; text++) {
-		if (strchr("$\\{}[]()\"", *text) && !bytebuf_append_byte(out, '\\'))
+	return c && strchr("$\\{}[]()\"", c) != NULL;
+}
+
+static bool put_escaped_n(struct bytebuf *out, const char *text, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (is_special(text[i]) && !bytebuf_append_byte(out, '\\'))
 			return false;
-		if (!bytebuf_append_byte(out, (uint8_t)*text))
+		if (!bytebuf_append_byte(out, (uint8_t)text[i]))
 			return false;
 	}
 	return true;
+}
+
+static bool put_escaped(struct bytebuf *out, const char *text)
+{
+	return put_escaped_n(out, text, strlen(text));
+}
+
+/* ---- the text argument one unit at a time, for text_splice ---- */
+
+enum { ARG_QUOTED = 1, ARG_WORD = 2, ARG_TAIL = 3 };
+
+/* In a quoted argument "\x" is one character; elsewhere bytes are text. */
+static bool unit_arg(void *arg, const uint8_t *raw, size_t len, size_t pos, struct text_unit *u,
+		     struct bytebuf *text)
+{
+	const int *kind = arg;
+
+	u->ctx = *kind;
+	if (*kind == ARG_QUOTED && raw[pos] == '\\' && pos + 1 < len) {
+		u->raw_len = 2;
+		u->kind = TEXT_ATOM;
+		return bytebuf_append_byte(text, raw[pos + 1]);
+	}
+	return text_unit_utf8_or_latin1(NULL, raw, len, pos, u, text);
+}
+
+/* Quoted: escaped as TOC wants; one unquoted word: no blank nor special
+ * character (else it must be quoted: the caller rebuilds); the tail of
+ * a server message: as it is. */
+static bool encode_arg(void *arg, int ctx, const char *text, size_t n, struct bytebuf *out)
+{
+	size_t i;
+
+	(void)arg;
+	if (ctx == ARG_QUOTED)
+		return put_escaped_n(out, text, n);
+	for (i = 0; i < n; i++)
+		if (text[i] == '\0' || (ctx == ARG_WORD && (text[i] == ' ' || is_special(text[i]))))
+			return false;
+	return bytebuf_append(out, text, n);
 }
 
 static bool put_user_arg(struct bytebuf *out, const char *user)
@@ -132,6 +180,29 @@ static bool locate_text(const uint8_t *pdu, size_t end, enum im_dir dir, struct 
 	return true;
 }
 
+/* Only the changed characters of the text argument written anew, the
+ * FLAP's length fixed and its number shifted; false when the argument
+ * cannot hold the new text as it is (a word that now needs quotes). */
+static bool splice_arg(struct toc_state *st, enum im_dir dir, const uint8_t *orig,
+		       size_t orig_len, const struct toc_span *text, const char *old,
+		       const char *new_text, struct bytebuf *out)
+{
+	int kind = dir == IM_DIR_IN ? ARG_TAIL : text->quoted ? ARG_QUOTED : ARG_WORD;
+	struct text_codec c = { unit_arg, encode_arg, &kind };
+	size_t mark = out->len, tail = text->off + text->len, flap_len;
+
+	if (!copy_with_seq(st, dir, orig, text->off, out) ||
+	    text_splice(&c, orig + text->off, text->len, old, strlen(old), new_text,
+			strlen(new_text), out) < 0 ||
+	    !bytebuf_append(out, orig + tail, orig_len - tail) ||
+	    (flap_len = out->len - mark - FLAP_HEADER_LEN) > 0xFFFF) {
+		out->len = mark;
+		return false;
+	}
+	imw_store_be16(out->data + mark + 4, (uint16_t)flap_len);
+	return true;
+}
+
 static int encode_with_orig(struct toc_state *st, enum im_dir dir, const struct im_event *ev,
 			    const uint8_t *orig, size_t orig_len, struct bytebuf *out)
 {
@@ -156,6 +227,10 @@ static int encode_with_orig(struct toc_state *st, enum im_dir dir, const struct 
 	if (!old)
 		return -1;
 	same = strcmp(old, new_text) == 0;
+	if (!same && splice_arg(st, dir, orig, orig_len, &text, old, new_text, out)) {
+		free(old);
+		return 0;
+	}
 	free(old);
 	if (same)
 		return copy_with_seq(st, dir, orig, orig_len, out) ? 0 : -1;

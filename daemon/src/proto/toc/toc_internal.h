@@ -26,6 +26,7 @@ struct toc_room {
 struct toc_state {
 	struct flap_seq seq;
 	bool toc2;
+	bool login_sent, logout_sent;
 	struct toc_room rooms[TOC_MAX_ROOMS];
 	size_t next_room;
 };

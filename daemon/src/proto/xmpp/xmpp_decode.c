@@ -218,6 +218,63 @@ static int emit_chat_states(struct proto_session *s, enum im_dir dir, const stru
 	return 0;
 }
 
+static int emit_word(struct proto_session *s, enum im_dir dir, enum im_kind kind,
+		     const char *peer, bool group, const char *text)
+{
+	struct im_event ev;
+
+	proto_event_begin(s, &ev, dir, kind);
+	ev.group = group;
+	if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, text)) {
+		event_free(&ev);
+		return -1;
+	}
+	proto_event_emit(s, &ev);
+	return 0;
+}
+
+/* XEP-0022 message events, which older clients (Psi, Gajim before 0.12,
+ * libpurple's early XMPP) send for typing: a message without a body whose
+ * <x xmlns='jabber:x:event'> holds <composing/> (typing) or only an <id/>
+ * (stopped). With a body, the element asks for such events: no typing. */
+static int emit_x_event(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			int root, const char *peer, bool group)
+{
+	int x = xmpp_child(t, root, "x", NS_X_EVENT);
+
+	if (x < 0 || xmpp_message_body(t, root) >= 0 || xmpp_child(t, x, "id", NULL) < 0)
+		return 0;
+	return emit_word(s, dir, IM_KIND_TYPING, peer, group,
+			 xmpp_child(t, x, "composing", NULL) >= 0 ? "composing" : "paused");
+}
+
+/* A <subject> without a body: a room's new topic (XEP-0045), or a chat
+ * thread's; "nick: subject" from a room occupant, as messages are logged. */
+static int emit_subject(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			int root, const char *peer, const char *nick, bool group)
+{
+	int subj = xmpp_child(t, root, "subject", NULL);
+	struct im_event ev;
+	char *text;
+	int rc = 0;
+
+	if (subj < 0 || xmpp_message_body(t, root) >= 0)
+		return 0;
+	text = xmpp_node_text(t, subj);
+	if (!text)
+		return -1;
+	proto_event_begin(s, &ev, dir, IM_KIND_TOPIC);
+	ev.group = group;
+	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+		event_free(&ev);
+		rc = -1;
+	} else {
+		proto_event_emit(s, &ev);
+	}
+	free(text);
+	return rc;
+}
+
 /* The message itself: its <body>, else an XHTML-IM body as text/html;
  * nothing when it has neither (a chat state alone, a receipt). */
 static int emit_message_text(struct proto_session *s, enum im_dir dir, const struct xtree *t,
@@ -292,6 +349,8 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 		goto out;
 	}
 	if (emit_chat_states(s, dir, t, root, peer, group) < 0 ||
+	    emit_x_event(s, dir, t, root, peer, group) < 0 ||
+	    emit_subject(s, dir, t, root, peer, nick, group) < 0 ||
 	    emit_message_text(s, dir, t, root, peer, nick, group) < 0)
 		goto fail;
 	c = xmpp_child(t, root, "x", NS_OOB_X);
@@ -546,10 +605,21 @@ static int decode_stanza(struct proto_session *s, enum im_dir dir, const struct 
 		st->starttls_asked = true;
 		return 0;
 	}
+	if (xmpp_node_is(t, 0, "stream:features") && dir == IM_DIR_IN) {
+		int tls = xmpp_child(t, 0, "starttls", NS_TLS);
+
+		st->tls_required = tls >= 0 && xmpp_child(t, tls, "required", NULL) >= 0;
+		return 0;
+	}
 	if (xmpp_node_is(t, 0, "proceed") && xmpp_node_ns_is(t, 0, NS_TLS)) {
-		/* Both sides switch to TLS right after this element. */
+		/* Both sides switch to TLS right after this element. Under
+		 * encrypted=strip only a server that requires TLS gets here. */
 		s->opaque[IM_DIR_OUT] = s->opaque[IM_DIR_IN] = true;
-		return emit_simple(s, dir, IM_KIND_ENCRYPTED, peer, "STARTTLS");
+		return emit_simple(s, dir, IM_KIND_ENCRYPTED, peer,
+				   s->strip_tls && st->tls_required
+					   ? "STARTTLS (required by the server: the offer could not "
+					     "be stripped, nothing after it can be logged)"
+					   : "STARTTLS");
 	}
 	if (xmpp_node_is(t, 0, "compressed") && xmpp_node_ns_is(t, 0, NS_COMPRESS)) {
 		s->opaque[IM_DIR_OUT] = s->opaque[IM_DIR_IN] = true;

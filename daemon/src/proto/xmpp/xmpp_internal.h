@@ -22,6 +22,7 @@
 #define NS_TLS "urn:ietf:params:xml:ns:xmpp-tls"
 #define NS_BIND "urn:ietf:params:xml:ns:xmpp-bind"
 #define NS_CHATSTATES "http://jabber.org/protocol/chatstates"
+#define NS_X_EVENT "jabber:x:event"
 #define NS_XHTML_IM "http://jabber.org/protocol/xhtml-im"
 #define NS_XHTML "http://www.w3.org/1999/xhtml"
 #define NS_MUC "http://jabber.org/protocol/muc"
@@ -50,6 +51,7 @@ struct xmpp_framer {
 struct xmpp_state {
 	struct xmpp_framer framer[2];
 	bool starttls_asked;
+	bool tls_required; /* the server's <starttls/> held <required/> */
 	bool server_to_server;
 	bool closed[2];
 	char *stream_to;   /* "to" of the initiator's header: the server (c2s) */

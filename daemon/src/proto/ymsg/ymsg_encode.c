@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/text_splice.h"
 #include "proto/ymsg/ymsg_internal.h"
 #include "util/text.h"
 
@@ -100,14 +101,28 @@ static int encode_with_orig(enum im_dir dir, const struct im_event *ev, const ui
 	}
 	old = ymsg_pair_text(&pk, text);
 	same = old && strcmp(old, new_text) == 0;
-	free(old);
 	if (same) {
+		free(old);
 		ymsg_packet_free(&pk);
 		return bytebuf_append(out, orig, orig_len) ? 0 : -1;
 	}
 	bytebuf_init(&value);
-	ok = ymsg_pair_is(&pk, ymsg_pair_get(&pk, 97), "1") ? bytebuf_append_str(&value, new_text)
-							    : append_latin1(&value, new_text);
+	{
+		/* Only the changed characters written anew: a Latin-1 packet's
+		 * new ones in Latin-1, a UTF-8 packet's (key 97) in UTF-8. */
+		bool utf8 = ymsg_pair_is(&pk, ymsg_pair_get(&pk, 97), "1");
+		struct text_codec c = { text_unit_utf8_or_latin1,
+					utf8 ? text_encode_utf8 : text_encode_latin1, NULL };
+
+		ok = old && text_splice(&c, orig + text->off, text->len, old, strlen(old), new_text,
+					strlen(new_text), &value) == 0;
+		if (!ok) {
+			value.len = 0;
+			ok = utf8 ? bytebuf_append_str(&value, new_text)
+				  : append_latin1(&value, new_text);
+		}
+	}
+	free(old);
 	/* A separator inside the value would split it into new pairs. */
 	ok = ok && !(value.len >= 2 && memmem(value.data, value.len, "\xC0\x80", 2));
 	body_len = orig_len - YMSG_HEADER_LEN - text->len + value.len;
