@@ -3,8 +3,7 @@
  * followed by the data, built from the protocol descriptions (libgadu's
  * dcc7.c, XEP-0047/0065/0096, MSNP2P, libpurple's Yahoo relay):
  *   files_dcc.pcap        IRC: DCC SEND of a text file, the data
- *                         connection with the receiver's acknowledgements;
- *                         a second DCC SEND whose data lose a segment
+ *                         connection with the receiver's acknowledgements
  *   files_xmpp_ibb.pcap   XMPP: SI offer, IBB open, base64 data in iqs, close
  *   files_xmpp_s5b.pcap   XMPP: SI offer, streamhost (a proxy), the SOCKS5
  *                         connection that carries it
@@ -12,7 +11,10 @@
  *   files_msn_p2p.pcap    MSN: MSNSLP file INVITE, P2P data chunks
  *   files_ymsg_relay.pcap Yahoo: offer, relay info, the HTTP POST
  * With --eicar, only files_eicar.pcap: a DCC SEND of the EICAR test file
- * (never committed; the clamd tests make it when they need it).
+ * (never committed; the clamd tests make it when they need it). With
+ * --lossy, only files_dcc_lossy.pcap: the DCC SEND of files_dcc.pcap whose
+ * data lose a segment (made by golden_files.sh: a capture with a hole that
+ * never fills is no replay identity, see policy_replay.sh).
  * Deterministic: running it twice gives identical files. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,9 +110,9 @@ static void dcc_offer(struct pcapgen_tcp *t, const char *name, uint16_t port, si
 	send_str(t, C2S, line);
 }
 
-static void write_dcc(const char *dir)
+static void write_dcc(const char *dir, const char *name, uint32_t drop_mask)
 {
-	struct pcapgen *g = open_capture(dir, "files_dcc.pcap");
+	struct pcapgen *g = open_capture(dir, name);
 	struct pcapgen_tcp t;
 	struct bytebuf f;
 
@@ -119,11 +121,14 @@ static void write_dcc(const char *dir)
 	check(pcapgen_tcp_open(&t, g, "192.0.2.7", 40100, "198.51.100.1", 6667, NULL));
 	check(pcapgen_tcp_handshake(&t));
 	irc_login(&t, "alice");
-	dcc_offer(&t, "notes.txt", 5000, f.len);
-	dcc_data(g, 5000, f.data, f.len, 0);
-	/* the same again, a data segment lost on the way (the third) */
-	dcc_offer(&t, "lossy.txt", 5001, f.len);
-	dcc_data(g, 5001, f.data, f.len, 1u << 2);
+	if (drop_mask) {
+		/* a data segment lost on the way (the third) */
+		dcc_offer(&t, "lossy.txt", 5001, f.len);
+		dcc_data(g, 5001, f.data, f.len, drop_mask);
+	} else {
+		dcc_offer(&t, "notes.txt", 5000, f.len);
+		dcc_data(g, 5000, f.data, f.len, 0);
+	}
 	send_str(&t, C2S, "QUIT :bye\r\n");
 	check(pcapgen_tcp_close(&t, C2S));
 	check(pcapgen_close(g));
@@ -515,11 +520,15 @@ int main(int argc, char **argv)
 		write_eicar(argv[2]);
 		return failures ? 1 : 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--lossy") == 0) {
+		write_dcc(argv[2], "files_dcc_lossy.pcap", 1u << 2);
+		return failures ? 1 : 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: gen_files [--eicar] DIR\n");
+		fprintf(stderr, "usage: gen_files [--eicar|--lossy] DIR\n");
 		return 2;
 	}
-	write_dcc(argv[1]);
+	write_dcc(argv[1], "files_dcc.pcap", 0);
 	write_xmpp_ibb(argv[1]);
 	write_xmpp_s5b(argv[1]);
 	write_gg(argv[1]);

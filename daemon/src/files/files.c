@@ -810,7 +810,7 @@ void files_poll(struct files *fs)
 
 void files_drain(struct files *fs)
 {
-	while (fs->stats.pending_scans) {
+	while (fs && fs->stats.pending_scans) {
 		files_poll(fs);
 		if (fs->stats.pending_scans)
 			usleep(2000);

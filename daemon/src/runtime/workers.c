@@ -259,14 +259,20 @@ static void worker_stop(struct worker *w)
 	worker_flush(w);
 	engine_destroy(&w->engine, &w->out);
 	worker_flush(w);
-	files_free(w->files); /* after its flows: their transfers end into the sinks */
-	w->files = NULL;
+	/* After its flows (their transfers end into the sinks): every scan
+	 * still pending is waited for, and its result logged. */
+	if (w->files)
+		files_drain(w->files);
 	worker_publish_stats(w);
 	worker_report(w);
 	nfqueue_close(&w->q);
 	route_table_unref(w->engine.cfg.table);
 	engine_outq_free(&w->out);
 	worker_egress_close(w);
+	/* Last: the statistics above still read its counters. */
+	w->engine.flows.cfg.files = NULL;
+	files_free(w->files);
+	w->files = NULL;
 }
 
 static void *worker_main(void *arg)
