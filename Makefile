@@ -16,8 +16,31 @@ INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/inc
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
 # File transfers (daemon/src/files): SHA-256 and SHA-1 (OpenSSL's libcrypto), MIME types (libmagic).
 LIBS    += $(shell pkg-config --libs libcrypto libmagic 2>/dev/null || echo -lcrypto -lmagic)
+# Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
+OPS_PKGS := libmicrohttpd libsystemd
+INC     += $(shell pkg-config --cflags $(OPS_PKGS) 2>/dev/null)
+LIBS    += $(shell pkg-config --libs $(OPS_PKGS) 2>/dev/null || echo -lmicrohttpd -lsystemd)
 
 BUILD   ?= build
+
+# Installation (make install): GNU names. The daemon's default
+# configuration is $(sysconfdir)/imwire/imwire.conf, built in; like most
+# network daemons, /etc whatever the prefix unless told otherwise.
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+sbindir       ?= $(exec_prefix)/sbin
+libdir        ?= $(exec_prefix)/lib
+datarootdir   ?= $(prefix)/share
+mandir        ?= $(datarootdir)/man
+docdir        ?= $(datarootdir)/doc/imwire
+sysconfdir    ?= /etc
+localstatedir ?= /var
+runstatedir   ?= /run
+# systemd's directories: the package's own, whatever the prefix.
+unitdir       ?= $(if $(filter /usr,$(prefix)),/lib/systemd/system,$(prefix)/lib/systemd/system)
+tmpfilesdir   ?= $(if $(filter /usr,$(prefix)),/usr/lib/tmpfiles.d,$(prefix)/lib/tmpfiles.d)
+logrotatedir  ?= $(sysconfdir)/logrotate.d
 OBJDIR  := $(BUILD)/obj
 BINDIR  := $(BUILD)/bin
 
@@ -68,7 +91,7 @@ $(LIBIMW): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(LIBIMW)
+$(BINDIR)/imwire: $(OBJDIR)/daemon/src/cli/imwire.o $(OBJDIR)/daemon/src/cli/ops.o $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
@@ -111,10 +134,25 @@ $(BPF_SKEL): $(GENDIR)/imwire.bpf.o
 	$(BPFTOOL) gen skeleton $< name imwire_bpf >$@.tmp && mv $@.tmp $@
 
 $(OBJDIR)/daemon/src/classifier/classifier.o: $(BPF_SKEL)
+$(OBJDIR)/tests/unit/test_bpf_publish.o: $(BPF_SKEL)
+
+# The version (scripts/version.sh) and the configuration directory,
+# rewritten only when they change so that only util/version.o is rebuilt.
+VERSION_H := $(GENDIR)/imwire_version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@{ printf '#define IMW_VERSION "%s"\n' "$$(scripts/version.sh)"; \
+	   printf '#define IMW_SYSCONFDIR "%s"\n' "$(sysconfdir)"; } >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OBJDIR)/daemon/src/util/version.o: $(VERSION_H)
+.PHONY: FORCE
+FORCE:
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# The test servers and tools first (idempotent; nothing to do when present).
 test:
+	scripts/install-deps.sh --test
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_FLAGS)" unit-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run.sh build/asan/bin
@@ -179,6 +217,74 @@ bench-read: $(TOOLS) $(BUILD)/bench/make_capture
 
 bench-flows: $(BUILD)/bench/flow_sizes
 	bench/flow_memory.sh $(BINDIR) $(BUILD)/bench
+
+# What publishing an edited flow to the classifier costs per verdict, and
+# what translating costs the classifier per packet (root: BPF).
+$(BUILD)/bench/xlate_cost: bench/xlate_cost.c $(LIBIMW) $(BPF_SKEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ bench/xlate_cost.c $(LIBIMW) $(LIBS)
+
+.PHONY: bench-xlate
+bench-xlate: $(BUILD)/bench/xlate_cost
+	$(BUILD)/bench/xlate_cost
+
+# make install [PREFIX=/usr/local] [DESTDIR=...] [sysconfdir=/etc]: the
+# tools, the BPF object, the manual, the systemd units, tmpfiles.d and
+# logrotate files, the documentation, and the configuration from the
+# example, which never replaces one that is there. Without DESTDIR the
+# directories of tmpfiles.d (/run/imwire, /var/lib/imwire, /var/log/imwire)
+# are made with systemd-tmpfiles when it is there.
+INSTALL  ?= install
+MANPAGES := man/imwire.8 man/imwired.8 man/imwire.conf.5
+UNITS    := dist/systemd/imwired.service dist/systemd/imwired@.service
+DOCS     := README.md CHANGELOG.md LICENSE imwire.conf.example
+
+.PHONY: install uninstall
+install: all
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(libdir)/imwire $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(mandir)/man5 $(DESTDIR)$(unitdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(logrotatedir) $(DESTDIR)$(docdir) $(DESTDIR)$(sysconfdir)/imwire
+	$(INSTALL) -m 0755 $(BINDIR)/imwire $(BINDIR)/imwired $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 0644 $(GENDIR)/imwire.bpf.o $(DESTDIR)$(libdir)/imwire/
+	$(INSTALL) -m 0644 man/imwire.8 man/imwired.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 0644 man/imwire.conf.5 $(DESTDIR)$(mandir)/man5/
+	for u in $(UNITS); do \
+		sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' $$u \
+			>$(DESTDIR)$(unitdir)/$${u##*/} && chmod 0644 $(DESTDIR)$(unitdir)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 dist/tmpfiles.d/imwire.conf $(DESTDIR)$(tmpfilesdir)/imwire.conf
+	$(INSTALL) -m 0644 dist/logrotate/imwire $(DESTDIR)$(logrotatedir)/imwire
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(docdir)/
+	@if [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf (the example is $(docdir)/imwire.conf.example)"; \
+	else \
+		echo "$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf"; \
+		$(INSTALL) -m 0640 imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-tmpfiles >/dev/null; then \
+		echo "systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf"; \
+		systemd-tmpfiles --create $(tmpfilesdir)/imwire.conf; \
+	fi
+
+# Everything install put there but the configuration (kept when it differs
+# from the example: it is the operator's) and the data and logs under
+# /var/lib/imwire and /var/log/imwire.
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/imwire $(DESTDIR)$(sbindir)/imwired
+	rm -f $(DESTDIR)$(libdir)/imwire/imwire.bpf.o
+	-rmdir $(DESTDIR)$(libdir)/imwire
+	rm -f $(DESTDIR)$(mandir)/man8/imwire.8 $(DESTDIR)$(mandir)/man8/imwired.8
+	rm -f $(DESTDIR)$(mandir)/man5/imwire.conf.5
+	rm -f $(DESTDIR)$(unitdir)/imwired.service $(DESTDIR)$(unitdir)/imwired@.service
+	rm -f $(DESTDIR)$(tmpfilesdir)/imwire.conf $(DESTDIR)$(logrotatedir)/imwire
+	rm -f $(addprefix $(DESTDIR)$(docdir)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(docdir)
+	@if cmp -s imwire.conf.example $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; then \
+		rm -f $(DESTDIR)$(sysconfdir)/imwire/imwire.conf; \
+		rmdir $(DESTDIR)$(sysconfdir)/imwire 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(sysconfdir)/imwire/imwire.conf ]; then \
+		echo "keeping $(DESTDIR)$(sysconfdir)/imwire/imwire.conf: changed by its operator"; \
+	fi
 
 # Review console searches over a million-message archive (bench/README.md).
 $(BUILD)/bench/review_bench: bench/review_bench.c $(LIBIMW)

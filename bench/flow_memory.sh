@@ -1,6 +1,6 @@
 #!/bin/sh
 # Memory per idle tracked IM flow (issue 11: goal under 1 KiB at 100 000
-# concurrent flows). bench/flow_sizes.c opens N idle IRC sessions in one
+# concurrent flows), and per half-open flow of a SYN flood (issue 16). bench/flow_sizes.c opens N idle IRC sessions in one
 # flow table (handshake, NICK/USER, the server's welcome) and prints the
 # structure sizes, malloc's own count of the heap they hold, and its peak
 # RSS; this script runs it at 1 000 and at BENCH_FLOWS (100 000) flows and
@@ -21,5 +21,16 @@ rss_big=$(echo "$big" | awk '/peak RSS/ { print $3 }')
 awk -v a="$rss_small" -v b="$rss_big" -v n="$N" -v s="$SMALL" 'BEGIN {
 	per = (b - a) * 1024 / (n - s)
 	printf "RSS per added idle flow: %.0f bytes (%d KB at %d flows, %d KB at %d); goal under 1024: %.2f of it\n",
+		per, b, n, a, s, per / 1024
+}'
+# A SYN flood's flows (issue 16): a SYN each, nothing allocated but the flow.
+small=$("$BENCH/flow_sizes" "$SMALL" halfopen)
+big=$("$BENCH/flow_sizes" "$N" halfopen)
+echo "$big" | tail -2
+rss_small=$(echo "$small" | awk '/peak RSS/ { print $3 }')
+rss_big=$(echo "$big" | awk '/peak RSS/ { print $3 }')
+awk -v a="$rss_small" -v b="$rss_big" -v n="$N" -v s="$SMALL" 'BEGIN {
+	per = (b - a) * 1024 / (n - s)
+	printf "RSS per added half-open flow: %.0f bytes (%d KB at %d flows, %d KB at %d); %.2f of an idle session'"'"'s 1024 goal\n",
 		per, b, n, a, s, per / 1024
 }'

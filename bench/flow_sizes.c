@@ -1,9 +1,10 @@
 /* What one idle tracked IM flow costs: the sizes of the structures a flow
  * carries, and the heap (malloc's own count, mallinfo2) that N idle IRC
  * flows hold in a flow table after their handshake, NICK/USER lines and the
- * server's welcome, divided by N.
+ * server's welcome, divided by N. With "halfopen", N flows of a SYN flood
+ * (a SYN each, nothing more) instead.
  *
- * Usage: flow_sizes [N]   (default 100000) */
+ * Usage: flow_sizes [N [halfopen]]   (default 100000) */
 #include <malloc.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ static void send_packet(struct flow_table *t, unsigned n, bool from_client, uint
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 100000, i;
+	bool halfopen = argc > 2 && strcmp(argv[2], "halfopen") == 0;
 	static const char nick[] = "NICK someone\r\nUSER someone 0 * :Some One\r\n";
 	static const char welcome[] = ":irc.example 001 someone :Welcome to the network\r\n";
 	struct flow_config cfg;
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
 	struct mallinfo2 before, after;
 	size_t per_flow;
 
-	printf("sizeof: struct flow %zu (of which 2 x struct reasm %zu), struct app_flow %zu "
+	printf("sizeof: struct flow %zu, 2 x struct reasm %zu (with the first data), struct app_flow %zu "
 	       "(of which struct proto_session %zu, 2 x struct app_dir %zu)\n",
 	       sizeof(struct flow), sizeof(struct reasm), sizeof(struct app_flow),
 	       sizeof(struct proto_session), sizeof(struct app_dir));
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 		uint32_t c = 1000, s = 5000;
 
 		send_packet(&t, i, true, TCP_FLAG_SYN, c - 1, 0, "");
+		if (halfopen)
+			continue;
 		send_packet(&t, i, false, TCP_FLAG_SYN | TCP_FLAG_ACK, s - 1, c, "");
 		send_packet(&t, i, true, TCP_FLAG_ACK | TCP_FLAG_PSH, c, s, nick);
 		send_packet(&t, i, false, TCP_FLAG_ACK | TCP_FLAG_PSH, s, c + sizeof(nick) - 1, welcome);
@@ -72,9 +76,9 @@ int main(int argc, char **argv)
 	}
 	after = mallinfo2();
 	per_flow = (after.uordblks - before.uordblks) / (n ? n : 1);
-	printf("%u idle IRC flows: %zu flows tracked, %llu IRC sessions, heap in use %.1f MiB, "
+	printf("%u %s: %zu flows tracked, %llu IRC sessions, heap in use %.1f MiB, "
 	       "%zu bytes per flow (malloc's count, chunk headers included)\n",
-	       n, t.n_flows, (unsigned long long)t.stats.app.sessions[IMW_PROTO_IRC],
+	       n, halfopen ? "half-open flows (a SYN each)" : "idle IRC flows", t.n_flows, (unsigned long long)t.stats.app.sessions[IMW_PROTO_IRC],
 	       (double)(after.uordblks - before.uordblks) / (1024.0 * 1024.0), per_flow);
 	{
 		struct rusage ru;

@@ -7,9 +7,13 @@
 #    it as "other");
 #  - XMPP switched off with plain bpftool stops steering new XMPP flows;
 #  - `imwire proto enable|disable|list`, detach;
-#  - the fix-up fast path: a flow whose published seq deltas the
-#    classifier applies itself (no daemon heartbeat) stays byte-exact,
-#    with each side's sequence numbers shifted by the delta on the wire.
+#  - the liveness entry: a running imwired holds the pin directory (a
+#    second one is refused with a clear message), its exit frees it;
+#  - offsets a dead daemon left in the xlate map (published here with
+#    bpftool) for addresses a new connection then uses: its SYN clears
+#    them, the connection crosses untranslated and intact. (Translation on
+#    the wire is inline_restart.sh's, with a real edit; every rule of it is
+#    test_bpf_publish's, against seqmap.)
 # Needs root, BPF and bpffs (mounted on /sys/fs/bpf when missing).
 set -u
 . "$TOP/tests/lib.sh"
@@ -28,7 +32,7 @@ else
 	fail attach_both_bridge_ports "$(tail -5 "$tmp/attach.log")"
 	exit 0
 fi
-for m in protocols ports flows counters heartbeat; do
+for m in protocols ports flows xlate counters liveness owner; do
 	[ -e "$PIN/$m" ] || fail "pinned_$m"
 done
 $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
@@ -38,7 +42,18 @@ queued() { # packets the NFQUEUE rule has sent to the daemon
 }
 
 write_config "$tmp/d.conf" 50
+daemon_in=$BPF_B # where bpffs is visible: the daemon holds the pin directory
 start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
+first_pid=$daemon_pid
+# A second daemon on the same pin directory is refused, and says why.
+$BPF_B timeout 10 "$BIN/imwired" -d -c "$tmp/d.conf" --queue 9 >"$tmp/second.log" 2>&1
+second_rc=$?
+if [ $second_rc -ne 0 ] && grep -q "$PIN is held by a live imwired (pid $first_pid)" "$tmp/second.log" &&
+	"$BIN/imwire" pin-dir | grep -q "held by imwired pid $first_pid"; then
+	pass second_daemon_refused
+else
+	fail second_daemon_refused "exit $second_rc: $(head -3 "$tmp/second.log")" "$("$BIN/imwire" pin-dir)"
+fi
 
 logged() { grep -c "\"text\":\"$1\"" "$tmp/events.jsonl" 2>/dev/null; }
 
@@ -158,10 +173,19 @@ else
 fi
 stop_daemon
 
+if "$BIN/imwire" pin-dir | grep -q "not held by any imwired"; then
+	pass daemon_exit_frees_pin_dir
+else
+	fail daemon_exit_frees_pin_dir "$("$BIN/imwire" pin-dir)"
+fi
+
 # ---------------------------------------------------------------------
-# Fix-up fast path: a flow whose deltas are published (client side +5,
-# server side -3) before its SYN, with no daemon beating: the classifier
-# shifts seq and ack on both bridge ports, the ends never notice.
+# Stale offsets: entries for ::ffff:10.77.0.1:40001 - ::ffff:10.77.0.2:7778
+# (client side +5, server side -3) as a daemon killed in the middle of an
+# edited connection would leave them, then a new connection on those
+# addresses. Port 7778 is made IRC's so that the classifier steers it.
+bpftool map update pinned "$PIN/ports" key 0x62 0x1e value 1 0 0 0 ||
+	fail stale_port "bpftool map update ports"
 cat >"$tmp/fixed_client.py" <<'EOF'
 import socket, sys
 s = socket.socket()
@@ -197,15 +221,25 @@ c.sendall(b"y" * 50000)
 c.close()
 sys.exit(0 if got == b"x" * 100000 else 1)
 EOF
-# key: ::ffff:10.77.0.1, ::ffff:10.77.0.2, ports 40001 and 7778 (little
-# endian), pad; value: steer, irc, 0, has-delta, +5, -3, pad
-a="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 1"
-b="0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 77 0 2"
-bpftool map update pinned "$PIN/flows" key $a $b 0x41 0x9c 0x62 0x1e 0 0 0 0 \
-	value 1 1 0 1 5 0 0 0 0xfd 0xff 0xff 0xff 0 0 0 0 ||
-	fail fixup_publish "bpftool map update flows"
-start_bridge_capture "$tmp/fixup" tcp port 7778
-f0=$(proto_counter irc fixed_up)
+# xlate_entry SIDE DELTA: bpftool's key and value bytes for one direction
+# (side 0: 10.77.0.1:40001, side 1: 10.77.0.2:7778): key = flow key, pad,
+# side; value = lock, pad, stamp, base offset (little endian), limit, no
+# edits, flags, proto irc, pad, then the empty edit list.
+xlate_entry() {
+	"$PY" - "$1" "$2" <<'EOF'
+import struct, sys
+side, delta = int(sys.argv[1]), int(sys.argv[2])
+key = bytes(10) + b"\xff\xff" + bytes([10, 77, 0, 1]) + bytes(10) + b"\xff\xff" + bytes([10, 77, 0, 2])
+key += struct.pack("<HHII", 40001, 7778, 0, side)
+value = struct.pack("<IIQiIHBBI", 0, 0, 0, delta, 0, 0, 0, 1, 0) + bytes(16 * 16)
+print("key", " ".join(str(b) for b in key), "value", " ".join(str(b) for b in value))
+EOF
+}
+bpftool map update pinned "$PIN/xlate" $(xlate_entry 0 5) &&
+	bpftool map update pinned "$PIN/xlate" $(xlate_entry 1 -3) ||
+	fail stale_publish "bpftool map update xlate"
+stale0=$(proto_counter irc stale)
+start_bridge_capture "$tmp/stale" tcp port 7778
 $S "$PY" "$tmp/fixed_server.py" 2>"$tmp/fs.err" &
 spid=$!
 peer_pids=$spid
@@ -216,24 +250,29 @@ wait $spid
 src=$?
 peer_pids=""
 stop_captures
-if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(proto_counter irc fixed_up)" -gt "$f0" ]; then
-	pass fixup_connection_intact
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(proto_counter irc stale)" = $((stale0 + 2)) ] &&
+	! bpftool map dump pinned "$PIN/xlate" 2>/dev/null | grep -q key; then
+	pass new_syn_clears_stale_offsets
 else
-	fail fixup_connection_intact "client $crc, server $src, fixed_up $f0 -> $(proto_counter irc fixed_up)" \
-		"$(cat "$tmp/fc.err" "$tmp/fs.err")"
+	fail new_syn_clears_stale_offsets "client $crc, server $src, stale $stale0 -> $(proto_counter irc stale)" \
+		"$(cat "$tmp/fc.err" "$tmp/fs.err" | tail -2)" \
+		"$(bpftool map dump pinned "$PIN/xlate" 2>&1 | head -3)"
 fi
-# The SYN's seq is 5 higher on the server's side than on the client's,
-# the SYN-ACK's 3 lower on the client's side than on the server's.
-syn_seq() { tcpdump -r "$1" -nn -S "$2" 2>/dev/null | sed -n 's/.*seq \([0-9]*\),.*/\1/p' | head -1; }
-cs=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn')
-ss=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn')
-ca=$(syn_seq "$tmp/fixup.vc.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
-sa=$(syn_seq "$tmp/fixup.vs.pcap" 'tcp[tcpflags] == tcp-syn|tcp-ack')
-if [ -n "$cs" ] && [ -n "$ca" ] && [ $(((ss - cs) & 0xffffffff)) = 5 ] &&
-	[ $(((sa - ca) & 0xffffffff)) = 3 ]; then
-	pass fixup_shifts_sequence_numbers
+# ... and the connection crossed untranslated: each side's first data
+# segment has the same seq on both bridge ports
+data_seq() { # PCAP SRC: seq of SRC's first segment with data
+	tcpdump -r "$1" -nn -S "src host $2 and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0" \
+		2>/dev/null | sed -n 's/.*seq \([0-9]*\):.*/\1/p' | head -1
+}
+cc=$(data_seq "$tmp/stale.vc.pcap" 10.77.0.1)
+cs=$(data_seq "$tmp/stale.vs.pcap" 10.77.0.1)
+sc=$(data_seq "$tmp/stale.vc.pcap" 10.77.0.2)
+ss=$(data_seq "$tmp/stale.vs.pcap" 10.77.0.2)
+if [ -n "$cc" ] && [ -n "$sc" ] && [ "$cc" = "$cs" ] && [ "$sc" = "$ss" ]; then
+	pass stale_offsets_not_applied
 else
-	fail fixup_shifts_sequence_numbers "client SYN $cs, server SYN $ss, server SYN-ACK $sa, client SYN-ACK $ca"
+	fail stale_offsets_not_applied "client data at $cc (client side), $cs (server side);" \
+		"server data at $ss (server side), $sc (client side)"
 fi
 
 if $BPF_B "$BIN/imwire" detach vc vs && ! $BPF_B tc filter show dev vc ingress | grep -q imwire; then

@@ -226,7 +226,18 @@ crlf ":bob!b@h PRIVMSG alice :one" ":imwire!imwire@imwire NOTICE alice :This con
 	":imwire!imwire@imwire NOTICE alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
 	":bob!b@h PRIVMSG alice :end" >"$tmp/notice.client.want"
 crlf "NICK alice" "PRIVMSG bob :hi bob" "PRIVMSG bob :done" >"$tmp/notice.server.want"
-same_bytes notices_client_received "$tmp/notice.client.want" "$tmp/notice.client.got"
+# Whether the first notice goes before "one" or after it depends on
+# whether the server's ACK of "hi bob" crossed the bridge before the
+# decision (then imwired can originate segments towards alice at once):
+# both are right, and each is exactly one notice in its place.
+crlf ":imwire!imwire@imwire NOTICE alice :This conversation is logged." ":bob!b@h PRIVMSG alice :one" \
+	":imwire!imwire@imwire NOTICE alice :A message was blocked." ":bob!b@h PRIVMSG alice :two" \
+	":bob!b@h PRIVMSG alice :end" >"$tmp/notice.client.want2"
+if cmp -s "$tmp/notice.client.want2" "$tmp/notice.client.got"; then
+	pass notices_client_received
+else
+	same_bytes notices_client_received "$tmp/notice.client.want" "$tmp/notice.client.got"
+fi
 same_bytes notices_server_received "$tmp/notice.server.want" "$tmp/notice.server.got"
 
 printf 'regex_replace=/unclosed(/x/\n' >>"$tmp/notice.conf"

@@ -15,10 +15,12 @@ SCRIPT is a file of steps, one a line:
   nodelay on|off       TCP_NODELAY (Nagle off/on)
   expect BYTES         wait until BYTES bytes were received (10 s limit)
   expectline TEXT      wait until a received line equals TEXT (10 s limit)
+  waitfile PATH        wait until PATH exists (10 s limit): the test's cue
   close                shut down the sending side
 Everything received is written to OUT when the peer ends. Every wait is
 bounded; the exit status is 0 only if every expectation was met.
 """
+import os
 import socket
 import sys
 import time
@@ -108,6 +110,13 @@ class Peer:
             elif cmd == "expectline":
                 want = unescape(arg)
                 self.wait(lambda: want in self.received.split(b"\r\n"), repr(arg))
+            elif cmd == "waitfile":
+                deadline = time.monotonic() + LIMIT
+                while not os.path.exists(arg) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                if not os.path.exists(arg):
+                    sys.stderr.write("linepeer: timed out waiting for %s\n" % arg)
+                    self.ok = False
             elif cmd == "close":
                 self.sock.shutdown(socket.SHUT_WR)
             else:

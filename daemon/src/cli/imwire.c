@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "capture/pcap_source.h"
+#include "cli/ops.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
 #include "config/config_files.h"
@@ -25,50 +26,11 @@
 #include "setup/setup.h"
 #include "stats/stats_file.h"
 #include "sink/sink_writer.h"
+#include "util/version.h"
 
 #define PROGRESS_MIN_FILE_BYTES (4LL * 1024 * 1024)
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: imwire <command> [options]\n"
-		"\n"
-		"commands:\n"
-		"  read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
-		"       [--stats FILE.json] [--separate] FILE...\n"
-		"      decode pcap/pcapng captures and print or write every IM event\n"
-		"      (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-		"      under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
-		"      be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
-		"      mix link types (mergecap); the files are one capture unless\n"
-		"      --separate reads each as unrelated (no flow spans two); with\n"
-		"      --extract, transferred files are kept in DIR by their SHA-256\n"
-		"  setup --bridge BR [--queue N[-M]] [--ports LIST | --by-mark] [--dry-run]\n"
-		"  setup --remove [--dry-run]\n"
-		"      install (idempotent) or remove the rules steering IM traffic that\n"
-		"      crosses bridge BR into imwired's queue(s); --by-mark steers what\n"
-		"      the kernel classifier marked (imwire attach) instead of ports\n"
-		"  attach IFACE...\n"
-		"  detach IFACE...\n"
-		"      attach (or detach) the tc BPF classifier at the ingress of each\n"
-		"      interface; its maps are pinned under $IMWIRE_PIN_DIR or\n"
-		"      " IMW_PIN_DIR "\n"
-		"  proto enable|disable NAME...\n"
-		"  proto list\n"
-		"      switch protocols on and off in the classifier; list them with\n"
-		"      their ports and counters\n"
-		"  replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
-		"      run the inline engine and its policy on a capture; OUT.pcap gets\n"
-		"      what would have left the bridge (edited, deleted, injected)\n"
-		"  stats [FILE]\n"
-		"      print imwired's counters (its stats_file=, default\n"
-		"      " STATS_DEFAULT_PATH "), or those read --stats wrote\n"
-		"  check-config FILE\n"
-		"      validate a configuration file without starting anything\n"
-		"  help\n");
-	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
-}
-
+static void usage(FILE *out);
 static void warn_to_stderr(const char *msg)
 {
 	fprintf(stderr, "imwire: warning: %s\n", msg);
@@ -497,115 +459,6 @@ static int cmd_read(int argc, char **argv)
 	return status;
 }
 
-static int cmd_setup(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "bridge", required_argument, NULL, 'b' },
-		{ "queue", required_argument, NULL, 'q' },
-		{ "ports", required_argument, NULL, 'p' },
-		{ "remove", no_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "by-mark", no_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct setup_options o;
-	bool remove = false;
-	char err[256], *end;
-	int c;
-
-	memset(&o, 0, sizeof(o));
-	setup_default_ports(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:q:p:rnm", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			o.bridge = optarg;
-			break;
-		case 'q':
-			o.queue_first = (unsigned)strtoul(optarg, &end, 10);
-			o.queue_last = o.queue_first;
-			if (*end == '-')
-				o.queue_last = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end || o.queue_last < o.queue_first || o.queue_last > 65535) {
-				fprintf(stderr, "imwire: setup: --queue: expected N or N-M\n");
-				return 2;
-			}
-			break;
-		case 'p':
-			if (!setup_parse_ports(&o, optarg, err, sizeof(err))) {
-				fprintf(stderr, "imwire: setup: %s\n", err);
-				return 2;
-			}
-			break;
-		case 'r':
-			remove = true;
-			break;
-		case 'n':
-			o.dry_run = true;
-			break;
-		case 'm':
-			o.by_mark = true;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (remove)
-		return setup_remove(o.dry_run, stdout) < 0 ? 1 : 0;
-	if (!o.bridge) {
-		fprintf(stderr, "imwire: setup: --bridge BR is required (or --remove)\n");
-		return 2;
-	}
-	return setup_install(&o, stdout) < 0 ? 1 : 0;
-}
-
-static int cmd_attach(int argc, char **argv, bool attach)
-{
-	char err[512];
-	int rc;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: imwire %s IFACE...\n", argv[0]);
-		return 2;
-	}
-	if (attach)
-		rc = classifier_attach(classifier_pin_dir(), argv + 1, (size_t)argc - 1, err,
-				       sizeof(err));
-	else
-		rc = classifier_detach(argv + 1, (size_t)argc - 1, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "imwire: %s: %s\n", argv[0], err);
-	return rc < 0 ? 1 : 0;
-}
-
-static int cmd_proto(int argc, char **argv)
-{
-	const char *dir = classifier_pin_dir();
-	char err[512];
-	bool enable;
-	int i;
-
-	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		if (classifier_proto_list(dir, stdout, err, sizeof(err)) == 0)
-			return 0;
-		fprintf(stderr, "imwire: proto: %s\n", err);
-		return 1;
-	}
-	if (argc < 3 || (strcmp(argv[1], "enable") != 0 && strcmp(argv[1], "disable") != 0)) {
-		fprintf(stderr, "usage: imwire proto enable|disable NAME... | imwire proto list\n");
-		return 2;
-	}
-	enable = strcmp(argv[1], "enable") == 0;
-	for (i = 2; i < argc; i++) {
-		if (classifier_proto_set(dir, argv[i], enable, err, sizeof(err)) < 0) {
-			fprintf(stderr, "imwire: proto: %s\n", err);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void report_warning(void *arg, const char *msg)
 {
 	(void)arg;
@@ -628,8 +481,16 @@ static int cmd_check_config(int argc, char **argv)
 	struct route_setup rs;
 	char *table;
 
+	if (argc == 2 && strcmp(argv[1], "--list-keys") == 0) {
+		size_t i;
+		const char *k;
+
+		for (i = 0; (k = config_key_name(i)); i++)
+			printf("%s\n", k);
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: imwire check-config FILE\n");
+		fprintf(stderr, "usage: imwire check-config FILE | --list-keys\n");
 		return 2;
 	}
 	config_init(&cfg);
@@ -740,34 +601,158 @@ static int cmd_replay(int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
-static int cmd_stats(int argc, char **argv)
-{
-	const char *path = argc > 1 ? argv[1] : STATS_DEFAULT_PATH;
-	char text[256 * 1024];
-	size_t len;
-	FILE *f;
+static int cmd_help(int argc, char **argv);
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: imwire stats [FILE]\n");
+/* Every command is in this table: main dispatches through it, `imwire
+ * NAME --help` prints its lines, and `imwire help --list` (read by the
+ * manual's coverage test, tests/cases/pkg_manpages.sh) lists it. */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* synopsis lines, then what it does, indented;
+			    * NULL: the command prints its own */
+} commands[] = {
+	{ "read", cmd_read,
+	  "read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
+	  "     [--stats FILE.json] [--separate] [--extract DIR] FILE...\n"
+	  "    decode pcap/pcapng captures and print or write every IM event\n"
+	  "    (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
+	  "    under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
+	  "    be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
+	  "    mix link types (mergecap); the files are one capture unless\n"
+	  "    --separate reads each as unrelated (no flow spans two); with\n"
+	  "    --extract, transferred files are kept in DIR by their SHA-256\n" },
+	{ "replay", cmd_replay,
+	  "replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
+	  "    run the inline engine and its policy on a capture; OUT.pcap gets\n"
+	  "    what would have left the bridge (edited, deleted, injected)\n" },
+	{ "check-config", cmd_check_config,
+	  "check-config FILE\n"
+	  "check-config --list-keys\n"
+	  "    validate a configuration file without starting anything, or list\n"
+	  "    every key a configuration may set\n" },
+	{ "setup", ops_setup,
+	  "setup [-c CONFIG] [--bridge BR] [--queue N[-M]]\n"
+	  "      [--ports LIST | --by-mark | --classifier]\n"
+	  "      [--backend auto|iptables|nftables] [--fix] [--dry-run]\n"
+	  "setup --remove [-c CONFIG] [--bridge BR] [--classifier] [--dry-run]\n"
+	  "    install (idempotent) or remove the rules steering IM traffic that\n"
+	  "    crosses bridge BR into imwired's queue(s) (nftables where the kernel\n"
+	  "    has nft queue, else iptables); the bridge must exist and\n"
+	  "    bridge-nf-call-iptables be 1 (--fix sets it); --classifier attaches\n"
+	  "    the tc BPF classifier to the bridge's ports and steers what it marks\n" },
+	{ "attach", ops_attach,
+	  "attach [-c CONFIG] IFACE...\n"
+	  "    attach the tc BPF classifier at the ingress of each interface; its\n"
+	  "    maps are pinned under bpf_pin_dir=, $IMWIRE_PIN_DIR or\n"
+	  "    " IMW_PIN_ROOT "/<inode of this network namespace>\n" },
+	{ "pin-dir", ops_pin_dir,
+	  "pin-dir [-c CONFIG]\n"
+	  "    print the classifier's pin directory, and which imwired holds it\n" },
+	{ "detach", ops_detach,
+	  "detach [-c CONFIG] IFACE...\n"
+	  "    remove what attach added: the filter, the clsact qdisc when nothing\n"
+	  "    else uses it, the pinned maps once no interface has the classifier\n" },
+	{ "proto", ops_proto,
+	  "proto [-c CONFIG] enable|disable NAME...\n"
+	  "proto [-c CONFIG] list\n"
+	  "    switch protocols on and off in the classifier; list them with\n"
+	  "    their ports and counters\n" },
+	{ "stats", ops_stats,
+	  "stats [-c CONFIG | FILE]\n"
+	  "    print the counters of the imwired running with CONFIG (the default\n"
+	  "    configuration without -c), or of a file read --stats wrote\n" },
+	{ "sessions", ops_sessions,
+	  "sessions [-c CONFIG] [--json]\n"
+	  "    the running imwired's live IM sessions: protocol, local id, remote\n"
+	  "    peer, client, since, events (from its control socket; root only)\n" },
+	{ "tail", ops_tail,
+	  "tail [-c CONFIG] [--proto NAME] [--kind KIND] [--user ID] [-n COUNT]\n"
+	  "    follow the running imwired's events as JSON lines, filtered\n" },
+	{ "reload", ops_reload,
+	  "reload [-c CONFIG]\n"
+	  "    have the running imwired re-read its configuration and say how it\n"
+	  "    went (status 1 when it was refused)\n" },
+	/* the review console's (review/review_cli.h): they answer --help
+	 * themselves, with review_cli_usage */
+	{ "search", review_cli_main, NULL },
+	{ "conversations", review_cli_main, NULL },
+	{ "show", review_cli_main, NULL },
+	{ "export", review_cli_main, NULL },
+	{ "web", review_cli_main, NULL },
+	{ "web-user", review_cli_main, NULL },
+	{ "help", cmd_help,
+	  "help [--list]\n"
+	  "    this text; --list: the command names, one a line\n" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void command_usage(FILE *out, const struct command *c, const char *prefix)
+{
+	const char *p = c->usage, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		/* synopsis lines get the prefix, their continuations its width;
+		 * description lines (four spaces, then text) are indented */
+		if (*p != ' ')
+			fprintf(out, "%s%.*s\n", prefix, (int)(nl - p), p);
+		else if (strncmp(p, "    ", 4) == 0 && p[4] != ' ')
+			fprintf(out, "  %.*s\n", (int)(nl - p), p);
+		else
+			fprintf(out, "%*s%.*s\n", (int)strlen(prefix), "", (int)(nl - p), p);
+		if (!*nl)
+			break;
+	}
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: imwire <command> [options]    (imwire <command> --help, imwire --version)\n"
+		     "\ncommands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		if (commands[i].usage)
+			command_usage(out, &commands[i], "  ");
+	review_cli_usage(out); /* search, conversations, show, export, web, web-user */
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (i = 0; i < N_COMMANDS; i++)
+			printf("%s\n", commands[i].name);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: imwire help [--list]\n");
 		return 2;
 	}
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "imwire: %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	len = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (len == sizeof(text) || stats_pretty_print(text, len, stdout) < 0) {
-		fprintf(stderr, "imwire: %s: not a stats file\n", path);
-		return 1;
-	}
+	usage(stdout);
 	return 0;
+}
+
+/* True when the command's arguments ask for help (before any "--"). */
+static bool asks_for_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	char err[256];
+	size_t i;
 
 	if (proto_registry_check(err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwire: %s\n", err);
@@ -777,26 +762,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "read") == 0)
-		return cmd_read(argc - 1, argv + 1);
-	if (review_cli_handles(argv[1]))
-		return review_cli_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "setup") == 0)
-		return cmd_setup(argc - 1, argv + 1);
-	if (strcmp(argv[1], "check-config") == 0)
-		return cmd_check_config(argc - 1, argv + 1);
-	if (strcmp(argv[1], "stats") == 0)
-		return cmd_stats(argc - 1, argv + 1);
-	if (strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "detach") == 0)
-		return cmd_attach(argc - 1, argv + 1, strcmp(argv[1], "attach") == 0);
-	if (strcmp(argv[1], "proto") == 0)
-		return cmd_proto(argc - 1, argv + 1);
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("imwire %s\n", imw_version());
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
+	}
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (commands[i].usage && asks_for_help(argc - 1, argv + 1)) {
+			fprintf(stdout, "usage:\n");
+			command_usage(stdout, &commands[i], "  imwire ");
+			return 0;
+		}
+		return commands[i].run(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "imwire: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);

@@ -23,8 +23,8 @@
 #include "runtime/runtime.h"
 #include "sink/sink_writer.h"
 #include "util/privileges.h"
+#include "util/version.h"
 
-#define DEFAULT_CONFIG "/etc/imwire/imwire.conf"
 #define DEFAULT_DATA_DIR "/var/lib/imwire"
 #define DEFAULT_SQLITE_FILE DEFAULT_DATA_DIR "/imwire.db"
 #define DEFAULT_SPOOL_DIR DEFAULT_DATA_DIR "/spool"
@@ -194,29 +194,28 @@ static int daemonize(void)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: imwired [-c CONFIG] [--queue N | --queue N-M] [--tap IFACE] [-d]\n"
-		     "               [--pidfile FILE] [--attach IFACE]...\n"
-		     "  -c CONFIG      configuration (default " DEFAULT_CONFIG ")\n"
+		     "               [--pidfile FILE] [--attach IFACE]... | --version\n"
+		     "  -c CONFIG      configuration (default %s)\n"
 		     "  --queue N[-M]  NFQUEUE number or range, one worker each (default 0)\n"
 		     "  --tap IFACE    passive: decode a mirror port, no verdicts\n"
 		     "  -d             stay in the foreground, log to stderr\n"
 		     "  --pidfile FILE write the daemon's pid (default: pidfilename= of the config)\n"
 		     "  --attach IFACE attach the tc BPF classifier at IFACE's ingress first\n"
 		     "                 (repeatable); with the classifier's maps pinned, the\n"
-		     "                 daemon beats its heartbeat while it runs\n");
+		     "                 daemon holds their directory while it runs\n"
+		     "  --version      print the version and exit\n",
+		imw_default_config());
 }
 
 struct options {
-	const char *config_path;
-	bool config_given;
-	const char *tap;
+	struct runtime_options rt;
 	const char *pidfile;
-	unsigned first, last;
 	bool foreground;
 	char *attach[64];
 	size_t n_attach;
 };
 
-/* 0, or the exit status to leave with (0 after --help). */
+/* 0, or the exit status to leave with (0 after --help or --version). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
@@ -227,14 +226,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->config_path = DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:", opts, NULL)) != -1) {
+	o->rt.config_path = imw_default_config();
+	o->rt.log = log_msg;
+	o->rt.warn = log_config_warning;
+	while ((c = getopt_long(argc, argv, "c:q:t:p:dha:V", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (o->n_attach == sizeof(o->attach) / sizeof(o->attach[0])) {
@@ -244,21 +245,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->attach[o->n_attach++] = optarg;
 			break;
 		case 'c':
-			o->config_path = optarg;
-			o->config_given = true;
+			o->rt.config_path = optarg;
+			o->rt.config_required = true;
 			break;
 		case 'q':
-			o->first = (unsigned)strtoul(optarg, &end, 10);
-			o->last = o->first;
-			if (*end == '-')
-				o->last = (unsigned)strtoul(end + 1, &end, 10);
-			if (*end || o->last < o->first || o->last > 65535 || o->last - o->first > 63) {
-				fprintf(stderr, "imwired: --queue: expected N or N-M (at most 64 queues)\n");
+			if (!config_parse_queues(optarg, &o->rt.first, &o->rt.last)) {
+				fprintf(stderr, "imwired: --queue: expected N or N-M (at most %d queues)\n",
+					CONFIG_MAX_QUEUES);
 				return 2;
 			}
+			o->rt.queues_given = true;
 			break;
 		case 't':
-			o->tap = optarg;
+			o->rt.tap = optarg;
 			break;
 		case 'p':
 			o->pidfile = optarg;
@@ -268,6 +267,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(stdout);
+			return -1;
+		case 'V':
+			printf("imwired %s\n", imw_version());
 			return -1;
 		default:
 			usage(stderr);
@@ -324,14 +326,28 @@ static int drop_privileges(const struct imw_config *cfg, bool tap)
 	return 0;
 }
 
-/* From the loaded configuration to running workers: sinks, daemon,
- * pid file, signals, classifier, privileges. The exit status. */
+/* The sinks, with the service's event tap (imwire tail, per-protocol
+ * counts) as one more behind the writer. */
+static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
+{
+	struct sink tap_sink;
+
+	if (open_sinks(ss, &rt->cfg, foreground) < 0)
+		return -1;
+	service_tap_sink(rt->svc, &tap_sink);
+	sink_writer_add_sink(&ss->sinks[0], &tap_sink);
+	return 0;
+}
+
+/* From the loaded configuration to running workers: sinks, pin
+ * directory, daemon, pid file, signals, classifier, privileges. The exit
+ * status. */
 static int start(const struct options *o, struct runtime *rt, struct shared_sinks *ss,
 		 const char *pidfile)
 {
 	char err[512];
 
-	if (open_sinks(ss, &rt->cfg, o->foreground) < 0)
+	if (open_all_sinks(ss, rt, o->foreground) < 0 || runtime_hold_pins(rt) < 0)
 		return 1;
 	if (!o->foreground) {
 		log_to_stderr = false;
@@ -341,24 +357,25 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 			return 1;
 		}
 	}
+	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
+		rt->cfg.path ? rt->cfg.path : "none: defaults");
 	if (shared_sinks_start(ss) < 0 || (pidfile && write_pidfile(pidfile) < 0))
 		return 1;
 	catch_signals();
-	if (o->n_attach && classifier_attach(classifier_pin_dir(), (char *const *)o->attach,
-					     o->n_attach, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "--attach: %s", err);
+	if (o->n_attach && (!rt->pin_dir || classifier_attach(rt->pin_dir, (char *const *)o->attach,
+							      o->n_attach, err, sizeof(err)) < 0)) {
+		log_msg(LOG_ERR, "--attach: %s", rt->pin_dir ? err : "no pin directory");
 		return 1;
 	}
-	runtime_prepare(rt, o->tap != NULL);
-	if (drop_privileges(&rt->cfg, o->tap != NULL) < 0)
+	if (runtime_prepare(rt, &ss->sinks[0]) < 0 || drop_privileges(&rt->cfg, rt->tap != NULL) < 0)
 		return 1;
 	rt->write_event = shared_sinks_write;
 	rt->write_arg = ss;
 	rt->stop = &stop_requested;
 	rt->reload = &reload_requested;
-	if (o->tap)
-		return runtime_run_tap(rt, o->tap, ss->sinks, &ss->n);
-	return runtime_run_queues(rt, o->first, o->last);
+	if (rt->tap)
+		return runtime_run_tap(rt, ss->sinks, &ss->n);
+	return runtime_run_queues(rt);
 }
 
 int main(int argc, char **argv)
@@ -377,8 +394,7 @@ int main(int argc, char **argv)
 	status = parse_args(argc, argv, &o);
 	if (status)
 		return status < 0 ? 0 : status;
-	if (runtime_load(&rt, o.config_path, o.config_given, o.tap ? 1 : o.last - o.first + 1,
-			 log_msg, log_config_warning, err, sizeof(err)) < 0) {
+	if (runtime_load(&rt, &o.rt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwired: %s\n", err);
 		return 1;
 	}
@@ -390,7 +406,7 @@ int main(int argc, char **argv)
 	memset(&ss, 0, sizeof(ss));
 	pthread_mutex_init(&ss.lock, NULL);
 	status = start(&o, &rt, &ss, pidfile);
-	runtime_free(&rt);
+	runtime_stop(&rt);
 	for (i = 0; i < ss.n; i++)
 		sink_close(&ss.sinks[i]);
 	if (ss.failed)
@@ -398,6 +414,7 @@ int main(int argc, char **argv)
 	if (pidfile)
 		unlink(pidfile);
 	free(pidfile);
+	runtime_free(&rt);
 	log_msg(LOG_INFO, "stopped");
 	return status;
 }

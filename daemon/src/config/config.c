@@ -16,6 +16,8 @@ enum value_kind {
 	VALUE_UINT,
 	VALUE_CHAR,
 	VALUE_NETS,
+	VALUE_QUEUES, /* N or N-M */
+	VALUE_CHOICE, /* one of choices, '|'-separated */
 };
 
 struct key_spec {
@@ -119,8 +121,11 @@ static const struct key_spec known_keys[] = {
 	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
 	{ "mss_headroom", VALUE_UINT, NULL },
+	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
 	/* resource limits and statistics */
-	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; LRU eviction past it */
+	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
+	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */
+	{ "halfopen_timeout", VALUE_UINT, NULL },   /* the same for a flow that never carried data */
 	{ "flow_buffer_bytes", VALUE_UINT, NULL },  /* out-of-order bytes per flow direction */
 	{ "max_buffered_bytes", VALUE_UINT, NULL }, /* reassembly + framing bytes, all flows */
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
@@ -139,6 +144,24 @@ static const struct key_spec known_keys[] = {
 	/* routing (route/) */
 	{ "local_routing", VALUE_STRING, NULL }, /* protocols routed locally: irc,jabber or all */
 	{ "address_map", VALUE_STRING, NULL },   /* file of "alice@msn = 12345@icq" pairs */
+	/* operation: imwire setup (the systemd units' ExecStartPre) and imwired */
+	{ "bridge", VALUE_STRING, NULL },      /* the bridge whose IM traffic is steered */
+	{ "queues", VALUE_QUEUES, NULL },      /* NFQUEUE N or N-M, one worker each */
+	{ "classifier", VALUE_BOOL, NULL },    /* tc BPF classifier on the bridge's ports */
+	{ "steer_ports", VALUE_STRING, NULL }, /* ports steered when the classifier is off */
+	{ "firewall_backend", VALUE_CHOICE, NULL }, /* auto, iptables, nftables */
+	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (one per instance) */
+	{ "metrics_listen", VALUE_STRING, NULL },   /* ADDRESS:PORT of the Prometheus exposition */
+	{ "metrics_textfile", VALUE_STRING, NULL }, /* the same, a file for node_exporter */
+	{ "control_socket", VALUE_STRING, NULL },   /* imwire sessions/tail/reload; off: none */
+};
+
+/* The values a VALUE_CHOICE key takes, '|'-separated. */
+static const struct {
+	const char *key;
+	const char *choices;
+} choice_keys[] = {
+	{ "firewall_backend", "auto|iptables|nftables" },
 };
 
 /* bot_<name>=id@proto,...: a bot and the addresses it answers to. */
@@ -187,6 +210,62 @@ bool config_parse_bool(const char *v, bool *out)
 			*out = false;
 			return true;
 		}
+	}
+	return false;
+}
+
+const char *config_key_name(size_t i)
+{
+	if (i < sizeof(known_keys) / sizeof(known_keys[0]))
+		return known_keys[i].key;
+	if (i == sizeof(known_keys) / sizeof(known_keys[0]))
+		return "bot_NAME"; /* bot_key: any name after the prefix */
+	return NULL;
+}
+
+bool config_parse_queues(const char *v, unsigned *first, unsigned *last)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	a = strtoul(v, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return false;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (*end || errno || b < a || b > 65535 || b - a >= CONFIG_MAX_QUEUES)
+		return false;
+	*first = (unsigned)a;
+	*last = (unsigned)b;
+	return true;
+}
+
+static const char *choices_of(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(choice_keys) / sizeof(choice_keys[0]); i++)
+		if (strcmp(choice_keys[i].key, key) == 0)
+			return choice_keys[i].choices;
+	return "";
+}
+
+static bool is_choice(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (p && *p) {
+		if (strncmp(p, v, n) == 0 && (p[n] == '|' || p[n] == '\0') && n)
+			return true;
+		p = strchr(p, '|');
+		if (p)
+			p++;
 	}
 	return false;
 }
@@ -328,6 +407,23 @@ static bool interpret(struct imw_config *cfg, const char *name, unsigned line, c
 			config_report_error(
 				r, "%s:%u: %s: expected address/prefix list like 10.0.0.0/8, got \"%s\"",
 				name, line, key, value);
+			return false;
+		}
+		break;
+	case VALUE_QUEUES: {
+		unsigned a, z;
+
+		if (!config_parse_queues(value, &a, &z)) {
+			config_report_error(r, "%s:%u: %s: expected N or N-M (at most %d queues), got \"%s\"",
+					    name, line, key, CONFIG_MAX_QUEUES, value);
+			return false;
+		}
+		break;
+	}
+	case VALUE_CHOICE:
+		if (!is_choice(choices_of(key), value)) {
+			config_report_error(r, "%s:%u: %s: expected one of %s, got \"%s\"", name, line,
+					    key, choices_of(key), value);
 			return false;
 		}
 		break;
@@ -537,6 +633,22 @@ const char *config_get(const struct imw_config *cfg, const char *key)
 		if (strcmp(cfg->entries[i].key, key) == 0)
 			return cfg->entries[i].value;
 	return NULL;
+}
+
+void config_instance(const char *path, char *out, size_t size)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	size_t n;
+
+	base = base ? base + 1 : path;
+	if (!base || !*base) {
+		snprintf(out, size, "imwire");
+		return;
+	}
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".conf") == 0)
+		n -= 5;
+	snprintf(out, size, "%.*s", (int)n, base);
 }
 
 unsigned config_line_of(const struct imw_config *cfg, const char *key)

@@ -77,11 +77,27 @@ int config_parse_report(struct imw_config *cfg, const char *name, const char *te
 			struct config_report *r);
 void config_free(struct imw_config *cfg);
 
+/* The keys a configuration may set, i = 0, 1, ... until NULL (for
+ * `imwire check-config --list-keys` and the manual's coverage test);
+ * "bot_NAME" stands for the bot_ keys. */
+const char *config_key_name(size_t i);
+
+/* "N" or "N-M" (at most CONFIG_MAX_QUEUES queues): the queues= key and
+ * the --queue options. */
+#define CONFIG_MAX_QUEUES 64
+bool config_parse_queues(const char *v, unsigned *first, unsigned *last);
+
 /* Last value given for key, or NULL. */
 const char *config_get(const struct imw_config *cfg, const char *key);
 
 /* "on"/"yes"/"true"/"1" and their negatives; false if neither. */
 bool config_parse_bool(const char *v, bool *out);
+
+/* The instance a configuration file stands for: its file name without
+ * ".conf" ("imwire" for imwire.conf and for no file). Instances other
+ * than "imwire" get their own default run-time paths (stats file,
+ * control socket), so that imwired@.service instances never share one. */
+void config_instance(const char *path, char *out, size_t size);
 
 /* The line of the last setting of key (0 when unset), for messages. */
 unsigned config_line_of(const struct imw_config *cfg, const char *key);

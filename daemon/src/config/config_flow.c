@@ -23,6 +23,10 @@ void config_apply_flow(const struct imw_config *cfg, struct flow_config *fc)
 	fc->n_local_nets = cfg->n_local_nets;
 	if ((v = config_get(cfg, "max_flows")) && strtoull(v, NULL, 10) > 0)
 		fc->max_flows = (size_t)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "idle_timeout")) && strtoull(v, NULL, 10) > 0)
+		fc->idle_timeout = (double)strtoull(v, NULL, 10);
+	if ((v = config_get(cfg, "halfopen_timeout")) && strtoull(v, NULL, 10) > 0)
+		fc->halfopen_timeout = (double)strtoull(v, NULL, 10);
 	if ((v = config_get(cfg, "flow_buffer_bytes")))
 		fc->reasm.max_buffered_bytes = (size_t)strtoull(v, NULL, 10);
 	if ((v = config_get(cfg, "max_buffered_bytes")))

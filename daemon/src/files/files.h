@@ -32,7 +32,7 @@ struct files_config {
 	bool follow;            /* files=on: follow offers to their data (default on) */
 	const char *dir;        /* files_dir=: store content here; NULL: nowhere */
 	uint64_t max_file;      /* files_max_file_bytes=: larger files are not stored */
-	uint64_t max_total;     /* files_max_total_bytes=: the store stops growing here */
+	uint64_t max_total;     /* files_max_total_mb=: the store stops growing here */
 	size_t magic_bytes;     /* the file's first bytes given to libmagic */
 	const char *clamd_socket; /* clamd_socket=: scan completed files; NULL: do not */
 	unsigned scan_timeout_ms; /* scan_timeout_ms=: a verdict later than this is a timeout */

@@ -5,11 +5,35 @@
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
+/* Linux gives up a half-open connection after about a minute of SYN-ACK
+ * retries; a connection that carried nothing for 30 s is not worth more. */
+#define DEFAULT_HALFOPEN_TIMEOUT 30.0
 #define DEFAULT_MAX_BUFFERED_TOTAL ((size_t)512 * 1024 * 1024)
 #define INITIAL_BUCKETS 4096
-/* How far from the LRU end eviction looks for a flow that never carried
- * data (a SYN flood's) before it takes an established one. */
-#define EVICT_SCAN 32
+
+/* What a flow needs once it carries data: two reassemblers (first: what
+ * f->reasm points at), the references their callbacks get, and the bytes
+ * they and the application layer buffer. */
+struct flow_streams {
+	struct reasm reasm[2];
+	struct flow_dir_ref ref[2];
+	size_t buffered; /* what this flow counts in stats.buffered_bytes */
+	struct flow_table *table;
+	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
+};
+
+/* What f->reasm shows before then: nothing started, nothing held. */
+static const struct reasm no_streams[2];
+
+/* The writable block behind f->reasm, NULL before the first data. The
+ * cast drops only the const readers see: the block was allocated
+ * writable (and reasm is its first member). */
+static struct flow_streams *streams_of(const struct flow *f)
+{
+	if (f->reasm == no_streams)
+		return NULL;
+	return (struct flow_streams *)(uintptr_t)f->reasm;
+}
 
 void flow_config_defaults(struct flow_config *cfg)
 {
@@ -19,6 +43,7 @@ void flow_config_defaults(struct flow_config *cfg)
 	cfg->reasm.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
 	cfg->max_flows = DEFAULT_MAX_FLOWS;
 	cfg->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	cfg->halfopen_timeout = DEFAULT_HALFOPEN_TIMEOUT;
 	cfg->max_buffered_total = DEFAULT_MAX_BUFFERED_TOTAL;
 }
 
@@ -92,28 +117,53 @@ static struct flow *lookup(struct flow_table *t, const struct packet *pkt, enum 
 	return NULL;
 }
 
+/* One least-recently-used list per class (f->cls), so that choosing a
+ * victim is taking a tail: O(1), and never an IM session while a
+ * half-open flow is left. */
 static void lru_unlink(struct flow_table *t, struct flow *f)
 {
 	if (f->lru_prev)
 		f->lru_prev->lru_next = f->lru_next;
 	else
-		t->lru_head = f->lru_next;
+		t->lru_head[f->cls] = f->lru_next;
 	if (f->lru_next)
 		f->lru_next->lru_prev = f->lru_prev;
 	else
-		t->lru_tail = f->lru_prev;
+		t->lru_tail[f->cls] = f->lru_prev;
 	f->lru_prev = f->lru_next = NULL;
 }
 
 static void lru_push_front(struct flow_table *t, struct flow *f)
 {
 	f->lru_prev = NULL;
-	f->lru_next = t->lru_head;
-	if (t->lru_head)
-		t->lru_head->lru_prev = f;
-	t->lru_head = f;
-	if (!t->lru_tail)
-		t->lru_tail = f;
+	f->lru_next = t->lru_head[f->cls];
+	if (t->lru_head[f->cls])
+		t->lru_head[f->cls]->lru_prev = f;
+	t->lru_head[f->cls] = f;
+	if (!t->lru_tail[f->cls])
+		t->lru_tail[f->cls] = f;
+}
+
+static enum flow_class class_of(const struct flow *f)
+{
+	if (!f->data_seen)
+		return FLOW_CLASS_HALFOPEN;
+	if (f->app && f->app->state == APP_DECODING && f->app->session.local_id)
+		return FLOW_CLASS_IDENTIFIED;
+	return FLOW_CLASS_ANONYMOUS;
+}
+
+/* f was just used: to the front of its class's list (which data or a
+ * login may have changed). */
+static void lru_touch(struct flow_table *t, struct flow *f)
+{
+	enum flow_class c = class_of(f);
+
+	if (c == f->cls && t->lru_head[c] == f)
+		return;
+	lru_unlink(t, f);
+	f->cls = (uint8_t)c;
+	lru_push_front(t, f);
 }
 
 static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s)
@@ -134,25 +184,30 @@ static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s
 static void release(struct flow_table *t, struct flow *f)
 {
 	size_t b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
+	struct flow_streams *st = streams_of(f);
 	struct flow **pp;
 	int d;
 
-	for (d = 0; d < 2; d++)
-		reasm_flush(&f->reasm[d]);
-	for (d = 0; d < 2; d++) {
-		add_reasm_stats(&t->stats.reasm, &f->reasm[d].stats);
-		reasm_free(&f->reasm[d]);
+	if (st) {
+		for (d = 0; d < 2; d++)
+			reasm_flush(&st->reasm[d]);
+		for (d = 0; d < 2; d++) {
+			add_reasm_stats(&t->stats.reasm, &st->reasm[d].stats);
+			reasm_free(&st->reasm[d]);
+		}
 	}
 	if (f->ext && t->cfg.ext_release)
 		t->cfg.ext_release(t->cfg.ext_arg, f);
 	if (t->cfg.files) {
-		if (f->xfer)
-			files_conn_end(t->cfg.files, f->xfer, f->last_ts);
+		if (st && st->xfer)
+			files_conn_end(t->cfg.files, st->xfer, f->last_ts);
 		files_flow_end(t->cfg.files, f->id, f->last_ts);
-		f->xfer = NULL;
 	}
 	app_flow_free(f->app);
-	t->stats.buffered_bytes -= f->buffered;
+	if (st) {
+		t->stats.buffered_bytes -= st->buffered;
+		free(st);
+	}
 	for (pp = &t->buckets[b]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == f) {
 			*pp = f->hash_next;
@@ -167,10 +222,10 @@ static void release(struct flow_table *t, struct flow *f)
 static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
 {
 	struct flow_dir_ref *ref = arg;
+	struct flow_streams *st = streams_of(ref->flow);
 
-	if (ref->flow->xfer)
-		files_conn_data(ref->table->cfg.files, ref->flow->xfer, ref->dir, data, len, offset,
-				ts);
+	if (st->xfer)
+		files_conn_data(st->table->cfg.files, st->xfer, ref->dir, data, len, offset, ts);
 	else if (ref->flow->app)
 		app_flow_data(ref->flow->app, ref->dir, data, len, offset, ts);
 }
@@ -178,9 +233,10 @@ static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offs
 static void on_gap(void *arg, uint64_t offset, uint64_t len)
 {
 	struct flow_dir_ref *ref = arg;
+	struct flow_streams *st = streams_of(ref->flow);
 
-	if (ref->flow->xfer)
-		files_conn_gap(ref->table->cfg.files, ref->flow->xfer, ref->dir, offset, len);
+	if (st->xfer)
+		files_conn_gap(st->table->cfg.files, st->xfer, ref->dir, offset, len);
 	else if (ref->flow->app)
 		app_flow_gap(ref->flow->app, ref->dir, offset, len);
 }
@@ -201,22 +257,22 @@ static void on_file_piece(void *arg, const struct proto_session *s,
 {
 	struct flow_dir_ref *ref = arg;
 
-	files_piece(ref->table->cfg.files, ref->flow->id, s, p, s->ts);
+	files_piece(streams_of(ref->flow)->table->cfg.files, ref->flow->id, s, p, s->ts);
 }
 
-/* Is f a connection an offer announced? Then its bytes are a file's
- * (or a module's that frames it: decode_as). */
-static void claim_for_files(struct flow_table *t, struct flow *f)
+/* Is f a connection an offer announced? Then its bytes are a file's (or
+ * a module's that frames it: decode_as). Asked with the first data. */
+static void claim_for_files(struct flow_table *t, struct flow *f, struct flow_streams *st)
 {
 	enum imw_proto decode_as = IMW_PROTO_NONE;
 	const struct proto_module *m;
 
-	f->xfer = files_conn_start(t->cfg.files, f->id, f->ip_version, f->addr[IM_DIR_OUT],
-				   f->port[IM_DIR_OUT], f->addr[IM_DIR_IN], f->port[IM_DIR_IN], t->now,
-				   &decode_as);
+	st->xfer = files_conn_start(t->cfg.files, f->id, f->ip_version, f->addr[IM_DIR_OUT],
+				    f->port[IM_DIR_OUT], f->addr[IM_DIR_IN], f->port[IM_DIR_IN],
+				    t->now, &decode_as);
 	if (!f->app)
 		return;
-	app_flow_set_file(f->app, on_file_piece, &f->ref[0]);
+	app_flow_set_file(f->app, on_file_piece, &st->ref[0]);
 	m = decode_as != IMW_PROTO_NONE ? proto_module_by_id(decode_as) : NULL;
 	if (m)
 		app_flow_decode_as(f->app, m);
@@ -285,29 +341,53 @@ static bool grow(struct flow_table *t)
 	return true;
 }
 
+/* The least recently used flow of the first non-empty class. */
 static struct flow *eviction_victim(struct flow_table *t)
 {
-	struct flow *f = t->lru_tail;
-	int i;
+	int c;
 
-	for (i = 0; f && i < EVICT_SCAN; i++, f = f->lru_prev)
-		if (!f->reasm[0].stats.segments && !f->reasm[1].stats.segments)
-			return f;
-	return t->lru_tail;
+	for (c = 0; c < FLOW_CLASSES; c++)
+		if (t->lru_tail[c])
+			return t->lru_tail[c];
+	return NULL;
+}
+
+/* The cap is reached: make room. An IM session with a known user goes
+ * only when nothing else is left, and says so (rate-limited). */
+static void evict_one(struct flow_table *t)
+{
+	struct flow *f = eviction_victim(t);
+
+	if (!f)
+		return;
+	t->stats.flows_evicted++;
+	if (f->cls == FLOW_CLASS_HALFOPEN) {
+		t->stats.evicted_halfopen++;
+	} else if (f->cls == FLOW_CLASS_ANONYMOUS) {
+		t->stats.evicted_anonymous++;
+	} else {
+		t->stats.evicted_identified++;
+		if (t->stats.evicted_identified == 1 ||
+		    t->now - t->evict_logged_at >= FLOW_EVICT_LOG_SECONDS) {
+			if (t->cfg.evicted_session)
+				t->cfg.evicted_session(t->cfg.evicted_arg, f, t->evict_unlogged);
+			t->evict_logged_at = t->now;
+			t->evict_unlogged = 0;
+		} else {
+			t->evict_unlogged++;
+		}
+	}
+	release(t, f);
 }
 
 static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
 	struct flow *f;
-	char client[64];
 	size_t b, n = addr_len(pkt->ip_version);
 	bool client_sends = sender_is_client(t, pkt);
-	int d;
 
-	if (t->n_flows >= t->cfg.max_flows && t->lru_tail) {
-		t->stats.flows_evicted++;
-		release(t, eviction_victim(t));
-	}
+	if (t->n_flows >= t->cfg.max_flows)
+		evict_one(t);
 	if (t->n_flows >= t->n_buckets && !grow(t))
 		t->stats.alloc_failures++; /* keep going with longer chains */
 	f = calloc(1, sizeof(*f));
@@ -322,22 +402,9 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	memcpy(f->addr[IM_DIR_IN], client_sends ? pkt->dst : pkt->src, n);
 	f->port[IM_DIR_OUT] = client_sends ? pkt->sport : pkt->dport;
 	f->port[IM_DIR_IN] = client_sends ? pkt->dport : pkt->sport;
-	f->first_ts = f->last_ts = pkt->ts;
-	for (d = 0; d < 2; d++) {
-		f->ref[d].flow = f;
-		f->ref[d].table = t;
-		f->ref[d].dir = (enum im_dir)d;
-		reasm_init(&f->reasm[d], &t->cfg.reasm, &reasm_cb, &f->ref[d]);
-	}
-	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
-			       f->port[IM_DIR_OUT]);
-	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
-			      f->port[IM_DIR_IN], t->cfg.files ? emit_event : t->emit,
-			      t->cfg.files ? (void *)t : t->emit_arg);
-	if (!f->app)
-		t->stats.alloc_failures++;
-	if (t->cfg.files)
-		claim_for_files(t, f);
+	f->last_ts = pkt->ts;
+	f->reasm = no_streams;
+	f->cls = FLOW_CLASS_HALFOPEN;
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
 	f->hash_next = t->buckets[b];
 	t->buckets[b] = f;
@@ -349,16 +416,64 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	return f;
 }
 
+/* The reassemblers and the application layer, made with the flow's first
+ * data: replayed the SYNs seen so far. Returns false when out of memory
+ * (counted; the next packet tries again). */
+static bool open_streams(struct flow_table *t, struct flow *f)
+{
+	struct flow_streams *st = calloc(1, sizeof(*st));
+	char client[64];
+	int d;
+
+	if (!st) {
+		t->stats.alloc_failures++;
+		return false;
+	}
+	for (d = 0; d < 2; d++) {
+		st->ref[d].flow = f;
+		st->ref[d].dir = (enum im_dir)d;
+		reasm_init(&st->reasm[d], &t->cfg.reasm, &reasm_cb, &st->ref[d]);
+		if (f->isn_seen[d])
+			reasm_syn(&st->reasm[d], f->isn[d]);
+	}
+	f->reasm = st->reasm;
+	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
+			       f->port[IM_DIR_OUT]);
+	st->table = t;
+	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
+			      f->port[IM_DIR_IN], t->cfg.files ? emit_event : t->emit,
+			      t->cfg.files ? (void *)t : t->emit_arg);
+	if (!f->app)
+		t->stats.alloc_failures++;
+	if (t->cfg.files)
+		claim_for_files(t, f, st);
+	return true;
+}
+
+/* Does this packet need the streams: data, a FIN, or an ack of bytes the
+ * other direction sent after its SYN (which a capture may have missed)? */
+static bool needs_streams(const struct flow *f, enum im_dir dir, const struct packet *pkt)
+{
+	enum im_dir other = dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT;
+
+	if (pkt->payload_len || (pkt->tcp_flags & TCP_FLAG_FIN))
+		return true;
+	return (pkt->tcp_flags & TCP_FLAG_ACK) && !(pkt->tcp_flags & TCP_FLAG_SYN) &&
+	       f->isn_seen[other] && pkt->ack != f->isn[other] + 1;
+}
+
 struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
 {
 	struct flow *f = lookup(t, pkt, dir);
 	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
 
 	t->now = pkt->ts;
-	/* A new SYN on a finished connection's 4-tuple is a new connection. */
+	/* A new SYN on a finished connection's 4-tuple is a new connection
+	 * (not a retransmission of the SYN that opened it). */
 	if (f && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
 	    (f->rst_seen || f->fin_seen[0] || f->fin_seen[1]) &&
-	    !(f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1)) {
+	    !(streams_of(f) ? f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1
+			 : f->isn_seen[*dir] && f->isn[*dir] == pkt->seq)) {
 		t->stats.flows_closed++;
 		release(t, f);
 		f = NULL;
@@ -371,12 +486,13 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 		f = create(t, pkt, dir);
 		if (!f)
 			return NULL;
+		f->first_ts = pkt->ts;
 	}
 	f->last_ts = pkt->ts;
-	if (t->lru_head != f) {
-		lru_unlink(t, f);
-		lru_push_front(t, f);
-	}
+	/* made before the caller looks at f->reasm for this packet */
+	if (!streams_of(f) && needs_streams(f, *dir, pkt))
+		open_streams(t, f);
+	lru_touch(t, f);
 	return f;
 }
 
@@ -386,12 +502,28 @@ static size_t flow_buffered(const struct flow *f)
 	       (f->app ? app_flow_buffered(f->app) : 0);
 }
 
+/* The oldest flow of all classes (for the buffer and flush walks). */
+static struct flow *oldest(const struct flow_table *t)
+{
+	struct flow *best = NULL;
+	int c;
+
+	for (c = 0; c < FLOW_CLASSES; c++)
+		if (t->lru_tail[c] && (!best || t->lru_tail[c]->last_ts < best->last_ts))
+			best = t->lru_tail[c];
+	return best;
+}
+
 static void account(struct flow_table *t, struct flow *f)
 {
-	size_t now = flow_buffered(f);
+	struct flow_streams *st = streams_of(f);
+	size_t now;
 
-	t->stats.buffered_bytes = t->stats.buffered_bytes - f->buffered + now;
-	f->buffered = now;
+	if (!st)
+		return; /* buffers nothing yet */
+	now = flow_buffered(f);
+	t->stats.buffered_bytes = t->stats.buffered_bytes - st->buffered + now;
+	st->buffered = now;
 	if (t->stats.buffered_bytes > t->stats.buffered_peak)
 		t->stats.buffered_peak = t->stats.buffered_bytes;
 }
@@ -402,19 +534,24 @@ static void account(struct flow_table *t, struct flow *f)
 static void shed_buffers(struct flow_table *t, const struct flow *keep)
 {
 	size_t target = t->cfg.max_buffered_total - t->cfg.max_buffered_total / 4;
+	struct flow_streams *st;
 	struct flow *f, *prev;
-	int d;
+	int c, d;
 
-	for (f = t->lru_tail; f && t->stats.buffered_bytes > target; f = prev) {
-		prev = f->lru_prev;
-		if (f == keep || f->buffered == 0)
-			continue;
-		for (d = 0; d < 2; d++)
-			reasm_flush(&f->reasm[d]);
-		if (f->app)
-			app_flow_shed(f->app);
-		t->stats.pressure_sheds++;
-		account(t, f);
+	/* in eviction order: flows without a known user give up theirs first */
+	for (c = 0; c < FLOW_CLASSES; c++) {
+		for (f = t->lru_tail[c]; f && t->stats.buffered_bytes > target; f = prev) {
+			prev = f->lru_prev;
+			st = streams_of(f);
+			if (f == keep || !st || st->buffered == 0)
+				continue;
+			for (d = 0; d < 2; d++)
+				reasm_flush(&st->reasm[d]);
+			if (f->app)
+				app_flow_shed(f->app);
+			t->stats.pressure_sheds++;
+			account(t, f);
+		}
 	}
 }
 
@@ -424,30 +561,43 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 	bool syn = pkt->tcp_flags & TCP_FLAG_SYN, fin = pkt->tcp_flags & TCP_FLAG_FIN;
 	uint32_t seq = pkt->seq;
 
+	struct flow_streams *st = streams_of(f);
+
 	t->stats.tcp_packets++;
 	t->stats.bytes += pkt->payload_len;
+	if (pkt->payload_len)
+		f->data_seen = true;
 	if (syn) {
-		f->syn_seen = true;
-		reasm_syn(&f->reasm[dir], seq);
+		f->isn_seen[dir] = true;
+		f->isn[dir] = seq;
+		if (st)
+			reasm_syn(&st->reasm[dir], seq);
 		seq++;
 	}
-	if (pkt->tcp_flags & TCP_FLAG_ACK)
-		reasm_peer_ack(&f->reasm[dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT], pkt->ack, pkt->ts);
+	if (st && (pkt->tcp_flags & TCP_FLAG_ACK))
+		reasm_peer_ack(&st->reasm[dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT], pkt->ack,
+			       pkt->ts);
 	if (pkt->truncated) {
 		/* The peer's ack will report the missing bytes as a gap. */
 		t->stats.truncated_payloads++;
-	} else if (pkt->payload_len || fin) {
-		if (reasm_segment(&f->reasm[dir], seq, pkt->payload, pkt->payload_len, fin, pkt->ts) < 0)
+	} else if (st && (pkt->payload_len || fin)) {
+		if (reasm_segment(&st->reasm[dir], seq, pkt->payload, pkt->payload_len, fin, pkt->ts) <
+		    0)
 			t->stats.alloc_failures++;
 	}
 	if (fin)
 		f->fin_seen[dir] = true;
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		f->rst_seen = true;
-		reasm_reset(&f->reasm[0]);
-		reasm_reset(&f->reasm[1]);
+		if (st) {
+			reasm_reset(&st->reasm[0]);
+			reasm_reset(&st->reasm[1]);
+		}
 	}
 	account(t, f);
+	/* data or a login moves it to a later-evicted class */
+	if (f->cls != class_of(f))
+		lru_touch(t, f);
 	if (t->cfg.max_buffered_total && t->stats.buffered_bytes > t->cfg.max_buffered_total)
 		shed_buffers(t, f);
 	return f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed);
@@ -474,17 +624,28 @@ void flow_table_packet(struct flow_table *t, const struct packet *pkt)
 
 void flow_table_expire(struct flow_table *t, double now)
 {
-	while (t->lru_tail && now - t->lru_tail->last_ts > t->cfg.idle_timeout) {
-		t->stats.flows_expired++;
-		release(t, t->lru_tail);
+	struct flow *f;
+	double timeout;
+	int c;
+
+	for (c = 0; c < FLOW_CLASSES; c++) {
+		timeout = c == FLOW_CLASS_HALFOPEN ? t->cfg.halfopen_timeout : t->cfg.idle_timeout;
+		while ((f = t->lru_tail[c]) && now - f->last_ts > timeout) {
+			t->stats.flows_expired++;
+			if (c == FLOW_CLASS_HALFOPEN)
+				t->stats.expired_halfopen++;
+			release(t, f);
+		}
 	}
 }
 
 void flow_table_flush_all(struct flow_table *t)
 {
+	struct flow *f;
+
 	/* Oldest first, so events come out roughly in time order. */
-	while (t->lru_tail)
-		release(t, t->lru_tail);
+	while ((f = oldest(t)))
+		release(t, f);
 }
 
 void flow_table_forget(struct flow_table *t)

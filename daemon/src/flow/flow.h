@@ -1,7 +1,10 @@
 /* The flow table: TCP connections keyed by their 5-tuple (both
  * directions map to one flow), each with two reassemblers and an
- * application-layer state. Flows start on a SYN or mid-stream, expire
- * when idle, and are evicted least-recently-used past a cap. */
+ * application-layer state, allocated with the first data (a half-open
+ * flow costs little). Flows start on a SYN or mid-stream and expire when
+ * idle. Past a cap, one is evicted, least recently used within the first
+ * non-empty class: flows that never carried data, then flows without a
+ * known local user, and IM sessions with one last (logged). */
 #ifndef IMW_FLOW_H
 #define IMW_FLOW_H
 
@@ -20,23 +23,40 @@ struct flow;
 struct flow_config {
 	struct app_config app;
 	struct reasm_limits reasm;
-	size_t max_flows;       /* LRU eviction beyond this */
+	size_t max_flows;       /* eviction beyond this, by class (enum flow_class) */
 	/* Reassembly and framing bytes held over all flows. Past it, the
 	 * least recently used flows give up what they buffer (holes become
 	 * gaps, partial PDUs are dropped) until a quarter is free again. */
 	size_t max_buffered_total;
 	double idle_timeout;    /* seconds without packets before a flow expires */
+	double halfopen_timeout; /* the same for a flow that never carried data */
 	const struct net_prefix *local_nets; /* the client side lives here, when set */
 	size_t n_local_nets;
 	/* Called when a flow with f->ext set is released (the inline engine
 	 * keeps its per-flow state there). */
 	void (*ext_release)(void *arg, struct flow *f);
 	void *ext_arg;
+	/* Optional: an IM session with a known local user was evicted at the
+	 * cap. Called for the first such eviction, then at most once per
+	 * FLOW_EVICT_LOG_SECONDS (packet time) with how many more there were
+	 * in between (not logged). */
+	void (*evicted_session)(void *arg, const struct flow *f, uint64_t unlogged);
+	void *evicted_arg;
 	/* Not owned, may be NULL: the file stage. File offers in the events
 	 * become expectations; a connection one announced carries its bytes
 	 * there instead of to the application layer, and modules hand it the
 	 * files they find in their own streams. */
 	struct files *files;
+};
+
+#define FLOW_EVICT_LOG_SECONDS 10.0
+
+/* What eviction looks at, in the order it takes from. */
+enum flow_class {
+	FLOW_CLASS_HALFOPEN,   /* no data byte yet: half-open, or a handshake and silence */
+	FLOW_CLASS_ANONYMOUS,  /* carried data, no local user known */
+	FLOW_CLASS_IDENTIFIED, /* an IM session whose local user is known */
+	FLOW_CLASSES
 };
 
 void flow_config_defaults(struct flow_config *cfg);
@@ -48,7 +68,11 @@ struct flow_stats {
 	uint64_t flows_created;
 	uint64_t flows_midstream; /* created without a SYN */
 	uint64_t flows_expired;
-	uint64_t flows_evicted;   /* LRU cap hit */
+	uint64_t flows_evicted;   /* max_flows hit: all classes */
+	uint64_t evicted_halfopen;
+	uint64_t evicted_anonymous;
+	uint64_t evicted_identified; /* IM sessions with a local user: logged */
+	uint64_t expired_halfopen;   /* of flows_expired: at halfopen_timeout */
 	uint64_t flows_closed;
 	uint64_t truncated_payloads; /* snaplen cut a segment: treated as lost */
 	uint64_t alloc_failures;
@@ -64,28 +88,31 @@ struct flow;
 /* Tells a reassembler callback which flow and direction it serves. */
 struct flow_dir_ref {
 	struct flow *flow;
-	struct flow_table *table;
 	enum im_dir dir;
 };
 
+/* Kept small (120 bytes): a SYN flood is paid in these. */
 struct flow {
 	uint64_t id;
-	uint8_t ip_version;
 	uint8_t addr[2][16]; /* [IM_DIR_OUT] = client, [IM_DIR_IN] = server */
 	uint16_t port[2];
-	bool syn_seen;
+	uint32_t isn[2];     /* of each direction's SYN, when isn_seen */
+	uint8_t ip_version;
 	bool fin_seen[2];
 	bool rst_seen;
-	double first_ts;
+	bool data_seen;      /* some packet carried payload */
+	bool isn_seen[2];
+	uint8_t cls;         /* enum flow_class: the eviction list it is on */
+	double first_ts;     /* its first packet (a session's "since") */
 	double last_ts;
-	struct reasm reasm[2]; /* by direction of travel: [IM_DIR_OUT] client to server */
-	struct flow_dir_ref ref[2];
-	struct app_flow *app;
-	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
-	size_t buffered; /* what this flow counts in stats.buffered_bytes */
+	/* By direction of travel ([IM_DIR_OUT] client to server), read-only:
+	 * a shared never-started pair until the flow's first data, then the
+	 * flow's own (with its buffers, flow.c's struct flow_streams). */
+	const struct reasm *reasm;
+	struct app_flow *app; /* NULL until the first data, too */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
-	struct flow *lru_prev; /* most recently used at the head */
+	struct flow *lru_prev; /* most recently used at the head of its class's list */
 	struct flow *lru_next;
 };
 
@@ -95,9 +122,11 @@ struct flow_table {
 	size_t n_buckets;
 	size_t n_flows;
 	uint64_t next_id;
-	struct flow *lru_head;
-	struct flow *lru_tail;
+	struct flow *lru_head[FLOW_CLASSES];
+	struct flow *lru_tail[FLOW_CLASSES];
 	double now;
+	double evict_logged_at;   /* packet time of the last evicted_session call */
+	uint64_t evict_unlogged;  /* identified evictions since */
 	proto_emit_fn emit;
 	void *emit_arg;
 	struct flow_stats stats;
@@ -125,7 +154,7 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 /* Release a flow now (flushing what it holds). */
 void flow_table_close(struct flow_table *t, struct flow *f);
 
-/* Expire flows idle for longer than the timeout at time `now`. */
+/* Expire flows idle for longer than their class's timeout at `now`. */
 void flow_table_expire(struct flow_table *t, double now);
 
 /* Flush and drop every flow (end of input). */

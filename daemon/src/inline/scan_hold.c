@@ -53,10 +53,12 @@ static uint64_t held_for_verdicts(const struct engine *e)
 static struct flow_state *state_by_id(struct engine *e, uint64_t flow_id)
 {
 	struct flow *f;
+	int c;
 
-	for (f = e->flows.lru_head; f; f = f->lru_next)
-		if (f->id == flow_id)
-			return f->ext;
+	for (c = 0; c < FLOW_CLASSES; c++)
+		for (f = e->flows.lru_head[c]; f; f = f->lru_next)
+			if (f->id == flow_id)
+				return f->ext;
 	return NULL;
 }
 

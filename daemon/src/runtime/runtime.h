@@ -1,12 +1,18 @@
 /* imwired's runtime: the configuration the workers share, one worker
  * thread per NFQUEUE queue (each owns an inline engine and so the flows of
- * its queue), reloads on SIGHUP, the classifier's heartbeat, statistics
- * published about once a second; or, with --tap, one passive decoder of a
- * mirror port. cli/imwired.c parses the arguments, opens the sinks and
- * starts this.
+ * its queue), reloads (SIGHUP, `imwire reload`), the claim on the
+ * classifier's pin directory, statistics published about once a second,
+ * the service beside the workers (sd_notify, metrics, the control socket:
+ * service/service.h); or, with --tap, one passive decoder of a mirror
+ * port. cli/imwired.c parses the arguments, opens the sinks, daemonizes and
+ * starts this, in the order:
  *
- * Threads: the caller's thread runs runtime_run_queues (heartbeat,
- * statistics file, reloads); each worker reads the shared part under
+ *	runtime_load, runtime_hold_pins, (daemonize), runtime_prepare,
+ *	runtime_run_queues or runtime_run_tap, runtime_stop, (close the
+ *	sinks), runtime_free
+ *
+ * Threads: the caller's thread runs runtime_run_queues (statistics,
+ * reloads, the service's tick); each worker reads the shared part under
  * runtime.lock only between two packets. */
 #ifndef IMW_RUNTIME_H
 #define IMW_RUNTIME_H
@@ -16,26 +22,50 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "classifier/classifier.h"
 #include "classifier/expect_steer.h"
 #include "config/config.h"
 #include "egress/egress.h"
 #include "files/files.h"
 #include "inline/bpf_publish.h"
 #include "route/router.h"
+#include "service/service.h"
 #include "sink/sink.h"
 
 typedef void (*runtime_log_fn)(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct runtime_options {
+	const char *config_path;
+	bool config_required;  /* -c given: a missing file is an error */
+	const char *tap;       /* --tap IFACE, or NULL: queues */
+	bool queues_given;     /* --queue given: queues= of the configuration is not asked */
+	unsigned first, last;
+	runtime_log_fn log;
+	/* What the configuration and the lists it names warn of (keys that do
+	 * nothing inline, a table left alone), at start and on reloads. */
+	config_warn_fn warn;
+};
+
+struct worker;
+
 struct runtime {
 	pthread_mutex_t lock;
-	unsigned generation;     /* bumped by every reload that took */
+	unsigned generation;      /* bumped by every reload that took */
 	struct imw_config cfg;
 	struct route_setup setup; /* policy, router, table: what decides events */
-	const char *path;        /* the configuration file, for reloads */
-	int heartbeat_fd;        /* the classifier's pinned heartbeat map, or -1 */
-	/* The classifier's flow map, where collapsed seq offsets go so edited
-	 * flows survive us (publishing is a no-op without a classifier). */
+	const char *path;         /* the configuration file, for reloads */
+	const char *tap;
+	unsigned first, last;     /* the queues (first == last with --tap) */
+	/* The classifier's pin directory (NULL with --tap, or when this
+	 * network namespace cannot be told), and our claim on it: while we
+	 * hold it the classifier steers edited flows to us; once we exit or
+	 * die it translates them itself, from the very next packet. */
+	const char *pin_dir;
+	char pin_buf[512];
+	struct classifier_claim claim;
+	/* The classifier's xlate map, where edited flows' offsets go so they
+	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
@@ -46,9 +76,11 @@ struct runtime {
 	 * start: a reload does not change them. */
 	struct files_shared *files;
 	struct expect_steer steer;
+	struct service *svc;
+	struct worker *workers;   /* while runtime_run_queues runs, for snapshots */
+	size_t n_workers;
+	pthread_mutex_t reload_lock; /* SIGHUP and `imwire reload` one at a time */
 	runtime_log_fn log;
-	/* What the configuration and the lists it names warn of (keys that do
-	 * nothing inline, a table left alone), at start and on reloads. */
 	config_warn_fn warn;
 	/* Where every event goes (the sinks); thread-safe. */
 	proto_emit_fn write_event;
@@ -58,24 +90,33 @@ struct runtime {
 	volatile sig_atomic_t *reload;
 };
 
-/* Loads path (a missing file is the defaults unless required) and builds
- * what decides events for n_workers; warnings go to warn. -1 with the
- * first problem in err. */
-int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n_workers,
-		 runtime_log_fn log, config_warn_fn warn, char *err, size_t err_size);
-void runtime_free(struct runtime *rt);
+/* Loads the configuration (a missing default file is the defaults), takes
+ * the queues from queues= unless given, builds what decides events and
+ * the service. -1 with the first problem in err. */
+int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
+		 size_t err_size);
 
-/* The set-up that needs root, before privileges are dropped: the
- * classifier's heartbeat and flow map (queues only), the statistics
- * directory, and the sockets local routing and bots send through. */
-void runtime_prepare(struct runtime *rt, bool tap);
+/* The pin directory of this instance; -1 (logged) when a live imwired
+ * holds it. Before daemonizing, where the terminal still sees it. */
+int runtime_hold_pins(struct runtime *rt);
 
-/* One worker per queue first..last until *stop. 0, or 1 when a worker
- * failed. */
-int runtime_run_queues(struct runtime *rt, unsigned first, unsigned last);
+/* The set-up that needs root, after daemonizing and before privileges are
+ * dropped: the claim on the pin directory and the xlate map (queues only),
+ * the statistics directory, the sockets local routing and bots send
+ * through, the service (writer: the writer sink, for its counters). -1
+ * (logged) when the daemon must not go on. */
+int runtime_prepare(struct runtime *rt, struct sink *writer);
+
+/* One worker per queue until *stop. 0, or 1 when a worker failed. */
+int runtime_run_queues(struct runtime *rt);
 
 /* Decode a mirror port passively until *stop: no verdicts. The sinks are
  * moved in (*n_sinks becomes 0) and closed at the end. */
-int runtime_run_tap(struct runtime *rt, const char *iface, struct sink *sinks, size_t *n_sinks);
+int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks);
+
+/* The classifier takes edited flows over from the next packet on. */
+void runtime_stop(struct runtime *rt);
+/* Everything else, once the sinks are closed (the service's tap is one). */
+void runtime_free(struct runtime *rt);
 
 #endif

@@ -5,8 +5,12 @@
 
 #include "runtime/runtime.h"
 
-/* SIGHUP: a new configuration, or a logged reason to keep the old one. */
-void runtime_reload(struct runtime *rt);
+/* SIGHUP or `imwire reload`: a new configuration, or the old one kept. 0,
+ * or -1; msg says which and why. */
+int runtime_reload(struct runtime *rt, char *msg, size_t msg_size);
+
+/* A copy of the workers' last snapshots (the service's source). */
+int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n);
 
 double runtime_now(void);
 

@@ -1,64 +1,109 @@
 /* The shared part of the runtime: configuration and what decides events,
- * loaded at start and replaced whole on a reload, and the set-up that
- * needs root. */
+ * loaded at start and replaced whole on a reload; the claim on the
+ * classifier's pin directory; the set-up that needs root. */
 #include "runtime/runtime.h"
 #include "runtime/runtime_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
-#include "classifier/classifier.h"
 #include "config/config_files.h"
 #include "stats/stats_file.h"
 
-int runtime_load(struct runtime *rt, const char *path, bool required, unsigned n_workers,
-		 runtime_log_fn log, config_warn_fn warn, char *err, size_t err_size)
+int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
+		 size_t err_size)
 {
 	struct config_first_error fe;
 	struct config_report r;
 
 	memset(rt, 0, sizeof(*rt));
 	pthread_mutex_init(&rt->lock, NULL);
-	rt->heartbeat_fd = -1;
-	rt->publish.flows_fd = -1;
+	pthread_mutex_init(&rt->reload_lock, NULL);
+	rt->claim.sock_fd = -1;
+	rt->publish.xlate_fd = -1;
 	rt->steer.map_fd = -1;
-	rt->path = path;
-	rt->log = log;
-	rt->warn = warn;
+	rt->path = o->config_path;
+	rt->tap = o->tap;
+	rt->first = o->first;
+	rt->last = o->last;
+	rt->log = o->log;
+	rt->warn = o->warn;
 	egress_init(&rt->egress);
 	config_init(&rt->cfg);
-	if (config_load(&rt->cfg, path, err, err_size, warn) < 0) {
-		if (required || access(path, F_OK) == 0)
+	if (config_load(&rt->cfg, rt->path, err, err_size, rt->warn) < 0) {
+		if (o->config_required || access(rt->path, F_OK) == 0)
 			return -1;
 		config_free(&rt->cfg);
 		config_init(&rt->cfg); /* no default config file: defaults */
 	}
-	config_report_first_error(&r, &fe, err, err_size, warn);
-	return route_setup_load_report(&rt->setup, &rt->cfg, POLICY_LIVE, n_workers, &r);
+	/* queues= of the configuration, unless told otherwise */
+	if (!o->queues_given && config_get(&rt->cfg, "queues"))
+		config_parse_queues(config_get(&rt->cfg, "queues"), &rt->first, &rt->last);
+	if (rt->tap)
+		rt->last = rt->first;
+	config_report_first_error(&r, &fe, err, err_size, rt->warn);
+	if (route_setup_load_report(&rt->setup, &rt->cfg, POLICY_LIVE, rt->last - rt->first + 1,
+				    &r) < 0)
+		return -1;
+	rt->svc = service_new(rt->last - rt->first + 1);
+	if (!rt->svc) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
-void runtime_free(struct runtime *rt)
+/* One pin directory per instance: refused here, where the terminal still
+ * sees it, when a live daemon holds it (the claim in runtime_prepare,
+ * after daemonizing, settles a race between two starting at once). */
+int runtime_hold_pins(struct runtime *rt)
 {
-	if (rt->heartbeat_fd >= 0) {
-		/* a clean stop ends the beats at once: no timeout to wait out */
-		classifier_heartbeat_stop(rt->heartbeat_fd);
-		close(rt->heartbeat_fd);
+	unsigned holder;
+	char err[512];
+
+	if (rt->tap)
+		return 0;
+	rt->pin_dir = classifier_pin_dir(config_get(&rt->cfg, "bpf_pin_dir"), rt->pin_buf,
+					 sizeof(rt->pin_buf));
+	if (!rt->pin_dir)
+		rt->log(LOG_ERR, "cannot tell this network namespace (no /proc?): no classifier; "
+				 "set bpf_pin_dir=");
+	if (rt->pin_dir && classifier_holder(rt->pin_dir, &holder, err, sizeof(err)) == 1) {
+		rt->log(LOG_ERR,
+			"%s is held by a live imwired (pid %u): stop it, or give this instance a "
+			"directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
+			rt->pin_dir, holder);
+		return -1;
 	}
-	bpf_publish_close(&rt->publish);
-	expect_steer_close(&rt->steer);
-	files_shared_free(rt->files);
-	rt->files = NULL;
-	route_setup_free(&rt->setup);
-	egress_close(&rt->egress);
-	config_free(&rt->cfg);
-	pthread_mutex_destroy(&rt->lock);
+	return 0;
+}
+
+/* Before the queues open, so that our socket, on a lower descriptor,
+ * leaves the liveness map before the queues unbind when we die. */
+static int claim_pins(struct runtime *rt)
+{
+	char err[512];
+
+	if (!rt->pin_dir)
+		return 0;
+	if (classifier_claim(rt->pin_dir, &rt->claim, err, sizeof(err)) == 0) {
+		rt->log(LOG_INFO, "holding the classifier's pin directory %s", rt->pin_dir);
+		if (bpf_publish_open(&rt->publish, rt->pin_dir) == 0)
+			rt->log(LOG_INFO, "edited flows' offsets go to the classifier");
+	} else if (errno == EEXIST) {
+		rt->log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The file stage's shared part (files_dir made while root) and, inline,
- * the steering of announced connections. */
-static void runtime_prepare_files(struct runtime *rt, bool tap)
+ * the steering of the connections file offers announce. */
+static void prepare_files(struct runtime *rt)
 {
 	struct files_config fc;
 	char err[512];
@@ -72,38 +117,49 @@ static void runtime_prepare_files(struct runtime *rt, bool tap)
 		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
 		return;
 	}
-	if (!tap && expect_steer_open(&rt->steer, classifier_pin_dir()) == 0) {
+	if (!rt->tap && rt->pin_dir && expect_steer_open(&rt->steer, rt->pin_dir) == 0) {
 		expect_steer_follow(&rt->steer, files_shared_expect(rt->files));
 		rt->log(LOG_INFO, "connections file offers announce are steered by the classifier");
 	}
 }
 
-void runtime_prepare(struct runtime *rt, bool tap)
+static int service_reload(void *arg, char *msg, size_t msg_size)
 {
-	const char *stats = config_get(&rt->cfg, "stats_file");
-	char err[512];
+	return runtime_reload(arg, msg, msg_size);
+}
 
-	if (!tap) {
-		rt->heartbeat_fd = classifier_heartbeat_open(classifier_pin_dir(), err, sizeof(err));
-		if (rt->heartbeat_fd >= 0)
-			rt->log(LOG_INFO, "classifier heartbeat in %s", classifier_pin_dir());
-		if (bpf_publish_open(&rt->publish, classifier_pin_dir()) == 0)
-			rt->log(LOG_INFO, "edited flows' offsets go to the classifier");
+int runtime_prepare(struct runtime *rt, struct sink *writer)
+{
+	struct service_sources src = { runtime_snapshots, service_reload, rt, writer,
+				       rt->last - rt->first + 1 };
+	char err[512], stats[4096];
+
+	if (claim_pins(rt) < 0)
+		return -1;
+	prepare_files(rt);
+	if (!rt->tap) {
 		/* made now, while root, and handed to user= if set */
-		if (stats_prepare_dir(stats ? stats : STATS_DEFAULT_PATH, config_get(&rt->cfg, "user"),
-				      err, sizeof(err)) < 0)
+		stats_path_of(&rt->cfg, stats, sizeof(stats));
+		if (stats_prepare_dir(stats, config_get(&rt->cfg, "user"), err, sizeof(err)) < 0)
 			rt->log(LOG_ERR, "statistics: %s", err);
 	}
-	runtime_prepare_files(rt, tap);
 	/* Local routing and bots send segments of their own: the raw sockets
 	 * need CAP_NET_RAW, which a privilege drop gives up. */
-	if (!tap && router_active(rt->setup.router) && egress_open(&rt->egress, err, sizeof(err)) < 0)
+	if (!rt->tap && router_active(rt->setup.router) &&
+	    egress_open(&rt->egress, err, sizeof(err)) < 0)
 		rt->log(LOG_ERR, "local routing and bots cannot send: %s", err);
+	/* The control socket and the metrics: after any fork, while still root. */
+	if (service_start(rt->svc, &rt->cfg, &src, rt->log, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* Configuration, lists and routing settings are replaced together or not
- * at all; workers take the new table between two packets. */
-void runtime_reload(struct runtime *rt)
+ * at all; workers take the new table between two packets. 0, or -1; msg
+ * says which. */
+int runtime_reload(struct runtime *rt, char *msg, size_t msg_size)
 {
 	struct imw_config fresh;
 	struct policy *policy = NULL, *replaced;
@@ -111,7 +167,9 @@ void runtime_reload(struct runtime *rt)
 	struct config_first_error fe;
 	struct config_report r;
 	char err[512];
+	int rc = -1;
 
+	pthread_mutex_lock(&rt->reload_lock);
 	config_init(&fresh);
 	config_report_first_error(&r, &fe, err, sizeof(err), rt->warn);
 	if (config_load(&fresh, rt->path, err, sizeof(err), NULL) < 0 ||
@@ -121,22 +179,56 @@ void runtime_reload(struct runtime *rt)
 		if (policy && !table)
 			snprintf(err, sizeof(err), "out of memory");
 		rt->log(LOG_ERR, "reload failed, keeping the old configuration: %s", err);
+		snprintf(msg, msg_size, "refused, the old configuration keeps running: %s", err);
 		route_table_unref(table);
 		policy_unref(policy);
 		config_free(&fresh);
-		return;
+	} else {
+		pthread_mutex_lock(&rt->lock);
+		config_free(&rt->cfg);
+		rt->cfg = fresh;
+		replaced = rt->setup.policy;
+		rt->setup.policy = policy;
+		old_table = rt->setup.table;
+		rt->setup.table = table;
+		rt->generation++;
+		pthread_mutex_unlock(&rt->lock);
+		policy_take_history(policy, replaced);
+		route_table_unref(old_table);
+		policy_unref(replaced);
+		rt->log(LOG_INFO, "configuration reloaded from %s", rt->path);
+		snprintf(msg, msg_size, "configuration reloaded from %s", rt->path);
+		rc = 0;
 	}
-	pthread_mutex_lock(&rt->lock);
+	pthread_mutex_unlock(&rt->reload_lock);
+	service_reloaded(rt->svc, rc == 0);
+	return rc;
+}
+
+void runtime_stop(struct runtime *rt)
+{
+	struct bpf_publish *p = &rt->publish;
+
+	classifier_release(&rt->claim);
+	if (p->xlate_fd >= 0)
+		rt->log(LOG_INFO,
+			"classifier: %llu flow directions published, %llu refused (xlate map full), "
+			"%llu with more live edits than it holds, %llu errors, %llu idle reaped",
+			(unsigned long long)p->published, (unsigned long long)p->full,
+			(unsigned long long)p->overflowed, (unsigned long long)p->errors,
+			(unsigned long long)p->reaped);
+	bpf_publish_close(p);
+}
+
+void runtime_free(struct runtime *rt)
+{
+	expect_steer_close(&rt->steer);
+	files_shared_free(rt->files);
+	rt->files = NULL;
+	route_setup_free(&rt->setup);
+	egress_close(&rt->egress);
+	service_free(rt->svc);
 	config_free(&rt->cfg);
-	rt->cfg = fresh;
-	replaced = rt->setup.policy;
-	rt->setup.policy = policy;
-	old_table = rt->setup.table;
-	rt->setup.table = table;
-	rt->generation++;
-	pthread_mutex_unlock(&rt->lock);
-	policy_take_history(policy, replaced);
-	route_table_unref(old_table);
-	policy_unref(replaced);
-	rt->log(LOG_INFO, "configuration reloaded from %s", rt->path);
+	pthread_mutex_destroy(&rt->reload_lock);
+	pthread_mutex_destroy(&rt->lock);
 }

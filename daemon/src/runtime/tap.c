@@ -1,6 +1,7 @@
 /* imwired --tap: a mirror port decoded passively through the offline
  * pipeline (pipeline/): events are logged, nothing is held or edited. */
 #include "runtime/runtime.h"
+#include "runtime/runtime_internal.h"
 
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -9,6 +10,8 @@
 
 #include "config/config_flow.h"
 #include "pipeline/pipeline.h"
+
+#define TICK_SECONDS 1.0 /* the service's tick */
 
 struct tap_ctx {
 	struct pipeline pl;
@@ -60,8 +63,10 @@ static pcap_t *open_capture(struct runtime *rt, const char *iface, int *dlt)
 	return p;
 }
 
-int runtime_run_tap(struct runtime *rt, const char *iface, struct sink *sinks, size_t *n_sinks)
+int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 {
+	const char *iface = rt->tap;
+	double last_tick = 0;
 	struct pollfd pfd;
 	struct tap_ctx t;
 	struct flow_config fc;
@@ -88,9 +93,15 @@ int runtime_run_tap(struct runtime *rt, const char *iface, struct sink *sinks, s
 		pipeline_add_sink(&t.pl, &sinks[i]);
 	*n_sinks = 0;
 	rt->log(LOG_INFO, "tap on %s: passive, no verdicts", iface);
+	service_worker_ready(rt->svc);
 	pfd.fd = pcap_get_selectable_fd(p);
 	pfd.events = POLLIN;
 	while (!*rt->stop) {
+		service_worker_loop(rt->svc, 0, &t.pl.flows);
+		if (runtime_now() - last_tick >= TICK_SECONDS) {
+			service_tick(rt->svc);
+			last_tick = runtime_now();
+		}
 		if (pfd.fd >= 0 && poll(&pfd, 1, 100) == 0)
 			continue;
 		if (pcap_dispatch(p, -1, tap_packet, (u_char *)(void *)&t) < 0) {
@@ -98,6 +109,7 @@ int runtime_run_tap(struct runtime *rt, const char *iface, struct sink *sinks, s
 			break;
 		}
 	}
+	service_stop(rt->svc);
 	pipeline_finish(&t.pl);
 	pipeline_destroy(&t.pl);
 	pcap_close(p);

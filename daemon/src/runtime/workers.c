@@ -3,7 +3,7 @@
  * queue and its mailbox, feeds packets to the engine, ticks it, sends the
  * verdicts and the engine's own packets, takes a new route table between
  * two packets after a reload, and publishes its counters about once a
- * second. The caller's thread beats the classifier's heartbeat, writes
+ * second. The caller's thread writes
  * the statistics file and performs reloads. */
 #include "runtime/runtime.h"
 #include "runtime/runtime_internal.h"
@@ -24,9 +24,10 @@
 
 #define POLL_INTERVAL_MS 10
 #define QUEUE_MAX_LEN 65536
-#define HEARTBEAT_EVERY_LOOPS 10 /* of 20 ms */
 #define STATS_EVERY_SECONDS 1.0
-#define STATS_EVERY_LOOPS 50 /* of 20 ms */
+#define STATS_EVERY_LOOPS 50   /* of 20 ms */
+#define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
+#define DEFAULT_IDLE_SECONDS 3600
 
 struct worker {
 	pthread_t thread;
@@ -125,6 +126,22 @@ static void worker_egress_close(struct worker *w)
 		close(w->egress.raw6_fd);
 }
 
+/* The flow table had to evict an IM session with a known user (flow.c
+ * calls this for the first one, then at most every 10 s). */
+static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogged)
+{
+	const struct runtime *rt = arg;
+	const struct proto_session *s = f->app ? &f->app->session : NULL;
+
+	rt->log(LOG_WARNING,
+		"flow table full (max_flows): evicted the %s session of %s from %s (flow %llu); "
+		"%llu more since the last such message",
+		s && s->module ? event_proto_name(s->module->id) : "IM",
+		s && s->local_id ? s->local_id : "?",
+		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		(unsigned long long)unlogged);
+}
+
 /* The engine on the configuration as it is now; then the queue. */
 static int worker_start(struct worker *w)
 {
@@ -134,6 +151,8 @@ static int worker_start(struct worker *w)
 
 	pthread_mutex_lock(&rt->lock);
 	engine_config_load(&ec, &rt->cfg);
+	ec.flow.evicted_session = log_evicted_session;
+	ec.flow.evicted_arg = rt;
 	ec.publish = &rt->publish;
 	ec.table = route_table_ref(rt->setup.table);
 	ec.router = rt->setup.router;
@@ -169,6 +188,7 @@ static int worker_start(struct worker *w)
 		return -1;
 	}
 	rt->log(LOG_INFO, "queue %u: ready", w->queue);
+	service_worker_ready(rt->svc);
 	return 0;
 }
 
@@ -202,6 +222,7 @@ static void worker_loop(struct worker *w)
 			last_tick = w->now;
 		}
 		worker_flush(w);
+		service_worker_loop(w->rt->svc, w->index, &w->engine.flows);
 		worker_reload(w);
 		if (w->now - last_stats >= STATS_EVERY_SECONDS) {
 			worker_publish_stats(w);
@@ -293,7 +314,7 @@ static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
-	const char *path;
+	char path[4096];
 	size_t i;
 
 	if (!snaps)
@@ -301,8 +322,7 @@ static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
 	pthread_mutex_lock(&rt->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
-	path = config_get(&rt->cfg, "stats_file");
-	path = path ? path : STATS_DEFAULT_PATH;
+	stats_path_of(&rt->cfg, path, sizeof(path));
 	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
 		rt->log(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
@@ -336,35 +356,73 @@ static size_t start_workers(struct runtime *rt, struct worker *workers, unsigned
 	return i;
 }
 
-int runtime_run_queues(struct runtime *rt, unsigned first, unsigned last)
+int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n)
 {
-	size_t n = last - first + 1, started, i;
+	struct runtime *rt = arg;
+	size_t i;
+
+	pthread_mutex_lock(&rt->lock);
+	*n = rt->n_workers;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	for (i = 0; *out && i < *n; i++)
+		(*out)[i] = rt->workers[i].snap;
+	pthread_mutex_unlock(&rt->lock);
+	return *out ? 0 : -1;
+}
+
+static void publish_workers(struct runtime *rt, struct worker *workers, size_t n)
+{
+	pthread_mutex_lock(&rt->lock);
+	rt->workers = workers;
+	rt->n_workers = n;
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* What a dead predecessor left of connections that ended while no daemon
+ * ran: idle as long as a flow may be. */
+static void reap_published(struct runtime *rt)
+{
+	const char *idle = config_get(&rt->cfg, "idle_timeout");
+	uint64_t secs = idle && strtoull(idle, NULL, 10) ? strtoull(idle, NULL, 10)
+							 : DEFAULT_IDLE_SECONDS;
+
+	bpf_publish_reap(&rt->publish, secs * 1000000000ull);
+}
+
+int runtime_run_queues(struct runtime *rt)
+{
+	size_t n = rt->last - rt->first + 1, started, i;
 	struct worker *workers = calloc(n, sizeof(*workers));
+	char msg[1024];
 	int status = 0;
 
 	if (!workers)
 		return 1;
-	started = start_workers(rt, workers, first, n);
+	started = start_workers(rt, workers, rt->first, n);
 	if (started < n)
 		status = 1;
+	publish_workers(rt, workers, started);
 	for (i = 0; !*rt->stop; i++) {
-		/* the classifier fixes up released flows itself once beats stop */
-		if (rt->heartbeat_fd >= 0 && i % HEARTBEAT_EVERY_LOOPS == 0)
-			classifier_heartbeat_beat(rt->heartbeat_fd, 0);
-		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1)
+		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && rt->publish.xlate_fd >= 0)
+			reap_published(rt);
+		if (i % STATS_EVERY_LOOPS == STATS_EVERY_LOOPS - 1) {
 			write_stats(rt, workers, started);
+			service_tick(rt->svc);
+		}
 		if (*rt->reload) {
 			*rt->reload = 0;
-			runtime_reload(rt);
+			runtime_reload(rt, msg, sizeof(msg));
 		}
 		usleep(20000);
 	}
+	service_stop(rt->svc);
 	for (i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);
 		if (workers[i].status)
 			status = 1;
 	}
 	write_stats(rt, workers, started);
+	publish_workers(rt, NULL, 0);
 	free(workers);
 	return status;
 }

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "event/event.h"
+#include "util/version.h"
 
 struct counter {
 	const char *name;
@@ -20,7 +22,9 @@ static const struct counter flow_counters[] = {
 	C(flow_stats, packets),          C(flow_stats, tcp_packets),
 	C(flow_stats, bytes),            C(flow_stats, flows_created),
 	C(flow_stats, flows_midstream),  C(flow_stats, flows_expired),
-	C(flow_stats, flows_evicted),    C(flow_stats, flows_closed),
+	C(flow_stats, flows_evicted),    C(flow_stats, evicted_halfopen),
+	C(flow_stats, evicted_anonymous), C(flow_stats, evicted_identified),
+	C(flow_stats, expired_halfopen), C(flow_stats, flows_closed),
 	C(flow_stats, truncated_payloads), C(flow_stats, alloc_failures),
 	C(flow_stats, buffered_bytes),   C(flow_stats, buffered_peak),
 	C(flow_stats, pressure_sheds),
@@ -204,6 +208,61 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	total->has_files |= s->has_files;
 }
 
+void stats_path_of(const struct imw_config *cfg, char *out, size_t size)
+{
+	const char *v = config_get(cfg, "stats_file");
+	char inst[256];
+
+	if (v) {
+		snprintf(out, size, "%s", v);
+		return;
+	}
+	config_instance(cfg->path, inst, sizeof(inst));
+	if (strcmp(inst, "imwire") == 0)
+		snprintf(out, size, "%s", STATS_DEFAULT_PATH);
+	else
+		snprintf(out, size, STATS_RUN_DIR "/%s.stats.json", inst);
+}
+
+static void foreach_group(const char *group, const void *base, const struct counter *c, size_t n,
+			  stats_counter_fn fn, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fn(arg, group, c[i].name, at(base, c[i].offset));
+}
+
+void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, void *arg)
+{
+	int p;
+
+	fn(arg, "", "flows_now", s->flows_now);
+	fn(arg, "", "max_flows", s->max_flows);
+	fn(arg, "", "max_buffered_bytes", s->max_buffered_total);
+	foreach_group("flow", &s->flow, flow_counters, N(flow_counters), fn, arg);
+	foreach_group("reasm", &s->flow.reasm, reasm_counters, N(reasm_counters), fn, arg);
+	foreach_group("app", &s->flow.app, app_counters, N(app_counters), fn, arg);
+	for (p = 1; p < IMW_PROTO_MAX; p++)
+		fn(arg, "sessions", event_proto_name((enum imw_proto)p), s->flow.app.sessions[p]);
+	if (!s->has_engine)
+		return;
+	fn(arg, "", "held_packets_now", s->held_packets_now);
+	fn(arg, "", "held_bytes_now", s->held_bytes_now);
+	fn(arg, "", "max_held_bytes_total", s->max_held_bytes_total);
+	foreach_group("engine", &s->engine, engine_counters, N(engine_counters), fn, arg);
+}
+
+void stats_sum(struct stats_snapshot *total, const struct stats_snapshot *s, size_t n)
+{
+	size_t i;
+
+	memset(total, 0, sizeof(*total));
+	snprintf(total->name, sizeof(total->name), "total");
+	for (i = 0; i < n; i++)
+		sum_into(total, &s[i]);
+}
+
 int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now)
 {
 	struct stats_snapshot total;
@@ -211,7 +270,8 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double
 
 	memset(&total, 0, sizeof(total));
 	snprintf(total.name, sizeof(total.name), "total");
-	fprintf(out, "{\n  \"time\": %.3f,\n  \"workers\": [", now);
+	fprintf(out, "{\n  \"version\": \"%s\",\n  \"time\": %.3f,\n  \"workers\": [",
+		imw_version(), now);
 	for (i = 0; i < n; i++) {
 		fprintf(out, "%s\n    ", i ? "," : "");
 		write_one(out, &s[i], "    ");

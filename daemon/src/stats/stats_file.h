@@ -10,12 +10,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "flow/flow.h"
 #include "inline/engine.h"
 
 #define STATS_DEFAULT_PATH "/run/imwire/stats.json"
+#define STATS_RUN_DIR "/run/imwire"
+
+struct imw_config;
+/* The stats file of a configuration: its stats_file=, else
+ * STATS_DEFAULT_PATH for the default instance (imwire.conf, or no file),
+ * else STATS_RUN_DIR/INSTANCE.stats.json. */
+void stats_path_of(const struct imw_config *cfg, char *out, size_t size);
 
 struct stats_snapshot {
 	char name[32]; /* "queue 0", "tap", "read" */
@@ -35,6 +43,15 @@ struct stats_snapshot {
 void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
 			     const struct flow_table *t);
 void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e);
+
+/* Every counter of a snapshot, as the JSON document has it: group ("flow",
+ * "reasm", "app", "engine", "" for the top-level gauges, "sessions" by
+ * protocol name), name, value. The metrics exposition is built from it, so
+ * a counter added to the tables here shows in both. */
+typedef void (*stats_counter_fn)(void *arg, const char *group, const char *name, uint64_t value);
+void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, void *arg);
+/* The sum of n snapshots, named "total". */
+void stats_sum(struct stats_snapshot *total, const struct stats_snapshot *s, size_t n);
 
 /* The JSON document: {"time", "workers": [...], "total": {...}}. */
 int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now);
