@@ -245,6 +245,8 @@ void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, 
 	foreach_group("app", &s->flow.app, app_counters, N(app_counters), fn, arg);
 	for (p = 1; p < IMW_PROTO_MAX; p++)
 		fn(arg, "sessions", event_proto_name((enum imw_proto)p), s->flow.app.sessions[p]);
+	if (s->has_files)
+		foreach_group("files", &s->files, files_counters, N(files_counters), fn, arg);
 	if (!s->has_engine)
 		return;
 	fn(arg, "", "held_packets_now", s->held_packets_now);
