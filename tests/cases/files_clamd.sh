@@ -13,8 +13,8 @@ require files_clamd_prerequisites clamd || exit 1
 
 "$BIN/gen/gen_files" --eicar "$tmp"
 check eicar_capture_made $?
-printf 'clamd_socket=%s\nscan_timeout_ms=10000\nfiles_dir=%s\n' "$tmp/clamd.sock" "$tmp/files" \
-	>"$tmp/imwire.conf"
+printf 'clamd_socket=%s\nscan_timeout_ms=10000\nfiles_dir=%s\nsqlite_file=%s\n' \
+	"$tmp/clamd.sock" "$tmp/files" "$tmp/events.db" >"$tmp/imwire.conf"
 E="$tmp/eicar.jsonl"
 EICAR_SHA=275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f
 
@@ -32,6 +32,30 @@ fact clean_file_no_category 0 "$E" '"file_name":"clean.txt"' '"categories"'
 check infected_file_kept_for_forensics $?
 grep -q "Eicar-Test-Signature.UNOFFICIAL FOUND" "$tmp/clamd.log"
 check clamd_logged_the_finding $?
+# Every field of every result, the same in the SQL sink as in the JSON lines.
+"$PY" - "$E" "$tmp/events.db" >"$tmp/sql.diff" 2>&1 <<'EOP'
+import json, sqlite3, sys
+fields = [("file_state", "filestate"), ("file_bytes", "filebytes"),
+          ("file_gap_bytes", "filegapbytes"), ("file_sha256", "filesha256"),
+          ("file_mime", "filemime"), ("file_stored", "filestored"), ("file_scan", "filescan"),
+          ("file_signature", "filesignature"), ("categories", "categories"),
+          ("data_flow", "filedataflow")]
+results = [e for e in map(json.loads, open(sys.argv[1])) if "file_state" in e]
+db = sqlite3.connect(sys.argv[2])
+cols = ", ".join(c for _, c in fields)
+rows = db.execute("SELECT eventdata, " + cols + " FROM messages WHERE filestate != ''"
+                  " ORDER BY id").fetchall()
+bad = 0 if len(rows) == len(results) == 2 else print("rows", len(rows), "results", len(results)) or 1
+for e, r in zip(results, rows):
+    want = [e["text"]] + [",".join(e.get(j, [])) if j == "categories" else
+                          str(e.get(j, 0 if j == "file_gap_bytes" else "")) for j, _ in fields]
+    got = [x.decode() if isinstance(x, bytes) else str(x) for x in r]
+    if want != got or not e.get("file_stored"):
+        bad = 1
+        print("json", want, "\nsql ", got)
+sys.exit(bad)
+EOP
+check sql_sink_has_every_file_field $? "$(head -6 "$tmp/sql.diff")"
 
 stop_clamd
 "$BIN/imwire" read --quiet --config "$tmp/imwire.conf" "$tmp/files_eicar.pcap" >"$E.2"

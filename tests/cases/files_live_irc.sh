@@ -12,7 +12,13 @@
 #  2. the EICAR test file: its last segment is held, clamd finds it, the
 #     transfer is cut (both ends see a reset), the receiver got none of
 #     its last bytes, the user is told, the log says infected and cut
-#  3. clamd stopped, scan_fail=closed: a clean file is cut, logged
+#  3. clamd alive but silent (SIGSTOP): no verdict within scan_timeout_ms;
+#     scan_fail=closed cuts the clean file (logged timeout, unscanned),
+#     scan_fail=open lets it arrive whole (logged timeout)
+#  4. imwired stopped (SIGTERM) while a file's end waits for its verdict:
+#     the end is judged before the daemon lets its held packets go
+#     (scan_fail=closed: cut, never delivered)
+#  5. clamd stopped, scan_fail=closed: a clean file is cut, logged
 #     unscanned; the same with scan_fail=open arrives whole
 # Env: BIN, TOP. Live: run it under the team lock.
 set -u
@@ -37,25 +43,48 @@ check clamd_started $? "$(tail -3 "$tmp/clamd.out" 2>/dev/null)"
 # daemon_with FAIL: imwired holding file ends for clamd, scan_fail=FAIL.
 daemon_with() {
 	write_config "$tmp/d.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
-		"scan_timeout_ms=4000" "scan_fail=$1" "files_dir=$tmp/files"
+		"scan_timeout_ms=${SCAN_TIMEOUT:-4000}" "scan_fail=$1" "files_dir=$tmp/files" \
+		"stats_file=$tmp/stats.json"
+	rm -f "$tmp/stats.json"
 	start_daemon "$tmp/d.conf"
 }
 
-# transfer NAME FILE: bob (client side) receives FILE from alice (server
-# side), each a real IRC client; their reports in $tmp/NAME/.
-transfer() {
-	local n="$1" f="$2" rpid
+# transfer_start NAME FILE [RECEIVER SENDER]: RECEIVER (bob, client side)
+# starts receiving FILE from SENDER (alice, server side), each a real IRC
+# client; their reports in $tmp/NAME/.
+transfer_start() {
+	local n="$1" f="$2" to="${3:-bob}" from="${4:-alice}"
 	mkdir -p "$tmp/$n"
-	$C "$PY" "$PEERS/irc_dcc.py" receive 10.77.0.2 6667 bob "$tmp/$n" "$tmp/$n/ready" \
+	$C "$PY" "$PEERS/irc_dcc.py" receive 10.77.0.2 6667 "$to" "$tmp/$n" "$tmp/$n/ready" \
 		>"$tmp/$n/recv.err" 2>&1 &
 	rpid=$!
-	peer_pids="$peer_pids $rpid"
 	wait_until 20 "$rpid" test -e "$tmp/$n/ready"
-	$S "$PY" "$PEERS/irc_dcc.py" send 10.77.0.2 6667 alice bob "$f" 10.77.0.2 "$tmp/$n" \
-		>"$tmp/$n/send.err" 2>&1
+	$S "$PY" "$PEERS/irc_dcc.py" send 10.77.0.2 6667 "$from" "$to" "$f" 10.77.0.2 "$tmp/$n" \
+		>"$tmp/$n/send.err" 2>&1 &
+	spid=$!
+	peer_pids="$rpid $spid"
+}
+
+# transfer_end: both peers are done.
+transfer_end() {
+	wait "$spid"
 	wait "$rpid"
 	peer_pids=""
 	sleep 0.5
+}
+
+# transfer NAME FILE: the whole transfer.
+transfer() {
+	transfer_start "$@"
+	transfer_end
+}
+
+# holds_now: file ends imwired held for a verdict so far (its stats file).
+holds_now() {
+	stats_counter "$tmp/stats.json" files.holds 2>/dev/null
+}
+one_held() {
+	[ "$(holds_now)" -ge 1 ]
 }
 
 queued() { # packets the NFQUEUE rule has sent to the daemon
@@ -137,7 +166,48 @@ grep -q "eicar.com was blocked" "$tmp/eicar/bob.notices"
 check eicar_user_told $? "$(cat "$tmp/eicar/bob.notices" 2>/dev/null)"
 end_scenario live_scan
 
-# ---- 3. clamd gone ------------------------------------------------------
+# ---- 3. clamd silent ----------------------------------------------------
+# Alive (its socket accepts) but never answering: only scan_timeout_ms ends
+# the wait.
+clamd_real=$(cat "$tmp/clamd.pid")
+kill -STOP "$clamd_real"
+SCAN_TIMEOUT=2000 daemon_with closed
+transfer silent_closed "$tmp/clean.bin"
+grep -q "^clean.bin [0-9]* \(reset\|short\)$" "$tmp/silent_closed/bob.received" &&
+	! cmp -s "$tmp/clean.bin" "$tmp/silent_closed/clean.bin"
+check silent_clamd_fail_closed_cuts $? "$(cat "$tmp/silent_closed/bob.received" 2>/dev/null)"
+fact silent_clamd_fail_closed_logged 1 "$tmp/events.jsonl" '"file_name":"clean.bin"' \
+	'"file_state":"cut"' '"file_scan":"timeout"' \
+	'"file_signature":"no verdict within scan_timeout_ms"' '"categories":["unscanned"]'
+end_scenario silent_closed
+SCAN_TIMEOUT=2000 daemon_with open
+transfer silent_open "$tmp/clean.bin"
+cmp -s "$tmp/clean.bin" "$tmp/silent_open/clean.bin"
+check silent_clamd_fail_open_delivers $? "$(cat "$tmp/silent_open/bob.received" 2>/dev/null)"
+fact silent_clamd_fail_open_logged 1 "$tmp/events.jsonl" '"file_name":"clean.bin"' \
+	'"file_state":"complete","file_bytes":40000' "\"file_sha256\":\"$CLEAN_SHA\"" \
+	'"file_scan":"timeout"' '"categories":["unscanned"]'
+end_scenario silent_open
+
+# ---- 4. imwired stopped while an end waits ------------------------------
+# SIGTERM while the last segment waits for a verdict that cannot come in
+# time: the end is judged (scan_fail=closed: cut) before the held packets
+# go; without that, shutdown would deliver the unjudged bytes.
+SCAN_TIMEOUT=2500 daemon_with closed
+# (carol and dave: their IRC sessions end after imwired, on the classifier alone)
+transfer_start sigterm "$tmp/clean.bin" carol dave
+wait_until 20 "$spid" one_held
+check sigterm_end_held $? "holds: $(holds_now)"
+end_scenario sigterm
+transfer_end
+grep -q "^clean.bin [0-9]* \(reset\|short\)$" "$tmp/sigterm/carol.received" &&
+	! cmp -s "$tmp/clean.bin" "$tmp/sigterm/clean.bin"
+check sigterm_held_end_never_delivered $? "$(cat "$tmp/sigterm/carol.received" 2>/dev/null)"
+fact sigterm_logged_cut 1 "$tmp/events.jsonl" '"file_name":"clean.bin"' \
+	'"file_state":"cut"' '"file_scan":"timeout"' '"categories":["unscanned"]'
+kill -CONT "$clamd_real"
+
+# ---- 5. clamd gone ------------------------------------------------------
 stop_clamd
 daemon_with closed
 transfer closed "$tmp/clean.bin"

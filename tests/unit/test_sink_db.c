@@ -293,7 +293,14 @@ static void test_sqlite_file_columns(void)
 	ev.file.scan = IM_SCAN_INFECTED;
 	event_set_str(&ev.file.signature, "Eicar-Test-Signature");
 	ev.categories = IM_CAT_MALWARE;
+	event_set_str(&ev.file.stored, "/var/lib/imwire/files/27/275a");
+	ev.file.data_flow = 42;
 	CHECK(sink_write(&w, &ev) == 0); /* what came of it */
+	ev.file.state = IM_FILE_INCOMPLETE;
+	ev.file.bytes = 60;
+	ev.file.gap_bytes = 8;
+	ev.file.has_sha256 = false;
+	CHECK(sink_write(&w, &ev) == 0); /* one with a hole */
 	event_free(&ev);
 	CHECK(w.ops->flush(&w) == 0);
 	sink_close(&w);
@@ -304,12 +311,21 @@ static void test_sqlite_file_columns(void)
 				v, sizeof(v)),
 		     "cut|68|275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f|"
 		     "text/plain|infected|Eicar-Test-Signature|malware");
+	CHECK_STR_EQ(query_text(db, "SELECT filegapbytes || '|' || filestored || '|' || filedataflow"
+				    " FROM messages ORDER BY id LIMIT 1 OFFSET 1",
+				v, sizeof(v)),
+		     "0|/var/lib/imwire/files/27/275a|42");
+	CHECK_STR_EQ(query_text(db, "SELECT filestate || '|' || filebytes || '|' || filegapbytes ||"
+				    " '|' || filesha256 FROM messages ORDER BY id LIMIT 1 OFFSET 2",
+				v, sizeof(v)),
+		     "incomplete|60|8|");
 	CHECK_STR_EQ(query_text(db, "SELECT type || '|' || eventdata FROM messages ORDER BY id"
 				    " LIMIT 1 OFFSET 1",
 				v, sizeof(v)),
 		     "2|eicar.com (68 bytes)");
 	CHECK_STR_EQ(query_text(db, "SELECT '[' || filestate || filebytes || filesha256 || filescan"
-				    " || categories || ']' FROM messages ORDER BY id LIMIT 1",
+				    " || categories || filegapbytes || filestored || filedataflow || ']'"
+				    " FROM messages ORDER BY id LIMIT 1",
 				v, sizeof(v)),
 		     "[]");
 	sqlite3_close(db);

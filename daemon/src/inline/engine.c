@@ -66,6 +66,9 @@ static void on_flow_release(void *arg, struct flow *f)
 	if (!fs)
 		return;
 	sessions_forget(&e->sessions, fs, e->cfg.router, e->cfg.worker);
+	/* a file's end waiting for its verdict goes only by scan_fail's word */
+	scan_hold_yield(e, fs, IM_DIR_OUT, UINT64_MAX, &e->released);
+	scan_hold_yield(e, fs, IM_DIR_IN, UINT64_MAX, &e->released);
 	release_dir(e, fs, IM_DIR_OUT, NULL, &e->released);
 	release_dir(e, fs, IM_DIR_IN, NULL, &e->released);
 	hold_list_update(e, fs);
@@ -329,18 +332,23 @@ static void release_held(struct engine *e, struct flow_state *fs, enum im_dir di
 	if (copied < 0) {
 		/* Could not copy it: send it now rather than lose it. */
 		e->stats.alloc_failures++;
+		scan_hold_yield(e, fs, dir, UINT64_MAX, out);
 		release_dir(e, fs, dir, link, out);
 	} else {
 		e->stats.held += (uint64_t)copied;
 	}
 	while (d->held.n > e->cfg.max_held_packets || d->held.bytes > e->cfg.max_held_bytes) {
+		uint64_t upto = d->held.head->in_end;
+
 		e->stats.bound_releases++;
-		release_upto(e, fs, dir, d->held.head->in_end, true, link, out);
+		scan_hold_yield(e, fs, dir, upto, out);
+		release_upto(e, fs, dir, upto, true, link, out);
 	}
 	/* The total over all flows is bounded too: past it, the direction that
 	 * just grew lets its packets go. */
 	if (d->held.n && e->held.bytes > e->cfg.max_held_bytes_total) {
 		e->stats.global_bound_releases++;
+		scan_hold_yield(e, fs, dir, UINT64_MAX, out);
 		release_dir(e, fs, dir, link, out);
 	}
 }

@@ -7,6 +7,8 @@
 #include "inline/release.h"
 #include "inline/rewrite.h"
 
+static void apply(struct engine *e, double now, struct engine_outq *out);
+
 static struct files *files_of(const struct engine *e)
 {
 	return e->flows.cfg.files;
@@ -74,6 +76,47 @@ static void drop_held(struct engine *e, struct flow_state *fs, enum im_dir dir,
 		hold_free(h);
 	}
 	hold_list_update(e, fs);
+}
+
+/* Packets of a cut transfer's direction from from on never go on: what
+ * lies wholly before it goes on as usual, the rest is dropped. */
+static void drop_from(struct engine *e, struct flow_state *fs, enum im_dir dir, uint64_t from,
+		      struct engine_outq *out)
+{
+	release_upto(e, fs, dir, from, true, NULL, out);
+	drop_held(e, fs, dir, out);
+}
+
+void scan_hold_yield(struct engine *e, struct flow_state *fs, enum im_dir dir, uint64_t upto,
+		     struct engine_outq *out)
+{
+	struct files *files = files_of(e);
+	enum files_hold st;
+	uint64_t from;
+
+	if (!files_holding(files))
+		return;
+	st = files_hold_state(files, fs->flow->id, dir, &from);
+	if (st == FILES_HOLD_NONE || upto <= from)
+		return;
+	if (st == FILES_HOLD_WAIT) {
+		/* No verdict can come in time for it: scan_fail decides now,
+		 * and the decision is carried out (the user told, both ends
+		 * reset) with the others, at the next settle or tick. */
+		e->stats.scan_yields++;
+		files_hold_overflow(files, fs->flow->id, dir);
+		st = files_hold_state(files, fs->flow->id, dir, &from);
+	}
+	if (st == FILES_HOLD_CUT)
+		drop_from(e, fs, dir, from, out);
+}
+
+void engine_judge_files(struct engine *e, double now, struct engine_outq *out)
+{
+	if (!files_holding(files_of(e)))
+		return;
+	files_drain(files_of(e));
+	apply(e, now, out);
 }
 
 /* The user of the session that offered the file is told (a system

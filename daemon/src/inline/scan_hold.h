@@ -36,6 +36,14 @@ bool scan_hold_withheld(const struct engine *e, const struct flow_state *fs, enu
 void scan_hold_settle(struct engine *e, struct flow_state *fs, enum im_dir dir, double now,
 		      struct engine_outq *out);
 
+/* The engine must let dir's held packets go up to upto whatever else
+ * keeps them (a bound on held packets, the flow's end): a transfer's end
+ * waiting there for its verdict is decided now, by scan_fail, and the
+ * bytes of a cut transfer are dropped instead: held bytes never pass
+ * without a verdict or scan_fail's word. */
+void scan_hold_yield(struct engine *e, struct flow_state *fs, enum im_dir dir, uint64_t upto,
+		     struct engine_outq *out);
+
 /* Take the scanner's verdicts (files_poll) and carry out the decisions:
  * every tick. */
 void scan_hold_tick(struct engine *e, double now, struct engine_outq *out);

@@ -276,6 +276,7 @@ static void worker_report(const struct worker *w)
 /* Every held packet goes out before the queue closes. */
 static void worker_stop(struct worker *w)
 {
+	engine_judge_files(&w->engine, runtime_now(), &w->out);
 	engine_release_all(&w->engine, &w->out);
 	worker_flush(w);
 	engine_destroy(&w->engine, &w->out);

@@ -5,7 +5,8 @@
 #include <string.h>
 
 const char *const db_file_columns[DB_FILE_COLUMNS] = {
-	"filestate", "filebytes", "filesha256", "filemime", "filescan", "filesignature", "categories",
+	"filestate", "filebytes",  "filesha256",   "filemime",	"filescan",
+	"filesignature", "categories", "filegapbytes", "filestored", "filedataflow",
 };
 
 static void file_columns(struct db_row *row, const struct im_event *ev)
@@ -25,6 +26,12 @@ static void file_columns(struct db_row *row, const struct im_event *ev)
 	row->file[4] = event_scan_name(f->scan);
 	row->file[5] = f->signature ? f->signature : "";
 	row->file[6] = event_category_names(ev->categories, row->categories, sizeof(row->categories));
+	snprintf(row->file_gap_bytes, sizeof(row->file_gap_bytes), "%llu",
+		 (unsigned long long)f->gap_bytes);
+	row->file[7] = row->file_gap_bytes;
+	row->file[8] = f->stored ? f->stored : "";
+	snprintf(row->data_flow, sizeof(row->data_flow), "%llu", (unsigned long long)f->data_flow);
+	row->file[9] = row->data_flow;
 }
 
 void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid)

@@ -21,7 +21,7 @@
  * transfer carried (#20), all text, '' on every other event. Backends add
  * them to an existing table and insert them after eventid, in this order
  * (db_file_columns names them). */
-#define DB_FILE_COLUMNS 7
+#define DB_FILE_COLUMNS 10
 extern const char *const db_file_columns[DB_FILE_COLUMNS];
 
 /* One row of `messages`, IMSpector's columns plus sensor and eventid.
@@ -40,6 +40,8 @@ struct db_row {
 	const char *file[DB_FILE_COLUMNS];
 	char file_bytes[24]; /* file[1]'s text, when made from an event */
 	char categories[64]; /* file[6]'s */
+	char file_gap_bytes[24]; /* file[7]'s */
+	char data_flow[24];      /* file[9]'s */
 };
 
 /* The row an event becomes (strings point into ev). */

@@ -54,7 +54,10 @@ static const char upgrade_table[] =
 	" ADD COLUMN IF NOT EXISTS `filemime` text NOT NULL default '',"
 	" ADD COLUMN IF NOT EXISTS `filescan` text NOT NULL default '',"
 	" ADD COLUMN IF NOT EXISTS `filesignature` text NOT NULL default '',"
-	" ADD COLUMN IF NOT EXISTS `categories` text NOT NULL default ''";
+	" ADD COLUMN IF NOT EXISTS `categories` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filegapbytes` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filestored` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filedataflow` text NOT NULL default ''";
 
 static const char create_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS `messages_sensor_eventid`"
 				   " ON `messages` (`sensor`, `eventid`)";
@@ -62,8 +65,9 @@ static const char create_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS `messages_
 static const char insert_sql[] =
 	"INSERT IGNORE INTO `messages` (`timestamp`, `clientaddress`, `protocolname`, `outgoing`,"
 	" `type`, `localid`, `remoteid`, `filtered`, `eventdata`, `sensor`, `eventid`, `filestate`,"
-	" `filebytes`, `filesha256`, `filemime`, `filescan`, `filesignature`, `categories`)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	" `filebytes`, `filesha256`, `filemime`, `filescan`, `filesignature`, `categories`,"
+	" `filegapbytes`, `filestored`, `filedataflow`)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static bool is_connection_error(unsigned err)
 {

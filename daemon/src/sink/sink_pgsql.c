@@ -48,7 +48,10 @@ static const char file_columns[] =
 	" ADD COLUMN IF NOT EXISTS filemime varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filescan varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filesignature varchar NOT NULL DEFAULT '',"
-	" ADD COLUMN IF NOT EXISTS categories varchar NOT NULL DEFAULT ''";
+	" ADD COLUMN IF NOT EXISTS categories varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filegapbytes varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filestored varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filedataflow varchar NOT NULL DEFAULT ''";
 
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
@@ -56,9 +59,10 @@ static const char create_index[] =
 static const char insert_sql[] =
 	"INSERT INTO messages (\"timestamp\", clientaddress, protocolname, outgoing, type,"
 	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
-	" filesha256, filemime, filescan, filesignature, categories)"
+	" filesha256, filemime, filescan, filesignature, categories, filegapbytes, filestored,"
+	" filedataflow)"
 	" VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	" $15, $16, $17, $18)"
+	" $15, $16, $17, $18, $19, $20, $21)"
 	" ON CONFLICT (sensor, eventid) DO NOTHING";
 
 static double monotonic(void)

@@ -133,23 +133,22 @@ static int write_head(struct spool *sp, uint64_t head)
 static bool decode_row(const uint8_t *p, size_t n, struct db_row *row)
 {
 	const char **strs[ROW_ALL_STRINGS] = { &row->clientaddress, &row->protocolname,
-					       &row->localid,	      &row->remoteid,
-					       &row->eventdata,	      &row->file[0],
-					       &row->file[1],	      &row->file[2],
-					       &row->file[3],	      &row->file[4],
-					       &row->file[5],	      &row->file[6] };
+					       &row->localid, &row->remoteid, &row->eventdata };
 	size_t off = ROW_FIXED, i;
 
 	if (n < ROW_FIXED)
 		return false;
-	for (i = 0; i < DB_FILE_COLUMNS; i++)
+	for (i = 0; i < DB_FILE_COLUMNS; i++) {
 		row->file[i] = "";
+		strs[ROW_STRINGS + i] = &row->file[i];
+	}
 	row->eventid = get_u64(p);
 	row->timestamp = (int64_t)get_u64(p + 8);
 	row->outgoing = p[16];
 	row->type = p[17];
 	row->filtered = p[18];
-	for (i = 0; i < ROW_ALL_STRINGS && !(i == ROW_STRINGS && off == n); i++) {
+	/* A record of an older spool ends before some file columns. */
+	for (i = 0; i < ROW_ALL_STRINGS && !(i >= ROW_STRINGS && off == n); i++) {
 		uint32_t len;
 
 		if (n - off < 4)
@@ -167,10 +166,11 @@ static bool decode_row(const uint8_t *p, size_t n, struct db_row *row)
 static bool encode_row(struct bytebuf *b, const struct db_row *row)
 {
 	const char *strs[ROW_ALL_STRINGS] = { row->clientaddress, row->protocolname, row->localid,
-					      row->remoteid,	    row->eventdata,	row->file[0],
-					      row->file[1],	    row->file[2],	row->file[3],
-					      row->file[4],	    row->file[5],	row->file[6] };
+					      row->remoteid, row->eventdata };
 	size_t start = b->len, len = ROW_FIXED, i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		strs[ROW_STRINGS + i] = row->file[i];
 	uint8_t fixed[8 + ROW_FIXED], word[4];
 
 	for (i = 0; i < ROW_ALL_STRINGS; i++) {

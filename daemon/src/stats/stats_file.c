@@ -69,7 +69,7 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, alloc_failures),
 	C(engine_stats, scan_releases),     C(engine_stats, scan_cuts),
 	C(engine_stats, scan_resets),       C(engine_stats, scan_dropped),
-	C(engine_stats, scan_held_bytes_peak),
+	C(engine_stats, scan_held_bytes_peak), C(engine_stats, scan_yields),
 };
 
 static const struct counter files_counters[] = {
