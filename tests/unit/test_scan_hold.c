@@ -131,8 +131,9 @@ static void handshake(struct bench *b, uint16_t cport, uint16_t sport, unsigned 
 	segment(b, true, cport, sport, slot, TCP_FLAG_ACK, NULL, 0);
 }
 
-static bool bench_init(struct bench *b, enum fake_mode mode, bool fail_open, uint64_t budget,
-		       unsigned timeout_ms)
+/* max_held_bytes: the engine's bound per direction (0: its default). */
+static bool bench_init_bound(struct bench *b, enum fake_mode mode, bool fail_open,
+			     uint64_t budget, unsigned timeout_ms, size_t max_held_bytes)
 {
 	struct files_config fc;
 	struct engine_config ec;
@@ -154,8 +155,16 @@ static bool bench_init(struct bench *b, enum fake_mode mode, bool fail_open, uin
 		return false;
 	engine_config_defaults(&ec);
 	ec.flow.files = b->fs;
+	if (max_held_bytes)
+		ec.max_held_bytes = max_held_bytes;
 	engine_outq_init(&b->q);
 	return engine_init(&b->e, &ec, on_log, b) == 0;
+}
+
+static bool bench_init(struct bench *b, enum fake_mode mode, bool fail_open, uint64_t budget,
+		       unsigned timeout_ms)
+{
+	return bench_init_bound(b, mode, fail_open, budget, timeout_ms, 0);
 }
 
 static void bench_free(struct bench *b)
@@ -319,6 +328,90 @@ static void test_budget(void)
 	bench_free(&b);
 }
 
+/* What would let a waiting end go without a verdict: the engine's bound
+ * on held bytes (smaller than the last segment here), the flow expiring,
+ * the daemon stopping. Each leaves it to scan_fail: open lets it go,
+ * closed drops it; never sent on unjudged otherwise. */
+enum forced { BY_BOUND, BY_EXPIRY, BY_SHUTDOWN };
+
+static void forced(enum forced how, enum fake_mode mode, bool fail_open, enum verdict_kind want)
+{
+	struct bench b;
+	uint8_t data[3 * SEG];
+	uint32_t last;
+	bool found;
+
+	memset(data, 'y', sizeof(data));
+	CHECK(bench_init_bound(&b, mode, fail_open, 1 << 20, 300, how == BY_BOUND ? SEG / 2 : 0));
+	offer(&b, DCC_PORT, sizeof(data));
+	last = send_file(&b, 41000, DCC_PORT, 1, data, sizeof(data), NULL);
+	if (how == BY_BOUND) {
+		/* decided at once, by scan_fail */
+		CHECK_INT_EQ(verdict_of(&b, last, &found), want);
+		CHECK(found);
+		CHECK_INT_EQ(b.e.stats.scan_yields, 1);
+	} else if (how == BY_EXPIRY) {
+		verdict_of(&b, last, &found);
+		CHECK(!found);
+		b.now += b.e.cfg.flow.idle_timeout + 1;
+		engine_tick(&b.e, b.now, &b.q);
+		collect(&b);
+		CHECK_INT_EQ(verdict_of(&b, last, &found), want);
+		CHECK(found);
+		CHECK_INT_EQ(b.e.stats.scan_yields, 1);
+	} else {
+		verdict_of(&b, last, &found);
+		CHECK(!found);
+		/* as worker_stop: judged first, then every held packet goes */
+		engine_judge_files(&b.e, b.now, &b.q);
+		engine_release_all(&b.e, &b.q);
+		collect(&b);
+		CHECK_INT_EQ(verdict_of(&b, last, &found), want);
+		CHECK(found);
+		CHECK_INT_EQ(b.e.stats.scan_yields, 0);
+		CHECK_INT_EQ(b.file_results, 1);
+	}
+	wait_result(&b, 1);
+	CHECK_INT_EQ(b.file_results, 1);
+	CHECK_INT_EQ(b.last_state, want == VERDICT_DROP ? IM_FILE_CUT : IM_FILE_COMPLETE);
+	bench_free(&b);
+}
+
+static void test_bound_fail_open(void)
+{
+	forced(BY_BOUND, FAKE_SILENT, true, VERDICT_ACCEPT);
+}
+
+static void test_bound_fail_closed(void)
+{
+	forced(BY_BOUND, FAKE_SILENT, false, VERDICT_DROP);
+}
+
+static void test_expiry_fail_open(void)
+{
+	forced(BY_EXPIRY, FAKE_SILENT, true, VERDICT_ACCEPT);
+}
+
+static void test_expiry_fail_closed(void)
+{
+	forced(BY_EXPIRY, FAKE_SILENT, false, VERDICT_DROP);
+}
+
+static void test_shutdown_infected_dropped(void)
+{
+	forced(BY_SHUTDOWN, FAKE_FOUND, true, VERDICT_DROP);
+}
+
+static void test_shutdown_silent_closed_dropped(void)
+{
+	forced(BY_SHUTDOWN, FAKE_SILENT, false, VERDICT_DROP);
+}
+
+static void test_shutdown_clean_released(void)
+{
+	forced(BY_SHUTDOWN, FAKE_CLEAN, false, VERDICT_ACCEPT);
+}
+
 int main(void)
 {
 	RUN_TEST(test_clean_released);
@@ -326,5 +419,12 @@ int main(void)
 	RUN_TEST(test_no_verdict_open);
 	RUN_TEST(test_no_verdict_closed);
 	RUN_TEST(test_budget);
+	RUN_TEST(test_bound_fail_open);
+	RUN_TEST(test_bound_fail_closed);
+	RUN_TEST(test_expiry_fail_open);
+	RUN_TEST(test_expiry_fail_closed);
+	RUN_TEST(test_shutdown_infected_dropped);
+	RUN_TEST(test_shutdown_silent_closed_dropped);
+	RUN_TEST(test_shutdown_clean_released);
 	TEST_MAIN_END();
 }
