@@ -183,16 +183,25 @@ static bool send_stream(int sock, int src, uint64_t size, double deadline)
 	return ok && send_all(sock, zero, sizeof(zero), deadline);
 }
 
-/* clamd's answer up to its NUL (or the end of the connection). */
-static size_t read_answer(int sock, char *out, size_t size, double deadline)
+/* clamd's answer up to its NUL (or the end of the connection); *late:
+ * the wait for it ran out (the socket's timeout, or the deadline). */
+static size_t read_answer(int sock, char *out, size_t size, double deadline, bool *late)
 {
 	size_t n = 0;
 
-	while (n + 1 < size && monotonic_ms() < deadline) {
-		ssize_t r = recv(sock, out + n, size - 1 - n, 0);
+	*late = false;
+	while (n + 1 < size) {
+		ssize_t r;
 
+		if (monotonic_ms() >= deadline) {
+			*late = true;
+			break;
+		}
+		r = recv(sock, out + n, size - 1 - n, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			*late = true;
 		if (r <= 0)
 			break;
 		n += (size_t)r;
@@ -227,6 +236,7 @@ enum im_scan scan_fd(const char *socket_path, unsigned timeout_ms, int fd, uint6
 	double deadline = monotonic_ms() + timeout_ms;
 	char answer[512];
 	enum im_scan v;
+	bool late;
 	int sock;
 
 	signature[0] = '\0';
@@ -241,10 +251,14 @@ enum im_scan scan_fd(const char *socket_path, unsigned timeout_ms, int fd, uint6
 		return monotonic_ms() > deadline ? IM_SCAN_TIMEOUT : IM_SCAN_ERROR;
 	}
 	send_stream(sock, fd, size, deadline);
-	if (!read_answer(sock, answer, sizeof(answer), deadline)) {
+	if (!read_answer(sock, answer, sizeof(answer), deadline, &late)) {
 		close(sock);
+		if (late || monotonic_ms() > deadline) {
+			snprintf(signature, sig_size, "no verdict within scan_timeout_ms");
+			return IM_SCAN_TIMEOUT;
+		}
 		snprintf(signature, sig_size, "no answer from clamd");
-		return monotonic_ms() > deadline ? IM_SCAN_TIMEOUT : IM_SCAN_ERROR;
+		return IM_SCAN_ERROR;
 	}
 	close(sock);
 	v = parse_answer(answer, signature, sig_size);

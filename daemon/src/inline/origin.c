@@ -11,11 +11,16 @@
 #define ORIGIN_MIN_MSS 536
 #define ORIGIN_MAX_MSS 1460
 
+/* What the receiver expects next: the end of the data that went on. A
+ * bare ACK carries the sender's own next sequence number, past data we
+ * hold back (a file's end waiting for its verdict) or that never reached
+ * us; a segment in its name there (a reset) would be out of the
+ * receiver's window, so only data move it on, once it is known. */
 static void note_sent(struct origin_template *t, uint32_t seq, size_t len)
 {
 	uint32_t end = seq + (uint32_t)len;
 
-	if (!t->have_snd_nxt || seq_after(end, t->snd_nxt)) {
+	if (!t->have_snd_nxt || (len && seq_after(end, t->snd_nxt))) {
 		t->snd_nxt = end;
 		t->have_snd_nxt = true;
 	}

@@ -207,6 +207,8 @@ void scan_hold_settle(struct engine *e, struct flow_state *fs, enum im_dir dir, 
 
 	if (!files_holding(files_of(e)))
 		return;
+	/* On the engine's list before the count, or its own bytes are missed. */
+	hold_list_update(e, fs);
 	if (fs->dir[dir].held.n &&
 	    files_hold_state(files_of(e), fs->flow->id, dir, &from) == FILES_HOLD_WAIT) {
 		/* Past the budget the newcomer is decided now and never counted:

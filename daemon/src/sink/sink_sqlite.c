@@ -34,8 +34,9 @@ static const char create_index[] =
 static const char insert_sql[] =
 	"INSERT OR IGNORE INTO messages (timestamp, clientaddress, protocolname, outgoing, type,"
 	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
-	" filesha256, filemime, filescan, filesignature, categories)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	" filesha256, filemime, filescan, filesignature, categories, filegapbytes, filestored,"
+	" filedataflow)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static int fail(struct sink_db *db, const char *what)
 {
