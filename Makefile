@@ -77,7 +77,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench bench-db
+.PHONY: all test unit-bins clean kmod bench bench-db bench-writer
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -112,6 +112,13 @@ $(BINDIR)/gen/%: $(OBJDIR)/tests/gen/%.o $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
 
+# bench/inline_peer also drives the live fault tests (tests/cases/faults_writer*.sh).
+TEST_PEER_BINS := $(BINDIR)/bench/inline_peer
+
+$(BINDIR)/bench/inline_peer: bench/inline_peer.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $<
+
 # imwired with the test-only inserting handler, for inline_bridge.sh
 # (tests/support/daemon/imwired_inject.c): the product's objects, the
 # routine that builds its route table wrapped at link time.
@@ -121,7 +128,7 @@ $(INJECT_IMWIRED): $(OBJDIR)/daemon/src/cli/imwired.o $(OBJDIR)/tests/support/da
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wl,--wrap=route_table_build -o $@ $^ $(LIBS)
 
-unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(INJECT_IMWIRED)
+unit-bins: $(TOOLS) $(TEST_BINS) $(GEN_BINS) $(INJECT_IMWIRED) $(TEST_PEER_BINS)
 
 $(GENDIR)/vmlinux.h:
 	@mkdir -p $(dir $@)
@@ -165,13 +172,22 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
+# The message-heavy capture (bench/gen_messages.c) and the writer's cost
+# through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+$(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
+
+bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench
+
 bench: $(TOOLS) $(BENCH_BINS)
 	bench/inline_bench.sh $(BINDIR) $(BUILD)/bench
 
 # Database sinks against each database's raw insert rate (bench/README.md).
 $(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.a,$^) $(LIBS)
 
 bench-db: $(BUILD)/bench/db_bench
 	bench/db_bench.sh $(BUILD)/bench

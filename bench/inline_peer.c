@@ -1,7 +1,7 @@
 /* inline_peer: the two ends of the inline benchmark, in C so that the
  * measuring side costs microseconds, not the tens a Python loop would add.
  *
- *   inline_peer bulk-server PORT BYTES SECONDS notice|privmsg [GREETING]
+ *   inline_peer bulk-server PORT BYTES SECONDS notice|privmsg|privmsg-seq [GREETING]
  *   inline_peer bulk-client HOST PORT SECONDS [LINE]
  *   inline_peer ping-server PORT SECONDS
  *   inline_peer ping-client HOST PORT COUNT SECONDS
@@ -9,7 +9,13 @@
  * The bulk server waits for the client's IRC registration, sends GREETING
  * as a user PRIVMSG if given, then BYTES of 1000-byte lines, and closes:
  * server NOTICEs (decoded, not logged, never held) or user PRIVMSGs
- * (each one a logged message, held while incomplete). The bulk client registers (then sends LINE, if given), reads to
+ * (each one a logged message, held while incomplete); privmsg-seq numbers
+ * them (each text starts with its line number, ten digits), so a test can
+ * tell every message apart (tests/cases/faults_writer*.sh).
+ * With INLINE_PEER_HASH=1 in the environment, the bulk server prints a
+ * hash (FNV-1a, 64 bits) of every byte it sent and the client of every
+ * byte it received, so a test compares them (off by default: it costs
+ * the client time the benchmark measures). The bulk client registers (then sends LINE, if given), reads to
  * the end and prints what it got and how fast, timed from its first byte
  * to the end of the stream.
  *
@@ -37,6 +43,25 @@
 #define RX_SIZE (256 * 1024)
 #define MAX_LINE 4096
 #define WARMUP_PINGS 50
+#define SEQ_DIGITS 10
+
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool hashing(void)
+{
+	const char *v = getenv("INLINE_PEER_HASH");
+
+	return v && strcmp(v, "1") == 0;
+}
 
 static double now_mono(void)
 {
@@ -194,9 +219,11 @@ static int bulk_server(int argc, char **argv)
 	static struct reader rd;
 	const char *head;
 	char line[MAX_LINE], greeting[MAX_LINE];
-	unsigned long long total, sent = 0;
+	unsigned long long total, sent = 0, line_no = 0;
+	uint64_t hash = 0xcbf29ce484222325ull;
 	double seconds, deadline;
 	size_t i, hl, chunk;
+	bool numbered = false, hash_on = hashing();
 	int fd, rc;
 
 	if (argc < 6 || parse_seconds(argv[4], &seconds) < 0)
@@ -205,6 +232,8 @@ static int bulk_server(int argc, char **argv)
 		head = ":srv NOTICE bulk :";
 	else if (strcmp(argv[5], "privmsg") == 0)
 		head = ":bob!b@h PRIVMSG alice :";
+	else if (strcmp(argv[5], "privmsg-seq") == 0)
+		head = ":bob!b@h PRIVMSG alice :", numbered = true;
 	else
 		return 2;
 	hl = strlen(head);
@@ -236,6 +265,8 @@ static int bulk_server(int argc, char **argv)
 			close(fd);
 			return 1;
 		}
+		if (hash_on)
+			hash = fnv1a(hash, greeting, strlen(greeting));
 	}
 	/* Whole lines only, so the stream stays valid IRC to its end. */
 	total -= total % LINE_LEN;
@@ -243,6 +274,17 @@ static int bulk_server(int argc, char **argv)
 		chunk = sizeof(block);
 		if (total - sent < chunk)
 			chunk = (size_t)(total - sent);
+		for (i = 0; numbered && i < LINES_PER_WRITE; i++) {
+			char *d = block + i * LINE_LEN + hl;
+			unsigned long long v = line_no++;
+			int k;
+
+			for (k = SEQ_DIGITS - 1; k >= 0; k--, v /= 10)
+				d[k] = (char)('0' + v % 10);
+			d[SEQ_DIGITS] = ' ';
+		}
+		if (hash_on)
+			hash = fnv1a(hash, block, chunk);
 		if (send_all(fd, block, chunk, deadline) < 0) {
 			fprintf(stderr, "inline_peer: bulk send stopped after %llu bytes\n", sent);
 			break;
@@ -254,7 +296,10 @@ static int bulk_server(int argc, char **argv)
 	while (read_line(&rd, line, sizeof(line), deadline) == 1)
 		;
 	close(fd);
-	printf("sent=%llu\n", sent);
+	if (hash_on)
+		printf("sent=%llu fnv=%016llx\n", sent, (unsigned long long)hash);
+	else
+		printf("sent=%llu\n", sent);
 	return sent == total ? 0 : 1;
 }
 
@@ -263,6 +308,8 @@ static int bulk_client(int argc, char **argv)
 	static char buf[RX_SIZE];
 	char reg[MAX_LINE], first[MAX_LINE] = "";
 	unsigned long long got = 0;
+	uint64_t hash = 0xcbf29ce484222325ull;
+	bool hash_on = hashing();
 	double seconds, deadline, t0 = 0, t1 = 0;
 	size_t first_len = 0;
 	struct pollfd pfd;
@@ -297,6 +344,8 @@ static int bulk_client(int argc, char **argv)
 				first_len += take;
 			}
 			got += (unsigned long long)n;
+			if (hash_on)
+				hash = fnv1a(hash, buf, (size_t)n);
 			continue;
 		}
 		if (n == 0) {
@@ -313,6 +362,8 @@ static int bulk_client(int argc, char **argv)
 	close(fd);
 	first[first_len] = '\0';
 	first[strcspn(first, "\r\n")] = '\0';
+	if (hash_on)
+		printf("fnv=%016llx ", (unsigned long long)hash);
 	printf("bytes=%llu seconds=%.6f mbytes_per_s=%.1f complete=%d first=%s\n", got,
 	       t1 - t0, t1 > t0 ? (double)got / (t1 - t0) / 1e6 : 0.0, ok, first);
 	return ok ? 0 : 1;
@@ -440,7 +491,7 @@ int main(int argc, char **argv)
 	else if (argc >= 2 && strcmp(argv[1], "ping-client") == 0)
 		rc = ping_client(argc, argv);
 	if (rc == 2)
-		fprintf(stderr, "usage: inline_peer bulk-server PORT BYTES SECONDS notice|privmsg [GREETING]\n"
+		fprintf(stderr, "usage: inline_peer bulk-server PORT BYTES SECONDS notice|privmsg|privmsg-seq [GREETING]\n"
 				"       inline_peer bulk-client HOST PORT SECONDS [LINE]\n"
 				"       inline_peer ping-server PORT SECONDS\n"
 				"       inline_peer ping-client HOST PORT COUNT SECONDS\n");

@@ -175,6 +175,12 @@ wait_until() {
 	done
 }
 
+# logged_soon FILE PATTERN [COUNT]: log_has, waited for up to 5 s while the daemon runs: its
+# writer puts events in the write-ahead log first and in the files a moment later.
+logged_soon() {
+	wait_until 5 "$daemon_pid" log_has "$@"
+}
+
 # log_has FILE PATTERN [COUNT]: true when at least COUNT (1) lines of FILE match PATTERN.
 log_has() {
 	local c
@@ -293,6 +299,9 @@ start_daemon() {
 		prev=$a
 	done
 	rm -f "$tmp/events.jsonl"
+	# Each config's write-ahead log and cursors in $tmp (removed with it),
+	# not in /var/lib/imwire/spool.
+	grep -q '^spool_dir=' "$1" 2>/dev/null || echo "spool_dir=$tmp/spool.$(basename "$1")" >>"$1"
 	# Emptied first: the wait below must not find an earlier daemon's line.
 	: >"$daemon_log"
 	${daemon_in:-$B} "${IMWIRED:-$BIN/imwired}" -d -c "$@" >"$daemon_log" 2>&1 &
@@ -307,10 +316,12 @@ show_daemon() {
 	sed 's/^/    daemon: /' "$daemon_log"
 }
 
-# stop_daemon: stops imwired; true when it exited 0 with its statistics, no sanitizer report.
+# stop_daemon [SECONDS]: stops imwired (KILL after SECONDS, 5); true when it exited 0 with
+# its statistics, no sanitizer report. A daemon writes every queued event before it exits:
+# give SECONDS when its sinks may be far behind.
 stop_daemon() {
 	[ -n "$daemon_pid" ] || return 1
-	stop_pid "$daemon_pid"
+	stop_pid "$daemon_pid" "${1:-5}"
 	daemon_pid=""
 	cat "$daemon_log" >>"$tmp/daemon.all.log"
 	[ -z "${VERBOSE:-}" ] || show_daemon
@@ -340,8 +351,28 @@ end_scenario() {
 
 # ---- what the daemon logged ------------------------------------------------
 
+# log_settles FILE: while the daemon runs, wait (5 s at most) until FILE has not grown for
+# 0.3 s: its writer puts events in the write-ahead log first, in the files a moment later.
+log_settles() {
+	local n=0 size last=-1 still=0
+	[ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null || return 0
+	while [ $n -lt 100 ]; do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			still=$((still + 1))
+			[ $still -ge 6 ] && return 0
+		else
+			still=0
+		fi
+		last=$size
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+
 # log_fields JSONL KIND FIELD...: per KIND event, in log order, its FIELDs joined by "|".
 log_fields() {
+	log_settles "$1"
 	"$PY" - "$@" <<'EOF'
 import json, sys
 path, kind, fields = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -362,11 +393,20 @@ by_local() {
 	LC_ALL=C sort -s -t '|' -k2,2
 }
 
+# by_local_dir: as by_local, then by direction, in log order within each.
+by_local_dir() {
+	LC_ALL=C sort -s -t '|' -k2,2 -k1,1
+}
+
 # check_policy_log NAME [JSONL]: $tmp/NAME.log.want is the message log, by_local; no error.
 check_policy_log() {
 	local events="${2:-$tmp/events.jsonl}"
-	log_fields "$events" message dir local remote text filtered 2>&1 | by_local >"$tmp/$1.log.got"
-	same_lines "$1_daemon_logged_originals_and_filtered_flags" "$tmp/$1.log.want" "$tmp/$1.log.got"
+	# each direction of a local id in log order; the two directions of one
+	# conversation interleave as the peers' timing has it (a reply and the
+	# next line of the other side race), so that order is not compared
+	log_fields "$events" message dir local remote text filtered 2>&1 | by_local_dir >"$tmp/$1.log.got"
+	by_local_dir <"$tmp/$1.log.want" >"$tmp/$1.log.want.sorted"
+	same_lines "$1_daemon_logged_originals_and_filtered_flags" "$tmp/$1.log.want.sorted" "$tmp/$1.log.got"
 	[ "$(grep -c '"kind":"error"' "$events")" -eq 0 ]
 	check "$1_daemon_logged_no_error" $? "$(grep '"kind":"error"' "$events" | head -3)"
 }

@@ -58,4 +58,15 @@ static inline void imw_store_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+static inline uint64_t imw_load_le64(const uint8_t *p)
+{
+	return (uint64_t)imw_load_le32(p) | (uint64_t)imw_load_le32(p + 4) << 32;
+}
+
+static inline void imw_store_le64(uint8_t *p, uint64_t v)
+{
+	imw_store_le32(p, (uint32_t)v);
+	imw_store_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 #endif

@@ -65,6 +65,7 @@ steered() {
 	run_peers "$2" 10.77.0.2 "$4" || fail "$3" "$(peer_errors "$2")"
 	sleep 0.3
 	q1=$(queued)
+	logged_soon "$tmp/events.jsonl" "\"text\":\"$6\""
 	[ "$(logged "$6")" = 1 ] && [ "$(proto_counter "$5" flows)" = 1 ] &&
 		[ "$(proto_counter "$5" steered)" -gt 0 ] && [ "$q1" -gt "$q0" ]
 	check "$1" $? "logged $(logged "$6"), flows $(proto_counter "$5" flows)," \

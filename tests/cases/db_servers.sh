@@ -6,8 +6,8 @@
 #    to the JSON line of the same event;
 #  - imwired on a live IRC burst, both servers stopped in the middle of it
 #    and started again: every event stored exactly once, in order;
-#  - imwired stopped while the servers are down, its spool resumed by the
-#    next start;
+#  - imwired stopped while the servers are down, its write-ahead log
+#    resumed by the next start;
 #  - two imwired instances with distinct sensor names into one PostgreSQL.
 # Needs root (network namespaces for the live traffic, server users).
 set -u
@@ -199,10 +199,11 @@ for db in pg my; do
 	[ $db = pg ] && sink=pgsql || sink=mysql
 	got=$(count_$db bridge-a burst)
 	order=$(order_$db bridge-a)
-	# The log proves the outage fell inside the burst: rows were spooled.
+	# The log proves the outage fell inside the burst: the sink was down
+	# with events waiting in the write-ahead log, and wrote again.
 	if [ "$decoded" = $n ] && [ "$got" = "$n $n $n" ] && [ "$order" = 0 ] &&
-		grep -q "$sink: .*spooling events to" "$tmp/a.log" &&
-		grep -q "$sink: spool replayed" "$tmp/a.log"; then
+		grep -q "^imwired: $sink .*its events wait in the write-ahead log" "$tmp/a.log" &&
+		grep -q "^imwired: $sink .*: writing again" "$tmp/a.log"; then
 		pass db_burst_$db
 	else
 		fail db_burst_$db "decoded $decoded of $n; rows, distinct texts, distinct ids: $got;" \
@@ -217,7 +218,7 @@ start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log" 2 && pid_a=$started
 burst "$NSA" spooled 5 100 0.05
 stop_tap "$pid_a" "$NSA"
 pid_a=""
-spool_size=$(($(stat -c %s "$tmp/spool-a/pgsql.spool") + $(stat -c %s "$tmp/spool-a/mysql.spool")))
+spool_size=$(cat "$tmp"/spool-a/wal/*.wal | wc -c)
 pg_start
 my_start
 start_tap "$NSA" "$tmp/a.conf" "$tmp/a.log" 3 && pid_a=$started
@@ -230,24 +231,26 @@ done
 stop_tap "$pid_a" "$NSA"
 pid_a=""
 for db in pg my; do
+	[ $db = pg ] && sink=pgsql || sink=mysql
 	got=$(count_$db bridge-a spooled)
 	all=$(count_$db bridge-a burst)
 	if [ "$got" = "500 500 500" ] && [ "$all" = "2000 2000 2000" ] && [ "$spool_size" -gt 20000 ] &&
-		grep -q 'resuming 500 spooled events' "$tmp/a.log"; then
+		grep -q "^imwired: $sink .*: resuming 500 events from the write-ahead log" "$tmp/a.log"; then
 		pass db_restart_resumes_spool_$db
 	else
 		fail db_restart_resumes_spool_$db "rows: $got (earlier burst: $all), spool was $spool_size bytes" \
 			"$(grep -v 'tap on' "$tmp/a.log" | tail -6)"
 	fi
 done
+# At that stop nothing was left for either database.
 for s in pgsql mysql; do
-	if [ "$(stat -c %s "$tmp/spool-a/$s.spool")" -ne 32 ]; then
-		fail db_spool_emptied "$s.spool is $(stat -c %s "$tmp/spool-a/$s.spool") bytes"
+	if ! grep "^imwired: writer: $s " "$tmp/a.log" | tail -n 1 | grep -q " 0 left in the log, lost: none"; then
+		fail db_log_emptied_$s "$(grep "writer: $s" "$tmp/a.log" | tail -2)"
 	fi
 done
 
 # 3. A server that stops answering (every PostgreSQL process stopped, by
-# PID) is a slow database: statements time out, rows are spooled, and
+# PID) is a slow database: statements time out, events wait in the log, and
 # replayed once it answers again.
 write_conf "$tmp/slow.conf" bridge-slow "$tmp/spool-slow" "$tmp/slow.jsonl" no
 echo "db_timeout=1" >>"$tmp/slow.conf"
@@ -264,7 +267,7 @@ stop_tap "$pid_a" "$NSA"
 pid_a=""
 got=$(count_pg bridge-slow slow)
 if [ "$got" = "1200 1200 1200" ] && grep -q 'no answer from the server in time' "$tmp/slow.log" &&
-	grep -q 'pgsql: spool replayed' "$tmp/slow.log"; then
+	grep -q '^imwired: pgsql .*: writing again' "$tmp/slow.log"; then
 	pass db_slow_server_spooled_and_replayed
 else
 	fail db_slow_server_spooled_and_replayed "rows: $got" "$(grep -v 'tap on' "$tmp/slow.log" | tail -5)"

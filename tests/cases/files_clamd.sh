@@ -33,28 +33,7 @@ check infected_file_kept_for_forensics $?
 grep -q "Eicar-Test-Signature.UNOFFICIAL FOUND" "$tmp/clamd.log"
 check clamd_logged_the_finding $?
 # Every field of every result, the same in the SQL sink as in the JSON lines.
-"$PY" - "$E" "$tmp/events.db" >"$tmp/sql.diff" 2>&1 <<'EOP'
-import json, sqlite3, sys
-fields = [("file_state", "filestate"), ("file_bytes", "filebytes"),
-          ("file_gap_bytes", "filegapbytes"), ("file_sha256", "filesha256"),
-          ("file_mime", "filemime"), ("file_stored", "filestored"), ("file_scan", "filescan"),
-          ("file_signature", "filesignature"), ("categories", "categories"),
-          ("data_flow", "filedataflow")]
-results = [e for e in map(json.loads, open(sys.argv[1])) if "file_state" in e]
-db = sqlite3.connect(sys.argv[2])
-cols = ", ".join(c for _, c in fields)
-rows = db.execute("SELECT eventdata, " + cols + " FROM messages WHERE filestate != ''"
-                  " ORDER BY id").fetchall()
-bad = 0 if len(rows) == len(results) == 2 else print("rows", len(rows), "results", len(results)) or 1
-for e, r in zip(results, rows):
-    want = [e["text"]] + [",".join(e.get(j, [])) if j == "categories" else
-                          str(e.get(j, 0 if j == "file_gap_bytes" else "")) for j, _ in fields]
-    got = [x.decode() if isinstance(x, bytes) else str(x) for x in r]
-    if want != got or not e.get("file_stored"):
-        bad = 1
-        print("json", want, "\nsql ", got)
-sys.exit(bad)
-EOP
+"$PY" "$TOP/tests/cases/files_sql_json.py" "$E" "$tmp/events.db" 2 >"$tmp/sql.diff" 2>&1
 check sql_sink_has_every_file_field $? "$(head -6 "$tmp/sql.diff")"
 
 stop_clamd

@@ -11,7 +11,10 @@
 #     the same address and port, after the transfer, is not steered
 #  2. the EICAR test file: its last segment is held, clamd finds it, the
 #     transfer is cut (both ends see a reset), the receiver got none of
-#     its last bytes, the user is told, the log says infected and cut
+#     its last bytes, the user is told, the log says infected and cut;
+#     both results waited in the write-ahead log while the SQLite file's
+#     directory was missing, and reach it with every file field the JSON
+#     lines have
 #  3. clamd alive but silent (SIGSTOP): no verdict within scan_timeout_ms;
 #     scan_fail=closed cuts the clean file (logged timeout, unscanned),
 #     scan_fail=open lets it arrive whole (logged timeout)
@@ -24,7 +27,7 @@
 set -u
 . "$TOP/tests/lib.sh"
 begin_test
-live_test files_live_irc "imwfi$$" ngircd clamd bpftool py:irc
+live_test files_live_irc "imwfi$$" ngircd clamd bpftool sqlite3 py:irc
 bpf_pins
 # imwired enters expected connections in the pinned maps: bpffs must show
 daemon_in=$BPF_B
@@ -44,7 +47,7 @@ check clamd_started $? "$(tail -3 "$tmp/clamd.out" 2>/dev/null)"
 daemon_with() {
 	write_config "$tmp/d.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
 		"scan_timeout_ms=${SCAN_TIMEOUT:-4000}" "scan_fail=$1" "files_dir=$tmp/files" \
-		"stats_file=$tmp/stats.json"
+		"stats_file=$tmp/stats.json" "spool_dir=$tmp/spool" "sqlite_file=$tmp/db/events.db"
 	rm -f "$tmp/stats.json"
 	start_daemon "$tmp/d.conf"
 }
@@ -164,6 +167,17 @@ fact eicar_logged_infected_and_cut 1 "$tmp/events.jsonl" '"file_name":"eicar.com
 	'"file_signature":"Eicar-Test-Signature.UNOFFICIAL"' '"categories":["malware"]'
 grep -q "eicar.com was blocked" "$tmp/eicar/bob.notices"
 check eicar_user_told $? "$(cat "$tmp/eicar/bob.notices" 2>/dev/null)"
+# The database's directory appears: what waited in the log reaches it.
+mkdir "$tmp/db"
+sql_results() {
+	[ "$(sqlite3 "$tmp/db/events.db" "SELECT count(*) FROM messages WHERE filestate != ''" \
+		2>/dev/null)" = 2 ]
+}
+wait_until 20 "$daemon_pid" sql_results
+check results_waited_for_the_database $?
+"$PY" "$TOP/tests/cases/files_sql_json.py" "$tmp/events.jsonl" "$tmp/db/events.db" 2 \
+	>"$tmp/sql.diff" 2>&1
+check results_in_sql_with_every_file_field $? "$(head -6 "$tmp/sql.diff")"
 end_scenario live_scan
 
 # ---- 3. clamd silent ----------------------------------------------------

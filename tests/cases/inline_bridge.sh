@@ -54,6 +54,7 @@ if [ $same_capture -eq 0 ]; then
 else
 	fail untouched_identical_on_both_bridge_ports
 fi
+logged_soon "$tmp/events.jsonl" '"kind":"message"' 51
 if [ "$(grep -c '"kind":"message"' "$tmp/events.jsonl" 2>/dev/null)" = 51 ]; then
 	pass untouched_logged
 else
@@ -101,6 +102,7 @@ EOF
 	same_bytes "${n}_server_received" "$tmp/$n.server.want" "$tmp/$n.server.got"
 	same_bytes "${n}_client_received" "$tmp/$n.client.want" "$tmp/$n.client.got"
 	# The log keeps the original words, as IMSpector does.
+	logged_soon "$tmp/events.jsonl" '"kind":"message"' 204
 	if grep -q "\"text\":\"the $2 is out\"" "$tmp/events.jsonl" 2>/dev/null &&
 		[ "$(grep -c '"kind":"message"' "$tmp/events.jsonl")" = 204 ]; then
 		pass "${n}_logged_original"
@@ -153,6 +155,7 @@ crlf ":bob!b@h PRIVMSG alice :ping-me back" ":bob!bob@imwire PRIVMSG alice :INJE
 	":bob!b@h PRIVMSG alice :last" >"$tmp/edit.client.want"
 same_bytes removal_insertion_server_received "$tmp/edit.server.want" "$tmp/edit.server.got"
 same_bytes removal_insertion_client_received "$tmp/edit.client.want" "$tmp/edit.client.got"
+logged_soon "$tmp/events.jsonl" '"text":"forbidden two","filtered":true'
 if grep -q '"text":"forbidden two","filtered":true' "$tmp/events.jsonl" 2>/dev/null; then
 	pass removal_logged_as_filtered
 else

@@ -11,7 +11,9 @@ topology_up "imwid$$" || { fail inline_daemon "cannot create the netns topology"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 
 # --- a real daemon: forks, writes its pid file, logs events -------------
-printf 'jsonl_file=%s\npidfilename=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" >"$tmp/a.conf"
+# (its write-ahead log in $tmp, not under /var/lib/imwire/spool)
+printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\n' "$tmp/events.jsonl" "$tmp/imwired.pid" \
+	"$tmp/spool" >"$tmp/a.conf"
 $B "$BIN/imwired" -c "$tmp/a.conf"
 rc=$?
 if [ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
@@ -40,6 +42,7 @@ send :srv PRIVMSG alice :ok
 close
 EOF
 run_peers v6 fd77::2 || fail v6_peers "$(peer_errors v6)"
+logged_soon "$tmp/events.jsonl" '"text":"a secret over IPv6"'
 if grep -q '"text":"a secret over IPv6"' "$tmp/events.jsonl" 2>/dev/null &&
 	grep -q '"client":"\[fd77::1\]:' "$tmp/events.jsonl"; then
 	pass ipv6_logged
@@ -151,7 +154,7 @@ printf 'nodelay on\nsend NICK alice\nsend PRIVMSG bob :a secret\nexpectline :srv
 	>"$tmp/priv.client"
 printf 'expectline PRIVMSG bob :a [dropped privileges]\nsend :srv PRIVMSG alice :ok\nclose\n' \
 	>"$tmp/priv.server"
-if run_peers priv 10.77.0.2 && grep -q '"text":"a secret"' "$tmp/nobody/events.jsonl"; then
+if run_peers priv 10.77.0.2 && logged_soon "$tmp/nobody/events.jsonl" '"text":"a secret"'; then
 	pass unprivileged_daemon_rewrites_and_logs
 else
 	fail unprivileged_daemon_rewrites_and_logs "$(cat "$tmp/nobody.log" "$tmp/priv.client.err")"

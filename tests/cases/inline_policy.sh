@@ -14,6 +14,7 @@ topology_up "imwip$$" || { fail inline_policy "cannot create the netns topology"
 $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 
 logged() { # NAME PATTERN [COUNT]: the jsonl log has COUNT (default 1+) lines matching
+	logged_soon "$tmp/events.jsonl" "$2" "${3:-1}"
 	c=$(grep -c -- "$2" "$tmp/events.jsonl" 2>/dev/null)
 	if { [ $# -ge 3 ] && [ "$c" = "$3" ]; } || { [ $# -lt 3 ] && [ "${c:-0}" -ge 1 ]; }; then
 		pass "$1"

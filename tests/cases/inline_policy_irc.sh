@@ -309,6 +309,7 @@ write_config "$tmp/db.conf" 200 \
 	'regex_replace=/([0-9]{4})-[0-9]{4}-[0-9]{4}-([0-9]{4})/\1-****-****-\2 (card number removed)/'
 reload_daemon "configuration reloaded"
 check ${n}_sighup_reloads $? "$(tail -3 "$daemon_log")"
+log_settles "$tmp/events.jsonl" # the previous scenario's events all in
 lines_before=$(wc -l <"$tmp/events.jsonl")
 cat >"$tmp/$n.near" <<EOF
 connect alice

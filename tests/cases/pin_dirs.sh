@@ -62,10 +62,10 @@ for x in A B; do
 done
 ip netns exec "$A-b" "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
 ip netns exec "$topology_B-b" "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
-printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\nstats_file=%s\n' \
-	"$tmp/A.jsonl" "$tmp/A.stats" >"$tmp/A.conf"
-printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\nstats_file=%s\n' \
-	"$tmp/B.jsonl" "$tmp/B.stats" >"$tmp/B.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\nstats_file=%s\nspool_dir=%s\n' \
+	"$tmp/A.jsonl" "$tmp/A.stats" "$tmp/A.spool" >"$tmp/A.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\nstats_file=%s\nspool_dir=%s\n' \
+	"$tmp/B.jsonl" "$tmp/B.stats" "$tmp/B.spool" >"$tmp/B.conf"
 # start X: imwired in X's bridge namespace; its pid in pid_X
 start() {
 	local run

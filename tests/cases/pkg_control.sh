@@ -35,6 +35,7 @@ IN="ip netns exec $NS"
 conf=$tmp/d.conf
 cat >"$conf" <<EOF
 jsonl_file=$tmp/events.jsonl
+spool_dir=$tmp/spool
 stats_file=$tmp/stats.json
 metrics_listen=127.0.0.1:9477
 metrics_textfile=$tmp/imwire.prom

@@ -163,6 +163,8 @@ snapshot >"$tmp/after"
 	echo /etc/imwire
 	echo /etc/imwire/pkgtest.conf
 	[ -d /var/log/imwire/IRC ] && find /var/log/imwire
+	# the write-ahead log is audit data in flight: purge keeps it as it keeps logs
+	[ -d /var/lib/imwire/spool ] && find /var/lib/imwire
 } | sort -u >"$tmp/expected"
 # a directory that was there empty before (another program's) may go with
 # the package's own: purge removes its directories when they are empty
@@ -177,3 +179,5 @@ check deb_purge_empties_run_dir $? "$(ls -la /run/imwire 2>&1)"
 made_by_us="$made_by_us /etc/imwire/pkgtest.conf"
 grep -qx /etc/imwire "$tmp/before" || made_by_us="$made_by_us /etc/imwire"
 grep -qx /var/log/imwire "$tmp/before" || made_by_us="$made_by_us /var/log/imwire"
+grep -qx /var/lib/imwire/spool "$tmp/before" || made_by_us="$made_by_us /var/lib/imwire/spool"
+grep -qx /var/lib/imwire "$tmp/before" || made_by_us="$made_by_us /var/lib/imwire"

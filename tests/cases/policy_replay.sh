@@ -96,4 +96,35 @@ for n in msn_group xmpp_chat ymsg_session; do
 	fi
 	valid_stream "replay_rewrite_$n" "$p" "$tmp/rw_$n.pcap"
 done
+
+# Notices on the protocols without a sender that is visibly the system
+# (MSN, YMSG, OSCAR, TOC, Gadu-Gadu, IMIP): each goes into the peer's
+# conversation, its text marked (the default response_prefix/postfix),
+# every notice and not only the responder's. Read back from the edited
+# capture: the bytes the receivers got hold both notices, marked, and no
+# notice without the mark (in a room it is said by "imwire"; Gadu-Gadu's
+# conference members are numbers, so there it follows a member's).
+cat >"$tmp/notice.conf" <<EOF
+notice_text=This conversation is logged.
+blocked_notice_text=A message was blocked.
+regex_replace=/e//b
+EOF
+marked() { # text: how many message events carry it marked
+	grep -c "\"text\":\"\\([0-9]*: \\)\\{0,1\\}\\(imwire: \\)\\{0,1\\}Message from imwire: -=$1=-\"" "$2"
+}
+for n in msn_group ymsg_session oscar_icq toc_v1 gg_session imip_login; do
+	p="$TOP/tests/pcaps/$n.pcap"
+	"$BIN/imwire" replay --config "$tmp/notice.conf" "$p" "$tmp/notice_$n.pcap" 2>"$tmp/notice.err" ||
+		{ fail "replay_notice_marked_$n" "$(cat "$tmp/notice.err")"; continue; }
+	"$BIN/imwire" read "$tmp/notice_$n.pcap" 2>/dev/null | grep '"kind":"message"' >"$tmp/notice_$n.jsonl"
+	logged=$(marked 'This conversation is logged\.' "$tmp/notice_$n.jsonl")
+	blocked=$(marked 'A message was blocked\.' "$tmp/notice_$n.jsonl")
+	all=$(grep -c 'This conversation is logged\.\|A message was blocked\.' "$tmp/notice_$n.jsonl")
+	if [ "$logged" -ge 1 ] && [ "$blocked" -ge 1 ] && [ "$all" -eq $((logged + blocked)) ]; then
+		pass "replay_notice_marked_$n"
+	else
+		fail "replay_notice_marked_$n" "$logged logged and $blocked blocked notices marked, of $all"
+	fi
+	valid_stream "replay_notice_$n" "$p" "$tmp/notice_$n.pcap"
+done
 exit 0

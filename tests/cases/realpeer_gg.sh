@@ -75,4 +75,18 @@ while IFS= read -r line; do
 done <"$tmp/lines"
 [ "$(grep -c '"kind":"error"' "$tmp/events.jsonl")" -eq 0 ] && ! grep -q 'resyncs after garbage' "$tmp/read.err"
 check realpeer_gg_no_errors_or_resyncs $?
+
+# The real sessions replayed with a notice: Gadu-Gadu has no sender that
+# is visibly the system, so each notice arrives in the conversation from
+# the peer, its text marked (the default response_prefix/postfix).
+printf 'notice_text=This conversation is logged.\n' >"$tmp/notice.conf"
+"$BIN/imwire" replay --config "$tmp/notice.conf" "$tmp/cap.pcap" "$tmp/notice.pcap" 2>"$tmp/replay.err"
+check realpeer_gg_replay_with_notice $? "$(cat "$tmp/replay.err")"
+"$BIN/imwire" read --format jsonl "$tmp/notice.pcap" 2>/dev/null >"$tmp/notice.jsonl"
+marked=$(grep -c '"kind":"message",.*"text":"Message from imwire: -=This conversation is logged\.=-"' \
+	"$tmp/notice.jsonl")
+all=$(grep -c 'This conversation is logged' "$tmp/notice.jsonl")
+[ "$marked" -ge 1 ] && [ "$marked" -eq "$all" ] &&
+	[ "$(grep -c '"kind":"message"' "$tmp/notice.jsonl")" -eq $((12 + marked)) ]
+check realpeer_gg_notice_marked_in_the_conversation $? "$marked marked of $all"
 exit 0

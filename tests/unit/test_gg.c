@@ -484,6 +484,60 @@ static void test_encode_fresh_incoming(void)
 	harness_free(&h);
 }
 
+/* A notice is a message of the conversation, in the peer's name towards
+ * the client: its text, marked by response_prefix/postfix (the defaults
+ * when none is configured), shows that imwire wrote it (proto/notice.h). */
+static void test_notice_marked(void)
+{
+	static const char marked[] = "Message from imwire: -=This conversation is logged.=-";
+	struct harness h;
+	struct bytebuf out;
+	struct im_event ev;
+	size_t before;
+
+	login(&h);
+	bytebuf_init(&out);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.ts = 1374686801.0;
+	ev.notice = true;
+	CHECK(event_set_str(&ev.remote, "2345678") &&
+	      event_set_str(&ev.text, "This conversation is logged."));
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK_INT_EQ(imw_load_le32(out.data), 0x2e);
+	/* The receiver's bytes: the marked text in the HTML part and in the
+	 * plain part (NUL-terminated), from the peer. */
+	CHECK(memmem(out.data, out.len, marked, strlen(marked)) != NULL);
+	CHECK(memmem(out.data, out.len, marked, sizeof(marked)) != NULL);
+	CHECK_INT_EQ(imw_load_le32(out.data + 8), 2345678);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_IN, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_IN, "2345678", marked);
+	/* A configured mark, towards the remote (in the local user's name). */
+	CHECK(event_set_str(&ev.notice_prefix, "[imwire] ") && event_set_str(&ev.notice_postfix, ""));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_OUT, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_OUT, "2345678",
+		    "[imwire] This conversation is logged.");
+	/* Marked already (the responder's): not twice. */
+	CHECK(event_set_str(&ev.text, "[imwire] Blocked by policy: x"));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(MODULE->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	before = h.c.n;
+	feed_bytes(&h, IM_DIR_IN, out.data, out.len);
+	CHECK_INT_EQ(h.c.n, before + 1);
+	CHECK_EVENT(event_at(&h, before), IM_KIND_MESSAGE, IM_DIR_IN, "2345678",
+		    "[imwire] Blocked by policy: x");
+	event_free(&ev);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
 /* The ack the client's library waits for: delivered, its recipient and seq. */
 static void test_local_receipt(void)
 {
@@ -637,6 +691,7 @@ int main(void)
 	RUN_TEST(test_split_and_resync);
 	RUN_TEST(test_encode);
 	RUN_TEST(test_encode_fresh_incoming);
+	RUN_TEST(test_notice_marked);
 	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -689,6 +689,60 @@ static void test_encode_fresh(void)
 	harness_free(&h);
 }
 
+/* A notice is a MESG of the conversation, from the peer towards the
+ * client: its text, marked by response_prefix/postfix (the defaults when
+ * none is configured), shows that imwire wrote it (proto/notice.h). */
+static void test_notice_marked(void)
+{
+	static const char marked[] = "Message from imwire: -=This conversation is logged.=-";
+	struct im_event ev;
+	struct bytebuf out;
+	struct harness h, h2;
+	const struct im_event *got;
+	char want[512], block[400];
+
+	harness_init(&h, IMIP_FLOW);
+	bytebuf_init(&out);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.notice = true;
+	CHECK(event_set_str(&ev.local, "12345") && event_set_str(&ev.remote, "23456") &&
+	      event_set_str(&ev.text, "This conversation is logged."));
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	/* The receiver's bytes, whole (900001: the first id imwire gives). */
+	snprintf(block, sizeof(block),
+		 "Content-Type: text/plain;charset=utf-8\r\nFrom: 23456\r\nID: 900001\r\n"
+		 "To: 12345\r\n\r\n%s",
+		 marked);
+	snprintf(want, sizeof(want), "MESG\r\n%zu\r\n%s", strlen(block), block);
+	CHECK_INT_EQ(out.len, strlen(want));
+	CHECK_MEM_EQ(out.data, want, strlen(want));
+	harness_init(&h2, IMIP_FLOW);
+	got = decode_one(&h2, IM_DIR_IN, out.data, out.len);
+	CHECK_EVENT(got, IM_KIND_MESSAGE, IM_DIR_IN, "23456", marked);
+	harness_free(&h2);
+	/* A configured mark, towards the remote (in the local user's name). */
+	CHECK(event_set_str(&ev.notice_prefix, "[imwire] ") && event_set_str(&ev.notice_postfix, ""));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	harness_init(&h2, IMIP_FLOW);
+	got = decode_one(&h2, IM_DIR_OUT, out.data, out.len);
+	CHECK_EVENT(got, IM_KIND_MESSAGE, IM_DIR_OUT, "23456", "[imwire] This conversation is logged.");
+	harness_free(&h2);
+	/* Marked already (the responder's): not twice. */
+	CHECK(event_set_str(&ev.text, "[imwire] Blocked by policy: x"));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_imip.encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	harness_init(&h2, IMIP_FLOW);
+	got = decode_one(&h2, IM_DIR_IN, out.data, out.len);
+	CHECK_EVENT(got, IM_KIND_MESSAGE, IM_DIR_IN, "23456", "[imwire] Blocked by policy: x");
+	harness_free(&h2);
+	event_free(&ev);
+	bytebuf_free(&out);
+	harness_free(&h);
+}
+
 /* A delivered MESG sent with "ACK-Type: errors-only" expects nothing back. */
 static void test_local_receipt(void)
 {
@@ -739,6 +793,7 @@ int main(void)
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_charset_and_no_blank);
 	RUN_TEST(test_encode_fresh);
+	RUN_TEST(test_notice_marked);
 	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -702,6 +702,64 @@ static void test_encode_fresh_round_trip(void)
 	bytebuf_free(&out);
 }
 
+/* A notice (notice_text, blocked_notice_text, the responder's) is a MSG of
+ * the conversation, in the peer's name towards the client: its text is
+ * what shows that imwire wrote it, marked by response_prefix/postfix
+ * (proto/notice.h), the defaults when none is configured. */
+static void test_notice_marked(void)
+{
+	static const char setup_out[] = "USR 1 me@example.com 1.2\r\nCAL 2 bob@example.com\r\n";
+	static const char setup_in[] = "USR 1 OK me@example.com Me\r\nJOI bob@example.com Bob\r\n";
+	static const char body_head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+					"X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n";
+	static const char marked[] = "Message from imwire: -=This conversation is logged.=-";
+	char want[512];
+	struct im_event ev, back;
+	struct bytebuf out;
+
+	bytebuf_init(&out);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.dir = IM_DIR_IN;
+	ev.notice = true;
+	CHECK(event_set_str(&ev.remote, "bob@example.com") &&
+	      event_set_str(&ev.text, "This conversation is logged."));
+	/* The receiver's bytes, whole: the default mark around the text. */
+	CHECK_INT_EQ(proto_msn.encode(NULL, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	snprintf(want, sizeof(want), "MSG bob@example.com bob@example.com %zu\r\n%s%s",
+		 strlen(body_head) + strlen(marked), body_head, marked);
+	CHECK_INT_EQ(out.len, strlen(want));
+	CHECK_MEM_EQ(out.data, want, strlen(want));
+	back = decode_one(out.data, out.len, IM_DIR_IN, setup_out, setup_in);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.com", marked);
+	event_free(&back);
+	/* A configured mark; towards the remote too (in the local user's name). */
+	CHECK(event_set_str(&ev.notice_prefix, "[imwire] ") && event_set_str(&ev.notice_postfix, ""));
+	bytebuf_clear(&out);
+	ev.dir = IM_DIR_OUT;
+	CHECK_INT_EQ(proto_msn.encode(NULL, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	back = decode_one(out.data, out.len, IM_DIR_OUT, setup_out, setup_in);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, IM_DIR_OUT, "bob@example.com",
+		    "[imwire] This conversation is logged.");
+	event_free(&back);
+	/* The responder's text carries the mark already: not twice. */
+	CHECK(event_set_str(&ev.text, "[imwire] Blocked by policy: x"));
+	bytebuf_clear(&out);
+	ev.dir = IM_DIR_IN;
+	CHECK_INT_EQ(proto_msn.encode(NULL, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK(memmem(out.data, out.len, "\r\n\r\n[imwire] Blocked by policy: x", 33) != NULL);
+	CHECK(memmem(out.data, out.len, "[imwire] [imwire]", 17) == NULL);
+	/* In a room, the notice is said by "imwire", not by a member. */
+	ev.group = true;
+	CHECK(event_set_str(&ev.text, "Logged."));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_msn.encode(NULL, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	CHECK(out.len > 20 && memcmp(out.data, "MSG imwire imwire ", 18) == 0);
+	CHECK(memmem(out.data, out.len, "\r\n\r\n[imwire] Logged.", 20) != NULL);
+	event_free(&ev);
+	bytebuf_free(&out);
+}
+
 /* The receipt a client expects for its MSG, by ack type. */
 static void check_receipt(const char *trid, const char *type, int want_rc, const char *want)
 {
@@ -784,6 +842,7 @@ int main(void)
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_latin1_and_group);
 	RUN_TEST(test_encode_fresh_round_trip);
+	RUN_TEST(test_notice_marked);
 	RUN_TEST(test_local_receipt);
 	TEST_MAIN_END();
 }

@@ -708,6 +708,60 @@ static void test_encode_fresh_round_trip(void)
 	harness_free(&h);
 }
 
+/* A notice is an ICBM of the conversation, in the buddy's name towards
+ * the client: its text, marked by response_prefix/postfix (the defaults
+ * when none is configured), shows that imwire wrote it (proto/notice.h). */
+static void test_notice_marked(void)
+{
+	static const struct {
+		bool group;
+		enum im_dir dir;
+		const char *prefix, *postfix, *text, *want;
+	} cases[] = {
+		{ false, IM_DIR_IN, NULL, NULL, "This conversation is logged.",
+		  "Message from imwire: -=This conversation is logged.=-" },
+		{ false, IM_DIR_OUT, "[imwire] ", "", "This conversation is logged.",
+		  "[imwire] This conversation is logged." },
+		/* the responder's text, marked already */
+		{ false, IM_DIR_IN, "[imwire] ", "", "[imwire] Blocked by policy: x",
+		  "[imwire] Blocked by policy: x" },
+		/* in a chat room, said by "imwire", not by a member */
+		{ true, IM_DIR_IN, "[imwire] ", "", "Logged.", "imwire: [imwire] Logged." },
+	};
+	struct harness h, h2;
+	struct im_event ev;
+	struct bytebuf out;
+	const char *marked;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		harness_init(&h, OSCAR_FLOW);
+		bytebuf_init(&out);
+		event_init(&ev);
+		ev.kind = IM_KIND_MESSAGE;
+		ev.dir = cases[i].dir;
+		ev.group = cases[i].group;
+		ev.notice = true;
+		CHECK(event_set_str(&ev.remote, cases[i].group ? "room" : "SomeBuddy") &&
+		      event_set_str(&ev.text, cases[i].text));
+		CHECK(!cases[i].prefix || (event_set_str(&ev.notice_prefix, cases[i].prefix) &&
+					   event_set_str(&ev.notice_postfix, cases[i].postfix)));
+		CHECK_INT_EQ(M->encode(h.s, cases[i].dir, &ev, NULL, 0, &out), 0);
+		/* The receiver's bytes hold the marked text as it is (ASCII). */
+		marked = cases[i].group ? cases[i].want + strlen("imwire: ") : cases[i].want;
+		CHECK(memmem(out.data, out.len, marked, strlen(marked)) != NULL);
+		decode_alone(&h2, cases[i].dir, &out, 1);
+		if (!cases[i].group) /* a chat ICBM names no room */
+			CHECK_STR_EQ(ev_at(&h2, 0)->remote, "SomeBuddy");
+		CHECK(ev_at(&h2, 0)->group == cases[i].group);
+		CHECK_STR_EQ(ev_at(&h2, 0)->text, cases[i].want);
+		harness_free(&h2);
+		event_free(&ev);
+		bytebuf_free(&out);
+		harness_free(&h);
+	}
+}
+
 static void test_encode_chat_with_orig(void)
 {
 	struct harness h, h2;
@@ -1079,6 +1133,7 @@ int main(void)
 	RUN_TEST(test_login_presence_logout);
 	RUN_TEST(test_encode_in_place);
 	RUN_TEST(test_encode_fresh_round_trip);
+	RUN_TEST(test_notice_marked);
 	RUN_TEST(test_encode_chat_with_orig);
 	RUN_TEST(test_sequence_renumbering);
 	RUN_TEST(test_local_receipt_host_ack);

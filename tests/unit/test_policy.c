@@ -397,6 +397,11 @@ static void test_notices(void)
 	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
 	CHECK_STR_EQ(d.notices[0], "This chat is logged.");
+	/* The text is the policy's; the mark travels beside it for the
+	 * protocols that send a notice in somebody's name (proto/notice.h):
+	 * the defaults when response_prefix/postfix are not set. */
+	CHECK_STR_EQ(d.notice_prefix, "Message from imwire: -=");
+	CHECK_STR_EQ(d.notice_postfix, "=-");
 	policy_decision_free(&d);
 	ev.dir = IM_DIR_IN; /* the same conversation, either way */
 	ev.ts += 3600;
@@ -425,6 +430,21 @@ static void test_notices(void)
 	ev.ts += 60;
 	d = test_decide(p, &ev);
 	CHECK_INT_EQ(d.n_notices, 1);
+	policy_decision_free(&d);
+	policy_unref(p);
+	/* A configured mark, without a responder (a value's trailing blanks
+	 * are trimmed: a prefix ends in a mark of its own, as "-=" does). */
+	p = load("notice_text=Logged.\nresponse_prefix=[imwire] \nresponse_postfix=\n", err,
+		 sizeof(err));
+	CHECK(p);
+	if (!p)
+		return;
+	ev = msg(IM_DIR_OUT, "alice", "bob", "hi");
+	d = test_decide(p, &ev);
+	CHECK_INT_EQ(d.n_notices, 1);
+	CHECK_STR_EQ(d.notices[0], "Logged.");
+	CHECK_STR_EQ(d.notice_prefix, "[imwire]");
+	CHECK_STR_EQ(d.notice_postfix, "");
 	policy_decision_free(&d);
 	policy_unref(p);
 }

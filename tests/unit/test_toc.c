@@ -263,6 +263,53 @@ static void test_encode(void)
 	harness_free(&h);
 }
 
+/* A notice is an IM of the conversation, in the buddy's name towards the
+ * client: its text, marked by response_prefix/postfix (the defaults when
+ * none is configured), shows that imwire wrote it (proto/notice.h). */
+static void test_notice_marked(void)
+{
+	struct harness h, h2;
+	struct bytebuf out, want;
+	struct im_event ev;
+
+	toc_start(&h);
+	bytebuf_init(&out);
+	bytebuf_init(&want);
+	feed_text(&h, IM_DIR_IN, "IM_IN:bob:F:hi");
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.notice = true;
+	CHECK(event_set_str(&ev.remote, "bob") &&
+	      event_set_str(&ev.text, "This conversation is logged."));
+	/* The receiver's bytes, whole: the next server FLAP. */
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	frame_text(&want, 9001, IM_DIR_IN,
+		   "IM_IN:bob:F:Message from imwire: -=This conversation is logged.=-");
+	CHECK_INT_EQ(out.len, want.len);
+	CHECK_MEM_EQ(out.data, want.data, want.len);
+	/* A configured mark, towards the remote (in the local user's name). */
+	CHECK(event_set_str(&ev.notice_prefix, "[imwire] ") && event_set_str(&ev.notice_postfix, ""));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_OUT, &ev, NULL, 0, &out), 0);
+	harness_init(&h2, TOC_FLOW);
+	feed(&h2, IM_DIR_OUT, out.data, out.len);
+	CHECK_STR_EQ(ev_at(&h2, 0)->remote, "bob");
+	CHECK_STR_EQ(ev_at(&h2, 0)->text, "[imwire] This conversation is logged.");
+	harness_free(&h2);
+	/* Marked already (the responder's): not twice. */
+	CHECK(event_set_str(&ev.text, "[imwire] Blocked by policy: x"));
+	bytebuf_clear(&out);
+	bytebuf_clear(&want);
+	CHECK_INT_EQ(M->encode(h.s, IM_DIR_IN, &ev, NULL, 0, &out), 0);
+	frame_text(&want, 9001, IM_DIR_IN, "IM_IN:bob:F:[imwire] Blocked by policy: x");
+	CHECK_INT_EQ(out.len, want.len);
+	CHECK_MEM_EQ(out.data, want.data, want.len);
+	event_free(&ev);
+	bytebuf_free(&out);
+	bytebuf_free(&want);
+	harness_free(&h);
+}
+
 static void test_sequence_renumbering(void)
 {
 	struct harness h;
@@ -317,6 +364,7 @@ int main(void)
 	RUN_TEST(test_commands_and_messages);
 	RUN_TEST(test_malformed_and_resync);
 	RUN_TEST(test_encode);
+	RUN_TEST(test_notice_marked);
 	RUN_TEST(test_sequence_renumbering);
 	RUN_TEST(test_file_proposal);
 	TEST_MAIN_END();

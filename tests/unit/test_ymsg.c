@@ -535,6 +535,61 @@ static void test_encode_with_orig(void)
 	harness_free(&h);
 }
 
+/* A notice is a message of the conversation, in the peer's name towards
+ * the client: its text, marked by response_prefix/postfix (the defaults
+ * when none is configured), shows that imwire wrote it (proto/notice.h). */
+static void test_notice_marked(void)
+{
+	static const char marked[] = "Message from imwire: -=This conversation is logged.=-";
+	struct harness h;
+	struct bytebuf out, want;
+	struct im_event ev, back;
+
+	harness_init(&h, YMSG_FLOW);
+	login(&h);
+	bytebuf_init(&out);
+	bytebuf_init(&want);
+	event_init(&ev);
+	ev.kind = IM_KIND_MESSAGE;
+	ev.notice = true;
+	CHECK(event_set_str(&ev.remote, "bob_y") &&
+	      event_set_str(&ev.text, "This conversation is logged."));
+	/* The receiver's bytes, whole. */
+	CHECK_INT_EQ(proto_ymsg.encode(h.s, IN, &ev, NULL, 0, &out), 0);
+	put(&want, 0x06, 1, 5, "alice_y", 4, "bob_y", 14, marked, 97, "1", END);
+	CHECK_INT_EQ(out.len, want.len);
+	CHECK_MEM_EQ(out.data, want.data, want.len);
+	back = decode_last(out.data, out.len, IN);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, IN, "bob_y", marked);
+	event_free(&back);
+	/* A configured mark, towards the remote (in the local user's name). */
+	CHECK(event_set_str(&ev.notice_prefix, "[imwire] ") && event_set_str(&ev.notice_postfix, ""));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_ymsg.encode(h.s, OUT, &ev, NULL, 0, &out), 0);
+	back = decode_last(out.data, out.len, OUT);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, OUT, "bob_y", "[imwire] This conversation is logged.");
+	event_free(&back);
+	/* Marked already (the responder's): not twice. */
+	CHECK(event_set_str(&ev.text, "[imwire] Blocked by policy: x"));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_ymsg.encode(h.s, IN, &ev, NULL, 0, &out), 0);
+	back = decode_last(out.data, out.len, IN);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, IN, "bob_y", "[imwire] Blocked by policy: x");
+	event_free(&back);
+	/* In a chat room the notice is said by "imwire", not by a member. */
+	ev.group = true;
+	CHECK(event_set_str(&ev.remote, "Room:1") && event_set_str(&ev.text, "Logged."));
+	bytebuf_clear(&out);
+	CHECK_INT_EQ(proto_ymsg.encode(h.s, IN, &ev, NULL, 0, &out), 0);
+	back = decode_last(out.data, out.len, IN);
+	CHECK_EVENT(&back, IM_KIND_MESSAGE, IN, "Room:1", "imwire: [imwire] Logged.");
+	event_free(&back);
+	event_free(&ev);
+	bytebuf_free(&out);
+	bytebuf_free(&want);
+	harness_free(&h);
+}
+
 static void test_encode_fresh_round_trip(void)
 {
 	struct harness h;
@@ -605,5 +660,6 @@ int main(void)
 	RUN_TEST(test_malformed_lengths);
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_fresh_round_trip);
+	RUN_TEST(test_notice_marked);
 	TEST_MAIN_END();
 }

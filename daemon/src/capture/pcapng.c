@@ -229,104 +229,124 @@ static const char *start_section(struct pcapng_reader *r, const uint8_t *bom)
 	return NULL;
 }
 
+/* A block's first 8 bytes (12 for a Section Header Block, whose byte
+ * order comes after them): its type and how many bytes were read. 1, 0 at
+ * the end of the file, -1 with why. */
+static int read_block_head(struct pcapng_reader *r, uint8_t head[12], uint32_t *type,
+			   size_t *have, const char **why)
+{
+	int rc = read_exact(r, head, 8, why);
+
+	if (rc <= 0)
+		return rc;
+	*type = imw_load_le32(head); /* the SHB's type reads the same either way */
+	*have = 8;
+	if (*type == BLOCK_SHB) {
+		if (read_exact(r, head + 8, 4, why) <= 0) {
+			*why = *why ? *why : "the file ends inside a block";
+			return -1;
+		}
+		*have = 12;
+		return (*why = start_section(r, head + 8)) ? -1 : 1;
+	}
+	if (!r->in_section) {
+		*why = "no Section Header Block first";
+		return -1;
+	}
+	*type = load32(r, head);
+	return 1;
+}
+
+/* The whole block of length len into r->block, its head already read;
+ * NULL, or why not. */
+static const char *read_block_rest(struct pcapng_reader *r, const uint8_t *head, size_t have,
+				   uint32_t len)
+{
+	const char *why = NULL;
+
+	if (len < MIN_BLOCK_BYTES + (have - 8) || len % 4 || len > MAX_BLOCK_BYTES)
+		return len > MAX_BLOCK_BYTES ? "block longer than 16 MiB" : "bad block length";
+	if (r->block_cap < len) {
+		uint8_t *grown = realloc(r->block, len);
+
+		if (!grown)
+			return "out of memory";
+		r->block = grown;
+		r->block_cap = len;
+	}
+	memcpy(r->block, head, have);
+	if (read_exact(r, r->block + have, len - have, &why) <= 0)
+		return why ? why : "the file ends inside a block";
+	r->offset += len;
+	if (load32(r, r->block + len - 4) != len)
+		return "block lengths at its start and end differ";
+	return NULL;
+}
+
+/* One block's body: 1 with a packet in pkt, 0 for a block that holds
+ * none (or a bad packet block, counted: the block's own length was
+ * right, so only it is lost), -1 with why. */
+static int take_block(struct pcapng_reader *r, uint32_t type, struct cursor *c, uint64_t at,
+		      struct pcapng_packet *pkt, const char **why)
+{
+	struct pcapng_iface iface = { .dlt = -1, .ticks_per_sec = 1000000 };
+	const char *bad;
+	uint16_t major;
+
+	switch (type) {
+	case BLOCK_SHB:
+		cursor_skip(c, 4);
+		if (!get16(r, c, &major) || major != 1) {
+			*why = "Section Header Block of a version other than 1";
+			return -1;
+		}
+		return 0;
+	case BLOCK_IDB:
+		if ((bad = parse_idb(r, c, &iface))) {
+			iface.dlt = -1;
+			count_bad_block(r, bad, at);
+		}
+		return (*why = add_iface(r, &iface)) ? -1 : 0;
+	case BLOCK_EPB:
+	case BLOCK_SPB:
+	case BLOCK_PB:
+		if (!(bad = parse_packet(r, type, c, pkt)))
+			return 1;
+		count_bad_block(r, bad, at);
+		return 0;
+	default:
+		return 0; /* name resolution, statistics, custom... */
+	}
+}
+
 int pcapng_next(struct pcapng_reader *r, struct pcapng_packet *pkt, char *err, size_t err_size)
 {
 	uint8_t head[12];
-	const char *why = NULL;
+	const char *why;
 	uint32_t type, len;
-	size_t have, body_len;
+	size_t have;
 	struct cursor c;
-	uint16_t major;
+	uint64_t at;
 	int rc;
 
-	for (;;) {
-		uint64_t at = r->offset;
-
-		rc = read_exact(r, head, 8, &why);
+	do {
+		at = r->offset;
+		why = NULL;
+		rc = read_block_head(r, head, &type, &have, &why);
 		if (rc == 0)
 			return 0;
 		if (rc < 0)
-			goto bad;
-		type = imw_load_le32(head); /* the SHB's type reads the same either way */
-		have = 8;
-		if (type == BLOCK_SHB) {
-			if (read_exact(r, head + 8, 4, &why) <= 0) {
-				why = why ? why : "the file ends inside a block";
-				goto bad;
-			}
-			have = 12;
-			if ((why = start_section(r, head + 8)))
-				goto bad;
-		} else if (!r->in_section) {
-			why = "no Section Header Block first";
-			goto bad;
-		} else {
-			type = load32(r, head);
-		}
+			break;
 		len = load32(r, head + 4);
-		if (len < MIN_BLOCK_BYTES + (have - 8) || len % 4 || len > MAX_BLOCK_BYTES) {
-			why = len > MAX_BLOCK_BYTES ? "block longer than 16 MiB" : "bad block length";
-			goto bad;
+		if ((why = read_block_rest(r, head, have, len))) {
+			rc = -1;
+			break;
 		}
-		if (r->block_cap < len) {
-			uint8_t *grown = realloc(r->block, len);
-
-			if (!grown) {
-				why = "out of memory";
-				goto bad;
-			}
-			r->block = grown;
-			r->block_cap = len;
-		}
-		memcpy(r->block, head, have);
-		if (read_exact(r, r->block + have, len - have, &why) <= 0) {
-			why = why ? why : "the file ends inside a block";
-			goto bad;
-		}
-		r->offset += len;
-		if (load32(r, r->block + len - 4) != len) {
-			why = "block lengths at its start and end differ";
-			goto bad;
-		}
-		body_len = len - MIN_BLOCK_BYTES;
-		cursor_init(&c, r->block + 8, body_len);
-		switch (type) {
-		case BLOCK_SHB:
-			cursor_skip(&c, 4);
-			if (!get16(r, &c, &major) || major != 1) {
-				why = "Section Header Block of a version other than 1";
-				goto bad;
-			}
-			continue;
-		case BLOCK_IDB: {
-			struct pcapng_iface iface = { .dlt = -1, .ticks_per_sec = 1000000 };
-			const char *bad = parse_idb(r, &c, &iface);
-
-			if (bad) {
-				iface.dlt = -1;
-				count_bad_block(r, bad, at);
-			}
-			if ((why = add_iface(r, &iface)))
-				goto bad;
-			continue;
-		}
-		case BLOCK_EPB:
-		case BLOCK_SPB:
-		case BLOCK_PB: {
-			const char *bad = parse_packet(r, type, &c, pkt);
-
-			if (!bad)
-				return 1;
-			/* The block's own length was right: only it is lost. */
-			count_bad_block(r, bad, at);
-			continue;
-		}
-		default:
-			continue; /* name resolution, statistics, custom... */
-		}
-bad:
-		snprintf(err, err_size, "%s at byte %llu", why ? why : "read error",
-			 (unsigned long long)at);
-		return -1;
-	}
+		cursor_init(&c, r->block + 8, len - MIN_BLOCK_BYTES);
+		rc = take_block(r, type, &c, at, pkt, &why);
+	} while (rc == 0);
+	if (rc > 0)
+		return 1;
+	snprintf(err, err_size, "%s at byte %llu", why ? why : "read error", (unsigned long long)at);
+	return -1;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,9 @@ static void progress_clear(struct progress *pr)
 	pr->drawn = false;
 }
 
+/* Offline, sinks write when this much is pending: one write() per 64 KiB. */
+#define READ_FLUSH_AT 65536
+
 static int open_sinks(struct pipeline *pl, const char *format, const char *outdir)
 {
 	struct sink s;
@@ -94,16 +98,16 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 
 	if (strcmp(format, "jsonl") == 0) {
 		if (!outdir)
-			rc = sink_jsonl_open_stream(&s, stdout, false);
+			rc = sink_jsonl_open_stream(&s, stdout, READ_FLUSH_AT);
 		else {
-			if (sink_imspector_open_dir(&s, outdir) == 0)
+			if (sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT) == 0)
 				sink_close(&s); /* creates the directory */
 			n = strlen(outdir) + sizeof("/events.jsonl");
 			path = malloc(n);
 			if (!path)
 				return -1;
 			snprintf(path, n, "%s/events.jsonl", outdir);
-			rc = sink_jsonl_open_path(&s, path, false);
+			rc = sink_jsonl_open_path(&s, path, READ_FLUSH_AT);
 			if (rc < 0)
 				fprintf(stderr, "imwire: %s: cannot open: %s\n", path, strerror(errno));
 			free(path);
@@ -111,7 +115,8 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 				return -1;
 		}
 	} else {
-		rc = outdir ? sink_imspector_open_dir(&s, outdir) : sink_imspector_open_stream(&s, stdout);
+		rc = outdir ? sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT)
+			    : sink_imspector_open_stream(&s, stdout);
 		if (rc < 0 && outdir)
 			fprintf(stderr, "imwire: %s: cannot create log directory: %s\n", outdir,
 				strerror(errno));
@@ -125,7 +130,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	(void)level;
+	/* Offline, the writer's routine lines (its summary) are noise. */
+	if (level > LOG_WARNING)
+		return;
 	va_start(ap, fmt);
 	fputs("imwire: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -133,9 +140,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The databases and syslog the configuration names, behind one writer
- * (sink/sink_writer.h) that waits for room instead of dropping: offline,
- * nothing is lost to a slow database. A spool only with spool_dir. */
+/* The sinks the configuration names, behind one writer (sink/sink_writer.h)
+ * that waits for room instead of dropping: offline, nothing is lost to a
+ * slow database. A write-ahead log only with spool_dir. */
 static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 {
 	struct sink_writer_config wc;
@@ -145,9 +152,10 @@ static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 
 	sink_writer_config_from(&wc, cfg, NULL);
 	wc.wait_when_full = true;
+	wc.coalesce = 1024; /* offline: no verdict waits on a hand-over */
 	wc.log = log_to_stderr;
-	if (sink_writer_open(&w, &wc) < 0) {
-		fprintf(stderr, "imwire: out of memory\n");
+	if (sink_writer_open(&w, &wc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "imwire: %s\n", err);
 		return -1;
 	}
 	if (sink_writer_add_configured(&w, cfg, &added, err, sizeof(err)) < 0) {
@@ -262,8 +270,10 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 	}
 	if (!o->format)
 		o->format = o->outdir ? "imspector" : "jsonl";
-	if (strcmp(o->format, "jsonl") != 0 && strcmp(o->format, "imspector") != 0) {
-		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector or jsonl)\n", o->format);
+	if (strcmp(o->format, "jsonl") != 0 && strcmp(o->format, "imspector") != 0 &&
+	    strcmp(o->format, "none") != 0) {
+		fprintf(stderr, "imwire: read: unknown format \"%s\" (imspector, jsonl or none)\n",
+			o->format);
 		return 2;
 	}
 	if (optind >= argc) {
@@ -324,7 +334,8 @@ static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct 
 		pipeline_destroy(pl);
 		goto fail;
 	}
-	if (open_sinks(pl, o->format, o->outdir) < 0 || open_db_sinks(pl, cfg) < 0) {
+	if ((strcmp(o->format, "none") != 0 && open_sinks(pl, o->format, o->outdir) < 0) ||
+	    open_db_sinks(pl, cfg) < 0) {
 		pipeline_destroy(pl);
 		goto fail;
 	}
@@ -406,7 +417,7 @@ static int read_report(const struct read_opts *o, struct pipeline *pl, int n_fil
 		struct stats_snapshot snap;
 
 		stats_snapshot_of_flows(&snap, "read", &pl->flows);
-		if (stats_write_file(o->stats_path, &snap, 1, (double)time(NULL)) < 0) {
+		if (stats_write_file(o->stats_path, &snap, 1, NULL, (double)time(NULL)) < 0) {
 			fprintf(stderr, "imwire: %s: %s\n", o->stats_path, strerror(errno));
 			status = 1;
 		}
@@ -583,7 +594,7 @@ static int cmd_replay(int argc, char **argv)
 	engine_config_load(&ec, &cfg);
 	ec.table = rs.table;
 	rc = 0;
-	if (events && sink_jsonl_open_path(&s, events, false) < 0) {
+	if (events && sink_jsonl_open_path(&s, events, READ_FLUSH_AT) < 0) {
 		fprintf(stderr, "imwire: %s: cannot open: %s\n", events, strerror(errno));
 		rc = -1;
 	} else {
@@ -613,15 +624,16 @@ static const struct command {
 			    * NULL: the command prints its own */
 } commands[] = {
 	{ "read", cmd_read,
-	  "read [--format imspector|jsonl] [-o DIR] [--config FILE] [--quiet]\n"
+	  "read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
 	  "     [--stats FILE.json] [--separate] [--extract DIR] FILE...\n"
 	  "    decode pcap/pcapng captures and print or write every IM event\n"
 	  "    (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
-	  "    under DIR, or DIR/events.jsonl with --format jsonl); a FILE may\n"
-	  "    be gzip-compressed, \"-\" is standard input, a pcapng file may\n"
-	  "    mix link types (mergecap); the files are one capture unless\n"
-	  "    --separate reads each as unrelated (no flow spans two); with\n"
-	  "    --extract, transferred files are kept in DIR by their SHA-256\n" },
+	  "    under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
+	  "    the sinks the --config file names); a FILE may be gzip-compressed,\n"
+	  "    \"-\" is standard input, a pcapng file may mix link types\n"
+	  "    (mergecap); the files are one capture unless --separate reads each\n"
+	  "    as unrelated (no flow spans two); with --extract, transferred\n"
+	  "    files are kept in DIR by their SHA-256\n" },
 	{ "replay", cmd_replay,
 	  "replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
 	  "    run the inline engine and its policy on a capture; OUT.pcap gets\n"

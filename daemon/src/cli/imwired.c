@@ -66,7 +66,7 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-/* Sinks are shared by the workers: one lock around a write. */
+/* The writer every worker hands its events to (sinks[0]). */
 struct shared_sinks {
 	pthread_mutex_t lock;
 	struct sink sinks[PIPELINE_MAX_SINKS];
@@ -90,61 +90,56 @@ static void shared_sinks_write(void *arg, const struct im_event *ev)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-/* Every sink sits behind one writer thread (sink/sink_writer.h): a worker
- * only queues the event, it never waits on a database or a disk. */
-static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, bool foreground)
+/* Every sink sits behind the writer (sink/sink_writer.h): a worker hands
+ * its events over once per burst (one write-ahead append), it never waits
+ * on a database or a sink's disk. The write-ahead log and the sinks'
+ * cursors live in this instance's own spool directory. */
+static int open_sinks(struct shared_sinks *ss, const struct imw_config *cfg, const char *config_path,
+		      bool foreground)
 {
-	const char *dir = config_get(cfg, "file_logging_dir"), *jsonl = config_get(cfg, "jsonl_file");
 	struct sink_writer_config wc;
 	struct sink_db db;
 	struct sink s, *w = &ss->sinks[0];
 	size_t configured = 0;
-	char err[512];
+	char err[512], spool[4096];
 
-	sink_writer_config_from(&wc, cfg, DEFAULT_SPOOL_DIR);
+	if (sink_writer_instance_dir(spool, sizeof(spool), DEFAULT_SPOOL_DIR, config_path) < 0) {
+		log_msg(LOG_ERR, "%s: path too long for a spool directory", config_path);
+		return -1;
+	}
+	sink_writer_config_from(&wc, cfg, spool);
 	wc.log = log_msg;
-	if (sink_writer_open(w, &wc) < 0) {
-		log_msg(LOG_ERR, "out of memory");
+	if (sink_writer_open(w, &wc, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "spool: %s", err);
 		return -1;
 	}
 	ss->n = 1;
-	if (dir) {
-		if (sink_imspector_open_dir(&s, dir) < 0) {
-			log_msg(LOG_ERR, "%s: cannot use as log directory: %s", dir, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (jsonl) {
-		if (sink_jsonl_open_path(&s, jsonl, true) < 0) {
-			log_msg(LOG_ERR, "%s: cannot open: %s", jsonl, strerror(errno));
-			goto failed;
-		}
-		sink_writer_add_sink(w, &s);
-	}
-	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		goto failed;
-	}
-	if (dir || jsonl || configured)
+	if (sink_writer_add_configured(w, cfg, &configured, err, sizeof(err)) < 0)
+		goto failed_err;
+	if (configured)
 		return 0;
 	/* A new install logs to SQLite with no set-up. */
 	if (foreground) {
-		if (sink_jsonl_open_stream(&s, stdout, true) < 0)
+		if (sink_jsonl_open_stream(&s, stdout, 0) < 0)
 			goto failed;
-		sink_writer_add_sink(w, &s);
+		if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+			goto failed_err;
 	}
 	if (mkdir(DEFAULT_DATA_DIR, 0750) < 0 && errno != EEXIST) {
 		log_msg(LOG_ERR, "%s: cannot create: %s", DEFAULT_DATA_DIR, strerror(errno));
 		goto failed;
 	}
 	if (sink_db_sqlite_init(&db, DEFAULT_SQLITE_FILE, config_get(cfg, "sensor_name")) < 0 ||
-	    sink_writer_add_db(w, &db, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s: %s", DEFAULT_SQLITE_FILE, err);
+	    sink_db_open(&s, &db, "sqlite " DEFAULT_SQLITE_FILE) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", DEFAULT_SQLITE_FILE);
 		goto failed;
 	}
+	if (sink_writer_add_sink(w, &s, err, sizeof(err)) < 0)
+		goto failed_err;
 	log_msg(LOG_INFO, "no sink configured: logging to %s", DEFAULT_SQLITE_FILE);
 	return 0;
+failed_err:
+	log_msg(LOG_ERR, "%s", err);
 failed:
 	sink_close(w);
 	ss->n = 0;
@@ -331,11 +326,15 @@ static int drop_privileges(const struct imw_config *cfg, bool tap)
 static int open_all_sinks(struct shared_sinks *ss, struct runtime *rt, bool foreground)
 {
 	struct sink tap_sink;
+	char err[512];
 
-	if (open_sinks(ss, &rt->cfg, foreground) < 0)
+	if (open_sinks(ss, &rt->cfg, rt->path, foreground) < 0)
 		return -1;
 	service_tap_sink(rt->svc, &tap_sink);
-	sink_writer_add_sink(&ss->sinks[0], &tap_sink);
+	if (sink_writer_add_sink(&ss->sinks[0], &tap_sink, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "event tap: %s", err);
+		sink_close(&tap_sink);
+	}
 	return 0;
 }
 
@@ -347,7 +346,9 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 {
 	char err[512];
 
-	if (open_all_sinks(ss, rt, o->foreground) < 0 || runtime_hold_pins(rt) < 0)
+	/* The pin directory first: a second daemon on it is told who holds it
+	 * (its spool, the same instance's, would refuse it next). */
+	if (runtime_hold_pins(rt) < 0 || open_all_sinks(ss, rt, o->foreground) < 0)
 		return 1;
 	if (!o->foreground) {
 		log_to_stderr = false;

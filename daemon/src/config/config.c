@@ -72,8 +72,10 @@ static const struct key_spec known_keys[] = {
 	{ "mysql_password", VALUE_STRING, NULL },
 	{ "pgsql_connect", VALUE_STRING, NULL },
 	{ "sensor_name", VALUE_STRING, NULL },  /* imwire: the `sensor` column */
-	{ "spool_dir", VALUE_STRING, NULL },    /* imwire: where unwritten rows wait */
+	{ "spool_dir", VALUE_STRING, NULL },    /* imwire: the write-ahead log and cursors */
 	{ "spool_max_bytes", VALUE_UINT, NULL },
+	{ "fsync", VALUE_STRING, NULL },        /* batch, interval or off (sink_writer.h) */
+	{ "fsync_interval_ms", VALUE_UINT, NULL },
 	{ "db_timeout", VALUE_UINT, NULL },     /* seconds: connecting, one statement */
 	{ "syslog_events", VALUE_BOOL, NULL },
 	{ "syslog_socket", VALUE_STRING, NULL },
@@ -357,35 +359,37 @@ static char *trim(char *s, char *end)
 	return s;
 }
 
-/* Checks and interprets one setting; false after reporting why not. */
-static bool interpret(struct imw_config *cfg, const char *name, unsigned line, const char *key,
-		      const char *value, struct config_report *r)
+/* An on/off value: the protocol switches and log_typing_events take it. */
+static bool interpret_bool(struct imw_config *cfg, const char *name, unsigned line,
+			   const char *key, const char *value, struct config_report *r)
 {
-	const struct key_spec *spec = find_key(key);
 	bool b;
 	size_t i;
-	char *end;
 
-	if (!spec) {
-		config_report_error(r, "%s:%u: %s: unknown key", name, line, key);
+	if (!config_parse_bool(value, &b)) {
+		config_report_error(r, "%s:%u: %s: expected on or off, got \"%s\"", name, line, key,
+				    value);
 		return false;
 	}
-	switch (spec->kind) {
-	case VALUE_BOOL:
-		if (!config_parse_bool(value, &b)) {
-			config_report_error(r, "%s:%u: %s: expected on or off, got \"%s\"", name, line,
-					    key, value);
-			return false;
+	for (i = 0; i < sizeof(protocol_keys) / sizeof(protocol_keys[0]); i++) {
+		if (strcmp(protocol_keys[i].key, key) == 0) {
+			cfg->protocol_listed = true;
+			cfg->protocol_on[protocol_keys[i].proto] = b;
 		}
-		for (i = 0; i < sizeof(protocol_keys) / sizeof(protocol_keys[0]); i++) {
-			if (strcmp(protocol_keys[i].key, key) == 0) {
-				cfg->protocol_listed = true;
-				cfg->protocol_on[protocol_keys[i].proto] = b;
-			}
-		}
-		if (strcmp(key, "log_typing_events") == 0)
-			cfg->log_typing_events = b;
-		break;
+	}
+	if (strcmp(key, "log_typing_events") == 0)
+		cfg->log_typing_events = b;
+	return true;
+}
+
+/* Numbers and characters: a count, one character, a queue range. */
+static bool check_scalar(enum value_kind kind, const char *name, unsigned line, const char *key,
+			 const char *value, struct config_report *r)
+{
+	unsigned a, z;
+	char *end;
+
+	switch (kind) {
 	case VALUE_UINT:
 		errno = 0;
 		if (!*value || strtoul(value, &end, 10) > 0xFFFFFFFFUL || *end || errno ||
@@ -394,14 +398,32 @@ static bool interpret(struct imw_config *cfg, const char *name, unsigned line, c
 					    name, line, key, value);
 			return false;
 		}
-		break;
+		return true;
 	case VALUE_CHAR:
 		if (strlen(value) != 1) {
 			config_report_error(r, "%s:%u: %s: expected a single character, got \"%s\"",
 					    name, line, key, value);
 			return false;
 		}
-		break;
+		return true;
+	case VALUE_QUEUES:
+		if (!config_parse_queues(value, &a, &z)) {
+			config_report_error(r, "%s:%u: %s: expected N or N-M (at most %d queues), got \"%s\"",
+					    name, line, key, CONFIG_MAX_QUEUES, value);
+			return false;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Words: address lists (kept in cfg), a choice, a non-empty string;
+ * free text needs nothing. */
+static bool check_words(struct imw_config *cfg, enum value_kind kind, const char *name,
+			unsigned line, const char *key, const char *value, struct config_report *r)
+{
+	switch (kind) {
 	case VALUE_NETS:
 		if (!parse_nets(cfg, value)) {
 			config_report_error(
@@ -409,24 +431,14 @@ static bool interpret(struct imw_config *cfg, const char *name, unsigned line, c
 				name, line, key, value);
 			return false;
 		}
-		break;
-	case VALUE_QUEUES: {
-		unsigned a, z;
-
-		if (!config_parse_queues(value, &a, &z)) {
-			config_report_error(r, "%s:%u: %s: expected N or N-M (at most %d queues), got \"%s\"",
-					    name, line, key, CONFIG_MAX_QUEUES, value);
-			return false;
-		}
-		break;
-	}
+		return true;
 	case VALUE_CHOICE:
 		if (!is_choice(choices_of(key), value)) {
 			config_report_error(r, "%s:%u: %s: expected one of %s, got \"%s\"", name, line,
 					    key, choices_of(key), value);
 			return false;
 		}
-		break;
+		return true;
 	case VALUE_STRING:
 		if (!*value) {
 			config_report_error(r, "%s:%u: %s: empty value", name, line, key);
@@ -444,10 +456,38 @@ static bool interpret(struct imw_config *cfg, const char *name, unsigned line, c
 					    name, line, key, value);
 			return false;
 		}
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* Checks and interprets one setting; false after reporting why not. */
+static bool interpret(struct imw_config *cfg, const char *name, unsigned line, const char *key,
+		      const char *value, struct config_report *r)
+{
+	const struct key_spec *spec = find_key(key);
+	bool ok;
+
+	if (!spec) {
+		config_report_error(r, "%s:%u: %s: unknown key", name, line, key);
+		return false;
+	}
+	switch (spec->kind) {
+	case VALUE_BOOL:
+		ok = interpret_bool(cfg, name, line, key, value, r);
 		break;
-	case VALUE_TEXT:
+	case VALUE_UINT:
+	case VALUE_CHAR:
+	case VALUE_QUEUES:
+		ok = check_scalar(spec->kind, name, line, key, value, r);
+		break;
+	default:
+		ok = check_words(cfg, spec->kind, name, line, key, value, r);
 		break;
 	}
+	if (!ok)
+		return false;
 	if (spec->warning)
 		config_report_warning(r, "%s:%u: %s: %s", name, line, key, spec->warning);
 	return true;

@@ -154,13 +154,14 @@ static void copy_to_subscribers(struct event_tap *t, const struct im_event *ev)
 	}
 }
 
-static int tap_write(struct sink *sk, const struct im_event *ev)
+static int tap_write(struct sink *sk, const struct im_event *ev, uint64_t eventid)
 {
 	struct event_tap *t = sk->ctx;
 	struct flow_slot *f;
 	unsigned p = ev->proto < IMW_PROTO_MAX ? ev->proto : IMW_PROTO_NONE;
 	unsigned k = ev->kind < IM_KIND_COUNT ? ev->kind : IM_KIND_ERROR;
 
+	(void)eventid;
 	pthread_mutex_lock(&t->lock);
 	t->counts[p][k][ev->dir == IM_DIR_IN]++;
 	t->total++;

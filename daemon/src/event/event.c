@@ -25,6 +25,8 @@ void event_free(struct im_event *ev)
 	free(ev->file.signature);
 	free(ev->remote_name);
 	free(ev->notice_from);
+	free(ev->notice_prefix);
+	free(ev->notice_postfix);
 	event_init(ev);
 }
 
@@ -50,6 +52,7 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
 	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
 	dst->file.mime = dst->file.stored = dst->file.signature = NULL;
+	dst->notice_prefix = dst->notice_postfix = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
 	if ((src->local && !event_set_str(&dst->local, src->local)) ||
 	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
@@ -62,7 +65,9 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	    (src->file.stored && !event_set_str(&dst->file.stored, src->file.stored)) ||
 	    (src->file.signature && !event_set_str(&dst->file.signature, src->file.signature)) ||
 	    (src->remote_name && !event_set_str(&dst->remote_name, src->remote_name)) ||
-	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from))) {
+	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from)) ||
+	    (src->notice_prefix && !event_set_str(&dst->notice_prefix, src->notice_prefix)) ||
+	    (src->notice_postfix && !event_set_str(&dst->notice_postfix, src->notice_postfix))) {
 		event_free(dst);
 		return false;
 	}

@@ -175,10 +175,21 @@ struct im_event {
 	 * set (notice_sender=), else from the server (IRC: a NOTICE from the
 	 * server, XMPP: a headline from the domain); towards the remote, or
 	 * where a protocol has no such sender, as an ordinary message of the
-	 * conversation whose text is marked (response_prefix/postfix). */
+	 * conversation whose text is marked (notice_prefix/postfix below;
+	 * proto/notice.h). */
 	bool notice;
 	char *notice_from; /* owned; NULL: the protocol's own system sender */
+	/* The mark of a notice's text where it goes as an ordinary message
+	 * (response_prefix, response_postfix); owned, NULL: IMW_NOTICE_PREFIX
+	 * and IMW_NOTICE_POSTFIX (proto/notice.h marks). */
+	char *notice_prefix;
+	char *notice_postfix;
 };
+
+/* The default mark of a notice's text: it names imwire, as IMSpector
+ * 0.9's "Message from IMSpector: -=...=-" named IMSpector. */
+#define IMW_NOTICE_PREFIX "Message from imwire: -="
+#define IMW_NOTICE_POSTFIX "=-"
 
 void event_init(struct im_event *ev);
 void event_free(struct im_event *ev);

@@ -73,6 +73,10 @@ bool rewrite_message(const struct rewrite *rw, enum im_dir dir, const char *text
 	ok = event_set_str(&msg.text, text) &&
 	     (!notice || !notice->notice_from ||
 	      event_set_str(&msg.notice_from, notice->notice_from)) &&
+	     (!notice || !notice->notice_prefix ||
+	      event_set_str(&msg.notice_prefix, notice->notice_prefix)) &&
+	     (!notice || !notice->notice_postfix ||
+	      event_set_str(&msg.notice_postfix, notice->notice_postfix)) &&
 	     s->module->encode(s, dir, &msg, NULL, 0, out) == 0 && out->len > mark;
 	if (!ok) {
 		out->len = mark;

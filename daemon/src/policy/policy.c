@@ -25,9 +25,10 @@
 
 /* The responder's texts when the configuration gives none (IMSpector
  * 0.9's notice reads "Message from IMSpector: -=Your activities are being
- * logged=-"; imwire names itself). */
-#define DEFAULT_RESPONSE_PREFIX "Message from imwire: -="
-#define DEFAULT_RESPONSE_POSTFIX "=-"
+ * logged=-"; imwire names itself). The prefix and postfix also mark every
+ * other notice where a protocol sends it in somebody's name. */
+#define DEFAULT_RESPONSE_PREFIX IMW_NOTICE_PREFIX
+#define DEFAULT_RESPONSE_POSTFIX IMW_NOTICE_POSTFIX
 #define DEFAULT_NOTICE_RESPONSE "Your activities are being logged"
 #define DEFAULT_FILTERED_RESPONSE "Blocked by policy"
 
@@ -287,9 +288,7 @@ static void load_responder(struct policy *p, const struct imw_config *cfg,
 		(double)number(cfg, "filtered_mins", 0) * SECONDS_PER_MINUTE;
 	if (!dup_setting(cfg, "notice_response", DEFAULT_NOTICE_RESPONSE, &p->notice_response) ||
 	    !dup_setting(cfg, "filtered_response", DEFAULT_FILTERED_RESPONSE,
-			 &p->filtered_response) ||
-	    !dup_setting(cfg, "response_prefix", DEFAULT_RESPONSE_PREFIX, &p->response_prefix) ||
-	    !dup_setting(cfg, "response_postfix", DEFAULT_RESPONSE_POSTFIX, &p->response_postfix))
+			 &p->filtered_response))
 		config_report_error(r, "out of memory");
 	if (!p->responder_notice_period && !p->responder_filtered_period)
 		config_report_warning(r,
@@ -318,6 +317,11 @@ static void load_rules(struct policy *p, const struct imw_config *cfg, struct co
 	p->notice_period = (double)number(cfg, "notice_days", DEFAULT_NOTICE_DAYS) * SECONDS_PER_DAY;
 	p->blocked_notice_interval =
 		(double)number(cfg, "blocked_notice_interval", DEFAULT_BLOCKED_NOTICE_INTERVAL);
+	/* The mark of every notice sent in somebody's name, not only the
+	 * responder's (proto/notice.h). */
+	if (!dup_setting(cfg, "response_prefix", DEFAULT_RESPONSE_PREFIX, &p->response_prefix) ||
+	    !dup_setting(cfg, "response_postfix", DEFAULT_RESPONSE_POSTFIX, &p->response_postfix))
+		config_report_error(r, "out of memory");
 	load_notice_sender(p, cfg, r);
 	load_responder(p, cfg, r);
 }
@@ -767,6 +771,10 @@ static void decide_all_notices(struct policy *p, const struct im_event *ev,
 	decide_responder(p, ev, d);
 	if ((d->n_notices || d->n_remote_notices) && (unsigned)ev->proto < IMW_PROTO_MAX)
 		d->notice_from = p->notice_from[ev->proto];
+	if (d->n_notices || d->n_remote_notices) {
+		d->notice_prefix = p->response_prefix;
+		d->notice_postfix = p->response_postfix;
+	}
 }
 
 typedef void (*policy_step_fn)(struct policy *p, const struct im_event *ev,

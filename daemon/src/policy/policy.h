@@ -54,7 +54,7 @@ struct policy_decision {
 	 * name, towards the remote, right after this PDU, which is outgoing
 	 * (a notice owed for an incoming event waits for the local user's
 	 * next outgoing PDU of the conversation). response_prefix and
-	 * response_postfix mark their text. */
+	 * response_postfix mark their text, on every protocol. */
 	char *remote_notices[POLICY_MAX_NOTICES];
 	size_t n_remote_notices;
 	/* Every notice is a system notice, written by nobody: encoders send it
@@ -62,6 +62,12 @@ struct policy_decision {
 	 * notice_sender= for the event's protocol; NULL: the protocol's own
 	 * (the server). Points into the policy, which outlives the decision. */
 	const char *notice_from;
+	/* The mark of a notice's text where its protocol sends it as an
+	 * ordinary message of the conversation (proto/notice.h):
+	 * response_prefix and response_postfix, or their defaults
+	 * (IMW_NOTICE_PREFIX, IMW_NOTICE_POSTFIX). Point into the policy. */
+	const char *notice_prefix;
+	const char *notice_postfix;
 };
 
 struct policy_stats {

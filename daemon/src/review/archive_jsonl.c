@@ -97,101 +97,148 @@ struct ring {
 	size_t n, cap, next;
 };
 
+/* Where a scan's matching rows go: straight to fn, into the ring (the
+ * newest N), or all of them kept (sorted by time, or newest first
+ * without a limit). */
+struct scan {
+	const struct review_query *q;
+	archive_row_fn fn;
+	void *arg;
+	struct ring ring;
+	struct row_list all;
+	bool keep_all;
+	size_t emitted;
+};
+
+/* Line number no as a row: 1, 0 when the line is no JSON object (counted
+ * and skipped), -1 out of memory. */
+static int row_of_line(struct jsonl_archive *c, const char *line, size_t n, int64_t no,
+		       unsigned cols, struct review_row *row)
+{
+	json_t *o = json_loadb(line, n, 0, NULL);
+	bool ok;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		c->bad_lines++;
+		return 0;
+	}
+	ok = row_from_json(row, o, no, cols);
+	json_decref(o);
+	return ok ? 1 : -1;
+}
+
+/* The ring keeps the newest cap rows, the oldest overwritten. */
+static void ring_put(struct ring *ring, struct review_row *row)
+{
+	review_row_free(&ring->rows[ring->next]);
+	ring->rows[ring->next] = *row;
+	ring->next = (ring->next + 1) % ring->cap;
+	if (ring->n < ring->cap)
+		ring->n++;
+}
+
+static bool all_put(struct row_list *all, struct review_row *row)
+{
+	if (all->n == all->cap) {
+		size_t nc = all->cap ? all->cap * 2 : 256;
+		struct review_row *r = realloc(all->rows, nc * sizeof(*r));
+
+		if (!r) {
+			review_row_free(row);
+			return false;
+		}
+		all->rows = r;
+		all->cap = nc;
+	}
+	all->rows[all->n++] = *row;
+	return true;
+}
+
+/* A matching row, taken over: fn's answer, 1 once the limit is reached
+ * (the rest need not be read), -1 out of memory. */
+static int scan_take(struct scan *sc, struct review_row *row)
+{
+	int cb;
+
+	if (sc->ring.rows) {
+		ring_put(&sc->ring, row);
+		return 0;
+	}
+	if (sc->keep_all)
+		return all_put(&sc->all, row) ? 0 : -1;
+	cb = sc->fn(row, sc->arg);
+	review_row_free(row);
+	if (cb == 0 && sc->q->limit && ++sc->emitted >= sc->q->limit)
+		cb = 1;
+	return cb;
+}
+
+/* What the ring or the list kept, to fn (unless cb already stopped the
+ * scan), then freed. */
+static int scan_finish(struct scan *sc, int cb)
+{
+	const struct review_query *q = sc->q;
+	struct ring *ring = &sc->ring;
+	size_t i;
+
+	for (i = 0; cb == 0 && i < ring->n; i++) {
+		size_t k = (ring->next + ring->cap - 1 - i) % ring->cap;
+
+		cb = sc->fn(&ring->rows[k], sc->arg);
+	}
+	for (i = 0; i < ring->cap; i++)
+		review_row_free(&ring->rows[i]);
+	free(ring->rows);
+	if (sc->keep_all && cb == 0) {
+		/* Lines are in write order, which is time order: ts ties keep it. */
+		for (i = 0; cb == 0 && i < sc->all.n && (!q->limit || i < q->limit); i++)
+			cb = sc->fn(&sc->all.rows[q->newest_first ? sc->all.n - 1 - i : i], sc->arg);
+	}
+	row_list_free(&sc->all);
+	return cb;
+}
+
 /* Every line through fn (id ascending); newest_first with a limit keeps
  * the last N in a ring and hands them out newest first. */
 static int jsonl_scan(struct archive *a, const struct review_query *q, archive_row_fn fn,
 		      void *arg)
 {
 	struct jsonl_archive *c = a->ctx;
-	struct ring ring = { 0 };
-	struct row_list all = { 0 };
+	struct scan sc = { q, fn, arg, { 0 }, { 0 }, q->by_time || (q->newest_first && !q->limit), 0 };
+	struct review_row row;
 	FILE *f = fopen(c->path, "r");
 	char *line = NULL;
-	size_t cap = 0, emitted = 0, i;
+	size_t cap = 0;
 	ssize_t n;
 	int64_t no = 0;
-	int cb = 0;
-	bool keep_all = q->by_time || (q->newest_first && !q->limit);
+	int cb = 0, got;
 
 	if (!f) {
 		archive_set_error(a, c->path, strerror(errno));
 		return -1;
 	}
 	if (q->newest_first && q->limit && !q->by_time) {
-		ring.cap = q->limit;
-		ring.rows = calloc(ring.cap, sizeof(*ring.rows));
-		if (!ring.rows) {
+		sc.ring.cap = q->limit;
+		sc.ring.rows = calloc(sc.ring.cap, sizeof(*sc.ring.rows));
+		if (!sc.ring.rows) {
 			fclose(f);
 			archive_set_error(a, "scan", "out of memory");
 			return -1;
 		}
 	}
 	while (cb == 0 && (n = getline(&line, &cap, f)) > 0) {
-		struct review_row row;
-		json_t *o;
-
-		no++;
-		o = json_loadb(line, (size_t)n, 0, NULL);
-		if (!json_is_object(o)) {
-			json_decref(o);
-			c->bad_lines++;
-			continue;
-		}
-		if (!row_from_json(&row, o, no, a->cols)) {
-			json_decref(o);
+		got = row_of_line(c, line, (size_t)n, ++no, a->cols, &row);
+		if (got < 0)
 			cb = -1;
-			break;
-		}
-		json_decref(o);
-		if (!review_row_matches(&row, q)) {
+		else if (got && !review_row_matches(&row, q))
 			review_row_free(&row);
-			continue;
-		}
-		if (ring.rows) {
-			review_row_free(&ring.rows[ring.next]);
-			ring.rows[ring.next] = row;
-			ring.next = (ring.next + 1) % ring.cap;
-			if (ring.n < ring.cap)
-				ring.n++;
-			continue;
-		}
-		if (keep_all) {
-			if (all.n == all.cap) {
-				size_t nc = all.cap ? all.cap * 2 : 256;
-				struct review_row *r = realloc(all.rows, nc * sizeof(*r));
-
-				if (!r) {
-					review_row_free(&row);
-					cb = -1;
-					break;
-				}
-				all.rows = r;
-				all.cap = nc;
-			}
-			all.rows[all.n++] = row;
-			continue;
-		}
-		cb = fn(&row, arg);
-		review_row_free(&row);
-		if (cb == 0 && q->limit && ++emitted >= q->limit)
-			cb = 1;
+		else if (got)
+			cb = scan_take(&sc, &row);
 	}
 	free(line);
 	fclose(f);
-	for (i = 0; cb == 0 && i < ring.n; i++) {
-		size_t k = (ring.next + ring.cap - 1 - i) % ring.cap;
-
-		cb = fn(&ring.rows[k], arg);
-	}
-	for (i = 0; i < ring.cap; i++)
-		review_row_free(&ring.rows[i]);
-	free(ring.rows);
-	if (keep_all && cb == 0) {
-		/* Lines are in write order, which is time order: ts ties keep it. */
-		for (i = 0; cb == 0 && i < all.n && (!q->limit || i < q->limit); i++)
-			cb = fn(&all.rows[q->newest_first ? all.n - 1 - i : i], arg);
-	}
-	row_list_free(&all);
+	cb = scan_finish(&sc, cb);
 	if (cb < 0 && !a->err[0])
 		archive_set_error(a, "scan", "out of memory");
 	return cb < 0 ? -1 : 0;

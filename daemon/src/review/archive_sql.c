@@ -258,118 +258,133 @@ static void contains_cond(struct gen *g, const char *column, const char *s)
 	like_escape(g);
 }
 
+/* column = 'value', a parameter */
+static void eq_str(struct gen *g, const char *column, const char *value)
+{
+	cond(g);
+	col(g, column);
+	put(g, " = ");
+	param_str(g, "", value, strlen(value), false, "");
+}
+
+/* column = n, a parameter */
+static void eq_int(struct gen *g, const char *column, int64_t n)
+{
+	cond(g);
+	col(g, column);
+	put(g, " = ");
+	param_int(g, n);
+}
+
+/* IMSpector's ten columns, then the optional ones the table has. */
+static void select_columns(struct gen *g, unsigned cols)
+{
+	static const char *const tail[] = { "clientaddress", "protocolname", "outgoing", "type",
+					    "localid",       "remoteid",     "filtered", "eventdata" };
+	size_t i;
+
+	put(g, "SELECT ");
+	col(g, "id");
+	put(g, ", ");
+	if (g->d == SQL_PGSQL)
+		put(g, "CAST(EXTRACT(EPOCH FROM \"timestamp\") AS bigint)");
+	else
+		ts_col(g);
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		put(g, ", ");
+		col(g, tail[i]);
+	}
+	for (i = 0; i < sizeof(optional_cols) / sizeof(optional_cols[0]); i++) {
+		if (!(cols & optional_cols[i]))
+			continue;
+		put(g, ", ");
+		col(g, review_column_name((enum review_column)optional_cols[i]));
+		g->st->cols |= optional_cols[i];
+	}
+}
+
+/* Who, which protocol, what kind, which direction. */
+static void where_parties(struct gen *g, unsigned cols, const struct review_query *q)
+{
+	const char *imw, *imsp;
+	int t;
+
+	if (q->after_id) {
+		cond(g);
+		col(g, "id");
+		put(g, " > ");
+		param_int(g, q->after_id);
+	}
+	if (q->local)
+		id_cond(g, "localid", q->local);
+	if (q->remote)
+		id_cond(g, "remoteid", q->remote);
+	if (q->proto && review_proto_names(q->proto, &imw, &imsp))
+		eq_str(g, "protocolname", imsp);
+	if (q->kind && (cols & REVIEW_COL_KIND))
+		eq_str(g, "kind", q->kind);
+	else if (q->kind && (t = review_kind_type(q->kind)) >= 0)
+		eq_int(g, "type", t);
+	if (q->threads_only) {
+		cond(g);
+		col(g, "type");
+		put(g, " IN (1, 2, 4)");
+	}
+	if (q->dir != REVIEW_DIR_ANY)
+		eq_int(g, "outgoing", q->dir);
+}
+
+/* When, what policy did, what the text holds. */
+static void where_content(struct gen *g, unsigned cols, const struct review_query *q)
+{
+	if (q->since)
+		ts_bound(g, " >= ", q->since);
+	if (q->until)
+		ts_bound(g, " < ", q->until);
+	if (q->action)
+		eq_str(g, "action", q->action);
+	if (q->rule)
+		contains_cond(g, "rule", q->rule);
+	if (q->category)
+		contains_cond(g, "categories", q->category);
+	if (q->hits_only)
+		hits_cond(g, cols);
+	if (q->text)
+		text_cond(g, cols, q->text);
+}
+
+static void order_and_limit(struct gen *g, const struct review_query *q)
+{
+	char lim[32];
+
+	put(g, " ORDER BY ");
+	if (q->by_time) {
+		ts_col(g);
+		put(g, ", ");
+	}
+	col(g, "id");
+	if (q->newest_first)
+		put(g, " DESC");
+	if (q->limit) {
+		snprintf(lim, sizeof(lim), " LIMIT %zu", q->limit);
+		put(g, lim);
+	}
+}
+
 bool sql_build_select(struct sql_stmt *st, enum sql_dialect d, unsigned cols,
 		      const struct review_query *q)
 {
 	struct gen g = { st, d, true, true };
-	const char *imw, *imsp;
-	char lim[32];
-	size_t i;
-	int t;
 
 	memset(st, 0, sizeof(*st));
 	bytebuf_init(&st->sql);
 	st->cols = 0;
-	put(&g, "SELECT ");
-	col(&g, "id");
-	put(&g, ", ");
-	if (d == SQL_PGSQL)
-		put(&g, "CAST(EXTRACT(EPOCH FROM \"timestamp\") AS bigint)");
-	else
-		ts_col(&g);
-	put(&g, ", ");
-	col(&g, "clientaddress");
-	put(&g, ", ");
-	col(&g, "protocolname");
-	put(&g, ", ");
-	col(&g, "outgoing");
-	put(&g, ", ");
-	col(&g, "type");
-	put(&g, ", ");
-	col(&g, "localid");
-	put(&g, ", ");
-	col(&g, "remoteid");
-	put(&g, ", ");
-	col(&g, "filtered");
-	put(&g, ", ");
-	col(&g, "eventdata");
-	for (i = 0; i < sizeof(optional_cols) / sizeof(optional_cols[0]); i++) {
-		if (!(cols & optional_cols[i]))
-			continue;
-		put(&g, ", ");
-		col(&g, review_column_name((enum review_column)optional_cols[i]));
-		st->cols |= optional_cols[i];
-	}
+	select_columns(&g, cols);
 	put(&g, " FROM ");
 	col(&g, "messages");
-	if (q->after_id) {
-		cond(&g);
-		col(&g, "id");
-		put(&g, " > ");
-		param_int(&g, q->after_id);
-	}
-	if (q->local)
-		id_cond(&g, "localid", q->local);
-	if (q->remote)
-		id_cond(&g, "remoteid", q->remote);
-	if (q->proto && review_proto_names(q->proto, &imw, &imsp)) {
-		cond(&g);
-		col(&g, "protocolname");
-		put(&g, " = ");
-		param_str(&g, "", imsp, strlen(imsp), false, "");
-	}
-	if (q->kind && (cols & REVIEW_COL_KIND)) {
-		cond(&g);
-		col(&g, "kind");
-		put(&g, " = ");
-		param_str(&g, "", q->kind, strlen(q->kind), false, "");
-	} else if (q->kind && (t = review_kind_type(q->kind)) >= 0) {
-		cond(&g);
-		col(&g, "type");
-		put(&g, " = ");
-		param_int(&g, t);
-	}
-	if (q->threads_only) {
-		cond(&g);
-		col(&g, "type");
-		put(&g, " IN (1, 2, 4)");
-	}
-	if (q->dir != REVIEW_DIR_ANY) {
-		cond(&g);
-		col(&g, "outgoing");
-		put(&g, " = ");
-		param_int(&g, q->dir);
-	}
-	if (q->since)
-		ts_bound(&g, " >= ", q->since);
-	if (q->until)
-		ts_bound(&g, " < ", q->until);
-	if (q->action) {
-		cond(&g);
-		col(&g, "action");
-		put(&g, " = ");
-		param_str(&g, "", q->action, strlen(q->action), false, "");
-	}
-	if (q->rule)
-		contains_cond(&g, "rule", q->rule);
-	if (q->category)
-		contains_cond(&g, "categories", q->category);
-	if (q->hits_only)
-		hits_cond(&g, cols);
-	if (q->text)
-		text_cond(&g, cols, q->text);
-	put(&g, " ORDER BY ");
-	if (q->by_time) {
-		ts_col(&g);
-		put(&g, ", ");
-	}
-	col(&g, "id");
-	if (q->newest_first)
-		put(&g, " DESC");
-	if (q->limit) {
-		snprintf(lim, sizeof(lim), " LIMIT %zu", q->limit);
-		put(&g, lim);
-	}
+	where_parties(&g, cols, q);
+	where_content(&g, cols, q);
+	order_and_limit(&g, q);
 	if (!g.ok || !bytebuf_terminate(&st->sql)) {
 		sql_stmt_free(st);
 		return false;

@@ -540,13 +540,27 @@ struct manifest {
 	size_t n;
 };
 
+/* The file's line in the manifest: name, size, SHA-256. */
+static int manifest_add(struct manifest *man, const char *name, size_t bytes, const char *hex,
+			char *err, size_t err_size)
+{
+	json_t *entry =
+		json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)bytes, "sha256", hex);
+
+	if (!entry || json_array_append_new(man->files, entry) < 0) {
+		snprintf(err, err_size, "manifest: out of memory");
+		return -1;
+	}
+	man->n++;
+	return 0;
+}
+
 static int write_file(const char *dir, const char *name, const struct bytebuf *b,
 		      struct manifest *man, char *err, size_t err_size)
 {
 	char path[4096], hex[65];
 	int fd;
 	size_t off = 0;
-	json_t *entry;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
 		snprintf(err, err_size, "%s/%s: path too long", dir, name);
@@ -577,13 +591,7 @@ static int write_file(const char *dir, const char *name, const struct bytebuf *b
 	if (!man)
 		return 0;
 	export_sha256_hex(b->data ? b->data : (const uint8_t *)"", b->len, hex);
-	entry = json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)b->len, "sha256", hex);
-	if (!entry || json_array_append_new(man->files, entry) < 0) {
-		snprintf(err, err_size, "manifest: out of memory");
-		return -1;
-	}
-	man->n++;
-	return 0;
+	return manifest_add(man, name, b->len, hex, err, err_size);
 }
 
 struct progress_bar {
@@ -643,87 +651,213 @@ static int flush_chunk(struct bytebuf *b, int fd, const char *path, crypto_hash_
 	return 0;
 }
 
-/* A one-file format written as it is made (CSV, JSON lines, mbox), so a
- * large export does not sit in memory twice. */
-static int write_stream(const struct export_job *job, const char *name, struct manifest *man,
-			struct progress_bar *pb, char *err, size_t err_size)
-{
+/* A one-file export being written: its bytes go through b, flushed to
+ * fd past 1 MiB and hashed on the way. */
+struct stream_out {
+	int fd;
+	const char *path;
 	crypto_hash_sha256_state h;
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char path[4096], hex[65];
 	struct bytebuf b;
-	size_t i, total = 0;
-	int fd, rc = 0;
-	unsigned cols = 0;
-	json_t *entry;
+	size_t total;
+	char *err;
+	size_t err_size;
+};
 
-	snprintf(path, sizeof(path), "%s/%s", job->dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+/* After each append: -1 when it failed (out of memory), else the flush's. */
+static int stream_step(struct stream_out *so, bool appended)
+{
+	if (!appended)
 		return -1;
-	}
-	crypto_hash_sha256_init(&h);
-	bytebuf_init(&b);
-	for (i = 0; i < job->rows->n; i++)
-		cols |= (job->rows->rows[i].sensor ? REVIEW_COL_SENSOR : 0) |
-			(job->rows->rows[i].action ? REVIEW_COL_ACTION : 0) |
-			(job->rows->rows[i].rule ? REVIEW_COL_RULE : 0) |
-			(job->rows->rows[i].categories ? REVIEW_COL_CATEGORIES : 0) |
-			(job->rows->rows[i].delivered_text ? REVIEW_COL_DELIVERED : 0) |
-			(job->rows->rows[i].session ? REVIEW_COL_SESSION : 0);
-	if (job->format == EXPORT_CSV && !export_csv_header(&b, cols))
+	if (so->b.len <= 1 << 20)
+		return 0;
+	so->total += so->b.len;
+	return flush_chunk(&so->b, so->fd, so->path, &so->h, so->err, so->err_size);
+}
+
+/* The optional columns some row has: the CSV header names them. */
+static unsigned columns_of_rows(const struct row_list *rows)
+{
+	unsigned cols = 0;
+	size_t i;
+
+	for (i = 0; i < rows->n; i++)
+		cols |= (rows->rows[i].sensor ? REVIEW_COL_SENSOR : 0) |
+			(rows->rows[i].action ? REVIEW_COL_ACTION : 0) |
+			(rows->rows[i].rule ? REVIEW_COL_RULE : 0) |
+			(rows->rows[i].categories ? REVIEW_COL_CATEGORIES : 0) |
+			(rows->rows[i].delivered_text ? REVIEW_COL_DELIVERED : 0) |
+			(rows->rows[i].session ? REVIEW_COL_SESSION : 0);
+	return cols;
+}
+
+/* The whole export through so, the last bytes flushed; 0 or -1. */
+static int stream_export(const struct export_job *job, struct stream_out *so,
+			 struct progress_bar *pb)
+{
+	unsigned cols = columns_of_rows(job->rows);
+	size_t i;
+	int rc = 0;
+
+	if (job->format == EXPORT_CSV && !export_csv_header(&so->b, cols))
 		rc = -1;
 	if (job->format == EXPORT_MBOX) {
 		for (i = 0; rc == 0 && i < job->convs->n; i++) {
-			if (!export_mbox_entry(&b, &job->convs->conv[i], job->rows))
-				rc = -1;
-			else if (b.len > 1 << 20) {
-				total += b.len;
-				rc = flush_chunk(&b, fd, path, &h, err, err_size);
-			}
+			rc = stream_step(so, export_mbox_entry(&so->b, &job->convs->conv[i], job->rows));
 			progress_step(pb, job->convs->conv[i].n_rows, false);
 		}
 	} else {
 		for (i = 0; rc == 0 && i < job->rows->n; i++) {
 			const struct review_row *r = &job->rows->rows[i];
 
-			if (!(job->format == EXPORT_CSV ? export_csv_row(&b, r, cols)
-							: export_json_row(&b, r)))
-				rc = -1;
-			else if (b.len > 1 << 20) {
-				total += b.len;
-				rc = flush_chunk(&b, fd, path, &h, err, err_size);
-			}
+			rc = stream_step(so, job->format == EXPORT_CSV ? export_csv_row(&so->b, r, cols)
+								       : export_json_row(&so->b, r));
 			progress_step(pb, 1, false);
 		}
 	}
 	if (rc == 0) {
-		total += b.len;
-		rc = flush_chunk(&b, fd, path, &h, err, err_size);
-	} else if (!err[0]) {
-		snprintf(err, err_size, "%s: out of memory", path);
+		so->total += so->b.len;
+		rc = flush_chunk(&so->b, so->fd, so->path, &so->h, so->err, so->err_size);
+	} else if (!so->err[0]) {
+		snprintf(so->err, so->err_size, "%s: out of memory", so->path);
 	}
-	bytebuf_free(&b);
-	if (rc == 0 && fsync(fd) < 0) {
+	return rc;
+}
+
+/* A one-file format written as it is made (CSV, JSON lines, mbox), so a
+ * large export does not sit in memory twice. */
+static int write_stream(const struct export_job *job, const char *name, struct manifest *man,
+			struct progress_bar *pb, char *err, size_t err_size)
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char path[4096], hex[65];
+	struct stream_out so = { .path = path, .err = err, .err_size = err_size };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", job->dir, name);
+	so.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (so.fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	crypto_hash_sha256_init(&so.h);
+	bytebuf_init(&so.b);
+	rc = stream_export(job, &so, pb);
+	bytebuf_free(&so.b);
+	if (rc == 0 && fsync(so.fd) < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
-	if (close(fd) < 0 && rc == 0) {
+	if (close(so.fd) < 0 && rc == 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	if (rc < 0)
 		return -1;
-	crypto_hash_sha256_final(&h, digest);
+	crypto_hash_sha256_final(&so.h, digest);
 	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-	entry = json_pack("{s:s, s:I, s:s}", "name", name, "bytes", (json_int_t)total, "sha256", hex);
-	if (!entry || json_array_append_new(man->files, entry) < 0) {
-		snprintf(err, err_size, "manifest: out of memory");
-		return -1;
+	return manifest_add(man, name, so.total, hex, err, err_size);
+}
+
+/* The events an export holds: its conversations' for formats read by
+ * conversation, else its rows. */
+static size_t events_of_job(const struct export_job *job)
+{
+	size_t i, events = 0;
+
+	if (!export_by_conversation(job->format))
+		return job->rows->n;
+	for (i = 0; i < job->convs->n; i++)
+		events += job->convs->conv[i].n_rows;
+	return events;
+}
+
+/* One .eml file per conversation. */
+static int write_emls(const struct export_job *job, struct manifest *man,
+		      struct progress_bar *pb, char *err, size_t err_size)
+{
+	struct bytebuf b;
+	char name[64];
+	size_t i;
+	int rc = 0;
+
+	bytebuf_init(&b);
+	for (i = 0; rc == 0 && i < job->convs->n; i++) {
+		bytebuf_clear(&b);
+		snprintf(name, sizeof(name), "conversation-%lld.eml", (long long)job->convs->conv[i].id);
+		rc = export_eml(&b, &job->convs->conv[i], job->rows)
+			     ? write_file(job->dir, name, &b, man, err, err_size)
+			     : -1;
+		progress_step(pb, job->convs->conv[i].n_rows, false);
 	}
-	man->n++;
-	return 0;
+	bytebuf_free(&b);
+	return rc;
+}
+
+static int write_html(const struct export_job *job, struct manifest *man,
+		      struct progress_bar *pb, size_t events, char *err, size_t err_size)
+{
+	struct bytebuf b;
+	int rc;
+
+	bytebuf_init(&b);
+	rc = export_html_report(&b, "imwire review export", job->convs, job->rows)
+		     ? write_file(job->dir, "report.html", &b, man, err, err_size)
+		     : -1;
+	progress_step(pb, events, false);
+	bytebuf_free(&b);
+	return rc;
+}
+
+/* The export's files in job->dir, each listed in man. */
+static int write_files(const struct export_job *job, struct manifest *man,
+		       struct progress_bar *pb, size_t events, char *err, size_t err_size)
+{
+	switch (job->format) {
+	case EXPORT_CSV:
+		return write_stream(job, "events.csv", man, pb, err, err_size);
+	case EXPORT_JSONL:
+		return write_stream(job, "events.jsonl", man, pb, err, err_size);
+	case EXPORT_MBOX:
+		return write_stream(job, "conversations.mbox", man, pb, err, err_size);
+	case EXPORT_EML:
+		return write_emls(job, man, pb, err, err_size);
+	case EXPORT_HTML:
+		return write_html(job, man, pb, events, err, err_size);
+	}
+	return -1;
+}
+
+/* manifest.json: what was exported, from where, and every file with its
+ * size and SHA-256; its own hash goes to res. */
+static int write_manifest(const struct export_job *job, const struct manifest *man,
+			  size_t events, struct export_result *res, char *err, size_t err_size)
+{
+	char created[32];
+	struct bytebuf b;
+	json_t *root;
+	char *text;
+	int rc = -1;
+
+	review_format_time((int64_t)time(NULL), created, sizeof(created));
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:O}", "tool", "imwire export",
+			 "created", created, "archive", job->archive ? job->archive : "",
+			 "selection", job->selection ? job->selection : "", "format",
+			 export_format_name(job->format), "events", (json_int_t)events,
+			 "conversations",
+			 (json_int_t)(export_by_conversation(job->format) ? job->convs->n : 0),
+			 "files_count", (json_int_t)man->n, "files", man->files);
+	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	bytebuf_init(&b);
+	if (!text || !bytebuf_append_str(&b, text) || !bytebuf_append_byte(&b, '\n')) {
+		snprintf(err, err_size, "manifest: out of memory");
+	} else if (write_file(job->dir, "manifest.json", &b, NULL, err, err_size) == 0) {
+		export_sha256_hex(b.data, b.len, res->manifest_sha256);
+		rc = 0;
+	}
+	free(text);
+	bytebuf_free(&b);
+	return rc;
 }
 
 int export_write(const struct export_job *job, struct export_result *res, char *err,
@@ -731,12 +865,8 @@ int export_write(const struct export_job *job, struct export_result *res, char *
 {
 	struct manifest man = { json_array(), 0 };
 	struct progress_bar pb = { job->progress, 0, 0, 0 };
-	struct bytebuf b;
-	char name[64], created[32];
-	size_t i, events = 0;
-	json_t *root;
-	char *text;
-	int rc = -1;
+	size_t events;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	err[0] = '\0';
@@ -750,72 +880,19 @@ int export_write(const struct export_job *job, struct export_result *res, char *
 		json_decref(man.files);
 		return -1;
 	}
-	bytebuf_init(&b);
-	if (export_by_conversation(job->format))
-		for (i = 0; i < job->convs->n; i++)
-			events += job->convs->conv[i].n_rows;
-	else
-		events = job->rows->n;
+	events = events_of_job(job);
 	pb.total = events;
-	switch (job->format) {
-	case EXPORT_CSV:
-		rc = write_stream(job, "events.csv", &man, &pb, err, err_size);
-		break;
-	case EXPORT_JSONL:
-		rc = write_stream(job, "events.jsonl", &man, &pb, err, err_size);
-		break;
-	case EXPORT_MBOX:
-		rc = write_stream(job, "conversations.mbox", &man, &pb, err, err_size);
-		break;
-	case EXPORT_EML:
-		rc = 0;
-		for (i = 0; rc == 0 && i < job->convs->n; i++) {
-			bytebuf_clear(&b);
-			snprintf(name, sizeof(name), "conversation-%lld.eml",
-				 (long long)job->convs->conv[i].id);
-			rc = export_eml(&b, &job->convs->conv[i], job->rows)
-				     ? write_file(job->dir, name, &b, &man, err, err_size)
-				     : -1;
-			progress_step(&pb, job->convs->conv[i].n_rows, false);
-		}
-		break;
-	case EXPORT_HTML:
-		rc = export_html_report(&b, "imwire review export", job->convs, job->rows)
-			     ? write_file(job->dir, "report.html", &b, &man, err, err_size)
-			     : -1;
-		progress_step(&pb, events, false);
-		break;
-	}
+	rc = write_files(job, &man, &pb, events, err, err_size);
 	progress_step(&pb, 0, true);
 	if (rc < 0) {
 		if (!err[0])
 			snprintf(err, err_size, "out of memory");
-		goto out;
+	} else {
+		rc = write_manifest(job, &man, events, res, err, err_size);
+		res->files = man.n + (rc == 0);
+		res->events = events;
+		res->conversations = export_by_conversation(job->format) ? job->convs->n : 0;
 	}
-	review_format_time((int64_t)time(NULL), created, sizeof(created));
-	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:O}", "tool", "imwire export",
-			 "created", created, "archive", job->archive ? job->archive : "",
-			 "selection", job->selection ? job->selection : "", "format",
-			 export_format_name(job->format), "events", (json_int_t)events,
-			 "conversations",
-			 (json_int_t)(export_by_conversation(job->format) ? job->convs->n : 0),
-			 "files_count", (json_int_t)man.n, "files", man.files);
-	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(root);
-	bytebuf_clear(&b);
-	rc = -1;
-	if (!text || !bytebuf_append_str(&b, text) || !bytebuf_append_byte(&b, '\n')) {
-		snprintf(err, err_size, "manifest: out of memory");
-	} else if (write_file(job->dir, "manifest.json", &b, NULL, err, err_size) == 0) {
-		export_sha256_hex(b.data, b.len, res->manifest_sha256);
-		rc = 0;
-	}
-	free(text);
-	res->files = man.n + (rc == 0);
-	res->events = events;
-	res->conversations = export_by_conversation(job->format) ? job->convs->n : 0;
-out:
 	json_decref(man.files);
-	bytebuf_free(&b);
 	return rc;
 }

@@ -153,142 +153,190 @@ static int bad(const struct cli *c, const char *what, const char *value)
 	return 2;
 }
 
+/* Each option group's parser answers NOT_MINE for an option of another
+ * group, else 0 or the exit status of a bad value. */
+#define NOT_MINE (-1)
+
+/* Where the archive is: --config, or one backend's options. */
+static int parse_archive(struct cli *c, int o, char *arg)
+{
+	char err[512];
+
+	switch (o) {
+	case OPT_CONFIG:
+		if (c->have_cfg)
+			return bad(c, "--config given twice", NULL);
+		if (config_load(&c->cfg, arg, err, sizeof(err), NULL) < 0)
+			return bad(c, err, NULL);
+		c->have_cfg = true;
+		if (!archive_spec_from_config(&c->spec, &c->cfg))
+			return bad(c, "the configuration names no archive "
+				      "(sqlite_file, pgsql_connect, mysql_server, jsonl_file)",
+				   arg);
+		return 0;
+	case OPT_SQLITE:
+		c->spec.kind = ARCHIVE_SQLITE;
+		c->spec.path = arg;
+		return 0;
+	case OPT_PGSQL:
+		c->spec.kind = ARCHIVE_PGSQL;
+		c->spec.conninfo = arg;
+		return 0;
+	case OPT_MYSQL:
+		c->spec.kind = ARCHIVE_MYSQL;
+		c->spec.server = arg;
+		return 0;
+	case OPT_MYSQL_DB:
+		c->spec.database = arg;
+		return 0;
+	case OPT_MYSQL_USER:
+		c->spec.user = arg;
+		return 0;
+	case OPT_MYSQL_PW:
+		c->spec.password = arg;
+		return 0;
+	case OPT_JSONL:
+		c->spec.kind = ARCHIVE_JSONL;
+		c->spec.path = arg;
+		return 0;
+	default:
+		return NOT_MINE;
+	}
+}
+
+/* The FILTERS of a query (review_cli_usage). */
+static int parse_filter(struct cli *c, int o, char *arg)
+{
+	switch (o) {
+	case OPT_LOCAL:
+		c->q.local = arg;
+		return 0;
+	case OPT_REMOTE:
+		c->q.remote = arg;
+		return 0;
+	case OPT_PROTO:
+		c->q.proto = arg;
+		return 0;
+	case OPT_KIND:
+		c->q.kind = arg;
+		return 0;
+	case OPT_DIR:
+		if (strcmp(arg, "in") != 0 && strcmp(arg, "out") != 0)
+			return bad(c, "--dir is in or out", arg);
+		c->q.dir = strcmp(arg, "out") == 0;
+		return 0;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		if (!review_parse_time(arg, o == OPT_SINCE ? &c->q.since : &c->q.until))
+			return bad(c, "not a time (Unix seconds or YYYY-MM-DD[THH:MM[:SS]])", arg);
+		return 0;
+	case OPT_ACTION:
+		c->q.action = arg;
+		return 0;
+	case OPT_RULE:
+		c->q.rule = arg;
+		return 0;
+	case OPT_CATEGORY:
+		c->q.category = arg;
+		return 0;
+	case OPT_HITS:
+		c->q.hits_only = true;
+		return 0;
+	default:
+		return NOT_MINE;
+	}
+}
+
+/* --limit, --gap and --conversation: positive numbers (a conversation
+ * may be written as its name, "c" and its number). */
+static int parse_number(struct cli *c, int o, char *arg)
+{
+	char *end;
+	long long v;
+
+	if (o != OPT_LIMIT && o != OPT_GAP && o != OPT_CONV)
+		return NOT_MINE;
+	v = strtoll(arg, &end, 10);
+	if (*arg == 'c' && o == OPT_CONV)
+		v = strtoll(arg + 1, &end, 10);
+	if (*end || v <= 0)
+		return bad(c, "not a positive number", arg);
+	if (o == OPT_LIMIT)
+		c->q.limit = (size_t)v;
+	else if (o == OPT_GAP)
+		c->gap = v;
+	else if (c->n_convs == MAX_CONVS)
+		return bad(c, "too many --conversation", NULL);
+	else
+		c->convs[c->n_convs++] = v;
+	return 0;
+}
+
+/* What a command produces: search's --json, export's format and
+ * directory, the web console's and web-user's settings. */
+static int parse_output(struct cli *c, int o, char *arg)
+{
+	switch (o) {
+	case OPT_JSON:
+		c->json = true;
+		return 0;
+	case OPT_FORMAT:
+		c->format = arg;
+		return 0;
+	case 'o':
+	case OPT_OUT:
+		c->out = arg;
+		return 0;
+	case OPT_USERS:
+		c->web.users_file = arg;
+		return 0;
+	case OPT_AUDIT:
+		c->web.audit_log = arg;
+		return 0;
+	case OPT_LISTEN:
+		c->web.listen = arg;
+		return 0;
+	case OPT_CERT:
+		c->web.tls_cert = arg;
+		return 0;
+	case OPT_KEY:
+		c->web.tls_key = arg;
+		return 0;
+	case OPT_CONTROL:
+		c->web.control_socket = arg;
+		return 0;
+	case OPT_ROLE:
+		c->role = arg;
+		return 0;
+	default:
+		return NOT_MINE;
+	}
+}
+
+/* 0 and the words in c->args, 1 after --help, 2 on a bad option. */
 static int parse(struct cli *c, int argc, char **argv)
 {
-	char err[512], *end;
-	int o;
-	long long v;
+	int o, rc;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "o:h", long_opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_CONFIG:
-			if (c->have_cfg)
-				return bad(c, "--config given twice", NULL);
-			if (config_load(&c->cfg, optarg, err, sizeof(err), NULL) < 0)
-				return bad(c, err, NULL);
-			c->have_cfg = true;
-			if (!archive_spec_from_config(&c->spec, &c->cfg))
-				return bad(c, "the configuration names no archive "
-					      "(sqlite_file, pgsql_connect, mysql_server, jsonl_file)",
-					   optarg);
-			break;
-		case OPT_SQLITE:
-			c->spec.kind = ARCHIVE_SQLITE;
-			c->spec.path = optarg;
-			break;
-		case OPT_PGSQL:
-			c->spec.kind = ARCHIVE_PGSQL;
-			c->spec.conninfo = optarg;
-			break;
-		case OPT_MYSQL:
-			c->spec.kind = ARCHIVE_MYSQL;
-			c->spec.server = optarg;
-			break;
-		case OPT_MYSQL_DB:
-			c->spec.database = optarg;
-			break;
-		case OPT_MYSQL_USER:
-			c->spec.user = optarg;
-			break;
-		case OPT_MYSQL_PW:
-			c->spec.password = optarg;
-			break;
-		case OPT_JSONL:
-			c->spec.kind = ARCHIVE_JSONL;
-			c->spec.path = optarg;
-			break;
-		case OPT_LOCAL:
-			c->q.local = optarg;
-			break;
-		case OPT_REMOTE:
-			c->q.remote = optarg;
-			break;
-		case OPT_PROTO:
-			c->q.proto = optarg;
-			break;
-		case OPT_KIND:
-			c->q.kind = optarg;
-			break;
-		case OPT_DIR:
-			if (strcmp(optarg, "in") != 0 && strcmp(optarg, "out") != 0)
-				return bad(c, "--dir is in or out", optarg);
-			c->q.dir = strcmp(optarg, "out") == 0;
-			break;
-		case OPT_SINCE:
-		case OPT_UNTIL:
-			if (!review_parse_time(optarg, o == OPT_SINCE ? &c->q.since : &c->q.until))
-				return bad(c, "not a time (Unix seconds or YYYY-MM-DD[THH:MM[:SS]])",
-					   optarg);
-			break;
-		case OPT_ACTION:
-			c->q.action = optarg;
-			break;
-		case OPT_RULE:
-			c->q.rule = optarg;
-			break;
-		case OPT_CATEGORY:
-			c->q.category = optarg;
-			break;
-		case OPT_HITS:
-			c->q.hits_only = true;
-			break;
-		case OPT_LIMIT:
-		case OPT_GAP:
-		case OPT_CONV:
-			v = strtoll(optarg, &end, 10);
-			if (*optarg == 'c' && o == OPT_CONV)
-				v = strtoll(optarg + 1, &end, 10);
-			if (*end || v <= 0)
-				return bad(c, "not a positive number", optarg);
-			if (o == OPT_LIMIT)
-				c->q.limit = (size_t)v;
-			else if (o == OPT_GAP)
-				c->gap = v;
-			else if (c->n_convs == MAX_CONVS)
-				return bad(c, "too many --conversation", NULL);
-			else
-				c->convs[c->n_convs++] = v;
-			break;
-		case OPT_JSON:
-			c->json = true;
-			break;
-		case OPT_FORMAT:
-			c->format = optarg;
-			break;
-		case 'o':
-		case OPT_OUT:
-			c->out = optarg;
-			break;
-		case OPT_USERS:
-			c->web.users_file = optarg;
-			break;
-		case OPT_AUDIT:
-			c->web.audit_log = optarg;
-			break;
-		case OPT_LISTEN:
-			c->web.listen = optarg;
-			break;
-		case OPT_CERT:
-			c->web.tls_cert = optarg;
-			break;
-		case OPT_KEY:
-			c->web.tls_key = optarg;
-			break;
-		case OPT_CONTROL:
-			c->web.control_socket = optarg;
-			break;
-		case OPT_ROLE:
-			c->role = optarg;
-			break;
-		case 'h':
-		case OPT_HELP:
+		rc = parse_archive(c, o, optarg);
+		if (rc == NOT_MINE)
+			rc = parse_filter(c, o, optarg);
+		if (rc == NOT_MINE)
+			rc = parse_number(c, o, optarg);
+		if (rc == NOT_MINE)
+			rc = parse_output(c, o, optarg);
+		if (rc == NOT_MINE && (o == 'h' || o == OPT_HELP)) {
 			review_cli_usage(stdout);
 			return 1;
-		default:
+		}
+		if (rc == NOT_MINE) {
 			review_cli_usage(stderr);
 			return 2;
 		}
+		if (rc)
+			return rc;
 	}
 	c->args = argv + optind;
 	c->n_args = argc - optind;

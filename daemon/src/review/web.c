@@ -406,66 +406,74 @@ static const struct route routes[] = {
 	{ "/admin", page_admin, true, false },
 };
 
-static enum MHD_Result handle(struct web_request *rq, struct post_state *ps)
+/* An empty 200 reply. */
+static void reply_begin(struct web_reply *rp)
 {
-	struct web_reply rp = { 0 };
-	const char *token = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-	const struct asset *asset;
-	enum MHD_Result ret;
-	size_t i;
-	bool ok = true;
+	memset(rp, 0, sizeof(*rp));
+	bytebuf_init(&rp->body);
+	rp->status = 200;
+}
 
-	bytebuf_init(&rp.body);
-	rp.status = 200;
-	if (strcmp(rq->method, "GET") == 0 && (asset = asset_find(rq->path)))
-		return serve_asset(rq, asset);
-	if (strcmp(rq->path, "/login") == 0)
-		return handle_login(rq, ps);
-	if (strcmp(rq->path, "/favicon.ico") == 0) {
-		snprintf(rq->what, sizeof(rq->what), "not found");
-		page_error(&rp, 404, "no icon");
-		ret = send_reply(rq, &rp, NULL, false, NULL);
-		bytebuf_free(&rp.body);
-		return ret;
-	}
-	rq->has_session = auth_session_find(&rq->srv->auth, token, &rq->session);
-	if (!rq->has_session) {
-		snprintf(rq->what, sizeof(rq->what), "refused: no session");
-		if (strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/events") != 0 &&
-		    strcmp(rq->path, "/export") != 0) {
-			redirect(&rp, "/login");
-		} else {
-			page_error(&rp, 401, "sign in first");
-		}
-		ret = send_reply(rq, &rp, NULL, false, NULL);
-		bytebuf_free(&rp.body);
-		return ret;
-	}
-	if (strcmp(rq->path, "/logout") == 0 && strcmp(rq->method, "POST") == 0) {
-		if (!csrf_ok(rq, ps->csrf)) {
-			snprintf(rq->what, sizeof(rq->what), "logout refused: bad CSRF token");
-			page_error(&rp, 403, "bad CSRF token");
-			ret = send_reply(rq, &rp, NULL, false, NULL);
-		} else {
-			auth_session_end(&rq->srv->auth, token);
-			snprintf(rq->what, sizeof(rq->what), "logout");
-			redirect(&rp, "/login");
-			ret = send_reply(rq, &rp, NULL, true, NULL);
-		}
-		bytebuf_free(&rp.body);
-		return ret;
-	}
-	if (strcmp(rq->method, "GET") != 0) {
-		snprintf(rq->what, sizeof(rq->what), "refused: method");
-		page_error(&rp, 405, "the console is read-only");
-		ret = send_reply(rq, &rp, NULL, false, NULL);
-		bytebuf_free(&rp.body);
-		return ret;
-	}
-	if (strcmp(rq->path, "/events") == 0) {
-		bytebuf_free(&rp.body);
-		return serve_events(rq);
-	}
+/* Sends rp, then frees its body. */
+static enum MHD_Result reply_once(struct web_request *rq, struct web_reply *rp,
+				  bool clear_session)
+{
+	enum MHD_Result ret = send_reply(rq, rp, NULL, clear_session, NULL);
+
+	bytebuf_free(&rp->body);
+	return ret;
+}
+
+/* An error page; what is the audit log's word for the request. */
+static enum MHD_Result reply_error(struct web_request *rq, int status, const char *msg,
+				   const char *what)
+{
+	struct web_reply rp;
+
+	reply_begin(&rp);
+	snprintf(rq->what, sizeof(rq->what), "%s", what);
+	page_error(&rp, status, msg);
+	return reply_once(rq, &rp, false);
+}
+
+/* No session: a browser's GET of a page goes to the login form, anything
+ * else (the event stream, an export, a POST) is refused. */
+static enum MHD_Result refuse_no_session(struct web_request *rq)
+{
+	struct web_reply rp;
+
+	reply_begin(&rp);
+	snprintf(rq->what, sizeof(rq->what), "refused: no session");
+	if (strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/events") != 0 &&
+	    strcmp(rq->path, "/export") != 0)
+		redirect(&rp, "/login");
+	else
+		page_error(&rp, 401, "sign in first");
+	return reply_once(rq, &rp, false);
+}
+
+static enum MHD_Result handle_logout(struct web_request *rq, struct post_state *ps,
+				     const char *token)
+{
+	struct web_reply rp;
+
+	if (!csrf_ok(rq, ps->csrf))
+		return reply_error(rq, 403, "bad CSRF token", "logout refused: bad CSRF token");
+	reply_begin(&rp);
+	auth_session_end(&rq->srv->auth, token);
+	snprintf(rq->what, sizeof(rq->what), "logout");
+	redirect(&rp, "/login");
+	return reply_once(rq, &rp, true);
+}
+
+/* A page of the routing table, for a signed-in GET. */
+static enum MHD_Result serve_page(struct web_request *rq)
+{
+	struct web_reply rp;
+	size_t i;
+	bool ok;
+
+	reply_begin(&rp);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(routes[i].path, rq->path) == 0)
 			break;
@@ -487,9 +495,32 @@ static enum MHD_Result handle(struct web_request *rq, struct post_state *ps)
 		bytebuf_clear(&rp.body);
 		page_error(&rp, 500, "out of memory");
 	}
-	ret = send_reply(rq, &rp, NULL, false, NULL);
-	bytebuf_free(&rp.body);
-	return ret;
+	return reply_once(rq, &rp, false);
+}
+
+/* Assets and the login form need no session; the rest does, and is
+ * read-only but for logging out. */
+static enum MHD_Result handle(struct web_request *rq, struct post_state *ps)
+{
+	const char *token = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+	const struct asset *asset;
+
+	if (strcmp(rq->method, "GET") == 0 && (asset = asset_find(rq->path)))
+		return serve_asset(rq, asset);
+	if (strcmp(rq->path, "/login") == 0)
+		return handle_login(rq, ps);
+	if (strcmp(rq->path, "/favicon.ico") == 0)
+		return reply_error(rq, 404, "no icon", "not found");
+	rq->has_session = auth_session_find(&rq->srv->auth, token, &rq->session);
+	if (!rq->has_session)
+		return refuse_no_session(rq);
+	if (strcmp(rq->path, "/logout") == 0 && strcmp(rq->method, "POST") == 0)
+		return handle_logout(rq, ps, token);
+	if (strcmp(rq->method, "GET") != 0)
+		return reply_error(rq, 405, "the console is read-only", "refused: method");
+	if (strcmp(rq->path, "/events") == 0)
+		return serve_events(rq);
+	return serve_page(rq);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -611,49 +642,88 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss)
 	}
 }
 
-int web_run(const struct web_options *o)
+/* What can be checked before anything starts: 0, or the exit status. */
+static int check_options(const struct web_options *o, const char *listen_at,
+			 struct sockaddr_storage *ss)
 {
-	struct web_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_storage ss;
-	struct MHD_Daemon *d;
 	struct archive probe;
-	char err[512], *cert = NULL, *key = NULL;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
-	const char *listen_at = o->listen ? o->listen : WEB_DEFAULT_LISTEN;
-	sigset_t set;
-	int sig, rc = 1;
 
-	if (!srv)
-		return 1;
 	if (!o->users_file || !o->audit_log) {
 		fprintf(stderr, "imwire web: --users FILE and --audit-log FILE are needed\n");
-		free(srv);
 		return 2;
 	}
-	if (!parse_listen(listen_at, &ss)) {
+	if (!parse_listen(listen_at, ss)) {
 		fprintf(stderr, "imwire web: --listen %s: ADDR:PORT or [V6]:PORT\n", listen_at);
-		free(srv);
 		return 2;
 	}
 	if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
 		fprintf(stderr, "imwire web: --tls-cert and --tls-key go together\n");
-		free(srv);
 		return 2;
 	}
 	if (access(o->users_file, R_OK) != 0) {
 		fprintf(stderr, "imwire web: %s: %s (add users with imwire web-user add)\n",
 			o->users_file, strerror(errno));
-		free(srv);
 		return 1;
 	}
 	/* Fail at the start, not at the first page, when the archive is wrong. */
 	if (archive_open(&probe, o->archive) < 0) {
 		fprintf(stderr, "imwire web: %s\n", probe.err);
-		free(srv);
 		return 1;
 	}
 	archive_close(&probe);
+	return 0;
+}
+
+/* The certificate and key in memory (MHD takes them so); false, said
+ * on stderr, when one cannot be read. */
+static bool load_tls(const struct web_options *o, char **cert, char **key)
+{
+	char err[512];
+
+	*cert = read_file(o->tls_cert, err, sizeof(err));
+	*key = *cert ? read_file(o->tls_key, err, sizeof(err)) : NULL;
+	if (!*key) {
+		fprintf(stderr, "imwire web: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
+static struct MHD_Daemon *start_server(struct web_server *srv, unsigned flags,
+				       const struct sockaddr_storage *ss, const char *cert,
+				       const char *key)
+{
+	if (srv->tls)
+		return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+					ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+					MHD_OPTION_CONNECTION_LIMIT, 64u,
+					MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_KEY,
+					key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ss,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+				120u, MHD_OPTION_END);
+}
+
+int web_run(const struct web_options *o)
+{
+	struct web_server *srv;
+	struct sockaddr_storage ss;
+	struct MHD_Daemon *d;
+	char err[512], *cert = NULL, *key = NULL;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ERROR_LOG;
+	const char *listen_at = o->listen ? o->listen : WEB_DEFAULT_LISTEN;
+	sigset_t set;
+	int sig, rc;
+
+	if (!(srv = calloc(1, sizeof(*srv))))
+		return 1;
+	if ((rc = check_options(o, listen_at, &ss)) != 0) {
+		free(srv);
+		return rc;
+	}
+	rc = 1;
 	srv->opt = o;
 	atomic_init(&srv->stopping, false);
 	if (auth_init(&srv->auth) < 0) {
@@ -665,12 +735,8 @@ int web_run(const struct web_options *o)
 		goto out_auth;
 	}
 	if (o->tls_cert) {
-		cert = read_file(o->tls_cert, err, sizeof(err));
-		key = cert ? read_file(o->tls_key, err, sizeof(err)) : NULL;
-		if (!key) {
-			fprintf(stderr, "imwire web: %s\n", err);
+		if (!load_tls(o, &cert, &key))
 			goto out_audit;
-		}
 		flags |= MHD_USE_TLS;
 		srv->tls = true;
 	}
@@ -682,18 +748,7 @@ int web_run(const struct web_options *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (srv->tls)
-		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				     120u, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
-				     cert, MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				     120u, MHD_OPTION_END);
-	if (!d) {
+	if (!(d = start_server(srv, flags, &ss, cert, key))) {
 		fprintf(stderr, "imwire web: cannot listen on %s%s\n", listen_at,
 			srv->tls ? " (or the certificate and key were refused)" : "");
 		goto out_audit;

@@ -635,17 +635,117 @@ bool page_search(struct web_request *rq, struct web_reply *rp)
 	return ok;
 }
 
+/* Conversation id into rows and set; false when the page is answered
+ * already (404, the archive's failure, out of memory), *ok its result. */
+static bool select_conversation(struct web_request *rq, struct web_reply *rp, struct archive *a,
+				int64_t id, struct row_list *rows, struct conversation_set *set,
+				bool *ok)
+{
+	struct conversation c;
+	int rc = thread_load(a, id, rq->srv->opt->gap, rows, &c);
+
+	if (rc != 0) {
+		*ok = rc > 0 ? page_error(rp, 404, "no such conversation") : fail_archive(rq, rp, a);
+		return false;
+	}
+	set->conv = malloc(sizeof(*set->conv));
+	if (!set->conv) {
+		conversation_free(&c);
+		*ok = false;
+		return false;
+	}
+	set->conv[0] = c;
+	set->n = 1;
+	return true;
+}
+
+/* What the export holds: one conversation, the conversations of the
+ * query (formats that are read by conversation), or its events in time
+ * order. False when the page is answered already, *ok its result. */
+static bool select_export(struct web_request *rq, struct web_reply *rp, struct archive *a,
+			 struct review_query *q, enum export_format f, const char *conv,
+			 int64_t id, struct row_list *rows, struct conversation_set *set, bool *ok)
+{
+	if (conv)
+		return select_conversation(rq, rp, a, id, rows, set, ok);
+	if (export_by_conversation(f)) {
+		if (conversations_of(a, q, rq->srv->opt->gap, rows, set) < 0) {
+			*ok = fail_archive(rq, rp, a);
+			return false;
+		}
+		return true;
+	}
+	q->by_time = true;
+	if (archive_collect(a, q, rows) < 0) {
+		*ok = fail_archive(rq, rp, a);
+		return false;
+	}
+	return true;
+}
+
+/* The export file itself, in the reply's body; false out of memory. */
+static bool render_export(struct web_reply *rp, enum export_format f, unsigned cols,
+			  const struct row_list *rows, const struct conversation_set *set)
+{
+	bool ok = true;
+	size_t i;
+
+	rp->status = 200;
+	switch (f) {
+	case EXPORT_CSV:
+		rp->type = "text/csv; charset=utf-8";
+		ok = export_csv_header(&rp->body, cols);
+		for (i = 0; ok && i < rows->n; i++)
+			ok = export_csv_row(&rp->body, &rows->rows[i], cols);
+		return ok;
+	case EXPORT_JSONL:
+		rp->type = "application/x-ndjson; charset=utf-8";
+		for (i = 0; ok && i < rows->n; i++)
+			ok = export_json_row(&rp->body, &rows->rows[i]);
+		return ok;
+	case EXPORT_MBOX:
+		rp->type = "application/mbox";
+		for (i = 0; ok && i < set->n; i++)
+			ok = export_mbox_entry(&rp->body, &set->conv[i], rows);
+		return ok;
+	default:
+		rp->type = "text/html; charset=utf-8";
+		return export_html_report(&rp->body, "imwire review export", set, rows);
+	}
+}
+
+/* The download's name (from its SHA-256) and the audit log's words:
+ * how many events, conversations and bytes, and the hash. */
+static void describe_export(struct web_request *rq, struct web_reply *rp, enum export_format f,
+			    const char *fmt, bool by_conversation, const struct row_list *rows,
+			    const struct conversation_set *set)
+{
+	char hex[65];
+	size_t i, n = 0;
+
+	export_sha256_hex(rp->body.data ? rp->body.data : (const uint8_t *)"", rp->body.len, hex);
+	snprintf(rp->disposition, sizeof(rp->disposition),
+		 "attachment; filename=\"imwire-export-%s.%s\"", hex + 56,
+		 f == EXPORT_HTML ? "html" : f == EXPORT_MBOX ? "mbox" : f == EXPORT_CSV ? "csv" : "jsonl");
+	if (by_conversation)
+		for (i = 0; i < set->n; i++)
+			n += set->conv[i].n_rows;
+	else
+		n = rows->n;
+	snprintf(rq->what, sizeof(rq->what),
+		 "export %s: %zu events, %zu conversations, %zu bytes, sha256 %s", fmt, n, set->n,
+		 rp->body.len, hex);
+}
+
 bool page_export(struct web_request *rq, struct web_reply *rp)
 {
 	struct review_query q;
 	struct row_list rows = { 0 };
 	struct conversation_set set = { 0 };
-	struct conversation c;
 	struct archive a;
 	enum export_format f;
 	const char *msg = NULL, *fmt = web_arg(rq, "format"), *conv = web_arg(rq, "conversation");
-	char hex[65], *end = NULL;
-	size_t i;
+	char *end = NULL;
 	bool ok = true;
 	int64_t id = conv ? strtoll(conv, &end, 10) : 0;
 
@@ -657,75 +757,9 @@ bool page_export(struct web_request *rq, struct web_reply *rp)
 		return page_error(rp, 400, msg);
 	if (!open_archive(rq, rp, &a))
 		return true;
-	if (conv) {
-		int rc = thread_load(&a, id, rq->srv->opt->gap, &rows, &c);
-
-		if (rc != 0) {
-			ok = rc > 0 ? page_error(rp, 404, "no such conversation") : fail_archive(rq, rp, &a);
-			goto out;
-		}
-		set.conv = malloc(sizeof(*set.conv));
-		if (!set.conv) {
-			conversation_free(&c);
-			ok = false;
-			goto out;
-		}
-		set.conv[0] = c;
-		set.n = 1;
-	} else if (export_by_conversation(f)) {
-		if (conversations_of(&a, &q, rq->srv->opt->gap, &rows, &set) < 0) {
-			ok = fail_archive(rq, rp, &a);
-			goto out;
-		}
-	} else {
-		q.by_time = true;
-		if (archive_collect(&a, &q, &rows) < 0) {
-			ok = fail_archive(rq, rp, &a);
-			goto out;
-		}
-	}
-	rp->status = 200;
-	switch (f) {
-	case EXPORT_CSV:
-		rp->type = "text/csv; charset=utf-8";
-		ok = export_csv_header(&rp->body, a.cols);
-		for (i = 0; ok && i < rows.n; i++)
-			ok = export_csv_row(&rp->body, &rows.rows[i], a.cols);
-		break;
-	case EXPORT_JSONL:
-		rp->type = "application/x-ndjson; charset=utf-8";
-		for (i = 0; ok && i < rows.n; i++)
-			ok = export_json_row(&rp->body, &rows.rows[i]);
-		break;
-	case EXPORT_MBOX:
-		rp->type = "application/mbox";
-		for (i = 0; ok && i < set.n; i++)
-			ok = export_mbox_entry(&rp->body, &set.conv[i], &rows);
-		break;
-	default:
-		rp->type = "text/html; charset=utf-8";
-		ok = export_html_report(&rp->body, "imwire review export", &set, &rows);
-		break;
-	}
-	if (!ok)
-		goto out;
-	export_sha256_hex(rp->body.data ? rp->body.data : (const uint8_t *)"", rp->body.len, hex);
-	snprintf(rp->disposition, sizeof(rp->disposition),
-		 "attachment; filename=\"imwire-export-%s.%s\"", hex + 56,
-		 f == EXPORT_HTML ? "html" : f == EXPORT_MBOX ? "mbox" : f == EXPORT_CSV ? "csv" : "jsonl");
-	snprintf(rq->what, sizeof(rq->what),
-		 "export %s: %zu events, %zu conversations, %zu bytes, sha256 %s", fmt,
-		 export_by_conversation(f) || conv ? (size_t)0 : rows.n, set.n, rp->body.len, hex);
-	if (export_by_conversation(f) || conv) {
-		size_t n = 0;
-
-		for (i = 0; i < set.n; i++)
-			n += set.conv[i].n_rows;
-		snprintf(rq->what, sizeof(rq->what),
-			 "export %s: %zu events, %zu conversations, %zu bytes, sha256 %s", fmt, n,
-			 set.n, rp->body.len, hex);
-	}
-out:
+	if (select_export(rq, rp, &a, &q, f, conv, id, &rows, &set, &ok) &&
+	    (ok = render_export(rp, f, a.cols, &rows, &set)))
+		describe_export(rq, rp, f, fmt, export_by_conversation(f) || conv, &rows, &set);
 	conversation_set_free(&set);
 	row_list_free(&rows);
 	archive_close(&a);

@@ -85,6 +85,10 @@ struct runtime {
 	/* Where every event goes (the sinks); thread-safe. */
 	proto_emit_fn write_event;
 	void *write_arg;
+	/* The writer (sink/sink_writer.h), when the sinks are behind one: a
+	 * worker then hands each burst's events over at once, before the
+	 * burst's verdicts. Set by runtime_prepare. */
+	struct sink *writer;
 	/* Set by the signal handlers of the caller. */
 	volatile sig_atomic_t *stop;
 	volatile sig_atomic_t *reload;

@@ -134,6 +134,7 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 				       rt->last - rt->first + 1 };
 	char err[512], stats[4096];
 
+	rt->writer = writer;
 	if (claim_pins(rt) < 0)
 		return -1;
 	prepare_files(rt);

@@ -20,6 +20,7 @@
 #include "classifier/classifier.h"
 #include "inline/engine.h"
 #include "nfq/nfq.h"
+#include "sink/sink_writer.h"
 #include "stats/stats_file.h"
 
 #define POLL_INTERVAL_MS 10
@@ -39,6 +40,9 @@ struct worker {
 	struct engine_outq out;
 	struct nfqueue q;
 	struct egress egress;
+	/* The burst's events, handed to the writer in one go before the
+	 * burst's verdicts (sink/sink_writer.h); NULL: rt->write_event. */
+	struct sink_writer_batch *log_batch;
 	double now;
 	unsigned generation;
 	int status;
@@ -69,12 +73,23 @@ static void worker_packet(void *arg, uint32_t id, const uint8_t *ip, size_t len,
 	engine_packet_with_link(&w->engine, id, ip, len, gso, &link, w->now, &w->out);
 }
 
+static void worker_log(void *arg, const struct im_event *ev)
+{
+	struct worker *w = arg;
+
+	sink_writer_batch_add(w->log_batch, ev); /* a failure is counted by the writer */
+}
+
 static void worker_flush(struct worker *w)
 {
 	uint32_t lowest = 0;
 	bool held = engine_lowest_held_id(&w->engine, &lowest);
 	size_t i;
 
+	/* The burst's events are in the write-ahead log before any of its
+	 * packets goes on: a crash after the verdicts cannot lose them. */
+	if (w->log_batch && sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
 	if (w->out.n)
 		nfqueue_send_verdicts(&w->q, w->out.v, w->out.n, w->out.bytes.data, held, lowest);
 	/* Our own segments after the verdicts: a local delivery follows the
@@ -161,20 +176,25 @@ static int worker_start(struct worker *w)
 	memset(&w->egress.stats, 0, sizeof(w->egress.stats));
 	w->generation = rt->generation;
 	pthread_mutex_unlock(&rt->lock);
-	if (rt->files) {
-		/* Results go to the sinks like every event; the engine holds
-		 * and cuts by what this stage decides. */
-		w->files = files_new(rt->files, rt->write_event, rt->write_arg, err, sizeof(err));
+	engine_outq_init(&w->out);
+	w->log_batch = rt->writer ? sink_writer_batch_new(rt->writer) : NULL;
+	if (rt->files && (!rt->writer || w->log_batch)) {
+		/* Results go to the sinks like every event (the burst's batch);
+		 * the engine holds and cuts by what this stage decides. */
+		w->files = files_new(rt->files, w->log_batch ? worker_log : rt->write_event,
+				     w->log_batch ? (void *)w : rt->write_arg, err, sizeof(err));
 		if (!w->files)
 			rt->log(LOG_ERR, "queue %u: file transfers not followed: %s", w->queue, err);
 		ec.flow.files = w->files;
 	}
-	engine_outq_init(&w->out);
-	if (engine_init(&w->engine, &ec, rt->write_event, rt->write_arg) < 0) {
+	if ((rt->writer && !w->log_batch) ||
+	    engine_init(&w->engine, &ec, w->log_batch ? worker_log : rt->write_event,
+			w->log_batch ? (void *)w : rt->write_arg) < 0) {
 		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
 		route_table_unref(ec.table);
-		files_free(w->files);
+		files_free(w->files); /* before the batch its results would go to */
 		w->files = NULL;
+		sink_writer_batch_free(w->log_batch);
 		return -1;
 	}
 	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
@@ -184,6 +204,7 @@ static int worker_start(struct worker *w)
 		engine_outq_free(&w->out);
 		files_free(w->files);
 		w->files = NULL;
+		sink_writer_batch_free(w->log_batch);
 		*rt->stop = 1;
 		return -1;
 	}
@@ -285,6 +306,7 @@ static void worker_stop(struct worker *w)
 	 * still pending is waited for, and its result logged. */
 	if (w->files)
 		files_drain(w->files);
+	worker_flush(w); /* their results too */
 	worker_publish_stats(w);
 	worker_report(w);
 	nfqueue_close(&w->q);
@@ -295,6 +317,9 @@ static void worker_stop(struct worker *w)
 	w->engine.flows.cfg.files = NULL;
 	files_free(w->files);
 	w->files = NULL;
+	if (w->log_batch && sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
+	sink_writer_batch_free(w->log_batch);
 }
 
 static void *worker_main(void *arg)
@@ -310,21 +335,26 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The workers' last snapshots, summed, to the stats file. */
+/* The workers' last snapshots, summed, and the writer's counters, to the
+ * stats file. */
 static void write_stats(struct runtime *rt, struct worker *workers, size_t n)
 {
 	static bool complained;
 	struct stats_snapshot *snaps = calloc(n, sizeof(*snaps));
+	struct sink_writer_stats ws;
 	char path[4096];
 	size_t i;
 
 	if (!snaps)
 		return;
+	if (rt->writer)
+		sink_writer_get_stats(rt->writer, &ws);
 	pthread_mutex_lock(&rt->lock);
 	for (i = 0; i < n; i++)
 		snaps[i] = workers[i].snap;
 	stats_path_of(&rt->cfg, path, sizeof(path));
-	if (stats_write_file(path, snaps, n, (double)time(NULL)) < 0 && !complained) {
+	if (stats_write_file(path, snaps, n, rt->writer ? &ws : NULL, (double)time(NULL)) < 0 &&
+	    !complained) {
 		rt->log(LOG_ERR, "%s: cannot write statistics: %s", path, strerror(errno));
 		complained = true; /* once: the daemon goes on without */
 	}
@@ -422,6 +452,10 @@ int runtime_run_queues(struct runtime *rt)
 		if (workers[i].status)
 			status = 1;
 	}
+	/* Every event handed over is written (or its sink is down and it
+	 * waits in the log) before the last statistics. */
+	if (rt->writer)
+		rt->writer->ops->flush(rt->writer);
 	write_stats(rt, workers, started);
 	publish_workers(rt, NULL, 0);
 	free(workers);

@@ -106,41 +106,78 @@ static int control_stats(void *arg, FILE *out)
 	struct stats_snapshot *snaps = NULL;
 	size_t n = 0;
 	int rc;
+	struct sink_writer_stats ws;
 
 	if (!s->src.snapshots || s->src.snapshots(s->src.arg, &snaps, &n) < 0)
 		return -1;
-	rc = stats_write_json(out, snaps, n, (double)time(NULL));
+	if (s->src.writer)
+		sink_writer_get_stats(s->src.writer, &ws);
+	rc = stats_write_json(out, snaps, n, s->src.writer ? &ws : NULL, (double)time(NULL));
 	free(snaps);
 	return rc;
 }
 
 /* The view's storage, owned by one exposition. */
+#define SINK_VALUES (6 + SINK_LOSS_COUNT)
 struct view_store {
 	struct stats_snapshot *snaps;
 	struct metrics_value writer[16];
+	struct metrics_sink sinks[SINK_WRITER_MAX_SINKS];
+	struct metrics_value sink_values[SINK_WRITER_MAX_SINKS][SINK_VALUES];
+	char sink_names[SINK_WRITER_MAX_SINKS][96];
+	char loss_names[SINK_LOSS_COUNT][32];
 	uint64_t events[IMW_PROTO_MAX][IM_KIND_COUNT][2];
 };
+
+/* One sink's counters (sink_writer.h), lost ones by cause. */
+static void sink_values(struct view_store *st, size_t i, const struct sink_writer_sink_stats *k)
+{
+	struct metrics_value *v = st->sink_values[i];
+	size_t n = 0, c;
+
+#define V(name, value, is_gauge) v[n++] = (struct metrics_value){ name, value, is_gauge }
+	V("queued", k->queued, true);
+	V("written", k->written, false);
+	V("replayed", k->replayed, false);
+	V("spooled", k->spooled, false);
+	V("failed", k->failed, false);
+	V("down", k->down, true);
+	for (c = 0; c < SINK_LOSS_COUNT; c++) {
+		snprintf(st->loss_names[c], sizeof(st->loss_names[c]), "lost_%s",
+			 sink_loss_name((enum sink_loss)c));
+		V(st->loss_names[c], k->lost[c], false);
+	}
+#undef V
+	snprintf(st->sink_names[i], sizeof(st->sink_names[i]), "%s", k->name);
+	st->sinks[i] = (struct metrics_sink){ st->sink_names[i], v, n, k->lag };
+}
 
 static void writer_values(struct service *s, struct view_store *st, struct metrics_view *v)
 {
 	struct sink_writer_stats ws;
-	size_t n = 0;
+	size_t n = 0, i;
 
 	if (!s->src.writer)
 		return;
 	sink_writer_get_stats(s->src.writer, &ws);
-#define W(field, is_gauge) st->writer[n++] = (struct metrics_value){ #field, ws.field, is_gauge }
-	W(queued, true);
-	W(dropped, false);
-	W(db_written, false);
-	W(db_spooled, false);
-	W(db_replayed, false);
-	W(db_lost, false);
-	W(db_rejected, false);
-	W(spool_pending, true);
+#define W(name, value, is_gauge) st->writer[n++] = (struct metrics_value){ name, value, is_gauge }
+	W("events", ws.events, false);
+	W("submits", ws.submits, false);
+	W("bytes", ws.bytes, false);
+	W("append_ns", ws.append_ns, false);
+	W("not_durable", ws.not_durable, false);
+	W("slow_downs", ws.slow_downs, false);
+	W("pressure", ws.pressure, true);
+	W("memory_bytes", ws.memory_bytes, true);
+	W("log_bytes", ws.log_bytes, true);
+	W("log_segments", ws.log_segments, true);
 #undef W
 	v->writer = st->writer;
 	v->n_writer = n;
+	for (i = 0; i < ws.n_sinks; i++)
+		sink_values(st, i, &ws.sinks[i]);
+	v->sinks = st->sinks;
+	v->n_sinks = ws.n_sinks;
 }
 
 static int metrics_collect(void *arg, struct metrics_view *v)

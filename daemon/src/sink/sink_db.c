@@ -1,8 +1,12 @@
 #include "sink/sink_db.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sink/sink.h"
+#include "util/numfmt.h"
 
 const char *const db_file_columns[DB_FILE_COLUMNS] = {
 	"filestate", "filebytes",  "filesha256",   "filemime",	"filescan",
@@ -18,7 +22,7 @@ static void file_columns(struct db_row *row, const struct im_event *ev)
 		row->file[i] = "";
 	if (ev->kind != IM_KIND_FILE || f->state == IM_FILE_OFFERED)
 		return;
-	snprintf(row->file_bytes, sizeof(row->file_bytes), "%llu", (unsigned long long)f->bytes);
+	row->file_bytes[numfmt_u64(row->file_bytes, f->bytes)] = '\0';
 	row->file[0] = event_file_state_name(f->state);
 	row->file[1] = row->file_bytes;
 	row->file[2] = f->has_sha256 ? f->sha256 : "";
@@ -26,11 +30,10 @@ static void file_columns(struct db_row *row, const struct im_event *ev)
 	row->file[4] = event_scan_name(f->scan);
 	row->file[5] = f->signature ? f->signature : "";
 	row->file[6] = event_category_names(ev->categories, row->categories, sizeof(row->categories));
-	snprintf(row->file_gap_bytes, sizeof(row->file_gap_bytes), "%llu",
-		 (unsigned long long)f->gap_bytes);
+	row->file_gap_bytes[numfmt_u64(row->file_gap_bytes, f->gap_bytes)] = '\0';
 	row->file[7] = row->file_gap_bytes;
 	row->file[8] = f->stored ? f->stored : "";
-	snprintf(row->data_flow, sizeof(row->data_flow), "%llu", (unsigned long long)f->data_flow);
+	row->data_flow[numfmt_u64(row->data_flow, f->data_flow)] = '\0';
 	row->file[9] = row->data_flow;
 }
 
@@ -151,4 +154,87 @@ int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n
 	if (rc < 0)
 		db->ops->disconnect(db);
 	return rc < 0 ? -1 : 0;
+}
+
+/* ---- a database as a sink (sink.h), behind the writer ---- */
+
+struct db_sink {
+	struct sink_db db;
+	struct db_row *rows;
+	size_t n, cap;
+};
+
+static int db_sink_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
+{
+	struct db_sink *d = s->ctx;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct db_row *r = realloc(d->rows, cap * sizeof(*r));
+
+		if (!r)
+			return sink_fail(s, ENOMEM, "%s: a row", d->db.ops->name);
+		d->rows = r;
+		d->cap = cap;
+	}
+	/* The row's strings point into ev, valid until flush() returns. */
+	db_row_from_event(&d->rows[d->n++], ev, eventid);
+	return 0;
+}
+
+static int db_sink_flush(struct sink *s)
+{
+	struct db_sink *d = s->ctx;
+	size_t rejected = 0, n = d->n;
+
+	d->n = 0;
+	if (!n)
+		return 0;
+	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	if (rejected) {
+		/* Left out, the rest kept: the writer counts them lost. */
+		s->rejected += rejected;
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+	}
+	return 0;
+}
+
+static void db_sink_close(struct sink *s)
+{
+	struct db_sink *d = s->ctx;
+
+	sink_db_free(&d->db);
+	free(d->rows);
+	free(d);
+}
+
+static const struct sink_ops db_sink_ops = {
+	.name = "database",
+	.write = db_sink_write,
+	.flush = db_sink_flush,
+	.close = db_sink_close,
+};
+
+int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
+{
+	struct db_sink *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->id = strdup(id);
+	if (!s->id) {
+		free(d);
+		return -1;
+	}
+	d->db = *db;
+	memset(db, 0, sizeof(*db));
+	s->ops = &db_sink_ops;
+	s->ctx = d;
+	return 0;
 }

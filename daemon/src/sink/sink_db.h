@@ -1,8 +1,9 @@
 /* Database sinks: IMSpector's `messages` table in SQLite, PostgreSQL or
- * MariaDB/MySQL. A database is not a plain sink_ops sink: it can go away
- * and come back, so the writer thread (sink_writer.c) drives it through
- * connect / begin / insert / commit and keeps what it could not write in
- * a spool (sink_spool.c).
+ * MariaDB/MySQL, each behind a backend's connect / begin / insert /
+ * commit, and made a sink (sink.h) by sink_db_open: a batch is one
+ * transaction. A database can go away and come back: a failed batch is
+ * given again by the writer (sink_writer.h), whose write-ahead log keeps
+ * the events meanwhile.
  *
  * Every row carries the sensor name and an event id unique per sensor;
  * (sensor, eventid) has a unique index and inserts ignore a row already
@@ -103,5 +104,13 @@ void sink_db_free(struct sink_db *db);
  * this batch is known to be stored. */
 int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n,
 			 size_t *rejected);
+
+/* The database as a sink (taking db over: copied and cleared): write()
+ * adds a row with the event's id, flush() inserts the batch in one
+ * transaction (connecting first when needed). id names the sink in the
+ * writer's log and cursor ("sqlite /var/lib/imwire/imwire.db"). Rows the
+ * server refuses are counted in s->rejected. */
+struct sink;
+int sink_db_open(struct sink *s, struct sink_db *db, const char *id);
 
 #endif

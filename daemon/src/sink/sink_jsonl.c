@@ -1,170 +1,177 @@
+/* JSON lines: one object a line (sink_format.c), to a file or a stream.
+ * Lines gather in a buffer and go out in one write() per flush; a file's
+ * size is tracked so that a write cut short (a full disk) is cut back at
+ * once, and so that the writer can record it (undo) and cut back a batch
+ * a crash interrupted. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 
 struct jsonl_ctx {
-	FILE *out;
-	bool owned;
-	bool flush_each;
-	struct bytebuf line;
+	FILE *out;   /* stream mode */
+	int fd;      /* file mode, else -1 */
+	char *path;  /* file mode */
+	uint64_t dev, ino;
+	uint64_t size; /* of the file, as far as we wrote it */
+	size_t flush_at;
+	/* A flush inside write() failed: the batch fails at flush() too. */
+	bool batch_failed;
+	struct bytebuf pending;
 };
 
-static bool json_needs_escape(unsigned char c)
+/* The file's size now: someone may have cut it (logrotate's copytruncate)
+ * since we wrote; what we cut back to or record must be the real size. */
+static void size_refresh(struct jsonl_ctx *c)
 {
-	return c < 0x20 || c == 0x7F || c == '"' || c == '\\';
+	struct stat st;
+
+	if (fstat(c->fd, &st) == 0) {
+		c->size = (uint64_t)st.st_size;
+		c->dev = (uint64_t)st.st_dev;
+		c->ino = (uint64_t)st.st_ino;
+	}
 }
 
-static bool json_string(struct bytebuf *b, const char *s)
+static int flush_file(struct sink *s, struct jsonl_ctx *c)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
-	bool ok = bytebuf_append_byte(b, '"');
+	const uint8_t *p = c->pending.data;
+	size_t n = c->pending.len;
 
-	while (ok && *p) {
-		/* Copy the stretch that needs no escaping at once. */
-		for (run = p; *run && !json_needs_escape(*run); run++)
-			;
-		if (run > p) {
-			ok = bytebuf_append(b, p, (size_t)(run - p));
-			p = run;
+	if (n)
+		size_refresh(c);
+	while (n) {
+		ssize_t w = write(c->fd, p, n);
+
+		if (w < 0 && errno == EINTR)
 			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			/* Nothing of this flush counts: no half line stays behind. */
+			if (ftruncate(c->fd, (off_t)c->size) < 0)
+				e = errno;
+			bytebuf_clear(&c->pending);
+			return sink_fail(s, e, "jsonl %s: write", c->path);
 		}
-		switch (*p) {
-		case '"':
-			ok = bytebuf_append_str(b, "\\\"");
-			break;
-		case '\\':
-			ok = bytebuf_append_str(b, "\\\\");
-			break;
-		case '\n':
-			ok = bytebuf_append_str(b, "\\n");
-			break;
-		case '\r':
-			ok = bytebuf_append_str(b, "\\r");
-			break;
-		case '\t':
-			ok = bytebuf_append_str(b, "\\t");
-			break;
-		default:
-			ok = bytebuf_printf(b, "\\u%04x", *p);
-		}
-		p++;
+		p += w;
+		n -= (size_t)w;
+		c->size += (uint64_t)w;
 	}
-	return ok && bytebuf_append_byte(b, '"');
+	bytebuf_clear(&c->pending);
+	return 0;
 }
 
-/* What a transfer carried, on its result event (events.h,
- * im_file_content); nothing on every other event. */
-static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
+static int flush_pending(struct sink *s, struct jsonl_ctx *c)
 {
-	const struct im_file_content *f = &ev->file;
-	char cats[64];
-	bool ok;
-
-	if (f->state == IM_FILE_OFFERED)
-		return true;
-	ok = bytebuf_printf(b, ",\"file_state\":\"%s\",\"file_bytes\":%llu,\"data_flow\":%llu",
-			    event_file_state_name(f->state), (unsigned long long)f->bytes,
-			    (unsigned long long)f->data_flow);
-	if (ok && f->gap_bytes)
-		ok = bytebuf_printf(b, ",\"file_gap_bytes\":%llu", (unsigned long long)f->gap_bytes);
-	if (ok && f->has_sha256)
-		ok = bytebuf_printf(b, ",\"file_sha256\":\"%s\"", f->sha256);
-	if (ok && f->mime)
-		ok = bytebuf_append_str(b, ",\"file_mime\":") && json_string(b, f->mime);
-	if (ok && f->stored)
-		ok = bytebuf_append_str(b, ",\"file_stored\":") && json_string(b, f->stored);
-	if (ok && f->scan != IM_SCAN_NONE)
-		ok = bytebuf_printf(b, ",\"file_scan\":\"%s\"", event_scan_name(f->scan));
-	if (ok && f->signature)
-		ok = bytebuf_append_str(b, ",\"file_signature\":") && json_string(b, f->signature);
-	if (ok && ev->categories) {
-		/* "malware,unscanned" as ["malware","unscanned"] */
-		char *p = (char *)event_category_names(ev->categories, cats, sizeof(cats)), *comma;
-
-		ok = bytebuf_append_str(b, ",\"categories\":[");
-		for (; ok && p; p = comma ? comma + 1 : NULL) {
-			comma = strchr(p, ',');
-			if (comma)
-				*comma = '\0';
-			ok = json_string(b, p) && (!comma || bytebuf_append_byte(b, ','));
-		}
-		ok = ok && bytebuf_append_byte(b, ']');
+	if (c->fd >= 0)
+		return flush_file(s, c);
+	if (c->pending.len && fwrite(c->pending.data, 1, c->pending.len, c->out) != c->pending.len) {
+		bytebuf_clear(&c->pending);
+		return sink_fail(s, errno ? errno : EIO, "jsonl: output");
 	}
-	return ok;
-}
-
-bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
-{
-	bool ok = bytebuf_printf(b, "{\"ts\":%.6f,\"proto\":", ev->ts) &&
-		  json_string(b, event_proto_name(ev->proto)) &&
-		  bytebuf_printf(b, ",\"dir\":\"%s\",\"kind\":", ev->dir == IM_DIR_OUT ? "out" : "in") &&
-		  json_string(b, event_kind_name(ev->kind)) && bytebuf_append_str(b, ",\"local\":") &&
-		  json_string(b, ev->local) && bytebuf_append_str(b, ",\"remote\":") &&
-		  json_string(b, ev->remote) &&
-		  bytebuf_printf(b, ",\"group\":%s,\"client\":", ev->group ? "true" : "false") &&
-		  json_string(b, ev->client) && bytebuf_append_str(b, ",\"content_type\":") &&
-		  json_string(b, ev->content_type) && bytebuf_append_str(b, ",\"text\":") &&
-		  json_string(b, ev->text) &&
-		  bytebuf_printf(b, ",\"filtered\":%s,\"flow\":%llu", ev->filtered ? "true" : "false",
-				 (unsigned long long)ev->flow_id);
-
-	if (ok && ev->kind == IM_KIND_FILE && ev->file_name)
-		ok = bytebuf_append_str(b, ",\"file_name\":") && json_string(b, ev->file_name);
-	if (ok && ev->kind == IM_KIND_FILE && ev->has_file_size)
-		ok = bytebuf_printf(b, ",\"file_size\":%llu", (unsigned long long)ev->file_size);
-	if (ok && ev->kind == IM_KIND_FILE)
-		ok = json_file_result(b, ev);
-	if (ok && ev->auto_response)
-		ok = bytebuf_append_str(b, ",\"auto_response\":true");
-	/* Only where a protocol has them, so other lines stay as they were. */
-	if (ok && ev->remote_name)
-		ok = bytebuf_append_str(b, ",\"remote_name\":") && json_string(b, ev->remote_name);
-	if (ok && ev->has_sent_ts)
-		ok = bytebuf_printf(b, ",\"sent\":%.6f", ev->sent_ts);
-	if (ok && ev->ids_inferred)
-		ok = bytebuf_append_str(b, ",\"ids_inferred\":true");
-	/* Only routed events carry these, so the lines of plain logging stay
-	 * as they always were. */
-	if (ok && ev->route)
-		ok = bytebuf_append_str(b, ",\"route\":") && json_string(b, ev->route);
-	if (ok && ev->route_to)
-		ok = bytebuf_append_str(b, ",\"route_to\":") && json_string(b, ev->route_to);
-	return ok && bytebuf_append_byte(b, '}');
-}
-
-static int jsonl_write(struct sink *s, const struct im_event *ev)
-{
-	struct jsonl_ctx *c = s->ctx;
-
-	bytebuf_clear(&c->line);
-	if (!sink_format_json(&c->line, ev) || !bytebuf_append_byte(&c->line, '\n'))
-		return -1;
-	if (fwrite(c->line.data, 1, c->line.len, c->out) != c->line.len)
-		return -1;
-	if (c->flush_each && fflush(c->out) != 0)
-		return -1;
+	bytebuf_clear(&c->pending);
+	if (fflush(c->out) != 0)
+		return sink_fail(s, errno ? errno : EIO, "jsonl: output");
 	return 0;
 }
 
 static int jsonl_flush(struct sink *s)
 {
 	struct jsonl_ctx *c = s->ctx;
+	int rc = flush_pending(s, c);
 
-	return fflush(c->out) == 0 ? 0 : -1;
+	if (c->batch_failed) {
+		c->batch_failed = false;
+		return -1; /* err still says why */
+	}
+	return rc;
+}
+
+static int jsonl_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
+{
+	struct jsonl_ctx *c = s->ctx;
+	size_t before = c->pending.len;
+
+	(void)eventid;
+	if (!sink_format_json(&c->pending, ev) || !bytebuf_append_byte(&c->pending, '\n')) {
+		c->pending.len = before;
+		return sink_fail(s, ENOMEM, "jsonl: formatting an event");
+	}
+	if (c->flush_at && c->pending.len >= c->flush_at && flush_pending(s, c) < 0) {
+		c->batch_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int jsonl_sync(struct sink *s)
+{
+	struct jsonl_ctx *c = s->ctx;
+
+	if (c->fd >= 0 && fdatasync(c->fd) < 0)
+		return sink_fail(s, errno, "jsonl %s: fdatasync", c->path);
+	return 0;
+}
+
+static size_t jsonl_undo(struct sink *s, const struct im_event *const *evs, size_t n,
+			 struct sink_undo *u)
+{
+	struct jsonl_ctx *c = s->ctx;
+
+	(void)evs;
+	if (c->fd >= 0)
+		size_refresh(c);
+	if (c->fd >= 0 && !sink_undo_add(u, c->path, c->dev, c->ino, c->size)) {
+		sink_fail(s, ENOMEM, "jsonl %s: undo record", c->path);
+		return 0;
+	}
+	return n;
+}
+
+static int jsonl_restore(struct sink *s, const struct sink_undo *u)
+{
+	struct jsonl_ctx *c = s->ctx;
+	struct sink_undo_entry e;
+	struct stat st;
+	size_t i;
+
+	if (c->fd < 0)
+		return 0;
+	for (i = 0; i < u->n; i++) {
+		if (!sink_undo_get(u, i, &e) || strcmp(e.path, c->path) != 0)
+			continue;
+		if (fstat(c->fd, &st) < 0)
+			return sink_fail(s, errno, "jsonl %s: fstat", c->path);
+		/* Only the file we write, and only what was added after e. */
+		if ((uint64_t)st.st_dev == e.dev && (uint64_t)st.st_ino == e.ino &&
+		    (uint64_t)st.st_size > e.size) {
+			if (ftruncate(c->fd, (off_t)e.size) < 0)
+				return sink_fail(s, errno, "jsonl %s: ftruncate", c->path);
+			c->size = e.size;
+		}
+	}
+	return 0;
 }
 
 static void jsonl_close(struct sink *s)
 {
 	struct jsonl_ctx *c = s->ctx;
 
-	fflush(c->out);
-	if (c->owned)
-		fclose(c->out);
-	bytebuf_free(&c->line);
+	if (c->pending.len)
+		flush_pending(s, c);
+	if (c->fd >= 0)
+		close(c->fd);
+	else
+		fflush(c->out);
+	free(c->path);
+	bytebuf_free(&c->pending);
 	free(c);
 }
 
@@ -173,54 +180,66 @@ static const struct sink_ops jsonl_ops = {
 	.write = jsonl_write,
 	.flush = jsonl_flush,
 	.close = jsonl_close,
+	.sync = jsonl_sync,
+	.undo = jsonl_undo,
+	.restore = jsonl_restore,
 };
 
-int sink_jsonl_open_stream(struct sink *s, FILE *out, bool flush_each)
+static struct jsonl_ctx *ctx_new(struct sink *s, size_t flush_at)
 {
 	struct jsonl_ctx *c = calloc(1, sizeof(*c));
 
 	if (!c)
-		return -1;
-	c->out = out;
-	c->flush_each = flush_each;
-	bytebuf_init(&c->line);
+		return NULL;
+	c->fd = -1;
+	c->flush_at = flush_at;
+	bytebuf_init(&c->pending);
 	memset(s, 0, sizeof(*s));
 	s->ops = &jsonl_ops;
 	s->ctx = c;
+	return c;
+}
+
+int sink_jsonl_open_stream(struct sink *s, FILE *out, size_t flush_at)
+{
+	struct jsonl_ctx *c = ctx_new(s, flush_at);
+
+	if (!c)
+		return -1;
+	c->out = out;
 	return 0;
 }
 
-int sink_jsonl_open_path(struct sink *s, const char *path, bool flush_each)
+int sink_jsonl_open_path(struct sink *s, const char *path, size_t flush_at)
 {
-	FILE *f = fopen(path, "a");
+	struct jsonl_ctx *c;
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640), e;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	if (sink_jsonl_open_stream(s, f, flush_each) < 0) {
-		int e = errno;
-
-		fclose(f);
-		errno = e;
-		return -1;
+	if (fstat(fd, &st) < 0 || !(c = ctx_new(s, flush_at)))
+		goto failed;
+	c->fd = fd;
+	c->dev = (uint64_t)st.st_dev;
+	c->ino = (uint64_t)st.st_ino;
+	c->size = (uint64_t)st.st_size;
+	c->path = strdup(path);
+	s->id = malloc(strlen(path) + sizeof("jsonl "));
+	if (!c->path || !s->id) {
+		c->fd = -1;
+		jsonl_close(s);
+		free(s->id);
+		s->id = NULL;
+		errno = ENOMEM;
+		goto failed;
 	}
-	((struct jsonl_ctx *)s->ctx)->owned = true;
+	strcpy(s->id, "jsonl ");
+	strcat(s->id, path);
 	return 0;
-}
-
-int sink_write(struct sink *s, const struct im_event *ev)
-{
-	if (s->ops->write(s, ev) < 0) {
-		s->failed++;
-		return -1;
-	}
-	s->written++;
-	return 0;
-}
-
-void sink_close(struct sink *s)
-{
-	if (s->ops)
-		s->ops->close(s);
-	s->ops = NULL;
-	s->ctx = NULL;
+failed:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "review/review_index.h"
 #include "sink/sink_db.h"
@@ -11,6 +12,10 @@ struct sqlite_ctx {
 	char *path;
 	sqlite3 *conn;
 	sqlite3_stmt *insert;
+	/* The file we opened: one removed or replaced under us would take
+	 * rows nobody can read, so each batch checks it is still there. */
+	dev_t dev;
+	ino_t ino;
 };
 
 static const char create_table[] =
@@ -129,6 +134,16 @@ static int sqlite_connect(struct sink_db *db)
 		fail(db, "prepare");
 		goto failed;
 	}
+	{
+		struct stat st;
+
+		if (stat(c->path, &st) < 0) {
+			sink_db_set_error(db, c->path, "cannot stat the database file");
+			goto failed;
+		}
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
 	db->connected = true;
 	return 0;
 failed:
@@ -138,6 +153,14 @@ failed:
 
 static int sqlite_begin(struct sink_db *db)
 {
+	struct sqlite_ctx *c = db->ctx;
+	struct stat st;
+
+	if (stat(c->path, &st) < 0 || st.st_dev != c->dev || st.st_ino != c->ino) {
+		sink_db_set_error(db, c->path,
+				  "the database file was removed or replaced; opening it again");
+		return -1;
+	}
 	return exec(db, "BEGIN IMMEDIATE");
 }
 

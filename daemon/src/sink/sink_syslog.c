@@ -1,7 +1,9 @@
-/* Events to syslog, one JSON object a message (LOG_DAEMON, LOG_INFO).
- * With a socket path the datagrams go there directly ("<pri>ident[pid]:
- * text", what syslog(3) sends to /dev/log), for a syslog daemon listening
- * elsewhere (a chroot, a container, a test). */
+/* Events to syslog, one JSON object a message (LOG_DAEMON, LOG_INFO), as
+ * datagrams "<pri>imwire[pid]: event {...}" to a syslog daemon's socket:
+ * /dev/log, or syslog_socket= for one listening elsewhere (a chroot, a
+ * container, a test). Our own socket rather than syslog(3), which drops a
+ * message silently when the daemon is away: here a send that fails is a
+ * failed write, kept in the write-ahead log and tried again. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +14,56 @@
 
 #include "sink/sink.h"
 #include "util/bytebuf.h"
+#include "util/numfmt.h"
 
 /* Datagram sockets to syslog daemons take at least this much. */
 #define SYSLOG_MESSAGE_MAX 8192
+#define SYSLOG_DEFAULT_SOCKET "/dev/log"
 
 struct syslog_ctx {
-	int fd; /* -1: syslog(3) */
+	int fd;
 	struct sockaddr_un addr;
 	struct bytebuf msg;
+	size_t header_len; /* "<pri>imwire[pid]: event " */
 };
 
-static int syslog_write(struct sink *s, const struct im_event *ev)
+/* "<pri>imwire[pid]: event ", made at the first write: the sink is
+ * opened before the daemon detaches, and the pid is the detached one's. */
+static bool make_header(struct syslog_ctx *c)
+{
+	char num[NUMFMT_I64_MAX];
+	size_t n = numfmt_i64(num, LOG_DAEMON | LOG_INFO);
+
+	bytebuf_clear(&c->msg);
+	if (!bytebuf_append_byte(&c->msg, '<') || !bytebuf_append(&c->msg, num, n) ||
+	    !bytebuf_append_str(&c->msg, ">imwire["))
+		return false;
+	n = numfmt_i64(num, (int64_t)getpid());
+	if (!bytebuf_append(&c->msg, num, n) || !bytebuf_append_str(&c->msg, "]: event "))
+		return false;
+	c->header_len = c->msg.len;
+	return true;
+}
+
+static int syslog_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
 {
 	struct syslog_ctx *c = s->ctx;
 
-	bytebuf_clear(&c->msg);
-	if (c->fd >= 0 &&
-	    !bytebuf_printf(&c->msg, "<%d>imwire[%ld]: ", LOG_DAEMON | LOG_INFO, (long)getpid()))
-		return -1;
-	if (!bytebuf_append_str(&c->msg, "event ") || !sink_format_json(&c->msg, ev))
-		return -1;
+	(void)eventid;
+	if (!c->header_len && !make_header(c))
+		return sink_fail(s, ENOMEM, "syslog: formatting an event");
+	c->msg.len = c->header_len;
+	if (!sink_format_json(&c->msg, ev))
+		return sink_fail(s, ENOMEM, "syslog: formatting an event");
 	if (c->msg.len > SYSLOG_MESSAGE_MAX)
 		c->msg.len = SYSLOG_MESSAGE_MAX; /* what a daemon would cut anyway */
-	if (!bytebuf_terminate(&c->msg))
-		return -1;
-	if (c->fd < 0) {
-		syslog(LOG_DAEMON | LOG_INFO, "%s", (const char *)c->msg.data);
-		return 0;
+	/* Never blocks: a daemon that does not read is a failure (EAGAIN),
+	 * tried again later, not a writer stuck forever. */
+	while (sendto(c->fd, c->msg.data, c->msg.len, MSG_NOSIGNAL | MSG_DONTWAIT,
+		      (struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
+		if (errno != EINTR)
+			return sink_fail(s, errno, "syslog %s: send", c->addr.sun_path);
 	}
-	if (sendto(c->fd, c->msg.data, c->msg.len, MSG_NOSIGNAL, (struct sockaddr *)&c->addr,
-		   sizeof(c->addr)) < 0)
-		return -1;
 	return 0;
 }
 
@@ -75,24 +96,32 @@ int sink_syslog_open(struct sink *s, const char *socket_path)
 
 	if (!c)
 		return -1;
+	if (!socket_path)
+		socket_path = SYSLOG_DEFAULT_SOCKET;
 	c->fd = -1;
 	bytebuf_init(&c->msg);
-	if (socket_path) {
-		if (strlen(socket_path) >= sizeof(c->addr.sun_path)) {
-			free(c);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		c->addr.sun_family = AF_UNIX;
-		strcpy(c->addr.sun_path, socket_path);
-		c->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (c->fd < 0) {
-			free(c);
-			return -1;
-		}
+	if (strlen(socket_path) >= sizeof(c->addr.sun_path)) {
+		free(c);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	c->addr.sun_family = AF_UNIX;
+	strcpy(c->addr.sun_path, socket_path);
+	c->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		free(c);
+		return -1;
 	}
 	memset(s, 0, sizeof(*s));
 	s->ops = &syslog_ops;
 	s->ctx = c;
+	s->id = malloc(strlen(socket_path) + sizeof("syslog "));
+	if (!s->id) {
+		syslog_close(s);
+		errno = ENOMEM;
+		return -1;
+	}
+	strcpy(s->id, "syslog ");
+	strcat(s->id, socket_path);
 	return 0;
 }

@@ -265,7 +265,66 @@ void stats_sum(struct stats_snapshot *total, const struct stats_snapshot *s, siz
 		sum_into(total, &s[i]);
 }
 
-int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now)
+static const struct counter writer_counters[] = {
+	C(sink_writer_stats, submits),      C(sink_writer_stats, events),
+	C(sink_writer_stats, bytes),        C(sink_writer_stats, append_ns),
+	C(sink_writer_stats, append_max_ns), C(sink_writer_stats, not_durable),
+	C(sink_writer_stats, slow_downs),   C(sink_writer_stats, waits),
+	C(sink_writer_stats, memory_bytes), C(sink_writer_stats, log_bytes),
+	C(sink_writer_stats, log_segments), C(sink_writer_stats, fsyncs),
+};
+
+static const struct counter sink_counters[] = {
+	C(sink_writer_sink_stats, queued),   C(sink_writer_sink_stats, written),
+	C(sink_writer_sink_stats, replayed), C(sink_writer_sink_stats, spooled),
+	C(sink_writer_sink_stats, failed),
+};
+
+/* A JSON string: sink names are paths, which may hold anything. */
+static void write_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7F)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void write_writer(FILE *out, const struct sink_writer_stats *w)
+{
+	size_t i, c;
+
+	fprintf(out, ",\n  \"writer\": {");
+	for (i = 0; i < N(writer_counters); i++)
+		fprintf(out, "\"%s\": %llu, ", writer_counters[i].name,
+			(unsigned long long)at(w, writer_counters[i].offset));
+	fprintf(out, "\"pressure\": %d,\n    \"sinks\": [", w->pressure ? 1 : 0);
+	for (i = 0; i < w->n_sinks; i++) {
+		const struct sink_writer_sink_stats *k = &w->sinks[i];
+
+		fprintf(out, "%s\n      {\"name\": ", i ? "," : "");
+		write_string(out, k->name);
+		for (c = 0; c < N(sink_counters); c++)
+			fprintf(out, ", \"%s\": %llu", sink_counters[c].name,
+				(unsigned long long)at(k, sink_counters[c].offset));
+		fprintf(out, ", \"lag\": %.3f, \"down\": %d, \"lost\": {", k->lag, k->down ? 1 : 0);
+		for (c = 0; c < SINK_LOSS_COUNT; c++)
+			fprintf(out, "%s\"%s\": %llu", c ? ", " : "", sink_loss_name((enum sink_loss)c),
+				(unsigned long long)k->lost[c]);
+		fprintf(out, "}}");
+	}
+	fprintf(out, "\n    ]\n  }");
+}
+
+int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now)
 {
 	struct stats_snapshot total;
 	size_t i;
@@ -281,11 +340,14 @@ int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double
 	}
 	fprintf(out, "\n  ],\n  \"total\": ");
 	write_one(out, &total, "  ");
+	if (writer)
+		write_writer(out, writer);
 	fprintf(out, "\n}\n");
 	return ferror(out) ? -1 : 0;
 }
 
-int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n, double now)
+int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now)
 {
 	char tmp[4096];
 	FILE *f;
@@ -299,7 +361,7 @@ int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
 	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	rc = stats_write_json(f, s, n, now);
+	rc = stats_write_json(f, s, n, writer, now);
 	if (fclose(f) != 0)
 		rc = -1;
 	if (rc == 0 && rename(tmp, path) == 0)
@@ -343,7 +405,8 @@ int stats_prepare_dir(const char *path, const char *user, char *err, size_t err_
 }
 
 /* A small reader for the documents above: objects, arrays, strings
- * without escapes, numbers. Nested objects become indented lines. */
+ * (escapes shown as written), numbers. Nested objects become indented
+ * lines. */
 struct reader {
 	const char *p, *end;
 	FILE *out;
@@ -365,7 +428,8 @@ static int read_string(struct reader *r, const char **s, size_t *len)
 		return -1;
 	*s = ++r->p;
 	while (r->p < r->end && *r->p != '"') {
-		if (*r->p == '\\')
+		/* An escape is shown as it is written. */
+		if (*r->p == '\\' && ++r->p >= r->end)
 			return -1;
 		r->p++;
 	}

@@ -15,6 +15,7 @@
 
 #include "flow/flow.h"
 #include "inline/engine.h"
+#include "sink/sink_writer.h"
 
 #define STATS_DEFAULT_PATH "/run/imwire/stats.json"
 #define STATS_RUN_DIR "/run/imwire"
@@ -53,10 +54,15 @@ void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, 
 /* The sum of n snapshots, named "total". */
 void stats_sum(struct stats_snapshot *total, const struct stats_snapshot *s, size_t n);
 
-/* The JSON document: {"time", "workers": [...], "total": {...}}. */
-int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n, double now);
+/* The JSON document: {"time", "workers": [...], "total": {...}}, and
+ * with writer (else NULL) "writer": the hand-over's counters and, under
+ * "sinks", each sink's queued, written, replayed, spooled, failed, lost
+ * (by cause), lag (seconds) and down. */
+int stats_write_json(FILE *out, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now);
 /* Write to path + ".tmp", then rename over path. 0, or -1 with errno. */
-int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n, double now);
+int stats_write_file(const char *path, const struct stats_snapshot *s, size_t n,
+		     const struct sink_writer_stats *writer, double now);
 
 /* Make the stats file's directory (mode 0755) and, when user is given,
  * hand it to that user so the file can be replaced after privileges are

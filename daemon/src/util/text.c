@@ -43,6 +43,23 @@ static char *finish(struct bytebuf *b, bool ok)
 	return (char *)b->data;
 }
 
+/* Length of the leading run of ASCII bytes of p[0..n), eight at a time:
+ * most message text is ASCII, and this is on every message's path. */
+static size_t ascii_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (x & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* Length of the valid UTF-8 sequence at p, or 0 if it is not valid. */
 static size_t utf8_seq_len(const uint8_t *p, size_t n)
 {
@@ -98,6 +115,9 @@ bool text_is_valid_utf8(const uint8_t *p, size_t n)
 	size_t i = 0, l;
 
 	while (i < n) {
+		i += ascii_run(p + i, n - i);
+		if (i == n)
+			break;
 		l = utf8_seq_len(p + i, n - i);
 		if (!l)
 			return false;
@@ -115,11 +135,9 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	bytebuf_init(&b);
 	ok = bytebuf_reserve(&b, n);
 	while (ok && i < n) {
-		size_t run = i;
-
 		/* Plain ASCII, the common case, goes in one copy. */
-		while (run < n && p[run] < 0x80)
-			run++;
+		size_t run = i + ascii_run(p + i, n - i);
+
 		if (run > i) {
 			ok = bytebuf_append(&b, p + i, run - i);
 			i = run;

@@ -7,6 +7,7 @@
 
 #include "imwire/byteorder.h"
 #include "proto/gg/gg_internal.h"
+#include "proto/notice.h"
 #include "proto/text_splice.h"
 #include "util/text.h"
 
@@ -334,9 +335,16 @@ out:
 int gg_encode(struct proto_session *s, enum im_dir dir, const struct im_event *ev,
 	      const uint8_t *orig, size_t orig_len, struct bytebuf *out)
 {
+	struct im_event tmp;
+	char *owned;
+	int rc;
+
 	if (ev->kind != IM_KIND_MESSAGE || !ev->text)
 		return -1;
-	if (orig)
-		return encode_with_orig(dir, ev, orig, orig_len, out);
-	return encode_fresh(s, dir, ev, out);
+	/* A system notice: a message of the conversation, its text marked. */
+	if (!(ev = notice_as_message(ev, dir, &tmp, &owned)))
+		return -1;
+	rc = orig ? encode_with_orig(dir, ev, orig, orig_len, out) : encode_fresh(s, dir, ev, out);
+	free(owned);
+	return rc;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/notice.h"
 #include "proto/oscar/oscar_internal.h"
 #include "proto/text_splice.h"
 #include "util/cursor.h"
@@ -491,10 +492,15 @@ int oscar_encode_event(struct proto_session *s, struct oscar_state *st, enum im_
 		       struct bytebuf *out)
 {
 	size_t mark = out->len;
+	struct im_event tmp;
+	char *owned;
 	int rc;
 
 	(void)s;
 	if (ev->kind != IM_KIND_MESSAGE || !ev->text || st->mode == OSCAR_MODE_OFT)
+		return -1;
+	/* A system notice: a message of the conversation, its text marked. */
+	if (!(ev = notice_as_message(ev, dir, &tmp, &owned)))
 		return -1;
 	if (orig)
 		rc = encode_with_orig(st, dir, ev, orig, orig_len, out);
@@ -504,6 +510,7 @@ int oscar_encode_event(struct proto_session *s, struct oscar_state *st, enum im_
 		rc = build_icbm(st, dir, ev, out);
 	if (rc < 0)
 		out->len = mark;
+	free(owned);
 	return rc;
 }
 

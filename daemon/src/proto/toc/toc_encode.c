@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "imwire/byteorder.h"
+#include "proto/notice.h"
 #include "proto/text_splice.h"
 #include "proto/toc/toc_internal.h"
 
@@ -258,13 +259,19 @@ int toc_encode(struct proto_session *s, enum im_dir dir, const struct im_event *
 {
 	struct toc_state *st = toc_state_of(s);
 	size_t mark = out->len;
+	struct im_event tmp;
+	char *owned;
 	int rc;
 
 	if (ev->kind != IM_KIND_MESSAGE || !ev->text)
+		return -1;
+	/* A system notice: a message of the conversation, its text marked. */
+	if (!(ev = notice_as_message(ev, dir, &tmp, &owned)))
 		return -1;
 	rc = orig ? encode_with_orig(st, dir, ev, orig, orig_len, out)
 		  : encode_fresh(st, dir, ev, out);
 	if (rc < 0)
 		out->len = mark;
+	free(owned);
 	return rc;
 }

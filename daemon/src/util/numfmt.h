@@ -1,0 +1,30 @@
+/* Decimal formatting without the printf family, for the per-event path
+ * (sinks format a timestamp and a few integers for every event; vsnprintf
+ * was a quarter of `imwire read`'s time). Each function writes into out,
+ * which has room for the stated maximum, and returns the number of bytes
+ * written; nothing is NUL-terminated. The output is byte for byte what
+ * the printf conversion named beside it prints (tests/unit/test_numfmt.c
+ * compares them over many values). */
+#ifndef IMW_UTIL_NUMFMT_H
+#define IMW_UTIL_NUMFMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NUMFMT_U64_MAX 20 /* "18446744073709551615" */
+#define NUMFMT_I64_MAX 20 /* "-9223372036854775808" */
+#define NUMFMT_FIXED6_MAX 24 /* "-9007199254740991.999999" */
+
+/* "%llu" */
+size_t numfmt_u64(char *out, uint64_t v);
+/* "%lld" */
+size_t numfmt_i64(char *out, int64_t v);
+/* "%0*u": at least width digits, zero-padded (width <= NUMFMT_U64_MAX). */
+size_t numfmt_u64_pad(char *out, uint64_t v, unsigned width);
+/* "%.6f" for a finite v with |v| < 2^53, rounded as glibc rounds (the
+ * exact binary value, ties to even); 0 for any other v, which the caller
+ * formats the slow way. */
+size_t numfmt_fixed6(char *out, double v);
+
+#endif
