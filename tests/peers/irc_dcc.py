@@ -95,7 +95,10 @@ def receive(host, port, nick, outdir, ready, count):
 
     notices = open(os.path.join(outdir, nick + ".notices"), "w", encoding="utf-8")
 
+    told = []
+
     def on_notice(c, e):
+        told.append(1)
         if not notices.closed:
             notices.write("%s\n" % (e.arguments[0] if e.arguments else ""))
             notices.flush()
@@ -112,6 +115,12 @@ def receive(host, port, nick, outdir, ready, count):
         finished = [t for t in transfers.values() if t.state]
         if len(finished) >= count and os.path.exists(done):
             break
+    # A cut transfer's notice comes on the IRC connection, beside the DCC
+    # reset: it may arrive just after the reset; read on for it (bounded).
+    linger = time.time() + 3
+    while (any(t.state in ("reset", "short") for t in transfers.values()) and not told
+           and time.time() < linger):
+        reactor.process_once(0.05)
     with open(os.path.join(outdir, nick + ".received"), "w") as f:
         for t in transfers.values():
             t.out.close()
