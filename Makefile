@@ -14,6 +14,10 @@ DB_PKGS := sqlite3 libpq libmariadb
 DB_PKGS += libmicrohttpd libsodium jansson
 INC     += $(shell pkg-config --cflags $(DB_PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/mariadb)
 LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -lpq -lmariadb)
+# The archive (daemon/src/archive): SHA-1 for Community IDs (libcrypto),
+# SHA-256 chains and Ed25519 checkpoints (libsodium), webhooks (libcurl).
+ARCHIVE_PKGS := libcrypto libsodium libcurl
+LIBS    += $(shell pkg-config --libs $(ARCHIVE_PKGS) 2>/dev/null || echo -lcrypto -lsodium -lcurl)
 # File transfers (daemon/src/files): SHA-256 and SHA-1 (OpenSSL's libcrypto), MIME types (libmagic).
 LIBS    += $(shell pkg-config --libs libcrypto libmagic 2>/dev/null || echo -lcrypto -lmagic)
 # Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
@@ -77,7 +81,7 @@ TOOLS     := $(BINDIR)/imwire $(BINDIR)/imwired
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BINDIR)/tests/%)
 GEN_BINS  := $(GEN_SRCS:tests/gen/%.c=$(BINDIR)/gen/%)
 
-.PHONY: all test unit-bins clean kmod bench bench-db bench-writer
+.PHONY: all test unit-bins clean kmod bench bench-db bench-writer bench-sizing
 all: $(TOOLS)
 
 $(OBJDIR)/%.o: %.c
@@ -172,11 +176,18 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS)
 
-# The message-heavy capture (bench/gen_messages.c) and the writer's cost
-# through the write-ahead log (bench/writer_bench.sh, bench/README.md).
+# The message-heavy capture (bench/gen_messages.c): imwire read on it
+# against tcpdump, tshark and Suricata (bench/message_bench.sh), and the
+# writer's cost through the write-ahead log (bench/writer_bench.sh);
+# bench/README.md.
+$(BUILD)/bench/gen_messages: INC += $(TEST_INC)
 $(BUILD)/bench/gen_messages: bench/gen_messages.c $(GENLIB_SRCS:%.c=$(OBJDIR)/%.o) $(LIBIMW)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.c %.o %.a,$^) $(LIBS)
+
+.PHONY: bench-messages
+bench-messages: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/message_bench.sh $(BINDIR) $(BUILD)/bench
 
 bench-writer: $(TOOLS) $(BUILD)/bench/gen_messages
 	bench/writer_bench.sh $(BINDIR) $(BUILD)/bench
@@ -191,6 +202,10 @@ $(BUILD)/bench/db_bench: bench/db_bench.c $(LIBIMW)
 
 bench-db: $(BUILD)/bench/db_bench
 	bench/db_bench.sh $(BUILD)/bench
+
+# The PostgreSQL archive's sizing note (bench/archive_sizing.sh; root).
+bench-sizing: $(TOOLS) $(BUILD)/bench/gen_messages
+	bench/archive_sizing.sh $(BINDIR) $(BUILD)/bench
 
 # Fuzzing (libFuzzer): clang with ASan and UBSan, everything under
 # build/fuzz; `make fuzz-smoke` runs each target for FUZZ_SECONDS on its

@@ -20,7 +20,13 @@
 #   BENCH_BULK (notice: server NOTICE lines, decoded but not logged;
 #   privmsg: user PRIVMSG lines, each one a logged message event),
 #   BENCH_PERF=1 records `perf record` of imwired in (c) and (d) and
-#   prints the top symbols.
+#   prints the top symbols,
+#   BENCH_BASE_BIN (a directory holding another build's imwired) adds
+#   (c0) and (d0): (c) and (d) with that build, in the same run.
+# With BENCH_BULK=privmsg it also prints messages/s delivered (lines the
+# receiver got) and written (events in the log by the end of the
+# transfer), and the writer's lag: how long after the transfer ended the
+# log still grew (until every message was written, 30 s at most).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "${1:-$TOP/build/bin}" && pwd) || exit 1
@@ -32,6 +38,7 @@ PING_ROUNDS=${BENCH_PING_ROUNDS:-3}
 BULK=${BENCH_BULK:-notice}
 LIMIT=${BENCH_SECONDS:-60}
 PERF=${BENCH_PERF:-0}
+BASE=${BENCH_BASE_BIN:-}
 case $BULK in
 notice | privmsg) ;;
 *)
@@ -97,10 +104,16 @@ start_accept_queue() {
 }
 
 start_imwired() { # extra config lines...
+	start_imwired_from "$BIN" "$@"
+}
+
+start_imwired_from() { # bindir, extra config lines...
+	dir=$1
+	shift
 	printf 'jsonl_file=%s\n' "$tmp/events.jsonl" >"$tmp/imwired.conf"
 	for l in "$@"; do printf '%s\n' "$l" >>"$tmp/imwired.conf"; done
 	rm -f "$tmp/events.jsonl"
-	$B "$BIN/imwired" -d -c "$tmp/imwired.conf" >"$tmp/helper.log" 2>&1 &
+	$B "$dir/imwired" -d -c "$tmp/imwired.conf" >"$tmp/helper.log" 2>&1 &
 	helper_pid=$!
 	wait_log "$tmp/helper.log" "queue 0: ready"
 }
@@ -132,20 +145,32 @@ run_bulk() { # name expected-first-line expected-bytes
 		fi
 		sed -n 's/.*mbytes_per_s=\([0-9.]*\).*/\1/p' "$tmp/bc.out" >>"$tmp/$n.bulk"
 		# Events the daemon logged by the time the receiver had every
-		# byte, and after the log stopped growing (2 s at most): the
-		# difference is decoding that lagged behind the verdicts.
+		# byte, and once the log stopped growing: the difference is
+		# decoding or writing that lagged behind the verdicts. The lag
+		# is how long after the end the last of them came (every message
+		# of a privmsg run is an event: waited for, 30 s at most; else
+		# until 1 s passes without growth).
 		if [ -f "$tmp/events.jsonl" ]; then
 			at_end=$(wc -l <"$tmp/events.jsonl")
+			t0=$(date +%s.%N)
 			settled=$at_end
-			i=0
-			while [ $i -lt 10 ]; do
-				sleep 0.2
+			last=$t0
+			while :; do
 				now=$(wc -l <"$tmp/events.jsonl")
-				[ "$now" = "$settled" ] && break
-				settled=$now
-				i=$((i + 1))
+				t=$(date +%s.%N)
+				if [ "$now" != "$settled" ]; then
+					settled=$now
+					last=$t
+				fi
+				[ "$BULK" = privmsg ] && [ "$settled" -ge "$want_events" ] && break
+				awk -v t="$t" -v l="$last" -v t0="$t0" 'BEGIN {
+					exit !(t - l >= 1 || t - t0 >= 30) }' && break
+				sleep 0.05
 			done
-			echo "$settled ($((settled - at_end)) late)" >>"$tmp/$n.events"
+			lag=$(awk -v l="$last" -v t0="$t0" 'BEGIN { printf "%.2f", l - t0 }')
+			secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$tmp/bc.out")
+			echo "$settled ($((settled - at_end)) late, lag ${lag} s)" >>"$tmp/$n.events"
+			echo "$at_end $secs $lag" >>"$tmp/$n.written"
 			# With privmsg lines the log grows by 1 KB a line: keep it small.
 			: >"$tmp/events.jsonl"
 		fi
@@ -198,6 +223,8 @@ perf_stop() { # name
 }
 
 greet_line=":bob!b@h PRIVMSG alice :$GREETING"
+# privmsg: one event a line, and the client's first line and the greeting
+want_events=$((BYTES / 1000 + 2))
 greet_len=$((${#greet_line} + 2))
 bulk_bytes=$((BYTES - BYTES % 1000 + greet_len))
 rewritten_line=":bob!b@h PRIVMSG alice :$REWRITE_TO there"
@@ -238,6 +265,18 @@ run_bulk d "$rewritten_line" $rewritten_bytes
 perf_stop d
 stop_helper
 grep 'packets:' "$tmp/helper.log" | sed 's/^/  (d) /' >&2
+# (c0) and (d0): the same with another build, in this run
+if [ -n "$BASE" ]; then
+	start_imwired_from "$BASE" || die "the base imwired did not start"
+	run_ping c0 ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
+	run_bulk c0 "$greet_line" $bulk_bytes
+	stop_helper
+	start_imwired_from "$BASE" "regex_replace=/hello/$REWRITE_TO/" ||
+		die "the base imwired did not start"
+	run_ping d0 ":bob!b@h PRIVMSG alice :$REWRITE_TO back, you sent $rewritten_hello_len bytes"
+	run_bulk d0 "$rewritten_line" $rewritten_bytes
+	stop_helper
+fi
 # (e) imwired with the routing stage on (local routing and a bot): every
 # event runs the routing handlers, sessions are registered, and link facts
 # are kept for originating; nothing here is routed (bob is beyond the bridge)
@@ -246,7 +285,7 @@ run_ping e ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
 run_bulk e "$greet_line" $bulk_bytes
 stop_helper
 grep 'packets:\|routing:' "$tmp/helper.log" | sed 's/^/  (e) /' >&2
-for n in c d e; do
+for n in c0 c d0 d e; do
 	[ -f "$tmp/$n.events" ] && echo "  ($n) events logged per bulk run: $(paste -sd, "$tmp/$n.events")" >&2
 done
 
@@ -267,11 +306,14 @@ base_med=$(field "$tmp/a.ping" median_us)
 echo
 printf '%-40s %9s %7s %10s %10s %7s %10s\n' "configuration" "MB/s" "ratio" "median us" "p99 us" \
 	"ratio" "added us"
-for n in a b c d e; do
+for n in a b c0 c d0 d e; do
+	[ -s "$tmp/$n.bulk" ] || continue
 	case $n in
 	a) what="(a) bridge, no rules" ;;
 	b) what="(b) NFQUEUE + accept-only consumer" ;;
+	c0) what="(c0) as (c), BENCH_BASE_BIN's imwired" ;;
 	c) what="(c) imwired, IRC decoded and logged" ;;
+	d0) what="(d0) as (d), BENCH_BASE_BIN's imwired" ;;
 	d) what="(d) imwired, rewrite: every packet mapped" ;;
 	e) what="(e) imwired, routing stage on" ;;
 	esac
@@ -293,7 +335,23 @@ notice) kind="server NOTICE lines (decoded, not logged)" ;;
 *) kind="user PRIVMSG lines (each a logged message)" ;;
 esac
 echo "bulk: $BYTES bytes of 1000-byte IRC $kind, server to client, median of $REPEAT runs"
-echo "      (runs, MB/s: a $(tr '\n' ' ' <"$tmp/a.bulk")| b $(tr '\n' ' ' <"$tmp/b.bulk")| c $(tr '\n' ' ' <"$tmp/c.bulk")| d $(tr '\n' ' ' <"$tmp/d.bulk")| e $(tr '\n' ' ' <"$tmp/e.bulk"))"
+runs=""
+for n in a b c0 c d0 d e; do
+	[ -s "$tmp/$n.bulk" ] && runs="$runs${runs:+| }$n $(tr '\n' ' ' <"$tmp/$n.bulk")"
+done
+echo "      (runs, MB/s: $runs)"
+if [ "$BULK" = privmsg ]; then
+	# A line is 1000 bytes: messages/s delivered is MB/s x 1000.
+	for n in c0 c d0 d e; do
+		[ -s "$tmp/$n.written" ] || continue
+		sort -n -k3 "$tmp/$n.written" >"$tmp/w.sorted"
+		w=$(awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' "$tmp/w.sorted")
+		median "$tmp/$n.bulk" | awk -v n="$n" -v w="$w" '{
+			split(w, f, " ")
+			printf "  (%s) messages/s delivered %.0f, written by the end %.0f; writer lag %s s" \
+				" (the median run)\n", n, $1 * 1000, (f[2] > 0 ? f[1] / f[2] : 0), f[3] }'
+	done
+fi
 echo "latency: $PINGS IRC PRIVMSG round trips, one in flight, TCP_NODELAY, after 50 unmeasured;"
 echo "      the median of $PING_ROUNDS rounds (medians, us: a $(cat "$tmp/a.medians" 2>/dev/null)| b $(cat "$tmp/b.medians" 2>/dev/null)| c $(cat "$tmp/c.medians" 2>/dev/null)| d $(cat "$tmp/d.medians" 2>/dev/null)| e $(cat "$tmp/e.medians" 2>/dev/null))"
 echo "goals: (c), (d) and (e) throughput ratio >= 0.80; added median latency < 100 us"

@@ -578,6 +578,18 @@ static __always_inline __u32 take_dir(struct imw_xlate *x, struct imw_xlate_dir 
 	return folded;
 }
 
+/* Data of this direction went through as its sender wrote it: a
+ * successor must not decode it again (bpf_maps.h, passed_end). */
+static __always_inline void note_passed(struct imw_xlate *x, __u32 end)
+{
+	bpf_spin_lock(&x->lock);
+	if (!(x->d.flags & IMW_XLATE_PASSED) || seq_after(end, x->d.passed_end)) {
+		x->d.passed_end = end;
+		x->d.flags |= IMW_XLATE_PASSED;
+	}
+	bpf_spin_unlock(&x->lock);
+}
+
 /* Only a daemon can send this segment right: it carries bytes of a live
  * edit, or reaches the first edit an overflowed list left out (a segment
  * ending there may have to carry an insertion). */
@@ -772,6 +784,8 @@ static __always_inline int translate(struct __sk_buff *skb, struct tcp_packet *t
 			c->held_for_successor++;
 		return TC_ACT_SHOT;
 	}
+	if (own_x && t->payload_len)
+		note_passed(own_x, t->seq + t->payload_len);
 	if (c)
 		c->fixed_up++;
 	return TC_ACT_OK;

@@ -108,10 +108,11 @@ static void run_dir(struct proto_session *s, enum im_dir dir, struct fuzz_dir *d
 static void redecode(const struct proto_module *m, enum im_dir dir, const uint8_t *pdu,
 		     size_t len)
 {
+	static const struct proto_host host = { NULL, discard, NULL, NULL, NULL };
 	struct proto_session s;
 	struct fuzz_dir d = { .need_resync = false };
 
-	if (proto_session_init(&s, m, 2, "192.0.2.1:40000", discard, NULL) < 0)
+	if (proto_session_init(&s, m, 2, "192.0.2.1:40000", &host) < 0)
 		return;
 	bytebuf_init(&d.buf);
 	if (bytebuf_append(&d.buf, pdu, len))
@@ -170,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct proto_module *const *mods;
 	const struct proto_module *m;
 	struct proto_session s;
+	struct proto_host host;
 	struct collector c;
 	struct fuzz_dir dirs[2];
 	struct roundtrip rt = { &s, &c };
@@ -181,7 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mods = proto_modules(&n_mods);
 	m = mods[data[0] % n_mods];
 	memset(&c, 0, sizeof(c));
-	if (proto_session_init(&s, m, 1, "192.0.2.1:40000", collect, &c) < 0)
+	host = (struct proto_host){ NULL, collect, &c, NULL, NULL };
+	if (proto_session_init(&s, m, 1, "192.0.2.1:40000", &host) < 0)
 		return 0;
 	s.log_typing = data[0] & 0x80;
 	for (i = 0; i < 2; i++) {

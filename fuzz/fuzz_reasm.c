@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct reasm r;
 	struct model m = { &r, 0, 0 };
-	struct reasm_limits limits;
-	struct reasm_callbacks cb = { on_deliver, on_gap };
+	struct reasm_stats counters = { 0 };
+	struct reasm_context ctx = { .cb = { on_deliver, on_gap }, .stats = &counters };
 	uint8_t buf[4096];
 	uint32_t isn;
 	size_t pos;
@@ -64,10 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 6)
 		return 0;
-	limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
-	limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
+	ctx.limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
+	ctx.limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
 	isn = imw_load_be32(data + 2);
-	reasm_init(&r, &limits, &cb, &m);
+	reasm_init(&r, &ctx, &m);
 	for (pos = 6; pos + 8 <= size; pos += 8) {
 		const uint8_t *op = data + pos;
 		uint32_t rel = imw_load_be32(op + 1);
@@ -101,14 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)reasm_segment(&r, seq, NULL, 0, true, ts);
 			break;
 		}
-		if (r.pending_bytes > limits.max_buffered_bytes ||
-		    r.pending_segments > limits.max_buffered_segments)
+		if (reasm_held_bytes(&r) > ctx.limits.max_buffered_bytes ||
+		    reasm_held_segments(&r) > ctx.limits.max_buffered_segments)
 			abort();
 		if (r.started && r.offset != m.next_offset)
 			abort();
 	}
 	reasm_flush(&r);
-	if (r.pending_bytes || r.pending_segments || r.pending)
+	if (reasm_held_bytes(&r) || reasm_held_segments(&r) || r.held)
 		abort();
 	reasm_free(&r);
 	return 0;

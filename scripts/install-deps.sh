@@ -39,6 +39,7 @@ BUILD_RUN="
 	libsystemd-dev
 	libssl-dev
 	libmagic-dev
+	libcurl4-openssl-dev
 	iproute2
 	iptables
 	nftables
@@ -86,6 +87,8 @@ TEST="
 	python3-selenium
 	clamav-daemon
 	clamav
+	openssl
+	faketime
 "
 
 # Installed by TEST but never to be left running or enabled as services.

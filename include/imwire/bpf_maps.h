@@ -99,6 +99,7 @@ struct imw_xlate_edit {
  * (and the output past the last listed edit) cannot be translated; its
  * segments are dropped for the successor daemon to rebuild. */
 #define IMW_XLATE_OVERFLOW 1u
+#define IMW_XLATE_PASSED 2u
 
 /* What the classifier needs of one direction to map sequence numbers
  * exactly as the daemon's seqmap does (daemon/src/seqmap/seqmap.h). */
@@ -106,9 +107,13 @@ struct imw_xlate_dir {
 	int32_t base_delta; /* output minus input before the first live edit */
 	uint32_t limit_seq; /* with IMW_XLATE_OVERFLOW */
 	uint16_t n_edits;   /* at most IMW_XLATE_EDITS */
-	uint8_t flags;      /* IMW_XLATE_OVERFLOW */
+	uint8_t flags;      /* IMW_XLATE_OVERFLOW, IMW_XLATE_PASSED */
 	uint8_t proto;      /* the flow's protocol (enum imw_proto) */
-	uint32_t pad;
+	/* With IMW_XLATE_PASSED: past the last data byte the classifier let
+	 * through itself (no daemon), input seq. A successor must not decode
+	 * (nor change the length of) what lies before: the receiver may hold
+	 * it, and later segments, as they were. A daemon's publish clears it. */
+	uint32_t passed_end;
 	struct imw_xlate_edit edits[IMW_XLATE_EDITS];
 };
 

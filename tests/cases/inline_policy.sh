@@ -240,6 +240,10 @@ else
 	same_bytes notices_client_received "$tmp/notice.client.want" "$tmp/notice.client.got"
 fi
 same_bytes notices_server_received "$tmp/notice.server.want" "$tmp/notice.server.got"
+# The archive: each notice is an event of its own, what imwired told alice.
+logged notice_logged_injected '"dir":"in".*"text":"This conversation is logged\.".*"action":"injected","rule":"notice_text"'
+logged blocked_notice_logged_injected '"dir":"in".*"text":"A message was blocked\.".*"action":"injected","rule":"blocked_notice_text"'
+logged blocked_logged_with_rule '"text":"forbidden thing".*"action":"blocked","rule":"regex_replace=/forbidden//b"'
 
 printf 'regex_replace=/unclosed(/x/\n' >>"$tmp/notice.conf"
 reload_daemon "reload failed" 2

@@ -28,7 +28,7 @@ read_to() {
 }
 # events NAME: its events without the flow number, sorted.
 events() {
-	sed 's/,"flow":[0-9]*}$/}/' "$tmp/$1.jsonl" | sort
+	sed 's/,"flow":[0-9]*//' "$tmp/$1.jsonl" | sort
 }
 rc_of() {
 	cat "$tmp/$1.rc"

@@ -89,7 +89,21 @@ for db in sq pg; do
 	fact "review_show_marks_hit_$db" 1 "$tmp/show-$db" "!!" "[BLOCKED]" "Grüße aus Köln"
 	fact "review_show_thread_$db" 8 "$tmp/show-$db" "2003-05-01T12:00:00Z"
 done
-"$IMW" search --config "$tmp/sq.conf" --action blocked >"$tmp/noaction" 2>&1
+# The writer's archive has the archive's columns (action): a message it
+# stored as blocked is found by --action.
+# (A copy: the exports below read the archive as it is.)
+cp "$tmp/a.db" "$tmp/act.db"
+sqlite3 "$tmp/act.db" "UPDATE messages SET action = 'blocked' WHERE eventdata = 'Grüße aus Köln ☺'"
+printf 'sqlite_file=%s\n' "$tmp/act.db" >"$tmp/act.conf"
+"$IMW" search --config "$tmp/act.conf" --action blocked >"$tmp/action" 2>&1
+fact review_search_action 1 "$tmp/action" "Grüße aus Köln"
+# IMSpector's own table, never written by imwire, lacks it: named.
+sqlite3 "$tmp/old.db" "CREATE TABLE messages (id integer PRIMARY KEY AUTOINCREMENT,
+	timestamp integer NOT NULL, clientaddress text NOT NULL, protocolname text NOT NULL,
+	outgoing integer NOT NULL, type integer NOT NULL, localid text NOT NULL,
+	remoteid text NOT NULL, filtered integer NOT NULL, eventdata blob NOT NULL)"
+printf 'sqlite_file=%s\n' "$tmp/old.db" >"$tmp/old.conf"
+"$IMW" search --config "$tmp/old.conf" --action blocked >"$tmp/noaction" 2>&1
 fact review_missing_column_named 1 "$tmp/noaction" "no \`action\` column"
 
 # Exports, from SQLite and from PostgreSQL.

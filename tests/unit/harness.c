@@ -91,10 +91,9 @@ void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow
 		exit(2);
 	}
 	h->cfg.enabled[m->id] = true; /* also a module without a table row (id 0) */
-	h->af = app_flow_new(&h->cfg, &h->stats, NULL, flow_id, client,
-			     m->info->n_ports ? m->info->ports[0] : 0, collect, &h->c);
-	if (h->af)
-		app_flow_set_file(h->af, collect_piece, &h->files);
+	h->ctx = (struct app_context){ &h->cfg, &h->stats,
+				       { NULL, collect, &h->c, collect_piece, &h->files } };
+	h->af = app_flow_new(&h->ctx, flow_id, client, m->info->n_ports ? m->info->ports[0] : 0);
 	if (!h->af || !app_flow_decode_as(h->af, m)) {
 		fprintf(stderr, "harness: cannot start a %s flow\n", m->info->name);
 		exit(2);
@@ -151,7 +150,7 @@ void harness_gap(struct harness *h, enum im_dir dir, uint64_t len)
 
 size_t harness_buffered(const struct harness *h, enum im_dir dir)
 {
-	return h->af->dir[dir].len - h->af->dir[dir].head;
+	return app_flow_pending(h->af, dir);
 }
 
 const struct im_event *harness_event_or_fail(struct harness *h, size_t i, int *failures)

@@ -57,6 +57,7 @@ struct harness_files {
 struct harness {
 	struct app_config cfg;
 	struct app_stats stats;
+	struct app_context ctx;
 	struct app_flow *af;
 	const struct proto_module *modules[1];
 	struct proto_session *s; /* the module's session, live from init */

@@ -38,6 +38,8 @@ struct harness {
 	int verdicts_accept, verdicts_modified, verdicts_drop;
 	int events;
 	char last_text[256];
+	int policy_failures;
+	char last_failure[256];
 	bool bad_checksum;
 };
 
@@ -45,6 +47,11 @@ static void on_log(void *arg, const struct im_event *ev)
 {
 	struct harness *h = arg;
 
+	if (ev->kind == IM_KIND_POLICY_FAILURE) {
+		h->policy_failures++;
+		snprintf(h->last_failure, sizeof(h->last_failure), "%s", ev->text ? ev->text : "");
+		return;
+	}
 	h->events++;
 	snprintf(h->last_text, sizeof(h->last_text), "%s", ev->text ? ev->text : "");
 }
@@ -362,10 +369,89 @@ static void test_deadline_releases_and_commits(void)
 	drain(&h, (const uint8_t **)sent, sent_len, 512);
 	CHECK_INT_EQ(h.s.rcv_len, strlen("PRIVMSG bob :my sec"));
 	CHECK_INT_EQ(h.e.stats.deadline_releases, 1);
-	/* the rest completes a PDU whose start is committed: no length change */
+	/* the rest completes a PDU whose start is committed: no length change,
+	 * but the rule is not bypassed: the rule's text fitted to the
+	 * original's length ("my longer") goes as far as it is not sent yet,
+	 * and the failure is an event of its own */
 	SEND(&h, true, "ret\r\n");
-	check_stream(&h.s, "PRIVMSG bob :my secret\r\n");
+	check_stream(&h.s, "PRIVMSG bob :my secger\r\n");
 	CHECK_INT_EQ(h.e.stats.edits_refused_committed, 1);
+	CHECK_INT_EQ(h.e.stats.policy_fallbacks, 1);
+	CHECK_INT_EQ(h.e.stats.policy_unenforced, 0);
+	CHECK_INT_EQ(h.policy_failures, 1);
+	CHECK(strncmp(h.last_failure, "edit refused (part of the message had gone out)", 47) == 0);
+	CHECK(strstr(h.last_failure, ": my secret") != NULL);
+	CHECK_STR_EQ(h.last_text, "my secret"); /* the message itself, logged as ever */
+	teardown(&h);
+}
+
+/* A segment lost after the bridge comes back after an RTO, well past the
+ * 50 ms deadline; what arrived behind the hole waits for it (the
+ * receiver could not deliver it anyway), so the edit is made. */
+static void test_hole_holds_past_the_deadline(void)
+{
+	struct harness h;
+	const char *a = "PRIVMSG bob :my sec", *b = "ret and more\r\n";
+	uint32_t base;
+
+	setup(&h, "secret", "longer-secret", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	base = h.c.next_seq;
+	h.c.next_seq = base + (uint32_t)strlen(a);
+	SEND(&h, true, b); /* a was lost after the bridge */
+	h.now += 0.300;    /* an RTO */
+	engine_tick(&h.e, h.now, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\n"));
+	CHECK_INT_EQ(h.e.stats.deadline_releases, 0);
+	h.c.next_seq = base;
+	SEND(&h, true, a); /* the retransmission */
+	h.c.next_seq = base + (uint32_t)(strlen(a) + strlen(b));
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :my longer-secret and more\r\n");
+	CHECK_INT_EQ(h.e.stats.edits_refused_committed, 0);
+	CHECK_INT_EQ(h.policy_failures, 0);
+	/* a hole that never fills: held no longer than hold_hole_ms, said */
+	base = h.c.next_seq;
+	h.c.next_seq = base + 5;
+	SEND(&h, true, "PRIVMSG bob :x\r\n");
+	h.now += 1.0;
+	engine_tick(&h.e, h.now, &h.q);
+	CHECK_INT_EQ(h.e.stats.hole_bound_releases, 0);
+	h.now += 2.1;
+	engine_tick(&h.e, h.now, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.e.stats.hole_bound_releases, 1);
+	CHECK_INT_EQ(h.e.held.packets, 0);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+/* An edit that cannot fit the path goes as its same-length fallback, and
+ * the failure is logged: never the original text silently. */
+static void test_too_big_falls_back(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "a-much-much-longer-replacement", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	/* the server takes 40 bytes a segment: no room to grow */
+	{
+		struct flow_state *fs = NULL;
+		size_t b;
+
+		for (b = 0; b < h.e.flows.n_buckets; b++)
+			if (h.e.flows.buckets[b])
+				fs = h.e.flows.buckets[b]->ext;
+		CHECK(fs != NULL);
+		if (fs)
+			fs->dir[IM_DIR_OUT].peer_mss = 40;
+	}
+	SEND(&h, true, "PRIVMSG bob :a secret\r\n");
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :a a-much\r\n");
+	CHECK_INT_EQ(h.e.stats.edits_refused_size, 1);
+	CHECK_INT_EQ(h.e.stats.policy_fallbacks, 1);
+	CHECK_INT_EQ(h.policy_failures, 1);
+	CHECK(strncmp(h.last_failure, "edit refused (it would not fit the path)", 40) == 0);
 	teardown(&h);
 }
 
@@ -461,6 +547,8 @@ int main(void)
 	RUN_TEST(test_delete_and_insert);
 	RUN_TEST(test_pdu_split_over_three_segments_is_held);
 	RUN_TEST(test_deadline_releases_and_commits);
+	RUN_TEST(test_hole_holds_past_the_deadline);
+	RUN_TEST(test_too_big_falls_back);
 	RUN_TEST(test_retransmission_of_edited_bytes);
 	RUN_TEST(test_reordered_and_duplicated_segments);
 	RUN_TEST(test_global_hold_cap);

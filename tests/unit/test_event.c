@@ -68,6 +68,42 @@ static void test_copy_without_routing(void)
 	event_free(&ev);
 }
 
+/* The packed copy (the engine's logs): every string equal, in one block,
+ * absent ones still absent, the PDU pointer dropped; the block is all
+ * there is to free (ASan sees anything else). */
+static void test_copy_packed(void)
+{
+	static const uint8_t pdu[] = "PRIVMSG bob :hi\r\n";
+	struct im_event ev, copy;
+	void *block = NULL;
+	const char *lo, *hi;
+
+	event_init(&ev);
+	CHECK(event_set_str(&ev.local, "alice") && event_set_str(&ev.remote, "bob") &&
+	      event_set_str(&ev.client, "10.0.0.1:40000") && event_set_str(&ev.text, "hi") &&
+	      event_set_str(&ev.notice_from, "imwire"));
+	ev.kind = IM_KIND_MESSAGE;
+	ev.pdu_data = pdu;
+	ev.filtered = true;
+	CHECK(event_copy_packed(&copy, &ev, &block));
+	event_free(&ev);
+	CHECK(block != NULL);
+	CHECK_STR_EQ(copy.local, "alice");
+	CHECK_STR_EQ(copy.remote, "bob");
+	CHECK_STR_EQ(copy.client, "10.0.0.1:40000");
+	CHECK_STR_EQ(copy.text, "hi");
+	CHECK_STR_EQ(copy.notice_from, "imwire");
+	CHECK(copy.remote_address == NULL && copy.route_to == NULL && copy.file_name == NULL &&
+	      copy.remote_name == NULL);
+	CHECK(copy.pdu_data == NULL);
+	CHECK(copy.filtered && copy.kind == IM_KIND_MESSAGE);
+	lo = block;
+	hi = lo + strlen("alice") + strlen("bob") + strlen("10.0.0.1:40000") + strlen("hi") +
+	     strlen("imwire") + 5;
+	CHECK(copy.local >= lo && copy.notice_from + strlen("imwire") + 1 <= hi);
+	free(block);
+}
+
 static void test_json_unrouted_unchanged(void)
 {
 	struct im_event ev;
@@ -109,6 +145,7 @@ int main(void)
 {
 	RUN_TEST(test_copy_routing_fields);
 	RUN_TEST(test_copy_without_routing);
+	RUN_TEST(test_copy_packed);
 	RUN_TEST(test_json_unrouted_unchanged);
 	RUN_TEST(test_json_routed);
 	TEST_MAIN_END();

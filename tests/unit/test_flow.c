@@ -119,6 +119,48 @@ static void test_halfopen_flow_is_small(void)
 	flow_table_destroy(&t);
 }
 
+/* What an idle session keeps (issue 23, memory per idle flow): no
+ * framing buffer, no out-of-order block, and the network's name shared
+ * with the other sessions of the table (one counted copy, alive while any
+ * session holds it). */
+static void test_idle_sessions_share_and_hold_nothing(void)
+{
+	static const char welcome[] = ":irc.example 001 someone :Welcome to the network\r\n";
+	struct flow_config cfg;
+	struct flow_table t;
+	struct flow *a, *b;
+	unsigned n;
+
+	flow_config_defaults(&cfg);
+	CHECK_INT_EQ(flow_table_init(&t, &cfg, count_event, NULL), 0);
+	for (n = 1; n <= 2; n++) {
+		session(&t, n, 1.0);
+		send_pkt(&t, n, false, TCP_FLAG_ACK | TCP_FLAG_PSH, 5000, 1000 + sizeof(nick) - 1,
+			 welcome, 1.0);
+	}
+	a = find(&t, 1);
+	b = find(&t, 2);
+	CHECK(a && b && a->app && b->app);
+	if (!a || !b || !a->app || !b->app)
+		return;
+	CHECK(a->app->dir[IM_DIR_OUT].buf == NULL && a->app->dir[IM_DIR_IN].buf == NULL);
+	CHECK(a->reasm[IM_DIR_OUT].held == NULL && a->reasm[IM_DIR_IN].held == NULL);
+	CHECK(a->app->client == NULL); /* the session's own copy is the one */
+	CHECK(a->app->session.service && strcmp(a->app->session.service, "irc.example") == 0);
+	CHECK(a->app->session.service == b->app->session.service);
+	/* a partial line is held, and let go once complete */
+	send_pkt(&t, 1, true, TCP_FLAG_ACK | TCP_FLAG_PSH, 1000 + sizeof(nick) - 1,
+		 5000 + sizeof(welcome) - 1, "PRIVMSG bob :half", 1.0);
+	CHECK(a->app->dir[IM_DIR_OUT].buf != NULL);
+	send_pkt(&t, 1, true, TCP_FLAG_ACK | TCP_FLAG_PSH, 1000 + sizeof(nick) - 1 + 17,
+		 5000 + sizeof(welcome) - 1, " and whole\r\n", 1.0);
+	CHECK(a->app->dir[IM_DIR_OUT].buf == NULL);
+	flow_table_close(&t, a);
+	/* the other session's copy outlives the first session */
+	CHECK(strcmp(b->app->session.service, "irc.example") == 0);
+	flow_table_destroy(&t);
+}
+
 struct evictions {
 	unsigned calls;
 	uint64_t unlogged;
@@ -272,6 +314,7 @@ static void test_syn_reuse_without_streams(void)
 int main(void)
 {
 	RUN_TEST(test_halfopen_flow_is_small);
+	RUN_TEST(test_idle_sessions_share_and_hold_nothing);
 	RUN_TEST(test_eviction_order);
 	RUN_TEST(test_session_eviction_reported);
 	RUN_TEST(test_timeouts_by_class);

@@ -83,6 +83,53 @@ static void test_own_copies_the_packet_in_hand(void)
 	CHECK(!hold_lowest_id(&q, false, &id));
 }
 
+/* The packet in hand in the caller's own record (no allocation): let go
+ * at once it is never copied; still held when the caller is done, its
+ * record and bytes move to the heap in its place, and the caller's record
+ * is free for the next packet. */
+static void test_record_in_hand(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	struct held_packet in_hand, *h;
+	struct packet p;
+	uint8_t a[10], b[10], c[10];
+
+	memset(&q, 0, sizeof(q));
+	memset(&p, 0, sizeof(p));
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memcpy(c, "0123456789", 10);
+	p.payload_len = 10;
+	p.payload = a;
+	hold_in_hand(&in_hand, 1, a, 10, false, &p, 0, 10, 1.0);
+	hold_insert(&q, &in_hand);
+	h = hold_pop(&q, &tot, UINT64_MAX, UINT64_MAX);
+	CHECK(h == &in_hand);
+	hold_free(h); /* the caller's record: nothing to free (ASan) */
+	/* held behind another packet, and in the middle of the queue */
+	hold_insert(&q, held(2, b, 10, 10, 1.0));
+	hold_insert(&q, held(4, b, 10, 30, 1.0));
+	p.payload = c;
+	hold_in_hand(&in_hand, 3, c, 10, false, &p, 20, 30, 1.0);
+	hold_insert(&q, &in_hand);
+	CHECK_INT_EQ(hold_own(&q, &tot), 3);
+	CHECK(q.head->next->id == 3 && q.head->next != &in_hand && !q.head->next->in_hand);
+	CHECK_MEM_EQ(q.head->next->data, "0123456789", 10);
+	CHECK(q.tail->id == 4);
+	memset(&in_hand, 0xEE, sizeof(in_hand)); /* reused by the next packet */
+	memset(c, 'z', sizeof(c));
+	/* the tail too */
+	p.payload = a;
+	hold_in_hand(&in_hand, 5, a, 10, false, &p, 40, 50, 1.0);
+	hold_insert(&q, &in_hand);
+	CHECK_INT_EQ(hold_own(&q, &tot), 1);
+	CHECK(q.tail->id == 5 && q.tail != &in_hand);
+	CHECK_INT_EQ(q.n, 4);
+	hold_drop_all(&q, &tot);
+	CHECK_INT_EQ(tot.packets, 0);
+}
+
 static void test_deadline(void)
 {
 	struct hold_queue q;
@@ -92,9 +139,56 @@ static void test_deadline(void)
 	memset(&q, 0, sizeof(q));
 	hold_insert(&q, held(1, a, 10, 0, 1.00));
 	hold_insert(&q, held(2, b, 10, 10, 1.04));
-	CHECK_INT_EQ(hold_expired_end(&q, 1.03, 0.05), 0);
-	CHECK_INT_EQ(hold_expired_end(&q, 1.06, 0.05), 10);
-	CHECK_INT_EQ(hold_expired_end(&q, 1.10, 0.05), 20);
+	bool past;
+
+	CHECK_INT_EQ(hold_expired_end(&q, 1.03, 0.05, 3.0, &past), 0);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.06, 0.05, 3.0, &past), 10);
+	CHECK(!past);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.10, 0.05, 3.0, &past), 20);
+	CHECK(!past);
+	hold_drop_all(&q, &tot);
+}
+
+/* Behind a hole the deadline does not run: a segment lost after the bridge
+ * comes back after an RTO (200 ms or more), and the receiver could not
+ * deliver what follows the hole anyway. From the moment the hole fills,
+ * the packets wait no longer than the deadline; behind a hole, at most
+ * the hole bound, and that is said. */
+static void test_no_deadline_behind_a_hole(void)
+{
+	struct hold_queue q;
+	struct hold_totals tot = { 0, 0 };
+	struct held_packet *h, *first;
+	uint8_t a[10], b[10];
+	bool past;
+
+	memset(&q, 0, sizeof(q));
+	hold_insert(&q, held(1, a, 10, 0, 1.00));   /* [0, 10): in order */
+	h = held(2, b, 10, 20, 1.00);               /* [20, 30): [10, 20) is missing */
+	hold_mark_behind_hole(h);
+	hold_insert(&q, h);
+	/* The first goes at its deadline, the one behind the hole stays. */
+	CHECK_INT_EQ(hold_expired_end(&q, 1.06, 0.05, 3.0, &past), 10);
+	CHECK(!past);
+	first = hold_pop(&q, &tot, 10, UINT64_MAX);
+	CHECK(first != NULL);
+	if (first)
+		hold_free(first);
+	CHECK(q.head == h);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.30, 0.05, 3.0, &past), 0);
+	/* The retransmission fills the hole at 1.40: the deadline runs from then. */
+	hold_prefix_complete(&q, 10, 1.40); /* not yet: the hole is [10, 20) */
+	CHECK(h->behind_hole);
+	hold_prefix_complete(&q, 20, 1.40);
+	CHECK(!h->behind_hole);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.44, 0.05, 3.0, &past), 0);
+	CHECK_INT_EQ(hold_expired_end(&q, 1.46, 0.05, 3.0, &past), 30);
+	CHECK(!past);
+	/* A hole that never fills: the bound, said. */
+	h->behind_hole = true;
+	CHECK_INT_EQ(hold_expired_end(&q, 3.99, 0.05, 3.0, &past), 0);
+	CHECK_INT_EQ(hold_expired_end(&q, 4.00, 0.05, 3.0, &past), 30);
+	CHECK(past);
 	hold_drop_all(&q, &tot);
 }
 
@@ -170,7 +264,9 @@ int main(void)
 {
 	RUN_TEST(test_order_pop_and_holes);
 	RUN_TEST(test_own_copies_the_packet_in_hand);
+	RUN_TEST(test_record_in_hand);
 	RUN_TEST(test_deadline);
+	RUN_TEST(test_no_deadline_behind_a_hole);
 	RUN_TEST(test_edit_cut_at_packet_boundaries);
 	RUN_TEST(test_edit_of_released_bytes);
 	TEST_MAIN_END();

@@ -70,6 +70,7 @@ static void test_tunnelled_irc(void)
 	struct app_config cfg;
 	struct app_stats stats;
 	struct seen s;
+	struct app_context ctx = { &cfg, &stats, { NULL, collect, &s, NULL, NULL } };
 	struct app_flow *af;
 	uint64_t off[2] = { 1, 1 };
 	size_t i;
@@ -77,7 +78,7 @@ static void test_tunnelled_irc(void)
 	memset(&stats, 0, sizeof(stats));
 	memset(&s, 0, sizeof(s));
 	app_config_defaults(&cfg);
-	af = app_flow_new(&cfg, &stats, NULL, 1, "10.77.0.1:40000", 3128, collect, &s);
+	af = app_flow_new(&ctx, 1, "10.77.0.1:40000", 3128);
 	CHECK(af != NULL);
 	if (!af)
 		return;
@@ -107,7 +108,7 @@ static void test_tunnelled_irc(void)
 	/* A proxy that says no: the flow is not looked at further. */
 	memset(&s, 0, sizeof(s));
 	off[0] = off[1] = 1;
-	af = app_flow_new(&cfg, &stats, NULL, 2, "10.77.0.1:40001", 3128, collect, &s);
+	af = app_flow_new(&ctx, 2, "10.77.0.1:40001", 3128);
 	CHECK(af != NULL);
 	if (!af)
 		return;
@@ -169,12 +170,12 @@ static void test_direct_tls(void)
 	app_config_defaults(&cfg);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct seen s;
+		struct app_context ctx = { &cfg, &stats, { NULL, collect, &s, NULL, NULL } };
 		struct app_flow *af;
 
 		memset(&stats, 0, sizeof(stats));
 		memset(&s, 0, sizeof(s));
-		af = app_flow_new(&cfg, &stats, NULL, 1, "10.0.0.1:40000", cases[i].port, collect,
-				  &s);
+		af = app_flow_new(&ctx, 1, "10.0.0.1:40000", cases[i].port);
 		CHECK(af != NULL);
 		if (!af)
 			return;

@@ -624,10 +624,11 @@ static void no_emit(void *arg, const struct im_event *ev)
 static void check_encoded(const struct proto_module *m, const char *service, enum im_dir dir,
 			  const struct im_event *ev, const char *want)
 {
+	static const struct proto_host host = { NULL, no_emit, NULL, NULL, NULL };
 	struct proto_session s;
 	struct bytebuf out;
 
-	if (proto_session_init(&s, m, 1, "10.0.0.1:40000", no_emit, NULL) < 0) {
+	if (proto_session_init(&s, m, 1, "10.0.0.1:40000", &host) < 0) {
 		CHECK(!"proto_session_init");
 		return;
 	}

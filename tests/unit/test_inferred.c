@@ -34,6 +34,7 @@ static void test_switchboard_takes_the_user_of_its_host(void)
 	char msg[256];
 	struct app_config cfg;
 	struct app_stats stats;
+	struct app_context ctx;
 	struct proto_directory *dir = calloc(1, sizeof(*dir));
 	struct seen s;
 	struct app_flow *ns, *sb, *other;
@@ -49,9 +50,10 @@ static void test_switchboard_takes_the_user_of_its_host(void)
 	app_config_defaults(&cfg);
 	snprintf(msg, sizeof(msg), "MSG 4 N %zu\r\n%s", strlen(body), body);
 	/* The notification server connection names the user. */
-	ns = app_flow_new(&cfg, &stats, dir, 1, "10.0.0.5:40000", 1863, collect, &s);
-	sb = app_flow_new(&cfg, &stats, dir, 2, "10.0.0.5:40001", 1863, collect, &s);
-	other = app_flow_new(&cfg, &stats, dir, 3, "10.0.0.6:40002", 1863, collect, &s);
+	ctx = (struct app_context){ &cfg, &stats, { dir, collect, &s, NULL, NULL } };
+	ns = app_flow_new(&ctx, 1, "10.0.0.5:40000", 1863);
+	sb = app_flow_new(&ctx, 2, "10.0.0.5:40001", 1863);
+	other = app_flow_new(&ctx, 3, "10.0.0.6:40002", 1863);
 	CHECK(ns && sb && other);
 	if (!ns || !sb || !other)
 		return;

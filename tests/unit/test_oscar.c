@@ -338,7 +338,7 @@ static void test_cookie_ties_bos_to_authorizer(void)
 	harness_init(&auth, OSCAR_FLOW);
 	harness_init(&bos, OSCAR_FLOW);
 	harness_init(&other, OSCAR_FLOW);
-	auth.s->directory = bos.s->directory = other.s->directory = &dir;
+	auth.ctx.host.directory = bos.ctx.host.directory = other.ctx.host.directory = &dir;
 	bytebuf_init(&body);
 	bytebuf_init(&pdu);
 	snac(&body, 0x0017, 0x0003, 2);

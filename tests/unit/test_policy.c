@@ -458,6 +458,88 @@ static void test_missing_list_file_names_it(void)
 	CHECK(strstr(err, "/nonexistent/bad.txt: cannot open") != NULL);
 }
 
+
+/* The archive's account: the rule that decided (key=entry), the flag
+ * categories, the event's action and delivered text; flag modes. */
+static void test_rules_named(void)
+{
+	char err[256], conf[1024];
+	struct policy *p;
+	struct im_event ev, logged;
+	struct policy_decision d;
+
+	write_file("bw", "darn\n");
+	write_file("acl", "allow all bob\ndeny   alice  carol\n");
+	snprintf(conf, sizeof(conf),
+		 "badwords_filename=%s\nacl_filename=%s\nregex_replace=/cat/dog/\n"
+		 "regex_flag=/merger/deal/i\nregex_flag=/acquisition/deal/\n"
+		 "regex_flag=/darn/words/\nnotice_text=logged\n",
+		 path_of("bw"), path_of("acl"));
+	p = load(conf, err, sizeof(err));
+	CHECK(p);
+	if (!p)
+		return;
+	ev = msg(IM_DIR_OUT, "alice", "bob", "darn cat");
+	d = test_decide(p, &ev);
+	logged = ev;
+	policy_decision_mark(&d, &logged);
+	CHECK_STR_EQ(d.rule, "badwords_filename=darn"); /* the first decider */
+	CHECK_STR_EQ(d.categories, "words");
+	CHECK_STR_EQ(logged.action, EVENT_ACTION_MODIFIED);
+	CHECK_STR_EQ(logged.delivered_text, "**** dog");
+	CHECK_INT_EQ(d.n_notices, 1);
+	CHECK_STR_EQ(d.notice_keys[0], "notice_text");
+	policy_notice_event(&d, &ev, 0, false, &logged);
+	CHECK_STR_EQ(logged.action, EVENT_ACTION_INJECTED);
+	CHECK_STR_EQ(logged.text, "logged");
+	CHECK_INT_EQ(logged.dir, IM_DIR_IN);
+	CHECK_STR_EQ(logged.rule, "notice_text");
+	policy_decision_free(&d);
+
+	ev = msg(IM_DIR_OUT, "alice", "carol", "Merger and acquisition");
+	d = test_decide(p, &ev);
+	logged = ev;
+	policy_decision_mark(&d, &logged);
+	CHECK_STR_EQ(d.rule, "acl_filename=deny   alice  carol"); /* the line as written */
+	CHECK_STR_EQ(d.categories, "deal"); /* once, though two rules matched */
+	CHECK_STR_EQ(logged.action, EVENT_ACTION_BLOCKED);
+	CHECK(logged.delivered_text == NULL);
+	policy_decision_free(&d);
+
+	ev = msg(IM_DIR_OUT, "alice", "bob", "the merger");
+	d = test_decide(p, &ev);
+	logged = ev;
+	policy_decision_mark(&d, &logged);
+	CHECK_INT_EQ(d.action, POLICY_PASS);
+	CHECK_STR_EQ(d.rule, "regex_flag=/merger/deal/i");
+	CHECK(logged.action == NULL); /* forwarded */
+	policy_decision_free(&d);
+	policy_unref(p);
+
+	/* Flag modes: the lists flag, nothing is censored or blocked. */
+	snprintf(conf, sizeof(conf), "badwords_filename=%s\nbadwords_flag=language\n"
+		 "acl_filename=%s\nacl_flag=contact\n", path_of("bw"), path_of("acl"));
+	p = load(conf, err, sizeof(err));
+	CHECK(p);
+	if (!p)
+		return;
+	ev = msg(IM_DIR_OUT, "alice", "carol", "darn");
+	d = test_decide(p, &ev);
+	CHECK_INT_EQ(d.action, POLICY_PASS);
+	CHECK(!d.filtered);
+	CHECK_STR_EQ(d.categories, "contact,language");
+	CHECK_STR_EQ(d.rule, "acl_filename=deny   alice  carol");
+	policy_decision_free(&d);
+	policy_unref(p);
+
+	p = load("regex_flag=/a/b c/\n", err, sizeof(err));
+	CHECK(!p);
+	CHECK(strstr(err, ":1: regex_flag: expected /PATTERN/CATEGORY/FLAGS") != NULL);
+	p = load("regex_flag=/a/b/b\n", err, sizeof(err));
+	CHECK(!p);
+	CHECK(strstr(err, "never blocks") != NULL);
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -476,6 +558,7 @@ int main(void)
 	RUN_TEST(test_starttls_refused);
 	RUN_TEST(test_notices);
 	RUN_TEST(test_missing_list_file_names_it);
+	RUN_TEST(test_rules_named);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "event/event.h"
 #include "proto/irc/irc.h"
+#include "proto/msn/msn.h"
 #include "proto/oscar/oscar.h"
 #include "proto/proto.h"
 #include "setup/setup.h"
@@ -174,12 +175,13 @@ static void test_callback_pairs_refused(void)
 	struct proto_info other;
 	char err[256];
 
-	m = proto_irc;
+	/* MSN's state is made by session_init (IRC's lives in the session). */
+	m = proto_msn;
 	m.session_free = NULL;
-	check_refused(&m, "module irc: session_init without session_free");
-	m = proto_irc;
+	check_refused(&m, "module msn: session_init without session_free");
+	m = proto_msn;
 	m.session_init = NULL;
-	check_refused(&m, "module irc: session_free without session_init");
+	check_refused(&m, "module msn: session_free without session_init");
 	m = proto_oscar;
 	m.fixup_pdu = NULL;
 	check_refused(&m, "module oscar: pdu_count_changed without fixup_pdu");
@@ -216,7 +218,7 @@ static void test_callback_pairs_refused(void)
 static void test_app_registration_checks(void)
 {
 	struct app_config cfg;
-	struct proto_module bad = proto_irc;
+	struct proto_module bad = proto_msn;
 	const struct proto_module *good_list[] = { &proto_irc };
 	const struct proto_module *bad_list[] = { &proto_oscar, &bad };
 	const struct proto_module *const *before;
@@ -229,7 +231,7 @@ static void test_app_registration_checks(void)
 	CHECK_INT_EQ(cfg.n_modules, n);
 	bad.session_init = NULL;
 	CHECK_INT_EQ(app_config_set_modules(&cfg, bad_list, 2, err, sizeof(err)), -1);
-	CHECK_STR_EQ(err, "module irc: session_free without session_init");
+	CHECK_STR_EQ(err, "module msn: session_free without session_init");
 	CHECK(cfg.modules == before);
 	CHECK_INT_EQ(cfg.n_modules, n);
 	CHECK_INT_EQ(app_config_set_modules(&cfg, good_list, 0, err, sizeof(err)), -1);

@@ -68,13 +68,18 @@ static void on_gap(void *arg, uint64_t offset, uint64_t len)
 	record('G', offset, len, NULL, 0);
 }
 
+/* One reassembler at a time: its context and counters live here (the
+ * reassembler references them). */
+static struct reasm_stats counters;
+static struct reasm_context context;
+
 static void setup(struct reasm *r, size_t max_bytes, size_t max_segments)
 {
-	struct reasm_limits limits = { max_bytes, max_segments };
-	struct reasm_callbacks cb = { on_deliver, on_gap };
-
+	context = (struct reasm_context){ { max_bytes, max_segments }, { on_deliver, on_gap },
+					  &counters };
+	memset(&counters, 0, sizeof(counters));
 	memset(&rec, 0, sizeof(rec));
-	reasm_init(r, &limits, &cb, NULL);
+	reasm_init(r, &context, NULL);
 }
 
 static int feed(struct reasm *r, uint32_t seq, const char *s)
@@ -148,12 +153,12 @@ static void test_in_order(void)
 	CHECK(event_is(1, 'D', 5, 6));
 	CHECK(rec.events[0].data == (const uint8_t *)hello); /* no copy */
 	CHECK(rec.events[0].ts == 1.5);
-	CHECK_INT_EQ(r.stats.segments, 2);
-	CHECK_INT_EQ(r.stats.bytes_delivered, 11);
-	CHECK_INT_EQ(r.stats.retransmitted, 0);
-	CHECK_INT_EQ(r.stats.overlaps, 0);
-	CHECK_INT_EQ(r.stats.out_of_order, 0);
-	CHECK_INT_EQ(r.stats.gaps, 0);
+	CHECK_INT_EQ(counters.segments, 2);
+	CHECK_INT_EQ(counters.bytes_delivered, 11);
+	CHECK_INT_EQ(counters.retransmitted, 0);
+	CHECK_INT_EQ(counters.overlaps, 0);
+	CHECK_INT_EQ(counters.out_of_order, 0);
+	CHECK_INT_EQ(counters.gaps, 0);
 	CHECK_INT_EQ(r.next_seq, 1012);
 	CHECK_INT_EQ(r.offset, 11);
 	CHECK(!r.closed);
@@ -210,16 +215,16 @@ static void test_reorder_all_permutations(void)
 			CHECK(event_is(i, 'D', start[i], len[i]));
 			CHECK(rec.events[i].ts == 10 + i);
 		}
-		CHECK_INT_EQ(r.stats.out_of_order, expected_ooo);
-		CHECK_INT_EQ(r.stats.overlaps, 0);
-		CHECK_INT_EQ(r.stats.gaps, 0);
-		CHECK_INT_EQ(r.pending_segments, 0);
-		CHECK_INT_EQ(r.pending_bytes, 0);
-		CHECK(r.pending == NULL);
+		CHECK_INT_EQ(counters.out_of_order, expected_ooo);
+		CHECK_INT_EQ(counters.overlaps, 0);
+		CHECK_INT_EQ(counters.gaps, 0);
+		CHECK_INT_EQ(reasm_held_segments(&r), 0);
+		CHECK_INT_EQ(reasm_held_bytes(&r), 0);
+		CHECK(r.held == NULL);
 		if (order[0] == 4 && order[1] == 0 && order[2] == 1 && order[3] == 2)
-			CHECK_INT_EQ(r.stats.out_of_order, 1); /* last first, then in order */
+			CHECK_INT_EQ(counters.out_of_order, 1); /* last first, then in order */
 		if (order[0] == 4 && order[1] == 3 && order[2] == 2 && order[3] == 1)
-			CHECK_INT_EQ(r.stats.out_of_order, 4); /* reversed */
+			CHECK_INT_EQ(counters.out_of_order, 4); /* reversed */
 		reasm_free(&r);
 		permutations++;
 	} while (next_permutation(order, 5));
@@ -234,20 +239,20 @@ static void test_duplicates(void)
 	reasm_syn(&r, 0);
 	feed(&r, 1, "abcde");
 	feed(&r, 1, "abcde");
-	CHECK_INT_EQ(r.stats.retransmitted, 1);
+	CHECK_INT_EQ(counters.retransmitted, 1);
 	feed(&r, 11, "klmno");
 	feed(&r, 11, "KLMNO"); /* duplicate of held data: first copy wins */
-	CHECK_INT_EQ(r.stats.out_of_order, 1);
-	CHECK_INT_EQ(r.stats.overlaps, 1);
-	CHECK_INT_EQ(r.pending_segments, 1);
-	CHECK_INT_EQ(r.pending_bytes, 5);
+	CHECK_INT_EQ(counters.out_of_order, 1);
+	CHECK_INT_EQ(counters.overlaps, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 1);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 5);
 	feed(&r, 6, "fghij");
 	feed(&r, 3, "cd");
 	CHECK(stream_is("abcdefghijklmno"));
-	CHECK_INT_EQ(r.stats.retransmitted, 2);
-	CHECK_INT_EQ(r.stats.segments, 6);
-	CHECK_INT_EQ(r.stats.bytes_delivered, 15);
-	CHECK_INT_EQ(r.pending_segments, 0);
+	CHECK_INT_EQ(counters.retransmitted, 2);
+	CHECK_INT_EQ(counters.segments, 6);
+	CHECK_INT_EQ(counters.bytes_delivered, 15);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
 	reasm_free(&r);
 }
 
@@ -261,8 +266,8 @@ static void test_overlap_with_delivered(void)
 	feed(&r, 6, "BBBBBBBBBB");
 	CHECK(stream_is("AAAAAAAAAABBBBB"));
 	CHECK(event_is(1, 'D', 10, 5));
-	CHECK_INT_EQ(r.stats.overlaps, 1);
-	CHECK_INT_EQ(r.stats.retransmitted, 0);
+	CHECK_INT_EQ(counters.overlaps, 1);
+	CHECK_INT_EQ(counters.retransmitted, 0);
 	reasm_free(&r);
 }
 
@@ -276,16 +281,16 @@ static void test_overlap_with_held_either_side(void)
 	feed(&r, 11, repeat('X', 10));
 	feed(&r, 6, repeat('Y', 10));
 	feed(&r, 16, repeat('Z', 10));
-	CHECK_INT_EQ(r.pending_segments, 3);
-	CHECK_INT_EQ(r.pending_bytes, 20);
-	CHECK_INT_EQ(r.stats.overlaps, 2);
-	CHECK_INT_EQ(r.stats.out_of_order, 3);
+	CHECK_INT_EQ(reasm_held_segments(&r), 3);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 20);
+	CHECK_INT_EQ(counters.overlaps, 2);
+	CHECK_INT_EQ(counters.out_of_order, 3);
 	CHECK_INT_EQ(rec.nevents, 0);
 	feed(&r, 1, "AAAAA");
 	CHECK(stream_is("AAAAAYYYYYXXXXXXXXXXZZZZZ"));
-	CHECK_INT_EQ(r.stats.overlaps, 2);
-	CHECK_INT_EQ(r.pending_segments, 0);
-	CHECK_INT_EQ(r.pending_bytes, 0);
+	CHECK_INT_EQ(counters.overlaps, 2);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 0);
 	reasm_free(&r);
 }
 
@@ -301,13 +306,13 @@ static void test_overlap_covering_several_held(void)
 	feed(&r, 21, "QQQQQ");
 	feed(&r, 31, "RRRRR");
 	feed(&r, 6, repeat('S', 35));
-	CHECK_INT_EQ(r.pending_segments, 7);
-	CHECK_INT_EQ(r.pending_bytes, 35);
-	CHECK_INT_EQ(r.stats.overlaps, 1);
-	CHECK_INT_EQ(r.stats.out_of_order, 4);
+	CHECK_INT_EQ(reasm_held_segments(&r), 7);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 35);
+	CHECK_INT_EQ(counters.overlaps, 1);
+	CHECK_INT_EQ(counters.out_of_order, 4);
 	feed(&r, 1, "AAAAA");
 	CHECK(stream_is("AAAAASSSSSPPPPPSSSSSQQQQQSSSSSRRRRRSSSSS"));
-	CHECK_INT_EQ(r.pending_segments, 0);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
 	reasm_free(&r);
 }
 
@@ -334,8 +339,8 @@ static void test_overlap_in_order_over_held(void)
 	CHECK(rec.events[0].data == (const uint8_t *)s);
 	CHECK(rec.events[2].data == (const uint8_t *)s + 15);
 	CHECK(rec.events[4].data == (const uint8_t *)s + 25);
-	CHECK_INT_EQ(r.stats.overlaps, 1);
-	CHECK_INT_EQ(r.pending_segments, 0);
+	CHECK_INT_EQ(counters.overlaps, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
 	reasm_free(&r);
 
 	/* Starting behind the delivery point and running over held data. */
@@ -345,8 +350,8 @@ static void test_overlap_in_order_over_held(void)
 	feed(&r, 16, "PPPPP");
 	feed(&r, 6, repeat('S', 20));
 	CHECK(stream_is("AAAAAAAAAASSSSSPPPPPSSSSS"));
-	CHECK_INT_EQ(r.stats.overlaps, 1);
-	CHECK_INT_EQ(r.stats.retransmitted, 0);
+	CHECK_INT_EQ(counters.overlaps, 1);
+	CHECK_INT_EQ(counters.retransmitted, 0);
 	reasm_free(&r);
 }
 
@@ -365,8 +370,8 @@ static void test_gap_via_peer_ack(void)
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc"));
 	CHECK(event_is(1, 'G', 10, 10));
 	CHECK(event_is(2, 'D', 20, 10));
-	CHECK_INT_EQ(r.stats.gaps, 1);
-	CHECK_INT_EQ(r.stats.gap_bytes, 10);
+	CHECK_INT_EQ(counters.gaps, 1);
+	CHECK_INT_EQ(counters.gap_bytes, 10);
 	/* Nothing held: the gap runs up to the ack. */
 	reasm_peer_ack(&r, 141, 0);
 	CHECK(event_is(3, 'G', 30, 10));
@@ -375,8 +380,8 @@ static void test_gap_via_peer_ack(void)
 	/* Absurdly far ahead: not believed. */
 	reasm_peer_ack(&r, 141 + REASM_MAX_AHEAD + 1, 0);
 	CHECK_INT_EQ(r.offset, 40);
-	CHECK_INT_EQ(r.stats.gaps, 2);
-	CHECK_INT_EQ(r.stats.gap_bytes, 20);
+	CHECK_INT_EQ(counters.gaps, 2);
+	CHECK_INT_EQ(counters.gap_bytes, 20);
 	reasm_free(&r);
 
 	/* A stream that has not started ignores acks. */
@@ -402,11 +407,11 @@ static void test_gap_via_peer_ack_several_holes(void)
 	CHECK(event_is(2, 'D', 20, 10));
 	CHECK(event_is(3, 'G', 30, 5));
 	CHECK_INT_EQ(r.offset, 35);
-	CHECK_INT_EQ(r.pending_segments, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 1);
 	feed(&r, 36, "ddddd");
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc_____dddddeeeeeeeeee"));
-	CHECK_INT_EQ(r.stats.gaps, 2);
-	CHECK_INT_EQ(r.stats.gap_bytes, 15);
+	CHECK_INT_EQ(counters.gaps, 2);
+	CHECK_INT_EQ(counters.gap_bytes, 15);
 	reasm_free(&r);
 
 	/* The ack covers both holes. */
@@ -417,8 +422,8 @@ static void test_gap_via_peer_ack_several_holes(void)
 	feed(&r, 41, repeat('e', 10));
 	reasm_peer_ack(&r, 46, 0);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc__________eeeeeeeeee"));
-	CHECK_INT_EQ(r.stats.gaps, 2);
-	CHECK_INT_EQ(r.pending_segments, 0);
+	CHECK_INT_EQ(counters.gaps, 2);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
 	reasm_free(&r);
 }
 
@@ -431,20 +436,20 @@ static void test_gap_via_byte_limit(void)
 	feed(&r, 1, repeat('a', 10));
 	feed(&r, 21, repeat('c', 10));
 	feed(&r, 41, repeat('e', 10));
-	CHECK_INT_EQ(r.pending_bytes, 20);
-	CHECK_INT_EQ(r.stats.bound_hits, 0);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 20);
+	CHECK_INT_EQ(counters.bound_hits, 0);
 	feed(&r, 61, "ggggg"); /* 25 bytes would be held */
-	CHECK_INT_EQ(r.stats.bound_hits, 1);
+	CHECK_INT_EQ(counters.bound_hits, 1);
 	CHECK(event_is(1, 'G', 10, 10));
 	CHECK(event_is(2, 'D', 20, 10));
-	CHECK_INT_EQ(r.pending_bytes, 15);
-	CHECK_INT_EQ(r.pending_segments, 2);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 15);
+	CHECK_INT_EQ(reasm_held_segments(&r), 2);
 	reasm_flush(&r);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc__________eeeeeeeeee__________ggggg"));
-	CHECK_INT_EQ(r.stats.gaps, 3);
-	CHECK_INT_EQ(r.stats.gap_bytes, 30);
-	CHECK_INT_EQ(r.stats.bound_hits, 1);
-	CHECK_INT_EQ(r.pending_bytes, 0);
+	CHECK_INT_EQ(counters.gaps, 3);
+	CHECK_INT_EQ(counters.gap_bytes, 30);
+	CHECK_INT_EQ(counters.bound_hits, 1);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 0);
 	reasm_free(&r);
 }
 
@@ -458,14 +463,14 @@ static void test_gap_via_segment_limit(void)
 	feed(&r, 21, repeat('c', 10));
 	feed(&r, 41, repeat('e', 10));
 	feed(&r, 61, "ggggg");
-	CHECK_INT_EQ(r.stats.bound_hits, 1);
-	CHECK_INT_EQ(r.pending_segments, 2);
+	CHECK_INT_EQ(counters.bound_hits, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 2);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc"));
 	/* Filling the hole after the skip still works normally. */
 	feed(&r, 31, repeat('d', 10));
 	feed(&r, 51, repeat('f', 10));
 	CHECK(stream_is("aaaaaaaaaa__________ccccccccccddddddddddeeeeeeeeeeffffffffffggggg"));
-	CHECK_INT_EQ(r.stats.gaps, 1);
+	CHECK_INT_EQ(counters.gaps, 1);
 	reasm_free(&r);
 }
 
@@ -478,11 +483,11 @@ static void test_limit_zero_means_no_buffering(void)
 	feed(&r, 1, "aaaaa");
 	feed(&r, 11, "ccccc");
 	CHECK(stream_is("aaaaa_____ccccc"));
-	CHECK_INT_EQ(r.stats.bound_hits, 1);
-	CHECK_INT_EQ(r.pending_segments, 0);
-	CHECK_INT_EQ(r.pending_bytes, 0);
+	CHECK_INT_EQ(counters.bound_hits, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 0);
 	feed(&r, 6, "bbbbb"); /* too late */
-	CHECK_INT_EQ(r.stats.retransmitted, 1);
+	CHECK_INT_EQ(counters.retransmitted, 1);
 	reasm_free(&r);
 }
 
@@ -497,13 +502,13 @@ static void test_oversized_segment(void)
 	feed(&r, 1, "aaaaa");
 	feed(&r, 11, "ccccc");
 	feed(&r, 21, big);
-	CHECK_INT_EQ(r.stats.bound_hits, 2);
+	CHECK_INT_EQ(counters.bound_hits, 2);
 	CHECK(event_is(1, 'G', 5, 5));
 	CHECK(event_is(2, 'D', 10, 5));
 	CHECK(event_is(3, 'G', 15, 5));
 	CHECK(event_is(4, 'D', 20, 100));
 	CHECK_INT_EQ(r.offset, 120);
-	CHECK_INT_EQ(r.pending_bytes, 0);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 0);
 	reasm_free(&r);
 }
 
@@ -518,9 +523,9 @@ static void test_gap_via_flush(void)
 	CHECK_INT_EQ(rec.nevents, 0);
 	reasm_flush(&r);
 	CHECK(stream_is("_____bbbbb_____ddddd"));
-	CHECK_INT_EQ(r.stats.gaps, 2);
-	CHECK_INT_EQ(r.pending_segments, 0);
-	CHECK(r.pending == NULL);
+	CHECK_INT_EQ(counters.gaps, 2);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
+	CHECK(r.held == NULL);
 	CHECK(!r.closed);
 	reasm_flush(&r); /* idempotent */
 	CHECK_INT_EQ(rec.nevents, 4);
@@ -564,8 +569,8 @@ static void test_sequence_wrap(void)
 	CHECK_INT_EQ(r.next_seq, 0xF5u);
 	CHECK_INT_EQ(r.offset, 500);
 	CHECK(r.closed);
-	CHECK_INT_EQ(r.stats.out_of_order, 6); /* 7, 5, 6, 9, 8 and 4 */
-	CHECK_INT_EQ(r.stats.gaps, 0);
+	CHECK_INT_EQ(counters.out_of_order, 6); /* 7, 5, 6, 9, 8 and 4 */
+	CHECK_INT_EQ(counters.gaps, 0);
 	reasm_free(&r);
 
 	/* A hole across the wrap, closed by an ack from past it. */
@@ -580,7 +585,7 @@ static void test_sequence_wrap(void)
 	CHECK(event_is(6, 'D', 300, 50));
 	/* The missing segment turns up late: behind, ignored. */
 	reasm_segment(&r, isn + 1 + 250, (const uint8_t *)text + 250, 50, false, 0);
-	CHECK_INT_EQ(r.stats.retransmitted, 1);
+	CHECK_INT_EQ(counters.retransmitted, 1);
 	CHECK_INT_EQ(r.offset, 350);
 	reasm_free(&r);
 
@@ -607,10 +612,10 @@ static void test_midstream_pickup(void)
 	CHECK(r.started);
 	CHECK(event_is(0, 'D', 0, 3));
 	feed(&r, 4990, "0123456789");
-	CHECK_INT_EQ(r.stats.retransmitted, 1);
+	CHECK_INT_EQ(counters.retransmitted, 1);
 	feed(&r, 4995, "01234abcdef"); /* starts behind, ends ahead */
 	CHECK(stream_is("abcdef"));
-	CHECK_INT_EQ(r.stats.overlaps, 1);
+	CHECK_INT_EQ(counters.overlaps, 1);
 	CHECK_INT_EQ(r.next_seq, 5006);
 	reasm_free(&r);
 }
@@ -626,9 +631,9 @@ static void test_fin(void)
 	CHECK_INT_EQ(r.fin_seq, 6);
 	CHECK(r.closed);
 	feed(&r, 6, "more");
-	CHECK_INT_EQ(r.stats.after_close, 1);
+	CHECK_INT_EQ(counters.after_close, 1);
 	feed(&r, 1, "hello");
-	CHECK_INT_EQ(r.stats.retransmitted, 1);
+	CHECK_INT_EQ(counters.retransmitted, 1);
 	reasm_peer_ack(&r, 7, 0);
 	reasm_flush(&r);
 	CHECK(stream_is("hello"));
@@ -653,13 +658,13 @@ static void test_fin(void)
 	reasm_syn(&r, 0);
 	feed(&r, 11, repeat('x', 10));
 	reasm_segment(&r, 6, (const uint8_t *)"fgh", 3, true, 0);
-	CHECK_INT_EQ(r.stats.after_close, 1);
-	CHECK_INT_EQ(r.pending_segments, 1);
-	CHECK_INT_EQ(r.pending_bytes, 3);
+	CHECK_INT_EQ(counters.after_close, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 1);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 3);
 	feed(&r, 1, "abcdeFGHIJ");
 	CHECK(stream_is("abcdefgh"));
 	CHECK(r.closed);
-	CHECK_INT_EQ(r.stats.after_close, 2);
+	CHECK_INT_EQ(counters.after_close, 2);
 	reasm_free(&r);
 
 	/* Acking the FIN reports only the data bytes before it as gap. */
@@ -685,10 +690,10 @@ static void test_rst(void)
 	reasm_reset(&r);
 	CHECK(stream_is("aaaaa_____ccccc_____eeeee"));
 	CHECK(r.closed);
-	CHECK_INT_EQ(r.pending_segments, 0);
-	CHECK_INT_EQ(r.stats.gaps, 2);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
+	CHECK_INT_EQ(counters.gaps, 2);
 	feed(&r, 26, "fffff");
-	CHECK_INT_EQ(r.stats.after_close, 1);
+	CHECK_INT_EQ(counters.after_close, 1);
 	reasm_syn(&r, 1234); /* a closed stream is not re-based */
 	CHECK_INT_EQ(r.next_seq, 26);
 	reasm_flush(&r);
@@ -706,7 +711,7 @@ static void test_zero_length(void)
 	reasm_segment(&r, 100, (const uint8_t *)"x", 0, false, 0);
 	reasm_segment(&r, 0xF0000000u, NULL, 0, false, 0);
 	CHECK_INT_EQ(rec.nevents, 0);
-	CHECK_INT_EQ(r.stats.segments, 0);
+	CHECK_INT_EQ(counters.segments, 0);
 	CHECK_INT_EQ(r.offset, 0);
 	CHECK_INT_EQ(r.next_seq, 1);
 	feed(&r, 1, "ab");
@@ -724,12 +729,12 @@ static void test_syn_repeat_and_rebase(void)
 	CHECK_INT_EQ(r.next_seq, 101);
 	feed(&r, 106, "fghij");
 	reasm_syn(&r, 100); /* retransmitted SYN keeps held data */
-	CHECK_INT_EQ(r.pending_segments, 1);
+	CHECK_INT_EQ(reasm_held_segments(&r), 1);
 	reasm_syn(&r, 200); /* new ISN before any delivery: re-base */
 	CHECK_INT_EQ(r.next_seq, 201);
 	CHECK_INT_EQ(r.offset, 0);
-	CHECK_INT_EQ(r.pending_segments, 0);
-	CHECK_INT_EQ(r.pending_bytes, 0);
+	CHECK_INT_EQ(reasm_held_segments(&r), 0);
+	CHECK_INT_EQ(reasm_held_bytes(&r), 0);
 	feed(&r, 201, "abc");
 	CHECK(event_is(0, 'D', 0, 3));
 	reasm_syn(&r, 300); /* after delivery: ignored */
@@ -748,8 +753,8 @@ static void test_absurd_jump(void)
 	feed(&r, 6 + REASM_MAX_AHEAD, "far");
 	feed(&r, 6 + (REASM_MAX_AHEAD / 2) * 3, "farther");
 	reasm_segment(&r, 6 + REASM_MAX_AHEAD + 10, NULL, 0, true, 0);
-	CHECK_INT_EQ(r.stats.out_of_window, 3);
-	CHECK_INT_EQ(r.stats.gaps, 0);
+	CHECK_INT_EQ(counters.out_of_window, 3);
+	CHECK_INT_EQ(counters.gaps, 0);
 	CHECK(!r.fin_seen);
 	CHECK_INT_EQ(r.offset, 5);
 	feed(&r, 6, "fgh");
@@ -761,15 +766,18 @@ static void test_defaults_and_no_callbacks(void)
 {
 	struct reasm r;
 
-	reasm_init(&r, NULL, NULL, NULL);
-	CHECK_INT_EQ(r.limits.max_buffered_bytes, REASM_DEFAULT_MAX_BYTES);
-	CHECK_INT_EQ(r.limits.max_buffered_segments, REASM_DEFAULT_MAX_SEGMENTS);
+	static const struct reasm_context bare = { REASM_CONTEXT_LIMITS, { NULL, NULL }, &counters };
+
+	memset(&counters, 0, sizeof(counters));
+	reasm_init(&r, &bare, NULL);
+	CHECK_INT_EQ(r.ctx->limits.max_buffered_bytes, REASM_DEFAULT_MAX_BYTES);
+	CHECK_INT_EQ(r.ctx->limits.max_buffered_segments, REASM_DEFAULT_MAX_SEGMENTS);
 	reasm_syn(&r, 0);
 	feed(&r, 11, "later");
 	feed(&r, 1, "first");
 	reasm_flush(&r);
-	CHECK_INT_EQ(r.stats.bytes_delivered, 10);
-	CHECK_INT_EQ(r.stats.gaps, 1);
+	CHECK_INT_EQ(counters.bytes_delivered, 10);
+	CHECK_INT_EQ(counters.gaps, 1);
 	reasm_free(&r);
 	reasm_free(&r); /* twice is harmless */
 }
@@ -878,8 +886,8 @@ static void test_random_exact(void)
 			failures++;
 		reasm_flush(&r);
 		if (rec.next != total || rec.gaps || rec.order_errors || rec.range_errors ||
-		    memcmp(rec.out, buf, total) != 0 || r.stats.bytes_delivered != total ||
-		    r.pending || r.pending_bytes || r.pending_segments ||
+		    memcmp(rec.out, buf, total) != 0 || counters.bytes_delivered != total ||
+		    r.held || reasm_held_bytes(&r) || reasm_held_segments(&r) ||
 		    r.next_seq != isn + 1 + (uint32_t)total)
 			failures++;
 		if (failures)
@@ -930,13 +938,14 @@ static void test_random_drops(void)
 			/* The peer can only ack what has been sent. */
 			if (rnd() % 8 == 0)
 				reasm_peer_ack(&r, isn + 1 + rnd() % (uint32_t)(max_end + 1), 0);
-			if (r.pending_bytes > max_bytes || r.pending_segments > max_segments)
+			if (reasm_held_bytes(&r) > max_bytes ||
+			    reasm_held_segments(&r) > max_segments)
 				failures++;
 		}
 		reasm_flush(&r);
 		if (rec.next != total || rec.order_errors || rec.range_errors || !r.closed ||
-		    r.stats.bytes_delivered + r.stats.gap_bytes != total || r.pending ||
-		    r.pending_bytes || r.pending_segments)
+		    counters.bytes_delivered + counters.gap_bytes != total || r.held ||
+		    reasm_held_bytes(&r) || reasm_held_segments(&r))
 			failures++;
 		for (i = 0; i < total && !failures; i++)
 			if (rec.state[i] != 'G' && (rec.state[i] != 'D' || rec.out[i] != buf[i]))
@@ -944,8 +953,8 @@ static void test_random_drops(void)
 		if (failures)
 			fprintf(stderr, "  iteration %d (total %zu, isn %08x, limits %zu/%zu) failed\n",
 				iter, total, isn, max_bytes, max_segments);
-		total_gaps += r.stats.gaps;
-		total_bound_hits += r.stats.bound_hits;
+		total_gaps += counters.gaps;
+		total_bound_hits += counters.bound_hits;
 		reasm_free(&r);
 	}
 	CHECK_INT_EQ(failures, 0);

@@ -336,7 +336,8 @@ static void test_table_describe(void)
 	if (!t)
 		goto out;
 	text = route_table_describe(t);
-	CHECK_STR_EQ(text, "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
+	CHECK_STR_EQ(text, "pre-routing 50 policy:regex_flag\n"
+			   "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
 			   "pre-routing 200 policy:acl,db_filter\n"
 			   "pre-routing 300 policy:badwords,regex_replace\n"
 			   "routing 100 bots\n"
@@ -355,7 +356,8 @@ static void test_table_describe(void)
 	CHECK_INT_EQ(route_table_add(t, ROUTE_STAGE_PRE, 300, "site:after_content", count_handler, &c),
 		     0);
 	text = route_table_describe(t);
-	CHECK_STR_EQ(text, "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
+	CHECK_STR_EQ(text, "pre-routing 50 policy:regex_flag\n"
+			   "pre-routing 100 policy:block_files,block_webcams,block_encrypted\n"
 			   "pre-routing 150 site:tagger\n"
 			   "pre-routing 200 policy:acl,db_filter\n"
 			   "pre-routing 300 policy:badwords,regex_replace\n"

@@ -195,6 +195,7 @@ static void test_wraparound(void)
  * segment reproduce exactly the bytes sent first. */
 static void test_random_model(void)
 {
+	unsigned touched = 0, untouched = 0;
 	unsigned seed = 12345;
 	int iter;
 
@@ -264,6 +265,16 @@ static void test_random_model(void)
 			    (seg.len && memcmp(again.data, seg.data, seg.len) != 0))
 				ok = false;
 			bytebuf_free(&again);
+			/* Untouched by any edit, a segment's output is its input
+			 * (the engine then sends the packet's own bytes). */
+			if (!seqmap_touches(&m, pos, len) &&
+			    (seg.len != len || memcmp(seg.data, input + pos, len) != 0 ||
+			     os != seqmap_out_of_in(&m, pos)))
+				ok = false;
+			if (seqmap_touches(&m, pos, len))
+				touched++;
+			else
+				untouched++;
 			pos += len;
 		}
 		out.len = expect_out;
@@ -282,6 +293,7 @@ static void test_random_model(void)
 		bytebuf_free(&out);
 		bytebuf_free(&seg);
 	}
+	CHECK(touched > 0 && untouched > 0); /* both ways were tried */
 }
 
 int main(void)

@@ -327,7 +327,7 @@ static void test_syslog_absent(void)
 	path_in_tmp(spool, sizeof(spool), "spool-syslog");
 	writer_config(&wc, spool);
 	CHECK(sink_writer_open(&w, &wc, err, sizeof(err)) == 0);
-	CHECK(sink_syslog_open(&s, path) == 0);
+	CHECK(sink_syslog_open(&s, path, NULL) == 0);
 	CHECK(sink_writer_add_sink(&w, &s, err, sizeof(err)) == 0);
 	CHECK(sink_writer_start(&w) == 0);
 	hand_over(&w, 0, 300);

@@ -79,6 +79,7 @@ static void test_detect_among_builtins(void)
 	const struct proto_module *mods[16];
 	struct app_config cfg;
 	struct app_stats stats;
+	struct app_context ctx = { &cfg, &stats, { NULL, discard, NULL, NULL, NULL } };
 	struct app_flow *af;
 	char err[128];
 	size_t n, i;
@@ -91,7 +92,7 @@ static void test_detect_among_builtins(void)
 	CHECK_INT_EQ(app_config_set_modules(&cfg, mods, n + 1, err, sizeof(err)), 0);
 	cfg.enabled[IMW_PROTO_NONE] = true;
 	memset(&stats, 0, sizeof(stats));
-	af = app_flow_new(&cfg, &stats, NULL, 1, "192.0.2.30:41000", 40000, discard, NULL);
+	af = app_flow_new(&ctx, 1, "192.0.2.30:41000", 40000);
 	CHECK(af != NULL);
 	if (!af)
 		return;
@@ -99,7 +100,7 @@ static void test_detect_among_builtins(void)
 	CHECK_INT_EQ(af->state, APP_DECODING);
 	CHECK(af->session.module == &proto_template);
 	app_flow_free(af);
-	af = app_flow_new(&cfg, &stats, NULL, 2, "192.0.2.30:41001", 40000, discard, NULL);
+	af = app_flow_new(&ctx, 2, "192.0.2.30:41001", 40000);
 	CHECK(af != NULL);
 	if (!af)
 		return;

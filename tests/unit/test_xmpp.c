@@ -318,6 +318,102 @@ static void test_split_at_every_byte(void)
 	}
 }
 
+/* The framer builds a stanza's tree from the tokens it lexes, and the
+ * decoder takes it; a stanza split over segments is parsed whole by the
+ * decoder instead. Either way the events are the same, field by field
+ * (the text span too), as are the malformed PDUs: fed whole, one PDU at
+ * a time, a byte at a time and 13 bytes at a time. */
+static void feed_stream(struct harness *h, const char *s, size_t step)
+{
+	size_t len = strlen(s), i, n;
+
+	start_session(h);
+	for (i = 0; i < len; i += n) {
+		n = step && len - i > step ? step : len - i;
+		feed_bytes(h, IM_DIR_OUT, s + i, n);
+	}
+}
+
+static void check_same_events(struct harness *a, struct harness *b)
+{
+	size_t i;
+
+	CHECK_INT_EQ(a->c.n, b->c.n);
+	CHECK_INT_EQ(a->dir[0].decode_errors, b->dir[0].decode_errors);
+	CHECK_INT_EQ(a->dir[0].garbage, b->dir[0].garbage);
+	for (i = 0; i < a->c.n && i < b->c.n; i++) {
+		const struct im_event *x = &a->c.ev[i], *y = &b->c.ev[i];
+
+		CHECK_INT_EQ(x->kind, y->kind);
+		CHECK_INT_EQ(x->group, y->group);
+		CHECK_STR_EQ(x->remote, y->remote);
+		CHECK_STR_EQ(x->text, y->text);
+		CHECK_STR_EQ(x->content_type, y->content_type);
+		CHECK_INT_EQ(x->has_text_span, y->has_text_span);
+		CHECK_INT_EQ(x->text_offset, y->text_offset);
+		CHECK_INT_EQ(x->text_len, y->text_len);
+		CHECK_INT_EQ(x->pdu_offset, y->pdu_offset);
+		CHECK_INT_EQ(x->pdu_len, y->pdu_len);
+	}
+}
+
+static void test_tree_from_framing_same_as_parse(void)
+{
+	struct bytebuf big;
+	struct harness whole, per_byte, odd;
+	size_t i, k;
+
+	bytebuf_init(&big);
+	bytebuf_append_str(&big,
+			   "<message to='bob@example.org' type='chat' id='a1'><body>plain text "
+			   "of a message</body></message>"
+			   "<!-- a comment between stanzas -->"
+			   "<message to='bob@example.org'><body>with &amp; and &#x263A;</body>"
+			   "<active xmlns='http://jabber.org/protocol/chatstates'/></message>\n  "
+			   "<message to='bob@example.org'><body><![CDATA[<raw> & more]]></body></message>"
+			   "<message to='room@muc.example.org' type='groupchat'><body>to the room"
+			   "</body><subject>ignored with a body</subject></message>"
+			   "<message to='bob@example.org'><html xmlns='http://jabber.org/protocol/"
+			   "xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>rich</p></body>"
+			   "</html></message>"
+			   "<presence><show>away</show><status>out</status></presence>"
+			   "<message to='bob@example.org'><body>a</body><body xml:lang='de'>b</body>"
+			   "</message>");
+	/* Too many elements for one stanza's tree: malformed, then the next
+	 * stanza is decoded. */
+	bytebuf_append_str(&big, "<message to='bob@example.org'><body>x</body>");
+	for (i = 0; i < 4100; i++)
+		bytebuf_append_str(&big, "<a/>");
+	bytebuf_append_str(&big, "</message><message to='bob@example.org'><body>after the big one"
+				 "</body></message>");
+	bytebuf_terminate(&big);
+
+	feed_stream(&whole, (const char *)big.data, 0);
+	CHECK_INT_EQ(whole.dir[0].decode_errors, 1);
+	CHECK(whole.c.n >= 8);
+	CHECK_STR_EQ(harness_event(&whole, whole.c.n - 1)->text, "after the big one");
+	CHECK_INT_EQ(harness_event(&whole, 1)->has_text_span, true);
+	for (k = 1; k <= 13 && !testlib_failures_in_test; k += 12) {
+		/* a byte at a time, then 13 at a time: texts come in pieces */
+		feed_stream(&per_byte, (const char *)big.data, k);
+		check_same_events(&whole, &per_byte);
+		harness_free(&per_byte);
+	}
+	/* one feed per PDU, as a segment per stanza comes */
+	start_session(&odd);
+	for (i = 0; i < big.len;) {
+		const char *p = (const char *)big.data + i, *end = strstr(p, "</message>");
+		size_t n = end ? (size_t)(end - p) + strlen("</message>") : big.len - i;
+
+		feed_bytes(&odd, IM_DIR_OUT, p, n);
+		i += n;
+	}
+	check_same_events(&whole, &odd);
+	harness_free(&odd);
+	harness_free(&whole);
+	bytebuf_free(&big);
+}
+
 static void test_resync_after_gap_and_garbage(void)
 {
 	struct harness h;
@@ -895,6 +991,7 @@ int main(void)
 	RUN_TEST(test_presence);
 	RUN_TEST(test_starttls_makes_both_directions_opaque);
 	RUN_TEST(test_split_at_every_byte);
+	RUN_TEST(test_tree_from_framing_same_as_parse);
 	RUN_TEST(test_resync_after_gap_and_garbage);
 	RUN_TEST(test_hostile_xml);
 	RUN_TEST(test_stream_close_is_logout);

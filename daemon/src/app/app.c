@@ -42,49 +42,79 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
-struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      struct proto_directory *directory, uint64_t flow_id,
-			      const char *client, uint16_t server_port, proto_emit_fn emit,
-			      void *emit_arg)
+static size_t str_size(const char *v)
 {
-	struct app_flow *af = calloc(1, sizeof(*af));
+	return (v ? strlen(v) : 0) + 1;
+}
 
-	if (!af)
-		return NULL;
-	af->client = text_dup(client, strlen(client));
-	if (!af->client) {
-		free(af);
-		return NULL;
-	}
-	af->cfg = cfg;
-	af->stats = stats;
-	af->directory = directory;
-	af->flow_id = flow_id;
+size_t app_flow_size(const char *client, const struct app_ends *ends)
+{
+	size_t n = sizeof(struct app_flow) + str_size(client);
+
+	if (ends)
+		n += str_size(ends->server) + str_size(ends->session_id) +
+		     str_size(ends->community_id);
+	else
+		n += 3;
+	return n;
+}
+
+/* Copies v ("" for NULL) to p; returns the byte after its NUL. */
+static char *put_str(char *p, const char *v)
+{
+	size_t n = str_size(v);
+
+	if (v)
+		memcpy(p, v, n);
+	else
+		*p = '\0';
+	return p + n;
+}
+
+void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
+		   const char *client, const struct app_ends *ends, uint16_t server_port)
+{
+	char *copy = (char *)(af + 1), *p;
+
+	memset(af, 0, sizeof(*af));
+	p = put_str(copy, client);
+	p = put_str(p, ends ? ends->server : NULL);
+	p = put_str(p, ends ? ends->session_id : NULL);
+	put_str(p, ends ? ends->community_id : NULL);
+	af->client = copy;
+	af->ctx = ctx;
+	af->session.flow_id = flow_id;
 	af->server_port = server_port;
-	af->emit = emit;
-	af->emit_arg = emit_arg;
 	af->state = APP_DETECTING;
+}
+
+struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
+			      const char *client, uint16_t server_port)
+{
+	struct app_flow *af = malloc(app_flow_size(client, NULL));
+
+	if (af)
+		app_flow_init(af, ctx, flow_id, client, NULL, server_port);
 	return af;
 }
 
-void app_flow_set_file(struct app_flow *af, proto_file_fn file, void *arg)
-{
-	af->file = file;
-	af->file_arg = arg;
-	if (af->state == APP_DECODING) {
-		af->session.file = file;
-		af->session.file_arg = arg;
-	}
-}
+/* A direction's unconsumed bytes, [head, len) of data: made when bytes
+ * must wait for more, freed when none are left (an idle session holds no
+ * buffer, nor its bookkeeping). */
+struct app_buf {
+	size_t head;
+	size_t len;
+	size_t cap;
+	uint8_t data[];
+};
 
 static void dir_release(struct app_dir *d)
 {
-	free(d->data);
-	d->data = NULL;
-	d->head = d->len = d->cap = 0;
+	free(d->buf);
+	d->buf = NULL;
 }
 
-void app_flow_free(struct app_flow *af)
+void app_flow_release(struct app_flow *af)
 {
 	if (!af)
 		return;
@@ -92,47 +122,66 @@ void app_flow_free(struct app_flow *af)
 		proto_session_free(&af->session);
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
-	free(af->client);
+}
+
+void app_flow_free(struct app_flow *af)
+{
+	app_flow_release(af);
 	free(af);
+}
+
+static bool dir_has(const struct app_flow *af, int dir, unsigned flag)
+{
+	return af->dir_flags[dir] & flag;
 }
 
 static size_t dir_pending(const struct app_dir *d)
 {
-	return d->len - d->head;
+	return d->buf ? d->buf->len - d->buf->head : 0;
+}
+
+/* The first unconsumed byte (only when dir_pending). */
+static const uint8_t *dir_data(const struct app_dir *d)
+{
+	return d->buf->data + d->buf->head;
 }
 
 static void dir_consume(struct app_dir *d, size_t n)
 {
-	d->head += n;
+	if (!n)
+		return;
+	d->buf->head += n;
 	d->offset += n;
-	if (d->head == d->len)
-		d->head = d->len = 0;
+	if (d->buf->head == d->buf->len)
+		d->buf->head = d->buf->len = 0;
 }
 
 static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
 {
-	size_t pending = dir_pending(d), cap;
-	uint8_t *p;
+	struct app_buf *b = d->buf, *nb;
+	size_t pending = dir_pending(d), used = b ? b->len : 0, cap = b ? b->cap : 0, ncap;
 
-	if (d->head && (d->head > d->cap / 2 || d->len + len > d->cap)) {
-		memmove(d->data, d->data + d->head, pending);
-		d->head = 0;
-		d->len = pending;
+	if (b && b->head && (b->head > b->cap / 2 || b->len + len > b->cap)) {
+		memmove(b->data, b->data + b->head, pending);
+		b->head = 0;
+		b->len = used = pending;
 	}
-	if (d->len + len > d->cap) {
-		if (len > SIZE_MAX / 2 - d->len)
+	if (used + len > cap) {
+		if (len > SIZE_MAX / 2 - used)
 			return false;
-		cap = d->cap ? d->cap : 1024;
-		while (cap < d->len + len)
-			cap *= 2;
-		p = realloc(d->data, cap);
-		if (!p)
+		ncap = cap ? cap : 1024;
+		while (ncap < used + len)
+			ncap *= 2;
+		nb = realloc(b, sizeof(*nb) + ncap);
+		if (!nb)
 			return false;
-		d->data = p;
-		d->cap = cap;
+		if (!b)
+			nb->head = nb->len = 0;
+		nb->cap = ncap;
+		d->buf = b = nb;
 	}
-	memcpy(d->data + d->len, data, len);
-	d->len += len;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
 	return true;
 }
 
@@ -156,33 +205,46 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 	return false;
 }
 
-static void emit_through(void *arg, const struct im_event *ev)
+/* The strings after the client in the flow's block (app_flow_init), lent
+ * to the session: "" stays NULL. */
+static void start_session_ends(struct app_flow *af)
 {
-	struct app_flow *af = arg;
+	const char *p = af->client;
+	const char **dst[3] = {
+		&af->session.server, &af->session.session_id, &af->session.community_id,
+	};
 
-	af->emit(af->emit_arg, ev);
+	for (size_t i = 0; i < 3; i++) {
+		p += strlen(p) + 1;
+		*dst[i] = *p ? p : NULL;
+	}
 }
 
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
-	if (proto_session_init(&af->session, m, af->flow_id, af->client, emit_through, af) < 0) {
-		af->stats->alloc_failures++;
+	uint64_t flow_id = af->session.flow_id;
+
+	if (proto_session_init(&af->session, m, flow_id, af->client, &af->ctx->host) < 0) {
+		/* init cleared the session: the flow's id is kept there */
+		af->session.flow_id = flow_id;
+		af->ctx->stats->alloc_failures++;
 		return false;
 	}
-	af->session.log_typing = af->cfg->log_typing;
-	af->session.strip_tls = af->cfg->strip_tls[m->id];
-	af->session.directory = af->directory;
-	af->session.file = af->file;
-	af->session.file_arg = af->file_arg;
+	af->session.log_typing = af->ctx->cfg->log_typing;
+	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
+	start_session_ends(af);
 	af->state = APP_DECODING;
-	af->stats->sessions[m->id]++;
+	/* the session refers to the flow's copy now, and no other session
+	 * comes */
+	af->client = NULL;
+	af->ctx->stats->sessions[m->id]++;
 	return true;
 }
 
 static void become_ignored(struct app_flow *af)
 {
 	af->state = APP_IGNORED;
-	af->stats->flows_ignored++;
+	af->ctx->stats->flows_ignored++;
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -200,14 +262,14 @@ static bool tunnel_step(struct app_flow *af)
 	uint16_t port = 0;
 	unsigned status = 0;
 
-	switch (af->tunnel) {
+	switch ((enum app_tunnel)af->tunnel) {
 	case APP_TUNNEL_UNKNOWN:
 		if (!dir_pending(out)) {
 			if (dir_pending(in))
 				af->tunnel = APP_TUNNEL_NONE;
 			return af->tunnel == APP_TUNNEL_NONE;
 		}
-		switch (http_tunnel_request(out->data + out->head, dir_pending(out), &head, &port)) {
+		switch (http_tunnel_request(dir_data(out), dir_pending(out), &head, &port)) {
 		case HTTP_TUNNEL_NEED_MORE:
 			return false;
 		case HTTP_TUNNEL_NO:
@@ -224,7 +286,7 @@ static bool tunnel_step(struct app_flow *af)
 	case APP_TUNNEL_ASKED:
 		if (!dir_pending(in))
 			return false;
-		switch (http_tunnel_reply(in->data + in->head, dir_pending(in), &head, &status)) {
+		switch (http_tunnel_reply(dir_data(in), dir_pending(in), &head, &status)) {
 		case HTTP_TUNNEL_NEED_MORE:
 			return false;
 		case HTTP_TUNNEL_NO:
@@ -234,13 +296,13 @@ static bool tunnel_step(struct app_flow *af)
 			break;
 		}
 		if (status < 200 || status > 299) {
-			af->stats->tunnels_refused++;
+			af->ctx->stats->tunnels_refused++;
 			become_ignored(af);
 			return false;
 		}
 		dir_consume(in, head);
 		af->tunnel = APP_TUNNEL_OPEN;
-		af->stats->tunnels++;
+		af->ctx->stats->tunnels++;
 		return true;
 	case APP_TUNNEL_NONE:
 	case APP_TUNNEL_OPEN:
@@ -296,16 +358,16 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 			break;
 	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
 		return false;
-	r = tls_hello_sni(out->data + out->head, dir_pending(out), &sni, &sni_len);
-	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->cfg->detect_window)
+	r = tls_hello_sni(dir_data(out), dir_pending(out), &sni, &sni_len);
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->ctx->cfg->detect_window)
 		*wait = true;
 	if (r != TLS_HELLO_YES ||
 	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
 		return false;
-	for (k = 0; k < af->cfg->n_modules; k++)
-		if (af->cfg->modules[k]->id == direct_tls_ports[i].proto)
-			m = af->cfg->modules[k];
-	if (!m || !af->cfg->enabled[m->id] || !start_session(af, m))
+	for (k = 0; k < af->ctx->cfg->n_modules; k++)
+		if (af->ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = af->ctx->cfg->modules[k];
+	if (!m || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
 	af->session.ts = out->last_ts;
@@ -315,7 +377,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		return true;
 	}
 	proto_event_emit(&af->session, &ev);
@@ -326,8 +388,9 @@ static bool direct_tls(struct app_flow *af, bool *wait)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	size_t n = af->cfg->n_modules, i, pass, d;
-	const struct proto_module *const *mods = af->cfg->modules;
+	const struct app_config *cfg = af->ctx->cfg;
+	size_t n = cfg->n_modules, i, pass, d;
+	const struct proto_module *const *mods = cfg->modules;
 	bool maybe[2] = { false, false };
 
 	bool wait;
@@ -339,7 +402,7 @@ static void detect(struct app_flow *af)
 		for (i = 0; i < n; i++) {
 			const struct proto_module *m = mods[i];
 
-			if (!af->cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
+			if (!cfg->enabled[m->id] || port_hinted(m, af->server_port) != (pass == 0))
 				continue;
 			for (d = 0; d < 2; d++) {
 				struct app_dir *ad = &af->dir[d];
@@ -347,7 +410,7 @@ static void detect(struct app_flow *af)
 
 				if (!dir_pending(ad))
 					continue;
-				r = m->detect(ad->data + ad->head, dir_pending(ad), (enum im_dir)d);
+				r = m->detect(dir_data(ad), dir_pending(ad), (enum im_dir)d);
 				if (r == PROTO_DETECT_YES) {
 					start_session(af, m);
 					return;
@@ -360,74 +423,107 @@ static void detect(struct app_flow *af)
 	for (d = 0; d < 2; d++) {
 		struct app_dir *ad = &af->dir[d];
 
-		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= af->cfg->detect_window))
-			ad->said_no = true;
+		if (dir_pending(ad) && (!maybe[d] || dir_pending(ad) >= cfg->detect_window))
+			af->dir_flags[d] |= APP_DIR_SAID_NO;
 	}
-	if ((af->dir[0].said_no && af->dir[1].said_no) ||
-	    (af->dir[0].said_no && !af->dir[1].seen_data &&
+	if ((dir_has(af, 0, APP_DIR_SAID_NO) && dir_has(af, 1, APP_DIR_SAID_NO)) ||
+	    (dir_has(af, 0, APP_DIR_SAID_NO) && !dir_has(af, 1, APP_DIR_SEEN) &&
 	     dir_pending(&af->dir[0]) >= ONE_SIDED_DECISION_BYTES) ||
-	    (af->dir[1].said_no && !af->dir[0].seen_data &&
+	    (dir_has(af, 1, APP_DIR_SAID_NO) && !dir_has(af, 0, APP_DIR_SEEN) &&
 	     dir_pending(&af->dir[1]) >= ONE_SIDED_DECISION_BYTES))
 		become_ignored(af);
 }
 
-static void decode_dir(struct app_flow *af, enum im_dir dir)
+/* Decode the PDUs at the start of p[0, n), the direction's unconsumed
+ * bytes (its buffer, or the caller's bytes when it buffers nothing),
+ * and return how many were consumed; d->offset follows them. */
+static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n)
 {
+	const struct app_config *cfg = af->ctx->cfg;
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
-	size_t pending, skip, pdu_len;
+	size_t used = 0, pending, skip, pdu_len;
 	enum proto_frame fr;
 
-	while ((pending = dir_pending(d)) > 0) {
-		const uint8_t *p = d->data + d->head;
+	while ((pending = n - used) > 0) {
+		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
-			af->stats->bytes_opaque += pending;
-			dir_consume(d, pending);
-			return;
+			af->ctx->stats->bytes_opaque += pending;
+			d->offset += pending;
+			return n;
 		}
-		if (d->need_resync) {
-			skip = m->resync(s, dir, p, pending);
+		if (dir_has(af, dir, APP_DIR_RESYNC)) {
+			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
-			af->stats->bytes_skipped += skip;
-			dir_consume(d, skip);
+			af->ctx->stats->bytes_skipped += skip;
+			used += skip;
+			d->offset += skip;
 			if (skip == pending)
-				return; /* no boundary yet: wait for more bytes */
-			d->need_resync = false;
+				return used; /* no boundary yet: wait for more bytes */
+			af->dir_flags[dir] &= (uint8_t)~APP_DIR_RESYNC;
 			continue;
 		}
 		pdu_len = 0;
-		fr = m->frame(s, dir, p, pending, &pdu_len);
+		fr = m->frame(s, dir, q, pending, &pdu_len);
 		if (fr == PROTO_FRAME_PDU && (pdu_len == 0 || pdu_len > pending))
 			fr = PROTO_FRAME_GARBAGE; /* a framer bug must not stall or overrun */
 		if (fr == PROTO_FRAME_NEED_MORE) {
 			if (pending <= m->max_pdu)
-				return;
+				return used;
 			fr = PROTO_FRAME_GARBAGE;
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
-			af->stats->garbage_resyncs++;
-			af->stats->bytes_skipped++;
-			dir_consume(d, 1);
-			d->need_resync = true;
+			af->ctx->stats->garbage_resyncs++;
+			af->ctx->stats->bytes_skipped++;
+			used++;
+			d->offset++;
+			af->dir_flags[dir] |= APP_DIR_RESYNC;
 			continue;
 		}
 		s->ts = d->last_ts;
 		s->pdu_offset = d->offset;
 		s->pdu_len = pdu_len;
-		s->pdu_data = p;
-		af->stats->pdus++;
+		s->pdu_data = q;
+		af->ctx->stats->pdus++;
 		s->stats.pdus++;
-		if (m->decode(s, dir, p, pdu_len) < 0)
-			af->stats->malformed_pdus++;
+		if (m->decode(s, dir, q, pdu_len) < 0)
+			af->ctx->stats->malformed_pdus++;
 		s->pdu_data = NULL;
-		if (af->cfg->pdu_seen)
-			af->cfg->pdu_seen(af->cfg->pdu_seen_arg, af, dir, d->offset, p, pdu_len);
-		dir_consume(d, pdu_len);
+		if (cfg->pdu_seen)
+			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
+		used += pdu_len;
+		d->offset += pdu_len;
 	}
+	return used;
+}
+
+/* Decode what the direction's buffer holds. */
+static void decode_dir(struct app_flow *af, enum im_dir dir)
+{
+	struct app_dir *d = &af->dir[dir];
+	size_t used;
+
+	if (!dir_pending(d))
+		return;
+	used = decode_bytes(af, dir, dir_data(d), dir_pending(d));
+	/* decode_bytes moved the offset already */
+	d->buf->head += used;
+	if (d->buf->head == d->buf->len)
+		d->buf->head = d->buf->len = 0;
+}
+
+/* An idle session keeps no buffer: most of a tracked flow's memory would
+ * otherwise be two empty ones (bench/README.md, flow memory). */
+static void release_empty(struct app_flow *af)
+{
+	if (!dir_pending(&af->dir[IM_DIR_OUT]))
+		dir_release(&af->dir[IM_DIR_OUT]);
+	if (!dir_pending(&af->dir[IM_DIR_IN]))
+		dir_release(&af->dir[IM_DIR_IN]);
 }
 
 static void run(struct app_flow *af, enum im_dir first)
@@ -440,12 +536,24 @@ static void run(struct app_flow *af, enum im_dir first)
 	 * direction buffered during detection. */
 	decode_dir(af, first);
 	decode_dir(af, first == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
-	/* An idle session keeps no buffer: most of a tracked flow's memory
-	 * would otherwise be two empty ones (bench/README.md, flow memory). */
-	if (!dir_pending(&af->dir[IM_DIR_OUT]))
-		dir_release(&af->dir[IM_DIR_OUT]);
-	if (!dir_pending(&af->dir[IM_DIR_IN]))
-		dir_release(&af->dir[IM_DIR_IN]);
+	release_empty(af);
+}
+
+/* A decoding direction that buffers nothing decodes straight from the
+ * caller's bytes (one segment is usually one or more whole PDUs) and
+ * buffers only what is left of a PDU still arriving: no copy and no
+ * allocation for the common packet. The same steps as appending and run(). */
+static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len)
+{
+	struct app_dir *d = &af->dir[dir];
+	size_t used = decode_bytes(af, dir, data, len);
+
+	if (used < len && !dir_append(d, data + used, len - used)) {
+		af->ctx->stats->alloc_failures++;
+		app_flow_gap(af, dir, d->offset, len - used);
+	}
+	decode_dir(af, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
+	release_empty(af);
 }
 
 bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
@@ -454,9 +562,9 @@ bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 
 	if (af->state != APP_DETECTING)
 		return false;
-	for (i = 0; i < af->cfg->n_modules && af->cfg->modules[i] != m; i++)
+	for (i = 0; i < af->ctx->cfg->n_modules && af->ctx->cfg->modules[i] != m; i++)
 		;
-	if (i == af->cfg->n_modules || !af->cfg->enabled[m->id] || !start_session(af, m))
+	if (i == af->ctx->cfg->n_modules || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	run(af, IM_DIR_OUT);
 	return true;
@@ -469,27 +577,31 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 
 	if (af->state == APP_IGNORED || len == 0)
 		return;
-	if (!d->seen_data) {
-		d->seen_data = true;
+	if (!dir_has(af, dir, APP_DIR_SEEN)) {
+		af->dir_flags[dir] |= APP_DIR_SEEN;
 		d->offset = offset;
 	}
 	d->last_ts = ts;
 	if (af->state == APP_DECODING && af->session.opaque[dir]) {
-		af->stats->bytes_opaque += len;
+		af->ctx->stats->bytes_opaque += len;
 		d->offset = offset + len;
 		return;
 	}
-	if (af->state == APP_DETECTING && dir_pending(d) + len > af->cfg->detect_window) {
+	if (af->state == APP_DETECTING && dir_pending(d) + len > af->ctx->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
-		if (dir_pending(d) >= af->cfg->detect_window) {
-			d->said_no = true;
+		if (dir_pending(d) >= af->ctx->cfg->detect_window) {
+			af->dir_flags[dir] |= APP_DIR_SAID_NO;
 			detect(af);
 			return;
 		}
-		len = af->cfg->detect_window - dir_pending(d);
+		len = af->ctx->cfg->detect_window - dir_pending(d);
+	}
+	if (af->state == APP_DECODING && !dir_pending(d)) {
+		run_direct(af, dir, data, len);
+		return;
 	}
 	if (!dir_append(d, data, len)) {
-		af->stats->alloc_failures++;
+		af->ctx->stats->alloc_failures++;
 		app_flow_gap(af, dir, offset, len);
 		return;
 	}
@@ -503,18 +615,26 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	if (af->state == APP_IGNORED)
 		return;
 	/* A partial PDU before the hole can never complete. */
-	af->stats->bytes_skipped += dir_pending(d);
-	d->head = d->len = 0;
+	af->ctx->stats->bytes_skipped += dir_pending(d);
+	if (d->buf)
+		d->buf->head = d->buf->len = 0;
 	d->offset = offset + len;
 	if (af->state == APP_DECODING) {
-		af->stats->gap_resyncs++;
-		d->need_resync = true;
+		af->ctx->stats->gap_resyncs++;
+		af->dir_flags[dir] |= APP_DIR_RESYNC;
 	}
 }
 
 size_t app_flow_buffered(const struct app_flow *af)
 {
-	return af->dir[0].cap + af->dir[1].cap;
+	const struct app_buf *out = af->dir[IM_DIR_OUT].buf, *in = af->dir[IM_DIR_IN].buf;
+
+	return (out ? out->cap : 0) + (in ? in->cap : 0);
+}
+
+size_t app_flow_pending(const struct app_flow *af, enum im_dir dir)
+{
+	return dir_pending(&af->dir[dir]);
 }
 
 void app_flow_shed(struct app_flow *af)
@@ -523,19 +643,19 @@ void app_flow_shed(struct app_flow *af)
 
 	if (af->state == APP_IGNORED)
 		return;
-	af->stats->shed_flows++;
+	af->ctx->stats->shed_flows++;
 	for (i = 0; i < 2; i++) {
 		struct app_dir *d = &af->dir[i];
 
-		af->stats->bytes_skipped += dir_pending(d);
+		af->ctx->stats->bytes_skipped += dir_pending(d);
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
-			d->need_resync = true;
+			af->dir_flags[i] |= APP_DIR_RESYNC;
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
-		af->stats->flows_ignored++;
+		af->ctx->stats->flows_ignored++;
 	}
 }
 
@@ -552,15 +672,15 @@ bool app_flow_partial_pdu(const struct app_flow *af, enum im_dir dir, uint64_t *
 	if (!dir_pending(d))
 		return false;
 	/* Still deciding what the flow is: its first PDU may be a message. */
-	if (af->state == APP_DETECTING && !d->said_no) {
+	if (af->state == APP_DETECTING && !dir_has(af, dir, APP_DIR_SAID_NO)) {
 		*start = d->offset;
 		return true;
 	}
-	if (af->state != APP_DECODING || af->session.opaque[dir] || d->need_resync)
+	if (af->state != APP_DECODING || af->session.opaque[dir] || dir_has(af, dir, APP_DIR_RESYNC))
 		return false;
 	if (af->session.module->partial_may_edit &&
 	    !af->session.module->partial_may_edit((struct proto_session *)&af->session, dir,
-						  d->data + d->head, dir_pending(d)))
+						  dir_data(d), dir_pending(d)))
 		return false;
 	*start = d->offset;
 	return true;

@@ -71,33 +71,44 @@ struct app_stats {
 	uint64_t tunnels_refused;   /* CONNECTs the proxy answered with other than 2xx */
 };
 
+struct app_buf; /* bytes waiting for more (app.c) */
+
 struct app_dir {
-	uint8_t *data; /* unconsumed bytes: [head, len) */
-	size_t head;
-	size_t len;
-	size_t cap;
-	uint64_t offset;   /* stream offset of data[head] */
-	bool need_resync;  /* after a gap or garbage */
-	bool seen_data;
-	bool said_no;      /* every module rejected this direction */
+	struct app_buf *buf; /* the unconsumed bytes; NULL while there are none */
+	uint64_t offset;   /* stream offset of the first unconsumed byte */
 	double last_ts;
 };
 
-struct app_flow {
+/* A direction's flags (struct app_flow's dir_flags), kept beside the
+ * flow's other small fields rather than padded out in each app_dir. */
+#define APP_DIR_RESYNC 1u  /* after a gap or garbage */
+#define APP_DIR_SEEN 2u    /* data seen: offset is valid */
+#define APP_DIR_SAID_NO 4u /* every module rejected this direction */
+
+/* What every flow of a flow table shares: its configuration, the counters
+ * they add to, the directory their sessions share (may be NULL), and
+ * where events go. */
+struct app_context {
 	const struct app_config *cfg;
 	struct app_stats *stats;
-	enum app_state state;
-	uint64_t flow_id;
+	struct proto_host host; /* every session refers to it */
+};
+
+/* An idle IM flow is paid in these (issue 23: 512 bytes a flow, all
+ * included): small fields packed, the flow's id kept once (the
+ * session's, set before a session starts too). */
+struct app_flow {
+	const struct app_context *ctx;
+	uint8_t state;        /* enum app_state */
+	uint8_t tunnel;       /* enum app_tunnel */
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
-	enum app_tunnel tunnel;
-	char *client;
+	uint8_t dir_flags[2]; /* APP_DIR_*, by direction */
+	/* "ip:port" of the local side, until a session starts (which then
+	 * refers to it); the copy is in the flow's own block, just after
+	 * the struct (app_flow_size). */
+	const char *client;
 	struct app_dir dir[2];
 	struct proto_session session;
-	struct proto_directory *directory;
-	proto_emit_fn emit;
-	void *emit_arg;
-	proto_file_fn file; /* the session's file stage, may be NULL */
-	void *file_arg;
 };
 
 /* Is port a well-known server port of one of the configured modules? A
@@ -105,15 +116,31 @@ struct app_flow {
 bool app_server_port(const struct app_config *cfg, uint16_t port);
 
 /* client is "ip:port" of the local side; server_port orders the port
- * hints. Returns NULL on allocation failure. */
-struct app_flow *app_flow_new(const struct app_config *cfg, struct app_stats *stats,
-			      struct proto_directory *directory, uint64_t flow_id,
-			      const char *client, uint16_t server_port, proto_emit_fn emit,
-			      void *emit_arg);
+ * hints. ctx is referenced: it must outlive the flow. Returns NULL on
+ * allocation failure. */
+struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
+			      const char *client, uint16_t server_port);
 void app_flow_free(struct app_flow *af);
+/* What every event of a flow carries besides the client (the archive):
+ * the server's "ip:port", the session id and the Community ID; any may be
+ * NULL. */
+struct app_ends {
+	const char *server;
+	const char *session_id;
+	const char *community_id;
+};
 
-/* Where the session's in-stream file content goes (before any byte). */
-void app_flow_set_file(struct app_flow *af, proto_file_fn file, void *arg);
+/* The same in a block of the caller's (the flow table keeps a flow's
+ * reassemblers and its app_flow in one allocation):
+ * app_flow_size(client, ends) bytes at af, 8-byte aligned: the struct,
+ * then client, server, session id and Community ID, each NUL-terminated
+ * ("" for one not given), which the session refers to once it starts.
+ * ends may be NULL. Cannot fail. app_flow_release frees what the flow
+ * holds, not the block. */
+size_t app_flow_size(const char *client, const struct app_ends *ends);
+void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
+		   const char *client, const struct app_ends *ends, uint16_t server_port);
+void app_flow_release(struct app_flow *af);
 
 /* Decode the flow as m without detection, from its next byte on (and
  * whatever detection buffered so far): for a flow whose protocol is known
@@ -139,6 +166,9 @@ bool app_flow_mid_pdu(const struct app_flow *af, enum im_dir dir);
 
 /* Bytes this flow's framing buffers hold allocated (memory accounting). */
 size_t app_flow_buffered(const struct app_flow *af);
+/* Bytes of a direction not consumed yet: a PDU not complete, or bytes
+ * waiting for resync or detection. */
+size_t app_flow_pending(const struct app_flow *af, enum im_dir dir);
 
 /* Memory pressure: give up the partial PDUs this flow buffers, as if their
  * bytes were lost (a gap: decoding resyncs at the next PDU), and free the

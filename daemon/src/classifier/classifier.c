@@ -581,55 +581,94 @@ int classifier_holder(const char *pin_dir, unsigned *pid, char *err, size_t err_
 	return 1;
 }
 
-int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *err,
-		     size_t err_size)
+int classifier_claim_prepare(const char *pin_dir, struct classifier_claim *claim, char *err,
+			     size_t err_size)
 {
-	struct imw_owner me = { .pid = (uint32_t)getpid() };
-	uint64_t fd64;
-	uint32_t key = 0;
-	struct stat st;
-	int map, owner, sock;
 	unsigned pid;
+	int rc;
 
-	claim->sock_fd = -1;
-	map = open_pinned(pin_dir, "liveness", err, err_size);
-	if (map < 0)
-		return -1;
-	/* Any socket the sockmap takes will do; an unbound datagram socket
-	 * of our own touches no network. CLOEXEC: no child keeps it. */
-	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0) {
-		snprintf(err, err_size, "liveness socket: %s", strerror(errno));
-		close(map);
+	claim->sock_fd = claim->map_fd = claim->owner_fd = -1;
+	rc = classifier_holder(pin_dir, &pid, err, err_size);
+	if (rc < 0) {
+		errno = ENOENT;
 		return -1;
 	}
-	/* the map's values are 8 bytes: the kernel reads a u64 descriptor */
-	fd64 = (uint64_t)sock;
-	if (bpf_map_update_elem(map, &key, &fd64, BPF_NOEXIST) < 0) {
+	if (rc == 1) {
+		snprintf(err, err_size,
+			 "%s is held by a live imwired (pid %u): stop it, or give this instance a "
+			 "directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
+			 pin_dir, pid);
+		errno = EEXIST;
+		return -1;
+	}
+	claim->map_fd = open_pinned(pin_dir, "liveness", err, err_size);
+	if (claim->map_fd < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	claim->owner_fd = open_pinned(pin_dir, "owner", err, err_size); /* informational */
+	/* Any socket the sockmap takes will do; an unbound datagram socket
+	 * of our own touches no network. CLOEXEC: no child keeps it. */
+	claim->sock_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (claim->sock_fd < 0) {
 		int e = errno;
 
-		if (e == EEXIST && classifier_holder(pin_dir, &pid, err, err_size) == 1) {
-			snprintf(err, err_size,
-				 "%s is held by a live imwired (pid %u): stop it, or give this "
-				 "instance a directory of its own (bpf_pin_dir= or IMWIRE_PIN_DIR)",
-				 pin_dir, pid);
-		} else {
-			snprintf(err, err_size, "%s/liveness: %s", pin_dir, strerror(e));
-		}
-		close(sock);
-		close(map);
+		snprintf(err, err_size, "liveness socket: %s", strerror(e));
+		classifier_release(claim);
 		errno = e;
 		return -1;
 	}
-	close(map);
-	if (stat("/proc/self/ns/net", &st) == 0)
-		me.netns_ino = (uint64_t)st.st_ino;
-	owner = open_pinned(pin_dir, "owner", err, err_size);
-	if (owner >= 0) {
-		bpf_map_update_elem(owner, &key, &me, BPF_ANY); /* informational only */
-		close(owner);
+	claim->held = false;
+	return 0;
+}
+
+int classifier_claim_take(struct classifier_claim *claim, char *err, size_t err_size)
+{
+	struct imw_owner me = { .pid = (uint32_t)getpid() };
+	uint32_t key = 0;
+	uint64_t fd64;
+	struct stat st;
+
+	if (claim->sock_fd < 0 || claim->map_fd < 0) {
+		snprintf(err, err_size, "liveness: not prepared");
+		errno = EINVAL;
+		return -1;
 	}
-	claim->sock_fd = sock;
+	/* the map's values are 8 bytes: the kernel reads a u64 descriptor */
+	fd64 = (uint64_t)claim->sock_fd;
+	if (bpf_map_update_elem(claim->map_fd, &key, &fd64, BPF_NOEXIST) < 0) {
+		int e = errno;
+
+		snprintf(err, err_size, "liveness: %s%s", strerror(e),
+			 e == EEXIST ? " (another imwired took the pin directory first)" : "");
+		errno = e;
+		return -1;
+	}
+	close(claim->map_fd);
+	claim->map_fd = -1;
+	if (claim->owner_fd >= 0) {
+		if (stat("/proc/self/ns/net", &st) == 0)
+			me.netns_ino = (uint64_t)st.st_ino;
+		bpf_map_update_elem(claim->owner_fd, &key, &me, BPF_ANY); /* informational only */
+		close(claim->owner_fd);
+		claim->owner_fd = -1;
+	}
+	claim->held = true;
+	return 0;
+}
+
+int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *err,
+		     size_t err_size)
+{
+	if (classifier_claim_prepare(pin_dir, claim, err, err_size) < 0)
+		return -1;
+	if (classifier_claim_take(claim, err, err_size) < 0) {
+		int e = errno;
+
+		classifier_release(claim);
+		errno = e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -638,5 +677,10 @@ void classifier_release(struct classifier_claim *claim)
 	/* the kernel unlinks the socket from the sockmap as it closes */
 	if (claim->sock_fd >= 0)
 		close(claim->sock_fd);
-	claim->sock_fd = -1;
+	if (claim->map_fd >= 0)
+		close(claim->map_fd);
+	if (claim->owner_fd >= 0)
+		close(claim->owner_fd);
+	claim->sock_fd = claim->map_fd = claim->owner_fd = -1;
+	claim->held = false;
 }

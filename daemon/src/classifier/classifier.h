@@ -57,17 +57,31 @@ int classifier_proto_list(const char *pin_dir, FILE *out, char *err, size_t err_
  * first packet after it is gone; the kernel removes the entry when the
  * socket closes, so an exit, a crash or kill -9 all end it at once. */
 struct classifier_claim {
-	int sock_fd; /* -1: nothing held */
+	int sock_fd;  /* -1: nothing prepared */
+	int map_fd;   /* the liveness map, until taken */
+	int owner_fd; /* the owner map, until taken */
+	bool held;    /* the socket is in the map */
 };
 
-/* Take pin_dir's liveness entry. Returns 0, or -1 with err set: errno
- * EEXIST when another live daemon holds it (err names its pid), ENOENT
- * when no classifier is loaded there. Call it before the queues open:
- * the lower descriptor closes first when the process dies. */
+/* The two steps of taking pin_dir's liveness entry, so that a daemon can
+ * bind its queues in between: the classifier steers edited flows to the
+ * daemon from the moment it is taken, and a queue without a listener
+ * would let them through raw (--queue-bypass).
+ *
+ * prepare: open the maps and make the socket (before the queues open:
+ * the lower descriptor closes first when the process dies, so the
+ * classifier takes over before the queues unbind), refusing when another
+ * live daemon holds pin_dir (errno EEXIST, err names its pid) or no
+ * classifier is loaded there (ENOENT). take: put the socket in the map
+ * (EEXIST when another daemon took it in between). Each -1 with err. */
+int classifier_claim_prepare(const char *pin_dir, struct classifier_claim *claim, char *err,
+			     size_t err_size);
+int classifier_claim_take(struct classifier_claim *claim, char *err, size_t err_size);
+/* Both at once. */
 int classifier_claim(const char *pin_dir, struct classifier_claim *claim, char *err,
 		     size_t err_size);
-/* Let go: from the next packet on, the classifier translates edited
- * flows itself. */
+/* Let go (or drop what was prepared): from the next packet on, the
+ * classifier translates edited flows itself. */
 void classifier_release(struct classifier_claim *claim);
 /* 1 when a live daemon holds pin_dir (*pid: the pid it recorded, 0 when
  * unknown), 0 when none does, -1 with err set (no classifier there). */

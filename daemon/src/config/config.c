@@ -79,6 +79,23 @@ static const struct key_spec known_keys[] = {
 	{ "db_timeout", VALUE_UINT, NULL },     /* seconds: connecting, one statement */
 	{ "syslog_events", VALUE_BOOL, NULL },
 	{ "syslog_socket", VALUE_STRING, NULL },
+	/* imwire: the archive (README, "The archive") */
+	{ "checkpoint_key", VALUE_STRING, NULL },        /* imwire keygen FILE makes one */
+	{ "checkpoint_log", VALUE_STRING, NULL },
+	{ "checkpoint_interval", VALUE_UINT, NULL },     /* seconds */
+	{ "regex_flag", VALUE_STRING, NULL },            /* /re/category/flags, may repeat */
+	{ "badwords_flag", VALUE_STRING, NULL },         /* category: bad words flag, never censor */
+	{ "acl_flag", VALUE_STRING, NULL },              /* category: ACL denials flag, never block */
+	{ "alert_categories", VALUE_STRING, NULL },      /* categories that alert ("all") */
+	{ "alert_syslog_priority", VALUE_STRING, NULL }, /* e.g. warning, alert */
+	{ "alerts_file", VALUE_STRING, NULL },           /* JSON lines of alerted events */
+	{ "alert_webhook", VALUE_STRING, NULL },         /* http(s) URL: one POST per event */
+	{ "retention_days", VALUE_UINT, NULL },
+	{ "retention_interval", VALUE_UINT, NULL },      /* seconds between purges (3600) */
+	{ "legal_hold", VALUE_STRING, NULL },            /* ids, or a file of ids: kept */
+	{ "compress_after_days", VALUE_UINT, NULL },     /* gzip old day files (1; 0: never) */
+	{ "pgsql_partition", VALUE_STRING, NULL },       /* none | day | week | month */
+	{ "pgsql_partitions_ahead", VALUE_UINT, NULL },  /* partitions made ahead (3) */
 	{ "badwords_filename", VALUE_STRING, NULL },
 	{ "badwords_replace_character", VALUE_CHAR, NULL },
 	{ "badwords_block_count", VALUE_UINT, NULL },
@@ -122,8 +139,12 @@ static const struct key_spec known_keys[] = {
 	{ "blocked_notice_interval", VALUE_UINT, NULL }, /* seconds, per conversation */
 	{ "notice_sender", VALUE_STRING, NULL }, /* who notices come from (see README) */
 	{ "hold_deadline_ms", VALUE_UINT, NULL },
+	{ "hold_hole_ms", VALUE_UINT, NULL },      /* held behind a hole at most (default 3000) */
 	{ "mss_headroom", VALUE_UINT, NULL },
 	{ "bpf_pin_dir", VALUE_STRING, NULL }, /* the classifier's maps (default: per netns) */
+	/* what a successor daemon needs of edited flows (inline/handover.h) */
+	{ "handover_file", VALUE_STRING, NULL },   /* default /run/imwire/<pin dir name>/handover */
+	{ "handover_file_size", VALUE_UINT, NULL }, /* bytes, when the file is made */
 	/* resource limits and statistics */
 	{ "max_flows", VALUE_UINT, NULL },          /* tracked flows; eviction by class past it */
 	{ "idle_timeout", VALUE_UINT, NULL },       /* seconds before an idle flow expires */

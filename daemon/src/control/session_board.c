@@ -79,7 +79,8 @@ void session_board_add_flows(struct control_session_list *out, const struct flow
 			peer_of(f, peer, sizeof(peer));
 			if (!control_session_add(out, event_proto_name(af->session.module->id),
 						 af->session.local_id ? af->session.local_id : "", peer,
-						 af->client ? af->client : "", f->first_ts, f->id))
+						 af->session.client ? af->session.client : "",
+						 f->first_ts, f->id))
 				return; /* out of memory: what fits */
 		}
 	}

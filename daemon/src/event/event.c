@@ -11,22 +11,42 @@ void event_init(struct im_event *ev)
 	ev->content_type = "text/plain";
 }
 
+/* Every owned string field of an event, freed by event_free and
+ * packed by event_copy_packed: a field added to struct im_event is added
+ * here. */
+#define EVENT_STRINGS 20
+
+static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
+{
+	f[0] = &ev->local;
+	f[1] = &ev->remote;
+	f[2] = &ev->client;
+	f[3] = &ev->remote_address;
+	f[4] = &ev->route_to;
+	f[5] = &ev->text;
+	f[6] = &ev->file_name;
+	f[7] = &ev->remote_name;
+	f[8] = &ev->notice_from;
+	f[9] = &ev->server;
+	f[10] = &ev->session;
+	f[11] = &ev->community_id;
+	f[12] = &ev->rule;
+	f[13] = &ev->categories;
+	f[14] = &ev->delivered_text;
+	f[15] = &ev->notice_prefix;
+	f[16] = &ev->notice_postfix;
+	f[17] = &ev->file.mime;
+	f[18] = &ev->file.stored;
+	f[19] = &ev->file.signature;
+}
+
 void event_free(struct im_event *ev)
 {
-	free(ev->local);
-	free(ev->remote);
-	free(ev->client);
-	free(ev->remote_address);
-	free(ev->route_to);
-	free(ev->text);
-	free(ev->file_name);
-	free(ev->file.mime);
-	free(ev->file.stored);
-	free(ev->file.signature);
-	free(ev->remote_name);
-	free(ev->notice_from);
-	free(ev->notice_prefix);
-	free(ev->notice_postfix);
+	char **f[EVENT_STRINGS];
+
+	string_fields(ev, f);
+	for (size_t i = 0; i < EVENT_STRINGS; i++)
+		free(*f[i]);
 	event_init(ev);
 }
 
@@ -46,30 +66,57 @@ bool event_set_str(char **field, const char *s)
 	return event_set(field, s ? s : "", s ? strlen(s) : 0);
 }
 
+void event_take(char **field, char *s)
+{
+	free(*field);
+	*field = s;
+}
+
 bool event_copy(struct im_event *dst, const struct im_event *src)
 {
+	struct im_event orig = *src; /* its string pointers, read only */
+	char **from[EVENT_STRINGS], **to[EVENT_STRINGS];
+	size_t i;
+
 	*dst = *src;
-	dst->local = dst->remote = dst->client = dst->text = dst->file_name = NULL;
-	dst->remote_address = dst->route_to = dst->remote_name = dst->notice_from = NULL;
-	dst->file.mime = dst->file.stored = dst->file.signature = NULL;
-	dst->notice_prefix = dst->notice_postfix = NULL;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
-	if ((src->local && !event_set_str(&dst->local, src->local)) ||
-	    (src->remote && !event_set_str(&dst->remote, src->remote)) ||
-	    (src->client && !event_set_str(&dst->client, src->client)) ||
-	    (src->remote_address && !event_set_str(&dst->remote_address, src->remote_address)) ||
-	    (src->route_to && !event_set_str(&dst->route_to, src->route_to)) ||
-	    (src->text && !event_set_str(&dst->text, src->text)) ||
-	    (src->file_name && !event_set_str(&dst->file_name, src->file_name)) ||
-	    (src->file.mime && !event_set_str(&dst->file.mime, src->file.mime)) ||
-	    (src->file.stored && !event_set_str(&dst->file.stored, src->file.stored)) ||
-	    (src->file.signature && !event_set_str(&dst->file.signature, src->file.signature)) ||
-	    (src->remote_name && !event_set_str(&dst->remote_name, src->remote_name)) ||
-	    (src->notice_from && !event_set_str(&dst->notice_from, src->notice_from)) ||
-	    (src->notice_prefix && !event_set_str(&dst->notice_prefix, src->notice_prefix)) ||
-	    (src->notice_postfix && !event_set_str(&dst->notice_postfix, src->notice_postfix))) {
-		event_free(dst);
+	string_fields(&orig, from);
+	string_fields(dst, to);
+	for (i = 0; i < EVENT_STRINGS; i++)
+		*to[i] = NULL;
+	for (i = 0; i < EVENT_STRINGS; i++) {
+		if (*from[i] && !event_set_str(to[i], *from[i])) {
+			event_free(dst);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+{
+	char **to[EVENT_STRINGS];
+	size_t len[EVENT_STRINGS], total = 0, i;
+	char *p;
+
+	*dst = *src;
+	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
+	string_fields(dst, to);
+	for (i = 0; i < EVENT_STRINGS; i++) {
+		len[i] = *to[i] ? strlen(*to[i]) + 1 : 0;
+		total += len[i];
+	}
+	*block = p = malloc(total ? total : 1);
+	if (!p) {
+		event_init(dst);
 		return false;
+	}
+	for (i = 0; i < EVENT_STRINGS; i++) {
+		if (!len[i])
+			continue;
+		memcpy(p, *to[i], len[i]);
+		*to[i] = p;
+		p += len[i];
 	}
 	return true;
 }
@@ -89,6 +136,8 @@ static const char *const kind_names[IM_KIND_COUNT] = {
 	[IM_KIND_ERROR] = "error",
 	[IM_KIND_RENDEZVOUS] = "rendezvous",
 	[IM_KIND_TOPIC] = "topic",
+	[IM_KIND_AUDIT] = "audit",
+	[IM_KIND_POLICY_FAILURE] = "policy_failure",
 };
 
 const char *event_kind_name(enum im_kind kind)

@@ -31,6 +31,10 @@ enum im_kind {
 	IM_KIND_ERROR,      /* a protocol-level error reply (IMIP ACK 8xx...) */
 	IM_KIND_RENDEZVOUS, /* other peer-to-peer proposals (direct IM, chat invites) */
 	IM_KIND_TOPIC,      /* a room's topic (IRC TOPIC, an XMPP <subject>) */
+	IM_KIND_AUDIT,      /* the archive's own records (a retention purge), no protocol's */
+	/* imwired could not enforce a policy on a message as configured (an
+	 * edit refused): what it did instead, and the message (inline/engine.h) */
+	IM_KIND_POLICY_FAILURE,
 	IM_KIND_COUNT
 };
 
@@ -92,7 +96,8 @@ enum im_scan {
 	IM_SCAN_COUNT
 };
 
-/* Categories an event falls into, for alerting (bits; event_category_names). */
+/* Categories a file result falls into, for alerting (bits, named by
+ * event_category_names into the event's categories string). */
 #define IM_CAT_MALWARE 0x1u   /* a file the virus scanner found infected */
 #define IM_CAT_UNSCANNED 0x2u /* a file that should have been scanned and was not */
 
@@ -155,7 +160,6 @@ struct im_event {
 	bool has_file_size;
 	struct im_xfer xfer;          /* file offers: where their data will travel */
 	struct im_file_content file;  /* file results: what arrived */
-	uint32_t categories;          /* IM_CAT_* */
 	uint64_t flow_id;
 	/* Where the PDU lies in its direction's byte stream (stream offsets),
 	 * for the rewrite engine. text_offset/len locate the raw text bytes
@@ -184,7 +188,36 @@ struct im_event {
 	 * and IMW_NOTICE_POSTFIX (proto/notice.h marks). */
 	char *notice_prefix;
 	char *notice_postfix;
+
+	/* ---- What an auditor asks next (the archive, README) ----
+	 * Set from the flow when the event is made: */
+	char *server;       /* "ip:port" of the server side ("[v6]:port") */
+	char *session;      /* one IM session (one connection) of this sensor */
+	char *community_id; /* Community ID v1 of the flow (archive/community_id.h) */
+	/* Set by whoever decided the event's fate: a static string of
+	 * EVENT_ACTION_*, NULL for an event nothing decided (stored as
+	 * "forwarded"). */
+	const char *action;
+	char *rule;           /* the config key and the entry that decided ("badwords=darn") */
+	char *categories;     /* comma-separated categories of flag rules, NULL: none */
+	char *delivered_text; /* what was delivered, when it differs from text */
+	/* Set by the writer for the stores, never by a producer: the event's
+	 * id (unique per sensor), the sensor's name, and the chain
+	 * (archive/chain.h). chained: prev_hash and hash are set. */
+	uint64_t eventid;
+	const char *sensor;
+	bool chained;
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
 };
+
+#define EVENT_ACTION_FORWARDED "forwarded" /* passed unchanged */
+#define EVENT_ACTION_MODIFIED "modified"   /* passed with delivered_text */
+#define EVENT_ACTION_BLOCKED "blocked"     /* not delivered, filtered */
+#define EVENT_ACTION_DROPPED "dropped"     /* not delivered by routing */
+#define EVENT_ACTION_ROUTED "routed"       /* delivered elsewhere (local routing) */
+#define EVENT_ACTION_INJECTED "injected"   /* made up by imwired (notices, bots) */
+#define EVENT_ACTION_PURGE "purge"         /* a retention purge (archive/chain.h) */
 
 /* The default mark of a notice's text: it names imwire, as IMSpector
  * 0.9's "Message from IMSpector: -=...=-" named IMSpector. */
@@ -195,9 +228,19 @@ void event_init(struct im_event *ev);
 void event_free(struct im_event *ev);
 /* Deep copy; false on allocation failure (dst is then freed and empty). */
 bool event_copy(struct im_event *dst, const struct im_event *src);
+/* A copy whose strings all live in one block (*block, heap, the caller
+ * frees it): one allocation instead of one a string, for an event that
+ * is kept a while and then only read. dst's strings are not its own:
+ * never give dst to event_free or event_set; free *block instead. False
+ * on allocation failure (dst is then empty, *block NULL). */
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block);
 /* Replace a string field with a copy of p[0..n); false on allocation failure. */
 bool event_set(char **field, const char *p, size_t n);
 bool event_set_str(char **field, const char *s);
+/* Replace a string field with s itself (heap, NUL-terminated): the event
+ * owns it from now on. A decoder that built a string for the event hands
+ * it over this way instead of copying it. */
+void event_take(char **field, char *s);
 
 const char *event_kind_name(enum im_kind kind);
 /* "complete", "incomplete", "cut"; "offered" for IM_FILE_OFFERED. */

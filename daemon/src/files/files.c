@@ -313,11 +313,17 @@ static void store_content(struct files *fs, struct xfer *x)
 void files_emit_result(struct files *fs, struct xfer *x)
 {
 	struct im_file_content *f = &x->result.file;
+	uint32_t cats = 0;
+	char names[64];
 
 	if (f->scan == IM_SCAN_INFECTED)
-		x->result.categories |= IM_CAT_MALWARE;
+		cats |= IM_CAT_MALWARE;
 	else if (f->scan == IM_SCAN_ERROR || f->scan == IM_SCAN_TIMEOUT)
-		x->result.categories |= IM_CAT_UNSCANNED;
+		cats |= IM_CAT_UNSCANNED;
+	/* the archive's categories column and field, as flag rules' are */
+	if (cats && !event_set_str(&x->result.categories,
+				   event_category_names(cats, names, sizeof(names))))
+		fs->stats.alloc_failures++;
 	if (f->state == IM_FILE_COMPLETE)
 		fs->stats.completed++;
 	else

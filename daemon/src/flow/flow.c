@@ -1,7 +1,11 @@
 #include "flow/flow.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "archive/community_id.h"
+#include "archive/session_id.h"
 
 #define DEFAULT_MAX_FLOWS 1000000
 #define DEFAULT_IDLE_TIMEOUT 3600.0
@@ -12,15 +16,21 @@
 #define INITIAL_BUCKETS 4096
 
 /* What a flow needs once it carries data: two reassemblers (first: what
- * f->reasm points at), the references their callbacks get, and the bytes
- * they and the application layer buffer. */
+ * f->reasm points at; their callbacks get the flow, and know the
+ * direction by which of the two tables below they are) and the bytes
+ * they and the application layer buffer. Its application layer (f->app)
+ * follows in the same allocation (one malloc chunk, not three, for an
+ * idle session: issue 23's 512 bytes a flow). */
 struct flow_streams {
 	struct reasm reasm[2];
-	struct flow_dir_ref ref[2];
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
 	struct flow_table *table;
 	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
 };
+
+/* app_flow_init's block starts right after the streams. */
+_Static_assert(sizeof(struct flow_streams) % _Alignof(struct app_flow) == 0,
+	       "an app_flow after flow_streams must be aligned");
 
 /* What f->reasm shows before then: nothing started, nothing held. */
 static const struct reasm no_streams[2];
@@ -33,6 +43,85 @@ static struct flow_streams *streams_of(const struct flow *f)
 	if (f->reasm == no_streams)
 		return NULL;
 	return (struct flow_streams *)(uintptr_t)f->reasm;
+}
+
+/* A file's data connection goes to the file stage, not to app. */
+static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
+			uint64_t offset, double ts)
+{
+	struct flow_streams *st = streams_of(f);
+
+	if (st && st->xfer)
+		files_conn_data(st->table->cfg.files, st->xfer, dir, data, len, offset, ts);
+	else if (f->app)
+		app_flow_data(f->app, dir, data, len, offset, ts);
+}
+
+static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
+{
+	struct flow_streams *st = streams_of(f);
+
+	if (st && st->xfer)
+		files_conn_gap(st->table->cfg.files, st->xfer, dir, offset, len);
+	else if (f->app)
+		app_flow_gap(f->app, dir, offset, len);
+}
+
+static void on_deliver_out(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_OUT, data, len, offset, ts);
+}
+
+static void on_deliver_in(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
+{
+	deliver_dir(arg, IM_DIR_IN, data, len, offset, ts);
+}
+
+static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_OUT, offset, len);
+}
+
+static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
+{
+	gap_dir(arg, IM_DIR_IN, offset, len);
+}
+
+/* Events on their way down pass the file stage, when there is one, which
+ * keeps what their offers announce. Asked per event: the stage may be
+ * set after flow_table_init (pipeline_follow_files) and unset before the
+ * table goes (workers.c). */
+static void emit_event(void *arg, const struct im_event *ev)
+{
+	struct flow_table *t = arg;
+
+	if (t->cfg.files)
+		files_event(t->cfg.files, ev, t->now);
+	if (t->emit)
+		t->emit(t->emit_arg, ev);
+}
+
+/* A module's file piece, with the flow it came from (the session's). */
+static void on_file_piece(void *arg, const struct proto_session *s,
+			  const struct proto_file_piece *p)
+{
+	struct flow_table *t = arg;
+
+	if (t->cfg.files)
+		files_piece(t->cfg.files, s->flow_id, s, p, s->ts);
+}
+
+/* By direction: the flow is each callback's argument. */
+static void init_reasm_contexts(struct flow_table *t)
+{
+	t->reasm_ctx[IM_DIR_OUT] = (struct reasm_context){
+		.limits = t->cfg.reasm,
+		.cb = { .deliver = on_deliver_out, .gap = on_gap_out },
+		.stats = &t->stats.reasm,
+	};
+	t->reasm_ctx[IM_DIR_IN] = t->reasm_ctx[IM_DIR_OUT];
+	t->reasm_ctx[IM_DIR_IN].cb = (struct reasm_callbacks){ .deliver = on_deliver_in,
+							       .gap = on_gap_in };
 }
 
 void flow_config_defaults(struct flow_config *cfg)
@@ -60,6 +149,10 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->emit_arg = emit_arg;
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
+	init_reasm_contexts(t);
+	/* events pass the file stage first (emit_event) */
+	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app,
+					   { &t->directory, emit_event, t, on_file_piece, t } };
 	return 0;
 }
 
@@ -146,7 +239,7 @@ static void lru_push_front(struct flow_table *t, struct flow *f)
 
 static enum flow_class class_of(const struct flow *f)
 {
-	if (!f->data_seen)
+	if (!flow_seen(f, FLOW_SEEN_DATA))
 		return FLOW_CLASS_HALFOPEN;
 	if (f->app && f->app->state == APP_DECODING && f->app->session.local_id)
 		return FLOW_CLASS_IDENTIFIED;
@@ -166,22 +259,7 @@ static void lru_touch(struct flow_table *t, struct flow *f)
 	lru_push_front(t, f);
 }
 
-static void add_reasm_stats(struct reasm_stats *sum, const struct reasm_stats *s)
-{
-	sum->segments += s->segments;
-	sum->bytes_delivered += s->bytes_delivered;
-	sum->retransmitted += s->retransmitted;
-	sum->overlaps += s->overlaps;
-	sum->out_of_order += s->out_of_order;
-	sum->gaps += s->gaps;
-	sum->gap_bytes += s->gap_bytes;
-	sum->bound_hits += s->bound_hits;
-	sum->after_close += s->after_close;
-	sum->out_of_window += s->out_of_window;
-	sum->alloc_failures += s->alloc_failures;
-}
-
-static void release(struct flow_table *t, struct flow *f)
+static void release(struct flow_table *t, struct flow *f, enum flow_end why)
 {
 	size_t b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
 	struct flow_streams *st = streams_of(f);
@@ -191,19 +269,17 @@ static void release(struct flow_table *t, struct flow *f)
 	if (st) {
 		for (d = 0; d < 2; d++)
 			reasm_flush(&st->reasm[d]);
-		for (d = 0; d < 2; d++) {
-			add_reasm_stats(&t->stats.reasm, &st->reasm[d].stats);
+		for (d = 0; d < 2; d++)
 			reasm_free(&st->reasm[d]);
-		}
 	}
 	if (f->ext && t->cfg.ext_release)
-		t->cfg.ext_release(t->cfg.ext_arg, f);
+		t->cfg.ext_release(t->cfg.ext_arg, f, why);
 	if (t->cfg.files) {
 		if (st && st->xfer)
 			files_conn_end(t->cfg.files, st->xfer, f->last_ts);
 		files_flow_end(t->cfg.files, f->id, f->last_ts);
 	}
-	app_flow_free(f->app);
+	app_flow_release(f->app);
 	if (st) {
 		t->stats.buffered_bytes -= st->buffered;
 		free(st);
@@ -219,47 +295,6 @@ static void release(struct flow_table *t, struct flow *f)
 	free(f);
 }
 
-static void on_deliver(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
-{
-	struct flow_dir_ref *ref = arg;
-	struct flow_streams *st = streams_of(ref->flow);
-
-	if (st->xfer)
-		files_conn_data(st->table->cfg.files, st->xfer, ref->dir, data, len, offset, ts);
-	else if (ref->flow->app)
-		app_flow_data(ref->flow->app, ref->dir, data, len, offset, ts);
-}
-
-static void on_gap(void *arg, uint64_t offset, uint64_t len)
-{
-	struct flow_dir_ref *ref = arg;
-	struct flow_streams *st = streams_of(ref->flow);
-
-	if (st->xfer)
-		files_conn_gap(st->table->cfg.files, st->xfer, ref->dir, offset, len);
-	else if (ref->flow->app)
-		app_flow_gap(ref->flow->app, ref->dir, offset, len);
-}
-
-/* Events on their way down pass the file stage, which keeps what their
- * offers announce. */
-static void emit_event(void *arg, const struct im_event *ev)
-{
-	struct flow_table *t = arg;
-
-	files_event(t->cfg.files, ev, t->now);
-	t->emit(t->emit_arg, ev);
-}
-
-/* A module's file piece, with the flow it came from. */
-static void on_file_piece(void *arg, const struct proto_session *s,
-			  const struct proto_file_piece *p)
-{
-	struct flow_dir_ref *ref = arg;
-
-	files_piece(streams_of(ref->flow)->table->cfg.files, ref->flow->id, s, p, s->ts);
-}
-
 /* Is f a connection an offer announced? Then its bytes are a file's (or
  * a module's that frames it: decode_as). Asked with the first data. */
 static void claim_for_files(struct flow_table *t, struct flow *f, struct flow_streams *st)
@@ -272,17 +307,10 @@ static void claim_for_files(struct flow_table *t, struct flow *f, struct flow_st
 				    t->now, &decode_as);
 	if (!f->app)
 		return;
-	app_flow_set_file(f->app, on_file_piece, &st->ref[0]);
 	m = decode_as != IMW_PROTO_NONE ? proto_module_by_id(decode_as) : NULL;
 	if (m)
 		app_flow_decode_as(f->app, m);
 }
-
-static const struct reasm_callbacks reasm_cb = {
-	.deliver = on_deliver,
-	.gap = on_gap,
-};
-
 static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
 {
 	size_t i;
@@ -377,7 +405,31 @@ static void evict_one(struct flow_table *t)
 			t->evict_unlogged++;
 		}
 	}
-	release(t, f);
+	release(t, f, FLOW_END_EVICTED);
+}
+
+/* What the archive asks of every event of the flow: the server's
+ * address, a session id and the flow's Community ID. */
+/* The archive's fields of the flow: the server's "ip:port" in server,
+ * the Community ID in cid and the session id in sid, set in ends (those
+ * that cannot be made stay NULL). */
+static void flow_ends(const struct flow *f, struct app_ends *ends, char *server,
+		      size_t server_size, char cid[COMMUNITY_ID_SIZE],
+		      char sid[SESSION_ID_SIZE])
+{
+	struct community_flow cf = {
+		f->ip_version, f->addr[IM_DIR_OUT], f->addr[IM_DIR_IN],
+		f->port[IM_DIR_OUT], f->port[IM_DIR_IN], IPPROTO_TCP,
+	};
+
+	packet_format_endpoint(server, server_size, f->ip_version, f->addr[IM_DIR_IN],
+			       f->port[IM_DIR_IN]);
+	*ends = (struct app_ends){ .server = server };
+	if (community_id_v1(&cf, 0, cid) < 0)
+		return;
+	session_id_make(sid, cid, f->first_ts);
+	ends->session_id = sid;
+	ends->community_id = cid;
 }
 
 static struct flow *create(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
@@ -402,7 +454,7 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
 	memcpy(f->addr[IM_DIR_IN], client_sends ? pkt->dst : pkt->src, n);
 	f->port[IM_DIR_OUT] = client_sends ? pkt->sport : pkt->dport;
 	f->port[IM_DIR_IN] = client_sends ? pkt->dport : pkt->sport;
-	f->last_ts = pkt->ts;
+	f->first_ts = f->last_ts = pkt->ts;
 	f->reasm = no_streams;
 	f->cls = FLOW_CLASS_HALFOPEN;
 	b = bucket_of(t, f->ip_version, f->addr[0], f->port[0], f->addr[1], f->port[1]);
@@ -421,30 +473,29 @@ static struct flow *create(struct flow_table *t, const struct packet *pkt, enum 
  * (counted; the next packet tries again). */
 static bool open_streams(struct flow_table *t, struct flow *f)
 {
-	struct flow_streams *st = calloc(1, sizeof(*st));
-	char client[64];
+	struct flow_streams *st;
+	struct app_ends ends;
+	char client[64], server[64], cid[COMMUNITY_ID_SIZE], sid[SESSION_ID_SIZE];
 	int d;
 
+	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
+			       f->port[IM_DIR_OUT]);
+	flow_ends(f, &ends, server, sizeof(server), cid, sid);
+	st = calloc(1, sizeof(*st) + app_flow_size(client, &ends));
 	if (!st) {
 		t->stats.alloc_failures++;
 		return false;
 	}
 	for (d = 0; d < 2; d++) {
-		st->ref[d].flow = f;
-		st->ref[d].dir = (enum im_dir)d;
-		reasm_init(&st->reasm[d], &t->cfg.reasm, &reasm_cb, &st->ref[d]);
-		if (f->isn_seen[d])
+		/* the table's limits, callbacks and counters, shared by every flow */
+		reasm_init(&st->reasm[d], &t->reasm_ctx[d], f);
+		if (flow_seen(f, FLOW_SEEN_ISN(d)))
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
 	f->reasm = st->reasm;
-	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
-			       f->port[IM_DIR_OUT]);
 	st->table = t;
-	f->app = app_flow_new(&t->cfg.app, &t->stats.app, &t->directory, f->id, client,
-			      f->port[IM_DIR_IN], t->cfg.files ? emit_event : t->emit,
-			      t->cfg.files ? (void *)t : t->emit_arg);
-	if (!f->app)
-		t->stats.alloc_failures++;
+	f->app = (struct app_flow *)(void *)(st + 1);
+	app_flow_init(f->app, &t->app_ctx, f->id, client, &ends, f->port[IM_DIR_IN]);
 	if (t->cfg.files)
 		claim_for_files(t, f, st);
 	return true;
@@ -459,10 +510,11 @@ static bool needs_streams(const struct flow *f, enum im_dir dir, const struct pa
 	if (pkt->payload_len || (pkt->tcp_flags & TCP_FLAG_FIN))
 		return true;
 	return (pkt->tcp_flags & TCP_FLAG_ACK) && !(pkt->tcp_flags & TCP_FLAG_SYN) &&
-	       f->isn_seen[other] && pkt->ack != f->isn[other] + 1;
+	       flow_seen(f, FLOW_SEEN_ISN(other)) && pkt->ack != f->isn[other] + 1;
 }
 
-struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+static struct flow *get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir,
+			bool bare_ack_too)
 {
 	struct flow *f = lookup(t, pkt, dir);
 	bool syn = pkt->tcp_flags & TCP_FLAG_SYN;
@@ -471,17 +523,17 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 	/* A new SYN on a finished connection's 4-tuple is a new connection
 	 * (not a retransmission of the SYN that opened it). */
 	if (f && syn && !(pkt->tcp_flags & TCP_FLAG_ACK) &&
-	    (f->rst_seen || f->fin_seen[0] || f->fin_seen[1]) &&
+	    (f->seen & (FLOW_SEEN_RST | FLOW_SEEN_FIN(0) | FLOW_SEEN_FIN(1))) &&
 	    !(streams_of(f) ? f->reasm[*dir].started && f->reasm[*dir].next_seq == pkt->seq + 1
-			 : f->isn_seen[*dir] && f->isn[*dir] == pkt->seq)) {
+			 : flow_seen(f, FLOW_SEEN_ISN(*dir)) && f->isn[*dir] == pkt->seq)) {
 		t->stats.flows_closed++;
-		release(t, f);
+		release(t, f, FLOW_END_CLOSED);
 		f = NULL;
 	}
 	if (!f) {
 		if (pkt->tcp_flags & TCP_FLAG_RST)
 			return NULL;
-		if (!syn && pkt->payload_len == 0)
+		if (!syn && pkt->payload_len == 0 && !bare_ack_too)
 			return NULL; /* a bare ACK tells nothing worth a flow */
 		f = create(t, pkt, dir);
 		if (!f)
@@ -496,9 +548,31 @@ struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum
 	return f;
 }
 
+struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir)
+{
+	return get(t, pkt, dir, false);
+}
+
+struct flow *flow_table_get_midstream(struct flow_table *t, const struct packet *pkt,
+				      enum im_dir *dir)
+{
+	return get(t, pkt, dir, true);
+}
+
+bool flow_table_start_stream(struct flow_table *t, struct flow *f, enum im_dir dir, uint32_t seq,
+			     uint64_t offset)
+{
+	struct flow_streams *st;
+
+	if (!streams_of(f) && !open_streams(t, f))
+		return false;
+	st = streams_of(f);
+	return reasm_start(&st->reasm[dir], seq, offset);
+}
+
 static size_t flow_buffered(const struct flow *f)
 {
-	return f->reasm[0].pending_bytes + f->reasm[1].pending_bytes +
+	return reasm_held_bytes(&f->reasm[0]) + reasm_held_bytes(&f->reasm[1]) +
 	       (f->app ? app_flow_buffered(f->app) : 0);
 }
 
@@ -566,9 +640,9 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 	t->stats.tcp_packets++;
 	t->stats.bytes += pkt->payload_len;
 	if (pkt->payload_len)
-		f->data_seen = true;
+		f->seen |= FLOW_SEEN_DATA;
 	if (syn) {
-		f->isn_seen[dir] = true;
+		f->seen |= FLOW_SEEN_ISN(dir);
 		f->isn[dir] = seq;
 		if (st)
 			reasm_syn(&st->reasm[dir], seq);
@@ -586,9 +660,9 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 			t->stats.alloc_failures++;
 	}
 	if (fin)
-		f->fin_seen[dir] = true;
+		f->seen |= FLOW_SEEN_FIN(dir);
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
-		f->rst_seen = true;
+		f->seen |= FLOW_SEEN_RST;
 		if (st) {
 			reasm_reset(&st->reasm[0]);
 			reasm_reset(&st->reasm[1]);
@@ -600,13 +674,13 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 		lru_touch(t, f);
 	if (t->cfg.max_buffered_total && t->stats.buffered_bytes > t->cfg.max_buffered_total)
 		shed_buffers(t, f);
-	return f->rst_seen || (f->reasm[0].closed && f->reasm[1].closed);
+	return flow_seen(f, FLOW_SEEN_RST) || (f->reasm[0].closed && f->reasm[1].closed);
 }
 
 void flow_table_close(struct flow_table *t, struct flow *f)
 {
 	t->stats.flows_closed++;
-	release(t, f);
+	release(t, f, FLOW_END_CLOSED);
 }
 
 void flow_table_packet(struct flow_table *t, const struct packet *pkt)
@@ -634,7 +708,7 @@ void flow_table_expire(struct flow_table *t, double now)
 			t->stats.flows_expired++;
 			if (c == FLOW_CLASS_HALFOPEN)
 				t->stats.expired_halfopen++;
-			release(t, f);
+			release(t, f, FLOW_END_EXPIRED);
 		}
 	}
 }
@@ -645,7 +719,7 @@ void flow_table_flush_all(struct flow_table *t)
 
 	/* Oldest first, so events come out roughly in time order. */
 	while ((f = oldest(t)))
-		release(t, f);
+		release(t, f, FLOW_END_FLUSHED);
 }
 
 void flow_table_forget(struct flow_table *t)

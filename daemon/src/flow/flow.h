@@ -20,6 +20,14 @@
 
 struct flow;
 
+/* Why the table lets go of a flow. */
+enum flow_end {
+	FLOW_END_CLOSED,  /* both sides finished or reset, or a new SYN reuses its addresses */
+	FLOW_END_EXPIRED, /* idle past its class's timeout */
+	FLOW_END_EVICTED, /* the table was full (max_flows): the connection may go on */
+	FLOW_END_FLUSHED, /* end of input or shutdown: the connection may go on */
+};
+
 struct flow_config {
 	struct app_config app;
 	struct reasm_limits reasm;
@@ -33,8 +41,9 @@ struct flow_config {
 	const struct net_prefix *local_nets; /* the client side lives here, when set */
 	size_t n_local_nets;
 	/* Called when a flow with f->ext set is released (the inline engine
-	 * keeps its per-flow state there). */
-	void (*ext_release)(void *arg, struct flow *f);
+	 * keeps its per-flow state there), with why: only a connection that
+	 * ended is over; an evicted or flushed one may still carry traffic. */
+	void (*ext_release)(void *arg, struct flow *f, enum flow_end why);
 	void *ext_arg;
 	/* Optional: an IM session with a known local user was evicted at the
 	 * cap. Called for the first such eviction, then at most once per
@@ -79,42 +88,46 @@ struct flow_stats {
 	uint64_t buffered_bytes;  /* now: reassembly + framing bytes held by all flows */
 	uint64_t buffered_peak;
 	uint64_t pressure_sheds;  /* flows that gave up their buffers at max_buffered_total */
-	struct reasm_stats reasm; /* summed over closed flows and at flush */
+	struct reasm_stats reasm; /* every flow's reassemblers count here */
 	struct app_stats app;
 };
 
 struct flow;
 
-/* Tells a reassembler callback which flow and direction it serves. */
-struct flow_dir_ref {
-	struct flow *flow;
-	enum im_dir dir;
-};
+/* struct flow's seen: what the flow's packets showed, a bit each. */
+#define FLOW_SEEN_FIN(dir) (1u << (dir)) /* a FIN from that direction */
+#define FLOW_SEEN_ISN(dir) (4u << (dir)) /* its SYN: isn[dir] is valid */
+#define FLOW_SEEN_RST 16u
+#define FLOW_SEEN_DATA 32u /* some packet carried payload */
 
-/* Kept small (120 bytes): a SYN flood is paid in these. */
+/* Kept small (120 bytes, a 128-byte malloc chunk): a SYN flood and every
+ * idle session are paid in these. */
 struct flow {
 	uint64_t id;
 	uint8_t addr[2][16]; /* [IM_DIR_OUT] = client, [IM_DIR_IN] = server */
 	uint16_t port[2];
-	uint32_t isn[2];     /* of each direction's SYN, when isn_seen */
+	uint32_t isn[2];     /* of each direction's SYN, when FLOW_SEEN_ISN */
 	uint8_t ip_version;
-	bool fin_seen[2];
-	bool rst_seen;
-	bool data_seen;      /* some packet carried payload */
-	bool isn_seen[2];
+	uint8_t seen;        /* FLOW_SEEN_* */
 	uint8_t cls;         /* enum flow_class: the eviction list it is on */
-	double first_ts;     /* its first packet (a session's "since") */
+	double first_ts;     /* its first packet (a session's "since", the archive's session id) */
 	double last_ts;
 	/* By direction of travel ([IM_DIR_OUT] client to server), read-only:
 	 * a shared never-started pair until the flow's first data, then the
 	 * flow's own (with its buffers, flow.c's struct flow_streams). */
 	const struct reasm *reasm;
-	struct app_flow *app; /* NULL until the first data, too */
+	struct app_flow *app; /* NULL until the first data, too (then in its block) */
 	void *ext; /* owned by whoever set ext_release */
 	struct flow *hash_next;
 	struct flow *lru_prev; /* most recently used at the head of its class's list */
 	struct flow *lru_next;
 };
+
+/* Did the flow's packets show all of bits (FLOW_SEEN_*)? */
+static inline bool flow_seen(const struct flow *f, unsigned bits)
+{
+	return (f->seen & bits) == bits;
+}
 
 struct flow_table {
 	struct flow_config cfg;
@@ -131,6 +144,11 @@ struct flow_table {
 	void *emit_arg;
 	struct flow_stats stats;
 	struct proto_directory directory; /* shared by this table's sessions */
+	/* Every flow's reassembler of a direction refers to that direction's
+	 * context: the limits, callbacks and counters (stats.reasm); every
+	 * flow's application layer to app_ctx. */
+	struct reasm_context reasm_ctx[2];
+	struct app_context app_ctx;
 };
 
 /* cfg is copied (local_nets must outlive the table). */
@@ -147,6 +165,17 @@ void flow_table_packet(struct flow_table *t, const struct packet *pkt);
  * data) the packet's flow and set *dir; NULL when the packet starts no
  * flow. */
 struct flow *flow_table_get(struct flow_table *t, const struct packet *pkt, enum im_dir *dir);
+/* The same for a packet that flow_table_get ignores (a bare ACK of a
+ * connection met mid-stream): the caller knows the flow matters (a
+ * predecessor edited it). NULL when out of memory or for a RST. */
+struct flow *flow_table_get_midstream(struct flow_table *t, const struct packet *pkt,
+				      enum im_dir *dir);
+/* Direction dir's reassembly, not started yet, starts at seq, which is
+ * stream offset `offset`: a flow taken over from a predecessor keeps the
+ * offsets its edits were recorded in. Makes the flow's streams when it
+ * has none. False when dir has started already or out of memory. */
+bool flow_table_start_stream(struct flow_table *t, struct flow *f, enum im_dir dir, uint32_t seq,
+			     uint64_t offset);
 /* Feed the packet to the flow's reassembly (and so to the decoders);
  * returns true when the connection is over. */
 bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,

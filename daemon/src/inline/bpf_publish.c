@@ -204,6 +204,8 @@ int bpf_publish_fetch(struct bpf_publish *p, const struct flow *f, enum im_dir d
 	memcpy(out->edits, v.d.edits, n * sizeof(out->edits[0]));
 	out->overflow = v.d.flags & IMW_XLATE_OVERFLOW;
 	out->limit_seq = v.d.limit_seq;
+	out->passed = v.d.flags & IMW_XLATE_PASSED;
+	out->passed_end = v.d.passed_end;
 	out->proto = (enum imw_proto)v.d.proto;
 	return 1;
 }
@@ -232,6 +234,31 @@ int bpf_publish_lookup(struct bpf_publish *p, const struct flow *f, int32_t delt
 		found |= rc;
 	}
 	return found;
+}
+
+bool bpf_publish_has_packet(struct bpf_publish *p, const struct packet *pkt)
+{
+	struct imw_xlate_key k;
+	struct imw_xlate v;
+	struct flow f;
+	size_t n = pkt->ip_version == 4 ? 4 : 16;
+	int d;
+
+	if (!p || p->xlate_fd < 0)
+		return false;
+	/* Which side is the client does not matter: both sides are asked. */
+	memset(&f, 0, sizeof(f));
+	f.ip_version = pkt->ip_version;
+	memcpy(f.addr[IM_DIR_OUT], pkt->src, n);
+	memcpy(f.addr[IM_DIR_IN], pkt->dst, n);
+	f.port[IM_DIR_OUT] = pkt->sport;
+	f.port[IM_DIR_IN] = pkt->dport;
+	for (d = 0; d < 2; d++) {
+		dir_key(&f, (enum im_dir)d, &k);
+		if (bpf_map_lookup_elem(p->xlate_fd, &k, &v) == 0)
+			return true;
+	}
+	return false;
 }
 
 int bpf_publish_forget(struct bpf_publish *p, const struct flow *f)

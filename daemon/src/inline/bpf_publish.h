@@ -109,6 +109,8 @@ struct bpf_publish_state {
 	struct imw_xlate_edit edits[IMW_XLATE_EDITS];
 	bool overflow; /* input from limit_seq on is beyond the list */
 	uint32_t limit_seq;
+	bool passed;   /* the classifier let data through itself, up to passed_end */
+	uint32_t passed_end;
 	enum imw_proto proto;
 };
 
@@ -121,6 +123,11 @@ int bpf_publish_fetch(struct bpf_publish *p, const struct flow *f, enum im_dir d
  * edit): 1 when either direction is published, 0 when none, -1 on
  * error. */
 int bpf_publish_lookup(struct bpf_publish *p, const struct flow *f, int32_t delta[2]);
+
+/* True when either direction of pkt's connection is published (a packet
+ * of a connection the caller does not track, such as a bare ACK met
+ * after a restart: a predecessor may have edited it). */
+bool bpf_publish_has_packet(struct bpf_publish *p, const struct packet *pkt);
 
 /* The flow ended: drop both directions. */
 int bpf_publish_forget(struct bpf_publish *p, const struct flow *f);

@@ -12,6 +12,7 @@ struct engine_stats {
 	uint64_t dropped;
 	uint64_t held;         /* packets that waited for a PDU to complete */
 	uint64_t deadline_releases;
+	uint64_t hole_bound_releases; /* waited hold_hole_ms behind a hole: released before decoding */
 	uint64_t bound_releases; /* held too many packets or bytes: released early */
 	uint64_t global_bound_releases; /* the engine-wide byte cap released a direction */
 	uint64_t edits;        /* stream edits applied */
@@ -20,6 +21,8 @@ struct engine_stats {
 	uint64_t edits_refused_encode;    /* the module could not encode the change */
 	uint64_t policy_blocked;  /* PDUs policy deleted (or blanked, below) */
 	uint64_t policy_blanked;  /* blocked after part was sent: blanked, same length */
+	uint64_t policy_fallbacks;  /* a policy's edit refused: its same-length fallback went */
+	uint64_t policy_unenforced; /* a policy's edit refused and no fallback possible */
 	uint64_t notices_injected;
 	uint64_t notices_dropped; /* no later PDU to go after before the flow ended */
 	uint64_t retransmissions_rebuilt;
@@ -27,8 +30,14 @@ struct engine_stats {
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_held; /* waited for the hole before them to fill */
 	uint64_t mss_clamped;
-	uint64_t offsets_published; /* collapsed offsets handed to the classifier */
-	uint64_t flows_adopted;     /* picked up again with offsets the classifier kept */
+	uint64_t offsets_published; /* directions published to the classifier (bpf_publish.h) */
+	uint64_t publish_failures;  /* a publish the classifier refused (map full, error) */
+	uint64_t records_written;   /* flows' records written to the state file (handover.h) */
+	uint64_t records_unsaved;   /* a record the state file had no room for */
+	uint64_t flows_adopted;     /* taken over from a predecessor (adopt.h) */
+	uint64_t edits_adopted;     /* live edits taken over with them */
+	uint64_t adopted_blanked;   /* of them, whose bytes nobody had: sent as spaces */
+	uint64_t origins_adopted;   /* our predecessor's insertions we resend */
 	uint64_t routed_local;        /* messages taken off the wire for a local recipient */
 	uint64_t routed_bot;
 	uint64_t route_fallbacks;     /* part had gone out already: forwarded instead */

@@ -38,6 +38,11 @@ void decide_begin(struct decider *dc, struct flow_state *fs, bool can_send)
 	dc->pdu_blocked = false;
 }
 
+static bool event_injected(const struct im_event *ev)
+{
+	return ev->action && strcmp(ev->action, EVENT_ACTION_INJECTED) == 0;
+}
+
 /* Every event of the PDU has been decided: if one of them blocked it, all
  * are logged as filtered (an IRC DCC SEND line is a message and a file
  * offer). */
@@ -47,8 +52,10 @@ static void close_pdu(struct decider *dc)
 
 	if (dc->pdu_blocked)
 		for (i = dc->pdu_logs; i < dc->fx.n; i++)
-			if (dc->fx.v[i].kind == EFFECT_LOG)
+			if (dc->fx.v[i].kind == EFFECT_LOG && !event_injected(&dc->fx.v[i].ev)) {
 				dc->fx.v[i].ev.filtered = true;
+				dc->fx.v[i].ev.action = EVENT_ACTION_BLOCKED;
+			}
 	dc->pdu_logs = dc->fx.n;
 	dc->pdu_blocked = false;
 }
@@ -111,8 +118,10 @@ static void post_bot_reply(void *arg, const char *text)
 	msg.kind = IM_KIND_MESSAGE;
 	msg.content_type = "text/plain";
 	msg.route = route_outcome_name(ROUTE_INJECTED);
+	/* The archive: made up by imwired; the session that gets it logs it. */
+	msg.action = EVENT_ACTION_INJECTED;
 	if (!event_set_str(&msg.local, ev->local) || !event_set_str(&msg.remote, ev->remote) ||
-	    !event_set_str(&msg.text, text) ||
+	    !event_set_str(&msg.text, text) || !event_set_str(&msg.rule, "bot") ||
 	    !(msg.route_to = address_format(ev->proto, ev->local)) ||
 	    !deliver(c->dc, c->dc->worker, ev->flow_id, &msg))
 		c->dc->st->alloc_failures++;
@@ -135,6 +144,7 @@ static bool deliver_to_session(struct decider *dc, struct proto_session *s,
 	msg.kind = IM_KIND_MESSAGE;
 	msg.content_type = ev->content_type;
 	msg.route = route_outcome_name(ROUTE_LOCAL);
+	msg.action = EVENT_ACTION_INJECTED; /* the archive: imwired wrote it to the recipient */
 	ok = event_set_str(&msg.local, t->session.local_id) &&
 	     event_set_str(&msg.remote, t->as_remote) && event_set_str(&msg.text, text) &&
 	     event_set_str(&msg.route_to, t->to) &&
@@ -252,7 +262,7 @@ static void apply_action(const struct rewrite *rw, uint64_t released_end,
 static void apply_policy(struct decider *dc, struct proto_session *s, const struct im_event *ev,
 			 const struct policy_decision *d)
 {
-	struct rewrite rw = { &dc->fx, dc->st, s, ev };
+	struct rewrite rw = { &dc->fx, dc->st, s, ev, false, 0 };
 	uint64_t end = ev->pdu_offset + ev->pdu_len;
 	struct bytebuf after, notices;
 	int n_after = 0, n_notices = 0;
@@ -290,6 +300,25 @@ static void apply_policy(struct decider *dc, struct proto_session *s, const stru
 	bytebuf_free(&notices);
 }
 
+/* The notices apply_policy put on the wire (or queued for the next PDU
+ * towards the client), each an injected event of its own, after the
+ * event that caused them. */
+static void log_notices(struct decider *dc, const struct im_event *ev,
+			const struct policy_decision *d)
+{
+	struct im_event notice;
+	size_t i;
+
+	for (i = 0; i < d->n_notices; i++) {
+		policy_notice_event(d, ev, i, false, &notice);
+		log_event(dc, &notice, true);
+	}
+	for (i = 0; ev->dir == IM_DIR_OUT && i < d->n_remote_notices; i++) {
+		policy_notice_event(d, ev, i, true, &notice);
+		log_event(dc, &notice, true);
+	}
+}
+
 /* ---- the flow table's callbacks ----------------------------------------- */
 
 void decide_event(void *arg, const struct im_event *ev)
@@ -306,8 +335,9 @@ void decide_event(void *arg, const struct im_event *ev)
 		return;
 	}
 	route_table_run(dc->table, dc->worker, ev, &rc);
-	/* The log keeps the original text, as IMSpector does. */
-	logged.filtered = rc.decision.filtered;
+	/* The log keeps the original text, as IMSpector does; the archive's
+	 * fields say what was done with it (action, rule, delivered_text). */
+	policy_decision_mark(&rc.decision, &logged);
 	if (editable && rc.outcome == ROUTE_LOCAL && !take_routed(dc, s, ev, &rc))
 		rc.outcome = ROUTE_FORWARDED;
 	if (editable && rc.outcome != ROUTE_LOCAL)
@@ -315,10 +345,16 @@ void decide_event(void *arg, const struct im_event *ev)
 	if (dc->routing) {
 		logged.route = route_outcome_name(rc.outcome);
 		logged.route_to = rc.outcome == ROUTE_LOCAL ? rc.target.to : NULL;
+		if (rc.outcome == ROUTE_LOCAL)
+			logged.action = EVENT_ACTION_ROUTED;
+		else if (rc.outcome == ROUTE_DROPPED && !logged.action)
+			logged.action = EVENT_ACTION_DROPPED;
 	}
 	if (rc.decision.action == POLICY_BLOCK && editable)
 		dc->pdu_blocked = true;
 	log_event(dc, &logged, editable);
+	if (editable && rc.outcome != ROUTE_LOCAL)
+		log_notices(dc, ev, &rc.decision);
 	route_ctx_free(&rc);
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "inline/commit.h"
 #include "inline/origin.h"
 #include "inline/release.h"
 #include "route/router.h"
@@ -20,6 +21,7 @@ int deliver_to_client(struct engine *e, struct flow_state *fs, const uint8_t *by
 	switch (origin_send(fs, IM_DIR_IN, bytes, len, now, &io)) {
 	case ORIGIN_SENT:
 		if (len) {
+			commit_mark_map(e, fs, IM_DIR_IN);
 			flow_state_pdus_changed(fs, IM_DIR_IN, pdus);
 			sessions_track(&e->sessions, fs);
 		}
@@ -49,7 +51,11 @@ static void deliver(struct engine *e, struct route_delivery *dv, double now,
 		s = &fs->flow->app->session;
 		ev->flow_id = fs->flow->id;
 		ev->proto = s->module->id;
-		if (!event_set_str(&ev->client, s->client))
+		/* The archive: the recipient's connection carried it. */
+		if (!event_set_str(&ev->client, s->client) ||
+		    (s->server && !event_set_str(&ev->server, s->server)) ||
+		    (s->session_id && !event_set_str(&ev->session, s->session_id)) ||
+		    (s->community_id && !event_set_str(&ev->community_id, s->community_id)))
 			e->stats.alloc_failures++;
 		if (s->module->encode && s->module->encode(s, IM_DIR_IN, ev, NULL, 0, &pdu) == 0 &&
 		    pdu.len)
@@ -85,5 +91,6 @@ void engine_take_mail(struct engine *e, double now, struct engine_outq *out)
 		event_free(&v[i].ev);
 	}
 	free(v);
+	engine_commit(e, now);
 }
 

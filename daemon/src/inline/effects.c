@@ -14,7 +14,10 @@ void effects_clear(struct effects *fx)
 
 	for (i = 0; i < fx->n; i++) {
 		free(fx->v[i].bytes);
-		event_free(&fx->v[i].ev);
+		free(fx->v[i].fallback.bytes);
+		/* a log's strings are in its bytes (event_copy_packed) */
+		if (fx->v[i].kind != EFFECT_LOG)
+			event_free(&fx->v[i].ev);
 	}
 	fx->n = 0;
 	fx->track = false;
@@ -92,6 +95,25 @@ bool effects_edit(struct effects *fx, enum im_dir dir, uint64_t start, uint64_t 
 	return true;
 }
 
+bool effects_fallback(struct effects *fx, size_t at, uint64_t start, uint64_t end,
+		      const uint8_t *bytes)
+{
+	struct effect_fallback *fb;
+	size_t n = (size_t)(end - start);
+
+	if (at >= fx->n || fx->v[at].kind != EFFECT_EDIT || fx->v[at].fallback.set)
+		return false;
+	fb = &fx->v[at].fallback;
+	fb->bytes = malloc(n ? n : 1);
+	if (!fb->bytes)
+		return false;
+	memcpy(fb->bytes, bytes, n);
+	fb->start = start;
+	fb->end = end;
+	fb->set = true;
+	return true;
+}
+
 bool effects_edit_near(const struct effects *fx, enum im_dir dir, uint64_t start, uint64_t end)
 {
 	size_t i;
@@ -136,7 +158,8 @@ bool effects_log(struct effects *fx, size_t at, const struct im_event *ev)
 
 	if (!e)
 		return false;
-	if (!event_copy(&e->ev, ev)) {
+	/* one allocation for every string: there is a log per message */
+	if (!event_copy_packed(&e->ev, ev, (void **)&e->bytes)) {
 		memmove(fx->v + at, fx->v + at + 1, (fx->n - at - 1) * sizeof(*fx->v));
 		fx->n--;
 		return false;

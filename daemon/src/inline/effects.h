@@ -33,18 +33,32 @@ enum effect_kind {
 	EFFECT_LOG,
 };
 
+/* What an edit a policy asked for becomes when it cannot be made (its
+ * bytes went out already, or it would not fit the path): a same-length
+ * edit of the same PDU, which still enforces the rule (rewrite.h). */
+struct effect_fallback {
+	bool set;
+	uint64_t start;
+	uint64_t end;
+	uint8_t *bytes; /* end - start bytes (owned) */
+};
+
 struct effect {
 	enum effect_kind kind;
 	enum im_dir dir;   /* EDIT */
 	uint64_t start;    /* EDIT */
 	uint64_t end;
 	int pdu_delta;     /* EDIT */
-	uint8_t *bytes;    /* EDIT, REPLY (owned) */
+	uint8_t *bytes;    /* EDIT, REPLY, LOG: its event's strings (owned) */
 	size_t len;
+	struct effect_fallback fallback; /* EDIT, of a policy */
+	/* LOG: a policy's edit of the event's PDU was refused; what happened
+	 * instead (a static string), logged as an event of its own. */
+	const char *policy_failure;
 	int pdus;          /* REPLY: whole PDUs in bytes */
 	uint64_t flow_id;  /* DELIVER */
 	unsigned worker;   /* DELIVER */
-	struct im_event ev; /* DELIVER, LOG (owned) */
+	struct im_event ev; /* DELIVER (owned), LOG (strings in bytes) */
 };
 
 struct effects {
@@ -65,6 +79,11 @@ void effects_free(struct effects *fx);
  * (true then too). */
 bool effects_edit(struct effects *fx, enum im_dir dir, uint64_t start, uint64_t end,
 		  const uint8_t *bytes, size_t len, int pdu_delta);
+/* Give the edit at index at (an EDIT without one) its same-length
+ * fallback: [start, end) becomes bytes (end - start of them). False when
+ * out of memory. */
+bool effects_fallback(struct effects *fx, size_t at, uint64_t start, uint64_t end,
+		      const uint8_t *bytes);
 /* True when an edit of dir touches [start, end]. */
 bool effects_edit_near(const struct effects *fx, enum im_dir dir, uint64_t start, uint64_t end);
 /* ev is moved in (left empty). */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "config/config_flow.h"
+#include "inline/adopt.h"
+#include "inline/commit.h"
 #include "inline/deliver.h"
 #include "inline/edits.h"
 #include "inline/origin.h"
@@ -15,6 +17,8 @@
 #include "route/router.h"
 
 #define DEFAULT_HOLD_DEADLINE 0.050
+/* Behind a hole: an RTO (200 ms at least, doubling) and a second one. */
+#define DEFAULT_HOLD_HOLE_BOUND 3.0
 #define DEFAULT_MSS_HEADROOM 64
 #define DEFAULT_MAX_HELD_PACKETS 64
 #define DEFAULT_MAX_HELD_BYTES (256 * 1024)
@@ -25,6 +29,7 @@ void engine_config_defaults(struct engine_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	flow_config_defaults(&cfg->flow);
 	cfg->hold_deadline = DEFAULT_HOLD_DEADLINE;
+	cfg->hold_hole_bound = DEFAULT_HOLD_HOLE_BOUND;
 	cfg->mss_headroom = DEFAULT_MSS_HEADROOM;
 	cfg->max_held_packets = DEFAULT_MAX_HELD_PACKETS;
 	cfg->max_held_bytes = DEFAULT_MAX_HELD_BYTES;
@@ -39,6 +44,8 @@ void engine_config_load(struct engine_config *ec, const struct imw_config *cfg)
 	config_apply_flow(cfg, &ec->flow);
 	if ((v = config_get(cfg, "hold_deadline_ms")))
 		ec->hold_deadline = strtoul(v, NULL, 10) / 1000.0;
+	if ((v = config_get(cfg, "hold_hole_ms")))
+		ec->hold_hole_bound = strtoul(v, NULL, 10) / 1000.0;
 	if ((v = config_get(cfg, "mss_headroom")))
 		ec->mss_headroom = (uint16_t)strtoul(v, NULL, 10);
 }
@@ -52,19 +59,20 @@ static void take_released(struct engine *e, struct engine_outq *out)
 
 /* ---- flows -------------------------------------------------------------- */
 
-/* The flow table lets go of f (closed, expired, evicted): its held packets
- * go out with their translation, then its state goes. */
-static void on_flow_release(void *arg, struct flow *f)
+/* The flow table lets go of f (closed, expired, evicted, flushed): its
+ * held packets go out with their translation, what a successor needs is
+ * forgotten only when the connection ended (commit.h), then its state
+ * goes. */
+static void on_flow_release(void *arg, struct flow *f, enum flow_end why)
 {
 	struct engine *e = arg;
 	struct flow_state *fs = f->ext;
 
 	f->ext = NULL;
-	if (e->cfg.publish)
-		bpf_publish_forget(e->cfg.publish, f);
 	notices_forget(&e->notices, f->id, &e->stats);
 	if (!fs)
 		return;
+	commit_flow_ends(e, fs, why, e->now);
 	sessions_forget(&e->sessions, fs, e->cfg.router, e->cfg.worker);
 	/* a file's end waiting for its verdict goes only by scan_fail's word */
 	scan_hold_yield(e, fs, IM_DIR_OUT, UINT64_MAX, &e->released);
@@ -72,6 +80,7 @@ static void on_flow_release(void *arg, struct flow *f)
 	release_dir(e, fs, IM_DIR_OUT, NULL, &e->released);
 	release_dir(e, fs, IM_DIR_IN, NULL, &e->released);
 	hold_list_update(e, fs);
+	flow_list_remove(&e->commit, fs, FLOW_LIST_COMMIT);
 	flow_state_free(fs);
 }
 
@@ -86,6 +95,7 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	e->decide.router = cfg->router;
 	e->decide.worker = cfg->worker;
 	engine_set_table(e, cfg->table);
+	e->handing_over = cfg->publish && cfg->publish->xlate_fd >= 0;
 	e->cfg.flow.ext_release = on_flow_release;
 	e->cfg.flow.ext_arg = e;
 	e->cfg.flow.app.pdu_seen = decide_pdu;
@@ -94,11 +104,13 @@ int engine_init(struct engine *e, const struct engine_config *cfg, proto_emit_fn
 	bytebuf_init(&e->scratch);
 	bytebuf_init(&e->payload);
 	bytebuf_init(&e->syn);
+	bytebuf_init(&e->record);
 	return flow_table_init(&e->flows, &e->cfg.flow, decide_event, &e->decide);
 }
 
 void engine_destroy(struct engine *e, struct engine_outq *out)
 {
+	engine_commit(e, e->now);
 	flow_table_destroy(&e->flows);
 	if (out)
 		take_released(e, out);
@@ -108,6 +120,7 @@ void engine_destroy(struct engine *e, struct engine_outq *out)
 	bytebuf_free(&e->scratch);
 	bytebuf_free(&e->payload);
 	bytebuf_free(&e->syn);
+	bytebuf_free(&e->record);
 }
 
 void engine_set_table(struct engine *e, struct route_table *t)
@@ -117,26 +130,76 @@ void engine_set_table(struct engine *e, struct route_table *t)
 	e->decide.routing = router_active(e->cfg.router);
 }
 
-static enum imw_proto flow_proto(const struct flow *f)
-{
-	return f->app && f->app->state == APP_DECODING ? f->app->session.module->id
-						       : IMW_PROTO_NONE;
-}
-
-/* A flow met in mid-stream may be one we edited before a restart: the
- * classifier kept its offsets and fixed it up meanwhile. Take them over,
- * so both directions translate exactly as before. */
+/* A flow met in mid-stream may be one a predecessor edited (before a
+ * restart or a crash, or this worker before it evicted the flow): the
+ * classifier kept its offsets and live edits and translated it meanwhile,
+ * the state file kept the bytes of those edits and the session. Take them
+ * over (adopt.h), so both directions translate exactly as before and a
+ * retransmission of edited bytes is rebuilt. A new connection's SYN drops
+ * a record left for an old one on the same addresses. */
 static void adopt_published(struct engine *e, struct flow_state *fs, enum im_dir dir,
-			    const struct packet *pkt, uint32_t data_seq)
+			    const struct packet *pkt, uint32_t data_seq, double now)
 {
-	int32_t delta[2];
+	struct bpf_publish_state xl[2];
+	bool found[2] = { false, false };
+	struct handover_record rec;
+	struct adopt_counts c = { 0, 0, 0, 0 };
+	struct imw_flow_key key;
+	unsigned client_side;
+	state_ref ref = 0;
+	bool have_rec;
+	int d;
 
 	fs->adoption_checked = true;
-	if (!e->cfg.publish || (pkt->tcp_flags & TCP_FLAG_SYN) ||
-	    bpf_publish_lookup(e->cfg.publish, fs->flow, delta) != 1 || (!delta[0] && !delta[1]))
+	if (!e->cfg.publish || e->cfg.publish->xlate_fd < 0)
 		return;
-	flow_state_adopt(fs, dir, pkt, data_seq, delta);
+	bpf_publish_key(fs->flow, &key, &client_side);
+	if (pkt->tcp_flags & TCP_FLAG_SYN) {
+		handover_drop(e->cfg.handover, &key);
+		return;
+	}
+	for (d = 0; d < 2; d++)
+		found[d] = bpf_publish_fetch(e->cfg.publish, fs->flow, (enum im_dir)d, &xl[d]) == 1;
+	have_rec = handover_take(e->cfg.handover, &key, &rec, &ref) == 1;
+	if (!found[0] && !found[1] && !have_rec)
+		return;
+	if ((found[0] || found[1]) &&
+	    adopt_flow(fs, dir, pkt, data_seq, xl, found, have_rec ? &rec : NULL, now, &c) < 0)
+		e->stats.alloc_failures++;
+	if (!adopt_keep_session(fs, have_rec ? rec.proto : found[0] ? xl[0].proto : xl[1].proto,
+				have_rec ? &rec : NULL) &&
+	    have_rec)
+		e->stats.alloc_failures++;
+	fs->hov.ref = ref; /* ours now: replaced by our next record of the flow */
+	if (ref || c.directions)
+		commit_keep(e, fs);
+	if (c.origins)
+		sessions_track(&e->sessions, fs);
 	e->stats.flows_adopted++;
+	e->stats.edits_adopted += c.edits;
+	e->stats.adopted_blanked += c.blanked;
+	e->stats.origins_adopted += c.origins;
+	if (have_rec)
+		handover_record_free(&rec);
+}
+
+/* The first data of a direction taken over starts its reassembly at its
+ * offset in the adopted map, and never before adopted_until: what lies
+ * before was decided by the predecessor (its retransmissions are rebuilt,
+ * not decoded again). */
+static void start_adopted(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			  const struct packet *pkt, uint32_t data_seq)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	uint64_t start;
+
+	if (!d->adopted || !pkt->payload_len || fs->flow->reasm[dir].started)
+		return;
+	start = seqmap_in_offset(&d->map, data_seq);
+	if (start < d->adopted_until)
+		start = d->adopted_until;
+	if (!flow_table_start_stream(&e->flows, fs->flow, dir, seqmap_seq_of(&d->map, start), start))
+		e->stats.alloc_failures++;
 }
 
 /* Lower the announced MSS of a SYN so the other side sends segments that
@@ -164,13 +227,53 @@ static const uint8_t *clamp_syn(struct engine *e, struct flow_state *fs, enum im
 
 /* ---- effects ------------------------------------------------------------ */
 
-static void apply_edit(struct engine *e, struct flow_state *fs, const struct effect *ef)
+/* A policy's edit at `at` of fx was refused (why): its fallback, if it
+ * has one, goes instead, and the event of its PDU is marked so the
+ * failure is logged beside it (a policy is never bypassed silently). */
+static void apply_fallback(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at,
+			   enum edit_result why)
 {
-	switch (edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len)) {
+	const struct effect *ef = &fx->v[at];
+	const struct effect_fallback *fb = &ef->fallback;
+	bool sent = why == EDIT_REFUSED_COMMITTED;
+	const char *what;
+	size_t i;
+
+	if (edit_apply(&fs->dir[ef->dir], fb->start, fb->end, fb->bytes,
+		       (size_t)(fb->end - fb->start)) == EDIT_APPLIED) {
+		e->stats.policy_fallbacks++;
+		commit_mark_map(e, fs, ef->dir);
+		what = sent ? "edit refused (part of the message had gone out): the rest went "
+			      "rewritten at its length"
+			    : "edit refused (it would not fit the path): the message went rewritten "
+			      "at its length";
+	} else {
+		e->stats.policy_unenforced++;
+		what = sent ? "edit refused (the message had gone out): not enforced"
+			    : "edit refused (it would not fit the path): not enforced";
+	}
+	for (i = at + 1; i < fx->n; i++) {
+		struct effect *l = &fx->v[i];
+
+		if (l->kind == EFFECT_LOG && l->ev.dir == ef->dir && l->ev.pdu_len &&
+		    l->ev.pdu_offset <= ef->start && ef->start <= l->ev.pdu_offset + l->ev.pdu_len) {
+			l->policy_failure = what;
+			break;
+		}
+	}
+}
+
+static void apply_edit(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at)
+{
+	const struct effect *ef = &fx->v[at];
+	enum edit_result r = edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len);
+
+	switch (r) {
 	case EDIT_APPLIED:
 		e->stats.edits++;
+		commit_mark_map(e, fs, ef->dir);
 		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
-		break;
+		return;
 	case EDIT_REFUSED_COMMITTED:
 		e->stats.edits_refused_committed++;
 		break;
@@ -179,8 +282,38 @@ static void apply_edit(struct engine *e, struct flow_state *fs, const struct eff
 		break;
 	case EDIT_FAILED:
 		e->stats.alloc_failures++;
-		break;
+		return;
 	}
+	if (ef->fallback.set)
+		apply_fallback(e, fs, fx, at, r);
+}
+
+/* The event, then the policy failure on its PDU as an event of its own:
+ * the message's identities, kind policy_failure, the text saying what
+ * happened and the message's text. */
+static void log_effect(struct engine *e, const struct effect *ef)
+{
+	struct im_event f;
+	struct bytebuf text;
+
+	e->log(e->log_arg, &ef->ev);
+	if (!ef->policy_failure)
+		return;
+	bytebuf_init(&text);
+	if (!event_copy(&f, &ef->ev)) {
+		e->stats.alloc_failures++;
+		return;
+	}
+	f.kind = IM_KIND_POLICY_FAILURE;
+	f.filtered = true;
+	if (bytebuf_append_str(&text, ef->policy_failure) && bytebuf_append_str(&text, ": ") &&
+	    bytebuf_append_str(&text, ef->ev.text ? ef->ev.text : "") &&
+	    event_set(&f.text, (const char *)text.data, text.len))
+		e->log(e->log_arg, &f);
+	else
+		e->stats.alloc_failures++;
+	bytebuf_free(&text);
+	event_free(&f);
 }
 
 /* PDUs the packet's events asked to send to its flow's client (receipts,
@@ -201,7 +334,7 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 
 		switch (ef->kind) {
 		case EFFECT_EDIT:
-			apply_edit(e, fs, ef);
+			apply_edit(e, fs, fx, i);
 			break;
 		case EFFECT_DELIVER:
 			router_post_reserved(e->cfg.router, ef->worker, ef->flow_id, &ef->ev);
@@ -214,7 +347,7 @@ static void apply_effects(struct engine *e, struct flow_state *fs, struct effect
 			break;
 		case EFFECT_LOG:
 			if (e->log)
-				e->log(e->log_arg, &ef->ev);
+				log_effect(e, ef);
 			break;
 		}
 	}
@@ -289,22 +422,18 @@ static bool feed(struct engine *e, struct flow_state *fs, enum im_dir dir,
 }
 
 /* The receiver of the other direction acknowledged: what it has of that
- * direction's edits and our own data is forgotten; a map that collapsed
- * to one offset goes to the classifier, which can apply it alone. */
-static void note_ack(struct engine *e, struct flow_state *fs, enum im_dir dir,
-		     const struct packet *pkt)
+ * direction's edits and our own data is forgotten. Nothing is published:
+ * the classifier folds acknowledged edits itself from the acks it sees,
+ * and our next publish of the direction lists only the live ones. */
+static void note_ack(struct flow_state *fs, enum im_dir dir, const struct packet *pkt)
 {
 	struct flow_dir_state *o = &fs->dir[!dir];
-	bool collapsed;
 
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || !o->started)
 		return;
-	collapsed = translate_acknowledge(o, pkt->ack);
+	translate_acknowledge(o, pkt->ack);
 	if (o->origins)
 		origin_acked(o);
-	if (collapsed && e->cfg.publish &&
-	    bpf_publish_seqmap(e->cfg.publish, fs->flow, !dir, &o->map, flow_proto(fs->flow)) == 0)
-		e->stats.offsets_published++;
 }
 
 /* The packet in hand sat in the held queue while its bytes were decoded,
@@ -312,13 +441,18 @@ static void note_ack(struct engine *e, struct flow_state *fs, enum im_dir dir,
  * unless they carry part of a PDU policy could still change; what stays
  * is copied, within the per-direction and global bounds. */
 static void release_held(struct engine *e, struct flow_state *fs, enum im_dir dir, bool closing,
-			 const struct engine_packet_link *link, struct engine_outq *out)
+			 const struct engine_packet_link *link, double now, struct engine_outq *out)
 {
 	struct flow_dir_state *d = &fs->dir[dir];
+	const struct reasm *r = &fs->flow->reasm[dir];
 	struct app_flow *app = fs->flow->app;
 	uint64_t partial;
 	int copied;
 
+	/* What waited behind a hole that is filled now waits no longer than
+	 * anything else, counted from now. */
+	if (r->started)
+		hold_prefix_complete(&d->held, r->offset, now);
 	/* A file's end waiting for its verdict stays, whatever else goes. */
 	if (closing)
 		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, UINT64_MAX), true, link, out);
@@ -375,7 +509,11 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	bool closing;
 
 	if (!fs->adoption_checked)
-		adopt_published(e, fs, dir, pkt, data_seq);
+		adopt_published(e, fs, dir, pkt, data_seq, now);
+	if (d->adopted)
+		start_adopted(e, fs, dir, pkt, data_seq);
+	if (fs->hov.adopt_app)
+		adopt_apply_session(fs);
 	if (pkt->tcp_flags & TCP_FLAG_SYN) {
 		in->data = clamp_syn(e, fs, dir, in->data, in->len, pkt, &in->clamped);
 		flow_dir_start(d, data_seq);
@@ -387,23 +525,27 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		outq_verdict(out, &e->stats, in->id, VERDICT_DROP, NULL, 0);
 		return;
 	}
-	if ((sg.in_order || sg.ahead) &&
-	    !(cur = hold_new(in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now))) {
-		e->stats.alloc_failures++;
-		sg.in_order = sg.ahead = false;
+	if (sg.in_order || sg.ahead) {
+		cur = &e->in_hand; /* no allocation unless it stays held */
+		hold_in_hand(cur, in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now);
 	}
 	/* The packet in hand joins the held queue while its bytes are decoded,
 	 * so edits may cut through it; one that came before its turn waits
 	 * there for the hole to fill (a bridge with several CPUs reorders now
 	 * and then), so edits before it stay possible. */
-	if (cur)
+	if (cur) {
+		if (sg.ahead)
+			hold_mark_behind_hole(cur);
 		hold_insert(&d->held, cur);
+	}
 	closing = feed(e, fs, dir, pkt, in->link != NULL, &reply);
-	note_ack(e, fs, dir, pkt);
+	note_ack(fs, dir, pkt);
+	if (e->handing_over)
+		commit_check_session(e, fs);
 	if (cur) {
 		if (sg.ahead)
 			e->stats.out_of_order_held++;
-		release_held(e, fs, dir, closing, in->link, out);
+		release_held(e, fs, dir, closing, in->link, now, out);
 		scan_hold_settle(e, fs, dir, now, out);
 	} else if (pkt->payload_len && sg.end <= sg.in_next && d->held.head &&
 		   sg.end > d->held.head->in_start && !pkt->truncated) {
@@ -459,6 +601,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	const char *why;
 
 	e->stats.packets++;
+	e->now = now;
 	memset(&pkt, 0, sizeof(pkt));
 	st = packet_parse_ip(ip, len, len, &pkt, &why);
 	if (st != PACKET_OK) {
@@ -469,10 +612,25 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	} else {
 		pkt.ts = now;
 		f = flow_table_get(&e->flows, &pkt, &dir);
+		/* A bare ACK of a connection we do not track may belong to one a
+		 * predecessor edited: it needs translating like the rest. */
+		if (!f && e->handing_over && !pkt.payload_len &&
+		    !(pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) &&
+		    bpf_publish_has_packet(e->cfg.publish, &pkt))
+			f = flow_table_get_midstream(&e->flows, &pkt, &dir);
 		take_released(e, out);
 		fs = f ? state_of(e, f) : NULL;
 	}
-	if (fs) {
+	if (fs && e->frozen && pkt.payload_len && fs->link[FLOW_LIST_HANDOVER].on) {
+		/* Handed over: new data of an edited flow would go out
+		 * undecoded, and a successor, not knowing, could decode and
+		 * lengthen it again; its sender resends it to whoever is there
+		 * then (the classifier notes what it lets through). */
+		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
+	} else if (fs && e->frozen) {
+		/* handed over: translated as the classifier would, nothing more */
+		release_forward(e, fs, dir, id, ip, &pkt, gso, false, link, out);
+	} else if (fs) {
 		process(e, fs, dir, &pkt, &in, now, out);
 	} else {
 		if (f)
@@ -481,6 +639,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 	}
 	if (e->decide.routing)
 		engine_take_mail(e, now, out);
+	engine_commit(e, now);
 }
 
 /* ---- time, mail, shutdown ----------------------------------------------- */
@@ -490,6 +649,7 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	struct origin_io io = engine_origin_io(e, out);
 	struct flow_state *fs, *next;
 	uint64_t upto;
+	bool past_hole;
 	int dir;
 
 	for (fs = e->holding.head; fs; fs = next) {
@@ -497,14 +657,18 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		for (dir = 0; dir < 2; dir++) {
 			const struct hold_queue *q = &fs->dir[dir].held;
 
-			upto = hold_expired_end(q, now, e->cfg.hold_deadline);
+			upto = hold_expired_end(q, now, e->cfg.hold_deadline,
+						e->cfg.hold_hole_bound, &past_hole);
 			/* not a file's end waiting for its verdict (scan_hold.h) */
 			if (upto)
 				upto = scan_hold_limit(e, fs, (enum im_dir)dir, upto);
-			if (upto && q->head && q->head->in_end <= upto) {
+			if (!upto || !q->head || q->head->in_end > upto)
+				continue;
+			if (past_hole)
+				e->stats.hole_bound_releases++;
+			else
 				e->stats.deadline_releases++;
-				release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
-			}
+			release_upto(e, fs, (enum im_dir)dir, upto, true, NULL, out);
 		}
 		hold_list_update(e, fs);
 	}
@@ -513,7 +677,9 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		origin_retransmit(fs, now, &io);
 	if (e->decide.routing)
 		engine_take_mail(e, now, out);
+	e->now = now;
 	flow_table_expire(&e->flows, now);
 	take_released(e, out);
+	engine_commit(e, now);
 }
 

@@ -50,6 +50,7 @@ struct router;
 struct engine_config {
 	struct flow_config flow;
 	double hold_deadline;   /* seconds a packet may be held (DESIGN: 50 ms) */
+	double hold_hole_bound; /* seconds a packet may wait behind a hole (hold.h) */
 	uint16_t mss_headroom;  /* SYN MSS lowered by this, so edits may grow segments */
 	size_t max_held_packets; /* per direction */
 	size_t max_held_bytes;   /* per direction */
@@ -57,9 +58,14 @@ struct engine_config {
 	/* Not owned, may be NULL (events are only logged): what decides every
 	 * event (route.h); swapped between packets with engine_set_table. */
 	struct route_table *table;
-	/* Not owned, may be NULL: where collapsed sequence offsets go so the
-	 * tc classifier can keep edited flows alive without the daemon. */
+	/* Not owned, may be NULL: where edited directions' translation goes
+	 * (before the verdict that needs it) so the tc classifier can keep
+	 * edited flows alive without the daemon. */
 	struct bpf_publish *publish;
+	/* Not owned, may be NULL (used only with publish): the state file
+	 * where the bytes a successor needs go, and the records a
+	 * predecessor left (handover.h). */
+	struct handover *handover;
 	/* Not owned, may be NULL: the session registry and mailboxes of local
 	 * routing and bots. worker names this engine in them. */
 	struct router *router;
@@ -69,7 +75,7 @@ struct engine_config {
 void engine_config_defaults(struct engine_config *cfg);
 struct imw_config;
 /* The defaults, then the flow table's and the engine's keys of cfg
- * (hold_deadline_ms=, mss_headroom=). */
+ * (hold_deadline_ms=, hold_hole_ms=, mss_headroom=). */
 void engine_config_load(struct engine_config *ec, const struct imw_config *cfg);
 
 struct engine {
@@ -82,13 +88,20 @@ struct engine {
 	struct notice_queue notices;
 	struct flow_list sessions; /* FLOW_LIST_SESSIONS */
 	struct flow_list holding;  /* FLOW_LIST_HOLDING: flows with held packets */
+	struct flow_list commit;   /* FLOW_LIST_COMMIT: to write and publish */
+	struct flow_list handed;   /* FLOW_LIST_HANDOVER: what a successor needs */
+	bool handing_over;         /* a classifier is there to publish to */
+	bool frozen;               /* handed over: maps no longer change (engine_hand_over) */
+	double now;                /* of the entry point running */
 	struct hold_totals held;    /* held copies over all flows, for the global bound */
 	/* Verdicts for held packets of flows the flow table released (closed,
 	 * expired, evicted): moved to the caller's queue right after. */
 	struct engine_outq released;
 	struct bytebuf scratch; /* the packet being built */
+	struct held_packet in_hand; /* the record of the packet being processed */
 	struct bytebuf payload; /* a rebuilt payload */
 	struct bytebuf syn;     /* a SYN with its MSS clamped */
+	struct bytebuf record;  /* a flow's record for the state file */
 };
 
 /* log receives every event (after policy, with the original text, as
@@ -130,6 +143,22 @@ void engine_judge_files(struct engine *e, double now, struct engine_outq *out);
 
 /* Release every held packet (shutdown, queue trouble). */
 void engine_release_all(struct engine *e, struct engine_outq *out);
+
+/* A planned stop, before the claim on the classifier is released: every
+ * flow a successor needs is published and written whole (handover.h).
+ * From then on the engine's maps are frozen: the packets it still gets
+ * (until the claim is gone and its queue drained) are never decoded or
+ * edited (an edit made now could reach its receiver after a later segment
+ * the classifier already placed by the old offsets); data of an edited
+ * flow is dropped (its sender resends it), the rest only translated. The caller then releases the claim,
+ * gives the verdicts still due (engine_release_all) and destroys the
+ * engine, which forgets nothing a successor needs. */
+void engine_hand_over(struct engine *e, double now);
+
+/* Every entry point above ends by writing and publishing what its
+ * verdicts need (a new edit, a changed session): a caller sends the
+ * verdicts only after it returned. This is that step alone. */
+void engine_commit(struct engine *e, double now);
 
 /* The lowest id among held packets, false when none is held (a batch
  * verdict must stay below it). */

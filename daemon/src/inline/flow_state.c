@@ -38,6 +38,12 @@ void flow_state_free(struct flow_state *fs)
 	free(fs->reg.local);
 	free(fs->reg.address);
 	free(fs->reg.service);
+	free(fs->hov.local);
+	free(fs->hov.address);
+	free(fs->hov.service);
+	free(fs->hov.adopt_local);
+	free(fs->hov.adopt_address);
+	free(fs->hov.adopt_service);
 	free(fs);
 }
 
@@ -89,19 +95,6 @@ size_t flow_dir_segment_limit(const struct flow_dir_state *d, const struct packe
 						   ? d->max_payload_seen
 						   : MIN_SEGMENT_PAYLOAD);
 	return mss > opts ? mss - opts : 0;
-}
-
-void flow_state_adopt(struct flow_state *fs, enum im_dir dir, const struct packet *pkt,
-		      uint32_t data_seq, const int32_t delta[2])
-{
-	struct flow_dir_state *d = &fs->dir[dir], *o = &fs->dir[!dir];
-
-	flow_dir_start(d, data_seq);
-	d->map.base_delta = delta[dir];
-	if (pkt->tcp_flags & TCP_FLAG_ACK) {
-		flow_dir_start(o, pkt->ack - (uint32_t)delta[!dir]);
-		o->map.base_delta = delta[!dir];
-	}
 }
 
 void flow_state_pdus_changed(struct flow_state *fs, enum im_dir dir, int delta)

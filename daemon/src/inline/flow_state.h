@@ -60,9 +60,17 @@ struct held_packet {
 	size_t len;
 	bool owned;
 	bool gso;
+	/* The record itself is the caller's (hold_in_hand), not allocated:
+	 * the common packet, let go as soon as it is decoded, costs none. */
+	bool in_hand;
 	struct packet pkt; /* payload points into data */
 	uint64_t in_start; /* input offsets of its payload */
 	uint64_t in_end;
+	double arrived;
+	/* A hole precedes it: the receiver could not deliver its bytes anyway,
+	 * so the hold deadline does not run (hold.h); since is when the bytes
+	 * before it became complete. */
+	bool behind_hole;
 	double since;
 };
 
@@ -124,6 +132,10 @@ struct flow_dir_state {
 	struct origin_template tmpl;
 	struct origin_seg *origins; /* in output order, not yet acknowledged */
 	uint16_t ip_id;
+	/* ---- hand-over bookkeeping ---- */
+	bool publish_pending;    /* the map changed: published before the next verdict */
+	bool adopted;            /* the map came from a predecessor (adopt.h) */
+	uint64_t adopted_until;  /* input before it was decided by the predecessor */
 	/* ---- transient ---- */
 	struct hold_queue held;
 };
@@ -141,7 +153,25 @@ struct session_reg {
 enum flow_list_kind {
 	FLOW_LIST_HOLDING,  /* flows with held packets */
 	FLOW_LIST_SESSIONS, /* flows the router knows, or with data of ours */
+	FLOW_LIST_COMMIT,   /* flows to write and publish before the next verdict */
+	FLOW_LIST_HANDOVER, /* flows a successor needs: edited, or with a record */
 	FLOW_LISTS,
+};
+
+/* The flow's record in the state file (handover.h), and what a
+ * predecessor's record said of the session until the application layer
+ * exists to take it. */
+struct flow_handover {
+	uint32_t ref;         /* state_ref; 0: none */
+	bool pending;         /* written again before the next verdict */
+	char *local;          /* the session's identity as last written */
+	char *address;
+	char *service;
+	bool adopt_app;       /* decode as adopt_proto once the streams exist */
+	uint8_t adopt_proto;
+	char *adopt_local;
+	char *adopt_address;
+	char *adopt_service;
 };
 
 struct flow_link {
@@ -161,6 +191,7 @@ struct flow_state {
 	/* ---- transient ---- */
 	struct flow_link link[FLOW_LISTS];
 	struct session_reg reg;
+	struct flow_handover hov;
 };
 
 /* A zeroed state for f; NULL when out of memory. */
@@ -186,11 +217,5 @@ size_t flow_dir_segment_limit(const struct flow_dir_state *d, const struct packe
  * sequence numbers), when it counts PDUs. */
 void flow_state_pdus_changed(struct flow_state *fs, enum im_dir dir, int delta);
 
-/* Take over the offsets (output minus input) a predecessor published for
- * this flow, by direction of travel, from its first packet pkt of dir
- * (data_seq: pkt's first data seq): both directions then translate exactly
- * as before. */
-void flow_state_adopt(struct flow_state *fs, enum im_dir dir, const struct packet *pkt,
-		      uint32_t data_seq, const int32_t delta[2]);
 
 #endif

@@ -3,14 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool gso,
-			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
-			     double now)
+void hold_in_hand(struct held_packet *h, uint32_t id, const uint8_t *data, size_t len, bool gso,
+		  const struct packet *pkt, uint64_t in_start, uint64_t in_end, double now)
 {
-	struct held_packet *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return NULL;
+	memset(h, 0, sizeof(*h));
+	h->in_hand = true;
 	h->id = id;
 	h->data = (uint8_t *)data;
 	h->len = len;
@@ -18,7 +15,21 @@ struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool 
 	h->pkt = *pkt;
 	h->in_start = in_start;
 	h->in_end = in_end;
+	h->arrived = now; /* the bound behind a hole counts from here */
 	h->since = now;
+}
+
+struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool gso,
+			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
+			     double now)
+{
+	struct held_packet *h = malloc(sizeof(*h));
+
+	if (!h)
+		return NULL;
+	/* one way to fill a record, whether in hand or on the heap */
+	hold_in_hand(h, id, data, len, gso, pkt, in_start, in_end, now);
+	h->in_hand = false;
 	return h;
 }
 
@@ -60,16 +71,35 @@ void hold_free(struct held_packet *h)
 {
 	if (h->owned)
 		free(h->data);
-	free(h);
+	if (!h->in_hand)
+		free(h);
+}
+
+/* The packet in hand stays held: its record moves to the heap, in its
+ * place in the queue. NULL when out of memory. */
+static struct held_packet *own_record(struct hold_queue *q, struct held_packet **link)
+{
+	struct held_packet *h = *link, *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return NULL;
+	*copy = *h;
+	copy->in_hand = false;
+	*link = copy;
+	if (q->tail == h)
+		q->tail = copy;
+	return copy;
 }
 
 int hold_own(struct hold_queue *q, struct hold_totals *t)
 {
-	struct held_packet *h;
+	struct held_packet *h, **link;
 	uint8_t *copy;
 	int copied = 0;
 
-	for (h = q->head; h; h = h->next) {
+	for (link = &q->head; (h = *link); link = &h->next) {
+		if (h->in_hand && !(h = own_record(q, link)))
+			return -1;
 		if (h->owned)
 			continue;
 		copy = malloc(h->len);
@@ -86,14 +116,38 @@ int hold_own(struct hold_queue *q, struct hold_totals *t)
 	return copied;
 }
 
-uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline)
+void hold_mark_behind_hole(struct held_packet *h)
+{
+	h->behind_hole = true;
+}
+
+void hold_prefix_complete(struct hold_queue *q, uint64_t decoded_end, double now)
+{
+	struct held_packet *h;
+
+	for (h = q->head; h && h->in_start <= decoded_end; h = h->next)
+		if (h->behind_hole) {
+			h->behind_hole = false;
+			h->since = now;
+		}
+}
+
+uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline,
+			  double hole_bound, bool *past_hole)
 {
 	const struct held_packet *h;
 	uint64_t upto = 0;
 
-	for (h = q->head; h; h = h->next)
-		if (h->since + deadline <= now)
+	*past_hole = false;
+	for (h = q->head; h; h = h->next) {
+		if (!h->behind_hole) {
+			if (h->since + deadline <= now)
+				upto = h->in_end;
+		} else if (h->arrived + hole_bound <= now) {
 			upto = h->in_end;
+			*past_hole = true;
+		}
+	}
 	return upto;
 }
 

@@ -27,6 +27,11 @@ struct hold_totals {
 struct held_packet *hold_new(uint32_t id, const uint8_t *data, size_t len, bool gso,
 			     const struct packet *pkt, uint64_t in_start, uint64_t in_end,
 			     double now);
+/* The same in a record of the caller's (the engine's one for the packet
+ * in hand): no allocation. hold_own moves it to the heap if it is still
+ * queued when the caller is done with the packet. */
+void hold_in_hand(struct held_packet *h, uint32_t id, const uint8_t *data, size_t len, bool gso,
+		  const struct packet *pkt, uint64_t in_start, uint64_t in_end, double now);
 void hold_insert(struct hold_queue *q, struct held_packet *h);
 
 /* The oldest packet, taken off the queue, if its bytes end at or before
@@ -37,13 +42,27 @@ struct held_packet *hold_pop(struct hold_queue *q, struct hold_totals *t, uint64
 void hold_free(struct held_packet *h);
 
 /* Copy every borrowed packet still held, so the caller may reuse its
- * buffer. Returns how many were copied, or -1 when out of memory (the
+ * buffer (and its record, for one in hand). Returns how many were copied, or -1 when out of memory (the
  * caller then lets the direction go rather than lose a packet). */
 int hold_own(struct hold_queue *q, struct hold_totals *t);
 
-/* The end of the last packet held for deadline seconds or more at now;
- * 0 when none is. */
-uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline);
+/* The packet in hand arrived after a hole in its direction's stream: the
+ * deadline does not run for it until the hole fills (hold_prefix_complete). */
+void hold_mark_behind_hole(struct held_packet *h);
+
+/* The bytes of the direction before decoded_end (the next byte its
+ * reassembly waits for) are complete: packets that waited behind a hole
+ * and now have none before them start their deadline at now. */
+void hold_prefix_complete(struct hold_queue *q, uint64_t decoded_end, double now);
+
+/* What the deadlines let go at now: the end of the last packet whose time
+ * is up, 0 when none. A packet with complete bytes before it may wait
+ * deadline seconds from then (DESIGN, Holding); one still behind a hole
+ * costs its receiver nothing (it cannot deliver past the hole) and may
+ * wait hole_bound seconds from its arrival: *past_hole says that bound
+ * was hit. */
+uint64_t hold_expired_end(const struct hold_queue *q, double now, double deadline,
+			  double hole_bound, bool *past_hole);
 
 /* The lowest queue id held; false when the queue is empty. */
 bool hold_lowest_id(const struct hold_queue *q, bool have, uint32_t *id);

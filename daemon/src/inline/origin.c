@@ -241,7 +241,7 @@ static bool idle_boundary(const struct flow_state *fs, enum im_dir dir, uint64_t
 	struct egress_link link;
 	uint64_t partial;
 
-	if (!d->started || d->held.n || f->fin_seen[dir] || f->rst_seen || !f->app ||
+	if (!d->started || d->held.n || (f->seen & (FLOW_SEEN_FIN(dir) | FLOW_SEEN_RST)) || !f->app ||
 	    !origin_link(fs, dir, &link))
 		return false;
 	if (f->reasm[dir].started && f->reasm[dir].offset != d->released_end)
@@ -278,7 +278,7 @@ enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8
 
 	if (!len)
 		return ORIGIN_SENT;
-	if (fs->flow->fin_seen[dir] || fs->flow->rst_seen || !fs->flow->app)
+	if ((fs->flow->seen & (FLOW_SEEN_FIN(dir) | FLOW_SEEN_RST)) || !fs->flow->app)
 		return ORIGIN_LOST;
 	if (!idle_boundary(fs, dir, &at))
 		return ORIGIN_BUSY;
@@ -302,6 +302,22 @@ enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8
 	*tail = o;
 	send_range(fs, dir, o, o->out_start, io);
 	return ORIGIN_SENT;
+}
+
+bool origin_adopt(struct flow_dir_state *d, uint64_t out_start, const uint8_t *bytes, size_t len,
+		  double now)
+{
+	struct origin_seg *o = seg_new(bytes, len, now), **tail;
+
+	if (!o)
+		return false;
+	o->out_start = out_start;
+	o->sent_at = now - o->rto; /* due at the next tick */
+	for (tail = &d->origins; *tail && (*tail)->out_start < out_start; tail = &(*tail)->next)
+		;
+	o->next = *tail;
+	*tail = o;
+	return true;
 }
 
 void origin_acked(struct flow_dir_state *d)

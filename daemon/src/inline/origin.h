@@ -61,6 +61,12 @@ enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8
  * -1 when we do not know enough of the direction to build one. */
 int origin_reset(struct flow_state *fs, enum im_dir dir, const struct origin_io *io);
 
+/* An insertion of ours a predecessor sent (adopt.h): len bytes at output
+ * offset out_start, resent from the next retransmission tick on until
+ * acknowledged. False when out of memory. */
+bool origin_adopt(struct flow_dir_state *d, uint64_t out_start, const uint8_t *bytes, size_t len,
+		  double now);
+
 /* The receiver of d acknowledged more (d->peer_acked_out): forget what it has. */
 void origin_acked(struct flow_dir_state *d);
 

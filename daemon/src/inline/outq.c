@@ -101,6 +101,28 @@ bool outq_verdict(struct engine_outq *q, struct engine_stats *st, uint32_t id,
 	return true;
 }
 
+uint8_t *outq_verdict_space(struct engine_outq *q, struct engine_stats *st, uint32_t id,
+			    size_t len)
+{
+	struct verdict *o;
+	uint8_t *p;
+
+	if (!grow((void **)&q->v, &q->cap, q->n, sizeof(*q->v), 64) ||
+	    !bytebuf_reserve(&q->bytes, len)) {
+		st->alloc_failures++;
+		return NULL;
+	}
+	o = &q->v[q->n++];
+	o->id = id;
+	o->kind = VERDICT_ACCEPT_MODIFIED;
+	o->offset = q->bytes.len;
+	o->len = len;
+	p = q->bytes.data + q->bytes.len;
+	q->bytes.len += len;
+	count(st, VERDICT_ACCEPT_MODIFIED);
+	return p;
+}
+
 bool outq_origin(struct engine_outq *q, struct engine_stats *st, const uint8_t *data, size_t len,
 		 const struct egress_link *link)
 {

@@ -51,6 +51,12 @@ void engine_outq_free(struct engine_outq *q);
  * kernel's own timeout are all that is left for that packet. */
 bool outq_verdict(struct engine_outq *q, struct engine_stats *st, uint32_t id,
 		  enum verdict_kind kind, const uint8_t *data, size_t len);
+/* Append a VERDICT_ACCEPT_MODIFIED for a packet of len bytes the caller
+ * then writes to the place returned, in the queue's own buffer (no copy
+ * through another); NULL when out of memory (counted, nothing appended).
+ * Valid until the queue next grows. */
+uint8_t *outq_verdict_space(struct engine_outq *q, struct engine_stats *st, uint32_t id,
+			    size_t len);
 /* Append a packet of our own, counted in st. */
 bool outq_origin(struct engine_outq *q, struct engine_stats *st, const uint8_t *data, size_t len,
 		 const struct egress_link *link);

@@ -23,6 +23,8 @@ void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, u
 {
 	struct origin_io io = engine_origin_io(e, out);
 	struct translation t;
+	uint8_t *space;
+	size_t len;
 
 	if (translate_segment(&fs->dir[dir], &fs->dir[!dir], pkt, gso, force_modified, &e->payload,
 			      &t) < 0) {
@@ -44,12 +46,14 @@ void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, u
 		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
 		if (link)
 			origin_ack_deleted(fs, dir, &io);
-	} else if (translate_build(&t, ip, pkt, &e->scratch) < 0) {
-		e->stats.alloc_failures++;
+	} else if (!(len = translate_len(&t, pkt)) ||
+		   !(space = outq_verdict_space(out, &e->stats, id, len))) {
+		if (!len)
+			e->stats.alloc_failures++; /* too big: sent as it came */
 		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
 	} else {
-		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT_MODIFIED, e->scratch.data,
-			     e->scratch.len);
+		/* built where the verdict is sent from */
+		translate_build_at(&t, ip, pkt, space);
 	}
 }
 
@@ -91,6 +95,7 @@ void engine_release_all(struct engine *e, struct engine_outq *out)
 {
 	struct flow_state *fs, *next;
 
+	engine_commit(e, e->now);
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
 		release_dir(e, fs, IM_DIR_OUT, NULL, out);

@@ -12,11 +12,40 @@ void rewrite_edit(struct effects *fx, struct engine_stats *st, enum im_dir dir, 
 		st->alloc_failures++;
 }
 
+/* An edit of rw's PDU: appended, or, while encoding a fallback, given to
+ * the edit it stands in for (same length only). */
+static void put_edit(const struct rewrite *rw, uint64_t start, uint64_t end, const uint8_t *bytes,
+		     size_t len, int pdu_delta)
+{
+	if (!rw->fallback) {
+		rewrite_edit(rw->fx, rw->st, rw->ev->dir, start, end, bytes, len, pdu_delta);
+		return;
+	}
+	if (len == end - start && !effects_fallback(rw->fx, rw->fallback_of, start, end, bytes))
+		rw->st->alloc_failures++;
+}
+
+static void blank_pdu(const struct rewrite *rw);
+static void fit_text(const struct rewrite *rw, const char *new_text);
+
+/* rw's fallback mode for the edit at index at (when that edit was added). */
+static bool fallback_for(const struct rewrite *rw, size_t before, struct rewrite *fb)
+{
+	if (rw->fallback || rw->fx->n != before + 1)
+		return false;
+	*fb = *rw;
+	fb->fallback = true;
+	fb->fallback_of = before;
+	return true;
+}
+
 /* The PDU re-encoded with new_text; only the bytes that differ are
  * edited: a smaller edit grows fewer segments and survives a prefix
  * already sent on. */
 void rewrite_text(const struct rewrite *rw, const char *new_text)
 {
+	struct rewrite fb;
+	size_t before = rw->fx->n;
 	struct proto_session *s = rw->s;
 	const struct im_event *ev = rw->ev;
 	struct im_event copy;
@@ -41,8 +70,10 @@ void rewrite_text(const struct rewrite *rw, const char *new_text)
 		while (suf < old_len - pre && suf < out.len - pre &&
 		       ev->pdu_data[old_len - 1 - suf] == out.data[out.len - 1 - suf])
 			suf++;
-		rewrite_edit(rw->fx, rw->st, ev->dir, ev->pdu_offset + pre,
-			     ev->pdu_offset + old_len - suf, out.data + pre, out.len - pre - suf, 0);
+		put_edit(rw, ev->pdu_offset + pre, ev->pdu_offset + old_len - suf, out.data + pre,
+			 out.len - pre - suf, 0);
+		if (out.len != old_len && fallback_for(rw, before, &fb))
+			fit_text(&fb, new_text);
 	}
 	bytebuf_free(&out);
 	event_free(&copy);
@@ -86,9 +117,10 @@ bool rewrite_message(const struct rewrite *rw, enum im_dir dir, const char *text
 	return ok;
 }
 
-/* True when the module encodes a message with blanks in place of its
- * text at the PDU's own length (text in another charset). */
-static bool blank_keeps_length(const struct rewrite *rw, const char *spaces)
+/* True when the module encodes the message with text (blanks, or a text
+ * fitted to the original's length) at the PDU's own length (not so for
+ * text in another charset, or characters it must escape). */
+static bool keeps_length(const struct rewrite *rw, const char *spaces)
 {
 	struct proto_session *s = rw->s;
 	const struct im_event *ev = rw->ev;
@@ -131,15 +163,15 @@ static void blank_pdu(const struct rewrite *rw)
 	}
 	memset(spaces, ' ', n);
 	spaces[n] = '\0';
-	if (blank_keeps_length(rw, spaces)) {
+	if (keeps_length(rw, spaces)) {
 		rewrite_text(rw, spaces);
 	} else if (ev->has_text_span && ev->text_offset + ev->text_len <= ev->pdu_len) {
 		uint8_t *raw = malloc(ev->text_len ? ev->text_len : 1);
 
 		if (raw) {
 			memset(raw, ' ', ev->text_len);
-			rewrite_edit(rw->fx, rw->st, ev->dir, start + ev->text_offset,
-				     start + ev->text_offset + ev->text_len, raw, ev->text_len, 0);
+			put_edit(rw, start + ev->text_offset, start + ev->text_offset + ev->text_len,
+				 raw, ev->text_len, 0);
 			free(raw);
 		} else {
 			rw->st->alloc_failures++;
@@ -148,19 +180,56 @@ static void blank_pdu(const struct rewrite *rw)
 	free(spaces);
 }
 
+/* The fallback of a rewritten text: the rule's text cut (at a UTF-8
+ * character boundary) or padded with spaces to the original text's
+ * length, when the module encodes that at the PDU's length; else the text
+ * blanked. */
+static void fit_text(const struct rewrite *rw, const char *new_text)
+{
+	const struct im_event *ev = rw->ev;
+	size_t n = ev->text ? strlen(ev->text) : 0, k = strlen(new_text);
+	char *fitted;
+
+	if (!ev->text)
+		return;
+	if (k > n) {
+		k = n;
+		while (k > 0 && ((unsigned char)new_text[k] & 0xc0) == 0x80)
+			k--; /* not inside a character */
+	}
+	fitted = malloc(n + 1);
+	if (!fitted) {
+		rw->st->alloc_failures++;
+		return;
+	}
+	memcpy(fitted, new_text, k);
+	memset(fitted + k, ' ', n - k);
+	fitted[n] = '\0';
+	if (keeps_length(rw, fitted))
+		rewrite_text(rw, fitted);
+	else
+		blank_pdu(rw);
+	free(fitted);
+}
+
 /* A blocked PDU is deleted (replacement, pdus whole PDUs, takes its
- * place); if part of it already went out, it is blanked instead. */
+ * place), with its text blanked as the fallback; if part of it already
+ * went out, it is blanked at once. */
 void rewrite_block(const struct rewrite *rw, uint64_t released_end,
 		   const struct bytebuf *replacement, int pdus)
 {
 	const struct im_event *ev = rw->ev;
 	uint64_t start = ev->pdu_offset, end = ev->pdu_offset + ev->pdu_len;
+	size_t before = rw->fx->n;
+	struct rewrite fb;
 
 	rw->st->policy_blocked++;
 	if (start >= released_end) {
 		rewrite_edit(rw->fx, rw->st, ev->dir, start, end,
 			     replacement ? replacement->data : NULL, replacement ? replacement->len : 0,
 			     pdus - 1);
+		if (fallback_for(rw, before, &fb))
+			blank_pdu(&fb);
 		return;
 	}
 	rw->st->policy_blanked++;

@@ -3,7 +3,15 @@
  * callback), as stream edits appended to the effects of the feed: the
  * text rewritten, the PDU deleted or replaced, or, when its start went out
  * already, blanked at the same length (DESIGN, Holding); new message PDUs
- * for insertions. Only the bytes that differ are edited. */
+ * for insertions. Only the bytes that differ are edited.
+ *
+ * An edit that changes the PDU's length may still be refused when it is
+ * applied (a segment went out behind a hole, or it would not fit the
+ * path), so each comes with a same-length fallback that still enforces
+ * the rule (effects_fallback): a rewritten text is the rule's text fitted
+ * to the original's length (cut at a character boundary, or padded with
+ * spaces), a deleted PDU has its text blanked; where the module cannot
+ * keep the length that way, the raw text bytes become spaces. */
 #ifndef IMW_INLINE_REWRITE_H
 #define IMW_INLINE_REWRITE_H
 
@@ -22,6 +30,10 @@ struct rewrite {
 	struct engine_stats *st;
 	struct proto_session *s;   /* the event's session: its module encodes */
 	const struct im_event *ev; /* the event, with its PDU at hand */
+	/* Encoding a fallback: the edit goes to the fallback of the edit at
+	 * fallback_of instead of being appended. */
+	bool fallback;
+	size_t fallback_of;
 };
 
 /* An edit effect, counted as an allocation failure when it cannot be kept. */

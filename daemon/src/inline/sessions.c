@@ -79,7 +79,7 @@ void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 	if (!s->local_id || !s->local_id[0] || !s->module->encode)
 		return;
 	injectable = fs->dir[IM_DIR_IN].started && origin_link(fs, IM_DIR_IN, &link) &&
-		     !s->opaque[IM_DIR_IN] && !f->fin_seen[IM_DIR_IN] && !f->rst_seen;
+		     !s->opaque[IM_DIR_IN] && !(f->seen & (FLOW_SEEN_FIN(IM_DIR_IN) | FLOW_SEEN_RST));
 	changed = str_changed(&fs->reg.local, s->local_id);
 	changed |= str_changed(&fs->reg.address, s->local_address);
 	changed |= str_changed(&fs->reg.service, s->service);

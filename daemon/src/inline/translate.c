@@ -32,11 +32,20 @@ static int rebuild_payload(struct flow_dir_state *d, const struct packet *pkt, b
 {
 	uint64_t out_start;
 
-	bytebuf_clear(payload);
-	if (seqmap_build_output(&d->map, in, pkt->payload, pkt->payload_len, &out_start, payload) < 0)
-		return -1;
-	t->payload = payload->data;
-	t->payload_len = payload->len;
+	if (!seqmap_touches(&d->map, in, pkt->payload_len)) {
+		/* No edit in it (every later packet of an edited flow): its
+		 * bytes go as they are, only their place moved. */
+		out_start = seqmap_out_of_in(&d->map, in);
+		t->payload = pkt->payload;
+		t->payload_len = pkt->payload_len;
+	} else {
+		bytebuf_clear(payload);
+		if (seqmap_build_output(&d->map, in, pkt->payload, pkt->payload_len, &out_start,
+					payload) < 0)
+			return -1;
+		t->payload = payload->data;
+		t->payload_len = payload->len;
+	}
 	/* Bytes the receiver already has need not go again; what is left
 	 * must fit the path (a retransmission may cover more edits than the
 	 * segment that first carried them). */
@@ -58,7 +67,7 @@ static int rebuild_payload(struct flow_dir_state *d, const struct packet *pkt, b
 		}
 	}
 	if (t->payload_len != pkt->payload_len ||
-	    (t->payload_len && memcmp(t->payload, pkt->payload, t->payload_len) != 0))
+	    (t->payload != pkt->payload && memcmp(t->payload, pkt->payload, t->payload_len) != 0))
 		t->changed = true;
 	t->seq = seqmap_seq_of(&d->map, out_start);
 	return 0;
@@ -109,6 +118,18 @@ int translate_build(const struct translation *t, const uint8_t *ip, const struct
 {
 	return tcp_edit_build(ip, pkt, t->seq, t->ack, t->sack_map ? map_sack_edge : NULL,
 			      (void *)t, t->payload, t->payload_len, out);
+}
+
+size_t translate_len(const struct translation *t, const struct packet *pkt)
+{
+	return tcp_edit_build_len(pkt, t->payload_len);
+}
+
+void translate_build_at(const struct translation *t, const uint8_t *ip, const struct packet *pkt,
+			uint8_t *p)
+{
+	tcp_edit_build_at(p, ip, pkt, t->seq, t->ack, t->sack_map ? map_sack_edge : NULL,
+			  (void *)t, t->payload, t->payload_len);
 }
 
 uint32_t translate_ack_to_input(struct flow_dir_state *o, uint32_t ack)

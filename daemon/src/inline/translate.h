@@ -50,6 +50,12 @@ int translate_segment(struct flow_dir_state *d, struct flow_dir_state *o, const 
  * fixed). Returns 0, or -1 when out of memory. */
 int translate_build(const struct translation *t, const uint8_t *ip, const struct packet *pkt,
 		    struct bytebuf *out);
+/* The same written straight to p (into the verdict's own bytes), which
+ * holds translate_len bytes; translate_len is 0 when the packet would not
+ * fit an IP packet. */
+size_t translate_len(const struct translation *t, const struct packet *pkt);
+void translate_build_at(const struct translation *t, const uint8_t *ip, const struct packet *pkt,
+			uint8_t *p);
 
 /* An ack of o's receiver (output seq) as o's sender counts it (input
  * seq): what reassembly of o must see, or an edit that grew the stream

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #define RX_BUFFER (0xFFFF + (MNL_SOCKET_BUFFER_SIZE / 2))
 #define TX_BUFFER (1 << 20)
@@ -17,6 +18,9 @@
  * the kernel refuses the whole batch, and every verdict in it is lost. */
 #define TX_FLUSH_AT (128 * 1024)
 #define SOCKET_SNDBUF (4 * 1024 * 1024)
+/* Verdicts with a packet in one batch: each is up to three iovecs
+ * (headers, packet, padding) and one sendmsg takes at most IOV_MAX. */
+#define TX_MAX_PAYLOADS 300
 #define SOCKET_RCVBUF (16 * 1024 * 1024)
 
 static int send_now(struct nfqueue *q, struct nlmsghdr *nlh, char *err, size_t err_size)
@@ -77,7 +81,8 @@ int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, s
 	q->rx = malloc(q->rx_size);
 	q->tx_size = TX_BUFFER;
 	q->tx = malloc(q->tx_size);
-	if (!q->rx || !q->tx) {
+	q->payloads = malloc(TX_MAX_PAYLOADS * sizeof(*q->payloads));
+	if (!q->rx || !q->tx || !q->payloads) {
 		snprintf(err, err_size, "out of memory");
 		goto fail;
 	}
@@ -93,8 +98,10 @@ void nfqueue_close(struct nfqueue *q)
 		mnl_socket_close(q->nl);
 	free(q->rx);
 	free(q->tx);
+	free(q->payloads);
 	q->nl = NULL;
 	q->rx = q->tx = NULL;
+	q->payloads = NULL;
 }
 
 int nfqueue_fd(const struct nfqueue *q)
@@ -187,41 +194,101 @@ int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg)
 	}
 }
 
+static const uint8_t zero_pad[MNL_ALIGNTO];
+
+/* The batch's messages tx[from, to), with the packets of payloads[p..]
+ * whose headers lie there, as iovecs: at most three a packet and one for
+ * the rest, so iov holds 3 * TX_MAX_PAYLOADS + 1. Returns how many; *next
+ * receives the first payload not used. */
+static size_t gather(struct nfqueue *q, size_t from, size_t to, size_t p, struct iovec *iov,
+		     size_t *next)
+{
+	size_t n = 0, off = from;
+
+	for (; p < q->n_payloads && q->payloads[p].off < to; p++) {
+		const struct nfqueue_tx_payload *pl = &q->payloads[p];
+		size_t head = pl->off + pl->hdr_len - off;
+
+		iov[n++] = (struct iovec){ q->tx + off, head };
+		iov[n++] = (struct iovec){ (void *)(uintptr_t)pl->bytes, pl->len };
+		if (MNL_ALIGN(pl->len) > pl->len)
+			iov[n++] = (struct iovec){ (void *)(uintptr_t)zero_pad,
+						   MNL_ALIGN(pl->len) - pl->len };
+		off = pl->off + pl->hdr_len;
+	}
+	if (to > off)
+		iov[n++] = (struct iovec){ q->tx + off, to - off };
+	*next = p;
+	return n;
+}
+
+static int send_gathered(struct nfqueue *q, struct iovec *iov, size_t n)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct msghdr msg = { &kernel, sizeof(kernel), iov, n, NULL, 0, 0 };
+
+	return sendmsg(mnl_socket_get_fd(q->nl), &msg, 0) < 0 ? -1 : 0;
+}
+
+/* The batch as a whole was refused: each message alone, so one bad
+ * message cannot strand the packets of the others. */
+static int flush_one_by_one(struct nfqueue *q)
+{
+	struct iovec iov[3];
+	size_t off = 0, p = 0, len, n, next;
+	int rc = 0;
+
+	while (off < q->tx_len) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)(void *)(q->tx + off);
+
+		if (p < q->n_payloads && q->payloads[p].off == off) {
+			len = q->payloads[p].hdr_len;
+			n = gather(q, off, off + len, p, iov, &next);
+			p = next;
+		} else if (nlh->nlmsg_len >= sizeof(*nlh) && off + nlh->nlmsg_len <= q->tx_len) {
+			len = MNL_ALIGN(nlh->nlmsg_len);
+			iov[0] = (struct iovec){ nlh, len };
+			n = 1;
+		} else {
+			break;
+		}
+		if (send_gathered(q, iov, n) < 0) {
+			q->stats.send_errors++;
+			rc = -1;
+		}
+		off += len;
+	}
+	return rc;
+}
+
 static int flush_tx(struct nfqueue *q)
 {
-	size_t off = 0;
+	struct iovec iov[3 * TX_MAX_PAYLOADS + 1];
+	size_t n, next;
 	int rc = 0;
 
 	if (!q->tx_len)
 		return 0;
-	if (mnl_socket_sendto(q->nl, q->tx, q->tx_len) >= 0) {
-		q->tx_len = 0;
-		return 0;
-	}
-	/* The batch as a whole was refused: send the verdicts one by one,
-	 * so one bad message cannot strand the packets of the others. */
-	q->stats.send_errors++;
-	while (off < q->tx_len) {
-		struct nlmsghdr *nlh = (struct nlmsghdr *)(void *)(q->tx + off);
-
-		if (nlh->nlmsg_len < sizeof(*nlh) || off + nlh->nlmsg_len > q->tx_len)
-			break;
-		if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
-			q->stats.send_errors++;
-			rc = -1;
-		}
-		off += MNL_ALIGN(nlh->nlmsg_len);
+	n = gather(q, 0, q->tx_len, 0, iov, &next);
+	if (send_gathered(q, iov, n) < 0) {
+		q->stats.send_errors++;
+		rc = flush_one_by_one(q);
 	}
 	q->tx_len = 0;
+	q->n_payloads = 0;
+	q->payload_bytes = 0;
 	return rc;
 }
 
-/* Room in the transmit buffer for one verdict with `payload` bytes. */
+/* Room in the transmit buffer for one verdict's headers, its packet (of
+ * payload bytes) going by an iovec. */
 static struct nlmsghdr *tx_put(struct nfqueue *q, int type, size_t payload)
 {
-	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 256 + MNL_ALIGN(payload);
+	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + 256;
 
-	if (q->tx_len && (q->tx_len + need > q->tx_size || q->tx_len + need > TX_FLUSH_AT))
+	if (q->tx_len && (q->tx_len + need > q->tx_size ||
+			  q->tx_len + q->payload_bytes + need + MNL_ALIGN(payload) > TX_FLUSH_AT ||
+			  (payload && q->n_payloads == TX_MAX_PAYLOADS)))
 		flush_tx(q);
 	return nfq_nlmsg_put(q->tx + q->tx_len, type, q->num);
 }
@@ -232,15 +299,38 @@ static void tx_commit(struct nfqueue *q, struct nlmsghdr *nlh)
 	q->stats.verdicts++;
 }
 
+/* A verdict carrying a packet: the NFQA_PAYLOAD attribute's header in tx,
+ * its bytes left where they are (gathered when the batch goes). */
+static void put_with_payload(struct nfqueue *q, struct nlmsghdr *nlh, const uint8_t *pkt,
+			     size_t len)
+{
+	struct nlattr *attr = (struct nlattr *)(void *)((char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
+	struct nfqueue_tx_payload *pl = &q->payloads[q->n_payloads++];
+
+	attr->nla_type = NFQA_PAYLOAD;
+	attr->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + len);
+	nlh->nlmsg_len = (uint32_t)(MNL_ALIGN(nlh->nlmsg_len) + MNL_ATTR_HDRLEN);
+	pl->off = q->tx_len;
+	pl->hdr_len = nlh->nlmsg_len;
+	pl->bytes = pkt;
+	pl->len = len;
+	q->payload_bytes += MNL_ALIGN(len);
+	/* the whole message, as the kernel reads it */
+	nlh->nlmsg_len += (uint32_t)MNL_ALIGN(len);
+	q->tx_len += pl->hdr_len;
+	q->stats.verdicts++;
+}
+
 static void put_single(struct nfqueue *q, uint32_t id, int verdict, const uint8_t *pkt,
 		       size_t len)
 {
-	struct nlmsghdr *nlh = tx_put(q, NFQNL_MSG_VERDICT, len);
+	struct nlmsghdr *nlh = tx_put(q, NFQNL_MSG_VERDICT, pkt ? len : 0);
 
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	if (pkt)
-		nfq_nlmsg_verdict_put_pkt(nlh, pkt, (uint32_t)len);
-	tx_commit(q, nlh);
+		put_with_payload(q, nlh, pkt, len);
+	else
+		tx_commit(q, nlh);
 }
 
 int nfqueue_send_verdicts(struct nfqueue *q, const struct verdict *v, size_t n,

@@ -22,6 +22,15 @@ struct nfqueue_stats {
 	uint64_t send_errors;
 };
 
+/* A verdict whose packet is sent from the caller's bytes: its headers
+ * are tx[off, off + hdr_len), the packet follows by an iovec. */
+struct nfqueue_tx_payload {
+	size_t off;
+	size_t hdr_len;
+	const uint8_t *bytes;
+	size_t len;
+};
+
 struct nfqueue {
 	struct mnl_socket *nl;
 	uint16_t num;
@@ -31,6 +40,11 @@ struct nfqueue {
 	char *tx;
 	size_t tx_size;
 	size_t tx_len;
+	/* The packets of the batch in tx, gathered by sendmsg rather than
+	 * copied into tx (valid until the batch is flushed). */
+	struct nfqueue_tx_payload *payloads;
+	size_t n_payloads;
+	size_t payload_bytes;
 	struct nfqueue_stats stats;
 };
 

@@ -40,6 +40,26 @@ static uint64_t sum_native(const uint8_t *p, size_t n, uint64_t acc)
 	return acc;
 }
 
+/* Copy n bytes and add them to the sum as sum_native does (native 32-bit
+ * words, the last odd bytes padded), in the same pass. */
+static uint64_t copy_sum_native(uint8_t *dst, const uint8_t *src, size_t n, uint64_t acc)
+{
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, src, 8);
+		memcpy(dst, &w, 8);
+		acc += (w & 0xFFFFFFFFu) + (w >> 32);
+		src += 8;
+		dst += 8;
+		n -= 8;
+	}
+	if (!n) /* src may be NULL for an empty payload: no memcpy of it */
+		return acc;
+	memcpy(dst, src, n);
+	return sum_native(src, n, acc);
+}
+
 /* Folded and complemented, as the 16-bit value to store big-endian. */
 static uint16_t finish(uint64_t acc)
 {
@@ -111,29 +131,65 @@ static void map_sack_options(uint8_t *opt, size_t n, tcp_sack_map_fn map, void *
 	}
 }
 
-int tcp_edit_build(const uint8_t *ip, const struct packet *pkt, uint32_t seq, uint32_t ack,
-		   tcp_sack_map_fn map_sack, void *sack_arg, const uint8_t *payload,
-		   size_t payload_len, struct bytebuf *out)
+size_t tcp_edit_build_len(const struct packet *pkt, size_t payload_len)
 {
-	size_t hdr = pkt->l4_offset + pkt->l4_header_len, total;
-	uint8_t *p;
+	size_t hdr = pkt->l4_offset + pkt->l4_header_len;
 
-	total = hdr + payload_len;
-	if (total > 0xFFFF + (pkt->ip_version == 6 ? 40u : 0u))
-		return -1;
-	bytebuf_clear(out);
-	if (!bytebuf_append(out, ip, hdr) || !bytebuf_append(out, payload, payload_len))
-		return -1;
-	p = out->data;
+	if (payload_len > 0xFFFF + (pkt->ip_version == 6 ? 40u : 0u) - hdr)
+		return 0;
+	return hdr + payload_len;
+}
+
+void tcp_edit_build_at(uint8_t *p, const uint8_t *ip, const struct packet *pkt, uint32_t seq,
+		       uint32_t ack, tcp_sack_map_fn map_sack, void *sack_arg,
+		       const uint8_t *payload, size_t payload_len)
+{
+	size_t hdr = pkt->l4_offset + pkt->l4_header_len, total = hdr + payload_len;
+	uint8_t pseudo[8]; /* 32-bit TCP length, 3 zero bytes, protocol */
+	uint8_t *tcp = p + pkt->l4_offset;
+	uint64_t acc;
+
+	memcpy(p, ip, hdr);
 	if (pkt->ip_version == 4)
 		imw_store_be16(p + 2, (uint16_t)total);
 	else
 		imw_store_be16(p + 4, (uint16_t)(total - 40));
-	imw_store_be32(p + pkt->l4_offset + 4, seq);
-	imw_store_be32(p + pkt->l4_offset + 8, ack);
+	imw_store_be32(tcp + 4, seq);
+	imw_store_be32(tcp + 8, ack);
 	if (map_sack && pkt->l4_header_len > 20)
-		map_sack_options(p + pkt->l4_offset + 20, pkt->l4_header_len - 20, map_sack, sack_arg);
-	tcp_edit_fix_checksums(p, total, pkt->ip_version, pkt->l4_offset);
+		map_sack_options(tcp + 20, pkt->l4_header_len - 20, map_sack, sack_arg);
+	/* The header's words start at an even offset of the TCP segment (its
+	 * length is a multiple of 4), so the payload's sum adds as it is. */
+	acc = copy_sum_native(p + hdr, payload, payload_len, 0);
+	if (pkt->ip_version == 4) {
+		size_t ihl = (size_t)(p[0] & 0x0F) * 4;
+
+		imw_store_be16(p + 10, 0);
+		imw_store_be16(p + 10, finish(sum_native(p, ihl, 0)));
+		acc = sum_native(p + 12, 8, acc);
+	} else {
+		acc = sum_native(p + 8, 32, acc);
+	}
+	imw_store_be32(pseudo, (uint32_t)(total - pkt->l4_offset));
+	imw_store_be32(pseudo + 4, 6);
+	acc = sum_native(pseudo, sizeof(pseudo), acc);
+	imw_store_be16(tcp + 16, 0);
+	imw_store_be16(tcp + 16, finish(sum_native(tcp, pkt->l4_header_len, acc)));
+}
+
+int tcp_edit_build(const uint8_t *ip, const struct packet *pkt, uint32_t seq, uint32_t ack,
+		   tcp_sack_map_fn map_sack, void *sack_arg, const uint8_t *payload,
+		   size_t payload_len, struct bytebuf *out)
+{
+	size_t total = tcp_edit_build_len(pkt, payload_len);
+
+	if (!total)
+		return -1;
+	bytebuf_clear(out);
+	if (!bytebuf_reserve(out, total))
+		return -1;
+	tcp_edit_build_at(out->data, ip, pkt, seq, ack, map_sack, sack_arg, payload, payload_len);
+	out->len = total;
 	return 0;
 }
 

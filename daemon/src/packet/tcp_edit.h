@@ -16,9 +16,21 @@
  * sender's input seq; left edges and right edges map differently. */
 typedef uint32_t (*tcp_sack_map_fn)(void *arg, uint32_t edge, bool left);
 
-/* out receives the whole new IP packet: the original IP and TCP headers
- * (options included) with seq and ack replaced, SACK edges mapped when
- * map_sack is set, and payload as the new payload. pkt must describe ip. */
+/* The length of the new packet tcp_edit_build makes with payload_len
+ * bytes of payload, or 0 when it would not fit an IP packet. */
+size_t tcp_edit_build_len(const struct packet *pkt, size_t payload_len);
+
+/* The whole new IP packet, written to p (tcp_edit_build_len bytes, not 0):
+ * the original IP and TCP headers (options included) with seq and ack
+ * replaced, SACK edges mapped when map_sack is set, and payload as the
+ * new payload, its checksum summed as it is copied (one pass over a GSO
+ * packet's payload). pkt must describe ip. */
+void tcp_edit_build_at(uint8_t *p, const uint8_t *ip, const struct packet *pkt, uint32_t seq,
+		       uint32_t ack, tcp_sack_map_fn map_sack, void *sack_arg,
+		       const uint8_t *payload, size_t payload_len);
+
+/* The same into out (replacing what it held); -1 when it does not fit an
+ * IP packet or out of memory. */
 int tcp_edit_build(const uint8_t *ip, const struct packet *pkt, uint32_t seq, uint32_t ack,
 		   tcp_sack_map_fn map_sack, void *sack_arg, const uint8_t *payload,
 		   size_t payload_len, struct bytebuf *out);

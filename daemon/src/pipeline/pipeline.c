@@ -7,27 +7,44 @@
 /* Expire idle flows every this many packets, not on each one. */
 #define EXPIRY_INTERVAL_PACKETS 4096
 
-static void deliver_event(void *arg, const struct im_event *ev)
+static void write_event(struct pipeline *pl, const struct im_event *ev)
 {
-	struct pipeline *pl = arg;
-	struct im_event judged;
 	size_t i;
 
-	if (pl->table) {
-		struct route_ctx ctx;
-
-		route_table_run(pl->table, 0, ev, &ctx);
-		judged = *ev;
-		judged.filtered = ctx.decision.filtered;
-		ev = &judged;
-		route_ctx_free(&ctx);
-	}
 	if ((unsigned)ev->proto < IMW_PROTO_MAX && (unsigned)ev->kind < IM_KIND_COUNT)
 		pl->events[ev->proto][ev->kind]++;
 	pl->events_total++;
 	for (i = 0; i < pl->n_sinks; i++)
 		if (sink_write(&pl->sinks[i], ev) < 0)
 			pl->sink_failures++;
+}
+
+/* With a policy (read --config), each event as it decided it, then the
+ * notices it would send, each an injected event of its own. */
+static void deliver_event(void *arg, const struct im_event *ev)
+{
+	struct pipeline *pl = arg;
+	struct im_event judged, notice;
+	struct route_ctx ctx;
+	size_t i;
+
+	if (!pl->table) {
+		write_event(pl, ev);
+		return;
+	}
+	route_table_run(pl->table, 0, ev, &ctx);
+	judged = *ev;
+	policy_decision_mark(&ctx.decision, &judged);
+	write_event(pl, &judged);
+	for (i = 0; i < ctx.decision.n_notices; i++) {
+		policy_notice_event(&ctx.decision, ev, i, false, &notice);
+		write_event(pl, &notice);
+	}
+	for (i = 0; ev->dir == IM_DIR_OUT && i < ctx.decision.n_remote_notices; i++) {
+		policy_notice_event(&ctx.decision, ev, i, true, &notice);
+		write_event(pl, &notice);
+	}
+	route_ctx_free(&ctx);
 }
 
 int pipeline_init(struct pipeline *pl, const struct flow_config *cfg)

@@ -103,6 +103,7 @@ static void rule_free(struct acl_rule *rule)
 		free(rule->remotes[i]);
 	free(rule->remotes);
 	free(rule->local);
+	free(rule->text);
 	memset(rule, 0, sizeof(*rule));
 }
 
@@ -111,20 +112,25 @@ static int add_rule(void *arg, const char *path, unsigned line, char *text, char
 {
 	struct acl_rules *rules = arg;
 	struct acl_rule rule, *grown;
-	char *save = NULL, *action = strtok_r(text, " \t", &save);
+	char *whole = strdup(text), *save = NULL, *action = strtok_r(text, " \t", &save);
 	char *local = strtok_r(NULL, " \t", &save), *tok;
 
 	memset(&rule, 0, sizeof(rule));
+	rule.text = whole; /* freed with the rule */
+	if (!whole)
+		goto oom;
 	if (strcmp(action, "allow") == 0) {
 		rule.allow = true;
 	} else if (strcmp(action, "deny") != 0) {
 		snprintf(err, err_size, "%s:%u: expected \"allow\" or \"deny\" first, got \"%.80s\"",
 			 path, line, action);
+		rule_free(&rule);
 		return -1;
 	}
 	if (!local) {
 		snprintf(err, err_size, "%s:%u: %s: missing the local id (or \"all\")", path, line,
 			 action);
+		rule_free(&rule);
 		return -1;
 	}
 	if (strcmp(local, "all") != 0 && !(rule.local = strdup(local)))
@@ -211,14 +217,15 @@ static bool rule_matches(const struct acl_rule *rule, const struct parties *who)
 }
 
 /* 0.9: the first rule that matches decides; none, the event passes. */
-static bool rules_block(const struct acl_rules *rules, const struct parties *who)
+static const struct acl_rule *rules_decide(const struct acl_rules *rules,
+					   const struct parties *who)
 {
 	size_t i;
 
 	for (i = 0; i < rules->n; i++)
 		if (rule_matches(&rules->v[i], who))
-			return !rules->v[i].allow;
-	return false;
+			return &rules->v[i];
+	return NULL;
 }
 
 /* 1: the pair is listed; 0: the local id has a line without the remote;
@@ -239,21 +246,47 @@ static int lookup(const struct acl_list *l, const struct parties *who)
 	return found;
 }
 
-/* 0.5's white and black lists. */
-static bool lists_block(const struct acl *a, const struct parties *who)
+/* 0.5's white and black lists; *key says which decided a block. */
+static bool lists_block(const struct acl *a, const struct parties *who, const char **key)
 {
 	int white = lookup(&a->white, who);
 
 	if (white == 1)
 		return false;
-	if (lookup(&a->black, who) == 1)
+	if (lookup(&a->black, who) == 1) {
+		*key = "blacklist_filename";
 		return true;
-	if (white == 0)
+	}
+	if (white == 0) {
+		*key = "whitelist_filename";
 		return true;
+	}
+	*key = "block_unlisted";
 	return a->block_unlisted;
+}
+
+bool acl_blocks_why(const struct acl *a, const struct parties *who, const char **key,
+		    const char **entry)
+{
+	const struct acl_rule *rule;
+
+	*entry = "";
+	if (a->have_lists && lists_block(a, who, key)) {
+		if (strcmp(*key, "block_unlisted") != 0)
+			*entry = who->local;
+		return true;
+	}
+	rule = rules_decide(&a->rules, who);
+	if (!rule || rule->allow)
+		return false;
+	*key = "acl_filename";
+	*entry = rule->text ? rule->text : "";
+	return true;
 }
 
 bool acl_blocks(const struct acl *a, const struct parties *who)
 {
-	return (a->have_lists && lists_block(a, who)) || rules_block(&a->rules, who);
+	const char *key, *entry;
+
+	return acl_blocks_why(a, who, &key, &entry);
 }

@@ -93,3 +93,16 @@ long badwords_censor(const struct badwords *bw, const char *text, char **censore
 	*censored = out;
 	return count;
 }
+
+const char *badwords_first(const struct badwords *bw, const char *text)
+{
+	size_t tl = strlen(text), i, pos, wl;
+
+	for (i = 0; i < bw->n; i++) {
+		wl = strlen(bw->words[i]);
+		for (pos = 0; wl && pos + wl <= tl; pos++)
+			if (matches_at(text + pos, bw->words[i], wl))
+				return bw->words[i];
+	}
+	return NULL;
+}

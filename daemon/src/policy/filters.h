@@ -54,6 +54,9 @@ void badwords_free(struct badwords *bw);
  * sets *censored to a same-length copy with each one's bytes replaced, or
  * NULL when there is none. Returns the count, or -1 on allocation failure. */
 long badwords_censor(const struct badwords *bw, const char *text, char **censored);
+/* The first listed word found in text (any case), NULL when none: the
+ * entry an archived event names as its rule. */
+const char *badwords_first(const struct badwords *bw, const char *text);
 
 /* ---- acl.c: IMSpector's file-backed ACLs: 0.5's white and black lists,
  * 0.9's rule file ---- */
@@ -77,6 +80,7 @@ struct acl_rule {
 	size_t n_remotes;  /* with groupchat and any_remote unset, 0 means every remote */
 	bool groupchat;    /* "groupchat" was listed: every group conversation */
 	bool any_remote;   /* "all" was listed (pfSense writes "allow all all") */
+	char *text;        /* the line as written (the archive's rule) */
 };
 
 struct acl_rules {
@@ -100,6 +104,11 @@ int acl_rules_load(struct acl_rules *rules, const char *path, struct config_repo
 void acl_free(struct acl *a);
 /* True when the pair may not talk (see acl.c for the order). */
 bool acl_blocks(const struct acl *a, const struct parties *who);
+/* The same, saying what decided: *key the config key (acl_filename,
+ * whitelist_filename, blacklist_filename, block_unlisted) and *entry the
+ * rule line or the listed local id ("" when none). */
+bool acl_blocks_why(const struct acl *a, const struct parties *who, const char **key,
+		    const char **entry);
 /* True when listed names the party: party_matches, or listed is a domain
  * ("example.com" or "@example.com") and id is user@that domain. */
 bool acl_id_matches(const char *listed, const char *id, const char *bare);
@@ -148,6 +157,7 @@ struct regex_rule {
 	regex_t re;
 	char *replacement; /* sed-like: & is the match, \1..\9 groups */
 	bool block;        /* flag b: a match blocks the message */
+	bool flag;         /* regex_flag=: a match only flags (replacement: the category) */
 	char *spec;
 };
 
@@ -164,6 +174,13 @@ void regex_rules_free(struct regex_rules *r);
  * matched; -1: allocation failure. Rules apply in order, each to the
  * previous one's result, every match replaced. */
 int regex_rules_apply(const struct regex_rules *r, const char *text, char **out);
+/* The same, with the rule that decided: the blocking one, or the first
+ * that changed the text (NULL when none did). */
+int regex_rules_apply_why(const struct regex_rules *r, const char *text, char **out,
+			  const struct regex_rule **why);
+/* regex_flag=: "/PATTERN/CATEGORY/FLAGS" (flag i only); a category is
+ * letters, digits, '_', '-' or '.'. */
+int regex_flag_add(struct regex_rules *r, const char *spec, char *err, size_t err_size);
 
 /* ---- blocks.c: block_files, block_webcams, encrypted sessions ---- */
 

@@ -21,7 +21,7 @@
 #define DEFAULT_BLOCKED_NOTICE_INTERVAL 60
 #define SECONDS_PER_DAY 86400.0
 #define SECONDS_PER_MINUTE 60.0
-#define POLICY_STEPS 4
+#define POLICY_STEPS 5
 
 /* The responder's texts when the configuration gives none (IMSpector
  * 0.9's notice reads "Message from IMSpector: -=Your activities are being
@@ -61,6 +61,12 @@ struct policy {
 	bool have_db;
 	struct dbfilter db;
 	struct regex_rules regex;
+	/* Flag-only rules (regex_flag=; badwords_flag=, acl_flag=: those
+	 * lists' category, and they then flag instead of censoring or
+	 * blocking): categories on the event, traffic unchanged. */
+	struct regex_rules flags;
+	char *badwords_flag;
+	char *acl_flag;
 	struct event_blocks blocks;
 	char *notice_text;
 	double notice_period;
@@ -132,6 +138,9 @@ static void policy_free(struct policy *p)
 	if (p->have_db)
 		dbfilter_close(&p->db);
 	regex_rules_free(&p->regex);
+	regex_rules_free(&p->flags);
+	free(p->badwords_flag);
+	free(p->acl_flag);
 	free(p->notice_text);
 	free(p->blocked_notice_text);
 	notice_book_free(&p->notices);
@@ -303,14 +312,20 @@ static void load_rules(struct policy *p, const struct imw_config *cfg, struct co
 	size_t i;
 	const char *v;
 
-	/* Every regex_replace line counts, in file order. */
+	/* Every regex_replace and regex_flag line counts, in file order. */
 	for (i = 0; i < cfg->n_entries; i++) {
-		if (strcmp(cfg->entries[i].key, "regex_replace") != 0)
-			continue;
-		if (regex_rules_add(&p->regex, cfg->entries[i].value, sub, sizeof(sub)) < 0)
+		if (strcmp(cfg->entries[i].key, "regex_replace") == 0 &&
+		    regex_rules_add(&p->regex, cfg->entries[i].value, sub, sizeof(sub)) < 0)
 			config_report_error(r, "%s:%u: regex_replace: %s", cfg_name(cfg),
 					    cfg->entries[i].line, sub);
+		if (strcmp(cfg->entries[i].key, "regex_flag") == 0 &&
+		    regex_flag_add(&p->flags, cfg->entries[i].value, sub, sizeof(sub)) < 0)
+			config_report_error(r, "%s:%u: regex_flag: %s", cfg_name(cfg),
+					    cfg->entries[i].line, sub);
 	}
+	if (((v = config_get(cfg, "badwords_flag")) && !(p->badwords_flag = strdup(v))) ||
+	    ((v = config_get(cfg, "acl_flag")) && !(p->acl_flag = strdup(v))))
+		config_report_error(r, "out of memory");
 	if (((v = config_get(cfg, "notice_text")) && !(p->notice_text = strdup(v))) ||
 	    ((v = config_get(cfg, "blocked_notice_text")) && !(p->blocked_notice_text = strdup(v))))
 		config_report_error(r, "out of memory");
@@ -394,6 +409,8 @@ void policy_decision_free(struct policy_decision *d)
 	free(d->text);
 	free(d->pdu);
 	free(d->inject_after);
+	free(d->rule);
+	free(d->categories);
 	for (i = 0; i < d->n_notices; i++)
 		free(d->notices[i]);
 	for (i = 0; i < d->n_remote_notices; i++)
@@ -416,11 +433,61 @@ static bool judged_kind(enum im_kind k)
 	       k == IM_KIND_WEBCAM;
 }
 
-static void block(struct policy_decision *d, const char *why)
+/* The rule that decided: "key=entry" ("key" alone without an entry); a
+ * later decider (a block after a flag) replaces an earlier one. */
+static void set_rule(struct policy *p, struct policy_decision *d, const char *key,
+		     const char *entry)
+{
+	char *rule = NULL;
+
+	if (asprintf(&rule, "%s%s%s", key, entry && *entry ? "=" : "", entry ? entry : "") < 0) {
+		p->stats.alloc_failures++;
+		return;
+	}
+	free(d->rule);
+	d->rule = rule;
+}
+
+/* A flag: its category joins the event's (once each), its rule names it
+ * unless something else decided. */
+static void add_flag(struct policy *p, struct policy_decision *d, const char *category,
+		     const char *key, const char *entry)
+{
+	const char *c = d->categories;
+	size_t n = strlen(category);
+	char *joined = NULL;
+
+	while (c) {
+		if (strncmp(c, category, n) == 0 && (c[n] == ',' || !c[n]))
+			break;
+		c = strchr(c, ',');
+		c = c ? c + 1 : NULL;
+	}
+	if (!c) {
+		if (asprintf(&joined, "%s%s%s", d->categories ? d->categories : "",
+			     d->categories ? "," : "", category) < 0) {
+			p->stats.alloc_failures++;
+			return;
+		}
+		free(d->categories);
+		d->categories = joined;
+	}
+	if (!d->rule)
+		set_rule(p, d, key, entry);
+}
+
+static void block_rule(struct policy *p, struct policy_decision *d, const char *why,
+		       const char *key, const char *entry)
 {
 	d->action = POLICY_BLOCK;
 	d->filtered = true;
 	d->why = why;
+	set_rule(p, d, key, entry);
+}
+
+static void block(struct policy *p, struct policy_decision *d, const char *why)
+{
+	block_rule(p, d, why, why, NULL);
 }
 
 static void decide_blocks(struct policy *p, const struct im_event *ev, struct policy_decision *d)
@@ -431,15 +498,15 @@ static void decide_blocks(struct policy *p, const struct im_event *ev, struct po
 		return;
 	switch (ev->kind) {
 	case IM_KIND_FILE:
-		block(d, "block_files");
+		block(p, d, "block_files");
 		return;
 	case IM_KIND_WEBCAM:
-		block(d, "block_webcams");
+		block(p, d, "block_webcams");
 		return;
 	default:
 		break;
 	}
-	block(d, "block_encrypted");
+	block(p, d, "block_encrypted");
 	bytebuf_init(&refusal);
 	if (starttls_refusal(ev, &refusal)) {
 		d->action = POLICY_REPLACE_PDU;
@@ -473,6 +540,7 @@ static void decide_parties(struct policy *p, const struct im_event *ev, struct p
 {
 	struct parties who;
 	char *local_owned, *remote_owned;
+	const char *key, *entry;
 
 	if (!judged_kind(ev->kind) || !ev->remote)
 		return;
@@ -481,10 +549,14 @@ static void decide_parties(struct policy *p, const struct im_event *ev, struct p
 	who.local_bare = bare_id(p, ev, who.local, &local_owned);
 	who.remote_bare = bare_id(p, ev, who.remote, &remote_owned);
 	who.group = ev->group;
-	if (p->have_acl && acl_blocks(&p->acl, &who))
-		block(d, "acl");
-	else if (p->have_db && dbfilter_blocks(&p->db, &who, ev->dir == IM_DIR_OUT, ev->ts))
-		block(d, "dbfilter");
+	if (p->have_acl && acl_blocks_why(&p->acl, &who, &key, &entry)) {
+		if (p->acl_flag)
+			add_flag(p, d, p->acl_flag, key, entry);
+		else
+			block_rule(p, d, "acl", key, entry);
+	} else if (p->have_db && dbfilter_blocks(&p->db, &who, ev->dir == IM_DIR_OUT, ev->ts)) {
+		block_rule(p, d, "dbfilter", "db_filter_filename", NULL);
+	}
 	free(local_owned);
 	free(remote_owned);
 }
@@ -500,41 +572,66 @@ static void adopt(char **cur, const char *orig, char *next)
 
 static void decide_content(struct policy *p, const struct im_event *ev, struct policy_decision *d)
 {
+	const struct regex_rule *why = NULL;
+	const char *word = NULL, *rule_key = NULL, *rule_entry = NULL;
 	char *cur = ev->text, *next;
 	long bad;
 	int rc;
 
 	if (ev->kind != IM_KIND_MESSAGE || !ev->text)
 		return;
-	if (p->have_badwords) {
+	if (p->have_badwords)
+		word = badwords_first(&p->badwords, ev->text);
+	if (word && p->badwords_flag) {
+		add_flag(p, d, p->badwords_flag, "badwords_filename", word);
+	} else if (word) {
 		bad = badwords_censor(&p->badwords, cur, &next);
 		if (bad < 0)
 			p->stats.alloc_failures++;
 		if (p->badwords.has_block_count && bad > (long)p->badwords.block_count) {
 			free(next);
-			block(d, "badwords");
+			block_rule(p, d, "badwords", "badwords_filename", word);
 			return;
 		}
-		if (next)
+		if (next) {
 			adopt(&cur, ev->text, next);
+			rule_key = "badwords_filename", rule_entry = word;
+		}
 	}
 	if (p->regex.n) {
-		rc = regex_rules_apply(&p->regex, cur, &next);
+		rc = regex_rules_apply_why(&p->regex, cur, &next, &why);
 		if (rc < 0)
 			p->stats.alloc_failures++;
 		if (rc == 2) {
 			adopt(&cur, ev->text, ev->text);
-			block(d, "regex");
+			block_rule(p, d, "regex", "regex_replace", why ? why->spec : NULL);
 			return;
 		}
-		if (rc == 1)
+		if (rc == 1) {
 			adopt(&cur, ev->text, next);
+			if (!rule_key)
+				rule_key = "regex_replace", rule_entry = why ? why->spec : NULL;
+		}
 	}
 	if (cur != ev->text) {
 		d->action = POLICY_REPLACE_TEXT;
 		d->text = cur;
 		d->why = "content";
+		set_rule(p, d, rule_key ? rule_key : "content", rule_entry);
 	}
+}
+
+/* regex_flag=: every rule that matches the original text adds its
+ * category; whatever else happens to the event. */
+static void decide_flags(struct policy *p, const struct im_event *ev, struct policy_decision *d)
+{
+	size_t i;
+
+	if (ev->kind != IM_KIND_MESSAGE || !ev->text)
+		return;
+	for (i = 0; i < p->flags.n; i++)
+		if (regexec(&p->flags.v[i].re, ev->text, 0, NULL, 0) == 0)
+			add_flag(p, d, p->flags.v[i].replacement, "regex_flag", p->flags.v[i].spec);
 }
 
 /* "proto local remote", case-folded: one conversation. */
@@ -562,7 +659,7 @@ static char *take_text(struct policy *p, const char *text)
 	return copy;
 }
 
-static void add_notice(struct policy *p, struct policy_decision *d, char *text)
+static void add_notice(struct policy *p, struct policy_decision *d, char *text, const char *key)
 {
 	if (!text)
 		return;
@@ -570,11 +667,13 @@ static void add_notice(struct policy *p, struct policy_decision *d, char *text)
 		free(text);
 		return;
 	}
+	d->notice_keys[d->n_notices] = key;
 	d->notices[d->n_notices++] = text;
 	p->stats.notices++;
 }
 
-static void add_remote_notice(struct policy *p, struct policy_decision *d, char *text)
+static void add_remote_notice(struct policy *p, struct policy_decision *d, char *text,
+			      const char *key)
 {
 	if (!text)
 		return;
@@ -582,6 +681,7 @@ static void add_remote_notice(struct policy *p, struct policy_decision *d, char 
 		free(text);
 		return;
 	}
+	d->remote_notice_keys[d->n_remote_notices] = key;
 	d->remote_notices[d->n_remote_notices++] = text;
 	p->stats.notices++;
 }
@@ -602,10 +702,10 @@ static void decide_notices(struct policy *p, const struct im_event *ev, struct p
 	}
 	if (p->notice_text && ev->kind == IM_KIND_MESSAGE &&
 	    notice_book_due(&p->notices, key, ev->ts, p->notice_period))
-		add_notice(p, d, take_text(p, p->notice_text));
+		add_notice(p, d, take_text(p, p->notice_text), "notice_text");
 	if (p->blocked_notice_text && d->filtered &&
 	    notice_book_due(&p->blocked_notices, key, ev->ts, p->blocked_notice_interval))
-		add_notice(p, d, take_text(p, p->blocked_notice_text));
+		add_notice(p, d, take_text(p, p->blocked_notice_text), "blocked_notice_text");
 	free(key);
 }
 
@@ -635,13 +735,18 @@ static bool told(struct policy *p, const struct im_event *ev, const char *userid
 			      ev->ts, period);
 }
 
+static const char *responder_key(enum responder_type type)
+{
+	return type == RESPONDER_NOTICE ? "notice_response" : "filtered_response";
+}
+
 static void tell_local(struct policy *p, const struct im_event *ev, struct policy_decision *d,
 		       const char *userid, enum responder_type type, char *text)
 {
 	if (!text)
 		return;
 	responder_mark(&p->responder, event_proto_imspector_name(ev->proto), userid, type, ev->ts);
-	add_notice(p, d, text);
+	add_notice(p, d, text, responder_key(type));
 }
 
 /* The remote party hears it in the local user's name, on the local
@@ -658,7 +763,7 @@ static void tell_remote(struct policy *p, const struct im_event *ev, struct poli
 	if (ev->dir == IM_DIR_OUT) {
 		responder_mark(&p->responder, event_proto_imspector_name(ev->proto), userid, type,
 			       ev->ts);
-		add_remote_notice(p, d, text);
+		add_remote_notice(p, d, text, responder_key(type));
 		return;
 	}
 	for (i = 0; i < p->n_owed; i++) {
@@ -790,6 +895,7 @@ static const struct policy_step {
 	bool only_while_passing; /* skipped once an earlier step blocked or rewrote */
 	policy_step_fn fn;
 } steps[POLICY_STEPS] = {
+	{ "policy:regex_flag", ROUTE_STAGE_PRE, 50, false, decide_flags },
 	{ "policy:block_files,block_webcams,block_encrypted", ROUTE_STAGE_PRE, 100, true,
 	  decide_blocks },
 	{ "policy:acl,db_filter", ROUTE_STAGE_PRE, 200, true, decide_parties },
@@ -854,3 +960,47 @@ char *policy_notice_copy(struct policy *p)
 	return copy;
 }
 
+
+void policy_decision_mark(const struct policy_decision *d, struct im_event *ev)
+{
+	ev->filtered = d->filtered;
+	if (d->action == POLICY_BLOCK || d->action == POLICY_REPLACE_PDU)
+		ev->action = EVENT_ACTION_BLOCKED;
+	else if (d->action == POLICY_REPLACE_TEXT && d->text) {
+		ev->action = EVENT_ACTION_MODIFIED;
+		ev->delivered_text = d->text;
+	}
+	if (d->rule)
+		ev->rule = d->rule;
+	if (d->categories)
+		ev->categories = d->categories;
+}
+
+void policy_notice_event(const struct policy_decision *d, const struct im_event *ev,
+			 size_t i, bool to_remote, struct im_event *out)
+{
+	*out = *ev;
+	/* towards the local client, or from it towards the remote */
+	out->dir = to_remote ? IM_DIR_OUT : IM_DIR_IN;
+	out->kind = IM_KIND_MESSAGE;
+	out->content_type = "text/plain";
+	out->text = to_remote ? d->remote_notices[i] : d->notices[i];
+	out->rule = (char *)(to_remote ? d->remote_notice_keys[i] : d->notice_keys[i]);
+	out->action = EVENT_ACTION_INJECTED;
+	out->notice = true;
+	out->filtered = false;
+	out->categories = NULL;
+	out->delivered_text = NULL;
+	out->file_name = NULL;
+	out->file_size = 0;
+	out->has_file_size = false;
+	out->auto_response = false;
+	out->remote_address = NULL;
+	out->remote_name = NULL;
+	out->has_sent_ts = false;
+	out->route = NULL;
+	out->route_to = NULL;
+	out->pdu_data = NULL;
+	out->pdu_len = 0;
+	out->has_text_span = false;
+}

@@ -39,6 +39,12 @@ struct policy_decision {
 	bool filtered;   /* logged as filtered (IMSpector's column 5): blocked */
 	const char *why; /* static: the filter that decided ("acl", "badwords"...) */
 	char *text;      /* POLICY_REPLACE_TEXT */
+	/* For the archive: the config key and the entry that decided
+	 * ("badwords_filename=darn", "regex_replace=/a/b/", "acl_filename=deny
+	 * all bob"), or flagged it when nothing else did; and the categories
+	 * of the flag rules that matched, comma-separated. NULL: none. */
+	char *rule;
+	char *categories;
 	uint8_t *pdu;    /* POLICY_REPLACE_PDU */
 	size_t pdu_len;
 	/* A message with this text right after the PDU, same direction and
@@ -48,6 +54,7 @@ struct policy_decision {
 	/* Notices to the local user (notice_text, blocked_notice_text, the
 	 * responder's notice_response and filtered_response), in this order. */
 	char *notices[POLICY_MAX_NOTICES];
+	const char *notice_keys[POLICY_MAX_NOTICES]; /* static: the key of each */
 	size_t n_notices;
 	/* Notices to the remote party (IMSpector 0.9's responder tells both
 	 * sides, and the sender of what it blocked): sent in the local user's
@@ -56,6 +63,7 @@ struct policy_decision {
 	 * next outgoing PDU of the conversation). response_prefix and
 	 * response_postfix mark their text, on every protocol. */
 	char *remote_notices[POLICY_MAX_NOTICES];
+	const char *remote_notice_keys[POLICY_MAX_NOTICES];
 	size_t n_remote_notices;
 	/* Every notice is a system notice, written by nobody: encoders send it
 	 * from a sender visibly the system (im_event.notice). This is who,
@@ -115,6 +123,16 @@ void policy_decision_init(struct policy_decision *d);
 void policy_decision_free(struct policy_decision *d);
 
 void policy_get_stats(struct policy *p, struct policy_stats *out);
+
+/* The archive's account of a decision on the event it logs: action
+ * (blocked, modified with delivered_text, forwarded), rule, categories;
+ * the strings are d's, borrowed (ev is a shallow copy made for logging). */
+void policy_decision_mark(const struct policy_decision *d, struct im_event *ev);
+/* A notice the decision sent, as an event of its own: action injected,
+ * kind message, text the notice, the conversation of ev, rule its key;
+ * borrowed strings, as above. to_remote: one of remote_notices. */
+void policy_notice_event(const struct policy_decision *d, const struct im_event *ev,
+			 size_t i, bool to_remote, struct im_event *out);
 
 /* A copy of notice_text (the auditbot's answer to !policy), NULL when unset. */
 char *policy_notice_copy(struct policy *p);

@@ -175,18 +175,30 @@ static int apply_one(const struct regex_rule *rule, const char *text, struct byt
 
 int regex_rules_apply(const struct regex_rules *r, const char *text, char **out)
 {
+	const struct regex_rule *why;
+
+	return regex_rules_apply_why(r, text, out, &why);
+}
+
+int regex_rules_apply_why(const struct regex_rules *r, const char *text, char **out,
+			  const struct regex_rule **why)
+{
 	struct bytebuf buf;
 	char *cur = NULL;
 	size_t i;
 	int rc, changed = 0;
 
 	*out = NULL;
+	*why = NULL;
 	bytebuf_init(&buf);
 	for (i = 0; i < r->n; i++) {
+		if (r->v[i].flag)
+			continue;
 		if (r->v[i].block) {
 			if (regexec(&r->v[i].re, cur ? cur : text, 0, NULL, 0) == 0) {
 				free(cur);
 				bytebuf_free(&buf);
+				*why = &r->v[i];
 				return 2;
 			}
 			continue;
@@ -201,10 +213,13 @@ int regex_rules_apply(const struct regex_rules *r, const char *text, char **out)
 		if (!cur)
 			goto fail;
 		changed = 1;
+		if (!*why)
+			*why = &r->v[i];
 	}
 	bytebuf_free(&buf);
 	if (changed && strcmp(cur, text) == 0) {
 		free(cur);
+		*why = NULL;
 		return 0;
 	}
 	*out = cur;
@@ -213,4 +228,29 @@ fail:
 	free(cur);
 	bytebuf_free(&buf);
 	return -1;
+}
+
+int regex_flag_add(struct regex_rules *r, const char *spec, char *err, size_t err_size)
+{
+	struct regex_rule *rule;
+	const char *c;
+
+	if (regex_rules_add(r, spec, err, err_size) < 0)
+		return -1;
+	rule = &r->v[r->n - 1];
+	for (c = rule->replacement; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+			break;
+	if (!*rule->replacement || *c || rule->block) {
+		snprintf(err, err_size, rule->block ? "flag b: a flag rule never blocks"
+						    : "expected /PATTERN/CATEGORY/FLAGS, a category of "
+						      "letters, digits, '_', '-', '.'");
+		regfree(&rule->re);
+		free(rule->replacement);
+		free(rule->spec);
+		r->n--;
+		return -1;
+	}
+	rule->flag = true;
+	return 0;
 }

@@ -145,17 +145,45 @@ struct proto_module {
 			     const uint8_t *orig, size_t orig_len, struct bytebuf *out);
 };
 
+/* A session's own counts (tests and debugging read them; the totals
+ * that statistics show are the app layer's and the sinks'). */
 struct proto_session_stats {
-	uint64_t pdus;
-	uint64_t malformed;
-	uint64_t events;
+	uint32_t pdus;
+	uint32_t malformed;
+	uint32_t events;
+};
+
+/* What the sessions of one flow table share, set up by their owner (the
+ * app layer's context) and referenced by each session: where events go,
+ * and the directory (may be NULL) of what one connection of a user learnt
+ * that another needs, and of the strings they hold alike; where file
+ * content found in a stream goes (file may be NULL: no file stage). */
+struct proto_host {
+	struct proto_directory *directory;
+	proto_emit_fn emit;
+	void *emit_arg;
+	proto_file_fn file;
+	void *file_arg;
 };
 
 struct proto_session {
 	const struct proto_module *module;
-	void *state; /* module-private */
+	/* Module-private: what session_init made, or, for a module whose
+	 * state fits here (IRC's flags), the state itself, zeroed by
+	 * proto_session_init: an idle session then allocates none. */
+	union {
+		void *state;
+		unsigned char state_inline[sizeof(void *)];
+	};
 	uint64_t flow_id;
-	char *client;   /* "ip:port" of the local client, owned */
+	/* "ip:port" of the local client: lent by the session's owner (the
+	 * app layer keeps it in the flow's own block), never freed here. */
+	const char *client;
+	/* The flow's server "ip:port", session id and Community ID (the
+	 * archive): lent like client; NULL when the flow gave none. */
+	const char *server;
+	const char *session_id;
+	const char *community_id;
 	char *local_id; /* owned; NULL until the protocol reveals it */
 	/* The local user's full address as the server shows it to others
 	 * (IRC "nick!user@host" from the welcome numeric, XMPP the bound full
@@ -163,9 +191,9 @@ struct proto_session {
 	char *local_address;
 	/* Which network the session is on, as the protocol names it (an IRC
 	 * network's ISUPPORT NETWORK=, else the name of the server that
-	 * welcomed us); owned, NULL until known. Local routing pairs only
-	 * sessions of one service. */
-	char *service;
+	 * welcomed us); NULL until known. Local routing pairs only sessions
+	 * of one service. Shared (proto_session_share). */
+	const char *service;
 	double ts;      /* timestamp of the packet that completed the current PDU */
 	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
 	size_t pdu_len;
@@ -182,14 +210,10 @@ struct proto_session {
 	 * off features that count PDUs end to end (XMPP stream management),
 	 * which such edits would break. */
 	bool edits_possible;
-	/* Shared by the sessions of one worker (may be NULL): what one
-	 * connection of a user learnt that another needs. */
-	struct proto_directory *directory;
-	proto_emit_fn emit;
-	void *emit_arg;
-	/* Where file content found in the stream goes (may be NULL). */
-	proto_file_fn file;
-	void *file_arg;
+	/* Shared by the sessions of one table (may be NULL: no events, no
+	 * directory, no file stage). Set at proto_session_init, never
+	 * changed after. */
+	const struct proto_host *host;
 	struct proto_session_stats stats;
 	const char *last_error; /* static string: the last malformed reason */
 };
@@ -214,8 +238,16 @@ int proto_module_check(const struct proto_module *m, char *err, size_t err_size)
  * mains refuse to start when it fails. */
 int proto_registry_check(char *err, size_t err_size);
 
+/* client and host are referenced (host may be NULL): they must outlive
+ * the session. */
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
-		       const char *client, proto_emit_fn emit, void *emit_arg);
+		       const char *client, const struct proto_host *host);
+
+/* The directory the session's table shares, NULL when there is none. */
+static inline struct proto_directory *proto_session_directory(const struct proto_session *s)
+{
+	return s->host ? s->host->directory : NULL;
+}
 void proto_session_free(struct proto_session *s);
 
 /* Set the local id (NICK, LOGN...); false on allocation failure. */
@@ -223,6 +255,14 @@ bool proto_session_set_local(struct proto_session *s, const char *id, size_t len
 /* Set the local user's full address; false on allocation failure. */
 bool proto_session_set_local_address(struct proto_session *s, const char *addr, size_t len);
 bool proto_session_set_service(struct proto_session *s, const char *name, size_t len);
+
+/* A copy of v[0, n) that many sessions hold alike (a network's name, a
+ * client's message format, the server a stream names): the directory's
+ * shared copy when the session has a directory, else its own; NULL on
+ * allocation failure. Give it back with proto_session_unshare (NULL is
+ * nothing). */
+const char *proto_session_share(struct proto_session *s, const char *v, size_t n);
+void proto_session_unshare(struct proto_session *s, const char *v);
 
 /* Start an event carrying the session's common fields (ts, proto, dir,
  * flow, client, local, PDU location). The module fills the rest and calls

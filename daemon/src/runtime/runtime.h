@@ -28,6 +28,7 @@
 #include "egress/egress.h"
 #include "files/files.h"
 #include "inline/bpf_publish.h"
+#include "inline/handover.h"
 #include "route/router.h"
 #include "service/service.h"
 #include "sink/sink.h"
@@ -67,6 +68,17 @@ struct runtime {
 	/* The classifier's xlate map, where edited flows' offsets go so they
 	 * survive us (publishing is a no-op without a classifier). */
 	struct bpf_publish publish;
+	/* The state file (handover_file=): the bytes of edited flows' live
+	 * edits and their sessions, for a successor; what a predecessor left
+	 * is taken over flow by flow (inline/handover.h). Only with a
+	 * classifier. */
+	struct handover handover;
+	/* The order of a start and a planned stop (workers.c): the queues are
+	 * bound before the claim is taken; at a stop the workers hand over
+	 * (hand_over), the claim is released, then they drain, give the
+	 * verdicts still due and exit (quit). Atomic. */
+	int hand_over;
+	int quit;
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
@@ -105,13 +117,18 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 int runtime_hold_pins(struct runtime *rt);
 
 /* The set-up that needs root, after daemonizing and before privileges are
- * dropped: the claim on the pin directory and the xlate map (queues only),
+ * dropped: the claim on the pin directory prepared, the xlate map and the
+ * state file opened (queues only; the claim is taken once the queues are
+ * bound, in runtime_run_queues),
  * the statistics directory, the sockets local routing and bots send
  * through, the service (writer: the writer sink, for its counters). -1
  * (logged) when the daemon must not go on. */
 int runtime_prepare(struct runtime *rt, struct sink *writer);
 
-/* One worker per queue until *stop. 0, or 1 when a worker failed. */
+/* One worker per queue until *stop, then the planned stop: every worker
+ * hands over what a successor needs, the claim goes, the workers drain
+ * their queues and give every verdict still due. 0, or 1 when a worker
+ * failed. */
 int runtime_run_queues(struct runtime *rt);
 
 /* Decode a mirror port passively until *stop: no verdicts. The sinks are

@@ -14,4 +14,9 @@ int runtime_snapshots(void *arg, struct stats_snapshot **out, size_t *n);
 
 double runtime_now(void);
 
+/* Take the prepared claim on the classifier's pin directory (the queues
+ * are bound): edited flows come to us from the next packet on. 0 (also
+ * without a classifier), or -1 (logged). */
+int runtime_claim(struct runtime *rt);
+
 #endif

@@ -23,7 +23,7 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	memset(rt, 0, sizeof(*rt));
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_mutex_init(&rt->reload_lock, NULL);
-	rt->claim.sock_fd = -1;
+	rt->claim.sock_fd = rt->claim.map_fd = rt->claim.owner_fd = -1;
 	rt->publish.xlate_fd = -1;
 	rt->steer.map_fd = -1;
 	rt->path = o->config_path;
@@ -82,22 +82,86 @@ int runtime_hold_pins(struct runtime *rt)
 	return 0;
 }
 
-/* Before the queues open, so that our socket, on a lower descriptor,
- * leaves the liveness map before the queues unbind when we die. */
+#define DEFAULT_MAX_AGE_SECONDS 3600
+
+/* The state file of this instance: handover_file=, else beside the
+ * statistics in the runtime directory, one per pin directory:
+ * /run/imwire/<the pin directory's last name>/handover. */
+static const char *handover_path(struct runtime *rt, char *buf, size_t size)
+{
+	const char *v = config_get(&rt->cfg, "handover_file"), *base;
+
+	if (v && v[0])
+		return v;
+	base = strrchr(rt->pin_dir, '/');
+	base = base && base[1] ? base + 1 : rt->pin_dir;
+	snprintf(buf, size, "/run/imwire/%s/handover", base);
+	return buf;
+}
+
+/* Opened while root and before any sandbox: workers only write into the
+ * mapping. Without it edited flows still survive us (the classifier has
+ * their offsets); what is lost is the bytes of edits not acknowledged at
+ * a crash, and the sessions' identities. */
+static void open_handover(struct runtime *rt)
+{
+	const char *v = config_get(&rt->cfg, "handover_file_size"), *idle;
+	size_t size = v ? (size_t)strtoull(v, NULL, 10) : STATE_FILE_DEFAULT_SIZE;
+	double max_age = DEFAULT_MAX_AGE_SECONDS;
+	char path[4096], err[512];
+	struct handover_stats hs;
+	struct state_file_stats fs;
+
+	if ((idle = config_get(&rt->cfg, "idle_timeout")) && strtod(idle, NULL) > 0)
+		max_age = strtod(idle, NULL);
+	if (handover_open(&rt->handover, handover_path(rt, path, sizeof(path)), size, max_age, err,
+			  sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "%s: a successor will lack the bytes of live edits", err);
+		return;
+	}
+	handover_get_stats(&rt->handover, &hs, &fs);
+	rt->log(LOG_INFO,
+		"state file %s: %llu flows left by a predecessor to take over (%llu torn or "
+		"malformed records ignored, %llu expired)",
+		path, (unsigned long long)hs.inherited,
+		(unsigned long long)(fs.torn + hs.malformed), (unsigned long long)hs.expired);
+}
+
+/* The claim is prepared now (its socket before the queues' descriptors:
+ * the lower one closes first when we die, so the classifier takes over
+ * before the queues unbind) and taken once the queues are bound
+ * (runtime_claim). */
 static int claim_pins(struct runtime *rt)
 {
 	char err[512];
 
 	if (!rt->pin_dir)
 		return 0;
-	if (classifier_claim(rt->pin_dir, &rt->claim, err, sizeof(err)) == 0) {
-		rt->log(LOG_INFO, "holding the classifier's pin directory %s", rt->pin_dir);
-		if (bpf_publish_open(&rt->publish, rt->pin_dir) == 0)
-			rt->log(LOG_INFO, "edited flows' offsets go to the classifier");
-	} else if (errno == EEXIST) {
+	if (classifier_claim_prepare(rt->pin_dir, &rt->claim, err, sizeof(err)) < 0) {
+		if (errno != EEXIST)
+			return 0; /* no classifier loaded there */
 		rt->log(LOG_ERR, "%s", err);
 		return -1;
 	}
+	if (bpf_publish_open(&rt->publish, rt->pin_dir) == 0) {
+		rt->log(LOG_INFO, "edited flows' translation goes to the classifier");
+		open_handover(rt);
+	}
+	return 0;
+}
+
+int runtime_claim(struct runtime *rt)
+{
+	char err[512];
+
+	if (rt->claim.sock_fd < 0)
+		return 0;
+	if (classifier_claim_take(&rt->claim, err, sizeof(err)) < 0) {
+		rt->log(LOG_ERR, "%s", err);
+		classifier_release(&rt->claim);
+		return -1;
+	}
+	rt->log(LOG_INFO, "holding the classifier's pin directory %s", rt->pin_dir);
 	return 0;
 }
 
@@ -209,8 +273,22 @@ int runtime_reload(struct runtime *rt, char *msg, size_t msg_size)
 void runtime_stop(struct runtime *rt)
 {
 	struct bpf_publish *p = &rt->publish;
+	struct handover_stats hs;
+	struct state_file_stats fs;
 
 	classifier_release(&rt->claim);
+	if (rt->handover.open) {
+		handover_get_stats(&rt->handover, &hs, &fs);
+		rt->log(LOG_INFO,
+			"state file: %llu records written, %llu without room, %llu in use; %llu of %llu "
+			"inherited flows taken over, %llu stale, %llu expired, %llu malformed",
+			(unsigned long long)hs.written, (unsigned long long)hs.full,
+			(unsigned long long)(fs.written + fs.loaded - fs.freed),
+			(unsigned long long)hs.taken, (unsigned long long)hs.inherited,
+			(unsigned long long)hs.stale, (unsigned long long)hs.expired,
+			(unsigned long long)hs.malformed);
+		handover_close(&rt->handover);
+	}
 	if (p->xlate_fd >= 0)
 		rt->log(LOG_INFO,
 			"classifier: %llu flow directions published, %llu refused (xlate map full), "

@@ -29,6 +29,10 @@
 #define STATS_EVERY_LOOPS 50   /* of 20 ms */
 #define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
 #define DEFAULT_IDLE_SECONDS 3600
+#define BIND_WAIT_SECONDS 5.0    /* for every queue to be bound before the claim */
+#define HAND_OVER_WAIT_SECONDS 3.0 /* for every worker to hand over at a stop */
+#define DRAIN_QUIET_MS 30        /* after the claim went: a queue this quiet is drained */
+#define DRAIN_MAX_SECONDS 0.25
 
 struct worker {
 	pthread_t thread;
@@ -46,6 +50,11 @@ struct worker {
 	double now;
 	unsigned generation;
 	int status;
+	/* Where the worker is in a start and a stop (atomic): its queue is
+	 * bound, it handed over, it left its loop. */
+	int bound;
+	int handed;
+	int exited;
 	struct stats_snapshot snap; /* published under rt->lock about once a second */
 };
 
@@ -153,7 +162,7 @@ static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogg
 		"%llu more since the last such message",
 		s && s->module ? event_proto_name(s->module->id) : "IM",
 		s && s->local_id ? s->local_id : "?",
-		f->app && f->app->client ? f->app->client : "?", (unsigned long long)f->id,
+		s && s->client ? s->client : "?", (unsigned long long)f->id,
 		(unsigned long long)unlogged);
 }
 
@@ -169,6 +178,7 @@ static int worker_start(struct worker *w)
 	ec.flow.evicted_session = log_evicted_session;
 	ec.flow.evicted_arg = rt;
 	ec.publish = &rt->publish;
+	ec.handover = &rt->handover;
 	ec.table = route_table_ref(rt->setup.table);
 	ec.router = rt->setup.router;
 	ec.worker = w->index;
@@ -208,8 +218,8 @@ static int worker_start(struct worker *w)
 		*rt->stop = 1;
 		return -1;
 	}
-	rt->log(LOG_INFO, "queue %u: ready", w->queue);
-	service_worker_ready(rt->svc);
+	/* "ready" once the claim is taken (runtime_run_queues) */
+	__atomic_store_n(&w->bound, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -228,7 +238,7 @@ static void worker_loop(struct worker *w)
 	pfd[1].events = POLLIN;
 	if (pfd[1].fd >= 0)
 		n_pfd = 2;
-	while (!*w->rt->stop) {
+	while (!__atomic_load_n(&w->rt->quit, __ATOMIC_ACQUIRE)) {
 		rc = poll(pfd, n_pfd, POLL_INTERVAL_MS);
 		w->now = runtime_now();
 		if (rc > 0 && (pfd[0].revents & POLLIN) &&
@@ -249,6 +259,33 @@ static void worker_loop(struct worker *w)
 			worker_publish_stats(w);
 			last_stats = w->now;
 		}
+		/* A planned stop: what a successor needs is written and
+		 * published before the claim goes; packets go on meanwhile. */
+		if (__atomic_load_n(&w->rt->hand_over, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&w->handed, __ATOMIC_RELAXED)) {
+			engine_hand_over(&w->engine, w->now);
+			worker_flush(w);
+			__atomic_store_n(&w->handed, 1, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+/* The claim is gone: the classifier translates edited flows from now on,
+ * but what it steered to us before is in the queue, and would be dropped
+ * as the queue unbinds. Until the queue is quiet (or a bound), it is
+ * ours to translate. */
+static void worker_drain(struct worker *w)
+{
+	struct pollfd pfd = { nfqueue_fd(&w->q), POLLIN, 0 };
+	double until = runtime_now() + DRAIN_MAX_SECONDS;
+
+	while (poll(&pfd, 1, DRAIN_QUIET_MS) > 0 && (pfd.revents & POLLIN)) {
+		w->now = runtime_now();
+		if (nfqueue_receive(&w->q, worker_packet, w) < 0)
+			break;
+		worker_flush(w);
+		if (w->now >= until)
+			break;
 	}
 }
 
@@ -266,20 +303,25 @@ static void worker_report(const struct worker *w)
 
 	log(LOG_INFO,
 	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
-	    "(%llu released at the deadline, %llu at a bound); %llu edits, refused: %llu "
+	    "(%llu released at the deadline, %llu at a bound, %llu behind a hole past "
+	    "hold_hole_ms); %llu edits, refused: %llu "
 	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
 	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
 	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
-	    u(st->held), u(st->deadline_releases), u(st->bound_releases), u(st->edits),
+	    u(st->held), u(st->deadline_releases), u(st->bound_releases),
+	    u(st->hole_bound_releases), u(st->edits),
 	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
 	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
 	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
 	    u(qs->enobufs), u(qs->send_errors));
 	log(LOG_INFO,
 	    "queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
-	    "already), %llu notices injected, %llu notices without a PDU to follow",
-	    w->queue, u(st->policy_blocked), u(st->policy_blanked), u(st->notices_injected),
+	    "already); %llu policy failures: %llu enforced by a same-length fallback, %llu not "
+	    "enforced; %llu notices injected, %llu notices without a PDU to follow",
+	    w->queue, u(st->policy_blocked), u(st->policy_blanked),
+	    u(st->policy_fallbacks + st->policy_unenforced), u(st->policy_fallbacks),
+	    u(st->policy_unenforced), u(st->notices_injected),
 	    u(st->notices_dropped));
 	log(LOG_INFO,
 	    "queue %u: routing: %llu routed locally, %llu to bots, %llu forwarded after all "
@@ -328,9 +370,12 @@ static void *worker_main(void *arg)
 
 	if (worker_start(w) < 0) {
 		w->status = 1;
+		__atomic_store_n(&w->exited, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	worker_loop(w);
+	__atomic_store_n(&w->exited, 1, __ATOMIC_RELEASE);
+	worker_drain(w);
 	worker_stop(w);
 	return NULL;
 }
@@ -418,6 +463,63 @@ static void reap_published(struct runtime *rt)
 							 : DEFAULT_IDLE_SECONDS;
 
 	bpf_publish_reap(&rt->publish, secs * 1000000000ull);
+	handover_sweep(&rt->handover, runtime_now());
+}
+
+static bool flag(int *f)
+{
+	return __atomic_load_n(f, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Every queue is bound (or its worker gave up): edited flows may come to
+ * us now. Each queue is ready from then on. */
+static void claim_when_bound(struct runtime *rt, struct worker *workers, size_t n)
+{
+	double until = runtime_now() + BIND_WAIT_SECONDS;
+	size_t i, waiting;
+
+	do {
+		for (i = waiting = 0; i < n; i++)
+			if (!flag(&workers[i].bound) && !flag(&workers[i].exited))
+				waiting++;
+		if (waiting)
+			usleep(2000);
+	} while (waiting && !*rt->stop && runtime_now() < until);
+	if (runtime_claim(rt) < 0)
+		*rt->stop = 1;
+	for (i = 0; i < n; i++) {
+		if (!flag(&workers[i].bound) || flag(&workers[i].exited))
+			continue;
+		rt->log(LOG_INFO, "queue %u: ready", workers[i].queue);
+		service_worker_ready(rt->svc);
+	}
+}
+
+/* The planned stop (bpf_publish.h): every worker hands over what a
+ * successor needs, then the claim goes (the classifier translates from
+ * the next packet on), then the workers drain, give their verdicts and
+ * exit. */
+static void stop_workers(struct runtime *rt, struct worker *workers, size_t n)
+{
+	double until = runtime_now() + HAND_OVER_WAIT_SECONDS;
+	size_t i, waiting;
+
+	if (rt->claim.held) {
+		__atomic_store_n(&rt->hand_over, 1, __ATOMIC_RELEASE);
+		do {
+			for (i = waiting = 0; i < n; i++)
+				if (!flag(&workers[i].handed) && !flag(&workers[i].exited))
+					waiting++;
+			if (waiting)
+				usleep(1000);
+		} while (waiting && runtime_now() < until);
+		if (waiting)
+			rt->log(LOG_ERR, "%zu queue workers did not hand over in time", waiting);
+		classifier_release(&rt->claim);
+		rt->log(LOG_INFO, "released the classifier's pin directory: it translates "
+				  "edited flows until a successor takes them over");
+	}
+	__atomic_store_n(&rt->quit, 1, __ATOMIC_RELEASE);
 }
 
 int runtime_run_queues(struct runtime *rt)
@@ -433,6 +535,7 @@ int runtime_run_queues(struct runtime *rt)
 	if (started < n)
 		status = 1;
 	publish_workers(rt, workers, started);
+	claim_when_bound(rt, workers, started);
 	for (i = 0; !*rt->stop; i++) {
 		if (i % REAP_EVERY_LOOPS == REAP_EVERY_LOOPS - 1 && rt->publish.xlate_fd >= 0)
 			reap_published(rt);
@@ -446,6 +549,7 @@ int runtime_run_queues(struct runtime *rt)
 		}
 		usleep(20000);
 	}
+	stop_workers(rt, workers, started);
 	service_stop(rt->svc);
 	for (i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);

@@ -241,6 +241,27 @@ int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data
 	return 0;
 }
 
+bool seqmap_touches(const struct seqmap *m, uint64_t in, size_t len)
+{
+	uint64_t end = in + len;
+	size_t i;
+
+	for (i = 0; i < m->n_edits; i++) {
+		const struct seqmap_edit *e = &m->edits[i];
+
+		if (e->in_len > 0) {
+			if (in_end(e) <= in)
+				continue;
+			return e->in_start < end;
+		}
+		/* An insertion at p rides on the segment (x, p]. */
+		if (e->in_start <= in)
+			continue;
+		return e->in_start <= end;
+	}
+	return false;
+}
+
 void seqmap_acknowledge(struct seqmap *m, uint64_t out_acked)
 {
 	size_t done = 0, i;

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "archive/chain.h"
+#include "archive/purge.h"
 #include "event/event.h"
 #include "util/bytebuf.h"
 
@@ -58,6 +60,23 @@ struct sink_ops {
 	/* Optional: cut every file u lists back to its size there (a file
 	 * replaced meanwhile, by logrotate say, is left alone). 0 or -1. */
 	int (*restore)(struct sink *s, const struct sink_undo *u);
+	/* Optional, for a chained sink: the hash of the last event it stores
+	 * with an id below `before` (*found false: none, the chain starts
+	 * over). 0, or -1 with err set. Without it, the chain starts at each
+	 * open (a stream). */
+	int (*chain_tail)(struct sink *s, uint64_t before, uint8_t hash[32], bool *found);
+	/* Optional: retention (archive/purge.h). The writer's retention
+	 * request req, whose id is id, reached this sink. A store of the chain
+	 * plans its purge and answers 1 with *rec filled (all but hold) when
+	 * there is something to remove: the writer then gives the record (an
+	 * audit event, action purge, rec's text, the request's id) as a batch
+	 * of one, whose flush() stores it and then removes what the plan
+	 * said. 0: nothing to record (nothing expired, or a purge whose record
+	 * is stored already was finished now). A sink outside the chain (the
+	 * file layout) does its work here and answers 0. -1 with err set.
+	 * A sink without it never sees retention requests. */
+	int (*purge)(struct sink *s, const struct purge_request *req, uint64_t id,
+		     struct chain_purge *rec);
 };
 
 struct sink {
@@ -70,6 +89,9 @@ struct sink {
 	uint64_t written;
 	uint64_t failed;
 	uint64_t rejected; /* events a database refused as bad data (left out) */
+	/* A store of the archive (JSON lines files, databases): the writer
+	 * gives its events an id, the sensor and the chain (archive/chain.h). */
+	bool chained;
 	int err_no;
 	char err[384];
 };
@@ -89,10 +111,12 @@ int sink_imspector_open_dir(struct sink *s, const char *dir, size_t flush_at);
 /* The same lines on a stream, each prefixed by its would-be path and ": ". */
 int sink_imspector_open_stream(struct sink *s, FILE *out);
 
-/* Events to syslog (LOG_DAEMON, LOG_INFO), one JSON object a message, as
- * datagrams to socket_path (NULL: /dev/log). A socket that is absent or
- * refuses fails the write, which the writer retries. */
-int sink_syslog_open(struct sink *s, const char *socket_path);
+/* Events to syslog (LOG_DAEMON, LOG_INFO; with alerts, the level its
+ * categories raise an event to, sink_alert.h), one JSON object a message,
+ * as datagrams to socket_path (NULL: /dev/log). A socket that is absent
+ * or refuses fails the write, which the writer retries. */
+struct sink_alerts;
+int sink_syslog_open(struct sink *s, const char *socket_path, const struct sink_alerts *alerts);
 
 int sink_write(struct sink *s, const struct im_event *ev);
 void sink_close(struct sink *s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "sink/sink_alert.h"
 #include "sink/sink_writer.h"
 
 void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_config *cfg,
@@ -28,6 +29,19 @@ void sink_writer_config_from(struct sink_writer_config *wc, const struct imw_con
 		else
 			wc->fsync = SINK_FSYNC_BATCH; /* checked by sink_writer_check_config */
 	}
+	wc->sensor = config_get(cfg, "sensor_name");
+	wc->checkpoint_key = config_get(cfg, "checkpoint_key");
+	wc->checkpoint_log = config_get(cfg, "checkpoint_log");
+	if ((v = config_get(cfg, "checkpoint_interval")))
+		wc->checkpoint_interval_s = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_days")))
+		wc->retention_days = (unsigned)strtoul(v, NULL, 10);
+	if ((v = config_get(cfg, "retention_interval")))
+		wc->retention_interval_s = (unsigned)strtoul(v, NULL, 10);
+	wc->legal_hold = config_get(cfg, "legal_hold");
+	wc->compress_after_days = 1;
+	if ((v = config_get(cfg, "compress_after_days")))
+		wc->compress_after_days = (unsigned)strtoul(v, NULL, 10);
 	if ((v = config_get(cfg, "fsync_interval_ms")) && strtoul(v, NULL, 10) > 0)
 		wc->fsync_interval_ms = (unsigned)strtoul(v, NULL, 10);
 	/* The daemon becomes user= after set-up: the spool it makes is
@@ -142,16 +156,43 @@ static int add_files(struct sink *w, const struct imw_config *cfg, size_t *added
 	return 0;
 }
 
-static int add_syslog(struct sink *w, const struct imw_config *cfg, size_t *added, char *err,
-		      size_t err_size)
+static int add_syslog(struct sink *w, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, size_t *added, char *err, size_t err_size)
 {
 	struct sink s;
 
-	if (sink_syslog_open(&s, config_get(cfg, "syslog_socket")) < 0) {
+	if (sink_syslog_open(&s, config_get(cfg, "syslog_socket"), alerts) < 0) {
 		snprintf(err, err_size, "syslog: %s", strerror(errno));
 		return -1;
 	}
 	return add_sink(w, &s, added, err, err_size);
+}
+
+/* The alert channels (sink_alert.h): a JSON lines file, a webhook. */
+static int add_alerts(struct sink *w, const struct imw_config *cfg,
+		      const struct sink_alerts *alerts, const char *sensor, size_t *added, char *err,
+		      size_t err_size)
+{
+	const char *v;
+	struct sink s;
+
+	if ((v = config_get(cfg, "alerts_file"))) {
+		if (sink_alerts_file_open(&s, v, alerts, sensor) < 0) {
+			snprintf(err, err_size, "alerts_file %s: cannot open: %s", v, strerror(errno));
+			return -1;
+		}
+		if (add_sink(w, &s, added, err, err_size) < 0)
+			return -1;
+	}
+	if ((v = config_get(cfg, "alert_webhook"))) {
+		const char *t = config_get(cfg, "db_timeout");
+
+		if (sink_webhook_open(&s, v, alerts, sensor, t ? (unsigned)strtoul(t, NULL, 10) : 0,
+				      err, err_size) < 0 ||
+		    add_sink(w, &s, added, err, err_size) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, size_t *added,
@@ -159,6 +200,7 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 {
 	const char *sensor = config_get(cfg, "sensor_name"), *v;
 	char id[512], where[400];
+	struct sink_alerts alerts;
 	struct sink_db db;
 	bool on = false;
 
@@ -188,8 +230,18 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 	if ((v = config_get(cfg, "pgsql_connect"))) {
 		pg_where(where, sizeof(where), v);
 		db_id(id, sizeof(id), "pgsql", where, sensor);
-		if (sink_db_pgsql_init(&db, v, sensor) < 0 ||
-		    add_db(w, &db, id, cfg, added, err, err_size) < 0)
+		if (sink_db_pgsql_init(&db, v, sensor) < 0)
+			goto failed;
+		if (sink_db_pgsql_partition(&db, config_get(cfg, "pgsql_partition"),
+					    config_get(cfg, "pgsql_partitions_ahead")
+						    ? (unsigned)strtoul(config_get(cfg, "pgsql_partitions_ahead"),
+									NULL, 10)
+						    : 0,
+					    err, err_size) < 0) {
+			sink_db_free(&db);
+			return -1;
+		}
+		if (add_db(w, &db, id, cfg, added, err, err_size) < 0)
 			goto failed;
 	}
 	if ((v = config_get(cfg, "mysql_server")) || config_get(cfg, "mysql_database")) {
@@ -204,9 +256,16 @@ int sink_writer_add_configured(struct sink *w, const struct imw_config *cfg, siz
 		    add_db(w, &db, id, cfg, added, err, err_size) < 0)
 			goto failed;
 	}
-	if ((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
-	    add_syslog(w, cfg, added, err, err_size) < 0)
+	if (sink_alerts_parse(&alerts, config_get(cfg, "alert_categories"),
+			      config_get(cfg, "alert_syslog_priority"), err, err_size) < 0)
 		return -1;
+	if (((v = config_get(cfg, "syslog_events")) && config_parse_bool(v, &on) && on &&
+	     add_syslog(w, cfg, &alerts, added, err, err_size) < 0) ||
+	    add_alerts(w, cfg, &alerts, sensor, added, err, err_size) < 0) {
+		sink_alerts_free(&alerts);
+		return -1;
+	}
+	sink_alerts_free(&alerts);
 	return 0;
 failed:
 	if (!err[0])

@@ -5,12 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/chain.h"
+#include "archive/purge.h"
 #include "sink/sink.h"
+#include "util/bytebuf.h"
 #include "util/numfmt.h"
 
+const char *const db_archive_columns[DB_ARCHIVE_TEXT_COLUMNS] = {
+	[DB_COL_KIND] = "kind",
+	[DB_COL_SERVER] = "server",
+	[DB_COL_SESSION] = "session",
+	[DB_COL_COMMUNITY_ID] = "community_id",
+	[DB_COL_ACTION] = "action",
+	[DB_COL_RULE] = "rule",
+	[DB_COL_CATEGORIES] = "categories",
+	[DB_COL_DELIVERED_TEXT] = "delivered_text",
+	[DB_COL_ROUTE_TO] = "route_to",
+	[DB_COL_CONTENT_TYPE] = "content_type",
+	[DB_COL_PREV_HASH] = "prev_hash",
+	[DB_COL_HASH] = "hash",
+};
+
 const char *const db_file_columns[DB_FILE_COLUMNS] = {
-	"filestate", "filebytes",  "filesha256",   "filemime",	"filescan",
-	"filesignature", "categories", "filegapbytes", "filestored", "filedataflow",
+	"filestate",	 "filebytes",	 "filesha256", "filemime",     "filescan",
+	"filesignature", "filegapbytes", "filestored", "filedataflow",
 };
 
 static void file_columns(struct db_row *row, const struct im_event *ev)
@@ -29,12 +47,16 @@ static void file_columns(struct db_row *row, const struct im_event *ev)
 	row->file[3] = f->mime ? f->mime : "";
 	row->file[4] = event_scan_name(f->scan);
 	row->file[5] = f->signature ? f->signature : "";
-	row->file[6] = event_category_names(ev->categories, row->categories, sizeof(row->categories));
 	row->file_gap_bytes[numfmt_u64(row->file_gap_bytes, f->gap_bytes)] = '\0';
-	row->file[7] = row->file_gap_bytes;
-	row->file[8] = f->stored ? f->stored : "";
+	row->file[6] = row->file_gap_bytes;
+	row->file[7] = f->stored ? f->stored : "";
 	row->data_flow[numfmt_u64(row->data_flow, f->data_flow)] = '\0';
-	row->file[9] = row->data_flow;
+	row->file[8] = row->data_flow;
+}
+
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
 }
 
 void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t eventid)
@@ -45,7 +67,8 @@ void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t e
 	row->eventid = eventid;
 	row->timestamp = (int64_t)ev->ts;
 	row->clientaddress = ev->client ? ev->client : "";
-	row->protocolname = event_proto_imspector_name(ev->proto);
+	/* The chain's protocol: "" for the archive's own records (no protocol's). */
+	row->protocolname = ev->proto == IMW_PROTO_NONE ? "" : event_proto_imspector_name(ev->proto);
 	row->outgoing = ev->dir == IM_DIR_OUT ? 1 : 0;
 	row->type = (int)type;
 	row->localid = ev->local ? ev->local : "";
@@ -56,7 +79,86 @@ void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t e
 		row->eventdata = "";
 	else
 		row->eventdata = ev->text ? ev->text : "";
+	row->ts_us = chain_ts_us(ev->ts);
+	row->archive[DB_COL_KIND] = event_kind_name(ev->kind);
+	row->archive[DB_COL_SERVER] = nonempty(ev->server);
+	row->archive[DB_COL_SESSION] = nonempty(ev->session);
+	row->archive[DB_COL_COMMUNITY_ID] = nonempty(ev->community_id);
+	row->archive[DB_COL_ACTION] = nonempty(ev->action);
+	row->archive[DB_COL_RULE] = nonempty(ev->rule);
+	row->archive[DB_COL_CATEGORIES] = nonempty(ev->categories);
+	row->archive[DB_COL_DELIVERED_TEXT] = nonempty(ev->delivered_text);
+	row->archive[DB_COL_ROUTE_TO] = nonempty(ev->route_to);
+	row->archive[DB_COL_CONTENT_TYPE] = nonempty(ev->content_type);
+	if (ev->chained) {
+		row->chained = true;
+		chain_hex(ev->prev_hash, row->prev_hex);
+		chain_hex(ev->hash, row->hash_hex);
+	}
 	file_columns(row, ev);
+}
+
+bool db_sql_archive_names(struct bytebuf *b, const char *q)
+{
+	size_t i;
+	bool ok = bytebuf_printf(b, ", %sts_us%s", q, q);
+
+	for (i = 0; ok && i < DB_ARCHIVE_TEXT_COLUMNS; i++)
+		ok = bytebuf_printf(b, ", %s%s%s", q, db_archive_columns[i], q);
+	return ok;
+}
+
+bool db_sql_archive_params(struct bytebuf *b, int first_dollar)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < DB_ARCHIVE_PARAMS; i++)
+		ok = first_dollar ? bytebuf_printf(b, ", $%d", first_dollar + (int)i)
+				  : bytebuf_append_str(b, ", ?");
+	return ok;
+}
+
+bool db_sql_file_names(struct bytebuf *b, const char *q)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < DB_FILE_COLUMNS; i++)
+		ok = bytebuf_printf(b, ", %s%s%s", q, db_file_columns[i], q);
+	return ok;
+}
+
+bool db_sql_file_params(struct bytebuf *b, int first_dollar)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < DB_FILE_COLUMNS; i++)
+		ok = first_dollar ? bytebuf_printf(b, ", $%d", first_dollar + (int)i)
+				  : bytebuf_append_str(b, ", ?");
+	return ok;
+}
+
+bool db_sql_archive_add(struct bytebuf *b, const char *q, const char *text_type)
+{
+	size_t i;
+	bool ok = bytebuf_printf(b, "ALTER TABLE %smessages%s ADD COLUMN IF NOT EXISTS %sts_us%s bigint",
+				 q, q, q, q);
+
+	for (i = 0; ok && i < DB_ARCHIVE_TEXT_COLUMNS; i++)
+		ok = bytebuf_printf(b, ", ADD COLUMN IF NOT EXISTS %s%s%s %s", q,
+				    db_archive_columns[i], q, text_type);
+	return ok && bytebuf_terminate(b);
+}
+
+const char *db_row_text(const struct db_row *row, enum db_archive_column col)
+{
+	if (col == DB_COL_PREV_HASH)
+		return row->chained ? row->prev_hex : NULL;
+	if (col == DB_COL_HASH)
+		return row->chained ? row->hash_hex : NULL;
+	return row->archive[col];
 }
 
 int sink_db_common_init(struct sink_db *db, const struct sink_db_ops *ops, void *ctx,
@@ -156,13 +258,75 @@ int sink_db_insert_batch(struct sink_db *db, const struct db_row *rows, size_t n
 	return rc < 0 ? -1 : 0;
 }
 
+int sink_db_query(struct sink_db *db, const char *sql, const char *const *params, size_t n_params,
+		  db_row_fn fn, void *arg, uint64_t *changed)
+{
+	if (changed)
+		*changed = 0;
+	if (!db->connected && db->ops->connect(db) < 0)
+		return -1;
+	if (db->ops->query(db, sql, params, n_params, fn, arg, changed) < 0) {
+		db->ops->disconnect(db);
+		return -1;
+	}
+	return 0;
+}
+
+struct tail_arg {
+	uint8_t *hash;
+	bool *found;
+	bool bad;
+};
+
+static int take_tail(void *arg, const char *const *cols, size_t n)
+{
+	struct tail_arg *t = arg;
+
+	if (n == 1 && cols[0] && chain_unhex(cols[0], t->hash))
+		*t->found = true;
+	else
+		t->bad = true;
+	return 1;
+}
+
+int sink_db_chain_tail(struct sink_db *db, uint64_t before, uint8_t hash[32], bool *found)
+{
+	static const char sql[] =
+		"SELECT hash FROM messages WHERE sensor = ? AND eventid < ? AND hash IS NOT NULL"
+		" ORDER BY eventid DESC LIMIT 1";
+	struct tail_arg t = { hash, found, false };
+	char id[24];
+	const char *params[2] = { db->sensor, id };
+
+	*found = false;
+	snprintf(id, sizeof(id), "%lld", (long long)before);
+	if (sink_db_query(db, sql, params, 2, take_tail, &t, NULL) < 0)
+		return -1;
+	if (t.bad) {
+		sink_db_set_error(db, "chain", "the last stored hash is not 64 hex digits");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- a database as a sink (sink.h), behind the writer ---- */
 
 struct db_sink {
 	struct sink_db db;
 	struct db_row *rows;
 	size_t n, cap;
+	/* A purge planned: its rows go once the next flush stored its record. */
+	bool purging;
+	struct db_purge plan;
 };
+
+static void db_sink_drop_plan(struct db_sink *d)
+{
+	if (!d->purging)
+		return;
+	sink_db_purge_free(&d->plan);
+	d->purging = false;
+}
 
 static int db_sink_write(struct sink *s, const struct im_event *ev, uint64_t eventid)
 {
@@ -190,11 +354,13 @@ static int db_sink_flush(struct sink *s)
 	d->n = 0;
 	if (!n)
 		return 0;
-	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0) {
-		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
-		s->err_no = 0;
-		return -1;
-	}
+	if (sink_db_insert_batch(&d->db, d->rows, n, &rejected) < 0)
+		goto failed;
+	/* The purge's record is stored: now its rows. Cut short, the next
+	 * attempt finds the record and finishes (sink_db_purge_plan). */
+	if (d->purging && !rejected && sink_db_purge_delete(&d->db, &d->plan) < 0)
+		goto failed;
+	db_sink_drop_plan(d);
 	if (rejected) {
 		/* Left out, the rest kept: the writer counts them lost. */
 		s->rejected += rejected;
@@ -202,15 +368,53 @@ static int db_sink_flush(struct sink *s)
 		s->err_no = 0;
 	}
 	return 0;
+failed:
+	db_sink_drop_plan(d);
+	snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+	s->err_no = 0;
+	return -1;
+}
+
+static int db_sink_purge(struct sink *s, const struct purge_request *req, uint64_t id,
+			 struct chain_purge *rec)
+{
+	struct db_sink *d = s->ctx;
+	int rc;
+
+	db_sink_drop_plan(d);
+	rc = sink_db_purge_plan(&d->db, req, id, &d->plan);
+	if (rc < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	if (rc > 0) {
+		d->purging = true;
+		*rec = d->plan.pl.p;
+	}
+	return rc;
 }
 
 static void db_sink_close(struct sink *s)
 {
 	struct db_sink *d = s->ctx;
 
+	db_sink_drop_plan(d);
 	sink_db_free(&d->db);
 	free(d->rows);
 	free(d);
+}
+
+static int db_sink_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], bool *found)
+{
+	struct db_sink *d = s->ctx;
+
+	if (sink_db_chain_tail(&d->db, before, hash, found) < 0) {
+		snprintf(s->err, sizeof(s->err), "%s", d->db.err);
+		s->err_no = 0;
+		return -1;
+	}
+	return 0;
 }
 
 static const struct sink_ops db_sink_ops = {
@@ -218,6 +422,8 @@ static const struct sink_ops db_sink_ops = {
 	.write = db_sink_write,
 	.flush = db_sink_flush,
 	.close = db_sink_close,
+	.chain_tail = db_sink_chain_tail,
+	.purge = db_sink_purge,
 };
 
 int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
@@ -236,5 +442,6 @@ int sink_db_open(struct sink *s, struct sink_db *db, const char *id)
 	memset(db, 0, sizeof(*db));
 	s->ops = &db_sink_ops;
 	s->ctx = d;
+	s->chained = true;
 	return 0;
 }

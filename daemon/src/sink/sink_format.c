@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 #include "util/numfmt.h"
@@ -138,7 +140,6 @@ static bool json_string(struct bytebuf *b, const char *s)
 static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
 {
 	const struct im_file_content *f = &ev->file;
-	char cats[64], *p, *comma;
 	bool ok;
 
 	if (f->state == IM_FILE_OFFERED)
@@ -158,18 +159,39 @@ static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
 		ok = LIT(b, ",\"file_scan\":") && json_string(b, event_scan_name(f->scan));
 	if (ok && f->signature)
 		ok = LIT(b, ",\"file_signature\":") && json_string(b, f->signature);
-	if (!ok || !ev->categories)
-		return ok;
-	/* "malware,unscanned" as ["malware","unscanned"] */
-	p = (char *)event_category_names(ev->categories, cats, sizeof(cats));
-	ok = LIT(b, ",\"categories\":[");
-	for (; ok && p; p = comma ? comma + 1 : NULL) {
-		comma = strchr(p, ',');
-		if (comma)
-			*comma = '\0';
-		ok = json_string(b, p) && (!comma || bytebuf_append_byte(b, ','));
+	/* its categories (malware, unscanned) are the archive's field */
+	return ok;
+}
+
+static bool json_opt(struct bytebuf *b, const char *key_lit, size_t key_len, const char *v)
+{
+	return !v || (bytebuf_append(b, key_lit, key_len) && json_string(b, v));
+}
+
+#define OPT(b, key, v) json_opt((b), ",\"" key "\":", sizeof(",\"" key "\":") - 1, (v))
+
+/* The archive's fields (README, "The archive"), after every older one and
+ * only when set, so plain logging keeps its lines; eventid, sensor and the
+ * chain come from the writer, for the stores. */
+static bool json_archive_fields(struct bytebuf *b, const struct im_event *ev)
+{
+	char hex[2 * sizeof(ev->hash) + 1];
+	bool ok = true;
+
+	if (ev->eventid)
+		ok = LIT(b, ",\"eventid\":") && put_u64(b, ev->eventid);
+	ok = ok && OPT(b, "sensor", ev->sensor) && OPT(b, "server", ev->server) &&
+	     OPT(b, "session", ev->session) && OPT(b, "community_id", ev->community_id) &&
+	     OPT(b, "action", ev->action) && OPT(b, "rule", ev->rule) &&
+	     OPT(b, "categories", ev->categories) && OPT(b, "delivered_text", ev->delivered_text);
+	if (ok && ev->chained) {
+		sodium_bin2hex(hex, sizeof(hex), ev->prev_hash, sizeof(ev->prev_hash));
+		ok = LIT(b, ",\"prev_hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1);
+		sodium_bin2hex(hex, sizeof(hex), ev->hash, sizeof(ev->hash));
+		ok = ok && LIT(b, "\",\"hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1) &&
+		     bytebuf_append_byte(b, '"');
 	}
-	return ok && bytebuf_append_byte(b, ']');
+	return ok;
 }
 
 bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
@@ -210,7 +232,7 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = LIT(b, ",\"route\":") && json_string(b, ev->route);
 	if (ok && ev->route_to)
 		ok = LIT(b, ",\"route_to\":") && json_string(b, ev->route_to);
-	return ok && bytebuf_append_byte(b, '}');
+	return ok && json_archive_fields(b, ev) && bytebuf_append_byte(b, '}');
 }
 
 bool sink_format_imspector_line(struct bytebuf *b, const struct im_event *ev)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sink/sink.h"
+#include "sink/sink_retain.h"
 #include "util/bytebuf.h"
 
 /* Files kept open between flushes (a conversation writes to one file). */
@@ -374,6 +375,29 @@ static int imspector_restore(struct sink *s, const struct sink_undo *u)
 	return 0;
 }
 
+/* Retention: old day files gzipped, expired ones removed (the layout is
+ * outside the chain: nothing to record). The files kept open are closed
+ * first; the next event of a day opens its file again. */
+static int imspector_purge(struct sink *s, const struct purge_request *req, uint64_t id,
+			   struct chain_purge *rec)
+{
+	struct imspector_ctx *c = s->ctx;
+	unsigned gzipped = 0, removed = 0;
+	size_t i;
+
+	(void)id;
+	(void)rec;
+	if (!c->dir)
+		return 0;
+	for (i = 0; i < c->n_files; i++)
+		file_close(&c->files[i]);
+	if (retain_imspector(c->dir, req, &gzipped, &removed, s->err, sizeof(s->err)) < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	return 0;
+}
+
 static void imspector_close(struct sink *s)
 {
 	struct imspector_ctx *c = s->ctx;
@@ -397,6 +421,7 @@ static const struct sink_ops imspector_ops = {
 	.sync = imspector_sync,
 	.undo = imspector_undo,
 	.restore = imspector_restore,
+	.purge = imspector_purge,
 };
 
 static struct imspector_ctx *ctx_new(struct sink *s)

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/chain.h"
 #include "sink/sink.h"
+#include "sink/sink_retain.h"
 #include "util/bytebuf.h"
 
 struct jsonl_ctx {
@@ -24,6 +26,11 @@ struct jsonl_ctx {
 	/* A flush inside write() failed: the batch fails at flush() too. */
 	bool batch_failed;
 	struct bytebuf pending;
+	/* A purge planned (retention): the next flush rewrites the file
+	 * without its rows, the batch (its record) at the end. */
+	bool purging;
+	struct purge_plan plan;
+	char *plan_hold;
 };
 
 /* The file's size now: someone may have cut it (logrotate's copytruncate)
@@ -37,6 +44,43 @@ static void size_refresh(struct jsonl_ctx *c)
 		c->dev = (uint64_t)st.st_dev;
 		c->ino = (uint64_t)st.st_ino;
 	}
+}
+
+static void drop_plan(struct jsonl_ctx *c)
+{
+	if (!c->purging)
+		return;
+	purge_plan_free(&c->plan);
+	free(c->plan_hold);
+	c->plan_hold = NULL;
+	c->purging = false;
+}
+
+/* The purge's batch: the file rewritten whole, renamed over it, opened
+ * again. Cut short, the file is as it was and the next attempt plans
+ * again; done, the record is in the file and a new plan finds it. */
+static int flush_purge(struct sink *s, struct jsonl_ctx *c)
+{
+	struct stat st;
+	uint64_t size;
+	int fd, rc;
+
+	rc = retain_jsonl_rewrite(c->path, &c->plan, c->pending.data, c->pending.len, &fd, &size,
+				  s->err, sizeof(s->err));
+	bytebuf_clear(&c->pending);
+	drop_plan(c);
+	if (rc < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	close(c->fd);
+	c->fd = fd;
+	c->size = size;
+	if (fstat(fd, &st) == 0) {
+		c->dev = (uint64_t)st.st_dev;
+		c->ino = (uint64_t)st.st_ino;
+	}
+	return 0;
 }
 
 static int flush_file(struct sink *s, struct jsonl_ctx *c)
@@ -70,6 +114,8 @@ static int flush_file(struct sink *s, struct jsonl_ctx *c)
 
 static int flush_pending(struct sink *s, struct jsonl_ctx *c)
 {
+	if (c->fd >= 0 && c->purging)
+		return flush_purge(s, c);
 	if (c->fd >= 0)
 		return flush_file(s, c);
 	if (c->pending.len && fwrite(c->pending.data, 1, c->pending.len, c->out) != c->pending.len) {
@@ -160,10 +206,40 @@ static int jsonl_restore(struct sink *s, const struct sink_undo *u)
 	return 0;
 }
 
+/* Retention: the file's own purge, and the files logrotate left. */
+static int jsonl_purge(struct sink *s, const struct purge_request *req, uint64_t id,
+		       struct chain_purge *rec)
+{
+	struct jsonl_ctx *c = s->ctx;
+	unsigned gzipped = 0, removed = 0;
+	int rc;
+
+	if (c->fd < 0)
+		return 0;
+	drop_plan(c);
+	if (retain_rotated(c->path, req, &gzipped, &removed, s->err, sizeof(s->err)) < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	rc = retain_jsonl_plan(c->path, req, id, &c->plan, &c->plan_hold, s->err, sizeof(s->err));
+	if (rc < 0) {
+		s->err_no = errno;
+		return -1;
+	}
+	if (rc > 0) {
+		c->purging = true;
+		*rec = c->plan.p;
+	}
+	return rc;
+}
+
 static void jsonl_close(struct sink *s)
 {
 	struct jsonl_ctx *c = s->ctx;
 
+	if (c->purging) /* its record is not written without its rewrite */
+		bytebuf_clear(&c->pending);
+	drop_plan(c);
 	if (c->pending.len)
 		flush_pending(s, c);
 	if (c->fd >= 0)
@@ -175,6 +251,45 @@ static void jsonl_close(struct sink *s)
 	free(c);
 }
 
+/* The hash of the file's last line: "...,\"hash\":\"HEX\"}" ends every
+ * chained line. The file ends with the last line a batch completed (the
+ * writer cuts back one that did not), so its ids are below before. */
+static int jsonl_chain_tail(struct sink *s, uint64_t before, uint8_t hash[32], bool *found)
+{
+	static const char key[] = ",\"hash\":\"";
+	struct jsonl_ctx *c = s->ctx;
+	char tail[sizeof(key) - 1 + 64 + 3];
+	size_t want = sizeof(tail), len;
+	ssize_t n;
+	int rfd, e;
+
+	(void)before;
+	*found = false;
+	if (c->fd < 0 || c->size < want - 1)
+		return 0;
+	if (c->size < want)
+		want = (size_t)c->size;
+	/* The sink's own descriptor only appends: read through another. */
+	rfd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return sink_fail(s, errno, "jsonl %s: reading its last line", c->path);
+	n = pread(rfd, tail, want, (off_t)(c->size - want));
+	e = errno;
+	close(rfd);
+	if (n != (ssize_t)want)
+		return sink_fail(s, n < 0 ? e : EIO, "jsonl %s: reading its last line", c->path);
+	len = want;
+	/* ...,"hash":"<64 hex>"}\n */
+	if (len < sizeof(tail) - 1 || tail[len - 1] != '\n' || tail[len - 2] != '}' ||
+	    tail[len - 3] != '"')
+		return 0; /* not a chained line: the chain starts over */
+	if (memcmp(tail + len - 3 - 64 - (sizeof(key) - 1), key, sizeof(key) - 1) != 0)
+		return 0;
+	tail[len - 3] = '\0';
+	*found = chain_unhex(tail + len - 3 - 64, hash);
+	return 0;
+}
+
 static const struct sink_ops jsonl_ops = {
 	.name = "jsonl",
 	.write = jsonl_write,
@@ -183,6 +298,8 @@ static const struct sink_ops jsonl_ops = {
 	.sync = jsonl_sync,
 	.undo = jsonl_undo,
 	.restore = jsonl_restore,
+	.chain_tail = jsonl_chain_tail,
+	.purge = jsonl_purge,
 };
 
 static struct jsonl_ctx *ctx_new(struct sink *s, size_t flush_at)
@@ -236,6 +353,7 @@ int sink_jsonl_open_path(struct sink *s, const char *path, size_t flush_at)
 	}
 	strcpy(s->id, "jsonl ");
 	strcat(s->id, path);
+	s->chained = true;
 	return 0;
 failed:
 	e = errno;

@@ -137,6 +137,22 @@ static bool undo_equal(const struct sink_undo *a, const struct sink_undo *b)
 	       (a->buf.len == 0 || memcmp(a->buf.data, b->buf.data, a->buf.len) == 0);
 }
 
+/* A retention request this sink has nothing to store for: passed, its
+ * position moved past it. */
+static size_t lane_pass(struct lane *l, bool sync_now, bool *failed)
+{
+	struct sink *s = &l->sink;
+
+	if (l->has_cursor &&
+	    sink_cursor_store(&l->cursor, l->ids[0] + 1, s->ops->undo ? &l->committed : NULL,
+			      sync_now) < 0) {
+		sink_fail(s, errno, "cursor %s", l->cursor.path);
+		return 0;
+	}
+	*failed = false;
+	return 1;
+}
+
 /* Write evs[0..n) as one batch; how many were committed. *failed when the
  * sink failed (its err says why). */
 static size_t lane_write(struct lane *l, size_t n, bool *failed)
@@ -144,7 +160,7 @@ static size_t lane_write(struct lane *l, size_t n, bool *failed)
 	struct writer *w = l->w;
 	struct sink *s = &l->sink;
 	bool sync_now = w->cfg.fsync == SINK_FSYNC_BATCH;
-	size_t i, k = n;
+	size_t i, k;
 
 	*failed = true;
 	if (w->cfg.fsync == SINK_FSYNC_INTERVAL &&
@@ -155,6 +171,18 @@ static size_t lane_write(struct lane *l, size_t n, bool *failed)
 			return 0;
 		l->needs_restore = false;
 	}
+	/* A retention request is a batch of its own: the purge's record, or
+	 * nothing for this sink. */
+	n = lane_request_cut(l, n);
+	if (lane_is_request(l->evs[0])) {
+		int rc = lane_purge_prepare(l);
+
+		if (rc < 0)
+			return 0;
+		if (rc == 0)
+			return lane_pass(l, sync_now, failed);
+	}
+	k = n;
 	if (s->ops->undo) {
 		sink_undo_clear(&l->undo);
 		k = s->ops->undo(s, l->evs, n, &l->undo);
@@ -167,6 +195,8 @@ static size_t lane_write(struct lane *l, size_t n, bool *failed)
 			return 0;
 		}
 	}
+	if (lane_chain_batch(l, k) < 0)
+		return 0;
 	for (i = 0; i < k; i++)
 		if (s->ops->write(s, l->evs[i], l->ids[i]) < 0)
 			break;
@@ -448,6 +478,8 @@ void *sink_lane_main(void *arg)
 		lane_collect(l, &b);
 		lane_sync_log(l, &b);
 		b.done = b.n ? lane_write(l, b.n, &b.failed) : 0;
+		lane_chain_done(l, b.done, b.failed || (b.n && !b.done));
+		lane_checkpoint(l, false);
 
 		pthread_mutex_lock(&w->lock);
 		l->busy = false;

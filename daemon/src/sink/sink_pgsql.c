@@ -11,14 +11,12 @@
 
 #include "review/review_index.h"
 #include "sink/sink_db.h"
+#include "sink/sink_pgsql_internal.h"
+#include "util/bytebuf.h"
 
 /* Serialises table creation between imwired instances sharing a server. */
 #define SETUP_LOCK_KEY 0x696d77697265LL /* "imwire" */
 
-struct pgsql_ctx {
-	char *conninfo;
-	PGconn *conn;
-};
 
 static const char create_table[] =
 	"CREATE TABLE IF NOT EXISTS messages ("
@@ -40,7 +38,8 @@ static const char upgrade_table[] =
 	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS sensor varchar(64) NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS eventid bigint";
 
-/* imwire's file columns (sink_db.h), added the same way. */
+/* imwire's file columns (sink_db.h), added the same way (a file result's
+ * categories are the archive's column). */
 static const char file_columns[] =
 	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS filestate varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filebytes varchar NOT NULL DEFAULT '',"
@@ -48,7 +47,6 @@ static const char file_columns[] =
 	" ADD COLUMN IF NOT EXISTS filemime varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filescan varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filesignature varchar NOT NULL DEFAULT '',"
-	" ADD COLUMN IF NOT EXISTS categories varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filegapbytes varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filestored varchar NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS filedataflow varchar NOT NULL DEFAULT ''";
@@ -56,14 +54,24 @@ static const char file_columns[] =
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
 
-static const char insert_sql[] =
+/* The purge's queries (sink_db_purge.c): expired rows by time, the last
+ * purge record. */
+static const char archive_index_sensor_ts[] =
+	"CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)";
+static const char archive_index_action[] =
+	"CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)";
+
+static const char insert_head[] =
 	"INSERT INTO messages (\"timestamp\", clientaddress, protocolname, outgoing, type,"
-	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
-	" filesha256, filemime, filescan, filesignature, categories, filegapbytes, filestored,"
-	" filedataflow)"
-	" VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	" $15, $16, $17, $18, $19, $20, $21)"
-	" ON CONFLICT (sensor, eventid) DO NOTHING";
+	" localid, remoteid, filtered, eventdata, sensor, eventid";
+static const char insert_values[] =
+	") VALUES (to_timestamp($1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11";
+/* Any unique index: (sensor, eventid), or (sensor, eventid, "timestamp")
+ * on a partitioned table (sink_pgsql_part.c). */
+static const char insert_tail[] = ") ON CONFLICT DO NOTHING";
+#define BASE_PARAMS 11
+#define FILE_PARAM0 (BASE_PARAMS + DB_ARCHIVE_PARAMS)
+#define ALL_PARAMS (FILE_PARAM0 + DB_FILE_COLUMNS)
 
 static double monotonic(void)
 {
@@ -73,7 +81,7 @@ static double monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int fail(struct sink_db *db, const char *what)
+int pgsql_fail(struct sink_db *db, const char *what)
 {
 	struct pgsql_ctx *c = db->ctx;
 
@@ -100,9 +108,9 @@ static int wait_result(struct sink_db *db, const char *what)
 		}
 		rc = poll(&pfd, 1, (int)(left * 1000) + 1);
 		if (rc < 0 && errno != EINTR)
-			return fail(db, what);
+			return pgsql_fail(db, what);
 		if (rc > 0 && !PQconsumeInput(c->conn))
-			return fail(db, what);
+			return pgsql_fail(db, what);
 	}
 	return 0;
 }
@@ -129,18 +137,20 @@ static int finish(struct sink_db *db, const char *what)
 		PQclear(res);
 	}
 	if (PQstatus(c->conn) != CONNECTION_OK)
-		return rc ? rc : fail(db, what);
+		return rc ? rc : pgsql_fail(db, what);
 	return rc;
 }
 
-static int exec(struct sink_db *db, const char *sql)
+int pgsql_exec(struct sink_db *db, const char *sql)
 {
 	struct pgsql_ctx *c = db->ctx;
 
 	if (!PQsendQuery(c->conn, sql))
-		return fail(db, sql);
+		return pgsql_fail(db, sql);
 	return finish(db, sql) == 0 ? 0 : -1;
 }
+
+#define exec pgsql_exec
 
 static void pgsql_disconnect(struct sink_db *db)
 {
@@ -152,6 +162,41 @@ static void pgsql_disconnect(struct sink_db *db)
 	db->connected = false;
 }
 
+static int add_archive_columns(struct sink_db *db)
+{
+	struct bytebuf b;
+	int rc = -1;
+
+	bytebuf_init(&b);
+	if (db_sql_archive_add(&b, "", "text"))
+		rc = exec(db, (const char *)b.data);
+	else
+		sink_db_set_error(db, "alter table", "out of memory");
+	bytebuf_free(&b);
+	return rc;
+}
+
+static int prepare_insert(struct sink_db *db)
+{
+	struct pgsql_ctx *c = db->ctx;
+	struct bytebuf b;
+	int rc = -1;
+
+	bytebuf_init(&b);
+	if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "") ||
+	    !db_sql_file_names(&b, "") || !bytebuf_append_str(&b, insert_values) ||
+	    !db_sql_archive_params(&b, BASE_PARAMS + 1) ||
+	    !db_sql_file_params(&b, FILE_PARAM0 + 1) ||
+	    !bytebuf_append_str(&b, insert_tail) || !bytebuf_terminate(&b))
+		sink_db_set_error(db, "prepare", "out of memory");
+	else if (!PQsendPrepare(c->conn, "imwire_insert", (const char *)b.data, ALL_PARAMS, NULL))
+		pgsql_fail(db, "prepare");
+	else
+		rc = finish(db, "prepare") == 0 ? 0 : -1;
+	bytebuf_free(&b);
+	return rc;
+}
+
 static int setup_table(struct sink_db *db)
 {
 	char sql[64];
@@ -159,9 +204,13 @@ static int setup_table(struct sink_db *db)
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", SETUP_LOCK_KEY);
 	if (exec(db, sql) < 0)
 		return -1;
-	if (exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 || exec(db, file_columns) < 0 ||
-	    exec(db, create_index) < 0 ||
-	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0)
+	/* A partitioned table first when asked for one (pgsql_partition=);
+	 * then the rest finds it there and adds nothing. */
+	if (pgsql_part_create(db) < 0 || exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 ||
+	    exec(db, file_columns) < 0 || exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0 ||
+	    exec(db, archive_index_sensor_ts) < 0 || exec(db, archive_index_action) < 0 ||
+	    pgsql_part_setup(db) < 0)
 		return -1; /* the lock goes with the connection */
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", SETUP_LOCK_KEY);
 	return exec(db, sql);
@@ -178,14 +227,13 @@ static int pgsql_connect(struct sink_db *db)
 	snprintf(timeout, sizeof(timeout), "%u", db->timeout_s);
 	c->conn = PQconnectdbParams(keys, values, 1);
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-		fail(db, "connect");
+		pgsql_fail(db, "connect");
 		pgsql_disconnect(db);
 		return -1;
 	}
 	if (exec(db, "SET client_min_messages = warning") < 0 || setup_table(db) < 0)
 		goto failed;
-	if (!PQsendPrepare(c->conn, "imwire_insert", insert_sql, 11 + DB_FILE_COLUMNS, NULL) ||
-	    finish(db, "prepare") != 0)
+	if (prepare_insert(db) < 0)
 		goto failed;
 	db->connected = true;
 	return 0;
@@ -194,22 +242,105 @@ failed:
 	return -1;
 }
 
+#define QUERY_MAX_COLUMNS 32
+
+/* "?" to "$1", "$2"... (our statements have no "?" in literals). */
+static bool number_placeholders(struct bytebuf *b, const char *sql)
+{
+	int n = 0;
+
+	for (; *sql; sql++) {
+		if (*sql != '?' ? !bytebuf_append_byte(b, (uint8_t)*sql)
+				: !bytebuf_printf(b, "$%d", ++n))
+			return false;
+	}
+	return bytebuf_terminate(b);
+}
+
+static int query_rows(struct sink_db *db, const char *what, db_row_fn fn, void *arg,
+		      uint64_t *changed)
+{
+	struct pgsql_ctx *c = db->ctx;
+	const char *cols[QUERY_MAX_COLUMNS];
+	PGresult *res;
+	int rc = 0, i, n;
+	bool stop = false;
+
+	for (;;) {
+		if (wait_result(db, what) < 0)
+			return -1;
+		res = PQgetResult(c->conn);
+		if (!res)
+			break;
+		switch (PQresultStatus(res)) {
+		case PGRES_SINGLE_TUPLE:
+			n = PQnfields(res) < QUERY_MAX_COLUMNS ? PQnfields(res) : QUERY_MAX_COLUMNS;
+			for (i = 0; i < n; i++)
+				cols[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+			if (!stop && fn && fn(arg, cols, (size_t)n) != 0)
+				stop = true; /* the rest is read and dropped */
+			break;
+		case PGRES_TUPLES_OK:
+			break;
+		case PGRES_COMMAND_OK:
+			if (changed)
+				*changed = strtoull(PQcmdTuples(res), NULL, 10);
+			break;
+		default:
+			if (rc == 0) {
+				sink_db_set_error(db, what, PQresultErrorMessage(res));
+				rc = -1;
+			}
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+static int pgsql_query(struct sink_db *db, const char *sql, const char *const *params,
+		       size_t n_params, db_row_fn fn, void *arg, uint64_t *changed)
+{
+	struct pgsql_ctx *c = db->ctx;
+	struct bytebuf b;
+	int rc;
+
+	bytebuf_init(&b);
+	if (!number_placeholders(&b, sql)) {
+		bytebuf_free(&b);
+		sink_db_set_error(db, "query", "out of memory");
+		return -1;
+	}
+	rc = PQsendQueryParams(c->conn, (const char *)b.data, (int)n_params, NULL, params, NULL,
+			       NULL, 0) &&
+			     PQsetSingleRowMode(c->conn)
+		     ? query_rows(db, sql, fn, arg, changed)
+		     : pgsql_fail(db, sql);
+	bytebuf_free(&b);
+	return rc;
+}
+
 static int pgsql_begin(struct sink_db *db)
 {
+	/* Partitions for the time to come, outside the batch's transaction. */
+	if (pgsql_part_ensure(db, (int64_t)time(NULL)) < 0)
+		return -1;
 	return exec(db, "BEGIN");
 }
 
 static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct pgsql_ctx *c = db->ctx;
-	char ts[24], outgoing[8], type[8], filtered[8], eventid[24];
-	const char *values[11 + DB_FILE_COLUMNS] = { ts, r->clientaddress, r->protocolname,
-						     outgoing, type, r->localid, r->remoteid,
-						     filtered, r->eventdata, db->sensor, eventid };
-	size_t i;
+	char ts[24], outgoing[8], type[8], filtered[8], eventid[24], ts_us[24];
+	const char *values[ALL_PARAMS] = { ts, r->clientaddress, r->protocolname, outgoing, type,
+					   r->localid, r->remoteid, filtered, r->eventdata,
+					   db->sensor, eventid, ts_us };
+	int i;
 
+	for (i = 0; i < DB_ARCHIVE_TEXT_COLUMNS; i++)
+		values[BASE_PARAMS + 1 + i] = db_row_text(r, (enum db_archive_column)i);
 	for (i = 0; i < DB_FILE_COLUMNS; i++)
-		values[11 + i] = r->file[i] ? r->file[i] : "";
+		values[FILE_PARAM0 + i] = r->file[i] ? r->file[i] : "";
+	snprintf(ts_us, sizeof(ts_us), "%lld", (long long)r->ts_us);
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)r->timestamp);
 	snprintf(outgoing, sizeof(outgoing), "%d", r->outgoing);
@@ -217,9 +348,8 @@ static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 	snprintf(filtered, sizeof(filtered), "%d", r->filtered);
 	/* bigint is signed: ids are below 2^63 (sink_writer.c). */
 	snprintf(eventid, sizeof(eventid), "%lld", (long long)r->eventid);
-	if (!PQsendQueryPrepared(c->conn, "imwire_insert", 11 + DB_FILE_COLUMNS, values, NULL, NULL,
-				 0))
-		return fail(db, "insert");
+	if (!PQsendQueryPrepared(c->conn, "imwire_insert", ALL_PARAMS, values, NULL, NULL, 0))
+		return pgsql_fail(db, "insert");
 	return finish(db, "insert");
 }
 
@@ -249,8 +379,11 @@ static const struct sink_db_ops pgsql_ops = {
 	.insert = pgsql_insert,
 	.commit = pgsql_commit,
 	.rollback = pgsql_rollback,
+	.query = pgsql_query,
 	.disconnect = pgsql_disconnect,
 	.destroy = pgsql_destroy,
+	.purge_parts = pgsql_part_expired,
+	.drop_parts = pgsql_part_drop,
 };
 
 int sink_db_pgsql_init(struct sink_db *db, const char *conninfo, const char *sensor)

@@ -6,10 +6,16 @@
 #include "imwire/byteorder.h"
 #include "util/cursor.h"
 
-/* 2: the fixed part carries the categories, a file result its own part
- * (FLAG_FILE_RESULT) and three more strings; a record of version 1 (no
- * file fields) still reads. */
-#define RECORD_VERSION 2
+/* 1: IMSpector's fields and imwire's first strings. 2 (main's archive)
+ * added the archive's strings (server ... delivered_text) after version
+ * 1's. 3 (file transfers, #20): a file result carries its own part after
+ * the fixed one (FLAG_FILE_RESULT) and three more strings after version
+ * 2's. Records of versions 1 and 2 (a log from before) still decode.
+ * (The files branch's own unmerged "version 2", with a u32 of categories
+ * in the fixed part, never reached main and is not read.) */
+#define RECORD_VERSION 3
+#define RECORD_VERSION_1_STRINGS 10
+#define RECORD_VERSION_2_STRINGS 17
 #define STRING_NULL 0xFFFFFFFFu
 
 /* The string fields, in record order. char * and const char * fields
@@ -26,18 +32,24 @@ static const size_t string_fields[] = {
 	offsetof(struct im_event, text),
 	offsetof(struct im_event, file_name),
 	/* version 2 on */
+	offsetof(struct im_event, server),
+	offsetof(struct im_event, session),
+	offsetof(struct im_event, community_id),
+	offsetof(struct im_event, action),
+	offsetof(struct im_event, rule),
+	offsetof(struct im_event, categories),
+	offsetof(struct im_event, delivered_text),
+	/* version 3 on */
 	offsetof(struct im_event, file.mime),
 	offsetof(struct im_event, file.stored),
 	offsetof(struct im_event, file.signature),
 };
 
 #define N_STRINGS (sizeof(string_fields) / sizeof(string_fields[0]))
-#define N_STRINGS_V1 10
 
-/* Fixed part: ts, sent_ts (f64 bits), flow_id, file_size, proto, dir,
- * kind, flags; from version 2 the categories (u32). */
-#define FIXED_SIZE_V1 (8 + 8 + 8 + 8 + 4)
-#define FIXED_SIZE (FIXED_SIZE_V1 + 4)
+/* Fixed part (every version): ts, sent_ts (f64 bits), flow_id,
+ * file_size, proto, dir, kind, flags. */
+#define FIXED_SIZE (8 + 8 + 8 + 8 + 4)
 
 /* A file result's part (events.h, im_file_content), after the fixed
  * part when FLAG_FILE_RESULT: state, scan, has_sha256, a zero; bytes,
@@ -144,7 +156,6 @@ bool sink_record_encode(struct bytebuf *b, const struct im_event *ev)
 			  (ev->has_sent_ts ? FLAG_HAS_SENT_TS : 0) |
 			  (ev->ids_inferred ? FLAG_IDS_INFERRED : 0) |
 			  (file ? FLAG_FILE_RESULT : 0));
-	imw_store_le32(p + 36, ev->categories);
 	p += FIXED_SIZE;
 	if (file) {
 		file_part_encode(p, &ev->file);
@@ -178,15 +189,17 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	if (n < 4)
 		return false;
 	total = imw_load_le32(p);
-	if (total < 5 + FIXED_SIZE_V1 || total > n)
+	if (total < 5 + FIXED_SIZE || total > n)
 		return false;
 	cursor_init(&c, p + 4, total - 4);
 	if (!cursor_u8(&c, &version) || version < 1 || version > RECORD_VERSION)
 		return false;
-	f = cursor_take(&c, version == 1 ? FIXED_SIZE_V1 : FIXED_SIZE);
+	f = cursor_take(&c, FIXED_SIZE);
 	if (!f)
 		return false;
-	n_strings = version == 1 ? N_STRINGS_V1 : N_STRINGS;
+	n_strings = version == 1   ? RECORD_VERSION_1_STRINGS
+		    : version == 2 ? RECORD_VERSION_2_STRINGS
+				   : N_STRINGS;
 	/* Not event_init(): a NULL content_type must stay NULL. */
 	memset(ev, 0, sizeof(*ev));
 	bits = imw_load_le64(f);
@@ -206,15 +219,11 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 	ev->has_file_size = f[35] & FLAG_HAS_FILE_SIZE;
 	ev->has_sent_ts = f[35] & FLAG_HAS_SENT_TS;
 	ev->ids_inferred = f[35] & FLAG_IDS_INFERRED;
-	if (version > 1) {
-		const uint8_t *fp;
+	if (version > 2 && (f[35] & FLAG_FILE_RESULT)) {
+		const uint8_t *fp = cursor_take(&c, FILE_PART_SIZE);
 
-		ev->categories = imw_load_le32(f + 36);
-		if (f[35] & FLAG_FILE_RESULT) {
-			fp = cursor_take(&c, FILE_PART_SIZE);
-			if (!fp || !file_part_decode(fp, &ev->file))
-				return false;
-		}
+		if (!fp || !file_part_decode(fp, &ev->file))
+			return false;
 	}
 	for (i = 0; i < n_strings; i++) {
 		const uint8_t *s;

@@ -7,6 +7,7 @@
 
 #include "review/review_index.h"
 #include "sink/sink_db.h"
+#include "util/bytebuf.h"
 
 struct sqlite_ctx {
 	char *path;
@@ -36,12 +37,16 @@ static const char create_table[] =
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
 
-static const char insert_sql[] =
+static const char insert_head[] =
 	"INSERT OR IGNORE INTO messages (timestamp, clientaddress, protocolname, outgoing, type,"
-	" localid, remoteid, filtered, eventdata, sensor, eventid, filestate, filebytes,"
-	" filesha256, filemime, filescan, filesignature, categories, filegapbytes, filestored,"
-	" filedataflow)"
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	" localid, remoteid, filtered, eventdata, sensor, eventid";
+static const char insert_values[] = ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+#define BASE_PARAMS 11
+
+/* The archive's columns on an older table (IMSpector's, or imwire's
+ * before them), one by one: SQLite has no ADD COLUMN IF NOT EXISTS. */
+static int add_archive_columns(struct sink_db *db);
+static int prepare_insert(struct sink_db *db);
 
 static int fail(struct sink_db *db, const char *what)
 {
@@ -127,13 +132,11 @@ static int sqlite_connect(struct sink_db *db)
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
-	    add_file_columns(db) < 0 || exec(db, create_index) < 0 ||
-	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0)
+	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 || add_file_columns(db) < 0 ||
+	    exec(db, "CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)") < 0 ||
+	    exec(db, "CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)") < 0 ||
+	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 || prepare_insert(db) < 0)
 		goto failed;
-	if (sqlite3_prepare_v2(c->conn, insert_sql, -1, &c->insert, NULL) != SQLITE_OK) {
-		fail(db, "prepare");
-		goto failed;
-	}
 	{
 		struct stat st;
 
@@ -149,6 +152,103 @@ static int sqlite_connect(struct sink_db *db)
 failed:
 	sqlite_disconnect(db);
 	return -1;
+}
+
+static int add_archive_columns(struct sink_db *db)
+{
+	char sql[128];
+	bool found;
+	size_t i;
+
+	if (has_column(db, "ts_us", &found) < 0 ||
+	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN ts_us integer") < 0))
+		return -1;
+	for (i = 0; i < DB_ARCHIVE_TEXT_COLUMNS; i++) {
+		if (has_column(db, db_archive_columns[i], &found) < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "ALTER TABLE messages ADD COLUMN %s text",
+			 db_archive_columns[i]);
+		if (!found && exec(db, sql) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int prepare_insert(struct sink_db *db)
+{
+	struct sqlite_ctx *c = db->ctx;
+	struct bytebuf b;
+	int rc;
+
+	bytebuf_init(&b);
+	if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "") ||
+	    !db_sql_file_names(&b, "") || !bytebuf_append_str(&b, insert_values) ||
+	    !db_sql_archive_params(&b, 0) || !db_sql_file_params(&b, 0) ||
+	    !bytebuf_append_str(&b, ")") || !bytebuf_terminate(&b)) {
+		bytebuf_free(&b);
+		sink_db_set_error(db, "prepare", "out of memory");
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(c->conn, (const char *)b.data, -1, &c->insert, NULL);
+	bytebuf_free(&b);
+	return rc == SQLITE_OK ? 0 : fail(db, "prepare");
+}
+
+static int bind_archive(sqlite3_stmt *st, const struct db_row *r)
+{
+	int i;
+
+	if (sqlite3_bind_int64(st, BASE_PARAMS + 1, r->ts_us) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < DB_ARCHIVE_TEXT_COLUMNS; i++) {
+		const char *v = db_row_text(r, (enum db_archive_column)i);
+		int rc = v ? sqlite3_bind_text(st, BASE_PARAMS + 2 + i, v, -1, SQLITE_STATIC)
+			   : sqlite3_bind_null(st, BASE_PARAMS + 2 + i);
+
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+#define QUERY_MAX_COLUMNS 32
+
+static int sqlite_query(struct sink_db *db, const char *sql, const char *const *params,
+			size_t n_params, db_row_fn fn, void *arg, uint64_t *changed)
+{
+	struct sqlite_ctx *c = db->ctx;
+	const char *cols[QUERY_MAX_COLUMNS];
+	sqlite3_stmt *st;
+	size_t i;
+	int rc, n;
+
+	if (sqlite3_prepare_v2(c->conn, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, sql);
+	for (i = 0; i < n_params; i++) {
+		rc = params[i] ? sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_STATIC)
+			       : sqlite3_bind_null(st, (int)i + 1);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return fail(db, "bind");
+		}
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n = sqlite3_column_count(st);
+		if (n > QUERY_MAX_COLUMNS)
+			n = QUERY_MAX_COLUMNS;
+		for (i = 0; i < (size_t)n; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, (int)i);
+		if (fn && fn(arg, cols, (size_t)n) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(db, sql);
+	if (changed)
+		*changed = (uint64_t)sqlite3_changes(c->conn);
+	return 0;
 }
 
 static int sqlite_begin(struct sink_db *db)
@@ -183,10 +283,12 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 	    /* Text, in the blob column: reports compare it with strings. */
 	    sqlite3_bind_text(st, 9, r->eventdata, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 10, db->sensor, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->eventid) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->eventid) != SQLITE_OK ||
+	    bind_archive(st, r) < 0)
 		return fail(db, "bind");
 	for (i = 0; i < DB_FILE_COLUMNS; i++)
-		if (sqlite3_bind_text(st, 12 + (int)i, r->file[i] ? r->file[i] : "", -1,
+		if (sqlite3_bind_text(st, BASE_PARAMS + 1 + DB_ARCHIVE_PARAMS + (int)i,
+				      r->file[i] ? r->file[i] : "", -1,
 				      SQLITE_STATIC) != SQLITE_OK)
 			return fail(db, "bind");
 	rc = sqlite3_step(st);
@@ -228,6 +330,7 @@ static const struct sink_db_ops sqlite_ops = {
 	.insert = sqlite_insert,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
+	.query = sqlite_query,
 	.disconnect = sqlite_disconnect,
 	.destroy = sqlite_destroy,
 };

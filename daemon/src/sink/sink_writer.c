@@ -348,6 +348,11 @@ static void *maint_main(void *arg)
 		wal_trim(&w->wal, min);
 		enforce_bound(w);
 		writer_update_pressure(w);
+		if (writer_retention_due(w) && !w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			writer_retention_tick(w, false);
+			pthread_mutex_lock(&w->lock);
+		}
 		if (w->cfg.fsync == SINK_FSYNC_INTERVAL &&
 		    writer_monotonic() - w->last_wal_sync >= w->cfg.fsync_interval_ms / 1000.0) {
 			struct wal_sync_work work;
@@ -492,6 +497,7 @@ static void lane_close(struct writer *w, struct lane *l)
 		LOG(w, LOG_WARNING, "%s: %llu events stay in the write-ahead log %s/wal until the next start",
 		    l->st.name, (unsigned long long)l->pending, w->spool_dir);
 	log_summary(w, l);
+	lane_checkpoint(l, true);
 	if (l->sink.ops && l->sink.ops->sync && w->cfg.fsync != SINK_FSYNC_OFF)
 		l->sink.ops->sync(&l->sink);
 	sink_close(&l->sink);
@@ -500,6 +506,7 @@ static void lane_close(struct writer *w, struct lane *l)
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
 	wal_reader_free(&l->reader);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -527,6 +534,7 @@ static void writer_free(struct writer *w)
 	pthread_cond_destroy(&w->room);
 	pthread_cond_destroy(&w->maint);
 	free(w->spool_dir);
+	writer_archive_free(w);
 	free(w);
 }
 
@@ -596,9 +604,15 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 	/* Several segments within the bound, so trimming frees space early. */
 	if (w->cfg.segment_bytes > w->cfg.spool_max_bytes / 4)
 		w->cfg.segment_bytes = w->cfg.spool_max_bytes / 4 > 4096 ? w->cfg.spool_max_bytes / 4 : 4096;
+	if (writer_archive_open(w, err, err_size) < 0) {
+		writer_archive_free(w);
+		free(w);
+		return -1;
+	}
 	w->spool_dir = cfg->spool_dir ? strdup(cfg->spool_dir) : NULL;
 	w->cfg.spool_dir = w->spool_dir;
 	if (cfg->spool_dir && !w->spool_dir) {
+		writer_archive_free(w);
 		free(w);
 		snprintf(err, err_size, "out of memory");
 		return -1;
@@ -609,6 +623,7 @@ int sink_writer_open(struct sink *s, const struct sink_writer_config *cfg, char 
 		if (wal_open(&w->wal, w->spool_dir, sink_cursor_max_seq(w->spool_dir),
 			     w->cfg.segment_bytes, &owner, err, err_size) < 0) {
 			free(w->spool_dir);
+			writer_archive_free(w);
 			free(w);
 			return -1;
 		}
@@ -719,6 +734,7 @@ static void lane_free_arrays(struct lane *l)
 		sink_cursor_close(&l->cursor);
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
+	bytebuf_free(&l->purge_text);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -741,6 +757,7 @@ int sink_writer_add_sink(struct sink *ws, struct sink *inner, char *err, size_t 
 	l->w = w;
 	sink_undo_init(&l->undo);
 	sink_undo_init(&l->committed);
+	bytebuf_init(&l->purge_text);
 	wal_reader_init(&l->reader);
 	b = w->cfg.batch_max;
 	l->evs = calloc(b, sizeof(*l->evs));
@@ -775,6 +792,7 @@ int sink_writer_start(struct sink *ws)
 	sigset_t all, old;
 	size_t i;
 	int rc = 0;
+	bool first;
 
 	/* Signals stay with the program's own threads: one delivered here
 	 * would not interrupt the call they wait in. */
@@ -785,6 +803,7 @@ int sink_writer_start(struct sink *ws)
 	 * instance names is ours now. */
 	if (w->has_wal)
 		wal_note_pid(&w->wal);
+	first = !w->started;
 	if (!w->started) {
 		for (i = 0; i < w->n_lanes && rc == 0; i++) {
 			w->lanes[i].last_sync = writer_monotonic();
@@ -801,6 +820,9 @@ int sink_writer_start(struct sink *ws)
 	}
 	pthread_mutex_unlock(&w->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Retention is applied at every start, before the events of this run. */
+	if (first && rc == 0)
+		writer_retention_tick(w, true);
 	return rc == 0 ? 0 : -1;
 }
 

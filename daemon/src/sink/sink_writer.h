@@ -113,6 +113,25 @@ struct sink_writer_config {
 	 * hand-over. 0 or 1: each at once. */
 	size_t coalesce;
 	sink_writer_log_fn log; /* syslog levels; NULL: quiet */
+	/* The archive (README, "The archive"). sensor: sensor_name, the
+	 * chained stores' sensor column. With a key (checkpoint_key=), each
+	 * chained store's chain is signed every checkpoint_interval_s and at
+	 * the stop, to checkpoint_log (and syslog). */
+	const char *sensor;
+	const char *checkpoint_key;
+	const char *checkpoint_log;
+	unsigned checkpoint_interval_s;
+	/* Retention (README, "Retention and legal hold"): with retention_days,
+	 * a retention request is handed over at the start and every
+	 * retention_interval_s (default 3600) after, and each store that keeps
+	 * events removes those older than retention_days days whose local id
+	 * legal_hold (ids, comma-separated, or a file of them) does not hold.
+	 * compress_after_days: IMSpector day files (and JSON lines files
+	 * logrotate left) are gzipped once that many days old (0: never). */
+	unsigned retention_days;
+	unsigned retention_interval_s;
+	const char *legal_hold;
+	unsigned compress_after_days;
 };
 
 /* Why a sink lost events. */

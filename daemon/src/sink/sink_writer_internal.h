@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <syslog.h>
 
+#include "archive/chain.h"
+#include "archive/checkpoint.h"
 #include "sink/sink_cursor.h"
 #include "sink/sink_wal.h"
 #include "sink/sink_writer.h"
@@ -80,6 +82,14 @@ struct lane {
 	size_t n_taken;
 	struct wal_reader reader;
 	double last_sync;
+	/* The chain of a chained sink (sink_chain.c), the thread's own. */
+	bool chain_known;     /* chain_tail is the hash of its last stored event */
+	uint8_t chain_tail[CHAIN_HASH_LEN];
+	uint64_t chain_last_id; /* 0: nothing chained this run */
+	bool chain_unsigned;    /* events since the last checkpoint */
+	double last_checkpoint;
+	struct bytebuf purge_text; /* the text of a purge record being written */
+	bool bad_request_logged;
 };
 
 struct writer {
@@ -110,6 +120,13 @@ struct writer {
 	uint64_t failures_seen;      /* losses, by the last flush */
 	pthread_mutex_t own_lock;    /* writer_write's batch */
 	struct sink_writer_batch *own;
+	/* The archive: set at open, read-only afterwards. */
+	char *sensor;
+	bool has_key;
+	struct checkpoint_key key;
+	char *checkpoint_log;
+	char *hold;            /* the legal hold, canonical ("a,b"), with retention_days */
+	double next_retention; /* monotonic time of the next retention request */
 };
 
 #define LOG(w, level, ...)                                \
@@ -147,6 +164,33 @@ struct frame *queue_from(struct writer *w, uint64_t seq);
 void queue_free_consumed(struct writer *w);
 void queue_evict(struct writer *w);
 void writer_update_pressure(struct writer *w);
+
+/* sink_chain.c: the archive's part of a lane. Before a batch of k events
+ * (l->views[0..k)) of a chained sink: their ids, the sensor, "forwarded"
+ * for an undecided action, and the chain (its tail asked of the sink when
+ * not known). -1 with the sink's err set when the tail cannot be read. */
+int lane_chain_batch(struct lane *l, size_t k);
+/* After it: done events stored (the chain moves on), or a failure (the
+ * tail is asked again). */
+void lane_chain_done(struct lane *l, size_t done, bool failed);
+/* A signed checkpoint of the sink's chain when one is due (or force, at
+ * the stop) and events came since the last. */
+void lane_checkpoint(struct lane *l, bool force);
+/* Retention requests (archive/purge.h) in a lane's batch: whether ev is
+ * one; n cut so that a batch is one request or holds none. */
+bool lane_is_request(const struct im_event *ev);
+size_t lane_request_cut(const struct lane *l, size_t n);
+/* Before a batch that is a request (l->views[0]): the sink's purge. 1: the
+ * view is now the purge's record, to be written; 0: nothing to write;
+ * -1: the sink failed (err set). */
+int lane_purge_prepare(struct lane *l);
+/* Hands a retention request over (outside the lock) when retention is on
+ * and one is due (force: now, at the start). */
+void writer_retention_tick(struct writer *w, bool force);
+bool writer_retention_due(const struct writer *w);
+/* Loads the key and copies the archive settings; -1 with err. */
+int writer_archive_open(struct writer *w, char *err, size_t err_size);
+void writer_archive_free(struct writer *w);
 
 /* sink_lane.c: the thread of one sink (arg: its struct lane). */
 void *sink_lane_main(void *arg);

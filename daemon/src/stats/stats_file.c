@@ -52,6 +52,8 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, modified),          C(engine_stats, dropped),
 	C(engine_stats, held),              C(engine_stats, deadline_releases),
 	C(engine_stats, bound_releases),    C(engine_stats, global_bound_releases),
+	C(engine_stats, hole_bound_releases),
+	C(engine_stats, policy_fallbacks),  C(engine_stats, policy_unenforced),
 	C(engine_stats, edits),
 	C(engine_stats, edits_refused_committed), C(engine_stats, edits_refused_size),
 	C(engine_stats, edits_refused_encode),    C(engine_stats, policy_blocked),
@@ -70,6 +72,10 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, scan_releases),     C(engine_stats, scan_cuts),
 	C(engine_stats, scan_resets),       C(engine_stats, scan_dropped),
 	C(engine_stats, scan_held_bytes_peak), C(engine_stats, scan_yields),
+	C(engine_stats, offsets_published), C(engine_stats, publish_failures),
+	C(engine_stats, records_written),   C(engine_stats, records_unsaved),
+	C(engine_stats, flows_adopted),     C(engine_stats, edits_adopted),
+	C(engine_stats, adopted_blanked),   C(engine_stats, origins_adopted),
 };
 
 static const struct counter files_counters[] = {

@@ -33,37 +33,61 @@ struct reasm_segment {
 	uint8_t data[];
 };
 
-void reasm_init(struct reasm *r, const struct reasm_limits *limits,
-		const struct reasm_callbacks *cb, void *arg)
+/* Out-of-order data: made with the first segment held, freed with the
+ * last one delivered or dropped (an in-order stream never has one). */
+struct reasm_held {
+	struct reasm_segment *first; /* sorted by offset, non-overlapping */
+	size_t bytes;
+	size_t segments;
+};
+
+void reasm_init(struct reasm *r, const struct reasm_context *ctx, void *arg)
 {
 	memset(r, 0, sizeof(*r));
-	if (limits) {
-		r->limits = *limits;
-	} else {
-		r->limits.max_buffered_bytes = REASM_DEFAULT_MAX_BYTES;
-		r->limits.max_buffered_segments = REASM_DEFAULT_MAX_SEGMENTS;
-	}
-	if (cb)
-		r->cb = *cb;
+	r->ctx = ctx;
 	r->arg = arg;
+}
+
+/* The first held segment, NULL when none. */
+static struct reasm_segment *first_held(const struct reasm *r)
+{
+	return r->held ? r->held->first : NULL;
+}
+
+/* Forget the held block once it holds nothing. */
+static void held_trim(struct reasm *r)
+{
+	if (r->held && !r->held->first) {
+		free(r->held);
+		r->held = NULL;
+	}
 }
 
 static void drop_pending(struct reasm *r)
 {
 	struct reasm_segment *seg, *next;
 
-	for (seg = r->pending; seg; seg = next) {
+	for (seg = first_held(r); seg; seg = next) {
 		next = seg->next;
 		free(seg);
 	}
-	r->pending = NULL;
-	r->pending_bytes = 0;
-	r->pending_segments = 0;
+	free(r->held);
+	r->held = NULL;
 }
 
 void reasm_free(struct reasm *r)
 {
 	drop_pending(r);
+}
+
+size_t reasm_held_bytes(const struct reasm *r)
+{
+	return r->held ? r->held->bytes : 0;
+}
+
+size_t reasm_held_segments(const struct reasm *r)
+{
+	return r->held ? r->held->segments : 0;
 }
 
 /* Signed distance from the delivery point to seq; meaningful only while
@@ -96,9 +120,9 @@ static void deliver(struct reasm *r, const uint8_t *data, size_t len, double ts)
 {
 	if (len == 0)
 		return;
-	if (r->cb.deliver)
-		r->cb.deliver(r->arg, data, len, r->offset, ts);
-	r->stats.bytes_delivered += len;
+	if (r->ctx->cb.deliver)
+		r->ctx->cb.deliver(r->arg, data, len, r->offset, ts);
+	r->ctx->stats->bytes_delivered += len;
 	advance(r, len);
 }
 
@@ -106,10 +130,10 @@ static void report_gap(struct reasm *r, uint64_t len)
 {
 	if (len == 0)
 		return;
-	if (r->cb.gap)
-		r->cb.gap(r->arg, r->offset, len);
-	r->stats.gaps++;
-	r->stats.gap_bytes += len;
+	if (r->ctx->cb.gap)
+		r->ctx->cb.gap(r->arg, r->offset, len);
+	r->ctx->stats->gaps++;
+	r->ctx->stats->gap_bytes += len;
 	advance(r, len);
 }
 
@@ -119,10 +143,12 @@ static void deliver_contiguous(struct reasm *r)
 {
 	struct reasm_segment *seg;
 
-	while ((seg = r->pending) && seg->offset == r->offset) {
-		r->pending = seg->next;
-		r->pending_bytes -= seg->len;
-		r->pending_segments--;
+	while ((seg = first_held(r)) && seg->offset == r->offset) {
+		r->held->first = seg->next;
+		r->held->bytes -= seg->len;
+		r->held->segments--;
+		/* The callback may look at what is held: this segment is not. */
+		held_trim(r);
 		deliver(r, seg->data, seg->len, seg->ts);
 		free(seg);
 	}
@@ -131,17 +157,17 @@ static void deliver_contiguous(struct reasm *r)
 /* Give up on the hole before the first held segment. */
 static void skip_first_hole(struct reasm *r)
 {
-	if (!r->pending)
+	if (!first_held(r))
 		return;
-	report_gap(r, r->pending->offset - r->offset);
+	report_gap(r, first_held(r)->offset - r->offset);
 	deliver_contiguous(r);
 }
 
 static void enforce_limits(struct reasm *r)
 {
-	while (r->pending && (r->pending_bytes > r->limits.max_buffered_bytes ||
-			      r->pending_segments > r->limits.max_buffered_segments)) {
-		r->stats.bound_hits++;
+	while (r->held && (r->held->bytes > r->ctx->limits.max_buffered_bytes ||
+			   r->held->segments > r->ctx->limits.max_buffered_segments)) {
+		r->ctx->stats->bound_hits++;
 		skip_first_hole(r);
 	}
 }
@@ -152,7 +178,7 @@ static void skip_all_holes(struct reasm *r)
 {
 	uint64_t end;
 
-	while (r->pending)
+	while (first_held(r))
 		skip_first_hole(r);
 	end = stream_end(r);
 	if (end != UINT64_MAX && end > r->offset)
@@ -162,26 +188,30 @@ static void skip_all_holes(struct reasm *r)
 /* Forget held data at or past `end` (a FIN that arrived after it). */
 static void cut_pending_at(struct reasm *r, uint64_t end)
 {
-	struct reasm_segment **link = &r->pending, *seg;
+	struct reasm_segment **link, *seg;
 
+	if (!r->held)
+		return;
+	link = &r->held->first;
 	while ((seg = *link)) {
 		if (seg->offset >= end) {
 			*link = seg->next;
-			r->pending_bytes -= seg->len;
-			r->pending_segments--;
-			r->stats.after_close++;
+			r->held->bytes -= seg->len;
+			r->held->segments--;
+			r->ctx->stats->after_close++;
 			free(seg);
 		} else if (seg->offset + seg->len > end) {
 			/* Shrinking in place keeps the allocation; only the
 			 * accounting needs to know. */
-			r->pending_bytes -= (size_t)(seg->offset + seg->len - end);
+			r->held->bytes -= (size_t)(seg->offset + seg->len - end);
 			seg->len = (size_t)(end - seg->offset);
-			r->stats.after_close++;
+			r->ctx->stats->after_close++;
 			link = &seg->next;
 		} else {
 			link = &seg->next;
 		}
 	}
+	held_trim(r);
 }
 
 static void note_fin(struct reasm *r, uint32_t fin_seq)
@@ -206,12 +236,21 @@ static void note_fin(struct reasm *r, uint32_t fin_seq)
 static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *data, size_t len,
 			     double ts, bool *overlapped, bool *held)
 {
-	struct reasm_segment **link = &r->pending, *seg, *piece;
+	struct reasm_segment **link, *seg, *piece;
 	uint64_t end = offset + len;
 	uint64_t cursor = offset;
 	uint64_t piece_end;
 	size_t piece_len;
+	int rc = 0;
 
+	if (!r->held) {
+		r->held = calloc(1, sizeof(*r->held));
+		if (!r->held) {
+			r->ctx->stats->alloc_failures++;
+			return -1;
+		}
+	}
+	link = &r->held->first;
 	while (cursor < end) {
 		seg = *link;
 		if (seg && seg->offset + seg->len <= cursor) {
@@ -229,8 +268,9 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 		piece_len = (size_t)(piece_end - cursor);
 		piece = malloc(sizeof(*piece) + piece_len);
 		if (!piece) {
-			r->stats.alloc_failures++;
-			return -1;
+			r->ctx->stats->alloc_failures++;
+			rc = -1;
+			break;
 		}
 		piece->offset = cursor;
 		piece->len = piece_len;
@@ -239,12 +279,13 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 		piece->next = seg;
 		*link = piece;
 		link = &piece->next;
-		r->pending_bytes += piece_len;
-		r->pending_segments++;
+		r->held->bytes += piece_len;
+		r->held->segments++;
 		*held = true;
 		cursor = piece_end;
 	}
-	return 0;
+	held_trim(r);
+	return rc;
 }
 
 /* Data starting exactly at the delivery point goes straight to the
@@ -258,8 +299,8 @@ static void deliver_in_order(struct reasm *r, const uint8_t *data, size_t len, d
 
 	while (len > 0) {
 		direct = len;
-		if (r->pending && r->pending->offset - r->offset < direct) {
-			direct = (size_t)(r->pending->offset - r->offset);
+		if (first_held(r) && first_held(r)->offset - r->offset < direct) {
+			direct = (size_t)(first_held(r)->offset - r->offset);
 			*overlapped = true;
 		}
 		deliver(r, data, direct, ts);
@@ -286,7 +327,7 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 	int ret = 0;
 
 	if (len > 0)
-		r->stats.segments++;
+		r->ctx->stats->segments++;
 	if (!r->started) {
 		if (len == 0)
 			return 0;
@@ -295,14 +336,14 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 		r->offset = 0;
 	}
 	if (len > REASM_MAX_AHEAD) {
-		r->stats.out_of_window++;
+		r->ctx->stats->out_of_window++;
 		return 0;
 	}
 	start = seq_distance(r, seq);
 	end = start + (int64_t)len;
 	if (end > (int64_t)REASM_MAX_AHEAD) {
 		/* An absurd FIN is as untrustworthy as absurd data. */
-		r->stats.out_of_window++;
+		r->ctx->stats->out_of_window++;
 		return 0;
 	}
 	if (fin)
@@ -312,13 +353,13 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 
 	limit = stream_end(r);
 	if (limit != UINT64_MAX && end > (int64_t)(limit - r->offset)) {
-		r->stats.after_close++;
+		r->ctx->stats->after_close++;
 		end = (int64_t)(limit - r->offset);
 		if (end <= start)
 			return 0;
 	}
 	if (end <= 0) {
-		r->stats.retransmitted++;
+		r->ctx->stats->retransmitted++;
 		return 0;
 	}
 	if (start < 0) {
@@ -334,11 +375,11 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 	} else {
 		ret = hold_out_of_order(r, offset, data, len, ts, &overlapped, &held);
 		if (held)
-			r->stats.out_of_order++;
+			r->ctx->stats->out_of_order++;
 		enforce_limits(r);
 	}
 	if (overlapped)
-		r->stats.overlaps++;
+		r->ctx->stats->overlaps++;
 	return ret;
 }
 
@@ -354,6 +395,16 @@ void reasm_syn(struct reasm *r, uint32_t isn)
 	r->started = true;
 	r->next_seq = isn + 1;
 	r->offset = 0;
+}
+
+bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset)
+{
+	if (r->started || r->closed)
+		return false;
+	r->started = true;
+	r->next_seq = seq;
+	r->offset = offset;
+	return true;
 }
 
 void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
@@ -374,8 +425,8 @@ void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
 		target = end;
 	while (r->offset < target) {
 		hole_end = target;
-		if (r->pending && r->pending->offset < hole_end)
-			hole_end = r->pending->offset;
+		if (first_held(r) && first_held(r)->offset < hole_end)
+			hole_end = first_held(r)->offset;
 		report_gap(r, hole_end - r->offset);
 		deliver_contiguous(r);
 	}

@@ -54,32 +54,51 @@ struct reasm_stats {
 	uint64_t alloc_failures; /* out-of-order data that could not be copied, treated as lost */
 };
 
-struct reasm_segment; /* buffered out-of-order data, private */
+/* What reassemblers share (a flow table has one per direction): the
+ * limits, the callbacks (either may be NULL) and the counters they all
+ * add to (not NULL). */
+struct reasm_context {
+	struct reasm_limits limits;
+	struct reasm_callbacks cb;
+	struct reasm_stats *stats;
+};
 
+/* The limits a context gets by default. */
+#define REASM_CONTEXT_LIMITS { REASM_DEFAULT_MAX_BYTES, REASM_DEFAULT_MAX_SEGMENTS }
+
+struct reasm_held; /* buffered out-of-order data, private */
+
+/* Kept small (48 bytes, two a flow): what every reassembler of a flow
+ * table shares is referenced (the context), and out-of-order data and its
+ * accounting exist only while some is held. */
 struct reasm {
+	uint64_t offset;   /* stream offset of next_seq */
+	struct reasm_held *held; /* NULL while nothing is held */
+	const struct reasm_context *ctx;
+	void *arg;         /* the callbacks' */
+	uint32_t next_seq; /* sequence number of the next byte to deliver */
+	uint32_t fin_seq;
 	bool started;      /* next_seq is valid */
 	bool fin_seen;
 	bool closed;       /* FIN delivered or RST: nothing more is accepted */
-	uint32_t next_seq; /* sequence number of the next byte to deliver */
-	uint64_t offset;   /* stream offset of next_seq */
-	uint32_t fin_seq;
-	struct reasm_segment *pending; /* sorted by seq, non-overlapping */
-	size_t pending_bytes;
-	size_t pending_segments;
-	struct reasm_limits limits;
-	struct reasm_callbacks cb;
-	void *arg;
-	struct reasm_stats stats;
 };
 
-/* limits may be NULL (defaults above); either callback may be NULL. The
- * callbacks must not call back into the same reasm. */
-void reasm_init(struct reasm *r, const struct reasm_limits *limits,
-		const struct reasm_callbacks *cb, void *arg);
+/* ctx is referenced, not copied: it must outlive r. The callbacks must
+ * not call back into the same reasm. */
+void reasm_init(struct reasm *r, const struct reasm_context *ctx, void *arg);
 void reasm_free(struct reasm *r);
+
+/* Out-of-order bytes and segments held now (memory accounting). */
+size_t reasm_held_bytes(const struct reasm *r);
+size_t reasm_held_segments(const struct reasm *r);
 
 /* The SYN of this direction was seen: data starts at isn + 1. */
 void reasm_syn(struct reasm *r, uint32_t isn);
+
+/* Start a direction that has not started: its next byte is seq, at
+ * stream offset `offset` (a connection taken over in mid-stream whose
+ * offsets were counted by someone else). False when it has started. */
+bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset);
 
 /* A segment of this direction. Data may be empty (pure FIN). Returns 0, or
  * -1 on allocation failure (the segment is then treated as lost: a gap is

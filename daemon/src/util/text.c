@@ -48,8 +48,16 @@ static char *finish(struct bytebuf *b, bool ok)
 static size_t ascii_run(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	uint64_t x;
+	uint64_t x, y, z, w;
 
+	for (; i + 32 <= n; i += 32) {
+		memcpy(&x, p + i, 8);
+		memcpy(&y, p + i + 8, 8);
+		memcpy(&z, p + i + 16, 8);
+		memcpy(&w, p + i + 24, 8);
+		if ((x | y | z | w) & 0x8080808080808080ull)
+			break;
+	}
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&x, p + i, 8);
 		if (x & 0x8080808080808080ull)
@@ -132,6 +140,9 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	size_t i = 0, l;
 	bool ok = true;
 
+	/* Valid UTF-8 (ASCII included), the common case, is copied whole. */
+	if (text_is_valid_utf8(p, n))
+		return text_dup((const char *)p, n);
 	bytebuf_init(&b);
 	ok = bytebuf_reserve(&b, n);
 	while (ok && i < n) {
@@ -248,19 +259,16 @@ char *text_dup(const char *p, size_t n)
 
 bool text_has_prefix_ci(const char *s, size_t n, const char *prefix)
 {
-	size_t i, pl = strlen(prefix);
+	size_t i;
 	char a, b;
 
-	if (n < pl)
-		return false;
-	for (i = 0; i < pl; i++) {
+	for (i = 0; prefix[i]; i++) {
+		if (i == n)
+			return false;
 		a = s[i];
 		b = prefix[i];
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (char)(b - 'A' + 'a');
-		if (a != b)
+		/* equal, or the same letter in the other case */
+		if (a != b && ((a | 0x20) != (b | 0x20) || (unsigned)((b | 0x20) - 'a') > 'z' - 'a'))
 			return false;
 	}
 	return true;

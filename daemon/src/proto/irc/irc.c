@@ -26,21 +26,7 @@
  * - encrypted=strip: "tls" in the server's CAP LS, CAP NEW and CAP ACK
  *   lists becomes blanks (irc_fixup_pdu), so the client never asks for
  *   STARTTLS; a 670 the client gets anyway is left to policy. */
-#include <stdlib.h>
-
 #include "proto/irc/irc_internal.h"
-
-static int irc_session_init(struct proto_session *s)
-{
-	s->state = calloc(1, sizeof(struct irc_state));
-	return s->state ? 0 : -1;
-}
-
-static void irc_session_free(struct proto_session *s)
-{
-	free(s->state);
-	s->state = NULL;
-}
 
 const struct proto_module proto_irc = {
 	PROTO_IDENTITY(IRC),
@@ -49,8 +35,6 @@ const struct proto_module proto_irc = {
 	.frame = irc_frame,
 	.decode = irc_decode,
 	.resync = irc_resync,
-	.session_init = irc_session_init,
-	.session_free = irc_session_free,
 	.encode = irc_encode,
 	.partial_may_edit = irc_partial_may_edit,
 	.local_receipt = irc_local_receipt,

@@ -61,11 +61,16 @@ char *irc_message_text(const struct irc_line *l, const struct irc_span *sender,
 	char *out = NULL;
 	bool ok = true;
 
+	if (!sender && !(strip_ctcp && memchr(irc_span_ptr(l, text), 0x01, text.len)))
+		/* The text as it is (a message's common case): one copy. */
+		return text_utf8_or_latin1(irc_span_ptr(l, text), text.len);
 	bytebuf_init(&b);
 	if (sender)
 		ok = bytebuf_append(&b, irc_span_ptr(l, *sender), sender->len) &&
 		     bytebuf_append(&b, ": ", 2);
 	ok = ok && append_without_ctcp_marks(&b, irc_span_ptr(l, text), text.len, strip_ctcp);
+	if (ok && b.data && text_is_valid_utf8(b.data, b.len) && bytebuf_terminate(&b))
+		return (char *)b.data; /* already what text_utf8_or_latin1 would make */
 	if (ok)
 		out = text_utf8_or_latin1(b.data ? b.data : (const uint8_t *)"", b.len);
 	bytebuf_free(&b);
@@ -480,12 +485,10 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 	ev.text = irc_message_text(l, dir == IM_DIR_IN && group && sender->len ? sender : NULL,
 				   text,
 				   ci->kind != IRC_CTCP_NONE);
-	if (!ev.text || !event_set_str(&ev.remote, remote)) {
-		free(remote);
+	event_take(&ev.remote, remote);
+	if (!ev.text)
 		return out_of_memory(s, &ev);
-	}
 	proto_event_emit(s, &ev);
-	free(remote);
 	return 0;
 }
 

@@ -77,9 +77,13 @@ struct irc_state {
 	bool after_garbage[2];
 };
 
+/* Kept in the session itself (proto_session's state_inline). */
+_Static_assert(sizeof(struct irc_state) <= sizeof(((struct proto_session *)0)->state_inline),
+	       "struct irc_state must fit in a session's inline state");
+
 static inline struct irc_state *irc_state_of(struct proto_session *s)
 {
-	return s ? s->state : NULL;
+	return s ? (struct irc_state *)(void *)s->state_inline : NULL;
 }
 
 /* ---- irc_line.c: lines, nicks, addresses, CTCP ---- */

@@ -48,8 +48,8 @@ static void msn_session_free(struct proto_session *s)
 	free(st->sb_session);
 	free(st->group_id);
 	free(st->called);
-	free(st->format[0]);
-	free(st->format[1]);
+	proto_session_unshare(s, st->format[0]);
+	proto_session_unshare(s, st->format[1]);
 	bytebuf_free(&st->slp[0].buf);
 	bytebuf_free(&st->slp[1].buf);
 	free(st);

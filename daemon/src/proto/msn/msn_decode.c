@@ -118,6 +118,29 @@ struct msg_ctx {
 	struct span content_type;
 };
 
+/* Is the kept format already these bytes (a client sends the same one
+ * with every message)? Bytes equal to a kept, converted string are valid
+ * UTF-8, so converting them again would give the same string. */
+static bool format_is(const char *kept, struct span fmt)
+{
+	return kept && strlen(kept) == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
+}
+
+/* Most clients send one format: the sessions share it. */
+static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt)
+{
+	struct msn_state *st = msn_state_of(s);
+	char *text = text_utf8_or_latin1(fmt.p, fmt.len);
+	const char *shared = text ? proto_session_share(s, text, strlen(text)) : NULL;
+
+	free(text);
+	if (!shared)
+		return false;
+	proto_session_unshare(s, st->format[dir]);
+	st->format[dir] = shared;
+	return true;
+}
+
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 {
 	struct msn_state *st = msn_state_of(s);
@@ -127,7 +150,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	bool ok;
 
 	if (msn_mime_header(m->mime.headers, "X-MMS-IM-Format", &fmt) &&
-	    !msn_set_str_span(&st->format[m->dir], fmt))
+	    !format_is(st->format[m->dir], fmt) && !set_format(s, m->dir, fmt))
 		return proto_session_malformed(s, "out of memory");
 	body = msn_decode_body(m->content_type, m->mime.body);
 	if (!body)
@@ -139,7 +162,9 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	ev.text_len = m->mime.body.len;
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group) {
-		ok = msn_set_str_span(&ev.remote, m->sender) && event_set_str(&ev.text, body);
+		ok = msn_set_str_span(&ev.remote, m->sender);
+		event_take(&ev.text, body);
+		body = NULL;
 	} else if (m->dir == IM_DIR_IN) {
 		struct bytebuf b;
 
@@ -151,8 +176,9 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 		     event_set_str(&ev.text, (const char *)b.data);
 		bytebuf_free(&b);
 	} else {
-		ok = event_set_str(&ev.remote, msn_conversation_remote(st)) &&
-		     event_set_str(&ev.text, body);
+		ok = event_set_str(&ev.remote, msn_conversation_remote(st));
+		event_take(&ev.text, body);
+		body = NULL;
 	}
 	free(body);
 	if (!ok)

@@ -76,7 +76,7 @@ struct msn_state {
 	size_t cap_peers;
 	char *group_id; /* set once, when the switchboard becomes a group */
 	char *called;   /* CAL target before anyone joined */
-	char *format[2]; /* last X-MMS-IM-Format per direction, for injection */
+	const char *format[2]; /* last X-MMS-IM-Format per direction, for injection; shared */
 	unsigned long trid; /* last client transaction id */
 	bool logged_in;
 	struct msn_slp_buf slp[2];

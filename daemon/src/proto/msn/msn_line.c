@@ -109,9 +109,26 @@ bool msn_cmd_known(const uint8_t *p)
 	return false;
 }
 
+/* A byte a command line may not hold in [from, to), given that the line
+ * ends at `to` (its "\n") when nl, else that the bytes run to len: a
+ * control other than tab, or a CR not right before the line break. */
+static bool line_has_bad_byte(const uint8_t *data, size_t from, size_t to, size_t len)
+{
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		if (data[i] >= 0x20 || data[i] == '\t')
+			continue;
+		if (data[i] != '\r' || (i + 1 < len && data[i + 1] != '\n'))
+			return true;
+	}
+	return false;
+}
+
 enum msn_scan msn_scan_line(const uint8_t *data, size_t len, struct msn_line *l)
 {
-	size_t i, end, pos;
+	size_t i, end, pos, lim;
+	const uint8_t *nl;
 	bool digits;
 
 	memset(l, 0, sizeof(*l));
@@ -128,16 +145,14 @@ enum msn_scan msn_scan_line(const uint8_t *data, size_t len, struct msn_line *l)
 		return MSN_SCAN_SHORT;
 	if (data[3] != ' ' && data[3] != '\r' && data[3] != '\n')
 		return MSN_SCAN_BAD;
-	for (i = 3; i < len && data[i] != '\n'; i++) {
-		if (i >= MSN_MAX_LINE)
-			return MSN_SCAN_BAD;
-		if (data[i] == '\r' && i + 1 < len && data[i + 1] != '\n')
-			return MSN_SCAN_BAD;
-		if (data[i] < 0x20 && data[i] != '\t' && data[i] != '\r')
-			return MSN_SCAN_BAD;
-	}
-	if (i == len)
-		return MSN_SCAN_SHORT;
+	/* The line break may stand at MSN_MAX_LINE at the latest. */
+	lim = len < MSN_MAX_LINE + 1 ? len : MSN_MAX_LINE + 1;
+	nl = memchr(data + 3, '\n', lim - 3);
+	i = nl ? (size_t)(nl - data) : lim;
+	if (line_has_bad_byte(data, 3, i < MSN_MAX_LINE ? i : MSN_MAX_LINE, len))
+		return MSN_SCAN_BAD;
+	if (!nl)
+		return len > MSN_MAX_LINE ? MSN_SCAN_BAD : MSN_SCAN_SHORT;
 	l->line_len = i + 1;
 	end = i > 0 && data[i - 1] == '\r' ? i - 1 : i;
 	memcpy(l->cmd, data, 3);
@@ -193,10 +208,10 @@ struct span msn_arg(const struct msn_line *l, size_t i)
 void msn_mime_split(const uint8_t *p, size_t n, struct msn_mime *m)
 {
 	size_t i, blank_end = n;
+	const uint8_t *nl = p;
 
-	for (i = 0; i < n; i++) {
-		if (p[i] != '\n')
-			continue;
+	while (n && (nl = memchr(nl, '\n', n - (size_t)(nl - p))) != NULL) {
+		i = (size_t)(nl - p);
 		if (i + 1 < n && p[i + 1] == '\n') {
 			blank_end = i + 2;
 			break;
@@ -205,6 +220,8 @@ void msn_mime_split(const uint8_t *p, size_t n, struct msn_mime *m)
 			blank_end = i + 3;
 			break;
 		}
+		if (++nl == p + n)
+			break;
 	}
 	/* Without a blank line everything is headers and the body is empty. */
 	m->headers.p = p;
@@ -224,7 +241,7 @@ bool msn_mime_header(struct span headers, const char *name, struct span *value)
 		size_t len = nl ? (size_t)(nl - line) : headers.len - pos;
 
 		pos += len + 1;
-		if (len > nlen && line[nlen] == ':' &&
+		if (len > nlen && line[nlen] == ':' && (line[0] | 0x20) == (name[0] | 0x20) &&
 		    text_has_prefix_ci((const char *)line, len, name)) {
 			value->p = line + nlen + 1;
 			value->len = len - nlen - 1;
@@ -253,7 +270,8 @@ bool msn_charset_is_latin1(struct span ct)
 	for (i = 0; i + 8 <= ct.len; i++) {
 		struct span cs;
 
-		if (!text_has_prefix_ci((const char *)ct.p + i, ct.len - i, "charset="))
+		if ((ct.p[i] | 0x20) != 'c' ||
+		    !text_has_prefix_ci((const char *)ct.p + i, ct.len - i, "charset="))
 			continue;
 		cs.p = ct.p + i + 8;
 		cs.len = 0;

@@ -470,24 +470,24 @@ static int decode_auth(struct proto_session *s, const uint8_t *pdu, size_t len,
  * name up when this connection has none yet. */
 void oscar_tie_cookie(struct proto_session *s, const uint8_t *chain, size_t len)
 {
+	struct proto_directory *dir = proto_session_directory(s);
 	struct oscar_tlv cookie, name;
 	const char *known;
 
-	if (!s->directory || !oscar_tlv_find(chain, len, 0x0006, &cookie) || !cookie.len)
+	if (!dir || !oscar_tlv_find(chain, len, 0x0006, &cookie) || !cookie.len)
 		return;
 	if (oscar_tlv_find(chain, len, TLV_SCREEN_NAME, &name) && name.len &&
 	    !memchr(name.value, '\0', name.len)) {
 		char *copy = strndup((const char *)name.value, name.len);
 
 		if (copy)
-			proto_directory_put(s->directory, IMW_PROTO_OSCAR, cookie.value, cookie.len,
-					    copy);
+			proto_directory_put(dir, IMW_PROTO_OSCAR, cookie.value, cookie.len, copy);
 		free(copy);
 		return;
 	}
 	if (s->local_id && *s->local_id)
 		return;
-	known = proto_directory_get(s->directory, IMW_PROTO_OSCAR, cookie.value, cookie.len);
+	known = proto_directory_get(dir, IMW_PROTO_OSCAR, cookie.value, cookie.len);
 	if (known)
 		oscar_learn_local(s, (const uint8_t *)known, strlen(known));
 }

@@ -24,25 +24,106 @@ void xml_tok_init(struct xml_tok *t)
 	t->state = XML_LEX_CONTENT;
 }
 
-static bool is_ws(uint8_t c)
+/* What each byte is to the scanning loops, one table lookup a byte:
+ * the loops over text, attribute values and names stop only at a byte
+ * whose class says so, and look closer there. */
+enum {
+	XC_NAME_START = 1u << 0, /* may start a name */
+	XC_NAME = 1u << 1,       /* may continue a name */
+	XC_WS = 1u << 2,         /* XML white space */
+	XC_FORBIDDEN = 1u << 3,  /* never allowed: C0 controls but tab, LF, CR */
+	XC_TEXT_STOP = 1u << 4,  /* ends a run of plain text: '<', '&', forbidden */
+	XC_ATTR_STOP = 1u << 5,  /* ends a run inside a value: the above and quotes */
+};
+
+#define XC_STOPS (XC_FORBIDDEN | XC_TEXT_STOP | XC_ATTR_STOP)
+#define XC_LETTER (XC_NAME_START | XC_NAME)
+
+static const uint8_t xml_class[256] = {
+	[0x00 ... 0x08] = XC_STOPS,
+	['\t'] = XC_WS,
+	['\n'] = XC_WS,
+	[0x0b ... 0x0c] = XC_STOPS,
+	['\r'] = XC_WS,
+	[0x0e ... 0x1f] = XC_STOPS,
+	[' '] = XC_WS,
+	['"'] = XC_ATTR_STOP,
+	['&'] = XC_TEXT_STOP | XC_ATTR_STOP,
+	['\''] = XC_ATTR_STOP,
+	['-'] = XC_NAME,
+	['.'] = XC_NAME,
+	['0' ... '9'] = XC_NAME,
+	[':'] = XC_LETTER,
+	['<'] = XC_TEXT_STOP | XC_ATTR_STOP,
+	['A' ... 'Z'] = XC_LETTER,
+	['_'] = XC_LETTER,
+	['a' ... 'z'] = XC_LETTER,
+	[0x80 ... 0xff] = XC_LETTER,
+};
+
+#define XC_ONES 0x0101010101010101ull
+#define XC_HIGHS 0x8080808080808080ull
+
+/* Non-zero when one of the eight bytes of x is c (word_has) or is below
+ * 0x20 (word_has_control); which bit is set does not matter here, only
+ * whether any is. */
+static uint64_t word_has(uint64_t x, uint8_t c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	uint64_t v = x ^ (XC_ONES * c);
+
+	return (v - XC_ONES) & ~v & XC_HIGHS;
 }
 
-static bool is_name_start(uint8_t c)
+static uint64_t word_has_control(uint64_t x)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80;
+	return (x - XC_ONES * 0x20) & ~x & XC_HIGHS;
+}
+
+/* Where the run of bytes without the class `stop` that starts at i ends
+ * (at most at end). Message text is long and plain: eight bytes at a
+ * time while none of them is '<', '&' or a control (nor a quote, for an
+ * attribute value); white space, which is a control to that test but no
+ * stop, is stepped over a byte at a time. */
+static size_t run_until(const uint8_t *buf, size_t i, size_t end, uint8_t stop)
+{
+	uint64_t x, hit;
+
+	for (;;) {
+		while (end - i >= 8) {
+			memcpy(&x, buf + i, 8);
+			hit = word_has(x, '<') | word_has(x, '&') | word_has_control(x);
+			if (stop & XC_ATTR_STOP)
+				hit |= word_has(x, '\'') | word_has(x, '"');
+			if (hit)
+				break;
+			i += 8;
+		}
+		/* here a byte that may stop the run is among the next eight */
+		if (end - i < 8) {
+			while (i < end && !(xml_class[buf[i]] & stop))
+				i++;
+			return i;
+		}
+		for (x = 0; x < 8; x++, i++)
+			if (xml_class[buf[i]] & stop)
+				return i;
+	}
+}
+
+static bool is_ws(uint8_t c)
+{
+	return xml_class[c] & XC_WS;
 }
 
 static bool is_name_char(uint8_t c)
 {
-	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+	return xml_class[c] & XC_NAME;
 }
 
 /* Bytes XML 1.0 never allows, even escaped: C0 controls but tab, LF, CR. */
 static bool is_forbidden_byte(uint8_t c)
 {
-	return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+	return xml_class[c] & XC_FORBIDDEN;
 }
 
 static bool is_xml_char(uint32_t cp)
@@ -146,16 +227,16 @@ static enum ref_check ref_check(const uint8_t *p, size_t n, size_t *ref_len, uin
  * passes XML_MAX_NAME. */
 static size_t lex_name(const uint8_t *p, size_t n, bool *too_long)
 {
-	size_t i = 0;
+	size_t i = 1, stop = n < XML_MAX_NAME + 1 ? n : XML_MAX_NAME + 1;
 
 	*too_long = false;
-	if (n == 0 || !is_name_start(p[0]))
+	if (n == 0 || !(xml_class[p[0]] & XC_NAME_START))
 		return 0;
-	while (i < n && is_name_char(p[i])) {
-		if (++i > XML_MAX_NAME) {
-			*too_long = true;
-			return 0;
-		}
+	while (i < stop && (xml_class[p[i]] & XC_NAME))
+		i++;
+	if (i > XML_MAX_NAME) {
+		*too_long = true;
+		return 0;
 	}
 	return i;
 }
@@ -182,15 +263,26 @@ static enum xml_result find_terminator(struct xml_tok *t, const uint8_t *p, size
 	return XML_NEED_MORE;
 }
 
+/* Is buf[from, to) white space only (a reference is not)? */
+static bool only_ws(const uint8_t *buf, size_t from, size_t to)
+{
+	for (; from < to; from++)
+		if (!is_ws(buf[from]))
+			return false;
+	return true;
+}
+
 static enum xml_result lex_text(struct xml_tok *t, const uint8_t *buf, size_t len,
 				struct xml_token *tok)
 {
 	size_t i = t->pos, ref_len;
-	bool only_ws = true;
 	uint32_t cp;
 	const char *named;
 
-	while (i < len && buf[i] != '<') {
+	for (;;) {
+		i = run_until(buf, i, len, XC_TEXT_STOP);
+		if (i == len || buf[i] == '<')
+			break;
 		if (buf[i] == '&') {
 			enum ref_check r = ref_check(buf + i, len - i, &ref_len, &cp, &named);
 
@@ -199,18 +291,13 @@ static enum xml_result lex_text(struct xml_tok *t, const uint8_t *buf, size_t le
 			if (r == REF_SHORT)
 				break;
 			i += ref_len;
-			only_ws = false;
 			continue;
 		}
-		if (is_forbidden_byte(buf[i]))
-			return fail(t, "control character in text");
-		if (!is_ws(buf[i]))
-			only_ws = false;
-		i++;
+		return fail(t, "control character in text");
 	}
 	if (i == t->pos)
 		return XML_NEED_MORE;
-	if (t->depth == 0 && !only_ws)
+	if (t->depth == 0 && !only_ws(buf, t->pos, i))
 		return fail(t, "text outside any element");
 	tok->type = XML_TOKEN_TEXT;
 	tok->value.off = t->pos;
@@ -371,7 +458,7 @@ static enum xml_result lex_content(struct xml_tok *t, const uint8_t *buf, size_t
 static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t len, size_t i,
 				struct xml_token *tok)
 {
-	size_t n, ref_len, k;
+	size_t n, ref_len, k, stop;
 	bool too_long;
 	uint8_t quote;
 	uint32_t h, cp;
@@ -401,9 +488,18 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 	if (quote != '\'' && quote != '"')
 		return fail(t, "attribute value without quotes");
 	tok->value.off = i;
-	while (i < len && buf[i] != quote) {
+	/* The value's bytes up to the quote, at most XML_MAX_ATTR_VALUE of them. */
+	stop = len - i > XML_MAX_ATTR_VALUE ? i + XML_MAX_ATTR_VALUE + 1 : len;
+	/* A reference may jump past stop: that is too long too. */
+	for (;;) {
+		if (i < stop)
+			i = run_until(buf, i, stop, XC_ATTR_STOP);
 		if (i - tok->value.off > XML_MAX_ATTR_VALUE)
 			return fail(t, "attribute value too long");
+		if (i == len)
+			return XML_NEED_MORE;
+		if (buf[i] == quote)
+			break;
 		if (buf[i] == '<')
 			return fail(t, "\"<\" in an attribute value");
 		if (is_forbidden_byte(buf[i]))
@@ -418,15 +514,8 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 			i += ref_len;
 			continue;
 		}
-		i++;
+		i++; /* the other quote */
 	}
-	if (i == len) {
-		if (i - tok->value.off > XML_MAX_ATTR_VALUE)
-			return fail(t, "attribute value too long");
-		return XML_NEED_MORE;
-	}
-	if (i - tok->value.off > XML_MAX_ATTR_VALUE)
-		return fail(t, "attribute value too long");
 	if (t->n_attrs >= XML_MAX_ATTRS)
 		return fail(t, "too many attributes");
 	h = name_hash(buf + tok->name.off, tok->name.len);
@@ -493,11 +582,6 @@ enum xml_result xml_next(struct xml_tok *t, const uint8_t *buf, size_t len,
 		tok->depth = t->depth;
 	}
 	return r;
-}
-
-bool xml_span_is(const uint8_t *buf, struct xml_span s, const char *lit)
-{
-	return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
 }
 
 struct xml_span xml_local_name(const uint8_t *buf, struct xml_span name)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/bytebuf.h"
 
@@ -83,8 +84,12 @@ void xml_tok_init(struct xml_tok *t);
 enum xml_result xml_next(struct xml_tok *t, const uint8_t *buf, size_t len,
 			 struct xml_token *tok);
 
-/* Is the span's text equal to lit? */
-bool xml_span_is(const uint8_t *buf, struct xml_span s, const char *lit);
+/* Is the span's text equal to lit? Inline: asked with literals many
+ * times a stanza, whose length the compiler then knows. */
+static inline bool xml_span_is(const uint8_t *buf, struct xml_span s, const char *lit)
+{
+	return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
+}
 /* The local part of a qualified name ("stream" of "stream:stream"). */
 struct xml_span xml_local_name(const uint8_t *buf, struct xml_span name);
 

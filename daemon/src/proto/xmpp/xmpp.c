@@ -6,7 +6,9 @@
  * </stream:stream>, or a run of white space between them (keepalives,
  * decoded as nothing). The framer runs the streaming tokenizer over the
  * bytes of the PDU under way and keeps its state between calls, so a
- * stanza split over any number of segments is scanned once.
+ * stanza split over any number of segments is scanned once. A stanza
+ * that arrives whole is built into its tree from those same tokens, which
+ * the decoder takes; a split one is parsed again, whole, by the decoder.
  *
  * A complete PDU is decoded into a small element tree of that one stanza
  * (spans into the PDU, bounded by the PDU size); the stream as a whole is
@@ -40,7 +42,9 @@ static void xmpp_session_free(struct proto_session *s)
 
 	if (!st)
 		return;
-	free(st->stream_to);
+	xmpp_framer_free(&st->framer[IM_DIR_OUT]);
+	xmpp_framer_free(&st->framer[IM_DIR_IN]);
+	proto_session_unshare(s, st->stream_to);
 	free(st);
 	s->state = NULL;
 }

@@ -311,7 +311,11 @@ static int emit_message_text(struct proto_session *s, enum im_dir dir, const str
 		ev.text_offset = t->nodes[body].content_start;
 		ev.text_len = t->nodes[body].content_end - t->nodes[body].content_start;
 	}
-	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+	if (!nick) {
+		event_take(&ev.text, text); /* the body as decoded: no copy */
+		text = NULL;
+	}
+	if (!event_set_str(&ev.remote, peer) || (nick && set_message_text(&ev, nick, text) < 0)) {
 		event_free(&ev);
 		rc = -1;
 	} else {
@@ -580,7 +584,7 @@ static int decode_header(struct proto_session *s, enum im_dir dir, const struct 
 	if (ns && strcmp(ns, "jabber:server") == 0)
 		st->server_to_server = true;
 	if (dir == IM_DIR_OUT && to && to[0] && !st->stream_to)
-		st->stream_to = text_dup(to, strlen(to));
+		st->stream_to = proto_session_share(s, to, strlen(to));
 	/* A client's header names itself only once it knows its bare JID; a
 	 * server's "to" names the client. */
 	learn_local(s, dir == IM_DIR_OUT ? from : to);
@@ -655,10 +659,31 @@ bool xmpp_is_stream_close(const uint8_t *p, size_t len, size_t *pdu_len)
 	return true;
 }
 
-int xmpp_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len)
+/* The stanza's tree: the one its framer built from the same tokens, or
+ * parsed here (a stanza split over segments, a caller that framed
+ * nothing). 0, or -1 with why. */
+static int stanza_tree(struct xtree_build *b, struct xtree *local, const uint8_t *pdu, size_t len,
+		       struct xtree **t, const char **why)
+{
+	*t = xmpp_build_tree(b, pdu, len);
+	if (!*t) {
+		*t = local;
+		if (xmpp_tree_parse(local, pdu, len) < 0) {
+			*why = local->error;
+			return -1;
+		}
+		return 0;
+	}
+	*why = (*t)->error;
+	return *why ? -1 : 0;
+}
+
+static int decode_pdu(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len,
+		      struct xtree_build *b)
 {
 	struct xmpp_state *st = xmpp_state_of(s);
-	struct xtree t;
+	struct xtree local, *t;
+	const char *why;
 	size_t i, close_len;
 	int rc;
 
@@ -677,20 +702,29 @@ int xmpp_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, si
 		st->closed[dir] = true;
 		return 0;
 	}
-	if (xmpp_tree_parse(&t, pdu, len) < 0) {
-		const char *why = t.error;
-
-		xmpp_tree_free(&t);
-		return proto_session_malformed(s, why);
+	rc = stanza_tree(b, &local, pdu, len, &t, &why);
+	if (rc == 0) {
+		if (!t->n_nodes)
+			rc = 0; /* a declaration or a comment alone */
+		else if (t->open_stream)
+			rc = decode_header(s, dir, t);
+		else
+			rc = decode_stanza(s, dir, t);
+		why = "out of memory decoding a stanza";
 	}
-	if (!t.n_nodes)
-		rc = 0; /* a declaration or a comment alone */
-	else if (t.open_stream)
-		rc = decode_header(s, dir, &t);
-	else
-		rc = decode_stanza(s, dir, &t);
-	xmpp_tree_free(&t);
-	if (rc < 0)
-		return proto_session_malformed(s, "out of memory decoding a stanza");
-	return 0;
+	if (t == &local)
+		xmpp_tree_free(&local);
+	return rc < 0 ? proto_session_malformed(s, why) : 0;
+}
+
+int xmpp_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len)
+{
+	struct xmpp_framer *f = &xmpp_state_of(s)->framer[dir];
+	struct xtree_build *b = f->build;
+	int rc;
+
+	f->build = NULL; /* taken, whatever this PDU turns out to be */
+	rc = decode_pdu(s, dir, pdu, len, b);
+	xmpp_build_free(b);
+	return rc;
 }

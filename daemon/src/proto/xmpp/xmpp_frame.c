@@ -1,7 +1,10 @@
 /* XMPP framing: the streaming tokenizer run over the PDU under way (its
  * state kept between calls, so a stanza split over many segments is
  * scanned once), resync at the next top-level element after a gap, and
- * detection from a stream header or stanzas picked up mid-stream. */
+ * detection from a stream header or stanzas picked up mid-stream. A
+ * stanza that comes whole in one call is also built into its tree from
+ * the same tokens, for its decoder (xmpp_internal.h, struct xmpp_framer). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/xmpp/xmpp_internal.h"
@@ -21,15 +24,23 @@ static bool is_stream_start(const uint8_t *buf, struct xml_span name)
 
 static void framer_reset(struct xmpp_framer *f)
 {
-	f->active = false;
+	free(f->tok);
+	f->tok = NULL;
+	xmpp_build_free(f->build);
+	f->build = NULL;
 	f->kind = FRAME_NONE;
+}
+
+void xmpp_framer_free(struct xmpp_framer *f)
+{
+	framer_reset(f);
 }
 
 /* Between top-level elements: white space (a keepalive, a PDU of its
  * own) or the stream's end; anything else starts an element, and the
  * tokenizer starts on it. True when that decided the frame (*fr). */
-static bool frame_between(struct xmpp_framer *f, const uint8_t *data, size_t len,
-			  size_t *pdu_len, enum proto_frame *fr)
+static bool frame_between(struct proto_session *s, struct xmpp_framer *f, const uint8_t *data,
+			  size_t len, size_t *pdu_len, enum proto_frame *fr)
 {
 	size_t i, close_len;
 
@@ -49,9 +60,16 @@ static bool frame_between(struct xmpp_framer *f, const uint8_t *data, size_t len
 		}
 		return true;
 	}
-	xml_tok_init(&f->tok);
-	f->active = true;
-	f->kind = FRAME_NONE;
+	framer_reset(f);
+	f->tok = malloc(sizeof(*f->tok));
+	if (!f->tok) {
+		proto_session_malformed(s, "out of memory framing a stanza");
+		*fr = PROTO_FRAME_GARBAGE;
+		return true;
+	}
+	xml_tok_init(f->tok);
+	/* Without one (no memory) the decoder parses the PDU itself. */
+	f->build = xmpp_build_new();
 	return false;
 }
 
@@ -119,23 +137,41 @@ enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, const uint
 	enum proto_frame fr;
 	enum frame_step step;
 
-	if (!f->active && frame_between(f, data, len, pdu_len, &fr))
+	if (!f->tok && frame_between(s, f, data, len, pdu_len, &fr))
 		return fr;
-	if (len < f->tok.pos) {
+	if (len < f->tok->pos) {
 		/* The caller moved on without telling us: start over. */
 		framer_reset(f);
 		return xmpp_frame(s, dir, data, len, pdu_len);
 	}
-	while ((r = xml_next(&f->tok, data, len, &k)) == XML_OK) {
+	while ((r = xml_next(f->tok, data, len, &k)) == XML_OK) {
 		step = frame_token(s, f, data, &k, pdu_len);
+		/* The tree takes the PDU's tokens: a declaration standing
+		 * alone ends before the start tag that told so. */
+		if (f->build && (step == STEP_ON || (step == STEP_PDU && *pdu_len == k.end)))
+			xmpp_build_token(f->build, data, &k);
 		if (step == STEP_ON)
 			continue;
+		if (step == STEP_PDU && f->build) {
+			struct xtree_build *b = f->build;
+
+			f->build = NULL;
+			xmpp_build_done(b, *pdu_len);
+			framer_reset(f);
+			f->build = b; /* until the decoder takes it */
+			return PROTO_FRAME_PDU;
+		}
 		framer_reset(f);
 		return step == STEP_PDU ? PROTO_FRAME_PDU : PROTO_FRAME_GARBAGE;
 	}
-	if (r == XML_NEED_MORE)
+	if (r == XML_NEED_MORE) {
+		/* Split over segments: the decoder parses the whole PDU, and no
+		 * tree waits here meanwhile. */
+		xmpp_build_free(f->build);
+		f->build = NULL;
 		return PROTO_FRAME_NEED_MORE;
-	proto_session_malformed(s, f->tok.error);
+	}
+	proto_session_malformed(s, f->tok->error);
 	framer_reset(f);
 	return PROTO_FRAME_GARBAGE;
 }

@@ -42,10 +42,17 @@ enum frame_kind {
 	FRAME_STANZA,
 };
 
+struct xtree_build;
+
+/* One direction's framing. Between PDUs it holds nothing (an idle
+ * session costs no tokenizer state); a PDU under way has its tokenizer,
+ * and, while it came in one piece, the stanza's tree built from the same
+ * tokens, which the decoder of that PDU takes (a stanza is tokenized
+ * once; one split over segments is parsed again whole by the decoder). */
 struct xmpp_framer {
-	bool active;
+	struct xml_tok *tok; /* NULL between PDUs */
 	enum frame_kind kind;
-	struct xml_tok tok;
+	struct xtree_build *build; /* NULL when there is none for this PDU */
 };
 
 struct xmpp_state {
@@ -54,7 +61,7 @@ struct xmpp_state {
 	bool tls_required; /* the server's <starttls/> held <required/> */
 	bool server_to_server;
 	bool closed[2];
-	char *stream_to;   /* "to" of the initiator's header: the server (c2s) */
+	const char *stream_to; /* "to" of the initiator's header: the server (c2s); shared */
 	uint64_t injected; /* ids of stanzas we build */
 };
 
@@ -80,6 +87,15 @@ struct xtext {
 	bool cdata;
 };
 
+/* What a tree holds in place before its arrays go to the heap: a chat
+ * message with a body, a chat state and a receipt request fits, so the
+ * common stanza is parsed without an allocation. */
+#define XTREE_INLINE_NODES 12u
+#define XTREE_INLINE_ATTRS 24u
+#define XTREE_INLINE_TEXTS 12u
+
+/* The arrays point into the tree itself until they outgrow it: a tree is
+ * parsed and used where it was declared, never copied. */
 struct xtree {
 	const uint8_t *buf;
 	size_t len;
@@ -92,6 +108,9 @@ struct xtree {
 	bool has_decl;
 	bool open_stream; /* the root is the stream start tag, left open */
 	const char *error;
+	struct xnode inline_nodes[XTREE_INLINE_NODES];
+	struct xattr inline_attrs[XTREE_INLINE_ATTRS];
+	struct xtext inline_texts[XTREE_INLINE_TEXTS];
 };
 
 static inline struct xmpp_state *xmpp_state_of(struct proto_session *s)
@@ -109,6 +128,20 @@ static inline bool xmpp_is_ws(uint8_t c)
 void xmpp_tree_free(struct xtree *t);
 /* Parse a complete PDU. A stream header leaves its root open. */
 int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len);
+/* The same tree built token by token as the framer lexes them (buf holds
+ * the PDU's bytes). Only for a PDU lexed in one call: its tokens are
+ * those a parse of the whole PDU gives (a text the buffer ends inside
+ * comes in pieces, and the call then ends wanting more). NULL on
+ * allocation failure. */
+struct xtree_build *xmpp_build_new(void);
+void xmpp_build_free(struct xtree_build *b);
+void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k);
+/* The PDU ends at pdu_len (the last token given, or the one before). */
+void xmpp_build_done(struct xtree_build *b, size_t pdu_len);
+/* The built tree of the complete PDU buf[0, len) (t->error set when it
+ * failed, as xmpp_tree_parse would), or NULL when b is not that PDU's.
+ * Owned by b. */
+struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t len);
 bool xmpp_node_is(const struct xtree *t, int n, const char *name);
 const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name);
 /* The default namespace in force at node n. */
@@ -152,6 +185,8 @@ int xmpp_decode_ibb(struct proto_session *s, enum im_dir dir, const struct xtree
 enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
 			    size_t len, size_t *pdu_len);
 size_t xmpp_resync(struct proto_session *s, enum im_dir dir, const uint8_t *data, size_t len);
+/* What a direction's framing holds (session end). */
+void xmpp_framer_free(struct xmpp_framer *f);
 enum proto_detect xmpp_detect(const uint8_t *data, size_t len, enum im_dir dir);
 
 /* ---- xmpp_encode.c: events to stanzas ---- */

@@ -8,8 +8,9 @@
 #include "proto/xmpp/xmpp_internal.h"
 #include "util/text.h"
 
-/* Grow an array of elem-size items to hold one more; false on failure. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
+/* Grow an array of elem-size items to hold one more; false on failure.
+ * An array still in the tree's own storage (inline) moves to the heap. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit, const void *inline_buf)
 {
 	size_t ncap;
 	void *p;
@@ -21,7 +22,13 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
 	ncap = *cap ? *cap * 2 : 16;
 	if (ncap > limit)
 		ncap = limit;
-	p = realloc(*arr, ncap * elem);
+	if (*arr == inline_buf) {
+		p = malloc(ncap * elem);
+		if (p)
+			memcpy(p, *arr, n * elem);
+	} else {
+		p = realloc(*arr, ncap * elem);
+	}
 	if (!p)
 		return false;
 	*arr = p;
@@ -31,10 +38,17 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem, size_t limit)
 
 void xmpp_tree_free(struct xtree *t)
 {
-	free(t->nodes);
-	free(t->attrs);
-	free(t->texts);
-	memset(t, 0, sizeof(*t));
+	if (t->nodes != t->inline_nodes)
+		free(t->nodes);
+	if (t->attrs != t->inline_attrs)
+		free(t->attrs);
+	if (t->texts != t->inline_texts)
+		free(t->texts);
+	t->nodes = NULL;
+	t->attrs = NULL;
+	t->texts = NULL;
+	t->n_nodes = t->n_attrs = t->n_texts = 0;
+	t->cap_nodes = t->cap_attrs = t->cap_texts = 0;
 }
 
 static int tree_fail(struct xtree *t, const char *why)
@@ -49,7 +63,7 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	int idx;
 
 	if (!grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
-		  XMPP_MAX_NODES))
+		  XMPP_MAX_NODES, t->inline_nodes))
 		return tree_fail(t, "too many elements in one stanza");
 	idx = (int)t->n_nodes++;
 	n = &t->nodes[idx];
@@ -74,7 +88,7 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 {
 	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
-		  XMPP_MAX_TREE_ATTRS))
+		  XMPP_MAX_TREE_ATTRS, t->inline_attrs))
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
 	t->attrs[t->n_attrs].value = k->value;
@@ -87,7 +101,7 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 {
 	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
-		  XMPP_MAX_NODES))
+		  XMPP_MAX_NODES, t->inline_texts))
 		return tree_fail(t, "too many text pieces in one stanza");
 	t->texts[t->n_texts].node = cur;
 	t->texts[t->n_texts].raw = k->value;
@@ -99,75 +113,160 @@ static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 	return 0;
 }
 
+static void tree_init(struct xtree *t, const uint8_t *buf, size_t len)
+{
+	t->buf = buf;
+	t->len = len;
+	t->nodes = t->inline_nodes;
+	t->attrs = t->inline_attrs;
+	t->texts = t->inline_texts;
+	t->n_nodes = t->n_attrs = t->n_texts = 0;
+	t->cap_nodes = XTREE_INLINE_NODES;
+	t->cap_attrs = XTREE_INLINE_ATTRS;
+	t->cap_texts = XTREE_INLINE_TEXTS;
+	t->has_decl = t->open_stream = false;
+	t->error = NULL;
+}
+
+/* Where building stands between two tokens. */
+struct tree_cursor {
+	int cur;        /* the open element tokens go into, -1 outside the root */
+	bool root_done; /* the root element ended */
+};
+
+/* One token into the tree (t->buf holds its bytes); -1 with t->error. */
+static int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_token *k)
+{
+	int idx;
+
+	if (c->root_done && k->type != XML_TOKEN_TEXT)
+		return tree_fail(t, "more than one element in a PDU");
+	switch (k->type) {
+	case XML_TOKEN_PI:
+		if (t->n_nodes || !xml_span_is(t->buf, k->name, "xml"))
+			return tree_fail(t, "processing instruction in a stream");
+		t->has_decl = true;
+		break;
+	case XML_TOKEN_COMMENT:
+		break;
+	case XML_TOKEN_START:
+		idx = tree_add_node(t, c->cur, k);
+		if (idx < 0)
+			return -1;
+		c->cur = idx;
+		break;
+	case XML_TOKEN_ATTR:
+		if (tree_add_attr(t, c->cur, k) < 0)
+			return -1;
+		break;
+	case XML_TOKEN_START_CLOSE:
+		t->nodes[c->cur].content_start = k->end;
+		if (k->depth == 1 && c->cur == 0 &&
+		    xml_span_is(t->buf, xml_local_name(t->buf, t->nodes[0].name), "stream")) {
+			t->open_stream = true;
+			t->nodes[0].end = k->end;
+			c->root_done = true;
+		}
+		break;
+	case XML_TOKEN_EMPTY_CLOSE:
+		t->nodes[c->cur].empty = true;
+		t->nodes[c->cur].content_start = t->nodes[c->cur].content_end = k->end;
+		t->nodes[c->cur].end = k->end;
+		c->root_done = k->depth == 0;
+		c->cur = t->nodes[c->cur].parent;
+		break;
+	case XML_TOKEN_END:
+		t->nodes[c->cur].content_end = k->start;
+		t->nodes[c->cur].end = k->end;
+		c->root_done = k->depth == 0;
+		c->cur = t->nodes[c->cur].parent;
+		break;
+	case XML_TOKEN_TEXT:
+	case XML_TOKEN_CDATA:
+		if (c->cur < 0)
+			break; /* white space around the element */
+		if (tree_add_text(t, c->cur, k) < 0)
+			return -1;
+		break;
+	}
+	return 0;
+}
+
+static int tree_finish(struct xtree *t, const struct tree_cursor *c)
+{
+	if (!c->root_done && t->n_nodes)
+		return tree_fail(t, "stanza ends before its end tag");
+	return 0;
+}
+
 int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len)
 {
+	struct tree_cursor c = { -1, false };
 	struct xml_tok tok;
 	struct xml_token k;
 	enum xml_result r;
-	int cur = -1, idx;
-	bool root_done = false;
 
-	memset(t, 0, sizeof(*t));
-	t->buf = buf;
-	t->len = len;
+	tree_init(t, buf, len);
 	xml_tok_init(&tok);
-	while ((r = xml_next(&tok, buf, len, &k)) == XML_OK) {
-		if (root_done && k.type != XML_TOKEN_TEXT)
-			return tree_fail(t, "more than one element in a PDU");
-		switch (k.type) {
-		case XML_TOKEN_PI:
-			if (t->n_nodes || !xml_span_is(buf, k.name, "xml"))
-				return tree_fail(t, "processing instruction in a stream");
-			t->has_decl = true;
-			break;
-		case XML_TOKEN_COMMENT:
-			break;
-		case XML_TOKEN_START:
-			idx = tree_add_node(t, cur, &k);
-			if (idx < 0)
-				return -1;
-			cur = idx;
-			break;
-		case XML_TOKEN_ATTR:
-			if (tree_add_attr(t, cur, &k) < 0)
-				return -1;
-			break;
-		case XML_TOKEN_START_CLOSE:
-			t->nodes[cur].content_start = k.end;
-			if (k.depth == 1 && cur == 0 &&
-			    xml_span_is(buf, xml_local_name(buf, t->nodes[0].name), "stream")) {
-				t->open_stream = true;
-				t->nodes[0].end = k.end;
-				root_done = true;
-			}
-			break;
-		case XML_TOKEN_EMPTY_CLOSE:
-			t->nodes[cur].empty = true;
-			t->nodes[cur].content_start = t->nodes[cur].content_end = k.end;
-			t->nodes[cur].end = k.end;
-			root_done = k.depth == 0;
-			cur = t->nodes[cur].parent;
-			break;
-		case XML_TOKEN_END:
-			t->nodes[cur].content_end = k.start;
-			t->nodes[cur].end = k.end;
-			root_done = k.depth == 0;
-			cur = t->nodes[cur].parent;
-			break;
-		case XML_TOKEN_TEXT:
-		case XML_TOKEN_CDATA:
-			if (cur < 0)
-				break; /* white space around the element */
-			if (tree_add_text(t, cur, &k) < 0)
-				return -1;
-			break;
-		}
-	}
+	while ((r = xml_next(&tok, buf, len, &k)) == XML_OK)
+		if (tree_step(t, &c, &k) < 0)
+			return -1;
 	if (r == XML_ERROR)
 		return tree_fail(t, tok.error);
-	if (!root_done && t->n_nodes)
-		return tree_fail(t, "stanza ends before its end tag");
-	return 0;
+	return tree_finish(t, &c);
+}
+
+struct xtree_build {
+	struct xtree t;
+	struct tree_cursor c;
+	bool failed;    /* t.error says why; no token is taken after */
+	size_t pdu_len; /* 0 until the framer found the PDU's end */
+};
+
+struct xtree_build *xmpp_build_new(void)
+{
+	struct xtree_build *b = malloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	tree_init(&b->t, NULL, 0);
+	b->c = (struct tree_cursor){ -1, false };
+	b->failed = false;
+	b->pdu_len = 0;
+	return b;
+}
+
+void xmpp_build_free(struct xtree_build *b)
+{
+	if (!b)
+		return;
+	xmpp_tree_free(&b->t);
+	free(b);
+}
+
+void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k)
+{
+	if (b->failed)
+		return;
+	b->t.buf = buf;
+	if (tree_step(&b->t, &b->c, k) < 0)
+		b->failed = true;
+}
+
+void xmpp_build_done(struct xtree_build *b, size_t pdu_len)
+{
+	if (!b->failed && tree_finish(&b->t, &b->c) < 0)
+		b->failed = true;
+	b->pdu_len = pdu_len;
+	b->t.len = pdu_len;
+}
+
+struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t len)
+{
+	if (!b || !b->pdu_len || b->pdu_len != len)
+		return NULL;
+	b->t.buf = buf;
+	return &b->t;
 }
 
 static bool span_eq(const struct xtree *t, struct xml_span s, const char *lit)
@@ -232,6 +331,14 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 
 	if (!a)
 		return NULL;
+	if (!memchr(t->buf + a->value.off, '&', a->value.len)) {
+		/* Nothing to decode: the value as it is. */
+		char *copy = text_dup((const char *)t->buf + a->value.off, a->value.len);
+
+		if (!copy)
+			*failed = true;
+		return copy;
+	}
 	bytebuf_init(&b);
 	if (xml_unescape(t->buf + a->value.off, a->value.len, &b) < 0 || !bytebuf_terminate(&b)) {
 		bytebuf_free(&b);
@@ -254,6 +361,14 @@ char *xmpp_node_text(const struct xtree *t, int n)
 	size_t i;
 	char *s;
 
+	if (n >= 0 && t->nodes[n].text_raw_exact) {
+		/* One piece without references (the common body): straight from
+		 * the PDU, without an intermediate copy. */
+		for (i = 0; i < t->n_texts; i++)
+			if (t->texts[i].node == n)
+				return text_utf8_or_latin1(t->buf + t->texts[i].raw.off,
+							   t->texts[i].raw.len);
+	}
 	bytebuf_init(&b);
 	for (i = 0; i < t->n_texts; i++) {
 		const struct xtext *x = &t->texts[i];
