@@ -18,6 +18,8 @@ LIBS    += $(shell pkg-config --libs $(DB_PKGS) 2>/dev/null || echo -lsqlite3 -l
 # SHA-256 chains and Ed25519 checkpoints (libsodium), webhooks (libcurl).
 ARCHIVE_PKGS := libcrypto libsodium libcurl
 LIBS    += $(shell pkg-config --libs $(ARCHIVE_PKGS) 2>/dev/null || echo -lcrypto -lsodium -lcurl)
+# File transfers (daemon/src/files): SHA-256 and SHA-1 (OpenSSL's libcrypto), MIME types (libmagic).
+LIBS    += $(shell pkg-config --libs libcrypto libmagic 2>/dev/null || echo -lcrypto -lmagic)
 # Operation: metrics over HTTP (libmicrohttpd), sd_notify (libsystemd).
 # The sandbox after start-up: seccomp (libseccomp); Landlock needs no library.
 OPS_PKGS := libmicrohttpd libsystemd libseccomp

@@ -343,6 +343,48 @@ static __always_inline __u32 xlate_proto(const struct tcp_packet *t)
 	return x ? x->d.proto : IMW_PROTO_NONE;
 }
 
+/* ---- expected connections (file transfers, #20; bpf_maps.h) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IMW_MAX_EXPECT);
+	__type(key, struct imw_expect_key);
+	__type(value, struct imw_expect_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} expect SEC(".maps");
+
+/* An unexpired entry for (listen, port) from peer, or from anywhere. */
+static __always_inline __u32 expect_lookup(const __u8 *listen, __u16 port, const __u8 *peer)
+{
+	struct imw_expect_key k = {};
+	struct imw_expect_val *v;
+
+	__builtin_memcpy(k.listen_addr, listen, 16);
+	__builtin_memcpy(k.peer_addr, peer, 16);
+	k.listen_port = port;
+	v = bpf_map_lookup_elem(&expect, &k);
+	if (!v) {
+		__builtin_memset(k.peer_addr, 0, 16);
+		v = bpf_map_lookup_elem(&expect, &k);
+	}
+	if (!v || bpf_ktime_get_ns() >= v->expires_ns || v->proto >= IMW_PROTO_MAX)
+		return IMW_PROTO_NONE;
+	return v->proto;
+}
+
+/* A new flow a file offer announced: to the listener (its SYN), or seen
+ * first from it. */
+static __always_inline __u32 expected_proto(const struct tcp_packet *t)
+{
+	const __u8 *src = t->dir ? t->key.addr_b : t->key.addr_a;
+	const __u8 *dst = t->dir ? t->key.addr_a : t->key.addr_b;
+	__u16 sport = t->dir ? t->key.port_b : t->key.port_a;
+	__u16 dport = t->dir ? t->key.port_a : t->key.port_b;
+	__u32 proto = expect_lookup(dst, dport, src);
+
+	return proto != IMW_PROTO_NONE ? proto : expect_lookup(src, sport, dst);
+}
+
 static __always_inline struct imw_flow_state *flow_state(struct __sk_buff *skb,
 							 const struct tcp_packet *t)
 {
@@ -352,7 +394,9 @@ static __always_inline struct imw_flow_state *flow_state(struct __sk_buff *skb,
 
 	if (st)
 		return st;
-	proto = port_proto(t);
+	proto = expected_proto(t);
+	if (proto == IMW_PROTO_NONE)
+		proto = port_proto(t);
 	if (proto == IMW_PROTO_NONE)
 		proto = xlate_proto(t);
 	if (proto != IMW_PROTO_NONE && proto < IMW_PROTO_MAX) {

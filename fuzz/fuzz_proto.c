@@ -108,7 +108,7 @@ static void run_dir(struct proto_session *s, enum im_dir dir, struct fuzz_dir *d
 static void redecode(const struct proto_module *m, enum im_dir dir, const uint8_t *pdu,
 		     size_t len)
 {
-	static const struct proto_host host = { NULL, discard, NULL };
+	static const struct proto_host host = { NULL, discard, NULL, NULL, NULL };
 	struct proto_session s;
 	struct fuzz_dir d = { .need_resync = false };
 
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mods = proto_modules(&n_mods);
 	m = mods[data[0] % n_mods];
 	memset(&c, 0, sizeof(c));
-	host = (struct proto_host){ NULL, collect, &c };
+	host = (struct proto_host){ NULL, collect, &c, NULL, NULL };
 	if (proto_session_init(&s, m, 1, "192.0.2.1:40000", &host) < 0)
 		return 0;
 	s.log_typing = data[0] & 0x80;

@@ -62,6 +62,12 @@ void imw_flows_exit(void);
 void imw_flows_get(const struct imw_flow_tuple *t, struct imw_kflow *found);
 void imw_flows_set(const struct imw_flow_tuple *t, const struct imw_kflow *state);
 
+/* Expected connections (imwire_expect.c): a new flow's protocol when a
+ * file offer announced it, else IMW_PROTO_NONE; the sysfs file's I/O. */
+enum imw_proto imw_expect_proto(const u8 *src, u16 sport, const u8 *dst, u16 dport);
+ssize_t imw_expect_store(const char *buf, size_t count);
+ssize_t imw_expect_show(char *buf);
+
 int imw_sysfs_init(void);
 void imw_sysfs_exit(void);
 

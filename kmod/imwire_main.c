@@ -131,7 +131,9 @@ static void classify_tcp(struct sk_buff *skb, unsigned int tcp_off, unsigned int
 	tuple_order(&t, src, dst, ntohs(th->source), ntohs(th->dest));
 	imw_flows_get(&t, &st);
 	if (st.verdict == IMW_KFLOW_UNDECIDED && st.data_packets == 0) {
-		proto = imw_port_proto(t.port_a, t.port_b);
+		proto = imw_expect_proto(src, ntohs(th->source), dst, ntohs(th->dest));
+		if (proto == IMW_PROTO_NONE)
+			proto = imw_port_proto(t.port_a, t.port_b);
 		if (proto != IMW_PROTO_NONE) {
 			st.verdict = IMW_KFLOW_STEER;
 			st.proto = proto;

@@ -144,9 +144,24 @@ static ssize_t other_packets_show(struct kobject *kobj, struct kobj_attribute *a
 static struct kobj_attribute other_flows_attr = __ATTR_RO(other_flows);
 static struct kobj_attribute other_packets_attr = __ATTR_RO(other_packets);
 
+/* /sys/kernel/imwire/expect: connections file offers announced. */
+static ssize_t expect_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return imw_expect_show(buf);
+}
+
+static ssize_t expect_store(struct kobject *kobj, struct kobj_attribute *attr, const char *buf,
+			    size_t count)
+{
+	return imw_expect_store(buf, count);
+}
+
+static struct kobj_attribute expect_attr = __ATTR(expect, 0600, expect_show, expect_store);
+
 static struct attribute *top_attrs[] = {
 	&other_flows_attr.attr,
 	&other_packets_attr.attr,
+	&expect_attr.attr,
 	NULL,
 };
 

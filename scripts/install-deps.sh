@@ -9,7 +9,7 @@
 #
 # Idempotent and non-interactive: a package already installed is left
 # alone, and with nothing missing no root is needed. The test servers
-# (postgresql, mariadb-server, prosody, ngircd) are started by the tests
+# (postgresql, mariadb-server, prosody, ngircd, clamd) are started by the tests
 # themselves in temporary directories: Debian would start them as system
 # services at install, so a policy-rc.d forbids every start during the
 # install and the services this run installed are disabled afterwards.
@@ -39,6 +39,7 @@ BUILD_RUN="
 	libsystemd-dev
 	libseccomp-dev
 	libssl-dev
+	libmagic-dev
 	libcurl4-openssl-dev
 	iproute2
 	iptables
@@ -85,12 +86,14 @@ TEST="
 	chromium
 	chromium-driver
 	python3-selenium
+	clamav-daemon
+	clamav
 	openssl
 	faketime
 "
 
 # Installed by TEST but never to be left running or enabled as services.
-TEST_SERVICES="postgresql mariadb prosody ngircd"
+TEST_SERVICES="postgresql mariadb prosody ngircd clamav-daemon clamav-freshclam"
 
 want=$BUILD_RUN
 case "${1:-}" in

@@ -166,6 +166,28 @@ if echo "5222,9999" >$Q/xmpp/ports && [ "$(get xmpp ports)" = "5222,9999" ] &&
 else
 	ko kmod_ports_writable "$(get xmpp ports)"
 fi
+# An expected connection (a file offer's, #20): steered as its protocol
+# on a port no protocol has, by signature-less bytes; nothing else there.
+E=/sys/kernel/imwire/expect
+if echo "add 10.0.0.2 7100 irc 30" >$E && grep -q "^::ffff:10.0.0.2 7100 irc " $E &&
+	! echo "add 10.0.0.2 7100 nosuch 30" >$E 2>/dev/null && ! echo "add bogus 1 irc 3" >$E 2>/dev/null; then
+	f0=$(get irc flows)
+	m0=$(get irc marked)
+	exchange 7100 "raw file bytes" >/dev/null
+	f1=$(get irc flows)
+	m1=$(get irc marked)
+	exchange 7101 "raw file bytes" >/dev/null
+	echo "del 10.0.0.2 7100" >$E
+	exchange 7100 "raw file bytes" >/dev/null
+	if [ "$f1" -eq $((f0 + 1)) ] && [ "$m1" -gt "$m0" ] && [ "$(get irc flows)" = "$f1" ] &&
+		[ "$(get irc marked)" = "$m1" ] && [ -z "$(cat $E)" ]; then
+		ok kmod_expected_connection_steered
+	else
+		ko kmod_expected_connection_steered "flows $f0 $f1 $(get irc flows), marked $m0 $m1 $(get irc marked)"
+	fi
+else
+	ko kmod_expected_connection_steered "$(cat $E 2>&1)"
+fi
 ip netns del c
 ip netns del s
 if rmmod imwire && [ ! -d /sys/kernel/imwire ]; then

@@ -623,3 +623,45 @@ check_received() {
 		check "${n}_${u}_$end" $? "status: ${st:-none}"
 	done
 }
+
+# ---- clamd (file transfers, #20) ---------------------------------------------
+
+clamd_pid=""
+# EICAR's MD5 and size, as a ClamAV hash signature: no network, no freshclam.
+EICAR_HDB="44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature"
+
+# start_clamd SECONDS: clamd in the foreground on $tmp/clamd.sock with a database this test
+# wrote ($tmp/clamdb: the EICAR signature), for at most SECONDS; true once it answers PING.
+start_clamd() {
+	mkdir -p "$tmp/clamdb"
+	echo "$EICAR_HDB" >"$tmp/clamdb/imwire-test.hdb"
+	cat >"$tmp/clamd.conf" <<EOC
+LocalSocket $tmp/clamd.sock
+DatabaseDirectory $tmp/clamdb
+Foreground yes
+LogFile $tmp/clamd.log
+PidFile $tmp/clamd.pid
+Bytecode no
+EOC
+	timeout "$1" clamd --config-file="$tmp/clamd.conf" >"$tmp/clamd.out" 2>&1 &
+	clamd_pid=$!
+	server_pids="$server_pids $clamd_pid"
+	wait_until 30 "$clamd_pid" clamd_answers
+}
+
+# clamd_answers: true when clamd on $tmp/clamd.sock says PONG.
+clamd_answers() {
+	"$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(1)
+s.connect(sys.argv[1])
+s.sendall(b"zPING\0")
+sys.exit(0 if s.recv(16).startswith(b"PONG") else 1)' "$tmp/clamd.sock" 2>/dev/null
+}
+
+# stop_clamd: stops the clamd start_clamd started.
+stop_clamd() {
+	stop_pid "$clamd_pid"
+	server_pids=$(echo "$server_pids" | sed "s/ $clamd_pid\b//")
+	clamd_pid=""
+}

@@ -11,7 +11,8 @@
  *                     (not LRU: a flood cannot push an edited flow out)
  *   counters   percpu array  key u32 proto id -> struct imw_counters
  *   liveness   sockmap key 0 -> a socket of the live daemon
- *   owner      array  key 0 -> struct imw_owner */
+ *   owner      array  key 0 -> struct imw_owner
+ *   expect     hash   struct imw_expect_key -> struct imw_expect_val */
 #ifndef IMWIRE_BPF_MAPS_H
 #define IMWIRE_BPF_MAPS_H
 
@@ -147,6 +148,29 @@ struct imw_owner {
 	uint32_t pid;
 	uint32_t pad;
 	uint64_t netns_ino;
+};
+
+/* Expected connections (file transfers, #20). The daemon enters the
+ * listening side of a connection a file offer announced (and the side
+ * that will connect, when it is known; all zeros: any address); the
+ * classifier steers a new flow to it, from any source port, as the
+ * entry's protocol until expires_ns, and nothing else on that port. The
+ * daemon removes the entry once the connection came or the offer timed
+ * out. Addresses as in imw_flow_key (v4-mapped). */
+#define IMW_MAX_EXPECT 4096
+
+struct imw_expect_key {
+	uint8_t listen_addr[16];
+	uint8_t peer_addr[16]; /* zeros: from anywhere */
+	uint16_t listen_port;  /* host order */
+	uint16_t pad;
+	uint32_t pad2;
+};
+
+struct imw_expect_val {
+	uint64_t expires_ns; /* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
+	uint32_t proto;
+	uint32_t pad;
 };
 
 #endif

@@ -64,9 +64,29 @@ done
 # Facts the lists above do not cover.
 D=$tmp/irc_zeek_irc-dcc-send.jsonl
 fact dcc_send_file_event 1 "$D" '"dir":"out","kind":"file"' '"remote":"tim1"' \
-	'"text":"ssh.trace (1320211 bytes)"' '"file_name":"ssh.trace"' '"file_size":1320211'
+	'"text":"ssh.trace (1320211 bytes)"' '"file_name":"ssh.trace"' '"file_size":1320211}'
+# The DCC connection followed to its data (#20): the file as
+# `tshark -z follow,tcp,raw` of the data stream gives it, byte for byte.
+fact dcc_send_file_extracted 1 "$D" '"dir":"out","kind":"file"' '"remote":"tim1"' \
+	'"file_state":"complete","file_bytes":1320211,"data_flow":2' \
+	'"file_sha256":"566c4819a8130d65d29076930bd46dde5c2595a4a8be4a380857feb5b430ec6e"' \
+	'"file_mime":"application/vnd.tcpdump.pcap"'
+# The same by hand: what the sender (10.0.0.7:59130, tshark's node 1 of
+# stream 1) sent on the DCC connection, with --extract's copy beside it.
+if command -v tshark >/dev/null 2>&1; then
+	tshark -r "$TOP/../shared/pcaps/irc/zeek_irc-dcc-send.pcapng" -q -z follow,tcp,raw,1 \
+		2>/dev/null | "$PY" "$TOP/tests/pcaps/expected/follow_bytes.py" 1 "$tmp/ssh.trace"
+	"$BIN/imwire" read --quiet --extract "$tmp/x" \
+		"$TOP/../shared/pcaps/irc/zeek_irc-dcc-send.pcapng" >"$tmp/x.jsonl"
+	want=$(sha256sum <"$tmp/ssh.trace" | cut -d' ' -f1)
+	[ "$want" = 566c4819a8130d65d29076930bd46dde5c2595a4a8be4a380857feb5b430ec6e ] &&
+		[ "$(wc -c <"$tmp/ssh.trace")" -eq 1320211 ] && cmp -s "$tmp/ssh.trace" "$tmp/x/56/$want"
+	check dcc_extract_equals_manual_reassembly $? "tshark: $want"
+else
+	fail dcc_extract_equals_manual_reassembly "tshark is missing (run scripts/install-deps.sh)"
+fi
 fact dcc_chat_is_rendezvous 1 "$D" '"kind":"rendezvous"' '"text":"DCC CHAT CHAT 167772167 59214"'
-fact dcc_local_from_001 11 "$D" '"local":"tim2"'
+fact dcc_local_from_001 12 "$D" '"local":"tim2"'
 fact dcc_send_not_a_message 0 "$D" '"kind":"message"' '"text":"DCC SEND'
 fact dcc_login_once 1 "$D" '"kind":"login"'
 fact dcc_logout_once 1 "$D" '"dir":"out","kind":"logout"' '"text":"leaving"'

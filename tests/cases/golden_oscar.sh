@@ -47,7 +47,9 @@ fact chat_out 1 "$C" '"dir":"out"' '"remote":"imwire-room"' '"group":true' '"tex
 fact chat_in_ucs2 1 "$C" '"dir":"in"' '"group":true' '"text":"carol: hi ☺"'
 
 fact oft_transfer_once 1 "$tmp/oscar_oft.jsonl" '"dir":"in"' '"kind":"file"' \
-	'"file_name":"notes.txt"' '"file_size":3000'
+	'"file_name":"notes.txt"' '"file_size":3000}'
+fact oft_data_extracted 1 "$tmp/oscar_oft.jsonl" '"dir":"in"' '"kind":"file"' \
+	'"file_name":"notes.txt"' '"file_state":"complete","file_bytes":3000'
 
 T="$tmp/toc_v1.jsonl"
 fact toc_unescaped 1 "$T" '"dir":"out"' '"remote":"buddyann"' '"text":"costs $5 (or \"less\")"'
@@ -72,9 +74,15 @@ fact real_two_out 2 "$R" '"kind":"message"' '"dir":"out"'
 fact real_two_in_html 2 "$R" '"kind":"message"' '"dir":"in"' '"content_type":"text/html"' \
 	'<HTML><BODY><FONT FACE=\"Arial\" SIZE=2 COLOR=#000000>'
 fact real_proposal 1 "$R" '"kind":"file"' '"dir":"out"' '"remote":"Sec558user1"' \
-	'"client":"192.168.1.158:51128"' '"file_name":"recipe.docx"' '"file_size":12008'
+	'"client":"192.168.1.158:51128"' '"file_name":"recipe.docx"' '"file_size":12008}'
 fact real_oft_transfer 1 "$R" '"kind":"file"' '"dir":"in"' '"client":"192.168.1.159:1272"' \
-	'"file_name":"recipe.docx"' '"file_size":12008'
+	'"file_name":"recipe.docx"' '"file_size":12008}'
+# The OFT2 connection followed to its data (#20): the proposal's event with
+# what came on flow 6, typed by its content.
+fact real_oft_extracted 1 "$R" '"kind":"file"' '"dir":"out"' '"remote":"Sec558user1"' \
+	'"flow":3,' '"file_state":"complete","file_bytes":12008,"data_flow":6' \
+	'"file_sha256":"f0f74a982a814640aedaa5fd6542ac810e8c5e257552bcc024a5c808343bccf9"' \
+	'"file_mime":"application/vnd.openxmlformats-officedocument.wordprocessingml.document"'
 if command -v tshark >/dev/null 2>&1; then
 	# Every text tshark shows, JSON-escaped, is the text of one message event.
 	tshark -r "$REAL" -d tcp.port==443,aim -Y aim.messageblock.message \
@@ -87,5 +95,17 @@ if command -v tshark >/dev/null 2>&1; then
 		[ "$(grep -F -c -e "\"text\":\"$text\"" "$R")" -eq 1 ] || ok=1
 	done <"$tmp/tshark.texts"
 	check real_texts_match_tshark $ok
+	# The file, reassembled by hand: what the sender (192.168.1.158:5190,
+	# tshark's node 1 of stream 5) sent after its 256-byte OFT2 prompt,
+	# as many bytes as the prompt announced; --extract keeps the same.
+	tshark -r "$REAL" -q -z follow,tcp,raw,5 2>/dev/null |
+		"$PY" "$PCAPS/expected/follow_bytes.py" 1 "$tmp/recipe.docx" --skip 256 --take 12008
+	"$BIN/imwire" read --quiet --extract "$tmp/x" "$REAL" >"$tmp/x.jsonl"
+	want=$(sha256sum <"$tmp/recipe.docx" | cut -d' ' -f1)
+	[ "$want" = f0f74a982a814640aedaa5fd6542ac810e8c5e257552bcc024a5c808343bccf9 ] &&
+		cmp -s "$tmp/recipe.docx" "$tmp/x/f0/$want"
+	check real_oft_extract_equals_manual_reassembly $? "tshark: $want"
+else
+	fail real_texts_match_tshark "tshark is missing (run scripts/install-deps.sh)"
 fi
 exit 0

@@ -33,6 +33,49 @@ static void remember_pdu(void *arg, struct app_flow *af, enum im_dir dir, uint64
 	d->last_len = len;
 }
 
+static void collect_piece(void *arg, const struct proto_session *s,
+			  const struct proto_file_piece *p)
+{
+	struct harness_files *f = arg;
+	size_t n = p->token_len < IM_XFER_TOKEN_MAX ? p->token_len : IM_XFER_TOKEN_MAX;
+	uint8_t *grown;
+
+	(void)s;
+	f->dir = p->dir;
+	memcpy(f->token, p->token, n);
+	f->token[n] = '\0';
+	switch (p->op) {
+	case PROTO_FILE_OPEN:
+		f->opens++;
+		snprintf(f->name, sizeof(f->name), "%s", p->name ? p->name : "");
+		f->has_size = p->has_size;
+		f->size = p->size;
+		break;
+	case PROTO_FILE_DATA:
+		if (!f->datas++) {
+			f->has_stream_offset = p->has_stream_offset;
+			f->stream_offset = p->stream_offset;
+		}
+		grown = realloc(f->data, f->len + p->len + 1);
+		if (!grown) {
+			fprintf(stderr, "harness: out of memory\n");
+			exit(2);
+		}
+		f->data = grown;
+		memcpy(f->data + f->len, p->data, p->len);
+		f->len += p->len;
+		break;
+	case PROTO_FILE_GAP:
+		f->gaps++;
+		f->gap_bytes += p->len;
+		break;
+	case PROTO_FILE_CLOSE:
+		f->closes++;
+		f->complete = p->complete;
+		break;
+	}
+}
+
 void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow_id,
 		  const char *client)
 {
@@ -48,7 +91,8 @@ void harness_init(struct harness *h, const struct proto_module *m, uint64_t flow
 		exit(2);
 	}
 	h->cfg.enabled[m->id] = true; /* also a module without a table row (id 0) */
-	h->ctx = (struct app_context){ &h->cfg, &h->stats, { NULL, collect, &h->c } };
+	h->ctx = (struct app_context){ &h->cfg, &h->stats,
+				       { NULL, collect, &h->c, collect_piece, &h->files } };
 	h->af = app_flow_new(&h->ctx, flow_id, client, m->info->n_ports ? m->info->ports[0] : 0);
 	if (!h->af || !app_flow_decode_as(h->af, m)) {
 		fprintf(stderr, "harness: cannot start a %s flow\n", m->info->name);
@@ -74,6 +118,8 @@ void harness_free(struct harness *h)
 	h->s = NULL;
 	free(h->dir[0].last_pdu);
 	free(h->dir[1].last_pdu);
+	free(h->files.data);
+	memset(&h->files, 0, sizeof(h->files));
 	h->dir[0].last_pdu = h->dir[1].last_pdu = NULL;
 }
 

@@ -38,6 +38,22 @@ struct harness_dir {
 	size_t last_len;
 };
 
+/* The file pieces the session handed to the file stage (proto_file_piece). */
+struct harness_files {
+	unsigned opens, datas, gaps, closes;
+	bool complete;       /* said by the last CLOSE */
+	enum im_dir dir;     /* of the last piece */
+	char token[IM_XFER_TOKEN_MAX + 1]; /* of the last piece */
+	char name[256];      /* of the last OPEN */
+	bool has_size;
+	uint64_t size;
+	uint64_t gap_bytes;
+	uint8_t *data;       /* every DATA piece's bytes, in order */
+	size_t len;
+	bool has_stream_offset; /* of the first DATA piece */
+	uint64_t stream_offset;
+};
+
 struct harness {
 	struct app_config cfg;
 	struct app_stats stats;
@@ -48,6 +64,7 @@ struct harness {
 	struct harness_events c;
 	struct harness_dir dir[2];
 	unsigned feeds; /* timestamps: 1000.0 + feeds */
+	struct harness_files files;
 };
 
 /* A flow decoded as m (the local client at client, "ip:port"). Aborts the

@@ -135,7 +135,7 @@ static void flow_open(struct flow *f, const struct proto_module *const *mods, si
 		CHECK_INT_EQ(app_config_set_modules(&f->cfg, mods, n, err, sizeof(err)), 0);
 		f->cfg.enabled[IMW_PROTO_NONE] = true; /* the toy has no row */
 	}
-	f->ctx = (struct app_context){ &f->cfg, &f->stats, { NULL, collect, &f->c } };
+	f->ctx = (struct app_context){ &f->cfg, &f->stats, { NULL, collect, &f->c, NULL, NULL } };
 	f->af = app_flow_new(&f->ctx, 1, "192.0.2.1:40000", server_port);
 	CHECK(f->af != NULL);
 	if (!f->af)

@@ -610,6 +610,74 @@ static void test_local_receipt(void)
 	harness_free(&h);
 }
 
+/* #20: a DCC7 offer waits for its info; the info names where the file
+ * travels (the sender listens when it tells), an 8-byte id first. */
+static void test_dcc7_xfer(void)
+{
+	static const uint8_t addr[4] = { 192, 0, 2, 10 };
+	struct harness h;
+	struct bytebuf b;
+	uint8_t name[255], info[32];
+	const struct im_event *ev;
+
+	login(&h);
+	harness_clear_events(&h);
+	bytebuf_init(&b);
+	bytebuf_append(&b, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	put32(&b, 48141423);
+	put32(&b, 2345678);
+	put32(&b, 4);
+	memset(name, 0, sizeof(name));
+	memcpy(name, "a.txt", 5);
+	bytebuf_append(&b, name, sizeof(name));
+	put32(&b, 1000);
+	put32(&b, 0);
+	bytebuf_append(&b, "01234567890123456789", 20);
+	feed_pkt(&h, IM_DIR_OUT, 0x20, &b);
+	ev = event_at(&h, 0);
+	CHECK_INT_EQ(ev->kind, IM_KIND_FILE);
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_TCP);
+	CHECK_INT_EQ(ev->xfer.ip_version, 0);
+	CHECK_INT_EQ(ev->xfer.token_len, 16);
+	CHECK_MEM_EQ(ev->xfer.token, "1122334455667788", 16);
+	harness_clear_events(&h);
+	bytebuf_clear(&b);
+	put32(&b, 2345678);
+	put32(&b, 1);
+	bytebuf_append(&b, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	memset(info, 0, sizeof(info));
+	memcpy(info, "192.0.2.10 1550", 15);
+	bytebuf_append(&b, info, sizeof(info));
+	bytebuf_append(&b, "0123456789012345678901234567890", 32);
+	feed_pkt(&h, IM_DIR_OUT, 0x1f, &b);
+	ev = event_at(&h, 0);
+	CHECK_EVENT(ev, IM_KIND_RENDEZVOUS, IM_DIR_OUT, "2345678", "192.0.2.10 1550");
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_TCP);
+	CHECK_INT_EQ(ev->xfer.ip_version, 4);
+	CHECK_MEM_EQ(ev->xfer.addr, addr, 4);
+	CHECK_INT_EQ(ev->xfer.port, 1550);
+	CHECK(ev->xfer.from_listener);
+	CHECK_INT_EQ(ev->xfer.preamble, 8);
+	CHECK_MEM_EQ(ev->xfer.offer_id, "1122334455667788", 16);
+	harness_clear_events(&h);
+	/* the receiver listening (an info the other way), then a bad one */
+	feed_pkt(&h, IM_DIR_IN, 0x1f, &b);
+	CHECK(!event_at(&h, 0)->xfer.from_listener);
+	harness_clear_events(&h);
+	bytebuf_clear(&b);
+	put32(&b, 2345678);
+	put32(&b, 1);
+	bytebuf_append(&b, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	memset(info, 0, sizeof(info));
+	memcpy(info, "nowhere", 7);
+	bytebuf_append(&b, info, sizeof(info));
+	feed_pkt(&h, IM_DIR_IN, 0x1f, &b);
+	CHECK_INT_EQ(h.c.n, 0);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
+	bytebuf_free(&b);
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_detect);
@@ -619,6 +687,7 @@ int main(void)
 	RUN_TEST(test_old_messages_and_conference);
 	RUN_TEST(test_gg11_messages);
 	RUN_TEST(test_typing_and_dcc7_file);
+	RUN_TEST(test_dcc7_xfer);
 	RUN_TEST(test_split_and_resync);
 	RUN_TEST(test_encode);
 	RUN_TEST(test_encode_fresh_incoming);

@@ -70,7 +70,7 @@ static void test_tunnelled_irc(void)
 	struct app_config cfg;
 	struct app_stats stats;
 	struct seen s;
-	struct app_context ctx = { &cfg, &stats, { NULL, collect, &s } };
+	struct app_context ctx = { &cfg, &stats, { NULL, collect, &s, NULL, NULL } };
 	struct app_flow *af;
 	uint64_t off[2] = { 1, 1 };
 	size_t i;
@@ -170,7 +170,7 @@ static void test_direct_tls(void)
 	app_config_defaults(&cfg);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct seen s;
-		struct app_context ctx = { &cfg, &stats, { NULL, collect, &s } };
+		struct app_context ctx = { &cfg, &stats, { NULL, collect, &s, NULL, NULL } };
 		struct app_flow *af;
 
 		memset(&stats, 0, sizeof(stats));

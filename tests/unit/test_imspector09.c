@@ -624,7 +624,7 @@ static void no_emit(void *arg, const struct im_event *ev)
 static void check_encoded(const struct proto_module *m, const char *service, enum im_dir dir,
 			  const struct im_event *ev, const char *want)
 {
-	static const struct proto_host host = { NULL, no_emit, NULL };
+	static const struct proto_host host = { NULL, no_emit, NULL, NULL, NULL };
 	struct proto_session s;
 	struct bytebuf out;
 

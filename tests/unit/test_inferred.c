@@ -50,7 +50,7 @@ static void test_switchboard_takes_the_user_of_its_host(void)
 	app_config_defaults(&cfg);
 	snprintf(msg, sizeof(msg), "MSG 4 N %zu\r\n%s", strlen(body), body);
 	/* The notification server connection names the user. */
-	ctx = (struct app_context){ &cfg, &stats, { dir, collect, &s } };
+	ctx = (struct app_context){ &cfg, &stats, { dir, collect, &s, NULL, NULL } };
 	ns = app_flow_new(&ctx, 1, "10.0.0.5:40000", 1863);
 	sb = app_flow_new(&ctx, 2, "10.0.0.5:40001", 1863);
 	other = app_flow_new(&ctx, 3, "10.0.0.6:40002", 1863);

@@ -1179,6 +1179,63 @@ static void test_stream_basic(void)
 	}
 }
 
+/* Where a DCC SEND's data will travel (#20): the expectation on its file
+ * event. */
+static void test_dcc_xfer(void)
+{
+	static const uint8_t ten_0_0_7[4] = { 10, 0, 0, 7 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5 };
+	const struct im_xfer *x;
+	struct harness h;
+
+	harness_init(&h, IRC_FLOW);
+	/* zeek_irc-dcc-send.pcapng: the sender listens at 10.0.0.7:59130 */
+	line(&h, IM_DIR_OUT, "PRIVMSG tim1 :\x01"
+			     "DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n");
+	x = &harness_event(&h, 0)->xfer;
+	CHECK_INT_EQ(x->path, IM_XFER_TCP);
+	CHECK_INT_EQ(x->ip_version, 4);
+	CHECK_MEM_EQ(x->addr, ten_0_0_7, 4);
+	CHECK_INT_EQ(x->port, 59130);
+	CHECK(x->from_listener);
+	CHECK_INT_EQ(x->token_len, 0);
+	harness_clear_events(&h);
+	/* reverse DCC: port 0 and a token; the answer listens and receives */
+	line(&h, IM_DIR_OUT, "PRIVMSG bob :\x01"
+			     "DCC SEND a.bin 167772167 0 42 77\x01\r\n");
+	x = &harness_event(&h, 0)->xfer;
+	CHECK_INT_EQ(x->path, IM_XFER_TCP);
+	CHECK_INT_EQ(x->port, 0);
+	CHECK_INT_EQ(x->token_len, 2);
+	CHECK_MEM_EQ(x->token, "77", 2);
+	harness_clear_events(&h);
+	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
+			    "DCC SEND a.bin 3232235777 4000 42 77\x01\r\n");
+	x = &harness_event(&h, 0)->xfer;
+	CHECK_INT_EQ(x->port, 4000);
+	CHECK(!x->from_listener);
+	CHECK_MEM_EQ(x->token, "77", 2);
+	harness_clear_events(&h);
+	/* IPv6 as text */
+	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
+			    "DCC SEND b.bin 2001:db8::5 4001 7\x01\r\n");
+	x = &harness_event(&h, 0)->xfer;
+	CHECK_INT_EQ(x->ip_version, 6);
+	CHECK_MEM_EQ(x->addr, v6, 16);
+	CHECK_INT_EQ(x->port, 4001);
+	harness_clear_events(&h);
+	/* no usable address or port: logged, nothing to expect */
+	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
+			    "DCC SEND c.bin nowhere 99999 7\x01\r\n");
+	CHECK_INT_EQ(harness_event(&h, 0)->kind, IM_KIND_FILE);
+	CHECK_INT_EQ(harness_event(&h, 0)->xfer.path, IM_XFER_NONE);
+	harness_clear_events(&h);
+	line(&h, IM_DIR_IN, ":bob!b@h PRIVMSG tim2 :\x01"
+			    "DCC SEND d.bin 0 5000 7\x01\r\n");
+	CHECK_INT_EQ(harness_event(&h, 0)->xfer.path, IM_XFER_NONE);
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_module_table);
@@ -1196,6 +1253,7 @@ int main(void)
 	RUN_TEST(test_whitespace);
 	RUN_TEST(test_ctcp);
 	RUN_TEST(test_dcc);
+	RUN_TEST(test_dcc_xfer);
 	RUN_TEST(test_join_part_quit);
 	RUN_TEST(test_starttls);
 	RUN_TEST(test_strip_tls_cap);

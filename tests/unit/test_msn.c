@@ -466,6 +466,82 @@ static void test_p2p_offers(void)
 	harness_free(&h);
 }
 
+/* One MSG carrying a P2P data chunk of session sid (file data flags). */
+static void feed_p2p_data(struct harness *h, uint32_t sid, const uint8_t *file, size_t total,
+			  size_t offset, size_t size, uint32_t flags)
+{
+	struct bytebuf mime;
+	uint8_t hdr[48];
+	char *line = NULL;
+
+	bytebuf_init(&mime);
+	bytebuf_printf(&mime, "MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\n"
+			      "P2P-Dest: me@example.com\r\n\r\n");
+	memset(hdr, 0, sizeof(hdr));
+	imw_store_le32(hdr, sid);
+	imw_store_le32(hdr + 4, 9270002);
+	imw_store_le32(hdr + 8, (uint32_t)offset);
+	imw_store_le32(hdr + 16, (uint32_t)total);
+	imw_store_le32(hdr + 24, (uint32_t)size);
+	imw_store_le32(hdr + 28, flags);
+	bytebuf_append(&mime, hdr, sizeof(hdr));
+	bytebuf_append(&mime, file + offset, size);
+	bytebuf_append(&mime, "\0\0\0\2", 4);
+	CHECK(asprintf(&line, "MSG bob@example.com Bob %zu\r\n", mime.len) > 0);
+	feed(h, IM_DIR_IN, line);
+	feed_bytes(h, IM_DIR_IN, mime.data, mime.len);
+	free(line);
+	bytebuf_free(&mime);
+}
+
+/* #20: a P2P file offer expects its data in-band, named by its SessionID;
+ * the data chunks reach the file stage in order, a hole as a gap. */
+static void test_p2p_file_data(void)
+{
+	struct harness h;
+	struct bytebuf slp;
+	uint8_t file[3000];
+	size_t i;
+
+	for (i = 0; i < sizeof(file); i++)
+		file[i] = (uint8_t)(i * 13);
+	bytebuf_init(&slp);
+	harness_init(&h, MSN_FLOW);
+	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 1.2 42\r\n");
+	slp_invite(&slp, "me@example.com", "bob@example.com", "{5D3E02AB-6190-11D3-BBBB-00C04F795683}",
+		   "data.bin", sizeof(file));
+	feed_p2p(&h, IM_DIR_IN, "bob@example.com", "Bob", "me@example.com", slp.data, slp.len, 0,
+		 slp.len);
+	CHECK_INT_EQ(event_at(&h, 0)->xfer.path, IM_XFER_INBAND);
+	CHECK_INT_EQ(event_at(&h, 0)->xfer.token_len, 5);
+	CHECK_MEM_EQ(event_at(&h, 0)->xfer.token, "94850", 5);
+	/* the data preparation message is not file data */
+	feed_p2p_data(&h, 94850, (const uint8_t *)"\0\0\0\0", 4, 0, 4, 0);
+	CHECK_INT_EQ(h.files.opens, 0);
+	feed_p2p_data(&h, 94850, file, sizeof(file), 0, 1202, 0x01000030);
+	feed_p2p_data(&h, 94850, file, sizeof(file), 1202, 1202, 0x01000030);
+	feed_p2p_data(&h, 94850, file, sizeof(file), 1202, 1202, 0x01000030); /* again */
+	feed_p2p_data(&h, 94850, file, sizeof(file), 2404, 596, 0x01000030);
+	CHECK_INT_EQ(h.files.opens, 1);
+	CHECK_STR_EQ(h.files.token, "94850");
+	CHECK_INT_EQ(h.files.size, sizeof(file));
+	CHECK_INT_EQ(h.files.len, sizeof(file));
+	CHECK(h.files.len == sizeof(file) && memcmp(h.files.data, file, sizeof(file)) == 0);
+	CHECK_INT_EQ(h.files.closes, 1);
+	CHECK(h.files.complete);
+	CHECK_INT_EQ(h.files.gaps, 0);
+	/* a chunk lost in the middle of a second transfer */
+	feed_p2p_data(&h, 5555, file, sizeof(file), 0, 1000, 0x01000030);
+	feed_p2p_data(&h, 5555, file, sizeof(file), 2000, 1000, 0x01000030);
+	CHECK_INT_EQ(h.files.opens, 2);
+	CHECK_INT_EQ(h.files.gaps, 1);
+	CHECK_INT_EQ(h.files.gap_bytes, 1000);
+	CHECK_INT_EQ(h.files.closes, 2);
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
+	bytebuf_free(&slp);
+	harness_free(&h);
+}
+
 static void test_malformed_and_resync(void)
 {
 	struct harness h;
@@ -761,6 +837,7 @@ int main(void)
 	RUN_TEST(test_notification_server);
 	RUN_TEST(test_invite_file);
 	RUN_TEST(test_p2p_offers);
+	RUN_TEST(test_p2p_file_data);
 	RUN_TEST(test_malformed_and_resync);
 	RUN_TEST(test_encode_with_orig);
 	RUN_TEST(test_encode_latin1_and_group);

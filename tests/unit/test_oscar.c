@@ -1018,6 +1018,104 @@ static void test_oft_transfer(void)
 	bytebuf_free(&done);
 }
 
+/* #20: a file proposal's expectation (addresses, port, cookie), and the
+ * OFT2 data handed to the file stage byte for byte. */
+static void test_file_xfer(void)
+{
+	static const uint8_t file_cap[16] = { 0x09, 0x46, 0x13, 0x43, 0x4C, 0x7F, 0x11, 0xD1,
+					      0x82, 0x22, 0x44, 0x45, 0x53, 0x54, 0x00, 0x00 };
+	static const uint8_t ip[4] = { 192, 168, 1, 158 };
+	struct bytebuf b, body, rv, svc, prompt, ack, data, done;
+	const struct im_xfer *x;
+	struct harness h;
+	size_t i;
+
+	bytebuf_init(&b);
+	bytebuf_init(&body);
+	bytebuf_init(&rv);
+	bytebuf_init(&svc);
+	put16(&svc, 1);
+	put16(&svc, 1);
+	put32(&svc, 600);
+	put(&svc, "a.txt\0", 6);
+	put16(&rv, 0);
+	put(&rv, "CK000001", 8);
+	put(&rv, file_cap, 16);
+	put_tlv(&rv, 0x0002, "\xc0\xa8\x01\x9e", 4);
+	put_tlv(&rv, 0x0003, "\x0a\x00\x00\x01", 4);
+	put_tlv(&rv, 0x0005, "\x14\x46", 2);
+	put_tlv(&rv, 0x2711, svc.data, svc.len);
+	snac(&body, 4, 6, 9);
+	put(&body, "CK000001", 8);
+	put16(&body, 2);
+	put_name(&body, "bob");
+	put_tlv(&body, 5, rv.data, rv.len);
+	flap(&b, 2, 3, &body);
+	decode_alone(&h, IM_DIR_OUT, &b, 1);
+	x = &ev_at(&h, 0)->xfer;
+	CHECK_INT_EQ(x->path, IM_XFER_FRAMED);
+	CHECK_INT_EQ(x->ip_version, 4);
+	CHECK_MEM_EQ(x->addr, ip, 4);
+	CHECK_INT_EQ(x->port, 5190);
+	CHECK(x->from_listener);
+	CHECK_INT_EQ(x->token_len, 8);
+	CHECK_MEM_EQ(x->token, "CK000001", 8);
+	harness_free(&h);
+
+	/* the data: what follows the ack, cut wherever the segments cut it */
+	bytebuf_init(&prompt);
+	bytebuf_init(&ack);
+	bytebuf_init(&data);
+	bytebuf_init(&done);
+	oft(&prompt, 0x0101, "\0\0\0\0\0\0\0\0", 600, "a.txt");
+	oft(&ack, 0x0202, "CK000001", 600, "a.txt");
+	oft(&done, 0x0204, "CK000001", 600, "a.txt");
+	oft(&data, 0x0101, "fakefake", 1, "fake.bin");
+	for (i = 0; data.len < 600; i++)
+		put8(&data, (unsigned)(i * 7));
+	harness_init(&h, OSCAR_FLOW);
+	feed(&h, IM_DIR_IN, prompt.data, prompt.len);
+	CHECK_INT_EQ(h.files.opens, 0);
+	feed(&h, IM_DIR_OUT, ack.data, ack.len);
+	CHECK_INT_EQ(h.files.opens, 1);
+	CHECK_INT_EQ(h.files.dir, IM_DIR_IN);
+	CHECK_STR_EQ(h.files.name, "a.txt");
+	CHECK(h.files.has_size);
+	CHECK_INT_EQ(h.files.size, 600);
+	CHECK_STR_EQ(h.files.token, "CK000001");
+	for (i = 0; i < data.len; i += 97)
+		feed(&h, IM_DIR_IN, data.data + i, data.len - i < 97 ? data.len - i : 97);
+	CHECK_INT_EQ(h.files.len, 600);
+	CHECK(h.files.len == 600 && memcmp(h.files.data, data.data, 600) == 0);
+	CHECK(h.files.has_stream_offset);
+	CHECK_INT_EQ(h.files.stream_offset, 256); /* after the prompt */
+	CHECK_INT_EQ(h.files.closes, 1);
+	CHECK(h.files.complete);
+	feed(&h, IM_DIR_OUT, done.data, done.len);
+	CHECK_INT_EQ(h.files.closes, 1);
+	harness_free(&h);
+
+	/* a hole in the data: the transfer ends there, incomplete */
+	harness_init(&h, OSCAR_FLOW);
+	feed(&h, IM_DIR_IN, prompt.data, prompt.len);
+	feed(&h, IM_DIR_OUT, ack.data, ack.len);
+	feed(&h, IM_DIR_IN, data.data, 300);
+	harness_gap(&h, IM_DIR_IN, 100);
+	feed(&h, IM_DIR_IN, data.data + 400, 200);
+	CHECK_INT_EQ(h.files.len, 300);
+	CHECK_INT_EQ(h.files.closes, 1);
+	CHECK(!h.files.complete);
+	harness_free(&h);
+	bytebuf_free(&b);
+	bytebuf_free(&body);
+	bytebuf_free(&rv);
+	bytebuf_free(&svc);
+	bytebuf_free(&prompt);
+	bytebuf_free(&ack);
+	bytebuf_free(&data);
+	bytebuf_free(&done);
+}
+
 int main(void)
 {
 	RUN_TEST(test_detect);
@@ -1040,5 +1138,6 @@ int main(void)
 	RUN_TEST(test_sequence_renumbering);
 	RUN_TEST(test_local_receipt_host_ack);
 	RUN_TEST(test_oft_transfer);
+	RUN_TEST(test_file_xfer);
 	TEST_MAIN_END();
 }

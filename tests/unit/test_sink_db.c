@@ -167,6 +167,81 @@ static void test_sqlite_columns(void)
 		     1);
 }
 
+static const char *query_text(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	return out;
+}
+
+/* #20: a file transfer's result in imwire's file columns; IMSpector's
+ * columns as for any file event; '' in them for every other event. */
+static void test_sqlite_file_columns(void)
+{
+	struct sink w;
+	struct im_event ev;
+	char db_path[128], v[128];
+	sqlite3 *db;
+
+	path_in_tmp(db_path, sizeof(db_path), "files.db");
+	CHECK(open_writer(&w, db_path, NULL, "") == 0);
+	make_event(&ev, 0, IM_KIND_FILE);
+	event_set_str(&ev.text, "eicar.com (68 bytes)");
+	CHECK(sink_write(&w, &ev) == 0); /* the offer */
+	ev.file.state = IM_FILE_CUT;
+	ev.file.bytes = 68;
+	ev.file.has_sha256 = true;
+	memcpy(ev.file.sha256, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", 65);
+	event_set_str(&ev.file.mime, "text/plain");
+	ev.file.scan = IM_SCAN_INFECTED;
+	event_set_str(&ev.file.signature, "Eicar-Test-Signature");
+	event_set_str(&ev.categories, "malware"); /* the archive's column, as files.c sets it */
+	event_set_str(&ev.file.stored, "/var/lib/imwire/files/27/275a");
+	ev.file.data_flow = 42;
+	CHECK(sink_write(&w, &ev) == 0); /* what came of it */
+	ev.file.state = IM_FILE_INCOMPLETE;
+	ev.file.bytes = 60;
+	ev.file.gap_bytes = 8;
+	ev.file.has_sha256 = false;
+	event_take(&ev.categories, NULL);
+	CHECK(sink_write(&w, &ev) == 0); /* one with a hole */
+	event_free(&ev);
+	CHECK(w.ops->flush(&w) == 0);
+	sink_close(&w);
+	CHECK(sqlite3_open(db_path, &db) == SQLITE_OK);
+	CHECK_STR_EQ(query_text(db, "SELECT filestate || '|' || filebytes || '|' || filesha256 ||"
+				    " '|' || filemime || '|' || filescan || '|' || filesignature ||"
+				    " '|' || categories FROM messages ORDER BY id LIMIT 1 OFFSET 1",
+				v, sizeof(v)),
+		     "cut|68|275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f|"
+		     "text/plain|infected|Eicar-Test-Signature|malware");
+	CHECK_STR_EQ(query_text(db, "SELECT filegapbytes || '|' || filestored || '|' || filedataflow"
+				    " FROM messages ORDER BY id LIMIT 1 OFFSET 1",
+				v, sizeof(v)),
+		     "0|/var/lib/imwire/files/27/275a|42");
+	CHECK_STR_EQ(query_text(db, "SELECT filestate || '|' || filebytes || '|' || filegapbytes ||"
+				    " '|' || filesha256 FROM messages ORDER BY id LIMIT 1 OFFSET 2",
+				v, sizeof(v)),
+		     "incomplete|60|8|");
+	CHECK_STR_EQ(query_text(db, "SELECT type || '|' || eventdata FROM messages ORDER BY id"
+				    " LIMIT 1 OFFSET 1",
+				v, sizeof(v)),
+		     "2|eicar.com (68 bytes)");
+	CHECK_STR_EQ(query_text(db, "SELECT '[' || filestate || filebytes || filesha256 || filescan"
+				    " || ifnull(categories, '') || filegapbytes || filestored || filedataflow"
+				    " || ']'"
+				    " FROM messages ORDER BY id LIMIT 1",
+				v, sizeof(v)),
+		     "[]");
+	sqlite3_close(db);
+}
+
 static void test_sqlite_imspector_table(void)
 {
 	struct sink w;
@@ -193,6 +268,11 @@ static void test_sqlite_imspector_table(void)
 	CHECK_INT_EQ(query_int(db_path, "SELECT count(*) FROM messages WHERE eventid IS NULL"
 					" AND eventdata = 'old'"),
 		     1);
+	/* imwire's file columns were added, empty for what was there, and
+	 * the archive's (categories: NULL for none) */
+	CHECK_INT_EQ(query_int(db_path, "SELECT count(*) FROM messages WHERE filesha256 = ''"
+					" AND categories IS NULL"),
+		     6);
 }
 
 /* The database is away (its directory is missing): its events wait in
@@ -329,6 +409,7 @@ int main(void)
 		return 1;
 	}
 	RUN_TEST(test_sqlite_columns);
+	RUN_TEST(test_sqlite_file_columns);
 	RUN_TEST(test_sqlite_imspector_table);
 	RUN_TEST(test_sqlite_outage_and_restart);
 	RUN_TEST(test_replay_is_idempotent);

@@ -79,7 +79,7 @@ static void test_detect_among_builtins(void)
 	const struct proto_module *mods[16];
 	struct app_config cfg;
 	struct app_stats stats;
-	struct app_context ctx = { &cfg, &stats, { NULL, discard, NULL } };
+	struct app_context ctx = { &cfg, &stats, { NULL, discard, NULL, NULL, NULL } };
 	struct app_flow *af;
 	char err[128];
 	size_t n, i;

@@ -879,6 +879,105 @@ static void test_bodyless_messages(void)
 	harness_free(&h);
 }
 
+/* #20: where file data travel. An SI offer expects an in-band stream
+ * named by its id; a streamhost names the SOCKS5 destination, SHA-1 of
+ * the sid and both full JIDs (XEP-0065 5.3.2); Jingle names its
+ * transport; IBB data reach the file stage decoded. */
+static void test_file_xfer(void)
+{
+	static const uint8_t proxy[4] = { 10, 77, 0, 2 };
+	const struct im_event *ev;
+	struct harness h;
+
+	start_session(&h);
+	harness_clear_events(&h);
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='si1' to='bob@example.org/pc'><si xmlns='http://jabber.org/"
+		 "protocol/si' id='vxf9n471bn46' profile='http://jabber.org/protocol/si/profile/"
+		 "file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' "
+		 "name='test.txt' size='63'/></si></iq>");
+	ev = event_at(&h, 0);
+	CHECK_INT_EQ(ev->kind, IM_KIND_FILE);
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_INBAND);
+	CHECK_INT_EQ(ev->xfer.token_len, 12);
+	CHECK_MEM_EQ(ev->xfer.token, "vxf9n471bn46", 12);
+	harness_clear_events(&h);
+	/* our streamhost: a proxy; "from" is the JID the server bound us to */
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='s5' to='bob@example.org/pc'><query xmlns='http://jabber.org/"
+		 "protocol/bytestreams' sid='vxf9n471bn46'><streamhost jid='proxy.example.org' "
+		 "host='10.77.0.2' port='5000'/><streamhost jid='x' host='name.example.org' "
+		 "port='5001'/></query></iq>");
+	CHECK_INT_EQ(h.c.n, 1); /* a host name is nothing to expect on the wire */
+	ev = event_at(&h, 0);
+	CHECK_EVENT(ev, IM_KIND_RENDEZVOUS, IM_DIR_OUT, "bob@example.org/pc",
+		    "bytestream vxf9n471bn46 via 10.77.0.2:5000");
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_SOCKS5);
+	CHECK_INT_EQ(ev->xfer.ip_version, 4);
+	CHECK_MEM_EQ(ev->xfer.addr, proxy, 4);
+	CHECK_INT_EQ(ev->xfer.port, 5000);
+	CHECK_INT_EQ(ev->xfer.token_len, 40);
+	CHECK_MEM_EQ(ev->xfer.token, "c1206d88f85116b01d268a7ebbb5a17a19d35a70", 40);
+	CHECK_INT_EQ(ev->xfer.offer_id_len, 12);
+	CHECK_MEM_EQ(ev->xfer.offer_id, "vxf9n471bn46", 12);
+	harness_clear_events(&h);
+	/* in-band: open, two chunks (whitespace inside base64), close */
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='o1' to='bob@example.org/pc'><open xmlns='http://jabber.org/"
+		 "protocol/ibb' block-size='4096' sid='vxf9n471bn46' stanza='iq'/></iq>");
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='d1' to='bob@example.org/pc'><data xmlns='http://jabber.org/"
+		 "protocol/ibb' seq='0' sid='vxf9n471bn46'>aGVsbG8gaW4tYmFuZCB3b3JsZCwgaGVsbG8g"
+		 "aW4tYmFuZCB3b3Js\nZCwg</data></iq>");
+	feed_str(&h, IM_DIR_OUT,
+		 "<message to='bob@example.org/pc'><data xmlns='http://jabber.org/protocol/ibb' "
+		 "seq='1' sid='vxf9n471bn46'>aGVsbG8gaW4tYmFuZCB3b3JsZCwg</data></message>");
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='c1' to='bob@example.org/pc'><close xmlns='http://jabber.org/"
+		 "protocol/ibb' sid='vxf9n471bn46'/></iq>");
+	CHECK_INT_EQ(h.files.opens, 1);
+	CHECK_INT_EQ(h.files.datas, 2);
+	CHECK_INT_EQ(h.files.closes, 1);
+	CHECK(h.files.complete);
+	CHECK_INT_EQ(h.files.dir, IM_DIR_OUT);
+	CHECK_STR_EQ(h.files.token, "vxf9n471bn46");
+	CHECK_INT_EQ(h.files.len, 63);
+	CHECK(h.files.len == 63 &&
+	      memcmp(h.files.data, "hello in-band world, hello in-band world, hello in-band world, ",
+		     63) == 0);
+	CHECK_INT_EQ(h.c.n, 0); /* none of it is a message */
+	/* not base64: malformed, nothing handed over */
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='d2' to='bob@example.org/pc'><data xmlns='http://jabber.org/"
+		 "protocol/ibb' seq='2' sid='vxf9n471bn46'>!!!</data></iq>");
+	CHECK_INT_EQ(h.files.datas, 2);
+	CHECK_INT_EQ(h.s->stats.malformed, 1);
+	/* Jingle: the transports */
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='j1' to='bob@example.org/pc'><jingle xmlns='urn:xmpp:jingle:1' "
+		 "action='session-initiate' sid='js1'><content creator='initiator' name='f'>"
+		 "<description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>j.txt</name>"
+		 "<size>5</size></file></description><transport xmlns='urn:xmpp:jingle:transports:"
+		 "ibb:1' sid='ibb7' block-size='4096'/></content></jingle></iq>");
+	ev = event_at(&h, 0);
+	CHECK_INT_EQ(ev->kind, IM_KIND_FILE);
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_INBAND);
+	CHECK_MEM_EQ(ev->xfer.token, "ibb7", 4);
+	harness_clear_events(&h);
+	feed_str(&h, IM_DIR_OUT,
+		 "<iq type='set' id='j2' to='bob@example.org/pc'><jingle xmlns='urn:xmpp:jingle:1' "
+		 "action='session-initiate' sid='js2'><content creator='initiator' name='f'>"
+		 "<description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>k.txt</name>"
+		 "<size>5</size></file></description><transport xmlns='urn:xmpp:jingle:transports:"
+		 "s5b:1' sid='tr1'><candidate cid='c1' host='10.77.0.2' port='5000' jid='p' "
+		 "priority='1' type='proxy'/></transport></content></jingle></iq>");
+	ev = event_at(&h, 0);
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_SOCKS5);
+	CHECK_INT_EQ(ev->xfer.port, 5000);
+	CHECK_MEM_EQ(ev->xfer.token, "048f9b5eba23c4a1888429a9c67d4d526d242cbc", 40);
+	harness_free(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_bind_gives_local_jid_and_login);
@@ -904,5 +1003,6 @@ int main(void)
 	RUN_TEST(test_local_receipt);
 	RUN_TEST(test_bodyless_messages);
 	RUN_TEST(test_stream_management_offer_blanked);
+	RUN_TEST(test_file_xfer);
 	TEST_MAIN_END();
 }

@@ -256,6 +256,39 @@ static void test_files(void)
 	harness_free(&h);
 }
 
+/* #20: an offer waits for the relay's address and token, which the info
+ * packet names: both clients then speak HTTP to the relay. */
+static void test_file_xfer(void)
+{
+	static const uint8_t relay[4] = { 10, 1, 2, 3 };
+	const struct im_event *ev;
+	struct harness h;
+
+	harness_init(&h, YMSG_FLOW);
+	login(&h);
+	harness_clear_events(&h);
+	send_pkt(&h, IN, 0xdc, 1, 5, "alice_y", 4, "bob_y", 265, "AbCdEf", 222, "1", 27, "a.txt", 28,
+		 "10", END);
+	ev = event_at(&h, 0);
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_HTTP);
+	CHECK_INT_EQ(ev->xfer.ip_version, 0);
+	CHECK_MEM_EQ(ev->xfer.token, "AbCdEf", 6);
+	harness_clear_events(&h);
+	send_pkt(&h, IN, 0xdd, 1, 5, "alice_y", 4, "bob_y", 265, "AbCdEf", 27, "a.txt", 249, "3", 250,
+		 "10.1.2.3", 251, "Tk+/=", END);
+	CHECK_INT_EQ(h.c.n, 1);
+	ev = event_at(&h, 0);
+	CHECK_EVENT(ev, IM_KIND_RENDEZVOUS, IN, "bob_y", "10.1.2.3");
+	CHECK_INT_EQ(ev->xfer.path, IM_XFER_HTTP);
+	CHECK_INT_EQ(ev->xfer.ip_version, 4);
+	CHECK_MEM_EQ(ev->xfer.addr, relay, 4);
+	CHECK_INT_EQ(ev->xfer.port, 80);
+	CHECK_INT_EQ(ev->xfer.token_len, 5);
+	CHECK_MEM_EQ(ev->xfer.token, "Tk+/=", 5);
+	CHECK_MEM_EQ(ev->xfer.offer_id, "AbCdEf", 6);
+	harness_free(&h);
+}
+
 static void test_conferences(void)
 {
 	struct harness h;
@@ -620,6 +653,7 @@ int main(void)
 	RUN_TEST(test_messages);
 	RUN_TEST(test_typing_and_webcam);
 	RUN_TEST(test_files);
+	RUN_TEST(test_file_xfer);
 	RUN_TEST(test_conferences);
 	RUN_TEST(test_chat_rooms);
 	RUN_TEST(test_framing_split_and_batched);

@@ -192,7 +192,7 @@ out:
 
 /* Pinned by the BPF object (LIBBPF_PIN_BY_NAME); nothing else of ours
  * lives in the pin directory. */
-static const char *const pinned_maps[] = { "protocols", "ports", "flows", "xlate",
+static const char *const pinned_maps[] = { "protocols", "ports", "flows", "xlate", "expect",
 					   "counters",  "liveness", "owner" };
 
 struct filter_count {

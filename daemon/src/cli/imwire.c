@@ -15,6 +15,7 @@
 #include "cli/ops.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
+#include "config/config_files.h"
 #include "config/config_flow.h"
 #include "pipeline/pipeline.h"
 #include "proto/proto.h"
@@ -217,6 +218,7 @@ struct read_opts {
 	const char *stats_path;
 	bool quiet;
 	bool separate; /* each file its own capture: no flow spans two */
+	const char *extract; /* keep transferred files here (files_dir) */
 };
 
 /* 0, or the exit status to leave with (0 after --help). */
@@ -229,6 +231,7 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "separate", no_argument, NULL, 'S' },
+		{ "extract", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,8 +239,11 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:c:qs:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:c:qs:x:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'x':
+			o->extract = optarg;
+			break;
 		case 's':
 			o->stats_path = optarg;
 			break;
@@ -287,17 +293,20 @@ static int read_args(int argc, char **argv, struct read_opts *o)
 }
 
 /* The configuration, what policy would decide (logged; nothing is
- * edited), the pipeline and its sinks. -1 (said why) with nothing left to
- * free. */
+ * edited), the pipeline, its sinks and the file stage. -1 (said why) with
+ * nothing left to free. */
 static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct route_setup *rs,
-		      struct pipeline *pl)
+		      struct pipeline *pl, struct files_shared **files)
 {
 	struct flow_config fc;
+	struct files_config filc;
 	char err[1024];
 
 	config_init(cfg);
 	flow_config_defaults(&fc);
+	files_config_defaults(&filc);
 	memset(rs, 0, sizeof(*rs));
+	*files = NULL;
 	if (o->config_path) {
 		if (config_load(cfg, o->config_path, err, sizeof(err), warn_to_stderr) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
@@ -305,6 +314,7 @@ static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct 
 			return -1;
 		}
 		config_apply_flow(cfg, &fc);
+		config_apply_files(cfg, &filc);
 		if (route_setup_load(rs, cfg, POLICY_DRY_RUN, 1, err, sizeof(err)) < 0) {
 			fprintf(stderr, "imwire: %s\n", err);
 			config_free(cfg);
@@ -316,6 +326,16 @@ static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct 
 		goto fail;
 	}
 	pl->table = rs->table;
+	if (o->extract) {
+		filc.dir = o->extract;
+		filc.follow = true;
+	}
+	if (filc.follow && (!(*files = files_shared_new(&filc, err, sizeof(err))) ||
+			    pipeline_follow_files(pl, *files, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "imwire: %s\n", err);
+		pipeline_destroy(pl);
+		goto fail;
+	}
 	if ((strcmp(o->format, "none") != 0 && open_sinks(pl, o->format, o->outdir) < 0) ||
 	    open_db_sinks(pl, cfg) < 0) {
 		pipeline_destroy(pl);
@@ -323,6 +343,8 @@ static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct 
 	}
 	return 0;
 fail:
+	files_shared_free(*files);
+	*files = NULL;
 	route_setup_free(rs);
 	config_free(cfg);
 	return -1;
@@ -422,12 +444,13 @@ static int cmd_read(int argc, char **argv)
 	struct pipeline pl;
 	struct route_setup rs;
 	struct progress pr;
+	struct files_shared *files;
 	uint64_t total_packets = 0;
 	int i, status = read_args(argc, argv, &o);
 
 	if (status)
 		return status < 0 ? 0 : status;
-	if (read_setup(&o, &cfg, &rs, &pl) < 0)
+	if (read_setup(&o, &cfg, &rs, &pl, &files) < 0)
 		return 1;
 	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
@@ -439,6 +462,7 @@ static int cmd_read(int argc, char **argv)
 	pipeline_finish(&pl);
 	status |= read_report(&o, &pl, argc - optind, total_packets);
 	pipeline_destroy(&pl);
+	files_shared_free(files);
 	route_setup_free(&rs);
 	config_free(&cfg);
 	if (fflush(stdout) != 0) {
@@ -696,14 +720,15 @@ static const struct command {
 } commands[] = {
 	{ "read", cmd_read,
 	  "read [--format imspector|jsonl|none] [-o DIR] [--config FILE] [--quiet]\n"
-	  "     [--stats FILE.json] [--separate] FILE...\n"
+	  "     [--stats FILE.json] [--separate] [--extract DIR] FILE...\n"
 	  "    decode pcap/pcapng captures and print or write every IM event\n"
 	  "    (jsonl to stdout by default; with -o DIR, IMSpector's file layout\n"
 	  "    under DIR, or DIR/events.jsonl with --format jsonl; none: only to\n"
 	  "    the sinks the --config file names); a FILE may be gzip-compressed,\n"
 	  "    \"-\" is standard input, a pcapng file may mix link types\n"
 	  "    (mergecap); the files are one capture unless --separate reads each\n"
-	  "    as unrelated (no flow spans two)\n" },
+	  "    as unrelated (no flow spans two); with --extract, transferred\n"
+	  "    files are kept in DIR by their SHA-256\n" },
 	{ "replay", cmd_replay,
 	  "replay --config FILE [--events FILE.jsonl] IN.pcap OUT.pcap\n"
 	  "    run the inline engine and its policy on a capture; OUT.pcap gets\n"

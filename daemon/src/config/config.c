@@ -154,6 +154,18 @@ static const struct key_spec known_keys[] = {
 	{ "stats_file", VALUE_STRING, NULL },       /* imwired: counters as JSON, every second */
 	{ "log_file", VALUE_STRING, NULL },         /* imwired's own messages, beside syslog/stderr */
 	{ "sandbox", VALUE_BOOL, NULL },            /* seccomp and Landlock after start-up */
+	/* file transfers (files/): follow offers to their data, hash, type, store, scan */
+	{ "files", VALUE_BOOL, NULL },                /* follow file offers (default on) */
+	{ "files_dir", VALUE_STRING, NULL },          /* store files here by SHA-256 */
+	{ "files_max_file_bytes", VALUE_UINT, NULL }, /* larger files are not stored */
+	{ "files_max_total_mb", VALUE_UINT, NULL },   /* files_dir stops growing here */
+	{ "files_expect_seconds", VALUE_UINT, NULL }, /* an offer waits this long for its data */
+	{ "clamd_socket", VALUE_STRING, NULL },       /* scan completed files with clamd */
+	{ "scan_timeout_ms", VALUE_UINT, NULL },
+	{ "scan_max_bytes", VALUE_UINT, NULL },       /* larger files are not sent to clamd */
+	{ "scan_hold", VALUE_BOOL, NULL },            /* inline: hold a transfer's end until judged */
+	{ "scan_fail", VALUE_STRING, NULL },          /* open or closed: no verdict in time */
+	{ "scan_hold_max_bytes", VALUE_UINT, NULL },  /* held bytes, all transfers of a worker */
 	/* routing (route/) */
 	{ "local_routing", VALUE_STRING, NULL }, /* protocols routed locally: irc,jabber or all */
 	{ "address_map", VALUE_STRING, NULL },   /* file of "alice@msn = 12345@icq" pairs */
@@ -453,6 +465,12 @@ static bool check_words(struct imw_config *cfg, enum value_kind kind, const char
 	case VALUE_STRING:
 		if (!*value) {
 			config_report_error(r, "%s:%u: %s: empty value", name, line, key);
+			return false;
+		}
+		if (strcmp(key, "scan_fail") == 0 && strcmp(value, "open") != 0 &&
+		    strcmp(value, "closed") != 0) {
+			config_report_error(r, "%s:%u: %s: expected open or closed, got \"%s\"", name,
+					    line, key, value);
 			return false;
 		}
 		if (strcmp(key, "encrypted") == 0 && strcmp(value, "allow") != 0 &&

@@ -14,7 +14,7 @@ void event_init(struct im_event *ev)
 /* Every owned string field of an event, freed by event_free and
  * packed by event_copy_packed: a field added to struct im_event is added
  * here. */
-#define EVENT_STRINGS 17
+#define EVENT_STRINGS 20
 
 static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 {
@@ -35,6 +35,9 @@ static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 	f[14] = &ev->delivered_text;
 	f[15] = &ev->notice_prefix;
 	f[16] = &ev->notice_postfix;
+	f[17] = &ev->file.mime;
+	f[18] = &ev->file.stored;
+	f[19] = &ev->file.signature;
 }
 
 void event_free(struct im_event *ev)
@@ -142,6 +145,52 @@ const char *event_kind_name(enum im_kind kind)
 	if ((unsigned)kind >= IM_KIND_COUNT)
 		return "unknown";
 	return kind_names[kind];
+}
+
+static const char *const file_state_names[IM_FILE_STATE_COUNT] = {
+	[IM_FILE_OFFERED] = "offered",
+	[IM_FILE_COMPLETE] = "complete",
+	[IM_FILE_INCOMPLETE] = "incomplete",
+	[IM_FILE_CUT] = "cut",
+};
+
+const char *event_file_state_name(enum im_file_state state)
+{
+	return (unsigned)state < IM_FILE_STATE_COUNT ? file_state_names[state] : "unknown";
+}
+
+static const char *const scan_names[IM_SCAN_COUNT] = {
+	[IM_SCAN_NONE] = "",
+	[IM_SCAN_CLEAN] = "clean",
+	[IM_SCAN_INFECTED] = "infected",
+	[IM_SCAN_ERROR] = "error",
+	[IM_SCAN_TIMEOUT] = "timeout",
+};
+
+const char *event_scan_name(enum im_scan scan)
+{
+	return (unsigned)scan < IM_SCAN_COUNT ? scan_names[scan] : "unknown";
+}
+
+const char *event_category_names(uint32_t categories, char *buf, size_t size)
+{
+	static const char *const names[] = { "malware", "unscanned" };
+	size_t i, used = 0, n;
+
+	if (size)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(categories & (1u << i)))
+			continue;
+		n = strlen(names[i]);
+		if (used + (used ? 1 : 0) + n + 1 > size)
+			break; /* the caller's buffer holds every name (64 bytes do) */
+		if (used)
+			buf[used++] = ',';
+		memcpy(buf + used, names[i], n + 1);
+		used += n;
+	}
+	return buf;
 }
 
 /* Both name tables and the accepted names, from the protocol table

@@ -38,6 +38,82 @@ enum im_kind {
 	IM_KIND_COUNT
 };
 
+/* How the data of a file offer travel (file events, and the rendezvous
+ * events that complete an offer): what the expectation stage (expect/)
+ * needs to find them. The module fills it; everyone else only reads it. */
+enum im_xfer_path {
+	IM_XFER_NONE = 0, /* nothing announced (or nothing this module follows) */
+	IM_XFER_TCP,      /* a connection to addr:port carries the file raw (IRC DCC) */
+	IM_XFER_FRAMED,   /* a connection to addr:port the module frames (OSCAR OFT2) */
+	IM_XFER_SOCKS5,   /* a SOCKS5 connect to addr:port naming token, then raw (XMPP) */
+	IM_XFER_HTTP,     /* an HTTP request to addr:port with token in its URL: the
+			   * body of a POST, or of the answer to a GET (Yahoo's relay) */
+	IM_XFER_INBAND,   /* inside the session's own stream (XMPP in-band bytestreams) */
+};
+
+#define IM_XFER_TOKEN_MAX 64
+
+struct im_xfer {
+	enum im_xfer_path path;
+	/* The file travels from the side at addr:port (a DCC SEND's sender
+	 * listens) rather than towards it (reverse DCC); SOCKS5 data may go
+	 * either way through a proxy, the first bytes after the handshake
+	 * tell. */
+	bool from_listener;
+	uint8_t ip_version; /* 4 or 6; 0: no address announced (yet) */
+	uint8_t addr[16];   /* the listening side, network order */
+	uint16_t port;
+	/* IM_XFER_TCP: bytes each side sends before the file (GG DCC7: the
+	 * connection id, 8 bytes, both ways). */
+	uint8_t preamble;
+	/* What the data path shows of the offer: a DCC token, an OFT2
+	 * cookie, an IBB sid, the SOCKS5 destination (hex SHA-1). */
+	uint8_t token[IM_XFER_TOKEN_MAX];
+	uint8_t token_len;
+	/* The offer this completes, when the event is not the offer itself
+	 * (XMPP: the stream id of an SI offer whose streamhost this names). */
+	uint8_t offer_id[IM_XFER_TOKEN_MAX];
+	uint8_t offer_id_len;
+};
+
+/* What came of a transfer: on the file event the file stage (files/)
+ * emits once the data ended, a copy of the offer with these filled.
+ * IM_FILE_OFFERED (zero) on every other event. */
+enum im_file_state {
+	IM_FILE_OFFERED = 0, /* the offer itself: no content seen */
+	IM_FILE_COMPLETE,    /* every announced byte, no gap */
+	IM_FILE_INCOMPLETE,  /* ended short, with gaps, or past its announced size */
+	IM_FILE_CUT,         /* stopped inline: infected, or no verdict and scan_fail=closed */
+	IM_FILE_STATE_COUNT
+};
+
+enum im_scan {
+	IM_SCAN_NONE = 0, /* not scanned */
+	IM_SCAN_CLEAN,
+	IM_SCAN_INFECTED,
+	IM_SCAN_ERROR,   /* the scanner failed or refused (size limit...) */
+	IM_SCAN_TIMEOUT, /* no answer within scan_timeout_ms */
+	IM_SCAN_COUNT
+};
+
+/* Categories a file result falls into, for alerting (bits, named by
+ * event_category_names into the event's categories string). */
+#define IM_CAT_MALWARE 0x1u   /* a file the virus scanner found infected */
+#define IM_CAT_UNSCANNED 0x2u /* a file that should have been scanned and was not */
+
+struct im_file_content {
+	enum im_file_state state;
+	uint64_t bytes;     /* received (gaps not counted) */
+	uint64_t gap_bytes; /* lost in the capture or the queue */
+	bool has_sha256;    /* only for contiguous content (no gap) */
+	char sha256[65];    /* lower-case hex */
+	char *mime;         /* libmagic's MIME type, owned; NULL when unknown */
+	char *stored;       /* path under files_dir, owned; NULL when not stored */
+	enum im_scan scan;
+	char *signature;    /* the scanner's name for what it found, owned */
+	uint64_t data_flow; /* the flow that carried the data */
+};
+
 /* IMSpector's numeric event types (file log column 4, SQL `type`). */
 enum imspector_type {
 	IMSPECTOR_TYPE_OTHER = 0,
@@ -82,6 +158,8 @@ struct im_event {
 	char *file_name;    /* file events: the file name when known */
 	uint64_t file_size; /* file events: size when has_file_size */
 	bool has_file_size;
+	struct im_xfer xfer;          /* file offers: where their data will travel */
+	struct im_file_content file;  /* file results: what arrived */
 	uint64_t flow_id;
 	/* Where the PDU lies in its direction's byte stream (stream offsets),
 	 * for the rewrite engine. text_offset/len locate the raw text bytes
@@ -165,6 +243,13 @@ bool event_set_str(char **field, const char *s);
 void event_take(char **field, char *s);
 
 const char *event_kind_name(enum im_kind kind);
+/* "complete", "incomplete", "cut"; "offered" for IM_FILE_OFFERED. */
+const char *event_file_state_name(enum im_file_state state);
+/* "clean", "infected", "error", "timeout"; "" for IM_SCAN_NONE. */
+const char *event_scan_name(enum im_scan scan);
+/* The names of the bits of categories, lowest first, joined by commas
+ * ("malware,unscanned"), into buf; "" when none. */
+const char *event_category_names(uint32_t categories, char *buf, size_t size);
 /* Short lower-case name used in JSON lines ("irc", "oscar", "xmpp"). */
 const char *event_proto_name(enum imw_proto proto);
 /* IMSpector's name ("IRC", "ICQ-AIM", "MSN"): its file-log directory. */

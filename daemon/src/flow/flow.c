@@ -24,6 +24,8 @@
 struct flow_streams {
 	struct reasm reasm[2];
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
+	struct flow_table *table;
+	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
 };
 
 /* app_flow_init's block starts right after the streams. */
@@ -43,16 +45,25 @@ static struct flow_streams *streams_of(const struct flow *f)
 	return (struct flow_streams *)(uintptr_t)f->reasm;
 }
 
+/* A file's data connection goes to the file stage, not to app. */
 static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
 			uint64_t offset, double ts)
 {
-	if (f->app)
+	struct flow_streams *st = streams_of(f);
+
+	if (st && st->xfer)
+		files_conn_data(st->table->cfg.files, st->xfer, dir, data, len, offset, ts);
+	else if (f->app)
 		app_flow_data(f->app, dir, data, len, offset, ts);
 }
 
 static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
 {
-	if (f->app)
+	struct flow_streams *st = streams_of(f);
+
+	if (st && st->xfer)
+		files_conn_gap(st->table->cfg.files, st->xfer, dir, offset, len);
+	else if (f->app)
 		app_flow_gap(f->app, dir, offset, len);
 }
 
@@ -74,6 +85,30 @@ static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
 static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
 {
 	gap_dir(arg, IM_DIR_IN, offset, len);
+}
+
+/* Events on their way down pass the file stage, when there is one, which
+ * keeps what their offers announce. Asked per event: the stage may be
+ * set after flow_table_init (pipeline_follow_files) and unset before the
+ * table goes (workers.c). */
+static void emit_event(void *arg, const struct im_event *ev)
+{
+	struct flow_table *t = arg;
+
+	if (t->cfg.files)
+		files_event(t->cfg.files, ev, t->now);
+	if (t->emit)
+		t->emit(t->emit_arg, ev);
+}
+
+/* A module's file piece, with the flow it came from (the session's). */
+static void on_file_piece(void *arg, const struct proto_session *s,
+			  const struct proto_file_piece *p)
+{
+	struct flow_table *t = arg;
+
+	if (t->cfg.files)
+		files_piece(t->cfg.files, s->flow_id, s, p, s->ts);
 }
 
 /* By direction: the flow is each callback's argument. */
@@ -115,8 +150,9 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
 	init_reasm_contexts(t);
+	/* events pass the file stage first (emit_event) */
 	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app,
-					   { &t->directory, emit, emit_arg } };
+					   { &t->directory, emit_event, t, on_file_piece, t } };
 	return 0;
 }
 
@@ -257,6 +293,11 @@ static void release(struct flow_table *t, struct flow *f, enum flow_end why)
 	}
 	if (f->ext && t->cfg.ext_release)
 		t->cfg.ext_release(t->cfg.ext_arg, f, why);
+	if (t->cfg.files) {
+		if (st && st->xfer)
+			files_conn_end(t->cfg.files, st->xfer, f->last_ts);
+		files_flow_end(t->cfg.files, f->id, f->last_ts);
+	}
 	app_flow_release(f->app);
 	if (st) {
 		t->stats.buffered_bytes -= st->buffered;
@@ -273,6 +314,22 @@ static void release(struct flow_table *t, struct flow *f, enum flow_end why)
 	free(f);
 }
 
+/* Is f a connection an offer announced? Then its bytes are a file's (or
+ * a module's that frames it: decode_as). Asked with the first data. */
+static void claim_for_files(struct flow_table *t, struct flow *f, struct flow_streams *st)
+{
+	enum imw_proto decode_as = IMW_PROTO_NONE;
+	const struct proto_module *m;
+
+	st->xfer = files_conn_start(t->cfg.files, f->id, f->ip_version, f->addr[IM_DIR_OUT],
+				    f->port[IM_DIR_OUT], f->addr[IM_DIR_IN], f->port[IM_DIR_IN],
+				    t->now, &decode_as);
+	if (!f->app)
+		return;
+	m = decode_as != IMW_PROTO_NONE ? proto_module_by_id(decode_as) : NULL;
+	if (m)
+		app_flow_decode_as(f->app, m);
+}
 static bool is_local(const struct flow_table *t, uint8_t v, const uint8_t *addr)
 {
 	size_t i;
@@ -455,8 +512,11 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
 	f->reasm = st->reasm;
+	st->table = t;
 	f->app = (struct app_flow *)(void *)(st + 1);
 	app_flow_init(f->app, &t->app_ctx, f->id, client, &ends, f->port[IM_DIR_IN]);
+	if (t->cfg.files)
+		claim_for_files(t, f, st);
 	return true;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "files/files.h"
 #include "packet/packet.h"
 #include "stream/reasm.h"
 #include "util/net_prefix.h"
@@ -50,6 +51,11 @@ struct flow_config {
 	 * in between (not logged). */
 	void (*evicted_session)(void *arg, const struct flow *f, uint64_t unlogged);
 	void *evicted_arg;
+	/* Not owned, may be NULL: the file stage. File offers in the events
+	 * become expectations; a connection one announced carries its bytes
+	 * there instead of to the application layer, and modules hand it the
+	 * files they find in their own streams. */
+	struct files *files;
 };
 
 #define FLOW_EVICT_LOG_SECONDS 10.0

@@ -49,6 +49,12 @@ struct engine_stats {
 	uint64_t segments_originated;
 	uint64_t origin_retransmits;
 	uint64_t origin_given_up;     /* never acknowledged after every retry */
+	uint64_t scan_releases;       /* file ends held for a verdict, then let go (#20) */
+	uint64_t scan_cuts;           /* transfers cut: infected, or scan_fail=closed */
+	uint64_t scan_resets;         /* resets sent to the ends of cut transfers */
+	uint64_t scan_dropped;        /* packets of cut transfers dropped */
+	uint64_t scan_held_bytes_peak; /* most bytes held at once for verdicts */
+	uint64_t scan_yields;         /* file ends decided by scan_fail: a bound or the flow's end */
 	uint64_t not_tcp;
 	uint64_t malformed;
 	uint64_t alloc_failures;

@@ -10,6 +10,7 @@
 #include "inline/edits.h"
 #include "inline/origin.h"
 #include "inline/release.h"
+#include "inline/scan_hold.h"
 #include "inline/translate.h"
 #include "packet/tcp_edit.h"
 #include "route/route.h"
@@ -73,6 +74,9 @@ static void on_flow_release(void *arg, struct flow *f, enum flow_end why)
 		return;
 	commit_flow_ends(e, fs, why, e->now);
 	sessions_forget(&e->sessions, fs, e->cfg.router, e->cfg.worker);
+	/* a file's end waiting for its verdict goes only by scan_fail's word */
+	scan_hold_yield(e, fs, IM_DIR_OUT, UINT64_MAX, &e->released);
+	scan_hold_yield(e, fs, IM_DIR_IN, UINT64_MAX, &e->released);
 	release_dir(e, fs, IM_DIR_OUT, NULL, &e->released);
 	release_dir(e, fs, IM_DIR_IN, NULL, &e->released);
 	hold_list_update(e, fs);
@@ -459,30 +463,36 @@ static void release_held(struct engine *e, struct flow_state *fs, enum im_dir di
 	 * anything else, counted from now. */
 	if (r->started)
 		hold_prefix_complete(&d->held, r->offset, now);
+	/* A file's end waiting for its verdict stays, whatever else goes. */
 	if (closing)
-		release_dir(e, fs, dir, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, UINT64_MAX), true, link, out);
 	else if (app && decide_may_edit(&e->decide) && app_flow_partial_pdu(app, dir, &partial))
 		/* Hold only what a policy could still change: a daemon that just
 		 * logs never holds (nor delays) anything. */
-		release_upto(e, fs, dir, partial, false, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, partial), false, link, out);
 	else
-		release_upto(e, fs, dir, UINT64_MAX, false, link, out);
+		release_upto(e, fs, dir, scan_hold_limit(e, fs, dir, UINT64_MAX), false, link, out);
 	copied = hold_own(&d->held, &e->held);
 	if (copied < 0) {
 		/* Could not copy it: send it now rather than lose it. */
 		e->stats.alloc_failures++;
+		scan_hold_yield(e, fs, dir, UINT64_MAX, out);
 		release_dir(e, fs, dir, link, out);
 	} else {
 		e->stats.held += (uint64_t)copied;
 	}
 	while (d->held.n > e->cfg.max_held_packets || d->held.bytes > e->cfg.max_held_bytes) {
+		uint64_t upto = d->held.head->in_end;
+
 		e->stats.bound_releases++;
-		release_upto(e, fs, dir, d->held.head->in_end, true, link, out);
+		scan_hold_yield(e, fs, dir, upto, out);
+		release_upto(e, fs, dir, upto, true, link, out);
 	}
 	/* The total over all flows is bounded too: past it, the direction that
 	 * just grew lets its packets go. */
 	if (d->held.n && e->held.bytes > e->cfg.max_held_bytes_total) {
 		e->stats.global_bound_releases++;
+		scan_hold_yield(e, fs, dir, UINT64_MAX, out);
 		release_dir(e, fs, dir, link, out);
 	}
 }
@@ -519,6 +529,12 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		flow_dir_start(d, data_seq);
 	}
 	place_segment(fs, dir, pkt, data_seq, &sg);
+	if (pkt->payload_len && scan_hold_withheld(e, fs, dir, sg.start, sg.end)) {
+		/* A copy of the bytes of a cut transfer: they never go on. */
+		e->stats.scan_dropped++;
+		outq_verdict(out, &e->stats, in->id, VERDICT_DROP, NULL, 0);
+		return;
+	}
 	if (sg.in_order || sg.ahead) {
 		cur = &e->in_hand; /* no allocation unless it stays held */
 		hold_in_hand(cur, in->id, in->data, in->len, in->gso, pkt, sg.start, sg.end, now);
@@ -540,6 +556,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		if (sg.ahead)
 			e->stats.out_of_order_held++;
 		release_held(e, fs, dir, closing, in->link, now, out);
+		scan_hold_settle(e, fs, dir, now, out);
 	} else if (pkt->payload_len && sg.end <= sg.in_next && d->held.head &&
 		   sg.end > d->held.head->in_start && !pkt->truncated) {
 		/* A retransmission of bytes we hold (a tail-loss probe, or an
@@ -648,9 +665,14 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
 		for (dir = 0; dir < 2; dir++) {
-			upto = hold_expired_end(&fs->dir[dir].held, now, e->cfg.hold_deadline,
+			const struct hold_queue *q = &fs->dir[dir].held;
+
+			upto = hold_expired_end(q, now, e->cfg.hold_deadline,
 						e->cfg.hold_hole_bound, &past_hole);
-			if (!upto)
+			/* not a file's end waiting for its verdict (scan_hold.h) */
+			if (upto)
+				upto = scan_hold_limit(e, fs, (enum im_dir)dir, upto);
+			if (!upto || !q->head || q->head->in_end > upto)
 				continue;
 			if (past_hole)
 				e->stats.hole_bound_releases++;
@@ -660,6 +682,7 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 		}
 		hold_list_update(e, fs);
 	}
+	scan_hold_tick(e, now, out);
 	for (fs = e->sessions.head; fs; fs = fs->link[FLOW_LIST_SESSIONS].next)
 		origin_retransmit(fs, now, &io);
 	if (e->decide.routing)

@@ -139,6 +139,12 @@ void engine_take_mail(struct engine *e, double now, struct engine_outq *out);
  * originated data the receiver did not acknowledge. */
 void engine_tick(struct engine *e, double now, struct engine_outq *out);
 
+/* Before every held packet goes at shutdown: the ends of file transfers
+ * held for their virus scan (scan_hold=on) are judged first: each
+ * pending verdict is waited for (within scan_timeout_ms), and what it
+ * decides is carried out (scan_hold.c). */
+void engine_judge_files(struct engine *e, double now, struct engine_outq *out);
+
 /* Release every held packet (shutdown, queue trouble). */
 void engine_release_all(struct engine *e, struct engine_outq *out);
 

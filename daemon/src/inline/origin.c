@@ -11,11 +11,16 @@
 #define ORIGIN_MIN_MSS 536
 #define ORIGIN_MAX_MSS 1460
 
+/* What the receiver expects next: the end of the data that went on. A
+ * bare ACK carries the sender's own next sequence number, past data we
+ * hold back (a file's end waiting for its verdict) or that never reached
+ * us; a segment in its name there (a reset) would be out of the
+ * receiver's window, so only data move it on, once it is known. */
 static void note_sent(struct origin_template *t, uint32_t seq, size_t len)
 {
 	uint32_t end = seq + (uint32_t)len;
 
-	if (!t->have_snd_nxt || seq_after(end, t->snd_nxt)) {
+	if (!t->have_snd_nxt || (len && seq_after(end, t->snd_nxt))) {
 		t->snd_nxt = end;
 		t->have_snd_nxt = true;
 	}
@@ -28,6 +33,15 @@ void origin_learn(struct flow_dir_state *d, const uint8_t *ip, const struct pack
 	struct origin_template *t = &d->tmpl;
 	uint32_t tsval, tsecr;
 
+	if ((pkt->tcp_flags & TCP_FLAG_SYN) && l) {
+		/* Where the direction leaves, before anything else of it is
+		 * known: a reset may be needed before its first data go on. */
+		t->ifindex = l->physoutdev;
+		if (l->has_mac) {
+			t->has_mac = true;
+			memcpy(t->mac, l->src_mac, sizeof(t->mac));
+		}
+	}
 	if (!(pkt->tcp_flags & TCP_FLAG_ACK) || (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_RST)))
 		return;
 	note_sent(t, seq_sent, len_sent);
@@ -133,6 +147,61 @@ static void send_range(struct flow_state *fs, enum im_dir dir, const struct orig
 		outq_origin(io->out, io->st, io->scratch->data, io->scratch->len, &link);
 		note_sent(&d->tmpl, spec.seq, n);
 	}
+}
+
+/* The link towards the receiver of dir: its port and the sender's MAC as
+ * dir's packets (its SYN at least) showed them, the receiver's MAC as its
+ * own packets did; a reset needs no more, even when nothing but the
+ * handshake of a direction went on. */
+static bool reset_link(const struct flow_state *fs, enum im_dir dir, struct egress_link *link)
+{
+	const struct origin_template *t = &fs->dir[dir].tmpl, *r = &fs->dir[!dir].tmpl;
+
+	memset(link, 0, sizeof(*link));
+	if (!t->ifindex || !t->has_mac || !r->has_mac)
+		return false;
+	link->ifindex = t->ifindex;
+	memcpy(link->src_mac, t->mac, 6);
+	memcpy(link->dst_mac, r->mac, 6);
+	link->have_macs = true;
+	return true;
+}
+
+int origin_reset(struct flow_state *fs, enum im_dir dir, const struct origin_io *io)
+{
+	struct flow_dir_state *d = &fs->dir[dir], *b = &fs->dir[!dir];
+	struct tcp_segment_spec spec;
+	struct egress_link link;
+
+	if (!reset_link(fs, dir, &link) && !(d->tmpl.valid && origin_link(fs, dir, &link)))
+		return -1;
+	if (d->tmpl.valid && d->tmpl.have_snd_nxt) {
+		spec_from_template(&spec, &d->tmpl);
+		spec.seq = d->tmpl.snd_nxt;
+	} else if (b->tmpl.valid && b->tmpl.have_snd_nxt) {
+		/* Nothing of dir went on yet (its first data wait): the other
+		 * direction's facts turned around; the receiver expects what
+		 * it last acknowledged. */
+		spec_from_template(&spec, &b->tmpl);
+		memcpy(spec.src, b->tmpl.dst, sizeof(spec.src));
+		memcpy(spec.dst, b->tmpl.src, sizeof(spec.dst));
+		spec.sport = b->tmpl.dport;
+		spec.dport = b->tmpl.sport;
+		spec.seq = b->tmpl.ack;
+		spec.ack = b->tmpl.snd_nxt;
+		spec.has_timestamp = false;
+	} else {
+		return -1;
+	}
+	spec.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	spec.ip_id = ++d->ip_id;
+	bytebuf_clear(io->scratch);
+	if (tcp_build_segment(&spec, NULL, 0, io->scratch) < 0) {
+		io->st->alloc_failures++;
+		return -1;
+	}
+	outq_origin(io->out, io->st, io->scratch->data, io->scratch->len, &link);
+	return 0;
 }
 
 void origin_ack_deleted(struct flow_state *fs, enum im_dir dir, const struct origin_io *io)

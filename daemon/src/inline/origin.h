@@ -56,6 +56,11 @@ enum origin_sent {
 enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8_t *bytes,
 			     size_t len, double now, const struct origin_io *io);
 
+/* A reset towards the receiver of dir, in its sender's name, at the next
+ * sequence number the receiver expects (a transfer cut, #20). 0 when sent,
+ * -1 when we do not know enough of the direction to build one. */
+int origin_reset(struct flow_state *fs, enum im_dir dir, const struct origin_io *io);
+
 /* An insertion of ours a predecessor sent (adopt.h): len bytes at output
  * offset out_start, resent from the next retransmission tick on until
  * acknowledged. False when out of memory. */

@@ -15,7 +15,8 @@ static bool is_gauge(const char *group, const char *name)
 	static const char *const gauges[] = { "flows_now", "max_flows", "max_buffered_bytes",
 					      "held_packets_now", "held_bytes_now",
 					      "max_held_bytes_total", "buffered_bytes",
-					      "buffered_peak" };
+					      "buffered_peak", "scan_held_bytes_peak",
+					      "pending_scans" };
 	size_t i;
 
 	(void)group;

@@ -61,9 +61,21 @@ int pipeline_add_sink(struct pipeline *pl, struct sink *s)
 	return 0;
 }
 
+int pipeline_follow_files(struct pipeline *pl, struct files_shared *sh, char *err,
+			  size_t err_size)
+{
+	pl->files = files_new(sh, deliver_event, pl, err, err_size);
+	if (!pl->files)
+		return -1;
+	pl->flows.cfg.files = pl->files;
+	return 0;
+}
+
 void pipeline_packet(struct pipeline *pl, const struct packet *pkt)
 {
 	flow_table_packet(&pl->flows, pkt);
+	if (pl->files)
+		files_poll(pl->files);
 	if (++pl->packets_since_expiry >= EXPIRY_INTERVAL_PACKETS) {
 		pl->packets_since_expiry = 0;
 		flow_table_expire(&pl->flows, pkt->ts);
@@ -75,6 +87,8 @@ void pipeline_finish(struct pipeline *pl)
 	size_t i;
 
 	flow_table_flush_all(&pl->flows);
+	if (pl->files)
+		files_drain(pl->files);
 	for (i = 0; i < pl->n_sinks; i++)
 		if (pl->sinks[i].ops->flush(&pl->sinks[i]) < 0)
 			pl->sink_failures++;
@@ -83,6 +97,8 @@ void pipeline_finish(struct pipeline *pl)
 void pipeline_end_capture(struct pipeline *pl)
 {
 	flow_table_forget(&pl->flows);
+	if (pl->files)
+		files_forget(pl->files);
 	pl->packets_since_expiry = 0;
 }
 
@@ -91,6 +107,9 @@ void pipeline_destroy(struct pipeline *pl)
 	size_t i;
 
 	flow_table_destroy(&pl->flows);
+	/* After the flows: their transfers end into the sinks. */
+	files_free(pl->files);
+	pl->files = NULL;
 	for (i = 0; i < pl->n_sinks; i++)
 		sink_close(&pl->sinks[i]);
 	pl->n_sinks = 0;

@@ -23,11 +23,17 @@ struct pipeline {
 	 * policy's filters, route/route.h) would have filtered them; nothing
 	 * is edited offline. */
 	struct route_table *table;
+	/* Optional (owned, from pipeline_follow_files): file transfers. */
+	struct files *files;
 };
 
 int pipeline_init(struct pipeline *pl, const struct flow_config *cfg);
 /* Takes ownership of an opened sink; -1 when the sink table is full. */
 int pipeline_add_sink(struct pipeline *pl, struct sink *s);
+/* Follow file offers to their data (sh not owned, outlives pl): their
+ * result events go to the sinks like every other. 0, or -1 with err. */
+int pipeline_follow_files(struct pipeline *pl, struct files_shared *sh, char *err,
+			  size_t err_size);
 void pipeline_packet(struct pipeline *pl, const struct packet *pkt);
 /* Deliver everything still held (end of input); flows are dropped. */
 void pipeline_finish(struct pipeline *pl);

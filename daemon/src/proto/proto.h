@@ -20,6 +20,38 @@ struct proto_session;
 /* Called for every decoded event; the callee copies what it keeps. */
 typedef void (*proto_emit_fn)(void *arg, const struct im_event *ev);
 
+/* A file's bytes inside a session's own stream (OSCAR's OFT2 data, XMPP
+ * in-band bytestreams), handed by the module to the file stage (files/)
+ * as it decodes them; the module keeps nothing. One transfer is named by
+ * its token within the session; OPEN comes first, CLOSE last. */
+enum proto_file_op {
+	PROTO_FILE_OPEN,  /* name, size (when known), the way it travels */
+	PROTO_FILE_DATA,  /* the next bytes of the file, in order */
+	PROTO_FILE_GAP,   /* len bytes of the file are lost */
+	PROTO_FILE_CLOSE, /* the end; complete when the protocol says all was sent */
+};
+
+struct proto_file_piece {
+	enum proto_file_op op;
+	enum im_dir dir; /* the way the file travels */
+	const uint8_t *token;
+	size_t token_len;
+	const uint8_t *data; /* DATA */
+	size_t len;          /* DATA, GAP */
+	/* DATA: where data lies in dir's stream, when it lies there as is
+	 * (OFT2 raw data), for the inline hold; 0 with has_stream_offset
+	 * false when the bytes were decoded from the stream (base64). */
+	bool has_stream_offset;
+	uint64_t stream_offset;
+	const char *name; /* OPEN, may be NULL */
+	bool has_size;    /* OPEN */
+	uint64_t size;
+	bool complete;    /* CLOSE */
+};
+
+typedef void (*proto_file_fn)(void *arg, const struct proto_session *s,
+			      const struct proto_file_piece *p);
+
 enum proto_detect {
 	PROTO_DETECT_NO = 0,
 	PROTO_DETECT_MAYBE = 1, /* could be, need more bytes to tell */
@@ -124,11 +156,14 @@ struct proto_session_stats {
 /* What the sessions of one flow table share, set up by their owner (the
  * app layer's context) and referenced by each session: where events go,
  * and the directory (may be NULL) of what one connection of a user learnt
- * that another needs, and of the strings they hold alike. */
+ * that another needs, and of the strings they hold alike; where file
+ * content found in a stream goes (file may be NULL: no file stage). */
 struct proto_host {
 	struct proto_directory *directory;
 	proto_emit_fn emit;
 	void *emit_arg;
+	proto_file_fn file;
+	void *file_arg;
 };
 
 struct proto_session {
@@ -176,7 +211,8 @@ struct proto_session {
 	 * which such edits would break. */
 	bool edits_possible;
 	/* Shared by the sessions of one table (may be NULL: no events, no
-	 * directory). Set at proto_session_init, never changed after. */
+	 * directory, no file stage). Set at proto_session_init, never
+	 * changed after. */
 	const struct proto_host *host;
 	struct proto_session_stats stats;
 	const char *last_error; /* static string: the last malformed reason */
@@ -234,6 +270,10 @@ void proto_session_unshare(struct proto_session *s, const char *v);
 void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir dir,
 		       enum im_kind kind);
 void proto_event_emit(struct proto_session *s, struct im_event *ev);
+
+/* Hand a piece of in-stream file content to the file stage (nothing
+ * when the session has none). */
+void proto_file_piece(struct proto_session *s, const struct proto_file_piece *p);
 
 /* Count a malformed PDU with a short static reason; returns -1. */
 int proto_session_malformed(struct proto_session *s, const char *reason);

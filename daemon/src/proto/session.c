@@ -189,6 +189,12 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 	event_free(ev);
 }
 
+void proto_file_piece(struct proto_session *s, const struct proto_file_piece *p)
+{
+	if (s->host && s->host->file)
+		s->host->file(s->host->file_arg, s, p);
+}
+
 int proto_session_malformed(struct proto_session *s, const char *reason)
 {
 	s->stats.malformed++;

@@ -58,7 +58,13 @@ static const struct {
 	const char *key;
 	enum runtime_path_use use;
 } keyed[] = {
-	{ "jsonl_file", PATH_APPEND },
+	/* retention rewrites it beside and renames it over, and removes
+	 * old rotated files */
+	{ "jsonl_file", PATH_DATABASE },
+	{ "alerts_file", PATH_APPEND },
+	{ "checkpoint_log", PATH_APPEND },
+	{ "checkpoint_key", PATH_READ },
+	{ "files_dir", PATH_TREE },
 	{ "log_file", PATH_APPEND },
 	{ "sqlite_file", PATH_DATABASE },
 	{ "responder_filename", PATH_DATABASE },

@@ -23,8 +23,10 @@
 #include <stddef.h>
 
 #include "classifier/classifier.h"
+#include "classifier/expect_steer.h"
 #include "config/config.h"
 #include "egress/egress.h"
+#include "files/files.h"
 #include "inline/bpf_publish.h"
 #include "inline/handover.h"
 #include "route/router.h"
@@ -96,6 +98,12 @@ struct runtime {
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
+	/* File transfers (#20): what the workers share (expectations, the
+	 * store, the scanner), NULL with files=off; and the steering of the
+	 * connections offers announce into the kernel classifier. Fixed at
+	 * start: a reload does not change them. */
+	struct files_shared *files;
+	struct expect_steer steer;
 	struct service *svc;
 	struct worker *workers;   /* while runtime_run_queues runs, for snapshots */
 	size_t n_workers;

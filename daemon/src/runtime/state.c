@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "config/config_files.h"
 #include "stats/stats_file.h"
 
 /* The configuration file, or the built-in defaults where allowed. */
@@ -67,6 +68,7 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	rt->claim.sock_fd = rt->claim.map_fd = rt->claim.owner_fd = -1;
 	rt->publish.xlate_fd = -1;
 	rt->pidfile.fd = -1;
+	rt->steer.map_fd = -1;
 	rt->path = o->config_path;
 	rt->tap = o->tap;
 	rt->first = o->first;
@@ -215,6 +217,28 @@ int runtime_claim(struct runtime *rt)
 	return 0;
 }
 
+/* The file stage's shared part (files_dir made while root) and, inline,
+ * the steering of the connections file offers announce. */
+static void prepare_files(struct runtime *rt)
+{
+	struct files_config fc;
+	char err[512];
+
+	files_config_defaults(&fc);
+	config_apply_files(&rt->cfg, &fc);
+	if (!fc.follow)
+		return;
+	rt->files = files_shared_new(&fc, err, sizeof(err));
+	if (!rt->files) {
+		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
+		return;
+	}
+	if (!rt->tap && rt->pin_dir && expect_steer_open(&rt->steer, rt->pin_dir) == 0) {
+		expect_steer_follow(&rt->steer, files_shared_expect(rt->files));
+		rt->log(LOG_INFO, "connections file offers announce are steered by the classifier");
+	}
+}
+
 static int service_reload(void *arg, char *msg, size_t msg_size)
 {
 	return runtime_reload(arg, msg, msg_size);
@@ -229,6 +253,7 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 	rt->writer = writer;
 	if (claim_pins(rt) < 0 || (rt->tap && runtime_tap_open(rt) < 0))
 		return -1;
+	prepare_files(rt);
 	/* Notices, local deliveries and bots send segments of their own: the
 	 * raw sockets need CAP_NET_RAW, which the drop of privileges gives up,
 	 * and a reload may switch any of them on later. So, inline, always. */
@@ -275,6 +300,9 @@ void runtime_free(struct runtime *rt)
 {
 	if (rt->capture)
 		pcap_close(rt->capture);
+	expect_steer_close(&rt->steer);
+	files_shared_free(rt->files);
+	rt->files = NULL;
 	route_setup_free(&rt->setup);
 	egress_close(&rt->egress);
 	service_free(rt->svc);

@@ -144,6 +144,10 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	if (pipeline_init(&t.pl, &fc) < 0)
 		return 1;
 	tap_reconfigure(rt, &t);
+	if (rt->files) {
+		if (pipeline_follow_files(&t.pl, rt->files, err, sizeof(err)) < 0)
+			rt->log(LOG_ERR, "tap: file transfers not followed: %s", err);
+	}
 	/* The pipeline writes to the daemon's sinks (moved in, closed with it). */
 	for (i = 0; i < *n_sinks; i++)
 		pipeline_add_sink(&t.pl, &sinks[i]);

@@ -37,6 +37,7 @@
 
 struct worker {
 	pthread_t thread;
+	struct files *files; /* this worker's file stage, or NULL */
 	uint16_t queue;
 	unsigned index;
 	struct runtime *rt;
@@ -248,12 +249,23 @@ static int worker_start(struct worker *w)
 	pthread_mutex_unlock(&rt->lock);
 	engine_outq_init(&w->out);
 	w->log_batch = rt->writer ? sink_writer_batch_new(rt->writer) : NULL;
+	if (rt->files && (!rt->writer || w->log_batch)) {
+		/* Results go to the sinks like every event (the burst's batch);
+		 * the engine holds and cuts by what this stage decides. */
+		w->files = files_new(rt->files, w->log_batch ? worker_log : rt->write_event,
+				     w->log_batch ? (void *)w : rt->write_arg, err, sizeof(err));
+		if (!w->files)
+			rt->log(LOG_ERR, "queue %u: file transfers not followed: %s", w->queue, err);
+		ec.flow.files = w->files;
+	}
 	if ((rt->writer && !w->log_batch) ||
 	    engine_init(&w->engine, &ec, w->log_batch ? worker_log : rt->write_event,
 			w->log_batch ? (void *)w : rt->write_arg) < 0) {
 		rt->log(LOG_ERR, "queue %u: out of memory", w->queue);
-		sink_writer_batch_free(w->log_batch);
 		route_table_unref(ec.table);
+		files_free(w->files); /* before the batch its results would go to */
+		w->files = NULL;
+		sink_writer_batch_free(w->log_batch);
 		return -1;
 	}
 	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
@@ -261,6 +273,8 @@ static int worker_start(struct worker *w)
 		engine_destroy(&w->engine, &w->out);
 		route_table_unref(w->engine.cfg.table);
 		engine_outq_free(&w->out);
+		files_free(w->files);
+		w->files = NULL;
 		sink_writer_batch_free(w->log_batch);
 		*rt->stop = 1;
 		return -1;
@@ -386,16 +400,28 @@ static void worker_report(const struct worker *w)
 /* Every held packet goes out before the queue closes. */
 static void worker_stop(struct worker *w)
 {
+	engine_judge_files(&w->engine, runtime_now(), &w->out);
 	engine_release_all(&w->engine, &w->out);
 	worker_flush(w);
 	engine_destroy(&w->engine, &w->out);
 	worker_flush(w);
+	/* After its flows (their transfers end into the sinks): every scan
+	 * still pending is waited for, and its result logged. */
+	if (w->files)
+		files_drain(w->files);
+	worker_flush(w); /* their results too */
 	worker_publish_stats(w);
 	worker_report(w);
 	nfqueue_close(&w->q);
 	route_table_unref(w->engine.cfg.table);
 	engine_outq_free(&w->out);
 	worker_egress_close(w);
+	/* Last: the statistics above still read its counters. */
+	w->engine.flows.cfg.files = NULL;
+	files_free(w->files);
+	w->files = NULL;
+	if (w->log_batch && sink_writer_batch_count(w->log_batch))
+		sink_writer_submit(w->log_batch);
 	sink_writer_batch_free(w->log_batch);
 }
 

@@ -9,6 +9,7 @@
 #include "archive/purge.h"
 #include "sink/sink.h"
 #include "util/bytebuf.h"
+#include "util/numfmt.h"
 
 const char *const db_archive_columns[DB_ARCHIVE_TEXT_COLUMNS] = {
 	[DB_COL_KIND] = "kind",
@@ -24,6 +25,34 @@ const char *const db_archive_columns[DB_ARCHIVE_TEXT_COLUMNS] = {
 	[DB_COL_PREV_HASH] = "prev_hash",
 	[DB_COL_HASH] = "hash",
 };
+
+const char *const db_file_columns[DB_FILE_COLUMNS] = {
+	"filestate",	 "filebytes",	 "filesha256", "filemime",     "filescan",
+	"filesignature", "filegapbytes", "filestored", "filedataflow",
+};
+
+static void file_columns(struct db_row *row, const struct im_event *ev)
+{
+	const struct im_file_content *f = &ev->file;
+	size_t i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		row->file[i] = "";
+	if (ev->kind != IM_KIND_FILE || f->state == IM_FILE_OFFERED)
+		return;
+	row->file_bytes[numfmt_u64(row->file_bytes, f->bytes)] = '\0';
+	row->file[0] = event_file_state_name(f->state);
+	row->file[1] = row->file_bytes;
+	row->file[2] = f->has_sha256 ? f->sha256 : "";
+	row->file[3] = f->mime ? f->mime : "";
+	row->file[4] = event_scan_name(f->scan);
+	row->file[5] = f->signature ? f->signature : "";
+	row->file_gap_bytes[numfmt_u64(row->file_gap_bytes, f->gap_bytes)] = '\0';
+	row->file[6] = row->file_gap_bytes;
+	row->file[7] = f->stored ? f->stored : "";
+	row->data_flow[numfmt_u64(row->data_flow, f->data_flow)] = '\0';
+	row->file[8] = row->data_flow;
+}
 
 static const char *nonempty(const char *s)
 {
@@ -66,6 +95,7 @@ void db_row_from_event(struct db_row *row, const struct im_event *ev, uint64_t e
 		chain_hex(ev->prev_hash, row->prev_hex);
 		chain_hex(ev->hash, row->hash_hex);
 	}
+	file_columns(row, ev);
 }
 
 bool db_sql_archive_names(struct bytebuf *b, const char *q)
@@ -84,6 +114,27 @@ bool db_sql_archive_params(struct bytebuf *b, int first_dollar)
 	bool ok = true;
 
 	for (i = 0; ok && i < DB_ARCHIVE_PARAMS; i++)
+		ok = first_dollar ? bytebuf_printf(b, ", $%d", first_dollar + (int)i)
+				  : bytebuf_append_str(b, ", ?");
+	return ok;
+}
+
+bool db_sql_file_names(struct bytebuf *b, const char *q)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < DB_FILE_COLUMNS; i++)
+		ok = bytebuf_printf(b, ", %s%s%s", q, db_file_columns[i], q);
+	return ok;
+}
+
+bool db_sql_file_params(struct bytebuf *b, int first_dollar)
+{
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; ok && i < DB_FILE_COLUMNS; i++)
 		ok = first_dollar ? bytebuf_printf(b, ", $%d", first_dollar + (int)i)
 				  : bytebuf_append_str(b, ", ?");
 	return ok;

@@ -39,8 +39,17 @@ enum db_archive_column {
 };
 extern const char *const db_archive_columns[DB_ARCHIVE_TEXT_COLUMNS];
 
-/* One row of `messages`, IMSpector's columns plus sensor and eventid and
- * the archive's. Strings are borrowed from the event or the spool record. */
+/* imwire's columns after the archive's: what a file transfer carried
+ * (#20), all text, '' on every other event (a file result's categories,
+ * malware or unscanned, are the archive's categories column). Backends
+ * add them to an existing table and insert them after the archive's, in
+ * this order (db_file_columns names them). */
+#define DB_FILE_COLUMNS 9
+extern const char *const db_file_columns[DB_FILE_COLUMNS];
+
+/* One row of `messages`, IMSpector's columns plus sensor and eventid,
+ * the archive's and the file's. Strings are borrowed from the event or
+ * the spool record. */
 struct db_row {
 	uint64_t eventid;
 	int64_t timestamp; /* seconds since the epoch */
@@ -57,6 +66,10 @@ struct db_row {
 	const char *archive[DB_ARCHIVE_TEXT_COLUMNS];
 	bool chained;
 	char prev_hex[65], hash_hex[65];
+	const char *file[DB_FILE_COLUMNS];
+	char file_bytes[24];     /* file[1]'s text, when made from an event */
+	char file_gap_bytes[24]; /* file[6]'s */
+	char data_flow[24];      /* file[8]'s */
 };
 
 /* SQL pieces for the archive's columns, the same in every backend: q
@@ -69,6 +82,10 @@ bool db_sql_archive_names(struct bytebuf *b, const char *q);
 bool db_sql_archive_params(struct bytebuf *b, int first_dollar);
 bool db_sql_archive_add(struct bytebuf *b, const char *q, const char *text_type);
 #define DB_ARCHIVE_PARAMS (1 + DB_ARCHIVE_TEXT_COLUMNS)
+/* The same for the file columns, inserted after the archive's:
+ * ", filestate, ..." and their placeholders. */
+bool db_sql_file_names(struct bytebuf *b, const char *q);
+bool db_sql_file_params(struct bytebuf *b, int first_dollar);
 
 /* An archive column's value, NULL for none. */
 const char *db_row_text(const struct db_row *row, enum db_archive_column col);

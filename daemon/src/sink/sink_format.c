@@ -135,6 +135,34 @@ static bool json_string(struct bytebuf *b, const char *s)
 	return bytebuf_append_byte(b, '"');
 }
 
+/* What a transfer carried, on its result event (event.h,
+ * im_file_content); nothing on every other event. */
+static bool json_file_result(struct bytebuf *b, const struct im_event *ev)
+{
+	const struct im_file_content *f = &ev->file;
+	bool ok;
+
+	if (f->state == IM_FILE_OFFERED)
+		return true;
+	ok = LIT(b, ",\"file_state\":") && json_string(b, event_file_state_name(f->state)) &&
+	     LIT(b, ",\"file_bytes\":") && put_u64(b, f->bytes) && LIT(b, ",\"data_flow\":") &&
+	     put_u64(b, f->data_flow);
+	if (ok && f->gap_bytes)
+		ok = LIT(b, ",\"file_gap_bytes\":") && put_u64(b, f->gap_bytes);
+	if (ok && f->has_sha256)
+		ok = LIT(b, ",\"file_sha256\":") && json_string(b, f->sha256);
+	if (ok && f->mime)
+		ok = LIT(b, ",\"file_mime\":") && json_string(b, f->mime);
+	if (ok && f->stored)
+		ok = LIT(b, ",\"file_stored\":") && json_string(b, f->stored);
+	if (ok && f->scan != IM_SCAN_NONE)
+		ok = LIT(b, ",\"file_scan\":") && json_string(b, event_scan_name(f->scan));
+	if (ok && f->signature)
+		ok = LIT(b, ",\"file_signature\":") && json_string(b, f->signature);
+	/* its categories (malware, unscanned) are the archive's field */
+	return ok;
+}
+
 static bool json_opt(struct bytebuf *b, const char *key_lit, size_t key_len, const char *v)
 {
 	return !v || (bytebuf_append(b, key_lit, key_len) && json_string(b, v));
@@ -187,6 +215,8 @@ bool sink_format_json(struct bytebuf *b, const struct im_event *ev)
 		ok = LIT(b, ",\"file_name\":") && json_string(b, ev->file_name);
 	if (ok && ev->kind == IM_KIND_FILE && ev->has_file_size)
 		ok = LIT(b, ",\"file_size\":") && put_u64(b, ev->file_size);
+	if (ok && ev->kind == IM_KIND_FILE)
+		ok = json_file_result(b, ev);
 	if (ok && ev->auto_response)
 		ok = LIT(b, ",\"auto_response\":true");
 	/* Only where a protocol has them, so other lines stay as they were. */

@@ -48,7 +48,18 @@ static const char create_table[] =
  * syntax; IMSpector's MyISAM table keeps working, without atomic batches). */
 static const char upgrade_table[] =
 	"ALTER TABLE `messages` ADD COLUMN IF NOT EXISTS `sensor` varchar(64) NOT NULL default '',"
-	" ADD COLUMN IF NOT EXISTS `eventid` bigint";
+	" ADD COLUMN IF NOT EXISTS `eventid` bigint,"
+	/* imwire's file columns (sink_db.h; a file result's categories are
+	 * the archive's column) */
+	" ADD COLUMN IF NOT EXISTS `filestate` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filebytes` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filesha256` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filemime` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filescan` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filesignature` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filegapbytes` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filestored` text NOT NULL default '',"
+	" ADD COLUMN IF NOT EXISTS `filedataflow` text NOT NULL default ''";
 
 static const char create_index[] = "CREATE UNIQUE INDEX IF NOT EXISTS `messages_sensor_eventid`"
 				   " ON `messages` (`sensor`, `eventid`)";
@@ -58,7 +69,8 @@ static const char insert_head[] =
 	" `type`, `localid`, `remoteid`, `filtered`, `eventdata`, `sensor`, `eventid`";
 static const char insert_values[] = ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 #define BASE_PARAMS 11
-#define ALL_PARAMS (BASE_PARAMS + DB_ARCHIVE_PARAMS)
+#define FILE_PARAM0 (BASE_PARAMS + DB_ARCHIVE_PARAMS)
+#define ALL_PARAMS (FILE_PARAM0 + DB_FILE_COLUMNS)
 
 static int add_archive_columns(struct sink_db *db);
 static int prepare_insert(struct sink_db *db);
@@ -167,7 +179,8 @@ static int prepare_insert(struct sink_db *db)
 	if (!c->insert)
 		fail(db, "prepare");
 	else if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "`") ||
-		 !bytebuf_append_str(&b, insert_values) || !db_sql_archive_params(&b, 0) ||
+		 !db_sql_file_names(&b, "`") || !bytebuf_append_str(&b, insert_values) ||
+		 !db_sql_archive_params(&b, 0) || !db_sql_file_params(&b, 0) ||
 		 !bytebuf_append_str(&b, ")") || !bytebuf_terminate(&b))
 		sink_db_set_error(db, "prepare", "out of memory");
 	else if (mysql_stmt_prepare(c->insert, (const char *)b.data, (unsigned long)b.len) != 0)
@@ -308,6 +321,8 @@ static int mysink_insert(struct sink_db *db, const struct db_row *r)
 			bi->is_null = &null;
 		}
 	}
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		bind_text(&b[FILE_PARAM0 + i], r->file[i] ? r->file[i] : "", &lens[FILE_PARAM0 + i]);
 	if (mysql_stmt_bind_param(c->insert, b) == 0 && mysql_stmt_execute(c->insert) == 0)
 		return 0;
 	sink_db_set_error(db, "insert", mysql_stmt_error(c->insert));

@@ -38,6 +38,19 @@ static const char upgrade_table[] =
 	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS sensor varchar(64) NOT NULL DEFAULT '',"
 	" ADD COLUMN IF NOT EXISTS eventid bigint";
 
+/* imwire's file columns (sink_db.h), added the same way (a file result's
+ * categories are the archive's column). */
+static const char file_columns[] =
+	"ALTER TABLE messages ADD COLUMN IF NOT EXISTS filestate varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filebytes varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filesha256 varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filemime varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filescan varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filesignature varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filegapbytes varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filestored varchar NOT NULL DEFAULT '',"
+	" ADD COLUMN IF NOT EXISTS filedataflow varchar NOT NULL DEFAULT ''";
+
 static const char create_index[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS messages_sensor_eventid ON messages (sensor, eventid)";
 
@@ -57,7 +70,8 @@ static const char insert_values[] =
  * on a partitioned table (sink_pgsql_part.c). */
 static const char insert_tail[] = ") ON CONFLICT DO NOTHING";
 #define BASE_PARAMS 11
-#define ALL_PARAMS (BASE_PARAMS + DB_ARCHIVE_PARAMS)
+#define FILE_PARAM0 (BASE_PARAMS + DB_ARCHIVE_PARAMS)
+#define ALL_PARAMS (FILE_PARAM0 + DB_FILE_COLUMNS)
 
 static double monotonic(void)
 {
@@ -170,7 +184,9 @@ static int prepare_insert(struct sink_db *db)
 
 	bytebuf_init(&b);
 	if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "") ||
-	    !bytebuf_append_str(&b, insert_values) || !db_sql_archive_params(&b, BASE_PARAMS + 1) ||
+	    !db_sql_file_names(&b, "") || !bytebuf_append_str(&b, insert_values) ||
+	    !db_sql_archive_params(&b, BASE_PARAMS + 1) ||
+	    !db_sql_file_params(&b, FILE_PARAM0 + 1) ||
 	    !bytebuf_append_str(&b, insert_tail) || !bytebuf_terminate(&b))
 		sink_db_set_error(db, "prepare", "out of memory");
 	else if (!PQsendPrepare(c->conn, "imwire_insert", (const char *)b.data, ALL_PARAMS, NULL))
@@ -191,7 +207,7 @@ static int setup_table(struct sink_db *db)
 	/* A partitioned table first when asked for one (pgsql_partition=);
 	 * then the rest finds it there and adds nothing. */
 	if (pgsql_part_create(db) < 0 || exec(db, create_table) < 0 || exec(db, upgrade_table) < 0 ||
-	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    exec(db, file_columns) < 0 || exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
 	    review_index_pgsql(((struct pgsql_ctx *)db->ctx)->conn, db->err, sizeof(db->err)) < 0 ||
 	    exec(db, archive_index_sensor_ts) < 0 || exec(db, archive_index_action) < 0 ||
 	    pgsql_part_setup(db) < 0)
@@ -322,6 +338,8 @@ static int pgsql_insert(struct sink_db *db, const struct db_row *r)
 
 	for (i = 0; i < DB_ARCHIVE_TEXT_COLUMNS; i++)
 		values[BASE_PARAMS + 1 + i] = db_row_text(r, (enum db_archive_column)i);
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		values[FILE_PARAM0 + i] = r->file[i] ? r->file[i] : "";
 	snprintf(ts_us, sizeof(ts_us), "%lld", (long long)r->ts_us);
 
 	snprintf(ts, sizeof(ts), "%lld", (long long)r->timestamp);

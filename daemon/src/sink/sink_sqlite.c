@@ -83,6 +83,24 @@ static int has_column(struct sink_db *db, const char *name, bool *found)
 	return rc == SQLITE_DONE ? 0 : fail(db, "table_info");
 }
 
+/* imwire's file columns on a table made before them. */
+static int add_file_columns(struct sink_db *db)
+{
+	char sql[128];
+	bool found;
+	size_t i;
+
+	for (i = 0; i < DB_FILE_COLUMNS; i++) {
+		if (has_column(db, db_file_columns[i], &found) < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "ALTER TABLE messages ADD COLUMN %s text NOT NULL DEFAULT ''",
+			 db_file_columns[i]);
+		if (!found && exec(db, sql) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void sqlite_disconnect(struct sink_db *db)
 {
 	struct sqlite_ctx *c = db->ctx;
@@ -114,7 +132,7 @@ static int sqlite_connect(struct sink_db *db)
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN eventid integer") < 0) ||
-	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 ||
+	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 || add_file_columns(db) < 0 ||
 	    exec(db, "CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)") < 0 ||
 	    exec(db, "CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)") < 0 ||
 	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 || prepare_insert(db) < 0)
@@ -164,7 +182,8 @@ static int prepare_insert(struct sink_db *db)
 
 	bytebuf_init(&b);
 	if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "") ||
-	    !bytebuf_append_str(&b, insert_values) || !db_sql_archive_params(&b, 0) ||
+	    !db_sql_file_names(&b, "") || !bytebuf_append_str(&b, insert_values) ||
+	    !db_sql_archive_params(&b, 0) || !db_sql_file_params(&b, 0) ||
 	    !bytebuf_append_str(&b, ")") || !bytebuf_terminate(&b)) {
 		bytebuf_free(&b);
 		sink_db_set_error(db, "prepare", "out of memory");
@@ -249,6 +268,7 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct sqlite_ctx *c = db->ctx;
 	sqlite3_stmt *st = c->insert;
+	size_t i;
 	int rc;
 
 	sqlite3_reset(st);
@@ -266,6 +286,11 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 	    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->eventid) != SQLITE_OK ||
 	    bind_archive(st, r) < 0)
 		return fail(db, "bind");
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		if (sqlite3_bind_text(st, BASE_PARAMS + 1 + DB_ARCHIVE_PARAMS + (int)i,
+				      r->file[i] ? r->file[i] : "", -1,
+				      SQLITE_STATIC) != SQLITE_OK)
+			return fail(db, "bind");
 	rc = sqlite3_step(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_DONE)

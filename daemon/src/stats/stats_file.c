@@ -69,10 +69,28 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, out_of_order_held), C(engine_stats, mss_clamped),
 	C(engine_stats, not_tcp),           C(engine_stats, malformed),
 	C(engine_stats, alloc_failures),
+	C(engine_stats, scan_releases),     C(engine_stats, scan_cuts),
+	C(engine_stats, scan_resets),       C(engine_stats, scan_dropped),
+	C(engine_stats, scan_held_bytes_peak), C(engine_stats, scan_yields),
 	C(engine_stats, offsets_published), C(engine_stats, publish_failures),
 	C(engine_stats, records_written),   C(engine_stats, records_unsaved),
 	C(engine_stats, flows_adopted),     C(engine_stats, edits_adopted),
 	C(engine_stats, adopted_blanked),   C(engine_stats, origins_adopted),
+};
+
+static const struct counter files_counters[] = {
+	C(files_stats, transfers),        C(files_stats, completed),
+	C(files_stats, incomplete),       C(files_stats, bytes),
+	C(files_stats, gap_bytes),        C(files_stats, stored),
+	C(files_stats, store_duplicates), C(files_stats, store_refused),
+	C(files_stats, scanned),          C(files_stats, infected),
+	C(files_stats, scan_errors),      C(files_stats, scan_timeouts),
+	C(files_stats, scan_skipped),     C(files_stats, late_verdicts),
+	C(files_stats, spool_failures),   C(files_stats, alloc_failures),
+	C(files_stats, conns_claimed),    C(files_stats, fronts_unmatched),
+	C(files_stats, pending_scans),    C(files_stats, holds),
+	C(files_stats, holds_released),   C(files_stats, holds_cut),
+	C(files_stats, hold_overflows),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -101,6 +119,10 @@ void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
 	s->flows_now = t->n_flows;
 	s->max_flows = t->cfg.max_flows;
 	s->max_buffered_total = t->cfg.max_buffered_total;
+	if (t->cfg.files) {
+		s->has_files = true;
+		files_stats_get(t->cfg.files, &s->files);
+	}
 }
 
 void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e)
@@ -155,6 +177,10 @@ static void write_one(FILE *out, const struct stats_snapshot *s, const char *ind
 			s->max_held_bytes_total);
 		write_group(out, "engine", &s->engine, engine_counters, N(engine_counters), inner);
 	}
+	if (s->has_files) {
+		fprintf(out, ",\n");
+		write_group(out, "files", &s->files, files_counters, N(files_counters), inner);
+	}
 	fprintf(out, "\n%s}", indent);
 }
 
@@ -183,6 +209,9 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	total->held_bytes_now += s->held_bytes_now;
 	total->max_held_bytes_total += s->max_held_bytes_total;
 	total->has_engine |= s->has_engine;
+	for (i = 0; i < N(files_counters); i++)
+		add_at(&total->files, files_counters[i].offset, at(&s->files, files_counters[i].offset));
+	total->has_files |= s->has_files;
 }
 
 void stats_path_of(const struct imw_config *cfg, char *out, size_t size)
@@ -222,6 +251,8 @@ void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, 
 	foreach_group("app", &s->flow.app, app_counters, N(app_counters), fn, arg);
 	for (p = 1; p < IMW_PROTO_MAX; p++)
 		fn(arg, "sessions", event_proto_name((enum imw_proto)p), s->flow.app.sessions[p]);
+	if (s->has_files)
+		foreach_group("files", &s->files, files_counters, N(files_counters), fn, arg);
 	if (!s->has_engine)
 		return;
 	fn(arg, "", "held_packets_now", s->held_packets_now);

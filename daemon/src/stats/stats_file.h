@@ -37,6 +37,8 @@ struct stats_snapshot {
 	size_t held_packets_now;
 	size_t held_bytes_now;
 	size_t max_held_bytes_total;
+	bool has_files;           /* file transfers followed (#20) */
+	struct files_stats files;
 };
 
 void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,

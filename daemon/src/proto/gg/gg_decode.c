@@ -265,6 +265,7 @@ static int decode_dcc7_new(struct proto_session *s, enum im_dir dir, const uint8
 	proto_event_begin(s, &ev, dir, IM_KIND_FILE);
 	ev.has_file_size = true;
 	ev.file_size = (uint64_t)size_hi << 32 | size_lo;
+	gg_dcc7_new_xfer(gg_state_of(s), dir, body, &ev.xfer);
 	bytebuf_init(&b);
 	ok = set_uin(&ev.remote, dir == IM_DIR_OUT ? to : from) && event_set_str(&ev.file_name, file) &&
 	     bytebuf_printf(&b, "%s (%llu bytes)", file, (unsigned long long)ev.file_size) &&
@@ -388,6 +389,8 @@ int gg_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size
 			return decode_typing(s, dir, body, blen);
 		case GG_DCC7_NEW:
 			return decode_dcc7_new(s, dir, body, blen);
+		case GG_DCC7_INFO:
+			return gg_decode_dcc7_info(s, dir, body, blen);
 		case GG_NEW_STATUS:
 		case GG_NEW_STATUS80:
 			return decode_new_status(s, dir, type, body, blen);
@@ -403,6 +406,8 @@ int gg_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size
 		return decode_typing(s, dir, body, blen);
 	case GG_DCC7_NEW:
 		return decode_dcc7_new(s, dir, body, blen);
+	case GG_DCC7_INFO:
+		return gg_decode_dcc7_info(s, dir, body, blen);
 	case GG_LOGIN_FAILED:
 	case GG_LOGIN80_FAILED:
 		proto_event_begin(s, &ev, dir, IM_KIND_ERROR);

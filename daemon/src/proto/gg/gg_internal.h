@@ -87,11 +87,18 @@ enum gg_type {
 #define GG_MSG_OPTION_IMAGE_REPLY_MORE 0x06
 #define GG_DCC7_TYPE_FILE 4u
 
+#define GG_DCC7_REMEMBERED 8
+
 struct gg_state {
 	/* The last conference copy logged: later copies of it are skipped. */
 	uint32_t conf_seq;
 	char *conf_remote;
 	uint32_t injected_seq;
+	/* The last DCC7 offers, and which way each went (gg_xfer.c). */
+	uint8_t dcc7_ids[GG_DCC7_REMEMBERED][8];
+	enum im_dir dcc7_dirs[GG_DCC7_REMEMBERED];
+	bool dcc7_used[GG_DCC7_REMEMBERED];
+	unsigned next_dcc7;
 };
 
 /* A decoded message, whatever its packet generation. */
@@ -126,6 +133,14 @@ static inline struct gg_state *gg_state_of(struct proto_session *s)
 {
 	return s->state;
 }
+
+/* ---- gg_xfer.c: where a DCC7 file travels ---- */
+
+/* The expectation of a GG_DCC7_NEW with connection id (8 bytes). */
+void gg_dcc7_new_xfer(struct gg_state *st, enum im_dir dir, const uint8_t *id, struct im_xfer *x);
+/* GG_DCC7_INFO: a rendezvous event naming where the file will travel. */
+int gg_decode_dcc7_info(struct proto_session *s, enum im_dir dir, const uint8_t *body,
+			size_t len);
 
 /* ---- gg_frame.c: framing, resync, detection ---- */
 

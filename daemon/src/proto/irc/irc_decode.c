@@ -425,6 +425,7 @@ static int emit_file_offer(struct proto_session *s, enum im_dir dir, const struc
 	ev.group = group;
 	ev.has_file_size = offer->has_size;
 	ev.file_size = offer->size;
+	irc_dcc_xfer(l, offer, &ev.xfer);
 	ev.has_text_span = true;
 	ev.text_offset = text_span.off;
 	ev.text_len = text_span.len;

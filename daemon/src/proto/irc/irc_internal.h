@@ -63,6 +63,9 @@ struct irc_dcc_offer {
 	struct irc_span name;
 	bool has_size;
 	uint64_t size;
+	struct irc_span addr;  /* the sender's address: a 32-bit number, or text */
+	struct irc_span port;  /* "0" asks the receiver to listen (reverse DCC) */
+	struct irc_span token; /* reverse DCC's token, when given */
 };
 
 struct irc_state {
@@ -117,6 +120,12 @@ void irc_ctcp_classify(const struct irc_line *l, struct irc_span text, struct ir
  * it holds spaces. */
 bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body,
 			struct irc_dcc_offer *offer);
+/* ---- irc_xfer.c: where a DCC SEND's data will travel ---- */
+
+/* Fill x from a parsed offer; x stays IM_XFER_NONE when the offer names
+ * no usable address and port. */
+void irc_dcc_xfer(const struct irc_line *l, const struct irc_dcc_offer *offer,
+		  struct im_xfer *x);
 bool irc_is_tls_record(const uint8_t *p, size_t len);
 
 /* ---- irc_decode.c: lines to events ---- */

@@ -313,14 +313,18 @@ bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body, struct i
 	}
 	if (offer->name.len == 0)
 		return false;
-	/* ip, port, size */
-	for (field = 0; field < 3; field++) {
+	/* ip, port, size, token */
+	for (field = 0; field < 4; field++) {
+		struct irc_span *spans[4] = { &offer->addr, &offer->port, NULL, &offer->token };
+
 		pos = irc_skip_spaces(b, body.len, end);
 		end = irc_token_end(b, body.len, pos);
 		if (pos == end)
 			break;
 		if (field == 2)
 			offer->has_size = parse_u64(b + pos, end - pos, &offer->size);
+		else
+			*spans[field] = (struct irc_span){ body.off + pos, end - pos };
 	}
 	return true;
 }

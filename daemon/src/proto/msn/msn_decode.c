@@ -212,13 +212,15 @@ static int emit_typing(struct proto_session *s, const struct msg_ctx *m)
 }
 
 static int emit_file(struct proto_session *s, enum im_dir dir, const char *remote, bool group,
-		     const char *name, bool has_size, uint64_t size)
+		     const char *name, bool has_size, uint64_t size, const struct im_xfer *x)
 {
 	struct im_event ev;
 	struct bytebuf b;
 	bool ok;
 
 	proto_event_begin(s, &ev, dir, IM_KIND_FILE);
+	if (x)
+		ev.xfer = *x;
 	ev.group = group;
 	ev.has_file_size = has_size;
 	ev.file_size = size;
@@ -272,7 +274,7 @@ static int emit_invite(struct proto_session *s, const struct msg_ctx *m)
 		return proto_session_malformed(s, "out of memory");
 	}
 	rc = emit_file(s, m->dir, remote, group, name, has_size,
-		       has_size ? msn_span_number(size_v) : 0);
+		       has_size ? msn_span_number(size_v) : 0, NULL);
 	free(name);
 	free(remote);
 	return rc;
@@ -308,7 +310,11 @@ static int emit_slp(struct proto_session *s, const struct msg_ctx *m, const uint
 		}
 	}
 	if (o.kind == MSN_SLP_FILE) {
-		rc = emit_file(s, m->dir, remote, group, o.file_name, o.has_file_size, o.file_size);
+		struct im_xfer x;
+
+		msn_slp_xfer(&o, &x);
+		rc = emit_file(s, m->dir, remote, group, o.file_name, o.has_file_size, o.file_size,
+			       &x);
 	} else {
 		proto_event_begin(s, &ev, m->dir, IM_KIND_WEBCAM);
 		ev.group = group;
@@ -330,8 +336,12 @@ static int on_p2p(struct proto_session *s, const struct msg_ctx *m)
 
 	if (msn_p2p_parse_chunk(m->mime.body.p, m->mime.body.len, &c) < 0)
 		return proto_session_malformed(s, "P2P chunk shorter than its header says");
-	if (c.session_id != 0 || c.size == 0)
-		return 0; /* data of an accepted session: file bytes, webcam frames */
+	if (c.session_id != 0) {
+		msn_p2p_file_data(s, m->dir, &c); /* file bytes, or webcam frames (ignored) */
+		return 0;
+	}
+	if (c.size == 0)
+		return 0;
 	if (c.offset == 0 && c.size == c.total) {
 		sb->active = false;
 		return emit_slp(s, m, c.data, c.size);

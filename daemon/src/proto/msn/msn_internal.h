@@ -61,6 +61,13 @@ struct msn_slp_buf {
 	bool active;
 };
 
+/* A P2P data session being followed (msn_xfer.c). */
+struct msn_p2p_data {
+	bool open;
+	uint32_t session_id;
+	uint64_t next; /* the file offset expected next */
+};
+
 struct msn_state {
 	enum msn_role role;
 	char *sb_session;
@@ -73,6 +80,7 @@ struct msn_state {
 	unsigned long trid; /* last client transaction id */
 	bool logged_in;
 	struct msn_slp_buf slp[2];
+	struct msn_p2p_data p2p_data[2];
 };
 
 struct msn_mime {
@@ -85,6 +93,12 @@ static inline struct msn_state *msn_state_of(struct proto_session *s)
 {
 	return s->state;
 }
+
+/* ---- msn_xfer.c: where a file travels, and its bytes ---- */
+
+void msn_slp_xfer(const struct msn_slp_offer *o, struct im_xfer *x);
+/* A P2P chunk of a data session (session id not 0). */
+void msn_p2p_file_data(struct proto_session *s, enum im_dir dir, const struct msn_p2p_chunk *c);
 
 /* ---- msn_line.c: command lines and MIME payloads ---- */
 

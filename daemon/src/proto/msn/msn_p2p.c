@@ -188,6 +188,24 @@ static int parse_file_context(const uint8_t *b64, size_t n, struct msn_slp_offer
 	return o->file_name ? 0 : -1;
 }
 
+static bool slp_u32(const uint8_t *v, size_t n, uint32_t *out)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (x > UINT32_MAX || x == 0)
+		return false;
+	*out = (uint32_t)x;
+	return true;
+}
+
 int msn_slp_parse(const uint8_t *p, size_t n, struct msn_slp_offer *o, const char **why)
 {
 	const uint8_t *line, *v, *context = NULL;
@@ -224,6 +242,8 @@ int msn_slp_parse(const uint8_t *p, size_t n, struct msn_slp_offer *o, const cha
 		} else if (header_value(line, len, "Context", &v, &vlen)) {
 			context = v;
 			context_len = vlen;
+		} else if (header_value(line, len, "SessionID", &v, &vlen)) {
+			o->has_session_id = slp_u32(v, vlen, &o->session_id);
 		}
 	}
 	if (!o->to || !o->from) {

@@ -38,6 +38,8 @@ struct msn_slp_offer {
 	char *file_name; /* UTF-8; owned; NULL unless a file context was read */
 	uint64_t file_size;
 	bool has_file_size;
+	uint32_t session_id; /* the body's SessionID: the data chunks carry it */
+	bool has_session_id;
 };
 
 /* Parse a complete MSNSLP message. Returns 0 with *o filled (free it with

@@ -98,6 +98,7 @@ static size_t oscar_resync(struct proto_session *s, enum im_dir dir, const uint8
 	if (st->mode == OSCAR_MODE_OFT) {
 		/* A hole in file data leaves its remaining length unknown. */
 		st->oft_raw_left[dir] = 0;
+		oscar_oft_close(s, st, dir, false);
 		return oft_resync(data, len);
 	}
 	return flap_resync(data, len, oscar_flap_body_check);

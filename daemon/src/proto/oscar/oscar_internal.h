@@ -153,6 +153,24 @@ struct oscar_state {
 	uint64_t oft_raw_left[2];
 	uint8_t oft_cookie[ICBM_COOKIE_LEN]; /* transfer already logged */
 	char *oft_name;
+	/* The file each direction is sending, for the file stage. */
+	bool oft_open[2];
+	uint8_t oft_data_cookie[2][ICBM_COOKIE_LEN];
 };
+
+/* ---- oscar_xfer.c: where a transfer's data travel, and the data ---- */
+
+/* The expectation a file proposal announces (cookie: the rendezvous
+ * block's; chain: its TLVs). */
+void oscar_rendezvous_xfer(const uint8_t *cookie, const uint8_t *chain, size_t chain_len,
+			   struct im_xfer *x);
+/* OFT2: the sender's raw data start (after `skipped` bytes the receiver
+ * had already: resume), go on, and end. */
+void oscar_oft_open(struct proto_session *s, struct oscar_state *st, enum im_dir sender,
+		    const struct oft_header *h, const char *name);
+void oscar_oft_data(struct proto_session *s, struct oscar_state *st, enum im_dir sender,
+		    const uint8_t *data, size_t len);
+void oscar_oft_close(struct proto_session *s, struct oscar_state *st, enum im_dir sender,
+		     bool complete);
 
 #endif

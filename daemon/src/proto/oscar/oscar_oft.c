@@ -144,17 +144,32 @@ oom:
 	return proto_session_malformed(s, "out of memory");
 }
 
+/* The raw data of the sender's file start: tell the file stage, with
+ * the name as the header gives it. */
+static void open_data(struct proto_session *s, struct oscar_state *st, enum im_dir sender,
+		      const struct oft_header *h)
+{
+	char *name = icbm_decode_charset(h->name_encoding, h->name, h->name_len);
+
+	oscar_oft_open(s, st, sender, h, name);
+	free(name);
+}
+
 int oscar_decode_oft(struct proto_session *s, struct oscar_state *st, enum im_dir dir,
 		     const uint8_t *pdu, size_t len)
 {
 	struct oft_header h;
 	const char *why;
 	enum im_dir other = dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT;
+	int rc;
 
 	if (st->oft_raw_left[dir]) {
 		/* Raw file data (oscar_frame cut it from oft_raw_left), whatever
 		 * it looks like. */
+		oscar_oft_data(s, st, dir, pdu, len);
 		st->oft_raw_left[dir] -= len < st->oft_raw_left[dir] ? len : st->oft_raw_left[dir];
+		if (!st->oft_raw_left[dir])
+			oscar_oft_close(s, st, dir, true);
 		return 0;
 	}
 	if (oft_parse(pdu, len, &h, &why) < 0)
@@ -164,12 +179,25 @@ int oscar_decode_oft(struct proto_session *s, struct oscar_state *st, enum im_di
 		return emit_transfer(s, st, dir, &h);
 	case OFT_TYPE_ACK:
 		st->oft_raw_left[other] = h.size;
-		return emit_transfer(s, st, other, &h);
+		rc = emit_transfer(s, st, other, &h);
+		if (h.size)
+			open_data(s, st, other, &h);
+		return rc;
 	case OFT_TYPE_RESUME_ACK:
 		st->oft_raw_left[other] = h.received < h.size ? h.size - h.received : 0;
+		if (st->oft_raw_left[other]) {
+			struct proto_file_piece gap = { .op = PROTO_FILE_GAP, .dir = other };
+
+			open_data(s, st, other, &h);
+			gap.token = h.cookie;
+			gap.token_len = ICBM_COOKIE_LEN;
+			gap.len = h.received;
+			proto_file_piece(s, &gap);
+		}
 		return 0;
 	case OFT_TYPE_DONE:
 		st->oft_raw_left[other] = 0;
+		oscar_oft_close(s, st, other, false);
 		return 0;
 	default:
 		return 0;

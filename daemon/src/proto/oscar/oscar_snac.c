@@ -251,7 +251,7 @@ static int decode_icbm_channel1(struct proto_session *s, enum im_dir dir, const 
 /* Channel 2 service data (TLV 0x2711) of a file proposal: kind of
  * transfer (1 one file, 2 several), file count, total size, name. */
 static int emit_file_proposal(struct proto_session *s, enum im_dir dir, const struct icbm *m,
-			      const uint8_t *chain, size_t chain_len)
+			      const uint8_t *cookie, const uint8_t *chain, size_t chain_len)
 {
 	struct oscar_tlv data;
 	struct im_event ev;
@@ -274,6 +274,7 @@ static int emit_file_proposal(struct proto_session *s, enum im_dir dir, const st
 	ev.file_name = text_utf8_or_latin1(name, name_len);
 	ev.file_size = size;
 	ev.has_file_size = true;
+	oscar_rendezvous_xfer(cookie, chain, chain_len, &ev.xfer);
 	if (!ev.file_name || !event_set(&ev.remote, (const char *)m->sn, m->sn_len))
 		return out_of_memory(s, &ev);
 	if (count > 1) {
@@ -325,13 +326,13 @@ static int decode_icbm_channel2(struct proto_session *s, enum im_dir dir, const 
 	struct oscar_tlv rv, seq;
 	struct cursor c;
 	uint16_t type;
-	const uint8_t *cap, *chain;
+	const uint8_t *cap, *chain, *cookie;
 	size_t chain_len;
 
 	if (!oscar_tlv_find(pdu + m->tlvs_off, len - m->tlvs_off, TLV_RENDEZVOUS, &rv))
 		return 0;
 	cursor_init(&c, rv.value, rv.len);
-	if (!cursor_be16(&c, &type) || !cursor_skip(&c, ICBM_COOKIE_LEN) ||
+	if (!cursor_be16(&c, &type) || !(cookie = cursor_take(&c, ICBM_COOKIE_LEN)) ||
 	    !(cap = cursor_take(&c, CAP_LEN)))
 		return proto_session_malformed(s, "rendezvous block too short");
 	if (type != RV_PROPOSE)
@@ -344,7 +345,7 @@ static int decode_icbm_channel2(struct proto_session *s, enum im_dir dir, const 
 	    imw_load_be16(seq.value) > 1)
 		return 0; /* retry through a proxy: the first proposal was logged */
 	if (memcmp(cap, cap_file_send, CAP_LEN) == 0)
-		return emit_file_proposal(s, dir, m, chain, chain_len);
+		return emit_file_proposal(s, dir, m, cookie, chain, chain_len);
 	if (memcmp(cap, cap_direct_im, CAP_LEN) == 0)
 		return emit_rendezvous(s, dir, m, "direct IM", chain, chain_len);
 	if (memcmp(cap, cap_chat, CAP_LEN) == 0)

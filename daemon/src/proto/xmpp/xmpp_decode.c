@@ -90,7 +90,7 @@ static int parse_size(const char *s, uint64_t *out)
 /* A file event: text "name (size bytes)" as IMSpector logs, or the name
  * (or URL) alone when the size is unknown. */
 static int emit_file(struct proto_session *s, enum im_dir dir, const char *remote,
-		     const char *name, const char *size, const char *url)
+		     const char *name, const char *size, const char *url, const struct im_xfer *x)
 {
 	struct im_event ev;
 	uint64_t n = 0;
@@ -104,6 +104,8 @@ static int emit_file(struct proto_session *s, enum im_dir dir, const char *remot
 		name = derived;
 	}
 	proto_event_begin(s, &ev, dir, IM_KIND_FILE);
+	if (x)
+		ev.xfer = *x;
 	ok = event_set_str(&ev.remote, remote ? remote : "");
 	if (ok && name && name[0])
 		ok = event_set_str(&ev.file_name, name);
@@ -141,7 +143,7 @@ static int decode_oob(struct proto_session *s, enum im_dir dir, const struct xtr
 
 	if (!url)
 		return -1;
-	rc = url[0] ? emit_file(s, dir, remote, NULL, NULL, url) : 0;
+	rc = url[0] ? emit_file(s, dir, remote, NULL, NULL, url, NULL) : 0;
 	free(url);
 	return rc;
 }
@@ -358,6 +360,8 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 	c = xmpp_child(t, root, "x", NS_OOB_X);
 	if (c >= 0 && decode_oob(s, dir, t, c, peer) < 0)
 		goto fail;
+	if (xmpp_decode_ibb(s, dir, t, root) < 0)
+		goto fail;
 	goto out;
 fail:
 	rc = -1;
@@ -429,7 +433,7 @@ out:
 /* XEP-0234: <jingle action='session-initiate'><content><description
  * xmlns='urn:xmpp:jingle:apps:file-transfer:N'><file><name/><size/>. */
 static int decode_jingle(struct proto_session *s, enum im_dir dir, const struct xtree *t,
-			 int jingle, const char *peer)
+			 int root, int jingle, const char *peer)
 {
 	bool failed = false;
 	char *action = xmpp_attr_text(t, jingle, "action", &failed);
@@ -460,10 +464,40 @@ static int decode_jingle(struct proto_session *s, enum im_dir dir, const struct 
 		size = xmpp_child(t, file, "size", NULL) >= 0
 			       ? xmpp_node_text_trimmed(t, xmpp_child(t, file, "size", NULL))
 			       : text_dup("", 0);
-		rc = name && size ? emit_file(s, dir, peer, name, size, NULL) : -1;
+		if (name && size) {
+			struct im_xfer x;
+
+			xmpp_jingle_xfer(s, dir, t, root, content, &x);
+			rc = emit_file(s, dir, peer, name, size, NULL, &x);
+		} else {
+			rc = -1;
+		}
 		free(name);
 		free(size);
 	}
+	return rc;
+}
+
+/* XEP-0096: <si id='SID'><file name size/>: a file whose stream, in-band
+ * or not, carries the SI's id. */
+static int decode_si(struct proto_session *s, enum im_dir dir, const struct xtree *t, int si,
+		     const char *peer)
+{
+	int file = xmpp_child(t, si, "file", NS_SI_FILE), rc;
+	bool failed = false;
+	char *name, *size, *sid;
+	struct im_xfer x;
+
+	if (file < 0)
+		return 0;
+	name = xmpp_attr_text(t, file, "name", &failed);
+	size = xmpp_attr_text(t, file, "size", &failed);
+	sid = xmpp_attr_text(t, si, "id", &failed);
+	xmpp_inband_xfer(sid, &x);
+	rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL, &x);
+	free(name);
+	free(size);
+	free(sid);
 	return rc;
 }
 
@@ -499,23 +533,21 @@ static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtre
 		goto out;
 	c = xmpp_child(t, root, "si", NS_SI);
 	if (c >= 0) {
-		int file = xmpp_child(t, c, "file", NS_SI_FILE);
-
-		if (file >= 0) {
-			char *name = xmpp_attr_text(t, file, "name", &failed);
-			char *size = xmpp_attr_text(t, file, "size", &failed);
-
-			rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL);
-			free(name);
-			free(size);
-		}
+		rc = decode_si(s, dir, t, c, peer);
 		goto out;
 	}
 	c = xmpp_child(t, root, "jingle", NS_JINGLE);
 	if (c >= 0) {
-		rc = decode_jingle(s, dir, t, c, peer);
+		rc = decode_jingle(s, dir, t, root, c, peer);
 		goto out;
 	}
+	c = xmpp_child(t, root, "query", "http://jabber.org/protocol/bytestreams");
+	if (c >= 0) {
+		rc = xmpp_decode_bytestreams(s, dir, t, root, c, peer);
+		goto out;
+	}
+	if (xmpp_decode_ibb(s, dir, t, root) < 0)
+		goto fail;
 	c = xmpp_child(t, root, "query", NS_OOB_IQ);
 	if (c >= 0) {
 		rc = decode_oob(s, dir, t, c, peer);
@@ -527,7 +559,7 @@ static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtre
 		char *name = xmpp_attr_text(t, c, "filename", &failed);
 		char *size = xmpp_attr_text(t, c, "size", &failed);
 
-		rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL);
+		rc = failed ? -1 : emit_file(s, dir, peer, name, size, NULL, NULL);
 		free(name);
 		free(size);
 	}

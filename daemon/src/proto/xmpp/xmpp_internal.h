@@ -166,6 +166,20 @@ int xmpp_message_body(const struct xtree *t, int root);
 bool xmpp_is_stream_close(const uint8_t *p, size_t len, size_t *pdu_len);
 int xmpp_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len);
 
+/* ---- xmpp_xfer.c: where file data travel; in-band data ---- */
+
+/* An SI offer or Jingle IBB transport with stream id sid: in-band. */
+void xmpp_inband_xfer(const char *sid, struct im_xfer *x);
+/* The transport of a Jingle file content (IBB, or SOCKS5 candidates). */
+void xmpp_jingle_xfer(struct proto_session *s, enum im_dir dir, const struct xtree *t, int root,
+		      int content, struct im_xfer *x);
+/* <query xmlns='http://jabber.org/protocol/bytestreams'> with streamhosts:
+ * a rendezvous event for each one with an address. */
+int xmpp_decode_bytestreams(struct proto_session *s, enum im_dir dir, const struct xtree *t,
+			    int root, int query, const char *peer);
+/* IBB <open/>, <data/>, <close/> children of root: file pieces. */
+int xmpp_decode_ibb(struct proto_session *s, enum im_dir dir, const struct xtree *t, int root);
+
 /* ---- xmpp_frame.c: framing, resync, detection ---- */
 
 enum proto_frame xmpp_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,

@@ -215,6 +215,7 @@ static int emit_file(struct proto_session *s, enum im_dir dir, const struct ymsg
 
 	proto_event_begin(s, &ev, dir, IM_KIND_FILE);
 	ev.file_name = name;
+	ymsg_file_xfer(pk, &ev.xfer);
 	ev.has_file_size = ymsg_pair_number(pk, size, &n);
 	ev.file_size = n;
 	if (ev.has_file_size)
@@ -250,6 +251,8 @@ static int on_file(struct proto_session *s, enum im_dir dir, const struct ymsg_p
 		break;
 	case YS_FILETRANS_INFO_15:
 	case YS_FILETRANS_ACC_15:
+		if (pk->h.service == YS_FILETRANS_INFO_15 && ymsg_decode_relay_info(s, dir, pk) < 0)
+			return -1;
 		if (!id || transfer_seen(st, pk, id))
 			return 0;
 		transfer_remember(st, pk, id);

@@ -108,6 +108,12 @@ bool ymsg_pair_number(const struct ymsg_packet *pk, const struct ymsg_pair *pr, 
 bool ymsg_pair_is_local(struct proto_session *s, const struct ymsg_packet *pk,
 			const struct ymsg_pair *pr);
 
+/* ---- ymsg_xfer.c: where a file travels ---- */
+
+void ymsg_file_xfer(const struct ymsg_packet *pk, struct im_xfer *x);
+/* An info packet naming the relay and token: a rendezvous event. */
+int ymsg_decode_relay_info(struct proto_session *s, enum im_dir dir, const struct ymsg_packet *pk);
+
 /* ---- ymsg_frame.c: framing, resync, detection ---- */
 
 enum proto_frame ymsg_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
