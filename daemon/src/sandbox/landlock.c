@@ -94,8 +94,11 @@ static uint64_t rights_of(unsigned access)
 		r |= LANDLOCK_ACCESS_FS_MAKE_REG;
 	if (access & SANDBOX_REMOVE)
 		r |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	/* a tree the daemon files into (files_dir: written at its top, then
+	 * renamed into a subdirectory by hash) moves files between its own
+	 * directories */
 	if (access & SANDBOX_MKDIR)
-		r |= LANDLOCK_ACCESS_FS_MAKE_DIR;
+		r |= LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REFER;
 	if (access & SANDBOX_LIST)
 		r |= LANDLOCK_ACCESS_FS_READ_DIR;
 	return r;
