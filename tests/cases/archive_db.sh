@@ -138,8 +138,8 @@ check imspector_rows_as_they_were $? "pg: $old_pg" "my: $old_my" "sq: $old_sq"
 n_pg=$(pg_sql "SELECT count(*) FROM messages WHERE protocolname='IRC' AND \"timestamp\" > '2000-01-01'")
 n_my=$(my_sql "SELECT count(*) FROM messages WHERE protocolname='IRC' AND timestamp > 946684800")
 n_sq=$(sq "SELECT count(*) FROM messages WHERE protocolname='IRC' AND timestamp > 946684800")
-# 2 old rows + 44 + 14 + 11 IRC events
-[ "$n_pg" -eq 71 ] && [ "$n_my" -eq 71 ] && [ "$n_sq" -eq 71 ]
+# 2 old rows + 44 + 14 + 11 IRC events + the DCC SEND's file result
+[ "$n_pg" -eq 72 ] && [ "$n_my" -eq 72 ] && [ "$n_sq" -eq 72 ]
 check imspector_report_query_counts $? "pg $n_pg, my $n_my, sq $n_sq"
 
 # ---- verify ----
@@ -158,7 +158,7 @@ spec_of() {
 for k in pgsql mysql sqlite; do
 	vkind $k "$(spec_of $k)"
 	[ $vrc -eq 0 ] && grep -q '^verified' "$tmp/v.out" &&
-		grep -q 'rows: 83 (0 before the chain began)' "$tmp/v.out" &&
+		grep -q 'rows: 85 (0 before the chain began)' "$tmp/v.out" &&
 		grep -q 'reaches the last signed checkpoint' "$tmp/v.out"
 	check ${k}_clean_verifies $? "$(cat "$tmp/v.out")"
 done
@@ -220,11 +220,12 @@ printf 'retention_days=600\nlegal_hold=vmlemon,damn-0262937047\n' >>"$tmp/keep.c
 check purge_run $? "$(cat "$tmp/purge.err")"
 by_local="SELECT localid, count(*) FROM messages WHERE kind IS NULL OR kind <> 'audit'
 	GROUP BY localid ORDER BY localid"
-# vmlemon 44 + its old row, damn 14, tim2 11, the new gg login; olduser,
-# tesla_brian and the OSCAR session (no local id) gone
+# vmlemon 44 + its old row, damn 14, tim2 11 + the DCC SEND's file
+# result, the new gg login; olduser, tesla_brian and the OSCAR session (no
+# local id, its file result too) gone
 want="48141423	1
 damn-0262937047	14
-tim2	11
+tim2	12
 vmlemon	45"
 got_pg=$(pg_sql "$by_local")
 got_my=$(my_sql "$by_local")

@@ -40,8 +40,9 @@ for c in irc/sniffglue_SkypeIRC.pcap irc/suricata-verify_irc_input.pcap \
 done
 sq() { sqlite3 "$tmp/a.db" "$1"; }
 count_local() { sq "select count(*) from messages where localid='$1'"; }
-[ "$(sq 'select count(*) from messages')" -eq 83 ] && [ "$(wc -l <"$tmp/a.jsonl")" -eq 83 ]
-check loaded_83_events $? "$(cat "$tmp/read.err")" "$(sq 'select localid, count(*) from messages group by 1')"
+# 83 events and the file results of the DCC SEND and the OFT2 transfer
+[ "$(sq 'select count(*) from messages')" -eq 85 ] && [ "$(wc -l <"$tmp/a.jsonl")" -eq 85 ]
+check loaded_85_events $? "$(cat "$tmp/read.err")" "$(sq 'select localid, count(*) from messages group by 1')"
 # An old day file logrotate left beside the JSON lines file: one without
 # a held user (to go), one with (to stay, gzipped).
 grep '"local":"tesla_brian@hotmail.com"' "$tmp/a.jsonl" >"$tmp/a.jsonl.2"
@@ -63,15 +64,15 @@ check held_users_rows_survive_sqlite $? "$(sq 'select localid, count(*) from mes
 [ "$(count_local tesla_brian@hotmail.com)" -eq 0 ] &&
 	[ "$(sq "select count(*) from messages where localid='' and kind<>'audit'")" -eq 0 ]
 check expired_rows_removed_sqlite $? "$(sq 'select localid, count(*) from messages group by 1')"
-[ "$(count_local tim2)" -eq 11 ]
+[ "$(count_local tim2)" -eq 12 ] # 11 and the DCC file result
 check newer_rows_kept_sqlite $?
-[ "$(sq "select count(*) from messages where kind='audit' and action='purge' and eventdata like 'purge from=0 %removed=14 kept=58 %hold=vmlemon,Damn-0262937047'")" -eq 1 ]
+[ "$(sq "select count(*) from messages where kind='audit' and action='purge' and eventdata like 'purge from=0 %removed=15 kept=58 %hold=vmlemon,Damn-0262937047'")" -eq 1 ]
 check one_purge_record_sqlite $? "$(sq "select eventdata from messages where kind='audit'")"
 jl() { grep -c "\"local\":\"$1\"" "$tmp/a.jsonl"; }
-[ "$(jl vmlemon)" -eq 44 ] && [ "$(jl damn-0262937047)" -eq 14 ] && [ "$(jl tim2)" -eq 11 ] &&
+[ "$(jl vmlemon)" -eq 44 ] && [ "$(jl damn-0262937047)" -eq 14 ] && [ "$(jl tim2)" -eq 12 ] &&
 	[ "$(jl tesla_brian@hotmail.com)" -eq 0 ] &&
-	[ "$(grep -c '"action":"purge".*"text":"purge from=0 .*removed=14 kept=58' "$tmp/a.jsonl")" -eq 0 ] &&
-	[ "$(grep -c '"text":"purge from=0 [^"]*removed=14 kept=58 [^"]*","filtered":false,"flow":0,"eventid":[0-9]*,"sensor":"gw1","action":"purge"' "$tmp/a.jsonl")" -eq 1 ]
+	[ "$(grep -c '"action":"purge".*"text":"purge from=0 .*removed=15 kept=58' "$tmp/a.jsonl")" -eq 0 ] &&
+	[ "$(grep -c '"text":"purge from=0 [^"]*removed=15 kept=58 [^"]*","filtered":false,"flow":0,"eventid":[0-9]*,"sensor":"gw1","action":"purge"' "$tmp/a.jsonl")" -eq 1 ]
 check jsonl_purged_alike $? "$(grep -c . "$tmp/a.jsonl") lines"
 
 verify() { # kind file
@@ -120,7 +121,7 @@ n1=$(sq "select count(*) from messages where action='purge'")
 	>/dev/null 2>>"$tmp/purge.err"
 n2=$(sq "select count(*) from messages where action='purge'")
 [ "$n1" -eq 2 ] && [ "$n2" -eq 2 ] &&
-	[ "$(sq "select count(*) from messages where action='purge' and eventdata like 'purge from=0 %removed=1 kept=70 %'")" -eq 1 ] &&
+	[ "$(sq "select count(*) from messages where action='purge' and eventdata like 'purge from=0 %removed=1 kept=71 %'")" -eq 1 ] &&
 	[ "$(sq "select count(*) from messages where protocolname='GADU-GADU'")" -eq 0 ]
 check second_purge_continues_first $? "$n1 $n2" "$(sq "select eventdata from messages where action='purge'")" "$(cat "$tmp/purge.err")"
 verify sqlite "$tmp/a.db"

@@ -123,10 +123,12 @@ sleep 1.5 # a stats file from after the failure
 check owner_stats_show_the_sink_down $? "down $(sink_stat down) failed $(sink_stat failed) queued $(sink_stat queued)"
 kill -0 "$daemon_pid" 2>/dev/null
 check owner_daemon_runs $?
-# A second daemon on the same configuration shares its spool: refused.
+# A second daemon on the same configuration would share its spool:
+# refused, naming the first (by its pid file's lock, which comes first, or
+# by the spool's).
 $B timeout 10 "$BIN/imwired" -d -c "$tmp/owner.conf" >"$tmp/second.log" 2>&1
 rc=$?
-[ $rc = 1 ] && grep -q "$tmp/owner.spool is in use by another process (pid $daemon_pid)" "$tmp/second.log"
+[ $rc = 1 ] && grep -Eq "another imwired runs with this configuration \(pid $daemon_pid,|$tmp/owner.spool is in use by another process \(pid $daemon_pid\)" "$tmp/second.log"
 check owner_second_instance_on_the_spool_refused $? "exit status $rc: $(cat "$tmp/second.log")"
 chown nobody "$logs"
 wait_until 10 "$daemon_pid" log_has "$daemon_log" "imspector .*: writing again"

@@ -396,6 +396,7 @@ int main(int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if (runtime_load(&rt, &o.rt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "imwired: %s\n", err);
+		runtime_free(&rt); /* what it loaded before it failed */
 		return 1;
 	}
 	memset(&ss, 0, sizeof(ss));

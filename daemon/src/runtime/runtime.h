@@ -129,6 +129,7 @@ struct runtime {
  * here, told the first one's pid), makes the directories and files the
  * daemon user will write (paths.h), builds what decides events and the
  * service. -1 with the first problem in err. */
+/* On failure rt still holds what was loaded: runtime_free it. */
 int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 		 size_t err_size);
 
