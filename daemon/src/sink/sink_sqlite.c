@@ -127,7 +127,11 @@ static int sqlite_connect(struct sink_db *db)
 	}
 	/* Readers (reports) may hold the file briefly: wait, within bounds. */
 	sqlite3_busy_timeout(c->conn, (int)db->timeout_s * 1000);
-	if (exec(db, "PRAGMA journal_mode=WAL") < 0 || exec(db, create_table) < 0 ||
+	/* Temporary tables and statement journals in memory: a large batch
+	 * would otherwise open files in /var/tmp or /tmp, outside the paths
+	 * the sandbox allows (only the database's directory). */
+	if (exec(db, "PRAGMA journal_mode=WAL") < 0 || exec(db, "PRAGMA temp_store=MEMORY") < 0 ||
+	    exec(db, create_table) < 0 ||
 	    has_column(db, "sensor", &found) < 0 ||
 	    (!found && exec(db, "ALTER TABLE messages ADD COLUMN sensor text NOT NULL DEFAULT ''") < 0) ||
 	    has_column(db, "eventid", &found) < 0 ||
