@@ -44,7 +44,7 @@ check received_byte_for_byte $?
 end_scenario xmpp_ibb
 
 fact offer_logged 1 "$tmp/events.jsonl" '"proto":"xmpp","dir":"out","kind":"file"' \
-	'"file_name":"report.txt"' "\"file_size\":$SIZE}"
+	'"file_name":"report.txt"' "\"file_size\":$SIZE,\"eventid\":"
 fact file_extracted 1 "$tmp/events.jsonl" '"proto":"xmpp","dir":"out","kind":"file"' \
 	'"file_name":"report.txt"' "\"file_state\":\"complete\",\"file_bytes\":$SIZE," \
 	"\"file_sha256\":\"$SUM\"" '"file_mime":"text/plain"'
