@@ -212,7 +212,8 @@ log_settles "$tmp/r.jsonl"
 	[ "$(count "$tmp/r.jsonl.2" after)" = 0 ]
 check rotate_new_events_go_to_the_new_file $? \
 	"new $(count "$tmp/r.jsonl" after), .1 $(count "$tmp/r.jsonl.1" after), .2 $(count "$tmp/r.jsonl.2" after)"
-# Each flood message in exactly one of the three files, once; each file has some.
+# Each flood message in exactly one of the three files, once; the rotated
+# ones hold some.
 "$PY" - "$FLOOD_N" "$tmp/r.jsonl.1" "$tmp/r.jsonl.2" "$tmp/r.jsonl" >"$tmp/rot.acct" 2>&1 <<'EOF'
 import collections, json, re, sys
 n, files = int(sys.argv[1]), sys.argv[2:]
@@ -227,7 +228,9 @@ for f in files:
     per.append(k)
 bad = [s for s in range(n) if seen[s] != 1]
 print("per file", per, "distinct", len(seen), "not once", len(bad), bad[:5])
-sys.exit(0 if not bad and len(seen) == n and all(per) else 1)
+# the first rotation came mid-flood; the second may come after its end
+# on a slow machine (ASan), leaving the newest file none of it
+sys.exit(0 if not bad and len(seen) == n and per[0] and sum(per[1:]) else 1)
 EOF
 check rotate_every_flood_message_in_exactly_one_file_once $? "$(cat "$tmp/rot.acct")"
 stop_daemon 30
