@@ -219,6 +219,17 @@ int runtime_claim(struct runtime *rt)
 
 /* The file stage's shared part (files_dir made while root) and, inline,
  * the steering of the connections file offers announce. */
+/* The path the sandbox allows for key (runtime_paths_add), or NULL. */
+static const char *allowed_path(const struct runtime_paths *ps, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if (strcmp(ps->p[i].key, key) == 0)
+			return ps->p[i].path;
+	return NULL;
+}
+
 static void prepare_files(struct runtime *rt)
 {
 	struct files_config fc;
@@ -228,6 +239,11 @@ static void prepare_files(struct runtime *rt)
 	config_apply_files(&rt->cfg, &fc);
 	if (!fc.follow)
 		return;
+	/* A file waiting for clamd is spooled where the sandbox lets the
+	 * daemon write: files_dir when set, else the instance's spool (not
+	 * $TMPDIR or /tmp, which the sandbox refuses). */
+	if (!fc.spool_dir && !(fc.dir && fc.dir[0]))
+		fc.spool_dir = allowed_path(&rt->paths, "spool_dir");
 	rt->files = files_shared_new(&fc, err, sizeof(err));
 	if (!rt->files) {
 		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
