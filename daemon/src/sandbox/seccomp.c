@@ -74,6 +74,17 @@ static const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKE
  * FIONREAD on sockets; libpcap's and the tap's are made at set-up). */
 static const unsigned long ioctls[] = { TCGETS, FIONREAD, FIONBIO, SIOCGIFINDEX };
 
+/* libseccomp's SCMP_An() macros leave datum_b to a compound literal's
+ * zero fill, which clang's -Wmissing-field-initializers rejects; name
+ * every field instead. */
+static struct scmp_arg_cmp arg_equals(unsigned int arg, scmp_datum_t value)
+{
+	struct scmp_arg_cmp cmp = {
+		.arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0,
+	};
+	return cmp;
+}
+
 static int add_rules(scmp_filter_ctx ctx, unsigned *n)
 {
 	size_t i;
@@ -87,23 +98,23 @@ static int add_rules(scmp_filter_ctx ctx, unsigned *n)
 	}
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+				      arg_equals(0, (scmp_datum_t)families[i]));
 		if (rc < 0)
 			return rc;
 	}
 	for (i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+				      arg_equals(1, (scmp_datum_t)ioctls[i]));
 		if (rc < 0)
 			return rc;
 	}
 	/* A signal to ourselves (raise, abort, a reload asked of ourselves)
 	 * and to our own threads; no other process. */
 	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-			      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+			      arg_equals(0, (scmp_datum_t)getpid()));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				      arg_equals(0, (scmp_datum_t)getpid()));
 	*n += 3;
 	return rc;
 }
