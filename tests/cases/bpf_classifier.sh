@@ -41,14 +41,14 @@ queued() { # packets the NFQUEUE rule has sent to the daemon
 	$B iptables -w -t filter -L FORWARD -v -x -n | awk '/NFQUEUE/ { n += $1 } END { print n + 0 }'
 }
 
-write_config "$tmp/d.conf" 50
+write_config "$tmp/bpfcls.conf" 50
 daemon_in=$BPF_B # where bpffs is visible: the daemon holds the pin directory
-start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
+start_daemon "$tmp/bpfcls.conf" || { fail daemon_start; exit 0; }
 first_pid=$daemon_pid
 # A second daemon on the same pin directory is refused, and says why (a
 # configuration of its own: the same one would be refused by its pid file).
-cp "$tmp/d.conf" "$tmp/d2.conf"
-$BPF_B timeout 10 "$BIN/imwired" -d -c "$tmp/d2.conf" --queue 9 >"$tmp/second.log" 2>&1
+cp "$tmp/bpfcls.conf" "$tmp/bpfcls2.conf"
+$BPF_B timeout 10 "$BIN/imwired" -d -c "$tmp/bpfcls2.conf" --queue 9 >"$tmp/second.log" 2>&1
 second_rc=$?
 if [ $second_rc -ne 0 ] && grep -q "$PIN is held by a live imwired (pid $first_pid)" "$tmp/second.log" &&
 	"$BIN/imwire" pin-dir | grep -q "held by imwired pid $first_pid"; then

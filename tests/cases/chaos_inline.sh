@@ -54,7 +54,7 @@ $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
 # All 40 clients come from one address (ngircd allows 5 by default).
 mkdir -p "$tmp/ngircd.d"
 printf '[Limits]\nMaxConnectionsIP = 0\n' >"$tmp/ngircd.d/chaos.conf"
-write_config "$tmp/d.conf" 50 'regex_replace=/secret/secret-secret/'
+write_config "$tmp/chaos.conf" 50 'regex_replace=/secret/secret-secret/'
 
 now() { date +%s.%N; }
 
@@ -92,7 +92,7 @@ scenario() {
 	# A server of its own: a broken conversation of an earlier scenario
 	# must not hold these nicks.
 	start_ngircd 300 || { fail "${n}_ngircd_starts"; return; }
-	start_daemon "$tmp/d.conf" || { fail "${n}_daemon_starts"; return; }
+	start_daemon "$tmp/chaos.conf" || { fail "${n}_daemon_starts"; return; }
 	$C timeout 120 "$PY" "$PEERS/irc_chaos.py" 10.77.0.2 6667 "$PAIRS" "$MESSAGES" "$INTERVAL" \
 		"$out" 100 >"$out/peer.err" 2>&1 &
 	cpid=$!
@@ -112,7 +112,7 @@ scenario() {
 			check "${n}_daemon_stops_cleanly" $? "exit status $stopped_rc"
 		fi
 		sleep "$delay"
-		start_daemon "$tmp/d.conf" || fail "${n}_daemon_restarts"
+		start_daemon "$tmp/chaos.conf" || fail "${n}_daemon_restarts"
 		t1=$(now)
 		echo "$t0 $t1" >>"$out/absent"
 		# The successor found every edited session its predecessor left.

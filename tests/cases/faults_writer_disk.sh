@@ -28,8 +28,8 @@ check disk_tmpfs_mounted $?
 $B "$BIN/imwire" setup --bridge br0 --ports $FLOOD_PORT >/dev/null
 check disk_setup $?
 printf '%s\n' "jsonl_file=$tmp/disk/events.jsonl" "sqlite_file=$tmp/disk/events.db" \
-	"spool_dir=$tmp/disk/spool" "stats_file=$tmp/stats.json" "hold_deadline_ms=50" >"$tmp/d.conf"
-start_daemon "$tmp/d.conf"
+	"spool_dir=$tmp/disk/spool" "stats_file=$tmp/stats.json" "hold_deadline_ms=50" >"$tmp/wdisk.conf"
+start_daemon "$tmp/wdisk.conf"
 check disk_daemon_starts $?
 
 INLINE_PEER_HASH=1 $S "$BIN/bench/inline_peer" bulk-server $FLOOD_PORT $((FLOOD_N * 1000)) $LIMIT \

@@ -26,10 +26,10 @@ start_ngircd 600
 check ngircd_started $?
 start_clamd 600
 check clamd_started $? "$(tail -3 "$tmp/clamd.out" 2>/dev/null)"
-write_config "$tmp/d.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
+write_config "$tmp/fburst.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
 	"scan_timeout_ms=10000" "scan_fail=open" "scan_hold_max_bytes=$BUDGET" \
 	"stats_file=$tmp/stats.json"
-start_daemon "$tmp/d.conf"
+start_daemon "$tmp/fburst.conf"
 check daemon_started $?
 
 head -c 20000 /dev/urandom >"$tmp/burst.bin"

@@ -45,11 +45,11 @@ check clamd_started $? "$(tail -3 "$tmp/clamd.out" 2>/dev/null)"
 
 # daemon_with FAIL: imwired holding file ends for clamd, scan_fail=FAIL.
 daemon_with() {
-	write_config "$tmp/d.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
+	write_config "$tmp/flirc.conf" 50 "clamd_socket=$tmp/clamd.sock" "scan_hold=on" \
 		"scan_timeout_ms=${SCAN_TIMEOUT:-4000}" "scan_fail=$1" "files_dir=$tmp/files" \
 		"stats_file=$tmp/stats.json" "spool_dir=$tmp/spool" "sqlite_file=$tmp/db/events.db"
 	rm -f "$tmp/stats.json"
-	start_daemon "$tmp/d.conf"
+	start_daemon "$tmp/flirc.conf"
 }
 
 # transfer_start NAME FILE [RECEIVER SENDER]: RECEIVER (bob, client side)

@@ -17,8 +17,8 @@ register_xmpp '"10.77.0.2"' 5222 alice bob
 check accounts_registered $? "$(tail -3 "$tmp/prosody.register" 2>/dev/null)"
 start_prosody "$S" 5222 300
 check prosody_listens $? "$(tail -5 "$tmp/prosody.out" "$tmp/prosody.err" 2>/dev/null)"
-write_config "$tmp/d.conf" 50 "files_dir=$tmp/files"
-start_daemon "$tmp/d.conf"
+write_config "$tmp/flxmpp.conf" 50 "files_dir=$tmp/files"
+start_daemon "$tmp/flxmpp.conf"
 check daemon_started $?
 
 # A text with a little of everything, so the type by content is plain text.

@@ -19,7 +19,7 @@ if ! $BPF_B "$BIN/imwire" attach vc vs >"$tmp/attach.log" 2>&1; then
 	exit 0
 fi
 $B "$BIN/imwire" setup --bridge br0 --by-mark >/dev/null
-printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\n' "$tmp/events.jsonl" >"$tmp/d.conf"
+printf 'jsonl_file=%s\nregex_replace=/secret/[a longer word]/\n' "$tmp/events.jsonl" >"$tmp/irestart.conf"
 
 # A conversation with pauses: the daemon is killed during the first pause
 # (the client sends its second line on the cue $tmp/go, 100 ms after the
@@ -35,7 +35,7 @@ printf '%s\n' "expectline PRIVMSG bob :first [a longer word]" "send :bob!b@h PRI
 	"expectline PRIVMSG bob :third [a longer word] after the restart" \
 	"send :bob!b@h PRIVMSG alice :got third" "close" >"$tmp/s.script"
 
-start_daemon "$tmp/d.conf" || { fail daemon_start; exit 0; }
+start_daemon "$tmp/irestart.conf" || { fail daemon_start; exit 0; }
 if "$BIN/imwire" pin-dir | grep -q "held by imwired pid $daemon_pid"; then
 	pass daemon_holds_its_pin_dir
 else
@@ -61,7 +61,7 @@ sleep 0.1
 touch "$tmp/go"
 # then the daemon comes back
 sleep 1.5
-start_daemon "$tmp/d.conf" || fail daemon_restart
+start_daemon "$tmp/irestart.conf" || fail daemon_restart
 wait $cpid
 crc=$?
 wait $spid

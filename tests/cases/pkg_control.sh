@@ -32,7 +32,7 @@ for dir in --dport --sport; do
 done
 IN="ip netns exec $NS"
 
-conf=$tmp/d.conf
+conf=$tmp/pkgctl.conf
 cat >"$conf" <<EOF
 jsonl_file=$tmp/events.jsonl
 spool_dir=$tmp/spool

@@ -23,9 +23,9 @@ for dir in --dport --sport; do
 		-j NFQUEUE --queue-num 0 --queue-bypass || { fail stats_rules; exit 0; }
 done
 
-printf 'stats_file=%s\njsonl_file=%s\n' "$tmp/run/stats.json" "$tmp/events.jsonl" >"$tmp/d.conf"
+printf 'stats_file=%s\njsonl_file=%s\n' "$tmp/run/stats.json" "$tmp/events.jsonl" >"$tmp/statsd.conf"
 daemon_in="ip netns exec $NS"
-start_daemon "$tmp/d.conf" --queue 0
+start_daemon "$tmp/statsd.conf" --queue 0
 
 # counter SECTION.NAME from the total, or -1 when the file is not there yet
 counter() {
