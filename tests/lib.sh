@@ -168,6 +168,12 @@ stop_pid() {
 	stopped_rc=$?
 }
 
+# READY_SECONDS: how long a start (a daemon ready, a server listening, an event
+# written) may take before the test calls it failed. Generous on purpose: a
+# wait ends as soon as its condition holds, and an ASan build on a loaded
+# 2-core machine (load 9 seen in a full run beside other runs) took over 5 s.
+READY_SECONDS=${READY_SECONDS:-30}
+
 # wait_until SECONDS PID CMD...: true once CMD succeeds; false when time is up or PID (or "") died.
 wait_until() {
 	local n=$(($1 * 20)) pid="$2"
@@ -183,10 +189,10 @@ wait_until() {
 	done
 }
 
-# logged_soon FILE PATTERN [COUNT]: log_has, waited for up to 5 s while the daemon runs: its
+# logged_soon FILE PATTERN [COUNT]: log_has, waited for up to READY_SECONDS while the daemon runs: its
 # writer puts events in the write-ahead log first and in the files a moment later.
 logged_soon() {
-	wait_until 5 "$daemon_pid" log_has "$@"
+	wait_until "$READY_SECONDS" "$daemon_pid" log_has "$@"
 }
 
 # log_has FILE PATTERN [COUNT]: true when at least COUNT (1) lines of FILE match PATTERN.
@@ -295,7 +301,7 @@ write_config() {
 	for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
 }
 
-# start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once it is ready (5 s).
+# start_daemon CONFIG [OPTION...]: imwired -d under $daemon_in ($B); true once it is ready (READY_SECONDS).
 # $IMWIRED, when set, is the daemon binary to run instead of $BIN/imwired.
 # Ready: its last queue (--queue N-M, else 0) says so, or with --tap IFACE the tap is on.
 start_daemon() {
@@ -315,7 +321,7 @@ start_daemon() {
 	: >"$daemon_log"
 	${daemon_in:-$B} "${IMWIRED:-$BIN/imwired}" -d -c "$@" >"$daemon_log" 2>&1 &
 	daemon_pid=$!
-	wait_until 5 "$daemon_pid" log_has "$daemon_log" "$ready" && return 0
+	wait_until "$READY_SECONDS" "$daemon_pid" log_has "$daemon_log" "$ready" && return 0
 	show_daemon
 	return 1
 }
@@ -455,7 +461,7 @@ start_capture() {
 	$run tcpdump -i "$dev" --immediate-mode -n -U -w "$out" "$@" 2>"$out.err" &
 	pid=$!
 	capture_pids="$capture_pids $pid"
-	wait_until 5 "$pid" log_has "$out.err" listening
+	wait_until "$READY_SECONDS" "$pid" log_has "$out.err" listening
 }
 
 # start_bridge_capture PREFIX FILTER...: on both bridge ports: PREFIX.vc.pcap, PREFIX.vs.pcap.
@@ -567,7 +573,7 @@ run_peers() {
 		2>"$tmp/$n.server.err" &
 	spid=$!
 	peer_pids=$spid
-	wait_until 5 "$spid" port_listens "$S" "$port"
+	wait_until "$READY_SECONDS" "$spid" port_listens "$S" "$port"
 	$C "$PY" "$PEERS/linepeer.py" client "$host" "$port" "$tmp/$n.client" "$tmp/$n.client.got" \
 		2>"$tmp/$n.client.err"
 	client_rc=$?

@@ -130,8 +130,8 @@ conf logged "pidfilename=$tmp/logged.pid" "log_file=$tmp/logs/imwired.log"
 nolog timeout 10 "$BIN/imwired" -c "$tmp/logged.conf" >"$tmp/logged.start" 2>&1
 rc=$?
 daemon_pid=""
-[ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/logged.pid" '^[0-9][0-9]*$' &&
-	daemon_pid=$(cat "$tmp/logged.pid") && wait_until 5 "$daemon_pid" log_has "$tmp/logs/imwired.log" "queue 0: ready"
+[ $rc -eq 0 ] && wait_until "$READY_SECONDS" "" log_has "$tmp/logged.pid" '^[0-9][0-9]*$' &&
+	daemon_pid=$(cat "$tmp/logged.pid") && wait_until "$READY_SECONDS" "$daemon_pid" log_has "$tmp/logs/imwired.log" "queue 0: ready"
 check instance_daemonized_logs_to_log_file $? "exit $rc: $(cat "$tmp/logged.start" "$tmp/logs/imwired.log" 2>&1)"
 grep -q "^[0-9-]*T[0-9:]*[-+][0-9]* imwired\[$daemon_pid\]: imwired .* starting (configuration $tmp/logged.conf)$" \
 	"$tmp/logs/imwired.log"
