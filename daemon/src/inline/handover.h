@@ -37,6 +37,7 @@
 
 #include "imwire/bpf_maps.h"
 #include "inline/flow_state.h"
+#include "inline/handover_record.h"
 #include "inline/state_file.h"
 #include "util/bytebuf.h"
 
@@ -70,43 +71,6 @@ int handover_open(struct handover *h, const char *path, size_t size, double max_
 		  size_t err_size);
 /* The records stay in the file. */
 void handover_close(struct handover *h);
-
-/* ---- records ------------------------------------------------------------ */
-
-struct handover_edit {
-	uint32_t in_seq;
-	uint32_t in_len;
-	uint32_t out_len;
-	bool own;             /* an insertion we originated: resent by us */
-	const uint8_t *bytes; /* out_len bytes, inside the record's buffer */
-};
-
-struct handover_dir {
-	bool started;
-	uint16_t peer_mss;
-	uint32_t base_seq;
-	int64_t base_delta;
-	size_t n_edits;
-	struct handover_edit *edits;
-};
-
-struct handover_record {
-	struct imw_flow_key key;
-	unsigned client_side; /* which side of the key is the client */
-	enum imw_proto proto;
-	double stamp;         /* when it was written (CLOCK_REALTIME) */
-	char *local;          /* NULL when unknown */
-	char *address;
-	char *service;
-	struct handover_dir dir[2]; /* by direction of travel, as flow.h */
-};
-
-/* The record of fs as it is now (proto: its protocol), appended to out. */
-bool handover_encode(struct bytebuf *out, const struct flow_state *fs, enum imw_proto proto,
-		     double stamp);
-/* Parse a record's payload; its edits point into p. -1 when malformed. */
-int handover_parse(const uint8_t *p, size_t len, struct handover_record *r);
-void handover_record_free(struct handover_record *r);
 
 /* ---- a flow's record ------------------------------------------------------ */
 
