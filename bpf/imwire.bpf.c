@@ -287,27 +287,56 @@ static __always_inline __u32 payload_proto(struct __sk_buff *skb, const struct t
 	return classify_window(w);
 }
 
-/* Decide an undecided flow on this packet when it can. */
+/* A flow's state as one 64-bit word (the width BPF's compare-and-swap
+ * has below -mcpu=v3), so that deciding is one compare-and-swap: packets
+ * of one flow reach the classifier on several CPUs at once (its two
+ * directions, or one sender's packets sent from process and from softirq
+ * context), and with plain stores two of them could both take the flow
+ * past IMW_CLASSIFY_PACKETS and count it twice, or one could overwrite
+ * the other's decision. */
+union flow_word {
+	__u64 word;
+	struct imw_flow_state f;
+};
+
+_Static_assert(sizeof(struct imw_flow_state) == sizeof(__u64), "a flow's state is one word");
+
+/* Tries at the swap: each failed one means another CPU moved the state on
+ * (and counted its own packet), so giving up after a few loses nothing. */
+#define CLASSIFY_TRIES 4
+
+/* Decide an undecided flow on this packet when it can; whoever makes the
+ * decision, and only it, counts the flow. */
 static __always_inline void classify(struct __sk_buff *skb, const struct tcp_packet *t,
 				     struct imw_flow_state *st)
 {
+	union flow_word was, now;
 	struct imw_counters *c;
-	__u32 proto;
+	__u32 proto, i;
 
 	if (t->payload_len == 0)
 		return;
 	proto = payload_proto(skb, t);
-	if (proto != IMW_PROTO_NONE && proto < IMW_PROTO_MAX) {
-		st->verdict = IMW_FLOW_STEER;
-		st->proto = (__u8)proto;
-	} else if (++st->data_packets >= IMW_CLASSIFY_PACKETS) {
-		st->verdict = IMW_FLOW_IGNORE;
-	} else {
+	for (i = 0; i < CLASSIFY_TRIES; i++) {
+		was.word = *(volatile __u64 *)st;
+		if (was.f.verdict != IMW_FLOW_UNDECIDED)
+			return; /* another CPU decided it */
+		now = was;
+		if (proto != IMW_PROTO_NONE && proto < IMW_PROTO_MAX) {
+			now.f.verdict = IMW_FLOW_STEER;
+			now.f.proto = (__u8)proto;
+		} else if (++now.f.data_packets >= IMW_CLASSIFY_PACKETS) {
+			now.f.verdict = IMW_FLOW_IGNORE;
+		}
+		if (__sync_val_compare_and_swap((__u64 *)st, was.word, now.word) != was.word)
+			continue;
+		if (now.f.verdict == IMW_FLOW_UNDECIDED)
+			return;
+		c = counters_of(now.f.verdict == IMW_FLOW_STEER ? now.f.proto : IMW_PROTO_NONE);
+		if (c)
+			c->flows++;
 		return;
 	}
-	c = counters_of(st->verdict == IMW_FLOW_STEER ? st->proto : IMW_PROTO_NONE);
-	if (c)
-		c->flows++;
 }
 
 /* ---- the decision ---------------------------------------------------- */
@@ -402,12 +431,14 @@ static __always_inline struct imw_flow_state *flow_state(struct __sk_buff *skb,
 	if (proto != IMW_PROTO_NONE && proto < IMW_PROTO_MAX) {
 		fresh.verdict = IMW_FLOW_STEER;
 		fresh.proto = (__u8)proto;
+	}
+	if (bpf_map_update_elem(&flows, &t->key, &fresh, BPF_NOEXIST) < 0)
+		return bpf_map_lookup_elem(&flows, &t->key); /* another CPU won, and counted */
+	if (fresh.verdict == IMW_FLOW_STEER) {
 		c = counters_of(proto);
 		if (c)
 			c->flows++;
 	}
-	if (bpf_map_update_elem(&flows, &t->key, &fresh, BPF_NOEXIST) < 0)
-		return bpf_map_lookup_elem(&flows, &t->key); /* another CPU won */
 	return bpf_map_lookup_elem(&flows, &t->key);
 }
 

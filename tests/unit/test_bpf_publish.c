@@ -9,9 +9,14 @@
  *    them, across the 2^32 wrap; a retransmission of a live edit's bytes
  *    is dropped and counted; acks fold edits into the base offset as
  *    seqmap_acknowledge does; checksums stay right; a new SYN clears a
- *    dead daemon's entries; a flow the LRU forgot is still translated. */
+ *    dead daemon's entries; a flow the LRU forgot is still translated;
+ *  - two CPUs classifying packets of the same new flow at once count it
+ *    once (the decision is one compare-and-swap). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -962,6 +967,102 @@ static void test_stamp_and_reap(void)
 	fixture_down(&fx);
 }
 
+/* ---- two CPUs, one flow ------------------------------------------------ */
+
+#define RACE_FLOWS 2000
+#define RACE_REPEAT 3 /* per side: 6 data packets, the flow is decided on the 4th */
+
+struct racer {
+	struct fixture *fx;
+	bool from_client;
+	atomic_uint *started; /* flows this side began; shared by both sides */
+	int cpu;
+	int failures;
+};
+
+/* Each flow's data packets from both ends at once, one side per CPU: the
+ * two start each flow together, so that the packet that decides it meets
+ * the other CPU's packets of the same flow. */
+static void *race_side(void *arg)
+{
+	struct racer *r = arg;
+	struct frame in, out;
+	cpu_set_t cpus;
+	unsigned i, spins;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(r->cpu, &cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus); /* best effort */
+	for (i = 0; i < RACE_FLOWS; i++) {
+		struct seg s = { .from_client = r->from_client, .seq = 1, .ack = 1,
+				 .flags = F_ACK | F_PSH, .len = 64 };
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+		/* not IRC's port: 'x' bytes match no signature */
+		s.sport = (uint16_t)(r->from_client ? 20000 + i : 8080);
+		s.dport = (uint16_t)(r->from_client ? 8080 : 20000 + i);
+		build(&in, &s);
+		opts.data_in = in.b;
+		opts.data_size_in = (uint32_t)in.len;
+		opts.data_out = out.b;
+		opts.data_size_out = sizeof(out.b);
+		opts.repeat = RACE_REPEAT;
+		atomic_fetch_add(&r->started[r->from_client], 1);
+		for (spins = 0; atomic_load(&r->started[!r->from_client]) < i + 1; spins++)
+			if (spins > 1000)
+				sched_yield(); /* the other side is not running */
+		if (bpf_prog_test_run_opts(r->fx->prog, &opts) < 0 || opts.retval != TC_ACT_OK)
+			r->failures++;
+	}
+	return NULL;
+}
+
+static uint64_t other_flows(struct fixture *fx)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	uint32_t key = IMW_PROTO_NONE;
+	struct imw_counters *per;
+	uint64_t n = 0;
+
+	per = calloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*per));
+	if (per && ncpu > 0 && bpf_map_lookup_elem(fx->counters, &key, per) == 0)
+		for (i = 0; i < ncpu; i++)
+			n += per[i].flows;
+	free(per);
+	return n;
+}
+
+/* Packets of one flow meet on two CPUs (its two directions, or a
+ * sender's segments from process and softirq context): the flow is
+ * decided, and counted, once. With plain stores both CPUs could take it
+ * past the packets it is looked at, and the bulk HTTP flow of
+ * bpf_classifier.sh was then counted twice now and then. */
+static void test_two_cpus_count_a_flow_once(void)
+{
+	atomic_uint started[2] = { 0, 0 };
+	struct racer side[2];
+	pthread_t th[2];
+	struct fixture fx;
+	int i, ok = 0;
+
+	if (!fixture_up(&fx)) {
+		CHECK(!"classifier loaded");
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		side[i] = (struct racer){ &fx, i == 1, started, i, 0 };
+		if (pthread_create(&th[i], NULL, race_side, &side[i]) == 0)
+			ok++;
+	}
+	CHECK_INT_EQ(ok, 2);
+	for (i = 0; i < ok; i++)
+		pthread_join(th[i], NULL);
+	CHECK_INT_EQ(side[0].failures + side[1].failures, 0);
+	if (ok == 2)
+		CHECK_INT_EQ(other_flows(&fx), RACE_FLOWS);
+	fixture_down(&fx);
+}
+
 int main(void)
 {
 	RUN_TEST(test_key_is_canonical);
@@ -977,5 +1078,6 @@ int main(void)
 	RUN_TEST(test_lru_loss_keeps_translation);
 	RUN_TEST(test_random_maps_match_seqmap);
 	RUN_TEST(test_stamp_and_reap);
+	RUN_TEST(test_two_cpus_count_a_flow_once);
 	TEST_MAIN_END();
 }
