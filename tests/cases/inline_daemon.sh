@@ -16,19 +16,18 @@ $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 # could log nowhere refuses to start)
 printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\n' "$tmp/events.jsonl" \
 	"$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
+# imwired returns once the daemon's pid is in the file; traffic waits
+# until the daemon says its queue is bound (with --queue-bypass, packets
+# before that would pass it by).
 $B "$BIN/imwired" -c "$tmp/a.conf"
 rc=$?
-if [ $rc -eq 0 ] && wait_until 5 "" log_has "$tmp/imwired.pid" '^[0-9][0-9]*$'; then
-	daemon_pid=$(cat "$tmp/imwired.pid")
-	if kill -0 "$daemon_pid" 2>/dev/null; then
-		pass daemonized_with_pid_file
-	else
-		fail daemonized_with_pid_file "pid $daemon_pid not running"
-	fi
+daemon_pid=$(cat "$tmp/imwired.pid" 2>/dev/null)
+if [ $rc -eq 0 ] && [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null &&
+	wait_until "$READY_SECONDS" "$daemon_pid" log_has "$tmp/imwired.log" 'queue 0: ready'; then
+	pass daemonized_with_pid_file
 else
-	fail daemonized_with_pid_file "exit $rc, no pid file"
+	fail daemonized_with_pid_file "exit $rc, pid file: '$daemon_pid'" "$(cat "$tmp/imwired.log" 2>&1)"
 fi
-sleep 0.3
 
 # --- IPv6 through the bridge, no rule yet --------------------------------
 cat >"$tmp/v6.client" <<EOF
@@ -56,18 +55,18 @@ fi
 printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\nno_such_key=1\n' "$tmp/events.jsonl" \
 	"$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
-sleep 0.3
-if kill -0 "$daemon_pid" 2>/dev/null; then
+if wait_until "$READY_SECONDS" "$daemon_pid" log_has "$tmp/imwired.log" 'reload failed, keeping the old configuration' &&
+	kill -0 "$daemon_pid" 2>/dev/null; then
 	pass bad_reload_keeps_running
 else
-	fail bad_reload_keeps_running
+	fail bad_reload_keeps_running "$(tail -3 "$tmp/imwired.log" 2>&1)"
 fi
 
 # --- SIGHUP with a rewrite rule: new messages are rewritten, over IPv6 ---
 printf 'jsonl_file=%s\npidfilename=%s\nspool_dir=%s\nlog_file=%s\nregex_replace=/secret/[much longer words]/\n' \
 	"$tmp/events.jsonl" "$tmp/imwired.pid" "$tmp/spool" "$tmp/imwired.log" >"$tmp/a.conf"
 kill -HUP "$daemon_pid"
-sleep 0.3
+wait_until "$READY_SECONDS" "$daemon_pid" log_has "$tmp/imwired.log" 'configuration reloaded from'
 cat >"$tmp/v6b.server" <<EOF
 expectline PRIVMSG bob :a [much longer words] over IPv6
 send :bob!b@h PRIVMSG alice :my secret too
