@@ -452,15 +452,25 @@ except Exception:
 
 # ---- captures --------------------------------------------------------------
 
+# CAPTURE_BUFFER_KIB: each capture's ring in the kernel, where packets wait while tcpdump
+# waits for a CPU. In immediate mode libpcap gives every packet a 64 KiB slot (lo fills two:
+# the sent copy and the received one), so tcpdump's default 2 MiB held 16 packets of lo:
+# realpeer_gg's capture lost 12 (its FINs) on a quiet machine, and messages on a loaded one.
+# 32 MiB: 256 packets of lo, 512 of a bridge port.
+CAPTURE_BUFFER_KIB=${CAPTURE_BUFFER_KIB:-32768}
+capture_files=""
+
 # start_capture RUN DEV PCAP FILTER...: tcpdump in the background; true once it listens.
 start_capture() {
 	local run="$1" dev="$2" out="$3" pid
 	shift 3
 	# Immediate mode: without it the packets of the last ring block (up
 	# to a second's worth) are lost when tcpdump is stopped.
-	$run tcpdump -i "$dev" --immediate-mode -n -U -w "$out" "$@" 2>"$out.err" &
+	$run tcpdump -i "$dev" --immediate-mode -B "$CAPTURE_BUFFER_KIB" -n -U -w "$out" "$@" \
+		2>"$out.err" &
 	pid=$!
 	capture_pids="$capture_pids $pid"
+	capture_files="$capture_files $out"
 	wait_until "$READY_SECONDS" "$pid" log_has "$out.err" listening
 }
 
@@ -471,13 +481,21 @@ start_bridge_capture() {
 	start_capture "$B" vc "$pre.vc.pcap" "$@" && start_capture "$B" vs "$pre.vs.pcap" "$@"
 }
 
-# stop_captures: stops every capture, once the last segments had 0.5 s to reach it.
+# stop_captures: stops every capture, once the last segments had 0.5 s to reach it. FAIL
+# capture_complete for a capture that lost packets (tcpdump's count at exit): what a test
+# reads in it would not be what crossed the wire.
 stop_captures() {
-	local p
+	local p f lost
 	sleep 0.5
 	for p in $capture_pids; do kill -INT "$p" 2>/dev/null; done
 	for p in $capture_pids; do stop_pid "$p"; done
+	for f in $capture_files; do
+		lost=$(sed -n 's/^\([0-9]*\) packets* dropped by kernel$/\1/p' "$f.err" 2>/dev/null)
+		[ "${lost:-none}" = 0 ] ||
+			fail capture_complete "${f##*/}: ${lost:-no} packet(s) dropped by kernel (CAPTURE_BUFFER_KIB)"
+	done
 	capture_pids=""
+	capture_files=""
 }
 
 # wire_has PCAP TEXT: true when some segment of the capture carried TEXT.
