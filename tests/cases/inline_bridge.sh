@@ -32,6 +32,18 @@ send :srv PRIVMSG alice :pong
 close
 EOF
 run_peers untouched || fail untouched_peers "$(peer_errors untouched)"
+# The peers are gone once each saw the other's FIN; the ACKs of the FINs may
+# still be in the daemon's queue (an ASan daemon on a loaded machine can take
+# longer than stop_captures' 0.5 s). Each port is to carry what the other
+# carried: wait until each direction has as many packets on both.
+port_count() { # PORT SRC: packets from SRC in that port's capture so far
+	tcpdump -r "$tmp/untouched.$1.pcap" -nn src "$2" 2>/dev/null | wc -l
+}
+ports_agree() {
+	[ "$(port_count vc 10.77.0.1)" = "$(port_count vs 10.77.0.1)" ] &&
+		[ "$(port_count vc 10.77.0.2)" = "$(port_count vs 10.77.0.2)" ]
+}
+wait_until "$READY_SECONDS" "" ports_agree
 stop_captures
 {
 	crlf "NICK alice" "USER a 0 * :A" "PRIVMSG bob :hello"
