@@ -19,7 +19,9 @@
 #   BENCH_REPEAT (5 bulk runs), BENCH_PING_ROUNDS (3), BENCH_SECONDS (60, the bound on each transfer),
 #   BENCH_BULK (notice: server NOTICE lines, decoded but not logged;
 #   privmsg: user PRIVMSG lines, each one a logged message event),
-#   BENCH_PERF=1 records `perf record` of imwired in (c) and (d) and
+#   BENCH_PERF=1 records `perf record` of imwired in (c) and (d) (with
+#   the options in BENCH_PERF_RECORD, e.g. -g; the data kept in
+#   BENCH_PERF_DIR when set) and
 #   prints the top symbols,
 #   BENCH_BASE_BIN (a directory holding another build's imwired) adds
 #   (c0) and (d0): (c) and (d) with that build, in the same run.
@@ -38,6 +40,8 @@ PING_ROUNDS=${BENCH_PING_ROUNDS:-3}
 BULK=${BENCH_BULK:-notice}
 LIMIT=${BENCH_SECONDS:-60}
 PERF=${BENCH_PERF:-0}
+PERF_RECORD=${BENCH_PERF_RECORD:-}
+PERF_DIR=${BENCH_PERF_DIR:-}
 BASE=${BENCH_BASE_BIN:-}
 case $BULK in
 notice | privmsg) ;;
@@ -208,7 +212,8 @@ run_ping() { # name expected-hello-reply
 
 perf_start() { # name
 	[ "$PERF" = 1 ] || return 0
-	perf record -o "$tmp/$1.perf" -p "$helper_pid" >"$tmp/perf.log" 2>&1 &
+	# shellcheck disable=SC2086 # BENCH_PERF_RECORD is a list of options
+	perf record $PERF_RECORD -o "$tmp/$1.perf" -p "$helper_pid" >"$tmp/perf.log" 2>&1 &
 	perf_pid=$!
 	sleep 0.5
 }
@@ -220,6 +225,10 @@ perf_stop() { # name
 	echo "--- perf: imwired in ($1), top symbols (self) ---"
 	perf report -i "$tmp/$1.perf" --no-children --sort dso,symbol --stdio 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | head -25
+	echo "--- perf: imwired in ($1), by thread ---"
+	perf report -i "$tmp/$1.perf" --no-children --sort pid --stdio 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -6
+	[ -z "$PERF_DIR" ] || cp "$tmp/$1.perf" "$PERF_DIR/$1.perf"
 }
 
 greet_line=":bob!b@h PRIVMSG alice :$GREETING"
