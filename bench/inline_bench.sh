@@ -231,6 +231,17 @@ perf_stop() { # name
 	[ -z "$PERF_DIR" ] || cp "$tmp/$1.perf" "$PERF_DIR/$1.perf"
 }
 
+# The daemon's summary, or, when it has none (it did not stop as it
+# should), the end of what it said.
+report_helper() { # name pattern
+	if grep -q "$2" "$tmp/helper.log"; then
+		grep "$2" "$tmp/helper.log" | sed "s/^/  ($1) /" >&2
+	else
+		echo "  ($1) no summary from the daemon; the end of its log:" >&2
+		tail -n 20 "$tmp/helper.log" | sed "s/^/  ($1) /" >&2
+	fi
+}
+
 greet_line=":bob!b@h PRIVMSG alice :$GREETING"
 # privmsg: one event a line, and the client's first line and the greeting
 want_events=$((BYTES / 1000 + 2))
@@ -264,7 +275,7 @@ run_ping c ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
 run_bulk c "$greet_line" $bulk_bytes
 perf_stop c
 stop_helper
-grep 'packets:' "$tmp/helper.log" | sed 's/^/  (c) /' >&2
+report_helper c 'packets:'
 
 # (d) imwired translating every packet after a rewrite
 start_imwired "regex_replace=/hello/$REWRITE_TO/" || die "imwired did not start"
@@ -273,7 +284,7 @@ run_ping d ":bob!b@h PRIVMSG alice :$REWRITE_TO back, you sent $rewritten_hello_
 run_bulk d "$rewritten_line" $rewritten_bytes
 perf_stop d
 stop_helper
-grep 'packets:' "$tmp/helper.log" | sed 's/^/  (d) /' >&2
+report_helper d 'packets:'
 # (c0) and (d0): the same with another build, in this run
 if [ -n "$BASE" ]; then
 	start_imwired_from "$BASE" || die "the base imwired did not start"
@@ -293,7 +304,7 @@ start_imwired "local_routing=irc" "bot_auditbot=auditbot@irc" || die "imwired di
 run_ping e ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
 run_bulk e "$greet_line" $bulk_bytes
 stop_helper
-grep 'packets:\|routing:' "$tmp/helper.log" | sed 's/^/  (e) /' >&2
+report_helper e 'packets:\|routing:'
 for n in c0 c d0 d e; do
 	[ -f "$tmp/$n.events" ] && echo "  ($n) events logged per bulk run: $(paste -sd, "$tmp/$n.events")" >&2
 done
@@ -362,5 +373,9 @@ if [ "$BULK" = privmsg ]; then
 	done
 fi
 echo "latency: $PINGS IRC PRIVMSG round trips, one in flight, TCP_NODELAY, after 50 unmeasured;"
-echo "      the median of $PING_ROUNDS rounds (medians, us: a $(cat "$tmp/a.medians" 2>/dev/null)| b $(cat "$tmp/b.medians" 2>/dev/null)| c $(cat "$tmp/c.medians" 2>/dev/null)| d $(cat "$tmp/d.medians" 2>/dev/null)| e $(cat "$tmp/e.medians" 2>/dev/null))"
+meds=""
+for n in a b c0 c d0 d e; do
+	[ -f "$tmp/$n.medians" ] && meds="$meds${meds:+| }$n $(cat "$tmp/$n.medians")"
+done
+echo "      the median of $PING_ROUNDS rounds (medians, us: $meds)"
 echo "goals: (c), (d) and (e) throughput ratio >= 0.80; added median latency < 100 us"
