@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#define RX_BUFFER (0xFFFF + (MNL_SOCKET_BUFFER_SIZE / 2))
+/* A slot: the largest message (the copy range and its headers), rounded
+ * up so that every slot, and so every message, starts aligned. */
+#define RX_BUFFER ((0xFFFF + (MNL_SOCKET_BUFFER_SIZE / 2) + 63) & ~(size_t)63)
 /* Queue messages taken by one recvmmsg: each packet is a datagram of its
  * own, so a burst costs one system call per RX_SLOTS packets instead of
  * one per packet (and no final EAGAIN when the burst ends short). */
