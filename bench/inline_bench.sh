@@ -114,10 +114,16 @@ start_imwired() { # extra config lines...
 start_imwired_from() { # bindir, extra config lines...
 	dir=$1
 	shift
-	printf 'jsonl_file=%s\n' "$tmp/events.jsonl" >"$tmp/imwired.conf"
-	for l in "$@"; do printf '%s\n' "$l" >>"$tmp/imwired.conf"; done
+	# The instance is named after the configuration: after this run's
+	# topology, so that two runs at once (or a test) never share a pid
+	# file, control socket, hand-over claim or spool. Each daemon starts
+	# with an empty spool of its own, removed with the rest.
+	conf="$tmp/$P.conf"
+	rm -rf "$tmp/spool"
+	printf 'jsonl_file=%s\nspool_dir=%s\n' "$tmp/events.jsonl" "$tmp/spool" >"$conf"
+	for l in "$@"; do printf '%s\n' "$l" >>"$conf"; done
 	rm -f "$tmp/events.jsonl"
-	$B "$dir/imwired" -d -c "$tmp/imwired.conf" >"$tmp/helper.log" 2>&1 &
+	$B "$dir/imwired" -d -c "$conf" >"$tmp/helper.log" 2>&1 &
 	helper_pid=$!
 	wait_log "$tmp/helper.log" "queue 0: ready"
 }
