@@ -19,7 +19,9 @@
 #   BENCH_REPEAT (5 bulk runs), BENCH_PING_ROUNDS (3), BENCH_SECONDS (60, the bound on each transfer),
 #   BENCH_BULK (notice: server NOTICE lines, decoded but not logged;
 #   privmsg: user PRIVMSG lines, each one a logged message event),
-#   BENCH_PERF=1 records `perf record` of imwired in (c) and (d) and
+#   BENCH_PERF=1 records `perf record` of imwired in (c) and (d) (with
+#   the options in BENCH_PERF_RECORD, e.g. -g; the data kept in
+#   BENCH_PERF_DIR when set) and
 #   prints the top symbols,
 #   BENCH_BASE_BIN (a directory holding another build's imwired) adds
 #   (c0) and (d0): (c) and (d) with that build, in the same run.
@@ -38,6 +40,8 @@ PING_ROUNDS=${BENCH_PING_ROUNDS:-3}
 BULK=${BENCH_BULK:-notice}
 LIMIT=${BENCH_SECONDS:-60}
 PERF=${BENCH_PERF:-0}
+PERF_RECORD=${BENCH_PERF_RECORD:-}
+PERF_DIR=${BENCH_PERF_DIR:-}
 BASE=${BENCH_BASE_BIN:-}
 case $BULK in
 notice | privmsg) ;;
@@ -110,10 +114,16 @@ start_imwired() { # extra config lines...
 start_imwired_from() { # bindir, extra config lines...
 	dir=$1
 	shift
-	printf 'jsonl_file=%s\n' "$tmp/events.jsonl" >"$tmp/imwired.conf"
-	for l in "$@"; do printf '%s\n' "$l" >>"$tmp/imwired.conf"; done
+	# The instance is named after the configuration: after this run's
+	# topology, so that two runs at once (or a test) never share a pid
+	# file, control socket, hand-over claim or spool. Each daemon starts
+	# with an empty spool of its own, removed with the rest.
+	conf="$tmp/$P.conf"
+	rm -rf "$tmp/spool"
+	printf 'jsonl_file=%s\nspool_dir=%s\n' "$tmp/events.jsonl" "$tmp/spool" >"$conf"
+	for l in "$@"; do printf '%s\n' "$l" >>"$conf"; done
 	rm -f "$tmp/events.jsonl"
-	$B "$dir/imwired" -d -c "$tmp/imwired.conf" >"$tmp/helper.log" 2>&1 &
+	$B "$dir/imwired" -d -c "$conf" >"$tmp/helper.log" 2>&1 &
 	helper_pid=$!
 	wait_log "$tmp/helper.log" "queue 0: ready"
 }
@@ -208,7 +218,8 @@ run_ping() { # name expected-hello-reply
 
 perf_start() { # name
 	[ "$PERF" = 1 ] || return 0
-	perf record -o "$tmp/$1.perf" -p "$helper_pid" >"$tmp/perf.log" 2>&1 &
+	# shellcheck disable=SC2086 # BENCH_PERF_RECORD is a list of options
+	perf record $PERF_RECORD -o "$tmp/$1.perf" -p "$helper_pid" >"$tmp/perf.log" 2>&1 &
 	perf_pid=$!
 	sleep 0.5
 }
@@ -220,6 +231,21 @@ perf_stop() { # name
 	echo "--- perf: imwired in ($1), top symbols (self) ---"
 	perf report -i "$tmp/$1.perf" --no-children --sort dso,symbol --stdio 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | head -25
+	echo "--- perf: imwired in ($1), by thread ---"
+	perf report -i "$tmp/$1.perf" --no-children --sort pid --stdio 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -6
+	[ -z "$PERF_DIR" ] || cp "$tmp/$1.perf" "$PERF_DIR/$1.perf"
+}
+
+# The daemon's summary, or, when it has none (it did not stop as it
+# should), the end of what it said.
+report_helper() { # name pattern
+	if grep -q "$2" "$tmp/helper.log"; then
+		grep "$2" "$tmp/helper.log" | sed "s/^/  ($1) /" >&2
+	else
+		echo "  ($1) no summary from the daemon; the end of its log:" >&2
+		tail -n 20 "$tmp/helper.log" | sed "s/^/  ($1) /" >&2
+	fi
 }
 
 greet_line=":bob!b@h PRIVMSG alice :$GREETING"
@@ -255,7 +281,7 @@ run_ping c ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
 run_bulk c "$greet_line" $bulk_bytes
 perf_stop c
 stop_helper
-grep 'packets:' "$tmp/helper.log" | sed 's/^/  (c) /' >&2
+report_helper c 'packets:'
 
 # (d) imwired translating every packet after a rewrite
 start_imwired "regex_replace=/hello/$REWRITE_TO/" || die "imwired did not start"
@@ -264,7 +290,7 @@ run_ping d ":bob!b@h PRIVMSG alice :$REWRITE_TO back, you sent $rewritten_hello_
 run_bulk d "$rewritten_line" $rewritten_bytes
 perf_stop d
 stop_helper
-grep 'packets:' "$tmp/helper.log" | sed 's/^/  (d) /' >&2
+report_helper d 'packets:'
 # (c0) and (d0): the same with another build, in this run
 if [ -n "$BASE" ]; then
 	start_imwired_from "$BASE" || die "the base imwired did not start"
@@ -284,7 +310,7 @@ start_imwired "local_routing=irc" "bot_auditbot=auditbot@irc" || die "imwired di
 run_ping e ":bob!b@h PRIVMSG alice :hello back, you sent $hello_len bytes"
 run_bulk e "$greet_line" $bulk_bytes
 stop_helper
-grep 'packets:\|routing:' "$tmp/helper.log" | sed 's/^/  (e) /' >&2
+report_helper e 'packets:\|routing:'
 for n in c0 c d0 d e; do
 	[ -f "$tmp/$n.events" ] && echo "  ($n) events logged per bulk run: $(paste -sd, "$tmp/$n.events")" >&2
 done
@@ -353,5 +379,9 @@ if [ "$BULK" = privmsg ]; then
 	done
 fi
 echo "latency: $PINGS IRC PRIVMSG round trips, one in flight, TCP_NODELAY, after 50 unmeasured;"
-echo "      the median of $PING_ROUNDS rounds (medians, us: a $(cat "$tmp/a.medians" 2>/dev/null)| b $(cat "$tmp/b.medians" 2>/dev/null)| c $(cat "$tmp/c.medians" 2>/dev/null)| d $(cat "$tmp/d.medians" 2>/dev/null)| e $(cat "$tmp/e.medians" 2>/dev/null))"
+meds=""
+for n in a b c0 c d0 d e; do
+	[ -f "$tmp/$n.medians" ] && meds="$meds${meds:+| }$n $(cat "$tmp/$n.medians")"
+done
+echo "      the median of $PING_ROUNDS rounds (medians, us: $meds)"
 echo "goals: (c), (d) and (e) throughput ratio >= 0.80; added median latency < 100 us"

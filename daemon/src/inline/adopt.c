@@ -192,12 +192,13 @@ static char *dup_or_null(const char *s)
 bool adopt_keep_session(struct flow_state *fs, enum imw_proto proto,
 			const struct handover_record *rec)
 {
-	struct flow_handover *h = &fs->hov;
+	struct flow_handover *h;
 	struct imw_flow_key key;
 	unsigned client_side;
 
-	if (proto == IMW_PROTO_NONE || proto >= IMW_PROTO_MAX)
+	if (proto == IMW_PROTO_NONE || proto >= IMW_PROTO_MAX || !flow_state_told(fs))
 		return false;
+	h = &fs->told->hov;
 	h->adopt_app = true;
 	h->adopt_proto = (uint8_t)proto;
 	if (!rec)
@@ -224,11 +225,11 @@ static void set_kept(bool (*set)(struct proto_session *, const char *, size_t),
 
 void adopt_apply_session(struct flow_state *fs)
 {
-	struct flow_handover *h = &fs->hov;
+	struct flow_handover *h = fs->told ? &fs->told->hov : NULL;
 	struct app_flow *app = fs->flow->app;
 	const struct proto_module *m;
 
-	if (!h->adopt_app || !app)
+	if (!h || !h->adopt_app || !app)
 		return;
 	h->adopt_app = false;
 	m = proto_module_by_id((enum imw_proto)h->adopt_proto);

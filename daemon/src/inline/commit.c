@@ -35,13 +35,24 @@ void commit_keep(struct engine *e, struct flow_state *fs)
 	flow_list_add(&e->handed, fs, FLOW_LIST_HANDOVER);
 }
 
+/* The flow's record is to be written again before the next verdict. Its
+ * bookkeeping is made with the first record; without memory for it the
+ * record is counted unsaved (the offsets are still published). */
+static void mark_pending(struct engine *e, struct flow_state *fs)
+{
+	if (flow_state_told(fs))
+		fs->told->hov.pending = true;
+	else
+		e->stats.records_unsaved++;
+}
+
 void commit_mark_map(struct engine *e, struct flow_state *fs, enum im_dir dir)
 {
 	if (!publishing(e))
 		return;
 	fs->dir[dir].publish_pending = true;
 	if (recording(e))
-		fs->hov.pending = true;
+		mark_pending(e, fs);
 	flow_list_add(&e->commit, fs, FLOW_LIST_COMMIT);
 	commit_keep(e, fs);
 }
@@ -50,7 +61,7 @@ void commit_mark_record(struct engine *e, struct flow_state *fs)
 {
 	if (!recording(e))
 		return;
-	fs->hov.pending = true;
+	mark_pending(e, fs);
 	flow_list_add(&e->commit, fs, FLOW_LIST_COMMIT);
 	commit_keep(e, fs);
 }
@@ -63,20 +74,22 @@ static bool same(const char *saved, const char *now)
 void commit_check_session(struct engine *e, struct flow_state *fs)
 {
 	const struct proto_session *s = session_of(fs);
+	const struct flow_handover *h = fs->told ? &fs->told->hov : NULL;
 
-	if (!s || !s->local_id || !recording(e) || fs->hov.pending)
+	if (!s || !s->local_id || !recording(e) || (h && h->pending))
 		return;
-	if (same(fs->hov.local, s->local_id) && same(fs->hov.address, s->local_address) &&
-	    same(fs->hov.service, s->service))
+	if (h && same(h->local, s->local_id) && same(h->address, s->local_address) &&
+	    same(h->service, s->service))
 		return;
 	commit_mark_record(e, fs);
 }
 
-/* What the record now says of the session (compared after each feed). */
+/* What the record now says of the session (compared after each feed);
+ * fs->told exists (the record was pending). */
 static void remember_session(struct flow_state *fs)
 {
 	const struct proto_session *s = session_of(fs);
-	struct flow_handover *h = &fs->hov;
+	struct flow_handover *h = &fs->told->hov;
 
 	free(h->local);
 	free(h->address);
@@ -95,8 +108,8 @@ static void commit_one(struct engine *e, struct flow_state *fs, double now)
 	flow_list_remove(&e->commit, fs, FLOW_LIST_COMMIT);
 	/* The bytes first: whatever the classifier holds, a successor can
 	 * rebuild. */
-	if (fs->hov.pending) {
-		fs->hov.pending = false;
+	if (fs->told && fs->told->hov.pending) {
+		fs->told->hov.pending = false;
 		if (handover_save(e->cfg.handover, fs, proto, &e->record, now)) {
 			e->stats.records_written++;
 			remember_session(fs);
@@ -126,9 +139,9 @@ void engine_commit(struct engine *e, double now)
 
 void commit_flow_ends(struct engine *e, struct flow_state *fs, enum flow_end why, double now)
 {
-	if (fs->link[FLOW_LIST_COMMIT].on)
+	if (flow_list_has(fs, FLOW_LIST_COMMIT))
 		commit_one(e, fs, now);
-	if (!fs->link[FLOW_LIST_HANDOVER].on)
+	if (!flow_list_has(fs, FLOW_LIST_HANDOVER))
 		return;
 	switch (why) {
 	case FLOW_END_CLOSED:
@@ -159,7 +172,7 @@ void engine_hand_over(struct engine *e, double now)
 			if (fs->dir[dir].started && !seqmap_is_identity(&fs->dir[dir].map))
 				fs->dir[dir].publish_pending = true;
 		if (recording(e))
-			fs->hov.pending = true;
+			mark_pending(e, fs);
 		flow_list_add(&e->commit, fs, FLOW_LIST_COMMIT);
 	}
 	engine_commit(e, now);

@@ -180,7 +180,11 @@ static void adopt_published(struct engine *e, struct flow_state *fs, enum im_dir
 				have_rec ? &rec : NULL) &&
 	    have_rec)
 		e->stats.alloc_failures++;
-	fs->hov.ref = ref; /* ours now: replaced by our next record of the flow */
+	/* ours now: replaced by our next record of the flow */
+	if (ref && flow_state_told(fs))
+		fs->told->hov.ref = ref;
+	else if (ref)
+		e->stats.alloc_failures++;
 	if (ref || c.directions)
 		commit_keep(e, fs);
 	if (c.origins)
@@ -522,7 +526,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 		adopt_published(e, fs, dir, pkt, data_seq, now);
 	if (d->adopted)
 		start_adopted(e, fs, dir, pkt, data_seq);
-	if (fs->hov.adopt_app)
+	if (fs->told && fs->told->hov.adopt_app)
 		adopt_apply_session(fs);
 	if (pkt->tcp_flags & TCP_FLAG_SYN) {
 		in->data = clamp_syn(e, fs, dir, in->data, in->len, pkt, &in->clamped);
@@ -631,7 +635,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 		take_released(e, out);
 		fs = f ? state_of(e, f) : NULL;
 	}
-	if (fs && e->frozen && pkt.payload_len && fs->link[FLOW_LIST_HANDOVER].on) {
+	if (fs && e->frozen && pkt.payload_len && flow_list_has(fs, FLOW_LIST_HANDOVER)) {
 		/* Handed over: new data of an edited flow would go out
 		 * undecoded, and a successor, not knowing, could decode and
 		 * lengthen it again; its sender resends it to whoever is there

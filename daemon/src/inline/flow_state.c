@@ -35,37 +35,49 @@ void flow_state_free(struct flow_state *fs)
 		seqmap_free(&fs->dir[d].map);
 		free_origins(&fs->dir[d]);
 	}
-	free(fs->reg.local);
-	free(fs->reg.address);
-	free(fs->reg.service);
-	free(fs->hov.local);
-	free(fs->hov.address);
-	free(fs->hov.service);
-	free(fs->hov.adopt_local);
-	free(fs->hov.adopt_address);
-	free(fs->hov.adopt_service);
+	if (fs->told) {
+		struct flow_told *t = fs->told;
+
+		free(t->reg.local);
+		free(t->reg.address);
+		free(t->reg.service);
+		free(t->hov.local);
+		free(t->hov.address);
+		free(t->hov.service);
+		free(t->hov.adopt_local);
+		free(t->hov.adopt_address);
+		free(t->hov.adopt_service);
+		free(t);
+	}
 	free(fs);
+}
+
+struct flow_told *flow_state_told(struct flow_state *fs)
+{
+	if (!fs->told)
+		fs->told = calloc(1, sizeof(*fs->told));
+	return fs->told;
 }
 
 void flow_list_add(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k)
 {
 	struct flow_link *n = &fs->link[k];
 
-	if (n->on)
+	if (flow_list_has(fs, k))
 		return;
 	n->prev = NULL;
 	n->next = l->head;
 	if (l->head)
 		l->head->link[k].prev = fs;
 	l->head = fs;
-	n->on = true;
+	fs->on_lists |= (uint8_t)(1u << k);
 }
 
 void flow_list_remove(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k)
 {
 	struct flow_link *n = &fs->link[k];
 
-	if (!n->on)
+	if (!flow_list_has(fs, k))
 		return;
 	if (n->prev)
 		n->prev->link[k].next = n->next;
@@ -74,7 +86,7 @@ void flow_list_remove(struct flow_list *l, struct flow_state *fs, enum flow_list
 	if (n->next)
 		n->next->link[k].prev = n->prev;
 	n->prev = n->next = NULL;
-	n->on = false;
+	fs->on_lists &= (uint8_t)~(1u << k);
 }
 
 void flow_dir_start(struct flow_dir_state *d, uint32_t first_data_seq)

@@ -85,25 +85,22 @@ struct hold_queue {
 
 /* What a direction's own packets tell about sending in that direction
  * (origin.h): the last ack, window and timestamps the sender put on the
- * wire (as we sent them on), its addresses, and the bridge port and MAC
- * it used. */
+ * wire (as we sent them on), and the bridge port and MAC it used. Its
+ * addresses and ports are the flow's (struct flow: a direction's packets
+ * come from addr[dir]), not kept twice. */
 struct origin_template {
-	bool valid;
-	uint8_t ip_version;
-	uint8_t src[16];
-	uint8_t dst[16];
-	uint16_t sport;
-	uint16_t dport;
+	/* (widest fields first: no padding, as every flow has two) */
 	uint32_t ack;
+	uint32_t tsval;
+	uint32_t tsecr;
+	uint32_t snd_nxt; /* past the last byte sent on in this direction */
+	uint32_t ifindex; /* bridge port the packets leave through, 0 when routed */
 	uint16_t window;
+	bool valid;
 	uint8_t ttl;
 	uint8_t tos;
 	bool has_timestamp;
-	uint32_t tsval;
-	uint32_t tsecr;
 	bool have_snd_nxt;
-	uint32_t snd_nxt; /* past the last byte sent on in this direction */
-	uint32_t ifindex; /* bridge port the packets leave through, 0 when routed */
 	bool has_mac;
 	uint8_t mac[6];   /* the sender's source MAC */
 };
@@ -120,21 +117,27 @@ struct origin_seg {
 };
 
 struct flow_dir_state {
+	/* (the small fields of both kinds share one word: no padding, as
+	 * every flow has two) */
 	/* ---- hand-over: translation ---- */
 	bool started;            /* map is initialised (first SYN or data seen) */
+	/* ---- hand-over bookkeeping ---- */
+	bool publish_pending;    /* the map changed: published before the next verdict */
+	bool adopted;            /* the map came from a predecessor (adopt.h) */
+	/* ---- hand-over: path facts ---- */
+	uint16_t peer_mss;       /* what the receiver of this direction announced */
+	/* ---- hand-over: originated data ---- */
+	uint16_t ip_id;
+	/* ---- hand-over: translation ---- */
 	struct seqmap map;       /* input <-> output; live edits keep their bytes */
 	uint64_t released_end;   /* input offset past the last byte sent on */
 	uint64_t peer_acked_out; /* highest output offset the receiver acknowledged */
 	/* ---- hand-over: path facts ---- */
-	uint16_t peer_mss;       /* what the receiver of this direction announced */
 	size_t max_payload_seen;
 	/* ---- hand-over: originated data ---- */
 	struct origin_template tmpl;
 	struct origin_seg *origins; /* in output order, not yet acknowledged */
-	uint16_t ip_id;
 	/* ---- hand-over bookkeeping ---- */
-	bool publish_pending;    /* the map changed: published before the next verdict */
-	bool adopted;            /* the map came from a predecessor (adopt.h) */
 	uint64_t adopted_until;  /* input before it was decided by the predecessor */
 	/* ---- transient ---- */
 	struct hold_queue held;
@@ -177,21 +180,29 @@ struct flow_handover {
 struct flow_link {
 	struct flow_state *prev;
 	struct flow_state *next;
-	bool on;
 };
 
 struct flow_list {
 	struct flow_state *head;
 };
 
+/* What the router and the state file were told of the flow's session:
+ * made the first time either is told something (sessions.c, commit.c,
+ * adopt.c), so a flow neither knows of carries a pointer only. */
+struct flow_told {
+	struct session_reg reg;
+	struct flow_handover hov;
+};
+
 struct flow_state {
 	struct flow *flow;       /* the flow table's entry (addresses, reassembly, app) */
 	bool adoption_checked;   /* looked for offsets a predecessor published */
+	/* ---- transient ---- */
+	uint8_t on_lists;        /* bit k: on list k (enum flow_list_kind) */
 	struct flow_dir_state dir[2]; /* by direction of travel, as flow.h */
 	/* ---- transient ---- */
 	struct flow_link link[FLOW_LISTS];
-	struct session_reg reg;
-	struct flow_handover hov;
+	struct flow_told *told;  /* NULL until the router or the state file is told */
 };
 
 /* A zeroed state for f; NULL when out of memory. */
@@ -200,7 +211,15 @@ struct flow_state *flow_state_new(struct flow *f);
  * dropped with hold_drop_all) and the state taken off the engine's lists. */
 void flow_state_free(struct flow_state *fs);
 
+/* fs->told, made (zeroed) when missing; NULL when out of memory. */
+struct flow_told *flow_state_told(struct flow_state *fs);
+
 /* Put fs at the head of list kind k (no-op when it is on it), or take it off. */
+static inline bool flow_list_has(const struct flow_state *fs, enum flow_list_kind k)
+{
+	return fs->on_lists & (1u << k);
+}
+
 void flow_list_add(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k);
 void flow_list_remove(struct flow_list *l, struct flow_state *fs, enum flow_list_kind k);
 

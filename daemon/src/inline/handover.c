@@ -188,10 +188,11 @@ void handover_close(struct handover *h)
 bool handover_save(struct handover *h, struct flow_state *fs, enum imw_proto proto,
 		   struct bytebuf *buf, double now)
 {
-	state_ref ref, old = fs->hov.ref;
+	state_ref ref, old;
 
-	if (!h || !h->open)
+	if (!h || !h->open || !flow_state_told(fs))
 		return false;
+	old = fs->told->hov.ref;
 	bytebuf_clear(buf);
 	if (!handover_encode(buf, fs, proto, now))
 		return false;
@@ -200,7 +201,7 @@ bool handover_save(struct handover *h, struct flow_state *fs, enum imw_proto pro
 		count(&h->stats.full, 1);
 		return false;
 	}
-	fs->hov.ref = ref;
+	fs->told->hov.ref = ref;
 	state_file_free(&h->file, old);
 	count(&h->stats.written, 1);
 	return true;
@@ -208,9 +209,11 @@ bool handover_save(struct handover *h, struct flow_state *fs, enum imw_proto pro
 
 void handover_forget(struct handover *h, struct flow_state *fs)
 {
+	if (!fs->told)
+		return;
 	if (h && h->open)
-		state_file_free(&h->file, fs->hov.ref);
-	fs->hov.ref = 0;
+		state_file_free(&h->file, fs->told->hov.ref);
+	fs->told->hov.ref = 0;
 }
 
 void handover_give_back(struct handover *h, struct flow_state *fs, double now)
@@ -219,7 +222,7 @@ void handover_give_back(struct handover *h, struct flow_state *fs, double now)
 	unsigned client_side;
 	state_ref loser;
 
-	if (!h || !h->open || !fs->hov.ref)
+	if (!h || !h->open || !fs->told || !fs->told->hov.ref)
 		return;
 	n = calloc(1, sizeof(*n));
 	if (!n) {
@@ -227,10 +230,10 @@ void handover_give_back(struct handover *h, struct flow_state *fs, double now)
 		return;
 	}
 	bpf_publish_key(fs->flow, &n->key, &client_side);
-	n->ref = fs->hov.ref;
+	n->ref = fs->told->hov.ref;
 	n->serial = UINT64_MAX; /* newer than anything a predecessor left */
 	n->stamp = now;
-	fs->hov.ref = 0;
+	fs->told->hov.ref = 0;
 	pthread_mutex_lock(&h->lock);
 	loser = insert(h, n);
 	pthread_mutex_unlock(&h->lock);

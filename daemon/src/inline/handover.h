@@ -74,7 +74,7 @@ void handover_close(struct handover *h);
 
 /* ---- a flow's record ------------------------------------------------------ */
 
-/* Write fs's record (buf: scratch), replacing the one it had; fs->hov.ref
+/* Write fs's record (buf: scratch), replacing the one it had; fs->told->hov.ref
  * names the new one. False when the file had no room (the old record
  * stays: better than none). */
 bool handover_save(struct handover *h, struct flow_state *fs, enum imw_proto proto,

@@ -48,11 +48,6 @@ void origin_learn(struct flow_dir_state *d, const uint8_t *ip, const struct pack
 	if (t->valid && seq_after(t->ack, ack_sent))
 		return; /* a late retransmission: keep the newer facts */
 	t->valid = true;
-	t->ip_version = pkt->ip_version;
-	memcpy(t->src, pkt->src, sizeof(t->src));
-	memcpy(t->dst, pkt->dst, sizeof(t->dst));
-	t->sport = pkt->sport;
-	t->dport = pkt->dport;
 	t->ack = ack_sent;
 	t->window = pkt->window;
 	if (pkt->ip_version == 4) {
@@ -105,14 +100,20 @@ static size_t origin_mss(const struct flow_dir_state *d)
 	return mss - (d->tmpl.has_timestamp ? 12 : 0);
 }
 
-static void spec_from_template(struct tcp_segment_spec *spec, const struct origin_template *t)
+/* A segment as dir's packets go: the addresses and ports are the flow's
+ * (dir's packets are the ones from addr[dir]), the rest dir's template. */
+static void spec_from_template(struct tcp_segment_spec *spec, const struct flow_state *fs,
+			       enum im_dir dir)
 {
+	const struct flow *f = fs->flow;
+	const struct origin_template *t = &fs->dir[dir].tmpl;
+
 	memset(spec, 0, sizeof(*spec));
-	spec->ip_version = t->ip_version;
-	memcpy(spec->src, t->src, sizeof(spec->src));
-	memcpy(spec->dst, t->dst, sizeof(spec->dst));
-	spec->sport = t->sport;
-	spec->dport = t->dport;
+	spec->ip_version = f->ip_version;
+	memcpy(spec->src, f->addr[dir], sizeof(spec->src));
+	memcpy(spec->dst, f->addr[!dir], sizeof(spec->dst));
+	spec->sport = f->port[dir];
+	spec->dport = f->port[!dir];
 	spec->ack = t->ack;
 	spec->window = t->window;
 	spec->ttl = t->ttl;
@@ -133,7 +134,7 @@ static void send_range(struct flow_state *fs, enum im_dir dir, const struct orig
 
 	if (!origin_link(fs, dir, &link))
 		return;
-	spec_from_template(&spec, &d->tmpl);
+	spec_from_template(&spec, fs, dir);
 	for (; off < o->len; off += n) {
 		n = o->len - off < mss ? o->len - off : mss;
 		spec.seq = seqmap_seq_of(&d->map, o->out_start + off);
@@ -176,17 +177,17 @@ int origin_reset(struct flow_state *fs, enum im_dir dir, const struct origin_io 
 	if (!reset_link(fs, dir, &link) && !(d->tmpl.valid && origin_link(fs, dir, &link)))
 		return -1;
 	if (d->tmpl.valid && d->tmpl.have_snd_nxt) {
-		spec_from_template(&spec, &d->tmpl);
+		spec_from_template(&spec, fs, dir);
 		spec.seq = d->tmpl.snd_nxt;
 	} else if (b->tmpl.valid && b->tmpl.have_snd_nxt) {
 		/* Nothing of dir went on yet (its first data wait): the other
 		 * direction's facts turned around; the receiver expects what
 		 * it last acknowledged. */
-		spec_from_template(&spec, &b->tmpl);
-		memcpy(spec.src, b->tmpl.dst, sizeof(spec.src));
-		memcpy(spec.dst, b->tmpl.src, sizeof(spec.dst));
-		spec.sport = b->tmpl.dport;
-		spec.dport = b->tmpl.sport;
+		spec_from_template(&spec, fs, !dir);
+		memcpy(spec.src, fs->flow->addr[dir], sizeof(spec.src));
+		memcpy(spec.dst, fs->flow->addr[!dir], sizeof(spec.dst));
+		spec.sport = fs->flow->port[dir];
+		spec.dport = fs->flow->port[!dir];
 		spec.seq = b->tmpl.ack;
 		spec.ack = b->tmpl.snd_nxt;
 		spec.has_timestamp = false;
@@ -217,7 +218,7 @@ void origin_ack_deleted(struct flow_state *fs, enum im_dir dir, const struct ori
 	acked_in = seqmap_in_of_out(&d->map, d->peer_acked_out);
 	if (acked_in < fs->flow->reasm[dir].offset)
 		return; /* the receiver still owes acks, which will cover them */
-	spec_from_template(&spec, &back->tmpl);
+	spec_from_template(&spec, fs, !dir);
 	spec.seq = back->tmpl.snd_nxt;
 	spec.ack = seqmap_seq_of(&d->map, acked_in);
 	spec.flags = TCP_FLAG_ACK;

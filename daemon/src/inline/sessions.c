@@ -70,6 +70,7 @@ void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 	struct flow *f = fs->flow;
 	struct proto_session *s;
 	struct egress_link link;
+	struct session_reg *reg;
 	char *service;
 	bool injectable, changed;
 
@@ -80,10 +81,15 @@ void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 		return;
 	injectable = fs->dir[IM_DIR_IN].started && origin_link(fs, IM_DIR_IN, &link) &&
 		     !s->opaque[IM_DIR_IN] && !(f->seen & (FLOW_SEEN_FIN(IM_DIR_IN) | FLOW_SEEN_RST));
-	changed = str_changed(&fs->reg.local, s->local_id);
-	changed |= str_changed(&fs->reg.address, s->local_address);
-	changed |= str_changed(&fs->reg.service, s->service);
-	if (!changed && fs->reg.registered && injectable == fs->reg.injectable)
+	if (!flow_state_told(fs)) {
+		st->alloc_failures++;
+		return; /* tried again with the next packet */
+	}
+	reg = &fs->told->reg;
+	changed = str_changed(&reg->local, s->local_id);
+	changed |= str_changed(&reg->address, s->local_address);
+	changed |= str_changed(&reg->service, s->service);
+	if (!changed && reg->registered && injectable == reg->injectable)
 		return;
 	service = service_of(f, s);
 	if (!service) {
@@ -92,8 +98,8 @@ void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 	}
 	if (router_session_update(r, worker, f->id, s->module->id, service, s->local_id,
 				  s->local_address, injectable) == 0) {
-		fs->reg.registered = true;
-		fs->reg.injectable = injectable;
+		reg->registered = true;
+		reg->injectable = injectable;
 		sessions_track(l, fs);
 	}
 	free(service);
@@ -102,8 +108,9 @@ void sessions_sync(struct flow_list *l, struct flow_state *fs, struct router *r,
 void sessions_forget(struct flow_list *l, struct flow_state *fs, struct router *r,
 		     unsigned worker)
 {
-	if (fs->reg.registered && r)
+	if (fs->told && fs->told->reg.registered && r)
 		router_session_forget(r, worker, fs->flow->id);
-	fs->reg.registered = false;
+	if (fs->told)
+		fs->told->reg.registered = false;
 	flow_list_remove(l, fs, FLOW_LIST_SESSIONS);
 }

@@ -45,6 +45,10 @@ struct nfqueue {
 	struct nfqueue_tx_payload *payloads;
 	size_t n_payloads;
 	size_t payload_bytes;
+	/* nfqueue_send_verdicts' scratch (kept: one allocation per burst
+	 * would be one per wake-up). */
+	uint32_t *suffix_min;
+	size_t suffix_cap;
 	struct nfqueue_stats stats;
 };
 
