@@ -103,36 +103,39 @@ static bool json_string(struct bytebuf *b, const char *s)
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t *p = (const uint8_t *)(s ? s : "");
 	size_t n = strlen((const char *)p), run;
-	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+	uint8_t *o;
 
-	/* The common case, nothing to escape, in one reservation. */
-	if (!bytebuf_reserve(b, n + 2))
+	/* Room for the worst case (every byte \u00XX) and the quotes at once,
+	 * so the runs and escapes below go straight into the buffer. */
+	if (n > (SIZE_MAX - 2) / 6 || !bytebuf_reserve(b, 6 * n + 2))
 		return false;
-	b->data[b->len++] = '"';
+	o = b->data + b->len;
+	*o++ = '"';
 	while (n) {
 		run = json_clean_run(p, n);
-		if (run) {
-			if (!bytebuf_append(b, p, run))
-				return false;
-			p += run;
-			n -= run;
-			continue;
-		}
+		memcpy(o, p, run);
+		o += run;
+		p += run;
+		n -= run;
+		if (!n)
+			break;
+		*o++ = '\\';
 		if (json_escape[*p] == 'u') {
-			esc[4] = hex[*p >> 4];
-			esc[5] = hex[*p & 15];
-			if (!bytebuf_append(b, esc, 6))
-				return false;
+			o[0] = 'u';
+			o[1] = '0';
+			o[2] = '0';
+			o[3] = (uint8_t)hex[*p >> 4];
+			o[4] = (uint8_t)hex[*p & 15];
+			o += 5;
 		} else {
-			char two[2] = { '\\', json_escape[*p] };
-
-			if (!bytebuf_append(b, two, 2))
-				return false;
+			*o++ = (uint8_t)json_escape[*p];
 		}
 		p++;
 		n--;
 	}
-	return bytebuf_append_byte(b, '"');
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return true;
 }
 
 /* What a transfer carried, on its result event (event.h,
