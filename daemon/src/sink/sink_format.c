@@ -81,18 +81,45 @@ static inline uint64_t has_below(uint64_t x, uint8_t n)
 	return (x - ONES * n) & ~x & HIGHS;
 }
 
-/* Length of the leading run of p[0..n) that JSON takes unescaped. */
+/* Sixteen bytes at a time with the compiler's generic vectors (GCC and
+ * clang; SSE2 or NEON code, no intrinsics): a lane is all ones where its
+ * byte needs escaping. */
+typedef uint8_t json_v16 __attribute__((vector_size(16)));
+
+static inline bool json_v16_clean(const uint8_t *p)
+{
+	json_v16 x, bad;
+	uint64_t half[2];
+
+	memcpy(&x, p, sizeof(x));
+	bad = (json_v16)((x < 0x20) | (x == '"') | (x == '\\') | (x == 0x7F));
+	memcpy(half, &bad, sizeof(half));
+	return !(half[0] | half[1]);
+}
+
+/* Length of the leading run of p[0..n) that JSON takes unescaped. Blocks
+ * of 16, the last block overlapping the one before, then 8, then bytes;
+ * a block with a byte to escape is walked byte by byte to find it. */
 static size_t json_clean_run(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	uint64_t x;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, p + i, 8);
-		if (has_below(x, 0x20) | has_zero(x ^ (ONES * '"')) | has_zero(x ^ (ONES * '\\')) |
-		    has_zero(x ^ (ONES * 0x7F)))
-			break;
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if (!json_v16_clean(p + i))
+				goto bytes;
+		if (i == n || json_v16_clean(p + n - 16))
+			return n;
+		goto bytes;
 	}
+	if (i + 8 <= n) {
+		memcpy(&x, p + i, 8);
+		if (!(has_below(x, 0x20) | has_zero(x ^ (ONES * '"')) |
+		      has_zero(x ^ (ONES * '\\')) | has_zero(x ^ (ONES * 0x7F))))
+			i += 8;
+	}
+bytes:
 	while (i < n && !json_escape[p[i]])
 		i++;
 	return i;
