@@ -45,8 +45,10 @@ void event_free(struct im_event *ev)
 	char **f[EVENT_STRINGS];
 
 	string_fields(ev, f);
+	/* Most fields are unset on most events: skip the call for them. */
 	for (size_t i = 0; i < EVENT_STRINGS; i++)
-		free(*f[i]);
+		if (*f[i])
+			free(*f[i]);
 	event_init(ev);
 }
 
