@@ -9,26 +9,46 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+/* Decimal digits of v: from its bit length (log10(2) ~ 1233 / 4096), then
+ * one comparison to settle the estimate. */
+static size_t digit_count(uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull,
+		10000000000000000ull, 100000000000000000ull, 1000000000000000000ull,
+		10000000000000000000ull,
+	};
+	unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
+	size_t n = (size_t)((bits * 1233u) >> 12); /* floor(log10(2^bits)) */
+
+	if (v == 0)
+		return 1;
+	/* v has n or n + 1 digits */
+	return n + (n < 20 && v >= pow10[n]);
+}
+
+/* The digits written from the last one back, straight into out: no
+ * temporary and no copy of a length known only at run time. */
 size_t numfmt_u64(char *out, uint64_t v)
 {
-	char tmp[NUMFMT_U64_MAX];
-	size_t i = sizeof(tmp), n;
+	size_t n = digit_count(v);
+	char *p = out + n;
 
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 
 		v /= 100;
-		tmp[--i] = digit_pairs[d + 1];
-		tmp[--i] = digit_pairs[d];
+		*--p = digit_pairs[d + 1];
+		*--p = digit_pairs[d];
 	}
 	if (v >= 10) {
-		tmp[--i] = digit_pairs[v * 2 + 1];
-		tmp[--i] = digit_pairs[v * 2];
+		*--p = digit_pairs[v * 2 + 1];
+		*--p = digit_pairs[v * 2];
 	} else {
-		tmp[--i] = (char)('0' + v);
+		*--p = (char)('0' + v);
 	}
-	n = sizeof(tmp) - i;
-	memcpy(out, tmp + i, n);
 	return n;
 }
 
