@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #define GZ_BUFFER_BYTES (256u * 1024u)
+#define DIRECT_BUFFER_BYTES (256u * 1024u)
 
 int capture_input_open(struct capture_input *in, const char *path, char *err, size_t err_size)
 {
@@ -34,6 +35,7 @@ int capture_input_open(struct capture_input *in, const char *path, char *err, si
 		snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
+	in->fd = fd;
 	in->gz = gzdopen(fd, "rb");
 	if (!in->gz) {
 		close(fd);
@@ -123,6 +125,12 @@ long capture_input_read(struct capture_input *in, void *buf, size_t n)
 	return (long)from_peek + got;
 }
 
+/* A descriptor of its own for fd, close-on-exec like the one opened. */
+static int open_dup(int fd)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 {
 	long got = capture_input_read(cookie, buf, n);
@@ -134,10 +142,41 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t n)
 	return got;
 }
 
+/* The plain regular file read from its start by stdio on a descriptor
+ * of its own; NULL (nothing changed) where that cannot be: a pipe, a
+ * compressed file, or a stream already partly read. */
+static FILE *direct_file(struct capture_input *in)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (in->is_stdin || in->gzip || in->consumed || in->peek_pos ||
+	    fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	fd = open_dup(in->fd);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
+	/* The duplicate shares zlib's offset, which its peek has moved. */
+	if (fseeko(f, 0, SEEK_SET) != 0 || setvbuf(f, NULL, _IOFBF, DIRECT_BUFFER_BYTES) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	in->direct = true;
+	return f;
+}
+
 FILE *capture_input_file(struct capture_input *in)
 {
 	cookie_io_functions_t io = { .read = cookie_read };
 
+	if (!in->file)
+		in->file = direct_file(in);
 	if (!in->file)
 		in->file = fopencookie(in, "rb", io);
 	return in->file;
@@ -147,6 +186,11 @@ long long capture_input_offset(const struct capture_input *in)
 {
 	long off;
 
+	if (in->direct) {
+		off_t pos = in->file ? ftello(in->file) : -1;
+
+		return pos < 0 ? -1 : (long long)pos;
+	}
 	if (!in->gz)
 		return -1;
 	off = gzoffset(in->gz);

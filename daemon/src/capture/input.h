@@ -23,6 +23,8 @@ struct capture_input {
 	size_t peek_pos;
 	uint64_t consumed; /* decompressed bytes handed out */
 	FILE *file;        /* capture_input_file's, closed with the input */
+	int fd;            /* the descriptor zlib reads (zlib owns it) */
+	bool direct;       /* file reads the plain file itself, not through zlib */
 	char error[160];   /* why the last read failed */
 };
 
@@ -40,7 +42,10 @@ long capture_input_peek(struct capture_input *in, size_t n, const uint8_t **byte
 long capture_input_read(struct capture_input *in, void *buf, size_t n);
 
 /* A FILE reading the stream from its start (libpcap reads through it);
- * NULL when one cannot be made. Owned by the input. */
+ * NULL when one cannot be made. Owned by the input. A regular file that
+ * is not compressed is read by stdio itself from its start (a descriptor
+ * of its own, a large buffer): zlib's copy and the cookie's calls were
+ * most of what a record cost. Anything else reads through zlib. */
 FILE *capture_input_file(struct capture_input *in);
 
 /* Bytes of the file itself read so far (compressed ones for a gzip

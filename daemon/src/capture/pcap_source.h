@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "capture/input.h"
+#include "capture/pcap_records.h"
 #include "capture/pcapng.h"
 #include "packet/packet.h"
 
@@ -28,6 +29,9 @@ struct pcap_source_stats {
 
 struct pcap_source {
 	void *handle; /* pcap_t, for a pcap file */
+	/* A plain pcap file's records, read by us until libpcap takes over. */
+	bool fast;
+	struct pcap_records records;
 	struct capture_input input;
 	bool pcapng;
 	struct pcapng_reader ng;

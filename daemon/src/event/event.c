@@ -14,39 +14,33 @@ void event_init(struct im_event *ev)
 /* Every owned string field of an event, freed by event_free and
  * packed by event_copy_packed: a field added to struct im_event is added
  * here. */
-#define EVENT_STRINGS 20
+#define EVENT_STRING_FIELDS(X)                                                                 \
+	X(local) X(remote) X(client) X(remote_address) X(route_to) X(text) X(file_name)       \
+	X(remote_name) X(notice_from) X(server) X(session) X(community_id) X(rule)           \
+	X(categories) X(delivered_text) X(notice_prefix) X(notice_postfix) X(file.mime)      \
+	X(file.stored) X(file.signature)
+
+#define EVENT_COUNT_ONE(f) +1
+#define EVENT_STRINGS (0 EVENT_STRING_FIELDS(EVENT_COUNT_ONE))
 
 static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 {
-	f[0] = &ev->local;
-	f[1] = &ev->remote;
-	f[2] = &ev->client;
-	f[3] = &ev->remote_address;
-	f[4] = &ev->route_to;
-	f[5] = &ev->text;
-	f[6] = &ev->file_name;
-	f[7] = &ev->remote_name;
-	f[8] = &ev->notice_from;
-	f[9] = &ev->server;
-	f[10] = &ev->session;
-	f[11] = &ev->community_id;
-	f[12] = &ev->rule;
-	f[13] = &ev->categories;
-	f[14] = &ev->delivered_text;
-	f[15] = &ev->notice_prefix;
-	f[16] = &ev->notice_postfix;
-	f[17] = &ev->file.mime;
-	f[18] = &ev->file.stored;
-	f[19] = &ev->file.signature;
+	size_t i = 0;
+
+#define EVENT_FIELD_PTR(name) f[i++] = &ev->name;
+	EVENT_STRING_FIELDS(EVENT_FIELD_PTR)
+#undef EVENT_FIELD_PTR
 }
 
 void event_free(struct im_event *ev)
 {
-	char **f[EVENT_STRINGS];
-
-	string_fields(ev, f);
-	for (size_t i = 0; i < EVENT_STRINGS; i++)
-		free(*f[i]);
+	/* Field by field rather than through string_fields' table: this runs
+	 * for every event, and most fields are unset on most events. */
+#define EVENT_FREE_FIELD(name)    \
+	if (ev->name)             \
+		free(ev->name);
+	EVENT_STRING_FIELDS(EVENT_FREE_FIELD)
+#undef EVENT_FREE_FIELD
 	event_init(ev);
 }
 

@@ -18,7 +18,7 @@ void bytebuf_free(struct bytebuf *b)
 	bytebuf_init(b);
 }
 
-bool bytebuf_reserve(struct bytebuf *b, size_t extra)
+bool bytebuf_grow(struct bytebuf *b, size_t extra)
 {
 	size_t need, cap;
 	uint8_t *p;
@@ -44,25 +44,9 @@ bool bytebuf_reserve(struct bytebuf *b, size_t extra)
 	return true;
 }
 
-bool bytebuf_append(struct bytebuf *b, const void *data, size_t len)
-{
-	if (len == 0)
-		return bytebuf_reserve(b, 0);
-	if (!bytebuf_reserve(b, len))
-		return false;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return true;
-}
-
 bool bytebuf_append_str(struct bytebuf *b, const char *s)
 {
 	return bytebuf_append(b, s, strlen(s));
-}
-
-bool bytebuf_append_byte(struct bytebuf *b, uint8_t c)
-{
-	return bytebuf_append(b, &c, 1);
 }
 
 bool bytebuf_printf(struct bytebuf *b, const char *fmt, ...)

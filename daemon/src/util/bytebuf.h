@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct bytebuf {
 	uint8_t *data;
@@ -14,12 +15,41 @@ struct bytebuf {
 
 void bytebuf_init(struct bytebuf *b);
 void bytebuf_free(struct bytebuf *b);
-/* Make room for at least `extra` more bytes; false on allocation failure
- * or size overflow, leaving the buffer unchanged. */
-bool bytebuf_reserve(struct bytebuf *b, size_t extra);
-bool bytebuf_append(struct bytebuf *b, const void *data, size_t len);
+/* bytebuf_reserve's slow path: the buffer grown to hold `extra` more
+ * bytes and a terminator; false on allocation failure or size overflow,
+ * leaving the buffer unchanged. */
+bool bytebuf_grow(struct bytebuf *b, size_t extra);
+
+/* Make room for at least `extra` more bytes (and a terminator); false on
+ * allocation failure or size overflow, leaving the buffer unchanged.
+ * Inline: every event's text is built from many small appends, and the
+ * check that there is room already is most of what they cost. */
+static inline bool bytebuf_reserve(struct bytebuf *b, size_t extra)
+{
+	if (b->cap > b->len && extra < b->cap - b->len)
+		return true;
+	return bytebuf_grow(b, extra);
+}
+
+static inline bool bytebuf_append(struct bytebuf *b, const void *data, size_t len)
+{
+	if (!bytebuf_reserve(b, len))
+		return false;
+	if (len) /* data may be NULL when len is 0 */
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return true;
+}
+
+static inline bool bytebuf_append_byte(struct bytebuf *b, uint8_t c)
+{
+	if (!bytebuf_reserve(b, 1))
+		return false;
+	b->data[b->len++] = c;
+	return true;
+}
+
 bool bytebuf_append_str(struct bytebuf *b, const char *s);
-bool bytebuf_append_byte(struct bytebuf *b, uint8_t c);
 bool bytebuf_printf(struct bytebuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (n <= len). */
 void bytebuf_consume(struct bytebuf *b, size_t n);
