@@ -20,6 +20,10 @@ was sent and received (or SECONDS have passed since the start: default
 OUTDIR/NICK.sent: one line per message sent: "k<TAB>unix time<TAB>text".
 OUTDIR/NICK.got:  one line per PRIVMSG received, in order of arrival:
                   "sender<TAB>unix time<TAB>text".
+OUTDIR/NICK.other: what else the server said after the welcome, one
+                  "unix time<TAB>event type<TAB>arguments" line each (an
+                  error reply there says what a broken line looked like
+                  to the server: a mangled command is refused, not relayed).
 OUTDIR/NICK.status: "clean" when the connection stayed up until our QUIT
                   and the server then closed it; "early" when it closed
                   before; "open" when it never closed.
@@ -33,6 +37,8 @@ import time
 import irc.client
 
 CONNECT_TIMEOUT = 20
+# Events every client sees, not worth keeping in NICK.other.
+QUIET = {"privmsg", "ping", "pong", "all_raw_messages", "disconnect", "quit"}
 QUIT_TIMEOUT = 10
 
 
@@ -64,6 +70,7 @@ class Client:
         self.closed_early = False
         self.sent_f = open(os.path.join(outdir, nick + ".sent"), "w", encoding="utf-8")
         self.got_f = open(os.path.join(outdir, nick + ".got"), "w", encoding="utf-8")
+        self.other_f = open(os.path.join(outdir, nick + ".other"), "w", encoding="utf-8")
         self.status_path = os.path.join(outdir, nick + ".status")
 
     def status(self):
@@ -108,7 +115,15 @@ def main(argv):
         if not c.quit_sent:
             c.closed_early = True
 
+    def on_other(conn, ev):
+        c = by_conn.get(id(conn))
+        if c is None or not c.welcomed or ev.type in QUIET:
+            return
+        c.other_f.write("%.6f\t%s\t%r\n" % (time.time(), ev.type, ev.arguments))
+        c.other_f.flush()
+
     reactor.add_global_handler("welcome", on_welcome)
+    reactor.add_global_handler("all_events", on_other, 10)
     reactor.add_global_handler("privmsg", on_privmsg)
     reactor.add_global_handler("disconnect", on_disconnect)
     for c in clients.values():
@@ -163,6 +178,7 @@ def main(argv):
             f.write(c.status() + "\n")
         c.sent_f.close()
         c.got_f.close()
+        c.other_f.close()
         if c.status() != "clean" or c.received < messages:
             ok = False
     return 0 if ok else 1
