@@ -366,14 +366,14 @@ static void worker_report(const struct worker *w)
 	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
 	    "(%llu released at the deadline, %llu at a bound, %llu behind a hole past "
 	    "hold_hole_ms); %llu edits, refused: %llu "
-	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
-	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
+	    "committed, %llu too big, %llu not encodable; %llu segments split, %llu cut to the "
+	    "path; %llu retransmissions rebuilt, %llu duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
 	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
 	    u(st->held), u(st->deadline_releases), u(st->bound_releases),
 	    u(st->hole_bound_releases), u(st->edits),
 	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
-	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
+	    u(st->segments_split), u(st->segments_capped), u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
 	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
 	    u(qs->enobufs), u(qs->send_errors));
 	log(LOG_INFO,

@@ -101,6 +101,9 @@ uint64_t seqmap_in_of_out_left(const struct seqmap *m, uint64_t out);
 int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data, size_t len,
 			uint64_t *out_start, struct bytebuf *out);
 
+/* The length seqmap_build_output would give for the same segment. */
+size_t seqmap_output_len(const struct seqmap *m, uint64_t in, size_t len);
+
 /* Does an edit contribute to the output of a segment carrying input
  * [in, in + len), by seqmap_build_output's rules? When not, the output is
  * the input bytes as they are (only their place moved). */
