@@ -20,10 +20,12 @@ was sent and received (or SECONDS have passed since the start: default
 OUTDIR/NICK.sent: one line per message sent: "k<TAB>unix time<TAB>text".
 OUTDIR/NICK.got:  one line per PRIVMSG received, in order of arrival:
                   "sender<TAB>unix time<TAB>text".
-OUTDIR/NICK.other: what else the server said after the welcome, one
-                  "unix time<TAB>event type<TAB>arguments" line each (an
-                  error reply there says what a broken line looked like
-                  to the server: a mangled command is refused, not relayed).
+OUTDIR/NICK.other: what else the server said while the messages went
+                  (after OUTDIR/online, before our QUIT), one
+                  "unix time<TAB>numeric<TAB>event type<TAB>arguments"
+                  line each (numeric empty for a command). An error reply
+                  (4xx, 5xx) says what a mangled line looked like to the
+                  server: it refuses it rather than relay it.
 OUTDIR/NICK.status: "clean" when the connection stayed up until our QUIT
                   and the server then closed it; "early" when it closed
                   before; "open" when it never closed.
@@ -35,10 +37,12 @@ import sys
 import time
 
 import irc.client
+import irc.events
 
 CONNECT_TIMEOUT = 20
 # Events every client sees, not worth keeping in NICK.other.
 QUIET = {"privmsg", "ping", "pong", "all_raw_messages", "disconnect", "quit"}
+NUMERIC = {name: code for code, name in irc.events.numeric.items()}
 QUIT_TIMEOUT = 10
 
 
@@ -115,11 +119,14 @@ def main(argv):
         if not c.quit_sent:
             c.closed_early = True
 
+    talking = False
+
     def on_other(conn, ev):
         c = by_conn.get(id(conn))
-        if c is None or not c.welcomed or ev.type in QUIET:
+        if c is None or not talking or c.quit_sent or ev.type in QUIET:
             return
-        c.other_f.write("%.6f\t%s\t%r\n" % (time.time(), ev.type, ev.arguments))
+        c.other_f.write("%.6f\t%s\t%s\t%r\n" %
+                        (time.time(), NUMERIC.get(ev.type, ""), ev.type, ev.arguments))
         c.other_f.flush()
 
     reactor.add_global_handler("welcome", on_welcome)
@@ -137,6 +144,7 @@ def main(argv):
         print("not every client was welcomed", file=sys.stderr)
         return 1
     open(os.path.join(outdir, "online"), "w").close()
+    talking = True
     while gofile and not os.path.exists(gofile) and time.time() - start < limit:
         reactor.process_once(0.05)
 
