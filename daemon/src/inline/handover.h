@@ -11,7 +11,13 @@
  *
  *   - per direction: the sequence map's live edits with their
  *     replacement bytes (an insertion we originated marked as ours, so
- *     the successor resends it), the path's MSS;
+ *     the successor resends it), the path's MSS, and how far the stream
+ *     was decided (past the newest edit ever made, or what a predecessor
+ *     decided or the classifier passed): the classifier folds
+ *     acknowledged edits away, and a successor that decoded again a
+ *     retransmission of bytes its receiver already has would edit them
+ *     a second time and shift every later byte (version 2; a version 1
+ *     record has no such mark);
  *   - the protocol and the session's identity (local id, full address,
  *     service), so the successor's events carry the same local ids.
  *
@@ -83,6 +89,8 @@ struct handover_edit {
 
 struct handover_dir {
 	bool started;
+	bool has_decided;
+	uint32_t decided_seq; /* with has_decided: input before it was decided */
 	uint16_t peer_mss;
 	uint32_t base_seq;
 	int64_t base_delta;

@@ -115,6 +115,8 @@ int seqmap_add_edit(struct seqmap *m, uint64_t in_start, uint64_t in_len, const 
 	e->own = false;
 	m->n_edits++;
 	m->edits_total++;
+	if (in_start + in_len > m->edited_end)
+		m->edited_end = in_start + in_len;
 	m->held_bytes += out_len;
 	return 0;
 }

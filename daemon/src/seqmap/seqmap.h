@@ -42,6 +42,7 @@ struct seqmap {
 	size_t n_edits;
 	size_t cap_edits;
 	uint64_t edits_total;  /* ever added */
+	uint64_t edited_end;   /* input offset past the newest edit ever added (0: none) */
 	size_t held_bytes;     /* replacement bytes kept */
 };
 
