@@ -64,8 +64,8 @@ enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8
  * it. They are not kept: their bytes are part of an edit the receiver
  * has not acknowledged, so a lost one comes back in its sender's
  * retransmission, rebuilt. False when nothing was sent (no link towards
- * the receiver yet, a packet without ACK, or no memory): the sender's
- * retransmission then brings all of it. */
+ * the receiver yet, a packet without ACK or with SYN, FIN, RST or URG,
+ * or no memory): the sender's retransmission then brings all of it. */
 bool origin_send_rest(struct flow_state *fs, enum im_dir dir, const uint8_t *ip,
 		      const struct packet *pkt, uint32_t seq, uint32_t ack, const uint8_t *bytes,
 		      size_t len, size_t mss, const struct origin_io *io);
