@@ -11,7 +11,9 @@
 #     the log names the key, the path and the sandbox, the stats file
 #     counts it (sandbox.refused), and traffic goes on, logged where it
 #     was, every byte delivered;
-#  3. with sandbox=off there is no filter, and the same reload works.
+#  3. with sandbox=off there is no filter, and the same reload works;
+#  4. the alert webhook is posted from the sandboxed daemon (libcurl on
+#     the writer's thread), each flagged event once.
 # Needs root (network namespaces, iptables, NFQUEUE).
 set -u
 . "$TOP/tests/lib.sh"
@@ -130,4 +132,34 @@ logged_once "$elsewhere/new.jsonl" three 5
 check sandbox_off_logs_to_the_new_path $?
 stop_daemon
 check sandbox_off_daemon_stops_cleanly $? "exit status $stopped_rc"
+# ---- 4. alerts from a sandboxed daemon: the webhook is posted ------------------
+# The alert webhook (libcurl, on the writer's thread) under seccomp and
+# Landlock: a receiver on the daemon's own loopback (in the bridge's
+# namespace) gets the one flagged message exactly once, with its event id.
+rm -f "$tmp/port" "$tmp/received"
+$B "$PY" "$PEERS/webhook_receiver.py" "$tmp/port" "$tmp/received" 0 0 2>"$tmp/recv.err" &
+recv_pid=$!
+wait_until 10 "$recv_pid" test -s "$tmp/port"
+check sandbox_webhook_receiver_started $? "$(cat "$tmp/recv.err")"
+conf "$tmp/w.jsonl" "regex_flag=/four line 1\$/watch/" "alert_categories=watch" \
+	"alert_webhook=http://127.0.0.1:$(cat "$tmp/port")/hook" "sensor_name=gw1"
+start_daemon "$tmp/s.conf"
+check sandbox_webhook_daemon_starts $?
+[ "$(awk '/^Seccomp:/ { print $2 }' "/proc/$daemon_pid/status")" = 2 ]
+check sandbox_webhook_daemon_sandboxed $?
+session four 3
+logged_once "$tmp/w.jsonl" four 3
+check sandbox_webhook_logs_every_message_once $?
+received_one() { [ "$(wc -l <"$tmp/received" 2>/dev/null)" = 1 ]; }
+wait_until 10 "$daemon_pid" received_one
+eid=$(grep '"text":"four line 1"' "$tmp/w.jsonl" | sed -n 's/.*"eventid":\([0-9]*\).*/\1/p')
+[ -n "$eid" ] && [ "$(cat "$tmp/received")" = "$(printf 'gw1/%s\t%s\t%s' "$eid" "$eid" "four line 1")" ]
+check sandbox_webhook_flagged_event_posted_once $? "received: $(cat "$tmp/received" 2>/dev/null)" \
+	"event $eid; $(grep -i 'webhook\|alert' "$daemon_log" | tail -3)"
+stop_daemon
+check sandbox_webhook_daemon_stops_cleanly $? "exit status $stopped_rc"
+[ "$(wc -l <"$tmp/received")" = 1 ]
+check sandbox_webhook_nothing_posted_twice $?
+kill "$recv_pid" 2>/dev/null
+wait "$recv_pid" 2>/dev/null
 exit 0

@@ -18,6 +18,8 @@
 #  - `export --format eml` writes one message per conversation that
 #    Python's email parser reads with the right participants and bodies;
 #    the manifest's hashes are those of the files; csv, jsonl, mbox too;
+#    the manifest records the archive's chain state (verified or not, the
+#    last event and hash, the first problem);
 #  - the HTML report parses (html.parser) with every conversation in it.
 # Needs root (server users). Run under the team lock.
 set -u
@@ -184,6 +186,29 @@ assert sum(1 for _ in mailbox.mbox(t + "/mbox/conversations.mbox")) == 7
 print("ok")
 EOF
 check review_export_csv_jsonl_mbox "$(grep -qx ok "$tmp/other.out"; echo $?)" "$(tail -5 "$tmp/other.out")"
+# The manifest records the chain state the archive was verified against:
+# MariaDB's archive is as the writer left it (verified, ending at its last
+# event and hash); the SQLite one had a row altered above (the blocked
+# message): not verified, the altered event named, and a warning.
+"$IMW" export --config "$tmp/my.conf" --format csv -o "$tmp/csv-my" 2>"$tmp/csv-my.err"
+check review_export_runs_my $? "$(cat "$tmp/csv-my.err")"
+last=$(my_sql "SELECT CONCAT(eventid, ' ', hash) FROM imwire.messages ORDER BY eventid DESC LIMIT 1")
+altered=$(sqlite3 "$tmp/a.db" "SELECT eventid FROM messages WHERE eventdata = 'Grüße aus Köln ☺'")
+"$PY" - "$tmp/csv-my/manifest.json" "$tmp/eml-sq/manifest.json" "$last" "$altered" >"$tmp/integ.out" 2>&1 <<'EOF'
+import json, sys
+good = json.load(open(sys.argv[1]))["integrity"]
+bad = json.load(open(sys.argv[2]))["integrity"]
+last_id, last_hash = sys.argv[3].split()
+assert good["checked"] and good["chain"] and good["verified"], good
+assert good["problems"] == 0 and good["first_problem"] is None, good
+assert str(good["last_id"]) == last_id and good["last_hash"] == last_hash, (good, last_id, last_hash)
+assert good["rows"] > 0 and good["unchained"] == 0, good
+assert bad["checked"] and bad["chain"] and not bad["verified"], bad
+assert bad["problems"] >= 1 and bad["first_problem"] == "event %s was altered: its fields no longer give its hash" % sys.argv[4], bad
+print("ok")
+EOF
+check review_export_manifest_chain_state "$(grep -qx ok "$tmp/integ.out"; echo $?)" "$(tail -5 "$tmp/integ.out")"
+fact review_export_warns_unverified 1 "$tmp/eml-sq.err" "the archive's chain does not verify: event $altered was altered"
 "$IMW" export --config "$tmp/sq.conf" --format csv -o "$tmp/csv" 2>"$tmp/again.err"
 check review_export_never_overwrites "$([ $? -ne 0 ] && grep -q 'File exists' "$tmp/again.err"; echo $?)"
 

@@ -375,6 +375,8 @@ int verify_store(const struct verify_source *src, const struct verify_options *o
 	check_checkpoint_ends(&v);
 	if (r->last_checkpoint_id && src->each(src->ctx, count_after, &v, err, err_size) < 0)
 		goto out;
+	memcpy(r->last_hash, v.last_hash, CHAIN_HASH_LEN);
+	snprintf(r->sensor, sizeof(r->sensor), "%s", v.sensor);
 	rc = r->problems ? 1 : 0;
 out:
 	for (i = 0; v.purges && i < v.n_purges; i++)

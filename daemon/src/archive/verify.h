@@ -62,6 +62,10 @@ struct verify_result {
 	uint64_t last_checkpoint_id; /* 0: none */
 	uint64_t after_checkpoint;   /* rows after it (not yet signed) */
 	uint64_t last_id;
+	/* Where the chain ends: the hash of the last row linked (zero when no
+	 * row is chained), and whose chain was checked. */
+	uint8_t last_hash[CHAIN_HASH_LEN];
+	char sensor[128];
 };
 
 /* 0 when the store verifies, 1 when it does not (r says why), -1 when it

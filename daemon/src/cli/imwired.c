@@ -154,15 +154,33 @@ static int shared_sinks_start(struct shared_sinks *ss)
 	return 0;
 }
 
-static int daemonize(void)
+/* The process the operator started returns only once the daemon has
+ * written its pid file (ready_fd: the daemon writes a byte to it then),
+ * so whoever reads the pid file after imwired returns (an init script,
+ * systemd's Type=forking, a test) finds the daemon's pid, not the
+ * starter's; it returns 1 when the daemon died before. */
+static int daemonize(int *ready_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd;
+	pid_t pid;
+	char c;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		ssize_t n;
+
+		close(p[1]);
+		c = 0;
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == 'R' ? 0 : 1);
+	}
+	close(p[0]);
 	if (setsid() < 0)
 		return -1;
 	pid = fork();
@@ -180,7 +198,19 @@ static int daemonize(void)
 		if (fd > 2)
 			close(fd);
 	}
+	*ready_fd = p[1];
 	return 0;
+}
+
+/* The pid file holds the daemon's pid: the starter may return. */
+static void tell_starter(int ready_fd)
+{
+	ssize_t n;
+
+	do
+		n = write(ready_fd, "R", 1);
+	while (n < 0 && errno == EINTR);
+	close(ready_fd);
 }
 
 static void usage(FILE *out)
@@ -347,13 +377,18 @@ static int start(const struct options *o, struct runtime *rt, struct shared_sink
 	    open_all_sinks(ss, rt, o->foreground) < 0)
 		return 1;
 	if (!o->foreground) {
-		if (daemonize() < 0) {
+		int ready_fd = -1;
+
+		if (daemonize(&ready_fd) < 0) {
 			log_msg(LOG_ERR, "cannot daemonize: %s", strerror(errno));
 			return 1;
 		}
 		daemon_log_to_stderr(false); /* /dev/null now */
-		if (runtime_daemonized(rt) < 0)
+		if (runtime_daemonized(rt) < 0) {
+			close(ready_fd); /* the starter returns 1 */
 			return 1;
+		}
+		tell_starter(ready_fd);
 	}
 	log_msg(LOG_INFO, "imwired %s starting (configuration %s)", imw_version(),
 		rt->cfg.path ? rt->cfg.path : "none: defaults");

@@ -12,12 +12,7 @@
  *   - per direction: the sequence map's live edits with their
  *     replacement bytes (an insertion we originated marked as ours, so
  *     the successor resends it), the path's MSS, and how far the stream
- *     was decided (past the newest edit ever made, or what a predecessor
- *     decided or the classifier passed): the classifier folds
- *     acknowledged edits away, and a successor that decoded again a
- *     retransmission of bytes its receiver already has would edit them
- *     a second time and shift every later byte (version 2; a version 1
- *     record has no such mark);
+ *     was decided (handover_record.h);
  *   - the protocol and the session's identity (local id, full address,
  *     service), so the successor's events carry the same local ids.
  *
@@ -43,6 +38,7 @@
 
 #include "imwire/bpf_maps.h"
 #include "inline/flow_state.h"
+#include "inline/handover_record.h"
 #include "inline/state_file.h"
 #include "util/bytebuf.h"
 
@@ -76,45 +72,6 @@ int handover_open(struct handover *h, const char *path, size_t size, double max_
 		  size_t err_size);
 /* The records stay in the file. */
 void handover_close(struct handover *h);
-
-/* ---- records ------------------------------------------------------------ */
-
-struct handover_edit {
-	uint32_t in_seq;
-	uint32_t in_len;
-	uint32_t out_len;
-	bool own;             /* an insertion we originated: resent by us */
-	const uint8_t *bytes; /* out_len bytes, inside the record's buffer */
-};
-
-struct handover_dir {
-	bool started;
-	bool has_decided;
-	uint32_t decided_seq; /* with has_decided: input before it was decided */
-	uint16_t peer_mss;
-	uint32_t base_seq;
-	int64_t base_delta;
-	size_t n_edits;
-	struct handover_edit *edits;
-};
-
-struct handover_record {
-	struct imw_flow_key key;
-	unsigned client_side; /* which side of the key is the client */
-	enum imw_proto proto;
-	double stamp;         /* when it was written (CLOCK_REALTIME) */
-	char *local;          /* NULL when unknown */
-	char *address;
-	char *service;
-	struct handover_dir dir[2]; /* by direction of travel, as flow.h */
-};
-
-/* The record of fs as it is now (proto: its protocol), appended to out. */
-bool handover_encode(struct bytebuf *out, const struct flow_state *fs, enum imw_proto proto,
-		     double stamp);
-/* Parse a record's payload; its edits point into p. -1 when malformed. */
-int handover_parse(const uint8_t *p, size_t len, struct handover_record *r);
-void handover_record_free(struct handover_record *r);
 
 /* ---- a flow's record ------------------------------------------------------ */
 

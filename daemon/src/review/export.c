@@ -827,8 +827,34 @@ static int write_files(const struct export_job *job, struct manifest *man,
 	return -1;
 }
 
-/* manifest.json: what was exported, from where, and every file with its
- * size and SHA-256; its own hash goes to res. */
+/* The manifest's "integrity": the chain state the archive was verified
+ * against when the export was taken (or why it was not). */
+static json_t *integrity_json(const struct export_job *job)
+{
+	const struct verify_result *r = job->chain;
+	char hex[CHAIN_HEX_SIZE];
+
+	if (!r)
+		return json_pack("{s:b}", "checked", 0);
+	if (job->chain_rc < 0)
+		return json_pack("{s:b, s:s}", "checked", 0, "error",
+				 job->chain_err ? job->chain_err : "");
+	if (r->rows == r->unchained)
+		return json_pack("{s:b, s:b, s:I}", "checked", 1, "chain", 0, "rows",
+				 (json_int_t)r->rows);
+	chain_hex(r->last_hash, hex);
+	return json_pack("{s:b, s:b, s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s?, s:s}",
+			 "checked", 1, "chain", 1, "verified", job->chain_rc == 0, "sensor",
+			 r->sensor, "rows", (json_int_t)r->rows, "unchained",
+			 (json_int_t)r->unchained, "purges", (json_int_t)r->purges, "last_id",
+			 (json_int_t)r->last_id, "last_hash", hex, "problems",
+			 (json_int_t)r->problems, "first_problem", r->problems ? r->first : NULL,
+			 "checkpoints", "not checked here: imwire verify --key FILE.pub "
+					"--checkpoints LOG");
+}
+
+/* manifest.json: what was exported, from where, the archive's chain state,
+ * and every file with its size and SHA-256; its own hash goes to res. */
 static int write_manifest(const struct export_job *job, const struct manifest *man,
 			  size_t events, struct export_result *res, char *err, size_t err_size)
 {
@@ -846,6 +872,10 @@ static int write_manifest(const struct export_job *job, const struct manifest *m
 			 "conversations",
 			 (json_int_t)(export_by_conversation(job->format) ? job->convs->n : 0),
 			 "files_count", (json_int_t)man->n, "files", man->files);
+	if (root && json_object_set_new(root, "integrity", integrity_json(job)) < 0) {
+		json_decref(root);
+		root = NULL;
+	}
 	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);
 	bytebuf_init(&b);

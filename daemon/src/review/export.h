@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "archive/verify.h"
 #include "review/archive.h"
 #include "review/thread.h"
 #include "util/bytebuf.h"
@@ -60,6 +61,13 @@ struct export_job {
 	const struct row_list *rows;
 	const struct conversation_set *convs; /* by-conversation formats */
 	bool progress;         /* draw a progress bar on standard error */
+	/* The archive's integrity chain as verified just before the export
+	 * (review/integrity.h), recorded in the manifest: chain_rc 0 verified,
+	 * 1 not (chain->first says why), -1 unreadable (chain_err); chain NULL:
+	 * not checked. */
+	const struct verify_result *chain;
+	int chain_rc;
+	const char *chain_err;
 };
 
 struct export_result {

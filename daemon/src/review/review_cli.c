@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "review/archive.h"
+#include "review/integrity.h"
 #include "review/export.h"
 #include "review/thread.h"
 #include "review/users.h"
@@ -653,7 +654,8 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 	struct row_list rows = { 0 };
 	struct conversation_set set = { 0 };
 	struct bytebuf sel;
-	char desc[512], err[512];
+	char desc[512], err[512], chain_err[512] = "";
+	struct verify_result chain;
 	enum export_format f;
 	int i, rc = 1;
 
@@ -682,6 +684,13 @@ static int cmd_export(struct cli *c, int argc, char **argv)
 		}
 	}
 	memset(&job, 0, sizeof(job));
+	job.chain_rc = review_integrity(&c->spec, &chain, chain_err, sizeof(chain_err));
+	job.chain = &chain;
+	job.chain_err = chain_err;
+	if (job.chain_rc != 0)
+		fprintf(stderr, "imwire export: warning: the archive's chain %s: %s\n",
+			job.chain_rc < 0 ? "could not be verified" : "does not verify",
+			job.chain_rc < 0 ? chain_err : chain.first);
 	job.format = f;
 	job.dir = c->out;
 	job.archive = desc;
