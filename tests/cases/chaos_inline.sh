@@ -86,7 +86,9 @@ chaos_end_scenario() {
 
 # CHAOS_DEBUG=1 (while working on a failure, with KEEP_TMP=1): each
 # scenario's traffic as the clients and the server saw it (c.pcap,
-# s.pcap) and each daemon's events, in the scenario's directory.
+# s.pcap) and each daemon's events, in the scenario's directory; and one
+# more check per scenario (needs tshark): no packet of an edited
+# connection crossed untranslated (chaos_untranslated.py).
 debug_start() {
 	[ -n "${CHAOS_DEBUG:-}" ] || return 0
 	$C tcpdump -i any -s 300 -w "$1/c.pcap" tcp port 6667 >/dev/null 2>&1 &
@@ -151,6 +153,10 @@ scenario() {
 	peer_pids=""
 	debug_stop
 	debug_events "$out"
+	if [ -n "${CHAOS_DEBUG:-}" ]; then
+		"$PY" "$PEERS/chaos_untranslated.py" "$out" >"$out/untranslated" 2>&1
+		check "${n}_no_packet_crossed_untranslated" $? "$(tail -3 "$out/untranslated")"
+	fi
 	"$PY" "$PEERS/chaos_check.py" "$out" "$PAIRS" "$MESSAGES" "$out/absent" >"$out/check" 2>&1
 	figures=$(grep -v '^problem' "$out/check" | tr '\n' ' ')
 	[ -z "${CHAOS_REPORT:-}" ] || echo "$n $figures" >>"$CHAOS_REPORT"
