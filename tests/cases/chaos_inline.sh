@@ -84,6 +84,29 @@ chaos_end_scenario() {
 	failed_here=0
 }
 
+# CHAOS_DEBUG=1 (while working on a failure, with KEEP_TMP=1): each
+# scenario's traffic as the clients and the server saw it (c.pcap,
+# s.pcap) and each daemon's events, in the scenario's directory; and one
+# more check per scenario (needs tshark): no packet of an edited
+# connection crossed untranslated (chaos_untranslated.py).
+debug_start() {
+	[ -n "${CHAOS_DEBUG:-}" ] || return 0
+	$C tcpdump -i any -s 300 -w "$1/c.pcap" tcp port 6667 >/dev/null 2>&1 &
+	debug_pids="$!"
+	$S tcpdump -i any -s 300 -w "$1/s.pcap" tcp port 6667 >/dev/null 2>&1 &
+	debug_pids="$debug_pids $!"
+}
+debug_events() {
+	[ -n "${CHAOS_DEBUG:-}" ] || return 0
+	cat "$tmp/events.jsonl" >>"$1/events.jsonl" 2>/dev/null
+}
+debug_stop() {
+	[ -n "${CHAOS_DEBUG:-}" ] || return 0
+	sleep 1
+	kill $debug_pids 2>/dev/null
+	wait $debug_pids 2>/dev/null
+}
+
 scenario() {
 	local n="$1" stop="$2" delay="$3" out="$tmp/$1" cpid t0 t1 rc figures inherited ev0 fallback failures
 	mkdir -p "$out"
@@ -93,6 +116,7 @@ scenario() {
 	# must not hold these nicks.
 	start_ngircd 300 || { fail "${n}_ngircd_starts"; return; }
 	start_daemon "$tmp/chaos.conf" || { fail "${n}_daemon_starts"; return; }
+	debug_start "$out"
 	$C timeout 120 "$PY" "$PEERS/irc_chaos.py" 10.77.0.2 6667 "$PAIRS" "$MESSAGES" "$INTERVAL" \
 		"$out" 100 >"$out/peer.err" 2>&1 &
 	cpid=$!
@@ -102,6 +126,7 @@ scenario() {
 	case $stop in
 	term | kill)
 		t0=$(now)
+		debug_events "$out"
 		if [ "$stop" = kill ]; then
 			kill -KILL "$daemon_pid"
 			wait "$daemon_pid" 2>/dev/null
@@ -126,6 +151,12 @@ scenario() {
 	wait "$cpid"
 	rc=$?
 	peer_pids=""
+	debug_stop
+	debug_events "$out"
+	if [ -n "${CHAOS_DEBUG:-}" ]; then
+		"$PY" "$PEERS/chaos_untranslated.py" "$out" >"$out/untranslated" 2>&1
+		check "${n}_no_packet_crossed_untranslated" $? "$(tail -3 "$out/untranslated")"
+	fi
 	"$PY" "$PEERS/chaos_check.py" "$out" "$PAIRS" "$MESSAGES" "$out/absent" >"$out/check" 2>&1
 	figures=$(grep -v '^problem' "$out/check" | tr '\n' ' ')
 	[ -z "${CHAOS_REPORT:-}" ] || echo "$n $figures" >>"$CHAOS_REPORT"

@@ -21,6 +21,10 @@ that crossed (from its send time to its arrival, widened by SLACK
 seconds, default 0.3) during such a window may be un-rewritten;
 un-rewritten outside them is a policy bypass.
 
+What the server refused while the messages went (an error reply in
+OUTDIR/NICK.other: a line that reached it mangled) counts as
+"server_refused" and as a corrupted line: the receiver never sees it.
+
 Prints one "name value" line per figure and, for each problem, a
 "problem ..." line (at most 20). Exit status 0 when no conversation
 broke, no line was corrupted or missing or out of order, and no line
@@ -78,7 +82,7 @@ def main(argv):
 
     figures = dict(conversations=pairs, broken=0, lines=0, missing=0, out_of_order=0,
                    corrupted=0, unrewritten_absent=0, unrewritten_bypass=0, rewritten=0,
-                   fallback=0, unclean_close=0)
+                   fallback=0, unclean_close=0, server_refused=0)
     problems = []
     for i in range(pairs):
         broken = False
@@ -93,6 +97,12 @@ def main(argv):
                 figures["unclean_close"] += 1
                 broken = True
                 problems.append("%s closed %s" % (me, status or "never"))
+            for _, code, kind, args in read_tsv(os.path.join(outdir, me + ".other"), 4):
+                if code[:1] in ("4", "5"):
+                    figures["server_refused"] += 1
+                    figures["corrupted"] += 1
+                    broken = True
+                    problems.append("%s: the server refused a line: %s %s" % (me, kind, args[:80]))
             sent = {int(k): (float(t), text)
                     for k, t, text in read_tsv(os.path.join(outdir, peer + ".sent"), 3)}
             got = read_tsv(os.path.join(outdir, me + ".got"), 3)

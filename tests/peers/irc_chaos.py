@@ -20,6 +20,12 @@ was sent and received (or SECONDS have passed since the start: default
 OUTDIR/NICK.sent: one line per message sent: "k<TAB>unix time<TAB>text".
 OUTDIR/NICK.got:  one line per PRIVMSG received, in order of arrival:
                   "sender<TAB>unix time<TAB>text".
+OUTDIR/NICK.other: what else the server said while the messages went
+                  (after OUTDIR/online, before our QUIT), one
+                  "unix time<TAB>numeric<TAB>event type<TAB>arguments"
+                  line each (numeric empty for a command). An error reply
+                  (4xx, 5xx) says what a mangled line looked like to the
+                  server: it refuses it rather than relay it.
 OUTDIR/NICK.status: "clean" when the connection stayed up until our QUIT
                   and the server then closed it; "early" when it closed
                   before; "open" when it never closed.
@@ -31,8 +37,12 @@ import sys
 import time
 
 import irc.client
+import irc.events
 
 CONNECT_TIMEOUT = 20
+# Events every client sees, not worth keeping in NICK.other.
+QUIET = {"privmsg", "ping", "pong", "all_raw_messages", "disconnect", "quit"}
+NUMERIC = {name: code for code, name in irc.events.numeric.items()}
 QUIT_TIMEOUT = 10
 
 
@@ -64,6 +74,7 @@ class Client:
         self.closed_early = False
         self.sent_f = open(os.path.join(outdir, nick + ".sent"), "w", encoding="utf-8")
         self.got_f = open(os.path.join(outdir, nick + ".got"), "w", encoding="utf-8")
+        self.other_f = open(os.path.join(outdir, nick + ".other"), "w", encoding="utf-8")
         self.status_path = os.path.join(outdir, nick + ".status")
 
     def status(self):
@@ -108,7 +119,18 @@ def main(argv):
         if not c.quit_sent:
             c.closed_early = True
 
+    talking = False
+
+    def on_other(conn, ev):
+        c = by_conn.get(id(conn))
+        if c is None or not talking or c.quit_sent or ev.type in QUIET:
+            return
+        c.other_f.write("%.6f\t%s\t%s\t%r\n" %
+                        (time.time(), NUMERIC.get(ev.type, ""), ev.type, ev.arguments))
+        c.other_f.flush()
+
     reactor.add_global_handler("welcome", on_welcome)
+    reactor.add_global_handler("all_events", on_other, 10)
     reactor.add_global_handler("privmsg", on_privmsg)
     reactor.add_global_handler("disconnect", on_disconnect)
     for c in clients.values():
@@ -122,6 +144,7 @@ def main(argv):
         print("not every client was welcomed", file=sys.stderr)
         return 1
     open(os.path.join(outdir, "online"), "w").close()
+    talking = True
     while gofile and not os.path.exists(gofile) and time.time() - start < limit:
         reactor.process_once(0.05)
 
@@ -163,6 +186,7 @@ def main(argv):
             f.write(c.status() + "\n")
         c.sent_f.close()
         c.got_f.close()
+        c.other_f.close()
         if c.status() != "clean" or c.received < messages:
             ok = False
     return 0 if ok else 1

@@ -41,6 +41,12 @@ struct harness {
 	int policy_failures;
 	char last_failure[256];
 	bool bad_checksum;
+	/* Packets go in with the queue's link facts (port, source MAC), so the
+	 * engine can send segments of its own; those it sent, in order. */
+	bool linked;
+	int origins;
+	uint8_t origin[8][2048];
+	size_t origin_len[8];
 };
 
 static void on_log(void *arg, const struct im_event *ev)
@@ -54,6 +60,19 @@ static void on_log(void *arg, const struct im_event *ev)
 	}
 	h->events++;
 	snprintf(h->last_text, sizeof(h->last_text), "%s", ev->text ? ev->text : "");
+}
+
+/* An IPv4 header's checksum is right: its words sum to 0xFFFF. */
+static bool ip_header_ok(const uint8_t *ip)
+{
+	size_t ihl = (size_t)(ip[0] & 0x0F) * 4, i;
+	uint32_t sum = 0;
+
+	for (i = 0; i < ihl; i += 2)
+		sum += imw_load_be16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	return sum == 0xFFFF;
 }
 
 static uint16_t checksum_of(const uint8_t *ip, size_t len)
@@ -92,7 +111,8 @@ static void deliver(struct harness *h, const uint8_t *pkt, size_t len)
 	uint32_t seq = imw_load_be32(pkt + 24);
 	uint8_t flags = pkt[33];
 
-	if (checksum_of(pkt, len) != imw_load_be16(pkt + 36))
+	if (checksum_of(pkt, len) != imw_load_be16(pkt + 36) || !ip_header_ok(pkt) ||
+	    imw_load_be16(pkt + 2) != len)
 		h->bad_checksum = true;
 	if (flags & TCP_FLAG_ACK)
 		dst->last_ack_seen = imw_load_be32(pkt + 28);
@@ -141,6 +161,18 @@ static void drain(struct harness *h, const uint8_t **orig, const size_t *orig_le
 		if (o->id < n_orig && orig[o->id])
 			deliver(h, orig[o->id], orig_len[o->id]);
 	}
+	/* our own segments leave after the verdicts (runtime/workers.c) */
+	for (i = 0; i < h->q.n_orig; i++) {
+		const struct engine_origin *o = &h->q.orig[i];
+		const uint8_t *p = h->q.bytes.data + o->offset;
+
+		if (h->origins < 8 && o->len <= sizeof(h->origin[0])) {
+			memcpy(h->origin[h->origins], p, o->len);
+			h->origin_len[h->origins] = o->len;
+		}
+		h->origins++;
+		deliver(h, p, o->len);
+	}
 	engine_outq_clear(&h->q);
 }
 
@@ -148,6 +180,26 @@ static void drain(struct harness *h, const uint8_t **orig, const size_t *orig_le
  * released later) can be delivered from the original bytes. */
 static uint8_t *sent[512];
 static size_t sent_len[512];
+
+/* One packet into the engine, with the link the queue would tell when
+ * the harness is linked: the bridge port towards its receiver and its
+ * sender's MAC. */
+static void engine_in(struct harness *h, bool from_client, uint32_t id, const uint8_t *buf,
+		      size_t n)
+{
+	struct engine_packet_link link;
+
+	if (!h->linked) {
+		engine_packet(&h->e, id, buf, n, false, h->now, &h->q);
+		return;
+	}
+	memset(&link, 0, sizeof(link));
+	link.outdev = 9;
+	link.physoutdev = from_client ? 3 : 4;
+	link.has_mac = true;
+	memcpy(link.src_mac, from_client ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x02", 6);
+	engine_packet_with_link(&h->e, id, buf, n, false, &link, h->now, &h->q);
+}
 
 static void send_pkt(struct harness *h, bool from_client, uint8_t flags, const char *payload,
 		     size_t plen, uint16_t mss)
@@ -164,7 +216,7 @@ static void send_pkt(struct harness *h, bool from_client, uint8_t flags, const c
 	memcpy(sent[id], buf, n);
 	sent_len[id] = n;
 	src->next_seq += (uint32_t)plen + ((flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) ? 1 : 0);
-	engine_packet(&h->e, id, buf, n, false, h->now, &h->q);
+	engine_in(h, from_client, id, buf, n);
 	drain(h, (const uint8_t **)sent, sent_len, 512);
 }
 
@@ -180,20 +232,22 @@ static void ack_from(struct harness *h, bool from_client)
 	sent[id] = malloc(n);
 	memcpy(sent[id], buf, n);
 	sent_len[id] = n;
-	engine_packet(&h->e, id, buf, n, false, h->now, &h->q);
+	engine_in(h, from_client, id, buf, n);
 	drain(h, (const uint8_t **)sent, sent_len, 512);
 }
 
 /* The rules as public configuration: a rewrite and a deletion are regex
  * rules; the insertion after a trigger is the test-only handler. */
-static void setup(struct harness *h, const char *rewrite_from, const char *rewrite_to,
-		  const char *drop, const char *inject_word, const char *inject_text)
+static void setup_as(struct harness *h, bool linked, const char *rewrite_from,
+		     const char *rewrite_to, const char *drop, const char *inject_word,
+		     const char *inject_text)
 {
 	struct engine_config cfg;
 	char rules[512] = "";
 	size_t n = 0;
 
 	memset(h, 0, sizeof(*h));
+	h->linked = linked;
 	engine_config_defaults(&cfg);
 	if (rewrite_from)
 		n += (size_t)snprintf(rules + n, sizeof(rules) - n, "regex_replace=/%s/%s/\n",
@@ -218,6 +272,12 @@ static void setup(struct harness *h, const char *rewrite_from, const char *rewri
 	send_pkt(h, true, TCP_FLAG_SYN, "", 0, 1460);
 	send_pkt(h, false, TCP_FLAG_SYN | TCP_FLAG_ACK, "", 0, 1460);
 	send_pkt(h, true, TCP_FLAG_ACK, "", 0, 0);
+}
+
+static void setup(struct harness *h, const char *rewrite_from, const char *rewrite_to,
+		  const char *drop, const char *inject_word, const char *inject_text)
+{
+	setup_as(h, false, rewrite_from, rewrite_to, drop, inject_word, inject_text);
 }
 
 static void teardown(struct harness *h)
@@ -426,32 +486,159 @@ static void test_hole_holds_past_the_deadline(void)
 	teardown(&h);
 }
 
+/* The path of dir takes mss bytes a segment (as if its SYN said so). */
+static void set_peer_mss(struct harness *h, enum im_dir dir, uint16_t mss)
+{
+	struct flow_state *fs = NULL;
+	size_t b;
+
+	for (b = 0; b < h->e.flows.n_buckets; b++)
+		if (h->e.flows.buckets[b])
+			fs = h->e.flows.buckets[b]->ext;
+	CHECK(fs != NULL);
+	if (fs)
+		fs->dir[dir].peer_mss = mss;
+}
+
 /* An edit that cannot fit the path goes as its same-length fallback, and
  * the failure is logged: never the original text silently. */
 static void test_too_big_falls_back(void)
 {
 	struct harness h;
 
-	setup(&h, "secret", "a-much-much-longer-replacement", NULL, NULL, NULL);
+	setup(&h, "secret",
+	      "a-much-much-much-much-much-much-much-much-much-much-much-longer-replacement", NULL,
+	      NULL, NULL);
 	SEND(&h, true, "NICK alice\r\n");
-	/* the server takes 40 bytes a segment: no room to grow */
-	{
-		struct flow_state *fs = NULL;
-		size_t b;
-
-		for (b = 0; b < h.e.flows.n_buckets; b++)
-			if (h.e.flows.buckets[b])
-				fs = h.e.flows.buckets[b]->ext;
-		CHECK(fs != NULL);
-		if (fs)
-			fs->dir[IM_DIR_OUT].peer_mss = 40;
-	}
+	/* the server takes 40 bytes a segment, and without a link we send
+	 * no segment of our own: the message may grow to two segments (the
+	 * sender's retransmission brings the second), not to three */
+	set_peer_mss(&h, IM_DIR_OUT, 40);
 	SEND(&h, true, "PRIVMSG bob :a secret\r\n");
 	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :a a-much\r\n");
 	CHECK_INT_EQ(h.e.stats.edits_refused_size, 1);
 	CHECK_INT_EQ(h.e.stats.policy_fallbacks, 1);
 	CHECK_INT_EQ(h.policy_failures, 1);
 	CHECK(strncmp(h.last_failure, "edit refused (it would not fit the path)", 40) == 0);
+	teardown(&h);
+}
+
+#define LONG_REPLACEMENT \
+	"a-much-much-much-much-much-much-much-much-much-much-much-longer-replacement"
+
+/* An edit grows a segment past its path (40 bytes a segment): the packet
+ * goes cut to the path and the rest follows at once as segments of ours,
+ * each where it belongs, with the packet's ack, window, TTL and
+ * timestamps, PSH on the last, checksums right. */
+static void test_oversized_segment_split(void)
+{
+	struct harness h;
+	const char *expect = "NICK alice\r\nPRIVMSG bob :a " LONG_REPLACEMENT "\r\n";
+	const uint8_t *orig;
+	uint32_t id;
+	int k;
+
+	setup_as(&h, true, "secret", LONG_REPLACEMENT, NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	ack_from(&h, false); /* the server's port and MAC are known now */
+	set_peer_mss(&h, IM_DIR_OUT, 40);
+	id = h.next_id;
+	SEND(&h, true, "PRIVMSG bob :a secret\r\n");
+	orig = sent[id];
+	/* 92 bytes: 40 in the packet's verdict, 40 and 12 of ours */
+	check_stream(&h.s, expect);
+	CHECK_INT_EQ(h.origins, 2);
+	CHECK_INT_EQ(h.e.stats.segments_split, 1);
+	CHECK_INT_EQ(h.e.stats.segments_capped, 0);
+	CHECK_INT_EQ(h.e.stats.edits_refused_size, 0);
+	CHECK_INT_EQ(h.policy_failures, 0);
+	for (k = 0; k < 2 && k < h.origins; k++) {
+		const uint8_t *p = h.origin[k];
+		size_t hl = (size_t)(p[32] >> 4) * 4, plen = h.origin_len[k] - 20 - hl;
+		size_t at = strlen("NICK alice\r\n") + 40 * (size_t)(k + 1);
+
+		CHECK_INT_EQ(plen, k == 0 ? 40 : 12);
+		CHECK_INT_EQ(imw_load_be32(p + 24), h.s.rcv_base + (uint32_t)at);
+		CHECK_INT_EQ(imw_load_be32(p + 28), imw_load_be32(orig + 28)); /* its ack */
+		CHECK_INT_EQ(p[33], k == 0 ? TCP_FLAG_ACK : TCP_FLAG_ACK | TCP_FLAG_PSH);
+		CHECK_INT_EQ(imw_load_be16(p + 34), imw_load_be16(orig + 34)); /* window */
+		CHECK_INT_EQ(p[8], orig[8]);                                   /* TTL */
+		CHECK_MEM_EQ(p + 20 + hl, expect + at, plen);
+		CHECK(memcmp(p + 12, orig + 12, 8) == 0); /* addresses */
+		CHECK(memcmp(p + 20, orig + 20, 4) == 0); /* ports */
+	}
+	/* the server acknowledges all of it: the client, everything it sent */
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+/* With no link to send a segment of ours by, the packet goes cut to the
+ * path; the server's ack falls inside the edit, so the client sees
+ * progress but resends the rest, which is rebuilt where it belongs. */
+static void test_oversized_segment_rest_resent_by_sender(void)
+{
+	struct harness h;
+	const char *msg = "PRIVMSG bob :a secret\r\n";
+	uint32_t msg_seq, acked;
+
+	setup(&h, "secret", "a-much-much-longer-replacement", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	set_peer_mss(&h, IM_DIR_OUT, 40);
+	msg_seq = h.c.next_seq;
+	SEND(&h, true, msg); /* 47 bytes rebuilt, 40 go */
+	CHECK_INT_EQ(h.s.rcv_len, strlen("NICK alice\r\n") + 40);
+	CHECK_INT_EQ(h.e.stats.segments_capped, 1);
+	CHECK_INT_EQ(h.origins, 0);
+	ack_from(&h, false);
+	acked = h.c.last_ack_seen - msg_seq;
+	CHECK(acked > 0 && acked < strlen(msg));
+	h.c.next_seq = h.c.last_ack_seen;
+	SEND(&h, true, msg + acked); /* its retransmission */
+	check_stream(&h.s, "NICK alice\r\nPRIVMSG bob :a a-much-much-longer-replacement\r\n");
+	CHECK_INT_EQ(h.e.stats.retransmissions_rebuilt, 1);
+	CHECK_INT_EQ(h.e.stats.edits_refused_size, 0);
+	CHECK_INT_EQ(h.policy_failures, 0);
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	CHECK(!h.bad_checksum);
+	teardown(&h);
+}
+
+/* A retransmission gathers more edited bytes than one segment of the path
+ * takes (the sender collapsed the segments that first carried them): it
+ * goes as several, the receiver's copy byte for byte the same. */
+static void test_collapsed_retransmission_split(void)
+{
+	struct harness h;
+	const char *a = "PRIVMSG bob :secret 1\r\n", *b = "PRIVMSG bob :secret 2\r\n";
+	const char *expect = "NICK alice\r\nPRIVMSG bob :classified-text 1\r\n"
+			     "PRIVMSG bob :classified-text 2\r\n";
+	char both[64];
+	uint32_t seq;
+
+	setup_as(&h, true, "secret", "classified-text", NULL, NULL, NULL);
+	SEND(&h, true, "NICK alice\r\n");
+	ack_from(&h, false);
+	set_peer_mss(&h, IM_DIR_OUT, 40);
+	seq = h.c.next_seq;
+	SEND(&h, true, a); /* 24 bytes to 33 each: one segment each */
+	SEND(&h, true, b);
+	check_stream(&h.s, expect);
+	CHECK_INT_EQ(h.origins, 0);
+	/* the receiver's copy is wiped; the sender resends both in one */
+	h.s.rcv_len = strlen("NICK alice\r\n");
+	h.c.next_seq = seq;
+	snprintf(both, sizeof(both), "%s%s", a, b);
+	SEND(&h, true, both); /* 48 bytes to 66: 40 and 26 */
+	check_stream(&h.s, expect);
+	CHECK_INT_EQ(h.origins, 1);
+	CHECK_INT_EQ(h.e.stats.segments_split, 1);
+	CHECK_INT_EQ(h.e.stats.retransmissions_rebuilt, 1);
+	ack_from(&h, false);
+	CHECK_INT_EQ(h.c.last_ack_seen, h.c.next_seq);
+	CHECK(!h.bad_checksum);
 	teardown(&h);
 }
 
@@ -549,6 +736,9 @@ int main(void)
 	RUN_TEST(test_deadline_releases_and_commits);
 	RUN_TEST(test_hole_holds_past_the_deadline);
 	RUN_TEST(test_too_big_falls_back);
+	RUN_TEST(test_oversized_segment_split);
+	RUN_TEST(test_oversized_segment_rest_resent_by_sender);
+	RUN_TEST(test_collapsed_retransmission_split);
 	RUN_TEST(test_retransmission_of_edited_bytes);
 	RUN_TEST(test_reordered_and_duplicated_segments);
 	RUN_TEST(test_global_hold_cap);

@@ -213,7 +213,7 @@ static void test_edit_cut_at_packet_boundaries(void)
 	hold_insert(&d.held, held(2, b, 100, 100, 1.0));
 	/* [90, 110) becomes 40 bytes: b has room for 10 more, a for 10 */
 	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"0123456789012345678901234567890123456789",
-				40),
+				40, 1),
 		     EDIT_APPLIED);
 	CHECK_INT_EQ(d.map.n_edits, 2);
 	e = &d.map.edits[0];
@@ -225,7 +225,73 @@ static void test_edit_cut_at_packet_boundaries(void)
 	CHECK_INT_EQ(e->in_len, 10);
 	CHECK_INT_EQ(e->out_len, 20);
 	/* More than both could carry. */
-	CHECK_INT_EQ(edit_apply(&d, 150, 151, (const uint8_t *)"x", 50), EDIT_REFUSED_SIZE);
+	CHECK_INT_EQ(edit_apply(&d, 150, 151, (const uint8_t *)"x", 50, 1), EDIT_REFUSED_SIZE);
+	seqmap_free(&d.map);
+	hold_drop_all(&d.held, &tot);
+}
+
+/* A packet's room counts what earlier edits made of it: two edits that
+ * each fit alone do not both fit one packet. */
+static void test_room_counts_earlier_edits(void)
+{
+	struct flow_dir_state d;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t a[100];
+
+	dir_init(&d, 110);
+	hold_insert(&d.held, held(1, a, 100, 0, 1.0));
+	/* 6 bytes to 12: 6 of the 10 bytes of room */
+	CHECK_INT_EQ(edit_apply(&d, 10, 16, (const uint8_t *)"AAAAAAAAAAAA", 12, 1), EDIT_APPLIED);
+	/* another 6 to 12 would take the packet to 112 */
+	CHECK_INT_EQ(edit_apply(&d, 50, 56, (const uint8_t *)"BBBBBBBBBBBB", 12, 1),
+		     EDIT_REFUSED_SIZE);
+	/* 4 more fit exactly: 110 */
+	CHECK_INT_EQ(edit_apply(&d, 50, 56, (const uint8_t *)"BBBBBBBBBB", 10, 1), EDIT_APPLIED);
+	CHECK_INT_EQ(seqmap_output_len(&d.map, 0, 100), 110);
+	CHECK_INT_EQ(d.map.n_edits, 2);
+	seqmap_free(&d.map);
+	hold_drop_all(&d.held, &tot);
+}
+
+/* Past the room, the last packet of plain data may grow to `segments`
+ * segments of its path (it leaves split); a FIN's packet may not, and
+ * past the bound the edit is refused. */
+static void test_growth_past_one_segment(void)
+{
+	struct flow_dir_state d;
+	struct hold_totals tot = { 0, 0 };
+	uint8_t a[100], b[100], big[200];
+	struct held_packet *fin;
+
+	memset(big, 'x', sizeof(big));
+	dir_init(&d, 110);
+	hold_insert(&d.held, held(1, a, 100, 0, 1.0));
+	hold_insert(&d.held, held(2, b, 100, 100, 1.0));
+	/* [90, 110) becomes 100 bytes: 20 of room in the two packets, the
+	 * other 60 make b two segments (its output 150 bytes) */
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, big, 100, 1), EDIT_REFUSED_SIZE);
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, big, 100, 2), EDIT_APPLIED);
+	CHECK_INT_EQ(d.map.n_edits, 2);
+	CHECK_INT_EQ(d.map.edits[0].in_start, 90);
+	CHECK_INT_EQ(d.map.edits[0].out_len, 20); /* a took its room */
+	CHECK_INT_EQ(d.map.edits[1].in_start, 100);
+	CHECK_INT_EQ(d.map.edits[1].out_len, 80);
+	CHECK_INT_EQ(seqmap_output_len(&d.map, 0, 100), 110);
+	CHECK_INT_EQ(seqmap_output_len(&d.map, 100, 100), 170);
+	/* b may grow 50 more bytes (to 220, two segments): one byte may become 51, not 52 */
+	CHECK_INT_EQ(edit_apply(&d, 150, 151, big, 52, 2), EDIT_REFUSED_SIZE);
+	CHECK_INT_EQ(edit_apply(&d, 150, 151, big, 51, 2), EDIT_APPLIED);
+	CHECK_INT_EQ(seqmap_output_len(&d.map, 100, 100), 220);
+	seqmap_free(&d.map);
+	hold_drop_all(&d.held, &tot);
+
+	/* A packet with FIN leaves as one: only its room. */
+	dir_init(&d, 110);
+	fin = held(3, a, 100, 0, 1.0);
+	fin->pkt.tcp_flags = TCP_FLAG_ACK | TCP_FLAG_FIN;
+	hold_insert(&d.held, fin);
+	CHECK_INT_EQ(edit_apply(&d, 10, 11, big, 20, EDIT_SPLIT_SEGMENTS), EDIT_REFUSED_SIZE);
+	CHECK_INT_EQ(edit_apply(&d, 10, 11, big, 11, EDIT_SPLIT_SEGMENTS), EDIT_APPLIED);
 	seqmap_free(&d.map);
 	hold_drop_all(&d.held, &tot);
 }
@@ -240,19 +306,19 @@ static void test_edit_of_released_bytes(void)
 	d.released_end = 100; /* [0, 100) went out */
 	hold_insert(&d.held, held(2, b, 100, 100, 1.0));
 	/* Growth of a PDU that began before: refused. */
-	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"0123456789012345678901", 22),
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"0123456789012345678901", 22, 1),
 		     EDIT_REFUSED_COMMITTED);
 	/* The same length: the part not sent yet changes. */
-	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"ABCDEFGHIJabcdefghij", 20),
+	CHECK_INT_EQ(edit_apply(&d, 90, 110, (const uint8_t *)"ABCDEFGHIJabcdefghij", 20, 1),
 		     EDIT_APPLIED);
 	CHECK_INT_EQ(d.map.n_edits, 1);
 	CHECK_INT_EQ(d.map.edits[0].in_start, 100);
 	CHECK_MEM_EQ(d.map.edits[0].out, "abcdefghij", 10);
 	/* Bytes no held packet carries any more. */
-	CHECK_INT_EQ(edit_apply(&d, 10, 20, (const uint8_t *)"0123456789", 10),
+	CHECK_INT_EQ(edit_apply(&d, 10, 20, (const uint8_t *)"0123456789", 10, 1),
 		     EDIT_REFUSED_COMMITTED);
 	/* An insertion goes with the packet it ends. */
-	CHECK_INT_EQ(edit_apply(&d, 200, 200, (const uint8_t *)"NEW", 3), EDIT_APPLIED);
+	CHECK_INT_EQ(edit_apply(&d, 200, 200, (const uint8_t *)"NEW", 3, 1), EDIT_APPLIED);
 	CHECK_INT_EQ(d.map.n_edits, 2);
 	CHECK_INT_EQ(d.map.edits[1].in_start, 200);
 	CHECK_INT_EQ(d.map.edits[1].in_len, 0);
@@ -269,5 +335,7 @@ int main(void)
 	RUN_TEST(test_no_deadline_behind_a_hole);
 	RUN_TEST(test_edit_cut_at_packet_boundaries);
 	RUN_TEST(test_edit_of_released_bytes);
+	RUN_TEST(test_room_counts_earlier_edits);
+	RUN_TEST(test_growth_past_one_segment);
 	TEST_MAIN_END();
 }

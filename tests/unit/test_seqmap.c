@@ -264,6 +264,9 @@ static void test_random_model(void)
 			if (os2 != os || again.len != seg.len ||
 			    (seg.len && memcmp(again.data, seg.data, seg.len) != 0))
 				ok = false;
+			/* what the edits unit counts a held packet as carrying */
+			if (seqmap_output_len(&m, pos, len) != seg.len)
+				ok = false;
 			bytebuf_free(&again);
 			/* Untouched by any edit, a segment's output is its input
 			 * (the engine then sends the packet's own bytes). */

@@ -20,6 +20,7 @@
 
 #include "imwire.skel.h"
 #include "proto/proto.h"
+#include "util/fd_order.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define BPFFS_MAGIC 0xcafe4a11
@@ -634,6 +635,12 @@ int classifier_claim_take(struct classifier_claim *claim, char *err, size_t err_
 		errno = EINVAL;
 		return -1;
 	}
+	/* Above every descriptor open now (the queues are bound before the
+	 * claim is taken): a dying process lets go of its highest descriptor
+	 * first (util/fd_order.h), so the classifier knows we are gone before
+	 * any queue unbinds; a packet it still steered to a queue without a
+	 * listener would go on raw (--queue-bypass), untranslated. */
+	claim->sock_fd = fd_order_raise(claim->sock_fd);
 	/* the map's values are 8 bytes: the kernel reads a u64 descriptor */
 	fd64 = (uint64_t)claim->sock_fd;
 	if (bpf_map_update_elem(claim->map_fd, &key, &fd64, BPF_NOEXIST) < 0) {

@@ -175,6 +175,13 @@ int adopt_flow(struct flow_state *fs, enum im_dir dir, const struct packet *pkt,
 		 * receiver's later bytes. */
 		if (xl[d].passed && seqmap_in_offset(&fd->map, xl[d].passed_end) > fd->adopted_until)
 			fd->adopted_until = seqmap_in_offset(&fd->map, xl[d].passed_end);
+		/* So is what the predecessor decided: its edits may all be folded
+		 * away (the receiver acknowledged them) while their sender, not
+		 * told yet, still retransmits their input; edited a second time
+		 * it would shift the receiver's later bytes too. */
+		if (rd && rd->has_decided &&
+		    seqmap_in_offset(&fd->map, rd->decided_seq) > fd->adopted_until)
+			fd->adopted_until = seqmap_in_offset(&fd->map, rd->decided_seq);
 		fd->released_end = fd->adopted_until;
 		if (rd && rd->peer_mss && !fd->peer_mss)
 			fd->peer_mss = rd->peer_mss;

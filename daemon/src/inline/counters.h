@@ -26,7 +26,8 @@ struct engine_stats {
 	uint64_t notices_injected;
 	uint64_t notices_dropped; /* no later PDU to go after before the flow ended */
 	uint64_t retransmissions_rebuilt;
-	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU */
+	uint64_t segments_capped; /* rebuilt segments cut to fit the path MTU: the sender resends the rest */
+	uint64_t segments_split;  /* the same, the rest sent at once as segments of ours */
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_held; /* waited for the hole before them to fill */
 	uint64_t mss_clamped;

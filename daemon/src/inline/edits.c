@@ -9,6 +9,8 @@ struct cut {
 	struct held_packet *h;
 	size_t portion; /* replacement bytes it carries */
 	size_t room;    /* replacement bytes it could carry */
+	size_t base;    /* its output bytes besides the portion */
+	size_t limit;   /* payload bytes one segment of its path takes */
 };
 
 static bool touches(const struct held_packet *h, uint64_t start, uint64_t end)
@@ -40,8 +42,12 @@ static int find_cuts(const struct flow_dir_state *d, uint64_t start, uint64_t en
 		hi = (size_t)((end < h->in_end ? end : h->in_end) - h->in_start);
 		c->h = h;
 		c->portion = hi - lo;
-		base = h->pkt.payload_len - c->portion;
+		/* what it carries now: earlier edits of the same packet grew it */
+		base = seqmap_output_len(&d->map, h->in_start, (size_t)(h->in_end - h->in_start));
+		base = base > c->portion ? base - c->portion : 0;
 		limit = flow_dir_segment_limit(d, &h->pkt, h->gso);
+		c->base = base;
+		c->limit = limit;
 		c->room = limit > base ? limit - base : 0;
 		if (c->room < c->portion)
 			c->room = c->portion; /* same length always fits */
@@ -71,8 +77,36 @@ static void share_out(struct cut *cuts, int count, size_t n)
 	}
 }
 
+/* Plain data: a packet that can leave as several segments (a flag that
+ * belongs to one place in the stream cannot be repeated or moved). */
+static bool splittable(const struct held_packet *h)
+{
+	return !h->gso &&
+	       !(h->pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG));
+}
+
+/* The growth past every cut's room (excess bytes) goes to the last
+ * splittable packet, within `segments` segments of its path. */
+static bool split_room(struct cut *cuts, int count, size_t excess, size_t segments)
+{
+	int k;
+
+	for (k = count; k-- > 0;) {
+		struct cut *c = &cuts[k];
+		size_t cap = c->limit * segments, now = c->base + c->room;
+
+		if (!splittable(c->h))
+			continue;
+		if (now >= cap || cap - now < excess)
+			return false;
+		c->room += excess;
+		return true;
+	}
+	return false;
+}
+
 enum edit_result edit_apply(struct flow_dir_state *d, uint64_t start, uint64_t end,
-			    const uint8_t *bytes, size_t n)
+			    const uint8_t *bytes, size_t n, size_t segments)
 {
 	struct cut cuts[MAX_CUTS];
 	size_t total_room, assigned = 0;
@@ -94,7 +128,7 @@ enum edit_result edit_apply(struct flow_dir_state *d, uint64_t start, uint64_t e
 		return EDIT_REFUSED_SIZE;
 	if (!count)
 		return EDIT_REFUSED_COMMITTED;
-	if (n > total_room)
+	if (n > total_room && !(segments > 1 && split_room(cuts, count, n - total_room, segments)))
 		return EDIT_REFUSED_SIZE;
 	share_out(cuts, count, n);
 	for (k = 0; k < count; k++) {

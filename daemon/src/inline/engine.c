@@ -254,7 +254,7 @@ static void apply_fallback(struct engine *e, struct flow_state *fs, struct effec
 	size_t i;
 
 	if (edit_apply(&fs->dir[ef->dir], fb->start, fb->end, fb->bytes,
-		       (size_t)(fb->end - fb->start)) == EDIT_APPLIED) {
+		       (size_t)(fb->end - fb->start), 1) == EDIT_APPLIED) {
 		e->stats.policy_fallbacks++;
 		commit_mark_map(e, fs, ef->dir);
 		what = sent ? "edit refused (part of the message had gone out): the rest went "
@@ -277,10 +277,21 @@ static void apply_fallback(struct engine *e, struct flow_state *fs, struct effec
 	}
 }
 
+/* How many segments a held packet of dir may leave as (edits.h): when we
+ * can send segments towards its receiver, the rest follows at once;
+ * else only what the sender's retransmission can bring. */
+static size_t split_segments(const struct flow_state *fs, enum im_dir dir)
+{
+	struct egress_link link;
+
+	return origin_link(fs, dir, &link) ? EDIT_SPLIT_SEGMENTS : EDIT_SPLIT_BY_SENDER;
+}
+
 static void apply_edit(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at)
 {
 	const struct effect *ef = &fx->v[at];
-	enum edit_result r = edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len);
+	enum edit_result r = edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len,
+					split_segments(fs, ef->dir));
 
 	switch (r) {
 	case EDIT_APPLIED:

@@ -11,7 +11,8 @@
  *
  *   - per direction: the sequence map's live edits with their
  *     replacement bytes (an insertion we originated marked as ours, so
- *     the successor resends it), the path's MSS;
+ *     the successor resends it), the path's MSS, and how far the stream
+ *     was decided (handover_record.h);
  *   - the protocol and the session's identity (local id, full address,
  *     service), so the successor's events carry the same local ids.
  *

@@ -7,7 +7,9 @@
 #include "app/app.h"
 #include "inline/bpf_publish.h"
 
-#define RECORD_VERSION 1u
+#define RECORD_VERSION 2u
+#define RECORD_VERSION_1 1u /* without the decided mark: still read */
+#define DIR_HAS_DECIDED 1u
 
 /* ---- encoding ------------------------------------------------------------ */
 
@@ -48,10 +50,13 @@ static bool put_str(struct bytebuf *b, const char *s)
 static bool put_dir(struct bytebuf *b, const struct flow_dir_state *d)
 {
 	const struct seqmap *m = &d->map;
+	uint64_t decided = m->edited_end > d->adopted_until ? m->edited_end : d->adopted_until;
+	bool has_decided = d->started && decided > 0;
 	size_t i;
 
-	if (!put_u8(b, d->started) || !put_u8(b, 0) || !put_u16(b, d->peer_mss) ||
-	    !put_u32(b, m->base_seq) || !put(b, &m->base_delta, 8) ||
+	if (!put_u8(b, d->started) || !put_u8(b, has_decided ? DIR_HAS_DECIDED : 0) ||
+	    !put_u16(b, d->peer_mss) || !put_u32(b, m->base_seq) || !put(b, &m->base_delta, 8) ||
+	    !put_u32(b, has_decided ? seqmap_seq_of(m, decided) : 0) ||
 	    !put_u32(b, d->started ? (uint32_t)m->n_edits : 0))
 		return false;
 	for (i = 0; d->started && i < m->n_edits; i++) {
@@ -159,15 +164,21 @@ static char *get_str(struct cursor *c, uint16_t n)
 	return s;
 }
 
-static void get_dir(struct cursor *c, struct handover_dir *d)
+static void get_dir(struct cursor *c, struct handover_dir *d, uint32_t version)
 {
-	uint32_t i, n;
+	uint32_t i, n, decided;
+	uint8_t flags;
 
 	d->started = get_u8(c) != 0;
-	get_u8(c);
+	flags = get_u8(c);
 	d->peer_mss = get_u16(c);
 	d->base_seq = get_u32(c);
 	get(c, &d->base_delta, 8);
+	if (version != RECORD_VERSION_1) {
+		decided = get_u32(c);
+		d->has_decided = (flags & DIR_HAS_DECIDED) != 0;
+		d->decided_seq = d->has_decided ? decided : 0;
+	}
 	n = get_u32(c);
 	/* every edit takes 16 bytes at least: a count beyond that is a lie */
 	if (c->bad || n > c->left / 16) {
@@ -195,9 +206,11 @@ int handover_parse(const uint8_t *p, size_t len, struct handover_record *r)
 {
 	struct cursor c = { p, len, false };
 	uint16_t n_local, n_address, n_service;
+	uint32_t version;
 
 	memset(r, 0, sizeof(*r));
-	if (get_u32(&c) != RECORD_VERSION)
+	version = get_u32(&c);
+	if (version != RECORD_VERSION && version != RECORD_VERSION_1)
 		return -1;
 	get(&c, &r->key, sizeof(r->key));
 	r->client_side = get_u8(&c) & 1u;
@@ -211,8 +224,8 @@ int handover_parse(const uint8_t *p, size_t len, struct handover_record *r)
 	r->local = get_str(&c, n_local);
 	r->address = get_str(&c, n_address);
 	r->service = get_str(&c, n_service);
-	get_dir(&c, &r->dir[IM_DIR_OUT]);
-	get_dir(&c, &r->dir[IM_DIR_IN]);
+	get_dir(&c, &r->dir[IM_DIR_OUT], version);
+	get_dir(&c, &r->dir[IM_DIR_IN], version);
 	if (c.bad || c.left || r->proto >= IMW_PROTO_MAX) {
 		handover_record_free(r);
 		return -1;

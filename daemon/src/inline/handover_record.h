@@ -3,14 +3,23 @@
  * as bytes (encoding) and back (parsing with a bounded cursor: an overrun
  * is a malformed record, never a read past the record).
  *
- * Layout (version 1, in the host's byte order: a record is read only by
+ * Layout (version 2, in the host's byte order: a record is read only by
  * a successor on the same host, from a file in /run): version u32, the
  * classifier's flow key, the client side u8, the protocol u8, u16 0, the
  * stamp (double), the lengths of local id, address and service (u16
  * each) and u16 0, their bytes, then per direction (out, in): started u8,
- * u8 0, the path's MSS u16, the base sequence number u32 and offset (s64),
- * the count of live edits u32, and each edit: in_seq, in_len, out_len,
- * own (u32 each), then out_len replacement bytes. */
+ * flags u8 (1: the decided mark is set), the path's MSS u16, the base
+ * sequence number u32 and offset (s64), the decided mark u32 (input
+ * sequence number before which the stream was decided: past the newest
+ * edit ever made, or what was adopted or passed), the count of live
+ * edits u32, and each edit: in_seq, in_len, out_len, own (u32 each),
+ * then out_len replacement bytes.
+ *
+ * The decided mark: the classifier folds acknowledged edits away, and a
+ * successor that decoded again a retransmission of bytes its receiver
+ * already has (its sender missed the ack) would edit them a second time
+ * and shift every later byte; it starts decoding past the mark
+ * (adopt.h). Version 1 (no mark, flags 0) is still read. */
 #ifndef IMW_INLINE_HANDOVER_RECORD_H
 #define IMW_INLINE_HANDOVER_RECORD_H
 
@@ -33,6 +42,8 @@ struct handover_edit {
 
 struct handover_dir {
 	bool started;
+	bool has_decided;
+	uint32_t decided_seq; /* with has_decided: input before it was decided */
 	uint16_t peer_mss;
 	uint32_t base_seq;
 	int64_t base_delta;

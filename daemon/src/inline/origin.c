@@ -26,6 +26,18 @@ static void note_sent(struct origin_template *t, uint32_t seq, size_t len)
 	}
 }
 
+/* TOS (or traffic class) and TTL (or hop limit) of an IP header. */
+static void ip_tos_ttl(const uint8_t *ip, uint8_t version, uint8_t *tos, uint8_t *ttl)
+{
+	if (version == 4) {
+		*tos = ip[1];
+		*ttl = ip[8];
+	} else {
+		*tos = (uint8_t)(((ip[0] & 0x0f) << 4) | (ip[1] >> 4));
+		*ttl = ip[7];
+	}
+}
+
 void origin_learn(struct flow_dir_state *d, const uint8_t *ip, const struct packet *pkt,
 		  uint32_t seq_sent, uint32_t ack_sent, size_t len_sent,
 		  const struct engine_packet_link *l)
@@ -50,13 +62,7 @@ void origin_learn(struct flow_dir_state *d, const uint8_t *ip, const struct pack
 	t->valid = true;
 	t->ack = ack_sent;
 	t->window = pkt->window;
-	if (pkt->ip_version == 4) {
-		t->tos = ip[1];
-		t->ttl = ip[8];
-	} else {
-		t->tos = (uint8_t)(((ip[0] & 0x0f) << 4) | (ip[1] >> 4));
-		t->ttl = ip[7];
-	}
+	ip_tos_ttl(ip, pkt->ip_version, &t->tos, &t->ttl);
 	t->has_timestamp = tcp_read_timestamp(ip, pkt, &tsval, &tsecr);
 	if (t->has_timestamp) {
 		t->tsval = tsval;
@@ -148,6 +154,50 @@ static void send_range(struct flow_state *fs, enum im_dir dir, const struct orig
 		outq_origin(io->out, io->st, io->scratch->data, io->scratch->len, &link);
 		note_sent(&d->tmpl, spec.seq, n);
 	}
+}
+
+bool origin_send_rest(struct flow_state *fs, enum im_dir dir, const uint8_t *ip,
+		      const struct packet *pkt, uint32_t seq, uint32_t ack, const uint8_t *bytes,
+		      size_t len, size_t mss, const struct origin_io *io)
+{
+	struct flow_dir_state *d = &fs->dir[dir];
+	struct tcp_segment_spec spec;
+	struct egress_link link;
+	size_t off, n;
+
+	/* a flag belongs to one place in the stream: such a packet is not split */
+	if (!len || !mss ||
+	    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG)) ||
+	    !(pkt->tcp_flags & TCP_FLAG_ACK) || !origin_link(fs, dir, &link))
+		return false;
+	memset(&spec, 0, sizeof(spec));
+	spec.ip_version = pkt->ip_version;
+	memcpy(spec.src, pkt->src, sizeof(spec.src));
+	memcpy(spec.dst, pkt->dst, sizeof(spec.dst));
+	spec.sport = pkt->sport;
+	spec.dport = pkt->dport;
+	spec.ack = ack;
+	spec.window = pkt->window;
+	ip_tos_ttl(ip, pkt->ip_version, &spec.tos, &spec.ttl);
+	spec.has_timestamp = tcp_read_timestamp(ip, pkt, &spec.tsval, &spec.tsecr);
+	for (off = 0; off < len; off += n) {
+		n = len - off < mss ? len - off : mss;
+		spec.seq = seq + (uint32_t)off;
+		spec.flags = TCP_FLAG_ACK;
+		if (off + n == len)
+			spec.flags |= pkt->tcp_flags & TCP_FLAG_PSH;
+		spec.ip_id = ++d->ip_id;
+		bytebuf_clear(io->scratch);
+		if (tcp_build_segment(&spec, bytes + off, n, io->scratch) < 0) {
+			/* what did not go comes in the sender's retransmission */
+			io->st->alloc_failures++;
+			return off > 0;
+		}
+		if (!outq_origin(io->out, io->st, io->scratch->data, io->scratch->len, &link))
+			return off > 0;
+		note_sent(&d->tmpl, spec.seq, n);
+	}
+	return true;
 }
 
 /* The link towards the receiver of dir: its port and the sender's MAC as

@@ -56,6 +56,20 @@ enum origin_sent {
 enum origin_sent origin_send(struct flow_state *fs, enum im_dir dir, const uint8_t *bytes,
 			     size_t len, double now, const struct origin_io *io);
 
+/* The rest of a segment of dir whose rebuilt payload outgrew its path
+ * (translate.h: capped): len bytes from seq on, after the packet's own
+ * verdict, as segments of at most mss bytes built from the packet's own
+ * header (ip, pkt) with its translated ack: the same addresses, ports,
+ * window, TTL, TOS and timestamps, PSH on the last when the packet had
+ * it. They are not kept: their bytes are part of an edit the receiver
+ * has not acknowledged, so a lost one comes back in its sender's
+ * retransmission, rebuilt. False when nothing was sent (no link towards
+ * the receiver yet, a packet without ACK or with SYN, FIN, RST or URG,
+ * or no memory): the sender's retransmission then brings all of it. */
+bool origin_send_rest(struct flow_state *fs, enum im_dir dir, const uint8_t *ip,
+		      const struct packet *pkt, uint32_t seq, uint32_t ack, const uint8_t *bytes,
+		      size_t len, size_t mss, const struct origin_io *io);
+
 /* A reset towards the receiver of dir, in its sender's name, at the next
  * sequence number the receiver expects (a transfer cut, #20). 0 when sent,
  * -1 when we do not know enough of the direction to build one. */

@@ -15,6 +15,23 @@ struct origin_io engine_origin_io(struct engine *e, struct engine_outq *out)
 	return io;
 }
 
+/* A rebuilt segment outgrew its path (an edit grew it past one segment,
+ * edits.h, or a retransmission gathered more edited bytes than the
+ * segments that first carried them): what did not fit follows the
+ * verdict as segments of ours; else the receiver's ack, inside the
+ * edit, has its sender resend the rest. */
+static void send_rest(struct engine *e, struct flow_state *fs, enum im_dir dir, const uint8_t *ip,
+		      const struct packet *pkt, const struct translation *t,
+		      const struct origin_io *io)
+{
+	if (origin_send_rest(fs, dir, ip, pkt, t->seq + (uint32_t)t->payload_len, t->ack,
+			     t->payload + t->payload_len, t->full_len - t->payload_len,
+			     t->segment_limit, io))
+		e->stats.segments_split++;
+	else
+		e->stats.segments_capped++;
+}
+
 /* Send one packet on, translated (translate.h); the origin unit learns
  * from it when the queue told us its link. */
 void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, uint32_t id,
@@ -32,8 +49,6 @@ void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, u
 		outq_verdict(out, &e->stats, id, VERDICT_ACCEPT, NULL, 0);
 		return;
 	}
-	if (t.capped)
-		e->stats.segments_capped++;
 	if (link)
 		origin_learn(&fs->dir[dir], ip, pkt, t.seq, t.ack, t.payload_len, link);
 	if (!t.changed) {
@@ -54,6 +69,8 @@ void release_forward(struct engine *e, struct flow_state *fs, enum im_dir dir, u
 	} else {
 		/* built where the verdict is sent from */
 		translate_build_at(&t, ip, pkt, space);
+		if (t.capped)
+			send_rest(e, fs, dir, ip, pkt, &t, &io);
 	}
 }
 

@@ -56,11 +56,13 @@ static int rebuild_payload(struct flow_dir_state *d, const struct packet *pkt, b
 		t->payload += skip;
 		t->payload_len -= skip;
 	}
+	t->full_len = t->payload_len;
 	if (!gso) {
 		size_t limit = flow_dir_segment_limit(d, pkt, false);
 
 		if (limit < pkt->payload_len)
 			limit = pkt->payload_len;
+		t->segment_limit = limit;
 		if (t->payload_len > limit) {
 			t->payload_len = limit;
 			t->capped = true;
@@ -84,6 +86,7 @@ int translate_segment(struct flow_dir_state *d, struct flow_dir_state *o, const 
 	t->ack = pkt->ack;
 	t->payload = pkt->payload;
 	t->payload_len = pkt->payload_len;
+	t->full_len = pkt->payload_len;
 	t->changed = force_modified;
 	if (d->started && !seqmap_is_identity(&d->map)) {
 		uint64_t in = seqmap_in_offset(&d->map, data_seq);

@@ -32,6 +32,10 @@ struct translation {
 	bool changed;            /* anything differs from the packet as it came */
 	bool emptied;            /* every payload byte was deleted: drop it */
 	bool capped;             /* the rebuilt payload was cut to fit the path */
+	/* The rebuilt payload's length before the cut: its bytes past
+	 * payload_len follow at payload (origin_send_rest may send them). */
+	size_t full_len;
+	size_t segment_limit;    /* payload bytes one segment of the path takes */
 	/* SACK edges are mapped through this map when set */
 	struct seqmap *sack_map;
 	uint32_t sack_ack;        /* the packet's ack, output space */

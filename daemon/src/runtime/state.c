@@ -179,10 +179,10 @@ static void open_handover(struct runtime *rt)
 		(unsigned long long)(fs.torn + hs.malformed), (unsigned long long)hs.expired);
 }
 
-/* The claim is prepared now (its socket before the queues' descriptors:
- * the lower one closes first when we die, so the classifier takes over
- * before the queues unbind) and taken once the queues are bound
- * (runtime_claim). */
+/* The claim is prepared now and taken once the queues are bound
+ * (runtime_claim), its socket then moved above their descriptors: a
+ * dying process lets go of its highest descriptor first (util/fd_order.h),
+ * so the classifier takes over before the queues unbind. */
 static int claim_pins(struct runtime *rt)
 {
 	char err[512];

@@ -56,6 +56,8 @@ struct worker {
 	struct net_prefix *local_nets;
 	double egress_logged_at;  /* the last message about a failed send */
 	uint64_t egress_unlogged; /* failed sends since */
+	double enobufs_logged_at; /* the last message about ENOBUFS */
+	uint64_t enobufs_said;    /* the count it gave */
 	/* Where the worker is in a start and a stop (atomic): its queue is
 	 * bound, it handed over, it left its loop. */
 	int bound;
@@ -102,6 +104,26 @@ static void worker_send_failed(struct worker *w, int e)
 		   w->queue, strerror(e), (unsigned long long)w->egress_unlogged);
 	w->egress_logged_at = w->now;
 	w->egress_unlogged = 0;
+}
+
+/* The kernel could not hand us packets (ENOBUFS: our socket's buffer was
+ * full, we fell behind): with fail-open it lets them go on unchanged, and
+ * a packet of an edited connection that goes on untranslated breaks it.
+ * Said at once, then at most every 10 s with a count. */
+static void worker_note_enobufs(struct worker *w)
+{
+	uint64_t n = w->q.stats.enobufs;
+
+	if (n == w->enobufs_said ||
+	    (w->enobufs_logged_at && w->now - w->enobufs_logged_at < EGRESS_LOG_SECONDS))
+		return;
+	w->rt->log(LOG_WARNING,
+		   "queue %u: the kernel could not queue packets to us %llu time(s) (ENOBUFS: "
+		   "imwired fell behind); with fail-open it let them go on unseen, and one of an "
+		   "edited connection goes untranslated",
+		   w->queue, (unsigned long long)(n - w->enobufs_said));
+	w->enobufs_said = n;
+	w->enobufs_logged_at = w->now;
 }
 
 static void worker_log(void *arg, const struct im_event *ev)
@@ -307,6 +329,7 @@ static void worker_loop(struct worker *w)
 			w->rt->log(LOG_ERR, "queue %u: receive failed: %s", w->queue, strerror(errno));
 			break;
 		}
+		worker_note_enobufs(w);
 		if (rc > 0 && n_pfd == 2 && (pfd[1].revents & POLLIN))
 			engine_take_mail(&w->engine, w->now, &w->out);
 		if (w->now - last_tick >= POLL_INTERVAL_MS / 1000.0) {
@@ -366,14 +389,14 @@ static void worker_report(const struct worker *w)
 	    "queue %u: %llu packets: %llu accepted, %llu modified, %llu dropped; %llu held "
 	    "(%llu released at the deadline, %llu at a bound, %llu behind a hole past "
 	    "hold_hole_ms); %llu edits, refused: %llu "
-	    "committed, %llu too big, %llu not encodable; %llu retransmissions rebuilt, %llu "
-	    "duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
+	    "committed, %llu too big, %llu not encodable; %llu segments split, %llu cut to the "
+	    "path; %llu retransmissions rebuilt, %llu duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
 	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
 	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
 	    u(st->held), u(st->deadline_releases), u(st->bound_releases),
 	    u(st->hole_bound_releases), u(st->edits),
 	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
-	    u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
+	    u(st->segments_split), u(st->segments_capped), u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
 	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
 	    u(qs->enobufs), u(qs->send_errors));
 	log(LOG_INFO,

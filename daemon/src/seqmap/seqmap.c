@@ -115,6 +115,8 @@ int seqmap_add_edit(struct seqmap *m, uint64_t in_start, uint64_t in_len, const 
 	e->own = false;
 	m->n_edits++;
 	m->edits_total++;
+	if (in_start + in_len > m->edited_end)
+		m->edited_end = in_start + in_len;
 	m->held_bytes += out_len;
 	return 0;
 }
@@ -239,6 +241,37 @@ int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data
 	if (pos < end && !bytebuf_append(out, data + (pos - in), (size_t)(end - pos)))
 		return -1;
 	return 0;
+}
+
+size_t seqmap_output_len(const struct seqmap *m, uint64_t in, size_t len)
+{
+	uint64_t pos = in, end = in + len;
+	size_t n = 0, i;
+
+	/* seqmap_build_output's walk, counting instead of copying */
+	for (i = 0; i < m->n_edits; i++) {
+		const struct seqmap_edit *e = &m->edits[i];
+
+		if (e->in_len > 0) {
+			if (in_end(e) <= pos)
+				continue;
+			if (e->in_start >= end)
+				break;
+		} else {
+			if (e->in_start <= in)
+				continue;
+			if (e->in_start > end)
+				break;
+		}
+		if (e->in_start > pos)
+			n += (size_t)(e->in_start - pos);
+		n += e->out_len;
+		if (in_end(e) > pos)
+			pos = in_end(e);
+	}
+	if (pos < end)
+		n += (size_t)(end - pos);
+	return n;
 }
 
 bool seqmap_touches(const struct seqmap *m, uint64_t in, size_t len)

@@ -42,6 +42,7 @@ struct seqmap {
 	size_t n_edits;
 	size_t cap_edits;
 	uint64_t edits_total;  /* ever added */
+	uint64_t edited_end;   /* input offset past the newest edit ever added (0: none) */
 	size_t held_bytes;     /* replacement bytes kept */
 };
 
@@ -100,6 +101,9 @@ uint64_t seqmap_in_of_out_left(const struct seqmap *m, uint64_t out);
  * -1 on allocation failure. */
 int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data, size_t len,
 			uint64_t *out_start, struct bytebuf *out);
+
+/* The length seqmap_build_output would give for the same segment. */
+size_t seqmap_output_len(const struct seqmap *m, uint64_t in, size_t len);
 
 /* Does an edit contribute to the output of a segment carrying input
  * [in, in + len), by seqmap_build_output's rules? When not, the output is
