@@ -5,12 +5,12 @@
 
 #include "config/config_flow.h"
 #include "inline/adopt.h"
+#include "inline/apply.h"
 #include "inline/commit.h"
-#include "inline/deliver.h"
-#include "inline/edits.h"
 #include "inline/origin.h"
 #include "inline/release.h"
 #include "inline/scan_hold.h"
+#include "inline/takeover.h"
 #include "inline/translate.h"
 #include "packet/tcp_edit.h"
 #include "route/route.h"
@@ -140,82 +140,6 @@ void engine_set_table(struct engine *e, struct route_table *t)
 	e->decide.routing = router_active(e->cfg.router);
 }
 
-/* A flow met in mid-stream may be one a predecessor edited (before a
- * restart or a crash, or this worker before it evicted the flow): the
- * classifier kept its offsets and live edits and translated it meanwhile,
- * the state file kept the bytes of those edits and the session. Take them
- * over (adopt.h), so both directions translate exactly as before and a
- * retransmission of edited bytes is rebuilt. A new connection's SYN drops
- * a record left for an old one on the same addresses. */
-static void adopt_published(struct engine *e, struct flow_state *fs, enum im_dir dir,
-			    const struct packet *pkt, uint32_t data_seq, double now)
-{
-	struct bpf_publish_state xl[2];
-	bool found[2] = { false, false };
-	struct handover_record rec;
-	struct adopt_counts c = { 0, 0, 0, 0 };
-	struct imw_flow_key key;
-	unsigned client_side;
-	state_ref ref = 0;
-	bool have_rec;
-	int d;
-
-	fs->adoption_checked = true;
-	if (!e->cfg.publish || e->cfg.publish->xlate_fd < 0)
-		return;
-	bpf_publish_key(fs->flow, &key, &client_side);
-	if (pkt->tcp_flags & TCP_FLAG_SYN) {
-		handover_drop(e->cfg.handover, &key);
-		return;
-	}
-	for (d = 0; d < 2; d++)
-		found[d] = bpf_publish_fetch(e->cfg.publish, fs->flow, (enum im_dir)d, &xl[d]) == 1;
-	have_rec = handover_take(e->cfg.handover, &key, &rec, &ref) == 1;
-	if (!found[0] && !found[1] && !have_rec)
-		return;
-	if ((found[0] || found[1]) &&
-	    adopt_flow(fs, dir, pkt, data_seq, xl, found, have_rec ? &rec : NULL, now, &c) < 0)
-		e->stats.alloc_failures++;
-	if (!adopt_keep_session(fs, have_rec ? rec.proto : found[0] ? xl[0].proto : xl[1].proto,
-				have_rec ? &rec : NULL) &&
-	    have_rec)
-		e->stats.alloc_failures++;
-	/* ours now: replaced by our next record of the flow */
-	if (ref && flow_state_told(fs))
-		fs->told->hov.ref = ref;
-	else if (ref)
-		e->stats.alloc_failures++;
-	if (ref || c.directions)
-		commit_keep(e, fs);
-	if (c.origins)
-		sessions_track(&e->sessions, fs);
-	e->stats.flows_adopted++;
-	e->stats.edits_adopted += c.edits;
-	e->stats.adopted_blanked += c.blanked;
-	e->stats.origins_adopted += c.origins;
-	if (have_rec)
-		handover_record_free(&rec);
-}
-
-/* The first data of a direction taken over starts its reassembly at its
- * offset in the adopted map, and never before adopted_until: what lies
- * before was decided by the predecessor (its retransmissions are rebuilt,
- * not decoded again). */
-static void start_adopted(struct engine *e, struct flow_state *fs, enum im_dir dir,
-			  const struct packet *pkt, uint32_t data_seq)
-{
-	struct flow_dir_state *d = &fs->dir[dir];
-	uint64_t start;
-
-	if (!d->adopted || !pkt->payload_len || fs->flow->reasm[dir].started)
-		return;
-	start = seqmap_in_offset(&d->map, data_seq);
-	if (start < d->adopted_until)
-		start = d->adopted_until;
-	if (!flow_table_start_stream(&e->flows, fs->flow, dir, seqmap_seq_of(&d->map, start), start))
-		e->stats.alloc_failures++;
-}
-
 /* Lower the announced MSS of a SYN so the other side sends segments that
  * an edit may grow without passing the path MTU; the announced value is
  * kept either way (segments we originate use it). Returns the bytes to
@@ -237,161 +161,6 @@ static const uint8_t *clamp_syn(struct engine *e, struct flow_state *fs, enum im
 	e->stats.mss_clamped++;
 	pkt->payload = e->syn.data + (pkt->payload - ip);
 	return e->syn.data;
-}
-
-/* ---- effects ------------------------------------------------------------ */
-
-/* A policy's edit at `at` of fx was refused (why): its fallback, if it
- * has one, goes instead, and the event of its PDU is marked so the
- * failure is logged beside it (a policy is never bypassed silently). */
-static void apply_fallback(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at,
-			   enum edit_result why)
-{
-	const struct effect *ef = &fx->v[at];
-	const struct effect_fallback *fb = &ef->fallback;
-	bool sent = why == EDIT_REFUSED_COMMITTED;
-	const char *what;
-	size_t i;
-
-	if (edit_apply(&fs->dir[ef->dir], fb->start, fb->end, fb->bytes,
-		       (size_t)(fb->end - fb->start), 1) == EDIT_APPLIED) {
-		e->stats.policy_fallbacks++;
-		commit_mark_map(e, fs, ef->dir);
-		what = sent ? "edit refused (part of the message had gone out): the rest went "
-			      "rewritten at its length"
-			    : "edit refused (it would not fit the path): the message went rewritten "
-			      "at its length";
-	} else {
-		e->stats.policy_unenforced++;
-		what = sent ? "edit refused (the message had gone out): not enforced"
-			    : "edit refused (it would not fit the path): not enforced";
-	}
-	for (i = at + 1; i < fx->n; i++) {
-		struct effect *l = &fx->v[i];
-
-		if (l->kind == EFFECT_LOG && l->ev.dir == ef->dir && l->ev.pdu_len &&
-		    l->ev.pdu_offset <= ef->start && ef->start <= l->ev.pdu_offset + l->ev.pdu_len) {
-			l->policy_failure = what;
-			break;
-		}
-	}
-}
-
-/* How many segments a held packet of dir may leave as (edits.h): when we
- * can send segments towards its receiver, the rest follows at once;
- * else only what the sender's retransmission can bring. */
-static size_t split_segments(const struct flow_state *fs, enum im_dir dir)
-{
-	struct egress_link link;
-
-	return origin_link(fs, dir, &link) ? EDIT_SPLIT_SEGMENTS : EDIT_SPLIT_BY_SENDER;
-}
-
-static void apply_edit(struct engine *e, struct flow_state *fs, struct effects *fx, size_t at)
-{
-	const struct effect *ef = &fx->v[at];
-	enum edit_result r = edit_apply(&fs->dir[ef->dir], ef->start, ef->end, ef->bytes, ef->len,
-					split_segments(fs, ef->dir));
-
-	switch (r) {
-	case EDIT_APPLIED:
-		e->stats.edits++;
-		commit_mark_map(e, fs, ef->dir);
-		flow_state_pdus_changed(fs, ef->dir, ef->pdu_delta);
-		return;
-	case EDIT_REFUSED_COMMITTED:
-		e->stats.edits_refused_committed++;
-		break;
-	case EDIT_REFUSED_SIZE:
-		e->stats.edits_refused_size++;
-		break;
-	case EDIT_FAILED:
-		e->stats.alloc_failures++;
-		return;
-	}
-	if (ef->fallback.set)
-		apply_fallback(e, fs, fx, at, r);
-}
-
-/* The event, then the policy failure on its PDU as an event of its own:
- * the message's identities, kind policy_failure, the text saying what
- * happened and the message's text. */
-static void log_effect(struct engine *e, const struct effect *ef)
-{
-	struct im_event f;
-	struct bytebuf text;
-
-	e->log(e->log_arg, &ef->ev);
-	if (!ef->policy_failure)
-		return;
-	bytebuf_init(&text);
-	if (!event_copy(&f, &ef->ev)) {
-		e->stats.alloc_failures++;
-		return;
-	}
-	f.kind = IM_KIND_POLICY_FAILURE;
-	f.filtered = true;
-	if (bytebuf_append_str(&text, ef->policy_failure) && bytebuf_append_str(&text, ": ") &&
-	    bytebuf_append_str(&text, ef->ev.text ? ef->ev.text : "") &&
-	    event_set(&f.text, (const char *)text.data, text.len))
-		e->log(e->log_arg, &f);
-	else
-		e->stats.alloc_failures++;
-	bytebuf_free(&text);
-	event_free(&f);
-}
-
-/* PDUs the packet's events asked to send to its flow's client (receipts,
- * notices), gathered so they leave in one range of our own segments. */
-struct reply {
-	struct bytebuf bytes;
-	int pdus;
-};
-
-/* What deciding the packet's events asked for (effects.h), in order. */
-static void apply_effects(struct engine *e, struct flow_state *fs, struct effects *fx,
-			  struct reply *reply)
-{
-	size_t i;
-
-	for (i = 0; i < fx->n; i++) {
-		struct effect *ef = &fx->v[i];
-
-		switch (ef->kind) {
-		case EFFECT_EDIT:
-			apply_edit(e, fs, fx, i);
-			break;
-		case EFFECT_DELIVER:
-			router_post_reserved(e->cfg.router, ef->worker, ef->flow_id, &ef->ev);
-			break;
-		case EFFECT_REPLY:
-			if (bytebuf_append(&reply->bytes, ef->bytes, ef->len))
-				reply->pdus += ef->pdus;
-			else
-				e->stats.alloc_failures++;
-			break;
-		case EFFECT_LOG:
-			if (e->log)
-				log_effect(e, ef);
-			break;
-		}
-	}
-	if (fx->track)
-		sessions_track(&e->sessions, fs);
-	effects_clear(fx);
-}
-
-/* Receipts and notices the packet's events asked for. */
-static void send_replies(struct engine *e, struct flow_state *fs, struct reply *reply, double now,
-			 struct engine_outq *out)
-{
-	if (reply->pdus) {
-		sessions_track(&e->sessions, fs);
-		if (deliver_to_client(e, fs, reply->bytes.data, reply->bytes.len, reply->pdus, now,
-				      out) < 0)
-			e->stats.notices_dropped += (uint64_t)reply->pdus; /* the flow ended */
-	}
-	bytebuf_free(&reply->bytes);
 }
 
 /* ---- one packet --------------------------------------------------------- */
@@ -534,9 +303,9 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	bool closing;
 
 	if (!fs->adoption_checked)
-		adopt_published(e, fs, dir, pkt, data_seq, now);
+		takeover_check(e, fs, dir, pkt, data_seq, now);
 	if (d->adopted)
-		start_adopted(e, fs, dir, pkt, data_seq);
+		takeover_start_stream(e, fs, dir, pkt, data_seq);
 	if (fs->told && fs->told->hov.adopt_app)
 		adopt_apply_session(fs);
 	if (pkt->tcp_flags & TCP_FLAG_SYN) {
@@ -588,7 +357,7 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	hold_list_update(e, fs);
 	if (e->decide.routing)
 		sessions_sync(&e->sessions, fs, e->cfg.router, e->cfg.worker, &e->stats);
-	send_replies(e, fs, &reply, now, out);
+	apply_send_replies(e, fs, &reply, now, out);
 	/* A connection we edited still needs its translation after both FINs:
 	 * the last ACK and any retransmitted FIN carry numbers of the edited
 	 * stream. It stays until it idles out (or a new SYN reuses its
