@@ -428,7 +428,7 @@ static int run_meta(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.want = (unsigned)atoi(argv[2]);
 	deadline = now() + atof(argv[3]);
-	if (nfqueue_open(&q, (uint16_t)atoi(argv[1]), 0, err, sizeof(err)) < 0) {
+	if (nfqueue_open(&q, (uint16_t)atoi(argv[1]), 0, true, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfqueue: %s\n", err);
 		return 1;
 	}

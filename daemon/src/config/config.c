@@ -172,6 +172,10 @@ static const struct key_spec known_keys[] = {
 	/* operation: imwire setup (the systemd units' ExecStartPre) and imwired */
 	{ "bridge", VALUE_STRING, NULL },      /* the bridge whose IM traffic is steered */
 	{ "queues", VALUE_QUEUES, NULL },      /* NFQUEUE N or N-M, one worker each */
+	/* a packet the kernel cannot queue to a worker that fell behind:
+	 * drop (its sender resends it) or pass (unseen, untranslated) */
+	{ "queue_overflow", VALUE_CHOICE, NULL },
+	{ "queue_maxlen", VALUE_UINT, NULL }, /* packets waiting in a queue (65536) */
 	{ "classifier", VALUE_BOOL, NULL },    /* tc BPF classifier on the bridge's ports */
 	{ "steer_ports", VALUE_STRING, NULL }, /* ports steered when the classifier is off */
 	{ "firewall_backend", VALUE_CHOICE, NULL }, /* auto, iptables, nftables */
@@ -187,6 +191,7 @@ static const struct {
 	const char *choices;
 } choice_keys[] = {
 	{ "firewall_backend", "auto|iptables|nftables" },
+	{ "queue_overflow", "drop|pass" },
 };
 
 /* bot_<name>=id@proto,...: a bot and the addresses it answers to. */

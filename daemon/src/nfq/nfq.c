@@ -38,15 +38,19 @@ static int send_now(struct nfqueue *q, struct nlmsghdr *nlh, char *err, size_t e
 	return 0;
 }
 
-int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, size_t err_size)
+int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, bool fail_open, char *err,
+		 size_t err_size)
 {
 	char buf[8192];
 	struct nlmsghdr *nlh;
-	uint32_t flags = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+	/* the mask names both: a queue a predecessor left fail-open is not */
+	uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+	uint32_t flags = NFQA_CFG_F_GSO | (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
 	int rcvbuf = SOCKET_RCVBUF, one = 1;
 
 	memset(q, 0, sizeof(*q));
 	q->num = num;
+	q->fail_open = fail_open;
 	q->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!q->nl) {
 		snprintf(err, err_size, "netlink socket: %s", strerror(errno));
@@ -77,7 +81,7 @@ int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, s
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xFFFF);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
 	if (max_len)
 		nfq_nlmsg_cfg_put_qmaxlen(nlh, max_len);
 	if (send_now(q, nlh, err, err_size) < 0)
@@ -198,8 +202,9 @@ int nfqueue_receive(struct nfqueue *q, nfqueue_packet_fn fn, void *arg)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return ctx.count;
 			if (errno == ENOBUFS) {
-				/* The kernel dropped messages it could not queue to us;
-				 * with fail-open those packets went on unseen. */
+				/* The kernel could not queue messages to us: their
+				 * packets were dropped (resent by their senders), or
+				 * with fail-open went on unseen. */
 				q->stats.enobufs++;
 				continue;
 			}

@@ -1,8 +1,11 @@
 /* NFQUEUE I/O through libmnl and libnetfilter_queue: one queue, copy-
- * packet mode with GSO super-packets and fail-open, a large receive
- * buffer, and verdicts sent in order, batched where that is safe. It
- * knows packets and verdicts (packet/verdict.h), nothing of what decides
- * them. */
+ * packet mode with GSO super-packets, a large receive buffer, and verdicts
+ * sent in order, batched where that is safe. It knows packets and
+ * verdicts (packet/verdict.h), nothing of what decides them.
+ *
+ * A packet the kernel cannot queue to us (the queue is full, or our
+ * socket's buffer: ENOBUFS) is dropped, so its sender resends it, unless
+ * the queue is opened fail-open: then it goes on unseen. */
 #ifndef IMW_NFQ_H
 #define IMW_NFQ_H
 
@@ -34,6 +37,7 @@ struct nfqueue_tx_payload {
 struct nfqueue {
 	struct mnl_socket *nl;
 	uint16_t num;
+	bool fail_open;
 	unsigned portid;
 	char *rx;
 	size_t rx_size;
@@ -65,8 +69,10 @@ struct nfqueue_meta {
 typedef void (*nfqueue_packet_fn)(void *arg, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 				  const struct nfqueue_meta *meta);
 
-/* Bind queue `num`. Returns 0, or -1 with a reason in err. */
-int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, char *err, size_t err_size);
+/* Bind queue `num` (at most max_len packets waiting; fail_open: see
+ * above). Returns 0, or -1 with a reason in err. */
+int nfqueue_open(struct nfqueue *q, uint16_t num, uint32_t max_len, bool fail_open, char *err,
+		 size_t err_size);
 void nfqueue_close(struct nfqueue *q);
 int nfqueue_fd(const struct nfqueue *q);
 

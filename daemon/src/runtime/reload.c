@@ -19,9 +19,9 @@
 
 /* Read once, at start: a change waits for a restart. */
 static const char *const restart_keys[] = {
-	"user", "group", "pidfilename", "queues", "bpf_pin_dir", "spool_dir", "spool_max_bytes",
-	"fsync", "fsync_interval_ms", "control_socket", "metrics_listen", "metrics_textfile",
-	"log_file", "sandbox",
+	"user", "group", "pidfilename", "queues", "queue_overflow", "queue_maxlen",
+	"bpf_pin_dir", "spool_dir", "spool_max_bytes", "fsync", "fsync_interval_ms",
+	"control_socket", "metrics_listen", "metrics_textfile", "log_file", "sandbox",
 };
 
 /* Read by `imwire setup`, never by imwired. */

@@ -24,7 +24,7 @@
 #include "stats/stats_file.h"
 
 #define POLL_INTERVAL_MS 10
-#define QUEUE_MAX_LEN 65536
+#define QUEUE_MAX_LEN 65536 /* packets waiting in a queue (queue_maxlen=) */
 #define STATS_EVERY_SECONDS 1.0
 #define STATS_EVERY_LOOPS 50   /* of 20 ms */
 #define REAP_EVERY_LOOPS 3000  /* of 20 ms: once a minute */
@@ -107,9 +107,10 @@ static void worker_send_failed(struct worker *w, int e)
 }
 
 /* The kernel could not hand us packets (ENOBUFS: our socket's buffer was
- * full, we fell behind): with fail-open it lets them go on unchanged, and
- * a packet of an edited connection that goes on untranslated breaks it.
- * Said at once, then at most every 10 s with a count. */
+ * full, we fell behind): it dropped them and their senders resend them
+ * (queue_overflow=drop, the default), or with queue_overflow=pass it let
+ * them go on unseen, and a packet of an edited connection that goes on
+ * untranslated breaks it. Said at once, then at most every 10 s. */
 static void worker_note_enobufs(struct worker *w)
 {
 	uint64_t n = w->q.stats.enobufs;
@@ -119,9 +120,11 @@ static void worker_note_enobufs(struct worker *w)
 		return;
 	w->rt->log(LOG_WARNING,
 		   "queue %u: the kernel could not queue packets to us %llu time(s) (ENOBUFS: "
-		   "imwired fell behind); with fail-open it let them go on unseen, and one of an "
-		   "edited connection goes untranslated",
-		   w->queue, (unsigned long long)(n - w->enobufs_said));
+		   "imwired fell behind); %s",
+		   w->queue, (unsigned long long)(n - w->enobufs_said),
+		   w->q.fail_open ? "queue_overflow=pass let them go on unseen, and one of an "
+				    "edited connection goes untranslated"
+				  : "they were dropped and their senders resend them");
 	w->enobufs_said = n;
 	w->enobufs_logged_at = w->now;
 }
@@ -245,6 +248,25 @@ static void log_evicted_session(void *arg, const struct flow *f, uint64_t unlogg
 		(unsigned long long)unlogged);
 }
 
+/* queue_maxlen=: how many packets may wait in a queue. */
+static uint32_t queue_max_len(const struct runtime *rt)
+{
+	const char *v = config_get(&rt->cfg, "queue_maxlen");
+	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+
+	return n && n <= UINT32_MAX ? (uint32_t)n : QUEUE_MAX_LEN;
+}
+
+/* queue_overflow=pass: what the kernel cannot queue goes on unseen (the
+ * default drops it: its sender resends it, and no packet of an edited
+ * connection ever crosses untranslated). */
+static bool queue_fail_open(const struct runtime *rt)
+{
+	const char *v = config_get(&rt->cfg, "queue_overflow");
+
+	return v && strcmp(v, "pass") == 0;
+}
+
 /* The engine on the configuration as it is now; then the queue. */
 static int worker_start(struct worker *w)
 {
@@ -290,7 +312,8 @@ static int worker_start(struct worker *w)
 		sink_writer_batch_free(w->log_batch);
 		return -1;
 	}
-	if (nfqueue_open(&w->q, w->queue, QUEUE_MAX_LEN, err, sizeof(err)) < 0) {
+	if (nfqueue_open(&w->q, w->queue, queue_max_len(rt), queue_fail_open(rt), err,
+			 sizeof(err)) < 0) {
 		rt->log(LOG_ERR, "cannot open NFQUEUE %u: %s", w->queue, err);
 		engine_destroy(&w->engine, &w->out);
 		route_table_unref(w->engine.cfg.table);
