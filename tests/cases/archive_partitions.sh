@@ -67,9 +67,13 @@ now=$(date +%s)
 at() {
 	echo $((now - $1 * 86400 - 3600))
 }
-# read_at DAYS_AGO SENSOR CAPTURE: then, the capture moved there
+# read_at DAYS_AGO SENSOR CAPTURE [SECONDS]: then (SECONDS later), the capture moved there.
+# Event ids come from the clock (no spool_dir: no write-ahead log to go on
+# from), and faketime starts each process at the same instant: a second
+# run of the same day must start later than the first one's last event,
+# or their ids interleave and the chain, read in id order, is broken there.
 read_at() {
-	t=$(at "$1")
+	t=$(($(at "$1") + ${4:-0}))
 	shift_pcap "$P/$3" "$tmp/shifted.pcap" "$t"
 	# libfaketime is preloaded before an ASan build's runtime: allowed.
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
@@ -80,7 +84,7 @@ read_at() {
 d=10
 while [ $d -ge 1 ]; do
 	read_at $d gw1 irc/sniffglue_SkypeIRC.pcap # vmlemon, 44 events
-	[ $d -eq 7 ] && read_at $d gw1 irc/suricata-verify_irc_input.pcap # damn-0262937047, 14
+	[ $d -eq 7 ] && read_at $d gw1 irc/suricata-verify_irc_input.pcap 60 # damn-0262937047, 14
 	[ $((d % 3)) -eq 0 ] && read_at $d gw2 irc/sniffglue_SkypeIRC.pcap
 	d=$((d - 1))
 done
