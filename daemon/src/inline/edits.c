@@ -77,12 +77,10 @@ static void share_out(struct cut *cuts, int count, size_t n)
 	}
 }
 
-/* Plain data: a packet that can leave as several segments (a flag that
- * belongs to one place in the stream cannot be repeated or moved). */
+/* Plain data: a packet that can leave as several segments. */
 static bool splittable(const struct held_packet *h)
 {
-	return !h->gso &&
-	       !(h->pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG));
+	return !h->gso && !(h->pkt.tcp_flags & TCP_FLAGS_UNSPLITTABLE);
 }
 
 /* The growth past every cut's room (excess bytes) goes to the last

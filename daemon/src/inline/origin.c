@@ -165,9 +165,7 @@ bool origin_send_rest(struct flow_state *fs, enum im_dir dir, const uint8_t *ip,
 	struct egress_link link;
 	size_t off, n;
 
-	/* a flag belongs to one place in the stream: such a packet is not split */
-	if (!len || !mss ||
-	    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG)) ||
+	if (!len || !mss || (pkt->tcp_flags & TCP_FLAGS_UNSPLITTABLE) ||
 	    !(pkt->tcp_flags & TCP_FLAG_ACK) || !origin_link(fs, dir, &link))
 		return false;
 	memset(&spec, 0, sizeof(spec));

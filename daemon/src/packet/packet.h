@@ -13,6 +13,10 @@
 #define TCP_FLAG_PSH 0x08
 #define TCP_FLAG_ACK 0x10
 #define TCP_FLAG_URG 0x20
+/* Flags that belong to one place in the stream: a packet carrying one is
+ * never split into several segments (the flag cannot be repeated or
+ * moved). */
+#define TCP_FLAGS_UNSPLITTABLE (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST | TCP_FLAG_URG)
 
 enum packet_status {
 	PACKET_OK = 0,

@@ -208,13 +208,24 @@ uint64_t seqmap_in_of_out_left(const struct seqmap *m, uint64_t out)
 	return apply_delta(out, -delta_after(m, m->n_edits));
 }
 
-int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data, size_t len,
-			uint64_t *out_start, struct bytebuf *out)
+/* Appends data[from - in, to - in) to out, or only counts it (out NULL). */
+static int emit_input(struct bytebuf *out, size_t *n, const uint8_t *data, uint64_t in,
+		      uint64_t from, uint64_t to)
+{
+	*n += (size_t)(to - from);
+	return !out || bytebuf_append(out, data + (from - in), (size_t)(to - from)) ? 0 : -1;
+}
+
+/* The output of a segment carrying input [in, in + len): appended to out
+ * with data, or only its length counted in *n when out is NULL (data may
+ * then be NULL). One walk for both, so the two can never disagree. */
+static int walk_output(const struct seqmap *m, uint64_t in, const uint8_t *data, size_t len,
+		       struct bytebuf *out, size_t *n)
 {
 	uint64_t pos = in, end = in + len;
 	size_t i;
 
-	*out_start = seqmap_out_of_in(m, in);
+	*n = 0;
 	for (i = 0; i < m->n_edits; i++) {
 		const struct seqmap_edit *e = &m->edits[i];
 
@@ -230,47 +241,33 @@ int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data
 			if (e->in_start > end)
 				break;
 		}
-		if (e->in_start > pos &&
-		    !bytebuf_append(out, data + (pos - in), (size_t)(e->in_start - pos)))
+		if (e->in_start > pos && emit_input(out, n, data, in, pos, e->in_start) < 0)
 			return -1;
-		if (e->out_len && !bytebuf_append(out, e->out, e->out_len))
+		*n += e->out_len;
+		if (out && e->out_len && !bytebuf_append(out, e->out, e->out_len))
 			return -1;
 		if (in_end(e) > pos)
 			pos = in_end(e);
 	}
-	if (pos < end && !bytebuf_append(out, data + (pos - in), (size_t)(end - pos)))
+	if (pos < end && emit_input(out, n, data, in, pos, end) < 0)
 		return -1;
 	return 0;
 }
 
+int seqmap_build_output(const struct seqmap *m, uint64_t in, const uint8_t *data, size_t len,
+			uint64_t *out_start, struct bytebuf *out)
+{
+	size_t n;
+
+	*out_start = seqmap_out_of_in(m, in);
+	return walk_output(m, in, data, len, out, &n);
+}
+
 size_t seqmap_output_len(const struct seqmap *m, uint64_t in, size_t len)
 {
-	uint64_t pos = in, end = in + len;
-	size_t n = 0, i;
+	size_t n;
 
-	/* seqmap_build_output's walk, counting instead of copying */
-	for (i = 0; i < m->n_edits; i++) {
-		const struct seqmap_edit *e = &m->edits[i];
-
-		if (e->in_len > 0) {
-			if (in_end(e) <= pos)
-				continue;
-			if (e->in_start >= end)
-				break;
-		} else {
-			if (e->in_start <= in)
-				continue;
-			if (e->in_start > end)
-				break;
-		}
-		if (e->in_start > pos)
-			n += (size_t)(e->in_start - pos);
-		n += e->out_len;
-		if (in_end(e) > pos)
-			pos = in_end(e);
-	}
-	if (pos < end)
-		n += (size_t)(end - pos);
+	walk_output(m, in, NULL, len, NULL, &n); /* counting cannot fail */
 	return n;
 }
 
