@@ -13,8 +13,9 @@
 #     transfer is cut (both ends see a reset), the receiver got none of
 #     its last bytes, the user is told, the log says infected and cut;
 #     both results waited in the write-ahead log while the SQLite file's
-#     directory was missing, and reach it with every file field the JSON
-#     lines have
+#     directory was gone (moved away after the daemon made it at start,
+#     so nothing reached the database's file meanwhile), and reach it,
+#     moved back, with every file field the JSON lines have
 #  3. clamd alive but silent (SIGSTOP): no verdict within scan_timeout_ms;
 #     scan_fail=closed cuts the clean file (logged timeout, unscanned),
 #     scan_fail=open lets it arrive whole (logged timeout)
@@ -130,6 +131,10 @@ printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H
 # ---- 1. clean -----------------------------------------------------------
 daemon_with open
 check daemon_started $?
+# The database's directory goes away (imwired made it at start); moved,
+# not removed: the sandbox allows the directory it saw at start.
+mv "$tmp/db" "$tmp/db.gone"
+check database_directory_gone $?
 transfer clean "$tmp/clean.bin"
 grep -qx "clean.bin 40000 complete" "$tmp/clean/bob.received"
 check clean_received_complete $? "$(cat "$tmp/clean/bob.received" "$tmp/clean/recv.err" 2>/dev/null | tail -3)"
@@ -167,8 +172,14 @@ fact eicar_logged_infected_and_cut 1 "$tmp/events.jsonl" '"file_name":"eicar.com
 	'"file_signature":"Eicar-Test-Signature.UNOFFICIAL"' '"categories":"malware"'
 grep -q "eicar.com was blocked" "$tmp/eicar/bob.notices"
 check eicar_user_told $? "$(cat "$tmp/eicar/bob.notices" 2>/dev/null)"
-# The database's directory appears: what waited in the log reaches it.
-mkdir "$tmp/db"
+# Nothing reached the database while its directory was gone; it comes
+# back: what waited in the log reaches it.
+# (no table at all: the writer had not opened it yet when it went)
+gone=$(sqlite3 "$tmp/db.gone/events.db" "SELECT count(*) FROM messages WHERE filestate != ''" \
+	2>/dev/null)
+[ "${gone:-0}" = 0 ]
+check no_results_while_database_gone $? "$gone file results in it"
+mv "$tmp/db.gone" "$tmp/db"
 sql_results() {
 	[ "$(sqlite3 "$tmp/db/events.db" "SELECT count(*) FROM messages WHERE filestate != ''" \
 		2>/dev/null)" = 2 ]

@@ -6,12 +6,15 @@
  * the user of the IRC session; silence past scan_timeout_ms leaves it to
  * scan_fail; the bytes held for verdicts stay within
  * scan_hold_max_bytes, past which scan_fail decides at once. */
+#include <bpf/bpf.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fake_clamd.h"
 #include "files/files.h"
 #include "imwire/byteorder.h"
+#include "imwire/bpf_maps.h"
+#include "inline/bpf_publish.h"
 #include "inline/engine.h"
 #include "packet/packet.h"
 #include "test_packet.h"
@@ -334,17 +337,29 @@ static void test_budget(void)
  * on held bytes (smaller than the last segment here), the flow expiring,
  * the daemon stopping. Each leaves it to scan_fail: open lets it go,
  * closed drops it; never sent on unjudged otherwise. */
-enum forced { BY_BOUND, BY_EXPIRY, BY_SHUTDOWN };
+enum forced { BY_BOUND, BY_EXPIRY, BY_SHUTDOWN, BY_SHUTDOWN_HANDED };
 
 static void forced(enum forced how, enum fake_mode mode, bool fail_open, enum verdict_kind want)
 {
 	struct bench b;
 	uint8_t data[3 * SEG];
+	struct bpf_publish publish;
 	uint32_t last;
+	int xlate = -1;
 	bool found;
 
+	memset(&publish, 0, sizeof(publish));
 	memset(data, 'y', sizeof(data));
 	CHECK(bench_init_bound(&b, mode, fail_open, 1 << 20, 300, how == BY_BOUND ? SEG / 2 : 0));
+	if (how == BY_SHUTDOWN_HANDED) {
+		/* publishing to a classifier's xlate map (only one of its
+		 * shape here) is what makes a stop a hand-over */
+		xlate = bpf_map_create(BPF_MAP_TYPE_HASH, "test_xlate", sizeof(struct imw_xlate_key),
+				       sizeof(struct imw_xlate), 64, NULL);
+		CHECK(xlate >= 0);
+		bpf_publish_use_fd(&publish, xlate);
+		b.e.cfg.publish = &publish;
+	}
 	offer(&b, DCC_PORT, sizeof(data));
 	last = send_file(&b, 41000, DCC_PORT, 1, data, sizeof(data), NULL);
 	if (how == BY_BOUND) {
@@ -364,6 +379,20 @@ static void forced(enum forced how, enum fake_mode mode, bool fail_open, enum ve
 	} else {
 		verdict_of(&b, last, &found);
 		CHECK(!found);
+		if (how == BY_SHUTDOWN_HANDED) {
+			/* A planned stop hands over first (the engine frozen);
+			 * the sender's retransmission of the held end, drained
+			 * from the queue then, never passes unjudged. */
+			engine_hand_over(&b.e, b.now);
+			CHECK(b.e.frozen);
+			b.seq[1][1] -= SEG;
+			CHECK_INT_EQ(verdict_of(&b, segment(&b, false, 41000, DCC_PORT, 1,
+							    TCP_FLAG_ACK | TCP_FLAG_PSH,
+							    data + 2 * SEG, SEG),
+						&found),
+				     VERDICT_DROP);
+			CHECK(found);
+		}
 		/* as worker_stop: judged first, then every held packet goes */
 		engine_judge_files(&b.e, b.now, &b.q);
 		engine_release_all(&b.e, &b.q);
@@ -377,6 +406,8 @@ static void forced(enum forced how, enum fake_mode mode, bool fail_open, enum ve
 	CHECK_INT_EQ(b.file_results, 1);
 	CHECK_INT_EQ(b.last_state, want == VERDICT_DROP ? IM_FILE_CUT : IM_FILE_COMPLETE);
 	bench_free(&b);
+	if (xlate >= 0)
+		close(xlate);
 }
 
 static void test_bound_fail_open(void)
@@ -414,6 +445,16 @@ static void test_shutdown_clean_released(void)
 	forced(BY_SHUTDOWN, FAKE_CLEAN, false, VERDICT_ACCEPT);
 }
 
+static void test_handed_over_silent_closed_dropped(void)
+{
+	forced(BY_SHUTDOWN_HANDED, FAKE_SILENT, false, VERDICT_DROP);
+}
+
+static void test_handed_over_clean_released(void)
+{
+	forced(BY_SHUTDOWN_HANDED, FAKE_CLEAN, false, VERDICT_ACCEPT);
+}
+
 int main(void)
 {
 	RUN_TEST(test_clean_released);
@@ -428,5 +469,7 @@ int main(void)
 	RUN_TEST(test_shutdown_infected_dropped);
 	RUN_TEST(test_shutdown_silent_closed_dropped);
 	RUN_TEST(test_shutdown_clean_released);
+	RUN_TEST(test_handed_over_silent_closed_dropped);
+	RUN_TEST(test_handed_over_clean_released);
 	TEST_MAIN_END();
 }

@@ -368,6 +368,27 @@ static void process(struct engine *e, struct flow_state *fs, enum im_dir dir, st
 	}
 }
 
+/* A packet of a flow not handed over, once the engine is frozen: translated
+ * as the classifier would, nothing more; but bytes a file's end holds for
+ * its verdict (or a cut transfer withholds) never pass on a copy, or a
+ * sender's retransmission would deliver them unjudged while the queue
+ * drains at shutdown: it is dropped, the verdict decides the held ones. */
+static void frozen_packet(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			  const struct packet *pkt, const struct packet_in *in,
+			  struct engine_outq *out)
+{
+	uint32_t data_seq = pkt->seq + ((pkt->tcp_flags & TCP_FLAG_SYN) ? 1 : 0);
+	struct segment sg;
+
+	place_segment(fs, dir, pkt, data_seq, &sg);
+	if (pkt->payload_len && sg.end > scan_hold_limit(e, fs, dir, UINT64_MAX)) {
+		e->stats.scan_dropped++;
+		outq_verdict(out, &e->stats, in->id, VERDICT_DROP, NULL, 0);
+		return;
+	}
+	release_forward(e, fs, dir, in->id, in->data, pkt, in->gso, false, in->link, out);
+}
+
 void engine_packet(struct engine *e, uint32_t id, const uint8_t *ip, size_t len, bool gso,
 		   double now, struct engine_outq *out)
 {
@@ -422,8 +443,7 @@ void engine_packet_with_link(struct engine *e, uint32_t id, const uint8_t *ip, s
 		 * then (the classifier notes what it lets through). */
 		outq_verdict(out, &e->stats, id, VERDICT_DROP, NULL, 0);
 	} else if (fs && e->frozen) {
-		/* handed over: translated as the classifier would, nothing more */
-		release_forward(e, fs, dir, id, ip, &pkt, gso, false, link, out);
+		frozen_packet(e, fs, dir, &pkt, &in, out);
 	} else if (fs) {
 		process(e, fs, dir, &pkt, &in, now, out);
 	} else {
