@@ -50,6 +50,16 @@ snapshot >"$tmp/before"
 for d in $WATCH; do [ -d "$d" ] && find "$d" -type d; done >"$tmp/before.dirs"
 
 # ---- build ---------------------------------------------------------------
+# dpkg-checkbuilddeps only sees what this machine lacks, and it has all:
+# every library the build links (install-deps.sh's -dev packages) must be
+# named in Build-Depends, or a clean build chroot fails.
+sed -n '/^BUILD_RUN="/,/^"/p' "$TOP/scripts/install-deps.sh" | tr -d '\t' | grep -- '-dev$' |
+	sort >"$tmp/deps.dev"
+sed -n '/^Build-Depends:/,/^[A-Z]/p' "$TOP/debian/control" | sed 's/^Build-Depends://' |
+	tr ',' '\n' | sed 's/[ \t]//g; s/(.*//' | grep -- '-dev$' | sort >"$tmp/control.dev"
+missing=$(comm -23 "$tmp/deps.dev" "$tmp/control.dev" | tr '\n' ' ')
+[ -s "$tmp/deps.dev" ] && [ -z "$missing" ]
+check pkg_deb_build_depends_every_library $? "not in Build-Depends: ${missing:-(no -dev packages read)}"
 version=$("$TOP/scripts/version.sh")
 S=$tmp/src/imwire
 mkdir -p "$S"
