@@ -12,6 +12,8 @@
 #    their sender resends them, and the server receives every line,
 #    rewritten, byte for byte: the connection survives and no message
 #    crosses unseen;
+#    imwired reads the kernel's count: its counters at exit and its stats
+#    file (queue.kernel_queue_dropped) give the same number;
 #  - queue_overflow=pass (the queue fail-open, as imwired was before): they
 #    go on unseen and untranslated, and the server's stream is not the
 #    rewritten one (what `drop` prevents).
@@ -37,7 +39,7 @@ scenario() {
 	# 0.4, 0.8, 1.6 s...): the lines behind the hole wait for it (past the
 	# bound they would go on and their edits be refused: policy failures)
 	write_config "$tmp/$n.conf" 50 "regex_replace=/secret/secret-secret/" "queue_maxlen=4" \
-		"queue_overflow=$2" "hold_hole_ms=10000"
+		"queue_overflow=$2" "hold_hole_ms=10000" "stats_file=$tmp/$n.stats.json"
 	start_daemon "$tmp/$n.conf"
 	check "${n}_daemon_starts" $?
 	rm -f "$tmp/$n.cue"
@@ -73,6 +75,10 @@ EOF
 	$B awk '$1 == 0 { print $6 }' /proc/net/netfilter/nfnetlink_queue >"$tmp/$n.dropped"
 	stop_daemon
 	check "${n}_daemon_stops_cleanly" $? "exit status $stopped_rc"
+	# what imwired read of it: its counters at exit, its stats file
+	sed -n 's/.*queue 0: .* the kernel: \([0-9]*\) dropped with the queue full.*/\1/p' \
+		"$daemon_log" >"$tmp/$n.said"
+	stats_counter "$tmp/$n.stats.json" queue.kernel_queue_dropped >"$tmp/$n.stats"
 	{
 		crlf "NICK alice" "PRIVMSG bob :secret-secret first" \
 			"$LONG"
@@ -90,6 +96,12 @@ same_bytes drop_server_received_every_line_rewritten "$tmp/drop.want" "$tmp/drop
 check drop_connection_up_until_clean_close $? "$(peer_errors drop)"
 [ "$(cat "$tmp/drop.dropped")" -gt 0 ] 2>/dev/null
 check drop_kernel_dropped_what_it_could_not_queue $? "queue_dropped: $(cat "$tmp/drop.dropped")"
+[ "$(cat "$tmp/drop.said")" = "$(cat "$tmp/drop.dropped")" ]
+check drop_daemon_counters_give_the_kernels_count $? \
+	"said $(cat "$tmp/drop.said"), the kernel $(cat "$tmp/drop.dropped")"
+[ "$(cat "$tmp/drop.stats")" = "$(cat "$tmp/drop.dropped")" ]
+check drop_stats_file_gives_the_kernels_count $? \
+	"stats file $(cat "$tmp/drop.stats"), the kernel $(cat "$tmp/drop.dropped")"
 
 scenario pass pass
 ! cmp -s "$tmp/pass.want" "$tmp/pass.server.got"
@@ -97,4 +109,6 @@ check pass_untranslated_packets_reached_the_server $? \
 	"the server got the rewritten stream: nothing overflowed, the scenario shows nothing"
 [ "$(cat "$tmp/pass.dropped")" = 0 ]
 check pass_kernel_dropped_nothing $? "queue_dropped: $(cat "$tmp/pass.dropped")"
+[ "$(cat "$tmp/pass.said")" = 0 ] && [ "$(cat "$tmp/pass.stats")" = 0 ]
+check pass_daemon_counted_no_drop $? "said $(cat "$tmp/pass.said"), stats file $(cat "$tmp/pass.stats")"
 exit 0

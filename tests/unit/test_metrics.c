@@ -38,6 +38,11 @@ static void view_of(struct metrics_view *v)
 	workers[0].flows_now = 4;
 	workers[0].has_engine = workers[1].has_engine = true;
 	workers[0].engine.modified = 2;
+	/* queue 0's socket and kernel counts; queue 1 read none */
+	workers[0].has_queue = true;
+	workers[0].queue.received = 120;
+	workers[0].kernel.queue_dropped = 6;
+	workers[0].kernel.waiting = 2;
 	workers[1].flow.app.sessions[IMW_PROTO_IRC] = 3;
 	events[IMW_PROTO_IRC][IM_KIND_MESSAGE][0] = 9;
 	events[IMW_PROTO_XMPP][IM_KIND_LOGIN][1] = 1;
@@ -105,6 +110,12 @@ static void test_render(void)
 	CHECK(strstr(t, "imwire_engine_modified_total{worker=\"queue 0\"} 2\n"));
 	CHECK(strstr(t, "imwire_sessions_detected_total{worker=\"queue 1\",proto=\"irc\"} 3\n"));
 	CHECK(strstr(t, "imwire_reasm_gaps_total{worker=\"queue 1\"} 0\n"));
+	CHECK(strstr(t, "# TYPE imwire_queue_kernel_queue_dropped_total counter\n"
+			"imwire_queue_kernel_queue_dropped_total{worker=\"queue 0\"} 6\n"));
+	CHECK(strstr(t, "# TYPE imwire_queue_kernel_waiting gauge\n"
+			"imwire_queue_kernel_waiting{worker=\"queue 0\"} 2\n"));
+	CHECK(strstr(t, "imwire_queue_received_total{worker=\"queue 0\"} 120\n"));
+	CHECK(!strstr(t, "imwire_queue_received_total{worker=\"queue 1\"}"));
 	CHECK(strstr(t, "imwire_writer_queued 5\n"));
 	CHECK(strstr(t, "imwire_writer_dropped_total 0\n"));
 	CHECK(strstr(t, "imwire_sink_written_total{sink=\"sqlite\"} 40\n"

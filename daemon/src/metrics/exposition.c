@@ -16,7 +16,7 @@ static bool is_gauge(const char *group, const char *name)
 					      "held_packets_now", "held_bytes_now",
 					      "max_held_bytes_total", "buffered_bytes",
 					      "buffered_peak", "scan_held_bytes_peak",
-					      "pending_scans" };
+					      "pending_scans", "kernel_waiting" };
 	size_t i;
 
 	(void)group;

@@ -98,6 +98,9 @@ struct runtime {
 	/* Sockets for segments we originate, opened while still root; each
 	 * worker sends through them with its own counters. */
 	struct egress egress;
+	/* The kernel's counts of our queues (nfq/nfq_proc.h), opened while
+	 * root and before the sandbox; -1 when it cannot be read. */
+	int queue_proc_fd;
 	/* File transfers (#20): what the workers share (expectations, the
 	 * store, the scanner), NULL with files=off; and the steering of the
 	 * connections offers announce into the kernel classifier. Fixed at

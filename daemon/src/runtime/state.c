@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config/config_files.h"
+#include "nfq/nfq_proc.h"
 #include "stats/stats_file.h"
 
 /* The configuration file, or the built-in defaults where allowed. */
@@ -76,6 +77,7 @@ int runtime_load(struct runtime *rt, const struct runtime_options *o, char *err,
 	rt->log = o->log;
 	rt->warn = o->warn;
 	egress_init(&rt->egress);
+	rt->queue_proc_fd = -1;
 	runtime_paths_init(&rt->paths);
 	config_init(&rt->cfg);
 	if (load_config(rt, o, err, err_size) < 0)
@@ -275,6 +277,9 @@ int runtime_prepare(struct runtime *rt, struct sink *writer)
 	 * and a reload may switch any of them on later. So, inline, always. */
 	if (!rt->tap && egress_open(&rt->egress, err, sizeof(err)) < 0)
 		rt->log(LOG_ERR, "notices, local routing and bots cannot send: %s", err);
+	if (!rt->tap && (rt->queue_proc_fd = nfqueue_proc_open()) < 0)
+		rt->log(LOG_WARNING, "%s: %s: the kernel's drops of queued packets are not counted",
+			NFQUEUE_PROC_PATH, strerror(errno));
 	/* The control socket and the metrics: after any fork, while still root. */
 	if (service_start(rt->svc, &rt->cfg, &src, rt->log, err, sizeof(err)) < 0) {
 		rt->log(LOG_ERR, "%s", err);
@@ -321,6 +326,9 @@ void runtime_free(struct runtime *rt)
 	rt->files = NULL;
 	route_setup_free(&rt->setup);
 	egress_close(&rt->egress);
+	if (rt->queue_proc_fd >= 0)
+		close(rt->queue_proc_fd);
+	rt->queue_proc_fd = -1;
 	service_free(rt->svc);
 	config_free(&rt->cfg);
 	runtime_paths_free(&rt->paths);

@@ -64,6 +64,9 @@ struct worker {
 	int handed;
 	int exited;
 	struct stats_snapshot snap; /* published under rt->lock about once a second */
+	/* The kernel's counts of our queue, last read (kernel_read: ever) */
+	struct nfqueue_kernel_counts kernel;
+	bool kernel_read;
 };
 
 double runtime_now(void)
@@ -208,13 +211,27 @@ static void worker_reload(struct worker *w)
 	route_table_unref(old);
 }
 
+/* What the kernel counted of our queue: a queue it no longer lists (a
+ * race with unbinding) keeps the last counts. */
+static void worker_read_kernel(struct worker *w)
+{
+	struct nfqueue_kernel_counts k;
+
+	if (w->rt->queue_proc_fd >= 0 && nfqueue_proc_read(w->rt->queue_proc_fd, w->queue, &k) == 1) {
+		w->kernel = k;
+		w->kernel_read = true;
+	}
+}
+
 static void worker_publish_stats(struct worker *w)
 {
 	char name[32];
 
 	snprintf(name, sizeof(name), "queue %u", w->queue);
+	worker_read_kernel(w);
 	pthread_mutex_lock(&w->rt->lock);
 	stats_snapshot_of_engine(&w->snap, name, &w->engine);
+	stats_snapshot_add_queue(&w->snap, &w->q.stats, &w->kernel);
 	pthread_mutex_unlock(&w->rt->lock);
 }
 
@@ -414,14 +431,16 @@ static void worker_report(const struct worker *w)
 	    "hold_hole_ms); %llu edits, refused: %llu "
 	    "committed, %llu too big, %llu not encodable; %llu segments split, %llu cut to the "
 	    "path; %llu retransmissions rebuilt, %llu duplicates of held data, %llu out of order held; %llu MSS clamped; %llu not TCP, %llu "
-	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors",
+	    "malformed; %llu truncated by the queue; %llu ENOBUFS; %llu verdict send errors; "
+	    "the kernel: %s%llu dropped with the queue full, %llu it could not hand us",
 	    w->queue, u(st->packets), u(st->accepted), u(st->modified), u(st->dropped),
 	    u(st->held), u(st->deadline_releases), u(st->bound_releases),
 	    u(st->hole_bound_releases), u(st->edits),
 	    u(st->edits_refused_committed), u(st->edits_refused_size), u(st->edits_refused_encode),
 	    u(st->segments_split), u(st->segments_capped), u(st->retransmissions_rebuilt), u(st->duplicates_of_held), u(st->out_of_order_held),
 	    u(st->mss_clamped), u(st->not_tcp), u(st->malformed), u(qs->truncated),
-	    u(qs->enobufs), u(qs->send_errors));
+	    u(qs->enobufs), u(qs->send_errors), w->kernel_read ? "" : "(not read) ",
+	    u(w->kernel.queue_dropped), u(w->kernel.user_dropped));
 	log(LOG_INFO,
 	    "queue %u: policy: %llu PDUs blocked (%llu of them only blanked: partly sent "
 	    "already); %llu policy failures: %llu enforced by a same-length fallback, %llu not "

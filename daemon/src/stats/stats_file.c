@@ -94,6 +94,21 @@ static const struct counter files_counters[] = {
 	C(files_stats, hold_overflows),
 };
 
+/* The queue socket's counts and the kernel's, one group: what reached
+ * us and what the kernel dropped before it could. */
+static const struct counter queue_counters[] = {
+	C(nfqueue_stats, received),       C(nfqueue_stats, verdicts),
+	C(nfqueue_stats, batch_verdicts), C(nfqueue_stats, truncated),
+	C(nfqueue_stats, enobufs),        C(nfqueue_stats, receive_errors),
+	C(nfqueue_stats, send_errors),
+};
+
+static const struct counter kernel_counters[] = {
+	{ "kernel_waiting", offsetof(struct nfqueue_kernel_counts, waiting) },
+	{ "kernel_queue_dropped", offsetof(struct nfqueue_kernel_counts, queue_dropped) },
+	{ "kernel_user_dropped", offsetof(struct nfqueue_kernel_counts, user_dropped) },
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t at(const void *base, size_t offset)
@@ -136,15 +151,38 @@ void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const 
 	s->max_held_bytes_total = e->cfg.max_held_bytes_total;
 }
 
-static void write_group(FILE *out, const char *name, const void *base, const struct counter *c,
-			size_t n, const char *indent)
+void stats_snapshot_add_queue(struct stats_snapshot *s, const struct nfqueue_stats *q,
+			      const struct nfqueue_kernel_counts *kernel)
+{
+	s->has_queue = true;
+	s->queue = *q;
+	s->kernel = *kernel;
+}
+
+static void write_counters(FILE *out, const void *base, const struct counter *c, size_t n,
+			   bool first)
 {
 	size_t i;
 
-	fprintf(out, "%s\"%s\": {", indent, name);
 	for (i = 0; i < n; i++)
-		fprintf(out, "%s\"%s\": %llu", i ? ", " : "", c[i].name,
+		fprintf(out, "%s\"%s\": %llu", i || !first ? ", " : "", c[i].name,
 			(unsigned long long)at(base, c[i].offset));
+}
+
+static void write_group(FILE *out, const char *name, const void *base, const struct counter *c,
+			size_t n, const char *indent)
+{
+	fprintf(out, "%s\"%s\": {", indent, name);
+	write_counters(out, base, c, n, true);
+	fprintf(out, "}");
+}
+
+/* "queue": the socket's counts, then the kernel's. */
+static void write_queue(FILE *out, const struct stats_snapshot *s, const char *indent)
+{
+	fprintf(out, "%s\"queue\": {", indent);
+	write_counters(out, &s->queue, queue_counters, N(queue_counters), true);
+	write_counters(out, &s->kernel, kernel_counters, N(kernel_counters), false);
 	fprintf(out, "}");
 }
 
@@ -182,6 +220,10 @@ static void write_one(FILE *out, const struct stats_snapshot *s, const char *ind
 		fprintf(out, ",\n");
 		write_group(out, "files", &s->files, files_counters, N(files_counters), inner);
 	}
+	if (s->has_queue) {
+		fprintf(out, ",\n");
+		write_queue(out, s, inner);
+	}
 	fprintf(out, "\n%s}", indent);
 }
 
@@ -213,6 +255,12 @@ static void sum_into(struct stats_snapshot *total, const struct stats_snapshot *
 	for (i = 0; i < N(files_counters); i++)
 		add_at(&total->files, files_counters[i].offset, at(&s->files, files_counters[i].offset));
 	total->has_files |= s->has_files;
+	for (i = 0; i < N(queue_counters); i++)
+		add_at(&total->queue, queue_counters[i].offset, at(&s->queue, queue_counters[i].offset));
+	for (i = 0; i < N(kernel_counters); i++)
+		add_at(&total->kernel, kernel_counters[i].offset,
+		       at(&s->kernel, kernel_counters[i].offset));
+	total->has_queue |= s->has_queue;
 }
 
 void stats_path_of(const struct imw_config *cfg, char *out, size_t size)
@@ -254,6 +302,10 @@ void stats_foreach_counter(const struct stats_snapshot *s, stats_counter_fn fn, 
 		fn(arg, "sessions", event_proto_name((enum imw_proto)p), s->flow.app.sessions[p]);
 	if (s->has_files)
 		foreach_group("files", &s->files, files_counters, N(files_counters), fn, arg);
+	if (s->has_queue) {
+		foreach_group("queue", &s->queue, queue_counters, N(queue_counters), fn, arg);
+		foreach_group("queue", &s->kernel, kernel_counters, N(kernel_counters), fn, arg);
+	}
 	if (!s->has_engine)
 		return;
 	fn(arg, "", "held_packets_now", s->held_packets_now);

@@ -15,6 +15,8 @@
 
 #include "flow/flow.h"
 #include "inline/engine.h"
+#include "nfq/nfq.h"
+#include "nfq/nfq_proc.h"
 #include "sink/sink_writer.h"
 
 #define STATS_DEFAULT_PATH "/run/imwire/stats.json"
@@ -39,14 +41,22 @@ struct stats_snapshot {
 	size_t max_held_bytes_total;
 	bool has_files;           /* file transfers followed (#20) */
 	struct files_stats files;
+	bool has_queue;           /* an NFQUEUE worker: its socket's counts */
+	struct nfqueue_stats queue;
+	/* and the kernel's for its queue (nfq_proc.h): what it could not
+	 * queue to us (with queue_overflow=drop: dropped, resent) */
+	struct nfqueue_kernel_counts kernel;
 };
 
 void stats_snapshot_of_flows(struct stats_snapshot *s, const char *name,
 			     const struct flow_table *t);
 void stats_snapshot_of_engine(struct stats_snapshot *s, const char *name, const struct engine *e);
+/* After stats_snapshot_of_engine: the queue's counts beside the engine's. */
+void stats_snapshot_add_queue(struct stats_snapshot *s, const struct nfqueue_stats *q,
+			      const struct nfqueue_kernel_counts *kernel);
 
 /* Every counter of a snapshot, as the JSON document has it: group ("flow",
- * "reasm", "app", "engine", "" for the top-level gauges, "sessions" by
+ * "reasm", "app", "engine", "queue", "" for the top-level gauges, "sessions" by
  * protocol name), name, value. The metrics exposition is built from it, so
  * a counter added to the tables here shows in both. */
 typedef void (*stats_counter_fn)(void *arg, const char *group, const char *name, uint64_t value);
