@@ -60,7 +60,15 @@ int imw_flows_init(void);
 void imw_flows_exit(void);
 /* Find or create the flow; *found = its state copied out. */
 void imw_flows_get(const struct imw_flow_tuple *t, struct imw_kflow *found);
-void imw_flows_set(const struct imw_flow_tuple *t, const struct imw_kflow *state);
+/*
+ * Store *state for the flow if it still holds *seen (what imw_flows_get
+ * gave): two CPUs classifying one flow at once must not both count it,
+ * nor one undo the other's decision. Returns true when stored; false
+ * when another CPU changed it first (*state is then the flow's state as
+ * that CPU left it) or the slot went to another flow (*state unchanged).
+ */
+bool imw_flows_update(const struct imw_flow_tuple *t, const struct imw_kflow *seen,
+		      struct imw_kflow *state);
 
 /* Expected connections (imwire_expect.c): a new flow's protocol when a
  * file offer announced it, else IMW_PROTO_NONE; the sysfs file's I/O. */

@@ -42,15 +42,30 @@ void imw_flows_get(const struct imw_flow_tuple *t, struct imw_kflow *found)
 	spin_unlock_bh(&slots_lock);
 }
 
-void imw_flows_set(const struct imw_flow_tuple *t, const struct imw_kflow *state)
+static bool same_state(const struct imw_kflow *a, const struct imw_kflow *b)
+{
+	return a->verdict == b->verdict && a->proto == b->proto &&
+	       a->data_packets == b->data_packets;
+}
+
+bool imw_flows_update(const struct imw_flow_tuple *t, const struct imw_kflow *seen,
+		      struct imw_kflow *state)
 {
 	struct imw_flow_slot *s;
+	bool stored = false;
 
 	spin_lock_bh(&slots_lock);
 	s = slot_of(t);
-	if (s->used && memcmp(&s->tuple, t, sizeof(*t)) == 0)
-		s->state = *state;
+	if (s->used && memcmp(&s->tuple, t, sizeof(*t)) == 0) {
+		if (same_state(&s->state, seen)) {
+			s->state = *state;
+			stored = true;
+		} else {
+			*state = s->state;
+		}
+	}
 	spin_unlock_bh(&slots_lock);
+	return stored;
 }
 
 int imw_flows_init(void)

@@ -115,7 +115,7 @@ static void classify_tcp(struct sk_buff *skb, unsigned int tcp_off, unsigned int
 	struct imw_flow_tuple t;
 	struct tcphdr _th;
 	const struct tcphdr *th;
-	struct imw_kflow st;
+	struct imw_kflow st, seen;
 	unsigned int hlen, plen;
 	const u8 *payload;
 	enum imw_proto proto;
@@ -135,25 +135,28 @@ static void classify_tcp(struct sk_buff *skb, unsigned int tcp_off, unsigned int
 		if (proto == IMW_PROTO_NONE)
 			proto = imw_port_proto(t.port_a, t.port_b);
 		if (proto != IMW_PROTO_NONE) {
+			seen = st;
 			st.verdict = IMW_KFLOW_STEER;
 			st.proto = proto;
-			atomic64_inc(&imw_protos[proto].flows);
-			imw_flows_set(&t, &st);
+			/* counted by the CPU whose decision stands */
+			if (imw_flows_update(&t, &seen, &st))
+				atomic64_inc(&imw_protos[proto].flows);
 		}
 	}
 	if (st.verdict == IMW_KFLOW_UNDECIDED && plen > 0) {
 		plen = min_t(unsigned int, plen, sizeof(window));
 		payload = skb_header_pointer(skb, tcp_off + hlen, plen, window);
 		proto = payload ? imw_sig_classify(payload, plen) : IMW_PROTO_NONE;
+		seen = st;
 		if (proto != IMW_PROTO_NONE) {
 			st.verdict = IMW_KFLOW_STEER;
 			st.proto = proto;
-			atomic64_inc(&imw_protos[proto].flows);
 		} else if (++st.data_packets >= IMW_KMOD_CLASSIFY_PACKETS) {
 			st.verdict = IMW_KFLOW_IGNORE;
-			atomic64_inc(&imw_protos[IMW_PROTO_NONE].flows);
 		}
-		imw_flows_set(&t, &st);
+		if (imw_flows_update(&t, &seen, &st) && st.verdict != IMW_KFLOW_UNDECIDED)
+			atomic64_inc(&imw_protos[st.verdict == IMW_KFLOW_STEER ? st.proto :
+								    IMW_PROTO_NONE].flows);
 	}
 	if (st.verdict != IMW_KFLOW_STEER || st.proto >= IMW_PROTO_MAX) {
 		count_passed(IMW_PROTO_NONE);
