@@ -125,7 +125,7 @@ bool chain_encode(struct bytebuf *out, const struct chain_fields *f)
 
 void chain_hex(const uint8_t h[CHAIN_HASH_LEN], char out[CHAIN_HEX_SIZE])
 {
-	sodium_bin2hex(out, CHAIN_HEX_SIZE, h, CHAIN_HASH_LEN);
+	numfmt_hex(out, h, CHAIN_HASH_LEN);
 }
 
 static int hexval(char c)
