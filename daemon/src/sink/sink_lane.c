@@ -82,8 +82,8 @@ static size_t collect_memory(struct lane *l, uint64_t seq)
 		size_t i = seq > f->first_seq ? (size_t)(seq - f->first_seq) : 0, used;
 
 		for (; i < f->n_rec && n < l->w->cfg.batch_max; i++) {
-			if (!sink_record_decode(f->buf.data + f->rec[i], f->buf.len - f->rec[i],
-						&l->views[n], &used))
+			if (!sink_record_decode_ours(f->buf.data + f->rec[i],
+						     f->buf.len - f->rec[i], &l->views[n], &used))
 				continue; /* cannot happen: we encoded it */
 			l->evs[n] = &l->views[n];
 			l->ids[n] = f->first_seq + i;
