@@ -96,6 +96,7 @@ struct lane {
 	/* The chain of a chained sink (sink_chain.c), the thread's own. */
 	bool chain_known;     /* chain_tail is the hash of its last stored event */
 	uint8_t chain_tail[CHAIN_HASH_LEN];
+	struct chain_hasher hasher;
 	uint64_t chain_last_id; /* 0: nothing chained this run */
 	bool chain_unsigned;    /* events since the last checkpoint */
 	double last_checkpoint;
