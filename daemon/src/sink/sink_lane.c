@@ -341,6 +341,12 @@ static void lane_sync_log(struct lane *l, const struct batch *b)
 
 	if (!b->n || !w->has_wal || w->cfg.fsync != SINK_FSYNC_BATCH)
 		return;
+	/* A sink that keeps nothing beyond the run (no id: no place in the
+	 * log; no sync: nothing it writes is made durable), such as the
+	 * event tap, cannot hold an event the log lost: fast, it would sync
+	 * the log after every hand-over, well ahead of the stores. */
+	if (!l->sink.id && !l->sink.ops->sync)
+		return;
 	pthread_mutex_lock(&w->lock);
 	if (l->ids[b->n - 1] >= w->synced_seq) {
 		target = w->wal.next_seq;
