@@ -20,6 +20,10 @@
 
 #define FRAME_SOFT_MAX (16u * 1024 * 1024) /* a producer's batch is handed over past this */
 #define IDLE_WAIT_MS 100
+/* A sink that keeps nothing (the event tap), once caught up, lets events
+ * gather this long before its next batch instead of being woken by every
+ * hand-over. */
+#define GATHER_MS 10
 #define SPARE_FRAMES 8
 /* At a stop a sink that still makes progress goes on; after this long
  * only events the log does not hold keep it going (the rest wait in the
