@@ -187,11 +187,34 @@ static void test_fixed6_random_bits(void)
 	CHECK_INT_EQ(fixed6_mismatches, 0);
 }
 
+/* Every byte value, at every position of a 32-byte hash, as "%02x". */
+static void test_hex(void)
+{
+	uint8_t h[32];
+	char got[2 * sizeof(h) + 1], want[2 * sizeof(h) + 1];
+	int round, i, bad = 0;
+
+	for (round = 0; round < 64; round++) {
+		for (i = 0; i < (int)sizeof(h); i++)
+			h[i] = round < 8 ? (uint8_t)(round * 32 + i) : (uint8_t)(rnd() >> 56);
+		for (i = 0; i < (int)sizeof(h); i++)
+			snprintf(want + 2 * i, 3, "%02x", h[i]);
+		memset(got, 'X', sizeof(got));
+		CHECK_INT_EQ(numfmt_hex(got, h, sizeof(h)), 2 * sizeof(h));
+		if (memcmp(got, want, sizeof(got)) != 0)
+			bad++;
+	}
+	CHECK_INT_EQ(bad, 0);
+	CHECK_INT_EQ(numfmt_hex(got, h, 0), 0);
+	CHECK_INT_EQ(got[0], '\0');
+}
+
 int main(void)
 {
 	RUN_TEST(test_integers);
 	RUN_TEST(test_fixed6_edges);
 	RUN_TEST(test_fixed6_timestamps);
 	RUN_TEST(test_fixed6_random_bits);
+	RUN_TEST(test_hex);
 	TEST_MAIN_END();
 }

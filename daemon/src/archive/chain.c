@@ -123,9 +123,55 @@ bool chain_encode(struct bytebuf *out, const struct chain_fields *f)
 	return true;
 }
 
+void chain_hasher_init(struct chain_hasher *h)
+{
+	h->md = NULL;
+	h->ctx = NULL;
+	h->failed = false;
+	bytebuf_init(&h->buf);
+}
+
+void chain_hasher_free(struct chain_hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	bytebuf_free(&h->buf);
+	chain_hasher_init(h);
+}
+
+/* OpenSSL's part; false when it could not (the caller hashes the slow way). */
+static bool hasher_run(struct chain_hasher *h, const uint8_t prev[CHAIN_HASH_LEN],
+		       const struct chain_fields *f, uint8_t out[CHAIN_HASH_LEN])
+{
+	unsigned olen = 0;
+
+	if (!h->md && !(h->md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		return false;
+	if (!h->ctx && !(h->ctx = EVP_MD_CTX_new()))
+		return false;
+	bytebuf_clear(&h->buf);
+	/* the canonical encoding's bytes are the updates hash_openssl makes */
+	return bytebuf_append(&h->buf, prev, CHAIN_HASH_LEN) && chain_encode(&h->buf, f) &&
+	       EVP_DigestInit_ex2(h->ctx, h->md, NULL) == 1 &&
+	       EVP_DigestUpdate(h->ctx, h->buf.data, h->buf.len) == 1 &&
+	       EVP_DigestFinal_ex(h->ctx, out, &olen) == 1 && olen == CHAIN_HASH_LEN;
+}
+
+void chain_hash_with(struct chain_hasher *h, const uint8_t prev[CHAIN_HASH_LEN],
+		     const struct chain_fields *f, uint8_t out[CHAIN_HASH_LEN])
+{
+	if (!h->failed && hasher_run(h, prev, f, out))
+		return;
+	/* A failed allocation of the buffer may pass; OpenSSL's own failure
+	 * would repeat: not asked again. */
+	if (!h->md || !h->ctx)
+		h->failed = true;
+	chain_hash(prev, f, out);
+}
+
 void chain_hex(const uint8_t h[CHAIN_HASH_LEN], char out[CHAIN_HEX_SIZE])
 {
-	sodium_bin2hex(out, CHAIN_HEX_SIZE, h, CHAIN_HASH_LEN);
+	numfmt_hex(out, h, CHAIN_HASH_LEN);
 }
 
 static int hexval(char c)

@@ -75,7 +75,7 @@ int lane_chain_batch(struct lane *l, size_t k)
 			ev->action = EVENT_ACTION_FORWARDED;
 		chain_fields_of(&f, ev);
 		memcpy(ev->prev_hash, prev, sizeof(prev));
-		chain_hash(prev, &f, ev->hash);
+		chain_hash_with(&l->hasher, prev, &f, ev->hash);
 		ev->chained = true;
 		memcpy(prev, ev->hash, sizeof(prev));
 	}

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "sink/sink.h"
 #include "util/bytebuf.h"
 #include "util/numfmt.h"
@@ -228,9 +226,9 @@ static bool json_archive_fields(struct bytebuf *b, const struct im_event *ev)
 	     OPT(b, "action", ev->action) && OPT(b, "rule", ev->rule) &&
 	     OPT(b, "categories", ev->categories) && OPT(b, "delivered_text", ev->delivered_text);
 	if (ok && ev->chained) {
-		sodium_bin2hex(hex, sizeof(hex), ev->prev_hash, sizeof(ev->prev_hash));
+		numfmt_hex(hex, ev->prev_hash, sizeof(ev->prev_hash));
 		ok = LIT(b, ",\"prev_hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1);
-		sodium_bin2hex(hex, sizeof(hex), ev->hash, sizeof(ev->hash));
+		numfmt_hex(hex, ev->hash, sizeof(ev->hash));
 		ok = ok && LIT(b, "\",\"hash\":\"") && bytebuf_append(b, hex, sizeof(hex) - 1) &&
 		     bytebuf_append_byte(b, '"');
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sink/sink_record.h"
 #include "sink/sink_writer_internal.h"
@@ -82,8 +83,8 @@ static size_t collect_memory(struct lane *l, uint64_t seq)
 		size_t i = seq > f->first_seq ? (size_t)(seq - f->first_seq) : 0, used;
 
 		for (; i < f->n_rec && n < l->w->cfg.batch_max; i++) {
-			if (!sink_record_decode(f->buf.data + f->rec[i], f->buf.len - f->rec[i],
-						&l->views[n], &used))
+			if (!sink_record_decode_ours(f->buf.data + f->rec[i],
+						     f->buf.len - f->rec[i], &l->views[n], &used))
 				continue; /* cannot happen: we encoded it */
 			l->evs[n] = &l->views[n];
 			l->ids[n] = f->first_seq + i;
@@ -332,6 +333,13 @@ static void lane_collect(struct lane *l, struct batch *b)
 	b->from_disk = true;
 }
 
+/* No id (no place in the log across restarts) and no sync (nothing it
+ * writes is made durable): the event tap, counters and `imwire tail`. */
+static bool lane_keeps_nothing(const struct lane *l)
+{
+	return !l->sink.id && !l->sink.ops->sync;
+}
+
 /* fsync=batch: the log's frames on disk before any sink has their events. */
 static void lane_sync_log(struct lane *l, const struct batch *b)
 {
@@ -340,6 +348,12 @@ static void lane_sync_log(struct lane *l, const struct batch *b)
 	uint64_t target = 0;
 
 	if (!b->n || !w->has_wal || w->cfg.fsync != SINK_FSYNC_BATCH)
+		return;
+	/* A sink that keeps nothing beyond the run (no id: no place in the
+	 * log; no sync: nothing it writes is made durable), such as the
+	 * event tap, cannot hold an event the log lost: fast, it would sync
+	 * the log after every hand-over, well ahead of the stores. */
+	if (lane_keeps_nothing(l))
 		return;
 	pthread_mutex_lock(&w->lock);
 	if (l->ids[b->n - 1] >= w->synced_seq) {
@@ -516,6 +530,16 @@ void *sink_lane_main(void *arg)
 		writer_update_pressure(w);
 		pthread_cond_broadcast(&w->room);
 		pthread_cond_signal(&w->maint);
+		/* Caught up, a sink that keeps nothing waits a moment for events
+		 * to gather: woken by every hand-over, it cost a wake-up (on
+		 * both sides) per NFQUEUE burst to count a few events. */
+		if (lane_keeps_nothing(l) && b.n < w->cfg.batch_max && !b.failed && !w->stopping) {
+			struct timespec gather = { 0, GATHER_MS * 1000000L };
+
+			pthread_mutex_unlock(&w->lock);
+			nanosleep(&gather, NULL);
+			pthread_mutex_lock(&w->lock);
+		}
 	}
 	l->done = true;
 	l->gone = l->retired;

@@ -177,7 +177,7 @@ bool sink_record_encode(struct bytebuf *b, const struct im_event *ev)
 	return true;
 }
 
-bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t *used)
+static bool decode(const uint8_t *p, size_t n, struct im_event *ev, size_t *used, bool ours)
 {
 	struct cursor c;
 	const uint8_t *f;
@@ -233,7 +233,7 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 		if (len == STRING_NULL)
 			continue;
 		s = cursor_take(&c, (size_t)len + 1);
-		if (!s || s[len] != '\0' || memchr(s, '\0', len))
+		if (!s || s[len] != '\0' || (!ours && memchr(s, '\0', len)))
 			return false;
 		string_set(ev, string_fields[i], (const char *)s);
 	}
@@ -241,4 +241,14 @@ bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t 
 		return false;
 	*used = total;
 	return true;
+}
+
+bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t *used)
+{
+	return decode(p, n, ev, used, false);
+}
+
+bool sink_record_decode_ours(const uint8_t *p, size_t n, struct im_event *ev, size_t *used)
+{
+	return decode(p, n, ev, used, true);
 }

@@ -28,5 +28,10 @@ bool sink_record_encode(struct bytebuf *b, const struct im_event *ev);
  * strings point into p; *used is the record's size. false when the
  * record is damaged. The event is a view: never event_free() it. */
 bool sink_record_decode(const uint8_t *p, size_t n, struct im_event *ev, size_t *used);
+/* The same for a record this process encoded (a frame still in memory):
+ * its strings' lengths came from strlen, so they are not searched for a
+ * NUL again (once per sink, every string of every event). The record's
+ * structure is checked as above. */
+bool sink_record_decode_ours(const uint8_t *p, size_t n, struct im_event *ev, size_t *used);
 
 #endif

@@ -11,26 +11,16 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "imwire/byteorder.h"
+#include "util/crc32.h"
 
 static const char segment_magic[8] = { 'I', 'M', 'W', 'W', 'A', 'L', '0', '1' };
 #define FRAME_MAGIC 0x46574D49u /* "IMWF" */
 
 static uint32_t crc(const uint8_t *p, size_t n)
 {
-	/* zlib's crc32 takes a uInt length: feed large bodies in pieces. */
-	uLong c = crc32(0L, Z_NULL, 0);
-
-	while (n) {
-		uInt part = n > (1u << 30) ? (1u << 30) : (uInt)n;
-
-		c = crc32(c, p, part);
-		p += part;
-		n -= part;
-	}
-	return (uint32_t)c;
+	return imw_crc32(0, p, n);
 }
 
 void wal_own(const struct wal *w, const char *path)

@@ -509,6 +509,7 @@ void writer_lane_close(struct writer *w, struct lane *l)
 	sink_undo_free(&l->committed);
 	wal_reader_free(&l->reader);
 	bytebuf_free(&l->purge_text);
+	chain_hasher_free(&l->hasher);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -744,6 +745,7 @@ static void lane_free_arrays(struct lane *l)
 	sink_undo_free(&l->undo);
 	sink_undo_free(&l->committed);
 	bytebuf_free(&l->purge_text);
+	chain_hasher_free(&l->hasher);
 	free(l->evs);
 	free(l->views);
 	free(l->ids);
@@ -761,6 +763,7 @@ int writer_lane_add(struct writer *w, struct lane *l, struct sink *inner, char *
 	sink_undo_init(&l->undo);
 	sink_undo_init(&l->committed);
 	bytebuf_init(&l->purge_text);
+	chain_hasher_init(&l->hasher);
 	wal_reader_init(&l->reader);
 	b = w->cfg.batch_max;
 	l->evs = calloc(b, sizeof(*l->evs));

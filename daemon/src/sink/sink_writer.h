@@ -49,7 +49,9 @@
  *    writes events anywhere, and its data and its cursor after each
  *    batch. A power failure loses no event a sink has, and no sink has
  *    an event the log lost; it may lose events handed over in the last
- *    few milliseconds.
+ *    few milliseconds. A sink with neither an id nor a sync operation
+ *    (the event tap: counters and `imwire tail`) keeps nothing to lose
+ *    and syncs nothing.
  *  - interval: the log, the sinks' files and the cursors every
  *    fsync_interval_ms. A power failure may lose, or repeat, up to that
  *    much.

@@ -20,6 +20,10 @@
 
 #define FRAME_SOFT_MAX (16u * 1024 * 1024) /* a producer's batch is handed over past this */
 #define IDLE_WAIT_MS 100
+/* A sink that keeps nothing (the event tap), once caught up, lets events
+ * gather this long before its next batch instead of being woken by every
+ * hand-over. */
+#define GATHER_MS 10
 #define SPARE_FRAMES 8
 /* At a stop a sink that still makes progress goes on; after this long
  * only events the log does not hold keep it going (the rest wait in the
@@ -96,6 +100,7 @@ struct lane {
 	/* The chain of a chained sink (sink_chain.c), the thread's own. */
 	bool chain_known;     /* chain_tail is the hash of its last stored event */
 	uint8_t chain_tail[CHAIN_HASH_LEN];
+	struct chain_hasher hasher;
 	uint64_t chain_last_id; /* 0: nothing chained this run */
 	bool chain_unsigned;    /* events since the last checkpoint */
 	double last_checkpoint;

@@ -145,3 +145,16 @@ size_t numfmt_fixed6(char *out, double v)
 	six_digits(out + n, micro);
 	return n + 6;
 }
+
+size_t numfmt_hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0x0F];
+	}
+	out[2 * n] = '\0';
+	return 2 * n;
+}

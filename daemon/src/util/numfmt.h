@@ -26,5 +26,10 @@ size_t numfmt_u64_pad(char *out, uint64_t v, unsigned width);
  * exact binary value, ties to even); 0 for any other v, which the caller
  * formats the slow way. */
 size_t numfmt_fixed6(char *out, double v);
+/* "%02x" of each of p[0..n): 2 * n lowercase hex digits, then a NUL (out
+ * holds 2 * n + 1), as sodium_bin2hex writes them but without its
+ * constant-time arithmetic, which hex of public hashes does not need
+ * (two per event in a chained JSON line). Returns 2 * n. */
+size_t numfmt_hex(char *out, const uint8_t *p, size_t n);
 
 #endif
