@@ -7,7 +7,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 INC     := -Iinclude -Idaemon/src
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(INC) $(OPT) $(EXTRA_CFLAGS) -MMD -MP
-LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl -lz) -lm -lpthread
+LIBS    := $(shell pkg-config --libs libpcap libnetfilter_queue libmnl zlib libdeflate 2>/dev/null || echo -lpcap -lnetfilter_queue -lmnl -lz -ldeflate) -lm -lpthread
 # Database sinks: SQLite, PostgreSQL (libpq), MariaDB/MySQL (libmariadb).
 DB_PKGS := sqlite3 libpq libmariadb
 # The review console (daemon/src/review): HTTP, password hashing, JSON lines.

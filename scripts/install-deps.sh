@@ -27,6 +27,7 @@ BUILD_RUN="
 	bpftool
 	libpcap-dev
 	zlib1g-dev
+	libdeflate-dev
 	libnetfilter-queue-dev
 	libmnl-dev
 	libsqlite3-dev

@@ -1,7 +1,7 @@
-/* util/crc32.c against zlib's crc32: the check value, every length up to
- * a few hundred bytes past the folding threshold at every alignment,
- * chained calls, a large buffer, and the folding constants recomputed
- * from the polynomial. */
+/* util/crc32.c (libdeflate's CRC-32) against zlib's crc32: the check
+ * value, every length to 1200 bytes (past the widths its folding works
+ * in) at every alignment, chained calls, a large buffer: the log's
+ * frames must read back under either. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,38 +91,10 @@ static void test_chained_and_large(void)
 	free(buf);
 }
 
-/* x^e mod P, bit-reflected and shifted left by one, as the folding uses it. */
-static uint64_t reflected_power(unsigned e)
-{
-	uint64_t r = 1, out = 0;
-	unsigned i;
-
-	for (i = 0; i < e; i++) {
-		r <<= 1;
-		if (r & 0x100000000ull)
-			r ^= 0x104C11DB7ull;
-	}
-	for (i = 0; i < 32; i++)
-		if (r & (1ull << i))
-			out |= 1ull << (31 - i);
-	return out << 1;
-}
-
-static void test_constants(void)
-{
-	/* the values in crc32.c */
-	CHECK(reflected_power(4 * 128 + 32) == 0x154442bd4ull);
-	CHECK(reflected_power(4 * 128 - 32) == 0x1c6e41596ull);
-	CHECK(reflected_power(128 + 32) == 0x1751997d0ull);
-	CHECK(reflected_power(128 - 32) == 0x0ccaa009eull);
-	CHECK(reflected_power(64) == 0x163cd6124ull);
-}
-
 int main(void)
 {
 	RUN_TEST(test_check_value);
 	RUN_TEST(test_lengths_and_alignments);
 	RUN_TEST(test_chained_and_large);
-	RUN_TEST(test_constants);
 	TEST_MAIN_END();
 }
