@@ -42,6 +42,14 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
+/* The flow's context: the one whose host the session refers to
+ * (app_flow_init sets it, start_session keeps it). */
+static const struct app_context *ctx_of(const struct app_flow *af)
+{
+	return (const struct app_context *)(const void *)((const char *)af->session.host -
+							  offsetof(struct app_context, host));
+}
+
 static size_t str_size(const char *v)
 {
 	return (v ? strlen(v) : 0) + 1;
@@ -82,7 +90,7 @@ void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t 
 	p = put_str(p, ends ? ends->session_id : NULL);
 	put_str(p, ends ? ends->community_id : NULL);
 	af->client = copy;
-	af->ctx = ctx;
+	af->session.host = &ctx->host; /* ctx_of */
 	af->session.flow_id = flow_id;
 	af->server_port = server_port;
 	af->state = APP_DETECTING;
@@ -100,11 +108,14 @@ struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 
 /* A direction's unconsumed bytes, [head, len) of data: made when bytes
  * must wait for more, freed when none are left (an idle session holds no
- * buffer, nor its bookkeeping). */
+ * buffer, nor its bookkeeping). last_ts is the time of the direction's
+ * latest bytes (every app_flow_data call sets it while the buffer
+ * exists): the time of a PDU decoded from here. */
 struct app_buf {
 	size_t head;
 	size_t len;
 	size_t cap;
+	double last_ts;
 	uint8_t data[];
 };
 
@@ -156,7 +167,8 @@ static void dir_consume(struct app_dir *d, size_t n)
 		d->buf->head = d->buf->len = 0;
 }
 
-static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
+/* Appends and stamps the buffer with ts, the time of these bytes. */
+static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len, double ts)
 {
 	struct app_buf *b = d->buf, *nb;
 	size_t pending = dir_pending(d), used = b ? b->len : 0, cap = b ? b->cap : 0, ncap;
@@ -182,6 +194,7 @@ static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
 	}
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
+	b->last_ts = ts;
 	return true;
 }
 
@@ -222,29 +235,31 @@ static void start_session_ends(struct app_flow *af)
 
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
+	const struct app_context *ctx = ctx_of(af);
 	uint64_t flow_id = af->session.flow_id;
 
-	if (proto_session_init(&af->session, m, flow_id, af->client, &af->ctx->host) < 0) {
-		/* init cleared the session: the flow's id is kept there */
+	if (proto_session_init(&af->session, m, flow_id, af->client, &ctx->host) < 0) {
+		/* init cleared the session: the flow's id and context are kept there */
 		af->session.flow_id = flow_id;
-		af->ctx->stats->alloc_failures++;
+		af->session.host = &ctx->host;
+		ctx->stats->alloc_failures++;
 		return false;
 	}
-	af->session.log_typing = af->ctx->cfg->log_typing;
-	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
+	af->session.log_typing = ctx_of(af)->cfg->log_typing;
+	af->session.strip_tls = ctx_of(af)->cfg->strip_tls[m->id];
 	start_session_ends(af);
 	af->state = APP_DECODING;
 	/* the session refers to the flow's copy now, and no other session
 	 * comes */
 	af->client = NULL;
-	af->ctx->stats->sessions[m->id]++;
+	ctx_of(af)->stats->sessions[m->id]++;
 	return true;
 }
 
 static void become_ignored(struct app_flow *af)
 {
 	af->state = APP_IGNORED;
-	af->ctx->stats->flows_ignored++;
+	ctx_of(af)->stats->flows_ignored++;
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -296,13 +311,13 @@ static bool tunnel_step(struct app_flow *af)
 			break;
 		}
 		if (status < 200 || status > 299) {
-			af->ctx->stats->tunnels_refused++;
+			ctx_of(af)->stats->tunnels_refused++;
 			become_ignored(af);
 			return false;
 		}
 		dir_consume(in, head);
 		af->tunnel = APP_TUNNEL_OPEN;
-		af->ctx->stats->tunnels++;
+		ctx_of(af)->stats->tunnels++;
 		return true;
 	case APP_TUNNEL_NONE:
 	case APP_TUNNEL_OPEN:
@@ -359,25 +374,25 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
 		return false;
 	r = tls_hello_sni(dir_data(out), dir_pending(out), &sni, &sni_len);
-	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->ctx->cfg->detect_window)
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < ctx_of(af)->cfg->detect_window)
 		*wait = true;
 	if (r != TLS_HELLO_YES ||
 	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
 		return false;
-	for (k = 0; k < af->ctx->cfg->n_modules; k++)
-		if (af->ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
-			m = af->ctx->cfg->modules[k];
-	if (!m || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
+	for (k = 0; k < ctx_of(af)->cfg->n_modules; k++)
+		if (ctx_of(af)->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = ctx_of(af)->cfg->modules[k];
+	if (!m || !ctx_of(af)->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
-	af->session.ts = out->last_ts;
+	af->session.ts = out->buf->last_ts; /* dir_pending(out): it has a buffer */
 	af->session.pdu_offset = out->offset;
 	af->session.pdu_len = 0;
 	proto_event_begin(&af->session, &ev, IM_DIR_OUT, IM_KIND_ENCRYPTED);
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
-		af->ctx->stats->alloc_failures++;
+		ctx_of(af)->stats->alloc_failures++;
 		return true;
 	}
 	proto_event_emit(&af->session, &ev);
@@ -388,7 +403,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	const struct app_config *cfg = af->ctx->cfg;
+	const struct app_config *cfg = ctx_of(af)->cfg;
 	size_t n = cfg->n_modules, i, pass, d;
 	const struct proto_module *const *mods = cfg->modules;
 	bool maybe[2] = { false, false };
@@ -436,10 +451,12 @@ static void detect(struct app_flow *af)
 
 /* Decode the PDUs at the start of p[0, n), the direction's unconsumed
  * bytes (its buffer, or the caller's bytes when it buffers nothing),
- * and return how many were consumed; d->offset follows them. */
-static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n)
+ * which arrived by ts, and return how many were consumed; d->offset
+ * follows them. */
+static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n,
+			   double ts)
 {
-	const struct app_config *cfg = af->ctx->cfg;
+	const struct app_config *cfg = ctx_of(af)->cfg;
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
@@ -450,7 +467,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
-			af->ctx->stats->bytes_opaque += pending;
+			ctx_of(af)->stats->bytes_opaque += pending;
 			d->offset += pending;
 			return n;
 		}
@@ -458,7 +475,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
-			af->ctx->stats->bytes_skipped += skip;
+			ctx_of(af)->stats->bytes_skipped += skip;
 			used += skip;
 			d->offset += skip;
 			if (skip == pending)
@@ -477,21 +494,21 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
-			af->ctx->stats->garbage_resyncs++;
-			af->ctx->stats->bytes_skipped++;
+			ctx_of(af)->stats->garbage_resyncs++;
+			ctx_of(af)->stats->bytes_skipped++;
 			used++;
 			d->offset++;
 			af->dir_flags[dir] |= APP_DIR_RESYNC;
 			continue;
 		}
-		s->ts = d->last_ts;
+		s->ts = ts;
 		s->pdu_offset = d->offset;
 		s->pdu_len = pdu_len;
 		s->pdu_data = q;
-		af->ctx->stats->pdus++;
+		ctx_of(af)->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, q, pdu_len) < 0)
-			af->ctx->stats->malformed_pdus++;
+			ctx_of(af)->stats->malformed_pdus++;
 		s->pdu_data = NULL;
 		if (cfg->pdu_seen)
 			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
@@ -509,7 +526,7 @@ static void decode_dir(struct app_flow *af, enum im_dir dir)
 
 	if (!dir_pending(d))
 		return;
-	used = decode_bytes(af, dir, dir_data(d), dir_pending(d));
+	used = decode_bytes(af, dir, dir_data(d), dir_pending(d), d->buf->last_ts);
 	/* decode_bytes moved the offset already */
 	d->buf->head += used;
 	if (d->buf->head == d->buf->len)
@@ -543,13 +560,14 @@ static void run(struct app_flow *af, enum im_dir first)
  * caller's bytes (one segment is usually one or more whole PDUs) and
  * buffers only what is left of a PDU still arriving: no copy and no
  * allocation for the common packet. The same steps as appending and run(). */
-static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len)
+static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
+		       double ts)
 {
 	struct app_dir *d = &af->dir[dir];
-	size_t used = decode_bytes(af, dir, data, len);
+	size_t used = decode_bytes(af, dir, data, len, ts);
 
-	if (used < len && !dir_append(d, data + used, len - used)) {
-		af->ctx->stats->alloc_failures++;
+	if (used < len && !dir_append(d, data + used, len - used, ts)) {
+		ctx_of(af)->stats->alloc_failures++;
 		app_flow_gap(af, dir, d->offset, len - used);
 	}
 	decode_dir(af, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
@@ -562,9 +580,9 @@ bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 
 	if (af->state != APP_DETECTING)
 		return false;
-	for (i = 0; i < af->ctx->cfg->n_modules && af->ctx->cfg->modules[i] != m; i++)
+	for (i = 0; i < ctx_of(af)->cfg->n_modules && ctx_of(af)->cfg->modules[i] != m; i++)
 		;
-	if (i == af->ctx->cfg->n_modules || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
+	if (i == ctx_of(af)->cfg->n_modules || !ctx_of(af)->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	run(af, IM_DIR_OUT);
 	return true;
@@ -581,27 +599,28 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 		af->dir_flags[dir] |= APP_DIR_SEEN;
 		d->offset = offset;
 	}
-	d->last_ts = ts;
+	if (d->buf)
+		d->buf->last_ts = ts;
 	if (af->state == APP_DECODING && af->session.opaque[dir]) {
-		af->ctx->stats->bytes_opaque += len;
+		ctx_of(af)->stats->bytes_opaque += len;
 		d->offset = offset + len;
 		return;
 	}
-	if (af->state == APP_DETECTING && dir_pending(d) + len > af->ctx->cfg->detect_window) {
+	if (af->state == APP_DETECTING && dir_pending(d) + len > ctx_of(af)->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
-		if (dir_pending(d) >= af->ctx->cfg->detect_window) {
+		if (dir_pending(d) >= ctx_of(af)->cfg->detect_window) {
 			af->dir_flags[dir] |= APP_DIR_SAID_NO;
 			detect(af);
 			return;
 		}
-		len = af->ctx->cfg->detect_window - dir_pending(d);
+		len = ctx_of(af)->cfg->detect_window - dir_pending(d);
 	}
 	if (af->state == APP_DECODING && !dir_pending(d)) {
-		run_direct(af, dir, data, len);
+		run_direct(af, dir, data, len, ts);
 		return;
 	}
-	if (!dir_append(d, data, len)) {
-		af->ctx->stats->alloc_failures++;
+	if (!dir_append(d, data, len, ts)) {
+		ctx_of(af)->stats->alloc_failures++;
 		app_flow_gap(af, dir, offset, len);
 		return;
 	}
@@ -615,12 +634,12 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	if (af->state == APP_IGNORED)
 		return;
 	/* A partial PDU before the hole can never complete. */
-	af->ctx->stats->bytes_skipped += dir_pending(d);
+	ctx_of(af)->stats->bytes_skipped += dir_pending(d);
 	if (d->buf)
 		d->buf->head = d->buf->len = 0;
 	d->offset = offset + len;
 	if (af->state == APP_DECODING) {
-		af->ctx->stats->gap_resyncs++;
+		ctx_of(af)->stats->gap_resyncs++;
 		af->dir_flags[dir] |= APP_DIR_RESYNC;
 	}
 }
@@ -643,11 +662,11 @@ void app_flow_shed(struct app_flow *af)
 
 	if (af->state == APP_IGNORED)
 		return;
-	af->ctx->stats->shed_flows++;
+	ctx_of(af)->stats->shed_flows++;
 	for (i = 0; i < 2; i++) {
 		struct app_dir *d = &af->dir[i];
 
-		af->ctx->stats->bytes_skipped += dir_pending(d);
+		ctx_of(af)->stats->bytes_skipped += dir_pending(d);
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
@@ -655,7 +674,7 @@ void app_flow_shed(struct app_flow *af)
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
-		af->ctx->stats->flows_ignored++;
+		ctx_of(af)->stats->flows_ignored++;
 	}
 }
 

@@ -24,7 +24,6 @@
 struct flow_streams {
 	struct reasm reasm[2];
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
-	struct flow_table *table;
 	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
 };
 
@@ -45,6 +44,16 @@ static struct flow_streams *streams_of(const struct flow *f)
 	return (struct flow_streams *)(uintptr_t)f->reasm;
 }
 
+/* The table a flow's streams belong to: the one whose context their
+ * reassemblers refer to (not kept in every flow: issue 23's 512 bytes). */
+static struct flow_table *table_of(const struct flow_streams *st)
+{
+	const struct reasm_context *ctx = st->reasm[IM_DIR_OUT].ctx;
+
+	return (struct flow_table *)(uintptr_t)((const char *)ctx -
+						  offsetof(struct flow_table, reasm_ctx));
+}
+
 /* A file's data connection goes to the file stage, not to app. */
 static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
 			uint64_t offset, double ts)
@@ -52,7 +61,7 @@ static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, si
 	struct flow_streams *st = streams_of(f);
 
 	if (st && st->xfer)
-		files_conn_data(st->table->cfg.files, st->xfer, dir, data, len, offset, ts);
+		files_conn_data(table_of(st)->cfg.files, st->xfer, dir, data, len, offset, ts);
 	else if (f->app)
 		app_flow_data(f->app, dir, data, len, offset, ts);
 }
@@ -62,7 +71,7 @@ static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t l
 	struct flow_streams *st = streams_of(f);
 
 	if (st && st->xfer)
-		files_conn_gap(st->table->cfg.files, st->xfer, dir, offset, len);
+		files_conn_gap(table_of(st)->cfg.files, st->xfer, dir, offset, len);
 	else if (f->app)
 		app_flow_gap(f->app, dir, offset, len);
 }
@@ -517,7 +526,6 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
 	f->reasm = st->reasm;
-	st->table = t;
 	f->app = (struct app_flow *)(void *)(st + 1);
 	app_flow_init(f->app, &t->app_ctx, f->id, client, &ends, f->port[IM_DIR_IN]);
 	if (t->cfg.files)
