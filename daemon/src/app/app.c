@@ -60,10 +60,9 @@ size_t app_flow_size(const char *client, const struct app_ends *ends)
 	size_t n = sizeof(struct app_flow) + str_size(client);
 
 	if (ends)
-		n += str_size(ends->server) + str_size(ends->session_id) +
-		     str_size(ends->community_id);
+		n += str_size(ends->session_id) + str_size(ends->community_id);
 	else
-		n += 3;
+		n += 2;
 	return n;
 }
 
@@ -86,12 +85,16 @@ void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t 
 
 	memset(af, 0, sizeof(*af));
 	p = put_str(copy, client);
-	p = put_str(p, ends ? ends->server : NULL);
 	p = put_str(p, ends ? ends->session_id : NULL);
 	put_str(p, ends ? ends->community_id : NULL);
 	af->client = copy;
 	af->session.host = &ctx->host; /* ctx_of */
 	af->session.flow_id = flow_id;
+	/* kept in the session before it starts, like the flow's id */
+	if (ends && ends->server && ends->server[0] &&
+	    !(af->session.server = proto_session_share(&af->session, ends->server,
+						       strlen(ends->server))))
+		ctx->stats->alloc_failures++;
 	af->server_port = server_port;
 	af->state = APP_DETECTING;
 }
@@ -130,7 +133,9 @@ void app_flow_release(struct app_flow *af)
 	if (!af)
 		return;
 	if (af->state == APP_DECODING)
-		proto_session_free(&af->session);
+		proto_session_free(&af->session); /* with its server */
+	else
+		proto_session_unshare(&af->session, af->session.server);
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -223,11 +228,9 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 static void start_session_ends(struct app_flow *af)
 {
 	const char *p = af->client;
-	const char **dst[3] = {
-		&af->session.server, &af->session.session_id, &af->session.community_id,
-	};
+	const char **dst[2] = { &af->session.session_id, &af->session.community_id };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		p += strlen(p) + 1;
 		*dst[i] = *p ? p : NULL;
 	}
@@ -237,14 +240,18 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
 	const struct app_context *ctx = ctx_of(af);
 	uint64_t flow_id = af->session.flow_id;
+	const char *server = af->session.server;
 
+	/* init clears the session: the flow's id, context and server are
+	 * kept there */
 	if (proto_session_init(&af->session, m, flow_id, af->client, &ctx->host) < 0) {
-		/* init cleared the session: the flow's id and context are kept there */
 		af->session.flow_id = flow_id;
 		af->session.host = &ctx->host;
+		af->session.server = server;
 		ctx->stats->alloc_failures++;
 		return false;
 	}
+	af->session.server = server;
 	af->session.log_typing = ctx_of(af)->cfg->log_typing;
 	af->session.strip_tls = ctx_of(af)->cfg->strip_tls[m->id];
 	start_session_ends(af);

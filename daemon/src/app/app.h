@@ -136,10 +136,13 @@ struct app_ends {
 /* The same in a block of the caller's (the flow table keeps a flow's
  * reassemblers and its app_flow in one allocation):
  * app_flow_size(client, ends) bytes at af, 8-byte aligned: the struct,
- * then client, server, session id and Community ID, each NUL-terminated
- * ("" for one not given), which the session refers to once it starts.
- * ends may be NULL. Cannot fail. app_flow_release frees what the flow
- * holds, not the block. */
+ * then client, session id and Community ID, each NUL-terminated ("" for
+ * one not given), which the session refers to once it starts. The
+ * server, which the flows of a table often have alike, is the session's
+ * shared copy (proto_session_share: one per table with a directory)
+ * from here on; when it cannot be made it is counted
+ * (app_stats.alloc_failures) and the events go without one. ends may be
+ * NULL. app_flow_release frees what the flow holds, not the block. */
 size_t app_flow_size(const char *client, const struct app_ends *ends);
 void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
 		   const char *client, const struct app_ends *ends, uint16_t server_port);

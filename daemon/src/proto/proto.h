@@ -179,9 +179,12 @@ struct proto_session {
 	/* "ip:port" of the local client: lent by the session's owner (the
 	 * app layer keeps it in the flow's own block), never freed here. */
 	const char *client;
-	/* The flow's server "ip:port", session id and Community ID (the
-	 * archive): lent like client; NULL when the flow gave none. */
+	/* The flow's server "ip:port" (the archive): shared
+	 * (proto_session_share) by its owner's doing, given back by
+	 * proto_session_free; NULL when the flow gave none. */
 	const char *server;
+	/* The flow's session id and Community ID (the archive): lent like
+	 * client; NULL when the flow gave none. */
 	const char *session_id;
 	const char *community_id;
 	char *local_id; /* owned; NULL until the protocol reveals it */

@@ -47,6 +47,7 @@ void proto_session_free(struct proto_session *s)
 	free(s->local_id);
 	free(s->local_address);
 	proto_session_unshare(s, s->service);
+	proto_session_unshare(s, s->server);
 	memset(s, 0, sizeof(*s));
 }
 
