@@ -372,6 +372,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	size_t sni_len = 0, i, k;
 	const struct proto_module *m = NULL;
 	struct im_event ev;
+	struct proto_pdu pdu;
 	enum tls_hello_parse r;
 
 	*wait = false;
@@ -392,10 +393,11 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (!m || !ctx_of(af)->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
-	af->session.ts = out->buf->last_ts; /* dir_pending(out): it has a buffer */
-	af->session.pdu_offset = out->offset;
-	af->session.pdu_len = 0;
+	/* dir_pending(out): it has a buffer */
+	pdu = (struct proto_pdu){ .ts = out->buf->last_ts, .offset = out->offset };
+	af->session.pdu = &pdu;
 	proto_event_begin(&af->session, &ev, IM_DIR_OUT, IM_KIND_ENCRYPTED);
+	af->session.pdu = NULL; /* the session starts here: nothing outer */
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
@@ -468,6 +470,8 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
 	size_t used = 0, pending, skip, pdu_len;
+	struct proto_pdu pdu;
+	const struct proto_pdu *outer;
 	enum proto_frame fr;
 
 	while ((pending = n - used) > 0) {
@@ -508,15 +512,14 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			af->dir_flags[dir] |= APP_DIR_RESYNC;
 			continue;
 		}
-		s->ts = ts;
-		s->pdu_offset = d->offset;
-		s->pdu_len = pdu_len;
-		s->pdu_data = q;
+		pdu = (struct proto_pdu){ ts, d->offset, pdu_len, q };
+		outer = s->pdu; /* NULL unless an event's callee fed this flow */
+		s->pdu = &pdu;
 		ctx_of(af)->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, q, pdu_len) < 0)
 			ctx_of(af)->stats->malformed_pdus++;
-		s->pdu_data = NULL;
+		s->pdu = outer;
 		if (cfg->pdu_seen)
 			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
 		used += pdu_len;

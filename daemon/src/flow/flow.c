@@ -117,7 +117,7 @@ static void on_file_piece(void *arg, const struct proto_session *s,
 	struct flow_table *t = arg;
 
 	if (t->cfg.files)
-		files_piece(t->cfg.files, s->flow_id, s, p, s->ts);
+		files_piece(t->cfg.files, s->flow_id, s, p, proto_session_ts(s));
 }
 
 /* By direction: the flow is each callback's argument. */
