@@ -252,14 +252,14 @@ static bool start_session(struct app_flow *af, const struct proto_module *m)
 		return false;
 	}
 	af->session.server = server;
-	af->session.log_typing = ctx_of(af)->cfg->log_typing;
-	af->session.strip_tls = ctx_of(af)->cfg->strip_tls[m->id];
+	af->session.log_typing = ctx->cfg->log_typing;
+	af->session.strip_tls = ctx->cfg->strip_tls[m->id];
 	start_session_ends(af);
 	af->state = APP_DECODING;
 	/* the session refers to the flow's copy now, and no other session
 	 * comes */
 	af->client = NULL;
-	ctx_of(af)->stats->sessions[m->id]++;
+	ctx->stats->sessions[m->id]++;
 	return true;
 }
 
@@ -367,6 +367,7 @@ static bool names_aim(const uint8_t *sni, size_t n)
  * go on with detection (or, with *wait, to wait for the whole hello). */
 static bool direct_tls(struct app_flow *af, bool *wait)
 {
+	const struct app_context *ctx = ctx_of(af);
 	struct app_dir *out = &af->dir[IM_DIR_OUT];
 	const uint8_t *sni = NULL;
 	size_t sni_len = 0, i, k;
@@ -382,15 +383,15 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
 		return false;
 	r = tls_hello_sni(dir_data(out), dir_pending(out), &sni, &sni_len);
-	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < ctx_of(af)->cfg->detect_window)
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < ctx->cfg->detect_window)
 		*wait = true;
 	if (r != TLS_HELLO_YES ||
 	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
 		return false;
-	for (k = 0; k < ctx_of(af)->cfg->n_modules; k++)
-		if (ctx_of(af)->cfg->modules[k]->id == direct_tls_ports[i].proto)
-			m = ctx_of(af)->cfg->modules[k];
-	if (!m || !ctx_of(af)->cfg->enabled[m->id] || !start_session(af, m))
+	for (k = 0; k < ctx->cfg->n_modules; k++)
+		if (ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = ctx->cfg->modules[k];
+	if (!m || !ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
 	/* dir_pending(out): it has a buffer */
@@ -401,7 +402,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
-		ctx_of(af)->stats->alloc_failures++;
+		ctx->stats->alloc_failures++;
 		return true;
 	}
 	proto_event_emit(&af->session, &ev);
@@ -465,7 +466,8 @@ static void detect(struct app_flow *af)
 static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n,
 			   double ts)
 {
-	const struct app_config *cfg = ctx_of(af)->cfg;
+	const struct app_context *ctx = ctx_of(af);
+	const struct app_config *cfg = ctx->cfg;
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
@@ -478,7 +480,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
-			ctx_of(af)->stats->bytes_opaque += pending;
+			ctx->stats->bytes_opaque += pending;
 			d->offset += pending;
 			return n;
 		}
@@ -486,7 +488,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
-			ctx_of(af)->stats->bytes_skipped += skip;
+			ctx->stats->bytes_skipped += skip;
 			used += skip;
 			d->offset += skip;
 			if (skip == pending)
@@ -505,8 +507,8 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
-			ctx_of(af)->stats->garbage_resyncs++;
-			ctx_of(af)->stats->bytes_skipped++;
+			ctx->stats->garbage_resyncs++;
+			ctx->stats->bytes_skipped++;
 			used++;
 			d->offset++;
 			af->dir_flags[dir] |= APP_DIR_RESYNC;
@@ -515,10 +517,10 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		pdu = (struct proto_pdu){ ts, d->offset, pdu_len, q };
 		outer = s->pdu; /* NULL unless an event's callee fed this flow */
 		s->pdu = &pdu;
-		ctx_of(af)->stats->pdus++;
+		ctx->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, q, pdu_len) < 0)
-			ctx_of(af)->stats->malformed_pdus++;
+			ctx->stats->malformed_pdus++;
 		s->pdu = outer;
 		if (cfg->pdu_seen)
 			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
@@ -586,13 +588,14 @@ static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data
 
 bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 {
+	const struct app_config *cfg = ctx_of(af)->cfg;
 	size_t i;
 
 	if (af->state != APP_DETECTING)
 		return false;
-	for (i = 0; i < ctx_of(af)->cfg->n_modules && ctx_of(af)->cfg->modules[i] != m; i++)
+	for (i = 0; i < cfg->n_modules && cfg->modules[i] != m; i++)
 		;
-	if (i == ctx_of(af)->cfg->n_modules || !ctx_of(af)->cfg->enabled[m->id] || !start_session(af, m))
+	if (i == cfg->n_modules || !cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	run(af, IM_DIR_OUT);
 	return true;
@@ -601,6 +604,7 @@ bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
 		   uint64_t offset, double ts)
 {
+	const struct app_context *ctx = ctx_of(af);
 	struct app_dir *d = &af->dir[dir];
 
 	if (af->state == APP_IGNORED || len == 0)
@@ -612,25 +616,25 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 	if (d->buf)
 		d->buf->last_ts = ts;
 	if (af->state == APP_DECODING && af->session.opaque[dir]) {
-		ctx_of(af)->stats->bytes_opaque += len;
+		ctx->stats->bytes_opaque += len;
 		d->offset = offset + len;
 		return;
 	}
-	if (af->state == APP_DETECTING && dir_pending(d) + len > ctx_of(af)->cfg->detect_window) {
+	if (af->state == APP_DETECTING && dir_pending(d) + len > ctx->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
-		if (dir_pending(d) >= ctx_of(af)->cfg->detect_window) {
+		if (dir_pending(d) >= ctx->cfg->detect_window) {
 			af->dir_flags[dir] |= APP_DIR_SAID_NO;
 			detect(af);
 			return;
 		}
-		len = ctx_of(af)->cfg->detect_window - dir_pending(d);
+		len = ctx->cfg->detect_window - dir_pending(d);
 	}
 	if (af->state == APP_DECODING && !dir_pending(d)) {
 		run_direct(af, dir, data, len, ts);
 		return;
 	}
 	if (!dir_append(d, data, len, ts)) {
-		ctx_of(af)->stats->alloc_failures++;
+		ctx->stats->alloc_failures++;
 		app_flow_gap(af, dir, offset, len);
 		return;
 	}
@@ -668,15 +672,16 @@ size_t app_flow_pending(const struct app_flow *af, enum im_dir dir)
 
 void app_flow_shed(struct app_flow *af)
 {
+	const struct app_context *ctx = ctx_of(af);
 	int i;
 
 	if (af->state == APP_IGNORED)
 		return;
-	ctx_of(af)->stats->shed_flows++;
+	ctx->stats->shed_flows++;
 	for (i = 0; i < 2; i++) {
 		struct app_dir *d = &af->dir[i];
 
-		ctx_of(af)->stats->bytes_skipped += dir_pending(d);
+		ctx->stats->bytes_skipped += dir_pending(d);
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
@@ -684,7 +689,7 @@ void app_flow_shed(struct app_flow *af)
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
-		ctx_of(af)->stats->flows_ignored++;
+		ctx->stats->flows_ignored++;
 	}
 }
 

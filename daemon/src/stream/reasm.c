@@ -120,7 +120,8 @@ static void advance(struct reasm *r, uint64_t n)
 		r->closed = true;
 }
 
-static void deliver(struct reasm *r, const struct io *io, const uint8_t *data, size_t len, double ts)
+static void deliver(struct reasm *r, const struct io *io, const uint8_t *data, size_t len,
+		    double ts)
 {
 	if (len == 0)
 		return;
@@ -237,8 +238,8 @@ static void note_fin(struct reasm *r, const struct io *io, uint32_t fin_seq)
 /* Copy the parts of [offset, offset + len) that no held segment already
  * covers into the sorted list. The whole range lies ahead of the delivery
  * point. */
-static int hold_out_of_order(struct reasm *r, const struct io *io, uint64_t offset, const uint8_t *data, size_t len,
-			     double ts, bool *overlapped, bool *held)
+static int hold_out_of_order(struct reasm *r, const struct io *io, uint64_t offset,
+			     const uint8_t *data, size_t len, double ts, bool *overlapped, bool *held)
 {
 	struct reasm_segment **link, *seg, *piece;
 	uint64_t end = offset + len;
@@ -294,8 +295,8 @@ static int hold_out_of_order(struct reasm *r, const struct io *io, uint64_t offs
 
 /* Data starting exactly at the delivery point goes straight to the
  * callback without a copy, except where held data already covers it. */
-static void deliver_in_order(struct reasm *r, const struct io *io, const uint8_t *data, size_t len, double ts,
-			     bool *overlapped)
+static void deliver_in_order(struct reasm *r, const struct io *io, const uint8_t *data,
+			     size_t len, double ts, bool *overlapped)
 {
 	uint64_t data_offset = r->offset;
 	uint64_t behind;
