@@ -46,9 +46,10 @@ report() {
 	}'
 	[ -n "$BASE" ] || return 0
 	b=$(rss_per_flow "$BASE" "$mode")
-	echo "$b $r" | awk -v n="$N" -v s="$SMALL" '{
-		printf "  base: %d bytes (%d KB at %d flows, %d KB at %d); this build %.2f of the base\n",
-			$1, $2, n, $3, s, $4 / $1
+	heap=$(sed -n 's/.* \([0-9]*\) bytes per flow.*/\1/p' "$OUT")
+	echo "$b $r ${heap:-?}" | awk -v n="$N" -v s="$SMALL" '{
+		printf "  base: %d bytes (%d KB at %d flows, %d KB at %d; heap %s bytes a flow); this build %.2f of the base\n",
+			$1, $2, n, $3, s, $7, $4 / $1
 	}'
 }
 
