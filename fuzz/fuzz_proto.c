@@ -56,6 +56,7 @@ static void run_dir(struct proto_session *s, enum im_dir dir, struct fuzz_dir *d
 	const struct proto_module *m = s->module;
 	size_t head = 0, pdu_len, skip;
 	unsigned rounds = 0;
+	struct proto_pdu pdu;
 
 	while (head < d->buf.len && rounds++ < 100000) {
 		const uint8_t *p = d->buf.data + head;
@@ -92,11 +93,10 @@ static void run_dir(struct proto_session *s, enum im_dir dir, struct fuzz_dir *d
 		}
 		if (m->partial_may_edit && pdu_len > 1)
 			(void)m->partial_may_edit(s, dir, p, pdu_len - 1);
-		s->pdu_offset = head;
-		s->pdu_len = pdu_len;
-		s->pdu_data = p;
+		pdu = (struct proto_pdu){ .offset = head, .len = pdu_len, .data = p };
+		s->pdu = &pdu;
 		(void)m->decode(s, dir, p, pdu_len);
-		s->pdu_data = NULL;
+		s->pdu = NULL;
 		if (after_pdu)
 			after_pdu(arg, p, pdu_len);
 		head += pdu_len;

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.limits.max_buffered_bytes = 1 + (size_t)data[0] * 64;
 	ctx.limits.max_buffered_segments = 1 + (size_t)(data[1] & 0x3F);
 	isn = imw_load_be32(data + 2);
-	reasm_init(&r, &ctx, &m);
+	reasm_init(&r);
 	for (pos = 6; pos + 8 <= size; pos += 8) {
 		const uint8_t *op = data + pos;
 		uint32_t rel = imw_load_be32(op + 1);
@@ -86,19 +86,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1: case 2: case 3: case 4:
 			for (i = 0; i < len; i++)
 				buf[i] = pattern(seq + (uint32_t)i);
-			(void)reasm_segment(&r, seq, buf, len, op[7] & 1, ts);
+			(void)reasm_segment(&r, &ctx, &m, seq, buf, len, op[7] & 1, ts);
 			break;
 		case 5:
-			reasm_peer_ack(&r, seq, ts);
+			reasm_peer_ack(&r, &ctx, &m, seq, ts);
 			break;
 		case 6:
 			if (op[7] & 2)
-				reasm_reset(&r);
+				reasm_reset(&r, &ctx, &m);
 			else
-				reasm_flush(&r);
+				reasm_flush(&r, &ctx, &m);
 			break;
 		case 7:
-			(void)reasm_segment(&r, seq, NULL, 0, true, ts);
+			(void)reasm_segment(&r, &ctx, &m, seq, NULL, 0, true, ts);
 			break;
 		}
 		if (reasm_held_bytes(&r) > ctx.limits.max_buffered_bytes ||
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.started && r.offset != m.next_offset)
 			abort();
 	}
-	reasm_flush(&r);
+	reasm_flush(&r, &ctx, &m);
 	if (reasm_held_bytes(&r) || reasm_held_segments(&r) || r.held)
 		abort();
 	reasm_free(&r);

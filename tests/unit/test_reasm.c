@@ -68,10 +68,11 @@ static void on_gap(void *arg, uint64_t offset, uint64_t len)
 	record('G', offset, len, NULL, 0);
 }
 
-/* One reassembler at a time: its context and counters live here (the
- * reassembler references them). */
+/* One reassembler at a time: its context and counters live here, and
+ * every call is given the context in use. */
 static struct reasm_stats counters;
 static struct reasm_context context;
+static const struct reasm_context *in_use = &context;
 
 static void setup(struct reasm *r, size_t max_bytes, size_t max_segments)
 {
@@ -79,12 +80,13 @@ static void setup(struct reasm *r, size_t max_bytes, size_t max_segments)
 					  &counters };
 	memset(&counters, 0, sizeof(counters));
 	memset(&rec, 0, sizeof(rec));
-	reasm_init(r, &context, NULL);
+	in_use = &context;
+	reasm_init(r);
 }
 
 static int feed(struct reasm *r, uint32_t seq, const char *s)
 {
-	return reasm_segment(r, seq, (const uint8_t *)s, strlen(s), false, 0);
+	return reasm_segment(r, in_use, NULL, seq, (const uint8_t *)s, strlen(s), false, 0);
 }
 
 /* The stream seen so far, one character per byte, '_' for gap bytes. */
@@ -145,7 +147,7 @@ static void test_in_order(void)
 	reasm_syn(&r, 1000);
 	CHECK(r.started);
 	CHECK_INT_EQ(r.next_seq, 1001);
-	reasm_segment(&r, 1001, (const uint8_t *)hello, 5, false, 1.5);
+	reasm_segment(&r, in_use, NULL, 1001, (const uint8_t *)hello, 5, false, 1.5);
 	feed(&r, 1006, " world");
 	CHECK(stream_is("hello world"));
 	CHECK_INT_EQ(rec.nevents, 2);
@@ -206,7 +208,7 @@ static void test_reorder_all_permutations(void)
 			arrived[i] = true;
 			while (contiguous < 5 && arrived[contiguous])
 				contiguous++;
-			reasm_segment(&r, 5001 + (uint32_t)start[i], (const uint8_t *)text + start[i],
+			reasm_segment(&r, in_use, NULL, 5001 + (uint32_t)start[i], (const uint8_t *)text + start[i],
 				      len[i], false, 10 + i);
 		}
 		CHECK(stream_is(text));
@@ -362,23 +364,23 @@ static void test_gap_via_peer_ack(void)
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, 100);
 	feed(&r, 101, repeat('a', 10));
-	reasm_peer_ack(&r, 106, 0); /* behind: nothing */
-	reasm_peer_ack(&r, 111, 0); /* exactly at: nothing */
+	reasm_peer_ack(&r, in_use, NULL, 106, 0); /* behind: nothing */
+	reasm_peer_ack(&r, in_use, NULL, 111, 0); /* exactly at: nothing */
 	CHECK_INT_EQ(rec.gaps, 0);
 	feed(&r, 121, repeat('c', 10));
-	reasm_peer_ack(&r, 126, 0);
+	reasm_peer_ack(&r, in_use, NULL, 126, 0);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc"));
 	CHECK(event_is(1, 'G', 10, 10));
 	CHECK(event_is(2, 'D', 20, 10));
 	CHECK_INT_EQ(counters.gaps, 1);
 	CHECK_INT_EQ(counters.gap_bytes, 10);
 	/* Nothing held: the gap runs up to the ack. */
-	reasm_peer_ack(&r, 141, 0);
+	reasm_peer_ack(&r, in_use, NULL, 141, 0);
 	CHECK(event_is(3, 'G', 30, 10));
 	CHECK_INT_EQ(r.offset, 40);
 	CHECK_INT_EQ(r.next_seq, 141);
 	/* Absurdly far ahead: not believed. */
-	reasm_peer_ack(&r, 141 + REASM_MAX_AHEAD + 1, 0);
+	reasm_peer_ack(&r, in_use, NULL, 141 + REASM_MAX_AHEAD + 1, 0);
 	CHECK_INT_EQ(r.offset, 40);
 	CHECK_INT_EQ(counters.gaps, 2);
 	CHECK_INT_EQ(counters.gap_bytes, 20);
@@ -386,7 +388,7 @@ static void test_gap_via_peer_ack(void)
 
 	/* A stream that has not started ignores acks. */
 	setup(&r, 1 << 20, 100);
-	reasm_peer_ack(&r, 5000, 0);
+	reasm_peer_ack(&r, in_use, NULL, 5000, 0);
 	CHECK(!r.started);
 	CHECK_INT_EQ(rec.nevents, 0);
 	reasm_free(&r);
@@ -402,7 +404,7 @@ static void test_gap_via_peer_ack_several_holes(void)
 	feed(&r, 1, repeat('a', 10));
 	feed(&r, 21, repeat('c', 10));
 	feed(&r, 41, repeat('e', 10));
-	reasm_peer_ack(&r, 36, 0);
+	reasm_peer_ack(&r, in_use, NULL, 36, 0);
 	CHECK(event_is(1, 'G', 10, 10));
 	CHECK(event_is(2, 'D', 20, 10));
 	CHECK(event_is(3, 'G', 30, 5));
@@ -420,7 +422,7 @@ static void test_gap_via_peer_ack_several_holes(void)
 	feed(&r, 1, repeat('a', 10));
 	feed(&r, 21, repeat('c', 10));
 	feed(&r, 41, repeat('e', 10));
-	reasm_peer_ack(&r, 46, 0);
+	reasm_peer_ack(&r, in_use, NULL, 46, 0);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc__________eeeeeeeeee"));
 	CHECK_INT_EQ(counters.gaps, 2);
 	CHECK_INT_EQ(reasm_held_segments(&r), 0);
@@ -444,7 +446,7 @@ static void test_gap_via_byte_limit(void)
 	CHECK(event_is(2, 'D', 20, 10));
 	CHECK_INT_EQ(reasm_held_bytes(&r), 15);
 	CHECK_INT_EQ(reasm_held_segments(&r), 2);
-	reasm_flush(&r);
+	reasm_flush(&r, in_use, NULL);
 	CHECK(stream_is("aaaaaaaaaa__________cccccccccc__________eeeeeeeeee__________ggggg"));
 	CHECK_INT_EQ(counters.gaps, 3);
 	CHECK_INT_EQ(counters.gap_bytes, 30);
@@ -521,13 +523,13 @@ static void test_gap_via_flush(void)
 	feed(&r, 6, "bbbbb");
 	feed(&r, 16, "ddddd");
 	CHECK_INT_EQ(rec.nevents, 0);
-	reasm_flush(&r);
+	reasm_flush(&r, in_use, NULL);
 	CHECK(stream_is("_____bbbbb_____ddddd"));
 	CHECK_INT_EQ(counters.gaps, 2);
 	CHECK_INT_EQ(reasm_held_segments(&r), 0);
 	CHECK(r.held == NULL);
 	CHECK(!r.closed);
-	reasm_flush(&r); /* idempotent */
+	reasm_flush(&r, in_use, NULL); /* idempotent */
 	CHECK_INT_EQ(rec.nevents, 4);
 	reasm_free(&r);
 
@@ -536,10 +538,10 @@ static void test_gap_via_flush(void)
 	reasm_syn(&r, 0);
 	feed(&r, 1, "aaaaa");
 	feed(&r, 11, "ccccc");
-	reasm_segment(&r, 21, NULL, 0, true, 0);
+	reasm_segment(&r, in_use, NULL, 21, NULL, 0, true, 0);
 	CHECK(r.fin_seen);
 	CHECK(!r.closed);
-	reasm_flush(&r);
+	reasm_flush(&r, in_use, NULL);
 	CHECK(stream_is("aaaaa_____ccccc_____"));
 	CHECK(r.closed);
 	reasm_free(&r);
@@ -562,7 +564,7 @@ static void test_sequence_wrap(void)
 	/* Segment 5 starts 5 bytes before 2^32 and crosses it. */
 	for (k = 0; k < 10; k++) {
 		i = order[k];
-		reasm_segment(&r, isn + 1 + (uint32_t)(50 * i), (const uint8_t *)text + 50 * i, 50,
+		reasm_segment(&r, in_use, NULL, isn + 1 + (uint32_t)(50 * i), (const uint8_t *)text + 50 * i, 50,
 			      i == 9, 0);
 	}
 	CHECK(stream_is(text));
@@ -577,14 +579,14 @@ static void test_sequence_wrap(void)
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, isn);
 	for (i = 0; i < 5; i++)
-		reasm_segment(&r, isn + 1 + (uint32_t)(50 * i), (const uint8_t *)text + 50 * i,
+		reasm_segment(&r, in_use, NULL, isn + 1 + (uint32_t)(50 * i), (const uint8_t *)text + 50 * i,
 			      50, false, 0);
-	reasm_segment(&r, isn + 1 + 300, (const uint8_t *)text + 300, 50, false, 0);
-	reasm_peer_ack(&r, isn + 1 + 320, 0);
+	reasm_segment(&r, in_use, NULL, isn + 1 + 300, (const uint8_t *)text + 300, 50, false, 0);
+	reasm_peer_ack(&r, in_use, NULL, isn + 1 + 320, 0);
 	CHECK(event_is(5, 'G', 250, 50));
 	CHECK(event_is(6, 'D', 300, 50));
 	/* The missing segment turns up late: behind, ignored. */
-	reasm_segment(&r, isn + 1 + 250, (const uint8_t *)text + 250, 50, false, 0);
+	reasm_segment(&r, in_use, NULL, isn + 1 + 250, (const uint8_t *)text + 250, 50, false, 0);
 	CHECK_INT_EQ(counters.retransmitted, 1);
 	CHECK_INT_EQ(r.offset, 350);
 	reasm_free(&r);
@@ -604,8 +606,8 @@ static void test_midstream_pickup(void)
 	struct reasm r;
 
 	setup(&r, 1 << 20, 100);
-	reasm_segment(&r, 7, NULL, 0, false, 0); /* empty: does not start */
-	reasm_segment(&r, 7, NULL, 0, true, 0);  /* pure FIN: does not start */
+	reasm_segment(&r, in_use, NULL, 7, NULL, 0, false, 0); /* empty: does not start */
+	reasm_segment(&r, in_use, NULL, 7, NULL, 0, true, 0);  /* pure FIN: does not start */
 	CHECK(!r.started);
 	CHECK(!r.fin_seen);
 	feed(&r, 5000, "abc");
@@ -626,7 +628,7 @@ static void test_fin(void)
 
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, 0);
-	reasm_segment(&r, 1, (const uint8_t *)"hello", 5, true, 0);
+	reasm_segment(&r, in_use, NULL, 1, (const uint8_t *)"hello", 5, true, 0);
 	CHECK(r.fin_seen);
 	CHECK_INT_EQ(r.fin_seq, 6);
 	CHECK(r.closed);
@@ -634,8 +636,8 @@ static void test_fin(void)
 	CHECK_INT_EQ(counters.after_close, 1);
 	feed(&r, 1, "hello");
 	CHECK_INT_EQ(counters.retransmitted, 1);
-	reasm_peer_ack(&r, 7, 0);
-	reasm_flush(&r);
+	reasm_peer_ack(&r, in_use, NULL, 7, 0);
+	reasm_flush(&r, in_use, NULL);
 	CHECK(stream_is("hello"));
 	CHECK_INT_EQ(rec.nevents, 1);
 	reasm_free(&r);
@@ -643,7 +645,7 @@ static void test_fin(void)
 	/* FIN before the data it ends. */
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, 0);
-	reasm_segment(&r, 11, NULL, 0, true, 0);
+	reasm_segment(&r, in_use, NULL, 11, NULL, 0, true, 0);
 	CHECK(r.fin_seen);
 	CHECK(!r.closed);
 	feed(&r, 6, "fghij");
@@ -657,7 +659,7 @@ static void test_fin(void)
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, 0);
 	feed(&r, 11, repeat('x', 10));
-	reasm_segment(&r, 6, (const uint8_t *)"fgh", 3, true, 0);
+	reasm_segment(&r, in_use, NULL, 6, (const uint8_t *)"fgh", 3, true, 0);
 	CHECK_INT_EQ(counters.after_close, 1);
 	CHECK_INT_EQ(reasm_held_segments(&r), 1);
 	CHECK_INT_EQ(reasm_held_bytes(&r), 3);
@@ -671,8 +673,8 @@ static void test_fin(void)
 	setup(&r, 1 << 20, 100);
 	reasm_syn(&r, 0);
 	feed(&r, 1, "abc");
-	reasm_segment(&r, 9, NULL, 0, true, 0);
-	reasm_peer_ack(&r, 10, 0);
+	reasm_segment(&r, in_use, NULL, 9, NULL, 0, true, 0);
+	reasm_peer_ack(&r, in_use, NULL, 10, 0);
 	CHECK(stream_is("abc_____"));
 	CHECK(r.closed);
 	reasm_free(&r);
@@ -687,7 +689,7 @@ static void test_rst(void)
 	feed(&r, 1, "aaaaa");
 	feed(&r, 11, "ccccc");
 	feed(&r, 21, "eeeee");
-	reasm_reset(&r);
+	reasm_reset(&r, in_use, NULL);
 	CHECK(stream_is("aaaaa_____ccccc_____eeeee"));
 	CHECK(r.closed);
 	CHECK_INT_EQ(reasm_held_segments(&r), 0);
@@ -696,7 +698,7 @@ static void test_rst(void)
 	CHECK_INT_EQ(counters.after_close, 1);
 	reasm_syn(&r, 1234); /* a closed stream is not re-based */
 	CHECK_INT_EQ(r.next_seq, 26);
-	reasm_flush(&r);
+	reasm_flush(&r, in_use, NULL);
 	CHECK_INT_EQ(rec.nevents, 5);
 	reasm_free(&r);
 }
@@ -707,9 +709,9 @@ static void test_zero_length(void)
 
 	setup(&r, 0, 0);
 	reasm_syn(&r, 0);
-	reasm_segment(&r, 1, NULL, 0, false, 0);
-	reasm_segment(&r, 100, (const uint8_t *)"x", 0, false, 0);
-	reasm_segment(&r, 0xF0000000u, NULL, 0, false, 0);
+	reasm_segment(&r, in_use, NULL, 1, NULL, 0, false, 0);
+	reasm_segment(&r, in_use, NULL, 100, (const uint8_t *)"x", 0, false, 0);
+	reasm_segment(&r, in_use, NULL, 0xF0000000u, NULL, 0, false, 0);
 	CHECK_INT_EQ(rec.nevents, 0);
 	CHECK_INT_EQ(counters.segments, 0);
 	CHECK_INT_EQ(r.offset, 0);
@@ -752,7 +754,7 @@ static void test_absurd_jump(void)
 	feed(&r, 1, "abcde");
 	feed(&r, 6 + REASM_MAX_AHEAD, "far");
 	feed(&r, 6 + (REASM_MAX_AHEAD / 2) * 3, "farther");
-	reasm_segment(&r, 6 + REASM_MAX_AHEAD + 10, NULL, 0, true, 0);
+	reasm_segment(&r, in_use, NULL, 6 + REASM_MAX_AHEAD + 10, NULL, 0, true, 0);
 	CHECK_INT_EQ(counters.out_of_window, 3);
 	CHECK_INT_EQ(counters.gaps, 0);
 	CHECK(!r.fin_seen);
@@ -769,17 +771,19 @@ static void test_defaults_and_no_callbacks(void)
 	static const struct reasm_context bare = { REASM_CONTEXT_LIMITS, { NULL, NULL }, &counters };
 
 	memset(&counters, 0, sizeof(counters));
-	reasm_init(&r, &bare, NULL);
-	CHECK_INT_EQ(r.ctx->limits.max_buffered_bytes, REASM_DEFAULT_MAX_BYTES);
-	CHECK_INT_EQ(r.ctx->limits.max_buffered_segments, REASM_DEFAULT_MAX_SEGMENTS);
+	reasm_init(&r);
+	in_use = &bare;
+	CHECK_INT_EQ(in_use->limits.max_buffered_bytes, REASM_DEFAULT_MAX_BYTES);
+	CHECK_INT_EQ(in_use->limits.max_buffered_segments, REASM_DEFAULT_MAX_SEGMENTS);
 	reasm_syn(&r, 0);
 	feed(&r, 11, "later");
 	feed(&r, 1, "first");
-	reasm_flush(&r);
+	reasm_flush(&r, in_use, NULL);
 	CHECK_INT_EQ(counters.bytes_delivered, 10);
 	CHECK_INT_EQ(counters.gaps, 1);
 	reasm_free(&r);
 	reasm_free(&r); /* twice is harmless */
+	in_use = &context;
 }
 
 static uint64_t rng_state;
@@ -877,14 +881,14 @@ static void test_random_exact(void)
 			reasm_syn(&r, isn);
 		for (i = 0; i < n; i++) {
 			if (rnd() % 8 == 0)
-				reasm_segment(&r, isn + 1 + rnd() % (uint32_t)total, NULL, 0, false, 0);
-			if (reasm_segment(&r, isn + 1 + (uint32_t)p[i].start, buf + p[i].start,
+				reasm_segment(&r, in_use, NULL, isn + 1 + rnd() % (uint32_t)total, NULL, 0, false, 0);
+			if (reasm_segment(&r, in_use, NULL, isn + 1 + (uint32_t)p[i].start, buf + p[i].start,
 					  p[i].len, p[i].fin, 0) != 0)
 				failures++;
 		}
 		if (!r.closed)
 			failures++;
-		reasm_flush(&r);
+		reasm_flush(&r, in_use, NULL);
 		if (rec.next != total || rec.gaps || rec.order_errors || rec.range_errors ||
 		    memcmp(rec.out, buf, total) != 0 || counters.bytes_delivered != total ||
 		    r.held || reasm_held_bytes(&r) || reasm_held_segments(&r) ||
@@ -930,19 +934,19 @@ static void test_random_drops(void)
 		setup(&r, max_bytes, max_segments);
 		reasm_syn(&r, isn);
 		for (i = 0; i < n; i++) {
-			if (reasm_segment(&r, isn + 1 + (uint32_t)p[i].start, buf + p[i].start,
+			if (reasm_segment(&r, in_use, NULL, isn + 1 + (uint32_t)p[i].start, buf + p[i].start,
 					  p[i].len, p[i].fin, 0) != 0)
 				failures++;
 			if (p[i].start + p[i].len > max_end)
 				max_end = p[i].start + p[i].len;
 			/* The peer can only ack what has been sent. */
 			if (rnd() % 8 == 0)
-				reasm_peer_ack(&r, isn + 1 + rnd() % (uint32_t)(max_end + 1), 0);
+				reasm_peer_ack(&r, in_use, NULL, isn + 1 + rnd() % (uint32_t)(max_end + 1), 0);
 			if (reasm_held_bytes(&r) > max_bytes ||
 			    reasm_held_segments(&r) > max_segments)
 				failures++;
 		}
-		reasm_flush(&r);
+		reasm_flush(&r, in_use, NULL);
 		if (rec.next != total || rec.order_errors || rec.range_errors || !r.closed ||
 		    counters.bytes_delivered + counters.gap_bytes != total || r.held ||
 		    reasm_held_bytes(&r) || reasm_held_segments(&r))

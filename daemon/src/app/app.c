@@ -42,6 +42,14 @@ int app_config_set_modules(struct app_config *cfg, const struct proto_module *co
 	return 0;
 }
 
+/* The flow's context: the one whose host the session refers to
+ * (app_flow_init sets it, start_session keeps it). */
+static const struct app_context *ctx_of(const struct app_flow *af)
+{
+	return (const struct app_context *)(const void *)((const char *)af->session.host -
+							  offsetof(struct app_context, host));
+}
+
 static size_t str_size(const char *v)
 {
 	return (v ? strlen(v) : 0) + 1;
@@ -52,10 +60,9 @@ size_t app_flow_size(const char *client, const struct app_ends *ends)
 	size_t n = sizeof(struct app_flow) + str_size(client);
 
 	if (ends)
-		n += str_size(ends->server) + str_size(ends->session_id) +
-		     str_size(ends->community_id);
+		n += str_size(ends->session_id) + str_size(ends->community_id);
 	else
-		n += 3;
+		n += 2;
 	return n;
 }
 
@@ -78,12 +85,16 @@ void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t 
 
 	memset(af, 0, sizeof(*af));
 	p = put_str(copy, client);
-	p = put_str(p, ends ? ends->server : NULL);
 	p = put_str(p, ends ? ends->session_id : NULL);
 	put_str(p, ends ? ends->community_id : NULL);
 	af->client = copy;
-	af->ctx = ctx;
+	af->session.host = &ctx->host; /* ctx_of */
 	af->session.flow_id = flow_id;
+	/* kept in the session before it starts, like the flow's id */
+	if (ends && ends->server && ends->server[0] &&
+	    !(af->session.server = proto_session_share(&af->session, ends->server,
+						       strlen(ends->server))))
+		ctx->stats->alloc_failures++;
 	af->server_port = server_port;
 	af->state = APP_DETECTING;
 }
@@ -100,11 +111,14 @@ struct app_flow *app_flow_new(const struct app_context *ctx, uint64_t flow_id,
 
 /* A direction's unconsumed bytes, [head, len) of data: made when bytes
  * must wait for more, freed when none are left (an idle session holds no
- * buffer, nor its bookkeeping). */
+ * buffer, nor its bookkeeping). last_ts is the time of the direction's
+ * latest bytes (every app_flow_data call sets it while the buffer
+ * exists): the time of a PDU decoded from here. */
 struct app_buf {
 	size_t head;
 	size_t len;
 	size_t cap;
+	double last_ts;
 	uint8_t data[];
 };
 
@@ -119,7 +133,9 @@ void app_flow_release(struct app_flow *af)
 	if (!af)
 		return;
 	if (af->state == APP_DECODING)
-		proto_session_free(&af->session);
+		proto_session_free(&af->session); /* with its server */
+	else
+		proto_session_unshare(&af->session, af->session.server);
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -156,7 +172,8 @@ static void dir_consume(struct app_dir *d, size_t n)
 		d->buf->head = d->buf->len = 0;
 }
 
-static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
+/* Appends and stamps the buffer with ts, the time of these bytes. */
+static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len, double ts)
 {
 	struct app_buf *b = d->buf, *nb;
 	size_t pending = dir_pending(d), used = b ? b->len : 0, cap = b ? b->cap : 0, ncap;
@@ -182,6 +199,7 @@ static bool dir_append(struct app_dir *d, const uint8_t *data, size_t len)
 	}
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
+	b->last_ts = ts;
 	return true;
 }
 
@@ -210,11 +228,9 @@ bool app_server_port(const struct app_config *cfg, uint16_t port)
 static void start_session_ends(struct app_flow *af)
 {
 	const char *p = af->client;
-	const char **dst[3] = {
-		&af->session.server, &af->session.session_id, &af->session.community_id,
-	};
+	const char **dst[2] = { &af->session.session_id, &af->session.community_id };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		p += strlen(p) + 1;
 		*dst[i] = *p ? p : NULL;
 	}
@@ -222,29 +238,35 @@ static void start_session_ends(struct app_flow *af)
 
 static bool start_session(struct app_flow *af, const struct proto_module *m)
 {
+	const struct app_context *ctx = ctx_of(af);
 	uint64_t flow_id = af->session.flow_id;
+	const char *server = af->session.server;
 
-	if (proto_session_init(&af->session, m, flow_id, af->client, &af->ctx->host) < 0) {
-		/* init cleared the session: the flow's id is kept there */
+	/* init clears the session: the flow's id, context and server are
+	 * kept there */
+	if (proto_session_init(&af->session, m, flow_id, af->client, &ctx->host) < 0) {
 		af->session.flow_id = flow_id;
-		af->ctx->stats->alloc_failures++;
+		af->session.host = &ctx->host;
+		af->session.server = server;
+		ctx->stats->alloc_failures++;
 		return false;
 	}
-	af->session.log_typing = af->ctx->cfg->log_typing;
-	af->session.strip_tls = af->ctx->cfg->strip_tls[m->id];
+	af->session.server = server;
+	af->session.log_typing = ctx->cfg->log_typing;
+	af->session.strip_tls = ctx->cfg->strip_tls[m->id];
 	start_session_ends(af);
 	af->state = APP_DECODING;
 	/* the session refers to the flow's copy now, and no other session
 	 * comes */
 	af->client = NULL;
-	af->ctx->stats->sessions[m->id]++;
+	ctx->stats->sessions[m->id]++;
 	return true;
 }
 
 static void become_ignored(struct app_flow *af)
 {
 	af->state = APP_IGNORED;
-	af->ctx->stats->flows_ignored++;
+	ctx_of(af)->stats->flows_ignored++;
 	dir_release(&af->dir[0]);
 	dir_release(&af->dir[1]);
 }
@@ -296,13 +318,13 @@ static bool tunnel_step(struct app_flow *af)
 			break;
 		}
 		if (status < 200 || status > 299) {
-			af->ctx->stats->tunnels_refused++;
+			ctx_of(af)->stats->tunnels_refused++;
 			become_ignored(af);
 			return false;
 		}
 		dir_consume(in, head);
 		af->tunnel = APP_TUNNEL_OPEN;
-		af->ctx->stats->tunnels++;
+		ctx_of(af)->stats->tunnels++;
 		return true;
 	case APP_TUNNEL_NONE:
 	case APP_TUNNEL_OPEN:
@@ -345,11 +367,13 @@ static bool names_aim(const uint8_t *sni, size_t n)
  * go on with detection (or, with *wait, to wait for the whole hello). */
 static bool direct_tls(struct app_flow *af, bool *wait)
 {
+	const struct app_context *ctx = ctx_of(af);
 	struct app_dir *out = &af->dir[IM_DIR_OUT];
 	const uint8_t *sni = NULL;
 	size_t sni_len = 0, i, k;
 	const struct proto_module *m = NULL;
 	struct im_event ev;
+	struct proto_pdu pdu;
 	enum tls_hello_parse r;
 
 	*wait = false;
@@ -359,25 +383,26 @@ static bool direct_tls(struct app_flow *af, bool *wait)
 	if (i == sizeof(direct_tls_ports) / sizeof(direct_tls_ports[0]) || !dir_pending(out))
 		return false;
 	r = tls_hello_sni(dir_data(out), dir_pending(out), &sni, &sni_len);
-	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < af->ctx->cfg->detect_window)
+	if (r == TLS_HELLO_NEED_MORE && dir_pending(out) < ctx->cfg->detect_window)
 		*wait = true;
 	if (r != TLS_HELLO_YES ||
 	    (direct_tls_ports[i].sni_must_name_aim && !names_aim(sni, sni_len)))
 		return false;
-	for (k = 0; k < af->ctx->cfg->n_modules; k++)
-		if (af->ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
-			m = af->ctx->cfg->modules[k];
-	if (!m || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
+	for (k = 0; k < ctx->cfg->n_modules; k++)
+		if (ctx->cfg->modules[k]->id == direct_tls_ports[i].proto)
+			m = ctx->cfg->modules[k];
+	if (!m || !ctx->cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	af->session.opaque[IM_DIR_OUT] = af->session.opaque[IM_DIR_IN] = true;
-	af->session.ts = out->last_ts;
-	af->session.pdu_offset = out->offset;
-	af->session.pdu_len = 0;
+	/* dir_pending(out): it has a buffer */
+	pdu = (struct proto_pdu){ .ts = out->buf->last_ts, .offset = out->offset };
+	af->session.pdu = &pdu;
 	proto_event_begin(&af->session, &ev, IM_DIR_OUT, IM_KIND_ENCRYPTED);
+	af->session.pdu = NULL; /* the session starts here: nothing outer */
 	if (!event_set(&ev.remote, sni ? (const char *)sni : "", sni_len) ||
 	    !event_set_str(&ev.text, "TLS")) {
 		event_free(&ev);
-		af->ctx->stats->alloc_failures++;
+		ctx->stats->alloc_failures++;
 		return true;
 	}
 	proto_event_emit(&af->session, &ev);
@@ -388,7 +413,7 @@ static bool direct_tls(struct app_flow *af, bool *wait)
  * port hint matches go first, so a well-known port breaks ties. */
 static void detect(struct app_flow *af)
 {
-	const struct app_config *cfg = af->ctx->cfg;
+	const struct app_config *cfg = ctx_of(af)->cfg;
 	size_t n = cfg->n_modules, i, pass, d;
 	const struct proto_module *const *mods = cfg->modules;
 	bool maybe[2] = { false, false };
@@ -436,21 +461,26 @@ static void detect(struct app_flow *af)
 
 /* Decode the PDUs at the start of p[0, n), the direction's unconsumed
  * bytes (its buffer, or the caller's bytes when it buffers nothing),
- * and return how many were consumed; d->offset follows them. */
-static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n)
+ * which arrived by ts, and return how many were consumed; d->offset
+ * follows them. */
+static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *p, size_t n,
+			   double ts)
 {
-	const struct app_config *cfg = af->ctx->cfg;
+	const struct app_context *ctx = ctx_of(af);
+	const struct app_config *cfg = ctx->cfg;
 	struct app_dir *d = &af->dir[dir];
 	struct proto_session *s = &af->session;
 	const struct proto_module *m = s->module;
 	size_t used = 0, pending, skip, pdu_len;
+	struct proto_pdu pdu;
+	const struct proto_pdu *outer;
 	enum proto_frame fr;
 
 	while ((pending = n - used) > 0) {
 		const uint8_t *q = p + used;
 
 		if (s->opaque[dir]) {
-			af->ctx->stats->bytes_opaque += pending;
+			ctx->stats->bytes_opaque += pending;
 			d->offset += pending;
 			return n;
 		}
@@ -458,7 +488,7 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 			skip = m->resync(s, dir, q, pending);
 			if (skip > pending)
 				skip = pending;
-			af->ctx->stats->bytes_skipped += skip;
+			ctx->stats->bytes_skipped += skip;
 			used += skip;
 			d->offset += skip;
 			if (skip == pending)
@@ -477,22 +507,21 @@ static size_t decode_bytes(struct app_flow *af, enum im_dir dir, const uint8_t *
 		}
 		if (fr == PROTO_FRAME_GARBAGE) {
 			/* Skip at least one byte so resync always makes progress. */
-			af->ctx->stats->garbage_resyncs++;
-			af->ctx->stats->bytes_skipped++;
+			ctx->stats->garbage_resyncs++;
+			ctx->stats->bytes_skipped++;
 			used++;
 			d->offset++;
 			af->dir_flags[dir] |= APP_DIR_RESYNC;
 			continue;
 		}
-		s->ts = d->last_ts;
-		s->pdu_offset = d->offset;
-		s->pdu_len = pdu_len;
-		s->pdu_data = q;
-		af->ctx->stats->pdus++;
+		pdu = (struct proto_pdu){ ts, d->offset, pdu_len, q };
+		outer = s->pdu; /* NULL unless an event's callee fed this flow */
+		s->pdu = &pdu;
+		ctx->stats->pdus++;
 		s->stats.pdus++;
 		if (m->decode(s, dir, q, pdu_len) < 0)
-			af->ctx->stats->malformed_pdus++;
-		s->pdu_data = NULL;
+			ctx->stats->malformed_pdus++;
+		s->pdu = outer;
 		if (cfg->pdu_seen)
 			cfg->pdu_seen(cfg->pdu_seen_arg, af, dir, d->offset, q, pdu_len);
 		used += pdu_len;
@@ -509,7 +538,7 @@ static void decode_dir(struct app_flow *af, enum im_dir dir)
 
 	if (!dir_pending(d))
 		return;
-	used = decode_bytes(af, dir, dir_data(d), dir_pending(d));
+	used = decode_bytes(af, dir, dir_data(d), dir_pending(d), d->buf->last_ts);
 	/* decode_bytes moved the offset already */
 	d->buf->head += used;
 	if (d->buf->head == d->buf->len)
@@ -543,13 +572,14 @@ static void run(struct app_flow *af, enum im_dir first)
  * caller's bytes (one segment is usually one or more whole PDUs) and
  * buffers only what is left of a PDU still arriving: no copy and no
  * allocation for the common packet. The same steps as appending and run(). */
-static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len)
+static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
+		       double ts)
 {
 	struct app_dir *d = &af->dir[dir];
-	size_t used = decode_bytes(af, dir, data, len);
+	size_t used = decode_bytes(af, dir, data, len, ts);
 
-	if (used < len && !dir_append(d, data + used, len - used)) {
-		af->ctx->stats->alloc_failures++;
+	if (used < len && !dir_append(d, data + used, len - used, ts)) {
+		ctx_of(af)->stats->alloc_failures++;
 		app_flow_gap(af, dir, d->offset, len - used);
 	}
 	decode_dir(af, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT);
@@ -558,13 +588,14 @@ static void run_direct(struct app_flow *af, enum im_dir dir, const uint8_t *data
 
 bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 {
+	const struct app_config *cfg = ctx_of(af)->cfg;
 	size_t i;
 
 	if (af->state != APP_DETECTING)
 		return false;
-	for (i = 0; i < af->ctx->cfg->n_modules && af->ctx->cfg->modules[i] != m; i++)
+	for (i = 0; i < cfg->n_modules && cfg->modules[i] != m; i++)
 		;
-	if (i == af->ctx->cfg->n_modules || !af->ctx->cfg->enabled[m->id] || !start_session(af, m))
+	if (i == cfg->n_modules || !cfg->enabled[m->id] || !start_session(af, m))
 		return false;
 	run(af, IM_DIR_OUT);
 	return true;
@@ -573,6 +604,7 @@ bool app_flow_decode_as(struct app_flow *af, const struct proto_module *m)
 void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, size_t len,
 		   uint64_t offset, double ts)
 {
+	const struct app_context *ctx = ctx_of(af);
 	struct app_dir *d = &af->dir[dir];
 
 	if (af->state == APP_IGNORED || len == 0)
@@ -581,27 +613,28 @@ void app_flow_data(struct app_flow *af, enum im_dir dir, const uint8_t *data, si
 		af->dir_flags[dir] |= APP_DIR_SEEN;
 		d->offset = offset;
 	}
-	d->last_ts = ts;
+	if (d->buf)
+		d->buf->last_ts = ts;
 	if (af->state == APP_DECODING && af->session.opaque[dir]) {
-		af->ctx->stats->bytes_opaque += len;
+		ctx->stats->bytes_opaque += len;
 		d->offset = offset + len;
 		return;
 	}
-	if (af->state == APP_DETECTING && dir_pending(d) + len > af->ctx->cfg->detect_window) {
+	if (af->state == APP_DETECTING && dir_pending(d) + len > ctx->cfg->detect_window) {
 		/* Keep detection bounded: look at the first window only. */
-		if (dir_pending(d) >= af->ctx->cfg->detect_window) {
+		if (dir_pending(d) >= ctx->cfg->detect_window) {
 			af->dir_flags[dir] |= APP_DIR_SAID_NO;
 			detect(af);
 			return;
 		}
-		len = af->ctx->cfg->detect_window - dir_pending(d);
+		len = ctx->cfg->detect_window - dir_pending(d);
 	}
 	if (af->state == APP_DECODING && !dir_pending(d)) {
-		run_direct(af, dir, data, len);
+		run_direct(af, dir, data, len, ts);
 		return;
 	}
-	if (!dir_append(d, data, len)) {
-		af->ctx->stats->alloc_failures++;
+	if (!dir_append(d, data, len, ts)) {
+		ctx->stats->alloc_failures++;
 		app_flow_gap(af, dir, offset, len);
 		return;
 	}
@@ -615,12 +648,12 @@ void app_flow_gap(struct app_flow *af, enum im_dir dir, uint64_t offset, uint64_
 	if (af->state == APP_IGNORED)
 		return;
 	/* A partial PDU before the hole can never complete. */
-	af->ctx->stats->bytes_skipped += dir_pending(d);
+	ctx_of(af)->stats->bytes_skipped += dir_pending(d);
 	if (d->buf)
 		d->buf->head = d->buf->len = 0;
 	d->offset = offset + len;
 	if (af->state == APP_DECODING) {
-		af->ctx->stats->gap_resyncs++;
+		ctx_of(af)->stats->gap_resyncs++;
 		af->dir_flags[dir] |= APP_DIR_RESYNC;
 	}
 }
@@ -639,15 +672,16 @@ size_t app_flow_pending(const struct app_flow *af, enum im_dir dir)
 
 void app_flow_shed(struct app_flow *af)
 {
+	const struct app_context *ctx = ctx_of(af);
 	int i;
 
 	if (af->state == APP_IGNORED)
 		return;
-	af->ctx->stats->shed_flows++;
+	ctx->stats->shed_flows++;
 	for (i = 0; i < 2; i++) {
 		struct app_dir *d = &af->dir[i];
 
-		af->ctx->stats->bytes_skipped += dir_pending(d);
+		ctx->stats->bytes_skipped += dir_pending(d);
 		d->offset += dir_pending(d);
 		dir_release(d);
 		if (af->state == APP_DECODING)
@@ -655,7 +689,7 @@ void app_flow_shed(struct app_flow *af)
 	}
 	if (af->state == APP_DETECTING) {
 		af->state = APP_IGNORED;
-		af->ctx->stats->flows_ignored++;
+		ctx->stats->flows_ignored++;
 	}
 }
 

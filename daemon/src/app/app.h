@@ -73,10 +73,12 @@ struct app_stats {
 
 struct app_buf; /* bytes waiting for more (app.c) */
 
+/* The time of a direction's latest bytes is kept in its buffer: it is
+ * read only when buffered bytes are decoded, and an idle session keeps
+ * no buffer (issue 23: 512 bytes a flow). */
 struct app_dir {
 	struct app_buf *buf; /* the unconsumed bytes; NULL while there are none */
 	uint64_t offset;   /* stream offset of the first unconsumed byte */
-	double last_ts;
 };
 
 /* A direction's flags (struct app_flow's dir_flags), kept beside the
@@ -96,9 +98,10 @@ struct app_context {
 
 /* An idle IM flow is paid in these (issue 23: 512 bytes a flow, all
  * included): small fields packed, the flow's id kept once (the
- * session's, set before a session starts too). */
+ * session's, set before a session starts too), and so is the context:
+ * session.host is its host from app_flow_init on, before a session
+ * starts too (app.c's ctx_of). */
 struct app_flow {
-	const struct app_context *ctx;
 	uint8_t state;        /* enum app_state */
 	uint8_t tunnel;       /* enum app_tunnel */
 	uint16_t server_port; /* the target's, once a CONNECT tunnel is open */
@@ -133,10 +136,13 @@ struct app_ends {
 /* The same in a block of the caller's (the flow table keeps a flow's
  * reassemblers and its app_flow in one allocation):
  * app_flow_size(client, ends) bytes at af, 8-byte aligned: the struct,
- * then client, server, session id and Community ID, each NUL-terminated
- * ("" for one not given), which the session refers to once it starts.
- * ends may be NULL. Cannot fail. app_flow_release frees what the flow
- * holds, not the block. */
+ * then client, session id and Community ID, each NUL-terminated ("" for
+ * one not given), which the session refers to once it starts. The
+ * server, which the flows of a table often have alike, is the session's
+ * shared copy (proto_session_share: one per table with a directory)
+ * from here on; when it cannot be made it is counted
+ * (app_stats.alloc_failures) and the events go without one. ends may be
+ * NULL. app_flow_release frees what the flow holds, not the block. */
 size_t app_flow_size(const char *client, const struct app_ends *ends);
 void app_flow_init(struct app_flow *af, const struct app_context *ctx, uint64_t flow_id,
 		   const char *client, const struct app_ends *ends, uint16_t server_port);

@@ -721,8 +721,9 @@ void files_piece(struct files *fs, uint64_t flow_id, const struct proto_session 
 	case PROTO_FILE_DATA:
 		/* The bytes as they lie in the stream, or the PDU they came in. */
 		x->has_pos = true;
-		x->pos_next = p->has_stream_offset ? p->stream_offset + p->len : s->pdu_offset;
-		x->hold_from = p->has_stream_offset ? x->pos_next - 1 : s->pdu_offset;
+		x->pos_next = p->has_stream_offset ? p->stream_offset + p->len
+						     : proto_session_pdu_offset(s);
+		x->hold_from = p->has_stream_offset ? x->pos_next - 1 : proto_session_pdu_offset(s);
 		fs->stats.bytes += p->len;
 		if (!content_add(&x->content, p->data, p->len))
 			fs->stats.alloc_failures++;

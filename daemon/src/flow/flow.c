@@ -16,15 +16,14 @@
 #define INITIAL_BUCKETS 4096
 
 /* What a flow needs once it carries data: two reassemblers (first: what
- * f->reasm points at; their callbacks get the flow, and know the
- * direction by which of the two tables below they are) and the bytes
+ * f->reasm points at; their callbacks get the flow and its table, and
+ * know the direction by which of the two contexts they are) and the bytes
  * they and the application layer buffer. Its application layer (f->app)
  * follows in the same allocation (one malloc chunk, not three, for an
  * idle session: issue 23's 512 bytes a flow). */
 struct flow_streams {
 	struct reasm reasm[2];
 	size_t buffered; /* what this flow counts in stats.buffered_bytes */
-	struct flow_table *table;
 	struct file_conn *xfer; /* a file's data connection: its bytes go here, not to app */
 };
 
@@ -45,26 +44,34 @@ static struct flow_streams *streams_of(const struct flow *f)
 	return (struct flow_streams *)(uintptr_t)f->reasm;
 }
 
+/* Whom a flow's reassemblers deliver to, given with each call that may
+ * deliver (reasm.h: not kept in every reassembler). */
+struct stream_target {
+	struct flow_table *t;
+	struct flow *f;
+};
+
 /* A file's data connection goes to the file stage, not to app. */
-static void deliver_dir(struct flow *f, enum im_dir dir, const uint8_t *data, size_t len,
-			uint64_t offset, double ts)
+static void deliver_dir(const struct stream_target *to, enum im_dir dir, const uint8_t *data,
+			size_t len, uint64_t offset, double ts)
 {
-	struct flow_streams *st = streams_of(f);
+	struct flow_streams *st = streams_of(to->f);
 
 	if (st && st->xfer)
-		files_conn_data(st->table->cfg.files, st->xfer, dir, data, len, offset, ts);
-	else if (f->app)
-		app_flow_data(f->app, dir, data, len, offset, ts);
+		files_conn_data(to->t->cfg.files, st->xfer, dir, data, len, offset, ts);
+	else if (to->f->app)
+		app_flow_data(to->f->app, dir, data, len, offset, ts);
 }
 
-static void gap_dir(struct flow *f, enum im_dir dir, uint64_t offset, uint64_t len)
+static void gap_dir(const struct stream_target *to, enum im_dir dir, uint64_t offset,
+		    uint64_t len)
 {
-	struct flow_streams *st = streams_of(f);
+	struct flow_streams *st = streams_of(to->f);
 
 	if (st && st->xfer)
-		files_conn_gap(st->table->cfg.files, st->xfer, dir, offset, len);
-	else if (f->app)
-		app_flow_gap(f->app, dir, offset, len);
+		files_conn_gap(to->t->cfg.files, st->xfer, dir, offset, len);
+	else if (to->f->app)
+		app_flow_gap(to->f->app, dir, offset, len);
 }
 
 static void on_deliver_out(void *arg, const uint8_t *data, size_t len, uint64_t offset, double ts)
@@ -85,6 +92,39 @@ static void on_gap_out(void *arg, uint64_t offset, uint64_t len)
 static void on_gap_in(void *arg, uint64_t offset, uint64_t len)
 {
 	gap_dir(arg, IM_DIR_IN, offset, len);
+}
+
+/* The reassembler calls that may deliver, with the table's context of
+ * direction d and the flow as the target. */
+static void stream_flush(struct flow_table *t, struct flow *f, struct flow_streams *st, int d)
+{
+	struct stream_target to = { t, f };
+
+	reasm_flush(&st->reasm[d], &t->reasm_ctx[d], &to);
+}
+
+static void stream_reset(struct flow_table *t, struct flow *f, struct flow_streams *st, int d)
+{
+	struct stream_target to = { t, f };
+
+	reasm_reset(&st->reasm[d], &t->reasm_ctx[d], &to);
+}
+
+static void stream_peer_ack(struct flow_table *t, struct flow *f, struct flow_streams *st,
+			    enum im_dir d, uint32_t ack, double ts)
+{
+	struct stream_target to = { t, f };
+
+	reasm_peer_ack(&st->reasm[d], &t->reasm_ctx[d], &to, ack, ts);
+}
+
+static int stream_segment(struct flow_table *t, struct flow *f, struct flow_streams *st,
+			  enum im_dir d, uint32_t seq, const struct packet *pkt, bool fin)
+{
+	struct stream_target to = { t, f };
+
+	return reasm_segment(&st->reasm[d], &t->reasm_ctx[d], &to, seq, pkt->payload,
+			     pkt->payload_len, fin, pkt->ts);
 }
 
 /* Events on their way down pass the file stage, when there is one, which
@@ -108,10 +148,10 @@ static void on_file_piece(void *arg, const struct proto_session *s,
 	struct flow_table *t = arg;
 
 	if (t->cfg.files)
-		files_piece(t->cfg.files, s->flow_id, s, p, s->ts);
+		files_piece(t->cfg.files, s->flow_id, s, p, proto_session_ts(s));
 }
 
-/* By direction: the flow is each callback's argument. */
+/* By direction: a struct stream_target is each callback's argument. */
 static void init_reasm_contexts(struct flow_table *t)
 {
 	t->reasm_ctx[IM_DIR_OUT] = (struct reasm_context){
@@ -292,7 +332,7 @@ static void release(struct flow_table *t, struct flow *f, enum flow_end why)
 
 	if (st) {
 		for (d = 0; d < 2; d++)
-			reasm_flush(&st->reasm[d]);
+			stream_flush(t, f, st, d);
 		for (d = 0; d < 2; d++)
 			reasm_free(&st->reasm[d]);
 	}
@@ -511,13 +551,13 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 		return false;
 	}
 	for (d = 0; d < 2; d++) {
-		/* the table's limits, callbacks and counters, shared by every flow */
-		reasm_init(&st->reasm[d], &t->reasm_ctx[d], f);
+		/* the table's limits, callbacks and counters, shared by every
+		 * flow, are given with each call (stream_*) */
+		reasm_init(&st->reasm[d]);
 		if (flow_seen(f, FLOW_SEEN_ISN(d)))
 			reasm_syn(&st->reasm[d], f->isn[d]);
 	}
 	f->reasm = st->reasm;
-	st->table = t;
 	f->app = (struct app_flow *)(void *)(st + 1);
 	app_flow_init(f->app, &t->app_ctx, f->id, client, &ends, f->port[IM_DIR_IN]);
 	if (t->cfg.files)
@@ -644,7 +684,7 @@ static void shed_buffers(struct flow_table *t, const struct flow *keep)
 			if (f == keep || !st || st->buffered == 0)
 				continue;
 			for (d = 0; d < 2; d++)
-				reasm_flush(&st->reasm[d]);
+				stream_flush(t, f, st, d);
 			if (f->app)
 				app_flow_shed(f->app);
 			t->stats.pressure_sheds++;
@@ -673,14 +713,13 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 		seq++;
 	}
 	if (st && (pkt->tcp_flags & TCP_FLAG_ACK))
-		reasm_peer_ack(&st->reasm[dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT], pkt->ack,
-			       pkt->ts);
+		stream_peer_ack(t, f, st, dir == IM_DIR_OUT ? IM_DIR_IN : IM_DIR_OUT, pkt->ack,
+				pkt->ts);
 	if (pkt->truncated) {
 		/* The peer's ack will report the missing bytes as a gap. */
 		t->stats.truncated_payloads++;
 	} else if (st && (pkt->payload_len || fin)) {
-		if (reasm_segment(&st->reasm[dir], seq, pkt->payload, pkt->payload_len, fin, pkt->ts) <
-		    0)
+		if (stream_segment(t, f, st, dir, seq, pkt, fin) < 0)
 			t->stats.alloc_failures++;
 	}
 	if (fin)
@@ -688,8 +727,8 @@ bool flow_table_feed(struct flow_table *t, struct flow *f, enum im_dir dir,
 	if (pkt->tcp_flags & TCP_FLAG_RST) {
 		f->seen |= FLOW_SEEN_RST;
 		if (st) {
-			reasm_reset(&st->reasm[0]);
-			reasm_reset(&st->reasm[1]);
+			stream_reset(t, f, st, 0);
+			stream_reset(t, f, st, 1);
 		}
 	}
 	account(t, f);

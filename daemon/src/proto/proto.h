@@ -166,6 +166,16 @@ struct proto_host {
 	void *file_arg;
 };
 
+/* The PDU being decoded, which events and file pieces point at: the
+ * caller's of decode (the app layer keeps it on its stack), not kept in
+ * every session (issue 23: 512 bytes an idle flow). */
+struct proto_pdu {
+	double ts;           /* timestamp of the packet that completed the PDU */
+	uint64_t offset;     /* stream offset of the PDU in its direction */
+	size_t len;
+	const uint8_t *data; /* the PDU's bytes */
+};
+
 struct proto_session {
 	const struct proto_module *module;
 	/* Module-private: what session_init made, or, for a module whose
@@ -179,9 +189,12 @@ struct proto_session {
 	/* "ip:port" of the local client: lent by the session's owner (the
 	 * app layer keeps it in the flow's own block), never freed here. */
 	const char *client;
-	/* The flow's server "ip:port", session id and Community ID (the
-	 * archive): lent like client; NULL when the flow gave none. */
+	/* The flow's server "ip:port" (the archive): shared
+	 * (proto_session_share) by its owner's doing, given back by
+	 * proto_session_free; NULL when the flow gave none. */
 	const char *server;
+	/* The flow's session id and Community ID (the archive): lent like
+	 * client; NULL when the flow gave none. */
 	const char *session_id;
 	const char *community_id;
 	char *local_id; /* owned; NULL until the protocol reveals it */
@@ -194,10 +207,10 @@ struct proto_session {
 	 * welcomed us); NULL until known. Local routing pairs only sessions
 	 * of one service. Shared (proto_session_share). */
 	const char *service;
-	double ts;      /* timestamp of the packet that completed the current PDU */
-	uint64_t pdu_offset; /* stream offset of the current PDU in its direction */
-	size_t pdu_len;
-	const uint8_t *pdu_data; /* the current PDU's bytes, during decode only */
+	/* The current PDU while a module decodes it (and while its owner
+	 * makes an event of its own), NULL otherwise: an event made then has
+	 * no time and no PDU location. */
+	const struct proto_pdu *pdu;
 	bool opaque[2]; /* set by a module: the rest of that direction is not
 			 * decodable (TLS after STARTTLS); the app layer skips it */
 	bool log_typing; /* emit typing events (IMSpector's log_typing_events) */
@@ -242,6 +255,18 @@ int proto_registry_check(char *err, size_t err_size);
  * the session. */
 int proto_session_init(struct proto_session *s, const struct proto_module *m, uint64_t flow_id,
 		       const char *client, const struct proto_host *host);
+
+/* The current PDU's time and stream offset (proto_session's pdu), 0 when
+ * none is being decoded. */
+static inline double proto_session_ts(const struct proto_session *s)
+{
+	return s->pdu ? s->pdu->ts : 0;
+}
+
+static inline uint64_t proto_session_pdu_offset(const struct proto_session *s)
+{
+	return s->pdu ? s->pdu->offset : 0;
+}
 
 /* The directory the session's table shares, NULL when there is none. */
 static inline struct proto_directory *proto_session_directory(const struct proto_session *s)

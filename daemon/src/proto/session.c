@@ -47,6 +47,7 @@ void proto_session_free(struct proto_session *s)
 	free(s->local_id);
 	free(s->local_address);
 	proto_session_unshare(s, s->service);
+	proto_session_unshare(s, s->server);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -110,14 +111,16 @@ void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir
 		       enum im_kind kind)
 {
 	event_init(ev);
-	ev->ts = s->ts;
 	ev->proto = s->module->id;
 	ev->dir = dir;
 	ev->kind = kind;
 	ev->flow_id = s->flow_id;
-	ev->pdu_offset = s->pdu_offset;
-	ev->pdu_len = s->pdu_len;
-	ev->pdu_data = s->pdu_data;
+	if (s->pdu) {
+		ev->ts = s->pdu->ts;
+		ev->pdu_offset = s->pdu->offset;
+		ev->pdu_len = s->pdu->len;
+		ev->pdu_data = s->pdu->data;
+	}
 }
 
 void proto_event_emit(struct proto_session *s, struct im_event *ev)

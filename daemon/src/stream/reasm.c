@@ -41,11 +41,15 @@ struct reasm_held {
 	size_t segments;
 };
 
-void reasm_init(struct reasm *r, const struct reasm_context *ctx, void *arg)
+/* What a call brings that the reassembler does not keep (reasm.h). */
+struct io {
+	const struct reasm_context *ctx;
+	void *arg; /* the callbacks' */
+};
+
+void reasm_init(struct reasm *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->ctx = ctx;
-	r->arg = arg;
 }
 
 /* The first held segment, NULL when none. */
@@ -116,30 +120,31 @@ static void advance(struct reasm *r, uint64_t n)
 		r->closed = true;
 }
 
-static void deliver(struct reasm *r, const uint8_t *data, size_t len, double ts)
+static void deliver(struct reasm *r, const struct io *io, const uint8_t *data, size_t len,
+		    double ts)
 {
 	if (len == 0)
 		return;
-	if (r->ctx->cb.deliver)
-		r->ctx->cb.deliver(r->arg, data, len, r->offset, ts);
-	r->ctx->stats->bytes_delivered += len;
+	if (io->ctx->cb.deliver)
+		io->ctx->cb.deliver(io->arg, data, len, r->offset, ts);
+	io->ctx->stats->bytes_delivered += len;
 	advance(r, len);
 }
 
-static void report_gap(struct reasm *r, uint64_t len)
+static void report_gap(struct reasm *r, const struct io *io, uint64_t len)
 {
 	if (len == 0)
 		return;
-	if (r->ctx->cb.gap)
-		r->ctx->cb.gap(r->arg, r->offset, len);
-	r->ctx->stats->gaps++;
-	r->ctx->stats->gap_bytes += len;
+	if (io->ctx->cb.gap)
+		io->ctx->cb.gap(io->arg, r->offset, len);
+	io->ctx->stats->gaps++;
+	io->ctx->stats->gap_bytes += len;
 	advance(r, len);
 }
 
 /* Deliver held segments that now start at the delivery point. Held data
  * never starts behind it: everything before was delivered or skipped. */
-static void deliver_contiguous(struct reasm *r)
+static void deliver_contiguous(struct reasm *r, const struct io *io)
 {
 	struct reasm_segment *seg;
 
@@ -149,44 +154,44 @@ static void deliver_contiguous(struct reasm *r)
 		r->held->segments--;
 		/* The callback may look at what is held: this segment is not. */
 		held_trim(r);
-		deliver(r, seg->data, seg->len, seg->ts);
+		deliver(r, io, seg->data, seg->len, seg->ts);
 		free(seg);
 	}
 }
 
 /* Give up on the hole before the first held segment. */
-static void skip_first_hole(struct reasm *r)
+static void skip_first_hole(struct reasm *r, const struct io *io)
 {
 	if (!first_held(r))
 		return;
-	report_gap(r, first_held(r)->offset - r->offset);
-	deliver_contiguous(r);
+	report_gap(r, io, first_held(r)->offset - r->offset);
+	deliver_contiguous(r, io);
 }
 
-static void enforce_limits(struct reasm *r)
+static void enforce_limits(struct reasm *r, const struct io *io)
 {
-	while (r->held && (r->held->bytes > r->ctx->limits.max_buffered_bytes ||
-			   r->held->segments > r->ctx->limits.max_buffered_segments)) {
-		r->ctx->stats->bound_hits++;
-		skip_first_hole(r);
+	while (r->held && (r->held->bytes > io->ctx->limits.max_buffered_bytes ||
+			   r->held->segments > io->ctx->limits.max_buffered_segments)) {
+		io->ctx->stats->bound_hits++;
+		skip_first_hole(r, io);
 	}
 }
 
 /* Everything held goes out, holes become gaps, and so does the tail
  * before a FIN we saw but whose data we did not. */
-static void skip_all_holes(struct reasm *r)
+static void skip_all_holes(struct reasm *r, const struct io *io)
 {
 	uint64_t end;
 
 	while (first_held(r))
-		skip_first_hole(r);
+		skip_first_hole(r, io);
 	end = stream_end(r);
 	if (end != UINT64_MAX && end > r->offset)
-		report_gap(r, end - r->offset);
+		report_gap(r, io, end - r->offset);
 }
 
 /* Forget held data at or past `end` (a FIN that arrived after it). */
-static void cut_pending_at(struct reasm *r, uint64_t end)
+static void cut_pending_at(struct reasm *r, const struct io *io, uint64_t end)
 {
 	struct reasm_segment **link, *seg;
 
@@ -198,14 +203,14 @@ static void cut_pending_at(struct reasm *r, uint64_t end)
 			*link = seg->next;
 			r->held->bytes -= seg->len;
 			r->held->segments--;
-			r->ctx->stats->after_close++;
+			io->ctx->stats->after_close++;
 			free(seg);
 		} else if (seg->offset + seg->len > end) {
 			/* Shrinking in place keeps the allocation; only the
 			 * accounting needs to know. */
 			r->held->bytes -= (size_t)(seg->offset + seg->len - end);
 			seg->len = (size_t)(end - seg->offset);
-			r->ctx->stats->after_close++;
+			io->ctx->stats->after_close++;
 			link = &seg->next;
 		} else {
 			link = &seg->next;
@@ -214,7 +219,7 @@ static void cut_pending_at(struct reasm *r, uint64_t end)
 	held_trim(r);
 }
 
-static void note_fin(struct reasm *r, uint32_t fin_seq)
+static void note_fin(struct reasm *r, const struct io *io, uint32_t fin_seq)
 {
 	int64_t dist;
 
@@ -225,7 +230,7 @@ static void note_fin(struct reasm *r, uint32_t fin_seq)
 		return;
 	r->fin_seen = true;
 	r->fin_seq = fin_seq;
-	cut_pending_at(r, r->offset + (uint64_t)dist);
+	cut_pending_at(r, io, r->offset + (uint64_t)dist);
 	if (dist == 0)
 		r->closed = true;
 }
@@ -233,8 +238,8 @@ static void note_fin(struct reasm *r, uint32_t fin_seq)
 /* Copy the parts of [offset, offset + len) that no held segment already
  * covers into the sorted list. The whole range lies ahead of the delivery
  * point. */
-static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *data, size_t len,
-			     double ts, bool *overlapped, bool *held)
+static int hold_out_of_order(struct reasm *r, const struct io *io, uint64_t offset,
+			     const uint8_t *data, size_t len, double ts, bool *overlapped, bool *held)
 {
 	struct reasm_segment **link, *seg, *piece;
 	uint64_t end = offset + len;
@@ -246,7 +251,7 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 	if (!r->held) {
 		r->held = calloc(1, sizeof(*r->held));
 		if (!r->held) {
-			r->ctx->stats->alloc_failures++;
+			io->ctx->stats->alloc_failures++;
 			return -1;
 		}
 	}
@@ -268,7 +273,7 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 		piece_len = (size_t)(piece_end - cursor);
 		piece = malloc(sizeof(*piece) + piece_len);
 		if (!piece) {
-			r->ctx->stats->alloc_failures++;
+			io->ctx->stats->alloc_failures++;
 			rc = -1;
 			break;
 		}
@@ -290,8 +295,8 @@ static int hold_out_of_order(struct reasm *r, uint64_t offset, const uint8_t *da
 
 /* Data starting exactly at the delivery point goes straight to the
  * callback without a copy, except where held data already covers it. */
-static void deliver_in_order(struct reasm *r, const uint8_t *data, size_t len, double ts,
-			     bool *overlapped)
+static void deliver_in_order(struct reasm *r, const struct io *io, const uint8_t *data,
+			     size_t len, double ts, bool *overlapped)
 {
 	uint64_t data_offset = r->offset;
 	uint64_t behind;
@@ -303,11 +308,11 @@ static void deliver_in_order(struct reasm *r, const uint8_t *data, size_t len, d
 			direct = (size_t)(first_held(r)->offset - r->offset);
 			*overlapped = true;
 		}
-		deliver(r, data, direct, ts);
+		deliver(r, io, data, direct, ts);
 		data += direct;
 		len -= direct;
 		data_offset += direct;
-		deliver_contiguous(r);
+		deliver_contiguous(r, io);
 		/* What the held data just delivered, we drop from ours. */
 		behind = r->offset - data_offset;
 		if (behind > len)
@@ -318,16 +323,17 @@ static void deliver_in_order(struct reasm *r, const uint8_t *data, size_t len, d
 	}
 }
 
-int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len, bool fin,
-		  double ts)
+int reasm_segment(struct reasm *r, const struct reasm_context *ctx, void *arg, uint32_t seq,
+		  const uint8_t *data, size_t len, bool fin, double ts)
 {
+	const struct io call = { ctx, arg }, *io = &call;
 	bool overlapped = false, held = false;
 	int64_t start, end;
 	uint64_t limit, offset;
 	int ret = 0;
 
 	if (len > 0)
-		r->ctx->stats->segments++;
+		io->ctx->stats->segments++;
 	if (!r->started) {
 		if (len == 0)
 			return 0;
@@ -336,30 +342,30 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 		r->offset = 0;
 	}
 	if (len > REASM_MAX_AHEAD) {
-		r->ctx->stats->out_of_window++;
+		io->ctx->stats->out_of_window++;
 		return 0;
 	}
 	start = seq_distance(r, seq);
 	end = start + (int64_t)len;
 	if (end > (int64_t)REASM_MAX_AHEAD) {
 		/* An absurd FIN is as untrustworthy as absurd data. */
-		r->ctx->stats->out_of_window++;
+		io->ctx->stats->out_of_window++;
 		return 0;
 	}
 	if (fin)
-		note_fin(r, seq + (uint32_t)len);
+		note_fin(r, io, seq + (uint32_t)len);
 	if (len == 0)
 		return 0;
 
 	limit = stream_end(r);
 	if (limit != UINT64_MAX && end > (int64_t)(limit - r->offset)) {
-		r->ctx->stats->after_close++;
+		io->ctx->stats->after_close++;
 		end = (int64_t)(limit - r->offset);
 		if (end <= start)
 			return 0;
 	}
 	if (end <= 0) {
-		r->ctx->stats->retransmitted++;
+		io->ctx->stats->retransmitted++;
 		return 0;
 	}
 	if (start < 0) {
@@ -371,15 +377,15 @@ int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len
 	offset = r->offset + (uint64_t)start;
 
 	if (start == 0) {
-		deliver_in_order(r, data, len, ts, &overlapped);
+		deliver_in_order(r, io, data, len, ts, &overlapped);
 	} else {
-		ret = hold_out_of_order(r, offset, data, len, ts, &overlapped, &held);
+		ret = hold_out_of_order(r, io, offset, data, len, ts, &overlapped, &held);
 		if (held)
-			r->ctx->stats->out_of_order++;
-		enforce_limits(r);
+			io->ctx->stats->out_of_order++;
+		enforce_limits(r, io);
 	}
 	if (overlapped)
-		r->ctx->stats->overlaps++;
+		io->ctx->stats->overlaps++;
 	return ret;
 }
 
@@ -407,8 +413,10 @@ bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset)
 	return true;
 }
 
-void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
+void reasm_peer_ack(struct reasm *r, const struct reasm_context *ctx, void *arg, uint32_t ack,
+		    double ts)
 {
+	const struct io call = { ctx, arg }, *io = &call;
 	uint64_t target, end, hole_end;
 	int64_t dist;
 
@@ -427,18 +435,20 @@ void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts)
 		hole_end = target;
 		if (first_held(r) && first_held(r)->offset < hole_end)
 			hole_end = first_held(r)->offset;
-		report_gap(r, hole_end - r->offset);
-		deliver_contiguous(r);
+		report_gap(r, io, hole_end - r->offset);
+		deliver_contiguous(r, io);
 	}
 }
 
-void reasm_reset(struct reasm *r)
+void reasm_reset(struct reasm *r, const struct reasm_context *ctx, void *arg)
 {
-	skip_all_holes(r);
+	const struct io call = { ctx, arg }, *io = &call;
+	skip_all_holes(r, io);
 	r->closed = true;
 }
 
-void reasm_flush(struct reasm *r)
+void reasm_flush(struct reasm *r, const struct reasm_context *ctx, void *arg)
 {
-	skip_all_holes(r);
+	const struct io call = { ctx, arg }, *io = &call;
+	skip_all_holes(r, io);
 }

@@ -30,7 +30,7 @@ struct reasm_limits {
 	size_t max_buffered_segments; /* out-of-order segments held per direction */
 };
 
-/* Used when reasm_init is given no limits. */
+/* The limits a context is usually given. */
 #define REASM_DEFAULT_MAX_BYTES    (1024 * 1024)
 #define REASM_DEFAULT_MAX_SEGMENTS 1024
 
@@ -68,14 +68,14 @@ struct reasm_context {
 
 struct reasm_held; /* buffered out-of-order data, private */
 
-/* Kept small (48 bytes, two a flow): what every reassembler of a flow
- * table shares is referenced (the context), and out-of-order data and its
- * accounting exist only while some is held. */
+/* Kept small (32 bytes, two a flow; issue 23: 512 bytes an idle flow):
+ * what every reassembler of a flow table shares (the context) and whom
+ * it delivers to (the callbacks' argument) are not kept but given with
+ * each call that may deliver (the table knows both), and out-of-order
+ * data and its accounting exist only while some is held. */
 struct reasm {
 	uint64_t offset;   /* stream offset of next_seq */
 	struct reasm_held *held; /* NULL while nothing is held */
-	const struct reasm_context *ctx;
-	void *arg;         /* the callbacks' */
 	uint32_t next_seq; /* sequence number of the next byte to deliver */
 	uint32_t fin_seq;
 	bool started;      /* next_seq is valid */
@@ -83,9 +83,11 @@ struct reasm {
 	bool closed;       /* FIN delivered or RST: nothing more is accepted */
 };
 
-/* ctx is referenced, not copied: it must outlive r. The callbacks must
- * not call back into the same reasm. */
-void reasm_init(struct reasm *r, const struct reasm_context *ctx, void *arg);
+/* The calls that may deliver, drop or count take ctx, the context (its
+ * limits, callbacks and counters), and arg, the callbacks' argument:
+ * the same for one reassembler every time. The callbacks must not call
+ * back into the same reasm. */
+void reasm_init(struct reasm *r);
 void reasm_free(struct reasm *r);
 
 /* Out-of-order bytes and segments held now (memory accounting). */
@@ -103,21 +105,22 @@ bool reasm_start(struct reasm *r, uint32_t seq, uint64_t offset);
 /* A segment of this direction. Data may be empty (pure FIN). Returns 0, or
  * -1 on allocation failure (the segment is then treated as lost: a gap is
  * reported later, nothing crashes). */
-int reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, size_t len, bool fin,
-		  double ts);
+int reasm_segment(struct reasm *r, const struct reasm_context *ctx, void *arg, uint32_t seq,
+		  const uint8_t *data, size_t len, bool fin, double ts);
 
 /* RST in either direction: deliver what is contiguous, report any held
  * data after holes (holes as gaps), then close. */
-void reasm_reset(struct reasm *r);
+void reasm_reset(struct reasm *r, const struct reasm_context *ctx, void *arg);
 
 /* The other direction acknowledged up to `ack`: bytes before it were
  * received by the peer even if the capture missed them, so a hole before
  * `ack` will never be filled. */
-void reasm_peer_ack(struct reasm *r, uint32_t ack, double ts);
+void reasm_peer_ack(struct reasm *r, const struct reasm_context *ctx, void *arg, uint32_t ack,
+		    double ts);
 
 /* End of input (capture end, flow expiry): deliver everything held,
  * reporting holes as gaps. */
-void reasm_flush(struct reasm *r);
+void reasm_flush(struct reasm *r, const struct reasm_context *ctx, void *arg);
 
 /* Wrap-safe sequence comparisons (RFC 1982 style, as the kernel's before()). */
 static inline bool seq_before(uint32_t a, uint32_t b)

@@ -83,7 +83,7 @@ void oscar_oft_data(struct proto_session *s, struct oscar_state *st, enum im_dir
 	p.data = data;
 	p.len = len;
 	p.has_stream_offset = true;
-	p.stream_offset = s->pdu_offset;
+	p.stream_offset = proto_session_pdu_offset(s);
 	piece(s, PROTO_FILE_DATA, sender, st->oft_data_cookie[sender], &p);
 }
 
