@@ -140,7 +140,8 @@ static void tell_user(struct engine *e, const struct files_decision *d, double n
 	ev.flow_id = offer_flow;
 	if (!event_set_str(&ev.local, af->session.local_id ? af->session.local_id : "") ||
 	    !event_set_str(&ev.remote, d->remote ? d->remote : "") ||
-	    !event_set_str(&ev.client, af->client)) {
+	    /* the session's copy: af->client is let go once a session decodes */
+	    !event_set_str(&ev.client, af->session.client ? af->session.client : "")) {
 		event_free(&ev);
 		e->stats.alloc_failures++;
 		return;
