@@ -381,6 +381,7 @@ static int read_one(const char *path, struct pipeline *pl, struct progress *pr, 
 	int rc, status = 0;
 
 	if (pcap_source_open(&src, path, err, sizeof(err)) < 0) {
+		pipeline_sync(pl); /* the lines of the files before first */
 		progress_clear(pr);
 		fprintf(stderr, "imwire: %s\n", err);
 		return 1;
@@ -392,6 +393,9 @@ static int read_one(const char *path, struct pipeline *pl, struct progress *pr, 
 			progress_draw(pr, pcap_source_position(&src), false);
 		}
 	}
+	/* What is said below comes after this file's lines, as it did when
+	 * they were written on this thread. */
+	pipeline_sync(pl);
 	if (rc < 0) {
 		progress_clear(pr);
 		fprintf(stderr, "imwire: %s\n", err);
@@ -452,6 +456,11 @@ static int cmd_read(int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if (read_setup(&o, &cfg, &rs, &pl, &files) < 0)
 		return 1;
+	/* Decoding on this thread, writing on another. Without the thread
+	 * (none could be made) everything is written here instead: the same
+	 * lines, only slower, so it is not worth a word. */
+	if (pipeline_start_writer(&pl) < 0)
+		pl.ring = NULL;
 	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
 		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);

@@ -22,6 +22,7 @@ void event_init(struct im_event *ev)
 
 #define EVENT_COUNT_ONE(f) +1
 #define EVENT_STRINGS (0 EVENT_STRING_FIELDS(EVENT_COUNT_ONE))
+_Static_assert(EVENT_STRINGS == EVENT_PACK_FIELDS, "event.h's EVENT_PACK_FIELDS counts the strings");
 
 static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 {
@@ -87,31 +88,50 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	return true;
 }
 
-bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+/* Field by field, like event_free: most fields are unset on most events,
+ * and this runs for every event handed to another thread. */
+size_t event_pack_measure(const struct im_event *src, struct event_pack_plan *plan)
 {
-	char **to[EVENT_STRINGS];
-	size_t len[EVENT_STRINGS], total = 0, i;
-	char *p;
+	size_t i = 0, total = 0;
+
+#define EVENT_MEASURE_FIELD(name)                                          \
+	plan->len[i] = src->name ? strlen(src->name) + 1 : 0;              \
+	total += plan->len[i++];
+	EVENT_STRING_FIELDS(EVENT_MEASURE_FIELD)
+#undef EVENT_MEASURE_FIELD
+	plan->total = total;
+	return total;
+}
+
+void event_pack(struct im_event *dst, const struct im_event *src,
+		const struct event_pack_plan *plan, char *mem)
+{
+	size_t i = 0;
 
 	*dst = *src;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
-	string_fields(dst, to);
-	for (i = 0; i < EVENT_STRINGS; i++) {
-		len[i] = *to[i] ? strlen(*to[i]) + 1 : 0;
-		total += len[i];
-	}
-	*block = p = malloc(total ? total : 1);
-	if (!p) {
+#define EVENT_PACK_FIELD(name)                                    \
+	if (plan->len[i]) {                                       \
+		memcpy(mem, src->name, plan->len[i]);             \
+		dst->name = mem;                                  \
+		mem += plan->len[i];                              \
+	}                                                         \
+	i++;
+	EVENT_STRING_FIELDS(EVENT_PACK_FIELD)
+#undef EVENT_PACK_FIELD
+}
+
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+{
+	struct event_pack_plan plan;
+	size_t total = event_pack_measure(src, &plan);
+
+	*block = malloc(total ? total : 1);
+	if (!*block) {
 		event_init(dst);
 		return false;
 	}
-	for (i = 0; i < EVENT_STRINGS; i++) {
-		if (!len[i])
-			continue;
-		memcpy(p, *to[i], len[i]);
-		*to[i] = p;
-		p += len[i];
-	}
+	event_pack(dst, src, &plan, *block);
 	return true;
 }
 
