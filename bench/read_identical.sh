@@ -60,11 +60,22 @@ one() {
 	fi
 }
 
+# a policy (read --config: what it would have decided, and the notices)
+printf 'what\nmean\nhello\n' >"$work/bad.txt"
+cat >"$work/policy.conf" <<EOF
+badwords_filename=$work/bad.txt
+regex_replace=/clear//b
+notice_response=on
+filtered_response=on
+EOF
+
 captures=$(find "$PCAPS" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
 for c in $captures "$@"; do
 	one "$c" "$c"
 	one "$c --format imspector" --format imspector "$c"
 	one "$c -o DIR" -o "$work/dir" "$c"
+	one "$c --config (policy)" --config "$work/policy.conf" "$c"
+	one "$c --extract DIR" --extract "$work/dir" "$c"
 done
 # every capture in one run, as one capture and as separate ones
 # shellcheck disable=SC2086
