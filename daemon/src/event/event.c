@@ -22,7 +22,6 @@ void event_init(struct im_event *ev)
 
 #define EVENT_COUNT_ONE(f) +1
 #define EVENT_STRINGS (0 EVENT_STRING_FIELDS(EVENT_COUNT_ONE))
-_Static_assert(EVENT_STRINGS == EVENT_PACK_FIELDS, "event.h's EVENT_PACK_FIELDS counts the strings");
 
 static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 {
@@ -88,50 +87,55 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	return true;
 }
 
-/* Field by field, like event_free: most fields are unset on most events,
- * and this runs for every event handed to another thread. */
-size_t event_pack_measure(const struct im_event *src, struct event_pack_plan *plan)
+/* Field by field, like event_free: most fields are unset on most events. */
+bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, size_t room,
+		size_t *used)
 {
-	size_t i = 0, total = 0;
-
-#define EVENT_MEASURE_FIELD(name)                                          \
-	plan->len[i] = src->name ? strlen(src->name) + 1 : 0;              \
-	total += plan->len[i++];
-	EVENT_STRING_FIELDS(EVENT_MEASURE_FIELD)
-#undef EVENT_MEASURE_FIELD
-	plan->total = total;
-	return total;
-}
-
-void event_pack(struct im_event *dst, const struct im_event *src,
-		const struct event_pack_plan *plan, char *mem)
-{
-	size_t i = 0;
+	size_t n, left = room;
 
 	*dst = *src;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
-#define EVENT_PACK_FIELD(name)                                    \
-	if (plan->len[i]) {                                       \
-		memcpy(mem, src->name, plan->len[i]);             \
-		dst->name = mem;                                  \
-		mem += plan->len[i];                              \
-	}                                                         \
-	i++;
+#define EVENT_PACK_FIELD(name)                          \
+	if (src->name) {                                \
+		n = strlen(src->name) + 1;              \
+		if (n > left)                           \
+			return false;                   \
+		memcpy(mem, src->name, n);              \
+		dst->name = mem;                        \
+		mem += n;                               \
+		left -= n;                              \
+	}
 	EVENT_STRING_FIELDS(EVENT_PACK_FIELD)
 #undef EVENT_PACK_FIELD
+	*used = room - left;
+	return true;
+}
+
+/* The bytes event_pack needs for src's strings. */
+static size_t packed_size(const struct im_event *src)
+{
+	size_t total = 0;
+
+#define EVENT_SIZE_FIELD(name)                     \
+	if (src->name)                             \
+		total += strlen(src->name) + 1;
+	EVENT_STRING_FIELDS(EVENT_SIZE_FIELD)
+#undef EVENT_SIZE_FIELD
+	return total;
 }
 
 bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
 {
-	struct event_pack_plan plan;
-	size_t total = event_pack_measure(src, &plan);
+	size_t total = packed_size(src), used;
 
 	*block = malloc(total ? total : 1);
-	if (!*block) {
+	if (!*block || !event_pack(dst, src, *block, total, &used)) {
+		/* the pack cannot fail with room for every string */
+		free(*block);
+		*block = NULL;
 		event_init(dst);
 		return false;
 	}
-	event_pack(dst, src, &plan, *block);
 	return true;
 }
 

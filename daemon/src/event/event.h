@@ -235,19 +235,14 @@ bool event_copy(struct im_event *dst, const struct im_event *src);
  * on allocation failure (dst is then empty, *block NULL). */
 bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block);
 /* The same packing into memory the caller provides (a batch's arena):
- * event_pack_measure notes each string's length in plan and returns the
- * bytes they take with their NULs; event_pack then copies src into dst
- * with its strings at mem (at least plan->total bytes), under the same
- * rules as event_copy_packed's dst. Two steps, so that the caller can
- * find room before copying and each string is measured once. */
-#define EVENT_PACK_FIELDS 20
-struct event_pack_plan {
-	size_t len[EVENT_PACK_FIELDS]; /* with the NUL; 0: the field is NULL */
-	size_t total;
-};
-size_t event_pack_measure(const struct im_event *src, struct event_pack_plan *plan);
-void event_pack(struct im_event *dst, const struct im_event *src,
-		const struct event_pack_plan *plan, char *mem);
+ * dst becomes src with its strings copied to mem, under the same rules
+ * as event_copy_packed's dst, and *used says how many bytes of mem they
+ * took. false when they need more than room bytes: dst is then only
+ * partly set (neither a copy nor freeable: discard it). One pass, each
+ * string measured once: this runs for every event handed to another
+ * thread. */
+bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, size_t room,
+		size_t *used);
 /* Replace a string field with a copy of p[0..n); false on allocation failure. */
 bool event_set(char **field, const char *p, size_t n);
 bool event_set_str(char **field, const char *s);

@@ -141,31 +141,38 @@ static void publish(struct event_ring *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
-bool event_ring_put(struct event_ring *r, const struct im_event *ev)
+/* The next slot of the producer's batch, with ev packed into the batch's
+ * memory; when it does not fit there, the batch is handed over first;
+ * when it does not fit in an empty one either, its strings go to a
+ * block of its own. false: no memory for that block. */
+static bool pack_into_batch(struct event_ring *r, const struct im_event *ev)
 {
 	struct ring_batch *b = &r->batches[r->write_idx];
-	struct event_pack_plan plan;
-	size_t need = event_pack_measure(ev, &plan);
-	struct ring_slot *slot;
-	void *own = NULL;
+	struct ring_slot *slot = &b->slots[b->n];
+	size_t used;
 
-	if (need > r->cfg.batch_bytes) {
-		own = malloc(need);
-		if (!own)
-			return false;
-	} else if (need > r->cfg.batch_bytes - b->used) {
-		publish(r); /* b has events: an empty one has room */
-		b = &r->batches[r->write_idx];
+	if (!event_pack(&slot->ev, ev, b->mem + b->used, r->cfg.batch_bytes - b->used, &used)) {
+		if (b->n) {
+			publish(r);
+			b = &r->batches[r->write_idx];
+			slot = &b->slots[b->n];
+		}
+		if (!event_pack(&slot->ev, ev, b->mem, r->cfg.batch_bytes, &used)) {
+			if (!event_copy_packed(&slot->ev, ev, &slot->own))
+				return false;
+			used = 0;
+		}
 	}
-	slot = &b->slots[b->n++];
-	slot->own = own;
-	if (own) {
-		event_pack(&slot->ev, ev, &plan, own);
-	} else {
-		event_pack(&slot->ev, ev, &plan, b->mem + b->used);
-		b->used += need;
-	}
-	if (b->n == r->cfg.batch_events)
+	b->used += used;
+	b->n++;
+	return true;
+}
+
+bool event_ring_put(struct event_ring *r, const struct im_event *ev)
+{
+	if (!pack_into_batch(r, ev))
+		return false;
+	if (r->batches[r->write_idx].n == r->cfg.batch_events)
 		publish(r);
 	return true;
 }
