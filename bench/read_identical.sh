@@ -19,8 +19,9 @@ trap 'rm -rf "$work"' EXIT
 runs=0
 fails=0
 
-# one NAME ARGS...: both builds run `imwire read ARGS` (output to
-# $OUT, default a file); every stream and the status compared.
+# one NAME ARGS...: both builds run `imwire read ARGS` (input from $IN,
+# default /dev/null; output to $OUT, default a file); every stream and
+# the status compared.
 one() {
 	name=$1
 	shift
@@ -29,7 +30,7 @@ one() {
 		out=${OUT:-$work/$b.out}
 		rm -rf "$work/dir.$b"
 		set +e
-		"$bin/imwire" read "$@" >"$out" 2>"$work/$b.err"
+		"$bin/imwire" read "$@" <"${IN:-/dev/null}" >"$out" 2>"$work/$b.err"
 		echo $? >"$work/$b.rc"
 		set -e
 		# the output directory (-o) differs by name only: compare its files
@@ -78,6 +79,18 @@ for c in $captures "$@"; do
 	one "$c --extract DIR" --extract "$work/dir" "$c"
 done
 # every capture in one run, as one capture and as separate ones
+# a capture cut short (the read error, after the packets before it),
+# one that is not a capture at all, and standard input
+for c in $captures "$@"; do
+	size=$(stat -c %s "$c")
+	head -c $((size / 2 + 7)) "$c" >"$work/cut.pcap"
+	one "$c cut at $((size / 2 + 7)) bytes" "$work/cut.pcap"
+done
+head -c 5000 /dev/urandom >"$work/garbage.pcap"
+one "random bytes" "$work/garbage.pcap"
+for c in $captures "$@"; do
+	IN=$c one "$c from standard input" -
+done
 # shellcheck disable=SC2086
 one "all captures at once" $captures
 # shellcheck disable=SC2086

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "capture/pcap_source.h"
+#include "capture/prefetch.h"
 #include "cli/ops.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
@@ -369,11 +370,22 @@ static void progress_start(struct progress *pr, char **files, int n, bool quiet)
 		pr->enabled = false;
 }
 
+/* The next packet, from the reader thread when there is one. */
+static int next_packet(struct pcap_source *src, struct pcap_prefetch *pf, struct packet *pkt,
+		       char *err, size_t err_size)
+{
+	if (pf)
+		return pcap_prefetch_next(pf, pkt, err, err_size);
+	return pcap_source_next_tcp(src, pkt, err, err_size);
+}
+
 /* Every TCP packet of one capture into the pipeline. 0, or 1 when the
  * file could not be read whole. */
 static int read_one(const char *path, struct pipeline *pl, struct progress *pr, bool quiet,
 		    uint64_t *total_packets)
 {
+	struct pcap_prefetch_config pfc;
+	struct pcap_prefetch *pf;
 	struct pcap_source src;
 	struct packet pkt;
 	uint64_t n_since_draw = 0;
@@ -386,13 +398,19 @@ static int read_one(const char *path, struct pipeline *pl, struct progress *pr, 
 		fprintf(stderr, "imwire: %s\n", err);
 		return 1;
 	}
-	while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
+	/* Records read and parsed on a thread of their own. Without it
+	 * (none could be made) they are read here: the same packets. */
+	pcap_prefetch_config_defaults(&pfc);
+	pf = pcap_prefetch_start(&src, &pfc);
+	while ((rc = next_packet(&src, pf, &pkt, err, sizeof(err))) == 1) {
 		pipeline_packet(pl, &pkt);
 		if (pr->enabled && ++n_since_draw >= 2048) {
 			n_since_draw = 0;
-			progress_draw(pr, pcap_source_position(&src), false);
+			progress_draw(pr, pf ? pcap_prefetch_position(pf) : pcap_source_position(&src),
+				      false);
 		}
 	}
+	pcap_prefetch_stop(pf); /* src is this thread's again */
 	/* What is said below comes after this file's lines, as it did when
 	 * they were written on this thread. */
 	pipeline_sync(pl);
