@@ -474,11 +474,10 @@ static int cmd_read(int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if (read_setup(&o, &cfg, &rs, &pl, &files) < 0)
 		return 1;
-	/* Decoding on this thread, writing on another. Without the thread
-	 * (none could be made) everything is written here instead: the same
-	 * lines, only slower, so it is not worth a word. */
-	if (pipeline_start_writer(&pl) < 0)
-		pl.ring = NULL;
+	/* Decoding on this thread, writing on another. Its failure is left
+	 * unsaid: without the thread (none could be made) everything is
+	 * written here instead, the same lines, only slower. */
+	(void)pipeline_start_writer(&pl);
 	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
 		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);

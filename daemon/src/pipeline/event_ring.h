@@ -3,8 +3,8 @@
  *
  * The producer copies each event into the batch it fills (the strings
  * packed into the batch's own memory, event_pack: the decoder frees its
- * event as soon as the emit callback returns); a full batch is handed
- * over whole. The consumer thread gives every event of a batch to the
+ * event as soon as the emit callback returns); a batch is handed over
+ * whole when it is full or the next event's strings no longer fit. The consumer thread gives every event of a batch to the
  * consume function, in the order they were put, and then gives the
  * batch back for filling. There is no lock or wake-up per event: the
  * lock is taken once per batch, and a sleeping side is woken only when
@@ -34,8 +34,8 @@ struct event_ring_config {
 	size_t batch_bytes;  /* of packed strings a batch holds */
 };
 
-/* The defaults of the offline reader: 8 batches of 256 events and 64 KiB
- * (about 1.4 MiB with the events themselves). */
+/* The defaults of the offline reader: 8 batches of 128 events and 32 KiB
+ * of strings (about 0.9 MiB with the events themselves). */
 void event_ring_config_defaults(struct event_ring_config *cfg);
 
 /* Runs on the consumer thread, once per event, in order; returns how many
