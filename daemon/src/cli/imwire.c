@@ -372,8 +372,8 @@ static void progress_start(struct progress *pr, char **files, int n, bool quiet)
 }
 
 /* Whether this process may run on two CPUs or more: only then are the
- * reader and writer threads worth their hand-overs (on one CPU they cost
- * about 8 % more time than reading, decoding and writing in turn). */
+ * reader and writer threads worth their hand-overs (on one CPU they only
+ * add them: 0.81 s against 0.72 s on the message bench's capture). */
 static bool several_cpus(void)
 {
 	cpu_set_t set;
