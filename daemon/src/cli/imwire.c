@@ -2,6 +2,7 @@
  * `imwire check-config` validates a configuration. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture/pcap_source.h"
+#include "capture/prefetch.h"
 #include "cli/ops.h"
 #include "classifier/classifier.h"
 #include "config/config.h"
@@ -369,11 +371,34 @@ static void progress_start(struct progress *pr, char **files, int n, bool quiet)
 		pr->enabled = false;
 }
 
+/* Whether this process may run on two CPUs or more: only then are the
+ * reader and writer threads worth their hand-overs (on one CPU they only
+ * add them: 0.81 s against 0.72 s on the message bench's capture). */
+static bool several_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	return CPU_COUNT(&set) > 1;
+}
+
+/* The next packet, from the reader thread when there is one. */
+static int next_packet(struct pcap_source *src, struct pcap_prefetch *pf, struct packet *pkt,
+		       char *err, size_t err_size)
+{
+	if (pf)
+		return pcap_prefetch_next(pf, pkt, err, err_size);
+	return pcap_source_next_tcp(src, pkt, err, err_size);
+}
+
 /* Every TCP packet of one capture into the pipeline. 0, or 1 when the
  * file could not be read whole. */
 static int read_one(const char *path, struct pipeline *pl, struct progress *pr, bool quiet,
-		    uint64_t *total_packets)
+		    bool threads, uint64_t *total_packets)
 {
+	struct pcap_prefetch_config pfc;
+	struct pcap_prefetch *pf;
 	struct pcap_source src;
 	struct packet pkt;
 	uint64_t n_since_draw = 0;
@@ -381,17 +406,27 @@ static int read_one(const char *path, struct pipeline *pl, struct progress *pr, 
 	int rc, status = 0;
 
 	if (pcap_source_open(&src, path, err, sizeof(err)) < 0) {
+		pipeline_sync(pl); /* the lines of the files before first */
 		progress_clear(pr);
 		fprintf(stderr, "imwire: %s\n", err);
 		return 1;
 	}
-	while ((rc = pcap_source_next_tcp(&src, &pkt, err, sizeof(err))) == 1) {
+	/* Records read and parsed on a thread of their own. Without it
+	 * (none could be made) they are read here: the same packets. */
+	pcap_prefetch_config_defaults(&pfc);
+	pf = threads ? pcap_prefetch_start(&src, &pfc) : NULL;
+	while ((rc = next_packet(&src, pf, &pkt, err, sizeof(err))) == 1) {
 		pipeline_packet(pl, &pkt);
 		if (pr->enabled && ++n_since_draw >= 2048) {
 			n_since_draw = 0;
-			progress_draw(pr, pcap_source_position(&src), false);
+			progress_draw(pr, pf ? pcap_prefetch_position(pf) : pcap_source_position(&src),
+				      false);
 		}
 	}
+	pcap_prefetch_stop(pf); /* src is this thread's again */
+	/* What is said below comes after this file's lines, as it did when
+	 * they were written on this thread. */
+	pipeline_sync(pl);
 	if (rc < 0) {
 		progress_clear(pr);
 		fprintf(stderr, "imwire: %s\n", err);
@@ -446,15 +481,22 @@ static int cmd_read(int argc, char **argv)
 	struct progress pr;
 	struct files_shared *files;
 	uint64_t total_packets = 0;
+	bool threads;
 	int i, status = read_args(argc, argv, &o);
 
 	if (status)
 		return status < 0 ? 0 : status;
 	if (read_setup(&o, &cfg, &rs, &pl, &files) < 0)
 		return 1;
+	/* Decoding on this thread, writing on another. Its failure is left
+	 * unsaid: without the thread (none could be made) everything is
+	 * written here instead, the same lines, only slower. */
+	threads = several_cpus();
+	if (threads)
+		(void)pipeline_start_writer(&pl);
 	progress_start(&pr, argv + optind, argc - optind, o.quiet);
 	for (i = optind; i < argc; i++) {
-		status |= read_one(argv[i], &pl, &pr, o.quiet, &total_packets);
+		status |= read_one(argv[i], &pl, &pr, o.quiet, threads, &total_packets);
 		if (o.separate)
 			pipeline_end_capture(&pl);
 	}

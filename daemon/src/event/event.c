@@ -87,30 +87,54 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	return true;
 }
 
-bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+/* Field by field, like event_free: most fields are unset on most events. */
+bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, size_t room,
+		size_t *used)
 {
-	char **to[EVENT_STRINGS];
-	size_t len[EVENT_STRINGS], total = 0, i;
-	char *p;
+	size_t n, left = room;
 
 	*dst = *src;
 	dst->pdu_data = NULL; /* transient: valid only during the emit callback */
-	string_fields(dst, to);
-	for (i = 0; i < EVENT_STRINGS; i++) {
-		len[i] = *to[i] ? strlen(*to[i]) + 1 : 0;
-		total += len[i];
+#define EVENT_PACK_FIELD(name)                          \
+	if (src->name) {                                \
+		n = strlen(src->name) + 1;              \
+		if (n > left)                           \
+			return false;                   \
+		memcpy(mem, src->name, n);              \
+		dst->name = mem;                        \
+		mem += n;                               \
+		left -= n;                              \
 	}
-	*block = p = malloc(total ? total : 1);
-	if (!p) {
+	EVENT_STRING_FIELDS(EVENT_PACK_FIELD)
+#undef EVENT_PACK_FIELD
+	*used = room - left;
+	return true;
+}
+
+/* The bytes event_pack needs for src's strings. */
+static size_t packed_size(const struct im_event *src)
+{
+	size_t total = 0;
+
+#define EVENT_SIZE_FIELD(name)                     \
+	if (src->name)                             \
+		total += strlen(src->name) + 1;
+	EVENT_STRING_FIELDS(EVENT_SIZE_FIELD)
+#undef EVENT_SIZE_FIELD
+	return total;
+}
+
+bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block)
+{
+	size_t total = packed_size(src), used;
+
+	*block = malloc(total ? total : 1);
+	if (!*block || !event_pack(dst, src, *block, total, &used)) {
+		/* the pack cannot fail with room for every string */
+		free(*block);
+		*block = NULL;
 		event_init(dst);
 		return false;
-	}
-	for (i = 0; i < EVENT_STRINGS; i++) {
-		if (!len[i])
-			continue;
-		memcpy(p, *to[i], len[i]);
-		*to[i] = p;
-		p += len[i];
 	}
 	return true;
 }

@@ -234,6 +234,15 @@ bool event_copy(struct im_event *dst, const struct im_event *src);
  * never give dst to event_free or event_set; free *block instead. False
  * on allocation failure (dst is then empty, *block NULL). */
 bool event_copy_packed(struct im_event *dst, const struct im_event *src, void **block);
+/* The same packing into memory the caller provides (a batch's arena):
+ * dst becomes src with its strings copied to mem, under the same rules
+ * as event_copy_packed's dst, and *used says how many bytes of mem they
+ * took. false when they need more than room bytes: dst is then only
+ * partly set (neither a copy nor freeable: discard it). One pass, each
+ * string measured once: this runs for every event handed to another
+ * thread. */
+bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, size_t room,
+		size_t *used);
 /* Replace a string field with a copy of p[0..n); false on allocation failure. */
 bool event_set(char **field, const char *p, size_t n);
 bool event_set_str(char **field, const char *s);

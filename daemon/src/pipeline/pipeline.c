@@ -7,16 +7,33 @@
 /* Expire idle flows every this many packets, not on each one. */
 #define EXPIRY_INTERVAL_PACKETS 4096
 
-static void write_event(struct pipeline *pl, const struct im_event *ev)
+/* Each sink in turn; how many of them failed. The writer thread's
+ * consume function when there is one (pipeline_start_writer). */
+static unsigned write_sinks(void *arg, const struct im_event *ev)
 {
+	struct pipeline *pl = arg;
+	unsigned failed = 0;
 	size_t i;
 
+	for (i = 0; i < pl->n_sinks; i++)
+		if (sink_write(&pl->sinks[i], ev) < 0)
+			failed++;
+	return failed;
+}
+
+static void write_event(struct pipeline *pl, const struct im_event *ev)
+{
 	if ((unsigned)ev->proto < IMW_PROTO_MAX && (unsigned)ev->kind < IM_KIND_COUNT)
 		pl->events[ev->proto][ev->kind]++;
 	pl->events_total++;
-	for (i = 0; i < pl->n_sinks; i++)
-		if (sink_write(&pl->sinks[i], ev) < 0)
-			pl->sink_failures++;
+	if (pl->ring) {
+		if (event_ring_put(pl->ring, ev))
+			return;
+		/* No memory to copy it: written here, after every event put
+		 * before it, so the order stays. */
+		pl->sink_failures += event_ring_drain(pl->ring);
+	}
+	pl->sink_failures += write_sinks(pl, ev);
 }
 
 /* With a policy (read --config), each event as it decided it, then the
@@ -71,6 +88,31 @@ int pipeline_follow_files(struct pipeline *pl, struct files_shared *sh, char *er
 	return 0;
 }
 
+int pipeline_start_writer(struct pipeline *pl)
+{
+	struct event_ring_config cfg;
+
+	if (pl->ring || !pl->n_sinks)
+		return 0;
+	event_ring_config_defaults(&cfg);
+	pl->ring = event_ring_start(&cfg, write_sinks, pl);
+	return pl->ring ? 0 : -1;
+}
+
+void pipeline_sync(struct pipeline *pl)
+{
+	if (pl->ring)
+		pl->sink_failures += event_ring_drain(pl->ring);
+}
+
+/* The writer thread's last events written and the thread ended: from
+ * here on events are written on the caller's thread. */
+static void stop_writer(struct pipeline *pl)
+{
+	event_ring_stop(pl->ring, &pl->sink_failures);
+	pl->ring = NULL;
+}
+
 void pipeline_packet(struct pipeline *pl, const struct packet *pkt)
 {
 	flow_table_packet(&pl->flows, pkt);
@@ -89,6 +131,7 @@ void pipeline_finish(struct pipeline *pl)
 	flow_table_flush_all(&pl->flows);
 	if (pl->files)
 		files_drain(pl->files);
+	stop_writer(pl);
 	for (i = 0; i < pl->n_sinks; i++)
 		if (pl->sinks[i].ops->flush(&pl->sinks[i]) < 0)
 			pl->sink_failures++;
@@ -110,6 +153,7 @@ void pipeline_destroy(struct pipeline *pl)
 	/* After the flows: their transfers end into the sinks. */
 	files_free(pl->files);
 	pl->files = NULL;
+	stop_writer(pl); /* before the sinks it writes to close */
 	for (i = 0; i < pl->n_sinks; i++)
 		sink_close(&pl->sinks[i]);
 	pl->n_sinks = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "flow/flow.h"
+#include "pipeline/event_ring.h"
 #include "sink/sink.h"
 
 #define PIPELINE_MAX_SINKS 8
@@ -25,6 +26,10 @@ struct pipeline {
 	struct route_table *table;
 	/* Optional (owned, from pipeline_follow_files): file transfers. */
 	struct files *files;
+	/* Optional (owned, from pipeline_start_writer): the sinks written on a
+	 * thread of their own. sink_failures then counts its failures only
+	 * after pipeline_sync, pipeline_finish or pipeline_destroy. */
+	struct event_ring *ring;
 };
 
 int pipeline_init(struct pipeline *pl, const struct flow_config *cfg);
@@ -34,8 +39,21 @@ int pipeline_add_sink(struct pipeline *pl, struct sink *s);
  * result events go to the sinks like every other. 0, or -1 with err. */
 int pipeline_follow_files(struct pipeline *pl, struct files_shared *sh, char *err,
 			  size_t err_size);
+/* Write the events to the sinks on a second thread (the offline reader:
+ * decoding and writing then share two cores), handed over in batches
+ * (pipeline/event_ring.h); the sinks see the same events in the same
+ * order as without it. Call after the last pipeline_add_sink; a no-op
+ * without sinks. 0, or -1 with errno (no thread: the events are written
+ * on the caller's thread as before, nothing else changes). */
+int pipeline_start_writer(struct pipeline *pl);
 void pipeline_packet(struct pipeline *pl, const struct packet *pkt);
-/* Deliver everything still held (end of input); flows are dropped. */
+/* Wait until every event delivered so far has been given to the sinks
+ * (with the writer thread; a no-op without it): what the caller says on
+ * its own afterwards comes after their output, as on one thread. */
+void pipeline_sync(struct pipeline *pl);
+/* Deliver everything still held (end of input); flows are dropped. The
+ * writer thread ends here, after its last event; then the sinks are
+ * flushed on the caller's thread. */
 void pipeline_finish(struct pipeline *pl);
 /* The end of one capture read as unrelated to the next (--separate): its
  * flows end here, held events are delivered, and nothing learnt in it

@@ -114,9 +114,19 @@ bool msn_cmd_known(const uint8_t *p)
  * control other than tab, or a CR not right before the line break. */
 static bool line_has_bad_byte(const uint8_t *data, size_t from, size_t to, size_t len)
 {
-	size_t i;
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = from;
+	uint64_t x;
 
-	for (i = from; i < to; i++) {
+	/* A command line is plain text, its CR the only control: eight bytes
+	 * at a time while none of them is below 0x20, then byte by byte. */
+	while (i + 8 <= to) {
+		memcpy(&x, data + i, 8);
+		if ((x - ones * 0x20) & ~x & highs)
+			break;
+		i += 8;
+	}
+	for (; i < to; i++) {
 		if (data[i] >= 0x20 || data[i] == '\t')
 			continue;
 		if (data[i] != '\r' || (i + 1 < len && data[i + 1] != '\n'))

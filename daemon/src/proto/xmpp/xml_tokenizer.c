@@ -79,20 +79,43 @@ static uint64_t word_has_control(uint64_t x)
 	return (x - XC_ONES * 0x20) & ~x & XC_HIGHS;
 }
 
+/* Sixteen bytes at a time with the compiler's generic vectors (GCC and
+ * clang; SSE2 or NEON code, no intrinsics, as sink_format.c's JSON
+ * scan): whether none of p[0..16) is '<', '&' or a control, nor, with
+ * quotes, a quote. The same test as run_until's word test below, on
+ * twice the bytes. */
+typedef uint8_t xml_v16 __attribute__((vector_size(16)));
+
+static inline bool v16_plain(const uint8_t *p, bool quotes)
+{
+	xml_v16 x, hit;
+	uint64_t half[2];
+
+	memcpy(&x, p, sizeof(x));
+	hit = (xml_v16)((x < 0x20) | (x == '<') | (x == '&'));
+	if (quotes)
+		hit |= (xml_v16)((x == '\'') | (x == '"'));
+	memcpy(half, &hit, sizeof(half));
+	return !(half[0] | half[1]);
+}
+
 /* Where the run of bytes without the class `stop` that starts at i ends
- * (at most at end). Message text is long and plain: eight bytes at a
- * time while none of them is '<', '&' or a control (nor a quote, for an
- * attribute value); white space, which is a control to that test but no
- * stop, is stepped over a byte at a time. */
+ * (at most at end). Message text is long and plain: sixteen, then eight
+ * bytes at a time while none of them is '<', '&' or a control (nor a
+ * quote, for an attribute value); white space, which is a control to
+ * that test but no stop, is stepped over a byte at a time. */
 static size_t run_until(const uint8_t *buf, size_t i, size_t end, uint8_t stop)
 {
+	bool quotes = stop & XC_ATTR_STOP;
 	uint64_t x, hit;
 
 	for (;;) {
+		while (end - i >= 16 && v16_plain(buf + i, quotes))
+			i += 16;
 		while (end - i >= 8) {
 			memcpy(&x, buf + i, 8);
 			hit = word_has(x, '<') | word_has(x, '&') | word_has_control(x);
-			if (stop & XC_ATTR_STOP)
+			if (quotes)
 				hit |= word_has(x, '\'') | word_has(x, '"');
 			if (hit)
 				break;
