@@ -3,11 +3,16 @@
  * would get. Asserts the bytes each side receives, the acks each sender
  * sees, checksums, holding and release, and invisibility of untouched
  * flows. */
+#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "imwire/bpf_maps.h"
 #include "imwire/byteorder.h"
+#include "inline/bpf_publish.h"
 #include "inline/engine.h"
+#include "inline/handover.h"
 #include "packet/tcp_edit.h"
 #include "test_packet.h"
 #include "test_table.h"
@@ -725,6 +730,164 @@ static void test_mss_clamped_in_syn(void)
 	teardown(&h);
 }
 
+/* A classifier to publish to (an xlate map of its shape) and a state file
+ * to write records to: what makes the engine's flows ones a successor
+ * takes over. */
+struct successor_kit {
+	struct bpf_publish publish;
+	struct handover ho;
+	char dir[64];
+	char path[96];
+	int xlate;
+};
+
+static void kit_attach(struct harness *h, struct successor_kit *k)
+{
+	char err[256];
+
+	memset(k, 0, sizeof(*k));
+	k->xlate = bpf_map_create(BPF_MAP_TYPE_HASH, "test_xlate", sizeof(struct imw_xlate_key),
+				  sizeof(struct imw_xlate), 64, NULL);
+	CHECK(k->xlate >= 0);
+	bpf_publish_use_fd(&k->publish, k->xlate);
+	snprintf(k->dir, sizeof(k->dir), "/tmp/imw-test-engine-XXXXXX");
+	CHECK(mkdtemp(k->dir) != NULL);
+	snprintf(k->path, sizeof(k->path), "%s/handover", k->dir);
+	CHECK_INT_EQ(handover_open(&k->ho, k->path, 1 << 20, 3600, err, sizeof(err)), 0);
+	h->e.cfg.publish = &k->publish;
+	h->e.cfg.handover = &k->ho;
+	h->e.handing_over = true;
+}
+
+static void kit_free(struct successor_kit *k)
+{
+	handover_close(&k->ho);
+	unlink(k->path);
+	rmdir(k->dir);
+	if (k->xlate >= 0)
+		close(k->xlate);
+}
+
+/* The record a successor would read of the harness's flow (its client's
+ * direction: the one sent to the server). */
+static bool kit_record(struct harness *h, struct successor_kit *k, struct handover_dir *out)
+{
+	struct handover successor;
+	struct handover_record rec;
+	struct imw_flow_key key;
+	struct flow *f = NULL;
+	state_ref ref = 0;
+	unsigned client_side, i;
+	char err[256];
+	bool got = false;
+
+	for (i = 0; i < h->e.flows.n_buckets && !f; i++)
+		f = h->e.flows.buckets[i];
+	CHECK(f != NULL);
+	if (!f)
+		return false;
+	bpf_publish_key(f, &key, &client_side);
+	memset(&successor, 0, sizeof(successor));
+	memset(out, 0, sizeof(*out));
+	/* the harness's clock is not the wall's: no record is too old */
+	CHECK_INT_EQ(handover_open(&successor, k->path, 1 << 20, 1e12, err, sizeof(err)), 0);
+	if (handover_take(&successor, &key, &rec, &ref) == 1) {
+		*out = rec.dir[client_side];
+		out->edits = NULL;
+		got = true;
+		handover_record_free(&rec);
+	}
+	handover_close(&successor);
+	return got;
+}
+
+/* A partial PDU let go at its deadline went out as its sender wrote it:
+ * the flow's record says so before that verdict goes (a successor after a
+ * crash must not decode those bytes again and lengthen them). */
+static void test_deadline_release_is_recorded_as_decided(void)
+{
+	struct harness h;
+	struct successor_kit k;
+	struct handover_dir d;
+	uint32_t partial_end;
+	uint64_t written;
+
+	setup(&h, "secret", "secret-secret", NULL, NULL, NULL);
+	kit_attach(&h, &k);
+	SEND(&h, true, "PRIVMSG bob :a secret\r\n"); /* an edit: a flow to hand over */
+	CHECK_INT_EQ(h.e.stats.edits, 1);
+	SEND(&h, true, "PRIVMSG bob :my sec");
+	partial_end = h.c.next_seq;
+	written = h.e.stats.records_written;
+	h.now += 0.060;
+	engine_tick(&h.e, h.now, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.e.stats.deadline_releases, 1);
+	check_stream(&h.s, "PRIVMSG bob :a secret-secret\r\nPRIVMSG bob :my sec");
+	CHECK(h.e.stats.records_written > written);
+	CHECK(kit_record(&h, &k, &d));
+	CHECK(d.has_decided);
+	CHECK_INT_EQ(d.decided_seq, partial_end);
+	teardown(&h);
+	kit_free(&k);
+}
+
+/* Once handed over (a planned stop), what the engine holds of a flow
+ * handed over is undecided and in no record: no deadline lets it go, and
+ * at the stop it is dropped (its sender resends it to the classifier or
+ * the successor), never sent on as it came. */
+static void test_handed_over_holds_are_dropped(void)
+{
+	struct harness h;
+	struct successor_kit k;
+	struct handover_dir d;
+	size_t before;
+	int drops;
+
+	setup(&h, "secret", "secret-secret", NULL, NULL, NULL);
+	kit_attach(&h, &k);
+	SEND(&h, true, "PRIVMSG bob :a secret\r\n");
+	SEND(&h, true, "PRIVMSG bob :my sec");
+	before = h.s.rcv_len;
+	CHECK_INT_EQ(before, strlen("PRIVMSG bob :a secret-secret\r\n"));
+	engine_hand_over(&h.e, h.now);
+	CHECK(h.e.frozen);
+	h.now += 1.0;
+	engine_tick(&h.e, h.now, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.s.rcv_len, before);
+	CHECK_INT_EQ(h.e.stats.deadline_releases, 0);
+	drops = h.verdicts_drop;
+	engine_release_all(&h.e, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	CHECK_INT_EQ(h.verdicts_drop, drops + 1);
+	CHECK_INT_EQ(h.e.stats.handed_held_dropped, 1);
+	CHECK_INT_EQ(h.s.rcv_len, before);
+	CHECK_INT_EQ(h.e.held.packets, 0);
+	/* the record: decided up to the end of what went out, not past it */
+	CHECK(kit_record(&h, &k, &d));
+	CHECK(d.has_decided);
+	CHECK_INT_EQ(d.decided_seq, h.c.next_seq - (uint32_t)strlen("PRIVMSG bob :my sec"));
+	teardown(&h);
+	kit_free(&k);
+}
+
+/* Without a hand-over (no classifier), a stop still sends every held
+ * packet on: nobody would resend to a successor's translation. */
+static void test_stop_without_hand_over_releases(void)
+{
+	struct harness h;
+
+	setup(&h, "secret", "secret-secret", NULL, NULL, NULL);
+	SEND(&h, true, "PRIVMSG bob :my sec");
+	CHECK_INT_EQ(h.s.rcv_len, 0);
+	engine_release_all(&h.e, &h.q);
+	drain(&h, (const uint8_t **)sent, sent_len, 512);
+	check_stream(&h.s, "PRIVMSG bob :my sec");
+	CHECK_INT_EQ(h.e.stats.handed_held_dropped, 0);
+	teardown(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_untouched_flow_is_invisible);
@@ -743,5 +906,8 @@ int main(void)
 	RUN_TEST(test_reordered_and_duplicated_segments);
 	RUN_TEST(test_global_hold_cap);
 	RUN_TEST(test_mss_clamped_in_syn);
+	RUN_TEST(test_deadline_release_is_recorded_as_decided);
+	RUN_TEST(test_handed_over_holds_are_dropped);
+	RUN_TEST(test_stop_without_hand_over_releases);
 	TEST_MAIN_END();
 }

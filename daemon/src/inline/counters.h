@@ -30,6 +30,7 @@ struct engine_stats {
 	uint64_t segments_split;  /* the same, the rest sent at once as segments of ours */
 	uint64_t duplicates_of_held;
 	uint64_t out_of_order_held; /* waited for the hole before them to fill */
+	uint64_t handed_held_dropped; /* held, undecided, at a planned stop: their senders resend them */
 	uint64_t mss_clamped;
 	uint64_t offsets_published; /* directions published to the classifier (bpf_publish.h) */
 	uint64_t publish_failures;  /* a publish the classifier refused (map full, error) */

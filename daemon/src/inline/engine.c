@@ -468,6 +468,10 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out)
 
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
+		/* Handed over: nothing held goes out undecided after the last
+		 * record (engine_release_all drops it at the stop). */
+		if (e->frozen && flow_list_has(fs, FLOW_LIST_HANDOVER))
+			continue;
 		for (dir = 0; dir < 2; dir++) {
 			const struct hold_queue *q = &fs->dir[dir].held;
 

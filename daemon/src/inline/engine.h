@@ -145,7 +145,9 @@ void engine_tick(struct engine *e, double now, struct engine_outq *out);
  * decides is carried out (scan_hold.c). */
 void engine_judge_files(struct engine *e, double now, struct engine_outq *out);
 
-/* Release every held packet (shutdown, queue trouble). */
+/* Release every held packet (shutdown, queue trouble); once handed over
+ * (engine_hand_over), those of the flows handed over are dropped instead:
+ * undecided, in no record, their senders resend them to whoever is there. */
 void engine_release_all(struct engine *e, struct engine_outq *out);
 
 /* A planned stop, before the claim on the classifier is released: every

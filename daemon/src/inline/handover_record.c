@@ -47,10 +47,25 @@ static bool put_str(struct bytebuf *b, const char *s)
 	return n > UINT16_MAX || put(b, s, n);
 }
 
+/* Past every edit and every byte sent on: a successor decodes none of it
+ * again. A PDU let go unfinished (at its deadline, a bound, the flow's
+ * end) went out as its sender wrote it; decided anew, it could be
+ * lengthened under the receiver's feet. */
+static uint64_t decided_end(const struct flow_dir_state *d)
+{
+	uint64_t end = d->map.edited_end;
+
+	if (d->adopted_until > end)
+		end = d->adopted_until;
+	if (d->released_end > end)
+		end = d->released_end;
+	return end;
+}
+
 static bool put_dir(struct bytebuf *b, const struct flow_dir_state *d)
 {
 	const struct seqmap *m = &d->map;
-	uint64_t decided = m->edited_end > d->adopted_until ? m->edited_end : d->adopted_until;
+	uint64_t decided = decided_end(d);
 	bool has_decided = d->started && decided > 0;
 	size_t i;
 

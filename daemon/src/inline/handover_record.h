@@ -11,7 +11,8 @@
  * flags u8 (1: the decided mark is set), the path's MSS u16, the base
  * sequence number u32 and offset (s64), the decided mark u32 (input
  * sequence number before which the stream was decided: past the newest
- * edit ever made, or what was adopted or passed), the count of live
+ * edit ever made, every byte sent on, and what was adopted or passed),
+ * the count of live
  * edits u32, and each edit: in_seq, in_len, out_len, own (u32 each),
  * then out_len replacement bytes.
  *

@@ -5,6 +5,7 @@
  * below it. */
 #include "inline/release.h"
 
+#include "inline/commit.h"
 #include "inline/origin.h"
 #include "inline/translate.h"
 
@@ -86,10 +87,35 @@ void release_upto(struct engine *e, struct flow_state *fs, enum im_dir dir, uint
 	uint64_t decoded_end = past_holes || !r->started ? UINT64_MAX : r->offset;
 	struct held_packet *h;
 
+	uint64_t was = d->released_end;
+
 	while ((h = hold_pop(&d->held, &e->held, upto, decoded_end))) {
 		release_forward(e, fs, dir, h->id, h->data, &h->pkt, h->gso, false, link, out);
 		if (h->in_end > d->released_end)
 			d->released_end = h->in_end;
+		hold_free(h);
+	}
+	/* Let go before it was decided (a deadline, a bound, the flow's end):
+	 * the record says so before the verdict goes, or a successor after a
+	 * crash would decode those bytes again (handover_record.h, the
+	 * decided mark). */
+	if (past_holes && d->released_end > was && flow_list_has(fs, FLOW_LIST_HANDOVER))
+		commit_mark_record(e, fs);
+}
+
+/* A flow handed over at a planned stop: what it holds was not decided
+ * (a PDU's rest, a hole's filling) and is in no record. Sent now it would
+ * go out as its sender wrote it, and a successor, not knowing, could
+ * decode and lengthen it again; dropped, its sender resends it to the
+ * classifier or to the successor. */
+static void drop_held(struct engine *e, struct flow_state *fs, enum im_dir dir,
+		      struct engine_outq *out)
+{
+	struct held_packet *h;
+
+	while ((h = hold_pop(&fs->dir[dir].held, &e->held, UINT64_MAX, UINT64_MAX))) {
+		outq_verdict(out, &e->stats, h->id, VERDICT_DROP, NULL, 0);
+		e->stats.handed_held_dropped++;
 		hold_free(h);
 	}
 }
@@ -115,10 +141,16 @@ void engine_release_all(struct engine *e, struct engine_outq *out)
 	engine_commit(e, e->now);
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
-		release_dir(e, fs, IM_DIR_OUT, NULL, out);
-		release_dir(e, fs, IM_DIR_IN, NULL, out);
+		if (e->frozen && flow_list_has(fs, FLOW_LIST_HANDOVER)) {
+			drop_held(e, fs, IM_DIR_OUT, out);
+			drop_held(e, fs, IM_DIR_IN, out);
+		} else {
+			release_dir(e, fs, IM_DIR_OUT, NULL, out);
+			release_dir(e, fs, IM_DIR_IN, NULL, out);
+		}
 		hold_list_update(e, fs);
 	}
+	engine_commit(e, e->now);
 }
 
 bool engine_lowest_held_id(const struct engine *e, uint32_t *id)

@@ -68,6 +68,7 @@ static const struct counter engine_counters[] = {
 	C(engine_stats, segments_capped),   C(engine_stats, segments_split),
 	C(engine_stats, duplicates_of_held),
 	C(engine_stats, out_of_order_held), C(engine_stats, mss_clamped),
+	C(engine_stats, handed_held_dropped),
 	C(engine_stats, not_tcp),           C(engine_stats, malformed),
 	C(engine_stats, alloc_failures),
 	C(engine_stats, scan_releases),     C(engine_stats, scan_cuts),
