@@ -36,8 +36,15 @@ import os
 import sys
 import time
 
+import irc.buffer
 import irc.client
 import irc.events
+
+# A line that is not UTF-8 (bytes spliced at a wrong offset) is received
+# with U+FFFD in place of what does not decode, and the checker counts it
+# corrupted; strict decoding would raise in the select loop and end every
+# client of this process at once, hiding the count.
+irc.buffer.DecodingLineBuffer.errors = "replace"
 
 CONNECT_TIMEOUT = 20
 # Events every client sees, not worth keeping in NICK.other.
