@@ -47,12 +47,14 @@ void pcap_prefetch_config_defaults(struct pcap_prefetch_config *cfg)
 	cfg->batch_bytes = DEFAULT_BATCH_BYTES;
 }
 
-/* Reader: hand b over, the source's position with it. false: the caller
- * stops, the reader ends. */
-static bool publish(struct pcap_prefetch *p, struct batch *b)
+/* Reader: hand b over, the source's position with it; the next batch to
+ * fill, or NULL when the caller stops (the reader ends). */
+static struct batch *publish(struct pcap_prefetch *p, struct batch *b)
 {
 	p->marks[b->index].position = pcap_source_position(p->src);
-	return batch_ring_publish(&p->ring);
+	if (!batch_ring_publish(&p->ring))
+		return NULL;
+	return batch_ring_filling(&p->ring);
 }
 
 /* Reader: pkt into the batch, its payload copied. false: no memory for
@@ -93,34 +95,32 @@ static void *reader_main(void *arg)
 {
 	struct pcap_prefetch *p = arg;
 	struct batch *b = batch_ring_filling(&p->ring);
+	char *err = p->marks[b->index].err; /* b's: the source's error text */
 	struct packet pkt;
-	char *err;
 	int rc;
 
 	for (;;) {
-		err = p->marks[b->index].err;
 		rc = pcap_source_next_tcp(p->src, &pkt, err, ERR_MAX);
 		if (rc == 1 && pkt.payload_len > batch_ring_room(&p->ring, b) && b->n &&
 		    pkt.payload_len <= p->ring.cfg.batch_bytes) {
 			/* fits an empty batch: hand this one over first */
-			if (!publish(p, b))
+			if (!(b = publish(p, b)))
 				return NULL;
-			b = batch_ring_filling(&p->ring);
+			err = p->marks[b->index].err;
 		}
 		if (rc == 1 && !add_packet(p, b, &pkt)) {
 			rc = -1;
-			snprintf(p->marks[b->index].err, ERR_MAX,
-				 "%s: out of memory for a packet of %zu bytes", p->src->path,
-				 pkt.payload_len);
+			snprintf(err, ERR_MAX, "%s: out of memory for a packet of %zu bytes",
+				 p->src->path, pkt.payload_len);
 		}
 		if (rc != 1) {
 			publish_end(p, b, rc);
 			return NULL;
 		}
 		if (batch_ring_batch_full(&p->ring, b)) {
-			if (!publish(p, b))
+			if (!(b = publish(p, b)))
 				return NULL;
-			b = batch_ring_filling(&p->ring);
+			err = p->marks[b->index].err;
 		}
 	}
 }

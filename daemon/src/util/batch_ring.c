@@ -90,21 +90,6 @@ void batch_ring_destroy(struct batch_ring *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-struct batch *batch_ring_filling(struct batch_ring *r)
-{
-	return &r->batches[r->write_idx];
-}
-
-bool batch_ring_batch_full(const struct batch_ring *r, const struct batch *b)
-{
-	return b->n == r->cfg.batch_records;
-}
-
-size_t batch_ring_room(const struct batch_ring *r, const struct batch *b)
-{
-	return r->cfg.batch_bytes - b->used;
-}
-
 /* Under lock: wake a waiting consumer when there is enough for it: half
  * the ring, or anything at all while the producer drains, or the end. */
 static void wake_consumer(struct batch_ring *r)
