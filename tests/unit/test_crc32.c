@@ -9,15 +9,13 @@
 
 #include "util/crc32.h"
 #include "testlib.h"
+#include "xorshift.h"
 
-static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static struct xorshift64 rng = { 0x243F6A8885A308D3ull };
 
 static uint64_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
+	return xorshift64_next(&rng);
 }
 
 static void fill(uint8_t *p, size_t n)

@@ -104,6 +104,40 @@ static void small_config(struct event_ring_config *cfg)
 	cfg->batch_bytes = 256;
 }
 
+/* A test's ring and what its consumer saw: fixture_prepare, then any
+ * change to cfg or s, then fixture_start. */
+struct fixture {
+	struct event_ring_config cfg;
+	struct seen s;
+	struct event_ring *r;
+};
+
+/* The small ring's config and a fresh consumer state. */
+static void fixture_prepare(struct fixture *f)
+{
+	seen_init(&f->s);
+	small_config(&f->cfg);
+	f->r = NULL;
+}
+
+/* The ring started on f->cfg, consuming into f->s; false (a failed
+ * check) when it did not start. */
+static bool fixture_start(struct fixture *f)
+{
+	f->r = event_ring_start(&f->cfg, consume, &f->s);
+	CHECK(f->r != NULL);
+	return f->r != NULL;
+}
+
+/* Stop the ring: every one of the n events put seen, once, intact. */
+static void fixture_stop_expect(struct fixture *f, unsigned n)
+{
+	event_ring_stop(f->r, NULL);
+	f->r = NULL;
+	CHECK_INT_EQ(f->s.next, n);
+	CHECK_INT_EQ(f->s.bad, 0);
+}
+
 static void put_range(struct event_ring *r, unsigned from, unsigned to)
 {
 	struct im_event ev;
@@ -119,100 +153,77 @@ static void put_range(struct event_ring *r, unsigned from, unsigned to)
 
 static void test_order_and_strings(void)
 {
-	struct event_ring_config cfg;
-	struct event_ring *r;
-	struct seen s;
+	struct fixture f;
 	uint64_t failures = 0;
 
-	seen_init(&s);
-	small_config(&cfg);
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	if (!r)
+	fixture_prepare(&f);
+	if (!fixture_start(&f))
 		return;
-	put_range(r, 0, 10000);
-	event_ring_stop(r, &failures);
-	CHECK_INT_EQ(s.next, 10000);
-	CHECK_INT_EQ(s.bad, 0);
+	put_range(f.r, 0, 10000);
+	event_ring_stop(f.r, &failures);
+	CHECK_INT_EQ(f.s.next, 10000);
+	CHECK_INT_EQ(f.s.bad, 0);
 	CHECK_INT_EQ(failures, 0);
 }
 
 /* The defaults, as the reader uses them, the same way. */
 static void test_default_config(void)
 {
-	struct event_ring_config cfg;
-	struct event_ring *r;
-	struct seen s;
+	struct fixture f;
 
-	seen_init(&s);
-	event_ring_config_defaults(&cfg);
-	CHECK(cfg.batches >= 2 && cfg.batch_events >= 1);
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	if (!r)
+	fixture_prepare(&f);
+	event_ring_config_defaults(&f.cfg);
+	CHECK(f.cfg.batches >= 2 && f.cfg.batch_events >= 1);
+	if (!fixture_start(&f))
 		return;
-	put_range(r, 0, 20000);
-	event_ring_stop(r, NULL);
-	CHECK_INT_EQ(s.next, 20000);
-	CHECK_INT_EQ(s.bad, 0);
+	put_range(f.r, 0, 20000);
+	fixture_stop_expect(&f, 20000);
 }
 
 /* A drain returns once every event put is consumed, a partial batch
  * included; the ring goes on after it. */
 static void test_drain_partial(void)
 {
-	struct event_ring_config cfg;
-	struct event_ring *r;
-	struct seen s;
+	struct fixture f;
 
-	seen_init(&s);
-	small_config(&cfg);
-	cfg.batch_events = 100; /* 5 events stay in the batch being filled */
-	cfg.batch_bytes = 1 << 20;
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	if (!r)
+	fixture_prepare(&f);
+	f.cfg.batch_events = 100; /* 5 events stay in the batch being filled */
+	f.cfg.batch_bytes = 1 << 20;
+	if (!fixture_start(&f))
 		return;
-	put_range(r, 0, 5);
-	CHECK_INT_EQ(event_ring_drain(r), 0);
-	CHECK_INT_EQ(s.next, 5); /* read after the drain: the consumer is idle */
-	CHECK_INT_EQ(event_ring_drain(r), 0); /* nothing new: returns at once */
-	CHECK_INT_EQ(s.next, 5);
-	put_range(r, 5, 1234);
-	CHECK_INT_EQ(event_ring_drain(r), 0);
-	CHECK_INT_EQ(s.next, 1234);
-	put_range(r, 1234, 1240);
-	event_ring_stop(r, NULL); /* stop drains too */
-	CHECK_INT_EQ(s.next, 1240);
-	CHECK_INT_EQ(s.bad, 0);
+	put_range(f.r, 0, 5);
+	CHECK_INT_EQ(event_ring_drain(f.r), 0);
+	CHECK_INT_EQ(f.s.next, 5); /* read after the drain: the consumer is idle */
+	CHECK_INT_EQ(event_ring_drain(f.r), 0); /* nothing new: returns at once */
+	CHECK_INT_EQ(f.s.next, 5);
+	put_range(f.r, 5, 1234);
+	CHECK_INT_EQ(event_ring_drain(f.r), 0);
+	CHECK_INT_EQ(f.s.next, 1234);
+	put_range(f.r, 1234, 1240);
+	fixture_stop_expect(&f, 1240); /* stop drains too */
 }
 
 /* Failures the consume function reports reach the producer at the next
  * drain, each counted once; stop adds the rest. */
 static void test_failures_counted(void)
 {
-	struct event_ring_config cfg;
-	struct event_ring *r;
-	struct seen s;
+	struct fixture f;
 	uint64_t total = 0, at_stop = 5;
 
-	seen_init(&s);
-	s.fail_every = 3;
-	small_config(&cfg);
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	if (!r)
+	fixture_prepare(&f);
+	f.s.fail_every = 3;
+	if (!fixture_start(&f))
 		return;
-	put_range(r, 0, 100); /* 0, 3, ..., 99: 34 events, 2 each */
-	total = event_ring_drain(r);
+	put_range(f.r, 0, 100); /* 0, 3, ..., 99: 34 events, 2 each */
+	total = event_ring_drain(f.r);
 	CHECK_INT_EQ(total, 68);
-	CHECK_INT_EQ(event_ring_drain(r), 0);
-	put_range(r, 100, 110); /* 102, 105, 108 */
-	event_ring_stop(r, &at_stop);
+	CHECK_INT_EQ(event_ring_drain(f.r), 0);
+	put_range(f.r, 100, 110); /* 102, 105, 108 */
+	event_ring_stop(f.r, &at_stop);
 	CHECK_INT_EQ(at_stop, 5 + 6);
-	CHECK_INT_EQ(total + at_stop - 5, s.failures_reported);
-	CHECK_INT_EQ(s.next, 110);
-	CHECK_INT_EQ(s.bad, 0);
+	CHECK_INT_EQ(total + at_stop - 5, f.s.failures_reported);
+	CHECK_INT_EQ(f.s.next, 110);
+	CHECK_INT_EQ(f.s.bad, 0);
 }
 
 struct producer {
@@ -262,23 +273,20 @@ static void sleep_ms(long ms)
  * batch_events events ahead. Opened, everything arrives. */
 static void test_bounded_when_consumer_stalls(void)
 {
-	struct event_ring_config cfg;
+	struct fixture f;
 	struct producer p = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct seen s;
 	pthread_t t;
 	unsigned bound, waited;
 
-	seen_init(&s);
-	small_config(&cfg);
-	cfg.batch_bytes = 1 << 20; /* bounded by events here */
+	fixture_prepare(&f);
+	f.cfg.batch_bytes = 1 << 20; /* bounded by events here */
 	/* Every batch full: the put that fills the last one waits in it,
 	 * handing it over, until the consumer gives half the ring back. */
-	bound = (unsigned)(cfg.batches * cfg.batch_events) - 1;
-	s.gate_closed = true;
-	p.r = event_ring_start(&cfg, consume, &s);
-	CHECK(p.r != NULL);
-	if (!p.r)
+	bound = (unsigned)(f.cfg.batches * f.cfg.batch_events) - 1;
+	f.s.gate_closed = true;
+	if (!fixture_start(&f))
 		return;
+	p.r = f.r;
 	p.n = 1000;
 	CHECK(pthread_create(&t, NULL, produce, &p) == 0);
 	/* Up to 10 s for the ring to fill (a loaded machine), then a while
@@ -288,39 +296,29 @@ static void test_bounded_when_consumer_stalls(void)
 	CHECK_INT_EQ(producer_put(&p), bound);
 	sleep_ms(100);
 	CHECK_INT_EQ(producer_put(&p), bound);
-	pthread_mutex_lock(&s.lock);
-	CHECK(s.in_call);
-	s.gate_closed = false;
-	pthread_cond_broadcast(&s.cv);
-	pthread_mutex_unlock(&s.lock);
+	pthread_mutex_lock(&f.s.lock);
+	CHECK(f.s.in_call);
+	f.s.gate_closed = false;
+	pthread_cond_broadcast(&f.s.cv);
+	pthread_mutex_unlock(&f.s.lock);
 	pthread_join(t, NULL);
 	CHECK_INT_EQ(producer_put(&p), 1000);
-	event_ring_stop(p.r, NULL);
-	CHECK_INT_EQ(s.next, 1000);
-	CHECK_INT_EQ(s.bad, 0);
+	fixture_stop_expect(&f, 1000);
 }
 
 /* Stopped before anything was put, or right after one event. */
 static void test_stop_early(void)
 {
-	struct event_ring_config cfg;
-	struct event_ring *r;
-	struct seen s;
+	struct fixture f;
 
-	seen_init(&s);
-	small_config(&cfg);
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	event_ring_stop(r, NULL);
-	CHECK_INT_EQ(s.next, 0);
-	r = event_ring_start(&cfg, consume, &s);
-	CHECK(r != NULL);
-	if (!r)
+	fixture_prepare(&f);
+	if (fixture_start(&f))
+		fixture_stop_expect(&f, 0);
+	fixture_prepare(&f);
+	if (!fixture_start(&f))
 		return;
-	put_range(r, 0, 1);
-	event_ring_stop(r, NULL);
-	CHECK_INT_EQ(s.next, 1);
-	CHECK_INT_EQ(s.bad, 0);
+	put_range(f.r, 0, 1);
+	fixture_stop_expect(&f, 1);
 	event_ring_stop(NULL, NULL); /* a no-op */
 }
 

@@ -9,16 +9,13 @@
 
 #include "util/numfmt.h"
 #include "testlib.h"
+#include "xorshift.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static struct xorshift64 rng = { 0x9E3779B97F4A7C15ull };
 
 static uint64_t rnd(void)
 {
-	/* xorshift64*: reproducible, no libc state */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
+	return xorshift64_next(&rng);
 }
 
 static int fixed6_mismatches;

@@ -5,8 +5,9 @@
  *
  * The reader thread calls pcap_source_next_tcp and copies each packet
  * (the struct and its payload) into a batch; full batches are handed
- * over whole, through a bounded ring (a lock per batch, a sleeping side
- * woken when half the ring is ready for it, or at the end). The caller
+ * over whole, through a bounded ring (util/batch_ring.h: a lock per
+ * batch, a sleeping side woken when half the ring is ready for it, or at
+ * the end). The caller
  * takes the packets in the order the source gave them, then the source's
  * own end: 0, or -1 with its error text, exactly where
  * pcap_source_next_tcp would have said it.
