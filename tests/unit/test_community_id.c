@@ -74,6 +74,40 @@ static void test_spec_baseline(void)
 	}
 }
 
+/* A hasher (SHA-1 fetched once, its context reused) gives the spec's IDs
+ * too, one after the other, and refuses what community_id_v1 refuses. */
+static void test_hasher(void)
+{
+	struct community_hasher *h = community_hasher_new();
+	uint8_t a[4] = { 10, 0, 0, 1 }, b[4] = { 10, 0, 0, 2 };
+	struct community_flow icmp = { 4, a, b, 8, 0, 1 };
+	char id[COMMUNITY_ID_SIZE];
+	size_t i;
+
+	CHECK(h != NULL);
+	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		const struct vector *v = &vectors[i];
+		uint8_t s[16], d[16];
+		struct community_flow f;
+
+		f.ip_version = (uint8_t)parse(v->saddr, s);
+		f.saddr = s;
+		f.daddr = d;
+		CHECK(f.ip_version == parse(v->daddr, d));
+		f.sport = (uint16_t)v->sport;
+		f.dport = (uint16_t)v->dport;
+		f.proto = (uint8_t)v->proto;
+		CHECK_INT_EQ(community_id_v1_with(h, &f, 0, id), 0);
+		CHECK_STR_EQ(id, v->seed0);
+		CHECK_INT_EQ(community_id_v1_with(h, &f, 1, id), 0);
+		CHECK_STR_EQ(id, v->seed1);
+	}
+	CHECK_INT_EQ(community_id_v1_with(h, &icmp, 0, id), -1);
+	CHECK_STR_EQ(id, "");
+	community_hasher_free(h);
+	community_hasher_free(NULL);
+}
+
 /* The spec's own example: both directions order into 10.0.0.1:1234,
  * 127.0.0.1:80; equal addresses are ordered by port. */
 static void test_ordering(void)
@@ -111,6 +145,7 @@ static void test_refused(void)
 int main(void)
 {
 	RUN_TEST(test_spec_baseline);
+	RUN_TEST(test_hasher);
 	RUN_TEST(test_ordering);
 	RUN_TEST(test_refused);
 	TEST_MAIN_END();

@@ -1,5 +1,6 @@
 #include "archive/community_id.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -32,11 +33,57 @@ static int first_is_smaller(const uint8_t *a, uint16_t ap, const uint8_t *b, uin
 	return !ports || ap <= bp;
 }
 
+struct community_hasher {
+	EVP_MD *md;      /* SHA-1, fetched once */
+	EVP_MD_CTX *ctx; /* reused for every ID */
+};
+
+struct community_hasher *community_hasher_new(void)
+{
+	struct community_hasher *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->md || !h->ctx) {
+		community_hasher_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void community_hasher_free(struct community_hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	free(h);
+}
+
+/* SHA-1 of in[0, n) into md (SHA1_LEN bytes); false on failure. */
+static int sha1(struct community_hasher *h, const uint8_t *in, size_t n, uint8_t *md)
+{
+	unsigned md_len = 0;
+
+	if (!h)
+		return EVP_Digest(in, n, md, &md_len, EVP_sha1(), NULL) == 1 && md_len == SHA1_LEN;
+	return EVP_DigestInit_ex2(h->ctx, h->md, NULL) == 1 &&
+	       EVP_DigestUpdate(h->ctx, in, n) == 1 &&
+	       EVP_DigestFinal_ex(h->ctx, md, &md_len) == 1 && md_len == SHA1_LEN;
+}
+
 int community_id_v1(const struct community_flow *f, uint16_t seed, char out[COMMUNITY_ID_SIZE])
+{
+	return community_id_v1_with(NULL, f, seed, out);
+}
+
+int community_id_v1_with(struct community_hasher *h, const struct community_flow *f,
+			 uint16_t seed, char out[COMMUNITY_ID_SIZE])
 {
 	uint8_t in[INPUT_MAX], md[EVP_MAX_MD_SIZE];
 	size_t alen, n = 0;
-	unsigned md_len = 0;
 	int ports = has_ports(f->proto);
 	const uint8_t *a = f->saddr, *b = f->daddr;
 	uint16_t ap = f->sport, bp = f->dport;
@@ -66,7 +113,7 @@ int community_id_v1(const struct community_flow *f, uint16_t seed, char out[COMM
 		imw_store_be16(in + n + 2, bp);
 		n += 4;
 	}
-	if (EVP_Digest(in, n, md, &md_len, EVP_sha1(), NULL) != 1 || md_len != SHA1_LEN)
+	if (!sha1(h, in, n, md))
 		return -1;
 	out[0] = '1';
 	out[1] = ':';

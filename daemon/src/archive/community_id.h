@@ -33,4 +33,19 @@ struct community_flow {
  * failure (out is then ""). */
 int community_id_v1(const struct community_flow *f, uint16_t seed, char out[COMMUNITY_ID_SIZE]);
 
+/* SHA-1 looked up once for many IDs: OpenSSL 3 fetches the algorithm by
+ * name on every digest that names it by EVP_sha1() (a lock and a table
+ * lookup, and a context allocated), which was most of an ID's cost:
+ * about 22 000 instructions, against one flow's whole set-up. One
+ * hasher serves one thread (its context is reused). */
+struct community_hasher;
+
+/* NULL when OpenSSL has no SHA-1 or no memory: community_id_v1 then. */
+struct community_hasher *community_hasher_new(void);
+void community_hasher_free(struct community_hasher *h); /* NULL: no-op */
+/* community_id_v1's contract and result, through h (NULL: the same as
+ * community_id_v1). */
+int community_id_v1_with(struct community_hasher *h, const struct community_flow *f,
+			 uint16_t seed, char out[COMMUNITY_ID_SIZE]);
+
 #endif

@@ -32,15 +32,22 @@ static void string_fields(struct im_event *ev, char **f[EVENT_STRINGS])
 #undef EVENT_FIELD_PTR
 }
 
-void event_free(struct im_event *ev)
+void event_release_strings(struct im_event *ev)
 {
 	/* Field by field rather than through string_fields' table: this runs
 	 * for every event, and most fields are unset on most events. */
 #define EVENT_FREE_FIELD(name)    \
-	if (ev->name)             \
-		free(ev->name);
+	if (ev->name) {           \
+		free(ev->name);   \
+		ev->name = NULL;  \
+	}
 	EVENT_STRING_FIELDS(EVENT_FREE_FIELD)
 #undef EVENT_FREE_FIELD
+}
+
+void event_free(struct im_event *ev)
+{
+	event_release_strings(ev);
 	event_init(ev);
 }
 

@@ -189,6 +189,7 @@ int flow_table_init(struct flow_table *t, const struct flow_config *cfg, proto_e
 	t->emit_arg = emit_arg;
 	t->next_id = 1;
 	proto_directory_init(&t->directory);
+	t->cid_hasher = community_hasher_new(); /* NULL is slower, not wrong */
 	init_reasm_contexts(t);
 	/* events pass the file stage first (emit_event) */
 	t->app_ctx = (struct app_context){ &t->cfg.app, &t->stats.app,
@@ -477,8 +478,8 @@ static void evict_one(struct flow_table *t)
 /* The archive's fields of the flow: the server's "ip:port" in server,
  * the Community ID in cid and the session id in sid, set in ends (those
  * that cannot be made stay NULL). */
-static void flow_ends(const struct flow *f, struct app_ends *ends, char *server,
-		      size_t server_size, char cid[COMMUNITY_ID_SIZE],
+static void flow_ends(struct flow_table *t, const struct flow *f, struct app_ends *ends,
+		      char *server, size_t server_size, char cid[COMMUNITY_ID_SIZE],
 		      char sid[SESSION_ID_SIZE])
 {
 	struct community_flow cf = {
@@ -489,7 +490,7 @@ static void flow_ends(const struct flow *f, struct app_ends *ends, char *server,
 	packet_format_endpoint(server, server_size, f->ip_version, f->addr[IM_DIR_IN],
 			       f->port[IM_DIR_IN]);
 	*ends = (struct app_ends){ .server = server };
-	if (community_id_v1(&cf, 0, cid) < 0)
+	if (community_id_v1_with(t->cid_hasher, &cf, 0, cid) < 0)
 		return;
 	session_id_make(sid, cid, f->first_ts);
 	ends->session_id = sid;
@@ -544,7 +545,7 @@ static bool open_streams(struct flow_table *t, struct flow *f)
 
 	packet_format_endpoint(client, sizeof(client), f->ip_version, f->addr[IM_DIR_OUT],
 			       f->port[IM_DIR_OUT]);
-	flow_ends(f, &ends, server, sizeof(server), cid, sid);
+	flow_ends(t, f, &ends, server, sizeof(server), cid, sid);
 	st = calloc(1, sizeof(*st) + app_flow_size(client, &ends));
 	if (!st) {
 		t->stats.alloc_failures++;
@@ -798,4 +799,6 @@ void flow_table_destroy(struct flow_table *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	proto_directory_free(&t->directory);
+	community_hasher_free(t->cid_hasher);
+	t->cid_hasher = NULL;
 }

@@ -129,6 +129,8 @@ static inline bool flow_seen(const struct flow *f, unsigned bits)
 	return (f->seen & bits) == bits;
 }
 
+struct community_hasher;
+
 struct flow_table {
 	struct flow_config cfg;
 	struct flow **buckets;
@@ -144,6 +146,9 @@ struct flow_table {
 	void *emit_arg;
 	struct flow_stats stats;
 	struct proto_directory directory; /* shared by this table's sessions */
+	/* SHA-1 fetched once for every flow's Community ID (NULL: each ID
+	 * looks it up itself, slower, the same ID). */
+	struct community_hasher *cid_hasher;
 	/* Every flow's reassembler of a direction refers to that direction's
 	 * context: the limits, callbacks and counters (stats.reasm); every
 	 * flow's application layer to app_ctx. */

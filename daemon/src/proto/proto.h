@@ -291,7 +291,9 @@ void proto_session_unshare(struct proto_session *s, const char *v);
 
 /* Start an event carrying the session's common fields (ts, proto, dir,
  * flow, client, local, PDU location). The module fills the rest and calls
- * proto_event_emit, which hands it to the sink chain and frees it. */
+ * proto_event_emit, which hands it to the sink chain and frees its strings
+ * (the other fields are left as they were: proto_event_begin again before
+ * the struct makes another event). */
 void proto_event_begin(struct proto_session *s, struct im_event *ev, enum im_dir dir,
 		       enum im_kind kind);
 void proto_event_emit(struct proto_session *s, struct im_event *ev);

@@ -189,7 +189,10 @@ void proto_event_emit(struct proto_session *s, struct im_event *ev)
 		ev->session = NULL;
 	if (lent_community)
 		ev->community_id = NULL;
-	event_free(ev);
+	/* Done with: its strings freed, the rest left (no clear of the
+	 * whole struct per event); the next event starts at
+	 * proto_event_begin's event_init. */
+	event_release_strings(ev);
 }
 
 void proto_file_piece(struct proto_session *s, const struct proto_file_piece *p)

@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/msn/msn_p2p.h"
 #include "proto/proto.h"
 #include "util/bytebuf.h"
+#include "util/text.h"
 
 /* The largest payloads are contact lists (ADL, GCF): well under this. */
 #define MSN_MAX_PDU (1024u * 1024u)
@@ -102,8 +104,18 @@ void msn_p2p_file_data(struct proto_session *s, enum im_dir dir, const struct ms
 
 /* ---- msn_line.c: command lines and MIME payloads ---- */
 
-bool msn_span_is(struct span s, const char *lit);
-bool msn_span_is_ci(struct span s, const char *lit);
+/* Is s the text lit (exactly, or ignoring ASCII case)? Inline: asked
+ * with literals several times a message, whose length the compiler then
+ * knows, so a span of another length costs no call. */
+static inline bool msn_span_is(struct span s, const char *lit)
+{
+	return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
+}
+
+static inline bool msn_span_is_ci(struct span s, const char *lit)
+{
+	return s.len == strlen(lit) && text_has_prefix_ci((const char *)s.p, s.len, lit);
+}
 bool msn_span_digits(struct span s, size_t max_digits);
 uint64_t msn_span_number(struct span s);
 bool msn_span_has(struct span s, uint8_t c);

@@ -26,16 +26,6 @@ static const char *const known_cmds[] = {
 	"NFY", "PUT", "PAG",
 };
 
-bool msn_span_is(struct span s, const char *lit)
-{
-	return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
-}
-
-bool msn_span_is_ci(struct span s, const char *lit)
-{
-	return s.len == strlen(lit) && text_has_prefix_ci((const char *)s.p, s.len, lit);
-}
-
 bool msn_span_digits(struct span s, size_t max_digits)
 {
 	size_t i;

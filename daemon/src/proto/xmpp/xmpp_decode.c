@@ -328,8 +328,11 @@ static int emit_message_text(struct proto_session *s, enum im_dir dir, const str
 static int decode_message(struct proto_session *s, enum im_dir dir, const struct xtree *t,
 			  int root)
 {
-	bool failed = false, group;
-	char *type = xmpp_attr_text(t, root, "type", &failed);
+	bool failed = false;
+	/* type compared in place: a copy of it for every message was one of
+	 * the decoder's allocations per stanza */
+	bool group = xmpp_attr_is(t, root, "type", "groupchat", &failed);
+	bool error = xmpp_attr_is(t, root, "type", "error", &failed);
 	char *peer = stanza_peer(t, root, dir, &failed);
 	char *nick = NULL;
 	int c, rc = 0;
@@ -337,7 +340,6 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 	if (failed)
 		goto fail;
 	learn_local_from_stanza(s, t, root, dir);
-	group = type && strcmp(type, "groupchat") == 0;
 	if (group) {
 		const char *slash = strchr(peer, '/');
 
@@ -348,7 +350,7 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 		}
 		peer[xmpp_bare_len(peer)] = '\0';
 	}
-	if (type && strcmp(type, "error") == 0) {
+	if (error) {
 		rc = emit_message_error(s, dir, t, root, peer);
 		goto out;
 	}
@@ -366,7 +368,6 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 fail:
 	rc = -1;
 out:
-	free(type);
 	free(peer);
 	free(nick);
 	return rc;

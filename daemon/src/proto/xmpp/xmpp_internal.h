@@ -153,6 +153,13 @@ int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns);
 /* An attribute value decoded; NULL when absent or on allocation failure
  * (*failed tells them apart). */
 char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed);
+/* Is that attribute's text (references decoded) lit, as strcmp would
+ * compare xmpp_attr_text's copy with it (up to a NUL)? False when the
+ * attribute is absent. A value without a reference (the common case) is
+ * compared in place, with no copy; otherwise *failed as xmpp_attr_text
+ * sets it. */
+bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
+		  bool *failed);
 /* The character data directly inside n, decoded. */
 char *xmpp_node_text(const struct xtree *t, int n);
 char *xmpp_node_text_trimmed(const struct xtree *t, int n);

@@ -355,6 +355,27 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 	return (char *)b.data;
 }
 
+bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
+		  bool *failed)
+{
+	const struct xattr *a = xmpp_node_attr(t, n, name);
+	size_t len = strlen(lit);
+	const uint8_t *v;
+	char *text;
+	bool same;
+
+	if (!a)
+		return false;
+	v = t->buf + a->value.off;
+	if (!memchr(v, '&', a->value.len))
+		return a->value.len >= len && memcmp(v, lit, len) == 0 &&
+		       (a->value.len == len || v[len] == '\0');
+	text = xmpp_attr_text(t, n, name, failed);
+	same = text && strcmp(text, lit) == 0;
+	free(text);
+	return same;
+}
+
 char *xmpp_node_text(const struct xtree *t, int n)
 {
 	struct bytebuf b;
