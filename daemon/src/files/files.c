@@ -2,6 +2,7 @@
  * result event. files.h has the contract. */
 #include "files/files.h"
 
+#include <errno.h>
 #include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -887,4 +888,24 @@ int files_shared_retain(struct files_shared *sh, const struct purge_request *req
 	rc = store_retain(sh->store, req->before_us, &hold, pass);
 	purge_hold_free(&hold);
 	return rc;
+}
+
+void files_retain_logged(void *arg, const struct purge_request *req, char *msg, size_t msg_size)
+{
+	const struct files_shared *sh = arg;
+	struct files_retention pass;
+
+	if (!sh->store)
+		return; /* no files_dir: nothing to say */
+	if (files_shared_retain(arg, req, &pass) < 0) {
+		snprintf(msg, msg_size, "files_dir: retention: %s; nothing removed",
+			 errno == ENOMEM ? "out of memory" : strerror(errno));
+		return;
+	}
+	snprintf(msg, msg_size,
+		 "files_dir: retention: %llu files (%llu bytes) removed, %llu kept for legal hold, "
+		 "%llu could not be removed (hold: %s)",
+		 (unsigned long long)pass.removed, (unsigned long long)pass.removed_bytes,
+		 (unsigned long long)pass.held, (unsigned long long)pass.failed,
+		 req->hold && *req->hold ? req->hold : "none");
 }

@@ -217,5 +217,9 @@ struct purge_request;
  * removed) or the directory cannot be listed. */
 int files_shared_retain(struct files_shared *sh, const struct purge_request *req,
 			struct files_retention *pass);
+/* The same in the shape of the writer's retention hook
+ * (sink_writer_set_retention_hook; arg: the struct files_shared): the
+ * pass's line for the log in msg (none without files_dir). */
+void files_retain_logged(void *arg, const struct purge_request *req, char *msg, size_t msg_size);
 
 #endif

@@ -12,7 +12,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "archive/purge.h"
 #include "config/config_files.h"
 #include "files/files.h"
 #include "nfq/nfq_proc.h"
@@ -235,28 +234,6 @@ static const char *allowed_path(const struct runtime_paths *ps, const char *key)
 	return NULL;
 }
 
-/* files_dir under the archive's retention. The writer owns when (its
- * requests: at the start, every retention_interval, with the legal hold
- * it holds), the file store owns its directory and the size it counts:
- * so the writer hands each request to the store, on the writer's thread,
- * and no worker stops for a pass nor calls up to the writer. */
-static void retain_files(void *arg, const struct purge_request *req, char *msg, size_t msg_size)
-{
-	struct files_retention pass;
-
-	if (files_shared_retain(arg, req, &pass) < 0) {
-		snprintf(msg, msg_size, "files_dir: retention: %s; nothing removed this pass",
-			 errno == ENOMEM ? "out of memory" : strerror(errno));
-		return;
-	}
-	snprintf(msg, msg_size,
-		 "files_dir: retention: %llu files (%llu bytes) removed, %llu kept for legal hold, "
-		 "%llu could not be removed (hold: %s)",
-		 (unsigned long long)pass.removed, (unsigned long long)pass.removed_bytes,
-		 (unsigned long long)pass.held, (unsigned long long)pass.failed,
-		 req->hold && *req->hold ? req->hold : "none");
-}
-
 static void prepare_files(struct runtime *rt)
 {
 	struct files_config fc;
@@ -276,8 +253,14 @@ static void prepare_files(struct runtime *rt)
 		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
 		return;
 	}
+	/* files_dir under the archive's retention. The writer owns when
+	 * (its requests: at the start, every retention_interval, with the
+	 * legal hold it holds), the file store owns its directory and the
+	 * size it counts: so the writer hands each request to the store, on
+	 * the writer's thread, and no worker stops for a pass nor calls up
+	 * to the writer. */
 	if (rt->writer && fc.dir && fc.dir[0])
-		sink_writer_set_retention_hook(rt->writer, retain_files, rt->files);
+		sink_writer_set_retention_hook(rt->writer, files_retain_logged, rt->files);
 	if (!rt->tap && rt->pin_dir && expect_steer_open(&rt->steer, rt->pin_dir) == 0) {
 		expect_steer_follow(&rt->steer, files_shared_expect(rt->files));
 		rt->log(LOG_INFO, "connections file offers announce are steered by the classifier");
