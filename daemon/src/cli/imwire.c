@@ -146,9 +146,9 @@ static void log_to_stderr(int level, const char *fmt, ...)
 
 /* The sinks the configuration names, behind one writer (sink/sink_writer.h)
  * that waits for room instead of dropping: offline, nothing is lost to a
- * slow database. A write-ahead log only with spool_dir. */
-/* files: files_dir's store (not --extract's directory, which is no
- * archive), under the writer's retention; NULL: none. */
+ * slow database. A write-ahead log only with spool_dir. files: the store
+ * of the configuration's files_dir (not --extract's directory, which is
+ * no archive), put under the writer's retention; NULL: none. */
 static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg,
 			 struct files_shared *files)
 {

@@ -258,12 +258,13 @@ size_t sink_writer_configured(struct sink *w);
 /* A store outside the sinks that the archive's retention also applies to
  * (files_dir, files/files.h): with retention_days, fn gets each
  * retention request the writer makes (its cutoff and the legal hold of
- * the moment), every retention_interval_s, on the thread that makes it,
- * and, when the writer has started already, once when set (the store's
- * start: the writer's first request came before the store was there). fn writes one line for the log in
- * msg (nothing: no line). The writer owns when; the store owns what and
- * how, so neither reaches into the other. Setting NULL waits for a pass
- * under way: after it, arg may be freed. */
+ * the moment: at the start, then every retention_interval_s), on the
+ * thread that makes it; and once when set if the writer has started
+ * already (the store's start: the writer's first request came before the
+ * store was there). fn writes one line for the log in msg (nothing: no
+ * line). The writer owns when; the store owns what and how, so neither
+ * reaches into the other. Setting NULL waits for a pass under way: after
+ * it, arg may be freed. */
 struct purge_request;
 typedef void (*sink_writer_retention_fn)(void *arg, const struct purge_request *req, char *msg,
 					 size_t msg_size);
