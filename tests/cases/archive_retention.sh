@@ -10,7 +10,9 @@
 # removed once expired unless held, logrotate's leftovers likewise. A
 # third run purges again from where the first stopped; a row the purge
 # should have removed, put back, and a kept one removed, are both named
-# by verify; an unchanged archive is not purged twice.
+# by verify; an unchanged archive is not purged twice. files_dir is under
+# the same retention: a stored file last referred to before the cutoff
+# goes with its sidecar unless an id that referred to it is held.
 # Env: BIN (holds imwire), TOP (repository root).
 set -u
 . "$TOP/tests/lib.sh"
@@ -25,6 +27,7 @@ sensor_name=gw1
 sqlite_file=$tmp/a.db
 jsonl_file=$tmp/a.jsonl
 file_logging_dir=$tmp/logs
+files_dir=$tmp/files
 checkpoint_key=$tmp/key
 checkpoint_log=$tmp/cp.log
 EOC
@@ -49,6 +52,15 @@ grep '"local":"tesla_brian@hotmail.com"' "$tmp/a.jsonl" >"$tmp/a.jsonl.2"
 grep '"local":"vmlemon"' "$tmp/a.jsonl" | head -3 >"$tmp/a.jsonl.3"
 touch -d 2010-01-01 "$tmp/a.jsonl.2" "$tmp/a.jsonl.3"
 cp "$tmp/a.db" "$tmp/before.db"
+# files_dir: the DCC SEND's file (tim2 referred to it) and the OFT2
+# transfer's (its event has no local id: no sidecar). Both made old; the
+# DCC file's sidecar gains vmlemon, as if vmlemon had sent it too.
+DCC=$tmp/files/56/566c4819a8130d65d29076930bd46dde5c2595a4a8be4a380857feb5b430ec6e
+OFT=$tmp/files/f0/f0f74a982a814640aedaa5fd6542ac810e8c5e257552bcc024a5c808343bccf9
+[ -f "$DCC" ] && [ "$(cat "$DCC.refs")" = tim2 ] && [ -f "$OFT" ] && [ ! -e "$OFT.refs" ]
+check files_stored_with_referrers $? "$(cd "$tmp/files" && find . -type f | sort)"
+echo vmlemon >>"$DCC.refs"
+touch -d 2010-01-01 "$DCC" "$OFT"
 
 # The cutoff falls between 2009 and 2025: 600 days before now.
 base >"$tmp/keep.conf"
@@ -68,6 +80,8 @@ check expired_rows_removed_sqlite $? "$(sq 'select localid, count(*) from messag
 check newer_rows_kept_sqlite $?
 [ "$(sq "select count(*) from messages where kind='audit' and action='purge' and eventdata like 'purge from=0 %removed=15 kept=58 %hold=vmlemon,Damn-0262937047'")" -eq 1 ]
 check one_purge_record_sqlite $? "$(sq "select eventdata from messages where kind='audit'")"
+[ -f "$DCC" ] && [ "$(stat -c %Y "$DCC")" -lt 1300000000 ] && [ ! -e "$OFT" ]
+check files_dir_expired_removed_held_kept $? "$(cd "$tmp/files" && find . | sort)"
 jl() { grep -c "\"local\":\"$1\"" "$tmp/a.jsonl"; }
 [ "$(jl vmlemon)" -eq 44 ] && [ "$(jl damn-0262937047)" -eq 14 ] && [ "$(jl tim2)" -eq 12 ] &&
 	[ "$(jl tesla_brian@hotmail.com)" -eq 0 ] &&
@@ -124,6 +138,10 @@ n2=$(sq "select count(*) from messages where action='purge'")
 	[ "$(sq "select count(*) from messages where action='purge' and eventdata like 'purge from=0 %removed=1 kept=71 %'")" -eq 1 ] &&
 	[ "$(sq "select count(*) from messages where protocolname='GADU-GADU'")" -eq 0 ]
 check second_purge_continues_first $? "$n1 $n2" "$(sq "select eventdata from messages where action='purge'")" "$(cat "$tmp/purge.err")"
+# The same content sent again: its time is now, its referrer listed once.
+[ "$(stat -c %Y "$DCC")" -gt $(($(date +%s) - 3600)) ] &&
+	[ "$(printf 'tim2\nvmlemon')" = "$(cat "$DCC.refs")" ]
+check files_dir_reference_refreshes $? "$(stat -c %y "$DCC")" "$(cat "$DCC.refs")"
 verify sqlite "$tmp/a.db"
 check sqlite_verifies_after_two_purges $? "$(cat "$tmp/v.out")"
 verify jsonl "$tmp/a.jsonl"
@@ -152,3 +170,13 @@ printf 'retention_days=1\nlegal_hold=%s\n' "$tmp/none.txt" >>"$tmp/bad.conf"
 	>/dev/null 2>"$tmp/bad.err"
 [ $? -ne 0 ] && grep -q "legal_hold $tmp/none.txt" "$tmp/bad.err"
 check bad_legal_hold_refused $? "$(cat "$tmp/bad.err")"
+
+# No hold at all: the old file goes, with its sidecar; the store's size
+# is counted without it (a restart counts what is there).
+touch -d 2010-01-01 "$DCC"
+base >"$tmp/nohold.conf"
+echo retention_days=600 >>"$tmp/nohold.conf"
+"$I" read --config "$tmp/nohold.conf" --format none "$P/gadu/john-samples_ekg_login.pcap" \
+	>/dev/null 2>"$tmp/purge.err"
+[ ! -e "$DCC" ] && [ ! -e "$DCC.refs" ]
+check files_dir_unheld_removed $? "$(cd "$tmp/files" && find . | sort)" "$(cat "$tmp/purge.err")"

@@ -5,7 +5,8 @@
 # then the file in-band (XEP-0047 IBB, base64 in iq stanzas relayed by
 # prosody). imwired follows the offer to the stream, puts the chunks back
 # together and logs the file with its hash and type, keeps it in
-# files_dir, and changes nothing: the receiver gets every byte.
+# files_dir, and changes nothing: the receiver gets every byte. Before it,
+# a start with retention_days: files_dir's old files go unless held.
 # Env: BIN, TOP. Live: run it under the team lock.
 set -u
 . "$TOP/tests/lib.sh"
@@ -17,6 +18,36 @@ register_xmpp '"10.77.0.2"' 5222 alice bob
 check accounts_registered $? "$(tail -3 "$tmp/prosody.register" 2>/dev/null)"
 start_prosody "$S" 5222 300
 check prosody_listens $? "$(tail -5 "$tmp/prosody.out" "$tmp/prosody.err" 2>/dev/null)"
+# files_dir under the archive's retention, applied by the daemon's
+# writer at its start (inside the sandbox): two files stored long ago, one
+# referred to by a held id (kept), one by nobody known (no sidecar, as an
+# older imwire left it: removed, its size counted). A start of its own,
+# with SQLite only: the JSON lines sink's retention cannot list its
+# directory in the sandbox (found here, not this case's business).
+OLD_HELD=$(printf '%064d' 1)
+OLD_FREE=$(printf '%064d' 2)
+mkdir -p "$tmp/files/00"
+echo 'held content' >"$tmp/files/00/$OLD_HELD"
+echo 'carol@example.org' >"$tmp/files/00/$OLD_HELD.refs"
+echo 'old content' >"$tmp/files/00/$OLD_FREE"
+touch -d 2010-01-01 "$tmp/files/00/$OLD_HELD" "$tmp/files/00/$OLD_FREE"
+printf '%s\n' "sqlite_file=$tmp/retain.db" "files_dir=$tmp/files" retention_days=30 \
+	legal_hold=Carol@example.org "stats_file=$tmp/stats.json" >"$tmp/retain.conf"
+start_daemon "$tmp/retain.conf"
+check retention_daemon_started $?
+wait_until 10 "$daemon_pid" log_has "$daemon_log" "files_dir: retention: "
+[ -f "$tmp/files/00/$OLD_HELD" ] && [ -f "$tmp/files/00/$OLD_HELD.refs" ] &&
+	[ ! -e "$tmp/files/00/$OLD_FREE" ] &&
+	log_has "$daemon_log" "files_dir: retention: 1 files (12 bytes) removed, 1 kept for legal hold"
+check files_dir_retention_at_start $? "$(cd "$tmp/files" && find . | sort)" \
+	"$(grep 'retention' "$daemon_log")"
+wait_until 10 "$daemon_pid" test -s "$tmp/stats.json"
+[ "$(stats_counter "$tmp/stats.json" files.store_expired)" -eq 1 ] &&
+	[ "$(stats_counter "$tmp/stats.json" files.store_expired_bytes)" -eq 12 ] &&
+	[ "$(stats_counter "$tmp/stats.json" files.store_held)" -eq 1 ]
+check files_dir_retention_counted $? "$(grep -o '"store_[a-z_]*": [0-9]*' "$tmp/stats.json" | tr '\n' ' ')"
+end_scenario retention
+
 write_config "$tmp/flxmpp.conf" 50 "files_dir=$tmp/files"
 start_daemon "$tmp/flxmpp.conf"
 check daemon_started $?
@@ -50,4 +81,7 @@ fact file_extracted 1 "$tmp/events.jsonl" '"proto":"xmpp","dir":"out","kind":"fi
 	"\"file_sha256\":\"$SUM\"" '"file_mime":"text/plain"'
 cmp -s "$tmp/report.txt" "$tmp/files/$(echo "$SUM" | cut -c1-2)/$SUM"
 check kept_in_files_dir_byte_for_byte $?
+# The file event's local id refers to the file.
+grep -qx 'alice@[^/]*\(/.*\)\{0,1\}' "$tmp/files/$(echo "$SUM" | cut -c1-2)/$SUM.refs"
+check stored_file_lists_its_referrer $? "$(cat "$tmp/files/$(echo "$SUM" | cut -c1-2)/$SUM.refs" 2>&1)"
 exit 0

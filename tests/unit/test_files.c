@@ -4,11 +4,14 @@
  * stand-in clamd written here (the real clamd runs in
  * tests/cases/files_*.sh): clean, infected, an error, silence, absence. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "archive/purge.h"
 #include "expect/expect.h"
 #include "files/files.h"
 #include "files/files_internal.h"
@@ -606,6 +609,279 @@ static void test_store(void)
 	CHECK(system(path) == 0);
 }
 
+/* ---- retention of the store ---- */
+
+#define DAY_US (86400ll * 1000000)
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A hash made of one digit, 64 times. */
+static void hex_of(char hex[65], char digit)
+{
+	memset(hex, digit, 64);
+	hex[64] = '\0';
+}
+
+static void stored_path(char *out, size_t size, const char *dir, const char *hex,
+			const char *suffix)
+{
+	snprintf(out, size, "%s/%.2s/%s%s", dir, hex, hex, suffix);
+}
+
+/* content of n bytes ('x') kept as hex, referred to by local: store_keep's result. */
+static int put(struct store *st, const char *hex, size_t n, const char *local)
+{
+	char buf[256], *path = NULL, *final = NULL;
+	int fd = store_spool(st, &path), rc;
+
+	CHECK(fd >= 0 && n <= sizeof(buf));
+	if (fd < 0)
+		return -2;
+	memset(buf, 'x', n);
+	CHECK(write(fd, buf, n) == (ssize_t)n);
+	close(fd);
+	rc = store_keep(st, path, n, hex, local, &final);
+	free(path);
+	free(final);
+	return rc;
+}
+
+static void set_age(const char *dir, const char *hex, int64_t age_us)
+{
+	char path[512];
+	int64_t t = now_us() - age_us;
+	struct timespec times[2] = { { t / 1000000, (long)(t % 1000000) * 1000 },
+				     { t / 1000000, (long)(t % 1000000) * 1000 } };
+
+	stored_path(path, sizeof(path), dir, hex, "");
+	CHECK(utimensat(AT_FDCWD, path, times, 0) == 0);
+}
+
+static bool exists(const char *dir, const char *hex, const char *suffix)
+{
+	char path[512];
+	struct stat sb;
+
+	stored_path(path, sizeof(path), dir, hex, suffix);
+	return stat(path, &sb) == 0;
+}
+
+static void check_refs(const char *dir, const char *hex, const char *want)
+{
+	char path[512], got[256];
+	FILE *f;
+	size_t n = 0;
+
+	stored_path(path, sizeof(path), dir, hex, ".refs");
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f) {
+		n = fread(got, 1, sizeof(got) - 1, f);
+		fclose(f);
+	}
+	got[n] = '\0';
+	CHECK_STR_EQ(got, want);
+}
+
+static int64_t age_of(const char *dir, const char *hex)
+{
+	char path[512];
+	struct stat sb;
+
+	stored_path(path, sizeof(path), dir, hex, "");
+	if (stat(path, &sb) < 0)
+		return -1;
+	return now_us() - ((int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000);
+}
+
+/* Each reference: mtime now, its id once in the sidecar; a pass removes
+ * exactly the files last referred to before the cutoff that no held id
+ * referred to (no sidecar: nobody), with their sidecars and sizes. */
+static void test_store_retention(void)
+{
+	char dir[] = "/tmp/imwire-retain-XXXXXX", path[512], err[256];
+	char a[65], b[65], c[65], d[65], e[65], f[65], g[65];
+	struct purge_hold hold;
+	struct files_retention pass, all;
+	uint64_t ref_failures, total;
+	struct store *st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	st = store_open(dir, 100, 160, err, sizeof(err));
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	hex_of(a, 'a');
+	hex_of(b, 'b');
+	hex_of(c, 'c');
+	hex_of(d, 'd');
+	hex_of(e, 'e');
+	hex_of(f, 'f');
+	hex_of(g, '1');
+	CHECK_INT_EQ(put(st, a, 10, "alice"), 1);
+	CHECK_INT_EQ(put(st, a, 10, "bob"), 0);   /* the same content again */
+	CHECK_INT_EQ(put(st, a, 10, "alice"), 0); /* an id listed once */
+	check_refs(dir, a, "alice\nbob\n");
+	CHECK_INT_EQ(put(st, b, 20, "carol"), 1);
+	CHECK_INT_EQ(put(st, c, 30, "dave"), 1);
+	CHECK_INT_EQ(put(st, d, 40, NULL), 1); /* as an older imwire left it */
+	CHECK(!exists(dir, d, ".refs"));
+	CHECK_INT_EQ(put(st, e, 50, "eve"), 1);
+	CHECK_INT_EQ(put(st, e, 50, "Carol/phone"), 0); /* a resource of a held account */
+	check_refs(dir, e, "eve\nCarol/phone\n");
+	CHECK_INT_EQ(put(st, f, 55, "frank"), -1);      /* 150 + 55 > 160 */
+	/* a sidecar whose file is gone (a pass cut short) */
+	snprintf(path, sizeof(path), "%s/%.2s", dir, g);
+	CHECK(mkdir(path, 0750) == 0);
+	stored_path(path, sizeof(path), dir, g, ".refs");
+	{
+		FILE *o = fopen(path, "w");
+
+		CHECK(o != NULL);
+		if (o) {
+			fputs("carol\n", o);
+			fclose(o);
+		}
+	}
+
+	set_age(dir, a, 10 * DAY_US);
+	set_age(dir, b, 10 * DAY_US);
+	set_age(dir, c, 1 * DAY_US);
+	set_age(dir, d, 10 * DAY_US);
+	set_age(dir, e, 10 * DAY_US);
+	CHECK(purge_hold_parse(&hold, "carol"));
+	CHECK_INT_EQ(store_retain(st, now_us() - 5 * DAY_US, &hold, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 2); /* a (alice, bob) and d (no sidecar) */
+	CHECK_INT_EQ(pass.removed_bytes, 50);
+	CHECK_INT_EQ(pass.held, 2); /* b (carol), e (Carol/phone) */
+	CHECK_INT_EQ(pass.failed, 0);
+	CHECK(!exists(dir, a, "") && !exists(dir, a, ".refs"));
+	CHECK(!exists(dir, d, ""));
+	CHECK(exists(dir, b, "") && exists(dir, b, ".refs"));
+	CHECK(exists(dir, c, "") && exists(dir, c, ".refs")); /* young */
+	CHECK(exists(dir, e, "") && exists(dir, e, ".refs"));
+	CHECK(!exists(dir, g, ".refs")); /* the orphan */
+	store_counts_get(st, &all, &ref_failures, &total);
+	CHECK_INT_EQ(total, 100); /* 20 + 30 + 50 */
+	CHECK_INT_EQ(ref_failures, 0);
+	CHECK_INT_EQ(put(st, f, 55, "frank"), 1); /* 100 + 55 fits now */
+
+	/* a reference refreshes the time: an old file sent again stays */
+	set_age(dir, c, 10 * DAY_US);
+	CHECK(age_of(dir, c) > 9 * DAY_US);
+	CHECK_INT_EQ(put(st, c, 30, "frank"), 0);
+	CHECK(age_of(dir, c) >= 0 && age_of(dir, c) < 60ll * 1000000);
+	check_refs(dir, c, "dave\nfrank\n");
+	CHECK_INT_EQ(store_retain(st, now_us() - 5 * DAY_US, &hold, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 0);
+	CHECK_INT_EQ(pass.held, 2);
+	CHECK(exists(dir, c, ""));
+
+	/* the hold lifted: what it kept goes with the next pass */
+	purge_hold_free(&hold);
+	CHECK(purge_hold_parse(&hold, ""));
+	CHECK_INT_EQ(store_retain(st, now_us() - 5 * DAY_US, &hold, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 2);
+	CHECK_INT_EQ(pass.removed_bytes, 70);
+	CHECK(!exists(dir, b, "") && !exists(dir, b, ".refs"));
+	CHECK(!exists(dir, e, "") && !exists(dir, e, ".refs"));
+	store_counts_get(st, &all, &ref_failures, &total);
+	CHECK_INT_EQ(all.removed, 4);
+	CHECK_INT_EQ(all.removed_bytes, 120);
+	CHECK_INT_EQ(all.held, 4);
+	CHECK_INT_EQ(total, 85); /* c 30 + f 55 */
+	purge_hold_free(&hold);
+	store_close(st);
+	/* a restart counts content, not sidecars */
+	st = store_open(dir, 100, 160, err, sizeof(err));
+	CHECK(st != NULL);
+	if (st) {
+		store_counts_get(st, &all, &ref_failures, &total);
+		CHECK_INT_EQ(total, 85);
+		store_close(st);
+	}
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CHECK(system(path) == 0);
+}
+
+/* Through the file stage: the result event's local id is the reference,
+ * files_shared_retain applies a request, and one worker of several
+ * reports the store's counts. */
+static void test_files_retention(void)
+{
+	char dir[] = "/tmp/imwire-retain-XXXXXX", path[512];
+	struct files_shared *sh;
+	struct seen s = { 0 };
+	struct files *fs1, *fs2;
+	struct files_stats st1, st2;
+	struct files_retention pass;
+	struct purge_request req;
+	int64_t t;
+	struct timespec times[2];
+
+	CHECK(mkdtemp(dir) != NULL);
+	sh = shared(dir, NULL, 0);
+	fs1 = sh ? worker(sh, &s) : NULL;
+	fs2 = sh ? worker(sh, &s) : NULL;
+	CHECK(fs1 != NULL && fs2 != NULL);
+	if (!fs1 || !fs2)
+		goto out;
+	dcc_transfer(fs2, 2, 5000, "kept for a while\n", 17, 17, false);
+	CHECK_INT_EQ(s.n, 1);
+	if (s.n != 1 || !s.ev[0].file.stored)
+		goto out;
+	snprintf(path, sizeof(path), "%s.refs", s.ev[0].file.stored);
+	{
+		FILE *f = fopen(path, "r");
+		char got[64] = "";
+
+		CHECK(f != NULL);
+		if (f) {
+			CHECK(fgets(got, sizeof(got), f) != NULL);
+			fclose(f);
+		}
+		CHECK_STR_EQ(got, "tim2\n"); /* the offer's local id */
+	}
+	req.before_us = now_us() - 5 * DAY_US;
+	req.compress_us = 0;
+	req.hold = "TIM2";
+	CHECK_INT_EQ(files_shared_retain(sh, &req, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 0); /* young */
+	t = now_us() - 10 * DAY_US;
+	times[0].tv_sec = times[1].tv_sec = t / 1000000;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	CHECK(utimensat(AT_FDCWD, s.ev[0].file.stored, times, 0) == 0);
+	CHECK_INT_EQ(files_shared_retain(sh, &req, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 0);
+	CHECK_INT_EQ(pass.held, 1);
+	req.hold = "";
+	CHECK_INT_EQ(files_shared_retain(sh, &req, &pass), 0);
+	CHECK_INT_EQ(pass.removed, 1);
+	CHECK_INT_EQ(pass.removed_bytes, 17);
+	CHECK(access(s.ev[0].file.stored, F_OK) < 0 && access(path, F_OK) < 0);
+	files_stats_get(fs1, &st1);
+	files_stats_get(fs2, &st2);
+	CHECK_INT_EQ(st1.store_expired + st2.store_expired, 1); /* counted once */
+	CHECK_INT_EQ(st1.store_expired_bytes + st2.store_expired_bytes, 17);
+	CHECK_INT_EQ(st1.store_held + st2.store_held, 1);
+	CHECK_INT_EQ(st1.stored + st2.stored, 1);
+out:
+	seen_free(&s);
+	if (fs1)
+		files_free(fs1);
+	if (fs2)
+		files_free(fs2);
+	files_shared_free(sh);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CHECK(system(path) == 0);
+}
+
 /* ---- scanning, against a stand-in clamd (tests/support/fake_clamd.c) ---- */
 
 static void scan_one(enum fake_mode mode, enum im_scan want, const char *sig, const char *cats)
@@ -731,6 +1007,8 @@ int main(void)
 	RUN_TEST(test_dcc_transfers);
 	RUN_TEST(test_socks5_and_inband_transfers);
 	RUN_TEST(test_store);
+	RUN_TEST(test_store_retention);
+	RUN_TEST(test_files_retention);
 	RUN_TEST(test_scan_verdicts);
 	RUN_TEST(test_scan_without_clamd);
 	RUN_TEST(test_live_transfers_bounded);

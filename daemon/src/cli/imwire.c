@@ -146,8 +146,11 @@ static void log_to_stderr(int level, const char *fmt, ...)
 
 /* The sinks the configuration names, behind one writer (sink/sink_writer.h)
  * that waits for room instead of dropping: offline, nothing is lost to a
- * slow database. A write-ahead log only with spool_dir. */
-static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
+ * slow database. A write-ahead log only with spool_dir. files: the store
+ * of the configuration's files_dir (not --extract's directory, which is
+ * no archive), put under the writer's retention; NULL: none. */
+static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg,
+			 struct files_shared *files)
 {
 	struct sink_writer_config wc;
 	struct sink w;
@@ -171,6 +174,9 @@ static int open_db_sinks(struct pipeline *pl, const struct imw_config *cfg)
 		sink_close(&w);
 		return 0;
 	}
+	/* before the start: its retention request reaches files_dir too */
+	if (files)
+		sink_writer_set_retention_hook(&w, files_retain_logged, files);
 	if (sink_writer_start(&w) < 0 || pipeline_add_sink(pl, &w) < 0) {
 		fprintf(stderr, "imwire: cannot start the database writer\n");
 		sink_close(&w);
@@ -339,7 +345,7 @@ static int read_setup(const struct read_opts *o, struct imw_config *cfg, struct 
 		goto fail;
 	}
 	if ((strcmp(o->format, "none") != 0 && open_sinks(pl, o->format, o->outdir) < 0) ||
-	    open_db_sinks(pl, cfg) < 0) {
+	    open_db_sinks(pl, cfg, o->extract ? NULL : *files) < 0) {
 		pipeline_destroy(pl);
 		goto fail;
 	}

@@ -2,6 +2,7 @@
  * result event. files.h has the contract. */
 #include "files/files.h"
 
+#include <errno.h>
 #include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/purge.h"
 #include "files/files_internal.h"
 #include "util/text.h"
 
@@ -145,6 +147,7 @@ struct files *files_new(struct files_shared *sh, proto_emit_fn emit, void *emit_
 		snprintf(err, err_size, "files: out of memory");
 		goto fail;
 	}
+	fs->reports_store = !atomic_exchange(&sh->store_reporter_taken, true);
 	return fs;
 fail:
 	if (fs->magic)
@@ -298,7 +301,9 @@ static void store_content(struct files *fs, struct xfer *x)
 		x->content.path = NULL;
 		return;
 	}
-	rc = store_keep(fs->sh->store, x->content.path, f->bytes, f->sha256, &final);
+	/* the result event refers to the file: its local id may hold it */
+	rc = store_keep(fs->sh->store, x->content.path, f->bytes, f->sha256, x->result.local,
+			&final);
 	free(x->content.path);
 	x->content.path = NULL; /* renamed or removed: the fd stays for the scanner */
 	if (rc == 1)
@@ -854,5 +859,53 @@ void files_forget(struct files *fs)
 
 void files_stats_get(const struct files *fs, struct files_stats *out)
 {
+	struct files_retention r;
+	uint64_t total;
+
 	*out = fs->stats;
+	if (!fs->reports_store || !fs->sh->store)
+		return;
+	store_counts_get(fs->sh->store, &r, &out->store_ref_failures, &total);
+	out->store_expired = r.removed;
+	out->store_expired_bytes = r.removed_bytes;
+	out->store_held = r.held;
+	out->store_retain_failures = r.failed;
+}
+
+int files_shared_retain(struct files_shared *sh, const struct purge_request *req,
+			struct files_retention *pass)
+{
+	struct purge_hold hold;
+	int rc;
+
+	memset(pass, 0, sizeof(*pass));
+	if (!sh->store)
+		return 0;
+	/* the request's list, canonical already (purge_hold_load): parsed
+	 * the way every sink's purge parses it */
+	if (!purge_hold_parse(&hold, req->hold))
+		return -1;
+	rc = store_retain(sh->store, req->before_us, &hold, pass);
+	purge_hold_free(&hold);
+	return rc;
+}
+
+void files_retain_logged(void *arg, const struct purge_request *req, char *msg, size_t msg_size)
+{
+	const struct files_shared *sh = arg;
+	struct files_retention pass;
+
+	if (!sh->store)
+		return; /* no files_dir: nothing to say */
+	if (files_shared_retain(arg, req, &pass) < 0) {
+		snprintf(msg, msg_size, "files_dir: retention: %s; nothing removed",
+			 errno == ENOMEM ? "out of memory" : strerror(errno));
+		return;
+	}
+	snprintf(msg, msg_size,
+		 "files_dir: retention: %llu files (%llu bytes) removed, %llu kept for legal hold, "
+		 "%llu could not be removed (hold: %s)",
+		 (unsigned long long)pass.removed, (unsigned long long)pass.removed_bytes,
+		 (unsigned long long)pass.held, (unsigned long long)pass.failed,
+		 req->hold && *req->hold ? req->hold : "none");
 }

@@ -81,6 +81,12 @@ struct files_stats {
 	uint64_t holds_released;   /* clean (or no verdict, scan_fail=open) */
 	uint64_t holds_cut;        /* infected (or no verdict, scan_fail=closed) */
 	uint64_t hold_overflows;   /* decided early: held bytes at hold_max_bytes */
+	/* files_dir's retention (shared by the workers: reported by one) */
+	uint64_t store_expired;       /* files removed: last referred to before retention_days */
+	uint64_t store_expired_bytes;
+	uint64_t store_held;          /* expired, kept: an id that referred to it is on legal hold */
+	uint64_t store_retain_failures; /* expired, kept: sidecar unreadable or unlink failed */
+	uint64_t store_ref_failures;  /* references whose time or id could not be recorded */
 };
 
 struct files_shared;
@@ -186,5 +192,34 @@ bool files_holding(const struct files *fs);
 void files_forget(struct files *fs);
 
 void files_stats_get(const struct files *fs, struct files_stats *out);
+
+/* ---- retention of files_dir ---- */
+
+/* Each event that refers to a stored file (stored now, or the same
+ * content already there) sets the file's mtime to now and adds its local
+ * id to the file's sidecar, dir/hh/<sha256>.refs (one id a line, each
+ * once). A pass removes each file last referred to before the request's
+ * cutoff, with its sidecar, unless an id of the sidecar is on the
+ * request's legal hold; a file without a sidecar (stored by an older
+ * imwire) is held by nobody. Removed sizes leave files_max_total_mb's
+ * count. */
+struct files_retention {
+	uint64_t removed;
+	uint64_t removed_bytes;
+	uint64_t held;   /* expired, kept for legal hold */
+	uint64_t failed; /* expired, kept: a sidecar unreadable, an unlink refused */
+};
+
+struct purge_request;
+/* One pass over files_dir with req's cutoff and hold (archive/purge.h),
+ * from any thread, beside the workers. 0 with *pass (all zero without
+ * files_dir); -1 when the hold cannot be parsed (out of memory: nothing
+ * removed) or the directory cannot be listed. */
+int files_shared_retain(struct files_shared *sh, const struct purge_request *req,
+			struct files_retention *pass);
+/* The same in the shape of the writer's retention hook
+ * (sink_writer_set_retention_hook; arg: the struct files_shared): the
+ * pass's line for the log in msg (none without files_dir). */
+void files_retain_logged(void *arg, const struct purge_request *req, char *msg, size_t msg_size);
 
 #endif

@@ -6,6 +6,7 @@
 #define IMW_FILES_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,9 +64,23 @@ uint64_t store_max_file(const struct store *st);
 /* Put the written file path (bytes long, hash hex) in its place,
  * dir/hh/hex. 1: stored (*final: its name, owned), 0: the same content
  * was there (path removed, *final: that name), -1: refused (over a cap,
- * or an I/O error; path removed). */
+ * or an I/O error; path removed). Stored or there: the event of local
+ * (NULL or "": none) refers to it, so its mtime becomes now and
+ * dir/hh/hex.refs lists local (each id once, one a line); a failure of
+ * either is counted (store_counts_get), the file stays stored. */
 int store_keep(struct store *st, const char *path, uint64_t bytes, const char *hex,
-	       char **final);
+	       const char *local, char **final);
+struct purge_hold;
+/* One retention pass: every stored file whose mtime (its last reference)
+ * is before before_us goes with its sidecar, and its size leaves the
+ * total, unless an id of its sidecar is on hold (purge_hold_matches).
+ * Safe beside store_keep: a file referred to during the pass stays.
+ * This pass's counts in *pass; -1 when dir cannot be listed. */
+int store_retain(struct store *st, int64_t before_us, const struct purge_hold *hold,
+		 struct files_retention *pass);
+/* Every pass's counts, the references not recorded, and the bytes stored. */
+void store_counts_get(struct store *st, struct files_retention *retained, uint64_t *ref_failures,
+		      uint64_t *total);
 /* An unlinked temporary file in dir, for content only the scanner needs. */
 int spool_tmpfile(const char *dir);
 
@@ -148,6 +163,9 @@ struct files_shared {
 	struct expect_table *expect;
 	struct store *store;
 	struct scanner *scanner;
+	/* The store's counts are the process's, not a worker's: the first
+	 * worker made reports them, so a sum over workers counts them once. */
+	atomic_bool store_reporter_taken;
 };
 
 enum xfer_kind {
@@ -211,6 +229,7 @@ struct files {
 	size_t n_live;
 	uint64_t next_id;
 	struct files_stats stats;
+	bool reports_store; /* files_shared's store_reporter_taken */
 	struct file_hold *holds;             /* hold.c */
 	struct files_decision *decisions;    /* for the engine, files_take_decisions */
 	size_t n_decisions, cap_decisions;

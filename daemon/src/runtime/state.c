@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "config/config_files.h"
+#include "files/files.h"
 #include "nfq/nfq_proc.h"
+#include "sink/sink_writer.h"
 #include "stats/stats_file.h"
 
 /* The configuration file, or the built-in defaults where allowed. */
@@ -251,6 +253,14 @@ static void prepare_files(struct runtime *rt)
 		rt->log(LOG_ERR, "file transfers are not followed: %s", err);
 		return;
 	}
+	/* files_dir under the archive's retention. The writer owns when
+	 * (its requests: at the start, every retention_interval, with the
+	 * legal hold it holds), the file store owns its directory and the
+	 * size it counts: so the writer hands each request to the store, on
+	 * the writer's thread, and no worker stops for a pass nor calls up
+	 * to the writer. */
+	if (rt->writer && fc.dir && fc.dir[0])
+		sink_writer_set_retention_hook(rt->writer, files_retain_logged, rt->files);
 	if (!rt->tap && rt->pin_dir && expect_steer_open(&rt->steer, rt->pin_dir) == 0) {
 		expect_steer_follow(&rt->steer, files_shared_expect(rt->files));
 		rt->log(LOG_INFO, "connections file offers announce are steered by the classifier");
@@ -295,6 +305,9 @@ void runtime_stop(struct runtime *rt)
 	struct state_file_stats fs;
 
 	classifier_release(&rt->claim);
+	/* the writer outlives rt->files here and there: no pass after this */
+	if (rt->writer && rt->files)
+		sink_writer_set_retention_hook(rt->writer, NULL, NULL);
 	if (rt->handover.open) {
 		handover_get_stats(&rt->handover, &hs, &fs);
 		rt->log(LOG_INFO,

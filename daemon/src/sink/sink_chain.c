@@ -228,6 +228,11 @@ int writer_archive_open(struct writer *w, char *err, size_t err_size)
 {
 	const struct sink_writer_config *cfg = &w->cfg;
 
+	if (pthread_mutex_init(&w->hook_lock, NULL) != 0) {
+		snprintf(err, err_size, "cannot make a lock");
+		return -1;
+	}
+	w->hook_lock_ready = true;
 	if (cfg->sensor && !(w->sensor = strdup(cfg->sensor)))
 		goto oom;
 	if (cfg->checkpoint_log && !(w->checkpoint_log = strdup(cfg->checkpoint_log)))
@@ -262,11 +267,40 @@ void writer_archive_free(struct writer *w)
 	free(w->sensor);
 	free(w->checkpoint_log);
 	free(w->hold);
+	if (w->hook_lock_ready)
+		pthread_mutex_destroy(&w->hook_lock);
+	w->hook_lock_ready = false;
 }
 
 bool writer_retention_due(const struct writer *w)
 {
 	return w->cfg.retention_days && now_monotonic() >= w->next_retention;
+}
+
+/* The store outside the sinks meets the same request, on this thread:
+ * the request's hold is the writer's, as the sinks see it. */
+static void writer_retention_hook_run(struct writer *w, const struct purge_request *req)
+{
+	char msg[512];
+
+	pthread_mutex_lock(&w->hook_lock);
+	if (w->hook) {
+		msg[0] = '\0';
+		w->hook(w->hook_arg, req, msg, sizeof(msg));
+		if (msg[0])
+			LOG(w, LOG_NOTICE, "%s", msg);
+	}
+	pthread_mutex_unlock(&w->hook_lock);
+}
+
+/* The request of the moment now (seconds since the epoch). */
+static void writer_retention_request(const struct writer *w, double now, struct purge_request *req)
+{
+	req->before_us = (int64_t)((now - w->cfg.retention_days * 86400.0) * 1e6);
+	req->compress_us = w->cfg.compress_after_days
+				   ? (int64_t)((now - w->cfg.compress_after_days * 86400.0) * 1e6)
+				   : 0;
+	req->hold = w->hold;
 }
 
 void writer_retention_tick(struct writer *w, bool force)
@@ -286,11 +320,7 @@ void writer_retention_tick(struct writer *w, bool force)
 	ev.kind = IM_KIND_AUDIT;
 	ev.action = EVENT_ACTION_RETENTION;
 	ev.content_type = NULL;
-	req.before_us = (int64_t)((now - w->cfg.retention_days * 86400.0) * 1e6);
-	req.compress_us = w->cfg.compress_after_days
-				  ? (int64_t)((now - w->cfg.compress_after_days * 86400.0) * 1e6)
-				  : 0;
-	req.hold = w->hold;
+	writer_retention_request(w, now, &req);
 	if (!purge_request_format(&text, &req)) {
 		LOG(w, LOG_ERR, "retention: out of memory for a request");
 		bytebuf_free(&text);
@@ -302,4 +332,26 @@ void writer_retention_tick(struct writer *w, bool force)
 		sink_writer_submit(&b);
 	queue_frame_free(b.f);
 	bytebuf_free(&text);
+	writer_retention_hook_run(w, &req);
+}
+
+void sink_writer_set_retention_hook(struct sink *ws, sink_writer_retention_fn fn, void *arg)
+{
+	struct writer *w = ws->ctx;
+	struct purge_request req;
+
+	bool started;
+
+	pthread_mutex_lock(&w->hook_lock);
+	w->hook = fn;
+	w->hook_arg = arg;
+	pthread_mutex_unlock(&w->hook_lock);
+	pthread_mutex_lock(&w->lock);
+	started = w->started;
+	pthread_mutex_unlock(&w->lock);
+	/* Not started yet: the start's own request reaches the hook. */
+	if (!fn || !w->cfg.retention_days || !started)
+		return;
+	writer_retention_request(w, (double)writer_now_us() / 1e6, &req);
+	writer_retention_hook_run(w, &req);
 }

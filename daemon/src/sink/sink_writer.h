@@ -254,6 +254,21 @@ int sink_writer_reconfigure(struct sink *w, struct sink_set *set, bool files_onl
 			    struct sink_writer_changes *ch, char *err, size_t err_size);
 /* How many sinks the configuration named are in use (not retired). */
 size_t sink_writer_configured(struct sink *w);
+
+/* A store outside the sinks that the archive's retention also applies to
+ * (files_dir, files/files.h): with retention_days, fn gets each
+ * retention request the writer makes (its cutoff and the legal hold of
+ * the moment: at the start, then every retention_interval_s), on the
+ * thread that makes it; and once when set if the writer has started
+ * already (the store's start: the writer's first request came before the
+ * store was there). fn writes one line for the log in msg (nothing: no
+ * line). The writer owns when; the store owns what and how, so neither
+ * reaches into the other. Setting NULL waits for a pass under way: after
+ * it, arg may be freed. */
+struct purge_request;
+typedef void (*sink_writer_retention_fn)(void *arg, const struct purge_request *req, char *msg,
+					 size_t msg_size);
+void sink_writer_set_retention_hook(struct sink *w, sink_writer_retention_fn fn, void *arg);
 /* The writer settings of a configuration (spool_dir, spool_max_bytes,
  * fsync, fsync_interval_ms), with default_spool_dir when it names none
  * (NULL: no log). */

@@ -143,6 +143,11 @@ struct writer {
 	char *checkpoint_log;
 	char *hold;            /* the legal hold, canonical ("a,b"), with retention_days */
 	double next_retention; /* monotonic time of the next retention request */
+	/* sink_writer_set_retention_hook: a pass holds hook_lock throughout */
+	pthread_mutex_t hook_lock;
+	bool hook_lock_ready;
+	sink_writer_retention_fn hook;
+	void *hook_arg;
 };
 
 #define LOG(w, level, ...)                                \

@@ -93,6 +93,9 @@ static const struct counter files_counters[] = {
 	C(files_stats, pending_scans),    C(files_stats, holds),
 	C(files_stats, holds_released),   C(files_stats, holds_cut),
 	C(files_stats, hold_overflows),
+	C(files_stats, store_expired),    C(files_stats, store_expired_bytes),
+	C(files_stats, store_held),       C(files_stats, store_retain_failures),
+	C(files_stats, store_ref_failures),
 };
 
 /* The queue socket's counts and the kernel's, one group: what reached
