@@ -21,9 +21,11 @@ check prosody_listens $? "$(tail -5 "$tmp/prosody.out" "$tmp/prosody.err" 2>/dev
 # files_dir under the archive's retention, applied by the daemon's
 # writer at its start (inside the sandbox): two files stored long ago, one
 # referred to by a held id (kept), one by nobody known (no sidecar, as an
-# older imwire left it: removed, its size counted). A start of its own,
-# with SQLite only: the JSON lines sink's retention cannot list its
-# directory in the sandbox (found here, not this case's business).
+# older imwire left it: removed, its size counted). The JSON lines sink's
+# retention runs in the same sandbox: it lists the file's directory for
+# what logrotate left there (an old rotated file goes), which the sandbox
+# once refused (Permission denied: every event then waited in the
+# write-ahead log).
 OLD_HELD=$(printf '%064d' 1)
 OLD_FREE=$(printf '%064d' 2)
 mkdir -p "$tmp/files/00"
@@ -31,7 +33,11 @@ echo 'held content' >"$tmp/files/00/$OLD_HELD"
 echo 'carol@example.org' >"$tmp/files/00/$OLD_HELD.refs"
 echo 'old content' >"$tmp/files/00/$OLD_FREE"
 touch -d 2010-01-01 "$tmp/files/00/$OLD_HELD" "$tmp/files/00/$OLD_FREE"
+mkdir -p "$tmp/jsonl"
+echo '{"ts":"2010-01-01T00:00:00.000000Z","local":"dave@example.org"}' >"$tmp/jsonl/retain.jsonl.1"
+touch -d 2010-01-01 "$tmp/jsonl/retain.jsonl.1"
 printf '%s\n' "sqlite_file=$tmp/retain.db" "files_dir=$tmp/files" retention_days=30 \
+	"jsonl_file=$tmp/jsonl/retain.jsonl" \
 	legal_hold=Carol@example.org "stats_file=$tmp/stats.json" >"$tmp/retain.conf"
 start_daemon "$tmp/retain.conf"
 check retention_daemon_started $?
@@ -46,6 +52,9 @@ wait_until 10 "$daemon_pid" test -s "$tmp/stats.json"
 	[ "$(stats_counter "$tmp/stats.json" files.store_expired_bytes)" -eq 12 ] &&
 	[ "$(stats_counter "$tmp/stats.json" files.store_held)" -eq 1 ]
 check files_dir_retention_counted $? "$(grep -o '"store_[a-z_]*": [0-9]*' "$tmp/stats.json" | tr '\n' ' ')"
+wait_until 10 "$daemon_pid" sh -c "! test -e '$tmp/jsonl/retain.jsonl.1'"
+[ ! -e "$tmp/jsonl/retain.jsonl.1" ] && ! grep -q 'jsonl.*Permission denied' "$daemon_log"
+check jsonl_retention_in_the_sandbox $? "$(ls -la "$tmp/jsonl")" "$(grep -i 'jsonl\|denied' "$daemon_log")"
 end_scenario retention
 
 write_config "$tmp/flxmpp.conf" 50 "files_dir=$tmp/files"

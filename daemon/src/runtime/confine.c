@@ -45,6 +45,10 @@ static void rule_of(const struct runtime_path *p, char *dir, size_t dir_size,
 	case PATH_DATABASE: /* and its journal, -wal and -shm come and go */
 		r->access = SANDBOX_READ | SANDBOX_WRITE | SANDBOX_CREATE | SANDBOX_REMOVE;
 		break;
+	case PATH_RETAINED: /* and retention finds logrotate's files beside it */
+		r->access = SANDBOX_READ | SANDBOX_WRITE | SANDBOX_CREATE | SANDBOX_REMOVE |
+			    SANDBOX_LIST;
+		break;
 	case PATH_TREE:
 		r->path = p->path;
 		r->access = SANDBOX_READ | SANDBOX_WRITE | SANDBOX_CREATE | SANDBOX_REMOVE |

@@ -60,7 +60,7 @@ static const struct {
 } keyed[] = {
 	/* retention rewrites it beside and renames it over, and removes
 	 * old rotated files */
-	{ "jsonl_file", PATH_DATABASE },
+	{ "jsonl_file", PATH_RETAINED },
 	{ "alerts_file", PATH_APPEND },
 	{ "checkpoint_log", PATH_APPEND },
 	{ "checkpoint_key", PATH_READ },
@@ -105,6 +105,7 @@ static int prepare_one(const struct runtime_path *p, const struct fs_owner *o, c
 		return fs_make_dirs(p->path, 0750, o, NULL, err, err_size);
 	case PATH_APPEND:
 	case PATH_DATABASE:
+	case PATH_RETAINED:
 		/* Made now and handed over, a rotated or journalled file keeps
 		 * one owner: logrotate's create copies it, SQLite gives its
 		 * journals the database's. */

@@ -19,6 +19,9 @@ enum runtime_path_use {
 	PATH_APPEND,
 	/* An SQLite database: its journal, -wal and -shm live beside it. */
 	PATH_DATABASE,
+	/* A log retention rewrites beside itself and renames over, whose
+	 * rotated siblings it lists, gzips and removes (jsonl_file=). */
+	PATH_RETAINED,
 	/* A directory the daemon fills (file_logging_dir=, the spool). */
 	PATH_TREE,
 	/* A file replaced whole by a rename (stats_file=, metrics_textfile=). */
