@@ -15,31 +15,41 @@
 
 /* A child holds one end of each of two socket pairs, at a low and at a
  * high descriptor, and is killed with -9: the peer of the high one must
- * see its hang-up first. */
+ * see its hang-up first. The child dies only once both peers are watched:
+ * a peer added to epoll after the hang-up is queued in the order of the
+ * adds (low first), which says nothing of the kernel's order (a loaded
+ * machine let the child die first now and then). */
 static void test_dying_process_releases_the_highest_first(void)
 {
 	int trial, high_first = 0;
 
 	for (trial = 0; trial < 10; trial++) {
-		int lo[2], hi[2], ep, n;
+		int lo[2], hi[2], go[2], ep, n;
 		struct epoll_event ev, got[2];
+		char c = 0;
 		pid_t pid;
 
 		CHECK_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, lo), 0);
 		CHECK_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, hi), 0);
+		CHECK_INT_EQ(pipe(go), 0);
 		pid = fork();
 		CHECK(pid >= 0);
 		if (pid == 0) {
 			close(lo[1]);
 			close(hi[1]);
+			close(go[1]);
 			if (dup2(hi[0], 300) < 0)
 				_exit(1);
 			close(hi[0]);
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			close(go[0]);
 			kill(getpid(), SIGKILL);
 			_exit(1);
 		}
 		close(lo[0]);
 		close(hi[0]);
+		close(go[0]);
 		ep = epoll_create1(0);
 		CHECK(ep >= 0);
 		ev.events = EPOLLRDHUP | EPOLLHUP;
@@ -47,6 +57,8 @@ static void test_dying_process_releases_the_highest_first(void)
 		epoll_ctl(ep, EPOLL_CTL_ADD, lo[1], &ev);
 		ev.data.fd = hi[1];
 		epoll_ctl(ep, EPOLL_CTL_ADD, hi[1], &ev);
+		CHECK_INT_EQ(write(go[1], &c, 1), 1);
+		close(go[1]);
 		waitpid(pid, NULL, 0);
 		n = epoll_wait(ep, got, 2, 1000);
 		CHECK(n >= 1);
