@@ -81,12 +81,18 @@ static const struct {
 bool runtime_paths_of(struct runtime_paths *ps, const struct imw_config *cfg, const char *pidfile)
 {
 	char path[4096];
+	const char *v;
 	size_t i;
 
 	for (i = 0; i < sizeof(keyed) / sizeof(keyed[0]); i++)
 		if (!runtime_paths_add(ps, keyed[i].key, config_get(cfg, keyed[i].key),
 				       keyed[i].use))
 			return false;
+	/* legal_hold names ids, or the file of them (a path): read again at
+	 * each reload, where a hold is added by editing it */
+	v = config_get(cfg, "legal_hold");
+	if (v && v[0] == '/' && !runtime_paths_add(ps, "legal_hold", v, PATH_READ))
+		return false;
 	stats_path_of(cfg, path, sizeof(path));
 	if (!runtime_paths_add(ps, "stats_file", path, PATH_REPLACED))
 		return false;

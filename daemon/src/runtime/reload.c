@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "archive/purge.h"
 #include "sandbox/sandbox.h"
 #include "sink/sink_writer.h"
 #include "util/daemon_log.h"
@@ -22,6 +23,9 @@ static const char *const restart_keys[] = {
 	"user", "group", "pidfilename", "queues", "queue_overflow", "queue_maxlen",
 	"bpf_pin_dir", "spool_dir", "spool_max_bytes", "fsync", "fsync_interval_ms",
 	"control_socket", "metrics_listen", "metrics_textfile", "log_file", "sandbox",
+	/* the archive's: the writer's chain and its retention schedule */
+	"sensor_name", "checkpoint_key", "checkpoint_log", "checkpoint_interval",
+	"retention_days", "retention_interval", "compress_after_days",
 };
 
 /* Read by `imwire setup`, never by imwired. */
@@ -124,10 +128,12 @@ struct fresh {
 	struct route_table *table;
 	struct sink_set sinks;
 	bool sinks_open;
+	char *hold; /* legal_hold, read again (its file may have changed) */
 };
 
 static void fresh_free(struct fresh *f)
 {
+	free(f->hold);
 	route_table_unref(f->table);
 	policy_unref(f->policy);
 	if (f->sinks_open)
@@ -172,7 +178,10 @@ static int build(struct runtime *rt, struct fresh *f, bool *sinks_restart, char 
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if (open_sinks(rt, f, sinks_restart, err, err_size) < 0)
+	/* A hold that cannot be read refuses the reload: purging by the old
+	 * one would not be what the operator asked. */
+	if (purge_hold_load(config_get(&f->cfg, "legal_hold"), &f->hold, err, err_size) < 0 ||
+	    open_sinks(rt, f, sinks_restart, err, err_size) < 0)
 		return -1;
 	/* Last: it changes the live router, and cannot be taken back. */
 	return router_reload(rt->setup.router, &f->cfg, err, err_size);
@@ -248,6 +257,10 @@ int runtime_reload(struct runtime *rt, char *msg, size_t msg_size)
 			     setup, sizeof(setup));
 		commit(rt, &f);
 		apply_sinks(rt, &f); /* which reopens the files of the sinks kept */
+		if (rt->writer) {
+			sink_writer_take_legal_hold(rt->writer, f.hold);
+			f.hold = NULL;
+		}
 		reopen_log(rt);
 		if (sinks_restart)
 			snprintf(restart + strlen(restart), sizeof(restart) - strlen(restart),

@@ -293,14 +293,33 @@ static void writer_retention_hook_run(struct writer *w, const struct purge_reque
 	pthread_mutex_unlock(&w->hook_lock);
 }
 
-/* The request of the moment now (seconds since the epoch). */
-static void writer_retention_request(const struct writer *w, double now, struct purge_request *req)
+/* The request of the moment now (seconds since the epoch), with a copy
+ * of the hold in force (a reload may replace it meanwhile): the caller
+ * frees *hold. False when out of memory. */
+static bool writer_retention_request(struct writer *w, double now, struct purge_request *req,
+				     char **hold)
 {
 	req->before_us = (int64_t)((now - w->cfg.retention_days * 86400.0) * 1e6);
 	req->compress_us = w->cfg.compress_after_days
 				   ? (int64_t)((now - w->cfg.compress_after_days * 86400.0) * 1e6)
 				   : 0;
-	req->hold = w->hold;
+	pthread_mutex_lock(&w->hook_lock);
+	*hold = strdup(w->hold ? w->hold : "");
+	pthread_mutex_unlock(&w->hook_lock);
+	req->hold = *hold;
+	return *hold != NULL;
+}
+
+void sink_writer_take_legal_hold(struct sink *ws, char *hold)
+{
+	struct writer *w = ws->ctx;
+	char *old;
+
+	pthread_mutex_lock(&w->hook_lock);
+	old = w->hold;
+	w->hold = hold;
+	pthread_mutex_unlock(&w->hook_lock);
+	free(old);
 }
 
 void writer_retention_tick(struct writer *w, bool force)
@@ -310,6 +329,7 @@ void writer_retention_tick(struct writer *w, bool force)
 	struct im_event ev;
 	struct bytebuf text;
 	double now = (double)writer_now_us() / 1e6;
+	char *hold = NULL;
 
 	if (!w->cfg.retention_days || (!force && !writer_retention_due(w)))
 		return;
@@ -320,10 +340,10 @@ void writer_retention_tick(struct writer *w, bool force)
 	ev.kind = IM_KIND_AUDIT;
 	ev.action = EVENT_ACTION_RETENTION;
 	ev.content_type = NULL;
-	writer_retention_request(w, now, &req);
-	if (!purge_request_format(&text, &req)) {
+	if (!writer_retention_request(w, now, &req, &hold) || !purge_request_format(&text, &req)) {
 		LOG(w, LOG_ERR, "retention: out of memory for a request");
 		bytebuf_free(&text);
+		free(hold);
 		return;
 	}
 	ev.text = (char *)text.data;
@@ -333,13 +353,14 @@ void writer_retention_tick(struct writer *w, bool force)
 	queue_frame_free(b.f);
 	bytebuf_free(&text);
 	writer_retention_hook_run(w, &req);
+	free(hold);
 }
 
 void sink_writer_set_retention_hook(struct sink *ws, sink_writer_retention_fn fn, void *arg)
 {
 	struct writer *w = ws->ctx;
 	struct purge_request req;
-
+	char *hold = NULL;
 	bool started;
 
 	pthread_mutex_lock(&w->hook_lock);
@@ -352,6 +373,9 @@ void sink_writer_set_retention_hook(struct sink *ws, sink_writer_retention_fn fn
 	/* Not started yet: the start's own request reaches the hook. */
 	if (!fn || !w->cfg.retention_days || !started)
 		return;
-	writer_retention_request(w, (double)writer_now_us() / 1e6, &req);
-	writer_retention_hook_run(w, &req);
+	if (writer_retention_request(w, (double)writer_now_us() / 1e6, &req, &hold))
+		writer_retention_hook_run(w, &req);
+	else
+		LOG(w, LOG_ERR, "retention: out of memory for a request");
+	free(hold);
 }

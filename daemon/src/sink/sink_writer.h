@@ -269,6 +269,12 @@ struct purge_request;
 typedef void (*sink_writer_retention_fn)(void *arg, const struct purge_request *req, char *msg,
 					 size_t msg_size);
 void sink_writer_set_retention_hook(struct sink *w, sink_writer_retention_fn fn, void *arg);
+
+/* A reload's legal hold, canonical as purge_hold_load makes it (read
+ * again at each reload even when the key did not change: a hold is added
+ * by editing the file of ids): every retention request from the next on
+ * holds by it, in every sink and in files_dir. The writer owns hold now. */
+void sink_writer_take_legal_hold(struct sink *w, char *hold);
 /* The writer settings of a configuration (spool_dir, spool_max_bytes,
  * fsync, fsync_interval_ms), with default_spool_dir when it names none
  * (NULL: no log). */

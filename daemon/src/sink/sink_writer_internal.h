@@ -141,7 +141,9 @@ struct writer {
 	bool has_key;
 	struct checkpoint_key key;
 	char *checkpoint_log;
-	char *hold;            /* the legal hold, canonical ("a,b"), with retention_days */
+	/* the legal hold, canonical ("a,b"), with retention_days: replaced
+	 * by a reload (sink_writer_set_legal_hold) under hook_lock */
+	char *hold;
 	double next_retention; /* monotonic time of the next retention request */
 	/* sink_writer_set_retention_hook: a pass holds hook_lock throughout */
 	pthread_mutex_t hook_lock;
