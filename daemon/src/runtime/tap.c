@@ -167,7 +167,12 @@ int runtime_run_tap(struct runtime *rt, struct sink *sinks, size_t *n_sinks)
 	}
 	service_stop(rt->svc);
 	pipeline_finish(&t.pl);
+	/* The writer goes with the pipeline: no retention pass reaches the
+	 * file stage after this, and nothing after us may use it. */
+	if (rt->writer && rt->files)
+		sink_writer_set_retention_hook(rt->writer, NULL, NULL);
 	pipeline_destroy(&t.pl);
+	rt->writer = NULL;
 	free(t.local_nets);
 	return 0;
 }
