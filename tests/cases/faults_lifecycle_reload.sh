@@ -162,8 +162,11 @@ $B "$BIN/imwire" setup --bridge br0 --ports 6667 >/dev/null
 
 # ---- 3. logrotate: mv, then SIGUSR1; mv, then SIGHUP -----------------------
 # A flood of FLOOD_N numbered messages (bench/inline_peer) runs while the
-# files are moved away: once the writer has taken a tenth of it, the first
-# rotation; at half, the second.
+# files are moved away: once its first message is in the file, its sender
+# is paused (SIGSTOP) for the first rotation, so that it lands mid-flood
+# however fast the flood goes (a faster engine once finished it before
+# the stats file said a tenth was taken: every message in the first
+# file); at half, the second rotation, unpaused.
 FLOOD_N=${FLOOD_N:-40000}
 # writer_events: the events handed to the writer so far (stats file).
 writer_events() {
@@ -184,12 +187,15 @@ INLINE_PEER_HASH=1 $C "$BIN/bench/inline_peer" bulk-client 10.77.0.2 6668 120 \
 fc=$!
 peer_pids="$fs $fc"
 base=$(writer_events)
-wait_until 60 "$fc" events_past $((base + FLOOD_N / 10))
+flood_logged() { grep -q '"text":"[0-9]\{10\} x' "$tmp/r.jsonl"; }
+wait_until 60 "$fc" flood_logged
+kill -STOP "$fs"
 mv "$tmp/r.jsonl" "$tmp/r.jsonl.1"
 mv "$tmp/r.log" "$tmp/r.log.1"
 kill -USR1 "$daemon_pid"
 wait_until 5 "$daemon_pid" log_has "$tmp/r.log" "log files reopened (1 sink(s) writing files)"
 check rotate_sigusr1_reopens_the_log_file_and_the_sinks $? "$(tail -3 "$tmp/r.log.1")" "$(cat "$tmp/r.log" 2>&1)"
+kill -CONT "$fs"
 wait_until 60 "$fc" events_past $((base + FLOOD_N / 2))
 mv "$tmp/r.jsonl" "$tmp/r.jsonl.2"
 kill -HUP "$daemon_pid"
