@@ -103,21 +103,18 @@ void release_upto(struct engine *e, struct flow_state *fs, enum im_dir dir, uint
 		commit_mark_record(e, fs);
 }
 
-/* A flow handed over at a planned stop: what it holds was not decided
- * (a PDU's rest, a hole's filling) and is in no record. Sent now it would
- * go out as its sender wrote it, and a successor, not knowing, could
- * decode and lengthen it again; dropped, its sender resends it to the
- * classifier or to the successor. */
-static void drop_held(struct engine *e, struct flow_state *fs, enum im_dir dir,
-		      struct engine_outq *out)
+size_t release_drop_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			struct engine_outq *out)
 {
 	struct held_packet *h;
+	size_t n = 0;
 
 	while ((h = hold_pop(&fs->dir[dir].held, &e->held, UINT64_MAX, UINT64_MAX))) {
 		outq_verdict(out, &e->stats, h->id, VERDICT_DROP, NULL, 0);
-		e->stats.handed_held_dropped++;
 		hold_free(h);
+		n++;
 	}
+	return n;
 }
 
 void release_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
@@ -141,9 +138,14 @@ void engine_release_all(struct engine *e, struct engine_outq *out)
 	engine_commit(e, e->now);
 	for (fs = e->holding.head; fs; fs = next) {
 		next = fs->link[FLOW_LIST_HOLDING].next;
+		/* Handed over at a planned stop: what it holds was not decided
+		 * (a PDU's rest, a hole's filling) and is in no record. Sent now
+		 * it would go out as its sender wrote it, and a successor, not
+		 * knowing, could decode and lengthen it again; dropped, its
+		 * sender resends it to the classifier or to the successor. */
 		if (e->frozen && flow_list_has(fs, FLOW_LIST_HANDOVER)) {
-			drop_held(e, fs, IM_DIR_OUT, out);
-			drop_held(e, fs, IM_DIR_IN, out);
+			e->stats.handed_held_dropped += release_drop_dir(e, fs, IM_DIR_OUT, out);
+			e->stats.handed_held_dropped += release_drop_dir(e, fs, IM_DIR_IN, out);
 		} else {
 			release_dir(e, fs, IM_DIR_OUT, NULL, out);
 			release_dir(e, fs, IM_DIR_IN, NULL, out);

@@ -22,6 +22,11 @@ void release_upto(struct engine *e, struct flow_state *fs, enum im_dir dir, uint
 void release_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
 		 const struct engine_packet_link *link, struct engine_outq *out);
 
+/* Every held packet of a direction dropped (its sender resends it):
+ * returns how many, for the caller's counter. */
+size_t release_drop_dir(struct engine *e, struct flow_state *fs, enum im_dir dir,
+			struct engine_outq *out);
+
 /* fs on the engine's list of flows with held packets exactly while it
  * holds some. */
 void hold_list_update(struct engine *e, struct flow_state *fs);

@@ -68,13 +68,7 @@ static struct flow_state *state_by_id(struct engine *e, uint64_t flow_id)
 static void drop_held(struct engine *e, struct flow_state *fs, enum im_dir dir,
 		      struct engine_outq *out)
 {
-	struct held_packet *h;
-
-	while ((h = hold_pop(&fs->dir[dir].held, &e->held, UINT64_MAX, UINT64_MAX))) {
-		outq_verdict(out, &e->stats, h->id, VERDICT_DROP, NULL, 0);
-		e->stats.scan_dropped++;
-		hold_free(h);
-	}
+	e->stats.scan_dropped += release_drop_dir(e, fs, dir, out);
 	hold_list_update(e, fs);
 }
 
