@@ -29,26 +29,62 @@ static size_t digit_count(uint64_t v)
 	return n + (n < 20 && v >= pow10[n]);
 }
 
-/* The digits written from the last one back, straight into out: no
- * temporary and no copy of a length known only at run time. */
+/* x < 10^8 as eight ASCII digits, the first in the low byte (the order
+ * they go to memory in on a little-endian machine; store_le puts them
+ * there on any): both halves of four digits at once in the lanes of one
+ * word, each divided by 100 and then by 10 by a multiply and a shift
+ * (exact below 10000 and 100). Checked for every x < 10^8. */
+static inline uint64_t eight_digits(uint32_t x)
+{
+	uint64_t hi = x / 10000, lo = x - hi * 10000, v, q, t;
+
+	v = hi | lo << 32;                                 /* 2 lanes of 4 digits */
+	q = ((v * 10486) >> 20) & UINT64_C(0x0000007F0000007F);
+	v = q | (v - q * 100) << 16;                       /* 4 lanes of 2 digits */
+	t = ((v * 103) >> 10) & UINT64_C(0x000F000F000F000F);
+	v = t | (v - t * 10) << 8;                         /* 8 lanes of 1 digit */
+	return v + UINT64_C(0x3030303030303030);
+}
+
+static inline void store_le(char *out, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	memcpy(out, &w, sizeof(w));
+}
+
+/* Eight digits a word, the last words first, the first word shifted to
+ * drop its leading zeros and stored before them (the later stores
+ * overlap what it wrote past its digits). */
 size_t numfmt_u64(char *out, uint64_t v)
 {
-	size_t n = digit_count(v);
-	char *p = out + n;
+	size_t n;
+	uint64_t hi, lo;
 
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100) * 2;
-
-		v /= 100;
-		*--p = digit_pairs[d + 1];
-		*--p = digit_pairs[d];
+	if (v < 100) {
+		if (v < 10) {
+			out[0] = (char)('0' + v);
+			return 1;
+		}
+		memcpy(out, digit_pairs + 2 * v, 2);
+		return 2;
 	}
-	if (v >= 10) {
-		*--p = digit_pairs[v * 2 + 1];
-		*--p = digit_pairs[v * 2];
-	} else {
-		*--p = (char)('0' + v);
+	n = digit_count(v);
+	if (n <= 8) {
+		store_le(out, eight_digits((uint32_t)v) >> (8 * (8 - n)));
+		return n;
 	}
+	hi = v / 100000000;
+	lo = v - hi * 100000000;
+	if (n <= 16) {
+		store_le(out, eight_digits((uint32_t)hi) >> (8 * (16 - n)));
+		store_le(out + n - 8, eight_digits((uint32_t)lo));
+		return n;
+	}
+	store_le(out, eight_digits((uint32_t)(hi / 100000000)) >> (8 * (24 - n)));
+	store_le(out + n - 16, eight_digits((uint32_t)(hi % 100000000)));
+	store_le(out + n - 8, eight_digits((uint32_t)lo));
 	return n;
 }
 
@@ -110,40 +146,122 @@ static uint64_t micro_part(double f)
 	return q;
 }
 
-/* v < 10^6 as exactly six digits, two at a time. */
-static void six_digits(char *out, uint64_t v)
+/* '.' and v < 10^6 as six digits: seven bytes, by two overlapping
+ * four-byte stores (an eight-byte one would pass NUMFMT_FIXED6_MAX). */
+static void dot_six_digits(char *out, uint32_t v)
 {
-	unsigned hi = (unsigned)(v / 10000), mid = (unsigned)(v / 100 % 100),
-		 lo = (unsigned)(v % 100);
+	/* "00dddddd" >> 8 is "0dddddd" and a zero; the '0' becomes the '.' */
+	uint64_t w = ((eight_digits(v) >> 8) & ~UINT64_C(0xFF)) | '.';
+	uint32_t a = (uint32_t)w, b = (uint32_t)(w >> 24);
 
-	memcpy(out, digit_pairs + 2 * hi, 2);
-	memcpy(out + 2, digit_pairs + 2 * mid, 2);
-	memcpy(out + 4, digit_pairs + 2 * lo, 2);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	a = __builtin_bswap32(a);
+	b = __builtin_bswap32(b);
+#endif
+	memcpy(out, &a, sizeof(a));
+	memcpy(out + 3, &b, sizeof(b));
+}
+
+/* |v| = m / 2^s with 4 <= |v| < 2^53 (s from 1 to 50): the whole part and
+ * the millionths, rounded to the nearest, ties to even, in 64-bit
+ * arithmetic. The fraction's bits f < 2^s, so f * 10^6 / 2^s =
+ * f * 15625 / 2^(s - 6) and f * 15625 < 2^64. Timestamps take this way;
+ * micro_part, in 128 bits, takes the rest. */
+static void split_fast(uint64_t m, unsigned s, uint64_t *whole, uint64_t *micro)
+{
+	uint64_t f = m & ((UINT64_C(1) << s) - 1), prod = f * 15625u, q, rest, half;
+	unsigned shift;
+
+	*whole = m >> s;
+	if (s <= 6) { /* exact: a multiple of 2^-6 */
+		*micro = prod << (6 - s);
+		return;
+	}
+	shift = s - 6;
+	q = prod >> shift;
+	rest = prod & ((UINT64_C(1) << shift) - 1);
+	half = UINT64_C(1) << (shift - 1);
+	if (rest > half || (rest == half && (q & 1)))
+		q++;
+	*micro = q;
+}
+
+/* The whole part of the last value this thread formatted, in digits:
+ * timestamps come in order, many to a second, so most share their whole
+ * seconds with the one before and only the decimals need formatting. */
+static _Thread_local struct {
+	uint64_t whole; /* UINT64_MAX: none yet (never a whole part here) */
+	size_t n;
+	char digits[NUMFMT_U64_MAX];
+} last_whole = { .whole = UINT64_MAX };
+
+/* A value as "%.6f" prints it: sign, whole part, millionths (which may
+ * reach 10^6 before the carry into the whole part). */
+struct fixed6 {
+	uint64_t whole, micro;
+	bool neg;
+	bool ok; /* false: not finite, or not below 2^53 */
+};
+
+/* |v| < 4, and the other values numfmt_fixed6 takes, none of them a
+ * timestamp: in 128 bits from a - floor(a). Out of line, so the usual
+ * way saves no registers for it. */
+static __attribute__((noinline)) struct fixed6 split_slow(double v)
+{
+	struct fixed6 r = { .ok = false };
+	double a, ip;
+
+	if (!isfinite(v) || fabs(v) >= 9007199254740992.0)
+		return r;
+	r.ok = true;
+	r.neg = signbit(v);
+	a = fabs(v);
+	r.whole = (uint64_t)a; /* floor: a >= 0 and below 2^53, so exact */
+	ip = (double)r.whole;
+	/* a - ip is exact: both lie in one binade or ip is 0. */
+	r.micro = micro_part(a - ip);
+	return r;
+}
+
+/* last_whole made the digits of whole (a cache miss, once a second). */
+static __attribute__((noinline)) void last_whole_set(uint64_t whole)
+{
+	last_whole.n = numfmt_u64(last_whole.digits, whole);
+	last_whole.whole = whole;
 }
 
 size_t numfmt_fixed6(char *out, double v)
 {
-	double a, ip;
-	uint64_t whole, micro;
-	size_t n = 0;
+	struct fixed6 r;
+	uint64_t bits;
+	unsigned biased;
+	size_t n;
 
-	if (!isfinite(v) || fabs(v) >= 9007199254740992.0)
-		return 0;
-	if (signbit(v))
-		out[n++] = '-';
-	a = fabs(v);
-	whole = (uint64_t)a; /* floor: a >= 0 and below 2^53, so exact */
-	ip = (double)whole;
-	/* a - ip is exact: both lie in one binade or ip is 0. */
-	micro = micro_part(a - ip);
-	if (micro >= 1000000) {
-		micro -= 1000000;
-		whole++;
+	memcpy(&bits, &v, sizeof(bits));
+	biased = (unsigned)((bits >> 52) & 0x7FF);
+	if (biased >= 1025 && biased <= 1074) { /* 4 <= |v| < 2^52 */
+		r.neg = bits >> 63;
+		split_fast((bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52),
+			   1075 - biased, &r.whole, &r.micro);
+	} else {
+		r = split_slow(v);
+		if (!r.ok)
+			return 0;
 	}
-	n += numfmt_u64(out + n, whole);
-	out[n++] = '.';
-	six_digits(out + n, micro);
-	return n + 6;
+	n = 0;
+	if (r.neg)
+		out[n++] = '-';
+	if (r.micro >= 1000000) {
+		r.micro -= 1000000;
+		r.whole++;
+	}
+	if (r.whole != last_whole.whole)
+		last_whole_set(r.whole);
+	/* whole < 2^53: at most 16 digits, copied as one block (out has room) */
+	memcpy(out + n, last_whole.digits, 16);
+	n += last_whole.n;
+	dot_six_digits(out + n, (uint32_t)r.micro);
+	return n + 7;
 }
 
 size_t numfmt_hex(char *out, const uint8_t *p, size_t n)

@@ -1,8 +1,11 @@
 /* Decimal formatting without the printf family, for the per-event path
  * (sinks format a timestamp and a few integers for every event; vsnprintf
  * was a quarter of `imwire read`'s time). Each function writes into out,
- * which has room for the stated maximum, and returns the number of bytes
- * written; nothing is NUL-terminated. The output is byte for byte what
+ * which has room for the stated maximum, and returns the length of what
+ * it wrote; nothing is NUL-terminated. A short number may leave bytes of
+ * scratch after its digits (whole words are stored), never past the
+ * stated maximum: the caller keeps the returned length, not a terminator
+ * it wrote before. The output is byte for byte what
  * the printf conversion named beside it prints (tests/unit/test_numfmt.c
  * compares them over many values). */
 #ifndef IMW_UTIL_NUMFMT_H
