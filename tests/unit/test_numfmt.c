@@ -163,6 +163,32 @@ static void test_fixed6_timestamps(void)
 	CHECK_INT_EQ(fixed6_mismatches, 0);
 }
 
+/* In order, as a capture gives them: many to a second (numfmt keeps the
+ * last whole part's digits), a carry into the next second by rounding,
+ * the same whole part with the other sign, the slow way (|v| < 4) between
+ * two of the same second. */
+static void test_fixed6_in_order(void)
+{
+	static const double seq[] = { 1700000000.000001, 1700000000.5, 1700000000.9999994,
+				      1700000000.9999996, 1700000001.0, 1700000001.25,
+				      -1700000001.25, 1700000001.75, 3.5, 1700000001.875,
+				      99999999.9999996, 100000000.0, 0.0, -0.0, 1700000001.5 };
+	uint64_t s, us;
+	size_t i;
+
+	fixed6_mismatches = 0;
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+		check_fixed6(seq[i]);
+	for (s = 1699999990, us = 0; s < 1700000010; us += 1 + rnd() % 50000) {
+		if (us >= 1000000) {
+			us -= 1000000;
+			s++;
+		}
+		check_fixed6((double)s + (double)us / 1e6);
+	}
+	CHECK_INT_EQ(fixed6_mismatches, 0);
+}
+
 static void test_fixed6_random_bits(void)
 {
 	unsigned i;
@@ -211,6 +237,7 @@ int main(void)
 	RUN_TEST(test_integers);
 	RUN_TEST(test_fixed6_edges);
 	RUN_TEST(test_fixed6_timestamps);
+	RUN_TEST(test_fixed6_in_order);
 	RUN_TEST(test_fixed6_random_bits);
 	RUN_TEST(test_hex);
 	TEST_MAIN_END();
