@@ -70,6 +70,17 @@ size_t numfmt_u64(char *out, uint64_t v)
 		memcpy(out, digit_pairs + 2 * v, 2);
 		return 2;
 	}
+	if (v < 10000) { /* a pair or a digit, then a pair */
+		uint32_t top = (uint32_t)v / 100, low = (uint32_t)v - top * 100;
+
+		n = top < 10 ? 1 : 2;
+		if (top < 10)
+			out[0] = (char)('0' + top);
+		else
+			memcpy(out, digit_pairs + 2 * top, 2);
+		memcpy(out + n, digit_pairs + 2 * low, 2);
+		return n + 2;
+	}
 	n = digit_count(v);
 	if (n <= 8) {
 		store_le(out, eight_digits((uint32_t)v) >> (8 * (8 - n)));
