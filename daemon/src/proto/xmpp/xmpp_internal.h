@@ -134,6 +134,12 @@ int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len);
  * comes in pieces, and the call then ends wanting more). NULL on
  * allocation failure. */
 struct xtree_build *xmpp_build_new(void);
+/* A tokenizer for a PDU under way, initialised; NULL on allocation
+ * failure. Both it and a build come from the thread's spare when there is
+ * one, and their _free makes them the spare again when there is none (so
+ * free them on the thread that decodes; any thread is correct). */
+struct xml_tok *xmpp_tok_new(void);
+void xmpp_tok_free(struct xml_tok *t);
 void xmpp_build_free(struct xtree_build *b);
 void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k);
 /* The PDU ends at pdu_len (the last token given, or the one before). */

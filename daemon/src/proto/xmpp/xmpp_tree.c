@@ -2,6 +2,7 @@
  * pieces, all spans into its PDU and bounded by the PDU's size, and the
  * questions decode and encode ask of it (names, namespaces, attributes,
  * children, text with references decoded). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,11 +224,82 @@ struct xtree_build {
 	size_t pdu_len; /* 0 until the framer found the PDU's end */
 };
 
+/* The blocks a PDU under way needs (its tokenizer, its tree under
+ * construction: about 2.9 KiB) are the thread's spares while no PDU
+ * needs them. A stanza that comes whole, the common one, takes them at
+ * its first byte and gives them back when it is decoded, so the sessions
+ * decoding on one thread share one of each instead of a malloc and free
+ * of both a stanza, and an idle session still holds none. A spare is
+ * only ever used by the thread that holds it; a thread's spares are
+ * freed when it ends. */
+struct xmpp_spares {
+	struct xml_tok *tok;
+	struct xtree_build *build;
+};
+
+static _Thread_local struct xmpp_spares spares;
+static _Thread_local bool spares_registered;
+static pthread_key_t spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+static bool spares_key_ok;
+
+static void spares_drop(void *arg)
+{
+	struct xmpp_spares *sp = arg;
+
+	free(sp->tok);
+	free(sp->build); /* its arrays went back to their place when it was kept */
+	sp->tok = NULL;
+	sp->build = NULL;
+	spares_registered = false;
+}
+
+static void spares_make_key(void)
+{
+	spares_key_ok = pthread_key_create(&spares_key, spares_drop) == 0;
+}
+
+/* May this thread keep a spare? The first time, its thread-exit release
+ * is set up; false when it cannot be (the block is then freed). */
+static bool spares_may_keep(void)
+{
+	if (spares_registered)
+		return true;
+	if (pthread_once(&spares_once, spares_make_key) != 0 || !spares_key_ok)
+		return false;
+	spares_registered = pthread_setspecific(spares_key, &spares) == 0;
+	return spares_registered;
+}
+
+struct xml_tok *xmpp_tok_new(void)
+{
+	struct xml_tok *t = spares.tok;
+
+	if (t)
+		spares.tok = NULL;
+	else if (!(t = malloc(sizeof(*t))))
+		return NULL;
+	xml_tok_init(t);
+	return t;
+}
+
+void xmpp_tok_free(struct xml_tok *t)
+{
+	if (!t)
+		return;
+	if (!spares.tok && spares_may_keep())
+		spares.tok = t;
+	else
+		free(t);
+}
+
 struct xtree_build *xmpp_build_new(void)
 {
-	struct xtree_build *b = malloc(sizeof(*b));
+	struct xtree_build *b = spares.build;
 
-	if (!b)
+	if (b)
+		spares.build = NULL;
+	else if (!(b = malloc(sizeof(*b))))
 		return NULL;
 	tree_init(&b->t, NULL, 0);
 	b->c = (struct tree_cursor){ -1, false };
@@ -240,8 +312,11 @@ void xmpp_build_free(struct xtree_build *b)
 {
 	if (!b)
 		return;
-	xmpp_tree_free(&b->t);
-	free(b);
+	xmpp_tree_free(&b->t); /* a spare keeps no array of a big stanza */
+	if (!spares.build && spares_may_keep())
+		spares.build = b;
+	else
+		free(b);
 }
 
 void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k)
