@@ -74,6 +74,10 @@ struct xnode {
 	struct xml_span name;
 	size_t first_attr, n_attrs;
 	int parent, first_child, last_child, next;
+	/* The xmlns attribute in force here (its own, else its parent's):
+	 * an index into attrs, -1 when none. Set while building, so asking a
+	 * node's namespace walks no ancestors. */
+	int ns_attr;
 	size_t start, end;               /* the element's bytes */
 	size_t content_start, content_end; /* between its tags */
 	bool empty;                      /* written as <name/> */
@@ -148,11 +152,31 @@ void xmpp_build_done(struct xtree_build *b, size_t pdu_len);
  * failed, as xmpp_tree_parse would), or NULL when b is not that PDU's.
  * Owned by b. */
 struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t len);
-bool xmpp_node_is(const struct xtree *t, int n, const char *name);
-const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name);
-/* The default namespace in force at node n. */
-struct xml_span xmpp_node_ns(const struct xtree *t, int n);
-bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns);
+/* Inline, as xml_span_is: asked with literals, whose lengths the
+ * compiler then knows. */
+static inline bool xmpp_node_is(const struct xtree *t, int n, const char *name)
+{
+	return n >= 0 && xml_span_is(t->buf, t->nodes[n].name, name);
+}
+/* Node n's attribute called name[0, len); NULL when none (or n < 0). */
+const struct xattr *xmpp_node_attr_n(const struct xtree *t, int n, const char *name, size_t len);
+static inline const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name)
+{
+	return xmpp_node_attr_n(t, n, name, strlen(name));
+}
+/* The default namespace in force at node n (empty when none). */
+static inline struct xml_span xmpp_node_ns(const struct xtree *t, int n)
+{
+	struct xml_span none = { 0, 0 };
+
+	if (n < 0 || t->nodes[n].ns_attr < 0)
+		return none;
+	return t->attrs[t->nodes[n].ns_attr].value;
+}
+static inline bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
+{
+	return xml_span_is(t->buf, xmpp_node_ns(t, n), ns);
+}
 /* First child of n called name (any name when NULL) in namespace ns
  * (any when NULL). */
 int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns);

@@ -73,9 +73,12 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	n->first_attr = t->n_attrs;
 	n->parent = parent;
 	n->first_child = n->last_child = n->next = -1;
+	n->ns_attr = -1;
 	n->start = tok->start;
 	if (parent >= 0) {
 		struct xnode *p = &t->nodes[parent];
+
+		n->ns_attr = p->ns_attr;
 
 		if (p->last_child >= 0)
 			t->nodes[p->last_child].next = idx;
@@ -93,6 +96,10 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
 	t->attrs[t->n_attrs].value = k->value;
+	/* The tokenizer refused a second attribute of one name: this is
+	 * the node's only xmlns. */
+	if (xml_span_is(t->buf, k->name, "xmlns"))
+		t->nodes[cur].ns_attr = (int)t->n_attrs;
 	t->n_attrs++;
 	t->nodes[cur].n_attrs++;
 	return 0;
@@ -344,58 +351,36 @@ struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t 
 	return &b->t;
 }
 
-static bool span_eq(const struct xtree *t, struct xml_span s, const char *lit)
+const struct xattr *xmpp_node_attr_n(const struct xtree *t, int n, const char *name, size_t len)
 {
-	return xml_span_is(t->buf, s, lit);
-}
-
-bool xmpp_node_is(const struct xtree *t, int n, const char *name)
-{
-	return n >= 0 && span_eq(t, t->nodes[n].name, name);
-}
-
-const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name)
-{
-	size_t i;
+	const struct xattr *a, *end;
 
 	if (n < 0)
 		return NULL;
-	for (i = 0; i < t->nodes[n].n_attrs; i++) {
-		const struct xattr *a = &t->attrs[t->nodes[n].first_attr + i];
-
-		if (span_eq(t, a->name, name))
+	a = &t->attrs[t->nodes[n].first_attr];
+	for (end = a + t->nodes[n].n_attrs; a < end; a++)
+		/* the first byte before memcmp: most names differ there */
+		if (a->name.len == len && len && t->buf[a->name.off] == (uint8_t)name[0] &&
+		    memcmp(t->buf + a->name.off, name, len) == 0)
 			return a;
-	}
 	return NULL;
-}
-
-struct xml_span xmpp_node_ns(const struct xtree *t, int n)
-{
-	struct xml_span none = { 0, 0 };
-
-	for (; n >= 0; n = t->nodes[n].parent) {
-		const struct xattr *a = xmpp_node_attr(t, n, "xmlns");
-
-		if (a)
-			return a->value;
-	}
-	return none;
-}
-
-bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
-{
-	return span_eq(t, xmpp_node_ns(t, n), ns);
 }
 
 int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
 {
+	size_t len = name ? strlen(name) : 0;
 	int c;
 
 	if (n < 0)
 		return -1;
-	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next)
-		if ((!name || xmpp_node_is(t, c, name)) && (!ns || xmpp_node_ns_is(t, c, ns)))
+	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next) {
+		struct xml_span cn = t->nodes[c].name;
+
+		if (name && (cn.len != len || memcmp(t->buf + cn.off, name, len) != 0))
+			continue;
+		if (!ns || xmpp_node_ns_is(t, c, ns))
 			return c;
+	}
 	return -1;
 }
 
