@@ -178,18 +178,6 @@ static bool is_xml_char(uint32_t cp)
 	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-static uint32_t name_hash(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static enum xml_result fail(struct xml_tok *t, const char *why)
 {
 	t->error = why;
@@ -269,21 +257,28 @@ static enum ref_check ref_check(const uint8_t *p, size_t n, size_t *ref_len, uin
 	return REF_BAD;
 }
 
+#define NAME_HASH_SEED 2166136261u
+#define NAME_HASH_PRIME 16777619u
+
 /* Length of the name at p (0 if none starts there); *too_long when it
- * passes XML_MAX_NAME. */
-static size_t lex_name(const uint8_t *p, size_t n, bool *too_long)
+ * passes XML_MAX_NAME. Its FNV-1a hash in *hash (what end tags and
+ * repeated attributes are checked against), computed in the same pass. */
+static inline size_t lex_name(const uint8_t *p, size_t n, bool *too_long, uint32_t *hash)
 {
 	size_t i = 1, stop = n < XML_MAX_NAME + 1 ? n : XML_MAX_NAME + 1;
+	uint32_t h;
 
 	*too_long = false;
 	if (n == 0 || !(xml_class[p[0]] & XC_NAME_START))
 		return 0;
+	h = (NAME_HASH_SEED ^ p[0]) * NAME_HASH_PRIME;
 	while (i < stop && (xml_class[p[i]] & XC_NAME))
-		i++;
+		h = (h ^ p[i++]) * NAME_HASH_PRIME;
 	if (i > XML_MAX_NAME) {
 		*too_long = true;
 		return 0;
 	}
+	*hash = h;
 	return i;
 }
 
@@ -337,6 +332,7 @@ static enum xml_result lex_text(struct xml_tok *t, const uint8_t *buf, size_t le
 			if (r == REF_SHORT)
 				break;
 			i += ref_len;
+			tok->refs = true;
 			continue;
 		}
 		return fail(t, "control character in text");
@@ -357,8 +353,9 @@ static enum xml_result lex_end_tag(struct xml_tok *t, const uint8_t *buf, size_t
 {
 	size_t i = t->pos + 2, n;
 	bool too_long;
+	uint32_t h = 0;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "element name too long");
 	if (i + n >= len)
@@ -376,7 +373,7 @@ static enum xml_result lex_end_tag(struct xml_tok *t, const uint8_t *buf, size_t
 		return fail(t, "bad end tag");
 	if (t->depth == 0)
 		return fail(t, "end tag without a start tag");
-	if (t->open[t->depth - 1] != name_hash(buf + tok->name.off, n))
+	if (t->open[t->depth - 1] != h)
 		return fail(t, "end tag does not match its start tag");
 	t->depth--;
 	tok->type = XML_TOKEN_END;
@@ -432,9 +429,10 @@ static enum xml_result lex_pi(struct xml_tok *t, const uint8_t *buf, size_t len,
 {
 	size_t i = t->pos + 2, n, at = 0;
 	bool too_long;
+	uint32_t h = 0;
 	enum xml_result r;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "processing instruction target too long");
 	if (i + n >= len)
@@ -461,8 +459,9 @@ static enum xml_result lex_start_tag(struct xml_tok *t, const uint8_t *buf, size
 {
 	size_t i = t->pos + 1, n;
 	bool too_long;
+	uint32_t h = 0;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "element name too long");
 	if (i + n >= len)
@@ -475,7 +474,7 @@ static enum xml_result lex_start_tag(struct xml_tok *t, const uint8_t *buf, size
 	tok->name.off = i;
 	tok->name.len = n;
 	tok->end = i + n;
-	t->open[t->depth++] = name_hash(buf + i, n);
+	t->open[t->depth++] = h;
 	t->n_attrs = 0;
 	t->state = XML_LEX_IN_TAG;
 	return XML_OK;
@@ -510,7 +509,7 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 	uint32_t h, cp;
 	const char *named;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "attribute name too long");
 	if (i + n >= len)
@@ -558,13 +557,13 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 			if (r == REF_SHORT)
 				return XML_NEED_MORE;
 			i += ref_len;
+			tok->refs = true;
 			continue;
 		}
 		i++; /* the other quote */
 	}
 	if (t->n_attrs >= XML_MAX_ATTRS)
 		return fail(t, "too many attributes");
-	h = name_hash(buf + tok->name.off, tok->name.len);
 	for (k = 0; k < t->n_attrs; k++)
 		if (t->attr_names[k] == h)
 			return fail(t, "attribute given twice");

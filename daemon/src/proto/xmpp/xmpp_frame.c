@@ -19,7 +19,7 @@ static const char *const top_level_names[] = {
 
 static bool is_stream_start(const uint8_t *buf, struct xml_span name)
 {
-	return xml_span_is(buf, xml_local_name(buf, name), "stream") && name.len > 6;
+	return xmpp_local_is_stream(buf, name) && name.len > 6;
 }
 
 static void framer_reset(struct xmpp_framer *f)

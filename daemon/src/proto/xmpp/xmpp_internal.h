@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/proto.h"
 #include "proto/xmpp/xml_tokenizer.h"
@@ -68,6 +69,7 @@ struct xmpp_state {
 /* One stanza as a tree of spans into its PDU. */
 struct xattr {
 	struct xml_span name, value;
+	bool refs; /* the value holds a reference: decoding it is no copy */
 };
 
 struct xnode {
@@ -127,6 +129,17 @@ static inline bool xmpp_is_ws(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Is the local part of name (after its last ':') "stream"? What
+ * xml_local_name would say, looking only at the name's last seven bytes:
+ * asked of every stanza's root. */
+static inline bool xmpp_local_is_stream(const uint8_t *buf, struct xml_span name)
+{
+	const uint8_t *p = buf + name.off;
+
+	return name.len >= 6 && memcmp(p + name.len - 6, "stream", 6) == 0 &&
+	       (name.len == 6 || p[name.len - 7] == ':');
+}
+
 /* ---- xmpp_tree.c: one stanza as a tree ---- */
 
 void xmpp_tree_free(struct xtree *t);
@@ -179,7 +192,11 @@ static inline bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
 }
 /* First child of n called name (any name when NULL) in namespace ns
  * (any when NULL). */
-int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns);
+int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, const char *ns);
+static inline int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
+{
+	return xmpp_child_n(t, n, name, name ? strlen(name) : 0, ns);
+}
 /* An attribute value decoded; NULL when absent or on allocation failure
  * (*failed tells them apart). */
 char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed);

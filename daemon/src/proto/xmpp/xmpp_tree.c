@@ -96,6 +96,7 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
 	t->attrs[t->n_attrs].value = k->value;
+	t->attrs[t->n_attrs].refs = k->refs;
 	/* The tokenizer refused a second attribute of one name: this is
 	 * the node's only xmlns. */
 	if (xml_span_is(t->buf, k->name, "xmlns"))
@@ -117,7 +118,7 @@ static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 	t->n_texts++;
 	t->nodes[cur].n_text++;
 	t->nodes[cur].text_raw_exact = t->nodes[cur].n_text == 1 && k->type == XML_TOKEN_TEXT &&
-				       !memchr(t->buf + k->value.off, '&', k->value.len);
+				       !k->refs;
 	return 0;
 }
 
@@ -143,7 +144,7 @@ struct tree_cursor {
 };
 
 /* One token into the tree (t->buf holds its bytes); -1 with t->error. */
-static int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_token *k)
+static inline int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_token *k)
 {
 	int idx;
 
@@ -170,7 +171,7 @@ static int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_to
 	case XML_TOKEN_START_CLOSE:
 		t->nodes[c->cur].content_start = k->end;
 		if (k->depth == 1 && c->cur == 0 &&
-		    xml_span_is(t->buf, xml_local_name(t->buf, t->nodes[0].name), "stream")) {
+		    xmpp_local_is_stream(t->buf, t->nodes[0].name)) {
 			t->open_stream = true;
 			t->nodes[0].end = k->end;
 			c->root_done = true;
@@ -366,9 +367,8 @@ const struct xattr *xmpp_node_attr_n(const struct xtree *t, int n, const char *n
 	return NULL;
 }
 
-int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
+int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, const char *ns)
 {
-	size_t len = name ? strlen(name) : 0;
 	int c;
 
 	if (n < 0)
@@ -391,7 +391,7 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 
 	if (!a)
 		return NULL;
-	if (!memchr(t->buf + a->value.off, '&', a->value.len)) {
+	if (!a->refs) {
 		/* Nothing to decode: the value as it is. */
 		char *copy = text_dup((const char *)t->buf + a->value.off, a->value.len);
 
@@ -427,7 +427,7 @@ bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *li
 	if (!a)
 		return false;
 	v = t->buf + a->value.off;
-	if (!memchr(v, '&', a->value.len))
+	if (!a->refs)
 		return a->value.len >= len && memcmp(v, lit, len) == 0 &&
 		       (a->value.len == len || v[len] == '\0');
 	text = xmpp_attr_text(t, n, name, failed);
