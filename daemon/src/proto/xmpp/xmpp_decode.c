@@ -329,10 +329,11 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 			  int root)
 {
 	bool failed = false;
-	/* type compared in place: a copy of it for every message was one of
-	 * the decoder's allocations per stanza */
-	bool group = xmpp_attr_is(t, root, "type", "groupchat", &failed);
-	bool error = xmpp_attr_is(t, root, "type", "error", &failed);
+	/* type found once and compared in place: a copy of it for every
+	 * message was one of the decoder's allocations per stanza */
+	const struct xattr *type = xmpp_node_attr(t, root, "type");
+	bool group = xmpp_value_is(t, type, "groupchat", &failed);
+	bool error = xmpp_value_is(t, type, "error", &failed);
 	char *peer = stanza_peer(t, root, dir, &failed);
 	char *nick = NULL;
 	int c, rc = 0;

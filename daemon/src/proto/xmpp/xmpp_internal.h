@@ -197,16 +197,42 @@ static inline int xmpp_child(const struct xtree *t, int n, const char *name, con
 {
 	return xmpp_child_n(t, n, name, name ? strlen(name) : 0, ns);
 }
-/* An attribute value decoded; NULL when absent or on allocation failure
- * (*failed tells them apart). */
-char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed);
-/* Is that attribute's text (references decoded) lit, as strcmp would
- * compare xmpp_attr_text's copy with it (up to a NUL)? False when the
- * attribute is absent. A value without a reference (the common case) is
- * compared in place, with no copy; otherwise *failed as xmpp_attr_text
- * sets it. */
-bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
-		  bool *failed);
+/* An attribute's value decoded; NULL when a is NULL or on allocation
+ * failure (*failed tells them apart). */
+char *xmpp_value_text(const struct xtree *t, const struct xattr *a, bool *failed);
+/* The same of node n's attribute called name. */
+static inline char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed)
+{
+	return xmpp_value_text(t, xmpp_node_attr(t, n, name), failed);
+}
+/* xmpp_value_is for a value with references: decoded, then compared. */
+bool xmpp_value_is_decoded(const struct xtree *t, const struct xattr *a, const char *lit,
+			   bool *failed);
+/* Is a's text (references decoded) lit, as strcmp would compare
+ * xmpp_value_text's copy with it (up to a NUL)? False when a is NULL. A
+ * value without a reference (the common case) is compared in place, with
+ * no copy; otherwise *failed as xmpp_value_text sets it. Inline: lit is a
+ * literal, whose length the compiler knows. */
+static inline bool xmpp_value_is(const struct xtree *t, const struct xattr *a, const char *lit,
+				 bool *failed)
+{
+	size_t len = strlen(lit);
+	const uint8_t *v;
+
+	if (!a)
+		return false;
+	if (a->refs)
+		return xmpp_value_is_decoded(t, a, lit, failed);
+	v = t->buf + a->value.off;
+	return a->value.len >= len && memcmp(v, lit, len) == 0 &&
+	       (a->value.len == len || v[len] == '\0');
+}
+/* The same of node n's attribute called name. */
+static inline bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
+				bool *failed)
+{
+	return xmpp_value_is(t, xmpp_node_attr(t, n, name), lit, failed);
+}
 /* The character data directly inside n, decoded. */
 char *xmpp_node_text(const struct xtree *t, int n);
 char *xmpp_node_text_trimmed(const struct xtree *t, int n);

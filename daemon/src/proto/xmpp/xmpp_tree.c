@@ -384,9 +384,8 @@ int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, con
 	return -1;
 }
 
-char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed)
+char *xmpp_value_text(const struct xtree *t, const struct xattr *a, bool *failed)
 {
-	const struct xattr *a = xmpp_node_attr(t, n, name);
 	struct bytebuf b;
 
 	if (!a)
@@ -415,23 +414,12 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 	return (char *)b.data;
 }
 
-bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
-		  bool *failed)
+bool xmpp_value_is_decoded(const struct xtree *t, const struct xattr *a, const char *lit,
+			   bool *failed)
 {
-	const struct xattr *a = xmpp_node_attr(t, n, name);
-	size_t len = strlen(lit);
-	const uint8_t *v;
-	char *text;
-	bool same;
+	char *text = xmpp_value_text(t, a, failed);
+	bool same = text && strcmp(text, lit) == 0;
 
-	if (!a)
-		return false;
-	v = t->buf + a->value.off;
-	if (!a->refs)
-		return a->value.len >= len && memcmp(v, lit, len) == 0 &&
-		       (a->value.len == len || v[len] == '\0');
-	text = xmpp_attr_text(t, n, name, failed);
-	same = text && strcmp(text, lit) == 0;
 	free(text);
 	return same;
 }
