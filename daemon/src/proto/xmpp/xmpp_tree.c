@@ -63,7 +63,8 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	struct xnode *n;
 	int idx;
 
-	if (!grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
+	if (t->n_nodes >= t->cap_nodes &&
+	    !grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
 		  XMPP_MAX_NODES, t->inline_nodes))
 		return tree_fail(t, "too many elements in one stanza");
 	idx = (int)t->n_nodes++;
@@ -91,7 +92,8 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 
 static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 {
-	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
+	if (t->n_attrs >= t->cap_attrs &&
+	    !grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
 		  XMPP_MAX_TREE_ATTRS, t->inline_attrs))
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
@@ -109,7 +111,8 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 /* A piece of character data directly inside element cur. */
 static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 {
-	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
+	if (t->n_texts >= t->cap_texts &&
+	    !grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
 		  XMPP_MAX_NODES, t->inline_texts))
 		return tree_fail(t, "too many text pieces in one stanza");
 	t->texts[t->n_texts].node = cur;
@@ -143,8 +146,12 @@ struct tree_cursor {
 	bool root_done; /* the root element ended */
 };
 
-/* One token into the tree (t->buf holds its bytes); -1 with t->error. */
-static inline int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_token *k)
+/* One token into the tree (t->buf holds its bytes); -1 with t->error.
+ * Inlined into its two callers (GCC and clang, as the tokenizer's
+ * vectors): the framer's runs for every token of every stanza, and a
+ * call a token was a measurable part of building. */
+static inline __attribute__((always_inline)) int tree_step(struct xtree *t, struct tree_cursor *c,
+							   const struct xml_token *k)
 {
 	int idx;
 
@@ -376,7 +383,8 @@ int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, con
 	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next) {
 		struct xml_span cn = t->nodes[c].name;
 
-		if (name && (cn.len != len || memcmp(t->buf + cn.off, name, len) != 0))
+		if (name && (cn.len != len || (len && t->buf[cn.off] != (uint8_t)name[0]) ||
+			     memcmp(t->buf + cn.off, name, len) != 0))
 			continue;
 		if (!ns || xmpp_node_ns_is(t, c, ns))
 			return c;
