@@ -135,9 +135,20 @@ static void run_one(struct run *r, struct bytebuf *b, const char *pre, const uin
 	run_tokens(r, (const char *)b->data, b->len, 0);
 }
 
-static void test_runs_end_at_the_first_stop(void)
+/* Byte i of a plain run: letters, a UTF-8 lead byte, white space. */
+static uint8_t plain_byte(size_t i)
 {
 	static const uint8_t ws[] = { '\t', '\n', '\r', ' ' };
+
+	if (i % 7 == 3)
+		return ws[i % 4];
+	if (i % 5 == 1)
+		return 0xC3;
+	return (uint8_t)('a' + i % 26);
+}
+
+static void test_runs_end_at_the_first_stop(void)
+{
 	uint8_t body[48];
 	struct bytebuf b;
 	struct run r;
@@ -147,7 +158,7 @@ static void test_runs_end_at_the_first_stop(void)
 	for (n = 0; n <= sizeof(body) && !testlib_failures_in_test; n++) {
 		/* plain: letters, UTF-8 and white space, no stop at all */
 		for (i = 0; i < n; i++)
-			body[i] = i % 7 == 3 ? ws[i % 4] : i % 5 == 1 ? 0xC3 : (uint8_t)('a' + i % 26);
+			body[i] = plain_byte(i);
 		run_one(&r, &b, "<a>", body, n, "</a>");
 		CHECK(r.error == NULL);
 		CHECK_INT_EQ(r.text.len, n);

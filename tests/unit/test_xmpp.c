@@ -186,8 +186,8 @@ static void test_namespace_in_force(void)
 				 "chatstates'><composing/></message>");
 	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org' xmlns='http://jabber.org/protocol/"
 				 "chatstates'><paused xmlns='jabber:client'/></message>");
-	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><paused xmlns:cs='http://jabber.org/"
-				 "protocol/chatstates'/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><paused xmlns:cs='http://"
+				 "jabber.org/protocol/chatstates'/></message>");
 	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><x xmlns='jabber:x:oob'><url>"
 				 "http://e.org/f.txt</url></x></message>");
 	CHECK_INT_EQ(h.c.n, 3);
