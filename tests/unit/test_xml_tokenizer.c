@@ -120,6 +120,104 @@ static void test_split_at_every_byte(void)
 	run_free(&whole);
 }
 
+/* A run of text or of an attribute value is scanned sixteen and eight
+ * bytes at a time and ends at the first byte that stops it: white space
+ * (a control to that test, but no stop) at every offset and alignment
+ * is stepped over, and a stop at any offset ends the run there, as a
+ * byte-by-byte scan would. */
+static void run_one(struct run *r, struct bytebuf *b, const char *pre, const uint8_t *body,
+		    size_t n, const char *post)
+{
+	b->len = 0;
+	bytebuf_append_str(b, pre);
+	bytebuf_append(b, body, n);
+	bytebuf_append_str(b, post);
+	run_tokens(r, (const char *)b->data, b->len, 0);
+}
+
+/* Byte i of a plain run: letters, a UTF-8 lead byte, white space. */
+static uint8_t plain_byte(size_t i)
+{
+	static const uint8_t ws[] = { '\t', '\n', '\r', ' ' };
+
+	if (i % 7 == 3)
+		return ws[i % 4];
+	if (i % 5 == 1)
+		return 0xC3;
+	return (uint8_t)('a' + i % 26);
+}
+
+static void test_runs_end_at_the_first_stop(void)
+{
+	uint8_t body[48];
+	struct bytebuf b;
+	struct run r;
+	size_t n, p, i;
+
+	bytebuf_init(&b);
+	for (n = 0; n <= sizeof(body) && !testlib_failures_in_test; n++) {
+		/* plain: letters, UTF-8 and white space, no stop at all */
+		for (i = 0; i < n; i++)
+			body[i] = plain_byte(i);
+		run_one(&r, &b, "<a>", body, n, "</a>");
+		CHECK(r.error == NULL);
+		CHECK_INT_EQ(r.text.len, n);
+		run_free(&r);
+		/* the other quote, which is no stop in a value */
+		for (p = 0; p < n; p++) {
+			uint8_t keep = body[p];
+
+			body[p] = '"';
+			run_one(&r, &b, "<a v='", body, n, "'/>");
+			CHECK(r.error == NULL);
+			CHECK_INT_EQ(r.tok[1].type, XML_TOKEN_ATTR);
+			CHECK_INT_EQ(r.tok[1].value.len, n);
+			CHECK_INT_EQ(r.tok[1].refs, false);
+			run_free(&r);
+			/* a control there: refused in text and in a value */
+			body[p] = 0x01;
+			run_one(&r, &b, "<a>", body, n, "</a>");
+			CHECK_STR_EQ(r.error, "control character in text");
+			run_free(&r);
+			run_one(&r, &b, "<a v='", body, n, "'/>");
+			CHECK_STR_EQ(r.error, "control character in an attribute value");
+			run_free(&r);
+			/* '<' there: the text ends at it; a value may not hold it */
+			body[p] = '<';
+			run_one(&r, &b, "<a v='", body, n, "'/>");
+			CHECK_STR_EQ(r.error, "\"<\" in an attribute value");
+			run_free(&r);
+			body[p] = '\'';
+			run_one(&r, &b, "<a v='", body, n, "' w='x'/>");
+			CHECK_INT_EQ(r.tok[1].value.len, p); /* the value ends at its quote */
+			run_free(&r);
+			body[p] = keep;
+		}
+	}
+	bytebuf_free(&b);
+}
+
+/* A token says whether its value holds a reference. */
+static void test_tokens_say_when_a_value_has_references(void)
+{
+	static const char doc[] = "<a x='plain' y='a&amp;b'>text<b>a &lt; b</b></a>";
+	struct xml_tok t;
+	struct xml_token k[12];
+	size_t n = 0;
+
+	xml_tok_init(&t);
+	while (n < 12 && xml_next(&t, (const uint8_t *)doc, strlen(doc), &k[n]) == XML_OK)
+		n++;
+	CHECK_INT_EQ(n, 10);
+	CHECK_INT_EQ(k[1].type, XML_TOKEN_ATTR);
+	CHECK_INT_EQ(k[1].refs, false);
+	CHECK_INT_EQ(k[2].refs, true);
+	CHECK_INT_EQ(k[4].type, XML_TOKEN_TEXT);
+	CHECK_INT_EQ(k[4].refs, false);
+	CHECK_INT_EQ(k[7].type, XML_TOKEN_TEXT);
+	CHECK_INT_EQ(k[7].refs, true);
+}
+
 static void test_unescape_and_escape(void)
 {
 	static const char raw[] = "a &lt;b&gt; &amp; &apos;c&quot; &#65;&#x42;&#x263a;&#128512;";
@@ -308,6 +406,8 @@ int main(void)
 {
 	RUN_TEST(test_tokens_of_a_stanza);
 	RUN_TEST(test_split_at_every_byte);
+	RUN_TEST(test_runs_end_at_the_first_stop);
+	RUN_TEST(test_tokens_say_when_a_value_has_references);
 	RUN_TEST(test_unescape_and_escape);
 	RUN_TEST(test_references_outside_the_five_are_refused);
 	RUN_TEST(test_dtd_and_entity_declarations_are_refused);

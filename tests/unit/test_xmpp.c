@@ -174,6 +174,29 @@ static void test_chat_states_are_typing(void)
 	harness_free(&h);
 }
 
+/* A namespace is that of the nearest element with an xmlns attribute:
+ * an element inherits its parent's, its own wins, and a prefixed
+ * declaration (xmlns:x) is no default namespace. */
+static void test_namespace_in_force(void)
+{
+	struct harness h;
+
+	start_session(&h);
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org' xmlns='http://jabber.org/protocol/"
+				 "chatstates'><composing/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org' xmlns='http://jabber.org/protocol/"
+				 "chatstates'><paused xmlns='jabber:client'/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><paused xmlns:cs='http://"
+				 "jabber.org/protocol/chatstates'/></message>");
+	feed_str(&h, IM_DIR_OUT, "<message to='bob@example.org'><x xmlns='jabber:x:oob'><url>"
+				 "http://e.org/f.txt</url></x></message>");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_TYPING, IM_DIR_OUT, "bob@example.org", "composing");
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_FILE, IM_DIR_OUT, "bob@example.org",
+		    "http://e.org/f.txt");
+	harness_free(&h);
+}
+
 /* XEP-0022 message events (older clients' typing) and <subject> alone. */
 static void test_x_event_and_subject(void)
 {
@@ -985,6 +1008,7 @@ int main(void)
 	RUN_TEST(test_local_from_incoming_stanza_midstream);
 	RUN_TEST(test_muc_groupchat);
 	RUN_TEST(test_chat_states_are_typing);
+	RUN_TEST(test_namespace_in_force);
 	RUN_TEST(test_x_event_and_subject);
 	RUN_TEST(test_strip_starttls);
 	RUN_TEST(test_file_offers);

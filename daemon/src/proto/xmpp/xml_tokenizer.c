@@ -20,8 +20,14 @@ enum ref_check {
 
 void xml_tok_init(struct xml_tok *t)
 {
-	memset(t, 0, sizeof(*t));
+	/* Only the scalars: open[] and attr_names[] are written before they
+	 * are read (below depth and n_attrs), and clearing their 384 bytes
+	 * for every stanza was most of what starting one cost. */
+	t->pos = 0;
 	t->state = XML_LEX_CONTENT;
+	t->depth = 0;
+	t->n_attrs = 0;
+	t->error = NULL;
 }
 
 /* What each byte is to the scanning loops, one table lookup a byte:
@@ -64,9 +70,10 @@ static const uint8_t xml_class[256] = {
 #define XC_ONES 0x0101010101010101ull
 #define XC_HIGHS 0x8080808080808080ull
 
-/* Non-zero when one of the eight bytes of x is c (word_has) or is below
- * 0x20 (word_has_control); which bit is set does not matter here, only
- * whether any is. */
+/* The high bit of each of the eight bytes of x that is c (word_has) or
+ * is below 0x20 (word_has_control). A borrow can also set the bit of a
+ * byte above a true hit, never below one: the lowest bit set is exact,
+ * which is all first_hit needs. */
 static uint64_t word_has(uint64_t x, uint8_t c)
 {
 	uint64_t v = x ^ (XC_ONES * c);
@@ -79,58 +86,74 @@ static uint64_t word_has_control(uint64_t x)
 	return (x - XC_ONES * 0x20) & ~x & XC_HIGHS;
 }
 
+/* Which byte of a word loaded with memcpy the lowest-addressed set bit
+ * of mask (non-zero) is in. */
+static unsigned first_hit(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (unsigned)__builtin_clzll(mask) / 8u;
+#else
+	return (unsigned)__builtin_ctzll(mask) / 8u;
+#endif
+}
+
 /* Sixteen bytes at a time with the compiler's generic vectors (GCC and
  * clang; SSE2 or NEON code, no intrinsics, as sink_format.c's JSON
- * scan): whether none of p[0..16) is '<', '&' or a control, nor, with
- * quotes, a quote. The same test as run_until's word test below, on
- * twice the bytes. */
+ * scan): the bytes of p[0..16) that are '<', '&' or a control, and,
+ * with quotes, a quote, as 0xff bytes in two words (0 when none is). */
 typedef uint8_t xml_v16 __attribute__((vector_size(16)));
 
-static inline bool v16_plain(const uint8_t *p, bool quotes)
+static inline void v16_hits(const uint8_t *p, bool quotes, uint64_t half[2])
 {
 	xml_v16 x, hit;
-	uint64_t half[2];
 
 	memcpy(&x, p, sizeof(x));
 	hit = (xml_v16)((x < 0x20) | (x == '<') | (x == '&'));
 	if (quotes)
 		hit |= (xml_v16)((x == '\'') | (x == '"'));
-	memcpy(half, &hit, sizeof(half));
-	return !(half[0] | half[1]);
+	memcpy(half, &hit, 2 * sizeof(half[0]));
 }
 
 /* Where the run of bytes without the class `stop` that starts at i ends
- * (at most at end). Message text is long and plain: sixteen, then eight
- * bytes at a time while none of them is '<', '&' or a control (nor a
- * quote, for an attribute value); white space, which is a control to
- * that test but no stop, is stepped over a byte at a time. */
+ * (at most at end). Message text is long and plain: sixteen bytes, then
+ * eight, are tested at a time for '<', '&' or a control (or a quote, for
+ * an attribute value), and the scan goes straight to the first such
+ * byte: it ends there unless that byte is white space (a control to the
+ * test, but no stop), which is stepped over. Short values (a JID, a
+ * type) end in their first word, with no byte loop. */
 static size_t run_until(const uint8_t *buf, size_t i, size_t end, uint8_t stop)
 {
 	bool quotes = stop & XC_ATTR_STOP;
-	uint64_t x, hit;
+	uint64_t half[2], x, hit;
 
-	for (;;) {
-		while (end - i >= 16 && v16_plain(buf + i, quotes))
+	while (end - i >= 16) {
+		v16_hits(buf + i, quotes, half);
+		if (!(half[0] | half[1])) {
 			i += 16;
-		while (end - i >= 8) {
-			memcpy(&x, buf + i, 8);
-			hit = word_has(x, '<') | word_has(x, '&') | word_has_control(x);
-			if (quotes)
-				hit |= word_has(x, '\'') | word_has(x, '"');
-			if (hit)
-				break;
-			i += 8;
+			continue;
 		}
-		/* here a byte that may stop the run is among the next eight */
-		if (end - i < 8) {
-			while (i < end && !(xml_class[buf[i]] & stop))
-				i++;
+		i += half[0] ? first_hit(half[0]) : 8u + first_hit(half[1]);
+		if (xml_class[buf[i]] & stop)
 			return i;
-		}
-		for (x = 0; x < 8; x++, i++)
-			if (xml_class[buf[i]] & stop)
-				return i;
+		i++;
 	}
+	while (end - i >= 8) {
+		memcpy(&x, buf + i, 8);
+		hit = word_has(x, '<') | word_has(x, '&') | word_has_control(x);
+		if (quotes)
+			hit |= word_has(x, '\'') | word_has(x, '"');
+		if (!hit) {
+			i += 8;
+			continue;
+		}
+		i += first_hit(hit);
+		if (xml_class[buf[i]] & stop)
+			return i;
+		i++;
+	}
+	while (i < end && !(xml_class[buf[i]] & stop))
+		i++;
+	return i;
 }
 
 static bool is_ws(uint8_t c)
@@ -153,18 +176,6 @@ static bool is_xml_char(uint32_t cp)
 {
 	return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
 	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
-}
-
-static uint32_t name_hash(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
 }
 
 static enum xml_result fail(struct xml_tok *t, const char *why)
@@ -246,21 +257,28 @@ static enum ref_check ref_check(const uint8_t *p, size_t n, size_t *ref_len, uin
 	return REF_BAD;
 }
 
+#define NAME_HASH_SEED 2166136261u
+#define NAME_HASH_PRIME 16777619u
+
 /* Length of the name at p (0 if none starts there); *too_long when it
- * passes XML_MAX_NAME. */
-static size_t lex_name(const uint8_t *p, size_t n, bool *too_long)
+ * passes XML_MAX_NAME. Its FNV-1a hash in *hash (what end tags and
+ * repeated attributes are checked against), computed in the same pass. */
+static inline size_t lex_name(const uint8_t *p, size_t n, bool *too_long, uint32_t *hash)
 {
 	size_t i = 1, stop = n < XML_MAX_NAME + 1 ? n : XML_MAX_NAME + 1;
+	uint32_t h;
 
 	*too_long = false;
 	if (n == 0 || !(xml_class[p[0]] & XC_NAME_START))
 		return 0;
+	h = (NAME_HASH_SEED ^ p[0]) * NAME_HASH_PRIME;
 	while (i < stop && (xml_class[p[i]] & XC_NAME))
-		i++;
+		h = (h ^ p[i++]) * NAME_HASH_PRIME;
 	if (i > XML_MAX_NAME) {
 		*too_long = true;
 		return 0;
 	}
+	*hash = h;
 	return i;
 }
 
@@ -314,6 +332,7 @@ static enum xml_result lex_text(struct xml_tok *t, const uint8_t *buf, size_t le
 			if (r == REF_SHORT)
 				break;
 			i += ref_len;
+			tok->refs = true;
 			continue;
 		}
 		return fail(t, "control character in text");
@@ -334,8 +353,9 @@ static enum xml_result lex_end_tag(struct xml_tok *t, const uint8_t *buf, size_t
 {
 	size_t i = t->pos + 2, n;
 	bool too_long;
+	uint32_t h = 0;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "element name too long");
 	if (i + n >= len)
@@ -353,7 +373,7 @@ static enum xml_result lex_end_tag(struct xml_tok *t, const uint8_t *buf, size_t
 		return fail(t, "bad end tag");
 	if (t->depth == 0)
 		return fail(t, "end tag without a start tag");
-	if (t->open[t->depth - 1] != name_hash(buf + tok->name.off, n))
+	if (t->open[t->depth - 1] != h)
 		return fail(t, "end tag does not match its start tag");
 	t->depth--;
 	tok->type = XML_TOKEN_END;
@@ -409,9 +429,10 @@ static enum xml_result lex_pi(struct xml_tok *t, const uint8_t *buf, size_t len,
 {
 	size_t i = t->pos + 2, n, at = 0;
 	bool too_long;
+	uint32_t h = 0;
 	enum xml_result r;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "processing instruction target too long");
 	if (i + n >= len)
@@ -438,8 +459,9 @@ static enum xml_result lex_start_tag(struct xml_tok *t, const uint8_t *buf, size
 {
 	size_t i = t->pos + 1, n;
 	bool too_long;
+	uint32_t h = 0;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "element name too long");
 	if (i + n >= len)
@@ -452,7 +474,7 @@ static enum xml_result lex_start_tag(struct xml_tok *t, const uint8_t *buf, size
 	tok->name.off = i;
 	tok->name.len = n;
 	tok->end = i + n;
-	t->open[t->depth++] = name_hash(buf + i, n);
+	t->open[t->depth++] = h;
 	t->n_attrs = 0;
 	t->state = XML_LEX_IN_TAG;
 	return XML_OK;
@@ -487,7 +509,7 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 	uint32_t h, cp;
 	const char *named;
 
-	n = lex_name(buf + i, len - i, &too_long);
+	n = lex_name(buf + i, len - i, &too_long, &h);
 	if (too_long)
 		return fail(t, "attribute name too long");
 	if (i + n >= len)
@@ -535,13 +557,13 @@ static enum xml_result lex_attr(struct xml_tok *t, const uint8_t *buf, size_t le
 			if (r == REF_SHORT)
 				return XML_NEED_MORE;
 			i += ref_len;
+			tok->refs = true;
 			continue;
 		}
 		i++; /* the other quote */
 	}
 	if (t->n_attrs >= XML_MAX_ATTRS)
 		return fail(t, "too many attributes");
-	h = name_hash(buf + tok->name.off, tok->name.len);
 	for (k = 0; k < t->n_attrs; k++)
 		if (t->attr_names[k] == h)
 			return fail(t, "attribute given twice");

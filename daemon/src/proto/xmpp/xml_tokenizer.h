@@ -59,6 +59,7 @@ struct xml_token {
 	struct xml_span name;  /* START, END, ATTR, PI */
 	struct xml_span value; /* ATTR (between the quotes), TEXT, CDATA, COMMENT, PI data */
 	unsigned depth; /* open elements after this token */
+	bool refs;      /* ATTR, TEXT: the value holds a reference (so "&") */
 };
 
 enum xml_lex_state {

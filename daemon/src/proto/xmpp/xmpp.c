@@ -9,6 +9,11 @@
  * stanza split over any number of segments is scanned once. A stanza
  * that arrives whole is built into its tree from those same tokens, which
  * the decoder takes; a split one is parsed again, whole, by the decoder.
+ * The tokenizer and tree blocks of a PDU under way are the decoding
+ * thread's spares between PDUs: an idle session holds neither, and the
+ * stanzas of all its sessions reuse one of each (xmpp_tree.c). The tree
+ * knows each node's namespace (no walk up to ask) and whether a value or
+ * text holds a reference (decoded in place when not).
  *
  * A complete PDU is decoded into a small element tree of that one stanza
  * (spans into the PDU, bounded by the PDU size); the stream as a whole is

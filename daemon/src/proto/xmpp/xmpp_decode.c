@@ -36,16 +36,36 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 	return 0;
 }
 
-/* The peer of a stanza: "to" of what we send, "from" of what we receive. */
-static char *stanza_peer(const struct xtree *t, int root, enum im_dir dir, bool *failed)
-{
-	char *peer = xmpp_attr_text(t, root, dir == IM_DIR_OUT ? "to" : "from", failed);
+/* Where a stanza's peer is kept while it is decoded: a JID without a
+ * reference that fits (nearly every one) is copied into room, on the
+ * stack, rather than to the heap for every stanza. */
+#define PEER_ROOM 256u
 
-	if (!peer && !*failed) {
-		peer = text_dup("", 0);
-		*failed = peer == NULL;
-	}
-	return peer;
+struct peer {
+	char room[PEER_ROOM];
+};
+
+/* The peer of a stanza: "to" of what we send, "from" of what we receive,
+ * decoded ("" when absent): in p->room or a heap copy; NULL with *failed
+ * on allocation failure. Give it back with peer_free. */
+static char *stanza_peer(const struct xtree *t, int root, enum im_dir dir, struct peer *p,
+			 bool *failed)
+{
+	const struct xattr *a = xmpp_node_attr(t, root, dir == IM_DIR_OUT ? "to" : "from");
+	size_t n = a ? a->value.len : 0;
+
+	if (a && (a->refs || n >= sizeof(p->room)))
+		return xmpp_value_text(t, a, failed);
+	if (n)
+		memcpy(p->room, t->buf + a->value.off, n);
+	p->room[n] = '\0';
+	return p->room;
+}
+
+static void peer_free(struct peer *p, char *peer)
+{
+	if (peer != p->room)
+		free(peer);
 }
 
 static void learn_local_from_stanza(struct proto_session *s, const struct xtree *t, int root,
@@ -177,6 +197,36 @@ int xmpp_message_body(const struct xtree *t, int root)
 	return first;
 }
 
+/* The children of a message its parts are taken from, found in one pass
+ * over them rather than one each: each the first child of its name and
+ * namespace (as xmpp_child finds it), -1 when there is none. */
+struct message_parts {
+	int body; /* xmpp_message_body's */
+	int x_event, subject, html, oob;
+};
+
+static void message_parts(const struct xtree *t, int root, struct message_parts *m)
+{
+	int c;
+
+	*m = (struct message_parts){ -1, -1, -1, -1, -1 };
+	m->body = xmpp_message_body(t, root);
+	for (c = t->nodes[root].first_child; c >= 0; c = t->nodes[c].next) {
+		if (xmpp_node_is(t, c, "x")) {
+			if (m->x_event < 0 && xmpp_node_ns_is(t, c, NS_X_EVENT))
+				m->x_event = c;
+			if (m->oob < 0 && xmpp_node_ns_is(t, c, NS_OOB_X))
+				m->oob = c;
+		} else if (xmpp_node_is(t, c, "subject")) {
+			if (m->subject < 0)
+				m->subject = c;
+		} else if (xmpp_node_is(t, c, "html")) {
+			if (m->html < 0 && xmpp_node_ns_is(t, c, NS_XHTML_IM))
+				m->html = c;
+		}
+	}
+}
+
 /* <message type='error'>: the condition's element name, or "error". */
 static int emit_message_error(struct proto_session *s, enum im_dir dir, const struct xtree *t,
 			      int root, const char *peer)
@@ -238,11 +288,11 @@ static int emit_word(struct proto_session *s, enum im_dir dir, enum im_kind kind
  * <x xmlns='jabber:x:event'> holds <composing/> (typing) or only an <id/>
  * (stopped). With a body, the element asks for such events: no typing. */
 static int emit_x_event(struct proto_session *s, enum im_dir dir, const struct xtree *t,
-			int root, const char *peer, bool group)
+			const struct message_parts *m, const char *peer, bool group)
 {
-	int x = xmpp_child(t, root, "x", NS_X_EVENT);
+	int x = m->x_event;
 
-	if (x < 0 || xmpp_message_body(t, root) >= 0 || xmpp_child(t, x, "id", NULL) < 0)
+	if (x < 0 || m->body >= 0 || xmpp_child(t, x, "id", NULL) < 0)
 		return 0;
 	return emit_word(s, dir, IM_KIND_TYPING, peer, group,
 			 xmpp_child(t, x, "composing", NULL) >= 0 ? "composing" : "paused");
@@ -251,14 +301,15 @@ static int emit_x_event(struct proto_session *s, enum im_dir dir, const struct x
 /* A <subject> without a body: a room's new topic (XEP-0045), or a chat
  * thread's; "nick: subject" from a room occupant, as messages are logged. */
 static int emit_subject(struct proto_session *s, enum im_dir dir, const struct xtree *t,
-			int root, const char *peer, const char *nick, bool group)
+			const struct message_parts *m, const char *peer, const char *nick,
+			bool group)
 {
-	int subj = xmpp_child(t, root, "subject", NULL);
+	int subj = m->subject;
 	struct im_event ev;
 	char *text;
 	int rc = 0;
 
-	if (subj < 0 || xmpp_message_body(t, root) >= 0)
+	if (subj < 0 || m->body >= 0)
 		return 0;
 	text = xmpp_node_text(t, subj);
 	if (!text)
@@ -278,9 +329,10 @@ static int emit_subject(struct proto_session *s, enum im_dir dir, const struct x
 /* The message itself: its <body>, else an XHTML-IM body as text/html;
  * nothing when it has neither (a chat state alone, a receipt). */
 static int emit_message_text(struct proto_session *s, enum im_dir dir, const struct xtree *t,
-			     int root, const char *peer, const char *nick, bool group)
+			     const struct message_parts *m, const char *peer, const char *nick,
+			     bool group)
 {
-	int body = xmpp_message_body(t, root), html = xmpp_child(t, root, "html", NS_XHTML_IM);
+	int body = m->body, html = m->html;
 	const char *content_type = "text/plain";
 	char *text = NULL;
 	struct im_event ev;
@@ -329,13 +381,16 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 			  int root)
 {
 	bool failed = false;
-	/* type compared in place: a copy of it for every message was one of
-	 * the decoder's allocations per stanza */
-	bool group = xmpp_attr_is(t, root, "type", "groupchat", &failed);
-	bool error = xmpp_attr_is(t, root, "type", "error", &failed);
-	char *peer = stanza_peer(t, root, dir, &failed);
+	/* type found once and compared in place: a copy of it for every
+	 * message was one of the decoder's allocations per stanza */
+	const struct xattr *type = xmpp_node_attr(t, root, "type");
+	bool group = xmpp_value_is(t, type, "groupchat", &failed);
+	bool error = xmpp_value_is(t, type, "error", &failed);
+	struct peer room;
+	char *peer = stanza_peer(t, root, dir, &room, &failed);
 	char *nick = NULL;
-	int c, rc = 0;
+	struct message_parts m;
+	int rc = 0;
 
 	if (failed)
 		goto fail;
@@ -354,13 +409,13 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 		rc = emit_message_error(s, dir, t, root, peer);
 		goto out;
 	}
+	message_parts(t, root, &m);
 	if (emit_chat_states(s, dir, t, root, peer, group) < 0 ||
-	    emit_x_event(s, dir, t, root, peer, group) < 0 ||
-	    emit_subject(s, dir, t, root, peer, nick, group) < 0 ||
-	    emit_message_text(s, dir, t, root, peer, nick, group) < 0)
+	    emit_x_event(s, dir, t, &m, peer, group) < 0 ||
+	    emit_subject(s, dir, t, &m, peer, nick, group) < 0 ||
+	    emit_message_text(s, dir, t, &m, peer, nick, group) < 0)
 		goto fail;
-	c = xmpp_child(t, root, "x", NS_OOB_X);
-	if (c >= 0 && decode_oob(s, dir, t, c, peer) < 0)
+	if (m.oob >= 0 && decode_oob(s, dir, t, m.oob, peer) < 0)
 		goto fail;
 	if (xmpp_decode_ibb(s, dir, t, root) < 0)
 		goto fail;
@@ -368,7 +423,7 @@ static int decode_message(struct proto_session *s, enum im_dir dir, const struct
 fail:
 	rc = -1;
 out:
-	free(peer);
+	peer_free(&room, peer);
 	free(nick);
 	return rc;
 }
@@ -378,7 +433,8 @@ static int decode_presence(struct proto_session *s, enum im_dir dir, const struc
 {
 	bool failed = false;
 	char *type = xmpp_attr_text(t, root, "type", &failed);
-	char *peer = stanza_peer(t, root, dir, &failed);
+	struct peer room;
+	char *peer = stanza_peer(t, root, dir, &room, &failed);
 	char *show = NULL, *status = NULL;
 	struct bytebuf b;
 	struct im_event ev;
@@ -425,7 +481,7 @@ static int decode_presence(struct proto_session *s, enum im_dir dir, const struc
 out:
 	bytebuf_free(&b);
 	free(type);
-	free(peer);
+	peer_free(&room, peer);
 	free(show);
 	free(status);
 	return rc;
@@ -506,7 +562,8 @@ static int decode_iq(struct proto_session *s, enum im_dir dir, const struct xtre
 {
 	bool failed = false;
 	char *type = xmpp_attr_text(t, root, "type", &failed);
-	char *peer = stanza_peer(t, root, dir, &failed);
+	struct peer room;
+	char *peer = stanza_peer(t, root, dir, &room, &failed);
 	int c, rc = 0;
 
 	if (failed)
@@ -569,7 +626,7 @@ fail:
 	rc = -1;
 out:
 	free(type);
-	free(peer);
+	peer_free(&room, peer);
 	return rc;
 }
 

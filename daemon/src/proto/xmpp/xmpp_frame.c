@@ -19,12 +19,12 @@ static const char *const top_level_names[] = {
 
 static bool is_stream_start(const uint8_t *buf, struct xml_span name)
 {
-	return xml_span_is(buf, xml_local_name(buf, name), "stream") && name.len > 6;
+	return xmpp_local_is_stream(buf, name) && name.len > 6;
 }
 
 static void framer_reset(struct xmpp_framer *f)
 {
-	free(f->tok);
+	xmpp_tok_free(f->tok);
 	f->tok = NULL;
 	xmpp_build_free(f->build);
 	f->build = NULL;
@@ -61,13 +61,12 @@ static bool frame_between(struct proto_session *s, struct xmpp_framer *f, const 
 		return true;
 	}
 	framer_reset(f);
-	f->tok = malloc(sizeof(*f->tok));
+	f->tok = xmpp_tok_new();
 	if (!f->tok) {
 		proto_session_malformed(s, "out of memory framing a stanza");
 		*fr = PROTO_FRAME_GARBAGE;
 		return true;
 	}
-	xml_tok_init(f->tok);
 	/* Without one (no memory) the decoder parses the PDU itself. */
 	f->build = xmpp_build_new();
 	return false;

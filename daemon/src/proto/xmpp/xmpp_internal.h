@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/proto.h"
 #include "proto/xmpp/xml_tokenizer.h"
@@ -48,7 +49,9 @@ struct xtree_build;
  * session costs no tokenizer state); a PDU under way has its tokenizer,
  * and, while it came in one piece, the stanza's tree built from the same
  * tokens, which the decoder of that PDU takes (a stanza is tokenized
- * once; one split over segments is parsed again whole by the decoder). */
+ * once; one split over segments is parsed again whole by the decoder).
+ * Both blocks come from and go back to the decoding thread's spares
+ * (xmpp_tok_new, xmpp_build_new), so a stanza costs no allocation. */
 struct xmpp_framer {
 	struct xml_tok *tok; /* NULL between PDUs */
 	enum frame_kind kind;
@@ -68,12 +71,17 @@ struct xmpp_state {
 /* One stanza as a tree of spans into its PDU. */
 struct xattr {
 	struct xml_span name, value;
+	bool refs; /* the value holds a reference: decoding it is no copy */
 };
 
 struct xnode {
 	struct xml_span name;
 	size_t first_attr, n_attrs;
 	int parent, first_child, last_child, next;
+	/* The xmlns attribute in force here (its own, else its parent's):
+	 * an index into attrs, -1 when none. Set while building, so asking a
+	 * node's namespace walks no ancestors. */
+	int ns_attr;
 	size_t start, end;               /* the element's bytes */
 	size_t content_start, content_end; /* between its tags */
 	bool empty;                      /* written as <name/> */
@@ -123,6 +131,17 @@ static inline bool xmpp_is_ws(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Is the local part of name (after its last ':') "stream"? What
+ * xml_local_name would say, looking only at the name's last seven bytes:
+ * asked of every stanza's root. */
+static inline bool xmpp_local_is_stream(const uint8_t *buf, struct xml_span name)
+{
+	const uint8_t *p = buf + name.off;
+
+	return name.len >= 6 && memcmp(p + name.len - 6, "stream", 6) == 0 &&
+	       (name.len == 6 || p[name.len - 7] == ':');
+}
+
 /* ---- xmpp_tree.c: one stanza as a tree ---- */
 
 void xmpp_tree_free(struct xtree *t);
@@ -134,6 +153,12 @@ int xmpp_tree_parse(struct xtree *t, const uint8_t *buf, size_t len);
  * comes in pieces, and the call then ends wanting more). NULL on
  * allocation failure. */
 struct xtree_build *xmpp_build_new(void);
+/* A tokenizer for a PDU under way, initialised; NULL on allocation
+ * failure. Both it and a build come from the thread's spare when there is
+ * one, and their _free makes them the spare again when there is none (so
+ * free them on the thread that decodes; any thread is correct). */
+struct xml_tok *xmpp_tok_new(void);
+void xmpp_tok_free(struct xml_tok *t);
 void xmpp_build_free(struct xtree_build *b);
 void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k);
 /* The PDU ends at pdu_len (the last token given, or the one before). */
@@ -142,24 +167,74 @@ void xmpp_build_done(struct xtree_build *b, size_t pdu_len);
  * failed, as xmpp_tree_parse would), or NULL when b is not that PDU's.
  * Owned by b. */
 struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t len);
-bool xmpp_node_is(const struct xtree *t, int n, const char *name);
-const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name);
-/* The default namespace in force at node n. */
-struct xml_span xmpp_node_ns(const struct xtree *t, int n);
-bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns);
+/* Inline, as xml_span_is: asked with literals, whose lengths the
+ * compiler then knows. */
+static inline bool xmpp_node_is(const struct xtree *t, int n, const char *name)
+{
+	return n >= 0 && xml_span_is(t->buf, t->nodes[n].name, name);
+}
+/* Node n's attribute called name[0, len); NULL when none (or n < 0). */
+const struct xattr *xmpp_node_attr_n(const struct xtree *t, int n, const char *name, size_t len);
+static inline const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name)
+{
+	return xmpp_node_attr_n(t, n, name, strlen(name));
+}
+/* The default namespace in force at node n (empty when none). */
+static inline struct xml_span xmpp_node_ns(const struct xtree *t, int n)
+{
+	struct xml_span none = { 0, 0 };
+
+	if (n < 0 || t->nodes[n].ns_attr < 0)
+		return none;
+	return t->attrs[t->nodes[n].ns_attr].value;
+}
+static inline bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
+{
+	return xml_span_is(t->buf, xmpp_node_ns(t, n), ns);
+}
 /* First child of n called name (any name when NULL) in namespace ns
  * (any when NULL). */
-int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns);
-/* An attribute value decoded; NULL when absent or on allocation failure
- * (*failed tells them apart). */
-char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed);
-/* Is that attribute's text (references decoded) lit, as strcmp would
- * compare xmpp_attr_text's copy with it (up to a NUL)? False when the
- * attribute is absent. A value without a reference (the common case) is
- * compared in place, with no copy; otherwise *failed as xmpp_attr_text
- * sets it. */
-bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
-		  bool *failed);
+int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, const char *ns);
+static inline int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
+{
+	return xmpp_child_n(t, n, name, name ? strlen(name) : 0, ns);
+}
+/* An attribute's value decoded; NULL when a is NULL or on allocation
+ * failure (*failed tells them apart). */
+char *xmpp_value_text(const struct xtree *t, const struct xattr *a, bool *failed);
+/* The same of node n's attribute called name. */
+static inline char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed)
+{
+	return xmpp_value_text(t, xmpp_node_attr(t, n, name), failed);
+}
+/* xmpp_value_is for a value with references: decoded, then compared. */
+bool xmpp_value_is_decoded(const struct xtree *t, const struct xattr *a, const char *lit,
+			   bool *failed);
+/* Is a's text (references decoded) lit, as strcmp would compare
+ * xmpp_value_text's copy with it (up to a NUL)? False when a is NULL. A
+ * value without a reference (the common case) is compared in place, with
+ * no copy; otherwise *failed as xmpp_value_text sets it. Inline: lit is a
+ * literal, whose length the compiler knows. */
+static inline bool xmpp_value_is(const struct xtree *t, const struct xattr *a, const char *lit,
+				 bool *failed)
+{
+	size_t len = strlen(lit);
+	const uint8_t *v;
+
+	if (!a)
+		return false;
+	if (a->refs)
+		return xmpp_value_is_decoded(t, a, lit, failed);
+	v = t->buf + a->value.off;
+	return a->value.len >= len && memcmp(v, lit, len) == 0 &&
+	       (a->value.len == len || v[len] == '\0');
+}
+/* The same of node n's attribute called name. */
+static inline bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
+				bool *failed)
+{
+	return xmpp_value_is(t, xmpp_node_attr(t, n, name), lit, failed);
+}
 /* The character data directly inside n, decoded. */
 char *xmpp_node_text(const struct xtree *t, int n);
 char *xmpp_node_text_trimmed(const struct xtree *t, int n);

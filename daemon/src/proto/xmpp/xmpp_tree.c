@@ -2,6 +2,7 @@
  * pieces, all spans into its PDU and bounded by the PDU's size, and the
  * questions decode and encode ask of it (names, namespaces, attributes,
  * children, text with references decoded). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,8 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	struct xnode *n;
 	int idx;
 
-	if (!grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
+	if (t->n_nodes >= t->cap_nodes &&
+	    !grow((void **)&t->nodes, &t->cap_nodes, t->n_nodes, sizeof(*t->nodes),
 		  XMPP_MAX_NODES, t->inline_nodes))
 		return tree_fail(t, "too many elements in one stanza");
 	idx = (int)t->n_nodes++;
@@ -72,9 +74,12 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 	n->first_attr = t->n_attrs;
 	n->parent = parent;
 	n->first_child = n->last_child = n->next = -1;
+	n->ns_attr = -1;
 	n->start = tok->start;
 	if (parent >= 0) {
 		struct xnode *p = &t->nodes[parent];
+
+		n->ns_attr = p->ns_attr;
 
 		if (p->last_child >= 0)
 			t->nodes[p->last_child].next = idx;
@@ -87,11 +92,17 @@ static int tree_add_node(struct xtree *t, int parent, const struct xml_token *to
 
 static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 {
-	if (!grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
+	if (t->n_attrs >= t->cap_attrs &&
+	    !grow((void **)&t->attrs, &t->cap_attrs, t->n_attrs, sizeof(*t->attrs),
 		  XMPP_MAX_TREE_ATTRS, t->inline_attrs))
 		return tree_fail(t, "too many attributes in one stanza");
 	t->attrs[t->n_attrs].name = k->name;
 	t->attrs[t->n_attrs].value = k->value;
+	t->attrs[t->n_attrs].refs = k->refs;
+	/* The tokenizer refused a second attribute of one name: this is
+	 * the node's only xmlns. */
+	if (xml_span_is(t->buf, k->name, "xmlns"))
+		t->nodes[cur].ns_attr = (int)t->n_attrs;
 	t->n_attrs++;
 	t->nodes[cur].n_attrs++;
 	return 0;
@@ -100,7 +111,8 @@ static int tree_add_attr(struct xtree *t, int cur, const struct xml_token *k)
 /* A piece of character data directly inside element cur. */
 static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 {
-	if (!grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
+	if (t->n_texts >= t->cap_texts &&
+	    !grow((void **)&t->texts, &t->cap_texts, t->n_texts, sizeof(*t->texts),
 		  XMPP_MAX_NODES, t->inline_texts))
 		return tree_fail(t, "too many text pieces in one stanza");
 	t->texts[t->n_texts].node = cur;
@@ -109,7 +121,7 @@ static int tree_add_text(struct xtree *t, int cur, const struct xml_token *k)
 	t->n_texts++;
 	t->nodes[cur].n_text++;
 	t->nodes[cur].text_raw_exact = t->nodes[cur].n_text == 1 && k->type == XML_TOKEN_TEXT &&
-				       !memchr(t->buf + k->value.off, '&', k->value.len);
+				       !k->refs;
 	return 0;
 }
 
@@ -134,8 +146,12 @@ struct tree_cursor {
 	bool root_done; /* the root element ended */
 };
 
-/* One token into the tree (t->buf holds its bytes); -1 with t->error. */
-static int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_token *k)
+/* One token into the tree (t->buf holds its bytes); -1 with t->error.
+ * Inlined into its two callers (GCC and clang, as the tokenizer's
+ * vectors): the framer's runs for every token of every stanza, and a
+ * call a token was a measurable part of building. */
+static inline __attribute__((always_inline)) int tree_step(struct xtree *t, struct tree_cursor *c,
+							   const struct xml_token *k)
 {
 	int idx;
 
@@ -162,7 +178,7 @@ static int tree_step(struct xtree *t, struct tree_cursor *c, const struct xml_to
 	case XML_TOKEN_START_CLOSE:
 		t->nodes[c->cur].content_start = k->end;
 		if (k->depth == 1 && c->cur == 0 &&
-		    xml_span_is(t->buf, xml_local_name(t->buf, t->nodes[0].name), "stream")) {
+		    xmpp_local_is_stream(t->buf, t->nodes[0].name)) {
 			t->open_stream = true;
 			t->nodes[0].end = k->end;
 			c->root_done = true;
@@ -223,11 +239,82 @@ struct xtree_build {
 	size_t pdu_len; /* 0 until the framer found the PDU's end */
 };
 
+/* The blocks a PDU under way needs (its tokenizer, its tree under
+ * construction: about 2.9 KiB) are the thread's spares while no PDU
+ * needs them. A stanza that comes whole, the common one, takes them at
+ * its first byte and gives them back when it is decoded, so the sessions
+ * decoding on one thread share one of each instead of a malloc and free
+ * of both a stanza, and an idle session still holds none. A spare is
+ * only ever used by the thread that holds it; a thread's spares are
+ * freed when it ends. */
+struct xmpp_spares {
+	struct xml_tok *tok;
+	struct xtree_build *build;
+};
+
+static _Thread_local struct xmpp_spares spares;
+static _Thread_local bool spares_registered;
+static pthread_key_t spares_key;
+static pthread_once_t spares_once = PTHREAD_ONCE_INIT;
+static bool spares_key_ok;
+
+static void spares_drop(void *arg)
+{
+	struct xmpp_spares *sp = arg;
+
+	free(sp->tok);
+	free(sp->build); /* its arrays went back to their place when it was kept */
+	sp->tok = NULL;
+	sp->build = NULL;
+	spares_registered = false;
+}
+
+static void spares_make_key(void)
+{
+	spares_key_ok = pthread_key_create(&spares_key, spares_drop) == 0;
+}
+
+/* May this thread keep a spare? The first time, its thread-exit release
+ * is set up; false when it cannot be (the block is then freed). */
+static bool spares_may_keep(void)
+{
+	if (spares_registered)
+		return true;
+	if (pthread_once(&spares_once, spares_make_key) != 0 || !spares_key_ok)
+		return false;
+	spares_registered = pthread_setspecific(spares_key, &spares) == 0;
+	return spares_registered;
+}
+
+struct xml_tok *xmpp_tok_new(void)
+{
+	struct xml_tok *t = spares.tok;
+
+	if (t)
+		spares.tok = NULL;
+	else if (!(t = malloc(sizeof(*t))))
+		return NULL;
+	xml_tok_init(t);
+	return t;
+}
+
+void xmpp_tok_free(struct xml_tok *t)
+{
+	if (!t)
+		return;
+	if (!spares.tok && spares_may_keep())
+		spares.tok = t;
+	else
+		free(t);
+}
+
 struct xtree_build *xmpp_build_new(void)
 {
-	struct xtree_build *b = malloc(sizeof(*b));
+	struct xtree_build *b = spares.build;
 
-	if (!b)
+	if (b)
+		spares.build = NULL;
+	else if (!(b = malloc(sizeof(*b))))
 		return NULL;
 	tree_init(&b->t, NULL, 0);
 	b->c = (struct tree_cursor){ -1, false };
@@ -240,8 +327,11 @@ void xmpp_build_free(struct xtree_build *b)
 {
 	if (!b)
 		return;
-	xmpp_tree_free(&b->t);
-	free(b);
+	xmpp_tree_free(&b->t); /* a spare keeps no array of a big stanza */
+	if (!spares.build && spares_may_keep())
+		spares.build = b;
+	else
+		free(b);
 }
 
 void xmpp_build_token(struct xtree_build *b, const uint8_t *buf, const struct xml_token *k)
@@ -269,69 +359,46 @@ struct xtree *xmpp_build_tree(struct xtree_build *b, const uint8_t *buf, size_t 
 	return &b->t;
 }
 
-static bool span_eq(const struct xtree *t, struct xml_span s, const char *lit)
+const struct xattr *xmpp_node_attr_n(const struct xtree *t, int n, const char *name, size_t len)
 {
-	return xml_span_is(t->buf, s, lit);
-}
-
-bool xmpp_node_is(const struct xtree *t, int n, const char *name)
-{
-	return n >= 0 && span_eq(t, t->nodes[n].name, name);
-}
-
-const struct xattr *xmpp_node_attr(const struct xtree *t, int n, const char *name)
-{
-	size_t i;
+	const struct xattr *a, *end;
 
 	if (n < 0)
 		return NULL;
-	for (i = 0; i < t->nodes[n].n_attrs; i++) {
-		const struct xattr *a = &t->attrs[t->nodes[n].first_attr + i];
-
-		if (span_eq(t, a->name, name))
+	a = &t->attrs[t->nodes[n].first_attr];
+	for (end = a + t->nodes[n].n_attrs; a < end; a++)
+		/* the first byte before memcmp: most names differ there */
+		if (a->name.len == len && len && t->buf[a->name.off] == (uint8_t)name[0] &&
+		    memcmp(t->buf + a->name.off, name, len) == 0)
 			return a;
-	}
 	return NULL;
 }
 
-struct xml_span xmpp_node_ns(const struct xtree *t, int n)
-{
-	struct xml_span none = { 0, 0 };
-
-	for (; n >= 0; n = t->nodes[n].parent) {
-		const struct xattr *a = xmpp_node_attr(t, n, "xmlns");
-
-		if (a)
-			return a->value;
-	}
-	return none;
-}
-
-bool xmpp_node_ns_is(const struct xtree *t, int n, const char *ns)
-{
-	return span_eq(t, xmpp_node_ns(t, n), ns);
-}
-
-int xmpp_child(const struct xtree *t, int n, const char *name, const char *ns)
+int xmpp_child_n(const struct xtree *t, int n, const char *name, size_t len, const char *ns)
 {
 	int c;
 
 	if (n < 0)
 		return -1;
-	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next)
-		if ((!name || xmpp_node_is(t, c, name)) && (!ns || xmpp_node_ns_is(t, c, ns)))
+	for (c = t->nodes[n].first_child; c >= 0; c = t->nodes[c].next) {
+		struct xml_span cn = t->nodes[c].name;
+
+		if (name && (cn.len != len || (len && t->buf[cn.off] != (uint8_t)name[0]) ||
+			     memcmp(t->buf + cn.off, name, len) != 0))
+			continue;
+		if (!ns || xmpp_node_ns_is(t, c, ns))
 			return c;
+	}
 	return -1;
 }
 
-char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *failed)
+char *xmpp_value_text(const struct xtree *t, const struct xattr *a, bool *failed)
 {
-	const struct xattr *a = xmpp_node_attr(t, n, name);
 	struct bytebuf b;
 
 	if (!a)
 		return NULL;
-	if (!memchr(t->buf + a->value.off, '&', a->value.len)) {
+	if (!a->refs) {
 		/* Nothing to decode: the value as it is. */
 		char *copy = text_dup((const char *)t->buf + a->value.off, a->value.len);
 
@@ -355,23 +422,12 @@ char *xmpp_attr_text(const struct xtree *t, int n, const char *name, bool *faile
 	return (char *)b.data;
 }
 
-bool xmpp_attr_is(const struct xtree *t, int n, const char *name, const char *lit,
-		  bool *failed)
+bool xmpp_value_is_decoded(const struct xtree *t, const struct xattr *a, const char *lit,
+			   bool *failed)
 {
-	const struct xattr *a = xmpp_node_attr(t, n, name);
-	size_t len = strlen(lit);
-	const uint8_t *v;
-	char *text;
-	bool same;
+	char *text = xmpp_value_text(t, a, failed);
+	bool same = text && strcmp(text, lit) == 0;
 
-	if (!a)
-		return false;
-	v = t->buf + a->value.off;
-	if (!memchr(v, '&', a->value.len))
-		return a->value.len >= len && memcmp(v, lit, len) == 0 &&
-		       (a->value.len == len || v[len] == '\0');
-	text = xmpp_attr_text(t, n, name, failed);
-	same = text && strcmp(text, lit) == 0;
 	free(text);
 	return same;
 }
