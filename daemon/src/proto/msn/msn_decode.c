@@ -121,9 +121,9 @@ struct msg_ctx {
 /* Is the kept format already these bytes (a client sends the same one
  * with every message)? Bytes equal to a kept, converted string are valid
  * UTF-8, so converting them again would give the same string. */
-static bool format_is(const char *kept, struct span fmt)
+static bool format_is(const char *kept, size_t kept_len, struct span fmt)
 {
-	return kept && strlen(kept) == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
+	return kept && kept_len == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
 }
 
 /* Most clients send one format: the sessions share it. */
@@ -131,26 +131,39 @@ static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt
 {
 	struct msn_state *st = msn_state_of(s);
 	char *text = text_utf8_or_latin1(fmt.p, fmt.len);
-	const char *shared = text ? proto_session_share(s, text, strlen(text)) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	const char *shared = text ? proto_session_share(s, text, len) : NULL;
 
 	free(text);
 	if (!shared)
 		return false;
 	proto_session_unshare(s, st->format[dir]);
 	st->format[dir] = shared;
+	st->format_len[dir] = len;
 	return true;
+}
+
+/* The remote of an incoming message: the sender as text. A participant
+ * whose kept id is these very bytes (valid UTF-8, then, so converting
+ * them gives the same) is copied without converting them again. */
+static bool set_sender(struct msn_state *st, char **field, struct span sender)
+{
+	const struct msn_peer *p = msn_peer_find(st, sender);
+
+	if (p && p->id_len == sender.len && memcmp(p->id, sender.p, sender.len) == 0)
+		return event_set(field, p->id, p->id_len);
+	return msn_set_str_span(field, sender);
 }
 
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 {
 	struct msn_state *st = msn_state_of(s);
-	struct span fmt;
 	struct im_event ev;
 	char *body;
 	bool ok;
 
-	if (msn_mime_header(m->mime.headers, "X-MMS-IM-Format", &fmt) &&
-	    !format_is(st->format[m->dir], fmt) && !set_format(s, m->dir, fmt))
+	if (m->mime.has_format && !format_is(st->format[m->dir], st->format_len[m->dir], m->mime.format) &&
+	    !set_format(s, m->dir, m->mime.format))
 		return proto_session_malformed(s, "out of memory");
 	body = msn_decode_body(m->content_type, m->mime.body);
 	if (!body)
@@ -162,7 +175,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	ev.text_len = m->mime.body.len;
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group) {
-		ok = msn_set_str_span(&ev.remote, m->sender);
+		ok = set_sender(st, &ev.remote, m->sender);
 		event_take(&ev.text, body);
 		body = NULL;
 	} else if (m->dir == IM_DIR_IN) {
@@ -194,13 +207,13 @@ static int emit_typing(struct proto_session *s, const struct msg_ctx *m)
 	struct im_event ev;
 	bool ok;
 
-	if (!msn_mime_header(m->mime.headers, "TypingUser", &typist))
+	if (!m->mime.has_typing_user)
 		return 0; /* other control messages carry nothing to log */
-	typist = msn_user_id(typist);
+	typist = msn_user_id(m->mime.typing_user);
 	proto_event_begin(s, &ev, m->dir, IM_KIND_TYPING);
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group)
-		ok = msn_set_str_span(&ev.remote, m->sender);
+		ok = set_sender(st, &ev.remote, m->sender);
 	else if (m->dir == IM_DIR_IN)
 		ok = event_set_str(&ev.remote, st->group_id) && msn_set_str_span(&ev.text, typist);
 	else
@@ -373,16 +386,16 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 {
 	struct msn_state *st = msn_state_of(s);
 	struct msg_ctx m;
-	struct span ct, type;
+	struct span type;
 
 	memset(&m, 0, sizeof(m));
 	m.dir = dir;
 	m.payload_off = l->line_len;
 	msn_mime_split(pdu + l->line_len, len - l->line_len, &m.mime);
-	if (!msn_mime_header(m.mime.headers, "Content-Type", &ct))
+	if (!m.mime.has_content_type)
 		return proto_session_malformed(s, "MSG without Content-Type");
-	m.content_type = ct;
-	type = msn_media_type(ct);
+	m.content_type = m.mime.content_type;
+	type = msn_media_type(m.content_type);
 	if (dir == IM_DIR_IN) {
 		if (l->n_args < 3)
 			return proto_session_malformed(s, "incoming MSG without a sender");

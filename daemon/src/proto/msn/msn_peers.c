@@ -9,9 +9,16 @@
 #include "proto/msn/msn_internal.h"
 #include "util/text.h"
 
+/* The same bytes, the common case, need no case folding. */
+static bool id_equal_len(const char *a, size_t a_len, struct span b)
+{
+	return a_len == b.len &&
+	       (memcmp(a, b.p, b.len) == 0 || strncasecmp(a, (const char *)b.p, b.len) == 0);
+}
+
 static bool id_equal(const char *a, struct span b)
 {
-	return a && strlen(a) == b.len && strncasecmp(a, (const char *)b.p, b.len) == 0;
+	return a && id_equal_len(a, strlen(a), b);
 }
 
 static bool is_local(struct proto_session *s, struct span id)
@@ -24,7 +31,7 @@ struct msn_peer *msn_peer_find(struct msn_state *st, struct span id)
 	size_t i;
 
 	for (i = 0; i < st->n_peers; i++)
-		if (id_equal(st->peers[i].id, id))
+		if (id_equal_len(st->peers[i].id, st->peers[i].id_len, id))
 			return &st->peers[i];
 	return NULL;
 }
@@ -105,6 +112,7 @@ int msn_peer_add(struct proto_session *s, struct span id)
 	p->id = text_utf8_or_latin1(id.p, id.len);
 	if (!p->id)
 		return -1;
+	p->id_len = strlen(p->id);
 	st->n_peers++;
 	if (maybe_form_group(s, st) < 0)
 		return -1;
