@@ -113,6 +113,7 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 struct msg_ctx {
 	enum im_dir dir;
 	struct span sender; /* incoming: the user id of the command line */
+	const struct msn_peer *sender_peer; /* the participant it names, if any */
 	struct msn_mime mime;
 	size_t payload_off; /* of the MIME message in the PDU */
 	struct span content_type;
@@ -146,10 +147,8 @@ static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt
 /* The remote of an incoming message: the sender as text. A participant
  * whose kept id is these very bytes (valid UTF-8, then, so converting
  * them gives the same) is copied without converting them again. */
-static bool set_sender(struct msn_state *st, char **field, struct span sender)
+static bool set_sender(const struct msn_peer *p, char **field, struct span sender)
 {
-	const struct msn_peer *p = msn_peer_find(st, sender);
-
 	if (p && p->id_len == sender.len && memcmp(p->id, sender.p, sender.len) == 0)
 		return event_set(field, p->id, p->id_len);
 	return msn_set_str_span(field, sender);
@@ -175,7 +174,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	ev.text_len = m->mime.body.len;
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group) {
-		ok = set_sender(st, &ev.remote, m->sender);
+		ok = set_sender(m->sender_peer, &ev.remote, m->sender);
 		event_take(&ev.text, body);
 		body = NULL;
 	} else if (m->dir == IM_DIR_IN) {
@@ -213,7 +212,7 @@ static int emit_typing(struct proto_session *s, const struct msg_ctx *m)
 	proto_event_begin(s, &ev, m->dir, IM_KIND_TYPING);
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group)
-		ok = set_sender(st, &ev.remote, m->sender);
+		ok = set_sender(m->sender_peer, &ev.remote, m->sender);
 	else if (m->dir == IM_DIR_IN)
 		ok = event_set_str(&ev.remote, st->group_id) && msn_set_str_span(&ev.text, typist);
 	else
@@ -386,6 +385,7 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 {
 	struct msn_state *st = msn_state_of(s);
 	struct msg_ctx m;
+	struct msn_peer *peer;
 	struct span type;
 
 	memset(&m, 0, sizeof(m));
@@ -403,8 +403,9 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 		/* The notification server's own messages (profile, mail) are not chat. */
 		if (st->role == MSN_ROLE_NS || msn_span_is(m.sender, "Hotmail"))
 			return 0;
-		if (msn_peer_add(s, m.sender) < 0)
+		if (msn_peer_add_find(s, m.sender, &peer) < 0)
 			return proto_session_malformed(s, "out of memory or too many participants");
+		m.sender_peer = peer;
 	}
 	if (msn_span_is_ci(type, "text/plain"))
 		return emit_text(s, &m);

@@ -188,8 +188,17 @@ bool msn_line_payload(const struct msn_line *l, size_t *payload_len);
  * msn_line_payload would say. */
 enum msn_scan msn_scan_frame(const uint8_t *data, size_t len, size_t *line_len, bool *has_payload,
 			     size_t *payload_len);
-struct span msn_no_span(void);
-struct span msn_arg(const struct msn_line *l, size_t i);
+static inline struct span msn_no_span(void)
+{
+	struct span none = { (const uint8_t *)"", 0 };
+
+	return none;
+}
+
+static inline struct span msn_arg(const struct msn_line *l, size_t i)
+{
+	return i < l->n_args && i < MSN_MAX_ARGS ? l->args[i] : msn_no_span();
+}
 /* Split a MIME payload at its blank line and note its Content-Type,
  * X-MMS-IM-Format and TypingUser headers on the way. */
 void msn_mime_split(const uint8_t *p, size_t n, struct msn_mime *m);
@@ -205,6 +214,10 @@ char *msn_decode_body(struct span ct, struct span body);
 struct msn_peer *msn_peer_find(struct msn_state *st, struct span id);
 /* 1 when added, 0 when already there (or the local user), -1 on failure. */
 int msn_peer_add(struct proto_session *s, struct span id);
+/* The same, and *found the participant id names (added or already
+ * there), NULL for the local user or an empty id; valid until the
+ * participants change. */
+int msn_peer_add_find(struct proto_session *s, struct span id, struct msn_peer **found);
 bool msn_peer_remove(struct msn_state *st, struct span id);
 /* Whom a message of this switchboard is with. */
 const char *msn_conversation_remote(struct msn_state *st);

@@ -307,18 +307,6 @@ enum msn_scan msn_scan_frame(const uint8_t *data, size_t len, size_t *line_len, 
 	return MSN_SCAN_OK;
 }
 
-struct span msn_no_span(void)
-{
-	struct span none = { (const uint8_t *)"", 0 };
-
-	return none;
-}
-
-struct span msn_arg(const struct msn_line *l, size_t i)
-{
-	return i < l->n_args && i < MSN_MAX_ARGS ? l->args[i] : msn_no_span();
-}
-
 /* The value of the header line [line, line + len) when its name is name
  * (nlen bytes, ASCII case ignored), trimmed. */
 static inline bool header_value(const uint8_t *line, size_t len, const char *name, size_t nlen,

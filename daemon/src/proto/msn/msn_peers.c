@@ -91,11 +91,22 @@ static int maybe_form_group(struct proto_session *s, struct msn_state *st)
 
 int msn_peer_add(struct proto_session *s, struct span id)
 {
+	struct msn_peer *found;
+
+	return msn_peer_add_find(s, id, &found);
+}
+
+int msn_peer_add_find(struct proto_session *s, struct span id, struct msn_peer **found)
+{
 	struct msn_state *st = msn_state_of(s);
 	struct msn_peer *p;
 
+	*found = NULL;
 	id = msn_user_id(id);
-	if (id.len == 0 || is_local(s, id) || msn_peer_find(st, id))
+	if (id.len == 0 || is_local(s, id))
+		return 0;
+	*found = msn_peer_find(st, id);
+	if (*found)
 		return 0;
 	if (st->n_peers == MSN_MAX_PEERS)
 		return -1;
@@ -116,6 +127,7 @@ int msn_peer_add(struct proto_session *s, struct span id)
 	st->n_peers++;
 	if (maybe_form_group(s, st) < 0)
 		return -1;
+	*found = p;
 	return 1;
 }
 
