@@ -102,6 +102,26 @@ static bool word_has_control(uint64_t x)
 	return ((x - ones * 0x20) & ~x & highs) != 0;
 }
 
+/* The index of the first byte below 0x20 from pos on, or len. Eight
+ * bytes at a time where the lowest marked byte of a word is its first
+ * (the lowest such byte borrows from none below it). */
+static size_t first_control(const uint8_t *data, size_t pos, size_t len)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	for (; pos + 8 <= len; pos += 8) {
+		uint64_t x = msn_load8(data + pos), z = (x - ones * 0x20) & ~x & highs;
+
+		if (z)
+			return pos + (size_t)__builtin_ctzll(z) / 8;
+	}
+#endif
+	while (pos < len && data[pos] >= 0x20)
+		pos++;
+	return pos;
+}
+
 /* A byte a command line may not hold in [from, to), given that the line
  * ends at `to` (its "\n") when nl, else that the bytes run to len: a
  * control other than tab, or a CR not right before the line break. */
@@ -183,6 +203,17 @@ static enum msn_scan scan_head(const uint8_t *data, size_t len, size_t *nl_at)
 		return MSN_SCAN_BAD;
 	/* The line break may stand at MSN_MAX_LINE at the latest. */
 	lim = len < MSN_MAX_LINE + 1 ? len : MSN_MAX_LINE + 1;
+	/* The common line: plain text up to its "\r\n" (or "\n"), found in
+	 * one pass; anything else (a tab, another control) is decided below. */
+	i = first_control(data, 3, lim);
+	if (i < lim && data[i] == '\n') {
+		*nl_at = i;
+		return MSN_SCAN_OK;
+	}
+	if (i + 1 < lim && data[i] == '\r' && data[i + 1] == '\n') {
+		*nl_at = i + 1;
+		return MSN_SCAN_OK;
+	}
 	nl = memchr(data + 3, '\n', lim - 3);
 	i = nl ? (size_t)(nl - data) : lim;
 	if (line_has_bad_byte(data, 3, i < MSN_MAX_LINE ? i : MSN_MAX_LINE, len))
