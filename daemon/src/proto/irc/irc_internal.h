@@ -139,11 +139,21 @@ static inline bool irc_span_is(const struct irc_line *l, struct irc_span sp, con
 size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos);
 size_t irc_token_end(const uint8_t *p, size_t len, size_t pos);
 /* Length of a PDU without its "\n" or "\r\n". */
-size_t irc_line_content_len(const uint8_t *p, size_t len);
+static inline size_t irc_line_content_len(const uint8_t *p, size_t len)
+{
+	if (len && p[len - 1] == '\n')
+		len--;
+	if (len && p[len - 1] == '\r')
+		len--;
+	return len;
+}
 /* Parse a line (without its line break). Parameters from n_params on
  * are unset but for the first three, which are zero. */
 enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, const char **why);
-bool irc_line_is_numeric(const struct irc_line *l);
+static inline bool irc_line_is_numeric(const struct irc_line *l)
+{
+	return l->command.len == 3 && l->p[l->command.off] >= '0' && l->p[l->command.off] <= '9';
+}
 unsigned irc_line_numeric(const struct irc_line *l);
 /* Is parameter i a plain word (not the ':' trailer)? */
 bool irc_param_is_middle(const struct irc_line *l, size_t i);
@@ -172,7 +182,10 @@ bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body,
  * no usable address and port. */
 void irc_dcc_xfer(const struct irc_line *l, const struct irc_dcc_offer *offer,
 		  struct im_xfer *x);
-bool irc_is_tls_record(const uint8_t *p, size_t len);
+static inline bool irc_is_tls_record(const uint8_t *p, size_t len)
+{
+	return len >= 2 && p[0] == 0x16 && p[1] == 0x03;
+}
 
 /* ---- irc_decode.c: lines to events ---- */
 

@@ -62,14 +62,6 @@ size_t irc_token_end(const uint8_t *p, size_t len, size_t pos)
 	return pos;
 }
 
-size_t irc_line_content_len(const uint8_t *p, size_t len)
-{
-	if (len && p[len - 1] == '\n')
-		len--;
-	if (len && p[len - 1] == '\r')
-		len--;
-	return len;
-}
 
 static bool command_valid(const uint8_t *p, size_t len)
 {
@@ -77,6 +69,15 @@ static bool command_valid(const uint8_t *p, size_t len)
 
 	if (len == 3 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]))
 		return true;
+	if (len > 0 && len <= 8) {
+		/* A word at once: every byte ASCII (so the letter mask holds)
+		 * and a letter. */
+		uint64_t x = 0, want = 0;
+
+		memcpy(&x, p, len);
+		memcpy(&want, "        ", len); /* 0x20 in each of the len bytes */
+		return (x & 0x8080808080808080ull) == 0 && irc_letter_bits(x) == want;
+	}
 	for (i = 0; i < len; i++)
 		if (!is_letter(p[i]))
 			return false;
@@ -144,11 +145,6 @@ enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, 
 		pos = end;
 	}
 	return IRC_PARSE_OK;
-}
-
-bool irc_line_is_numeric(const struct irc_line *l)
-{
-	return l->command.len == 3 && is_digit(l->p[l->command.off]);
 }
 
 unsigned irc_line_numeric(const struct irc_line *l)
@@ -333,9 +329,4 @@ bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body, struct i
 			*spans[field] = (struct irc_span){ body.off + pos, end - pos };
 	}
 	return true;
-}
-
-bool irc_is_tls_record(const uint8_t *p, size_t len)
-{
-	return len >= 2 && p[0] == 0x16 && p[1] == 0x03;
 }
