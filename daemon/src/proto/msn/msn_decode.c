@@ -418,6 +418,23 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 	return 0; /* emoticons, ink, nudges (datacast), profile... */
 }
 
+/* A client's transaction id: 1 to 10 digits (msn_span_digits and
+ * msn_span_number in one pass). */
+static void note_trid(struct msn_state *st, struct span a)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (a.len == 0 || a.len > 10)
+		return;
+	for (i = 0; i < a.len; i++) {
+		if (a.p[i] < '0' || a.p[i] > '9')
+			return;
+		v = v * 10 + (unsigned long)(a.p[i] - '0');
+	}
+	st->trid = v;
+}
+
 int msn_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len)
 {
 	struct msn_state *st = msn_state_of(s);
@@ -430,8 +447,8 @@ int msn_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, siz
 	has_payload = msn_line_payload(&l, &payload);
 	if (l.line_len + (has_payload ? payload : 0) != len)
 		return proto_session_malformed(s, "PDU length does not match its command");
-	if (dir == IM_DIR_OUT && msn_span_digits(msn_arg(&l, 0), 10))
-		st->trid = (unsigned long)msn_span_number(msn_arg(&l, 0));
+	if (dir == IM_DIR_OUT)
+		note_trid(st, msn_arg(&l, 0));
 
 	if (msn_cmd_is(&l, "VER") || msn_cmd_is(&l, "CVR")) {
 		st->role = MSN_ROLE_NS;

@@ -172,10 +172,15 @@ uint64_t msn_span_number(struct span s);
 bool msn_span_has(struct span s, uint8_t c);
 /* "alice@example.com;{GUID}" -> "alice@example.com"; "1:bob@x" -> "bob@x". */
 struct span msn_user_id(struct span s);
-/* Inline: decode asks a line for one command after another. */
+/* Inline, as one word compare: decode asks a line for one command after
+ * another. cmd is three letters and their NUL. */
 static inline bool msn_cmd_is(const struct msn_line *l, const char *cmd)
 {
-	return memcmp(l->cmd, cmd, 4) == 0;
+	uint32_t a, b;
+
+	memcpy(&a, l->cmd, 4);
+	memcpy(&b, cmd, 4);
+	return a == b;
 }
 bool msn_cmd_known(const uint8_t *p);
 /* Parse the command line at data. Only the arguments below n_args (and
