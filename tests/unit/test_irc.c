@@ -389,6 +389,35 @@ static void test_whitespace(void)
 	harness_free(&h);
 }
 
+/* Commands and targets in any case, compared a word at a time: only the
+ * letters may differ in case, and a long prefix or tag splits at its first
+ * space wherever it falls. */
+static void test_command_case_and_tokens(void)
+{
+	struct harness h;
+
+	harness_init(&h, IRC_FLOW);
+	line(&h, IM_DIR_IN, ":a!b@c privMsg #x :one\r\n");
+	line(&h, IM_DIR_IN, ":a!b@c PRIVMSG\x7f #x :not a command\r\n");
+	line(&h, IM_DIR_IN, ":a!b@c PRIVMSh #x :not PRIVMSG\r\n");
+	line(&h, IM_DIR_IN, ":server.example notice auth :a sink in any case\r\n");
+	line(&h, IM_DIR_IN, ":a!b@c NOTICE AUTh :still a sink\r\n");
+	line(&h, IM_DIR_IN, ":a!b@c NOTICE AUT :a user named AUT\r\n");
+	line(&h, IM_DIR_IN, "@k=vvvvvvvvvvvvvvv :nick12345!user12345@host.example.org PRIVMSG "
+			    "+chan :two\r\n");
+	line(&h, IM_DIR_IN, "@k=vvvvvv :n!u@h PRIVMSG @#chan :three\r\n");
+	CHECK_INT_EQ(h.c.n, 4);
+	if (h.c.n == 4) {
+		check_event(&h.c.ev[0], IM_KIND_MESSAGE, IM_DIR_IN, "#x", true, "a: one");
+		check_event(&h.c.ev[1], IM_KIND_MESSAGE, IM_DIR_IN, "a", false,
+			    "a user named AUT");
+		check_event(&h.c.ev[2], IM_KIND_MESSAGE, IM_DIR_IN, "+chan", true,
+			    "nick12345: two");
+		check_event(&h.c.ev[3], IM_KIND_MESSAGE, IM_DIR_IN, "@#chan", true, "n: three");
+	}
+	harness_free(&h);
+}
+
 static void test_ctcp(void)
 {
 	struct harness h;
@@ -1251,6 +1280,7 @@ int main(void)
 	RUN_TEST(test_privmsg_incoming);
 	RUN_TEST(test_notice);
 	RUN_TEST(test_whitespace);
+	RUN_TEST(test_command_case_and_tokens);
 	RUN_TEST(test_ctcp);
 	RUN_TEST(test_dcc);
 	RUN_TEST(test_dcc_xfer);

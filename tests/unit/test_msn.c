@@ -137,6 +137,53 @@ static void test_frame_payload_commands(void)
 	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"MSG 1 N 99999999\r\n", 18,
 				     &pdu_len),
 		     PROTO_FRAME_PDU); /* 8 digits: not a length, so a plain line */
+	/* The length is the last argument whatever the spacing (framing reads
+	 * it from the line's end, decoding splits the line from its start). */
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"MSG a b 3  \r\nabc", 16,
+				     &pdu_len),
+		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(pdu_len, 16);
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_IN, (const uint8_t *)"NOT   3\r\nabcX", 13,
+				     &pdu_len),
+		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(pdu_len, 12);
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT, (const uint8_t *)"MSG 1\tN 0012\r\n", 14,
+				     &pdu_len),
+		     PROTO_FRAME_NEED_MORE); /* a tab is no separator: two arguments, 12 bytes */
+	/* MSG needs two arguments before a length; with one it has no payload. */
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT, (const uint8_t *)"MSG   3\r\nabc", 12,
+				     &pdu_len),
+		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(pdu_len, 9);
+	CHECK_INT_EQ(proto_msn.frame(h.s, IM_DIR_OUT, (const uint8_t *)"MSG \r\nabc", 9, &pdu_len),
+		     PROTO_FRAME_PDU);
+	CHECK_INT_EQ(pdu_len, 6);
+	harness_free(&h);
+}
+
+/* MIME headers: names in any case, the first of a name counts, a control
+ * byte is no '-'; the charset in any case; the sender as sent even when a
+ * participant of another case is known. */
+static void test_msg_headers(void)
+{
+	struct harness h;
+
+	harness_init(&h, MSN_FLOW);
+	feed(&h, IM_DIR_OUT, "ANS 1 me@example.com 123.456 777\r\n");
+	feed(&h, IM_DIR_IN, "IRO 1 1 1 Bob@Example.com Bob\r\n");
+	feed_msg(&h, IM_DIR_IN, "bob@example.com", "Bob",
+		 "content-TYPE:  TEXT/Plain; CHARSET=\"ISO-8859-1\"\r\n"
+		 "Content-Type: text/x-msmsgscontrol\r\n\r\ncaf\xe9");
+	feed_msg(&h, IM_DIR_IN, "Bob@Example.com", "Bob",
+		 "Content\rType: text/x-msmsgscontrol\r\nCONTENT-TYPE: text/plain; charset=utf-8\r\n"
+		 "\r\ncaf\xc3\xa9");
+	feed_msg(&h, IM_DIR_IN, "Bob@Example.com", "Bob",
+		 "Content-Type: text/x-msmsgscontrol\r\ntypinguser: Bob@Example.com\r\n\r\n");
+	CHECK_INT_EQ(h.c.n, 3);
+	CHECK_EVENT(event_at(&h, 0), IM_KIND_MESSAGE, IM_DIR_IN, "bob@example.com", "caf\xc3\xa9");
+	CHECK_EVENT(event_at(&h, 1), IM_KIND_MESSAGE, IM_DIR_IN, "Bob@Example.com", "caf\xc3\xa9");
+	CHECK_EVENT(event_at(&h, 2), IM_KIND_TYPING, IM_DIR_IN, "Bob@Example.com", "");
+	CHECK_INT_EQ(h.s->stats.malformed, 0);
 	harness_free(&h);
 }
 
@@ -831,6 +878,7 @@ int main(void)
 	RUN_TEST(test_detect);
 	RUN_TEST(test_frame_payload_commands);
 	RUN_TEST(test_switchboard_caller);
+	RUN_TEST(test_msg_headers);
 	RUN_TEST(test_typing_filtered);
 	RUN_TEST(test_group_from_answer);
 	RUN_TEST(test_group_from_roster);

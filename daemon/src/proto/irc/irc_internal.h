@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/proto.h"
 #include "util/bytebuf.h"
@@ -89,15 +90,70 @@ static inline struct irc_state *irc_state_of(struct proto_session *s)
 /* ---- irc_line.c: lines, nicks, addresses, CTCP ---- */
 
 bool irc_bytes_eq_ci(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
-bool irc_bytes_is_ci(const uint8_t *a, size_t a_len, const char *lit);
-const uint8_t *irc_span_ptr(const struct irc_line *l, struct irc_span sp);
-bool irc_span_is(const struct irc_line *l, struct irc_span sp, const char *lit);
+
+/* 0x20 in each byte of w (a word of n <= 8 bytes of ASCII) that is a
+ * letter, else 0; no carry or borrow crosses a byte. */
+static inline uint64_t irc_letter_bits(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t t = (w | ones * 0x20) & ~highs;
+
+	return ((t + ones * (0x80 - 'a')) & (ones * (0x80 + 'z') - t) & highs) >> 2;
+}
+
+/* The n (1 to 8) bytes at a are those at lit, letters in either case. */
+static inline bool irc_word_is_ci(const uint8_t *a, const char *lit, size_t n)
+{
+	uint64_t x = 0, y = 0, m;
+
+	memcpy(&x, a, n);
+	memcpy(&y, lit, n);
+	m = irc_letter_bits(y);
+	return (x | m) == (y | m);
+}
+
+/* Are the a_len bytes at a the literal lit, ASCII letters in either case
+ * (as irc_bytes_eq_ci)? Inline: with a literal its length, its words and
+ * their letter masks are constants, and another length costs nothing. */
+static inline bool irc_bytes_is_ci(const uint8_t *a, size_t a_len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (a_len != n)
+		return false;
+	if (n <= 8)
+		return n == 0 || irc_word_is_ci(a, lit, n);
+	return irc_bytes_eq_ci(a, a_len, (const uint8_t *)lit, n);
+}
+
+static inline const uint8_t *irc_span_ptr(const struct irc_line *l, struct irc_span sp)
+{
+	return l->p + sp.off;
+}
+
+static inline bool irc_span_is(const struct irc_line *l, struct irc_span sp, const char *lit)
+{
+	return irc_bytes_is_ci(irc_span_ptr(l, sp), sp.len, lit);
+}
+
 size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos);
 size_t irc_token_end(const uint8_t *p, size_t len, size_t pos);
 /* Length of a PDU without its "\n" or "\r\n". */
-size_t irc_line_content_len(const uint8_t *p, size_t len);
+static inline size_t irc_line_content_len(const uint8_t *p, size_t len)
+{
+	if (len && p[len - 1] == '\n')
+		len--;
+	if (len && p[len - 1] == '\r')
+		len--;
+	return len;
+}
+/* Parse a line (without its line break). Parameters from n_params on
+ * are unset but for the first three, which are zero. */
 enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, const char **why);
-bool irc_line_is_numeric(const struct irc_line *l);
+static inline bool irc_line_is_numeric(const struct irc_line *l)
+{
+	return l->command.len == 3 && l->p[l->command.off] >= '0' && l->p[l->command.off] <= '9';
+}
 unsigned irc_line_numeric(const struct irc_line *l);
 /* Is parameter i a plain word (not the ':' trailer)? */
 bool irc_param_is_middle(const struct irc_line *l, size_t i);
@@ -126,7 +182,10 @@ bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body,
  * no usable address and port. */
 void irc_dcc_xfer(const struct irc_line *l, const struct irc_dcc_offer *offer,
 		  struct im_xfer *x);
-bool irc_is_tls_record(const uint8_t *p, size_t len);
+static inline bool irc_is_tls_record(const uint8_t *p, size_t len)
+{
+	return len >= 2 && p[0] == 0x16 && p[1] == 0x03;
+}
 
 /* ---- irc_decode.c: lines to events ---- */
 

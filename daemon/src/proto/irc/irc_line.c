@@ -32,21 +32,6 @@ bool irc_bytes_eq_ci(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_
 	return true;
 }
 
-bool irc_bytes_is_ci(const uint8_t *a, size_t a_len, const char *lit)
-{
-	return irc_bytes_eq_ci(a, a_len, (const uint8_t *)lit, strlen(lit));
-}
-
-const uint8_t *irc_span_ptr(const struct irc_line *l, struct irc_span sp)
-{
-	return l->p + sp.off;
-}
-
-bool irc_span_is(const struct irc_line *l, struct irc_span sp, const char *lit)
-{
-	return irc_bytes_is_ci(irc_span_ptr(l, sp), sp.len, lit);
-}
-
 size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos)
 {
 	while (pos < len && p[pos] == ' ')
@@ -56,19 +41,27 @@ size_t irc_skip_spaces(const uint8_t *p, size_t len, size_t pos)
 
 size_t irc_token_end(const uint8_t *p, size_t len, size_t pos)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Eight bytes at a time: exactly the spaces get their high bit, and
+	 * the lowest one marked is the first. */
+	const uint64_t lows = 0x7f7f7f7f7f7f7f7full, spaces = 0x2020202020202020ull;
+
+	while (pos + 8 <= len) {
+		uint64_t x, z;
+
+		memcpy(&x, p + pos, 8);
+		x ^= spaces;
+		z = ~(((x & lows) + lows) | x | lows);
+		if (z)
+			return pos + (size_t)__builtin_ctzll(z) / 8;
+		pos += 8;
+	}
+#endif
 	while (pos < len && p[pos] != ' ')
 		pos++;
 	return pos;
 }
 
-size_t irc_line_content_len(const uint8_t *p, size_t len)
-{
-	if (len && p[len - 1] == '\n')
-		len--;
-	if (len && p[len - 1] == '\r')
-		len--;
-	return len;
-}
 
 static bool command_valid(const uint8_t *p, size_t len)
 {
@@ -76,6 +69,15 @@ static bool command_valid(const uint8_t *p, size_t len)
 
 	if (len == 3 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]))
 		return true;
+	if (len > 0 && len <= 8) {
+		/* A word at once: every byte ASCII (so the letter mask holds)
+		 * and a letter. */
+		uint64_t x = 0, want = 0;
+
+		memcpy(&x, p, len);
+		memcpy(&want, "        ", len); /* 0x20 in each of the len bytes */
+		return (x & 0x8080808080808080ull) == 0 && irc_letter_bits(x) == want;
+	}
 	for (i = 0; i < len; i++)
 		if (!is_letter(p[i]))
 			return false;
@@ -86,9 +88,14 @@ enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, 
 {
 	size_t pos, end;
 
-	memset(l, 0, sizeof(*l));
+	/* Not all of it: parameters past n_params are read only after a
+	 * check of n_params, but for the first ones, copied before it. */
 	l->p = p;
 	l->len = len;
+	l->tags = l->prefix = l->command = (struct irc_span){ 0, 0 };
+	l->params[0] = l->params[1] = l->params[2] = (struct irc_span){ 0, 0 };
+	l->n_params = 0;
+	l->has_trailer = false;
 	if (len && memchr(p, '\0', len)) {
 		*why = "NUL byte in IRC line";
 		return IRC_PARSE_BAD;
@@ -140,11 +147,6 @@ enum irc_parse irc_parse_line(struct irc_line *l, const uint8_t *p, size_t len, 
 	return IRC_PARSE_OK;
 }
 
-bool irc_line_is_numeric(const struct irc_line *l)
-{
-	return l->command.len == 3 && is_digit(l->p[l->command.off]);
-}
-
 unsigned irc_line_numeric(const struct irc_line *l)
 {
 	const uint8_t *c = irc_span_ptr(l, l->command);
@@ -188,12 +190,12 @@ bool irc_nick_valid(const uint8_t *p, size_t len)
 
 bool irc_target_is_channel(const uint8_t *p, size_t len)
 {
-	static const char channel_types[] = "#&+!";
 	size_t i = 0;
 
 	if (len >= 2 && (p[0] == '@' || p[0] == '%' || p[0] == '~'))
 		i = 1;
-	return i < len && strchr(channel_types, p[i]) != NULL && p[i] != '\0';
+	/* the channel types "#&+!" */
+	return i < len && (p[i] == '#' || p[i] == '&' || p[i] == '+' || p[i] == '!');
 }
 
 bool irc_local_is(const struct proto_session *s, const uint8_t *p, size_t len)
@@ -327,9 +329,4 @@ bool irc_dcc_send_parse(const struct irc_line *l, struct irc_span body, struct i
 			*spans[field] = (struct irc_span){ body.off + pos, end - pos };
 	}
 	return true;
-}
-
-bool irc_is_tls_record(const uint8_t *p, size_t len)
-{
-	return len >= 2 && p[0] == 0x16 && p[1] == 0x03;
 }

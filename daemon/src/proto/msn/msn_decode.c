@@ -113,6 +113,7 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 struct msg_ctx {
 	enum im_dir dir;
 	struct span sender; /* incoming: the user id of the command line */
+	const struct msn_peer *sender_peer; /* the participant it names, if any */
 	struct msn_mime mime;
 	size_t payload_off; /* of the MIME message in the PDU */
 	struct span content_type;
@@ -121,9 +122,9 @@ struct msg_ctx {
 /* Is the kept format already these bytes (a client sends the same one
  * with every message)? Bytes equal to a kept, converted string are valid
  * UTF-8, so converting them again would give the same string. */
-static bool format_is(const char *kept, struct span fmt)
+static bool format_is(const char *kept, size_t kept_len, struct span fmt)
 {
-	return kept && strlen(kept) == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
+	return kept && kept_len == fmt.len && memcmp(kept, fmt.p, fmt.len) == 0;
 }
 
 /* Most clients send one format: the sessions share it. */
@@ -131,26 +132,37 @@ static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt
 {
 	struct msn_state *st = msn_state_of(s);
 	char *text = text_utf8_or_latin1(fmt.p, fmt.len);
-	const char *shared = text ? proto_session_share(s, text, strlen(text)) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	const char *shared = text ? proto_session_share(s, text, len) : NULL;
 
 	free(text);
 	if (!shared)
 		return false;
 	proto_session_unshare(s, st->format[dir]);
 	st->format[dir] = shared;
+	st->format_len[dir] = len;
 	return true;
+}
+
+/* The remote of an incoming message: the sender as text. A participant
+ * whose kept id is these very bytes (valid UTF-8, then, so converting
+ * them gives the same) is copied without converting them again. */
+static bool set_sender(const struct msn_peer *p, char **field, struct span sender)
+{
+	if (p && p->id_len == sender.len && memcmp(p->id, sender.p, sender.len) == 0)
+		return event_set(field, p->id, p->id_len);
+	return msn_set_str_span(field, sender);
 }
 
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 {
 	struct msn_state *st = msn_state_of(s);
-	struct span fmt;
 	struct im_event ev;
 	char *body;
 	bool ok;
 
-	if (msn_mime_header(m->mime.headers, "X-MMS-IM-Format", &fmt) &&
-	    !format_is(st->format[m->dir], fmt) && !set_format(s, m->dir, fmt))
+	if (m->mime.has_format && !format_is(st->format[m->dir], st->format_len[m->dir], m->mime.format) &&
+	    !set_format(s, m->dir, m->mime.format))
 		return proto_session_malformed(s, "out of memory");
 	body = msn_decode_body(m->content_type, m->mime.body);
 	if (!body)
@@ -162,7 +174,7 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 	ev.text_len = m->mime.body.len;
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group) {
-		ok = msn_set_str_span(&ev.remote, m->sender);
+		ok = set_sender(m->sender_peer, &ev.remote, m->sender);
 		event_take(&ev.text, body);
 		body = NULL;
 	} else if (m->dir == IM_DIR_IN) {
@@ -194,13 +206,13 @@ static int emit_typing(struct proto_session *s, const struct msg_ctx *m)
 	struct im_event ev;
 	bool ok;
 
-	if (!msn_mime_header(m->mime.headers, "TypingUser", &typist))
+	if (!m->mime.has_typing_user)
 		return 0; /* other control messages carry nothing to log */
-	typist = msn_user_id(typist);
+	typist = msn_user_id(m->mime.typing_user);
 	proto_event_begin(s, &ev, m->dir, IM_KIND_TYPING);
 	ev.group = st->group_id != NULL;
 	if (m->dir == IM_DIR_IN && !ev.group)
-		ok = msn_set_str_span(&ev.remote, m->sender);
+		ok = set_sender(m->sender_peer, &ev.remote, m->sender);
 	else if (m->dir == IM_DIR_IN)
 		ok = event_set_str(&ev.remote, st->group_id) && msn_set_str_span(&ev.text, typist);
 	else
@@ -373,16 +385,17 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 {
 	struct msn_state *st = msn_state_of(s);
 	struct msg_ctx m;
-	struct span ct, type;
+	struct msn_peer *peer;
+	struct span type;
 
 	memset(&m, 0, sizeof(m));
 	m.dir = dir;
 	m.payload_off = l->line_len;
 	msn_mime_split(pdu + l->line_len, len - l->line_len, &m.mime);
-	if (!msn_mime_header(m.mime.headers, "Content-Type", &ct))
+	if (!m.mime.has_content_type)
 		return proto_session_malformed(s, "MSG without Content-Type");
-	m.content_type = ct;
-	type = msn_media_type(ct);
+	m.content_type = m.mime.content_type;
+	type = msn_media_type(m.content_type);
 	if (dir == IM_DIR_IN) {
 		if (l->n_args < 3)
 			return proto_session_malformed(s, "incoming MSG without a sender");
@@ -390,8 +403,9 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 		/* The notification server's own messages (profile, mail) are not chat. */
 		if (st->role == MSN_ROLE_NS || msn_span_is(m.sender, "Hotmail"))
 			return 0;
-		if (msn_peer_add(s, m.sender) < 0)
+		if (msn_peer_add_find(s, m.sender, &peer) < 0)
 			return proto_session_malformed(s, "out of memory or too many participants");
+		m.sender_peer = peer;
 	}
 	if (msn_span_is_ci(type, "text/plain"))
 		return emit_text(s, &m);
@@ -402,6 +416,23 @@ static int on_msg(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, 
 	if (msn_span_is_ci(type, "application/x-msnmsgrp2p"))
 		return on_p2p(s, &m);
 	return 0; /* emoticons, ink, nudges (datacast), profile... */
+}
+
+/* A client's transaction id: 1 to 10 digits (msn_span_digits and
+ * msn_span_number in one pass). */
+static void note_trid(struct msn_state *st, struct span a)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (a.len == 0 || a.len > 10)
+		return;
+	for (i = 0; i < a.len; i++) {
+		if (a.p[i] < '0' || a.p[i] > '9')
+			return;
+		v = v * 10 + (unsigned long)(a.p[i] - '0');
+	}
+	st->trid = v;
 }
 
 int msn_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, size_t len)
@@ -416,8 +447,8 @@ int msn_decode(struct proto_session *s, enum im_dir dir, const uint8_t *pdu, siz
 	has_payload = msn_line_payload(&l, &payload);
 	if (l.line_len + (has_payload ? payload : 0) != len)
 		return proto_session_malformed(s, "PDU length does not match its command");
-	if (dir == IM_DIR_OUT && msn_span_digits(msn_arg(&l, 0), 10))
-		st->trid = (unsigned long)msn_span_number(msn_arg(&l, 0));
+	if (dir == IM_DIR_OUT)
+		note_trid(st, msn_arg(&l, 0));
 
 	if (msn_cmd_is(&l, "VER") || msn_cmd_is(&l, "CVR")) {
 		st->role = MSN_ROLE_NS;

@@ -9,12 +9,12 @@
 enum proto_frame msn_frame(struct proto_session *s, enum im_dir dir, const uint8_t *data,
 			   size_t len, size_t *pdu_len)
 {
-	struct msn_line l;
-	size_t payload = 0;
+	size_t line_len = 0, payload = 0;
+	bool has_payload;
 
 	(void)s;
 	(void)dir;
-	switch (msn_scan_line(data, len, &l)) {
+	switch (msn_scan_frame(data, len, &line_len, &has_payload, &payload)) {
 	case MSN_SCAN_SHORT:
 		return PROTO_FRAME_NEED_MORE;
 	case MSN_SCAN_BAD:
@@ -22,13 +22,13 @@ enum proto_frame msn_frame(struct proto_session *s, enum im_dir dir, const uint8
 	case MSN_SCAN_OK:
 		break;
 	}
-	if (msn_line_payload(&l, &payload)) {
-		if (payload > MSN_MAX_PDU - l.line_len)
-			return PROTO_FRAME_GARBAGE;
-		if (len - l.line_len < payload)
-			return PROTO_FRAME_NEED_MORE;
-	}
-	*pdu_len = l.line_len + payload;
+	if (!has_payload)
+		payload = 0;
+	else if (payload > MSN_MAX_PDU - line_len)
+		return PROTO_FRAME_GARBAGE;
+	else if (len - line_len < payload)
+		return PROTO_FRAME_NEED_MORE;
+	*pdu_len = line_len + payload;
 	return PROTO_FRAME_PDU;
 }
 

@@ -53,6 +53,7 @@ enum msn_role {
 
 struct msn_peer {
 	char *id;
+	size_t id_len; /* strlen(id), asked on every incoming message */
 };
 
 /* An MSNSLP message being reassembled from P2P chunks. */
@@ -79,16 +80,22 @@ struct msn_state {
 	char *group_id; /* set once, when the switchboard becomes a group */
 	char *called;   /* CAL target before anyone joined */
 	const char *format[2]; /* last X-MMS-IM-Format per direction, for injection; shared */
+	size_t format_len[2];  /* strlen(format[dir]): compared with every message's */
 	unsigned long trid; /* last client transaction id */
 	bool logged_in;
 	struct msn_slp_buf slp[2];
 	struct msn_p2p_data p2p_data[2];
 };
 
+/* The headers decode asks of every MSG are noted while the header block
+ * is split (one pass over its lines), each the first such header, its
+ * value trimmed as msn_mime_header would give it. */
 struct msn_mime {
 	struct span headers; /* all header lines */
 	struct span body;
 	size_t body_off; /* offset of the body in the payload */
+	struct span content_type, format, typing_user;
+	bool has_content_type, has_format, has_typing_user;
 };
 
 static inline struct msn_state *msn_state_of(struct proto_session *s)
@@ -104,6 +111,50 @@ void msn_p2p_file_data(struct proto_session *s, enum im_dir dir, const struct ms
 
 /* ---- msn_line.c: command lines and MIME payloads ---- */
 
+/* Eight bytes at p as a word, only ever compared with another such word. */
+static inline uint64_t msn_load8(const void *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return x;
+}
+
+/* 0x20 in each byte of w that is an ASCII letter, else 0 (bytes of w
+ * below 0x80; no carry or borrow crosses a byte). With w from a literal
+ * the compiler folds it to a constant. */
+static inline uint64_t msn_letter_bits(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t t = (w | ones * 0x20) & ~highs;
+
+	return ((t + ones * (0x80 - 'a')) & (ones * (0x80 + 'z') - t) & highs) >> 2;
+}
+
+/* The eight bytes at p are lit's, letters in either case. */
+static inline bool msn_word_is_ci(const uint8_t *p, const char *lit)
+{
+	uint64_t x = msn_load8(p), y = msn_load8(lit), m = msn_letter_bits(y);
+
+	return (x | m) == (y | m);
+}
+
+/* The n bytes at p are lit (ASCII, n bytes long), letters in either case
+ * (what text_has_prefix_ci decides), eight at a time; the last word may
+ * overlap the one before. With a literal and its length, the words of
+ * lit and their letter masks fold to constants. */
+static inline bool msn_bytes_is_ci(const uint8_t *p, const char *lit, size_t n)
+{
+	size_t i;
+
+	if (n < 8)
+		return text_has_prefix_ci((const char *)p, n, lit);
+	for (i = 0; i + 8 < n; i += 8)
+		if (!msn_word_is_ci(p + i, lit + i))
+			return false;
+	return msn_word_is_ci(p + n - 8, lit + n - 8);
+}
+
 /* Is s the text lit (exactly, or ignoring ASCII case)? Inline: asked
  * with literals several times a message, whose length the compiler then
  * knows, so a span of another length costs no call. */
@@ -114,21 +165,47 @@ static inline bool msn_span_is(struct span s, const char *lit)
 
 static inline bool msn_span_is_ci(struct span s, const char *lit)
 {
-	return s.len == strlen(lit) && text_has_prefix_ci((const char *)s.p, s.len, lit);
+	return s.len == strlen(lit) && msn_bytes_is_ci(s.p, lit, s.len);
 }
 bool msn_span_digits(struct span s, size_t max_digits);
 uint64_t msn_span_number(struct span s);
 bool msn_span_has(struct span s, uint8_t c);
 /* "alice@example.com;{GUID}" -> "alice@example.com"; "1:bob@x" -> "bob@x". */
 struct span msn_user_id(struct span s);
-bool msn_cmd_is(const struct msn_line *l, const char *cmd);
+/* Inline, as one word compare: decode asks a line for one command after
+ * another. cmd is three letters and their NUL. */
+static inline bool msn_cmd_is(const struct msn_line *l, const char *cmd)
+{
+	uint32_t a, b;
+
+	memcpy(&a, l->cmd, 4);
+	memcpy(&b, cmd, 4);
+	return a == b;
+}
 bool msn_cmd_known(const uint8_t *p);
-/* Parse the command line at data. */
+/* Parse the command line at data. Only the arguments below n_args (and
+ * MSN_MAX_ARGS) are set: msn_arg is how they are read. */
 enum msn_scan msn_scan_line(const uint8_t *data, size_t len, struct msn_line *l);
 /* Payload length announced by a line, or false when it has none. */
 bool msn_line_payload(const struct msn_line *l, size_t *payload_len);
-struct span msn_no_span(void);
-struct span msn_arg(const struct msn_line *l, size_t i);
+/* What framing needs of the line at data, its arguments not split: as
+ * msn_scan_line, then *line_len, and *has_payload and *payload_len as
+ * msn_line_payload would say. */
+enum msn_scan msn_scan_frame(const uint8_t *data, size_t len, size_t *line_len, bool *has_payload,
+			     size_t *payload_len);
+static inline struct span msn_no_span(void)
+{
+	struct span none = { (const uint8_t *)"", 0 };
+
+	return none;
+}
+
+static inline struct span msn_arg(const struct msn_line *l, size_t i)
+{
+	return i < l->n_args && i < MSN_MAX_ARGS ? l->args[i] : msn_no_span();
+}
+/* Split a MIME payload at its blank line and note its Content-Type,
+ * X-MMS-IM-Format and TypingUser headers on the way. */
 void msn_mime_split(const uint8_t *p, size_t n, struct msn_mime *m);
 /* Value of a header (case-insensitive name) within a header block. */
 bool msn_mime_header(struct span headers, const char *name, struct span *value);
@@ -142,6 +219,10 @@ char *msn_decode_body(struct span ct, struct span body);
 struct msn_peer *msn_peer_find(struct msn_state *st, struct span id);
 /* 1 when added, 0 when already there (or the local user), -1 on failure. */
 int msn_peer_add(struct proto_session *s, struct span id);
+/* The same, and *found the participant id names (added or already
+ * there), NULL for the local user or an empty id; valid until the
+ * participants change. */
+int msn_peer_add_find(struct proto_session *s, struct span id, struct msn_peer **found);
 bool msn_peer_remove(struct msn_state *st, struct span id);
 /* Whom a message of this switchboard is with. */
 const char *msn_conversation_remote(struct msn_state *st);

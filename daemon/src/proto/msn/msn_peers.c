@@ -9,9 +9,16 @@
 #include "proto/msn/msn_internal.h"
 #include "util/text.h"
 
+/* The same bytes, the common case, need no case folding. */
+static bool id_equal_len(const char *a, size_t a_len, struct span b)
+{
+	return a_len == b.len &&
+	       (memcmp(a, b.p, b.len) == 0 || strncasecmp(a, (const char *)b.p, b.len) == 0);
+}
+
 static bool id_equal(const char *a, struct span b)
 {
-	return a && strlen(a) == b.len && strncasecmp(a, (const char *)b.p, b.len) == 0;
+	return a && id_equal_len(a, strlen(a), b);
 }
 
 static bool is_local(struct proto_session *s, struct span id)
@@ -24,7 +31,7 @@ struct msn_peer *msn_peer_find(struct msn_state *st, struct span id)
 	size_t i;
 
 	for (i = 0; i < st->n_peers; i++)
-		if (id_equal(st->peers[i].id, id))
+		if (id_equal_len(st->peers[i].id, st->peers[i].id_len, id))
 			return &st->peers[i];
 	return NULL;
 }
@@ -84,11 +91,22 @@ static int maybe_form_group(struct proto_session *s, struct msn_state *st)
 
 int msn_peer_add(struct proto_session *s, struct span id)
 {
+	struct msn_peer *found;
+
+	return msn_peer_add_find(s, id, &found);
+}
+
+int msn_peer_add_find(struct proto_session *s, struct span id, struct msn_peer **found)
+{
 	struct msn_state *st = msn_state_of(s);
 	struct msn_peer *p;
 
+	*found = NULL;
 	id = msn_user_id(id);
-	if (id.len == 0 || is_local(s, id) || msn_peer_find(st, id))
+	if (id.len == 0 || is_local(s, id))
+		return 0;
+	*found = msn_peer_find(st, id);
+	if (*found)
 		return 0;
 	if (st->n_peers == MSN_MAX_PEERS)
 		return -1;
@@ -105,9 +123,11 @@ int msn_peer_add(struct proto_session *s, struct span id)
 	p->id = text_utf8_or_latin1(id.p, id.len);
 	if (!p->id)
 		return -1;
+	p->id_len = strlen(p->id);
 	st->n_peers++;
 	if (maybe_form_group(s, st) < 0)
 		return -1;
+	*found = p;
 	return 1;
 }
 
