@@ -72,10 +72,12 @@ static bool command_valid(const uint8_t *p, size_t len)
 	if (len > 0 && len <= 8) {
 		/* A word at once: every byte ASCII (so the letter mask holds)
 		 * and a letter. */
-		uint64_t x = 0, want = 0;
+		uint64_t x = 0, want = 0x2020202020202020ull >> (64 - 8 * len);
 
-		memcpy(&x, p, len);
-		memcpy(&want, "        ", len); /* 0x20 in each of the len bytes */
+		/* gathered by shifts, not a memcpy of a variable length (a
+		 * library call per line); want: 0x20 in each of the len bytes */
+		for (i = 0; i < len; i++)
+			x |= (uint64_t)p[i] << (8 * i);
 		return (x & 0x8080808080808080ull) == 0 && irc_letter_bits(x) == want;
 	}
 	for (i = 0; i < len; i++)
