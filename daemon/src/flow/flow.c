@@ -221,26 +221,45 @@ static size_t addr_len(uint8_t ip_version)
 	return ip_version == 6 ? 16 : 4;
 }
 
-/* Symmetric: both directions of a flow hash alike. */
-static uint64_t hash_endpoints(uint8_t v, const uint8_t *a, uint16_t pa, const uint8_t *b,
-			       uint16_t pb)
+/* One endpoint as a word: an IPv4 address and the port side by side
+ * (distinct endpoints, distinct words), an IPv6 address folded in. Whole
+ * words, not a byte at a time: this is hashed for every packet. */
+static uint64_t endpoint_word(uint8_t v, const uint8_t *addr, uint16_t port)
 {
-	uint64_t ha = 1469598103934665603ULL, hb = 1469598103934665603ULL;
-	size_t i, n = addr_len(v);
+	uint64_t lo, hi;
+	uint32_t w;
 
-	for (i = 0; i < n; i++) {
-		ha = (ha ^ a[i]) * 1099511628211ULL;
-		hb = (hb ^ b[i]) * 1099511628211ULL;
+	if (v == 6) {
+		memcpy(&lo, addr, 8);
+		memcpy(&hi, addr + 8, 8);
+		return ((lo * 0xC2B2AE3D27D4EB4FULL + hi) ^ port) * 0x9E3779B97F4A7C15ULL;
 	}
-	ha = (ha ^ pa) * 1099511628211ULL;
-	hb = (hb ^ pb) * 1099511628211ULL;
-	return (ha ^ hb) * 0x9E3779B97F4A7C15ULL ^ v;
+	memcpy(&w, addr, 4);
+	return ((uint64_t)w << 16 | port) * 0x9E3779B97F4A7C15ULL;
+}
+
+/* Symmetric: both directions of a flow hash alike (the endpoints' words
+ * combined by xor). The final mix brings the high bits, where the
+ * products carry most of their input, down to the bucket bits. */
+static inline uint64_t hash_endpoints(uint8_t v, const uint8_t *a, uint16_t pa,
+				      const uint8_t *b, uint16_t pb)
+{
+	uint64_t h = endpoint_word(v, a, pa) ^ endpoint_word(v, b, pb) ^ v;
+
+	h ^= h >> 32;
+	h *= 0xD6E8FEB86659FD93ULL;
+	return h ^ h >> 32;
+}
+
+static size_t bucket_in(uint64_t hash, size_t n_buckets)
+{
+	return (size_t)hash & (n_buckets - 1);
 }
 
 static size_t bucket_of(const struct flow_table *t, uint8_t v, const uint8_t *a, uint16_t pa,
 			const uint8_t *b, uint16_t pb)
 {
-	return (size_t)(hash_endpoints(v, a, pa, b, pb) >> 7) & (t->n_buckets - 1);
+	return bucket_in(hash_endpoints(v, a, pa, b, pb), t->n_buckets);
 }
 
 static bool endpoint_eq(const struct flow *f, int side, const uint8_t *addr, uint16_t port)
@@ -312,7 +331,17 @@ static enum flow_class class_of(const struct flow *f)
 }
 
 /* f was just used: to the front of its class's list (which data or a
- * login may have changed). */
+ * login may have changed).
+ *
+ * Exact, not approximate (relinking only now and then, a CLOCK bit):
+ * the lists are more than the eviction order. Each is in order of use
+ * (of last_ts, for packets in time order): flow_table_expire stops at
+ * the first tail not yet idle, flow_table_flush_all releases the oldest
+ * tail first (the order of the events held to the end), and eviction
+ * (test_flow) takes the exact least recently used. An approximation
+ * would change which flows expire when, and the order of output. The only
+ * relink skipped is the one that changes nothing (f at the head of its
+ * list already). */
 static void lru_touch(struct flow_table *t, struct flow *f)
 {
 	enum flow_class c = class_of(f);
@@ -420,10 +449,9 @@ static bool grow(struct flow_table *t)
 	for (i = 0; i < t->n_buckets; i++) {
 		for (f = t->buckets[i]; f; f = next) {
 			next = f->hash_next;
-			b = (size_t)(hash_endpoints(f->ip_version, f->addr[0], f->port[0], f->addr[1],
-						    f->port[1]) >>
-				     7) &
-			    (nb - 1);
+			b = bucket_in(hash_endpoints(f->ip_version, f->addr[0], f->port[0],
+						     f->addr[1], f->port[1]),
+				      nb);
 			f->hash_next = nbk[b];
 			nbk[b] = f;
 		}
