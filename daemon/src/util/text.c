@@ -105,10 +105,9 @@ static inline size_t utf8_seq_len(const uint8_t *p, size_t n)
 	return len;
 }
 
-/* Copy the valid UTF-8 prefix of p[0..n) to out while checking it, and
- * return its length (n when p is valid UTF-8 throughout): the check and
- * the copy in one pass over the bytes, ASCII eight bytes at a time. */
-static size_t copy_valid_utf8(char *out, const uint8_t *p, size_t n)
+/* The check and the copy in one pass over the bytes, ASCII eight bytes
+ * at a time. */
+size_t text_copy_valid_utf8(char *out, const uint8_t *p, size_t n)
 {
 	size_t i = 0, l;
 	uint64_t x, y, z, w;
@@ -197,7 +196,7 @@ char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 	/* Valid UTF-8 (ASCII included), the common case, is copied as it is
 	 * checked; the rest carries on from the first invalid byte in the
 	 * same buffer (n + 1 bytes: room for p as it is and a terminator). */
-	i = copy_valid_utf8(s, p, n);
+	i = text_copy_valid_utf8(s, p, n);
 	if (i == n) {
 		s[n] = '\0';
 		return s;
