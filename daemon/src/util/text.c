@@ -106,7 +106,8 @@ static inline size_t utf8_seq_len(const uint8_t *p, size_t n)
 }
 
 /* The check and the copy in one pass over the bytes, ASCII eight bytes
- * at a time. */
+ * at a time. Bytes of out past the returned length may have been written
+ * (with p's bytes): the contract only promises the valid prefix. */
 size_t text_copy_valid_utf8(char *out, const uint8_t *p, size_t n)
 {
 	size_t i = 0, l;
@@ -126,10 +127,18 @@ size_t text_copy_valid_utf8(char *out, const uint8_t *p, size_t n)
 			memcpy(out + i + 24, &w, 8);
 		}
 		for (; i + 8 <= n; i += 8) {
+			/* Stored before it is checked: out holds p's bytes as they
+			 * are up to the first invalid one, and the caller
+			 * overwrites or drops what follows that. */
 			memcpy(&x, p + i, 8);
-			if (x & 0x8080808080808080ull)
-				break;
 			memcpy(out + i, &x, 8);
+			if (x & 0x8080808080808080ull) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/* to the first byte with its high bit set */
+				i += (size_t)__builtin_ctzll(x & 0x8080808080808080ull) / 8;
+#endif
+				break;
+			}
 		}
 		while (i < n && p[i] < 0x80) {
 			out[i] = (char)p[i];
