@@ -104,6 +104,59 @@ static void test_copy_packed(void)
 	free(block);
 }
 
+/* event_set_brief and its kind: the strings read back like event_set's,
+ * are released by every ordinary path (event_set, event_take, event_free),
+ * the scratch block starts over once all of them are released, and a
+ * string that does not fit goes to the heap (ASan: nothing leaks). */
+static void test_brief_strings(void)
+{
+	static const uint8_t latin1[] = { 'h', 0xe9, 'l', 'l', 'o' };
+	struct im_event ev, copy;
+	char big[5000], *first, *again;
+	char *many[40];
+	size_t i;
+
+	event_init(&ev);
+	CHECK(event_set_str_brief(&ev.remote, "bob") && event_set_brief(&ev.local, "alice!", 5) &&
+	      event_set_text_brief(&ev.text, latin1, sizeof(latin1)) &&
+	      event_set_text_brief(&ev.file_name, (const uint8_t *)"f\xc3\xa9", 3));
+	first = ev.remote;
+	CHECK_STR_EQ(ev.remote, "bob");
+	CHECK_STR_EQ(ev.local, "alice");
+	CHECK_STR_EQ(ev.text, "h\xc3\xa9llo"); /* not UTF-8: converted, on the heap */
+	CHECK_STR_EQ(ev.file_name, "f\xc3\xa9");
+	CHECK(event_copy(&copy, &ev));
+	CHECK_STR_EQ(copy.remote, "bob");
+	event_free(&copy);
+	CHECK(event_set_str(&ev.local, "carol")); /* a brief string replaced */
+	event_take(&ev.file_name, NULL);
+	event_free(&ev);
+
+	/* everything released: the next string starts the block again */
+	event_init(&ev);
+	CHECK(event_set_str_brief(&ev.remote, "dave"));
+	again = ev.remote;
+	CHECK(again == first);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(event_set_str_brief(&ev.text, big)); /* larger than the block */
+	CHECK(strlen(ev.text) == sizeof(big) - 1);
+	event_free(&ev);
+
+	/* more than the block holds at once: the rest on the heap */
+	memset(big, 'y', 300);
+	for (i = 0; i < 40; i++) {
+		many[i] = NULL;
+		CHECK(event_set_brief(&many[i], big, 300));
+		CHECK(strlen(many[i]) == 300);
+	}
+	for (i = 0; i < 40; i++)
+		event_take(&many[i], NULL);
+	event_init(&ev);
+	CHECK(event_set_str_brief(&ev.remote, "erin") && ev.remote == first);
+	event_free(&ev);
+}
+
 static void test_json_unrouted_unchanged(void)
 {
 	struct im_event ev;
@@ -146,6 +199,7 @@ int main(void)
 	RUN_TEST(test_copy_routing_fields);
 	RUN_TEST(test_copy_without_routing);
 	RUN_TEST(test_copy_packed);
+	RUN_TEST(test_brief_strings);
 	RUN_TEST(test_json_unrouted_unchanged);
 	RUN_TEST(test_json_routed);
 	TEST_MAIN_END();

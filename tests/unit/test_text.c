@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/event.h"
 #include "util/text.h"
 #include "testlib.h"
 
@@ -94,7 +95,7 @@ static void compare(const uint8_t *p, size_t n)
 {
 	uint8_t *want = malloc(2 * n + 1);
 	size_t wn = ref_or_latin1(p, n, want);
-	char *got = text_utf8_or_latin1(p, n);
+	char *got = text_utf8_or_latin1(p, n), *field = NULL;
 
 	if (text_is_valid_utf8(p, n) != ref_valid(p, n) && mismatches++ < 5)
 		fprintf(stderr, "  valid_utf8 differs on %zu bytes\n", n);
@@ -102,6 +103,12 @@ static void compare(const uint8_t *p, size_t n)
 		fprintf(stderr, "  utf8_or_latin1 differs on %zu bytes\n", n);
 	if (got && !text_is_valid_utf8((const uint8_t *)got, strlen(got)) && mismatches++ < 5)
 		fprintf(stderr, "  utf8_or_latin1 made invalid UTF-8\n");
+	/* the same through an event field (the scratch block, or the heap) */
+	if ((!event_set_text_brief(&field, p, n) || strlen(field) != wn ||
+	     memcmp(field, want, wn) != 0) &&
+	    mismatches++ < 5)
+		fprintf(stderr, "  event_set_text_brief differs on %zu bytes\n", n);
+	event_take(&field, NULL);
 	free(got);
 	free(want);
 }

@@ -5,6 +5,52 @@
 
 #include "util/text.h"
 
+/* The strings event_set_brief and its kind made, while their events
+ * live: a bump allocator that starts over when the last of them is
+ * released (after every emitted event, as a decoder makes them one at a
+ * time). One per thread, so no lock: a decoder's event is made, emitted
+ * and released on one thread. Static storage: nothing to free. */
+#define EVENT_SCRATCH_BYTES 4096
+
+struct event_scratch {
+	size_t used; /* bytes of mem handed out since it was last empty */
+	size_t live; /* strings handed out and not released yet */
+	char mem[EVENT_SCRATCH_BYTES];
+};
+
+static _Thread_local struct event_scratch scratch;
+
+static bool in_scratch(const char *p)
+{
+	return (uintptr_t)p - (uintptr_t)scratch.mem < EVENT_SCRATCH_BYTES;
+}
+
+/* n bytes of the scratch block, or of the heap when they do not fit
+ * there; NULL only on allocation failure. */
+static char *scratch_get(size_t n)
+{
+	char *p;
+
+	if (n > EVENT_SCRATCH_BYTES - scratch.used)
+		return malloc(n);
+	p = scratch.mem + scratch.used;
+	scratch.used += n;
+	scratch.live++;
+	return p;
+}
+
+/* Give back a string of an event field: a scratch string is counted
+ * off (the block starts over when none is left), any other freed. */
+static void string_release(char *p)
+{
+	if (!in_scratch(p)) {
+		free(p);
+		return;
+	}
+	if (--scratch.live == 0)
+		scratch.used = 0;
+}
+
 void event_init(struct im_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -36,10 +82,10 @@ void event_release_strings(struct im_event *ev)
 {
 	/* Field by field rather than through string_fields' table: this runs
 	 * for every event, and most fields are unset on most events. */
-#define EVENT_FREE_FIELD(name)    \
-	if (ev->name) {           \
-		free(ev->name);   \
-		ev->name = NULL;  \
+#define EVENT_FREE_FIELD(name)           \
+	if (ev->name) {                  \
+		string_release(ev->name); \
+		ev->name = NULL;         \
 	}
 	EVENT_STRING_FIELDS(EVENT_FREE_FIELD)
 #undef EVENT_FREE_FIELD
@@ -57,7 +103,8 @@ bool event_set(char **field, const char *p, size_t n)
 
 	if (!s)
 		return false;
-	free(*field);
+	if (*field)
+		string_release(*field);
 	*field = s;
 	return true;
 }
@@ -69,8 +116,46 @@ bool event_set_str(char **field, const char *s)
 
 void event_take(char **field, char *s)
 {
-	free(*field);
+	if (*field)
+		string_release(*field);
 	*field = s;
+}
+
+bool event_set_brief(char **field, const char *p, size_t n)
+{
+	char *s = scratch_get(n + 1);
+
+	if (!s)
+		return false;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	event_take(field, s);
+	return true;
+}
+
+bool event_set_str_brief(char **field, const char *s)
+{
+	return event_set_brief(field, s ? s : "", s ? strlen(s) : 0);
+}
+
+bool event_set_text_brief(char **field, const uint8_t *p, size_t n)
+{
+	char *s = scratch_get(n + 1);
+
+	if (!s)
+		return false;
+	if (text_copy_valid_utf8(s, p, n) != n) {
+		/* Not UTF-8 throughout (rare): the Latin-1 conversion, on the heap. */
+		string_release(s);
+		s = text_utf8_or_latin1(p, n);
+		if (!s)
+			return false;
+	} else {
+		s[n] = '\0';
+	}
+	event_take(field, s);
+	return true;
 }
 
 bool event_copy(struct im_event *dst, const struct im_event *src)
@@ -94,6 +179,30 @@ bool event_copy(struct im_event *dst, const struct im_event *src)
 	return true;
 }
 
+/* Copy n bytes (a string and its terminator, n >= 1) from s to d. Most of
+ * an event's strings are short (an "ip:port", a user id): up to 32 bytes
+ * they go as two overlapping fixed-size moves, which the compiler makes
+ * plain loads and stores, rather than through a call to memcpy. */
+static inline void copy_string_bytes(char *d, const char *s, size_t n)
+{
+	if (n <= 3) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	} else if (n <= 8) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n <= 16) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n <= 32) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
 /* Field by field, like event_free: most fields are unset on most events. */
 bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, size_t room,
 		size_t *used)
@@ -107,7 +216,7 @@ bool event_pack(struct im_event *dst, const struct im_event *src, char *mem, siz
 		n = strlen(src->name) + 1;              \
 		if (n > left)                           \
 			return false;                   \
-		memcpy(mem, src->name, n);              \
+		copy_string_bytes(mem, src->name, n);   \
 		dst->name = mem;                        \
 		mem += n;                               \
 		left -= n;                              \

@@ -256,6 +256,21 @@ bool event_set_str(char **field, const char *s);
  * owns it from now on. A decoder that built a string for the event hands
  * it over this way instead of copying it. */
 void event_take(char **field, char *s);
+/* event_set, event_set_str and text_utf8_or_latin1 into a field, for an
+ * event a decoder fills and then gives to proto_event_emit (or
+ * event_free) on the same thread before long: the copy is made in a small
+ * scratch block of the calling thread when it fits there, on the heap
+ * otherwise (issue 23: no malloc and free per string of every message).
+ * The field is released like any other (event_set, event_take,
+ * event_release_strings, event_free replace or free it), on the thread
+ * that set it; it must never be given to free() itself, nor kept beyond
+ * the event, nor the event moved to another thread before it is
+ * released. The scratch block is used again from its start whenever
+ * every string it holds has been released. false on allocation failure
+ * (the field unchanged). */
+bool event_set_brief(char **field, const char *p, size_t n);
+bool event_set_str_brief(char **field, const char *s);
+bool event_set_text_brief(char **field, const uint8_t *p, size_t n);
 
 const char *event_kind_name(enum im_kind kind);
 /* "complete", "incomplete", "cut"; "offered" for IM_FILE_OFFERED. */

@@ -68,8 +68,10 @@ static size_t ascii_run(const uint8_t *p, size_t n)
 	return i;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 if it is not valid. */
-static size_t utf8_seq_len(const uint8_t *p, size_t n)
+/* Length of the valid UTF-8 sequence at p, or 0 if it is not valid.
+ * Inline, with the two-byte sequences (Latin letters with accents, the
+ * common non-ASCII text) decided first: every message's text is checked. */
+static inline size_t utf8_seq_len(const uint8_t *p, size_t n)
 {
 	uint32_t cp;
 	size_t len, i;
@@ -77,9 +79,11 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 	if (p[0] < 0x80)
 		return 1;
 	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2;
-		cp = p[0] & 0x1F;
-	} else if ((p[0] & 0xF0) == 0xE0) {
+		/* C0 and C1 would be overlong (below U+0080); no two-byte
+		 * sequence is a surrogate or past U+10FFFF. */
+		return n >= 2 && p[0] >= 0xC2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	}
+	if ((p[0] & 0xF0) == 0xE0) {
 		len = 3;
 		cp = p[0] & 0x0F;
 	} else if ((p[0] & 0xF8) == 0xF0) {
@@ -95,10 +99,65 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 			return 0;
 		cp = (cp << 6) | (p[i] & 0x3F);
 	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
 		return 0;
 	return len;
+}
+
+/* The check and the copy in one pass over the bytes, ASCII eight bytes
+ * at a time. Bytes of out past the returned length may have been written
+ * (with p's bytes): the contract only promises the valid prefix. */
+size_t text_copy_valid_utf8(char *out, const uint8_t *p, size_t n)
+{
+	size_t i = 0, l;
+	uint64_t x, y, z, w;
+
+	for (;;) {
+		for (; i + 32 <= n; i += 32) {
+			memcpy(&x, p + i, 8);
+			memcpy(&y, p + i + 8, 8);
+			memcpy(&z, p + i + 16, 8);
+			memcpy(&w, p + i + 24, 8);
+			if ((x | y | z | w) & 0x8080808080808080ull)
+				break;
+			memcpy(out + i, &x, 8);
+			memcpy(out + i + 8, &y, 8);
+			memcpy(out + i + 16, &z, 8);
+			memcpy(out + i + 24, &w, 8);
+		}
+		for (; i + 8 <= n; i += 8) {
+			/* Stored before it is checked: out holds p's bytes as they
+			 * are up to the first invalid one, and the caller
+			 * overwrites or drops what follows that. */
+			memcpy(&x, p + i, 8);
+			memcpy(out + i, &x, 8);
+			if (x & 0x8080808080808080ull) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/* to the first byte with its high bit set */
+				i += (size_t)__builtin_ctzll(x & 0x8080808080808080ull) / 8;
+#endif
+				break;
+			}
+		}
+		while (i < n && p[i] < 0x80) {
+			out[i] = (char)p[i];
+			i++;
+		}
+		if (i == n)
+			return n;
+		l = utf8_seq_len(p + i, n - i);
+		if (!l)
+			return i;
+		/* 2 to 4 bytes: byte moves, not a call */
+		out[i] = (char)p[i];
+		out[i + 1] = (char)p[i + 1];
+		if (l > 2)
+			out[i + 2] = (char)p[i + 2];
+		if (l > 3)
+			out[i + 3] = (char)p[i + 3];
+		i += l;
+	}
 }
 
 uint32_t text_utf8_next(const uint8_t *p, size_t n, size_t *used)
@@ -137,14 +196,23 @@ bool text_is_valid_utf8(const uint8_t *p, size_t n)
 char *text_utf8_or_latin1(const uint8_t *p, size_t n)
 {
 	struct bytebuf b;
-	size_t i = 0, l;
+	size_t i, l;
 	bool ok = true;
+	char *s = malloc(n + 1);
 
-	/* Valid UTF-8 (ASCII included), the common case, is copied whole. */
-	if (text_is_valid_utf8(p, n))
-		return text_dup((const char *)p, n);
-	bytebuf_init(&b);
-	ok = bytebuf_reserve(&b, n);
+	if (!s)
+		return NULL;
+	/* Valid UTF-8 (ASCII included), the common case, is copied as it is
+	 * checked; the rest carries on from the first invalid byte in the
+	 * same buffer (n + 1 bytes: room for p as it is and a terminator). */
+	i = text_copy_valid_utf8(s, p, n);
+	if (i == n) {
+		s[n] = '\0';
+		return s;
+	}
+	b.data = (uint8_t *)s;
+	b.len = i;
+	b.cap = n + 1;
 	while (ok && i < n) {
 		/* Plain ASCII, the common case, goes in one copy. */
 		size_t run = i + ascii_run(p + i, n - i);

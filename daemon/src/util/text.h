@@ -17,6 +17,11 @@ char *text_utf16le_to_utf8(const uint8_t *p, size_t n);
 /* Windows-1250 (Gadu-Gadu). */
 char *text_cp1250_to_utf8(const uint8_t *p, size_t n);
 bool text_is_valid_utf8(const uint8_t *p, size_t n);
+/* Copy the valid UTF-8 prefix of p[0..n) to out (room for n bytes) while
+ * checking it, and return its length: n when p is valid UTF-8 throughout
+ * (out is then p exactly, not terminated). Past the prefix, out's bytes
+ * are unspecified. */
+size_t text_copy_valid_utf8(char *out, const uint8_t *p, size_t n);
 /* The code point at p (n bytes left) and its length in *used; an invalid
  * or truncated sequence is one byte of U+FFFD. */
 uint32_t text_utf8_next(const uint8_t *p, size_t n, size_t *used);

@@ -29,15 +29,11 @@ static int out_of_memory(struct proto_session *s, struct im_event *ev)
 	return proto_session_malformed(s, "out of memory");
 }
 
+/* A field of an event made here (event_set_text_brief: it is emitted
+ * before long) from the line's bytes at sp. */
 static bool set_from_line(char **field, const struct irc_line *l, struct irc_span sp)
 {
-	char *v = text_utf8_or_latin1(irc_span_ptr(l, sp), sp.len);
-
-	if (!v)
-		return false;
-	free(*field);
-	*field = v;
-	return true;
+	return event_set_text_brief(field, irc_span_ptr(l, sp), sp.len);
 }
 
 static bool append_without_ctcp_marks(struct bytebuf *b, const uint8_t *p, size_t len,
@@ -86,7 +82,7 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 	proto_event_begin(s, &ev, dir, kind);
 	ev.group = group;
 	if ((remote && !set_from_line(&ev.remote, l, *remote)) ||
-	    !event_set_str(&ev.text, text))
+	    !event_set_str_brief(&ev.text, text))
 		return out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);
 	return 0;
@@ -429,7 +425,8 @@ static int emit_file_offer(struct proto_session *s, enum im_dir dir, const struc
 	ev.has_text_span = true;
 	ev.text_offset = text_span.off;
 	ev.text_len = text_span.len;
-	if (!event_set_str(&ev.remote, remote) || !set_from_line(&ev.file_name, l, offer->name))
+	if (!event_set_str_brief(&ev.remote, remote) ||
+	    !set_from_line(&ev.file_name, l, offer->name))
 		return out_of_memory(s, &ev);
 	bytebuf_init(&b);
 	ok = bytebuf_append_str(&b, ev.file_name);
@@ -437,7 +434,7 @@ static int emit_file_offer(struct proto_session *s, enum im_dir dir, const struc
 		ok = bytebuf_printf(&b, " (%llu bytes)", (unsigned long long)offer->size);
 	ok = ok && bytebuf_terminate(&b);
 	if (ok)
-		ok = event_set_str(&ev.text, (const char *)b.data);
+		ok = event_set_str_brief(&ev.text, (const char *)b.data);
 	bytebuf_free(&b);
 	if (!ok)
 		return out_of_memory(s, &ev);
@@ -467,11 +464,11 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 			return proto_session_malformed(s, "out of memory");
 		irc_state_of(s)->registered = true;
 	}
-	remote = text_utf8_or_latin1(irc_span_ptr(l, *remote_span), remote_span->len);
-	if (!remote)
-		return proto_session_malformed(s, "out of memory");
 	/* A DCC SEND offer is a file event only, not also a message. */
 	if (ci->kind == IRC_CTCP_DCC_SEND && offer) {
+		remote = text_utf8_or_latin1(irc_span_ptr(l, *remote_span), remote_span->len);
+		if (!remote)
+			return proto_session_malformed(s, "out of memory");
 		rc = emit_file_offer(s, dir, l, offer, remote, group, text);
 		free(remote);
 		return rc;
@@ -482,10 +479,11 @@ static int emit_message_to(struct proto_session *s, enum im_dir dir, const struc
 	ev.has_text_span = true;
 	ev.text_offset = text.off;
 	ev.text_len = text.len;
+	if (!set_from_line(&ev.remote, l, *remote_span))
+		return out_of_memory(s, &ev);
 	ev.text = irc_message_text(l, dir == IM_DIR_IN && group && sender->len ? sender : NULL,
 				   text,
 				   ci->kind != IRC_CTCP_NONE);
-	event_take(&ev.remote, remote);
 	if (!ev.text)
 		return out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);

@@ -92,7 +92,7 @@ static int on_presence_in(struct proto_session *s, const struct msn_line *l)
 	if (who.len == 0 || status.len == 0)
 		return proto_session_malformed(s, "presence line without a user");
 	proto_event_begin(s, &ev, IM_DIR_IN, IM_KIND_PRESENCE);
-	if (!msn_set_str_span(&ev.remote, who) || !msn_set_str_span(&ev.text, status))
+	if (!event_set_text_brief(&ev.remote, who.p, who.len) || !event_set_text_brief(&ev.text, status.p, status.len))
 		return msn_out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);
 	return 0;
@@ -104,7 +104,7 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 	struct im_event ev;
 
 	proto_event_begin(s, &ev, dir, kind);
-	if (!msn_set_str_span(&ev.remote, remote) || !msn_set_str_span(&ev.text, text))
+	if (!event_set_text_brief(&ev.remote, remote.p, remote.len) || !event_set_text_brief(&ev.text, text.p, text.len))
 		return msn_out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);
 	return 0;
@@ -150,8 +150,8 @@ static bool set_format(struct proto_session *s, enum im_dir dir, struct span fmt
 static bool set_sender(const struct msn_peer *p, char **field, struct span sender)
 {
 	if (p && p->id_len == sender.len && memcmp(p->id, sender.p, sender.len) == 0)
-		return event_set(field, p->id, p->id_len);
-	return msn_set_str_span(field, sender);
+		return event_set_brief(field, p->id, p->id_len);
+	return event_set_text_brief(field, sender.p, sender.len);
 }
 
 static int emit_text(struct proto_session *s, const struct msg_ctx *m)
@@ -184,11 +184,11 @@ static int emit_text(struct proto_session *s, const struct msg_ctx *m)
 		ok = bytebuf_append(&b, m->sender.p, m->sender.len) &&
 		     bytebuf_append_str(&b, ": ") && bytebuf_append_str(&b, body) &&
 		     bytebuf_terminate(&b);
-		ok = ok && event_set_str(&ev.remote, st->group_id) &&
-		     event_set_str(&ev.text, (const char *)b.data);
+		ok = ok && event_set_str_brief(&ev.remote, st->group_id) &&
+		     event_set_str_brief(&ev.text, (const char *)b.data);
 		bytebuf_free(&b);
 	} else {
-		ok = event_set_str(&ev.remote, msn_conversation_remote(st));
+		ok = event_set_str_brief(&ev.remote, msn_conversation_remote(st));
 		event_take(&ev.text, body);
 		body = NULL;
 	}
@@ -214,9 +214,9 @@ static int emit_typing(struct proto_session *s, const struct msg_ctx *m)
 	if (m->dir == IM_DIR_IN && !ev.group)
 		ok = set_sender(m->sender_peer, &ev.remote, m->sender);
 	else if (m->dir == IM_DIR_IN)
-		ok = event_set_str(&ev.remote, st->group_id) && msn_set_str_span(&ev.text, typist);
+		ok = event_set_str_brief(&ev.remote, st->group_id) && event_set_text_brief(&ev.text, typist.p, typist.len);
 	else
-		ok = event_set_str(&ev.remote, msn_conversation_remote(st));
+		ok = event_set_str_brief(&ev.remote, msn_conversation_remote(st));
 	if (!ok)
 		return msn_out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);
@@ -240,8 +240,8 @@ static int emit_file(struct proto_session *s, enum im_dir dir, const char *remot
 	ok = bytebuf_append_str(&b, name);
 	if (ok && has_size)
 		ok = bytebuf_printf(&b, " (%llu bytes)", (unsigned long long)size);
-	ok = ok && bytebuf_terminate(&b) && event_set_str(&ev.text, (const char *)b.data) &&
-	     event_set_str(&ev.file_name, name) && event_set_str(&ev.remote, remote);
+	ok = ok && bytebuf_terminate(&b) && event_set_str_brief(&ev.text, (const char *)b.data) &&
+	     event_set_str_brief(&ev.file_name, name) && event_set_str_brief(&ev.remote, remote);
 	bytebuf_free(&b);
 	if (!ok)
 		return msn_out_of_memory(s, &ev);
@@ -330,7 +330,7 @@ static int emit_slp(struct proto_session *s, const struct msg_ctx *m, const uint
 	} else {
 		proto_event_begin(s, &ev, m->dir, IM_KIND_WEBCAM);
 		ev.group = group;
-		if (!event_set_str(&ev.remote, remote))
+		if (!event_set_str_brief(&ev.remote, remote))
 			rc = msn_out_of_memory(s, &ev);
 		else
 			proto_event_emit(s, &ev);

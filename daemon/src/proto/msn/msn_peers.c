@@ -186,8 +186,8 @@ int msn_emit_about(struct proto_session *s, enum im_dir dir, enum im_kind kind, 
 
 	proto_event_begin(s, &ev, dir, kind);
 	ev.group = st->group_id != NULL;
-	if (ev.group ? !event_set_str(&ev.remote, st->group_id) || !msn_set_str_span(&ev.text, who)
-		     : !msn_set_str_span(&ev.remote, who) || !event_set_str(&ev.text, text))
+	if (ev.group ? !event_set_str_brief(&ev.remote, st->group_id) || !event_set_text_brief(&ev.text, who.p, who.len)
+		     : !event_set_text_brief(&ev.remote, who.p, who.len) || !event_set_str_brief(&ev.text, text))
 		return msn_out_of_memory(s, &ev);
 	proto_event_emit(s, &ev);
 	return 0;

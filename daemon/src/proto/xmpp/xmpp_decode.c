@@ -27,8 +27,8 @@ static int emit_simple(struct proto_session *s, enum im_dir dir, enum im_kind ki
 	struct im_event ev;
 
 	proto_event_begin(s, &ev, dir, kind);
-	if ((remote && !event_set_str(&ev.remote, remote)) ||
-	    (text && !event_set_str(&ev.text, text))) {
+	if ((remote && !event_set_str_brief(&ev.remote, remote)) ||
+	    (text && !event_set_str_brief(&ev.text, text))) {
 		event_free(&ev);
 		return -1;
 	}
@@ -126,9 +126,9 @@ static int emit_file(struct proto_session *s, enum im_dir dir, const char *remot
 	proto_event_begin(s, &ev, dir, IM_KIND_FILE);
 	if (x)
 		ev.xfer = *x;
-	ok = event_set_str(&ev.remote, remote ? remote : "");
+	ok = event_set_str_brief(&ev.remote, remote ? remote : "");
 	if (ok && name && name[0])
-		ok = event_set_str(&ev.file_name, name);
+		ok = event_set_str_brief(&ev.file_name, name);
 	if (ok && parse_size(size, &n) == 0) {
 		ev.has_file_size = true;
 		ev.file_size = n;
@@ -142,7 +142,7 @@ static int emit_file(struct proto_session *s, enum im_dir dir, const char *remot
 					    (unsigned long long)n);
 		else
 			ok = bytebuf_append_str(&b, url ? url : name ? name : "");
-		ok = ok && bytebuf_terminate(&b) && event_set_str(&ev.text, (char *)b.data);
+		ok = ok && bytebuf_terminate(&b) && event_set_str_brief(&ev.text, (char *)b.data);
 		bytebuf_free(&b);
 	}
 	free(derived);
@@ -174,10 +174,10 @@ static int set_message_text(struct im_event *ev, const char *nick, const char *b
 	bool ok;
 
 	if (!nick)
-		return event_set_str(&ev->text, body) ? 0 : -1;
+		return event_set_str_brief(&ev->text, body) ? 0 : -1;
 	bytebuf_init(&b);
 	ok = bytebuf_printf(&b, "%s: %s", nick, body) && bytebuf_terminate(&b) &&
-	     event_set_str(&ev->text, (char *)b.data);
+	     event_set_str_brief(&ev->text, (char *)b.data);
 	bytebuf_free(&b);
 	return ok ? 0 : -1;
 }
@@ -258,7 +258,7 @@ static int emit_chat_states(struct proto_session *s, enum im_dir dir, const stru
 			snprintf(word, sizeof(word), "%.*s", (int)n.len, (const char *)t->buf + n.off);
 			proto_event_begin(s, &ev, dir, IM_KIND_TYPING);
 			ev.group = group;
-			if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, word)) {
+			if (!event_set_str_brief(&ev.remote, peer) || !event_set_str_brief(&ev.text, word)) {
 				event_free(&ev);
 				return -1;
 			}
@@ -275,7 +275,7 @@ static int emit_word(struct proto_session *s, enum im_dir dir, enum im_kind kind
 
 	proto_event_begin(s, &ev, dir, kind);
 	ev.group = group;
-	if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, text)) {
+	if (!event_set_str_brief(&ev.remote, peer) || !event_set_str_brief(&ev.text, text)) {
 		event_free(&ev);
 		return -1;
 	}
@@ -316,7 +316,7 @@ static int emit_subject(struct proto_session *s, enum im_dir dir, const struct x
 		return -1;
 	proto_event_begin(s, &ev, dir, IM_KIND_TOPIC);
 	ev.group = group;
-	if (!event_set_str(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
+	if (!event_set_str_brief(&ev.remote, peer) || set_message_text(&ev, nick, text) < 0) {
 		event_free(&ev);
 		rc = -1;
 	} else {
@@ -367,7 +367,7 @@ static int emit_message_text(struct proto_session *s, enum im_dir dir, const str
 		event_take(&ev.text, text); /* the body as decoded: no copy */
 		text = NULL;
 	}
-	if (!event_set_str(&ev.remote, peer) || (nick && set_message_text(&ev, nick, text) < 0)) {
+	if (!event_set_str_brief(&ev.remote, peer) || (nick && set_message_text(&ev, nick, text) < 0)) {
 		event_free(&ev);
 		rc = -1;
 	} else {
@@ -472,7 +472,7 @@ static int decode_presence(struct proto_session *s, enum im_dir dir, const struc
 		goto out;
 	proto_event_begin(s, &ev, dir, kind);
 	ev.group = group;
-	if (!event_set_str(&ev.remote, peer) || !event_set_str(&ev.text, (char *)b.data)) {
+	if (!event_set_str_brief(&ev.remote, peer) || !event_set_str_brief(&ev.text, (char *)b.data)) {
 		event_free(&ev);
 		goto out;
 	}
