@@ -91,7 +91,11 @@ static uint64_t rel_hash(const char *s, size_t n)
 		h ^= (uint8_t)s[i];
 		h *= 1099511628211ULL;
 	}
-	return h;
+	/* FNV's multiply carries bits up only: the low bits, the bucket,
+	 * would see little of the bytes without folding the high ones down. */
+	h ^= h >> 32;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
 }
 
 static uint64_t monotonic_ms(void)
