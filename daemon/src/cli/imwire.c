@@ -92,6 +92,12 @@ static void progress_clear(struct progress *pr)
 
 /* Offline, sinks write when this much is pending: one write() per 64 KiB. */
 #define READ_FLUSH_AT 65536
+/* IMSpector's layout spreads those bytes over one file per conversation
+ * and day: with thousands of conversations, 64 KiB is a line or so a file,
+ * an open(), write() and close() a line once the files outnumber the
+ * descriptors the sink keeps open. Gathering 16 MiB gives each file many
+ * lines a write(). Only when the output is written changes, not what. */
+#define READ_FILES_FLUSH_AT (16u << 20)
 
 static int open_sinks(struct pipeline *pl, const char *format, const char *outdir)
 {
@@ -119,7 +125,7 @@ static int open_sinks(struct pipeline *pl, const char *format, const char *outdi
 				return -1;
 		}
 	} else {
-		rc = outdir ? sink_imspector_open_dir(&s, outdir, READ_FLUSH_AT)
+		rc = outdir ? sink_imspector_open_dir(&s, outdir, READ_FILES_FLUSH_AT)
 			    : sink_imspector_open_stream(&s, stdout);
 		if (rc < 0 && outdir)
 			fprintf(stderr, "imwire: %s: cannot create log directory: %s\n", outdir,
