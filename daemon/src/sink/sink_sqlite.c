@@ -9,10 +9,19 @@
 #include "sink/sink_db.h"
 #include "util/bytebuf.h"
 
+/* Rows per multi-row INSERT: 1, 2, 4 ... ROWS_MAX, each size prepared
+ * when first used. One statement is one FTS5 segment (its savepoint
+ * flushes the index: see sqlite_insert_rows), so the more rows each the
+ * fewer segments to write and merge; 256 rows are 8448 parameters, well
+ * within SQLite's 32766. */
+#define ROWS_LOG2_MAX 8
+#define ROWS_MAX ((size_t)1 << ROWS_LOG2_MAX)
+
 struct sqlite_ctx {
 	char *path;
 	sqlite3 *conn;
 	sqlite3_stmt *insert;
+	sqlite3_stmt *insert_rows[ROWS_LOG2_MAX + 1]; /* [k]: 2^k rows; [0] unused */
 	/* The file we opened: one removed or replaced under us would take
 	 * rows nobody can read, so each batch checks it is still there. */
 	dev_t dev;
@@ -40,13 +49,15 @@ static const char create_index[] =
 static const char insert_head[] =
 	"INSERT OR IGNORE INTO messages (timestamp, clientaddress, protocolname, outgoing, type,"
 	" localid, remoteid, filtered, eventdata, sensor, eventid";
-static const char insert_values[] = ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+static const char insert_values[] = ") VALUES ";
+static const char row_values[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 #define BASE_PARAMS 11
+#define ROW_PARAMS (BASE_PARAMS + DB_ARCHIVE_PARAMS + DB_FILE_COLUMNS)
 
 /* The archive's columns on an older table (IMSpector's, or imwire's
  * before them), one by one: SQLite has no ADD COLUMN IF NOT EXISTS. */
 static int add_archive_columns(struct sink_db *db);
-static int prepare_insert(struct sink_db *db);
+static int prepare_insert(struct sink_db *db, size_t rows, sqlite3_stmt **st);
 
 static int fail(struct sink_db *db, const char *what)
 {
@@ -104,9 +115,15 @@ static int add_file_columns(struct sink_db *db)
 static void sqlite_disconnect(struct sink_db *db)
 {
 	struct sqlite_ctx *c = db->ctx;
+	size_t k;
 
 	if (c->insert)
 		sqlite3_finalize(c->insert);
+	for (k = 0; k <= ROWS_LOG2_MAX; k++) {
+		if (c->insert_rows[k])
+			sqlite3_finalize(c->insert_rows[k]);
+		c->insert_rows[k] = NULL;
+	}
 	if (c->conn)
 		sqlite3_close(c->conn); /* an open transaction is rolled back */
 	c->insert = NULL;
@@ -139,7 +156,8 @@ static int sqlite_connect(struct sink_db *db)
 	    exec(db, create_index) < 0 || add_archive_columns(db) < 0 || add_file_columns(db) < 0 ||
 	    exec(db, "CREATE INDEX IF NOT EXISTS messages_sensor_ts ON messages (sensor, ts_us)") < 0 ||
 	    exec(db, "CREATE INDEX IF NOT EXISTS messages_action ON messages (sensor, action, eventid)") < 0 ||
-	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 || prepare_insert(db) < 0)
+	    review_index_sqlite(c->conn, db->err, sizeof(db->err)) < 0 ||
+	    prepare_insert(db, 1, &c->insert) < 0)
 		goto failed;
 	{
 		struct stat st;
@@ -178,41 +196,80 @@ static int add_archive_columns(struct sink_db *db)
 	return 0;
 }
 
-static int prepare_insert(struct sink_db *db)
+/* The INSERT of `rows` rows, ROW_PARAMS placeholders each, in order. */
+static int prepare_insert(struct sink_db *db, size_t rows, sqlite3_stmt **st)
 {
 	struct sqlite_ctx *c = db->ctx;
 	struct bytebuf b;
+	bool ok;
+	size_t i;
 	int rc;
 
 	bytebuf_init(&b);
-	if (!bytebuf_append_str(&b, insert_head) || !db_sql_archive_names(&b, "") ||
-	    !db_sql_file_names(&b, "") || !bytebuf_append_str(&b, insert_values) ||
-	    !db_sql_archive_params(&b, 0) || !db_sql_file_params(&b, 0) ||
-	    !bytebuf_append_str(&b, ")") || !bytebuf_terminate(&b)) {
+	ok = bytebuf_append_str(&b, insert_head) && db_sql_archive_names(&b, "") &&
+	     db_sql_file_names(&b, "") && bytebuf_append_str(&b, insert_values);
+	for (i = 0; ok && i < rows; i++)
+		ok = (i == 0 || bytebuf_append_str(&b, ", ")) && bytebuf_append_str(&b, row_values) &&
+		     db_sql_archive_params(&b, 0) && db_sql_file_params(&b, 0) &&
+		     bytebuf_append_str(&b, ")");
+	if (!ok || !bytebuf_terminate(&b)) {
 		bytebuf_free(&b);
 		sink_db_set_error(db, "prepare", "out of memory");
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(c->conn, (const char *)b.data, -1, &c->insert, NULL);
+	rc = sqlite3_prepare_v2(c->conn, (const char *)b.data, -1, st, NULL);
 	bytebuf_free(&b);
 	return rc == SQLITE_OK ? 0 : fail(db, "prepare");
 }
 
-static int bind_archive(sqlite3_stmt *st, const struct db_row *r)
+static int bind_archive(sqlite3_stmt *st, int base, const struct db_row *r)
 {
 	int i;
 
-	if (sqlite3_bind_int64(st, BASE_PARAMS + 1, r->ts_us) != SQLITE_OK)
+	if (sqlite3_bind_int64(st, base + BASE_PARAMS + 1, r->ts_us) != SQLITE_OK)
 		return -1;
 	for (i = 0; i < DB_ARCHIVE_TEXT_COLUMNS; i++) {
 		const char *v = db_row_text(r, (enum db_archive_column)i);
-		int rc = v ? sqlite3_bind_text(st, BASE_PARAMS + 2 + i, v, -1, SQLITE_STATIC)
-			   : sqlite3_bind_null(st, BASE_PARAMS + 2 + i);
+		int rc = v ? sqlite3_bind_text(st, base + BASE_PARAMS + 2 + i, v, -1, SQLITE_STATIC)
+			   : sqlite3_bind_null(st, base + BASE_PARAMS + 2 + i);
 
 		if (rc != SQLITE_OK)
 			return -1;
 	}
 	return 0;
+}
+
+/* Row r's values into placeholders base + 1 ... base + ROW_PARAMS. */
+static int bind_row(sqlite3_stmt *st, int base, const char *sensor, const struct db_row *r)
+{
+	size_t i;
+
+	if (sqlite3_bind_int64(st, base + 1, r->timestamp) != SQLITE_OK ||
+	    sqlite3_bind_text(st, base + 2, r->clientaddress, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, base + 3, r->protocolname, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, base + 4, r->outgoing) != SQLITE_OK ||
+	    sqlite3_bind_int(st, base + 5, r->type) != SQLITE_OK ||
+	    sqlite3_bind_text(st, base + 6, r->localid, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, base + 7, r->remoteid, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, base + 8, r->filtered) != SQLITE_OK ||
+	    /* Text, in the blob column: reports compare it with strings. */
+	    sqlite3_bind_text(st, base + 9, r->eventdata, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, base + 10, sensor, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, base + 11, (sqlite3_int64)r->eventid) != SQLITE_OK ||
+	    bind_archive(st, base, r) < 0)
+		return -1;
+	for (i = 0; i < DB_FILE_COLUMNS; i++)
+		if (sqlite3_bind_text(st, base + BASE_PARAMS + 1 + DB_ARCHIVE_PARAMS + (int)i,
+				      r->file[i] ? r->file[i] : "", -1,
+				      SQLITE_STATIC) != SQLITE_OK)
+			return -1;
+	return 0;
+}
+
+/* A refusal of the statement's rows, as opposed to a full disk or a lock. */
+static bool row_refused(int rc)
+{
+	return rc == SQLITE_CONSTRAINT || rc == SQLITE_MISMATCH || rc == SQLITE_TOOBIG;
 }
 
 #define QUERY_MAX_COLUMNS 32
@@ -272,40 +329,68 @@ static int sqlite_insert(struct sink_db *db, const struct db_row *r)
 {
 	struct sqlite_ctx *c = db->ctx;
 	sqlite3_stmt *st = c->insert;
-	size_t i;
 	int rc;
 
 	sqlite3_reset(st);
-	if (sqlite3_bind_int64(st, 1, r->timestamp) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, r->clientaddress, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 3, r->protocolname, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 4, r->outgoing) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 5, r->type) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 6, r->localid, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 7, r->remoteid, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 8, r->filtered) != SQLITE_OK ||
-	    /* Text, in the blob column: reports compare it with strings. */
-	    sqlite3_bind_text(st, 9, r->eventdata, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 10, db->sensor, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 11, (sqlite3_int64)r->eventid) != SQLITE_OK ||
-	    bind_archive(st, r) < 0)
+	if (bind_row(st, 0, db->sensor, r) < 0)
 		return fail(db, "bind");
-	for (i = 0; i < DB_FILE_COLUMNS; i++)
-		if (sqlite3_bind_text(st, BASE_PARAMS + 1 + DB_ARCHIVE_PARAMS + (int)i,
-				      r->file[i] ? r->file[i] : "", -1,
-				      SQLITE_STATIC) != SQLITE_OK)
-			return fail(db, "bind");
 	rc = sqlite3_step(st);
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_DONE)
 		return 0;
 	fail(db, "insert");
-	/* Refusals of this row, as opposed to a full disk or a lock. */
-	if (rc == SQLITE_CONSTRAINT || rc == SQLITE_MISMATCH || rc == SQLITE_TOOBIG) {
+	if (row_refused(rc)) {
 		sqlite3_reset(st);
 		return SINK_DB_ROW_REJECTED;
 	}
 	return -1;
+}
+
+/* Why several rows a statement: the table's trigger feeds the FTS5 index,
+ * which makes the INSERT a statement transaction, and FTS5 writes its
+ * pending terms out as a new segment at every statement savepoint
+ * (SQLite 3.40's fts5SavepointMethod). One row a statement was one
+ * segment a row, written and merged again: most of the time of a batch.
+ * The rows, their ids (given in order) and what the index answers are
+ * the same; only how its segments are cut differs. A refused row undoes
+ * its whole statement (the statement transaction), nothing else. */
+static int sqlite_insert_rows(struct sink_db *db, const struct db_row *rows, size_t n,
+			      size_t *stored)
+{
+	struct sqlite_ctx *c = db->ctx;
+	size_t k, m, j;
+	int rc;
+
+	*stored = 0;
+	while (*stored < n) {
+		sqlite3_stmt *st;
+
+		for (k = ROWS_LOG2_MAX; k > 0 && ((size_t)1 << k) > n - *stored; k--)
+			;
+		if (k == 0) {
+			rc = sqlite_insert(db, &rows[*stored]);
+			if (rc == 0)
+				++*stored;
+			return rc;
+		}
+		m = (size_t)1 << k;
+		if (!c->insert_rows[k] && prepare_insert(db, m, &c->insert_rows[k]) < 0)
+			return -1;
+		st = c->insert_rows[k];
+		sqlite3_reset(st);
+		for (j = 0; j < m; j++)
+			if (bind_row(st, (int)(j * ROW_PARAMS), db->sensor, &rows[*stored + j]) < 0)
+				return fail(db, "bind");
+		rc = sqlite3_step(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE) {
+			fail(db, "insert");
+			sqlite3_reset(st);
+			return row_refused(rc) ? SINK_DB_ROW_REJECTED : -1;
+		}
+		*stored += m;
+	}
+	return 0;
 }
 
 static int sqlite_commit(struct sink_db *db)
@@ -332,6 +417,7 @@ static const struct sink_db_ops sqlite_ops = {
 	.connect = sqlite_connect,
 	.begin = sqlite_begin,
 	.insert = sqlite_insert,
+	.insert_rows = sqlite_insert_rows,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.query = sqlite_query,
