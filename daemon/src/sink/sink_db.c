@@ -200,19 +200,13 @@ void sink_db_free(struct sink_db *db)
 	memset(db, 0, sizeof(*db));
 }
 
-/* One pass over the rows not yet refused; the index of a refused row in
- * *bad, or -1 on a connection failure, 0 when committed. */
-static int insert_pass(struct sink_db *db, const struct db_row *rows, size_t n,
-		       const bool *skip, size_t *bad)
+/* rows[0..n) one by one: the index of a refused row in *bad. */
+static int insert_each(struct sink_db *db, const struct db_row *rows, size_t n, size_t *bad)
 {
 	size_t i;
 	int rc;
 
-	if (db->ops->begin(db) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
-		if (skip[i])
-			continue;
 		rc = db->ops->insert(db, &rows[i]);
 		if (rc == SINK_DB_ROW_REJECTED) {
 			*bad = i;
@@ -220,6 +214,51 @@ static int insert_pass(struct sink_db *db, const struct db_row *rows, size_t n,
 		}
 		if (rc < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A run of rows none refused yet: together when the backend can, and one
+ * by one after a refusal among them, to name the row. */
+static int insert_run(struct sink_db *db, const struct db_row *rows, size_t n, size_t *bad)
+{
+	size_t stored = 0;
+	int rc;
+
+	if (db->ops->insert_rows && n > 1) {
+		rc = db->ops->insert_rows(db, rows, n, &stored);
+		if (rc != SINK_DB_ROW_REJECTED)
+			return rc < 0 ? -1 : 0;
+	}
+	rc = insert_each(db, rows + stored, n - stored, bad);
+	if (rc == SINK_DB_ROW_REJECTED)
+		*bad += stored;
+	return rc;
+}
+
+/* One pass over the rows not yet refused; the index of a refused row in
+ * *bad, or -1 on a connection failure, 0 when committed. */
+static int insert_pass(struct sink_db *db, const struct db_row *rows, size_t n,
+		       const bool *skip, size_t *bad)
+{
+	size_t i = 0, run;
+	int rc;
+
+	if (db->ops->begin(db) < 0)
+		return -1;
+	while (i < n) {
+		if (skip[i]) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < n && !skip[i + run]; run++)
+			;
+		rc = insert_run(db, rows + i, run, bad);
+		if (rc == SINK_DB_ROW_REJECTED)
+			*bad += i;
+		if (rc < 0)
+			return rc;
+		i += run;
 	}
 	return db->ops->commit(db);
 }

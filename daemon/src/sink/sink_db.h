@@ -105,6 +105,16 @@ struct sink_db_ops {
 	 * server refused this row (bad data) and the connection still works:
 	 * the transaction is then to be rolled back. */
 	int (*insert)(struct sink_db *db, const struct db_row *row);
+	/* Optional: rows[0..n) in order, a few statements rather than one
+	 * each, for a backend whose cost is per statement (SQLite: the FTS5
+	 * index behind the table's trigger writes a segment at every
+	 * statement). *stored: how many of the first rows are in, each
+	 * statement all or nothing. 0 (all stored); -1 when the connection
+	 * failed; SINK_DB_ROW_REJECTED when one of the rows after *stored
+	 * was refused and the connection still works: the caller finds
+	 * which with insert(), one by one. */
+	int (*insert_rows)(struct sink_db *db, const struct db_row *rows, size_t n,
+			   size_t *stored);
 	int (*commit)(struct sink_db *db);
 	int (*rollback)(struct sink_db *db);
 	/* Runs sql, its placeholders "?" (PostgreSQL's backend numbers them),
